@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Installs what the tests need to run real local services (see
+# internal/testenv and design/TESTING.md):
+#
+#   k8s-testenv      built from tools/k8s-testenv (etcd + kube-apiserver +
+#                    kube-controller-manager), cached by a hash of its sources
+#                    and the Go version
+#   fake-gcs-server  go install'ed at a pinned version, cached the same way
+#   moto_server      must already be on PATH (ships with the machine image)
+#   MariaDB          from apt when mariadbd is missing; the system service is
+#                    never started (tests run their own mariadbd)
+#
+# Built binaries live in ${SPINOPS_CACHE_DIR:-$HOME/.cache/spinops} and are
+# linked into <repo>/.testenv/bin, where internal/testenv finds them.
+# Idempotent: a second run only checks and relinks.
+#
+# Usage: scripts/testenv.sh [--print-bin-dir]
+# Environment: SPINOPS_TESTENV=required makes a missing moto/MariaDB an error
+# (otherwise a warning: the tests that need it are skipped).
+set -euo pipefail
+
+FAKE_GCS_VERSION=v1.56.1
+K8S_VERSION=v1.33.13
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin_dir=$repo/.testenv/bin
+
+if [[ ${1:-} == --print-bin-dir ]]; then
+	echo "$bin_dir"
+	exit 0
+elif [[ $# -gt 0 ]]; then
+	echo "usage: $0 [--print-bin-dir]" >&2
+	exit 2
+fi
+
+cache=${SPINOPS_CACHE_DIR:-$HOME/.cache/spinops}
+required=false
+[[ ${SPINOPS_TESTENV:-} == required ]] && required=true
+
+log() { printf 'testenv: %s\n' "$*"; }
+warn() { printf 'testenv: WARNING: %s\n' "$*" >&2; }
+die() { printf 'testenv: ERROR: %s\n' "$*" >&2; exit 1; }
+# missing MSG: an error under SPINOPS_TESTENV=required, else a warning.
+missing() {
+	if $required; then die "$* (SPINOPS_TESTENV=required)"; fi
+	warn "$* — tests that need it will be skipped"
+}
+
+step_start=0
+step() { step_name=$1; step_start=$(date +%s.%N); }
+step_done() {
+	local secs
+	secs=$(awk -v a="$step_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	log "$step_name: $1 (${secs}s)"
+}
+
+hash16() { sha256sum | cut -c1-16; }
+
+command -v go >/dev/null || die "go is not on PATH"
+go_version=$(go version)
+
+mkdir -p "$cache" "$bin_dir"
+
+# One run at a time per cache (two `make test` at once must not build twice).
+if command -v flock >/dev/null; then
+	exec 9>"$cache/.testenv.lock"
+	if ! flock -n 9; then
+		log "waiting for another scripts/testenv.sh to finish"
+		flock 9
+	fi
+fi
+
+tmp_paths=()
+cleanup() { [[ ${#tmp_paths[@]} -eq 0 ]] || rm -rf "${tmp_paths[@]}"; }
+trap cleanup EXIT
+
+# link NAME TARGET: <repo>/.testenv/bin/NAME -> TARGET
+link() {
+	ln -sfn "$2" "$bin_dir/$1.tmp.$$"
+	mv -f -T "$bin_dir/$1.tmp.$$" "$bin_dir/$1"
+}
+
+# --- k8s-testenv -------------------------------------------------------------
+step k8s-testenv
+tool=$repo/tools/k8s-testenv
+key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; } | hash16)
+k8s_bin=$cache/k8s-testenv/$key/k8s-testenv
+if [[ -x $k8s_bin ]]; then
+	step_done "cached $k8s_bin"
+else
+	log "building k8s-testenv ($K8S_VERSION; ≈8 min on 2 cores when the Go build cache is cold) ..."
+	mkdir -p "$(dirname "$k8s_bin")"
+	out=$k8s_bin.tmp.$$
+	tmp_paths+=("$out")
+	(
+		cd "$tool"
+		GOWORK=off go build -trimpath \
+			-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33" \
+			-o "$out" .
+	)
+	mv -f "$out" "$k8s_bin"
+	step_done "built $k8s_bin"
+fi
+link k8s-testenv "$k8s_bin"
+
+# --- fake-gcs-server ---------------------------------------------------------
+step fake-gcs-server
+key=$(printf '%s\n%s\n' "$FAKE_GCS_VERSION" "$go_version" | hash16)
+gcs_bin=$cache/fake-gcs-server/$key/fake-gcs-server
+if [[ -x $gcs_bin ]]; then
+	step_done "cached $gcs_bin"
+else
+	log "installing fake-gcs-server $FAKE_GCS_VERSION (≈3 min cold) ..."
+	mkdir -p "$(dirname "$gcs_bin")"
+	gobin=$(mktemp -d "$(dirname "$gcs_bin")/gobin.XXXXXX")
+	tmp_paths+=("$gobin")
+	(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -ldflags "-s -w" \
+		"github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION")
+	mv -f "$gobin/fake-gcs-server" "$gcs_bin"
+	step_done "installed $gcs_bin"
+fi
+link fake-gcs-server "$gcs_bin"
+
+# --- moto --------------------------------------------------------------------
+step moto_server
+if moto=$(command -v moto_server); then
+	step_done "found $moto"
+else
+	missing "moto_server is not on PATH. moto 5.2.1 ships with the machine image and cannot be installed here (PyPI is not reachable)"
+fi
+
+# --- MariaDB -----------------------------------------------------------------
+step MariaDB
+find_mariadbd() {
+	command -v mariadbd 2>/dev/null && return
+	[[ -x /usr/sbin/mariadbd ]] && echo /usr/sbin/mariadbd
+}
+if mariadbd=$(find_mariadbd); then
+	step_done "found $mariadbd"
+else
+	sudo=()
+	if [[ $(id -u) != 0 ]]; then
+		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+			sudo=(sudo -n)
+		else
+			sudo=(false)
+		fi
+	fi
+	if [[ ${sudo[*]-} == false ]]; then
+		missing "mariadbd is missing and installing it needs root: run 'apt-get install -y mariadb-server mariadb-client' as root"
+	elif ! command -v apt-get >/dev/null; then
+		missing "mariadbd is missing and apt-get is not available: install MariaDB (mariadbd, mariadb-install-db, mariadb client) yourself"
+	else
+		log "installing MariaDB from apt (the system service is not started) ..."
+		# policy-rc.d answering 101 stops the package scripts from starting
+		# the service; only add one when the machine has none.
+		policy=/usr/sbin/policy-rc.d
+		own_policy=false
+		if [[ ! -e $policy ]]; then
+			printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+			"${sudo[@]}" chmod 755 "$policy"
+			own_policy=true
+		fi
+		rc=0
+		{
+			"${sudo[@]}" apt-get update -q &&
+				"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client
+		} || rc=$?
+		if $own_policy; then "${sudo[@]}" rm -f "$policy"; fi
+		if [[ $rc != 0 ]] || ! mariadbd=$(find_mariadbd); then
+			missing "installing MariaDB with apt-get failed (exit $rc)"
+		else
+			step_done "installed $mariadbd"
+		fi
+	fi
+fi
+
+log "binaries are in $bin_dir (internal/testenv looks there; override with SPINOPS_TESTENV_BIN)"
