@@ -73,6 +73,8 @@ fi
 tmp_paths=()
 cleanup() { [[ ${#tmp_paths[@]} -eq 0 ]] || rm -rf "${tmp_paths[@]}"; }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # link NAME TARGET: <repo>/.testenv/bin/NAME -> TARGET
 link() {

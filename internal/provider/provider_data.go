@@ -55,6 +55,9 @@ type GCPSettings struct {
 	Credentials     string // JSON content (a path is read at configure time)
 	AccessToken     string
 	StorageEndpoint string
+	// CredentialsErr is set when `credentials` looked like a path that could
+	// not be read; it is reported by the first object that needs Google.
+	CredentialsErr error
 }
 
 // providerData is what Configure hands every resource and data source. It
@@ -101,20 +104,26 @@ func (d *providerData) wireGKE(c *kube.Connection) {
 // block when it has one (reported at that block's path), else the
 // provider's default.
 func (d *providerData) restConfig(ctx context.Context, override *kubernetesModel, overridePath path.Path) (*rest.Config, diag.Diagnostics) {
+	conn, base := d.kube, (*path.Path)(nil)
+	var diags diag.Diagnostics
 	if override.isSet() {
-		c, diags := override.connection(ctx)
+		conn, diags = override.connection(ctx)
 		if diags.HasError() {
 			return nil, diags
 		}
-		if c.EKS != nil {
-			c.EKS.AWSConfig = d.awsConfig
+		if conn.EKS != nil {
+			conn.EKS.AWSConfig = d.awsConfig
 		}
-		d.wireGKE(&c)
-		cfg, more := restConfigDiags(ctx, c, &overridePath)
-		diags.Append(more...)
-		return cfg, diags
+		d.wireGKE(&conn)
+		base = &overridePath
 	}
-	return restConfigDiags(ctx, d.kube, nil)
+	if conn.GKE != nil && d.gcp.CredentialsErr != nil {
+		diags.AddError("Invalid Google credentials", d.gcp.CredentialsErr.Error())
+		return nil, diags
+	}
+	cfg, more := restConfigDiags(ctx, conn, base)
+	diags.Append(more...)
+	return cfg, diags
 }
 
 // bridgeSettings returns the bridge settings, or an error naming the
@@ -210,7 +219,11 @@ func gcpSettingsFrom(m *gcpModel, getenv func(string) string) GCPSettings {
 	}
 	// credentials may be a path to the key file rather than its content.
 	if g.Credentials != "" && !strings.HasPrefix(strings.TrimSpace(g.Credentials), "{") {
-		if b, err := os.ReadFile(g.Credentials); err == nil {
+		b, err := os.ReadFile(g.Credentials)
+		if err != nil {
+			g.CredentialsErr = fmt.Errorf("gcp.credentials (or %s / GOOGLE_APPLICATION_CREDENTIALS) is neither a JSON key nor a readable file: %w", envGCPCredentials, err)
+			g.Credentials = ""
+		} else {
 			g.Credentials = string(b)
 		}
 	}

@@ -3,6 +3,7 @@ package testenv_test
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -93,7 +94,9 @@ func TestTwoClusters(t *testing.T) {
 		t.Errorf("namespace %s of cluster A on cluster B: got %v, want NotFound", ns, err)
 	}
 
+	began := time.Now()
 	a.Stop()
+	t.Logf("cluster A stopped in %s", time.Since(began).Round(10*time.Millisecond))
 	if _, err := os.Stat(a.Dir); !os.IsNotExist(err) {
 		t.Errorf("state dir %s still there after Stop: %v", a.Dir, err)
 	}
@@ -177,5 +180,19 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func(cont
 			t.Fatalf("waiting for %s: %v (last error: %v)", what, ctx.Err(), lastErr)
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+}
+
+func TestSharedClusterParallel(t *testing.T) {
+	for i := range 4 {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			t.Parallel()
+			c := testenv.SharedCluster(t)
+			ns := c.Namespace(t)
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}, Data: map[string]string{"i": strconv.Itoa(i)}}
+			if _, err := c.Clientset().CoreV1().ConfigMaps(ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }

@@ -68,7 +68,9 @@ func TestMariaDBStop(t *testing.T) {
 	if _, err := os.Stat(m.Socket); err != nil {
 		t.Errorf("socket: %v", err)
 	}
+	began := time.Now()
 	m.Stop()
+	t.Logf("stopped in %s", time.Since(began).Round(10*time.Millisecond))
 	if _, err := os.Stat(m.Dir); !os.IsNotExist(err) {
 		t.Errorf("state dir %s still there after Stop: %v", m.Dir, err)
 	}
