@@ -6,13 +6,13 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -54,10 +54,10 @@ type bridgeTLSModel struct {
 }
 
 type awsModel struct {
-	Region     types.String         `tfsdk:"region"`
-	Profile    types.String         `tfsdk:"profile"`
-	AssumeRole *awsAssumeRoleModel  `tfsdk:"assume_role"`
-	Endpoints  *awsEndpointsModel   `tfsdk:"endpoints"`
+	Region     types.String        `tfsdk:"region"`
+	Profile    types.String        `tfsdk:"profile"`
+	AssumeRole *awsAssumeRoleModel `tfsdk:"assume_role"`
+	Endpoints  *awsEndpointsModel  `tfsdk:"endpoints"`
 }
 
 type awsAssumeRoleModel struct {
