@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEMO="$ROOT/.demo"
 VERSION=${VERSION:-0.1.0}
-TERRAFORM=${TERRAFORM:-$(command -v terraform || echo /usr/local/bin/terraform)}
+TERRAFORM=${TERRAFORM:-$(command -v terraform || echo "$ROOT/.testenv/bin/terraform")}
 BIN_DIR=$("$ROOT/scripts/testenv.sh" --print-bin-dir)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }

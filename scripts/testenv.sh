@@ -123,6 +123,29 @@ else
 fi
 link fake-gcs-server "$gcs_bin"
 
+# --- terraform ---------------------------------------------------------------
+# The machine image ships terraform 1.11.4 in /usr/local/bin; build the same
+# version from the module proxy when it is missing (≈4 min cold).
+step terraform
+TERRAFORM_VERSION=v1.11.4
+if tf=$(command -v terraform); then
+	step_done "found $tf ($("$tf" version 2>/dev/null | head -1))"
+else
+	key=$(printf '%s\n%s\n' "$TERRAFORM_VERSION" "$go_version" | hash16)
+	tf_bin=$cache/terraform/$key/terraform
+	if [[ ! -x $tf_bin ]]; then
+		log "terraform is not on PATH: building $TERRAFORM_VERSION from the Go module proxy ..."
+		mkdir -p "$(dirname "$tf_bin")"
+		gobin=$(mktemp -d "$(dirname "$tf_bin")/gobin.XXXXXX")
+		tmp_paths+=("$gobin")
+		(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -ldflags "-s -w" \
+			"github.com/hashicorp/terraform@$TERRAFORM_VERSION")
+		mv -f "$gobin/terraform" "$tf_bin"
+	fi
+	link terraform "$tf_bin"
+	step_done "using $tf_bin"
+fi
+
 # --- moto --------------------------------------------------------------------
 step moto_server
 if moto=$(command -v moto_server); then

@@ -53,7 +53,7 @@ type Info struct {
 	ControllerMgr  bool   `json:"controller_manager"`
 	PID            int    `json:"pid"`
 	KubeVersion    string `json:"kube_version"`
-	StartedSeconds float64
+	StartedSeconds float64 `json:"started_seconds"`
 }
 
 func main() {
