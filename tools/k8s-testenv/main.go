@@ -42,17 +42,17 @@ import (
 
 // Info is what DIR/cluster.json holds; internal/testenv reads it.
 type Info struct {
-	Host           string `json:"host"`
-	Port           int    `json:"port"`
-	Kubeconfig     string `json:"kubeconfig"`
-	AdminToken     string `json:"admin_token"`
-	NobodyToken    string `json:"nobody_token"`
-	CACert         string `json:"ca_cert"`
-	ClientCert     string `json:"client_cert"`
-	ClientKey      string `json:"client_key"`
-	ControllerMgr  bool   `json:"controller_manager"`
-	PID            int    `json:"pid"`
-	KubeVersion    string `json:"kube_version"`
+	Host           string  `json:"host"`
+	Port           int     `json:"port"`
+	Kubeconfig     string  `json:"kubeconfig"`
+	AdminToken     string  `json:"admin_token"`
+	NobodyToken    string  `json:"nobody_token"`
+	CACert         string  `json:"ca_cert"`
+	ClientCert     string  `json:"client_cert"`
+	ClientKey      string  `json:"client_key"`
+	ControllerMgr  bool    `json:"controller_manager"`
+	PID            int     `json:"pid"`
+	KubeVersion    string  `json:"kube_version"`
 	StartedSeconds float64 `json:"started_seconds"`
 }
 
