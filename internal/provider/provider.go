@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -177,11 +176,6 @@ func (p *spinopsProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if m.Kubernetes != nil && !m.Kubernetes.ClientCertificate.IsNull() && m.Kubernetes.ClientKey.IsNull() && osGetenv(envKubeClientKey) == "" {
-		resp.Diagnostics.AddAttributeError(path.Root("kubernetes").AtName("client_key"), "Missing client_key",
-			"client_certificate is set but client_key is not: set both (or "+envKubeClientKey+"), or neither.")
-		return
-	}
 	data := newProviderData(p.version, conn, bridgeSettingsFrom(m.Bridge, osGetenv), awsSettingsFrom(m.AWS, osGetenv), gcpSettingsFrom(m.GCP, osGetenv))
 	tflog.Debug(ctx, "configured spinops provider", map[string]any{
 		"kubernetes_host": conn.Host, "kubernetes_config_path": conn.ConfigPath, "bridge_address": data.bridge.Address,
@@ -193,11 +187,14 @@ func (p *spinopsProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *spinopsProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		newIAMSourceRoleResource,
+	}
 }
 
 func (p *spinopsProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newKubernetesClusterDataSource,
+		newIAMManagedRolePolicyDataSource,
 	}
 }

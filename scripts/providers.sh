@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the HashiCorp providers the HCL modules are tested with from the Go
+# module proxy (the Terraform registry is not reachable here) and lays them
+# out as a filesystem mirror:
+#
+#   <cache>/providers/<name>/<key>/terraform-provider-<name>   (the build)
+#   <repo>/.testenv/mirror/registry.terraform.io/hashicorp/<name>/<version>/<os_arch>/terraform-provider-<name>_v<version>
+#
+# The aws provider is the expensive one (25-45 min cold, ~9 GB RAM at link);
+# everything is cached by module version + Go version and reused.
+#
+# Usage: scripts/providers.sh [NAME...]      (default: aws google)
+#        scripts/providers.sh --print-mirror
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mirror=$repo/.testenv/mirror
+cache=${SPINOPS_CACHE_DIR:-$HOME/.cache/spinops}
+
+if [[ ${1:-} == --print-mirror ]]; then
+	echo "$mirror"
+	exit 0
+fi
+
+# name|go install target|real version (the proxy serves exactly one
+# pseudo-version of each; see shared/design/TESTING.md)
+providers=(
+	"aws|github.com/hashicorp/terraform-provider-aws@v1.60.1-0.20260602190131-5f2286d6d836|6.48.0"
+	"google|github.com/hashicorp/terraform-provider-google@v1.20.1-0.20260828184646-f3721fb45fa3|8.0.0"
+	"random|github.com/terraform-providers/terraform-provider-random@v1.3.2-0.20260824155315-e1092b0cfc07|3.9.0"
+	"tls|github.com/hashicorp/terraform-provider-tls@v1.2.1-0.20260819085117-d044ca7c6f52|4.3.0"
+	"kubernetes|github.com/hashicorp/terraform-provider-kubernetes@v1.13.4-0.20260821094251-3a33fb6cc605|3.2.1"
+)
+
+want=("$@")
+[[ ${#want[@]} -gt 0 ]] || want=(aws google)
+
+log() { printf 'providers: %s\n' "$*"; }
+go_version=$(go version)
+plat="$(go env GOOS)_$(go env GOARCH)"
+
+mkdir -p "$cache/providers"
+if command -v flock >/dev/null; then
+	exec 9>"$cache/providers/.lock"
+	flock 9
+fi
+
+for name in "${want[@]}"; do
+	line=
+	for p in "${providers[@]}"; do [[ ${p%%|*} == "$name" ]] && line=$p; done
+	[[ -n $line ]] || { echo "providers: unknown provider $name" >&2; exit 2; }
+	IFS='|' read -r _ target version <<<"$line"
+	key=$(printf '%s\n%s\n' "$target" "$go_version" | sha256sum | cut -c1-16)
+	bin=$cache/providers/$name/$key/terraform-provider-$name
+	if [[ -x $bin ]]; then
+		log "$name $version: cached $bin"
+	else
+		log "$name $version: building from the module proxy (aws: 25-45 min cold) ..."
+		start=$(date +%s)
+		mkdir -p "$(dirname "$bin")"
+		gobin=$(mktemp -d "$(dirname "$bin")/gobin.XXXXXX")
+		trap 'rm -rf "$gobin"' EXIT
+		(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -ldflags '-s -w' "$target")
+		mv -f "$gobin"/terraform-provider-* "$bin"
+		rm -rf "$gobin"
+		trap - EXIT
+		log "$name $version: built in $(($(date +%s) - start))s"
+	fi
+	dst=$mirror/registry.terraform.io/hashicorp/$name/$version/$plat
+	mkdir -p "$dst"
+	# A real copy, not a symlink: terraform hashes the file it finds.
+	cp -f "$bin" "$dst/terraform-provider-${name}_v$version"
+done
+log "mirror: $mirror"
