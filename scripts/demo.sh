@@ -39,6 +39,31 @@ start_cluster() {
 	log "Kubernetes ready at $(json_field host "$dir/cluster.json")"
 }
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# moto stands in for AWS IAM/STS/S3 (it ships with the machine image).
+start_moto() {
+	if alive "$DEMO/moto.pid" && [ -f "$DEMO/moto.port" ]; then
+		log "moto already running (http://127.0.0.1:$(cat "$DEMO/moto.port"))"
+		return
+	fi
+	command -v moto_server >/dev/null || { echo "moto_server is not on PATH (it ships with the machine image)" >&2; exit 1; }
+	local port
+	port=$(free_port)
+	log "starting moto (AWS IAM/STS/S3 stand-in) on 127.0.0.1:$port"
+	MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup moto_server -H 127.0.0.1 -p "$port" >"$DEMO/moto.log" 2>&1 &
+	echo $! >"$DEMO/moto.pid"
+	echo "$port" >"$DEMO/moto.port"
+	for _ in $(seq 1 100); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null && return
+		alive "$DEMO/moto.pid" || break
+		sleep 0.2
+	done
+	tail -20 "$DEMO/moto.log"
+	echo "moto did not start (log: $DEMO/moto.log)" >&2
+	exit 1
+}
+
 build_provider() {
 	local plat dst
 	plat="$(go env GOOS)_$(go env GOARCH)"
@@ -59,12 +84,19 @@ EOF
 up() {
 	mkdir -p "$DEMO"
 	start_cluster
+	start_moto
 	build_provider
 	export TF_CLI_CONFIG_FILE="$DEMO/terraformrc"
 	export TF_DATA_DIR="$DEMO/tfdata"
 	export TF_IN_AUTOMATION=1
 	export SPINOPS_KUBE_CONFIG_PATH="$DEMO/cluster/kubeconfig"
-	rm -f "$DEMO/tfdata/plugins" 2>/dev/null || true
+	# AWS is moto: test credentials, one endpoint for every service.
+	export AWS_ENDPOINT_URL="http://127.0.0.1:$(cat "$DEMO/moto.port")"
+	export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+	unset AWS_PROFILE AWS_SESSION_TOKEN
+	# The provider is rebuilt on every run, so a lock file from an earlier
+	# run (gitignored, machine-local) would not match its checksum.
+	rm -f "$ROOT/examples/local/.terraform.lock.hcl"
 	log "terraform init (examples/local, providers from $DEMO/mirror)"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" init -input=false -upgrade -backend-config="path=$DEMO/terraform.tfstate" >"$DEMO/init.log" ||
 		{ cat "$DEMO/init.log"; exit 1; }
@@ -74,12 +106,17 @@ up() {
 
 The local environment keeps running:
   kubeconfig  $DEMO/cluster/kubeconfig   (kubectl --kubeconfig ... get ns)
+  AWS (moto)  AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$DEMO/moto.port") AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
   state       $DEMO/terraform.tfstate
 Stop everything with:  make demo-down
 EOF
 }
 
 down() {
+	if alive "$DEMO/moto.pid"; then
+		log "stopping moto (pid $(cat "$DEMO/moto.pid"))"
+		kill "$(cat "$DEMO/moto.pid")" || true
+	fi
 	if alive "$DEMO/cluster.pid"; then
 		log "stopping Kubernetes (pid $(cat "$DEMO/cluster.pid"))"
 		kill "$(cat "$DEMO/cluster.pid")"

@@ -189,6 +189,8 @@ func (p *spinopsProvider) Configure(ctx context.Context, req provider.ConfigureR
 func (p *spinopsProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newIAMSourceRoleResource,
+		newManagedSpinnakerResource,
+		newZoneResource,
 	}
 }
 

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/agent"
+	"github.com/spinops/terraform-provider-spinops/internal/bridge"
+	"github.com/spinops/terraform-provider-spinops/internal/bridge/store"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const adminToken = "bench-admin"
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type inProcBridge struct {
+	*bridge.Server
+	ca    *bridge.CA
+	caDir string
+	admin bridgev1.AdminServiceClient
+}
+
+// startInProcBridge runs a bridge in this process (latency and read-path
+// benchmarks measure end to end; the scale benchmark runs the real binary).
+func startInProcBridge(b *testing.B) *inProcBridge {
+	b.Helper()
+	ca, err := bridge.NewCA("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pair, _, _, err := ca.IssueServer("127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "bridge.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	ep := l.Addr().String()
+	l.Close()
+	tc := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	s, err := bridge.New(context.Background(), bridge.Config{
+		Store: st, GRPCAddr: "127.0.0.1:0", GRPCTLS: tc, EndpointAddr: ep, EndpointTLS: tc,
+		EndpointURL: "https://" + ep, EndpointCAPEM: ca.CertPEM, AdminTokens: []string{adminToken}, Logger: quiet,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		b.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	_ = os.WriteFile(caFile, ca.CertPEM, 0o600)
+	cc, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cc.Close(); s.Stop(); st.Close() })
+	return &inProcBridge{Server: s, ca: ca, caDir: dir, admin: bridgev1.NewAdminServiceClient(cc)}
+}
+
+func adminCtx() context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
+}
+
+// attach registers an account for the cluster and runs an agent for it.
+func (ib *inProcBridge) attach(b *testing.B, name string, c *testenv.Cluster, kinds []string) {
+	b.Helper()
+	resp, err := ib.admin.RegisterAccount(adminCtx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: name}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := map[string]any{
+		"agentId": "bench-" + name,
+		"bridge":  map[string]any{"grpc": ib.GRPCAddr(), "tls": map[string]any{"caCertFile": filepath.Join(ib.caDir, "ca.pem")}},
+		"kubernetes": map[string]any{"accounts": []any{map[string]any{
+			"name": name, "kubeconfigFile": c.Kubeconfig, "credential": resp.GetCredential(), "kinds": kinds,
+		}}},
+	}
+	y, _ := yaml.Marshal(cfg)
+	path := filepath.Join(b.TempDir(), "agent.yaml")
+	if err := os.WriteFile(path, y, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	a, err := agent.New(path, agent.Options{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = a.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		acct, err := ib.admin.GetAccount(adminCtx(), &bridgev1.GetAccountRequest{Name: name})
+		if err == nil && acct.GetStatus().GetSyncState() == bridgev1.SyncState_SYNC_STATE_SYNCED {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s never synced", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func logf(b *testing.B, format string, args ...any) {
+	b.Helper()
+	line := fmt.Sprintf(format, args...)
+	b.Log(line)
+	fmt.Println("RESULT", b.Name(), line)
+}
+
+func restHTTPClientFor(cfg *rest.Config) (*http.Client, error) { return rest.HTTPClientFor(cfg) }

@@ -1,0 +1,170 @@
+# The whole managed Spinnaker on AWS in one plan: the foundation modules
+# (network, EKS, Aurora MySQL, buckets, IRSA roles, load balancers and DNS)
+# wired into the spinops provider.
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = var.tags
+  }
+}
+
+# The provider reaches the new cluster through EKS tokens it signs itself
+# with its AWS credentials (no aws CLI needed).
+provider "spinops" {
+  kubernetes {
+    host                   = module.eks.cluster_endpoint
+    cluster_ca_certificate = module.eks.cluster_ca_certificate
+
+    eks {
+      cluster_name = module.eks.cluster_name
+      region       = var.region
+    }
+  }
+
+  aws {
+    region = var.region
+  }
+}
+
+################################################################################
+# Foundation
+################################################################################
+
+module "network" {
+  source = "../../modules/aws/network"
+
+  name                     = var.name
+  cidr                     = var.cidr
+  azs                      = var.azs
+  deck_ingress_cidr_blocks = var.user_cidr_blocks
+  gate_ingress_cidr_blocks = var.user_cidr_blocks
+}
+
+module "eks" {
+  source = "../../modules/aws/eks"
+
+  name               = var.name
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_ids = [module.network.internal_security_group_id]
+
+  access_entries = {
+    terraform = { principal_arn = var.admin_principal_arn }
+  }
+}
+
+module "mysql" {
+  source = "../../modules/aws/mysql"
+
+  name               = var.name
+  subnet_ids         = module.network.database_subnet_ids
+  availability_zones = module.network.azs
+  security_group_ids = [module.network.database_security_group_id]
+  reader_count       = 2
+}
+
+module "front50_bucket" {
+  source = "../../modules/aws/bucket"
+
+  bucket = var.front50_bucket
+}
+
+module "backup_bucket" {
+  source = "../../modules/aws/bucket"
+
+  bucket                             = var.backup_bucket
+  noncurrent_version_expiration_days = 35
+}
+
+module "iam" {
+  source = "../../modules/aws/iam"
+
+  name_prefix        = var.name
+  oidc_provider_arn  = module.eks.oidc_provider_arn
+  oidc_provider      = module.eks.oidc_provider
+  front50_bucket_arn = module.front50_bucket.bucket_arn
+  backup_bucket_arn  = module.backup_bucket.bucket_arn
+}
+
+module "edge" {
+  source = "../../modules/aws/edge"
+
+  name               = var.name
+  vpc_id             = module.network.vpc_id
+  subnet_ids         = module.network.public_subnet_ids
+  security_group_ids = [module.network.user_facing_security_group_id, module.network.internal_security_group_id]
+  zone_id            = var.zone_id
+  deck_domain        = var.domain
+  gate_domain        = "api.${var.domain}"
+  gate_x509_domain   = "x509.${var.domain}"
+}
+
+################################################################################
+# Spinnaker
+################################################################################
+
+# Preflight: the cluster answers and the provider's credentials may install
+# Spinnaker. Read once the cluster exists.
+data "spinops_kubernetes_cluster" "control" {
+  namespace = "spinnaker"
+
+  depends_on = [module.eks]
+}
+
+# The managing role Clouddriver and Rosco run as (IRSA), allowed to assume
+# exactly the managed roles of the target accounts.
+resource "spinops_iam_source_role" "this" {
+  name        = "${var.name}-managing"
+  description = "Spinnaker ${var.name}: Clouddriver and Rosco"
+
+  trust {
+    eks_oidc {
+      provider_arn     = module.iam.source_role_eks_oidc.provider_arn
+      service_accounts = module.iam.source_role_eks_oidc.service_accounts
+    }
+  }
+
+  managed_role_arns = var.managed_role_arns
+
+  bake {
+    enabled = true
+  }
+
+  tags = var.tags
+}
+
+# spinops_managed_spinnaker (persistence from module.mysql and
+# module.front50_bucket, service accounts from module.iam), a red (sandbox)
+# and a green (production) spinops_zone, spinops_agent_account and
+# spinops_backup_policy (destination module.backup_bucket) take the values
+# gathered in local.spinnaker below once those resources are released.
+locals {
+  spinnaker = {
+    namespace = "spinnaker"
+    sql = {
+      writer_endpoint        = module.mysql.endpoint
+      reader_endpoint        = module.mysql.reader_endpoint
+      port                   = module.mysql.port
+      master_username        = module.mysql.master_username
+      master_user_secret_arn = module.mysql.master_user_secret_arn
+    }
+    front50 = {
+      bucket = module.front50_bucket.bucket_id
+      region = module.front50_bucket.bucket_region
+    }
+    backup = {
+      bucket = module.backup_bucket.bucket_id
+      region = module.backup_bucket.bucket_region
+    }
+    service_account_annotations = merge(module.iam.service_account_annotations, {
+      for sa in ["clouddriver", "rosco"] : sa => { "eks.amazonaws.com/role-arn" = spinops_iam_source_role.this.arn }
+    })
+    urls = {
+      deck      = module.edge.deck_url
+      gate      = module.edge.gate_url
+      gate_x509 = module.edge.gate_x509_url
+    }
+    target_group_arns = module.edge.target_group_arns
+  }
+}

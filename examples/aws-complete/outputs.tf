@@ -1,0 +1,34 @@
+output "deck_url" {
+  description = "Where users open Spinnaker."
+  value       = module.edge.deck_url
+}
+
+output "gate_url" {
+  description = "Gate behind the ALB."
+  value       = module.edge.gate_url
+}
+
+output "gate_x509_url" {
+  description = "Gate's x509 endpoint behind the NLB."
+  value       = module.edge.gate_x509_url
+}
+
+output "kubernetes" {
+  description = "The control cluster's connection, as the spinops provider's kubernetes block takes it."
+  value       = module.eks.kubernetes
+}
+
+output "source_role_arn" {
+  description = "The managing role: what the target accounts' managed roles must trust."
+  value       = spinops_iam_source_role.this.arn
+}
+
+output "ready_for_install" {
+  description = "Whether the provider's credentials may install Spinnaker on the cluster."
+  value       = data.spinops_kubernetes_cluster.control.ready_for_install
+}
+
+output "spinnaker" {
+  description = "Everything the Spinnaker installation takes from the foundation: SQL endpoints, buckets, service-account roles, URLs, target groups."
+  value       = local.spinnaker
+}

@@ -1,0 +1,140 @@
+# The whole managed Spinnaker on Google Cloud in one plan: network, regional
+# GKE with Workload Identity, Cloud SQL MySQL (regional HA + read replicas),
+# buckets, wired into the spinops provider.
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+# Google access tokens from Application Default Credentials (or the gcp
+# block's): no gcloud plugin needed.
+provider "spinops" {
+  kubernetes {
+    host                   = module.gke.cluster_endpoint
+    cluster_ca_certificate = module.gke.cluster_ca_certificate
+    gke {}
+  }
+
+  gcp {
+    project = var.project_id
+  }
+}
+
+################################################################################
+# Foundation
+################################################################################
+
+module "network" {
+  source = "../../modules/gcp/network"
+
+  project_id         = var.project_id
+  name               = var.name
+  region             = var.region
+  cidr               = var.cidr
+  deck_source_ranges = var.user_source_ranges
+  gate_source_ranges = var.user_source_ranges
+}
+
+module "gke" {
+  source = "../../modules/gcp/gke"
+
+  project_id          = var.project_id
+  name                = var.name
+  region              = var.region
+  network             = module.network.network_id
+  subnetwork          = module.network.subnet_id
+  pods_range_name     = module.network.pods_range_name
+  services_range_name = module.network.services_range_name
+  network_tags        = [module.network.internal_tag]
+  labels              = var.labels
+
+  master_authorized_networks = [for r in var.admin_ranges : { cidr_block = r, display_name = "admin" }]
+
+  workload_identity_service_accounts = {
+    front50     = { service_account = "front50" }
+    clouddriver = { service_account = "clouddriver" }
+    backup      = { service_account = "spinops-backup" }
+  }
+}
+
+module "mysql" {
+  source = "../../modules/gcp/mysql"
+
+  project_id         = var.project_id
+  name               = "${var.name}-sql"
+  region             = var.region
+  private_network    = module.network.private_network_id
+  read_replica_count = 2
+  labels             = var.labels
+
+  iam_service_accounts = {
+    for k in ["front50", "clouddriver", "backup"] : k => module.gke.workload_identity_service_accounts[k]
+  }
+}
+
+module "front50_bucket" {
+  source = "../../modules/gcp/bucket"
+
+  project_id    = var.project_id
+  name          = var.front50_bucket
+  location      = var.region
+  labels        = var.labels
+  object_admins = { front50 = module.gke.workload_identity_members["front50"] }
+  # The backup job copies Front50's objects.
+  object_viewers = { backup = module.gke.workload_identity_members["backup"] }
+}
+
+module "backup_bucket" {
+  source = "../../modules/gcp/bucket"
+
+  project_id                        = var.project_id
+  name                              = var.backup_bucket
+  location                          = var.region
+  labels                            = var.labels
+  noncurrent_version_retention_days = 35
+  object_admins                     = { backup = module.gke.workload_identity_members["backup"] }
+}
+
+################################################################################
+# Spinnaker
+################################################################################
+
+# Preflight: the cluster answers and the provider's credentials may install
+# Spinnaker. Read once the cluster exists.
+data "spinops_kubernetes_cluster" "control" {
+  namespace = "spinnaker"
+
+  depends_on = [module.gke]
+}
+
+# spinops_managed_spinnaker, a red (sandbox) and a green (production)
+# spinops_zone, spinops_agent_account and spinops_backup_policy take the
+# values gathered here once those resources are released.
+locals {
+  spinnaker = {
+    namespace = "spinnaker"
+    sql = {
+      writer_address           = module.mysql.private_ip_address
+      reader_addresses         = module.mysql.replica_private_ip_addresses
+      port                     = module.mysql.port
+      connection_name          = module.mysql.connection_name
+      databases                = module.mysql.database_names
+      iam_users                = module.mysql.iam_user_names
+      replica_connection_names = module.mysql.replica_connection_names
+    }
+    front50 = {
+      bucket = module.front50_bucket.name
+    }
+    backup = {
+      bucket = module.backup_bucket.name
+    }
+    service_account_annotations = {
+      for k, sa in {
+        front50     = "front50"
+        clouddriver = "clouddriver"
+        backup      = "spinops-backup"
+      } : sa => { "iam.gke.io/gcp-service-account" = module.gke.workload_identity_service_accounts[k] }
+    }
+  }
+}

@@ -1,0 +1,14 @@
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.0"
+    }
+    spinops = {
+      source  = "spinops/spinops"
+      version = ">= 0.1.0"
+    }
+  }
+}

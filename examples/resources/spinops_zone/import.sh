@@ -1,0 +1,2 @@
+# A zone is imported by <namespace>/<name> of its SpinnakerService.
+terraform import spinops_zone.green spinnaker-green/green

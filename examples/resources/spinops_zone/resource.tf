@@ -1,0 +1,44 @@
+# The red (sandbox) zone proves every upgrade and configuration change first;
+# the green (production) zone only takes a version red verified at least
+# `promotion.soak` ago.
+resource "spinops_zone" "red" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "red"
+  tier                 = "sandbox"
+  namespace            = "spinnaker-red"
+  spinnaker_version    = "1.35.3"
+  rollback_on_failure  = true # the default for sandboxes is false
+}
+
+resource "spinops_zone" "green" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "green"
+  tier                 = "production" # deletion-protected and rolled back on failure by default
+  namespace            = "spinnaker-green"
+  spinnaker_version    = "1.35.3"
+
+  ha {
+    replicas = 3 # Clouddriver split, polling services at exactly one replica
+  }
+
+  expose {
+    type       = "ingress"
+    deck_host  = "spinnaker.example.com"
+    gate_host  = "api.spinnaker.example.com"
+    tls_secret = "spinnaker-tls"
+  }
+
+  profiles = {
+    gate = yamlencode({ server = { tomcat = { protocolHeader = "X-Forwarded-Proto" } } })
+  }
+
+  # In an emergency only: take a version the promotion gate refuses.
+  # promotion_override {
+  #   reason = "CVE-2026-1234 hotfix, approved in INC-4711"
+  # }
+
+  timeouts {
+    create = "45m"
+    update = "45m"
+  }
+}

@@ -1,0 +1,437 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+)
+
+// watchedKind is one kind's informers (one per namespace when the account
+// lists namespaces, else one for all).
+type watchedKind struct {
+	kind      *bridgev1.Kind
+	informers map[string]cache.SharedIndexInformer // namespace ("" = all)
+}
+
+// clusterAccount watches one cluster and feeds the stream: informer
+// handlers only enqueue keys (sample-controller style); the stream's sender
+// reads the current object from the informer's store when it sends.
+type clusterAccount struct {
+	name       string
+	cfg        AccountConfig
+	credential string
+	restCfg    *rest.Config
+	log        *slog.Logger
+
+	hello *bridgev1.AccountHello
+	kinds []*watchedKind
+
+	queue workqueue.TypedRateLimitingInterface[Key]
+	keys  chan Key // fed from queue by pump
+
+	seenMu sync.Mutex
+	seen   map[Key]int64 // when a queued key's change was first observed
+
+	http httpClient
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// defaultOmittedResources are not watched unless asked for by name: they
+// churn and Spinnaker does not cache them.
+var defaultOmittedResources = map[string]bool{"events": true, "events.events.k8s.io": true, "leases.coordination.k8s.io": true}
+
+// startAccount connects to the cluster, discovers the kinds to watch and
+// starts their informers.
+func startAccount(parent context.Context, cfg AccountConfig, credential string, restCfg *rest.Config, log *slog.Logger) (*clusterAccount, error) {
+	ctx, cancel := context.WithCancel(parent)
+	a := &clusterAccount{
+		name:       cfg.Name,
+		cfg:        cfg,
+		credential: credential,
+		restCfg:    restCfg,
+		log:        log.With("account", cfg.Name),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[Key](),
+			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "spinops-agent-" + cfg.Name}),
+		keys:   make(chan Key),
+		seen:   map[Key]int64{},
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	if err := a.discover(ctx); err != nil {
+		cancel()
+		a.queue.ShutDown()
+		return nil, err
+	}
+	go a.pump()
+	return a, nil
+}
+
+// discover fills hello and kinds and starts the informers.
+func (a *clusterAccount) discover(ctx context.Context) error {
+	disc, err := discovery.NewDiscoveryClientForConfig(a.restCfg)
+	if err != nil {
+		return fmt.Errorf("account %s: creating a discovery client: %w", a.name, err)
+	}
+	ver, err := disc.ServerVersion()
+	if err != nil {
+		return fmt.Errorf("account %s: reading the API server version at %s: %w", a.name, a.restCfg.Host, err)
+	}
+	lists, err := disc.ServerPreferredResources()
+	if err != nil && len(lists) == 0 {
+		return fmt.Errorf("account %s: discovering the API server's resources: %w", a.name, err)
+	} else if err != nil {
+		a.log.Warn("some API groups could not be discovered; their kinds are not watched", "err", err)
+	}
+	fp := ""
+	if ca, err := caBytes(a.restCfg); err == nil && len(ca) > 0 {
+		fp, _ = kube.CAFingerprint(ca)
+	}
+	a.hello = &bridgev1.AccountHello{
+		Name:              a.name,
+		Credential:        a.credential,
+		ApiServerHost:     a.restCfg.Host,
+		CaFingerprint:     fp,
+		KubernetesVersion: ver.GitVersion,
+	}
+	var kinds []*bridgev1.Kind
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "watch") {
+				continue
+			}
+			k := &bridgev1.Kind{Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced}
+			if !a.wants(k) {
+				continue
+			}
+			k.MetadataOnly = isSecretKind(k)
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		return kinds[i].GetGroup()+"/"+kinds[i].GetResource() < kinds[j].GetGroup()+"/"+kinds[j].GetResource()
+	})
+	a.hello.Kinds = kinds
+
+	dyn, err := dynamic.NewForConfig(a.restCfg)
+	if err != nil {
+		return fmt.Errorf("account %s: creating a dynamic client: %w", a.name, err)
+	}
+	meta, err := metadata.NewForConfig(a.restCfg)
+	if err != nil {
+		return fmt.Errorf("account %s: creating a metadata client: %w", a.name, err)
+	}
+	namespaces := []string{metav1.NamespaceAll}
+	if len(a.cfg.Namespaces) > 0 {
+		namespaces = a.cfg.Namespaces
+	}
+	tweak := func(o *metav1.ListOptions) {}
+	if len(a.cfg.OmitNamespaces) > 0 {
+		var sel []string
+		for _, ns := range a.cfg.OmitNamespaces {
+			sel = append(sel, "metadata.namespace!="+ns)
+		}
+		fs := strings.Join(sel, ",")
+		tweak = func(o *metav1.ListOptions) { o.FieldSelector = fs }
+	}
+	for i, k := range kinds {
+		wk := &watchedKind{kind: k, informers: map[string]cache.SharedIndexInformer{}}
+		gvr := schema.GroupVersionResource{Group: k.Group, Version: k.Version, Resource: k.Resource}
+		kindNamespaces := namespaces
+		if !k.Namespaced {
+			kindNamespaces = []string{metav1.NamespaceAll}
+		}
+		for _, ns := range kindNamespaces {
+			var inf cache.SharedIndexInformer
+			if k.MetadataOnly {
+				// Secrets: metadata only, so their data never reaches this
+				// process.
+				inf = metadatainformer.NewFilteredMetadataInformer(meta, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+			} else {
+				inf = dynamicinformer.NewFilteredDynamicInformer(dyn, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+			}
+			if err := inf.SetTransform(stripManagedFields); err != nil {
+				return fmt.Errorf("account %s: %w", a.name, err)
+			}
+			idx := i
+			if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(obj any) { a.enqueue(idx, obj) },
+				UpdateFunc: func(_, obj any) { a.enqueue(idx, obj) },
+				DeleteFunc: func(obj any) { a.enqueue(idx, obj) },
+			}); err != nil {
+				return fmt.Errorf("account %s: %w", a.name, err)
+			}
+			wname := gvr.String()
+			_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+				a.log.Warn("watch failed; the informer retries (relisting when its resourceVersion expired)", "kind", wname, "namespace", ns, "err", err)
+			})
+			wk.informers[ns] = inf
+			go inf.RunWithContext(ctx)
+		}
+		a.kinds = append(a.kinds, wk)
+	}
+	a.log.Info("account watching", "host", a.restCfg.Host, "kubernetes", ver.GitVersion, "kinds", len(kinds))
+	return nil
+}
+
+func hasVerbs(verbs metav1.Verbs, want ...string) bool {
+	for _, w := range want {
+		found := false
+		for _, v := range verbs {
+			if v == w {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func isSecretKind(k *bridgev1.Kind) bool { return k.GetGroup() == "" && k.GetResource() == "secrets" }
+
+// wants applies kinds / omitKinds / onlyNamespacedResources.
+func (a *clusterAccount) wants(k *bridgev1.Kind) bool {
+	if a.cfg.OnlyNamespacedResources && !k.Namespaced {
+		return false
+	}
+	if len(a.cfg.Kinds) > 0 {
+		return matchKind(a.cfg.Kinds, k)
+	}
+	if matchKind(a.cfg.OmitKinds, k) {
+		return false
+	}
+	gr := k.Resource
+	if k.Group != "" {
+		gr += "." + k.Group
+	}
+	return !defaultOmittedResources[gr]
+}
+
+// matchKind matches "Deployment", "deployments", "deployments.apps" or
+// "Deployment.apps", case-insensitively.
+func matchKind(names []string, k *bridgev1.Kind) bool {
+	for _, n := range names {
+		name, group, hasGroup := strings.Cut(n, ".")
+		if hasGroup && !strings.EqualFold(group, k.Group) {
+			continue
+		}
+		if strings.EqualFold(name, k.Kind) || strings.EqualFold(name, k.Resource) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripManagedFields drops managedFields before an object enters the
+// informer's store (they are large and Spinnaker does not use them).
+func stripManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+func (a *clusterAccount) enqueue(kind int, obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	k := Key{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName()}
+	now := time.Now().UnixNano()
+	a.seenMu.Lock()
+	if _, ok := a.seen[k]; !ok {
+		a.seen[k] = now
+	}
+	a.seenMu.Unlock()
+	a.queue.Add(k)
+}
+
+// pump moves keys from the work queue to the keys channel so the sender can
+// wait for a key and for its connection at once.
+func (a *clusterAccount) pump() {
+	defer close(a.done)
+	for {
+		k, shutdown := a.queue.Get()
+		if shutdown {
+			return
+		}
+		select {
+		case a.keys <- k:
+		case <-a.ctx.Done():
+			a.queue.Done(k)
+			return
+		}
+	}
+}
+
+// stop ends the informers and the queue.
+func (a *clusterAccount) stop() {
+	a.cancel()
+	a.queue.ShutDown()
+	<-a.done
+}
+
+// Hello implements Source.
+func (a *clusterAccount) Hello() *bridgev1.AccountHello { return a.hello }
+
+// Keys implements Source.
+func (a *clusterAccount) Keys() <-chan Key { return a.keys }
+
+// Done implements Source.
+func (a *clusterAccount) Done(k Key) { a.queue.Forget(k); a.queue.Done(k) }
+
+// Enqueue implements Source.
+func (a *clusterAccount) Enqueue(k Key) { a.queue.Add(k) }
+
+// Pending implements Source.
+func (a *clusterAccount) Pending() int { return a.queue.Len() }
+
+// Synced implements Source: the kind's informers listed.
+func (a *clusterAccount) Synced(kind int) bool {
+	for _, inf := range a.kinds[kind].informers {
+		if !inf.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// Event builds the watch event of a key from the informer store: DELETED
+// when the object is gone.
+// Event implements Source.
+func (a *clusterAccount) Event(k Key) (*bridgev1.WatchEvent, error) {
+	wk := a.kinds[k.Kind]
+	inf := wk.informers[k.Namespace]
+	if inf == nil {
+		inf = wk.informers[metav1.NamespaceAll]
+	}
+	ev := &bridgev1.WatchEvent{Kind: uint32(k.Kind), Namespace: k.Namespace, Name: k.Name}
+	a.seenMu.Lock()
+	ev.ObservedUnixNano = a.seen[k]
+	delete(a.seen, k)
+	a.seenMu.Unlock()
+	if inf == nil {
+		ev.Type = bridgev1.EventType_EVENT_TYPE_DELETED
+		return ev, nil
+	}
+	storeKey := k.Name
+	if k.Namespace != "" {
+		storeKey = k.Namespace + "/" + k.Name
+	}
+	obj, exists, err := inf.GetStore().GetByKey(storeKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s from the informer: %w", storeKey, err)
+	}
+	if !exists {
+		ev.Type = bridgev1.EventType_EVENT_TYPE_DELETED
+		return ev, nil
+	}
+	ev.Type = bridgev1.EventType_EVENT_TYPE_MODIFIED
+	return a.fill(ev, wk.kind, obj)
+}
+
+// fill encodes obj into ev.
+func (a *clusterAccount) fill(ev *bridgev1.WatchEvent, k *bridgev1.Kind, obj any) (*bridgev1.WatchEvent, error) {
+	b, rv, err := encodeObject(k, obj)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s/%s: %w", ev.Namespace, ev.Name, err)
+	}
+	ev.Object = b
+	ev.ResourceVersion = rv
+	return ev, nil
+}
+
+// encodeObject returns an object's JSON. Informer objects are shared: the
+// copy is shallow, and only what is removed is copied.
+func encodeObject(k *bridgev1.Kind, obj any) ([]byte, string, error) {
+	switch o := obj.(type) {
+	case *unstructured.Unstructured:
+		b, err := json.Marshal(o.Object)
+		return b, o.GetResourceVersion(), err
+	case *metav1.PartialObjectMetadata:
+		meta := o.ObjectMeta
+		meta.ManagedFields = nil
+		if _, ok := meta.Annotations[lastAppliedAnnotation]; ok {
+			meta.Annotations = maps.Clone(meta.Annotations)
+			delete(meta.Annotations, lastAppliedAnnotation)
+		}
+		apiVersion := k.Version
+		if k.Group != "" {
+			apiVersion = k.Group + "/" + k.Version
+		}
+		b, err := json.Marshal(map[string]any{"apiVersion": apiVersion, "kind": k.Kind, "metadata": meta})
+		return b, meta.ResourceVersion, err
+	default:
+		return nil, "", fmt.Errorf("unexpected object type %T", obj)
+	}
+}
+
+// Snapshot returns every object of a kind as ADDED events and the
+// resourceVersion the informers last listed at.
+func (a *clusterAccount) Snapshot(kind int) ([]*bridgev1.WatchEvent, string, error) {
+	wk := a.kinds[kind]
+	var out []*bridgev1.WatchEvent
+	rv := ""
+	for _, inf := range wk.informers {
+		for _, obj := range inf.GetStore().List() {
+			m, ok := obj.(metav1.Object)
+			if !ok {
+				continue
+			}
+			ev := &bridgev1.WatchEvent{Type: bridgev1.EventType_EVENT_TYPE_ADDED, Kind: uint32(kind), Namespace: m.GetNamespace(), Name: m.GetName()}
+			if _, err := a.fill(ev, wk.kind, obj); err != nil {
+				return nil, "", err
+			}
+			out = append(out, ev)
+		}
+		if v := inf.LastSyncResourceVersion(); v > rv {
+			rv = v
+		}
+	}
+	return out, rv, nil
+}
+
+func caBytes(cfg *rest.Config) ([]byte, error) {
+	if len(cfg.CAData) > 0 {
+		return cfg.CAData, nil
+	}
+	if cfg.CAFile != "" {
+		return readFile(cfg.CAFile)
+	}
+	return nil, nil
+}

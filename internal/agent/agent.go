@@ -1,0 +1,312 @@
+// Package agent is the agent half of the Armory Agent design: it watches
+// one or many Kubernetes clusters with informers (never polling), keeps the
+// bridge's cache current over one outbound gRPC stream, and runs the
+// operations the bridge forwards against the clusters' API servers.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"google.golang.org/grpc"
+	"k8s.io/client-go/rest"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+)
+
+// Version is reported to the bridge in the hello.
+var Version = "dev"
+
+const (
+	reloadDebounce = 200 * time.Millisecond
+	retryAccounts  = 10 * time.Second
+)
+
+// Options tune an agent beyond its config file.
+type Options struct {
+	Logger *slog.Logger
+	// DialOptions are added to the bridge connection (tests).
+	DialOptions []grpc.DialOption
+}
+
+// Agent runs the accounts of a config file and reloads it when it changes.
+type Agent struct {
+	path string
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	cfg      *Config
+	accounts map[string]*runningAccount
+	client   *Client
+	// lastReloadErr is the error of the last reload that was rejected.
+	lastReloadErr error
+}
+
+type runningAccount struct {
+	cfg        AccountConfig
+	credential string
+	acct       *clusterAccount // nil while it fails to start
+	err        error
+}
+
+// New loads the config file; a malformed file is an error here (at start
+// there is no last good config to keep running).
+func New(path string, opts Options) (*Agent, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Agent{path: path, opts: opts, log: opts.Logger.With("component", "agent"), cfg: cfg, accounts: map[string]*runningAccount{}}, nil
+}
+
+// Client is the stream client (tests observe it).
+func (a *Agent) Client() *Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.client
+}
+
+// LastReloadError is why the last config edit was rejected (nil when the
+// running config is the file's).
+func (a *Agent) LastReloadError() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastReloadErr
+}
+
+// Accounts lists the accounts running (started and watching).
+func (a *Agent) Accounts() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for name, ra := range a.accounts {
+		if ra.acct != nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func agentID(cfg *Config) string {
+	if cfg.AgentID != "" {
+		return cfg.AgentID
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "spinops-agent"
+}
+
+// Run serves until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("agent: watching the config file: %w", err)
+	}
+	defer w.Close()
+	// Watch the directory: editors and Kubernetes ConfigMap mounts replace
+	// the file rather than write it.
+	if err := w.Add(filepath.Dir(a.path)); err != nil {
+		return fmt.Errorf("agent: watching %s: %w", filepath.Dir(a.path), err)
+	}
+
+	a.mu.Lock()
+	cfg := a.cfg
+	a.mu.Unlock()
+	clientCtx, stopClient := context.WithCancel(ctx)
+	var clientDone sync.WaitGroup
+	startClient := func(cfg *Config) {
+		c := NewClient(ClientConfig{
+			AgentID: agentID(cfg), Version: Version, Bridge: *cfg.BridgeSettings(), Budget: cfg.Budget,
+			DialOptions: a.opts.DialOptions, Logger: a.opts.Logger,
+		})
+		a.mu.Lock()
+		a.client = c
+		a.mu.Unlock()
+		clientCtx, stopClient = context.WithCancel(ctx)
+		clientDone.Add(1)
+		go func() {
+			defer clientDone.Done()
+			if err := c.Run(clientCtx); err != nil {
+				a.log.Error("the bridge client stopped", "err", err)
+			}
+		}()
+	}
+	startClient(cfg)
+	a.reconcile(ctx, cfg)
+
+	retry := time.NewTicker(retryAccounts)
+	defer retry.Stop()
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			stopClient()
+			clientDone.Wait()
+			a.stopAll()
+			return nil
+		case ev := <-w.Events:
+			if filepath.Clean(ev.Name) == filepath.Clean(a.path) || filepath.Base(ev.Name) == "..data" {
+				debounce = time.After(reloadDebounce)
+			}
+		case err := <-w.Errors:
+			a.log.Warn("watching the config file", "err", err)
+		case <-debounce:
+			debounce = nil
+			next, err := LoadConfig(a.path)
+			if err != nil {
+				a.mu.Lock()
+				a.lastReloadErr = err
+				a.mu.Unlock()
+				a.log.Error("config edit rejected; the last good config keeps running", "err", err)
+				continue
+			}
+			a.mu.Lock()
+			prev := a.cfg
+			a.cfg = next
+			a.lastReloadErr = nil
+			a.mu.Unlock()
+			a.log.Info("config reloaded", "accounts", len(next.Kubernetes.Accounts))
+			if !reflect.DeepEqual(prev.BridgeSettings(), next.BridgeSettings()) || agentID(prev) != agentID(next) || prev.Budget != next.Budget {
+				a.log.Info("bridge settings changed: reconnecting")
+				stopClient()
+				clientDone.Wait()
+				startClient(next)
+			}
+			a.reconcile(ctx, next)
+		case <-retry.C:
+			a.mu.Lock()
+			cur := a.cfg
+			a.mu.Unlock()
+			a.reconcile(ctx, cur)
+		}
+	}
+}
+
+// reconcile starts, restarts and stops accounts to match cfg, then tells
+// the client.
+func (a *Agent) reconcile(ctx context.Context, cfg *Config) {
+	want := map[string]AccountConfig{}
+	for _, ac := range cfg.Kubernetes.Accounts {
+		want[ac.Name] = ac
+	}
+	a.mu.Lock()
+	var stop []*clusterAccount
+	for name, ra := range a.accounts {
+		if ac, ok := want[name]; !ok || !reflect.DeepEqual(ac, ra.cfg) {
+			if ra.acct != nil {
+				stop = append(stop, ra.acct)
+			}
+			delete(a.accounts, name)
+		}
+	}
+	var start []AccountConfig
+	for name, ac := range want {
+		if ra := a.accounts[name]; ra == nil || ra.acct == nil {
+			start = append(start, ac)
+		}
+	}
+	a.mu.Unlock()
+	for _, acct := range stop {
+		a.log.Info("account removed or changed: stopping its informers", "account", acct.name)
+		acct.stop()
+	}
+	var wg sync.WaitGroup
+	for _, ac := range start {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ra := &runningAccount{cfg: ac}
+			ra.credential, ra.err = cfg.credential(&ac)
+			if ra.err == nil {
+				ra.acct, ra.err = a.startAccount(ctx, ac, ra.credential)
+			}
+			if ra.err != nil {
+				a.log.Error("account could not start; retrying", "account", ac.Name, "err", ra.err, "retry_in", retryAccounts)
+			}
+			a.mu.Lock()
+			if old := a.accounts[ac.Name]; old != nil && old.acct != nil && ra.acct != nil {
+				ra.acct.stop() // raced with another reconcile
+				ra = old
+			}
+			a.accounts[ac.Name] = ra
+			a.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	a.mu.Lock()
+	var srcs []Source
+	for _, ra := range a.accounts {
+		if ra.acct != nil {
+			srcs = append(srcs, ra.acct)
+		}
+	}
+	client := a.client
+	a.mu.Unlock()
+	if client != nil {
+		client.SetSources(srcs)
+	}
+}
+
+func (a *Agent) startAccount(ctx context.Context, ac AccountConfig, credential string) (*clusterAccount, error) {
+	var restCfg *rest.Config
+	var err error
+	if ac.ServiceAccount {
+		restCfg, err = inClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("account %s: reading the in-cluster service account: %w", ac.Name, err)
+		}
+	} else {
+		restCfg, err = kube.Connection{ConfigPath: ac.KubeconfigFile, ConfigContext: ac.Context}.RESTConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", ac.Name, err)
+		}
+	}
+	restCfg.QPS, restCfg.Burst = 50, 100
+	return startAccount(ctx, ac, credential, restCfg, a.opts.Logger)
+}
+
+func (a *Agent) stopAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for name, ra := range a.accounts {
+		if ra.acct != nil {
+			ra.acct.stop()
+		}
+		delete(a.accounts, name)
+	}
+}
+
+// ServiceAccountDir is where Kubernetes mounts a pod's service account
+// (token, ca.crt). Tests point it elsewhere.
+var ServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// inClusterConfig is rest.InClusterConfig reading ServiceAccountDir.
+func inClusterConfig() (*rest.Config, error) {
+	host, port := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
+	if host == "" || port == "" {
+		return nil, errors.New("not running in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set")
+	}
+	tokenFile := filepath.Join(ServiceAccountDir, "token")
+	if _, err := os.Stat(tokenFile); err != nil {
+		return nil, fmt.Errorf("reading the service account token: %w", err)
+	}
+	return &rest.Config{
+		Host:            "https://" + net.JoinHostPort(host, port),
+		BearerTokenFile: tokenFile, // re-read as the kubelet rotates it
+		TLSClientConfig: rest.TLSClientConfig{CAFile: filepath.Join(ServiceAccountDir, "ca.crt")},
+	}, nil
+}

@@ -1,0 +1,301 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+)
+
+// Modes of running an agent.
+const (
+	// ModeAgent: the agent runs in the target cluster and serves one account
+	// through its in-cluster service account.
+	ModeAgent = "agent"
+	// ModeInfrastructure: one agent serves many clusters from kubeconfigs.
+	ModeInfrastructure = "infrastructure"
+	// ModeSpinnakerService: the agent runs beside Spinnaker (kubeconfigs).
+	ModeSpinnakerService = "spinnaker-service"
+)
+
+// Config is the agent's configuration file. It uses the Armory agent's keys
+// (kubernetes.accounts[] ...); `clouddriver:` is accepted as another name
+// for `bridge:`.
+type Config struct {
+	Mode    string `json:"mode,omitempty"`
+	AgentID string `json:"agentId,omitempty"`
+
+	Bridge      *BridgeConfig `json:"bridge,omitempty"`
+	Clouddriver *BridgeConfig `json:"clouddriver,omitempty"`
+
+	Kubernetes KubernetesConfig `json:"kubernetes"`
+	Budget     BudgetConfig     `json:"budget,omitempty"`
+}
+
+// BridgeConfig says how to reach the bridge.
+type BridgeConfig struct {
+	// GRPC is the bridge's address, host:port.
+	GRPC     string    `json:"grpc"`
+	Insecure bool      `json:"insecure,omitempty"` // plaintext (local development)
+	TLS      TLSConfig `json:"tls,omitempty"`
+	Auth     Auth      `json:"auth,omitempty"`
+	// HeartbeatInterval overrides the interval the bridge asks for.
+	HeartbeatInterval Duration `json:"heartbeatInterval,omitempty"`
+	// ReconnectMin / ReconnectMax bound the exponential backoff.
+	ReconnectMin Duration `json:"reconnectMin,omitempty"`
+	ReconnectMax Duration `json:"reconnectMax,omitempty"`
+}
+
+// TLSConfig is the client side of TLS / mTLS to the bridge.
+type TLSConfig struct {
+	CACertFile         string `json:"caCertFile,omitempty"`
+	ClientCertFile     string `json:"clientCertFile,omitempty"`
+	ClientKeyFile      string `json:"clientKeyFile,omitempty"`
+	ServerName         string `json:"serverName,omitempty"`
+	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
+}
+
+// Auth is the agent credential issued at registration (for every account
+// that does not set its own).
+type Auth struct {
+	Token     string `json:"token,omitempty"`
+	TokenFile string `json:"tokenFile,omitempty"`
+}
+
+// KubernetesConfig lists the accounts.
+type KubernetesConfig struct {
+	Accounts []AccountConfig `json:"accounts"`
+}
+
+// AccountConfig is one cluster the agent serves.
+type AccountConfig struct {
+	Name           string `json:"name"`
+	KubeconfigFile string `json:"kubeconfigFile,omitempty"`
+	Context        string `json:"context,omitempty"`
+	// ServiceAccount: use the in-cluster service account (agent mode).
+	ServiceAccount          bool        `json:"serviceAccount,omitempty"`
+	Namespaces              []string    `json:"namespaces,omitempty"`
+	OmitNamespaces          []string    `json:"omitNamespaces,omitempty"`
+	Kinds                   []string    `json:"kinds,omitempty"`
+	OmitKinds               []string    `json:"omitKinds,omitempty"`
+	OnlyNamespacedResources bool        `json:"onlyNamespacedResources,omitempty"`
+	Permissions             Permissions `json:"permissions,omitempty"`
+	// Credential / CredentialFile: this account's agent credential.
+	Credential     string `json:"credential,omitempty"`
+	CredentialFile string `json:"credentialFile,omitempty"`
+}
+
+// Permissions are the Spinnaker roles that may read and write the account
+// (reported to the bridge; Spinnaker's Fiat enforces them).
+type Permissions struct {
+	Read  []string `json:"READ,omitempty"`
+	Write []string `json:"WRITE,omitempty"`
+}
+
+// BudgetConfig bounds the agent's memory for events not yet acknowledged.
+type BudgetConfig struct {
+	// MaxInFlightBytes: event bytes sent and not yet acknowledged, over all
+	// accounts. When reached, sending waits (backpressure): changed objects
+	// are then only remembered by key, once each, however often they change.
+	MaxInFlightBytes int `json:"maxInFlightBytes,omitempty"`
+	// MaxBatchBytes / MaxBatchEvents bound one message.
+	MaxBatchBytes  int `json:"maxBatchBytes,omitempty"`
+	MaxBatchEvents int `json:"maxBatchEvents,omitempty"`
+}
+
+// Duration is a time.Duration written as "10s".
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON reads "10s" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		var secs float64
+		if _, err2 := fmt.Sscanf(s, "%g", &secs); err2 != nil {
+			return fmt.Errorf("%q is not a duration (like 10s): %w", s, err)
+		}
+		v = time.Duration(secs * float64(time.Second))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes "10s".
+func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// Defaults.
+const (
+	defaultMaxInFlightBytes = 8 << 20
+	defaultMaxBatchBytes    = 1 << 20
+	defaultMaxBatchEvents   = 500
+	defaultReconnectMin     = 500 * time.Millisecond
+	defaultReconnectMax     = 30 * time.Second
+)
+
+// LoadConfig reads and checks the config file at path.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the agent config: %w", err)
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("agent config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig parses (YAML or JSON), defaults and validates a config.
+// Unknown keys are errors: a typo must not silently watch everything.
+func ParseConfig(b []byte) (*Config, error) {
+	var c Config
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		return nil, fmt.Errorf("parsing: %w", err)
+	}
+	if err := c.normalize(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// BridgeSettings returns the bridge block (bridge: or clouddriver:).
+func (c *Config) BridgeSettings() *BridgeConfig {
+	if c.Bridge != nil {
+		return c.Bridge
+	}
+	return c.Clouddriver
+}
+
+func (c *Config) normalize() error {
+	var errs []error
+	if c.Bridge != nil && c.Clouddriver != nil {
+		errs = append(errs, errors.New("set bridge or clouddriver, not both"))
+	}
+	b := c.BridgeSettings()
+	switch {
+	case b == nil:
+		errs = append(errs, errors.New("bridge.grpc (the bridge's host:port) is required"))
+	case b.GRPC == "":
+		errs = append(errs, errors.New("bridge.grpc (the bridge's host:port) is required"))
+	case !strings.Contains(b.GRPC, ":"):
+		errs = append(errs, fmt.Errorf("bridge.grpc %q must be host:port", b.GRPC))
+	}
+	if b != nil {
+		if b.Insecure && (b.TLS.CACertFile != "" || b.TLS.ClientCertFile != "") {
+			errs = append(errs, errors.New("bridge.insecure (plaintext) cannot be combined with bridge.tls"))
+		}
+		if (b.TLS.ClientCertFile == "") != (b.TLS.ClientKeyFile == "") {
+			errs = append(errs, errors.New("bridge.tls.clientCertFile and clientKeyFile go together"))
+		}
+		if b.Auth.Token != "" && b.Auth.TokenFile != "" {
+			errs = append(errs, errors.New("set bridge.auth.token or bridge.auth.tokenFile, not both"))
+		}
+		if b.ReconnectMin.Duration == 0 {
+			b.ReconnectMin.Duration = defaultReconnectMin
+		}
+		if b.ReconnectMax.Duration == 0 {
+			b.ReconnectMax.Duration = defaultReconnectMax
+		}
+		if b.ReconnectMax.Duration < b.ReconnectMin.Duration {
+			errs = append(errs, errors.New("bridge.reconnectMax must not be below reconnectMin"))
+		}
+	}
+	if c.Mode == "" {
+		c.Mode = ModeInfrastructure
+		if len(c.Kubernetes.Accounts) == 1 && c.Kubernetes.Accounts[0].KubeconfigFile == "" {
+			c.Mode = ModeAgent
+		}
+	}
+	switch c.Mode {
+	case ModeAgent:
+		if len(c.Kubernetes.Accounts) != 1 {
+			errs = append(errs, fmt.Errorf("mode agent serves exactly one account; kubernetes.accounts has %d", len(c.Kubernetes.Accounts)))
+		}
+	case ModeInfrastructure, ModeSpinnakerService:
+	default:
+		errs = append(errs, fmt.Errorf("mode %q is not one of agent, infrastructure, spinnaker-service", c.Mode))
+	}
+	if c.Budget.MaxInFlightBytes == 0 {
+		c.Budget.MaxInFlightBytes = defaultMaxInFlightBytes
+	}
+	if c.Budget.MaxBatchBytes == 0 {
+		c.Budget.MaxBatchBytes = defaultMaxBatchBytes
+	}
+	if c.Budget.MaxBatchEvents == 0 {
+		c.Budget.MaxBatchEvents = defaultMaxBatchEvents
+	}
+	if c.Budget.MaxInFlightBytes < 0 || c.Budget.MaxBatchBytes < 0 || c.Budget.MaxBatchEvents < 0 {
+		errs = append(errs, errors.New("budget values must be positive"))
+	} else if c.Budget.MaxBatchBytes > c.Budget.MaxInFlightBytes {
+		errs = append(errs, fmt.Errorf("budget.maxBatchBytes (%d) must not exceed budget.maxInFlightBytes (%d)", c.Budget.MaxBatchBytes, c.Budget.MaxInFlightBytes))
+	}
+	seen := map[string]bool{}
+	for i := range c.Kubernetes.Accounts {
+		a := &c.Kubernetes.Accounts[i]
+		where := fmt.Sprintf("kubernetes.accounts[%d]", i)
+		if a.Name != "" {
+			where += fmt.Sprintf(" (%s)", a.Name)
+		}
+		if msgs := validation.IsDNS1123Subdomain(a.Name); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("%s: name %q is not valid: %s", where, a.Name, msgs[0]))
+		}
+		if seen[a.Name] {
+			errs = append(errs, fmt.Errorf("%s: account %q is listed twice", where, a.Name))
+		}
+		seen[a.Name] = true
+		if len(a.Kinds) > 0 && len(a.OmitKinds) > 0 {
+			errs = append(errs, fmt.Errorf("%s: kinds and omitKinds are exclusive: set one of them", where))
+		}
+		if len(a.Namespaces) > 0 && len(a.OmitNamespaces) > 0 {
+			errs = append(errs, fmt.Errorf("%s: namespaces and omitNamespaces are exclusive: set one of them", where))
+		}
+		if a.ServiceAccount && a.KubeconfigFile != "" {
+			errs = append(errs, fmt.Errorf("%s: serviceAccount and kubeconfigFile are exclusive", where))
+		}
+		if a.KubeconfigFile == "" && !a.ServiceAccount {
+			if c.Mode == ModeAgent {
+				a.ServiceAccount = true
+			} else {
+				errs = append(errs, fmt.Errorf("%s: mode %s needs a kubeconfigFile (or serviceAccount: true)", where, c.Mode))
+			}
+		}
+		if a.Credential != "" && a.CredentialFile != "" {
+			errs = append(errs, fmt.Errorf("%s: set credential or credentialFile, not both", where))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// credential returns the agent credential for an account.
+func (c *Config) credential(a *AccountConfig) (string, error) {
+	switch {
+	case a.Credential != "":
+		return a.Credential, nil
+	case a.CredentialFile != "":
+		return readSecretFile(a.CredentialFile)
+	}
+	b := c.BridgeSettings()
+	switch {
+	case b.Auth.Token != "":
+		return b.Auth.Token, nil
+	case b.Auth.TokenFile != "":
+		return readSecretFile(b.Auth.TokenFile)
+	}
+	return "", nil
+}
+
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading a credential: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,120 @@
+package bridge
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+const (
+	credentialPrefix    = "spa_" // agent credential
+	endpointTokenPrefix = "spe_" // per-account endpoint bearer token
+)
+
+// newCredential returns a fresh agent credential and its hash.
+func newCredential() (string, string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("generating a credential: %w", err)
+	}
+	c := credentialPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return c, hashCredential(c), nil
+}
+
+func hashCredential(c string) string {
+	s := sha256.Sum256([]byte(c))
+	return hex.EncodeToString(s[:])
+}
+
+func credentialMatches(c, hash string) bool {
+	if c == "" || hash == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(hashCredential(c)), []byte(hash)) == 1
+}
+
+// endpointToken derives the bearer token of an account's Kubernetes endpoint
+// from the bridge's secret key: nothing to store, stable across restarts,
+// different for every registration (the id changes when a name is
+// re-registered).
+func endpointToken(key []byte, accountID string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("endpoint\x00" + accountID))
+	return endpointTokenPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func tokenMatches(got, want string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// bearer returns the bearer token of the incoming gRPC call, if any.
+func bearer(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return ""
+}
+
+// peerCertificate returns the verified client certificate of the call.
+func peerCertificate(ctx context.Context) *x509.Certificate {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.AuthInfo == nil {
+		return nil
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return ti.State.VerifiedChains[0][0]
+}
+
+// adminAuthorized reports whether the call carries the admin token or an
+// admin client certificate.
+func (s *Server) adminAuthorized(ctx context.Context) error {
+	if t := bearer(ctx); t != "" {
+		for _, want := range s.cfg.AdminTokens {
+			if tokenMatches(t, want) {
+				return nil
+			}
+		}
+		return status.Error(codes.Unauthenticated, "the admin token is not valid")
+	}
+	if c := peerCertificate(ctx); c != nil {
+		for _, id := range certIdentities(c) {
+			if slices.Contains(s.cfg.AdminIdentities, id) {
+				return nil
+			}
+		}
+		return status.Errorf(codes.PermissionDenied, "client certificate %q is not an admin identity of this bridge", c.Subject.CommonName)
+	}
+	return status.Error(codes.Unauthenticated, "admin calls need an admin token (authorization: Bearer ...) or an admin client certificate")
+}
+
+const adminServicePrefix = "/spinops.bridge.v1.AdminService/"
+
+func (s *Server) unaryAdminAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if strings.HasPrefix(info.FullMethod, adminServicePrefix) {
+		if err := s.adminAuthorized(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return handler(ctx, req)
+}

@@ -1,0 +1,308 @@
+package cache
+
+import (
+	"sort"
+	"strconv"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+const (
+	// historySize is how many recent events a kind keeps so a watch started
+	// from a list's resourceVersion misses nothing.
+	historySize = 512
+	// watchBuffer is how many events a watcher may lag before it is ended
+	// (the client then re-lists, as with a real API server).
+	watchBuffer = 1024
+)
+
+// Kind is the cache of one kind of one account.
+type Kind struct {
+	Info KindInfo
+
+	mu       sync.RWMutex
+	objects  map[string]*Object // namespace/name
+	rv       string             // resourceVersion of the latest change applied
+	synced   bool               // a full listing completed at least once
+	syncGen  uint64             // generation of the listing in progress (0: none)
+	lastGen  uint64
+	history  []historyEntry // ring, oldest first once full
+	histNext int
+	watchers map[*Watcher]struct{}
+	closed   bool
+}
+
+type historyEntry struct {
+	rv string
+	ev Event
+}
+
+func newKind(info KindInfo) *Kind {
+	return &Kind{Info: info, objects: map[string]*Object{}, watchers: map[*Watcher]struct{}{}}
+}
+
+func key(namespace, name string) string { return namespace + "/" + name }
+
+// Len is the number of cached objects.
+func (k *Kind) Len() int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return len(k.objects)
+}
+
+// Synced reports whether a full listing completed.
+func (k *Kind) Synced() bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.synced
+}
+
+// ResourceVersion is the resourceVersion of the latest change applied.
+func (k *Kind) ResourceVersion() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.rv
+}
+
+// BeginSync starts a full listing: objects not Upserted before EndSync are
+// removed then.
+func (k *Kind) BeginSync() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.lastGen++
+	k.syncGen = k.lastGen
+}
+
+// EndSync ends a full listing at resourceVersion rv.
+func (k *Kind) EndSync(rv string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.syncGen == 0 {
+		return
+	}
+	for key, o := range k.objects {
+		if o.gen != k.syncGen {
+			delete(k.objects, key)
+			k.record(rvOr(rv, k.rv), Event{Type: Deleted, Object: o})
+		}
+	}
+	k.syncGen = 0
+	k.synced = true
+	if rv != "" {
+		k.rv = rv
+	}
+}
+
+func rvOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Upsert adds or replaces an object and reports what it did.
+func (k *Kind) Upsert(o *Object) EventType {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	kk := key(o.Namespace, o.Name)
+	old := k.objects[kk]
+	o.gen = k.syncGen
+	k.objects[kk] = o
+	if o.ResourceVersion != "" {
+		k.rv = o.ResourceVersion
+	}
+	t := Added
+	if old != nil {
+		t = Modified
+		if old.ResourceVersion == o.ResourceVersion && o.ResourceVersion != "" {
+			return "" // a relist re-sent what we had: nothing to tell watchers
+		}
+	}
+	k.record(k.rv, Event{Type: t, Object: o})
+	return t
+}
+
+// Delete removes an object; rv is the deletion's resourceVersion when known.
+func (k *Kind) Delete(namespace, name, rv string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	kk := key(namespace, name)
+	old := k.objects[kk]
+	if old == nil {
+		return false
+	}
+	delete(k.objects, kk)
+	if rv != "" {
+		k.rv = rv
+	}
+	k.record(k.rv, Event{Type: Deleted, Object: old})
+	return true
+}
+
+// record appends to the history and notifies watchers; k.mu is held.
+func (k *Kind) record(rv string, ev Event) {
+	if len(k.history) < historySize {
+		k.history = append(k.history, historyEntry{rv: rv, ev: ev})
+	} else {
+		k.history[k.histNext] = historyEntry{rv: rv, ev: ev}
+		k.histNext = (k.histNext + 1) % historySize
+	}
+	for w := range k.watchers {
+		w.offer(ev)
+	}
+}
+
+// Get returns one object, or nil.
+func (k *Kind) Get(namespace, name string) *Object {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.objects[key(namespace, name)]
+}
+
+// Filter selects objects.
+type Filter struct {
+	Namespace string // "" for all
+	Labels    labels.Selector
+	Fields    fields.Selector // metadata.name, metadata.namespace
+}
+
+func (f *Filter) matches(o *Object) bool {
+	if f.Namespace != "" && o.Namespace != f.Namespace {
+		return false
+	}
+	if f.Labels != nil && !f.Labels.Empty() && !f.Labels.Matches(o.labels) {
+		return false
+	}
+	if f.Fields != nil && !f.Fields.Empty() && !f.Fields.Matches(fields.Set{"metadata.name": o.Name, "metadata.namespace": o.Namespace}) {
+		return false
+	}
+	return true
+}
+
+// List returns the matching objects sorted by namespace and name, and the
+// kind's resourceVersion.
+func (k *Kind) List(f Filter) ([]*Object, string) {
+	k.mu.RLock()
+	out := make([]*Object, 0, len(k.objects))
+	for _, o := range k.objects {
+		if f.matches(o) {
+			out = append(out, o)
+		}
+	}
+	rv := k.rv
+	k.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, rv
+}
+
+// Watcher receives a kind's events.
+type Watcher struct {
+	kind   *Kind
+	filter Filter
+	ch     chan Event
+	once   sync.Once
+	// overflowed is set when the watcher fell too far behind and was ended.
+	overflowed bool
+}
+
+// Events delivers events; it is closed when the watch ends.
+func (w *Watcher) Events() <-chan Event { return w.ch }
+
+// offer queues an event without blocking; k.mu is held.
+func (w *Watcher) offer(ev Event) {
+	if !w.filter.matches(ev.Object) {
+		return
+	}
+	select {
+	case w.ch <- ev:
+	default:
+		w.overflowed = true
+		delete(w.kind.watchers, w)
+		w.closeCh()
+	}
+}
+
+func (w *Watcher) closeCh() { w.once.Do(func() { close(w.ch) }) }
+
+// Stop ends the watch.
+func (w *Watcher) Stop() {
+	w.kind.mu.Lock()
+	delete(w.kind.watchers, w)
+	w.kind.mu.Unlock()
+	w.closeCh()
+}
+
+// Watch starts a watch. With fromRV set and still in the history, the
+// events after it are replayed; otherwise (fromRV "" or "0") every current
+// object is sent as ADDED first. ok is false when fromRV is too old (the
+// caller answers 410 Gone, as the API server does).
+func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	w = &Watcher{kind: k, filter: f, ch: make(chan Event, watchBuffer+len(k.objects))}
+	if k.closed {
+		w.closeCh()
+		return w, true
+	}
+	switch {
+	case fromRV == "" || fromRV == "0":
+		for _, o := range k.objects {
+			if f.matches(o) {
+				w.ch <- Event{Type: Added, Object: o}
+			}
+		}
+	case fromRV == k.rv:
+	default:
+		replay, found := k.since(fromRV)
+		if !found {
+			return nil, false
+		}
+		for _, ev := range replay {
+			w.offer(ev)
+		}
+	}
+	k.watchers[w] = struct{}{}
+	return w, true
+}
+
+// since returns the history after rv; k.mu is held.
+func (k *Kind) since(rv string) ([]Event, bool) {
+	n := len(k.history)
+	ordered := make([]historyEntry, 0, n)
+	ordered = append(ordered, k.history[k.histNext:]...)
+	ordered = append(ordered, k.history[:k.histNext]...)
+	for i := len(ordered) - 1; i >= 0; i-- {
+		if ordered[i].rv == rv {
+			out := make([]Event, 0, len(ordered)-i-1)
+			for _, h := range ordered[i+1:] {
+				out = append(out, h.ev)
+			}
+			return out, true
+		}
+	}
+	// An rv newer than anything recorded (numerically) also means "nothing
+	// missed": kube resourceVersions are etcd revisions.
+	if want, err := strconv.ParseUint(rv, 10, 64); err == nil {
+		if cur, err := strconv.ParseUint(k.rv, 10, 64); err == nil && want >= cur {
+			return nil, true
+		}
+	}
+	return nil, false
+}
+
+func (k *Kind) close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	for w := range k.watchers {
+		delete(k.watchers, w)
+		w.closeCh()
+	}
+}

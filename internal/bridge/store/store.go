@@ -1,0 +1,57 @@
+// Package store keeps the bridge's account registrations: names, specs,
+// hashed agent credentials and the last known connection state. SQLite is
+// the default (one bridge replica); MySQL/MariaDB sits behind the same
+// interface for bridges that share a registry.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when no account has the name asked for.
+var ErrNotFound = errors.New("account not found")
+
+// ErrExists is returned when an account of that name is already registered.
+var ErrExists = errors.New("account already registered")
+
+// Account is one registration.
+type Account struct {
+	ID   string
+	Name string
+	// Spec is the registration as the bridge encodes it (protojson of
+	// bridgev1.AccountSpec); the store does not interpret it.
+	Spec []byte
+	// CredentialHash is the hex SHA-256 of the agent credential.
+	CredentialHash string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// AgentID and LastSeen record the last agent that served the account
+	// and when it was last heard from (updated on connect and disconnect).
+	AgentID  string
+	LastSeen time.Time
+}
+
+// Store is the registry's persistence. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// Create stores a new account; ErrExists when the name is taken.
+	Create(ctx context.Context, a *Account) error
+	// Get returns the account called name; ErrNotFound when there is none.
+	Get(ctx context.Context, name string) (*Account, error)
+	// List returns every account, ordered by name.
+	List(ctx context.Context) ([]*Account, error)
+	// UpdateSpec replaces an account's spec; ErrNotFound when there is none.
+	UpdateSpec(ctx context.Context, name string, spec []byte, at time.Time) error
+	// UpdateCredential replaces an account's credential hash.
+	UpdateCredential(ctx context.Context, name, hash string, at time.Time) error
+	// RecordSeen records which agent serves an account and when it was seen.
+	RecordSeen(ctx context.Context, name, agentID string, at time.Time) error
+	// Delete removes an account; ErrNotFound when there is none.
+	Delete(ctx context.Context, name string) error
+	// Setting returns the value stored under key, storing create() first
+	// when there is none (the first writer wins among several replicas).
+	Setting(ctx context.Context, key string, create func() (string, error)) (string, error)
+	Close() error
+}

@@ -1,0 +1,623 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = &zoneResource{}
+	_ resource.ResourceWithModifyPlan     = &zoneResource{}
+	_ resource.ResourceWithValidateConfig = &zoneResource{}
+	_ resource.ResourceWithImportState    = &zoneResource{}
+)
+
+func newZoneResource() resource.Resource {
+	return &zoneResource{}
+}
+
+type zoneResource struct {
+	data *providerData
+}
+
+type zoneModel struct {
+	ID                 types.String            `tfsdk:"id"`
+	ManagedSpinnakerID types.String            `tfsdk:"managed_spinnaker_id"`
+	Name               types.String            `tfsdk:"name"`
+	Tier               types.String            `tfsdk:"tier"`
+	Namespace          types.String            `tfsdk:"namespace"`
+	Kubernetes         *kubernetesModel        `tfsdk:"kubernetes"`
+	ControlKubernetes  *kubernetesModel        `tfsdk:"control_kubernetes"`
+	SpinnakerVersion   types.String            `tfsdk:"spinnaker_version"`
+	HA                 *zoneHAModel            `tfsdk:"ha"`
+	Expose             *zoneExposeModel        `tfsdk:"expose"`
+	Profiles           types.Map               `tfsdk:"profiles"`
+	ServiceSettings    types.Map               `tfsdk:"service_settings"`
+	ConfigOverrides    types.String            `tfsdk:"config_overrides"`
+	Wait               types.Bool              `tfsdk:"wait"`
+	Verification       *zoneVerificationModel  `tfsdk:"verification"`
+	RollbackOnFailure  types.Bool              `tfsdk:"rollback_on_failure"`
+	DeletionProtection types.Bool              `tfsdk:"deletion_protection"`
+	PromotionOverride  *promotionOverrideModel `tfsdk:"promotion_override"`
+	Timeouts           timeouts.Value          `tfsdk:"timeouts"`
+
+	Status          types.String `tfsdk:"status"`
+	Services        types.Map    `tfsdk:"services"`
+	DeployedVersion types.String `tfsdk:"deployed_version"`
+	VerifiedVersion types.String `tfsdk:"verified_version"`
+	VerifiedAt      types.String `tfsdk:"verified_at"`
+	UIURL           types.String `tfsdk:"ui_url"`
+	APIURL          types.String `tfsdk:"api_url"`
+	SpecSHA256      types.String `tfsdk:"spec_sha256"`
+}
+
+type zoneHAModel struct {
+	Enabled          types.Bool  `tfsdk:"enabled"`
+	ClouddriverSplit types.Bool  `tfsdk:"clouddriver_split"`
+	Replicas         types.Int64 `tfsdk:"replicas"`
+}
+
+type zoneExposeModel struct {
+	Type         types.String `tfsdk:"type"`
+	DeckHost     types.String `tfsdk:"deck_host"`
+	GateHost     types.String `tfsdk:"gate_host"`
+	TLSSecret    types.String `tfsdk:"tls_secret"`
+	Annotations  types.Map    `tfsdk:"annotations"`
+	SourceRanges types.List   `tfsdk:"source_ranges"`
+}
+
+type zoneVerificationModel struct {
+	Enabled  types.Bool   `tfsdk:"enabled"`
+	Via      types.String `tfsdk:"via"`
+	Attempts types.Int64  `tfsdk:"attempts"`
+	Interval types.String `tfsdk:"interval"`
+}
+
+type promotionOverrideModel struct {
+	Reason types.String `tfsdk:"reason"`
+}
+
+var zoneServiceType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"image": types.StringType, "replicas": types.Int64Type, "ready_replicas": types.Int64Type, "ready": types.BoolType,
+}}
+
+func (r *zoneResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_zone"
+}
+
+func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	computed := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "One Spinnaker instance of a `spinops_managed_spinnaker` installation: a SpinnakerService in its own namespace " +
+			"(optionally on its own cluster) with a `tier`: `sandbox` (the red zone, which proves upgrades and configuration first) or " +
+			"`production` (the green zone, which only takes what a sandbox verified).\n\n" +
+			"Create and update render and server-side-apply the SpinnakerService (credentials go to the Secret `<name>-spinops-credentials`, " +
+			"never into the custom resource), wait for the operator to report `OK` with every service ready, then verify: Gate `/health`, " +
+			"Deck `/` and every other service's `/health`, through the API server's service proxy (or the exposed URLs), with retries. " +
+			"The result goes to the installation's promotion ledger. A failed verification is an error listing each failing check; with " +
+			"`rollback_on_failure` the previous version and configuration are re-applied and waited for.\n\n" +
+			"**Promotion gate:** a production zone's plan is refused when it asks for a version that no sandbox zone of the installation verified " +
+			"at least the installation's `promotion.soak` ago; the diagnostic names what each sandbox verified and when, and how long remains. " +
+			"`promotion_override` lets an emergency through and is recorded in the ledger.\n\n" +
+			"Out-of-band edits of the SpinnakerService show up as a planned change of `spec_sha256` (and of `spinnaker_version` when the version was edited).",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; also the import id.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"managed_spinnaker_id": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				MarkdownDescription: "The `id` of the `spinops_managed_spinnaker` this zone belongs to."},
+			"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Validators:          []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label"), stringvalidator.LengthAtMost(40)},
+				MarkdownDescription: "The zone's name (e.g. `red`, `green`), also the SpinnakerService's name; unique within the installation."},
+			"tier": schema.StringAttribute{Required: true,
+				Validators:          []validator.String{stringvalidator.OneOf(spinnaker.TierSandbox, spinnaker.TierProduction)},
+				MarkdownDescription: "`sandbox` (red: proves changes first) or `production` (green: gated by promotion, deletion-protected by default)."},
+			"namespace": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Validators:          []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label")},
+				MarkdownDescription: "The namespace the zone runs in; created when missing."},
+			"spinnaker_version": schema.StringAttribute{Optional: true, Computed: true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(spinVersionRegexp, "must be a Spinnaker version such as 1.35.3")},
+				MarkdownDescription: "The Spinnaker version; defaults to the installation's `spinnaker_version`."},
+			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
+				MarkdownDescription: "Per-service profile YAML merged over the installation's."},
+			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
+				MarkdownDescription: "Per-service service-settings YAML merged over the installation's."},
+			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{spinYAMLValidator},
+				MarkdownDescription: "Halyard configuration YAML merged last, after the installation's `config_overrides`."},
+			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Wait for readiness and verify after every change. `false` applies and returns (the ledger records verification as skipped): " +
+					"for slow clusters, and for clusters where Spinnaker's pods cannot run. A zone applied without waiting proves nothing to the promotion gate."},
+			"rollback_on_failure": schema.BoolAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "When readiness or verification fails on update, re-apply the previous version and configuration and wait for it. Defaults to `true` for production, `false` for sandbox."},
+			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Refuse to destroy the zone. Defaults to `true` for production, `false` for sandbox."},
+			"status": computed("The operator's overall status: `OK`, `Updating`, `Unavailable`, `N/A` or `Failure`."),
+			"services": schema.MapAttribute{Computed: true, ElementType: zoneServiceType,
+				MarkdownDescription: "Service name → `{ image, replicas, ready_replicas, ready }` as the operator reports them."},
+			"deployed_version": computed("The version the operator reports deployed."),
+			"verified_version": computed("The version the zone runs, when it passed verification here (empty otherwise)."),
+			"verified_at":      computed("When `verified_version` first passed verification here (RFC 3339)."),
+			"ui_url":           computed("Deck's URL as the operator reports it."),
+			"api_url":          computed("Gate's URL as the operator reports it."),
+			"spec_sha256":      computed("SHA-256 of the SpinnakerService's spec in the cluster; a planned change means the rendering changed or the object was edited out of band."),
+		},
+		Blocks: map[string]schema.Block{
+			"kubernetes": func() schema.SingleNestedBlock {
+				b := resourceKubernetesBlock()
+				b.MarkdownDescription = "The cluster this zone runs on, when not the installation's control cluster. " + kubeOverrideDesc
+				return b
+			}(),
+			"control_kubernetes": func() schema.SingleNestedBlock {
+				b := resourceKubernetesBlock()
+				b.MarkdownDescription = "How to reach the installation's control cluster (shared configuration, credentials, promotion ledger), when the " +
+					"`spinops_managed_spinnaker` uses its own `kubernetes` block: give the same block here. Defaults to the provider's connection. " + kubeOverrideDesc
+				return b
+			}(),
+			"ha": schema.SingleNestedBlock{
+				MarkdownDescription: "High availability: every scalable service runs `replicas` replicas, Clouddriver runs split (caching / rw / ro / ro-deck, " +
+					"the read-only ones on the SQL read replica), Echo runs as scheduler + worker, and the polling services (echo-scheduler, igor) run exactly one replica.",
+				Attributes: map[string]schema.Attribute{
+					"enabled":           schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Turn HA on. Defaults to `true` when the block is present."},
+					"clouddriver_split": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Split Clouddriver. Defaults to `true`."},
+					"replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(2), Validators: []validator.Int64{int64validator.Between(1, 50)},
+						MarkdownDescription: "Replicas of each scalable service. Defaults to 2."},
+				},
+			},
+			"expose": schema.SingleNestedBlock{
+				MarkdownDescription: "Make Deck (80/443) and Gate (8084/443), and nothing else, reachable by users.",
+				Attributes: map[string]schema.Attribute{
+					"type": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(spinnaker.ExposeService),
+						Validators:          []validator.String{stringvalidator.OneOf(spinnaker.ExposeService, spinnaker.ExposeIngress)},
+						MarkdownDescription: "`service` (LoadBalancer Services through the operator) or `ingress` (one Ingress for both hosts)."},
+					"deck_host":   schema.StringAttribute{Optional: true, MarkdownDescription: "Deck's host name; sets Deck's base URL."},
+					"gate_host":   schema.StringAttribute{Optional: true, MarkdownDescription: "Gate's host name; sets Gate's base URL."},
+					"tls_secret":  schema.StringAttribute{Optional: true, MarkdownDescription: "A TLS Secret in the zone's namespace; with it the URLs are https and the ports 443."},
+					"annotations": schema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Annotations of the Services or the Ingress."},
+					"source_ranges": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+						MarkdownDescription: "CIDRs allowed to connect (load balancer source ranges, or ingress-nginx's whitelist)."},
+				},
+			},
+			"verification": schema.SingleNestedBlock{
+				MarkdownDescription: "Post-upgrade verification. Without this block: through the API server's service proxy, 5 attempts 5s apart per check.",
+				Attributes: map[string]schema.Attribute{
+					"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Verify after readiness."},
+					"via": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("proxy"),
+						Validators:          []validator.String{stringvalidator.OneOf("proxy", "exposed")},
+						MarkdownDescription: "`proxy`: every service through the API server's service proxy; `exposed`: Gate and Deck through `expose`'s hosts."},
+					"attempts": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(5), Validators: []validator.Int64{int64validator.Between(1, 100)},
+						MarkdownDescription: "Attempts per check."},
+					"interval": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("5s"), Validators: []validator.String{spinDurationValidator{}},
+						MarkdownDescription: "Time between attempts."},
+				},
+			},
+			"promotion_override": schema.SingleNestedBlock{
+				MarkdownDescription: "Let a production zone take a version the promotion gate refuses (an emergency fix). The reason is recorded in the promotion ledger. Remove it afterwards.",
+				Attributes: map[string]schema.Attribute{
+					"reason": schema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(10)},
+						MarkdownDescription: "Why the gate is overridden (required in this block; at least 10 characters)."},
+				},
+			},
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *zoneResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = spinConfigureResourceData(req, resp)
+}
+
+func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m zoneModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if o := m.PromotionOverride; o != nil && o.Reason.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("promotion_override").AtName("reason"), "Missing reason", "promotion_override needs a reason; it is recorded in the promotion ledger.")
+	}
+	if o := m.PromotionOverride; o != nil && m.Tier.ValueString() == spinnaker.TierSandbox {
+		resp.Diagnostics.AddAttributeWarning(path.Root("promotion_override"), "Override on a sandbox zone", "Sandbox zones are not gated; promotion_override has no effect here.")
+	}
+	if e := m.Expose; e != nil {
+		if e.DeckHost.IsNull() && e.GateHost.IsNull() && e.Type.ValueString() == spinnaker.ExposeIngress {
+			resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("deck_host"), "Missing host", "An ingress needs deck_host and/or gate_host.")
+		}
+	}
+	if v := m.Verification; v != nil && v.Via.ValueString() == "exposed" && (m.Expose == nil || (m.Expose.DeckHost.IsNull() && m.Expose.GateHost.IsNull())) {
+		resp.Diagnostics.AddAttributeError(path.Root("verification").AtName("via"), "Nothing exposed", "verification.via = \"exposed\" needs expose { deck_host / gate_host }.")
+	}
+}
+
+// zoneClients are the clusters a zone works with.
+type zoneClients struct {
+	control, target *kube.Client
+}
+
+func (r *zoneResource) clients(ctx context.Context, m *zoneModel) (*zoneClients, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if r.data == nil {
+		diags.AddError("Provider not configured", "The spinops provider was not configured; this is a bug in the provider.")
+		return nil, diags
+	}
+	control, d := spinKubeClient(ctx, r.data, m.ControlKubernetes, path.Root("control_kubernetes"))
+	diags.Append(d...)
+	if diags.HasError() {
+		return nil, diags
+	}
+	c := &zoneClients{control: control, target: control}
+	if m.Kubernetes.isSet() {
+		c.target, d = spinKubeClient(ctx, r.data, m.Kubernetes, path.Root("kubernetes"))
+		diags.Append(d...)
+	}
+	return c, diags
+}
+
+func (r *zoneResource) deployer(ctx context.Context, c *zoneClients) *spinnaker.Deployer {
+	return &spinnaker.Deployer{Control: c.control, Target: c.target, Now: r.data.now,
+		Log: func(msg string, fields map[string]any) { tflog.Info(ctx, msg, fields) }}
+}
+
+// ModifyPlan fills the tier- and installation-dependent defaults, detects
+// drift of the SpinnakerService, runs the promotion gate and refuses to plan
+// the destruction of a protected zone.
+func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		if req.State.Raw.IsNull() {
+			return
+		}
+		var state zoneModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if state.DeletionProtection.ValueBool() {
+			resp.Diagnostics.AddError(fmt.Sprintf("Zone %s is deletion-protected", state.Name.ValueString()), deletionProtectedDetail(&state))
+		}
+		return
+	}
+	var plan, config zoneModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var state *zoneModel
+	if !req.State.Raw.IsNull() {
+		state = &zoneModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+	}
+	changed := state == nil || !req.Plan.Raw.Equal(req.State.Raw)
+
+	if !plan.Tier.IsUnknown() {
+		production := plan.Tier.ValueString() == spinnaker.TierProduction
+		if config.RollbackOnFailure.IsNull() {
+			plan.RollbackOnFailure = types.BoolValue(production)
+		}
+		if config.DeletionProtection.IsNull() {
+			plan.DeletionProtection = types.BoolValue(production)
+		}
+	}
+	if !plan.Namespace.IsUnknown() && !plan.Name.IsUnknown() {
+		plan.ID = types.StringValue(plan.Namespace.ValueString() + "/" + plan.Name.ValueString())
+	}
+
+	inst := r.planInstallation(ctx, &plan, state != nil)
+	if inst != nil && config.SpinnakerVersion.IsNull() {
+		plan.SpinnakerVersion = types.StringValue(inst.SpinnakerVersion)
+	}
+	if inst != nil && r.allKnown(&plan) {
+		zone, d := expandZone(ctx, &plan)
+		resp.Diagnostics.Append(d...)
+		if rd, err := spinnaker.Render(inst, zone, nil); err == nil {
+			if state == nil || state.SpecSHA256.ValueString() != rd.SpecHash {
+				changed = true
+			}
+			plan.SpecSHA256 = types.StringValue(rd.SpecHash)
+		} else {
+			resp.Diagnostics.AddError(fmt.Sprintf("planning zone (%s)", plan.Name.ValueString()), err.Error())
+			return
+		}
+	} else if changed {
+		plan.SpecSHA256 = types.StringUnknown()
+	}
+	if changed {
+		for _, v := range []*types.String{&plan.Status, &plan.DeployedVersion, &plan.VerifiedVersion, &plan.VerifiedAt, &plan.UIURL, &plan.APIURL} {
+			*v = types.StringUnknown()
+		}
+		plan.Services = types.MapUnknown(zoneServiceType)
+	}
+
+	// The promotion gate.
+	if inst != nil && plan.Tier.ValueString() == spinnaker.TierProduction && !plan.SpinnakerVersion.IsUnknown() &&
+		(state == nil || state.SpinnakerVersion.ValueString() != plan.SpinnakerVersion.ValueString() || state.Tier.ValueString() != plan.Tier.ValueString()) {
+		clients, _ := r.clients(ctx, &plan)
+		if clients != nil {
+			ledger, err := spinnaker.LoadLedger(ctx, clients.control.Clientset, inst.Namespace)
+			if err != nil {
+				resp.Diagnostics.AddError(fmt.Sprintf("planning zone (%s)", plan.Name.ValueString()), err.Error())
+				return
+			}
+			if perr := spinnaker.CheckPromotion(ledger, plan.Name.ValueString(), plan.SpinnakerVersion.ValueString(), inst.Promotion, r.data.now()); perr != nil {
+				if plan.PromotionOverride != nil && !plan.PromotionOverride.Reason.IsNull() {
+					resp.Diagnostics.AddAttributeWarning(path.Root("promotion_override"), "Promotion gate overridden",
+						fmt.Sprintf("Reason: %s\nThe override will be recorded in the promotion ledger. What the gate said:\n%s", plan.PromotionOverride.Reason.ValueString(), perr))
+				} else {
+					resp.Diagnostics.AddAttributeError(path.Root("spinnaker_version"), "Spinnaker version not promoted", perr.Error())
+					return
+				}
+			}
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// planInstallation reads the installation at plan time. nil means the plan
+// cannot know it yet (connection unknown, installation created in the same
+// apply); apply checks again.
+func (r *zoneResource) planInstallation(ctx context.Context, plan *zoneModel, exists bool) *spinnaker.Installation {
+	if r.data == nil || plan.ManagedSpinnakerID.IsUnknown() || plan.ManagedSpinnakerID.IsNull() {
+		return nil
+	}
+	clients, diags := r.clients(ctx, plan)
+	if diags.HasError() {
+		tflog.Debug(ctx, "no control cluster connection at plan time", map[string]any{"diagnostics": fmt.Sprint(diags)})
+		return nil
+	}
+	inst, err := spinnaker.LoadInstallation(ctx, clients.control.Clientset, plan.ManagedSpinnakerID.ValueString())
+	if err != nil {
+		tflog.Debug(ctx, "installation not readable at plan time", map[string]any{"error": err.Error(), "zone_exists": exists})
+		return nil
+	}
+	return inst
+}
+
+// allKnown reports whether everything the rendering depends on is known.
+func (r *zoneResource) allKnown(m *zoneModel) bool {
+	for _, v := range []attr.Value{m.Name, m.Namespace, m.Tier, m.SpinnakerVersion, m.Profiles, m.ServiceSettings, m.ConfigOverrides} {
+		if v.IsUnknown() {
+			return false
+		}
+	}
+	if m.HA != nil && (m.HA.Enabled.IsUnknown() || m.HA.ClouddriverSplit.IsUnknown() || m.HA.Replicas.IsUnknown()) {
+		return false
+	}
+	if e := m.Expose; e != nil {
+		for _, v := range []attr.Value{e.Type, e.DeckHost, e.GateHost, e.TLSSecret, e.Annotations, e.SourceRanges} {
+			if v.IsUnknown() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (r *zoneResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan zoneModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, 30*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r.deploy(ctx, "creating", &plan, nil, timeout, &resp.State, &resp.Diagnostics)
+}
+
+func (r *zoneResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state zoneModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, 30*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r.deploy(ctx, "updating", &plan, &state, timeout, &resp.State, &resp.Diagnostics)
+}
+
+// stateSetter is what Create and Update responses share.
+type stateSetter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// deploy applies plan (state is the zone before, nil on create), waits,
+// verifies and records, and sets the resulting state, also on failure.
+func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zoneModel, timeout time.Duration, out stateSetter, diags *diag.Diagnostics) {
+	summary := fmt.Sprintf("%s zone (%s)", verb, plan.Name.ValueString())
+	clients, d := r.clients(ctx, plan)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	inst, err := spinnaker.LoadInstallation(ctx, clients.control.Clientset, plan.ManagedSpinnakerID.ValueString())
+	if err != nil {
+		diags.AddAttributeError(path.Root("managed_spinnaker_id"), summary, err.Error())
+		return
+	}
+	zone, d := expandZone(ctx, plan)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	if plan.SpinnakerVersion.IsUnknown() || plan.SpinnakerVersion.IsNull() {
+		plan.SpinnakerVersion = types.StringValue(inst.SpinnakerVersion)
+		zone.Version = inst.SpinnakerVersion
+	}
+	ledger, err := spinnaker.LoadLedger(ctx, clients.control.Clientset, inst.Namespace)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return
+	}
+	if rec, ok := ledger.Zones[zone.Name]; ok && rec.DeletedAt == nil && rec.Namespace != zone.Namespace && state == nil {
+		diags.AddAttributeError(path.Root("name"), summary, fmt.Sprintf("the installation already has a zone %q (namespace %s); zone names are unique within an installation", zone.Name, rec.Namespace))
+		return
+	}
+
+	opts := spinnaker.DeployOptions{Wait: plan.Wait.ValueBool(), Timeout: timeout, Verify: true, VerifyVia: "proxy",
+		RollbackOnError: plan.RollbackOnFailure.ValueBool(), VerifyOptions: spinnaker.VerifyOptions{Attempts: 5, Interval: 5 * time.Second}}
+	if v := plan.Verification; v != nil {
+		opts.Verify = v.Enabled.ValueBool()
+		opts.VerifyVia = v.Via.ValueString()
+		opts.VerifyOptions.Attempts = int(v.Attempts.ValueInt64())
+		opts.VerifyOptions.Interval, _ = time.ParseDuration(v.Interval.ValueString())
+	}
+	if e := zone.Expose; e != nil {
+		scheme := "http://"
+		if e.TLSSecret != "" {
+			scheme = "https://"
+		}
+		if e.DeckHost != "" {
+			opts.DeckURL = scheme + e.DeckHost
+		}
+		if e.GateHost != "" {
+			opts.GateURL = scheme + e.GateHost
+			if e.TLSSecret == "" && e.Type == spinnaker.ExposeService {
+				opts.GateURL += ":8084"
+			}
+		}
+	}
+	// The gate again at apply time: the plan may not have known the
+	// installation, and the ledger may have changed since.
+	if zone.Tier == spinnaker.TierProduction && (state == nil || state.SpinnakerVersion.ValueString() != plan.SpinnakerVersion.ValueString() || state.Tier.ValueString() != plan.Tier.ValueString()) {
+		if perr := spinnaker.CheckPromotion(ledger, zone.Name, zone.Version, inst.Promotion, r.data.now()); perr != nil {
+			if plan.PromotionOverride == nil || plan.PromotionOverride.Reason.IsNull() {
+				diags.AddAttributeError(path.Root("spinnaker_version"), "Spinnaker version not promoted", perr.Error())
+				return
+			}
+			opts.Override = &spinnaker.Override{Version: zone.Version, Reason: plan.PromotionOverride.Reason.ValueString()}
+		}
+	}
+	if state != nil {
+		prev, d := expandZone(ctx, state)
+		diags.Append(d...)
+		opts.Previous = prev
+	}
+
+	tflog.Info(ctx, "deploying zone", map[string]any{"zone": zone.Name, "namespace": zone.Namespace, "version": zone.Version, "tier": zone.Tier})
+	dep := r.deployer(ctx, clients)
+	res, err := dep.Deploy(ctx, inst, zone, opts)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		if res == nil {
+			return
+		}
+	}
+	// On a completed rollback the zone is what it was: keep the previous
+	// arguments so that the next plan proposes the change again.
+	result := plan
+	if res != nil && res.RolledBack && state != nil {
+		prevState := *state
+		result = &prevState
+	}
+	if res != nil && res.Object != nil {
+		r.flatten(ctx, result, res.Object, clients, inst.Namespace, diags)
+	}
+	diags.Append(out.Set(ctx, result)...)
+}
+
+func (r *zoneResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state zoneModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	clients, diags := r.clients(ctx, &state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	obj, err := clients.target.Get(ctx, spinnaker.SpinnakerServiceGVK, ns, name)
+	if apierrors.IsNotFound(err) {
+		tflog.Warn(ctx, "the SpinnakerService is gone; removing the zone from state", map[string]any{"namespace": ns, "name": name})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading zone (%s)", name), err.Error())
+		return
+	}
+	if state.ManagedSpinnakerID.IsNull() {
+		// Imported: everything comes from the object.
+		resp.Diagnostics.Append(importedZone(ctx, &state, obj)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	r.flatten(ctx, &state, obj, clients, state.ManagedSpinnakerID.ValueString(), &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *zoneResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state zoneModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	summary := fmt.Sprintf("deleting zone (%s)", state.Name.ValueString())
+	if state.DeletionProtection.ValueBool() {
+		resp.Diagnostics.AddError(summary, deletionProtectedDetail(&state))
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	clients, diags := r.clients(ctx, &state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	zone, diags := expandZone(ctx, &state)
+	resp.Diagnostics.Append(diags...)
+	inst, err := spinnaker.LoadInstallation(ctx, clients.control.Clientset, state.ManagedSpinnakerID.ValueString())
+	if err != nil && !errors.Is(err, spinnaker.ErrInstallationNotFound) {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	if err := r.deployer(ctx, clients).Destroy(ctx, inst, zone, timeout); err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+	}
+}
+
+func (r *zoneResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	ns, name, ok := strings.Cut(req.ID, "/")
+	if !ok || ns == "" || name == "" {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: import a zone by <namespace>/<name>, e.g. spinnaker-green/green.", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+}
+
+func deletionProtectedDetail(m *zoneModel) string {
+	return fmt.Sprintf("Zone %s (%s, namespace %s) has deletion_protection = true, so it cannot be destroyed. "+
+		"To destroy it, first apply deletion_protection = false, then destroy.", m.Name.ValueString(), m.Tier.ValueString(), m.Namespace.ValueString())
+}

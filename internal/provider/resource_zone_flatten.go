@@ -1,0 +1,143 @@
+package provider
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+)
+
+// expandZone converts the zone's arguments into the backend's zone.
+func expandZone(ctx context.Context, m *zoneModel) (*spinnaker.Zone, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	z := &spinnaker.Zone{
+		Name: m.Name.ValueString(), Namespace: m.Namespace.ValueString(), Tier: m.Tier.ValueString(),
+		Version: m.SpinnakerVersion.ValueString(), ConfigOverrides: m.ConfigOverrides.ValueString(),
+	}
+	if h := m.HA; h != nil {
+		z.HA = &spinnaker.HA{Enabled: h.Enabled.ValueBool(), ClouddriverSplit: h.ClouddriverSplit.ValueBool(), Replicas: h.Replicas.ValueInt64()}
+	}
+	if e := m.Expose; e != nil {
+		z.Expose = &spinnaker.Expose{Type: e.Type.ValueString(), DeckHost: e.DeckHost.ValueString(), GateHost: e.GateHost.ValueString(), TLSSecret: e.TLSSecret.ValueString()}
+		if z.Expose.Type == "" {
+			z.Expose.Type = spinnaker.ExposeService
+		}
+		if !e.Annotations.IsNull() && !e.Annotations.IsUnknown() {
+			diags.Append(e.Annotations.ElementsAs(ctx, &z.Expose.Annotations, false)...)
+		}
+		if !e.SourceRanges.IsNull() && !e.SourceRanges.IsUnknown() {
+			diags.Append(e.SourceRanges.ElementsAs(ctx, &z.Expose.SourceRanges, false)...)
+		}
+	}
+	if !m.Profiles.IsNull() && !m.Profiles.IsUnknown() {
+		diags.Append(m.Profiles.ElementsAs(ctx, &z.Profiles, false)...)
+	}
+	if !m.ServiceSettings.IsNull() && !m.ServiceSettings.IsUnknown() {
+		diags.Append(m.ServiceSettings.ElementsAs(ctx, &z.ServiceSettings, false)...)
+	}
+	z.Policy = &spinnaker.ZonePolicy{Wait: m.Wait.ValueBool(), RollbackOnFailure: m.RollbackOnFailure.ValueBool(), DeletionProtection: m.DeletionProtection.ValueBool()}
+	return z, diags
+}
+
+// flatten sets the computed attributes from the SpinnakerService in the
+// cluster and the zone's ledger record.
+func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructured.Unstructured, c *zoneClients, installation string, diags *diag.Diagnostics) {
+	st := spinnaker.ParseStatus(obj)
+	m.ID = types.StringValue(obj.GetNamespace() + "/" + obj.GetName())
+	m.Status = types.StringValue(st.Status)
+	m.DeployedVersion = types.StringValue(st.Version)
+	m.UIURL = types.StringValue(st.UIURL)
+	m.APIURL = types.StringValue(st.APIURL)
+	m.SpecSHA256 = types.StringValue(spinnaker.SpecHash(spinnaker.SpecOf(obj)))
+	if v := spinnaker.VersionOf(obj); v != "" {
+		m.SpinnakerVersion = types.StringValue(v)
+	}
+	services := map[string]attr.Value{}
+	for _, s := range st.Services {
+		services[s.Name] = types.ObjectValueMust(zoneServiceType.AttrTypes, map[string]attr.Value{
+			"image": types.StringValue(s.Image), "replicas": types.Int64Value(s.Replicas),
+			"ready_replicas": types.Int64Value(s.ReadyReplicas), "ready": types.BoolValue(s.Replicas > 0 && s.ReadyReplicas >= s.Replicas),
+		})
+	}
+	sv, d := types.MapValue(zoneServiceType, services)
+	diags.Append(d...)
+	m.Services = sv
+
+	m.VerifiedVersion = types.StringValue("")
+	m.VerifiedAt = types.StringValue("")
+	ledger, err := spinnaker.LoadLedger(ctx, c.control.Clientset, installation)
+	if err != nil {
+		diags.AddWarning("Cannot read the promotion ledger", err.Error())
+		return
+	}
+	if rec, ok := ledger.Zones[obj.GetName()]; ok {
+		if t, ok := rec.Verified[rec.Version]; ok {
+			m.VerifiedVersion = types.StringValue(rec.Version)
+			m.VerifiedAt = types.StringValue(t.UTC().Format(time.RFC3339))
+		}
+	}
+}
+
+// importedZone fills the arguments of an imported zone from the settings
+// spinops stored on its SpinnakerService.
+func importedZone(ctx context.Context, m *zoneModel, obj *unstructured.Unstructured) diag.Diagnostics {
+	var diags diag.Diagnostics
+	z, err := spinnaker.ZoneOf(obj)
+	if err != nil {
+		diags.AddError("importing zone", err.Error())
+		return diags
+	}
+	m.ManagedSpinnakerID = types.StringValue(obj.GetLabels()[spinnaker.LabelInstallation])
+	m.Name = types.StringValue(z.Name)
+	m.Namespace = types.StringValue(z.Namespace)
+	m.Tier = types.StringValue(z.Tier)
+	m.SpinnakerVersion = types.StringValue(z.Version)
+	m.ConfigOverrides = optionalString(z.ConfigOverrides)
+	production := z.Tier == spinnaker.TierProduction
+	p := z.Policy
+	if p == nil {
+		p = &spinnaker.ZonePolicy{Wait: true, RollbackOnFailure: production, DeletionProtection: production}
+	}
+	m.Wait = types.BoolValue(p.Wait)
+	m.RollbackOnFailure = types.BoolValue(p.RollbackOnFailure)
+	m.DeletionProtection = types.BoolValue(p.DeletionProtection)
+	if z.HA != nil {
+		m.HA = &zoneHAModel{Enabled: types.BoolValue(z.HA.Enabled), ClouddriverSplit: types.BoolValue(z.HA.ClouddriverSplit), Replicas: types.Int64Value(z.HA.Replicas)}
+	}
+	if e := z.Expose; e != nil {
+		m.Expose = &zoneExposeModel{Type: types.StringValue(e.Type), DeckHost: optionalString(e.DeckHost), GateHost: optionalString(e.GateHost), TLSSecret: optionalString(e.TLSSecret),
+			Annotations: types.MapNull(types.StringType), SourceRanges: types.ListNull(types.StringType)}
+		if len(e.Annotations) > 0 {
+			m.Expose.Annotations, diags = types.MapValueFrom(ctx, types.StringType, e.Annotations)
+		}
+		if len(e.SourceRanges) > 0 {
+			var d diag.Diagnostics
+			m.Expose.SourceRanges, d = types.ListValueFrom(ctx, types.StringType, e.SourceRanges)
+			diags.Append(d...)
+		}
+	}
+	m.Profiles, m.ServiceSettings = types.MapNull(types.StringType), types.MapNull(types.StringType)
+	if len(z.Profiles) > 0 {
+		var d diag.Diagnostics
+		m.Profiles, d = types.MapValueFrom(ctx, types.StringType, z.Profiles)
+		diags.Append(d...)
+	}
+	if len(z.ServiceSettings) > 0 {
+		var d diag.Diagnostics
+		m.ServiceSettings, d = types.MapValueFrom(ctx, types.StringType, z.ServiceSettings)
+		diags.Append(d...)
+	}
+	return diags
+}
+
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}

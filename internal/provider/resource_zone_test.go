@@ -1,0 +1,406 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// clockProvider is the provider with an injected clock, so that tests can
+// let a promotion soak pass without waiting for it.
+type clockProvider struct {
+	provider.Provider
+	now func() time.Time
+}
+
+func (p *clockProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	p.Provider.Configure(ctx, req, resp)
+	if d, ok := resp.ResourceData.(*providerData); ok {
+		d.now = p.now
+	}
+}
+
+// newWithClock is New with the provider's clock replaced by now.
+func newWithClock(version string, now func() time.Time) func() provider.Provider {
+	return func() provider.Provider { return &clockProvider{Provider: New(version)(), now: now} }
+}
+
+func TestZoneAndManagedSpinnakerSchemasAreValid(t *testing.T) {
+	ctx := context.Background()
+	for _, r := range []resource.Resource{newManagedSpinnakerResource(), newZoneResource()} {
+		var resp resource.SchemaResponse
+		r.Schema(ctx, resource.SchemaRequest{}, &resp)
+		if resp.Diagnostics.HasError() {
+			t.Fatalf("%T schema: %v", r, resp.Diagnostics)
+		}
+		if diags := resp.Schema.ValidateImplementation(ctx); diags.HasError() {
+			t.Fatalf("%T schema implementation: %v", r, diags)
+		}
+	}
+}
+
+const (
+	accSQLPassword = "tf-acc-sql-Pa55word-do-not-store"
+	accS3Secret    = "tf-acc-minio-S3cret-do-not-store"
+	accOpNamespace = "tf-acc-test-spinops"
+	accRedNS       = "tf-acc-test-red"
+	accGreenNS     = "tf-acc-test-green"
+)
+
+type zoneAccConfig struct {
+	redVersion              string
+	green                   bool
+	greenVersion            string
+	greenDeletionProtection *bool
+}
+
+func (c zoneAccConfig) render(kubeconfig string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `
+provider "spinops" {
+  kubernetes {
+    config_path = %q
+  }
+}
+
+resource "spinops_managed_spinnaker" "this" {
+  spinnaker_version = "1.35.3"
+  operator {
+    namespace = %q
+  }
+  persistence {
+    s3 {
+      bucket                       = "spin-front50"
+      endpoint                     = "http://minio.minio:9000"
+      path_style                   = true
+      access_key_id                = "spinnaker"
+      secret_access_key_wo         = %q
+      secret_access_key_wo_version = 1
+    }
+  }
+  sql {
+    endpoint            = "primary.db.internal"
+    reader_endpoint     = "reader.db.internal"
+    databases           = { clouddriver = "clouddriver", orca = "orca", front50 = "front50" }
+    user                = "spinnaker"
+    password_wo         = %q
+    password_wo_version = 1
+  }
+  redis {
+    endpoint = "redis.internal:6379"
+  }
+  promotion {
+    soak = "24h"
+  }
+}
+
+resource "spinops_zone" "red" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "red"
+  tier                 = "sandbox"
+  namespace            = %q
+  spinnaker_version    = %q
+  rollback_on_failure  = true
+  ha {
+    replicas = 2
+  }
+  verification {
+    attempts = 3
+    interval = "300ms"
+  }
+  timeouts {
+    create = "3m"
+    update = "3m"
+  }
+}
+`, kubeconfig, accOpNamespace, accS3Secret, accSQLPassword, accRedNS, c.redVersion)
+	if c.green {
+		dp := ""
+		if c.greenDeletionProtection != nil {
+			dp = fmt.Sprintf("deletion_protection = %v", *c.greenDeletionProtection)
+		}
+		fmt.Fprintf(&b, `
+resource "spinops_zone" "green" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "green"
+  tier                 = "production"
+  namespace            = %q
+  spinnaker_version    = %q
+  %s
+  expose {
+    type      = "ingress"
+    deck_host = "spinnaker.example.com"
+    gate_host = "api.spinnaker.example.com"
+  }
+  verification {
+    attempts = 3
+    interval = "300ms"
+  }
+  timeouts {
+    create = "3m"
+    update = "3m"
+  }
+}
+`, accGreenNS, c.greenVersion, dp)
+	}
+	return b.String()
+}
+
+// TestAccZone_redGreenPromotion is the issue's acceptance scenario: install,
+// a red zone created and verified, a green zone refused by the promotion
+// gate until the soak has passed, a broken upgrade of red rolled back,
+// import, drift, and deletion protection.
+func TestAccZone_redGreenPromotion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	backends := operatortest.StartBackends(t)
+	op := operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend})
+	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
+	t.Cleanup(func() {
+		if err := op.LastError(); err != nil {
+			t.Logf("operator stand-in, last error: %v", err)
+		}
+	})
+
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	factories := map[string]func() (tfprotov6.ProviderServer, error){
+		"spinops": providerserver.NewProtocol6WithError(newWithClock("test", now)()),
+	}
+	cfg := func(c2 zoneAccConfig) string { return c2.render(c.Kubeconfig) }
+	off := false
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: factories,
+		Steps: []tfresource.TestStep{
+			{
+				// Install, and a red zone created and verified.
+				Config: cfg(zoneAccConfig{redVersion: "1.35.3"}),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_managed_spinnaker.this", tfjsonpath.New("id"), knownvalue.StringExact(accOpNamespace)),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("status"), knownvalue.StringExact("OK")),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("deployed_version"), knownvalue.StringExact("1.35.3")),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("verified_version"), knownvalue.StringExact("1.35.3")),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("verified_at"), knownvalue.StringExact("2026-03-01T09:00:00Z")),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("deletion_protection"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("clouddriver-ro").AtMapKey("ready_replicas"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("echo-scheduler").AtMapKey("replicas"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("igor").AtMapKey("replicas"), knownvalue.Int64Exact(1)),
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					checkNoSecretInState(accSQLPassword, accS3Secret),
+					checkSecretsInCluster(t, c),
+				),
+			},
+			{
+				// Green asks for a version red never verified: refused at plan time.
+				Config:      cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.36.0"}),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Spinnaker version not promoted.*Production zone "green" may not take\s+Spinnaker 1\.36\.0.*No sandbox zone has verified 1\.36\.0.*red \(namespace\s+tf-acc-test-red\): verified 1\.35\.3 at\s+2026-03-01T09:00:00Z`),
+			},
+			{
+				// Green asks for what red verified, but before the soak is over.
+				Config:      cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3"}),
+				PlanOnly:    true,
+				PreConfig:   func() { clock.Add(int64(20 * time.Hour)) },
+				ExpectError: regexp.MustCompile(`(?s)has not soaked yet: 4h0m0s\s+remaining \(eligible at 2026-03-02T09:00:00Z\)`),
+			},
+			{
+				// After the soak, green is accepted.
+				Config:    cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3"}),
+				PreConfig: func() { clock.Add(int64(5 * time.Hour)) },
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("status"), knownvalue.StringExact("OK")),
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("verified_version"), knownvalue.StringExact("1.35.3")),
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("deletion_protection"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("rollback_on_failure"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("ui_url"), knownvalue.StringExact("http://spinnaker.example.com")),
+				},
+			},
+			{
+				// Red upgraded to a broken version: verification fails and,
+				// with rollback_on_failure, red goes back to 1.35.3.
+				Config:      cfg(zoneAccConfig{redVersion: "1.36.0-broken", green: true, greenVersion: "1.35.3"}),
+				PreConfig:   func() { clock.Add(int64(time.Hour)) },
+				ExpectError: regexp.MustCompile(`(?s)updating zone \(red\).*Spinnaker 1\.36\.0-broken failed post-upgrade.*gate /health: HTTP 503.*Rolled back to 1\.35\.3`),
+			},
+			{
+				// The ledger shows the failure and the rollback; red runs
+				// 1.35.3 and the state says so, so nothing is planned.
+				Config: cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3"}),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("deployed_version"), knownvalue.StringExact("1.35.3")),
+					statecheck.ExpectKnownValue("spinops_managed_spinnaker.this", tfjsonpath.New("verified_versions"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"1.35.3": knownvalue.StringExact("2026-03-01T09:00:00Z")})),
+				},
+				Check: checkLedgerRollback(t, c),
+			},
+			{
+				ResourceName:            "spinops_zone.red",
+				ImportState:             true,
+				ImportStateId:           accRedNS + "/red",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"verification", "timeouts"},
+			},
+			{
+				// Drift: the SpinnakerService edited out of band is put back.
+				Config:    cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3"}),
+				PreConfig: func() { editOutOfBand(t, c) },
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionUpdate),
+				}},
+				Check: checkOutOfBandEditReverted(t, c),
+			},
+			{
+				// Destroying green is refused by deletion protection ...
+				Config:      cfg(zoneAccConfig{redVersion: "1.35.3"}),
+				ExpectError: regexp.MustCompile(`(?s)Zone green is deletion-protected.*deletion_protection = false`),
+			},
+			{
+				// ... until it is turned off.
+				Config: cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3", greenDeletionProtection: &off}),
+			},
+			{
+				Config: cfg(zoneAccConfig{redVersion: "1.35.3"}),
+			},
+		},
+	})
+}
+
+// checkNoSecretInState fails when any attribute of any resource in the
+// state holds one of the secrets.
+func checkNoSecretInState(secrets ...string) tfresource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		for _, m := range s.Modules {
+			for addr, rs := range m.Resources {
+				for k, v := range rs.Primary.Attributes {
+					for _, secret := range secrets {
+						if strings.Contains(v, secret) {
+							return fmt.Errorf("the state of %s holds a secret in %s", addr, k)
+						}
+					}
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// checkSecretsInCluster checks that the write-only secrets reached the
+// installation's and the zone's Secrets, and not the SpinnakerService.
+func checkSecretsInCluster(t *testing.T, c *testenv.Cluster) tfresource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := t.Context()
+		inst, err := c.Clientset().CoreV1().Secrets(accOpNamespace).Get(ctx, spinnaker.InstallationCredentials, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		zone, err := c.Clientset().CoreV1().Secrets(accRedNS).Get(ctx, "red-spinops-credentials", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, s := range []map[string][]byte{inst.Data, zone.Data} {
+			if string(s[spinnaker.KeySQLPassword]) != accSQLPassword || string(s[spinnaker.KeyS3SecretAccessKey]) != accS3Secret {
+				return fmt.Errorf("credentials Secret lacks the write-only values: keys %v", keys(s))
+			}
+		}
+		raw, err := c.Clientset().CoreV1().RESTClient().Get().AbsPath("/apis/spinnaker.io/v1alpha2/namespaces", accRedNS, "spinnakerservices", "red").DoRaw(ctx)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(raw), accSQLPassword) || strings.Contains(string(raw), accS3Secret) {
+			return fmt.Errorf("the SpinnakerService holds a secret value")
+		}
+		if !strings.Contains(string(raw), "encrypted:k8s!n:red-spinops-credentials!k:sql-password") {
+			return fmt.Errorf("the SpinnakerService does not reference the SQL password Secret")
+		}
+		return nil
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func checkLedgerRollback(t *testing.T, c *testenv.Cluster) tfresource.TestCheckFunc {
+	return func(*terraform.State) error {
+		l, err := spinnaker.LoadLedger(t.Context(), c.Clientset(), accOpNamespace)
+		if err != nil {
+			return err
+		}
+		red, green := l.Zones["red"], l.Zones["green"]
+		if red == nil || green == nil {
+			return fmt.Errorf("ledger zones: %v", l.Zones)
+		}
+		if red.Version != "1.35.3" || red.Result != spinnaker.ResultFailed || len(red.Failures) == 0 {
+			return fmt.Errorf("red record: version %s result %s failures %v", red.Version, red.Result, red.Failures)
+		}
+		if len(red.Rollbacks) != 1 || red.Rollbacks[0].From != "1.36.0-broken" || red.Rollbacks[0].To != "1.35.3" || !red.Rollbacks[0].Complete {
+			return fmt.Errorf("red rollbacks: %+v", red.Rollbacks)
+		}
+		if _, ok := red.Verified["1.36.0-broken"]; ok {
+			return fmt.Errorf("the broken version is recorded as verified")
+		}
+		if green.Tier != spinnaker.TierProduction || green.Result != spinnaker.ResultPassed || green.VerifiedAt == nil {
+			return fmt.Errorf("green record: %+v", green)
+		}
+		return nil
+	}
+}
+
+const oobField = "tfAccOutOfBand"
+
+func editOutOfBand(t *testing.T, c *testenv.Cluster) {
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"spinnakerConfig": map[string]any{"config": map[string]any{"features": map[string]any{oobField: true}}}}})
+	_, err := c.Clientset().CoreV1().RESTClient().Patch(types.MergePatchType).
+		AbsPath("/apis/spinnaker.io/v1alpha2/namespaces", accRedNS, "spinnakerservices", "red").
+		Param("fieldManager", "kubectl-edit").Body(patch).DoRaw(t.Context())
+	if err != nil {
+		t.Fatalf("editing the SpinnakerService out of band: %v", err)
+	}
+}
+
+func checkOutOfBandEditReverted(t *testing.T, c *testenv.Cluster) tfresource.TestCheckFunc {
+	return func(*terraform.State) error {
+		raw, err := c.Clientset().CoreV1().RESTClient().Get().AbsPath("/apis/spinnaker.io/v1alpha2/namespaces", accRedNS, "spinnakerservices", "red").DoRaw(t.Context())
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(raw), oobField) {
+			return fmt.Errorf("the out-of-band edit survived the apply")
+		}
+		return nil
+	}
+}

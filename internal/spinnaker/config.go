@@ -1,0 +1,230 @@
+package spinnaker
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Tiers of a zone.
+const (
+	// TierSandbox is the red zone: it proves upgrades and configuration first.
+	TierSandbox = "sandbox"
+	// TierProduction is the green zone: it only takes what a sandbox verified.
+	TierProduction = "production"
+)
+
+// Exposure types of a zone.
+const (
+	ExposeService = "service"
+	ExposeIngress = "ingress"
+)
+
+// Installation is the shared configuration of one Spinnaker installation,
+// inherited by every zone. It holds no secret values: those live in the
+// installation's credentials Secret (see Credentials).
+type Installation struct {
+	// ID identifies the installation; it is the operator namespace.
+	ID string `json:"id"`
+	// Namespace is the operator namespace on the control cluster, where the
+	// installation's ConfigMap, credentials Secret and ledger live.
+	Namespace string `json:"namespace"`
+	// SpinnakerVersion is the default version of new zones.
+	SpinnakerVersion string          `json:"spinnakerVersion"`
+	Persistence      *Persistence    `json:"persistence,omitempty"`
+	SQL              *SQL            `json:"sql,omitempty"`
+	Redis            *Redis          `json:"redis,omitempty"`
+	Auth             *Auth           `json:"auth,omitempty"`
+	Features         map[string]bool `json:"features,omitempty"`
+	// Profiles are per-service profile YAML (service name → YAML).
+	Profiles map[string]string `json:"profiles,omitempty"`
+	// ServiceSettings are per-service service-settings YAML.
+	ServiceSettings map[string]string `json:"serviceSettings,omitempty"`
+	// ConfigOverrides is Halyard configuration YAML merged last.
+	ConfigOverrides string    `json:"configOverrides,omitempty"`
+	Promotion       Promotion `json:"promotion"`
+}
+
+// Persistence is Front50's bucket: exactly one of S3 and GCS.
+type Persistence struct {
+	S3  *S3Persistence  `json:"s3,omitempty"`
+	GCS *GCSPersistence `json:"gcs,omitempty"`
+}
+
+// S3Persistence is an S3 (or S3-compatible, e.g. MinIO through Endpoint)
+// bucket.
+type S3Persistence struct {
+	Bucket        string `json:"bucket"`
+	Region        string `json:"region,omitempty"`
+	RootFolder    string `json:"rootFolder,omitempty"`
+	Endpoint      string `json:"endpoint,omitempty"`
+	PathStyle     bool   `json:"pathStyle,omitempty"`
+	AssumeRoleARN string `json:"assumeRoleArn,omitempty"`
+	AccessKeyID   string `json:"accessKeyId,omitempty"`
+	// HasSecretAccessKey says the credentials Secret holds KeyS3SecretAccessKey.
+	HasSecretAccessKey bool `json:"hasSecretAccessKey,omitempty"`
+}
+
+// GCSPersistence is a Google Cloud Storage bucket.
+type GCSPersistence struct {
+	Bucket     string `json:"bucket"`
+	Project    string `json:"project,omitempty"`
+	RootFolder string `json:"rootFolder,omitempty"`
+}
+
+// SQL is the MySQL-compatible database of Clouddriver, Orca and Front50.
+type SQL struct {
+	Endpoint       string `json:"endpoint"`
+	ReaderEndpoint string `json:"readerEndpoint,omitempty"`
+	Port           int64  `json:"port"`
+	// Databases maps a service (clouddriver, orca, front50) to its schema.
+	Databases map[string]string `json:"databases"`
+	User      string            `json:"user"`
+	// PasswordSecret, when set, is an existing Secret in the operator
+	// namespace that holds the password; otherwise the credentials Secret
+	// holds it under KeySQLPassword.
+	PasswordSecret *SecretRef `json:"passwordSecret,omitempty"`
+}
+
+// SecretRef names a key of a Secret.
+type SecretRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// Redis is an external Redis.
+type Redis struct {
+	Endpoint string `json:"endpoint"`
+}
+
+// Auth is Gate's authentication: any of OAuth2, SAML and LDAP.
+type Auth struct {
+	OAuth2 *OAuth2 `json:"oauth2,omitempty"`
+	SAML   *SAML   `json:"saml,omitempty"`
+	LDAP   *LDAP   `json:"ldap,omitempty"`
+}
+
+// OAuth2 login; the client secret is in the credentials Secret.
+type OAuth2 struct {
+	Provider        string   `json:"provider"`
+	ClientID        string   `json:"clientId"`
+	Scopes          []string `json:"scopes,omitempty"`
+	HasClientSecret bool     `json:"hasClientSecret,omitempty"`
+}
+
+// SAML login.
+type SAML struct {
+	MetadataURL    string `json:"metadataUrl"`
+	IssuerID       string `json:"issuerId"`
+	ServiceAddress string `json:"serviceAddress,omitempty"`
+}
+
+// LDAP login; the manager password is in the credentials Secret.
+type LDAP struct {
+	URL                string `json:"url"`
+	UserDNPattern      string `json:"userDnPattern,omitempty"`
+	UserSearchBase     string `json:"userSearchBase,omitempty"`
+	UserSearchFilter   string `json:"userSearchFilter,omitempty"`
+	ManagerDN          string `json:"managerDn,omitempty"`
+	HasManagerPassword bool   `json:"hasManagerPassword,omitempty"`
+}
+
+// Promotion is the policy production zones follow.
+type Promotion struct {
+	// Soak is how long a version must have been verified in a sandbox zone
+	// before a production zone may take it.
+	Soak Duration `json:"soak"`
+	// RequireVerification: when false, having been applied to a sandbox
+	// zone at least Soak ago is enough.
+	RequireVerification bool `json:"requireVerification"`
+}
+
+// Duration is a time.Duration that reads and writes as "24h0m0s".
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Zone is one Spinnaker instance of an installation.
+type Zone struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Tier      string `json:"tier"`
+	// Version is the Spinnaker version; empty means the installation's.
+	Version string  `json:"version,omitempty"`
+	HA      *HA     `json:"ha,omitempty"`
+	Expose  *Expose `json:"expose,omitempty"`
+	// Profiles, ServiceSettings and ConfigOverrides are merged over the
+	// installation's.
+	Profiles        map[string]string `json:"profiles,omitempty"`
+	ServiceSettings map[string]string `json:"serviceSettings,omitempty"`
+	ConfigOverrides string            `json:"configOverrides,omitempty"`
+	// Policy is how the zone is operated; it is stored with the zone's
+	// settings (not in the spec) so that an imported zone keeps it.
+	Policy *ZonePolicy `json:"policy,omitempty"`
+}
+
+// ZonePolicy is how changes to a zone are carried out.
+type ZonePolicy struct {
+	Wait               bool `json:"wait"`
+	RollbackOnFailure  bool `json:"rollbackOnFailure"`
+	DeletionProtection bool `json:"deletionProtection"`
+}
+
+// HA runs Spinnaker highly available.
+type HA struct {
+	Enabled bool `json:"enabled"`
+	// ClouddriverSplit runs Clouddriver as caching / rw / ro / ro-deck, the
+	// read-only ones on the SQL read replica.
+	ClouddriverSplit bool `json:"clouddriverSplit"`
+	// Replicas of every horizontally scalable service.
+	Replicas int64 `json:"replicas"`
+}
+
+// Expose makes Deck and Gate (and nothing else) reachable by users.
+type Expose struct {
+	Type         string            `json:"type"`
+	DeckHost     string            `json:"deckHost,omitempty"`
+	GateHost     string            `json:"gateHost,omitempty"`
+	TLSSecret    string            `json:"tlsSecret,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	SourceRanges []string          `json:"sourceRanges,omitempty"`
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// Validate checks the zone's shape.
+func (z *Zone) Validate() error {
+	if !dnsLabel.MatchString(z.Name) || len(z.Name) > 40 {
+		return fmt.Errorf("zone name %q must be a DNS label of at most 40 characters", z.Name)
+	}
+	if !dnsLabel.MatchString(z.Namespace) || len(z.Namespace) > 63 {
+		return fmt.Errorf("namespace %q must be a DNS label", z.Namespace)
+	}
+	if z.Tier != TierSandbox && z.Tier != TierProduction {
+		return fmt.Errorf("tier %q must be %q or %q", z.Tier, TierSandbox, TierProduction)
+	}
+	if z.Expose != nil && z.Expose.Type != ExposeService && z.Expose.Type != ExposeIngress {
+		return fmt.Errorf("expose.type %q must be %q or %q", z.Expose.Type, ExposeService, ExposeIngress)
+	}
+	return nil
+}
+
+// EffectiveVersion is the version the zone runs: its own or the
+// installation's default.
+func (z *Zone) EffectiveVersion(inst *Installation) string {
+	if z.Version != "" {
+		return z.Version
+	}
+	return inst.SpinnakerVersion
+}

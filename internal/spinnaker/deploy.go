@@ -1,0 +1,325 @@
+package spinnaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+)
+
+// Deployer applies zones of one installation. Control is the installation's
+// cluster (shared configuration, credentials, ledger); Target is the zone's.
+type Deployer struct {
+	Control *kube.Client
+	Target  *kube.Client
+	// Now is the clock; ledger times and soak use it.
+	Now func() time.Time
+	// Log receives progress messages (optional).
+	Log func(msg string, fields map[string]any)
+	// PollInterval of readiness waits; 0 means 2s.
+	PollInterval time.Duration
+}
+
+// DeployOptions say how far Deploy goes.
+type DeployOptions struct {
+	// Wait for readiness and verify; when false, Deploy returns after
+	// applying and the ledger records verification as skipped.
+	Wait bool
+	// Timeout bounds the readiness wait (and the rollback's).
+	Timeout time.Duration
+	// Verify: run post-upgrade verification after readiness.
+	Verify bool
+	// VerifyVia is "proxy" (the API server's service proxy) or "exposed"
+	// (DeckURL / GateURL).
+	VerifyVia       string
+	DeckURL         string
+	GateURL         string
+	VerifyOptions   VerifyOptions
+	RollbackOnError bool
+	// Previous is the zone as it was before this change, nil on create;
+	// rollback re-applies it.
+	Previous *Zone
+	// Override, when set, records a promotion override in the ledger.
+	Override *Override
+}
+
+// DeployResult says what Deploy did.
+type DeployResult struct {
+	Rendered     *Rendered
+	Object       *unstructured.Unstructured
+	Verification *Verification
+	RolledBack   bool
+}
+
+// DeployError is a change that failed readiness or verification. Its message
+// lists each failing check and whether the previous version was restored.
+type DeployError struct {
+	Version     string
+	Reason      string
+	Failures    []string
+	RolledBack  bool
+	RolledTo    string
+	RollbackErr error
+}
+
+func (e *DeployError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Spinnaker %s %s", e.Version, e.Reason)
+	if len(e.Failures) > 0 {
+		b.WriteString(":")
+		for _, f := range e.Failures {
+			b.WriteString("\n  - " + f)
+		}
+	}
+	switch {
+	case e.RollbackErr != nil:
+		fmt.Fprintf(&b, "\nRolling back to %s failed too: %s", e.RolledTo, e.RollbackErr)
+	case e.RolledBack:
+		fmt.Fprintf(&b, "\nRolled back to %s, which is ready again; the promotion ledger records the rollback.", e.RolledTo)
+	}
+	return b.String()
+}
+
+func (d *Deployer) log(msg string, fields map[string]any) {
+	if d.Log != nil {
+		d.Log(msg, fields)
+	}
+}
+
+// Deploy applies zone z of inst, waits for the operator to report it ready,
+// verifies it, records everything in the ledger and, on failure with
+// RollbackOnError and a previous zone, re-applies the previous one.
+func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts DeployOptions) (*DeployResult, error) {
+	creds, err := ReadCredentials(ctx, d.Control.Clientset, inst)
+	if err != nil {
+		return nil, err
+	}
+	r, err := Render(inst, z, creds)
+	if err != nil {
+		return nil, err
+	}
+	version := z.EffectiveVersion(inst)
+	obj, err := d.apply(ctx, z, r)
+	if err != nil {
+		return nil, err
+	}
+	now := d.Now()
+	if err := UpdateZoneRecord(ctx, d.Control.Clientset, inst.Namespace, z.Name, func(rec *ZoneRecord) {
+		rec.RecordApplied(z, version, now)
+		if opts.Override != nil {
+			o := *opts.Override
+			o.At = now
+			rec.Overrides = append(rec.Overrides, o)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	res := &DeployResult{Rendered: r, Object: obj}
+	if !opts.Wait {
+		d.log("not waiting for readiness (wait = false)", map[string]any{"zone": z.Name})
+		return res, UpdateZoneRecord(ctx, d.Control.Clientset, inst.Namespace, z.Name, func(rec *ZoneRecord) {
+			rec.RecordVerification(ResultSkipped, nil, d.Now())
+		})
+	}
+
+	failure := &DeployError{Version: version}
+	obj, err = d.WaitReady(ctx, z.Namespace, z.Name, version, r.Services, opts.Timeout)
+	if err != nil {
+		failure.Reason = "did not become ready"
+		failure.Failures = []string{err.Error()}
+	} else {
+		res.Object = obj
+		if opts.Verify {
+			v, err := d.verify(ctx, z, r, opts)
+			if err != nil {
+				return res, err
+			}
+			res.Verification = v
+			if !v.Passed() {
+				failure.Reason = "failed post-upgrade verification"
+				failure.Failures = v.Failures()
+			}
+		}
+	}
+	result := ResultPassed
+	if failure.Reason != "" {
+		result = ResultFailed
+	} else if !opts.Verify {
+		result = ResultSkipped
+	}
+	if err := UpdateZoneRecord(ctx, d.Control.Clientset, inst.Namespace, z.Name, func(rec *ZoneRecord) {
+		rec.RecordVerification(result, failure.Failures, d.Now())
+	}); err != nil {
+		return res, err
+	}
+	if failure.Reason == "" {
+		return res, nil
+	}
+	if !opts.RollbackOnError || opts.Previous == nil {
+		return res, failure
+	}
+
+	prev := opts.Previous
+	prevVersion := prev.EffectiveVersion(inst)
+	failure.RolledTo = prevVersion
+	d.log("rolling back", map[string]any{"zone": z.Name, "from": version, "to": prevVersion})
+	rb := Rollback{From: version, To: prevVersion, At: d.Now(), Reason: failure.Reason}
+	pr, err := Render(inst, prev, creds)
+	if err == nil {
+		_, err = d.apply(ctx, prev, pr)
+	}
+	if err == nil && opts.Wait {
+		res.Object, err = d.WaitReady(ctx, prev.Namespace, prev.Name, prevVersion, pr.Services, opts.Timeout)
+	}
+	rb.Complete = err == nil
+	failure.RollbackErr = err
+	failure.RolledBack = err == nil
+	res.RolledBack = err == nil
+	if err == nil {
+		res.Rendered = pr
+	}
+	lerr := UpdateZoneRecord(ctx, d.Control.Clientset, inst.Namespace, z.Name, func(rec *ZoneRecord) {
+		rec.Rollbacks = append(rec.Rollbacks, rb)
+		if rb.Complete {
+			rec.Version = prevVersion
+			rec.AppliedAt = rb.At
+		}
+	})
+	return res, errors.Join(failure, lerr)
+}
+
+// apply writes the zone's namespace, Secret, SpinnakerService and Ingress.
+// When the stored spec still differs from the rendered one after
+// server-side apply (fields another manager added out of band), the spec
+// is replaced as a whole.
+func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructured.Unstructured, error) {
+	if err := EnsureNamespace(ctx, d.Target, z.Namespace); err != nil {
+		return nil, err
+	}
+	if r.Secret != nil {
+		if _, err := d.Target.Apply(ctx, r.Secret); err != nil {
+			return nil, err
+		}
+	} else if err := d.Target.Delete(ctx, secretRefObject(z)); err != nil {
+		return nil, err
+	}
+	obj, err := d.Target.Apply(ctx, r.Service)
+	if err != nil {
+		return nil, err
+	}
+	if SpecHash(SpecOf(obj)) != r.SpecHash {
+		d.log("replacing the SpinnakerService spec edited out of band", map[string]any{"zone": z.Name})
+		obj.Object["spec"] = r.Service.Object["spec"]
+		ri := d.Target.Dynamic.Resource(SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).Namespace(z.Namespace)
+		if obj, err = ri.Update(ctx, obj, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil {
+			return nil, fmt.Errorf("replacing the spec of SpinnakerService %s/%s: %w", z.Namespace, z.Name, err)
+		}
+	}
+	if r.Ingress != nil {
+		if _, err := d.Target.Apply(ctx, r.Ingress); err != nil {
+			return nil, err
+		}
+	} else if err := d.Target.Delete(ctx, ingressRefObject(z)); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func secretRefObject(z *Zone) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{}
+	o.SetAPIVersion("v1")
+	o.SetKind("Secret")
+	o.SetNamespace(z.Namespace)
+	o.SetName(CredentialsSecretName(z.Name))
+	return o
+}
+
+func ingressRefObject(z *Zone) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{}
+	o.SetAPIVersion("networking.k8s.io/v1")
+	o.SetKind("Ingress")
+	o.SetNamespace(z.Namespace)
+	o.SetName(z.Name + "-spinnaker")
+	return o
+}
+
+// WaitReady waits until the operator reports the SpinnakerService OK at
+// version with every service ready.
+func (d *Deployer) WaitReady(ctx context.Context, namespace, name, version string, services []Service, timeout time.Duration) (*unstructured.Unstructured, error) {
+	interval := d.PollInterval
+	if interval == 0 {
+		interval = 2 * time.Second
+	}
+	var last *unstructured.Unstructured
+	err := kube.WaitFor(ctx, interval, timeout, func(ctx context.Context) (bool, string, error) {
+		obj, err := d.Target.Get(ctx, SpinnakerServiceGVK, namespace, name)
+		if err != nil {
+			return false, "", err
+		}
+		last = obj
+		return Ready(ParseStatus(obj), version, services)
+	})
+	if err != nil {
+		return last, fmt.Errorf("waiting for SpinnakerService %s/%s to be ready: %w", namespace, name, err)
+	}
+	return last, nil
+}
+
+func (d *Deployer) verify(ctx context.Context, z *Zone, r *Rendered, opts DeployOptions) (*Verification, error) {
+	var checks []Check
+	client := http.DefaultClient
+	if opts.VerifyVia == "exposed" {
+		checks = ExposedChecks(opts.DeckURL, opts.GateURL)
+		if len(checks) == 0 {
+			return nil, fmt.Errorf("verification through the exposed URLs needs expose.deck_host or expose.gate_host")
+		}
+	} else {
+		hc, err := rest.HTTPClientFor(d.Target.Config)
+		if err != nil {
+			return nil, fmt.Errorf("building the verification client: %w", err)
+		}
+		client = hc
+		checks = ProxyChecks(d.Target.Config, z.Namespace, r.Services)
+	}
+	d.log("verifying", map[string]any{"zone": z.Name, "checks": len(checks)})
+	return Verify(ctx, client, checks, opts.VerifyOptions), nil
+}
+
+// Destroy deletes a zone's SpinnakerService (waiting until it is gone),
+// Secret and Ingress, and marks the zone deleted in the ledger; its
+// verification history stays.
+func (d *Deployer) Destroy(ctx context.Context, inst *Installation, z *Zone, timeout time.Duration) error {
+	ref := &unstructured.Unstructured{}
+	ref.SetGroupVersionKind(SpinnakerServiceGVK)
+	ref.SetNamespace(z.Namespace)
+	ref.SetName(z.Name)
+	if err := d.Target.Delete(ctx, ref); err != nil {
+		return err
+	}
+	if err := d.Target.WaitForDeleted(ctx, SpinnakerServiceGVK, z.Namespace, z.Name, timeout); err != nil {
+		return err
+	}
+	for _, o := range []*unstructured.Unstructured{secretRefObject(z), ingressRefObject(z)} {
+		if err := d.Target.Delete(ctx, o); err != nil {
+			return err
+		}
+	}
+	if inst == nil {
+		return nil
+	}
+	now := d.Now()
+	err := UpdateZoneRecord(ctx, d.Control.Clientset, inst.Namespace, z.Name, func(rec *ZoneRecord) { rec.DeletedAt = &now })
+	if apierrors.IsNotFound(errors.Unwrap(err)) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,105 @@
+package operatortest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// NodeName is the Node the kubelet stand-in registers.
+const NodeName = "standin-node"
+
+// StartKubelet runs the kubelet stand-in (and, since there is no scheduler,
+// the scheduler's one job) until the test ends: it registers a Ready Node,
+// binds every unscheduled pod to it, and marks every pod that is not yet
+// Ready Running and Ready with podIP, as a kubelet would once its containers
+// pass their readiness probes. podIP must not be a loopback address if the
+// API server's service proxy is to reach it.
+func StartKubelet(t testing.TB, cfg *rest.Config, podIP string) {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	if err := registerNode(t.Context(), cs, podIP); err != nil {
+		t.Fatalf("kubelet stand-in: registering node: %v", err)
+	}
+	run(t, 200*time.Millisecond, func(ctx context.Context) error {
+		pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.DeletionTimestamp != nil || podReady(p) {
+				continue
+			}
+			if p.Spec.NodeName == "" {
+				b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID},
+					Target: corev1.ObjectReference{Kind: "Node", Name: NodeName}}
+				if err := cs.CoreV1().Pods(p.Namespace).Bind(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+					return err
+				}
+				continue // status next pass, on the bound pod
+			}
+			markReady(p, podIP)
+			if _, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func markReady(p *corev1.Pod, podIP string) {
+	now := metav1.Now()
+	p.Status.Phase = corev1.PodRunning
+	p.Status.PodIP = podIP
+	p.Status.PodIPs = []corev1.PodIP{{IP: podIP}}
+	p.Status.HostIP = podIP
+	p.Status.HostIPs = []corev1.HostIP{{IP: podIP}}
+	p.Status.StartTime = &now
+	p.Status.Conditions = nil
+	for _, t := range []corev1.PodConditionType{corev1.PodScheduled, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: now})
+	}
+	p.Status.ContainerStatuses = nil
+	for _, c := range p.Spec.Containers {
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, ImageID: c.Image, Ready: true, Started: &[]bool{true}[0],
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+		})
+	}
+}
+
+func registerNode(ctx context.Context, cs kubernetes.Interface, ip string) error {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: NodeName, Labels: map[string]string{"kubernetes.io/hostname": NodeName}}}
+	created, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		created, err = cs.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+	}
+	if err != nil {
+		return err
+	}
+	now := metav1.Now()
+	created.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+		Message: "kubelet stand-in", LastHeartbeatTime: now, LastTransitionTime: now}}
+	created.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}, {Type: corev1.NodeHostName, Address: NodeName}}
+	created.Status.Capacity = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")}
+	created.Status.Allocatable = created.Status.Capacity
+	_, err = cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	return err
+}

@@ -1,0 +1,548 @@
+package spinnaker
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// GVKs of the operator's kinds.
+var (
+	SpinnakerServiceGVK = schema.GroupVersionKind{Group: "spinnaker.io", Version: "v1alpha2", Kind: "SpinnakerService"}
+	SpinnakerAccountGVK = schema.GroupVersionKind{Group: "spinnaker.io", Version: "v1alpha2", Kind: "SpinnakerAccount"}
+)
+
+// Labels and annotations spinops puts on what it creates.
+const (
+	LabelManagedBy    = "app.kubernetes.io/managed-by"
+	LabelInstallation = "spinops.io/installation"
+	LabelTier         = "spinops.io/tier"
+	LabelZone         = "spinops.io/zone"
+	// AnnotationZone holds the zone's settings (JSON), so that an imported
+	// zone can be read back in full.
+	AnnotationZone = "spinops.io/zone-settings"
+	managedBy      = "spinops"
+)
+
+// Keys of the credentials Secrets (the installation's and each zone's).
+const (
+	KeySQLPassword         = "sql-password"
+	KeyS3SecretAccessKey   = "s3-secret-access-key"
+	KeyOAuth2ClientSecret  = "oauth2-client-secret"
+	KeyLDAPManagerPassword = "ldap-manager-password"
+)
+
+// Rendered is what a zone applies to its cluster.
+type Rendered struct {
+	// Service is the SpinnakerService. It carries no secret value.
+	Service *unstructured.Unstructured
+	// Secret holds the credentials Service references; nil when it needs none.
+	Secret *unstructured.Unstructured
+	// Ingress exposes Deck and Gate when expose.type is ingress.
+	Ingress *unstructured.Unstructured
+	// Services are the services the zone runs.
+	Services []Service
+	// SpecHash identifies the SpinnakerService's spec (see SpecHash).
+	SpecHash string
+}
+
+// CredentialsSecretName is the name of a zone's credentials Secret.
+func CredentialsSecretName(zone string) string { return zone + "-spinops-credentials" }
+
+// secretRef is how the operator and Spinnaker reference a Kubernetes Secret.
+func secretRef(secret, key string) string { return "encrypted:k8s!n:" + secret + "!k:" + key }
+
+// Render turns a zone of an installation into the objects to apply.
+// credentials are the secret values the zone needs, by key (KeySQLPassword,
+// ...); they go into the zone's Secret, never into the SpinnakerService.
+func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Rendered, error) {
+	if err := z.Validate(); err != nil {
+		return nil, err
+	}
+	version := z.EffectiveVersion(inst)
+	if version == "" {
+		return nil, fmt.Errorf("zone %s has no Spinnaker version and the installation has no default", z.Name)
+	}
+	secretName := CredentialsSecretName(z.Name)
+	services := Services(inst, z)
+
+	config := map[string]any{"version": version}
+	profiles := map[string]any{}
+	settings := map[string]any{}
+
+	if p := inst.Persistence; p != nil {
+		if err := renderPersistence(config, p, secretName); err != nil {
+			return nil, err
+		}
+	}
+	if inst.SQL != nil {
+		renderSQL(profiles, inst.SQL, z, secretName)
+	}
+	if inst.Redis != nil && inst.Redis.Endpoint != "" {
+		url := inst.Redis.Endpoint
+		if !strings.Contains(url, "://") {
+			url = "redis://" + url
+		}
+		settings["redis"] = map[string]any{"overrideBaseUrl": url, "skipLifeCycleManagement": true}
+	}
+	security := map[string]any{}
+	if inst.Auth != nil {
+		security["authn"] = renderAuth(inst.Auth, secretName)
+		security["authz"] = map[string]any{"enabled": true}
+	}
+	if e := z.Expose; e != nil {
+		scheme := "http"
+		if e.TLSSecret != "" {
+			scheme = "https"
+		}
+		if e.DeckHost != "" {
+			security["uiSecurity"] = map[string]any{"overrideBaseUrl": scheme + "://" + e.DeckHost}
+		}
+		if e.GateHost != "" {
+			url := scheme + "://" + e.GateHost
+			if e.Type == ExposeService && e.TLSSecret == "" {
+				url += ":8084"
+			}
+			security["apiSecurity"] = map[string]any{"overrideBaseUrl": url}
+		}
+	}
+	if len(security) > 0 {
+		config["security"] = security
+	}
+	if len(inst.Features) > 0 {
+		f := map[string]any{}
+		for k, v := range inst.Features {
+			f[k] = v
+		}
+		config["features"] = f
+	}
+	if inst.Features["canary"] {
+		config["canary"] = map[string]any{"enabled": true}
+	}
+	config["deploymentEnvironment"] = renderDeploymentEnvironment(z, services)
+
+	// Overrides: the installation's, then the zone's; config_overrides last.
+	for _, layer := range []struct {
+		what     string
+		profiles map[string]string
+		settings map[string]string
+	}{
+		{"the installation's", inst.Profiles, inst.ServiceSettings},
+		{"the zone's", z.Profiles, z.ServiceSettings},
+	} {
+		if err := mergeYAMLMap(profiles, layer.profiles, layer.what+" profiles"); err != nil {
+			return nil, err
+		}
+		if err := mergeYAMLMap(settings, layer.settings, layer.what+" service_settings"); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range []struct{ what, yaml string }{
+		{"the installation's config_overrides", inst.ConfigOverrides},
+		{"the zone's config_overrides", z.ConfigOverrides},
+	} {
+		if strings.TrimSpace(o.yaml) == "" {
+			continue
+		}
+		m, err := parseYAMLObject(o.yaml)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.what, err)
+		}
+		deepMerge(config, m)
+	}
+	if config["version"] != version {
+		return nil, fmt.Errorf("config_overrides may not set version (%v): set spinnaker_version instead, so that promotion can gate it", config["version"])
+	}
+
+	spinnakerConfig := map[string]any{"config": config}
+	if len(profiles) > 0 {
+		spinnakerConfig["profiles"] = profiles
+	}
+	if len(settings) > 0 {
+		spinnakerConfig["service-settings"] = settings
+	}
+	spec := map[string]any{"spinnakerConfig": spinnakerConfig}
+	if z.Expose != nil && z.Expose.Type == ExposeService {
+		spec["expose"] = renderServiceExpose(z.Expose)
+	}
+	spec, err := normalize(spec)
+	if err != nil {
+		return nil, err
+	}
+
+	settingsJSON, err := json.Marshal(z)
+	if err != nil {
+		return nil, err
+	}
+	svc := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	svc.SetGroupVersionKind(SpinnakerServiceGVK)
+	svc.SetName(z.Name)
+	svc.SetNamespace(z.Namespace)
+	svc.SetLabels(zoneLabels(inst, z))
+	svc.SetAnnotations(map[string]string{AnnotationZone: string(settingsJSON)})
+
+	r := &Rendered{Service: svc, Services: services, SpecHash: SpecHash(spec)}
+	if len(credentials) > 0 {
+		r.Secret = renderSecret(inst, z, secretName, credentials)
+	}
+	if z.Expose != nil && z.Expose.Type == ExposeIngress {
+		r.Ingress = renderIngress(inst, z)
+	}
+	return r, nil
+}
+
+func zoneLabels(inst *Installation, z *Zone) map[string]string {
+	return map[string]string{
+		LabelManagedBy:    managedBy,
+		LabelInstallation: inst.ID,
+		LabelTier:         z.Tier,
+		LabelZone:         z.Name,
+	}
+}
+
+// SpecHash is the SHA-256 of a SpinnakerService spec's canonical JSON (keys
+// sorted). Rendering and reading back the same spec give the same hash, so a
+// difference means the object was edited out of band or the configuration
+// changed.
+func SpecHash(spec map[string]any) string {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// SpecOf returns a SpinnakerService's spec (empty when it has none).
+func SpecOf(obj *unstructured.Unstructured) map[string]any {
+	spec, _, _ := unstructured.NestedMap(obj.Object, "spec")
+	if spec == nil {
+		return map[string]any{}
+	}
+	return spec
+}
+
+// VersionOf returns the Spinnaker version a SpinnakerService's spec asks for.
+func VersionOf(obj *unstructured.Unstructured) string {
+	v, _, _ := unstructured.NestedString(obj.Object, "spec", "spinnakerConfig", "config", "version")
+	return v
+}
+
+// ZoneOf reads back the settings Render stored on a SpinnakerService.
+func ZoneOf(obj *unstructured.Unstructured) (*Zone, error) {
+	raw := obj.GetAnnotations()[AnnotationZone]
+	if raw == "" {
+		return nil, fmt.Errorf("%s %s/%s was not created by spinops (no %s annotation)", obj.GetKind(), obj.GetNamespace(), obj.GetName(), AnnotationZone)
+	}
+	var z Zone
+	if err := json.Unmarshal([]byte(raw), &z); err != nil {
+		return nil, fmt.Errorf("reading annotation %s: %w", AnnotationZone, err)
+	}
+	return &z, nil
+}
+
+func renderPersistence(config map[string]any, p *Persistence, secretName string) error {
+	switch {
+	case p.S3 != nil && p.GCS != nil:
+		return fmt.Errorf("persistence: set s3 or gcs, not both")
+	case p.S3 != nil:
+		s3 := map[string]any{"bucket": p.S3.Bucket}
+		setIf(s3, "region", p.S3.Region)
+		setIf(s3, "rootFolder", p.S3.RootFolder)
+		setIf(s3, "endpoint", p.S3.Endpoint)
+		setIf(s3, "assumeRole", p.S3.AssumeRoleARN)
+		setIf(s3, "accessKeyId", p.S3.AccessKeyID)
+		if p.S3.PathStyle {
+			s3["pathStyleAccess"] = true
+		}
+		if p.S3.HasSecretAccessKey {
+			s3["secretAccessKey"] = secretRef(secretName, KeyS3SecretAccessKey)
+		}
+		config["persistentStorage"] = map[string]any{"persistentStoreType": "s3", "s3": s3}
+	case p.GCS != nil:
+		gcs := map[string]any{"bucket": p.GCS.Bucket}
+		setIf(gcs, "project", p.GCS.Project)
+		setIf(gcs, "rootFolder", p.GCS.RootFolder)
+		config["persistentStorage"] = map[string]any{"persistentStoreType": "gcs", "gcs": gcs}
+	}
+	return nil
+}
+
+// sqlServices are the services that keep their state in SQL.
+var sqlServices = []string{"clouddriver", "front50", "orca"}
+
+func renderSQL(profiles map[string]any, sql *SQL, z *Zone, secretName string) {
+	port := sql.Port
+	if port == 0 {
+		port = 3306
+	}
+	password := secretRef(secretName, KeySQLPassword)
+	jdbc := func(host, db string) string {
+		return "jdbc:mysql://" + host + ":" + strconv.FormatInt(port, 10) + "/" + db
+	}
+	pool := func(host, db string) map[string]any {
+		return map[string]any{
+			"enabled": true,
+			"connectionPools": map[string]any{
+				"default": map[string]any{"default": true, "jdbcUrl": jdbc(host, db), "user": sql.User, "password": password},
+			},
+			"migration": map[string]any{"jdbcUrl": jdbc(sql.Endpoint, db), "user": sql.User, "password": password},
+		}
+	}
+	for _, s := range sqlServices {
+		db := sql.Databases[s]
+		if db == "" {
+			continue
+		}
+		p := map[string]any{"sql": pool(sql.Endpoint, db)}
+		switch s {
+		case "orca":
+			p["executionRepository"] = map[string]any{"sql": map[string]any{"enabled": true}, "redis": map[string]any{"enabled": false}}
+			p["monitor"] = map[string]any{"activeExecutions": map[string]any{"redis": false}}
+		case "front50":
+			p["spinnaker"] = map[string]any{"s3": map[string]any{"enabled": false}, "gcs": map[string]any{"enabled": false}}
+		case "clouddriver":
+			p["redis"] = map[string]any{"enabled": false}
+			p["sql"].(map[string]any)["taskRepository"] = map[string]any{"enabled": true}
+			p["sql"].(map[string]any)["cache"] = map[string]any{"enabled": true}
+			p["sql"].(map[string]any)["scheduler"] = map[string]any{"enabled": true}
+		}
+		profiles[s] = p
+		// The read-only Clouddriver replicas read from the replica endpoint.
+		if s == "clouddriver" && z.HA != nil && z.HA.Enabled && z.HA.ClouddriverSplit && sql.ReaderEndpoint != "" {
+			for _, ro := range []string{"clouddriver-ro", "clouddriver-ro-deck"} {
+				profiles[ro] = map[string]any{"sql": map[string]any{"connectionPools": map[string]any{
+					"default": map[string]any{"default": true, "jdbcUrl": jdbc(sql.ReaderEndpoint, db), "user": sql.User, "password": password},
+				}}}
+			}
+		}
+	}
+}
+
+func renderAuth(a *Auth, secretName string) map[string]any {
+	authn := map[string]any{}
+	if o := a.OAuth2; o != nil {
+		client := map[string]any{"clientId": o.ClientID}
+		if o.HasClientSecret {
+			client["clientSecret"] = secretRef(secretName, KeyOAuth2ClientSecret)
+		}
+		if len(o.Scopes) > 0 {
+			client["scope"] = strings.Join(o.Scopes, " ")
+		}
+		authn["oauth2"] = map[string]any{"enabled": true, "provider": strings.ToUpper(o.Provider), "client": client}
+	}
+	if s := a.SAML; s != nil {
+		m := map[string]any{"enabled": true, "metadataRemote": s.MetadataURL, "issuerId": s.IssuerID}
+		setIf(m, "serviceAddress", s.ServiceAddress)
+		authn["saml"] = m
+	}
+	if l := a.LDAP; l != nil {
+		m := map[string]any{"enabled": true, "url": l.URL}
+		setIf(m, "userDnPattern", l.UserDNPattern)
+		setIf(m, "userSearchBase", l.UserSearchBase)
+		setIf(m, "userSearchFilter", l.UserSearchFilter)
+		setIf(m, "managerDn", l.ManagerDN)
+		if l.HasManagerPassword {
+			m["managerPassword"] = secretRef(secretName, KeyLDAPManagerPassword)
+		}
+		authn["ldap"] = m
+	}
+	authn["enabled"] = true
+	return authn
+}
+
+func renderDeploymentEnvironment(z *Zone, services []Service) map[string]any {
+	ha := z.HA != nil && z.HA.Enabled
+	sizing := map[string]any{}
+	for _, s := range services {
+		sizing[s.ObjectName()] = map[string]any{"replicas": s.Replicas}
+	}
+	return map[string]any{
+		"haServices": map[string]any{
+			"clouddriver": map[string]any{"enabled": ha && z.HA.ClouddriverSplit, "disableClouddriverRoDeck": false},
+			"echo":        map[string]any{"enabled": ha},
+		},
+		"customSizing": sizing,
+	}
+}
+
+// sourceRangesAnnotation restricts a cloud load balancer to CIDRs.
+const sourceRangesAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+func renderServiceExpose(e *Expose) map[string]any {
+	ann := map[string]any{}
+	for k, v := range e.Annotations {
+		ann[k] = v
+	}
+	if len(e.SourceRanges) > 0 {
+		ann[sourceRangesAnnotation] = strings.Join(e.SourceRanges, ",")
+	}
+	deckPort, gatePort := int64(80), int64(8084)
+	if e.TLSSecret != "" {
+		deckPort, gatePort = 443, 443
+	}
+	svc := map[string]any{
+		"type":       "LoadBalancer",
+		"publicPort": deckPort,
+		"overrides":  map[string]any{"gate": map[string]any{"publicPort": gatePort}},
+	}
+	if len(ann) > 0 {
+		svc["annotations"] = ann
+	}
+	return map[string]any{"type": "service", "service": svc}
+}
+
+// ingressSourceRangesAnnotation restricts ingress-nginx to CIDRs.
+const ingressSourceRangesAnnotation = "nginx.ingress.kubernetes.io/whitelist-source-range"
+
+func renderIngress(inst *Installation, z *Zone) *unstructured.Unstructured {
+	e := z.Expose
+	rule := func(host, svc string, port int) any {
+		return map[string]any{"host": host, "http": map[string]any{"paths": []any{map[string]any{
+			"path": "/", "pathType": "Prefix",
+			"backend": map[string]any{"service": map[string]any{"name": svc, "port": map[string]any{"number": int64(port)}}},
+		}}}}
+	}
+	var rules, hosts []any
+	if e.DeckHost != "" {
+		rules = append(rules, rule(e.DeckHost, "spin-deck", PortOf("deck")))
+		hosts = append(hosts, e.DeckHost)
+	}
+	if e.GateHost != "" {
+		rules = append(rules, rule(e.GateHost, "spin-gate", PortOf("gate")))
+		hosts = append(hosts, e.GateHost)
+	}
+	spec := map[string]any{"rules": rules}
+	if e.TLSSecret != "" && len(hosts) > 0 {
+		spec["tls"] = []any{map[string]any{"hosts": hosts, "secretName": e.TLSSecret}}
+	}
+	ing := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	ing.SetAPIVersion("networking.k8s.io/v1")
+	ing.SetKind("Ingress")
+	ing.SetName(z.Name + "-spinnaker")
+	ing.SetNamespace(z.Namespace)
+	ing.SetLabels(zoneLabels(inst, z))
+	ann := map[string]string{}
+	for k, v := range e.Annotations {
+		ann[k] = v
+	}
+	if len(e.SourceRanges) > 0 {
+		ann[ingressSourceRangesAnnotation] = strings.Join(e.SourceRanges, ",")
+	}
+	if len(ann) > 0 {
+		ing.SetAnnotations(ann)
+	}
+	return ing
+}
+
+func renderSecret(inst *Installation, z *Zone, name string, credentials map[string][]byte) *unstructured.Unstructured {
+	data := map[string]any{}
+	keys := make([]string, 0, len(credentials))
+	for k := range credentials {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		data[k] = string(credentials[k])
+	}
+	s := &unstructured.Unstructured{Object: map[string]any{"type": "Opaque", "stringData": data}}
+	s.SetAPIVersion("v1")
+	s.SetKind("Secret")
+	s.SetName(name)
+	s.SetNamespace(z.Namespace)
+	s.SetLabels(zoneLabels(inst, z))
+	return s
+}
+
+func setIf(m map[string]any, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+// mergeYAMLMap merges service → YAML documents into dst[service].
+func mergeYAMLMap(dst map[string]any, src map[string]string, what string) error {
+	keys := make([]string, 0, len(src))
+	for k := range src {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m, err := parseYAMLObject(src[k])
+		if err != nil {
+			return fmt.Errorf("%s[%q]: %w", what, k, err)
+		}
+		cur, _ := dst[k].(map[string]any)
+		if cur == nil {
+			cur = map[string]any{}
+		}
+		deepMerge(cur, m)
+		dst[k] = cur
+	}
+	return nil
+}
+
+// parseYAMLObject parses YAML that must be a mapping; empty input is an
+// empty mapping.
+func parseYAMLObject(s string) (map[string]any, error) {
+	if strings.TrimSpace(s) == "" {
+		return map[string]any{}, nil
+	}
+	j, err := yaml.YAMLToJSON([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("invalid YAML: %w", err)
+	}
+	var v any
+	if err := json.Unmarshal(j, &v); err != nil {
+		return nil, fmt.Errorf("invalid YAML: %w", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("must be a YAML mapping (key: value), not %T", v)
+	}
+	return m, nil
+}
+
+// ValidateYAMLObject reports whether s is a YAML mapping, for plan-time
+// validation.
+func ValidateYAMLObject(s string) error {
+	_, err := parseYAMLObject(s)
+	return err
+}
+
+// deepMerge merges src into dst: mappings merge key by key, anything else
+// replaces.
+func deepMerge(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				deepMerge(dm, sm)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+// normalize round-trips a value through JSON so that it holds only what
+// JSON decodes to (numbers as float64), as an object read from the API
+// server does once converted.
+func normalize(m map[string]any) (map[string]any, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,212 @@
+package spinnaker
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func testInstallation() *Installation {
+	return &Installation{
+		ID: "spinnaker-operator", Namespace: "spinnaker-operator", SpinnakerVersion: "1.35.3",
+		Persistence: &Persistence{S3: &S3Persistence{
+			Bucket: "spin-front50", Region: "eu-west-1", RootFolder: "front50", Endpoint: "http://minio.minio:9000",
+			PathStyle: true, AccessKeyID: "spinnaker", HasSecretAccessKey: true,
+		}},
+		SQL: &SQL{
+			Endpoint: "primary.db.internal", ReaderEndpoint: "reader.db.internal", Port: 3306, User: "spinnaker",
+			Databases: map[string]string{"clouddriver": "clouddriver", "orca": "orca", "front50": "front50"},
+		},
+		Redis:     &Redis{Endpoint: "redis.internal:6379"},
+		Auth:      &Auth{OAuth2: &OAuth2{Provider: "github", ClientID: "abc123", HasClientSecret: true}},
+		Features:  map[string]bool{"artifacts": true},
+		Profiles:  map[string]string{"gate": "server:\n  tomcat:\n    protocolHeader: X-Forwarded-Proto\n"},
+		Promotion: Promotion{Soak: Duration(24 * 3600e9), RequireVerification: true},
+	}
+}
+
+var testCredentials = map[string][]byte{
+	KeySQLPassword:        []byte("sql-s3cr3t-value"),
+	KeyS3SecretAccessKey:  []byte("s3-s3cr3t-value"),
+	KeyOAuth2ClientSecret: []byte("oauth-s3cr3t-value"),
+}
+
+func TestRender_golden(t *testing.T) {
+	cases := map[string]*Zone{
+		"sandbox_basic": {Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox},
+		"production_ha": {
+			Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, Version: "1.35.2",
+			HA: &HA{Enabled: true, ClouddriverSplit: true, Replicas: 3},
+			Expose: &Expose{Type: ExposeService, DeckHost: "spinnaker.example.com", GateHost: "api.spinnaker.example.com",
+				TLSSecret: "spinnaker-tls", Annotations: map[string]string{"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
+				SourceRanges: []string{"10.0.0.0/8"}},
+			Profiles:        map[string]string{"gate": "server:\n  tomcat:\n    httpsServerPort: X-Forwarded-Port\n"},
+			ConfigOverrides: "features:\n  pipelineTemplates: true\n",
+		},
+		"production_ingress": {
+			Name: "blue", Namespace: "spinnaker-blue", Tier: TierProduction,
+			HA:     &HA{Enabled: true, ClouddriverSplit: false, Replicas: 2},
+			Expose: &Expose{Type: ExposeIngress, DeckHost: "deck.example.com", GateHost: "gate.example.com", TLSSecret: "tls", SourceRanges: []string{"192.0.2.0/24"}},
+		},
+	}
+	for name, z := range cases {
+		t.Run(name, func(t *testing.T) {
+			r, err := Render(testInstallation(), z, testCredentials)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			for _, o := range []*unstructured.Unstructured{r.Service, r.Secret, r.Ingress} {
+				if o == nil {
+					continue
+				}
+				b, err := yaml.Marshal(o.Object)
+				if err != nil {
+					t.Fatal(err)
+				}
+				buf.WriteString("---\n")
+				buf.Write(b)
+			}
+			golden(t, filepath.Join("testdata", "render_"+name+".yaml"), buf.Bytes())
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/spinnaker -run %s -update to create it)", err, t.Name())
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs from the rendering (rerun with -update if the change is intended):\n--- got\n%s", path, got)
+	}
+}
+
+func TestRender_secretsStayOutOfTheSpinnakerService(t *testing.T) {
+	z := &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: &HA{Enabled: true, ClouddriverSplit: true, Replicas: 2}}
+	r, err := Render(testInstallation(), z, testCredentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := yaml.Marshal(r.Service.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, v := range testCredentials {
+		if bytes.Contains(cr, v) {
+			t.Errorf("the SpinnakerService holds the value of %s", key)
+		}
+		if !bytes.Contains(cr, []byte("encrypted:k8s!n:green-spinops-credentials!k:"+key)) {
+			t.Errorf("the SpinnakerService does not reference %s in the zone's Secret", key)
+		}
+		if got := r.Secret.Object["stringData"].(map[string]any)[key]; got != string(v) {
+			t.Errorf("Secret %s = %v, want the credential", key, got)
+		}
+	}
+}
+
+func TestRender_haSplitAndSingletons(t *testing.T) {
+	z := &Zone{Name: "green", Namespace: "ns", Tier: TierProduction, HA: &HA{Enabled: true, ClouddriverSplit: true, Replicas: 3}}
+	r, err := Render(testInstallation(), z, testCredentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, s := range r.Services {
+		got[s.Name] = s.Replicas
+	}
+	for _, name := range []string{"clouddriver-caching", "clouddriver-rw", "clouddriver-ro", "clouddriver-ro-deck", "echo-worker", "gate", "deck", "fiat"} {
+		if got[name] != 3 {
+			t.Errorf("%s: %d replicas, want 3", name, got[name])
+		}
+	}
+	for _, name := range []string{"echo-scheduler", "igor"} {
+		if got[name] != 1 {
+			t.Errorf("polling service %s: %d replicas, want exactly 1", name, got[name])
+		}
+	}
+	if _, ok := got["clouddriver"]; ok {
+		t.Error("HA with clouddriver_split still runs a monolithic clouddriver")
+	}
+	for _, ro := range []string{"clouddriver-ro", "clouddriver-ro-deck"} {
+		url, _, _ := unstructured.NestedString(r.Service.Object, "spec", "spinnakerConfig", "profiles", ro, "sql", "connectionPools", "default", "jdbcUrl")
+		if !strings.Contains(url, "reader.db.internal") {
+			t.Errorf("%s reads from %q, want the read replica", ro, url)
+		}
+	}
+	rw, _, _ := unstructured.NestedString(r.Service.Object, "spec", "spinnakerConfig", "profiles", "clouddriver", "sql", "connectionPools", "default", "jdbcUrl")
+	if !strings.Contains(rw, "primary.db.internal") {
+		t.Errorf("clouddriver writes to %q, want the primary", rw)
+	}
+}
+
+func TestRender_overridesMayNotSetVersion(t *testing.T) {
+	z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox, ConfigOverrides: "version: 1.99.0\n"}
+	if _, err := Render(testInstallation(), z, testCredentials); err == nil || !strings.Contains(err.Error(), "spinnaker_version") {
+		t.Fatalf("err = %v, want a refusal naming spinnaker_version", err)
+	}
+}
+
+func TestRender_invalidProfileNamesTheKey(t *testing.T) {
+	z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox, Profiles: map[string]string{"orca": "- a list"}}
+	_, err := Render(testInstallation(), z, testCredentials)
+	if err == nil || !strings.Contains(err.Error(), `profiles["orca"]`) {
+		t.Fatalf("err = %v, want it to name profiles[\"orca\"]", err)
+	}
+}
+
+func TestSpecHash_stableAcrossReadBack(t *testing.T) {
+	r, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the API server returns decodes numbers as int64.
+	b, _ := yaml.Marshal(r.Service.Object)
+	back := &unstructured.Unstructured{}
+	j, _ := yaml.YAMLToJSON(b)
+	if err := back.UnmarshalJSON(j); err != nil {
+		t.Fatal(err)
+	}
+	if got := SpecHash(SpecOf(back)); got != r.SpecHash {
+		t.Fatalf("hash after read-back %s != rendered %s", got, r.SpecHash)
+	}
+}
+
+func TestOperatorObjects(t *testing.T) {
+	for _, wide := range []bool{true, false} {
+		objs, err := OperatorObjects(OperatorSettings{Namespace: "ops", Image: "armory/spinnaker-operator:1.3.1", HalyardImage: "armory/halyard:operator-0.4.x", ClusterWide: wide})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, o := range objs {
+			kinds = append(kinds, o.GetKind())
+		}
+		want := "ServiceAccount,ClusterRole,ClusterRoleBinding,Deployment"
+		if !wide {
+			want = "ServiceAccount,Role,RoleBinding,Deployment"
+		}
+		if strings.Join(kinds, ",") != want {
+			t.Errorf("cluster_wide=%v: kinds %v, want %s", wide, kinds, want)
+		}
+	}
+	crds, err := CRDs()
+	if err != nil || len(crds) != 2 {
+		t.Fatalf("CRDs: %d, %v", len(crds), err)
+	}
+}

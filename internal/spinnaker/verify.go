@@ -1,0 +1,172 @@
+package spinnaker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// Check is one post-upgrade verification request: it passes when GET URL
+// answers 2xx.
+type Check struct {
+	// Name says what is checked, e.g. "gate /health".
+	Name string
+	URL  string
+}
+
+// CheckResult is the outcome of one Check after its attempts.
+type CheckResult struct {
+	Check
+	OK     bool
+	Status int
+	// Body is the start of the last answer's body, for diagnostics.
+	Body     string
+	Error    string
+	Attempts int
+}
+
+// Describe is a one-line account of a failed check.
+func (r CheckResult) Describe() string {
+	if r.Error != "" {
+		return fmt.Sprintf("%s: %s (after %d attempts)", r.Name, r.Error, r.Attempts)
+	}
+	msg := fmt.Sprintf("%s: HTTP %d (after %d attempts)", r.Name, r.Status, r.Attempts)
+	if r.Body != "" {
+		msg += ": " + r.Body
+	}
+	return msg
+}
+
+// Verification is the outcome of all checks.
+type Verification struct {
+	Results []CheckResult
+}
+
+// Passed reports whether every check passed.
+func (v *Verification) Passed() bool {
+	for _, r := range v.Results {
+		if !r.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// Failures describes each failed check.
+func (v *Verification) Failures() []string {
+	var out []string
+	for _, r := range v.Results {
+		if !r.OK {
+			out = append(out, r.Describe())
+		}
+	}
+	return out
+}
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// Attempts per check (at least 1).
+	Attempts int
+	// Interval between attempts.
+	Interval time.Duration
+	// RequestTimeout bounds each request.
+	RequestTimeout time.Duration
+}
+
+// ProxyChecks are the checks of a zone's services through the API server's
+// service proxy: Gate /health, Deck /, and every other service's /health.
+func ProxyChecks(cfg *rest.Config, namespace string, services []Service) []Check {
+	base := strings.TrimSuffix(cfg.Host, "/")
+	if cfg.APIPath != "" && cfg.APIPath != "/api" {
+		base += strings.TrimSuffix(cfg.APIPath, "/api")
+	}
+	out := make([]Check, 0, len(services))
+	for _, s := range services {
+		u := fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s:%d/proxy%s",
+			base, url.PathEscape(namespace), s.ObjectName(), s.Port, s.HealthPath)
+		out = append(out, Check{Name: s.Name + " " + s.HealthPath, URL: u})
+	}
+	return out
+}
+
+// ExposedChecks are the checks through the URLs users reach: Gate /health
+// and Deck /.
+func ExposedChecks(deckURL, gateURL string) []Check {
+	var out []Check
+	if gateURL != "" {
+		out = append(out, Check{Name: "gate /health", URL: strings.TrimSuffix(gateURL, "/") + "/health"})
+	}
+	if deckURL != "" {
+		out = append(out, Check{Name: "deck /", URL: strings.TrimSuffix(deckURL, "/") + "/"})
+	}
+	return out
+}
+
+// Verify runs every check, each with up to opts.Attempts attempts, and
+// returns every result (it does not stop at the first failure).
+func Verify(ctx context.Context, client *http.Client, checks []Check, opts VerifyOptions) *Verification {
+	if opts.Attempts < 1 {
+		opts.Attempts = 1
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	v := &Verification{}
+	for _, c := range checks {
+		v.Results = append(v.Results, runCheck(ctx, client, c, opts))
+	}
+	return v
+}
+
+func runCheck(ctx context.Context, client *http.Client, c Check, opts VerifyOptions) CheckResult {
+	res := CheckResult{Check: c}
+	for attempt := 1; attempt <= opts.Attempts; attempt++ {
+		res.Attempts = attempt
+		res.Status, res.Body, res.Error = get(ctx, client, c.URL, opts.RequestTimeout)
+		if res.Error == "" && res.Status >= 200 && res.Status < 300 {
+			res.OK = true
+			return res
+		}
+		if attempt == opts.Attempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			res.Error = ctx.Err().Error()
+			return res
+		case <-time.After(opts.Interval):
+		}
+	}
+	return res
+}
+
+// get requests u and returns the status and, for a failure, the start of
+// the body on one line.
+func get(ctx context.Context, client *http.Client, u string, timeout time.Duration) (status int, body, errMsg string) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, "", ""
+	}
+	body = strings.Join(strings.Fields(string(b)), " ")
+	if len(body) > 200 {
+		body = body[:200] + "..."
+	}
+	return resp.StatusCode, body, ""
+}

@@ -1,0 +1,53 @@
+output "alb_arn" {
+  description = "ARN of the ALB (Deck and Gate)."
+  value       = try(aws_lb.this.arn, null)
+}
+
+output "alb_dns_name" {
+  description = "DNS name of the ALB."
+  value       = try(aws_lb.this.dns_name, null)
+}
+
+output "nlb_arn" {
+  description = "ARN of the NLB (Gate x509)."
+  value       = try(aws_lb.x509.arn, null)
+}
+
+output "nlb_dns_name" {
+  description = "DNS name of the NLB."
+  value       = try(aws_lb.x509.dns_name, null)
+}
+
+output "target_group_arns" {
+  description = "Target group ARNs by service (deck, gate, gate_x509), for the AWS Load Balancer Controller's TargetGroupBindings."
+  value = {
+    deck      = try(aws_lb_target_group.deck.arn, null)
+    gate      = try(aws_lb_target_group.gate.arn, null)
+    gate_x509 = try(aws_lb_target_group.gate_x509.arn, null)
+  }
+}
+
+output "certificate_arn" {
+  description = "ARN of the (validated) certificate."
+  value       = try(local.certificate_arn, null)
+}
+
+output "deck_url" {
+  description = "Deck's URL (Spinnaker's ui.overrideBaseUrl)."
+  value       = "https://${var.deck_domain}"
+}
+
+output "gate_url" {
+  description = "Gate's URL behind the ALB (Spinnaker's api.overrideBaseUrl)."
+  value       = "https://${var.gate_domain}"
+}
+
+output "gate_x509_url" {
+  description = "Gate's x509 URL behind the NLB (for the spin CLI with a client certificate)."
+  value       = var.gate_x509_listener_port == 443 ? "https://${var.gate_x509_domain}" : "https://${var.gate_x509_domain}:${var.gate_x509_listener_port}"
+}
+
+output "fqdns" {
+  description = "The Route 53 records by service."
+  value       = { for k, r in aws_route53_record.this : k => r.name }
+}

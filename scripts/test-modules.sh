@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Checks the HCL foundation modules (modules/aws/*, modules/gcp/*) and the
+# whole-stack examples (examples/aws-complete, gcp-complete, landing-zone)
+# offline, the way TESTING.md describes:
+#
+#   1. the hashicorp providers come from a local filesystem mirror built from
+#      the Go module proxy (scripts/providers.sh; cached outside the clone),
+#      our own provider is built into the same mirror;
+#   2. every directory: terraform fmt -check, init -backend=false in a scratch
+#      copy (no lock file: locally built providers never match registry
+#      hashes), validate, and terraform test when it has tests/*.tftest.hcl
+#      (mock_provider: nothing is created anywhere);
+#   3. tflint (bundled terraform ruleset) when TFLINT=1 and it builds from
+#      the module proxy.
+#
+# Usage: scripts/test-modules.sh [DIR...]     (default: every module and example)
+# Environment: TERRAFORM (default: terraform on PATH), SPINOPS_CACHE_DIR,
+#              TFLINT=1 to lint too, KEEP_SCRATCH=1 to keep the scratch tree.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+cache=${SPINOPS_CACHE_DIR:-$HOME/.cache/spinops}
+terraform=${TERRAFORM:-$(command -v terraform || echo "$repo/.testenv/bin/terraform")}
+spinops_version=0.1.0
+tflint_version=v0.64.0
+
+log() { printf 'test-modules: %s\n' "$*"; }
+die() { printf 'test-modules: %s\n' "$*" >&2; exit 1; }
+
+[[ -x $terraform ]] || die "terraform not found (set TERRAFORM or run scripts/testenv.sh)"
+
+if [[ $# -gt 0 ]]; then
+	dirs=("${@%/}")
+else
+	mapfile -t dirs < <(
+		find modules -mindepth 2 -maxdepth 2 -type d | sort
+		for e in aws-complete gcp-complete landing-zone; do [[ -d examples/$e ]] && echo "examples/$e"; done
+	)
+fi
+[[ ${#dirs[@]} -gt 0 ]] || die "nothing to check"
+
+# Which hashicorp providers the directories need (and the modules they call).
+need=()
+for p in aws google kubernetes random tls; do
+	if grep -rqsE "source[[:space:]]*=[[:space:]]*\"hashicorp/$p\"" modules "${dirs[@]}" --include='*.tf'; then
+		need+=("$p")
+	fi
+done
+
+# 1. The mirror.
+mirror=$("$repo/scripts/providers.sh" --print-mirror)
+log "providers: ${need[*]} (scripts/providers.sh; aws takes 25-45 min on a cold cache)"
+"$repo/scripts/providers.sh" "${need[@]}"
+
+if grep -rqs 'source[[:space:]]*=[[:space:]]*"spinops/spinops"' "${dirs[@]}" --include='*.tf'; then
+	plat="$(go env GOOS)_$(go env GOARCH)"
+	dst=$mirror/registry.terraform.io/spinops/spinops/$spinops_version/$plat
+	mkdir -p "$dst"
+	log "building terraform-provider-spinops $spinops_version into the mirror"
+	go build -trimpath -o "$dst/terraform-provider-spinops_v$spinops_version" . ||
+		die "building the spinops provider failed"
+fi
+
+# Terraform must not read a CLI config the machine may have; providers only
+# from the mirror, linked from one plugin cache instead of copied per dir.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/spinops-modules.XXXXXX")
+[[ ${KEEP_SCRATCH:-} == 1 ]] || trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$cache/terraform-plugins"
+export TF_CLI_CONFIG_FILE=$scratch/terraformrc
+cat >"$TF_CLI_CONFIG_FILE" <<EOF
+plugin_cache_dir = "$cache/terraform-plugins"
+plugin_cache_may_break_dependency_lock_file = true
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/hashicorp/*", "registry.terraform.io/spinops/*"]
+  }
+}
+EOF
+export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+unset TF_PLUGIN_CACHE_DIR TF_DATA_DIR
+
+# Scratch copies of modules/ and examples/ side by side, so the examples'
+# relative module sources (../../modules/...) resolve; no .terraform, no lock.
+tar -C "$repo" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' \
+	-cf - modules examples | tar -C "$scratch" -xf -
+
+tflint=
+if [[ ${TFLINT:-} == 1 ]]; then
+	tflint=$cache/tflint/$tflint_version/tflint
+	if [[ ! -x $tflint ]]; then
+		log "building tflint $tflint_version from the module proxy"
+		mkdir -p "$(dirname "$tflint")"
+		(cd "$scratch" && GOWORK=off GOBIN=$(dirname "$tflint") go install -trimpath -ldflags '-s -w' \
+			"github.com/terraform-linters/tflint@$tflint_version") || { log "tflint did not build: skipped"; tflint=; }
+	fi
+fi
+
+passed=0 failed=0 tests_passed=0 tests_failed=0
+failures=()
+start=$(date +%s)
+for d in "${dirs[@]}"; do
+	[[ -d $d ]] || die "$d: no such directory"
+	t0=$(date +%s)
+	out=$scratch/$(echo "$d" | tr / _).log
+	ok=1 note=
+	{
+		echo "== $d: fmt"
+		"$terraform" fmt -check -recursive -diff "$d" || ok=0
+		echo "== $d: init"
+		(cd "$scratch/$d" && "$terraform" init -backend=false -input=false -no-color) || ok=0
+		if [[ $ok == 1 ]]; then
+			echo "== $d: validate"
+			(cd "$scratch/$d" && "$terraform" validate -no-color) || ok=0
+		fi
+		if [[ $ok == 1 && -n $tflint ]]; then
+			echo "== $d: tflint"
+			(cd "$scratch/$d" && "$tflint" --no-color --recursive=false) || ok=0
+		fi
+		if [[ $ok == 1 && -d $scratch/$d/tests ]]; then
+			echo "== $d: test"
+			(cd "$scratch/$d" && "$terraform" test -no-color) || ok=0
+		fi
+	} >"$out" 2>&1 || ok=0
+	if summary=$(grep -Eo '(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$out" | tail -1) && [[ -n $summary ]]; then
+		p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$summary")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
+		tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
+		note=", tests: $p passed, $f failed"
+	elif [[ -d $d/tests ]]; then
+		note=", tests did not run"
+	fi
+	if [[ $ok == 1 ]]; then
+		passed=$((passed + 1))
+		log "ok   $d ($(($(date +%s) - t0))s$note)"
+	else
+		failed=$((failed + 1))
+		failures+=("$d")
+		log "FAIL $d ($(($(date +%s) - t0))s$note)"
+		sed 's/^/    /' "$out" >&2
+	fi
+done
+
+log "modules: $passed passed, $failed failed; tests: $tests_passed passed, $tests_failed failed ($(($(date +%s) - start))s)"
+if [[ $failed -gt 0 ]]; then
+	log "failed: ${failures[*]}"
+	exit 1
+fi
