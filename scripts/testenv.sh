@@ -154,6 +154,19 @@ else
 	missing "moto_server is not on PATH. moto 5.2.1 ships with the machine image and cannot be installed here (PyPI is not reachable)"
 fi
 
+# --- iproute2 ----------------------------------------------------------------
+# Test hosts (testenv.StartTestHost: a network namespace + veth pair) need ip.
+step iproute2
+if ipcmd=$(command -v ip); then
+	step_done "found $ipcmd"
+elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+	log "installing iproute2 from apt ..."
+	apt-get install -y -q iproute2 >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q iproute2 >/dev/null; }
+	step_done "installed $(command -v ip)"
+else
+	missing "iproute2's ip command is missing: run 'apt-get install -y iproute2' as root"
+fi
+
 # --- MariaDB -----------------------------------------------------------------
 step MariaDB
 find_mariadbd() {

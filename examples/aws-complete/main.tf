@@ -85,6 +85,7 @@ module "iam" {
   oidc_provider      = module.eks.oidc_provider
   front50_bucket_arn = module.front50_bucket.bucket_arn
   backup_bucket_arn  = module.backup_bucket.bucket_arn
+  namespaces         = ["spinnaker-red", "spinnaker-green"]
 }
 
 module "edge" {
@@ -134,11 +135,74 @@ resource "spinops_iam_source_role" "this" {
   tags = var.tags
 }
 
-# spinops_managed_spinnaker (persistence from module.mysql and
-# module.front50_bucket, service accounts from module.iam), a red (sandbox)
-# and a green (production) spinops_zone, spinops_agent_account and
-# spinops_backup_policy (destination module.backup_bucket) take the values
-# gathered in local.spinnaker below once those resources are released.
+# One installation on the cluster: Front50 in its bucket, Clouddriver, Orca
+# and Front50 on Aurora (the read-only Clouddrivers on the reader endpoint).
+# The database password is the RDS-managed master secret, which RDS rotates:
+# sync it into the Secret below (e.g. with External Secrets from
+# module.mysql.master_user_secret_arn) rather than copying it into Terraform.
+resource "spinops_managed_spinnaker" "this" {
+  spinnaker_version = var.spinnaker_version
+
+  persistence {
+    s3 {
+      bucket      = module.front50_bucket.bucket_id
+      region      = var.region
+      root_folder = "front50"
+    }
+  }
+
+  sql {
+    endpoint        = module.mysql.endpoint
+    reader_endpoint = module.mysql.reader_endpoint
+    port            = module.mysql.port
+    databases       = { clouddriver = "clouddriver", orca = "orca", front50 = "front50" }
+    user            = module.mysql.master_username
+
+    password_secret {
+      name = "spinnaker-mysql"
+      key  = "password"
+    }
+  }
+
+  promotion {
+    soak = "24h"
+  }
+
+  depends_on = [data.spinops_kubernetes_cluster.control]
+}
+
+# Red proves every upgrade and configuration change first ...
+resource "spinops_zone" "red" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "red"
+  tier                 = "sandbox"
+  namespace            = "spinnaker-red"
+}
+
+# ... green, behind the ALB and NLB of module.edge, only takes a version red
+# verified at least promotion.soak ago.
+resource "spinops_zone" "green" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "green"
+  tier                 = "production"
+  namespace            = "spinnaker-green"
+
+  ha {
+    replicas = 3
+  }
+
+  config_overrides = yamlencode({
+    security = {
+      uiSecurity  = { overrideBaseUrl = module.edge.deck_url }
+      apiSecurity = { overrideBaseUrl = module.edge.gate_url }
+    }
+  })
+}
+
+# spinops_agent_account (clusters attached through the bridge) and
+# spinops_backup_policy (destination: module.backup_bucket, SQL and Front50
+# from local.spinnaker) are not released yet; local.spinnaker holds what they
+# take.
 locals {
   spinnaker = {
     namespace = "spinnaker"

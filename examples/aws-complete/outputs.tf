@@ -32,3 +32,16 @@ output "spinnaker" {
   description = "Everything the Spinnaker installation takes from the foundation: SQL endpoints, buckets, service-account roles, URLs, target groups."
   value       = local.spinnaker
 }
+
+output "zones" {
+  description = "The zones' status and Deck/Gate URLs as the operator reports them."
+  value = {
+    for z in [spinops_zone.red, spinops_zone.green] : z.name => {
+      status           = z.status
+      deployed_version = z.deployed_version
+      verified_version = z.verified_version
+      ui_url           = z.ui_url
+      api_url          = z.api_url
+    }
+  }
+}

@@ -4,6 +4,12 @@ variable "region" {
   default     = "eu-west-1"
 }
 
+variable "spinnaker_version" {
+  description = "The Spinnaker version the zones run."
+  type        = string
+  default     = "1.35.3"
+}
+
 variable "name" {
   description = "Name of the installation: VPC, cluster, database and role names derive from it."
   type        = string

@@ -51,10 +51,11 @@ module "gke" {
 
   master_authorized_networks = [for r in var.admin_ranges : { cidr_block = r, display_name = "admin" }]
 
+  # One namespace per zone (spinops_zone.red / .green below).
   workload_identity_service_accounts = {
-    front50     = { service_account = "front50" }
-    clouddriver = { service_account = "clouddriver" }
-    backup      = { service_account = "spinops-backup" }
+    front50     = { service_account = "front50", namespaces = local.zone_namespaces }
+    clouddriver = { service_account = "clouddriver", namespaces = local.zone_namespaces }
+    backup      = { service_account = "spinops-backup", namespaces = local.zone_namespaces }
   }
 }
 
@@ -67,6 +68,9 @@ module "mysql" {
   private_network    = module.network.private_network_id
   read_replica_count = 2
   labels             = var.labels
+
+  admin_password_wo         = var.db_password
+  admin_password_wo_version = var.db_password_version
 
   iam_service_accounts = {
     for k in ["front50", "clouddriver", "backup"] : k => module.gke.workload_identity_service_accounts[k]
@@ -108,9 +112,72 @@ data "spinops_kubernetes_cluster" "control" {
   depends_on = [module.gke]
 }
 
-# spinops_managed_spinnaker, a red (sandbox) and a green (production)
-# spinops_zone, spinops_agent_account and spinops_backup_policy take the
-# values gathered here once those resources are released.
+locals {
+  zone_namespaces = ["spinnaker-red", "spinnaker-green"]
+}
+
+# One installation on the cluster: Front50 in its bucket, Clouddriver, Orca
+# and Front50 on Cloud SQL (the read-only Clouddrivers on a replica). The
+# password goes to Cloud SQL and to Spinnaker as write-only arguments only.
+resource "spinops_managed_spinnaker" "this" {
+  spinnaker_version = var.spinnaker_version
+
+  persistence {
+    gcs {
+      bucket      = module.front50_bucket.name
+      project     = var.project_id
+      root_folder = "front50"
+    }
+  }
+
+  sql {
+    endpoint            = module.mysql.private_ip_address
+    reader_endpoint     = module.mysql.replica_private_ip_addresses[0]
+    port                = module.mysql.port
+    databases           = { clouddriver = "clouddriver", orca = "orca", front50 = "front50" }
+    user                = module.mysql.admin_user
+    password_wo         = var.db_password
+    password_wo_version = var.db_password_version
+  }
+
+  promotion {
+    soak = "24h"
+  }
+
+  depends_on = [data.spinops_kubernetes_cluster.control]
+}
+
+# Red proves every upgrade and configuration change first ...
+resource "spinops_zone" "red" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "red"
+  tier                 = "sandbox"
+  namespace            = local.zone_namespaces[0]
+}
+
+# ... green, open to users on Deck 80/443 and Gate 8084/443 only, takes a
+# version only after red verified it at least promotion.soak ago.
+resource "spinops_zone" "green" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "green"
+  tier                 = "production"
+  namespace            = local.zone_namespaces[1]
+
+  ha {
+    replicas = 3
+  }
+
+  expose {
+    type          = "service"
+    deck_host     = var.domain
+    gate_host     = "api.${var.domain}"
+    source_ranges = var.user_source_ranges
+  }
+}
+
+# spinops_agent_account (clusters attached through the bridge) and
+# spinops_backup_policy (destination: module.backup_bucket) are not released
+# yet; local.spinnaker holds what they take.
 locals {
   spinnaker = {
     namespace = "spinnaker"

@@ -10,6 +10,31 @@ variable "region" {
   default     = "europe-west1"
 }
 
+variable "spinnaker_version" {
+  description = "The Spinnaker version the zones run."
+  type        = string
+  default     = "1.35.3"
+}
+
+variable "domain" {
+  description = "Deck is at DOMAIN, Gate at api.DOMAIN."
+  type        = string
+  default     = "spinnaker.example.com"
+}
+
+variable "db_password" {
+  description = "Password of Spinnaker's database user: written to Cloud SQL and to Spinnaker, stored nowhere (pass it with TF_VAR_db_password or from an ephemeral resource)."
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "db_password_version" {
+  description = "Bump to push a new db_password."
+  type        = number
+  default     = 1
+}
+
 variable "name" {
   description = "Name of the installation: network, cluster, database and service account names derive from it."
   type        = string

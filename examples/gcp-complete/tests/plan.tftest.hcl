@@ -5,6 +5,10 @@ mock_provider "google" {}
 
 mock_provider "spinops" {}
 
+variables {
+  db_password = "not-a-real-password"
+}
+
 run "the_stack_plans_with_the_modules_wired_together" {
   command = plan
 
@@ -26,5 +30,15 @@ run "the_stack_plans_with_the_modules_wired_together" {
   assert {
     condition     = toset(keys(module.gke.workload_identity_service_accounts)) == toset(["backup", "clouddriver", "front50"])
     error_message = "Front50, Clouddriver and the backup job get Workload Identity accounts."
+  }
+
+  assert {
+    condition     = spinops_zone.red.tier == "sandbox" && spinops_zone.green.tier == "production"
+    error_message = "A red (sandbox) and a green (production) zone."
+  }
+
+  assert {
+    condition     = spinops_zone.green.expose.source_ranges == tolist(["203.0.113.0/24"])
+    error_message = "Green is open to the user ranges only."
   }
 }

@@ -8,12 +8,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // Backends are the HTTP servers standing in for Spinnaker's containers: one
-// answers every request with 200, the other with 503. They listen on a
-// non-loopback address (the API server's service proxy refuses loopback),
-// which the kubelet stand-in reports as every pod's IP.
+// answers every request with 200, the other with 503. The API server's
+// service proxy refuses loopback pod IPs, so they listen in a test host (a
+// network namespace the test makes, testenv.StartTestHost) whose address the
+// kubelet stand-in reports as every pod's IP.
 type Backends struct {
 	IP      string
 	Healthy int
@@ -22,16 +25,16 @@ type Backends struct {
 	HealthyRequests, BrokenRequests atomic.Int64
 }
 
-// StartBackends starts the two servers, stopped when the test ends. It fails
-// the test when the machine has no non-loopback IPv4 address.
+// StartBackends starts the two servers in a new test host, stopped when the
+// test ends.
 func StartBackends(t testing.TB) *Backends {
 	t.Helper()
-	ip := NonLoopbackIPv4(t)
-	b := &Backends{IP: ip}
+	host := testenv.StartTestHost(t)
+	b := &Backends{IP: host.IP}
 	start := func(status int, counter *atomic.Int64) int {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		l, err := host.Listen(0)
 		if err != nil {
-			t.Fatalf("listening on %s: %v", ip, err)
+			t.Fatalf("listening in test host %s: %v", host.Name, err)
 		}
 		s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			counter.Add(1)
@@ -61,23 +64,4 @@ func (b *Backends) Backend(_ string, version string) int {
 // URL of a server, e.g. for exposed-URL checks.
 func (b *Backends) URL(port int) string {
 	return "http://" + net.JoinHostPort(b.IP, strconv.Itoa(port))
-}
-
-// NonLoopbackIPv4 returns an IPv4 address of this machine that is not
-// loopback or link-local.
-func NonLoopbackIPv4(t testing.TB) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatalf("listing interface addresses: %v", err)
-	}
-	for _, a := range addrs {
-		n, ok := a.(*net.IPNet)
-		if !ok || n.IP.To4() == nil || n.IP.IsLoopback() || n.IP.IsLinkLocalUnicast() {
-			continue
-		}
-		return n.IP.String()
-	}
-	t.Fatal("this machine has no non-loopback IPv4 address; the API server's service proxy (used by zone verification) refuses loopback pod IPs")
-	return ""
 }

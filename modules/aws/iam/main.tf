@@ -72,7 +72,7 @@ resource "aws_iam_role" "this" {
   for_each = local.roles
 
   name        = "${var.name_prefix}-${each.key}"
-  description = "IRSA role of ${join(", ", [for sa in each.value.service_accounts : "${var.namespace}/${sa}"])}"
+  description = substr("IRSA role of ${join(", ", each.value.service_accounts)} in ${join(", ", var.namespaces)}", 0, 1000)
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -81,7 +81,7 @@ resource "aws_iam_role" "this" {
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = {
-          "${var.oidc_provider}:sub" = [for sa in each.value.service_accounts : "system:serviceaccount:${var.namespace}:${sa}"]
+          "${var.oidc_provider}:sub" = [for p in setproduct(var.namespaces, each.value.service_accounts) : "system:serviceaccount:${p[0]}:${p[1]}"]
           "${var.oidc_provider}:aud" = "sts.amazonaws.com"
         }
       }

@@ -9,7 +9,7 @@ output "role_names" {
 }
 
 output "service_account_annotations" {
-  description = "Annotations for each Kubernetes service account (by name): eks.amazonaws.com/role-arn."
+  description = "Annotations for each Kubernetes service account (by name, the same in every namespace): eks.amazonaws.com/role-arn."
   value = merge([
     for k, r in local.roles : {
       for sa in r.service_accounts : sa => { "eks.amazonaws.com/role-arn" = aws_iam_role.this[k].arn }
@@ -21,6 +21,6 @@ output "source_role_eks_oidc" {
   description = "The `trust.eks_oidc` block of spinops_iam_source_role: the OIDC provider and the service accounts (namespace:name) that run as the managing role."
   value = {
     provider_arn     = var.oidc_provider_arn
-    service_accounts = [for sa in var.source_role_service_accounts : "${var.namespace}:${sa}"]
+    service_accounts = [for p in setproduct(var.namespaces, var.source_role_service_accounts) : "${p[0]}:${p[1]}"]
   }
 }

@@ -28,14 +28,14 @@ variable "oidc_provider" {
   }
 }
 
-variable "namespace" {
-  description = "Kubernetes namespace of Spinnaker's service accounts."
-  type        = string
-  default     = "spinnaker"
+variable "namespaces" {
+  description = "Kubernetes namespaces Spinnaker's service accounts live in: one per zone (e.g. spinnaker-red, spinnaker-green); every role trusts its service accounts in each."
+  type        = list(string)
+  default     = ["spinnaker"]
 
   validation {
-    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.namespace))
-    error_message = "namespace must be a Kubernetes namespace name (DNS-1123 label)."
+    condition     = length(var.namespaces) > 0 && alltrue([for n in var.namespaces : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n))])
+    error_message = "namespaces must be one or more Kubernetes namespace names (DNS-1123 labels)."
   }
 }
 
@@ -85,7 +85,7 @@ variable "source_role_service_accounts" {
 }
 
 variable "additional_roles" {
-  description = "More IRSA roles by short name: the service accounts (in namespace) that may assume the role, an inline policy document and managed policy ARNs."
+  description = "More IRSA roles by short name: the service accounts (in each of namespaces) that may assume the role, an inline policy document and managed policy ARNs."
   type = map(object({
     service_accounts = list(string)
     policy_json      = optional(string)

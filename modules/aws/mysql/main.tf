@@ -1,6 +1,7 @@
 locals {
-  # Spinnaker's SQL backends need utf8mb4 and READ-COMMITTED; ROW binary logs
-  # make the spinops backup engine's point-in-time recovery exact.
+  # utf8mb4 and READ-COMMITTED, as Spinnaker's SQL guides set up MySQL for
+  # Clouddriver, Orca and Front50; ROW binary logs (which turn binary logging
+  # on in Aurora) for the spinops backup engine's point-in-time recovery.
   # Static parameters need a reboot; dynamic ones apply immediately.
   module_cluster_parameters = {
     character_set_server     = { value = "utf8mb4", apply_method = "immediate" }

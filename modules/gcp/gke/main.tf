@@ -187,13 +187,17 @@ resource "google_service_account" "workload" {
 
   project      = var.project_id
   account_id   = "${var.name}-${each.key}"
-  display_name = "${each.value.namespace}/${each.value.service_account} on ${var.name}"
+  display_name = substr("${each.value.service_account} in ${join(", ", each.value.namespaces)} on ${var.name}", 0, 100)
 }
 
 resource "google_service_account_iam_member" "workload_identity" {
-  for_each = var.workload_identity_service_accounts
+  for_each = merge([
+    for k, sa in var.workload_identity_service_accounts : {
+      for ns in sa.namespaces : "${k}/${ns}" => { key = k, namespace = ns, service_account = sa.service_account }
+    }
+  ]...)
 
-  service_account_id = google_service_account.workload[each.key].name
+  service_account_id = google_service_account.workload[each.value.key].name
   role               = "roles/iam.workloadIdentityUser"
   member             = "serviceAccount:${local.workload_pool}[${each.value.namespace}/${each.value.service_account}]"
 }

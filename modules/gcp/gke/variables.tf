@@ -161,9 +161,9 @@ variable "database_encryption_key" {
 }
 
 variable "workload_identity_service_accounts" {
-  description = "Google service accounts for Spinnaker's Kubernetes service accounts (Workload Identity), by short name: the Kubernetes namespace and service account that may act as it, and project roles to grant. Bucket access is better granted on the bucket (the bucket module's object_admins)."
+  description = "Google service accounts for Spinnaker's Kubernetes service accounts (Workload Identity), by short name: the Kubernetes service account and the namespaces (one per zone) it may act as the Google account from, and project roles to grant. Bucket access is better granted on the bucket (the bucket module's object_admins)."
   type = map(object({
-    namespace       = optional(string, "spinnaker")
+    namespaces      = optional(list(string), ["spinnaker"])
     service_account = string
     project_roles   = optional(list(string), [])
   }))

@@ -1,6 +1,6 @@
 locals {
-  # Spinnaker's SQL backends expect utf8mb4 and READ-COMMITTED (Orca and
-  # Clouddriver take row locks that REPEATABLE-READ turns into deadlocks).
+  # utf8mb4 and READ-COMMITTED, as Spinnaker's SQL guides set up MySQL for
+  # Clouddriver, Orca and Front50.
   # Cloud SQL always writes row-based binary logs; binary_log_enabled below
   # turns them on for point-in-time recovery and replicas.
   database_flags = merge({

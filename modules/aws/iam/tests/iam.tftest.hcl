@@ -142,3 +142,34 @@ run "bucket_name_instead_of_arn_is_refused" {
 
   expect_failures = [var.front50_bucket_arn]
 }
+
+run "one_trust_per_zone_namespace" {
+  command = plan
+
+  variables {
+    namespaces = ["spinnaker-red", "spinnaker-green"]
+  }
+
+  assert {
+    condition = toset(jsondecode(aws_iam_role.this["front50"].assume_role_policy).Statement[0].Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF:sub"]) == toset([
+      "system:serviceaccount:spinnaker-red:front50",
+      "system:serviceaccount:spinnaker-green:front50",
+    ])
+    error_message = "front50's role should trust front50 in each zone's namespace and nowhere else."
+  }
+
+  assert {
+    condition     = toset(output.source_role_eks_oidc.service_accounts) == toset(["spinnaker-red:clouddriver", "spinnaker-red:rosco", "spinnaker-green:clouddriver", "spinnaker-green:rosco"])
+    error_message = "The source role's trust should list Clouddriver and Rosco in each zone's namespace."
+  }
+}
+
+run "no_namespace_is_refused" {
+  command = plan
+
+  variables {
+    namespaces = []
+  }
+
+  expect_failures = [var.namespaces]
+}

@@ -10,7 +10,7 @@ variables {
   services_range_name = "spin-services"
   network_tags        = ["spin-internal"]
   workload_identity_service_accounts = {
-    front50 = { service_account = "front50" }
+    front50 = { service_account = "front50", namespaces = ["spinnaker-red", "spinnaker-green"] }
     backup  = { service_account = "spinops-backup", project_roles = ["roles/cloudsql.client"] }
   }
 }
@@ -91,12 +91,16 @@ run "workload_identity_bindings_name_exact_service_accounts" {
   command = plan
 
   assert {
-    condition     = google_service_account_iam_member.workload_identity["front50"].member == "serviceAccount:spinops-test.svc.id.goog[spinnaker/front50]"
-    error_message = "front50's Google service account should trust exactly spinnaker/front50."
+    condition = { for k, b in google_service_account_iam_member.workload_identity : k => b.member } == {
+      "front50/spinnaker-red"   = "serviceAccount:spinops-test.svc.id.goog[spinnaker-red/front50]"
+      "front50/spinnaker-green" = "serviceAccount:spinops-test.svc.id.goog[spinnaker-green/front50]"
+      "backup/spinnaker"        = "serviceAccount:spinops-test.svc.id.goog[spinnaker/spinops-backup]"
+    }
+    error_message = "Each Google service account should trust exactly its Kubernetes service account in each listed namespace."
   }
 
   assert {
-    condition     = google_service_account_iam_member.workload_identity["backup"].role == "roles/iam.workloadIdentityUser"
+    condition     = google_service_account_iam_member.workload_identity["backup/spinnaker"].role == "roles/iam.workloadIdentityUser"
     error_message = "The binding must grant roles/iam.workloadIdentityUser."
   }
 

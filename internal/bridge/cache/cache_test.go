@@ -1,0 +1,109 @@
+package cache
+
+import (
+	"fmt"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+var cms = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+func obj(t *testing.T, ns, name, rv string, lbl string) *Object {
+	t.Helper()
+	o, err := NewObject([]byte(fmt.Sprintf(`{"metadata":{"name":%q,"namespace":%q,"resourceVersion":%q,"labels":{"app":%q}}}`, name, ns, rv, lbl)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestSyncRemovesWhatTheListingDidNotHave(t *testing.T) {
+	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "keep", "1", "x"))
+	k.Upsert(obj(t, "n", "gone", "2", "x"))
+	k.EndSync("2")
+	if !k.Synced() || k.Len() != 2 {
+		t.Fatalf("after the first listing: synced=%v len=%d", k.Synced(), k.Len())
+	}
+	w, ok := k.Watch(Filter{}, "2")
+	if !ok {
+		t.Fatal("watch from the current resourceVersion refused")
+	}
+	defer w.Stop()
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "keep", "1", "x")) // unchanged: no event
+	k.Upsert(obj(t, "n", "new", "5", "y"))
+	k.EndSync("5")
+	if k.Get("n", "gone") != nil || k.Get("n", "new") == nil || k.Len() != 2 {
+		t.Fatalf("relist did not converge: len=%d", k.Len())
+	}
+	got := []string{}
+	for len(w.Events()) > 0 {
+		ev := <-w.Events()
+		got = append(got, string(ev.Type)+" "+ev.Object.Name)
+	}
+	if fmt.Sprint(got) != "[ADDED new DELETED gone]" {
+		t.Fatalf("watch saw %v", got)
+	}
+}
+
+func TestListFiltersAndWatchReplay(t *testing.T) {
+	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.BeginSync()
+	k.Upsert(obj(t, "n1", "a", "10", "web"))
+	k.Upsert(obj(t, "n2", "b", "11", "db"))
+	k.EndSync("11")
+	sel, _ := labels.Parse("app=web")
+	items, rv := k.List(Filter{Labels: sel})
+	if len(items) != 1 || items[0].Name != "a" || rv != "11" {
+		t.Fatalf("label selector: %d items rv %s", len(items), rv)
+	}
+	items, _ = k.List(Filter{Namespace: "n2"})
+	if len(items) != 1 || items[0].Name != "b" {
+		t.Fatal("namespace filter")
+	}
+	items, _ = k.List(Filter{Fields: fields.OneTermEqualSelector("metadata.name", "b")})
+	if len(items) != 1 || items[0].Name != "b" {
+		t.Fatal("field selector")
+	}
+	// A watch from a list's resourceVersion replays what happened since.
+	k.Delete("n1", "a", "12")
+	k.Upsert(obj(t, "n2", "c", "13", "db"))
+	w, ok := k.Watch(Filter{}, "11")
+	if !ok {
+		t.Fatal("replay refused")
+	}
+	defer w.Stop()
+	if ev := <-w.Events(); ev.Type != Deleted || ev.Object.Name != "a" {
+		t.Fatalf("first replayed event %v %s", ev.Type, ev.Object.Name)
+	}
+	if ev := <-w.Events(); ev.Type != Added || ev.Object.Name != "c" {
+		t.Fatalf("second replayed event %v %s", ev.Type, ev.Object.Name)
+	}
+	// Too old: the caller answers 410 Gone.
+	for i := 0; i < historySize+5; i++ {
+		k.Upsert(obj(t, "n3", fmt.Sprintf("x%d", i), fmt.Sprint(100+i), "z"))
+	}
+	if _, ok := k.Watch(Filter{}, "11"); ok {
+		t.Fatal("a resourceVersion older than the history was accepted")
+	}
+}
+
+func TestSlowWatcherIsEndedNotBlocking(t *testing.T) {
+	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	w, _ := k.Watch(Filter{}, "")
+	for i := 0; i < watchBuffer+10; i++ {
+		k.Upsert(obj(t, "n", fmt.Sprintf("o%d", i), fmt.Sprint(i+1), "x"))
+	}
+	n := 0
+	for range w.Events() {
+		n++
+	}
+	if n != watchBuffer || !w.overflowed {
+		t.Fatalf("a watcher that never read got %d events (overflowed=%v)", n, w.overflowed)
+	}
+}
