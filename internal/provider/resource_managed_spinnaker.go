@@ -33,6 +33,7 @@ var (
 	_ resource.ResourceWithConfigure      = &managedSpinnakerResource{}
 	_ resource.ResourceWithModifyPlan     = &managedSpinnakerResource{}
 	_ resource.ResourceWithValidateConfig = &managedSpinnakerResource{}
+	_ resource.ResourceWithImportState    = &managedSpinnakerResource{}
 )
 
 func newManagedSpinnakerResource() resource.Resource {
@@ -183,7 +184,13 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 			"Secrets (`password_wo`, `secret_access_key_wo`, `client_secret_wo`, `manager_password_wo`) are write-only arguments: they go to " +
 			"the Secret `" + spinnaker.InstallationCredentials + "` in the operator namespace and from there to each zone's own Secret, " +
 			"referenced from the SpinnakerService as `encrypted:k8s!n:<secret>!k:<key>`; they never reach Terraform state or the custom resource.\n\n" +
-			"Changes to the shared configuration reach the zones on their next plan (each zone compares the SpinnakerService it would render with the one in the cluster).",
+			"Changes to the shared configuration reach the zones on their next plan (each zone compares the SpinnakerService it would render with the one in the cluster). " +
+			"The configuration is stored as JSON in the ConfigMap `" + spinnaker.InstallationConfigMap + "` in the operator namespace; " +
+			"Terraform reads it back on every refresh, so an edit made there shows as a change in the next plan and applying puts it back.\n\n" +
+			"**Import** by the operator namespace (the resource's `id`), through the provider's own `kubernetes` connection. " +
+			"Everything is read back from the stored installation except what it never stores: the write-only secrets (`*_wo`) and their " +
+			"`*_wo_version` numbers stay null, and so do a `kubernetes` override block and `timeouts`. The secrets stay in the cluster; " +
+			"the first apply after an import sets the `*_wo_version` numbers from the configuration and writes its secrets again.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The installation's id: its operator namespace. Zones refer to it as `managed_spinnaker_id`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -510,7 +517,8 @@ func (r *managedSpinnakerResource) apply(ctx context.Context, verb string, plan,
 		diags.AddError(summary, err.Error())
 		return
 	}
-	if err := spinnaker.SaveInstallation(ctx, client, inst); err != nil {
+	rec := operatorRecord(plan.Operator)
+	if err := spinnaker.SaveInstallationWithOperator(ctx, client, inst, &rec); err != nil {
 		diags.AddError(summary, err.Error())
 		return
 	}
@@ -532,7 +540,7 @@ func (r *managedSpinnakerResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	ns := state.ID.ValueString()
-	inst, err := spinnaker.LoadInstallation(ctx, client.Clientset, ns)
+	inst, op, err := spinnaker.LoadInstallationWithOperator(ctx, client.Clientset, ns)
 	if errors.Is(err, spinnaker.ErrInstallationNotFound) {
 		tflog.Warn(ctx, "the installation is gone; removing it from state", map[string]any{"namespace": ns})
 		resp.State.RemoveResource(ctx)
@@ -542,11 +550,14 @@ func (r *managedSpinnakerResource) Read(ctx context.Context, req resource.ReadRe
 		resp.Diagnostics.AddError(fmt.Sprintf("reading managed Spinnaker (%s)", ns), err.Error())
 		return
 	}
-	state.SpinnakerVersion = types.StringValue(inst.SpinnakerVersion)
-	vv, diags := r.verifiedVersions(ctx, client, ns)
+	refreshed, diags := flattenInstallation(inst, op, &state)
 	resp.Diagnostics.Append(diags...)
-	state.VerifiedVersions = vv
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	refreshed.VerifiedVersions, diags = r.verifiedVersions(ctx, client, ns)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, refreshed)...)
 }
 
 func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -604,6 +615,17 @@ func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.Dele
 	}
 }
 
+// ImportState takes the operator namespace; Read rebuilds the rest from the
+// stored installation.
+func (r *managedSpinnakerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !spinDNSLabelRegexp.MatchString(req.ID) {
+		resp.Diagnostics.AddError("Invalid import id",
+			fmt.Sprintf("%q: import a managed Spinnaker by its operator namespace, e.g. %s.", req.ID, defaultOperatorNamespace))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
 func (r *managedSpinnakerResource) client(ctx context.Context, override *kubernetesModel) (*kube.Client, diag.Diagnostics) {
 	if r.data == nil {
 		var d diag.Diagnostics
@@ -636,12 +658,23 @@ type operatorSettingsModel struct {
 }
 
 func operatorSettings(m *operatorModel) operatorSettingsModel {
-	s := operatorSettingsModel{install: true, wait: true, OperatorSettings: spinnaker.OperatorSettings{
-		Namespace: defaultOperatorNamespace, Image: defaultOperatorImage + ":" + defaultOperatorVersion,
-		HalyardImage: defaultHalyardImage, ClusterWide: true,
+	rec := operatorRecord(m)
+	ns := defaultOperatorNamespace
+	if m != nil && !m.Namespace.IsNull() && !m.Namespace.IsUnknown() {
+		ns = m.Namespace.ValueString()
+	}
+	return operatorSettingsModel{install: rec.Install, wait: rec.Wait, OperatorSettings: spinnaker.OperatorSettings{
+		Namespace: ns, Image: rec.Image + ":" + rec.Version, HalyardImage: rec.HalyardImage, ClusterWide: rec.ClusterWide,
 	}}
+}
+
+// operatorRecord is the operator block with its defaults applied, as the
+// installation stores it.
+func operatorRecord(m *operatorModel) spinnaker.OperatorRecord {
+	r := spinnaker.OperatorRecord{Install: true, Image: defaultOperatorImage, Version: defaultOperatorVersion,
+		HalyardImage: defaultHalyardImage, ClusterWide: true, Wait: true}
 	if m == nil {
-		return s
+		return r
 	}
 	str := func(v types.String, def string) string {
 		if v.IsNull() || v.IsUnknown() {
@@ -655,13 +688,13 @@ func operatorSettings(m *operatorModel) operatorSettingsModel {
 		}
 		return v.ValueBool()
 	}
-	s.install = b(m.Install, true)
-	s.wait = b(m.Wait, true)
-	s.Namespace = str(m.Namespace, defaultOperatorNamespace)
-	s.Image = str(m.Image, defaultOperatorImage) + ":" + str(m.Version, defaultOperatorVersion)
-	s.HalyardImage = str(m.HalyardImage, defaultHalyardImage)
-	s.ClusterWide = b(m.ClusterWide, true)
-	return s
+	r.Install = b(m.Install, r.Install)
+	r.Image = str(m.Image, r.Image)
+	r.Version = str(m.Version, r.Version)
+	r.HalyardImage = str(m.HalyardImage, r.HalyardImage)
+	r.ClusterWide = b(m.ClusterWide, r.ClusterWide)
+	r.Wait = b(m.Wait, r.Wait)
+	return r
 }
 
 // expandInstallation converts the plan into the backend's installation. The
@@ -725,7 +758,7 @@ func expandInstallation(ctx context.Context, plan, config *managedSpinnakerModel
 	if !plan.ServiceSettings.IsNull() {
 		diags.Append(plan.ServiceSettings.ElementsAs(ctx, &inst.ServiceSettings, false)...)
 	}
-	inst.Promotion = spinnaker.Promotion{Soak: spinnaker.Duration(24 * time.Hour), RequireVerification: true}
+	inst.Promotion = defaultPromotion()
 	if p := plan.Promotion; p != nil {
 		if d, err := time.ParseDuration(p.Soak.ValueString()); err == nil {
 			inst.Promotion.Soak = spinnaker.Duration(d)
@@ -758,6 +791,11 @@ func credentialsFromConfig(c *managedSpinnakerModel) map[string][]byte {
 		put(spinnaker.KeyLDAPManagerPassword, c.Auth.LDAP.ManagerPasswordWO)
 	}
 	return out
+}
+
+// defaultPromotion is the policy without a promotion block.
+func defaultPromotion() spinnaker.Promotion {
+	return spinnaker.Promotion{Soak: spinnaker.Duration(24 * time.Hour), RequireVerification: true}
 }
 
 func spinContains(list []string, s string) bool {

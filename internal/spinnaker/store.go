@@ -19,20 +19,50 @@ import (
 const (
 	InstallationConfigMap   = "spinops-installation"
 	InstallationCredentials = "spinops-installation-credentials"
-	installationKey         = "installation.json"
+	// InstallationKey is the key of InstallationConfigMap holding the JSON.
+	InstallationKey = "installation.json"
 )
 
 // ErrInstallationNotFound is returned by LoadInstallation when the
 // namespace holds no installation.
 var ErrInstallationNotFound = errors.New("installation not found")
 
-// SaveInstallation writes the installation's shared configuration.
+// OperatorRecord is how the installation's operator is managed. It is kept
+// with the shared configuration (not in the operator's Deployment, which
+// may be managed elsewhere) so that an imported installation keeps it.
+type OperatorRecord struct {
+	// Install: spinops applies the operator's CRDs, RBAC and Deployment.
+	Install bool `json:"install"`
+	// Image is the operator image without its tag; Version is the tag.
+	Image        string `json:"image"`
+	Version      string `json:"version"`
+	HalyardImage string `json:"halyardImage"`
+	ClusterWide  bool   `json:"clusterWide"`
+	// Wait for the operator's Deployment to be available.
+	Wait bool `json:"wait"`
+}
+
+// storedInstallation is the JSON document of the installation's ConfigMap:
+// the shared configuration, which zones read, and the operator record.
+type storedInstallation struct {
+	*Installation
+	Operator *OperatorRecord `json:"operator,omitempty"`
+}
+
+// SaveInstallation writes the installation's shared configuration, without
+// an operator record (see SaveInstallationWithOperator).
 func SaveInstallation(ctx context.Context, c *kube.Client, inst *Installation) error {
-	b, err := json.MarshalIndent(inst, "", "  ")
+	return SaveInstallationWithOperator(ctx, c, inst, nil)
+}
+
+// SaveInstallationWithOperator writes the installation's shared
+// configuration and, when op is not nil, how its operator is managed.
+func SaveInstallationWithOperator(ctx context.Context, c *kube.Client, inst *Installation, op *OperatorRecord) error {
+	b, err := json.MarshalIndent(storedInstallation{Installation: inst, Operator: op}, "", "  ")
 	if err != nil {
 		return err
 	}
-	cm := &unstructured.Unstructured{Object: map[string]any{"data": map[string]any{installationKey: string(b)}}}
+	cm := &unstructured.Unstructured{Object: map[string]any{"data": map[string]any{InstallationKey: string(b)}}}
 	cm.SetAPIVersion("v1")
 	cm.SetKind("ConfigMap")
 	cm.SetName(InstallationConfigMap)
@@ -44,18 +74,26 @@ func SaveInstallation(ctx context.Context, c *kube.Client, inst *Installation) e
 
 // LoadInstallation reads the installation of an operator namespace.
 func LoadInstallation(ctx context.Context, cs kubernetes.Interface, namespace string) (*Installation, error) {
+	inst, _, err := LoadInstallationWithOperator(ctx, cs, namespace)
+	return inst, err
+}
+
+// LoadInstallationWithOperator reads the installation of an operator
+// namespace and its operator record, which is nil for an installation
+// saved without one.
+func LoadInstallationWithOperator(ctx context.Context, cs kubernetes.Interface, namespace string) (*Installation, *OperatorRecord, error) {
 	cm, err := cs.CoreV1().ConfigMaps(namespace).Get(ctx, InstallationConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("no spinops installation in namespace %s (ConfigMap %s): %w", namespace, InstallationConfigMap, ErrInstallationNotFound)
+		return nil, nil, fmt.Errorf("no spinops installation in namespace %s (ConfigMap %s): %w", namespace, InstallationConfigMap, ErrInstallationNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the installation (ConfigMap %s/%s): %w", namespace, InstallationConfigMap, err)
+		return nil, nil, fmt.Errorf("reading the installation (ConfigMap %s/%s): %w", namespace, InstallationConfigMap, err)
 	}
-	var inst Installation
-	if err := json.Unmarshal([]byte(cm.Data[installationKey]), &inst); err != nil {
-		return nil, fmt.Errorf("reading the installation (ConfigMap %s/%s): %w", namespace, InstallationConfigMap, err)
+	stored := storedInstallation{Installation: &Installation{}}
+	if err := json.Unmarshal([]byte(cm.Data[InstallationKey]), &stored); err != nil {
+		return nil, nil, fmt.Errorf("reading the installation (ConfigMap %s/%s): %w", namespace, InstallationConfigMap, err)
 	}
-	return &inst, nil
+	return stored.Installation, stored.Operator, nil
 }
 
 // WriteCredentials sets keys of the installation's credentials Secret,
