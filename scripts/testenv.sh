@@ -105,6 +105,31 @@ else
 fi
 link k8s-testenv "$k8s_bin"
 
+# --- kubectl -----------------------------------------------------------------
+# A real kubectl for the bridge's per-account endpoint tests; its own nested
+# module so it never invalidates the k8s-testenv build.
+step kubectl
+tool=$repo/tools/k8s-testenv/kubectl
+key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; } | hash16)
+kubectl_bin=$cache/kubectl/$key/kubectl
+if [[ -x $kubectl_bin ]]; then
+	step_done "cached $kubectl_bin"
+else
+	log "building kubectl ($K8S_VERSION) ..."
+	mkdir -p "$(dirname "$kubectl_bin")"
+	out=$kubectl_bin.tmp.$$
+	tmp_paths+=("$out")
+	(
+		cd "$tool"
+		GOWORK=off go build -trimpath \
+			-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33" \
+			-o "$out" .
+	)
+	mv -f "$out" "$kubectl_bin"
+	step_done "built $kubectl_bin"
+fi
+link kubectl "$kubectl_bin"
+
 # --- fake-gcs-server ---------------------------------------------------------
 step fake-gcs-server
 key=$(printf '%s\n%s\n' "$FAKE_GCS_VERSION" "$go_version" | hash16)

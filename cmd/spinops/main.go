@@ -28,6 +28,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newBridgeCommand(), newAgentCommand())
+	root.AddCommand(newBackupCommand())
 	return root
 }
 

@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
+	"google.golang.org/protobuf/proto"
+
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -94,19 +96,9 @@ func startAccount(parent context.Context, cfg AccountConfig, credential string, 
 
 // discover fills hello and kinds and starts the informers.
 func (a *clusterAccount) discover(ctx context.Context) error {
-	disc, err := discovery.NewDiscoveryClientForConfig(a.restCfg)
+	ver, kinds, err := a.discoverKinds()
 	if err != nil {
-		return fmt.Errorf("account %s: creating a discovery client: %w", a.name, err)
-	}
-	ver, err := disc.ServerVersion()
-	if err != nil {
-		return fmt.Errorf("account %s: reading the API server version at %s: %w", a.name, a.restCfg.Host, err)
-	}
-	lists, err := disc.ServerPreferredResources()
-	if err != nil && len(lists) == 0 {
-		return fmt.Errorf("account %s: discovering the API server's resources: %w", a.name, err)
-	} else if err != nil {
-		a.log.Warn("some API groups could not be discovered; their kinds are not watched", "err", err)
+		return err
 	}
 	fp := ""
 	if ca, err := caBytes(a.restCfg); err == nil && len(ca) > 0 {
@@ -117,29 +109,8 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 		Credential:        a.credential,
 		ApiServerHost:     a.restCfg.Host,
 		CaFingerprint:     fp,
-		KubernetesVersion: ver.GitVersion,
+		KubernetesVersion: ver,
 	}
-	var kinds []*bridgev1.Kind
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			continue
-		}
-		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "watch") {
-				continue
-			}
-			k := &bridgev1.Kind{Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced}
-			if !a.wants(k) {
-				continue
-			}
-			k.MetadataOnly = isSecretKind(k)
-			kinds = append(kinds, k)
-		}
-	}
-	sort.Slice(kinds, func(i, j int) bool {
-		return kinds[i].GetGroup()+"/"+kinds[i].GetResource() < kinds[j].GetGroup()+"/"+kinds[j].GetResource()
-	})
 	a.hello.Kinds = kinds
 
 	dyn, err := dynamic.NewForConfig(a.restCfg)
@@ -199,8 +170,69 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 		}
 		a.kinds = append(a.kinds, wk)
 	}
-	a.log.Info("account watching", "host", a.restCfg.Host, "kubernetes", ver.GitVersion, "kinds", len(kinds))
+	a.log.Info("account watching", "host", a.restCfg.Host, "kubernetes", ver, "kinds", len(kinds))
 	return nil
+}
+
+// discoverKinds lists the kinds to watch: every listable and watchable
+// resource (CRDs included) at its preferred version, filtered by the
+// account's kinds / omitKinds / onlyNamespacedResources.
+func (a *clusterAccount) discoverKinds() (string, []*bridgev1.Kind, error) {
+	disc, err := discovery.NewDiscoveryClientForConfig(a.restCfg)
+	if err != nil {
+		return "", nil, fmt.Errorf("account %s: creating a discovery client: %w", a.name, err)
+	}
+	ver, err := disc.ServerVersion()
+	if err != nil {
+		return "", nil, fmt.Errorf("account %s: reading the API server version at %s: %w", a.name, a.restCfg.Host, err)
+	}
+	lists, err := disc.ServerPreferredResources()
+	if err != nil && len(lists) == 0 {
+		return "", nil, fmt.Errorf("account %s: discovering the API server's resources: %w", a.name, err)
+	} else if err != nil {
+		a.log.Warn("some API groups could not be discovered; their kinds are not watched", "err", err)
+	}
+	var kinds []*bridgev1.Kind
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "watch") {
+				continue
+			}
+			k := &bridgev1.Kind{Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced}
+			if !a.wants(k) {
+				continue
+			}
+			k.MetadataOnly = isSecretKind(k)
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		return kinds[i].GetGroup()+"/"+kinds[i].GetResource() < kinds[j].GetGroup()+"/"+kinds[j].GetResource()
+	})
+	return ver.GitVersion, kinds, nil
+}
+
+// kindsChanged reports whether discovery now finds other kinds than the
+// account watches (a CRD was installed or removed).
+func (a *clusterAccount) kindsChanged() bool {
+	_, kinds, err := a.discoverKinds()
+	if err != nil {
+		return false // unreachable: the informers report it
+	}
+	cur := a.hello.GetKinds()
+	if len(kinds) != len(cur) {
+		return true
+	}
+	for i := range kinds {
+		if !proto.Equal(kinds[i], cur[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasVerbs(verbs metav1.Verbs, want ...string) bool {

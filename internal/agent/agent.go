@@ -31,6 +31,11 @@ const (
 	retryAccounts  = 10 * time.Second
 )
 
+// RediscoverEvery is how often the agent asks each API server which kinds
+// it serves, to start watching CRDs installed after it started (and stop
+// watching removed ones). Objects are never polled: only discovery is.
+var RediscoverEvery = 30 * time.Second
+
 // Options tune an agent beyond its config file.
 type Options struct {
 	Logger *slog.Logger
@@ -150,6 +155,8 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	retry := time.NewTicker(retryAccounts)
 	defer retry.Stop()
+	rediscover := time.NewTicker(RediscoverEvery)
+	defer rediscover.Stop()
 	var debounce <-chan time.Time
 	for {
 		select {
@@ -192,6 +199,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			cur := a.cfg
 			a.mu.Unlock()
 			a.reconcile(ctx, cur)
+		case <-rediscover.C:
+			a.rediscover(ctx)
 		}
 	}
 }
@@ -258,6 +267,36 @@ func (a *Agent) reconcile(ctx context.Context, cfg *Config) {
 	a.mu.Unlock()
 	if client != nil {
 		client.SetSources(srcs)
+	}
+}
+
+// rediscover restarts the accounts whose clusters gained or lost kinds.
+func (a *Agent) rediscover(ctx context.Context) {
+	a.mu.Lock()
+	running := map[string]*runningAccount{}
+	for name, ra := range a.accounts {
+		if ra.acct != nil {
+			running[name] = ra
+		}
+	}
+	cfg := a.cfg
+	a.mu.Unlock()
+	changed := false
+	for name, ra := range running {
+		if !ra.acct.kindsChanged() {
+			continue
+		}
+		a.log.Info("the cluster's kinds changed (a CRD was installed or removed): restarting the account's informers", "account", name)
+		a.mu.Lock()
+		if a.accounts[name] == ra {
+			delete(a.accounts, name)
+			changed = true
+		}
+		a.mu.Unlock()
+		ra.acct.stop()
+	}
+	if changed {
+		a.reconcile(ctx, cfg)
 	}
 }
 

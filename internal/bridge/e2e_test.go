@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -131,10 +132,36 @@ spec:
 		if _, err := west.Clientset().AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); err == nil {
 			t.Fatal("the deployment still exists in the cluster")
 		}
-		// An uncached kind is forwarded to the API server.
+		// An uncached kind is forwarded to the API server, watches too
+		// (streamed through the agent as they happen).
 		out, err = kubectl(t, kcPath, nil, "get", "serviceaccounts", "-n", "default")
 		if err != nil {
 			t.Fatalf("get serviceaccounts (forwarded): %v\n%s", err, out)
+		}
+		events := make(chan string, 4)
+		go func() {
+			defer close(events)
+			body := endpointStream(t, tb, kc, "/api/v1/namespaces/"+ns+"/serviceaccounts?watch=true&timeoutSeconds=20")
+			if body == nil {
+				return
+			}
+			defer body.Close()
+			sc := bufio.NewScanner(body)
+			for sc.Scan() {
+				events <- sc.Text()
+			}
+		}()
+		time.Sleep(300 * time.Millisecond)
+		if _, err := west.Clientset().CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "watched"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ev := <-events:
+			if !strings.Contains(ev, `"type":"ADDED"`) || !strings.Contains(ev, `"name":"watched"`) {
+				t.Fatalf("forwarded watch event: %s", ev)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("no event on a forwarded watch")
 		}
 	})
 	_ = os.Remove

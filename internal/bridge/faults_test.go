@@ -130,6 +130,25 @@ func TestSecretsNeverLeaveTheCluster(t *testing.T) {
 	}
 }
 
+// endpointStream opens a long GET (a watch) on the account endpoint.
+func endpointStream(t *testing.T, tb *testBridge, kc *bridgev1.GetKubeconfigResponse, path string) io.ReadCloser {
+	req, _ := http.NewRequest(http.MethodGet, kc.GetServer()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+kc.GetToken())
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: tb.pki.ca.Pool(), MinVersion: tls.VersionTLS12}}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Errorf("watch: %v", err)
+		return nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Errorf("watch: %s: %s", resp.Status, b)
+		return nil
+	}
+	return resp.Body
+}
+
 func endpointGet(t *testing.T, tb *testBridge, kc *bridgev1.GetKubeconfigResponse, path string) []byte {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, kc.GetServer()+path, nil)

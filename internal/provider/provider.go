@@ -191,6 +191,7 @@ func (p *spinopsProvider) Resources(_ context.Context) []func() resource.Resourc
 		newIAMSourceRoleResource,
 		newManagedSpinnakerResource,
 		newZoneResource,
+		newBackupPolicyResource,
 	}
 }
 
@@ -198,5 +199,6 @@ func (p *spinopsProvider) DataSources(_ context.Context) []func() datasource.Dat
 	return []func() datasource.DataSource{
 		newKubernetesClusterDataSource,
 		newIAMManagedRolePolicyDataSource,
+		newBackupsDataSource,
 	}
 }

@@ -1,0 +1,563 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/robfig/cron/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcp"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = &backupPolicyResource{}
+	_ resource.ResourceWithValidateConfig = &backupPolicyResource{}
+	_ resource.ResourceWithImportState    = &backupPolicyResource{}
+)
+
+func newBackupPolicyResource() resource.Resource { return &backupPolicyResource{} }
+
+type backupPolicyResource struct {
+	data *providerData
+}
+
+type backupPolicyModel struct {
+	ID                    types.String          `tfsdk:"id"`
+	Name                  types.String          `tfsdk:"name"`
+	Namespace             types.String          `tfsdk:"namespace"`
+	Kubernetes            *kubernetesModel      `tfsdk:"kubernetes"`
+	Schedule              types.String          `tfsdk:"schedule"`
+	TimeZone              types.String          `tfsdk:"time_zone"`
+	Image                 types.String          `tfsdk:"image"`
+	ServiceAccountName    types.String          `tfsdk:"service_account_name"`
+	CredentialsSecretName types.String          `tfsdk:"credentials_secret_name"`
+	Retention             *backupRetentionModel `tfsdk:"retention"`
+	Sources               *backupSourcesModel   `tfsdk:"sources"`
+	Destination           *backupLocationModel  `tfsdk:"destination"`
+	PointInTime           *backupPITRModel      `tfsdk:"point_in_time"`
+	LastSuccessfulBackup  types.String          `tfsdk:"last_successful_backup"`
+	RestoreWindow         types.Object          `tfsdk:"restore_window"`
+	NextRun               types.String          `tfsdk:"next_run"`
+	Timeouts              timeouts.Value        `tfsdk:"timeouts"`
+}
+
+type backupRetentionModel struct {
+	Count types.Int64 `tfsdk:"count"`
+	Days  types.Int64 `tfsdk:"days"`
+}
+
+type backupSourcesModel struct {
+	MySQL  *backupMySQLModel    `tfsdk:"mysql"`
+	Bucket *backupLocationModel `tfsdk:"bucket"`
+}
+
+type backupMySQLModel struct {
+	Host              types.String    `tfsdk:"host"`
+	Port              types.Int64     `tfsdk:"port"`
+	User              types.String    `tfsdk:"user"`
+	PasswordWO        types.String    `tfsdk:"password_wo"`
+	PasswordWOVersion types.Int64     `tfsdk:"password_wo_version"`
+	PasswordSecret    *secretRefModel `tfsdk:"password_secret"`
+	Databases         types.List      `tfsdk:"databases"`
+}
+
+// backupLocationModel is an s3 or gcs block (destination, bucket source).
+type backupLocationModel struct {
+	S3  *backupS3Model  `tfsdk:"s3"`
+	GCS *backupGCSModel `tfsdk:"gcs"`
+}
+
+type backupS3Model struct {
+	Bucket         types.String `tfsdk:"bucket"`
+	Prefix         types.String `tfsdk:"prefix"`
+	Region         types.String `tfsdk:"region"`
+	Endpoint       types.String `tfsdk:"endpoint"`
+	ForcePathStyle types.Bool   `tfsdk:"force_path_style"`
+}
+
+type backupGCSModel struct {
+	Bucket   types.String `tfsdk:"bucket"`
+	Prefix   types.String `tfsdk:"prefix"`
+	Endpoint types.String `tfsdk:"endpoint"`
+}
+
+type backupPITRModel struct {
+	Enabled types.Bool `tfsdk:"enabled"`
+}
+
+var restoreWindowAttrTypes = map[string]attr.Type{"earliest": types.StringType, "latest": types.StringType}
+
+func (r *backupPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_backup_policy"
+}
+
+func backupS3Block(what string) schema.SingleNestedBlock {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "An S3 or S3-compatible (MinIO) bucket " + what + ".",
+		Attributes: map[string]schema.Attribute{
+			"bucket":           schema.StringAttribute{Optional: true, MarkdownDescription: "Bucket name. Required in this block."},
+			"prefix":           schema.StringAttribute{Optional: true, MarkdownDescription: "Key prefix."},
+			"region":           schema.StringAttribute{Optional: true, MarkdownDescription: "Region (default: the provider's / `us-east-1`)."},
+			"endpoint":         schema.StringAttribute{Optional: true, MarkdownDescription: "Endpoint of an S3-compatible server, e.g. `http://minio:9000`."},
+			"force_path_style": schema.BoolAttribute{Optional: true, MarkdownDescription: "Path-style addressing (MinIO and most S3-compatible servers need it)."},
+		},
+	}
+}
+
+func backupGCSBlock(what string) schema.SingleNestedBlock {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "A Cloud Storage bucket " + what + ".",
+		Attributes: map[string]schema.Attribute{
+			"bucket":   schema.StringAttribute{Optional: true, MarkdownDescription: "Bucket name. Required in this block."},
+			"prefix":   schema.StringAttribute{Optional: true, MarkdownDescription: "Object name prefix."},
+			"endpoint": schema.StringAttribute{Optional: true, MarkdownDescription: "Endpoint of an emulator (fake-gcs-server)."},
+		},
+	}
+}
+
+func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Regular backups of Spinnaker's key data — the MySQL databases of Clouddriver, Orca and Front50 and the " +
+			"Front50 bucket — with point-in-time recovery. Creates, in `namespace`, a Secret (the MySQL password when given as " +
+			"`password_wo`), a ConfigMap (the backup configuration), a CronJob running `spinops backup run` on `schedule`, and " +
+			"with `point_in_time { enabled = true }` a Deployment running `spinops backup archive-binlogs`.\n\n" +
+			"Each run takes one consistent snapshot of the listed databases (with its binlog position), copies changed bucket " +
+			"objects, and writes a manifest (sizes, SHA-256, row counts) last; then retention is applied. Restore with " +
+			"`spinops backup restore --backup ID` or `--at TIME`.\n\n" +
+			"`last_successful_backup` and `restore_window` are read from the destination's manifests with the provider's `aws` / " +
+			"`gcp` credentials. Destroying the policy removes the Kubernetes objects and **leaves the backups in place**.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; the import id.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Policy name; objects are named `spinops-backup-<name>`.",
+				Validators:    []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label (lower-case letters, digits, '-')")},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"namespace": schema.StringAttribute{Required: true, MarkdownDescription: "Namespace of the objects (usually Spinnaker's).",
+				Validators:    []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label")},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"schedule": schema.StringAttribute{Required: true, MarkdownDescription: "Cron schedule (5 fields, or `@hourly`, `@daily`, ...) of the backup CronJob.",
+				Validators: []validator.String{cronScheduleValidator{}}},
+			"time_zone": schema.StringAttribute{Optional: true, MarkdownDescription: "IANA time zone of `schedule` (default: the controller's, normally UTC).",
+				Validators: []validator.String{timeZoneValidator{}}},
+			"image":                   schema.StringAttribute{Required: true, MarkdownDescription: "The spinops container image (runs `spinops backup`)."},
+			"service_account_name":    schema.StringAttribute{Optional: true, MarkdownDescription: "ServiceAccount of the pods (for IRSA / Workload Identity access to the buckets)."},
+			"credentials_secret_name": schema.StringAttribute{Optional: true, MarkdownDescription: "An existing Secret whose keys become the pods' environment variables (e.g. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)."},
+			"last_successful_backup":  schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup at the destination, or null."},
+			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes,
+				MarkdownDescription: "`earliest` and `latest` (RFC 3339) times a restore can reach: oldest snapshot to newest snapshot or, with point-in-time recovery, to the archive's last flush."},
+			"next_run": schema.StringAttribute{Computed: true, MarkdownDescription: "Next scheduled run (RFC 3339), computed from `schedule` and `time_zone`."},
+		},
+		Blocks: map[string]schema.Block{
+			"kubernetes": resourceKubernetesBlock(),
+			"retention": schema.SingleNestedBlock{
+				MarkdownDescription: "Which complete backups to keep: the newest `count`, and any younger than `days`. The newest complete backup is never deleted. Without this block every backup is kept.",
+				Attributes: map[string]schema.Attribute{
+					"count": schema.Int64Attribute{Optional: true, MarkdownDescription: "Keep the newest N backups.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"days":  schema.Int64Attribute{Optional: true, MarkdownDescription: "Keep backups younger than D days.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+				},
+			},
+			"sources": schema.SingleNestedBlock{
+				MarkdownDescription: "What to back up: a MySQL-compatible server's databases, a bucket, or both.",
+				Blocks: map[string]schema.Block{
+					"mysql": schema.SingleNestedBlock{
+						MarkdownDescription: "A MySQL-compatible server (Aurora MySQL, Cloud SQL, MariaDB).",
+						Attributes: map[string]schema.Attribute{
+							"host": schema.StringAttribute{Optional: true, MarkdownDescription: "Host name. Required in this block."},
+							"port": schema.Int64Attribute{Optional: true, MarkdownDescription: "Port (default 3306).", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+							"user": schema.StringAttribute{Optional: true, MarkdownDescription: "User with SELECT, SHOW VIEW, RELOAD (MySQL), REPLICATION CLIENT/SLAVE or BINLOG MONITOR (point in time). Required in this block."},
+							"password_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true,
+								MarkdownDescription: "The password, written to the policy's Secret. Write-only: never stored in state or plan; change `password_wo_version` to write a new value."},
+							"password_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `password_wo`."},
+							"databases":           schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Databases to back up (e.g. `clouddriver`, `orca`, `front50`). Required in this block."},
+						},
+						Blocks: map[string]schema.Block{
+							"password_secret": schema.SingleNestedBlock{
+								MarkdownDescription: "An existing Secret in `namespace` holding the password, instead of `password_wo`.",
+								Attributes: map[string]schema.Attribute{
+									"name": schema.StringAttribute{Optional: true, MarkdownDescription: "The Secret's name."},
+									"key":  schema.StringAttribute{Optional: true, MarkdownDescription: "The key holding the password."},
+								},
+							},
+						},
+					},
+					"bucket": schema.SingleNestedBlock{
+						MarkdownDescription: "The Front50 bucket (copied incrementally by ETag / generation).",
+						Blocks:              map[string]schema.Block{"s3": backupS3Block("to back up"), "gcs": backupGCSBlock("to back up")},
+					},
+				},
+			},
+			"destination": schema.SingleNestedBlock{
+				MarkdownDescription: "Where backups go: one folder per backup under the prefix, plus the binlog archive.",
+				Blocks:              map[string]schema.Block{"s3": backupS3Block("for the backups"), "gcs": backupGCSBlock("for the backups")},
+			},
+			"point_in_time": schema.SingleNestedBlock{
+				MarkdownDescription: "Point-in-time recovery: archive the binary log continuously (the server must run with `binlog_format=ROW`).",
+				Attributes:          map[string]schema.Attribute{"enabled": schema.BoolAttribute{Optional: true, MarkdownDescription: "Run the binlog archiver Deployment."}},
+			},
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *backupPolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = spinConfigureResourceData(req, resp)
+}
+
+func (r *backupPolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m backupPolicyModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	need := func(p path.Path, v attr.Value) {
+		if v.IsNull() {
+			resp.Diagnostics.AddAttributeError(p, "Missing "+p.Steps()[len(p.Steps())-1].String(), p.String()+" is required in this block.")
+		}
+	}
+	validateLocation(path.Root("destination"), m.Destination, true, need, &resp.Diagnostics)
+	if m.Sources == nil || (m.Sources.MySQL == nil && m.Sources.Bucket == nil) {
+		resp.Diagnostics.AddAttributeError(path.Root("sources"), "Nothing to back up", "sources needs a mysql block, a bucket block or both.")
+		return
+	}
+	if s := m.Sources.MySQL; s != nil {
+		sp := path.Root("sources").AtName("mysql")
+		need(sp.AtName("host"), s.Host)
+		need(sp.AtName("user"), s.User)
+		need(sp.AtName("databases"), s.Databases)
+		if s.PasswordSecret != nil && !s.PasswordWO.IsNull() {
+			resp.Diagnostics.AddAttributeError(sp.AtName("password_wo"), "Conflicting MySQL password", "Set password_wo or password_secret, not both.")
+		}
+		if s.PasswordSecret == nil && s.PasswordWO.IsNull() && !s.PasswordWO.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(sp.AtName("password_wo"), "Missing MySQL password", "Set password_wo (write-only) or password_secret { name, key }.")
+		}
+		if s.PasswordSecret != nil {
+			need(sp.AtName("password_secret").AtName("name"), s.PasswordSecret.Name)
+			need(sp.AtName("password_secret").AtName("key"), s.PasswordSecret.Key)
+		}
+	}
+	if m.Sources.Bucket != nil {
+		validateLocation(path.Root("sources").AtName("bucket"), m.Sources.Bucket, true, need, &resp.Diagnostics)
+	}
+	if m.PointInTime != nil && m.PointInTime.Enabled.ValueBool() && m.Sources.MySQL == nil {
+		resp.Diagnostics.AddAttributeError(path.Root("point_in_time").AtName("enabled"), "Point in time needs MySQL", "point_in_time archives a MySQL binary log: add sources.mysql.")
+	}
+}
+
+func validateLocation(p path.Path, l *backupLocationModel, required bool, need func(path.Path, attr.Value), diags *diag.Diagnostics) {
+	if l == nil || (l.S3 == nil && l.GCS == nil) {
+		if required {
+			diags.AddAttributeError(p, "Missing bucket", p.String()+" needs an s3 or a gcs block.")
+		}
+		return
+	}
+	if l.S3 != nil && l.GCS != nil {
+		diags.AddAttributeError(p, "Conflicting buckets", p.String()+" takes an s3 or a gcs block, not both.")
+	}
+	if l.S3 != nil {
+		need(p.AtName("s3").AtName("bucket"), l.S3.Bucket)
+	}
+	if l.GCS != nil {
+		need(p.AtName("gcs").AtName("bucket"), l.GCS.Bucket)
+	}
+}
+
+func (r *backupPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan, config backupPolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, 5*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r.apply(ctx, "creating", &plan, &config, nil, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *backupPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, config, state backupPolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, 5*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r.apply(ctx, "updating", &plan, &config, &state, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// apply renders and server-side applies the objects, removes the archiver
+// when point-in-time recovery was turned off, then fills the computed values.
+func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, config, prior *backupPolicyModel, diags *diag.Diagnostics) {
+	id := plan.Namespace.ValueString() + "/" + plan.Name.ValueString()
+	client, d := spinKubeClient(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"))
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	pol, err := expandBackupPolicy(plan)
+	if err != nil {
+		diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
+		return
+	}
+	if m := config.Sources.MySQL; m != nil && !m.PasswordWO.IsNull() {
+		pol.Password = m.PasswordWO.ValueString()
+	}
+	objs, err := pol.Objects()
+	if err != nil {
+		diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
+		return
+	}
+	for _, o := range objs {
+		tflog.Debug(ctx, "applying", map[string]any{"object": o.GetKind() + "/" + o.GetName()})
+		if _, err := client.Apply(ctx, o); err != nil {
+			diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), fmt.Sprintf("applying %s %s: %v", o.GetKind(), o.GetName(), err))
+			return
+		}
+	}
+	if !pol.Config.PointInTime {
+		if err := deleteIfExists(ctx, client.Delete, deploymentGVK, plan.Namespace.ValueString(), backup.ObjectName(plan.Name.ValueString())); err != nil {
+			diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), "removing the binlog archiver: "+err.Error())
+			return
+		}
+	}
+	plan.ID = types.StringValue(id)
+	r.fillComputed(ctx, plan, diags)
+}
+
+var (
+	configMapGVK  = k8sschema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+	secretGVK     = k8sschema.GroupVersionKind{Version: "v1", Kind: "Secret"}
+	cronJobGVK    = k8sschema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}
+	deploymentGVK = k8sschema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+)
+
+func deleteIfExists(ctx context.Context, del func(context.Context, *unstructured.Unstructured) error, gvk k8sschema.GroupVersionKind, ns, name string) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	if err := del(ctx, u); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func (r *backupPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state backupPolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, d := spinKubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ns, name := state.Namespace.ValueString(), backup.ObjectName(state.Name.ValueString())
+	cm, err := client.Get(ctx, configMapGVK, ns, name)
+	if apierrors.IsNotFound(err) {
+		tflog.Warn(ctx, "backup policy ConfigMap is gone; removing from state", map[string]any{"namespace": ns, "name": name})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
+		return
+	}
+	cj, err := client.Get(ctx, cronJobGVK, ns, name)
+	if apierrors.IsNotFound(err) {
+		resp.State.RemoveResource(ctx) // a policy without its CronJob runs nothing: recreate it
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
+		return
+	}
+	_, depErr := client.Get(ctx, deploymentGVK, ns, name)
+	if depErr != nil && !apierrors.IsNotFound(depErr) {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), depErr.Error())
+		return
+	}
+	if err := flattenBackupPolicy(&state, cm, cj, depErr == nil); err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
+		return
+	}
+	r.fillComputed(ctx, &state, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *backupPolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state backupPolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, 5*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, d := spinKubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ns, name := state.Namespace.ValueString(), backup.ObjectName(state.Name.ValueString())
+	for _, gvk := range []k8sschema.GroupVersionKind{cronJobGVK, deploymentGVK, configMapGVK, secretGVK} {
+		if err := deleteIfExists(ctx, client.Delete, gvk, ns, name); err != nil {
+			resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), fmt.Sprintf("deleting %s %s: %v", gvk.Kind, name, err))
+			return
+		}
+	}
+	where := "the destination"
+	if cfg, err := backupConfigOf(&state); err == nil {
+		where = cfg.Destination.URL
+	}
+	resp.Diagnostics.AddWarning("Backups left in place",
+		fmt.Sprintf("The backup policy %s was removed from the cluster; its backups and binlog archive at %s were not deleted. Remove them yourself when they are no longer needed (restore with `spinops backup restore`).", state.ID.ValueString(), where))
+}
+
+func (r *backupPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	ns, name, ok := strings.Cut(req.ID, "/")
+	if !ok || ns == "" || name == "" {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("expected <namespace>/<name>, got %q", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+}
+
+// fillComputed sets next_run from the schedule and reads the destination's
+// manifests; an unreadable destination is a warning, not an error: the
+// objects themselves are fine.
+func (r *backupPolicyResource) fillComputed(ctx context.Context, m *backupPolicyModel, diags *diag.Diagnostics) {
+	m.NextRun = types.StringNull()
+	if sched, err := cron.ParseStandard(m.Schedule.ValueString()); err == nil {
+		now := r.data.now()
+		if tz := m.TimeZone.ValueString(); tz != "" {
+			if loc, err := time.LoadLocation(tz); err == nil {
+				now = now.In(loc)
+			}
+		} else {
+			now = now.UTC()
+		}
+		m.NextRun = types.StringValue(sched.Next(now).UTC().Format(time.RFC3339))
+	}
+	m.LastSuccessfulBackup = types.StringNull()
+	m.RestoreWindow = types.ObjectNull(restoreWindowAttrTypes)
+	cfg, err := backupConfigOf(m)
+	if err != nil {
+		return
+	}
+	l, err := listBackups(ctx, r.data, cfg.Destination)
+	if err != nil {
+		diags.AddWarning("Cannot read the backup destination", fmt.Sprintf("last_successful_backup and restore_window are unknown: %v", err))
+		return
+	}
+	setListingComputed(l, &m.LastSuccessfulBackup, &m.RestoreWindow)
+}
+
+func setListingComputed(l *backup.Listing, last *types.String, window *types.Object) {
+	if latest := l.Latest(); latest != nil {
+		*last = types.StringValue(latest.ID)
+	}
+	if w, ok := l.RestoreWindow(); ok {
+		*window = types.ObjectValueMust(restoreWindowAttrTypes, map[string]attr.Value{
+			"earliest": types.StringValue(w.Earliest.UTC().Format(time.RFC3339)),
+			"latest":   types.StringValue(w.Latest.UTC().Format(time.RFC3339)),
+		})
+	}
+}
+
+// listBackups opens a destination with the provider's cloud settings.
+func listBackups(ctx context.Context, data *providerData, sc backup.StoreConfig) (*backup.Listing, error) {
+	if data.gcp.CredentialsErr != nil && strings.HasPrefix(sc.URL, "gs://") {
+		return nil, data.gcp.CredentialsErr
+	}
+	clients := backup.Clients{
+		AWSConfig:    data.awsConfig,
+		AWSEndpoints: data.aws.Endpoints,
+		GCS:          gcp.StorageSettings{Endpoint: data.gcp.StorageEndpoint, Credentials: data.gcp.Credentials, AccessToken: data.gcp.AccessToken},
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	st, err := clients.Open(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	return backup.List(ctx, st)
+}
+
+// cronScheduleValidator checks schedules with the parser Kubernetes' own
+// CronJob controller uses (robfig/cron, standard 5 fields and @descriptors).
+type cronScheduleValidator struct{}
+
+func (cronScheduleValidator) Description(context.Context) string {
+	return "must be a cron schedule: 5 fields (minute hour day-of-month month day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly"
+}
+func (v cronScheduleValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (v cronScheduleValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	if strings.HasPrefix(strings.TrimSpace(s), "TZ=") || strings.HasPrefix(strings.TrimSpace(s), "CRON_TZ=") {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid schedule", "Set the time zone with time_zone, not inside schedule.")
+		return
+	}
+	if _, err := cron.ParseStandard(s); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid schedule", fmt.Sprintf("%q %s: %v", s, v.Description(ctx), err))
+	}
+}
+
+type timeZoneValidator struct{}
+
+func (timeZoneValidator) Description(context.Context) string {
+	return "must be an IANA time zone name such as Etc/UTC or Europe/Paris"
+}
+func (v timeZoneValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v timeZoneValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := time.LoadLocation(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid time zone", fmt.Sprintf("%q %s: %v", req.ConfigValue.ValueString(), v.Description(ctx), err))
+	}
+}
+
+var errNoPolicyAnnotation = errors.New("the ConfigMap has no " + backup.PolicyAnnotation + " annotation: it was not created by spinops_backup_policy")

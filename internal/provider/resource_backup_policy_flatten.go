@@ -1,0 +1,274 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
+)
+
+// policyRecord is the non-secret configuration of a policy, kept as an
+// annotation on its ConfigMap so Read and import can rebuild the arguments
+// exactly (null stays null).
+type policyRecord struct {
+	ServiceAccountName    *string       `json:"service_account_name,omitempty"`
+	CredentialsSecretName *string       `json:"credentials_secret_name,omitempty"`
+	Retention             *retentionRec `json:"retention,omitempty"`
+	MySQL                 *mysqlRec     `json:"mysql,omitempty"`
+	Bucket                *locationRec  `json:"bucket,omitempty"`
+	Destination           *locationRec  `json:"destination,omitempty"`
+	PointInTime           *bool         `json:"point_in_time,omitempty"`
+	HasPointInTimeBlock   bool          `json:"has_point_in_time_block,omitempty"`
+	HasSourcesBlock       bool          `json:"has_sources_block,omitempty"`
+}
+
+type retentionRec struct {
+	Count *int64 `json:"count,omitempty"`
+	Days  *int64 `json:"days,omitempty"`
+}
+
+type mysqlRec struct {
+	Host           *string    `json:"host,omitempty"`
+	Port           *int64     `json:"port,omitempty"`
+	User           *string    `json:"user,omitempty"`
+	Databases      []string   `json:"databases,omitempty"`
+	PasswordSecret *[2]string `json:"password_secret,omitempty"`
+}
+
+type locationRec struct {
+	S3  *s3Rec  `json:"s3,omitempty"`
+	GCS *gcsRec `json:"gcs,omitempty"`
+}
+
+type s3Rec struct {
+	Bucket, Prefix, Region, Endpoint *string
+	ForcePathStyle                   *bool
+}
+
+type gcsRec struct {
+	Bucket, Prefix, Endpoint *string
+}
+
+func strPtr(v types.String) *string {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	s := v.ValueString()
+	return &s
+}
+
+func int64Ptr(v types.Int64) *int64 {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	n := v.ValueInt64()
+	return &n
+}
+
+func boolPtr(v types.Bool) *bool {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	b := v.ValueBool()
+	return &b
+}
+
+func locationRecord(l *backupLocationModel) *locationRec {
+	if l == nil {
+		return nil
+	}
+	r := &locationRec{}
+	if s := l.S3; s != nil {
+		r.S3 = &s3Rec{Bucket: strPtr(s.Bucket), Prefix: strPtr(s.Prefix), Region: strPtr(s.Region), Endpoint: strPtr(s.Endpoint), ForcePathStyle: boolPtr(s.ForcePathStyle)}
+	}
+	if g := l.GCS; g != nil {
+		r.GCS = &gcsRec{Bucket: strPtr(g.Bucket), Prefix: strPtr(g.Prefix), Endpoint: strPtr(g.Endpoint)}
+	}
+	return r
+}
+
+func locationModel(r *locationRec) *backupLocationModel {
+	if r == nil {
+		return nil
+	}
+	m := &backupLocationModel{}
+	if s := r.S3; s != nil {
+		m.S3 = &backupS3Model{Bucket: types.StringPointerValue(s.Bucket), Prefix: types.StringPointerValue(s.Prefix), Region: types.StringPointerValue(s.Region),
+			Endpoint: types.StringPointerValue(s.Endpoint), ForcePathStyle: types.BoolPointerValue(s.ForcePathStyle)}
+	}
+	if g := r.GCS; g != nil {
+		m.GCS = &backupGCSModel{Bucket: types.StringPointerValue(g.Bucket), Prefix: types.StringPointerValue(g.Prefix), Endpoint: types.StringPointerValue(g.Endpoint)}
+	}
+	return m
+}
+
+// storeConfig turns an s3/gcs block into the engine's StoreConfig.
+func storeConfig(l *backupLocationModel) (backup.StoreConfig, error) {
+	switch {
+	case l == nil:
+		return backup.StoreConfig{}, fmt.Errorf("no bucket given")
+	case l.S3 != nil:
+		return backup.StoreConfig{
+			URL:       "s3://" + l.S3.Bucket.ValueString() + "/" + strings.Trim(l.S3.Prefix.ValueString(), "/"),
+			Endpoint:  l.S3.Endpoint.ValueString(),
+			Region:    l.S3.Region.ValueString(),
+			PathStyle: l.S3.ForcePathStyle.ValueBool(),
+		}, nil
+	case l.GCS != nil:
+		return backup.StoreConfig{
+			URL:      "gs://" + l.GCS.Bucket.ValueString() + "/" + strings.Trim(l.GCS.Prefix.ValueString(), "/"),
+			Endpoint: l.GCS.Endpoint.ValueString(),
+		}, nil
+	}
+	return backup.StoreConfig{}, fmt.Errorf("no s3 or gcs block")
+}
+
+// backupConfigOf renders the engine configuration (no secrets).
+func backupConfigOf(m *backupPolicyModel) (*backup.Config, error) {
+	dest, err := storeConfig(m.Destination)
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	c := &backup.Config{Destination: dest}
+	if m.Retention != nil {
+		c.Retention = backup.Retention{Count: int(m.Retention.Count.ValueInt64()), Days: int(m.Retention.Days.ValueInt64())}
+	}
+	if m.PointInTime != nil {
+		c.PointInTime = m.PointInTime.Enabled.ValueBool()
+	}
+	if m.Sources != nil && m.Sources.MySQL != nil {
+		s := m.Sources.MySQL
+		var dbs []string
+		for _, v := range s.Databases.Elements() {
+			if sv, ok := v.(types.String); ok {
+				dbs = append(dbs, sv.ValueString())
+			}
+		}
+		c.MySQL = &backup.MySQLConfig{Host: s.Host.ValueString(), Port: int(s.Port.ValueInt64()), User: s.User.ValueString(), Databases: dbs}
+	}
+	if m.Sources != nil && m.Sources.Bucket != nil {
+		b, err := storeConfig(m.Sources.Bucket)
+		if err != nil {
+			return nil, fmt.Errorf("sources.bucket: %w", err)
+		}
+		c.Bucket = &b
+	}
+	return c, c.Validate()
+}
+
+func expandBackupPolicy(m *backupPolicyModel) (backup.Policy, error) {
+	cfg, err := backupConfigOf(m)
+	if err != nil {
+		return backup.Policy{}, err
+	}
+	rec := policyRecord{
+		ServiceAccountName:    strPtr(m.ServiceAccountName),
+		CredentialsSecretName: strPtr(m.CredentialsSecretName),
+		Destination:           locationRecord(m.Destination),
+		HasSourcesBlock:       m.Sources != nil,
+		HasPointInTimeBlock:   m.PointInTime != nil,
+	}
+	if m.Retention != nil {
+		rec.Retention = &retentionRec{Count: int64Ptr(m.Retention.Count), Days: int64Ptr(m.Retention.Days)}
+	}
+	if m.PointInTime != nil {
+		rec.PointInTime = boolPtr(m.PointInTime.Enabled)
+	}
+	p := backup.Policy{
+		Name: m.Name.ValueString(), Namespace: m.Namespace.ValueString(),
+		Schedule: m.Schedule.ValueString(), TimeZone: m.TimeZone.ValueString(), Image: m.Image.ValueString(),
+		Config: *cfg, ServiceAccountName: m.ServiceAccountName.ValueString(), CredentialsSecret: m.CredentialsSecretName.ValueString(),
+	}
+	if m.Sources != nil {
+		if s := m.Sources.MySQL; s != nil {
+			mr := &mysqlRec{Host: strPtr(s.Host), Port: int64Ptr(s.Port), User: strPtr(s.User), Databases: cfg.MySQL.Databases}
+			if ref := s.PasswordSecret; ref != nil {
+				mr.PasswordSecret = &[2]string{ref.Name.ValueString(), ref.Key.ValueString()}
+				p.PasswordSecretName, p.PasswordSecretKey = ref.Name.ValueString(), ref.Key.ValueString()
+			}
+			rec.MySQL = mr
+		}
+		rec.Bucket = locationRecord(m.Sources.Bucket)
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return p, err
+	}
+	p.Annotation = string(b)
+	return p, nil
+}
+
+// flattenBackupPolicy rebuilds the arguments from the cluster objects: the
+// record annotation for the configuration, the CronJob for schedule, time
+// zone and image (so edits made with kubectl show as drift), and the
+// archiver Deployment for point_in_time. Write-only values and their
+// versions are kept from state.
+func flattenBackupPolicy(m *backupPolicyModel, cm, cj *unstructured.Unstructured, hasArchiver bool) error {
+	raw := cm.GetAnnotations()[backup.PolicyAnnotation]
+	if raw == "" {
+		return errNoPolicyAnnotation
+	}
+	var rec policyRecord
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		return fmt.Errorf("decoding the %s annotation: %w", backup.PolicyAnnotation, err)
+	}
+	m.ID = types.StringValue(m.Namespace.ValueString() + "/" + m.Name.ValueString())
+	m.ServiceAccountName = types.StringPointerValue(rec.ServiceAccountName)
+	m.CredentialsSecretName = types.StringPointerValue(rec.CredentialsSecretName)
+	m.Destination = locationModel(rec.Destination)
+	m.Retention = nil
+	if r := rec.Retention; r != nil {
+		m.Retention = &backupRetentionModel{Count: types.Int64PointerValue(r.Count), Days: types.Int64PointerValue(r.Days)}
+	}
+	var prior *backupMySQLModel
+	if m.Sources != nil {
+		prior = m.Sources.MySQL
+	}
+	m.Sources = nil
+	if rec.HasSourcesBlock {
+		m.Sources = &backupSourcesModel{Bucket: locationModel(rec.Bucket)}
+		if r := rec.MySQL; r != nil {
+			dbs, _ := types.ListValueFrom(context.Background(), types.StringType, r.Databases)
+			if r.Databases == nil {
+				dbs = types.ListNull(types.StringType)
+			}
+			s := &backupMySQLModel{Host: types.StringPointerValue(r.Host), Port: types.Int64PointerValue(r.Port), User: types.StringPointerValue(r.User),
+				Databases: dbs, PasswordWO: types.StringNull(), PasswordWOVersion: types.Int64Null()}
+			if prior != nil {
+				s.PasswordWOVersion = prior.PasswordWOVersion
+			}
+			if ps := r.PasswordSecret; ps != nil {
+				s.PasswordSecret = &secretRefModel{Name: types.StringValue(ps[0]), Key: types.StringValue(ps[1])}
+			}
+			m.Sources.MySQL = s
+		}
+	}
+	m.PointInTime = nil
+	if rec.HasPointInTimeBlock || hasArchiver {
+		m.PointInTime = &backupPITRModel{Enabled: types.BoolPointerValue(rec.PointInTime)}
+		if hasArchiver != (rec.PointInTime != nil && *rec.PointInTime) {
+			m.PointInTime.Enabled = types.BoolValue(hasArchiver)
+		}
+	}
+	if s, ok, _ := unstructured.NestedString(cj.Object, "spec", "schedule"); ok {
+		m.Schedule = types.StringValue(s)
+	}
+	if tz, ok, _ := unstructured.NestedString(cj.Object, "spec", "timeZone"); ok {
+		m.TimeZone = types.StringValue(tz)
+	} else {
+		m.TimeZone = types.StringNull()
+	}
+	if cs, ok, _ := unstructured.NestedSlice(cj.Object, "spec", "jobTemplate", "spec", "template", "spec", "containers"); ok && len(cs) > 0 {
+		if c, ok := cs[0].(map[string]any); ok {
+			if img, ok := c["image"].(string); ok {
+				m.Image = types.StringValue(img)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+const accBackupPassword = "tf-acc-backup-password-4711"
+
+func TestBackupPolicySchemaIsValid(t *testing.T) {
+	var resp resource.SchemaResponse
+	newBackupPolicyResource().Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatal(resp.Diagnostics)
+	}
+	if d := resp.Schema.ValidateImplementation(context.Background()); d.HasError() {
+		t.Fatal(d)
+	}
+}
+
+func backupPolicyConfig(kubeconfig, ns, endpoint, bucket, dbHost string, dbPort int, db, schedule string, pitr bool, countKeep int) string {
+	return fmt.Sprintf(`
+provider "spinops" {
+  kubernetes {
+    config_path = %[1]q
+  }
+}
+
+resource "spinops_backup_policy" "this" {
+  name      = "spinnaker"
+  namespace = %[2]q
+  schedule  = %[8]q
+  image     = "ghcr.io/spinops/spinops:test"
+
+  retention {
+    count = %[10]d
+  }
+  sources {
+    mysql {
+      host                = %[5]q
+      port                = %[6]d
+      user                = "root"
+      password_wo         = %[11]q
+      password_wo_version = 1
+      databases           = [%[7]q]
+    }
+  }
+  destination {
+    s3 {
+      bucket           = %[4]q
+      prefix           = "spinnaker"
+      endpoint         = %[3]q
+      force_path_style = true
+    }
+  }
+  point_in_time {
+    enabled = %[9]t
+  }
+}
+
+data "spinops_backups" "all" {
+  destination {
+    s3 {
+      bucket           = %[4]q
+      prefix           = "spinnaker"
+      endpoint         = %[3]q
+      force_path_style = true
+    }
+  }
+  depends_on = [spinops_backup_policy.this]
+}
+`, kubeconfig, ns, endpoint, bucket, dbHost, dbPort, db, schedule, pitr, countKeep, accBackupPassword)
+}
+
+func TestAccBackupPolicy_basic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	c := testenv.SharedCluster(t)
+	mdb := testenv.SharedMariaDB(t)
+	moto := testenv.SharedMoto(t)
+	moto.SetEnv(t)
+	ns := c.Namespace(t)
+	db := mdb.Database(t)
+
+	// A backup made by the engine, as the CronJob would make it.
+	cfg := aws.Config{Region: testenv.MotoRegion, Credentials: credentials.NewStaticCredentialsProvider(testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, "")}
+	s3c := awscloud.NewS3Client(cfg, awscloud.Endpoints{}, awscloud.S3Options{Endpoint: moto.Endpoint, PathStyle: true})
+	bucket := testenv.UniqueName("tf-acc-test-", 8)
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	eng := &backup.Engine{Dest: backup.NewS3Store(s3c, backup.Location{Scheme: "s3", Bucket: bucket, Prefix: "spinnaker/"})}
+	m, err := eng.Run(t.Context(), backup.RunOptions{
+		MySQL:     &backup.MySQLServer{Host: mdb.Host, Port: mdb.Port, User: mdb.RootUser, Password: mdb.RootPassword},
+		Databases: []string{db},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := func(schedule string, pitr bool) string {
+		return backupPolicyConfig(c.Kubeconfig, ns, moto.Endpoint, bucket, mdb.Host, mdb.Port, db, schedule, pitr, 7)
+	}
+	name := backup.ObjectName("spinnaker")
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config:      conf("every hour", true),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid schedule.*schedule  = "every hour".*expected\s+exactly 5 fields`),
+			},
+			{
+				Config: conf("0 */6 * * *", true),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("id"), knownvalue.StringExact(ns+"/spinnaker")),
+					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("last_successful_backup"), knownvalue.StringExact(m.ID)),
+					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("next_run"), knownvalue.StringRegexp(regexp.MustCompile(`T(00|06|12|18):00:00Z$`))),
+					statecheck.ExpectKnownValue("data.spinops_backups.all", tfjsonpath.New("latest"), knownvalue.StringExact(m.ID)),
+					statecheck.ExpectKnownValue("data.spinops_backups.all", tfjsonpath.New("backups").AtSliceIndex(0).AtMapKey("databases"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(db)})),
+					statecheck.ExpectKnownValue("data.spinops_backups.all", tfjsonpath.New("backups").AtSliceIndex(0).AtMapKey("binlog_file"), knownvalue.NotNull()),
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					checkNoSecretInState(accBackupPassword),
+					func(*terraform.State) error {
+						ctx := t.Context()
+						cs := c.Clientset()
+						sec, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if string(sec.Data["mysql-password"]) != accBackupPassword {
+							return fmt.Errorf("the Secret does not hold the password")
+						}
+						cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if regexp.MustCompile(accBackupPassword).MatchString(cm.Data[backup.ConfigKey]) {
+							return fmt.Errorf("the ConfigMap holds the password")
+						}
+						cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if cj.Spec.Schedule != "0 */6 * * *" || cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args[1] != "run" {
+							return fmt.Errorf("CronJob: schedule %q args %v", cj.Spec.Schedule, cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args)
+						}
+						if _, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+							return fmt.Errorf("binlog archiver Deployment: %w", err)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				ResourceName:            "spinops_backup_policy.this",
+				ImportState:             true,
+				ImportStateId:           ns + "/spinnaker",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"sources.mysql.password_wo_version", "kubernetes", "timeouts"},
+			},
+			{
+				// Drift: the CronJob edited behind Terraform's back is put back.
+				PreConfig: func() {
+					cj, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					cj.Spec.Schedule = "@yearly"
+					if _, err := c.Clientset().BatchV1().CronJobs(ns).Update(t.Context(), cj, metav1.UpdateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             conf("0 */6 * * *", true),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// Point in time off: the archiver goes away.
+				Config: conf("0 */6 * * *", false),
+				Check: func(*terraform.State) error {
+					cj, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if cj.Spec.Schedule != "0 */6 * * *" {
+						return fmt.Errorf("drift not corrected: schedule %q", cj.Spec.Schedule)
+					}
+					if _, err := c.Clientset().AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{}); err == nil {
+						return fmt.Errorf("the archiver Deployment is still there")
+					}
+					return nil
+				},
+			},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			if _, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{}); err == nil {
+				return fmt.Errorf("the CronJob survived destroy")
+			}
+			l, err := backup.List(t.Context(), eng.Dest)
+			if err != nil || len(l.Complete) != 1 {
+				return fmt.Errorf("destroy must leave the backups in place: %v backups, %v", len(l.Complete), err)
+			}
+			return nil
+		},
+	})
+}
