@@ -62,6 +62,10 @@ locals {
     var.additional_roles,
   )
 
+  # Decided by the configuration, not by the documents' values, which may
+  # only be known after apply.
+  inline_policy_roles = concat(["front50", "backup"], [for k, r in var.additional_roles : k if r.policy_json != null])
+
   # Keyed by position, not ARN: an ARN may only be known after apply.
   managed_policy_attachments = merge([
     for k, r in local.roles : { for i, arn in r.policy_arns : "${k}/${i}" => { role = k, policy_arn = arn } }
@@ -92,11 +96,11 @@ resource "aws_iam_role" "this" {
 }
 
 resource "aws_iam_role_policy" "this" {
-  for_each = { for k, r in local.roles : k => r if try(r.policy_json, null) != null }
+  for_each = toset(local.inline_policy_roles)
 
   name   = "spinnaker"
   role   = aws_iam_role.this[each.key].id
-  policy = each.value.policy_json
+  policy = local.roles[each.key].policy_json
 }
 
 resource "aws_iam_role_policy_attachment" "this" {

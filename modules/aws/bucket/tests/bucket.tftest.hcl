@@ -1,4 +1,17 @@
-mock_provider "aws" {}
+mock_provider "aws" {
+  # ARNs the real provider's validation accepts (mocks make up random strings).
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mock"
+    }
+  }
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::spinops-test-front50"
+    }
+  }
+}
 
 variables {
   bucket = "spinops-test-front50"
@@ -41,13 +54,24 @@ run "versioned_encrypted_and_private" {
   }
 
   assert {
-    condition     = jsondecode(aws_s3_bucket_policy.this.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" && jsondecode(aws_s3_bucket_policy.this.policy).Statement[0].Effect == "Deny"
-    error_message = "The bucket policy must deny requests without TLS."
-  }
-
-  assert {
     condition     = length(aws_s3_bucket_replication_configuration.this) == 0 && length(aws_iam_role.replication) == 0
     error_message = "No replication unless asked for."
+  }
+}
+
+run "requests_without_tls_are_denied" {
+  command = apply
+
+  assert {
+    condition = jsondecode(aws_s3_bucket_policy.this.policy).Statement == [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = ["arn:aws:s3:::spinops-test-front50", "arn:aws:s3:::spinops-test-front50/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+    error_message = "The bucket policy must deny every request without TLS, and say nothing else: ${aws_s3_bucket_policy.this.policy}."
   }
 }
 
@@ -154,7 +178,7 @@ run "replication_with_a_given_role" {
 }
 
 run "additional_policy_statements_keep_the_tls_deny" {
-  command = plan
+  command = apply
 
   variables {
     additional_policy_json = jsonencode({

@@ -45,7 +45,7 @@ run "alb_routes_deck_and_gate_by_host_over_tls" {
   }
 
   assert {
-    condition     = aws_lb_listener_rule.deck.condition[*].host_header[0].values == [toset(["spinnaker.example.com"])] && aws_lb_listener_rule.gate.condition[*].host_header[0].values == [toset(["api.spinnaker.example.com"])]
+    condition     = one(one(aws_lb_listener_rule.deck.condition).host_header).values == toset(["spinnaker.example.com"]) && one(one(aws_lb_listener_rule.gate.condition).host_header).values == toset(["api.spinnaker.example.com"])
     error_message = "Deck and Gate are routed by their host names."
   }
 
@@ -120,6 +120,36 @@ run "records_point_at_the_right_load_balancer" {
         { domain_name = "x509.spinnaker.example.com", resource_record_name = "_c.x509.spinnaker.example.com.", resource_record_type = "CNAME", resource_record_value = "_c.acm-validations.aws." },
       ]
     }
+  }
+
+  override_resource {
+    target = aws_lb.this
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/spin-alb/1", dns_name = "spin-alb-1.eu-west-1.elb.amazonaws.com" }
+  }
+
+  override_resource {
+    target = aws_lb_listener.https
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/spin-alb/1/6" }
+  }
+
+  override_resource {
+    target = aws_lb.x509
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/spin-x509/2", dns_name = "spin-x509-2.elb.eu-west-1.amazonaws.com" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.deck
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-deck/3" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.gate
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate/4" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.gate_x509
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate-x509/5" }
   }
 
   override_resource {

@@ -1,4 +1,17 @@
 mock_provider "aws" {
+  # ARNs the real provider's validation accepts (mocks make up random strings).
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mock"
+    }
+  }
+
+  mock_resource "aws_launch_template" {
+    defaults = {
+      id = "lt-0123456789abcdef0"
+    }
+  }
+
   mock_data "aws_partition" {
     defaults = {
       partition = "aws"

@@ -48,7 +48,7 @@ run "front50_may_use_its_bucket_only" {
   assert {
     condition = sort(distinct(flatten([
       for s in jsondecode(aws_iam_role_policy.this["front50"].policy).Statement : s.Resource
-    ]))) == ["arn:aws:s3:::spin-front50", "arn:aws:s3:::spin-front50/*"]
+    ]))) == tolist(["arn:aws:s3:::spin-front50", "arn:aws:s3:::spin-front50/*"])
     error_message = "front50's policy may name its bucket and nothing else."
   }
 

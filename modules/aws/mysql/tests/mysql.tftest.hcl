@@ -37,11 +37,6 @@ run "parameter_groups_for_spinnaker_and_point_in_time_recovery" {
     ])
     error_message = "The server, client and database character sets must be utf8mb4."
   }
-
-  assert {
-    condition     = aws_rds_cluster.this.db_cluster_parameter_group_name == aws_rds_cluster_parameter_group.this.name
-    error_message = "The cluster must use the module's cluster parameter group."
-  }
 }
 
 run "encrypted_protected_and_backed_up" {
@@ -116,16 +111,34 @@ run "readers_spread_over_the_azs" {
 }
 
 run "endpoints_are_outputs" {
-  command = apply
+  command = plan
 
   override_resource {
-    target = aws_rds_cluster.this
+    target          = aws_rds_cluster_parameter_group.this
+    override_during = plan
+    values          = { name = "spin-20260101000000000000000001" }
+  }
+
+  override_resource {
+    target          = aws_db_parameter_group.this
+    override_during = plan
+    values          = { name = "spin-20260101000000000000000002" }
+  }
+
+  override_resource {
+    target          = aws_rds_cluster.this
+    override_during = plan
     values = {
       endpoint           = "spin.cluster-abc.eu-west-1.rds.amazonaws.com"
       reader_endpoint    = "spin.cluster-ro-abc.eu-west-1.rds.amazonaws.com"
       port               = 3306
       master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc", kms_key_id = "", secret_status = "active" }]
     }
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.db_cluster_parameter_group_name == aws_rds_cluster_parameter_group.this.name && aws_rds_cluster_instance.writer.db_parameter_group_name == aws_db_parameter_group.this.name
+    error_message = "The cluster and its instances must use the module's parameter groups."
   }
 
   assert {

@@ -136,6 +136,7 @@ run "user_facing_group_opens_exactly_deck_and_gate_ports" {
       "tcp/443-443 203.0.113.0/24",
       "tcp/443-443 198.51.100.0/24",
       "tcp/8084-8084 198.51.100.0/24",
+      "tcp/8084-8084 203.0.113.0/24",
     ])
     error_message = "User-facing rules should be Deck 80/443 from the Deck CIDRs and Gate 8084/443 from the Gate CIDRs and nothing else, got ${jsonencode(sort([for r in aws_vpc_security_group_ingress_rule.user_facing : "${r.ip_protocol}/${r.from_port}-${r.to_port} ${r.cidr_ipv4}"]))}."
   }
