@@ -232,3 +232,59 @@ locals {
     target_group_arns = module.edge.target_group_arns
   }
 }
+
+################################################################################
+# Backups with point-in-time recovery
+################################################################################
+
+# Clouddriver, Orca and Front50 every 6 hours into the backup bucket, the
+# Front50 bucket copied incrementally, and the Aurora binary log archived
+# continuously. The job runs as the IRSA role module.iam made for
+# "spinops-backup"; the password is the same synced Secret Spinnaker uses.
+resource "spinops_backup_policy" "this" {
+  name                 = "spinnaker"
+  namespace            = spinops_zone.green.namespace
+  schedule             = "0 */6 * * *"
+  time_zone            = "Etc/UTC"
+  image                = "ghcr.io/spinops/spinops:0.1.0"
+  service_account_name = "spinops-backup"
+
+  retention {
+    count = 14
+    days  = 30
+  }
+
+  sources {
+    mysql {
+      host      = module.mysql.endpoint
+      port      = module.mysql.port
+      user      = module.mysql.master_username
+      databases = ["clouddriver", "orca", "front50"]
+
+      password_secret {
+        name = "spinnaker-mysql"
+        key  = "password"
+      }
+    }
+
+    bucket {
+      s3 {
+        bucket = module.front50_bucket.bucket_id
+        prefix = "front50"
+        region = var.region
+      }
+    }
+  }
+
+  destination {
+    s3 {
+      bucket = module.backup_bucket.bucket_id
+      prefix = "spinnaker"
+      region = var.region
+    }
+  }
+
+  point_in_time {
+    enabled = true
+  }
+}

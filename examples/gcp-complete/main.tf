@@ -205,3 +205,54 @@ locals {
     }
   }
 }
+
+################################################################################
+# Backups with point-in-time recovery
+################################################################################
+
+# Clouddriver, Orca and Front50 every 6 hours into the backup bucket, the
+# Front50 bucket copied incrementally by generation, and the binary log
+# archived continuously. The password reaches the job's Secret as a
+# write-only argument only.
+resource "spinops_backup_policy" "this" {
+  name                 = "spinnaker"
+  namespace            = spinops_zone.green.namespace
+  schedule             = "0 */6 * * *"
+  time_zone            = "Etc/UTC"
+  image                = "ghcr.io/spinops/spinops:0.1.0"
+  service_account_name = "spinops-backup"
+
+  retention {
+    count = 14
+    days  = 30
+  }
+
+  sources {
+    mysql {
+      host                = module.mysql.private_ip_address
+      port                = module.mysql.port
+      user                = module.mysql.admin_user
+      password_wo         = var.db_password
+      password_wo_version = var.db_password_version
+      databases           = ["clouddriver", "orca", "front50"]
+    }
+
+    bucket {
+      gcs {
+        bucket = module.front50_bucket.name
+        prefix = "front50"
+      }
+    }
+  }
+
+  destination {
+    gcs {
+      bucket = module.backup_bucket.name
+      prefix = "spinnaker"
+    }
+  }
+
+  point_in_time {
+    enabled = true
+  }
+}

@@ -50,3 +50,17 @@ run "the_stack_plans_with_the_modules_wired_together" {
     error_message = "Front50, the backup job, Clouddriver and Rosco get IAM roles."
   }
 }
+
+run "backups_cover_the_three_databases_with_point_in_time" {
+  command = plan
+
+  assert {
+    condition     = toset(spinops_backup_policy.this.sources.mysql.databases) == toset(["clouddriver", "orca", "front50"])
+    error_message = "Clouddriver, Orca and Front50 are backed up."
+  }
+
+  assert {
+    condition     = spinops_backup_policy.this.point_in_time.enabled
+    error_message = "Point-in-time recovery is on."
+  }
+}
