@@ -107,3 +107,38 @@ func TestSlowWatcherIsEndedNotBlocking(t *testing.T) {
 		t.Fatalf("a watcher that never read got %d events (overflowed=%v)", n, w.overflowed)
 	}
 }
+
+// kubectl delete --wait lists, then watches from the list's resourceVersion.
+// A deletion applied in between whose resourceVersion was unknown keeps the
+// kind's resourceVersion; the watch must still see it.
+func TestWatchFromListSeesDeletionWithoutResourceVersion(t *testing.T) {
+	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.Upsert(obj(t, "n", "web", "7", "x"))
+	_, listRV := k.List(Filter{})
+	k.Delete("n", "web", "")
+	w, ok := k.Watch(Filter{}, listRV)
+	if !ok {
+		t.Fatalf("watch from the list's resourceVersion %s refused", listRV)
+	}
+	defer w.Stop()
+	select {
+	case ev := <-w.ch:
+		if ev.Type != Deleted {
+			t.Fatalf("first event = %s, want DELETED", ev.Type)
+		}
+	default:
+		t.Fatal("the deletion was not replayed to a watch from the list's resourceVersion")
+	}
+}
+
+// A relist re-sending an older, unchanged object must not move the kind's
+// resourceVersion backwards.
+func TestRelistDoesNotMoveResourceVersionBack(t *testing.T) {
+	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.Upsert(obj(t, "n", "old", "3", "x"))
+	k.Upsert(obj(t, "n", "new", "9", "x"))
+	k.Upsert(obj(t, "n", "old", "3", "x"))
+	if got := k.ResourceVersion(); got != "9" {
+		t.Fatalf("resourceVersion after a relist = %s, want 9", got)
+	}
+}

@@ -110,15 +110,17 @@ func (k *Kind) Upsert(o *Object) EventType {
 	old := k.objects[kk]
 	o.gen = k.syncGen
 	k.objects[kk] = o
-	if o.ResourceVersion != "" {
-		k.rv = o.ResourceVersion
-	}
 	t := Added
 	if old != nil {
 		t = Modified
 		if old.ResourceVersion == o.ResourceVersion && o.ResourceVersion != "" {
-			return "" // a relist re-sent what we had: nothing to tell watchers
+			// A relist re-sent what we had: nothing to tell watchers, and
+			// the kind's resourceVersion must not move back to this one.
+			return ""
 		}
+	}
+	if o.ResourceVersion != "" {
+		k.rv = o.ResourceVersion
 	}
 	k.record(k.rv, Event{Type: t, Object: o})
 	return t
@@ -258,7 +260,6 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 				w.ch <- Event{Type: Added, Object: o}
 			}
 		}
-	case fromRV == k.rv:
 	default:
 		replay, found := k.since(fromRV)
 		if !found {
@@ -278,7 +279,10 @@ func (k *Kind) since(rv string) ([]Event, bool) {
 	ordered := make([]historyEntry, 0, n)
 	ordered = append(ordered, k.history[k.histNext:]...)
 	ordered = append(ordered, k.history[:k.histNext]...)
-	for i := len(ordered) - 1; i >= 0; i-- {
+	// The first entry at rv is the change a list at rv already reflects;
+	// later entries may carry the same rv (a deletion whose resourceVersion
+	// was unknown keeps the kind's), so everything after the first counts.
+	for i := 0; i < len(ordered); i++ {
 		if ordered[i].rv == rv {
 			out := make([]Event, 0, len(ordered)-i-1)
 			for _, h := range ordered[i+1:] {
@@ -286,6 +290,9 @@ func (k *Kind) since(rv string) ([]Event, bool) {
 			}
 			return out, true
 		}
+	}
+	if rv == k.rv {
+		return nil, true // the current state, e.g. a full listing's resourceVersion
 	}
 	// An rv newer than anything recorded (numerically) also means "nothing
 	// missed": kube resourceVersions are etcd revisions.
