@@ -12,12 +12,17 @@ import (
 	"time"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 func requireTool(t *testing.T, name string) {
 	t.Helper()
 	if _, err := osexec.LookPath(name); err != nil {
-		t.Skipf("%s not installed (apt-get install mariadb-client)", name)
+		msg := name + " not installed: run `make testenv` (or apt-get install mariadb-client)"
+		if testenv.Required() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 }
 
