@@ -93,12 +93,19 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 		write := func(b []byte) error {
 			return send(&bridgev1.OperationResult{Id: op.GetId(), Body: append([]byte(nil), b...)})
 		}
+		var copyErr error
 		if secret {
-			err = scrubLines(resp.Body, write)
+			copyErr = scrubLines(resp.Body, write)
 		} else {
-			err = copyChunks(resp.Body, write)
+			copyErr = copyChunks(resp.Body, write)
 		}
-		_ = send(&bridgev1.OperationResult{Id: op.GetId(), Done: true})
+		// A stream cut short (the API server closed a watch, the context
+		// ended) is still finished; say why when it failed.
+		done := &bridgev1.OperationResult{Id: op.GetId(), Done: true}
+		if copyErr != nil && ctx.Err() == nil {
+			done.Error = "streaming the response: " + copyErr.Error()
+		}
+		_ = send(done)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))

@@ -58,20 +58,6 @@ func newPKI(t *testing.T) *pki {
 	return p
 }
 
-// clientCert writes a client certificate for identity; returns the paths.
-func (p *pki) clientCert(t *testing.T, ca *bridge.CA, identity string) (string, string) {
-	t.Helper()
-	_, cert, key, err := ca.IssueClient(identity)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.NewReplacer("/", "_", ":", "_").Replace(identity)
-	cf, kf := filepath.Join(p.dir, name+".crt"), filepath.Join(p.dir, name+".key")
-	writeFile(t, cf, cert)
-	writeFile(t, kf, key)
-	return cf, kf
-}
-
 func writeFile(t testing.TB, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o600); err != nil {
@@ -86,7 +72,6 @@ type testBridge struct {
 	dbPath   string
 	grpcAddr string
 	epAddr   string
-	grace    time.Duration
 	admin    bridgev1.AdminServiceClient
 }
 

@@ -142,7 +142,7 @@ func ReadCredentials(ctx context.Context, cs kubernetes.Interface, inst *Install
 		}
 		v, ok := own.Data[key]
 		if !ok {
-			return nil, fmt.Errorf("Secret %s/%s has no key %s", inst.Namespace, InstallationCredentials, key)
+			return nil, fmt.Errorf("installation credentials: Secret %s/%s has no key %s", inst.Namespace, InstallationCredentials, key)
 		}
 		return v, nil
 	}
@@ -164,7 +164,7 @@ func ReadCredentials(ctx context.Context, cs kubernetes.Interface, inst *Install
 				}
 				v, ok := s.Data[ref.Key]
 				if !ok {
-					return nil, fmt.Errorf("Secret %s/%s has no key %s", inst.Namespace, ref.Name, ref.Key)
+					return nil, fmt.Errorf("password reference: Secret %s/%s has no key %s", inst.Namespace, ref.Name, ref.Key)
 				}
 				return v, nil
 			}
