@@ -26,8 +26,17 @@ const NodeName = "standin-node"
 func StartKubelet(t testing.TB, cfg *rest.Config, podIP string) {
 	t.Helper()
 	cs := kubernetes.NewForConfigOrDie(cfg)
-	if err := registerNode(t.Context(), cs, podIP); err != nil {
-		t.Fatalf("kubelet stand-in: registering node: %v", err)
+	// A freshly started API server may still reset a first connection:
+	// retry transient errors for a few seconds, as a kubelet would.
+	var regErr error
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if regErr = registerNode(t.Context(), cs, podIP); regErr == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if regErr != nil {
+		t.Fatalf("kubelet stand-in: registering node: %v", regErr)
 	}
 	run(t, 200*time.Millisecond, func(ctx context.Context) error {
 		pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
