@@ -229,3 +229,18 @@ func gcpSettingsFrom(m *gcpModel, getenv func(string) string) GCPSettings {
 	}
 	return g
 }
+
+// providerDataFrom is what every resource's and data source's Configure
+// does: take the provider's data, or report a provider bug. Before the
+// provider is configured (validation), pd is nil and so is the result.
+func providerDataFrom(pd any) (*providerData, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if pd == nil {
+		return nil, diags
+	}
+	data, ok := pd.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("expected *providerData, got %T; this is a bug in the provider", pd))
+	}
+	return data, diags
+}

@@ -332,21 +332,9 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 }
 
 func (r *managedSpinnakerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = spinConfigureResourceData(req, resp)
-}
-
-// spinConfigureResourceData extracts the provider data shared by this file's and
-// the zone's resources.
-func spinConfigureResourceData(req resource.ConfigureRequest, resp *resource.ConfigureResponse) *providerData {
-	if req.ProviderData == nil {
-		return nil
-	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("expected *providerData, got %T; this is a bug in the provider", req.ProviderData))
-		return nil
-	}
-	return data
+	var diags diag.Diagnostics
+	r.data, diags = providerDataFrom(req.ProviderData)
+	resp.Diagnostics.Append(diags...)
 }
 
 func (r *managedSpinnakerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
