@@ -192,27 +192,7 @@ func (a *clusterAccount) discoverKinds() (string, []*bridgev1.Kind, error) {
 	} else if err != nil {
 		a.log.Warn("some API groups could not be discovered; their kinds are not watched", "err", err)
 	}
-	var kinds []*bridgev1.Kind
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			continue
-		}
-		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "watch") {
-				continue
-			}
-			k := &bridgev1.Kind{Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced}
-			if !a.wants(k) {
-				continue
-			}
-			k.MetadataOnly = isSecretKind(k)
-			kinds = append(kinds, k)
-		}
-	}
-	sort.Slice(kinds, func(i, j int) bool {
-		return kinds[i].GetGroup()+"/"+kinds[i].GetResource() < kinds[j].GetGroup()+"/"+kinds[j].GetResource()
-	})
+	kinds := SelectKinds(lists, a.cfg)
 	return ver.GitVersion, kinds, nil
 }
 
@@ -253,15 +233,45 @@ func hasVerbs(verbs metav1.Verbs, want ...string) bool {
 
 func isSecretKind(k *bridgev1.Kind) bool { return k.GetGroup() == "" && k.GetResource() == "secrets" }
 
+// SelectKinds picks, from discovery's preferred resources, the kinds an
+// account watches: every listable and watchable resource (CRDs included),
+// filtered by its kinds / omitKinds / onlyNamespacedResources, sorted by
+// group and resource. Secrets are marked metadata-only. Installers use it
+// to grant the agent exactly what it will watch.
+func SelectKinds(lists []*metav1.APIResourceList, cfg AccountConfig) []*bridgev1.Kind {
+	var kinds []*bridgev1.Kind
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "watch") {
+				continue
+			}
+			k := &bridgev1.Kind{Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced}
+			if !wants(cfg, k) {
+				continue
+			}
+			k.MetadataOnly = isSecretKind(k)
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		return kinds[i].GetGroup()+"/"+kinds[i].GetResource() < kinds[j].GetGroup()+"/"+kinds[j].GetResource()
+	})
+	return kinds
+}
+
 // wants applies kinds / omitKinds / onlyNamespacedResources.
-func (a *clusterAccount) wants(k *bridgev1.Kind) bool {
-	if a.cfg.OnlyNamespacedResources && !k.Namespaced {
+func wants(cfg AccountConfig, k *bridgev1.Kind) bool {
+	if cfg.OnlyNamespacedResources && !k.Namespaced {
 		return false
 	}
-	if len(a.cfg.Kinds) > 0 {
-		return matchKind(a.cfg.Kinds, k)
+	if len(cfg.Kinds) > 0 {
+		return matchKind(cfg.Kinds, k)
 	}
-	if matchKind(a.cfg.OmitKinds, k) {
+	if matchKind(cfg.OmitKinds, k) {
 		return false
 	}
 	gr := k.Resource

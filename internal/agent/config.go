@@ -179,10 +179,20 @@ func (c *Config) normalize() error {
 	if c.Bridge != nil && c.Clouddriver != nil {
 		errs = append(errs, errors.New("set bridge or clouddriver, not both"))
 	}
+	// The bridge address may come from the environment (the installed
+	// agent's Deployment reads it from its Secret).
+	if env := os.Getenv("SPINOPS_BRIDGE_ADDRESS"); env != "" {
+		if c.BridgeSettings() == nil {
+			c.Bridge = &BridgeConfig{}
+		}
+		if b := c.BridgeSettings(); b.GRPC == "" {
+			b.GRPC = env
+		}
+	}
 	b := c.BridgeSettings()
 	switch {
 	case b == nil:
-		errs = append(errs, errors.New("bridge.grpc (the bridge's host:port) is required"))
+		errs = append(errs, errors.New("bridge.grpc (the bridge's host:port) is required; or set SPINOPS_BRIDGE_ADDRESS"))
 	case b.GRPC == "":
 		errs = append(errs, errors.New("bridge.grpc (the bridge's host:port) is required"))
 	case !strings.Contains(b.GRPC, ":"):
@@ -281,6 +291,16 @@ func (c *Config) credential(a *AccountConfig) (string, error) {
 		return a.Credential, nil
 	case a.CredentialFile != "":
 		return readSecretFile(a.CredentialFile)
+	}
+	// The bridge address may come from the environment (the installed
+	// agent's Deployment reads it from its Secret).
+	if env := os.Getenv("SPINOPS_BRIDGE_ADDRESS"); env != "" {
+		if c.BridgeSettings() == nil {
+			c.Bridge = &BridgeConfig{}
+		}
+		if b := c.BridgeSettings(); b.GRPC == "" {
+			b.GRPC = env
+		}
 	}
 	b := c.BridgeSettings()
 	switch {

@@ -58,7 +58,8 @@ func (a *adminService) RegisterAccount(ctx context.Context, req *bridgev1.Regist
 	if err := validateSpec(spec); err != nil {
 		return nil, err
 	}
-	cred, hash, err := newCredential()
+	id := newID()
+	cred, hash, err := newCredential(a.s.secretKey, id)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
@@ -67,7 +68,7 @@ func (a *adminService) RegisterAccount(ctx context.Context, req *bridgev1.Regist
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	now := time.Now()
-	rec := &store.Account{ID: newID(), Name: spec.GetName(), Spec: b, CredentialHash: hash, CreatedAt: now, UpdatedAt: now}
+	rec := &store.Account{ID: id, Name: spec.GetName(), Spec: b, CredentialHash: hash, CreatedAt: now, UpdatedAt: now}
 	s := a.s
 	// The store is the arbiter of uniqueness (several replicas may share it).
 	if err := s.cfg.Store.Create(ctx, rec); err != nil {
@@ -176,10 +177,14 @@ func (a *adminService) DeregisterAccount(ctx context.Context, req *bridgev1.Dere
 func (a *adminService) RotateCredential(ctx context.Context, req *bridgev1.RotateCredentialRequest) (*bridgev1.RotateCredentialResponse, error) {
 	s := a.s
 	name := req.GetName()
-	if s.lookup(name) == nil {
+	st := s.lookup(name)
+	if st == nil {
 		return nil, notRegistered(name)
 	}
-	cred, hash, err := newCredential()
+	s.reg.mu.Lock()
+	id := st.rec.ID
+	s.reg.mu.Unlock()
+	cred, hash, err := newCredential(s.secretKey, id)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
@@ -197,6 +202,22 @@ func (a *adminService) RotateCredential(ctx context.Context, req *bridgev1.Rotat
 	}
 	s.reg.mu.Unlock()
 	return &bridgev1.RotateCredentialResponse{Credential: cred}, nil
+}
+
+func (a *adminService) GetCredential(_ context.Context, req *bridgev1.GetCredentialRequest) (*bridgev1.GetCredentialResponse, error) {
+	s := a.s
+	st := s.lookup(req.GetName())
+	if st == nil {
+		return nil, notRegistered(req.GetName())
+	}
+	s.reg.mu.Lock()
+	id, stored := st.rec.ID, st.rec.CredentialHash
+	s.reg.mu.Unlock()
+	cred, err := recoverCredential(s.secretKey, id, stored)
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "account %q: %v", req.GetName(), err)
+	}
+	return &bridgev1.GetCredentialResponse{Credential: cred}, nil
 }
 
 func (a *adminService) GetKubeconfig(_ context.Context, req *bridgev1.GetKubeconfigRequest) (*bridgev1.GetKubeconfigResponse, error) {

@@ -285,12 +285,16 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 			s.metrics.refusals.WithLabelValues(st.Code().String()).Inc()
 			s.log.Warn("agent refused for an account", "agent", sess.agentID, "account", name, "code", st.Code(), "reason", st.Message())
 			welcome.Accounts = append(welcome.Accounts, &bridgev1.AccountWelcome{Name: name, RefusedCode: int32(st.Code()), RefusedMessage: st.Message()})
+			if acct := s.reg.accounts[name]; acct != nil {
+				acct.lastRefusal, acct.lastRefusalAt = st.Code().String()+": "+st.Message(), now
+			}
 			if refusal == nil {
 				refusal = err
 			}
 			continue
 		}
 		accepted[name] = true
+		st.lastRefusal = ""
 		aw := &bridgev1.AccountWelcome{Name: name}
 		if st.session == sess {
 			aw.Resume, aw.ResumeFromSeq = true, st.applied.Load()

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,14 +27,41 @@ const (
 	endpointTokenPrefix = "spe_" // per-account endpoint bearer token
 )
 
-// newCredential returns a fresh agent credential and its hash.
-func newCredential() (string, string, error) {
-	b := make([]byte, 32)
+// newCredential issues an agent credential for the registration id and
+// returns it with what the store keeps. The credential is derived from the
+// bridge's secret key, the id and a random salt; the store keeps the salt
+// and the credential's hash ("v2$<salt>$<sha256 hex>"), so the bridge can
+// verify it and hand it out again (GetCredential) but the store alone
+// cannot reproduce it.
+func newCredential(key []byte, id string) (string, string, error) {
+	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", "", fmt.Errorf("generating a credential: %w", err)
 	}
-	c := credentialPrefix + base64.RawURLEncoding.EncodeToString(b)
-	return c, hashCredential(c), nil
+	salt := base64.RawURLEncoding.EncodeToString(b)
+	c := deriveCredential(key, id, salt)
+	return c, "v2$" + salt + "$" + hashCredential(c), nil
+}
+
+func deriveCredential(key []byte, id, salt string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("agent\x00" + id + "\x00" + salt))
+	return credentialPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// recoverCredential re-derives the credential a stored hash belongs to; it
+// fails for hashes of the first format (random credentials, only their hash
+// kept): rotate those.
+func recoverCredential(key []byte, id, stored string) (string, error) {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 3 || parts[0] != "v2" {
+		return "", errors.New("this credential was issued before credentials could be retrieved: rotate it (RotateCredential) to get one that can")
+	}
+	c := deriveCredential(key, id, parts[1])
+	if !credentialMatches(c, stored) {
+		return "", errors.New("the stored credential does not belong to this bridge's secret key (was the key changed?): rotate the credential")
+	}
+	return c, nil
 }
 
 func hashCredential(c string) string {
@@ -41,9 +69,15 @@ func hashCredential(c string) string {
 	return hex.EncodeToString(s[:])
 }
 
-func credentialMatches(c, hash string) bool {
-	if c == "" || hash == "" {
+// credentialMatches compares a presented credential with the stored hash
+// (either "v2$salt$hash" or a bare hash).
+func credentialMatches(c, stored string) bool {
+	if c == "" || stored == "" {
 		return false
+	}
+	hash := stored
+	if i := strings.LastIndexByte(stored, '$'); i >= 0 {
+		hash = stored[i+1:]
 	}
 	return subtle.ConstantTimeCompare([]byte(hashCredential(c)), []byte(hash)) == 1
 }

@@ -383,3 +383,54 @@ func TestAgentAuthentication(t *testing.T) {
 }
 
 var _ = os.Remove
+
+// The agent credential can be fetched again by an admin (so Terraform can
+// put it in the target cluster without keeping it), changes on rotation,
+// survives a restart, and a refusal is reported in the account's status.
+func TestCredentialRetrievalAndRotation(t *testing.T) {
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "cred"})
+	get := func() string {
+		t.Helper()
+		r, err := tb.admin.GetCredential(adminCtx(), &bridgev1.GetCredentialRequest{Name: "cred"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetCredential()
+	}
+	if got := get(); got != cred {
+		t.Fatalf("GetCredential = %q, want the credential issued at registration", got)
+	}
+	if _, err := tb.admin.GetCredential(context.Background(), &bridgev1.GetCredentialRequest{Name: "cred"}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("GetCredential without the admin token: %v", err)
+	}
+	if _, err := tb.admin.GetCredential(adminCtx(), &bridgev1.GetCredentialRequest{Name: "nope"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetCredential of an unknown account: %v", err)
+	}
+
+	rot, err := tb.admin.RotateCredential(adminCtx(), &bridgev1.RotateCredentialRequest{Name: "cred"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rot.GetCredential() == cred || get() != rot.GetCredential() {
+		t.Fatalf("after rotation GetCredential must return the new credential")
+	}
+	hello := &bridgev1.Hello{AgentId: "a1", InstanceId: "a1", Accounts: []*bridgev1.AccountHello{{Name: "cred", Credential: cred}}}
+	if _, err := rawHello(t, tb, nil, hello); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("the rotated-away credential: %v", err)
+	}
+	st := tb.account(t, "cred").GetStatus()
+	if !strings.Contains(st.GetLastRefusal(), "Unauthenticated") || st.GetLastRefusalUnix() == 0 {
+		t.Fatalf("last refusal not reported: %+v", st)
+	}
+
+	tb.restart(t)
+	if get() != rot.GetCredential() {
+		t.Fatalf("the credential changed across a bridge restart")
+	}
+	hello.Accounts[0].Credential = rot.GetCredential()
+	if w, err := rawHello(t, tb, nil, hello); err != nil || w.GetAccounts()[0].GetRefusedCode() != 0 {
+		t.Fatalf("the current credential was refused after a restart: %v", err)
+	}
+}

@@ -32,6 +32,10 @@ type accountState struct {
 	disconnectedSince time.Time
 	withdrawn         bool
 	graceTimer        *time.Timer
+	// lastRefusal says why an agent was last refused for the account
+	// (cleared when one is accepted): Terraform's wait reports it.
+	lastRefusal   string
+	lastRefusalAt time.Time
 
 	// applied is the last event batch applied for instanceID (atomic: the
 	// session's receive loop writes it without the registry lock).
@@ -148,6 +152,10 @@ func (s *Server) statusOfLocked(name string, st *accountState) *bridgev1.Account
 	}
 	if !st.disconnectedSince.IsZero() && st.session == nil {
 		out.DisconnectedSinceUnix = st.disconnectedSince.Unix()
+	}
+	if st.lastRefusal != "" {
+		out.LastRefusal = st.lastRefusal
+		out.LastRefusalUnix = st.lastRefusalAt.Unix()
 	}
 	if h := st.hello; h != nil {
 		out.KubernetesVersion = h.GetKubernetesVersion()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -18,7 +19,10 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
-var _ provider.Provider = &spinopsProvider{}
+var (
+	_ provider.Provider                       = &spinopsProvider{}
+	_ provider.ProviderWithEphemeralResources = &spinopsProvider{}
+)
 
 // New returns the provider factory providerserver.Serve expects.
 func New(version string) func() provider.Provider {
@@ -192,6 +196,13 @@ func (p *spinopsProvider) Resources(_ context.Context) []func() resource.Resourc
 		newManagedSpinnakerResource,
 		newZoneResource,
 		newBackupPolicyResource,
+		newAgentAccountResource,
+	}
+}
+
+func (p *spinopsProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{
+		newAgentCredentialEphemeral,
 	}
 }
 
@@ -200,5 +211,6 @@ func (p *spinopsProvider) DataSources(_ context.Context) []func() datasource.Dat
 		newKubernetesClusterDataSource,
 		newIAMManagedRolePolicyDataSource,
 		newBackupsDataSource,
+		newAgentAccountsDataSource,
 	}
 }

@@ -1639,8 +1639,13 @@ type AccountStatus struct {
 	ApiServerHost         string                 `protobuf:"bytes,8,opt,name=api_server_host,json=apiServerHost,proto3" json:"api_server_host,omitempty"`
 	ConnectedSinceUnix    int64                  `protobuf:"varint,9,opt,name=connected_since_unix,json=connectedSinceUnix,proto3" json:"connected_since_unix,omitempty"`
 	DisconnectedSinceUnix int64                  `protobuf:"varint,10,opt,name=disconnected_since_unix,json=disconnectedSinceUnix,proto3" json:"disconnected_since_unix,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// last_refusal: why the bridge last refused an agent for this account
+	// (wrong credential, wrong identity, another agent holds it); cleared when
+	// an agent is accepted.
+	LastRefusal     string `protobuf:"bytes,11,opt,name=last_refusal,json=lastRefusal,proto3" json:"last_refusal,omitempty"`
+	LastRefusalUnix int64  `protobuf:"varint,12,opt,name=last_refusal_unix,json=lastRefusalUnix,proto3" json:"last_refusal_unix,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *AccountStatus) Reset() {
@@ -1739,6 +1744,20 @@ func (x *AccountStatus) GetConnectedSinceUnix() int64 {
 func (x *AccountStatus) GetDisconnectedSinceUnix() int64 {
 	if x != nil {
 		return x.DisconnectedSinceUnix
+	}
+	return 0
+}
+
+func (x *AccountStatus) GetLastRefusal() string {
+	if x != nil {
+		return x.LastRefusal
+	}
+	return ""
+}
+
+func (x *AccountStatus) GetLastRefusalUnix() int64 {
+	if x != nil {
+		return x.LastRefusalUnix
 	}
 	return 0
 }
@@ -2252,6 +2271,94 @@ func (x *RotateCredentialResponse) GetCredential() string {
 	return ""
 }
 
+type GetCredentialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCredentialRequest) Reset() {
+	*x = GetCredentialRequest{}
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCredentialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCredentialRequest) ProtoMessage() {}
+
+func (x *GetCredentialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCredentialRequest.ProtoReflect.Descriptor instead.
+func (*GetCredentialRequest) Descriptor() ([]byte, []int) {
+	return file_spinops_bridge_v1_bridge_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetCredentialRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type GetCredentialResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Credential    string                 `protobuf:"bytes,1,opt,name=credential,proto3" json:"credential,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCredentialResponse) Reset() {
+	*x = GetCredentialResponse{}
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCredentialResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCredentialResponse) ProtoMessage() {}
+
+func (x *GetCredentialResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCredentialResponse.ProtoReflect.Descriptor instead.
+func (*GetCredentialResponse) Descriptor() ([]byte, []int) {
+	return file_spinops_bridge_v1_bridge_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetCredentialResponse) GetCredential() string {
+	if x != nil {
+		return x.Credential
+	}
+	return ""
+}
+
 type GetKubeconfigRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2261,7 +2368,7 @@ type GetKubeconfigRequest struct {
 
 func (x *GetKubeconfigRequest) Reset() {
 	*x = GetKubeconfigRequest{}
-	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[30]
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2273,7 +2380,7 @@ func (x *GetKubeconfigRequest) String() string {
 func (*GetKubeconfigRequest) ProtoMessage() {}
 
 func (x *GetKubeconfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[30]
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2393,7 @@ func (x *GetKubeconfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetKubeconfigRequest.ProtoReflect.Descriptor instead.
 func (*GetKubeconfigRequest) Descriptor() ([]byte, []int) {
-	return file_spinops_bridge_v1_bridge_proto_rawDescGZIP(), []int{30}
+	return file_spinops_bridge_v1_bridge_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetKubeconfigRequest) GetName() string {
@@ -2309,7 +2416,7 @@ type GetKubeconfigResponse struct {
 
 func (x *GetKubeconfigResponse) Reset() {
 	*x = GetKubeconfigResponse{}
-	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[31]
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2428,7 @@ func (x *GetKubeconfigResponse) String() string {
 func (*GetKubeconfigResponse) ProtoMessage() {}
 
 func (x *GetKubeconfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[31]
+	mi := &file_spinops_bridge_v1_bridge_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2441,7 @@ func (x *GetKubeconfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetKubeconfigResponse.ProtoReflect.Descriptor instead.
 func (*GetKubeconfigResponse) Descriptor() ([]byte, []int) {
-	return file_spinops_bridge_v1_bridge_proto_rawDescGZIP(), []int{31}
+	return file_spinops_bridge_v1_bridge_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetKubeconfigResponse) GetKubeconfig() string {
@@ -2477,7 +2584,7 @@ const file_spinops_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x04mode\x18\b \x01(\x0e2\x17.spinops.bridge.v1.ModeR\x04mode\x120\n" +
 	"\x14grace_period_seconds\x18\t \x01(\x03R\x12gracePeriodSeconds\x12'\n" +
 	"\x0fclient_identity\x18\n" +
-	" \x01(\tR\x0eclientIdentity\"\xb7\x04\n" +
+	" \x01(\tR\x0eclientIdentity\"\x86\x05\n" +
 	"\rAccountStatus\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\bR\tconnected\x12\x19\n" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12.\n" +
@@ -2490,7 +2597,9 @@ const file_spinops_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x0fapi_server_host\x18\b \x01(\tR\rapiServerHost\x120\n" +
 	"\x14connected_since_unix\x18\t \x01(\x03R\x12connectedSinceUnix\x126\n" +
 	"\x17disconnected_since_unix\x18\n" +
-	" \x01(\x03R\x15disconnectedSinceUnix\x1a?\n" +
+	" \x01(\x03R\x15disconnectedSinceUnix\x12!\n" +
+	"\flast_refusal\x18\v \x01(\tR\vlastRefusal\x12*\n" +
+	"\x11last_refusal_unix\x18\f \x01(\x03R\x0flastRefusalUnix\x1a?\n" +
 	"\x11ObjectCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xcd\x01\n" +
@@ -2523,6 +2632,12 @@ const file_spinops_bridge_v1_bridge_proto_rawDesc = "" +
 	"\n" +
 	"credential\x18\x01 \x01(\tR\n" +
 	"credential\"*\n" +
+	"\x14GetCredentialRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"7\n" +
+	"\x15GetCredentialResponse\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x01 \x01(\tR\n" +
+	"credential\"*\n" +
 	"\x14GetKubeconfigRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"e\n" +
 	"\x15GetKubeconfigResponse\x12\x1e\n" +
@@ -2552,7 +2667,7 @@ const file_spinops_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x16SYNC_STATE_UNAVAILABLE\x10\x04\x12\x18\n" +
 	"\x14SYNC_STATE_WITHDRAWN\x10\x052`\n" +
 	"\fAgentService\x12P\n" +
-	"\aConnect\x12\x1f.spinops.bridge.v1.AgentMessage\x1a .spinops.bridge.v1.BridgeMessage(\x010\x012\xc0\x05\n" +
+	"\aConnect\x12\x1f.spinops.bridge.v1.AgentMessage\x1a .spinops.bridge.v1.BridgeMessage(\x010\x012\xa4\x06\n" +
 	"\fAdminService\x12h\n" +
 	"\x0fRegisterAccount\x12).spinops.bridge.v1.RegisterAccountRequest\x1a*.spinops.bridge.v1.RegisterAccountResponse\x12N\n" +
 	"\n" +
@@ -2561,6 +2676,7 @@ const file_spinops_bridge_v1_bridge_proto_rawDesc = "" +
 	"\rUpdateAccount\x12'.spinops.bridge.v1.UpdateAccountRequest\x1a\x1a.spinops.bridge.v1.Account\x12n\n" +
 	"\x11DeregisterAccount\x12+.spinops.bridge.v1.DeregisterAccountRequest\x1a,.spinops.bridge.v1.DeregisterAccountResponse\x12k\n" +
 	"\x10RotateCredential\x12*.spinops.bridge.v1.RotateCredentialRequest\x1a+.spinops.bridge.v1.RotateCredentialResponse\x12b\n" +
+	"\rGetCredential\x12'.spinops.bridge.v1.GetCredentialRequest\x1a(.spinops.bridge.v1.GetCredentialResponse\x12b\n" +
 	"\rGetKubeconfig\x12'.spinops.bridge.v1.GetKubeconfigRequest\x1a(.spinops.bridge.v1.GetKubeconfigResponseBPZNgithub.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1;bridgev1b\x06proto3"
 
 var (
@@ -2576,7 +2692,7 @@ func file_spinops_bridge_v1_bridge_proto_rawDescGZIP() []byte {
 }
 
 var file_spinops_bridge_v1_bridge_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_spinops_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_spinops_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_spinops_bridge_v1_bridge_proto_goTypes = []any{
 	(EventType)(0),                    // 0: spinops.bridge.v1.EventType
 	(Mode)(0),                         // 1: spinops.bridge.v1.Mode
@@ -2611,10 +2727,12 @@ var file_spinops_bridge_v1_bridge_proto_goTypes = []any{
 	(*DeregisterAccountResponse)(nil), // 30: spinops.bridge.v1.DeregisterAccountResponse
 	(*RotateCredentialRequest)(nil),   // 31: spinops.bridge.v1.RotateCredentialRequest
 	(*RotateCredentialResponse)(nil),  // 32: spinops.bridge.v1.RotateCredentialResponse
-	(*GetKubeconfigRequest)(nil),      // 33: spinops.bridge.v1.GetKubeconfigRequest
-	(*GetKubeconfigResponse)(nil),     // 34: spinops.bridge.v1.GetKubeconfigResponse
-	nil,                               // 35: spinops.bridge.v1.Heartbeat.BufferedKeysEntry
-	nil,                               // 36: spinops.bridge.v1.AccountStatus.ObjectCountsEntry
+	(*GetCredentialRequest)(nil),      // 33: spinops.bridge.v1.GetCredentialRequest
+	(*GetCredentialResponse)(nil),     // 34: spinops.bridge.v1.GetCredentialResponse
+	(*GetKubeconfigRequest)(nil),      // 35: spinops.bridge.v1.GetKubeconfigRequest
+	(*GetKubeconfigResponse)(nil),     // 36: spinops.bridge.v1.GetKubeconfigResponse
+	nil,                               // 37: spinops.bridge.v1.Heartbeat.BufferedKeysEntry
+	nil,                               // 38: spinops.bridge.v1.AccountStatus.ObjectCountsEntry
 }
 var file_spinops_bridge_v1_bridge_proto_depIdxs = []int32{
 	4,  // 0: spinops.bridge.v1.AgentMessage.hello:type_name -> spinops.bridge.v1.Hello
@@ -2625,7 +2743,7 @@ var file_spinops_bridge_v1_bridge_proto_depIdxs = []int32{
 	6,  // 5: spinops.bridge.v1.AccountHello.kinds:type_name -> spinops.bridge.v1.Kind
 	0,  // 6: spinops.bridge.v1.WatchEvent.type:type_name -> spinops.bridge.v1.EventType
 	7,  // 7: spinops.bridge.v1.EventBatch.events:type_name -> spinops.bridge.v1.WatchEvent
-	35, // 8: spinops.bridge.v1.Heartbeat.buffered_keys:type_name -> spinops.bridge.v1.Heartbeat.BufferedKeysEntry
+	37, // 8: spinops.bridge.v1.Heartbeat.buffered_keys:type_name -> spinops.bridge.v1.Heartbeat.BufferedKeysEntry
 	10, // 9: spinops.bridge.v1.OperationResult.headers:type_name -> spinops.bridge.v1.Header
 	13, // 10: spinops.bridge.v1.BridgeMessage.welcome:type_name -> spinops.bridge.v1.Welcome
 	15, // 11: spinops.bridge.v1.BridgeMessage.operation:type_name -> spinops.bridge.v1.Operation
@@ -2637,7 +2755,7 @@ var file_spinops_bridge_v1_bridge_proto_depIdxs = []int32{
 	19, // 17: spinops.bridge.v1.AccountSpec.permissions:type_name -> spinops.bridge.v1.Permissions
 	1,  // 18: spinops.bridge.v1.AccountSpec.mode:type_name -> spinops.bridge.v1.Mode
 	2,  // 19: spinops.bridge.v1.AccountStatus.sync_state:type_name -> spinops.bridge.v1.SyncState
-	36, // 20: spinops.bridge.v1.AccountStatus.object_counts:type_name -> spinops.bridge.v1.AccountStatus.ObjectCountsEntry
+	38, // 20: spinops.bridge.v1.AccountStatus.object_counts:type_name -> spinops.bridge.v1.AccountStatus.ObjectCountsEntry
 	20, // 21: spinops.bridge.v1.Account.spec:type_name -> spinops.bridge.v1.AccountSpec
 	21, // 22: spinops.bridge.v1.Account.status:type_name -> spinops.bridge.v1.AccountStatus
 	20, // 23: spinops.bridge.v1.RegisterAccountRequest.spec:type_name -> spinops.bridge.v1.AccountSpec
@@ -2651,17 +2769,19 @@ var file_spinops_bridge_v1_bridge_proto_depIdxs = []int32{
 	28, // 31: spinops.bridge.v1.AdminService.UpdateAccount:input_type -> spinops.bridge.v1.UpdateAccountRequest
 	29, // 32: spinops.bridge.v1.AdminService.DeregisterAccount:input_type -> spinops.bridge.v1.DeregisterAccountRequest
 	31, // 33: spinops.bridge.v1.AdminService.RotateCredential:input_type -> spinops.bridge.v1.RotateCredentialRequest
-	33, // 34: spinops.bridge.v1.AdminService.GetKubeconfig:input_type -> spinops.bridge.v1.GetKubeconfigRequest
-	12, // 35: spinops.bridge.v1.AgentService.Connect:output_type -> spinops.bridge.v1.BridgeMessage
-	24, // 36: spinops.bridge.v1.AdminService.RegisterAccount:output_type -> spinops.bridge.v1.RegisterAccountResponse
-	22, // 37: spinops.bridge.v1.AdminService.GetAccount:output_type -> spinops.bridge.v1.Account
-	27, // 38: spinops.bridge.v1.AdminService.ListAccounts:output_type -> spinops.bridge.v1.ListAccountsResponse
-	22, // 39: spinops.bridge.v1.AdminService.UpdateAccount:output_type -> spinops.bridge.v1.Account
-	30, // 40: spinops.bridge.v1.AdminService.DeregisterAccount:output_type -> spinops.bridge.v1.DeregisterAccountResponse
-	32, // 41: spinops.bridge.v1.AdminService.RotateCredential:output_type -> spinops.bridge.v1.RotateCredentialResponse
-	34, // 42: spinops.bridge.v1.AdminService.GetKubeconfig:output_type -> spinops.bridge.v1.GetKubeconfigResponse
-	35, // [35:43] is the sub-list for method output_type
-	27, // [27:35] is the sub-list for method input_type
+	33, // 34: spinops.bridge.v1.AdminService.GetCredential:input_type -> spinops.bridge.v1.GetCredentialRequest
+	35, // 35: spinops.bridge.v1.AdminService.GetKubeconfig:input_type -> spinops.bridge.v1.GetKubeconfigRequest
+	12, // 36: spinops.bridge.v1.AgentService.Connect:output_type -> spinops.bridge.v1.BridgeMessage
+	24, // 37: spinops.bridge.v1.AdminService.RegisterAccount:output_type -> spinops.bridge.v1.RegisterAccountResponse
+	22, // 38: spinops.bridge.v1.AdminService.GetAccount:output_type -> spinops.bridge.v1.Account
+	27, // 39: spinops.bridge.v1.AdminService.ListAccounts:output_type -> spinops.bridge.v1.ListAccountsResponse
+	22, // 40: spinops.bridge.v1.AdminService.UpdateAccount:output_type -> spinops.bridge.v1.Account
+	30, // 41: spinops.bridge.v1.AdminService.DeregisterAccount:output_type -> spinops.bridge.v1.DeregisterAccountResponse
+	32, // 42: spinops.bridge.v1.AdminService.RotateCredential:output_type -> spinops.bridge.v1.RotateCredentialResponse
+	34, // 43: spinops.bridge.v1.AdminService.GetCredential:output_type -> spinops.bridge.v1.GetCredentialResponse
+	36, // 44: spinops.bridge.v1.AdminService.GetKubeconfig:output_type -> spinops.bridge.v1.GetKubeconfigResponse
+	36, // [36:45] is the sub-list for method output_type
+	27, // [27:36] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -2691,7 +2811,7 @@ func file_spinops_bridge_v1_bridge_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spinops_bridge_v1_bridge_proto_rawDesc), len(file_spinops_bridge_v1_bridge_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

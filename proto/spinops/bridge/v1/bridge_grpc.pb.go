@@ -138,6 +138,7 @@ const (
 	AdminService_UpdateAccount_FullMethodName     = "/spinops.bridge.v1.AdminService/UpdateAccount"
 	AdminService_DeregisterAccount_FullMethodName = "/spinops.bridge.v1.AdminService/DeregisterAccount"
 	AdminService_RotateCredential_FullMethodName  = "/spinops.bridge.v1.AdminService/RotateCredential"
+	AdminService_GetCredential_FullMethodName     = "/spinops.bridge.v1.AdminService/GetCredential"
 	AdminService_GetKubeconfig_FullMethodName     = "/spinops.bridge.v1.AdminService/GetKubeconfig"
 )
 
@@ -154,6 +155,10 @@ type AdminServiceClient interface {
 	UpdateAccount(ctx context.Context, in *UpdateAccountRequest, opts ...grpc.CallOption) (*Account, error)
 	DeregisterAccount(ctx context.Context, in *DeregisterAccountRequest, opts ...grpc.CallOption) (*DeregisterAccountResponse, error)
 	RotateCredential(ctx context.Context, in *RotateCredentialRequest, opts ...grpc.CallOption) (*RotateCredentialResponse, error)
+	// GetCredential returns the account's current agent credential again (it
+	// is derived from the bridge's secret key, not stored), so Terraform can
+	// hand it to an agent without ever keeping it in state.
+	GetCredential(ctx context.Context, in *GetCredentialRequest, opts ...grpc.CallOption) (*GetCredentialResponse, error)
 	GetKubeconfig(ctx context.Context, in *GetKubeconfigRequest, opts ...grpc.CallOption) (*GetKubeconfigResponse, error)
 }
 
@@ -225,6 +230,16 @@ func (c *adminServiceClient) RotateCredential(ctx context.Context, in *RotateCre
 	return out, nil
 }
 
+func (c *adminServiceClient) GetCredential(ctx context.Context, in *GetCredentialRequest, opts ...grpc.CallOption) (*GetCredentialResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCredentialResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetCredential_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) GetKubeconfig(ctx context.Context, in *GetKubeconfigRequest, opts ...grpc.CallOption) (*GetKubeconfigResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetKubeconfigResponse)
@@ -248,6 +263,10 @@ type AdminServiceServer interface {
 	UpdateAccount(context.Context, *UpdateAccountRequest) (*Account, error)
 	DeregisterAccount(context.Context, *DeregisterAccountRequest) (*DeregisterAccountResponse, error)
 	RotateCredential(context.Context, *RotateCredentialRequest) (*RotateCredentialResponse, error)
+	// GetCredential returns the account's current agent credential again (it
+	// is derived from the bridge's secret key, not stored), so Terraform can
+	// hand it to an agent without ever keeping it in state.
+	GetCredential(context.Context, *GetCredentialRequest) (*GetCredentialResponse, error)
 	GetKubeconfig(context.Context, *GetKubeconfigRequest) (*GetKubeconfigResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
@@ -276,6 +295,9 @@ func (UnimplementedAdminServiceServer) DeregisterAccount(context.Context, *Dereg
 }
 func (UnimplementedAdminServiceServer) RotateCredential(context.Context, *RotateCredentialRequest) (*RotateCredentialResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateCredential not implemented")
+}
+func (UnimplementedAdminServiceServer) GetCredential(context.Context, *GetCredentialRequest) (*GetCredentialResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCredential not implemented")
 }
 func (UnimplementedAdminServiceServer) GetKubeconfig(context.Context, *GetKubeconfigRequest) (*GetKubeconfigResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetKubeconfig not implemented")
@@ -409,6 +431,24 @@ func _AdminService_RotateCredential_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetCredential_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCredentialRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetCredential(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetCredential_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetCredential(ctx, req.(*GetCredentialRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_GetKubeconfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetKubeconfigRequest)
 	if err := dec(in); err != nil {
@@ -457,6 +497,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateCredential",
 			Handler:    _AdminService_RotateCredential_Handler,
+		},
+		{
+			MethodName: "GetCredential",
+			Handler:    _AdminService_GetCredential_Handler,
 		},
 		{
 			MethodName: "GetKubeconfig",
