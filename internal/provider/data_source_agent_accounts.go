@@ -47,7 +47,9 @@ func (d *agentAccountsDataSource) Metadata(_ context.Context, req datasource.Met
 }
 
 func (d *agentAccountsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	str := func(desc string) schema.StringAttribute { return schema.StringAttribute{Computed: true, MarkdownDescription: desc} }
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Every account registered at the bridge, with its status: for dashboards, checks and landing zones that need to know which clusters are attached.",
 		Attributes: map[string]schema.Attribute{

@@ -2,11 +2,13 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
@@ -23,11 +25,12 @@ type agentCredentialEphemeral struct {
 }
 
 type agentCredentialModel struct {
-	Name          types.String `tfsdk:"name"`
-	Credential    types.String `tfsdk:"credential"`
-	BridgeAddress types.String `tfsdk:"bridge_address"`
-	CACertificate types.String `tfsdk:"ca_certificate"`
-	Endpoint      types.String `tfsdk:"endpoint"`
+	Name           types.String `tfsdk:"name"`
+	RegistrationID types.String `tfsdk:"registration_id"`
+	Credential     types.String `tfsdk:"credential"`
+	BridgeAddress  types.String `tfsdk:"bridge_address"`
+	CACertificate  types.String `tfsdk:"ca_certificate"`
+	Endpoint       types.String `tfsdk:"endpoint"`
 }
 
 func (e *agentCredentialEphemeral) Metadata(_ context.Context, req ephemeral.MetadataRequest, resp *ephemeral.MetadataResponse) {
@@ -41,6 +44,10 @@ func (e *agentCredentialEphemeral) Schema(_ context.Context, _ ephemeral.SchemaR
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{Required: true, MarkdownDescription: "The account name.",
 				Validators: []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be an account name (a DNS-1123 label)")}},
+			"registration_id": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "The registration this credential must belong to: pass `spinops_agent_account.<x>.id`. It is unknown until the account " +
+					"is registered, so Terraform opens this resource only after the account exists; and a registration replaced in between is refused " +
+					"instead of handing out another registration's credential."},
 			"credential": schema.StringAttribute{Computed: true, Sensitive: true,
 				MarkdownDescription: "The agent credential (`bridge.auth.token` or the account's `credential` in the agent config)."},
 			"bridge_address": schema.StringAttribute{Computed: true, MarkdownDescription: "The provider's bridge address."},
@@ -68,6 +75,18 @@ func (e *agentCredentialEphemeral) Open(ctx context.Context, req ephemeral.OpenR
 		return
 	}
 	defer admin.Close()
+	if id := m.RegistrationID.ValueString(); id != "" {
+		acct, err := admin.Get(ctx, m.Name.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddError("Reading the account failed", err.Error())
+			return
+		}
+		if acct.GetId() != id {
+			resp.Diagnostics.AddAttributeError(path.Root("registration_id"), "Another registration",
+				fmt.Sprintf("account %q is now registration %s, not %s: it was registered again; apply the spinops_agent_account first.", m.Name.ValueString(), acct.GetId(), id))
+			return
+		}
+	}
 	cred, err := admin.Credential(ctx, m.Name.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddError("Reading the agent credential failed", err.Error())

@@ -353,6 +353,12 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 			// Nothing to do: keep what was read.
 			plan.Status, plan.AgentID, plan.KubernetesVersion = state.Status, state.AgentID, state.KubernetesVersion
 			plan.APIServerFingerprint, plan.Objects, plan.LastHeartbeat, plan.Endpoint = state.APIServerFingerprint, state.Objects, state.LastHeartbeat, state.Endpoint
+		} else {
+			// An update (possibly only a reinstall, which Terraform does not
+			// see as a change of configuration): the status is read again.
+			plan.Status, plan.AgentID, plan.KubernetesVersion = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+			plan.APIServerFingerprint, plan.LastHeartbeat, plan.Endpoint = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+			plan.Objects = types.MapUnknown(types.Int64Type)
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)

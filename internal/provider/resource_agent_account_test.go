@@ -1,0 +1,578 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/attach"
+	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// spinnakerCluster is the shared cluster with the Spinnaker Operator's
+// CRDs, standing for the cluster Spinnaker runs in.
+func spinnakerCluster(t *testing.T) (*testenv.Cluster, string) {
+	t.Helper()
+	c := testenv.SharedCluster(t)
+	kc, err := kube.NewClient(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spinnaker.InstallCRDs(t.Context(), kc, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return c, c.Namespace(t)
+}
+
+// seedConfigMaps creates n ConfigMaps in a new namespace of c.
+func seedConfigMaps(t *testing.T, c *testenv.Cluster, ns string, n int) {
+	t.Helper()
+	cs := c.Clientset()
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for i := range n {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i), Namespace: ns}, Data: map[string]string{"i": fmt.Sprint(i)}}
+		if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+}
+
+func countAll(t *testing.T, cs kubernetes.Interface, kind string) int {
+	t.Helper()
+	switch kind {
+	case "configmaps":
+		l, err := cs.CoreV1().ConfigMaps("").List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Items)
+	case "secrets":
+		l, err := cs.CoreV1().Secrets("").List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Items)
+	}
+	t.Fatalf("countAll: %s", kind)
+	return 0
+}
+
+// stateHoldsNo fails when any attribute of any resource in state contains
+// one of the secrets (or an agent-credential / endpoint-token prefix).
+func stateHoldsNo(secrets func() []string) tfresource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		want := append(secrets(), "spa_", "spe_")
+		for addr, rs := range s.RootModule().Resources {
+			for k, v := range rs.Primary.Attributes {
+				for _, sec := range want {
+					if sec != "" && strings.Contains(v, sec) {
+						return fmt.Errorf("state of %s holds a secret in %s", addr, k)
+					}
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func agentAccountConfig(tb *testBridge, spin *testenv.Cluster, spinNS string, target *testenv.Cluster, name, kinds string) string {
+	return tb.providerBlock(spin) + fmt.Sprintf(`
+resource "spinops_agent_account" "this" {
+  name         = %q
+  kinds        = %s
+  grace_period = "30s"
+
+  permissions {
+    read  = ["dev", "ops"]
+    write = ["ops"]
+  }
+
+  install_agent {
+    namespace = "agent-%s"
+    image     = "ghcr.io/spinops/spinops:test"
+    requests  = { cpu = "50m", memory = "64Mi" }
+    kubernetes {
+      config_path = %q
+    }
+  }
+
+  spinnaker {
+    namespace = %q
+  }
+
+  timeouts {
+    create = "3m"
+    update = "3m"
+  }
+}
+
+data "spinops_agent_accounts" "all" {
+  depends_on = [spinops_agent_account.this]
+}
+`, name, kinds, name, target.Kubeconfig, spinNS)
+}
+
+// TestAccAgentAccount_agentMode attaches a cluster in agent mode: the
+// resource registers the account, installs the agent in the target cluster
+// and the SpinnakerAccount in the Spinnaker cluster, and waits for the
+// agent (the real binary, run by the stand-in from what was installed) to
+// connect and sync. Then: update kinds, import, out-of-band deletion of the
+// agent and of the registration, destroy.
+func TestAccAgentAccount_agentMode(t *testing.T) {
+	spin, spinNS := spinnakerCluster(t)
+	target := testenv.StartCluster(t)
+	tb := startTestBridge(t)
+	seedConfigMaps(t, target, "apps", 7)
+	const name = "target-one"
+	const addr = "spinops_agent_account.this"
+	agentNS := "agent-" + name
+	startAgentPod(t, target, agentNS, name)
+	tcs := target.Clientset()
+
+	credential := func() []string {
+		r, err := tb.admin.GetCredential(tb.ctx(), &bridgev1.GetCredentialRequest{Name: name})
+		if err != nil {
+			return nil
+		}
+		kc, _ := tb.admin.GetKubeconfig(tb.ctx(), &bridgev1.GetKubeconfigRequest{Name: name})
+		return []string{r.GetCredential(), kc.GetToken(), tb.Token}
+	}
+	objectsMatch := func(kinds ...string) tfresource.TestCheckFunc {
+		return func(s *terraform.State) error {
+			attrs := s.RootModule().Resources[addr].Primary.Attributes
+			for _, k := range kinds {
+				want := countAll(t, tcs, k)
+				if got := attrs["objects."+k]; got != fmt.Sprint(want) {
+					return fmt.Errorf("objects.%s = %q, the cluster holds %d", k, got, want)
+				}
+			}
+			return nil
+		}
+	}
+	endpointReads := func(s *terraform.State) error {
+		// Spinnaker's view: the kubeconfig in the Secret beside the
+		// SpinnakerAccount reaches the account through the bridge.
+		sec, err := spin.Clientset().CoreV1().Secrets(spinNS).Get(t.Context(), "spinops-account-"+name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cfg, err := clientcmd.RESTConfigFromKubeConfig(sec.Data["kubeconfig"])
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(cfg.Host, "/accounts/"+name) {
+			return fmt.Errorf("the kubeconfig points at %s, not the bridge endpoint", cfg.Host)
+		}
+		l, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().ConfigMaps("apps").List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing through the bridge endpoint: %w", err)
+		}
+		if len(l.Items) != 7 {
+			return fmt.Errorf("the bridge endpoint lists %d ConfigMaps in apps, want 7", len(l.Items))
+		}
+		u, err := mustKube(t, spin).Get(t.Context(), attach.SpinnakerAccountGVK, spinNS, name)
+		if err != nil {
+			return err
+		}
+		perms, _, _ := unstructuredStrings(u.Object, "spec", "permissions", "WRITE")
+		if fmt.Sprint(perms) != "[ops]" {
+			return fmt.Errorf("SpinnakerAccount permissions.WRITE = %v", perms)
+		}
+		return nil
+	}
+	rbacIs := func(resources ...string) tfresource.TestCheckFunc {
+		return func(*terraform.State) error {
+			cr, err := tcs.RbacV1().ClusterRoles().Get(t.Context(), "spinops-agent-"+name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			var got []string
+			for _, r := range cr.Rules {
+				got = append(got, r.Resources...)
+				if !strings.Contains(strings.Join(r.Verbs, ","), "patch") {
+					return fmt.Errorf("permissions.write is set but the agent may not patch: %v", r.Verbs)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(resources, ",") {
+				return fmt.Errorf("the agent's ClusterRole grants %v, want exactly %v", got, resources)
+			}
+			return nil
+		}
+	}
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, err := tb.admin.GetAccount(tb.ctx(), &bridgev1.GetAccountRequest{Name: name}); err == nil {
+				return fmt.Errorf("account %s is still registered", name)
+			}
+			in := &attach.AgentInstall{Account: name, Namespace: agentNS}
+			for _, r := range in.Refs() {
+				if _, err := mustKube(t, target).Get(t.Context(), r.GroupVersionKind(), r.GetNamespace(), r.GetName()); !apierrors.IsNotFound(err) {
+					return fmt.Errorf("%s is still there (%v)", kube.Describe(r), err)
+				}
+			}
+			if ns, err := tcs.CoreV1().Namespaces().Get(t.Context(), agentNS, metav1.GetOptions{}); err == nil && ns.DeletionTimestamp == nil {
+				return fmt.Errorf("the namespace the install created is still there")
+			}
+			if _, err := mustKube(t, spin).Get(t.Context(), attach.SpinnakerAccountGVK, spinNS, name); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("the SpinnakerAccount is still there (%v)", err)
+			}
+			return nil
+		},
+		Steps: []tfresource.TestStep{
+			{
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap"]`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("kubernetes_version"), knownvalue.StringExact(testenv.KubernetesVersion)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("agent_installed"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("spinnaker_account_installed"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("api_server_fingerprint"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))),
+					statecheck.ExpectKnownValue("data.spinops_agent_accounts.all", tfjsonpath.New("accounts").AtSliceIndex(0).AtMapKey("status"), knownvalue.StringExact("connected")),
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					objectsMatch("configmaps"),
+					rbacIs("configmaps"),
+					endpointReads,
+					stateHoldsNo(credential),
+				),
+			},
+			{
+				// More kinds: the registration, the agent's RBAC and config
+				// change; the agent reloads and syncs Secrets (metadata only).
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					rbacIs("configmaps", "secrets"),
+					func(*terraform.State) error {
+						// The count converges once the agent's resync lands.
+						deadline := time.Now().Add(30 * time.Second)
+						for {
+							a, err := tb.admin.GetAccount(tb.ctx(), &bridgev1.GetAccountRequest{Name: name})
+							if err == nil && a.GetStatus().GetObjectCounts()["secrets"] == int64(countAll(t, tcs, "secrets")) {
+								return nil
+							}
+							if time.Now().After(deadline) {
+								return fmt.Errorf("secrets never reached the bridge cache: %v %v", a.GetStatus().GetObjectCounts(), err)
+							}
+							time.Sleep(200 * time.Millisecond)
+						}
+					},
+					stateHoldsNo(credential),
+				),
+			},
+			{
+				ResourceName:      addr,
+				ImportState:       true,
+				ImportStateId:     name,
+				ImportStateVerify: true,
+				ImportStateVerifyIgnore: []string{"install_agent", "spinnaker", "timeouts", "agent_installed", "spinnaker_account_installed",
+					"objects", "last_heartbeat", "status", "agent_id"},
+				ImportStateVerifyIdentifierAttribute: "name",
+			},
+			{
+				// The agent's Deployment is deleted out of band: the plan
+				// reinstalls it.
+				PreConfig: func() {
+					if err := tcs.AppsV1().Deployments(agentNS).Delete(context.Background(), "spinops-agent-"+name, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("agent_installed"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				},
+			},
+			{
+				// Deregistered out of band: the plan registers it again (a
+				// new id and credential, delivered to the cluster).
+				PreConfig: func() {
+					if _, err := tb.admin.DeregisterAccount(tb.ctx(), &bridgev1.DeregisterAccountRequest{Name: name}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				},
+				Check: tfresource.ComposeTestCheckFunc(objectsMatch("configmaps", "secrets"), stateHoldsNo(credential)),
+			},
+		},
+	})
+}
+
+// TestAccAgentAccount_infrastructureMode attaches two clusters served by one
+// agent in infrastructure mode, deployed by the platform team itself; the
+// resources only register the accounts and write each credential into a
+// Secret that agent mounts.
+func TestAccAgentAccount_infrastructureMode(t *testing.T) {
+	spin, spinNS := spinnakerCluster(t)
+	one, two := testenv.StartCluster(t), testenv.StartCluster(t)
+	tb := startTestBridge(t)
+	seedConfigMaps(t, one, "apps", 3)
+	seedConfigMaps(t, two, "apps", 5)
+	startInfraAgent(t, spin, spinNS, tb, infraAccount{"infra-one", one.Kubeconfig}, infraAccount{"infra-two", two.Kubeconfig})
+	acct := func(name string) string {
+		return fmt.Sprintf(`
+resource "spinops_agent_account" %q {
+  name  = %q
+  mode  = "infrastructure"
+  kinds = ["ConfigMap"]
+
+  credential_secret {
+    namespace = %q
+  }
+  spinnaker {
+    namespace = %q
+  }
+}
+`, name, name, spinNS, spinNS)
+	}
+	config := tb.providerBlock(spin) + acct("infra-one") + acct("infra-two") + `
+ephemeral "spinops_agent_credential" "one" {
+  name            = spinops_agent_account.infra-one.name
+  registration_id = spinops_agent_account.infra-one.id
+}
+`
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []tfresource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-one", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-two", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-one", tfjsonpath.New("agent_id"), knownvalue.StringExact("infra-standin")),
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-two", tfjsonpath.New("agent_id"), knownvalue.StringExact("infra-standin")),
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-one", tfjsonpath.New("objects").AtMapKey("configmaps"), knownvalue.Int64Exact(int64(countAll(t, one.Clientset(), "configmaps")))),
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-two", tfjsonpath.New("objects").AtMapKey("configmaps"), knownvalue.Int64Exact(int64(countAll(t, two.Clientset(), "configmaps")))),
+			},
+			Check: stateHoldsNo(func() []string {
+				var out []string
+				for _, n := range []string{"infra-one", "infra-two"} {
+					if r, err := tb.admin.GetCredential(tb.ctx(), &bridgev1.GetCredentialRequest{Name: n}); err == nil {
+						out = append(out, r.GetCredential())
+					}
+				}
+				return out
+			}),
+		}},
+		CheckDestroy: func(*terraform.State) error {
+			for _, n := range []string{"infra-one", "infra-two"} {
+				if _, err := spin.Clientset().CoreV1().Secrets(spinNS).Get(t.Context(), "spinops-agent-"+n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+					return fmt.Errorf("credential Secret of %s still there (%v)", n, err)
+				}
+			}
+			l, err := tb.admin.ListAccounts(tb.ctx(), &bridgev1.ListAccountsRequest{})
+			if err != nil || len(l.GetAccounts()) != 0 {
+				return fmt.Errorf("accounts left at the bridge: %v %v", l.GetAccounts(), err)
+			}
+			return nil
+		},
+	})
+}
+
+// TestAccAgentAccount_errors: each mistake is reported clearly, at plan time
+// where it can be, and leaves nothing registered or installed.
+func TestAccAgentAccount_errors(t *testing.T) {
+	spin, spinNS := spinnakerCluster(t)
+	tb := startTestBridge(t)
+	if _, err := tb.admin.RegisterAccount(tb.ctx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: "taken"}}); err != nil {
+		t.Fatal(err)
+	}
+	nobody := writeTokenKubeconfig(t, spin, spin.NobodyToken)
+	withBridge := func(address, token, body string) string {
+		return fmt.Sprintf(`
+provider "spinops" {
+  kubernetes {
+    config_path = %q
+  }
+  bridge {
+    address = %q
+    token   = %q
+    tls {
+      ca_certificate = %q
+    }
+  }
+}
+`, spin.Kubeconfig, address, token, tb.CAPEM) + body
+	}
+	simple := func(name string) string {
+		return fmt.Sprintf("resource \"spinops_agent_account\" \"x\" {\n  name = %q\n  mode = \"infrastructure\"\n}\n", name)
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config: withBridge(tb.Addr, tb.Token, `
+resource "spinops_agent_account" "x" {
+  name       = "both"
+  kinds      = ["Pod"]
+  omit_kinds = ["Secret"]
+}`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Attribute "omit_kinds" cannot be specified when "kinds" is specified`),
+			},
+			{
+				Config: withBridge(tb.Addr, tb.Token, `
+resource "spinops_agent_account" "x" {
+  name = "infra"
+  mode = "infrastructure"
+  install_agent {}
+}`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`install_agent needs mode = "agent"`),
+			},
+			{
+				Config:      withBridge(tb.Addr, tb.Token, simple("Not_A_Name")),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`must be a DNS-1123 label`),
+			},
+			{
+				Config:      withBridge(tb.Addr, tb.Token, simple("taken")),
+				ExpectError: wrappedRe(`account "taken" is already registered.*terraform import`),
+			},
+			{
+				Config:      withBridge("127.0.0.1:1", tb.Token, simple("unreachable")),
+				ExpectError: wrappedRe(`bridge 127.0.0.1:1: registering account "unreachable".*cannot be reached.*bridge.address`),
+			},
+			{
+				Config:      withBridge(tb.Addr, "wrong-token", simple("badtoken")),
+				ExpectError: wrappedRe(`registering account "badtoken".*refused the admin credentials.*bridge.token`),
+			},
+			{
+				Config: withBridge(tb.Addr, tb.Token, fmt.Sprintf(`
+resource "spinops_agent_account" "x" {
+  name = "norights"
+  install_agent {
+    namespace = %q
+    kubernetes {
+      config_path = %q
+    }
+  }
+}`, spinNS, nobody)),
+				ExpectError: wrappedRe(`Missing permissions in the target cluster.*may not create serviceaccounts in namespace ` + spinNS + `.*create clusterroles.rbac.authorization.k8s.io cluster-wide`),
+			},
+		},
+	})
+	l, err := tb.admin.ListAccounts(tb.ctx(), &bridgev1.ListAccountsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.GetAccounts()) != 1 || l.GetAccounts()[0].GetSpec().GetName() != "taken" {
+		t.Fatalf("failed creates left registrations behind: %v", l.GetAccounts())
+	}
+}
+
+// TestAgentCredentialEphemeral opens the ephemeral resource directly and
+// checks it returns the credential the bridge verifies, without rotating it.
+func TestAgentCredentialEphemeral(t *testing.T) {
+	tb := startTestBridge(t)
+	reg, err := tb.admin.RegisterAccount(tb.ctx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: "eph"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &agentCredentialEphemeral{data: newProviderData("test", kube.Connection{}, BridgeSettings{Address: tb.Addr, Token: tb.Token, CACertificate: tb.CAPEM}, awscloud.Settings{}, GCPSettings{})}
+	ctx := context.Background()
+	var sr ephemeral.SchemaResponse
+	e.Schema(ctx, ephemeral.SchemaRequest{}, &sr)
+	typ := sr.Schema.Type().TerraformType(ctx)
+	open := func(name string) (*ephemeral.OpenResponse, map[string]tftypes.Value) {
+		raw := tftypes.NewValue(typ, map[string]tftypes.Value{
+			"name": tftypes.NewValue(tftypes.String, name), "registration_id": tftypes.NewValue(tftypes.String, nil), "credential": tftypes.NewValue(tftypes.String, nil),
+			"bridge_address": tftypes.NewValue(tftypes.String, nil), "ca_certificate": tftypes.NewValue(tftypes.String, nil),
+			"endpoint": tftypes.NewValue(tftypes.String, nil),
+		})
+		resp := &ephemeral.OpenResponse{Result: tfsdk.EphemeralResultData{Schema: sr.Schema, Raw: tftypes.NewValue(typ, nil)}}
+		e.Open(ctx, ephemeral.OpenRequest{Config: tfsdk.Config{Schema: sr.Schema, Raw: raw}}, resp)
+		var out map[string]tftypes.Value
+		if !resp.Diagnostics.HasError() {
+			if err := resp.Result.Raw.As(&out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp, out
+	}
+	for range 2 {
+		resp, out := open("eph")
+		if resp.Diagnostics.HasError() {
+			t.Fatal(resp.Diagnostics)
+		}
+		var cred string
+		_ = out["credential"].As(&cred)
+		if cred != reg.GetCredential() {
+			t.Fatalf("the ephemeral credential is not the one issued at registration")
+		}
+	}
+	resp, _ := open("missing")
+	if !resp.Diagnostics.HasError() || !strings.Contains(fmt.Sprint(resp.Diagnostics), `account "missing" is not registered`) {
+		t.Fatalf("an unknown account: %v", resp.Diagnostics)
+	}
+}
+
+func mustKube(t *testing.T, c *testenv.Cluster) *kube.Client {
+	t.Helper()
+	kc, err := kube.NewClient(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc
+}
+
+func unstructuredStrings(obj map[string]any, fields ...string) ([]string, bool, error) {
+	cur := any(obj)
+	for _, f := range fields {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false, nil
+		}
+		cur = m[f]
+	}
+	l, ok := cur.([]any)
+	if !ok {
+		return nil, false, nil
+	}
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i], _ = v.(string)
+	}
+	return out, true, nil
+}
+
+// wrappedRe matches text Terraform may have wrapped: every space matches
+// any run of whitespace, and "." crosses lines.
+func wrappedRe(s string) *regexp.Regexp {
+	return regexp.MustCompile("(?s)" + strings.ReplaceAll(s, " ", `\s+`))
+}
