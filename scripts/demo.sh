@@ -107,7 +107,6 @@ SQL
 # the same settings the spinops_backup_policy's ConfigMap holds.
 backup_round_trip() {
 	local cfg="$DEMO/backup.json" id
-	(cd "$ROOT" && go build -trimpath -o "$DEMO/spinops" ./cmd/spinops)
 	"$TERRAFORM" -chdir="$ROOT/examples/local" output -raw backup_config >"$cfg"
 	export SPINOPS_BACKUP_MYSQL_PASSWORD=$DB_PASSWORD
 	log "spinops backup run (MariaDB spinops_demo -> s3://spinops-demo-backups/spinnaker in moto)"
@@ -119,6 +118,101 @@ backup_round_trip() {
 	id=$("$DEMO/spinops" backup list --config "$cfg" --json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
 	"$DEMO/spinops" backup restore --config "$cfg" --backup "$id" --overwrite
 	echo "rows after restore:  $(mysql_demo -N -e 'SELECT COUNT(*) FROM spinops_demo.applications')"
+}
+
+# The spinops runtime binary: bridge, agent and backup engine.
+build_spinops() {
+	log "building the spinops binary (bridge, agent, backup)"
+	(cd "$ROOT" && go build -trimpath -o "$DEMO/spinops" ./cmd/spinops)
+}
+
+# A real bridge on loopback: TLS with a self-signed CA, SQLite registry, the
+# per-account Kubernetes endpoint. The provider reaches its admin API.
+start_bridge() {
+	local dir="$DEMO/bridge"
+	if ! alive "$DEMO/bridge.pid"; then
+		mkdir -p "$dir"
+		local grpc ep ops
+		grpc=$(free_port) ep=$(free_port) ops=$(free_port)
+		[ -f "$dir/admin-token" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$dir/admin-token"
+		log "starting spinops bridge (gRPC 127.0.0.1:$grpc, endpoint https://127.0.0.1:$ep)"
+		nohup "$DEMO/spinops" bridge --grpc-addr "127.0.0.1:$grpc" --endpoint-addr "127.0.0.1:$ep" \
+			--endpoint-url "https://127.0.0.1:$ep" --ops-addr "127.0.0.1:$ops" --sqlite "$dir/bridge.db" \
+			--self-signed-dir "$dir/tls" --admin-token-file "$dir/admin-token" --grace-period 1m >"$DEMO/bridge.log" 2>&1 &
+		echo $! >"$DEMO/bridge.pid"
+		echo "127.0.0.1:$grpc" >"$dir/address"
+		echo "$ops" >"$dir/ops.port"
+	fi
+	for _ in $(seq 1 100); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$(cat "$dir/ops.port")/readyz" 2>/dev/null && break
+		alive "$DEMO/bridge.pid" || { tail -20 "$DEMO/bridge.log"; echo "the bridge did not start (log: $DEMO/bridge.log)" >&2; exit 1; }
+		sleep 0.2
+	done
+	export SPINOPS_BRIDGE_ADDRESS SPINOPS_BRIDGE_TOKEN SPINOPS_BRIDGE_CA_CERTIFICATE
+	SPINOPS_BRIDGE_ADDRESS=$(cat "$dir/address")
+	SPINOPS_BRIDGE_TOKEN=$(cat "$dir/admin-token")
+	SPINOPS_BRIDGE_CA_CERTIFICATE=$(cat "$dir/tls/ca.pem")
+}
+
+# Stands in for the agent's pod: no kubelet runs here, so the Deployment
+# spinops_agent_account installs cannot start one. Once the Deployment, its
+# Secret and ConfigMap exist, this "mounts" them into $DEMO/agent, swaps the
+# in-cluster service account for a token of the installed ServiceAccount
+# (kubectl create token: the agent runs with exactly the RBAC that was
+# installed) and runs the same `spinops agent` binary the image runs.
+agent_pod_standin() {
+	local ns=spinops-agent name=spinops-agent-local dir="$DEMO/agent" kubectl="$BIN_DIR/kubectl --kubeconfig $DEMO/cluster/kubeconfig"
+	alive "$DEMO/agent.pid" && return
+	mkdir -p "$dir/secret"
+	(
+		for _ in $(seq 1 600); do
+			$kubectl -n $ns get deployment $name >/dev/null 2>&1 &&
+				$kubectl -n $ns get secret $name >/dev/null 2>&1 &&
+				$kubectl -n $ns get configmap $name >/dev/null 2>&1 && break
+			sleep 0.5
+		done
+		for key in credential bridge-address ca.crt; do
+			$kubectl -n $ns get secret $name -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/secret/$key"
+		done
+		token=$($kubectl -n $ns create token $name --duration 24h)
+		$kubectl config view --raw --minify -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/cluster-ca.crt"
+		server=$($kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}')
+		cat >"$dir/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$dir/cluster-ca.crt"}}]
+users: [{name: agent, user: {token: "$token"}}]
+contexts: [{name: local, context: {cluster: local, user: agent}}]
+current-context: local
+KC
+		$kubectl -n $ns get configmap $name -o 'jsonpath={.data.agent\.yaml}' |
+			sed -e "s|serviceAccount: true|kubeconfigFile: $dir/kubeconfig|" -e "s|/var/run/spinops/|$dir/secret/|g" >"$dir/agent.yaml"
+		SPINOPS_BRIDGE_ADDRESS=$(cat "$dir/secret/bridge-address") exec "$DEMO/spinops" agent --config "$dir/agent.yaml"
+	) >"$DEMO/agent.log" 2>&1 &
+	echo $! >"$DEMO/agent.pid"
+}
+
+# Spinnaker's view of the account: the kubeconfig in the Secret beside the
+# SpinnakerAccount reaches the local cluster through the bridge.
+kubectl_through_bridge() {
+	local kc="$DEMO/bridge-local.kubeconfig" k="$BIN_DIR/kubectl"
+	"$k" --kubeconfig "$DEMO/cluster/kubeconfig" -n spinnaker-green get secret spinops-account-local \
+		-o 'jsonpath={.data.kubeconfig}' | base64 -d >"$kc"
+	log "kubectl through the bridge ($(sed -n 's/^ *server: //p' "$kc"))"
+	echo "\$ kubectl get configmaps -n spinnaker-green      # answered from the bridge's watch-fed cache"
+	"$k" --kubeconfig "$kc" get configmaps -n spinnaker-green
+	echo "\$ kubectl apply -f hello.yaml                    # forwarded to the agent, run against the cluster"
+	"$k" --kubeconfig "$kc" apply -f - <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: hello-from-spinnaker, namespace: default}
+data: {greeting: "deployed through the bridge"}
+YAML
+	sleep 1
+	echo "\$ kubectl get configmap hello-from-spinnaker -o jsonpath={.data.greeting}"
+	"$k" --kubeconfig "$kc" -n default get configmap hello-from-spinnaker -o 'jsonpath={.data.greeting}'
+	echo
+	"$k" --kubeconfig "$kc" -n default delete configmap hello-from-spinnaker
 }
 
 build_provider() {
@@ -143,6 +237,8 @@ up() {
 	start_cluster
 	start_moto
 	start_mariadb
+	build_spinops
+	start_bridge
 	build_provider
 	export TF_CLI_CONFIG_FILE="$DEMO/terraformrc"
 	export TF_DATA_DIR="$DEMO/tfdata"
@@ -163,8 +259,10 @@ up() {
 	log "terraform init (examples/local, providers from $DEMO/mirror)"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" init -input=false -upgrade -backend-config="path=$DEMO/terraform.tfstate" >"$DEMO/init.log" ||
 		{ cat "$DEMO/init.log"; exit 1; }
+	agent_pod_standin
 	log "terraform apply -auto-approve (examples/local)"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve
+	kubectl_through_bridge
 	backup_round_trip
 	log "terraform apply again: the policy now reports the backup the engine made"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve | tail -25
@@ -173,6 +271,8 @@ up() {
 The local environment keeps running:
   kubeconfig  $DEMO/cluster/kubeconfig   (kubectl --kubeconfig ... get ns)
   AWS (moto)  AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$DEMO/moto.port") AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  bridge      SPINOPS_BRIDGE_ADDRESS=$SPINOPS_BRIDGE_ADDRESS (admin token: $DEMO/bridge/admin-token, log: $DEMO/bridge.log)
+  via bridge  kubectl --kubeconfig $DEMO/bridge-local.kubeconfig get configmaps -A
   MariaDB     mariadb --no-defaults -uroot -p$DB_PASSWORD -h127.0.0.1 -P$(cat "$DEMO/mariadb.port") spinops_demo
   backups     $DEMO/spinops backup list --config $DEMO/backup.json
   state       $DEMO/terraform.tfstate
@@ -181,6 +281,12 @@ EOF
 }
 
 down() {
+	for p in agent bridge; do
+		if alive "$DEMO/$p.pid"; then
+			log "stopping the $p (pid $(cat "$DEMO/$p.pid"))"
+			kill "$(cat "$DEMO/$p.pid")" || true
+		fi
+	done
 	if alive "$DEMO/mariadb.pid"; then
 		log "stopping MariaDB (pid $(cat "$DEMO/mariadb.pid"))"
 		kill "$(cat "$DEMO/mariadb.pid")" || true
