@@ -317,6 +317,23 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 				},
 			},
 			{
+				// The registration is changed out of band (kinds narrowed):
+				// refresh shows it and the plan puts it back.
+				PreConfig: func() {
+					a, err := tb.admin.GetAccount(tb.ctx(), &bridgev1.GetAccountRequest{Name: name})
+					if err != nil {
+						t.Fatal(err)
+					}
+					a.Spec.Kinds = []string{"ConfigMap"}
+					if _, err := tb.admin.UpdateAccount(tb.ctx(), &bridgev1.UpdateAccountRequest{Spec: a.Spec}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
 				// Deregistered out of band: the plan registers it again (a
 				// new id and credential, delivered to the cluster).
 				PreConfig: func() {
@@ -473,6 +490,22 @@ resource "spinops_agent_account" "x" {
 				ExpectError: wrappedRe(`registering account "badtoken".*refused the admin credentials.*bridge.token`),
 			},
 			{
+				// No agent ever comes: the wait's timeout says which step is
+				// missing.
+				Config: withBridge(tb.Addr, tb.Token, fmt.Sprintf(`
+resource "spinops_agent_account" "x" {
+  name = "lonely"
+  mode = "infrastructure"
+  credential_secret {
+    namespace = %q
+  }
+  timeouts {
+    create = "4s"
+  }
+}`, spinNS)),
+				ExpectError: wrappedRe(`did not become ready.*agent not connected: no agent has connected for account lonely.*credential Secret ` + spinNS + `/spinops-agent-lonely written`),
+			},
+			{
 				Config: withBridge(tb.Addr, tb.Token, fmt.Sprintf(`
 resource "spinops_agent_account" "x" {
   name = "norights"
@@ -491,6 +524,8 @@ resource "spinops_agent_account" "x" {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// "taken" was registered by the test; "lonely" was created (its wait
+	// failed, so it was tainted) and destroyed with the test's state.
 	if len(l.GetAccounts()) != 1 || l.GetAccounts()[0].GetSpec().GetName() != "taken" {
 		t.Fatalf("failed creates left registrations behind: %v", l.GetAccounts())
 	}
