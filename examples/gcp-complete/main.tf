@@ -19,6 +19,16 @@ provider "spinops" {
   gcp {
     project = var.project_id
   }
+
+  # The bridge's admin API, where spinops_agent_account registers clusters.
+  # The admin token comes from SPINOPS_BRIDGE_TOKEN, so it is in no file.
+  bridge {
+    address = var.bridge_address
+
+    tls {
+      ca_certificate = var.bridge_ca_certificate
+    }
+  }
 }
 
 ################################################################################
@@ -175,9 +185,10 @@ resource "spinops_zone" "green" {
   }
 }
 
-# spinops_agent_account (clusters attached through the bridge) and
-# spinops_backup_policy (destination: module.backup_bucket) are not released
-# yet; local.spinnaker holds what they take.
+# Everything the installation takes from the foundation, in one place
+# (output "spinnaker"), for what this stack does not set up itself: Cloud SQL
+# connection names for a proxy, the Workload Identity annotations of the
+# zones' service accounts.
 locals {
   spinnaker = {
     namespace = "spinnaker"
@@ -204,6 +215,96 @@ locals {
       } : sa => { "iam.gke.io/gcp-service-account" = module.gke.workload_identity_service_accounts[k] }
     }
   }
+}
+
+################################################################################
+# Clusters attached through the bridge
+################################################################################
+
+locals {
+  # With no namespaces given, the control cluster's account leaves out the
+  # cluster's own machinery and Spinnaker's namespaces. This only narrows
+  # what is watched and shown: the agent's RBAC stays cluster-wide.
+  control_omit_namespaces = concat(["kube-system", "kube-public", "kube-node-lease", "spinops-agent", spinops_managed_spinnaker.this.id], local.zone_namespaces)
+
+  agent_requests = { cpu = "100m", memory = "128Mi" }
+  agent_limits   = { memory = "512Mi" }
+}
+
+# The control cluster itself, as a Spinnaker account of the green zone: the
+# provider registers it at the bridge, installs the agent through its own
+# connection, creates the SpinnakerAccount in green's namespace and waits for
+# the agent's first full sync. The agent's credential goes from the bridge
+# into the cluster's Secret and never into state.
+resource "spinops_agent_account" "control" {
+  count = var.control_cluster_account == null ? 0 : 1
+
+  name            = var.control_cluster_account.name
+  kinds           = var.control_cluster_account.kinds
+  namespaces      = var.control_cluster_account.namespaces
+  omit_namespaces = var.control_cluster_account.namespaces == null ? local.control_omit_namespaces : null
+
+  permissions {
+    read  = var.control_cluster_account.permissions.read
+    write = var.control_cluster_account.permissions.write
+  }
+
+  install_agent {
+    bridge_address = var.control_cluster_account.bridge_address
+    requests       = local.agent_requests
+    limits         = local.agent_limits
+  }
+
+  spinnaker {
+    namespace = spinops_zone.green.namespace
+  }
+
+  # SpinnakerAccounts are the operator's objects: green must be up first.
+  depends_on = [spinops_zone.green]
+}
+
+# Further clusters (other GKE clusters, or anything a kubeconfig reaches):
+# the agent is installed through each cluster's own connection and dials
+# out to the bridge, so the clusters' API servers never have to be
+# reachable from Spinnaker.
+resource "spinops_agent_account" "target" {
+  for_each = var.target_clusters
+
+  name       = each.key
+  kinds      = each.value.kinds
+  namespaces = each.value.namespaces
+
+  permissions {
+    read  = each.value.permissions.read
+    write = each.value.permissions.write
+  }
+
+  install_agent {
+    kubernetes {
+      config_path            = each.value.config_path
+      config_context         = each.value.config_context
+      host                   = try(each.value.gke.host, null)
+      cluster_ca_certificate = try(each.value.gke.cluster_ca_certificate, null)
+
+      # A Google access token from the provider's gcp credentials (or
+      # Application Default Credentials): no gcloud plugin, no kubeconfig.
+      dynamic "gke" {
+        for_each = each.value.gke == null ? [] : [each.value.gke]
+
+        content {}
+      }
+    }
+
+    bridge_address = each.value.bridge_address
+    requests       = local.agent_requests
+    limits         = local.agent_limits
+  }
+
+  spinnaker {
+    namespace = spinops_zone.green.namespace
+  }
+
+  depends_on = [spinops_zone.green]
 }
 
 ################################################################################

@@ -30,3 +30,15 @@ output "zones" {
     }
   }
 }
+
+output "agent_accounts" {
+  description = "The clusters attached through the bridge, by account name: status (connected, syncing, never_connected, unavailable or withdrawn), Kubernetes version, objects cached by kind, and the endpoint Clouddriver reads them from."
+  value = {
+    for a in concat(spinops_agent_account.control, values(spinops_agent_account.target)) : a.name => {
+      status             = a.status
+      kubernetes_version = a.kubernetes_version
+      objects            = a.objects
+      endpoint           = a.endpoint
+    }
+  }
+}

@@ -79,3 +79,94 @@ variable "labels" {
     managed-by = "terraform"
   }
 }
+
+variable "bridge_address" {
+  description = "host:port of the spinops bridge's gRPC listener: Terraform registers accounts there and the agents dial it. The admin token comes from SPINOPS_BRIDGE_TOKEN."
+  type        = string
+  default     = "bridge.spinnaker.example.com:9091"
+
+  validation {
+    condition     = can(regex("^[^\\s:]+:[0-9]{1,5}$", var.bridge_address))
+    error_message = "bridge_address must be host:port."
+  }
+}
+
+variable "bridge_ca_certificate" {
+  description = "PEM CA bundle the bridge's certificate is verified against; null uses the system roots."
+  type        = string
+  default     = null
+}
+
+variable "control_cluster_account" {
+  description = <<-EOT
+    Attach the control cluster itself to the green zone as this Spinnaker account (null: do not).
+    namespaces: the agent's RBAC is bound in these only (they must exist); unset, it is cluster-wide and the account leaves out kube-*, spinops-agent and Spinnaker's own namespaces.
+    kinds: unset watches every kind. permissions: Fiat roles; without write roles the account is read-only.
+    bridge_address: what the agent dials when it differs from bridge_address (e.g. the bridge's in-cluster Service).
+  EOT
+  type = object({
+    name       = optional(string, "control")
+    namespaces = optional(list(string))
+    kinds      = optional(list(string))
+    permissions = optional(object({
+      read  = optional(list(string), [])
+      write = optional(list(string), [])
+    }), {})
+    bridge_address = optional(string)
+  })
+  default = {}
+
+  validation {
+    condition     = var.control_cluster_account == null ? true : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.control_cluster_account.name))
+    error_message = "control_cluster_account.name must be a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)."
+  }
+
+  validation {
+    condition     = var.control_cluster_account == null ? true : alltrue([for n in coalesce(var.control_cluster_account.namespaces, []) : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n))])
+    error_message = "control_cluster_account.namespaces must be namespace names (DNS-1123 labels)."
+  }
+}
+
+variable "target_clusters" {
+  description = <<-EOT
+    More clusters to attach to the green zone, by Spinnaker account name (a DNS-1123 label). Each is reached either with a kubeconfig
+    (config_path, optionally config_context) or as GKE (gke: host and cluster_ca_certificate (PEM); the token is a Google access token from
+    the provider's gcp credentials). namespaces, kinds, permissions and bridge_address as in control_cluster_account.
+  EOT
+  type = map(object({
+    config_path    = optional(string)
+    config_context = optional(string)
+    gke = optional(object({
+      host                   = string
+      cluster_ca_certificate = string
+    }))
+    namespaces = optional(list(string))
+    kinds      = optional(list(string))
+    permissions = optional(object({
+      read  = optional(list(string), [])
+      write = optional(list(string), [])
+    }), {})
+    bridge_address = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.target_clusters) : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", name))])
+    error_message = "target_clusters keys are account names: DNS-1123 labels (lowercase letters, digits and '-', at most 63 characters)."
+  }
+
+  validation {
+    condition     = alltrue([for c in values(var.target_clusters) : (c.config_path != null) != (c.gke != null)])
+    error_message = "Each target cluster needs exactly one of config_path (a kubeconfig) and gke."
+  }
+
+  validation {
+    condition     = alltrue([for c in values(var.target_clusters) : alltrue([for n in coalesce(c.namespaces, []) : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n))])])
+    error_message = "target_clusters namespaces must be namespace names (DNS-1123 labels)."
+  }
+
+  validation {
+    condition     = var.control_cluster_account == null ? true : !contains(keys(var.target_clusters), var.control_cluster_account.name)
+    error_message = "A target cluster may not take the control cluster's account name: account names are unique at the bridge."
+  }
+}

@@ -42,3 +42,128 @@ run "the_stack_plans_with_the_modules_wired_together" {
     error_message = "Green is open to the user ranges only."
   }
 }
+
+run "the_control_cluster_is_attached_to_green_through_the_bridge" {
+  command = plan
+
+  assert {
+    condition     = length(spinops_agent_account.control) == 1 && spinops_agent_account.control[0].name == "control"
+    error_message = "The control cluster is attached as account \"control\" by default."
+  }
+
+  assert {
+    condition     = spinops_agent_account.control[0].spinnaker.namespace == "spinnaker-green"
+    error_message = "The control cluster's SpinnakerAccount goes to the green zone's namespace."
+  }
+
+  assert {
+    condition     = spinops_agent_account.control[0].install_agent.kubernetes == null
+    error_message = "The control cluster's agent is installed through the provider's own connection."
+  }
+
+  assert {
+    condition = spinops_agent_account.control[0].namespaces == null && alltrue([
+      for ns in ["kube-system", "spinops-agent", "spinnaker-red", "spinnaker-green"] : contains(spinops_agent_account.control[0].omit_namespaces, ns)
+    ])
+    error_message = "Without namespaces, the control cluster's account leaves out the cluster's machinery and Spinnaker's zones."
+  }
+
+  assert {
+    condition     = length(spinops_agent_account.control[0].permissions.write) == 0
+    error_message = "Without write roles the control cluster's account is read-only."
+  }
+
+  assert {
+    condition     = length(spinops_agent_account.target) == 0 && keys(output.agent_accounts) == ["control"]
+    error_message = "No further clusters by default."
+  }
+}
+
+run "target_clusters_are_attached_with_their_own_connections" {
+  command = plan
+
+  variables {
+    control_cluster_account = {
+      name        = "spinnaker-control"
+      namespaces  = ["platform-tools"]
+      permissions = { read = ["platform"], write = ["platform"] }
+    }
+    target_clusters = {
+      staging = {
+        gke = {
+          host                   = "https://34.1.2.3"
+          cluster_ca_certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        }
+        namespaces  = ["shop", "payments"]
+        permissions = { read = ["developers"], write = ["deployers"] }
+      }
+      edge = {
+        config_path    = "~/.kube/edge"
+        config_context = "edge-fra"
+        kinds          = ["Deployment", "Service"]
+      }
+    }
+  }
+
+  assert {
+    condition     = spinops_agent_account.control[0].namespaces == tolist(["platform-tools"]) && spinops_agent_account.control[0].omit_namespaces == null
+    error_message = "With namespaces, the control cluster's account watches those only."
+  }
+
+  assert {
+    condition     = toset(keys(output.agent_accounts)) == toset(["spinnaker-control", "edge", "staging"])
+    error_message = "One account per cluster, named by its key."
+  }
+
+  assert {
+    condition = alltrue([
+      spinops_agent_account.target["staging"].install_agent.kubernetes.gke != null,
+      spinops_agent_account.target["staging"].install_agent.kubernetes.host == "https://34.1.2.3",
+      spinops_agent_account.target["staging"].install_agent.kubernetes.config_path == null,
+    ])
+    error_message = "A GKE target's agent is installed with a Google access token for that cluster."
+  }
+
+  assert {
+    condition = alltrue([
+      spinops_agent_account.target["edge"].install_agent.kubernetes.config_path == "~/.kube/edge",
+      spinops_agent_account.target["edge"].install_agent.kubernetes.config_context == "edge-fra",
+      spinops_agent_account.target["edge"].install_agent.kubernetes.gke == null,
+    ])
+    error_message = "A kubeconfig target's agent is installed through its kubeconfig."
+  }
+
+  assert {
+    condition     = spinops_agent_account.target["staging"].namespaces == tolist(["shop", "payments"]) && spinops_agent_account.target["staging"].permissions.write == tolist(["deployers"])
+    error_message = "Namespaces and write roles are passed on."
+  }
+
+  assert {
+    condition     = alltrue([for a in values(spinops_agent_account.target) : a.spinnaker.namespace == "spinnaker-green"])
+    error_message = "Every target cluster becomes an account of the green zone."
+  }
+}
+
+run "a_target_cluster_needs_exactly_one_connection" {
+  command = plan
+
+  variables {
+    target_clusters = {
+      staging = {}
+    }
+  }
+
+  expect_failures = [var.target_clusters]
+}
+
+run "account_names_are_unique_at_the_bridge" {
+  command = plan
+
+  variables {
+    target_clusters = {
+      control = { config_path = "~/.kube/config" }
+    }
+  }
+
+  expect_failures = [var.target_clusters]
+}
