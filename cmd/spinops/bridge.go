@@ -28,6 +28,7 @@ type bridgeFlags struct {
 	adminIdentities                              []string
 	grace, heartbeat                             time.Duration
 	maxMessageBytes                              int
+	replicaID, peerURL                           string
 }
 
 func newBridgeCommand() *cobra.Command {
@@ -57,6 +58,9 @@ func newBridgeCommand() *cobra.Command {
 	fl.DurationVar(&f.grace, "grace-period", 5*time.Minute, "default time a disconnected account stays known before it is withdrawn")
 	fl.DurationVar(&f.heartbeat, "heartbeat-interval", 10*time.Second, "how often agents must send a heartbeat")
 	fl.IntVar(&f.maxMessageBytes, "max-message-bytes", 16<<20, "largest message accepted from an agent")
+	fl.StringVar(&f.replicaID, "replica-id", "", "this replica's id, stable and unique (the pod name); default: a random id")
+	fl.StringVar(&f.peerURL, "peer-url", "", "run as one of several replicas sharing the MySQL store: this replica's endpoint as the other replicas reach it "+
+		"(e.g. https://$(POD_IP):8443); needs --mysql-dsn-env and --replica-id")
 	return cmd
 }
 
@@ -85,7 +89,12 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.peerURL != "" && (f.mysqlDSNEnv == "" || f.replicaID == "") {
+		return errors.New("--peer-url (several replicas) needs the shared MySQL store (--mysql-dsn-env) and a stable --replica-id")
+	}
 	cfg := bridge.Config{
+		BridgeID:          f.replicaID,
+		PeerURL:           strings.TrimRight(f.peerURL, "/"),
 		Store:             st,
 		GRPCAddr:          f.grpcAddr,
 		MaxMessageBytes:   f.maxMessageBytes,

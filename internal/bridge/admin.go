@@ -93,6 +93,7 @@ func notRegistered(name string) error {
 
 func (a *adminService) GetAccount(_ context.Context, req *bridgev1.GetAccountRequest) (*bridgev1.Account, error) {
 	s := a.s
+	s.lookup(req.GetName())
 	s.reg.mu.Lock()
 	defer s.reg.mu.Unlock()
 	st := s.reg.accounts[req.GetName()]

@@ -276,11 +276,19 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 	var seen []string
 	now := time.Now()
 
+	var held map[string]error
+	if s.replicated() {
+		held = s.claimAccounts(sess, hello)
+	}
 	s.reg.mu.Lock()
 	for _, ah := range hello.GetAccounts() {
 		name := ah.GetName()
 		st := s.reg.accounts[name]
-		if err := s.authorizeLocked(sess, st, ah); err != nil {
+		err := s.authorizeLocked(sess, st, ah)
+		if err == nil {
+			err = held[name]
+		}
+		if err != nil {
 			st, _ := status.FromError(err)
 			s.metrics.refusals.WithLabelValues(st.Code().String()).Inc()
 			s.log.Warn("agent refused for an account", "agent", sess.agentID, "account", name, "code", st.Code(), "reason", st.Message())
@@ -374,6 +382,9 @@ func (s *Server) detach(sess *session) {
 		if err := s.cfg.Store.RecordSeen(ctx, name, sess.agentID, now); err != nil {
 			s.log.Warn("recording the disconnection of an account", "account", name, "err", err)
 		}
+	}
+	if s.replicated() {
+		s.releaseAccounts(names)
 	}
 }
 

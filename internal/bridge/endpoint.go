@@ -97,6 +97,9 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusUnauthorized, "Unauthorized", fmt.Sprintf("a valid bearer token for account %q is required (GetKubeconfig gives one)", name), nil)
 		return
 	}
+	if !connected && s.forwardToHolder(w, r, name) {
+		return
+	}
 	if withdrawn && !connected {
 		writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf("account %q is unavailable: no agent serves it", name), nil)
 		return

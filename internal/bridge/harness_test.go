@@ -77,6 +77,10 @@ type testBridge struct {
 
 type bridgeOption func(*bridge.Config)
 
+// peerURLIsEndpoint as Config.PeerURL in an option: use the replica's own
+// endpoint URL (known only once the harness has bound it).
+const peerURLIsEndpoint = "<endpoint>"
+
 func startBridge(t *testing.T, p *pki, dbPath string, opts ...bridgeOption) *testBridge {
 	t.Helper()
 	tb := &testBridge{pki: p, dbPath: dbPath, grpcAddr: "127.0.0.1:0", epAddr: "127.0.0.1:0"}
@@ -120,6 +124,9 @@ func (tb *testBridge) start(t *testing.T, opts ...bridgeOption) {
 			cfg.EndpointAddr = tb.epAddr
 		}
 		cfg.EndpointURL = "https://" + tb.epAddr
+	}
+	if cfg.PeerURL == peerURLIsEndpoint {
+		cfg.PeerURL = cfg.EndpointURL
 	}
 	s, err := bridge.New(ctx, cfg)
 	if err != nil {

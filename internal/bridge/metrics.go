@@ -15,6 +15,7 @@ type metrics struct {
 	operationLatency   *prometheus.HistogramVec
 	refusals           *prometheus.CounterVec
 	upserts, deletes   prometheus.Counter
+	forwarded          prometheus.Counter
 }
 
 func newMetrics(s *Server) *metrics {
@@ -42,6 +43,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "spinops_bridge_agent_refusals_total",
 			Help: "Accounts an agent offered that the bridge refused, by gRPC code.",
 		}, []string{"code"}),
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "spinops_bridge_forwarded_requests_total",
+			Help: "Endpoint requests forwarded to the bridge replica whose agent serves the account.",
+		}),
 	}
 	m.upserts = m.events.WithLabelValues("upsert")
 	m.deletes = m.events.WithLabelValues("delete")
@@ -49,7 +54,7 @@ func newMetrics(s *Server) *metrics {
 		Name: "spinops_bridge_cached_objects",
 		Help: "Objects in the bridge cache over all accounts.",
 	}, func() float64 { return float64(s.cache.ObjectCount()) })
-	m.registry.MustRegister(m.connectedAgents, m.events, m.propagationLatency, m.operationLatency, m.refusals, cached,
+	m.registry.MustRegister(m.connectedAgents, m.events, m.propagationLatency, m.operationLatency, m.refusals, m.forwarded, cached,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -57,6 +57,8 @@ func (st *accountState) setSpec(spec *bridgev1.AccountSpec) {
 type registry struct {
 	mu       sync.Mutex
 	accounts map[string]*accountState
+	// remote: accounts other replicas hold (replication only).
+	remote map[string]*store.Holder
 }
 
 func decodeSpec(rec *store.Account) (*bridgev1.AccountSpec, error) {
@@ -133,8 +135,19 @@ func (s *Server) withdraw(name string, st *accountState) {
 	s.log.Info("account withdrawn: no agent within the grace period", "account", name, "grace", s.gracePeriod(st.spec))
 }
 
-// lookup returns an account's state.
+// lookup returns an account's state. With replication, a name this
+// replica does not know yet is looked up in the shared store (it may have
+// been registered through another replica a moment ago).
 func (s *Server) lookup(name string) *accountState {
+	s.reg.mu.Lock()
+	st := s.reg.accounts[name]
+	s.reg.mu.Unlock()
+	if st != nil || !s.replicated() {
+		return st
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.loadMissing(ctx, []string{name})
 	s.reg.mu.Lock()
 	defer s.reg.mu.Unlock()
 	return s.reg.accounts[name]
@@ -142,6 +155,11 @@ func (s *Server) lookup(name string) *accountState {
 
 // statusOf builds an account's status; s.reg.mu is held.
 func (s *Server) statusOfLocked(name string, st *accountState) *bridgev1.AccountStatus {
+	if st.session == nil && s.replicated() {
+		if rs := s.remoteStatusLocked(name); rs != nil {
+			return rs
+		}
+	}
 	out := &bridgev1.AccountStatus{
 		Connected: st.session != nil,
 		AgentId:   st.agentID,

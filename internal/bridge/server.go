@@ -72,6 +72,22 @@ type Config struct {
 	// HeartbeatInterval is how often agents must send something (default 10s).
 	HeartbeatInterval time.Duration
 
+	// PeerURL turns on replication with other replicas that share Store
+	// (MySQL): this replica's Kubernetes endpoint as the other replicas
+	// reach it (e.g. https://<pod IP>:8443). Replicas then hold each
+	// account's agent stream through a lease in the store, report each
+	// other's accounts, and forward endpoint requests to the replica whose
+	// agent serves the account. BridgeID must then be stable and unique per
+	// replica (the pod name).
+	PeerURL string
+	// HoldTTL is how long a replica's hold of an account lasts without
+	// renewal (default 3 heartbeat intervals); it is renewed every third of
+	// it, which is also how fresh other replicas' view of the status is.
+	HoldTTL time.Duration
+	// SyncInterval is how often a replica re-reads registrations and holds
+	// (default 2s).
+	SyncInterval time.Duration
+
 	Logger *slog.Logger
 }
 
@@ -93,6 +109,10 @@ type Server struct {
 	opsLis   net.Listener
 	wg       sync.WaitGroup
 	ready    chan struct{}
+
+	stopReplication context.CancelFunc
+	peerOnce        sync.Once
+	peerTransport   *http.Transport
 }
 
 // New checks cfg and loads the registry; Start serves.
@@ -117,6 +137,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.HoldTTL == 0 {
+		cfg.HoldTTL = missedHeartbeats * cfg.HeartbeatInterval
+	}
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = 2 * time.Second
 	}
 	s := &Server{
 		cfg:   cfg,
@@ -184,6 +210,13 @@ func (s *Server) Start() error {
 		s.ops = &http.Server{Handler: s.opsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		s.serveBackground("ops", func() error { return s.ops.Serve(s.opsLis) })
 	}
+	if s.replicated() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopReplication = cancel
+		s.syncFromStore(ctx)
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.replicate(ctx) }()
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	close(s.ready)
 	s.log.Info("bridge serving", "grpc", s.GRPCAddr(), "endpoint", s.EndpointAddr(), "ops", s.OpsAddr())
@@ -216,6 +249,9 @@ func (s *Server) Stop() {
 	}
 	if s.ops != nil {
 		_ = s.ops.Shutdown(ctx)
+	}
+	if s.stopReplication != nil {
+		s.stopReplication()
 	}
 	s.wg.Wait()
 	s.reg.mu.Lock()

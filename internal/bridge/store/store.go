@@ -53,5 +53,13 @@ type Store interface {
 	// Setting returns the value stored under key, storing create() first
 	// when there is none (the first writer wins among several replicas).
 	Setting(ctx context.Context, key string, create func() (string, error)) (string, error)
+
+	// Claim, Renew, Release and Holders keep which replica holds which
+	// account's agent stream (see Holder).
+	Claim(ctx context.Context, h *Holder, now time.Time) (*Holder, error)
+	Renew(ctx context.Context, h *Holder) (bool, error)
+	Release(ctx context.Context, account, bridgeID string) error
+	Holders(ctx context.Context) ([]*Holder, error)
+
 	Close() error
 }

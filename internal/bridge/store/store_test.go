@@ -78,6 +78,60 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 	if err := s.Delete(ctx, "dev"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Delete twice: got %v", err)
 	}
+	testHolders(t, s)
+}
+
+// testHolders: one live agent holds an account across replicas; the same
+// agent may move to another replica; an expired hold is taken over and its
+// old replica's renewal fails.
+func testHolders(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := time.Now()
+	a := &Holder{Account: "prod", BridgeID: "bridge-a", AgentID: "agent-1", PeerURL: "https://a:8443", Status: []byte(`{"connected":true}`), Expires: now.Add(10 * time.Second)}
+	if _, err := s.Claim(ctx, a, now); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	intruder := &Holder{Account: "prod", BridgeID: "bridge-b", AgentID: "agent-2", PeerURL: "https://b:8443", Expires: now.Add(10 * time.Second)}
+	cur, err := s.Claim(ctx, intruder, now)
+	if !errors.Is(err, ErrHeld) || cur.BridgeID != "bridge-a" || cur.AgentID != "agent-1" || cur.PeerURL != "https://a:8443" {
+		t.Fatalf("Claim by another agent: %v %+v", err, cur)
+	}
+	// The same agent reconnects to replica b: it takes the hold over, and
+	// replica a's renewal fails.
+	moved := &Holder{Account: "prod", BridgeID: "bridge-b", AgentID: "agent-1", PeerURL: "https://b:8443", Expires: now.Add(10 * time.Second)}
+	if _, err := s.Claim(ctx, moved, now); err != nil {
+		t.Fatalf("Claim by the same agent elsewhere: %v", err)
+	}
+	if ok, err := s.Renew(ctx, a); err != nil || ok {
+		t.Fatalf("Renew of a lost hold: %v %v", ok, err)
+	}
+	moved.Status = []byte(`{"connected":true,"agentId":"agent-1"}`)
+	moved.Expires = now.Add(20 * time.Second)
+	if ok, err := s.Renew(ctx, moved); err != nil || !ok {
+		t.Fatalf("Renew: %v %v", ok, err)
+	}
+	// Expired: anyone may take it.
+	later := now.Add(time.Minute)
+	intruder.Expires = later.Add(10 * time.Second)
+	if _, err := s.Claim(ctx, intruder, later); err != nil {
+		t.Fatalf("Claim of an expired hold: %v", err)
+	}
+	hs, err := s.Holders(ctx)
+	if err != nil || len(hs) != 1 || hs[0].AgentID != "agent-2" || hs[0].BridgeID != "bridge-b" {
+		t.Fatalf("Holders: %v %+v", err, hs)
+	}
+	if err := s.Release(ctx, "prod", "bridge-a"); err != nil {
+		t.Fatal(err)
+	}
+	if hs, _ := s.Holders(ctx); len(hs) != 1 {
+		t.Fatal("Release by a replica that does not hold the account removed the hold")
+	}
+	if err := s.Release(ctx, "prod", "bridge-b"); err != nil {
+		t.Fatal(err)
+	}
+	if hs, _ := s.Holders(ctx); len(hs) != 0 {
+		t.Fatalf("after Release: %+v", hs)
+	}
 }
 
 func TestSQLite(t *testing.T) {
