@@ -251,14 +251,14 @@ func streamPart(ctx context.Context, dest Store, p *Part, produce func(*bufio.Wr
 	if err == nil {
 		err = zw.Close()
 	} else {
-		zw.Close()
+		_ = zw.Close() // the first error is the one reported
 	}
 	if err != nil {
 		pw.CloseWithError(err)
-		<-putErr
+		<-putErr //nolint:errcheck // the upload fails because of err, which is reported
 		return err
 	}
-	pw.Close()
+	_ = pw.Close() // PipeWriter.Close never fails
 	if err := <-putErr; err != nil {
 		return err
 	}

@@ -175,3 +175,40 @@ func TestBackupConsistentUnderWrites(t *testing.T) {
 		t.Logf("note: no transfer landed inside the snapshot (ledger=%d writes=%d)", ledger5, writes)
 	}
 }
+
+// The archiver uploads what it received when it is stopped (SIGTERM of the
+// Deployment's pod), so the restore window reaches the shutdown even when
+// the last periodic flush was long ago.
+func TestArchiverFlushesAtShutdown(t *testing.T) {
+	requireTool(t, "mariadb-binlog")
+	e := newEnv(t)
+	ctx := ctxTimeout(t, 2*time.Minute)
+	db := e.db.Database(t)
+	d := e.sql(db)
+	exec(t, d, "CREATE TABLE notes (id INT PRIMARY KEY)")
+	dest := e.store(e.bucket(), "shutdown/")
+	eng := &backup.Engine{Dest: dest, Log: testLogger(t)}
+	// No periodic flush within the test: only the one at shutdown.
+	arch := &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: time.Hour, Log: testLogger(t)}
+	actx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- arch.Run(actx) }()
+	if _, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, PointInTime: true}); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, d, "INSERT INTO notes VALUES (1)")
+	time.Sleep(1500 * time.Millisecond)
+	at := time.Now().UTC().Truncate(time.Second)
+	time.Sleep(1500 * time.Millisecond) // mariadb-binlog has received the insert
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("archive-binlogs: %v", err)
+	}
+	target := e.db.Database(t)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: at, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+		t.Fatalf("restore --at %s after the archiver stopped: %v", at, err)
+	}
+	if got := rowsOf(t, e.sql(target), "SELECT id FROM notes"); got != "1" {
+		t.Fatalf("restored %q, want the row inserted before the shutdown", got)
+	}
+}

@@ -161,7 +161,7 @@ func (tb *testBridge) start(t *testing.T, opts ...bridgeOption) {
 // store.
 func (tb *testBridge) restart(t *testing.T, opts ...bridgeOption) {
 	t.Helper()
-	tb.Server.Stop()
+	tb.Stop()
 	tb.start(t, opts...)
 }
 

@@ -112,7 +112,7 @@ func TestReplicasShareAccounts(t *testing.T) {
 	// B goes away; the agent comes back through A, which now serves the
 	// account itself.
 	agent1.stop()
-	b.Server.Stop()
+	b.Stop()
 	a.agentConfig("agent-1", agentAccount{Name: "shared", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
 	startAgent(t, cfgPath)
 	waitFor(t, 20*time.Second, "A to serve the account from its own cache", func() bool {

@@ -74,8 +74,8 @@ func newFakeAPIServer(t *testing.T, presentCA bool) *fakeAPIServer {
 	}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	// Handshakes refused on purpose (untrusted-CA tests) are not news.
-	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
-	s.Server.TLS = &tls.Config{
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.TLS = &tls.Config{
 		Certificates: []tls.Certificate{pair},
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		ClientCAs:    pool,

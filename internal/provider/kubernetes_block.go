@@ -317,7 +317,7 @@ func providerConnection(ctx context.Context, m *providerKubernetesModel, getenv 
 	var c kube.Connection
 	var diags diag.Diagnostics
 	if m != nil {
-		c, diags = m.kubernetesModel.connection(ctx)
+		c, diags = m.connection(ctx)
 		c.Token = m.Token.ValueString()
 		c.ClientKey = m.ClientKey.ValueString()
 	}

@@ -75,7 +75,7 @@ func TestMariaDBStop(t *testing.T) {
 		t.Errorf("state dir %s still there after Stop: %v", m.Dir, err)
 	}
 	if c, err := net.DialTimeout("tcp", m.Addr(), time.Second); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Errorf("%s still accepts connections after Stop", m.Addr())
 	}
 }

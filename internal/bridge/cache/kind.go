@@ -253,8 +253,8 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 		w.closeCh()
 		return w, true
 	}
-	switch {
-	case fromRV == "" || fromRV == "0":
+	switch fromRV {
+	case "", "0":
 		for _, o := range k.objects {
 			if f.matches(o) {
 				w.ch <- Event{Type: Added, Object: o}

@@ -222,9 +222,9 @@ func (c *IAMClient) UpdateSourceRole(ctx context.Context, spec SourceRoleSpec) (
 			return nil, fmt.Errorf("UpdateRole: %w", err)
 		}
 	}
-	switch {
-	case spec.PermissionsBoundary == cur.PermissionsBoundary:
-	case spec.PermissionsBoundary == "":
+	switch spec.PermissionsBoundary {
+	case cur.PermissionsBoundary:
+	case "":
 		if _, err := c.api.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: name}); err != nil && !IsNotFound(err) {
 			return nil, fmt.Errorf("DeleteRolePermissionsBoundary: %w", err)
 		}
