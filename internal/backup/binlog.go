@@ -184,12 +184,7 @@ func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string
 		case <-ctx.Done():
 			cancel()
 			<-done //nolint:errcheck // killed by the cancel: its exit status says nothing
-			// What arrived before the stop is archived, so the restore
-			// window reaches the shutdown.
-			if err := a.flush(context.WithoutCancel(ctx), uploaded, true); err != nil {
-				a.Log.Warn("uploading the last binlogs at shutdown failed", "error", err)
-			}
-			return ctx.Err()
+			return ctx.Err() // Run uploads what arrived (its final flush)
 		}
 	}
 }
