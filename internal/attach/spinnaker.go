@@ -46,17 +46,15 @@ func (s *SpinnakerAccount) Objects(kubeconfig string) []*unstructured.Unstructur
 	if len(s.Filter.Write) > 0 {
 		perms["WRITE"] = toAny(s.Filter.Write)
 	}
-	settings := map[string]any{
-		// The bridge answers reads from its watch-fed cache.
-		"cacheAllApplicationRelationships": false,
-	}
+	// Halyard's Kubernetes account settings: Clouddriver then caches only
+	// what the bridge serves (kinds are best given as Kind names, e.g.
+	// Deployment, which both understand). The bridge enforces the same
+	// filter either way.
+	settings := map[string]any{}
 	for k, v := range map[string][]string{"kinds": s.Filter.Kinds, "omitKinds": s.Filter.OmitKinds, "namespaces": s.Filter.Namespaces, "omitNamespaces": s.Filter.OmitNamespaces} {
 		if len(v) > 0 {
 			settings[k] = toAny(v)
 		}
-	}
-	if s.Filter.OnlyNamespacedResources {
-		settings["onlyNamespacedResources"] = true
 	}
 	acct := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": SpinnakerAccountGVK.GroupVersion().String(), "kind": SpinnakerAccountGVK.Kind,

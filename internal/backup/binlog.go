@@ -183,7 +183,7 @@ func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string
 			}
 		case <-ctx.Done():
 			cancel()
-			<-done //nolint:errcheck // killed by the cancel: its exit status says nothing
+			<-done           //nolint:errcheck // killed by the cancel: its exit status says nothing
 			return ctx.Err() // Run uploads what arrived (its final flush)
 		}
 	}

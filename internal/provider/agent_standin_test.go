@@ -44,9 +44,10 @@ type testBridge struct {
 	Token  string
 	admin  bridgev1.AdminServiceClient
 	caPath string
+	ca     *bridge.CA
 }
 
-func startTestBridge(t *testing.T) *testBridge {
+func startTestBridge(t *testing.T, opts ...func(*bridge.Config)) *testBridge {
 	t.Helper()
 	ca, err := bridge.NewCA("acc-test")
 	if err != nil {
@@ -69,12 +70,22 @@ func startTestBridge(t *testing.T) *testBridge {
 	_ = l.Close()
 	tc := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	token := "acc-admin-token"
-	s, err := bridge.New(context.Background(), bridge.Config{
+	cfg := bridge.Config{
 		Store: st, GRPCAddr: "127.0.0.1:0", GRPCTLS: tc, EndpointAddr: ep, EndpointTLS: tc,
 		EndpointURL: "https://" + ep, EndpointCAPEM: ca.CertPEM, AdminTokens: []string{token},
 		GracePeriod: 2 * time.Second, HeartbeatInterval: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if len(cfg.AdminIdentities) > 0 {
+		// mTLS: client certificates of the test CA are verified when given.
+		mtls := tc.Clone()
+		mtls.ClientCAs, mtls.ClientAuth = ca.Pool(), tls.VerifyClientCertIfGiven
+		cfg.GRPCTLS = mtls
+	}
+	s, err := bridge.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +101,7 @@ func startTestBridge(t *testing.T) *testBridge {
 	if err := os.WriteFile(caPath, ca.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &testBridge{Server: s, Addr: s.GRPCAddr(), CAPEM: string(ca.CertPEM), Token: token, admin: bridgev1.NewAdminServiceClient(cc), caPath: caPath}
+	return &testBridge{Server: s, Addr: s.GRPCAddr(), CAPEM: string(ca.CertPEM), Token: token, admin: bridgev1.NewAdminServiceClient(cc), caPath: caPath, ca: ca}
 }
 
 func (b *testBridge) ctx() context.Context {

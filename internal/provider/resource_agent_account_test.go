@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +27,7 @@ import (
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
+	"github.com/spinops/terraform-provider-spinops/internal/bridge"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -610,4 +613,58 @@ func unstructuredStrings(obj map[string]any, fields ...string) ([]string, bool, 
 // any run of whitespace, and "." crosses lines.
 func wrappedRe(s string) *regexp.Regexp {
 	return regexp.MustCompile("(?s)" + strings.ReplaceAll(s, " ", `\s+`))
+}
+
+// TestAccAgentAccounts_mTLSAdmin: the provider authenticates to the bridge's
+// admin API with a client certificate (no token); a certificate of another
+// identity is refused with a clear message.
+func TestAccAgentAccounts_mTLSAdmin(t *testing.T) {
+	tb := startTestBridge(t, func(c *bridge.Config) { c.AdminTokens, c.AdminIdentities = nil, []string{"terraform-admin"} })
+	if _, err := tb.admin.RegisterAccount(tb.ctx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: "seen-over-mtls"}}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("the admin token must not work on this bridge: %v", err)
+	}
+	withCert := func(identity string) string {
+		_, certPEM, keyPEM, err := tb.ca.IssueClient(identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf(`
+provider "spinops" {
+  bridge {
+    address = %q
+    tls {
+      ca_certificate     = %q
+      client_certificate = %q
+      client_key         = %q
+    }
+  }
+}
+
+resource "spinops_agent_account" "x" {
+  name = "seen-over-mtls"
+  mode = "infrastructure"
+}
+
+data "spinops_agent_accounts" "all" {
+  depends_on = [spinops_agent_account.x]
+}
+`, tb.Addr, tb.CAPEM, string(certPEM), string(keyPEM))
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config:      withCert("someone-else"),
+				ExpectError: wrappedRe(`registering account "seen-over-mtls".*refused the admin credentials`),
+			},
+			{
+				Config: withCert("terraform-admin"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.spinops_agent_accounts.all", tfjsonpath.New("accounts").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("seen-over-mtls")),
+					statecheck.ExpectKnownValue("data.spinops_agent_accounts.all", tfjsonpath.New("accounts").AtSliceIndex(0).AtMapKey("status"), knownvalue.StringExact("never_connected")),
+					statecheck.ExpectKnownValue("spinops_agent_account.x", tfjsonpath.New("status"), knownvalue.StringExact("never_connected")),
+				},
+			},
+		},
+	})
 }
