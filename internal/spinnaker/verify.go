@@ -34,9 +34,9 @@ type CheckResult struct {
 // Describe is a one-line account of a failed check.
 func (r CheckResult) Describe() string {
 	if r.Error != "" {
-		return fmt.Sprintf("%s: %s (after %d attempts)", r.Name, r.Error, r.Attempts)
+		return fmt.Sprintf("%s: %s (after %d attempts; GET %s)", r.Name, r.Error, r.Attempts, r.URL)
 	}
-	msg := fmt.Sprintf("%s: HTTP %d (after %d attempts)", r.Name, r.Status, r.Attempts)
+	msg := fmt.Sprintf("%s: HTTP %d (after %d attempts; GET %s)", r.Name, r.Status, r.Attempts, r.URL)
 	if r.Body != "" {
 		msg += ": " + r.Body
 	}
