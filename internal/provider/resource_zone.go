@@ -170,7 +170,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		Blocks: map[string]schema.Block{
 			"kubernetes": func() schema.SingleNestedBlock {
 				b := resourceKubernetesBlock()
-				b.MarkdownDescription = "The cluster this zone runs on, when not the installation's control cluster. " + kubeOverrideDesc
+				b.MarkdownDescription = "The cluster this zone runs on, when not the installation's control cluster. The installation's operator " +
+					"(CRDs, RBAC, Deployment, as its `operator` block says) is installed there too, since only an operator in the same cluster reconciles " +
+					"a SpinnakerService; it stays when the zone is destroyed, for other zones on that cluster. " + kubeOverrideDesc
 				return b
 			}(),
 			"control_kubernetes": func() schema.SingleNestedBlock {
@@ -457,7 +459,7 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 	if diags.HasError() {
 		return
 	}
-	inst, err := spinnaker.LoadInstallation(ctx, clients.control.Clientset, plan.ManagedSpinnakerID.ValueString())
+	inst, op, err := spinnaker.LoadInstallationWithOperator(ctx, clients.control.Clientset, plan.ManagedSpinnakerID.ValueString())
 	if err != nil {
 		diags.AddAttributeError(path.Root("managed_spinnaker_id"), summary, err.Error())
 		return
@@ -523,6 +525,7 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 
 	tflog.Info(ctx, "deploying zone", map[string]any{"zone": zone.Name, "namespace": zone.Namespace, "version": zone.Version, "tier": zone.Tier})
 	dep := r.deployer(ctx, clients)
+	dep.Operator = op
 	res, err := dep.Deploy(ctx, inst, zone, opts)
 	if err != nil {
 		diags.AddError(summary, err.Error())

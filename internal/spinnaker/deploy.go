@@ -27,6 +27,47 @@ type Deployer struct {
 	Log func(msg string, fields map[string]any)
 	// PollInterval of readiness waits; 0 means 2s.
 	PollInterval time.Duration
+	// Operator is how the installation manages its operator. When Target is
+	// another cluster than Control, Deploy installs the operator there the
+	// same way (CRDs, RBAC, Deployment), since a SpinnakerService is only
+	// reconciled by an operator in its own cluster.
+	Operator *OperatorRecord
+}
+
+// ensureTargetOperator installs the installation's operator on a zone's
+// own cluster. With Operator.Install off it only checks that the operator's
+// kinds are served there.
+func (d *Deployer) ensureTargetOperator(ctx context.Context, inst *Installation, wait bool) error {
+	if d.Target == d.Control {
+		return nil
+	}
+	host := d.Target.Config.Host
+	op := d.Operator
+	if op == nil || !op.Install {
+		if _, err := d.Target.Mapper.RESTMapping(SpinnakerServiceGVK.GroupKind(), SpinnakerServiceGVK.Version); err != nil {
+			return fmt.Errorf("the zone's cluster %s does not serve SpinnakerService and the installation does not install the operator (operator.install = false): install the Spinnaker Operator there first", host)
+		}
+		return nil
+	}
+	d.log("installing the operator on the zone's cluster", map[string]any{"cluster": host, "namespace": inst.Namespace})
+	if err := InstallCRDs(ctx, d.Target, 2*time.Minute); err != nil {
+		return fmt.Errorf("installing the operator's CRDs on the zone's cluster %s: %w", host, err)
+	}
+	if err := EnsureNamespace(ctx, d.Target, inst.Namespace); err != nil {
+		return fmt.Errorf("creating the operator namespace on the zone's cluster %s: %w", host, err)
+	}
+	s := OperatorSettings{Namespace: inst.Namespace, Image: op.Image + ":" + op.Version, HalyardImage: op.HalyardImage, ClusterWide: op.ClusterWide}
+	if err := InstallOperator(ctx, d.Target, s); err != nil {
+		return fmt.Errorf("installing the operator on the zone's cluster %s: %w", host, err)
+	}
+	if wait && op.Wait {
+		if ok, err := HasKubelet(ctx, d.Target); err == nil && ok {
+			if err := WaitForOperator(ctx, d.Target, inst.Namespace, 5*time.Minute); err != nil {
+				return fmt.Errorf("the operator on the zone's cluster %s: %w", host, err)
+			}
+		}
+	}
+	return nil
 }
 
 // DeployOptions say how far Deploy goes.
@@ -105,6 +146,9 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	}
 	r, err := Render(inst, z, creds)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.ensureTargetOperator(ctx, inst, opts.Wait); err != nil {
 		return nil, err
 	}
 	version := z.EffectiveVersion(inst)
