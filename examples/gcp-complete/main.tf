@@ -160,6 +160,7 @@ resource "spinops_managed_spinnaker" "this" {
 # Red proves every upgrade and configuration change first ...
 resource "spinops_zone" "red" {
   managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  config_revision      = spinops_managed_spinnaker.this.config_revision # shared-config changes reach this zone in the same apply
   name                 = "red"
   tier                 = "sandbox"
   namespace            = local.zone_namespaces[0]
@@ -169,6 +170,7 @@ resource "spinops_zone" "red" {
 # version only after red verified it at least promotion.soak ago.
 resource "spinops_zone" "green" {
   managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  config_revision      = spinops_managed_spinnaker.this.config_revision # shared-config changes reach this zone in the same apply
   name                 = "green"
   tier                 = "production"
   namespace            = local.zone_namespaces[1]

@@ -36,6 +36,7 @@ resource "spinops_managed_spinnaker" "local" {
 
 resource "spinops_zone" "red" {
   managed_spinnaker_id = spinops_managed_spinnaker.local.id
+  config_revision      = spinops_managed_spinnaker.local.config_revision # shared-config changes reach this zone in the same apply
   name                 = "red"
   tier                 = "sandbox"
   namespace            = "spinnaker-red"
@@ -44,6 +45,7 @@ resource "spinops_zone" "red" {
 
 resource "spinops_zone" "green" {
   managed_spinnaker_id = spinops_managed_spinnaker.local.id
+  config_revision      = spinops_managed_spinnaker.local.config_revision # shared-config changes reach this zone in the same apply
   name                 = "green"
   tier                 = "production"
   namespace            = "spinnaker-green"

@@ -317,7 +317,7 @@ func (p *agentPod) step(ctx context.Context, bin string) {
 	cmd.Env = append(os.Environ(), "SPINOPS_BRIDGE_ADDRESS="+string(sec.Data[attach.SecretAddressKey]))
 	cmd.Stdout, cmd.Stderr = &lockedWriter{p}, &lockedWriter{p}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testenv.StartCommand(cmd); err != nil {
 		p.t.Errorf("stand-in: starting the agent: %v", err)
 		return
 	}
@@ -397,7 +397,7 @@ func startInfraAgent(t *testing.T, secrets *testenv.Cluster, ns string, tb *test
 				cmd := exec.Command(bin, "agent", "--config", p)
 				cmd.Stdout, cmd.Stderr = &infraWriter{a}, &infraWriter{a}
 				cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-				if err := cmd.Start(); err != nil {
+				if err := testenv.StartCommand(cmd); err != nil {
 					t.Errorf("infra stand-in: %v", err)
 				}
 				a.cmd = cmd

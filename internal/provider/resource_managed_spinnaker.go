@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -68,6 +69,7 @@ type managedSpinnakerModel struct {
 	ConfigOverrides  types.String      `tfsdk:"config_overrides"`
 	Promotion        *promotionModel   `tfsdk:"promotion"`
 	VerifiedVersions types.Map         `tfsdk:"verified_versions"`
+	ConfigRevision   types.String      `tfsdk:"config_revision"`
 	Timeouts         timeouts.Value    `tfsdk:"timeouts"`
 }
 
@@ -203,6 +205,10 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 				MarkdownDescription: "Per-service service-settings YAML (service name → YAML mapping)."},
 			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{spinYAMLValidator},
 				MarkdownDescription: "Halyard configuration YAML merged last, over everything spinops renders (it may not set `version`)."},
+			"config_revision": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "A hash of the shared configuration (version, persistence, SQL, Redis, auth, features, profiles, service settings, " +
+					"overrides, and the versions of the write-only secrets). Pass it to each zone's `config_revision`, so that a change here updates " +
+					"the zones in the same apply."},
 			"verified_versions": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "From the promotion ledger: each version a sandbox zone verified → the earliest verification time (RFC 3339)."},
 		},
@@ -417,6 +423,9 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), ns)...)
+	if rev, ok := configRevision(req.Plan.Raw); ok {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("config_revision"), rev)...)
+	}
 }
 
 func (r *managedSpinnakerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -430,6 +439,7 @@ func (r *managedSpinnakerResource) Create(ctx context.Context, req resource.Crea
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	plan.ConfigRevision = revisionOf(req.Plan.Raw)
 	r.apply(ctx, "creating", &plan, &config, timeout, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
@@ -448,6 +458,7 @@ func (r *managedSpinnakerResource) Update(ctx context.Context, req resource.Upda
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	plan.ConfigRevision = revisionOf(req.Plan.Raw)
 	r.apply(ctx, "updating", &plan, &config, timeout, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
@@ -470,6 +481,7 @@ func (r *managedSpinnakerResource) apply(ctx context.Context, verb string, plan,
 	if diags.HasError() {
 		return
 	}
+	inst.Revision = plan.ConfigRevision.ValueString()
 	tflog.Info(ctx, "applying the Spinnaker installation", map[string]any{"namespace": op.Namespace, "install_operator": op.install})
 	if err := spinnaker.EnsureNamespace(ctx, client, op.Namespace); err != nil {
 		diags.AddError(summary, err.Error())
@@ -793,4 +805,11 @@ func spinContains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func revisionOf(raw tftypes.Value) types.String {
+	if rev, ok := configRevision(raw); ok {
+		return types.StringValue(rev)
+	}
+	return types.StringNull()
 }

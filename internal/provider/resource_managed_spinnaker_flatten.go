@@ -28,6 +28,7 @@ func flattenInstallation(inst *spinnaker.Installation, op *spinnaker.OperatorRec
 		Kubernetes:       prior.Kubernetes,
 		Timeouts:         prior.Timeouts,
 		VerifiedVersions: prior.VerifiedVersions,
+		ConfigRevision:   prior.ConfigRevision,
 		SpinnakerVersion: flattenString(prior.SpinnakerVersion, inst.SpinnakerVersion),
 		ConfigOverrides:  flattenYAML(prior.ConfigOverrides, inst.ConfigOverrides),
 		Operator:         flattenOperator(op, prior.ID.ValueString(), prior.Operator),

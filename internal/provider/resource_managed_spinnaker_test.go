@@ -147,7 +147,7 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 				ImportStateId:     opNS,
 				ImportStateVerify: true,
 				// Write-only values are never stored, so neither are their versions.
-				ImportStateVerifyIgnore: []string{
+				ImportStateVerifyIgnore: []string{"config_revision",
 					"persistence.s3.secret_access_key_wo_version",
 					"auth.oauth2.client_secret_wo_version",
 					"auth.ldap.manager_password_wo_version",

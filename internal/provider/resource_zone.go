@@ -52,6 +52,7 @@ type zoneModel struct {
 	Namespace          types.String            `tfsdk:"namespace"`
 	Kubernetes         *kubernetesModel        `tfsdk:"kubernetes"`
 	ControlKubernetes  *kubernetesModel        `tfsdk:"control_kubernetes"`
+	ConfigRevision     types.String            `tfsdk:"config_revision"`
 	SpinnakerVersion   types.String            `tfsdk:"spinnaker_version"`
 	HA                 *zoneHAModel            `tfsdk:"ha"`
 	Expose             *zoneExposeModel        `tfsdk:"expose"`
@@ -160,6 +161,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"status": computed("The operator's overall status: `OK`, `Updating`, `Unavailable`, `N/A` or `Failure`."),
 			"services": schema.MapAttribute{Computed: true, ElementType: zoneServiceType,
 				MarkdownDescription: "Service name → `{ image, replicas, ready_replicas, ready }` as the operator reports them."},
+			"config_revision": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Pass `spinops_managed_spinnaker.<x>.config_revision`: a change of the installation's shared configuration then " +
+					"updates this zone in the same apply (without it, the zone picks the change up at its next apply)."},
 			"deployed_version": computed("The version the operator reports deployed."),
 			"verified_version": computed("The version the zone runs, when it passed verification here (empty otherwise)."),
 			"verified_at":      computed("When `verified_version` first passed verification here (RFC 3339)."),
@@ -329,6 +333,15 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	}
 
 	inst := r.planInstallation(ctx, &plan, state != nil)
+	if inst != nil && (plan.ConfigRevision.IsUnknown() || (!plan.ConfigRevision.IsNull() && plan.ConfigRevision.ValueString() != inst.Revision)) {
+		// The installation is changed in this same apply: what the zone
+		// renders is known only then.
+		inst = nil
+		changed = true
+		if config.SpinnakerVersion.IsNull() {
+			plan.SpinnakerVersion = types.StringUnknown()
+		}
+	}
 	if inst != nil && config.SpinnakerVersion.IsNull() {
 		plan.SpinnakerVersion = types.StringValue(inst.SpinnakerVersion)
 	}

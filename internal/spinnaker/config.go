@@ -43,6 +43,10 @@ type Installation struct {
 	// ConfigOverrides is Halyard configuration YAML merged last.
 	ConfigOverrides string    `json:"configOverrides,omitempty"`
 	Promotion       Promotion `json:"promotion"`
+	// Revision is the config_revision Terraform computed for this
+	// configuration: a zone planned against a newer revision knows the
+	// stored configuration is about to change.
+	Revision string `json:"revision,omitempty"`
 }
 
 // Persistence is Front50's bucket: exactly one of S3 and GCS.

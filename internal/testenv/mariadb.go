@@ -188,7 +188,11 @@ func (m *MariaDB) installDB(ctx context.Context, installDB string, userFlag []st
 	cmd := exec.CommandContext(ctx, installDB, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Run(); err != nil {
+	err = StartCommand(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		return fmt.Errorf("mariadb-install-db: %w\n--- last lines of %s ---\n%s", err, logPath, logTail(logPath, 30))
 	}
 	return nil

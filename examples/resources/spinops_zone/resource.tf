@@ -3,6 +3,7 @@
 # `promotion.soak` ago.
 resource "spinops_zone" "red" {
   managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  config_revision      = spinops_managed_spinnaker.this.config_revision # shared-config changes reach this zone in the same apply
   name                 = "red"
   tier                 = "sandbox"
   namespace            = "spinnaker-red"
@@ -12,6 +13,7 @@ resource "spinops_zone" "red" {
 
 resource "spinops_zone" "green" {
   managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  config_revision      = spinops_managed_spinnaker.this.config_revision # shared-config changes reach this zone in the same apply
   name                 = "green"
   tier                 = "production" # deletion-protected and rolled back on failure by default
   namespace            = "spinnaker-green"
