@@ -111,6 +111,11 @@ func (b *testBridge) ctx() context.Context {
 // providerBlock configures the provider for the bridge and the
 // "Spinnaker" cluster.
 func (b *testBridge) providerBlock(spin *testenv.Cluster) string {
+	return bridgeProviderBlock(spin.Kubeconfig, b.Addr, b.Token, b.CAPEM)
+}
+
+// bridgeProviderBlock is a provider block with a kubeconfig and a bridge.
+func bridgeProviderBlock(kubeconfig, address, token, caPEM string) string {
 	return fmt.Sprintf(`
 provider "spinops" {
   kubernetes {
@@ -124,7 +129,7 @@ provider "spinops" {
     }
   }
 }
-`, spin.Kubeconfig, b.Addr, b.Token, b.CAPEM)
+`, kubeconfig, address, token, caPEM)
 }
 
 var (

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/client-go/rest"
 
+	"github.com/spinops/terraform-provider-spinops/internal/attach"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
@@ -38,16 +39,9 @@ const (
 	envGCPStorageEndpoint = "SPINOPS_GCP_STORAGE_ENDPOINT"
 )
 
-// BridgeSettings is where the bridge's admin API is and how to authenticate.
-type BridgeSettings struct {
-	Address           string
-	Token             string
-	CACertificate     string
-	ClientCertificate string
-	ClientKey         string
-	ServerName        string
-	Insecure          bool
-}
+// BridgeSettings is where the bridge's admin API is and how to
+// authenticate: the backend's own settings type.
+type BridgeSettings = attach.Settings
 
 // GCPSettings is the resolved `gcp` block.
 type GCPSettings struct {

@@ -500,7 +500,7 @@ func (r *agentAccountResource) admin(diags *diag.Diagnostics) *attach.Admin {
 		diags.AddError("No bridge configured", err.Error())
 		return nil
 	}
-	a, err := attach.Dial(attach.Settings(s))
+	a, err := attach.Dial(s)
 	if err != nil {
 		diags.AddError("Invalid bridge settings", err.Error())
 		return nil

@@ -434,20 +434,7 @@ func TestAccAgentAccount_errors(t *testing.T) {
 	}
 	nobody := writeTokenKubeconfig(t, spin, spin.NobodyToken)
 	withBridge := func(address, token, body string) string {
-		return fmt.Sprintf(`
-provider "spinops" {
-  kubernetes {
-    config_path = %q
-  }
-  bridge {
-    address = %q
-    token   = %q
-    tls {
-      ca_certificate = %q
-    }
-  }
-}
-`, spin.Kubeconfig, address, token, tb.CAPEM) + body
+		return bridgeProviderBlock(spin.Kubeconfig, address, token, tb.CAPEM) + body
 	}
 	simple := func(name string) string {
 		return fmt.Sprintf("resource \"spinops_agent_account\" \"x\" {\n  name = %q\n  mode = \"infrastructure\"\n}\n", name)
