@@ -231,10 +231,10 @@ func (a *adminService) GetKubeconfig(_ context.Context, req *bridgev1.GetKubecon
 		return nil, status.Error(codes.FailedPrecondition, "this bridge runs without a Kubernetes endpoint (--endpoint-url is not set)")
 	}
 	s.reg.mu.Lock()
-	id := st.rec.ID
+	id, stored := st.rec.ID, st.rec.CredentialHash
 	s.reg.mu.Unlock()
 	server := s.cfg.EndpointURL + "/accounts/" + req.GetName()
-	token := endpointToken(s.secretKey, id)
+	token := endpointToken(s.secretKey, id, stored)
 	kc, err := kubeconfigFor(req.GetName(), server, token, s.cfg.EndpointCAPEM)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())

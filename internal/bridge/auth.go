@@ -82,13 +82,17 @@ func credentialMatches(c, stored string) bool {
 	return subtle.ConstantTimeCompare([]byte(hashCredential(c)), []byte(hash)) == 1
 }
 
-// endpointToken derives the bearer token of an account's Kubernetes endpoint
-// from the bridge's secret key: nothing to store, stable across restarts,
-// different for every registration (the id changes when a name is
-// re-registered).
-func endpointToken(key []byte, accountID string) string {
+// endpointToken derives the bearer token of an account's Kubernetes
+// endpoint from the bridge's secret key, the registration id and the salt
+// of the current agent credential: nothing to store, stable across restarts
+// and replicas, different for every registration, and rotated together with
+// the agent credential (RotateCredential).
+func endpointToken(key []byte, accountID, storedCredential string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("endpoint\x00" + accountID))
+	if parts := strings.Split(storedCredential, "$"); len(parts) == 3 && parts[0] == "v2" {
+		m.Write([]byte("\x00" + parts[1]))
+	}
 	return endpointTokenPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 

@@ -88,12 +88,12 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reg.mu.Lock()
-	id := st.rec.ID
+	id, stored := st.rec.ID, st.rec.CredentialHash
 	withdrawn := st.withdrawn || !st.everConnected
 	connected := st.session != nil
 	s.reg.mu.Unlock()
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !tokenMatches(strings.TrimSpace(token), endpointToken(s.secretKey, id)) {
+	if !tokenMatches(strings.TrimSpace(token), endpointToken(s.secretKey, id, stored)) {
 		writeStatus(w, http.StatusUnauthorized, "Unauthorized", fmt.Sprintf("a valid bearer token for account %q is required (GetKubeconfig gives one)", name), nil)
 		return
 	}

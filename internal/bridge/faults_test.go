@@ -409,9 +409,27 @@ func TestCredentialRetrievalAndRotation(t *testing.T) {
 		t.Fatalf("GetCredential of an unknown account: %v", err)
 	}
 
+	kcBefore, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "cred"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rot, err := tb.admin.RotateCredential(adminCtx(), &bridgev1.RotateCredentialRequest{Name: "cred"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The endpoint token rotates with the credential.
+	kcAfter, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "cred"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kcAfter.GetToken() == kcBefore.GetToken() {
+		t.Fatal("RotateCredential left the endpoint token as it was")
+	}
+	if code := endpointDo(t, tb, kcBefore, http.MethodGet, "/api/v1/configmaps", ""); code != http.StatusUnauthorized {
+		t.Fatalf("the endpoint token from before the rotation: HTTP %d, want 401", code)
+	}
+	if code := endpointDo(t, tb, kcAfter, http.MethodGet, "/api/v1/configmaps", ""); code == http.StatusUnauthorized {
+		t.Fatal("the rotated endpoint token is refused")
 	}
 	if rot.GetCredential() == cred || get() != rot.GetCredential() {
 		t.Fatalf("after rotation GetCredential must return the new credential")

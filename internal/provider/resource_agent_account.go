@@ -62,6 +62,7 @@ type agentAccountModel struct {
 	GracePeriod             types.String                `tfsdk:"grace_period"`
 	ClientIdentity          types.String                `tfsdk:"client_identity"`
 	WaitForSync             types.Bool                  `tfsdk:"wait_for_sync"`
+	CredentialRotation      types.String                `tfsdk:"credential_rotation"`
 	InstallAgent            *agentInstallModel          `tfsdk:"install_agent"`
 	CredentialSecret        *agentCredentialSecretModel `tfsdk:"credential_secret"`
 	Spinnaker               *agentSpinnakerModel        `tfsdk:"spinnaker"`
@@ -201,6 +202,10 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Validators:          []validator.String{spinDurationValidator{}}},
 			"client_identity": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "An mTLS client certificate identity (subject CN, DNS or URI SAN) that may serve the account without the credential."},
+			"credential_rotation": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Any value (a date, a counter). Changing it rotates the agent credential and the endpoint token at the bridge: the " +
+					"old ones stop working, the new credential goes into the agent's Secret (which rolls the agent) or `credential_secret`, and the new " +
+					"kubeconfig into the SpinnakerAccount's Secret. Neither value enters state."},
 			"wait_for_sync": schema.BoolAttribute{Optional: true,
 				MarkdownDescription: "Wait until an agent is connected and its first full sync is done. Defaults to `true` when this resource installs the " +
 					"agent or writes its `credential_secret`, `false` otherwise (an agent deployed after this resource could not connect before it finishes)."},
@@ -903,6 +908,16 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 		resp.Diagnostics.AddError("Updating the registration failed", err.Error())
 		return
 	}
+	credential := ""
+	if !plan.CredentialRotation.Equal(state.CredentialRotation) {
+		c, err := admin.Rotate(ctx, spec.GetName())
+		if err != nil {
+			resp.Diagnostics.AddError("Rotating the agent credential failed", err.Error())
+			return
+		}
+		credential = c
+		tflog.Info(ctx, "agent credential and endpoint token rotated", map[string]any{"account": spec.GetName()})
+	}
 	// What moved away (another cluster or namespace) or was dropped from the
 	// configuration is removed from where it was.
 	old := r.prepareRemoval(ctx, &state, oldSpec, &resp.Diagnostics)
@@ -921,7 +936,7 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 			resp.Diagnostics.AddWarning("Removing the previous SpinnakerAccount failed", err.Error())
 		}
 	}
-	if err := st.apply(ctx, admin, "", oldSpec.GetNamespaces()); err != nil {
+	if err := st.apply(ctx, admin, credential, oldSpec.GetNamespaces()); err != nil {
 		resp.Diagnostics.AddError("Updating the attachment failed", err.Error())
 		return
 	}

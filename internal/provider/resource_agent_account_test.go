@@ -102,12 +102,13 @@ func stateHoldsNo(secrets func() []string) tfresource.TestCheckFunc {
 	}
 }
 
-func agentAccountConfig(tb *testBridge, spin *testenv.Cluster, spinNS string, target *testenv.Cluster, name, kinds string) string {
+func agentAccountConfig(tb *testBridge, spin *testenv.Cluster, spinNS string, target *testenv.Cluster, name, kinds string, extra ...string) string {
 	return tb.providerBlock(spin) + fmt.Sprintf(`
 resource "spinops_agent_account" "this" {
   name         = %q
   kinds        = %s
   grace_period = "30s"
+  `+strings.Join(extra, "\n  ")+`
 
   permissions {
     read  = ["dev", "ops"]
@@ -155,6 +156,7 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 	agentNS := "agent-" + name
 	startAgentPod(t, target, agentNS, name)
 	tcs := target.Clientset()
+	var rotated []string
 
 	credential := func() []string {
 		r, err := tb.admin.GetCredential(tb.ctx(), &bridgev1.GetCredentialRequest{Name: name})
@@ -337,6 +339,29 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 				ExpectNonEmptyPlan: true,
 			},
 			{
+				// Rotation: a new credential and endpoint token; the agent
+				// rolls onto the new credential, Spinnaker's kubeconfig is
+				// rewritten, and the old ones stop working.
+				PreConfig: func() {
+					rotated = credential()
+				},
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`, `credential_rotation = "2026-11"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					func(*terraform.State) error {
+						now := credential()
+						if len(rotated) < 2 || len(now) < 2 || now[0] == rotated[0] || now[1] == rotated[1] {
+							return fmt.Errorf("the credential and the endpoint token did not both change")
+						}
+						return nil
+					},
+					endpointReads, // through the rewritten kubeconfig
+					stateHoldsNo(func() []string { return append(credential(), rotated...) }),
+				),
+			},
+			{
 				// Deregistered out of band: the plan registers it again (a
 				// new id and credential, delivered to the cluster).
 				PreConfig: func() {
@@ -344,7 +369,7 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`, `credential_rotation = "2026-11"`),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
 				},

@@ -2183,6 +2183,8 @@ func (*DeregisterAccountResponse) Descriptor() ([]byte, []int) {
 	return file_spinops_bridge_v1_bridge_proto_rawDescGZIP(), []int{27}
 }
 
+// RotateCredential issues a new agent credential and, with it, a new
+// endpoint token: the old credential and the old kubeconfig stop working.
 type RotateCredentialRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
