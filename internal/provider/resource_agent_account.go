@@ -348,13 +348,15 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 	}
 	plan.AgentInstalled = types.BoolValue(plan.InstallAgent != nil)
 	plan.SpinnakerAccountInstalled = types.BoolValue(plan.Spinnaker != nil)
+	changing := true
 	if !req.State.Raw.IsNull() {
 		var state agentAccountModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		if agentAccountUnchanged(&state, &plan) {
+		changing = !agentAccountUnchanged(&state, &plan)
+		if !changing {
 			// Nothing to do: keep what was read.
 			plan.Status, plan.AgentID, plan.KubernetesVersion = state.Status, state.AgentID, state.KubernetesVersion
 			plan.APIServerFingerprint, plan.Objects, plan.LastHeartbeat, plan.Endpoint = state.APIServerFingerprint, state.Objects, state.LastHeartbeat, state.Endpoint
@@ -366,7 +368,31 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 			plan.Objects = types.MapUnknown(types.Int64Type)
 		}
 	}
+	if changing {
+		r.checkInstallAtPlan(ctx, &plan, &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// checkInstallAtPlan asks the target cluster, at plan time, whether the
+// install may proceed, so missing RBAC is reported by `terraform plan`.
+// When the check cannot run yet (values known only at apply, a cluster not
+// reachable from where the plan runs) it stays silent: apply checks again.
+func (r *agentAccountResource) checkInstallAtPlan(ctx context.Context, plan *agentAccountModel, diags *diag.Diagnostics) {
+	if r.data == nil || plan.InstallAgent == nil || plan.InstallAgent.Namespace.IsUnknown() {
+		return
+	}
+	var quiet diag.Diagnostics
+	spec := plan.spec(ctx, &quiet)
+	in := r.install(ctx, plan, spec, &quiet)
+	c := kubeClientAt(ctx, r.data, plan.InstallAgent.Kubernetes, path.Root("install_agent").AtName("kubernetes"), &quiet)
+	if quiet.HasError() || in == nil || c == nil {
+		return
+	}
+	var ma *attach.MissingAccessError
+	if err := in.Check(ctx, c); errors.As(err, &ma) {
+		diags.AddAttributeError(path.Root("install_agent").AtName("kubernetes"), "Missing permissions in the target cluster", err.Error())
+	}
 }
 
 // agentAccountUnchanged compares what the user configures (and the

@@ -531,6 +531,7 @@ resource "spinops_agent_account" "x" {
     }
   }
 }`, spinNS, nobody)),
+				PlanOnly:    true, // reported by terraform plan, before anything is made
 				ExpectError: wrappedRe(`Missing permissions in the target cluster.*may not create serviceaccounts in namespace ` + spinNS + `.*create clusterroles.rbac.authorization.k8s.io cluster-wide`),
 			},
 		},
