@@ -488,29 +488,14 @@ func (r *managedSpinnakerResource) apply(ctx context.Context, verb string, plan,
 		return
 	}
 	if op.install {
-		if err := spinnaker.InstallCRDs(ctx, client, 2*time.Minute); err != nil {
-			diags.AddError(summary, "installing the Spinnaker Operator's CRDs: "+err.Error())
+		err := spinnaker.EnsureOperator(ctx, client, op.OperatorSettings, op.wait, timeout)
+		switch {
+		case errors.Is(err, spinnaker.ErrNoKubelet):
+			diags.AddWarning("Not waiting for the Spinnaker Operator",
+				"The cluster has no Node, so no pod can run: the operator's Deployment was applied but not waited for. Set operator.wait = false to silence this.")
+		case err != nil:
+			diags.AddError(summary, err.Error())
 			return
-		}
-		if err := spinnaker.InstallOperator(ctx, client, op.OperatorSettings); err != nil {
-			diags.AddError(summary, "installing the Spinnaker Operator: "+err.Error())
-			return
-		}
-		if op.wait {
-			hasKubelet, err := spinnaker.HasKubelet(ctx, client)
-			switch {
-			case err != nil:
-				diags.AddError(summary, err.Error())
-				return
-			case !hasKubelet:
-				diags.AddWarning("Not waiting for the Spinnaker Operator",
-					"The cluster has no Node, so no pod can run: the operator's Deployment was applied but not waited for. Set operator.wait = false to silence this.")
-			default:
-				if err := spinnaker.WaitForOperator(ctx, client, op.Namespace, timeout); err != nil {
-					diags.AddError(summary, err.Error())
-					return
-				}
-			}
 		}
 	}
 	if err := spinnaker.WriteCredentials(ctx, client.Clientset, op.Namespace, credentialsFromConfig(config)); err != nil {
@@ -663,9 +648,7 @@ func operatorSettings(m *operatorModel) operatorSettingsModel {
 	if m != nil && !m.Namespace.IsNull() && !m.Namespace.IsUnknown() {
 		ns = m.Namespace.ValueString()
 	}
-	return operatorSettingsModel{install: rec.Install, wait: rec.Wait, OperatorSettings: spinnaker.OperatorSettings{
-		Namespace: ns, Image: rec.Image + ":" + rec.Version, HalyardImage: rec.HalyardImage, ClusterWide: rec.ClusterWide,
-	}}
+	return operatorSettingsModel{install: rec.Install, wait: rec.Wait, OperatorSettings: rec.Settings(ns)}
 }
 
 // operatorRecord is the operator block with its defaults applied, as the

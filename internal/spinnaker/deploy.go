@@ -50,22 +50,9 @@ func (d *Deployer) ensureTargetOperator(ctx context.Context, inst *Installation,
 		return nil
 	}
 	d.log("installing the operator on the zone's cluster", map[string]any{"cluster": host, "namespace": inst.Namespace})
-	if err := InstallCRDs(ctx, d.Target, 2*time.Minute); err != nil {
-		return fmt.Errorf("installing the operator's CRDs on the zone's cluster %s: %w", host, err)
-	}
-	if err := EnsureNamespace(ctx, d.Target, inst.Namespace); err != nil {
-		return fmt.Errorf("creating the operator namespace on the zone's cluster %s: %w", host, err)
-	}
-	s := OperatorSettings{Namespace: inst.Namespace, Image: op.Image + ":" + op.Version, HalyardImage: op.HalyardImage, ClusterWide: op.ClusterWide}
-	if err := InstallOperator(ctx, d.Target, s); err != nil {
-		return fmt.Errorf("installing the operator on the zone's cluster %s: %w", host, err)
-	}
-	if wait && op.Wait {
-		if ok, err := HasKubelet(ctx, d.Target); err == nil && ok {
-			if err := WaitForOperator(ctx, d.Target, inst.Namespace, 5*time.Minute); err != nil {
-				return fmt.Errorf("the operator on the zone's cluster %s: %w", host, err)
-			}
-		}
+	err := EnsureOperator(ctx, d.Target, op.Settings(inst.Namespace), wait && op.Wait, 5*time.Minute)
+	if err != nil && !errors.Is(err, ErrNoKubelet) {
+		return fmt.Errorf("the operator on the zone's cluster %s: %w", host, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package spinnaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -137,4 +138,40 @@ func ListZones(ctx context.Context, c *kube.Client, installation string) ([]unst
 		return nil, fmt.Errorf("listing SpinnakerServices: %w", err)
 	}
 	return list.Items, nil
+}
+
+// Settings are the operator settings of this record in namespace.
+func (r OperatorRecord) Settings(namespace string) OperatorSettings {
+	return OperatorSettings{Namespace: namespace, Image: r.Image + ":" + r.Version, HalyardImage: r.HalyardImage, ClusterWide: r.ClusterWide}
+}
+
+// ErrNoKubelet is returned by EnsureOperator when it was asked to wait but
+// the cluster has no Node, so the operator's pod cannot run: everything was
+// applied, nothing was waited for.
+var ErrNoKubelet = errors.New("the cluster has no Node, so no pod can run: the operator's Deployment was applied but not waited for")
+
+// EnsureOperator installs the operator on c: its namespace, CRDs (waiting
+// until they are served), RBAC and Deployment, then, with wait, waits for
+// the Deployment to be available (ErrNoKubelet when it cannot be).
+func EnsureOperator(ctx context.Context, c *kube.Client, s OperatorSettings, wait bool, timeout time.Duration) error {
+	if err := EnsureNamespace(ctx, c, s.Namespace); err != nil {
+		return err
+	}
+	if err := InstallCRDs(ctx, c, 2*time.Minute); err != nil {
+		return fmt.Errorf("installing the Spinnaker Operator's CRDs: %w", err)
+	}
+	if err := InstallOperator(ctx, c, s); err != nil {
+		return fmt.Errorf("installing the Spinnaker Operator: %w", err)
+	}
+	if !wait {
+		return nil
+	}
+	hasKubelet, err := HasKubelet(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !hasKubelet {
+		return ErrNoKubelet
+	}
+	return WaitForOperator(ctx, c, s.Namespace, timeout)
 }
