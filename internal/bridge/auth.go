@@ -53,15 +53,25 @@ func deriveCredential(key []byte, id, salt string) string {
 // fails for hashes of the first format (random credentials, only their hash
 // kept): rotate those.
 func recoverCredential(key []byte, id, stored string) (string, error) {
-	parts := strings.Split(stored, "$")
-	if len(parts) != 3 || parts[0] != "v2" {
+	salt, ok := credentialSalt(stored)
+	if !ok {
 		return "", errors.New("this credential was issued before credentials could be retrieved: rotate it (RotateCredential) to get one that can")
 	}
-	c := deriveCredential(key, id, parts[1])
+	c := deriveCredential(key, id, salt)
 	if !credentialMatches(c, stored) {
 		return "", errors.New("the stored credential does not belong to this bridge's secret key (was the key changed?): rotate the credential")
 	}
 	return c, nil
+}
+
+// credentialSalt is the salt of a stored "v2$salt$hash"; false for a bare
+// hash (the first format).
+func credentialSalt(stored string) (string, bool) {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 3 || parts[0] != "v2" {
+		return "", false
+	}
+	return parts[1], true
 }
 
 func hashCredential(c string) string {
@@ -90,8 +100,8 @@ func credentialMatches(c, stored string) bool {
 func endpointToken(key []byte, accountID, storedCredential string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("endpoint\x00" + accountID))
-	if parts := strings.Split(storedCredential, "$"); len(parts) == 3 && parts[0] == "v2" {
-		m.Write([]byte("\x00" + parts[1]))
+	if salt, ok := credentialSalt(storedCredential); ok {
+		m.Write([]byte("\x00" + salt))
 	}
 	return endpointTokenPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
