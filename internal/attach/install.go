@@ -377,7 +377,14 @@ func (in *AgentInstall) Refs() []*unstructured.Unstructured {
 // Essential are the objects without which the agent cannot run; Missing
 // reports which of them are gone (drift).
 func (in *AgentInstall) Essential() []*unstructured.Unstructured {
-	return in.Refs()[:3]
+	var out []*unstructured.Unstructured
+	for _, r := range in.Refs() {
+		switch r.GetKind() {
+		case "Deployment", "ConfigMap", "Secret":
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Apply installs (or updates) the agent: the namespace when it is missing

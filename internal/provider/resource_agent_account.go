@@ -577,7 +577,6 @@ func (r *agentAccountResource) Create(ctx context.Context, req resource.CreateRe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	deadline := time.Now().Add(timeout)
 
 	admin := r.admin(&resp.Diagnostics)
 	if admin == nil {
@@ -616,7 +615,7 @@ func (r *agentAccountResource) Create(ctx context.Context, req resource.CreateRe
 
 	plan.ID = types.StringValue(acct.GetId())
 	if plan.waits() {
-		err := r.wait(ctx, admin, spec.GetName(), time.Until(deadline), st)
+		err := r.wait(ctx, admin, spec.GetName(), remaining(ctx), st)
 		r.refresh(ctx, admin, &plan, &resp.Diagnostics)
 		if err != nil {
 			resp.Diagnostics.AddError("The account did not become ready", err.Error()+
@@ -759,6 +758,15 @@ func (st *attachment) remove(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// remaining is what is left of the operation's timeout (its context's
+// deadline).
+func remaining(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d)
+	}
+	return 10 * time.Minute
+}
+
 func (r *agentAccountResource) wait(ctx context.Context, admin *attach.Admin, name string, timeout time.Duration, st *attachment) error {
 	err := kube.WaitFor(ctx, r.waitInterval, timeout, func(ctx context.Context) (bool, string, error) {
 		acct, err := admin.Get(ctx, name)
@@ -796,9 +804,7 @@ func (r *agentAccountResource) refresh(ctx context.Context, admin *attach.Admin,
 	m.Namespaces = keepNullList(m.Namespaces, s.GetNamespaces())
 	m.OmitNamespaces = keepNullList(m.OmitNamespaces, s.GetOmitNamespaces())
 	m.OnlyNamespacedResources = types.BoolValue(s.GetOnlyNamespacedResources())
-	if m.ClientIdentity.IsNull() && s.GetClientIdentity() == "" {
-		// keep null
-	} else {
+	if !m.ClientIdentity.IsNull() || s.GetClientIdentity() != "" { // unset stays null
 		m.ClientIdentity = types.StringValue(s.GetClientIdentity())
 	}
 	read, write := s.GetPermissions().GetRead(), s.GetPermissions().GetWrite()
@@ -917,7 +923,6 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	deadline := time.Now().Add(timeout)
 	admin := r.admin(&resp.Diagnostics)
 	if admin == nil {
 		return
@@ -968,7 +973,7 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	}
 	plan.ID = state.ID
 	if plan.waits() {
-		if err := r.wait(ctx, admin, spec.GetName(), time.Until(deadline), st); err != nil {
+		if err := r.wait(ctx, admin, spec.GetName(), remaining(ctx), st); err != nil {
 			resp.Diagnostics.AddError("The account did not become ready", err.Error())
 		}
 	}
