@@ -2,11 +2,9 @@ package bench
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,88 +12,45 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/metadata"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/agent"
-	"github.com/spinops/terraform-provider-spinops/internal/bridge"
-	"github.com/spinops/terraform-provider-spinops/internal/bridge/store"
+	"github.com/spinops/terraform-provider-spinops/internal/bridge/bridgetest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-const adminToken = "bench-admin"
+const adminToken = bridgetest.AdminToken // the scale benchmark gives it to its bridge process
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type inProcBridge struct {
-	*bridge.Server
-	ca    *bridge.CA
-	caDir string
-	admin bridgev1.AdminServiceClient
+	*bridgetest.Bridge
 }
 
 // startInProcBridge runs a bridge in this process (latency and read-path
 // benchmarks measure end to end; the scale benchmark runs the real binary).
 func startInProcBridge(b *testing.B) *inProcBridge {
 	b.Helper()
-	ca, err := bridge.NewCA("bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	pair, _, _, err := ca.IssueServer("127.0.0.1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "bridge.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	ep := l.Addr().String()
-	l.Close()
-	tc := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-	s, err := bridge.New(context.Background(), bridge.Config{
-		Store: st, GRPCAddr: "127.0.0.1:0", GRPCTLS: tc, EndpointAddr: ep, EndpointTLS: tc,
-		EndpointURL: "https://" + ep, EndpointCAPEM: ca.CertPEM, AdminTokens: []string{adminToken}, Logger: quiet,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	caFile := filepath.Join(dir, "ca.pem")
-	_ = os.WriteFile(caFile, ca.CertPEM, 0o600)
-	cc, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12})))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cc.Close(); s.Stop(); st.Close() })
-	return &inProcBridge{Server: s, ca: ca, caDir: dir, admin: bridgev1.NewAdminServiceClient(cc)}
+	return &inProcBridge{bridgetest.Start(b)}
 }
 
-func adminCtx() context.Context {
-	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
-}
+func adminCtx() context.Context { return bridgetest.AdminCtx() }
 
 // attach registers an account for the cluster and runs an agent for it.
 func (ib *inProcBridge) attach(b *testing.B, name string, c *testenv.Cluster, kinds []string) {
 	b.Helper()
-	resp, err := ib.admin.RegisterAccount(adminCtx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: name}})
+	resp, err := ib.Admin.RegisterAccount(adminCtx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: name}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	cfg := map[string]any{
 		"agentId": "bench-" + name,
-		"bridge":  map[string]any{"grpc": ib.GRPCAddr(), "tls": map[string]any{"caCertFile": filepath.Join(ib.caDir, "ca.pem")}},
+		"bridge":  map[string]any{"grpc": ib.GRPCAddr(), "tls": map[string]any{"caCertFile": ib.CAFile}},
 		"kubernetes": map[string]any{"accounts": []any{map[string]any{
 			"name": name, "kubeconfigFile": c.Kubeconfig, "credential": resp.GetCredential(), "kinds": kinds,
 		}}},
@@ -115,7 +70,7 @@ func (ib *inProcBridge) attach(b *testing.B, name string, c *testenv.Cluster, ki
 	b.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		acct, err := ib.admin.GetAccount(adminCtx(), &bridgev1.GetAccountRequest{Name: name})
+		acct, err := ib.Admin.GetAccount(adminCtx(), &bridgev1.GetAccountRequest{Name: name})
 		if err == nil && acct.GetStatus().GetSyncState() == bridgev1.SyncState_SYNC_STATE_SYNCED {
 			return
 		}

@@ -70,11 +70,11 @@ func BenchmarkReadPath(b *testing.B) {
 
 	ib := startInProcBridge(b)
 	ib.attach(b, "reads", c, []string{"Deployment"})
-	kc, err := ib.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "reads"})
+	kc, err := ib.Admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "reads"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	bridgeClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ib.ca.Pool(), MinVersion: tls.VersionTLS12}}}
+	bridgeClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ib.CA.Pool(), MinVersion: tls.VersionTLS12}}}
 	direct, err := restHTTPClient(c)
 	if err != nil {
 		b.Fatal(err)

@@ -3,11 +3,7 @@ package provider
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,7 +25,7 @@ import (
 
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
 	"github.com/spinops/terraform-provider-spinops/internal/bridge"
-	"github.com/spinops/terraform-provider-spinops/internal/bridge/store"
+	"github.com/spinops/terraform-provider-spinops/internal/bridge/bridgetest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
@@ -49,59 +43,9 @@ type testBridge struct {
 
 func startTestBridge(t *testing.T, opts ...func(*bridge.Config)) *testBridge {
 	t.Helper()
-	ca, err := bridge.NewCA("acc-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, _, _, err := ca.IssueServer("127.0.0.1", "localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "bridge.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := l.Addr().String()
-	_ = l.Close()
-	tc := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-	token := "acc-admin-token"
-	cfg := bridge.Config{
-		Store: st, GRPCAddr: "127.0.0.1:0", GRPCTLS: tc, EndpointAddr: ep, EndpointTLS: tc,
-		EndpointURL: "https://" + ep, EndpointCAPEM: ca.CertPEM, AdminTokens: []string{token},
-		GracePeriod: 2 * time.Second, HeartbeatInterval: time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if len(cfg.AdminIdentities) > 0 {
-		// mTLS: client certificates of the test CA are verified when given.
-		mtls := tc.Clone()
-		mtls.ClientCAs, mtls.ClientAuth = ca.Pool(), tls.VerifyClientCertIfGiven
-		cfg.GRPCTLS = mtls
-	}
-	s, err := bridge.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cc, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close(); s.Stop(); _ = st.Close() })
-	caPath := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caPath, ca.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &testBridge{Server: s, Addr: s.GRPCAddr(), CAPEM: string(ca.CertPEM), Token: token, admin: bridgev1.NewAdminServiceClient(cc), caPath: caPath, ca: ca}
+	short := func(c *bridge.Config) { c.GracePeriod, c.HeartbeatInterval = 2*time.Second, time.Second }
+	b := bridgetest.Start(t, append([]func(*bridge.Config){short}, opts...)...)
+	return &testBridge{Server: b.Server, Addr: b.Addr, CAPEM: b.CAPEM, Token: bridgetest.AdminToken, admin: b.Admin, caPath: b.CAFile, ca: b.CA}
 }
 
 func (b *testBridge) ctx() context.Context {
