@@ -14,6 +14,9 @@
 #      (~1.5 min once, cached); skipped with a note if it does not build.
 #
 # Usage: scripts/test-modules.sh [DIR...]     (default: every module and example)
+#        scripts/test-modules.sh --prepare   only build what the checks need (the
+#                                            providers, tflint), as make test does
+#                                            in the background from its start
 # Environment: TERRAFORM (default: terraform on PATH), SPINOPS_CACHE_DIR,
 #              TFLINT=0 to skip tflint, KEEP_SCRATCH=1 to keep the scratch tree.
 set -euo pipefail
@@ -30,6 +33,11 @@ die() { printf 'test-modules: %s\n' "$*" >&2; exit 1; }
 
 [[ -x $terraform ]] || die "terraform not found (set TERRAFORM or run scripts/testenv.sh)"
 
+prepare=false
+if [[ ${1:-} == --prepare ]]; then
+	prepare=true
+	shift
+fi
 if [[ $# -gt 0 ]]; then
 	dirs=("${@%/}")
 else
@@ -53,12 +61,14 @@ mirror=$("$repo/scripts/providers.sh" --print-mirror)
 log "providers: ${need[*]} (scripts/providers.sh; aws takes 25-45 min on a cold cache)"
 "$repo/scripts/providers.sh" "${need[@]}"
 
-if grep -rqs 'source[[:space:]]*=[[:space:]]*"spinops/spinops"' "${dirs[@]}" --include='*.tf'; then
+if ! $prepare && grep -rqs 'source[[:space:]]*=[[:space:]]*"spinops/spinops"' "${dirs[@]}" --include='*.tf'; then
 	plat="$(go env GOOS)_$(go env GOARCH)"
 	dst=$mirror/registry.terraform.io/spinops/spinops/$spinops_version/$plat
 	mkdir -p "$dst"
 	log "building terraform-provider-spinops $spinops_version into the mirror"
-	go build -trimpath -o "$dst/terraform-provider-spinops_v$spinops_version" . ||
+	# No -trimpath: the same build flags as go test, so the packages the tests
+	# compiled are reused from the build cache.
+	go build -o "$dst/terraform-provider-spinops_v$spinops_version" . ||
 		die "building the spinops provider failed"
 fi
 
@@ -95,6 +105,10 @@ if [[ ${TFLINT:-1} != 0 ]]; then
 		(cd "$scratch" && GOWORK=off GOBIN=$(dirname "$tflint") go install -trimpath -ldflags '-s -w' \
 			"github.com/terraform-linters/tflint@$tflint_version") || { log "tflint did not build: skipped"; tflint=; }
 	fi
+fi
+if $prepare; then
+	log "prepared: providers ${need[*]}${tflint:+, tflint}"
+	exit 0
 fi
 
 passed=0 failed=0 tests_passed=0 tests_failed=0
