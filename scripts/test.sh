@@ -53,7 +53,10 @@ declare -A bg_pid=()
 bg() {
 	local name=$1 niceness=$2
 	shift 2
-	(phase "$name" nice -n "$niceness" "$@") >"$logs/$name.log" 2>&1 &
+	(
+		renice -n "$niceness" -p "$BASHPID" >/dev/null
+		phase "$name" "$@"
+	) >"$logs/$name.log" 2>&1 &
 	bg_pid[$name]=$!
 	log "$name: running in the background (log: ${logs#"$repo"/}/$name.log)"
 }
