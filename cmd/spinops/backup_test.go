@@ -32,6 +32,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 // run → list → verify → restore through the CLI, with a bucket source and
 // destination in local directories (file://), so no service is needed.
 func TestBackupCommandRoundTrip(t *testing.T) {
+	t.Setenv(backup.EnvSigningKey, "tf-acc-test-signing-key-0123456789abcdef")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "front50")
 	if err := os.MkdirAll(filepath.Join(src, "apps"), 0o755); err != nil {
@@ -54,10 +55,20 @@ func TestBackupCommandRoundTrip(t *testing.T) {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
 	id := strings.Fields(strings.Split(out, "\n")[0])[1]
-	_, err = runCLI(t, "backup", "restore", "--config", cfg, "--backup", id)
-	if err == nil || !strings.Contains(err.Error(), "--overwrite") {
-		t.Fatalf("restore over the non-empty source without --overwrite: %v", err)
+	for _, flags := range [][]string{nil, {"--overwrite"}} {
+		_, err = runCLI(t, append([]string{"backup", "restore", "--config", cfg, "--backup", id}, flags...)...)
+		if err == nil || !strings.Contains(err.Error(), "--confirm-overwrite-source") {
+			t.Fatalf("restore over the source bucket with %v: %v, want a refusal naming --confirm-overwrite-source", flags, err)
+		}
 	}
+	if b, _ := os.ReadFile(filepath.Join(src, "apps", "a.json")); string(b) != `{"name":"a"}` {
+		t.Fatalf("a refused restore changed the source: %q", b)
+	}
+	t.Setenv(backup.EnvSigningKey, "")
+	if _, err = runCLI(t, "backup", "verify", "--config", cfg); err == nil || !strings.Contains(err.Error(), "not signed by a trusted key") {
+		t.Fatalf("verify without the key: %v", err)
+	}
+	t.Setenv(backup.EnvSigningKey, "tf-acc-test-signing-key-0123456789abcdef")
 	restored := filepath.Join(dir, "restored")
 	if out, err = runCLI(t, "backup", "restore", "--config", cfg, "--backup", id, "--bucket-target", "file://"+restored); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
@@ -89,6 +100,7 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	moto := testenv.StartMoto(t)
 	moto.SetEnv(t)
 	t.Setenv(backup.EnvMySQLPassword, mdb.RootPassword)
+	t.Setenv(backup.EnvSigningKey, "tf-acc-test-signing-key-0123456789abcdef")
 	ctx := t.Context()
 	db, err := sql.Open("mysql", mdb.DSN("mysql"))
 	if err != nil {
@@ -123,7 +135,10 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l.Backups) != 1 {
 		t.Fatalf("list --json: %v\n%s", err, out)
 	}
-	if out, err := runCLI(t, "backup", "restore", "--config", cfg, "--backup", l.Backups[0].ID, "--overwrite"); err != nil {
+	if _, err := runCLI(t, "backup", "restore", "--config", cfg, "--backup", l.Backups[0].ID, "--overwrite"); err == nil || !strings.Contains(err.Error(), "--confirm-overwrite-source") {
+		t.Fatalf("restore over the live source with --overwrite alone: %v", err)
+	}
+	if out, err := runCLI(t, "backup", "restore", "--config", cfg, "--backup", l.Backups[0].ID, "--overwrite", "--confirm-overwrite-source"); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
 	var n int

@@ -187,7 +187,7 @@ func loadDatabase(ctx context.Context, src Store, d DatabaseDump, stage string, 
 		for _, p := range td.parts() {
 			g.Go(func() error {
 				if err := loadPart(gctx, pool, src, td, p); err != nil {
-					return fmt.Errorf("table %s: %w", td.Name, err)
+					return fmt.Errorf("table %s, part %s: %w", td.Name, p.Path, err)
 				}
 				return nil
 			})

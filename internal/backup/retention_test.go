@@ -77,8 +77,8 @@ func TestInterruptedBackupIsNotListed(t *testing.T) {
 	exec(t, d, "INSERT INTO big (pad) SELECT REPEAT(UUID(), 20) FROM seq_1_to_20000")
 	dest := e.store(e.bucket(), "")
 	// An upload that stops half-way: the store fails after the first part has been written.
-	failing := &failAfter{Store: dest, n: 3} // the write check, the lease, table "big"; then "second" fails
-	eng := &backup.Engine{Dest: failing, Keys: testKeys()}
+	failing := &failOn{Store: dest, match: "/second."} // table "big" is stored, then "second" fails
+	eng := &backup.Engine{Dest: failing, Keys: testKeys(), Dump: backup.DumpOptions{Parallel: 1}}
 	exec(t, d, "CREATE TABLE second (id INT PRIMARY KEY)")
 	_, err := eng.Run(ctxTimeout(t, time.Minute), backup.RunOptions{MySQL: e.server(), Databases: []string{db}})
 	if err == nil {
@@ -103,17 +103,17 @@ func TestInterruptedBackupIsNotListed(t *testing.T) {
 	}
 }
 
-type failAfter struct {
+// failOn is an upload that stops half-way for keys containing match.
+type failOn struct {
 	backup.Store
-	n int
+	match string
 }
 
-func (f *failAfter) Put(ctx context.Context, key string, r io.Reader) error {
-	if f.n <= 0 {
+func (f *failOn) Put(ctx context.Context, key string, r io.Reader) error {
+	if strings.Contains(key, f.match) {
 		_, _ = io.CopyN(io.Discard, r, 1024)
 		return errors.New("connection reset (simulated)")
 	}
-	f.n--
 	return f.Store.Put(ctx, key, r)
 }
 
