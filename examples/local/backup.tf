@@ -59,7 +59,7 @@ resource "spinops_backup_policy" "local" {
       bucket           = var.backup_bucket
       prefix           = "spinnaker"
       endpoint         = var.backup_s3_endpoint
-      force_path_style = true
+      path_style = true
     }
   }
 
@@ -76,7 +76,7 @@ data "spinops_backups" "local" {
       bucket           = var.backup_bucket
       prefix           = "spinnaker"
       endpoint         = var.backup_s3_endpoint
-      force_path_style = true
+      path_style = true
     }
   }
   depends_on = [spinops_backup_policy.local]
