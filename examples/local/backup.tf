@@ -56,9 +56,9 @@ resource "spinops_backup_policy" "local" {
 
   destination {
     s3 {
-      bucket           = var.backup_bucket
-      prefix           = "spinnaker"
-      endpoint         = var.backup_s3_endpoint
+      bucket     = var.backup_bucket
+      prefix     = "spinnaker"
+      endpoint   = var.backup_s3_endpoint
       path_style = true
     }
   }
@@ -73,9 +73,9 @@ resource "spinops_backup_policy" "local" {
 data "spinops_backups" "local" {
   destination {
     s3 {
-      bucket           = var.backup_bucket
-      prefix           = "spinnaker"
-      endpoint         = var.backup_s3_endpoint
+      bucket     = var.backup_bucket
+      prefix     = "spinnaker"
+      endpoint   = var.backup_s3_endpoint
       path_style = true
     }
   }
