@@ -253,9 +253,14 @@ func statusVars(ctx context.Context, conn queryer, like string) (map[string]stri
 type chunkJob struct {
 	db     string
 	table  *TableDump
-	part   int // index in table.Parts
 	query  string
 	digest rowDigest
+	// pathPrefix + "<n>.tsv.zst" names the job's parts: a job cuts its
+	// stream into parts of about chunk raw bytes, so even a table that
+	// cannot be split by key restores in parallel.
+	pathPrefix string
+	chunk      int64
+	parts      []TablePart
 }
 
 // planDatabase reads the database's definitions inside the snapshot and
@@ -360,10 +365,9 @@ func planTable(ctx context.Context, conn *sql.Conn, db string, td *TableDump, di
 		return nil, err
 	}
 	from := "SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(db) + "." + quoteIdent(td.Name)
-	partPath := func(n int) string { return dir + "mysql/" + db + "/" + td.Name + "." + strconv.Itoa(n) + ".tsv.zst" }
+	prefix := func(n int) string { return dir + "mysql/" + db + "/" + td.Name + "." + strconv.Itoa(n) + "." }
 	whole := func() []chunkJob {
-		td.Parts = []TablePart{{Part: Part{Path: partPath(0)}}}
-		return []chunkJob{{db: db, table: td, part: 0, query: from}}
+		return []chunkJob{{db: db, table: td, query: from, pathPrefix: prefix(0), chunk: chunk}}
 	}
 	intPK := len(pri) == 1 && strings.Contains(priType, "int")
 	if !intPK || size < 2*chunk {
@@ -388,8 +392,7 @@ func planTable(ctx context.Context, conn *sql.Conn, db string, td *TableDump, di
 		if i < n-1 {
 			where = append(where, pk+" < "+strconv.FormatInt(lo.Int64+int64(i+1)*step, 10))
 		}
-		td.Parts = append(td.Parts, TablePart{Part: Part{Path: partPath(i)}})
-		jobs = append(jobs, chunkJob{db: db, table: td, part: i, query: from + " WHERE " + strings.Join(where, " AND ")})
+		jobs = append(jobs, chunkJob{db: db, table: td, query: from + " WHERE " + strings.Join(where, " AND "), pathPrefix: prefix(i), chunk: chunk})
 	}
 	return jobs, nil
 }
@@ -403,16 +406,14 @@ func runChunks(ctx context.Context, conns []*sql.Conn, jobs []chunkJob, dest Sto
 		g.Go(func() error {
 			for i := range work {
 				jb := &jobs[i]
-				var rows int64
-				var d rowDigest
-				p := &jb.table.Parts[jb.part]
-				if err := dumpChunk(gctx, c, jb.query, dest, &p.Part, &rows, &d); err != nil {
+				parts, d, err := dumpChunk(gctx, c, jb, dest)
+				if err != nil {
 					return fmt.Errorf("dumping %s.%s: %w", jb.db, jb.table.Name, err)
 				}
 				mu.Lock()
-				p.Rows, jb.digest = rows, d
+				jb.parts, jb.digest = parts, d
 				mu.Unlock()
-				log.Debug("chunk dumped", "database", jb.db, "table", jb.table.Name, "part", jb.part, "rows", rows, "bytes", p.Size)
+				log.Debug("chunk dumped", "database", jb.db, "table", jb.table.Name, "parts", len(parts))
 			}
 			return nil
 		})
@@ -428,39 +429,145 @@ func runChunks(ctx context.Context, conns []*sql.Conn, jobs []chunkJob, dest Sto
 		}
 		return nil
 	})
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i := range jobs {
+		jobs[i].table.Parts = append(jobs[i].table.Parts, jobs[i].parts...)
+	}
+	return nil
 }
 
-func dumpChunk(ctx context.Context, conn *sql.Conn, q string, dest Store, p *Part, n *int64, d *rowDigest) error {
-	return streamPart(ctx, dest, p, func(w *bufio.Writer) error {
-		rows, err := conn.QueryContext(ctx, q)
+// dumpChunk streams the job's rows into parts of about jb.chunk raw bytes.
+func dumpChunk(ctx context.Context, conn *sql.Conn, jb *chunkJob, dest Store) ([]TablePart, rowDigest, error) {
+	var d rowDigest
+	rows, err := conn.QueryContext(ctx, jb.query)
+	if err != nil {
+		return nil, d, fmt.Errorf("reading rows: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var parts []TablePart
+	var pw *partWriter
+	var n int64
+	finish := func() error {
+		p, err := pw.close()
 		if err != nil {
-			return fmt.Errorf("reading rows: %w", err)
+			return err
 		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		vals := make([]sql.RawBytes, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		var line []byte
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				return fmt.Errorf("reading rows: %w", err)
-			}
-			line = appendTSVRow(line[:0], vals)
-			d.add(line)
-			if _, err := w.Write(line); err != nil {
-				return err
-			}
-			*n++
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reading rows: %w", err)
-		}
+		parts = append(parts, TablePart{Part: p, Rows: n})
+		pw, n = nil, 0
 		return nil
-	})
+	}
+	var line []byte
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			pw.abort(err)
+			return nil, d, fmt.Errorf("reading rows: %w", err)
+		}
+		if pw == nil {
+			pw = newPartWriter(ctx, dest, jb.pathPrefix+strconv.Itoa(len(parts))+".tsv.zst")
+		}
+		line = appendTSVRow(line[:0], vals)
+		d.add(line)
+		if err := pw.write(line); err != nil {
+			pw.abort(err)
+			return nil, d, err
+		}
+		n++
+		if jb.chunk > 0 && pw.raw.n >= jb.chunk {
+			if err := finish(); err != nil {
+				return nil, d, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		pw.abort(err)
+		return nil, d, fmt.Errorf("reading rows: %w", err)
+	}
+	if pw == nil && len(parts) == 0 {
+		pw = newPartWriter(ctx, dest, jb.pathPrefix+"0.tsv.zst") // an empty table still has its (empty) part
+	}
+	if pw != nil {
+		if err := finish(); err != nil {
+			return nil, d, err
+		}
+	}
+	return parts, d, nil
+}
+
+// partWriter is one part being compressed, hashed and uploaded as it is
+// written.
+type partWriter struct {
+	path    string
+	cancel  context.CancelFunc
+	pw      *io.PipeWriter
+	putErr  chan error
+	h       hash.Hash
+	stored  *countWriter
+	zw      *zstd.Encoder
+	raw     *countWriter
+	bw      *bufio.Writer
+	initErr error
+}
+
+func newPartWriter(ctx context.Context, dest Store, path string) *partWriter {
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	w := &partWriter{path: path, cancel: cancel, pw: pw, putErr: make(chan error, 1), h: sha256.New()}
+	go func() {
+		err := dest.Put(ctx, path, pr)
+		pr.CloseWithError(err) // unblock the writer if the upload stopped early
+		w.putErr <- err
+	}()
+	w.stored = &countWriter{w: io.MultiWriter(pw, w.h)}
+	w.zw, w.initErr = zstd.NewWriter(w.stored, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	w.raw = &countWriter{w: w.zw}
+	w.bw = bufio.NewWriterSize(w.raw, 256<<10)
+	return w
+}
+
+func (w *partWriter) write(b []byte) error {
+	if w.initErr != nil {
+		return w.initErr
+	}
+	_, err := w.bw.Write(b)
+	return err
+}
+
+func (w *partWriter) abort(err error) {
+	if w == nil {
+		return
+	}
+	w.pw.CloseWithError(err)
+	<-w.putErr //nolint:errcheck // the upload fails because of err, which is reported
+	w.cancel()
+}
+
+func (w *partWriter) close() (Part, error) {
+	defer w.cancel()
+	err := w.initErr
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err == nil {
+		err = w.zw.Close()
+	}
+	if err != nil {
+		w.pw.CloseWithError(err)
+		<-w.putErr //nolint:errcheck // the upload fails because of err, which is reported
+		return Part{}, err
+	}
+	_ = w.pw.Close() // PipeWriter.Close never fails
+	if err := <-w.putErr; err != nil {
+		return Part{}, err
+	}
+	return Part{Path: w.path, Size: w.stored.n, RawSize: w.raw.n, SHA256: hexSum(w.h)}, nil
 }
 
 // dumpObjects reads the views, triggers, routines and events of db.
