@@ -123,10 +123,17 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	if out, err := runCLI(t, "backup", "run", "--config", cfg); err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
 	}
+	out, err := runCLI(t, "backup", "verify", "--drill", "--config", cfg)
+	if err != nil || !strings.Contains(out, "OK: 1 tables, 2 rows verified") || !strings.Contains(out, "recovery time") {
+		t.Fatalf("verify --drill: %v\n%s", err, out)
+	}
+	if out, _ := runCLI(t, "backup", "list", "--config", cfg); !strings.Contains(out, "last drill:") || !strings.Contains(out, "passed") {
+		t.Errorf("list does not show the drill:\n%s", out)
+	}
 	if _, err := db.ExecContext(ctx, "DELETE FROM spinops_demo.applications"); err != nil {
 		t.Fatal(err)
 	}
-	out, _ := runCLI(t, "backup", "list", "--config", cfg, "--json")
+	out, _ = runCLI(t, "backup", "list", "--config", cfg, "--json")
 	var l struct {
 		Backups []struct {
 			ID string `json:"id"`
