@@ -95,7 +95,7 @@ type BucketTarget struct {
 }
 
 func preflightBucketRestore(ctx context.Context, t BucketTarget, source string) ([]ObjectInfo, error) {
-	if t.Store.String() == source && !(t.Overwrite && t.ConfirmSource) {
+	if t.Store.String() == source && (!t.Overwrite || !t.ConfirmSource) {
 		return nil, fmt.Errorf("%w: the bucket target %s is the bucket the backup was taken from; restore beside it (--bucket-target), or pass both --overwrite and --confirm-overwrite-source to replace it", ErrLiveSource, source)
 	}
 	existing, err := t.Store.List(ctx, "")

@@ -31,11 +31,6 @@ type DumpOptions struct {
 	ChunkBytes int64
 }
 
-// snapshotConn is one connection inside the shared snapshot.
-type snapshotConn struct {
-	conn *sql.Conn
-}
-
 // dumpMySQL takes one consistent snapshot of every table and schema object
 // of dbs and streams each table, in chunks, compressed, to dest under dir.
 // The binlog position is the snapshot's own; no global lock is taken, so

@@ -71,7 +71,7 @@ func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest
 		if err != nil {
 			return err
 		}
-		if sameServer && name == d.Name && !(t.Overwrite && t.ConfirmSource) {
+		if sameServer && name == d.Name && (!t.Overwrite || !t.ConfirmSource) {
 			return fmt.Errorf("%w: database %s on %s is the database the backup was taken from; restore beside it (--database-map %s=%s_restored), or pass both --overwrite and --confirm-overwrite-source to replace it",
 				ErrLiveSource, name, t.Server.addr(), d.Name, d.Name)
 		}
@@ -534,7 +534,8 @@ func charsetClause(createSQL string) string {
 	}
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "*/"))
 	for _, c := range s {
-		if !(c == ' ' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		plain := c == ' ' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !plain {
 			return ""
 		}
 	}
