@@ -30,8 +30,9 @@ import (
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
-	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/version"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 var (
@@ -156,7 +157,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 	}
 	nsList := func(desc, conflicts string) schema.ListAttribute {
 		a := strList(desc, conflicts)
-		a.Validators = append(a.Validators, listvalidator.ValueStringsAre(stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a namespace name (a DNS-1123 label)")))
+		a.Validators = append(a.Validators, listvalidator.ValueStringsAre(validators.NamespaceName()))
 		return a
 	}
 	computed := func(desc string) schema.StringAttribute {
@@ -185,7 +186,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"name": schema.StringAttribute{Required: true,
 				MarkdownDescription: "Account name, unique at the bridge; the name Spinnaker shows. A DNS-1123 label. Changing it replaces the account.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters")}},
+				Validators:          []validator.String{validators.DNSLabel()}},
 			"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("agent"),
 				MarkdownDescription: "`agent` (the agent runs in the target cluster with its service account; `install_agent` installs it), `infrastructure` " +
 					"(one agent serves many clusters from kubeconfigs) or `spinnaker_service` (the agent runs beside Spinnaker). Defaults to `agent`.",
@@ -199,7 +200,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				MarkdownDescription: "Watch namespaced kinds only. Defaults to `false`."},
 			"grace_period": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "How long a disconnected account stays known (unavailable) before it is withdrawn from Spinnaker, e.g. `5m`. Defaults to the bridge's setting.",
-				Validators:          []validator.String{spinDurationValidator{}}},
+				Validators:          []validator.String{validators.Duration()}},
 			"client_identity": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "An mTLS client certificate identity (subject CN, DNS or URI SAN) that may serve the account without the credential."},
 			"credential_rotation": schema.StringAttribute{Optional: true,
@@ -235,7 +236,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Attributes: map[string]schema.Attribute{
 					"namespace": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("spinops-agent"),
 						MarkdownDescription: "Namespace of the agent. Defaults to `spinops-agent`.",
-						Validators:          []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a namespace name (a DNS-1123 label)")}},
+						Validators:          []validator.String{validators.NamespaceName()}},
 					"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultAgentImage()),
 						MarkdownDescription: "The spinops image (it runs `spinops agent`). Defaults to `ghcr.io/spinops/spinops:<provider version>`. Changing it rolls the agent.",
 						Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
@@ -243,13 +244,13 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 						MarkdownDescription: "Agent replicas. One serves the account; the others are refused by the bridge and wait as standbys. Defaults to 1.",
 						Validators:          []validator.Int64{int64validator.Between(0, 5)}},
 					"requests": schema.MapAttribute{Optional: true, ElementType: types.StringType,
-						MarkdownDescription: "Resource requests, e.g. `{ cpu = \"100m\", memory = \"128Mi\" }`.", Validators: []validator.Map{quantityMapValidator{}}},
+						MarkdownDescription: "Resource requests, e.g. `{ cpu = \"100m\", memory = \"128Mi\" }`.", Validators: []validator.Map{validators.Quantities()}},
 					"limits": schema.MapAttribute{Optional: true, ElementType: types.StringType,
-						MarkdownDescription: "Resource limits.", Validators: []validator.Map{quantityMapValidator{}}},
+						MarkdownDescription: "Resource limits.", Validators: []validator.Map{validators.Quantities()}},
 					"node_selector": schema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Node selector of the agent's pods."},
 					"bridge_address": schema.StringAttribute{Optional: true,
 						MarkdownDescription: "host:port the agent dials, when it differs from the provider's `bridge.address` (e.g. a load balancer in front of the bridge).",
-						Validators:          []validator.String{stringvalidator.RegexMatches(hostPortRegexp, "must be host:port")}},
+						Validators:          []validator.String{validators.HostPort()}},
 					"bridge_server_name": schema.StringAttribute{Optional: true,
 						MarkdownDescription: "Name the agent verifies in the bridge's certificate, when it differs from the address's host."},
 				},
@@ -274,7 +275,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"(`bridge-address`) and CA (`ca.crt`) into this Secret, where the agent that serves the account mounts it (`credentialFile` in its config).",
 				Attributes: map[string]schema.Attribute{
 					"namespace": schema.StringAttribute{Optional: true, MarkdownDescription: "Namespace of the Secret (required in the block).",
-						Validators: []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a namespace name (a DNS-1123 label)")}},
+						Validators: []validator.String{validators.NamespaceName()}},
 					"name": schema.StringAttribute{Optional: true, MarkdownDescription: "Name of the Secret. Defaults to `spinops-agent-<name>`."},
 				},
 				Blocks: map[string]schema.Block{"kubernetes": connBlock("The cluster the Secret goes to.")},
@@ -284,7 +285,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"`spinops-account-<name>` with a kubeconfig for the account's endpoint on the bridge. The Spinnaker Operator hands it to Clouddriver without a restart.",
 				Attributes: map[string]schema.Attribute{
 					"namespace": schema.StringAttribute{Optional: true, MarkdownDescription: "Spinnaker's namespace (required in the block).",
-						Validators: []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a namespace name (a DNS-1123 label)")}},
+						Validators: []validator.String{validators.NamespaceName()}},
 				},
 				Blocks: map[string]schema.Block{"kubernetes": connBlock("The Spinnaker cluster.")},
 			},
@@ -445,13 +446,6 @@ func (m *agentAccountModel) spec(ctx context.Context, diags *diag.Diagnostics) *
 	return s
 }
 
-func (m *agentAccountModel) filter(s *bridgev1.AccountSpec) attach.AccountFilter {
-	return attach.AccountFilter{
-		Kinds: s.GetKinds(), OmitKinds: s.GetOmitKinds(), Namespaces: s.GetNamespaces(), OmitNamespaces: s.GetOmitNamespaces(),
-		OnlyNamespacedResources: s.GetOnlyNamespacedResources(), Read: s.GetPermissions().GetRead(), Write: s.GetPermissions().GetWrite(),
-	}
-}
-
 func (m *agentAccountModel) waits() bool {
 	if !m.WaitForSync.IsNull() && !m.WaitForSync.IsUnknown() {
 		return m.WaitForSync.ValueBool()
@@ -488,7 +482,7 @@ func (r *agentAccountResource) install(ctx context.Context, m *agentAccountModel
 	}
 	out := &attach.AgentInstall{
 		Account: spec.GetName(), Namespace: in.Namespace.ValueString(), Image: in.Image.ValueString(), Replicas: int32(in.Replicas.ValueInt64()),
-		Bridge: ep, Filter: m.filter(spec),
+		Bridge: ep, Filter: attach.FilterOf(spec),
 	}
 	out.Resources.Requests = quantities(ctx, in.Requests, path.Root("install_agent").AtName("requests"), diags)
 	out.Resources.Limits = quantities(ctx, in.Limits, path.Root("install_agent").AtName("limits"), diags)
@@ -525,29 +519,6 @@ func quantities(ctx context.Context, m types.Map, p path.Path, diags *diag.Diagn
 	return out
 }
 
-func (r *agentAccountResource) admin(diags *diag.Diagnostics) *attach.Admin {
-	s, err := r.data.bridgeSettings()
-	if err != nil {
-		diags.AddError("No bridge configured", err.Error())
-		return nil
-	}
-	a, err := attach.Dial(s)
-	if err != nil {
-		diags.AddError("Invalid bridge settings", err.Error())
-		return nil
-	}
-	return a
-}
-
-func kubeClientAt(ctx context.Context, data *providerData, override *kubernetesModel, p path.Path, diags *diag.Diagnostics) *kube.Client {
-	c, d := spinKubeClient(ctx, data, override, p)
-	diags.Append(d...)
-	if d.HasError() {
-		return nil
-	}
-	return c
-}
-
 // credentialSecretObjects is what credential_secret writes.
 func credentialSecret(m *agentAccountModel, ep attach.BridgeEndpoint) *attach.CredentialSecret {
 	cs := m.CredentialSecret
@@ -578,44 +549,27 @@ func (r *agentAccountResource) Create(ctx context.Context, req resource.CreateRe
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	admin := r.admin(&resp.Diagnostics)
+	admin := bridgeAdmin(r.data, &resp.Diagnostics)
 	if admin == nil {
 		return
 	}
 	defer admin.Close()
 	spec := plan.spec(ctx, &resp.Diagnostics)
-	st := r.prepare(ctx, &plan, spec, &resp.Diagnostics)
+	a := r.prepare(ctx, &plan, spec, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 
-	acct, credential, err := admin.Register(ctx, spec)
+	applied, err := a.Apply(ctx, admin, attach.ApplyOptions{})
 	if err != nil {
-		if attach.IsAlreadyExists(err) {
-			resp.Diagnostics.AddAttributeError(path.Root("name"), "Account name already registered",
-				err.Error()+". To manage the existing account with Terraform, import it: terraform import <address> "+spec.GetName())
-			return
-		}
-		resp.Diagnostics.AddError("Registering the account failed", err.Error())
+		applyFailed(err, spec.GetName(), &resp.Diagnostics)
 		return
 	}
-	tflog.Info(ctx, "account registered at the bridge", map[string]any{"account": spec.GetName(), "id": acct.GetId()})
+	tflog.Info(ctx, "account registered and attached", map[string]any{"account": spec.GetName(), "id": applied.Account.GetId()})
 
-	if err := st.apply(ctx, admin, credential, nil); err != nil {
-		// Leave nothing behind: the account is not in state yet.
-		rb := st.remove(context.WithoutCancel(ctx))
-		rbErr := admin.Deregister(context.WithoutCancel(ctx), spec.GetName())
-		msg := err.Error() + "\n\nThe registration and the objects applied so far were removed."
-		if rb != nil || (rbErr != nil && !attach.IsNotFound(rbErr)) {
-			msg = err.Error() + fmt.Sprintf("\n\nRemoving what was made also failed (remove it by hand): %v %v", rb, rbErr)
-		}
-		resp.Diagnostics.AddError("Attaching the account failed", msg)
-		return
-	}
-
-	plan.ID = types.StringValue(acct.GetId())
+	plan.ID = types.StringValue(applied.Account.GetId())
 	if plan.waits() {
-		err := r.wait(ctx, admin, spec.GetName(), remaining(ctx), st)
+		err := a.Wait(ctx, admin, r.waitInterval)
 		r.refresh(ctx, admin, &plan, &resp.Diagnostics)
 		if err != nil {
 			resp.Diagnostics.AddError("The account did not become ready", err.Error()+
@@ -629,160 +583,111 @@ func (r *agentAccountResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-// attachment is everything one apply installs, with its clients resolved.
-type attachment struct {
-	name      string
-	install   *attach.AgentInstall
-	target    *kube.Client
-	rules     attach.Rules
-	spin      *attach.SpinnakerAccount
-	spinC     *kube.Client
-	credSec   *attach.CredentialSecret
-	credSecC  *kube.Client
-	installed []string // what apply did, for the wait's progress
+// applyFailed turns a failed attach.Apply into a diagnostic.
+func applyFailed(err error, name string, diags *diag.Diagnostics) {
+	var se *attach.StepError
+	if !errors.As(err, &se) {
+		diags.AddError("Attaching the account failed", err.Error())
+		return
+	}
+	msg := se.Err.Error()
+	switch se.Step {
+	case attach.StepRegister:
+		if attach.IsAlreadyExists(se.Err) {
+			diags.AddAttributeError(path.Root("name"), "Account name already registered",
+				msg+". To manage the existing account with Terraform, import it: terraform import <address> "+name)
+			return
+		}
+		diags.AddError("Registering the account failed", msg)
+	case attach.StepUpdate:
+		diags.AddError("Updating the registration failed", msg)
+	case attach.StepRotate:
+		diags.AddError("Rotating the agent credential failed", msg)
+	case attach.StepAttach:
+		if !se.RolledBack {
+			diags.AddError("Updating the attachment failed", msg)
+			return
+		}
+		if se.Rollback != nil {
+			msg += fmt.Sprintf("\n\nRemoving what was made also failed (remove it by hand): %v", se.Rollback)
+		} else {
+			msg += "\n\nThe registration and the objects applied so far were removed."
+		}
+		diags.AddError("Attaching the account failed", msg)
+	default:
+		diags.AddError("Attaching the account failed", msg)
+	}
 }
 
-// prepare resolves clients and checks, before anything is registered, that
-// the install can succeed: permissions, the watched kinds, the
-// SpinnakerAccount kind.
-func (r *agentAccountResource) prepare(ctx context.Context, m *agentAccountModel, spec *bridgev1.AccountSpec, diags *diag.Diagnostics) *attachment {
-	st := &attachment{name: spec.GetName()}
+// attachmentPaths point each part of an attachment at its configuration.
+var attachmentPaths = map[attach.Part]path.Path{
+	attach.PartAgent:            path.Root("install_agent").AtName("kubernetes"),
+	attach.PartKinds:            path.Root("kinds"),
+	attach.PartCredentialSecret: path.Root("credential_secret").AtName("kubernetes"),
+	attach.PartSpinnaker:        path.Root("spinnaker").AtName("kubernetes"),
+}
+
+// attachment translates the model into the attachment it describes, with
+// the clients of its clusters. A part whose translation or client fails is
+// left out, and the failure is in diags.
+func (r *agentAccountResource) attachment(ctx context.Context, m *agentAccountModel, spec *bridgev1.AccountSpec, diags *diag.Diagnostics) *attach.Attachment {
+	a := &attach.Attachment{Spec: spec}
 	if m.InstallAgent != nil {
-		p := path.Root("install_agent").AtName("kubernetes")
-		st.install = r.install(ctx, m, spec, diags)
-		st.target = kubeClientAt(ctx, r.data, m.InstallAgent.Kubernetes, p, diags)
-		if diags.HasError() {
-			return st
+		a.Install = r.install(ctx, m, spec, diags)
+		a.Target = kubeClientAt(ctx, r.data, m.InstallAgent.Kubernetes, attachmentPaths[attach.PartAgent], diags)
+		if a.Install == nil || a.Target == nil {
+			a.Install, a.Target = nil, nil
 		}
-		if err := st.install.Check(ctx, st.target); err != nil {
-			var ma *attach.MissingAccessError
-			if errors.As(err, &ma) {
-				diags.AddAttributeError(p, "Missing permissions in the target cluster", err.Error())
-			} else {
-				diags.AddAttributeError(p, "Checking the target cluster failed", err.Error())
-			}
-			return st
-		}
-		rules, err := attach.ResolveRules(ctx, st.target, st.install.Filter)
-		if err != nil {
-			diags.AddAttributeError(path.Root("kinds"), "Resolving the watched kinds failed", err.Error())
-			return st
-		}
-		st.rules = rules
 	}
 	if m.CredentialSecret != nil {
 		ep, err := r.bridgeEndpoint(nil)
 		if err != nil {
 			diags.AddAttributeError(path.Root("credential_secret"), "No bridge address for the agent", err.Error())
-			return st
+		} else {
+			a.CredentialSecret = credentialSecret(m, ep)
+			a.CredentialSecretCluster = kubeClientAt(ctx, r.data, m.CredentialSecret.Kubernetes, attachmentPaths[attach.PartCredentialSecret], diags)
 		}
-		st.credSec = credentialSecret(m, ep)
-		st.credSecC = kubeClientAt(ctx, r.data, m.CredentialSecret.Kubernetes, path.Root("credential_secret").AtName("kubernetes"), diags)
-		if diags.HasError() {
-			return st
-		}
-		missing, err := st.credSecC.MissingAccess(ctx, []kube.Access{{Verb: "create", Resource: "secrets", Namespace: st.credSec.Namespace}})
-		if err == nil && len(missing) > 0 {
-			err = &attach.MissingAccessError{Host: st.credSecC.Config.Host, Missing: missing}
-		}
-		if err != nil {
-			diags.AddAttributeError(path.Root("credential_secret").AtName("kubernetes"), "Cannot write the credential Secret", err.Error())
-			return st
+		if a.CredentialSecretCluster == nil {
+			a.CredentialSecret = nil
 		}
 	}
 	if m.Spinnaker != nil {
-		p := path.Root("spinnaker").AtName("kubernetes")
-		st.spin = &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: m.Spinnaker.Namespace.ValueString(), Filter: m.filter(spec)}
-		st.spinC = kubeClientAt(ctx, r.data, m.Spinnaker.Kubernetes, p, diags)
-		if diags.HasError() {
-			return st
-		}
-		if _, err := st.spinC.Mapper.RESTMapping(attach.SpinnakerAccountGVK.GroupKind(), attach.SpinnakerAccountGVK.Version); err != nil {
-			diags.AddAttributeError(p, "SpinnakerAccount kind not found",
-				fmt.Sprintf("%s does not serve spinnaker.io/v1alpha2 SpinnakerAccount: install the Spinnaker Operator there first "+
-					"(spinops_managed_spinnaker installs its CRDs), or point spinnaker.kubernetes at the Spinnaker cluster. (%v)", st.spinC.Config.Host, err))
+		a.Spinnaker = &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: m.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec)}
+		a.SpinnakerCluster = kubeClientAt(ctx, r.data, m.Spinnaker.Kubernetes, attachmentPaths[attach.PartSpinnaker], diags)
+		if a.SpinnakerCluster == nil {
+			a.Spinnaker = nil
 		}
 	}
-	return st
+	return a
 }
 
-// apply installs the agent objects, the credential Secret and the
-// SpinnakerAccount. credential is read from the bridge when empty.
-func (st *attachment) apply(ctx context.Context, admin *attach.Admin, credential string, previousNamespaces []string) error {
-	if (st.install != nil || st.credSec != nil) && credential == "" {
-		c, err := admin.Credential(ctx, st.name)
-		if err != nil {
-			return err
-		}
-		credential = c
+// prepare translates the model and checks, before anything is registered,
+// that the install can succeed (attach.Attachment.Prepare).
+func (r *agentAccountResource) prepare(ctx context.Context, m *agentAccountModel, spec *bridgev1.AccountSpec, diags *diag.Diagnostics) *attach.Attachment {
+	a := r.attachment(ctx, m, spec, diags)
+	if diags.HasError() {
+		return a
 	}
-	if st.install != nil {
-		if err := st.install.Apply(ctx, st.target, st.rules, credential); err != nil {
-			return fmt.Errorf("installing the agent in %s: %w", st.target.Config.Host, err)
-		}
-		if err := st.install.RemoveStaleRoleBindings(ctx, st.target, previousNamespaces); err != nil {
-			return fmt.Errorf("removing RoleBindings of namespaces no longer watched in %s: %w", st.target.Config.Host, err)
-		}
-		st.installed = append(st.installed, fmt.Sprintf("agent objects applied in %s namespace %s (%d kinds granted)", st.target.Config.Host, st.install.Namespace, st.rules.Kinds))
-	}
-	if st.credSec != nil {
-		if err := st.credSec.Apply(ctx, st.credSecC, credential); err != nil {
-			return fmt.Errorf("writing the credential Secret in %s: %w", st.credSecC.Config.Host, err)
-		}
-		st.installed = append(st.installed, fmt.Sprintf("credential Secret %s/%s written", st.credSec.Namespace, st.credSec.Name))
-	}
-	if st.spin != nil {
-		kc, err := admin.Kubeconfig(ctx, st.name)
-		if err != nil {
-			return err
-		}
-		if err := st.spin.Apply(ctx, st.spinC, kc.GetKubeconfig()); err != nil {
-			return fmt.Errorf("creating the SpinnakerAccount in %s: %w", st.spinC.Config.Host, err)
+	if err := a.Prepare(ctx); err != nil {
+		var ce *attach.CheckError
+		if errors.As(err, &ce) {
+			diags.AddAttributeError(attachmentPaths[ce.Part], ce.Summary, ce.Err.Error())
+		} else {
+			diags.AddError("Checking the attachment failed", err.Error())
 		}
 	}
-	return nil
+	return a
 }
 
-// remove deletes what apply made, tolerating what is gone.
-func (st *attachment) remove(ctx context.Context) error {
-	var errs []error
-	if st.install != nil && st.target != nil {
-		errs = append(errs, st.install.Remove(ctx, st.target))
+// installed translates what state says was installed, for removal: a part
+// whose cluster cannot be reached is left out, with a diagnostic in diags.
+func (r *agentAccountResource) installed(ctx context.Context, m *agentAccountModel, spec *bridgev1.AccountSpec, diags *diag.Diagnostics) *attach.Attachment {
+	var sub diag.Diagnostics
+	a := r.attachment(ctx, m, spec, &sub)
+	for _, d := range sub {
+		diags.AddWarning("Cannot reach where the account was installed: "+d.Summary(), d.Detail())
 	}
-	if st.credSec != nil && st.credSecC != nil {
-		errs = append(errs, st.credSec.Remove(ctx, st.credSecC))
-	}
-	if st.spin != nil && st.spinC != nil {
-		errs = append(errs, st.spin.Remove(ctx, st.spinC))
-	}
-	return errors.Join(errs...)
-}
-
-// remaining is what is left of the operation's timeout (its context's
-// deadline).
-func remaining(ctx context.Context) time.Duration {
-	if d, ok := ctx.Deadline(); ok {
-		return time.Until(d)
-	}
-	return 10 * time.Minute
-}
-
-func (r *agentAccountResource) wait(ctx context.Context, admin *attach.Admin, name string, timeout time.Duration, st *attachment) error {
-	err := kube.WaitFor(ctx, r.waitInterval, timeout, func(ctx context.Context) (bool, string, error) {
-		acct, err := admin.Get(ctx, name)
-		if err != nil {
-			return false, "", err
-		}
-		done, progress := attach.Progress(acct)
-		if !done && len(st.installed) > 0 {
-			progress = fmt.Sprintf("%s (done: %v)", progress, st.installed)
-		}
-		return done, progress, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for account %q to connect and sync: %w", name, err)
-	}
-	return nil
+	return a
 }
 
 // refresh copies the bridge's view of the account into m: the
@@ -863,7 +768,7 @@ func (r *agentAccountResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	admin := r.admin(&resp.Diagnostics)
+	admin := bridgeAdmin(r.data, &resp.Diagnostics)
 	if admin == nil {
 		return
 	}
@@ -886,7 +791,7 @@ func (r *agentAccountResource) Read(ctx context.Context, req resource.ReadReques
 		}
 	}
 	if state.Spinnaker != nil {
-		sa := &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: state.Spinnaker.Namespace.ValueString(), Filter: state.filter(spec)}
+		sa := &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: state.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec)}
 		if c := kubeClientAt(ctx, r.data, state.Spinnaker.Kubernetes, path.Root("spinnaker").AtName("kubernetes"), &resp.Diagnostics); c != nil {
 			state.SpinnakerAccountInstalled = r.present(ctx, "SpinnakerAccount", func() ([]string, error) { return sa.Missing(ctx, c) }, state.SpinnakerAccountInstalled, &resp.Diagnostics)
 		}
@@ -923,7 +828,7 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	admin := r.admin(&resp.Diagnostics)
+	admin := bridgeAdmin(r.data, &resp.Diagnostics)
 	if admin == nil {
 		return
 	}
@@ -931,49 +836,29 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 
 	spec := plan.spec(ctx, &resp.Diagnostics)
 	oldSpec := state.spec(ctx, &resp.Diagnostics)
-	st := r.prepare(ctx, &plan, spec, &resp.Diagnostics)
+	a := r.prepare(ctx, &plan, spec, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := admin.Update(ctx, spec); err != nil {
-		resp.Diagnostics.AddError("Updating the registration failed", err.Error())
-		return
-	}
-	credential := ""
-	if !plan.CredentialRotation.Equal(state.CredentialRotation) {
-		c, err := admin.Rotate(ctx, spec.GetName())
-		if err != nil {
-			resp.Diagnostics.AddError("Rotating the agent credential failed", err.Error())
-			return
-		}
-		credential = c
-		tflog.Info(ctx, "agent credential and endpoint token rotated", map[string]any{"account": spec.GetName()})
-	}
 	// What moved away (another cluster or namespace) or was dropped from the
 	// configuration is removed from where it was.
-	old := r.prepareRemoval(ctx, &state, oldSpec, &resp.Diagnostics)
-	if !sameTarget(state.InstallAgent, plan.InstallAgent) && old.install != nil {
-		if err := old.install.Remove(ctx, old.target); err != nil {
-			resp.Diagnostics.AddWarning("Removing the previous agent install failed", err.Error())
+	previous := r.installed(ctx, &state, oldSpec, &resp.Diagnostics)
+	applied, err := a.Apply(ctx, admin, attach.ApplyOptions{Previous: previous, Rotate: !plan.CredentialRotation.Equal(state.CredentialRotation)})
+	if applied != nil {
+		for _, w := range applied.Warnings {
+			resp.Diagnostics.AddWarning("Removing a previous part of the attachment failed", w.Error())
+		}
+		if applied.Rotated {
+			tflog.Info(ctx, "agent credential and endpoint token rotated", map[string]any{"account": spec.GetName()})
 		}
 	}
-	if !sameSecret(state.CredentialSecret, plan.CredentialSecret) && old.credSec != nil {
-		if err := old.credSec.Remove(ctx, old.credSecC); err != nil {
-			resp.Diagnostics.AddWarning("Removing the previous credential Secret failed", err.Error())
-		}
-	}
-	if !sameSpinnaker(state.Spinnaker, plan.Spinnaker) && old.spin != nil {
-		if err := old.spin.Remove(ctx, old.spinC); err != nil {
-			resp.Diagnostics.AddWarning("Removing the previous SpinnakerAccount failed", err.Error())
-		}
-	}
-	if err := st.apply(ctx, admin, credential, oldSpec.GetNamespaces()); err != nil {
-		resp.Diagnostics.AddError("Updating the attachment failed", err.Error())
+	if err != nil {
+		applyFailed(err, spec.GetName(), &resp.Diagnostics)
 		return
 	}
 	plan.ID = state.ID
 	if plan.waits() {
-		if err := r.wait(ctx, admin, spec.GetName(), remaining(ctx), st); err != nil {
+		if err := a.Wait(ctx, admin, r.waitInterval); err != nil {
 			resp.Diagnostics.AddError("The account did not become ready", err.Error())
 		}
 	}
@@ -981,59 +866,6 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	plan.AgentInstalled = types.BoolValue(plan.InstallAgent != nil)
 	plan.SpinnakerAccountInstalled = types.BoolValue(plan.Spinnaker != nil)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// prepareRemoval resolves the clients of what state says was installed,
-// without the install checks.
-func (r *agentAccountResource) prepareRemoval(ctx context.Context, m *agentAccountModel, spec *bridgev1.AccountSpec, diags *diag.Diagnostics) *attachment {
-	st := &attachment{name: spec.GetName()}
-	var sub diag.Diagnostics
-	if m.InstallAgent != nil {
-		st.install = r.install(ctx, m, spec, &sub)
-		st.target = kubeClientAt(ctx, r.data, m.InstallAgent.Kubernetes, path.Root("install_agent").AtName("kubernetes"), &sub)
-		if st.target == nil || st.install == nil {
-			st.install = nil
-		}
-	}
-	if m.CredentialSecret != nil {
-		st.credSec = credentialSecret(m, attach.BridgeEndpoint{})
-		st.credSecC = kubeClientAt(ctx, r.data, m.CredentialSecret.Kubernetes, path.Root("credential_secret").AtName("kubernetes"), &sub)
-		if st.credSecC == nil {
-			st.credSec = nil
-		}
-	}
-	if m.Spinnaker != nil {
-		st.spin = &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: m.Spinnaker.Namespace.ValueString()}
-		st.spinC = kubeClientAt(ctx, r.data, m.Spinnaker.Kubernetes, path.Root("spinnaker").AtName("kubernetes"), &sub)
-		if st.spinC == nil {
-			st.spin = nil
-		}
-	}
-	for _, d := range sub {
-		diags.AddWarning("Cannot reach where the account was installed: "+d.Summary(), d.Detail())
-	}
-	return st
-}
-
-func sameTarget(a, b *agentInstallModel) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Namespace.Equal(b.Namespace) && reflect.DeepEqual(a.Kubernetes, b.Kubernetes)
-}
-
-func sameSecret(a, b *agentCredentialSecretModel) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Namespace.Equal(b.Namespace) && a.Name.Equal(b.Name) && reflect.DeepEqual(a.Kubernetes, b.Kubernetes)
-}
-
-func sameSpinnaker(a, b *agentSpinnakerModel) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Namespace.Equal(b.Namespace) && reflect.DeepEqual(a.Kubernetes, b.Kubernetes)
 }
 
 func (r *agentAccountResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -1049,33 +881,34 @@ func (r *agentAccountResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	admin := r.admin(&resp.Diagnostics)
+	admin := bridgeAdmin(r.data, &resp.Diagnostics)
 	if admin == nil {
 		return
 	}
 	defer admin.Close()
 	spec := state.spec(ctx, &resp.Diagnostics)
-	// Spinnaker stops using the account first, then the agent goes, then
-	// the registration.
 	var sub diag.Diagnostics
-	st := r.prepareRemoval(ctx, &state, spec, &sub)
+	a := r.attachment(ctx, &state, spec, &sub)
 	for _, dg := range sub {
 		resp.Diagnostics.AddError(dg.Summary(), dg.Detail()+"\n\nNothing was deleted; fix the connection and destroy again.")
 	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := st.remove(ctx); err != nil {
+	if err := a.Remove(ctx, admin); err != nil {
+		var se *attach.StepError
+		if errors.As(err, &se) && se.Step == attach.StepDeregister {
+			resp.Diagnostics.AddError("Deregistering the account failed", se.Err.Error())
+			return
+		}
+		if se != nil {
+			err = se.Err
+		}
 		resp.Diagnostics.AddError("Removing the installed objects failed", err.Error())
-		return
-	}
-	if err := admin.Deregister(ctx, spec.GetName()); err != nil && !attach.IsNotFound(err) {
-		resp.Diagnostics.AddError("Deregistering the account failed", err.Error())
 	}
 }
-
 func (r *agentAccountResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !spinDNSLabelRegexp.MatchString(req.ID) {
+	if !validators.IsDNSLabel(req.ID) {
 		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("import by account name (a DNS-1123 label), got %q", req.ID))
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -31,6 +30,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 var (
@@ -39,6 +40,7 @@ var (
 	_ resource.ResourceWithModifyPlan       = &iamSourceRoleResource{}
 	_ resource.ResourceWithValidateConfig   = &iamSourceRoleResource{}
 	_ resource.ResourceWithConfigValidators = &iamSourceRoleResource{}
+	_ resource.ResourceWithUpgradeState     = &iamSourceRoleResource{}
 )
 
 const (
@@ -114,8 +116,11 @@ func (r *iamSourceRoleResource) Schema(ctx context.Context, _ resource.SchemaReq
 }
 
 func iamSourceRoleSchema(ctx context.Context) schema.Schema {
-	roleARNs := setvalidator.ValueStringsAre(stringvalidator.RegexMatches(arnRegexp, "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"))
+	roleARNs := setvalidator.ValueStringsAre(validators.RoleARN())
 	return schema.Schema{
+		// Version 1: timeouts is a block, as on every other resource (it was
+		// an attribute in version 0).
+		Version: 1,
 		MarkdownDescription: "The AWS \"managing\" (source) role Spinnaker runs as. Clouddriver and Rosco run as this role " +
 			"(through IRSA or the EKS node role) and assume one \"managed\" (destination) role in each target account.\n\n" +
 			"The role gets a trust policy built from `trust` and one inline policy, `" + awscloud.SourceRolePolicyName + "`, with exactly " +
@@ -136,7 +141,7 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 					"Changing it replaces the role (and every managed role must then trust the new one).",
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 64),
-					stringvalidator.RegexMatches(iamRoleNameRegexp, "may contain only letters, digits and +=,.@_-"),
+					validators.RoleName(),
 				},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
 			},
@@ -145,7 +150,7 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: fmt.Sprintf("Create a unique name beginning with this prefix (at most %d characters). Changing it replaces the role.", iamNamePrefixMaxLength),
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, iamNamePrefixMaxLength),
-					stringvalidator.RegexMatches(iamRoleNameRegexp, "may contain only letters, digits and +=,.@_-"),
+					validators.RoleName(),
 				},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
@@ -156,7 +161,7 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "The role's path, `/` or `/something/`. It is part of the ARN. Defaults to `/`. Changing it replaces the role.",
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 512),
-					stringvalidator.RegexMatches(iamPathRegexp, "must be / or begin and end with / (e.g. /spinnaker/)"),
+					validators.IAMPath(),
 				},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
@@ -177,12 +182,12 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "An identity-based policy document (JSON, e.g. from `jsonencode` or `aws_iam_policy_document`) for whatever else " +
 					"Spinnaker needs in this account (S3 for Front50, ECR, ...). It is written as the inline policy `" + awscloud.AdditionalPolicyName +
 					"`; it must have `Version`, `Statement`, `Effect`, `Action` and `Resource`, and no `Principal`.",
-				Validators: []validator.String{iamIdentityPolicyValidator{}},
+				Validators: []validator.String{validators.IdentityPolicy()},
 			},
 			"permissions_boundary": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "ARN of the managed policy to set as the role's permissions boundary.",
-				Validators:          []validator.String{stringvalidator.RegexMatches(iamPolicyARNRegexp, "must be an IAM policy ARN (arn:aws:iam::123456789012:policy/NAME or arn:aws:iam::aws:policy/NAME)")},
+				Validators:          []validator.String{validators.PolicyARN()},
 			},
 			"max_session_duration": schema.Int64Attribute{
 				Optional:            true,
@@ -234,9 +239,9 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 					"detail": schema.StringAttribute{Computed: true, MarkdownDescription: "Which statement decided, or why the role could not be read."},
 				}},
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 			"trust": schema.SingleNestedBlock{
 				MarkdownDescription: "Who may assume the role: Kubernetes service accounts through IRSA (`eks_oidc`), IAM principals such as " +
 					"the EKS node role (`principal_arns`), or both. Required.",
@@ -248,8 +253,7 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 						MarkdownDescription: "ARNs of IAM roles or users (or `arn:aws:iam::ACCOUNT:root`) allowed to call `sts:AssumeRole`, e.g. the EKS node role.",
 						Validators: []validator.Set{
 							setvalidator.SizeAtLeast(1),
-							setvalidator.ValueStringsAre(stringvalidator.RegexMatches(iamPrincipalARNRegexp,
-								"must be an IAM role, user or account-root ARN (arn:aws:iam::123456789012:role/NAME)")),
+							setvalidator.ValueStringsAre(validators.PrincipalARN()),
 						},
 					},
 				},
@@ -261,8 +265,7 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 							"provider_arn": schema.StringAttribute{
 								Required:            true,
 								MarkdownDescription: "ARN of the cluster's IAM OIDC provider (the EKS module's `oidc_provider_arn`).",
-								Validators: []validator.String{stringvalidator.RegexMatches(iamOIDCProviderARNRegexp,
-									"must be an IAM OIDC provider ARN (arn:aws:iam::123456789012:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID)")},
+								Validators:          []validator.String{validators.OIDCProviderARN()},
 							},
 							"service_accounts": schema.SetAttribute{
 								Required:            true,
@@ -270,8 +273,7 @@ func iamSourceRoleSchema(ctx context.Context) schema.Schema {
 								MarkdownDescription: "Service accounts as `namespace:name`, e.g. `spinnaker:clouddriver`, `spinnaker:rosco`.",
 								Validators: []validator.Set{
 									setvalidator.SizeAtLeast(1),
-									setvalidator.ValueStringsAre(stringvalidator.RegexMatches(k8sServiceAccountRegexp,
-										"must be namespace:name, e.g. spinnaker:clouddriver (lowercase DNS names)")),
+									setvalidator.ValueStringsAre(validators.ServiceAccount()),
 								},
 							},
 						}},
@@ -529,25 +531,13 @@ func (r *iamSourceRoleResource) Delete(ctx context.Context, req resource.DeleteR
 // arguments from its documents.
 func (r *iamSourceRoleResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	name := strings.TrimSpace(req.ID)
-	if name == "" || !iamRoleNameRegexp.MatchString(name) {
+	if name == "" || !validators.IsRoleName(name) {
 		resp.Diagnostics.AddError("importing IAM source role",
 			fmt.Sprintf("%q is not an IAM role name: import by the role's name (not its ARN), e.g. `terraform import spinops_iam_source_role.this spinnaker-managing`.", req.ID))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-}
-
-// iamClient builds the IAM client from the provider's aws settings.
-func iamClient(ctx context.Context, data *providerData) (*awscloud.IAMClient, error) {
-	if data == nil {
-		return nil, errors.New("the provider is not configured; this is a bug in the provider")
-	}
-	cfg, err := data.awsConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return awscloud.NewIAMClient(cfg, data.aws.Endpoints), nil
 }
 
 // uniqueSuffix returns 26 characters that sort by creation time: a UTC
