@@ -294,9 +294,9 @@ func (a *Attachment) detach(ctx context.Context, stop bool) error {
 		remove func() error
 	}
 	parts := []part{
+		{a.Spinnaker != nil && a.SpinnakerCluster != nil, func() error { return a.Spinnaker.Remove(ctx, a.SpinnakerCluster) }},
 		{a.Install != nil && a.Target != nil, func() error { return a.Install.Remove(ctx, a.Target) }},
 		{a.CredentialSecret != nil && a.CredentialSecretCluster != nil, func() error { return a.CredentialSecret.Remove(ctx, a.CredentialSecretCluster) }},
-		{a.Spinnaker != nil && a.SpinnakerCluster != nil, func() error { return a.Spinnaker.Remove(ctx, a.SpinnakerCluster) }},
 	}
 	var errs []error
 	for _, p := range parts {
@@ -319,7 +319,7 @@ func (a *Attachment) detach(ctx context.Context, stop bool) error {
 // nothing is removed while something that came before it still uses it;
 // running it again continues (everything tolerates what is gone).
 func (a *Attachment) Remove(ctx context.Context, admin *Admin) error {
-	if err := a.detach(ctx, false); err != nil {
+	if err := a.detach(ctx, true); err != nil {
 		return &StepError{Step: StepDetach, Err: err}
 	}
 	if err := admin.Deregister(ctx, a.Name()); err != nil && !IsNotFound(err) {

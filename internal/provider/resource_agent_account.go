@@ -895,6 +895,8 @@ func (r *agentAccountResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Spinnaker stops using the account first, then the agent goes, then
+	// the registration (attach.Attachment.Remove).
 	if err := a.Remove(ctx, admin); err != nil {
 		var se *attach.StepError
 		if errors.As(err, &se) && se.Step == attach.StepDeregister {
