@@ -7,20 +7,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
-	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // Remove takes the SpinnakerAccount away before the agent: Spinnaker stops
 // using the account first, then the agent goes, then the registration.
 func TestAttachmentRemoveStopsSpinnakerFirst(t *testing.T) {
 	f := setup(t)
-	a := f.attachment(t, testenv.UniqueName("att-", 6))
-	if err := a.Prepare(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Apply(t.Context(), f.admin, attach.ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	a := f.applied(t)
 	f.deletes.reset()
 	if err := a.Remove(t.Context(), f.admin); err != nil {
 		t.Fatal(err)
@@ -39,13 +32,7 @@ func TestAttachmentRemoveStopsSpinnakerFirst(t *testing.T) {
 // error says which step failed.
 func TestAttachmentRemoveKeepsTheAgentWhileSpinnakerUsesTheAccount(t *testing.T) {
 	f := setup(t)
-	a := f.attachment(t, testenv.UniqueName("att-", 6))
-	if err := a.Prepare(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Apply(t.Context(), f.admin, attach.ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	a := f.applied(t)
 	admin := a.SpinnakerCluster
 	a.SpinnakerCluster = f.nobody(t) // may not delete the SpinnakerAccount
 	err := a.Remove(t.Context(), f.admin)

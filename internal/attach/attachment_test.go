@@ -111,6 +111,19 @@ func (f *fixture) attachment(t *testing.T, name string) *attach.Attachment {
 	}
 }
 
+// applied is a new attachment, prepared and applied.
+func (f *fixture) applied(t *testing.T) *attach.Attachment {
+	t.Helper()
+	a := f.attachment(t, testenv.UniqueName("att-", 6))
+	if err := a.Prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Apply(t.Context(), f.admin, attach.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func (f *fixture) nobody(t *testing.T) *kube.Client {
 	t.Helper()
 	c, err := kube.NewClient(f.cluster.RESTConfigWithToken(f.cluster.NobodyToken))
@@ -284,13 +297,7 @@ func TestAttachmentPrepareNamesThePart(t *testing.T) {
 // Wait's timeout names the missing step and what Apply already did.
 func TestAttachmentWaitNamesTheMissingStep(t *testing.T) {
 	f := setup(t)
-	a := f.attachment(t, testenv.UniqueName("att-", 6))
-	if err := a.Prepare(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Apply(t.Context(), f.admin, attach.ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	a := f.applied(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	err := a.Wait(ctx, f.admin, 100*time.Millisecond)
