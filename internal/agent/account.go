@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 
 	"google.golang.org/protobuf/proto"
 
@@ -45,6 +45,8 @@ type clusterAccount struct {
 	cfg        AccountConfig
 	credential string
 	restCfg    *rest.Config
+	informers  InformerFactory
+	clock      clock.PassiveClock
 	log        *slog.Logger
 
 	hello *bridgev1.AccountHello
@@ -63,19 +65,55 @@ type clusterAccount struct {
 	done   chan struct{}
 }
 
+// InformerFactory makes the informers of one cluster: one per kind and
+// namespace ("" = all), listing with tweak applied. Informers of
+// metadataOnly kinds (Secrets) must hold object metadata only, never data.
+type InformerFactory interface {
+	Informer(gvr schema.GroupVersionResource, namespace string, metadataOnly bool, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer
+}
+
+// NewInformerFactory is the agent's informer factory: dynamic informers,
+// and metadata informers for metadataOnly kinds, without resync.
+func NewInformerFactory(restCfg *rest.Config) (InformerFactory, error) {
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a dynamic client for %s: %w", restCfg.Host, err)
+	}
+	meta, err := metadata.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a metadata client for %s: %w", restCfg.Host, err)
+	}
+	return &clientInformers{dyn: dyn, meta: meta}, nil
+}
+
+type clientInformers struct {
+	dyn  dynamic.Interface
+	meta metadata.Interface
+}
+
+func (f *clientInformers) Informer(gvr schema.GroupVersionResource, ns string, metadataOnly bool, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+	if metadataOnly {
+		return metadatainformer.NewFilteredMetadataInformer(f.meta, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+	}
+	return dynamicinformer.NewFilteredDynamicInformer(f.dyn, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+}
+
 // defaultOmittedResources are not watched unless asked for by name: they
 // churn and Spinnaker does not cache them.
 var defaultOmittedResources = map[string]bool{"events": true, "events.events.k8s.io": true, "leases.coordination.k8s.io": true}
 
 // startAccount connects to the cluster, discovers the kinds to watch and
 // starts their informers.
-func startAccount(parent context.Context, cfg AccountConfig, credential string, restCfg *rest.Config, log *slog.Logger) (*clusterAccount, error) {
+func startAccount(parent context.Context, cfg AccountConfig, credential string, restCfg *rest.Config, informers InformerFactory,
+	clk clock.PassiveClock, log *slog.Logger) (*clusterAccount, error) {
 	ctx, cancel := context.WithCancel(parent)
 	a := &clusterAccount{
 		name:       cfg.Name,
 		cfg:        cfg,
 		credential: credential,
 		restCfg:    restCfg,
+		informers:  informers,
+		clock:      clk,
 		log:        log.With("account", cfg.Name),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[Key](),
 			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "spinops-agent-" + cfg.Name}),
@@ -113,14 +151,6 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 	}
 	a.hello.Kinds = kinds
 
-	dyn, err := dynamic.NewForConfig(a.restCfg)
-	if err != nil {
-		return fmt.Errorf("account %s: creating a dynamic client: %w", a.name, err)
-	}
-	meta, err := metadata.NewForConfig(a.restCfg)
-	if err != nil {
-		return fmt.Errorf("account %s: creating a metadata client: %w", a.name, err)
-	}
 	namespaces := []string{metav1.NamespaceAll}
 	if len(a.cfg.Namespaces) > 0 {
 		namespaces = a.cfg.Namespaces
@@ -142,14 +172,9 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 			kindNamespaces = []string{metav1.NamespaceAll}
 		}
 		for _, ns := range kindNamespaces {
-			var inf cache.SharedIndexInformer
-			if k.MetadataOnly {
-				// Secrets: metadata only, so their data never reaches this
-				// process.
-				inf = metadatainformer.NewFilteredMetadataInformer(meta, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
-			} else {
-				inf = dynamicinformer.NewFilteredDynamicInformer(dyn, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
-			}
+			// Secrets are metadata only, so their data never reaches this
+			// process.
+			inf := a.informers.Informer(gvr, ns, k.MetadataOnly, tweak)
 			if err := inf.SetTransform(stripManagedFields); err != nil {
 				return fmt.Errorf("account %s: %w", a.name, err)
 			}
@@ -314,7 +339,7 @@ func (a *clusterAccount) enqueue(kind int, obj any) {
 		return
 	}
 	k := Key{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName()}
-	now := time.Now().UnixNano()
+	now := a.clock.Now().UnixNano()
 	a.seenMu.Lock()
 	if _, ok := a.seen[k]; !ok {
 		a.seen[k] = now

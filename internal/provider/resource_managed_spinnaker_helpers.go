@@ -6,12 +6,9 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
@@ -22,20 +19,6 @@ var (
 	spinDNSLabelRegexp = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	spinListAll        = metav1.ListOptions{}
 )
-
-// kubeClient resolves an object's connection (its own block or the
-// provider's) and builds a client.
-func spinKubeClient(ctx context.Context, data *providerData, override *kubernetesModel, p path.Path) (*kube.Client, diag.Diagnostics) {
-	cfg, diags := data.restConfig(ctx, override, p)
-	if diags.HasError() {
-		return nil, diags
-	}
-	c, err := kube.NewClient(cfg)
-	if err != nil {
-		diags.AddError("Invalid Kubernetes connection", err.Error())
-	}
-	return c, diags
-}
 
 // spinYAMLMappingValidator checks that a string, or every value of a map, is a
 // YAML mapping.
