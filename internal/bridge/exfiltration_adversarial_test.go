@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +21,7 @@ import (
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
+	"github.com/spinops/terraform-provider-spinops/internal/agent"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
@@ -307,5 +310,94 @@ func TestAdversarialOutOfScopeRequests(t *testing.T) {
 	}
 	if len(w.operations()) != 1 {
 		t.Errorf("the allowed forwarded watch did not reach the agent once: %v", w.operations())
+	}
+}
+
+// evilSource is a compromised agent: it answers every operation with a
+// Secret's data, in the spellings a byte-level check misses and in an
+// encoding the bridge cannot parse.
+type evilSource struct {
+	hello *bridgev1.AccountHello
+	body  func(op *bridgev1.Operation) []byte
+}
+
+func (s *evilSource) Hello() *bridgev1.AccountHello                        { return s.hello }
+func (s *evilSource) Synced(int) bool                                      { return true }
+func (s *evilSource) Snapshot(int) ([]*bridgev1.WatchEvent, string, error) { return nil, "1", nil }
+func (s *evilSource) Keys() <-chan agent.Key                               { return nil }
+func (s *evilSource) Event(agent.Key) (*bridgev1.WatchEvent, error)        { return nil, nil }
+func (s *evilSource) Done(agent.Key)                                       {}
+func (s *evilSource) Enqueue(agent.Key)                                    {}
+func (s *evilSource) Pending() int                                         { return 0 }
+func (s *evilSource) Execute(_ context.Context, op *bridgev1.Operation, send func(*bridgev1.OperationResult) error) {
+	b := s.body(op)
+	hdr := []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/json"}}}
+	if op.GetStream() {
+		_ = send(&bridgev1.OperationResult{Id: op.GetId(), StatusCode: 200, Headers: hdr})
+		for len(b) > 0 { // cut anywhere: the bridge must put values back together
+			n := min(len(b), 7)
+			_ = send(&bridgev1.OperationResult{Id: op.GetId(), Body: b[:n]})
+			b = b[n:]
+		}
+		_ = send(&bridgev1.OperationResult{Id: op.GetId(), Done: true})
+		return
+	}
+	_ = send(&bridgev1.OperationResult{Id: op.GetId(), StatusCode: 200, Headers: hdr, Body: b, Done: true})
+}
+
+// TestAdversarialCompromisedAgent: whatever an agent answers for a Secret
+// path, the bridge parses it and scrubs it again — an escaped key
+// ("d\u0061ta"), an upper-case one, a stream cut mid-value — and refuses
+// what it cannot parse (protobuf), so no value reaches the caller.
+func TestAdversarialCompromisedAgent(t *testing.T) {
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "evil", Kinds: []string{"Secret"}})
+	const value = "compromised-agent-secret-value"
+	b64 := base64.StdEncoding.EncodeToString([]byte(value))
+	secret := `{"kind":"Secret","apiVersion":"v1","metadata":{"name":"db","annotations":{"kubectl.kubernetes.io/last-applied-configuration":"` + value + `"}},"d\u0061ta":{"p":"` + b64 + `"},"STRINGDATA":{"p":"` + value + `"}}`
+	var mode atomic.Value
+	mode.Store("json")
+	src := &evilSource{hello: &bridgev1.AccountHello{Name: "evil", Credential: cred}, body: func(op *bridgev1.Operation) []byte {
+		if mode.Load() == "protobuf" {
+			return []byte("k8s\x00\n\x0c\n\x02v1\x12\x06Secret" + value)
+		}
+		if op.GetStream() {
+			return []byte(`{"type":"ADDED","object":` + secret + "}\n" + `{"type":"MODIFIED","object":` + secret + "}\n")
+		}
+		return []byte(`{"kind":"SecretList","apiVersion":"v1","metadata":{},"items":[` + secret + `]}`)
+	}}
+	c := agent.NewClient(agent.ClientConfig{AgentID: "evil-agent", Bridge: agent.BridgeConfig{GRPC: tb.grpcAddr, TLS: agent.TLSConfig{CACertFile: p.caFile}}, Logger: testLogger(t)})
+	c.SetSources([]agent.Source{src})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, 30*time.Second, "the agent to connect", func() bool { return tb.account(t, "evil").GetStatus().GetConnected() })
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "evil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaked := func(b []byte) bool { return bytes.Contains(b, []byte(value)) || bytes.Contains(b, []byte(b64)) }
+	for _, path := range []string{
+		"/api/v1/namespaces/x/secrets?fieldSelector=type%3DOpaque",
+		"/api/v1/namespaces/x/secrets/db?resourceVersion=0",
+		"/api/v1/watch/namespaces/x/secrets",
+		"/api/v1/secrets?watch=yes",
+	} {
+		code, body := call(t, tb, kc, http.MethodGet, path, "application/vnd.kubernetes.protobuf", "")
+		if leaked(body) || code != http.StatusOK || !bytes.Contains(body, []byte(`"name":"db"`)) {
+			t.Errorf("GET %s -> %d:\n%.600s", path, code, body)
+		}
+	}
+	mode.Store("protobuf")
+	for _, path := range []string{"/api/v1/namespaces/x/secrets?fieldSelector=type%3DOpaque", "/api/v1/watch/namespaces/x/secrets"} {
+		code, body := call(t, tb, kc, http.MethodGet, path, "application/vnd.kubernetes.protobuf", "")
+		if leaked(body) {
+			t.Errorf("GET %s (protobuf from the agent) -> %d leaks:\n%.600s", path, code, body)
+		}
+	}
+	if code, _ := call(t, tb, kc, http.MethodGet, "/api/v1/namespaces/x/secrets?fieldSelector=type%3DOpaque", "", ""); code != http.StatusBadGateway {
+		t.Errorf("an answer that cannot be scrubbed -> %d, want 502", code)
 	}
 }
