@@ -352,7 +352,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 	var scrubbed chan error
 	defer func() {
 		if pw != nil {
-			pw.CloseWithError(errors.New("the operation ended"))
+			_ = pw.CloseWithError(errors.New("the operation ended"))
 			<-scrubbed
 		}
 	}()
@@ -384,7 +384,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 							flush()
 							return nil
 						})
-						pr.CloseWithError(err)
+						_ = pr.CloseWithError(err)
 						scrubbed <- err
 					}()
 				}
