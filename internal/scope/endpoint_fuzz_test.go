@@ -66,7 +66,8 @@ func FuzzEndpointRequest(f *testing.F) {
 			return
 		}
 		// ... in the account's namespace, or a kind known to be cluster-scoped.
-		if req.Namespace != "apps" && !(req.Namespace == "" && req.Group == "" && (req.Resource == "nodes" || req.Resource == "namespaces")) {
+		clusterScoped := req.Namespace == "" && req.Group == "" && (req.Resource == "nodes" || req.Resource == "namespaces")
+		if req.Namespace != "apps" && !clusterScoped {
 			t.Fatalf("%s %s?%s reached namespace %q (resource %q)", method, apiPath, rawQuery, req.Namespace, req.Resource)
 		}
 		// A path that addresses core Secrets is known as one.
