@@ -353,7 +353,9 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 	defer func() {
 		if pw != nil {
 			_ = pw.CloseWithError(errors.New("the operation ended"))
-			_ = <-scrubbed // the caller went away or the agent stopped: nothing to report
+			if err := <-scrubbed; err != nil {
+				s.log.Debug("a Secret stream ended early", "account", name, "path", req.Path, "err", err)
+			}
 		}
 	}()
 	var held bytes.Buffer // a Secret answer that is not a stream, until it is whole
