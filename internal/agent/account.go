@@ -98,10 +98,6 @@ func (f *clientInformers) Informer(gvr schema.GroupVersionResource, ns string, m
 	return dynamicinformer.NewFilteredDynamicInformer(f.dyn, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
 }
 
-// defaultOmittedResources are not watched unless asked for by name: they
-// churn and Spinnaker does not cache them.
-var defaultOmittedResources = map[string]bool{"events": true, "events.events.k8s.io": true, "leases.coordination.k8s.io": true}
-
 // startAccount connects to the cluster, discovers the kinds to watch and
 // starts their informers.
 func startAccount(parent context.Context, cfg AccountConfig, credential string, restCfg *rest.Config, informers InformerFactory,
@@ -264,6 +260,7 @@ func isSecretKind(k *bridgev1.Kind) bool { return k.GetGroup() == "" && k.GetRes
 // group and resource. Secrets are marked metadata-only. Installers use it
 // to grant the agent exactly what it will watch.
 func SelectKinds(lists []*metav1.APIResourceList, cfg AccountConfig) []*bridgev1.Kind {
+	rules := cfg.Rules()
 	var kinds []*bridgev1.Kind
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)
@@ -275,7 +272,7 @@ func SelectKinds(lists []*metav1.APIResourceList, cfg AccountConfig) []*bridgev1
 				continue
 			}
 			k := &bridgev1.Kind{Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced}
-			if !wants(cfg, k) {
+			if !rules.Watches(scopeKind(k)) {
 				continue
 			}
 			k.MetadataOnly = isSecretKind(k)
@@ -286,39 +283,6 @@ func SelectKinds(lists []*metav1.APIResourceList, cfg AccountConfig) []*bridgev1
 		return kinds[i].GetGroup()+"/"+kinds[i].GetResource() < kinds[j].GetGroup()+"/"+kinds[j].GetResource()
 	})
 	return kinds
-}
-
-// wants applies kinds / omitKinds / onlyNamespacedResources.
-func wants(cfg AccountConfig, k *bridgev1.Kind) bool {
-	if cfg.OnlyNamespacedResources && !k.Namespaced {
-		return false
-	}
-	if len(cfg.Kinds) > 0 {
-		return matchKind(cfg.Kinds, k)
-	}
-	if matchKind(cfg.OmitKinds, k) {
-		return false
-	}
-	gr := k.Resource
-	if k.Group != "" {
-		gr += "." + k.Group
-	}
-	return !defaultOmittedResources[gr]
-}
-
-// matchKind matches "Deployment", "deployments", "deployments.apps" or
-// "Deployment.apps", case-insensitively.
-func matchKind(names []string, k *bridgev1.Kind) bool {
-	for _, n := range names {
-		name, group, hasGroup := strings.Cut(n, ".")
-		if hasGroup && !strings.EqualFold(group, k.Group) {
-			continue
-		}
-		if strings.EqualFold(name, k.Kind) || strings.EqualFold(name, k.Resource) {
-			return true
-		}
-	}
-	return false
 }
 
 // stripManagedFields drops managedFields before an object enters the

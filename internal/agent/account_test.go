@@ -21,8 +21,6 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
-
 // preloaded is an informer factory whose informers list the objects a test
 // gave it (and then watch nothing), recording what the agent asked for.
 type preloaded struct {

@@ -74,9 +74,9 @@ func TestSecretsNeverLeaveTheCluster(t *testing.T) {
 	ns := c.Namespace(t)
 	p := newPKI(t)
 	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "sec"})
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "sec", Permissions: &bridgev1.Permissions{Write: []string{"ops"}}})
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("sec-agent", agentAccount{Name: "sec", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"Secret", "ConfigMap"}}).write(t, cfgPath)
+	tb.agentConfig("sec-agent", agentAccount{Name: "sec", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"Secret", "ConfigMap"}, Permissions: &agentPermissions{Write: []string{"ops"}}}).write(t, cfgPath)
 	rec := &recorder{}
 	startAgent(t, cfgPath, rec.interceptor())
 	tb.waitSynced(t, "sec")

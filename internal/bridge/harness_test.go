@@ -238,6 +238,14 @@ type agentAccount struct {
 	Kinds          []string `json:"kinds,omitempty"`
 	OmitKinds      []string `json:"omitKinds,omitempty"`
 	Namespaces     []string `json:"namespaces,omitempty"`
+	// Permissions: writes through the endpoint need WRITE roles, at the
+	// bridge (the registration) and at the agent (its config).
+	Permissions *agentPermissions `json:"permissions,omitempty"`
+}
+
+type agentPermissions struct {
+	Read  []string `json:"READ,omitempty"`
+	Write []string `json:"WRITE,omitempty"`
 }
 
 type agentFile struct {

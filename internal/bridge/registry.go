@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,54 +206,6 @@ func (s *Server) accountProtoLocked(name string, st *accountState) *bridgev1.Acc
 		CreatedUnix: st.rec.CreatedAt.Unix(),
 		UpdatedUnix: st.rec.UpdatedAt.Unix(),
 	}
-}
-
-// kindAllowed applies the registration's kinds / omitKinds /
-// onlyNamespacedResources to a kind an agent offers.
-func kindAllowed(spec *bridgev1.AccountSpec, k *bridgev1.Kind) bool {
-	if spec.GetOnlyNamespacedResources() && !k.GetNamespaced() {
-		return false
-	}
-	if len(spec.GetKinds()) > 0 {
-		return matchesAnyKind(spec.GetKinds(), k)
-	}
-	return !matchesAnyKind(spec.GetOmitKinds(), k)
-}
-
-// matchesAnyKind matches "Deployment", "deployments", "deployments.apps",
-// "Deployment.apps" (case-insensitive).
-func matchesAnyKind(names []string, k *bridgev1.Kind) bool {
-	for _, n := range names {
-		name, group, hasGroup := strings.Cut(n, ".")
-		if hasGroup && !strings.EqualFold(group, k.GetGroup()) {
-			continue
-		}
-		if strings.EqualFold(name, k.GetKind()) || strings.EqualFold(name, k.GetResource()) {
-			return true
-		}
-	}
-	return false
-}
-
-// namespaceAllowed applies the registration's namespaces / omitNamespaces.
-func namespaceAllowed(spec *bridgev1.AccountSpec, ns string) bool {
-	if ns == "" {
-		return true
-	}
-	if len(spec.GetNamespaces()) > 0 {
-		for _, n := range spec.GetNamespaces() {
-			if n == ns {
-				return true
-			}
-		}
-		return false
-	}
-	for _, n := range spec.GetOmitNamespaces() {
-		if n == ns {
-			return false
-		}
-	}
-	return true
 }
 
 func gvrOf(k *bridgev1.Kind) schema.GroupVersionResource {

@@ -56,9 +56,9 @@ func TestReplicasShareAccounts(t *testing.T) {
 		}
 	}
 	// Registered through A; the agent dials B.
-	cred := a.register(t, &bridgev1.AccountSpec{Name: "shared", Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}})
+	cred := a.register(t, &bridgev1.AccountSpec{Name: "shared", Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}, Permissions: &bridgev1.Permissions{Write: []string{"ops"}}})
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	b.agentConfig("agent-1", agentAccount{Name: "shared", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
+	b.agentConfig("agent-1", agentAccount{Name: "shared", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}, Permissions: &agentPermissions{Write: []string{"ops"}}}).write(t, cfgPath)
 	agent1 := startAgent(t, cfgPath)
 	b.waitSynced(t, "shared")
 
