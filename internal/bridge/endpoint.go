@@ -93,7 +93,7 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 	connected := st.session != nil
 	s.reg.mu.Unlock()
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !tokenMatches(strings.TrimSpace(token), endpointToken(s.secretKey, id, stored)) {
+	if !s.endpointTokenValid(strings.TrimSpace(token), id, stored) {
 		writeStatus(w, http.StatusUnauthorized, "Unauthorized", fmt.Sprintf("a valid bearer token for account %q is required (GetKubeconfig gives one)", name), nil)
 		return
 	}
@@ -105,7 +105,7 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := parseAPIPath(apiPath)
-	verb := strings.ToLower(r.Method)
+	verb := methodLabel(r.Method)
 	if req.resource && req.sub == "" && r.Method == http.MethodGet {
 		if k := s.cachedKind(name, req); k != nil {
 			if !connected {

@@ -53,11 +53,8 @@ func (s *Server) holdFor(name string, st *accountState, now time.Time) *store.Ho
 func (s *Server) claimAccounts(sess *session, hello *bridgev1.Hello) map[string]error {
 	ctx, cancel := context.WithTimeout(sess.ctx, 10*time.Second)
 	defer cancel()
-	var names []string
-	for _, ah := range hello.GetAccounts() {
-		names = append(names, ah.GetName())
-	}
-	s.loadMissing(ctx, names)
+	// Names this replica does not know are not looked up: only accounts
+	// the hello proves itself for cost a store query.
 	now := time.Now()
 	var claims []*store.Holder
 	s.reg.mu.Lock()
@@ -194,6 +191,12 @@ func (s *Server) syncFromStore(ctx context.Context) {
 	}
 	inStore := map[string]bool{}
 	var dropped []string
+	type revocation struct {
+		name string
+		st   *accountState
+		why  error
+	}
+	var revoked []revocation
 	s.reg.mu.Lock()
 	for _, rec := range recs {
 		inStore[rec.Name] = true
@@ -209,13 +212,19 @@ func (s *Server) syncFromStore(ctx context.Context) {
 			if st != nil {
 				st.deleted.Store(true)
 				dropped = append(dropped, rec.Name)
+				revoked = append(revoked, revocation{rec.Name, st, errDeregistered(rec.Name)})
 			}
 			nst := &accountState{rec: rec}
 			nst.setSpec(spec)
 			s.reg.accounts[rec.Name] = nst
 			continue
 		}
-		// Changed elsewhere: new spec or credential.
+		// Changed elsewhere: new spec or credential. A new credential
+		// cuts the agent holding the old one, as on the replica that
+		// rotated it.
+		if st.rec.CredentialHash != rec.CredentialHash {
+			revoked = append(revoked, revocation{rec.Name, st, errRotated(rec.Name)})
+		}
 		st.rec.CredentialHash, st.rec.UpdatedAt = rec.CredentialHash, rec.UpdatedAt
 		if !proto.Equal(spec, st.spec) {
 			st.setSpec(spec)
@@ -232,10 +241,15 @@ func (s *Server) syncFromStore(ctx context.Context) {
 				st.graceTimer.Stop()
 			}
 			dropped = append(dropped, name)
+			revoked = append(revoked, revocation{name, st, errDeregistered(name)})
 		}
 	}
 	s.reg.remote = remote
 	s.reg.mu.Unlock()
+	for _, r := range revoked {
+		s.metrics.revocations.WithLabelValues("replica-sync").Inc()
+		s.revoke(r.name, r.st, r.why)
+	}
 	for _, name := range dropped {
 		s.cache.Drop(name)
 		s.log.Info("account deregistered through another replica", "account", name)

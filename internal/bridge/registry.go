@@ -135,13 +135,22 @@ func (s *Server) withdraw(name string, st *accountState) {
 	s.log.Info("account withdrawn: no agent within the grace period", "account", name, "grace", s.gracePeriod(st.spec))
 }
 
-// lookup returns an account's state. With replication, a name this
-// replica does not know yet is looked up in the shared store (it may have
-// been registered through another replica a moment ago).
+// lookup returns an account's state as this replica knows it. It never
+// queries the store: unauthenticated callers (hellos, endpoint requests)
+// name accounts, and must not cost a store query each. Registrations made
+// through another replica arrive within SyncInterval.
 func (s *Server) lookup(name string) *accountState {
 	s.reg.mu.Lock()
-	st := s.reg.accounts[name]
-	s.reg.mu.Unlock()
+	defer s.reg.mu.Unlock()
+	return s.reg.accounts[name]
+}
+
+// lookupOrLoad is lookup for admin calls (authenticated): with
+// replication, a name this replica does not know yet is looked up in the
+// shared store (it may have been registered through another replica a
+// moment ago).
+func (s *Server) lookupOrLoad(name string) *accountState {
+	st := s.lookup(name)
 	if st != nil || !s.replicated() {
 		return st
 	}
