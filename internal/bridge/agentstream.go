@@ -357,6 +357,7 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 	now := time.Now()
 
 	var held map[string]error
+	claimedAt := time.Now()
 	if s.replicated() {
 		held = s.claimAccounts(sess, hello)
 	}
@@ -431,6 +432,7 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 		}
 		ca.Retain(keep)
 		sess.accounts[name] = &sessionAccount{name: name, st: st, cache: ca, kinds: h.GetKinds()}
+		s.leaseRenewedLocked(name, st, sess, claimedAt)
 		welcome.Accounts = append(welcome.Accounts, aw)
 	}
 	for name, sa := range sess.accounts {
@@ -483,6 +485,7 @@ func (s *Server) detachAccountLocked(sess *session, name string, st *accountStat
 		return false
 	}
 	st.session = nil
+	st.stopFenceLocked()
 	st.disconnectedSince = now
 	if !st.deleted.Load() {
 		s.startGraceLocked(name, st)
@@ -569,6 +572,7 @@ func (sess *session) applyBatch(b *bridgev1.EventBatch) {
 		}
 	}
 	st.applied.Store(b.GetSeq())
+	sess.checkObjectsLimit(sa)
 	sess.send(sess.ctx, &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Ack{Ack: &bridgev1.Ack{Account: b.GetAccount(), Seq: b.GetSeq()}}})
 }
 

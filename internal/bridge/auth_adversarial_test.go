@@ -264,8 +264,9 @@ func TestUnauthenticatedHelloHasNoEffect(t *testing.T) {
 	}
 }
 
-// rawAgent is a hand-driven agent stream: it records the operations the
-// bridge sends it and keeps the stream alive with heartbeats.
+// rawAgent is a hand-driven agent stream: it records the operations and
+// welcomes the bridge sends it, answers operations, and keeps the stream
+// alive with heartbeats.
 type rawAgent struct {
 	stream bridgev1.AgentService_ConnectClient
 	cancel context.CancelFunc
@@ -273,9 +274,43 @@ type rawAgent struct {
 	endErr error
 	endAt  time.Time
 	ops    chan *bridgev1.Operation
+
+	mu      sync.Mutex
+	welcome *bridgev1.Welcome
+}
+
+func (ra *rawAgent) lastWelcome() *bridgev1.Welcome {
+	ra.mu.Lock()
+	defer ra.mu.Unlock()
+	return ra.welcome
 }
 
 func connectRawAgent(t *testing.T, tb *testBridge, agentID, account, credential string) *rawAgent {
+	t.Helper()
+	return connectRawAgentAccounts(t, tb, agentID, map[string]string{account: credential})
+}
+
+func connectRawAgentAccounts(t *testing.T, tb *testBridge, agentID string, accounts map[string]string) *rawAgent {
+	t.Helper()
+	ra, err := dialRawAgent(t, tb, agentID, accounts)
+	if err != nil {
+		t.Fatalf("agent %s: %v", agentID, err)
+	}
+	return ra
+}
+
+// tryRawAgentAccounts is connectRawAgentAccounts that returns nil when
+// the bridge refuses.
+func tryRawAgentAccounts(t *testing.T, tb *testBridge, agentID string, accounts map[string]string) *rawAgent {
+	t.Helper()
+	ra, err := dialRawAgent(t, tb, agentID, accounts)
+	if err != nil {
+		return nil
+	}
+	return ra
+}
+
+func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[string]string) (*rawAgent, error) {
 	t.Helper()
 	cc, err := grpc.NewClient(tb.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(tlsTo(tb))))
 	if err != nil {
@@ -286,20 +321,34 @@ func connectRawAgent(t *testing.T, tb *testBridge, agentID, account, credential 
 	t.Cleanup(cancel)
 	stream, err := bridgev1.NewAgentServiceClient(cc).Connect(ctx)
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		return nil, err
 	}
-	if err := stream.Send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Hello{Hello: &bridgev1.Hello{AgentId: agentID, InstanceId: agentID,
-		Accounts: []*bridgev1.AccountHello{{Name: account, Credential: credential}}}}}); err != nil {
-		t.Fatal(err)
+	hello := &bridgev1.Hello{AgentId: agentID, InstanceId: agentID}
+	for name, cred := range accounts {
+		hello.Accounts = append(hello.Accounts, &bridgev1.AccountHello{Name: name, Credential: cred})
+	}
+	if err := stream.Send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Hello{Hello: hello}}); err != nil {
+		cancel()
+		return nil, err
 	}
 	m, err := stream.Recv()
 	if err != nil {
-		t.Fatalf("agent %s: %v", agentID, err)
+		cancel()
+		return nil, err
 	}
-	if w := m.GetWelcome(); w == nil || len(w.GetAccounts()) != 1 || w.GetAccounts()[0].GetRefusedCode() != 0 {
-		t.Fatalf("agent %s was not welcomed: %v", agentID, m)
+	w := m.GetWelcome()
+	if w == nil || len(w.GetAccounts()) != len(accounts) {
+		cancel()
+		return nil, fmt.Errorf("not welcomed: %v", m)
 	}
-	ra := &rawAgent{stream: stream, cancel: cancel, ended: make(chan struct{}), ops: make(chan *bridgev1.Operation, 100)}
+	for _, aw := range w.GetAccounts() {
+		if aw.GetRefusedCode() != 0 {
+			cancel()
+			return nil, fmt.Errorf("account %s refused: %s", aw.GetName(), aw.GetRefusedMessage())
+		}
+	}
+	ra := &rawAgent{stream: stream, cancel: cancel, ended: make(chan struct{}), ops: make(chan *bridgev1.Operation, 100), welcome: w}
 	var sendMu sync.Mutex
 	go func() {
 		defer close(ra.ended)
@@ -308,6 +357,11 @@ func connectRawAgent(t *testing.T, tb *testBridge, agentID, account, credential 
 			if err != nil {
 				ra.endErr, ra.endAt = err, time.Now()
 				return
+			}
+			if w := m.GetWelcome(); w != nil {
+				ra.mu.Lock()
+				ra.welcome = w
+				ra.mu.Unlock()
 			}
 			if op := m.GetOperation(); op != nil {
 				ra.ops <- op
@@ -318,7 +372,7 @@ func connectRawAgent(t *testing.T, tb *testBridge, agentID, account, credential 
 		}
 	}()
 	go func() {
-		tk := time.NewTicker(200 * time.Millisecond)
+		tk := time.NewTicker(100 * time.Millisecond)
 		defer tk.Stop()
 		for {
 			select {
@@ -331,7 +385,7 @@ func connectRawAgent(t *testing.T, tb *testBridge, agentID, account, credential 
 			}
 		}
 	}()
-	return ra
+	return ra, nil
 }
 
 // TestRevocationIsImmediate: within 2 s of RotateCredential, and of

@@ -104,6 +104,11 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf("account %q is unavailable: no agent serves it", name), nil)
 		return
 	}
+	release, ok := s.acquireStream(w, r, name, apiPath, st)
+	if !ok {
+		return
+	}
+	defer release()
 	req := parseAPIPath(apiPath)
 	verb := methodLabel(r.Method)
 	if req.resource && req.sub == "" && r.Method == http.MethodGet {

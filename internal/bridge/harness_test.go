@@ -84,7 +84,14 @@ const peerURLIsEndpoint = "<endpoint>"
 
 func startBridge(t *testing.T, p *pki, dbPath string, opts ...bridgeOption) *testBridge {
 	t.Helper()
-	tb := &testBridge{pki: p, dbPath: dbPath, keys: newKeyRing(t), grpcAddr: "127.0.0.1:0", epAddr: "127.0.0.1:0"}
+	return startBridgeWithKeys(t, p, newKeyRing(t), dbPath, opts...)
+}
+
+// startBridgeWithKeys starts a bridge with the given key file (replicas
+// share one).
+func startBridgeWithKeys(t *testing.T, p *pki, keys *bridge.KeyRing, dbPath string, opts ...bridgeOption) *testBridge {
+	t.Helper()
+	tb := &testBridge{pki: p, dbPath: dbPath, keys: keys, grpcAddr: "127.0.0.1:0", epAddr: "127.0.0.1:0"}
 	tb.start(t, opts...)
 	return tb
 }

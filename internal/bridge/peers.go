@@ -143,30 +143,42 @@ func (s *Server) replicate(ctx context.Context) {
 }
 
 func (s *Server) renewHolds(ctx context.Context) {
-	now := time.Now()
 	type held struct {
 		h    *store.Holder
+		st   *accountState
 		sess *session
 	}
 	var hs []held
 	s.reg.mu.Lock()
 	for name, st := range s.reg.accounts {
 		if st.session != nil {
-			hs = append(hs, held{s.holdFor(name, st, now), st.session})
+			hs = append(hs, held{s.holdFor(name, st, time.Now()), st, st.session})
 		}
 	}
 	s.reg.mu.Unlock()
 	for _, x := range hs {
-		ok, err := s.cfg.Store.Renew(ctx, x.h)
+		// The lease written ends HoldTTL after this moment, whatever the
+		// store's latency: the fence counts from here.
+		since := time.Now()
+		x.h.Expires = since.Add(s.cfg.HoldTTL)
+		rctx, cancel := context.WithTimeout(ctx, s.cfg.HoldTTL/3)
+		ok, err := s.cfg.Store.Renew(rctx, x.h)
+		cancel()
 		if err != nil {
-			s.log.Warn("renewing the hold of an account", "account", x.h.Account, "err", err)
+			s.log.Warn("renewing the hold of an account (its fence stops serving it if this goes on)", "account", x.h.Account, "err", err)
 			continue
 		}
 		if !ok {
 			// Another replica took the account over (the hold expired, or
-			// the same agent reconnected there): this stream is stale.
-			x.sess.cancel(status.Errorf(codes.Aborted, "account %q is now held by another bridge replica; reconnect", x.h.Account))
+			// the same agent reconnected there): this replica stops serving
+			// it; the agent's other accounts go on.
+			s.metrics.revocations.WithLabelValues("lease").Inc()
+			x.sess.drop(x.h.Account, status.Errorf(codes.Aborted, "account %q is now held by another bridge replica; reconnect", x.h.Account))
+			continue
 		}
+		s.reg.mu.Lock()
+		s.leaseRenewedLocked(x.h.Account, x.st, x.sess, since)
+		s.reg.mu.Unlock()
 	}
 }
 

@@ -36,11 +36,17 @@ type accountState struct {
 	// (cleared when one is accepted): Terraform's wait reports it.
 	lastRefusal   string
 	lastRefusalAt time.Time
+	// leaseUntil is when this replica's lease on the account ends, and
+	// fence stops serving it just before (replication only, fence.go).
+	leaseUntil time.Time
+	fence      *time.Timer
 
 	// applied is the last event batch applied for instanceID (atomic: the
 	// session's receive loop writes it without the registry lock).
 	applied atomic.Uint64
 	deleted atomic.Bool
+	// streams counts the endpoint's open watches and follows (limits.go).
+	streams atomic.Int64
 	// specNow mirrors spec for the receive loops, which filter every event
 	// by it without taking the registry lock.
 	specNow atomic.Pointer[bridgev1.AccountSpec]
