@@ -277,6 +277,14 @@ type rawAgent struct {
 
 	mu      sync.Mutex
 	welcome *bridgev1.Welcome
+	sendMu  sync.Mutex
+}
+
+// send sends a message on the agent's stream.
+func (ra *rawAgent) send(m *bridgev1.AgentMessage) error {
+	ra.sendMu.Lock()
+	defer ra.sendMu.Unlock()
+	return ra.stream.Send(m)
 }
 
 func (ra *rawAgent) lastWelcome() *bridgev1.Welcome {
@@ -292,7 +300,7 @@ func connectRawAgent(t *testing.T, tb *testBridge, agentID, account, credential 
 
 func connectRawAgentAccounts(t *testing.T, tb *testBridge, agentID string, accounts map[string]string) *rawAgent {
 	t.Helper()
-	ra, err := dialRawAgent(t, tb, agentID, accounts)
+	ra, err := dialRawAgent(t, tb, agentID, accounts, nil)
 	if err != nil {
 		t.Fatalf("agent %s: %v", agentID, err)
 	}
@@ -303,14 +311,14 @@ func connectRawAgentAccounts(t *testing.T, tb *testBridge, agentID string, accou
 // the bridge refuses.
 func tryRawAgentAccounts(t *testing.T, tb *testBridge, agentID string, accounts map[string]string) *rawAgent {
 	t.Helper()
-	ra, err := dialRawAgent(t, tb, agentID, accounts)
+	ra, err := dialRawAgent(t, tb, agentID, accounts, nil)
 	if err != nil {
 		return nil
 	}
 	return ra
 }
 
-func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[string]string) (*rawAgent, error) {
+func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[string]string, kinds []*bridgev1.Kind) (*rawAgent, error) {
 	t.Helper()
 	cc, err := grpc.NewClient(tb.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(tlsTo(tb))))
 	if err != nil {
@@ -326,7 +334,7 @@ func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[str
 	}
 	hello := &bridgev1.Hello{AgentId: agentID, InstanceId: agentID}
 	for name, cred := range accounts {
-		hello.Accounts = append(hello.Accounts, &bridgev1.AccountHello{Name: name, Credential: cred})
+		hello.Accounts = append(hello.Accounts, &bridgev1.AccountHello{Name: name, Credential: cred, Kinds: kinds})
 	}
 	if err := stream.Send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Hello{Hello: hello}}); err != nil {
 		cancel()
@@ -349,7 +357,6 @@ func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[str
 		}
 	}
 	ra := &rawAgent{stream: stream, cancel: cancel, ended: make(chan struct{}), ops: make(chan *bridgev1.Operation, 100), welcome: w}
-	var sendMu sync.Mutex
 	go func() {
 		defer close(ra.ended)
 		for {
@@ -365,9 +372,7 @@ func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[str
 			}
 			if op := m.GetOperation(); op != nil {
 				ra.ops <- op
-				sendMu.Lock()
-				_ = stream.Send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: &bridgev1.OperationResult{Id: op.GetId(), StatusCode: 201, Body: []byte(`{}`), Done: true}}})
-				sendMu.Unlock()
+				_ = ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: &bridgev1.OperationResult{Id: op.GetId(), StatusCode: 201, Body: []byte(`{}`), Done: true}}})
 			}
 		}
 	}()
@@ -379,9 +384,7 @@ func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[str
 			case <-ra.ended:
 				return
 			case <-tk.C:
-				sendMu.Lock()
-				_ = stream.Send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Heartbeat{Heartbeat: &bridgev1.Heartbeat{SentUnixNano: time.Now().UnixNano()}}})
-				sendMu.Unlock()
+				_ = ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Heartbeat{Heartbeat: &bridgev1.Heartbeat{SentUnixNano: time.Now().UnixNano()}}})
 			}
 		}
 	}()
