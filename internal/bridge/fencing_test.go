@@ -109,8 +109,8 @@ func TestLeaseFencing(t *testing.T) {
 	credF := a.register(t, &bridgev1.AccountSpec{Name: "fenced"})
 	credK := a.register(t, &bridgev1.AccountSpec{Name: "kept"})
 	waitFor(t, 10*time.Second, "replica B to learn the registrations", func() bool {
-		_, err := b.admin.GetAccount(adminCtx(), &bridgev1.GetAccountRequest{Name: "kept"})
-		return err == nil
+		l, err := b.admin.ListAccounts(adminCtx(), &bridgev1.ListAccountsRequest{})
+		return err == nil && len(l.GetAccounts()) == 2
 	})
 	agent1 := connectRawAgentAccounts(t, b, "agent-1", map[string]string{"fenced": credF, "kept": credK})
 	if !b.ServesAccount("fenced") || !b.ServesAccount("kept") {
