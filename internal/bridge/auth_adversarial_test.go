@@ -274,6 +274,8 @@ type rawAgent struct {
 	endErr error
 	endAt  time.Time
 	ops    chan *bridgev1.Operation
+	// cancels receives the ids of the operations the bridge cancels.
+	cancels chan string
 
 	mu      sync.Mutex
 	welcome *bridgev1.Welcome
@@ -356,7 +358,7 @@ func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[str
 			return nil, fmt.Errorf("account %s refused: %s", aw.GetName(), aw.GetRefusedMessage())
 		}
 	}
-	ra := &rawAgent{stream: stream, cancel: cancel, ended: make(chan struct{}), ops: make(chan *bridgev1.Operation, 100), welcome: w}
+	ra := &rawAgent{stream: stream, cancel: cancel, ended: make(chan struct{}), ops: make(chan *bridgev1.Operation, 100), cancels: make(chan string, 100), welcome: w}
 	go func() {
 		defer close(ra.ended)
 		for {
@@ -370,8 +372,17 @@ func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[str
 				ra.welcome = w
 				ra.mu.Unlock()
 			}
+			if c := m.GetCancel(); c != nil {
+				select {
+				case ra.cancels <- c.GetId():
+				default:
+				}
+			}
 			if op := m.GetOperation(); op != nil {
 				ra.ops <- op
+				if op.GetStream() {
+					continue // the test answers streams itself
+				}
 				_ = ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: &bridgev1.OperationResult{Id: op.GetId(), StatusCode: 201, Body: []byte(`{}`), Done: true}}})
 			}
 		}

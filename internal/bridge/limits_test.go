@@ -137,3 +137,103 @@ func TestPerAccountLimits(t *testing.T) {
 		t.Fatalf("a hello with more kinds than the limit: %v", err)
 	}
 }
+
+// TestStalledReaderDoesNotBlockTheAgent: one agent serves two accounts. A
+// caller of the first opens a stream (a forwarded watch, like logs -f) and
+// stops reading while the agent floods it; the second account's events
+// still reach the cache within 1 s, the stalled operation is ended and the
+// agent is told to cancel it. A caller that hangs up also gets its
+// operation cancelled at the agent.
+func TestStalledReaderDoesNotBlockTheAgent(t *testing.T) {
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	logsCred := tb.register(t, &bridgev1.AccountSpec{Name: "logs"})
+	otherCred := tb.register(t, &bridgev1.AccountSpec{Name: "other"})
+	ra, err := dialRawAgent(t, tb, "shared-agent", map[string]string{"logs": logsCred, "other": otherCred}, []*bridgev1.Kind{configMapKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, acct := range []string{"logs", "other"} {
+		if err := ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Events{Events: &bridgev1.EventBatch{Account: acct, Seq: 1, Events: []*bridgev1.WatchEvent{
+			{Type: bridgev1.EventType_EVENT_TYPE_SYNC_BEGIN}, {Type: bridgev1.EventType_EVENT_TYPE_SYNC_END, ResourceVersion: "1"}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "logs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stream the cache cannot answer (pods are not cached): forwarded.
+	stream := func() (*http.Response, func(), *bridgev1.Operation) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, kc.GetServer()+"/api/v1/namespaces/default/pods/p/log?follow=true", nil)
+		req.Header.Set("Authorization", "Bearer "+kc.GetToken())
+		respc := make(chan *http.Response, 1)
+		go func() {
+			resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}).Do(req)
+			if err == nil {
+				respc <- resp
+			}
+		}()
+		var op *bridgev1.Operation
+		select {
+		case op = <-ra.ops:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the stream did not reach the agent")
+		}
+		chunk := &bridgev1.OperationResult{Id: op.GetId(), StatusCode: 200, Body: []byte("line 0\n"),
+			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"text/plain"}}}}
+		if err := ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: chunk}}); err != nil {
+			t.Fatal(err)
+		}
+		var resp *http.Response
+		select {
+		case resp = <-respc:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no response headers")
+		}
+		return resp, func() { resp.Body.Close(); cancel() }, op
+	}
+
+	// Hanging up cancels the operation at the agent.
+	_, hangUp, op := stream()
+	hangUp()
+	select {
+	case id := <-ra.cancels:
+		if id != op.GetId() {
+			t.Fatalf("cancelled %s, want %s", id, op.GetId())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the agent was not told to cancel the operation of a caller that hung up")
+	}
+
+	// A stalled reader: never reads while the agent floods it.
+	_, closeStalled, op := stream()
+	defer closeStalled()
+	line := []byte(strings.Repeat("x", 32<<10) + "\n")
+	for i := range 2000 {
+		if err := ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: &bridgev1.OperationResult{Id: op.GetId(), Body: line}}}); err != nil {
+			t.Fatalf("chunk %d: %v", i, err)
+		}
+	}
+	// The other account's change reaches the cache within 1 s.
+	sent := time.Now()
+	if err := ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Events{Events: &bridgev1.EventBatch{Account: "other", Seq: 2,
+		Events: []*bridgev1.WatchEvent{configMapEvent("after-flood", 2)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the other account's event", func() bool {
+		return tb.cached("other", configMaps, "default", "after-flood") != nil
+	})
+	if d := time.Since(sent); d > time.Second {
+		t.Fatalf("the other account's event took %s behind a stalled reader, want under 1s", d)
+	}
+	select {
+	case id := <-ra.cancels:
+		if id != op.GetId() {
+			t.Fatalf("cancelled %s, want the stalled %s", id, op.GetId())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stalled operation was not cancelled at the agent")
+	}
+}
