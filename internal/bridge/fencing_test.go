@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -197,4 +198,60 @@ func refusedCode(w *bridgev1.Welcome, name string) int32 {
 		}
 	}
 	return -1
+}
+
+// TestRevocationAcrossReplicas: the credential is rotated through replica
+// A while the agent is connected to replica B. Within 2 s B ends the
+// agent's stream and refuses the old endpoint token, and an agent with the
+// new credential is accepted.
+func TestRevocationAcrossReplicas(t *testing.T) {
+	m := testenv.SharedMariaDB(t)
+	dsn := m.DSN(m.Database(t))
+	ctx := context.Background()
+	p := newPKI(t)
+	replica := func(id string) bridgeOption {
+		return func(cfg *bridge.Config) {
+			st, err := store.OpenMySQL(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			cfg.Store, cfg.BridgeID, cfg.PeerURL = st, id, peerURLIsEndpoint
+			cfg.HeartbeatInterval, cfg.HoldTTL = 300*time.Millisecond, 1500*time.Millisecond // SyncInterval: the default
+		}
+	}
+	keys := newKeyRing(t)
+	a := startBridgeWithKeys(t, p, keys, filepath.Join(t.TempDir(), "a.db"), replica("replica-a"))
+	b := startBridgeWithKeys(t, p, keys, filepath.Join(t.TempDir(), "b.db"), replica("replica-b"))
+	cred := a.register(t, &bridgev1.AccountSpec{Name: "rotated"})
+	waitFor(t, 10*time.Second, "replica B to learn the registration", func() bool {
+		l, err := b.admin.ListAccounts(adminCtx(), &bridgev1.ListAccountsRequest{})
+		return err == nil && len(l.GetAccounts()) == 1
+	})
+	old := connectRawAgent(t, b, "old-agent", "rotated", cred)
+	kcB, err := b.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "rotated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotatedAt := time.Now()
+	r, err := a.admin.RotateCredential(adminCtx(), &bridgev1.RotateCredentialRequest{Name: "rotated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-old.ended:
+		if d := old.endAt.Sub(rotatedAt); d > 2*time.Second {
+			t.Fatalf("replica B ended the old stream %s after the rotation through A, want within 2s", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("replica B still serves the old agent 2s after the rotation through A")
+	}
+	waitFor(t, 2*time.Second-time.Since(rotatedAt), "replica B to refuse the old endpoint token", func() bool {
+		return endpointDo(t, b, kcB, http.MethodGet, "/api/v1/namespaces", "") == http.StatusUnauthorized
+	})
+	var nu *rawAgent
+	waitFor(t, 5*time.Second, "an agent with the new credential to be accepted", func() bool {
+		nu = tryRawAgentAccounts(t, b, "new-agent", map[string]string{"rotated": r.GetCredential()})
+		return nu != nil
+	})
 }
