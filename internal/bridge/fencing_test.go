@@ -93,12 +93,12 @@ func TestLeaseFencing(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { st.Close() })
-			var s store.Store = st
+			cfg.Store = st
 			if wrap != nil {
 				wrap.Store = st
-				s = wrap
+				cfg.Store = wrap
 			}
-			cfg.Store, cfg.BridgeID, cfg.PeerURL = s, id, peerURLIsEndpoint
+			cfg.BridgeID, cfg.PeerURL = id, peerURLIsEndpoint
 			cfg.HeartbeatInterval, cfg.HoldTTL, cfg.SyncInterval = 300*time.Millisecond, ttl, 100*time.Millisecond
 		}
 	}
