@@ -64,7 +64,7 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 	kinds := catalogOf(st.hello.GetKinds())
 	s.reg.mu.Unlock()
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !tokenMatches(strings.TrimSpace(token), endpointToken(s.secretKey, id, stored)) {
+	if !s.endpointTokenValid(strings.TrimSpace(token), id, stored) {
 		writeStatus(w, http.StatusUnauthorized, "Unauthorized", fmt.Sprintf("a valid bearer token for account %q is required (GetKubeconfig gives one)", name), nil)
 		return
 	}
@@ -90,7 +90,12 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf("account %q is unavailable: no agent serves it", name), nil)
 		return
 	}
-	verb := strings.ToLower(r.Method)
+	release, ok := s.acquireStream(w, r, name, apiPath, st)
+	if !ok {
+		return
+	}
+	defer release()
+	verb := methodLabel(r.Method)
 	if cr, ok := cacheable(req); ok {
 		if k := s.cachedKind(name, cr); k != nil {
 			if !connected {

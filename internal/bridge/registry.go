@@ -35,11 +35,17 @@ type accountState struct {
 	// (cleared when one is accepted): Terraform's wait reports it.
 	lastRefusal   string
 	lastRefusalAt time.Time
+	// leaseUntil is when this replica's lease on the account ends, and
+	// fence stops serving it just before (replication only, fence.go).
+	leaseUntil time.Time
+	fence      *time.Timer
 
 	// applied is the last event batch applied for instanceID (atomic: the
 	// session's receive loop writes it without the registry lock).
 	applied atomic.Uint64
 	deleted atomic.Bool
+	// streams counts the endpoint's open watches and follows (limits.go).
+	streams atomic.Int64
 	// specNow mirrors spec for the receive loops, which filter every event
 	// by it without taking the registry lock.
 	specNow atomic.Pointer[bridgev1.AccountSpec]
@@ -134,13 +140,22 @@ func (s *Server) withdraw(name string, st *accountState) {
 	s.log.Info("account withdrawn: no agent within the grace period", "account", name, "grace", s.gracePeriod(st.spec))
 }
 
-// lookup returns an account's state. With replication, a name this
-// replica does not know yet is looked up in the shared store (it may have
-// been registered through another replica a moment ago).
+// lookup returns an account's state as this replica knows it. It never
+// queries the store: unauthenticated callers (hellos, endpoint requests)
+// name accounts, and must not cost a store query each. Registrations made
+// through another replica arrive within SyncInterval.
 func (s *Server) lookup(name string) *accountState {
 	s.reg.mu.Lock()
-	st := s.reg.accounts[name]
-	s.reg.mu.Unlock()
+	defer s.reg.mu.Unlock()
+	return s.reg.accounts[name]
+}
+
+// lookupOrLoad is lookup for admin calls (authenticated): with
+// replication, a name this replica does not know yet is looked up in the
+// shared store (it may have been registered through another replica a
+// moment ago).
+func (s *Server) lookupOrLoad(name string) *accountState {
+	st := s.lookup(name)
 	if st != nil || !s.replicated() {
 		return st
 	}
