@@ -133,11 +133,7 @@ func modeName(m bridgev1.Mode) string {
 }
 
 func defaultAgentImage() string {
-	v := version.Version
-	if v == "" || v == "dev" {
-		v = "latest"
-	}
-	return "ghcr.io/spinops/spinops:" + v
+	return version.Image()
 }
 
 func (r *agentAccountResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
