@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"debug/buildinfo"
 	"debug/elf"
@@ -77,14 +78,14 @@ func readBinary(path string, p Platform, wantVersion string) (*binary, error) {
 	b := &binary{path: path, data: data, info: info, dirty: settings["vcs.modified"] == "true"}
 	sum := sha256.Sum256(data)
 	b.sha256 = hex.EncodeToString(sum[:])
+	// Go records -ldflags only without -trimpath (release builds use it);
+	// then the linked string must at least be in the binary's data.
 	b.version = ldflagValue(settings["-ldflags"], versionSymbol)
-	if b.version != wantVersion {
-		got := b.version
-		if got == "" {
-			got = "none (no -X " + versionSymbol + ")"
-		}
-		return nil, fmt.Errorf("%s binary %s is version %s, but the image is being built as %s: build it with -ldflags '-X %s=%s'", p, path, got, wantVersion, versionSymbol, wantVersion)
+	if (b.version != "" && b.version != wantVersion) ||
+		(b.version == "" && !bytes.Contains(data, []byte(wantVersion))) {
+		return nil, fmt.Errorf("%s binary %s does not carry version %s, the version the image is being built as: build it with -ldflags '-X %s=%s'", p, path, wantVersion, versionSymbol, wantVersion)
 	}
+	b.version = wantVersion
 	b.commit = settings["vcs.revision"]
 	if b.commit == "" {
 		b.commit = ldflagValue(settings["-ldflags"], strings.TrimSuffix(versionSymbol, "Version")+"Commit")
