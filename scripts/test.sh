@@ -9,6 +9,8 @@
 #              then tflint and our provider into the mirror;
 #   services   (foreground)  scripts/testenv.sh: kube-apiserver, kubectl,
 #              fake-gcs-server, MariaDB;
+#   tofu       (background, nice 10, from t=0)  OpenTofu from the module proxy,
+#              for go-test-tofu (the basic acceptance tests under OpenTofu);
 #   go         (foreground)  go test of every package with TF_ACC=1; bridge
 #              and agent only under -race (one build of each package, not two);
 #   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
@@ -92,9 +94,11 @@ providers() {
 	phase modules-prepare "$repo/scripts/test-modules.sh" --prepare
 }
 bg providers 10 providers
+# OpenTofu (≈4 min cold) beside it; only go-test-tofu, near the end, needs it.
+bg tofu 10 "$repo/scripts/testenv.sh" --only tofu
 
 # --- services ------------------------------------------------------------
-phase services "$repo/scripts/testenv.sh"
+phase services env SPINOPS_TESTENV_SKIP_TOFU=1 "$repo/scripts/testenv.sh"
 mkdir -p "$repo/.testenv"
 export TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE:-$repo/.testenv/terraformrc}
 [[ -e $TF_CLI_CONFIG_FILE ]] || : >"$TF_CLI_CONFIG_FILE"
@@ -115,6 +119,15 @@ phase go-test env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
 	$GO test -count=1 -timeout "$TEST_TIMEOUT" ${GOTESTFLAGS:-} "${plain_pkgs[@]}"
 # shellcheck disable=SC2086
 phase go-test-race $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
+
+# The basic acceptance test of every resource, data source and ephemeral
+# resource again under OpenTofu (its default registry host is
+# registry.opentofu.org, so the reattached provider is announced there).
+wait_bg tofu
+tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
+# shellcheck disable=SC2086
+phase go-test-tofu env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
+	$GO test -count=1 -timeout "$TEST_TIMEOUT" -run "$tofu_tests" ${GOTESTFLAGS:-} "$mod/internal/provider"
 
 wait_bg static
 

@@ -24,13 +24,8 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
-func defaultAgentImage() string {
-	v := version.Version
-	if v == "" || v == "dev" {
-		v = "latest"
-	}
-	return "ghcr.io/spinops/spinops:" + v
-}
+// defaultAgentImage is the release's own image (version.Image).
+func defaultAgentImage() string { return version.Image() }
 
 func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	strList := func(desc string, conflicts string) schema.ListAttribute {
