@@ -413,7 +413,7 @@ func (c *Config) normalize() error {
 			errs = append(errs, fmt.Errorf("%s: account %q is listed twice", where, a.Name))
 		}
 		seen[a.Name] = true
-		if err := a.Rules().Validate(); err != nil {
+		if err := a.Rules().ValidateNamed(scope.ArmoryKeys); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 		if a.ServiceAccount && a.KubeconfigFile != "" {

@@ -43,8 +43,8 @@ budget: {maxInFlightBytes: 4194304}
 func TestParseConfigErrors(t *testing.T) {
 	for name, tc := range map[string]struct{ yaml, want string }{
 		"no bridge":      {"kubernetes: {accounts: [{name: a}]}", "bridge.grpc"},
-		"kinds and omit": {"bridge: {grpc: 'b:1'}\nkubernetes: {accounts: [{name: a, kubeconfigFile: k, kinds: [Pod], omitKinds: [Secret]}]}", "kinds and omit_kinds are exclusive"},
-		"ns and omit":    {"bridge: {grpc: 'b:1'}\nkubernetes: {accounts: [{name: a, kubeconfigFile: k, namespaces: [x], omitNamespaces: [y]}]}", "namespaces and omit_namespaces are exclusive"},
+		"kinds and omit": {"bridge: {grpc: 'b:1'}\nkubernetes: {accounts: [{name: a, kubeconfigFile: k, kinds: [Pod], omitKinds: [Secret]}]}", "kinds and omitKinds are exclusive"},
+		"ns and omit":    {"bridge: {grpc: 'b:1'}\nkubernetes: {accounts: [{name: a, kubeconfigFile: k, namespaces: [x], omitNamespaces: [y]}]}", "namespaces and omitNamespaces are exclusive"},
 		"bad name":       {"bridge: {grpc: 'b:1'}\nkubernetes: {accounts: [{name: 'Not_Valid', kubeconfigFile: k}]}", "is not valid"},
 		"duplicate":      {"bridge: {grpc: 'b:1'}\nkubernetes: {accounts: [{name: a, kubeconfigFile: k}, {name: a, kubeconfigFile: k}]}", "listed twice"},
 		"bad duration":   {"bridge: {grpc: 'b:1', reconnectMin: soon}\nkubernetes: {accounts: [{name: a, kubeconfigFile: k}]}", "is not a duration"},

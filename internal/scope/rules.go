@@ -40,14 +40,29 @@ func (k Kind) GroupResource() string {
 // (forwarded) when the account's kinds allow them.
 var defaultOmitted = map[string]bool{"events": true, "events.events.k8s.io": true, "leases.coordination.k8s.io": true}
 
-// Validate reports settings that contradict each other.
-func (r Rules) Validate() error {
+// Validate reports settings that contradict each other, named as in
+// Terraform and the bridge's registrations (omit_kinds, omit_namespaces).
+func (r Rules) Validate() error { return r.ValidateNamed(SnakeCaseKeys) }
+
+// Keys names the settings in the messages of ValidateNamed.
+type Keys struct{ Kinds, OmitKinds, Namespaces, OmitNamespaces string }
+
+var (
+	// SnakeCaseKeys are Terraform's and the bridge's names.
+	SnakeCaseKeys = Keys{"kinds", "omit_kinds", "namespaces", "omit_namespaces"}
+	// ArmoryKeys are the agent config file's (Armory's) names.
+	ArmoryKeys = Keys{"kinds", "omitKinds", "namespaces", "omitNamespaces"}
+)
+
+// ValidateNamed is Validate with the messages naming the settings as the
+// user wrote them.
+func (r Rules) ValidateNamed(k Keys) error {
 	var errs []error
 	if len(r.Kinds) > 0 && len(r.OmitKinds) > 0 {
-		errs = append(errs, errors.New("kinds and omit_kinds are exclusive: set one of them"))
+		errs = append(errs, fmt.Errorf("%s and %s are exclusive: set one of them", k.Kinds, k.OmitKinds))
 	}
 	if len(r.Namespaces) > 0 && len(r.OmitNamespaces) > 0 {
-		errs = append(errs, errors.New("namespaces and omit_namespaces are exclusive: set one of them"))
+		errs = append(errs, fmt.Errorf("%s and %s are exclusive: set one of them", k.Namespaces, k.OmitNamespaces))
 	}
 	return errors.Join(errs...)
 }
