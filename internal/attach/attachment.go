@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
@@ -106,13 +109,28 @@ func (a *Attachment) Prepare(ctx context.Context) error {
 	}
 	if a.Spinnaker != nil {
 		c := a.SpinnakerCluster
-		if _, err := c.Mapper.RESTMapping(SpinnakerAccountGVK.GroupKind(), SpinnakerAccountGVK.Version); err != nil {
+		if err := serves(ctx, c, SpinnakerAccountGVK); err != nil {
 			return &CheckError{Part: PartSpinnaker, Summary: "SpinnakerAccount kind not found",
 				Err: fmt.Errorf("%s does not serve spinnaker.io/v1alpha2 SpinnakerAccount: install the Spinnaker Operator there first "+
 					"(spinops_managed_spinnaker installs its CRDs), or point spinnaker.kubernetes at the Spinnaker cluster. (%w)", c.Config.Host, err)}
 		}
 	}
 	return nil
+}
+
+// serves checks that c's cluster serves gvk. Discovery cached before the
+// kind's CRD was created does not know it, so an unknown kind is looked up
+// again once after the cache is reset, as kube.Client does for its own
+// calls.
+func serves(ctx context.Context, c *kube.Client, gvk schema.GroupVersionKind) error {
+	_, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		if r, ok := c.Mapper.(meta.ResettableRESTMapper); ok {
+			meta.ToResettableRESTMapperWithContext(r).ResetWithContext(ctx)
+			_, err = c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		}
+	}
+	return err
 }
 
 // Step names a step of Apply or Remove.
@@ -337,6 +355,18 @@ func Remaining(ctx context.Context) time.Duration {
 	return 10 * time.Minute
 }
 
+// ended reports whether ctx is done or its deadline has passed. A call
+// made just after the deadline fails at once (gRPC compares the deadline
+// with the clock) while ctx.Err() may still be nil until ctx's timer has
+// fired.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // Wait asks the bridge every interval until an agent is connected and its
 // first full sync is done, for the rest of ctx's time. On timeout the error
 // names the missing step and what Apply did.
@@ -345,6 +375,12 @@ func (a *Attachment) Wait(ctx context.Context, admin *Admin, interval time.Durat
 	err := kube.WaitFor(ctx, interval, Remaining(ctx), func(ctx context.Context) (bool, string, error) {
 		acct, err := admin.Get(ctx, name)
 		if err != nil {
+			if ended(ctx) {
+				// The wait's time ran out before or during the call: that
+				// is the wait timing out, reported with the last progress
+				// (the missing step), not the cut-off call's error.
+				return false, "", nil
+			}
 			return false, "", err
 		}
 		done, progress := Progress(acct)

@@ -3,12 +3,14 @@ package attach_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -308,5 +310,56 @@ func TestAttachmentWaitNamesTheMissingStep(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q missing from %v", want, err)
 		}
+	}
+}
+
+// slowBridge answers the first GetAccount at once (no agent yet) and then
+// holds every call until its caller gives up, like a bridge that is busy
+// when the wait's time runs out.
+type slowBridge struct {
+	bridgev1.UnimplementedAdminServiceServer
+	mu    sync.Mutex
+	calls int
+}
+
+func (b *slowBridge) GetAccount(ctx context.Context, req *bridgev1.GetAccountRequest) (*bridgev1.Account, error) {
+	b.mu.Lock()
+	b.calls++
+	first := b.calls == 1
+	b.mu.Unlock()
+	if first {
+		return &bridgev1.Account{Spec: &bridgev1.AccountSpec{Name: req.GetName()},
+			Status: &bridgev1.AccountStatus{SyncState: bridgev1.SyncState_SYNC_STATE_NEVER_CONNECTED}}, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A call still running when the wait's time runs out does not hide the
+// missing step: the error is the wait's timeout with its last progress.
+func TestAttachmentWaitTimeoutDuringACallNamesTheMissingStep(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	bridgev1.RegisterAdminServiceServer(srv, &slowBridge{})
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	admin, err := attach.Dial(attach.Settings{Address: l.Addr().String(), Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	a := &attach.Attachment{Spec: &bridgev1.AccountSpec{Name: "slow"}}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	err = a.Wait(ctx, admin, 50*time.Millisecond)
+	var we *kube.WaitError
+	if !errors.As(err, &we) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the wait's timeout, got %v", err)
+	}
+	if want := "agent not connected: no agent has connected for account slow"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("%q missing from %v", want, err)
 	}
 }

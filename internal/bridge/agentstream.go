@@ -329,6 +329,12 @@ func (s *Server) authorizeLocked(sess *session, st *accountState, ah *bridgev1.A
 		certOK = slices.Contains(certIdentities(sess.peerCert), st.spec.GetClientIdentity())
 	}
 	if !certOK && !s.keys().verifyCredential(st.rec.ID, st.rec.CredentialHash, ah.GetCredential(), time.Now()) {
+		if id := s.keys().missingKey(st.rec.CredentialHash); id != "" {
+			// Told to the operator, not to the caller: typically replicas
+			// sharing a store with different key files.
+			s.log.Warn("agent refused: the account's credential was derived from a bridge key this replica's key file lacks; "+
+				"replicas sharing a store must use the same key file", "account", name, "key", id, "keys", s.keys().IDs())
+		}
 		return errNotAuthenticated(name)
 	}
 	if cur := st.session; cur != nil && cur != sess && cur.agentID != sess.agentID {

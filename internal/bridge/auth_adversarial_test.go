@@ -413,7 +413,9 @@ func TestRevocationIsImmediate(t *testing.T) {
 	for _, how := range []string{"rotate", "deregister"} {
 		t.Run(how, func(t *testing.T) {
 			name := "revoked-" + how
-			cred := tb.register(t, &bridgev1.AccountSpec{Name: name})
+			// Writable (a WRITE role): the control write below must pass
+			// the account's rules so that only the revocation refuses it.
+			cred := tb.register(t, &bridgev1.AccountSpec{Name: name, Permissions: &bridgev1.Permissions{Write: []string{"ops"}}})
 			old := connectRawAgent(t, tb, "old-agent", name, cred)
 			kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: name})
 			if err != nil {

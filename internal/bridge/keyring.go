@@ -19,6 +19,11 @@ import (
 // backup of it) holds only salts and hashes, from which nobody can compute
 // a credential the bridge accepts.
 //
+// Replicas of one installation (one shared store) must all read the same
+// key file: a credential derived through one replica is verified by
+// whichever replica its agent dials. A replica that is refused a
+// credential derived from a key missing from its own file logs so.
+//
 // The key file is a key ring: one key per line,
 //
 //	<id> <base64 of at least 32 random bytes> [not-after=<RFC 3339 time>]
@@ -176,6 +181,22 @@ func (r *KeyRing) key(id string, now time.Time) (Key, error) {
 		return k, nil
 	}
 	return Key{}, fmt.Errorf("bridge key %q is not in the key file", id)
+}
+
+// missingKey reports the id of the key a stored credential was derived
+// from when that key is not in the ring at all (retired keys are in it),
+// and "" otherwise.
+func (r *KeyRing) missingKey(stored string) string {
+	sc := parseStoredCredential(stored)
+	if sc.keyID == "" {
+		return ""
+	}
+	for _, k := range r.keys {
+		if k.ID == sc.keyID {
+			return ""
+		}
+	}
+	return sc.keyID
 }
 
 // IDs lists the ring's key ids, the current one first.

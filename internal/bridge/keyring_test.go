@@ -105,3 +105,41 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal("a v2 credential is accepted without the legacy key")
 	}
 }
+
+// TestMissingKey: a credential derived from a key another ring lacks (a
+// replica with a different key file) is named as such; one derived from a
+// key of the ring, retired or not, is not.
+func TestMissingKey(t *testing.T) {
+	k1, _ := NewKey("k1")
+	k2, _ := NewKey("k2")
+	k2.NotAfter = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, err := NewKeyRing(k1, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := NewKey("other")
+	b, err := NewKeyRing(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, stored, err := b.newCredential("id-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.verifyCredential("id-1", stored, c, time.Now()) {
+		t.Fatal("a credential of another key file verified")
+	}
+	if got := a.missingKey(stored); got != "other" {
+		t.Fatalf("missingKey = %q, want other", got)
+	}
+	_, stored, _ = a.newCredential("id-2")
+	if got := a.missingKey(stored); got != "" {
+		t.Fatalf("missingKey of the ring's own key = %q", got)
+	}
+	if got := a.missingKey(storedCredential{keyID: "k2", salt: "s", hash: "h"}.String()); got != "" {
+		t.Fatalf("missingKey of a retired key of the ring = %q", got)
+	}
+	if got := a.missingKey("0123abcd"); got != "" {
+		t.Fatalf("missingKey of a first-format credential = %q", got)
+	}
+}

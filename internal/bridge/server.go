@@ -36,7 +36,9 @@ type Config struct {
 	Store store.Store
 	// Keys derive agent credentials and endpoint tokens (required). They
 	// live outside the store (LoadKeyRing reads the key file); SetKeys
-	// replaces them while the bridge runs.
+	// replaces them while the bridge runs. Replicas sharing a store must
+	// use the same key file: a credential derived by one replica is
+	// verified by whichever replica the agent dials.
 	Keys *KeyRing
 	// BridgeID names this replica (default: a random id).
 	BridgeID string
