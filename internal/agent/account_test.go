@@ -44,8 +44,18 @@ func (p *preloaded) Informer(gvr schema.GroupVersionResource, ns string, metadat
 		},
 		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return watch.NewFake(), nil },
 	}
-	return cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, cache.Indexers{})
+	// The fake lists and then watches; it does not serve streaming lists
+	// (a watch with sendInitialEvents that ends its initial events with a
+	// bookmark), which reflectors use by default (WatchListClient) unless
+	// the ListerWatcher says it does not support them.
+	return cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, listAndWatchOnly{}), &unstructured.Unstructured{}, 0, cache.Indexers{})
 }
+
+// listAndWatchOnly marks a fake ListWatch as not supporting WatchList
+// semantics, so its reflector lists and then watches.
+type listAndWatchOnly struct{}
+
+func (listAndWatchOnly) IsWatchListSemanticsUnSupported() bool { return true }
 
 func configMap(ns, name string) unstructured.Unstructured {
 	return unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
