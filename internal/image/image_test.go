@@ -55,7 +55,10 @@ func releaseBinaries(t *testing.T) map[Platform]string {
 		if compileErr != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		// Two full compiles of the runtime binary (one a cross-compile of
+		// every dependency for arm64): minutes on a cold build cache with
+		// the rest of make test sharing the cores.
+		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 		defer cancel()
 		compiled = map[Platform]string{}
 		for _, p := range []Platform{amd64, arm64} {
