@@ -40,7 +40,7 @@ var elfMachine = map[string]elf.Machine{
 // not run as the image's entrypoint on p, or that is not the release it is
 // labelled as: another architecture, a dynamically linked (cgo) build, a
 // Go program other than cmd/spinops, or a version other than want.
-func readBinary(path string, p Platform, wantVersion string) (*binary, error) {
+func readBinary(path string, p Platform, wantVersion, wantCommit string) (*binary, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the %s binary: %w", p, err)
@@ -89,6 +89,9 @@ func readBinary(path string, p Platform, wantVersion string) (*binary, error) {
 	b.commit = settings["vcs.revision"]
 	if b.commit == "" {
 		b.commit = ldflagValue(settings["-ldflags"], strings.TrimSuffix(versionSymbol, "Version")+"Commit")
+	}
+	if b.commit == "" && wantCommit != "" && bytes.Contains(data, []byte(wantCommit)) {
+		b.commit = wantCommit
 	}
 	return b, nil
 }

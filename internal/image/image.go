@@ -68,6 +68,11 @@ type Options struct {
 	// Version is the release version the binaries were linked with; it
 	// becomes the image's version label and is checked against each binary.
 	Version string
+	// Commit is the git commit the binaries were linked with (-X …Commit),
+	// for the revision label and the provenance when the binaries carry no
+	// VCS stamp (with -trimpath Go records no -ldflags); it must then be in
+	// each binary's data.
+	Commit string
 	// Binaries maps each platform to the path of its spinops executable.
 	Binaries map[Platform]string
 	// CACertificates is the path of the PEM CA bundle copied into the image.
@@ -117,7 +122,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		bin, err := readBinary(o.Binaries[p], p, o.Version)
+		bin, err := readBinary(o.Binaries[p], p, o.Version, o.Commit)
 		if err != nil {
 			return nil, err
 		}

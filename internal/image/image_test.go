@@ -88,6 +88,7 @@ func moduleRoot(t *testing.T) string {
 func testOptions(bins map[Platform]string) Options {
 	return Options{
 		Version:        testVersion,
+		Commit:         "abc123",
 		Binaries:       bins,
 		CACertificates: testCABundle,
 		Repository:     "ghcr.io/spinops/spinops",

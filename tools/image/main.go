@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	res, err := image.Build(ctx, image.Options{
-		Version: *ver, Binaries: bins, CACertificates: *ca, Source: *source,
+		Version: *ver, Commit: *commit, Binaries: bins, CACertificates: *ca, Source: *source,
 		Repository: *repo, Created: created, BuilderID: *builder,
 	})
 	if err != nil {
