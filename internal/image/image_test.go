@@ -22,6 +22,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 const testVersion = "1.2.3-imagetest"
@@ -103,9 +105,7 @@ const testCABundle = "/etc/ssl/certs/ca-certificates.crt"
 // reads it back as a registry client would and runs the amd64 binary taken
 // out of its layer.
 func TestBuild_ociLayout(t *testing.T) {
-	if _, err := os.Stat(testCABundle); err != nil {
-		t.Skipf("no CA bundle at %s (Debian's ca-certificates): %v", testCABundle, err)
-	}
+	requireCABundle(t)
 	bins := releaseBinaries(t)
 	ctx := t.Context()
 	res, err := Build(ctx, testOptions(bins))
@@ -478,9 +478,7 @@ func runExtracted(t *testing.T, data []byte) {
 // TestBuild_reproducible: the same inputs give the same index digest, the
 // property that lets a release pin the digest the provider deploys.
 func TestBuild_reproducible(t *testing.T) {
-	if _, err := os.Stat(testCABundle); err != nil {
-		t.Skipf("no CA bundle: %v", err)
-	}
+	requireCABundle(t)
 	bins := releaseBinaries(t)
 	a, err := Build(t.Context(), testOptions(bins))
 	if err != nil {
@@ -498,9 +496,7 @@ func TestBuild_reproducible(t *testing.T) {
 // TestBuild_refusesWrongBinaries: an image must not carry a binary that
 // cannot run on its platform or that is not the release it is labelled as.
 func TestBuild_refusesWrongBinaries(t *testing.T) {
-	if _, err := os.Stat(testCABundle); err != nil {
-		t.Skipf("no CA bundle: %v", err)
-	}
+	requireCABundle(t)
 	bins := releaseBinaries(t)
 	dynamic := dynamicExecutable(t)
 	for _, tc := range []struct {
@@ -536,8 +532,27 @@ func dynamicExecutable(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no dynamically linked executable on this machine")
+	skipOrFail(t, "no dynamically linked executable on this machine (/bin/ls, /usr/bin/env, /bin/true)")
 	return ""
+}
+
+// requireCABundle needs the machine's CA bundle, what `make image` puts in
+// the image (Debian's ca-certificates).
+func requireCABundle(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(testCABundle); err != nil {
+		skipOrFail(t, fmt.Sprintf("no CA bundle at %s: install Debian's ca-certificates (%v)", testCABundle, err))
+	}
+}
+
+// skipOrFail skips a test whose prerequisite is missing, and fails it under
+// SPINOPS_TESTENV=required (CI), where nothing may be skipped for that.
+func skipOrFail(t *testing.T, msg string) {
+	t.Helper()
+	if testenv.Required() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }
 
 func TestWriteLayout_refusesNonEmptyDir(t *testing.T) {
