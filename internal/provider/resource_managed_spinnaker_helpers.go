@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,26 +56,5 @@ func (spinYAMLMappingValidator) ValidateMap(_ context.Context, req validator.Map
 		if err := spinnaker.ValidateYAMLObject(s.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Invalid YAML", fmt.Sprintf("%s: %s", k, err))
 		}
-	}
-}
-
-// spinDurationValidator checks a Go duration string.
-type spinDurationValidator struct{}
-
-func (spinDurationValidator) Description(context.Context) string {
-	return "must be a duration such as 24h or 90m"
-}
-
-func (v spinDurationValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (spinDurationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	d, err := time.ParseDuration(req.ConfigValue.ValueString())
-	if err != nil || d < 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration", fmt.Sprintf("%q must be a non-negative duration such as 24h, 90m or 30s.", req.ConfigValue.ValueString()))
 	}
 }
