@@ -117,6 +117,29 @@ if $prepare; then
 	exit 0
 fi
 
+# record DIR SUFFIX LOG OK T0: count one directory's checks (and the
+# terraform/tofu test summary in its log) and report it.
+record() {
+	local d=$1 suffix=$2 out=$3 ok=$4 t0=$5 note= summary p f
+	if summary=$(grep -Eo '(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$out" | tail -1) && [[ -n $summary ]]; then
+		p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$summary")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
+		tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
+		note=", tests: $p passed, $f failed"
+	elif [[ -d $d/tests ]]; then
+		note=", tests did not run"
+	fi
+	if [[ $ok == 1 ]]; then
+		passed=$((passed + 1))
+		log "ok   $d$suffix ($(($(date +%s) - t0))s$note)"
+	else
+		failed=$((failed + 1))
+		failures+=("$d${suffix:+ (${suffix# under })}")
+		log "FAIL $d$suffix ($(($(date +%s) - t0))s$note)"
+		sed 's/^/    /' "$out" >&2
+	fi
+}
+
 passed=0 failed=0 tests_passed=0 tests_failed=0
 failures=()
 start=$(date +%s)
@@ -124,7 +147,7 @@ for d in "${dirs[@]}"; do
 	[[ -d $d ]] || die "$d: no such directory"
 	t0=$(date +%s)
 	out=$scratch/$(echo "$d" | tr / _).log
-	ok=1 note=
+	ok=1
 	{
 		echo "== $d: fmt"
 		"$terraform" fmt -check -recursive -diff "$d" || ok=0
@@ -143,23 +166,7 @@ for d in "${dirs[@]}"; do
 			(cd "$scratch/$d" && "$terraform" test -no-color) || ok=0
 		fi
 	} >"$out" 2>&1 || ok=0
-	if summary=$(grep -Eo '(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$out" | tail -1) && [[ -n $summary ]]; then
-		p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$summary")
-		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
-		tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
-		note=", tests: $p passed, $f failed"
-	elif [[ -d $d/tests ]]; then
-		note=", tests did not run"
-	fi
-	if [[ $ok == 1 ]]; then
-		passed=$((passed + 1))
-		log "ok   $d ($(($(date +%s) - t0))s$note)"
-	else
-		failed=$((failed + 1))
-		failures+=("$d")
-		log "FAIL $d ($(($(date +%s) - t0))s$note)"
-		sed 's/^/    /' "$out" >&2
-	fi
+	record "$d" "" "$out" "$ok" "$t0"
 done
 
 # 4. OpenTofu: the same checks (fmt and tflint are binary-independent and
@@ -199,7 +206,7 @@ EOF
 	for d in "${dirs[@]}"; do
 		t0=$(date +%s)
 		out=$scratch/tofu-$(echo "$d" | tr / _).log
-		ok=1 note=
+		ok=1
 		{
 			echo "== $d: tofu init"
 			(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" init -backend=false -input=false -no-color) || ok=0
@@ -212,23 +219,7 @@ EOF
 				(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" test -no-color) || ok=0
 			fi
 		} >"$out" 2>&1 || ok=0
-		if summary=$(grep -Eo '(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$out" | tail -1) && [[ -n $summary ]]; then
-			p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$summary")
-			f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
-			tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
-			note=", tests: $p passed, $f failed"
-		elif [[ -d $d/tests ]]; then
-			note=", tests did not run"
-		fi
-		if [[ $ok == 1 ]]; then
-			passed=$((passed + 1))
-			log "ok   $d under tofu ($(($(date +%s) - t0))s$note)"
-		else
-			failed=$((failed + 1))
-			failures+=("$d (tofu)")
-			log "FAIL $d under tofu ($(($(date +%s) - t0))s$note)"
-			sed 's/^/    /' "$out" >&2
-		fi
+		record "$d" " under tofu" "$out" "$ok" "$t0"
 	done
 fi
 
