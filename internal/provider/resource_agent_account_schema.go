@@ -24,8 +24,9 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
-// defaultAgentImage is the release's own image (version.Image).
-func defaultAgentImage() string { return version.Image() }
+// defaultSpinopsImage is the release's own image (version.Image): the
+// agent's and the backup jobs' default.
+func defaultSpinopsImage() string { return version.Image() }
 
 func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	strList := func(desc string, conflicts string) schema.ListAttribute {
@@ -119,7 +120,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"namespace": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("spinops-agent"),
 						MarkdownDescription: "Namespace of the agent. Defaults to `spinops-agent`.",
 						Validators:          []validator.String{validators.NamespaceName()}},
-					"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultAgentImage()),
+					"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSpinopsImage()),
 						MarkdownDescription: "The spinops image (it runs `spinops agent`). Defaults to `ghcr.io/spinops/spinops:<provider version>`. Changing it rolls the agent.",
 						Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
 					"replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
