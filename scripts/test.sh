@@ -9,10 +9,13 @@
 #              then tflint and our provider into the mirror;
 #   services   (foreground)  scripts/testenv.sh: kube-apiserver, kubectl,
 #              fake-gcs-server, MariaDB;
-#   tofu       (background, nice 10, from t=0)  OpenTofu from the module proxy,
-#              for go-test-tofu (the basic acceptance tests under OpenTofu);
-#   go         (foreground)  go test of every package with TF_ACC=1; bridge
-#              and agent only under -race (one build of each package, not two);
+#   tofu       (background, nice 10, from t=0)  OpenTofu built from the module
+#              proxy, for go-test-tofu (the basic acceptance tests under tofu);
+#   go         (foreground)  go test of every package with TF_ACC=1, except
+#              bridge and agent, which run only under -race (one build of each
+#              package, not two) in a lane beside it (go-test-race), with the
+#              OpenTofu acceptance run (tofu-tests: waits for tofu, then
+#              go-test-tofu) in a third;
 #   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
 #   modules    (foreground, last)  scripts/test-modules.sh: needs the providers.
 #
@@ -56,7 +59,7 @@ bg() {
 	local name=$1 niceness=$2
 	shift 2
 	(
-		renice -n "$niceness" -p "$BASHPID" >/dev/null
+		[[ $niceness == 0 ]] || renice -n "$niceness" -p "$BASHPID" >/dev/null || true
 		phase "$name" "$@"
 	) >"$logs/$name.log" 2>&1 &
 	bg_pid[$name]=$!
@@ -110,27 +113,46 @@ static() {
 }
 bg static 5 static
 
-# --- go tests ---------------------------------------------------------------
+# --- go tests: three lanes at once -----------------------------------------
+# The acceptance tests wait on API servers and terraform most of the time, so
+# the race run (bridge and agent only: one build of each package, not two)
+# and the OpenTofu run go beside the main run instead of after it.
 mod=$($GO list -m)
 race_pkgs=("$mod/internal/bridge/..." "$mod/internal/agent/...")
 mapfile -t plain_pkgs < <($GO list ./... | grep -v -e "^$mod/internal/bridge\(/\|$\)" -e "^$mod/internal/agent\(/\|$\)")
 # shellcheck disable=SC2086
-phase go-test env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
-	$GO test -count=1 -timeout "$TEST_TIMEOUT" ${GOTESTFLAGS:-} "${plain_pkgs[@]}"
-# shellcheck disable=SC2086
-phase go-test-race $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
+bg go-test-race 0 $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
 
 # The basic acceptance test of every resource, data source and ephemeral
 # resource again under OpenTofu (its default registry host is
 # registry.opentofu.org, so the reattached provider is announced there).
-wait_bg tofu
+# testenv.sh --only tofu waits on the t=0 build's lock, then links the binary.
 tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
-# shellcheck disable=SC2086
-phase go-test-tofu env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
-	$GO test -count=1 -timeout "$TEST_TIMEOUT" -run "$tofu_tests" ${GOTESTFLAGS:-} "$mod/internal/provider"
+go_test_tofu() {
+	nice -n 10 "$repo/scripts/testenv.sh" --only tofu >/dev/null || return
+	# shellcheck disable=SC2086
+	phase go-test-tofu env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
+		$GO test -count=1 -timeout "$TEST_TIMEOUT" -run "$tofu_tests" ${GOTESTFLAGS:-} "$mod/internal/provider"
+}
+bg tofu-tests 0 go_test_tofu
 
-wait_bg static
+failed=()
+# shellcheck disable=SC2086
+phase go-test env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
+	$GO test -count=1 -timeout "$TEST_TIMEOUT" ${GOTESTFLAGS:-} "${plain_pkgs[@]}" || failed+=(go-test)
+
+# Every lane is waited for and reported, so one run shows every failure.
+for lane in go-test-race tofu tofu-tests static; do
+	wait_bg "$lane" || failed+=("$lane")
+done
 
 # --- modules (need the providers) -----------------------------------------
-wait_bg providers
-phase modules "$repo/scripts/test-modules.sh"
+if wait_bg providers; then
+	phase modules "$repo/scripts/test-modules.sh" || failed+=(modules)
+else
+	failed+=(providers)
+fi
+if [[ ${#failed[@]} -gt 0 ]]; then
+	log "FAILED: ${failed[*]}"
+	exit 1
+fi
