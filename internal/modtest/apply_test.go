@@ -1,0 +1,178 @@
+//go:build modules
+
+package modtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// repo is the repository root (this file is internal/modtest/apply_test.go).
+func repo(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// motoProvider is a provider block for the real hashicorp/aws provider
+// pointed at moto for every service the modules use.
+func motoProvider(endpoint string) string {
+	var eps strings.Builder
+	for _, s := range []string{"ec2", "iam", "s3", "sts", "rds", "elbv2", "route53", "acm", "eks", "kms", "wafv2", "sqs", "events"} {
+		fmt.Fprintf(&eps, "    %s = %q\n", s, endpoint)
+	}
+	return fmt.Sprintf(`
+provider "aws" {
+  region                      = %q
+  access_key                  = %q
+  secret_key                  = %q
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  s3_use_path_style           = true
+  endpoints {
+%s  }
+}
+`, testenv.MotoRegion, testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, eps.String())
+}
+
+// applied is a module applied in a scratch root module.
+type applied struct {
+	dir     string
+	env     []string
+	outputs map[string]json.RawMessage
+}
+
+// apply writes a root module calling modules/<module> with the HCL
+// arguments args, applies it against moto, reads its outputs, and destroys
+// it at cleanup (a failed destroy fails the test).
+func apply(t *testing.T, moto *testenv.Moto, module, args string) *applied {
+	t.Helper()
+	terraform := os.Getenv("TERRAFORM")
+	if terraform == "" {
+		var err error
+		if terraform, err = exec.LookPath("terraform"); err != nil {
+			t.Fatal("terraform is not on PATH (set TERRAFORM)")
+		}
+	}
+	mirror := os.Getenv("SPINOPS_PROVIDER_MIRROR")
+	if mirror == "" {
+		mirror = filepath.Join(repo(t), ".testenv", "mirror")
+	}
+	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil {
+		t.Fatalf("no hashicorp/aws in the provider mirror %s: run scripts/providers.sh aws (make test does): %v", mirror, err)
+	}
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "terraformrc")
+	cache := filepath.Join(os.Getenv("HOME"), ".cache", "spinops", "terraform-plugins")
+	if c := os.Getenv("SPINOPS_CACHE_DIR"); c != "" {
+		cache = filepath.Join(c, "terraform-plugins")
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, rc, fmt.Sprintf(`plugin_cache_dir = %q
+plugin_cache_may_break_dependency_lock_file = true
+provider_installation {
+  filesystem_mirror {
+    path    = %q
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+`, cache, mirror))
+	src := filepath.Join(repo(t), "modules", module)
+	writeFile(t, filepath.Join(dir, "main.tf"), motoProvider(moto.Endpoint)+fmt.Sprintf(`
+module "m" {
+  source = %q
+%s
+}
+
+output "m" {
+  value = module.m
+}
+`, src, args))
+	a := &applied{dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")}
+	tf := func(args ...string) []byte {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, terraform, args...)
+		cmd.Dir, cmd.Env = dir, a.env
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("terraform %s in %s (modules/%s against moto): %v\n%s\n%s", strings.Join(args, " "), dir, module, err, tail(out.String(), 4000), errb.String())
+		}
+		return out.Bytes()
+	}
+	tf("init", "-no-color", "-input=false")
+	start := time.Now()
+	tf("apply", "-auto-approve", "-no-color", "-input=false")
+	t.Logf("modules/%s applied against moto in %s", module, time.Since(start).Round(time.Second))
+	t.Cleanup(func() {
+		if t.Failed() && os.Getenv("SPINOPS_TESTENV_KEEP") == "1" {
+			t.Logf("kept %s", dir)
+			return
+		}
+		tf("destroy", "-auto-approve", "-no-color", "-input=false")
+	})
+	var outs map[string]struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(tf("output", "-json"), &outs); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(outs["m"].Value, &a.outputs); err != nil {
+		t.Fatalf("module outputs: %v", err)
+	}
+	// A second plan is empty: what was applied is what the module means.
+	tf("plan", "-detailed-exitcode", "-no-color", "-input=false")
+	return a
+}
+
+// output decodes one module output into v.
+func (a *applied) output(t *testing.T, name string, v any) {
+	t.Helper()
+	raw, ok := a.outputs[name]
+	if !ok {
+		t.Fatalf("the module has no output %q", name)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("output %s: %v", name, err)
+	}
+}
+
+func awsConfig() aws.Config {
+	return aws.Config{
+		Region:      testenv.MotoRegion,
+		Credentials: credentials.NewStaticCredentialsProvider(testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, ""),
+	}
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
