@@ -265,23 +265,7 @@ func (m *Monitor) roundZone(ctx context.Context, z Zone, now time.Time) error {
 		m.o.Log.Info("check failed", "zone", z.Name, "check", failed.Check, "reason", failed.Reason)
 	}
 	st, err := m.o.Store.Update(ctx, m.ref(z), m.o.Shape(), func(st *ZoneState) error {
-		st.Ring.Add(now, c)
-		st.LastRound = now
-		if failed != nil {
-			st.LastFailure = failed
-		}
-		for _, r := range m.o.Rules {
-			res := r.Evaluate(st.Ring, now, m.o.SLO)
-			a := st.Alerts[r.Name]
-			if a == nil {
-				a = &AlertState{}
-				st.Alerts[r.Name] = a
-			}
-			if res.Firing && !a.Firing {
-				a.Since = now
-			}
-			a.Firing, a.Severity, a.LongBurn, a.ShortBurn = res.Firing, SeverityFor(r, z.Tier), res.LongBurn, res.ShortBurn
-		}
+		st.Record(now, c, failed, m.o.Rules, m.o.SLO, z.Tier)
 		return nil
 	})
 	if err != nil {

@@ -182,3 +182,29 @@ func encodeState(st *ZoneState, cm *corev1.ConfigMap) error {
 	cm.Data[keyAlerts] = string(js)
 	return nil
 }
+
+// Record counts one round at now and re-evaluates the rules: an alert that
+// starts firing gets Since = now. It is the whole of a round's state change,
+// applied inside Store.Update.
+func (st *ZoneState) Record(now time.Time, c Counts, failed *Failure, rules []Rule, slo float64, tier Tier) {
+	st.Ring.Add(now, c)
+	st.LastRound = now
+	if failed != nil {
+		st.LastFailure = failed
+	}
+	if st.Alerts == nil {
+		st.Alerts = map[string]*AlertState{}
+	}
+	for _, r := range rules {
+		res := r.Evaluate(st.Ring, now, slo)
+		a := st.Alerts[r.Name]
+		if a == nil {
+			a = &AlertState{}
+			st.Alerts[r.Name] = a
+		}
+		if res.Firing && !a.Firing {
+			a.Since = now
+		}
+		a.Firing, a.Severity, a.LongBurn, a.ShortBurn = res.Firing, SeverityFor(r, tier), res.LongBurn, res.ShortBurn
+	}
+}
