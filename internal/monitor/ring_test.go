@@ -29,9 +29,9 @@ func TestRingSumsExactWindows(t *testing.T) {
 		{40 * time.Second, Counts{Good: 40}},          // 60..99
 		{50 * time.Second, Counts{Good: 40, Bad: 10}}, // 50..99
 		{100 * time.Second, Counts{Good: 80, Bad: 20}},
-		{120 * time.Second, Counts{Good: 80, Bad: 20}},   // older buckets empty
-		{time.Hour, Counts{Good: 80, Bad: 20}},           // capped at the ring
-		{1500 * time.Millisecond, Counts{Good: 2}},       // rounded up to whole buckets
+		{120 * time.Second, Counts{Good: 80, Bad: 20}}, // older buckets empty
+		{time.Hour, Counts{Good: 80, Bad: 20}},         // capped at the ring
+		{1500 * time.Millisecond, Counts{Good: 2}},     // rounded up to whole buckets
 		{0, Counts{}},
 	} {
 		if got := r.Sum(now, tc.w); got != tc.want {
