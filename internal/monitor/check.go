@@ -112,8 +112,8 @@ const maxBody = 4 << 20
 // Run runs the check against a zone's endpoints with a timeout. Errors are
 // reported without the request URL (it may carry a service-proxy path or
 // credentials in user info).
-func (c Check) Run(ctx context.Context, e *Endpoints, timeout time.Duration) Result {
-	res := Result{Check: c.Name}
+func (c Check) Run(ctx context.Context, e *Endpoints, timeout time.Duration) (res Result) {
+	res.Check = c.Name
 	base := e.GateURL
 	if c.Service == "deck" {
 		base = e.DeckURL
