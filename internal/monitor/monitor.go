@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"sort"
 	"sync"
@@ -119,6 +120,11 @@ func (o *Options) CheckAndSetDefaults() error {
 		case z.Tier != TierProduction && z.Tier != TierSandbox:
 			errs = append(errs, fmt.Errorf("zone %s: tier %q is neither %q nor %q", z.Name, z.Tier, TierProduction, TierSandbox))
 		}
+		for what, u := range map[string]string{"gate_url": z.Endpoints.GateURL, "deck_url": z.Endpoints.DeckURL} {
+			if err := checkBaseURL(u); err != nil {
+				errs = append(errs, fmt.Errorf("zone %s: %s %w", z.Name, what, err))
+			}
+		}
 		seen[z.Name] = true
 	}
 	for _, w := range o.Maintenance {
@@ -154,6 +160,28 @@ func (o *Options) CheckAndSetDefaults() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkBaseURL says what is wrong with a Gate or Deck base URL, without
+// repeating the URL (it might hold a credential).
+func checkBaseURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("must start with http:// or https://")
+	case u.Host == "":
+		return errors.New("has no host")
+	case u.User != nil:
+		return errors.New("must not carry user info: give the Gate credentials as gate_auth (files or environment)")
+	case u.RawQuery != "" || u.Fragment != "":
+		return errors.New("must not carry a query or fragment: it is the base the check paths are appended to")
+	}
+	return nil
 }
 
 // Shape is the ring every zone's state uses.

@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,6 +214,38 @@ func TestRuleValidation(t *testing.T) {
 	for _, r := range WorkbookRules() {
 		if err := r.Validate(); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+func TestOptionsSayWhatIsWrong(t *testing.T) {
+	zone := func(gate string) []Zone {
+		return []Zone{{Name: "green", Namespace: "ns", Tier: TierProduction, Endpoints: Endpoints{GateURL: gate}}}
+	}
+	for _, tc := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Zones: zone("")}, "a state store is required"},
+		{Options{Store: &ConfigMapStore{}}, "no zone to monitor"},
+		{Options{Store: &ConfigMapStore{}, Zones: zone(""), SLO: 99.9}, "slo must be between 0 and 1"},
+		{Options{Store: &ConfigMapStore{}, Zones: zone(""), Interval: time.Second, CheckTimeout: 2 * time.Second}, "must be shorter than the interval"},
+		{Options{Store: &ConfigMapStore{}, Zones: []Zone{{Name: "Green", Namespace: "ns", Tier: TierProduction}}}, "lowercase"},
+		{Options{Store: &ConfigMapStore{}, Zones: []Zone{{Name: "green", Namespace: "ns", Tier: "prod"}}}, `tier "prod"`},
+		{Options{Store: &ConfigMapStore{}, Zones: []Zone{{Name: "green", Tier: TierProduction}}}, "namespace is required"},
+		{Options{Store: &ConfigMapStore{}, Zones: zone("https://u:SECRETPW@gate.example.com")}, "must not carry user info"},
+		{Options{Store: &ConfigMapStore{}, Zones: zone("https://gate.example.com/?t=SECRETPW")}, "must not carry a query"},
+		{Options{Store: &ConfigMapStore{}, Zones: zone("gate.example.com")}, "must start with http"},
+		{Options{Store: &ConfigMapStore{}, Zones: zone(""), Windows: []Window{{Name: "90s", Duration: 90 * time.Second}}}, "multiple of the bucket"},
+		{Options{Store: &ConfigMapStore{}, Zones: zone(""), Maintenance: []MaintenanceWindow{{Zone: "blue", Start: t0, End: t0.Add(time.Hour)}}}, `zone "blue", which is not monitored`},
+		{Options{Store: &ConfigMapStore{}, Zones: zone(""), Maintenance: []MaintenanceWindow{{Start: t0, End: t0}}}, "ends before it starts"},
+	} {
+		err := tc.o.CheckAndSetDefaults()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want an error with %q", err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "SECRETPW") {
+			t.Errorf("the error repeats a credential: %v", err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
@@ -101,7 +102,7 @@ func (s *ConfigMapStore) Update(ctx context.Context, zone ZoneRef, shape RingSha
 	cms := s.Client.CoreV1().ConfigMaps(zone.Namespace)
 	name := ConfigMapName(zone.Name)
 	var out *ZoneState
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(conflictBackoff(), func() error {
 		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 		create := apierrors.IsNotFound(err)
 		if err != nil && !create {
@@ -143,10 +144,20 @@ func (s *ConfigMapStore) Update(ctx context.Context, zone ZoneRef, shape RingSha
 		out = st
 		return err
 	})
+	if apierrors.IsConflict(err) {
+		return nil, fmt.Errorf("writing the monitor state of zone %s (ConfigMap %s/%s): other writers kept changing it: is a second monitor running? %w", zone.Name, zone.Namespace, name, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// conflictBackoff retries a conflicting write with jitter, long enough for
+// a few writers (an old and a new monitor pod during a rollout) to each get
+// their turn.
+func conflictBackoff() wait.Backoff {
+	return wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: time.Second}
 }
 
 func decodeState(zone ZoneRef, cm *corev1.ConfigMap) (*ZoneState, error) {
