@@ -20,6 +20,8 @@ type Zone struct {
 	Namespace string
 	Tier      Tier
 	Endpoints Endpoints
+	// Checks, when set, replace Options.Checks for this zone.
+	Checks []Check
 }
 
 // MaintenanceWindow excludes the rounds in [Start, End) from the SLI of one
@@ -240,9 +242,13 @@ func (m *Monitor) Round(ctx context.Context) error {
 }
 
 func (m *Monitor) runChecks(ctx context.Context, z Zone) []Result {
-	res := make([]Result, len(m.o.Checks))
+	checks := m.o.Checks
+	if z.Checks != nil {
+		checks = z.Checks
+	}
+	res := make([]Result, len(checks))
 	var wg sync.WaitGroup
-	for i, c := range m.o.Checks {
+	for i, c := range checks {
 		wg.Go(func() { res[i] = c.Run(ctx, &z.Endpoints, m.o.CheckTimeout) })
 	}
 	wg.Wait()
