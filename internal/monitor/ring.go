@@ -10,7 +10,9 @@ import (
 // Counts are the check rounds of a bucket or a window: Good and Bad enter the
 // SLI, Excluded (rounds inside a maintenance window) does not.
 type Counts struct {
-	Good, Bad, Excluded int64
+	Good     int64 `json:"good"`
+	Bad      int64 `json:"bad"`
+	Excluded int64 `json:"excluded"`
 }
 
 // Total is the number of rounds that count for the SLI.
