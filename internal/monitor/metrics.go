@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the monitor's Prometheus figures, registered on the caller's
 // registry.
 type Metrics struct {
+	rounds        *prometheus.CounterVec
 	checkSuccess  *prometheus.GaugeVec
 	checkDuration *prometheus.HistogramVec
 	availability  *prometheus.GaugeVec
@@ -17,6 +18,8 @@ type Metrics struct {
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
+		rounds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spinops_check_rounds_total",
+			Help: "Check rounds by outcome: good, bad, or excluded (inside a maintenance window). The PrometheusRule computes burn rates from it."}, []string{"zone", "tier", "outcome"}),
 		checkSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "spinops_check_success",
 			Help: "1 when the zone's last synthetic check passed, 0 when it failed."}, []string{"zone", "check"}),
 		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "spinops_check_duration_seconds",
@@ -33,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		roundErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spinops_monitor_round_errors_total",
 			Help: "Check rounds that could not be recorded (state store errors)."}, []string{"zone"}),
 	}
-	for _, c := range []prometheus.Collector{m.checkSuccess, m.checkDuration, m.availability, m.budget, m.alert, m.notifyErrors, m.roundErrors} {
+	for _, c := range []prometheus.Collector{m.rounds, m.checkSuccess, m.checkDuration, m.availability, m.budget, m.alert, m.notifyErrors, m.roundErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -208,6 +208,15 @@ func New(o Options) (*Monitor, error) {
 	if err := o.CheckAndSetDefaults(); err != nil {
 		return nil, fmt.Errorf("configuring the monitor: %w", err)
 	}
+	if o.Metrics != nil {
+		// The round counters exist from the start, at 0, so rate() over them
+		// is 0 rather than absent before the first failure.
+		for _, z := range o.Zones {
+			for _, outcome := range []string{"good", "bad", "excluded"} {
+				o.Metrics.rounds.WithLabelValues(z.Name, string(z.Tier), outcome)
+			}
+		}
+	}
 	return &Monitor{o: o}, nil
 }
 
@@ -293,6 +302,9 @@ func (m *Monitor) roundZone(ctx context.Context, z Zone, now time.Time) error {
 		c.Bad = 1
 	default:
 		c.Good = 1
+	}
+	if m.o.Metrics != nil {
+		m.o.Metrics.rounds.WithLabelValues(z.Name, string(z.Tier), c.outcome()).Inc()
 	}
 	m.o.Log.Debug("check round", "zone", z.Name, "good", c.Good, "bad", c.Bad, "excluded", c.Excluded)
 	if failed != nil {

@@ -202,18 +202,24 @@ func TestMonitorOutageAgainstRealAPIServer(t *testing.T) {
 			switch {
 			case mt.GetGauge() != nil:
 				found[key] = mt.GetGauge().GetValue()
+			case mt.GetCounter() != nil:
+				found[key] = mt.GetCounter().GetValue()
 			case mt.GetHistogram() != nil:
 				found[key] = float64(mt.GetHistogram().GetSampleCount())
 			}
 		}
 	}
 	for key, want := range map[string]float64{
-		"spinops_slo_availability_ratio,window=10m,zone=green":             wantAvail,
-		"spinops_slo_availability_ratio,window=1m,zone=green":              1,
-		"spinops_error_budget_remaining_ratio,zone=green":                  ErrorBudgetRemaining(Counts{Good: 131, Bad: 30}, 0.999),
-		"spinops_check_success,check=gate-health,zone=green":               1,
-		"spinops_alert_firing,rule=fast,severity=page,zone=green":          0,
-		"spinops_check_duration_seconds,check=gate-credentials,zone=green": float64(end - outageFrom - 15),
+		"spinops_slo_availability_ratio,window=10m,zone=green": wantAvail,
+		"spinops_slo_availability_ratio,window=1m,zone=green":  1,
+		"spinops_error_budget_remaining_ratio,zone=green":      ErrorBudgetRemaining(Counts{Good: 131, Bad: 30}, 0.999),
+		// The last monitor started after the round at +75 s: it counted
+		// the bad rounds +76..+89.
+		"spinops_check_rounds_total,outcome=bad,tier=production,zone=green":      14,
+		"spinops_check_rounds_total,outcome=excluded,tier=production,zone=green": 0,
+		"spinops_check_success,check=gate-health,zone=green":                     1,
+		"spinops_alert_firing,rule=fast,severity=page,zone=green":                0,
+		"spinops_check_duration_seconds,check=gate-credentials,zone=green":       float64(end - outageFrom - 15),
 	} {
 		if got, ok := found[key]; !ok || got != want {
 			t.Errorf("%s = %v (present %t), want %v", key, got, ok, want)

@@ -18,6 +18,17 @@ type Counts struct {
 // Total is the number of rounds that count for the SLI.
 func (c Counts) Total() int64 { return c.Good + c.Bad }
 
+// outcome names a single round's counts: good, bad or excluded.
+func (c Counts) outcome() string {
+	switch {
+	case c.Excluded > 0:
+		return "excluded"
+	case c.Bad > 0:
+		return "bad"
+	}
+	return "good"
+}
+
 func (c *Counts) add(o Counts) {
 	c.Good += o.Good
 	c.Bad += o.Bad

@@ -39,6 +39,9 @@ type ZoneState struct {
 	Alerts      map[string]*AlertState `json:"alerts"`
 	LastFailure *Failure               `json:"last_failure,omitempty"`
 	LastRound   time.Time              `json:"last_round,omitzero"`
+	// SLO is the objective of the last round, so readers of the state (the
+	// spinops_zone_slo data source) can compute the budget.
+	SLO float64 `json:"slo,omitempty"`
 }
 
 // Store keeps zone states across restarts.
@@ -199,7 +202,7 @@ func encodeState(st *ZoneState, cm *corev1.ConfigMap) error {
 // applied inside Store.Update.
 func (st *ZoneState) Record(now time.Time, c Counts, failed *Failure, rules []Rule, slo float64, tier Tier) {
 	st.Ring.Add(now, c)
-	st.LastRound = now
+	st.LastRound, st.SLO = now, slo
 	if failed != nil {
 		st.LastFailure = failed
 	}
