@@ -433,27 +433,9 @@ type ZoneStatus struct {
 // Status reads a zone's recorded figures as of now.
 func (m *Monitor) Status(ctx context.Context, zone string) (*ZoneStatus, error) {
 	for _, z := range m.o.Zones {
-		if z.Name != zone {
-			continue
+		if z.Name == zone {
+			return ReadStatus(ctx, m.o.Store, m.ref(z), z.Tier, m.o.Windows, m.o.SLO, m.o.Clock.Now())
 		}
-		st, err := m.o.Store.Load(ctx, m.ref(z))
-		if err != nil {
-			return nil, err
-		}
-		now := m.o.Clock.Now()
-		out := &ZoneStatus{Zone: z.Name, Tier: z.Tier, At: now, SLO: m.o.SLO, BudgetRemaining: 1,
-			Availability: map[string]float64{}, Counts: map[string]Counts{}, Alerts: map[string]*AlertState{}}
-		if st == nil {
-			return out, nil
-		}
-		for _, w := range m.o.Windows {
-			c := st.Ring.Sum(now, w.Duration)
-			out.Counts[w.Name] = c
-			out.Availability[w.Name], _ = Availability(c)
-		}
-		out.BudgetRemaining = ErrorBudgetRemaining(st.Ring.Sum(now, m.sloWindow()), m.o.SLO)
-		out.Alerts, out.LastFailure, out.LastRound = st.Alerts, st.LastFailure, st.LastRound
-		return out, nil
 	}
 	return nil, fmt.Errorf("zone %q is not monitored", zone)
 }
