@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Environment variables that may hold the secrets instead of files.
@@ -51,6 +53,10 @@ type ZoneConfig struct {
 	// (default 8084 and 9000; 443 or 80 when the operator exposes them).
 	GatePort int `json:"gate_port,omitempty"`
 	DeckPort int `json:"deck_port,omitempty"`
+	// Kubeconfig is a kubeconfig file (from a mounted Secret) of the zone's
+	// own cluster, when it is not the monitor's: its state ConfigMap and its
+	// service proxy are there.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
 }
 
 // MaintenanceConfig is a maintenance window in RFC 3339 times.
@@ -160,7 +166,23 @@ func (c *Config) Options(kube *rest.Config, getenv Env) (Options, error) {
 	for _, zc := range c.Zones {
 		z := Zone{Name: zc.Name, Namespace: zc.Namespace, Tier: zc.Tier,
 			Endpoints: Endpoints{GateURL: zc.GateURL, DeckURL: zc.DeckURL, Auth: auth}}
+		zoneKube, zoneProxy := kube, proxyClient
+		if zc.Kubeconfig != "" {
+			kc, err := clientcmd.BuildConfigFromFlags("", zc.Kubeconfig)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("zone %s: kubeconfig: %w", zc.Name, err))
+				continue
+			}
+			cs, err := kubernetes.NewForConfig(kc)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("zone %s: connecting to its cluster: %w", zc.Name, err))
+				continue
+			}
+			z.Store = &ConfigMapStore{Client: cs}
+			zoneKube, zoneProxy = kc, nil
+		}
 		if zc.ServiceProxy {
+			kube, proxyClient := zoneKube, zoneProxy
 			if kube == nil {
 				errs = append(errs, fmt.Errorf("zone %s: service_proxy needs a Kubernetes connection (in-cluster or --kubeconfig)", zc.Name))
 				continue

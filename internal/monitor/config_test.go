@@ -72,3 +72,33 @@ func TestConfigErrorsSayWhatToDo(t *testing.T) {
 		t.Errorf("slack url in the file: %v", err)
 	}
 }
+
+// A zone on its own cluster keeps its state there and is proxied through
+// that cluster's API server.
+func TestConfigZoneOnItsOwnCluster(t *testing.T) {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	_ = os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://zone-cluster.example:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600)
+	c := &Config{Installation: "prod", Zones: []ZoneConfig{
+		{Name: "green", Namespace: "spin-green", Tier: TierProduction, ServiceProxy: true, Kubeconfig: kc},
+		{Name: "red", Namespace: "spin-red", Tier: TierSandbox, ServiceProxy: true},
+	}}
+	o, err := c.Options(&rest.Config{Host: "https://home.example:6443"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Zones[0].Store == nil || !strings.HasPrefix(o.Zones[0].Endpoints.GateURL, "https://zone-cluster.example:6443/api/v1/namespaces/spin-green/") {
+		t.Errorf("green: store %v, gate %s", o.Zones[0].Store, o.Zones[0].Endpoints.GateURL)
+	}
+	if o.Zones[1].Store != nil || !strings.HasPrefix(o.Zones[1].Endpoints.GateURL, "https://home.example:6443/") {
+		t.Errorf("red: store %v, gate %s", o.Zones[1].Store, o.Zones[1].Endpoints.GateURL)
+	}
+	if _, err := (&Config{Installation: "p", Zones: []ZoneConfig{{Name: "g", Namespace: "n", Tier: TierProduction, ServiceProxy: true, Kubeconfig: "/nonexistent"}}}).Options(nil, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "zone g: kubeconfig") {
+		t.Errorf("missing kubeconfig: %v", err)
+	}
+}

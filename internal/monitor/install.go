@@ -61,6 +61,9 @@ func InstallObjects(s InstallSpec) ([]runtime.Object, error) {
 	// One Role per zone namespace, sorted for a stable plan.
 	rules := map[string][]rbacv1.PolicyRule{}
 	for _, z := range s.Config.Zones {
+		if z.Kubeconfig != "" {
+			continue // on its own cluster, with that kubeconfig's credentials
+		}
 		rs := rules[z.Namespace]
 		rs = append(rs, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "create", "update"}})
 		if z.ServiceProxy {

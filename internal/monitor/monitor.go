@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -22,6 +23,9 @@ type Zone struct {
 	Endpoints Endpoints
 	// Checks, when set, replace Options.Checks for this zone.
 	Checks []Check
+	// Store, when set, replaces Options.Store for this zone (a zone on its
+	// own cluster keeps its state there).
+	Store Store
 }
 
 // MaintenanceWindow excludes the rounds in [Start, End) from the SLI of one
@@ -104,7 +108,7 @@ func (o *Options) CheckAndSetDefaults() error {
 	} else if o.CheckTimeout >= o.Interval {
 		errs = append(errs, fmt.Errorf("the check timeout (%s) must be shorter than the interval (%s)", o.CheckTimeout, o.Interval))
 	}
-	if o.Store == nil {
+	if o.Store == nil && slices.ContainsFunc(o.Zones, func(z Zone) bool { return z.Store == nil }) {
 		errs = append(errs, errors.New("a state store is required"))
 	}
 	if len(o.Zones) == 0 {
@@ -273,6 +277,13 @@ func (m *Monitor) inMaintenance(zone string, t time.Time) bool {
 	return false
 }
 
+func (m *Monitor) store(z Zone) Store {
+	if z.Store != nil {
+		return z.Store
+	}
+	return m.o.Store
+}
+
 func (m *Monitor) ref(z Zone) ZoneRef { return ZoneRef{Name: z.Name, Namespace: z.Namespace} }
 
 func (m *Monitor) roundZone(ctx context.Context, z Zone, now time.Time) error {
@@ -310,7 +321,7 @@ func (m *Monitor) roundZone(ctx context.Context, z Zone, now time.Time) error {
 	if failed != nil {
 		m.o.Log.Info("check failed", "zone", z.Name, "check", failed.Check, "reason", failed.Reason)
 	}
-	st, err := m.o.Store.Update(ctx, m.ref(z), m.o.Shape(), func(st *ZoneState) error {
+	st, err := m.store(z).Update(ctx, m.ref(z), m.o.Shape(), func(st *ZoneState) error {
 		st.Record(now, c, failed, m.o.Rules, m.o.SLO, z.Tier)
 		return nil
 	})
@@ -397,7 +408,7 @@ func (m *Monitor) deliver(ctx context.Context, z Zone, st *ZoneState, now time.T
 			continue
 		}
 		firing := a.Firing
-		if _, err := m.o.Store.Update(ctx, m.ref(z), m.o.Shape(), func(st *ZoneState) error {
+		if _, err := m.store(z).Update(ctx, m.ref(z), m.o.Shape(), func(st *ZoneState) error {
 			b := st.Alerts[r.Name]
 			if b == nil {
 				return nil
@@ -434,7 +445,7 @@ type ZoneStatus struct {
 func (m *Monitor) Status(ctx context.Context, zone string) (*ZoneStatus, error) {
 	for _, z := range m.o.Zones {
 		if z.Name == zone {
-			return ReadStatus(ctx, m.o.Store, m.ref(z), z.Tier, m.o.Windows, m.o.SLO, m.o.Clock.Now())
+			return ReadStatus(ctx, m.store(z), m.ref(z), z.Tier, m.o.Windows, m.o.SLO, m.o.Clock.Now())
 		}
 	}
 	return nil, fmt.Errorf("zone %q is not monitored", zone)

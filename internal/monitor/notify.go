@@ -189,8 +189,9 @@ func (w *Webhook) Notify(ctx context.Context, n Notification) error {
 }
 
 // Slack posts to a Slack incoming webhook (or a Slack-compatible one:
-// Mattermost, Rocket.Chat): a JSON object whose "text" is the message, as
-// Slack's incoming-webhook documentation gives it; Slack answers 200 "ok".
+// Mattermost, Rocket.Chat): POST application/json {"text": "…"} to the
+// webhook URL, as Slack's incoming-webhook documentation
+// (docs.slack.dev, "Incoming webhooks") gives it; any 2xx is success.
 type Slack struct {
 	URL    string
 	Client *http.Client
