@@ -42,6 +42,11 @@ type Check struct {
 	Auth bool
 	// Validate looks at a 200 response's body.
 	Validate func(body []byte) error
+	// Timeout, when set, replaces the monitor's check timeout.
+	Timeout time.Duration
+	// Custom, when set, runs the check instead of a GET of Path: it
+	// returns the last HTTP status and a failure reason ("" for success).
+	Custom func(ctx context.Context, client *http.Client, e *Endpoints) (httpCode int, reason string)
 }
 
 // The checks, with Gate's real paths (spinnaker/gate, gate-web controllers):
@@ -122,10 +127,18 @@ func (c Check) Run(ctx context.Context, e *Endpoints, timeout time.Duration) (re
 		res.Reason = c.Service + " is not exposed and no service proxy is configured"
 		return res
 	}
+	if c.Timeout > 0 {
+		timeout = c.Timeout
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	defer func() { res.Latency = time.Since(start) }()
+	if c.Custom != nil {
+		res.HTTPCode, res.Reason = c.Custom(ctx, e.client(), e)
+		res.OK = res.Reason == ""
+		return res
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+c.Path, nil)
 	if err != nil {
 		res.Reason = "building the request: " + scrubURLError(err).Error()

@@ -38,6 +38,16 @@ type Config struct {
 	Maintenance  []MaintenanceConfig `json:"maintenance_windows,omitempty"`
 	GateAuth     GateAuthConfig      `json:"gate_auth,omitempty"`
 	Notify       []NotifyConfig      `json:"notify,omitempty"`
+	// CanaryPipeline adds the canary-pipeline check to the zones checked
+	// with Gate credentials.
+	CanaryPipeline *CanaryConfig `json:"canary_pipeline,omitempty"`
+}
+
+// CanaryConfig names the no-op pipeline the canary check starts.
+type CanaryConfig struct {
+	Application string   `json:"application"`
+	Pipeline    string   `json:"pipeline"`
+	Timeout     Duration `json:"timeout,omitempty"`
 }
 
 // ZoneConfig is one zone: its exposed URLs, or the API server's service
@@ -161,6 +171,13 @@ func (c *Config) Options(kube *rest.Config, getenv Env) (Options, error) {
 	}
 	if (auth.Username == "") != (auth.Password == "") {
 		errs = append(errs, errors.New("gate_auth: a username needs a password and a password a username"))
+	}
+	if cp := c.CanaryPipeline; cp != nil {
+		if cp.Application == "" || cp.Pipeline == "" {
+			errs = append(errs, errors.New("canary_pipeline needs an application and a pipeline (name or id)"))
+		} else {
+			o.Checks = append(DefaultChecks(), CanaryCheck(cp.Application, cp.Pipeline, time.Duration(cp.Timeout), 0))
+		}
 	}
 	var proxyClient *http.Client
 	for _, zc := range c.Zones {

@@ -2,8 +2,12 @@ package monitor
 
 import (
 	"crypto/subtle"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -27,6 +31,11 @@ type gateStandIn struct {
 	user, password string
 	down           atomic.Bool
 	requests       atomic.Int64
+	// pipelines are "<application>/<name>" → the statuses successive GETs
+	// of an execution return (the last one repeats).
+	pipelines  map[string][]string
+	mu         sync.Mutex
+	executions map[string][]string
 }
 
 func newGateStandIn(t *testing.T) *gateStandIn {
@@ -67,6 +76,10 @@ func (g *gateStandIn) serveGate(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/pipelines/") {
+		g.servePipelines(w, r)
+		return
+	}
 	switch r.URL.Path {
 	case "/applications":
 		_, _ = w.Write([]byte(`[{"name":"demo","email":"ops@example.com","accounts":"green"}]`))
@@ -74,6 +87,45 @@ func (g *gateStandIn) serveGate(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`[{"name":"green","type":"kubernetes","authorized":true}]`))
 	default:
 		w.WriteHeader(http.StatusNotFound)
+	}
+}
+
+// servePipelines is Gate's PipelineController: POST
+// /pipelines/{application}/{pipelineNameOrId} answers 202 with Orca's
+// {"ref": "/pipelines/<id>"} (404 for an unknown pipeline); GET
+// /pipelines/{id} the execution with its ExecutionStatus.
+func (g *gateStandIn) servePipelines(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rest := strings.TrimPrefix(r.URL.Path, "/pipelines/")
+	switch r.Method {
+	case http.MethodPost:
+		script, ok := g.pipelines[rest]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":"Not Found","message":"Pipeline not found"}`))
+			return
+		}
+		if g.executions == nil {
+			g.executions = map[string][]string{}
+		}
+		id := fmt.Sprintf("01EXEC%04d", len(g.executions))
+		g.executions[id] = append([]string(nil), script...)
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = fmt.Fprintf(w, `{"ref":"/pipelines/%s"}`, id)
+	case http.MethodGet:
+		script, ok := g.executions[rest]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		status := script[0]
+		if len(script) > 1 {
+			g.executions[rest] = script[1:]
+		}
+		_, _ = fmt.Fprintf(w, `{"id":%q,"status":%q,"application":"canary"}`, rest, status)
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
 }
 
@@ -105,6 +157,30 @@ func TestGateStandInBehavesAsGate(t *testing.T) {
 	}
 	if r := get("/credentials", true); r.StatusCode != 200 {
 		t.Errorf("/credentials with credentials: %d", r.StatusCode)
+	}
+	// PipelineController: POST /pipelines/{app}/{name} → 202 {"ref":
+	// "/pipelines/<id>"}, 404 when unknown; GET /pipelines/{id} → status.
+	g.pipelines = map[string][]string{"canary/noop": {"RUNNING", "SUCCEEDED"}}
+	post := func(path string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, g.gate.URL+path, strings.NewReader(`{}`))
+		req.SetBasicAuth(g.user, g.password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp, string(b)
+	}
+	if r, _ := post("/pipelines/canary/nope"); r.StatusCode != 404 {
+		t.Errorf("unknown pipeline: %d, want 404", r.StatusCode)
+	}
+	r, body := post("/pipelines/canary/noop")
+	if r.StatusCode != 202 || body != `{"ref":"/pipelines/01EXEC0000"}` {
+		t.Errorf("trigger: %d %s", r.StatusCode, body)
+	}
+	if r := get("/pipelines/01EXEC0000", true); r.StatusCode != 200 {
+		t.Errorf("execution: %d", r.StatusCode)
 	}
 	g.down.Store(true)
 	if r := get("/health", false); r.StatusCode != 503 {

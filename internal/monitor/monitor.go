@@ -108,6 +108,11 @@ func (o *Options) CheckAndSetDefaults() error {
 	} else if o.CheckTimeout >= o.Interval {
 		errs = append(errs, fmt.Errorf("the check timeout (%s) must be shorter than the interval (%s)", o.CheckTimeout, o.Interval))
 	}
+	for _, c := range o.Checks {
+		if c.Timeout > 0 && o.Interval > 0 && c.Timeout >= o.Interval {
+			errs = append(errs, fmt.Errorf("check %s: its timeout (%s) must be shorter than the interval (%s)", c.Name, c.Timeout, o.Interval))
+		}
+	}
 	if o.Store == nil && slices.ContainsFunc(o.Zones, func(z Zone) bool { return z.Store == nil }) {
 		errs = append(errs, errors.New("a state store is required"))
 	}
