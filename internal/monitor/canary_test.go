@@ -21,8 +21,11 @@ func TestCanaryPipelineCheck(t *testing.T) {
 	if r := run("noop", 0); !r.OK || r.HTTPCode != 200 {
 		t.Errorf("noop: %+v", r)
 	}
+	if r := run("broken", 0); !strings.HasPrefix(r.Reason, "canary pipeline execution 01EXEC0001 ended") {
+		t.Errorf("the reason names the execution: %+v", r)
+	}
 	for pipeline, want := range map[string]string{
-		"broken":  "canary pipeline execution 01EXEC0001 ended TERMINAL",
+		"broken":  "ended TERMINAL",
 		"skipped": "ended SKIPPED",
 		"missing": `Gate has no pipeline "missing" in application "canary"`,
 	} {
