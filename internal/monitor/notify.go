@@ -88,9 +88,14 @@ func (e errPermanent) Unwrap() error { return e.error }
 // the notifier and the status, never url, body or response.
 func post(ctx context.Context, client *http.Client, name, url string, body []byte, accept func(int) bool, r Retry) error {
 	r = r.withDefaults()
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+	c := http.Client{Timeout: 10 * time.Second}
+	if client != nil {
+		c = *client
 	}
+	// Never follow a redirect: a 307/308 would re-send the body (the
+	// PagerDuty routing key) to wherever the endpoint points.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	var last error
 	wait := r.Backoff
 	for attempt := 1; attempt <= r.Attempts; attempt++ {

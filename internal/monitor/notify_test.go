@@ -243,3 +243,26 @@ func (failingStore) Load(context.Context, ZoneRef) (*ZoneState, error) { return 
 func (failingStore) Update(context.Context, ZoneRef, RingShape, func(*ZoneState) error) (*ZoneState, error) {
 	return nil, errors.New("store unavailable")
 }
+
+// An endpoint that redirects (307 keeps the method and body) must not get
+// the routing key sent on to the redirect's target.
+func TestNotifierNeverFollowsRedirects(t *testing.T) {
+	elsewhere := newReceiver(t, http.StatusAccepted)
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.srv.URL+"/collect", http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+	for _, n := range []Notifier{
+		&PagerDuty{URL: redirecting.URL, RoutingKey: "ROUTINGKEY-NOT-FOR-ELSEWHERE", Retry: fastRetry},
+		&Webhook{ID: "w", URL: redirecting.URL, Retry: fastRetry},
+		&Slack{URL: redirecting.URL, Retry: fastRetry},
+	} {
+		err := n.Notify(t.Context(), testNotification(ActionTrigger))
+		if err == nil || !strings.Contains(err.Error(), "HTTP 307") {
+			t.Errorf("%s: %v, want a refusal with HTTP 307", n.Name(), err)
+		}
+	}
+	if got := elsewhere.received(); len(got) != 0 {
+		t.Fatalf("the redirect target received %d notifications, the first: %s", len(got), got[0])
+	}
+}
