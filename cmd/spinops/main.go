@@ -29,6 +29,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newBridgeCommand(), newAgentCommand())
 	root.AddCommand(newBackupCommand())
+	root.AddCommand(newMonitorCommand())
 	return root
 }
 

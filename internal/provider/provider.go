@@ -210,5 +210,6 @@ func (p *spinopsProvider) DataSources(_ context.Context) []func() datasource.Dat
 		newIAMManagedRolePolicyDataSource,
 		newBackupsDataSource,
 		newAgentAccountsDataSource,
+		newZoneSLODataSource,
 	}
 }
