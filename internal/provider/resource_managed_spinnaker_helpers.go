@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -20,7 +19,6 @@ import (
 var (
 	spinVersionRegexp  = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([-+.][0-9A-Za-z.-]+)?$`)
 	spinDNSLabelRegexp = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	spinListAll        = metav1.ListOptions{}
 )
 
 // kubeClient resolves an object's connection (its own block or the

@@ -63,7 +63,7 @@ func TestAccZone_verifiedThroughExposedURLs(t *testing.T) {
 	}
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
-	operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend})
+	operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: "tf-acc-exposed-op", Host: backends.Host})
 	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
 	healthy, broken := startEdge(t, http.StatusOK), startEdge(t, http.StatusServiceUnavailable)
 
