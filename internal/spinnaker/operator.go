@@ -165,7 +165,38 @@ func RemoveOperator(ctx context.Context, c *kube.Client, s OperatorSettings) (cr
 	if err := UninstallOperator(ctx, c, s, n == 0); err != nil {
 		return false, err
 	}
+	if err := removeWebhookConfiguration(ctx, c, s.Namespace); err != nil {
+		return false, err
+	}
 	return n == 0, nil
+}
+
+// webhookConfigurationName is the one ValidatingWebhookConfiguration a
+// cluster-mode operator writes (pkg/controller/webhook/webhook.go).
+const webhookConfigurationName = "spinnakervalidatingwebhook"
+
+// removeWebhookConfiguration deletes the operator's webhook configuration
+// when it points at the operator of namespace (the real operator never
+// deletes it): left behind with failurePolicy Fail and no Service behind
+// it, it would refuse every SpinnakerService write on the cluster.
+func removeWebhookConfiguration(ctx context.Context, c *kube.Client, namespace string) error {
+	vwcs := c.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	cur, err := vwcs.Get(ctx, webhookConfigurationName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading ValidatingWebhookConfiguration %s: %w", webhookConfigurationName, err)
+	}
+	for _, w := range cur.Webhooks {
+		if svc := w.ClientConfig.Service; svc == nil || svc.Namespace != namespace {
+			return nil // another operator's
+		}
+	}
+	if err := vwcs.Delete(ctx, webhookConfigurationName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting ValidatingWebhookConfiguration %s: %w", webhookConfigurationName, err)
+	}
+	return nil
 }
 
 // ListZones lists the SpinnakerServices of an installation on a cluster. A

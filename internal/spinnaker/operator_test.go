@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -98,6 +100,19 @@ func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 		crdStillThere()
 	}
 
+	// The webhook configuration the real operator left (it never deletes
+	// it), pointing at this installation's Service: it must go with the
+	// operator, or it refuses every later write (failurePolicy Fail).
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "spinnakervalidatingwebhook"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: "webhook-spinnakerservices-v1alpha2.spinnaker.io",
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: "op-mine", Name: "spinnaker-operator"}},
+			Rules: []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{"spinnaker.io"}, APIVersions: []string{"v1alpha2"}, Resources: []string{"spinnakerservices"}}}},
+			SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone), AdmissionReviewVersions: []string{"v1"}}}}
+	if _, err := client.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	// A successful list that finds the other installation: the operator goes,
 	// the CRDs stay.
 	removed, err := spinnaker.RemoveOperator(ctx, client, settings)
@@ -107,6 +122,9 @@ func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 	crdStillThere()
 	if _, err := client.Clientset.AppsV1().Deployments("op-mine").Get(ctx, "spinnaker-operator", metav1.GetOptions{}); err == nil {
 		t.Error("the operator's Deployment survived RemoveOperator")
+	}
+	if _, err := client.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "spinnakervalidatingwebhook", metav1.GetOptions{}); err == nil {
+		t.Error("the operator's webhook configuration survived RemoveOperator")
 	}
 
 	// Nothing left anywhere: the CRDs go too.
