@@ -192,7 +192,7 @@ func (s *SpinnakerAccount) setToken(ctx context.Context, c *kube.Client, token *
 		value = base64.StdEncoding.EncodeToString([]byte(*token))
 	}
 	patch, _ := json.Marshal(map[string]any{"data": map[string]any{s.Account: value}})
-	if _, err := secrets.Patch(ctx, AccountTokensSecret, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil && !(token == nil && apierrors.IsNotFound(err)) {
+	if _, err := secrets.Patch(ctx, AccountTokensSecret, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil && (token != nil || !apierrors.IsNotFound(err)) {
 		return fmt.Errorf("writing the endpoint token of account %s to Secret %s/%s: %w", s.Account, s.Namespace, AccountTokensSecret, err)
 	}
 	return nil

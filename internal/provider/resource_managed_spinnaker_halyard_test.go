@@ -70,7 +70,7 @@ provider "spinops" {
 resource "spinops_managed_spinnaker" "this" {
   spinnaker_version = "1.16.0"
 }
-`, PlanOnly: true, ExpectError: wrapped(`(?s)Spinnaker 1\.16\.0 is older than the Spinnaker Operator 1\.3\.1`)}},
+`, PlanOnly: true, ExpectError: wrapped(`(?s)spinnaker_version 1\.16\.0 is older than what the Spinnaker Operator 1\.3\.1`)}},
 	})
 }
 

@@ -363,7 +363,7 @@ func (d *Deployer) rolledOut(ctx context.Context, namespace string, services []S
 		}
 		done, progress, err := kube.DeploymentRolledOut(dep)
 		if err != nil {
-			return false, "", fmt.Errorf("Deployment %s/%s: %w", namespace, s.ObjectName(), err)
+			return false, "", fmt.Errorf("checking the rollout of Deployment %s/%s: %w", namespace, s.ObjectName(), err)
 		}
 		if !done {
 			pending = append(pending, s.ObjectName()+": "+progress)

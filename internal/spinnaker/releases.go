@@ -84,10 +84,10 @@ func CheckSpinnakerVersion(operatorVersion, spinnakerVersion string) error {
 	have, ok1 := majorMinor(spinnakerVersion)
 	min, ok2 := majorMinor(r.MinSpinnaker)
 	if !ok1 || !ok2 {
-		return fmt.Errorf("Spinnaker version %q is not a version such as 1.35.3", spinnakerVersion)
+		return fmt.Errorf("spinnaker_version %q is not a version such as 1.35.3", spinnakerVersion)
 	}
 	if have[0] < min[0] || (have[0] == min[0] && have[1] < min[1]) {
-		return fmt.Errorf("Spinnaker %s is older than the Spinnaker Operator %s (Halyard %s) deploys (%s or newer): pick a newer spinnaker_version or an older operator.version",
+		return fmt.Errorf("spinnaker_version %s is older than what the Spinnaker Operator %s (Halyard %s) deploys (%s or newer): pick a newer spinnaker_version or an older operator.version",
 			spinnakerVersion, r.Version, r.HalyardImage, r.MinSpinnaker)
 	}
 	return nil
