@@ -122,6 +122,9 @@ func (s *SpinnakerAccount) objects(kubeconfig string, ep endpoint) []*unstructur
 		"users":           []any{map[string]any{"name": "clouddriver", "user": map[string]any{"tokenFile": s.TokenFile()}}},
 		"contexts":        []any{map[string]any{"name": s.Account, "context": map[string]any{"cluster": "bridge", "user": "clouddriver"}}},
 		"current-context": s.Account,
+		// Required by the real CRD's schema (client-go's clientcmd Config,
+		// where Preferences has no omitempty).
+		"preferences": map[string]any{},
 	}
 	acct := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": SpinnakerAccountGVK.GroupVersion().String(), "kind": SpinnakerAccountGVK.Kind,

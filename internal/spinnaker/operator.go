@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
@@ -43,6 +44,14 @@ func InstallCRDs(ctx context.Context, c *kube.Client, timeout time.Duration) err
 		return err
 	}
 	for _, crd := range crds {
+		// A CRD still being deleted (an installation destroyed a moment
+		// ago) would take the applied copy with it: let it go first.
+		cur, err := c.Get(ctx, crdGVK, "", crd.GetName())
+		if err == nil && cur.GetDeletionTimestamp() != nil {
+			if err := c.WaitForDeleted(ctx, crdGVK, "", crd.GetName(), timeout); err != nil {
+				return fmt.Errorf("waiting for the CustomResourceDefinition %s being deleted to go before installing it again: %w", crd.GetName(), err)
+			}
+		}
 		if _, err := c.Apply(ctx, crd); err != nil {
 			return err
 		}
@@ -81,6 +90,17 @@ func InstallOperator(ctx context.Context, c *kube.Client, s OperatorSettings) er
 		s.Selector = cur.Spec.Selector.MatchLabels
 	case err != nil && !apierrors.IsNotFound(err):
 		return fmt.Errorf("reading Deployment %s/spinnaker-operator: %w", s.Namespace, err)
+	}
+	// The operator's own manifests (deploy/operator/*/deployment.yaml) leave
+	// the default RollingUpdate strategy, whose rollingUpdate settings the
+	// API server refuses next to our type Recreate, and which server-side
+	// apply would not remove (another manager owns them): switch it first.
+	if err == nil && cur.Spec.Strategy.RollingUpdate != nil {
+		patch := []byte(`{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}`)
+		if _, err := c.Clientset.AppsV1().Deployments(s.Namespace).Patch(ctx, "spinnaker-operator", types.MergePatchType, patch,
+			metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil {
+			return fmt.Errorf("switching Deployment %s/spinnaker-operator to the Recreate strategy before adopting it: %w", s.Namespace, err)
+		}
 	}
 	objs, err := OperatorObjects(s)
 	if err != nil {
@@ -144,7 +164,18 @@ func UninstallOperator(ctx context.Context, c *kube.Client, s OperatorSettings, 
 func CountSpinnakerServices(ctx context.Context, c *kube.Client) (int, error) {
 	list, err := c.Dynamic.Resource(SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).List(ctx, metav1.ListOptions{})
 	if apierrors.IsNotFound(err) {
-		return 0, nil
+		// "Not served" is "none" only when the CRD itself is absent: a CRD
+		// that exists but does not serve v1alpha2 (another operator
+		// release, a CRD not yet established) still holds SpinnakerServices.
+		crd := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+		_, gerr := c.Dynamic.Resource(crd).Get(ctx, "spinnakerservices.spinnaker.io", metav1.GetOptions{})
+		if apierrors.IsNotFound(gerr) {
+			return 0, nil
+		}
+		if gerr == nil {
+			gerr = errors.New("the CRD spinnakerservices.spinnaker.io exists but does not serve spinnaker.io/v1alpha2")
+		}
+		err = fmt.Errorf("%w (and %w)", err, gerr)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("listing SpinnakerServices in all namespaces (to know whether the CRDs are still in use): %w. "+

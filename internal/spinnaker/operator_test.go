@@ -49,7 +49,8 @@ func itoa(n int) string {
 // TestRemoveOperator_neverTakesAnotherInstallation is issue 12 point 11:
 // destroying one installation must never delete the CRDs (and with them
 // every SpinnakerService of the cluster) unless a successful cluster-wide
-// list shows none is left. A failed list (403, 500) fails the destroy.
+// list shows none is left. A failed list (403, 500, or 404 while the CRD
+// exists) fails the destroy.
 func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 	c := testenv.StartCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -83,7 +84,9 @@ func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 			t.Fatalf("the other installation's SpinnakerService is gone: %v", err)
 		}
 	}
-	for _, status := range []int{http.StatusForbidden, http.StatusInternalServerError} {
+	// 404 while the CRD exists: the CRD does not serve the version spinops
+	// lists (another operator release's CRD), which is not "none left".
+	for _, status := range []int{http.StatusForbidden, http.StatusInternalServerError, http.StatusNotFound} {
 		cfg := rest.CopyConfig(c.RESTConfig())
 		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return failListing{next: rt, status: status} }
 		broken, err := kube.NewClient(cfg)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 )
 
 // NodeName is the Node the kubelet stand-in registers.
@@ -67,7 +68,19 @@ func StartKubeletWith(t testing.TB, cfg *rest.Config, opts KubeletOptions) {
 		}
 		for i := range pods.Items {
 			p := &pods.Items[i]
-			if p.DeletionTimestamp != nil || podReady(p) {
+			if p.DeletionTimestamp != nil {
+				// A kubelet stops a terminating pod's containers and then
+				// deletes the pod for good (grace period 0); until it does,
+				// a Recreate rollout never starts its new pods.
+				if p.Spec.NodeName == NodeName {
+					if err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0)),
+						Preconditions: &metav1.Preconditions{UID: &p.UID}}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+						return err
+					}
+				}
+				continue
+			}
+			if podReady(p) {
 				continue
 			}
 			if p.Spec.NodeName == "" {

@@ -230,7 +230,11 @@ func TestStandIn_clusterMode(t *testing.T) {
 
 	t.Run("accounts counted only with spec.accounts.enabled", func(t *testing.T) {
 		acc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"enabled": true, "type": "Kubernetes",
-			"kubernetes": map[string]any{"kubeconfig": map[string]any{"apiVersion": "v1", "kind": "Config"}}}}}
+			"kubernetes": map[string]any{"kubeconfig": map[string]any{"apiVersion": "v1", "kind": "Config", "preferences": map[string]any{},
+				"clusters":        []any{map[string]any{"name": "c", "cluster": map[string]any{"server": "https://10.0.0.1"}}},
+				"users":           []any{map[string]any{"name": "u", "user": map[string]any{"tokenFile": "/var/run/token"}}},
+				"contexts":        []any{map[string]any{"name": "x", "context": map[string]any{"cluster": "c", "user": "u"}}},
+				"current-context": "x"}}}}}
 		acc.SetGroupVersionKind(spinnaker.SpinnakerAccountGVK)
 		acc.SetNamespace("zone")
 		acc.SetName("inline")
