@@ -376,7 +376,9 @@ func checkLedgerRollback(t *testing.T, c kubernetes.Interface, real bool) tfreso
 	}
 }
 
-const oobField = "tfAccOutOfBand"
+// oobField is a real Halyard feature flag the test configuration never sets:
+// the operator's webhook refuses any other key under features.
+const oobField = "chaos"
 
 func editOutOfBand(t *testing.T, c kubernetes.Interface) {
 	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"spinnakerConfig": map[string]any{"config": map[string]any{"features": map[string]any{oobField: true}}}}})
