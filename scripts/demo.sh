@@ -109,6 +109,10 @@ backup_round_trip() {
 	local cfg="$DEMO/backup.json" id
 	"$TERRAFORM" -chdir="$ROOT/examples/local" output -raw backup_config >"$cfg"
 	export SPINOPS_BACKUP_MYSQL_PASSWORD=$DB_PASSWORD
+	# Manifests are signed with a key kept outside the bucket; restore checks it.
+	[ -f "$DEMO/backup-signing-key" ] || head -c 32 /dev/urandom | base64 | tr -d '/+=' >"$DEMO/backup-signing-key"
+	SPINOPS_BACKUP_SIGNING_KEY=$(cat "$DEMO/backup-signing-key")
+	export SPINOPS_BACKUP_SIGNING_KEY
 	log "spinops backup run (MariaDB spinops_demo -> s3://spinops-demo-backups/spinnaker in moto)"
 	"$DEMO/spinops" backup run --config "$cfg"
 	log "deleting a row, then: spinops backup list / restore --overwrite"
@@ -116,7 +120,7 @@ backup_round_trip() {
 	echo "rows before restore: $(mysql_demo -N -e 'SELECT COUNT(*) FROM spinops_demo.applications')"
 	"$DEMO/spinops" backup list --config "$cfg"
 	id=$("$DEMO/spinops" backup list --config "$cfg" --json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
-	"$DEMO/spinops" backup restore --config "$cfg" --backup "$id" --overwrite
+	"$DEMO/spinops" backup restore --config "$cfg" --backup "$id" --overwrite --confirm-overwrite-source
 	echo "rows after restore:  $(mysql_demo -N -e 'SELECT COUNT(*) FROM spinops_demo.applications')"
 }
 

@@ -36,6 +36,10 @@ want=("$@")
 [[ ${#want[@]} -gt 0 ]] || want=(aws google)
 
 log() { printf 'providers: %s\n' "$*"; }
+# The providers are test tools here (schemas for mock_provider, applies
+# against moto): compiled without optimisation or inlining, which cuts the
+# cold compile (see bench/RESULTS.md, "provider build flags"). Part of the key.
+gcflags=${PROVIDER_GCFLAGS-all=-N -l}
 go_version=$(go version)
 plat="$(go env GOOS)_$(go env GOARCH)"
 
@@ -50,7 +54,7 @@ for name in "${want[@]}"; do
 	for p in "${providers[@]}"; do [[ ${p%%|*} == "$name" ]] && line=$p; done
 	[[ -n $line ]] || { echo "providers: unknown provider $name" >&2; exit 2; }
 	IFS='|' read -r _ target version <<<"$line"
-	key=$(printf '%s\n%s\n' "$target" "$go_version" | sha256sum | cut -c1-16)
+	key=$(printf '%s\n%s\n%s\n' "$target" "$go_version" "$gcflags" | sha256sum | cut -c1-16)
 	bin=$cache/providers/$name/$key/terraform-provider-$name
 	if [[ -x $bin ]]; then
 		log "$name $version: cached $bin"
@@ -60,7 +64,7 @@ for name in "${want[@]}"; do
 		mkdir -p "$(dirname "$bin")"
 		gobin=$(mktemp -d "$(dirname "$bin")/gobin.XXXXXX")
 		trap 'rm -rf "$gobin"' EXIT
-		(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -ldflags '-s -w' "$target")
+		(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -gcflags="$gcflags" -ldflags '-s -w' "$target")
 		mv -f "$gobin"/terraform-provider-* "$bin"
 		rm -rf "$gobin"
 		trap - EXIT

@@ -11,10 +11,19 @@
 #      hashes), validate, and terraform test when it has tests/*.tftest.hcl
 #      (mock_provider: nothing is created anywhere);
 #   3. tflint (its bundled terraform ruleset), built from the module proxy
-#      (~1.5 min once, cached); skipped with a note if it does not build.
+#      (~1.5 min once, cached); skipped with a note if it does not build;
+#   4. init, validate and test again under OpenTofu (scripts/testenv.sh
+#      builds it) in a second scratch tree, with the mirror's providers also
+#      laid out under registry.opentofu.org/ (tofu's default registry host;
+#      hard links or copies, not symlinks).
 #
 # Usage: scripts/test-modules.sh [DIR...]     (default: every module and example)
+#        scripts/test-modules.sh --prepare   only build what the checks need (the
+#                                            providers, tflint), as make test does
+#                                            in the background from its start
 # Environment: TERRAFORM (default: terraform on PATH), SPINOPS_CACHE_DIR,
+#              TOFU (default: tofu on PATH or in .testenv/bin; TOFU=0 skips it;
+#              a missing tofu is an error under SPINOPS_TESTENV=required),
 #              TFLINT=0 to skip tflint, KEEP_SCRATCH=1 to keep the scratch tree.
 set -euo pipefail
 
@@ -30,6 +39,11 @@ die() { printf 'test-modules: %s\n' "$*" >&2; exit 1; }
 
 [[ -x $terraform ]] || die "terraform not found (set TERRAFORM or run scripts/testenv.sh)"
 
+prepare=false
+if [[ ${1:-} == --prepare ]]; then
+	prepare=true
+	shift
+fi
 if [[ $# -gt 0 ]]; then
 	dirs=("${@%/}")
 else
@@ -53,12 +67,14 @@ mirror=$("$repo/scripts/providers.sh" --print-mirror)
 log "providers: ${need[*]} (scripts/providers.sh; aws takes 25-45 min on a cold cache)"
 "$repo/scripts/providers.sh" "${need[@]}"
 
-if grep -rqs 'source[[:space:]]*=[[:space:]]*"spinops/spinops"' "${dirs[@]}" --include='*.tf'; then
+if ! $prepare && grep -rqs 'source[[:space:]]*=[[:space:]]*"spinops/spinops"' "${dirs[@]}" --include='*.tf'; then
 	plat="$(go env GOOS)_$(go env GOARCH)"
 	dst=$mirror/registry.terraform.io/spinops/spinops/$spinops_version/$plat
 	mkdir -p "$dst"
 	log "building terraform-provider-spinops $spinops_version into the mirror"
-	go build -trimpath -o "$dst/terraform-provider-spinops_v$spinops_version" . ||
+	# No -trimpath: the same build flags as go test, so the packages the tests
+	# compiled are reused from the build cache.
+	go build -o "$dst/terraform-provider-spinops_v$spinops_version" . ||
 		die "building the spinops provider failed"
 fi
 
@@ -96,6 +112,33 @@ if [[ ${TFLINT:-1} != 0 ]]; then
 			"github.com/terraform-linters/tflint@$tflint_version") || { log "tflint did not build: skipped"; tflint=; }
 	fi
 fi
+if $prepare; then
+	log "prepared: providers ${need[*]}${tflint:+, tflint}"
+	exit 0
+fi
+
+# record DIR SUFFIX LOG OK T0: count one directory's checks (and the
+# terraform/tofu test summary in its log) and report it.
+record() {
+	local d=$1 suffix=$2 out=$3 ok=$4 t0=$5 note= summary p f
+	if summary=$(grep -Eo '(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$out" | tail -1) && [[ -n $summary ]]; then
+		p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$summary")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
+		tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
+		note=", tests: $p passed, $f failed"
+	elif [[ -d $d/tests ]]; then
+		note=", tests did not run"
+	fi
+	if [[ $ok == 1 ]]; then
+		passed=$((passed + 1))
+		log "ok   $d$suffix ($(($(date +%s) - t0))s$note)"
+	else
+		failed=$((failed + 1))
+		failures+=("$d${suffix:+ (${suffix# under })}")
+		log "FAIL $d$suffix ($(($(date +%s) - t0))s$note)"
+		sed 's/^/    /' "$out" >&2
+	fi
+}
 
 passed=0 failed=0 tests_passed=0 tests_failed=0
 failures=()
@@ -104,7 +147,7 @@ for d in "${dirs[@]}"; do
 	[[ -d $d ]] || die "$d: no such directory"
 	t0=$(date +%s)
 	out=$scratch/$(echo "$d" | tr / _).log
-	ok=1 note=
+	ok=1
 	{
 		echo "== $d: fmt"
 		"$terraform" fmt -check -recursive -diff "$d" || ok=0
@@ -123,24 +166,62 @@ for d in "${dirs[@]}"; do
 			(cd "$scratch/$d" && "$terraform" test -no-color) || ok=0
 		fi
 	} >"$out" 2>&1 || ok=0
-	if summary=$(grep -Eo '(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$out" | tail -1) && [[ -n $summary ]]; then
-		p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$summary")
-		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
-		tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
-		note=", tests: $p passed, $f failed"
-	elif [[ -d $d/tests ]]; then
-		note=", tests did not run"
-	fi
-	if [[ $ok == 1 ]]; then
-		passed=$((passed + 1))
-		log "ok   $d ($(($(date +%s) - t0))s$note)"
-	else
-		failed=$((failed + 1))
-		failures+=("$d")
-		log "FAIL $d ($(($(date +%s) - t0))s$note)"
-		sed 's/^/    /' "$out" >&2
-	fi
+	record "$d" "" "$out" "$ok" "$t0"
 done
+
+# 4. OpenTofu: the same checks (fmt and tflint are binary-independent and
+# ran above) against registry.opentofu.org copies of the same providers.
+tofu=${TOFU:-$(command -v tofu || echo "$repo/.testenv/bin/tofu")}
+if [[ $tofu == 0 ]]; then
+	log "OpenTofu: skipped (TOFU=0)"
+elif [[ ! -x $tofu ]]; then
+	[[ ${SPINOPS_TESTENV:-} == required ]] && die "OpenTofu not found (run scripts/testenv.sh or set TOFU) (SPINOPS_TESTENV=required)"
+	log "OpenTofu not found (run scripts/testenv.sh): module checks under tofu skipped"
+else
+	log "OpenTofu: $("$tofu" version | head -1)"
+	# Same files under tofu's registry host: hard links where possible
+	# (same bytes, no extra GBs for aws), else copies; never symlinks.
+	for src in "$mirror"/registry.terraform.io/*/*/*/*/*; do
+		[[ -f $src ]] || continue
+		rel=${src#"$mirror"/registry.terraform.io/}
+		dst=$mirror/registry.opentofu.org/$rel
+		[[ $dst -ef $src ]] && continue
+		mkdir -p "$(dirname "$dst")"
+		ln -f "$src" "$dst" 2>/dev/null || cp -f "$src" "$dst"
+	done
+	mkdir -p "$cache/tofu-plugins" "$scratch/tofu"
+	tofurc=$scratch/tofurc
+	cat >"$tofurc" <<EOF
+plugin_cache_dir = "$cache/tofu-plugins"
+plugin_cache_may_break_dependency_lock_file = true
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.opentofu.org/hashicorp/*", "registry.opentofu.org/spinops/*"]
+  }
+}
+EOF
+	tar -C "$repo" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' \
+		-cf - modules examples | tar -C "$scratch/tofu" -xf -
+	for d in "${dirs[@]}"; do
+		t0=$(date +%s)
+		out=$scratch/tofu-$(echo "$d" | tr / _).log
+		ok=1
+		{
+			echo "== $d: tofu init"
+			(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" init -backend=false -input=false -no-color) || ok=0
+			if [[ $ok == 1 ]]; then
+				echo "== $d: tofu validate"
+				(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" validate -no-color) || ok=0
+			fi
+			if [[ $ok == 1 && -d $scratch/tofu/$d/tests ]]; then
+				echo "== $d: tofu test"
+				(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" test -no-color) || ok=0
+			fi
+		} >"$out" 2>&1 || ok=0
+		record "$d" " under tofu" "$out" "$ok" "$t0"
+	done
+fi
 
 log "modules: $passed passed, $failed failed; tests: $tests_passed passed, $tests_failed failed ($(($(date +%s) - start))s)"
 if [[ $failed -gt 0 ]]; then

@@ -6,6 +6,9 @@
 #                    kube-controller-manager), cached by a hash of its sources
 #                    and the Go version
 #   fake-gcs-server  go install'ed at a pinned version, cached the same way
+#   tofu             OpenTofu built from the module proxy (go mod download +
+#                    go build ./cmd/tofu: `go install` refuses its replace
+#                    line), cached by its version and the Go version
 #   moto_server      must already be on PATH (ships with the machine image)
 #   MariaDB          from apt when mariadbd is missing; the system service is
 #                    never started (tests run their own mariadbd)
@@ -14,22 +17,30 @@
 # linked into <repo>/.testenv/bin, where internal/testenv finds them.
 # Idempotent: a second run only checks and relinks.
 #
-# Usage: scripts/testenv.sh [--print-bin-dir]
+# Usage: scripts/testenv.sh [--print-bin-dir | --only tofu]
+#   --only tofu   build/link only OpenTofu (its own lock, so `make test` can
+#                 build it in the background while this script's other steps
+#                 run in the foreground)
 # Environment: SPINOPS_TESTENV=required makes a missing moto/MariaDB an error
-# (otherwise a warning: the tests that need it are skipped).
+# (otherwise a warning: the tests that need it are skipped);
+# SPINOPS_TESTENV_SKIP_TOFU=1 leaves OpenTofu out (make test builds it apart).
 set -euo pipefail
 
 FAKE_GCS_VERSION=v1.56.1
 K8S_VERSION=v1.33.13
+TOFU_VERSION=v1.12.6
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin_dir=$repo/.testenv/bin
 
+only=
 if [[ ${1:-} == --print-bin-dir ]]; then
 	echo "$bin_dir"
 	exit 0
+elif [[ ${1:-} == --only && ${2:-} == tofu && $# -eq 2 ]]; then
+	only=tofu
 elif [[ $# -gt 0 ]]; then
-	echo "usage: $0 [--print-bin-dir]" >&2
+	echo "usage: $0 [--print-bin-dir | --only tofu]" >&2
 	exit 2
 fi
 
@@ -61,15 +72,6 @@ go_version=$(go version)
 
 mkdir -p "$cache" "$bin_dir"
 
-# One run at a time per cache (two `make test` at once must not build twice).
-if command -v flock >/dev/null; then
-	exec 9>"$cache/.testenv.lock"
-	if ! flock -n 9; then
-		log "waiting for another scripts/testenv.sh to finish"
-		flock 9
-	fi
-fi
-
 tmp_paths=()
 cleanup() { [[ ${#tmp_paths[@]} -eq 0 ]] || rm -rf "${tmp_paths[@]}"; }
 trap cleanup EXIT
@@ -81,6 +83,55 @@ link() {
 	ln -sfn "$2" "$bin_dir/$1.tmp.$$"
 	mv -f -T "$bin_dir/$1.tmp.$$" "$bin_dir/$1"
 }
+
+# --- OpenTofu ----------------------------------------------------------------
+# `go install github.com/opentofu/opentofu/cmd/tofu@…` is refused (the module
+# has a replace line), so: download the module, build in a writable copy.
+# -X version.dev=no makes `tofu version` say 1.12.6, not 1.12.6-dev.
+# Cold: ≈4 min on 2 idle cores. Own lock, so it can run beside the rest.
+tofu_step() {
+	step tofu
+	local ldflags="-s -w -X github.com/opentofu/opentofu/version.dev=no"
+	local key tofu_bin src mod
+	key=$(printf '%s\n%s\n%s\n' "$TOFU_VERSION" "$go_version" "$ldflags" | hash16)
+	tofu_bin=$cache/tofu/$key/tofu
+	mkdir -p "$(dirname "$tofu_bin")"
+	if command -v flock >/dev/null; then
+		exec 8>"$cache/tofu/.lock"
+		flock 8
+	fi
+	if [[ -x $tofu_bin ]]; then
+		step_done "cached $tofu_bin"
+	else
+		log "building OpenTofu $TOFU_VERSION from the Go module proxy (≈4 min cold) ..."
+		mod=$(cd "$(dirname "$tofu_bin")" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "github.com/opentofu/opentofu@$TOFU_VERSION" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		[[ -d $mod ]] || die "go mod download github.com/opentofu/opentofu@$TOFU_VERSION gave no module directory"
+		src=$(mktemp -d "$(dirname "$tofu_bin")/src.XXXXXX")
+		tmp_paths+=("$src")
+		cp -R "$mod/." "$src/"
+		chmod -R u+w "$src"
+		(cd "$src" && GOWORK=off GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$tofu_bin.tmp.$$" ./cmd/tofu)
+		mv -f "$tofu_bin.tmp.$$" "$tofu_bin"
+		rm -rf "$src"
+		step_done "built $tofu_bin"
+	fi
+	link tofu "$tofu_bin"
+	if command -v flock >/dev/null; then exec 8>&-; fi
+}
+if [[ $only == tofu ]]; then
+	tofu_step
+	exit 0
+fi
+
+# One run at a time per cache (two `make test` at once must not build twice).
+if command -v flock >/dev/null; then
+	exec 9>"$cache/.testenv.lock"
+	if ! flock -n 9; then
+		log "waiting for another scripts/testenv.sh to finish"
+		flock 9
+	fi
+fi
 
 # --- k8s-testenv -------------------------------------------------------------
 step k8s-testenv
@@ -169,6 +220,10 @@ else
 	fi
 	link terraform "$tf_bin"
 	step_done "using $tf_bin"
+fi
+
+if [[ ${SPINOPS_TESTENV_SKIP_TOFU:-} != 1 ]]; then
+	tofu_step
 fi
 
 # --- moto --------------------------------------------------------------------

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
@@ -57,11 +61,16 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 }
 
-func mysqlServer(c *backup.MySQLConfig) *backup.MySQLServer {
-	if c == nil {
-		return nil
+func mysqlServer(c *backup.MySQLConfig) *backup.MySQLServer { return c.Server() }
+
+// engine is the engine over dest with the manifest keys of the environment.
+func engine(dest backup.Store, allowUnsigned bool) (*backup.Engine, error) {
+	keys, err := backup.KeysFromEnv()
+	if err != nil {
+		return nil, err
 	}
-	return &backup.MySQLServer{Host: c.Host, Port: c.Port, User: c.User, Password: c.Password}
+	keys.AllowUnsigned = allowUnsigned
+	return &backup.Engine{Dest: dest, Log: backupLogger(), ToolVersion: version.Version, Keys: keys}, nil
 }
 
 func newBackupRunCommand(load loadFunc) *cobra.Command {
@@ -85,7 +94,13 @@ func newBackupRunCommand(load loadFunc) *cobra.Command {
 					return err
 				}
 			}
-			eng := &backup.Engine{Dest: dest, Log: backupLogger(), ToolVersion: version.Version}
+			eng, err := engine(dest, false)
+			if err != nil {
+				return err
+			}
+			if !eng.Keys.CanVerify() {
+				eng.Log.Warn("no signing key (" + backup.EnvSigningKey + " or " + backup.EnvEd25519PrivateKey + "): the manifest is not signed, and restore will refuse it without --allow-unsigned")
+			}
 			m, err := eng.Run(ctx, o)
 			if err != nil {
 				return err
@@ -97,7 +112,7 @@ func newBackupRunCommand(load loadFunc) *cobra.Command {
 }
 
 func newBackupArchiveCommand(load loadFunc) *cobra.Command {
-	var workDir string
+	var workDir, metricsAddr string
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "archive-binlogs",
@@ -114,12 +129,20 @@ func newBackupArchiveCommand(load loadFunc) *cobra.Command {
 				return errors.New("archive-binlogs needs a mysql source in the configuration")
 			}
 			a := &backup.Archiver{Server: *mysqlServer(cfg.MySQL), Dest: dest, WorkDir: workDir, FlushInterval: interval, Log: backupLogger()}
+			if metricsAddr != "" {
+				stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, a)
+				if err != nil {
+					return err
+				}
+				defer stopMetrics()
+			}
 			if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (e.g. :9464): backup, restore-window, drill and archiver figures")
 	cmd.Flags().StringVar(&workDir, "work-dir", filepath.Join(os.TempDir(), "spinops-binlogs"), "local directory for the binlog being streamed")
 	cmd.Flags().DurationVar(&interval, "flush-interval", 10*time.Second, "how often the binlog being written is uploaded (the recovery point objective)")
 	return cmd
@@ -150,9 +173,13 @@ func newBackupListCommand(load loadFunc) *cobra.Command {
 func printListing(out io.Writer, l *backup.Listing, asJSON bool) error {
 	w, ok := l.RestoreWindow()
 	if asJSON {
-		v := map[string]any{"backups": l.Complete, "incomplete": l.Incomplete}
+		v := map[string]any{"backups": l.Complete, "incomplete": l.Incomplete, "drills": l.Drills}
 		if ok {
-			v["restore_window"] = map[string]time.Time{"earliest": w.Earliest, "latest": w.Latest}
+			rw := map[string]any{"earliest": w.Earliest, "latest": w.Latest}
+			if w.Gap != nil {
+				rw["gap"] = w.Gap.Error()
+			}
+			v["restore_window"] = rw
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -172,6 +199,19 @@ func printListing(out io.Writer, l *backup.Listing, asJSON bool) error {
 	}
 	if ok {
 		fmt.Fprintf(out, "restore window: %s .. %s\n", w.Earliest.UTC().Format(time.RFC3339), w.Latest.UTC().Format(time.RFC3339))
+		if w.Gap != nil {
+			fmt.Fprintf(out, "binlog gap: %v\n", w.Gap)
+		}
+	}
+	if l.ChainErr != nil {
+		fmt.Fprintf(out, "point in time: %v\n", l.ChainErr)
+	}
+	if d := l.LastDrill(); d != nil {
+		res := "passed"
+		if !d.OK {
+			res = "FAILED: " + d.Error
+		}
+		fmt.Fprintf(out, "last drill: %s %s (recovery %.1fs, data loss window %.0fs)\n", d.StartedAt.UTC().Format(time.RFC3339), res, d.RecoverySeconds, d.DataLossSeconds)
 	}
 	if len(l.Incomplete) > 0 {
 		fmt.Fprintf(out, "incomplete (not restorable): %s\n", strings.Join(l.Incomplete, ", "))
@@ -184,13 +224,17 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 		id, at, bucketTarget, targetHost, targetUser string
 		targetPort                                   int
 		dbMap                                        []string
-		overwrite, noMySQL, noBucket                 bool
+		overwrite, confirmSource, allowUnsigned      bool
+		noMySQL, noBucket                            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "restore (--backup ID | --at TIME)",
 		Short: "Restore a backup, or the state at a point in time, into a database and a bucket prefix",
 		Long: "Restores the MySQL databases into the configured server (or --target-host) and the bucket objects into the\n" +
-			"configured bucket (or --bucket-target). Non-empty targets are refused unless --overwrite is given.\n" +
+			"configured bucket (or --bucket-target). Everything is loaded and verified beside the target first (staging\n" +
+			"databases, every bucket part read) and swapped in only then, so a failed restore changes nothing.\n" +
+			"Non-empty targets are refused unless --overwrite is given; the databases and bucket the backup was taken\n" +
+			"from (the default target) also need --confirm-overwrite-source.\n" +
 			"--at TIME (RFC 3339) restores the newest backup before TIME and replays the archived binlog up to TIME.\n" +
 			"The target password is " + envRestorePassword + " (default: " + backup.EnvMySQLPassword + ").",
 		Args: cobra.NoArgs,
@@ -221,7 +265,7 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 				if p := os.Getenv(envRestorePassword); p != "" {
 					srv.Password = p
 				}
-				t := &backup.MySQLTarget{Server: srv, Overwrite: overwrite, DatabaseMap: map[string]string{}}
+				t := &backup.MySQLTarget{Server: srv, Overwrite: overwrite, ConfirmSource: confirmSource, DatabaseMap: map[string]string{}}
 				for _, kv := range dbMap {
 					from, to, ok := strings.Cut(kv, "=")
 					if !ok {
@@ -243,9 +287,12 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				o.Bucket = &backup.BucketTarget{Store: st, Overwrite: overwrite}
+				o.Bucket = &backup.BucketTarget{Store: st, Overwrite: overwrite, ConfirmSource: confirmSource}
 			}
-			eng := &backup.Engine{Dest: dest, Log: backupLogger(), ToolVersion: version.Version}
+			eng, err := engine(dest, allowUnsigned)
+			if err != nil {
+				return err
+			}
 			m, err := eng.Restore(ctx, o)
 			if err != nil {
 				return err
@@ -266,7 +313,9 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 	f.StringVar(&targetUser, "target-user", "", "user on the target server")
 	f.StringSliceVar(&dbMap, "database-map", nil, "restore database source=target (repeatable)")
 	f.StringVar(&bucketTarget, "bucket-target", "", "s3://, gs:// or file:// location to restore the bucket objects into (default: the configured source)")
-	f.BoolVar(&overwrite, "overwrite", false, "allow restoring into non-empty databases and bucket prefixes, replacing their contents")
+	f.BoolVar(&overwrite, "overwrite", false, "allow restoring into non-empty databases and bucket prefixes, replacing their contents once the restore is verified")
+	f.BoolVar(&confirmSource, "confirm-overwrite-source", false, "with --overwrite: allow replacing the very databases / bucket the backup was taken from")
+	f.BoolVar(&allowUnsigned, "allow-unsigned", false, "trust a manifest no configured key verifies (backups made without a signing key)")
 	f.BoolVar(&noMySQL, "no-mysql", false, "do not restore the databases")
 	f.BoolVar(&noBucket, "no-bucket", false, "do not restore the bucket objects")
 	cmd.MarkFlagsMutuallyExclusive("backup", "at")
@@ -275,18 +324,62 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 }
 
 func newBackupVerifyCommand(load loadFunc) *cobra.Command {
-	var id string
+	var (
+		id, targetHost, targetUser string
+		targetPort                 int
+		drill, allowUnsigned       bool
+	)
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Read a backup (default: the newest) and check sizes, SHA-256 and row counts",
-		Args:  cobra.NoArgs,
+		Short: "Check a backup (default: the newest): signature, sizes, SHA-256 and row counts; --drill restores it",
+		Long: "Without --drill: reads every part and checks it against the signed manifest.\n" +
+			"With --drill: restores the newest backup into scratch databases (spinops_stage_*, dropped afterwards) on the\n" +
+			"configured server (or --target-host), re-reads every table and compares row counts and row digests with the\n" +
+			"manifest, then restores the newest point in time the binlog archive proves the same way. It reports the\n" +
+			"recovery time (start to verified) and the data-loss window, and records the result at the destination.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, dest, err := load()
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			cfg, dest, err := load()
 			if err != nil {
 				return err
 			}
+			eng, err := engine(dest, allowUnsigned)
+			if err != nil {
+				return err
+			}
+			if drill {
+				if cfg.MySQL == nil {
+					return errors.New("--drill needs a mysql source in the configuration (the server to restore into)")
+				}
+				srv := *mysqlServer(cfg.MySQL)
+				if targetHost != "" {
+					srv.Host = targetHost
+				}
+				if targetPort != 0 {
+					srv.Port = targetPort
+				}
+				if targetUser != "" {
+					srv.User = targetUser
+				}
+				if p := os.Getenv(envRestorePassword); p != "" {
+					srv.Password = p
+				}
+				res, err := eng.Drill(ctx, backup.DrillOptions{Server: srv})
+				if err != nil {
+					return fmt.Errorf("drill of backup %s failed after %.1fs: %w", res.BackupID, res.RecoverySeconds, err)
+				}
+				pit := "no binlog archive to roll forward"
+				if !res.PointInTime.IsZero() {
+					pit = "rolled forward to " + res.PointInTime.UTC().Format(time.RFC3339)
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "drill of backup %s OK: %d tables, %d rows verified, %s; recovery time %.1fs, data-loss window %.0fs\n",
+					res.BackupID, res.Tables, res.Rows, pit, res.RecoverySeconds, res.DataLossSeconds)
+				return err
+			}
 			if id == "" {
-				l, err := backup.List(cmd.Context(), dest)
+				l, err := backup.List(ctx, dest)
 				if err != nil {
 					return err
 				}
@@ -295,7 +388,7 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 				}
 				id = l.Latest().ID
 			}
-			rep, err := (&backup.Engine{Dest: dest}).Verify(cmd.Context(), id)
+			rep, err := eng.Verify(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -303,6 +396,48 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&id, "backup", "", "backup id (default: the newest)")
+	f := cmd.Flags()
+	f.StringVar(&id, "backup", "", "backup id (default: the newest)")
+	f.BoolVar(&drill, "drill", false, "restore the newest backup and a point in time into scratch databases and verify them")
+	f.StringVar(&targetHost, "target-host", "", "with --drill: MySQL server to restore into (default: the configured source)")
+	f.IntVar(&targetPort, "target-port", 0, "port of --target-host")
+	f.StringVar(&targetUser, "target-user", "", "user on the target server (password: "+envRestorePassword+")")
+	f.BoolVar(&allowUnsigned, "allow-unsigned", false, "trust a manifest no configured key verifies")
+	cmd.MarkFlagsMutuallyExclusive("backup", "drill")
 	return cmd
+}
+
+// serveBackupMetrics serves /metrics on addr: the archiver's own figures
+// and, refreshed every 30 seconds, those read from the destination.
+func serveBackupMetrics(ctx context.Context, addr string, dest backup.Store, a *backup.Archiver) (func(), error) {
+	reg := prometheus.NewRegistry()
+	m := backup.NewMetrics(reg)
+	a.Metrics = m
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	rctx, cancel := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			if l, err := backup.List(rctx, dest); err == nil {
+				m.ObserveListing(l)
+			}
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		_ = srv.Close()
+	}, nil
 }

@@ -32,6 +32,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 // run → list → verify → restore through the CLI, with a bucket source and
 // destination in local directories (file://), so no service is needed.
 func TestBackupCommandRoundTrip(t *testing.T) {
+	t.Setenv(backup.EnvSigningKey, "tf-acc-test-signing-key-0123456789abcdef")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "front50")
 	if err := os.MkdirAll(filepath.Join(src, "apps"), 0o755); err != nil {
@@ -54,10 +55,20 @@ func TestBackupCommandRoundTrip(t *testing.T) {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
 	id := strings.Fields(strings.Split(out, "\n")[0])[1]
-	_, err = runCLI(t, "backup", "restore", "--config", cfg, "--backup", id)
-	if err == nil || !strings.Contains(err.Error(), "--overwrite") {
-		t.Fatalf("restore over the non-empty source without --overwrite: %v", err)
+	for _, flags := range [][]string{nil, {"--overwrite"}} {
+		_, err = runCLI(t, append([]string{"backup", "restore", "--config", cfg, "--backup", id}, flags...)...)
+		if err == nil || !strings.Contains(err.Error(), "--confirm-overwrite-source") {
+			t.Fatalf("restore over the source bucket with %v: %v, want a refusal naming --confirm-overwrite-source", flags, err)
+		}
 	}
+	if b, _ := os.ReadFile(filepath.Join(src, "apps", "a.json")); string(b) != `{"name":"a"}` {
+		t.Fatalf("a refused restore changed the source: %q", b)
+	}
+	t.Setenv(backup.EnvSigningKey, "")
+	if _, err = runCLI(t, "backup", "verify", "--config", cfg); err == nil || !strings.Contains(err.Error(), "not signed by a trusted key") {
+		t.Fatalf("verify without the key: %v", err)
+	}
+	t.Setenv(backup.EnvSigningKey, "tf-acc-test-signing-key-0123456789abcdef")
 	restored := filepath.Join(dir, "restored")
 	if out, err = runCLI(t, "backup", "restore", "--config", cfg, "--backup", id, "--bucket-target", "file://"+restored); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
@@ -89,6 +100,7 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	moto := testenv.StartMoto(t)
 	moto.SetEnv(t)
 	t.Setenv(backup.EnvMySQLPassword, mdb.RootPassword)
+	t.Setenv(backup.EnvSigningKey, "tf-acc-test-signing-key-0123456789abcdef")
 	ctx := t.Context()
 	db, err := sql.Open("mysql", mdb.DSN("mysql"))
 	if err != nil {
@@ -111,10 +123,17 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	if out, err := runCLI(t, "backup", "run", "--config", cfg); err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
 	}
+	out, err := runCLI(t, "backup", "verify", "--drill", "--config", cfg)
+	if err != nil || !strings.Contains(out, "OK: 1 tables, 2 rows verified") || !strings.Contains(out, "recovery time") {
+		t.Fatalf("verify --drill: %v\n%s", err, out)
+	}
+	if out, _ := runCLI(t, "backup", "list", "--config", cfg); !strings.Contains(out, "last drill:") || !strings.Contains(out, "passed") {
+		t.Errorf("list does not show the drill:\n%s", out)
+	}
 	if _, err := db.ExecContext(ctx, "DELETE FROM spinops_demo.applications"); err != nil {
 		t.Fatal(err)
 	}
-	out, _ := runCLI(t, "backup", "list", "--config", cfg, "--json")
+	out, _ = runCLI(t, "backup", "list", "--config", cfg, "--json")
 	var l struct {
 		Backups []struct {
 			ID string `json:"id"`
@@ -123,7 +142,10 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l.Backups) != 1 {
 		t.Fatalf("list --json: %v\n%s", err, out)
 	}
-	if out, err := runCLI(t, "backup", "restore", "--config", cfg, "--backup", l.Backups[0].ID, "--overwrite"); err != nil {
+	if _, err := runCLI(t, "backup", "restore", "--config", cfg, "--backup", l.Backups[0].ID, "--overwrite"); err == nil || !strings.Contains(err.Error(), "--confirm-overwrite-source") {
+		t.Fatalf("restore over the live source with --overwrite alone: %v", err)
+	}
+	if out, err := runCLI(t, "backup", "restore", "--config", cfg, "--backup", l.Backups[0].ID, "--overwrite", "--confirm-overwrite-source"); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
 	var n int

@@ -56,10 +56,10 @@ resource "spinops_backup_policy" "local" {
 
   destination {
     s3 {
-      bucket           = var.backup_bucket
-      prefix           = "spinnaker"
-      endpoint         = var.backup_s3_endpoint
-      force_path_style = true
+      bucket     = var.backup_bucket
+      prefix     = "spinnaker"
+      endpoint   = var.backup_s3_endpoint
+      path_style = true
     }
   }
 
@@ -73,10 +73,10 @@ resource "spinops_backup_policy" "local" {
 data "spinops_backups" "local" {
   destination {
     s3 {
-      bucket           = var.backup_bucket
-      prefix           = "spinnaker"
-      endpoint         = var.backup_s3_endpoint
-      force_path_style = true
+      bucket     = var.backup_bucket
+      prefix     = "spinnaker"
+      endpoint   = var.backup_s3_endpoint
+      path_style = true
     }
   }
   depends_on = [spinops_backup_policy.local]

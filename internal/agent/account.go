@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 
 	"google.golang.org/protobuf/proto"
 
@@ -45,6 +45,8 @@ type clusterAccount struct {
 	cfg        AccountConfig
 	credential string
 	restCfg    *rest.Config
+	informers  InformerFactory
+	clock      clock.PassiveClock
 	log        *slog.Logger
 
 	hello *bridgev1.AccountHello
@@ -63,19 +65,51 @@ type clusterAccount struct {
 	done   chan struct{}
 }
 
-// defaultOmittedResources are not watched unless asked for by name: they
-// churn and Spinnaker does not cache them.
-var defaultOmittedResources = map[string]bool{"events": true, "events.events.k8s.io": true, "leases.coordination.k8s.io": true}
+// InformerFactory makes the informers of one cluster: one per kind and
+// namespace ("" = all), listing with tweak applied. Informers of
+// metadataOnly kinds (Secrets) must hold object metadata only, never data.
+type InformerFactory interface {
+	Informer(gvr schema.GroupVersionResource, namespace string, metadataOnly bool, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer
+}
+
+// NewInformerFactory is the agent's informer factory: dynamic informers,
+// and metadata informers for metadataOnly kinds, without resync.
+func NewInformerFactory(restCfg *rest.Config) (InformerFactory, error) {
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a dynamic client for %s: %w", restCfg.Host, err)
+	}
+	meta, err := metadata.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a metadata client for %s: %w", restCfg.Host, err)
+	}
+	return &clientInformers{dyn: dyn, meta: meta}, nil
+}
+
+type clientInformers struct {
+	dyn  dynamic.Interface
+	meta metadata.Interface
+}
+
+func (f *clientInformers) Informer(gvr schema.GroupVersionResource, ns string, metadataOnly bool, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+	if metadataOnly {
+		return metadatainformer.NewFilteredMetadataInformer(f.meta, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+	}
+	return dynamicinformer.NewFilteredDynamicInformer(f.dyn, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+}
 
 // startAccount connects to the cluster, discovers the kinds to watch and
 // starts their informers.
-func startAccount(parent context.Context, cfg AccountConfig, credential string, restCfg *rest.Config, log *slog.Logger) (*clusterAccount, error) {
+func startAccount(parent context.Context, cfg AccountConfig, credential string, restCfg *rest.Config, informers InformerFactory,
+	clk clock.PassiveClock, log *slog.Logger) (*clusterAccount, error) {
 	ctx, cancel := context.WithCancel(parent)
 	a := &clusterAccount{
 		name:       cfg.Name,
 		cfg:        cfg,
 		credential: credential,
 		restCfg:    restCfg,
+		informers:  informers,
+		clock:      clk,
 		log:        log.With("account", cfg.Name),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[Key](),
 			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "spinops-agent-" + cfg.Name}),
@@ -113,14 +147,6 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 	}
 	a.hello.Kinds = kinds
 
-	dyn, err := dynamic.NewForConfig(a.restCfg)
-	if err != nil {
-		return fmt.Errorf("account %s: creating a dynamic client: %w", a.name, err)
-	}
-	meta, err := metadata.NewForConfig(a.restCfg)
-	if err != nil {
-		return fmt.Errorf("account %s: creating a metadata client: %w", a.name, err)
-	}
 	namespaces := []string{metav1.NamespaceAll}
 	if len(a.cfg.Namespaces) > 0 {
 		namespaces = a.cfg.Namespaces
@@ -142,14 +168,9 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 			kindNamespaces = []string{metav1.NamespaceAll}
 		}
 		for _, ns := range kindNamespaces {
-			var inf cache.SharedIndexInformer
-			if k.MetadataOnly {
-				// Secrets: metadata only, so their data never reaches this
-				// process.
-				inf = metadatainformer.NewFilteredMetadataInformer(meta, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
-			} else {
-				inf = dynamicinformer.NewFilteredDynamicInformer(dyn, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
-			}
+			// Secrets are metadata only, so their data never reaches this
+			// process.
+			inf := a.informers.Informer(gvr, ns, k.MetadataOnly, tweak)
 			if err := inf.SetTransform(stripManagedFields); err != nil {
 				return fmt.Errorf("account %s: %w", a.name, err)
 			}
@@ -239,6 +260,7 @@ func isSecretKind(k *bridgev1.Kind) bool { return k.GetGroup() == "" && k.GetRes
 // group and resource. Secrets are marked metadata-only. Installers use it
 // to grant the agent exactly what it will watch.
 func SelectKinds(lists []*metav1.APIResourceList, cfg AccountConfig) []*bridgev1.Kind {
+	rules := cfg.Rules()
 	var kinds []*bridgev1.Kind
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)
@@ -250,7 +272,7 @@ func SelectKinds(lists []*metav1.APIResourceList, cfg AccountConfig) []*bridgev1
 				continue
 			}
 			k := &bridgev1.Kind{Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced}
-			if !wants(cfg, k) {
+			if !rules.Watches(scopeKind(k)) {
 				continue
 			}
 			k.MetadataOnly = isSecretKind(k)
@@ -261,39 +283,6 @@ func SelectKinds(lists []*metav1.APIResourceList, cfg AccountConfig) []*bridgev1
 		return kinds[i].GetGroup()+"/"+kinds[i].GetResource() < kinds[j].GetGroup()+"/"+kinds[j].GetResource()
 	})
 	return kinds
-}
-
-// wants applies kinds / omitKinds / onlyNamespacedResources.
-func wants(cfg AccountConfig, k *bridgev1.Kind) bool {
-	if cfg.OnlyNamespacedResources && !k.Namespaced {
-		return false
-	}
-	if len(cfg.Kinds) > 0 {
-		return matchKind(cfg.Kinds, k)
-	}
-	if matchKind(cfg.OmitKinds, k) {
-		return false
-	}
-	gr := k.Resource
-	if k.Group != "" {
-		gr += "." + k.Group
-	}
-	return !defaultOmittedResources[gr]
-}
-
-// matchKind matches "Deployment", "deployments", "deployments.apps" or
-// "Deployment.apps", case-insensitively.
-func matchKind(names []string, k *bridgev1.Kind) bool {
-	for _, n := range names {
-		name, group, hasGroup := strings.Cut(n, ".")
-		if hasGroup && !strings.EqualFold(group, k.Group) {
-			continue
-		}
-		if strings.EqualFold(name, k.Kind) || strings.EqualFold(name, k.Resource) {
-			return true
-		}
-	}
-	return false
 }
 
 // stripManagedFields drops managedFields before an object enters the
@@ -314,7 +303,7 @@ func (a *clusterAccount) enqueue(kind int, obj any) {
 		return
 	}
 	k := Key{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName()}
-	now := time.Now().UnixNano()
+	now := a.clock.Now().UnixNano()
 	a.seenMu.Lock()
 	if _, ok := a.seen[k]; !ok {
 		a.seen[k] = now

@@ -19,6 +19,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"google.golang.org/grpc"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
@@ -36,11 +37,20 @@ const (
 // watching removed ones). Objects are never polled: only discovery is.
 var RediscoverEvery = 30 * time.Second
 
-// Options tune an agent beyond its config file.
+// Options tune an agent beyond its config file. Like sample-controller's
+// NewController, the agent takes its informers and its clock from the
+// caller, so a test can hand it informers whose caches it preloaded and a
+// clock it steps.
 type Options struct {
 	Logger *slog.Logger
 	// DialOptions are added to the bridge connection (tests).
 	DialOptions []grpc.DialOption
+	// Informers makes the informer factory of an account's cluster; nil:
+	// NewInformerFactory (the dynamic and metadata clients of restCfg).
+	Informers func(restCfg *rest.Config) (InformerFactory, error)
+	// Clock drives the agent's timers and stamps when a change was seen;
+	// nil: the real clock.
+	Clock clock.WithTicker
 }
 
 // Agent runs the accounts of a config file and reloads it when it changes.
@@ -73,6 +83,12 @@ func New(path string, opts Options) (*Agent, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Informers == nil {
+		opts.Informers = NewInformerFactory
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	return &Agent{path: path, opts: opts, log: opts.Logger.With("component", "agent"), cfg: cfg, accounts: map[string]*runningAccount{}}, nil
 }
@@ -153,9 +169,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	startClient(cfg)
 	a.reconcile(ctx, cfg)
 
-	retry := time.NewTicker(retryAccounts)
+	retry := a.opts.Clock.NewTicker(retryAccounts)
 	defer retry.Stop()
-	rediscover := time.NewTicker(RediscoverEvery)
+	rediscover := a.opts.Clock.NewTicker(RediscoverEvery)
 	defer rediscover.Stop()
 	var debounce <-chan time.Time
 	for {
@@ -167,7 +183,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		case ev := <-w.Events:
 			if filepath.Clean(ev.Name) == filepath.Clean(a.path) || filepath.Base(ev.Name) == "..data" {
-				debounce = time.After(reloadDebounce)
+				debounce = a.opts.Clock.After(reloadDebounce)
 			}
 		case err := <-w.Errors:
 			a.log.Warn("watching the config file", "err", err)
@@ -194,12 +210,12 @@ func (a *Agent) Run(ctx context.Context) error {
 				startClient(next)
 			}
 			a.reconcile(ctx, next)
-		case <-retry.C:
+		case <-retry.C():
 			a.mu.Lock()
 			cur := a.cfg
 			a.mu.Unlock()
 			a.reconcile(ctx, cur)
-		case <-rediscover.C:
+		case <-rediscover.C():
 			a.rediscover(ctx)
 		}
 	}
@@ -315,7 +331,11 @@ func (a *Agent) startAccount(ctx context.Context, ac AccountConfig, credential s
 		}
 	}
 	restCfg.QPS, restCfg.Burst = 50, 100
-	return startAccount(ctx, ac, credential, restCfg, a.opts.Logger)
+	informers, err := a.opts.Informers(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: creating its informers: %w", ac.Name, err)
+	}
+	return startAccount(ctx, ac, credential, restCfg, informers, a.opts.Clock, a.opts.Logger)
 }
 
 func (a *Agent) stopAll() {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,9 @@ func NewClient(cfg ClientConfig) *Client {
 	}
 	if cfg.Budget.MaxBatchEvents == 0 {
 		cfg.Budget.MaxBatchEvents = defaultMaxBatchEvents
+	}
+	if cfg.Budget.MaxConcurrentOperations == 0 {
+		cfg.Budget.MaxConcurrentOperations = defaultMaxConcurrentOperations
 	}
 	if cfg.Bridge.ReconnectMin.Duration == 0 {
 		cfg.Bridge.ReconnectMin.Duration = defaultReconnectMin
@@ -141,11 +145,17 @@ func (c *Client) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := append([]grpc.DialOption{
+	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 20 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20)),
-	}, c.cfg.DialOptions...)
+	}
+	if every, timeout := c.cfg.Bridge.KeepAlive(); every > 0 {
+		opts = append(opts, grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: every, Timeout: timeout, PermitWithoutStream: true}))
+	}
+	if c.cfg.Bridge.NoProxy {
+		opts = append(opts, grpc.WithNoProxy())
+	}
+	opts = append(opts, c.cfg.DialOptions...)
 	cc, err := grpc.NewClient(c.cfg.Bridge.GRPC, opts...)
 	if err != nil {
 		return fmt.Errorf("agent: creating a connection to the bridge at %s: %w", c.cfg.Bridge.GRPC, err)
@@ -226,7 +236,9 @@ type connection struct {
 	stream bridgev1.AgentService_ConnectClient
 	sendMu sync.Mutex
 	window *semaphore.Weighted
-	ctx    context.Context
+	// opSlots bounds the operations running at once.
+	opSlots *semaphore.Weighted
+	ctx     context.Context
 
 	mu      sync.Mutex
 	senders map[string]*sender
@@ -267,6 +279,7 @@ func (c *Client) serve(ctx context.Context, client bridgev1.AgentServiceClient) 
 	cn := &connection{
 		c: c, stream: stream, ctx: ctx,
 		window:  semaphore.NewWeighted(int64(c.cfg.Budget.MaxInFlightBytes)),
+		opSlots: semaphore.NewWeighted(int64(c.cfg.Budget.MaxConcurrentOperations)),
 		senders: map[string]*sender{},
 		ops:     map[string]context.CancelFunc{},
 	}
@@ -441,6 +454,13 @@ func (cn *connection) operation(op *bridgev1.Operation) {
 		}}})
 		return
 	}
+	// Operations run at most budget.maxConcurrentOperations at once; one
+	// more is refused at once rather than queued behind them.
+	if !cn.opSlots.TryAcquire(1) {
+		_ = cn.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: statusResult(op.GetId(), http.StatusTooManyRequests, "TooManyRequests",
+			fmt.Sprintf("the agent already runs %d operations (budget.maxConcurrentOperations): retry", cn.c.cfg.Budget.MaxConcurrentOperations))}})
+		return
+	}
 	ctx, cancel := context.WithCancel(cn.ctx)
 	cn.mu.Lock()
 	cn.ops[op.GetId()] = cancel
@@ -453,6 +473,7 @@ func (cn *connection) operation(op *bridgev1.Operation) {
 			delete(cn.ops, op.GetId())
 			cn.mu.Unlock()
 			cancel()
+			cn.opSlots.Release(1)
 		}()
 		as.src.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
 			return cn.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: r}})

@@ -1,14 +1,20 @@
 package agent
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
+
+	"github.com/spinops/terraform-provider-spinops/internal/scope"
 )
 
 // Modes of running an agent.
@@ -34,7 +40,25 @@ type Config struct {
 
 	Kubernetes KubernetesConfig `json:"kubernetes"`
 	Budget     BudgetConfig     `json:"budget,omitempty"`
+	// Server is the agent's one listener: the local health check (the
+	// Armory agent's server.port).
+	Server ServerConfig `json:"server,omitempty"`
+
+	// Notices are what the file holds that the agent does not use: the
+	// Armory keys that have no meaning here, and unknown keys (logged once,
+	// never an error: Armory's config may be pasted as is).
+	Notices Notices `json:"-"`
 }
+
+// ServerConfig is the health listener.
+type ServerConfig struct {
+	// Port serves GET /health on every interface (0: the default 8082; -1:
+	// no listener).
+	Port int `json:"port,omitempty"`
+}
+
+// DefaultHealthPort is the Armory agent's server.port default.
+const DefaultHealthPort = 8082
 
 // BridgeConfig says how to reach the bridge.
 type BridgeConfig struct {
@@ -48,11 +72,45 @@ type BridgeConfig struct {
 	// ReconnectMin / ReconnectMax bound the exponential backoff.
 	ReconnectMin Duration `json:"reconnectMin,omitempty"`
 	ReconnectMax Duration `json:"reconnectMax,omitempty"`
+
+	// The Armory agent's keys.
+	// KeepAliveHeartbeatSeconds: how often a gRPC keepalive ping is sent
+	// (unset: 20; 0: none).
+	KeepAliveHeartbeatSeconds *int `json:"keepAliveHeartbeatSeconds,omitempty"`
+	// KeepAliveTimeOutSeconds: how long a ping may go unanswered before the
+	// connection is closed (unset: 10).
+	KeepAliveTimeOutSeconds *int `json:"keepAliveTimeOutSeconds,omitempty"`
+	// NoProxy: ignore HTTP_PROXY / HTTPS_PROXY / NO_PROXY for the bridge.
+	NoProxy bool `json:"noProxy,omitempty"`
+	// Backoff: the reconnect backoff in nanoseconds (baseDelay is
+	// reconnectMin, maxDelay reconnectMax).
+	Backoff *ArmoryBackoff `json:"backoff,omitempty"`
+}
+
+// ArmoryBackoff is clouddriver.backoff (nanoseconds).
+type ArmoryBackoff struct {
+	BaseDelay int64 `json:"baseDelay,omitempty"`
+	MaxDelay  int64 `json:"maxDelay,omitempty"`
+}
+
+// KeepAlive returns the gRPC keepalive ping interval and timeout (0: no
+// pings).
+func (b *BridgeConfig) KeepAlive() (every, timeout time.Duration) {
+	every, timeout = 20*time.Second, 10*time.Second
+	if b.KeepAliveHeartbeatSeconds != nil {
+		every = time.Duration(*b.KeepAliveHeartbeatSeconds) * time.Second
+	}
+	if b.KeepAliveTimeOutSeconds != nil {
+		timeout = time.Duration(*b.KeepAliveTimeOutSeconds) * time.Second
+	}
+	return every, timeout
 }
 
 // TLSConfig is the client side of TLS / mTLS to the bridge.
 type TLSConfig struct {
-	CACertFile         string `json:"caCertFile,omitempty"`
+	CACertFile string `json:"caCertFile,omitempty"`
+	// CACertFileArmory is the Armory agent's spelling, cacertFile.
+	CACertFileArmory   string `json:"cacertFile,omitempty"`
 	ClientCertFile     string `json:"clientCertFile,omitempty"`
 	ClientKeyFile      string `json:"clientKeyFile,omitempty"`
 	ServerName         string `json:"serverName,omitempty"`
@@ -64,6 +122,20 @@ type TLSConfig struct {
 type Auth struct {
 	Token     string `json:"token,omitempty"`
 	TokenFile string `json:"tokenFile,omitempty"`
+	// TokenCommand prints the credential (the Armory agent's
+	// clouddriver.auth.tokenCommand): raw, or JSON with a "token" field.
+	TokenCommand *TokenCommand `json:"tokenCommand,omitempty"`
+}
+
+// TokenCommand runs a command for the credential.
+type TokenCommand struct {
+	Command string   `json:"command"`
+	Args    []string `json:"args,omitempty"`
+	// Format: raw, or json / empty (a JSON object with a token field).
+	Format string `json:"format,omitempty"`
+	// RefreshIntervalSeconds: the credential is read when an account
+	// starts; it is not refreshed on a timer here.
+	RefreshIntervalSeconds int `json:"refreshIntervalSeconds,omitempty"`
 }
 
 // KubernetesConfig lists the accounts.
@@ -75,7 +147,9 @@ type KubernetesConfig struct {
 type AccountConfig struct {
 	Name           string `json:"name"`
 	KubeconfigFile string `json:"kubeconfigFile,omitempty"`
-	Context        string `json:"context,omitempty"`
+	// KubeConfigFileArmory is the Armory agent's spelling, kubeConfigFile.
+	KubeConfigFileArmory string `json:"kubeConfigFile,omitempty"`
+	Context              string `json:"context,omitempty"`
 	// ServiceAccount: use the in-cluster service account (agent mode).
 	ServiceAccount          bool        `json:"serviceAccount,omitempty"`
 	Namespaces              []string    `json:"namespaces,omitempty"`
@@ -96,6 +170,17 @@ type Permissions struct {
 	Write []string `json:"WRITE,omitempty"`
 }
 
+// Rules are the account's rules as internal/scope applies them (the same
+// the bridge applies to the registration).
+func (a AccountConfig) Rules() scope.Rules {
+	return scope.Rules{
+		Namespaces: a.Namespaces, OmitNamespaces: a.OmitNamespaces,
+		Kinds: a.Kinds, OmitKinds: a.OmitKinds,
+		OnlyNamespacedResources: a.OnlyNamespacedResources,
+		Read:                    a.Permissions.Read, Write: a.Permissions.Write,
+	}
+}
+
 // BudgetConfig bounds the agent's memory for events not yet acknowledged.
 type BudgetConfig struct {
 	// MaxInFlightBytes: event bytes sent and not yet acknowledged, over all
@@ -105,6 +190,9 @@ type BudgetConfig struct {
 	// MaxBatchBytes / MaxBatchEvents bound one message.
 	MaxBatchBytes  int `json:"maxBatchBytes,omitempty"`
 	MaxBatchEvents int `json:"maxBatchEvents,omitempty"`
+	// MaxConcurrentOperations bounds the operations (forwarded requests)
+	// running at once; one more is answered 429 at once.
+	MaxConcurrentOperations int `json:"maxConcurrentOperations,omitempty"`
 }
 
 // Duration is a time.Duration written as "10s".
@@ -136,8 +224,11 @@ const (
 	defaultMaxInFlightBytes = 8 << 20
 	defaultMaxBatchBytes    = 1 << 20
 	defaultMaxBatchEvents   = 500
-	defaultReconnectMin     = 500 * time.Millisecond
-	defaultReconnectMax     = 30 * time.Second
+	// defaultMaxConcurrentOperations: Clouddriver runs a handful of kubectl
+	// commands per account at once; 64 leaves room for many accounts.
+	defaultMaxConcurrentOperations = 64
+	defaultReconnectMin            = 500 * time.Millisecond
+	defaultReconnectMax            = 30 * time.Second
 )
 
 // LoadConfig reads and checks the config file at path.
@@ -153,13 +244,23 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-// ParseConfig parses (YAML or JSON), defaults and validates a config.
-// Unknown keys are errors: a typo must not silently watch everything.
+// ParseConfig parses (YAML or JSON), defaults and validates a config. The
+// Armory agent's config may be pasted as is: its keys are mapped to their
+// meaning here or noted as having none, and unknown keys are noted (see
+// Notices), never an error. Wrong values (a bad duration, a missing name,
+// a string where a number goes) are errors.
 func ParseConfig(b []byte) (*Config, error) {
+	// yaml.Unmarshal reads scalars by the type of their field (a namespace
+	// called y stays a string); the key walk reads the document untyped.
 	var c Config
-	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+	if err := yaml.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
+	var doc any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("parsing: %w", err)
+	}
+	c.Notices = noticesOf(doc)
 	if err := c.normalize(); err != nil {
 		return nil, err
 	}
@@ -190,6 +291,45 @@ func (c *Config) normalize() error {
 		}
 	}
 	b := c.BridgeSettings()
+	if b != nil {
+		if b.TLS.CACertFile == "" {
+			b.TLS.CACertFile = b.TLS.CACertFileArmory
+		} else if b.TLS.CACertFileArmory != "" && b.TLS.CACertFileArmory != b.TLS.CACertFile {
+			errs = append(errs, errors.New("bridge.tls.caCertFile and cacertFile (the Armory spelling) name different files: set one"))
+		}
+		b.TLS.CACertFileArmory = ""
+		if bo := b.Backoff; bo != nil {
+			if bo.BaseDelay < 0 || bo.MaxDelay < 0 {
+				errs = append(errs, errors.New("clouddriver.backoff delays are nanoseconds and must not be negative"))
+			}
+			if b.ReconnectMin.Duration == 0 {
+				b.ReconnectMin.Duration = time.Duration(bo.BaseDelay)
+			}
+			if b.ReconnectMax.Duration == 0 {
+				b.ReconnectMax.Duration = time.Duration(bo.MaxDelay)
+			}
+		}
+		if b.KeepAliveHeartbeatSeconds != nil && *b.KeepAliveHeartbeatSeconds < 0 || b.KeepAliveTimeOutSeconds != nil && *b.KeepAliveTimeOutSeconds < 0 {
+			errs = append(errs, errors.New("keepAliveHeartbeatSeconds and keepAliveTimeOutSeconds must not be negative"))
+		}
+		if tc := b.Auth.TokenCommand; tc != nil {
+			if tc.Command == "" {
+				errs = append(errs, errors.New("auth.tokenCommand.command is required when tokenCommand is set"))
+			}
+			if tc.Format != "" && tc.Format != "raw" && tc.Format != "json" {
+				errs = append(errs, fmt.Errorf("auth.tokenCommand.format %q is not raw or json", tc.Format))
+			}
+			if b.Auth.Token != "" || b.Auth.TokenFile != "" {
+				errs = append(errs, errors.New("set one of auth.token, auth.tokenFile and auth.tokenCommand"))
+			}
+		}
+	}
+	switch {
+	case c.Server.Port == 0:
+		c.Server.Port = DefaultHealthPort
+	case c.Server.Port < -1 || c.Server.Port > 65535:
+		errs = append(errs, fmt.Errorf("server.port %d is not a port (1-65535, or -1 for no health listener)", c.Server.Port))
+	}
 	switch {
 	case b == nil:
 		errs = append(errs, errors.New("bridge.grpc (the bridge's host:port) is required; or set SPINOPS_BRIDGE_ADDRESS"))
@@ -218,6 +358,15 @@ func (c *Config) normalize() error {
 			errs = append(errs, errors.New("bridge.reconnectMax must not be below reconnectMin"))
 		}
 	}
+	for i := range c.Kubernetes.Accounts {
+		a := &c.Kubernetes.Accounts[i]
+		if a.KubeconfigFile == "" {
+			a.KubeconfigFile = a.KubeConfigFileArmory
+		} else if a.KubeConfigFileArmory != "" && a.KubeConfigFileArmory != a.KubeconfigFile {
+			errs = append(errs, fmt.Errorf("kubernetes.accounts[%d]: kubeconfigFile and kubeConfigFile name different files: set one", i))
+		}
+		a.KubeConfigFileArmory = ""
+	}
 	if c.Mode == "" {
 		c.Mode = ModeInfrastructure
 		if len(c.Kubernetes.Accounts) == 1 && c.Kubernetes.Accounts[0].KubeconfigFile == "" {
@@ -242,7 +391,10 @@ func (c *Config) normalize() error {
 	if c.Budget.MaxBatchEvents == 0 {
 		c.Budget.MaxBatchEvents = defaultMaxBatchEvents
 	}
-	if c.Budget.MaxInFlightBytes < 0 || c.Budget.MaxBatchBytes < 0 || c.Budget.MaxBatchEvents < 0 {
+	if c.Budget.MaxConcurrentOperations == 0 {
+		c.Budget.MaxConcurrentOperations = defaultMaxConcurrentOperations
+	}
+	if c.Budget.MaxInFlightBytes < 0 || c.Budget.MaxBatchBytes < 0 || c.Budget.MaxBatchEvents < 0 || c.Budget.MaxConcurrentOperations < 0 {
 		errs = append(errs, errors.New("budget values must be positive"))
 	} else if c.Budget.MaxBatchBytes > c.Budget.MaxInFlightBytes {
 		errs = append(errs, fmt.Errorf("budget.maxBatchBytes (%d) must not exceed budget.maxInFlightBytes (%d)", c.Budget.MaxBatchBytes, c.Budget.MaxInFlightBytes))
@@ -261,11 +413,8 @@ func (c *Config) normalize() error {
 			errs = append(errs, fmt.Errorf("%s: account %q is listed twice", where, a.Name))
 		}
 		seen[a.Name] = true
-		if len(a.Kinds) > 0 && len(a.OmitKinds) > 0 {
-			errs = append(errs, fmt.Errorf("%s: kinds and omitKinds are exclusive: set one of them", where))
-		}
-		if len(a.Namespaces) > 0 && len(a.OmitNamespaces) > 0 {
-			errs = append(errs, fmt.Errorf("%s: namespaces and omitNamespaces are exclusive: set one of them", where))
+		if err := a.Rules().ValidateNamed(scope.ArmoryKeys); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 		if a.ServiceAccount && a.KubeconfigFile != "" {
 			errs = append(errs, fmt.Errorf("%s: serviceAccount and kubeconfigFile are exclusive", where))
@@ -308,8 +457,34 @@ func (c *Config) credential(a *AccountConfig) (string, error) {
 		return b.Auth.Token, nil
 	case b.Auth.TokenFile != "":
 		return readSecretFile(b.Auth.TokenFile)
+	case b.Auth.TokenCommand != nil:
+		return runTokenCommand(b.Auth.TokenCommand)
 	}
 	return "", nil
+}
+
+// runTokenCommand runs auth.tokenCommand; its output never reaches a log
+// or an error.
+func runTokenCommand(tc *TokenCommand) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tc.Command, tc.Args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("running auth.tokenCommand %s: %w", tc.Command, err)
+	}
+	if tc.Format == "raw" {
+		return strings.TrimSpace(string(out)), nil
+	}
+	var v struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil || v.Token == "" {
+		return "", fmt.Errorf("auth.tokenCommand %s (format json) did not print a JSON object with a token: set format: raw for a bare token", tc.Command)
+	}
+	return v.Token, nil
 }
 
 func readSecretFile(path string) (string, error) {

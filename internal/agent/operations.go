@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,14 +14,22 @@ import (
 	"k8s.io/client-go/rest"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/scope"
 )
 
 const (
 	// resultChunk bounds the body of one OperationResult.
 	resultChunk = 1 << 20
-	// maxResponse bounds a non-streamed answer the agent holds at once.
+	// maxResponse bounds a non-streamed answer the agent holds at once; a
+	// larger one is reported, never sent cut.
 	maxResponse = 256 << 20
 )
+
+// forwardedHeaders are the request headers an operation may set: nothing
+// that changes who the agent is (Impersonate-*, Authorization) or how the
+// answer is encoded on the wire (Accept-Encoding).
+var forwardedHeaders = map[string]bool{"Accept": true, "Content-Type": true, "User-Agent": true}
 
 // httpClient is the account's authenticated client to its API server.
 type httpClient struct {
@@ -35,47 +45,78 @@ func (a *clusterAccount) httpClient() (*http.Client, error) {
 	return a.http.client, a.http.err
 }
 
-// isSecretPath reports whether an API path addresses Secrets (core/v1).
-func isSecretPath(p string) bool {
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	if len(segs) < 3 || segs[0] != "api" {
-		return false
+// scopeKind is a discovered kind as the rules see it.
+func scopeKind(k *bridgev1.Kind) scope.Kind {
+	return scope.Kind{Group: k.GetGroup(), Version: k.GetVersion(), Resource: k.GetResource(), Kind: k.GetKind(), Namespaced: k.GetNamespaced()}
+}
+
+// catalog indexes the kinds the account discovered.
+func (a *clusterAccount) catalog() scope.Catalog {
+	kinds := make([]scope.Kind, 0, len(a.hello.GetKinds()))
+	for _, k := range a.hello.GetKinds() {
+		kinds = append(kinds, scopeKind(k))
 	}
-	segs = segs[2:]
-	if len(segs) >= 3 && segs[0] == "namespaces" {
-		segs = segs[2:]
-	}
-	return len(segs) > 0 && segs[0] == "secrets"
+	return scope.NewCatalog(kinds)
+}
+
+// statusResult is a Kubernetes Status answer to an operation.
+func statusResult(id string, code int, reason, msg string) *bridgev1.OperationResult {
+	b, _ := json.Marshal(map[string]any{
+		"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{},
+		"status": "Failure", "message": msg, "reason": reason, "code": code,
+	})
+	return &bridgev1.OperationResult{Id: id, StatusCode: int32(code), Done: true, Body: b,
+		Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}
 }
 
 // Execute implements Source: the request runs against the API server with
-// the account's own credentials, and the answer goes back in chunks.
-// Secrets come back without their data, whatever the verb.
+// the account's own credentials, and the answer goes back in chunks. The
+// account's rules are checked again here (the bridge checked them first);
+// Secrets are asked for as JSON and come back without their data, whatever
+// the verb, or not at all.
 func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, send func(*bridgev1.OperationResult) error) {
 	fail := func(err error) {
 		_ = send(&bridgev1.OperationResult{Id: op.GetId(), StatusCode: http.StatusBadGateway, Done: true, Error: err.Error()})
+	}
+	req, q, err := scope.ParseRequest(op.GetMethod(), op.GetPath(), op.GetQuery())
+	if err != nil {
+		_ = send(statusResult(op.GetId(), http.StatusBadRequest, "BadRequest", fmt.Sprintf("account %s: %v", a.name, err)))
+		return
+	}
+	if err := a.cfg.Rules().Check(req, a.catalog()); err != nil {
+		a.log.Warn("operation outside the account's rules refused", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath(), "reason", err)
+		_ = send(statusResult(op.GetId(), http.StatusForbidden, "Forbidden", fmt.Sprintf("account %s: %v", a.name, err)))
+		return
 	}
 	client, err := a.httpClient()
 	if err != nil {
 		fail(fmt.Errorf("creating a client for %s: %w", a.restCfg.Host, err))
 		return
 	}
-	u := strings.TrimRight(a.restCfg.Host, "/") + op.GetPath()
+	u := strings.TrimRight(a.restCfg.Host, "/") + req.Path
 	if op.GetQuery() != "" {
 		u += "?" + op.GetQuery()
 	}
-	req, err := http.NewRequestWithContext(ctx, op.GetMethod(), u, bytes.NewReader(op.GetBody()))
+	hreq, err := http.NewRequestWithContext(ctx, op.GetMethod(), u, bytes.NewReader(op.GetBody()))
 	if err != nil {
 		fail(fmt.Errorf("building the request: %w", err))
 		return
 	}
 	for _, h := range op.GetHeaders() {
+		name := http.CanonicalHeaderKey(h.GetName())
+		if !forwardedHeaders[name] {
+			continue
+		}
 		for _, v := range h.GetValues() {
-			req.Header.Add(h.GetName(), v)
+			hreq.Header.Add(name, v)
 		}
 	}
+	secret := req.IsSecret()
+	if secret {
+		hreq.Header.Set("Accept", scope.SecretAccept(hreq.Header.Values("Accept")))
+	}
 	a.log.Debug("operation", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath(), "user", op.GetUser())
-	resp, err := client.Do(req)
+	resp, err := client.Do(hreq)
 	if err != nil {
 		fail(fmt.Errorf("%s %s: %w", op.GetMethod(), op.GetPath(), err))
 		return
@@ -85,8 +126,7 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 	for name, vals := range resp.Header {
 		first.Headers = append(first.Headers, &bridgev1.Header{Name: name, Values: vals})
 	}
-	secret := isSecretPath(op.GetPath())
-	if op.GetStream() {
+	if op.GetStream() || req.Streams(q) {
 		if err := send(first); err != nil {
 			return
 		}
@@ -95,7 +135,7 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 		}
 		var copyErr error
 		if secret {
-			copyErr = scrubLines(resp.Body, write)
+			copyErr = scope.ScrubSecretStream(resp.Body, write)
 		} else {
 			copyErr = copyChunks(resp.Body, write)
 		}
@@ -108,13 +148,23 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 		_ = send(done)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
 		fail(fmt.Errorf("reading the answer to %s %s: %w", op.GetMethod(), op.GetPath(), err))
 		return
 	}
+	if len(body) > maxResponse {
+		fail(fmt.Errorf("the answer to %s %s exceeds %d bytes and is not sent cut: narrow the request (limit and continue, labelSelector)", op.GetMethod(), op.GetPath(), maxResponse))
+		return
+	}
 	if secret {
-		body = scrubSecretJSON(body)
+		if body, err = scope.ScrubSecrets(body); err != nil {
+			if errors.Is(err, scope.ErrNotJSON) {
+				err = fmt.Errorf("the answer (%s) could not be scrubbed of Secret data, so it is refused: %w", resp.Header.Get("Content-Type"), err)
+			}
+			fail(fmt.Errorf("%s %s: %w", op.GetMethod(), op.GetPath(), err))
+			return
+		}
 	}
 	for {
 		n := min(len(body), resultChunk)

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/yaml"
 
@@ -150,7 +151,7 @@ func ResolveRules(ctx context.Context, c *kube.Client, f AccountFilter) (Rules, 
 		return Rules{}, fmt.Errorf("kinds %v / omit_kinds %v select no resource %s serves: name kinds as Deployment, deployments or deployments.apps", f.Kinds, f.OmitKinds, c.Config.Host)
 	}
 	verbs := readVerbs
-	if len(f.Write) > 0 {
+	if f.accountConfig("x").Rules().Writable() {
 		verbs = append(append([]string{}, readVerbs...), writeVerbs...)
 	}
 	type key struct {
@@ -234,6 +235,9 @@ func (in *AgentInstall) Check(ctx context.Context, c *kube.Client) error {
 	return nil
 }
 
+// healthProbe probes the agent's health check.
+var healthProbe = corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: agent.HealthPath, Port: intstr.FromString("health")}}
+
 // Objects renders everything the install applies, in apply order. The
 // credential goes into the Secret only.
 func (in *AgentInstall) Objects(rules Rules, credential string) ([]*unstructured.Unstructured, error) {
@@ -311,6 +315,11 @@ func (in *AgentInstall) Objects(rules Rules, credential string) ([]*unstructured
 							Env: []corev1.EnvVar{{Name: "SPINOPS_BRIDGE_ADDRESS", ValueFrom: &corev1.EnvVarSource{
 								SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: SecretAddressKey}}}},
 							Resources: in.Resources,
+							Ports:     []corev1.ContainerPort{{Name: "health", ContainerPort: agent.DefaultHealthPort, Protocol: corev1.ProtocolTCP}},
+							// The agent's local health check (GET /health on
+							// server.port, its only listener).
+							LivenessProbe:  &corev1.Probe{ProbeHandler: healthProbe, InitialDelaySeconds: 10, PeriodSeconds: 10, FailureThreshold: 3},
+							ReadinessProbe: &corev1.Probe{ProbeHandler: healthProbe, PeriodSeconds: 5},
 							SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &noEsc, ReadOnlyRootFilesystem: &roFS,
 								Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 							VolumeMounts: []corev1.VolumeMount{

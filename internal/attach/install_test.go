@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/spinops/terraform-provider-spinops/internal/agent"
@@ -34,6 +35,9 @@ func TestAgentConfigIsValidForTheAgent(t *testing.T) {
 	cfg, err := agent.ParseConfig(b)
 	if err != nil {
 		t.Fatalf("the agent refuses the installed config: %v\n%s", err, b)
+	}
+	if len(cfg.Notices.Unknown) > 0 || len(cfg.Notices.NoMeaning) > 0 {
+		t.Fatalf("the installed config holds keys the agent does not use: %+v", cfg.Notices)
 	}
 	br := cfg.BridgeSettings()
 	if cfg.Mode != agent.ModeAgent || br.GRPC != "bridge.example:9091" || br.Auth.TokenFile != "/var/run/spinops/credential" ||
@@ -104,4 +108,34 @@ func TestInstallAccessNamesWhatIsNeeded(t *testing.T) {
 	if !strings.Contains(strings.Join(got, ";"), "create clusterrolebindings.rbac.authorization.k8s.io cluster-wide") {
 		t.Fatalf("without namespaces a ClusterRoleBinding is needed: %v", got)
 	}
+}
+
+// The Deployment probes the agent's health check: its only listener, on the
+// port the installed config leaves at the default.
+func TestDeploymentProbesTheHealthCheck(t *testing.T) {
+	in := testInstall()
+	objs, err := in.Objects(Rules{}, "spa_x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		c, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		ctr := c[0].(map[string]any)
+		ports, _, _ := unstructured.NestedSlice(ctr, "ports")
+		if len(ports) != 1 || ports[0].(map[string]any)["containerPort"] != int64(agent.DefaultHealthPort) || ports[0].(map[string]any)["name"] != "health" {
+			t.Fatalf("ports %v", ports)
+		}
+		for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+			path, _, _ := unstructured.NestedString(ctr, probe, "httpGet", "path")
+			p, _, _ := unstructured.NestedFieldNoCopy(ctr, probe, "httpGet", "port")
+			if path != agent.HealthPath || p != "health" {
+				t.Fatalf("%s: %v %v", probe, path, p)
+			}
+		}
+		return
+	}
+	t.Fatal("no Deployment")
 }

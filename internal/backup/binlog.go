@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,20 +18,10 @@ import (
 	"time"
 )
 
-// archiveStatusKey is rewritten on every flush of archive-binlogs; its
-// modification time is how far point-in-time recovery reaches.
-const archiveStatusKey = "binlog-status.json"
-
-// ArchiveStatus is the content of binlog-status.json.
-type ArchiveStatus struct {
-	File      string    `json:"file"`
-	Size      int64     `json:"size"`
-	FlushedAt time.Time `json:"flushed_at"`
-}
-
 // Archiver copies a server's binary log to the destination continuously with
 // `mariadb-binlog --read-from-remote-server --raw --stop-never`, uploading
-// each finished file and, every FlushInterval, the one being written.
+// each finished file and, every FlushInterval, the one being written, under
+// the server's own folder (ServerKey).
 type Archiver struct {
 	Server        MySQLServer
 	Dest          Store
@@ -38,10 +29,16 @@ type Archiver struct {
 	Tool          string // mariadb-binlog (default) or mysqlbinlog
 	FlushInterval time.Duration
 	Log           *slog.Logger
+	// Metrics, when set, is updated on every flush.
+	Metrics *Metrics
+
+	server string                 // the server key, set by Preflight
+	scans  map[string]*binlogScan // local files scanned so far
+	status ArchiveStatus
 }
 
 // Preflight refuses a server without a ROW binary log, wrong credentials
-// and an unwritable destination.
+// and an unwritable destination, and learns the server's identity.
 func (a *Archiver) Preflight(ctx context.Context) error {
 	pool, err := a.Server.open("")
 	if err != nil {
@@ -58,11 +55,15 @@ func (a *Archiver) Preflight(ctx context.Context) error {
 	if err := si.checkPointInTime(a.Server.addr()); err != nil {
 		return err
 	}
+	a.server = si.Key()
 	if _, err := exec.LookPath(a.tool()); err != nil {
 		return fmt.Errorf("archiving binlogs needs %s (Debian: apt-get install mariadb-client): %w", a.tool(), err)
 	}
 	return CheckWritable(ctx, a.Dest)
 }
+
+// ServerKey is the archive folder of the server, known after Preflight.
+func (a *Archiver) ServerKey() string { return a.server }
 
 func (a *Archiver) tool() string {
 	if a.Tool != "" {
@@ -86,13 +87,18 @@ func (a *Archiver) Run(ctx context.Context) error {
 	if err := os.MkdirAll(a.WorkDir, 0o750); err != nil {
 		return fmt.Errorf("creating the work directory: %w", err)
 	}
+	a.scans = map[string]*binlogScan{}
+	a.status = ArchiveStatus{Server: a.server}
+	if st, err := readStatus(ctx, a.Dest, serverBinlogDir(a.server)+statusObject); err == nil && st.Server == a.server {
+		a.status = *st
+	}
 	uploaded := map[string]int64{}
 	for {
 		start, err := a.startFile(ctx)
 		if err != nil {
 			return err
 		}
-		a.Log.Info("archiving binlogs", "server", a.Server.addr(), "from", start, "destination", a.Dest.String())
+		a.Log.Info("archiving binlogs", "server", a.Server.addr(), "archive", a.server, "from", start, "destination", a.Dest.String())
 		runErr := a.stream(ctx, start, uploaded)
 		if ctx.Err() != nil {
 			return a.flush(context.WithoutCancel(ctx), uploaded, true)
@@ -106,18 +112,47 @@ func (a *Archiver) Run(ctx context.Context) error {
 	}
 }
 
-// startFile is the newest archived file (fetched again: it may be partial),
-// or the oldest file the server still has.
+// startFile is the newest file archived for this server (fetched again: it
+// may be partial), or the oldest file the server still has. When the
+// server no longer has the newest archived file, the archive has a gap:
+// the window ends there (chainFrom reports it) and archiving goes on from
+// what the server has.
 func (a *Archiver) startFile(ctx context.Context) (string, error) {
 	pool, err := a.Server.open("")
 	if err != nil {
 		return "", err
 	}
 	defer pool.Close()
+	onServer, err := serverBinlogs(ctx, pool)
+	if err != nil {
+		return "", err
+	}
+	if len(onServer) == 0 {
+		return "", errors.New("the server has no binary logs")
+	}
+	archives, _, err := listArchives(ctx, a.Dest)
+	if err != nil {
+		return "", err
+	}
+	if ar := archives[a.server]; ar != nil && len(ar.Files) > 0 {
+		last := strings.TrimPrefix(ar.Files[len(ar.Files)-1].Key, serverBinlogDir(a.server))
+		for _, f := range onServer {
+			if f == last {
+				return last, nil
+			}
+		}
+		a.Log.Warn("the newest archived binlog is no longer on the server: the archive has a gap and the restore window ends before it",
+			"archived", last, "oldest_on_server", onServer[0])
+	}
+	return onServer[0], nil
+}
+
+func serverBinlogs(ctx context.Context, pool *sql.DB) ([]string, error) {
 	rows, err := pool.QueryContext(ctx, "SHOW BINARY LOGS")
 	if err != nil {
-		return "", fmt.Errorf("listing the server's binary logs (needs BINLOG MONITOR / REPLICATION CLIENT): %w", err)
+		return nil, fmt.Errorf("listing the server's binary logs (needs BINLOG MONITOR / REPLICATION CLIENT): %w", err)
 	}
+	defer rows.Close()
 	var onServer []string
 	cols, _ := rows.Columns()
 	for rows.Next() {
@@ -128,39 +163,21 @@ func (a *Archiver) startFile(ctx context.Context) (string, error) {
 			vals[i] = new(any)
 		}
 		if err := rows.Scan(vals...); err != nil {
-			rows.Close()
-			return "", err
+			return nil, err
 		}
 		onServer = append(onServer, name)
 	}
-	rows.Close()
-	if len(onServer) == 0 {
-		return "", errors.New("the server has no binary logs")
-	}
-	archived, err := a.Dest.List(ctx, binlogsDir)
-	if err != nil {
-		return "", err
-	}
-	if len(archived) > 0 {
-		last := strings.TrimPrefix(archived[len(archived)-1].Key, binlogsDir)
-		for _, f := range onServer {
-			if f == last {
-				return last, nil
-			}
-		}
-		a.Log.Warn("the newest archived binlog is no longer on the server: the archive has a gap", "archived", last, "oldest_on_server", onServer[0])
-	}
-	return onServer[0], nil
+	return onServer, rows.Err()
 }
 
 func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string]int64) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(sctx, a.tool(),
-		"--read-from-remote-server", "--raw", "--stop-never",
-		"--host="+a.Server.Host, "--port="+strconv.Itoa(portOr(a.Server.Port)), "--user="+a.Server.User,
+	args := append([]string{"--read-from-remote-server", "--raw", "--stop-never"}, a.Server.cliArgs()...)
+	args = append(args,
 		"--stop-never-slave-server-id="+strconv.Itoa(4000000000+int(time.Now().UnixNano()%100000000)),
 		"--result-file="+a.WorkDir+string(filepath.Separator), start)
+	cmd := exec.CommandContext(sctx, a.tool(), args...)
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+a.Server.Password)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -189,9 +206,44 @@ func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string
 	}
 }
 
-// flush uploads every finished file (then removes it locally) and the file
-// being written when it grew, then rewrites the archive status.
+// serverPosition is where the server's binary log ends, and the server's
+// clock read just before: everything committed before At is at or before
+// File:Position.
+type serverPosition struct {
+	At       time.Time
+	File     string
+	Position uint64
+}
+
+func readServerPosition(ctx context.Context, s MySQLServer) (serverPosition, error) {
+	var p serverPosition
+	pool, err := s.open("")
+	if err != nil {
+		return p, err
+	}
+	defer pool.Close()
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return p, connectError(s, err)
+	}
+	defer conn.Close()
+	var ts string
+	if err := conn.QueryRowContext(ctx, "SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ')").Scan(&ts); err != nil {
+		return p, fmt.Errorf("reading the server's clock: %w", err)
+	}
+	if p.At, err = time.Parse(time.RFC3339Nano, ts); err != nil {
+		return p, err
+	}
+	p.File, p.Position, _, err = binaryLogStatus(ctx, conn)
+	return p, err
+}
+
+// flush uploads every local file that grew (with its scan), removes
+// finished files once archived, and rewrites the archive status. The
+// status says the archive is caught up only when the server's position,
+// read before the upload, is inside what was archived.
 func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final bool) error {
+	pos, posErr := readServerPosition(ctx, a.Server)
 	entries, err := os.ReadDir(a.WorkDir)
 	if err != nil {
 		return err
@@ -203,40 +255,97 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 		}
 	}
 	sort.Slice(names, func(i, j int) bool { return binlogBefore(names[i], names[j]) })
-	var status ArchiveStatus
+	var flushErr error
 	for i, n := range names {
 		p := filepath.Join(a.WorkDir, n)
-		st, err := os.Stat(p)
+		sc, err := a.scanLocal(n, p)
 		if err != nil {
 			return err
 		}
 		current := i == len(names)-1
-		if uploaded[n] != st.Size() {
-			if err := a.upload(ctx, n, p); err != nil {
-				return err
+		if uploaded[n] != sc.Size {
+			if err := a.upload(ctx, n, p, sc); err != nil {
+				flushErr = err
+				break
 			}
-			uploaded[n] = st.Size()
+			uploaded[n] = sc.Size
 		}
-		status = ArchiveStatus{File: n, Size: st.Size()}
-		if !current && !final {
+		if !current && !final && sc.Complete {
 			_ = os.Remove(p) // finished and archived
+			delete(a.scans, n)
 		}
 	}
-	if status.File == "" {
+	now := time.Now().UTC()
+	a.status.HeartbeatAt = now
+	if posErr != nil {
+		a.Log.Warn("reading the server's binlog position failed", "error", posErr)
+	} else {
+		a.status.ServerFile, a.status.ServerPosition = pos.File, pos.Position
+		a.status.BehindBytes = int64(pos.Position)
+		if sc, ok := a.scans[pos.File]; ok && uploaded[pos.File] == sc.Size {
+			a.status.BehindBytes = max(0, int64(pos.Position)-sc.ValidSize)
+		}
+		if flushErr == nil && a.status.BehindBytes == 0 {
+			a.status.CaughtUpAt, a.status.CaughtUpFile, a.status.CaughtUpPosition = pos.At, pos.File, pos.Position
+		}
+	}
+	if a.Metrics != nil {
+		a.Metrics.archiverFlushed(a.status, a.lastEventAt())
+	}
+	if flushErr != nil {
+		return flushErr
+	}
+	if len(names) == 0 {
 		return nil
 	}
-	status.FlushedAt = time.Now().UTC()
-	b, _ := json.Marshal(status)
-	return a.Dest.Put(ctx, archiveStatusKey, bytes.NewReader(b))
+	return writeStatus(ctx, a.Dest, a.status)
 }
 
-func (a *Archiver) upload(ctx context.Context, name, path string) error {
+func (a *Archiver) lastEventAt() time.Time {
+	var t time.Time
+	for _, sc := range a.scans {
+		if sc.LastEventAt.After(t) {
+			t = sc.LastEventAt
+		}
+	}
+	return t
+}
+
+// scanLocal scans the new part of a local file.
+func (a *Archiver) scanLocal(name, path string) (*binlogScan, error) {
+	sc := a.scans[name]
+	if sc == nil {
+		sc = &binlogScan{BinlogFile: BinlogFile{Name: name}}
+		a.scans[name] = sc
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(sc.ValidSize, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if err := sc.feed(f); err != nil {
+		return nil, fmt.Errorf("the binlog %s received from the server: %w", name, err)
+	}
+	return sc, nil
+}
+
+// upload archives a file: the data first, then its scan (the scan is a
+// cache keyed by size; a reader rescans a file whose size differs).
+func (a *Archiver) upload(ctx context.Context, name, path string, sc *binlogScan) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := a.Dest.Put(ctx, binlogsDir+name, f); err != nil {
+	key := serverBinlogDir(a.server) + name
+	if err := a.Dest.Put(ctx, key, io.LimitReader(f, sc.Size)); err != nil {
+		return fmt.Errorf("archiving binlog %s: %w", name, err)
+	}
+	b, _ := json.Marshal(sc.BinlogFile)
+	if err := a.Dest.Put(ctx, key+scanSuffix, bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("archiving binlog %s: %w", name, err)
 	}
 	return nil
@@ -249,55 +358,17 @@ func portOr(p int) int {
 	return p
 }
 
-// ArchivedUntil is when archive-binlogs last flushed (zero without archive).
-func ArchivedUntil(ctx context.Context, dest Store) (time.Time, error) {
-	rc, _, err := dest.Get(ctx, archiveStatusKey)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return time.Time{}, nil
-		}
-		return time.Time{}, err
-	}
-	defer rc.Close()
-	var st ArchiveStatus
-	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&st); err != nil {
-		return time.Time{}, fmt.Errorf("reading %s: %w", archiveStatusKey, err)
-	}
-	return st.FlushedAt, nil
-}
-
-// binlogsFor lists the archived files a point-in-time restore of m up to at
-// needs, or says why the archive cannot serve it.
-func binlogsFor(l *Listing, m *Manifest, at time.Time) ([]string, error) {
-	if m.MySQL.BinlogFile == "" {
-		return nil, fmt.Errorf("backup %s has no binlog position (the server ran without --log-bin): it cannot be rolled forward to %s", m.ID, at.UTC().Format(time.RFC3339))
-	}
-	if !l.ArchivedUntil.IsZero() && l.ArchivedUntil.Before(at) {
-		return nil, fmt.Errorf("the binlog archive reaches only %s, before the requested %s: is `spinops backup archive-binlogs` running?", l.ArchivedUntil.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-	}
-	var files []string
-	for _, b := range l.Binlogs {
-		n := strings.TrimPrefix(b.Key, binlogsDir)
-		if !binlogBefore(n, m.MySQL.BinlogFile) {
-			files = append(files, n)
-		}
-	}
-	if len(files) == 0 || files[0] != m.MySQL.BinlogFile {
-		return nil, fmt.Errorf("the binlog archive does not hold %s, where backup %s starts: point-in-time recovery from it is not possible (is `spinops backup archive-binlogs` running?)", m.MySQL.BinlogFile, m.ID)
-	}
-	return files, nil
-}
-
 // replay applies archived binlogs from a backup's position up to a time,
 // one database at a time (--database, --rewrite-db for renamed targets):
 // `mariadb-binlog ... | mariadb`.
 type replay struct {
-	dest         Store
 	tool, client string
 	log          *slog.Logger
 }
 
-func (r replay) run(ctx context.Context, mm *MySQLManifest, files []string, at time.Time, t MySQLTarget) error {
+// run replays the chain's local copies (paths) into the target databases
+// (source name → database the rows go to).
+func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at time.Time, into map[string]string, s MySQLServer) error {
 	tool, client := r.tool, r.client
 	if tool == "" {
 		tool = "mariadb-binlog"
@@ -305,55 +376,25 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, files []string, at t
 	if client == "" {
 		client = "mariadb"
 	}
-	dir, err := os.MkdirTemp("", "spinops-binlogs-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	var paths []string
-	for _, f := range files {
-		p := filepath.Join(dir, f)
-		if err := r.download(ctx, binlogsDir+f, p); err != nil {
-			return err
-		}
-		paths = append(paths, p)
-	}
 	stop := at.UTC().Format("2006-01-02 15:04:05")
 	for _, d := range mm.Databases {
 		args := []string{"--start-position=" + strconv.FormatUint(mm.BinlogPosition, 10), "--stop-datetime=" + stop, "--database=" + d.Name}
-		if target := t.target(d.Name); target != d.Name {
+		if target := into[d.Name]; target != d.Name {
 			args = append(args, "--rewrite-db="+d.Name+"->"+target)
 		}
 		args = append(args, paths...)
-		if err := r.pipe(ctx, tool, args, client, t.Server); err != nil {
+		if err := r.pipe(ctx, tool, args, client, s); err != nil {
 			return fmt.Errorf("database %s: %w", d.Name, err)
 		}
-		r.log.Info("binlog replayed", "database", d.Name, "files", len(files), "until", stop)
+		r.log.Info("binlog replayed", "database", d.Name, "files", len(paths), "until", stop)
 	}
 	return nil
-}
-
-func (r replay) download(ctx context.Context, key, path string) error {
-	rc, _, err := r.dest.Get(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, rc); err != nil {
-		f.Close()
-		return fmt.Errorf("downloading %s: %w", key, err)
-	}
-	return f.Close()
 }
 
 func (r replay) pipe(ctx context.Context, tool string, args []string, client string, s MySQLServer) error {
 	dump := exec.CommandContext(ctx, tool, args...)
 	dump.Env = append(os.Environ(), "TZ=UTC")
-	apply := exec.CommandContext(ctx, client, "--host="+s.Host, "--port="+strconv.Itoa(portOr(s.Port)), "--user="+s.User, "--binary-mode")
+	apply := exec.CommandContext(ctx, client, append(s.cliArgs(), "--binary-mode")...)
 	apply.Env = append(os.Environ(), "MYSQL_PWD="+s.Password, "TZ=UTC")
 	var dumpErr, applyErr bytes.Buffer
 	dump.Stderr, apply.Stderr = &dumpErr, &applyErr
@@ -379,4 +420,66 @@ func (r replay) pipe(ctx context.Context, tool string, args []string, client str
 		return fmt.Errorf("%s: %v: %s", client, aerr, strings.TrimSpace(applyErr.String()))
 	}
 	return nil
+}
+
+// fetchChain downloads the archive of m's server from m's binlog file into
+// dir, scanning every file as it arrives (the bucket's cached scans are not
+// trusted here), and returns the continuous chain and the local paths.
+func fetchChain(ctx context.Context, dest Store, m *Manifest, dir string) (*Chain, []string, error) {
+	mm := m.MySQL
+	if mm.BinlogFile == "" {
+		return nil, nil, fmt.Errorf("backup %s has no binlog position (the server ran without --log-bin): it cannot be rolled forward", m.ID)
+	}
+	archives, all, err := listArchives(ctx, dest)
+	if err != nil {
+		return nil, nil, err
+	}
+	ar := archives[mm.ArchiveServer]
+	if mm.ArchiveServer == "" || ar == nil {
+		return nil, nil, fmt.Errorf("%w for server %q of backup %s: is `spinops backup archive-binlogs` running?", errNoArchive, mm.ArchiveServer, m.ID)
+	}
+	sc := &scanner{dest: &downloadingStore{Store: dest, dir: dir}, cache: map[string]*BinlogFile{}}
+	c, err := ar.chainFrom(ctx, sc, all, mm.BinlogFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	paths := make([]string, len(c.Files))
+	for i, f := range c.Files {
+		paths[i] = filepath.Join(dir, f.Name)
+	}
+	return c, paths, nil
+}
+
+// downloadingStore keeps a local copy of every object read through it.
+type downloadingStore struct {
+	Store
+	dir string
+}
+
+func (d *downloadingStore) Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+	rc, info, err := d.Store.Get(ctx, key)
+	if err != nil {
+		return nil, info, err
+	}
+	f, err := os.Create(filepath.Join(d.dir, filepath.Base(key)))
+	if err != nil {
+		rc.Close()
+		return nil, info, err
+	}
+	return &teeCloser{Reader: io.TeeReader(rc, f), closers: []io.Closer{rc, f}}, info, nil
+}
+
+type teeCloser struct {
+	io.Reader
+	closers []io.Closer
+}
+
+func (t *teeCloser) Close() error {
+	var first error
+	for _, c := range t.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -87,11 +87,17 @@ func copyObject(ctx context.Context, src, dest Store, dir string, o ObjectInfo) 
 type BucketTarget struct {
 	Store Store
 	// Overwrite allows a non-empty target: objects not in the backup are
-	// deleted, the others replaced.
+	// deleted, the others replaced (after every part was read and checked).
 	Overwrite bool
+	// ConfirmSource is needed, with Overwrite, to restore into the bucket
+	// the backup was taken from.
+	ConfirmSource bool
 }
 
-func preflightBucketRestore(ctx context.Context, t BucketTarget) ([]ObjectInfo, error) {
+func preflightBucketRestore(ctx context.Context, t BucketTarget, source string) ([]ObjectInfo, error) {
+	if t.Store.String() == source && (!t.Overwrite || !t.ConfirmSource) {
+		return nil, fmt.Errorf("%w: the bucket target %s is the bucket the backup was taken from; restore beside it (--bucket-target), or pass both --overwrite and --confirm-overwrite-source to replace it", ErrLiveSource, source)
+	}
 	existing, err := t.Store.List(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("listing the restore target %s: %w", t.Store, err)

@@ -46,6 +46,18 @@ type MySQLConfig struct {
 	User      string   `json:"user"`
 	Password  string   `json:"-"`
 	Databases []string `json:"databases"`
+	// TLS is required, verify_ca or verify_full (empty: no TLS); CAFile a
+	// PEM file (in the cluster: mounted from a Secret).
+	TLS    string `json:"tls,omitempty"`
+	CAFile string `json:"ca_file,omitempty"`
+}
+
+// Server is how to reach the configured server.
+func (c *MySQLConfig) Server() *MySQLServer {
+	if c == nil {
+		return nil
+	}
+	return &MySQLServer{Host: c.Host, Port: c.Port, User: c.User, Password: c.Password, TLS: c.TLS, CAFile: c.CAFile}
 }
 
 // LoadConfig reads a configuration file and takes the MySQL password from
@@ -86,6 +98,12 @@ func (c *Config) Validate() error {
 		}
 		if len(c.MySQL.Databases) == 0 {
 			return fmt.Errorf("mysql.databases must list at least one database")
+		}
+		if t := c.MySQL.TLS; t != "" && t != TLSRequired && t != TLSVerifyCA && t != TLSVerifyFull {
+			return fmt.Errorf("mysql.tls %q: use required, verify_ca or verify_full", t)
+		}
+		if c.MySQL.CAFile != "" && c.MySQL.TLS == "" {
+			return fmt.Errorf("mysql.ca_file is set but mysql.tls is not: set tls = verify_ca or verify_full")
 		}
 	}
 	if c.MySQL == nil && c.Bucket == nil {

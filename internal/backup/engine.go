@@ -1,17 +1,20 @@
 // Package backup is the spinops backup engine: consistent logical snapshots
 // of MySQL-compatible databases with their binlog position, incremental
-// copies of a bucket, manifests with checksums, retention, restore, and
-// point-in-time recovery from an archived binary log. It knows nothing
-// about Terraform.
+// copies of a bucket, signed manifests with checksums, retention, restore
+// that verifies before it replaces anything, point-in-time recovery from a
+// per-server binlog archive whose continuity is proven, and restore drills.
+// It knows nothing about Terraform.
 package backup
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 )
 
@@ -21,6 +24,15 @@ type Engine struct {
 	Log         *slog.Logger
 	Now         func() time.Time
 	ToolVersion string
+	// Keys sign new manifests and verify them before a restore or a
+	// verification trusts them.
+	Keys *Keys
+	// Dump tunes the MySQL dump (parallel connections, chunk size).
+	Dump DumpOptions
+	// LeaseInterval is how often a running backup renews its lease
+	// (default 1 minute); retention leaves a backup folder alone while
+	// anything in it is younger than LeaseTTL (default 15 minutes).
+	LeaseInterval, LeaseTTL time.Duration
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -99,7 +111,8 @@ func CheckWritable(ctx context.Context, dest Store) error {
 	return nil
 }
 
-// Run takes one backup: preflight, MySQL snapshot, bucket copy, then the
+// Run takes one backup: preflight, a lease on its folder, MySQL snapshot,
+// bucket copy, a check that every part is still there, the signed
 // manifest (last), then retention. It returns the manifest.
 func (e *Engine) Run(ctx context.Context, o RunOptions) (*Manifest, error) {
 	if err := e.Preflight(ctx, o); err != nil {
@@ -108,16 +121,23 @@ func (e *Engine) Run(ctx context.Context, o RunOptions) (*Manifest, error) {
 	started := e.now().UTC()
 	m := &Manifest{Format: ManifestFormat, ID: newBackupID(started), ToolVersion: e.ToolVersion, StartedAt: started, SnapshotAt: started}
 	dir := backupDir(m.ID)
+	stopLease, err := e.holdLease(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer stopLease()
 	e.log().Info("backup started", "backup", m.ID, "destination", e.Dest.String())
 	if o.MySQL != nil {
-		mm, snapAt, err := dumpMySQL(ctx, *o.MySQL, o.Databases, e.Dest, dir, e.log())
+		mm, snapAt, err := dumpMySQL(ctx, *o.MySQL, o.Databases, e.Dest, dir, e.Dump, e.log())
 		if err != nil {
 			return nil, fmt.Errorf("backup %s: %w", m.ID, err)
 		}
 		m.MySQL, m.SnapshotAt = mm, snapAt
 		for _, d := range mm.Databases {
 			for _, t := range d.Tables {
-				m.StoredBytes += t.Data.Size
+				for _, p := range t.Parts {
+					m.StoredBytes += p.Size
+				}
 			}
 		}
 	}
@@ -138,15 +158,119 @@ func (e *Engine) Run(ctx context.Context, o RunOptions) (*Manifest, error) {
 		}
 		m.Bucket, m.StoredBytes = bp, m.StoredBytes+n
 	}
+	if err := e.checkPartsPresent(ctx, m); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", m.ID, err)
+	}
 	m.CompletedAt = e.now().UTC()
-	if err := writeManifest(ctx, e.Dest, m); err != nil {
+	if err := writeManifest(ctx, e.Dest, m, e.Keys); err != nil {
 		return nil, err
 	}
-	e.log().Info("backup complete", "backup", m.ID, "stored_bytes", m.StoredBytes, "seconds", m.CompletedAt.Sub(started).Seconds())
-	if _, err := ApplyRetention(ctx, e.Dest, o.Retention, e.now(), e.log()); err != nil {
+	stopLease()
+	e.log().Info("backup complete", "backup", m.ID, "stored_bytes", m.StoredBytes, "seconds", m.CompletedAt.Sub(started).Seconds(), "signed", e.Keys.canSign())
+	if _, err := e.ApplyRetention(ctx, o.Retention); err != nil {
 		return m, fmt.Errorf("backup %s is complete, but retention failed: %w", m.ID, err)
 	}
 	return m, nil
+}
+
+// holdLease writes backups/<id>/lease.json and rewrites it every
+// LeaseInterval until the returned function is called (which removes it).
+func (e *Engine) holdLease(ctx context.Context, id string) (func(), error) {
+	key := backupDir(id) + leaseName
+	put := func(ctx context.Context) error {
+		b, _ := json.Marshal(map[string]any{"backup": id, "renewed_at": time.Now().UTC(), "host": hostname()})
+		return e.Dest.Put(ctx, key, bytes.NewReader(b))
+	}
+	if err := put(ctx); err != nil {
+		return nil, fmt.Errorf("backup %s: writing its lease: %w", id, err)
+	}
+	every := e.LeaseInterval
+	if every <= 0 {
+		every = time.Minute
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+				if err := put(lctx); err != nil && lctx.Err() == nil {
+					e.log().Warn("renewing the backup's lease failed", "backup", id, "error", err)
+				}
+			}
+		}
+	}()
+	stopped := false
+	return func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		<-done
+		_ = e.Dest.Delete(context.WithoutCancel(ctx), key)
+	}, nil
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// checkPartsPresent lists the backup's folder and checks every part it
+// wrote is there with its size, so no manifest is ever written for parts
+// something else removed.
+func (e *Engine) checkPartsPresent(ctx context.Context, m *Manifest) error {
+	objs, err := e.Dest.List(ctx, backupDir(m.ID))
+	if err != nil {
+		return fmt.Errorf("listing its parts: %w", err)
+	}
+	have := map[string]int64{}
+	for _, o := range objs {
+		have[o.Key] = o.Size
+	}
+	for _, p := range m.ownParts() {
+		if size, ok := have[p.Path]; !ok || size != p.Size {
+			return fmt.Errorf("part %s disappeared or changed while the backup ran (%d bytes, want %d): no manifest written", p.Path, size, p.Size)
+		}
+	}
+	return nil
+}
+
+// ownParts are the parts stored in m's own folder.
+func (m *Manifest) ownParts() []Part {
+	var out []Part
+	dir := backupDir(m.ID)
+	for _, p := range m.allParts() {
+		if len(p.Path) > len(dir) && p.Path[:len(dir)] == dir {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (m *Manifest) allParts() []Part {
+	var out []Part
+	if m.MySQL != nil {
+		for _, d := range m.MySQL.Databases {
+			for _, t := range d.Tables {
+				for _, p := range t.parts() {
+					out = append(out, p.Part)
+				}
+			}
+		}
+	}
+	if m.Bucket != nil {
+		for _, o := range m.Bucket.Objects {
+			out = append(out, o.Stored)
+		}
+	}
+	return out
 }
 
 // RestoreOptions say what to restore where. Exactly one of BackupID and At
@@ -161,8 +285,11 @@ type RestoreOptions struct {
 	BinlogTool, ClientTool string
 }
 
-// Restore checks everything it can first (backup exists and is complete,
-// credentials, empty targets or Overwrite, binlogs for At), then restores.
+// Restore never replaces anything before everything is verified: it checks
+// the manifest's signature, the targets and, for --at, that the binlog
+// archive reaches the time without a gap; loads and checks every part into
+// staging databases (and replays the binlog there); reads every bucket
+// part; and only then swaps the databases in and writes the bucket.
 func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, error) {
 	if (o.BackupID == "") == o.At.IsZero() {
 		return nil, errors.New("restore: give either a backup id or a point in time (--at), not both")
@@ -174,16 +301,20 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 	if err != nil {
 		return nil, err
 	}
-	var m *Manifest
+	var picked *Manifest
 	if o.BackupID != "" {
-		m, err = l.Find(o.BackupID)
+		picked, err = l.Find(o.BackupID)
 	} else {
-		m, err = l.Before(o.At)
+		picked, err = l.Before(o.At)
 	}
 	if err != nil {
 		return nil, err
 	}
-	var binlogs []string
+	m, err := VerifiedManifest(ctx, e.Dest, picked.ID, e.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	var binlogPaths []string
 	if o.MySQL != nil {
 		if m.MySQL == nil {
 			return nil, fmt.Errorf("backup %s has no MySQL snapshot", m.ID)
@@ -192,7 +323,12 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 			return nil, err
 		}
 		if !o.At.IsZero() {
-			if binlogs, err = binlogsFor(l, m, o.At); err != nil {
+			dir, err := os.MkdirTemp("", "spinops-binlogs-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(dir)
+			if binlogPaths, err = e.binlogsUntil(ctx, m, o.At, dir); err != nil {
 				return nil, err
 			}
 		}
@@ -202,20 +338,36 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 		if m.Bucket == nil {
 			return nil, fmt.Errorf("backup %s has no bucket copy", m.ID)
 		}
-		if existing, err = preflightBucketRestore(ctx, *o.Bucket); err != nil {
+		if existing, err = preflightBucketRestore(ctx, *o.Bucket, m.Bucket.Source); err != nil {
 			return nil, err
+		}
+		// The bucket has no staging area to swap from: read and check
+		// every part first, so a damaged backup never touches the target.
+		for _, be := range m.Bucket.Objects {
+			if err := e.checkPart(ctx, be.Stored, -1); err != nil {
+				return nil, fmt.Errorf("restoring backup %s (nothing was changed): %w", m.ID, err)
+			}
 		}
 	}
 	e.log().Info("restore started", "backup", m.ID, "snapshot_at", m.SnapshotAt)
+	var stages []staged
 	if o.MySQL != nil {
-		if err := restoreMySQL(ctx, e.Dest, m.MySQL, *o.MySQL, e.log()); err != nil {
+		if stages, err = stageMySQL(ctx, e.Dest, m.MySQL, *o.MySQL, e.log()); err != nil {
 			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}
-		if len(binlogs) > 0 {
-			r := replay{dest: e.Dest, tool: o.BinlogTool, client: o.ClientTool, log: e.log()}
-			if err := r.run(ctx, m.MySQL, binlogs, o.At, *o.MySQL); err != nil {
-				return m, fmt.Errorf("replaying the binlog of backup %s up to %s: %w", m.ID, o.At.UTC().Format(time.RFC3339), err)
+		if len(binlogPaths) > 0 {
+			into := map[string]string{}
+			for _, st := range stages {
+				into[st.dump.Name] = st.stage
 			}
+			r := replay{tool: o.BinlogTool, client: o.ClientTool, log: e.log()}
+			if err := r.run(ctx, m.MySQL, binlogPaths, o.At, into, o.MySQL.Server); err != nil {
+				e.dropStages(ctx, *o.MySQL, stages)
+				return m, fmt.Errorf("replaying the binlog of backup %s up to %s (nothing in the targets was changed): %w", m.ID, o.At.UTC().Format(time.RFC3339), err)
+			}
+		}
+		if err := swapIn(ctx, *o.MySQL, stages, e.log()); err != nil {
+			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}
 	}
 	if o.Bucket != nil {
@@ -227,63 +379,96 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 	return m, nil
 }
 
+func (e *Engine) dropStages(ctx context.Context, t MySQLTarget, stages []staged) {
+	admin, err := t.Server.open("")
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	dropStages(context.WithoutCancel(ctx), admin, stages, e.log())
+}
+
+// binlogsUntil downloads and proves the archive from m's position to at.
+func (e *Engine) binlogsUntil(ctx context.Context, m *Manifest, at time.Time, dir string) ([]string, error) {
+	c, paths, err := fetchChain(ctx, e.Dest, m, dir)
+	if err != nil {
+		return nil, fmt.Errorf("restore --at %s: %w", at.UTC().Format(time.RFC3339), err)
+	}
+	if c.Until.Before(at) {
+		if c.Gap != nil {
+			return nil, fmt.Errorf("restore --at %s: %w", at.UTC().Format(time.RFC3339), c.Gap)
+		}
+		return nil, fmt.Errorf("restore --at %s: the binlog archive of server %s reaches only %s (its last archived event or caught-up check): is `spinops backup archive-binlogs` running?",
+			at.UTC().Format(time.RFC3339), c.Server, c.Until.UTC().Format(time.RFC3339))
+	}
+	return paths, nil
+}
+
 // VerifyReport is what Verify checked.
 type VerifyReport struct {
 	Parts, Rows, Bytes int64
 }
 
-// Verify reads every part of a backup and checks sizes, SHA-256 and row
-// counts against its manifest, without restoring anything.
+// Verify checks the manifest's signature and reads every part of a backup,
+// checking sizes, SHA-256 and row counts against the manifest, without
+// restoring anything.
 func (e *Engine) Verify(ctx context.Context, id string) (*VerifyReport, error) {
-	m, err := ReadManifest(ctx, e.Dest, id)
+	m, err := VerifiedManifest(ctx, e.Dest, id, e.Keys)
 	if err != nil {
 		return nil, err
 	}
+	return e.verifyParts(ctx, m)
+}
+
+func (e *Engine) verifyParts(ctx context.Context, m *Manifest) (*VerifyReport, error) {
 	rep := &VerifyReport{}
-	check := func(p Part, wantRows int64) error {
-		rc, _, err := e.Dest.Get(ctx, p.Path)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		hr := newHashReader(rc)
-		rows, raw, err := countRows(hr)
-		if err != nil {
-			return fmt.Errorf("decompressing %s: %w", p.Path, err)
-		}
-		if hr.sum() != p.SHA256 || hr.n != p.Size {
-			return fmt.Errorf("%s: %d bytes with SHA-256 %s, the manifest says %d bytes with %s", p.Path, hr.n, hr.sum(), p.Size, p.SHA256)
-		}
-		if raw != p.RawSize {
-			return fmt.Errorf("%s: %d bytes uncompressed, the manifest says %d", p.Path, raw, p.RawSize)
-		}
-		if wantRows >= 0 && rows != wantRows {
-			return fmt.Errorf("%s: %d rows, the manifest says %d", p.Path, rows, wantRows)
-		}
-		rep.Parts++
-		rep.Bytes += p.Size
-		if wantRows > 0 {
-			rep.Rows += wantRows
-		}
-		return nil
-	}
 	if m.MySQL != nil {
 		for _, d := range m.MySQL.Databases {
 			for _, t := range d.Tables {
-				if err := check(t.Data, t.Rows); err != nil {
-					return rep, fmt.Errorf("verifying backup %s: %w", id, err)
+				for _, p := range t.parts() {
+					if err := e.checkPart(ctx, p.Part, p.Rows); err != nil {
+						return rep, fmt.Errorf("verifying backup %s: %w", m.ID, err)
+					}
+					rep.Parts++
+					rep.Bytes += p.Size
+					rep.Rows += p.Rows
 				}
 			}
 		}
 	}
 	if m.Bucket != nil {
 		for _, o := range m.Bucket.Objects {
-			if err := check(o.Stored, -1); err != nil {
-				return rep, fmt.Errorf("verifying backup %s: %w", id, err)
+			if err := e.checkPart(ctx, o.Stored, -1); err != nil {
+				return rep, fmt.Errorf("verifying backup %s: %w", m.ID, err)
 			}
+			rep.Parts++
+			rep.Bytes += o.Stored.Size
 		}
 	}
 	return rep, nil
+}
+
+func (e *Engine) checkPart(ctx context.Context, p Part, wantRows int64) error {
+	rc, _, err := e.Dest.Get(ctx, p.Path)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	hr := newHashReader(rc)
+	rows, raw, err := countRows(hr)
+	if err != nil {
+		return fmt.Errorf("decompressing %s: %w", p.Path, err)
+	}
+	if hr.sum() != p.SHA256 || hr.n != p.Size {
+		return fmt.Errorf("%s: %d bytes with SHA-256 %s, the manifest says %d bytes with %s", p.Path, hr.n, hr.sum(), p.Size, p.SHA256)
+	}
+	if raw != p.RawSize {
+		return fmt.Errorf("%s: %d bytes uncompressed, the manifest says %d", p.Path, raw, p.RawSize)
+	}
+	if wantRows >= 0 && rows != wantRows {
+		return fmt.Errorf("%s: %d rows, the manifest says %d", p.Path, rows, wantRows)
+	}
+	return nil
 }
 
 // countRows decompresses r and counts newline-terminated rows.

@@ -29,7 +29,7 @@ func TestBucketOnGCS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := &backup.Engine{Dest: dest}
+	eng := &backup.Engine{Dest: dest, Keys: testKeys()}
 	m, err := eng.Run(ctx, backup.RunOptions{Bucket: src})
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,13 @@ const (
 	ConfigKey         = "config.json"
 	PolicyAnnotation  = "spinops.io/backup-policy"
 	secretPasswordKey = "mysql-password"
+	secretSigningKey  = "signing-key"
 	configMountPath   = "/etc/spinops/backup"
+	// CAMountPath is where the MySQL CA Secret is mounted; the
+	// configuration's mysql.ca_file points into it.
+	CAMountPath = "/etc/spinops/mysql-ca"
+	// MetricsPort is the archiver's Prometheus port.
+	MetricsPort = 9464
 )
 
 // Policy is a scheduled backup running in a cluster: a Secret (the MySQL
@@ -41,7 +47,20 @@ type Policy struct {
 	ServiceAccountName string
 	// Annotation is stored on the ConfigMap for the provider to read back.
 	Annotation string
+	// SigningKey, when set, is written to the policy's Secret; or
+	// SigningKeySecretName/Key reference an existing Secret. Either becomes
+	// SPINOPS_BACKUP_SIGNING_KEY of every pod.
+	SigningKey                                string
+	SigningKeySecretName, SigningKeySecretKey string
+	// CASecretName/Key is a Secret with the MySQL server's CA (PEM),
+	// mounted at CAMountPath/<key>.
+	CASecretName, CASecretKey string
+	// DrillSchedule, when set, adds a CronJob running `verify --drill`.
+	DrillSchedule string
 }
+
+// DrillObjectName is the name of the drill CronJob of policy name.
+func DrillObjectName(name string) string { return ObjectName(name) + "-drill" }
 
 // ObjectName is the name of every object of policy name.
 func ObjectName(name string) string { return "spinops-backup-" + name }
@@ -62,12 +81,27 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 	cm.Annotations = map[string]string{PolicyAnnotation: p.Annotation}
 	var objs []runtime.Object
 	pwRef := &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: secretPasswordKey}
+	ownSecret := map[string][]byte{}
 	if p.Password != "" {
+		ownSecret[secretPasswordKey] = []byte(p.Password)
+	}
+	var sigRef *corev1.SecretKeySelector
+	switch {
+	case p.SigningKey != "":
+		ownSecret[secretSigningKey] = []byte(p.SigningKey)
+		sigRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: secretSigningKey}
+	case p.SigningKeySecretName != "":
+		sigRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: p.SigningKeySecretName}, Key: p.SigningKeySecretKey}
+	}
+	if len(ownSecret) > 0 {
 		objs = append(objs, &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: meta(),
-			Type: corev1.SecretTypeOpaque, Data: map[string][]byte{secretPasswordKey: []byte(p.Password)}})
-	} else if p.PasswordSecretName != "" {
+			Type: corev1.SecretTypeOpaque, Data: ownSecret})
+	}
+	switch {
+	case p.Password != "":
+	case p.PasswordSecretName != "":
 		pwRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: p.PasswordSecretName}, Key: p.PasswordSecretKey}
-	} else {
+	default:
 		pwRef = nil
 	}
 	objs = append(objs, cm)
@@ -78,19 +112,24 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 		}
 		c.Args = append(c.Args, "--config", configMountPath+"/"+ConfigKey)
 		if pwRef != nil {
-			c.Env = []corev1.EnvVar{{Name: EnvMySQLPassword, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: pwRef}}}
+			c.Env = append(c.Env, corev1.EnvVar{Name: EnvMySQLPassword, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: pwRef}})
+		}
+		if sigRef != nil {
+			c.Env = append(c.Env, corev1.EnvVar{Name: EnvSigningKey, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: sigRef}})
 		}
 		if p.CredentialsSecret != "" {
 			c.EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: p.CredentialsSecret}}}}
 		}
-		return corev1.PodSpec{
-			ServiceAccountName: p.ServiceAccountName,
-			Containers:         []corev1.Container{c},
-			Volumes: []corev1.Volume{
-				{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}},
-				{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-			},
+		vols := []corev1.Volume{
+			{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}},
+			{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		}
+		if p.CASecretName != "" {
+			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "mysql-ca", MountPath: CAMountPath, ReadOnly: true})
+			vols = append(vols, corev1.Volume{Name: "mysql-ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: p.CASecretName,
+				Items: []corev1.KeyToPath{{Key: p.CASecretKey, Path: p.CASecretKey}}}}})
+		}
+		return corev1.PodSpec{ServiceAccountName: p.ServiceAccountName, Containers: []corev1.Container{c}, Volumes: vols}
 	}
 	jobPod := pod("run")
 	jobPod.RestartPolicy = corev1.RestartPolicyNever
@@ -108,14 +147,37 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 		cj.Spec.TimeZone = ptr.To(p.TimeZone)
 	}
 	objs = append(objs, cj)
+	if p.DrillSchedule != "" {
+		drillPod := pod("verify", "--drill")
+		drillPod.RestartPolicy = corev1.RestartPolicyNever
+		dm := meta()
+		dm.Name = DrillObjectName(p.Name)
+		drill := &batchv1.CronJob{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"}, ObjectMeta: dm, Spec: batchv1.CronJobSpec{
+			Schedule:                   p.DrillSchedule,
+			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+			SuccessfulJobsHistoryLimit: ptr.To[int32](3),
+			FailedJobsHistoryLimit:     ptr.To[int32](3),
+			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+				BackoffLimit: ptr.To[int32](0), // a failed drill is a result, not something to retry
+				Template:     corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: drillPod},
+			}},
+		}}
+		if p.TimeZone != "" {
+			drill.Spec.TimeZone = ptr.To(p.TimeZone)
+		}
+		objs = append(objs, drill)
+	}
 	if p.Config.PointInTime {
 		archLabels := map[string]string{"app.kubernetes.io/name": "spinops-binlog-archiver", "app.kubernetes.io/instance": p.Name}
 		d := &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: meta(), Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Selector: &metav1.LabelSelector{MatchLabels: archLabels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: archLabels}, Spec: pod("archive-binlogs", "--work-dir", "/var/lib/spinops/binlogs")},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: archLabels, Annotations: map[string]string{
+				"prometheus.io/scrape": "true", "prometheus.io/port": fmt.Sprint(MetricsPort)}},
+				Spec: pod("archive-binlogs", "--work-dir", "/var/lib/spinops/binlogs", fmt.Sprintf("--metrics-addr=:%d", MetricsPort))},
 		}}
+		d.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "metrics", ContainerPort: MetricsPort}}
 		objs = append(objs, d)
 	}
 	out := make([]*unstructured.Unstructured, 0, len(objs))

@@ -160,3 +160,14 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 }
 
 var _ = os.Getenv
+
+// testKeys signs and verifies the tests' manifests (HMAC, as a policy's
+// signing Secret would).
+func testKeys() *backup.Keys {
+	return &backup.Keys{HMAC: []byte("tf-acc-test-signing-key-0123456789abcdef")}
+}
+
+// engine is an engine over dest with the tests' keys.
+func (e *env) engine(dest backup.Store) *backup.Engine {
+	return &backup.Engine{Dest: dest, Log: testLogger(e.t), Keys: testKeys()}
+}

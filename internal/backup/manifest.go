@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -15,19 +16,24 @@ import (
 
 // Layout of a destination (keys relative to its prefix):
 //
-//	backups/<id>/mysql/<database>/<table>.tsv.zst   table rows
+//	backups/<id>/lease.json                         rewritten while the run is alive
+//	backups/<id>/mysql/<database>/<table>.<n>.tsv.zst  table rows, one part per chunk
 //	backups/<id>/bucket/<object key>.zst            changed bucket objects
+//	backups/<id>/manifest.sig                       signatures of manifest.json
 //	backups/<id>/manifest.json                      written last
-//	binlogs/<binlog file name>                      archive-binlogs
+//	binlogs/<server>/<binlog file name>             archive-binlogs (binlog_archive.go)
+//	drills/<time>.json                              results of `verify --drill`
 //
 // A backup folder without manifest.json is incomplete and never listed.
 const (
 	backupsDir   = "backups/"
 	binlogsDir   = "binlogs/"
 	manifestName = "manifest.json"
+	sigName      = "manifest.sig"
+	leaseName    = "lease.json"
 
 	// ManifestFormat is the version of the manifest layout.
-	ManifestFormat = 1
+	ManifestFormat = 2
 	idLayout       = "20060102T150405Z"
 )
 
@@ -47,8 +53,14 @@ type Manifest struct {
 
 // MySQLManifest is the consistent snapshot of the MySQL databases.
 type MySQLManifest struct {
-	Server         string         `json:"server"`
-	ServerVersion  string         `json:"server_version"`
+	Server        string `json:"server"`
+	ServerVersion string `json:"server_version"`
+	// ServerID, ServerUUID (MySQL) and GTIDDomain (MariaDB) identify the
+	// server; ArchiveServer is the folder of its binlog archive.
+	ServerID       uint32         `json:"server_id,omitempty"`
+	ServerUUID     string         `json:"server_uuid,omitempty"`
+	GTIDDomain     uint32         `json:"gtid_domain,omitempty"`
+	ArchiveServer  string         `json:"archive_server,omitempty"`
 	BinlogFile     string         `json:"binlog_file,omitempty"`
 	BinlogPosition uint64         `json:"binlog_position,omitempty"`
 	GTID           string         `json:"gtid,omitempty"`
@@ -61,6 +73,27 @@ type DatabaseDump struct {
 	Name      string      `json:"name"`
 	CreateSQL string      `json:"create_sql"`
 	Tables    []TableDump `json:"tables"`
+	// Objects are the views, triggers, routines and events, created after
+	// the tables.
+	Objects []SchemaObject `json:"objects,omitempty"`
+}
+
+// Kinds of SchemaObject.
+const (
+	ObjectView      = "VIEW"
+	ObjectTrigger   = "TRIGGER"
+	ObjectProcedure = "PROCEDURE"
+	ObjectFunction  = "FUNCTION"
+	ObjectEvent     = "EVENT"
+)
+
+// SchemaObject is a view, trigger, routine or event: SHOW CREATE's
+// statement and the sql_mode it was created under.
+type SchemaObject struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	CreateSQL string `json:"create_sql"`
+	SQLMode   string `json:"sql_mode,omitempty"`
 }
 
 // TableDump is one table: its definition, its rows and where they are.
@@ -69,7 +102,27 @@ type TableDump struct {
 	CreateSQL string   `json:"create_sql"`
 	Columns   []Column `json:"columns"`
 	Rows      int64    `json:"rows"`
-	Data      Part     `json:"data"`
+	// RowDigest is the sum (mod 2^64) of the xxHash64 of every row in its
+	// dump format, so it does not depend on row order or chunking: a
+	// drill re-reads the restored table and compares.
+	RowDigest string      `json:"row_digest,omitempty"`
+	Parts     []TablePart `json:"parts,omitempty"`
+	// Data is the single part of format-1 manifests.
+	Data *Part `json:"data,omitempty"`
+}
+
+// TablePart is one chunk of a table's rows.
+type TablePart struct {
+	Part
+	Rows int64 `json:"rows"`
+}
+
+// parts returns the table's parts (format 1: the single Data part).
+func (t *TableDump) parts() []TablePart {
+	if len(t.Parts) == 0 && t.Data != nil {
+		return []TablePart{{Part: *t.Data, Rows: t.Rows}}
+	}
+	return t.Parts
 }
 
 // Column is a dumped column; Bit columns travel as numbers.
@@ -114,10 +167,22 @@ func backupDir(id string) string { return backupsDir + id + "/" }
 
 func manifestKey(id string) string { return backupDir(id) + manifestName }
 
-func writeManifest(ctx context.Context, dest Store, m *Manifest) error {
+func sigKey(id string) string { return backupDir(id) + sigName }
+
+// writeManifest writes the signatures (when keys can sign), then the manifest.
+func writeManifest(ctx context.Context, dest Store, m *Manifest, keys *Keys) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding the manifest: %w", err)
+	}
+	if keys.canSign() {
+		sig, err := keys.sign(b)
+		if err != nil {
+			return fmt.Errorf("signing the manifest of backup %s: %w", m.ID, err)
+		}
+		if err := dest.Put(ctx, sigKey(m.ID), bytes.NewReader(sig)); err != nil {
+			return fmt.Errorf("writing the signature of backup %s: %w", m.ID, err)
+		}
 	}
 	if err := dest.Put(ctx, manifestKey(m.ID), bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("writing the manifest of backup %s: %w", m.ID, err)
@@ -125,21 +190,56 @@ func writeManifest(ctx context.Context, dest Store, m *Manifest) error {
 	return nil
 }
 
-// ReadManifest reads the manifest of backup id.
+// ReadManifest reads the manifest of backup id, without checking its
+// signature (VerifiedManifest does).
 func ReadManifest(ctx context.Context, dest Store, id string) (*Manifest, error) {
+	m, _, err := readManifest(ctx, dest, id)
+	return m, err
+}
+
+// VerifiedManifest reads the manifest of backup id and checks its
+// signature with keys: a manifest is trusted only when signed.
+func VerifiedManifest(ctx context.Context, dest Store, id string, keys *Keys) (*Manifest, error) {
+	m, raw, err := readManifest(ctx, dest, id)
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := dest.Get(ctx, sigKey(id))
+	var sig []byte
+	if err == nil {
+		sig, err = io.ReadAll(io.LimitReader(rc, 1<<20))
+		rc.Close()
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("reading the signature of backup %s: %w", id, err)
+	}
+	if err := keys.verify(raw, sig); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", id, err)
+	}
+	return m, nil
+}
+
+func readManifest(ctx context.Context, dest Store, id string) (*Manifest, []byte, error) {
 	rc, _, err := dest.Get(ctx, manifestKey(id))
 	if err != nil {
-		return nil, fmt.Errorf("reading the manifest of backup %s: %w", id, err)
+		return nil, nil, fmt.Errorf("reading the manifest of backup %s: %w", id, err)
 	}
 	defer rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, 256<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the manifest of backup %s: %w", id, err)
+	}
 	var m Manifest
-	if err := json.NewDecoder(io.LimitReader(rc, 256<<20)).Decode(&m); err != nil {
-		return nil, fmt.Errorf("decoding the manifest of backup %s: %w", id, err)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, nil, fmt.Errorf("decoding the manifest of backup %s: %w", id, err)
+	}
+	if m.ID != id {
+		return nil, nil, fmt.Errorf("the manifest in backups/%s/ says it is backup %q: it was moved or tampered with", id, m.ID)
 	}
 	if m.Format > ManifestFormat {
-		return nil, fmt.Errorf("backup %s has manifest format %d; this spinops reads up to %d: upgrade spinops", id, m.Format, ManifestFormat)
+		return nil, nil, fmt.Errorf("backup %s has manifest format %d; this spinops reads up to %d: upgrade spinops", id, m.Format, ManifestFormat)
 	}
-	return &m, nil
+	return &m, raw, nil
 }
 
 // Listing is what a destination holds.
@@ -148,13 +248,23 @@ type Listing struct {
 	Complete []*Manifest
 	// Incomplete backup ids (no manifest: interrupted or still running).
 	Incomplete []string
-	// Binlogs are the archived binary-log files, oldest first.
-	Binlogs []ObjectInfo
-	// ArchivedUntil is when archive-binlogs last flushed (zero: no archive).
+	// Archives are the binlog archives, by server key.
+	Archives map[string]*ServerArchive
+	// Chain is the continuous binlog run from the newest backup with a
+	// binlog position (nil: none, or its server has no archive).
+	Chain *Chain
+	// ChainErr says why the newest backup cannot be rolled forward.
+	ChainErr error
+	// ArchivedUntil is the time the archive provably reaches from the
+	// newest backup: its last archived event, or a later caught-up check
+	// matching the files (zero: no archive).
 	ArchivedUntil time.Time
+	// Drills are the recorded restore drills, oldest first.
+	Drills []DrillResult
 }
 
-// List reads every complete backup's manifest and the binlog archive.
+// List reads every complete backup's manifest, the binlog archives (the
+// continuity from the newest backup) and the drill results.
 func List(ctx context.Context, dest Store) (*Listing, error) {
 	objs, err := dest.List(ctx, backupsDir)
 	if err != nil {
@@ -190,10 +300,27 @@ func List(ctx context.Context, dest Store) (*Listing, error) {
 		}
 		l.Complete = append(l.Complete, m)
 	}
-	if l.Binlogs, err = dest.List(ctx, binlogsDir); err != nil {
+	var all map[string]ObjectInfo
+	if l.Archives, all, err = listArchives(ctx, dest); err != nil {
 		return nil, err
 	}
-	if l.ArchivedUntil, err = ArchivedUntil(ctx, dest); err != nil {
+	for i := len(l.Complete) - 1; i >= 0; i-- {
+		mm := l.Complete[i].MySQL
+		if mm == nil || mm.BinlogFile == "" {
+			continue
+		}
+		ar := l.Archives[mm.ArchiveServer]
+		if ar == nil {
+			break
+		}
+		sc := &scanner{dest: dest, cache: map[string]*BinlogFile{}, trustCache: true}
+		l.Chain, l.ChainErr = ar.chainFrom(ctx, sc, all, mm.BinlogFile)
+		if l.Chain != nil {
+			l.ArchivedUntil = l.Chain.Until
+		}
+		break
+	}
+	if l.Drills, err = listDrills(ctx, dest); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -210,17 +337,24 @@ func (l *Listing) Latest() *Manifest {
 // Window is the span a restore can reach.
 type Window struct {
 	Earliest, Latest time.Time
+	// Gap, when set, is where the binlog archive stops being continuous
+	// (the window ends there).
+	Gap *GapError
 }
 
 // RestoreWindow is from the oldest complete backup's snapshot to the newest
-// snapshot, or, with a binlog archive flushed after it, to the last flush.
+// snapshot or, when the binlog archive continues it without a gap, to the
+// time the archive provably reaches.
 func (l *Listing) RestoreWindow() (Window, bool) {
 	if len(l.Complete) == 0 {
 		return Window{}, false
 	}
 	w := Window{Earliest: l.Complete[0].SnapshotAt, Latest: l.Latest().SnapshotAt}
-	if mm := l.Latest().MySQL; mm != nil && mm.BinlogFile != "" && l.ArchivedUntil.After(w.Latest) {
-		w.Latest = l.ArchivedUntil
+	if l.Chain != nil {
+		w.Gap = l.Chain.Gap
+		if l.Chain.Until.After(w.Latest) {
+			w.Latest = l.Chain.Until
+		}
 	}
 	return w, true
 }

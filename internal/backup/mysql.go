@@ -19,7 +19,23 @@ type MySQLServer struct {
 	Port     int
 	User     string
 	Password string
+	// TLS is "" (the driver's default: no TLS), "required" (encrypted, the
+	// certificate is not checked), "verify_ca" (the certificate chains to
+	// CAFile) or "verify_full" (and names Host). CAFile is a PEM file
+	// (mounted from a Secret in the cluster); without it the system roots.
+	TLS    string
+	CAFile string
 }
+
+// TLS modes of MySQLServer.
+const (
+	TLSRequired   = "required"
+	TLSVerifyCA   = "verify_ca"
+	TLSVerifyFull = "verify_full"
+)
+
+// TLSModes lists the accepted values of MySQLServer.TLS.
+var TLSModes = []string{TLSRequired, TLSVerifyCA, TLSVerifyFull}
 
 func (s MySQLServer) addr() string {
 	port := s.Port
@@ -38,6 +54,13 @@ func (s MySQLServer) open(db string) (*sql.DB, error) {
 	cfg.Timeout = 10 * time.Second
 	cfg.AllowNativePasswords = true
 	cfg.MaxAllowedPacket = 0 // ask the server
+	if s.TLS != "" {
+		tc, err := s.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLS = tc
+	}
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("configuring the connection to %s: %w", s, err)
@@ -65,6 +88,23 @@ type serverInfo struct {
 	MariaDB      bool
 	LogBin       bool
 	BinlogFormat string
+	// Identity: server_id, and MySQL's server_uuid or MariaDB's GTID domain.
+	ServerID   uint32
+	ServerUUID string
+	GTIDDomain uint32
+}
+
+// Key is the server's identity as a folder name of the binlog archive:
+// mysql-<server_uuid>, or mariadb-<gtid_domain_id>-<server_id> (MariaDB has
+// no server_uuid; replication already requires server_id to be unique).
+func (si serverInfo) Key() string {
+	if si.ServerUUID != "" {
+		return "mysql-" + si.ServerUUID
+	}
+	if si.MariaDB {
+		return fmt.Sprintf("mariadb-%d-%d", si.GTIDDomain, si.ServerID)
+	}
+	return fmt.Sprintf("mysql-%d", si.ServerID)
 }
 
 func readServerInfo(ctx context.Context, q interface {
@@ -77,7 +117,73 @@ func readServerInfo(ctx context.Context, q interface {
 	}
 	si.MariaDB = strings.Contains(strings.ToLower(si.Version), "mariadb")
 	si.LogBin = logBin == 1
+	var err error
+	if si.MariaDB {
+		err = q.QueryRowContext(ctx, "SELECT @@server_id, @@gtid_domain_id").Scan(&si.ServerID, &si.GTIDDomain)
+	} else {
+		err = q.QueryRowContext(ctx, "SELECT @@server_id, @@server_uuid").Scan(&si.ServerID, &si.ServerUUID)
+	}
+	if err != nil {
+		return si, fmt.Errorf("reading the server's identity (server_id): %w", err)
+	}
 	return si, nil
+}
+
+// binaryLogStatus is the end of the server's binary log: SHOW BINARY LOG
+// STATUS (MySQL 8.2+, where 8.4 removed SHOW MASTER STATUS), else SHOW
+// MASTER STATUS (MariaDB, older MySQL). Columns: File, Position,
+// Binlog_Do_DB, Binlog_Ignore_DB and, on MySQL, Executed_Gtid_Set.
+func binaryLogStatus(ctx context.Context, conn *sql.Conn) (file string, pos uint64, gtid string, err error) {
+	for _, q := range []string{"SHOW BINARY LOG STATUS", "SHOW MASTER STATUS"} {
+		file, pos, gtid, err = scanBinlogStatus(ctx, conn, q)
+		if err == nil {
+			return file, pos, gtid, nil
+		}
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1064 { // 1064: syntax error, the statement does not exist here
+			break
+		}
+	}
+	return "", 0, "", fmt.Errorf("reading the binary log position (needs BINLOG MONITOR / REPLICATION CLIENT): %w", err)
+}
+
+func scanBinlogStatus(ctx context.Context, conn *sql.Conn, q string) (string, uint64, string, error) {
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", 0, "", err
+	}
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return "", 0, "", err
+		}
+		return "", 0, "", errors.New(q + " returned nothing: is the binary log enabled?")
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return "", 0, "", err
+	}
+	var file, gtid string
+	var pos uint64
+	for i, c := range cols {
+		switch strings.ToLower(c) {
+		case "file":
+			file = vals[i].String
+		case "position":
+			pos, _ = strconv.ParseUint(vals[i].String, 10, 64)
+		case "executed_gtid_set":
+			gtid = vals[i].String
+		}
+	}
+	return file, pos, gtid, nil
 }
 
 // checkPointInTime refuses a server whose binary log cannot give point-in-time recovery.

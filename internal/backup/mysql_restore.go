@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,10 +22,13 @@ type MySQLTarget struct {
 	// DatabaseMap renames databases (source name → target name); databases
 	// not in it keep their name.
 	DatabaseMap map[string]string
-	// Overwrite allows restoring into a database that has tables: they are
-	// dropped first.
+	// Overwrite allows restoring into a database that has tables: the
+	// restore is loaded and verified beside it, then swapped in.
 	Overwrite bool
-	// Parallel is how many tables load at once (default 2).
+	// ConfirmSource is needed, with Overwrite, to restore into the very
+	// databases the backup was taken from on the same server.
+	ConfirmSource bool
+	// Parallel is how many parts load at once (default 4).
 	Parallel int
 }
 
@@ -35,8 +39,13 @@ func (t MySQLTarget) target(db string) string {
 	return db
 }
 
-// preflightMySQLRestore checks credentials and that every target database
-// is empty (or Overwrite is set) before anything is changed.
+// ErrLiveSource is returned (wrapped) when a restore would replace the
+// databases the backup was taken from without both confirmations.
+var ErrLiveSource = errors.New("the restore target is the live source")
+
+// preflightMySQLRestore checks credentials, that every target database is
+// empty (or Overwrite is set), and that the live source is replaced only
+// with Overwrite and ConfirmSource, before anything is changed.
 func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest) error {
 	pool, err := t.Server.open("")
 	if err != nil {
@@ -46,112 +55,206 @@ func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest
 	if err := pool.PingContext(ctx); err != nil {
 		return connectError(t.Server, err)
 	}
+	sameServer := t.Server.addr() == mm.Server
+	if sameServer {
+		// The address can differ for the same server (an alias, a proxy):
+		// compare identities too.
+		if si, err := readServerInfo(ctx, pool); err == nil && mm.ArchiveServer != "" && si.Key() != mm.ArchiveServer {
+			sameServer = false
+		}
+	} else if si, err := readServerInfo(ctx, pool); err == nil && mm.ArchiveServer != "" && si.Key() == mm.ArchiveServer {
+		sameServer = true
+	}
 	for _, d := range mm.Databases {
 		name := t.target(d.Name)
-		var n int
-		if err := pool.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", name).Scan(&n); err != nil {
-			return fmt.Errorf("checking whether database %s is empty: %w", name, err)
-		}
-		if n > 0 && !t.Overwrite {
-			return fmt.Errorf("database %s on %s is not empty (%d tables): restore into an empty database, or pass --overwrite to drop its tables first", name, t.Server.addr(), n)
-		}
-	}
-	return nil
-}
-
-func restoreMySQL(ctx context.Context, src Store, mm *MySQLManifest, t MySQLTarget, log *slog.Logger) error {
-	for _, d := range mm.Databases {
-		if err := restoreDatabase(ctx, src, d, t, log); err != nil {
+		n, err := countObjects(ctx, pool, name)
+		if err != nil {
 			return err
 		}
+		if sameServer && name == d.Name && (!t.Overwrite || !t.ConfirmSource) {
+			return fmt.Errorf("%w: database %s on %s is the database the backup was taken from; restore beside it (--database-map %s=%s_restored), or pass both --overwrite and --confirm-overwrite-source to replace it",
+				ErrLiveSource, name, t.Server.addr(), d.Name, d.Name)
+		}
+		if n > 0 && !t.Overwrite {
+			return fmt.Errorf("database %s on %s is not empty (%d objects): restore into an empty database, or pass --overwrite to replace it once the restore has been verified", name, t.Server.addr(), n)
+		}
 	}
 	return nil
 }
 
-func restoreDatabase(ctx context.Context, src Store, d DatabaseDump, t MySQLTarget, log *slog.Logger) error {
-	name := t.target(d.Name)
+func countObjects(ctx context.Context, q queryer, db string) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?)
+		+ (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?)
+		+ (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?)`, db, db, db).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("checking whether database %s is empty: %w", db, err)
+	}
+	return n, nil
+}
+
+// staged is a database loaded into a staging database, ready to swap.
+type staged struct {
+	dump         DatabaseDump
+	stage, final string
+}
+
+// stageMySQL loads every database of mm into a new staging database on
+// the target server, checking each part's SHA-256, row count and LOAD
+// DATA warnings. The targets are not touched. On error the staging
+// databases are dropped.
+func stageMySQL(ctx context.Context, src Store, mm *MySQLManifest, t MySQLTarget, log *slog.Logger) ([]staged, error) {
 	admin, err := t.Server.open("")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer admin.Close()
-	create := "CREATE DATABASE IF NOT EXISTS " + quoteIdent(name)
-	if cs := charsetClause(d.CreateSQL); cs != "" {
-		create += " " + cs
+	var out []staged
+	fail := func(err error) ([]staged, error) {
+		dropStages(context.WithoutCancel(ctx), admin, out, log)
+		return nil, err
 	}
-	if _, err := admin.ExecContext(ctx, create); err != nil {
-		return fmt.Errorf("creating database %s: %w", name, err)
+	for _, d := range mm.Databases {
+		st := staged{dump: d, stage: "spinops_stage_" + randHex(6), final: t.target(d.Name)}
+		create := "CREATE DATABASE " + quoteIdent(st.stage)
+		if cs := charsetClause(d.CreateSQL); cs != "" {
+			create += " " + cs
+		}
+		if _, err := admin.ExecContext(ctx, create); err != nil {
+			return fail(fmt.Errorf("creating the staging database for %s: %w", st.final, err))
+		}
+		out = append(out, st)
+		if err := loadDatabase(ctx, src, d, st.stage, t, log); err != nil {
+			return fail(fmt.Errorf("restoring %s (nothing in %s was changed): %w", st.final, st.final, err))
+		}
 	}
-	pool, err := t.Server.open(name)
+	return out, nil
+}
+
+func dropStages(ctx context.Context, admin *sql.DB, stages []staged, log *slog.Logger) {
+	for _, st := range stages {
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(st.stage)); err != nil {
+			log.Warn("dropping a staging database failed; drop it yourself", "database", st.stage, "error", err)
+		}
+	}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// loadDatabase creates the tables (secondary indexes deferred), loads
+// every part, then adds the deferred indexes.
+func loadDatabase(ctx context.Context, src Store, d DatabaseDump, stage string, t MySQLTarget, log *slog.Logger) error {
+	par := t.Parallel
+	if par <= 0 {
+		par = 4
+	}
+	pool, err := t.Server.open(stage)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if t.Overwrite {
-		if err := dropTables(ctx, pool, name); err != nil {
-			return err
-		}
-	}
-	par := t.Parallel
-	if par <= 0 {
-		par = 2
-	}
 	pool.SetMaxOpenConns(par)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(par)
-	for _, td := range d.Tables {
-		g.Go(func() error {
-			if err := restoreTable(gctx, pool, src, td); err != nil {
-				return fmt.Errorf("restoring %s.%s: %w", name, td.Name, err)
-			}
-			log.Info("table restored", "database", name, "table", td.Name, "rows", td.Rows)
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
-// charsetClause extracts "DEFAULT CHARACTER SET ... COLLATE ..." from SHOW CREATE DATABASE.
-func charsetClause(createSQL string) string {
-	i := strings.Index(createSQL, "*/")
-	j := strings.Index(createSQL, "DEFAULT CHARACTER SET")
-	if j < 0 {
-		return ""
-	}
-	s := createSQL[j:]
-	if i > j {
-		s = createSQL[j:i]
-	}
-	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "*/"))
-}
-
-func dropTables(ctx context.Context, pool *sql.DB, db string) error {
+	deferred := map[string]string{}
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	tables, err := queryStrings(ctx, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", db)
-	if err != nil {
-		return fmt.Errorf("listing the tables of %s: %w", db, err)
-	}
-	if _, err := conn.ExecContext(ctx, "SET FOREIGN_KEY_CHECKS = 0"); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET SESSION FOREIGN_KEY_CHECKS = 0"); err != nil {
 		return err
 	}
-	for _, t := range tables {
-		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+quoteIdent(t)); err != nil {
-			if _, verr := conn.ExecContext(ctx, "DROP VIEW IF EXISTS "+quoteIdent(t)); verr != nil {
-				return fmt.Errorf("dropping %s.%s (--overwrite): %w", db, t, err)
-			}
+	for _, td := range d.Tables {
+		stmt, err := checkCreate("TABLE", td.Name, td.CreateSQL)
+		if err != nil {
+			return err
+		}
+		create, indexes := deferIndexes(stmt)
+		if _, err := conn.ExecContext(ctx, create); err != nil {
+			return fmt.Errorf("creating table %s: %w", td.Name, err)
+		}
+		if indexes != "" {
+			deferred[td.Name] = indexes
 		}
 	}
+	conn.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(par)
+	for _, td := range d.Tables {
+		for _, p := range td.parts() {
+			g.Go(func() error {
+				if err := loadPart(gctx, pool, src, td, p); err != nil {
+					return fmt.Errorf("table %s, part %s: %w", td.Name, p.Path, err)
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(par)
+	for name, idx := range deferred {
+		g.Go(func() error {
+			if _, err := pool.ExecContext(gctx, "ALTER TABLE "+quoteIdent(name)+" "+idx); err != nil {
+				return fmt.Errorf("table %s: adding the secondary indexes after the load: %w", name, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	log.Info("database loaded", "database", d.Name, "staging", stage, "tables", len(d.Tables))
 	return nil
 }
 
-// restoreTable creates the table and streams its rows in with LOAD DATA
-// LOCAL INFILE from the stored part, in one transaction that is rolled back
-// when the part's SHA-256 or the row count do not match the manifest.
-func restoreTable(ctx context.Context, pool *sql.DB, src Store, td TableDump) error {
+// deferIndexes splits SHOW CREATE TABLE's secondary KEY lines off, to be
+// added with one ALTER TABLE after the load (faster than maintaining them
+// row by row). Tables with foreign keys keep their indexes (a foreign key
+// needs one).
+func deferIndexes(stmt string) (create, alter string) {
+	if strings.Contains(stmt, "FOREIGN KEY") {
+		return stmt, ""
+	}
+	lines := strings.Split(stmt, "\n")
+	var keep, adds []string
+	for _, l := range lines {
+		tl := strings.TrimSpace(l)
+		isKey := false
+		for _, p := range []string{"KEY ", "UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY ", "INDEX "} {
+			if strings.HasPrefix(tl, p) {
+				isKey = true
+			}
+		}
+		if isKey && strings.HasPrefix(l, "  ") {
+			adds = append(adds, "ADD "+strings.TrimSuffix(tl, ","))
+			continue
+		}
+		keep = append(keep, l)
+	}
+	if len(adds) == 0 {
+		return stmt, ""
+	}
+	// The line before ") ENGINE=..." must not end with a comma any more.
+	for i := len(keep) - 1; i > 0; i-- {
+		if strings.HasPrefix(strings.TrimSpace(keep[i]), ")") {
+			keep[i-1] = strings.TrimSuffix(keep[i-1], ",")
+			break
+		}
+	}
+	return strings.Join(keep, "\n"), strings.Join(adds, ", ")
+}
+
+// loadPart streams one part in with LOAD DATA LOCAL INFILE in its own
+// transaction, rolled back when the part's SHA-256 or row count do not
+// match the manifest or the server reported any warning (LOAD DATA LOCAL
+// turns conversion errors into warnings and goes on).
+func loadPart(ctx context.Context, pool *sql.DB, src Store, td TableDump, p TablePart) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return err
@@ -166,10 +269,7 @@ func restoreTable(ctx context.Context, pool *sql.DB, src Store, td TableDump) er
 			return fmt.Errorf("preparing the session (%s): %w", s, err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, td.CreateSQL); err != nil {
-		return fmt.Errorf("creating the table: %w", err)
-	}
-	rc, _, err := src.Get(ctx, td.Data.Path)
+	rc, _, err := src.Get(ctx, p.Path)
 	if err != nil {
 		return err
 	}
@@ -180,7 +280,7 @@ func restoreTable(ctx context.Context, pool *sql.DB, src Store, td TableDump) er
 		return err
 	}
 	defer zr.Close()
-	handler := readerName()
+	handler := "spinops-" + randHex(8)
 	mysql.RegisterReaderHandler(handler, func() io.Reader { return zr })
 	defer mysql.DeregisterReaderHandler(handler)
 
@@ -193,24 +293,64 @@ func restoreTable(ctx context.Context, pool *sql.DB, src Store, td TableDump) er
 		rollback()
 		return fmt.Errorf("loading rows (LOAD DATA LOCAL INFILE; the server needs local_infile=ON): %w", err)
 	}
+	warnings, werr := loadWarnings(ctx, conn)
 	// Drain what the server did not read (nothing, normally) so the hash covers the whole part.
 	if _, err := io.Copy(io.Discard, stored); err != nil {
 		rollback()
 		return err
 	}
 	n, _ := res.RowsAffected()
-	if got := stored.sum(); got != td.Data.SHA256 {
+	switch {
+	case werr != nil:
 		rollback()
-		return fmt.Errorf("checksum mismatch for %s: stored part has SHA-256 %s, the manifest says %s (the backup is damaged)", td.Data.Path, got, td.Data.SHA256)
-	}
-	if n != td.Rows {
+		return fmt.Errorf("reading the warnings of LOAD DATA: %w", werr)
+	case stored.sum() != p.SHA256:
 		rollback()
-		return fmt.Errorf("row count mismatch: loaded %d rows, the manifest says %d", n, td.Rows)
+		return fmt.Errorf("checksum mismatch for %s: stored part has SHA-256 %s, the manifest says %s (the backup is damaged)", p.Path, stored.sum(), p.SHA256)
+	case len(warnings) > 0:
+		rollback()
+		return fmt.Errorf("LOAD DATA of %s reported %d warning(s), so rows would not be restored as backed up: %s", p.Path, len(warnings), strings.Join(warnings, "; "))
+	case n != p.Rows:
+		rollback()
+		return fmt.Errorf("row count mismatch in %s: loaded %d rows, the manifest says %d", p.Path, n, p.Rows)
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("committing: %w", err)
 	}
 	return nil
+}
+
+// loadWarnings returns up to 5 warnings of the last statement (and a
+// count line when there are more).
+func loadWarnings(ctx context.Context, conn *sql.Conn) ([]string, error) {
+	var count int
+	if err := conn.QueryRowContext(ctx, "SELECT @@warning_count").Scan(&count); err != nil {
+		return nil, err
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	rows, err := conn.QueryContext(ctx, "SHOW WARNINGS LIMIT 5")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var level, msg string
+		var code int
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("%s %d: %s", level, code, msg))
+	}
+	if count > len(out) {
+		out = append(out, fmt.Sprintf("(%d in all)", count))
+	}
+	if len(out) == 0 {
+		out = []string{fmt.Sprintf("%d warnings", count)}
+	}
+	return out, rows.Err()
 }
 
 func loadDataSQL(td TableDump, handler string) string {
@@ -234,8 +374,170 @@ func loadDataSQL(td TableDump, handler string) string {
 	return q
 }
 
-func readerName() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "spinops-" + hex.EncodeToString(b[:])
+// swapIn makes each staged database the final one: the final database's
+// views, triggers, routines and events are dropped, its tables moved to a
+// trash database and the staged tables moved in, in one atomic RENAME
+// TABLE; then the backup's views, triggers, routines and events are
+// created and the trash and staging databases dropped. It runs only after
+// every part was loaded and verified.
+func swapIn(ctx context.Context, t MySQLTarget, stages []staged, log *slog.Logger) error {
+	admin, err := t.Server.open("")
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, st := range stages {
+		create := "CREATE DATABASE IF NOT EXISTS " + quoteIdent(st.final)
+		if cs := charsetClause(st.dump.CreateSQL); cs != "" {
+			create += " " + cs
+		}
+		if _, err := conn.ExecContext(ctx, create); err != nil {
+			return fmt.Errorf("creating database %s: %w", st.final, err)
+		}
+		if err := dropObjects(ctx, conn, st.final); err != nil {
+			return err
+		}
+		old, err := queryStrings(ctx, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", st.final)
+		if err != nil {
+			return err
+		}
+		trash := "spinops_old_" + randHex(6)
+		var renames []string
+		if len(old) > 0 {
+			if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(trash)); err != nil {
+				return fmt.Errorf("creating %s for the replaced tables: %w", trash, err)
+			}
+			for _, tb := range old {
+				renames = append(renames, quoteIdent(st.final)+"."+quoteIdent(tb)+" TO "+quoteIdent(trash)+"."+quoteIdent(tb))
+			}
+		}
+		for _, td := range st.dump.Tables {
+			renames = append(renames, quoteIdent(st.stage)+"."+quoteIdent(td.Name)+" TO "+quoteIdent(st.final)+"."+quoteIdent(td.Name))
+		}
+		if len(renames) > 0 {
+			if _, err := conn.ExecContext(ctx, "RENAME TABLE "+strings.Join(renames, ", ")); err != nil {
+				return fmt.Errorf("swapping the restored tables into %s: %w", st.final, err)
+			}
+		}
+		if err := createObjects(ctx, t.Server, st.final, st.dump); err != nil {
+			return err
+		}
+		if len(old) > 0 {
+			if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quoteIdent(trash)); err != nil {
+				log.Warn("dropping the replaced tables failed; drop the database yourself", "database", trash, "error", err)
+			}
+		}
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quoteIdent(st.stage)); err != nil {
+			log.Warn("dropping the staging database failed; drop it yourself", "database", st.stage, "error", err)
+		}
+		log.Info("database restored", "database", st.final, "tables", len(st.dump.Tables), "objects", len(st.dump.Objects))
+	}
+	return nil
+}
+
+// dropObjects drops the views, triggers, routines and events of db (the
+// backup's own are created after the swap).
+func dropObjects(ctx context.Context, conn *sql.Conn, db string) error {
+	for _, q := range []struct{ list, drop string }{
+		{"SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", "DROP TRIGGER IF EXISTS "},
+		{"SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", "DROP VIEW IF EXISTS "},
+		{"SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'PROCEDURE'", "DROP PROCEDURE IF EXISTS "},
+		{"SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'FUNCTION'", "DROP FUNCTION IF EXISTS "},
+		{"SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?", "DROP EVENT IF EXISTS "},
+	} {
+		names, err := queryStrings(ctx, conn, q.list, db)
+		if err != nil {
+			return fmt.Errorf("listing the objects of %s: %w", db, err)
+		}
+		for _, n := range names {
+			if _, err := conn.ExecContext(ctx, q.drop+quoteIdent(db)+"."+quoteIdent(n)); err != nil {
+				return fmt.Errorf("replacing %s: %s%s: %w", db, q.drop, n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// createObjects creates the backup's views (in dependency order: a view
+// that needs another is retried after it), triggers, routines and events
+// in db, each statement checked against what the manifest names. A view's
+// references to its own source database are pointed at db.
+func createObjects(ctx context.Context, s MySQLServer, db string, d DatabaseDump) error {
+	if len(d.Objects) == 0 {
+		return nil
+	}
+	pool, err := s.open(db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var pending []SchemaObject
+	for _, o := range d.Objects {
+		stmt, err := checkCreate(o.Kind, o.Name, o.CreateSQL, d.Name)
+		if err != nil {
+			return err
+		}
+		if o.Kind == ObjectView && db != d.Name {
+			stmt = strings.ReplaceAll(stmt, quoteIdent(d.Name)+".", quoteIdent(db)+".")
+		}
+		o.CreateSQL = stmt
+		pending = append(pending, o)
+	}
+	for len(pending) > 0 {
+		var retry []SchemaObject
+		var lastErr error
+		for _, o := range pending {
+			if o.SQLMode != "" {
+				if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = ?", o.SQLMode); err != nil {
+					return fmt.Errorf("setting sql_mode for %s %s: %w", strings.ToLower(o.Kind), o.Name, err)
+				}
+			}
+			if _, err := conn.ExecContext(ctx, o.CreateSQL); err != nil {
+				var me *mysql.MySQLError
+				if o.Kind == ObjectView && errors.As(err, &me) && (me.Number == 1146 || me.Number == 1356) {
+					retry = append(retry, o) // depends on a view not created yet
+					lastErr = err
+					continue
+				}
+				return fmt.Errorf("creating %s %s.%s: %w", strings.ToLower(o.Kind), db, o.Name, err)
+			}
+		}
+		if len(retry) == len(pending) {
+			return fmt.Errorf("creating view %s.%s: %w", db, retry[0].Name, lastErr)
+		}
+		pending = retry
+	}
+	return nil
+}
+
+// charsetClause extracts "DEFAULT CHARACTER SET ... COLLATE ..." from SHOW
+// CREATE DATABASE, only when it is made of plain words.
+func charsetClause(createSQL string) string {
+	i := strings.Index(createSQL, "*/")
+	j := strings.Index(createSQL, "DEFAULT CHARACTER SET")
+	if j < 0 {
+		return ""
+	}
+	s := createSQL[j:]
+	if i > j {
+		s = createSQL[j:i]
+	}
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "*/"))
+	for _, c := range s {
+		plain := c == ' ' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !plain {
+			return ""
+		}
+	}
+	return s
 }

@@ -37,7 +37,7 @@ func TestPointInTimeRestore(t *testing.T) {
 	exec(t, d, "CREATE TABLE events (id INT PRIMARY KEY, what VARCHAR(32))")
 	exec(t, d, "INSERT INTO events VALUES (1, 'before the backup')")
 	dest := e.store(e.bucket(), "pitr/")
-	eng := &backup.Engine{Dest: dest, Log: testLogger(t)}
+	eng := e.engine(dest)
 
 	// The archiver runs the whole time, as the Deployment does.
 	arch := &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(t)}
@@ -76,7 +76,7 @@ func TestPointInTimeRestore(t *testing.T) {
 
 	// Beyond what the archive holds is refused.
 	_, err := eng.Restore(ctx, backup.RestoreOptions{At: time.Now().Add(time.Hour), MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: e.db.Database(t)}}})
-	if err == nil || !strings.Contains(err.Error(), "archive reaches only") {
+	if err == nil || !strings.Contains(err.Error(), "reaches only") {
 		t.Errorf("restore beyond the archive: %v", err)
 	}
 }
@@ -142,7 +142,7 @@ func TestBackupConsistentUnderWrites(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	dest := e.store(e.bucket(), "")
-	eng := &backup.Engine{Dest: dest}
+	eng := e.engine(dest)
 	m, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}})
 	time.Sleep(200 * time.Millisecond)
 	stopWriters()
@@ -187,7 +187,7 @@ func TestArchiverFlushesAtShutdown(t *testing.T) {
 	d := e.sql(db)
 	exec(t, d, "CREATE TABLE notes (id INT PRIMARY KEY)")
 	dest := e.store(e.bucket(), "shutdown/")
-	eng := &backup.Engine{Dest: dest, Log: testLogger(t)}
+	eng := e.engine(dest)
 	// No periodic flush within the test: only the one at shutdown.
 	arch := &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: time.Hour, Log: testLogger(t)}
 	actx, stop := context.WithCancel(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 )
@@ -12,7 +11,7 @@ import (
 // Retention says which complete backups to keep: a backup is kept when it
 // is one of the newest Count, or when its snapshot is younger than Days
 // days. Zero disables a rule; with both zero everything is kept. The newest
-// complete backup is always kept.
+// complete backup, and the newest one that verifies, are always kept.
 type Retention struct {
 	Count int `json:"count,omitempty"`
 	Days  int `json:"days,omitempty"`
@@ -31,111 +30,168 @@ func (r Retention) keeps(i int, m *Manifest, now time.Time) bool {
 	return r.Days > 0 && now.Sub(m.SnapshotAt) < time.Duration(r.Days)*24*time.Hour
 }
 
-// RetentionResult is what ApplyRetention removed.
+// RetentionResult is what ApplyRetention removed and kept.
 type RetentionResult struct {
 	Deleted           []string // complete backups removed
-	IncompleteRemoved []string // interrupted backups older than the newest complete one
-	BinlogsRemoved    []string // archived binlogs older than every kept backup
+	IncompleteRemoved []string // interrupted backups (no manifest, nothing written for LeaseTTL)
+	BinlogsRemoved    []string // archived binlogs older than every kept backup of their server
+	// NewestVerified is the newest backup whose signature and parts
+	// verified; it is kept whatever the rules say.
+	NewestVerified string
 }
 
-// ApplyRetention deletes the complete backups r does not keep, interrupted
-// backups older than the newest complete one, and archived binlog files no
-// kept backup needs for point-in-time recovery. A deleted backup loses its
-// manifest first, so it is never listed half-deleted; bucket objects a kept
-// backup still refers to are left in place.
+// ApplyRetention applies r at dest with checksum verification only (no
+// signature keys); Engine.ApplyRetention also checks signatures.
 func ApplyRetention(ctx context.Context, dest Store, r Retention, now time.Time, log *slog.Logger) (*RetentionResult, error) {
-	l, err := List(ctx, dest)
+	e := &Engine{Dest: dest, Log: log, Now: func() time.Time { return now }, Keys: &Keys{AllowUnsigned: true}}
+	return e.ApplyRetention(ctx, r)
+}
+
+// ApplyRetention deletes the complete backups r does not keep, backup
+// folders without a manifest in which nothing was written for LeaseTTL (a
+// running backup renews its lease, so overlapping runs never delete each
+// other's parts), and archived binlog files that no kept backup of the
+// same server needs. The newest backup that verifies (signature, every
+// part's checksum and row count) is always kept, so retention never leaves
+// only unusable backups. A deleted backup loses its manifest first, so it
+// is never listed half-deleted; parts a kept backup still refers to stay.
+func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionResult, error) {
+	l, err := List(ctx, e.Dest)
 	if err != nil {
 		return nil, fmt.Errorf("applying retention: %w", err)
 	}
 	res := &RetentionResult{}
-	if len(l.Complete) == 0 {
-		return res, nil
+	now := e.now()
+	objs, err := e.Dest.List(ctx, backupsDir)
+	if err != nil {
+		return nil, fmt.Errorf("applying retention: %w", err)
 	}
+	keepIDs := map[string]bool{}
 	var keep, drop []*Manifest
-	for i := len(l.Complete) - 1; i >= 0; i-- {
-		m := l.Complete[i]
-		if r.keeps(len(l.Complete)-1-i, m, now) {
-			keep = append(keep, m)
-		} else {
-			drop = append(drop, m)
+	if len(l.Complete) > 0 {
+		for i := len(l.Complete) - 1; i >= 0; i-- {
+			m := l.Complete[i]
+			if r.keeps(len(l.Complete)-1-i, m, now) {
+				keepIDs[m.ID] = true
+			}
+		}
+		if len(keepIDs) < len(l.Complete) {
+			// Something would be deleted: make sure a usable backup stays.
+			for i := len(l.Complete) - 1; i >= 0; i-- {
+				m := l.Complete[i]
+				err := e.verifyForRetention(ctx, m)
+				if err == nil {
+					res.NewestVerified = m.ID
+					keepIDs[m.ID] = true
+					break
+				}
+				e.log().Warn("retention: backup does not verify; keeping an older one that does", "backup", m.ID, "error", err)
+			}
+		}
+		for i := len(l.Complete) - 1; i >= 0; i-- {
+			if m := l.Complete[i]; keepIDs[m.ID] {
+				keep = append(keep, m)
+			} else {
+				drop = append(drop, m)
+			}
 		}
 	}
-	slices.Reverse(drop) // delete the oldest first
 	referenced := map[string]bool{}
 	for _, m := range keep {
 		for _, p := range m.parts() {
 			referenced[p] = true
 		}
 	}
-	objs, err := dest.List(ctx, backupsDir)
-	if err != nil {
-		return nil, fmt.Errorf("applying retention: %w", err)
-	}
 	removeFolder := func(id string) error {
 		dir := backupDir(id)
 		for _, o := range objs {
 			if strings.HasPrefix(o.Key, dir) && !referenced[o.Key] {
-				if err := dest.Delete(ctx, o.Key); err != nil {
+				if err := e.Dest.Delete(ctx, o.Key); err != nil {
 					return fmt.Errorf("applying retention to backup %s: %w", id, err)
 				}
 			}
 		}
 		return nil
 	}
-	for _, m := range drop {
-		if err := dest.Delete(ctx, manifestKey(m.ID)); err != nil {
+	for i := len(drop) - 1; i >= 0; i-- { // the oldest first
+		m := drop[i]
+		if err := e.Dest.Delete(ctx, manifestKey(m.ID)); err != nil {
 			return res, fmt.Errorf("applying retention to backup %s: %w", m.ID, err)
 		}
 		if err := removeFolder(m.ID); err != nil {
 			return res, err
 		}
-		log.Info("retention deleted backup", "backup", m.ID, "snapshot_at", m.SnapshotAt)
+		e.log().Info("retention deleted backup", "backup", m.ID, "snapshot_at", m.SnapshotAt)
 		res.Deleted = append(res.Deleted, m.ID)
 	}
-	newest := l.Latest().ID
+	ttl := e.LeaseTTL
+	if ttl <= 0 {
+		ttl = 15 * time.Minute
+	}
 	for _, id := range l.Incomplete {
-		// Started no later than the newest complete backup (ids begin with
-		// their start time to the second): it can no longer be running.
-		if len(id) >= len(idLayout) && len(newest) >= len(idLayout) && id[:len(idLayout)] <= newest[:len(idLayout)] {
-			if err := removeFolder(id); err != nil {
-				return res, err
+		// A folder is abandoned only when nothing in it (its lease
+		// included) was written for ttl: a running backup renews its lease.
+		var newest time.Time
+		for _, o := range objs {
+			if strings.HasPrefix(o.Key, backupDir(id)) && o.Updated.After(newest) {
+				newest = o.Updated
 			}
-			log.Info("retention removed an interrupted backup", "backup", id)
-			res.IncompleteRemoved = append(res.IncompleteRemoved, id)
+		}
+		if now.Sub(newest) < ttl {
+			continue
+		}
+		if err := removeFolder(id); err != nil {
+			return res, err
+		}
+		e.log().Info("retention removed an interrupted backup", "backup", id, "last_write", newest)
+		res.IncompleteRemoved = append(res.IncompleteRemoved, id)
+	}
+	// Binlogs: per server, older than the oldest kept backup of that server.
+	oldest := map[string]string{}
+	for _, m := range keep {
+		if mm := m.MySQL; mm != nil && mm.BinlogFile != "" && mm.ArchiveServer != "" {
+			if cur, ok := oldest[mm.ArchiveServer]; !ok || binlogBefore(mm.BinlogFile, cur) {
+				oldest[mm.ArchiveServer] = mm.BinlogFile
+			}
 		}
 	}
-	oldest := keep[len(keep)-1]
-	if oldest.MySQL != nil && oldest.MySQL.BinlogFile != "" {
-		for _, b := range l.Binlogs {
-			name := strings.TrimPrefix(b.Key, binlogsDir)
-			if binlogBefore(name, oldest.MySQL.BinlogFile) {
-				if err := dest.Delete(ctx, b.Key); err != nil {
-					return res, fmt.Errorf("applying retention to binlog %s: %w", name, err)
+	for server, first := range oldest {
+		ar := l.Archives[server]
+		if ar == nil {
+			continue
+		}
+		for _, b := range ar.Files {
+			name := strings.TrimPrefix(b.Key, serverBinlogDir(server))
+			if binlogBefore(name, first) {
+				for _, k := range []string{b.Key, b.Key + scanSuffix} {
+					if err := e.Dest.Delete(ctx, k); err != nil {
+						return res, fmt.Errorf("applying retention to binlog %s of server %s: %w", name, server, err)
+					}
 				}
-				res.BinlogsRemoved = append(res.BinlogsRemoved, name)
+				res.BinlogsRemoved = append(res.BinlogsRemoved, server+"/"+name)
 			}
 		}
 	}
 	return res, nil
 }
 
+func (e *Engine) verifyForRetention(ctx context.Context, m *Manifest) error {
+	if e.Keys.CanVerify() {
+		if _, err := VerifiedManifest(ctx, e.Dest, m.ID, e.Keys); err != nil {
+			return err
+		}
+	}
+	_, err := e.verifyParts(ctx, m)
+	return err
+}
+
 // parts lists every stored key a backup needs.
 func (m *Manifest) parts() []string {
 	var ps []string
-	if m.MySQL != nil {
-		for _, d := range m.MySQL.Databases {
-			for _, t := range d.Tables {
-				ps = append(ps, t.Data.Path)
-			}
-		}
+	for _, p := range m.allParts() {
+		ps = append(ps, p.Path)
 	}
-	if m.Bucket != nil {
-		for _, o := range m.Bucket.Objects {
-			ps = append(ps, o.Stored.Path)
-		}
-	}
-	return append(ps, manifestKey(m.ID))
+	return append(ps, manifestKey(m.ID), sigKey(m.ID))
 }
 
 // binlogBefore orders binlog file names (basename.NNNNNN) by sequence number.

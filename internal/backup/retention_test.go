@@ -23,7 +23,7 @@ func TestRetentionDeletesOnlyWhatItShould(t *testing.T) {
 	_ = src.Put(ctx, "shared.json", strings.NewReader("unchanged in every backup"))
 	dest := e.store(e.bucket(), "r/")
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	eng := &backup.Engine{Dest: dest, Now: func() time.Time { return clock }}
+	eng := &backup.Engine{Dest: dest, Now: func() time.Time { return clock }, Keys: testKeys()}
 	var ids []string
 	for i := 0; i < 5; i++ {
 		m, err := eng.Run(ctx, backup.RunOptions{Bucket: src})
@@ -49,7 +49,7 @@ func TestRetentionDeletesOnlyWhatItShould(t *testing.T) {
 		t.Fatalf("after retention: %d backups, oldest %s", len(l.Complete), l.Complete[0].ID)
 	}
 	// The object every backup shares was stored by the first (deleted) one and must survive.
-	eng2 := &backup.Engine{Dest: dest}
+	eng2 := e.engine(dest)
 	if _, err := eng2.Verify(ctx, ids[2]); err != nil {
 		t.Errorf("a kept backup lost a shared object: %v", err)
 	}
@@ -77,8 +77,8 @@ func TestInterruptedBackupIsNotListed(t *testing.T) {
 	exec(t, d, "INSERT INTO big (pad) SELECT REPEAT(UUID(), 20) FROM seq_1_to_20000")
 	dest := e.store(e.bucket(), "")
 	// An upload that stops half-way: the store fails after the first part has been written.
-	failing := &failAfter{Store: dest, n: 2} // the write check, then table "big"
-	eng := &backup.Engine{Dest: failing}
+	failing := &failOn{Store: dest, match: "/second."} // table "big" is stored, then "second" fails
+	eng := &backup.Engine{Dest: failing, Keys: testKeys(), Dump: backup.DumpOptions{Parallel: 1}}
 	exec(t, d, "CREATE TABLE second (id INT PRIMARY KEY)")
 	_, err := eng.Run(ctxTimeout(t, time.Minute), backup.RunOptions{MySQL: e.server(), Databases: []string{db}})
 	if err == nil {
@@ -91,7 +91,9 @@ func TestInterruptedBackupIsNotListed(t *testing.T) {
 	if len(l.Complete) != 0 || len(l.Incomplete) != 1 {
 		t.Fatalf("listing after an interrupted backup: %d complete, %v incomplete", len(l.Complete), l.Incomplete)
 	}
-	full := &backup.Engine{Dest: dest}
+	// Nothing was written in the interrupted folder for longer than the
+	// lease TTL (here: 1ns), so it is abandoned.
+	full := &backup.Engine{Dest: dest, Keys: testKeys(), LeaseTTL: time.Nanosecond}
 	if _, err := full.Run(t.Context(), backup.RunOptions{MySQL: e.server(), Databases: []string{db}, Retention: backup.Retention{Count: 5}}); err != nil {
 		t.Fatal(err)
 	}
@@ -101,17 +103,17 @@ func TestInterruptedBackupIsNotListed(t *testing.T) {
 	}
 }
 
-type failAfter struct {
+// failOn is an upload that stops half-way for keys containing match.
+type failOn struct {
 	backup.Store
-	n int
+	match string
 }
 
-func (f *failAfter) Put(ctx context.Context, key string, r io.Reader) error {
-	if f.n <= 0 {
+func (f *failOn) Put(ctx context.Context, key string, r io.Reader) error {
+	if strings.Contains(key, f.match) {
 		_, _ = io.CopyN(io.Discard, r, 1024)
 		return errors.New("connection reset (simulated)")
 	}
-	f.n--
 	return f.Store.Put(ctx, key, r)
 }
 
@@ -121,7 +123,7 @@ func TestBackupRefusesClearly(t *testing.T) {
 	ctx := ctxTimeout(t, time.Minute)
 	db := e.db.Database(t)
 	dest := e.store(e.bucket(), "")
-	eng := &backup.Engine{Dest: dest}
+	eng := e.engine(dest)
 
 	bad := *e.server()
 	bad.Password = "wrong"
@@ -133,7 +135,7 @@ func TestBackupRefusesClearly(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing database: %v", err)
 	}
-	nowhere := &backup.Engine{Dest: e.store("tf-acc-test-does-not-exist", "")}
+	nowhere := e.engine(e.store("tf-acc-test-does-not-exist", ""))
 	_, err = nowhere.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}})
 	if err == nil || !strings.Contains(err.Error(), "not writable") {
 		t.Errorf("unwritable destination: %v", err)

@@ -3,6 +3,7 @@ package backup_test
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		}
 	}
 	dest := e.store(e.bucket(), "spinops/")
-	eng := &backup.Engine{Dest: dest, Log: testLogger(t), ToolVersion: "test"}
+	eng := &backup.Engine{Dest: dest, Log: testLogger(t), ToolVersion: "test", Keys: testKeys()}
 	before := dumpTables(t, d, db)
 
 	m, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, Bucket: srcBucket, PointInTime: true})
@@ -91,20 +92,30 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	}
 	_ = srcBucket.Put(ctx, "stray", strings.NewReader("not in the backup"))
 
-	// Restoring over data is refused without Overwrite, before anything changes.
-	_, err = eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, MySQL: &backup.MySQLTarget{Server: *e.server()}})
+	// Restoring over the live source is refused without Overwrite and the
+	// confirmation, before anything changes.
+	for _, tg := range []*backup.MySQLTarget{{Server: *e.server()}, {Server: *e.server(), Overwrite: true}} {
+		_, err = eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, MySQL: tg})
+		if !errors.Is(err, backup.ErrLiveSource) || !strings.Contains(err.Error(), "--confirm-overwrite-source") {
+			t.Fatalf("restore into the source database (overwrite=%t): got %v, want a refusal naming --confirm-overwrite-source", tg.Overwrite, err)
+		}
+	}
+	_, err = eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, Bucket: &backup.BucketTarget{Store: srcBucket, Overwrite: true}})
+	if !errors.Is(err, backup.ErrLiveSource) {
+		t.Fatalf("restore into the source bucket without confirmation: got %v", err)
+	}
+	// A non-empty database that is not the source needs Overwrite.
+	other := e.db.Database(t)
+	exec(t, e.sql(other), "CREATE TABLE keep (id INT)")
+	_, err = eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: other}}})
 	if err == nil || !strings.Contains(err.Error(), "not empty") || !strings.Contains(err.Error(), "--overwrite") {
 		t.Fatalf("restore into a non-empty database: got %v, want a refusal naming --overwrite", err)
-	}
-	_, err = eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, Bucket: &backup.BucketTarget{Store: srcBucket}})
-	if err == nil || !strings.Contains(err.Error(), "not empty") {
-		t.Fatalf("restore into a non-empty bucket: got %v", err)
 	}
 
 	if _, err := eng.Restore(ctx, backup.RestoreOptions{
 		BackupID: m.ID,
-		MySQL:    &backup.MySQLTarget{Server: *e.server(), Overwrite: true},
-		Bucket:   &backup.BucketTarget{Store: srcBucket, Overwrite: true},
+		MySQL:    &backup.MySQLTarget{Server: *e.server(), Overwrite: true, ConfirmSource: true},
+		Bucket:   &backup.BucketTarget{Store: srcBucket, Overwrite: true, ConfirmSource: true},
 	}); err != nil {
 		t.Fatalf("restore: %v", err)
 	}

@@ -1,10 +1,10 @@
 package backup
 
 import (
-	"bufio"
 	"database/sql"
 	"io"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -13,17 +13,14 @@ import (
 // NULL. Values are the server's bytes with character_set_results=binary, so
 // no character set conversion happens on the way out or back in.
 
-func writeTSVRow(w *bufio.Writer, vals []sql.RawBytes) error {
+// appendTSVRow appends one row, newline included.
+func appendTSVRow(b []byte, vals []sql.RawBytes) []byte {
 	for i, v := range vals {
 		if i > 0 {
-			if err := w.WriteByte('\t'); err != nil {
-				return err
-			}
+			b = append(b, '\t')
 		}
 		if v == nil {
-			if _, err := w.WriteString(`\N`); err != nil {
-				return err
-			}
+			b = append(b, '\\', 'N')
 			continue
 		}
 		start := 0
@@ -43,20 +40,20 @@ func writeTSVRow(w *bufio.Writer, vals []sql.RawBytes) error {
 			default:
 				continue
 			}
-			if _, err := w.Write(v[start:j]); err != nil {
-				return err
-			}
-			if _, err := w.Write([]byte{'\\', esc}); err != nil {
-				return err
-			}
+			b = append(b, v[start:j]...)
+			b = append(b, '\\', esc)
 			start = j + 1
 		}
-		if _, err := w.Write(v[start:]); err != nil {
-			return err
-		}
+		b = append(b, v[start:]...)
 	}
-	return w.WriteByte('\n')
+	return append(b, '\n')
 }
+
+// rowDigest sums the xxHash64 of rows (their TSV form): independent of
+// order and chunking.
+type rowDigest uint64
+
+func (d *rowDigest) add(row []byte) { *d += rowDigest(xxhash.Sum64(row)) }
 
 func newZstdReader(r io.Reader) (*zstd.Decoder, error) {
 	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1))

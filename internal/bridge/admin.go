@@ -59,7 +59,7 @@ func (a *adminService) RegisterAccount(ctx context.Context, req *bridgev1.Regist
 		return nil, err
 	}
 	id := newID()
-	cred, hash, err := newCredential(a.s.secretKey, id)
+	cred, hash, err := a.s.keys().newCredential(id)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
@@ -93,7 +93,7 @@ func notRegistered(name string) error {
 
 func (a *adminService) GetAccount(_ context.Context, req *bridgev1.GetAccountRequest) (*bridgev1.Account, error) {
 	s := a.s
-	s.lookup(req.GetName())
+	s.lookupOrLoad(req.GetName())
 	s.reg.mu.Lock()
 	defer s.reg.mu.Unlock()
 	st := s.reg.accounts[req.GetName()]
@@ -121,7 +121,7 @@ func (a *adminService) UpdateAccount(ctx context.Context, req *bridgev1.UpdateAc
 		return nil, err
 	}
 	s := a.s
-	if s.lookup(spec.GetName()) == nil {
+	if s.lookupOrLoad(spec.GetName()) == nil {
 		return nil, notRegistered(spec.GetName())
 	}
 	b, err := encodeSpec(spec)
@@ -170,6 +170,10 @@ func (a *adminService) DeregisterAccount(ctx context.Context, req *bridgev1.Dere
 		}
 	}
 	s.reg.mu.Unlock()
+	if st != nil {
+		s.metrics.revocations.WithLabelValues("deregistered").Inc()
+		s.revoke(name, st, errDeregistered(name))
+	}
 	s.cache.Drop(name)
 	s.log.Info("account deregistered", "account", name)
 	return &bridgev1.DeregisterAccountResponse{}, nil
@@ -178,14 +182,14 @@ func (a *adminService) DeregisterAccount(ctx context.Context, req *bridgev1.Dere
 func (a *adminService) RotateCredential(ctx context.Context, req *bridgev1.RotateCredentialRequest) (*bridgev1.RotateCredentialResponse, error) {
 	s := a.s
 	name := req.GetName()
-	st := s.lookup(name)
+	st := s.lookupOrLoad(name)
 	if st == nil {
 		return nil, notRegistered(name)
 	}
 	s.reg.mu.Lock()
 	id := st.rec.ID
 	s.reg.mu.Unlock()
-	cred, hash, err := newCredential(s.secretKey, id)
+	cred, hash, err := s.keys().newCredential(id)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
@@ -197,24 +201,30 @@ func (a *adminService) RotateCredential(ctx context.Context, req *bridgev1.Rotat
 		return nil, status.Errorf(codes.Unavailable, "rotating the credential of %q: %v", name, err)
 	}
 	s.reg.mu.Lock()
-	if st := s.reg.accounts[name]; st != nil {
+	st = s.reg.accounts[name]
+	if st != nil {
 		st.rec.CredentialHash = hash
 		st.rec.UpdatedAt = now
 	}
 	s.reg.mu.Unlock()
+	if st != nil {
+		// The agent holding the old credential stops serving now.
+		s.metrics.revocations.WithLabelValues("rotated").Inc()
+		s.revoke(name, st, errRotated(name))
+	}
 	return &bridgev1.RotateCredentialResponse{Credential: cred}, nil
 }
 
 func (a *adminService) GetCredential(_ context.Context, req *bridgev1.GetCredentialRequest) (*bridgev1.GetCredentialResponse, error) {
 	s := a.s
-	st := s.lookup(req.GetName())
+	st := s.lookupOrLoad(req.GetName())
 	if st == nil {
 		return nil, notRegistered(req.GetName())
 	}
 	s.reg.mu.Lock()
 	id, stored := st.rec.ID, st.rec.CredentialHash
 	s.reg.mu.Unlock()
-	cred, err := recoverCredential(s.secretKey, id, stored)
+	cred, err := s.keys().recoverCredential(id, stored, time.Now())
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "account %q: %v", req.GetName(), err)
 	}
@@ -223,7 +233,7 @@ func (a *adminService) GetCredential(_ context.Context, req *bridgev1.GetCredent
 
 func (a *adminService) GetKubeconfig(_ context.Context, req *bridgev1.GetKubeconfigRequest) (*bridgev1.GetKubeconfigResponse, error) {
 	s := a.s
-	st := s.lookup(req.GetName())
+	st := s.lookupOrLoad(req.GetName())
 	if st == nil {
 		return nil, notRegistered(req.GetName())
 	}
@@ -234,7 +244,10 @@ func (a *adminService) GetKubeconfig(_ context.Context, req *bridgev1.GetKubecon
 	id, stored := st.rec.ID, st.rec.CredentialHash
 	s.reg.mu.Unlock()
 	server := s.cfg.EndpointURL + "/accounts/" + req.GetName()
-	token := endpointToken(s.secretKey, id, stored)
+	token, err := s.keys().endpointToken(id, stored, time.Now())
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "account %q: %v", req.GetName(), err)
+	}
 	kc, err := kubeconfigFor(req.GetName(), server, token, s.cfg.EndpointCAPEM)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())

@@ -49,11 +49,25 @@ type session struct {
 	lastHeartbeat atomic.Int64 // unix nanoseconds
 	lastMessage   atomic.Int64
 
-	// accounts is owned by the receive loop (attach runs on it too).
+	// accounts and detached are guarded by s.reg.mu. Once detached (the
+	// stream ended), attach refuses: a hello processed late must not bring
+	// the ended session back.
 	accounts map[string]*sessionAccount
+	detached bool
+	// welcomeMu orders welcomes: each is computed and queued under it, so
+	// the agent never sees an older view of its accounts after a newer one.
+	// Taken before s.reg.mu.
+	welcomeMu sync.Mutex
 
-	opsMu sync.Mutex
-	ops   map[string]*pendingOp
+	opsMu     sync.Mutex
+	ops       map[string]*pendingOp
+	opsClosed bool // failOperations ran: startOperation fails fast
+
+	// cancels are Cancel messages for the agent. They bypass out, so a
+	// full queue can never swallow one.
+	cancelMu sync.Mutex
+	cancels  []string
+	kick     chan struct{}
 }
 
 // sessionAccount is an account served by a session.
@@ -65,9 +79,13 @@ type sessionAccount struct {
 }
 
 type pendingOp struct {
-	ch   chan *bridgev1.OperationResult
-	gone chan struct{} // closed when the stream ends
+	account string
+	ch      chan *bridgev1.OperationResult
+	gone    chan struct{} // closed when the operation ends without a result (stream ended, account revoked, reader too slow)
+	once    sync.Once
 }
+
+func (p *pendingOp) end() { p.once.Do(func() { close(p.gone) }) }
 
 // send queues a message for the agent; false when the session ended.
 func (sess *session) send(ctx context.Context, m *bridgev1.BridgeMessage) bool {
@@ -102,24 +120,28 @@ func (a *agentService) Connect(stream bridgev1.AgentService_ConnectServer) error
 		out:        make(chan *bridgev1.BridgeMessage, outBuffer),
 		accounts:   map[string]*sessionAccount{},
 		ops:        map[string]*pendingOp{},
+		kick:       make(chan struct{}, 1),
 	}
 	now := time.Now().UnixNano()
 	sess.lastHeartbeat.Store(now)
 	sess.lastMessage.Store(now)
 
+	sess.welcomeMu.Lock()
 	welcome, err := s.attach(sess, hello)
 	if err != nil {
+		sess.welcomeMu.Unlock()
 		return err
 	}
 	defer s.detach(sess)
+	sess.out <- &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Welcome{Welcome: welcome}}
+	sess.welcomeMu.Unlock()
 	s.metrics.connectedAgents.Inc()
 	defer s.metrics.connectedAgents.Dec()
-	s.log.Info("agent connected", "agent", sess.agentID, "accounts", len(sess.accounts))
+	s.log.Info("agent connected", "agent", sess.agentID, "accounts", len(welcome.GetAccounts()))
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel(nil)
-	sess.out <- &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Welcome{Welcome: welcome}}
 	wg.Add(2)
 	go func() { defer wg.Done(); sess.sendLoop(stream) }()
 	go func() { defer wg.Done(); sess.watchdog() }()
@@ -174,16 +196,66 @@ func recvHello(stream bridgev1.AgentService_ConnectServer) (*bridgev1.Hello, err
 
 func (sess *session) sendLoop(stream bridgev1.AgentService_ConnectServer) {
 	for {
-		select {
-		case m := <-sess.out:
-			if err := stream.Send(m); err != nil {
-				sess.cancel(fmt.Errorf("sending to agent %s: %w", sess.agentID, err))
+		// Cancels first: they free the agent's work.
+		for _, id := range sess.takeCancels() {
+			if !sess.sendNow(stream, &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Cancel{Cancel: &bridgev1.CancelOperation{Id: id}}}) {
 				return
 			}
+		}
+		select {
+		case m := <-sess.out:
+			if op := m.GetOperation(); op != nil && !sess.serves(op.GetAccount()) {
+				// Queued before the account was revoked or dropped: it must
+				// not reach the agent.
+				sess.endOperation(op.GetId(), false)
+				continue
+			}
+			if !sess.sendNow(stream, m) {
+				return
+			}
+		case <-sess.kick:
 		case <-sess.ctx.Done():
 			return
 		}
 	}
+}
+
+// sendNow sends m unless the session already ended.
+func (sess *session) sendNow(stream bridgev1.AgentService_ConnectServer, m *bridgev1.BridgeMessage) bool {
+	if sess.ctx.Err() != nil {
+		return false
+	}
+	if err := stream.Send(m); err != nil {
+		sess.cancel(fmt.Errorf("sending to agent %s: %w", sess.agentID, err))
+		return false
+	}
+	return true
+}
+
+// serves reports whether the session still serves the account.
+func (sess *session) serves(account string) bool {
+	sess.s.reg.mu.Lock()
+	defer sess.s.reg.mu.Unlock()
+	sa := sess.accounts[account]
+	return !sess.detached && sa != nil && sa.st.session == sess
+}
+
+func (sess *session) queueCancel(id string) {
+	sess.cancelMu.Lock()
+	sess.cancels = append(sess.cancels, id)
+	sess.cancelMu.Unlock()
+	select {
+	case sess.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (sess *session) takeCancels() []string {
+	sess.cancelMu.Lock()
+	defer sess.cancelMu.Unlock()
+	c := sess.cancels
+	sess.cancels = nil
+	return c
 }
 
 func (sess *session) watchdog() {
@@ -225,11 +297,15 @@ func (sess *session) recvLoop(stream bridgev1.AgentService_ConnectServer) error 
 			if msg.Hello.GetAgentId() != sess.agentID {
 				return status.Errorf(codes.InvalidArgument, "a stream's hellos must keep agent_id %q", sess.agentID)
 			}
+			sess.welcomeMu.Lock()
 			welcome, err := s.attach(sess, msg.Hello)
 			if err != nil {
+				sess.welcomeMu.Unlock()
 				return err
 			}
-			if !sess.send(stream.Context(), &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Welcome{Welcome: welcome}}) {
+			sent := sess.send(stream.Context(), &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Welcome{Welcome: welcome}})
+			sess.welcomeMu.Unlock()
+			if !sent {
 				return context.Cause(sess.ctx)
 			}
 		default:
@@ -243,27 +319,37 @@ func (sess *session) recvLoop(stream bridgev1.AgentService_ConnectServer) error 
 func (s *Server) authorizeLocked(sess *session, st *accountState, ah *bridgev1.AccountHello) error {
 	name := ah.GetName()
 	if st == nil {
-		return status.Errorf(codes.NotFound, "account %q is not registered at this bridge: register it (spinops_agent_account or AdminService.RegisterAccount) before an agent serves it", name)
+		// Unknown names get the answer a wrong credential gets, after the
+		// same work: a caller without a credential learns nothing.
+		s.keys().burn(name, ah.GetCredential())
+		return errNotAuthenticated(name)
 	}
 	certOK := false
 	if sess.peerCert != nil && st.spec.GetClientIdentity() != "" {
 		certOK = slices.Contains(certIdentities(sess.peerCert), st.spec.GetClientIdentity())
 	}
-	if !certOK && !credentialMatches(ah.GetCredential(), st.rec.CredentialHash) {
-		switch {
-		case ah.GetCredential() != "":
-			return status.Errorf(codes.Unauthenticated, "the credential presented for account %q is not valid (rotated, or issued for another registration?)", name)
-		case sess.peerCert != nil:
-			return status.Errorf(codes.PermissionDenied, "client certificate %q is not the identity registered for account %q", sess.peerCert.Subject.CommonName, name)
-		default:
-			return status.Errorf(codes.Unauthenticated, "account %q: present the credential issued at registration or a client certificate the registration names", name)
+	if !certOK && !s.keys().verifyCredential(st.rec.ID, st.rec.CredentialHash, ah.GetCredential(), time.Now()) {
+		if id := s.keys().missingKey(st.rec.CredentialHash); id != "" {
+			// Told to the operator, not to the caller: typically replicas
+			// sharing a store with different key files.
+			s.log.Warn("agent refused: the account's credential was derived from a bridge key this replica's key file lacks; "+
+				"replicas sharing a store must use the same key file", "account", name, "key", id, "keys", s.keys().IDs())
 		}
+		return errNotAuthenticated(name)
 	}
 	if cur := st.session; cur != nil && cur != sess && cur.agentID != sess.agentID {
 		return status.Errorf(codes.AlreadyExists, "account %q is already served by agent %q (connected since %s): one live agent per account",
 			name, cur.agentID, st.connectedSince.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// errNotAuthenticated is the one answer to a hello that does not prove
+// itself for an account, whether the account exists or not.
+func errNotAuthenticated(name string) error {
+	return status.Errorf(codes.Unauthenticated, "account %q: neither the credential nor the client certificate presented is valid for it: "+
+		"check that the account is registered at this bridge, that the credential is the current one (rotated?), "+
+		"or that the certificate is the identity the registration names", name)
 }
 
 // attach authorizes and attaches the accounts of a hello. Accounts of sess
@@ -277,14 +363,22 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 	now := time.Now()
 
 	var held map[string]error
+	claimedAt := time.Now()
 	if s.replicated() {
 		held = s.claimAccounts(sess, hello)
 	}
 	s.reg.mu.Lock()
+	if sess.detached {
+		s.reg.mu.Unlock()
+		return nil, status.Error(codes.Aborted, "the stream ended")
+	}
 	for _, ah := range hello.GetAccounts() {
 		name := ah.GetName()
 		st := s.reg.accounts[name]
 		err := s.authorizeLocked(sess, st, ah)
+		if err == nil {
+			err = s.checkKindsLimit(name, st, ah)
+		}
 		if err == nil {
 			err = held[name]
 		}
@@ -293,7 +387,9 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 			s.metrics.refusals.WithLabelValues(st.Code().String()).Inc()
 			s.log.Warn("agent refused for an account", "agent", sess.agentID, "account", name, "code", st.Code(), "reason", st.Message())
 			welcome.Accounts = append(welcome.Accounts, &bridgev1.AccountWelcome{Name: name, RefusedCode: int32(st.Code()), RefusedMessage: st.Message()})
-			if acct := s.reg.accounts[name]; acct != nil {
+			// Only an agent that proved itself for the account may leave
+			// a mark on it: an unauthenticated hello has no effect.
+			if acct := s.reg.accounts[name]; acct != nil && st.Code() != codes.Unauthenticated {
 				acct.lastRefusal, acct.lastRefusalAt = st.Code().String()+": "+st.Message(), now
 			}
 			if refusal == nil {
@@ -342,6 +438,7 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 		}
 		ca.Retain(keep)
 		sess.accounts[name] = &sessionAccount{name: name, st: st, cache: ca, kinds: h.GetKinds()}
+		s.leaseRenewedLocked(name, st, sess, claimedAt)
 		welcome.Accounts = append(welcome.Accounts, aw)
 	}
 	for name, sa := range sess.accounts {
@@ -369,6 +466,7 @@ func (s *Server) detach(sess *session) {
 	now := time.Now()
 	var names []string
 	s.reg.mu.Lock()
+	sess.detached = true
 	for name, sa := range sess.accounts {
 		if s.detachAccountLocked(sess, name, sa.st, now) {
 			names = append(names, name)
@@ -393,6 +491,7 @@ func (s *Server) detachAccountLocked(sess *session, name string, st *accountStat
 		return false
 	}
 	st.session = nil
+	st.stopFenceLocked()
 	st.disconnectedSince = now
 	if !st.deleted.Load() {
 		s.startGraceLocked(name, st)
@@ -422,17 +521,14 @@ func (s *Server) refilterLocked(name string, st *accountState) {
 // applyBatch puts a batch of watch events into the cache and acks it.
 func (sess *session) applyBatch(b *bridgev1.EventBatch) {
 	s := sess.s
+	s.reg.mu.Lock()
 	sa := sess.accounts[b.GetAccount()]
-	if sa == nil {
-		return // an account this stream does not serve (refused or removed)
+	current := sa != nil && sa.st.session == sess
+	s.reg.mu.Unlock()
+	if !current || sa.st.deleted.Load() {
+		return // an account this stream does not serve (refused, revoked or removed)
 	}
 	st := sa.st
-	s.reg.mu.Lock()
-	current := st.session == sess
-	s.reg.mu.Unlock()
-	if !current || st.deleted.Load() {
-		return
-	}
 	spec := st.specNow.Load()
 	now := time.Now()
 	kinds := make(map[uint32]*cache.Kind, 2)
@@ -482,6 +578,7 @@ func (sess *session) applyBatch(b *bridgev1.EventBatch) {
 		}
 	}
 	st.applied.Store(b.GetSeq())
+	sess.checkObjectsLimit(sa)
 	sess.send(sess.ctx, &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Ack{Ack: &bridgev1.Ack{Account: b.GetAccount(), Seq: b.GetSeq()}}})
 }
 
@@ -493,23 +590,32 @@ func (sess *session) deliver(r *bridgev1.OperationResult) {
 	if p == nil {
 		return // the caller gave up
 	}
-	t := time.NewTimer(opDeliverTimeout)
-	defer t.Stop()
+	// Never block: the receive loop carries every account of the agent,
+	// and one slow HTTP reader must not hold up the others. A caller that
+	// fell opResultBuffer results behind loses its operation (the agent is
+	// told to stop it).
 	select {
 	case p.ch <- r:
-	case <-t.C:
-		sess.s.log.Warn("dropping an operation whose caller stopped reading", "agent", sess.agentID, "op", r.GetId())
+	default:
+		sess.s.log.Warn("ending an operation whose caller stopped reading", "agent", sess.agentID, "account", p.account, "op", r.GetId())
+		sess.s.metrics.slowReaders.Inc()
+		p.end()
 		sess.endOperation(r.GetId(), true)
-	case <-sess.ctx.Done():
 	}
 }
 
-const opDeliverTimeout = 10 * time.Second
+// opResultBuffer is how many results (chunks of a stream) an operation's
+// caller may lag behind.
+const opResultBuffer = 256
 
 // startOperation registers an operation and sends it to the agent.
 func (sess *session) startOperation(ctx context.Context, op *bridgev1.Operation) (*pendingOp, error) {
-	p := &pendingOp{ch: make(chan *bridgev1.OperationResult, 64), gone: make(chan struct{})}
+	p := &pendingOp{account: op.GetAccount(), ch: make(chan *bridgev1.OperationResult, opResultBuffer), gone: make(chan struct{})}
 	sess.opsMu.Lock()
+	if sess.opsClosed || sess.ctx.Err() != nil {
+		sess.opsMu.Unlock()
+		return nil, errAgentGone
+	}
 	sess.ops[op.GetId()] = p
 	sess.opsMu.Unlock()
 	if !sess.send(ctx, &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Operation{Operation: op}}) {
@@ -528,19 +634,36 @@ func (sess *session) endOperation(id string, cancel bool) {
 	delete(sess.ops, id)
 	sess.opsMu.Unlock()
 	if p != nil && cancel {
-		select {
-		case sess.out <- &bridgev1.BridgeMessage{Msg: &bridgev1.BridgeMessage_Cancel{Cancel: &bridgev1.CancelOperation{Id: id}}}:
-		default:
-		}
+		sess.queueCancel(id)
 	}
 }
 
-// failOperations ends every operation of an ended stream.
+// failOperations ends every operation of an ended stream; operations
+// started after it fail at once.
 func (sess *session) failOperations() {
 	sess.opsMu.Lock()
 	defer sess.opsMu.Unlock()
+	sess.opsClosed = true
 	for id, p := range sess.ops {
-		close(p.gone)
+		p.end()
 		delete(sess.ops, id)
+	}
+}
+
+// failAccountOperations ends the operations of one account (revoked or
+// dropped) and tells the agent to stop them.
+func (sess *session) failAccountOperations(account string) {
+	sess.opsMu.Lock()
+	var ids []string
+	for id, p := range sess.ops {
+		if p.account == account {
+			p.end()
+			delete(sess.ops, id)
+			ids = append(ids, id)
+		}
+	}
+	sess.opsMu.Unlock()
+	for _, id := range ids {
+		sess.queueCancel(id)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,20 +28,48 @@ const (
 	endpointTokenPrefix = "spe_" // per-account endpoint bearer token
 )
 
-// newCredential issues an agent credential for the registration id and
-// returns it with what the store keeps. The credential is derived from the
-// bridge's secret key, the id and a random salt; the store keeps the salt
-// and the credential's hash ("v2$<salt>$<sha256 hex>"), so the bridge can
-// verify it and hand it out again (GetCredential) but the store alone
-// cannot reproduce it.
-func newCredential(key []byte, id string) (string, string, error) {
+// storedCredential is what the store keeps of an agent credential.
+type storedCredential struct {
+	keyID string // the ring key it was derived from ("" for the first format)
+	salt  string
+	hash  string // hex SHA-256 of the credential
+}
+
+// parseStoredCredential reads the three stored formats:
+//
+//	v3$<key id>$<salt>$<hash>  derived from the key file's key <key id>
+//	v2$<salt>$<hash>           derived from the key the store itself held
+//	                           (before the key file): LegacyKeyID
+//	<hash>                     a random credential (the first format)
+func parseStoredCredential(stored string) storedCredential {
+	parts := strings.Split(stored, "$")
+	switch {
+	case len(parts) == 4 && parts[0] == "v3":
+		return storedCredential{keyID: parts[1], salt: parts[2], hash: parts[3]}
+	case len(parts) == 3 && parts[0] == "v2":
+		return storedCredential{keyID: LegacyKeyID, salt: parts[1], hash: parts[2]}
+	}
+	return storedCredential{hash: stored}
+}
+
+func (c storedCredential) String() string {
+	return "v3$" + c.keyID + "$" + c.salt + "$" + c.hash
+}
+
+// newCredential issues an agent credential for the registration id from
+// the ring's current key and returns it with what the store keeps
+// ("v3$<key id>$<salt>$<sha256 hex>"): the bridge can verify it and hand
+// it out again (GetCredential), but the store alone cannot reproduce it.
+func (r *KeyRing) newCredential(id string) (string, string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", "", fmt.Errorf("generating a credential: %w", err)
 	}
-	salt := base64.RawURLEncoding.EncodeToString(b)
-	c := deriveCredential(key, id, salt)
-	return c, "v2$" + salt + "$" + hashCredential(c), nil
+	k := r.current()
+	sc := storedCredential{keyID: k.ID, salt: base64.RawURLEncoding.EncodeToString(b)}
+	c := deriveCredential(k.Secret, id, sc.salt)
+	sc.hash = hashCredential(c)
+	return c, sc.String(), nil
 }
 
 func deriveCredential(key []byte, id, salt string) string {
@@ -51,27 +80,56 @@ func deriveCredential(key []byte, id, salt string) string {
 
 // recoverCredential re-derives the credential a stored hash belongs to; it
 // fails for hashes of the first format (random credentials, only their hash
-// kept): rotate those.
-func recoverCredential(key []byte, id, stored string) (string, error) {
-	salt, ok := credentialSalt(stored)
-	if !ok {
+// kept) and for keys no longer in the ring: rotate those.
+func (r *KeyRing) recoverCredential(id, stored string, now time.Time) (string, error) {
+	sc := parseStoredCredential(stored)
+	if sc.keyID == "" {
 		return "", errors.New("this credential was issued before credentials could be retrieved: rotate it (RotateCredential) to get one that can")
 	}
-	c := deriveCredential(key, id, salt)
-	if !credentialMatches(c, stored) {
-		return "", errors.New("the stored credential does not belong to this bridge's secret key (was the key changed?): rotate the credential")
+	k, err := r.key(sc.keyID, now)
+	if err != nil {
+		return "", fmt.Errorf("%w: rotate the credential (RotateCredential) to derive it from the current key", err)
+	}
+	c := deriveCredential(k.Secret, id, sc.salt)
+	if subtle.ConstantTimeCompare([]byte(hashCredential(c)), []byte(sc.hash)) != 1 {
+		return "", fmt.Errorf("the stored credential does not belong to bridge key %q (was the key replaced under the same id?): rotate the credential", sc.keyID)
 	}
 	return c, nil
 }
 
-// credentialSalt is the salt of a stored "v2$salt$hash"; false for a bare
-// hash (the first format).
-func credentialSalt(stored string) (string, bool) {
-	parts := strings.Split(stored, "$")
-	if len(parts) != 3 || parts[0] != "v2" {
-		return "", false
+// verifyCredential reports whether c is the credential of registration id
+// whose stored form is stored. A derived credential is checked by deriving
+// it again from the key ring — a stored hash alone, even one written into
+// the store by an attacker, is not enough — and must also match the stored
+// hash. Credentials of the first format (random, hash only) are checked
+// against their hash.
+func (r *KeyRing) verifyCredential(id, stored, c string, now time.Time) bool {
+	sc := parseStoredCredential(stored)
+	if sc.keyID == "" {
+		if c == "" || sc.hash == "" {
+			r.burn(id, c)
+			return false
+		}
+		return subtle.ConstantTimeCompare([]byte(hashCredential(c)), []byte(sc.hash)) == 1
 	}
-	return parts[1], true
+	k, err := r.key(sc.keyID, now)
+	if err != nil || c == "" {
+		r.burn(id, c)
+		return false
+	}
+	want := deriveCredential(k.Secret, id, sc.salt)
+	ok := subtle.ConstantTimeCompare([]byte(want), []byte(c)) == 1
+	ok = subtle.ConstantTimeCompare([]byte(hashCredential(c)), []byte(sc.hash)) == 1 && ok
+	return ok
+}
+
+// burn does the work of a verification that fails early, so that refusing
+// an unknown account, a retired key or a missing credential takes as long
+// as refusing a wrong credential.
+func (r *KeyRing) burn(id, c string) {
+	want := deriveCredential(r.current().Secret, id, "")
+	_ = subtle.ConstantTimeCompare([]byte(want), []byte(c))
+	_ = hashCredential(c)
 }
 
 func hashCredential(c string) string {
@@ -79,31 +137,37 @@ func hashCredential(c string) string {
 	return hex.EncodeToString(s[:])
 }
 
-// credentialMatches compares a presented credential with the stored hash
-// (either "v2$salt$hash" or a bare hash).
-func credentialMatches(c, stored string) bool {
-	if c == "" || stored == "" {
-		return false
+// endpointToken derives the bearer token of an account's Kubernetes
+// endpoint from the key the account's credential was derived from, the
+// registration id and the credential's salt: nothing to store, stable
+// across restarts and replicas, different for every registration, and
+// rotated together with the agent credential (RotateCredential).
+func (r *KeyRing) endpointToken(accountID, storedCredential string, now time.Time) (string, error) {
+	sc := parseStoredCredential(storedCredential)
+	keyID := sc.keyID
+	if keyID == "" {
+		keyID = LegacyKeyID // first-format credentials: the token came from the store's key
 	}
-	hash := stored
-	if i := strings.LastIndexByte(stored, '$'); i >= 0 {
-		hash = stored[i+1:]
+	k, err := r.key(keyID, now)
+	if err != nil {
+		return "", fmt.Errorf("%w: rotate the account's credential (RotateCredential), which also rotates its endpoint token", err)
 	}
-	return subtle.ConstantTimeCompare([]byte(hashCredential(c)), []byte(hash)) == 1
+	m := hmac.New(sha256.New, k.Secret)
+	m.Write([]byte("endpoint\x00" + accountID))
+	if sc.salt != "" {
+		m.Write([]byte("\x00" + sc.salt))
+	}
+	return endpointTokenPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil
 }
 
-// endpointToken derives the bearer token of an account's Kubernetes
-// endpoint from the bridge's secret key, the registration id and the salt
-// of the current agent credential: nothing to store, stable across restarts
-// and replicas, different for every registration, and rotated together with
-// the agent credential (RotateCredential).
-func endpointToken(key []byte, accountID, storedCredential string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("endpoint\x00" + accountID))
-	if salt, ok := credentialSalt(storedCredential); ok {
-		m.Write([]byte("\x00" + salt))
+// endpointTokenValid reports whether got is the endpoint token of the
+// registration (id, stored credential).
+func (s *Server) endpointTokenValid(got, id, stored string) bool {
+	want, err := s.keys().endpointToken(id, stored, time.Now())
+	if err != nil {
+		return false
 	}
-	return endpointTokenPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return tokenMatches(got, want)
 }
 
 func tokenMatches(got, want string) bool {
@@ -158,6 +222,9 @@ func (s *Server) adminAuthorized(ctx context.Context) error {
 
 const adminServicePrefix = "/spinops.bridge.v1.AdminService/"
 
+// unaryAdminAuth and streamAdminAuth authenticate every admin method,
+// unary and streaming alike: a streaming admin method added later cannot
+// skip authentication.
 func (s *Server) unaryAdminAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if strings.HasPrefix(info.FullMethod, adminServicePrefix) {
 		if err := s.adminAuthorized(ctx); err != nil {
@@ -165,4 +232,13 @@ func (s *Server) unaryAdminAuth(ctx context.Context, req any, info *grpc.UnarySe
 		}
 	}
 	return handler(ctx, req)
+}
+
+func (s *Server) streamAdminAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if strings.HasPrefix(info.FullMethod, adminServicePrefix) {
+		if err := s.adminAuthorized(ss.Context()); err != nil {
+			return err
+		}
+	}
+	return handler(srv, ss)
 }

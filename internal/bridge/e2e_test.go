@@ -36,12 +36,12 @@ func TestEndToEnd(t *testing.T) {
 	p := newPKI(t)
 	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
 	credEast := tb.register(t, &bridgev1.AccountSpec{Name: "east", OmitKinds: []string{"events"}})
-	credWest := tb.register(t, &bridgev1.AccountSpec{Name: "west", Kinds: []string{"ConfigMap", "deployments.apps", "Secret", "Namespace"}})
+	credWest := tb.register(t, &bridgev1.AccountSpec{Name: "west", Kinds: []string{"ConfigMap", "deployments.apps", "Secret", "Namespace", "ServiceAccount"}, Permissions: &bridgev1.Permissions{Write: []string{"ops"}}})
 
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
 	tb.agentConfig("infra-agent",
 		agentAccount{Name: "east", KubeconfigFile: east.Kubeconfig, Credential: credEast, Kinds: []string{"ConfigMap", "Deployment", "Secret", "Namespace"}},
-		agentAccount{Name: "west", KubeconfigFile: west.Kubeconfig, Credential: credWest, Kinds: []string{"ConfigMap", "Deployment", "Secret", "Namespace"}},
+		agentAccount{Name: "west", KubeconfigFile: west.Kubeconfig, Credential: credWest, Kinds: []string{"ConfigMap", "Deployment", "Secret", "Namespace", "ServiceAccount"}, Permissions: &agentPermissions{Write: []string{"ops"}}},
 	).write(t, cfgPath)
 	startAgent(t, cfgPath)
 	tb.waitSynced(t, "east")
@@ -132,16 +132,18 @@ spec:
 		if _, err := west.Clientset().AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); err == nil {
 			t.Fatal("the deployment still exists in the cluster")
 		}
-		// An uncached kind is forwarded to the API server, watches too
-		// (streamed through the agent as they happen).
-		out, err = kubectl(t, kcPath, nil, "get", "serviceaccounts", "-n", "default")
+		// What the cache cannot answer (a field selector it does not index,
+		// the legacy /watch/ path) is forwarded to the API server, watches
+		// too (streamed through the agent as they happen). Kinds outside the
+		// account's kinds are refused, so ServiceAccount is among them.
+		out, err = kubectl(t, kcPath, nil, "get", "serviceaccounts", "-n", "default", "--field-selector", "metadata.name!=x")
 		if err != nil {
 			t.Fatalf("get serviceaccounts (forwarded): %v\n%s", err, out)
 		}
 		events := make(chan string, 4)
 		go func() {
 			defer close(events)
-			body := endpointStream(t, tb, kc, "/api/v1/namespaces/"+ns+"/serviceaccounts?watch=true&timeoutSeconds=20")
+			body := endpointStream(t, tb, kc, "/api/v1/watch/namespaces/"+ns+"/serviceaccounts?timeoutSeconds=20")
 			if body == nil {
 				return
 			}

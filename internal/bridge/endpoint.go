@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/bridge/cache"
+	"github.com/spinops/terraform-provider-spinops/internal/scope"
 )
 
 const (
@@ -37,51 +40,17 @@ func (s *Server) endpointHandler() http.Handler {
 	return mux
 }
 
-// apiRequest is a parsed Kubernetes API path.
+// apiRequest is a request the cache may answer.
 type apiRequest struct {
 	gvr       schema.GroupVersionResource
 	namespace string
 	name      string
-	sub       string
-	resource  bool // the path names a resource (not discovery)
-}
-
-func parseAPIPath(p string) apiRequest {
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	var r apiRequest
-	switch {
-	case len(segs) >= 2 && segs[0] == "api":
-		r.gvr.Version = segs[1]
-		segs = segs[2:]
-	case len(segs) >= 3 && segs[0] == "apis":
-		r.gvr.Group, r.gvr.Version = segs[1], segs[2]
-		segs = segs[3:]
-	default:
-		return r
-	}
-	if len(segs) == 0 || segs[0] == "" {
-		return r
-	}
-	if segs[0] == "namespaces" && len(segs) >= 3 {
-		r.namespace = segs[1]
-		segs = segs[2:]
-	}
-	r.gvr.Resource = segs[0]
-	if len(segs) > 1 {
-		r.name = segs[1]
-	}
-	if len(segs) > 2 {
-		r.sub = strings.Join(segs[2:], "/")
-	}
-	r.resource = true
-	return r
+	watch     bool
 }
 
 func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rest := strings.TrimPrefix(r.URL.Path, "/accounts/")
-	name, apiPath, _ := strings.Cut(rest, "/")
-	apiPath = "/" + apiPath
+	name, apiPath, perr := scope.SplitAccountPath(r.URL)
 	st := s.lookup(name)
 	if st == nil {
 		writeStatus(w, http.StatusNotFound, "NotFound", fmt.Sprintf("account %q is not registered at this bridge", name), nil)
@@ -91,10 +60,27 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 	id, stored := st.rec.ID, st.rec.CredentialHash
 	withdrawn := st.withdrawn || !st.everConnected
 	connected := st.session != nil
+	rules := rulesOf(st.spec)
+	kinds := catalogOf(st.hello.GetKinds())
 	s.reg.mu.Unlock()
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !tokenMatches(strings.TrimSpace(token), endpointToken(s.secretKey, id, stored)) {
+	if !s.endpointTokenValid(strings.TrimSpace(token), id, stored) {
 		writeStatus(w, http.StatusUnauthorized, "Unauthorized", fmt.Sprintf("a valid bearer token for account %q is required (GetKubeconfig gives one)", name), nil)
+		return
+	}
+	// The account's rules hold before anything reaches an agent or another
+	// replica.
+	req, q, err := scope.ParseRequest(r.Method, apiPath, r.URL.RawQuery)
+	if perr != nil {
+		err = perr
+	}
+	if err != nil {
+		writeStatus(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("account %q: %v", name, err), nil)
+		return
+	}
+	if err := rules.Check(req, kinds); err != nil {
+		s.log.Info("request outside the account's rules refused", "account", name, "method", r.Method, "path", apiPath, "reason", err)
+		writeStatus(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("account %q: %v", name, err), nil)
 		return
 	}
 	if !connected && s.forwardToHolder(w, r, name) {
@@ -104,21 +90,46 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf("account %q is unavailable: no agent serves it", name), nil)
 		return
 	}
-	req := parseAPIPath(apiPath)
-	verb := strings.ToLower(r.Method)
-	if req.resource && req.sub == "" && r.Method == http.MethodGet {
-		if k := s.cachedKind(name, req); k != nil {
+	release, ok := s.acquireStream(w, r, name, apiPath, st)
+	if !ok {
+		return
+	}
+	defer release()
+	verb := methodLabel(r.Method)
+	if cr, ok := cacheable(req); ok {
+		if k := s.cachedKind(name, cr); k != nil {
 			if !connected {
 				w.Header().Add("Warning", fmt.Sprintf(`299 - "account %s: its agent is disconnected; this answer may be stale"`, name))
 			}
-			if s.serveFromCache(w, r, k, req) {
+			if s.serveFromCache(w, r, k, cr) {
 				s.metrics.operationLatency.WithLabelValues("cache", verb).Observe(time.Since(start).Seconds())
 				return
 			}
 		}
 	}
-	s.forward(w, r, name, apiPath)
+	s.forward(w, r, name, req, q)
 	s.metrics.operationLatency.WithLabelValues("agent", verb).Observe(time.Since(start).Seconds())
+}
+
+// cacheable reports whether the cache may answer a request: a get, list or
+// watch of a resource (no subresource, no verb in the path).
+func cacheable(req scope.Request) (apiRequest, bool) {
+	if !req.IsResource || req.Subresource != "" || req.PathVerb {
+		return apiRequest{}, false
+	}
+	switch req.Verb {
+	case "get", "list", "watch":
+	default:
+		return apiRequest{}, false
+	}
+	ar := apiRequest{gvr: schema.GroupVersionResource{Group: req.Group, Version: req.Version, Resource: req.Resource}, namespace: req.Namespace, watch: req.Verb == "watch"}
+	if req.Verb == "get" {
+		ar.name = req.Name // list and watch name an object only through fieldSelector
+	}
+	if req.Group == "" && req.Resource == "namespaces" {
+		ar.namespace = "" // the API server reads /namespaces/x as namespace x, object x
+	}
+	return ar, true
 }
 
 // cachedKind returns the kind's cache when it can answer reads.
@@ -166,12 +177,9 @@ func (s *Server) serveFromCache(w http.ResponseWriter, r *http.Request, k *cache
 	if q.Get("continue") != "" {
 		return false
 	}
-	watch := q.Get("watch") == "true" || q.Get("watch") == "1"
 	switch {
-	case watch && req.name == "":
+	case req.watch:
 		s.serveWatch(w, r, k, f, q.Get("resourceVersion"), q.Get("timeoutSeconds"))
-	case watch:
-		return false
 	case req.name != "":
 		o := k.Get(req.namespace, req.name)
 		if o == nil {
@@ -263,8 +271,14 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 	}
 }
 
-// forward runs the request against the API server through the agent.
-func (s *Server) forward(w http.ResponseWriter, r *http.Request, name, apiPath string) {
+// maxSecretAnswer bounds a Secret answer (not a stream) the bridge holds to
+// scrub it before it answers.
+const maxSecretAnswer = 64 << 20
+
+// forward runs the request against the API server through the agent. A
+// Secret answer is parsed and scrubbed here again, whatever the agent sent:
+// one that is not JSON is refused.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, req scope.Request, q url.Values) {
 	st := s.lookup(name)
 	s.reg.mu.Lock()
 	sess := st.session
@@ -282,20 +296,24 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name, apiPath s
 		writeStatus(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("request bodies are limited to %d bytes", maxRequestBody), nil)
 		return
 	}
-	q := r.URL.Query()
-	stream := q.Get("watch") == "true" || q.Get("watch") == "1" || q.Get("follow") == "true" || strings.Contains(apiPath, "/watch/")
+	stream := req.Streams(q)
+	secret := req.IsSecret()
 	op := &bridgev1.Operation{
 		Id:      newID(),
 		Account: name,
 		Method:  r.Method,
-		Path:    apiPath,
+		Path:    req.Path,
 		Query:   r.URL.RawQuery,
 		Body:    body,
 		User:    r.RemoteAddr,
 		Stream:  stream,
 	}
 	for _, h := range []string{"Accept", "Content-Type", "User-Agent"} {
-		if v := r.Header.Values(h); len(v) > 0 {
+		v := r.Header.Values(h)
+		if h == "Accept" && secret {
+			v = []string{scope.SecretAccept(v)} // JSON, the one encoding the scrubbers read
+		}
+		if len(v) > 0 {
 			op.Headers = append(op.Headers, &bridgev1.Header{Name: h, Values: v})
 		}
 	}
@@ -313,48 +331,126 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name, apiPath s
 	done := false
 	defer func() { sess.endOperation(op.GetId(), !done) }()
 	fl, _ := w.(http.Flusher)
-	wrote := false
+	flush := func() {
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	var first *bridgev1.OperationResult
+	wroteHeader := false
+	writeHeader := func() {
+		wroteHeader = true
+		for _, h := range first.GetHeaders() {
+			switch http.CanonicalHeaderKey(h.GetName()) {
+			case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection":
+				continue
+			}
+			for _, v := range h.GetValues() {
+				w.Header().Add(h.GetName(), v)
+			}
+		}
+		w.WriteHeader(int(first.GetStatusCode()))
+	}
+	// A Secret stream is scrubbed as it comes: the agent's bytes go into a
+	// pipe, and only whole, parsed, scrubbed values come out to the caller.
+	var pw *io.PipeWriter
+	var scrubbed chan error
+	defer func() {
+		if pw != nil {
+			_ = pw.CloseWithError(errors.New("the operation ended"))
+			if err := <-scrubbed; err != nil {
+				s.log.Debug("a Secret stream ended early", "account", name, "path", req.Path, "err", err)
+			}
+		}
+	}()
+	var held bytes.Buffer // a Secret answer that is not a stream, until it is whole
 	for {
 		select {
 		case res := <-p.ch:
-			if !wrote {
-				wrote = true
+			if first == nil {
+				first = res
 				if res.GetError() != "" {
 					done = true
-					writeStatus(w, http.StatusBadGateway, "InternalError", fmt.Sprintf("account %q: the agent could not reach its API server: %s", name, res.GetError()), nil)
+					writeStatus(w, http.StatusBadGateway, "InternalError", fmt.Sprintf("account %q: the agent could not run the request: %s", name, res.GetError()), nil)
 					return
 				}
-				for _, h := range res.GetHeaders() {
-					switch http.CanonicalHeaderKey(h.GetName()) {
-					case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection":
-						continue
-					}
-					for _, v := range h.GetValues() {
-						w.Header().Add(h.GetName(), v)
-					}
+				switch {
+				case !secret:
+					writeHeader()
+				case stream:
+					writeHeader()
+					flush()
+					var pr *io.PipeReader
+					pr, pw = io.Pipe()
+					scrubbed = make(chan error, 1)
+					go func() {
+						err := scope.ScrubSecretStream(pr, func(b []byte) error {
+							if _, err := w.Write(b); err != nil {
+								return err
+							}
+							flush()
+							return nil
+						})
+						_ = pr.CloseWithError(err)
+						scrubbed <- err
+					}()
 				}
-				w.WriteHeader(int(res.GetStatusCode()))
 			}
-			if len(res.GetBody()) > 0 {
-				if _, err := w.Write(res.GetBody()); err != nil {
+			b := res.GetBody()
+			switch {
+			case !secret:
+				if len(b) > 0 {
+					if _, err := w.Write(b); err != nil {
+						return
+					}
+				}
+			case stream:
+				if len(b) > 0 {
+					if _, err := pw.Write(b); err != nil {
+						s.log.Warn("a Secret stream was cut: it could not be scrubbed", "account", name, "path", req.Path, "err", err)
+						return
+					}
+				}
+			default:
+				if held.Len()+len(b) > maxSecretAnswer {
+					done = true
+					writeStatus(w, http.StatusBadGateway, "InternalError", fmt.Sprintf("account %q: the Secret answer exceeds %d bytes and cannot be scrubbed: narrow the request (limit, labelSelector)", name, maxSecretAnswer), nil)
 					return
 				}
+				held.Write(b)
 			}
 			if res.GetDone() {
 				done = true
+				switch {
+				case secret && stream:
+					_ = pw.Close()
+					if err := <-scrubbed; err != nil {
+						s.log.Warn("a Secret stream was cut: it could not be scrubbed", "account", name, "path", req.Path, "err", err)
+					}
+					pw = nil
+				case secret:
+					out, err := scope.ScrubSecrets(held.Bytes())
+					if err != nil {
+						s.log.Warn("a Secret answer was refused: it could not be scrubbed", "account", name, "path", req.Path, "err", err)
+						writeStatus(w, http.StatusBadGateway, "InternalError", fmt.Sprintf("account %q: the answer to %s could not be scrubbed of Secret data, so it is refused", name, req.Path), nil)
+						return
+					}
+					writeHeader()
+					_, _ = w.Write(out)
+				}
 				return
 			}
-			if fl != nil {
-				fl.Flush()
+			if !secret {
+				flush()
 			}
 		case <-p.gone:
-			if !wrote {
+			if !wroteHeader {
 				writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf("account %q: the agent disconnected during the request", name), nil)
 			}
 			done = true
 			return
 		case <-ctx.Done():
-			if !wrote {
+			if !wroteHeader {
 				writeStatus(w, http.StatusGatewayTimeout, "Timeout", fmt.Sprintf("account %q: the agent did not answer within %s", name, operationTimeout), nil)
 			}
 			return

@@ -70,6 +70,7 @@ type testBridge struct {
 	*bridge.Server
 	pki      *pki
 	dbPath   string
+	keys     *bridge.KeyRing
 	grpcAddr string
 	epAddr   string
 	admin    bridgev1.AdminServiceClient
@@ -83,7 +84,14 @@ const peerURLIsEndpoint = "<endpoint>"
 
 func startBridge(t *testing.T, p *pki, dbPath string, opts ...bridgeOption) *testBridge {
 	t.Helper()
-	tb := &testBridge{pki: p, dbPath: dbPath, grpcAddr: "127.0.0.1:0", epAddr: "127.0.0.1:0"}
+	return startBridgeWithKeys(t, p, newKeyRing(t), dbPath, opts...)
+}
+
+// startBridgeWithKeys starts a bridge with the given key file (replicas
+// share one).
+func startBridgeWithKeys(t *testing.T, p *pki, keys *bridge.KeyRing, dbPath string, opts ...bridgeOption) *testBridge {
+	t.Helper()
+	tb := &testBridge{pki: p, dbPath: dbPath, keys: keys, grpcAddr: "127.0.0.1:0", epAddr: "127.0.0.1:0"}
 	tb.start(t, opts...)
 	return tb
 }
@@ -97,6 +105,7 @@ func (tb *testBridge) start(t *testing.T, opts ...bridgeOption) {
 	}
 	cfg := bridge.Config{
 		Store:             st,
+		Keys:              tb.keys,
 		GRPCAddr:          tb.grpcAddr,
 		GRPCTLS:           &tls.Config{Certificates: []tls.Certificate{tb.pki.serverPair}, ClientCAs: tb.pki.ca.Pool(), ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12},
 		EndpointAddr:      tb.epAddr,
@@ -163,6 +172,20 @@ func (tb *testBridge) restart(t *testing.T, opts ...bridgeOption) {
 	t.Helper()
 	tb.Stop()
 	tb.start(t, opts...)
+}
+
+// newKeyRing is a ring of one fresh key (the bridge's key file).
+func newKeyRing(t testing.TB) *bridge.KeyRing {
+	t.Helper()
+	k, err := bridge.NewKey(bridge.NewKeyID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := bridge.NewKeyRing(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func adminCtx() context.Context {
@@ -238,6 +261,14 @@ type agentAccount struct {
 	Kinds          []string `json:"kinds,omitempty"`
 	OmitKinds      []string `json:"omitKinds,omitempty"`
 	Namespaces     []string `json:"namespaces,omitempty"`
+	// Permissions: writes through the endpoint need WRITE roles, at the
+	// bridge (the registration) and at the agent (its config).
+	Permissions *agentPermissions `json:"permissions,omitempty"`
+}
+
+type agentPermissions struct {
+	Read  []string `json:"READ,omitempty"`
+	Write []string `json:"WRITE,omitempty"`
 }
 
 type agentFile struct {

@@ -1,6 +1,9 @@
 package bridge
 
 import (
+	"net/http"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -16,6 +19,10 @@ type metrics struct {
 	refusals           *prometheus.CounterVec
 	upserts, deletes   prometheus.Counter
 	forwarded          prometheus.Counter
+	slowReaders        prometheus.Counter
+	limitRefusals      *prometheus.CounterVec
+	revocations        *prometheus.CounterVec
+	fenced             prometheus.Counter
 }
 
 func newMetrics(s *Server) *metrics {
@@ -47,6 +54,22 @@ func newMetrics(s *Server) *metrics {
 			Name: "spinops_bridge_forwarded_requests_total",
 			Help: "Endpoint requests forwarded to the bridge replica whose agent serves the account.",
 		}),
+		slowReaders: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "spinops_bridge_slow_reader_operations_total",
+			Help: "Forwarded operations ended because their HTTP caller stopped reading (the agent's other requests never wait for one).",
+		}),
+		limitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spinops_bridge_limit_refusals_total",
+			Help: "Refusals because an account reached a per-account limit, by limit (objects, kinds, watches).",
+		}, []string{"limit"}),
+		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spinops_bridge_revocations_total",
+			Help: "Accounts cut from their agent stream, by reason (rotated, deregistered, lease, objects).",
+		}, []string{"reason"}),
+		fenced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "spinops_bridge_lease_fenced_total",
+			Help: "Accounts this replica stopped serving because it could not renew their lease in time.",
+		}),
 	}
 	m.upserts = m.events.WithLabelValues("upsert")
 	m.deletes = m.events.WithLabelValues("delete")
@@ -55,6 +78,17 @@ func newMetrics(s *Server) *metrics {
 		Help: "Objects in the bridge cache over all accounts.",
 	}, func() float64 { return float64(s.cache.ObjectCount()) })
 	m.registry.MustRegister(m.connectedAgents, m.events, m.propagationLatency, m.operationLatency, m.refusals, m.forwarded, cached,
+		m.slowReaders, m.limitRefusals, m.revocations, m.fenced,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// methodLabel maps an HTTP method to the fixed set of label values, so a
+// client cannot grow the metrics without bound by inventing methods.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return strings.ToLower(method)
+	}
+	return "other"
 }

@@ -53,11 +53,8 @@ func (s *Server) holdFor(name string, st *accountState, now time.Time) *store.Ho
 func (s *Server) claimAccounts(sess *session, hello *bridgev1.Hello) map[string]error {
 	ctx, cancel := context.WithTimeout(sess.ctx, 10*time.Second)
 	defer cancel()
-	var names []string
-	for _, ah := range hello.GetAccounts() {
-		names = append(names, ah.GetName())
-	}
-	s.loadMissing(ctx, names)
+	// Names this replica does not know are not looked up: only accounts
+	// the hello proves itself for cost a store query.
 	now := time.Now()
 	var claims []*store.Holder
 	s.reg.mu.Lock()
@@ -146,30 +143,42 @@ func (s *Server) replicate(ctx context.Context) {
 }
 
 func (s *Server) renewHolds(ctx context.Context) {
-	now := time.Now()
 	type held struct {
 		h    *store.Holder
+		st   *accountState
 		sess *session
 	}
 	var hs []held
 	s.reg.mu.Lock()
 	for name, st := range s.reg.accounts {
 		if st.session != nil {
-			hs = append(hs, held{s.holdFor(name, st, now), st.session})
+			hs = append(hs, held{s.holdFor(name, st, time.Now()), st, st.session})
 		}
 	}
 	s.reg.mu.Unlock()
 	for _, x := range hs {
-		ok, err := s.cfg.Store.Renew(ctx, x.h)
+		// The lease written ends HoldTTL after this moment, whatever the
+		// store's latency: the fence counts from here.
+		since := time.Now()
+		x.h.Expires = since.Add(s.cfg.HoldTTL)
+		rctx, cancel := context.WithTimeout(ctx, s.cfg.HoldTTL/3)
+		ok, err := s.cfg.Store.Renew(rctx, x.h)
+		cancel()
 		if err != nil {
-			s.log.Warn("renewing the hold of an account", "account", x.h.Account, "err", err)
+			s.log.Warn("renewing the hold of an account (its fence stops serving it if this goes on)", "account", x.h.Account, "err", err)
 			continue
 		}
 		if !ok {
 			// Another replica took the account over (the hold expired, or
-			// the same agent reconnected there): this stream is stale.
-			x.sess.cancel(status.Errorf(codes.Aborted, "account %q is now held by another bridge replica; reconnect", x.h.Account))
+			// the same agent reconnected there): this replica stops serving
+			// it; the agent's other accounts go on.
+			s.metrics.revocations.WithLabelValues("lease").Inc()
+			x.sess.drop(x.h.Account, status.Errorf(codes.Aborted, "account %q is now held by another bridge replica; reconnect", x.h.Account))
+			continue
 		}
+		s.reg.mu.Lock()
+		s.leaseRenewedLocked(x.h.Account, x.st, x.sess, since)
+		s.reg.mu.Unlock()
 	}
 }
 
@@ -194,6 +203,12 @@ func (s *Server) syncFromStore(ctx context.Context) {
 	}
 	inStore := map[string]bool{}
 	var dropped []string
+	type revocation struct {
+		name string
+		st   *accountState
+		why  error
+	}
+	var revoked []revocation
 	s.reg.mu.Lock()
 	for _, rec := range recs {
 		inStore[rec.Name] = true
@@ -209,13 +224,19 @@ func (s *Server) syncFromStore(ctx context.Context) {
 			if st != nil {
 				st.deleted.Store(true)
 				dropped = append(dropped, rec.Name)
+				revoked = append(revoked, revocation{rec.Name, st, errDeregistered(rec.Name)})
 			}
 			nst := &accountState{rec: rec}
 			nst.setSpec(spec)
 			s.reg.accounts[rec.Name] = nst
 			continue
 		}
-		// Changed elsewhere: new spec or credential.
+		// Changed elsewhere: new spec or credential. A new credential
+		// cuts the agent holding the old one, as on the replica that
+		// rotated it.
+		if st.rec.CredentialHash != rec.CredentialHash {
+			revoked = append(revoked, revocation{rec.Name, st, errRotated(rec.Name)})
+		}
 		st.rec.CredentialHash, st.rec.UpdatedAt = rec.CredentialHash, rec.UpdatedAt
 		if !proto.Equal(spec, st.spec) {
 			st.setSpec(spec)
@@ -232,10 +253,15 @@ func (s *Server) syncFromStore(ctx context.Context) {
 				st.graceTimer.Stop()
 			}
 			dropped = append(dropped, name)
+			revoked = append(revoked, revocation{name, st, errDeregistered(name)})
 		}
 	}
 	s.reg.remote = remote
 	s.reg.mu.Unlock()
+	for _, r := range revoked {
+		s.metrics.revocations.WithLabelValues("replica-sync").Inc()
+		s.revoke(r.name, r.st, r.why)
+	}
 	for _, name := range dropped {
 		s.cache.Drop(name)
 		s.log.Info("account deregistered through another replica", "account", name)

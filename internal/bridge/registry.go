@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,11 +35,17 @@ type accountState struct {
 	// (cleared when one is accepted): Terraform's wait reports it.
 	lastRefusal   string
 	lastRefusalAt time.Time
+	// leaseUntil is when this replica's lease on the account ends, and
+	// fence stops serving it just before (replication only, fence.go).
+	leaseUntil time.Time
+	fence      *time.Timer
 
 	// applied is the last event batch applied for instanceID (atomic: the
 	// session's receive loop writes it without the registry lock).
 	applied atomic.Uint64
 	deleted atomic.Bool
+	// streams counts the endpoint's open watches and follows (limits.go).
+	streams atomic.Int64
 	// specNow mirrors spec for the receive loops, which filter every event
 	// by it without taking the registry lock.
 	specNow atomic.Pointer[bridgev1.AccountSpec]
@@ -135,13 +140,22 @@ func (s *Server) withdraw(name string, st *accountState) {
 	s.log.Info("account withdrawn: no agent within the grace period", "account", name, "grace", s.gracePeriod(st.spec))
 }
 
-// lookup returns an account's state. With replication, a name this
-// replica does not know yet is looked up in the shared store (it may have
-// been registered through another replica a moment ago).
+// lookup returns an account's state as this replica knows it. It never
+// queries the store: unauthenticated callers (hellos, endpoint requests)
+// name accounts, and must not cost a store query each. Registrations made
+// through another replica arrive within SyncInterval.
 func (s *Server) lookup(name string) *accountState {
 	s.reg.mu.Lock()
-	st := s.reg.accounts[name]
-	s.reg.mu.Unlock()
+	defer s.reg.mu.Unlock()
+	return s.reg.accounts[name]
+}
+
+// lookupOrLoad is lookup for admin calls (authenticated): with
+// replication, a name this replica does not know yet is looked up in the
+// shared store (it may have been registered through another replica a
+// moment ago).
+func (s *Server) lookupOrLoad(name string) *accountState {
+	st := s.lookup(name)
 	if st != nil || !s.replicated() {
 		return st
 	}
@@ -207,54 +221,6 @@ func (s *Server) accountProtoLocked(name string, st *accountState) *bridgev1.Acc
 		CreatedUnix: st.rec.CreatedAt.Unix(),
 		UpdatedUnix: st.rec.UpdatedAt.Unix(),
 	}
-}
-
-// kindAllowed applies the registration's kinds / omitKinds /
-// onlyNamespacedResources to a kind an agent offers.
-func kindAllowed(spec *bridgev1.AccountSpec, k *bridgev1.Kind) bool {
-	if spec.GetOnlyNamespacedResources() && !k.GetNamespaced() {
-		return false
-	}
-	if len(spec.GetKinds()) > 0 {
-		return matchesAnyKind(spec.GetKinds(), k)
-	}
-	return !matchesAnyKind(spec.GetOmitKinds(), k)
-}
-
-// matchesAnyKind matches "Deployment", "deployments", "deployments.apps",
-// "Deployment.apps" (case-insensitive).
-func matchesAnyKind(names []string, k *bridgev1.Kind) bool {
-	for _, n := range names {
-		name, group, hasGroup := strings.Cut(n, ".")
-		if hasGroup && !strings.EqualFold(group, k.GetGroup()) {
-			continue
-		}
-		if strings.EqualFold(name, k.GetKind()) || strings.EqualFold(name, k.GetResource()) {
-			return true
-		}
-	}
-	return false
-}
-
-// namespaceAllowed applies the registration's namespaces / omitNamespaces.
-func namespaceAllowed(spec *bridgev1.AccountSpec, ns string) bool {
-	if ns == "" {
-		return true
-	}
-	if len(spec.GetNamespaces()) > 0 {
-		for _, n := range spec.GetNamespaces() {
-			if n == ns {
-				return true
-			}
-		}
-		return false
-	}
-	for _, n := range spec.GetOmitNamespaces() {
-		if n == ns {
-			return false
-		}
-	}
-	return true
 }
 
 func gvrOf(k *bridgev1.Kind) schema.GroupVersionResource {

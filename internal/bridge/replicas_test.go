@@ -45,8 +45,11 @@ func TestReplicasShareAccounts(t *testing.T) {
 			cfg.HeartbeatInterval, cfg.HoldTTL, cfg.SyncInterval = 300*time.Millisecond, 1500*time.Millisecond, 100*time.Millisecond
 		}
 	}
-	a := startBridge(t, p, filepath.Join(t.TempDir(), "unused-a.db"), replica("replica-a"))
-	b := startBridge(t, p, filepath.Join(t.TempDir(), "unused-b.db"), replica("replica-b"))
+	// Replicas of one installation share the key file: a credential
+	// derived by one must verify at the other.
+	keys := newKeyRing(t)
+	a := startBridgeWithKeys(t, p, keys, filepath.Join(t.TempDir(), "unused-a.db"), replica("replica-a"))
+	b := startBridgeWithKeys(t, p, keys, filepath.Join(t.TempDir(), "unused-b.db"), replica("replica-b"))
 
 	ns := c.Namespace(t)
 	for _, n := range []string{"one", "two", "three"} {
@@ -56,9 +59,9 @@ func TestReplicasShareAccounts(t *testing.T) {
 		}
 	}
 	// Registered through A; the agent dials B.
-	cred := a.register(t, &bridgev1.AccountSpec{Name: "shared", Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}})
+	cred := a.register(t, &bridgev1.AccountSpec{Name: "shared", Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}, Permissions: &bridgev1.Permissions{Write: []string{"ops"}}})
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	b.agentConfig("agent-1", agentAccount{Name: "shared", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
+	b.agentConfig("agent-1", agentAccount{Name: "shared", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}, Permissions: &agentPermissions{Write: []string{"ops"}}}).write(t, cfgPath)
 	agent1 := startAgent(t, cfgPath)
 	b.waitSynced(t, "shared")
 

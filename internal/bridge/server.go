@@ -7,15 +7,14 @@ package bridge
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -35,15 +34,24 @@ import (
 type Config struct {
 	// Store keeps the registrations (required).
 	Store store.Store
+	// Keys derive agent credentials and endpoint tokens (required). They
+	// live outside the store (LoadKeyRing reads the key file); SetKeys
+	// replaces them while the bridge runs. Replicas sharing a store must
+	// use the same key file: a credential derived by one replica is
+	// verified by whichever replica the agent dials.
+	Keys *KeyRing
 	// BridgeID names this replica (default: a random id).
 	BridgeID string
 
 	// GRPCAddr is where agents and admin clients connect (":9091").
 	GRPCAddr string
 	// GRPCTLS serves gRPC over TLS; set ClientCAs and
-	// ClientAuth = VerifyClientCertIfGiven for mTLS. Nil: plaintext (local
-	// development only).
-	GRPCTLS *tls.Config
+	// ClientAuth = VerifyClientCertIfGiven for mTLS. Nil: plaintext, which
+	// is refused on any address but loopback unless
+	// AllowPlaintextNonLoopback says so (credentials would cross the
+	// network in the clear).
+	GRPCTLS                   *tls.Config
+	AllowPlaintextNonLoopback bool
 	// MaxMessageBytes bounds one message from an agent (default 16 MiB).
 	MaxMessageBytes int
 
@@ -85,20 +93,33 @@ type Config struct {
 	// it, which is also how fresh other replicas' view of the status is.
 	HoldTTL time.Duration
 	// SyncInterval is how often a replica re-reads registrations and holds
-	// (default 2s).
+	// (default 1s): a credential rotated or an account deregistered through
+	// another replica is cut here within it.
 	SyncInterval time.Duration
+
+	// Limits bound what one account may cost the bridge (limits.go).
+	Limits Limits
 
 	Logger *slog.Logger
 }
 
+// HTTP limits of the endpoint and the ops listener.
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpIdleTimeout       = 2 * time.Minute
+	// httpMaxHeaderBytes: a bearer token, Accept and the like need a few
+	// KiB; Go's default (1 MiB) would let one client hold much more.
+	httpMaxHeaderBytes = 64 << 10
+)
+
 // Server is a running bridge.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	cache     *cache.Cache
-	reg       registry
-	metrics   *metrics
-	secretKey []byte
+	cfg     Config
+	log     *slog.Logger
+	cache   *cache.Cache
+	reg     registry
+	metrics *metrics
+	keyRing atomic.Pointer[KeyRing]
 
 	grpc     *grpc.Server
 	health   *health.Server
@@ -115,13 +136,24 @@ type Server struct {
 	peerTransport   *http.Transport
 }
 
-// New checks cfg and loads the registry; Start serves.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+// CheckAndSetDefaults fills what cfg leaves unset and checks the result:
+// the one place the bridge's defaults and rules live.
+func (cfg *Config) CheckAndSetDefaults() error {
 	if cfg.Store == nil {
-		return nil, errors.New("bridge: a store is required")
+		return errors.New("bridge: a store is required")
+	}
+	if cfg.Keys == nil {
+		return errors.New("bridge: a key ring is required (spinops bridge --key-file; spinops bridge keygen makes one)")
 	}
 	if cfg.EndpointAddr != "" && cfg.EndpointTLS == nil {
-		return nil, errors.New("bridge: the Kubernetes endpoint needs a TLS certificate (kubectl and Clouddriver send bearer tokens)")
+		return errors.New("bridge: the Kubernetes endpoint needs a TLS certificate (kubectl and Clouddriver send bearer tokens)")
+	}
+	if cfg.GRPCTLS == nil && !cfg.AllowPlaintextNonLoopback && !loopbackAddr(cfg.GRPCAddr) {
+		return fmt.Errorf("bridge: plaintext gRPC on %q would carry agent credentials and admin tokens in the clear: "+
+			"serve TLS, listen on loopback (127.0.0.1:PORT), or allow it explicitly (--insecure-grpc-allow-remote)", cfg.GRPCAddr)
+	}
+	if cfg.PeerURL != "" && cfg.BridgeID == "" {
+		return errors.New("bridge: replication (PeerURL) needs a stable, unique BridgeID (the pod name)")
 	}
 	if cfg.BridgeID == "" {
 		cfg.BridgeID = "bridge-" + newID()[:8]
@@ -142,7 +174,37 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.HoldTTL = missedHeartbeats * cfg.HeartbeatInterval
 	}
 	if cfg.SyncInterval == 0 {
-		cfg.SyncInterval = 2 * time.Second
+		cfg.SyncInterval = time.Second
+	}
+	for what, d := range map[string]time.Duration{"GracePeriod": cfg.GracePeriod, "HeartbeatInterval": cfg.HeartbeatInterval,
+		"HoldTTL": cfg.HoldTTL, "SyncInterval": cfg.SyncInterval} {
+		if d < 0 {
+			return fmt.Errorf("bridge: %s must not be negative (got %s)", what, d)
+		}
+	}
+	if cfg.MaxMessageBytes < 0 {
+		return fmt.Errorf("bridge: MaxMessageBytes must not be negative (got %d)", cfg.MaxMessageBytes)
+	}
+	return cfg.Limits.checkAndSetDefaults()
+}
+
+// loopbackAddr reports whether a listen address binds only loopback.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// New checks cfg and loads the registry; Start serves.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		cfg:   cfg,
@@ -151,24 +213,36 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		reg:   registry{accounts: map[string]*accountState{}},
 		ready: make(chan struct{}),
 	}
+	s.keyRing.Store(cfg.Keys)
 	s.metrics = newMetrics(s)
-	key, err := cfg.Store.Setting(ctx, "endpoint-token-key", func() (string, error) {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", err
-		}
-		return base64.StdEncoding.EncodeToString(b), nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bridge: loading the endpoint token key: %w", err)
+	if cfg.GRPCTLS == nil && !loopbackAddr(cfg.GRPCAddr) {
+		s.log.Warn("gRPC is served in PLAINTEXT on a non-loopback address: agent credentials and admin tokens cross the network in the clear", "grpc", cfg.GRPCAddr)
 	}
-	if s.secretKey, err = base64.StdEncoding.DecodeString(key); err != nil {
-		return nil, fmt.Errorf("bridge: decoding the endpoint token key: %w", err)
+	// Registries created before the key file kept the key in the store,
+	// where a copy of the database could mint every credential.
+	if _, found, err := cfg.Store.LookupSetting(ctx, LegacyKeySetting); err != nil {
+		return nil, fmt.Errorf("bridge: checking the store for a key: %w", err)
+	} else if found {
+		return nil, errors.New("bridge: the store still holds the bridge key (a registry created before the key file), " +
+			"so a copy of the database could mint credentials: run `spinops bridge migrate-key --key-file FILE` once with the same store flags; " +
+			"it moves the key into the key file (id \"legacy\") and deletes it from the store")
 	}
 	if err := s.loadRegistry(ctx); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	return s, nil
+}
+
+// keys is the current key ring.
+func (s *Server) keys() *KeyRing { return s.keyRing.Load() }
+
+// SetKeys replaces the key ring (the key file changed): credentials of
+// keys no longer in it stop being accepted at once.
+func (s *Server) SetKeys(r *KeyRing) {
+	if r != nil {
+		s.keyRing.Store(r)
+		s.log.Info("bridge keys loaded", "keys", r.IDs())
+	}
 }
 
 // Start binds the listeners and serves in the background.
@@ -177,6 +251,7 @@ func (s *Server) Start() error {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(s.cfg.MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(s.unaryAdminAuth),
+		grpc.ChainStreamInterceptor(s.streamAdminAuth),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}
@@ -199,7 +274,11 @@ func (s *Server) Start() error {
 			s.Stop()
 			return fmt.Errorf("bridge: listening for the Kubernetes endpoint on %s: %w", s.cfg.EndpointAddr, err)
 		}
-		s.endpoint = &http.Server{Handler: s.endpointHandler(), TLSConfig: s.cfg.EndpointTLS, ReadHeaderTimeout: 10 * time.Second}
+		s.endpoint = &http.Server{Handler: s.endpointHandler(), TLSConfig: s.cfg.EndpointTLS,
+			// No ReadTimeout/WriteTimeout: watches and log follows stream
+			// for as long as the client wants; request bodies are bounded
+			// by size (maxRequestBody).
+			ReadHeaderTimeout: httpReadHeaderTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes}
 		s.serveBackground("Kubernetes endpoint", func() error { return s.endpoint.ServeTLS(s.epLis, "", "") })
 	}
 	if s.cfg.OpsAddr != "" {
@@ -207,7 +286,8 @@ func (s *Server) Start() error {
 			s.Stop()
 			return fmt.Errorf("bridge: listening for /healthz and /metrics on %s: %w", s.cfg.OpsAddr, err)
 		}
-		s.ops = &http.Server{Handler: s.opsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		s.ops = &http.Server{Handler: s.opsHandler(), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes}
 		s.serveBackground("ops", func() error { return s.ops.Serve(s.opsLis) })
 	}
 	if s.replicated() {

@@ -31,6 +31,9 @@ type Connection struct {
 	Exec                 *ExecConfig
 	EKS                  *EKSConfig
 	GKE                  *GKEConfig
+	// UserAgent is sent with every request (the provider sends
+	// "terraform-provider-spinops/<version>"); empty: DefaultUserAgent.
+	UserAgent string
 }
 
 // ExecConfig is a client-go credential plugin (client.authentication.k8s.io).

@@ -9,9 +9,9 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// UserAgent is sent with every request to the API server. The provider sets
-// it to "spinops/<version>" when it starts.
-var UserAgent = "spinops/dev"
+// DefaultUserAgent is sent with every request to the API server when the
+// Connection names no UserAgent.
+const DefaultUserAgent = "spinops/dev"
 
 const (
 	// defaultQPS and defaultBurst lift client-go's 5/10 defaults, which make
@@ -60,7 +60,10 @@ func (c Connection) RESTConfig(ctx context.Context) (*rest.Config, error) {
 		return nil, err
 	}
 
-	cfg.UserAgent = UserAgent
+	cfg.UserAgent = c.UserAgent
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
 	cfg.QPS = defaultQPS
 	cfg.Burst = defaultBurst
 	// No client-side timeout: every call carries a context with its deadline,

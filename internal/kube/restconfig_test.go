@@ -398,3 +398,19 @@ func TestRESTConfig_execNeedsCommand(t *testing.T) {
 	_, err := Connection{Host: "https://127.0.0.1:6443", Exec: &ExecConfig{}}.RESTConfig(context.Background())
 	wantConfigError(t, err, "exec.command")
 }
+
+// The user agent is the connection's, not a process-wide setting.
+func TestRESTConfigUserAgentIsTheConnections(t *testing.T) {
+	c := Connection{Host: "https://127.0.0.1:6443", Token: "t"}
+	cfg, err := c.RESTConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.UserAgent != DefaultUserAgent {
+		t.Fatalf("user agent %q, want %q", cfg.UserAgent, DefaultUserAgent)
+	}
+	c.UserAgent = "terraform-provider-spinops/1.2.3"
+	if cfg, err = c.RESTConfig(context.Background()); err != nil || cfg.UserAgent != c.UserAgent {
+		t.Fatalf("user agent %q (%v), want %q", cfg.UserAgent, err, c.UserAgent)
+	}
+}

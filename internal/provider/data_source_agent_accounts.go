@@ -81,8 +81,7 @@ func (d *agentAccountsDataSource) Configure(_ context.Context, req datasource.Co
 }
 
 func (d *agentAccountsDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
-	r := &agentAccountResource{data: d.data}
-	admin := r.admin(&resp.Diagnostics)
+	admin := bridgeAdmin(d.data, &resp.Diagnostics)
 	if admin == nil {
 		return
 	}

@@ -26,6 +26,7 @@ type backupsModel struct {
 	Backups       []restorePointModel  `tfsdk:"backups"`
 	Latest        types.String         `tfsdk:"latest"`
 	RestoreWindow types.Object         `tfsdk:"restore_window"`
+	Drills        types.List           `tfsdk:"drills"`
 }
 
 type restorePointModel struct {
@@ -44,39 +45,16 @@ func (d *backupsDataSource) Metadata(_ context.Context, req datasource.MetadataR
 	resp.TypeName = req.ProviderTypeName + "_backups"
 }
 
-func dsS3Block() schema.SingleNestedBlock {
-	return schema.SingleNestedBlock{
-		MarkdownDescription: "An S3 or S3-compatible bucket.",
-		Attributes: map[string]schema.Attribute{
-			"bucket":           schema.StringAttribute{Optional: true, MarkdownDescription: "Bucket name. Required in this block."},
-			"prefix":           schema.StringAttribute{Optional: true, MarkdownDescription: "Key prefix."},
-			"region":           schema.StringAttribute{Optional: true, MarkdownDescription: "Region."},
-			"endpoint":         schema.StringAttribute{Optional: true, MarkdownDescription: "Endpoint of an S3-compatible server."},
-			"force_path_style": schema.BoolAttribute{Optional: true, MarkdownDescription: "Path-style addressing."},
-		},
-	}
-}
-
-func dsGCSBlock() schema.SingleNestedBlock {
-	return schema.SingleNestedBlock{
-		MarkdownDescription: "A Cloud Storage bucket.",
-		Attributes: map[string]schema.Attribute{
-			"bucket":   schema.StringAttribute{Optional: true, MarkdownDescription: "Bucket name. Required in this block."},
-			"prefix":   schema.StringAttribute{Optional: true, MarkdownDescription: "Object name prefix."},
-			"endpoint": schema.StringAttribute{Optional: true, MarkdownDescription: "Endpoint of an emulator."},
-		},
-	}
-}
-
 func (d *backupsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The restore points at a backup destination (the `destination` of a `spinops_backup_policy`): every complete " +
 			"backup, oldest first, and the window a point-in-time restore can reach. Incomplete (interrupted) backups are not listed. " +
 			"Reads the manifests with the provider's `aws` / `gcp` credentials.",
 		Attributes: map[string]schema.Attribute{
-			"latest": schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup, or null."},
-			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes,
-				MarkdownDescription: "`earliest` and `latest` (RFC 3339) a restore can reach."},
+			"latest":         schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup, or null."},
+			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes, MarkdownDescription: restoreWindowDesc},
+			"drills": schema.ListAttribute{Computed: true, ElementType: types.ObjectType{AttrTypes: drillAttrTypes},
+				MarkdownDescription: "The newest restore drills recorded at the destination (up to 20), oldest first: " + drillDesc},
 			"backups": schema.ListNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "Complete backups, oldest first.",
@@ -94,10 +72,7 @@ func (d *backupsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 			},
 		},
 		Blocks: map[string]schema.Block{
-			"destination": schema.SingleNestedBlock{
-				MarkdownDescription: "The backup destination: one `s3` or `gcs` block.",
-				Blocks:              map[string]schema.Block{"s3": dsS3Block(), "gcs": dsGCSBlock()},
-			},
+			"destination": backupLocationBlockDataSource("The backup destination"),
 		},
 	}
 }
@@ -140,6 +115,13 @@ func (d *backupsDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	m.Latest = types.StringNull()
 	m.RestoreWindow = types.ObjectNull(restoreWindowAttrTypes)
 	setListingComputed(l, &m.Latest, &m.RestoreWindow)
+	drills := []attr.Value{}
+	for _, d := range l.Drills {
+		drills = append(drills, drillObject(d))
+	}
+	dl, diags := types.ListValue(types.ObjectType{AttrTypes: drillAttrTypes}, drills)
+	resp.Diagnostics.Append(diags...)
+	m.Drills = dl
 	m.Backups = []restorePointModel{}
 	for _, b := range l.Complete {
 		rp := restorePointModel{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -17,16 +16,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 var _ datasource.DataSource = &iamManagedRolePolicyDataSource{}
-
-var (
-	// iamExternalIDRegexp: what sts:AssumeRole accepts as ExternalId.
-	iamExternalIDRegexp = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
-	// iamPassRoleARNRegexp: a role ARN, wildcards allowed (e.g. app-*).
-	iamPassRoleARNRegexp = regexp.MustCompile(`^(\*|arn:aws[a-z-]*:iam::(\d{12}|\*):role/[\w+=,.@/*?-]+)$`)
-)
 
 func newIAMManagedRolePolicyDataSource() datasource.DataSource {
 	return &iamManagedRolePolicyDataSource{}
@@ -70,7 +64,7 @@ func (d *iamManagedRolePolicyDataSource) Schema(_ context.Context, _ datasource.
 					"installation deploys into the account.",
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
-					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(arnRegexp, "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")),
+					setvalidator.ValueStringsAre(validators.RoleARN()),
 				},
 			},
 			"external_id": schema.StringAttribute{
@@ -79,7 +73,7 @@ func (d *iamManagedRolePolicyDataSource) Schema(_ context.Context, _ datasource.
 					"(`externalId`).",
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(2, 1224),
-					stringvalidator.RegexMatches(iamExternalIDRegexp, "may contain only letters, digits and +=,.@:/_-"),
+					validators.ExternalID(),
 				},
 			},
 			"baseline": schema.StringAttribute{
@@ -97,7 +91,7 @@ func (d *iamManagedRolePolicyDataSource) Schema(_ context.Context, _ datasource.
 					"Defaults to every role (`*`), as Spinnaker's AWS guide has it; narrow it to your instance roles.",
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
-					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(iamPassRoleARNRegexp, "must be a role ARN (wildcards allowed) or *")),
+					setvalidator.ValueStringsAre(validators.PassRoleARN()),
 				},
 			},
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "A hash of the documents."},

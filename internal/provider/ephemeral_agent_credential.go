@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 var _ ephemeral.EphemeralResourceWithConfigure = &agentCredentialEphemeral{}
@@ -43,7 +44,7 @@ func (e *agentCredentialEphemeral) Schema(_ context.Context, _ ephemeral.SchemaR
 			"with their own Helm chart or Kustomize. Ephemeral: the value is never stored in the plan or state. Reading it does not rotate it.",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{Required: true, MarkdownDescription: "The account name.",
-				Validators: []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be an account name (a DNS-1123 label)")}},
+				Validators: []validator.String{validators.AccountName()}},
 			"registration_id": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "The registration this credential must belong to: pass `spinops_agent_account.<x>.id`. It is unknown until the account " +
 					"is registered, so Terraform opens this resource only after the account exists; and a registration replaced in between is refused " +
@@ -69,8 +70,7 @@ func (e *agentCredentialEphemeral) Open(ctx context.Context, req ephemeral.OpenR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r := &agentAccountResource{data: e.data}
-	admin := r.admin(&resp.Diagnostics)
+	admin := bridgeAdmin(e.data, &resp.Diagnostics)
 	if admin == nil {
 		return
 	}

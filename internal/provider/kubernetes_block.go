@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -20,6 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 // The `kubernetes` block is shared by the provider (the default connection)
@@ -96,21 +97,24 @@ type field struct {
 	kind            string // "string", "bool", "list", "map"
 	sensitive       bool
 	validators      []validator.String
+	// of is the value a top-level string field sets in the connection;
+	// providerConnection fills it from env when the block leaves it empty.
+	of func(*kube.Connection) *string
 }
 
 func kubeFields(withSecrets bool) []field {
 	fs := []field{
-		{name: "host", kind: "string", env: envKubeHost, desc: "The API server URL, e.g. `https://1.2.3.4:6443`. Overrides the server a kubeconfig names."},
-		{name: "cluster_ca_certificate", kind: "string", env: envKubeCA, desc: "PEM-encoded CA bundle the API server's certificate is verified against."},
+		{name: "host", kind: "string", env: envKubeHost, of: func(c *kube.Connection) *string { return &c.Host }, desc: "The API server URL, e.g. `https://1.2.3.4:6443`. Overrides the server a kubeconfig names."},
+		{name: "cluster_ca_certificate", kind: "string", env: envKubeCA, of: func(c *kube.Connection) *string { return &c.ClusterCACertificate }, desc: "PEM-encoded CA bundle the API server's certificate is verified against."},
 		{name: "insecure", kind: "bool", env: envKubeInsecure, desc: "Skip TLS verification of the API server. For throwaway test clusters only."},
-		{name: "client_certificate", kind: "string", env: envKubeClientCert, desc: "PEM-encoded client certificate for TLS client authentication."},
-		{name: "config_path", kind: "string", env: envKubeConfigPath, desc: "Path to a kubeconfig file (`~` is expanded; several paths may be joined with `:`)."},
-		{name: "config_context", kind: "string", env: envKubeConfigContext, desc: "The kubeconfig context to use; defaults to the file's current context."},
+		{name: "client_certificate", kind: "string", env: envKubeClientCert, of: func(c *kube.Connection) *string { return &c.ClientCertificate }, desc: "PEM-encoded client certificate for TLS client authentication."},
+		{name: "config_path", kind: "string", env: envKubeConfigPath, of: func(c *kube.Connection) *string { return &c.ConfigPath }, desc: "Path to a kubeconfig file (`~` is expanded; several paths may be joined with `:`)."},
+		{name: "config_context", kind: "string", env: envKubeConfigContext, of: func(c *kube.Connection) *string { return &c.ConfigContext }, desc: "The kubeconfig context to use; defaults to the file's current context."},
 	}
 	if withSecrets {
 		fs = append(fs,
-			field{name: "token", kind: "string", env: envKubeToken, sensitive: true, desc: "A bearer token (e.g. a ServiceAccount token)."},
-			field{name: "client_key", kind: "string", env: envKubeClientKey, sensitive: true, desc: "PEM-encoded private key matching `client_certificate`."},
+			field{name: "token", kind: "string", env: envKubeToken, of: func(c *kube.Connection) *string { return &c.Token }, sensitive: true, desc: "A bearer token (e.g. a ServiceAccount token)."},
+			field{name: "client_key", kind: "string", env: envKubeClientKey, of: func(c *kube.Connection) *string { return &c.ClientKey }, sensitive: true, desc: "PEM-encoded private key matching `client_certificate`."},
 		)
 	}
 	return fs
@@ -126,7 +130,7 @@ var execFields = []field{
 var eksFields = []field{
 	{name: "cluster_name", kind: "string", env: envKubeEKSCluster, desc: "The EKS cluster's name, signed into the token as `x-k8s-aws-id`."},
 	{name: "region", kind: "string", env: envKubeEKSRegion, desc: "The cluster's region; defaults to the provider's `aws.region`."},
-	{name: "role_arn", kind: "string", env: envKubeEKSRole, desc: "A role to assume before signing the token.", validators: []validator.String{stringvalidator.RegexMatches(arnRegexp, "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")}},
+	{name: "role_arn", kind: "string", env: envKubeEKSRole, desc: "A role to assume before signing the token.", validators: []validator.String{validators.RoleARN()}},
 }
 
 var gkeFields = []field{
@@ -155,114 +159,144 @@ func kubeSourceValidators(self string) []validator.Object {
 	return []validator.Object{objectvalidator.ConflictsWith(ps...)}
 }
 
-// providerKubernetesBlock renders the block for the provider schema.
-func providerKubernetesBlock() provschema.SingleNestedBlock {
-	attrs := map[string]provschema.Attribute{}
-	for _, f := range kubeFields(true) {
-		attrs[f.name] = providerAttr(f)
-	}
-	sub := func(fs []field, name, desc string) provschema.SingleNestedBlock {
-		a := map[string]provschema.Attribute{}
-		for _, f := range fs {
-			a[f.name] = providerAttr(f)
-		}
-		return provschema.SingleNestedBlock{MarkdownDescription: desc, Attributes: a, Validators: kubeSourceValidators(name)}
-	}
-	return provschema.SingleNestedBlock{
-		MarkdownDescription: kubeBlockDesc + " Every attribute may instead come from its environment variable.",
-		Attributes:          attrs,
-		Blocks: map[string]provschema.Block{
-			"exec": sub(execFields, "exec", "Run a client-go credential plugin for a token."),
-			"eks":  sub(eksFields, "eks", "Sign an EKS token (as `aws eks get-token` does) with the provider's AWS credentials; needs no CLI. Set `"+envKubeEKSCluster+"` to enable it from the environment."),
-			"gke":  sub(gkeFields, "gke", "Use a Google access token from the provider's `gcp` credentials or Application Default Credentials; needs no CLI. Set `"+envKubeGKE+"=true` to enable it from the environment."),
-		},
-	}
+// blockKit builds one schema package's attributes and blocks; renderKube
+// does the rest once for all three packages (provider, data source,
+// resource).
+type blockKit[A, B any] struct {
+	str, boolean, list, mp func(desc string, f field) A
+	block                  func(desc string, attrs map[string]A, blocks map[string]B, v []validator.Object) B
 }
 
-func providerAttr(f field) provschema.Attribute {
-	d := fieldDesc(f)
-	switch f.kind {
-	case "bool":
-		return provschema.BoolAttribute{Optional: true, MarkdownDescription: d}
-	case "list":
-		return provschema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
-	case "map":
-		return provschema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
-	default:
-		return provschema.StringAttribute{Optional: true, Sensitive: f.sensitive, MarkdownDescription: d, Validators: f.validators}
+// kubeBlockFor names the descriptions of the block for the provider and
+// for an object's override.
+type kubeBlockFor struct {
+	desc               string
+	withSecrets, isEnv bool
+	eksDesc, gkeDesc   string
+}
+
+var (
+	providerKubeBlock = kubeBlockFor{
+		desc: kubeBlockDesc + " Every attribute may instead come from its environment variable.", withSecrets: true, isEnv: true,
+		eksDesc: "Sign an EKS token (as `aws eks get-token` does) with the provider's AWS credentials; needs no CLI. Set `" + envKubeEKSCluster + "` to enable it from the environment.",
+		gkeDesc: "Use a Google access token from the provider's `gcp` credentials or Application Default Credentials; needs no CLI. Set `" + envKubeGKE + "=true` to enable it from the environment.",
 	}
+	overrideKubeBlock = kubeBlockFor{
+		desc:    kubeOverrideDesc,
+		eksDesc: "Sign an EKS token with the provider's AWS credentials.",
+		gkeDesc: "Use a Google access token from the provider's `gcp` credentials.",
+	}
+)
+
+// renderKube renders the `kubernetes` block from the field tables.
+func renderKube[A, B any](k blockKit[A, B], b kubeBlockFor) B {
+	attr := func(f field) A {
+		d := f.desc
+		if b.isEnv {
+			d = fieldDesc(f)
+		}
+		switch f.kind {
+		case "bool":
+			return k.boolean(d, f)
+		case "list":
+			return k.list(d, f)
+		case "map":
+			return k.mp(d, f)
+		default:
+			return k.str(d, f)
+		}
+	}
+	attrs := func(fs []field) map[string]A {
+		a := map[string]A{}
+		for _, f := range fs {
+			a[f.name] = attr(f)
+		}
+		return a
+	}
+	return k.block(b.desc, attrs(kubeFields(b.withSecrets)), map[string]B{
+		"exec": k.block("Run a client-go credential plugin for a token.", attrs(execFields), nil, kubeSourceValidators("exec")),
+		"eks":  k.block(b.eksDesc, attrs(eksFields), nil, kubeSourceValidators("eks")),
+		"gke":  k.block(b.gkeDesc, attrs(gkeFields), nil, kubeSourceValidators("gke")),
+	}, nil)
+}
+
+// blocksOf converts the nested blocks to a schema package's Block
+// interface.
+func blocksOf[B, I any](m map[string]B, conv func(B) I) map[string]I {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]I, len(m))
+	for k, v := range m {
+		out[k] = conv(v)
+	}
+	return out
+}
+
+// providerKubernetesBlock renders the block for the provider schema.
+func providerKubernetesBlock() provschema.SingleNestedBlock {
+	return renderKube(blockKit[provschema.Attribute, provschema.SingleNestedBlock]{
+		str: func(d string, f field) provschema.Attribute {
+			return provschema.StringAttribute{Optional: true, Sensitive: f.sensitive, MarkdownDescription: d, Validators: f.validators}
+		},
+		boolean: func(d string, _ field) provschema.Attribute {
+			return provschema.BoolAttribute{Optional: true, MarkdownDescription: d}
+		},
+		list: func(d string, _ field) provschema.Attribute {
+			return provschema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
+		},
+		mp: func(d string, _ field) provschema.Attribute {
+			return provschema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
+		},
+		block: func(d string, a map[string]provschema.Attribute, b map[string]provschema.SingleNestedBlock, v []validator.Object) provschema.SingleNestedBlock {
+			return provschema.SingleNestedBlock{MarkdownDescription: d, Attributes: a, Validators: v,
+				Blocks: blocksOf(b, func(x provschema.SingleNestedBlock) provschema.Block { return x })}
+		},
+	}, providerKubeBlock)
 }
 
 // dataSourceKubernetesBlock renders the override block for data sources.
 func dataSourceKubernetesBlock() dsschema.SingleNestedBlock {
-	attr := func(f field) dsschema.Attribute {
-		switch f.kind {
-		case "bool":
-			return dsschema.BoolAttribute{Optional: true, MarkdownDescription: f.desc}
-		case "list":
-			return dsschema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: f.desc}
-		case "map":
-			return dsschema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: f.desc}
-		default:
-			return dsschema.StringAttribute{Optional: true, MarkdownDescription: f.desc, Validators: f.validators}
-		}
-	}
-	sub := func(fs []field, name, desc string) dsschema.SingleNestedBlock {
-		a := map[string]dsschema.Attribute{}
-		for _, f := range fs {
-			a[f.name] = attr(f)
-		}
-		return dsschema.SingleNestedBlock{MarkdownDescription: desc, Attributes: a, Validators: kubeSourceValidators(name)}
-	}
-	attrs := map[string]dsschema.Attribute{}
-	for _, f := range kubeFields(false) {
-		attrs[f.name] = attr(f)
-	}
-	return dsschema.SingleNestedBlock{
-		MarkdownDescription: kubeOverrideDesc,
-		Attributes:          attrs,
-		Blocks: map[string]dsschema.Block{
-			"exec": sub(execFields, "exec", "Run a client-go credential plugin for a token."),
-			"eks":  sub(eksFields, "eks", "Sign an EKS token with the provider's AWS credentials."),
-			"gke":  sub(gkeFields, "gke", "Use a Google access token from the provider's `gcp` credentials."),
+	return renderKube(blockKit[dsschema.Attribute, dsschema.SingleNestedBlock]{
+		str: func(d string, f field) dsschema.Attribute {
+			return dsschema.StringAttribute{Optional: true, MarkdownDescription: d, Validators: f.validators}
 		},
-	}
+		boolean: func(d string, _ field) dsschema.Attribute {
+			return dsschema.BoolAttribute{Optional: true, MarkdownDescription: d}
+		},
+		list: func(d string, _ field) dsschema.Attribute {
+			return dsschema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
+		},
+		mp: func(d string, _ field) dsschema.Attribute {
+			return dsschema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
+		},
+		block: func(d string, a map[string]dsschema.Attribute, b map[string]dsschema.SingleNestedBlock, v []validator.Object) dsschema.SingleNestedBlock {
+			return dsschema.SingleNestedBlock{MarkdownDescription: d, Attributes: a, Validators: v,
+				Blocks: blocksOf(b, func(x dsschema.SingleNestedBlock) dsschema.Block { return x })}
+		},
+	}, overrideKubeBlock)
 }
 
 // resourceKubernetesBlock renders the override block for resources.
 func resourceKubernetesBlock() rschema.SingleNestedBlock {
-	attr := func(f field) rschema.Attribute {
-		switch f.kind {
-		case "bool":
-			return rschema.BoolAttribute{Optional: true, MarkdownDescription: f.desc}
-		case "list":
-			return rschema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: f.desc}
-		case "map":
-			return rschema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: f.desc}
-		default:
-			return rschema.StringAttribute{Optional: true, MarkdownDescription: f.desc, Validators: f.validators}
-		}
-	}
-	sub := func(fs []field, name, desc string) rschema.SingleNestedBlock {
-		a := map[string]rschema.Attribute{}
-		for _, f := range fs {
-			a[f.name] = attr(f)
-		}
-		return rschema.SingleNestedBlock{MarkdownDescription: desc, Attributes: a, Validators: kubeSourceValidators(name)}
-	}
-	attrs := map[string]rschema.Attribute{}
-	for _, f := range kubeFields(false) {
-		attrs[f.name] = attr(f)
-	}
-	return rschema.SingleNestedBlock{
-		MarkdownDescription: kubeOverrideDesc,
-		Attributes:          attrs,
-		Blocks: map[string]rschema.Block{
-			"exec": sub(execFields, "exec", "Run a client-go credential plugin for a token."),
-			"eks":  sub(eksFields, "eks", "Sign an EKS token with the provider's AWS credentials."),
-			"gke":  sub(gkeFields, "gke", "Use a Google access token from the provider's `gcp` credentials."),
+	return renderKube(blockKit[rschema.Attribute, rschema.SingleNestedBlock]{
+		str: func(d string, f field) rschema.Attribute {
+			return rschema.StringAttribute{Optional: true, MarkdownDescription: d, Validators: f.validators}
 		},
-	}
+		boolean: func(d string, _ field) rschema.Attribute {
+			return rschema.BoolAttribute{Optional: true, MarkdownDescription: d}
+		},
+		list: func(d string, _ field) rschema.Attribute {
+			return rschema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
+		},
+		mp: func(d string, _ field) rschema.Attribute {
+			return rschema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: d}
+		},
+		block: func(d string, a map[string]rschema.Attribute, b map[string]rschema.SingleNestedBlock, v []validator.Object) rschema.SingleNestedBlock {
+			return rschema.SingleNestedBlock{MarkdownDescription: d, Attributes: a, Validators: v,
+				Blocks: blocksOf(b, func(x rschema.SingleNestedBlock) rschema.Block { return x })}
+		},
+	}, overrideKubeBlock)
 }
 
 // isSet reports whether the user wrote anything in an override block. An
@@ -321,18 +355,11 @@ func providerConnection(ctx context.Context, m *providerKubernetesModel, getenv 
 		c.Token = m.Token.ValueString()
 		c.ClientKey = m.ClientKey.ValueString()
 	}
-	fill := func(dst *string, env string) {
-		if *dst == "" {
-			*dst = getenv(env)
+	for _, f := range kubeFields(true) {
+		if f.of != nil && *f.of(&c) == "" {
+			*f.of(&c) = getenv(f.env)
 		}
 	}
-	fill(&c.Host, envKubeHost)
-	fill(&c.ClusterCACertificate, envKubeCA)
-	fill(&c.Token, envKubeToken)
-	fill(&c.ClientCertificate, envKubeClientCert)
-	fill(&c.ClientKey, envKubeClientKey)
-	fill(&c.ConfigPath, envKubeConfigPath)
-	fill(&c.ConfigContext, envKubeConfigContext)
 	if !c.Insecure && isTrue(getenv(envKubeInsecure)) {
 		c.Insecure = true
 	}

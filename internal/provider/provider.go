@@ -6,7 +6,6 @@ package provider
 import (
 	"context"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -16,7 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 var (
@@ -97,7 +96,7 @@ func providerSchema() schema.Schema {
 	str := func(f field) schema.StringAttribute {
 		return schema.StringAttribute{Optional: true, Sensitive: f.sensitive, MarkdownDescription: fieldDesc(f), Validators: f.validators}
 	}
-	urlValidators := []validator.String{stringvalidator.RegexMatches(urlRegexp, "must be an http:// or https:// URL")}
+	urlValidators := []validator.String{validators.URL()}
 	return schema.Schema{
 		MarkdownDescription: "The spinops provider runs a production Spinnaker the way a managed-service SRE team would: " +
 			"the install through its Kubernetes operator, red (sandbox) and green (production) zones with verified and promoted upgrades, " +
@@ -136,7 +135,7 @@ func providerSchema() schema.Schema {
 					"assume_role": schema.SingleNestedBlock{
 						MarkdownDescription: "A role to assume on top of the base credentials.",
 						Attributes: map[string]schema.Attribute{
-							"role_arn":     str(field{env: envAWSAssumeRoleARN, desc: "The role's ARN.", validators: []validator.String{stringvalidator.RegexMatches(arnRegexp, "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")}}),
+							"role_arn":     str(field{env: envAWSAssumeRoleARN, desc: "The role's ARN.", validators: []validator.String{validators.RoleARN()}}),
 							"external_id":  str(field{env: envAWSAssumeRoleExternalID, desc: "The external id the role's trust policy requires."}),
 							"session_name": str(field{env: envAWSAssumeRoleSession, desc: "The session name; defaults to `spinops`."}),
 						},
@@ -184,7 +183,6 @@ func (p *spinopsProvider) Configure(ctx context.Context, req provider.ConfigureR
 	tflog.Debug(ctx, "configured spinops provider", map[string]any{
 		"kubernetes_host": conn.Host, "kubernetes_config_path": conn.ConfigPath, "bridge_address": data.bridge.Address,
 	})
-	kube.UserAgent = "terraform-provider-spinops/" + p.version
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data

@@ -97,6 +97,9 @@ func (d *providerData) wireGKE(c *kube.Connection) {
 // restConfig resolves the connection an object uses: its own `kubernetes`
 // block when it has one (reported at that block's path), else the
 // provider's default.
+// userAgent is what the provider's requests to API servers say they are.
+func (d *providerData) userAgent() string { return "terraform-provider-spinops/" + d.version }
+
 func (d *providerData) restConfig(ctx context.Context, override *kubernetesModel, overridePath path.Path) (*rest.Config, diag.Diagnostics) {
 	conn, base := d.kube, (*path.Path)(nil)
 	var diags diag.Diagnostics
@@ -115,6 +118,7 @@ func (d *providerData) restConfig(ctx context.Context, override *kubernetesModel
 		diags.AddError("Invalid Google credentials", d.gcp.CredentialsErr.Error())
 		return nil, diags
 	}
+	conn.UserAgent = d.userAgent()
 	cfg, more := restConfigDiags(ctx, conn, base)
 	diags.Append(more...)
 	return cfg, diags

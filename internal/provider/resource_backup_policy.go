@@ -55,8 +55,13 @@ type backupPolicyModel struct {
 	Sources               *backupSourcesModel   `tfsdk:"sources"`
 	Destination           *backupLocationModel  `tfsdk:"destination"`
 	PointInTime           *backupPITRModel      `tfsdk:"point_in_time"`
+	Drill                 *backupDrillModel     `tfsdk:"drill"`
+	SigningKeyWO          types.String          `tfsdk:"signing_key_wo"`
+	SigningKeyWOVersion   types.Int64           `tfsdk:"signing_key_wo_version"`
+	SigningKeySecret      *secretRefModel       `tfsdk:"signing_key_secret"`
 	LastSuccessfulBackup  types.String          `tfsdk:"last_successful_backup"`
 	RestoreWindow         types.Object          `tfsdk:"restore_window"`
+	LastDrill             types.Object          `tfsdk:"last_drill"`
 	NextRun               types.String          `tfsdk:"next_run"`
 	Timeouts              timeouts.Value        `tfsdk:"timeouts"`
 }
@@ -79,6 +84,8 @@ type backupMySQLModel struct {
 	PasswordWOVersion types.Int64     `tfsdk:"password_wo_version"`
 	PasswordSecret    *secretRefModel `tfsdk:"password_secret"`
 	Databases         types.List      `tfsdk:"databases"`
+	TLS               types.String    `tfsdk:"tls"`
+	CASecret          *secretRefModel `tfsdk:"ca_secret"`
 }
 
 // backupLocationModel is an s3 or gcs block (destination, bucket source).
@@ -92,6 +99,7 @@ type backupS3Model struct {
 	Prefix         types.String `tfsdk:"prefix"`
 	Region         types.String `tfsdk:"region"`
 	Endpoint       types.String `tfsdk:"endpoint"`
+	PathStyle      types.Bool   `tfsdk:"path_style"`
 	ForcePathStyle types.Bool   `tfsdk:"force_path_style"`
 }
 
@@ -105,34 +113,27 @@ type backupPITRModel struct {
 	Enabled types.Bool `tfsdk:"enabled"`
 }
 
-var restoreWindowAttrTypes = map[string]attr.Type{"earliest": types.StringType, "latest": types.StringType}
+type backupDrillModel struct {
+	Schedule types.String `tfsdk:"schedule"`
+}
+
+var restoreWindowAttrTypes = map[string]attr.Type{"earliest": types.StringType, "latest": types.StringType, "gap": types.StringType, "archived_until": types.StringType}
+
+var drillAttrTypes = map[string]attr.Type{
+	"started_at": types.StringType, "backup_id": types.StringType, "ok": types.BoolType, "error": types.StringType,
+	"recovery_seconds": types.Float64Type, "data_loss_seconds": types.Float64Type, "point_in_time": types.StringType,
+}
+
+const restoreWindowDesc = "`earliest` and `latest` (RFC 3339) times a restore can reach: the oldest snapshot to the newest snapshot or, " +
+	"with point-in-time recovery, to the newest time the binlog archive provably covers (its last archived event, or the archiver's last " +
+	"check that it had caught up with the server). `gap` (else null) says where the archive stops being continuous — the window ends " +
+	"there; `archived_until` is how far the archive reaches from the newest backup: when it stops advancing, the archiver is stalled."
+
+const drillDesc = "`started_at`, `backup_id`, `ok`, `error`, `recovery_seconds` (start to a verified restore), `data_loss_seconds` " +
+	"(how far behind the newest restorable time was at the end) and `point_in_time` (the time the drill also rolled forward to)."
 
 func (r *backupPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_backup_policy"
-}
-
-func backupS3Block(what string) schema.SingleNestedBlock {
-	return schema.SingleNestedBlock{
-		MarkdownDescription: "An S3 or S3-compatible (MinIO) bucket " + what + ".",
-		Attributes: map[string]schema.Attribute{
-			"bucket":           schema.StringAttribute{Optional: true, MarkdownDescription: "Bucket name. Required in this block."},
-			"prefix":           schema.StringAttribute{Optional: true, MarkdownDescription: "Key prefix."},
-			"region":           schema.StringAttribute{Optional: true, MarkdownDescription: "Region (default: the provider's / `us-east-1`)."},
-			"endpoint":         schema.StringAttribute{Optional: true, MarkdownDescription: "Endpoint of an S3-compatible server, e.g. `http://minio:9000`."},
-			"force_path_style": schema.BoolAttribute{Optional: true, MarkdownDescription: "Path-style addressing (MinIO and most S3-compatible servers need it)."},
-		},
-	}
-}
-
-func backupGCSBlock(what string) schema.SingleNestedBlock {
-	return schema.SingleNestedBlock{
-		MarkdownDescription: "A Cloud Storage bucket " + what + ".",
-		Attributes: map[string]schema.Attribute{
-			"bucket":   schema.StringAttribute{Optional: true, MarkdownDescription: "Bucket name. Required in this block."},
-			"prefix":   schema.StringAttribute{Optional: true, MarkdownDescription: "Object name prefix."},
-			"endpoint": schema.StringAttribute{Optional: true, MarkdownDescription: "Endpoint of an emulator (fake-gcs-server)."},
-		},
-	}
 }
 
 func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -164,8 +165,12 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"credentials_secret_name": schema.StringAttribute{Optional: true, MarkdownDescription: "An existing Secret whose keys become the pods' environment variables (e.g. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)."},
 			"last_successful_backup":  schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup at the destination, or null."},
 			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes,
-				MarkdownDescription: "`earliest` and `latest` (RFC 3339) times a restore can reach: oldest snapshot to newest snapshot or, with point-in-time recovery, to the archive's last flush."},
-			"next_run": schema.StringAttribute{Computed: true, MarkdownDescription: "Next scheduled run (RFC 3339), computed from `schedule` and `time_zone`."},
+				MarkdownDescription: restoreWindowDesc},
+			"next_run":   schema.StringAttribute{Computed: true, MarkdownDescription: "Next scheduled run (RFC 3339), computed from `schedule` and `time_zone`."},
+			"last_drill": schema.ObjectAttribute{Computed: true, AttributeTypes: drillAttrTypes, MarkdownDescription: "The newest restore drill recorded at the destination, or null: " + drillDesc},
+			"signing_key_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true, Validators: []validator.String{stringvalidator.LengthAtLeast(32)},
+				MarkdownDescription: "Key that signs every manifest (HMAC-SHA256, at least 32 characters), written to the policy's Secret. Write-only: never in state or plan; change `signing_key_wo_version` to write a new value. Keep a copy outside the bucket: `spinops backup restore` needs it (`SPINOPS_BACKUP_SIGNING_KEY`)."},
+			"signing_key_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `signing_key_wo`."},
 		},
 		Blocks: map[string]schema.Block{
 			"kubernetes": resourceKubernetesBlock(),
@@ -189,8 +194,17 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 								MarkdownDescription: "The password, written to the policy's Secret. Write-only: never stored in state or plan; change `password_wo_version` to write a new value."},
 							"password_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `password_wo`."},
 							"databases":           schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Databases to back up (e.g. `clouddriver`, `orca`, `front50`). Required in this block."},
+							"tls": schema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.OneOf(backup.TLSModes...)},
+								MarkdownDescription: "TLS to the server for dumps, the binlog archive, restores and drills: `required` (encrypted, certificate not checked), `verify_ca` (signed by `ca_secret`'s CA) or `verify_full` (and issued for `host`). Default: no TLS."},
 						},
 						Blocks: map[string]schema.Block{
+							"ca_secret": schema.SingleNestedBlock{
+								MarkdownDescription: "An existing Secret in `namespace` holding the server's CA certificate (PEM), mounted into the pods. Without it `verify_*` uses the image's system roots.",
+								Attributes: map[string]schema.Attribute{
+									"name": schema.StringAttribute{Optional: true, MarkdownDescription: "The Secret's name."},
+									"key":  schema.StringAttribute{Optional: true, MarkdownDescription: "The key holding the PEM CA."},
+								},
+							},
 							"password_secret": schema.SingleNestedBlock{
 								MarkdownDescription: "An existing Secret in `namespace` holding the password, instead of `password_wo`.",
 								Attributes: map[string]schema.Attribute{
@@ -200,15 +214,21 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 							},
 						},
 					},
-					"bucket": schema.SingleNestedBlock{
-						MarkdownDescription: "The Front50 bucket (copied incrementally by ETag / generation).",
-						Blocks:              map[string]schema.Block{"s3": backupS3Block("to back up"), "gcs": backupGCSBlock("to back up")},
-					},
+					"bucket": backupLocationBlockResource("The Front50 bucket (copied incrementally by ETag / generation)"),
 				},
 			},
-			"destination": schema.SingleNestedBlock{
-				MarkdownDescription: "Where backups go: one folder per backup under the prefix, plus the binlog archive.",
-				Blocks:              map[string]schema.Block{"s3": backupS3Block("for the backups"), "gcs": backupGCSBlock("for the backups")},
+			"destination": backupLocationBlockResource("Where backups go: one folder per backup under the prefix, the binlog archive (one folder per server) and the drill results"),
+			"drill": schema.SingleNestedBlock{
+				MarkdownDescription: "Restore drills: a CronJob running `spinops backup verify --drill`, which restores the newest backup and the newest provable point in time into scratch databases (`spinops_stage_*`, dropped afterwards) on the MySQL source, verifies row counts and row digests against the manifest, and records the recovery time. Results: `last_drill`, `data.spinops_backups.drills`, and the archiver's metrics. The MySQL user needs CREATE/DROP on `spinops\\_%`.",
+				Attributes: map[string]schema.Attribute{"schedule": schema.StringAttribute{Optional: true, Validators: []validator.String{cronScheduleValidator{}},
+					MarkdownDescription: "Cron schedule of the drills (same syntax and `time_zone` as `schedule`). Required in this block."}},
+			},
+			"signing_key_secret": schema.SingleNestedBlock{
+				MarkdownDescription: "An existing Secret in `namespace` holding the manifest signing key (HMAC-SHA256, at least 32 characters), instead of `signing_key_wo`. The key stays out of the bucket: restore trusts only manifests it verifies.",
+				Attributes: map[string]schema.Attribute{
+					"name": schema.StringAttribute{Optional: true, MarkdownDescription: "The Secret's name."},
+					"key":  schema.StringAttribute{Optional: true, MarkdownDescription: "The key holding the signing key."},
+				},
 			},
 			"point_in_time": schema.SingleNestedBlock{
 				MarkdownDescription: "Point-in-time recovery: archive the binary log continuously (the server must run with `binlog_format=ROW`).",
@@ -260,6 +280,31 @@ func (r *backupPolicyResource) ValidateConfig(ctx context.Context, req resource.
 	if m.Sources.Bucket != nil {
 		validateLocation(path.Root("sources").AtName("bucket"), m.Sources.Bucket, true, need, &resp.Diagnostics)
 	}
+	if m.SigningKeySecret != nil && !m.SigningKeyWO.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("signing_key_wo"), "Conflicting signing keys", "Set signing_key_wo or signing_key_secret, not both.")
+	}
+	if m.SigningKeySecret == nil && m.SigningKeyWO.IsNull() && !m.SigningKeyWO.IsUnknown() {
+		resp.Diagnostics.AddAttributeWarning(path.Root("signing_key_wo"), "Backups will not be signed",
+			"Without signing_key_wo or signing_key_secret the manifests are not signed, and `spinops backup restore` refuses them unless given --allow-unsigned. Set a signing key kept outside the bucket.")
+	}
+	if m.SigningKeySecret != nil {
+		need(path.Root("signing_key_secret").AtName("name"), m.SigningKeySecret.Name)
+		need(path.Root("signing_key_secret").AtName("key"), m.SigningKeySecret.Key)
+	}
+	if m.Drill != nil {
+		need(path.Root("drill").AtName("schedule"), m.Drill.Schedule)
+		if m.Sources.MySQL == nil {
+			resp.Diagnostics.AddAttributeError(path.Root("drill"), "A drill needs MySQL", "A restore drill restores the MySQL databases into scratch databases: add sources.mysql.")
+		}
+	}
+	if s := m.Sources.MySQL; s != nil && s.CASecret != nil {
+		sp := path.Root("sources").AtName("mysql")
+		need(sp.AtName("ca_secret").AtName("name"), s.CASecret.Name)
+		need(sp.AtName("ca_secret").AtName("key"), s.CASecret.Key)
+		if s.TLS.IsNull() || s.TLS.ValueString() == backup.TLSRequired {
+			resp.Diagnostics.AddAttributeError(sp.AtName("tls"), "CA without verification", "ca_secret is only used with tls = \"verify_ca\" or \"verify_full\".")
+		}
+	}
 	if m.PointInTime != nil && m.PointInTime.Enabled.ValueBool() && m.Sources.MySQL == nil {
 		resp.Diagnostics.AddAttributeError(path.Root("point_in_time").AtName("enabled"), "Point in time needs MySQL", "point_in_time archives a MySQL binary log: add sources.mysql.")
 	}
@@ -277,6 +322,9 @@ func validateLocation(p path.Path, l *backupLocationModel, required bool, need f
 	}
 	if l.S3 != nil {
 		need(p.AtName("s3").AtName("bucket"), l.S3.Bucket)
+		if !l.S3.PathStyle.IsNull() && !l.S3.ForcePathStyle.IsNull() {
+			diags.AddAttributeError(p.AtName("s3").AtName("force_path_style"), "Conflicting attributes", "force_path_style is the deprecated name of path_style: set only path_style.")
+		}
 	}
 	if l.GCS != nil {
 		need(p.AtName("gcs").AtName("bucket"), l.GCS.Bucket)
@@ -337,6 +385,9 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	if m := config.Sources.MySQL; m != nil && !m.PasswordWO.IsNull() {
 		pol.Password = m.PasswordWO.ValueString()
 	}
+	if !config.SigningKeyWO.IsNull() {
+		pol.SigningKey = config.SigningKeyWO.ValueString()
+	}
 	objs, err := pol.Objects()
 	if err != nil {
 		diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
@@ -352,6 +403,12 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	if !pol.Config.PointInTime {
 		if err := deleteIfExists(ctx, client.Delete, deploymentGVK, plan.Namespace.ValueString(), backup.ObjectName(plan.Name.ValueString())); err != nil {
 			diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), "removing the binlog archiver: "+err.Error())
+			return
+		}
+	}
+	if pol.DrillSchedule == "" {
+		if err := deleteIfExists(ctx, client.Delete, cronJobGVK, plan.Namespace.ValueString(), backup.DrillObjectName(plan.Name.ValueString())); err != nil {
+			diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), "removing the drill CronJob: "+err.Error())
 			return
 		}
 	}
@@ -413,7 +470,15 @@ func (r *backupPolicyResource) Read(ctx context.Context, req resource.ReadReques
 		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), depErr.Error())
 		return
 	}
-	if err := flattenBackupPolicy(&state, cm, cj, depErr == nil); err != nil {
+	drill, err := client.Get(ctx, cronJobGVK, ns, backup.DrillObjectName(state.Name.ValueString()))
+	if apierrors.IsNotFound(err) {
+		drill, err = nil, nil
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
+		return
+	}
+	if err := flattenBackupPolicy(&state, cm, cj, drill, depErr == nil); err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
 		return
 	}
@@ -437,6 +502,10 @@ func (r *backupPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 		return
 	}
 	ns, name := state.Namespace.ValueString(), backup.ObjectName(state.Name.ValueString())
+	if err := deleteIfExists(ctx, client.Delete, cronJobGVK, ns, backup.DrillObjectName(state.Name.ValueString())); err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), fmt.Sprintf("deleting the drill CronJob: %v", err))
+		return
+	}
 	for _, gvk := range []k8sschema.GroupVersionKind{cronJobGVK, deploymentGVK, configMapGVK, secretGVK} {
 		if err := deleteIfExists(ctx, client.Delete, gvk, ns, name); err != nil {
 			resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), fmt.Sprintf("deleting %s %s: %v", gvk.Kind, name, err))
@@ -480,6 +549,7 @@ func (r *backupPolicyResource) fillComputed(ctx context.Context, m *backupPolicy
 	}
 	m.LastSuccessfulBackup = types.StringNull()
 	m.RestoreWindow = types.ObjectNull(restoreWindowAttrTypes)
+	m.LastDrill = types.ObjectNull(drillAttrTypes)
 	cfg, err := backupConfigOf(m)
 	if err != nil {
 		return
@@ -490,6 +560,9 @@ func (r *backupPolicyResource) fillComputed(ctx context.Context, m *backupPolicy
 		return
 	}
 	setListingComputed(l, &m.LastSuccessfulBackup, &m.RestoreWindow)
+	if d := l.LastDrill(); d != nil {
+		m.LastDrill = drillObject(*d)
+	}
 }
 
 func setListingComputed(l *backup.Listing, last *types.String, window *types.Object) {
@@ -497,11 +570,35 @@ func setListingComputed(l *backup.Listing, last *types.String, window *types.Obj
 		*last = types.StringValue(latest.ID)
 	}
 	if w, ok := l.RestoreWindow(); ok {
+		gap, until := types.StringNull(), types.StringNull()
+		if w.Gap != nil {
+			gap = types.StringValue(w.Gap.Error())
+		}
+		if !l.ArchivedUntil.IsZero() {
+			until = types.StringValue(l.ArchivedUntil.UTC().Format(time.RFC3339))
+		}
 		*window = types.ObjectValueMust(restoreWindowAttrTypes, map[string]attr.Value{
-			"earliest": types.StringValue(w.Earliest.UTC().Format(time.RFC3339)),
-			"latest":   types.StringValue(w.Latest.UTC().Format(time.RFC3339)),
+			"earliest":       types.StringValue(w.Earliest.UTC().Format(time.RFC3339)),
+			"latest":         types.StringValue(w.Latest.UTC().Format(time.RFC3339)),
+			"gap":            gap,
+			"archived_until": until,
 		})
 	}
+}
+
+func drillObject(d backup.DrillResult) types.Object {
+	pit, errMsg := types.StringNull(), types.StringNull()
+	if !d.PointInTime.IsZero() {
+		pit = types.StringValue(d.PointInTime.UTC().Format(time.RFC3339))
+	}
+	if d.Error != "" {
+		errMsg = types.StringValue(d.Error)
+	}
+	return types.ObjectValueMust(drillAttrTypes, map[string]attr.Value{
+		"started_at": types.StringValue(d.StartedAt.UTC().Format(time.RFC3339)), "backup_id": types.StringValue(d.BackupID),
+		"ok": types.BoolValue(d.OK), "error": errMsg, "recovery_seconds": types.Float64Value(d.RecoverySeconds),
+		"data_loss_seconds": types.Float64Value(d.DataLossSeconds), "point_in_time": pit,
+	})
 }
 
 // listBackups opens a destination with the provider's cloud settings.

@@ -25,6 +25,8 @@ type policyRecord struct {
 	PointInTime           *bool         `json:"point_in_time,omitempty"`
 	HasPointInTimeBlock   bool          `json:"has_point_in_time_block,omitempty"`
 	HasSourcesBlock       bool          `json:"has_sources_block,omitempty"`
+	SigningKeySecret      *[2]string    `json:"signing_key_secret,omitempty"`
+	SigningKeyWOVersion   *int64        `json:"signing_key_wo_version,omitempty"`
 }
 
 type retentionRec struct {
@@ -38,6 +40,8 @@ type mysqlRec struct {
 	User           *string    `json:"user,omitempty"`
 	Databases      []string   `json:"databases,omitempty"`
 	PasswordSecret *[2]string `json:"password_secret,omitempty"`
+	TLS            *string    `json:"tls,omitempty"`
+	CASecret       *[2]string `json:"ca_secret,omitempty"`
 }
 
 type locationRec struct {
@@ -47,6 +51,7 @@ type locationRec struct {
 
 type s3Rec struct {
 	Bucket, Prefix, Region, Endpoint *string
+	PathStyle                        *bool `json:",omitempty"`
 	ForcePathStyle                   *bool
 }
 
@@ -84,7 +89,7 @@ func locationRecord(l *backupLocationModel) *locationRec {
 	}
 	r := &locationRec{}
 	if s := l.S3; s != nil {
-		r.S3 = &s3Rec{Bucket: strPtr(s.Bucket), Prefix: strPtr(s.Prefix), Region: strPtr(s.Region), Endpoint: strPtr(s.Endpoint), ForcePathStyle: boolPtr(s.ForcePathStyle)}
+		r.S3 = &s3Rec{Bucket: strPtr(s.Bucket), Prefix: strPtr(s.Prefix), Region: strPtr(s.Region), Endpoint: strPtr(s.Endpoint), PathStyle: boolPtr(s.PathStyle), ForcePathStyle: boolPtr(s.ForcePathStyle)}
 	}
 	if g := l.GCS; g != nil {
 		r.GCS = &gcsRec{Bucket: strPtr(g.Bucket), Prefix: strPtr(g.Prefix), Endpoint: strPtr(g.Endpoint)}
@@ -99,7 +104,7 @@ func locationModel(r *locationRec) *backupLocationModel {
 	m := &backupLocationModel{}
 	if s := r.S3; s != nil {
 		m.S3 = &backupS3Model{Bucket: types.StringPointerValue(s.Bucket), Prefix: types.StringPointerValue(s.Prefix), Region: types.StringPointerValue(s.Region),
-			Endpoint: types.StringPointerValue(s.Endpoint), ForcePathStyle: types.BoolPointerValue(s.ForcePathStyle)}
+			Endpoint: types.StringPointerValue(s.Endpoint), PathStyle: types.BoolPointerValue(s.PathStyle), ForcePathStyle: types.BoolPointerValue(s.ForcePathStyle)}
 	}
 	if g := r.GCS; g != nil {
 		m.GCS = &backupGCSModel{Bucket: types.StringPointerValue(g.Bucket), Prefix: types.StringPointerValue(g.Prefix), Endpoint: types.StringPointerValue(g.Endpoint)}
@@ -117,7 +122,7 @@ func storeConfig(l *backupLocationModel) (backup.StoreConfig, error) {
 			URL:       "s3://" + l.S3.Bucket.ValueString() + "/" + strings.Trim(l.S3.Prefix.ValueString(), "/"),
 			Endpoint:  l.S3.Endpoint.ValueString(),
 			Region:    l.S3.Region.ValueString(),
-			PathStyle: l.S3.ForcePathStyle.ValueBool(),
+			PathStyle: l.S3.PathStyle.ValueBool() || l.S3.ForcePathStyle.ValueBool(),
 		}, nil
 	case l.GCS != nil:
 		return backup.StoreConfig{
@@ -149,7 +154,10 @@ func backupConfigOf(m *backupPolicyModel) (*backup.Config, error) {
 				dbs = append(dbs, sv.ValueString())
 			}
 		}
-		c.MySQL = &backup.MySQLConfig{Host: s.Host.ValueString(), Port: int(s.Port.ValueInt64()), User: s.User.ValueString(), Databases: dbs}
+		c.MySQL = &backup.MySQLConfig{Host: s.Host.ValueString(), Port: int(s.Port.ValueInt64()), User: s.User.ValueString(), Databases: dbs, TLS: s.TLS.ValueString()}
+		if s.CASecret != nil {
+			c.MySQL.CAFile = backup.CAMountPath + "/" + s.CASecret.Key.ValueString()
+		}
 	}
 	if m.Sources != nil && m.Sources.Bucket != nil {
 		b, err := storeConfig(m.Sources.Bucket)
@@ -179,14 +187,26 @@ func expandBackupPolicy(m *backupPolicyModel) (backup.Policy, error) {
 	if m.PointInTime != nil {
 		rec.PointInTime = boolPtr(m.PointInTime.Enabled)
 	}
+	rec.SigningKeyWOVersion = int64Ptr(m.SigningKeyWOVersion)
 	p := backup.Policy{
 		Name: m.Name.ValueString(), Namespace: m.Namespace.ValueString(),
 		Schedule: m.Schedule.ValueString(), TimeZone: m.TimeZone.ValueString(), Image: m.Image.ValueString(),
 		Config: *cfg, ServiceAccountName: m.ServiceAccountName.ValueString(), CredentialsSecret: m.CredentialsSecretName.ValueString(),
 	}
+	if m.Drill != nil {
+		p.DrillSchedule = m.Drill.Schedule.ValueString()
+	}
+	if ref := m.SigningKeySecret; ref != nil {
+		rec.SigningKeySecret = &[2]string{ref.Name.ValueString(), ref.Key.ValueString()}
+		p.SigningKeySecretName, p.SigningKeySecretKey = ref.Name.ValueString(), ref.Key.ValueString()
+	}
 	if m.Sources != nil {
 		if s := m.Sources.MySQL; s != nil {
-			mr := &mysqlRec{Host: strPtr(s.Host), Port: int64Ptr(s.Port), User: strPtr(s.User), Databases: cfg.MySQL.Databases}
+			mr := &mysqlRec{Host: strPtr(s.Host), Port: int64Ptr(s.Port), User: strPtr(s.User), Databases: cfg.MySQL.Databases, TLS: strPtr(s.TLS)}
+			if ref := s.CASecret; ref != nil {
+				mr.CASecret = &[2]string{ref.Name.ValueString(), ref.Key.ValueString()}
+				p.CASecretName, p.CASecretKey = ref.Name.ValueString(), ref.Key.ValueString()
+			}
 			if ref := s.PasswordSecret; ref != nil {
 				mr.PasswordSecret = &[2]string{ref.Name.ValueString(), ref.Key.ValueString()}
 				p.PasswordSecretName, p.PasswordSecretKey = ref.Name.ValueString(), ref.Key.ValueString()
@@ -208,7 +228,7 @@ func expandBackupPolicy(m *backupPolicyModel) (backup.Policy, error) {
 // zone and image (so edits made with kubectl show as drift), and the
 // archiver Deployment for point_in_time. Write-only values and their
 // versions are kept from state.
-func flattenBackupPolicy(m *backupPolicyModel, cm, cj *unstructured.Unstructured, hasArchiver bool) error {
+func flattenBackupPolicy(m *backupPolicyModel, cm, cj, drill *unstructured.Unstructured, hasArchiver bool) error {
 	raw := cm.GetAnnotations()[backup.PolicyAnnotation]
 	if raw == "" {
 		return errNoPolicyAnnotation
@@ -238,7 +258,10 @@ func flattenBackupPolicy(m *backupPolicyModel, cm, cj *unstructured.Unstructured
 				dbs = types.ListNull(types.StringType)
 			}
 			s := &backupMySQLModel{Host: types.StringPointerValue(r.Host), Port: types.Int64PointerValue(r.Port), User: types.StringPointerValue(r.User),
-				Databases: dbs, PasswordWO: types.StringNull(), PasswordWOVersion: types.Int64Null()}
+				Databases: dbs, PasswordWO: types.StringNull(), PasswordWOVersion: types.Int64Null(), TLS: types.StringPointerValue(r.TLS)}
+			if cs := r.CASecret; cs != nil {
+				s.CASecret = &secretRefModel{Name: types.StringValue(cs[0]), Key: types.StringValue(cs[1])}
+			}
 			if prior != nil {
 				s.PasswordWOVersion = prior.PasswordWOVersion
 			}
@@ -257,6 +280,18 @@ func flattenBackupPolicy(m *backupPolicyModel, cm, cj *unstructured.Unstructured
 	}
 	if s, ok, _ := unstructured.NestedString(cj.Object, "spec", "schedule"); ok {
 		m.Schedule = types.StringValue(s)
+	}
+	m.Drill = nil
+	if drill != nil {
+		if s, ok, _ := unstructured.NestedString(drill.Object, "spec", "schedule"); ok {
+			m.Drill = &backupDrillModel{Schedule: types.StringValue(s)}
+		}
+	}
+	m.SigningKeyWO = types.StringNull()
+	m.SigningKeyWOVersion = types.Int64PointerValue(rec.SigningKeyWOVersion)
+	m.SigningKeySecret = nil
+	if ss := rec.SigningKeySecret; ss != nil {
+		m.SigningKeySecret = &secretRefModel{Name: types.StringValue(ss[0]), Key: types.StringValue(ss[1])}
 	}
 	if tz, ok, _ := unstructured.NestedString(cj.Object, "spec", "timeZone"); ok {
 		m.TimeZone = types.StringValue(tz)

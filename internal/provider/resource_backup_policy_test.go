@@ -22,7 +22,10 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-const accBackupPassword = "tf-acc-backup-password-4711"
+const (
+	accBackupPassword   = "tf-acc-backup-password-4711"
+	accBackupSigningKey = "tf-acc-backup-signing-key-0123456789abcdef"
+)
 
 func TestBackupPolicySchemaIsValid(t *testing.T) {
 	var resp resource.SchemaResponse
@@ -49,8 +52,14 @@ resource "spinops_backup_policy" "this" {
   schedule  = %[8]q
   image     = "ghcr.io/spinops/spinops:test"
 
+  signing_key_wo         = %[12]q
+  signing_key_wo_version = 1
+
   retention {
     count = %[10]d
+  }
+  drill {
+    schedule = "30 3 * * *"
   }
   sources {
     mysql {
@@ -64,10 +73,10 @@ resource "spinops_backup_policy" "this" {
   }
   destination {
     s3 {
-      bucket           = %[4]q
-      prefix           = "spinnaker"
-      endpoint         = %[3]q
-      force_path_style = true
+      bucket     = %[4]q
+      prefix     = "spinnaker"
+      endpoint   = %[3]q
+      path_style = true
     }
   }
   point_in_time {
@@ -86,7 +95,7 @@ data "spinops_backups" "all" {
   }
   depends_on = [spinops_backup_policy.this]
 }
-`, kubeconfig, ns, endpoint, bucket, dbHost, dbPort, db, schedule, pitr, countKeep, accBackupPassword)
+`, kubeconfig, ns, endpoint, bucket, dbHost, dbPort, db, schedule, pitr, countKeep, accBackupPassword, accBackupSigningKey)
 }
 
 func TestAccBackupPolicy_basic(t *testing.T) {
@@ -139,6 +148,7 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				},
 				Check: tfresource.ComposeTestCheckFunc(
 					checkNoSecretInState(accBackupPassword),
+					checkNoSecretInState(accBackupSigningKey),
 					func(*terraform.State) error {
 						ctx := t.Context()
 						cs := c.Clientset()
@@ -166,6 +176,16 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 						if _, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
 							return fmt.Errorf("binlog archiver Deployment: %w", err)
 						}
+						if string(sec.Data["signing-key"]) != accBackupSigningKey {
+							return fmt.Errorf("the Secret does not hold the signing key")
+						}
+						drill, err := cs.BatchV1().CronJobs(ns).Get(ctx, backup.DrillObjectName("spinnaker"), metav1.GetOptions{})
+						if err != nil {
+							return fmt.Errorf("drill CronJob: %w", err)
+						}
+						if a := drill.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; drill.Spec.Schedule != "30 3 * * *" || a[1] != "verify" || a[2] != "--drill" {
+							return fmt.Errorf("drill CronJob: schedule %q args %v", drill.Spec.Schedule, a)
+						}
 						return nil
 					},
 				),
@@ -175,7 +195,7 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				ImportState:             true,
 				ImportStateId:           ns + "/spinnaker",
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"sources.mysql.password_wo_version", "kubernetes", "timeouts"},
+				ImportStateVerifyIgnore: []string{"sources.mysql.password_wo_version", "kubernetes", "timeouts", "last_drill"},
 			},
 			{
 				// Drift: the CronJob edited behind Terraform's back is put back.

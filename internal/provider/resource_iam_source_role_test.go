@@ -583,7 +583,7 @@ resource "spinops_iam_source_role" "test" {
     team = "platform"
     app  = "spinnaker"
   }
-  timeouts = {
+  timeouts {
     create = "2m"
     delete = "2m"
   }

@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
@@ -352,7 +353,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 			"promotion": schema.SingleNestedBlock{
 				MarkdownDescription: "The policy production zones follow. Without this block: `soak = \"24h\"`, `require_verification = true`.",
 				Attributes: map[string]schema.Attribute{
-					"soak": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSoak), Validators: []validator.String{spinDurationValidator{}},
+					"soak": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSoak), Validators: []validator.String{validators.Duration()},
 						MarkdownDescription: "How long a version must have been verified in a sandbox zone before a production zone may plan it (Go duration, e.g. `24h`, `30m`)."},
 					"require_verification": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 						MarkdownDescription: "Require a passed verification; `false` accepts a version applied to a sandbox zone at least `soak` ago."},

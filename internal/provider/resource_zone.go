@@ -26,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
@@ -218,7 +219,7 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 						MarkdownDescription: "`proxy`: every service through the API server's service proxy; `exposed`: Gate and Deck through `expose`'s hosts."},
 					"attempts": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(5), Validators: []validator.Int64{int64validator.Between(1, 100)},
 						MarkdownDescription: "Attempts per check."},
-					"interval": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("5s"), Validators: []validator.String{spinDurationValidator{}},
+					"interval": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("5s"), Validators: []validator.String{validators.Duration()},
 						MarkdownDescription: "Time between attempts."},
 				},
 			},

@@ -58,6 +58,17 @@ func StartMariaDB(t testing.TB) *MariaDB {
 	})
 }
 
+// StartMariaDBWithArgs starts a private MariaDB server with extra mariadbd
+// options (e.g. --ssl-cert, --require-secure-transport=ON), stopped on
+// t.Cleanup.
+func StartMariaDBWithArgs(t testing.TB, extra ...string) *MariaDB {
+	t.Helper()
+	bins := requireBinaries(t, binMariaDB, binMariaInstall)
+	return startOwn(t, "MariaDB", mariaDBStartTimeout, func(ctx context.Context) (*MariaDB, error) {
+		return startMariaDB(ctx, bins[0], bins[1], extra...)
+	})
+}
+
 var sharedMariaDB sharedSlot[*MariaDB]
 
 // SharedMariaDB returns the MariaDB server shared by all tests of this test
@@ -79,13 +90,13 @@ var mariaDBFastFlags = []string{
 	"--innodb-buffer-pool-size=64M",
 }
 
-func startMariaDB(ctx context.Context, mariadbd, installDB string) (*MariaDB, error) {
+func startMariaDB(ctx context.Context, mariadbd, installDB string, extra ...string) (*MariaDB, error) {
 	return retryPortInUse(func() (*MariaDB, error) {
 		dir, err := newStateDir("mariadb")
 		if err != nil {
 			return nil, err
 		}
-		m, err := launchMariaDB(ctx, mariadbd, installDB, dir)
+		m, err := launchMariaDB(ctx, mariadbd, installDB, dir, extra)
 		if err != nil {
 			removeStateDir(dir)
 			return nil, err
@@ -94,7 +105,7 @@ func startMariaDB(ctx context.Context, mariadbd, installDB string) (*MariaDB, er
 	})
 }
 
-func launchMariaDB(ctx context.Context, mariadbd, installDB, dir string) (*MariaDB, error) {
+func launchMariaDB(ctx context.Context, mariadbd, installDB, dir string, extra []string) (*MariaDB, error) {
 	m := &MariaDB{
 		Host:         "127.0.0.1",
 		RootUser:     MariaDBRootUser,
@@ -135,6 +146,7 @@ func launchMariaDB(ctx context.Context, mariadbd, installDB, dir string) (*Maria
 		"--collation-server=utf8mb4_general_ci",
 	)
 	args = append(args, mariaDBFastFlags...)
+	args = append(args, extra...)
 	m.proc, err = startProcess(binMariaDB, filepath.Join(dir, "mariadbd.log"), nil, mariadbd, args...)
 	if err != nil {
 		m.removeSocketDir()

@@ -1,6 +1,8 @@
 # Backups of Clouddriver, Orca and Front50 every 6 hours into S3, the
-# Front50 bucket copied incrementally, 14 backups / 30 days kept, and the
-# binary log archived continuously for point-in-time recovery.
+# Front50 bucket copied incrementally, 14 backups / 30 days kept, the
+# binary log archived continuously for point-in-time recovery, manifests
+# signed with a key kept outside the bucket, TLS to Aurora, and a restore
+# drill every night.
 resource "spinops_backup_policy" "spinnaker" {
   name      = "spinnaker"
   namespace = "spinnaker"
@@ -23,6 +25,11 @@ resource "spinops_backup_policy" "spinnaker" {
       password_wo         = var.backup_db_password
       password_wo_version = 1
       databases           = ["clouddriver", "orca", "front50"]
+      tls                 = "verify_full"
+      ca_secret {
+        name = "rds-ca"
+        key  = "global-bundle.pem"
+      }
     }
     bucket {
       s3 {
@@ -43,6 +50,16 @@ resource "spinops_backup_policy" "spinnaker" {
 
   point_in_time {
     enabled = true
+  }
+
+  # An existing Secret; keep a copy of the key where restores run.
+  signing_key_secret {
+    name = "spinops-backup-signing"
+    key  = "key"
+  }
+
+  drill {
+    schedule = "30 3 * * *"
   }
 }
 

@@ -71,9 +71,17 @@ func Start(tb testing.TB, opts ...func(*bridge.Config)) *Bridge {
 	}
 	ep := l.Addr().String()
 	_ = l.Close()
+	key, err := bridge.NewKey(bridge.NewKeyID())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := bridge.NewKeyRing(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tc := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	cfg := bridge.Config{
-		Store: st, GRPCAddr: "127.0.0.1:0", GRPCTLS: tc, EndpointAddr: ep, EndpointTLS: tc,
+		Store: st, Keys: keys, GRPCAddr: "127.0.0.1:0", GRPCTLS: tc, EndpointAddr: ep, EndpointTLS: tc,
 		EndpointURL: "https://" + ep, EndpointCAPEM: ca.CertPEM, AdminTokens: []string{AdminToken},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

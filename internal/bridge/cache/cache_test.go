@@ -142,3 +142,42 @@ func TestRelistDoesNotMoveResourceVersionBack(t *testing.T) {
 		t.Fatalf("resourceVersion after a relist = %s, want 9", got)
 	}
 }
+
+// TestResourceVersionNeverMovesBackwards: an event older than what the
+// kind already reflects (a relist, a late delete) does not move its
+// resourceVersion back, and resourceVersions compare as numbers: "10" is
+// newer than "9", which a string comparison gets wrong.
+func TestResourceVersionNeverMovesBackwards(t *testing.T) {
+	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "a", "9", "x"))
+	k.EndSync("9")
+	k.Upsert(obj(t, "n", "b", "10", "x"))
+	if got := k.ResourceVersion(); got != "10" {
+		t.Fatalf("after rv 10 the kind is at %q (a string comparison would keep \"9\")", got)
+	}
+	k.Upsert(obj(t, "n", "c", "8", "x")) // late
+	if got := k.ResourceVersion(); got != "10" {
+		t.Fatalf("an older object moved the kind back to %q", got)
+	}
+	k.Delete("n", "a", "7")
+	if got := k.ResourceVersion(); got != "10" {
+		t.Fatalf("an older deletion moved the kind back to %q", got)
+	}
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "b", "10", "x"))
+	k.Upsert(obj(t, "n", "c", "8", "x"))
+	k.EndSync("9")
+	if got := k.ResourceVersion(); got != "10" {
+		t.Fatalf("a listing at an older resourceVersion moved the kind back to %q", got)
+	}
+	k.Upsert(obj(t, "n", "d", "100", "x"))
+	if got := k.ResourceVersion(); got != "100" {
+		t.Fatalf("after rv 100 the kind is at %q", got)
+	}
+	// Opaque (non-numeric) resourceVersions have no order: the latest wins.
+	k.Upsert(obj(t, "n", "e", "opaque-1", "x"))
+	if got := k.ResourceVersion(); got != "opaque-1" {
+		t.Fatalf("an opaque resourceVersion: the kind is at %q", got)
+	}
+}

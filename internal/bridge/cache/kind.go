@@ -90,9 +90,33 @@ func (k *Kind) EndSync(rv string) {
 	}
 	k.syncGen = 0
 	k.synced = true
-	if rv != "" {
+	k.advance(rv)
+}
+
+// advance moves the kind's resourceVersion to rv unless that would move it
+// backwards; k.mu is held.
+func (k *Kind) advance(rv string) {
+	if rv != "" && !rvBefore(rv, k.rv) {
 		k.rv = rv
 	}
+}
+
+// rvBefore reports whether resourceVersion a is older than b. The API
+// server's resourceVersions are etcd revisions: decimal numbers, compared
+// as numbers ("9" is older than "10", which a string comparison gets
+// wrong). Kubernetes calls them opaque, so when either is not a number
+// there is no order to rely on and a is taken as the newer one (the
+// latest event wins, as before).
+func rvBefore(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA != nil || errB != nil {
+		return false
+	}
+	return x < y
 }
 
 func rvOr(a, b string) string {
@@ -119,9 +143,7 @@ func (k *Kind) Upsert(o *Object) EventType {
 			return ""
 		}
 	}
-	if o.ResourceVersion != "" {
-		k.rv = o.ResourceVersion
-	}
+	k.advance(o.ResourceVersion)
 	k.record(k.rv, Event{Type: t, Object: o})
 	return t
 }
@@ -136,9 +158,7 @@ func (k *Kind) Delete(namespace, name, rv string) bool {
 		return false
 	}
 	delete(k.objects, kk)
-	if rv != "" {
-		k.rv = rv
-	}
+	k.advance(rv)
 	k.record(k.rv, Event{Type: Deleted, Object: old})
 	return true
 }

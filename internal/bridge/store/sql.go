@@ -177,6 +177,25 @@ func (s *sqlStore) Setting(ctx context.Context, key string, create func() (strin
 	return v, nil
 }
 
+func (s *sqlStore) LookupSetting(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM spinops_settings WHERE name = ?`, key).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("reading setting %s from %s: %w", key, s.d.name, err)
+	}
+	return v, true, nil
+}
+
+func (s *sqlStore) DeleteSetting(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM spinops_settings WHERE name = ?`, key); err != nil {
+		return fmt.Errorf("deleting setting %s from %s: %w", key, s.d.name, err)
+	}
+	return nil
+}
+
 func (s *sqlStore) Close() error { return s.db.Close() }
 
 func unixNano(t time.Time) int64 {

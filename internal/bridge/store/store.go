@@ -23,7 +23,9 @@ type Account struct {
 	// Spec is the registration as the bridge encodes it (protojson of
 	// bridgev1.AccountSpec); the store does not interpret it.
 	Spec []byte
-	// CredentialHash is the hex SHA-256 of the agent credential.
+	// CredentialHash is what the bridge keeps of the agent credential: the
+	// id of the bridge key it was derived from, its salt and its hex
+	// SHA-256 — never the credential, nor the key.
 	CredentialHash string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -53,6 +55,11 @@ type Store interface {
 	// Setting returns the value stored under key, storing create() first
 	// when there is none (the first writer wins among several replicas).
 	Setting(ctx context.Context, key string, create func() (string, error)) (string, error)
+	// LookupSetting returns the value stored under key; false when there
+	// is none.
+	LookupSetting(ctx context.Context, key string) (string, bool, error)
+	// DeleteSetting removes a setting (no error when there is none).
+	DeleteSetting(ctx context.Context, key string) error
 
 	// Claim, Renew, Release and Holders keep which replica holds which
 	// account's agent stream (see Holder).

@@ -72,6 +72,18 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 	if err != nil || v2 != "secret-1" {
 		t.Fatalf("Setting (existing): %q %v", v2, err)
 	}
+	if v, ok, err := s.LookupSetting(ctx, "hmac"); err != nil || !ok || v != "secret-1" {
+		t.Fatalf("LookupSetting: %q %v %v", v, ok, err)
+	}
+	if err := s.DeleteSetting(ctx, "hmac"); err != nil {
+		t.Fatalf("DeleteSetting: %v", err)
+	}
+	if v, ok, err := s.LookupSetting(ctx, "hmac"); err != nil || ok {
+		t.Fatalf("LookupSetting after DeleteSetting: %q %v %v", v, ok, err)
+	}
+	if err := s.DeleteSetting(ctx, "hmac"); err != nil {
+		t.Fatalf("DeleteSetting of a missing setting: %v", err)
+	}
 	if err := s.Delete(ctx, "dev"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}

@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"context"
+	"encoding/base64"
+	"k8s.io/utils/clock"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// countingTransport counts the requests the agent makes to its API server.
+type countingTransport struct {
+	rt http.RoundTripper
+	n  *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// TestExecuteChecksTheRulesAgain: an operation outside the account's rules
+// (as a bridge that did not check would send it) is refused by the agent
+// with 403 without a request to the API server; a Secret operation asking
+// for protobuf, or forging Accept-Encoding, gets JSON without the data.
+func TestExecuteChecksTheRulesAgain(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns := c.Namespace(t)
+	other := c.Namespace(t)
+	ctx := context.Background()
+	const value = "agent-side-secret-value"
+	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"p": []byte(value)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Only the account's own requests (discovery and operations) are
+	// counted: its informers list and watch on their own schedule, through
+	// a config without the counter.
+	inf, err := NewInformerFactory(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	cfg := c.RESTConfig()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt: rt, n: &calls} }
+	acct, err := startAccount(ctx, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret", "ConfigMap"}, Permissions: Permissions{Read: []string{"dev"}}},
+		"cred", cfg, inf, clock.RealClock{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acct.stop()
+	run := func(method, path, query string, headers map[string]string) (int, string, string) {
+		op := &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: path, Query: query}
+		for k, v := range headers {
+			op.Headers = append(op.Headers, &bridgev1.Header{Name: k, Values: []string{v}})
+		}
+		var code int32
+		var body strings.Builder
+		var errMsg string
+		acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
+			if r.GetStatusCode() != 0 {
+				code = r.GetStatusCode()
+			}
+			body.Write(r.GetBody())
+			errMsg += r.GetError()
+			return nil
+		})
+		return int(code), body.String(), errMsg
+	}
+	before := calls.Load()
+	for _, r := range []struct{ method, path, query string }{
+		{"GET", "/api/v1/namespaces/" + other + "/configmaps", ""},
+		{"GET", "/api/v1/watch/namespaces/" + other + "/secrets", ""},
+		{"GET", "/api/v1/secrets", ""},
+		{"GET", "/api/v1/namespaces/" + ns + "/pods", ""},
+		{"POST", "/api/v1/namespaces/" + ns + "/configmaps", ""},
+		{"DELETE", "/api/v1/namespaces/" + ns + "/secrets/db", ""},
+		{"GET", "/api/v1//namespaces/" + ns + "/secrets", ""},
+		{"GET", "/api/v1/namespaces/" + ns + "/secrets", "watch=false;watch=true"},
+	} {
+		code, body, _ := run(r.method, r.path, r.query, nil)
+		if code != http.StatusForbidden && code != http.StatusBadRequest {
+			t.Errorf("%s %s?%s -> %d, want 403 or 400: %s", r.method, r.path, r.query, code, body)
+		}
+	}
+	if n := calls.Load() - before; n != 0 {
+		t.Errorf("refused operations made %d requests to the API server", n)
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte(value))
+	for _, h := range []map[string]string{
+		{"Accept": "application/vnd.kubernetes.protobuf"},
+		{"Accept": "application/yaml"},
+		{"Accept": "application/json", "Accept-Encoding": "gzip"},
+		{"Accept": "application/json", "Impersonate-User": "system:admin"},
+	} {
+		code, body, errMsg := run("GET", "/api/v1/namespaces/"+ns+"/secrets/db", "", h)
+		if code != http.StatusOK || strings.Contains(body, value) || strings.Contains(body, b64) || !strings.Contains(body, `"name":"db"`) {
+			t.Errorf("GET a Secret with %v -> %d %s: %.400s", h, code, errMsg, body)
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The binlog archive keeps each server's files apart:
+//
+//	binlogs/<server key>/<binlog file>             the file as the server wrote it
+//	binlogs/<server key>/<binlog file>.scan.json   what scanning it proved (a cache, keyed by size)
+//	binlogs/<server key>/status.json               the archiver's heartbeat and caught-up check
+//
+// The server key is the server's identity (ServerKey), so a failover to a
+// new primary, whose files are numbered from 1 again, never overwrites the
+// old primary's files, and retention compares files of one server only.
+const (
+	scanSuffix   = ".scan.json"
+	statusObject = "status.json"
+)
+
+func serverBinlogDir(server string) string { return binlogsDir + server + "/" }
+
+// ArchiveStatus is binlogs/<server>/status.json, written by the archiver
+// on every flush. It only ever extends a window the files themselves prove
+// (CaughtUpAt counts only when the archived file really holds
+// CaughtUpFile up to CaughtUpPosition); it is never needed to check one.
+type ArchiveStatus struct {
+	Server string `json:"server"`
+	// HeartbeatAt is the archiver's last flush, whatever it achieved.
+	HeartbeatAt time.Time `json:"heartbeat_at"`
+	// At CaughtUpAt (the server's clock) the server's binary log ended at
+	// CaughtUpFile:CaughtUpPosition and the archive held all of it.
+	CaughtUpAt       time.Time `json:"caught_up_at,omitzero"`
+	CaughtUpFile     string    `json:"caught_up_file,omitempty"`
+	CaughtUpPosition uint64    `json:"caught_up_position,omitempty"`
+	// ServerFile/ServerPosition is where the server was at the last flush;
+	// BehindBytes how much of it the archive lacked (a stalled stream).
+	ServerFile     string `json:"server_file,omitempty"`
+	ServerPosition uint64 `json:"server_position,omitempty"`
+	BehindBytes    int64  `json:"behind_bytes"`
+}
+
+// ServerArchive is the archived binary log of one server.
+type ServerArchive struct {
+	Server string
+	// Files are the archived files, oldest first (data objects only).
+	Files []ObjectInfo
+	// Status is the archiver's status, nil when missing or unreadable.
+	Status *ArchiveStatus
+}
+
+// GapError says where an archive stops being continuous.
+type GapError struct {
+	Server string
+	// After is the last file of the continuous run; Missing what should
+	// follow it ("" when After itself is truncated or unfinished and
+	// newer files exist).
+	After, Missing string
+	// Until is the time of the last event before the gap.
+	Until time.Time
+	// Reason explains the gap in words.
+	Reason string
+}
+
+func (g *GapError) Error() string {
+	return fmt.Sprintf("the binlog archive of server %s has a gap after %s (%s): point-in-time recovery from it reaches only %s",
+		g.Server, g.After, g.Reason, g.Until.UTC().Format(time.RFC3339))
+}
+
+// Chain is a continuous run of archived files from a backup's position.
+type Chain struct {
+	Server string
+	Files  []BinlogFile
+	// Until is the latest time the run proves: its last event, or a later
+	// caught-up check of the archiver that matches the files.
+	Until time.Time
+	// Gap, when set, is why the run ends before the newest archived file.
+	Gap *GapError
+}
+
+// scanner reads what an archived file holds: the cached scan when its size
+// matches the object, else the file itself.
+type scanner struct {
+	dest  Store
+	cache map[string]*BinlogFile
+	// trustCache false rescans every file (restore does).
+	trustCache bool
+}
+
+func (s *scanner) scan(ctx context.Context, server string, o ObjectInfo, objs map[string]ObjectInfo) (*BinlogFile, error) {
+	if bf, ok := s.cache[o.Key]; ok {
+		return bf, nil
+	}
+	name := strings.TrimPrefix(o.Key, serverBinlogDir(server))
+	if s.trustCache {
+		if c, ok := objs[o.Key+scanSuffix]; ok && c.Size < 1<<20 {
+			if bf, err := s.readCache(ctx, c.Key); err == nil && bf.Size == o.Size && bf.Name == name {
+				s.cache[o.Key] = bf
+				return bf, nil
+			}
+		}
+	}
+	rc, _, err := s.dest.Get(ctx, o.Key)
+	if err != nil {
+		return nil, fmt.Errorf("reading archived binlog %s: %w", o.Key, err)
+	}
+	defer rc.Close()
+	bf, err := scanBinlog(name, rc)
+	if err != nil {
+		return nil, fmt.Errorf("archived binlog %s of server %s: %w", name, server, err)
+	}
+	s.cache[o.Key] = bf
+	return bf, nil
+}
+
+func (s *scanner) readCache(ctx context.Context, key string) (*BinlogFile, error) {
+	rc, _, err := s.dest.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var bf BinlogFile
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&bf); err != nil {
+		return nil, err
+	}
+	return &bf, nil
+}
+
+// listArchives reads every server's archive at dest.
+func listArchives(ctx context.Context, dest Store) (map[string]*ServerArchive, map[string]ObjectInfo, error) {
+	objs, err := dest.List(ctx, binlogsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	all := map[string]ObjectInfo{}
+	out := map[string]*ServerArchive{}
+	for _, o := range objs {
+		all[o.Key] = o
+		rest := strings.TrimPrefix(o.Key, binlogsDir)
+		server, file, ok := strings.Cut(rest, "/")
+		if !ok || file == "" || strings.Contains(file, "/") {
+			continue // the flat layout of spinops before 0.2 is not read
+		}
+		a := out[server]
+		if a == nil {
+			a = &ServerArchive{Server: server}
+			out[server] = a
+		}
+		switch {
+		case file == statusObject:
+			if st, err := readStatus(ctx, dest, o.Key); err == nil {
+				a.Status = st
+			}
+		case strings.HasSuffix(file, scanSuffix), strings.HasPrefix(file, "."):
+		default:
+			a.Files = append(a.Files, o)
+		}
+	}
+	for _, a := range out {
+		sort.Slice(a.Files, func(i, j int) bool {
+			return binlogBefore(strings.TrimPrefix(a.Files[i].Key, binlogsDir+a.Server+"/"), strings.TrimPrefix(a.Files[j].Key, binlogsDir+a.Server+"/"))
+		})
+	}
+	return out, all, nil
+}
+
+func readStatus(ctx context.Context, dest Store, key string) (*ArchiveStatus, error) {
+	rc, _, err := dest.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var st ArchiveStatus
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// chainFrom follows the archive of a from file start: every file but the
+// last must be complete and rotate into the next archived file. It returns
+// the run and, when the archive goes on past a break, the gap.
+func (a *ServerArchive) chainFrom(ctx context.Context, sc *scanner, all map[string]ObjectInfo, start string) (*Chain, error) {
+	c := &Chain{Server: a.Server}
+	i := -1
+	for j, o := range a.Files {
+		if strings.TrimPrefix(o.Key, serverBinlogDir(a.Server)) == start {
+			i = j
+			break
+		}
+	}
+	if i < 0 {
+		return nil, &GapError{Server: a.Server, After: "(nothing)", Missing: start,
+			Reason: "the archive does not hold " + start + ", where the backup starts"}
+	}
+	for ; i < len(a.Files); i++ {
+		bf, err := sc.scan(ctx, a.Server, a.Files[i], all)
+		if err != nil {
+			return nil, err
+		}
+		c.Files = append(c.Files, *bf)
+		if bf.LastEventAt.After(c.Until) {
+			c.Until = bf.LastEventAt
+		}
+		last := i == len(a.Files)-1
+		switch {
+		case bf.Complete && last:
+			// The server rotated and the archive has not received the next file yet.
+		case bf.Complete:
+			next := strings.TrimPrefix(a.Files[i+1].Key, serverBinlogDir(a.Server))
+			if bf.Next != "" && next != bf.Next {
+				c.Gap = &GapError{Server: a.Server, After: bf.Name, Missing: bf.Next, Until: c.Until,
+					Reason: fmt.Sprintf("%s rotates into %s, which the archive does not have (next archived: %s)", bf.Name, bf.Next, next)}
+				return c, nil
+			}
+		case !last:
+			c.Gap = &GapError{Server: a.Server, After: bf.Name, Until: c.Until,
+				Reason: fmt.Sprintf("%s was not archived to its end (%d bytes, no rotate event) yet newer files exist", bf.Name, bf.Size)}
+			return c, nil
+		}
+	}
+	if st := a.Status; st != nil && c.Gap == nil && len(c.Files) > 0 {
+		tail := c.Files[len(c.Files)-1]
+		if st.CaughtUpFile == tail.Name && uint64(tail.ValidSize) >= st.CaughtUpPosition && st.CaughtUpAt.After(c.Until) {
+			c.Until = st.CaughtUpAt
+		}
+	}
+	return c, nil
+}
+
+// writeStatus replaces the archive status of a server.
+func writeStatus(ctx context.Context, dest Store, st ArchiveStatus) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := dest.Put(ctx, serverBinlogDir(st.Server)+statusObject, bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("writing the archive status: %w", err)
+	}
+	return nil
+}
+
+// errNoArchive is returned when a backup's server has no archive at all.
+var errNoArchive = errors.New("no binlog archive")

@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/spinops/terraform-provider-spinops/internal/attach"
+	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+)
+
+// The backend clients, each built in one place from the provider's
+// settings (providerData): Kubernetes API servers, the bridge's admin API,
+// and AWS IAM.
+
+// kubeClient resolves an object's connection (its own block at p, or the
+// provider's) and builds a client.
+func kubeClient(ctx context.Context, data *providerData, override *kubernetesModel, p path.Path) (*kube.Client, diag.Diagnostics) {
+	cfg, diags := data.restConfig(ctx, override, p)
+	if diags.HasError() {
+		return nil, diags
+	}
+	c, err := kube.NewClient(cfg)
+	if err != nil {
+		diags.AddError("Invalid Kubernetes connection", err.Error())
+	}
+	return c, diags
+}
+
+// spinKubeClient is kubeClient under the name spinops_managed_spinnaker,
+// spinops_zone and spinops_backup_policy still call it by.
+func spinKubeClient(ctx context.Context, data *providerData, override *kubernetesModel, p path.Path) (*kube.Client, diag.Diagnostics) {
+	return kubeClient(ctx, data, override, p)
+}
+
+// kubeClientAt is kubeClient adding its diagnostics to diags; nil when it
+// failed.
+func kubeClientAt(ctx context.Context, data *providerData, override *kubernetesModel, p path.Path, diags *diag.Diagnostics) *kube.Client {
+	c, d := kubeClient(ctx, data, override, p)
+	diags.Append(d...)
+	if d.HasError() {
+		return nil
+	}
+	return c
+}
+
+// bridgeAdmin is a client of the bridge's admin API (the caller closes
+// it); nil, with a diagnostic, when the bridge settings are missing or bad.
+func bridgeAdmin(data *providerData, diags *diag.Diagnostics) *attach.Admin {
+	s, err := data.bridgeSettings()
+	if err != nil {
+		diags.AddError("No bridge configured", err.Error())
+		return nil
+	}
+	a, err := attach.Dial(s)
+	if err != nil {
+		diags.AddError("Invalid bridge settings", err.Error())
+		return nil
+	}
+	return a
+}
+
+// iamClient is an IAM client with the provider's AWS settings.
+func iamClient(ctx context.Context, data *providerData) (*awscloud.IAMClient, error) {
+	if data == nil {
+		return nil, errors.New("the provider is not configured; this is a bug in the provider")
+	}
+	cfg, err := data.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return awscloud.NewIAMClient(cfg, data.aws.Endpoints), nil
+}

@@ -1,0 +1,98 @@
+package scope
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+)
+
+const secretValue = "hunter2-s3cr3t"
+
+var secretB64 = base64.StdEncoding.EncodeToString([]byte(secretValue))
+
+func leaks(b []byte) bool {
+	return bytes.Contains(b, []byte(secretValue)) || bytes.Contains(b, []byte(secretB64))
+}
+
+func TestScrubSecrets(t *testing.T) {
+	v := secretB64
+	la := `"kubectl.kubernetes.io/last-applied-configuration":"{\"stringData\":{\"p\":\"` + secretValue + `\"}}"`
+	for name, in := range map[string]string{
+		"secret":          `{"kind":"Secret","data":{"p":"` + v + `"},"metadata":{"name":"s","annotations":{` + la + `,"keep":"me"}}}`,
+		"escaped key":     `{"kind":"Secret","d\u0061ta":{"p":"` + v + `"}}`,
+		"upper key":       `{"kind":"Secret","DATA":{"p":"` + v + `"}}`,
+		"string data":     `{"kind":"Secret","stringData":{"p":"` + secretValue + `"}}`,
+		"list":            `{"kind":"SecretList","items":[{"kind":"Secret","data":{"p":"` + v + `"}}]}`,
+		"v1 List":         `{"kind":"List","apiVersion":"v1","items":[{"kind":"Secret","data":{"p":"` + v + `"}}]}`,
+		"watch events":    `{"type":"ADDED","object":{"kind":"Secret","data":{"p":"` + v + `"}}}` + "\n" + `{"type":"MODIFIED","object":{"kind":"Secret","data":{"p":"` + v + `"}}}`,
+		"concatenated":    `{"type":"ADDED","object":{"kind":"Secret","data":{"p":"` + v + `"}}}{"type":"ADDED","object":{"data":{"p":"` + v + `"}}}`,
+		"pretty":          "{\n  \"kind\": \"Secret\",\n  \"data\": {\n    \"p\": \"" + v + "\"\n  }\n}\n",
+		"table objects":   `{"kind":"Table","rows":[{"cells":["s"],"object":{"kind":"Secret","data":{"p":"` + v + `"}}}]}`,
+		"table metadata":  `{"kind":"Table","rows":[{"cells":["s"],"object":{"kind":"PartialObjectMetadata","metadata":{"annotations":{` + la + `}}}}]}`,
+		"partial list":    `{"kind":"PartialObjectMetadataList","items":[{"metadata":{"annotations":{` + la + `}}}]}`,
+		"no kind":         `{"data":{"p":"` + v + `"}}`,
+		"managed fields":  `{"kind":"Secret","metadata":{"managedFields":[{"fieldsV1":{"f:data":{"f:` + secretValue + `":{}}}}]}}`,
+		"annotation case": `{"kind":"Secret","metadata":{"annotations":{"Kubectl.Kubernetes.io/Last-Applied-Configuration":"` + v + `"}}}`,
+	} {
+		out, err := ScrubSecrets([]byte(in))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if leaks(out) {
+			t.Errorf("%s: data left in %s", name, out)
+		}
+	}
+	out, err := ScrubSecrets([]byte(`{"kind":"Secret","metadata":{"name":"s","annotations":{"keep":"me"}},"type":"Opaque"}`))
+	if err != nil || !bytes.Contains(out, []byte(`"keep":"me"`)) || !bytes.Contains(out, []byte(`"type":"Opaque"`)) {
+		t.Errorf("scrubbing removed more than the data: %s %v", out, err)
+	}
+	if out, err := ScrubSecrets([]byte(`{"kind":"Status","code":404,"big":12345678901234567890}`)); err != nil || !bytes.Contains(out, []byte("12345678901234567890")) {
+		t.Errorf("numbers changed: %s %v", out, err)
+	}
+	if out, err := ScrubSecrets(nil); err != nil || len(out) != 0 {
+		t.Errorf("an empty answer: %q %v", out, err)
+	}
+}
+
+// Anything that is not JSON is refused, never passed through.
+func TestScrubSecretsFailsClosed(t *testing.T) {
+	for name, in := range map[string]string{
+		"protobuf":  "k8s\x00\n\x0c\n\x02v1\x12\x06Secret\x12\x10" + secretB64,
+		"yaml":      "apiVersion: v1\nkind: Secret\ndata:\n  p: " + secretB64 + "\n",
+		"truncated": `{"kind":"Secret","data":{"p":"` + secretB64,
+		"trailing":  `{"kind":"Secret"} data: ` + secretB64,
+		"gzip":      "\x1f\x8b\x08\x00" + secretB64,
+	} {
+		out, err := ScrubSecrets([]byte(in))
+		if err == nil {
+			t.Errorf("%s: accepted: %q", name, out)
+		}
+		if !errors.Is(err, ErrNotJSON) {
+			t.Errorf("%s: %v is not ErrNotJSON", name, err)
+		}
+	}
+	// A stream writes the values before the bad one, never the bad one.
+	var got bytes.Buffer
+	err := ScrubSecretStream(strings.NewReader(`{"type":"ADDED","object":{"kind":"Secret"}}`+"\nk8s\x00"+secretB64), func(b []byte) error { got.Write(b); return nil })
+	if err == nil || leaks(got.Bytes()) || !strings.Contains(got.String(), "ADDED") {
+		t.Fatalf("stream: %v %q", err, got.String())
+	}
+}
+
+func TestSecretAccept(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                    "application/json",
+		"application/vnd.kubernetes.protobuf": "application/json",
+		"application/yaml":                    "application/json",
+		"*/*":                                 "application/json",
+		"application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1;g=meta.k8s.io,application/json": "application/json;as=Table;v=v1;g=meta.k8s.io, application/json",
+		"application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1":                                                              "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+	} {
+		if got := SecretAccept([]string{in}); got != want {
+			t.Errorf("SecretAccept(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# `make test`: every check and every test, ordered so that a cold machine
+# finishes well inside CI's limit, with a per-phase timing summary at the end
+# (also when something fails) so the next regression is visible.
+#
+# Lanes (see README "How long make test takes"):
+#   providers  (background, nice 10, from t=0)  hashicorp/aws + google built
+#              from the module proxy (the one long build of a cold machine),
+#              then tflint and our provider into the mirror;
+#   services   (foreground)  scripts/testenv.sh: kube-apiserver, kubectl,
+#              fake-gcs-server, MariaDB;
+#   tofu       (background, nice 10, from t=0)  OpenTofu from the module proxy,
+#              for go-test-tofu (the basic acceptance tests under OpenTofu);
+#   go         (foreground)  go test of every package with TF_ACC=1; bridge
+#              and agent only under -race (one build of each package, not two);
+#   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
+#   modules    (foreground, last)  scripts/test-modules.sh: needs the providers.
+#
+# The acceptance tests wait on API servers and terraform much of the time;
+# the niced provider build takes the cores they leave idle. Nothing is
+# skipped on a cold machine: the cache only makes a warm run shorter.
+#
+# Environment: GO (go), TERRAFORM, TEST_TIMEOUT (60m), SPINOPS_CACHE_DIR,
+# GOTESTFLAGS (extra go test flags), SPINOPS_TEST_PHASES (file for the summary).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+GO=${GO:-go}
+TERRAFORM=${TERRAFORM:-$(command -v terraform || echo "$repo/.testenv/bin/terraform")}
+TEST_TIMEOUT=${TEST_TIMEOUT:-60m}
+logs=$repo/.testenv/test-logs
+phases=${SPINOPS_TEST_PHASES:-$repo/.testenv/test-phases.tsv}
+mkdir -p "$logs" "$(dirname "$phases")"
+: >"$phases"
+t0=$(date +%s)
+
+log() { printf 'test: %s\n' "$*"; }
+
+# phase NAME CMD...: run CMD, record NAME, start offset, seconds and result.
+phase() {
+	local name=$1 start rc=0
+	shift
+	start=$(date +%s)
+	log "$name: started (+$((start - t0))s)"
+	"$@" || rc=$?
+	printf '%s\t%d\t%d\t%s\n' "$name" $((start - t0)) $(($(date +%s) - start)) \
+		"$([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")" >>"$phases"
+	log "$name: $([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)") in $(($(date +%s) - start))s"
+	return $rc
+}
+
+# bg NAME NICE CMD...: phase in the background, output to $logs/NAME.log.
+declare -A bg_pid=()
+bg() {
+	local name=$1 niceness=$2
+	shift 2
+	(
+		renice -n "$niceness" -p "$BASHPID" >/dev/null
+		phase "$name" "$@"
+	) >"$logs/$name.log" 2>&1 &
+	bg_pid[$name]=$!
+	log "$name: running in the background (log: ${logs#"$repo"/}/$name.log)"
+}
+# wait_bg NAME: wait for a background phase; show its log when it failed.
+wait_bg() {
+	local rc=0
+	wait "${bg_pid[$1]}" || rc=$?
+	unset "bg_pid[$1]"
+	if [[ $rc != 0 ]]; then
+		log "$1 failed; its log:"
+		sed 's/^/    /' "$logs/$1.log" >&2
+	fi
+	return $rc
+}
+
+summary() {
+	local rc=$?
+	for p in "${bg_pid[@]}"; do kill -- "$p" 2>/dev/null || true; done
+	echo
+	echo "test: where the time went (wall clock; background lanes overlap the others)"
+	printf '  %-28s %8s %8s  %s\n' phase start seconds result
+	sort -t$'\t' -k2,2n "$phases" | while IFS=$'\t' read -r n s d r; do
+		printf '  %-28s %7ss %7ss  %s\n' "$n" "+$s" "$d" "$r"
+	done
+	printf '  %-28s %8s %7ss  %s\n' total "" $(($(date +%s) - t0)) "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
+}
+trap summary EXIT
+
+# --- t=0: the long build starts first, in the background -----------------
+providers() {
+	phase provider-aws "$repo/scripts/providers.sh" aws
+	phase provider-google "$repo/scripts/providers.sh" google
+	phase modules-prepare "$repo/scripts/test-modules.sh" --prepare
+}
+bg providers 10 providers
+# OpenTofu (≈4 min cold) beside it; only go-test-tofu, near the end, needs it.
+bg tofu 10 "$repo/scripts/testenv.sh" --only tofu
+
+# --- services ------------------------------------------------------------
+phase services env SPINOPS_TESTENV_SKIP_TOFU=1 "$repo/scripts/testenv.sh"
+mkdir -p "$repo/.testenv"
+export TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE:-$repo/.testenv/terraformrc}
+[[ -e $TF_CLI_CONFIG_FILE ]] || : >"$TF_CLI_CONFIG_FILE"
+export PATH=$PATH:$repo/.testenv/bin
+
+# --- static checks, beside the tests --------------------------------------
+static() {
+	make -s --no-print-directory check-fmt vet golangci check-generate
+}
+bg static 5 static
+
+# --- go tests ---------------------------------------------------------------
+mod=$($GO list -m)
+race_pkgs=("$mod/internal/bridge/..." "$mod/internal/agent/...")
+mapfile -t plain_pkgs < <($GO list ./... | grep -v -e "^$mod/internal/bridge\(/\|$\)" -e "^$mod/internal/agent\(/\|$\)")
+# shellcheck disable=SC2086
+phase go-test env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
+	$GO test -count=1 -timeout "$TEST_TIMEOUT" ${GOTESTFLAGS:-} "${plain_pkgs[@]}"
+# shellcheck disable=SC2086
+phase go-test-race $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
+
+# The basic acceptance test of every resource, data source and ephemeral
+# resource again under OpenTofu (its default registry host is
+# registry.opentofu.org, so the reattached provider is announced there).
+wait_bg tofu
+tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
+# shellcheck disable=SC2086
+phase go-test-tofu env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
+	$GO test -count=1 -timeout "$TEST_TIMEOUT" -run "$tofu_tests" ${GOTESTFLAGS:-} "$mod/internal/provider"
+
+wait_bg static
+
+# --- modules (need the providers) -----------------------------------------
+wait_bg providers
+phase modules "$repo/scripts/test-modules.sh"
