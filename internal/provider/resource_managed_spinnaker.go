@@ -670,12 +670,20 @@ func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.Dele
 			live = append(live, fmt.Sprintf("%s (namespace %s)", name, rec.Namespace))
 		}
 	}
-	if zones, err := spinnaker.ListZones(ctx, client, op.Namespace); err == nil {
-		for _, z := range zones {
-			s := fmt.Sprintf("%s (namespace %s)", z.GetName(), z.GetNamespace())
-			if !spinContains(live, s) {
-				live = append(live, s)
-			}
+	// A zone the ledger does not know of (made out of band, or by an older
+	// spinops) still belongs to the installation: a failed list is not "none
+	// left", whether or not spinops installed the operator.
+	zones, err := spinnaker.ListZones(ctx, client, op.Namespace)
+	if err != nil {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("cannot tell whether the installation still has zones: %v. "+
+			"Nothing was deleted. Give the provider's Kubernetes credentials list access to spinnakerservices.spinnaker.io "+
+			"in all namespaces (or fix the API server), then destroy again.", err))
+		return
+	}
+	for _, z := range zones {
+		s := fmt.Sprintf("%s (namespace %s)", z.GetName(), z.GetNamespace())
+		if !spinContains(live, s) {
+			live = append(live, s)
 		}
 	}
 	if len(live) > 0 {
