@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
@@ -45,8 +46,12 @@ func (d *Deployer) ensureTargetOperator(ctx context.Context, inst *Installation,
 	host := d.Target.Config.Host
 	op := d.Operator
 	if op == nil || !op.Install {
-		if _, err := d.Target.Mapper.RESTMapping(SpinnakerServiceGVK.GroupKind(), SpinnakerServiceGVK.Version); err != nil {
+		err := d.Target.Serves(ctx, SpinnakerServiceGVK)
+		if meta.IsNoMatchError(err) {
 			return fmt.Errorf("the zone's cluster %s does not serve SpinnakerService and the installation does not install the operator (operator.install = false): install the Spinnaker Operator there first", host)
+		}
+		if err != nil {
+			return fmt.Errorf("checking that the zone's cluster %s serves SpinnakerService: %w", host, err)
 		}
 		return nil
 	}
