@@ -19,6 +19,7 @@ import (
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -178,4 +179,57 @@ resource "spinops_managed_spinnaker" "this" {
 			},
 		},
 	})
+}
+
+// TestAccManagedSpinnaker_secondOperatorRefusedAtPlan is issue 12 point 10
+// at plan time: next to a cluster-wide operator (installed by someone else),
+// installing another operator, cluster-wide or not, is refused by the plan
+// with what to do, since the two would reconcile each other's
+// SpinnakerServices and share the one webhook configuration. Using that
+// operator (operator.install = false) plans.
+func TestAccManagedSpinnaker_secondOperatorRefusedAtPlan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	c := testenv.StartCluster(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	client, err := kube.NewClient(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	halyard, _ := spinnaker.HalyardImageFor(spinnaker.DefaultOperatorVersion)
+	theirs := spinnaker.OperatorSettings{Namespace: "their-operator", Image: "armory/spinnaker-operator:" + spinnaker.DefaultOperatorVersion, HalyardImage: halyard, ClusterWide: true}
+	if err := spinnaker.EnsureOperator(ctx, client, theirs, false, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	config := func(operator string) string {
+		return fmt.Sprintf(`
+provider "spinops" {
+  kubernetes {
+    config_path = %q
+  }
+}
+
+resource "spinops_managed_spinnaker" "this" {
+  spinnaker_version = "1.35.3"
+  operator {
+%s
+  }
+}
+`, c.Kubeconfig, operator)
+	}
+	refused := regexp.MustCompile(`(?s)Another Spinnaker Operator on the cluster.*` + words("Deployment their-operator/spinnaker-operator (watches all namespaces)") +
+		`.*` + words("operator.install = false"))
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{Config: config(`namespace = "tf-acc-second"`), PlanOnly: true, ExpectError: refused},
+			{Config: config("namespace = \"tf-acc-second\"\n    cluster_wide = false"), PlanOnly: true, ExpectError: refused},
+			{Config: config("namespace = \"their-operator\"\n    install = false"), PlanOnly: true, ExpectNonEmptyPlan: true},
+		},
+	})
+	if _, err := client.Clientset.CoreV1().Namespaces().Get(ctx, "tf-acc-second", metav1.GetOptions{}); err == nil {
+		t.Error("a refused plan created the operator namespace")
+	}
 }
