@@ -10,7 +10,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -70,15 +69,6 @@ func faultyAPIServer(t *testing.T, cfg *rest.Config, fail *atomic.Int32) string 
 	return p
 }
 
-// words matches phrase as Terraform prints it, wrapped at any space.
-func words(phrase string) string {
-	f := strings.Fields(phrase)
-	for i := range f {
-		f[i] = regexp.QuoteMeta(f[i])
-	}
-	return strings.Join(f, `\s+`)
-}
-
 // TestAccManagedSpinnaker_destroyNeedsTheZoneList: with operator.install =
 // false (a cluster that already runs the operator), destroying the
 // installation while its zones cannot be listed (403, 500) fails and keeps
@@ -135,7 +125,7 @@ resource "spinops_managed_spinnaker" "this" {
 			Config:      config,
 			Destroy:     true,
 			PreConfig:   func() { fail.Store(int32(code)) },
-			ExpectError: regexp.MustCompile(`(?s)` + words("cannot tell whether the installation still has zones:") + `.*` + words("listing SpinnakerServices") + `.*` + words("Nothing was deleted.")),
+			ExpectError: wrapped(`(?s)cannot tell whether the installation still has zones:.*listing SpinnakerServices.*Nothing was deleted\.`),
 		}
 	}
 	// Nothing planned after a refused destroy: the installation is intact.
@@ -162,7 +152,7 @@ resource "spinops_managed_spinnaker" "this" {
 				Config:      config,
 				Destroy:     true,
 				PreConfig:   func() { fail.Store(0) },
-				ExpectError: regexp.MustCompile(`(?s)` + words("the installation still has zones: spinnaker (namespace tf-acc-destroy-zone)")),
+				ExpectError: wrapped(`the installation still has zones: spinnaker \(namespace tf-acc-destroy-zone\)`),
 			},
 			{
 				// Without the zone, the final destroy goes through.
@@ -219,8 +209,7 @@ resource "spinops_managed_spinnaker" "this" {
 }
 `, c.Kubeconfig, operator)
 	}
-	refused := regexp.MustCompile(`(?s)Another Spinnaker Operator on the cluster.*` + words("Deployment their-operator/spinnaker-operator (watches all namespaces)") +
-		`.*` + words("operator.install = false"))
+	refused := wrapped(`(?s)Another Spinnaker Operator on the cluster.*Deployment their-operator/spinnaker-operator \(watches all namespaces\).*operator\.install = false`)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []tfresource.TestStep{
