@@ -93,7 +93,6 @@ func TestAccManagedSpinnaker_destroyNeedsTheZoneList(t *testing.T) {
 	var fail atomic.Int32
 	kubeconfig := faultyAPIServer(t, c.RESTConfig(), &fail)
 	const opNS, zoneNS = "tf-acc-destroy-op", "tf-acc-destroy-zone"
-	const addr = "spinops_managed_spinnaker.this"
 	config := fmt.Sprintf(`
 provider "spinops" {
   kubernetes {
