@@ -123,7 +123,6 @@ type Mode struct {
 var (
 	spinsvcResource    = spinnaker.SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")
 	spinaccResource    = spinnaker.SpinnakerAccountGVK.GroupVersion().WithResource("spinnakeraccounts")
-	errNotRunning      = fmt.Errorf("the operator's Deployment has no available pod")
 	operatorDeployName = "spinnaker-operator"
 )
 
@@ -226,7 +225,10 @@ func (o *Operator) reconcileAll(ctx context.Context) error {
 	o.mode = mode
 	o.mu.Unlock()
 	if !mode.Running {
-		o.setErr(errNotRunning)
+		// Idle, as the real operator is without a running pod; expected
+		// before the install and after a destroy, so say which Deployment.
+		o.setErr(fmt.Errorf("idle: the operator's Deployment %s/%s is missing or has no available pod (expected before it is installed and after it is removed)",
+			o.opts.Namespace, operatorDeployName))
 		return nil // no operator pod, nothing reconciled (the webhook configuration stays, as it would)
 	}
 	if mode.Webhook {
