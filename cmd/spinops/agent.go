@@ -31,13 +31,12 @@ func newAgentCommand() *cobra.Command {
 				lvl = slog.LevelDebug
 			}
 			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-			agent.Version = version.Version
 			cfg, err := agent.LoadConfig(configPath)
 			if err != nil {
 				return err
 			}
 			cfg.Notices.Log(log.With("component", "agent", "config", configPath))
-			a, err := agent.New(configPath, agent.Options{Logger: log})
+			a, err := agent.New(configPath, agent.Options{Logger: log, Version: version.Version})
 			if err != nil {
 				return err
 			}

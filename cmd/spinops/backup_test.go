@@ -76,6 +76,17 @@ func TestBackupCommandRoundTrip(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(restored, "apps", "a.json")); string(b) != `{"name":"a"}` {
 		t.Errorf("restored %q", b)
 	}
+	// The completed restore left no undo journal: rollback-bucket has
+	// nothing to do and changes nothing.
+	if out, err = runCLI(t, "backup", "rollback-bucket", "--config", cfg, "--bucket-target", "file://"+restored); err != nil || !strings.Contains(out, "nothing changed") {
+		t.Fatalf("rollback-bucket after a completed restore: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(restored, "apps", "a.json")); string(b) != `{"name":"a"}` {
+		t.Errorf("rollback-bucket with nothing to roll back changed the target: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(restored, ".spinops-restore-undo")); !os.IsNotExist(err) {
+		t.Errorf("the completed restore left its undo copy: %v", err)
+	}
 }
 
 func TestBackupCommandRejectsBadConfig(t *testing.T) {

@@ -24,18 +24,17 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
-// Version is reported to the bridge in the hello.
-var Version = "dev"
-
 const (
 	reloadDebounce = 200 * time.Millisecond
 	retryAccounts  = 10 * time.Second
 )
 
-// RediscoverEvery is how often the agent asks each API server which kinds
-// it serves, to start watching CRDs installed after it started (and stop
-// watching removed ones). Objects are never polled: only discovery is.
-var RediscoverEvery = 30 * time.Second
+// DefaultRediscoverEvery is Options.RediscoverEvery's default.
+const DefaultRediscoverEvery = 30 * time.Second
+
+// DefaultServiceAccountDir is where Kubernetes mounts a pod's service
+// account (token, ca.crt): Options.ServiceAccountDir's default.
+const DefaultServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 // Options tune an agent beyond its config file. Like sample-controller's
 // NewController, the agent takes its informers and its clock from the
@@ -51,6 +50,16 @@ type Options struct {
 	// Clock drives the agent's timers and stamps when a change was seen;
 	// nil: the real clock.
 	Clock clock.WithTicker
+	// Version is reported to the bridge in the hello; "": "dev".
+	Version string
+	// RediscoverEvery is how often the agent asks each API server which
+	// kinds it serves, to start watching CRDs installed after it started
+	// (and stop watching removed ones). Objects are never polled: only
+	// discovery is. 0: DefaultRediscoverEvery.
+	RediscoverEvery time.Duration
+	// ServiceAccountDir is where an agent-mode account reads its pod's
+	// service account; "": DefaultServiceAccountDir.
+	ServiceAccountDir string
 }
 
 // Agent runs the accounts of a config file and reloads it when it changes.
@@ -89,6 +98,15 @@ func New(path string, opts Options) (*Agent, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.RediscoverEvery <= 0 {
+		opts.RediscoverEvery = DefaultRediscoverEvery
+	}
+	if opts.ServiceAccountDir == "" {
+		opts.ServiceAccountDir = DefaultServiceAccountDir
 	}
 	return &Agent{path: path, opts: opts, log: opts.Logger.With("component", "agent"), cfg: cfg, accounts: map[string]*runningAccount{}}, nil
 }
@@ -151,7 +169,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var clientDone sync.WaitGroup
 	startClient := func(cfg *Config) {
 		c := NewClient(ClientConfig{
-			AgentID: agentID(cfg), Version: Version, Bridge: *cfg.BridgeSettings(), Budget: cfg.Budget,
+			AgentID: agentID(cfg), Version: a.opts.Version, Bridge: *cfg.BridgeSettings(), Budget: cfg.Budget,
 			DialOptions: a.opts.DialOptions, Logger: a.opts.Logger,
 		})
 		a.mu.Lock()
@@ -171,7 +189,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	retry := a.opts.Clock.NewTicker(retryAccounts)
 	defer retry.Stop()
-	rediscover := a.opts.Clock.NewTicker(RediscoverEvery)
+	rediscover := a.opts.Clock.NewTicker(a.opts.RediscoverEvery)
 	defer rediscover.Stop()
 	var debounce <-chan time.Time
 	for {
@@ -320,7 +338,7 @@ func (a *Agent) startAccount(ctx context.Context, ac AccountConfig, credential s
 	var restCfg *rest.Config
 	var err error
 	if ac.ServiceAccount {
-		restCfg, err = inClusterConfig()
+		restCfg, err = inClusterConfig(a.opts.ServiceAccountDir)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: reading the in-cluster service account: %w", ac.Name, err)
 		}
@@ -349,23 +367,20 @@ func (a *Agent) stopAll() {
 	}
 }
 
-// ServiceAccountDir is where Kubernetes mounts a pod's service account
-// (token, ca.crt). Tests point it elsewhere.
-var ServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
-
-// inClusterConfig is rest.InClusterConfig reading ServiceAccountDir.
-func inClusterConfig() (*rest.Config, error) {
+// inClusterConfig is rest.InClusterConfig reading the service account
+// mounted in dir.
+func inClusterConfig(dir string) (*rest.Config, error) {
 	host, port := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
 	if host == "" || port == "" {
 		return nil, errors.New("not running in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set")
 	}
-	tokenFile := filepath.Join(ServiceAccountDir, "token")
+	tokenFile := filepath.Join(dir, "token")
 	if _, err := os.Stat(tokenFile); err != nil {
 		return nil, fmt.Errorf("reading the service account token: %w", err)
 	}
 	return &rest.Config{
 		Host:            "https://" + net.JoinHostPort(host, port),
 		BearerTokenFile: tokenFile, // re-read as the kubelet rotates it
-		TLSClientConfig: rest.TLSClientConfig{CAFile: filepath.Join(ServiceAccountDir, "ca.crt")},
+		TLSClientConfig: rest.TLSClientConfig{CAFile: filepath.Join(dir, "ca.crt")},
 	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
@@ -18,9 +19,16 @@ const bucketParallel = 4
 // Objects whose version (ETag / generation) and size match prev's entry are
 // not copied again: the new manifest points at the stored copy.
 func copyBucket(ctx context.Context, src, dest Store, dir string, prev *BucketPart, log *slog.Logger) (*BucketPart, int64, error) {
-	objs, err := src.List(ctx, "")
+	all, err := src.List(ctx, "")
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing the bucket source: %w", err)
+	}
+	// A restore's undo copy is not the bucket's content.
+	objs := all[:0:0]
+	for _, o := range all {
+		if !isUndoKey(o.Key) {
+			objs = append(objs, o)
+		}
 	}
 	known := map[string]BucketEntry{}
 	if prev != nil && prev.Source == src.String() {
@@ -98,9 +106,24 @@ func preflightBucketRestore(ctx context.Context, t BucketTarget, source string) 
 	if t.Store.String() == source && (!t.Overwrite || !t.ConfirmSource) {
 		return nil, fmt.Errorf("%w: the bucket target %s is the bucket the backup was taken from; restore beside it (--bucket-target), or pass both --overwrite and --confirm-overwrite-source to replace it", ErrLiveSource, source)
 	}
-	existing, err := t.Store.List(ctx, "")
+	j, err := readJournal(ctx, t.Store)
+	if err != nil {
+		return nil, err
+	}
+	if j != nil && !j.Complete {
+		return nil, fmt.Errorf("%w: %s holds the undo journal of a restore of backup %s started %s (the process was stopped mid-restore), so its contents are part old, part restored. "+
+			"Put it back as it was before that restore with `spinops backup rollback-bucket --bucket-target %s`, then restore again",
+			ErrInterruptedRestore, t.Store, j.Backup, j.Started.Format(time.RFC3339), t.Store)
+	}
+	all, err := t.Store.List(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("listing the restore target %s: %w", t.Store, err)
+	}
+	var existing []ObjectInfo
+	for _, o := range all {
+		if !isUndoKey(o.Key) {
+			existing = append(existing, o)
+		}
 	}
 	if len(existing) > 0 && !t.Overwrite {
 		return nil, fmt.Errorf("the bucket target %s is not empty (%d objects): restore into an empty prefix, or pass --overwrite to replace its contents", t.Store, len(existing))
@@ -108,7 +131,52 @@ func preflightBucketRestore(ctx context.Context, t BucketTarget, source string) 
 	return existing, nil
 }
 
-func restoreBucket(ctx context.Context, src Store, bp *BucketPart, t BucketTarget, existing []ObjectInfo, log *slog.Logger) error {
+// restoreBucket writes the backup's objects into the target and removes
+// the ones the backup does not have, under an undo journal (see
+// bucket_undo.go): a failure puts the target back as it was.
+func restoreBucket(ctx context.Context, src Store, backupID string, bp *BucketPart, t BucketTarget, existing []ObjectInfo, log *slog.Logger) error {
+	if j, err := readJournal(ctx, t.Store); err != nil {
+		return err
+	} else if j != nil { // a completed journal whose removal failed
+		if err := dropUndo(ctx, t.Store); err != nil {
+			return err
+		}
+	}
+	if err := saveBefore(ctx, t.Store, backupID, existing); err != nil {
+		if derr := dropUndo(context.WithoutCancel(ctx), t.Store); derr != nil {
+			return fmt.Errorf("%w (the bucket was not changed; removing the partial undo copy under %s%s also failed: %v)", err, t.Store, undoPrefix, derr)
+		}
+		return fmt.Errorf("%w (the bucket was not changed)", err)
+	}
+	if err := writeRestoredObjects(ctx, src, bp, t, existing); err != nil {
+		j := &bucketJournal{Backup: backupID}
+		for _, o := range existing {
+			j.Before = append(j.Before, o.Key)
+		}
+		// Roll back even when ctx was cancelled (that may be the failure).
+		if rerr := rollbackBucket(context.WithoutCancel(ctx), t.Store, j, log); rerr != nil {
+			return fmt.Errorf("%w; rolling the bucket back also failed: %v: its previous contents are saved under %s%s; run `spinops backup rollback-bucket --bucket-target %s` to put them back",
+				err, rerr, t.Store, undoPrefix, t.Store)
+		}
+		return fmt.Errorf("%w (the bucket was rolled back to its contents before the restore)", err)
+	}
+	j, err := readJournal(ctx, t.Store)
+	if err == nil && j != nil {
+		j.Complete = true
+		err = writeJournal(ctx, t.Store, j)
+	}
+	if err == nil {
+		err = dropUndo(ctx, t.Store)
+	}
+	if err != nil {
+		// The restore is complete; only the undo copy is left behind.
+		log.Warn("the bucket is restored, but its undo copy could not be removed: the next restore removes it", "target", t.Store.String(), "err", err)
+	}
+	log.Info("bucket restored", "target", t.Store.String(), "objects", len(bp.Objects))
+	return nil
+}
+
+func writeRestoredObjects(ctx context.Context, src Store, bp *BucketPart, t BucketTarget, existing []ObjectInfo) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(bucketParallel)
 	for _, e := range bp.Objects {
@@ -133,7 +201,6 @@ func restoreBucket(ctx context.Context, src Store, bp *BucketPart, t BucketTarge
 			}
 		}
 	}
-	log.Info("bucket restored", "target", t.Store.String(), "objects", len(bp.Objects))
 	return nil
 }
 

@@ -371,7 +371,10 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 		}
 	}
 	if o.Bucket != nil {
-		if err := restoreBucket(ctx, e.Dest, m.Bucket, *o.Bucket, existing, e.log()); err != nil {
+		if err := restoreBucket(ctx, e.Dest, m.ID, m.Bucket, *o.Bucket, existing, e.log()); err != nil {
+			if o.MySQL != nil {
+				return m, fmt.Errorf("restoring backup %s: the databases were restored, the bucket was not: %w", m.ID, err)
+			}
 			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}
 	}

@@ -104,8 +104,17 @@ func (s *fileStore) List(_ context.Context, prefix string) ([]ObjectInfo, error)
 }
 
 func (s *fileStore) Delete(_ context.Context, key string) error {
-	if err := os.Remove(s.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("deleting %s: %w", s.path(key), err)
+	p := s.path(key)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("deleting %s: %w", p, err)
+	}
+	// As in an object store, a "folder" exists only while it holds objects:
+	// remove the parents the deletion emptied (os.Remove refuses non-empty).
+	root := filepath.Clean(s.root)
+	for dir := filepath.Dir(p); dir != root && strings.HasPrefix(dir, root+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
 	}
 	return nil
 }

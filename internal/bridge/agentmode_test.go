@@ -54,9 +54,6 @@ func TestAgentMode(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "token"), []byte(tr.Status.Token))
 	writeFile(t, filepath.Join(dir, "ca.crt"), []byte(c.CAPEM))
-	old := agent.ServiceAccountDir
-	agent.ServiceAccountDir = dir
-	t.Cleanup(func() { agent.ServiceAccountDir = old })
 	t.Setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
 	t.Setenv("KUBERNETES_SERVICE_PORT", strconv.Itoa(c.Port))
 
@@ -67,7 +64,7 @@ func TestAgentMode(t *testing.T) {
 	f.Mode = agent.ModeAgent
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
 	f.write(t, cfgPath)
-	startAgent(t, cfgPath)
+	startAgentWith(t, cfgPath, agent.Options{ServiceAccountDir: dir})
 	tb.waitSynced(t, "in-cluster")
 	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "from-agent-mode", Namespace: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

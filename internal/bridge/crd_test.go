@@ -22,10 +22,6 @@ import (
 // discovery, watched through the dynamic client, cached, and served to
 // kubectl from the cache.
 func TestCustomResources(t *testing.T) {
-	old := agent.RediscoverEvery
-	agent.RediscoverEvery = 500 * time.Millisecond
-	t.Cleanup(func() { agent.RediscoverEvery = old })
-
 	c := testenv.SharedCluster(t)
 	ns := c.Namespace(t)
 	ctx := context.Background()
@@ -38,7 +34,7 @@ func TestCustomResources(t *testing.T) {
 	cred := tb.register(t, &bridgev1.AccountSpec{Name: "crds"})
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
 	tb.agentConfig("crd-agent", agentAccount{Name: "crds", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap", "Widget"}}).write(t, cfgPath)
-	startAgent(t, cfgPath)
+	startAgentWith(t, cfgPath, agent.Options{RediscoverEvery: 500 * time.Millisecond})
 	tb.waitSynced(t, "crds")
 
 	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}

@@ -313,7 +313,14 @@ type runningAgent struct {
 
 func startAgent(t *testing.T, path string, dial ...grpc.DialOption) *runningAgent {
 	t.Helper()
-	a, err := agent.New(path, agent.Options{Logger: testLogger(t), DialOptions: dial})
+	return startAgentWith(t, path, agent.Options{DialOptions: dial})
+}
+
+// startAgentWith starts an agent with opts (its Logger: the test's).
+func startAgentWith(t *testing.T, path string, opts agent.Options) *runningAgent {
+	t.Helper()
+	opts.Logger = testLogger(t)
+	a, err := agent.New(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

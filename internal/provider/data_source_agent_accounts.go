@@ -57,7 +57,7 @@ func (d *agentAccountsDataSource) Schema(_ context.Context, _ datasource.SchemaR
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"name":                   str("Account name."),
 					"id":                     str("Registration id."),
-					"mode":                   str("`agent`, `infrastructure` or `spinnaker_service`."),
+					"mode":                   str("`agent` or `infrastructure` (`spinnaker_service` for an account registered with that removed mode: it behaves as `infrastructure`)."),
 					"status":                 str("`connected`, `syncing`, `never_connected`, `unavailable` or `withdrawn`."),
 					"connected":              schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether an agent is connected now."},
 					"agent_id":               str("The serving agent's id."),

@@ -24,8 +24,9 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
-// defaultAgentImage is the release's own image (version.Image).
-func defaultAgentImage() string { return version.Image() }
+// defaultSpinopsImage is the release's own image (version.Image): the
+// agent's and the backup jobs' default.
+func defaultSpinopsImage() string { return version.Image() }
 
 func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	strList := func(desc string, conflicts string) schema.ListAttribute {
@@ -70,9 +71,13 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:          []validator.String{validators.DNSLabel()}},
 			"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("agent"),
-				MarkdownDescription: "`agent` (the agent runs in the target cluster with its service account; `install_agent` installs it), `infrastructure` " +
-					"(one agent serves many clusters from kubeconfigs) or `spinnaker_service` (the agent runs beside Spinnaker). Defaults to `agent`.",
-				Validators: []validator.String{stringvalidator.OneOf("agent", "infrastructure", "spinnaker_service")}},
+				MarkdownDescription: "`agent` (the agent runs in the target cluster with its service account; `install_agent` installs it) or `infrastructure` " +
+					"(one agent, deployed on its own anywhere — beside Spinnaker included — serves many clusters from kubeconfigs). Defaults to `agent`. " +
+					"`spinnaker_service` was removed: it behaved exactly as `infrastructure`; write that instead (the account is updated in place).",
+				Validators: []validator.String{validators.OneOfOrRemoved([]string{"agent", "infrastructure"}, map[string]string{
+					"spinnaker_service": "it behaved exactly as \"infrastructure\" (an agent deployed on its own, anywhere, serving clusters from kubeconfigs; " +
+						"beside Spinnaker is one place it can run). Write mode = \"infrastructure\": the account is updated in place, its credential and agent are kept.",
+				})}},
 			"kinds":      strList("Kinds to watch (`Deployment`, `deployments` or `deployments.apps`); all kinds when unset. Conflicts with `omit_kinds`.", "omit_kinds"),
 			"omit_kinds": strList("Kinds not to watch. Conflicts with `kinds`.", "kinds"),
 			"namespaces": nsList("Namespaces to watch; all when unset. With `install_agent` the agent's RBAC is bound in these namespaces only. "+
@@ -119,7 +124,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"namespace": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("spinops-agent"),
 						MarkdownDescription: "Namespace of the agent. Defaults to `spinops-agent`.",
 						Validators:          []validator.String{validators.NamespaceName()}},
-					"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultAgentImage()),
+					"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSpinopsImage()),
 						MarkdownDescription: "The spinops image (it runs `spinops agent`). Defaults to `ghcr.io/spinops/spinops:<provider version>`. Changing it rolls the agent.",
 						Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
 					"replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
@@ -153,7 +158,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				},
 			},
 			"credential_secret": schema.SingleNestedBlock{
-				MarkdownDescription: "For `infrastructure` and `spinnaker_service` modes: write the agent credential (key `credential`), the bridge address " +
+				MarkdownDescription: "For `infrastructure` mode: write the agent credential (key `credential`), the bridge address " +
 					"(`bridge-address`) and CA (`ca.crt`) into this Secret, where the agent that serves the account mounts it (`credentialFile` in its config).",
 				Attributes: map[string]schema.Attribute{
 					"namespace": schema.StringAttribute{Optional: true, MarkdownDescription: "Namespace of the Secret (required in the block).",

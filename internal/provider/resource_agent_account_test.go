@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -406,6 +407,7 @@ resource "spinops_agent_account" %q {
 }
 `, name, name, spinNS, spinNS)
 	}
+	var infraOneID string
 	config := tb.providerBlock(spin) + acct("infra-one") + acct("infra-two") + `
 ephemeral "spinops_agent_credential" "one" {
   name            = spinops_agent_account.infra-one.name
@@ -433,6 +435,45 @@ ephemeral "spinops_agent_credential" "one" {
 				}
 				return out
 			}),
+		}, {
+			// The removed mode is refused at plan time with what to write.
+			Config:      strings.Replace(config, `mode  = "infrastructure"`, `mode  = "spinnaker_service"`, 1),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)Removed value.*"spinnaker_service" is no longer accepted.*mode =\s+"infrastructure"`),
+		}, {
+			// An account registered with the removed mode (as an older
+			// provider did) is moved to infrastructure in place: same
+			// registration, credential and agent.
+			PreConfig: func() {
+				a, err := tb.admin.GetAccount(tb.ctx(), &bridgev1.GetAccountRequest{Name: "infra-one"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.Spec.Mode = bridgev1.Mode_MODE_SPINNAKER_SERVICE
+				if _, err := tb.admin.UpdateAccount(tb.ctx(), &bridgev1.UpdateAccountRequest{Spec: a.Spec}); err != nil {
+					t.Fatal(err)
+				}
+				infraOneID = a.GetId()
+			},
+			Config: config,
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("spinops_agent_account.infra-one", plancheck.ResourceActionUpdate),
+				plancheck.ExpectResourceAction("spinops_agent_account.infra-two", plancheck.ResourceActionNoop),
+			}},
+			Check: func(*terraform.State) error {
+				a, err := tb.admin.GetAccount(tb.ctx(), &bridgev1.GetAccountRequest{Name: "infra-one"})
+				if err != nil {
+					return err
+				}
+				if a.GetSpec().GetMode() != bridgev1.Mode_MODE_INFRASTRUCTURE || a.GetId() != infraOneID {
+					return fmt.Errorf("after the update: mode %v id %q, want infrastructure and the same id %q", a.GetSpec().GetMode(), a.GetId(), infraOneID)
+				}
+				return nil
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-one", tfjsonpath.New("mode"), knownvalue.StringExact("infrastructure")),
+				statecheck.ExpectKnownValue("spinops_agent_account.infra-one", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+			},
 		}},
 		CheckDestroy: func(*terraform.State) error {
 			for _, n := range []string{"infra-one", "infra-two"} {

@@ -20,6 +20,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/version"
 )
 
 const (
@@ -50,7 +51,6 @@ resource "spinops_backup_policy" "this" {
   name      = "spinnaker"
   namespace = %[2]q
   schedule  = %[8]q
-  image     = "ghcr.io/spinops/spinops:test"
 
   signing_key_wo         = %[12]q
   signing_key_wo_version = 1
@@ -140,6 +140,8 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				Config: conf("0 */6 * * *", true),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("id"), knownvalue.StringExact(ns+"/spinnaker")),
+					// No image in the configuration: the release's own.
+					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("image"), knownvalue.StringExact(version.Image())),
 					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("last_successful_backup"), knownvalue.StringExact(m.ID)),
 					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("next_run"), knownvalue.StringRegexp(regexp.MustCompile(`T(00|06|12|18):00:00Z$`))),
 					statecheck.ExpectKnownValue("data.spinops_backups.all", tfjsonpath.New("latest"), knownvalue.StringExact(m.ID)),
@@ -169,6 +171,9 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 						cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
 						if err != nil {
 							return err
+						}
+						if img := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image; img != version.Image() {
+							return fmt.Errorf("CronJob image %q, want the release's own %q", img, version.Image())
 						}
 						if cj.Spec.Schedule != "0 */6 * * *" || cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args[1] != "run" {
 							return fmt.Errorf("CronJob: schedule %q args %v", cj.Spec.Schedule, cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args)

@@ -8,7 +8,6 @@ resource "spinops_backup_policy" "spinnaker" {
   namespace = "spinnaker"
   schedule  = "0 */6 * * *"
   time_zone = "Etc/UTC"
-  image     = "ghcr.io/spinops/spinops:0.1.0"
 
   # IRSA role with s3:GetObject/PutObject/ListBucket/DeleteObject on both buckets.
   service_account_name = "spinops-backup"
