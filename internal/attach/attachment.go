@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
@@ -109,28 +106,13 @@ func (a *Attachment) Prepare(ctx context.Context) error {
 	}
 	if a.Spinnaker != nil {
 		c := a.SpinnakerCluster
-		if err := serves(ctx, c, SpinnakerAccountGVK); err != nil {
+		if err := c.Serves(ctx, SpinnakerAccountGVK); err != nil {
 			return &CheckError{Part: PartSpinnaker, Summary: "SpinnakerAccount kind not found",
 				Err: fmt.Errorf("%s does not serve spinnaker.io/v1alpha2 SpinnakerAccount: install the Spinnaker Operator there first "+
 					"(spinops_managed_spinnaker installs its CRDs), or point spinnaker.kubernetes at the Spinnaker cluster. (%w)", c.Config.Host, err)}
 		}
 	}
 	return nil
-}
-
-// serves checks that c's cluster serves gvk. Discovery cached before the
-// kind's CRD was created does not know it, so an unknown kind is looked up
-// again once after the cache is reset, as kube.Client does for its own
-// calls.
-func serves(ctx context.Context, c *kube.Client, gvk schema.GroupVersionKind) error {
-	_, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		if r, ok := c.Mapper.(meta.ResettableRESTMapper); ok {
-			meta.ToResettableRESTMapperWithContext(r).ResetWithContext(ctx)
-			_, err = c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		}
-	}
-	return err
 }
 
 // Step names a step of Apply or Remove.

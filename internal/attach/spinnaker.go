@@ -2,13 +2,20 @@ package attach
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
 // SpinnakerAccountGVK is the Spinnaker Operator's account kind: the
@@ -16,23 +23,71 @@ import (
 var SpinnakerAccountGVK = schema.GroupVersionKind{Group: "spinnaker.io", Version: "v1alpha2", Kind: "SpinnakerAccount"}
 
 // SpinnakerAccount is the account as Spinnaker sees it: a SpinnakerAccount
-// of type Kubernetes whose kubeconfig (in a Secret beside it) points at the
-// account's endpoint on the bridge.
+// of type Kubernetes whose kubeconfig points at the account's endpoint on
+// the bridge.
+//
+// The shape follows what works with the Spinnaker Operator 1.3.1
+// (shared/design/OPERATOR-CONTRACT.md, "Accounts"): kubeconfigSecret makes
+// the operator's account controller fail ("secret context not
+// initialized"), an encryptedFile kubeconfigFile crashes its account
+// webhook, and only an inline kubeconfig works. An inline kubeconfig must
+// not carry the bearer token in clear, so its user reads the token from a
+// file (tokenFile): the token lives in the Secret AccountTokensSecret beside
+// the SpinnakerAccount, one key per account, which every zone mounts into
+// its Clouddrivers at AccountTokensDir (spinnaker.Render). The Secret
+// SecretName keeps the whole endpoint kubeconfig for people and tools.
 type SpinnakerAccount struct {
 	Account   string
 	Namespace string
 	Filter    AccountFilter
 }
 
+// AccountTokensSecret and AccountTokensDir: see SpinnakerAccount.
+const (
+	AccountTokensSecret = spinnaker.AccountTokensSecret
+	AccountTokensDir    = spinnaker.AccountTokensDir
+)
+
 // SecretName is the Secret holding the endpoint kubeconfig.
 func (s *SpinnakerAccount) SecretName() string { return "spinops-account-" + s.Account }
+
+// TokenFile is where Clouddriver reads the account's endpoint token.
+func (s *SpinnakerAccount) TokenFile() string { return AccountTokensDir + "/" + s.Account }
 
 func (s *SpinnakerAccount) labels() map[string]string {
 	return map[string]string{"app.kubernetes.io/managed-by": "spinops", "app.kubernetes.io/instance": s.Account}
 }
 
-// Objects renders the kubeconfig Secret and the SpinnakerAccount.
+// endpoint is what Clouddriver needs of the endpoint kubeconfig.
+type endpoint struct {
+	server, caData, token string
+}
+
+func parseEndpoint(kubeconfig string) (endpoint, error) {
+	if kubeconfig == "" {
+		return endpoint{}, nil
+	}
+	cfg, err := clientcmd.Load([]byte(kubeconfig))
+	if err != nil {
+		return endpoint{}, fmt.Errorf("reading the account's endpoint kubeconfig: %w", err)
+	}
+	ctx := cfg.Contexts[cfg.CurrentContext]
+	if ctx == nil || cfg.Clusters[ctx.Cluster] == nil || cfg.AuthInfos[ctx.AuthInfo] == nil {
+		return endpoint{}, fmt.Errorf("the account's endpoint kubeconfig has no complete current context")
+	}
+	cl, user := cfg.Clusters[ctx.Cluster], cfg.AuthInfos[ctx.AuthInfo]
+	return endpoint{server: cl.Server, caData: base64.StdEncoding.EncodeToString(cl.CertificateAuthorityData), token: user.Token}, nil
+}
+
+// Objects renders the kubeconfig Secret and the SpinnakerAccount. The
+// SpinnakerAccount's inline kubeconfig holds no secret: its user has a
+// tokenFile (TokenFile).
 func (s *SpinnakerAccount) Objects(kubeconfig string) []*unstructured.Unstructured {
+	ep, _ := parseEndpoint(kubeconfig)
+	return s.objects(kubeconfig, ep)
+}
+
+func (s *SpinnakerAccount) objects(kubeconfig string, ep endpoint) []*unstructured.Unstructured {
 	secret := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
 		"metadata":   map[string]any{"name": s.SecretName(), "namespace": s.Namespace},
@@ -56,13 +111,28 @@ func (s *SpinnakerAccount) Objects(kubeconfig string) []*unstructured.Unstructur
 			settings[k] = toAny(v)
 		}
 	}
+	cluster := map[string]any{"server": ep.server}
+	if ep.caData != "" {
+		cluster["certificate-authority-data"] = ep.caData
+	}
+	inline := map[string]any{
+		"apiVersion":      "v1",
+		"kind":            "Config",
+		"clusters":        []any{map[string]any{"name": "bridge", "cluster": cluster}},
+		"users":           []any{map[string]any{"name": "clouddriver", "user": map[string]any{"tokenFile": s.TokenFile()}}},
+		"contexts":        []any{map[string]any{"name": s.Account, "context": map[string]any{"cluster": "bridge", "user": "clouddriver"}}},
+		"current-context": s.Account,
+		// Required by the real CRD's schema (client-go's clientcmd Config,
+		// where Preferences has no omitempty).
+		"preferences": map[string]any{},
+	}
 	acct := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": SpinnakerAccountGVK.GroupVersion().String(), "kind": SpinnakerAccountGVK.Kind,
 		"metadata": map[string]any{"name": s.Account, "namespace": s.Namespace},
 		"spec": map[string]any{
 			"enabled":     true,
 			"type":        "Kubernetes",
-			"kubernetes":  map[string]any{"kubeconfigSecret": map[string]any{"name": s.SecretName(), "key": "kubeconfig"}},
+			"kubernetes":  map[string]any{"kubeconfig": inline},
 			"permissions": perms,
 			"settings":    settings,
 		},
@@ -79,22 +149,59 @@ func toAny(s []string) []any {
 	return out
 }
 
-// Apply writes the Secret and the SpinnakerAccount. The SpinnakerAccount
-// kind must exist (the Spinnaker Operator's CRDs: spinops_managed_spinnaker
+// Apply writes the kubeconfig Secret, the account's key of
+// AccountTokensSecret and the SpinnakerAccount. The SpinnakerAccount kind
+// must exist (the Spinnaker Operator's CRDs: spinops_managed_spinnaker
 // installs them).
 func (s *SpinnakerAccount) Apply(ctx context.Context, c *kube.Client, kubeconfig string) error {
-	for _, o := range s.Objects(kubeconfig) {
-		if _, err := c.Apply(ctx, o); err != nil {
-			if o.GetKind() == SpinnakerAccountGVK.Kind {
-				return fmt.Errorf("%w (is the Spinnaker Operator installed in that cluster? spinops_managed_spinnaker installs its CRDs)", err)
-			}
-			return err
-		}
+	ep, err := parseEndpoint(kubeconfig)
+	if err != nil {
+		return err
+	}
+	if ep.token == "" {
+		return fmt.Errorf("the account's endpoint kubeconfig has no bearer token")
+	}
+	objs := s.objects(kubeconfig, ep)
+	if _, err := c.Apply(ctx, objs[0]); err != nil {
+		return err
+	}
+	if err := s.setToken(ctx, c, &ep.token); err != nil {
+		return err
+	}
+	if _, err := c.Apply(ctx, objs[1]); err != nil {
+		return fmt.Errorf("%w (is the Spinnaker Operator installed in that cluster? spinops_managed_spinnaker installs its CRDs)", err)
 	}
 	return nil
 }
 
-// Missing lists which of the two objects are gone.
+// setToken sets (or, with nil, removes) the account's key of the shared
+// AccountTokensSecret with a merge patch, so that other accounts' keys stay.
+func (s *SpinnakerAccount) setToken(ctx context.Context, c *kube.Client, token *string) error {
+	secrets := c.Clientset.CoreV1().Secrets(s.Namespace)
+	if _, err := secrets.Get(ctx, AccountTokensSecret, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if token == nil {
+			return nil
+		}
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: AccountTokensSecret, Namespace: s.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "spinops"}}, Type: corev1.SecretTypeOpaque}
+		if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{FieldManager: kube.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating Secret %s/%s: %w", s.Namespace, AccountTokensSecret, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("reading Secret %s/%s: %w", s.Namespace, AccountTokensSecret, err)
+	}
+	var value any
+	if token != nil {
+		value = base64.StdEncoding.EncodeToString([]byte(*token))
+	}
+	patch, _ := json.Marshal(map[string]any{"data": map[string]any{s.Account: value}})
+	if _, err := secrets.Patch(ctx, AccountTokensSecret, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil && (token != nil || !apierrors.IsNotFound(err)) {
+		return fmt.Errorf("writing the endpoint token of account %s to Secret %s/%s: %w", s.Account, s.Namespace, AccountTokensSecret, err)
+	}
+	return nil
+}
+
+// Missing lists which of the objects are gone.
 func (s *SpinnakerAccount) Missing(ctx context.Context, c *kube.Client) ([]string, error) {
 	var missing []string
 	for _, o := range s.Objects("") {
@@ -106,18 +213,27 @@ func (s *SpinnakerAccount) Missing(ctx context.Context, c *kube.Client) ([]strin
 			return nil, err
 		}
 	}
+	sec, err := c.Clientset.CoreV1().Secrets(s.Namespace).Get(ctx, AccountTokensSecret, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err) || (err == nil && len(sec.Data[s.Account]) == 0):
+		missing = append(missing, fmt.Sprintf("key %s of Secret %s/%s", s.Account, s.Namespace, AccountTokensSecret))
+	case err != nil:
+		return nil, err
+	}
 	return missing, nil
 }
 
-// Remove deletes both, tolerating what is gone.
+// Remove deletes the SpinnakerAccount, its token and its kubeconfig
+// Secret, tolerating what is gone.
 func (s *SpinnakerAccount) Remove(ctx context.Context, c *kube.Client) error {
 	objs := s.Objects("")
-	for i := len(objs) - 1; i >= 0; i-- {
-		if err := c.Delete(ctx, objs[i]); err != nil {
-			return err
-		}
+	if err := c.Delete(ctx, objs[1]); err != nil {
+		return err
 	}
-	return nil
+	if err := s.setToken(ctx, c, nil); err != nil {
+		return err
+	}
+	return c.Delete(ctx, objs[0])
 }
 
 // CredentialSecret is a Secret holding an account's agent credential, the

@@ -132,6 +132,16 @@ func (c *Client) resourceFor(ctx context.Context, obj *unstructured.Unstructured
 	return c.Dynamic.Resource(mapping.Resource).Namespace(obj.GetNamespace()), obj, nil
 }
 
+// Serves returns nil when the cluster serves gvk, and otherwise an error
+// for which meta.IsNoMatchError is true when the kind is unknown (or
+// another error when discovery failed). Discovery cached before the kind's
+// CRD was created does not know it, so an unknown kind is looked up again
+// once after Mapper is reset, as for every call of Client.
+func (c *Client) Serves(ctx context.Context, gvk schema.GroupVersionKind) error {
+	_, err := c.mapping(ctx, gvk)
+	return err
+}
+
 // mapping finds the REST mapping of gvk, rediscovering once when the kind is
 // unknown (a CRD created since discovery was cached).
 func (c *Client) mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {

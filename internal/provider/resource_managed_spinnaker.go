@@ -42,6 +42,10 @@ func newManagedSpinnakerResource() resource.Resource {
 	return &managedSpinnakerResource{}
 }
 
+// defaultHalyardImage is the Halyard sidecar of the default operator
+// release (spinnaker.OperatorReleases, the one table).
+var defaultHalyardImage, _ = spinnaker.HalyardImageFor(defaultOperatorVersion)
+
 type managedSpinnakerResource struct {
 	data *providerData
 }
@@ -50,8 +54,7 @@ type managedSpinnakerResource struct {
 const (
 	defaultOperatorNamespace = "spinnaker-operator"
 	defaultOperatorImage     = "armory/spinnaker-operator"
-	defaultOperatorVersion   = "1.3.1"
-	defaultHalyardImage      = "armory/halyard:operator-0.4.x"
+	defaultOperatorVersion   = spinnaker.DefaultOperatorVersion
 	defaultSoak              = "24h"
 )
 
@@ -142,9 +145,13 @@ type oauth2Model struct {
 }
 
 type samlModel struct {
-	MetadataURL    types.String `tfsdk:"metadata_url"`
-	IssuerID       types.String `tfsdk:"issuer_id"`
-	ServiceAddress types.String `tfsdk:"service_address"`
+	MetadataURL               types.String    `tfsdk:"metadata_url"`
+	IssuerID                  types.String    `tfsdk:"issuer_id"`
+	ServiceAddress            types.String    `tfsdk:"service_address"`
+	KeyStoreSecret            *secretRefModel `tfsdk:"keystore_secret"`
+	KeyStoreAliasName         types.String    `tfsdk:"keystore_alias_name"`
+	KeyStorePasswordWO        types.String    `tfsdk:"keystore_password_wo"`
+	KeyStorePasswordWOVersion types.Int64     `tfsdk:"keystore_password_wo_version"`
 }
 
 type ldapModel struct {
@@ -199,7 +206,8 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"spinnaker_version": schema.StringAttribute{Required: true, MarkdownDescription: "The Spinnaker version new zones run unless they set their own, e.g. `1.35.3`.",
 				Validators: []validator.String{stringvalidator.RegexMatches(spinVersionRegexp, "must be a Spinnaker version such as 1.35.3")}},
-			"features": schema.MapAttribute{Optional: true, ElementType: types.BoolType, MarkdownDescription: "Halyard `features` flags, e.g. `{ artifacts = true }`; `canary = true` also runs Kayenta."},
+			"features": schema.MapAttribute{Optional: true, ElementType: types.BoolType, MarkdownDescription: "Halyard `features` flags, e.g. `{ pipelineTemplates = true }`: one of `" + strings.Join(spinnaker.HalyardFeatures, "`, `") +
+				"` (Halyard refuses any other key under `features`), or `canary = true`, which renders Halyard's `canary.enabled` and runs Kayenta. Checked at plan time."},
 			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
 				MarkdownDescription: "Per-service profile YAML (service name → YAML mapping), e.g. `{ gate = yamlencode({...}) }`. Zones merge their own over these."},
 			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
@@ -226,11 +234,15 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 					"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultOperatorImage),
 						MarkdownDescription: "The operator image without tag. Defaults to `" + defaultOperatorImage + "`."},
 					"version": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultOperatorVersion),
-						MarkdownDescription: "The operator image tag. Defaults to `" + defaultOperatorVersion + "`."},
+						MarkdownDescription: "The operator image tag: one of `" + strings.Join(spinnaker.SupportedOperatorVersions(), "`, `") + "` (see the operator guide for the Halyard image of each), " +
+							"or another release together with its `halyard_image`. Defaults to `" + defaultOperatorVersion + "`."},
 					"halyard_image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultHalyardImage),
-						MarkdownDescription: "The Halyard sidecar image (with tag) matching the operator release. Defaults to `" + defaultHalyardImage + "`."},
+						MarkdownDescription: "The Halyard sidecar image (with tag) of the operator release: each release runs its own (the `halyard-version` file at its tag). " +
+							"Defaults to `" + defaultHalyardImage + "`, the one of releases 1.3.1 and 1.4.0; required for an operator version spinops does not know."},
 					"cluster_wide": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-						MarkdownDescription: "Manage SpinnakerServices in every namespace (ClusterRole) rather than only the operator's own (Role). Zones live in their own namespaces, so keep this on unless each zone has its own operator."},
+						MarkdownDescription: "Run the operator in cluster mode: it reconciles SpinnakerServices in every namespace (ClusterRole) and validates them with its admission webhook. " +
+							"`false` runs it in basic mode, which reconciles only the operator's own namespace (`WATCH_NAMESPACE`): every zone must then live in `namespace` (a zone elsewhere is refused at plan time). " +
+							"A cluster runs at most one cluster-wide operator: installing one next to another operator is refused."},
 					"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 						MarkdownDescription: "Wait for the operator's Deployment to be available. Skipped (with a warning) on a cluster without any Node, where no pod can run."},
 				},
@@ -246,7 +258,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 							"root_folder":                  optStr("The prefix under which Front50 stores its objects."),
 							"endpoint":                     optStr("An S3-compatible endpoint, e.g. MinIO's `http://minio.minio:9000`."),
 							"path_style":                   schema.BoolAttribute{Optional: true, MarkdownDescription: "Use path-style addressing (MinIO)."},
-							"assume_role_arn":              optStr("A role Front50 assumes to reach the bucket."),
+							"assume_role_arn":              optStr("Not supported: the Spinnaker Operator's Halyard has no `persistentStorage.s3.assumeRole` key, so setting it is refused at plan time. Give Front50's service account an IAM role (IRSA) instead."),
 							"access_key_id":                optStr("A static access key id (MinIO); prefer IRSA / `assume_role_arn` on AWS."),
 							"secret_access_key_wo":         writeOnly("The secret key of `access_key_id`."),
 							"secret_access_key_wo_version": woVersion("secret_access_key_wo"),
@@ -303,11 +315,25 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 						},
 					},
 					"saml": schema.SingleNestedBlock{
-						MarkdownDescription: "SAML login.",
+						MarkdownDescription: "SAML login. Halyard refuses SAML without the keystore Gate signs with, so `keystore_secret`, " +
+							"`keystore_password_wo` and `keystore_alias_name` are required with `metadata_url` and `issuer_id`.",
 						Attributes: map[string]schema.Attribute{
-							"metadata_url":    optStr("The identity provider's metadata URL."),
-							"issuer_id":       optStr("The issuer id registered with the identity provider."),
-							"service_address": optStr("Gate's externally reachable URL."),
+							"metadata_url":                 optStr("The identity provider's metadata URL."),
+							"issuer_id":                    optStr("The issuer id registered with the identity provider."),
+							"service_address":              optStr("Gate's externally reachable URL."),
+							"keystore_alias_name":          optStr("The alias of Gate's signing key in the keystore (Halyard `keyStoreAliasName`)."),
+							"keystore_password_wo":         writeOnly("The keystore's password (Halyard `keyStorePassword`)."),
+							"keystore_password_wo_version": woVersion("keystore_password_wo"),
+						},
+						Blocks: map[string]schema.Block{
+							"keystore_secret": schema.SingleNestedBlock{
+								MarkdownDescription: "An existing Secret in the operator namespace holding the JKS keystore (Halyard `keyStore`); " +
+									"it is copied into each zone's credentials Secret and referenced as `encryptedFile:k8s!n:<secret>!k:" + spinnaker.KeySAMLKeyStore + "`.",
+								Attributes: map[string]schema.Attribute{
+									"name": optStr("The Secret's name."),
+									"key":  optStr("The key holding the keystore file."),
+								},
+							},
 						},
 					},
 					"ldap": schema.SingleNestedBlock{
@@ -396,8 +422,52 @@ func (r *managedSpinnakerResource) ValidateConfig(ctx context.Context, req resou
 		need(path.Root("auth").AtName("ldap").AtName("url"), a.LDAP.URL, "url")
 	}
 	if a := m.Auth; a != nil && a.SAML != nil {
-		need(path.Root("auth").AtName("saml").AtName("metadata_url"), a.SAML.MetadataURL, "metadata_url")
-		need(path.Root("auth").AtName("saml").AtName("issuer_id"), a.SAML.IssuerID, "issuer_id")
+		sp := path.Root("auth").AtName("saml")
+		need(sp.AtName("metadata_url"), a.SAML.MetadataURL, "metadata_url")
+		need(sp.AtName("issuer_id"), a.SAML.IssuerID, "issuer_id")
+		const why = " Halyard's SAML validator refuses SAML without keyStore, keyStorePassword and keyStoreAliasName, so the operator would refuse the zones."
+		if a.SAML.KeyStoreSecret == nil {
+			resp.Diagnostics.AddAttributeError(sp.AtName("keystore_secret"), "Missing SAML keystore", "Set keystore_secret { name, key }: a Secret in the operator namespace holding Gate's JKS keystore."+why)
+		} else {
+			need(sp.AtName("keystore_secret").AtName("name"), a.SAML.KeyStoreSecret.Name, "name")
+			need(sp.AtName("keystore_secret").AtName("key"), a.SAML.KeyStoreSecret.Key, "key")
+		}
+		if a.SAML.KeyStorePasswordWO.IsNull() && !a.SAML.KeyStorePasswordWO.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(sp.AtName("keystore_password_wo"), "Missing SAML keystore password", "Set keystore_password_wo (write-only)."+why)
+		}
+		if a.SAML.KeyStoreAliasName.IsNull() {
+			resp.Diagnostics.AddAttributeError(sp.AtName("keystore_alias_name"), "Missing SAML keystore alias", "Set keystore_alias_name: the alias of Gate's signing key in the keystore."+why)
+		}
+	}
+	if p := m.Persistence; p != nil && p.S3 != nil && !p.S3.AssumeRoleARN.IsNull() && !p.S3.AssumeRoleARN.IsUnknown() {
+		resp.Diagnostics.AddAttributeError(path.Root("persistence").AtName("s3").AtName("assume_role_arn"), "Not supported by the operator's Halyard",
+			"The Spinnaker Operator's Halyard has no persistentStorage.s3.assumeRole key and refuses a configuration that has it. "+
+				"Give Front50's service account an IAM role instead (IRSA), or set Front50's own S3 settings through profiles.front50.")
+	}
+	if !m.Features.IsNull() && !m.Features.IsUnknown() {
+		features := map[string]bool{}
+		resp.Diagnostics.Append(m.Features.ElementsAs(ctx, &features, false)...)
+		if err := spinnaker.ValidateFeatures(features); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("features"), "Unknown Halyard feature flag", err.Error())
+		}
+	}
+	if o := m.Operator; o != nil && !o.Version.IsUnknown() && !o.HalyardImage.IsUnknown() {
+		version := defaultOperatorVersion
+		if !o.Version.IsNull() {
+			version = o.Version.ValueString()
+		}
+		if err := spinnaker.CheckOperatorVersion(version, !o.HalyardImage.IsNull()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("operator").AtName("version"), "Unknown operator version", err.Error())
+		}
+	}
+	if !m.SpinnakerVersion.IsNull() && !m.SpinnakerVersion.IsUnknown() {
+		version := defaultOperatorVersion
+		if o := m.Operator; o != nil && !o.Version.IsNull() && !o.Version.IsUnknown() {
+			version = o.Version.ValueString()
+		}
+		if err := spinnaker.CheckSpinnakerVersion(version, m.SpinnakerVersion.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("spinnaker_version"), "Spinnaker version not deployable by the operator", err.Error())
+		}
 	}
 }
 
@@ -426,6 +496,32 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), ns)...)
 	if rev, ok := configRevision(req.Plan.Raw); ok {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("config_revision"), rev)...)
+	}
+	r.planOperatorConflicts(ctx, &plan, resp)
+}
+
+// planOperatorConflicts refuses, at plan time when the cluster can be
+// reached, an operator install that another operator on the cluster would
+// fight with (spinnaker.CheckOperatorConflicts; apply checks again).
+func (r *managedSpinnakerResource) planOperatorConflicts(ctx context.Context, plan *managedSpinnakerModel, resp *resource.ModifyPlanResponse) {
+	if r.data == nil {
+		return
+	}
+	op := operatorSettings(plan.Operator)
+	if !op.install || (plan.Operator != nil && (plan.Operator.ClusterWide.IsUnknown() || plan.Operator.Install.IsUnknown())) {
+		return
+	}
+	client, diags := r.client(ctx, plan.Kubernetes)
+	if diags.HasError() {
+		tflog.Debug(ctx, "no cluster connection at plan time; the operator conflict check runs at apply", map[string]any{"diagnostics": fmt.Sprint(diags)})
+		return
+	}
+	var conflict *spinnaker.OperatorConflictError
+	switch err := spinnaker.CheckOperatorConflicts(ctx, client, op.OperatorSettings); {
+	case errors.As(err, &conflict):
+		resp.Diagnostics.AddAttributeError(path.Root("operator").AtName("cluster_wide"), "Another Spinnaker Operator on the cluster", err.Error())
+	case err != nil:
+		tflog.Debug(ctx, "cannot check for other operators at plan time; apply checks again", map[string]any{"error": err.Error()})
 	}
 }
 
@@ -574,12 +670,20 @@ func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.Dele
 			live = append(live, fmt.Sprintf("%s (namespace %s)", name, rec.Namespace))
 		}
 	}
-	if zones, err := spinnaker.ListZones(ctx, client, op.Namespace); err == nil {
-		for _, z := range zones {
-			s := fmt.Sprintf("%s (namespace %s)", z.GetName(), z.GetNamespace())
-			if !spinContains(live, s) {
-				live = append(live, s)
-			}
+	// A zone the ledger does not know of (made out of band, or by an older
+	// spinops) still belongs to the installation: a failed list is not "none
+	// left", whether or not spinops installed the operator.
+	zones, err := spinnaker.ListZones(ctx, client, op.Namespace)
+	if err != nil {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("cannot tell whether the installation still has zones: %v. "+
+			"Nothing was deleted. Give the provider's Kubernetes credentials list access to spinnakerservices.spinnaker.io "+
+			"in all namespaces (or fix the API server), then destroy again.", err))
+		return
+	}
+	for _, z := range zones {
+		s := fmt.Sprintf("%s (namespace %s)", z.GetName(), z.GetNamespace())
+		if !spinContains(live, s) {
+			live = append(live, s)
 		}
 	}
 	if len(live) > 0 {
@@ -589,12 +693,12 @@ func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.Dele
 		return
 	}
 	if op.install {
-		all, err := client.Dynamic.Resource(spinnaker.SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).List(ctx, spinListAll)
-		others := err == nil && len(all.Items) > 0
-		if err := spinnaker.UninstallOperator(ctx, client, op.OperatorSettings, !others); err != nil {
+		removed, err := spinnaker.RemoveOperator(ctx, client, op.OperatorSettings)
+		if err != nil {
 			resp.Diagnostics.AddError(summary, err.Error())
 			return
 		}
+		tflog.Info(ctx, "removed the Spinnaker Operator", map[string]any{"namespace": op.Namespace, "crds_removed": removed})
 	}
 	if err := spinnaker.DeleteInstallation(ctx, client.Clientset, op.Namespace); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -725,7 +829,12 @@ func expandInstallation(ctx context.Context, plan, config *managedSpinnakerModel
 			}
 		}
 		if s := a.SAML; s != nil {
-			inst.Auth.SAML = &spinnaker.SAML{MetadataURL: s.MetadataURL.ValueString(), IssuerID: s.IssuerID.ValueString(), ServiceAddress: s.ServiceAddress.ValueString()}
+			inst.Auth.SAML = &spinnaker.SAML{MetadataURL: s.MetadataURL.ValueString(), IssuerID: s.IssuerID.ValueString(), ServiceAddress: s.ServiceAddress.ValueString(),
+				KeyStoreAliasName:   s.KeyStoreAliasName.ValueString(),
+				HasKeyStorePassword: config.Auth != nil && config.Auth.SAML != nil && !config.Auth.SAML.KeyStorePasswordWO.IsNull()}
+			if ref := s.KeyStoreSecret; ref != nil {
+				inst.Auth.SAML.KeyStoreSecret = &spinnaker.SecretRef{Name: ref.Name.ValueString(), Key: ref.Key.ValueString()}
+			}
 		}
 		if l := a.LDAP; l != nil {
 			inst.Auth.LDAP = &spinnaker.LDAP{URL: l.URL.ValueString(), UserDNPattern: l.UserDNPattern.ValueString(), UserSearchBase: l.UserSearchBase.ValueString(),
@@ -773,6 +882,9 @@ func credentialsFromConfig(c *managedSpinnakerModel) map[string][]byte {
 	}
 	if c.Auth != nil && c.Auth.LDAP != nil {
 		put(spinnaker.KeyLDAPManagerPassword, c.Auth.LDAP.ManagerPasswordWO)
+	}
+	if c.Auth != nil && c.Auth.SAML != nil {
+		put(spinnaker.KeySAMLKeyStorePassword, c.Auth.SAML.KeyStorePasswordWO)
 	}
 	return out
 }

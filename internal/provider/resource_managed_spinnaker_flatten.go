@@ -181,9 +181,15 @@ func flattenAuth(a *spinnaker.Auth, prior *authModel) (*authModel, diag.Diagnost
 			ps = &samlModel{}
 		}
 		m.SAML = &samlModel{
-			MetadataURL:    flattenString(ps.MetadataURL, s.MetadataURL),
-			IssuerID:       flattenString(ps.IssuerID, s.IssuerID),
-			ServiceAddress: flattenString(ps.ServiceAddress, s.ServiceAddress),
+			MetadataURL:               flattenString(ps.MetadataURL, s.MetadataURL),
+			IssuerID:                  flattenString(ps.IssuerID, s.IssuerID),
+			ServiceAddress:            flattenString(ps.ServiceAddress, s.ServiceAddress),
+			KeyStoreAliasName:         flattenString(ps.KeyStoreAliasName, s.KeyStoreAliasName),
+			KeyStorePasswordWO:        types.StringNull(),
+			KeyStorePasswordWOVersion: ps.KeyStorePasswordWOVersion,
+		}
+		if ref := s.KeyStoreSecret; ref != nil {
+			m.SAML.KeyStoreSecret = &secretRefModel{Name: types.StringValue(ref.Name), Key: types.StringValue(ref.Key)}
 		}
 	}
 	if l := a.LDAP; l != nil {

@@ -6,7 +6,6 @@ import (
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
@@ -16,7 +15,6 @@ import (
 var (
 	spinVersionRegexp  = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([-+.][0-9A-Za-z.-]+)?$`)
 	spinDNSLabelRegexp = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	spinListAll        = metav1.ListOptions{}
 )
 
 // spinYAMLMappingValidator checks that a string, or every value of a map, is a

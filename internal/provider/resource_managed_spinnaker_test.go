@@ -82,8 +82,15 @@ resource "spinops_managed_spinnaker" "this" {
       client_secret_wo_version = 1
     }
     saml {
-      metadata_url = "https://idp.example/metadata.xml"
-      issuer_id    = "spinnaker"
+      metadata_url                 = "https://idp.example/metadata.xml"
+      issuer_id                    = "spinnaker"
+      keystore_alias_name          = "saml"
+      keystore_password_wo         = "keystore-secret"
+      keystore_password_wo_version = 1
+      keystore_secret {
+        name = "spinnaker-saml"
+        key  = "keystore.jks"
+      }
     }
     ldap {
       url                         = "ldaps://ldap.example:636/dc=example,dc=com"
@@ -95,8 +102,8 @@ resource "spinops_managed_spinnaker" "this" {
   }
 
   features = {
-    artifacts = true
-    canary    = false
+    pipelineTemplates = true
+    canary            = false
   }
   profiles = {
     gate = yamlencode({ server = { port = 8084 } })
@@ -151,6 +158,7 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 					"persistence.s3.secret_access_key_wo_version",
 					"auth.oauth2.client_secret_wo_version",
 					"auth.ldap.manager_password_wo_version",
+					"auth.saml.keystore_password_wo_version",
 					"timeouts",
 				},
 			},

@@ -333,11 +333,11 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		plan.ID = types.StringValue(plan.Namespace.ValueString() + "/" + plan.Name.ValueString())
 	}
 
-	inst := r.planInstallation(ctx, &plan, state != nil)
+	inst, op := r.planInstallation(ctx, &plan, state != nil)
 	if inst != nil && (plan.ConfigRevision.IsUnknown() || (!plan.ConfigRevision.IsNull() && plan.ConfigRevision.ValueString() != inst.Revision)) {
 		// The installation is changed in this same apply: what the zone
 		// renders is known only then.
-		inst = nil
+		inst, op = nil, nil
 		changed = true
 		if config.SpinnakerVersion.IsNull() {
 			plan.SpinnakerVersion = types.StringUnknown()
@@ -345,6 +345,18 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	}
 	if inst != nil && config.SpinnakerVersion.IsNull() {
 		plan.SpinnakerVersion = types.StringValue(inst.SpinnakerVersion)
+	}
+	if inst != nil && op != nil && !plan.Namespace.IsUnknown() {
+		if err := spinnaker.CheckZoneWatched(op, inst.Namespace, plan.Namespace.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("namespace"), "Zone outside the operator's namespace", err.Error())
+			return
+		}
+	}
+	if op != nil && !plan.SpinnakerVersion.IsUnknown() && !plan.SpinnakerVersion.IsNull() {
+		if err := spinnaker.CheckSpinnakerVersion(op.Version, plan.SpinnakerVersion.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("spinnaker_version"), "Spinnaker version not deployable by the operator", err.Error())
+			return
+		}
 	}
 	if inst != nil && r.allKnown(&plan) {
 		zone, d := expandZone(ctx, &plan)
@@ -392,24 +404,24 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// planInstallation reads the installation at plan time. nil means the plan
-// cannot know it yet (connection unknown, installation created in the same
-// apply); apply checks again.
-func (r *zoneResource) planInstallation(ctx context.Context, plan *zoneModel, exists bool) *spinnaker.Installation {
+// planInstallation reads the installation and its operator record at plan
+// time. nil means the plan cannot know it yet (connection unknown,
+// installation created in the same apply); apply checks again.
+func (r *zoneResource) planInstallation(ctx context.Context, plan *zoneModel, exists bool) (*spinnaker.Installation, *spinnaker.OperatorRecord) {
 	if r.data == nil || plan.ManagedSpinnakerID.IsUnknown() || plan.ManagedSpinnakerID.IsNull() {
-		return nil
+		return nil, nil
 	}
 	clients, diags := r.clients(ctx, plan)
 	if diags.HasError() {
 		tflog.Debug(ctx, "no control cluster connection at plan time", map[string]any{"diagnostics": fmt.Sprint(diags)})
-		return nil
+		return nil, nil
 	}
-	inst, err := spinnaker.LoadInstallation(ctx, clients.control.Clientset, plan.ManagedSpinnakerID.ValueString())
+	inst, op, err := spinnaker.LoadInstallationWithOperator(ctx, clients.control.Clientset, plan.ManagedSpinnakerID.ValueString())
 	if err != nil {
 		tflog.Debug(ctx, "installation not readable at plan time", map[string]any{"error": err.Error(), "zone_exists": exists})
-		return nil
+		return nil, nil
 	}
-	return inst
+	return inst, op
 }
 
 // allKnown reports whether everything the rendering depends on is known.

@@ -61,9 +61,12 @@ func TestAccZone_verifiedThroughExposedURLs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("acceptance test")
 	}
+	if realOperator() {
+		t.Skipf("%s is set: this test needs the stand-ins (its Gate and Deck are test servers behind fake expose hosts); it runs only locally", envRealOperator)
+	}
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
-	operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend})
+	operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: "tf-acc-exposed-op", Host: backends.Host})
 	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
 	healthy, broken := startEdge(t, http.StatusOK), startEdge(t, http.StatusServiceUnavailable)
 

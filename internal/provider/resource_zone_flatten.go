@@ -59,7 +59,7 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 	}
 	services := map[string]attr.Value{}
 	for _, s := range st.Services {
-		services[s.Name] = types.ObjectValueMust(zoneServiceType.AttrTypes, map[string]attr.Value{
+		services[s.Service] = types.ObjectValueMust(zoneServiceType.AttrTypes, map[string]attr.Value{
 			"image": types.StringValue(s.Image), "replicas": types.Int64Value(s.Replicas),
 			"ready_replicas": types.Int64Value(s.ReadyReplicas), "ready": types.BoolValue(s.Replicas > 0 && s.ReadyReplicas >= s.Replicas),
 		})

@@ -3,6 +3,9 @@ package spinnaker
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -58,11 +61,14 @@ type Persistence struct {
 // S3Persistence is an S3 (or S3-compatible, e.g. MinIO through Endpoint)
 // bucket.
 type S3Persistence struct {
-	Bucket        string `json:"bucket"`
-	Region        string `json:"region,omitempty"`
-	RootFolder    string `json:"rootFolder,omitempty"`
-	Endpoint      string `json:"endpoint,omitempty"`
-	PathStyle     bool   `json:"pathStyle,omitempty"`
+	Bucket     string `json:"bucket"`
+	Region     string `json:"region,omitempty"`
+	RootFolder string `json:"rootFolder,omitempty"`
+	Endpoint   string `json:"endpoint,omitempty"`
+	PathStyle  bool   `json:"pathStyle,omitempty"`
+	// AssumeRoleARN is refused by Validate: the operator's Halyard has no
+	// persistentStorage.s3.assumeRole (OPERATOR-CONTRACT.md). Kept so that
+	// a stored installation that has it still reads.
 	AssumeRoleARN string `json:"assumeRoleArn,omitempty"`
 	AccessKeyID   string `json:"accessKeyId,omitempty"`
 	// HasSecretAccessKey says the credentials Secret holds KeyS3SecretAccessKey.
@@ -116,11 +122,68 @@ type OAuth2 struct {
 	HasClientSecret bool     `json:"hasClientSecret,omitempty"`
 }
 
-// SAML login.
+// SAML login. Halyard's SamlValidator requires the keystore Gate signs
+// with: KeyStoreSecret names the Secret in the operator namespace holding
+// the JKS file, the credentials Secret holds its password
+// (KeySAMLKeyStorePassword), KeyStoreAliasName names the key in it.
 type SAML struct {
-	MetadataURL    string `json:"metadataUrl"`
-	IssuerID       string `json:"issuerId"`
-	ServiceAddress string `json:"serviceAddress,omitempty"`
+	MetadataURL         string     `json:"metadataUrl"`
+	IssuerID            string     `json:"issuerId"`
+	ServiceAddress      string     `json:"serviceAddress,omitempty"`
+	KeyStoreSecret      *SecretRef `json:"keyStoreSecret,omitempty"`
+	KeyStoreAliasName   string     `json:"keyStoreAliasName,omitempty"`
+	HasKeyStorePassword bool       `json:"hasKeyStorePassword,omitempty"`
+}
+
+// Validate reports what Halyard's SamlValidator would refuse.
+func (s *SAML) Validate() error {
+	var missing []string
+	if s.MetadataURL == "" {
+		missing = append(missing, "metadata_url")
+	}
+	if s.IssuerID == "" {
+		missing = append(missing, "issuer_id")
+	}
+	if s.KeyStoreSecret == nil || s.KeyStoreSecret.Name == "" || s.KeyStoreSecret.Key == "" {
+		missing = append(missing, "keystore_secret { name, key }")
+	}
+	if !s.HasKeyStorePassword {
+		missing = append(missing, "keystore_password_wo")
+	}
+	if s.KeyStoreAliasName == "" {
+		missing = append(missing, "keystore_alias_name")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("SAML needs %s: Halyard refuses SAML without keyStore, keyStorePassword and keyStoreAliasName", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// HalyardFeatures are the flags of Halyard's `features` node (the fields
+// of halyard-config/.../config/model/v1/node/Features.java); Halyard parses
+// the node strictly, so no other key may be rendered under `features`.
+var HalyardFeatures = []string{"auth", "chaos", "entityTags", "fiat", "jobs", "pipelineTemplates"}
+
+// FeatureCanary is spinops' own flag, not a Halyard feature: it renders
+// `canary.enabled: true` (Halyard's canary node), which runs Kayenta.
+const FeatureCanary = "canary"
+
+// ValidateFeatures refuses feature flags Halyard does not have.
+func ValidateFeatures(features map[string]bool) error {
+	var bad []string
+	for k := range features {
+		if k == FeatureCanary || slices.Contains(HalyardFeatures, k) {
+			continue
+		}
+		bad = append(bad, k)
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	return fmt.Errorf("unknown feature flag(s) %s: Halyard's features are %s, and %q turns on Kayenta (canary.enabled); "+
+		"`artifacts` is obsolete (artifacts are always on). Set other Halyard keys through config_overrides",
+		strings.Join(bad, ", "), strings.Join(HalyardFeatures, ", "), FeatureCanary)
 }
 
 // LDAP login; the manager password is in the credentials Secret.

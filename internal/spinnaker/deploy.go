@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
@@ -44,8 +46,12 @@ func (d *Deployer) ensureTargetOperator(ctx context.Context, inst *Installation,
 	host := d.Target.Config.Host
 	op := d.Operator
 	if op == nil || !op.Install {
-		if _, err := d.Target.Mapper.RESTMapping(SpinnakerServiceGVK.GroupKind(), SpinnakerServiceGVK.Version); err != nil {
+		err := d.Target.Serves(ctx, SpinnakerServiceGVK)
+		if meta.IsNoMatchError(err) {
 			return fmt.Errorf("the zone's cluster %s does not serve SpinnakerService and the installation does not install the operator (operator.install = false): install the Spinnaker Operator there first", host)
+		}
+		if err != nil {
+			return fmt.Errorf("checking that the zone's cluster %s serves SpinnakerService: %w", host, err)
 		}
 		return nil
 	}
@@ -133,6 +139,9 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	}
 	r, err := Render(inst, z, creds)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckZoneWatched(d.Operator, inst.Namespace, z.Namespace); err != nil {
 		return nil, err
 	}
 	if err := d.ensureTargetOperator(ctx, inst, opts.Wait); err != nil {
@@ -243,6 +252,9 @@ func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructur
 	} else if err := d.Target.Delete(ctx, secretRefObject(z)); err != nil {
 		return nil, err
 	}
+	if err := ensureAccountTokens(ctx, d.Target, z.Namespace); err != nil {
+		return nil, err
+	}
 	obj, err := d.Target.Apply(ctx, r.Service)
 	if err != nil {
 		return nil, err
@@ -265,6 +277,25 @@ func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructur
 	return obj, nil
 }
 
+// ensureAccountTokens creates the (empty) Secret the zone's Clouddrivers
+// mount, unless it exists: spinops_agent_account fills its keys.
+func ensureAccountTokens(ctx context.Context, c *kube.Client, namespace string) error {
+	secrets := c.Clientset.CoreV1().Secrets(namespace)
+	_, err := secrets.Get(ctx, AccountTokensSecret, metav1.GetOptions{})
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading Secret %s/%s: %w", namespace, AccountTokensSecret, err)
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: AccountTokensSecret, Namespace: namespace,
+		Labels: map[string]string{LabelManagedBy: managedBy}}, Type: corev1.SecretTypeOpaque}
+	if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{FieldManager: kube.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating Secret %s/%s: %w", namespace, AccountTokensSecret, err)
+	}
+	return nil
+}
+
 func secretRefObject(z *Zone) *unstructured.Unstructured {
 	o := &unstructured.Unstructured{}
 	o.SetAPIVersion("v1")
@@ -284,7 +315,14 @@ func ingressRefObject(z *Zone) *unstructured.Unstructured {
 }
 
 // WaitReady waits until the operator reports the SpinnakerService OK at
-// version with every service ready.
+// version with every service ready, and the services' Deployments have
+// rolled out. The real operator writes status.version right after it
+// applied the new Deployments and before their pods roll out, while
+// status.status may still say OK with the old pods
+// (pkg/deploy/spindeploy/spindeploy.go, Deploy), so the version alone is no
+// proof. A Failure status is waited through (it is transient while a pod is
+// Pending); when the wait times out, the error names the pods that are not
+// running and why (e.g. ImagePullBackOff).
 func (d *Deployer) WaitReady(ctx context.Context, namespace, name, version string, services []Service, timeout time.Duration) (*unstructured.Unstructured, error) {
 	interval := d.PollInterval
 	if interval == 0 {
@@ -297,12 +335,90 @@ func (d *Deployer) WaitReady(ctx context.Context, namespace, name, version strin
 			return false, "", err
 		}
 		last = obj
-		return Ready(ParseStatus(obj), version, services)
+		if done, progress := Ready(ParseStatus(obj), version, services); !done {
+			return false, progress, nil
+		}
+		return d.rolledOut(ctx, namespace, services)
 	})
 	if err != nil {
-		return last, fmt.Errorf("waiting for SpinnakerService %s/%s to be ready: %w", namespace, name, err)
+		msg := fmt.Sprintf("waiting for SpinnakerService %s/%s to be ready: %v", namespace, name, err)
+		if last != nil && ParseStatus(last).Status == StatusFailure {
+			msg += fmt.Sprintf("\nThe Spinnaker Operator reports status Failure for version %s; check its logs (kubectl -n <operator namespace> logs deploy/spinnaker-operator)", version)
+		}
+		if problems := d.podProblems(context.WithoutCancel(ctx), namespace); len(problems) > 0 {
+			msg += "\nPods not running:\n  - " + strings.Join(problems, "\n  - ")
+		}
+		return last, errors.New(msg)
 	}
 	return last, nil
+}
+
+// rolledOut reports whether every service's Deployment (spin-<service>)
+// has rolled out its current generation.
+func (d *Deployer) rolledOut(ctx context.Context, namespace string, services []Service) (bool, string, error) {
+	var pending []string
+	for _, s := range services {
+		dep, err := d.Target.Clientset.AppsV1().Deployments(namespace).Get(ctx, s.ObjectName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			pending = append(pending, "Deployment "+s.ObjectName()+" not found")
+			continue
+		}
+		if err != nil {
+			return false, "", fmt.Errorf("reading Deployment %s/%s: %w", namespace, s.ObjectName(), err)
+		}
+		done, progress, err := kube.DeploymentRolledOut(dep)
+		if err != nil {
+			return false, "", fmt.Errorf("checking the rollout of Deployment %s/%s: %w", namespace, s.ObjectName(), err)
+		}
+		if !done {
+			pending = append(pending, s.ObjectName()+": "+progress)
+		}
+	}
+	if len(pending) > 0 {
+		return false, "status OK at the version, but the Deployments have not rolled out: " + strings.Join(pending, "; "), nil
+	}
+	return true, "", nil
+}
+
+// podProblems describes the Spinnaker pods of namespace that are not
+// running and ready: phase and each waiting or terminated container's
+// reason and message.
+func (d *Deployer) podProblems(ctx context.Context, namespace string) []string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pods, err := d.Target.Clientset.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return []string{"listing pods: " + err.Error()}
+	}
+	var out []string
+	for _, p := range pods.Items {
+		if !strings.HasPrefix(p.Name, "spin-") || p.DeletionTimestamp != nil || podIsReady(&p) {
+			continue
+		}
+		var why []string
+		for _, cs := range p.Status.ContainerStatuses {
+			switch {
+			case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
+				why = append(why, fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message))
+			case cs.State.Terminated != nil:
+				why = append(why, fmt.Sprintf("container %s terminated: %s %s", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.Message))
+			}
+		}
+		if len(why) == 0 {
+			why = append(why, "not ready")
+		}
+		out = append(out, fmt.Sprintf("%s (%s): %s", p.Name, p.Status.Phase, strings.TrimSpace(strings.Join(why, "; "))))
+	}
+	return out
+}
+
+func podIsReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func (d *Deployer) verify(ctx context.Context, z *Zone, r *Rendered, opts DeployOptions) (*Verification, error) {
@@ -319,7 +435,7 @@ func (d *Deployer) verify(ctx context.Context, z *Zone, r *Rendered, opts Deploy
 			return nil, fmt.Errorf("building the verification client: %w", err)
 		}
 		client = hc
-		checks = ProxyChecks(d.Target.Config, z.Namespace, r.Services)
+		checks = ProxyChecks(d.Target.Config, z.Namespace, r.Services, z.Expose)
 	}
 	d.log("verifying", map[string]any{"zone": z.Name, "checks": len(checks)})
 	return Verify(ctx, client, checks, opts.VerifyOptions), nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -21,7 +23,8 @@ import (
 func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
-	op := operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend})
+	opNS := "spinops-op"
+	op := operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host})
 	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -30,11 +33,9 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opNS := "spinops-op"
-	if err := spinnaker.EnsureNamespace(ctx, client, opNS); err != nil {
-		t.Fatal(err)
-	}
-	if err := spinnaker.InstallCRDs(ctx, client, time.Minute); err != nil {
+	// The operator as spinops installs it (cluster mode, admission webhook
+	// on): the stand-in runs as its Deployment.
+	if err := spinnaker.EnsureOperator(ctx, client, testOperator(opNS, true), true, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	inst := &spinnaker.Installation{ID: opNS, Namespace: opNS, SpinnakerVersion: "1.35.3",
@@ -48,7 +49,7 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	}
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	d := &spinnaker.Deployer{Control: client, Target: client, Now: func() time.Time { return now }, PollInterval: 250 * time.Millisecond,
-		Log: func(msg string, f map[string]any) { t.Logf("%s %v", msg, f) }}
+		Log: func(msg string, f map[string]any) { t.Logf("%s %v", msg, f) }, Operator: &spinnaker.OperatorRecord{Install: true, ClusterWide: true, Version: "1.3.1"}}
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: 2 * time.Minute, Verify: true, RollbackOnError: true,
 		VerifyOptions: spinnaker.VerifyOptions{Attempts: 3, Interval: 300 * time.Millisecond}}
 
@@ -100,5 +101,88 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	}
 	if _, err := client.Clientset.CoreV1().Secrets("spin-red").Get(ctx, "red-spinops-credentials", metav1.GetOptions{}); err == nil {
 		t.Error("the zone's Secret survived destroy")
+	}
+}
+
+// testOperator is the operator spinops installs by default, in namespace.
+func testOperator(namespace string, clusterWide bool) spinnaker.OperatorSettings {
+	img, _ := spinnaker.HalyardImageFor(spinnaker.DefaultOperatorVersion)
+	return spinnaker.OperatorSettings{Namespace: namespace, Image: "armory/spinnaker-operator:" + spinnaker.DefaultOperatorVersion, HalyardImage: img, ClusterWide: clusterWide}
+}
+
+// TestWaitReady_rolloutAndTransientFailure is issue 12 point 8: the real
+// operator writes status.version before the pods roll out (and status may
+// still say OK), so readiness must look at the Deployments; a transient
+// Failure (a pod Pending on an image pull) is waited through, and a
+// persistent one is reported with the pod's reason.
+func TestWaitReady_rolloutAndTransientFailure(t *testing.T) {
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	backends := operatortest.StartBackends(t)
+	var hold, fail atomic.Value
+	hold.Store("\x00")
+	fail.Store("\x00")
+	operatortest.StartKubeletWith(t, c.RESTConfig(), operatortest.KubeletOptions{PodIP: backends.IP,
+		PullFails: func(image string) bool { return strings.HasSuffix(image, ":"+fail.Load().(string)) },
+		Hold: func(p *corev1.Pod) bool {
+			return strings.HasSuffix(p.Spec.Containers[0].Image, ":"+hold.Load().(string))
+		}})
+	opNS := "spinops-op"
+	op := operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host})
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	client, err := kube.NewClient(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spinnaker.EnsureOperator(ctx, client, testOperator(opNS, true), true, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	inst := &spinnaker.Installation{ID: opNS, Namespace: opNS, SpinnakerVersion: "1.35.3", Promotion: spinnaker.Promotion{Soak: spinnaker.Duration(time.Hour)}}
+	if err := spinnaker.SaveInstallation(ctx, client, inst); err != nil {
+		t.Fatal(err)
+	}
+	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 200 * time.Millisecond}
+	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}
+	red := &spinnaker.Zone{Name: "red", Namespace: "spin-red", Tier: spinnaker.TierSandbox}
+	if _, err := d.Deploy(ctx, inst, red, opts); err != nil {
+		t.Fatalf("first deploy: %v (stand-in: %v)", err, op.LastError())
+	}
+
+	// Upgrade whose new pods stay in ContainerCreating for a few seconds.
+	hold.Store("1.35.4")
+	released := time.Now().Add(4 * time.Second)
+	go func() { time.Sleep(time.Until(released)); hold.Store("\x00") }()
+	up := *red
+	up.Version = "1.35.4"
+	if _, err := d.Deploy(ctx, inst, &up, opts); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	if time.Now().Before(released) {
+		t.Errorf("readiness concluded while the new pods were still held (status.version is written before the rollout)")
+	}
+	for _, s := range spinnaker.Services(inst, &up) {
+		dep, err := client.Clientset.AppsV1().Deployments("spin-red").Get(ctx, s.ObjectName(), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done, progress, _ := kube.DeploymentRolledOut(dep); !done {
+			t.Errorf("%s not rolled out when the upgrade returned: %s", s.ObjectName(), progress)
+		}
+	}
+
+	// A pull that fails for a while: Failure, then OK within the timeout.
+	fail.Store("1.35.5")
+	go func() { time.Sleep(3 * time.Second); fail.Store("\x00") }()
+	up.Version = "1.35.5"
+	if _, err := d.Deploy(ctx, inst, &up, opts); err != nil {
+		t.Fatalf("a transient Failure failed the deploy: %v", err)
+	}
+
+	// A pull that keeps failing: the error names the pod and its reason.
+	fail.Store("1.35.6")
+	up.Version = "1.35.6"
+	_, err = d.Deploy(ctx, inst, &up, spinnaker.DeployOptions{Wait: true, Timeout: 15 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "ImagePullBackOff") || !strings.Contains(err.Error(), "spin-") {
+		t.Fatalf("persistent image pull failure: err = %v, want the pod and ImagePullBackOff", err)
 	}
 }

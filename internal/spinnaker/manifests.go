@@ -59,7 +59,15 @@ type OperatorSettings struct {
 	// ClusterWide: the operator manages SpinnakerServices in every
 	// namespace (ClusterRole); otherwise only its own (Role).
 	ClusterWide bool
+	// Selector of the Deployment; empty means OperatorSelector. An
+	// existing Deployment's selector is immutable, so InstallOperator
+	// keeps the one it finds.
+	Selector map[string]string
 }
+
+// OperatorSelector is the selector of a new operator Deployment, the one of
+// the real operator's own manifests (deploy/operator/cluster/deployment.yaml).
+func OperatorSelector() map[string]string { return map[string]string{"name": "spinnaker-operator"} }
 
 // RoleName is the name of the operator's (Cluster)Role and binding. A
 // cluster-wide role carries the namespace, so that installations in
@@ -76,10 +84,18 @@ var operatorTemplate = template.Must(template.New("operator.yaml.tmpl").ParseFS(
 // OperatorObjects renders the operator's ServiceAccount, RBAC and Deployment.
 func OperatorObjects(s OperatorSettings) ([]*unstructured.Unstructured, error) {
 	var buf bytes.Buffer
+	if len(s.Selector) == 0 {
+		s.Selector = OperatorSelector()
+	}
+	podLabels := map[string]string{"name": "spinnaker-operator", "app.kubernetes.io/name": "spinnaker-operator"}
+	for k, v := range s.Selector {
+		podLabels[k] = v
+	}
 	data := struct {
 		OperatorSettings
-		RoleName string
-	}{s, s.RoleName()}
+		RoleName  string
+		PodLabels map[string]string
+	}{s, s.RoleName(), podLabels}
 	if err := operatorTemplate.Execute(&buf, data); err != nil {
 		return nil, err
 	}

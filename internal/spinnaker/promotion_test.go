@@ -40,21 +40,30 @@ func TestCheckPromotion(t *testing.T) {
 	}
 }
 
-func TestReady(t *testing.T) {
+// TestReady_realStatusNames is issue 12 point 2: the real operator reports
+// status.services[].name as the Deployment's name (spin-gate), never the
+// bare service name (OPERATOR-CONTRACT.md, "Status the operator writes").
+func TestReady_realStatusNames(t *testing.T) {
 	want := []Service{{Name: "gate", Replicas: 2}, {Name: "deck", Replicas: 1}}
-	st := Status{Status: StatusOK, Version: "1.35.3", Services: []ServiceStatus{{Name: "gate", Replicas: 2, ReadyReplicas: 1}, {Name: "deck", Replicas: 1, ReadyReplicas: 1}}}
-	if done, progress, _ := Ready(st, "1.35.3", want); done || !strings.Contains(progress, "gate (1/2 ready)") {
+	st := Status{Status: StatusOK, Version: "1.35.3", Services: []ServiceStatus{{Name: "spin-gate", Replicas: 2, ReadyReplicas: 1}, {Name: "spin-deck", Replicas: 1, ReadyReplicas: 1}}}
+	if done, progress := Ready(st, "1.35.3", want); done || !strings.Contains(progress, "spin-gate (1/2 ready)") {
 		t.Errorf("done=%v progress=%q", done, progress)
 	}
 	st.Services[0].ReadyReplicas = 2
-	if done, _, _ := Ready(st, "1.35.4", want); done {
+	if done, _ := Ready(st, "1.35.4", want); done {
 		t.Error("ready although the status reports another version")
 	}
-	if done, _, err := Ready(st, "1.35.3", want); !done || err != nil {
-		t.Errorf("done=%v err=%v", done, err)
+	if done, progress := Ready(st, "1.35.3", want); !done {
+		t.Errorf("the operator's own status shape is never ready: %s", progress)
 	}
+	// The bare names an operator never reports are not accepted either.
+	bare := Status{Status: StatusOK, Version: "1.35.3", Services: []ServiceStatus{{Name: "gate", Replicas: 2, ReadyReplicas: 2}, {Name: "deck", Replicas: 1, ReadyReplicas: 1}}}
+	if done, _ := Ready(bare, "1.35.3", want); done {
+		t.Error("ready on service names the operator does not report")
+	}
+	// Failure is waited through, not final (a pod Pending in image pull).
 	st.Status = StatusFailure
-	if _, _, err := Ready(st, "1.35.3", want); err == nil {
-		t.Error("Failure is not an error")
+	if done, progress := Ready(st, "1.35.3", want); done || !strings.Contains(progress, "Failure") {
+		t.Errorf("Failure: done=%v progress=%q", done, progress)
 	}
 }

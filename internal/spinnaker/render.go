@@ -2,6 +2,7 @@ package spinnaker
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -38,6 +39,9 @@ const (
 	KeyS3SecretAccessKey   = "s3-secret-access-key"
 	KeyOAuth2ClientSecret  = "oauth2-client-secret"
 	KeyLDAPManagerPassword = "ldap-manager-password"
+	// KeySAMLKeyStore is the JKS file copied from auth.saml.keystore_secret.
+	KeySAMLKeyStore         = "saml-keystore"
+	KeySAMLKeyStorePassword = "saml-keystore-password"
 )
 
 // Rendered is what a zone applies to its cluster.
@@ -54,17 +58,53 @@ type Rendered struct {
 	SpecHash string
 }
 
+// AccountTokensSecret holds, one key per account, the bridge endpoint
+// tokens of the SpinnakerAccounts in a zone's namespace
+// (spinops_agent_account writes them); AccountTokensDir is where every
+// Clouddriver of the zone mounts it, so that a SpinnakerAccount's inline
+// kubeconfig names a tokenFile instead of holding the token.
+const (
+	AccountTokensSecret = "spinops-account-tokens"
+	AccountTokensDir    = "/var/run/spinops/account-tokens"
+)
+
 // CredentialsSecretName is the name of a zone's credentials Secret.
 func CredentialsSecretName(zone string) string { return zone + "-spinops-credentials" }
 
 // secretRef is how the operator and Spinnaker reference a Kubernetes Secret.
 func secretRef(secret, key string) string { return "encrypted:k8s!n:" + secret + "!k:" + key }
 
+// secretFileRef references a Secret's key as a file Halyard reads (the
+// operator writes it out and passes its path).
+func secretFileRef(secret, key string) string { return "encryptedFile:k8s!n:" + secret + "!k:" + key }
+
+// ValidateInstallation checks what Halyard would refuse in the shared
+// configuration, so that it is refused at plan time rather than by the
+// operator's admission webhook at apply time.
+func ValidateInstallation(inst *Installation) error {
+	if err := ValidateFeatures(inst.Features); err != nil {
+		return err
+	}
+	if p := inst.Persistence; p != nil && p.S3 != nil && p.S3.AssumeRoleARN != "" {
+		return fmt.Errorf("persistence.s3.assume_role_arn: the Spinnaker Operator's Halyard has no persistentStorage.s3.assumeRole key and refuses the configuration; " +
+			"give Front50's service account an IAM role instead (IRSA), or set the role in profiles.front50")
+	}
+	if a := inst.Auth; a != nil && a.SAML != nil {
+		if err := a.SAML.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Render turns a zone of an installation into the objects to apply.
 // credentials are the secret values the zone needs, by key (KeySQLPassword,
 // ...); they go into the zone's Secret, never into the SpinnakerService.
 func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Rendered, error) {
 	if err := z.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ValidateInstallation(inst); err != nil {
 		return nil, err
 	}
 	version := z.EffectiveVersion(inst)
@@ -117,14 +157,18 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	if len(security) > 0 {
 		config["security"] = security
 	}
-	if len(inst.Features) > 0 {
-		f := map[string]any{}
-		for k, v := range inst.Features {
+	// Only Halyard's own feature flags go under features; canary is
+	// Halyard's canary node (ValidateInstallation refused anything else).
+	f := map[string]any{}
+	for k, v := range inst.Features {
+		if k != FeatureCanary {
 			f[k] = v
 		}
+	}
+	if len(f) > 0 {
 		config["features"] = f
 	}
-	if inst.Features["canary"] {
+	if inst.Features[FeatureCanary] {
 		config["canary"] = map[string]any{"enabled": true}
 	}
 	config["deploymentEnvironment"] = renderDeploymentEnvironment(z, services)
@@ -162,6 +206,21 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 		return nil, fmt.Errorf("config_overrides may not set version (%v): set spinnaker_version instead, so that promotion can gate it", config["version"])
 	}
 
+	// Every Clouddriver mounts the account tokens (Halyard service
+	// settings kubernetes.volumes, type secret).
+	for _, svc := range services {
+		if baseService(svc.Name) != "clouddriver" {
+			continue
+		}
+		cur, _ := settings[svc.Name].(map[string]any)
+		if cur == nil {
+			cur = map[string]any{}
+		}
+		deepMerge(cur, map[string]any{"kubernetes": map[string]any{"volumes": []any{
+			map[string]any{"id": AccountTokensSecret, "type": "secret", "mountPath": AccountTokensDir},
+		}}})
+		settings[svc.Name] = cur
+	}
 	spinnakerConfig := map[string]any{"config": config}
 	if len(profiles) > 0 {
 		spinnakerConfig["profiles"] = profiles
@@ -169,7 +228,11 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	if len(settings) > 0 {
 		spinnakerConfig["service-settings"] = settings
 	}
-	spec := map[string]any{"spinnakerConfig": spinnakerConfig}
+	// SpinnakerAccounts (spinops_agent_account) reach Clouddriver only when
+	// the SpinnakerService turns them on; dynamic hands them over without a
+	// Clouddriver restart (armory/spinnaker-operator pkg/controller/
+	// spinnakeraccount, pkg/deploy/spindeploy/transformer/accounts.go).
+	spec := map[string]any{"spinnakerConfig": spinnakerConfig, "accounts": map[string]any{"enabled": true, "dynamic": true}}
 	if z.Expose != nil && z.Expose.Type == ExposeService {
 		spec["expose"] = renderServiceExpose(z.Expose)
 	}
@@ -258,7 +321,6 @@ func renderPersistence(config map[string]any, p *Persistence, secretName string)
 		setIf(s3, "region", p.S3.Region)
 		setIf(s3, "rootFolder", p.S3.RootFolder)
 		setIf(s3, "endpoint", p.S3.Endpoint)
-		setIf(s3, "assumeRole", p.S3.AssumeRoleARN)
 		setIf(s3, "accessKeyId", p.S3.AccessKeyID)
 		if p.S3.PathStyle {
 			s3["pathStyleAccess"] = true
@@ -340,7 +402,10 @@ func renderAuth(a *Auth, secretName string) map[string]any {
 		authn["oauth2"] = map[string]any{"enabled": true, "provider": strings.ToUpper(o.Provider), "client": client}
 	}
 	if s := a.SAML; s != nil {
-		m := map[string]any{"enabled": true, "metadataRemote": s.MetadataURL, "issuerId": s.IssuerID}
+		m := map[string]any{"enabled": true, "metadataRemote": s.MetadataURL, "issuerId": s.IssuerID,
+			"keyStore":          secretFileRef(secretName, KeySAMLKeyStore),
+			"keyStorePassword":  secretRef(secretName, KeySAMLKeyStorePassword),
+			"keyStoreAliasName": s.KeyStoreAliasName}
 		setIf(m, "serviceAddress", s.ServiceAddress)
 		authn["saml"] = m
 	}
@@ -374,6 +439,15 @@ func renderDeploymentEnvironment(z *Zone, services []Service) map[string]any {
 	}
 }
 
+// publicPorts are the ports users reach Deck and Gate on with
+// expose.type = service: 80 and 8084, or 443 for both with TLS.
+func publicPorts(e *Expose) (deck, gate int64) {
+	if e.TLSSecret != "" {
+		return 443, 443
+	}
+	return 80, 8084
+}
+
 // sourceRangesAnnotation restricts a cloud load balancer to CIDRs.
 const sourceRangesAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges"
 
@@ -385,10 +459,7 @@ func renderServiceExpose(e *Expose) map[string]any {
 	if len(e.SourceRanges) > 0 {
 		ann[sourceRangesAnnotation] = strings.Join(e.SourceRanges, ",")
 	}
-	deckPort, gatePort := int64(80), int64(8084)
-	if e.TLSSecret != "" {
-		deckPort, gatePort = 443, 443
-	}
+	deckPort, gatePort := publicPorts(e)
 	svc := map[string]any{
 		"type":       "LoadBalancer",
 		"publicPort": deckPort,
@@ -451,15 +522,22 @@ func renderSecret(inst *Installation, z *Zone, name string, credentials map[stri
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		data[k] = string(credentials[k])
+		data[k] = base64.StdEncoding.EncodeToString(credentials[k]) // binary-safe (a SAML keystore is a JKS file)
 	}
-	s := &unstructured.Unstructured{Object: map[string]any{"type": "Opaque", "stringData": data}}
+	s := &unstructured.Unstructured{Object: map[string]any{"type": "Opaque", "data": data}}
 	s.SetAPIVersion("v1")
 	s.SetKind("Secret")
 	s.SetName(name)
 	s.SetNamespace(z.Namespace)
 	s.SetLabels(zoneLabels(inst, z))
 	return s
+}
+
+func baseService(name string) string {
+	if i := strings.Index(name, "-"); i > 0 {
+		return name[:i]
+	}
+	return name
 }
 
 func setIf(m map[string]any, k, v string) {

@@ -2,6 +2,7 @@ package spinnaker
 
 import (
 	"bytes"
+	"encoding/base64"
 	"flag"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func testInstallation() *Installation {
 		},
 		Redis:     &Redis{Endpoint: "redis.internal:6379"},
 		Auth:      &Auth{OAuth2: &OAuth2{Provider: "github", ClientID: "abc123", HasClientSecret: true}},
-		Features:  map[string]bool{"artifacts": true},
+		Features:  map[string]bool{"pipelineTemplates": true},
 		Profiles:  map[string]string{"gate": "server:\n  tomcat:\n    protocolHeader: X-Forwarded-Proto\n"},
 		Promotion: Promotion{Soak: Duration(24 * 3600e9), RequireVerification: true},
 	}
@@ -114,7 +115,7 @@ func TestRender_secretsStayOutOfTheSpinnakerService(t *testing.T) {
 		if !bytes.Contains(cr, []byte("encrypted:k8s!n:green-spinops-credentials!k:"+key)) {
 			t.Errorf("the SpinnakerService does not reference %s in the zone's Secret", key)
 		}
-		if got := r.Secret.Object["stringData"].(map[string]any)[key]; got != string(v) {
+		if got := r.Secret.Object["data"].(map[string]any)[key]; got != base64.StdEncoding.EncodeToString(v) {
 			t.Errorf("Secret %s = %v, want the credential", key, got)
 		}
 	}

@@ -185,6 +185,28 @@ func ReadCredentials(ctx context.Context, cs kubernetes.Interface, inst *Install
 				return nil, err
 			}
 		}
+		if s := a.SAML; s != nil && s.KeyStoreSecret != nil {
+			ref := s.KeyStoreSecret
+			err := add(KeySAMLKeyStore, func() ([]byte, error) {
+				sec, err := secrets.Get(ctx, ref.Name, metav1.GetOptions{})
+				if err != nil {
+					return nil, fmt.Errorf("reading the SAML keystore Secret %s/%s: %w", inst.Namespace, ref.Name, err)
+				}
+				v, ok := sec.Data[ref.Key]
+				if !ok {
+					return nil, fmt.Errorf("SAML keystore reference: Secret %s/%s has no key %s", inst.Namespace, ref.Name, ref.Key)
+				}
+				return v, nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if s := a.SAML; s != nil && s.HasKeyStorePassword {
+			if err := add(KeySAMLKeyStorePassword, func() ([]byte, error) { return readOwn(KeySAMLKeyStorePassword) }); err != nil {
+				return nil, err
+			}
+		}
 		if a.LDAP != nil && a.LDAP.HasManagerPassword {
 			if err := add(KeyLDAPManagerPassword, func() ([]byte, error) { return readOwn(KeyLDAPManagerPassword) }); err != nil {
 				return nil, err

@@ -79,9 +79,29 @@ type VerifyOptions struct {
 	RequestTimeout time.Duration
 }
 
+// ServicePort is the port of a service's Kubernetes Service. With
+// expose.type = service the operator rewrites spin-deck and spin-gate to
+// the public port spec.expose asks for (pkg/deploy/spindeploy/
+// expose_service/transform.go, applyPortChanges): Deck 80 (443 with TLS),
+// Gate 8084 (443 with TLS), as renderServiceExpose renders them.
+func ServicePort(s Service, e *Expose) int {
+	if e == nil || e.Type != ExposeService {
+		return s.Port
+	}
+	deck, gate := publicPorts(e)
+	switch s.Name {
+	case "deck":
+		return int(deck)
+	case "gate":
+		return int(gate)
+	}
+	return s.Port
+}
+
 // ProxyChecks are the checks of a zone's services through the API server's
-// service proxy: Gate /health, Deck /, and every other service's /health.
-func ProxyChecks(cfg *rest.Config, namespace string, services []Service) []Check {
+// service proxy: Gate /health, Deck /, and every other service's /health,
+// each on its Service's port (see ServicePort).
+func ProxyChecks(cfg *rest.Config, namespace string, services []Service, expose *Expose) []Check {
 	base := strings.TrimSuffix(cfg.Host, "/")
 	if cfg.APIPath != "" && cfg.APIPath != "/api" {
 		base += strings.TrimSuffix(cfg.APIPath, "/api")
@@ -89,7 +109,7 @@ func ProxyChecks(cfg *rest.Config, namespace string, services []Service) []Check
 	out := make([]Check, 0, len(services))
 	for _, s := range services {
 		u := fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s:%d/proxy%s",
-			base, url.PathEscape(namespace), s.ObjectName(), s.Port, s.HealthPath)
+			base, url.PathEscape(namespace), s.ObjectName(), ServicePort(s, expose), s.HealthPath)
 		out = append(out, Check{Name: s.Name + " " + s.HealthPath, URL: u})
 	}
 	return out

@@ -8,8 +8,9 @@ import (
 
 // Pdeathsig is delivered when the *thread* that forked a child exits, not
 // the process. The Go runtime ends a thread whose goroutine exits while
-// locked to it, which TestHost.Listen does on purpose (its thread joined
-// another network namespace). A service forked from a thread the scheduler
+// locked to it (TestHost.Listen did so after joining another network
+// namespace; it now goes back and keeps the thread, but any other locked
+// goroutine may still end one). A service forked from a thread the scheduler
 // later handed to such a goroutine was SIGKILLed mid-test ("connection
 // refused" from an API server that had been fine). So every child is
 // forked from one thread that lives as long as the test binary.

@@ -79,7 +79,14 @@ func StartTestHost(t testing.TB) *TestHost {
 
 // Listen opens a TCP listener inside the test host on its IP (port 0 picks a
 // free port). The socket belongs to the namespace it was made in, so it is
-// made on a thread that joins the namespace and is thrown away afterwards.
+// made on a thread locked to a goroutine that joins the namespace and then
+// goes back to the root namespace.
+//
+// The thread must survive: a child started with Pdeathsig (terraform-exec
+// starts terraform so, StartCommand every service) is SIGKILLed when the
+// thread that forked it ends, and the Go runtime ends a thread whose
+// goroutine exits while locked to it. Only when the way back fails is the
+// thread left to end, so that nothing else ever runs in the test host.
 func (h *TestHost) Listen(port int) (net.Listener, error) {
 	type result struct {
 		l   net.Listener
@@ -87,20 +94,30 @@ func (h *TestHost) Listen(port int) (net.Listener, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		// Never unlocked: the thread ends with this goroutine, so no other
-		// goroutine ever runs inside the test host's namespace.
 		runtime.LockOSThread()
+		home, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("opening this thread's network namespace: %w", err)}
+			return
+		}
+		defer home.Close()
 		f, err := os.Open(filepath.Join("/run/netns", h.Name))
 		if err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{err: fmt.Errorf("opening network namespace %s: %w", h.Name, err)}
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{err: fmt.Errorf("joining network namespace %s: %w", h.Name, err)}
 			return
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort(h.IP, fmt.Sprint(port)))
+		if err := unix.Setns(int(home.Fd()), unix.CLONE_NEWNET); err == nil {
+			runtime.UnlockOSThread()
+		} // else: still locked, the thread ends with this goroutine
 		ch <- result{l, err}
 	}()
 	r := <-ch

@@ -36,7 +36,7 @@ resource "spinops_managed_spinnaker" "this" {
   }
 
   features = {
-    artifacts = true
+    pipelineTemplates = true
   }
 
   # A version must have passed verification in a sandbox zone at least this

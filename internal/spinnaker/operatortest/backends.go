@@ -18,6 +18,9 @@ import (
 // network namespace the test makes, testenv.StartTestHost) whose address the
 // kubelet stand-in reports as every pod's IP.
 type Backends struct {
+	// Host is the test host the servers listen in; the operator stand-in
+	// serves its admission webhook there too (OperatorOptions.Host).
+	Host    *testenv.TestHost
 	IP      string
 	Healthy int
 	Broken  int
@@ -30,7 +33,7 @@ type Backends struct {
 func StartBackends(t testing.TB) *Backends {
 	t.Helper()
 	host := testenv.StartTestHost(t)
-	b := &Backends{IP: host.IP}
+	b := &Backends{Host: host, IP: host.IP}
 	start := func(status int, counter *atomic.Int64) int {
 		l, err := host.Listen(0)
 		if err != nil {

@@ -2,6 +2,7 @@ package operatortest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,19 +13,41 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 )
 
 // NodeName is the Node the kubelet stand-in registers.
 const NodeName = "standin-node"
 
-// StartKubelet runs the kubelet stand-in (and, since there is no scheduler,
-// the scheduler's one job) until the test ends: it registers a Ready Node,
-// binds every unscheduled pod to it, and marks every pod that is not yet
-// Ready Running and Ready with podIP, as a kubelet would once its containers
-// pass their readiness probes. podIP must not be a loopback address if the
-// API server's service proxy is to reach it.
+// KubeletOptions tune the kubelet stand-in.
+type KubeletOptions struct {
+	// PodIP is every pod's IP; it must not be a loopback address if the
+	// API server's service proxy is to reach it.
+	PodIP string
+	// PullFails, when it returns true for a container image, keeps the pod
+	// Pending with that container waiting in ImagePullBackOff, as a kubelet
+	// does for an image it cannot pull.
+	PullFails func(image string) bool
+	// Hold, when it returns true for a pod, keeps it Pending in
+	// ContainerCreating (a slow image pull or volume mount).
+	Hold func(p *corev1.Pod) bool
+}
+
+// StartKubelet runs the kubelet stand-in with every pod on podIP.
 func StartKubelet(t testing.TB, cfg *rest.Config, podIP string) {
 	t.Helper()
+	StartKubeletWith(t, cfg, KubeletOptions{PodIP: podIP})
+}
+
+// StartKubeletWith runs the kubelet stand-in (and, since there is no
+// scheduler, the scheduler's one job) until the test ends: it registers a
+// Ready Node, binds every unscheduled pod to it, and marks every pod that
+// is not yet Ready Running and Ready with opts.PodIP, as a kubelet would
+// once its containers pass their readiness probes (unless opts.PullFails
+// or opts.Hold keep it Pending).
+func StartKubeletWith(t testing.TB, cfg *rest.Config, opts KubeletOptions) {
+	t.Helper()
+	podIP := opts.PodIP
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	// A freshly started API server may still reset a first connection:
 	// retry transient errors for a few seconds, as a kubelet would.
@@ -45,7 +68,19 @@ func StartKubelet(t testing.TB, cfg *rest.Config, podIP string) {
 		}
 		for i := range pods.Items {
 			p := &pods.Items[i]
-			if p.DeletionTimestamp != nil || podReady(p) {
+			if p.DeletionTimestamp != nil {
+				// A kubelet stops a terminating pod's containers and then
+				// deletes the pod for good (grace period 0); until it does,
+				// a Recreate rollout never starts its new pods.
+				if p.Spec.NodeName == NodeName {
+					if err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0)),
+						Preconditions: &metav1.Preconditions{UID: &p.UID}}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+						return err
+					}
+				}
+				continue
+			}
+			if podReady(p) {
 				continue
 			}
 			if p.Spec.NodeName == "" {
@@ -56,13 +91,63 @@ func StartKubelet(t testing.TB, cfg *rest.Config, podIP string) {
 				}
 				continue // status next pass, on the bound pod
 			}
-			markReady(p, podIP)
+			switch {
+			case opts.PullFails != nil && pullFails(p, opts.PullFails):
+				if !markWaiting(p, "ImagePullBackOff", opts.PullFails) {
+					continue
+				}
+			case opts.Hold != nil && opts.Hold(p):
+				if !markWaiting(p, "ContainerCreating", func(string) bool { return true }) {
+					continue
+				}
+			default:
+				markReady(p, podIP)
+			}
 			if _, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+func pullFails(p *corev1.Pod, fails func(string) bool) bool {
+	for _, c := range p.Spec.Containers {
+		if fails(c.Image) {
+			return true
+		}
+	}
+	return false
+}
+
+// markWaiting sets p Pending with the containers that match waiting for
+// reason; false when it already is.
+func markWaiting(p *corev1.Pod, reason string, match func(string) bool) bool {
+	if p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+		p.Status.ContainerStatuses[0].State.Waiting.Reason == reason {
+		return false
+	}
+	now := metav1.Now()
+	p.Status.Phase = corev1.PodPending
+	p.Status.Conditions = []corev1.PodCondition{
+		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "ContainersNotReady", LastTransitionTime: now},
+	}
+	p.Status.ContainerStatuses = nil
+	for _, c := range p.Spec.Containers {
+		st := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
+		if match(c.Image) {
+			msg := ""
+			if reason == "ImagePullBackOff" {
+				msg = fmt.Sprintf("Back-off pulling image %q", c.Image)
+			}
+			st.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}
+		} else {
+			st.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+		}
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, st)
+	}
+	return true
 }
 
 func podReady(p *corev1.Pod) bool {

@@ -3,16 +3,37 @@
 // containers) and the kubelet (which would run pods). Tests only; nothing in
 // the provider imports it.
 //
-// The operator stand-in turns each SpinnakerService into one Deployment and
-// one Service per Spinnaker service, reading the Halyard configuration the
-// way the real operator does (haServices for the Clouddriver and Echo
-// splits, customSizing for replicas, security.authz for Fiat, canary for
-// Kayenta), and reports status as the real operator does: Updating until
-// every Deployment has rolled out, then OK, with serviceCount, services[],
-// version, uiUrl, apiUrl and lastDeployed. The kubelet stand-in marks every
-// pod Running and Ready with a pod IP, so kube-controller-manager completes
-// rollouts and fills Endpoints, and the API server's service proxy reaches
-// the HTTP servers a test runs on that IP.
+// The operator stand-in does what armory/spinnaker-operator 1.3.1 does on
+// each point of shared/design/OPERATOR-CONTRACT.md (source paths of the real
+// operator in the comments; each behaviour has its own test in
+// operator_test.go):
+//
+//   - It runs only while its Deployment (spinnaker-operator in
+//     OperatorOptions.Namespace) has an available pod, and reads its mode
+//     from it: --disable-admission-controller, WATCH_NAMESPACE (basic mode
+//     reconciles only that namespace), OPERATOR_NAME.
+//   - In cluster mode it creates the webhook Service selecting
+//     name: $OPERATOR_NAME and the ValidatingWebhookConfiguration
+//     spinnakervalidatingwebhook (failurePolicy Fail) for spinnakerservices
+//     and spinnakeraccounts. The webhook is served from a test host; it
+//     refuses every write while no ready pod matches the Service's selector
+//     (the API server's "no endpoints available"), and refuses what Halyard
+//     refuses (unknown features, persistentStorage.s3.assumeRole, SAML
+//     without its keystore) and the SpinnakerAccount shapes that fail in
+//     1.3.1.
+//   - Each SpinnakerService becomes one Deployment and Service per Spinnaker
+//     service, named spin-<service>, with spec.expose's port rewrite of
+//     spin-deck and spin-gate.
+//   - Status: status.version (and lastDeployed) is written right after the
+//     Deployments are applied, before their pods roll out, keeping the
+//     previous status; later passes compute status.status from the pods
+//     (Failure while a pod is Pending for a reason other than
+//     ContainerCreating), status.services[].name is the Deployment's name,
+//     and status.accountCount counts SpinnakerAccounts only with
+//     spec.accounts.enabled.
+//
+// What it cannot prove: Halyard's validation of every other key, the
+// manifests Halyard really generates, real pods. See docs/operator.md.
 package operatortest
 
 import (
@@ -21,7 +42,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,13 +62,17 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
-	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // standInManager is the field manager and managed-by label of what the
 // stand-in creates.
 const standInManager = "spinnaker-operator-standin"
+
+// DefaultNamespace is the operator namespace when OperatorOptions leaves it
+// empty.
+const DefaultNamespace = "spinnaker-operator"
 
 // OperatorOptions configure the operator stand-in.
 type OperatorOptions struct {
@@ -54,19 +82,49 @@ type OperatorOptions struct {
 	Backend func(service, version string) int
 	// Interval between reconciliations; 0 means 200ms.
 	Interval time.Duration
+	// Namespace of the operator's Deployment (spinnaker-operator), which
+	// the stand-in "runs as"; empty means DefaultNamespace.
+	Namespace string
+	// Host serves the admission webhook in cluster mode (the API server
+	// calls webhooks, and refuses loopback for nothing but is reached from
+	// its own namespace, so a test host is used like for the backends).
+	// Nil: cluster mode fails the test, since the real operator would
+	// register its webhook.
+	Host *testenv.TestHost
 }
 
 // Operator is the running operator stand-in.
 type Operator struct {
+	t    testing.TB
 	cs   kubernetes.Interface
 	dyn  dynamic.Interface
 	opts OperatorOptions
 
 	mu        sync.Mutex
 	lastError error
+	mode      *Mode
+	webhook   *webhookServer
 }
 
-var spinsvcResource = spinnaker.SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")
+// Mode is how the operator's Deployment runs it.
+type Mode struct {
+	// Running: the Deployment exists and has an available pod.
+	Running bool
+	// WatchNamespace: "" watches every namespace (cluster mode without
+	// WATCH_NAMESPACE, deploy/operator/cluster), otherwise only this one
+	// (deploy/operator/basic sets it to the pod's namespace).
+	WatchNamespace string
+	// Webhook: no --disable-admission-controller.
+	Webhook bool
+	// Name is OPERATOR_NAME, the webhook Service's name and selector value.
+	Name string
+}
+
+var (
+	spinsvcResource    = spinnaker.SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")
+	spinaccResource    = spinnaker.SpinnakerAccountGVK.GroupVersion().WithResource("spinnakeraccounts")
+	operatorDeployName = "spinnaker-operator"
+)
 
 // StartOperator runs the operator stand-in against the cluster until the
 // test ends.
@@ -75,7 +133,10 @@ func StartOperator(t testing.TB, cfg *rest.Config, opts OperatorOptions) *Operat
 	if opts.Interval == 0 {
 		opts.Interval = 200 * time.Millisecond
 	}
-	o := &Operator{cs: kubernetes.NewForConfigOrDie(cfg), dyn: dynamic.NewForConfigOrDie(cfg), opts: opts}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	o := &Operator{t: t, cs: kubernetes.NewForConfigOrDie(cfg), dyn: dynamic.NewForConfigOrDie(cfg), opts: opts}
 	run(t, opts.Interval, o.reconcileAll)
 	return o
 }
@@ -86,6 +147,14 @@ func (o *Operator) LastError() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.lastError
+}
+
+// CurrentMode is the mode read from the operator's Deployment on the last
+// pass (nil before the first).
+func (o *Operator) CurrentMode() *Mode {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.mode
 }
 
 // run calls fn every interval in a goroutine stopped (and waited for) on
@@ -109,8 +178,66 @@ func run(t testing.TB, interval time.Duration, fn func(context.Context) error) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
+// readMode reads the operator's mode from its Deployment, as the real
+// operator's process gets it from its container's args and env.
+func (o *Operator) readMode(ctx context.Context) (*Mode, error) {
+	d, err := o.cs.AppsV1().Deployments(o.opts.Namespace).Get(ctx, operatorDeployName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &Mode{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := &Mode{Running: d.Status.AvailableReplicas > 0, Webhook: true, Name: operatorDeployName}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != "spinnaker-operator" {
+			continue
+		}
+		if slices.Contains(c.Args, "--disable-admission-controller") {
+			m.Webhook = false
+		}
+		for _, e := range c.Env {
+			switch e.Name {
+			case "WATCH_NAMESPACE":
+				switch {
+				case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace":
+					m.WatchNamespace = d.Namespace
+				default:
+					m.WatchNamespace = e.Value
+				}
+			case "OPERATOR_NAME":
+				if e.Value != "" {
+					m.Name = e.Value
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
 func (o *Operator) reconcileAll(ctx context.Context) error {
-	list, err := o.dyn.Resource(spinsvcResource).List(ctx, metav1.ListOptions{})
+	mode, err := o.readMode(ctx)
+	if err != nil {
+		o.setErr(err)
+		return err
+	}
+	o.mu.Lock()
+	o.mode = mode
+	o.mu.Unlock()
+	if !mode.Running {
+		// Idle, as the real operator is without a running pod; expected
+		// before the install and after a destroy, so say which Deployment.
+		o.setErr(fmt.Errorf("idle: the operator's Deployment %s/%s is missing or has no available pod (expected before it is installed and after it is removed)",
+			o.opts.Namespace, operatorDeployName))
+		return nil // no operator pod, nothing reconciled (the webhook configuration stays, as it would)
+	}
+	if mode.Webhook {
+		if err := o.ensureWebhook(ctx, mode); err != nil {
+			o.setErr(err)
+			return err
+		}
+	}
+	list, err := o.dyn.Resource(spinsvcResource).Namespace(mode.WatchNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil // CRDs not installed yet
@@ -192,19 +319,113 @@ func baseName(svc string) string {
 	return svc
 }
 
+// exposePort is the port the operator gives spin-deck / spin-gate with
+// spec.expose.type = service (pkg/util/runtime.go GetDesiredExposePort,
+// pkg/deploy/spindeploy/expose_service/transform.go): 80, or the port of
+// the service's overrideBaseUrl (443 for https), or the service's
+// publicPort override, or spec.expose.service.publicPort.
+func exposePort(spec, config map[string]any, svc string) int32 {
+	port := int32(80)
+	prop := map[string][]string{"deck": {"security", "uiSecurity", "overrideBaseUrl"}, "gate": {"security", "apiSecurity", "overrideBaseUrl"}}[svc]
+	if u, ok, _ := unstructured.NestedString(config, prop...); ok && u != "" {
+		if parsed, err := url.Parse(u); err == nil {
+			if p, err := strconv.Atoi(parsed.Port()); err == nil {
+				port = int32(p)
+			} else if parsed.Scheme == "https" {
+				port = 443
+			} else if parsed.Scheme == "http" {
+				port = 80
+			}
+		}
+	}
+	if ov, ok, _ := unstructured.NestedMap(spec, "expose", "service", "overrides", svc); ok {
+		if p := toInt32(ov["publicPort"]); p != 0 {
+			port = p
+		}
+	} else if p := toInt32(nested(spec, "expose", "service", "publicPort")); p != 0 {
+		port = p
+	}
+	return port
+}
+
+func nested(m map[string]any, path ...string) any {
+	v, _, _ := unstructured.NestedFieldNoCopy(m, path...)
+	return v
+}
+
+func toInt32(v any) int32 {
+	switch n := v.(type) {
+	case int64:
+		return int32(n)
+	case float64:
+		return int32(n)
+	}
+	return 0
+}
+
+func specHash(ss *unstructured.Unstructured) string {
+	// The real operator hashes spinnakerConfig and kustomize only
+	// (pkg/deploy/spindeploy/changedetector): switching spec.accounts does
+	// not redeploy.
+	b, _ := json.Marshal([]any{nested(ss.Object, "spec", "spinnakerConfig"), nested(ss.Object, "spec", "kustomize"), nested(ss.Object, "spec", "expose")})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured) error {
 	if ss.GetDeletionTimestamp() != nil {
 		return nil
 	}
 	ns, name := ss.GetNamespace(), ss.GetName()
+	spec, _, _ := unstructured.NestedMap(ss.Object, "spec")
 	config, _, _ := unstructured.NestedMap(ss.Object, "spec", "spinnakerConfig", "config")
 	version, _, _ := unstructured.NestedString(config, "version")
+	accountsOn, _, _ := unstructured.NestedBool(ss.Object, "spec", "accounts", "enabled")
+	if accountsOn {
+		// Observed with 1.3.1: a SpinnakerAccount with kubeconfigSecret
+		// fails the account controller with "secret context not
+		// initialized", and with it the whole SpinnakerService reconcile.
+		accs, err := o.dyn.Resource(spinaccResource).Namespace(ns).List(ctx, metav1.ListOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		if accs != nil {
+			for _, a := range accs.Items {
+				if _, found, _ := unstructured.NestedFieldNoCopy(a.Object, "spec", "kubernetes", "kubeconfigSecret"); found {
+					return fmt.Errorf("SpinnakerService %s/%s: SpinnakerAccount %s: secret context not initialized", ns, name, a.GetName())
+				}
+			}
+		}
+	}
+	hash := specHash(ss)
+	deployedHash, _, _ := unstructured.NestedString(ss.Object, "status", "lastDeployed", "config", "hash")
 	services := servicesOf(config)
+	if hash != deployedHash {
+		if err := o.deploy(ctx, ss, spec, config, version, services); err != nil {
+			return err
+		}
+		// spindeploy.go Deploy: after applying the manifests the operator
+		// writes status.version (and the hashes) at once, keeping the rest
+		// of the status as it was: the pods have not rolled out yet.
+		status, _, _ := unstructured.NestedMap(ss.Object, "status")
+		if status == nil {
+			status = map[string]any{}
+		}
+		status["version"] = version
+		status["lastDeployed"] = map[string]any{"config": map[string]any{"hash": hash, "lastUpdatedAt": time.Now().UTC().Format(time.RFC3339)}}
+		return o.writeStatus(ctx, ss, status)
+	}
+	return o.checkStatus(ctx, ss, config, services, accountsOn)
+}
+
+// deploy applies the Deployments and Services Halyard would generate.
+func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, spec, config map[string]any, version string, services []service) error {
+	ns, name := ss.GetNamespace(), ss.GetName()
 	owner := metav1.OwnerReference{APIVersion: ss.GetAPIVersion(), Kind: ss.GetKind(), Name: name, UID: ss.GetUID(), Controller: ptr.To(true)}
 	labels := func(svc string) map[string]string {
 		return map[string]string{"app": "spin", "cluster": "spin-" + svc, "app.kubernetes.io/managed-by": standInManager, "spinnaker.io/service": name}
 	}
-
+	exposeType, _, _ := unstructured.NestedString(spec, "expose", "type")
 	want := map[string]bool{}
 	for _, s := range services {
 		objName := "spin-" + s.name
@@ -231,11 +452,21 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 		if err := o.upsertDeployment(ctx, dep); err != nil {
 			return err
 		}
+		port := int32(s.port)
+		svcType := corev1.ServiceTypeClusterIP
+		if strings.EqualFold(exposeType, "service") && (s.name == "deck" || s.name == "gate") {
+			port = exposePort(spec, config, s.name)
+			t, _, _ := unstructured.NestedString(spec, "expose", "service", "type")
+			if t != "" {
+				svcType = corev1.ServiceType(t)
+			}
+		}
 		svc := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels(s.name), OwnerReferences: []metav1.OwnerReference{owner}},
 			Spec: corev1.ServiceSpec{
+				Type:     svcType,
 				Selector: map[string]string{"cluster": objName},
-				Ports:    []corev1.ServicePort{{Name: "http", Port: int32(s.port), TargetPort: intstr.FromInt32(int32(target))}},
+				Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(int32(target))}},
 			},
 		}
 		if err := o.upsertService(ctx, svc); err != nil {
@@ -255,7 +486,7 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 			_ = o.cs.CoreV1().Services(ns).Delete(ctx, d.Name, metav1.DeleteOptions{})
 		}
 	}
-	return o.updateStatus(ctx, ss, config, version, services)
+	return nil
 }
 
 func (o *Operator) upsertDeployment(ctx context.Context, d *appsv1.Deployment) error {
@@ -288,39 +519,49 @@ func (o *Operator) upsertService(ctx context.Context, s *corev1.Service) error {
 	if err != nil {
 		return err
 	}
-	if cur.Spec.Ports[0].TargetPort == s.Spec.Ports[0].TargetPort && cur.Spec.Ports[0].Port == s.Spec.Ports[0].Port {
+	if cur.Spec.Ports[0].TargetPort == s.Spec.Ports[0].TargetPort && cur.Spec.Ports[0].Port == s.Spec.Ports[0].Port && cur.Spec.Type == s.Spec.Type {
 		return nil
 	}
 	cur.Spec.Ports = s.Spec.Ports
+	cur.Spec.Type = s.Spec.Type
+	if s.Spec.Type != corev1.ServiceTypeLoadBalancer && s.Spec.Type != corev1.ServiceTypeNodePort {
+		cur.Spec.Ports[0].NodePort = 0
+	}
 	_, err = c.Update(ctx, cur, metav1.UpdateOptions{FieldManager: standInManager})
 	return err
 }
 
-func (o *Operator) updateStatus(ctx context.Context, ss *unstructured.Unstructured, config map[string]any, version string, services []service) error {
+// checkStatus is the operator's status check (pkg/controller/
+// spinnakerservice/status.go, checks and getStatus): services[] from the
+// Deployments, named after them; the overall status from the pods.
+func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructured, config map[string]any, services []service, accountsOn bool) error {
 	ns := ss.GetNamespace()
-	overall := spinnaker.StatusOK
 	var items []any
+	allReady := true
+	var pods []corev1.Pod
 	for _, s := range services {
 		d, err := o.cs.AppsV1().Deployments(ns).Get(ctx, "spin-"+s.name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		done, _, err := kube.DeploymentRolledOut(d)
-		if err != nil {
-			overall = spinnaker.StatusFailure
-		} else if !done && overall == spinnaker.StatusOK {
-			overall = spinnaker.StatusUpdating
-		}
 		items = append(items, map[string]any{
-			"name":          s.name,
+			"name":          d.Name,
 			"image":         d.Spec.Template.Spec.Containers[0].Image,
-			"replicas":      int64(*d.Spec.Replicas),
+			"replicas":      int64(d.Status.Replicas),
 			"readyReplicas": int64(d.Status.ReadyReplicas),
 		})
+		allReady = allReady && d.Status.Replicas == d.Status.ReadyReplicas
+		pl, err := o.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "cluster=spin-" + s.name})
+		if err != nil {
+			return err
+		}
+		pods = append(pods, pl.Items...)
 	}
-	spec, _ := json.Marshal(ss.Object["spec"])
-	sum := sha256.Sum256(spec)
-	hash := hex.EncodeToString(sum[:])
+	prevCount, _, _ := unstructured.NestedInt64(ss.Object, "status", "serviceCount")
+	overall := podsStatus(pods, prevCount)
+	if overall == spinnaker.StatusUpdating && allReady {
+		overall = spinnaker.StatusOK
+	}
 	uiURL := fmt.Sprintf("http://spin-deck.%s:9000", ns)
 	apiURL := fmt.Sprintf("http://spin-gate.%s:8084", ns)
 	if u, ok, _ := unstructured.NestedString(config, "security", "uiSecurity", "overrideBaseUrl"); ok {
@@ -329,20 +570,71 @@ func (o *Operator) updateStatus(ctx context.Context, ss *unstructured.Unstructur
 	if u, ok, _ := unstructured.NestedString(config, "security", "apiSecurity", "overrideBaseUrl"); ok {
 		apiURL = u
 	}
+	accounts := int64(0)
+	if accountsOn {
+		list, err := o.dyn.Resource(spinaccResource).Namespace(ns).List(ctx, metav1.ListOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		if list != nil {
+			for _, a := range list.Items {
+				if on, _, _ := unstructured.NestedBool(a.Object, "spec", "enabled"); on {
+					accounts++
+				}
+			}
+		}
+	}
+	status, _, _ := unstructured.NestedMap(ss.Object, "status")
+	if status == nil {
+		status = map[string]any{}
+	}
+	status["status"] = overall
+	status["serviceCount"] = int64(len(items))
+	status["services"] = items
+	status["uiUrl"] = uiURL
+	status["apiUrl"] = apiURL
+	status["accountCount"] = accounts
+	return o.writeStatus(ctx, ss, status)
+}
+
+// podsStatus is getStatus of the real status checker: N/A without pods;
+// Failure for a pod Failed/Unknown or Pending for any reason but
+// ContainerCreating; Updating while fewer pods run than services were
+// counted; OK otherwise.
+func podsStatus(pods []corev1.Pod, serviceCount int64) string {
+	if len(pods) == 0 {
+		return spinnaker.StatusNA
+	}
+	running := 0
+	for _, p := range pods {
+		switch p.Status.Phase {
+		case corev1.PodRunning:
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.State.Running != nil && p.DeletionTimestamp == nil {
+					running++
+				}
+			}
+		case corev1.PodPending:
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.State.Waiting != nil {
+					if cs.State.Waiting.Reason == "ContainerCreating" {
+						return spinnaker.StatusUpdating
+					}
+					return spinnaker.StatusFailure
+				}
+			}
+		case corev1.PodFailed, corev1.PodUnknown:
+			return spinnaker.StatusFailure
+		}
+	}
+	if int64(running) != serviceCount {
+		return spinnaker.StatusUpdating
+	}
+	return spinnaker.StatusOK
+}
+
+func (o *Operator) writeStatus(ctx context.Context, ss *unstructured.Unstructured, status map[string]any) error {
 	prev, _, _ := unstructured.NestedMap(ss.Object, "status")
-	lastDeployed, _, _ := unstructured.NestedMap(ss.Object, "status", "lastDeployed")
-	if h, _, _ := unstructured.NestedString(lastDeployed, "config", "hash"); h != hash {
-		lastDeployed = map[string]any{"config": map[string]any{"hash": hash, "lastUpdatedAt": time.Now().UTC().Format(time.RFC3339)}}
-	}
-	status := map[string]any{
-		"status":       overall,
-		"serviceCount": int64(len(services)),
-		"services":     items,
-		"version":      version,
-		"uiUrl":        uiURL,
-		"apiUrl":       apiURL,
-		"lastDeployed": lastDeployed,
-	}
 	a, _ := json.Marshal(prev)
 	b, _ := json.Marshal(status)
 	if string(a) == string(b) {
@@ -350,7 +642,7 @@ func (o *Operator) updateStatus(ctx context.Context, ss *unstructured.Unstructur
 	}
 	ss = ss.DeepCopy()
 	ss.Object["status"] = status
-	_, err := o.dyn.Resource(spinsvcResource).Namespace(ns).UpdateStatus(ctx, ss, metav1.UpdateOptions{FieldManager: standInManager})
+	_, err := o.dyn.Resource(spinsvcResource).Namespace(ss.GetNamespace()).UpdateStatus(ctx, ss, metav1.UpdateOptions{FieldManager: standInManager})
 	if apierrors.IsConflict(err) {
 		return nil // the next pass sees the new generation
 	}

@@ -1,0 +1,330 @@
+package operatortest_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// env is one cluster with kube-controller-manager, the kubelet stand-in
+// (with switches to hold or fail pods) and the operator stand-in.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	client *kube.Client
+	op     *operatortest.Operator
+	hold   atomic.Value // string: image tag held in ContainerCreating
+	fail   atomic.Value // string: image tag whose pull fails
+}
+
+func startEnv(t *testing.T, opNS string) *env {
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	backends := operatortest.StartBackends(t)
+	e := &env{t: t}
+	e.hold.Store("\x00")
+	e.fail.Store("\x00")
+	operatortest.StartKubeletWith(t, c.RESTConfig(), operatortest.KubeletOptions{PodIP: backends.IP,
+		PullFails: func(image string) bool { return strings.HasSuffix(image, ":"+e.fail.Load().(string)) },
+		Hold: func(p *corev1.Pod) bool {
+			return len(p.Spec.Containers) > 0 && strings.HasSuffix(p.Spec.Containers[0].Image, ":"+e.hold.Load().(string))
+		}})
+	e.op = operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host, Interval: 100 * time.Millisecond})
+	var cancel context.CancelFunc
+	e.ctx, cancel = context.WithTimeout(t.Context(), 4*time.Minute)
+	t.Cleanup(cancel)
+	var err error
+	if e.client, err = kube.NewClient(c.RESTConfig()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func settings(ns string, clusterWide bool) spinnaker.OperatorSettings {
+	img, _ := spinnaker.HalyardImageFor(spinnaker.DefaultOperatorVersion)
+	return spinnaker.OperatorSettings{Namespace: ns, Image: "armory/spinnaker-operator:1.3.1", HalyardImage: img, ClusterWide: clusterWide}
+}
+
+func spinsvc(ns, name, version string, config map[string]any, extra map[string]any) *unstructured.Unstructured {
+	cfg := map[string]any{"version": version}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	spec := map[string]any{"spinnakerConfig": map[string]any{"config": cfg}}
+	for k, v := range extra {
+		spec[k] = v
+	}
+	o := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	o.SetGroupVersionKind(spinnaker.SpinnakerServiceGVK)
+	o.SetNamespace(ns)
+	o.SetName(name)
+	return o
+}
+
+func (e *env) waitFor(what string, cond func() (bool, string)) {
+	e.t.Helper()
+	var last string
+	err := kube.WaitFor(e.ctx, 200*time.Millisecond, time.Minute, func(context.Context) (bool, string, error) {
+		ok, msg := cond()
+		last = msg
+		return ok, msg, nil
+	})
+	if err != nil {
+		e.t.Fatalf("%s: %v (last: %s; stand-in: %v)", what, err, last, e.op.LastError())
+	}
+}
+
+func (e *env) status(ns, name string) spinnaker.Status {
+	obj, err := e.client.Get(e.ctx, spinnaker.SpinnakerServiceGVK, ns, name)
+	if err != nil {
+		return spinnaker.Status{Status: "get: " + err.Error()}
+	}
+	return spinnaker.ParseStatus(obj)
+}
+
+// TestStandIn_clusterMode copies, point by point, the contract's sections
+// "Admission webhook", "Halyard sidecar and config keys", "Accounts",
+// "Expose" and "Status the operator writes" (shared/design/
+// OPERATOR-CONTRACT.md).
+func TestStandIn_clusterMode(t *testing.T) {
+	const opNS = "spinnaker-operator"
+	e := startEnv(t, opNS)
+	if err := spinnaker.EnsureNamespace(e.ctx, e.client, "zone"); err != nil {
+		t.Fatal(err)
+	}
+
+	// "Admission webhook: operator pods without that label leave the
+	// webhook with no endpoints, and the API server refuses every
+	// SpinnakerService write." An operator Deployment whose pods lack
+	// name: spinnaker-operator (as spinops rendered it before issue 12).
+	if err := spinnaker.InstallCRDs(e.ctx, e.client, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := spinnaker.EnsureNamespace(e.ctx, e.client, opNS); err != nil {
+		t.Fatal(err)
+	}
+	unlabelled := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "spinnaker-operator", Namespace: opNS},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "spinnaker-operator"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app.kubernetes.io/name": "spinnaker-operator"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "spinnaker-operator", Image: "armory/spinnaker-operator:1.3.1",
+					Env: []corev1.EnvVar{{Name: "OPERATOR_NAME", Value: "spinnaker-operator"}}}}}}},
+	}
+	if _, err := e.client.Clientset.AppsV1().Deployments(opNS).Create(e.ctx, unlabelled, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the webhook configuration", func() (bool, string) {
+		_, err := e.client.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(e.ctx, operatortest.WebhookConfigurationName, metav1.GetOptions{})
+		return err == nil, "not yet created"
+	})
+	svc, err := e.client.Clientset.CoreV1().Services(opNS).Get(e.ctx, "spinnaker-operator", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector["name"] != "spinnaker-operator" {
+		t.Fatalf("webhook Service: %v, selector %v", err, svc.Spec.Selector)
+	}
+	basic := spinsvc("zone", "spinnaker", "1.35.3", nil, nil)
+	if _, err := e.client.Apply(e.ctx, basic); err == nil || !strings.Contains(err.Error(), "no endpoints available") {
+		t.Fatalf("write with no labelled operator pod: err = %v, want a refusal naming the missing endpoints", err)
+	}
+	// spinops' manifests keep the immutable selector and label the pods.
+	if err := spinnaker.EnsureOperator(e.ctx, e.client, settings(opNS, true), true, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("a write once a labelled pod is ready", func() (bool, string) {
+		_, err := e.client.Apply(e.ctx, basic)
+		return err == nil, errString(err)
+	})
+
+	t.Run("Halyard refuses keys it does not know", func(t *testing.T) {
+		for what, config := range map[string]map[string]any{
+			"features.canary":                 {"features": map[string]any{"canary": true}},
+			"persistentStorage.s3.assumeRole": {"persistentStorage": map[string]any{"persistentStoreType": "s3", "s3": map[string]any{"bucket": "b", "assumeRole": "arn:aws:iam::1:role/x"}}},
+			"SAML without keystore":           {"security": map[string]any{"authn": map[string]any{"saml": map[string]any{"enabled": true, "metadataRemote": "https://idp", "issuerId": "spin"}}}},
+		} {
+			if _, err := e.client.Apply(e.ctx, spinsvc("zone", "bad", "1.35.3", config, nil)); err == nil {
+				t.Errorf("%s: admitted", what)
+			}
+		}
+	})
+
+	t.Run("SpinnakerAccount shapes of 1.3.1", func(t *testing.T) {
+		acc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"enabled": true, "type": "Kubernetes",
+			"kubernetes": map[string]any{"kubeconfigFile": "encryptedFile:k8s!n:kc!k:config"}}}}
+		acc.SetGroupVersionKind(spinnaker.SpinnakerAccountGVK)
+		acc.SetNamespace("zone")
+		acc.SetName("enc")
+		if _, err := e.client.Apply(e.ctx, acc); err == nil || !strings.Contains(err.Error(), "nil pointer") {
+			t.Errorf("encryptedFile kubeconfigFile: err = %v, want the validator's crash", err)
+		}
+	})
+
+	t.Run("Deployments spin-<service>, status names, version before rollout", func(t *testing.T) {
+		e.waitFor("OK at 1.35.3", func() (bool, string) {
+			st := e.status("zone", "spinnaker")
+			return st.Status == spinnaker.StatusOK && st.Version == "1.35.3", st.Status + " " + st.Version
+		})
+		st := e.status("zone", "spinnaker")
+		for _, s := range st.Services {
+			if !strings.HasPrefix(s.Name, "spin-") {
+				t.Errorf("status.services[].name %q is not the Deployment's name", s.Name)
+			}
+			if _, err := e.client.Clientset.AppsV1().Deployments("zone").Get(e.ctx, s.Name, metav1.GetOptions{}); err != nil {
+				t.Errorf("no Deployment %s: %v", s.Name, err)
+			}
+		}
+		// Upgrade with the new pods held in ContainerCreating: the version
+		// is reported at once, the status keeps saying OK from the old pods.
+		e.hold.Store("1.35.4")
+		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.4", nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("version 1.35.4 reported", func() (bool, string) {
+			st := e.status("zone", "spinnaker")
+			return st.Version == "1.35.4", st.Version
+		})
+		dep, err := e.client.Clientset.AppsV1().Deployments("zone").Get(e.ctx, "spin-gate", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done, _, _ := kube.DeploymentRolledOut(dep); done {
+			t.Error("spin-gate rolled out although its new pod is held")
+		}
+		e.hold.Store("\x00")
+		e.waitFor("OK at 1.35.4", func() (bool, string) {
+			st := e.status("zone", "spinnaker")
+			return st.Status == spinnaker.StatusOK, st.Status
+		})
+	})
+
+	t.Run("Failure while a pod cannot pull its image", func(t *testing.T) {
+		e.fail.Store("1.35.5")
+		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.5", nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("status Failure", func() (bool, string) {
+			st := e.status("zone", "spinnaker")
+			return st.Status == spinnaker.StatusFailure, st.Status
+		})
+		e.fail.Store("\x00")
+		// The kubelet stand-in only touches pods that are not ready: a
+		// pull that succeeds later makes the pod run.
+		e.waitFor("OK again", func() (bool, string) {
+			st := e.status("zone", "spinnaker")
+			return st.Status == spinnaker.StatusOK, st.Status
+		})
+	})
+
+	t.Run("accounts counted only with spec.accounts.enabled", func(t *testing.T) {
+		acc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"enabled": true, "type": "Kubernetes",
+			"kubernetes": map[string]any{"kubeconfig": map[string]any{"apiVersion": "v1", "kind": "Config", "preferences": map[string]any{},
+				"clusters":        []any{map[string]any{"name": "c", "cluster": map[string]any{"server": "https://10.0.0.1"}}},
+				"users":           []any{map[string]any{"name": "u", "user": map[string]any{"tokenFile": "/var/run/token"}}},
+				"contexts":        []any{map[string]any{"name": "x", "context": map[string]any{"cluster": "c", "user": "u"}}},
+				"current-context": "x"}}}}}
+		acc.SetGroupVersionKind(spinnaker.SpinnakerAccountGVK)
+		acc.SetNamespace("zone")
+		acc.SetName("inline")
+		if _, err := e.client.Apply(e.ctx, acc); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		if n := e.status("zone", "spinnaker").AccountCount; n != 0 {
+			t.Errorf("accountCount %d without spec.accounts.enabled", n)
+		}
+		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.5", nil, map[string]any{"accounts": map[string]any{"enabled": true, "dynamic": true}})); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("accountCount 1", func() (bool, string) {
+			n := e.status("zone", "spinnaker").AccountCount
+			return n == 1, "accountCount " + itoa(int(n))
+		})
+	})
+
+	t.Run("expose rewrites spin-deck and spin-gate", func(t *testing.T) {
+		expose := map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer", "publicPort": int64(443),
+			"overrides": map[string]any{"gate": map[string]any{"publicPort": int64(443)}}}}
+		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.5", nil, map[string]any{"expose": expose, "accounts": map[string]any{"enabled": true}})); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"spin-deck", "spin-gate"} {
+			e.waitFor(name+" on 443", func() (bool, string) {
+				s, err := e.client.Clientset.CoreV1().Services("zone").Get(e.ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return false, err.Error()
+				}
+				return s.Spec.Ports[0].Port == 443 && s.Spec.Type == corev1.ServiceTypeLoadBalancer, string(s.Spec.Type) + " " + itoa(int(s.Spec.Ports[0].Port))
+			})
+		}
+	})
+}
+
+// TestStandIn_basicModeWatchesItsNamespace copies "Namespaces watched":
+// basic mode sets WATCH_NAMESPACE to the operator's namespace and runs
+// without the admission controller.
+func TestStandIn_basicModeWatchesItsNamespace(t *testing.T) {
+	const opNS = "spin-basic"
+	e := startEnv(t, opNS)
+	if err := spinnaker.EnsureOperator(e.ctx, e.client, settings(opNS, false), true, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := spinnaker.EnsureNamespace(e.ctx, e.client, "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{opNS, "elsewhere"} {
+		if _, err := e.client.Apply(e.ctx, spinsvc(ns, "spinnaker", "1.35.3", nil, nil)); err != nil {
+			t.Fatalf("%s: %v (basic mode has no admission webhook)", ns, err)
+		}
+	}
+	e.waitFor("the operator's own namespace reconciled", func() (bool, string) {
+		st := e.status(opNS, "spinnaker")
+		return st.Status == spinnaker.StatusOK, st.Status
+	})
+	if m := e.op.CurrentMode(); m == nil || m.WatchNamespace != opNS || m.Webhook {
+		t.Errorf("mode read from the Deployment: %+v", m)
+	}
+	if deps, _ := e.client.Clientset.AppsV1().Deployments("elsewhere").List(e.ctx, metav1.ListOptions{}); len(deps.Items) != 0 {
+		t.Errorf("basic mode deployed %d Deployments outside its namespace", len(deps.Items))
+	}
+	if st := e.status("elsewhere", "spinnaker"); st.Version != "" {
+		t.Errorf("basic mode reported status %+v outside its namespace", st)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	if neg {
+		b = append([]byte{'-'}, b...)
+	}
+	return string(b)
+}
