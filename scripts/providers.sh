@@ -36,10 +36,14 @@ want=("$@")
 [[ ${#want[@]} -gt 0 ]] || want=(aws google)
 
 log() { printf 'providers: %s\n' "$*"; }
-# The providers are test tools here (schemas for mock_provider, applies
-# against moto): compiled without optimisation or inlining, which cuts the
-# cold compile (see bench/RESULTS.md, "provider build flags"). Part of the key.
-gcflags=${PROVIDER_GCFLAGS-all=-N -l}
+# Compiler flags for the providers (part of the cache key). Default: none.
+# Building without optimisation or inlining (all=-N -l) was tried on
+# 2026-12-01 and rejected: the compile was not measurably shorter on the
+# shared machine (aws 23 min, google 20 min under load), and every schema
+# load of the unoptimised 1 GB binary cost 7 s of CPU, so the module tests,
+# which start the provider for every run block, took 200-400 s per
+# directory instead of a few seconds.
+gcflags=${PROVIDER_GCFLAGS-}
 go_version=$(go version)
 plat="$(go env GOOS)_$(go env GOARCH)"
 
@@ -59,7 +63,7 @@ for name in "${want[@]}"; do
 	if [[ -x $bin ]]; then
 		log "$name $version: cached $bin"
 	else
-		log "$name $version: building from the module proxy (aws: 25-45 min cold) ..."
+		log "$name $version: building from the module proxy (aws 25-45 min, google ~5 min cold) ..."
 		start=$(date +%s)
 		mkdir -p "$(dirname "$bin")"
 		gobin=$(mktemp -d "$(dirname "$bin")/gobin.XXXXXX")
