@@ -15,7 +15,9 @@
 #   4. init, validate and test again under OpenTofu (scripts/testenv.sh
 #      builds it) in a second scratch tree, with the mirror's providers also
 #      laid out under registry.opentofu.org/ (tofu's default registry host;
-#      hard links or copies, not symlinks).
+#      hard links or copies, not symlinks);
+#   5. on a full run, the AWS modules applied for real against moto_server
+#      with the mirror's hashicorp/aws (go test -tags modules ./internal/modtest).
 #
 # Usage: scripts/test-modules.sh [DIR...]     (default: every module and example)
 #        scripts/test-modules.sh --prepare   only build what the checks need (the
@@ -44,8 +46,10 @@ if [[ ${1:-} == --prepare ]]; then
 	prepare=true
 	shift
 fi
+all_dirs=1
 if [[ $# -gt 0 ]]; then
 	dirs=("${@%/}")
+	all_dirs=0
 else
 	mapfile -t dirs < <(
 		find modules -mindepth 2 -maxdepth 2 -type d | sort
@@ -82,10 +86,19 @@ fi
 # from the mirror, linked from one plugin cache instead of copied per dir.
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/spinops-modules.XXXXXX")
 [[ ${KEEP_SCRATCH:-} == 1 ]] || trap 'rm -rf "$scratch"' EXIT
-mkdir -p "$cache/terraform-plugins"
+# The plugin caches are keyed by the mirror's contents: with no lock file,
+# terraform would otherwise keep using a cached build of the same version
+# after the mirror's binary changed (other build flags, a new provider).
+mirror_key=$(find "$mirror/registry.terraform.io" -type f -printf '%P %s %T@\n' 2>/dev/null | sort | sha256sum | cut -c1-16)
+tf_plugins=$cache/terraform-plugins/$mirror_key
+tofu_plugins=$cache/tofu-plugins/$mirror_key
+for d in "$cache"/terraform-plugins/* "$cache"/tofu-plugins/*; do
+	[[ -d $d && $d != "$tf_plugins" && $d != "$tofu_plugins" ]] && rm -rf "$d"
+done
+mkdir -p "$tf_plugins"
 export TF_CLI_CONFIG_FILE=$scratch/terraformrc
 cat >"$TF_CLI_CONFIG_FILE" <<EOF
-plugin_cache_dir = "$cache/terraform-plugins"
+plugin_cache_dir = "$tf_plugins"
 plugin_cache_may_break_dependency_lock_file = true
 provider_installation {
   filesystem_mirror {
@@ -189,10 +202,10 @@ else
 		mkdir -p "$(dirname "$dst")"
 		ln -f "$src" "$dst" 2>/dev/null || cp -f "$src" "$dst"
 	done
-	mkdir -p "$cache/tofu-plugins" "$scratch/tofu"
+	mkdir -p "$tofu_plugins" "$scratch/tofu"
 	tofurc=$scratch/tofurc
 	cat >"$tofurc" <<EOF
-plugin_cache_dir = "$cache/tofu-plugins"
+plugin_cache_dir = "$tofu_plugins"
 plugin_cache_may_break_dependency_lock_file = true
 provider_installation {
   filesystem_mirror {
@@ -221,6 +234,24 @@ EOF
 		} >"$out" 2>&1 || ok=0
 		record "$d" " under tofu" "$out" "$ok" "$t0"
 	done
+fi
+
+# 5. Applied for real: the AWS modules against moto_server with the real
+# hashicorp/aws provider from the mirror, checked with aws-sdk-go-v2
+# (internal/modtest, build tag `modules`). Only on a full run.
+if [[ $all_dirs == 1 ]]; then
+	t0=$(date +%s)
+	out=$scratch/modtest.log
+	if TERRAFORM=$terraform SPINOPS_PROVIDER_MIRROR=$mirror TF_CLI_CONFIG_FILE= \
+		go test -tags modules -count=1 -timeout 30m -v ./internal/modtest/ >"$out" 2>&1; then
+		passed=$((passed + 1))
+		log "ok   internal/modtest: modules applied against moto ($(($(date +%s) - t0))s, $(grep -c '^--- PASS' "$out") tests)"
+	else
+		failed=$((failed + 1))
+		failures+=("internal/modtest (applied against moto)")
+		log "FAIL internal/modtest: modules applied against moto ($(($(date +%s) - t0))s)"
+		sed 's/^/    /' "$out" >&2
+	fi
 fi
 
 log "modules: $passed passed, $failed failed; tests: $tests_passed passed, $tests_failed failed ($(($(date +%s) - start))s)"

@@ -1,0 +1,11 @@
+//go:build modules
+
+package modtest
+
+import (
+	"testing"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
