@@ -317,9 +317,9 @@ func (r *refresher) worker(ctx context.Context) {
 type refreshOutcome int
 
 const (
-	refreshCached    refreshOutcome = iota // 202: the manifest was re-read and cached
-	refreshNothing                         // 200 with nothing cached
-	refreshFailed                          // no answer, or an error status: retry
+	refreshCached  refreshOutcome = iota // 202: the manifest was re-read and cached
+	refreshNothing                       // 200 with nothing cached
+	refreshFailed                        // no answer, or an error status: retry
 )
 
 // send is Orca's ManifestForceCacheRefreshTask.refreshManifests request:

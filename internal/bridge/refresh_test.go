@@ -89,7 +89,7 @@ func startRefresh(t *testing.T, o refreshOpts) *refreshFixture {
 	}
 	f.cd, err = clouddrivertest.Start(t.Context(), clouddrivertest.Config{Version: o.version,
 		Accounts: []clouddrivertest.Account{{Name: "spin", Kubeconfig: []byte(kc.GetKubeconfig()), Namespaces: []string{f.ns},
-			Kinds: []clouddrivertest.Kind{{Name: "deployment", GVR: deployments, Namespaced: true}, {Name: "configMap", GVR: configMaps, Namespaced: true}},
+			Kinds:         []clouddrivertest.Kind{{Name: "deployment", GVR: deployments, Namespaced: true}, {Name: "configMap", GVR: configMaps, Namespaced: true}},
 			CacheInterval: o.interval}},
 		OnRead: func(r clouddrivertest.Read) { f.mu.Lock(); f.reads = append(f.reads, r); f.mu.Unlock() }})
 	if err != nil {
@@ -456,8 +456,8 @@ func TestClouddriverURLValidated(t *testing.T) {
 	p := newPKI(t)
 	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
 	for url, want := range map[string]string{
-		"spin-clouddriver:7002":                      "must start with http",
-		"http://":                                    "names no host",
+		"spin-clouddriver:7002": "must start with http",
+		"http://":               "names no host",
 		"http://admin:hunter2@spin-clouddriver:7002": "must not carry credentials",
 		"http://spin-clouddriver:7002/?x=1":          "query",
 		"http://user:hunter2@[::1:7002":              "not a URL",
