@@ -519,7 +519,8 @@ func (s *Server) cycle(ctx context.Context, acc *account) error {
 		if e.cacheTime >= startMs {
 			listed[key] = e.object // shouldOverwriteUsingOnDemand
 		}
-		if !(e.cacheTime >= startMs || e.processedCount < 2) {
+		keep := e.cacheTime >= startMs || e.processedCount < 2 // shouldKeepInOnDemand
+		if !keep {
 			delete(acc.onDemand, key) // evictFromOnDemand
 		}
 	}
@@ -530,6 +531,16 @@ func (s *Server) cycle(ctx context.Context, acc *account) error {
 		s.emit(Read{Account: acc.Name, Key: key, Source: "cycle", Object: o, At: now})
 	}
 	return nil
+}
+
+// RunCycle runs one listing cycle of the account now, as the scheduler
+// does every CacheInterval.
+func (s *Server) RunCycle(ctx context.Context, accountName string) error {
+	acc := s.accounts[accountName]
+	if acc == nil {
+		return fmt.Errorf("clouddrivertest: no account %q", accountName)
+	}
+	return s.cycle(ctx, acc)
 }
 
 // LastCycleError is the error of the account's last listing cycle, if any.

@@ -35,6 +35,10 @@ type fixture struct {
 }
 
 func start(t *testing.T, v clouddrivertest.Version, interval time.Duration, mod ...func(*clouddrivertest.Account)) *fixture {
+	return startWithClock(t, v, interval, nil, mod...)
+}
+
+func startWithClock(t *testing.T, v clouddrivertest.Version, interval time.Duration, now func() time.Time, mod ...func(*clouddrivertest.Account)) *fixture {
 	t.Helper()
 	f := &fixture{c: testenv.SharedCluster(t)}
 	f.ns = f.c.Namespace(t)
@@ -46,7 +50,7 @@ func start(t *testing.T, v clouddrivertest.Version, interval time.Duration, mod 
 	for _, m := range mod {
 		m(&acc)
 	}
-	f.cd, err = clouddrivertest.Start(t.Context(), clouddrivertest.Config{Version: v, Accounts: []clouddrivertest.Account{acc},
+	f.cd, err = clouddrivertest.Start(t.Context(), clouddrivertest.Config{Version: v, Accounts: []clouddrivertest.Account{acc}, Now: now,
 		OnRead: func(r clouddrivertest.Read) { f.mu.Lock(); f.reads = append(f.reads, r); f.mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
@@ -355,5 +359,48 @@ func TestInfrastructureKey(t *testing.T) {
 	}
 	if !strings.HasPrefix(clouddrivertest.Current.String(), "clouddriver>=1.23") {
 		t.Fatal(clouddrivertest.Current.String())
+	}
+}
+
+// shouldOverwriteUsingOnDemand: an on-demand entry cached after the cycle
+// started wins over what the cycle listed; once older than the cycle's start
+// the listing wins, and after two cycles the entry is evicted.
+func TestCycleKeepsNewerOnDemandEntry(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Unix(1_000_000, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	set := func(t time.Time) { mu.Lock(); clock = t; mu.Unlock() }
+	f := startWithClock(t, clouddrivertest.OnDemand122, time.Hour, now)
+	waitFor(t, 10*time.Second, "first cycle", func() bool { return f.cd.Cycles("k8s") == 1 })
+	f.deploy(t, "web", 1)
+	key := clouddrivertest.InfrastructureKey("deployment", "k8s", f.ns, "web")
+	t1 := time.Unix(2_000_000, 0)
+	set(t1)
+	if code, _ := post(t, f.cd.URL(), map[string]string{"account": "k8s", "location": f.ns, "name": "deployment web"}); code != http.StatusAccepted {
+		t.Fatalf("on-demand answered %d", code)
+	}
+	f.deploy(t, "web", 2)     // the cluster moves on; no on-demand request
+	set(t1.Add(-time.Second)) // a cycle that started before the entry was cached
+	if err := f.cd.RunCycle(t.Context(), "k8s"); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicas(f, key); r != 1 {
+		t.Fatalf("after a cycle that started before the on-demand entry: replicas %d, want the entry's 1", r)
+	}
+	set(t1.Add(10 * time.Second)) // a cycle that started after it
+	if err := f.cd.RunCycle(t.Context(), "k8s"); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicas(f, key); r != 2 {
+		t.Fatalf("after a cycle that started after the on-demand entry: replicas %d, want the listed 2", r)
+	}
+	resp, err := http.Get(f.cd.URL() + "/cache/kubernetes/manifest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var pending []any
+	if err := json.NewDecoder(resp.Body).Decode(&pending); err != nil || len(pending) != 0 {
+		t.Fatalf("pending after two cycles: %v %v, want the entry evicted", pending, err)
 	}
 }
