@@ -85,10 +85,25 @@ func (c *RefreshConfig) checkAndSetDefaults() error {
 	if c.Client == nil {
 		c.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: time.Minute}}
 	}
-	if c.Coalesce < 0 || c.Timeout < 0 || c.BackoffMin < 0 || c.BackoffMax < c.BackoffMin || c.UnhandledPause < 0 ||
-		c.AccountRate < 0 || c.GlobalRate < 0 || c.AccountBurst < 1 || c.GlobalBurst < 1 || c.MaxPending < 1 ||
-		c.Workers < 1 || c.MaxAttempts < 1 || c.UnhandledLimit < 1 {
-		return fmt.Errorf("bridge: Refresh: durations, rates and sizes must be positive (got %+v)", *c)
+	for what, d := range map[string]time.Duration{"Coalesce": c.Coalesce, "Timeout": c.Timeout, "BackoffMin": c.BackoffMin,
+		"BackoffMax": c.BackoffMax, "UnhandledPause": c.UnhandledPause} {
+		if d < 0 {
+			return fmt.Errorf("bridge: Refresh.%s must not be negative (got %s)", what, d)
+		}
+	}
+	if c.BackoffMax < c.BackoffMin {
+		return fmt.Errorf("bridge: Refresh.BackoffMax (%s) must not be below BackoffMin (%s)", c.BackoffMax, c.BackoffMin)
+	}
+	for what, v := range map[string]float64{"AccountRate": c.AccountRate, "GlobalRate": c.GlobalRate} {
+		if v < 0 {
+			return fmt.Errorf("bridge: Refresh.%s must not be negative (got %g)", what, v)
+		}
+	}
+	for what, v := range map[string]int{"AccountBurst": c.AccountBurst, "GlobalBurst": c.GlobalBurst, "MaxPending": c.MaxPending,
+		"Workers": c.Workers, "MaxAttempts": c.MaxAttempts, "UnhandledLimit": c.UnhandledLimit} {
+		if v < 1 {
+			return fmt.Errorf("bridge: Refresh.%s must be at least 1 (got %d)", what, v)
+		}
 	}
 	return nil
 }
