@@ -131,9 +131,10 @@ type refreshItem struct {
 // refreshJob is one request: the item and what to send, copied under the
 // lock (notify may change the item's URL meanwhile).
 type refreshJob struct {
-	it  *refreshItem
-	key refreshKey
-	url string
+	it      *refreshItem
+	key     refreshKey
+	url     string
+	deleted bool
 }
 
 type itemHeap []*refreshItem
@@ -289,7 +290,7 @@ func (r *refresher) dispatch(ctx context.Context) {
 			}
 			heap.Pop(&r.queue)
 			it.inFlight, it.dirty = true, false
-			next = &refreshJob{it: it, key: it.key, url: it.url}
+			next = &refreshJob{it: it, key: it.key, url: it.url, deleted: it.deleted}
 			break
 		}
 		r.mu.Unlock()
@@ -323,7 +324,7 @@ func (r *refresher) worker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-r.work:
-			r.finish(j.it, r.send(ctx, j))
+			r.finish(j, r.send(ctx, j))
 		}
 	}
 }
@@ -383,7 +384,8 @@ func (r *refresher) send(ctx context.Context, it refreshJob) refreshOutcome {
 }
 
 // finish settles an item after its request.
-func (r *refresher) finish(it *refreshItem, out refreshOutcome) {
+func (r *refresher) finish(j refreshJob, out refreshOutcome) {
+	it := j.it
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -397,7 +399,7 @@ func (r *refresher) finish(it *refreshItem, out refreshOutcome) {
 		// 200 with nothing cached: the object is gone (Clouddriver evicted
 		// it: done), or this Clouddriver does not re-cache Kubernetes
 		// manifests on demand. Retrying would not change the answer.
-		if it.deleted && !it.dirty {
+		if j.deleted { // the deletion the request was for is evicted
 			r.m.refreshLag.Observe(now.Sub(it.since).Seconds())
 			break
 		}
