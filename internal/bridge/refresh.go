@@ -161,7 +161,9 @@ type refresher struct {
 
 	mu        sync.Mutex
 	items     map[refreshKey]*refreshItem
-	queue     itemHeap
+	queue     itemHeap                  // waiting until due
+	ready     map[string][]*refreshItem // due, waiting for a token, per account in order
+	turns     []string                  // accounts with ready items, next first
 	global    *rate.Limiter
 	accounts  map[string]*accountRefresh
 	wake      chan struct{}
@@ -178,7 +180,7 @@ type accountRefresh struct {
 }
 
 func newRefresher(cfg RefreshConfig, m *metrics, log *slog.Logger) *refresher {
-	return &refresher{cfg: cfg, m: m, log: log, items: map[refreshKey]*refreshItem{},
+	return &refresher{cfg: cfg, m: m, log: log, items: map[refreshKey]*refreshItem{}, ready: map[string][]*refreshItem{},
 		global:   rate.NewLimiter(rate.Limit(cfg.GlobalRate), cfg.GlobalBurst),
 		accounts: map[string]*accountRefresh{}, wake: make(chan struct{}, 1), work: make(chan refreshJob)}
 }
@@ -263,35 +265,33 @@ func (r *refresher) kick() {
 	}
 }
 
-// dispatch hands due items to the workers within the rate bounds.
+// dispatch hands due items to the workers within the rate bounds. Items
+// wait in the heap until due (coalescing, backoff), then in their account's
+// FIFO for a token: within an account they go in the order they became due,
+// and accounts take turns, so a busy object or account cannot starve the
+// others.
 func (r *refresher) dispatch(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		r.mu.Lock()
-		var next *refreshJob
-		wait := time.Hour
 		now := time.Now()
+		wait := time.Hour
 		for r.queue.Len() > 0 {
 			it := r.queue[0]
 			if d := it.due.Sub(now); d > 0 {
 				wait = d
 				break
 			}
-			a := r.accountLocked(it.key.account)
-			ra := a.limiter.ReserveN(now, 1)
-			rg := r.global.ReserveN(now, 1)
-			if d := max(ra.DelayFrom(now), rg.DelayFrom(now)); d > 0 {
-				ra.CancelAt(now)
-				rg.CancelAt(now)
-				it.due = now.Add(d)
-				heap.Fix(&r.queue, it.index)
-				continue
-			}
 			heap.Pop(&r.queue)
-			it.inFlight, it.dirty = true, false
-			next = &refreshJob{it: it, key: it.key, url: it.url, deleted: it.deleted}
-			break
+			if len(r.ready[it.key.account]) == 0 {
+				r.turns = append(r.turns, it.key.account)
+			}
+			r.ready[it.key.account] = append(r.ready[it.key.account], it)
+		}
+		next, tokenWait := r.nextReadyLocked(now)
+		if next == nil && tokenWait > 0 && tokenWait < wait {
+			wait = tokenWait
 		}
 		r.mu.Unlock()
 		if next != nil {
@@ -316,6 +316,41 @@ func (r *refresher) dispatch(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// nextReadyLocked takes the first ready item of the first account, in
+// turn, that has a token; otherwise it says how long until one may.
+func (r *refresher) nextReadyLocked(now time.Time) (*refreshJob, time.Duration) {
+	var wait time.Duration
+	for i := 0; i < len(r.turns); i++ {
+		acct := r.turns[i]
+		q := r.ready[acct]
+		a := r.accountLocked(acct)
+		ra := a.limiter.ReserveN(now, 1)
+		rg := r.global.ReserveN(now, 1)
+		if d := max(ra.DelayFrom(now), rg.DelayFrom(now)); d > 0 {
+			ra.CancelAt(now)
+			rg.CancelAt(now)
+			if wait == 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		it := q[0]
+		q[0] = nil
+		q = q[1:]
+		// This account goes to the back of the turns.
+		r.turns = append(r.turns[:i], r.turns[i+1:]...)
+		if len(q) > 0 {
+			r.ready[acct] = q
+			r.turns = append(r.turns, acct)
+		} else {
+			delete(r.ready, acct)
+		}
+		it.inFlight, it.dirty = true, false
+		return &refreshJob{it: it, key: it.key, url: it.url, deleted: it.deleted}, 0
+	}
+	return nil, wait
 }
 
 func (r *refresher) worker(ctx context.Context) {
