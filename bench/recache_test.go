@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,6 +194,7 @@ func BenchmarkRecache(b *testing.B) {
 			waitAll(0, 10*time.Second)
 			waitAll(1, clouddrivertest.DefaultCacheInterval+10*time.Second)
 			reqs := pushCD.Requests()[reqsBefore:]
+			sort.Slice(reqs, func(i, j int) bool { return reqs[i].At.Before(reqs[j].At) }) // recorded in the order they finished
 			maxPerSec := 0
 			for i := range reqs {
 				n := 0

@@ -167,7 +167,7 @@ type refresher struct {
 	global    *rate.Limiter
 	accounts  map[string]*accountRefresh
 	wake      chan struct{}
-	work      chan refreshJob
+	slots     chan struct{} // one per worker: a request holds one while it runs
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	startOnce sync.Once
@@ -182,18 +182,15 @@ type accountRefresh struct {
 func newRefresher(cfg RefreshConfig, m *metrics, log *slog.Logger) *refresher {
 	return &refresher{cfg: cfg, m: m, log: log, items: map[refreshKey]*refreshItem{}, ready: map[string][]*refreshItem{},
 		global:   rate.NewLimiter(rate.Limit(cfg.GlobalRate), cfg.GlobalBurst),
-		accounts: map[string]*accountRefresh{}, wake: make(chan struct{}, 1), work: make(chan refreshJob)}
+		accounts: map[string]*accountRefresh{}, wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers)}
 }
 
 func (r *refresher) start() {
 	r.startOnce.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		r.stop = cancel
-		r.wg.Add(1 + r.cfg.Workers)
+		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.dispatch(ctx) }()
-		for range r.cfg.Workers {
-			go func() { defer r.wg.Done(); r.worker(ctx) }()
-		}
 	})
 }
 
@@ -274,6 +271,13 @@ func (r *refresher) dispatch(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		// A free worker first: the token is taken just before the request
+		// is sent, so the rate bound holds for what Clouddriver receives.
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 		r.mu.Lock()
 		now := time.Now()
 		wait := time.Hour
@@ -295,13 +299,15 @@ func (r *refresher) dispatch(ctx context.Context) {
 		}
 		r.mu.Unlock()
 		if next != nil {
-			select {
-			case r.work <- *next:
-			case <-ctx.Done():
-				return
-			}
+			r.wg.Add(1)
+			go func(j refreshJob) {
+				defer r.wg.Done()
+				defer func() { <-r.slots }()
+				r.finish(j, r.send(ctx, j))
+			}(*next)
 			continue
 		}
+		<-r.slots
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
@@ -351,17 +357,6 @@ func (r *refresher) nextReadyLocked(now time.Time) (*refreshJob, time.Duration) 
 		return &refreshJob{it: it, key: it.key, url: it.url, deleted: it.deleted}, 0
 	}
 	return nil, wait
-}
-
-func (r *refresher) worker(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case j := <-r.work:
-			r.finish(j, r.send(ctx, j))
-		}
-	}
 }
 
 // refreshOutcome is how Clouddriver answered.

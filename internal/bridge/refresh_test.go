@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -300,6 +301,7 @@ func TestRefreshBurstCoalescedAndRateBound(t *testing.T) {
 		waitFor(t, 20*time.Second, "the last state re-cached", func() bool { return f.onDemandReplicas(fmt.Sprintf("d%d", i)) == changes/objects })
 	}
 	reqs := f.cd.Requests()[before:]
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].At.Before(reqs[j].At) }) // recorded in the order they finished
 	// The rate bound: in any window of length w at most burst + rate*w
 	// requests, +1 for the window's edges. The stand-in timestamps
 	// arrivals, not sends: requests sent 50ms apart may arrive together

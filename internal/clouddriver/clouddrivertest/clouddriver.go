@@ -129,7 +129,7 @@ type Server struct {
 
 // Request is an on-demand request the stand-in received.
 type Request struct {
-	At       time.Time
+	At       time.Time // when it arrived
 	Provider string
 	Type     string
 	Body     map[string]any
@@ -272,9 +272,10 @@ func (s *Server) handleCache(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad Request", "message": "Required request body is missing or not a JSON object"})
 			return
 		}
+		at := s.cfg.Now() // when it arrived, before the read it causes
 		status, ids := s.handleOnDemand(r.Context(), provider, typ, body)
 		s.reqMu.Lock()
-		s.requests = append(s.requests, Request{At: s.cfg.Now(), Provider: provider, Type: typ, Body: body, Status: status})
+		s.requests = append(s.requests, Request{At: at, Provider: provider, Type: typ, Body: body, Status: status})
 		s.reqMu.Unlock()
 		writeJSON(w, status, map[string]any{"cachedIdentifiersByType": ids})
 	case http.MethodGet:
