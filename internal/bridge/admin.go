@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"time"
 
@@ -43,6 +44,37 @@ func validateSpec(spec *bridgev1.AccountSpec) error {
 	}
 	if spec.GetGracePeriodSeconds() < 0 {
 		return status.Errorf(codes.InvalidArgument, "account %q: grace_period_seconds must not be negative", spec.GetName())
+	}
+	if err := validateClouddriverURL(spec.GetClouddriverUrl()); err != nil {
+		return status.Errorf(codes.InvalidArgument, "account %q: %v", spec.GetName(), err)
+	}
+	return nil
+}
+
+// validateClouddriverURL: an http(s) URL of a host, without credentials,
+// query or fragment (it is stored in the registration and logged).
+func validateClouddriverURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the URL, which may hold a password.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("clouddriver_url is not a URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("clouddriver_url %q must start with http:// or https:// (e.g. http://spin-clouddriver.spinnaker:7002)", raw)
+	case u.Host == "":
+		return fmt.Errorf("clouddriver_url %q names no host (e.g. http://spin-clouddriver.spinnaker:7002)", raw)
+	case u.User != nil:
+		return errors.New("clouddriver_url must not carry credentials (user:password@): the registration is stored and logged in the clear")
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("clouddriver_url %q must not have a query or fragment: give Clouddriver's base URL", raw)
 	}
 	return nil
 }
@@ -140,6 +172,9 @@ func (a *adminService) UpdateAccount(ctx context.Context, req *bridgev1.UpdateAc
 	st := s.reg.accounts[spec.GetName()]
 	if st == nil {
 		return nil, notRegistered(spec.GetName())
+	}
+	if st.spec.GetClouddriverUrl() != spec.GetClouddriverUrl() {
+		s.refresh.forget(spec.GetName()) // a new Clouddriver is not paused for the old one's answers
 	}
 	st.setSpec(proto.Clone(spec).(*bridgev1.AccountSpec))
 	st.rec.UpdatedAt = now

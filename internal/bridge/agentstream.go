@@ -567,13 +567,25 @@ func (sess *session) applyBatch(b *bridgev1.EventBatch) {
 				s.log.Warn("dropping an object that is not valid JSON", "account", sa.name, "kind", k.Info.GVR.String(), "name", ev.GetName(), "err", err)
 				continue
 			}
-			k.Upsert(o)
+			changed := k.Upsert(o) != ""
 			s.metrics.upserts.Inc()
 			if t := ev.GetObservedUnixNano(); t > 0 {
 				s.metrics.propagationLatency.Observe(now.Sub(time.Unix(0, t)).Seconds())
 			}
+			if cd := spec.GetClouddriverUrl(); cd != "" && changed && spinnakerManaged(raw) {
+				s.refresh.notify(cd, refreshKeyOf(sa.name, k, ev), observedAt(ev, now), false)
+			}
 		case bridgev1.EventType_EVENT_TYPE_DELETED:
-			k.Delete(ev.GetNamespace(), ev.GetName(), ev.GetResourceVersion())
+			var managed bool
+			cd := spec.GetClouddriverUrl()
+			if cd != "" {
+				if old := k.Get(ev.GetNamespace(), ev.GetName()); old != nil {
+					managed = spinnakerManaged(old.Raw)
+				}
+			}
+			if k.Delete(ev.GetNamespace(), ev.GetName(), ev.GetResourceVersion()) && managed {
+				s.refresh.notify(cd, refreshKeyOf(sa.name, k, ev), observedAt(ev, now), true)
+			}
 			s.metrics.deletes.Inc()
 		}
 	}
@@ -666,4 +678,17 @@ func (sess *session) failAccountOperations(account string) {
 	for _, id := range ids {
 		sess.queueCancel(id)
 	}
+}
+
+// refreshKeyOf names an event's object as Clouddriver does.
+func refreshKeyOf(account string, k *cache.Kind, ev *bridgev1.WatchEvent) refreshKey {
+	return refreshKey{account: account, kind: clouddriverKind(k.Info.Kind, k.Info.GVR.Group), namespace: ev.GetNamespace(), name: ev.GetName()}
+}
+
+// observedAt is when the agent saw the change (now when it did not say).
+func observedAt(ev *bridgev1.WatchEvent, now time.Time) time.Time {
+	if t := ev.GetObservedUnixNano(); t > 0 {
+		return time.Unix(0, t)
+	}
+	return now
 }

@@ -50,6 +50,11 @@ func TestConfigCheckAndSetDefaults(t *testing.T) {
 	if cfg.Limits != (Limits{MaxObjects: 100000, MaxKinds: 256, MaxWatches: 128}) {
 		t.Fatalf("limit defaults: %+v", cfg.Limits)
 	}
+	if r := cfg.Refresh; r.Coalesce != 20*time.Millisecond || r.AccountRate != 50 || r.AccountBurst != 100 || r.GlobalRate != 200 ||
+		r.GlobalBurst != 400 || r.MaxPending != 10000 || r.Workers != 8 || r.Timeout != 5*time.Second || r.MaxAttempts != 5 ||
+		r.UnhandledLimit != 3 || r.UnhandledPause != 10*time.Minute || r.Client == nil {
+		t.Fatalf("refresh defaults: %+v", r)
+	}
 	// Set values are kept.
 	cfg = Config{Store: st, Keys: ring, GRPCAddr: "[::1]:0", HeartbeatInterval: time.Second, Limits: Limits{MaxWatches: 3}}
 	if err := cfg.CheckAndSetDefaults(); err != nil {
@@ -73,6 +78,10 @@ func TestConfigCheckAndSetDefaults(t *testing.T) {
 		{"replication without an id", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", PeerURL: "https://a:8443"}, "stable, unique BridgeID"},
 		{"negative duration", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", GracePeriod: -time.Second}, "GracePeriod must not be negative"},
 		{"negative limit", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Limits: Limits{MaxObjects: -1}}, "Limits.MaxObjects must not be negative"},
+		{"negative refresh timeout", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Timeout: -time.Second}}, "Refresh.Timeout must not be negative"},
+		{"negative refresh rate", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{AccountRate: -1}}, "Refresh.AccountRate must not be negative"},
+		{"no refresh workers", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Workers: -2}}, "Refresh.Workers must be at least 1"},
+		{"backoff max below min", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{BackoffMin: time.Second, BackoffMax: time.Millisecond}}, "BackoffMax (1ms) must not be below BackoffMin (1s)"},
 	} {
 		if err := tc.cfg.CheckAndSetDefaults(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)

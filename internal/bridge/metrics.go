@@ -23,6 +23,14 @@ type metrics struct {
 	limitRefusals      *prometheus.CounterVec
 	revocations        *prometheus.CounterVec
 	fenced             prometheus.Counter
+
+	// Pushes to Clouddriver (refresh.go).
+	refreshRequests  *prometheus.CounterVec
+	refreshCoalesced prometheus.Counter
+	refreshDropped   *prometheus.CounterVec
+	refreshFailures  prometheus.Counter
+	refreshUnhandled prometheus.Counter
+	refreshLag       prometheus.Histogram
 }
 
 func newMetrics(s *Server) *metrics {
@@ -71,6 +79,41 @@ func newMetrics(s *Server) *metrics {
 			Help: "Accounts this replica stopped serving because it could not renew their lease in time.",
 		}),
 	}
+	m.refreshRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "spinops_bridge_clouddriver_refresh_requests_total",
+		Help: "On-demand re-cache requests sent to Clouddriver, by answer: accepted (202, re-cached), ok (200), error (no answer or an error status; retried).",
+	}, []string{"result"})
+	m.refreshCoalesced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "spinops_bridge_clouddriver_refresh_coalesced_total",
+		Help: "Changes of Spinnaker-managed objects folded into a re-cache request already waiting for the same object.",
+	})
+	m.refreshDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "spinops_bridge_clouddriver_refresh_dropped_total",
+		Help: "Changes not pushed to Clouddriver (it sees them on its caching cycle), by reason: queue_full, paused (Clouddriver re-caches nothing on demand).",
+	}, []string{"reason"})
+	m.refreshFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "spinops_bridge_clouddriver_refresh_failures_total",
+		Help: "Re-cache requests given up after every retry failed.",
+	})
+	m.refreshUnhandled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "spinops_bridge_clouddriver_refresh_unhandled_total",
+		Help: "Re-cache requests for an existing object that Clouddriver answered without caching anything (200, no cached identifiers).",
+	})
+	m.refreshLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "spinops_bridge_clouddriver_refresh_lag_seconds",
+		Help:    "From the agent seeing a change of a Spinnaker-managed object to Clouddriver having re-cached it.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	})
+	refreshPending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spinops_bridge_clouddriver_refresh_pending",
+		Help: "Objects waiting for a re-cache request to Clouddriver (bounded by the refresh queue size).",
+	}, func() float64 {
+		if s.refresh == nil {
+			return 0
+		}
+		return float64(s.refresh.pending())
+	})
+	m.registry.MustRegister(refreshPending, m.refreshRequests, m.refreshCoalesced, m.refreshDropped, m.refreshFailures, m.refreshUnhandled, m.refreshLag)
 	m.upserts = m.events.WithLabelValues("upsert")
 	m.deletes = m.events.WithLabelValues("delete")
 	cached := prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -100,6 +100,10 @@ type Config struct {
 	// Limits bound what one account may cost the bridge (limits.go).
 	Limits Limits
 
+	// Refresh bounds the re-cache requests the bridge sends to the
+	// Clouddriver of accounts that name one (refresh.go).
+	Refresh RefreshConfig
+
 	Logger *slog.Logger
 }
 
@@ -119,6 +123,7 @@ type Server struct {
 	cache   *cache.Cache
 	reg     registry
 	metrics *metrics
+	refresh *refresher
 	keyRing atomic.Pointer[KeyRing]
 
 	grpc     *grpc.Server
@@ -185,6 +190,9 @@ func (cfg *Config) CheckAndSetDefaults() error {
 	if cfg.MaxMessageBytes < 0 {
 		return fmt.Errorf("bridge: MaxMessageBytes must not be negative (got %d)", cfg.MaxMessageBytes)
 	}
+	if err := cfg.Refresh.checkAndSetDefaults(); err != nil {
+		return err
+	}
 	return cfg.Limits.checkAndSetDefaults()
 }
 
@@ -215,6 +223,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.keyRing.Store(cfg.Keys)
 	s.metrics = newMetrics(s)
+	s.refresh = newRefresher(cfg.Refresh, s.metrics, s.log)
 	if cfg.GRPCTLS == nil && !loopbackAddr(cfg.GRPCAddr) {
 		s.log.Warn("gRPC is served in PLAINTEXT on a non-loopback address: agent credentials and admin tokens cross the network in the clear", "grpc", cfg.GRPCAddr)
 	}
@@ -297,6 +306,7 @@ func (s *Server) Start() error {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.replicate(ctx) }()
 	}
+	s.refresh.start()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	close(s.ready)
 	s.log.Info("bridge serving", "grpc", s.GRPCAddr(), "endpoint", s.EndpointAddr(), "ops", s.OpsAddr())
@@ -334,6 +344,9 @@ func (s *Server) Stop() {
 		s.stopReplication()
 	}
 	s.wg.Wait()
+	if s.refresh != nil {
+		s.refresh.close()
+	}
 	s.reg.mu.Lock()
 	for _, st := range s.reg.accounts {
 		if st.graceTimer != nil {

@@ -81,8 +81,22 @@ type agentCredentialSecretModel struct {
 }
 
 type agentSpinnakerModel struct {
-	Kubernetes *kubernetesModel `tfsdk:"kubernetes"`
-	Namespace  types.String     `tfsdk:"namespace"`
+	Kubernetes     *kubernetesModel `tfsdk:"kubernetes"`
+	Namespace      types.String     `tfsdk:"namespace"`
+	ClouddriverURL types.String     `tfsdk:"clouddriver_url"`
+}
+
+// clouddriverURL is where the bridge pushes re-cache requests: the
+// override, else the spin-clouddriver Service the Operator creates in
+// Spinnaker's namespace (port 7002); "" (set explicitly) turns pushes off.
+func (m *agentSpinnakerModel) clouddriverURL() string {
+	if m == nil || m.Namespace.IsNull() || m.Namespace.IsUnknown() {
+		return ""
+	}
+	if !m.ClouddriverURL.IsNull() && !m.ClouddriverURL.IsUnknown() {
+		return m.ClouddriverURL.ValueString()
+	}
+	return "http://spin-clouddriver." + m.Namespace.ValueString() + ":7002"
 }
 
 var agentModes = map[string]bridgev1.Mode{
@@ -120,6 +134,7 @@ func (m *agentAccountModel) spec(ctx context.Context, diags *diag.Diagnostics) *
 		Mode:                    agentModes[m.Mode.ValueString()],
 		ClientIdentity:          m.ClientIdentity.ValueString(),
 		Permissions:             &bridgev1.Permissions{},
+		ClouddriverUrl:          m.Spinnaker.clouddriverURL(),
 	}
 	if m.Permissions != nil {
 		s.Permissions.Read = listStrings(ctx, m.Permissions.Read, diags)

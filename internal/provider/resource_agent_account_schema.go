@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -173,6 +174,13 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Attributes: map[string]schema.Attribute{
 					"namespace": schema.StringAttribute{Optional: true, MarkdownDescription: "Spinnaker's namespace (required in the block).",
 						Validators: []validator.String{validators.NamespaceName()}},
+					"clouddriver_url": schema.StringAttribute{Optional: true, MarkdownDescription: "Clouddriver's base URL, to which the bridge pushes an on-demand " +
+						"re-cache request for each change of a manifest Spinnaker manages. Default: `http://spin-clouddriver.<namespace>:7002`, the Service " +
+						"the Operator creates; with Clouddriver in HA mode set `http://spin-clouddriver-caching.<namespace>:7002`. `\"\"` turns pushes off. " +
+						"Clouddriver 1.23 and later re-caches nothing on demand for Kubernetes: the bridge then pauses its pushes and Spinnaker " +
+						"sees changes on its caching cycle (see the bridge's architecture notes).",
+						Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^$|^https?://[^\s/@?#]+(/[^\s?#]*)?$`),
+							"must be Clouddriver's base URL (http://HOST:PORT), without credentials, query or fragment")}},
 				},
 				Blocks: map[string]schema.Block{"kubernetes": connBlock("The Spinnaker cluster.")},
 			},

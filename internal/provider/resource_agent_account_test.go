@@ -266,6 +266,18 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 					rbacIs("configmaps"),
 					endpointReads,
 					stateHoldsNo(credential),
+					// The bridge pushes re-cache requests to the Clouddriver
+					// the Operator runs in Spinnaker's namespace.
+					func(*terraform.State) error {
+						a, err := tb.admin.GetAccount(tb.ctx(), &bridgev1.GetAccountRequest{Name: name})
+						if err != nil {
+							return err
+						}
+						if got, want := a.GetSpec().GetClouddriverUrl(), "http://spin-clouddriver."+spinNS+":7002"; got != want {
+							return fmt.Errorf("registered clouddriver_url %q, want %q", got, want)
+						}
+						return nil
+					},
 				),
 			},
 			{
@@ -527,6 +539,18 @@ resource "spinops_agent_account" "x" {
 }`),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`install_agent needs mode = "agent"`),
+			},
+			{
+				Config: withBridge(tb.Addr, tb.Token, `
+resource "spinops_agent_account" "x" {
+  name = "cdurl"
+  spinnaker {
+    namespace       = "spinnaker"
+    clouddriver_url = "http://admin:secret@spin-clouddriver:7002"
+  }
+}`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)must be Clouddriver's base URL.*without credentials`),
 			},
 			{
 				Config:      withBridge(tb.Addr, tb.Token, simple("Not_A_Name")),

@@ -1523,6 +1523,14 @@ type AccountSpec struct {
 	// a SAN (DNS or URI) equals this may serve the account without the
 	// credential.
 	ClientIdentity string `protobuf:"bytes,10,opt,name=client_identity,json=clientIdentity,proto3" json:"client_identity,omitempty"`
+	// clouddriver_url: the Clouddriver the account is registered in
+	// (http://spin-clouddriver.<namespace>:7002, or spin-clouddriver-caching
+	// in HA). When set, the bridge asks it to re-cache every manifest
+	// Spinnaker manages (moniker.spinnaker.io/* or artifact.spinnaker.io/*
+	// annotations) as soon as the account's agent reports a change, through
+	// Clouddriver's on-demand cache API (POST /cache/kubernetes/manifest).
+	// Empty: no pushes; Clouddriver sees changes on its caching cycle.
+	ClouddriverUrl string `protobuf:"bytes,11,opt,name=clouddriver_url,json=clouddriverUrl,proto3" json:"clouddriver_url,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1623,6 +1631,13 @@ func (x *AccountSpec) GetGracePeriodSeconds() int64 {
 func (x *AccountSpec) GetClientIdentity() string {
 	if x != nil {
 		return x.ClientIdentity
+	}
+	return ""
+}
+
+func (x *AccountSpec) GetClouddriverUrl() string {
+	if x != nil {
+		return x.ClouddriverUrl
 	}
 	return ""
 }
@@ -2571,7 +2586,7 @@ const file_spinops_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"7\n" +
 	"\vPermissions\x12\x12\n" +
 	"\x04read\x18\x01 \x03(\tR\x04read\x12\x14\n" +
-	"\x05write\x18\x02 \x03(\tR\x05write\"\xa5\x03\n" +
+	"\x05write\x18\x02 \x03(\tR\x05write\"\xce\x03\n" +
 	"\vAccountSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05kinds\x18\x02 \x03(\tR\x05kinds\x12\x1d\n" +
@@ -2586,7 +2601,8 @@ const file_spinops_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x04mode\x18\b \x01(\x0e2\x17.spinops.bridge.v1.ModeR\x04mode\x120\n" +
 	"\x14grace_period_seconds\x18\t \x01(\x03R\x12gracePeriodSeconds\x12'\n" +
 	"\x0fclient_identity\x18\n" +
-	" \x01(\tR\x0eclientIdentity\"\x86\x05\n" +
+	" \x01(\tR\x0eclientIdentity\x12'\n" +
+	"\x0fclouddriver_url\x18\v \x01(\tR\x0eclouddriverUrl\"\x86\x05\n" +
 	"\rAccountStatus\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\bR\tconnected\x12\x19\n" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12.\n" +
