@@ -40,6 +40,13 @@ type SpinnakerAccount struct {
 	Account   string
 	Namespace string
 	Filter    AccountFilter
+	// CacheIntervalSeconds is Clouddriver's per-account caching cycle
+	// (its KubernetesAccountProperties.ManagedAccount cacheIntervalSeconds);
+	// 0 leaves Clouddriver's default (the scheduler's 30 s). Current
+	// Clouddriver (1.23+) re-caches nothing on demand for Kubernetes, so
+	// this cycle is how soon Spinnaker sees a change; the bridge answers its
+	// lists from its cache.
+	CacheIntervalSeconds int64
 }
 
 // AccountTokensSecret and AccountTokensDir: see SpinnakerAccount.
@@ -110,6 +117,9 @@ func (s *SpinnakerAccount) objects(kubeconfig string, ep endpoint) []*unstructur
 		if len(v) > 0 {
 			settings[k] = toAny(v)
 		}
+	}
+	if s.CacheIntervalSeconds > 0 {
+		settings["cacheIntervalSeconds"] = s.CacheIntervalSeconds
 	}
 	cluster := map[string]any{"server": ep.server}
 	if ep.caData != "" {

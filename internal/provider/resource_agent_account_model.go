@@ -81,9 +81,10 @@ type agentCredentialSecretModel struct {
 }
 
 type agentSpinnakerModel struct {
-	Kubernetes     *kubernetesModel `tfsdk:"kubernetes"`
-	Namespace      types.String     `tfsdk:"namespace"`
-	ClouddriverURL types.String     `tfsdk:"clouddriver_url"`
+	Kubernetes           *kubernetesModel `tfsdk:"kubernetes"`
+	Namespace            types.String     `tfsdk:"namespace"`
+	ClouddriverURL       types.String     `tfsdk:"clouddriver_url"`
+	CacheIntervalSeconds types.Int64      `tfsdk:"cache_interval_seconds"`
 }
 
 // clouddriverURL is where the bridge pushes re-cache requests: the
@@ -264,7 +265,8 @@ func (r *agentAccountResource) attachment(ctx context.Context, m *agentAccountMo
 		}
 	}
 	if m.Spinnaker != nil {
-		a.Spinnaker = &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: m.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec)}
+		a.Spinnaker = &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: m.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec),
+			CacheIntervalSeconds: m.Spinnaker.CacheIntervalSeconds.ValueInt64()}
 		a.SpinnakerCluster = kubeClientAt(ctx, r.data, m.Spinnaker.Kubernetes, attachmentPaths[attach.PartSpinnaker], diags)
 		if a.SpinnakerCluster == nil {
 			a.Spinnaker = nil

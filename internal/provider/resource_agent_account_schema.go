@@ -181,6 +181,12 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 						"sees changes on its caching cycle (see the bridge's architecture notes).",
 						Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^$|^https?://[^\s/@?#]+(/[^\s?#]*)?$`),
 							"must be Clouddriver's base URL (http://HOST:PORT), without credentials, query or fragment")}},
+					"cache_interval_seconds": schema.Int64Attribute{Optional: true, MarkdownDescription: "Clouddriver's caching cycle for this account " +
+						"(the account setting `cacheIntervalSeconds`), in seconds; unset keeps Clouddriver's default (30 s). Current Clouddriver re-caches " +
+						"nothing on demand for Kubernetes, so this cycle is how soon Spinnaker sees a change. The bridge answers each cycle's lists from " +
+						"its cache (one LIST per kind, or per kind and namespace, per caching agent); the cost is on Clouddriver's side, which rewrites " +
+						"the account's cache entries every cycle: 5-10 s suits accounts of a few thousand objects.",
+						Validators: []validator.Int64{int64validator.Between(1, 3600)}},
 				},
 				Blocks: map[string]schema.Block{"kubernetes": connBlock("The Spinnaker cluster.")},
 			},

@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -126,7 +127,8 @@ resource "spinops_agent_account" "this" {
   }
 
   spinnaker {
-    namespace = %q
+    namespace              = %q
+    cache_interval_seconds = 10
   }
 
   timeouts {
@@ -207,6 +209,9 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 		perms, _, _ := unstructuredStrings(u.Object, "spec", "permissions", "WRITE")
 		if fmt.Sprint(perms) != "[ops]" {
 			return fmt.Errorf("SpinnakerAccount permissions.WRITE = %v", perms)
+		}
+		if v, _, _ := unstructured.NestedInt64(u.Object, "spec", "settings", "cacheIntervalSeconds"); v != 10 {
+			return fmt.Errorf("SpinnakerAccount settings.cacheIntervalSeconds = %d, want 10 (cache_interval_seconds)", v)
 		}
 		return nil
 	}

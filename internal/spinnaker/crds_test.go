@@ -199,9 +199,12 @@ func TestRendered_validAgainstTheRealCRDs(t *testing.T) {
 		}
 	}
 	acc := &attach.SpinnakerAccount{Account: "prod-eu", Namespace: "spinnaker-red",
-		Filter: attach.AccountFilter{Kinds: []string{"Deployment"}, Namespaces: []string{"apps"}, Write: []string{"ops"}}}
+		Filter: attach.AccountFilter{Kinds: []string{"Deployment"}, Namespaces: []string{"apps"}, Write: []string{"ops"}}, CacheIntervalSeconds: 10}
 	objs := acc.Objects(endpointKubeconfig)
 	check("the SpinnakerAccount of spinops_agent_account", objs[1])
+	if v, _, _ := unstructured.NestedFieldNoCopy(objs[1].Object, "spec", "settings", "cacheIntervalSeconds"); v != int64(10) {
+		t.Errorf("spec.settings.cacheIntervalSeconds = %v (%T), want 10", v, v)
+	}
 	b, _ := yaml.Marshal(objs[1].Object)
 	if strings.Contains(string(b), "endpoint-t0ken") {
 		t.Error("the SpinnakerAccount holds the endpoint token in clear")
