@@ -157,10 +157,8 @@ func TestMotoBucket(t *testing.T) {
 		"module.m.aws_s3_bucket_lifecycle_configuration.this": "moto 5.2 reads the lifecycle rules back differently from what was put, " +
 			"and the aws provider waits 3 minutes for them to match, then fails",
 	}})
-	var id string
-	a.output(t, "bucket_id", &id)
-	if id != name {
-		t.Fatalf("bucket_id %q, want %q", id, name)
+	if id := a.attr(t, "module.m.aws_s3_bucket.this", "id"); id != name {
+		t.Fatalf("bucket id %v, want %q", id, name)
 	}
 	ctx := t.Context()
 	sc := s3.NewFromConfig(awsConfig(), func(o *s3.Options) { o.BaseEndpoint = aws.String(moto.Endpoint); o.UsePathStyle = true })
