@@ -33,9 +33,9 @@ run "subnets_are_computed_from_one_cidr" {
 
   assert {
     condition = (
-      tolist(aws_subnet.public[*].availability_zone) == var.azs &&
-      tolist(aws_subnet.private[*].availability_zone) == var.azs &&
-      tolist(aws_subnet.database[*].availability_zone) == var.azs
+      tolist(aws_subnet.public[*].availability_zone) == tolist(var.azs) &&
+      tolist(aws_subnet.private[*].availability_zone) == tolist(var.azs) &&
+      tolist(aws_subnet.database[*].availability_zone) == tolist(var.azs)
     )
     error_message = "Each tier should have one subnet in each AZ, in order."
   }
