@@ -91,9 +91,11 @@ summary() {
 trap summary EXIT
 
 # --- t=0: the long build starts first, in the background -----------------
+# (phase runs its command inside `||`, where set -e does not apply: each
+# step stops the lane itself.)
 providers() {
-	phase provider-aws "$repo/scripts/providers.sh" aws
-	phase provider-google "$repo/scripts/providers.sh" google
+	phase provider-aws "$repo/scripts/providers.sh" aws || return
+	phase provider-google "$repo/scripts/providers.sh" google || return
 	phase modules-prepare "$repo/scripts/test-modules.sh" --prepare
 }
 bg providers 10 providers
