@@ -71,13 +71,6 @@ func (a *applied) attr(t *testing.T, address, name string) any {
 	return r[name]
 }
 
-// apply writes a root module calling modules/<module> with the HCL
-// arguments args, applies it against moto, reads its outputs, and destroys
-// it at cleanup (a failed destroy fails the test).
-func apply(t *testing.T, moto *testenv.Moto, module, args string) *applied {
-	return applyTolerating(t, moto, module, args, motoGaps{})
-}
-
 // motoGaps names, with the reason, what moto cannot do as real AWS does.
 type motoGaps struct {
 	// Drift: resources moto reads back differently, so the second plan
@@ -99,7 +92,11 @@ type planJSON struct {
 	} `json:"resource_changes"`
 }
 
-// applyTolerating is apply for a module with moto gaps.
+// applyTolerating writes a root module calling modules/<module> with the
+// HCL arguments args, applies it against moto (all but gaps.PlanOnly),
+// reads its outputs and resources, checks that a second plan changes only
+// what gaps names, and destroys it at cleanup (a failed destroy fails the
+// test).
 func applyTolerating(t *testing.T, moto *testenv.Moto, module, args string, gaps motoGaps) *applied {
 	t.Helper()
 	terraform := os.Getenv("TERRAFORM")
