@@ -231,6 +231,7 @@ EOF
 		[modules/gcp/gke]="mocked service account names are random strings at plan under tofu, which the provider's validation refuses"
 		[examples/aws-complete]="includes modules/aws/edge and eks (above)"
 		[examples/gcp-complete]="includes modules/gcp/gke (above)"
+		[examples/landing-zone]="mocked subnet AZs and bucket ARNs are random strings at plan under tofu, which the modules' validations refuse"
 	)
 	for d in "${dirs[@]}"; do
 		t0=$(date +%s)
