@@ -37,12 +37,14 @@ want=("$@")
 
 log() { printf 'providers: %s\n' "$*"; }
 # Compiler flags for the providers (part of the cache key). Default: none.
-# Building without optimisation or inlining (all=-N -l) was tried on
-# 2026-12-01 and rejected: the compile was not measurably shorter on the
-# shared machine (aws 23 min, google 20 min under load), and every schema
-# load of the unoptimised 1 GB binary cost 7 s of CPU, so the module tests,
-# which start the provider for every run block, took 200-400 s per
-# directory instead of a few seconds.
+# Building without optimisation or inlining (PROVIDER_GCFLAGS='all=-N -l')
+# was tried on 2026-12-01 and not kept: no shorter compile could be shown on
+# the shared machine (aws 23 min, google 20 min, caches partly warm, load
+# 8-14), the binary grows to 1 GB, and one schema load of it costs 7 s of
+# CPU, which every module directory's tests pay several times (95-400 s per
+# directory under that load; 33 s for aws/mysql once the load dropped).
+# Default flags are the measured-good choice until a side-by-side cold
+# measurement on an idle machine says otherwise.
 gcflags=${PROVIDER_GCFLAGS-}
 go_version=$(go version)
 plat="$(go env GOOS)_$(go env GOARCH)"

@@ -237,12 +237,16 @@ EOF
 		t0=$(date +%s)
 		out=$scratch/tofu-$(echo "$d" | tr / _).log
 		ok=1
+		# Where the tests are not run, tofu must not read them either (it
+		# parses them at init and validate, and refuses override_during).
+		notests=()
+		[[ -z ${tofu_no_test[$d]:-} ]] || notests=(-test-directory=.spinops-no-tests)
 		{
 			echo "== $d: tofu init"
-			(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" init -backend=false -input=false -no-color) || ok=0
+			(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" init -backend=false -input=false -no-color "${notests[@]}") || ok=0
 			if [[ $ok == 1 ]]; then
 				echo "== $d: tofu validate"
-				(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" validate -no-color) || ok=0
+				(cd "$scratch/tofu/$d" && TF_CLI_CONFIG_FILE=$tofurc "$tofu" validate -no-color "${notests[@]}") || ok=0
 			fi
 			if [[ $ok == 1 && -d $scratch/tofu/$d/tests && -n ${tofu_no_test[$d]:-} ]]; then
 				echo "== $d: tofu test not run: ${tofu_no_test[$d]}"
