@@ -37,14 +37,13 @@ want=("$@")
 
 log() { printf 'providers: %s\n' "$*"; }
 # Compiler flags for the providers (part of the cache key). Default: none.
-# Building without optimisation or inlining (PROVIDER_GCFLAGS='all=-N -l')
-# was tried on 2026-12-01 and not kept: no shorter compile could be shown on
-# the shared machine (aws 23 min, google 20 min, caches partly warm, load
-# 8-14), the binary grows to 1 GB, and one schema load of it costs 7 s of
-# CPU, which every module directory's tests pay several times (95-400 s per
-# directory under that load; 33 s for aws/mysql once the load dropped).
-# Default flags are the measured-good choice until a side-by-side cold
-# measurement on an idle machine says otherwise.
+# PROVIDER_GCFLAGS='all=-N -l' (no optimisation or inlining) was measured on
+# 2026-12-01, not side by side: aws built in 1,377 s at load 8-14 with it
+# and in 1,458 s at load 1-4 without (both with partly warm caches), so it
+# probably compiles faster; one schema load of the aws provider costs 7.4 s
+# of CPU with it and 6.1 s without (the binary is ~0.9-1 GB either way), and
+# the module tests load it many times. Default flags are kept until a
+# side-by-side cold measurement on an idle machine decides.
 gcflags=${PROVIDER_GCFLAGS-}
 go_version=$(go version)
 plat="$(go env GOOS)_$(go env GOARCH)"
