@@ -1,11 +1,13 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -13,6 +15,282 @@ import (
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
+
+// defaultHalyardImage is the Halyard sidecar of the default operator
+// release (spinnaker.OperatorReleases, the one table).
+var defaultHalyardImage, _ = spinnaker.HalyardImageFor(defaultOperatorVersion)
+
+// Defaults of the operator block.
+const (
+	defaultOperatorNamespace = "spinnaker-operator"
+	defaultOperatorImage     = "armory/spinnaker-operator"
+	defaultOperatorVersion   = spinnaker.DefaultOperatorVersion
+	defaultSoak              = "24h"
+)
+
+type managedSpinnakerModel struct {
+	ID               types.String      `tfsdk:"id"`
+	Kubernetes       *kubernetesModel  `tfsdk:"kubernetes"`
+	Operator         *operatorModel    `tfsdk:"operator"`
+	SpinnakerVersion types.String      `tfsdk:"spinnaker_version"`
+	Persistence      *persistenceModel `tfsdk:"persistence"`
+	SQL              *sqlModel         `tfsdk:"sql"`
+	Redis            *redisModel       `tfsdk:"redis"`
+	Auth             *authModel        `tfsdk:"auth"`
+	Features         types.Map         `tfsdk:"features"`
+	Profiles         types.Map         `tfsdk:"profiles"`
+	ServiceSettings  types.Map         `tfsdk:"service_settings"`
+	ConfigOverrides  types.String      `tfsdk:"config_overrides"`
+	Promotion        *promotionModel   `tfsdk:"promotion"`
+	VerifiedVersions types.Map         `tfsdk:"verified_versions"`
+	ConfigRevision   types.String      `tfsdk:"config_revision"`
+	Timeouts         timeouts.Value    `tfsdk:"timeouts"`
+}
+
+type operatorModel struct {
+	Install      types.Bool   `tfsdk:"install"`
+	Namespace    types.String `tfsdk:"namespace"`
+	Image        types.String `tfsdk:"image"`
+	Version      types.String `tfsdk:"version"`
+	HalyardImage types.String `tfsdk:"halyard_image"`
+	ClusterWide  types.Bool   `tfsdk:"cluster_wide"`
+	Wait         types.Bool   `tfsdk:"wait"`
+}
+
+type persistenceModel struct {
+	S3  *s3Model  `tfsdk:"s3"`
+	GCS *gcsModel `tfsdk:"gcs"`
+}
+
+type s3Model struct {
+	Bucket                   types.String `tfsdk:"bucket"`
+	Region                   types.String `tfsdk:"region"`
+	RootFolder               types.String `tfsdk:"root_folder"`
+	Endpoint                 types.String `tfsdk:"endpoint"`
+	PathStyle                types.Bool   `tfsdk:"path_style"`
+	AssumeRoleARN            types.String `tfsdk:"assume_role_arn"`
+	AccessKeyID              types.String `tfsdk:"access_key_id"`
+	SecretAccessKeyWO        types.String `tfsdk:"secret_access_key_wo"`
+	SecretAccessKeyWOVersion types.Int64  `tfsdk:"secret_access_key_wo_version"`
+}
+
+type gcsModel struct {
+	Bucket     types.String `tfsdk:"bucket"`
+	Project    types.String `tfsdk:"project"`
+	RootFolder types.String `tfsdk:"root_folder"`
+}
+
+type sqlModel struct {
+	Endpoint          types.String    `tfsdk:"endpoint"`
+	ReaderEndpoint    types.String    `tfsdk:"reader_endpoint"`
+	Port              types.Int64     `tfsdk:"port"`
+	Databases         types.Map       `tfsdk:"databases"`
+	User              types.String    `tfsdk:"user"`
+	PasswordWO        types.String    `tfsdk:"password_wo"`
+	PasswordWOVersion types.Int64     `tfsdk:"password_wo_version"`
+	PasswordSecret    *secretRefModel `tfsdk:"password_secret"`
+}
+
+type secretRefModel struct {
+	Name types.String `tfsdk:"name"`
+	Key  types.String `tfsdk:"key"`
+}
+
+type redisModel struct {
+	Endpoint types.String `tfsdk:"endpoint"`
+}
+
+type authModel struct {
+	OAuth2 *oauth2Model `tfsdk:"oauth2"`
+	SAML   *samlModel   `tfsdk:"saml"`
+	LDAP   *ldapModel   `tfsdk:"ldap"`
+}
+
+type oauth2Model struct {
+	Provider              types.String `tfsdk:"provider"`
+	ClientID              types.String `tfsdk:"client_id"`
+	Scopes                types.List   `tfsdk:"scopes"`
+	ClientSecretWO        types.String `tfsdk:"client_secret_wo"`
+	ClientSecretWOVersion types.Int64  `tfsdk:"client_secret_wo_version"`
+}
+
+type samlModel struct {
+	MetadataURL               types.String    `tfsdk:"metadata_url"`
+	IssuerID                  types.String    `tfsdk:"issuer_id"`
+	ServiceAddress            types.String    `tfsdk:"service_address"`
+	KeyStoreSecret            *secretRefModel `tfsdk:"keystore_secret"`
+	KeyStoreAliasName         types.String    `tfsdk:"keystore_alias_name"`
+	KeyStorePasswordWO        types.String    `tfsdk:"keystore_password_wo"`
+	KeyStorePasswordWOVersion types.Int64     `tfsdk:"keystore_password_wo_version"`
+}
+
+type ldapModel struct {
+	URL                      types.String `tfsdk:"url"`
+	UserDNPattern            types.String `tfsdk:"user_dn_pattern"`
+	UserSearchBase           types.String `tfsdk:"user_search_base"`
+	UserSearchFilter         types.String `tfsdk:"user_search_filter"`
+	ManagerDN                types.String `tfsdk:"manager_dn"`
+	ManagerPasswordWO        types.String `tfsdk:"manager_password_wo"`
+	ManagerPasswordWOVersion types.Int64  `tfsdk:"manager_password_wo_version"`
+}
+
+type promotionModel struct {
+	Soak                types.String `tfsdk:"soak"`
+	RequireVerification types.Bool   `tfsdk:"require_verification"`
+}
+
+// operatorSettingsModel is the operator block with its defaults applied.
+type operatorSettingsModel struct {
+	spinnaker.OperatorSettings
+	install, wait bool
+}
+
+func operatorSettings(m *operatorModel) operatorSettingsModel {
+	rec := operatorRecord(m)
+	ns := defaultOperatorNamespace
+	if m != nil && !m.Namespace.IsNull() && !m.Namespace.IsUnknown() {
+		ns = m.Namespace.ValueString()
+	}
+	return operatorSettingsModel{install: rec.Install, wait: rec.Wait, OperatorSettings: rec.Settings(ns)}
+}
+
+// operatorRecord is the operator block with its defaults applied, as the
+// installation stores it.
+func operatorRecord(m *operatorModel) spinnaker.OperatorRecord {
+	r := spinnaker.OperatorRecord{Install: true, Image: defaultOperatorImage, Version: defaultOperatorVersion,
+		HalyardImage: defaultHalyardImage, ClusterWide: true, Wait: true}
+	if m == nil {
+		return r
+	}
+	str := func(v types.String, def string) string {
+		if v.IsNull() || v.IsUnknown() {
+			return def
+		}
+		return v.ValueString()
+	}
+	b := func(v types.Bool, def bool) bool {
+		if v.IsNull() || v.IsUnknown() {
+			return def
+		}
+		return v.ValueBool()
+	}
+	r.Install = b(m.Install, r.Install)
+	r.Image = str(m.Image, r.Image)
+	r.Version = str(m.Version, r.Version)
+	r.HalyardImage = str(m.HalyardImage, r.HalyardImage)
+	r.ClusterWide = b(m.ClusterWide, r.ClusterWide)
+	r.Wait = b(m.Wait, r.Wait)
+	return r
+}
+
+// expandInstallation converts the plan into the backend's installation. The
+// config supplies which write-only secrets are set.
+func expandInstallation(ctx context.Context, plan, config *managedSpinnakerModel) (*spinnaker.Installation, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	ns := operatorSettings(plan.Operator).Namespace
+	inst := &spinnaker.Installation{ID: ns, Namespace: ns, SpinnakerVersion: plan.SpinnakerVersion.ValueString(),
+		ConfigOverrides: plan.ConfigOverrides.ValueString()}
+	if p := plan.Persistence; p != nil {
+		inst.Persistence = &spinnaker.Persistence{}
+		if s := p.S3; s != nil {
+			inst.Persistence.S3 = &spinnaker.S3Persistence{
+				Bucket: s.Bucket.ValueString(), Region: s.Region.ValueString(), RootFolder: s.RootFolder.ValueString(),
+				Endpoint: s.Endpoint.ValueString(), PathStyle: s.PathStyle.ValueBool(), AssumeRoleARN: s.AssumeRoleARN.ValueString(),
+				AccessKeyID:        s.AccessKeyID.ValueString(),
+				HasSecretAccessKey: config.Persistence != nil && config.Persistence.S3 != nil && !config.Persistence.S3.SecretAccessKeyWO.IsNull(),
+			}
+		}
+		if g := p.GCS; g != nil {
+			inst.Persistence.GCS = &spinnaker.GCSPersistence{Bucket: g.Bucket.ValueString(), Project: g.Project.ValueString(), RootFolder: g.RootFolder.ValueString()}
+		}
+	}
+	if s := plan.SQL; s != nil {
+		inst.SQL = &spinnaker.SQL{Endpoint: s.Endpoint.ValueString(), ReaderEndpoint: s.ReaderEndpoint.ValueString(),
+			Port: s.Port.ValueInt64(), User: s.User.ValueString(), Databases: map[string]string{}}
+		if !s.Databases.IsNull() {
+			diags.Append(s.Databases.ElementsAs(ctx, &inst.SQL.Databases, false)...)
+		}
+		if ref := s.PasswordSecret; ref != nil {
+			inst.SQL.PasswordSecret = &spinnaker.SecretRef{Name: ref.Name.ValueString(), Key: ref.Key.ValueString()}
+		}
+	}
+	if rd := plan.Redis; rd != nil {
+		inst.Redis = &spinnaker.Redis{Endpoint: rd.Endpoint.ValueString()}
+	}
+	if a := plan.Auth; a != nil {
+		inst.Auth = &spinnaker.Auth{}
+		if o := a.OAuth2; o != nil {
+			inst.Auth.OAuth2 = &spinnaker.OAuth2{Provider: o.Provider.ValueString(), ClientID: o.ClientID.ValueString(),
+				HasClientSecret: config.Auth != nil && config.Auth.OAuth2 != nil && !config.Auth.OAuth2.ClientSecretWO.IsNull()}
+			if !o.Scopes.IsNull() {
+				diags.Append(o.Scopes.ElementsAs(ctx, &inst.Auth.OAuth2.Scopes, false)...)
+			}
+		}
+		if s := a.SAML; s != nil {
+			inst.Auth.SAML = &spinnaker.SAML{MetadataURL: s.MetadataURL.ValueString(), IssuerID: s.IssuerID.ValueString(), ServiceAddress: s.ServiceAddress.ValueString(),
+				KeyStoreAliasName:   s.KeyStoreAliasName.ValueString(),
+				HasKeyStorePassword: config.Auth != nil && config.Auth.SAML != nil && !config.Auth.SAML.KeyStorePasswordWO.IsNull()}
+			if ref := s.KeyStoreSecret; ref != nil {
+				inst.Auth.SAML.KeyStoreSecret = &spinnaker.SecretRef{Name: ref.Name.ValueString(), Key: ref.Key.ValueString()}
+			}
+		}
+		if l := a.LDAP; l != nil {
+			inst.Auth.LDAP = &spinnaker.LDAP{URL: l.URL.ValueString(), UserDNPattern: l.UserDNPattern.ValueString(), UserSearchBase: l.UserSearchBase.ValueString(),
+				UserSearchFilter: l.UserSearchFilter.ValueString(), ManagerDN: l.ManagerDN.ValueString(),
+				HasManagerPassword: config.Auth != nil && config.Auth.LDAP != nil && !config.Auth.LDAP.ManagerPasswordWO.IsNull()}
+		}
+	}
+	if !plan.Features.IsNull() {
+		diags.Append(plan.Features.ElementsAs(ctx, &inst.Features, false)...)
+	}
+	if !plan.Profiles.IsNull() {
+		diags.Append(plan.Profiles.ElementsAs(ctx, &inst.Profiles, false)...)
+	}
+	if !plan.ServiceSettings.IsNull() {
+		diags.Append(plan.ServiceSettings.ElementsAs(ctx, &inst.ServiceSettings, false)...)
+	}
+	inst.Promotion = defaultPromotion()
+	if p := plan.Promotion; p != nil {
+		if d, err := time.ParseDuration(p.Soak.ValueString()); err == nil {
+			inst.Promotion.Soak = spinnaker.Duration(d)
+		}
+		if !p.RequireVerification.IsNull() {
+			inst.Promotion.RequireVerification = p.RequireVerification.ValueBool()
+		}
+	}
+	return inst, diags
+}
+
+// credentialsFromConfig collects the write-only secrets set in config.
+func credentialsFromConfig(c *managedSpinnakerModel) map[string][]byte {
+	out := map[string][]byte{}
+	put := func(key string, v types.String) {
+		if !v.IsNull() && !v.IsUnknown() {
+			out[key] = []byte(v.ValueString())
+		}
+	}
+	if c.SQL != nil {
+		put(spinnaker.KeySQLPassword, c.SQL.PasswordWO)
+	}
+	if c.Persistence != nil && c.Persistence.S3 != nil {
+		put(spinnaker.KeyS3SecretAccessKey, c.Persistence.S3.SecretAccessKeyWO)
+	}
+	if c.Auth != nil && c.Auth.OAuth2 != nil {
+		put(spinnaker.KeyOAuth2ClientSecret, c.Auth.OAuth2.ClientSecretWO)
+	}
+	if c.Auth != nil && c.Auth.LDAP != nil {
+		put(spinnaker.KeyLDAPManagerPassword, c.Auth.LDAP.ManagerPasswordWO)
+	}
+	if c.Auth != nil && c.Auth.SAML != nil {
+		put(spinnaker.KeySAMLKeyStorePassword, c.Auth.SAML.KeyStorePasswordWO)
+	}
+	return out
+}
+
+// defaultPromotion is the policy without a promotion block.
+func defaultPromotion() spinnaker.Promotion {
+	return spinnaker.Promotion{Soak: spinnaker.Duration(24 * time.Hour), RequireVerification: true}
+}
 
 // flattenInstallation rebuilds the model from the stored installation, for
 // Read and import. prior is the state being refreshed (after an import it
