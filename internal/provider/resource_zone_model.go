@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -11,6 +12,68 @@ import (
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
+
+type zoneModel struct {
+	ID                 types.String            `tfsdk:"id"`
+	ManagedSpinnakerID types.String            `tfsdk:"managed_spinnaker_id"`
+	Name               types.String            `tfsdk:"name"`
+	Tier               types.String            `tfsdk:"tier"`
+	Namespace          types.String            `tfsdk:"namespace"`
+	Kubernetes         *kubernetesModel        `tfsdk:"kubernetes"`
+	ControlKubernetes  *kubernetesModel        `tfsdk:"control_kubernetes"`
+	ConfigRevision     types.String            `tfsdk:"config_revision"`
+	SpinnakerVersion   types.String            `tfsdk:"spinnaker_version"`
+	HA                 *zoneHAModel            `tfsdk:"ha"`
+	Expose             *zoneExposeModel        `tfsdk:"expose"`
+	Profiles           types.Map               `tfsdk:"profiles"`
+	ServiceSettings    types.Map               `tfsdk:"service_settings"`
+	ConfigOverrides    types.String            `tfsdk:"config_overrides"`
+	Wait               types.Bool              `tfsdk:"wait"`
+	Verification       *zoneVerificationModel  `tfsdk:"verification"`
+	RollbackOnFailure  types.Bool              `tfsdk:"rollback_on_failure"`
+	DeletionProtection types.Bool              `tfsdk:"deletion_protection"`
+	PromotionOverride  *promotionOverrideModel `tfsdk:"promotion_override"`
+	Timeouts           timeouts.Value          `tfsdk:"timeouts"`
+
+	Status          types.String `tfsdk:"status"`
+	Services        types.Map    `tfsdk:"services"`
+	DeployedVersion types.String `tfsdk:"deployed_version"`
+	VerifiedVersion types.String `tfsdk:"verified_version"`
+	VerifiedAt      types.String `tfsdk:"verified_at"`
+	UIURL           types.String `tfsdk:"ui_url"`
+	APIURL          types.String `tfsdk:"api_url"`
+	SpecSHA256      types.String `tfsdk:"spec_sha256"`
+}
+
+type zoneHAModel struct {
+	Enabled          types.Bool  `tfsdk:"enabled"`
+	ClouddriverSplit types.Bool  `tfsdk:"clouddriver_split"`
+	Replicas         types.Int64 `tfsdk:"replicas"`
+}
+
+type zoneExposeModel struct {
+	Type         types.String `tfsdk:"type"`
+	DeckHost     types.String `tfsdk:"deck_host"`
+	GateHost     types.String `tfsdk:"gate_host"`
+	TLSSecret    types.String `tfsdk:"tls_secret"`
+	Annotations  types.Map    `tfsdk:"annotations"`
+	SourceRanges types.List   `tfsdk:"source_ranges"`
+}
+
+type zoneVerificationModel struct {
+	Enabled  types.Bool   `tfsdk:"enabled"`
+	Via      types.String `tfsdk:"via"`
+	Attempts types.Int64  `tfsdk:"attempts"`
+	Interval types.String `tfsdk:"interval"`
+}
+
+type promotionOverrideModel struct {
+	Reason types.String `tfsdk:"reason"`
+}
+
+var zoneServiceType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"image": types.StringType, "replicas": types.Int64Type, "ready_replicas": types.Int64Type, "ready": types.BoolType,
+}}
 
 // expandZone converts the zone's arguments into the backend's zone.
 func expandZone(ctx context.Context, m *zoneModel) (*spinnaker.Zone, diag.Diagnostics) {

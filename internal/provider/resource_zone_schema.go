@@ -1,0 +1,168 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+)
+
+func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	computed := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "One Spinnaker instance of a `spinops_managed_spinnaker` installation: a SpinnakerService in its own namespace " +
+			"(optionally on its own cluster) with a `tier`: `sandbox` (the red zone, which proves upgrades and configuration first) or " +
+			"`production` (the green zone, which only takes what a sandbox verified).\n\n" +
+			"Create and update render and server-side-apply the SpinnakerService (credentials go to the Secret `<name>-spinops-credentials`, " +
+			"never into the custom resource), wait for the operator to report `OK` with every service ready, then verify: Gate `/health`, " +
+			"Deck `/` and every other service's `/health`, through the API server's service proxy (or the exposed URLs), with retries. " +
+			"The result goes to the installation's promotion ledger. A failed verification is an error listing each failing check; with " +
+			"`rollback_on_failure` the previous version and configuration are re-applied and waited for.\n\n" +
+			"**Promotion gate:** a production zone's plan is refused when it asks for a version that no sandbox zone of the installation verified " +
+			"at least the installation's `promotion.soak` ago; the diagnostic names what each sandbox verified and when, and how long remains. " +
+			"`promotion_override` lets an emergency through and is recorded in the ledger.\n\n" +
+			"Out-of-band edits of the SpinnakerService show up as a planned change of `spec_sha256` (and of `spinnaker_version` when the version was edited).",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; also the import id.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"managed_spinnaker_id": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				MarkdownDescription: "The `id` of the `spinops_managed_spinnaker` this zone belongs to."},
+			"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Validators:          []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label"), stringvalidator.LengthAtMost(40)},
+				MarkdownDescription: "The zone's name (e.g. `red`, `green`), also the SpinnakerService's name; unique within the installation."},
+			"tier": schema.StringAttribute{Required: true,
+				Validators:          []validator.String{stringvalidator.OneOf(spinnaker.TierSandbox, spinnaker.TierProduction)},
+				MarkdownDescription: "`sandbox` (red: proves changes first) or `production` (green: gated by promotion, deletion-protected by default)."},
+			"namespace": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Validators:          []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label")},
+				MarkdownDescription: "The namespace the zone runs in; created when missing."},
+			"spinnaker_version": schema.StringAttribute{Optional: true, Computed: true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(spinVersionRegexp, "must be a Spinnaker version such as 1.35.3")},
+				MarkdownDescription: "The Spinnaker version; defaults to the installation's `spinnaker_version`."},
+			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
+				MarkdownDescription: "Per-service profile YAML merged over the installation's."},
+			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
+				MarkdownDescription: "Per-service service-settings YAML merged over the installation's."},
+			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{spinYAMLValidator},
+				MarkdownDescription: "Halyard configuration YAML merged last, after the installation's `config_overrides`."},
+			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Wait for readiness and verify after every change. `false` applies and returns (the ledger records verification as skipped): " +
+					"for slow clusters, and for clusters where Spinnaker's pods cannot run. A zone applied without waiting proves nothing to the promotion gate."},
+			"rollback_on_failure": schema.BoolAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "When readiness or verification fails on update, re-apply the previous version and configuration and wait for it. Defaults to `true` for production, `false` for sandbox."},
+			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Refuse to destroy the zone. Defaults to `true` for production, `false` for sandbox."},
+			"status": computed("The operator's overall status: `OK`, `Updating`, `Unavailable`, `N/A` or `Failure`."),
+			"services": schema.MapAttribute{Computed: true, ElementType: zoneServiceType,
+				MarkdownDescription: "Service name → `{ image, replicas, ready_replicas, ready }` as the operator reports them."},
+			"config_revision": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Pass `spinops_managed_spinnaker.<x>.config_revision`: a change of the installation's shared configuration then " +
+					"updates this zone in the same apply (without it, the zone picks the change up at its next apply)."},
+			"deployed_version": computed("The version the operator reports deployed."),
+			"verified_version": computed("The version the zone runs, when it passed verification here (empty otherwise)."),
+			"verified_at":      computed("When `verified_version` first passed verification here (RFC 3339)."),
+			"ui_url":           computed("Deck's URL as the operator reports it."),
+			"api_url":          computed("Gate's URL as the operator reports it."),
+			"spec_sha256":      computed("SHA-256 of the SpinnakerService's spec in the cluster; a planned change means the rendering changed or the object was edited out of band."),
+		},
+		Blocks: map[string]schema.Block{
+			"kubernetes": func() schema.SingleNestedBlock {
+				b := resourceKubernetesBlock()
+				b.MarkdownDescription = "The cluster this zone runs on, when not the installation's control cluster. The installation's operator " +
+					"(CRDs, RBAC, Deployment, as its `operator` block says) is installed there too, since only an operator in the same cluster reconciles " +
+					"a SpinnakerService; it stays when the zone is destroyed, for other zones on that cluster. " + kubeOverrideDesc
+				return b
+			}(),
+			"control_kubernetes": func() schema.SingleNestedBlock {
+				b := resourceKubernetesBlock()
+				b.MarkdownDescription = "How to reach the installation's control cluster (shared configuration, credentials, promotion ledger), when the " +
+					"`spinops_managed_spinnaker` uses its own `kubernetes` block: give the same block here. Defaults to the provider's connection. " + kubeOverrideDesc
+				return b
+			}(),
+			"ha": schema.SingleNestedBlock{
+				MarkdownDescription: "High availability: every scalable service runs `replicas` replicas, Clouddriver runs split (caching / rw / ro / ro-deck, " +
+					"the read-only ones on the SQL read replica), Echo runs as scheduler + worker, and the polling services (echo-scheduler, igor) run exactly one replica.",
+				Attributes: map[string]schema.Attribute{
+					"enabled":           schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Turn HA on. Defaults to `true` when the block is present."},
+					"clouddriver_split": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Split Clouddriver. Defaults to `true`."},
+					"replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(2), Validators: []validator.Int64{int64validator.Between(1, 50)},
+						MarkdownDescription: "Replicas of each scalable service. Defaults to 2."},
+				},
+			},
+			"expose": schema.SingleNestedBlock{
+				MarkdownDescription: "Make Deck (80/443) and Gate (8084/443), and nothing else, reachable by users.",
+				Attributes: map[string]schema.Attribute{
+					"type": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(spinnaker.ExposeService),
+						Validators:          []validator.String{stringvalidator.OneOf(spinnaker.ExposeService, spinnaker.ExposeIngress)},
+						MarkdownDescription: "`service` (LoadBalancer Services through the operator) or `ingress` (one Ingress for both hosts)."},
+					"deck_host":   schema.StringAttribute{Optional: true, MarkdownDescription: "Deck's host name; sets Deck's base URL."},
+					"gate_host":   schema.StringAttribute{Optional: true, MarkdownDescription: "Gate's host name; sets Gate's base URL."},
+					"tls_secret":  schema.StringAttribute{Optional: true, MarkdownDescription: "A TLS Secret in the zone's namespace; with it the URLs are https and the ports 443."},
+					"annotations": schema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Annotations of the Services or the Ingress."},
+					"source_ranges": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+						MarkdownDescription: "CIDRs allowed to connect (load balancer source ranges, or ingress-nginx's whitelist)."},
+				},
+			},
+			"verification": schema.SingleNestedBlock{
+				MarkdownDescription: "Post-upgrade verification. Without this block: through the API server's service proxy, 5 attempts 5s apart per check.",
+				Attributes: map[string]schema.Attribute{
+					"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Verify after readiness."},
+					"via": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("proxy"),
+						Validators:          []validator.String{stringvalidator.OneOf("proxy", "exposed")},
+						MarkdownDescription: "`proxy`: every service through the API server's service proxy; `exposed`: Gate and Deck through `expose`'s hosts."},
+					"attempts": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(5), Validators: []validator.Int64{int64validator.Between(1, 100)},
+						MarkdownDescription: "Attempts per check."},
+					"interval": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("5s"), Validators: []validator.String{validators.Duration()},
+						MarkdownDescription: "Time between attempts."},
+				},
+			},
+			"promotion_override": schema.SingleNestedBlock{
+				MarkdownDescription: "Let a production zone take a version the promotion gate refuses (an emergency fix). The reason is recorded in the promotion ledger. Remove it afterwards.",
+				Attributes: map[string]schema.Attribute{
+					"reason": schema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(10)},
+						MarkdownDescription: "Why the gate is overridden (required in this block; at least 10 characters)."},
+				},
+			},
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m zoneModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if o := m.PromotionOverride; o != nil && o.Reason.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("promotion_override").AtName("reason"), "Missing reason", "promotion_override needs a reason; it is recorded in the promotion ledger.")
+	}
+	if o := m.PromotionOverride; o != nil && m.Tier.ValueString() == spinnaker.TierSandbox {
+		resp.Diagnostics.AddAttributeWarning(path.Root("promotion_override"), "Override on a sandbox zone", "Sandbox zones are not gated; promotion_override has no effect here.")
+	}
+	if e := m.Expose; e != nil {
+		if e.DeckHost.IsNull() && e.GateHost.IsNull() && e.Type.ValueString() == spinnaker.ExposeIngress {
+			resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("deck_host"), "Missing host", "An ingress needs deck_host and/or gate_host.")
+		}
+	}
+	if v := m.Verification; v != nil && v.Via.ValueString() == "exposed" && (m.Expose == nil || (m.Expose.DeckHost.IsNull() && m.Expose.GateHost.IsNull())) {
+		resp.Diagnostics.AddAttributeError(path.Root("verification").AtName("via"), "Nothing exposed", "verification.via = \"exposed\" needs expose { deck_host / gate_host }.")
+	}
+}
