@@ -3,18 +3,22 @@ package provider
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcp"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
 // The backend clients, each built in one place from the provider's
 // settings (providerData): Kubernetes API servers, the bridge's admin API,
-// and AWS IAM.
+// AWS IAM and backup stores.
 
 // kubeClient resolves an object's connection (its own block at p, or the
 // provider's) and builds a client.
@@ -73,4 +77,23 @@ func iamClient(ctx context.Context, data *providerData) (*awscloud.IAMClient, er
 		return nil, err
 	}
 	return awscloud.NewIAMClient(cfg, data.aws.Endpoints), nil
+}
+
+// listBackups opens a destination with the provider's cloud settings.
+func listBackups(ctx context.Context, data *providerData, sc backup.StoreConfig) (*backup.Listing, error) {
+	if data.gcp.CredentialsErr != nil && strings.HasPrefix(sc.URL, "gs://") {
+		return nil, data.gcp.CredentialsErr
+	}
+	clients := backup.Clients{
+		AWSConfig:    data.awsConfig,
+		AWSEndpoints: data.aws.Endpoints,
+		GCS:          gcp.StorageSettings{Endpoint: data.gcp.StorageEndpoint, Credentials: data.gcp.Credentials, AccessToken: data.gcp.AccessToken},
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	st, err := clients.Open(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	return backup.List(ctx, st)
 }

@@ -3,14 +3,117 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 )
+
+type backupPolicyModel struct {
+	ID                    types.String          `tfsdk:"id"`
+	Name                  types.String          `tfsdk:"name"`
+	Namespace             types.String          `tfsdk:"namespace"`
+	Kubernetes            *kubernetesModel      `tfsdk:"kubernetes"`
+	Schedule              types.String          `tfsdk:"schedule"`
+	TimeZone              types.String          `tfsdk:"time_zone"`
+	Image                 types.String          `tfsdk:"image"`
+	ServiceAccountName    types.String          `tfsdk:"service_account_name"`
+	CredentialsSecretName types.String          `tfsdk:"credentials_secret_name"`
+	Retention             *backupRetentionModel `tfsdk:"retention"`
+	Sources               *backupSourcesModel   `tfsdk:"sources"`
+	Destination           *backupLocationModel  `tfsdk:"destination"`
+	PointInTime           *backupPITRModel      `tfsdk:"point_in_time"`
+	Drill                 *backupDrillModel     `tfsdk:"drill"`
+	SigningKeyWO          types.String          `tfsdk:"signing_key_wo"`
+	SigningKeyWOVersion   types.Int64           `tfsdk:"signing_key_wo_version"`
+	SigningKeySecret      *secretRefModel       `tfsdk:"signing_key_secret"`
+	LastSuccessfulBackup  types.String          `tfsdk:"last_successful_backup"`
+	RestoreWindow         types.Object          `tfsdk:"restore_window"`
+	LastDrill             types.Object          `tfsdk:"last_drill"`
+	NextRun               types.String          `tfsdk:"next_run"`
+	Timeouts              timeouts.Value        `tfsdk:"timeouts"`
+}
+
+type backupRetentionModel struct {
+	Count types.Int64 `tfsdk:"count"`
+	Days  types.Int64 `tfsdk:"days"`
+}
+
+type backupSourcesModel struct {
+	MySQL  *backupMySQLModel    `tfsdk:"mysql"`
+	Bucket *backupLocationModel `tfsdk:"bucket"`
+}
+
+type backupMySQLModel struct {
+	Host              types.String    `tfsdk:"host"`
+	Port              types.Int64     `tfsdk:"port"`
+	User              types.String    `tfsdk:"user"`
+	PasswordWO        types.String    `tfsdk:"password_wo"`
+	PasswordWOVersion types.Int64     `tfsdk:"password_wo_version"`
+	PasswordSecret    *secretRefModel `tfsdk:"password_secret"`
+	Databases         types.List      `tfsdk:"databases"`
+	TLS               types.String    `tfsdk:"tls"`
+	CASecret          *secretRefModel `tfsdk:"ca_secret"`
+}
+
+type backupPITRModel struct {
+	Enabled types.Bool `tfsdk:"enabled"`
+}
+
+type backupDrillModel struct {
+	Schedule types.String `tfsdk:"schedule"`
+}
+
+var restoreWindowAttrTypes = map[string]attr.Type{"earliest": types.StringType, "latest": types.StringType, "gap": types.StringType, "archived_until": types.StringType}
+
+var drillAttrTypes = map[string]attr.Type{
+	"started_at": types.StringType, "backup_id": types.StringType, "ok": types.BoolType, "error": types.StringType,
+	"recovery_seconds": types.Float64Type, "data_loss_seconds": types.Float64Type, "point_in_time": types.StringType,
+}
+
+func setListingComputed(l *backup.Listing, last *types.String, window *types.Object) {
+	if latest := l.Latest(); latest != nil {
+		*last = types.StringValue(latest.ID)
+	}
+	if w, ok := l.RestoreWindow(); ok {
+		gap, until := types.StringNull(), types.StringNull()
+		if w.Gap != nil {
+			gap = types.StringValue(w.Gap.Error())
+		}
+		if !l.ArchivedUntil.IsZero() {
+			until = types.StringValue(l.ArchivedUntil.UTC().Format(time.RFC3339))
+		}
+		*window = types.ObjectValueMust(restoreWindowAttrTypes, map[string]attr.Value{
+			"earliest":       types.StringValue(w.Earliest.UTC().Format(time.RFC3339)),
+			"latest":         types.StringValue(w.Latest.UTC().Format(time.RFC3339)),
+			"gap":            gap,
+			"archived_until": until,
+		})
+	}
+}
+
+func drillObject(d backup.DrillResult) types.Object {
+	pit, errMsg := types.StringNull(), types.StringNull()
+	if !d.PointInTime.IsZero() {
+		pit = types.StringValue(d.PointInTime.UTC().Format(time.RFC3339))
+	}
+	if d.Error != "" {
+		errMsg = types.StringValue(d.Error)
+	}
+	return types.ObjectValueMust(drillAttrTypes, map[string]attr.Value{
+		"started_at": types.StringValue(d.StartedAt.UTC().Format(time.RFC3339)), "backup_id": types.StringValue(d.BackupID),
+		"ok": types.BoolValue(d.OK), "error": errMsg, "recovery_seconds": types.Float64Value(d.RecoverySeconds),
+		"data_loss_seconds": types.Float64Value(d.DataLossSeconds), "point_in_time": pit,
+	})
+}
+
+var errNoPolicyAnnotation = errors.New("the ConfigMap has no " + backup.PolicyAnnotation + " annotation: it was not created by spinops_backup_policy")
 
 // policyRecord is the non-secret configuration of a policy, kept as an
 // annotation on its ConfigMap so Read and import can rebuild the arguments
@@ -110,27 +213,6 @@ func locationModel(r *locationRec) *backupLocationModel {
 		m.GCS = &backupGCSModel{Bucket: types.StringPointerValue(g.Bucket), Prefix: types.StringPointerValue(g.Prefix), Endpoint: types.StringPointerValue(g.Endpoint)}
 	}
 	return m
-}
-
-// storeConfig turns an s3/gcs block into the engine's StoreConfig.
-func storeConfig(l *backupLocationModel) (backup.StoreConfig, error) {
-	switch {
-	case l == nil:
-		return backup.StoreConfig{}, fmt.Errorf("no bucket given")
-	case l.S3 != nil:
-		return backup.StoreConfig{
-			URL:       "s3://" + l.S3.Bucket.ValueString() + "/" + strings.Trim(l.S3.Prefix.ValueString(), "/"),
-			Endpoint:  l.S3.Endpoint.ValueString(),
-			Region:    l.S3.Region.ValueString(),
-			PathStyle: l.S3.PathStyle.ValueBool() || l.S3.ForcePathStyle.ValueBool(),
-		}, nil
-	case l.GCS != nil:
-		return backup.StoreConfig{
-			URL:      "gs://" + l.GCS.Bucket.ValueString() + "/" + strings.Trim(l.GCS.Prefix.ValueString(), "/"),
-			Endpoint: l.GCS.Endpoint.ValueString(),
-		}, nil
-	}
-	return backup.StoreConfig{}, fmt.Errorf("no s3 or gcs block")
 }
 
 // backupConfigOf renders the engine configuration (no secrets).

@@ -1,12 +1,22 @@
 package provider
 
 import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
 )
 
 // The s3 and gcs blocks of spinops_backup_policy (destination, sources.bucket)
-// and spinops_backups (destination), described once. path_style is the
+// and spinops_backups (destination), written once: schema, model, checks and
+// the conversion to the backup engine's StoreConfig. path_style is the
 // provider's one name for path-style addressing (spinops_managed_spinnaker
 // uses it too); force_path_style, the name of 0.1, stays as a deprecated
 // alias so existing configurations and states keep working.
@@ -76,4 +86,67 @@ func backupLocationBlockDataSource(what string) dsschema.SingleNestedBlock {
 			"gcs": sub(backupGCSFields, "A Cloud Storage bucket."),
 		},
 	}
+}
+
+// backupLocationModel is an s3 or gcs block (destination, bucket source).
+type backupLocationModel struct {
+	S3  *backupS3Model  `tfsdk:"s3"`
+	GCS *backupGCSModel `tfsdk:"gcs"`
+}
+
+type backupS3Model struct {
+	Bucket         types.String `tfsdk:"bucket"`
+	Prefix         types.String `tfsdk:"prefix"`
+	Region         types.String `tfsdk:"region"`
+	Endpoint       types.String `tfsdk:"endpoint"`
+	PathStyle      types.Bool   `tfsdk:"path_style"`
+	ForcePathStyle types.Bool   `tfsdk:"force_path_style"`
+}
+
+type backupGCSModel struct {
+	Bucket   types.String `tfsdk:"bucket"`
+	Prefix   types.String `tfsdk:"prefix"`
+	Endpoint types.String `tfsdk:"endpoint"`
+}
+
+func validateLocation(p path.Path, l *backupLocationModel, required bool, need func(path.Path, attr.Value), diags *diag.Diagnostics) {
+	if l == nil || (l.S3 == nil && l.GCS == nil) {
+		if required {
+			diags.AddAttributeError(p, "Missing bucket", p.String()+" needs an s3 or a gcs block.")
+		}
+		return
+	}
+	if l.S3 != nil && l.GCS != nil {
+		diags.AddAttributeError(p, "Conflicting buckets", p.String()+" takes an s3 or a gcs block, not both.")
+	}
+	if l.S3 != nil {
+		need(p.AtName("s3").AtName("bucket"), l.S3.Bucket)
+		if !l.S3.PathStyle.IsNull() && !l.S3.ForcePathStyle.IsNull() {
+			diags.AddAttributeError(p.AtName("s3").AtName("force_path_style"), "Conflicting attributes", "force_path_style is the deprecated name of path_style: set only path_style.")
+		}
+	}
+	if l.GCS != nil {
+		need(p.AtName("gcs").AtName("bucket"), l.GCS.Bucket)
+	}
+}
+
+// storeConfig turns an s3/gcs block into the engine's StoreConfig.
+func storeConfig(l *backupLocationModel) (backup.StoreConfig, error) {
+	switch {
+	case l == nil:
+		return backup.StoreConfig{}, fmt.Errorf("no bucket given")
+	case l.S3 != nil:
+		return backup.StoreConfig{
+			URL:       "s3://" + l.S3.Bucket.ValueString() + "/" + strings.Trim(l.S3.Prefix.ValueString(), "/"),
+			Endpoint:  l.S3.Endpoint.ValueString(),
+			Region:    l.S3.Region.ValueString(),
+			PathStyle: l.S3.PathStyle.ValueBool() || l.S3.ForcePathStyle.ValueBool(),
+		}, nil
+	case l.GCS != nil:
+		return backup.StoreConfig{
+			URL:      "gs://" + l.GCS.Bucket.ValueString() + "/" + strings.Trim(l.GCS.Prefix.ValueString(), "/"),
+			Endpoint: l.GCS.Endpoint.ValueString(),
+		}, nil
+	}
+	return backup.StoreConfig{}, fmt.Errorf("no s3 or gcs block")
 }

@@ -1,0 +1,245 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/robfig/cron/v3"
+
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
+)
+
+const restoreWindowDesc = "`earliest` and `latest` (RFC 3339) times a restore can reach: the oldest snapshot to the newest snapshot or, " +
+	"with point-in-time recovery, to the newest time the binlog archive provably covers (its last archived event, or the archiver's last " +
+	"check that it had caught up with the server). `gap` (else null) says where the archive stops being continuous — the window ends " +
+	"there; `archived_until` is how far the archive reaches from the newest backup: when it stops advancing, the archiver is stalled."
+
+const drillDesc = "`started_at`, `backup_id`, `ok`, `error`, `recovery_seconds` (start to a verified restore), `data_loss_seconds` " +
+	"(how far behind the newest restorable time was at the end) and `point_in_time` (the time the drill also rolled forward to)."
+
+func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Regular backups of Spinnaker's key data — the MySQL databases of Clouddriver, Orca and Front50 and the " +
+			"Front50 bucket — with point-in-time recovery. Creates, in `namespace`, a Secret (the MySQL password when given as " +
+			"`password_wo`), a ConfigMap (the backup configuration), a CronJob running `spinops backup run` on `schedule`, and " +
+			"with `point_in_time { enabled = true }` a Deployment running `spinops backup archive-binlogs`.\n\n" +
+			"Each run takes one consistent snapshot of the listed databases (with its binlog position), copies changed bucket " +
+			"objects, and writes a manifest (sizes, SHA-256, row counts) last; then retention is applied. Restore with " +
+			"`spinops backup restore --backup ID` or `--at TIME`.\n\n" +
+			"`last_successful_backup` and `restore_window` are read from the destination's manifests with the provider's `aws` / " +
+			"`gcp` credentials. Destroying the policy removes the Kubernetes objects and **leaves the backups in place**.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; the import id.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Policy name; objects are named `spinops-backup-<name>`.",
+				Validators:    []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label (lower-case letters, digits, '-')")},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"namespace": schema.StringAttribute{Required: true, MarkdownDescription: "Namespace of the objects (usually Spinnaker's).",
+				Validators:    []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label")},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"schedule": schema.StringAttribute{Required: true, MarkdownDescription: "Cron schedule (5 fields, or `@hourly`, `@daily`, ...) of the backup CronJob.",
+				Validators: []validator.String{cronScheduleValidator{}}},
+			"time_zone": schema.StringAttribute{Optional: true, MarkdownDescription: "IANA time zone of `schedule` (default: the controller's, normally UTC).",
+				Validators: []validator.String{timeZoneValidator{}}},
+			"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSpinopsImage()),
+				MarkdownDescription: "The spinops container image (runs `spinops backup`). Defaults to the release's own image, `ghcr.io/spinops/spinops:<provider version>` (pinned by digest in a release build).",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
+			"service_account_name":    schema.StringAttribute{Optional: true, MarkdownDescription: "ServiceAccount of the pods (for IRSA / Workload Identity access to the buckets)."},
+			"credentials_secret_name": schema.StringAttribute{Optional: true, MarkdownDescription: "An existing Secret whose keys become the pods' environment variables (e.g. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)."},
+			"last_successful_backup":  schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup at the destination, or null."},
+			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes,
+				MarkdownDescription: restoreWindowDesc},
+			"next_run":   schema.StringAttribute{Computed: true, MarkdownDescription: "Next scheduled run (RFC 3339), computed from `schedule` and `time_zone`."},
+			"last_drill": schema.ObjectAttribute{Computed: true, AttributeTypes: drillAttrTypes, MarkdownDescription: "The newest restore drill recorded at the destination, or null: " + drillDesc},
+			"signing_key_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true, Validators: []validator.String{stringvalidator.LengthAtLeast(32)},
+				MarkdownDescription: "Key that signs every manifest (HMAC-SHA256, at least 32 characters), written to the policy's Secret. Write-only: never in state or plan; change `signing_key_wo_version` to write a new value. Keep a copy outside the bucket: `spinops backup restore` needs it (`SPINOPS_BACKUP_SIGNING_KEY`)."},
+			"signing_key_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `signing_key_wo`."},
+		},
+		Blocks: map[string]schema.Block{
+			"kubernetes": resourceKubernetesBlock(),
+			"retention": schema.SingleNestedBlock{
+				MarkdownDescription: "Which complete backups to keep: the newest `count`, and any younger than `days`. The newest complete backup is never deleted. Without this block every backup is kept.",
+				Attributes: map[string]schema.Attribute{
+					"count": schema.Int64Attribute{Optional: true, MarkdownDescription: "Keep the newest N backups.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"days":  schema.Int64Attribute{Optional: true, MarkdownDescription: "Keep backups younger than D days.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+				},
+			},
+			"sources": schema.SingleNestedBlock{
+				MarkdownDescription: "What to back up: a MySQL-compatible server's databases, a bucket, or both.",
+				Blocks: map[string]schema.Block{
+					"mysql": schema.SingleNestedBlock{
+						MarkdownDescription: "A MySQL-compatible server (Aurora MySQL, Cloud SQL, MariaDB).",
+						Attributes: map[string]schema.Attribute{
+							"host": schema.StringAttribute{Optional: true, MarkdownDescription: "Host name. Required in this block."},
+							"port": schema.Int64Attribute{Optional: true, MarkdownDescription: "Port (default 3306).", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+							"user": schema.StringAttribute{Optional: true, MarkdownDescription: "User with SELECT, SHOW VIEW, RELOAD (MySQL), REPLICATION CLIENT/SLAVE or BINLOG MONITOR (point in time). Required in this block."},
+							"password_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true,
+								MarkdownDescription: "The password, written to the policy's Secret. Write-only: never stored in state or plan; change `password_wo_version` to write a new value."},
+							"password_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `password_wo`."},
+							"databases":           schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Databases to back up (e.g. `clouddriver`, `orca`, `front50`). Required in this block."},
+							"tls": schema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.OneOf(backup.TLSModes...)},
+								MarkdownDescription: "TLS to the server for dumps, the binlog archive, restores and drills: `required` (encrypted, certificate not checked), `verify_ca` (signed by `ca_secret`'s CA) or `verify_full` (and issued for `host`). Default: no TLS."},
+						},
+						Blocks: map[string]schema.Block{
+							"ca_secret": schema.SingleNestedBlock{
+								MarkdownDescription: "An existing Secret in `namespace` holding the server's CA certificate (PEM), mounted into the pods. Without it `verify_*` uses the image's system roots.",
+								Attributes: map[string]schema.Attribute{
+									"name": schema.StringAttribute{Optional: true, MarkdownDescription: "The Secret's name."},
+									"key":  schema.StringAttribute{Optional: true, MarkdownDescription: "The key holding the PEM CA."},
+								},
+							},
+							"password_secret": schema.SingleNestedBlock{
+								MarkdownDescription: "An existing Secret in `namespace` holding the password, instead of `password_wo`.",
+								Attributes: map[string]schema.Attribute{
+									"name": schema.StringAttribute{Optional: true, MarkdownDescription: "The Secret's name."},
+									"key":  schema.StringAttribute{Optional: true, MarkdownDescription: "The key holding the password."},
+								},
+							},
+						},
+					},
+					"bucket": backupLocationBlockResource("The Front50 bucket (copied incrementally by ETag / generation)"),
+				},
+			},
+			"destination": backupLocationBlockResource("Where backups go: one folder per backup under the prefix, the binlog archive (one folder per server) and the drill results"),
+			"drill": schema.SingleNestedBlock{
+				MarkdownDescription: "Restore drills: a CronJob running `spinops backup verify --drill`, which restores the newest backup and the newest provable point in time into scratch databases (`spinops_stage_*`, dropped afterwards) on the MySQL source, verifies row counts and row digests against the manifest, and records the recovery time. Results: `last_drill`, `data.spinops_backups.drills`, and the archiver's metrics. The MySQL user needs CREATE/DROP on `spinops\\_%`.",
+				Attributes: map[string]schema.Attribute{"schedule": schema.StringAttribute{Optional: true, Validators: []validator.String{cronScheduleValidator{}},
+					MarkdownDescription: "Cron schedule of the drills (same syntax and `time_zone` as `schedule`). Required in this block."}},
+			},
+			"signing_key_secret": schema.SingleNestedBlock{
+				MarkdownDescription: "An existing Secret in `namespace` holding the manifest signing key (HMAC-SHA256, at least 32 characters), instead of `signing_key_wo`. The key stays out of the bucket: restore trusts only manifests it verifies.",
+				Attributes: map[string]schema.Attribute{
+					"name": schema.StringAttribute{Optional: true, MarkdownDescription: "The Secret's name."},
+					"key":  schema.StringAttribute{Optional: true, MarkdownDescription: "The key holding the signing key."},
+				},
+			},
+			"point_in_time": schema.SingleNestedBlock{
+				MarkdownDescription: "Point-in-time recovery: archive the binary log continuously (the server must run with `binlog_format=ROW`).",
+				Attributes:          map[string]schema.Attribute{"enabled": schema.BoolAttribute{Optional: true, MarkdownDescription: "Run the binlog archiver Deployment."}},
+			},
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *backupPolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m backupPolicyModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	need := func(p path.Path, v attr.Value) {
+		if v.IsNull() {
+			resp.Diagnostics.AddAttributeError(p, "Missing "+p.Steps()[len(p.Steps())-1].String(), p.String()+" is required in this block.")
+		}
+	}
+	validateLocation(path.Root("destination"), m.Destination, true, need, &resp.Diagnostics)
+	if m.Sources == nil || (m.Sources.MySQL == nil && m.Sources.Bucket == nil) {
+		resp.Diagnostics.AddAttributeError(path.Root("sources"), "Nothing to back up", "sources needs a mysql block, a bucket block or both.")
+		return
+	}
+	if s := m.Sources.MySQL; s != nil {
+		sp := path.Root("sources").AtName("mysql")
+		need(sp.AtName("host"), s.Host)
+		need(sp.AtName("user"), s.User)
+		need(sp.AtName("databases"), s.Databases)
+		if s.PasswordSecret != nil && !s.PasswordWO.IsNull() {
+			resp.Diagnostics.AddAttributeError(sp.AtName("password_wo"), "Conflicting MySQL password", "Set password_wo or password_secret, not both.")
+		}
+		if s.PasswordSecret == nil && s.PasswordWO.IsNull() && !s.PasswordWO.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(sp.AtName("password_wo"), "Missing MySQL password", "Set password_wo (write-only) or password_secret { name, key }.")
+		}
+		if s.PasswordSecret != nil {
+			need(sp.AtName("password_secret").AtName("name"), s.PasswordSecret.Name)
+			need(sp.AtName("password_secret").AtName("key"), s.PasswordSecret.Key)
+		}
+	}
+	if m.Sources.Bucket != nil {
+		validateLocation(path.Root("sources").AtName("bucket"), m.Sources.Bucket, true, need, &resp.Diagnostics)
+	}
+	if m.SigningKeySecret != nil && !m.SigningKeyWO.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("signing_key_wo"), "Conflicting signing keys", "Set signing_key_wo or signing_key_secret, not both.")
+	}
+	if m.SigningKeySecret == nil && m.SigningKeyWO.IsNull() && !m.SigningKeyWO.IsUnknown() {
+		resp.Diagnostics.AddAttributeWarning(path.Root("signing_key_wo"), "Backups will not be signed",
+			"Without signing_key_wo or signing_key_secret the manifests are not signed, and `spinops backup restore` refuses them unless given --allow-unsigned. Set a signing key kept outside the bucket.")
+	}
+	if m.SigningKeySecret != nil {
+		need(path.Root("signing_key_secret").AtName("name"), m.SigningKeySecret.Name)
+		need(path.Root("signing_key_secret").AtName("key"), m.SigningKeySecret.Key)
+	}
+	if m.Drill != nil {
+		need(path.Root("drill").AtName("schedule"), m.Drill.Schedule)
+		if m.Sources.MySQL == nil {
+			resp.Diagnostics.AddAttributeError(path.Root("drill"), "A drill needs MySQL", "A restore drill restores the MySQL databases into scratch databases: add sources.mysql.")
+		}
+	}
+	if s := m.Sources.MySQL; s != nil && s.CASecret != nil {
+		sp := path.Root("sources").AtName("mysql")
+		need(sp.AtName("ca_secret").AtName("name"), s.CASecret.Name)
+		need(sp.AtName("ca_secret").AtName("key"), s.CASecret.Key)
+		if s.TLS.IsNull() || s.TLS.ValueString() == backup.TLSRequired {
+			resp.Diagnostics.AddAttributeError(sp.AtName("tls"), "CA without verification", "ca_secret is only used with tls = \"verify_ca\" or \"verify_full\".")
+		}
+	}
+	if m.PointInTime != nil && m.PointInTime.Enabled.ValueBool() && m.Sources.MySQL == nil {
+		resp.Diagnostics.AddAttributeError(path.Root("point_in_time").AtName("enabled"), "Point in time needs MySQL", "point_in_time archives a MySQL binary log: add sources.mysql.")
+	}
+}
+
+// cronScheduleValidator checks schedules with the parser Kubernetes' own
+// CronJob controller uses (robfig/cron, standard 5 fields and @descriptors).
+type cronScheduleValidator struct{}
+
+func (cronScheduleValidator) Description(context.Context) string {
+	return "must be a cron schedule: 5 fields (minute hour day-of-month month day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly"
+}
+
+func (v cronScheduleValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (v cronScheduleValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	if strings.HasPrefix(strings.TrimSpace(s), "TZ=") || strings.HasPrefix(strings.TrimSpace(s), "CRON_TZ=") {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid schedule", "Set the time zone with time_zone, not inside schedule.")
+		return
+	}
+	if _, err := cron.ParseStandard(s); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid schedule", fmt.Sprintf("%q %s: %v", s, v.Description(ctx), err))
+	}
+}
+
+type timeZoneValidator struct{}
+
+func (timeZoneValidator) Description(context.Context) string {
+	return "must be an IANA time zone name such as Etc/UTC or Europe/Paris"
+}
+
+func (v timeZoneValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v timeZoneValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := time.LoadLocation(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid time zone", fmt.Sprintf("%q %s: %v", req.ConfigValue.ValueString(), v.Description(ctx), err))
+	}
+}
