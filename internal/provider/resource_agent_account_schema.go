@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -179,8 +178,7 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 						"the Operator creates; with Clouddriver in HA mode set `http://spin-clouddriver-caching.<namespace>:7002`. `\"\"` turns pushes off. " +
 						"Clouddriver 1.23 and later re-caches nothing on demand for Kubernetes: the bridge then pauses its pushes and Spinnaker " +
 						"sees changes on its caching cycle (see the bridge's architecture notes).",
-						Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^$|^https?://[^\s/@?#]+(/[^\s?#]*)?$`),
-							"must be Clouddriver's base URL (http://HOST:PORT), without credentials, query or fragment")}},
+						Validators: []validator.String{validators.ClouddriverURL()}},
 					"cache_interval_seconds": schema.Int64Attribute{Optional: true, MarkdownDescription: "Clouddriver's caching cycle for this account " +
 						"(the account setting `cacheIntervalSeconds`), in seconds; unset keeps Clouddriver's default (30 s). Current Clouddriver re-caches " +
 						"nothing on demand for Kubernetes, so this cycle is how soon Spinnaker sees a change. The bridge answers each cycle's lists from " +

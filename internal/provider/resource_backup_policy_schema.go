@@ -2,9 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -18,9 +15,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/robfig/cron/v3"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 const restoreWindowDesc = "`earliest` and `latest` (RFC 3339) times a restore can reach: the oldest snapshot to the newest snapshot or, " +
@@ -46,15 +43,15 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; the import id.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Policy name; objects are named `spinops-backup-<name>`.",
-				Validators:    []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label (lower-case letters, digits, '-')")},
+				Validators:    []validator.String{validators.DNSLabel()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"namespace": schema.StringAttribute{Required: true, MarkdownDescription: "Namespace of the objects (usually Spinnaker's).",
-				Validators:    []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label")},
+				Validators:    []validator.String{validators.NamespaceName()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"schedule": schema.StringAttribute{Required: true, MarkdownDescription: "Cron schedule (5 fields, or `@hourly`, `@daily`, ...) of the backup CronJob.",
-				Validators: []validator.String{cronScheduleValidator{}}},
+				Validators: []validator.String{validators.CronSchedule()}},
 			"time_zone": schema.StringAttribute{Optional: true, MarkdownDescription: "IANA time zone of `schedule` (default: the controller's, normally UTC).",
-				Validators: []validator.String{timeZoneValidator{}}},
+				Validators: []validator.String{validators.TimeZone()}},
 			"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSpinopsImage()),
 				MarkdownDescription: "The spinops container image (runs `spinops backup`). Defaults to the release's own image, `ghcr.io/spinops/spinops:<provider version>` (pinned by digest in a release build).",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
@@ -117,7 +114,7 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"destination": backupLocationBlockResource("Where backups go: one folder per backup under the prefix, the binlog archive (one folder per server) and the drill results"),
 			"drill": schema.SingleNestedBlock{
 				MarkdownDescription: "Restore drills: a CronJob running `spinops backup verify --drill`, which restores the newest backup and the newest provable point in time into scratch databases (`spinops_stage_*`, dropped afterwards) on the MySQL source, verifies row counts and row digests against the manifest, and records the recovery time. Results: `last_drill`, `data.spinops_backups.drills`, and the archiver's metrics. The MySQL user needs CREATE/DROP on `spinops\\_%`.",
-				Attributes: map[string]schema.Attribute{"schedule": schema.StringAttribute{Optional: true, Validators: []validator.String{cronScheduleValidator{}},
+				Attributes: map[string]schema.Attribute{"schedule": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.CronSchedule()},
 					MarkdownDescription: "Cron schedule of the drills (same syntax and `time_zone` as `schedule`). Required in this block."}},
 			},
 			"signing_key_secret": schema.SingleNestedBlock{
@@ -198,48 +195,5 @@ func (r *backupPolicyResource) ValidateConfig(ctx context.Context, req resource.
 	}
 	if m.PointInTime != nil && m.PointInTime.Enabled.ValueBool() && m.Sources.MySQL == nil {
 		resp.Diagnostics.AddAttributeError(path.Root("point_in_time").AtName("enabled"), "Point in time needs MySQL", "point_in_time archives a MySQL binary log: add sources.mysql.")
-	}
-}
-
-// cronScheduleValidator checks schedules with the parser Kubernetes' own
-// CronJob controller uses (robfig/cron, standard 5 fields and @descriptors).
-type cronScheduleValidator struct{}
-
-func (cronScheduleValidator) Description(context.Context) string {
-	return "must be a cron schedule: 5 fields (minute hour day-of-month month day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly"
-}
-
-func (v cronScheduleValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (v cronScheduleValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	s := req.ConfigValue.ValueString()
-	if strings.HasPrefix(strings.TrimSpace(s), "TZ=") || strings.HasPrefix(strings.TrimSpace(s), "CRON_TZ=") {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid schedule", "Set the time zone with time_zone, not inside schedule.")
-		return
-	}
-	if _, err := cron.ParseStandard(s); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid schedule", fmt.Sprintf("%q %s: %v", s, v.Description(ctx), err))
-	}
-}
-
-type timeZoneValidator struct{}
-
-func (timeZoneValidator) Description(context.Context) string {
-	return "must be an IANA time zone name such as Etc/UTC or Europe/Paris"
-}
-
-func (v timeZoneValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (v timeZoneValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := time.LoadLocation(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid time zone", fmt.Sprintf("%q %s: %v", req.ConfigValue.ValueString(), v.Description(ctx), err))
 	}
 }

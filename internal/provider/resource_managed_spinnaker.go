@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
@@ -282,7 +283,7 @@ func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.Dele
 // ImportState takes the operator namespace; Read rebuilds the rest from the
 // stored installation.
 func (r *managedSpinnakerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !spinDNSLabelRegexp.MatchString(req.ID) {
+	if !validators.IsDNSLabel(req.ID) {
 		resp.Diagnostics.AddError("Invalid import id",
 			fmt.Sprintf("%q: import a managed Spinnaker by its operator namespace, e.g. %s.", req.ID, defaultOperatorNamespace))
 		return

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -22,8 +21,6 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
-
-var spinYAMLValidator = spinYAMLMappingValidator{}
 
 func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	optStr := func(desc string) schema.StringAttribute {
@@ -55,14 +52,14 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The installation's id: its operator namespace. Zones refer to it as `managed_spinnaker_id`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"spinnaker_version": schema.StringAttribute{Required: true, MarkdownDescription: "The Spinnaker version new zones run unless they set their own, e.g. `1.35.3`.",
-				Validators: []validator.String{stringvalidator.RegexMatches(spinVersionRegexp, "must be a Spinnaker version such as 1.35.3")}},
+				Validators: []validator.String{validators.SpinnakerVersion()}},
 			"features": schema.MapAttribute{Optional: true, ElementType: types.BoolType, MarkdownDescription: "Halyard `features` flags, e.g. `{ pipelineTemplates = true }`: one of `" + strings.Join(spinnaker.HalyardFeatures, "`, `") +
 				"` (Halyard refuses any other key under `features`), or `canary = true`, which renders Halyard's `canary.enabled` and runs Kayenta. Checked at plan time."},
-			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
+			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service profile YAML (service name → YAML mapping), e.g. `{ gate = yamlencode({...}) }`. Zones merge their own over these."},
-			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{spinYAMLValidator},
+			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service service-settings YAML (service name → YAML mapping)."},
-			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{spinYAMLValidator},
+			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.YAMLMapping()},
 				MarkdownDescription: "Halyard configuration YAML merged last, over everything spinops renders (it may not set `version`)."},
 			"config_revision": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "A hash of the shared configuration (version, persistence, SQL, Redis, auth, features, profiles, service settings, " +
@@ -79,7 +76,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 					"install": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 						MarkdownDescription: "Apply the CRDs, RBAC and Deployment. `false` when the operator is managed elsewhere (the namespace is still used for the ledger). Turning it off later leaves the operator in place."},
 					"namespace": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultOperatorNamespace),
-						Validators:          []validator.String{stringvalidator.RegexMatches(spinDNSLabelRegexp, "must be a DNS label")},
+						Validators:          []validator.String{validators.NamespaceName()},
 						MarkdownDescription: "The operator namespace; it holds the installation's configuration, credentials and promotion ledger. Changing it replaces the installation. Defaults to `" + defaultOperatorNamespace + "`."},
 					"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultOperatorImage),
 						MarkdownDescription: "The operator image without tag. Defaults to `" + defaultOperatorImage + "`."},

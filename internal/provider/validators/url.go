@@ -14,3 +14,12 @@ var urlRegexp = regexp.MustCompile(`^https?://[^\s/]+`)
 func URL() validator.String {
 	return stringvalidator.RegexMatches(urlRegexp, "must be an http:// or https:// URL")
 }
+
+// clouddriverURLRegexp is a base URL: scheme and host[:port], an optional
+// path, no userinfo, query or fragment; "" (pushes off) passes.
+var clouddriverURLRegexp = regexp.MustCompile(`^$|^https?://[^\s/@?#]+(/[^\s?#]*)?$`)
+
+// ClouddriverURL checks Clouddriver's base URL, or "" for none.
+func ClouddriverURL() validator.String {
+	return stringvalidator.RegexMatches(clouddriverURLRegexp, "must be Clouddriver's base URL (http://HOST:PORT), without credentials, query or fragment")
+}

@@ -18,3 +18,18 @@ func TestURL(t *testing.T) {
 		"no host":   {val: types.StringValue("https:///path"), wantError: "must be an http:// or https:// URL"},
 	})
 }
+
+func TestClouddriverURL(t *testing.T) {
+	t.Parallel()
+	const want = "must be Clouddriver's base URL (http://HOST:PORT), without credentials, query or fragment"
+	testString(t, validators.ClouddriverURL(), map[string]stringCase{
+		"service":     {val: types.StringValue("http://spin-clouddriver.spinnaker:7002")},
+		"https path":  {val: types.StringValue("https://clouddriver.example.com/base")},
+		"empty (off)": {val: types.StringValue("")},
+		"credentials": {val: types.StringValue("http://user:pass@clouddriver:7002"), wantError: want},
+		"query":       {val: types.StringValue("http://clouddriver:7002/?token=x"), wantError: want},
+		"fragment":    {val: types.StringValue("http://clouddriver:7002/#x"), wantError: want},
+		"no scheme":   {val: types.StringValue("clouddriver:7002"), wantError: want},
+		"space":       {val: types.StringValue("http://cloud driver:7002"), wantError: want},
+	})
+}
