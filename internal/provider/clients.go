@@ -34,12 +34,6 @@ func kubeClient(ctx context.Context, data *providerData, override *kubernetesMod
 	return c, diags
 }
 
-// spinKubeClient is kubeClient under the name spinops_managed_spinnaker,
-// spinops_zone and spinops_backup_policy still call it by.
-func spinKubeClient(ctx context.Context, data *providerData, override *kubernetesModel, p path.Path) (*kube.Client, diag.Diagnostics) {
-	return kubeClient(ctx, data, override, p)
-}
-
 // kubeClientAt is kubeClient adding its diagnostics to diags; nil when it
 // failed.
 func kubeClientAt(ctx context.Context, data *providerData, override *kubernetesModel, p path.Path, diags *diag.Diagnostics) *kube.Client {

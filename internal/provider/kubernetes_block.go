@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
@@ -453,6 +452,3 @@ func kubeEnvFor(attr string) string {
 	}
 	return ""
 }
-
-// osGetenv is the environment lookup, replaceable in unit tests.
-var osGetenv = os.Getenv

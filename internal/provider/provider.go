@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -26,12 +27,16 @@ var (
 // New returns the provider factory providerserver.Serve expects.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
-		return &spinopsProvider{version: version}
+		return &spinopsProvider{version: version, getenv: os.Getenv}
 	}
 }
 
 type spinopsProvider struct {
 	version string
+	// getenv reads the environment variables that stand in for unset
+	// provider arguments (os.Getenv; the settings functions take it as an
+	// argument, so unit tests pass their own).
+	getenv func(string) string
 }
 
 type providerModel struct {
@@ -174,12 +179,12 @@ func (p *spinopsProvider) Configure(ctx context.Context, req provider.ConfigureR
 	// Unknown values (e.g. a cluster endpoint another resource creates in the
 	// same apply) are read as empty here; Terraform calls Configure again
 	// with known values before apply.
-	conn, diags := providerConnection(ctx, m.Kubernetes, osGetenv)
+	conn, diags := providerConnection(ctx, m.Kubernetes, p.getenv)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data := newProviderData(p.version, conn, bridgeSettingsFrom(m.Bridge, osGetenv), awsSettingsFrom(m.AWS, osGetenv), gcpSettingsFrom(m.GCP, osGetenv))
+	data := newProviderData(p.version, conn, bridgeSettingsFrom(m.Bridge, p.getenv), awsSettingsFrom(m.AWS, p.getenv), gcpSettingsFrom(m.GCP, p.getenv))
 	tflog.Debug(ctx, "configured spinops provider", map[string]any{
 		"kubernetes_host": conn.Host, "kubernetes_config_path": conn.ConfigPath, "bridge_address": data.bridge.Address,
 	})

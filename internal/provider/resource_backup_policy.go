@@ -82,7 +82,7 @@ func (r *backupPolicyResource) Update(ctx context.Context, req resource.UpdateRe
 // when point-in-time recovery was turned off, then fills the computed values.
 func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, config, prior *backupPolicyModel, diags *diag.Diagnostics) {
 	id := plan.Namespace.ValueString() + "/" + plan.Name.ValueString()
-	client, d := spinKubeClient(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"))
+	client, d := kubeClient(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"))
 	diags.Append(d...)
 	if diags.HasError() {
 		return
@@ -150,7 +150,7 @@ func (r *backupPolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client, d := spinKubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
+	client, d := kubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -206,7 +206,7 @@ func (r *backupPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client, d := spinKubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
+	client, d := kubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
 		return

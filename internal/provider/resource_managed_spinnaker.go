@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -257,7 +258,7 @@ func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.Dele
 	}
 	for _, z := range zones {
 		s := fmt.Sprintf("%s (namespace %s)", z.GetName(), z.GetNamespace())
-		if !spinContains(live, s) {
+		if !slices.Contains(live, s) {
 			live = append(live, s)
 		}
 	}
@@ -297,7 +298,7 @@ func (r *managedSpinnakerResource) client(ctx context.Context, override *kuberne
 		d.AddError("Provider not configured", "The spinops provider was not configured; this is a bug in the provider.")
 		return nil, d
 	}
-	return spinKubeClient(ctx, r.data, override, path.Root("kubernetes"))
+	return kubeClient(ctx, r.data, override, path.Root("kubernetes"))
 }
 
 func (r *managedSpinnakerResource) verifiedVersions(ctx context.Context, client *kube.Client, ns string) (types.Map, diag.Diagnostics) {
@@ -314,15 +315,6 @@ func (r *managedSpinnakerResource) verifiedVersions(ctx context.Context, client 
 	m, d := types.MapValue(types.StringType, elems)
 	diags.Append(d...)
 	return m, diags
-}
-
-func spinContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func revisionOf(raw tftypes.Value) types.String {

@@ -55,14 +55,14 @@ func (r *zoneResource) clients(ctx context.Context, m *zoneModel) (*zoneClients,
 		diags.AddError("Provider not configured", "The spinops provider was not configured; this is a bug in the provider.")
 		return nil, diags
 	}
-	control, d := spinKubeClient(ctx, r.data, m.ControlKubernetes, path.Root("control_kubernetes"))
+	control, d := kubeClient(ctx, r.data, m.ControlKubernetes, path.Root("control_kubernetes"))
 	diags.Append(d...)
 	if diags.HasError() {
 		return nil, diags
 	}
 	c := &zoneClients{control: control, target: control}
 	if m.Kubernetes.isSet() {
-		c.target, d = spinKubeClient(ctx, r.data, m.Kubernetes, path.Root("kubernetes"))
+		c.target, d = kubeClient(ctx, r.data, m.Kubernetes, path.Root("kubernetes"))
 		diags.Append(d...)
 	}
 	return c, diags
