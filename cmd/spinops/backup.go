@@ -63,6 +63,26 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 
 func mysqlServer(c *backup.MySQLConfig) *backup.MySQLServer { return c.Server() }
 
+// targetServer is the server a restore or drill writes into: the configured
+// source with the --target-host/--target-port/--target-user overrides and
+// the password from envRestorePassword, where given.
+func targetServer(c *backup.MySQLConfig, host string, port int, user string) backup.MySQLServer {
+	srv := *mysqlServer(c)
+	if host != "" {
+		srv.Host = host
+	}
+	if port != 0 {
+		srv.Port = port
+	}
+	if user != "" {
+		srv.User = user
+	}
+	if p := os.Getenv(envRestorePassword); p != "" {
+		srv.Password = p
+	}
+	return srv
+}
+
 // engine is the engine over dest with the manifest keys of the environment.
 func engine(dest backup.Store, allowUnsigned bool) (*backup.Engine, error) {
 	keys, err := backup.KeysFromEnv()
@@ -252,19 +272,7 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 				}
 			}
 			if cfg.MySQL != nil && !noMySQL {
-				srv := *mysqlServer(cfg.MySQL)
-				if targetHost != "" {
-					srv.Host = targetHost
-				}
-				if targetPort != 0 {
-					srv.Port = targetPort
-				}
-				if targetUser != "" {
-					srv.User = targetUser
-				}
-				if p := os.Getenv(envRestorePassword); p != "" {
-					srv.Password = p
-				}
+				srv := targetServer(cfg.MySQL, targetHost, targetPort, targetUser)
 				t := &backup.MySQLTarget{Server: srv, Overwrite: overwrite, ConfirmSource: confirmSource, DatabaseMap: map[string]string{}}
 				for _, kv := range dbMap {
 					from, to, ok := strings.Cut(kv, "=")
@@ -353,19 +361,7 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 				if cfg.MySQL == nil {
 					return errors.New("--drill needs a mysql source in the configuration (the server to restore into)")
 				}
-				srv := *mysqlServer(cfg.MySQL)
-				if targetHost != "" {
-					srv.Host = targetHost
-				}
-				if targetPort != 0 {
-					srv.Port = targetPort
-				}
-				if targetUser != "" {
-					srv.User = targetUser
-				}
-				if p := os.Getenv(envRestorePassword); p != "" {
-					srv.Password = p
-				}
+				srv := targetServer(cfg.MySQL, targetHost, targetPort, targetUser)
 				res, err := eng.Drill(ctx, backup.DrillOptions{Server: srv})
 				if err != nil {
 					return fmt.Errorf("drill of backup %s failed after %.1fs: %w", res.BackupID, res.RecoverySeconds, err)
