@@ -76,6 +76,8 @@ func newBridgeCommand() *cobra.Command {
 	fl.IntVar(&f.limits.MaxObjects, "max-objects-per-account", 0, "most objects cached for one account; past it the agent is refused for that account (default 100000)")
 	fl.IntVar(&f.limits.MaxKinds, "max-kinds-per-account", 0, "most kinds cached for one account (default 256)")
 	fl.IntVar(&f.limits.MaxWatches, "max-watches-per-account", 0, "most concurrent watches/streams of one account's endpoint; more get 429 (default 128)")
+	fl.Int64Var(&f.limits.MaxHistoryBytes, "max-history-bytes-per-account", 0, "most bytes of watch history kept for one account; past it its oldest events are forgotten "+
+		"and a watch from before them gets 410 Expired, so the client lists again (default 32 MiB)")
 	cmd.AddCommand(newBridgeKeygenCommand(), newBridgeMigrateKeyCommand())
 	return cmd
 }

@@ -232,7 +232,15 @@ func writeList(w http.ResponseWriter, k *cache.Kind, items []*cache.Object, rv s
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kind, f cache.Filter, rv, timeout string) {
 	watcher, ok := k.Watch(f, rv)
 	if !ok {
-		writeStatus(w, http.StatusGone, "Expired", fmt.Sprintf("too old resource version: %s (%s)", rv, k.ResourceVersion()), nil)
+		// As the API server's watch cache answers (k8s.io/apiserver v0.33.13,
+		// pkg/storage/cacher/cacher.go Watch → newErrWatcher): the watch
+		// starts (200) and its one event is an ERROR carrying the 410
+		// Expired Status; clients list again.
+		st, _ := json.Marshal(map[string]any{"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{}, "status": "Failure",
+			"message": fmt.Sprintf("too old resource version: %s (%s)", rv, k.ResourceVersion()), "reason": "Expired", "code": http.StatusGone})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = fmt.Fprintf(w, "{\"type\":\"ERROR\",\"object\":%s}\n", st)
 		return
 	}
 	defer watcher.Stop()
