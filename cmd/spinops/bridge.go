@@ -93,7 +93,7 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 	}
 	keys, err := bridge.LoadKeyRing(keyFile)
 	if err != nil {
-		return err
+		return fmt.Errorf("--key-file: %w", err)
 	}
 	st, err := openBridgeStore(ctx, f.sqlitePath, f.mysqlDSNEnv)
 	if err != nil {
@@ -330,7 +330,7 @@ func reloadKeys(ctx context.Context, s *bridge.Server, path string, log *slog.Lo
 		if err != nil || bytes.Equal(b, last) {
 			continue
 		}
-		r, err := bridge.ParseKeyRing(b)
+		r, err := bridge.LoadKeyRing(path)
 		if err != nil {
 			log.Error("the changed key file is not valid; keeping the keys in use", "file", path, "err", err)
 			continue
