@@ -456,13 +456,27 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 				writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf("account %q: the agent disconnected during the request", name), nil)
 			}
 			done = true
+			abortCut(wroteHeader, stream)
 			return
 		case <-ctx.Done():
 			if !wroteHeader {
 				writeStatus(w, http.StatusGatewayTimeout, "Timeout", fmt.Sprintf("account %q: the agent did not answer within %s", name, operationTimeout), nil)
 			}
+			abortCut(wroteHeader, stream)
 			return
 		}
+	}
+}
+
+// abortCut ends an answer that was cut after its first bytes went out
+// (the agent went away, the operation timed out) by aborting the
+// connection, so the client's read fails: ending it normally would hand
+// the client the first part of a list or object as if it were whole.
+// Streams (watches, log follows) end normally, as the API server ends
+// them.
+func abortCut(wroteHeader, stream bool) {
+	if wroteHeader && !stream {
+		panic(http.ErrAbortHandler)
 	}
 }
 
