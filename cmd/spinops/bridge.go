@@ -76,6 +76,8 @@ func newBridgeCommand() *cobra.Command {
 	fl.IntVar(&f.limits.MaxObjects, "max-objects-per-account", 0, "most objects cached for one account; past it the agent is refused for that account (default 100000)")
 	fl.IntVar(&f.limits.MaxKinds, "max-kinds-per-account", 0, "most kinds cached for one account (default 256)")
 	fl.IntVar(&f.limits.MaxWatches, "max-watches-per-account", 0, "most concurrent watches/streams of one account's endpoint; more get 429 (default 128)")
+	fl.Int64Var(&f.limits.MaxHistoryBytes, "max-history-bytes-per-account", 0, "most bytes of watch history kept for one account; past it its oldest events are forgotten "+
+		"and a watch from before them gets 410 Expired, so the client lists again (default 32 MiB)")
 	cmd.AddCommand(newBridgeKeygenCommand(), newBridgeMigrateKeyCommand())
 	return cmd
 }
@@ -91,7 +93,7 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 	}
 	keys, err := bridge.LoadKeyRing(keyFile)
 	if err != nil {
-		return err
+		return fmt.Errorf("--key-file: %w", err)
 	}
 	st, err := openBridgeStore(ctx, f.sqlitePath, f.mysqlDSNEnv)
 	if err != nil {
@@ -328,7 +330,7 @@ func reloadKeys(ctx context.Context, s *bridge.Server, path string, log *slog.Lo
 		if err != nil || bytes.Equal(b, last) {
 			continue
 		}
-		r, err := bridge.ParseKeyRing(b)
+		r, err := bridge.LoadKeyRing(path)
 		if err != nil {
 			log.Error("the changed key file is not valid; keeping the keys in use", "file", path, "err", err)
 			continue

@@ -61,6 +61,20 @@ func TestBridgeNeedsItsKeyFile(t *testing.T) {
 	if fi, err := os.Stat(keys); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("the key file's mode: %v %v", fi, err)
 	}
+	// A key file others may read, or that is missing, stops the bridge
+	// before it serves, naming the flag and the fix.
+	if err := os.Chmod(keys, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = runSpinopsCmd(t, "bridge", "--key-file", keys, "--sqlite", filepath.Join(t.TempDir(), "b.db"), "--grpc-addr", "127.0.0.1:0", "--insecure-grpc", "--endpoint-addr", "", "--ops-addr", "")
+	if err == nil || !strings.Contains(err.Error(), "--key-file") || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a world-readable key file: %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.keys")
+	err = runSpinopsCmd(t, "bridge", "--key-file", missing, "--sqlite", filepath.Join(t.TempDir(), "b.db"), "--grpc-addr", "127.0.0.1:0", "--insecure-grpc", "--endpoint-addr", "", "--ops-addr", "")
+	if err == nil || !strings.Contains(err.Error(), "--key-file") || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("a missing key file: %v", err)
+	}
 }
 
 // TestMigrateKeyMovesTheKeyOutOfTheStore: the key an older bridge kept in

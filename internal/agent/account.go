@@ -59,6 +59,8 @@ type clusterAccount struct {
 	seen   map[Key]int64 // when a queued key's change was first observed
 
 	http httpClient
+	// maxResponse is Options.MaxResponseBytes (0: the default).
+	maxResponse int
 
 	ctx    context.Context
 	cancel context.CancelFunc

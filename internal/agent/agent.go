@@ -60,6 +60,11 @@ type Options struct {
 	// ServiceAccountDir is where an agent-mode account reads its pod's
 	// service account; "": DefaultServiceAccountDir.
 	ServiceAccountDir string
+	// MaxResponseBytes bounds a non-streamed answer of the API server the
+	// agent holds to forward (watches and log follows stream, unbounded):
+	// a larger one is reported to the caller as an error naming the limit,
+	// never sent cut. 0: DefaultMaxResponseBytes (256 MiB).
+	MaxResponseBytes int
 }
 
 // Agent runs the accounts of a config file and reloads it when it changes.
@@ -353,7 +358,12 @@ func (a *Agent) startAccount(ctx context.Context, ac AccountConfig, credential s
 	if err != nil {
 		return nil, fmt.Errorf("account %s: creating its informers: %w", ac.Name, err)
 	}
-	return startAccount(ctx, ac, credential, restCfg, informers, a.opts.Clock, a.opts.Logger)
+	acct, err := startAccount(ctx, ac, credential, restCfg, informers, a.opts.Clock, a.opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	acct.maxResponse = a.opts.MaxResponseBytes
+	return acct, nil
 }
 
 func (a *Agent) stopAll() {

@@ -21,10 +21,19 @@ import (
 const (
 	// resultChunk bounds the body of one OperationResult.
 	resultChunk = 1 << 20
-	// maxResponse bounds a non-streamed answer the agent holds at once; a
-	// larger one is reported, never sent cut.
-	maxResponse = 256 << 20
 )
+
+// DefaultMaxResponseBytes bounds a non-streamed answer the agent holds at
+// once (Options.MaxResponseBytes); a larger one is reported, never sent
+// cut.
+const DefaultMaxResponseBytes = 256 << 20
+
+func (a *clusterAccount) maxResponseBytes() int {
+	if a.maxResponse > 0 {
+		return a.maxResponse
+	}
+	return DefaultMaxResponseBytes
+}
 
 // forwardedHeaders are the request headers an operation may set: nothing
 // that changes who the agent is (Impersonate-*, Authorization) or how the
@@ -148,13 +157,15 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 		_ = send(done)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	limit := a.maxResponseBytes()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		fail(fmt.Errorf("reading the answer to %s %s: %w", op.GetMethod(), op.GetPath(), err))
+		fail(fmt.Errorf("reading the answer to %s %s (it is not sent cut): %w", op.GetMethod(), op.GetPath(), err))
 		return
 	}
-	if len(body) > maxResponse {
-		fail(fmt.Errorf("the answer to %s %s exceeds %d bytes and is not sent cut: narrow the request (limit and continue, labelSelector)", op.GetMethod(), op.GetPath(), maxResponse))
+	if len(body) > limit {
+		a.log.Warn("an answer larger than the agent's limit was refused", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath(), "limit", limit)
+		fail(fmt.Errorf("the answer to %s %s exceeds the agent's limit of %d bytes and is not sent cut: narrow the request (limit and continue, labelSelector)", op.GetMethod(), op.GetPath(), limit))
 		return
 	}
 	if secret {

@@ -276,6 +276,8 @@ type rawAgent struct {
 	ops    chan *bridgev1.Operation
 	// cancels receives the ids of the operations the bridge cancels.
 	cancels chan string
+	// manual: the test answers every operation itself.
+	manual atomic.Bool
 
 	mu      sync.Mutex
 	welcome *bridgev1.Welcome
@@ -380,8 +382,8 @@ func dialRawAgent(t *testing.T, tb *testBridge, agentID string, accounts map[str
 			}
 			if op := m.GetOperation(); op != nil {
 				ra.ops <- op
-				if op.GetStream() {
-					continue // the test answers streams itself
+				if op.GetStream() || ra.manual.Load() {
+					continue // the test answers streams (or, when manual, everything) itself
 				}
 				_ = ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Result{Result: &bridgev1.OperationResult{Id: op.GetId(), StatusCode: 201, Body: []byte(`{}`), Done: true}}})
 			}

@@ -232,7 +232,15 @@ func writeList(w http.ResponseWriter, k *cache.Kind, items []*cache.Object, rv s
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kind, f cache.Filter, rv, timeout string) {
 	watcher, ok := k.Watch(f, rv)
 	if !ok {
-		writeStatus(w, http.StatusGone, "Expired", fmt.Sprintf("too old resource version: %s (%s)", rv, k.ResourceVersion()), nil)
+		// As the API server's watch cache answers (k8s.io/apiserver v0.33.13,
+		// pkg/storage/cacher/cacher.go Watch → newErrWatcher): the watch
+		// starts (200) and its one event is an ERROR carrying the 410
+		// Expired Status; clients list again.
+		st, _ := json.Marshal(map[string]any{"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{}, "status": "Failure",
+			"message": fmt.Sprintf("too old resource version: %s (%s)", rv, k.ResourceVersion()), "reason": "Expired", "code": http.StatusGone})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = fmt.Fprintf(w, "{\"type\":\"ERROR\",\"object\":%s}\n", st)
 		return
 	}
 	defer watcher.Stop()
@@ -448,13 +456,27 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 				writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", fmt.Sprintf("account %q: the agent disconnected during the request", name), nil)
 			}
 			done = true
+			abortCut(wroteHeader, stream)
 			return
 		case <-ctx.Done():
 			if !wroteHeader {
 				writeStatus(w, http.StatusGatewayTimeout, "Timeout", fmt.Sprintf("account %q: the agent did not answer within %s", name, operationTimeout), nil)
 			}
+			abortCut(wroteHeader, stream)
 			return
 		}
+	}
+}
+
+// abortCut ends an answer that was cut after its first bytes went out
+// (the agent went away, the operation timed out) by aborting the
+// connection, so the client's read fails: ending it normally would hand
+// the client the first part of a list or object as if it were whole.
+// Streams (watches, log follows) end normally, as the API server ends
+// them.
+func abortCut(wroteHeader, stream bool) {
+	if wroteHeader && !stream {
+		panic(http.ErrAbortHandler)
 	}
 }
 

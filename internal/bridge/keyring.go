@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -49,9 +51,31 @@ const LegacyKeyID = "legacy"
 // to the key file.
 const LegacyKeySetting = "endpoint-token-key"
 
+// unsafeKeyFileBits are the permissions a key file must not have: any for
+// other users, write for the group (group read is what a Kubernetes Secret
+// mounted with fsGroup needs).
+const unsafeKeyFileBits fs.FileMode = 0o027
+
 // minKeyBytes is the shortest key accepted (HMAC-SHA256's block of
 // security).
 const minKeyBytes = 32
+
+// minDistinctKeyBytes is the fewest distinct byte values a key may have:
+// 32 random bytes have about 30, a placeholder (zeros, a word repeated)
+// a handful.
+const minDistinctKeyBytes = 8
+
+func distinctBytes(b []byte) int {
+	var seen [256]bool
+	n := 0
+	for _, c := range b {
+		if !seen[c] {
+			seen[c] = true
+			n++
+		}
+	}
+	return n
+}
 
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -85,6 +109,10 @@ func NewKeyRing(keys ...Key) (*KeyRing, error) {
 		seen[k.ID] = true
 		if len(k.Secret) < minKeyBytes {
 			return nil, fmt.Errorf("key %q has %d bytes: it needs at least %d random bytes (spinops bridge keygen makes one)", k.ID, len(k.Secret), minKeyBytes)
+		}
+		if n := distinctBytes(k.Secret); n < minDistinctKeyBytes {
+			return nil, fmt.Errorf("key %q is not random: its %d bytes take only %d distinct values (a placeholder such as zeros or a repeated word?): "+
+				"make a new key with spinops bridge keygen", k.ID, len(k.Secret), n)
 		}
 	}
 	if !keys[0].NotAfter.IsZero() {
@@ -130,11 +158,28 @@ func ParseKeyRing(b []byte) (*KeyRing, error) {
 	return NewKeyRing(keys...)
 }
 
-// LoadKeyRing reads the key file at path.
+// LoadKeyRing reads the key file at path. It refuses a file that does
+// not exist, cannot be read, is empty, holds a weak key, or that other
+// users may read or change (any permission for others, or write for the
+// group): whoever reads it and the store can mint every credential.
 func LoadKeyRing(path string) (*KeyRing, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("the bridge key file %s does not exist: make one with `spinops bridge keygen --out %s` "+
+			"(in Kubernetes, keep it in a Secret mounted as that file)", path, path)
+	case err != nil:
+		return nil, fmt.Errorf("the bridge key file %s cannot be read: %w", path, err)
+	case fi.IsDir():
+		return nil, fmt.Errorf("the bridge key file %s is a directory: give the file itself (in Kubernetes, the Secret volume's mount path joined with the key's name)", path)
+	case runtime.GOOS != "windows" && fi.Mode().Perm()&unsafeKeyFileBits != 0:
+		return nil, fmt.Errorf("the bridge key file %s is open to other users (mode %04o): with a copy of the store it mints every credential; "+
+			"make it readable by the bridge alone: chmod 600 %s (in Kubernetes, mount the Secret with defaultMode: 0400, or 0440 with the pod's fsGroup)",
+			path, fi.Mode().Perm(), path)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the bridge key file: %w", err)
+		return nil, fmt.Errorf("the bridge key file %s cannot be read: %w: the bridge's user must be able to read it", path, err)
 	}
 	r, err := ParseKeyRing(b)
 	if err != nil {

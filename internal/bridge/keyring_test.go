@@ -1,6 +1,10 @@
 package bridge
 
 import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +145,72 @@ func TestMissingKey(t *testing.T) {
 	}
 	if got := a.missingKey("0123abcd"); got != "" {
 		t.Fatalf("missingKey of a first-format credential = %q", got)
+	}
+}
+
+// TestLoadKeyRingRefusesUnsafeFiles: the bridge does not start on a key
+// file that is missing, a directory, empty, holds a placeholder key, or is
+// open to other users; each refusal names the file and what to do, and
+// none shows a key. 0600 and 0640 (a Secret mounted with fsGroup) load.
+func TestLoadKeyRingRefusesUnsafeFiles(t *testing.T) {
+	dir := t.TempDir()
+	good, _ := NewKey("good")
+	write := func(name, content string, mode os.FileMode) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	zeros := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	word := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("password", 4)))
+	for _, c := range []struct {
+		name, path string
+		want       []string
+	}{
+		{"missing", filepath.Join(dir, "nope.keys"), []string{"nope.keys does not exist", "spinops bridge keygen --out"}},
+		{"directory", dir, []string{"is a directory"}},
+		{"empty", write("empty.keys", "", 0o600), []string{"empty.keys", "the key ring is empty", "keygen"}},
+		{"comments only", write("comments.keys", "# nothing here\n\n", 0o600), []string{"the key ring is empty"}},
+		{"zeros", write("zeros.keys", "k1 "+zeros+"\n", 0o600), []string{"zeros.keys", `key "k1" is not random`, "keygen"}},
+		{"a repeated word", write("word.keys", "k1 "+word+"\n", 0o600), []string{`key "k1" is not random`}},
+		{"short", write("short.keys", "k1 c2hvcnQ=\n", 0o600), []string{"at least 32 random bytes"}},
+		{"world-readable", write("world.keys", KeyLine(good)+"\n", 0o644), []string{"world.keys is open to other users (mode 0644)", "chmod 600", "defaultMode: 0400"}},
+		{"world-writable", write("ww.keys", KeyLine(good)+"\n", 0o602), []string{"mode 0602"}},
+		{"group-writable", write("gw.keys", KeyLine(good)+"\n", 0o660), []string{"mode 0660"}},
+	} {
+		_, err := LoadKeyRing(c.path)
+		if err == nil {
+			t.Errorf("%s: loaded", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v\nwant it to say %q", c.name, err, w)
+			}
+		}
+		if secret := base64.StdEncoding.EncodeToString(good.Secret); strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: the error shows the key", c.name)
+		}
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400, 0o640, 0o440} {
+		p := write(fmt.Sprintf("ok-%04o.keys", mode), KeyLine(good)+"\n", mode)
+		if _, err := LoadKeyRing(p); err != nil {
+			t.Errorf("mode %04o: %v", mode, err)
+		}
+	}
+	// Through a symlink, as a Kubernetes Secret volume mounts it: the
+	// target's mode counts.
+	target := write("target.keys", KeyLine(good)+"\n", 0o644)
+	link := filepath.Join(dir, "link.keys")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKeyRing(link); err == nil || !strings.Contains(err.Error(), "mode 0644") {
+		t.Errorf("a symlink to a world-readable key file: %v", err)
 	}
 }

@@ -28,6 +28,13 @@ type Limits struct {
 	// (watch=1, follow=true) one account's endpoint serves (default 128);
 	// one more is answered 429 Too Many Requests.
 	MaxWatches int
+	// MaxHistoryBytes bounds the watch history the cache keeps for one
+	// account over all its kinds (the JSON of the recent events a watch
+	// from an older resourceVersion replays; default 32 MiB). Past it the
+	// account's oldest events are forgotten, and a watch from before them
+	// gets "too old resource version" (410 Expired), after which clients
+	// list again, as with the API server's own watch cache.
+	MaxHistoryBytes int64
 }
 
 func (l *Limits) checkAndSetDefaults() error {
@@ -35,6 +42,12 @@ func (l *Limits) checkAndSetDefaults() error {
 		if v < 0 {
 			return fmt.Errorf("bridge: Limits.%s must not be negative (got %d)", what, v)
 		}
+	}
+	if l.MaxHistoryBytes < 0 {
+		return fmt.Errorf("bridge: Limits.MaxHistoryBytes must not be negative (got %d)", l.MaxHistoryBytes)
+	}
+	if l.MaxHistoryBytes == 0 {
+		l.MaxHistoryBytes = 32 << 20
 	}
 	if l.MaxObjects == 0 {
 		l.MaxObjects = 100000

@@ -23,6 +23,7 @@ type metrics struct {
 	limitRefusals      *prometheus.CounterVec
 	revocations        *prometheus.CounterVec
 	fenced             prometheus.Counter
+	historyEvicted     prometheus.Counter
 
 	// Pushes to Clouddriver (refresh.go).
 	refreshRequests  *prometheus.CounterVec
@@ -74,6 +75,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "spinops_bridge_revocations_total",
 			Help: "Accounts cut from their agent stream, by reason (rotated, deregistered, lease, objects).",
 		}, []string{"reason"}),
+		historyEvicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "spinops_bridge_watch_history_evicted_events_total",
+			Help: "Watch-history events forgotten to keep an account within --max-history-bytes-per-account (a watch from before them gets 410 Expired and relists).",
+		}),
 		fenced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "spinops_bridge_lease_fenced_total",
 			Help: "Accounts this replica stopped serving because it could not renew their lease in time.",
@@ -120,6 +125,11 @@ func newMetrics(s *Server) *metrics {
 		Name: "spinops_bridge_cached_objects",
 		Help: "Objects in the bridge cache over all accounts.",
 	}, func() float64 { return float64(s.cache.ObjectCount()) })
+	historyBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spinops_bridge_watch_history_bytes",
+		Help: "Bytes of watch history the cache keeps over all accounts (each account is bounded by --max-history-bytes-per-account).",
+	}, func() float64 { return float64(s.cache.HistoryBytes()) })
+	m.registry.MustRegister(historyBytes, m.historyEvicted)
 	m.registry.MustRegister(m.connectedAgents, m.events, m.propagationLatency, m.operationLatency, m.refusals, m.forwarded, cached,
 		m.slowReaders, m.limitRefusals, m.revocations, m.fenced,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

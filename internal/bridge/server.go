@@ -217,10 +217,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "bridge", "bridge", cfg.BridgeID),
-		cache: cache.New(),
 		reg:   registry{accounts: map[string]*accountState{}},
 		ready: make(chan struct{}),
 	}
+	s.cache = cache.New(cache.Options{HistoryBytes: cfg.Limits.MaxHistoryBytes, OnHistoryEvict: func(_ string, n int) {
+		s.metrics.historyEvicted.Add(float64(n))
+	}})
 	s.keyRing.Store(cfg.Keys)
 	s.metrics = newMetrics(s)
 	s.refresh = newRefresher(cfg.Refresh, s.metrics, s.log)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -51,14 +52,30 @@ type Event struct {
 	Object *Object
 }
 
+// Options shape a cache.
+type Options struct {
+	// HistoryBytes bounds the watch history one account keeps, over all its
+	// kinds: the sum of the JSON sizes of the events a watch started from
+	// an older resourceVersion would replay. Past it the account's oldest
+	// events (whatever their kind) are forgotten, and a watch from a
+	// resourceVersion before them is answered "too old resource version"
+	// (410 Expired), after which clients list again. 0: no byte bound
+	// (each kind still keeps at most its last 512 events).
+	HistoryBytes int64
+	// OnHistoryEvict, when set, is told how many events of an account were
+	// forgotten to keep it within HistoryBytes (metrics).
+	OnHistoryEvict func(account string, events int)
+}
+
 // Cache holds every account's objects.
 type Cache struct {
+	opts     Options
 	mu       sync.RWMutex
 	accounts map[string]*Account
 }
 
 // New returns an empty cache.
-func New() *Cache { return &Cache{accounts: map[string]*Account{}} }
+func New(opts Options) *Cache { return &Cache{opts: opts, accounts: map[string]*Account{}} }
 
 // Account returns the named account's cache, creating it when create is set.
 func (c *Cache) Account(name string, create bool) *Account {
@@ -71,7 +88,7 @@ func (c *Cache) Account(name string, create bool) *Account {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if a = c.accounts[name]; a == nil {
-		a = &Account{name: name, kinds: map[schema.GroupVersionResource]*Kind{}}
+		a = &Account{name: name, opts: &c.opts, kinds: map[schema.GroupVersionResource]*Kind{}}
 		c.accounts[name] = a
 	}
 	return a
@@ -117,11 +134,63 @@ func (c *Cache) ObjectCount() int {
 	return n
 }
 
+// HistoryBytes is the size of every account's watch history.
+func (c *Cache) HistoryBytes() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var n int64
+	for _, a := range c.accounts {
+		n += a.HistoryBytes()
+	}
+	return n
+}
+
 // Account is one account's cache.
 type Account struct {
 	name  string
+	opts  *Options
 	mu    sync.RWMutex
 	kinds map[schema.GroupVersionResource]*Kind
+
+	// histBytes is the size of the watch history of all the account's
+	// kinds; histSeq orders their events across kinds (oldest first), so
+	// the byte bound forgets the account's oldest events first.
+	histBytes atomic.Int64
+	histSeq   atomic.Uint64
+	trimMu    sync.Mutex
+}
+
+// HistoryBytes is the size of the account's watch history (the JSON of
+// the events it keeps for watches started from an older resourceVersion).
+func (a *Account) HistoryBytes() int64 { return a.histBytes.Load() }
+
+// trimHistory forgets the account's oldest events, over all kinds, until
+// its history fits Options.HistoryBytes. It runs after an event was
+// recorded, without any kind's lock held.
+func (a *Account) trimHistory() {
+	limit := a.opts.HistoryBytes
+	if limit <= 0 || a.histBytes.Load() <= limit {
+		return
+	}
+	a.trimMu.Lock()
+	defer a.trimMu.Unlock()
+	n := 0
+	for a.histBytes.Load() > limit {
+		var victim *Kind
+		var oldest uint64
+		for _, k := range a.Kinds() {
+			if seq, ok := k.oldestSeq(); ok && (victim == nil || seq < oldest) {
+				victim, oldest = k, seq
+			}
+		}
+		if victim == nil || !victim.forgetOldest() {
+			break
+		}
+		n++
+	}
+	if n > 0 && a.opts.OnHistoryEvict != nil {
+		a.opts.OnHistoryEvict(a.name, n)
+	}
 }
 
 // Kind returns the cache of a kind, creating it (unsynced) when info is set.
@@ -135,7 +204,7 @@ func (a *Account) Kind(gvr schema.GroupVersionResource, info *KindInfo) *Kind {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if k = a.kinds[gvr]; k == nil {
-		k = newKind(*info)
+		k = newKind(a, *info)
 		a.kinds[gvr] = k
 	}
 	return k

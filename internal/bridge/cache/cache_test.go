@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/fields"
@@ -21,7 +22,7 @@ func obj(t *testing.T, ns, name, rv string, lbl string) *Object {
 }
 
 func TestSyncRemovesWhatTheListingDidNotHave(t *testing.T) {
-	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
 	k.BeginSync()
 	k.Upsert(obj(t, "n", "keep", "1", "x"))
 	k.Upsert(obj(t, "n", "gone", "2", "x"))
@@ -52,7 +53,7 @@ func TestSyncRemovesWhatTheListingDidNotHave(t *testing.T) {
 }
 
 func TestListFiltersAndWatchReplay(t *testing.T) {
-	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
 	k.BeginSync()
 	k.Upsert(obj(t, "n1", "a", "10", "web"))
 	k.Upsert(obj(t, "n2", "b", "11", "db"))
@@ -94,7 +95,7 @@ func TestListFiltersAndWatchReplay(t *testing.T) {
 }
 
 func TestSlowWatcherIsEndedNotBlocking(t *testing.T) {
-	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
 	w, _ := k.Watch(Filter{}, "")
 	for i := 0; i < watchBuffer+10; i++ {
 		k.Upsert(obj(t, "n", fmt.Sprintf("o%d", i), fmt.Sprint(i+1), "x"))
@@ -112,7 +113,7 @@ func TestSlowWatcherIsEndedNotBlocking(t *testing.T) {
 // A deletion applied in between whose resourceVersion was unknown keeps the
 // kind's resourceVersion; the watch must still see it.
 func TestWatchFromListSeesDeletionWithoutResourceVersion(t *testing.T) {
-	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
 	k.Upsert(obj(t, "n", "web", "7", "x"))
 	_, listRV := k.List(Filter{})
 	k.Delete("n", "web", "")
@@ -134,7 +135,7 @@ func TestWatchFromListSeesDeletionWithoutResourceVersion(t *testing.T) {
 // A relist re-sending an older, unchanged object must not move the kind's
 // resourceVersion backwards.
 func TestRelistDoesNotMoveResourceVersionBack(t *testing.T) {
-	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
 	k.Upsert(obj(t, "n", "old", "3", "x"))
 	k.Upsert(obj(t, "n", "new", "9", "x"))
 	k.Upsert(obj(t, "n", "old", "3", "x"))
@@ -148,7 +149,7 @@ func TestRelistDoesNotMoveResourceVersionBack(t *testing.T) {
 // resourceVersion back, and resourceVersions compare as numbers: "10" is
 // newer than "9", which a string comparison gets wrong.
 func TestResourceVersionNeverMovesBackwards(t *testing.T) {
-	k := New().Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
 	k.BeginSync()
 	k.Upsert(obj(t, "n", "a", "9", "x"))
 	k.EndSync("9")
@@ -179,5 +180,82 @@ func TestResourceVersionNeverMovesBackwards(t *testing.T) {
 	k.Upsert(obj(t, "n", "e", "opaque-1", "x"))
 	if got := k.ResourceVersion(); got != "opaque-1" {
 		t.Fatalf("an opaque resourceVersion: the kind is at %q", got)
+	}
+}
+
+func sized(t *testing.T, ns, name string, rv, size int) *Object {
+	t.Helper()
+	o, err := NewObject([]byte(fmt.Sprintf(`{"metadata":{"name":%q,"namespace":%q,"resourceVersion":"%d"},"data":{"v":%q}}`, name, ns, rv, strings.Repeat("x", size))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestHistoryBytesBoundPerAccount: an account's watch history stays within
+// Options.HistoryBytes over all its kinds, the oldest events (whatever
+// their kind) are forgotten first, a watch from before them is refused
+// (the caller answers 410 Expired) while one from a kept resourceVersion
+// replays exactly what followed, and another account's history is
+// untouched by the churn.
+func TestHistoryBytesBoundPerAccount(t *testing.T) {
+	const limit = 16 << 10
+	evicted := map[string]int{}
+	c := New(Options{HistoryBytes: limit, OnHistoryEvict: func(a string, n int) { evicted[a] += n }})
+	svcs := schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	noisy := c.Account("noisy", true)
+	cmK := noisy.Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	svcK := noisy.Kind(svcs, &KindInfo{GVR: svcs, Kind: "Service", Namespaced: true})
+	calm := c.Account("calm", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	calm.Upsert(sized(t, "n", "c0", 1, 1000))
+	calm.Upsert(sized(t, "n", "c1", 2, 1000))
+
+	// The services kind's only event is the account's oldest.
+	svcK.Upsert(sized(t, "n", "s0", 1, 1000))
+	for i := range 100 {
+		cmK.Upsert(sized(t, "n", fmt.Sprintf("cm-%d", i%7), 10+i, 1000))
+		if got := noisy.HistoryBytes(); got > limit {
+			t.Fatalf("after %d events the account's history is %d bytes, over its limit of %d", i+1, got, limit)
+		}
+	}
+	if svcK.HistoryLen() != 0 {
+		t.Fatal("the oldest event of the account (another kind's) was kept while newer ones were forgotten")
+	}
+	if evicted["noisy"] == 0 || evicted["calm"] != 0 {
+		t.Fatalf("evictions reported: %v", evicted)
+	}
+	// From before the forgotten events: too old. From a kept one: exactly
+	// what followed.
+	if _, ok := cmK.Watch(Filter{}, "10"); ok {
+		t.Fatal("a watch from a resourceVersion whose events were forgotten was accepted")
+	}
+	if _, ok := svcK.Watch(Filter{}, "0"); !ok {
+		t.Fatal("a watch from the current state (resourceVersion 0) was refused")
+	}
+	w, ok := cmK.Watch(Filter{}, "105")
+	if !ok {
+		t.Fatal("a watch from a resourceVersion still in the history was refused")
+	}
+	defer w.Stop()
+	var got []string
+	for len(w.Events()) > 0 {
+		got = append(got, (<-w.Events()).Object.ResourceVersion)
+	}
+	if fmt.Sprint(got) != "[106 107 108 109]" {
+		t.Fatalf("replayed %v, want the events after 105", got)
+	}
+	// The calm account kept everything.
+	if _, ok := calm.Watch(Filter{}, "1"); !ok || c.Account("calm", false).HistoryBytes() == 0 {
+		t.Fatal("another account's history was forgotten by the noisy account's churn")
+	}
+	// An event larger than the whole bound is not kept at all, and the
+	// bytes of a dropped kind are no longer counted.
+	cmK.Upsert(sized(t, "n", "huge", 200, 2*limit))
+	if got := noisy.HistoryBytes(); got > limit {
+		t.Fatalf("after an event larger than the bound: %d bytes", got)
+	}
+	noisy.Retain(map[schema.GroupVersionResource]bool{svcs: true})
+	if got := noisy.HistoryBytes(); got != 0 {
+		t.Fatalf("after dropping the kind that held the history: %d bytes counted", got)
 	}
 }

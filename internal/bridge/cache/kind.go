@@ -22,25 +22,34 @@ const (
 type Kind struct {
 	Info KindInfo
 
-	mu       sync.RWMutex
-	objects  map[string]*Object // namespace/name
-	rv       string             // resourceVersion of the latest change applied
-	synced   bool               // a full listing completed at least once
-	syncGen  uint64             // generation of the listing in progress (0: none)
-	lastGen  uint64
-	history  []historyEntry // ring, oldest first once full
-	histNext int
-	watchers map[*Watcher]struct{}
-	closed   bool
+	mu      sync.RWMutex
+	objects map[string]*Object // namespace/name
+	rv      string             // resourceVersion of the latest change applied
+	synced  bool               // a full listing completed at least once
+	syncGen uint64             // generation of the listing in progress (0: none)
+	lastGen uint64
+	// history is the recent events, oldest first, for watches started from
+	// an older resourceVersion; histBytes is their size (counted in the
+	// account's too). forgotRV is the newest numeric resourceVersion of an
+	// event forgotten (by count or by the account's byte bound): a watch
+	// from before it may have missed that event.
+	history   []historyEntry
+	histBytes int64
+	forgotRV  uint64
+	acct      *Account
+	watchers  map[*Watcher]struct{}
+	closed    bool
 }
 
 type historyEntry struct {
-	rv string
-	ev Event
+	rv   string
+	seq  uint64 // order over the account's kinds
+	size int64
+	ev   Event
 }
 
-func newKind(info KindInfo) *Kind {
-	return &Kind{Info: info, objects: map[string]*Object{}, watchers: map[*Watcher]struct{}{}}
+func newKind(a *Account, info KindInfo) *Kind {
+	return &Kind{Info: info, acct: a, objects: map[string]*Object{}, watchers: map[*Watcher]struct{}{}}
 }
 
 func key(namespace, name string) string { return namespace + "/" + name }
@@ -77,6 +86,11 @@ func (k *Kind) BeginSync() {
 
 // EndSync ends a full listing at resourceVersion rv.
 func (k *Kind) EndSync(rv string) {
+	k.endSync(rv)
+	k.acct.trimHistory()
+}
+
+func (k *Kind) endSync(rv string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.syncGen == 0 {
@@ -128,6 +142,12 @@ func rvOr(a, b string) string {
 
 // Upsert adds or replaces an object and reports what it did.
 func (k *Kind) Upsert(o *Object) EventType {
+	t := k.upsert(o)
+	k.acct.trimHistory()
+	return t
+}
+
+func (k *Kind) upsert(o *Object) EventType {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	kk := key(o.Namespace, o.Name)
@@ -150,6 +170,12 @@ func (k *Kind) Upsert(o *Object) EventType {
 
 // Delete removes an object; rv is the deletion's resourceVersion when known.
 func (k *Kind) Delete(namespace, name, rv string) bool {
+	ok := k.delete(namespace, name, rv)
+	k.acct.trimHistory()
+	return ok
+}
+
+func (k *Kind) delete(namespace, name, rv string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	kk := key(namespace, name)
@@ -163,17 +189,63 @@ func (k *Kind) Delete(namespace, name, rv string) bool {
 	return true
 }
 
-// record appends to the history and notifies watchers; k.mu is held.
+// record appends to the history and notifies watchers; k.mu is held. The
+// account's byte bound is applied by the caller once k.mu is released
+// (Account.trimHistory).
 func (k *Kind) record(rv string, ev Event) {
-	if len(k.history) < historySize {
-		k.history = append(k.history, historyEntry{rv: rv, ev: ev})
-	} else {
-		k.history[k.histNext] = historyEntry{rv: rv, ev: ev}
-		k.histNext = (k.histNext + 1) % historySize
+	if k.closed {
+		return // dropped (Retain): its history no longer counts
+	}
+	e := historyEntry{rv: rv, seq: k.acct.histSeq.Add(1), size: int64(len(ev.Object.Raw)), ev: ev}
+	k.history = append(k.history, e)
+	k.histBytes += e.size
+	k.acct.histBytes.Add(e.size)
+	if len(k.history) > historySize {
+		k.forgetOldestLocked()
 	}
 	for w := range k.watchers {
 		w.offer(ev)
 	}
+}
+
+// forgetOldestLocked drops the oldest event of the history; k.mu is held.
+func (k *Kind) forgetOldestLocked() {
+	e := k.history[0]
+	k.history[0] = historyEntry{} // the backing array must not keep the object
+	k.history = k.history[1:]
+	k.histBytes -= e.size
+	k.acct.histBytes.Add(-e.size)
+	if v, err := strconv.ParseUint(e.rv, 10, 64); err == nil && v > k.forgotRV {
+		k.forgotRV = v
+	}
+}
+
+// oldestSeq is the account-wide order of the kind's oldest event.
+func (k *Kind) oldestSeq() (uint64, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if len(k.history) == 0 {
+		return 0, false
+	}
+	return k.history[0].seq, true
+}
+
+// forgetOldest drops the kind's oldest event; false when it has none.
+func (k *Kind) forgetOldest() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.history) == 0 {
+		return false
+	}
+	k.forgetOldestLocked()
+	return true
+}
+
+// HistoryLen is the number of events the kind keeps for watches.
+func (k *Kind) HistoryLen() int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return len(k.history)
 }
 
 // Get returns one object, or nil.
@@ -293,41 +365,64 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 	return w, true
 }
 
-// since returns the history after rv; k.mu is held.
+// since returns the history after rv; k.mu is held. It follows the API
+// server's watch cache (k8s.io/apiserver v0.33.13,
+// pkg/storage/cacher/watch_cache.go getAllEventsSinceLocked): a
+// resourceVersion older than an event the cache has forgotten is too old
+// (the caller answers 410 Expired); otherwise the events after it are
+// replayed.
 func (k *Kind) since(rv string) ([]Event, bool) {
-	n := len(k.history)
-	ordered := make([]historyEntry, 0, n)
-	ordered = append(ordered, k.history[k.histNext:]...)
-	ordered = append(ordered, k.history[:k.histNext]...)
+	want, errWant := strconv.ParseUint(rv, 10, 64)
+	cur, errCur := strconv.ParseUint(k.rv, 10, 64)
+	numeric := errWant == nil && errCur == nil
+	if numeric && k.forgotRV > 0 && want <= k.forgotRV {
+		// An event at or after rv was forgotten: replaying the rest would
+		// skip it silently.
+		return nil, false
+	}
 	// The first entry at rv is the change a list at rv already reflects;
 	// later entries may carry the same rv (a deletion whose resourceVersion
 	// was unknown keeps the kind's), so everything after the first counts.
-	for i := 0; i < len(ordered); i++ {
-		if ordered[i].rv == rv {
-			out := make([]Event, 0, len(ordered)-i-1)
-			for _, h := range ordered[i+1:] {
-				out = append(out, h.ev)
-			}
-			return out, true
+	for i, h := range k.history {
+		if h.rv == rv {
+			return eventsOf(k.history[i+1:]), true
 		}
 	}
 	if rv == k.rv {
 		return nil, true // the current state, e.g. a full listing's resourceVersion
 	}
-	// An rv newer than anything recorded (numerically) also means "nothing
-	// missed": kube resourceVersions are etcd revisions.
-	if want, err := strconv.ParseUint(rv, 10, 64); err == nil {
-		if cur, err := strconv.ParseUint(k.rv, 10, 64); err == nil && want >= cur {
+	if numeric {
+		if want >= cur {
+			// Newer than anything recorded: nothing missed (kube
+			// resourceVersions are etcd revisions).
 			return nil, true
 		}
+		// No event at rv itself (a listing's resourceVersion is the
+		// collection's, not an object's): what came after it.
+		for i, h := range k.history {
+			if v, err := strconv.ParseUint(h.rv, 10, 64); err == nil && v > want {
+				return eventsOf(k.history[i:]), true
+			}
+		}
+		return nil, true
 	}
 	return nil, false
+}
+
+func eventsOf(h []historyEntry) []Event {
+	out := make([]Event, 0, len(h))
+	for _, e := range h {
+		out = append(out, e.ev)
+	}
+	return out
 }
 
 func (k *Kind) close() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.closed = true
+	k.acct.histBytes.Add(-k.histBytes)
+	k.history, k.histBytes = nil, 0
 	for w := range k.watchers {
 		delete(k.watchers, w)
 		w.closeCh()
