@@ -104,8 +104,8 @@ type Operator struct {
 	mu           sync.Mutex
 	lastError    error
 	accountError error
-	mode      *Mode
-	webhook   *webhookServer
+	mode         *Mode
+	webhook      *webhookServer
 }
 
 // Mode is how the operator's Deployment runs it.
