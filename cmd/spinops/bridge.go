@@ -35,6 +35,7 @@ type bridgeFlags struct {
 	maxMessageBytes                              int
 	replicaID, peerURL                           string
 	limits                                       bridge.Limits
+	spinnakerNamespace, spinnakerKubeconfig      string
 }
 
 func newBridgeCommand() *cobra.Command {
@@ -76,6 +77,9 @@ func newBridgeCommand() *cobra.Command {
 	fl.IntVar(&f.limits.MaxObjects, "max-objects-per-account", 0, "most objects cached for one account; past it the agent is refused for that account (default 100000)")
 	fl.IntVar(&f.limits.MaxKinds, "max-kinds-per-account", 0, "most kinds cached for one account (default 256)")
 	fl.IntVar(&f.limits.MaxWatches, "max-watches-per-account", 0, "most concurrent watches/streams of one account's endpoint; more get 429 (default 128)")
+	fl.StringVar(&f.spinnakerNamespace, "spinnaker-namespace", "", "namespace of Spinnaker's SpinnakerAccounts: when set, the bridge disables the SpinnakerAccount of an account "+
+		"whose agent has been gone longer than its grace period (Clouddriver drops it) and enables it again when the agent is back; needs get and patch on spinnakeraccounts there")
+	fl.StringVar(&f.spinnakerKubeconfig, "spinnaker-kubeconfig", "", "kubeconfig of Spinnaker's cluster for --spinnaker-namespace (default: the in-cluster service account)")
 	cmd.AddCommand(newBridgeKeygenCommand(), newBridgeMigrateKeyCommand())
 	return cmd
 }
@@ -122,6 +126,9 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 		GracePeriod:       f.grace,
 		HeartbeatInterval: f.heartbeat,
 		Logger:            log,
+	}
+	if cfg.Spinnaker, err = spinnakerAccounts(f.spinnakerNamespace, f.spinnakerKubeconfig); err != nil {
+		return err
 	}
 	if tok := os.Getenv("SPINOPS_ADMIN_TOKEN"); tok != "" {
 		cfg.AdminTokens = append(cfg.AdminTokens, tok)
