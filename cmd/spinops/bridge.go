@@ -35,6 +35,7 @@ type bridgeFlags struct {
 	maxMessageBytes                              int
 	replicaID, peerURL                           string
 	limits                                       bridge.Limits
+	spinnakerNamespace, spinnakerKubeconfig      string
 }
 
 func newBridgeCommand() *cobra.Command {
@@ -78,6 +79,9 @@ func newBridgeCommand() *cobra.Command {
 	fl.IntVar(&f.limits.MaxWatches, "max-watches-per-account", 0, "most concurrent watches/streams of one account's endpoint; more get 429 (default 128)")
 	fl.Int64Var(&f.limits.MaxHistoryBytes, "max-history-bytes-per-account", 0, "most bytes of watch history kept for one account; past it its oldest events are forgotten "+
 		"and a watch from before them gets 410 Expired, so the client lists again (default 32 MiB)")
+	fl.StringVar(&f.spinnakerNamespace, "spinnaker-namespace", "", "namespace of Spinnaker's SpinnakerAccounts: when set, the bridge disables the SpinnakerAccount of an account "+
+		"whose agent has been gone longer than its grace period (Clouddriver drops it) and enables it again when the agent is back; needs get and patch on spinnakeraccounts there")
+	fl.StringVar(&f.spinnakerKubeconfig, "spinnaker-kubeconfig", "", "kubeconfig of Spinnaker's cluster for --spinnaker-namespace (default: the in-cluster service account)")
 	cmd.AddCommand(newBridgeKeygenCommand(), newBridgeMigrateKeyCommand())
 	return cmd
 }
@@ -124,6 +128,9 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 		GracePeriod:       f.grace,
 		HeartbeatInterval: f.heartbeat,
 		Logger:            log,
+	}
+	if cfg.Spinnaker, err = spinnakerAccounts(f.spinnakerNamespace, f.spinnakerKubeconfig); err != nil {
+		return err
 	}
 	if tok := os.Getenv("SPINOPS_ADMIN_TOKEN"); tok != "" {
 		cfg.AdminTokens = append(cfg.AdminTokens, tok)

@@ -194,6 +194,9 @@ func (a *Attachment) Apply(ctx context.Context, admin *Admin, opts ApplyOptions)
 		}
 		out.Warnings = a.removeMoved(ctx, prev)
 	}
+	if a.Spinnaker != nil {
+		a.Spinnaker.RegistrationID = out.Account.GetId()
+	}
 	var previousNamespaces []string
 	if prev != nil {
 		previousNamespaces = prev.Spec.GetNamespaces()

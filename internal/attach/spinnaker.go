@@ -47,6 +47,11 @@ type SpinnakerAccount struct {
 	// this cycle is how soon Spinnaker sees a change; the bridge answers its
 	// lists from its cache.
 	CacheIntervalSeconds int64
+	// RegistrationID is the id of the bridge registration the account is
+	// attached for, written as spinnaker.AccountRegistrationAnnotation: the
+	// bridge switches spec.enabled only on SpinnakerAccounts that carry
+	// the id of one of its registrations.
+	RegistrationID string
 }
 
 // AccountTokensSecret and AccountTokensDir: see SpinnakerAccount.
@@ -148,6 +153,9 @@ func (s *SpinnakerAccount) objects(kubeconfig string, ep endpoint) []*unstructur
 		},
 	}}
 	acct.SetLabels(s.labels())
+	if s.RegistrationID != "" {
+		acct.SetAnnotations(map[string]string{spinnaker.AccountRegistrationAnnotation: s.RegistrationID})
+	}
 	return []*unstructured.Unstructured{secret, acct}
 }
 
@@ -172,6 +180,13 @@ func (s *SpinnakerAccount) Apply(ctx context.Context, c *kube.Client, kubeconfig
 		return fmt.Errorf("the account's endpoint kubeconfig has no bearer token")
 	}
 	objs := s.objects(kubeconfig, ep)
+	enabled, err := s.keptEnabled(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := unstructured.SetNestedField(objs[1].Object, enabled, "spec", "enabled"); err != nil {
+		return err
+	}
 	if _, err := c.Apply(ctx, objs[0]); err != nil {
 		return err
 	}
@@ -182,6 +197,28 @@ func (s *SpinnakerAccount) Apply(ctx context.Context, c *kube.Client, kubeconfig
 		return fmt.Errorf("%w (is the Spinnaker Operator installed in that cluster? spinops_managed_spinnaker installs its CRDs)", err)
 	}
 	return nil
+}
+
+// keptEnabled is the spec.enabled to apply: the bridge owns it once the
+// account exists (it disables an account whose agent has been gone longer
+// than the grace period, and enables it again), so an apply keeps the
+// value it finds on the SpinnakerAccount of the same registration. A new
+// SpinnakerAccount, or one of another registration, starts enabled.
+func (s *SpinnakerAccount) keptEnabled(ctx context.Context, c *kube.Client) (bool, error) {
+	cur, err := c.Get(ctx, SpinnakerAccountGVK, s.Namespace, s.Account)
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading SpinnakerAccount %s/%s: %w", s.Namespace, s.Account, err)
+	}
+	if s.RegistrationID == "" || cur.GetAnnotations()[spinnaker.AccountRegistrationAnnotation] != s.RegistrationID {
+		return true, nil
+	}
+	if on, found, _ := unstructured.NestedBool(cur.Object, "spec", "enabled"); found {
+		return on, nil
+	}
+	return true, nil
 }
 
 // setToken sets (or, with nil, removes) the account's key of the shared
@@ -215,12 +252,17 @@ func (s *SpinnakerAccount) setToken(ctx context.Context, c *kube.Client, token *
 func (s *SpinnakerAccount) Missing(ctx context.Context, c *kube.Client) ([]string, error) {
 	var missing []string
 	for _, o := range s.Objects("") {
-		_, err := c.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
+		cur, err := c.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
 		switch {
 		case apierrors.IsNotFound(err):
 			missing = append(missing, kube.Describe(o))
 		case err != nil:
 			return nil, err
+		case o.GetKind() == SpinnakerAccountGVK.Kind && s.RegistrationID != "" &&
+			cur.GetAnnotations()[spinnaker.AccountRegistrationAnnotation] != s.RegistrationID:
+			// Written before the annotation existed, or for another
+			// registration: the bridge would not switch it.
+			missing = append(missing, fmt.Sprintf("annotation %s=%s of %s", spinnaker.AccountRegistrationAnnotation, s.RegistrationID, kube.Describe(o)))
 		}
 	}
 	sec, err := c.Clientset.CoreV1().Secrets(s.Namespace).Get(ctx, AccountTokensSecret, metav1.GetOptions{})

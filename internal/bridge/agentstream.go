@@ -457,6 +457,8 @@ func (s *Server) attach(sess *session, hello *bridgev1.Hello) (*bridgev1.Welcome
 			s.log.Warn("recording the connection of an account", "account", name, "err", err)
 		}
 	}
+	// An account withdrawn from Spinnaker is enabled again (withdraw.go).
+	s.spinSwitch.enqueue(seen...)
 	return welcome, nil
 }
 

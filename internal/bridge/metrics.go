@@ -25,6 +25,11 @@ type metrics struct {
 	fenced             prometheus.Counter
 	historyEvicted     prometheus.Counter
 
+	// SpinnakerAccounts switched on and off (withdraw.go).
+	spinnakerAccountSwitches *prometheus.CounterVec
+	spinnakerAccountErrors   *prometheus.CounterVec
+	spinnakerAccountSkipped  *prometheus.CounterVec
+
 	// Pushes to Clouddriver (refresh.go).
 	refreshRequests  *prometheus.CounterVec
 	refreshCoalesced prometheus.Counter
@@ -119,6 +124,20 @@ func newMetrics(s *Server) *metrics {
 		return float64(s.refresh.pending())
 	})
 	m.registry.MustRegister(refreshPending, m.refreshRequests, m.refreshCoalesced, m.refreshDropped, m.refreshFailures, m.refreshUnhandled, m.refreshLag)
+	m.spinnakerAccountSwitches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "spinops_bridge_spinnaker_account_switches_total",
+		Help: "SpinnakerAccounts the bridge set to spec.enabled=false (agent gone past the grace period) or true (agent back), by enabled.",
+	}, []string{"enabled"})
+	m.spinnakerAccountErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "spinops_bridge_spinnaker_account_errors_total",
+		Help: "Failed attempts to read or switch a SpinnakerAccount (retried with backoff), by reason: forbidden (the bridge lacks get or patch on spinnakeraccounts), error.",
+	}, []string{"reason"})
+	m.spinnakerAccountSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "spinops_bridge_spinnaker_account_skipped_total",
+		Help: "SpinnakerAccounts left alone, by reason: foreign (named like a registration of this bridge but not attached for it: no managed-by label or another registration id), " +
+			"held (a withdrawal found the account's lease held: its agent is back through another replica).",
+	}, []string{"reason"})
+	m.registry.MustRegister(m.spinnakerAccountSwitches, m.spinnakerAccountErrors, m.spinnakerAccountSkipped)
 	m.upserts = m.events.WithLabelValues("upsert")
 	m.deletes = m.events.WithLabelValues("delete")
 	cached := prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -138,6 +138,7 @@ func (s *Server) withdraw(name string, st *accountState) {
 	s.reg.mu.Unlock()
 	s.cache.Drop(name)
 	s.log.Info("account withdrawn: no agent within the grace period", "account", name, "grace", s.gracePeriod(st.spec))
+	s.spinSwitch.enqueue(name)
 }
 
 // lookup returns an account's state as this replica knows it. It never

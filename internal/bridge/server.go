@@ -104,6 +104,11 @@ type Config struct {
 	// Clouddriver of accounts that name one (refresh.go).
 	Refresh RefreshConfig
 
+	// Spinnaker, when set, lets the bridge disable the SpinnakerAccount of
+	// an account whose agent has been gone longer than its grace period,
+	// and enable it again when the agent is back (withdraw.go).
+	Spinnaker *SpinnakerAccounts
+
 	Logger *slog.Logger
 }
 
@@ -137,6 +142,8 @@ type Server struct {
 	ready    chan struct{}
 
 	stopReplication context.CancelFunc
+	spinSwitch      *accountSwitch
+	stopSwitch      context.CancelFunc
 	peerOnce        sync.Once
 	peerTransport   *http.Transport
 }
@@ -193,6 +200,11 @@ func (cfg *Config) CheckAndSetDefaults() error {
 	if err := cfg.Refresh.checkAndSetDefaults(); err != nil {
 		return err
 	}
+	if cfg.Spinnaker != nil {
+		if err := cfg.Spinnaker.checkAndSetDefaults(); err != nil {
+			return err
+		}
+	}
 	return cfg.Limits.checkAndSetDefaults()
 }
 
@@ -226,6 +238,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.keyRing.Store(cfg.Keys)
 	s.metrics = newMetrics(s)
 	s.refresh = newRefresher(cfg.Refresh, s.metrics, s.log)
+	if cfg.Spinnaker != nil {
+		s.spinSwitch = newAccountSwitch(s, cfg.Spinnaker)
+	}
 	if cfg.GRPCTLS == nil && !loopbackAddr(cfg.GRPCAddr) {
 		s.log.Warn("gRPC is served in PLAINTEXT on a non-loopback address: agent credentials and admin tokens cross the network in the clear", "grpc", cfg.GRPCAddr)
 	}
@@ -309,6 +324,12 @@ func (s *Server) Start() error {
 		go func() { defer s.wg.Done(); s.replicate(ctx) }()
 	}
 	s.refresh.start()
+	if s.spinSwitch != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopSwitch = cancel
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.spinSwitch.run(ctx) }()
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	close(s.ready)
 	s.log.Info("bridge serving", "grpc", s.GRPCAddr(), "endpoint", s.EndpointAddr(), "ops", s.OpsAddr())
@@ -344,6 +365,9 @@ func (s *Server) Stop() {
 	}
 	if s.stopReplication != nil {
 		s.stopReplication()
+	}
+	if s.stopSwitch != nil {
+		s.stopSwitch()
 	}
 	s.wg.Wait()
 	if s.refresh != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -144,6 +145,9 @@ type agentPod struct {
 	cred     string
 	config   string
 	starts   int
+	// paused stops the process and keeps it stopped (the pod gone, its
+	// objects left in place), until cleared.
+	paused atomic.Bool
 }
 
 func startAgentPod(t *testing.T, c *testenv.Cluster, ns, account string) *agentPod {
@@ -194,6 +198,11 @@ func (p *agentPod) kill() {
 }
 
 func (p *agentPod) step(ctx context.Context, bin string) {
+	if p.paused.Load() {
+		p.kill()
+		p.cred, p.config = "", ""
+		return
+	}
 	cs := p.cluster.Clientset()
 	if _, err := cs.AppsV1().Deployments(p.ns).Get(ctx, p.name, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {

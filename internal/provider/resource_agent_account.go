@@ -264,7 +264,8 @@ func (r *agentAccountResource) Read(ctx context.Context, req resource.ReadReques
 		}
 	}
 	if state.Spinnaker != nil {
-		sa := &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: state.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec)}
+		sa := &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: state.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec),
+			RegistrationID: state.ID.ValueString()}
 		if c := kubeClientAt(ctx, r.data, state.Spinnaker.Kubernetes, path.Root("spinnaker").AtName("kubernetes"), &resp.Diagnostics); c != nil {
 			state.SpinnakerAccountInstalled = r.present(ctx, "SpinnakerAccount", func() ([]string, error) { return sa.Missing(ctx, c) }, state.SpinnakerAccountInstalled, &resp.Diagnostics)
 		}

@@ -86,8 +86,10 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"only_namespaced_resources": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "Watch namespaced kinds only. Defaults to `false`."},
 			"grace_period": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "How long a disconnected account stays known (unavailable) before it is withdrawn from Spinnaker, e.g. `5m`. Defaults to the bridge's setting.",
-				Validators:          []validator.String{validators.Duration()}},
+				MarkdownDescription: "How long a disconnected account stays known (unavailable) before it is withdrawn from Spinnaker, e.g. `5m`: a bridge run with " +
+					"`--spinnaker-namespace` then sets the SpinnakerAccount to `enabled: false` (Clouddriver drops the account) and back to `true` when the " +
+					"agent returns. Defaults to the bridge's setting.",
+				Validators: []validator.String{validators.Duration()}},
 			"client_identity": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "An mTLS client certificate identity (subject CN, DNS or URI SAN) that may serve the account without the credential."},
 			"credential_rotation": schema.StringAttribute{Optional: true,

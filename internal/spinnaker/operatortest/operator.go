@@ -53,6 +53,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -100,10 +101,11 @@ type Operator struct {
 	dyn  dynamic.Interface
 	opts OperatorOptions
 
-	mu        sync.Mutex
-	lastError error
-	mode      *Mode
-	webhook   *webhookServer
+	mu           sync.Mutex
+	lastError    error
+	accountError error
+	mode         *Mode
+	webhook      *webhookServer
 }
 
 // Mode is how the operator's Deployment runs it.
@@ -246,11 +248,27 @@ func (o *Operator) reconcileAll(ctx context.Context) error {
 		return err
 	}
 	var errs []string
+	firstInNamespace := map[string]bool{}
+	var accountErrs []string
 	for i := range list.Items {
 		if err := o.reconcile(ctx, &list.Items[i]); err != nil {
 			errs = append(errs, err.Error())
 		}
+		// The account controller works for the first SpinnakerService of
+		// a namespace (pkg/util/find.go FindSpinnakerService).
+		if ns := list.Items[i].GetNamespace(); !firstInNamespace[ns] {
+			firstInNamespace[ns] = true
+			if err := o.reconcileAccounts(ctx, ns); err != nil {
+				accountErrs = append(accountErrs, err.Error())
+			}
+		}
 	}
+	o.mu.Lock()
+	o.accountError = nil
+	if len(accountErrs) > 0 {
+		o.accountError = fmt.Errorf("%s", strings.Join(accountErrs, "; "))
+	}
+	o.mu.Unlock()
 	if len(errs) > 0 {
 		err = fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
@@ -401,7 +419,7 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 	deployedHash, _, _ := unstructured.NestedString(ss.Object, "status", "lastDeployed", "config", "hash")
 	services := servicesOf(config)
 	if hash != deployedHash {
-		if err := o.deploy(ctx, ss, spec, config, version, services); err != nil {
+		if err := o.deploy(ctx, ss, spec, config, version, services, accountsOn); err != nil {
 			return err
 		}
 		// spindeploy.go Deploy: after applying the manifests the operator
@@ -419,13 +437,23 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 }
 
 // deploy applies the Deployments and Services Halyard would generate.
-func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, spec, config map[string]any, version string, services []service) error {
+func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, spec, config map[string]any, version string, services []service, accountsOn bool) error {
 	ns, name := ss.GetNamespace(), ss.GetName()
 	owner := metav1.OwnerReference{APIVersion: ss.GetAPIVersion(), Kind: ss.GetKind(), Name: name, UID: ss.GetUID(), Controller: ptr.To(true)}
 	labels := func(svc string) map[string]string {
 		return map[string]string{"app": "spin", "cluster": "spin-" + svc, "app.kubernetes.io/managed-by": standInManager, "spinnaker.io/service": name}
 	}
 	exposeType, _, _ := unstructured.NestedString(spec, "expose", "type")
+	var accounts []map[string]any
+	if accountsOn {
+		// The accounts transformer (pkg/deploy/spindeploy/transformer/
+		// accounts.go): an account list that cannot be built fails the
+		// deploy.
+		var err error
+		if accounts, err = o.validAccounts(ctx, ns); err != nil {
+			return err
+		}
+	}
 	want := map[string]bool{}
 	for _, s := range services {
 		objName := "spin-" + s.name
@@ -448,6 +476,10 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 					}}},
 				},
 			},
+		}
+		withConfigMount(dep, s.name, accountsOn)
+		if err := o.upsertConfigSecret(ctx, ns, s.name, owner, accountsOn, accounts); err != nil {
+			return err
 		}
 		if err := o.upsertDeployment(ctx, dep); err != nil {
 			return err
@@ -500,7 +532,9 @@ func (o *Operator) upsertDeployment(ctx context.Context, d *appsv1.Deployment) e
 		return err
 	}
 	if *cur.Spec.Replicas == *d.Spec.Replicas && cur.Spec.Template.Spec.Containers[0].Image == d.Spec.Template.Spec.Containers[0].Image &&
-		cur.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort == d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort {
+		cur.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort == d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort &&
+		equality.Semantic.DeepEqual(cur.Spec.Template.Spec.Containers[0].Env, d.Spec.Template.Spec.Containers[0].Env) &&
+		len(cur.Spec.Template.Spec.Volumes) == len(d.Spec.Template.Spec.Volumes) {
 		return nil
 	}
 	cur.Spec.Replicas = d.Spec.Replicas

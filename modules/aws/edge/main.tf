@@ -249,3 +249,115 @@ resource "aws_route53_record" "this" {
     evaluate_target_health = true
   }
 }
+
+################################################################################
+# NLB: the spinops bridge's gRPC port for agents (TLS passes through to the
+# bridge), when var.bridge.enabled
+################################################################################
+
+locals {
+  bridge               = var.bridge.enabled ? { this = var.bridge } : {}
+  bridge_allowed_cidrs = var.bridge.enabled ? toset(var.bridge.allowed_cidrs) : toset([])
+}
+
+resource "aws_security_group" "bridge" {
+  for_each = local.bridge
+
+  name        = "${var.name}-bridge"
+  description = "spinops bridge: agents' gRPC (TLS passthrough) on ${each.value.listener_port}"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-bridge" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "bridge" {
+  for_each = local.bridge_allowed_cidrs
+
+  security_group_id = aws_security_group.bridge["this"].id
+  description       = "spinops agents to the bridge (gRPC over TLS)"
+  ip_protocol       = "tcp"
+  from_port         = var.bridge.listener_port
+  to_port           = var.bridge.listener_port
+  cidr_ipv4         = each.value
+
+  tags = merge(var.tags, { Name = "${var.name}-bridge-${each.value}" })
+}
+
+resource "aws_lb" "bridge" {
+  for_each = local.bridge
+
+  name               = "${var.name}-bridge"
+  load_balancer_type = "network"
+  internal           = coalesce(each.value.internal, var.internal)
+  subnets            = var.subnet_ids
+  security_groups    = concat([aws_security_group.bridge["this"].id], each.value.security_group_ids)
+
+  enable_cross_zone_load_balancing = true
+  enable_deletion_protection       = var.deletion_protection
+
+  tags = var.tags
+}
+
+resource "aws_lb_target_group" "bridge" {
+  for_each = local.bridge
+
+  name        = "${var.name}-bridge"
+  vpc_id      = var.vpc_id
+  target_type = "ip"
+  protocol    = "TCP"
+  port        = each.value.target_port
+
+  # A replica going away (rollout, eviction) closes its agents' streams when
+  # it leaves the target group, so they reconnect to another replica at once
+  # instead of waiting on a dead flow.
+  deregistration_delay   = 30
+  connection_termination = true
+  # The pods see the NLB's addresses (in subnet_ids), which the bridge's
+  # NetworkPolicy admits; agents are told apart by credential, not address.
+  preserve_client_ip = "false"
+
+  # Ready, not merely listening: /readyz answers 200 once the bridge serves.
+  health_check {
+    protocol            = "HTTP"
+    port                = tostring(each.value.health_check_port)
+    path                = "/readyz"
+    matcher             = "200"
+    interval            = 10
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+  }
+
+  tags = var.tags
+}
+
+# TCP, not TLS: the bridge terminates TLS itself (its own certificate, agent
+# client certificates and credentials), and HTTP/2 streams pass unchanged.
+resource "aws_lb_listener" "bridge" {
+  for_each = local.bridge
+
+  load_balancer_arn        = aws_lb.bridge["this"].arn
+  port                     = each.value.listener_port
+  protocol                 = "TCP"
+  tcp_idle_timeout_seconds = each.value.idle_timeout_seconds
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.bridge["this"].arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_route53_record" "bridge" {
+  for_each = { for k, b in local.bridge : k => b if b.domain != null }
+
+  zone_id = var.zone_id
+  name    = each.value.domain
+  type    = "A"
+
+  alias {
+    name                   = aws_lb.bridge["this"].dns_name
+    zone_id                = aws_lb.bridge["this"].zone_id
+    evaluate_target_health = true
+  }
+}

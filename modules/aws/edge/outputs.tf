@@ -51,3 +51,28 @@ output "fqdns" {
   description = "The Route 53 records by service."
   value       = { for k, r in aws_route53_record.this : k => r.name }
 }
+
+output "bridge_nlb_arn" {
+  description = "ARN of the bridge's NLB (null unless bridge.enabled)."
+  value       = try(aws_lb.bridge["this"].arn, null)
+}
+
+output "bridge_nlb_dns_name" {
+  description = "DNS name of the bridge's NLB (null unless bridge.enabled)."
+  value       = try(aws_lb.bridge["this"].dns_name, null)
+}
+
+output "bridge_address" {
+  description = "host:port agents dial (the provider's and the agents' bridge gRPC address): bridge.domain when given, else the NLB's DNS name; null unless bridge.enabled."
+  value       = var.bridge.enabled ? "${coalesce(var.bridge.domain, try(aws_lb.bridge["this"].dns_name, null))}:${var.bridge.listener_port}" : null
+}
+
+output "bridge_target_group_arn" {
+  description = "Target group of the bridge pods' gRPC port, for a TargetGroupBinding (null unless bridge.enabled)."
+  value       = try(aws_lb_target_group.bridge["this"].arn, null)
+}
+
+output "bridge_security_group_id" {
+  description = "Security group of the bridge's NLB, admitting bridge.allowed_cidrs (null unless bridge.enabled)."
+  value       = try(aws_security_group.bridge["this"].id, null)
+}

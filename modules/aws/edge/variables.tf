@@ -134,3 +134,74 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "bridge" {
+  description = <<-EOT
+    A network load balancer for the spinops bridge's gRPC port, which agents in other networks dial (off by default):
+    a TCP listener that passes TLS through to the bridge (the bridge terminates it and checks agent credentials or
+    client certificates), IP targets on the bridge pods (bind them with a TargetGroupBinding, `bridge_target_group_arn`),
+    a health check on the bridge's ops port (`/readyz`), and its own security group that admits `allowed_cidrs` on
+    `listener_port`.
+
+    * `enabled`: create it.
+    * `allowed_cidrs`: IPv4 ranges the agents connect from (their clusters' NAT or egress addresses); required when enabled.
+    * `security_group_ids`: further groups of the NLB, so it reaches the bridge pods as a member: the network module's
+      `internal_security_group_id`; required when enabled.
+    * `domain`: a name in `zone_id` to point at it (an alias record), e.g. `bridge.spinnaker.example.com`; null makes none.
+      The bridge's serving certificate must name it (TLS is not terminated here, so ACM cannot serve it).
+    * `listener_port` (443), `target_port` (the bridge's `--grpc-addr` port, 9091), `health_check_port` (its
+      `--ops-addr` port, 8080).
+    * `idle_timeout_seconds`: how long a connection with no traffic in either direction is kept (60-6000, AWS's default
+      350). Agent streams are never idle that long: the agent sends a heartbeat every 10 s and an HTTP/2 keepalive ping
+      every 20 s (`keepAliveHeartbeatSeconds`), the bridge pings every 30 s; keep any custom keepalive below this.
+    * `internal`: make this NLB internal (default: the module's `internal`).
+  EOT
+  type = object({
+    enabled              = optional(bool, false)
+    allowed_cidrs        = optional(list(string), [])
+    security_group_ids   = optional(list(string), [])
+    domain               = optional(string)
+    listener_port        = optional(number, 443)
+    target_port          = optional(number, 9091)
+    health_check_port    = optional(number, 8080)
+    idle_timeout_seconds = optional(number, 350)
+    internal             = optional(bool)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.bridge.enabled || length(var.bridge.allowed_cidrs) > 0
+    error_message = "bridge.allowed_cidrs must list the ranges the agents connect from (their clusters' NAT or egress addresses): the bridge's security group admits nothing else."
+  }
+
+  validation {
+    condition     = alltrue([for c in var.bridge.allowed_cidrs : can(cidrnetmask(c))])
+    error_message = "bridge.allowed_cidrs must be IPv4 CIDRs such as 203.0.113.0/24."
+  }
+
+  validation {
+    condition     = !var.bridge.enabled || length(var.bridge.security_group_ids) > 0
+    error_message = "bridge.security_group_ids must name the group that lets the NLB reach the bridge pods: the network module's internal_security_group_id."
+  }
+
+  validation {
+    condition     = var.bridge.domain == null || can(regex("^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.bridge.domain))
+    error_message = "bridge.domain must be a lower-case DNS name such as bridge.spinnaker.example.com."
+  }
+
+  validation {
+    condition     = var.bridge.domain == null || !contains([var.deck_domain, var.gate_domain, var.gate_x509_domain], coalesce(var.bridge.domain, "-"))
+    error_message = "bridge.domain needs its own name: it points at the bridge's NLB, not at Deck's, Gate's or Gate x509's load balancer."
+  }
+
+  validation {
+    condition     = alltrue([for p in [var.bridge.listener_port, var.bridge.target_port, var.bridge.health_check_port] : p >= 1 && p <= 65535 && floor(p) == p])
+    error_message = "bridge.listener_port, target_port and health_check_port must be ports (1-65535)."
+  }
+
+  validation {
+    condition     = var.bridge.idle_timeout_seconds >= 60 && var.bridge.idle_timeout_seconds <= 6000
+    error_message = "bridge.idle_timeout_seconds must be 60-6000 (the range AWS allows for an NLB TCP listener)."
+  }
+}

@@ -237,3 +237,191 @@ run "one_subnet_is_refused" {
 
   expect_failures = [var.subnet_ids]
 }
+
+run "bridge_is_off_by_default" {
+  command = plan
+
+  assert {
+    condition = (
+      length(aws_lb.bridge) == 0 && length(aws_lb_listener.bridge) == 0 && length(aws_lb_target_group.bridge) == 0 &&
+      length(aws_security_group.bridge) == 0 && length(aws_vpc_security_group_ingress_rule.bridge) == 0 && length(aws_route53_record.bridge) == 0
+    )
+    error_message = "Without bridge.enabled, nothing of the bridge's NLB is created."
+  }
+
+  assert {
+    condition     = output.bridge_address == null && output.bridge_nlb_arn == null && output.bridge_target_group_arn == null
+    error_message = "The bridge outputs are null when it is off."
+  }
+}
+
+run "bridge_nlb_passes_tls_through_to_the_bridge" {
+  command = plan
+
+  variables {
+    bridge = {
+      enabled            = true
+      allowed_cidrs      = ["198.51.100.0/24", "203.0.113.7/32", "198.51.100.0/24"]
+      security_group_ids = ["sg-internal"]
+      domain             = "bridge.spinnaker.example.com"
+    }
+  }
+
+  assert {
+    condition     = aws_lb.bridge["this"].load_balancer_type == "network" && aws_lb.bridge["this"].internal == false && aws_lb.bridge["this"].name == "spin-bridge"
+    error_message = "An internet-facing NLB of its own."
+  }
+
+  assert {
+    condition     = aws_lb_listener.bridge["this"].protocol == "TCP" && aws_lb_listener.bridge["this"].port == 443 && aws_lb_listener.bridge["this"].certificate_arn == null
+    error_message = "The listener is plain TCP on 443 with no certificate: TLS (and the agent's client certificate) reaches the bridge."
+  }
+
+  assert {
+    condition     = aws_lb_listener.bridge["this"].tcp_idle_timeout_seconds == 350
+    error_message = "The TCP idle timeout defaults to AWS's 350 s, far above the agents' 10 s heartbeats and 20 s keepalive pings."
+  }
+
+  assert {
+    condition = (
+      aws_lb_target_group.bridge["this"].protocol == "TCP" && aws_lb_target_group.bridge["this"].port == 9091 &&
+      aws_lb_target_group.bridge["this"].target_type == "ip" && aws_lb_target_group.bridge["this"].connection_termination &&
+      aws_lb_target_group.bridge["this"].preserve_client_ip == "false"
+    )
+    error_message = "The target group forwards TCP to the bridge pods' gRPC port 9091 and closes streams of deregistered replicas."
+  }
+
+  assert {
+    condition = (
+      aws_lb_target_group.bridge["this"].health_check[0].protocol == "HTTP" &&
+      aws_lb_target_group.bridge["this"].health_check[0].port == "8080" &&
+      aws_lb_target_group.bridge["this"].health_check[0].path == "/readyz"
+    )
+    error_message = "Targets are checked on the bridge's ops port, /readyz."
+  }
+
+  assert {
+    condition = (
+      { for k, r in aws_vpc_security_group_ingress_rule.bridge : k => "${r.ip_protocol} ${r.from_port}-${r.to_port} ${r.cidr_ipv4}" } ==
+      { "198.51.100.0/24" = "tcp 443-443 198.51.100.0/24", "203.0.113.7/32" = "tcp 443-443 203.0.113.7/32" }
+    )
+    error_message = "The bridge's group admits the agents' ranges on the listener port only, once each."
+  }
+
+  assert {
+    condition     = aws_route53_record.bridge["this"].name == "bridge.spinnaker.example.com" && aws_route53_record.bridge["this"].type == "A"
+    error_message = "An alias record for the bridge's name."
+  }
+
+  assert {
+    condition     = output.bridge_address == "bridge.spinnaker.example.com:443"
+    error_message = "Agents dial the bridge's name on the listener port."
+  }
+
+  assert {
+    condition     = length(aws_lb.x509.security_groups) == 2 && aws_lb_listener.gate_x509.port == 8084
+    error_message = "The bridge leaves Gate's x509 NLB as it was."
+  }
+}
+
+run "bridge_wiring" {
+  command = apply
+
+  variables {
+    bridge = {
+      enabled              = true
+      allowed_cidrs        = ["198.51.100.0/24"]
+      security_group_ids   = ["sg-internal"]
+      listener_port        = 9091
+      idle_timeout_seconds = 1200
+      internal             = true
+    }
+  }
+
+  override_resource {
+    target = aws_acm_certificate.this
+    values = {
+      arn = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"
+      domain_validation_options = [
+        { domain_name = "spinnaker.example.com", resource_record_name = "_a.spinnaker.example.com.", resource_record_type = "CNAME", resource_record_value = "_a.acm-validations.aws." },
+        { domain_name = "api.spinnaker.example.com", resource_record_name = "_b.api.spinnaker.example.com.", resource_record_type = "CNAME", resource_record_value = "_b.acm-validations.aws." },
+        { domain_name = "x509.spinnaker.example.com", resource_record_name = "_c.x509.spinnaker.example.com.", resource_record_type = "CNAME", resource_record_value = "_c.acm-validations.aws." },
+      ]
+    }
+  }
+
+  override_resource {
+    target = aws_security_group.bridge
+    values = { id = "sg-bridge" }
+  }
+
+  override_resource {
+    target = aws_lb.bridge
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/spin-bridge/7", dns_name = "spin-bridge-7.elb.eu-west-1.amazonaws.com" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.bridge
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-bridge/8" }
+  }
+
+  assert {
+    condition     = aws_lb.bridge["this"].security_groups == toset(["sg-bridge", "sg-internal"]) && aws_lb.bridge["this"].internal
+    error_message = "The NLB carries its own group and the internal one (to reach the pods), and is internal when asked."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.bridge["198.51.100.0/24"].security_group_id == "sg-bridge" && aws_vpc_security_group_ingress_rule.bridge["198.51.100.0/24"].from_port == 9091
+    error_message = "The agents' rule belongs to the bridge's group, on the listener port."
+  }
+
+  assert {
+    condition     = aws_lb_listener.bridge["this"].default_action[0].target_group_arn == output.bridge_target_group_arn && aws_lb_listener.bridge["this"].tcp_idle_timeout_seconds == 1200
+    error_message = "The listener forwards to the bridge's target group with the given idle timeout."
+  }
+
+  assert {
+    condition     = output.bridge_address == "spin-bridge-7.elb.eu-west-1.amazonaws.com:9091" && length(aws_route53_record.bridge) == 0
+    error_message = "Without a domain, agents dial the NLB's own name and no record is made."
+  }
+}
+
+run "bridge_without_agent_ranges_is_refused" {
+  command = plan
+
+  variables {
+    bridge = { enabled = true, security_group_ids = ["sg-internal"] }
+  }
+
+  expect_failures = [var.bridge]
+}
+
+run "bridge_without_the_internal_group_is_refused" {
+  command = plan
+
+  variables {
+    bridge = { enabled = true, allowed_cidrs = ["198.51.100.0/24"] }
+  }
+
+  expect_failures = [var.bridge]
+}
+
+run "bridge_idle_timeout_outside_aws_range_is_refused" {
+  command = plan
+
+  variables {
+    bridge = { enabled = true, allowed_cidrs = ["198.51.100.0/24"], security_group_ids = ["sg-internal"], idle_timeout_seconds = 30 }
+  }
+
+  expect_failures = [var.bridge]
+}
+
+run "bridge_name_of_another_service_is_refused" {
+  command = plan
+
+  variables {
+    bridge = { enabled = true, allowed_cidrs = ["198.51.100.0/24"], security_group_ids = ["sg-internal"], domain = "x509.spinnaker.example.com" }
+  }
+
+  expect_failures = [var.bridge]
+}
