@@ -47,7 +47,7 @@ func TestConfigCheckAndSetDefaults(t *testing.T) {
 		cfg.HoldTTL != 30*time.Second || cfg.SyncInterval != time.Second || cfg.Logger == nil || !strings.HasPrefix(cfg.BridgeID, "bridge-") {
 		t.Fatalf("defaults: %+v", cfg)
 	}
-	if cfg.Limits != (Limits{MaxObjects: 100000, MaxKinds: 256, MaxWatches: 128}) {
+	if cfg.Limits != (Limits{MaxObjects: 100000, MaxKinds: 256, MaxWatches: 128, MaxHistoryBytes: 32 << 20}) {
 		t.Fatalf("limit defaults: %+v", cfg.Limits)
 	}
 	if r := cfg.Refresh; r.Coalesce != 20*time.Millisecond || r.AccountRate != 50 || r.AccountBurst != 100 || r.GlobalRate != 200 ||
