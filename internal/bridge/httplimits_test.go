@@ -36,7 +36,7 @@ func TestEndpointHTTPLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := io.WriteString(conn, "GET /accounts/none/api HTTP/1.1\r\nHost: bridge\r\nX-Slow: "); err != nil {
 		t.Fatal(err)
 	}

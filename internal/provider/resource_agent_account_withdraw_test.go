@@ -77,14 +77,14 @@ func TestAccAgentAccount_withdrawnFromSpinnaker(t *testing.T) {
 			},
 			{
 				// The agent's pod goes away; past the grace period the
-				// bridge disables the SpinnakerAccount. Refresh reads
+				// bridge disables the SpinnakerAccount. The refresh reads
 				// "withdrawn", and the plan is empty.
 				PreConfig: func() {
 					waitEnabled(true)
 					pod.paused.Store(true)
 					waitEnabled(false)
 				},
-				RefreshState:      true,
+				Config:            config,
 				ConfigStateChecks: []statecheck.StateCheck{status("withdrawn")},
 			},
 			{
@@ -114,7 +114,7 @@ func TestAccAgentAccount_withdrawnFromSpinnaker(t *testing.T) {
 					pod.paused.Store(false)
 					waitEnabled(true)
 				},
-				RefreshState:      true,
+				Config:            noWait,
 				ConfigStateChecks: []statecheck.StateCheck{status("connected")},
 			},
 		},
