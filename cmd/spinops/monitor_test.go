@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,24 +21,6 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/monitor"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the command's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // `spinops monitor` as deployed: configuration file without secrets, Gate
 // password and webhook URL from files, state in a real kube-apiserver,
@@ -70,7 +51,7 @@ func TestMonitorCommand(t *testing.T) {
 		_, _ = w.Write([]byte(`<html></html>`))
 	}))
 	defer deck.Close()
-	var hooks syncBuffer
+	var hooks testenv.SyncBuffer
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/"+hookToken {
 			w.WriteHeader(http.StatusNotFound)
@@ -106,7 +87,7 @@ func TestMonitorCommand(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr testenv.SyncBuffer
 	root := newRootCommand()
 	root.SetErr(&stderr)
 	root.SetArgs([]string{"monitor", "--config", cfgPath, "--kubeconfig", cluster.Kubeconfig, "--metrics-addr", addr})

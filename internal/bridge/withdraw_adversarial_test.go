@@ -1,11 +1,9 @@
 package bridge_test
 
 import (
-	"bytes"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -114,24 +112,6 @@ func TestWithdrawal_replicaRestart(t *testing.T) {
 	waitFor(t, time.Minute, "the account enabled again when its agent is back", func() bool { return spinAccountEnabled(t, kc, ns, "restarted") })
 }
 
-// syncBuffer is a bytes.Buffer for a logger shared by goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWithdrawal_withoutRBAC (adversarial): a bridge whose service account
 // may read SpinnakerAccounts but not patch them cannot withdraw an account;
 // it says so — a log line naming the access it lacks and where, and
@@ -169,7 +149,7 @@ func TestWithdrawal_withoutRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), func(cfg *bridge.Config) {
 		cfg.Spinnaker = &bridge.SpinnakerAccounts{Client: asBridge, Namespace: ns, Resync: 200 * time.Millisecond}
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
