@@ -130,32 +130,85 @@ build_spinops() {
 	(cd "$ROOT" && go build -trimpath -o "$DEMO/spinops" ./cmd/spinops)
 }
 
-# A real bridge on loopback: TLS with a self-signed CA, SQLite registry, the
-# per-account Kubernetes endpoint. The provider reaches its admin API.
-start_bridge() {
+# The bridge's admin token and the loopback port its pod serves gRPC on
+# (spinops_bridge.local's external_address), kept across runs.
+bridge_settings() {
 	local dir="$DEMO/bridge"
-	if ! alive "$DEMO/bridge.pid"; then
-		mkdir -p "$dir"
-		local grpc ep ops
-		grpc=$(free_port) ep=$(free_port) ops=$(free_port)
-		[ -f "$dir/admin-token" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$dir/admin-token"
-		log "starting spinops bridge (gRPC 127.0.0.1:$grpc, endpoint https://127.0.0.1:$ep)"
-		nohup "$DEMO/spinops" bridge --grpc-addr "127.0.0.1:$grpc" --endpoint-addr "127.0.0.1:$ep" \
-			--endpoint-url "https://127.0.0.1:$ep" --ops-addr "127.0.0.1:$ops" --sqlite "$dir/bridge.db" \
-			--self-signed-dir "$dir/tls" --admin-token-file "$dir/admin-token" --grace-period 1m >"$DEMO/bridge.log" 2>&1 &
-		echo $! >"$DEMO/bridge.pid"
-		echo "127.0.0.1:$grpc" >"$dir/address"
-		echo "$ops" >"$dir/ops.port"
-	fi
-	for _ in $(seq 1 100); do
-		curl -fsS -o /dev/null "http://127.0.0.1:$(cat "$dir/ops.port")/readyz" 2>/dev/null && break
-		alive "$DEMO/bridge.pid" || { tail -20 "$DEMO/bridge.log"; echo "the bridge did not start (log: $DEMO/bridge.log)" >&2; exit 1; }
+	mkdir -p "$dir"
+	[ -f "$dir/admin-token" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$dir/admin-token"
+	for p in grpc endpoint ops; do
+		[ -f "$dir/$p.port" ] || free_port >"$dir/$p.port"
+	done
+	export TF_VAR_bridge_admin_token TF_VAR_bridge_port
+	TF_VAR_bridge_admin_token=$(cat "$dir/admin-token")
+	TF_VAR_bridge_port=$(cat "$dir/grpc.port")
+}
+
+# Stands in for the bridge's pod: no kubelet runs here, so the Deployment
+# spinops_bridge installs cannot start one. Once the Deployment and its
+# Secrets exist, this "mounts" every Secret volume of the pod template
+# (files with the volume's mode), runs the Deployment's own arguments with
+# only the listen addresses moved to loopback ports, and gives the process a
+# token of the installed ServiceAccount instead of the in-cluster one (so it
+# withdraws SpinnakerAccounts with exactly the RBAC that was installed). It
+# runs the same `spinops bridge` binary the image runs.
+bridge_pod_standin() {
+	local ns=spinops-system name=spinops-bridge dir="$DEMO/bridge" kubectl="$BIN_DIR/kubectl --kubeconfig $DEMO/cluster/kubeconfig"
+	alive "$DEMO/bridge.pid" && return
+	(
+		for _ in $(seq 1 1200); do
+			$kubectl -n $ns get deployment $name >/dev/null 2>&1 &&
+				$kubectl -n $ns get secret $name-keys $name-admin $name-tls >/dev/null 2>&1 && break
+			sleep 0.5
+		done
+		mounts=()
+		while read -r vol secret mode; do
+			rm -rf "${dir:?}/vol/$vol" && mkdir -p "$dir/vol/$vol"
+			for key in $($kubectl -n $ns get secret "$secret" -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}'); do
+				$kubectl -n $ns get secret "$secret" -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/vol/$vol/$key"
+				chmod "$(printf '%o' "${mode:-420}")" "$dir/vol/$vol/$key"
+			done
+		done < <($kubectl -n $ns get deployment $name -o go-template='{{range .spec.template.spec.volumes}}{{if .secret}}{{.name}} {{.secret.secretName}} {{.secret.defaultMode}}{{"\n"}}{{end}}{{end}}')
+		while read -r vol path; do mounts+=("$path=$dir/vol/$vol"); mkdir -p "$dir/vol/$vol"; done \
+			< <($kubectl -n $ns get deployment $name -o go-template='{{range (index .spec.template.spec.containers 0).volumeMounts}}{{.name}} {{.mountPath}}{{"\n"}}{{end}}')
+		args=()
+		listen=""
+		while IFS= read -r a; do
+			if [ -n "$listen" ]; then args+=("127.0.0.1:$(cat "$dir/$listen.port")"); listen=""; continue; fi
+			case "$a" in
+			--grpc-addr) listen=grpc ;;
+			--endpoint-addr) listen=endpoint ;;
+			--ops-addr) listen=ops ;;
+			esac
+			for m in "${mounts[@]}"; do a=${a/#${m%%=*}\//${m#*=}/}; done
+			args+=("$a")
+		done < <($kubectl -n $ns get deployment $name -o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}')
+		token=$($kubectl -n $ns create token $name --duration 24h)
+		$kubectl config view --raw --minify -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/cluster-ca.crt"
+		server=$($kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}')
+		cat >"$dir/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$dir/cluster-ca.crt"}}]
+users: [{name: bridge, user: {token: "$token"}}]
+contexts: [{name: local, context: {cluster: local, user: bridge}}]
+current-context: local
+KC
+		exec "$DEMO/spinops" "${args[@]}" --spinnaker-kubeconfig "$dir/kubeconfig"
+	) >"$DEMO/bridge.log" 2>&1 &
+	echo $! >"$DEMO/bridge.pid"
+}
+
+wait_for_bridge() {
+	local dir="$DEMO/bridge"
+	for _ in $(seq 1 300); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$(cat "$dir/ops.port")/readyz" 2>/dev/null && return
+		alive "$DEMO/bridge.pid" || { tail -20 "$DEMO/bridge.log"; echo "the bridge pod stand-in stopped (log: $DEMO/bridge.log)" >&2; exit 1; }
 		sleep 0.2
 	done
-	export SPINOPS_BRIDGE_ADDRESS SPINOPS_BRIDGE_TOKEN SPINOPS_BRIDGE_CA_CERTIFICATE
-	SPINOPS_BRIDGE_ADDRESS=$(cat "$dir/address")
-	SPINOPS_BRIDGE_TOKEN=$(cat "$dir/admin-token")
-	SPINOPS_BRIDGE_CA_CERTIFICATE=$(cat "$dir/tls/ca.pem")
+	tail -20 "$DEMO/bridge.log"
+	echo "the bridge did not become ready in 60 s (log: $DEMO/bridge.log)" >&2
+	exit 1
 }
 
 # Stands in for the agent's pod: no kubelet runs here, so the Deployment
@@ -202,11 +255,20 @@ kubectl_through_bridge() {
 	local kc="$DEMO/bridge-local.kubeconfig" k="$BIN_DIR/kubectl"
 	"$k" --kubeconfig "$DEMO/cluster/kubeconfig" -n spinnaker-green get secret spinops-account-local \
 		-o 'jsonpath={.data.kubeconfig}' | base64 -d >"$kc"
-	log "kubectl through the bridge ($(sed -n 's/^ *server: //p' "$kc"))"
+	# The kubeconfig names the endpoint Service (https://spinops-bridge-endpoint.spinops-system.svc:8443/accounts/local),
+	# which only cluster DNS resolves: kubectl goes to the bridge pod
+	# stand-in's loopback port instead and still verifies the certificate
+	# for the Service's name.
+	local server host
+	server=$(sed -n 's/^ *server: //p' "$kc")
+	host=${server#https://}
+	host=${host%%:*}
+	k="$k --server https://127.0.0.1:$(cat "$DEMO/bridge/endpoint.port")/${server#https://*/} --tls-server-name $host"
+	log "kubectl through the bridge ($server, reached at 127.0.0.1:$(cat "$DEMO/bridge/endpoint.port"))"
 	echo "\$ kubectl get configmaps -n spinnaker-green      # answered from the bridge's watch-fed cache"
-	"$k" --kubeconfig "$kc" get configmaps -n spinnaker-green
+	$k --kubeconfig "$kc" get configmaps -n spinnaker-green
 	echo "\$ kubectl apply -f hello.yaml                    # forwarded to the agent, run against the cluster"
-	"$k" --kubeconfig "$kc" apply -f - <<YAML
+	$k --kubeconfig "$kc" apply -f - <<YAML
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: hello-from-spinnaker, namespace: default}
@@ -214,9 +276,9 @@ data: {greeting: "deployed through the bridge"}
 YAML
 	sleep 1
 	echo "\$ kubectl get configmap hello-from-spinnaker -o jsonpath={.data.greeting}"
-	"$k" --kubeconfig "$kc" -n default get configmap hello-from-spinnaker -o 'jsonpath={.data.greeting}'
+	$k --kubeconfig "$kc" -n default get configmap hello-from-spinnaker -o 'jsonpath={.data.greeting}'
 	echo
-	"$k" --kubeconfig "$kc" -n default delete configmap hello-from-spinnaker
+	$k --kubeconfig "$kc" -n default delete configmap hello-from-spinnaker
 }
 
 build_provider() {
@@ -242,7 +304,7 @@ up() {
 	start_moto
 	start_mariadb
 	build_spinops
-	start_bridge
+	bridge_settings
 	build_provider
 	export TF_CLI_CONFIG_FILE="$DEMO/terraformrc"
 	export TF_DATA_DIR="$DEMO/tfdata"
@@ -263,9 +325,20 @@ up() {
 	log "terraform init (examples/local, providers from $DEMO/mirror)"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" init -input=false -upgrade -backend-config="path=$DEMO/terraform.tfstate" >"$DEMO/init.log" ||
 		{ cat "$DEMO/init.log"; exit 1; }
-	agent_pod_standin
-	log "terraform apply -auto-approve (examples/local)"
+	bridge_pod_standin
+	log "terraform apply -auto-approve (examples/local: Spinnaker, its zones, the bridge, backups, IAM)"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve
+	wait_for_bridge
+	log "the bridge Terraform deployed is serving (gRPC 127.0.0.1:$TF_VAR_bridge_port)"
+	# The fleet: a second configuration whose provider reads the platform's
+	# outputs (the bridge's address and CA) from its state.
+	rm -f "$ROOT/examples/local/fleet/.terraform.lock.hcl"
+	log "terraform init + apply (examples/local/fleet: the local cluster attached through that bridge)"
+	TF_DATA_DIR="$DEMO/tfdata-fleet" "$TERRAFORM" -chdir="$ROOT/examples/local/fleet" init -input=false -upgrade \
+		-backend-config="path=$DEMO/fleet.tfstate" >"$DEMO/init-fleet.log" || { cat "$DEMO/init-fleet.log"; exit 1; }
+	agent_pod_standin
+	TF_DATA_DIR="$DEMO/tfdata-fleet" TF_VAR_platform_state="$DEMO/terraform.tfstate" \
+		"$TERRAFORM" -chdir="$ROOT/examples/local/fleet" apply -input=false -auto-approve
 	kubectl_through_bridge
 	backup_round_trip
 	log "terraform apply again: the policy now reports the backup the engine made"
@@ -275,11 +348,11 @@ up() {
 The local environment keeps running:
   kubeconfig  $DEMO/cluster/kubeconfig   (kubectl --kubeconfig ... get ns)
   AWS (moto)  AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$DEMO/moto.port") AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  bridge      SPINOPS_BRIDGE_ADDRESS=$SPINOPS_BRIDGE_ADDRESS (admin token: $DEMO/bridge/admin-token, log: $DEMO/bridge.log)
+  bridge      127.0.0.1:$TF_VAR_bridge_port, deployed by examples/local (admin token: $DEMO/bridge/admin-token, log: $DEMO/bridge.log)
   via bridge  kubectl --kubeconfig $DEMO/bridge-local.kubeconfig get configmaps -A
   MariaDB     mariadb --no-defaults -uroot -p$DB_PASSWORD -h127.0.0.1 -P$(cat "$DEMO/mariadb.port") spinops_demo
   backups     $DEMO/spinops backup list --config $DEMO/backup.json
-  state       $DEMO/terraform.tfstate
+  state       $DEMO/terraform.tfstate (platform), $DEMO/fleet.tfstate (fleet)
 Stop everything with:  make demo-down
 EOF
 }

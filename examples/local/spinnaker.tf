@@ -65,3 +65,8 @@ output "zones" {
   description = "Each zone's SpinnakerService, as `namespace/name`."
   value       = { red = spinops_zone.red.id, green = spinops_zone.green.id }
 }
+
+output "zone_namespaces" {
+  description = "Each zone's namespace (examples/local/fleet puts its SpinnakerAccounts in green's)."
+  value       = { red = spinops_zone.red.namespace, green = spinops_zone.green.namespace }
+}

@@ -200,6 +200,7 @@ func (p *spinopsProvider) Resources(_ context.Context) []func() resource.Resourc
 		newZoneResource,
 		newBackupPolicyResource,
 		newAgentAccountResource,
+		newBridgeResource,
 	}
 }
 

@@ -46,3 +46,8 @@ func UniqueName(prefix string, n int) string {
 	}
 	return prefix + string(b)
 }
+
+// FreePort returns a currently unused TCP port on 127.0.0.1, never one
+// already handed out in this test binary (for a process the test starts
+// that must listen on a known port).
+func FreePort() (int, error) { return freePort() }

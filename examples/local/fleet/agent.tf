@@ -1,8 +1,6 @@
-# The local cluster attached to Spinnaker through the bridge.
-#
-# scripts/demo.sh runs a real `spinops bridge` on 127.0.0.1 and points the
-# provider at it (SPINOPS_BRIDGE_ADDRESS, SPINOPS_BRIDGE_TOKEN,
-# SPINOPS_BRIDGE_CA_CERTIFICATE). This resource registers the account,
+# The local cluster attached to Spinnaker through the bridge examples/local
+# deployed (main.tf configures the provider from its outputs). This
+# resource registers the account,
 # installs the agent in the cluster (ServiceAccount, RBAC for the watched
 # kinds, the credential Secret, the agent config and a Deployment), creates
 # the SpinnakerAccount in the green zone's namespace, and waits for the agent
@@ -30,7 +28,7 @@ resource "spinops_agent_account" "local" {
   }
 
   spinnaker {
-    namespace = spinops_zone.green.namespace
+    namespace = local.spinnaker_green
   }
 
   timeouts {

@@ -1,0 +1,387 @@
+package provider
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/bridgeinstall"
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+const (
+	bridgeTokenV1 = "bridge-admin-token-0123456789abcdef"
+	bridgeTokenV2 = "bridge-admin-token-second-fedcba9876543210"
+)
+
+// bridgeResourceConfig is a provider block for cluster c and a
+// spinops_bridge in ns.
+func bridgeResourceConfig(c *testenv.Cluster, ns, spinNS, externalAddr, token string, version int, extra string) string {
+	ext := "null"
+	if externalAddr != "" {
+		ext = fmt.Sprintf("%q", externalAddr)
+	}
+	return fmt.Sprintf(`
+provider "spinops" {
+  kubernetes {
+    config_path = %q
+  }
+}
+
+resource "spinops_bridge" "this" {
+  namespace              = %q
+  image                  = "ghcr.io/spinops/spinops:test"
+  external_address       = %s
+  spinnaker_namespace    = %q
+  grace_period           = "30s"
+  admin_token_wo         = %q
+  admin_token_wo_version = %d
+  wait                   = false
+  %s
+}
+`, c.Kubeconfig, ns, ext, spinNS, token, version, extra)
+}
+
+// TestAccBridge_deployedBridgeServesAgents deploys the bridge with
+// Terraform, runs what was deployed (the real binary, started by the pod
+// stand-in from the Deployment, its Secrets and its ServiceAccount), and in
+// a second apply of the same configuration points the provider's bridge
+// block at the resource's outputs and attaches a cluster through it: the
+// agent connects to the Terraform-deployed bridge with the CA the resource
+// reports. No secret of the bridge (admin token, key ring, TLS key) is in
+// state.
+func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
+	spin, spinNS := spinnakerCluster(t)
+	ns := spin.Namespace(t)
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	pod := startBridgePod(t, spin, ns, "spinops-bridge", port)
+	cs := spin.Clientset()
+	const account = "through-deployed-bridge"
+	startAgentPod(t, spin, "agent-"+account, account)
+
+	bridgeSecrets := func() []string {
+		out := []string{bridgeTokenV1}
+		if s, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "spinops-bridge-keys", metav1.GetOptions{}); err == nil {
+			line := strings.Fields(string(s.Data[bridgeinstall.KeyRingKey]))
+			if len(line) >= 2 {
+				out = append(out, line[1])
+			}
+		}
+		if s, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "spinops-bridge-tls", metav1.GetOptions{}); err == nil {
+			out = append(out, strings.TrimSpace(strings.Split(string(s.Data[corev1.TLSPrivateKeyKey]), "\n")[1]))
+		}
+		return out
+	}
+	deployed := func(*terraform.State) error {
+		d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")
+		for _, want := range []string{"--spinnaker-namespace " + spinNS, "--grace-period 30s", "--key-file /var/run/spinops/keys/bridge.keys",
+			"--sqlite /var/lib/spinops/bridge.db", "--tls-ca /var/run/spinops/tls/ca.crt"} {
+			if !strings.Contains(args, want) {
+				return fmt.Errorf("the bridge's args %q lack %q", args, want)
+			}
+		}
+		if d.Spec.Strategy.Type != "Recreate" {
+			return fmt.Errorf("a SQLite bridge must roll with Recreate (one pod owns the file), got %s", d.Spec.Strategy.Type)
+		}
+		for _, svc := range []string{"spinops-bridge", "spinops-bridge-endpoint", "spinops-bridge-ops"} {
+			if _, err := cs.CoreV1().Services(ns).Get(t.Context(), svc, metav1.GetOptions{}); err != nil {
+				return fmt.Errorf("Service %s: %w", svc, err)
+			}
+		}
+		if _, err := cs.PolicyV1().PodDisruptionBudgets(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("one replica must get no PodDisruptionBudget (it would block node drains for good): %v", err)
+		}
+		np, err := cs.NetworkingV1().NetworkPolicies(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(np.Spec.Ingress) != 3 || np.Spec.Ingress[1].From[1].NamespaceSelector.MatchLabels[corev1.LabelMetadataName] != spinNS {
+			return fmt.Errorf("the NetworkPolicy does not admit the endpoint from Spinnaker's namespace only: %+v", np.Spec.Ingress)
+		}
+		role, err := cs.RbacV1().Roles(spinNS).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if r := role.Rules[0]; !slices.Equal(r.Resources, []string{"spinnakeraccounts"}) || !slices.Equal(r.Verbs, []string{"get", "patch"}) {
+			return fmt.Errorf("the Role grants %v on %v, want get, patch on spinnakeraccounts", r.Verbs, r.Resources)
+		}
+		keys, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "spinops-bridge-keys", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(keys.Data[bridgeinstall.KeyRingKey]) < 40 {
+			return fmt.Errorf("the key ring Secret holds %q", keys.Data[bridgeinstall.KeyRingKey])
+		}
+		return nil
+	}
+	caMatchesServer := func(s *terraform.State) error {
+		attrs := s.RootModule().Resources["spinops_bridge.this"].Primary.Attributes
+		block, _ := pem.Decode([]byte(attrs["ca_certificate"]))
+		if block == nil {
+			return fmt.Errorf("ca_certificate is not PEM: %q", attrs["ca_certificate"])
+		}
+		ca, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return err
+		}
+		sec, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "spinops-bridge-tls", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		b, _ := pem.Decode(sec.Data[corev1.TLSCertKey])
+		leaf, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return err
+		}
+		if err := leaf.CheckSignatureFrom(ca); err != nil {
+			return fmt.Errorf("the serving certificate is not signed by ca_certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(ca)
+		for _, name := range []string{"127.0.0.1", "spinops-bridge." + ns + ".svc", "spinops-bridge-endpoint." + ns + ".svc"} {
+			if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+				return fmt.Errorf("the serving certificate does not verify for %s: %w", name, err)
+			}
+		}
+		return nil
+	}
+
+	base := bridgeResourceConfig(spin, ns, spinNS, addr, bridgeTokenV1, 1, "")
+	// The second apply: the provider's bridge block reads the resource's
+	// outputs (known from the first apply), and a cluster is attached.
+	attached := base + fmt.Sprintf(`
+provider "spinops" {
+  alias = "fleet"
+  kubernetes {
+    config_path = %q
+  }
+  bridge {
+    address = spinops_bridge.this.address
+    token   = %q
+    tls {
+      ca_certificate = spinops_bridge.this.ca_certificate
+    }
+  }
+}
+
+resource "spinops_agent_account" "this" {
+  provider = spinops.fleet
+  name     = %q
+  kinds    = ["ConfigMap"]
+
+  install_agent {
+    namespace = "agent-%s"
+    image     = "ghcr.io/spinops/spinops:test"
+  }
+
+  spinnaker {
+    namespace = %q
+  }
+
+  timeouts {
+    create = "2m"
+  }
+}
+`, spin.Kubeconfig, bridgeTokenV1, account, account, spinNS)
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		CheckDestroy: func(*terraform.State) error {
+			in := &bridgeinstall.Install{Name: "spinops-bridge", Namespace: ns, SpinnakerNamespace: spinNS, TLS: bridgeinstall.TLSSource{Generate: true}}
+			for _, r := range in.Refs() {
+				// Deleted is enough: the PVC keeps its protection finalizer
+				// until a controller the test cluster does not run drops it.
+				if o, err := mustKube(t, spin).Get(t.Context(), r.GroupVersionKind(), r.GetNamespace(), r.GetName()); !apierrors.IsNotFound(err) && (err != nil || o.GetDeletionTimestamp() == nil) {
+					return fmt.Errorf("%s is still there (%v)", kube.Describe(r), err)
+				}
+			}
+			return nil
+		},
+		Steps: []tfresource.TestStep{
+			{
+				Config: base,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_bridge.this", tfjsonpath.New("address"), knownvalue.StringExact(addr)),
+					statecheck.ExpectKnownValue("spinops_bridge.this", tfjsonpath.New("endpoint_url"), knownvalue.StringExact("https://spinops-bridge-endpoint."+ns+".svc:8443")),
+					statecheck.ExpectKnownValue("spinops_bridge.this", tfjsonpath.New("id"), knownvalue.StringExact(ns+"/spinops-bridge")),
+				},
+				Check: tfresource.ComposeTestCheckFunc(deployed, caMatchesServer, stateHoldsNo(bridgeSecrets)),
+			},
+			{
+				PreConfig: func() { pod.ready(t) },
+				Config:    attached,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_agent_account.this", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				},
+				Check: stateHoldsNo(bridgeSecrets),
+			},
+			{
+				ResourceName:            "spinops_bridge.this",
+				ImportState:             true,
+				ImportStateId:           ns + "/spinops-bridge",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"admin_token_wo_version", "timeouts", "wait", "kubernetes", "%", "kubernetes.%"},
+				Config:                  attached,
+			},
+		},
+	})
+}
+
+// TestAccBridge_tokenRotationAndDrift: a new admin token version rewrites
+// the Secret and rolls the pods; a Deployment deleted outside Terraform is
+// made again with the same key ring (every agent credential derived from
+// it stays valid); replacing the key ring is never something an apply does.
+func TestAccBridge_tokenRotationAndDrift(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns, spinNS := c.Namespace(t), c.Namespace(t)
+	cs := c.Clientset()
+	var keyRing, checksum string
+	readKeys := func() string {
+		s, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "spinops-bridge-keys", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(s.Data[bridgeinstall.KeyRingKey])
+	}
+	readChecksum := func() string {
+		d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Spec.Template.Annotations["spinops.io/bridge-checksum"]
+	}
+	tokenIs := func(want string) tfresource.TestCheckFunc {
+		return func(*terraform.State) error {
+			s, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "spinops-bridge-admin", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if got := string(s.Data[bridgeinstall.AdminTokenKey]); got != want {
+				return fmt.Errorf("the admin token Secret holds %q, want %q", got, want)
+			}
+			return nil
+		}
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []tfresource.TestStep{
+			{
+				Config: bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV1, 1, ""),
+				Check: tfresource.ComposeTestCheckFunc(tokenIs(bridgeTokenV1), func(*terraform.State) error {
+					keyRing, checksum = readKeys(), readChecksum()
+					return nil
+				}),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_bridge.this", tfjsonpath.New("address"), knownvalue.StringExact("spinops-bridge."+ns+".svc:9091")),
+				},
+			},
+			{
+				// The token alone changes: nothing is applied (write-only
+				// values are not compared).
+				Config:           bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV2, 1, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:            tokenIs(bridgeTokenV1),
+			},
+			{
+				Config: bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV2, 2, ""),
+				Check: tfresource.ComposeTestCheckFunc(tokenIs(bridgeTokenV2), func(*terraform.State) error {
+					if readChecksum() == checksum {
+						return fmt.Errorf("a new admin token did not roll the bridge's pods (checksum unchanged)")
+					}
+					if readKeys() != keyRing {
+						return fmt.Errorf("an apply replaced the key ring")
+					}
+					return nil
+				}),
+			},
+			{
+				PreConfig: func() {
+					if err := cs.AppsV1().Deployments(ns).Delete(t.Context(), "spinops-bridge", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV2, 2, ""),
+				Check: func(*terraform.State) error {
+					if _, err := cs.AppsV1().Deployments(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("the deleted Deployment was not made again: %w", err)
+					}
+					if readKeys() != keyRing {
+						return fmt.Errorf("re-creating the bridge replaced its key ring: every agent credential would be void")
+					}
+					return nil
+				},
+			},
+			{
+				// The Spinnaker namespace moves: the old Role goes.
+				Config: bridgeResourceConfig(c, ns, ns, "", bridgeTokenV2, 2, ""),
+				Check: func(*terraform.State) error {
+					if _, err := cs.RbacV1().Roles(spinNS).Get(t.Context(), "spinops-bridge", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+						return fmt.Errorf("the Role in the old Spinnaker namespace is still there (%v)", err)
+					}
+					_, err := cs.RbacV1().Roles(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+					return err
+				},
+			},
+		},
+	})
+}
+
+// TestAccBridge_refusals: what the install would refuse is refused at plan
+// time with a message naming the fix, and a TLS Secret that does not exist
+// is refused before anything is applied.
+func TestAccBridge_refusals(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns := c.Namespace(t)
+	cfg := func(extra string) string { return bridgeResourceConfig(c, ns, ns, "", bridgeTokenV1, 1, extra) }
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []tfresource.TestStep{
+			{Config: cfg(`replicas = 2`), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)replicas = 2: replicas share the registry.*mysql`)},
+			{Config: cfg(`tls {
+    secret_name = "mine"
+    generate    = true
+  }`), PlanOnly: true, ExpectError: regexp.MustCompile(`set exactly one of tls.secret_name`)},
+			{Config: cfg(`grpc_allowed_cidrs = ["10.1.2.3/8"]`), PlanOnly: true, ExpectError: regexp.MustCompile(`the block it means is 10.0.0.0/8`)},
+			{Config: cfg(`storage {
+    size = "lots"
+  }`), PlanOnly: true, ExpectError: regexp.MustCompile(`is not a Kubernetes quantity`)},
+			{Config: cfg(`tls {
+    secret_name = "not-there"
+  }`), ExpectError: regexp.MustCompile(`(?s)the TLS Secret .*not-there does not exist: create it`)},
+			{Config: cfg(`tls {
+    cert_manager_issuer = "letsencrypt"
+  }`), ExpectError: regexp.MustCompile(`(?s)does not serve cert-manager's Certificate.*install cert-manager`)},
+		},
+	})
+	// Nothing was left half-made by the refused applies.
+	if _, err := c.Clientset().AppsV1().Deployments(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a refused apply left the bridge's Deployment behind (%v)", err)
+	}
+}
