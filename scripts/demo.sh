@@ -349,7 +349,8 @@ The local environment keeps running:
   kubeconfig  $DEMO/cluster/kubeconfig   (kubectl --kubeconfig ... get ns)
   AWS (moto)  AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$DEMO/moto.port") AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
   bridge      127.0.0.1:$TF_VAR_bridge_port, deployed by examples/local (admin token: $DEMO/bridge/admin-token, log: $DEMO/bridge.log)
-  via bridge  kubectl --kubeconfig $DEMO/bridge-local.kubeconfig get configmaps -A
+  via bridge  kubectl --kubeconfig $DEMO/bridge-local.kubeconfig --server https://127.0.0.1:$(cat "$DEMO/bridge/endpoint.port")/accounts/local \
+                --tls-server-name spinops-bridge-endpoint.spinops-system.svc get configmaps -A
   MariaDB     mariadb --no-defaults -uroot -p$DB_PASSWORD -h127.0.0.1 -P$(cat "$DEMO/mariadb.port") spinops_demo
   backups     $DEMO/spinops backup list --config $DEMO/backup.json
   state       $DEMO/terraform.tfstate (platform), $DEMO/fleet.tfstate (fleet)

@@ -145,6 +145,8 @@ type agentPod struct {
 	cred     string
 	config   string
 	starts   int
+	// healthPort is this stand-in's agent health port (server.port).
+	healthPort int
 	// paused stops the process and keeps it stopped (the pod gone, its
 	// objects left in place), until cleared.
 	paused atomic.Bool
@@ -255,6 +257,21 @@ func (p *agentPod) step(ctx context.Context, bin string) {
 			acct["kubeconfigFile"] = kc
 		}
 	}
+	// A pod has its own network namespace, so its health port (8082)
+	// never collides with another pod's; here every agent shares the
+	// host's, so each stand-in gets a port of its own.
+	if p.healthPort == 0 {
+		if p.healthPort, err = testenv.FreePort(); err != nil {
+			p.t.Errorf("stand-in: %v", err)
+			return
+		}
+	}
+	server, _ := parsed["server"].(map[string]any)
+	if server == nil {
+		server = map[string]any{}
+	}
+	server["port"] = p.healthPort
+	parsed["server"] = server
 	out, _ := yaml.Marshal(parsed)
 	cfgPath := filepath.Join(p.dir, "agent.yaml")
 	if err := os.WriteFile(cfgPath+".tmp", out, 0o600); err != nil {
@@ -341,7 +358,10 @@ func startInfraAgent(t *testing.T, secrets *testenv.Cluster, ns string, tb *test
 			if changed && len(list) > 0 {
 				cfg := map[string]any{"mode": "infrastructure", "agentId": "infra-standin",
 					"bridge":     map[string]any{"grpc": tb.Addr, "tls": map[string]any{"caCertFile": tb.caPath}},
-					"kubernetes": map[string]any{"accounts": list}}
+					"kubernetes": map[string]any{"accounts": list},
+					// No health listener: it would share the host's 8082
+					// with every other stand-in (a pod has its own).
+					"server": map[string]any{"port": -1}}
 				out, _ := yaml.Marshal(cfg)
 				p := filepath.Join(dir, "agent.yaml")
 				_ = os.WriteFile(p+".tmp", out, 0o600)
