@@ -114,6 +114,18 @@ func (p *bridgePod) kill() {
 	}
 }
 
+// serving reports whether the bridge answers /readyz now: its readiness
+// probe, which is what a kubelet marks the pod Ready on.
+func (p *bridgePod) serving() bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", p.opsPort))
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 // ready waits for the bridge's /readyz.
 func (p *bridgePod) ready(t *testing.T) {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/spinops/terraform-provider-spinops/internal/bridgeinstall"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
@@ -249,6 +252,80 @@ resource "spinops_agent_account" "this" {
 				Config:                  attached,
 			},
 		},
+	})
+}
+
+// TestAccBridge_oneApply: the bridge and a cluster attached through it in
+// one configuration and one apply. At plan time the provider's bridge
+// block is partly unknown (the CA is made by the apply); Terraform
+// configures the provider again for the apply, after spinops_bridge, which
+// waits (wait = true) until the Deployment is rolled out: the kubelet
+// stand-in marks the bridge's pod Ready only once the bridge it runs
+// answers its readiness probe, as a kubelet would.
+func TestAccBridge_oneApply(t *testing.T) {
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	kc, err := kube.NewClient(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spinnaker.InstallCRDs(t.Context(), kc, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ns, spinNS := c.Namespace(t), c.Namespace(t)
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := startBridgePod(t, c, ns, "spinops-bridge", port)
+	operatortest.StartKubeletWith(t, c.RESTConfig(), operatortest.KubeletOptions{PodIP: "10.0.0.10", Hold: func(p *corev1.Pod) bool {
+		return p.Namespace == ns && p.Labels["app.kubernetes.io/name"] == "spinops-bridge" && !pod.serving()
+	}})
+	const account = "one-apply"
+	startAgentPod(t, c, "agent-"+account, account)
+	cfg := strings.Replace(bridgeResourceConfig(c, ns, spinNS, fmt.Sprintf("127.0.0.1:%d", port), bridgeTokenV1, 1, ""), "wait                   = false", "wait                   = true", 1) +
+		fmt.Sprintf(`
+provider "spinops" {
+  alias = "fleet"
+  kubernetes {
+    config_path = %q
+  }
+  bridge {
+    address = spinops_bridge.this.address
+    token   = %q
+    tls {
+      ca_certificate = spinops_bridge.this.ca_certificate
+    }
+  }
+}
+
+resource "spinops_agent_account" "this" {
+  provider = spinops.fleet
+  name     = %q
+  kinds    = ["ConfigMap"]
+
+  install_agent {
+    namespace = "agent-%s"
+    image     = "ghcr.io/spinops/spinops:test"
+  }
+
+  spinnaker {
+    namespace = %q
+  }
+
+  timeouts {
+    create = "2m"
+  }
+}
+`, c.Kubeconfig, bridgeTokenV1, account, account, spinNS)
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []tfresource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("spinops_agent_account.this", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+			},
+		}},
 	})
 }
 

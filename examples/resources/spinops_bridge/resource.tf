@@ -35,10 +35,10 @@ resource "spinops_bridge" "this" {
   limits   = { memory = "1Gi" }
 }
 
-# The provider's bridge block reads the resource. On the first apply its
-# address is known at plan time (external_address) but the CA is not, so
-# attach clusters from a second configuration (or a second apply) once the
-# bridge exists; see the guide below.
+# The provider's bridge block reads the resource: spinops_agent_account
+# resources with `provider = spinops.fleet` attach clusters through this
+# bridge in the same apply (Terraform configures the provider for them
+# once the bridge has rolled out; see below).
 provider "spinops" {
   alias = "fleet"
   bridge {
