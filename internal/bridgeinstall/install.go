@@ -15,6 +15,7 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -119,6 +120,13 @@ type Install struct {
 	// MetricsNamespaces may scrape the ops port besides the bridge's own
 	// namespace.
 	MetricsNamespaces []string
+	// HealthCheckCIDRs may reach the ops port (a load balancer's health
+	// checks of /readyz, from its subnets).
+	HealthCheckCIDRs []string
+	// AWSTargetGroupARN binds the bridge pods' gRPC port to an NLB target
+	// group (modules/aws/edge's bridge_target_group_arn) with a
+	// TargetGroupBinding, which the AWS Load Balancer Controller serves.
+	AWSTargetGroupARN string
 }
 
 // Validate reports what is wrong with the install before anything is
@@ -152,10 +160,13 @@ func (in *Install) Validate() error {
 			errs = append(errs, fmt.Errorf("external address %q is not host:port (e.g. bridge.example.com:443)", in.ExternalAddress))
 		}
 	}
-	for _, c := range in.GRPCAllowedCIDRs {
+	for _, c := range append(append([]string{}, in.GRPCAllowedCIDRs...), in.HealthCheckCIDRs...) {
 		if _, _, err := net.ParseCIDR(c); err != nil {
-			errs = append(errs, fmt.Errorf("grpc allowed CIDR %q is not a CIDR block (e.g. 10.0.0.0/8)", c))
+			errs = append(errs, fmt.Errorf("CIDR %q is not a CIDR block (e.g. 10.0.0.0/8)", c))
 		}
+	}
+	if in.AWSTargetGroupARN != "" && !strings.HasPrefix(in.AWSTargetGroupARN, "arn:") {
+		errs = append(errs, fmt.Errorf("AWS target group %q is not an ARN (arn:aws:elasticloadbalancing:...:targetgroup/...)", in.AWSTargetGroupARN))
 	}
 	if in.MySQL == nil && in.StorageSize != "" {
 		if _, err := resource.ParseQuantity(in.StorageSize); err != nil {
@@ -302,6 +313,9 @@ func (in *Install) Objects(checksum string) ([]*unstructured.Unstructured, error
 		objs = append(objs, &policyv1.PodDisruptionBudget{TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"}, ObjectMeta: in.meta(ns, name),
 			Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvail, Selector: &metav1.LabelSelector{MatchLabels: in.selector()}}})
 	}
+	if in.AWSTargetGroupARN != "" {
+		objs = append(objs, in.targetGroupBinding())
+	}
 	objs = append(objs, in.networkPolicy())
 	return toUnstructured(objs)
 }
@@ -341,6 +355,32 @@ func (in *Install) certificate() runtime.Object {
 
 // DeploymentGVK is the bridge's Deployment.
 var DeploymentGVK = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+
+// TargetGroupBindingGVK is the AWS Load Balancer Controller's
+// TargetGroupBinding (elbv2.k8s.aws/v1beta1; spec.serviceRef{name, port},
+// spec.targetGroupARN, spec.targetType: the controller's published API
+// reference, kubernetes-sigs.github.io/aws-load-balancer-controller,
+// guide/targetgroupbinding/spec).
+var TargetGroupBindingGVK = schema.GroupVersionKind{Group: "elbv2.k8s.aws", Version: "v1beta1", Kind: "TargetGroupBinding"}
+
+// targetGroupBinding registers the bridge pods' IPs (the gRPC Service's
+// endpoints) in the NLB's IP target group.
+func (in *Install) targetGroupBinding() runtime.Object {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
+		"spec": map[string]any{
+			"serviceRef":     map[string]any{"name": in.Name, "port": int64(GRPCPort)},
+			"targetGroupARN": in.AWSTargetGroupARN,
+			"targetType":     "ip",
+		},
+	}}
+	m := in.meta(in.Namespace, in.Name)
+	u.SetName(m.Name)
+	u.SetNamespace(m.Namespace)
+	u.SetLabels(m.Labels)
+	u.SetAnnotations(m.Annotations)
+	return u
+}
 
 // CertificateGVK is cert-manager's Certificate.
 var CertificateGVK = schema.GroupVersionKind{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"}
@@ -450,6 +490,9 @@ func (in *Install) networkPolicy() *networkingv1.NetworkPolicy {
 	for _, n := range dedupe(in.MetricsNamespaces) {
 		opsFrom = append(opsFrom, nsPeer(n))
 	}
+	for _, c := range dedupe(in.HealthCheckCIDRs) {
+		opsFrom = append(opsFrom, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: c}})
+	}
 	return &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: in.meta(in.Namespace, in.Name),
@@ -519,6 +562,9 @@ func (in *Install) Refs() []*unstructured.Unstructured {
 	}
 	if in.TLS.IssuerName != "" {
 		refs = append(refs, ref("cert-manager.io/v1", "Certificate", ns, name))
+	}
+	if in.AWSTargetGroupARN != "" {
+		refs = append(refs, ref("elbv2.k8s.aws/v1beta1", "TargetGroupBinding", ns, name))
 	}
 	if in.TLS.SecretName == "" {
 		refs = append(refs, ref("v1", "Secret", ns, in.TLSSecret()))
@@ -611,13 +657,15 @@ func (in *Install) Apply(ctx context.Context, c *kube.Client, adminToken string,
 	for _, o := range objs {
 		want[kube.Describe(o)] = true
 	}
-	for _, r := range in.Refs() {
-		switch r.GetKind() {
-		case "PodDisruptionBudget", "Certificate":
-			if !want[kube.Describe(r)] {
-				if err := c.Delete(ctx, r); err != nil {
-					return fmt.Errorf("removing %s: %w", kube.Describe(r), err)
-				}
+	for _, r := range []*unstructured.Unstructured{
+		ref("policy/v1", "PodDisruptionBudget", in.Namespace, in.Name),
+		ref("cert-manager.io/v1", "Certificate", in.Namespace, in.Name),
+		ref("elbv2.k8s.aws/v1beta1", "TargetGroupBinding", in.Namespace, in.Name),
+	} {
+		// A kind the cluster does not serve has nothing to delete.
+		if !want[kube.Describe(r)] {
+			if err := c.Delete(ctx, r); err != nil {
+				return fmt.Errorf("removing %s: %w", kube.Describe(r), err)
 			}
 		}
 	}
@@ -651,6 +699,12 @@ func (in *Install) preflight(ctx context.Context, c *kube.Client) error {
 	if in.TLS.IssuerName != "" {
 		if err := c.Serves(ctx, CertificateGVK); err != nil {
 			return fmt.Errorf("the cluster does not serve cert-manager's Certificate (cert-manager.io/v1): install cert-manager, or give tls.secret_name or tls.generate = true: %w", err)
+		}
+	}
+	if in.AWSTargetGroupARN != "" {
+		if err := c.Serves(ctx, TargetGroupBindingGVK); err != nil {
+			return fmt.Errorf("the cluster does not serve TargetGroupBinding (elbv2.k8s.aws/v1beta1), which binds the bridge pods to the NLB's target group: "+
+				"install the AWS Load Balancer Controller, or leave aws_target_group_arn unset and register the targets yourself: %w", err)
 		}
 	}
 	if in.MySQL != nil {

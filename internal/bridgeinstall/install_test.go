@@ -23,7 +23,8 @@ func mysqlInstall() *Install {
 	return &Install{Name: "spinops-bridge", Namespace: "spinops", Image: "ghcr.io/spinops/spinops:1.0.0", Replicas: 3,
 		MySQL: &MySQL{SecretName: "bridge-db", SecretKey: "dsn"}, TLS: TLSSource{IssuerName: "internal-ca", IssuerKind: "ClusterIssuer"},
 		ExternalAddress: "bridge.example.com:443", SpinnakerNamespace: "spinnaker", GRPCAllowedCIDRs: []string{"10.0.0.0/8"},
-		MetricsNamespaces: []string{"monitoring"}}
+		MetricsNamespaces: []string{"monitoring"}, HealthCheckCIDRs: []string{"10.20.0.0/16"},
+		AWSTargetGroupARN: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spinops-bridge/73e2d6bc24d8a067"}
 }
 
 func byKind(t *testing.T, objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
@@ -88,6 +89,25 @@ func TestMySQLReplicas(t *testing.T) {
 	if k, _, _ := unstructured.NestedString(cert.Object, "spec", "issuerRef", "kind"); k != "ClusterIssuer" {
 		t.Errorf("issuerRef.kind = %q", k)
 	}
+	tgb := byKind(t, objs, "TargetGroupBinding")
+	if tgb == nil {
+		t.Fatal("a target group ARN made no TargetGroupBinding")
+	}
+	if n, _, _ := unstructured.NestedString(tgb.Object, "spec", "serviceRef", "name"); n != "spinops-bridge" {
+		t.Errorf("TargetGroupBinding serviceRef.name = %q, want the gRPC Service", n)
+	}
+	if p, _, _ := unstructured.NestedInt64(tgb.Object, "spec", "serviceRef", "port"); p != GRPCPort {
+		t.Errorf("TargetGroupBinding serviceRef.port = %d, want %d", p, GRPCPort)
+	}
+	if tt, _, _ := unstructured.NestedString(tgb.Object, "spec", "targetType"); tt != "ip" {
+		t.Errorf("targetType = %q, want ip (the edge's target group has IP targets)", tt)
+	}
+	np := byKind(t, objs, "NetworkPolicy")
+	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	ops := ingress[2].(map[string]any)["from"].([]any)
+	if last := ops[len(ops)-1].(map[string]any); last["ipBlock"] == nil || last["ipBlock"].(map[string]any)["cidr"] != "10.20.0.0/16" {
+		t.Errorf("the load balancer's health checks may not reach /readyz: ops ingress %v", ops)
+	}
 	if got := in.Address(); got != "bridge.example.com:443" {
 		t.Errorf("Address() = %q, want the external address", got)
 	}
@@ -142,8 +162,8 @@ func TestRenderedObjectsPassTheAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range objs {
-			if o.GetKind() == "Certificate" {
-				continue // cert-manager's CRD is not installed here; its fields are checked in TestMySQLReplicas
+			if o.GetKind() == "Certificate" || o.GetKind() == "TargetGroupBinding" {
+				continue // cert-manager's and the AWS Load Balancer Controller's CRDs are not installed here; their fields are checked in TestMySQLReplicas
 			}
 			m, err := kc.Mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
 			if err != nil {

@@ -29,6 +29,8 @@ type bridgeResourceModel struct {
 	GracePeriod         types.String     `tfsdk:"grace_period"`
 	GRPCAllowedCIDRs    types.List       `tfsdk:"grpc_allowed_cidrs"`
 	MetricsNamespaces   types.List       `tfsdk:"metrics_namespaces"`
+	HealthCheckCIDRs    types.List       `tfsdk:"health_check_cidrs"`
+	AWSTargetGroupARN   types.String     `tfsdk:"aws_target_group_arn"`
 	Requests            types.Map        `tfsdk:"requests"`
 	Limits              types.Map        `tfsdk:"limits"`
 	Wait                types.Bool       `tfsdk:"wait"`
@@ -80,6 +82,8 @@ func (m *bridgeResourceModel) install(ctx context.Context, diags *diag.Diagnosti
 	diags.Append(m.DNSNames.ElementsAs(ctx, &in.DNSNames, true)...)
 	diags.Append(m.GRPCAllowedCIDRs.ElementsAs(ctx, &in.GRPCAllowedCIDRs, true)...)
 	diags.Append(m.MetricsNamespaces.ElementsAs(ctx, &in.MetricsNamespaces, true)...)
+	diags.Append(m.HealthCheckCIDRs.ElementsAs(ctx, &in.HealthCheckCIDRs, true)...)
+	in.AWSTargetGroupARN = m.AWSTargetGroupARN.ValueString()
 	in.Resources = corev1.ResourceRequirements{
 		Requests: quantities(ctx, m.Requests, path.Root("requests"), diags),
 		Limits:   quantities(ctx, m.Limits, path.Root("limits"), diags),
@@ -115,7 +119,7 @@ func (m *bridgeResourceModel) install(ctx context.Context, diags *diag.Diagnosti
 // check runs only then).
 func (m *bridgeResourceModel) known() bool {
 	for _, v := range []interface{ IsUnknown() bool }{m.Name, m.Namespace, m.Image, m.Replicas, m.ExternalAddress, m.DNSNames,
-		m.SpinnakerNamespace, m.GracePeriod, m.GRPCAllowedCIDRs, m.MetricsNamespaces, m.Requests, m.Limits} {
+		m.SpinnakerNamespace, m.GracePeriod, m.GRPCAllowedCIDRs, m.MetricsNamespaces, m.HealthCheckCIDRs, m.AWSTargetGroupARN, m.Requests, m.Limits} {
 		if v.IsUnknown() {
 			return false
 		}

@@ -76,6 +76,10 @@ func (r *bridgeResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				Validators:          []validator.String{validators.Duration()}},
 			"grpc_allowed_cidrs": strList("CIDR blocks that may reach the gRPC port (agents, the provider) through the NetworkPolicy. Default: anywhere "+
 				"(every call is authenticated by TLS and a credential); narrow it to the edge's and your CI's ranges.", validators.CIDR()),
+			"health_check_cidrs": strList("CIDR blocks that may reach the ops port (`/readyz`), for a load balancer's health checks: the subnets of modules/aws/edge's bridge NLB (its VPC CIDR).", validators.CIDR()),
+			"aws_target_group_arn": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "An NLB IP target group (modules/aws/edge's `bridge_target_group_arn`): a `TargetGroupBinding` registers the bridge pods in it. Needs the AWS Load Balancer Controller in the cluster (checked before anything is applied).",
+				Validators:          []validator.String{validators.TargetGroupARN()}},
 			"metrics_namespaces": strList("Namespaces (besides the bridge's own) whose pods may scrape `/metrics` on the ops port, e.g. your Prometheus's.", validators.NamespaceName()),
 			"requests": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				MarkdownDescription: "Resource requests, e.g. `{ cpu = \"100m\", memory = \"256Mi\" }`.", Validators: []validator.Map{validators.Quantities()}},

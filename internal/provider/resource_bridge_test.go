@@ -455,6 +455,8 @@ func TestAccBridge_refusals(t *testing.T) {
 			{Config: cfg(`tls {
     cert_manager_issuer = "letsencrypt"
   }`), ExpectError: regexp.MustCompile(`(?s)does not serve cert-manager's Certificate.*install cert-manager`)},
+			{Config: cfg(`aws_target_group_arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spinops-bridge/73e2d6bc24d8a067"`),
+				ExpectError: regexp.MustCompile(`(?s)does not serve TargetGroupBinding.*install the AWS Load\s+Balancer\s+Controller`)},
 		},
 	})
 	// Nothing was left half-made by the refused applies.

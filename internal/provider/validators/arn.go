@@ -21,7 +21,15 @@ var (
 	// passRoleARNRegexp is a role ARN with wildcards allowed (e.g. app-*),
 	// or *.
 	passRoleARNRegexp = regexp.MustCompile(`^(\*|arn:aws[a-z-]*:iam::(\d{12}|\*):role/[\w+=,.@/*?-]+)$`)
+	// targetGroupARNRegexp is an Elastic Load Balancing target group.
+	targetGroupARNRegexp = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$`)
 )
+
+// TargetGroupARN checks an ELB target group ARN.
+func TargetGroupARN() validator.String {
+	return stringvalidator.RegexMatches(targetGroupARNRegexp,
+		"must be a target group ARN (arn:aws:elasticloadbalancing:REGION:123456789012:targetgroup/NAME/0123456789abcdef)")
+}
 
 // RoleARN checks an IAM role ARN.
 func RoleARN() validator.String {

@@ -41,3 +41,13 @@ func TestQuantity(t *testing.T) {
 		"words": {val: types.StringValue("one gig"), wantError: "is not a Kubernetes quantity"},
 	})
 }
+
+func TestTargetGroupARN(t *testing.T) {
+	t.Parallel()
+	testString(t, validators.TargetGroupARN(), map[string]stringCase{
+		"valid":     {val: types.StringValue("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spinops-bridge/73e2d6bc24d8a067")},
+		"gov":       {val: types.StringValue("arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:targetgroup/b/73e2d6bc24d8a067")},
+		"lb arn":    {val: types.StringValue("arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/b/73e2d6bc24d8a067"), wantError: "must be a target group ARN"},
+		"name only": {val: types.StringValue("spinops-bridge"), wantError: "must be a target group ARN"},
+	})
+}
