@@ -26,14 +26,32 @@ provider "spinops" {
   aws {
     region = var.region
   }
+}
 
-  # The bridge's admin API, where spinops_agent_account registers clusters.
-  # The admin token comes from SPINOPS_BRIDGE_TOKEN, so it is in no file.
+# The same cluster connection plus the bridge this stack deploys
+# (spinops_bridge.this below): every spinops_agent_account uses this
+# provider. On the first plan the bridge's CA is still unknown; Terraform
+# configures this provider again during the apply, once spinops_bridge has
+# rolled out, so one apply makes the bridge and attaches the clusters.
+provider "spinops" {
+  alias = "fleet"
+
+  kubernetes {
+    host                   = module.eks.cluster_endpoint
+    cluster_ca_certificate = module.eks.cluster_ca_certificate
+
+    eks {
+      cluster_name = module.eks.cluster_name
+      region       = var.region
+    }
+  }
+
   bridge {
-    address = var.bridge_address
+    address = spinops_bridge.this.address
+    token   = var.bridge_admin_token
 
     tls {
-      ca_certificate = var.bridge_ca_certificate
+      ca_certificate = spinops_bridge.this.ca_certificate
     }
   }
 }
@@ -109,6 +127,15 @@ module "edge" {
   deck_domain        = var.domain
   gate_domain        = "api.${var.domain}"
   gate_x509_domain   = "x509.${var.domain}"
+
+  # The bridge's NLB: agents in other networks, and this Terraform, dial
+  # bridge.DOMAIN:443; TLS passes through to the bridge.
+  bridge = {
+    enabled            = true
+    allowed_cidrs      = distinct(concat(var.user_cidr_blocks, var.agent_cidr_blocks))
+    security_group_ids = [module.network.internal_security_group_id]
+    domain             = "bridge.${var.domain}"
+  }
 }
 
 ################################################################################
@@ -246,8 +273,52 @@ locals {
 }
 
 ################################################################################
-# Clusters attached through the bridge
+# The bridge, and the clusters attached through it
 ################################################################################
+
+# The spinops bridge next to Spinnaker: one replica on SQLite (give
+# bridge_mysql_dsn_secret for two on Aurora), a CA and serving certificate
+# generated into a Secret (or cert-manager's), its pods registered in the
+# edge NLB's target group (the AWS Load Balancer Controller must run), and
+# get/patch on green's SpinnakerAccounts to withdraw those of agents gone
+# past their grace period. The key ring and admin token never enter state.
+resource "spinops_bridge" "this" {
+  name                 = "spinops-bridge"
+  namespace            = "spinops"
+  replicas             = var.bridge_mysql_dsn_secret == null ? 1 : 2
+  external_address     = module.edge.bridge_address
+  aws_target_group_arn = module.edge.bridge_target_group_arn
+  spinnaker_namespace  = spinops_zone.green.namespace
+
+  # With preserve_client_ip off, the NLB reaches the pods from its own
+  # private addresses: the VPC's range (the NLB's security group admits
+  # only module.edge's bridge.allowed_cidrs).
+  grpc_allowed_cidrs = [var.cidr]
+  health_check_cidrs = [var.cidr]
+
+  dynamic "mysql" {
+    for_each = var.bridge_mysql_dsn_secret == null ? [] : [var.bridge_mysql_dsn_secret]
+
+    content {
+      dsn_secret_name = mysql.value
+    }
+  }
+
+  dynamic "tls" {
+    for_each = var.bridge_cert_manager_issuer == null ? [] : [var.bridge_cert_manager_issuer]
+
+    content {
+      cert_manager_issuer      = tls.value.name
+      cert_manager_issuer_kind = tls.value.kind
+    }
+  }
+
+  admin_token_wo         = var.bridge_admin_token
+  admin_token_wo_version = var.bridge_admin_token_version
+
+  requests = { cpu = "200m", memory = "256Mi" }
+  limits   = { memory = "1Gi" }
+}
 
 locals {
   # With no namespaces given, the control cluster's account leaves out the
@@ -265,7 +336,8 @@ locals {
 # the agent's first full sync. The agent's credential goes from the bridge
 # into the cluster's Secret and never into state.
 resource "spinops_agent_account" "control" {
-  count = var.control_cluster_account == null ? 0 : 1
+  count    = var.control_cluster_account == null ? 0 : 1
+  provider = spinops.fleet
 
   name            = var.control_cluster_account.name
   kinds           = var.control_cluster_account.kinds
@@ -277,8 +349,10 @@ resource "spinops_agent_account" "control" {
     write = var.control_cluster_account.permissions.write
   }
 
+  # The control cluster's agent stays inside: it dials the bridge's
+  # Service, whose name the bridge's certificate holds.
   install_agent {
-    bridge_address = var.control_cluster_account.bridge_address
+    bridge_address = coalesce(var.control_cluster_account.bridge_address, "${spinops_bridge.this.name}.${spinops_bridge.this.namespace}.svc:9091")
     requests       = local.agent_requests
     limits         = local.agent_limits
   }
@@ -297,6 +371,7 @@ resource "spinops_agent_account" "control" {
 # reachable from Spinnaker.
 resource "spinops_agent_account" "target" {
   for_each = var.target_clusters
+  provider = spinops.fleet
 
   name       = each.key
   kinds      = each.value.kinds

@@ -82,21 +82,43 @@ variable "tags" {
   }
 }
 
-variable "bridge_address" {
-  description = "host:port of the spinops bridge's gRPC listener: Terraform registers accounts there and the agents dial it. The admin token comes from SPINOPS_BRIDGE_TOKEN."
+variable "bridge_admin_token" {
+  description = "The spinops bridge's admin token (at least 24 characters), from your secret store: written to the bridge's Secret (write-only) and used by the fleet provider; never in state."
   type        = string
-  default     = "bridge.spinnaker.example.com:9091"
+  sensitive   = true
+  ephemeral   = true
 
   validation {
-    condition     = can(regex("^[^\\s:]+:[0-9]{1,5}$", var.bridge_address))
-    error_message = "bridge_address must be host:port."
+    condition     = length(var.bridge_admin_token) >= 24
+    error_message = "bridge_admin_token must be at least 24 characters."
   }
 }
 
-variable "bridge_ca_certificate" {
-  description = "PEM CA bundle the bridge's certificate is verified against; null uses the system roots."
+variable "bridge_admin_token_version" {
+  description = "Raise to write a new bridge_admin_token (and roll the bridge)."
+  type        = number
+  default     = 1
+}
+
+variable "agent_cidr_blocks" {
+  description = "Where agents of clusters outside this VPC connect from (their NAT or egress addresses): the bridge's NLB admits these and user_cidr_blocks (for Terraform's admin calls)."
+  type        = list(string)
+  default     = []
+}
+
+variable "bridge_mysql_dsn_secret" {
+  description = "A Secret in namespace spinops whose key dsn holds the bridge's MySQL DSN (user:pass@tcp(host:3306)/spinops_bridge), e.g. synced by External Secrets: the bridge then runs two replicas on Aurora. null: one replica on SQLite."
   type        = string
   default     = null
+}
+
+variable "bridge_cert_manager_issuer" {
+  description = "A cert-manager issuer for the bridge's serving certificate ({ name, kind = \"Issuer\" or \"ClusterIssuer\" }); null: a CA generated into a Secret."
+  type = object({
+    name = string
+    kind = optional(string, "ClusterIssuer")
+  })
+  default = null
 }
 
 variable "control_cluster_account" {
@@ -104,7 +126,7 @@ variable "control_cluster_account" {
     Attach the control cluster itself to the green zone as this Spinnaker account (null: do not).
     namespaces: the agent's RBAC is bound in these only (they must exist); unset, it is cluster-wide and the account leaves out kube-*, spinops-agent and Spinnaker's own namespaces.
     kinds: unset watches every kind. permissions: Fiat roles; without write roles the account is read-only.
-    bridge_address: what the agent dials when it differs from bridge_address (e.g. the bridge's in-cluster Service).
+    bridge_address: what the agent dials (default: the bridge's in-cluster Service, spinops-bridge.spinops.svc:9091).
   EOT
   type = object({
     name       = optional(string, "control")
@@ -133,7 +155,8 @@ variable "target_clusters" {
   description = <<-EOT
     More clusters to attach to the green zone, by Spinnaker account name (a DNS-1123 label). Each is reached either with a kubeconfig
     (config_path, optionally config_context) or as EKS (eks: host, cluster_ca_certificate (PEM), cluster_name, optionally region and a
-    role_arn to assume before signing the token). namespaces, kinds, permissions and bridge_address as in control_cluster_account.
+    role_arn to assume before signing the token). namespaces, kinds and permissions as in control_cluster_account; bridge_address
+    defaults to the bridge's edge address (bridge.DOMAIN:443).
   EOT
   type = map(object({
     config_path    = optional(string)

@@ -19,14 +19,32 @@ provider "spinops" {
   gcp {
     project = var.project_id
   }
+}
 
-  # The bridge's admin API, where spinops_agent_account registers clusters.
-  # The admin token comes from SPINOPS_BRIDGE_TOKEN, so it is in no file.
+# The same cluster connection plus the bridge this stack deploys
+# (spinops_bridge.this below): every spinops_agent_account uses this
+# provider. On the first plan the bridge's CA is still unknown; Terraform
+# configures this provider again during the apply, once spinops_bridge has
+# rolled out, so one apply makes the bridge and attaches the clusters.
+provider "spinops" {
+  alias = "fleet"
+
+  kubernetes {
+    host                   = module.gke.cluster_endpoint
+    cluster_ca_certificate = module.gke.cluster_ca_certificate
+    gke {}
+  }
+
+  gcp {
+    project = var.project_id
+  }
+
   bridge {
-    address = var.bridge_address
+    address = spinops_bridge.this.address
+    token   = var.bridge_admin_token
 
     tls {
-      ca_certificate = var.bridge_ca_certificate
+      ca_certificate = spinops_bridge.this.ca_certificate
     }
   }
 }
@@ -220,8 +238,64 @@ locals {
 }
 
 ################################################################################
-# Clusters attached through the bridge
+# The bridge, and the clusters attached through it
 ################################################################################
+
+# The bridge's edge on Google Cloud: a reserved regional address for a
+# passthrough network load balancer (the bridge's gRPC Service of type
+# LoadBalancer). TLS passes through to the bridge; GKE turns the Service's
+# source ranges into the firewall rule, so only agents and admins reach it.
+resource "google_compute_address" "bridge" {
+  project      = var.project_id
+  name         = "${var.name}-bridge"
+  region       = var.region
+  address_type = "EXTERNAL"
+  network_tier = "PREMIUM"
+  labels       = var.labels
+}
+
+# The spinops bridge next to Spinnaker: one replica on SQLite (give
+# bridge_mysql_dsn_secret for two on Cloud SQL), a CA and serving
+# certificate generated into a Secret (or cert-manager's), and get/patch on
+# green's SpinnakerAccounts to withdraw those of agents gone past their
+# grace period. The key ring and admin token never enter state.
+resource "spinops_bridge" "this" {
+  name                = "spinops-bridge"
+  namespace           = "spinops"
+  replicas            = var.bridge_mysql_dsn_secret == null ? 1 : 2
+  external_address    = "${google_compute_address.bridge.address}:443"
+  spinnaker_namespace = spinops_zone.green.namespace
+
+  grpc_service {
+    type             = "LoadBalancer"
+    port             = 443
+    load_balancer_ip = google_compute_address.bridge.address
+    source_ranges    = distinct(concat(var.admin_ranges, var.agent_source_ranges))
+  }
+
+  dynamic "mysql" {
+    for_each = var.bridge_mysql_dsn_secret == null ? [] : [var.bridge_mysql_dsn_secret]
+
+    content {
+      dsn_secret_name = mysql.value
+    }
+  }
+
+  dynamic "tls" {
+    for_each = var.bridge_cert_manager_issuer == null ? [] : [var.bridge_cert_manager_issuer]
+
+    content {
+      cert_manager_issuer      = tls.value.name
+      cert_manager_issuer_kind = tls.value.kind
+    }
+  }
+
+  admin_token_wo         = var.bridge_admin_token
+  admin_token_wo_version = var.bridge_admin_token_version
+
+  requests = { cpu = "200m", memory = "256Mi" }
+  limits   = { memory = "1Gi" }
+}
 
 locals {
   # With no namespaces given, the control cluster's account leaves out the
@@ -239,7 +313,8 @@ locals {
 # the agent's first full sync. The agent's credential goes from the bridge
 # into the cluster's Secret and never into state.
 resource "spinops_agent_account" "control" {
-  count = var.control_cluster_account == null ? 0 : 1
+  count    = var.control_cluster_account == null ? 0 : 1
+  provider = spinops.fleet
 
   name            = var.control_cluster_account.name
   kinds           = var.control_cluster_account.kinds
@@ -251,8 +326,10 @@ resource "spinops_agent_account" "control" {
     write = var.control_cluster_account.permissions.write
   }
 
+  # The control cluster's agent stays inside: it dials the bridge's
+  # Service, whose name the bridge's certificate holds.
   install_agent {
-    bridge_address = var.control_cluster_account.bridge_address
+    bridge_address = coalesce(var.control_cluster_account.bridge_address, "${spinops_bridge.this.name}.${spinops_bridge.this.namespace}.svc:443")
     requests       = local.agent_requests
     limits         = local.agent_limits
   }
@@ -271,6 +348,7 @@ resource "spinops_agent_account" "control" {
 # reachable from Spinnaker.
 resource "spinops_agent_account" "target" {
   for_each = var.target_clusters
+  provider = spinops.fleet
 
   name       = each.key
   kinds      = each.value.kinds

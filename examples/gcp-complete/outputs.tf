@@ -42,3 +42,12 @@ output "agent_accounts" {
     }
   }
 }
+
+output "bridge" {
+  description = "The spinops bridge: the address agents and the provider dial (the load balancer), the endpoint Clouddriver reads clusters from, and the CA its certificate chains to (the provider's bridge.tls.ca_certificate)."
+  value = {
+    address        = spinops_bridge.this.address
+    endpoint_url   = spinops_bridge.this.endpoint_url
+    ca_certificate = spinops_bridge.this.ca_certificate
+  }
+}

@@ -127,6 +127,31 @@ type Install struct {
 	// group (modules/aws/edge's bridge_target_group_arn) with a
 	// TargetGroupBinding, which the AWS Load Balancer Controller serves.
 	AWSTargetGroupARN string
+	// GRPCService shapes the agent-facing Service (ClusterIP by default).
+	GRPCService GRPCService
+}
+
+// GRPCService is the agent-facing Service's exposure: a LoadBalancer
+// Service is a passthrough network load balancer on GKE (and on clouds
+// without an edge module), TLS still terminated by the bridge.
+type GRPCService struct {
+	// Type is ClusterIP (default) or LoadBalancer.
+	Type string
+	// Port is the Service's port (default 9091); 443 suits a load balancer.
+	Port int32
+	// LoadBalancerIP is a reserved address for the load balancer.
+	LoadBalancerIP string
+	// SourceRanges limit who reaches the load balancer (the cloud's
+	// firewall enforces them).
+	SourceRanges []string
+	Annotations  map[string]string
+}
+
+func (g GRPCService) port() int32 {
+	if g.Port == 0 {
+		return GRPCPort
+	}
+	return g.Port
 }
 
 // Validate reports what is wrong with the install before anything is
@@ -163,6 +188,20 @@ func (in *Install) Validate() error {
 	for _, c := range append(append([]string{}, in.GRPCAllowedCIDRs...), in.HealthCheckCIDRs...) {
 		if _, _, err := net.ParseCIDR(c); err != nil {
 			errs = append(errs, fmt.Errorf("CIDR %q is not a CIDR block (e.g. 10.0.0.0/8)", c))
+		}
+	}
+	switch in.GRPCService.Type {
+	case "", "ClusterIP":
+		if in.GRPCService.LoadBalancerIP != "" || len(in.GRPCService.SourceRanges) > 0 {
+			errs = append(errs, errors.New("a load balancer IP and source ranges need the gRPC Service's type to be LoadBalancer"))
+		}
+	case "LoadBalancer":
+	default:
+		errs = append(errs, fmt.Errorf("gRPC Service type %q: use ClusterIP or LoadBalancer", in.GRPCService.Type))
+	}
+	for _, c := range in.GRPCService.SourceRanges {
+		if _, _, err := net.ParseCIDR(c); err != nil {
+			errs = append(errs, fmt.Errorf("source range %q is not a CIDR block (e.g. 203.0.113.0/24)", c))
 		}
 	}
 	if in.AWSTargetGroupARN != "" && !strings.HasPrefix(in.AWSTargetGroupARN, "arn:") {
@@ -223,7 +262,7 @@ func (in *Install) Address() string {
 	if in.ExternalAddress != "" {
 		return in.ExternalAddress
 	}
-	return fmt.Sprintf("%s.%s.svc:%d", in.Name, in.Namespace, GRPCPort)
+	return fmt.Sprintf("%s.%s.svc:%d", in.Name, in.Namespace, in.GRPCService.port())
 }
 
 // EndpointURL is the per-account Kubernetes endpoint Clouddriver reaches,
@@ -305,7 +344,16 @@ func (in *Install) Objects(checksum string) ([]*unstructured.Unstructured, error
 			Spec: corev1.ServiceSpec{Selector: in.selector(), Ports: []corev1.ServicePort{{Name: portName, Port: port, TargetPort: intstr.FromString(portName), Protocol: corev1.ProtocolTCP,
 				AppProtocol: appProtocol(portName)}}}}
 	}
-	objs = append(objs, svc(name, GRPCPort, "grpc"), svc(in.EndpointService(), EndpointPort, "endpoint"), svc(in.OpsService(), OpsPort, "ops"))
+	grpc := svc(name, in.GRPCService.port(), "grpc")
+	if g := in.GRPCService; g.Type == "LoadBalancer" {
+		grpc.Spec.Type = corev1.ServiceTypeLoadBalancer
+		grpc.Spec.LoadBalancerIP = g.LoadBalancerIP
+		grpc.Spec.LoadBalancerSourceRanges = g.SourceRanges
+		for k, v := range g.Annotations {
+			grpc.Annotations[k] = v
+		}
+	}
+	objs = append(objs, grpc, svc(in.EndpointService(), EndpointPort, "endpoint"), svc(in.OpsService(), OpsPort, "ops"))
 	if in.Replicas > 1 {
 		// One replica may go at a time; a single replica gets no budget, so
 		// that draining its node is never blocked for good.
@@ -369,7 +417,7 @@ func (in *Install) targetGroupBinding() runtime.Object {
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
 		"spec": map[string]any{
-			"serviceRef":     map[string]any{"name": in.Name, "port": int64(GRPCPort)},
+			"serviceRef":     map[string]any{"name": in.Name, "port": int64(in.GRPCService.port())},
 			"targetGroupARN": in.AWSTargetGroupARN,
 			"targetType":     "ip",
 		},

@@ -126,6 +126,8 @@ func TestValidate(t *testing.T) {
 		"external not host:port": {func(in *Install) { in.ExternalAddress = "bridge.example.com" }, "is not host:port"},
 		"bad CIDR":               {func(in *Install) { in.GRPCAllowedCIDRs = []string{"ten"} }, "is not a CIDR block"},
 		"zero replicas":          {func(in *Install) { in.Replicas = 0 }, "at least 1"},
+		"LB IP on ClusterIP":     {func(in *Install) { in.GRPCService.LoadBalancerIP = "203.0.113.7" }, "need the gRPC Service's type to be LoadBalancer"},
+		"unknown Service type":   {func(in *Install) { in.GRPCService.Type = "NodePort" }, "use ClusterIP or LoadBalancer"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := mysqlInstall()
@@ -153,13 +155,28 @@ func TestRenderedObjectsPassTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sqlite := &Install{Name: "b1", Namespace: ns, Image: "img", Replicas: 1, TLS: TLSSource{Generate: true}, SpinnakerNamespace: ns}
+	sqlite := &Install{Name: "b1", Namespace: ns, Image: "img", Replicas: 1, TLS: TLSSource{Generate: true}, SpinnakerNamespace: ns,
+		GRPCService: GRPCService{Type: "LoadBalancer", Port: 443, LoadBalancerIP: "203.0.113.7", SourceRanges: []string{"198.51.100.0/24"},
+			Annotations: map[string]string{"cloud.google.com/l4-rbs": "enabled"}}}
+	if got := sqlite.Address(); got != "b1."+ns+".svc:443" {
+		t.Errorf("Address() = %q: the in-cluster address carries the Service's port", got)
+	}
 	multi := mysqlInstall()
 	multi.Namespace, multi.SpinnakerNamespace = ns, ns
 	for _, in := range []*Install{sqlite, multi} {
 		objs, err := in.Objects("sum")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if in == sqlite {
+			svc := byKind(t, objs, "Service")
+			if typ, _, _ := unstructured.NestedString(svc.Object, "spec", "type"); typ != "LoadBalancer" {
+				t.Errorf("the gRPC Service is %q, want LoadBalancer", typ)
+			}
+			ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+			if p := ports[0].(map[string]any); p["port"] != int64(443) || p["targetPort"] != "grpc" {
+				t.Errorf("the load balancer's port: %v, want 443 to the pods' grpc port", p)
+			}
 		}
 		for _, o := range objs {
 			if o.GetKind() == "Certificate" || o.GetKind() == "TargetGroupBinding" {

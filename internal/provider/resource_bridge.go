@@ -75,6 +75,11 @@ func (r *bridgeResource) ValidateConfig(ctx context.Context, req resource.Valida
 			fmt.Sprintf("replicas = %d: replicas share the registry and fence each account's lease in MySQL; SQLite is one file on one volume. "+
 				"Set mysql { dsn_secret_name = ... } or use replicas = 1.", m.Replicas.ValueInt64()))
 	}
+	if g := m.GRPCService; g != nil && !g.Type.IsUnknown() && g.Type.ValueString() != "LoadBalancer" &&
+		(!g.LoadBalancerIP.IsNull() || !g.SourceRanges.IsNull()) {
+		resp.Diagnostics.AddAttributeError(path.Root("grpc_service").AtName("type"), "Load balancer settings without a load balancer",
+			"grpc_service.load_balancer_ip and source_ranges apply to a LoadBalancer Service: set grpc_service.type = \"LoadBalancer\", or remove them")
+	}
 	if m.MySQL != nil && m.MySQL.DSNSecretName.IsNull() && !m.MySQL.DSNSecretKey.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("mysql").AtName("dsn_secret_name"), "Missing DSN Secret",
 			"mysql.dsn_secret_key is set but mysql.dsn_secret_name is not: name the Secret that holds the DSN")

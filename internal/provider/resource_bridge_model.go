@@ -43,6 +43,7 @@ type bridgeResourceModel struct {
 	Storage             *bridgeStorage   `tfsdk:"storage"`
 	MySQL               *bridgeMySQL     `tfsdk:"mysql"`
 	TLS                 *bridgeTLS       `tfsdk:"tls"`
+	GRPCService         *bridgeGRPCSvc   `tfsdk:"grpc_service"`
 	Timeouts            timeouts.Value   `tfsdk:"timeouts"`
 }
 
@@ -54,6 +55,14 @@ type bridgeStorage struct {
 type bridgeMySQL struct {
 	DSNSecretName types.String `tfsdk:"dsn_secret_name"`
 	DSNSecretKey  types.String `tfsdk:"dsn_secret_key"`
+}
+
+type bridgeGRPCSvc struct {
+	Type           types.String `tfsdk:"type"`
+	Port           types.Int64  `tfsdk:"port"`
+	LoadBalancerIP types.String `tfsdk:"load_balancer_ip"`
+	SourceRanges   types.List   `tfsdk:"source_ranges"`
+	Annotations    types.Map    `tfsdk:"annotations"`
 }
 
 type bridgeTLS struct {
@@ -87,6 +96,11 @@ func (m *bridgeResourceModel) install(ctx context.Context, diags *diag.Diagnosti
 	in.Resources = corev1.ResourceRequirements{
 		Requests: quantities(ctx, m.Requests, path.Root("requests"), diags),
 		Limits:   quantities(ctx, m.Limits, path.Root("limits"), diags),
+	}
+	if g := m.GRPCService; g != nil {
+		in.GRPCService = bridgeinstall.GRPCService{Type: g.Type.ValueString(), Port: int32(g.Port.ValueInt64()), LoadBalancerIP: g.LoadBalancerIP.ValueString()}
+		diags.Append(g.SourceRanges.ElementsAs(ctx, &in.GRPCService.SourceRanges, true)...)
+		diags.Append(g.Annotations.ElementsAs(ctx, &in.GRPCService.Annotations, true)...)
 	}
 	if m.Storage != nil {
 		in.StorageSize, in.StorageClass = m.Storage.Size.ValueString(), m.Storage.StorageClass.ValueString()
@@ -125,6 +139,9 @@ func (m *bridgeResourceModel) known() bool {
 		}
 	}
 	if m.MySQL != nil && (m.MySQL.DSNSecretName.IsUnknown() || m.MySQL.DSNSecretKey.IsUnknown()) {
+		return false
+	}
+	if g := m.GRPCService; g != nil && (g.Type.IsUnknown() || g.Port.IsUnknown() || g.LoadBalancerIP.IsUnknown() || g.SourceRanges.IsUnknown() || g.Annotations.IsUnknown()) {
 		return false
 	}
 	if m.TLS != nil && (m.TLS.SecretName.IsUnknown() || m.TLS.CertManagerIssuer.IsUnknown() || m.TLS.Generate.IsUnknown()) {

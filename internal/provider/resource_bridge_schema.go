@@ -115,6 +115,20 @@ func (r *bridgeResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 					"dsn_secret_key": schema.StringAttribute{Optional: true, MarkdownDescription: "Its key (default `dsn`)."},
 				},
 			},
+			"grpc_service": schema.SingleNestedBlock{
+				MarkdownDescription: "The agent-facing Service (`<name>`). `LoadBalancer` makes it a passthrough network load balancer (GKE's, for example); TLS stays with the bridge. " +
+					"On AWS, prefer modules/aws/edge's NLB with `aws_target_group_arn`.",
+				Attributes: map[string]schema.Attribute{
+					"type": schema.StringAttribute{Optional: true, MarkdownDescription: "`ClusterIP` (default) or `LoadBalancer`.",
+						Validators: []validator.String{stringvalidator.OneOf("ClusterIP", "LoadBalancer")}},
+					"port": schema.Int64Attribute{Optional: true, MarkdownDescription: "The Service's port (default 9091; 443 suits a load balancer). The pods listen on 9091.",
+						Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+					"load_balancer_ip": schema.StringAttribute{Optional: true, MarkdownDescription: "A reserved address for the load balancer (e.g. a `google_compute_address`)."},
+					"source_ranges":    strList("CIDR blocks the cloud's firewall lets reach the load balancer (`loadBalancerSourceRanges`): the agents' egress and where Terraform runs.", validators.CIDR()),
+					"annotations": schema.MapAttribute{Optional: true, ElementType: types.StringType,
+						MarkdownDescription: "Annotations of the Service (a cloud's load balancer settings)."},
+				},
+			},
 			"tls": schema.SingleNestedBlock{
 				MarkdownDescription: "Where the serving certificate comes from; exactly one of `secret_name`, `cert_manager_issuer` or `generate`. " +
 					"Without this block a CA and certificate are generated into `<name>-tls` (their keys never enter state).",

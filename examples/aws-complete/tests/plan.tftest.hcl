@@ -17,6 +17,14 @@ mock_provider "aws" {
 
 mock_provider "spinops" {}
 
+mock_provider "spinops" {
+  alias = "fleet"
+}
+
+variables {
+  bridge_admin_token = "test-admin-token-0123456789abcdef"
+}
+
 run "the_stack_plans_with_the_modules_wired_together" {
   command = plan
 
@@ -65,6 +73,49 @@ run "backups_cover_the_three_databases_with_point_in_time" {
   }
 }
 
+run "the_bridge_runs_next_to_spinnaker_behind_the_edge" {
+  command = plan
+
+  assert {
+    condition     = spinops_bridge.this.external_address == "bridge.spinnaker.example.com:443" && spinops_bridge.this.namespace == "spinops"
+    error_message = "Agents and Terraform dial the bridge at bridge.DOMAIN:443, the edge's NLB."
+  }
+
+  assert {
+    condition     = spinops_bridge.this.spinnaker_namespace == "spinnaker-green"
+    error_message = "The bridge withdraws the SpinnakerAccounts of green, where the accounts are."
+  }
+
+  assert {
+    condition     = spinops_bridge.this.replicas == 1 && spinops_bridge.this.mysql == null
+    error_message = "Without a MySQL DSN Secret, one replica on SQLite."
+  }
+
+  assert {
+    condition     = toset(module.edge.bridge_address == null ? [] : [1]) == toset([1])
+    error_message = "The edge makes the bridge's NLB."
+  }
+}
+
+run "two_bridge_replicas_on_aurora_with_a_dsn_secret" {
+  command = plan
+
+  variables {
+    bridge_mysql_dsn_secret    = "spinops-bridge-db"
+    bridge_cert_manager_issuer = { name = "internal-ca" }
+  }
+
+  assert {
+    condition     = spinops_bridge.this.replicas == 2 && spinops_bridge.this.mysql.dsn_secret_name == "spinops-bridge-db"
+    error_message = "With a DSN Secret, two replicas share Aurora."
+  }
+
+  assert {
+    condition     = spinops_bridge.this.tls.cert_manager_issuer == "internal-ca" && spinops_bridge.this.tls.cert_manager_issuer_kind == "ClusterIssuer"
+    error_message = "The certificate comes from the given cert-manager issuer."
+  }
+}
+
 run "the_control_cluster_is_attached_to_green_through_the_bridge" {
   command = plan
 
@@ -81,6 +132,11 @@ run "the_control_cluster_is_attached_to_green_through_the_bridge" {
   assert {
     condition     = spinops_agent_account.control[0].install_agent.kubernetes == null
     error_message = "The control cluster's agent is installed through the provider's own connection."
+  }
+
+  assert {
+    condition     = endswith(spinops_agent_account.control[0].install_agent.bridge_address, ".spinops.svc:9091")
+    error_message = "The control cluster's agent dials the bridge's in-cluster Service."
   }
 
   assert {

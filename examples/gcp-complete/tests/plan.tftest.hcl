@@ -5,8 +5,41 @@ mock_provider "google" {}
 
 mock_provider "spinops" {}
 
+mock_provider "spinops" {
+  alias = "fleet"
+}
+
 variables {
-  db_password = "not-a-real-password"
+  db_password        = "not-a-real-password"
+  bridge_admin_token = "test-admin-token-0123456789abcdef"
+}
+
+run "the_bridge_runs_next_to_spinnaker_behind_a_passthrough_load_balancer" {
+  command = plan
+
+  variables {
+    agent_source_ranges = ["192.0.2.0/24"]
+  }
+
+  assert {
+    condition     = spinops_bridge.this.grpc_service.type == "LoadBalancer" && spinops_bridge.this.grpc_service.port == 443
+    error_message = "Agents reach the bridge through a passthrough load balancer on 443."
+  }
+
+  assert {
+    condition     = toset(spinops_bridge.this.grpc_service.source_ranges) == toset(["198.51.100.0/24", "192.0.2.0/24"])
+    error_message = "Only admins (Terraform) and the agents' egress ranges reach it."
+  }
+
+  assert {
+    condition     = spinops_bridge.this.spinnaker_namespace == "spinnaker-green" && spinops_bridge.this.replicas == 1
+    error_message = "One replica on SQLite, withdrawing green's SpinnakerAccounts."
+  }
+
+  assert {
+    condition     = endswith(spinops_agent_account.control[0].install_agent.bridge_address, ".spinops.svc:443")
+    error_message = "The control cluster's agent dials the bridge's in-cluster Service."
+  }
 }
 
 run "the_stack_plans_with_the_modules_wired_together" {
