@@ -130,6 +130,24 @@ build_spinops() {
 	(cd "$ROOT" && go build -trimpath -o "$DEMO/spinops" ./cmd/spinops)
 }
 
+# A pod's in-cluster identity, for a process the demo runs in its place: a
+# kubeconfig at DIR/kubeconfig with a token of ServiceAccount NS/NAME (so
+# the process runs with exactly the RBAC that was installed).
+service_account_kubeconfig() {
+	local ns=$1 name=$2 dir=$3 kubectl="$BIN_DIR/kubectl --kubeconfig $DEMO/cluster/kubeconfig" token server
+	token=$($kubectl -n "$ns" create token "$name" --duration 24h)
+	$kubectl config view --raw --minify -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/cluster-ca.crt"
+	server=$($kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}')
+	cat >"$dir/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$dir/cluster-ca.crt"}}]
+users: [{name: $name, user: {token: "$token"}}]
+contexts: [{name: local, context: {cluster: local, user: $name}}]
+current-context: local
+KC
+}
+
 # The bridge's admin token and the loopback port its pod serves gRPC on
 # (spinops_bridge.local's external_address), kept across runs.
 bridge_settings() {
@@ -183,17 +201,7 @@ bridge_pod_standin() {
 			for m in "${mounts[@]}"; do a=${a/#${m%%=*}\//${m#*=}/}; done
 			args+=("$a")
 		done < <($kubectl -n $ns get deployment $name -o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}')
-		token=$($kubectl -n $ns create token $name --duration 24h)
-		$kubectl config view --raw --minify -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/cluster-ca.crt"
-		server=$($kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}')
-		cat >"$dir/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$dir/cluster-ca.crt"}}]
-users: [{name: bridge, user: {token: "$token"}}]
-contexts: [{name: local, context: {cluster: local, user: bridge}}]
-current-context: local
-KC
+		service_account_kubeconfig "$ns" "$name" "$dir"
 		exec "$DEMO/spinops" "${args[@]}" --spinnaker-kubeconfig "$dir/kubeconfig"
 	) >"$DEMO/bridge.log" 2>&1 &
 	echo $! >"$DEMO/bridge.pid"
@@ -231,17 +239,7 @@ agent_pod_standin() {
 		for key in credential bridge-address ca.crt; do
 			$kubectl -n $ns get secret $name -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/secret/$key"
 		done
-		token=$($kubectl -n $ns create token $name --duration 24h)
-		$kubectl config view --raw --minify -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/cluster-ca.crt"
-		server=$($kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}')
-		cat >"$dir/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$dir/cluster-ca.crt"}}]
-users: [{name: agent, user: {token: "$token"}}]
-contexts: [{name: local, context: {cluster: local, user: agent}}]
-current-context: local
-KC
+		service_account_kubeconfig "$ns" "$name" "$dir"
 		$kubectl -n $ns get configmap $name -o 'jsonpath={.data.agent\.yaml}' |
 			sed -e "s|serviceAccount: true|kubeconfigFile: $dir/kubeconfig|" -e "s|/var/run/spinops/|$dir/secret/|g" >"$dir/agent.yaml"
 		SPINOPS_BRIDGE_ADDRESS=$(cat "$dir/secret/bridge-address") exec "$DEMO/spinops" agent --config "$dir/agent.yaml"

@@ -452,17 +452,7 @@ func (in *AgentInstall) RemoveStaleRoleBindings(ctx context.Context, c *kube.Cli
 
 // Missing lists the essential objects that are gone.
 func (in *AgentInstall) Missing(ctx context.Context, c *kube.Client) ([]string, error) {
-	var missing []string
-	for _, r := range in.Essential() {
-		_, err := c.Get(ctx, r.GroupVersionKind(), r.GetNamespace(), r.GetName())
-		switch {
-		case apierrors.IsNotFound(err):
-			missing = append(missing, kube.Describe(r))
-		case err != nil:
-			return nil, err
-		}
-	}
-	return missing, nil
+	return c.Missing(ctx, in.Essential())
 }
 
 // Remove deletes everything the install made, tolerating what is gone,

@@ -393,6 +393,12 @@ func (in *Install) certificate() runtime.Object {
 			"issuerRef":  map[string]any{"name": in.TLS.IssuerName, "kind": in.TLS.IssuerKind, "group": "cert-manager.io"},
 		},
 	}}
+	return in.withMeta(u)
+}
+
+// withMeta gives an object of a custom kind the install's name, namespace,
+// labels and annotations.
+func (in *Install) withMeta(u *unstructured.Unstructured) *unstructured.Unstructured {
 	m := in.meta(in.Namespace, in.Name)
 	u.SetName(m.Name)
 	u.SetNamespace(m.Namespace)
@@ -422,12 +428,7 @@ func (in *Install) targetGroupBinding() runtime.Object {
 			"targetType":     "ip",
 		},
 	}}
-	m := in.meta(in.Namespace, in.Name)
-	u.SetName(m.Name)
-	u.SetNamespace(m.Namespace)
-	u.SetLabels(m.Labels)
-	u.SetAnnotations(m.Annotations)
-	return u
+	return in.withMeta(u)
 }
 
 // CertificateGVK is cert-manager's Certificate.
@@ -645,17 +646,7 @@ func (in *Install) Essential() []*unstructured.Unstructured {
 
 // Missing lists the essential objects that are gone.
 func (in *Install) Missing(ctx context.Context, c *kube.Client) ([]string, error) {
-	var missing []string
-	for _, r := range in.Essential() {
-		_, err := c.Get(ctx, r.GroupVersionKind(), r.GetNamespace(), r.GetName())
-		switch {
-		case apierrors.IsNotFound(err):
-			missing = append(missing, kube.Describe(r))
-		case err != nil:
-			return nil, fmt.Errorf("reading %s: %w", kube.Describe(r), err)
-		}
-	}
-	return missing, nil
+	return c.Missing(ctx, in.Essential())
 }
 
 var (

@@ -184,3 +184,19 @@ func objectRef(gvk schema.GroupVersionKind, namespace, name string) *unstructure
 	ref.SetName(name)
 	return ref
 }
+
+// Missing lists (as Describe names them) the objects of refs that do not
+// exist: what drift detection reports as deleted outside Terraform.
+func (c *Client) Missing(ctx context.Context, refs []*unstructured.Unstructured) ([]string, error) {
+	var missing []string
+	for _, r := range refs {
+		_, err := c.Get(ctx, r.GroupVersionKind(), r.GetNamespace(), r.GetName())
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, Describe(r))
+		case err != nil:
+			return nil, fmt.Errorf("reading %s: %w", Describe(r), err)
+		}
+	}
+	return missing, nil
+}

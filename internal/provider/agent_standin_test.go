@@ -155,12 +155,24 @@ type agentPod struct {
 func startAgentPod(t *testing.T, c *testenv.Cluster, ns, account string) *agentPod {
 	p := &agentPod{t: t, cluster: c, ns: ns, name: "spinops-agent-" + account, dir: t.TempDir()}
 	bin := spinopsBinary(t)
+	runStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("agent stand-in %s/%s (%d starts) log:\n%s", ns, p.name, p.starts, p.tail())
+		}
+	})
+	return p
+}
+
+// runStandIn runs a pod stand-in's step every 300 ms, as a kubelet's sync
+// loop would, until the test ends; then stop runs (it kills the process).
+func runStandIn(t *testing.T, step func(ctx context.Context), stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			p.step(ctx, bin)
+			step(ctx)
 			select {
 			case <-ctx.Done():
 			case <-time.After(300 * time.Millisecond):
@@ -170,12 +182,8 @@ func startAgentPod(t *testing.T, c *testenv.Cluster, ns, account string) *agentP
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		p.kill()
-		if t.Failed() {
-			t.Logf("agent stand-in %s/%s (%d starts) log:\n%s", ns, p.name, p.starts, p.tail())
-		}
+		stop()
 	})
-	return p
 }
 
 func (p *agentPod) tail() string {

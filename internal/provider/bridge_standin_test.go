@@ -64,21 +64,7 @@ func startBridgePod(t *testing.T, c *testenv.Cluster, ns, name string, grpcPort 
 	}
 	p := &bridgePod{t: t, cluster: c, ns: ns, name: name, dir: t.TempDir(), grpcPort: grpcPort, opsPort: ops, epPort: ep}
 	bin := spinopsBinary(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			p.step(ctx, bin)
-			select {
-			case <-ctx.Done():
-			case <-time.After(300 * time.Millisecond):
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
+	runStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
 		p.kill()
 		if t.Failed() {
 			t.Logf("bridge stand-in %s/%s (%d starts) log:\n%s", ns, name, p.starts, p.tail())

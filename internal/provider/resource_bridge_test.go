@@ -61,6 +61,46 @@ resource "spinops_bridge" "this" {
 `, c.Kubeconfig, ns, ext, spinNS, token, version, extra)
 }
 
+// fleetConfig is an aliased provider whose bridge block reads
+// spinops_bridge.this, and an account attached through it (the agent
+// installed in c, the SpinnakerAccount in spinNS).
+func fleetConfig(c *testenv.Cluster, account, spinNS string) string {
+	return fmt.Sprintf(`
+provider "spinops" {
+  alias = "fleet"
+  kubernetes {
+    config_path = %q
+  }
+  bridge {
+    address = spinops_bridge.this.address
+    token   = %q
+    tls {
+      ca_certificate = spinops_bridge.this.ca_certificate
+    }
+  }
+}
+
+resource "spinops_agent_account" "this" {
+  provider = spinops.fleet
+  name     = %q
+  kinds    = ["ConfigMap"]
+
+  install_agent {
+    namespace = "agent-%s"
+    image     = "ghcr.io/spinops/spinops:test"
+  }
+
+  spinnaker {
+    namespace = %q
+  }
+
+  timeouts {
+    create = "2m"
+  }
+}
+`, c.Kubeconfig, bridgeTokenV1, account, account, spinNS)
+}
+
 // TestAccBridge_deployedBridgeServesAgents deploys the bridge with
 // Terraform, runs what was deployed (the real binary, started by the pod
 // stand-in from the Deployment, its Secrets and its ServiceAccount), and in
@@ -176,40 +216,7 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 	base := bridgeResourceConfig(spin, ns, spinNS, addr, bridgeTokenV1, 1, "")
 	// The second apply: the provider's bridge block reads the resource's
 	// outputs (known from the first apply), and a cluster is attached.
-	attached := base + fmt.Sprintf(`
-provider "spinops" {
-  alias = "fleet"
-  kubernetes {
-    config_path = %q
-  }
-  bridge {
-    address = spinops_bridge.this.address
-    token   = %q
-    tls {
-      ca_certificate = spinops_bridge.this.ca_certificate
-    }
-  }
-}
-
-resource "spinops_agent_account" "this" {
-  provider = spinops.fleet
-  name     = %q
-  kinds    = ["ConfigMap"]
-
-  install_agent {
-    namespace = "agent-%s"
-    image     = "ghcr.io/spinops/spinops:test"
-  }
-
-  spinnaker {
-    namespace = %q
-  }
-
-  timeouts {
-    create = "2m"
-  }
-}
-`, spin.Kubeconfig, bridgeTokenV1, account, account, spinNS)
+	attached := base + fleetConfig(spin, account, spinNS)
 
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -283,40 +290,7 @@ func TestAccBridge_oneApply(t *testing.T) {
 	const account = "one-apply"
 	startAgentPod(t, c, "agent-"+account, account)
 	cfg := strings.Replace(bridgeResourceConfig(c, ns, spinNS, fmt.Sprintf("127.0.0.1:%d", port), bridgeTokenV1, 1, ""), "wait                   = false", "wait                   = true", 1) +
-		fmt.Sprintf(`
-provider "spinops" {
-  alias = "fleet"
-  kubernetes {
-    config_path = %q
-  }
-  bridge {
-    address = spinops_bridge.this.address
-    token   = %q
-    tls {
-      ca_certificate = spinops_bridge.this.ca_certificate
-    }
-  }
-}
-
-resource "spinops_agent_account" "this" {
-  provider = spinops.fleet
-  name     = %q
-  kinds    = ["ConfigMap"]
-
-  install_agent {
-    namespace = "agent-%s"
-    image     = "ghcr.io/spinops/spinops:test"
-  }
-
-  spinnaker {
-    namespace = %q
-  }
-
-  timeouts {
-    create = "2m"
-  }
-}
-`, c.Kubeconfig, bridgeTokenV1, account, account, spinNS)
+		fleetConfig(c, account, spinNS)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
