@@ -230,6 +230,14 @@ resource "spinops_zone" "green" {
     replicas = 3
   }
 
+  # Every upgrade of production first backs up Clouddriver, Orca and Front50
+  # (one run of the policy below) and is refused when that fails. The id is
+  # written out: the policy lives in this zone's namespace, so a reference
+  # would be a cycle (and a first create runs no backup anyway).
+  backup_before_upgrade {
+    policy_id = "spinnaker-green/spinnaker"
+  }
+
   config_overrides = yamlencode({
     security = {
       uiSecurity  = { overrideBaseUrl = module.edge.deck_url }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
@@ -330,6 +331,12 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 		opts.Previous = prev
 	}
 
+	if b := plan.BackupBeforeUpgrade; b != nil && state != nil && state.SpinnakerVersion.ValueString() != "" &&
+		state.SpinnakerVersion.ValueString() != plan.SpinnakerVersion.ValueString() {
+		if !r.backupBeforeUpgrade(ctx, clients.control, b, state.SpinnakerVersion.ValueString(), zone, diags) {
+			return
+		}
+	}
 	tflog.Info(ctx, "deploying zone", map[string]any{"zone": zone.Name, "namespace": zone.Namespace, "version": zone.Version, "tier": zone.Tier})
 	dep := r.deployer(ctx, clients)
 	dep.Operator = op
@@ -351,6 +358,26 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 		r.flatten(ctx, result, res.Object, clients, inst.Namespace, diags)
 	}
 	diags.Append(out.Set(ctx, result)...)
+}
+
+// backupBeforeUpgrade runs one backup of the configured policy before an
+// upgrade and reports whether the upgrade may go on; when it may not, diags
+// say why and the zone has not been touched.
+func (r *zoneResource) backupBeforeUpgrade(ctx context.Context, c *kube.Client, b *backupBeforeUpgradeModel, from string, zone *spinnaker.Zone, diags *diag.Diagnostics) bool {
+	ns, name, _ := strings.Cut(b.PolicyID.ValueString(), "/")
+	timeout := 30 * time.Minute
+	if d, err := time.ParseDuration(b.Timeout.ValueString()); err == nil && d > 0 {
+		timeout = d
+	}
+	tflog.Info(ctx, "backing up before the upgrade", map[string]any{"zone": zone.Name, "from": from, "to": zone.Version, "policy": b.PolicyID.ValueString()})
+	job, err := backup.RunPolicyNow(ctx, c.Clientset, ns, name, "pre-upgrade", timeout)
+	if err != nil {
+		diags.AddAttributeError(path.Root("backup_before_upgrade"), "Backup before the upgrade failed",
+			fmt.Sprintf("the upgrade of zone %s from %s to %s was not started and the zone is unchanged: %v", zone.Name, from, zone.Version, err))
+		return false
+	}
+	tflog.Info(ctx, "backup before the upgrade complete", map[string]any{"zone": zone.Name, "job": job.Namespace + "/" + job.Name})
+	return true
 }
 
 func (r *zoneResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -133,6 +133,17 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 						MarkdownDescription: "Time between attempts."},
 				},
 			},
+			"backup_before_upgrade": schema.SingleNestedBlock{
+				MarkdownDescription: "Back up before every upgrade: when `spinnaker_version` changes on an existing zone, the apply first runs one backup of this " +
+					"`spinops_backup_policy` (a Job from its CronJob, as `kubectl create job --from=cronjob/...` makes it, in the provider's cluster) and waits for it. " +
+					"If the backup fails or does not finish within `timeout`, the upgrade is refused and the zone is left as it was.",
+				Attributes: map[string]schema.Attribute{
+					"policy_id": schema.StringAttribute{Optional: true, MarkdownDescription: "The `id` of the `spinops_backup_policy` (`<namespace>/<name>`). Required in this block.",
+						Validators: []validator.String{validators.NamespacedName()}},
+					"timeout": schema.StringAttribute{Optional: true, MarkdownDescription: "How long the backup may take (default `30m`). It counts against the update timeout.",
+						Validators: []validator.String{validators.Duration()}},
+				},
+			},
 			"promotion_override": schema.SingleNestedBlock{
 				MarkdownDescription: "Let a production zone take a version the promotion gate refuses (an emergency fix). The reason is recorded in the promotion ledger. Remove it afterwards.",
 				Attributes: map[string]schema.Attribute{
@@ -156,6 +167,10 @@ func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.Validate
 	}
 	if o := m.PromotionOverride; o != nil && m.Tier.ValueString() == spinnaker.TierSandbox {
 		resp.Diagnostics.AddAttributeWarning(path.Root("promotion_override"), "Override on a sandbox zone", "Sandbox zones are not gated; promotion_override has no effect here.")
+	}
+	if b := m.BackupBeforeUpgrade; b != nil && b.PolicyID.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("backup_before_upgrade").AtName("policy_id"), "Missing backup policy",
+			"backup_before_upgrade needs policy_id: the id of the spinops_backup_policy to run before an upgrade (spinops_backup_policy.<name>.id).")
 	}
 	if e := m.Expose; e != nil {
 		if e.DeckHost.IsNull() && e.GateHost.IsNull() && e.Type.ValueString() == spinnaker.ExposeIngress {

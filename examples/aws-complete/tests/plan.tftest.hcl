@@ -63,6 +63,11 @@ run "backups_cover_the_three_databases_with_point_in_time" {
   command = plan
 
   assert {
+    condition     = spinops_zone.green.backup_before_upgrade.policy_id == "${spinops_backup_policy.this.namespace}/${spinops_backup_policy.this.name}"
+    error_message = "Green's upgrades are preceded by a run of the stack's backup policy."
+  }
+
+  assert {
     condition     = toset(spinops_backup_policy.this.sources.mysql.databases) == toset(["clouddriver", "orca", "front50"])
     error_message = "Clouddriver, Orca and Front50 are backed up."
   }

@@ -34,6 +34,13 @@ resource "spinops_zone" "green" {
     gate = yamlencode({ server = { tomcat = { protocolHeader = "X-Forwarded-Proto" } } })
   }
 
+  # Every upgrade first runs one backup of the policy and is refused when it
+  # fails (the zone is left as it was).
+  backup_before_upgrade {
+    policy_id = spinops_backup_policy.this.id
+    timeout   = "30m"
+  }
+
   # In an emergency only: take a version the promotion gate refuses.
   # promotion_override {
   #   reason = "CVE-2026-1234 hotfix, approved in INC-4711"

@@ -28,3 +28,11 @@ func NamespaceName() validator.String {
 func AccountName() validator.String {
 	return stringvalidator.RegexMatches(dnsLabelRegexp, "must be an account name (a DNS-1123 label)")
 }
+
+// namespacedNameRegexp is <namespace>/<name>, both DNS-1123 labels.
+var namespacedNameRegexp = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// NamespacedName checks a `<namespace>/<name>` id (another resource's id).
+func NamespacedName() validator.String {
+	return stringvalidator.RegexMatches(namespacedNameRegexp, "must be <namespace>/<name> (the id of the resource it names)")
+}

@@ -43,3 +43,13 @@ func TestAccountName(t *testing.T) {
 		"space": {val: types.StringValue("prod eu"), wantError: "must be an account name (a DNS-1123 label)"},
 	})
 }
+
+func TestNamespacedName(t *testing.T) {
+	t.Parallel()
+	testString(t, validators.NamespacedName(), map[string]stringCase{
+		"valid":     {val: types.StringValue("spinnaker-green/spinnaker")},
+		"name only": {val: types.StringValue("spinnaker"), wantError: "must be <namespace>/<name>"},
+		"three":     {val: types.StringValue("a/b/c"), wantError: "must be <namespace>/<name>"},
+		"uppercase": {val: types.StringValue("Green/x"), wantError: "must be <namespace>/<name>"},
+	})
+}
