@@ -22,64 +22,83 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-// bridgePod stands in for the pod of the Deployment spinops_bridge
-// installs.
+// deploymentPod stands in for the one pod of a Deployment a spinops
+// resource installs (spinops_bridge's, spinops_monitor's) and that runs
+// the spinops binary.
 //
 // TEST DOUBLE, named as such: no kubelet runs here. It does what the
 // kubelet does for that pod spec and nothing more: it "mounts" every Secret
-// volume of the pod template at a directory of its own (files with the
-// volume's defaultMode, as the kubelet writes them), expands $(POD_NAME) and
-// $(POD_IP) in the arguments from the env the spec declares, gives the
-// process a token of the installed ServiceAccount instead of the in-cluster
-// one (so it runs with exactly the RBAC the resource installed), and runs
-// the real `spinops bridge` binary with the Deployment's arguments. Only the
-// listen addresses are moved to loopback ports, the way a pod's ports are
-// reached through its IP. It restarts the process when the pod template
-// changes (a rollout) and stops it when the Deployment is deleted.
-type bridgePod struct {
+// and ConfigMap volume of the pod template at a directory of its own (files
+// with the volume's defaultMode, as the kubelet writes them), expands
+// $(POD_NAME) and $(POD_IP) in the arguments from the env the spec
+// declares, gives the process a token of the installed ServiceAccount
+// instead of the in-cluster one (so it runs with exactly the RBAC the
+// resource installed), and runs the real binary with the Deployment's
+// arguments. Only the listen addresses are moved to loopback ports, the way
+// a pod's ports are reached through its IP. It restarts the process when
+// the pod template changes (a rollout) and stops it when the Deployment is
+// deleted.
+type deploymentPod struct {
 	t        *testing.T
 	cluster  *testenv.Cluster
 	ns, name string
 	dir      string
-	grpcPort int
-	opsPort  int
-	epPort   int
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	template string
-	starts   int
-	logMu    sync.Mutex
-	log      bytes.Buffer
+	// listen maps a listen-address flag to the loopback port it gets.
+	listen map[string]int
+	// identityFlag takes the kubeconfig of the ServiceAccount's token;
+	// identityWhen, when set, is a flag that must be present for it.
+	identityFlag, identityWhen string
+	mu                         sync.Mutex
+	cmd                        *exec.Cmd
+	template                   string
+	starts                     int
+	logMu                      sync.Mutex
+	log                        bytes.Buffer
+}
+
+// bridgePod is the bridge's pod: gRPC on the port agents dial.
+type bridgePod struct {
+	*deploymentPod
+	opsPort int
 }
 
 func startBridgePod(t *testing.T, c *testenv.Cluster, ns, name string, grpcPort int) *bridgePod {
 	t.Helper()
-	ops, err := testenv.FreePort()
+	ops, ep := freePort(t), freePort(t)
+	p := startDeploymentPod(t, c, ns, name, map[string]int{"--grpc-addr": grpcPort, "--ops-addr": ops, "--endpoint-addr": ep},
+		"--spinnaker-kubeconfig", "--spinnaker-namespace")
+	return &bridgePod{deploymentPod: p, opsPort: ops}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, err := testenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &bridgePod{t: t, cluster: c, ns: ns, name: name, dir: t.TempDir(), grpcPort: grpcPort, opsPort: ops, epPort: ep}
+	return p
+}
+
+func startDeploymentPod(t *testing.T, c *testenv.Cluster, ns, name string, listen map[string]int, identityFlag, identityWhen string) *deploymentPod {
+	t.Helper()
+	p := &deploymentPod{t: t, cluster: c, ns: ns, name: name, dir: t.TempDir(), listen: listen, identityFlag: identityFlag, identityWhen: identityWhen}
 	bin := spinopsBinary(t)
 	runStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("bridge stand-in %s/%s (%d starts) log:\n%s", ns, name, p.starts, p.tail())
+			t.Logf("pod stand-in of Deployment %s/%s (%d starts) log:\n%s", ns, name, p.starts, p.tail())
 		}
 	})
 	return p
 }
 
-func (p *bridgePod) Write(b []byte) (int, error) {
+func (p *deploymentPod) Write(b []byte) (int, error) {
 	p.logMu.Lock()
 	defer p.logMu.Unlock()
 	return p.log.Write(b)
 }
 
-func (p *bridgePod) tail() string {
+func (p *deploymentPod) tail() string {
 	p.logMu.Lock()
 	defer p.logMu.Unlock()
 	s := p.log.String()
@@ -89,7 +108,7 @@ func (p *bridgePod) tail() string {
 	return s
 }
 
-func (p *bridgePod) kill() {
+func (p *deploymentPod) kill() {
 	p.mu.Lock()
 	cmd := p.cmd
 	p.cmd = nil
@@ -129,7 +148,7 @@ func (p *bridgePod) ready(t *testing.T) {
 	t.Fatalf("the bridge stand-in never became ready; log:\n%s", p.tail())
 }
 
-func (p *bridgePod) step(ctx context.Context, bin string) {
+func (p *deploymentPod) step(ctx context.Context, bin string) {
 	cs := p.cluster.Clientset()
 	d, err := cs.AppsV1().Deployments(p.ns).Get(ctx, p.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -156,16 +175,30 @@ func (p *bridgePod) step(ctx context.Context, bin string) {
 	// Mount the Secret volumes.
 	mounts := map[string]string{}
 	for _, v := range spec.Volumes {
-		if v.Secret == nil {
+		var data map[string][]byte
+		var defaultMode *int32
+		switch {
+		case v.Secret != nil:
+			sec, err := cs.CoreV1().Secrets(p.ns).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
+			if err != nil {
+				return // the kubelet waits for the Secret too
+			}
+			data, defaultMode = sec.Data, v.Secret.DefaultMode
+		case v.ConfigMap != nil:
+			cm, err := cs.CoreV1().ConfigMaps(p.ns).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
+			if err != nil {
+				return
+			}
+			data, defaultMode = map[string][]byte{}, v.ConfigMap.DefaultMode
+			for k, val := range cm.Data {
+				data[k] = []byte(val)
+			}
+		default:
 			continue
 		}
-		sec, err := cs.CoreV1().Secrets(p.ns).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
-		if err != nil {
-			return // the kubelet waits for the Secret too
-		}
 		mode := os.FileMode(0o644)
-		if v.Secret.DefaultMode != nil {
-			mode = os.FileMode(*v.Secret.DefaultMode)
+		if defaultMode != nil {
+			mode = os.FileMode(*defaultMode)
 		}
 		dir := filepath.Join(p.dir, "volumes", v.Name)
 		_ = os.RemoveAll(dir)
@@ -173,7 +206,7 @@ func (p *bridgePod) step(ctx context.Context, bin string) {
 			p.t.Errorf("bridge stand-in: %v", err)
 			return
 		}
-		for k, val := range sec.Data {
+		for k, val := range data {
 			f := filepath.Join(dir, k)
 			if err := os.WriteFile(f, val, mode); err != nil {
 				p.t.Errorf("bridge stand-in: %v", err)
@@ -201,18 +234,19 @@ func (p *bridgePod) step(ctx context.Context, bin string) {
 			env[e.Name] = e.Value
 		}
 	}
-	listen := map[string]string{
-		"--grpc-addr":     "127.0.0.1:" + strconv.Itoa(p.grpcPort),
-		"--ops-addr":      "127.0.0.1:" + strconv.Itoa(p.opsPort),
-		"--endpoint-addr": "127.0.0.1:" + strconv.Itoa(p.epPort),
-	}
 	var args []string
 	for i := 0; i < len(ctr.Args); i++ {
 		a := ctr.Args[i]
-		if addr, ok := listen[a]; ok && i+1 < len(ctr.Args) {
-			args = append(args, a, addr)
+		if port, ok := p.listen[a]; ok && i+1 < len(ctr.Args) {
+			args = append(args, a, "127.0.0.1:"+strconv.Itoa(port))
 			i++
 			continue
+		}
+		if flag, _, ok := strings.Cut(a, "="); ok {
+			if port, ok := p.listen[flag]; ok {
+				args = append(args, flag+"=127.0.0.1:"+strconv.Itoa(port))
+				continue
+			}
 		}
 		for mp, dir := range pathOf {
 			if strings.HasPrefix(a, mp+"/") {
@@ -230,11 +264,14 @@ func (p *bridgePod) step(ctx context.Context, bin string) {
 	if err != nil {
 		return
 	}
+	needIdentity := p.identityWhen == ""
 	for _, a := range args {
-		if a == "--spinnaker-namespace" {
-			args = append(args, "--spinnaker-kubeconfig", writeTokenKubeconfig(p.t, p.cluster, tr.Status.Token))
-			break
+		if a == p.identityWhen {
+			needIdentity = true
 		}
+	}
+	if needIdentity && p.identityFlag != "" {
+		args = append(args, p.identityFlag, writeTokenKubeconfig(p.t, p.cluster, tr.Status.Token))
 	}
 	p.kill()
 	cmd := exec.Command(bin, args...)
