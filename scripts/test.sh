@@ -129,7 +129,7 @@ bg go-test-race 0 $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_
 # resource again under OpenTofu (its default registry host is
 # registry.opentofu.org, so the reattached provider is announced there).
 # testenv.sh --only tofu waits on the t=0 build's lock, then links the binary.
-tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccBridge_deployedBridgeServesAgents|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
+tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccBridge_deployedBridgeServesAgents|TestAccMonitor_deployedMonitorMeasuresAZone|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
 go_test_tofu() {
 	nice -n 10 "$repo/scripts/testenv.sh" --only tofu >/dev/null || return
 	# shellcheck disable=SC2086

@@ -35,7 +35,9 @@ import (
 // instead of the in-cluster one (so it runs with exactly the RBAC the
 // resource installed), and runs the real binary with the Deployment's
 // arguments. Only the listen addresses are moved to loopback ports, the way
-// a pod's ports are reached through its IP. It restarts the process when
+// a pod's ports are reached through its IP, and the mount paths (in the
+// arguments and in mounted configuration files) to the stand-in's
+// directories. It restarts the process when
 // the pod template changes (a rollout) and stops it when the Deployment is
 // deleted.
 type deploymentPod struct {
@@ -168,12 +170,25 @@ func (p *deploymentPod) step(ctx context.Context, bin string) {
 	}
 	spec := d.Spec.Template.Spec
 	if len(spec.Containers) != 1 {
-		p.t.Errorf("bridge stand-in: the pod has %d containers, want 1", len(spec.Containers))
+		p.t.Errorf("pod stand-in: the pod has %d containers, want 1", len(spec.Containers))
 		return
 	}
 	ctr := spec.Containers[0]
-	// Mount the Secret volumes.
-	mounts := map[string]string{}
+	// Where each mount path is "mounted": a directory of the stand-in per
+	// volume.
+	pathOf := map[string]string{}
+	for _, m := range ctr.VolumeMounts {
+		pathOf[m.MountPath] = filepath.Join(p.dir, "volumes", m.Name)
+	}
+	// relocate rewrites the pod's mount paths in a configuration file to
+	// the stand-in's directories: a file a program reads at a mount path
+	// (the monitor's config names its secret files) must find it there.
+	relocate := func(b []byte) []byte {
+		for mp, dir := range pathOf {
+			b = bytes.ReplaceAll(b, []byte(mp+"/"), []byte(dir+"/"))
+		}
+		return b
+	}
 	for _, v := range spec.Volumes {
 		var data map[string][]byte
 		var defaultMode *int32
@@ -191,7 +206,7 @@ func (p *deploymentPod) step(ctx context.Context, bin string) {
 			}
 			data, defaultMode = map[string][]byte{}, v.ConfigMap.DefaultMode
 			for k, val := range cm.Data {
-				data[k] = []byte(val)
+				data[k] = relocate([]byte(val))
 			}
 		default:
 			continue
@@ -203,30 +218,23 @@ func (p *deploymentPod) step(ctx context.Context, bin string) {
 		dir := filepath.Join(p.dir, "volumes", v.Name)
 		_ = os.RemoveAll(dir)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			p.t.Errorf("bridge stand-in: %v", err)
+			p.t.Errorf("pod stand-in: %v", err)
 			return
 		}
 		for k, val := range data {
 			f := filepath.Join(dir, k)
 			if err := os.WriteFile(f, val, mode); err != nil {
-				p.t.Errorf("bridge stand-in: %v", err)
+				p.t.Errorf("pod stand-in: %v", err)
 				return
 			}
 			if err := os.Chmod(f, mode); err != nil { // WriteFile's mode is masked by the umask
-				p.t.Errorf("bridge stand-in: %v", err)
+				p.t.Errorf("pod stand-in: %v", err)
 				return
 			}
 		}
-		mounts[v.Name] = dir
 	}
-	pathOf := map[string]string{}
-	for _, m := range ctr.VolumeMounts {
-		if dir, ok := mounts[m.Name]; ok {
-			pathOf[m.MountPath] = dir
-		} else {
-			pathOf[m.MountPath] = filepath.Join(p.dir, "volumes", m.Name) // an emptyDir or a claim
-			_ = os.MkdirAll(pathOf[m.MountPath], 0o700)
-		}
+	for _, dir := range pathOf {
+		_ = os.MkdirAll(dir, 0o700) // an emptyDir or a claim
 	}
 	env := map[string]string{"POD_NAME": p.name + "-standin", "POD_IP": "127.0.0.1"}
 	for _, e := range ctr.Env {

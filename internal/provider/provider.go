@@ -201,6 +201,7 @@ func (p *spinopsProvider) Resources(_ context.Context) []func() resource.Resourc
 		newBackupPolicyResource,
 		newAgentAccountResource,
 		newBridgeResource,
+		newMonitorResource,
 	}
 }
 

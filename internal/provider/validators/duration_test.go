@@ -21,3 +21,13 @@ func TestDuration(t *testing.T) {
 		"empty":    {val: types.StringValue(""), wantError: msg},
 	})
 }
+
+func TestRFC3339(t *testing.T) {
+	t.Parallel()
+	testString(t, validators.RFC3339(), map[string]stringCase{
+		"utc":     {val: types.StringValue("2026-03-01T02:00:00Z")},
+		"offset":  {val: types.StringValue("2026-03-01T02:00:00+01:00")},
+		"no zone": {val: types.StringValue("2026-03-01T02:00:00"), wantError: "is not an RFC 3339 time"},
+		"date":    {val: types.StringValue("2026-03-01"), wantError: "is not an RFC 3339 time"},
+	})
+}

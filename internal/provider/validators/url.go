@@ -23,3 +23,12 @@ var clouddriverURLRegexp = regexp.MustCompile(`^$|^https?://[^\s/@?#]+(/[^\s?#]*
 func ClouddriverURL() validator.String {
 	return stringvalidator.RegexMatches(clouddriverURLRegexp, "must be Clouddriver's base URL (http://HOST:PORT), without credentials, query or fragment")
 }
+
+// baseURLRegexp is a base URL as clouddriverURLRegexp, but never empty.
+var baseURLRegexp = regexp.MustCompile(`^https?://[^\s/@?#]+(/[^\s?#]*)?$`)
+
+// BaseURL checks a plain base URL (scheme, host, optional path): no
+// credentials, query or fragment, which would end up in logs.
+func BaseURL() validator.String {
+	return stringvalidator.RegexMatches(baseURLRegexp, "must be a base URL (https://HOST[:PORT][/PATH]) without credentials, query or fragment")
+}

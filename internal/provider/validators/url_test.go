@@ -33,3 +33,14 @@ func TestClouddriverURL(t *testing.T) {
 		"space":       {val: types.StringValue("http://cloud driver:7002"), wantError: want},
 	})
 }
+
+func TestBaseURL(t *testing.T) {
+	t.Parallel()
+	testString(t, validators.BaseURL(), map[string]stringCase{
+		"https":    {val: types.StringValue("https://gate.example.com")},
+		"port":     {val: types.StringValue("http://spin-gate.spinnaker:8084/api")},
+		"userinfo": {val: types.StringValue("https://u:p@gate.example.com"), wantError: "must be a base URL"},
+		"query":    {val: types.StringValue("https://gate.example.com?token=x"), wantError: "must be a base URL"},
+		"empty":    {val: types.StringValue(""), wantError: "must be a base URL"},
+	})
+}

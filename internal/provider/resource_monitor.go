@@ -1,0 +1,348 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/monitor"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = &monitorResource{}
+	_ resource.ResourceWithValidateConfig = &monitorResource{}
+	_ resource.ResourceWithImportState    = &monitorResource{}
+	_ resource.ResourceWithModifyPlan     = &monitorResource{}
+)
+
+// ModifyPlan plans an update when the PrometheusRule is wanted, was not
+// installed, and the cluster serves the kind now (prometheus-operator
+// installed after the monitor), or when the rule is no longer wanted.
+func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state monitorModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || plan.PrometheusRule.IsUnknown() {
+		return
+	}
+	want, have := plan.PrometheusRule.ValueBool(), state.PrometheusRuleInstalled.ValueBool()
+	switch {
+	case !want && have:
+		plan.PrometheusRuleInstalled = types.BoolValue(false)
+	case want && !have:
+		var quiet diag.Diagnostics
+		if c := kubeClientAt(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"), &quiet); c != nil && c.Serves(ctx, prometheusRuleGVK) == nil {
+			plan.PrometheusRuleInstalled = types.BoolUnknown()
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func newMonitorResource() resource.Resource { return &monitorResource{} }
+
+// monitorResource is spinops_monitor: `spinops monitor` deployed by
+// Terraform (internal/monitor renders its objects).
+type monitorResource struct {
+	data *providerData
+}
+
+// prometheusRuleGVK is prometheus-operator's PrometheusRule.
+var prometheusRuleGVK = k8sschema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"}
+
+func (r *monitorResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_monitor"
+}
+
+func (r *monitorResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	var diags diag.Diagnostics
+	r.data, diags = providerDataFrom(req.ProviderData)
+	resp.Diagnostics.Append(diags...)
+}
+
+func (r *monitorResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan, config monitorModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Create(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(d...)
+	r.apply(ctx, &plan, &config, true, timeout, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *monitorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, config, state monitorModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Update(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(d...)
+	writeSecrets := !plan.SecretsWOVersion.Equal(state.SecretsWOVersion) || gateUser(&plan) != gateUser(&state)
+	r.apply(ctx, &plan, &config, writeSecrets, timeout, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Roles of zone namespaces no longer checked.
+	if c := kubeClientAt(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"), &resp.Diagnostics); c != nil {
+		keep := map[string]bool{}
+		for _, z := range plan.Zones {
+			keep[z.Namespace.ValueString()] = true
+		}
+		for _, z := range state.Zones {
+			if ns := z.Namespace.ValueString(); !keep[ns] {
+				for _, kind := range []string{"RoleBinding", "Role"} {
+					ref := &unstructured.Unstructured{}
+					ref.SetAPIVersion("rbac.authorization.k8s.io/v1")
+					ref.SetKind(kind)
+					ref.SetNamespace(ns)
+					ref.SetName(plan.Name.ValueString())
+					if err := c.Delete(ctx, ref); err != nil {
+						resp.Diagnostics.AddWarning("Old RBAC left behind", err.Error())
+					}
+				}
+			}
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func gateUser(m *monitorModel) string {
+	if m.GateAuth == nil {
+		return ""
+	}
+	return m.GateAuth.Username.ValueString()
+}
+
+// apply renders and applies the monitor. The Secret is applied only with
+// writeSecrets (a create, or a new secrets_wo_version): the write-only
+// values exist only in this apply's configuration.
+func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, writeSecrets bool, timeout time.Duration, diags *diag.Diagnostics) {
+	spec := m.spec(ctx, config, diags)
+	c := kubeClientAt(ctx, r.data, m.Kubernetes, path.Root("kubernetes"), diags)
+	if diags.HasError() || c == nil {
+		return
+	}
+	if err := checkMonitorConfig(spec); err != nil {
+		diags.AddError("Invalid monitor configuration", err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Get(ctx, k8sschema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, "", spec.Namespace); err != nil {
+		diags.AddAttributeError(path.Root("namespace"), "No namespace for the monitor", fmt.Sprintf("namespace %s: %v (create it first, or use the operator's)", spec.Namespace, err))
+		return
+	}
+	objs, err := monitor.InstallObjects(spec)
+	if err != nil {
+		diags.AddError("Rendering the monitor failed", err.Error())
+		return
+	}
+	checksum := monitorChecksum(spec, m.SecretsWOVersion.ValueInt64())
+	tflog.Info(ctx, "deploying the spinops monitor", map[string]any{"namespace": spec.Namespace, "name": spec.Name, "zones": len(spec.Config.Zones)})
+	for _, o := range objs {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			diags.AddError("Rendering the monitor failed", err.Error())
+			return
+		}
+		u := &unstructured.Unstructured{Object: m}
+		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+		unstructured.RemoveNestedField(u.Object, "status")
+		unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+		switch u.GetKind() {
+		case "Secret":
+			if !writeSecrets {
+				if _, err := c.Get(ctx, u.GroupVersionKind(), u.GetNamespace(), u.GetName()); err == nil {
+					continue
+				}
+				// Gone: without its values a new Secret would be empty.
+				diags.AddError("The monitor's Secret is missing",
+					fmt.Sprintf("Secret %s/%s was deleted outside Terraform; raise secrets_wo_version so the write-only values are written again", u.GetNamespace(), u.GetName()))
+				return
+			}
+		case "Deployment":
+			_ = unstructured.SetNestedField(u.Object, checksum, "spec", "template", "metadata", "annotations", "spinops.io/monitor-checksum")
+		}
+		if _, err := c.Apply(ctx, u); err != nil {
+			diags.AddError("Deploying the monitor failed", fmt.Sprintf("applying %s: %v", kube.Describe(u), err))
+			return
+		}
+	}
+	m.ID = types.StringValue(spec.Namespace + "/" + spec.Name)
+	m.PrometheusRuleInstalled = types.BoolValue(false)
+	if m.PrometheusRule.ValueBool() {
+		if err := c.Serves(ctx, prometheusRuleGVK); err == nil {
+			labels := map[string]string{}
+			diags.Append(m.PrometheusRuleLabels.ElementsAs(ctx, &labels, true)...)
+			rule, err := monitor.RenderPrometheusRule(monitor.PrometheusRuleOptions{Name: spec.Name, Namespace: spec.Namespace, Labels: labels, SLO: spec.Config.SLO})
+			if err != nil {
+				diags.AddError("Rendering the PrometheusRule failed", err.Error())
+				return
+			}
+			if _, err := c.Apply(ctx, rule); err != nil {
+				diags.AddError("Applying the PrometheusRule failed", err.Error())
+				return
+			}
+			m.PrometheusRuleInstalled = types.BoolValue(true)
+		} else {
+			tflog.Info(ctx, "the cluster does not serve PrometheusRule; the burn-rate rules run in the monitor only", map[string]any{"reason": err.Error()})
+		}
+	}
+	if !m.PrometheusRuleInstalled.ValueBool() {
+		if err := c.Delete(ctx, monitorRef(prometheusRuleGVK, spec.Namespace, spec.Name)); err != nil {
+			diags.AddWarning("Old PrometheusRule left behind", err.Error())
+		}
+	}
+	if !m.Wait.ValueBool() {
+		return
+	}
+	hasNodes, err := spinnaker.HasKubelet(ctx, c)
+	if err != nil {
+		diags.AddError("Waiting for the monitor failed", err.Error())
+		return
+	}
+	if !hasNodes {
+		diags.AddWarning("The monitor was not waited for", fmt.Sprintf("the cluster has no Node, so no pod can run: Deployment %s/%s was applied but not waited for. "+
+			"Set wait = false to silence this on a cluster without nodes.", spec.Namespace, spec.Name))
+		return
+	}
+	if err := c.WaitForDeploymentAvailable(ctx, spec.Namespace, spec.Name, timeout); err != nil {
+		diags.AddError("The monitor did not become available", err.Error())
+	}
+}
+
+// checkMonitorConfig runs the monitor's own start-up check on spec before
+// anything is applied: the secrets go to files of a private temporary
+// directory (the pod's Secret mount) for as long as the check takes.
+func checkMonitorConfig(spec monitor.InstallSpec) error {
+	dir, err := os.MkdirTemp("", "spinops-monitor-check-")
+	if err != nil {
+		return fmt.Errorf("checking the monitor configuration: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	for k, v := range spec.Secrets {
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
+			return fmt.Errorf("checking the monitor configuration: %w", err)
+		}
+	}
+	cfg := spec.Config
+	local := func(f string) string {
+		if f == "" {
+			return ""
+		}
+		return filepath.Join(dir, filepath.Base(f))
+	}
+	cfg.GateAuth.UsernameFile, cfg.GateAuth.PasswordFile, cfg.GateAuth.TokenFile = local(cfg.GateAuth.UsernameFile), local(cfg.GateAuth.PasswordFile), local(cfg.GateAuth.TokenFile)
+	cfg.Notify = append([]monitor.NotifyConfig(nil), cfg.Notify...)
+	for i := range cfg.Notify {
+		cfg.Notify[i].SecretFile = local(cfg.Notify[i].SecretFile)
+	}
+	_, err = cfg.Options(nil, func(string) string { return "" })
+	return err
+}
+
+func monitorRef(gvk k8sschema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
+}
+
+// Read removes a monitor whose Deployment is gone (the next apply makes it
+// again) and reads back the image.
+func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state monitorModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := kubeClientAt(ctx, r.data, state.Kubernetes, path.Root("kubernetes"), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() || c == nil {
+		return
+	}
+	d, err := c.Clientset.AppsV1().Deployments(state.Namespace.ValueString()).Get(ctx, state.Name.ValueString(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Reading the monitor failed", err.Error())
+		return
+	}
+	if len(d.Spec.Template.Spec.Containers) == 1 {
+		state.Image = types.StringValue(d.Spec.Template.Spec.Containers[0].Image)
+	}
+	state.ID = types.StringValue(state.Namespace.ValueString() + "/" + state.Name.ValueString())
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *monitorResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state monitorModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := kubeClientAt(ctx, r.data, state.Kubernetes, path.Root("kubernetes"), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() || c == nil {
+		return
+	}
+	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	refs := []*unstructured.Unstructured{
+		monitorRef(prometheusRuleGVK, ns, name),
+		monitorRef(k8sschema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, ns, name),
+	}
+	for _, z := range state.Zones {
+		refs = append(refs,
+			monitorRef(k8sschema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}, z.Namespace.ValueString(), name),
+			monitorRef(k8sschema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"}, z.Namespace.ValueString(), name))
+	}
+	refs = append(refs,
+		monitorRef(k8sschema.GroupVersionKind{Version: "v1", Kind: "Secret"}, ns, name),
+		monitorRef(k8sschema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns, name),
+		monitorRef(k8sschema.GroupVersionKind{Version: "v1", Kind: "ServiceAccount"}, ns, name))
+	for _, ref := range refs {
+		if err := c.Delete(ctx, ref); err != nil {
+			resp.Diagnostics.AddError("Removing the monitor failed", err.Error())
+			return
+		}
+	}
+	// The zones' SLI ConfigMaps (spinops-monitor-<zone>) are kept: they are
+	// the record of the promise, and a new monitor continues them.
+}
+
+// ImportState takes `<namespace>/<name>`; zones and notification settings
+// come from the configuration (the first apply after an import writes the
+// write-only values again when secrets_wo_version is set).
+func (r *monitorResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	ns, name, ok := strings.Cut(req.ID, "/")
+	if !ok || !validators.IsDNSLabel(ns) || !validators.IsDNSLabel(name) {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("import by <namespace>/<name> of the monitor's Deployment (e.g. spinnaker-operator/spinops-monitor), got %q", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+}

@@ -1,0 +1,159 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/spinops/terraform-provider-spinops/internal/monitor"
+)
+
+type monitorModel struct {
+	ID                      types.String         `tfsdk:"id"`
+	Name                    types.String         `tfsdk:"name"`
+	Namespace               types.String         `tfsdk:"namespace"`
+	Installation            types.String         `tfsdk:"installation"`
+	Image                   types.String         `tfsdk:"image"`
+	SLO                     types.Float64        `tfsdk:"slo"`
+	Interval                types.String         `tfsdk:"interval"`
+	CheckTimeout            types.String         `tfsdk:"check_timeout"`
+	PrometheusRule          types.Bool           `tfsdk:"prometheus_rule"`
+	PrometheusRuleLabels    types.Map            `tfsdk:"prometheus_rule_labels"`
+	PrometheusRuleInstalled types.Bool           `tfsdk:"prometheus_rule_installed"`
+	SecretsWOVersion        types.Int64          `tfsdk:"secrets_wo_version"`
+	Wait                    types.Bool           `tfsdk:"wait"`
+	Kubernetes              *kubernetesModel     `tfsdk:"kubernetes"`
+	Zones                   []monitorZoneModel   `tfsdk:"zone"`
+	Maintenance             []monitorMaintenance `tfsdk:"maintenance_window"`
+	GateAuth                *monitorGateAuth     `tfsdk:"gate_auth"`
+	Notify                  *monitorNotify       `tfsdk:"notify"`
+	CanaryPipeline          *monitorCanary       `tfsdk:"canary_pipeline"`
+	Timeouts                timeouts.Value       `tfsdk:"timeouts"`
+}
+
+type monitorZoneModel struct {
+	Name      types.String `tfsdk:"name"`
+	Namespace types.String `tfsdk:"namespace"`
+	Tier      types.String `tfsdk:"tier"`
+	GateURL   types.String `tfsdk:"gate_url"`
+	DeckURL   types.String `tfsdk:"deck_url"`
+}
+
+type monitorMaintenance struct {
+	Zone  types.String `tfsdk:"zone"`
+	Start types.String `tfsdk:"start"`
+	End   types.String `tfsdk:"end"`
+}
+
+type monitorGateAuth struct {
+	Username   types.String `tfsdk:"username"`
+	PasswordWO types.String `tfsdk:"password_wo"`
+	TokenWO    types.String `tfsdk:"token_wo"`
+}
+
+type monitorNotify struct {
+	WebhookURLWO          types.String `tfsdk:"webhook_url_wo"`
+	SlackURLWO            types.String `tfsdk:"slack_url_wo"`
+	PagerDutyRoutingKeyWO types.String `tfsdk:"pagerduty_routing_key_wo"`
+}
+
+type monitorCanary struct {
+	Application types.String `tfsdk:"application"`
+	Pipeline    types.String `tfsdk:"pipeline"`
+	Timeout     types.String `tfsdk:"timeout"`
+}
+
+// Keys of the monitor's Secret.
+const (
+	monitorKeyGateUsername = "gate-username"
+	monitorKeyGatePassword = "gate-password"
+	monitorKeyGateToken    = "gate-token"
+	monitorKeyWebhook      = "webhook-url"
+	monitorKeySlack        = "slack-url"
+	monitorKeyPagerDuty    = "pagerduty-routing-key"
+)
+
+// spec is the monitor as monitor.InstallObjects renders it. plan carries
+// the configuration; config carries the write-only values (only
+// Terraform's config holds them, and only during an apply): the Secret's
+// data, and which *_file keys the configuration names.
+func (m *monitorModel) spec(ctx context.Context, config *monitorModel, diags *diag.Diagnostics) monitor.InstallSpec {
+	_ = ctx
+	file := func(key string) string { return monitor.SecretMountPath + "/" + key }
+	cfg := monitor.Config{
+		Installation: m.Installation.ValueString(), SLO: m.SLO.ValueFloat64(),
+	}
+	if d, err := time.ParseDuration(m.Interval.ValueString()); err == nil {
+		cfg.Interval = monitor.Duration(d)
+	}
+	if d, err := time.ParseDuration(m.CheckTimeout.ValueString()); err == nil {
+		cfg.CheckTimeout = monitor.Duration(d)
+	}
+	for _, z := range m.Zones {
+		zc := monitor.ZoneConfig{Name: z.Name.ValueString(), Namespace: z.Namespace.ValueString(), Tier: monitor.Tier(z.Tier.ValueString()),
+			GateURL: z.GateURL.ValueString(), DeckURL: z.DeckURL.ValueString()}
+		zc.ServiceProxy = zc.GateURL == "" && zc.DeckURL == ""
+		cfg.Zones = append(cfg.Zones, zc)
+	}
+	for i, w := range m.Maintenance {
+		start, err1 := time.Parse(time.RFC3339, w.Start.ValueString())
+		end, err2 := time.Parse(time.RFC3339, w.End.ValueString())
+		if err1 != nil || err2 != nil || !end.After(start) {
+			diags.AddError("Invalid maintenance window", fmt.Sprintf("maintenance_window[%d]: end must be an RFC 3339 time after start", i))
+			continue
+		}
+		cfg.Maintenance = append(cfg.Maintenance, monitor.MaintenanceConfig{Zone: w.Zone.ValueString(), Start: start, End: end})
+	}
+	secrets := map[string]string{}
+	put := func(key string, v types.String) bool {
+		if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
+			return false
+		}
+		secrets[key] = v.ValueString()
+		return true
+	}
+	if g := config.GateAuth; g != nil {
+		if put(monitorKeyGateUsername, g.Username) {
+			cfg.GateAuth.UsernameFile = file(monitorKeyGateUsername)
+		}
+		if put(monitorKeyGatePassword, g.PasswordWO) {
+			cfg.GateAuth.PasswordFile = file(monitorKeyGatePassword)
+		}
+		if put(monitorKeyGateToken, g.TokenWO) {
+			cfg.GateAuth.TokenFile = file(monitorKeyGateToken)
+		}
+	}
+	if n := config.Notify; n != nil {
+		if put(monitorKeyWebhook, n.WebhookURLWO) {
+			cfg.Notify = append(cfg.Notify, monitor.NotifyConfig{Type: "webhook", SecretFile: file(monitorKeyWebhook)})
+		}
+		if put(monitorKeySlack, n.SlackURLWO) {
+			cfg.Notify = append(cfg.Notify, monitor.NotifyConfig{Type: "slack", SecretFile: file(monitorKeySlack)})
+		}
+		if put(monitorKeyPagerDuty, n.PagerDutyRoutingKeyWO) {
+			cfg.Notify = append(cfg.Notify, monitor.NotifyConfig{Type: "pagerduty", SecretFile: file(monitorKeyPagerDuty)})
+		}
+	}
+	if c := m.CanaryPipeline; c != nil {
+		cc := &monitor.CanaryConfig{Application: c.Application.ValueString(), Pipeline: c.Pipeline.ValueString()}
+		if d, err := time.ParseDuration(c.Timeout.ValueString()); err == nil {
+			cc.Timeout = monitor.Duration(d)
+		}
+		cfg.CanaryPipeline = cc
+	}
+	return monitor.InstallSpec{Name: m.Name.ValueString(), Namespace: m.Namespace.ValueString(), Image: m.Image.ValueString(), Config: cfg, Secrets: secrets}
+}
+
+// monitorChecksum rolls the monitor's pod when its configuration or its
+// secrets' version changes (the monitor reads both at start).
+func monitorChecksum(spec monitor.InstallSpec, secretsVersion int64) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%+v\x00%d", spec.Config, secretsVersion)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,225 @@
+package provider
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/monitor"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// TestAccMonitor_deployedMonitorMeasuresAZone deploys the monitor with
+// Terraform, runs what was deployed (the real `spinops monitor`, started by
+// the pod stand-in from the Deployment, its ConfigMap, its Secret and its
+// ServiceAccount's RBAC), lets it check a zone whose Gate goes down, and
+// reads the SLI it recorded with spinops_zone_slo: the page reached the
+// webhook, the availability is below 1, and no secret is in state.
+func TestAccMonitor_deployedMonitorMeasuresAZone(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	monNS, zoneNS := c.Namespace(t), c.Namespace(t)
+	const password, hookToken = "gate-pw-SECRET-0451", "HOOK-SECRET-7319"
+	var down atomic.Bool
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if r.URL.Path == "/health" {
+			_, _ = w.Write([]byte(`{"status":"UP"}`))
+			return
+		}
+		if u, p, ok := r.BasicAuth(); !ok || u != "monitor" || p != password {
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	t.Cleanup(gate.Close)
+	deck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`<html></html>`)) }))
+	t.Cleanup(deck.Close)
+	var hooks testenv.SyncBuffer
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/"+hookToken {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		_, _ = hooks.Write(append(b, '\n'))
+	}))
+	t.Cleanup(hook.Close)
+	startDeploymentPod(t, c, monNS, "spinops-monitor", map[string]int{"--metrics-addr": freePort(t)}, "--kubeconfig", "")
+
+	base := fmt.Sprintf(`
+provider "spinops" {
+  kubernetes {
+    config_path = %[1]q
+  }
+}
+
+resource "spinops_monitor" "this" {
+  namespace          = %[2]q
+  installation       = "tf-acc-test"
+  image              = "ghcr.io/spinops/spinops:test"
+  interval           = "1s"
+  check_timeout      = "800ms"
+  wait               = false
+  secrets_wo_version = 1
+
+  zone {
+    name      = "green"
+    namespace = %[3]q
+    tier      = "production"
+    gate_url  = %[4]q
+    deck_url  = %[5]q
+  }
+
+  gate_auth {
+    username    = "monitor"
+    password_wo = %[6]q
+  }
+
+  notify {
+    webhook_url_wo = "%[7]s/%[8]s"
+  }
+}
+`, c.Kubeconfig, monNS, zoneNS, gate.URL, deck.URL, password, hook.URL, hookToken)
+	withSLO := base + fmt.Sprintf(`
+data "spinops_zone_slo" "green" {
+  zone_id = "%s/green"
+}
+`, zoneNS)
+	cms := c.Clientset().CoreV1().ConfigMaps(zoneNS)
+	waitFor := func(what string, cond func() bool) error {
+		deadline := time.Now().Add(60 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("timed out waiting for %s", what)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		return nil
+	}
+	secrets := func() []string { return []string{password, hookToken} }
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []tfresource.TestStep{
+			{
+				Config: base,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_monitor.this", tfjsonpath.New("id"), knownvalue.StringExact(monNS+"/spinops-monitor")),
+					statecheck.ExpectKnownValue("spinops_monitor.this", tfjsonpath.New("prometheus_rule_installed"), knownvalue.Bool(false)),
+				},
+				Check: tfresource.ComposeTestCheckFunc(stateHoldsNo(secrets), func(*terraform.State) error {
+					sec, err := c.Clientset().CoreV1().Secrets(monNS).Get(t.Context(), "spinops-monitor", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if string(sec.Data["gate-password"]) != password || !strings.HasSuffix(string(sec.Data["webhook-url"]), hookToken) {
+						return fmt.Errorf("the monitor's Secret does not hold the write-only values: keys %v", keysOf(sec.Data))
+					}
+					cm, err := c.Clientset().CoreV1().ConfigMaps(monNS).Get(t.Context(), "spinops-monitor", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if strings.Contains(cm.Data["config.json"], password) || strings.Contains(cm.Data["config.json"], hookToken) {
+						return fmt.Errorf("a secret is in the monitor's ConfigMap")
+					}
+					// The deployed monitor checks the zone, then Gate goes down.
+					if err := waitFor("recorded rounds", func() bool {
+						cm, err := cms.Get(t.Context(), monitor.ConfigMapName("green"), metav1.GetOptions{})
+						return err == nil && strings.Contains(cm.Data["state.json"], "last_round") && time.Since(cm.CreationTimestamp.Time) > 2*time.Second
+					}); err != nil {
+						return err
+					}
+					down.Store(true)
+					err = waitFor("the page at the webhook", func() bool { return strings.Contains(hooks.String(), `"action":"trigger"`) })
+					down.Store(false)
+					return err
+				}),
+			},
+			{
+				Config: withSLO,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.spinops_zone_slo.green", tfjsonpath.New("measured"), knownvalue.Bool(true)),
+				},
+				Check: tfresource.ComposeTestCheckFunc(stateHoldsNo(secrets), func(s *terraform.State) error {
+					a := s.RootModule().Resources["data.spinops_zone_slo.green"].Primary.Attributes
+					if a["availability.1h"] == "" || a["availability.1h"] == "1" || a["bad_rounds.1h"] == "0" {
+						return fmt.Errorf("the outage is not in the recorded SLI: availability.1h=%q bad_rounds.1h=%q", a["availability.1h"], a["bad_rounds.1h"])
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
+
+func keysOf(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestAccMonitor_refusals: what the monitor would refuse to start with is
+// refused at plan time.
+func TestAccMonitor_refusals(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns := c.Namespace(t)
+	cfg := func(extra string) string {
+		return fmt.Sprintf(`
+provider "spinops" {
+  kubernetes {
+    config_path = %q
+  }
+}
+resource "spinops_monitor" "this" {
+  namespace    = %q
+  installation = "x"
+  wait         = false
+  zone {
+    name      = "green"
+    namespace = %q
+    tier      = "production"
+  }
+  %s
+}
+`, c.Kubeconfig, ns, ns, extra)
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []tfresource.TestStep{
+			{Config: cfg(`gate_auth {
+    username = "monitor"
+  }`), PlanOnly: true, ExpectError: regexp.MustCompile(`a username needs password_wo`)},
+			{Config: cfg(`canary_pipeline {
+    application = "spinops-canary"
+    pipeline    = "noop"
+  }`), PlanOnly: true, ExpectError: regexp.MustCompile(`add gate_auth`)},
+			{Config: cfg(`maintenance_window {
+    start = "2026-03-01 02:00"
+    end   = "2026-03-01T03:00:00Z"
+  }`), PlanOnly: true, ExpectError: regexp.MustCompile(`is not an RFC 3339 time`)},
+			{Config: strings.Replace(cfg(""), `tier      = "production"`, `tier      = "production"
+    gate_url  = "https://user:pw@gate.example.com"`, 1), PlanOnly: true, ExpectError: regexp.MustCompile(`without credentials, query or fragment`)},
+		},
+	})
+}
