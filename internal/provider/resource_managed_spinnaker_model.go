@@ -135,8 +135,9 @@ type ldapModel struct {
 }
 
 type promotionModel struct {
-	Soak                types.String `tfsdk:"soak"`
-	RequireVerification types.Bool   `tfsdk:"require_verification"`
+	Soak                   types.String  `tfsdk:"soak"`
+	RequireVerification    types.Bool    `tfsdk:"require_verification"`
+	MinSandboxAvailability types.Float64 `tfsdk:"min_sandbox_availability"`
 }
 
 // operatorSettingsModel is the operator block with its defaults applied.
@@ -257,6 +258,7 @@ func expandInstallation(ctx context.Context, plan, config *managedSpinnakerModel
 		if !p.RequireVerification.IsNull() {
 			inst.Promotion.RequireVerification = p.RequireVerification.ValueBool()
 		}
+		inst.Promotion.MinSandboxAvailability = p.MinSandboxAvailability.ValueFloat64()
 	}
 	return inst, diags
 }
@@ -495,7 +497,10 @@ func flattenPromotion(p spinnaker.Promotion, prior *promotionModel) *promotionMo
 		return nil
 	}
 	soak := time.Duration(p.Soak)
-	m := &promotionModel{Soak: types.StringValue(shortDuration(soak)), RequireVerification: types.BoolValue(p.RequireVerification)}
+	m := &promotionModel{Soak: types.StringValue(shortDuration(soak)), RequireVerification: types.BoolValue(p.RequireVerification), MinSandboxAvailability: types.Float64Null()}
+	if p.MinSandboxAvailability > 0 {
+		m.MinSandboxAvailability = types.Float64Value(p.MinSandboxAvailability)
+	}
 	if prior != nil && !prior.Soak.IsNull() && !prior.Soak.IsUnknown() {
 		if d, err := time.ParseDuration(prior.Soak.ValueString()); err == nil && d == soak {
 			m.Soak = prior.Soak

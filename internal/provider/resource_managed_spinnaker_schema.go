@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -204,6 +205,11 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 						MarkdownDescription: "How long a version must have been verified in a sandbox zone before a production zone may plan it (Go duration, e.g. `24h`, `30m`)."},
 					"require_verification": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 						MarkdownDescription: "Require a passed verification; `false` accepts a version applied to a sandbox zone at least `soak` ago."},
+					"min_sandbox_availability": schema.Float64Attribute{Optional: true,
+						MarkdownDescription: "Also require health: every sandbox zone that ran the version must have kept at least this availability since it took it " +
+							"(e.g. `0.999`), as a `spinops_monitor` checking the sandbox measured it. A version whose red zone burned its budget during the soak, " +
+							"or that no monitor measured, is refused with the figures; `promotion_override` lets it through (recorded).",
+						Validators: []validator.Float64{float64validator.Between(0.5, 1)}},
 				},
 			},
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),

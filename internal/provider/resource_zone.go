@@ -17,6 +17,7 @@ import (
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/monitor"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
@@ -172,7 +173,14 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				resp.Diagnostics.AddError(fmt.Sprintf("planning zone (%s)", plan.Name.ValueString()), err.Error())
 				return
 			}
-			if perr := spinnaker.CheckPromotion(ledger, plan.Name.ValueString(), plan.SpinnakerVersion.ValueString(), inst.Promotion, r.data.now()); perr != nil {
+			var perr error
+			if e := spinnaker.CheckPromotion(ledger, plan.Name.ValueString(), plan.SpinnakerVersion.ValueString(), inst.Promotion, r.data.now()); e != nil {
+				perr = e
+			} else if e := spinnaker.CheckSandboxAvailability(ctx, ledger, plan.Name.ValueString(), plan.SpinnakerVersion.ValueString(), inst.Promotion,
+				r.data.now(), monitoredAvailability(clients.control)); e != nil {
+				perr = e
+			}
+			if perr != nil {
 				if plan.PromotionOverride != nil && !plan.PromotionOverride.Reason.IsNull() {
 					resp.Diagnostics.AddAttributeWarning(path.Root("promotion_override"), "Promotion gate overridden",
 						fmt.Sprintf("Reason: %s\nThe override will be recorded in the promotion ledger. What the gate said:\n%s", plan.PromotionOverride.Reason.ValueString(), perr))
@@ -317,9 +325,16 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 	// The gate again at apply time: the plan may not have known the
 	// installation, and the ledger may have changed since.
 	if zone.Tier == spinnaker.TierProduction && (state == nil || state.SpinnakerVersion.ValueString() != plan.SpinnakerVersion.ValueString() || state.Tier.ValueString() != plan.Tier.ValueString()) {
+		var refusal error
 		if perr := spinnaker.CheckPromotion(ledger, zone.Name, zone.Version, inst.Promotion, r.data.now()); perr != nil {
+			refusal = perr
+		} else if aerr := spinnaker.CheckSandboxAvailability(ctx, ledger, zone.Name, zone.Version, inst.Promotion, r.data.now(),
+			monitoredAvailability(clients.control)); aerr != nil {
+			refusal = aerr
+		}
+		if refusal != nil {
 			if plan.PromotionOverride == nil || plan.PromotionOverride.Reason.IsNull() {
-				diags.AddAttributeError(path.Root("spinnaker_version"), "Spinnaker version not promoted", perr.Error())
+				diags.AddAttributeError(path.Root("spinnaker_version"), "Spinnaker version not promoted", refusal.Error())
 				return
 			}
 			opts.Override = &spinnaker.Override{Version: zone.Version, Reason: plan.PromotionOverride.Reason.ValueString()}
@@ -358,6 +373,21 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 		r.flatten(ctx, result, res.Object, clients, inst.Namespace, diags)
 	}
 	diags.Append(out.Set(ctx, result)...)
+}
+
+// monitoredAvailability reads a sandbox zone's checks since a time from
+// the SLI the spinops monitor keeps in the zone's namespace (the ConfigMap
+// spinops_zone_slo reads).
+func monitoredAvailability(c *kube.Client) spinnaker.AvailabilityReader {
+	store := &monitor.ConfigMapStore{Client: c.Clientset}
+	return func(ctx context.Context, zone, namespace string, since, now time.Time) (spinnaker.Measured, bool, error) {
+		st, err := store.Load(ctx, monitor.ZoneRef{Name: zone, Namespace: namespace})
+		if err != nil || st == nil || st.Ring == nil {
+			return spinnaker.Measured{}, false, err
+		}
+		cnt := st.Ring.Sum(now, now.Sub(since))
+		return spinnaker.Measured{Good: cnt.Good, Bad: cnt.Bad}, true, nil
+	}
 }
 
 // backupBeforeUpgrade runs one backup of the configured policy before an

@@ -204,6 +204,10 @@ type Promotion struct {
 	// RequireVerification: when false, having been applied to a sandbox
 	// zone at least Soak ago is enough.
 	RequireVerification bool `json:"requireVerification"`
+	// MinSandboxAvailability, when > 0, also requires every sandbox zone
+	// that ran the version to have kept at least this availability (as
+	// the spinops monitor measured it) since it took the version.
+	MinSandboxAvailability float64 `json:"minSandboxAvailability,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes as "24h0m0s".
