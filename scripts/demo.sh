@@ -162,49 +162,73 @@ bridge_settings() {
 	TF_VAR_bridge_port=$(cat "$dir/grpc.port")
 }
 
-# Stands in for the bridge's pod: no kubelet runs here, so the Deployment
-# spinops_bridge installs cannot start one. Once the Deployment and its
-# Secrets exist, this "mounts" every Secret volume of the pod template
-# (files with the volume's mode), runs the Deployment's own arguments with
-# only the listen addresses moved to loopback ports, and gives the process a
-# token of the installed ServiceAccount instead of the in-cluster one (so it
-# withdraws SpinnakerAccounts with exactly the RBAC that was installed). It
-# runs the same `spinops bridge` binary the image runs.
-bridge_pod_standin() {
-	local ns=spinops-system name=spinops-bridge dir="$DEMO/bridge" kubectl="$BIN_DIR/kubectl --kubeconfig $DEMO/cluster/kubeconfig"
-	alive "$DEMO/bridge.pid" && return
+# Stands in for the one pod of a Deployment a spinops resource installs
+# (spinops_bridge's, spinops_monitor's): no kubelet runs here, so the
+# Deployment cannot start one. Once the Deployment and the objects it
+# mounts exist, this "mounts" every Secret and ConfigMap volume of the pod
+# template into $DEMO/KEY/vol (files with the volume's mode; the pod's mount
+# paths inside mounted configuration files rewritten to those directories),
+# runs the Deployment's own arguments with only the listen addresses moved
+# to loopback ports ($DEMO/KEY/<port-name>.port), and gives the process a
+# token of the installed ServiceAccount (IDENTITY-FLAG kubeconfig) instead
+# of the in-cluster one, so it runs with exactly the RBAC that was installed.
+# It runs the same `spinops` binary the image runs.
+#   deployment_pod_standin NS NAME KEY IDENTITY-FLAG [--listen-flag=port-name ...]
+deployment_pod_standin() {
+	local ns=$1 name=$2 key=$3 identity=$4 dir="$DEMO/$3" kubectl="$BIN_DIR/kubectl --kubeconfig $DEMO/cluster/kubeconfig"
+	shift 4
+	local listens=("$@")
+	alive "$DEMO/$key.pid" && return
+	mkdir -p "$dir"
 	(
 		for _ in $(seq 1 1200); do
-			$kubectl -n $ns get deployment $name >/dev/null 2>&1 &&
-				$kubectl -n $ns get secret $name-keys $name-admin $name-tls >/dev/null 2>&1 && break
+			$kubectl -n "$ns" get deployment "$name" >/dev/null 2>&1 && break
 			sleep 0.5
 		done
+		tmpl() { $kubectl -n "$ns" get deployment "$name" -o go-template="$1"; }
 		mounts=()
-		while read -r vol secret mode; do
-			rm -rf "${dir:?}/vol/$vol" && mkdir -p "$dir/vol/$vol"
-			for key in $($kubectl -n $ns get secret "$secret" -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}'); do
-				$kubectl -n $ns get secret "$secret" -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/vol/$vol/$key"
-				chmod "$(printf '%o' "${mode:-420}")" "$dir/vol/$vol/$key"
+		while read -r vol path; do mounts+=("$path=$dir/vol/$vol"); rm -rf "${dir:?}/vol/$vol"; mkdir -p "$dir/vol/$vol"; done \
+			< <(tmpl '{{range (index .spec.template.spec.containers 0).volumeMounts}}{{.name}} {{.mountPath}}{{"\n"}}{{end}}')
+		relocate() { local m sed=(); for m in "${mounts[@]}"; do sed+=(-e "s|${m%%=*}/|${m#*=}/|g"); done; sed "${sed[@]}"; }
+		# Every object the pod mounts must exist first (the kubelet waits too).
+		while read -r kind vol obj mode; do
+			for _ in $(seq 1 1200); do $kubectl -n "$ns" get "$kind" "$obj" >/dev/null 2>&1 && break; sleep 0.5; done
+			for k in $($kubectl -n "$ns" get "$kind" "$obj" -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}'); do
+				if [ "$kind" = secret ]; then
+					$kubectl -n "$ns" get secret "$obj" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$dir/vol/$vol/$k"
+				else
+					$kubectl -n "$ns" get configmap "$obj" -o "jsonpath={.data.${k//./\\.}}" | relocate >"$dir/vol/$vol/$k"
+				fi
+				chmod "$(printf '%o' "${mode:-420}")" "$dir/vol/$vol/$k"
 			done
-		done < <($kubectl -n $ns get deployment $name -o go-template='{{range .spec.template.spec.volumes}}{{if .secret}}{{.name}} {{.secret.secretName}} {{.secret.defaultMode}}{{"\n"}}{{end}}{{end}}')
-		while read -r vol path; do mounts+=("$path=$dir/vol/$vol"); mkdir -p "$dir/vol/$vol"; done \
-			< <($kubectl -n $ns get deployment $name -o go-template='{{range (index .spec.template.spec.containers 0).volumeMounts}}{{.name}} {{.mountPath}}{{"\n"}}{{end}}')
+		done < <(tmpl '{{range .spec.template.spec.volumes}}{{if .secret}}secret {{.name}} {{.secret.secretName}} {{.secret.defaultMode}}{{"\n"}}{{end}}{{if .configMap}}configmap {{.name}} {{.configMap.name}} {{.configMap.defaultMode}}{{"\n"}}{{end}}{{end}}')
+		port_of() { local l; for l in "${listens[@]}"; do [ "${l%%=*}" = "$1" ] && { cat "$dir/${l#*=}.port"; return; }; done; }
 		args=()
-		listen=""
+		next=""
 		while IFS= read -r a; do
-			if [ -n "$listen" ]; then args+=("127.0.0.1:$(cat "$dir/$listen.port")"); listen=""; continue; fi
-			case "$a" in
-			--grpc-addr) listen=grpc ;;
-			--endpoint-addr) listen=endpoint ;;
-			--ops-addr) listen=ops ;;
-			esac
+			if [ -n "$next" ]; then args+=("127.0.0.1:$next"); next=""; continue; fi
+			if [ -n "$(port_of "$a")" ]; then next=$(port_of "$a"); args+=("$a"); continue; fi
+			if [[ $a == --*=* ]] && [ -n "$(port_of "${a%%=*}")" ]; then args+=("${a%%=*}=127.0.0.1:$(port_of "${a%%=*}")"); continue; fi
 			for m in "${mounts[@]}"; do a=${a/#${m%%=*}\//${m#*=}/}; done
 			args+=("$a")
-		done < <($kubectl -n $ns get deployment $name -o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}')
+		done < <(tmpl '{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}')
 		service_account_kubeconfig "$ns" "$name" "$dir"
-		exec "$DEMO/spinops" "${args[@]}" --spinnaker-kubeconfig "$dir/kubeconfig"
-	) >"$DEMO/bridge.log" 2>&1 &
-	echo $! >"$DEMO/bridge.pid"
+		exec "$DEMO/spinops" "${args[@]}" "$identity" "$dir/kubeconfig"
+	) >"$DEMO/$key.log" 2>&1 &
+	echo $! >"$DEMO/$key.pid"
+}
+
+# The bridge's pod (spinops_bridge.local): gRPC on the port agents dial.
+bridge_pod_standin() {
+	deployment_pod_standin spinops-system spinops-bridge bridge --spinnaker-kubeconfig \
+		--grpc-addr=grpc --endpoint-addr=endpoint --ops-addr=ops
+}
+
+# The monitor's pod (spinops_monitor.local).
+monitor_pod_standin() {
+	mkdir -p "$DEMO/monitor"
+	[ -f "$DEMO/monitor/metrics.port" ] || free_port >"$DEMO/monitor/metrics.port"
+	deployment_pod_standin spinnaker-operator spinops-monitor monitor --kubeconfig --metrics-addr=metrics
 }
 
 wait_for_bridge() {
@@ -324,7 +348,8 @@ up() {
 	"$TERRAFORM" -chdir="$ROOT/examples/local" init -input=false -upgrade -backend-config="path=$DEMO/terraform.tfstate" >"$DEMO/init.log" ||
 		{ cat "$DEMO/init.log"; exit 1; }
 	bridge_pod_standin
-	log "terraform apply -auto-approve (examples/local: Spinnaker, its zones, the bridge, backups, IAM)"
+	monitor_pod_standin
+	log "terraform apply -auto-approve (examples/local: Spinnaker, its zones, the bridge, the monitor, backups, IAM)"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve
 	wait_for_bridge
 	log "the bridge Terraform deployed is serving (gRPC 127.0.0.1:$TF_VAR_bridge_port)"
@@ -339,7 +364,7 @@ up() {
 		"$TERRAFORM" -chdir="$ROOT/examples/local/fleet" apply -input=false -auto-approve
 	kubectl_through_bridge
 	backup_round_trip
-	log "terraform apply again: the policy now reports the backup the engine made"
+	log "terraform apply again: the policy now reports the backup the engine made, and zone_slo what the monitor measured"
 	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve | tail -25
 	cat <<EOF
 
@@ -357,7 +382,7 @@ EOF
 }
 
 down() {
-	for p in agent bridge; do
+	for p in agent bridge monitor; do
 		if alive "$DEMO/$p.pid"; then
 			log "stopping the $p (pid $(cat "$DEMO/$p.pid"))"
 			kill "$(cat "$DEMO/$p.pid")" || true

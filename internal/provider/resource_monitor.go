@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/monitor"
@@ -266,7 +267,9 @@ func checkMonitorConfig(spec monitor.InstallSpec) error {
 	for i := range cfg.Notify {
 		cfg.Notify[i].SecretFile = local(cfg.Notify[i].SecretFile)
 	}
-	_, err = cfg.Options(nil, func(string) string { return "" })
+	// In its pod the monitor has the in-cluster connection; the check only
+	// needs one to exist (nothing is dialled here).
+	_, err = cfg.Options(&rest.Config{Host: "https://kubernetes.default.svc"}, func(string) string { return "" })
 	return err
 }
 
