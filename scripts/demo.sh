@@ -364,8 +364,15 @@ up() {
 		"$TERRAFORM" -chdir="$ROOT/examples/local/fleet" apply -input=false -auto-approve
 	kubectl_through_bridge
 	backup_round_trip
+	log "waiting for the monitor's first rounds (it checks both zones every 5 s)"
+	for _ in $(seq 1 60); do
+		"$BIN_DIR/kubectl" --kubeconfig "$DEMO/cluster/kubeconfig" -n spinnaker-red get configmap spinops-monitor-red >/dev/null 2>&1 && break
+		alive "$DEMO/monitor.pid" || { tail -5 "$DEMO/monitor.log"; echo "the monitor pod stand-in stopped (log: $DEMO/monitor.log)" >&2; exit 1; }
+		sleep 1
+	done
+	sleep 6
 	log "terraform apply again: the policy now reports the backup the engine made, and zone_slo what the monitor measured"
-	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve | tail -25
+	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve | sed -n "/^zone_slo = {/,/^}/p"
 	cat <<EOF
 
 The local environment keeps running:

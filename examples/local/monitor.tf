@@ -9,10 +9,11 @@
 # Secret and ServiceAccount.
 
 resource "spinops_monitor" "local" {
-  namespace    = spinops_managed_spinnaker.local.operator.namespace
-  installation = "local-demo"
-  interval     = "5s"
-  wait         = false # no Node runs here
+  namespace     = spinops_managed_spinnaker.local.operator.namespace
+  installation  = "local-demo"
+  interval      = "5s"
+  check_timeout = "4s"
+  wait          = false # no Node runs here
 
   zone {
     name      = spinops_zone.green.name

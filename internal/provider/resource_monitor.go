@@ -269,8 +269,12 @@ func checkMonitorConfig(spec monitor.InstallSpec) error {
 	}
 	// In its pod the monitor has the in-cluster connection; the check only
 	// needs one to exist (nothing is dialled here).
-	_, err = cfg.Options(&rest.Config{Host: "https://kubernetes.default.svc"}, func(string) string { return "" })
-	return err
+	o, err := cfg.Options(&rest.Config{Host: "https://kubernetes.default.svc"}, func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	o.Store = &monitor.ConfigMapStore{} // the pod's; only its presence is checked
+	return o.CheckAndSetDefaults()
 }
 
 func monitorRef(gvk k8sschema.GroupVersionKind, ns, name string) *unstructured.Unstructured {

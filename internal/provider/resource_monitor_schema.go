@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
@@ -148,6 +150,18 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 		if m.GateAuth == nil {
 			resp.Diagnostics.AddAttributeError(path.Root("canary_pipeline"), "Canary pipeline without credentials", "the canary pipeline is started through Gate's API: add gate_auth.")
 		}
+	}
+	interval, ierr := time.ParseDuration(m.Interval.ValueString())
+	timeout, terr := time.ParseDuration(m.CheckTimeout.ValueString())
+	if m.Interval.IsNull() {
+		interval, ierr = 30*time.Second, nil
+	}
+	if m.CheckTimeout.IsNull() {
+		timeout, terr = 10*time.Second, nil
+	}
+	if ierr == nil && terr == nil && !m.Interval.IsUnknown() && !m.CheckTimeout.IsUnknown() && timeout >= interval {
+		resp.Diagnostics.AddAttributeError(path.Root("check_timeout"), "Check timeout not shorter than the interval",
+			fmt.Sprintf("the check timeout (%s) must be shorter than the interval (%s): a round must end before the next starts", timeout, interval))
 	}
 	seen := map[string]bool{}
 	for i, z := range m.Zones {

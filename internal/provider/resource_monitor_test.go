@@ -234,6 +234,7 @@ resource "spinops_monitor" "this" {
     start = "2026-03-01 02:00"
     end   = "2026-03-01T03:00:00Z"
   }`), PlanOnly: true, ExpectError: regexp.MustCompile(`is not an RFC 3339 time`)},
+			{Config: cfg(`interval = "5s"`), PlanOnly: true, ExpectError: regexp.MustCompile(`check timeout \(10s\) must be shorter than the interval \(5s\)`)},
 			{Config: strings.Replace(cfg(""), `tier      = "production"`, `tier      = "production"
     gate_url  = "https://user:pw@gate.example.com"`, 1), PlanOnly: true, ExpectError: regexp.MustCompile(`without credentials, query or fragment`)},
 		},
