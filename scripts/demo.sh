@@ -372,7 +372,7 @@ up() {
 	done
 	sleep 6
 	log "terraform apply again: the policy now reports the backup the engine made, and zone_slo what the monitor measured"
-	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve | sed -n "/^zone_slo = {/,/^}/p"
+	"$TERRAFORM" -chdir="$ROOT/examples/local" apply -input=false -auto-approve | sed -n -e "/^backup_last_successful = {/,/^}/p" -e "/^zone_slo = {/,/^}/p"
 	cat <<EOF
 
 The local environment keeps running:
