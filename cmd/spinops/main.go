@@ -30,6 +30,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newBridgeCommand(), newAgentCommand())
 	root.AddCommand(newBackupCommand())
 	root.AddCommand(newMonitorCommand())
+	root.AddCommand(newMigrateCommand())
 	return root
 }
 
