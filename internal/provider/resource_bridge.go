@@ -70,7 +70,7 @@ func (r *bridgeResource) ValidateConfig(ctx context.Context, req resource.Valida
 				"set exactly one of tls.secret_name, tls.cert_manager_issuer and tls.generate = true")
 		}
 	}
-	if !m.Replicas.IsNull() && !m.Replicas.IsUnknown() && m.Replicas.ValueInt64() > 1 && !m.mysqlSet() && !(m.MySQL != nil && m.MySQL.DSNSecretName.IsUnknown()) {
+	if !m.Replicas.IsNull() && !m.Replicas.IsUnknown() && m.Replicas.ValueInt64() > 1 && !m.mysqlSet() && (m.MySQL == nil || !m.MySQL.DSNSecretName.IsUnknown()) {
 		resp.Diagnostics.AddAttributeError(path.Root("replicas"), "More than one replica needs MySQL",
 			fmt.Sprintf("replicas = %d: replicas share the registry and fence each account's lease in MySQL; SQLite is one file on one volume. "+
 				"Set mysql { dsn_secret_name = ... } or use replicas = 1.", m.Replicas.ValueInt64()))
