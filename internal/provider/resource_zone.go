@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -352,10 +353,28 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 			return
 		}
 	}
+	var announce func(phase monitor.ChangePhase, result, detail string)
+	if n := plan.UpgradeNotifications; n != nil && state != nil && state.SpinnakerVersion.ValueString() != "" &&
+		state.SpinnakerVersion.ValueString() != plan.SpinnakerVersion.ValueString() {
+		announce = r.upgradeAnnouncer(ctx, clients.control, n.MonitorID.ValueString(), plan.ManagedSpinnakerID.ValueString(), zone, state.SpinnakerVersion.ValueString(), diags)
+		announce(monitor.ChangeStarted, "", "")
+	}
 	tflog.Info(ctx, "deploying zone", map[string]any{"zone": zone.Name, "namespace": zone.Namespace, "version": zone.Version, "tier": zone.Tier})
 	dep := r.deployer(ctx, clients)
 	dep.Operator = op
 	res, err := dep.Deploy(ctx, inst, zone, opts)
+	if announce != nil {
+		switch {
+		case res != nil && res.RolledBack:
+			announce(monitor.ChangeFinished, "rolled back", errString(err))
+		case err != nil:
+			announce(monitor.ChangeFinished, "failed", err.Error())
+		case opts.Wait && opts.Verify:
+			announce(monitor.ChangeFinished, "verified", "")
+		default:
+			announce(monitor.ChangeFinished, "applied", "not verified: the zone does not wait")
+		}
+	}
 	if err != nil {
 		diags.AddError(summary, err.Error())
 		if res == nil {
@@ -373,6 +392,52 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 		r.flatten(ctx, result, res.Object, clients, inst.Namespace, diags)
 	}
 	diags.Append(out.Set(ctx, result)...)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// upgradeAnnouncer announces a zone's upgrade to the endpoints of a
+// spinops_monitor, read from its Secret in the cluster (the write-only
+// values never pass through Terraform). Nothing it does fails the upgrade:
+// an endpoint it cannot read or reach is a warning.
+func (r *zoneResource) upgradeAnnouncer(ctx context.Context, c *kube.Client, monitorID, installation string, zone *spinnaker.Zone, from string, diags *diag.Diagnostics) func(monitor.ChangePhase, string, string) {
+	ns, name, _ := strings.Cut(monitorID, "/")
+	var announcers []monitor.Announcer
+	sec, err := c.Clientset.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Upgrade not announced",
+			fmt.Sprintf("reading the endpoints of monitor %s (Secret %s/%s): %v", monitorID, ns, name, err))
+	} else {
+		if u := string(sec.Data[monitorKeyWebhook]); u != "" {
+			announcers = append(announcers, &monitor.Webhook{ID: "upgrades", URL: u})
+		}
+		if u := string(sec.Data[monitorKeySlack]); u != "" {
+			announcers = append(announcers, &monitor.Slack{URL: u})
+		}
+		if k := string(sec.Data[monitorKeyPagerDuty]); k != "" {
+			announcers = append(announcers, &monitor.PagerDuty{RoutingKey: k})
+		}
+		if len(announcers) == 0 {
+			diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Upgrade not announced",
+				fmt.Sprintf("monitor %s has no notification endpoint (its notify block is empty)", monitorID))
+		}
+	}
+	return func(phase monitor.ChangePhase, result, detail string) {
+		ch := monitor.Change{Installation: installation, Zone: zone.Name, Tier: monitor.Tier(zone.Tier), Phase: phase,
+			From: from, To: zone.Version, Result: result, Detail: detail, At: r.data.now()}
+		for _, a := range announcers {
+			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			if err := a.Announce(actx, ch); err != nil {
+				diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Upgrade announcement failed", err.Error())
+			}
+			cancel()
+		}
+	}
 }
 
 // monitoredAvailability reads a sandbox zone's checks since a time from

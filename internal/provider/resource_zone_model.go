@@ -13,6 +13,11 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
+// upgradeNotificationsModel is spinops_zone's upgrade_notifications block.
+type upgradeNotificationsModel struct {
+	MonitorID types.String `tfsdk:"monitor_id"`
+}
+
 // backupBeforeUpgradeModel is spinops_zone's backup_before_upgrade block.
 type backupBeforeUpgradeModel struct {
 	PolicyID types.String `tfsdk:"policy_id"`
@@ -20,27 +25,28 @@ type backupBeforeUpgradeModel struct {
 }
 
 type zoneModel struct {
-	ID                  types.String              `tfsdk:"id"`
-	ManagedSpinnakerID  types.String              `tfsdk:"managed_spinnaker_id"`
-	Name                types.String              `tfsdk:"name"`
-	Tier                types.String              `tfsdk:"tier"`
-	Namespace           types.String              `tfsdk:"namespace"`
-	Kubernetes          *kubernetesModel          `tfsdk:"kubernetes"`
-	ControlKubernetes   *kubernetesModel          `tfsdk:"control_kubernetes"`
-	ConfigRevision      types.String              `tfsdk:"config_revision"`
-	SpinnakerVersion    types.String              `tfsdk:"spinnaker_version"`
-	HA                  *zoneHAModel              `tfsdk:"ha"`
-	Expose              *zoneExposeModel          `tfsdk:"expose"`
-	Profiles            types.Map                 `tfsdk:"profiles"`
-	ServiceSettings     types.Map                 `tfsdk:"service_settings"`
-	ConfigOverrides     types.String              `tfsdk:"config_overrides"`
-	Wait                types.Bool                `tfsdk:"wait"`
-	Verification        *zoneVerificationModel    `tfsdk:"verification"`
-	RollbackOnFailure   types.Bool                `tfsdk:"rollback_on_failure"`
-	DeletionProtection  types.Bool                `tfsdk:"deletion_protection"`
-	PromotionOverride   *promotionOverrideModel   `tfsdk:"promotion_override"`
-	BackupBeforeUpgrade *backupBeforeUpgradeModel `tfsdk:"backup_before_upgrade"`
-	Timeouts            timeouts.Value            `tfsdk:"timeouts"`
+	ID                   types.String               `tfsdk:"id"`
+	ManagedSpinnakerID   types.String               `tfsdk:"managed_spinnaker_id"`
+	Name                 types.String               `tfsdk:"name"`
+	Tier                 types.String               `tfsdk:"tier"`
+	Namespace            types.String               `tfsdk:"namespace"`
+	Kubernetes           *kubernetesModel           `tfsdk:"kubernetes"`
+	ControlKubernetes    *kubernetesModel           `tfsdk:"control_kubernetes"`
+	ConfigRevision       types.String               `tfsdk:"config_revision"`
+	SpinnakerVersion     types.String               `tfsdk:"spinnaker_version"`
+	HA                   *zoneHAModel               `tfsdk:"ha"`
+	Expose               *zoneExposeModel           `tfsdk:"expose"`
+	Profiles             types.Map                  `tfsdk:"profiles"`
+	ServiceSettings      types.Map                  `tfsdk:"service_settings"`
+	ConfigOverrides      types.String               `tfsdk:"config_overrides"`
+	Wait                 types.Bool                 `tfsdk:"wait"`
+	Verification         *zoneVerificationModel     `tfsdk:"verification"`
+	RollbackOnFailure    types.Bool                 `tfsdk:"rollback_on_failure"`
+	DeletionProtection   types.Bool                 `tfsdk:"deletion_protection"`
+	PromotionOverride    *promotionOverrideModel    `tfsdk:"promotion_override"`
+	BackupBeforeUpgrade  *backupBeforeUpgradeModel  `tfsdk:"backup_before_upgrade"`
+	UpgradeNotifications *upgradeNotificationsModel `tfsdk:"upgrade_notifications"`
+	Timeouts             timeouts.Value             `tfsdk:"timeouts"`
 
 	Status          types.String `tfsdk:"status"`
 	Services        types.Map    `tfsdk:"services"`

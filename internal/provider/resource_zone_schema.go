@@ -133,6 +133,15 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 						MarkdownDescription: "Time between attempts."},
 				},
 			},
+			"upgrade_notifications": schema.SingleNestedBlock{
+				MarkdownDescription: "Announce every upgrade (a change of `spinnaker_version` on an existing zone) to the endpoints of a `spinops_monitor`: " +
+					"when it starts, and when it finished (verified, applied without waiting, rolled back, or failed, with what went wrong). The webhook gets " +
+					"`kind = \"change\"`, Slack a line, PagerDuty a change event (never an incident). An endpoint that cannot be reached is a warning, never a failed upgrade.",
+				Attributes: map[string]schema.Attribute{
+					"monitor_id": schema.StringAttribute{Optional: true, MarkdownDescription: "The `id` of the `spinops_monitor` whose endpoints to use (`<namespace>/<name>`). Required in this block.",
+						Validators: []validator.String{validators.NamespacedName()}},
+				},
+			},
 			"backup_before_upgrade": schema.SingleNestedBlock{
 				MarkdownDescription: "Back up before every upgrade: when `spinnaker_version` changes on an existing zone, the apply first runs one backup of this " +
 					"`spinops_backup_policy` (a Job from its CronJob, as `kubectl create job --from=cronjob/...` makes it, in the provider's cluster) and waits for it. " +
@@ -167,6 +176,10 @@ func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.Validate
 	}
 	if o := m.PromotionOverride; o != nil && m.Tier.ValueString() == spinnaker.TierSandbox {
 		resp.Diagnostics.AddAttributeWarning(path.Root("promotion_override"), "Override on a sandbox zone", "Sandbox zones are not gated; promotion_override has no effect here.")
+	}
+	if n := m.UpgradeNotifications; n != nil && n.MonitorID.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("upgrade_notifications").AtName("monitor_id"), "Missing monitor",
+			"upgrade_notifications needs monitor_id: the id of the spinops_monitor whose endpoints announce upgrades (spinops_monitor.<name>.id).")
 	}
 	if b := m.BackupBeforeUpgrade; b != nil && b.PolicyID.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("backup_before_upgrade").AtName("policy_id"), "Missing backup policy",
