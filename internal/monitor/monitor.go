@@ -311,25 +311,30 @@ func (m *Monitor) roundZone(ctx context.Context, z Zone, now time.Time) error {
 		}
 	}
 	var c Counts
-	switch {
-	case m.inMaintenance(z.Name, now):
-		c.Excluded = 1
-	case failed != nil:
-		c.Bad = 1
-	default:
-		c.Good = 1
-	}
-	if m.o.Metrics != nil {
-		m.o.Metrics.rounds.WithLabelValues(z.Name, string(z.Tier), c.outcome()).Inc()
-	}
-	m.o.Log.Debug("check round", "zone", z.Name, "good", c.Good, "bad", c.Bad, "excluded", c.Excluded)
-	if failed != nil {
-		m.o.Log.Info("check failed", "zone", z.Name, "check", failed.Check, "reason", failed.Reason)
-	}
 	st, err := m.store(z).Update(ctx, m.ref(z), m.o.Shape(), func(st *ZoneState) error {
+		// The windows of the configuration, and those recorded in the
+		// zone's state (upgrades counted as maintenance).
+		c = Counts{}
+		switch {
+		case m.inMaintenance(z.Name, now) || st.InMaintenance(now):
+			c.Excluded = 1
+		case failed != nil:
+			c.Bad = 1
+		default:
+			c.Good = 1
+		}
 		st.Record(now, c, failed, m.o.Rules, m.o.SLO, z.Tier)
 		return nil
 	})
+	if err == nil {
+		if m.o.Metrics != nil {
+			m.o.Metrics.rounds.WithLabelValues(z.Name, string(z.Tier), c.outcome()).Inc()
+		}
+		m.o.Log.Debug("check round", "zone", z.Name, "good", c.Good, "bad", c.Bad, "excluded", c.Excluded)
+		if failed != nil {
+			m.o.Log.Info("check failed", "zone", z.Name, "check", failed.Check, "reason", failed.Reason)
+		}
+	}
 	if err != nil {
 		if m.o.Metrics != nil {
 			m.o.Metrics.roundErrors.WithLabelValues(z.Name).Inc()

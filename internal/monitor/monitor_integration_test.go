@@ -281,3 +281,61 @@ func TestConfigMapStoreConcurrentWritersLoseNothing(t *testing.T) {
 }
 
 var start2 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// TestRecordedMaintenanceExcludesRounds: a maintenance window written into
+// a zone's state by another writer (spinops_zone around an upgrade, with
+// ConfigMapStore.Update and SetMaintenance) excludes the rounds inside it,
+// through the real ConfigMap: an outage during it is no bad round and no
+// alert; the same outage after it ended counts.
+func TestRecordedMaintenanceExcludesRounds(t *testing.T) {
+	cluster := testenv.SharedCluster(t)
+	ns := cluster.Namespace(t)
+	gate := newGateStandIn(t)
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clk := clocktesting.NewFakeClock(start)
+	store := &ConfigMapStore{Client: cluster.Clientset()}
+	o := Options{Installation: "tf-acc-test", Zones: []Zone{{Name: "green", Namespace: ns, Tier: TierProduction, Endpoints: gate.endpoints()}},
+		Interval: time.Second, CheckTimeout: 900 * time.Millisecond, Bucket: time.Second, Store: store, Clock: clk,
+		Windows: []Window{{Name: "1m", Duration: time.Minute}},
+		Rules:   []Rule{{Name: "fast", Severity: SeverityPage, BurnRate: 14.4, Long: time.Minute, Short: 5 * time.Second}}}
+	m, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The upgrade's window, as the zone resource writes it: bounded by its
+	// timeout at start, shortened when it ends.
+	upgrade := RecordedMaintenance{ID: "upgrade-1.36.1", Start: start.Add(10 * time.Second), End: start.Add(time.Hour), Reason: "upgrade 1.35.3 → 1.36.1"}
+	if _, err := store.Update(t.Context(), ZoneRef{Name: "green", Namespace: ns}, o.Shape(), func(st *ZoneState) error {
+		st.SetMaintenance(upgrade, start)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	counts := func() Counts {
+		st, err := store.Load(t.Context(), ZoneRef{Name: "green", Namespace: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Ring.Sum(clk.Now(), time.Hour)
+	}
+	for s := 0; s < 40; s++ {
+		if s == 20 {
+			upgrade.End = clk.Now() // the upgrade finished
+			if _, err := store.Update(t.Context(), ZoneRef{Name: "green", Namespace: ns}, o.Shape(), func(st *ZoneState) error {
+				st.SetMaintenance(upgrade, clk.Now())
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		gate.down.Store(s >= 12 && s < 25) // down during the upgrade, and 5 s past its end
+		if err := m.Round(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		clk.Step(time.Second)
+	}
+	c := counts()
+	if c.Excluded != 10 || c.Bad != 5 || c.Good != 25 {
+		t.Fatalf("rounds: %+v; want 10 excluded (the upgrade's window, 10 s to 20 s), 5 bad (down after it ended), 25 good", c)
+	}
+}

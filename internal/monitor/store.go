@@ -42,6 +42,44 @@ type ZoneState struct {
 	// SLO is the objective of the last round, so readers of the state (the
 	// spinops_zone_slo data source) can compute the budget.
 	SLO float64 `json:"slo,omitempty"`
+	// Maintenance are windows recorded by others than the configuration:
+	// the upgrades spinops_zone performs when told to count them as
+	// maintenance. Rounds inside one are excluded from the SLI.
+	Maintenance []RecordedMaintenance `json:"maintenance,omitempty"`
+}
+
+// RecordedMaintenance is a maintenance window written into a zone's state
+// (by the zone resource, around an upgrade). End is set when it starts to
+// the longest it may last (the upgrade's timeout), so a writer that dies
+// mid-upgrade leaves a bounded window, and shortened when it ends.
+type RecordedMaintenance struct {
+	ID     string    `json:"id"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// InMaintenance reports whether t is inside a recorded window.
+func (st *ZoneState) InMaintenance(t time.Time) bool {
+	for _, w := range st.Maintenance {
+		if !t.Before(w.Start) && t.Before(w.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetMaintenance records (or, for an existing id, replaces) a window, and
+// forgets windows that ended more than 31 days before now (outside every
+// SLO window).
+func (st *ZoneState) SetMaintenance(w RecordedMaintenance, now time.Time) {
+	kept := st.Maintenance[:0]
+	for _, m := range st.Maintenance {
+		if m.ID != w.ID && now.Sub(m.End) <= 31*24*time.Hour {
+			kept = append(kept, m)
+		}
+	}
+	st.Maintenance = append(kept, w)
 }
 
 // Store keeps zone states across restarts.
