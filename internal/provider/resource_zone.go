@@ -358,6 +358,10 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 		state.SpinnakerVersion.ValueString() != plan.SpinnakerVersion.ValueString() {
 		announce = r.upgradeAnnouncer(ctx, clients.control, n.MonitorID.ValueString(), plan.ManagedSpinnakerID.ValueString(), zone, state.SpinnakerVersion.ValueString(), diags)
 		announce(monitor.ChangeStarted, "", "")
+		if n.CountAsMaintenance.ValueBool() {
+			endMaintenance := r.upgradeMaintenance(ctx, clients.target, zone, state.SpinnakerVersion.ValueString(), timeout, diags)
+			defer endMaintenance()
+		}
 	}
 	tflog.Info(ctx, "deploying zone", map[string]any{"zone": zone.Name, "namespace": zone.Namespace, "version": zone.Version, "tier": zone.Tier})
 	dep := r.deployer(ctx, clients)
@@ -436,6 +440,45 @@ func (r *zoneResource) upgradeAnnouncer(ctx context.Context, c *kube.Client, mon
 				diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Upgrade announcement failed", err.Error())
 			}
 			cancel()
+		}
+	}
+}
+
+// upgradeMaintenance records the upgrade as a maintenance window in the
+// zone's monitor state, bounded by the update's timeout, and returns what
+// closes it. Failing to record is a warning: the upgrade goes on, counted.
+func (r *zoneResource) upgradeMaintenance(ctx context.Context, c *kube.Client, zone *spinnaker.Zone, from string, timeout time.Duration, diags *diag.Diagnostics) func() {
+	o := monitor.Options{Store: &monitor.ConfigMapStore{}, Zones: []monitor.Zone{{Name: zone.Name, Namespace: zone.Namespace, Tier: monitor.Tier(zone.Tier)}}}
+	if err := o.CheckAndSetDefaults(); err != nil {
+		diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Upgrade not recorded as maintenance", err.Error())
+		return func() {}
+	}
+	store := &monitor.ConfigMapStore{Client: c.Clientset}
+	ref := monitor.ZoneRef{Name: zone.Name, Namespace: zone.Namespace}
+	now := r.data.now()
+	w := monitor.RecordedMaintenance{ID: "upgrade-" + zone.Version + "-" + now.UTC().Format("20060102T150405Z"), Start: now, End: now.Add(timeout),
+		Reason: fmt.Sprintf("upgrade %s → %s (spinops_zone)", from, zone.Version)}
+	write := func(ctx context.Context) error {
+		_, err := store.Update(ctx, ref, o.Shape(), func(st *monitor.ZoneState) error {
+			st.SetMaintenance(w, r.data.now())
+			return nil
+		})
+		return err
+	}
+	if err := write(ctx); err != nil {
+		diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Upgrade not recorded as maintenance", err.Error())
+		return func() {}
+	}
+	bound := w.End
+	return func() {
+		w.End = r.data.now()
+		// The apply's context may be done (a timeout); closing the window
+		// still must happen.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := write(cctx); err != nil {
+			diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Maintenance window left open",
+				fmt.Sprintf("closing the upgrade's maintenance window failed (it ends by itself at %s): %v", bound.UTC().Format(time.RFC3339), err))
 		}
 	}
 }

@@ -15,7 +15,8 @@ import (
 
 // upgradeNotificationsModel is spinops_zone's upgrade_notifications block.
 type upgradeNotificationsModel struct {
-	MonitorID types.String `tfsdk:"monitor_id"`
+	MonitorID          types.String `tfsdk:"monitor_id"`
+	CountAsMaintenance types.Bool   `tfsdk:"count_as_maintenance"`
 }
 
 // backupBeforeUpgradeModel is spinops_zone's backup_before_upgrade block.

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/spinops/terraform-provider-spinops/internal/monitor"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
@@ -80,7 +82,8 @@ resource "spinops_zone" "red" {
   spinnaker_version    = %[7]q
   wait                 = false
   upgrade_notifications {
-    monitor_id = spinops_monitor.this.id
+    monitor_id           = spinops_monitor.this.id
+    count_as_maintenance = true
   }
   %[8]s
 }
@@ -110,7 +113,19 @@ resource "spinops_zone" "red" {
 		Steps: []tfresource.TestStep{
 			{Config: config("1.35.3", ""), Check: tfresource.ComposeTestCheckFunc(announced(), stateHoldsNo(secrets))},
 			{Config: config("1.36.1", ""), Check: tfresource.ComposeTestCheckFunc(
-				announced("started 1.35.3→1.36.1 <nil>", "finished 1.35.3→1.36.1 applied"), stateHoldsNo(secrets))},
+				announced("started 1.35.3→1.36.1 <nil>", "finished 1.35.3→1.36.1 applied"), stateHoldsNo(secrets),
+				func(*terraform.State) error {
+					// The upgrade is a closed maintenance window in red's SLI.
+					st, err := (&monitor.ConfigMapStore{Client: c.Clientset()}).Load(t.Context(), monitor.ZoneRef{Name: "red", Namespace: redNS})
+					if err != nil || st == nil {
+						return fmt.Errorf("red's monitor state: %v", err)
+					}
+					if len(st.Maintenance) != 1 || st.Maintenance[0].Reason != "upgrade 1.35.3 → 1.36.1 (spinops_zone)" ||
+						!st.Maintenance[0].End.After(st.Maintenance[0].Start) || st.Maintenance[0].End.After(time.Now()) {
+						return fmt.Errorf("maintenance recorded: %+v; want one closed window for the upgrade", st.Maintenance)
+					}
+					return nil
+				})},
 			{Config: config("1.36.1", `profiles = { gate = "server:\n  port: 8084\n" }`),
 				Check: announced("started 1.35.3→1.36.1 <nil>", "finished 1.35.3→1.36.1 applied")},
 		},

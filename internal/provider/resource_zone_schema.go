@@ -140,6 +140,10 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Attributes: map[string]schema.Attribute{
 					"monitor_id": schema.StringAttribute{Optional: true, MarkdownDescription: "The `id` of the `spinops_monitor` whose endpoints to use (`<namespace>/<name>`). Required in this block.",
 						Validators: []validator.String{validators.NamespacedName()}},
+					"count_as_maintenance": schema.BoolAttribute{Optional: true,
+						MarkdownDescription: "Also record each announced upgrade as a maintenance window in the zone's SLI (the monitor's state in the zone's namespace): " +
+							"its checks do not count against the SLO, as the managed service's SLA excludes announced upgrades. The window opens bounded by the update timeout " +
+							"(so an interrupted apply leaves a bounded window) and closes when the upgrade ends. Default `false`."},
 				},
 			},
 			"backup_before_upgrade": schema.SingleNestedBlock{
