@@ -63,6 +63,9 @@ type ZoneConfig struct {
 	// (default 8084 and 9000; 443 or 80 when the operator exposes them).
 	GatePort int `json:"gate_port,omitempty"`
 	DeckPort int `json:"deck_port,omitempty"`
+	// GateAuth, when set, are this zone's own Gate credentials (files
+	// only), instead of the shared gate_auth.
+	GateAuth *GateAuthConfig `json:"gate_auth,omitempty"`
 	// Kubeconfig is a kubeconfig file (from a mounted Secret) of the zone's
 	// own cluster, when it is not the monitor's: its state ConfigMap and its
 	// service proxy are there.
@@ -114,6 +117,36 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON implements json.Marshaler.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
+// readGateAuth reads Gate credentials from their files (and, with env,
+// the environment variables when a file is not named).
+func readGateAuth(what string, c GateAuthConfig, getenv Env, env bool) (GateAuth, []error) {
+	var errs []error
+	var a GateAuth
+	var err error
+	name := func(e string) string {
+		if env {
+			return e
+		}
+		return ""
+	}
+	if a.Username, err = readSecret(c.UsernameFile, name(EnvGateUsername), getenv); err != nil {
+		errs = append(errs, fmt.Errorf("%s.username_file: %w", what, err))
+	}
+	if a.Password, err = readSecret(c.PasswordFile, name(EnvGatePassword), getenv); err != nil {
+		errs = append(errs, fmt.Errorf("%s.password_file: %w", what, err))
+	}
+	if a.Token, err = readSecret(c.TokenFile, name(EnvGateToken), getenv); err != nil {
+		errs = append(errs, fmt.Errorf("%s.token_file: %w", what, err))
+	}
+	if a.Token != "" && a.Username != "" {
+		errs = append(errs, fmt.Errorf("%s: give a token or a username and password, not both", what))
+	}
+	if (a.Username == "") != (a.Password == "") {
+		errs = append(errs, fmt.Errorf("%s: a username needs a password and a password a username", what))
+	}
+	return a, errs
+}
+
 // LoadConfig reads and decodes the configuration file; unknown keys are an
 // error (a typo would silently disable a check or a notifier).
 func LoadConfig(path string) (*Config, error) {
@@ -155,23 +188,9 @@ func (c *Config) Options(kube *rest.Config, getenv Env) (Options, error) {
 	if c.Installation == "" {
 		errs = append(errs, errors.New("installation is required: it names the alerts"))
 	}
-	var auth GateAuth
+	auth, authErrs := readGateAuth("gate_auth", c.GateAuth, getenv, true)
+	errs = append(errs, authErrs...)
 	var err error
-	if auth.Username, err = readSecret(c.GateAuth.UsernameFile, EnvGateUsername, getenv); err != nil {
-		errs = append(errs, fmt.Errorf("gate_auth.username_file: %w", err))
-	}
-	if auth.Password, err = readSecret(c.GateAuth.PasswordFile, EnvGatePassword, getenv); err != nil {
-		errs = append(errs, fmt.Errorf("gate_auth.password_file: %w", err))
-	}
-	if auth.Token, err = readSecret(c.GateAuth.TokenFile, EnvGateToken, getenv); err != nil {
-		errs = append(errs, fmt.Errorf("gate_auth.token_file: %w", err))
-	}
-	if auth.Token != "" && auth.Username != "" {
-		errs = append(errs, errors.New("gate_auth: give a token or a username and password, not both"))
-	}
-	if (auth.Username == "") != (auth.Password == "") {
-		errs = append(errs, errors.New("gate_auth: a username needs a password and a password a username"))
-	}
 	if cp := c.CanaryPipeline; cp != nil {
 		if cp.Application == "" || cp.Pipeline == "" {
 			errs = append(errs, errors.New("canary_pipeline needs an application and a pipeline (name or id)"))
@@ -183,6 +202,13 @@ func (c *Config) Options(kube *rest.Config, getenv Env) (Options, error) {
 	for _, zc := range c.Zones {
 		z := Zone{Name: zc.Name, Namespace: zc.Namespace, Tier: zc.Tier,
 			Endpoints: Endpoints{GateURL: zc.GateURL, DeckURL: zc.DeckURL, Auth: auth}}
+		if zc.GateAuth != nil {
+			// This zone's own Gate credentials (its own Fiat, its own
+			// identity provider) instead of the shared ones; files only.
+			za, zerrs := readGateAuth("zone "+zc.Name+": gate_auth", *zc.GateAuth, getenv, false)
+			errs = append(errs, zerrs...)
+			z.Endpoints.Auth = za
+		}
 		zoneKube, zoneProxy := kube, proxyClient
 		if zc.Kubeconfig != "" {
 			kc, err := clientcmd.BuildConfigFromFlags("", zc.Kubeconfig)

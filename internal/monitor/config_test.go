@@ -102,3 +102,36 @@ current-context: x
 		t.Errorf("missing kubeconfig: %v", err)
 	}
 }
+
+// TestConfigPerZoneGateAuth: a zone with its own gate_auth is checked with
+// those credentials (read from its files only, never the environment);
+// the other zones keep the shared ones; a half-given zone credential is
+// refused naming the zone.
+func TestConfigPerZoneGateAuth(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, v string) string {
+		p := filepath.Join(dir, name)
+		_ = os.WriteFile(p, []byte(v+"\n"), 0o600)
+		return p
+	}
+	env := map[string]string{EnvGateToken: "env-token-must-not-leak-into-a-zone"}
+	c := &Config{Installation: "prod", Zones: []ZoneConfig{
+		{Name: "green", Namespace: "g", Tier: TierProduction, GateURL: "https://gate.example.com", DeckURL: "https://deck.example.com"},
+		{Name: "eu", Namespace: "e", Tier: TierProduction, GateURL: "https://gate.eu.example.com", DeckURL: "https://deck.eu.example.com",
+			GateAuth: &GateAuthConfig{UsernameFile: write("eu-user", "eu-monitor"), PasswordFile: write("eu-pw", "eu-pw")}},
+	}}
+	o, err := c.Options(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := o.Zones[0].Endpoints.Auth; a != (GateAuth{Token: "env-token-must-not-leak-into-a-zone"}) {
+		t.Errorf("green keeps the shared credentials: %+v", a)
+	}
+	if a := o.Zones[1].Endpoints.Auth; a != (GateAuth{Username: "eu-monitor", Password: "eu-pw"}) {
+		t.Errorf("eu uses its own credentials, and only them: %+v", a)
+	}
+	c.Zones[1].GateAuth = &GateAuthConfig{UsernameFile: write("eu-user", "eu-monitor")}
+	if _, err := c.Options(nil, func(k string) string { return "" }); err == nil || !strings.Contains(err.Error(), "zone eu: gate_auth: a username needs a password") {
+		t.Errorf("half a zone credential: %v", err)
+	}
+}

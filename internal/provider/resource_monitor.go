@@ -136,11 +136,19 @@ func (r *monitorResource) Update(ctx context.Context, req resource.UpdateRequest
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
+// gateUser is every Gate username the monitor is given (not secret, so
+// a change of one rewrites the Secret without a new secrets_wo_version).
 func gateUser(m *monitorModel) string {
-	if m.GateAuth == nil {
-		return ""
+	var users []string
+	if m.GateAuth != nil {
+		users = append(users, m.GateAuth.Username.ValueString())
 	}
-	return m.GateAuth.Username.ValueString()
+	for _, z := range m.Zones {
+		if z.GateAuth != nil {
+			users = append(users, z.Name.ValueString()+"="+z.GateAuth.Username.ValueString())
+		}
+	}
+	return strings.Join(users, ",")
 }
 
 // apply renders and applies the monitor. The Secret is applied only with
@@ -263,6 +271,12 @@ func checkMonitorConfig(spec monitor.InstallSpec) error {
 		return filepath.Join(dir, filepath.Base(f))
 	}
 	cfg.GateAuth.UsernameFile, cfg.GateAuth.PasswordFile, cfg.GateAuth.TokenFile = local(cfg.GateAuth.UsernameFile), local(cfg.GateAuth.PasswordFile), local(cfg.GateAuth.TokenFile)
+	cfg.Zones = append([]monitor.ZoneConfig(nil), cfg.Zones...)
+	for i := range cfg.Zones {
+		if a := cfg.Zones[i].GateAuth; a != nil {
+			cfg.Zones[i].GateAuth = &monitor.GateAuthConfig{UsernameFile: local(a.UsernameFile), PasswordFile: local(a.PasswordFile), TokenFile: local(a.TokenFile)}
+		}
+	}
 	cfg.Notify = append([]monitor.NotifyConfig(nil), cfg.Notify...)
 	for i := range cfg.Notify {
 		cfg.Notify[i].SecretFile = local(cfg.Notify[i].SecretFile)

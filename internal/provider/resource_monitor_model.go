@@ -38,11 +38,12 @@ type monitorModel struct {
 }
 
 type monitorZoneModel struct {
-	Name      types.String `tfsdk:"name"`
-	Namespace types.String `tfsdk:"namespace"`
-	Tier      types.String `tfsdk:"tier"`
-	GateURL   types.String `tfsdk:"gate_url"`
-	DeckURL   types.String `tfsdk:"deck_url"`
+	Name      types.String     `tfsdk:"name"`
+	Namespace types.String     `tfsdk:"namespace"`
+	Tier      types.String     `tfsdk:"tier"`
+	GateURL   types.String     `tfsdk:"gate_url"`
+	DeckURL   types.String     `tfsdk:"deck_url"`
+	GateAuth  *monitorGateAuth `tfsdk:"gate_auth"`
 }
 
 type monitorMaintenance struct {
@@ -95,10 +96,37 @@ func (m *monitorModel) spec(ctx context.Context, config *monitorModel, diags *di
 	if d, err := time.ParseDuration(m.CheckTimeout.ValueString()); err == nil {
 		cfg.CheckTimeout = monitor.Duration(d)
 	}
-	for _, z := range m.Zones {
+	secrets := map[string]string{}
+	put := func(key string, v types.String) bool {
+		if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
+			return false
+		}
+		secrets[key] = v.ValueString()
+		return true
+	}
+	// gateAuth names the files of one set of Gate credentials (keys with
+	// prefix in the Secret).
+	gateAuth := func(prefix string, g *monitorGateAuth) monitor.GateAuthConfig {
+		var a monitor.GateAuthConfig
+		if put(prefix+monitorKeyGateUsername, g.Username) {
+			a.UsernameFile = file(prefix + monitorKeyGateUsername)
+		}
+		if put(prefix+monitorKeyGatePassword, g.PasswordWO) {
+			a.PasswordFile = file(prefix + monitorKeyGatePassword)
+		}
+		if put(prefix+monitorKeyGateToken, g.TokenWO) {
+			a.TokenFile = file(prefix + monitorKeyGateToken)
+		}
+		return a
+	}
+	for i, z := range m.Zones {
 		zc := monitor.ZoneConfig{Name: z.Name.ValueString(), Namespace: z.Namespace.ValueString(), Tier: monitor.Tier(z.Tier.ValueString()),
 			GateURL: z.GateURL.ValueString(), DeckURL: z.DeckURL.ValueString()}
 		zc.ServiceProxy = zc.GateURL == "" && zc.DeckURL == ""
+		if i < len(config.Zones) && config.Zones[i].GateAuth != nil {
+			a := gateAuth("zone-"+zc.Name+"-", config.Zones[i].GateAuth)
+			zc.GateAuth = &a
+		}
 		cfg.Zones = append(cfg.Zones, zc)
 	}
 	for i, w := range m.Maintenance {
@@ -110,24 +138,8 @@ func (m *monitorModel) spec(ctx context.Context, config *monitorModel, diags *di
 		}
 		cfg.Maintenance = append(cfg.Maintenance, monitor.MaintenanceConfig{Zone: w.Zone.ValueString(), Start: start, End: end})
 	}
-	secrets := map[string]string{}
-	put := func(key string, v types.String) bool {
-		if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
-			return false
-		}
-		secrets[key] = v.ValueString()
-		return true
-	}
 	if g := config.GateAuth; g != nil {
-		if put(monitorKeyGateUsername, g.Username) {
-			cfg.GateAuth.UsernameFile = file(monitorKeyGateUsername)
-		}
-		if put(monitorKeyGatePassword, g.PasswordWO) {
-			cfg.GateAuth.PasswordFile = file(monitorKeyGatePassword)
-		}
-		if put(monitorKeyGateToken, g.TokenWO) {
-			cfg.GateAuth.TokenFile = file(monitorKeyGateToken)
-		}
+		cfg.GateAuth = gateAuth("", g)
 	}
 	if n := config.Notify; n != nil {
 		if put(monitorKeyWebhook, n.WebhookURLWO) {

@@ -88,7 +88,17 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						Validators: []validator.String{stringvalidator.OneOf(spinnaker.TierSandbox, spinnaker.TierProduction)}},
 					"gate_url": url("Gate's URL as users reach it (e.g. `https://api.spinnaker.example.com`). Without `gate_url` and `deck_url` the zone is checked through the API server's service proxy."),
 					"deck_url": url("Deck's URL as users reach it."),
-				}},
+				},
+					Blocks: map[string]schema.Block{
+						"gate_auth": schema.SingleNestedBlock{
+							MarkdownDescription: "This zone's own Gate credentials (its own identity provider or Fiat), instead of the top-level `gate_auth`.",
+							Attributes: map[string]schema.Attribute{
+								"username":    schema.StringAttribute{Optional: true, MarkdownDescription: "User for Gate's basic authentication."},
+								"password_wo": wo("Its password."),
+								"token_wo":    wo("A bearer token instead of a username and password."),
+							},
+						},
+					}},
 			},
 			"maintenance_window": schema.ListNestedBlock{
 				MarkdownDescription: "Declared maintenance: checks in the window do not count against the SLO (as the managed service's SLA excludes them).",
@@ -165,6 +175,14 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 	seen := map[string]bool{}
 	for i, z := range m.Zones {
+		if g := z.GateAuth; g != nil {
+			if !g.TokenWO.IsNull() && !g.Username.IsNull() {
+				resp.Diagnostics.AddAttributeError(path.Root("zone").AtListIndex(i).AtName("gate_auth"), "Two kinds of Gate credentials", "zone gate_auth: give token_wo, or username and password_wo, not both.")
+			}
+			if !g.Username.IsUnknown() && !g.PasswordWO.IsUnknown() && g.Username.IsNull() != g.PasswordWO.IsNull() {
+				resp.Diagnostics.AddAttributeError(path.Root("zone").AtListIndex(i).AtName("gate_auth"), "Incomplete Gate credentials", "zone gate_auth: a username needs password_wo, and password_wo a username.")
+			}
+		}
 		if z.Name.IsUnknown() {
 			continue
 		}

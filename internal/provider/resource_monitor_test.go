@@ -86,6 +86,12 @@ resource "spinops_monitor" "this" {
     tier      = "production"
     gate_url  = %[4]q
     deck_url  = %[5]q
+
+    # green's own credentials (the top-level gate_auth would serve every zone).
+    gate_auth {
+      username    = "monitor"
+      password_wo = %[6]q
+    }
   }
 
   # Not exposed: checked through the API server's service proxy (no Gate
@@ -95,11 +101,6 @@ resource "spinops_monitor" "this" {
     name      = "red"
     namespace = %[3]q
     tier      = "sandbox"
-  }
-
-  gate_auth {
-    username    = "monitor"
-    password_wo = %[6]q
   }
 
   notify {
@@ -139,7 +140,7 @@ data "spinops_zone_slo" "green" {
 					if err != nil {
 						return err
 					}
-					if string(sec.Data["gate-password"]) != password || !strings.HasSuffix(string(sec.Data["webhook-url"]), hookToken) {
+					if string(sec.Data["zone-green-gate-password"]) != password || !strings.HasSuffix(string(sec.Data["webhook-url"]), hookToken) {
 						return fmt.Errorf("the monitor's Secret does not hold the write-only values: keys %v", keysOf(sec.Data))
 					}
 					cm, err := c.Clientset().CoreV1().ConfigMaps(monNS).Get(t.Context(), "spinops-monitor", metav1.GetOptions{})
@@ -155,6 +156,15 @@ data "spinops_zone_slo" "green" {
 						return err == nil && strings.Contains(cm.Data["state.json"], "last_round") && time.Since(cm.CreationTimestamp.Time) > 2*time.Second
 					}); err != nil {
 						return err
+					}
+					// Every round so far was good: the authenticated checks
+					// passed with green's own credentials.
+					st, err := (&monitor.ConfigMapStore{Client: c.Clientset()}).Load(t.Context(), monitor.ZoneRef{Name: "green", Namespace: zoneNS})
+					if err != nil || st == nil {
+						return fmt.Errorf("green's state: %v", err)
+					}
+					if n := st.Ring.Sum(time.Now(), time.Hour); n.Bad != 0 || n.Good == 0 {
+						return fmt.Errorf("before the outage green had %+v: the authenticated checks failed (its gate_auth not used?); last failure %+v", n, st.LastFailure)
 					}
 					down.Store(true)
 					err = waitFor("green's page at the webhook", func() bool {
