@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,10 +77,26 @@ func (o *recacheObserver) onRead(r clouddrivertest.Read) {
 // or no push). The 20 Deployments carry the annotations Spinnaker deploys
 // with; the bridge runs with its default push bounds (50 requests/s per
 // account, 200/s overall).
+//
+// SPINOPS_BENCH_RECACHE_OBJECTS sets the number of Deployments (one writer
+// each; default 20), and SPINOPS_BENCH_RECACHE_ACCOUNT_RATE the per-account
+// push rate (--refresh-account-rate; its burst is twice it, and the overall
+// rate and burst are raised to match when below; default: the bridge's
+// defaults).
 func BenchmarkRecache(b *testing.B) {
+	objects := envInt(b, "SPINOPS_BENCH_RECACHE_OBJECTS", 20)
+	accountRate := envInt(b, "SPINOPS_BENCH_RECACHE_ACCOUNT_RATE", 0)
 	c := testenv.StartCluster(b)
 	ns := c.Namespace(b)
-	ib := &inProcBridge{bridgetest.Start(b, func(cfg *bridge.Config) { cfg.OpsAddr = "127.0.0.1:0" })}
+	ib := &inProcBridge{bridgetest.Start(b, func(cfg *bridge.Config) {
+		cfg.OpsAddr = "127.0.0.1:0"
+		if accountRate > 0 {
+			cfg.Refresh.AccountRate, cfg.Refresh.AccountBurst = float64(accountRate), 2*accountRate
+			cfg.Refresh.GlobalRate, cfg.Refresh.GlobalBurst = max(200, float64(accountRate)), max(400, 2*accountRate)
+		}
+	})}
+	logf(b, "%d Deployments, one writer each; push bounds: %s", objects, map[bool]string{true: fmt.Sprintf("%d/s per account, burst %d", accountRate, 2*accountRate),
+		false: "the bridge's defaults (50/s per account, burst 100; 200/s overall)"}[accountRate > 0])
 	ib.attach(b, "spin", c, []string{"Deployment"})
 	cfg := c.RESTConfig()
 	cfg.QPS, cfg.Burst = 5000, 5000
@@ -88,7 +105,6 @@ func BenchmarkRecache(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	const objects = 20
 	var mu sync.Mutex
 	changes := map[string][]*recacheChange{}
 	for i := range objects {
@@ -258,4 +274,18 @@ func scrape(b *testing.B, addr, sample string) float64 {
 		}
 	}
 	return 0
+}
+
+// envInt reads a positive integer setting of a benchmark (def when unset).
+func envInt(b *testing.B, name string, def int) int {
+	b.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spinops/terraform-provider-spinops/internal/bridge"
 	"github.com/spinops/terraform-provider-spinops/internal/bridge/store"
@@ -35,6 +36,7 @@ type bridgeFlags struct {
 	maxMessageBytes                              int
 	replicaID, peerURL                           string
 	limits                                       bridge.Limits
+	refresh                                      bridge.RefreshConfig
 	spinnakerNamespace, spinnakerKubeconfig      string
 }
 
@@ -79,6 +81,7 @@ func newBridgeCommand() *cobra.Command {
 	fl.IntVar(&f.limits.MaxWatches, "max-watches-per-account", 0, "most concurrent watches/streams of one account's endpoint; more get 429 (default 128)")
 	fl.Int64Var(&f.limits.MaxHistoryBytes, "max-history-bytes-per-account", 0, "most bytes of watch history kept for one account; past it its oldest events are forgotten "+
 		"and a watch from before them gets 410 Expired, so the client lists again (default 32 MiB)")
+	addRefreshFlags(fl, &f.refresh)
 	fl.StringVar(&f.spinnakerNamespace, "spinnaker-namespace", "", "namespace of Spinnaker's SpinnakerAccounts: when set, the bridge disables the SpinnakerAccount of an account "+
 		"whose agent has been gone longer than its grace period (Clouddriver drops it) and enables it again when the agent is back; needs get and patch on spinnakeraccounts there")
 	fl.StringVar(&f.spinnakerKubeconfig, "spinnaker-kubeconfig", "", "kubeconfig of Spinnaker's cluster for --spinnaker-namespace (default: the in-cluster service account)")
@@ -119,6 +122,7 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 		Keys:              keys,
 		GRPCAddr:          f.grpcAddr,
 		Limits:            f.limits,
+		Refresh:           f.refresh,
 		MaxMessageBytes:   f.maxMessageBytes,
 		EndpointAddr:      f.endpointAddr,
 		EndpointURL:       strings.TrimRight(f.endpointURL, "/"),
@@ -185,6 +189,20 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 	log.Info("stopping")
 	s.Stop()
 	return nil
+}
+
+// addRefreshFlags binds the bounds of the re-cache requests the bridge
+// pushes to Clouddriver (bridge.RefreshConfig). 0 takes the default;
+// bridge.Config.CheckAndSetDefaults checks the ranges.
+func addRefreshFlags(fl *pflag.FlagSet, r *bridge.RefreshConfig) {
+	fl.Float64Var(&r.AccountRate, "refresh-account-rate", 0, "re-cache requests per second to one account's Clouddriver, above 0 and at most 10000 (default 50)")
+	fl.IntVar(&r.AccountBurst, "refresh-account-burst", 0, "requests to one account's Clouddriver that may go at once before --refresh-account-rate applies, 1-100000 (default 100)")
+	fl.Float64Var(&r.GlobalRate, "refresh-global-rate", 0, "re-cache requests per second over all accounts, above 0 and at most 10000 (default 200)")
+	fl.IntVar(&r.GlobalBurst, "refresh-global-burst", 0, "requests over all accounts that may go at once before --refresh-global-rate applies, 1-100000 (default 400)")
+	fl.IntVar(&r.Workers, "refresh-workers", 0, "re-cache requests in flight at once, 1-1024 (default 8)")
+	fl.IntVar(&r.MaxPending, "refresh-max-pending", 0, "changed objects that may wait for a request; changes beyond it are dropped (Clouddriver sees them on its caching cycle), 1-1000000 (default 10000)")
+	fl.DurationVar(&r.Coalesce, "refresh-coalesce", 0, "how long a change waits for more changes of the same object before its request is sent, 1ms-1m (default 20ms)")
+	fl.DurationVar(&r.Timeout, "refresh-timeout", 0, "time limit of one re-cache request, 100ms-5m (default 5s)")
 }
 
 // servingCertificate loads --tls-cert/--tls-key or creates a self-signed

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"crypto/tls"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,9 +79,30 @@ func TestConfigCheckAndSetDefaults(t *testing.T) {
 		{"replication without an id", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", PeerURL: "https://a:8443"}, "stable, unique BridgeID"},
 		{"negative duration", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", GracePeriod: -time.Second}, "GracePeriod must not be negative"},
 		{"negative limit", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Limits: Limits{MaxObjects: -1}}, "Limits.MaxObjects must not be negative"},
-		{"negative refresh timeout", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Timeout: -time.Second}}, "Refresh.Timeout must not be negative"},
-		{"negative refresh rate", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{AccountRate: -1}}, "Refresh.AccountRate must not be negative"},
-		{"no refresh workers", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Workers: -2}}, "Refresh.Workers must be at least 1"},
+		{"negative refresh timeout", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Timeout: -time.Second}},
+			"Refresh.Timeout (--refresh-timeout) must be between 100ms and 5m0s (got -1s)"},
+		{"refresh timeout too long", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Timeout: time.Hour}},
+			"Refresh.Timeout (--refresh-timeout) must be between 100ms and 5m0s (got 1h0m0s)"},
+		{"negative coalesce window", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Coalesce: -time.Millisecond}},
+			"Refresh.Coalesce (--refresh-coalesce) must be between 1ms and 1m0s (got -1ms)"},
+		{"coalesce window below 1ms", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Coalesce: time.Microsecond}},
+			"Refresh.Coalesce (--refresh-coalesce) must be between 1ms"},
+		{"negative refresh rate", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{AccountRate: -1}},
+			"Refresh.AccountRate (--refresh-account-rate) must be above 0 and at most 10000 requests per second (got -1)"},
+		{"NaN refresh rate", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{GlobalRate: math.NaN()}},
+			"Refresh.GlobalRate (--refresh-global-rate) must be above 0 and at most 10000 requests per second (got NaN)"},
+		{"infinite refresh rate", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{GlobalRate: math.Inf(1)}},
+			"Refresh.GlobalRate (--refresh-global-rate) must be above 0 and at most 10000"},
+		{"no refresh workers", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Workers: -2}},
+			"Refresh.Workers (--refresh-workers) must be between 1 and 1024 (got -2)"},
+		{"too many refresh workers", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Workers: 5000}},
+			"Refresh.Workers (--refresh-workers) must be between 1 and 1024 (got 5000)"},
+		{"negative account burst", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{AccountBurst: -1}},
+			"Refresh.AccountBurst (--refresh-account-burst) must be between 1 and 100000 (got -1)"},
+		{"global burst too large", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{GlobalBurst: 1 << 30}},
+			"Refresh.GlobalBurst (--refresh-global-burst) must be between 1 and 100000"},
+		{"max pending too large", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{MaxPending: 2000000}},
+			"Refresh.MaxPending (--refresh-max-pending) must be between 1 and 1000000 (got 2000000)"},
 		{"backoff max below min", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{BackoffMin: time.Second, BackoffMax: time.Millisecond}}, "BackoffMax (1ms) must not be below BackoffMin (1s)"},
 	} {
 		if err := tc.cfg.CheckAndSetDefaults(); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -85,8 +85,7 @@ func (c *RefreshConfig) checkAndSetDefaults() error {
 	if c.Client == nil {
 		c.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: time.Minute}}
 	}
-	for what, d := range map[string]time.Duration{"Coalesce": c.Coalesce, "Timeout": c.Timeout, "BackoffMin": c.BackoffMin,
-		"BackoffMax": c.BackoffMax, "UnhandledPause": c.UnhandledPause} {
+	for what, d := range map[string]time.Duration{"BackoffMin": c.BackoffMin, "BackoffMax": c.BackoffMax, "UnhandledPause": c.UnhandledPause} {
 		if d < 0 {
 			return fmt.Errorf("bridge: Refresh.%s must not be negative (got %s)", what, d)
 		}
@@ -94,19 +93,63 @@ func (c *RefreshConfig) checkAndSetDefaults() error {
 	if c.BackoffMax < c.BackoffMin {
 		return fmt.Errorf("bridge: Refresh.BackoffMax (%s) must not be below BackoffMin (%s)", c.BackoffMax, c.BackoffMin)
 	}
-	for what, v := range map[string]float64{"AccountRate": c.AccountRate, "GlobalRate": c.GlobalRate} {
-		if v < 0 {
-			return fmt.Errorf("bridge: Refresh.%s must not be negative (got %g)", what, v)
+	// The bounds set by flags (spinops bridge --refresh-*) have a range:
+	// beyond it a value is a mistake (a rate of 1e9/s is no bound, a
+	// coalesce window of an hour is longer than any caching cycle).
+	for _, x := range []struct {
+		what, flag  string
+		v, min, max float64
+		unit        string
+	}{
+		{"AccountRate", "--refresh-account-rate", c.AccountRate, 0, maxRefreshRate, "requests per second"},
+		{"GlobalRate", "--refresh-global-rate", c.GlobalRate, 0, maxRefreshRate, "requests per second"},
+	} {
+		// !(v > min) also refuses NaN, which compares false to everything.
+		if !(x.v > x.min) || x.v > x.max {
+			return fmt.Errorf("bridge: Refresh.%s (%s) must be above %g and at most %g %s (got %g)", x.what, x.flag, x.min, x.max, x.unit, x.v)
 		}
 	}
-	for what, v := range map[string]int{"AccountBurst": c.AccountBurst, "GlobalBurst": c.GlobalBurst, "MaxPending": c.MaxPending,
-		"Workers": c.Workers, "MaxAttempts": c.MaxAttempts, "UnhandledLimit": c.UnhandledLimit} {
+	for _, x := range []struct {
+		what, flag string
+		v, max     int
+	}{
+		{"AccountBurst", "--refresh-account-burst", c.AccountBurst, maxRefreshBurst},
+		{"GlobalBurst", "--refresh-global-burst", c.GlobalBurst, maxRefreshBurst},
+		{"MaxPending", "--refresh-max-pending", c.MaxPending, maxRefreshPending},
+		{"Workers", "--refresh-workers", c.Workers, maxRefreshWorkers},
+	} {
+		if x.v < 1 || x.v > x.max {
+			return fmt.Errorf("bridge: Refresh.%s (%s) must be between 1 and %d (got %d)", x.what, x.flag, x.max, x.v)
+		}
+	}
+	for _, x := range []struct {
+		what, flag  string
+		v, min, max time.Duration
+	}{
+		{"Coalesce", "--refresh-coalesce", c.Coalesce, time.Millisecond, maxRefreshCoalesce},
+		{"Timeout", "--refresh-timeout", c.Timeout, 100 * time.Millisecond, maxRefreshTimeout},
+	} {
+		if x.v < x.min || x.v > x.max {
+			return fmt.Errorf("bridge: Refresh.%s (%s) must be between %s and %s (got %s)", x.what, x.flag, x.min, x.max, x.v)
+		}
+	}
+	for what, v := range map[string]int{"MaxAttempts": c.MaxAttempts, "UnhandledLimit": c.UnhandledLimit} {
 		if v < 1 {
 			return fmt.Errorf("bridge: Refresh.%s must be at least 1 (got %d)", what, v)
 		}
 	}
 	return nil
 }
+
+// The ranges of the refresh bounds spinops bridge takes as flags.
+const (
+	maxRefreshRate     = 10000   // requests per second
+	maxRefreshBurst    = 100000  // requests
+	maxRefreshPending  = 1000000 // objects waiting (~200 bytes each)
+	maxRefreshWorkers  = 1024    // requests in flight
+	maxRefreshCoalesce = time.Minute
+	maxRefreshTimeout  = 5 * time.Minute
+)
 
 // refreshKey names one manifest of one account as Clouddriver does.
 type refreshKey struct {

@@ -17,6 +17,7 @@ import (
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
@@ -63,14 +64,28 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 	}
 	plan.AgentInstalled = types.BoolValue(plan.InstallAgent != nil)
 	plan.SpinnakerAccountInstalled = types.BoolValue(plan.Spinnaker != nil)
-	changing := true
+	var state *agentAccountModel
 	if !req.State.Raw.IsNull() {
-		var state agentAccountModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		state = &agentAccountModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		changing = !agentAccountUnchanged(&state, &plan)
+	}
+	if plan.Spinnaker != nil {
+		var configured types.String
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("spinnaker").AtName("clouddriver_url"), &configured)...)
+		if configured.IsNull() {
+			prior := types.StringUnknown()
+			if state != nil && state.Spinnaker != nil && !state.Spinnaker.ClouddriverURL.IsNull() {
+				prior = state.Spinnaker.ClouddriverURL
+			}
+			plan.Spinnaker.ClouddriverURL = r.planClouddriverURL(ctx, plan.Spinnaker, prior)
+		}
+	}
+	changing := true
+	if state != nil {
+		changing = !agentAccountUnchanged(state, &plan)
 		if !changing {
 			// Nothing to do: keep what was read.
 			plan.Status, plan.AgentID, plan.KubernetesVersion = state.Status, state.AgentID, state.KubernetesVersion
@@ -87,6 +102,49 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 		r.checkInstallAtPlan(ctx, &plan, &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// planClouddriverURL is the Clouddriver URL the SpinnakerService in the
+// spinnaker namespace asks for (spinnaker.ClouddriverURL), read at plan
+// time so a zone switched to or from HA mode is a planned update. When it
+// cannot be read yet (the cluster is known only at apply, or not reachable
+// from where the plan runs) it is the prior value, or unknown for a new
+// account: apply reads it then (resolveClouddriverURL).
+func (r *agentAccountResource) planClouddriverURL(ctx context.Context, m *agentSpinnakerModel, prior types.String) types.String {
+	if r.data == nil || m.Namespace.IsUnknown() || m.Namespace.IsNull() {
+		return types.StringUnknown()
+	}
+	var quiet diag.Diagnostics
+	c := kubeClientAt(ctx, r.data, m.Kubernetes, path.Root("spinnaker").AtName("kubernetes"), &quiet)
+	if c == nil || quiet.HasError() {
+		return prior
+	}
+	url, _, err := spinnaker.ClouddriverURL(ctx, c, m.Namespace.ValueString())
+	if err != nil {
+		tflog.Warn(ctx, "could not read the SpinnakerService at plan time; apply reads it", map[string]any{"err": err.Error()})
+		return prior
+	}
+	return types.StringValue(url)
+}
+
+// resolveClouddriverURL sets spinnaker.clouddriver_url when the plan left
+// it unknown, from the SpinnakerService at apply time. Without permission
+// to list SpinnakerServices it takes spin-clouddriver, with a warning.
+func (r *agentAccountResource) resolveClouddriverURL(ctx context.Context, m *agentAccountModel, diags *diag.Diagnostics) {
+	if m.Spinnaker == nil || !m.Spinnaker.ClouddriverURL.IsUnknown() || m.Spinnaker.Namespace.IsNull() {
+		return
+	}
+	c := kubeClientAt(ctx, r.data, m.Spinnaker.Kubernetes, path.Root("spinnaker").AtName("kubernetes"), diags)
+	if c == nil {
+		return
+	}
+	url, _, err := spinnaker.ClouddriverURL(ctx, c, m.Spinnaker.Namespace.ValueString())
+	if err != nil {
+		diags.AddAttributeWarning(path.Root("spinnaker").AtName("clouddriver_url"), "Could not tell whether Clouddriver runs in HA mode",
+			err.Error()+"\n\nThe bridge pushes re-cache requests to "+url+"; with Clouddriver in HA mode they belong to spin-clouddriver-caching. "+
+				"Grant list on spinnakerservices.spinnaker.io in the namespace, or set spinnaker.clouddriver_url.")
+	}
+	m.Spinnaker.ClouddriverURL = types.StringValue(url)
 }
 
 // checkInstallAtPlan asks the target cluster, at plan time, whether the
@@ -142,6 +200,7 @@ func (r *agentAccountResource) Create(ctx context.Context, req resource.CreateRe
 		return
 	}
 	defer admin.Close()
+	r.resolveClouddriverURL(ctx, &plan, &resp.Diagnostics)
 	spec := plan.spec(ctx, &resp.Diagnostics)
 	a := r.prepare(ctx, &plan, spec, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
@@ -308,6 +367,7 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	}
 	defer admin.Close()
 
+	r.resolveClouddriverURL(ctx, &plan, &resp.Diagnostics)
 	spec := plan.spec(ctx, &resp.Diagnostics)
 	oldSpec := state.spec(ctx, &resp.Diagnostics)
 	a := r.prepare(ctx, &plan, spec, &resp.Diagnostics)

@@ -88,8 +88,9 @@ type agentSpinnakerModel struct {
 }
 
 // clouddriverURL is where the bridge pushes re-cache requests: the
-// override, else the spin-clouddriver Service the Operator creates in
-// Spinnaker's namespace (port 7002); "" (set explicitly) turns pushes off.
+// attribute (set, or resolved from the SpinnakerService by
+// resolveClouddriverURL), else the spin-clouddriver Service in Spinnaker's
+// namespace (port 7002); "" turns pushes off.
 func (m *agentSpinnakerModel) clouddriverURL() string {
 	if m == nil || m.Namespace.IsNull() || m.Namespace.IsUnknown() {
 		return ""
@@ -301,6 +302,11 @@ func (r *agentAccountResource) refresh(ctx context.Context, admin *attach.Admin,
 	m.Namespaces = keepNullList(m.Namespaces, s.GetNamespaces())
 	m.OmitNamespaces = keepNullList(m.OmitNamespaces, s.GetOmitNamespaces())
 	m.OnlyNamespacedResources = types.BoolValue(s.GetOnlyNamespacedResources())
+	if m.Spinnaker != nil {
+		// The URL the bridge pushes to; the plan compares it with what the
+		// SpinnakerService asks for now.
+		m.Spinnaker.ClouddriverURL = types.StringValue(s.GetClouddriverUrl())
+	}
 	if !m.ClientIdentity.IsNull() || s.GetClientIdentity() != "" { // unset stays null
 		m.ClientIdentity = types.StringValue(s.GetClientIdentity())
 	}

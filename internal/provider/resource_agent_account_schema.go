@@ -175,9 +175,13 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Attributes: map[string]schema.Attribute{
 					"namespace": schema.StringAttribute{Optional: true, MarkdownDescription: "Spinnaker's namespace (required in the block).",
 						Validators: []validator.String{validators.NamespaceName()}},
-					"clouddriver_url": schema.StringAttribute{Optional: true, MarkdownDescription: "Clouddriver's base URL, to which the bridge pushes an on-demand " +
-						"re-cache request for each change of a manifest Spinnaker manages. Default: `http://spin-clouddriver.<namespace>:7002`, the Service " +
-						"the Operator creates; with Clouddriver in HA mode set `http://spin-clouddriver-caching.<namespace>:7002`. `\"\"` turns pushes off. " +
+					"clouddriver_url": schema.StringAttribute{Optional: true, Computed: true, MarkdownDescription: "Clouddriver's base URL, to which the bridge pushes an on-demand " +
+						"re-cache request for each change of a manifest Spinnaker manages. Default: read from the SpinnakerService in `namespace`: " +
+						"`http://spin-clouddriver-caching.<namespace>:7002` when it turns Clouddriver's HA mode on " +
+						"(`deploymentEnvironment.haServices.clouddriver.enabled`; only the caching service runs the caching agents), else " +
+						"`http://spin-clouddriver.<namespace>:7002` (also with no SpinnakerService). Read at plan time (at apply time when the cluster is " +
+						"known only then) and again on every refresh, so a zone switched to or from HA is a planned update. Needs list on " +
+						"`spinnakerservices.spinnaker.io` in `namespace`; without it the default is used, with a warning. A value set here wins; `\"\"` turns pushes off. " +
 						"Clouddriver 1.23 and later re-caches nothing on demand for Kubernetes: the bridge then pauses its pushes and Spinnaker " +
 						"sees changes on its caching cycle (see the bridge's architecture notes).",
 						Validators: []validator.String{validators.ClouddriverURL()}},

@@ -751,3 +751,107 @@ data "spinops_agent_accounts" "all" {
 		},
 	})
 }
+
+// TestAccAgentAccount_clouddriverURLFollowsHA: without clouddriver_url the
+// bridge pushes to the Clouddriver the zone's SpinnakerService names:
+// spin-clouddriver, or spin-clouddriver-caching with
+// deploymentEnvironment.haServices.clouddriver.enabled (Halyard's service
+// names, see internal/spinnaker/clouddriver.go). A set clouddriver_url wins.
+// A zone switched to HA afterwards is a planned update of the account.
+func TestAccAgentAccount_clouddriverURLFollowsHA(t *testing.T) {
+	spin, plainNS := spinnakerCluster(t)
+	haNS := spin.Namespace(t)
+	tb := startTestBridge(t)
+	kc, err := kube.NewClient(spin.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := kc.Dynamic.Resource(spinnaker.SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices"))
+	setHA := func(ns string, on bool) {
+		t.Helper()
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": spinnaker.SpinnakerServiceGVK.GroupVersion().String(), "kind": "SpinnakerService",
+			"metadata": map[string]any{"name": "spinnaker", "namespace": ns},
+			"spec": map[string]any{"spinnakerConfig": map[string]any{"config": map[string]any{
+				"version": "1.35.0",
+				"deploymentEnvironment": map[string]any{"haServices": map[string]any{
+					"clouddriver": map[string]any{"enabled": on, "disableClouddriverRoDeck": false},
+					"echo":        map[string]any{"enabled": on},
+				}},
+			}}},
+		}}
+		cur, err := services.Namespace(ns).Get(t.Context(), "spinnaker", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = services.Namespace(ns).Create(t.Context(), obj, metav1.CreateOptions{})
+		} else if err == nil {
+			obj.SetResourceVersion(cur.GetResourceVersion())
+			_, err = services.Namespace(ns).Update(t.Context(), obj, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setHA(plainNS, false)
+	setHA(haNS, true)
+	acct := func(res, ns, extra string) string {
+		return fmt.Sprintf(`
+resource "spinops_agent_account" %q {
+  name = %q
+  spinnaker {
+    namespace = %q
+    %s
+  }
+}
+`, res, res, ns, extra)
+	}
+	config := tb.providerBlock(spin) + acct("cd-plain", plainNS, "") + acct("cd-ha", haNS, "") +
+		acct("cd-set", haNS, `clouddriver_url = "http://clouddriver.example:7002"`)
+	registered := func(want map[string]string) tfresource.TestCheckFunc {
+		return func(*terraform.State) error {
+			for name, url := range want {
+				a, err := tb.admin.GetAccount(tb.ctx(), &bridgev1.GetAccountRequest{Name: name})
+				if err != nil {
+					return err
+				}
+				if got := a.GetSpec().GetClouddriverUrl(); got != url {
+					return fmt.Errorf("%s: registered clouddriver_url %q, want %q", name, got, url)
+				}
+			}
+			return nil
+		}
+	}
+	plain, caching := "http://spin-clouddriver."+plainNS+":7002", "http://spin-clouddriver-caching."+haNS+":7002"
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []tfresource.TestStep{{
+			Config: config,
+			// Known at plan time: the SpinnakerServices are read then.
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("spinops_agent_account.cd-plain", tfjsonpath.New("spinnaker").AtMapKey("clouddriver_url"), knownvalue.StringExact(plain)),
+				plancheck.ExpectKnownValue("spinops_agent_account.cd-ha", tfjsonpath.New("spinnaker").AtMapKey("clouddriver_url"), knownvalue.StringExact(caching)),
+			}},
+			Check: registered(map[string]string{"cd-plain": plain, "cd-ha": caching, "cd-set": "http://clouddriver.example:7002"}),
+		}, {
+			// The plain zone is switched to HA: the next plan updates that
+			// account only, and the bridge then pushes to the caching service.
+			PreConfig: func() { setHA(plainNS, true) },
+			Config:    config,
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("spinops_agent_account.cd-plain", plancheck.ResourceActionUpdate),
+				plancheck.ExpectKnownValue("spinops_agent_account.cd-plain", tfjsonpath.New("spinnaker").AtMapKey("clouddriver_url"),
+					knownvalue.StringExact("http://spin-clouddriver-caching."+plainNS+":7002")),
+				plancheck.ExpectResourceAction("spinops_agent_account.cd-ha", plancheck.ResourceActionNoop),
+				plancheck.ExpectResourceAction("spinops_agent_account.cd-set", plancheck.ResourceActionNoop),
+			}},
+			Check: registered(map[string]string{"cd-plain": "http://spin-clouddriver-caching." + plainNS + ":7002", "cd-ha": caching}),
+		}, {
+			// And back.
+			PreConfig: func() { setHA(plainNS, false) },
+			Config:    config,
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("spinops_agent_account.cd-plain", plancheck.ResourceActionUpdate),
+			}},
+			Check: registered(map[string]string{"cd-plain": plain}),
+		}},
+	})
+}
