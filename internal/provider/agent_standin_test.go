@@ -138,13 +138,10 @@ type agentPod struct {
 	cluster  *testenv.Cluster
 	ns, name string
 	dir      string
-	logMu    sync.Mutex
-	log      bytes.Buffer
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	cred     string
-	config   string
-	starts   int
+	podProcess
+	cred   string
+	config string
+	starts int
 	// healthPort is this stand-in's agent health port (server.port).
 	healthPort int
 	// paused stops the process and keeps it stopped (the pod gone, its
@@ -186,17 +183,33 @@ func runStandIn(t *testing.T, step func(ctx context.Context), stop func()) {
 	})
 }
 
-func (p *agentPod) tail() string {
+// podProcess is the process a pod stand-in runs, and its log.
+type podProcess struct {
+	logMu sync.Mutex
+	log   bytes.Buffer
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+}
+
+func (p *podProcess) Write(b []byte) (int, error) {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	return p.log.Write(b)
+}
+
+// tail is the end of the process's log.
+func (p *podProcess) tail() string {
 	p.logMu.Lock()
 	defer p.logMu.Unlock()
 	s := p.log.String()
-	if len(s) > 4000 {
-		s = s[len(s)-4000:]
+	if len(s) > 6000 {
+		s = s[len(s)-6000:]
 	}
 	return s
 }
 
-func (p *agentPod) kill() {
+// kill stops the process, as a pod's deletion does.
+func (p *podProcess) kill() {
 	p.mu.Lock()
 	cmd := p.cmd
 	p.cmd = nil
@@ -298,7 +311,7 @@ func (p *agentPod) step(ctx context.Context, bin string) {
 	p.kill()
 	cmd := exec.Command(bin, "agent", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "SPINOPS_BRIDGE_ADDRESS="+string(sec.Data[attach.SecretAddressKey]))
-	cmd.Stdout, cmd.Stderr = &lockedWriter{p}, &lockedWriter{p}
+	cmd.Stdout, cmd.Stderr = &p.podProcess, &p.podProcess
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := testenv.StartCommand(cmd); err != nil {
 		p.t.Errorf("stand-in: starting the agent: %v", err)
@@ -308,14 +321,6 @@ func (p *agentPod) step(ctx context.Context, bin string) {
 	p.cmd = cmd
 	p.starts++
 	p.mu.Unlock()
-}
-
-type lockedWriter struct{ p *agentPod }
-
-func (w *lockedWriter) Write(b []byte) (int, error) {
-	w.p.logMu.Lock()
-	defer w.p.logMu.Unlock()
-	return w.p.log.Write(b)
 }
 
 func ptrInt64(v int64) *int64 { return &v }

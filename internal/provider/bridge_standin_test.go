@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,12 +49,9 @@ type deploymentPod struct {
 	// identityFlag takes the kubeconfig of the ServiceAccount's token;
 	// identityWhen, when set, is a flag that must be present for it.
 	identityFlag, identityWhen string
-	mu                         sync.Mutex
-	cmd                        *exec.Cmd
-	template                   string
-	starts                     int
-	logMu                      sync.Mutex
-	log                        bytes.Buffer
+	podProcess
+	template string
+	starts   int
 }
 
 // bridgePod is the bridge's pod: gRPC on the port agents dial.
@@ -92,33 +88,6 @@ func startDeploymentPod(t *testing.T, c *testenv.Cluster, ns, name string, liste
 		}
 	})
 	return p
-}
-
-func (p *deploymentPod) Write(b []byte) (int, error) {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	return p.log.Write(b)
-}
-
-func (p *deploymentPod) tail() string {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	s := p.log.String()
-	if len(s) > 6000 {
-		s = s[len(s)-6000:]
-	}
-	return s
-}
-
-func (p *deploymentPod) kill() {
-	p.mu.Lock()
-	cmd := p.cmd
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd != nil && cmd.Process != nil {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}
 }
 
 // serving reports whether the bridge answers /readyz now: its readiness
