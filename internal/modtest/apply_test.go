@@ -34,7 +34,7 @@ func repo(t *testing.T) string {
 // pointed at moto for every service the modules use.
 func motoProvider(endpoint string) string {
 	var eps strings.Builder
-	for _, s := range []string{"ec2", "iam", "s3", "sts", "rds", "elbv2", "route53", "acm", "eks", "kms", "wafv2", "sqs", "events"} {
+	for _, s := range []string{"ec2", "iam", "s3", "sts", "rds", "elbv2", "route53", "acm", "eks", "kms", "wafv2", "sqs", "events", "secretsmanager", "logs"} {
 		fmt.Fprintf(&eps, "    %s = %q\n", s, endpoint)
 	}
 	return fmt.Sprintf(`
@@ -80,6 +80,10 @@ type motoGaps struct {
 	// targets every other resource, the second plan creates exactly these.
 	// Listed in modules/README.md.
 	PlanOnly map[string]string
+	// Root is more HCL in the scratch root module, beside the module
+	// call: what the module takes as input and another module would make
+	// (a VPC and subnets for the database, say).
+	Root string
 }
 
 // planJSON is the part of `terraform show -json PLAN` the tests read.
@@ -132,7 +136,7 @@ provider_installation {
 }
 `, cache, mirror))
 	src := filepath.Join(repo(t), "modules", module)
-	writeFile(t, filepath.Join(dir, "main.tf"), motoProvider(moto.Endpoint)+fmt.Sprintf(`
+	writeFile(t, filepath.Join(dir, "main.tf"), motoProvider(moto.Endpoint)+gaps.Root+fmt.Sprintf(`
 module "m" {
   source = %q
 %s
@@ -204,6 +208,10 @@ output "m" {
 	var st struct {
 		Values struct {
 			RootModule struct {
+				Resources []struct {
+					Address string         `json:"address"`
+					Values  map[string]any `json:"values"`
+				} `json:"resources"`
 				ChildModules []struct {
 					Resources []struct {
 						Address string         `json:"address"`
@@ -217,6 +225,9 @@ output "m" {
 		t.Fatal(err)
 	}
 	a.resources = map[string]map[string]any{}
+	for _, r := range st.Values.RootModule.Resources {
+		a.resources[r.Address] = r.Values
+	}
 	for _, m := range st.Values.RootModule.ChildModules {
 		for _, r := range m.Resources {
 			a.resources[r.Address] = r.Values
