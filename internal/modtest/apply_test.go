@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
@@ -80,6 +83,20 @@ type motoGaps struct {
 	// targets every other resource, the second plan creates exactly these.
 	// Listed in modules/README.md.
 	PlanOnly map[string]string
+	// Ignore: attributes moto reads back differently from what was
+	// applied, where the difference would make the second plan update or
+	// replace the resource (address in the module → attribute → why,
+	// citing moto's source). The module is applied from a copy whose
+	// override file adds exactly these to the resource's
+	// lifecycle.ignore_changes (beside what the module already ignores):
+	// ignore_changes does not alter what is created, only what a later
+	// plan compares, so every other attribute must still read back
+	// unchanged. Listed in modules/README.md.
+	Ignore map[string]map[string]string
+	// Reads: what moto's API answers differently from AWS, so the test
+	// checks it another way (what → why, citing moto's source); logged.
+	// Listed in modules/README.md.
+	Reads map[string]string
 	// Root is more HCL in the scratch root module, beside the module
 	// call: what the module takes as input and another module would make
 	// (a VPC and subnets for the database, say).
@@ -91,7 +108,10 @@ type planJSON struct {
 	ResourceChanges []struct {
 		Address string `json:"address"`
 		Change  struct {
-			Actions []string `json:"actions"`
+			Actions      []string       `json:"actions"`
+			Before       map[string]any `json:"before"`
+			After        map[string]any `json:"after"`
+			ReplacePaths [][]any        `json:"replace_paths"`
 		} `json:"change"`
 	} `json:"resource_changes"`
 }
@@ -135,7 +155,10 @@ provider_installation {
   }
 }
 `, cache, mirror))
-	src := filepath.Join(repo(t), "modules", module)
+	src := copyModule(t, filepath.Join(repo(t), "modules", module), filepath.Join(dir, "module"), gaps.Ignore)
+	for what, why := range gaps.Reads {
+		t.Logf("moto gap, checked another way: %s: %s", what, why)
+	}
 	writeFile(t, filepath.Join(dir, "main.tf"), motoProvider(moto.Endpoint)+gaps.Root+fmt.Sprintf(`
 module "m" {
   source = %q
@@ -251,9 +274,101 @@ output "m" {
 		if _, ok := gaps.PlanOnly[rc.Address]; ok && slices.Equal(rc.Change.Actions, []string{"create"}) {
 			continue
 		}
-		t.Errorf("the second plan of modules/%s is not empty: %s %v", module, rc.Address, rc.Change.Actions)
+		t.Errorf("the second plan of modules/%s is not empty: %s %v (attributes that change: %s; replaced because of %v)",
+			module, rc.Address, rc.Change.Actions, changed(rc.Change.Before, rc.Change.After), rc.Change.ReplacePaths)
 	}
 	return a
+}
+
+// copyModule copies the module's files from src to dst and, for each
+// resource in ignore, writes moto_override.tf adding the named attributes
+// to the resource's lifecycle.ignore_changes (an override file replaces
+// the argument, so the module's own ignore_changes are carried over).
+func copyModule(t *testing.T, src, dst string, ignore map[string]map[string]string) string {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// existing: the module's own ignore_changes, by resource address.
+	existing := map[string][]string{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue // tests/, examples/: not part of the module
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dst, e.Name()), string(b))
+		if !strings.HasSuffix(e.Name(), ".tf") {
+			continue
+		}
+		f, diags := hclwrite.ParseConfig(b, e.Name(), hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", filepath.Join(src, e.Name()), diags)
+		}
+		for _, blk := range f.Body().Blocks() {
+			if blk.Type() != "resource" || len(blk.Labels()) != 2 {
+				continue
+			}
+			addr := blk.Labels()[0] + "." + blk.Labels()[1]
+			for _, lc := range blk.Body().Blocks() {
+				if lc.Type() != "lifecycle" {
+					continue
+				}
+				if a := lc.Body().GetAttribute("ignore_changes"); a != nil {
+					expr := strings.TrimSpace(string(a.Expr().BuildTokens(nil).Bytes()))
+					inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(expr, "["), "]"))
+					if !strings.HasPrefix(expr, "[") || inner == "" {
+						t.Fatalf("%s: %s ignore_changes = %s: only a list of attributes can be merged with moto's gaps", e.Name(), addr, expr)
+					}
+					existing[addr] = append(existing[addr], inner)
+				}
+			}
+		}
+	}
+	if len(ignore) == 0 {
+		return dst
+	}
+	var b strings.Builder
+	b.WriteString("# moto gaps: attributes moto reads back differently (internal/modtest)\n")
+	for _, addr := range slices.Sorted(maps.Keys(ignore)) {
+		typ, name, ok := strings.Cut(addr, ".")
+		if !ok {
+			t.Fatalf("moto gap %q: want a resource address in the module (type.name)", addr)
+		}
+		attrs := append(existing[addr], slices.Sorted(maps.Keys(ignore[addr]))...)
+		fmt.Fprintf(&b, "resource %q %q {\n  lifecycle {\n    ignore_changes = [%s]\n  }\n}\n", typ, name, strings.Join(attrs, ", "))
+		for _, attr := range slices.Sorted(maps.Keys(ignore[addr])) {
+			t.Logf("moto gap, not compared by the second plan: %s.%s: %s", addr, attr, ignore[addr][attr])
+		}
+	}
+	writeFile(t, filepath.Join(dst, "moto_override.tf"), b.String())
+	return dst
+}
+
+// changed lists the top-level attributes whose values differ between a
+// planned change's before and after (known values only), each as
+// name: before → after.
+func changed(before, after map[string]any) string {
+	var out []string
+	for k, b := range before {
+		a, ok := after[k]
+		if !ok {
+			continue // unknown after the plan: computed, not a change of its own
+		}
+		bj, _ := json.Marshal(b)
+		aj, _ := json.Marshal(a)
+		if !bytes.Equal(bj, aj) {
+			out = append(out, fmt.Sprintf("%s: %s → %s", k, tail(string(bj), 300), tail(string(aj), 300)))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
 }
 
 // output decodes one module output into v.
