@@ -5,6 +5,8 @@ package modtest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,13 +141,7 @@ func applyTolerating(t *testing.T, moto *testenv.Moto, module, args string, gaps
 	}
 	dir := t.TempDir()
 	rc := filepath.Join(dir, "terraformrc")
-	cache := filepath.Join(os.Getenv("HOME"), ".cache", "spinops", "terraform-plugins")
-	if c := os.Getenv("SPINOPS_CACHE_DIR"); c != "" {
-		cache = filepath.Join(c, "terraform-plugins")
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	cache := pluginCache(t, mirror)
 	writeFile(t, rc, fmt.Sprintf(`plugin_cache_dir = %q
 plugin_cache_may_break_dependency_lock_file = true
 provider_installation {
@@ -278,6 +274,51 @@ output "m" {
 			module, rc.Address, rc.Change.Actions, changed(rc.Change.Before, rc.Change.After), rc.Change.ReplacePaths)
 	}
 	return a
+}
+
+// pluginCache is the terraform plugin cache for providers from mirror:
+// <repo>/.testenv/terraform-plugins/<key of the mirror's files>, so a
+// rebuilt provider of the same version is not taken from the cache (there
+// is no lock file to notice), and so scripts/test-modules.sh, which keeps
+// only its own key's directory under ~/.cache/spinops/terraform-plugins,
+// cannot remove it while a test runs. Other keys' directories (stale
+// builds) are removed.
+func pluginCache(t *testing.T, mirror string) string {
+	t.Helper()
+	var files []string
+	root := filepath.Join(mirror, "registry.terraform.io")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		files = append(files, fmt.Sprintf("%s %d %d", rel, info.Size(), info.ModTime().UnixNano()))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the provider mirror %s: %v", mirror, err)
+	}
+	slices.Sort(files)
+	sum := sha256.Sum256([]byte(strings.Join(files, "\n")))
+	base := filepath.Join(repo(t), ".testenv", "terraform-plugins")
+	dir := filepath.Join(base, hex.EncodeToString(sum[:8]))
+	if old, err := os.ReadDir(base); err == nil {
+		for _, e := range old {
+			if p := filepath.Join(base, e.Name()); p != dir {
+				if err := os.RemoveAll(p); err != nil {
+					t.Logf("removing the stale plugin cache %s: %v", p, err)
+				}
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // copyModule copies the module's files from src to dst and, for each
