@@ -345,7 +345,7 @@ func copyModule(t *testing.T, src, dst string, ignore map[string]map[string]stri
 			t.Fatal(err)
 		}
 		writeFile(t, filepath.Join(dst, e.Name()), string(b))
-		if !strings.HasSuffix(e.Name(), ".tf") {
+		if len(ignore) == 0 || !strings.HasSuffix(e.Name(), ".tf") {
 			continue
 		}
 		f, diags := hclwrite.ParseConfig(b, e.Name(), hcl.InitialPos)
