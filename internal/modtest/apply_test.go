@@ -5,9 +5,12 @@ package modtest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +22,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
@@ -34,7 +39,7 @@ func repo(t *testing.T) string {
 // pointed at moto for every service the modules use.
 func motoProvider(endpoint string) string {
 	var eps strings.Builder
-	for _, s := range []string{"ec2", "iam", "s3", "sts", "rds", "elbv2", "route53", "acm", "eks", "kms", "wafv2", "sqs", "events"} {
+	for _, s := range []string{"ec2", "iam", "s3", "sts", "rds", "elbv2", "route53", "acm", "eks", "kms", "wafv2", "sqs", "events", "secretsmanager", "logs"} {
 		fmt.Fprintf(&eps, "    %s = %q\n", s, endpoint)
 	}
 	return fmt.Sprintf(`
@@ -80,6 +85,24 @@ type motoGaps struct {
 	// targets every other resource, the second plan creates exactly these.
 	// Listed in modules/README.md.
 	PlanOnly map[string]string
+	// Ignore: attributes moto reads back differently from what was
+	// applied, where the difference would make the second plan update or
+	// replace the resource (address in the module → attribute → why,
+	// citing moto's source). The module is applied from a copy whose
+	// override file adds exactly these to the resource's
+	// lifecycle.ignore_changes (beside what the module already ignores):
+	// ignore_changes does not alter what is created, only what a later
+	// plan compares, so every other attribute must still read back
+	// unchanged. Listed in modules/README.md.
+	Ignore map[string]map[string]string
+	// Reads: what moto's API answers differently from AWS, so the test
+	// checks it another way (what → why, citing moto's source); logged.
+	// Listed in modules/README.md.
+	Reads map[string]string
+	// Root is more HCL in the scratch root module, beside the module
+	// call: what the module takes as input and another module would make
+	// (a VPC and subnets for the database, say).
+	Root string
 }
 
 // planJSON is the part of `terraform show -json PLAN` the tests read.
@@ -87,7 +110,10 @@ type planJSON struct {
 	ResourceChanges []struct {
 		Address string `json:"address"`
 		Change  struct {
-			Actions []string `json:"actions"`
+			Actions      []string       `json:"actions"`
+			Before       map[string]any `json:"before"`
+			After        map[string]any `json:"after"`
+			ReplacePaths [][]any        `json:"replace_paths"`
 		} `json:"change"`
 	} `json:"resource_changes"`
 }
@@ -115,13 +141,7 @@ func applyTolerating(t *testing.T, moto *testenv.Moto, module, args string, gaps
 	}
 	dir := t.TempDir()
 	rc := filepath.Join(dir, "terraformrc")
-	cache := filepath.Join(os.Getenv("HOME"), ".cache", "spinops", "terraform-plugins")
-	if c := os.Getenv("SPINOPS_CACHE_DIR"); c != "" {
-		cache = filepath.Join(c, "terraform-plugins")
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	cache := pluginCache(t, mirror)
 	writeFile(t, rc, fmt.Sprintf(`plugin_cache_dir = %q
 plugin_cache_may_break_dependency_lock_file = true
 provider_installation {
@@ -131,8 +151,11 @@ provider_installation {
   }
 }
 `, cache, mirror))
-	src := filepath.Join(repo(t), "modules", module)
-	writeFile(t, filepath.Join(dir, "main.tf"), motoProvider(moto.Endpoint)+fmt.Sprintf(`
+	src := copyModule(t, filepath.Join(repo(t), "modules", module), filepath.Join(dir, "module"), gaps.Ignore)
+	for what, why := range gaps.Reads {
+		t.Logf("moto gap, checked another way: %s: %s", what, why)
+	}
+	writeFile(t, filepath.Join(dir, "main.tf"), motoProvider(moto.Endpoint)+gaps.Root+fmt.Sprintf(`
 module "m" {
   source = %q
 %s
@@ -204,6 +227,10 @@ output "m" {
 	var st struct {
 		Values struct {
 			RootModule struct {
+				Resources []struct {
+					Address string         `json:"address"`
+					Values  map[string]any `json:"values"`
+				} `json:"resources"`
 				ChildModules []struct {
 					Resources []struct {
 						Address string         `json:"address"`
@@ -217,6 +244,9 @@ output "m" {
 		t.Fatal(err)
 	}
 	a.resources = map[string]map[string]any{}
+	for _, r := range st.Values.RootModule.Resources {
+		a.resources[r.Address] = r.Values
+	}
 	for _, m := range st.Values.RootModule.ChildModules {
 		for _, r := range m.Resources {
 			a.resources[r.Address] = r.Values
@@ -240,9 +270,146 @@ output "m" {
 		if _, ok := gaps.PlanOnly[rc.Address]; ok && slices.Equal(rc.Change.Actions, []string{"create"}) {
 			continue
 		}
-		t.Errorf("the second plan of modules/%s is not empty: %s %v", module, rc.Address, rc.Change.Actions)
+		t.Errorf("the second plan of modules/%s is not empty: %s %v (attributes that change: %s; replaced because of %v)",
+			module, rc.Address, rc.Change.Actions, changed(rc.Change.Before, rc.Change.After), rc.Change.ReplacePaths)
 	}
 	return a
+}
+
+// pluginCache is the terraform plugin cache for providers from mirror:
+// <repo>/.testenv/terraform-plugins/<key of the mirror's files>, so a
+// rebuilt provider of the same version is not taken from the cache (there
+// is no lock file to notice), and so scripts/test-modules.sh, which keeps
+// only its own key's directory under ~/.cache/spinops/terraform-plugins,
+// cannot remove it while a test runs. Other keys' directories (stale
+// builds) are removed.
+func pluginCache(t *testing.T, mirror string) string {
+	t.Helper()
+	var files []string
+	root := filepath.Join(mirror, "registry.terraform.io")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		files = append(files, fmt.Sprintf("%s %d %d", rel, info.Size(), info.ModTime().UnixNano()))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the provider mirror %s: %v", mirror, err)
+	}
+	slices.Sort(files)
+	sum := sha256.Sum256([]byte(strings.Join(files, "\n")))
+	base := filepath.Join(repo(t), ".testenv", "terraform-plugins")
+	dir := filepath.Join(base, hex.EncodeToString(sum[:8]))
+	if old, err := os.ReadDir(base); err == nil {
+		for _, e := range old {
+			if p := filepath.Join(base, e.Name()); p != dir {
+				if err := os.RemoveAll(p); err != nil {
+					t.Logf("removing the stale plugin cache %s: %v", p, err)
+				}
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// copyModule copies the module's files from src to dst and, for each
+// resource in ignore, writes moto_override.tf adding the named attributes
+// to the resource's lifecycle.ignore_changes (an override file replaces
+// the argument, so the module's own ignore_changes are carried over).
+func copyModule(t *testing.T, src, dst string, ignore map[string]map[string]string) string {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// existing: the module's own ignore_changes, by resource address.
+	existing := map[string][]string{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue // tests/, examples/: not part of the module
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dst, e.Name()), string(b))
+		if len(ignore) == 0 || !strings.HasSuffix(e.Name(), ".tf") {
+			continue
+		}
+		f, diags := hclwrite.ParseConfig(b, e.Name(), hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", filepath.Join(src, e.Name()), diags)
+		}
+		for _, blk := range f.Body().Blocks() {
+			if blk.Type() != "resource" || len(blk.Labels()) != 2 {
+				continue
+			}
+			addr := blk.Labels()[0] + "." + blk.Labels()[1]
+			for _, lc := range blk.Body().Blocks() {
+				if lc.Type() != "lifecycle" {
+					continue
+				}
+				if a := lc.Body().GetAttribute("ignore_changes"); a != nil {
+					expr := strings.TrimSpace(string(a.Expr().BuildTokens(nil).Bytes()))
+					inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(expr, "["), "]"))
+					if !strings.HasPrefix(expr, "[") || inner == "" {
+						t.Fatalf("%s: %s ignore_changes = %s: only a list of attributes can be merged with moto's gaps", e.Name(), addr, expr)
+					}
+					existing[addr] = append(existing[addr], inner)
+				}
+			}
+		}
+	}
+	if len(ignore) == 0 {
+		return dst
+	}
+	var b strings.Builder
+	b.WriteString("# moto gaps: attributes moto reads back differently (internal/modtest)\n")
+	for _, addr := range slices.Sorted(maps.Keys(ignore)) {
+		typ, name, ok := strings.Cut(addr, ".")
+		if !ok {
+			t.Fatalf("moto gap %q: want a resource address in the module (type.name)", addr)
+		}
+		attrs := append(existing[addr], slices.Sorted(maps.Keys(ignore[addr]))...)
+		fmt.Fprintf(&b, "resource %q %q {\n  lifecycle {\n    ignore_changes = [%s]\n  }\n}\n", typ, name, strings.Join(attrs, ", "))
+		for _, attr := range slices.Sorted(maps.Keys(ignore[addr])) {
+			t.Logf("moto gap, not compared by the second plan: %s.%s: %s", addr, attr, ignore[addr][attr])
+		}
+	}
+	writeFile(t, filepath.Join(dst, "moto_override.tf"), b.String())
+	return dst
+}
+
+// changed lists the top-level attributes whose values differ between a
+// planned change's before and after (known values only), each as
+// name: before → after.
+func changed(before, after map[string]any) string {
+	var out []string
+	for k, b := range before {
+		a, ok := after[k]
+		if !ok {
+			continue // unknown after the plan: computed, not a change of its own
+		}
+		bj, _ := json.Marshal(b)
+		aj, _ := json.Marshal(a)
+		if !bytes.Equal(bj, aj) {
+			out = append(out, fmt.Sprintf("%s: %s → %s", k, tail(string(bj), 300), tail(string(aj), 300)))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
 }
 
 // output decodes one module output into v.
