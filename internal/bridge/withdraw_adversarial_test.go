@@ -43,7 +43,7 @@ func spinnakerTestbed(t *testing.T) (*testenv.Cluster, *kube.Client, string) {
 // away, the account is withdrawn a grace period after it left.
 func TestWithdrawal_flappingAgent(t *testing.T) {
 	c, kc, ns := spinnakerTestbed(t)
-	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), withSpinnaker(c, ns, 100*time.Millisecond))
+	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), withSpinnaker(t, c, ns, 100*time.Millisecond))
 	const grace = 2 * time.Second
 	cred := tb.register(t, &bridgev1.AccountSpec{Name: "flappy", Kinds: []string{"ConfigMap"}, GracePeriodSeconds: int64(grace / time.Second)})
 	tb.attachToSpinnaker(t, kc, ns, "flappy")
@@ -80,7 +80,7 @@ func TestWithdrawal_flappingAgent(t *testing.T) {
 // account disabled until the agent connects to it.
 func TestWithdrawal_replicaRestart(t *testing.T) {
 	c, kc, ns := spinnakerTestbed(t)
-	opts := []bridgeOption{withSpinnaker(c, ns, 100*time.Millisecond)}
+	opts := []bridgeOption{withSpinnaker(t, c, ns, 100*time.Millisecond)}
 	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), opts...)
 	const grace = 2 * time.Second
 	cred := tb.register(t, &bridgev1.AccountSpec{Name: "restarted", Kinds: []string{"ConfigMap"}, GracePeriodSeconds: int64(grace / time.Second)})

@@ -29,12 +29,13 @@ import (
 var spinAccounts = spinnaker.SpinnakerAccountGVK.GroupVersion().WithResource("spinnakeraccounts")
 
 // withSpinnaker lets the bridge switch SpinnakerAccounts in ns of c.
-func withSpinnaker(c *testenv.Cluster, ns string, resync time.Duration) bridgeOption {
+func withSpinnaker(t *testing.T, c *testenv.Cluster, ns string, resync time.Duration) bridgeOption {
+	t.Helper()
+	kc, err := kube.NewClient(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	return func(cfg *bridge.Config) {
-		kc, err := kube.NewClient(c.RESTConfig())
-		if err != nil {
-			panic(err)
-		}
 		cfg.Spinnaker = &bridge.SpinnakerAccounts{Client: kc.Dynamic, Namespace: ns, Resync: resync}
 	}
 }
@@ -112,7 +113,7 @@ func TestWithdrawal_endToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), withSpinnaker(c, ns, time.Minute))
+	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), withSpinnaker(t, c, ns, time.Minute))
 	const grace = 2 * time.Second // the account's own; the bridge default is a minute
 	cred := tb.register(t, &bridgev1.AccountSpec{Name: "edge", Kinds: []string{"ConfigMap"}, GracePeriodSeconds: int64(grace / time.Second)})
 	sa := tb.attachToSpinnaker(t, kc, ns, "edge")
@@ -203,7 +204,7 @@ func TestWithdrawal_onlyItsOwnAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := c.Namespace(t)
-	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), withSpinnaker(c, ns, 200*time.Millisecond),
+	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), withSpinnaker(t, c, ns, 200*time.Millisecond),
 		func(cfg *bridge.Config) { cfg.GracePeriod = time.Second })
 	creds := map[string]string{}
 	for _, n := range []string{"mine", "hand-made", "other-bridge"} {
@@ -287,7 +288,7 @@ func TestWithdrawal_onlyTheLeaseHolderActs(t *testing.T) {
 			cfg.Store, cfg.BridgeID, cfg.PeerURL = st, id, peerURLIsEndpoint
 			cfg.HeartbeatInterval, cfg.HoldTTL, cfg.SyncInterval = 300*time.Millisecond, 1500*time.Millisecond, 100*time.Millisecond
 			cfg.GracePeriod = time.Second
-			withSpinnaker(c, ns, time.Hour)(cfg)
+			withSpinnaker(t, c, ns, time.Hour)(cfg)
 		}
 	}
 	keys := newKeyRing(t)
