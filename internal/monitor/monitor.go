@@ -207,6 +207,13 @@ func (o *Options) Shape() RingShape {
 	return RingShape{Width: o.Bucket, Len: int(longest / o.Bucket)}
 }
 
+// DefaultShape is the ring of a monitor with the default bucket, windows
+// and rules.
+func DefaultShape() RingShape {
+	o := Options{Bucket: time.Minute, Windows: DefaultWindows(), Rules: WorkbookRules()}
+	return o.Shape()
+}
+
 // Monitor runs the checks and keeps the SLI, the alerts and the metrics.
 type Monitor struct {
 	o Options

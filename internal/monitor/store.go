@@ -86,7 +86,10 @@ func (st *ZoneState) SetMaintenance(w RecordedMaintenance, now time.Time) {
 type Store interface {
 	// Update reads the zone's state (a new one, with a ring of the given
 	// shape, when there is none), lets fn change it and writes it back
-	// atomically: with fn's changes either all stored or none.
+	// atomically: with fn's changes either all stored or none. A stored
+	// ring of another shape is an error, except for the zero shape, which
+	// writers that do not record rounds (a maintenance window) pass: it
+	// keeps the stored ring, and a new state gets DefaultShape.
 	Update(ctx context.Context, zone ZoneRef, shape RingShape, fn func(*ZoneState) error) (*ZoneState, error)
 	// Load reads the zone's state; nil when there is none.
 	Load(ctx context.Context, zone ZoneRef) (*ZoneState, error)
@@ -153,11 +156,14 @@ func (s *ConfigMapStore) Update(ctx context.Context, zone ZoneRef, shape RingSha
 		if create {
 			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: zone.Namespace,
 				Labels: map[string]string{LabelManagedBy: managedBy, "spinops.io/zone": zone.Name}}}
+			if shape == (RingShape{}) {
+				shape = DefaultShape()
+			}
 			st = &ZoneState{Ring: NewRing(shape.Width, shape.Len)}
 		} else if st, err = decodeState(zone, cm); err != nil {
 			return err
 		}
-		if st.Ring.Width() != shape.Width || st.Ring.Len() != shape.Len {
+		if shape != (RingShape{}) && (st.Ring.Width() != shape.Width || st.Ring.Len() != shape.Len) {
 			return fmt.Errorf("the monitor state of zone %s (ConfigMap %s/%s) was recorded with %s buckets × %d; the configuration asks for %s × %d: set the configuration back, or delete the ConfigMap to start the SLI afresh",
 				zone.Name, zone.Namespace, name, st.Ring.Width(), st.Ring.Len(), shape.Width, shape.Len)
 		}

@@ -448,18 +448,14 @@ func (r *zoneResource) upgradeAnnouncer(ctx context.Context, c *kube.Client, mon
 // zone's monitor state, bounded by the update's timeout, and returns what
 // closes it. Failing to record is a warning: the upgrade goes on, counted.
 func (r *zoneResource) upgradeMaintenance(ctx context.Context, c *kube.Client, zone *spinnaker.Zone, from string, timeout time.Duration, diags *diag.Diagnostics) func() {
-	o := monitor.Options{Store: &monitor.ConfigMapStore{}, Zones: []monitor.Zone{{Name: zone.Name, Namespace: zone.Namespace, Tier: monitor.Tier(zone.Tier)}}}
-	if err := o.CheckAndSetDefaults(); err != nil {
-		diags.AddAttributeWarning(path.Root("upgrade_notifications"), "Upgrade not recorded as maintenance", err.Error())
-		return func() {}
-	}
 	store := &monitor.ConfigMapStore{Client: c.Clientset}
 	ref := monitor.ZoneRef{Name: zone.Name, Namespace: zone.Namespace}
 	now := r.data.now()
 	w := monitor.RecordedMaintenance{ID: "upgrade-" + zone.Version + "-" + now.UTC().Format("20060102T150405Z"), Start: now, End: now.Add(timeout),
 		Reason: fmt.Sprintf("upgrade %s → %s (spinops_zone)", from, zone.Version)}
 	write := func(ctx context.Context) error {
-		_, err := store.Update(ctx, ref, o.Shape(), func(st *monitor.ZoneState) error {
+		// The zero shape: keep whatever ring the monitor keeps.
+		_, err := store.Update(ctx, ref, monitor.RingShape{}, func(st *monitor.ZoneState) error {
 			st.SetMaintenance(w, r.data.now())
 			return nil
 		})
