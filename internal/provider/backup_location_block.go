@@ -38,54 +38,53 @@ var backupGCSFields = []field{
 	{name: "endpoint", kind: "string", desc: "Endpoint of an emulator (fake-gcs-server)."},
 }
 
-func backupLocationBlockResource(what string) rschema.SingleNestedBlock {
-	sub := func(fs []field, desc string) rschema.SingleNestedBlock {
-		a := map[string]rschema.Attribute{}
+// backupLocationBlock renders the s3/gcs block into one schema package:
+// str and boolean make its attributes (deprecation is set for the
+// deprecated field), block a single nested block.
+func backupLocationBlock[A, B any](what string, str func(desc string) A, boolean func(desc, deprecation string) A,
+	block func(desc string, attrs map[string]A, blocks map[string]B) B) B {
+	sub := func(fs []field, desc string) B {
+		a := map[string]A{}
 		for _, f := range fs {
-			if f.kind == "bool" {
-				b := rschema.BoolAttribute{Optional: true, MarkdownDescription: f.desc}
-				if f.name == "force_path_style" {
-					b.DeprecationMessage = forcePathStyleDeprecation
-				}
-				a[f.name] = b
-				continue
+			switch {
+			case f.kind == "bool" && f.name == "force_path_style":
+				a[f.name] = boolean(f.desc, forcePathStyleDeprecation)
+			case f.kind == "bool":
+				a[f.name] = boolean(f.desc, "")
+			default:
+				a[f.name] = str(f.desc)
 			}
-			a[f.name] = rschema.StringAttribute{Optional: true, MarkdownDescription: f.desc}
 		}
-		return rschema.SingleNestedBlock{MarkdownDescription: desc, Attributes: a}
+		return block(desc, a, nil)
 	}
-	return rschema.SingleNestedBlock{
-		MarkdownDescription: what + ": one `s3` or `gcs` block.",
-		Blocks: map[string]rschema.Block{
-			"s3":  sub(backupS3Fields, "An S3 or S3-compatible (MinIO) bucket."),
-			"gcs": sub(backupGCSFields, "A Cloud Storage bucket."),
+	return block(what+": one `s3` or `gcs` block.", nil, map[string]B{
+		"s3":  sub(backupS3Fields, "An S3 or S3-compatible (MinIO) bucket."),
+		"gcs": sub(backupGCSFields, "A Cloud Storage bucket."),
+	})
+}
+
+func backupLocationBlockResource(what string) rschema.SingleNestedBlock {
+	return backupLocationBlock(what,
+		func(d string) rschema.Attribute { return rschema.StringAttribute{Optional: true, MarkdownDescription: d} },
+		func(d, dep string) rschema.Attribute {
+			return rschema.BoolAttribute{Optional: true, MarkdownDescription: d, DeprecationMessage: dep}
 		},
-	}
+		func(d string, a map[string]rschema.Attribute, b map[string]rschema.SingleNestedBlock) rschema.SingleNestedBlock {
+			return rschema.SingleNestedBlock{MarkdownDescription: d, Attributes: a,
+				Blocks: blocksOf(b, func(x rschema.SingleNestedBlock) rschema.Block { return x })}
+		})
 }
 
 func backupLocationBlockDataSource(what string) dsschema.SingleNestedBlock {
-	sub := func(fs []field, desc string) dsschema.SingleNestedBlock {
-		a := map[string]dsschema.Attribute{}
-		for _, f := range fs {
-			if f.kind == "bool" {
-				b := dsschema.BoolAttribute{Optional: true, MarkdownDescription: f.desc}
-				if f.name == "force_path_style" {
-					b.DeprecationMessage = forcePathStyleDeprecation
-				}
-				a[f.name] = b
-				continue
-			}
-			a[f.name] = dsschema.StringAttribute{Optional: true, MarkdownDescription: f.desc}
-		}
-		return dsschema.SingleNestedBlock{MarkdownDescription: desc, Attributes: a}
-	}
-	return dsschema.SingleNestedBlock{
-		MarkdownDescription: what + ": one `s3` or `gcs` block.",
-		Blocks: map[string]dsschema.Block{
-			"s3":  sub(backupS3Fields, "An S3 or S3-compatible (MinIO) bucket."),
-			"gcs": sub(backupGCSFields, "A Cloud Storage bucket."),
+	return backupLocationBlock(what,
+		func(d string) dsschema.Attribute { return dsschema.StringAttribute{Optional: true, MarkdownDescription: d} },
+		func(d, dep string) dsschema.Attribute {
+			return dsschema.BoolAttribute{Optional: true, MarkdownDescription: d, DeprecationMessage: dep}
 		},
-	}
+		func(d string, a map[string]dsschema.Attribute, b map[string]dsschema.SingleNestedBlock) dsschema.SingleNestedBlock {
+			return dsschema.SingleNestedBlock{MarkdownDescription: d, Attributes: a,
+				Blocks: blocksOf(b, func(x dsschema.SingleNestedBlock) dsschema.Block { return x })}
+		})
 }
 
 // backupLocationModel is an s3 or gcs block (destination, bucket source).
