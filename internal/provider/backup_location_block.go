@@ -65,7 +65,9 @@ func backupLocationBlock[A, B any](what string, str func(desc string) A, boolean
 
 func backupLocationBlockResource(what string) rschema.SingleNestedBlock {
 	return backupLocationBlock(what,
-		func(d string) rschema.Attribute { return rschema.StringAttribute{Optional: true, MarkdownDescription: d} },
+		func(d string) rschema.Attribute {
+			return rschema.StringAttribute{Optional: true, MarkdownDescription: d}
+		},
 		func(d, dep string) rschema.Attribute {
 			return rschema.BoolAttribute{Optional: true, MarkdownDescription: d, DeprecationMessage: dep}
 		},
@@ -77,7 +79,9 @@ func backupLocationBlockResource(what string) rschema.SingleNestedBlock {
 
 func backupLocationBlockDataSource(what string) dsschema.SingleNestedBlock {
 	return backupLocationBlock(what,
-		func(d string) dsschema.Attribute { return dsschema.StringAttribute{Optional: true, MarkdownDescription: d} },
+		func(d string) dsschema.Attribute {
+			return dsschema.StringAttribute{Optional: true, MarkdownDescription: d}
+		},
 		func(d, dep string) dsschema.Attribute {
 			return dsschema.BoolAttribute{Optional: true, MarkdownDescription: d, DeprecationMessage: dep}
 		},
