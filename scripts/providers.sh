@@ -6,8 +6,11 @@
 #   <cache>/providers/<name>/<key>/terraform-provider-<name>   (the build)
 #   <repo>/.testenv/mirror/registry.terraform.io/hashicorp/<name>/<version>/<os_arch>/terraform-provider-<name>_v<version>
 #
-# The aws provider is the expensive one (25-45 min cold, ~9 GB RAM at link);
-# everything is cached by module version + Go version and reused.
+# aws and google are built from a trimmed copy of their module source that
+# registers only the services our HCL names (tools/providertrim: the
+# resources we use are the provider's own code, unmodified; the full aws
+# build was half of a cold `make test`). Everything is cached by module
+# version, Go version, flags and the kept services, and reused.
 #
 # Usage: scripts/providers.sh [NAME...]      (default: aws google)
 #        scripts/providers.sh --print-mirror
@@ -48,6 +51,27 @@ gcflags=${PROVIDER_GCFLAGS-}
 go_version=$(go version)
 plat="$(go env GOOS)_$(go env GOARCH)"
 
+# The directories whose HCL names the aws_*/google_* types to keep.
+scan=$repo/modules,$repo/examples,$repo/internal/modtest
+
+# module_dir TARGET: the module cache's copy of pkg@version's module.
+module_dir() {
+	local mod=${1%@*} ver=${1##*@}
+	mod=${mod%/cmd/*}
+	(cd "$cache" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "$mod@$ver") |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+# trimmer ARGS: tools/providertrim, built once per run (stdlib only, seconds;
+# under the cache lock taken below).
+trimmer_built=
+trimmer() {
+	if [[ -z $trimmer_built ]]; then
+		(cd "$repo" && go build -o "$cache/providers/.providertrim" ./tools/providertrim)
+		trimmer_built=1
+	fi
+	"$cache/providers/.providertrim" "$@"
+}
+
 mkdir -p "$cache/providers"
 if command -v flock >/dev/null; then
 	exec 9>"$cache/providers/.lock"
@@ -59,17 +83,33 @@ for name in "${want[@]}"; do
 	for p in "${providers[@]}"; do [[ ${p%%|*} == "$name" ]] && line=$p; done
 	[[ -n $line ]] || { echo "providers: unknown provider $name" >&2; exit 2; }
 	IFS='|' read -r _ target version <<<"$line"
-	key=$(printf '%s\n%s\n%s\n' "$target" "$go_version" "$gcflags" | sha256sum | cut -c1-16)
+	trim=
+	case $name in aws | google) trim=$name ;; esac
+	services=
+	if [[ -n $trim ]]; then
+		# The services our HCL names, from the module source (part of the key:
+		# a module that starts using another service rebuilds the provider).
+		src=$(module_dir "$target")
+		services=$(trimmer -provider "$trim" -src "$src" -scan "$scan" -list | paste -sd, -)
+		services="$services $(sha256sum <"$repo/tools/providertrim/main.go" | cut -c1-16)"
+	fi
+	key=$(printf '%s\n%s\n%s\n%s\n' "$target" "$go_version" "$gcflags" "$services" | sha256sum | cut -c1-16)
 	bin=$cache/providers/$name/$key/terraform-provider-$name
 	if [[ -x $bin ]]; then
-		log "$name $version: cached $bin"
+		log "$name $version: cached $bin${trim:+ (services: ${services% *})}"
 	else
-		log "$name $version: building from the module proxy (aws 25-45 min, google ~5 min cold) ..."
 		start=$(date +%s)
 		mkdir -p "$(dirname "$bin")"
 		gobin=$(mktemp -d "$(dirname "$bin")/gobin.XXXXXX")
 		trap 'rm -rf "$gobin"' EXIT
-		(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -gcflags="$gcflags" -ldflags '-s -w' "$target")
+		if [[ -n $trim ]]; then
+			log "$name $version: building from the module proxy with the services ${services% *} (aws ≈8 min, google ≈5 min cold) ..."
+			trimmer -provider "$trim" -src "$src" -scan "$scan" -out "$gobin/src" >/dev/null
+			(cd "$gobin/src" && GOWORK=off GOFLAGS=-mod=mod go build -trimpath -gcflags="$gcflags" -ldflags '-s -w' -o "$gobin/terraform-provider-$name" .)
+		else
+			log "$name $version: building from the module proxy ..."
+			(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -gcflags="$gcflags" -ldflags '-s -w' "$target")
+		fi
 		mv -f "$gobin"/terraform-provider-* "$bin"
 		rm -rf "$gobin"
 		trap - EXIT

@@ -5,8 +5,9 @@
 #
 # Lanes (see README "How long make test takes"):
 #   providers  (background, nice 10, from t=0)  hashicorp/aws + google built
-#              from the module proxy (the one long build of a cold machine),
-#              then tflint and our provider into the mirror;
+#              from the module proxy with only the services our HCL names
+#              (tools/providertrim), then tflint and our provider into the
+#              mirror;
 #   services   (foreground)  scripts/testenv.sh: kube-apiserver, kubectl,
 #              fake-gcs-server, MariaDB;
 #   tofu       (background, nice 10, from t=0)  OpenTofu built from the module
@@ -17,10 +18,13 @@
 #              OpenTofu acceptance run (tofu-tests: waits for tofu, then
 #              go-test-tofu) in a third;
 #   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
-#   modules    (foreground, last)  scripts/test-modules.sh: needs the providers.
+#   modules    (background, from the end of the providers lane)
+#              scripts/test-modules.sh, beside the go tests.
 #
 # The acceptance tests wait on API servers and terraform much of the time;
-# the niced provider build takes the cores they leave idle. Nothing is
+# the niced provider builds and then the module tests take the cores they
+# leave idle. Each phase's CPU seconds are in the summary: on 2 cores a cold
+# run cannot be shorter than their sum (less the nested lanes) over 2. Nothing is
 # skipped on a cold machine: the cache only makes a warm run shorter.
 #
 # Environment: GO (go), TERRAFORM, TEST_TIMEOUT (60m), SPINOPS_CACHE_DIR,
@@ -40,15 +44,20 @@ t0=$(date +%s)
 
 log() { printf 'test: %s\n' "$*"; }
 
-# phase NAME CMD...: run CMD, record NAME, start offset, seconds and result.
+# phase NAME CMD...: run CMD, record NAME, start offset, seconds, CPU
+# seconds (user + system of everything it ran: on 2 cores, the CPU seconds of
+# all phases over 2 is the floor of a cold run) and result.
 phase() {
-	local name=$1 start rc=0
+	local name=$1 start rc=0 cpu tf TIMEFORMAT='%U %S'
 	shift
 	start=$(date +%s)
 	log "$name: started (+$((start - t0))s)"
-	"$@" || rc=$?
-	printf '%s\t%d\t%d\t%s\n' "$name" $((start - t0)) $(($(date +%s) - start)) \
-		"$([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")" >>"$phases"
+	tf=$(mktemp)
+	{ time "$@" 2>&4; } 4>&2 2>"$tf" || rc=$?
+	cpu=$(awk 'END {printf "%d", $1 + $2}' "$tf")
+	rm -f "$tf"
+	printf '%s\t%d\t%d\t%s\t%s\n' "$name" $((start - t0)) $(($(date +%s) - start)) \
+		"$([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")" "$cpu" >>"$phases"
 	log "$name: $([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)") in $(($(date +%s) - start))s"
 	return $rc
 }
@@ -77,26 +86,45 @@ wait_bg() {
 	return $rc
 }
 
+# total_cpu: CPU seconds of this script and everything it ran (the phases
+# nest: the providers lane contains provider-aws, so the column does not add
+# up).
+total_cpu() {
+	local TIMEFORMAT
+	times | awk 'NR == 2 {
+		split($1, u, "m"); split($2, s, "m")
+		printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2]
+	}'
+}
+
 summary() {
 	local rc=$?
 	for p in "${bg_pid[@]}"; do kill -- "$p" 2>/dev/null || true; done
 	echo
 	echo "test: where the time went (wall clock; background lanes overlap the others)"
-	printf '  %-28s %8s %8s  %s\n' phase start seconds result
-	sort -t$'\t' -k2,2n "$phases" | while IFS=$'\t' read -r n s d r; do
-		printf '  %-28s %7ss %7ss  %s\n' "$n" "+$s" "$d" "$r"
+	printf '  %-28s %8s %8s %8s  %s\n' phase start seconds cpu-s result
+	sort -t$'\t' -k2,2n "$phases" | while IFS=$'\t' read -r n s d r c; do
+		printf '  %-28s %7ss %7ss %7ss  %s\n' "$n" "+$s" "$d" "$c" "$r"
 	done
-	printf '  %-28s %8s %7ss  %s\n' total "" $(($(date +%s) - t0)) "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
+	printf '  %-28s %8s %7ss %7ss  %s\n' total "" $(($(date +%s) - t0)) "$(total_cpu)" "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
 }
 trap summary EXIT
 
 # --- t=0: the long build starts first, in the background -----------------
 # (phase runs its command inside `||`, where set -e does not apply: each
 # step stops the lane itself.)
+# The modules lane (started after services) waits for this one through
+# $logs/providers.rc.
+rm -f "$logs/providers.rc"
 providers() {
-	phase provider-aws "$repo/scripts/providers.sh" aws || return
-	phase provider-google "$repo/scripts/providers.sh" google || return
-	phase modules-prepare "$repo/scripts/test-modules.sh" --prepare
+	local rc=0
+	{
+		phase provider-aws "$repo/scripts/providers.sh" aws &&
+			phase provider-google "$repo/scripts/providers.sh" google &&
+			phase modules-prepare "$repo/scripts/test-modules.sh" --prepare
+	} || rc=$?
+	echo "$rc" >"$logs/providers.rc"
+	return "$rc"
 }
 bg providers 10 providers
 # OpenTofu (≈4 min cold) beside it; only go-test-tofu, near the end, needs it.
@@ -114,6 +142,22 @@ static() {
 	make -s --no-print-directory check-fmt vet golangci check-generate
 }
 bg static 5 static
+
+# --- modules: as soon as the providers are built, beside the go tests -----
+# (terraform test and the moto applies are CPU work; the acceptance tests
+# mostly wait on API servers and terraform, so the two overlap well.)
+modules() {
+	local rc
+	until [[ -s $logs/providers.rc ]]; do sleep 5; done
+	rc=$(cat "$logs/providers.rc")
+	if [[ $rc != 0 ]]; then
+		log "providers failed ($rc): the module tests cannot run"
+		return 1
+	fi
+	"$repo/scripts/testenv.sh" --only tofu >/dev/null || return
+	phase modules "$repo/scripts/test-modules.sh"
+}
+bg module-tests 0 modules
 
 # --- go tests: three lanes at once -----------------------------------------
 # The acceptance tests wait on API servers and terraform most of the time, so
@@ -144,16 +188,9 @@ phase go-test env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
 	$GO test -count=1 -timeout "$TEST_TIMEOUT" ${GOTESTFLAGS:-} "${plain_pkgs[@]}" || failed+=(go-test)
 
 # Every lane is waited for and reported, so one run shows every failure.
-for lane in go-test-race tofu tofu-tests static; do
+for lane in go-test-race tofu tofu-tests static providers module-tests; do
 	wait_bg "$lane" || failed+=("$lane")
 done
-
-# --- modules (need the providers) -----------------------------------------
-if wait_bg providers; then
-	phase modules "$repo/scripts/test-modules.sh" || failed+=(modules)
-else
-	failed+=(providers)
-fi
 if [[ ${#failed[@]} -gt 0 ]]; then
 	log "FAILED: ${failed[*]}"
 	exit 1

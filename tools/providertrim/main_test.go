@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// providerSource downloads (or finds in the module cache) the provider
+// module scripts/providers.sh builds, at the same version.
+func providerSource(t *testing.T, name string) string {
+	t.Helper()
+	f, err := os.Open("../../scripts/providers.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var target string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, `"`+name+`|`) {
+			target = strings.Split(strings.Trim(line, `"`), "|")[1]
+		}
+	}
+	if target == "" {
+		t.Fatalf("scripts/providers.sh has no %s line", name)
+	}
+	cmd := exec.Command("go", "mod", "download", "-json", target)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("cannot download %s from the module proxy (%v): the provider build would fail the same way", target, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download -json %s: %v %s", target, err, out)
+	}
+	return mod.Dir
+}
+
+func hclDir(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func importPaths(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+	if err != nil {
+		t.Fatalf("the trimmed %s does not parse: %v", path, err)
+	}
+	got := map[string]bool{}
+	for _, s := range f.Imports {
+		p, _ := strconv.Unquote(s.Path.Value)
+		got[p] = true
+	}
+	return got
+}
+
+// The services kept are exactly those registering a type the HCL names,
+// found wherever the name appears (blocks, mock and override targets).
+func TestKeepsTheServicesTheHCLNames(t *testing.T) {
+	src := providerSource(t, "aws")
+	dir := hclDir(t, `
+resource "aws_sqs_queue" "q" {}
+data "aws_caller_identity" "me" {}
+run "x" {
+  override_resource { target = aws_route53_zone.z }
+}
+variable "aws_not_a_type" {}
+`)
+	reg, err := typeRegistry(flavours["aws"], src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, svc := range map[string]string{"aws_sqs_queue": "sqs", "aws_caller_identity": "sts", "aws_route53_zone": "route53"} {
+		if reg[typ] != svc {
+			t.Errorf("the registry maps %s to %q, want %q", typ, reg[typ], svc)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "tree")
+	if err := run(flavours["aws"], src, out, []string{dir}, false); err != nil {
+		t.Fatal(err)
+	}
+	imps := importPaths(t, filepath.Join(out, awsServicesFile))
+	var kept []string
+	for p := range imps {
+		if strings.HasPrefix(p, awsServicePkgPrefix) {
+			kept = append(kept, strings.TrimPrefix(p, awsServicePkgPrefix))
+		}
+	}
+	if len(kept) != 3 || !imps[awsServicePkgPrefix+"sqs"] || !imps[awsServicePkgPrefix+"sts"] || !imps[awsServicePkgPrefix+"route53"] {
+		t.Errorf("kept service packages %v, want exactly route53, sqs, sts", kept)
+	}
+	body, err := os.ReadFile(filepath.Join(out, awsServicesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(body), ".ServicePackage(ctx)"); n != 3 {
+		t.Errorf("the trimmed list registers %d service packages, want 3:\n%s", n, body)
+	}
+
+	// Every client accessor a kept package calls is still defined, and the
+	// SDK clients only dropped accessors used are no longer imported.
+	clients := importPaths(t, filepath.Join(out, awsClientFile))
+	for _, sdk := range []string{"sqs", "route53"} {
+		if !clients["github.com/aws/aws-sdk-go-v2/service/"+sdk] {
+			t.Errorf("awsclient_gen.go no longer imports the %s SDK client a kept service uses", sdk)
+		}
+	}
+	for _, sdk := range []string{"ec2", "lambda", "dynamodb"} {
+		if clients["github.com/aws/aws-sdk-go-v2/service/"+sdk] {
+			t.Errorf("awsclient_gen.go still imports the %s SDK client no kept package uses", sdk)
+		}
+	}
+	gen, err := os.ReadFile(filepath.Join(out, awsClientFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []string{"sqs", "route53"} {
+		files, _ := filepath.Glob(filepath.Join(out, "internal/service", svc, "*.go"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, m := range regexp.MustCompile(`\(\*conns\.AWSClient\)\.([A-Z]\w*Client)\(ctx\)`).FindAllSubmatch(b, -1) {
+				if !strings.Contains(string(gen), "func (c *AWSClient) "+string(m[1])+"(") {
+					t.Errorf("%s calls %s, which the trimmed awsclient_gen.go no longer defines", f, m[1])
+				}
+			}
+		}
+	}
+	if !strings.HasPrefix(string(gen), "// Copyright") {
+		t.Errorf("the trimmed awsclient_gen.go lost its licence header")
+	}
+}
+
+func TestGoogleKeepsTheRegisteringServices(t *testing.T) {
+	src := providerSource(t, "google")
+	dir := hclDir(t, `
+resource "google_sql_database_instance" "db" {}
+resource "google_project_iam_member" "m" {}
+`)
+	out := filepath.Join(t.TempDir(), "tree")
+	if err := run(flavours["google"], src, out, []string{dir}, false); err != nil {
+		t.Fatal(err)
+	}
+	imps := importPaths(t, filepath.Join(out, googleServicesFile))
+	var kept []string
+	for p := range imps {
+		if strings.HasPrefix(p, googleServicePkgPrefix) {
+			kept = append(kept, strings.TrimPrefix(p, googleServicePkgPrefix))
+		}
+	}
+	if len(kept) != 2 || !imps[googleServicePkgPrefix+"sql"] || !imps[googleServicePkgPrefix+"resourcemanager"] {
+		t.Errorf("kept service packages %v, want exactly resourcemanager and sql", kept)
+	}
+}
+
+// HCL that names no type of the provider is refused, not built as an empty
+// provider that would fail every test with "resource type not supported".
+func TestRefusesAnEmptyProvider(t *testing.T) {
+	src := providerSource(t, "aws")
+	dir := hclDir(t, `resource "google_storage_bucket" "b" {}`)
+	err := run(flavours["aws"], src, filepath.Join(t.TempDir(), "tree"), []string{dir}, true)
+	if err == nil || !strings.Contains(err.Error(), "refusing to build an empty provider") {
+		t.Fatalf("err = %v, want a refusal", err)
+	}
+}
