@@ -10,13 +10,19 @@
 #              mirror;
 #   services   (foreground)  scripts/testenv.sh: kube-apiserver, kubectl,
 #              fake-gcs-server, MariaDB;
+#   go-build   (background, from t=0)  every test binary compiled once, so
+#              the Go lanes below, which share packages, do not compile them
+#              each at the same time; they start when it and services are
+#              done;
 #   tofu       (background, nice 10, from t=0)  OpenTofu built from the module
 #              proxy, for go-test-tofu (the basic acceptance tests under tofu);
 #   go         (foreground)  go test of every package with TF_ACC=1, except
 #              bridge and agent, which run only under -race (one build of each
-#              package, not two) in a lane beside it (go-test-race), with the
-#              OpenTofu acceptance run (tofu-tests: waits for tofu, then
-#              go-test-tofu) in a third;
+#              package, not two) in a lane beside it (go-test-race), and
+#              internal/provider, whose acceptance tests run in three
+#              processes beside it (go-test-provider-N), with the OpenTofu
+#              acceptance run (tofu-tests: waits for tofu, then go-test-tofu)
+#              in another;
 #   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
 #   modules    (background, from the end of the providers lane)
 #              scripts/test-modules.sh, beside the go tests.
@@ -130,12 +136,31 @@ bg providers 10 providers
 # OpenTofu (≈4 min cold) beside it; only go-test-tofu, near the end, needs it.
 bg tofu 10 "$repo/scripts/testenv.sh" --only tofu
 
+# Our packages and their tests, compiled once before the lanes that share
+# them start: go test, the provider shards, go-test-tofu, go vet and the
+# module lane's provider build would otherwise each compile the same
+# packages at the same time on a cold cache (concurrent go commands do not
+# wait for each other's work). -run '^$' compiles and links every test
+# binary and runs none. Beside the services build: another module graph
+# (k8s.io/kubernetes), so nothing is compiled twice.
+mod=$($GO list -m)
+race_pkgs=("$mod/internal/bridge/..." "$mod/internal/agent/...")
+mapfile -t plain_pkgs < <($GO list ./... | grep -v -e "^$mod/internal/bridge\(/\|$\)" -e "^$mod/internal/agent\(/\|$\)")
+go_build() {
+	$GO test -count=1 -run '^$' "${plain_pkgs[@]}" >/dev/null &&
+		$GO test -race -count=1 -run '^$' "${race_pkgs[@]}" >/dev/null
+}
+bg go-build 0 go_build
+
 # --- services ------------------------------------------------------------
 phase services env SPINOPS_TESTENV_SKIP_TOFU=1 "$repo/scripts/testenv.sh"
 mkdir -p "$repo/.testenv"
 export TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE:-$repo/.testenv/terraformrc}
 [[ -e $TF_CLI_CONFIG_FILE ]] || : >"$TF_CLI_CONFIG_FILE"
 export PATH=$PATH:$repo/.testenv/bin
+
+failed=()
+wait_bg go-build || failed+=(go-build)
 
 # --- static checks, beside the tests --------------------------------------
 static() {
@@ -163,9 +188,6 @@ bg module-tests 0 modules
 # The acceptance tests wait on API servers and terraform most of the time, so
 # the race run (bridge and agent only: one build of each package, not two)
 # and the OpenTofu run go beside the main run instead of after it.
-mod=$($GO list -m)
-race_pkgs=("$mod/internal/bridge/..." "$mod/internal/agent/...")
-mapfile -t plain_pkgs < <($GO list ./... | grep -v -e "^$mod/internal/bridge\(/\|$\)" -e "^$mod/internal/agent\(/\|$\)")
 # shellcheck disable=SC2086
 bg go-test-race 0 $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
 
@@ -182,13 +204,36 @@ go_test_tofu() {
 }
 bg tofu-tests 0 go_test_tofu
 
-failed=()
+# internal/provider's acceptance tests are the longest package, and they
+# wait on API servers and terraform: they run in $shards processes at once
+# (each test binary starts its own shared services, so the shards share no
+# cluster, database or moto), dealt round-robin from the sorted test names so
+# the slow families (TestAccAgentAccount_*, ...) spread over the shards.
+provider_pkg=$mod/internal/provider
+shards=${SPINOPS_PROVIDER_SHARDS:-3}
+mapfile -t provider_tests < <(sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' internal/provider/*_test.go | sort)
+mapfile -t plain_pkgs < <(printf '%s\n' "${plain_pkgs[@]}" | grep -vx "$provider_pkg")
+go_test_provider() {
+	local i=$1 names=() j
+	for ((j = i; j < ${#provider_tests[@]}; j += shards)); do names+=("${provider_tests[j]}"); done
+	# shellcheck disable=SC2086
+	env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
+		$GO test -count=1 -timeout "$TEST_TIMEOUT" -run "^($(IFS='|'; echo "${names[*]}"))\$" ${GOTESTFLAGS:-} "$provider_pkg"
+}
+for ((i = 0; i < shards; i++)); do
+	bg "go-test-provider-$((i + 1))" 0 go_test_provider "$i"
+done
+
 # shellcheck disable=SC2086
 phase go-test env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
 	$GO test -count=1 -timeout "$TEST_TIMEOUT" ${GOTESTFLAGS:-} "${plain_pkgs[@]}" || failed+=(go-test)
 
 # Every lane is waited for and reported, so one run shows every failure.
 for lane in go-test-race tofu tofu-tests static providers module-tests; do
+	wait_bg "$lane" || failed+=("$lane")
+done
+for ((i = 1; i <= shards; i++)); do
+	lane=go-test-provider-$i
 	wait_bg "$lane" || failed+=("$lane")
 done
 if [[ ${#failed[@]} -gt 0 ]]; then

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,6 +119,9 @@ type planJSON struct {
 	} `json:"resource_changes"`
 }
 
+// initMu serialises terraform init (see applyTolerating).
+var initMu sync.Mutex
+
 // applyTolerating writes a root module calling modules/<module> with the
 // HCL arguments args, applies it against moto (all but gaps.PlanOnly),
 // reads its outputs and resources, checks that a second plan changes only
@@ -183,7 +187,11 @@ output "m" {
 		}
 		return out.Bytes()
 	}
+	// The tests run in parallel against one moto; terraform's plugin cache
+	// is not safe for concurrent installs, so one init at a time.
+	initMu.Lock()
 	tf("init", "-no-color", "-input=false")
+	initMu.Unlock()
 	start := time.Now()
 	applyArgs := []string{"apply", "-auto-approve", "-no-color", "-input=false"}
 	if len(gaps.PlanOnly) > 0 {

@@ -22,6 +22,7 @@ import (
 // (anything else 404), the NLB passing TLS through to Gate's x509 port,
 // and an alias record for each name pointing at its load balancer.
 func TestMotoEdge(t *testing.T) {
+	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spe", 5)
 	zone := name + ".example.com"

@@ -20,6 +20,7 @@ import (
 // bounds, nodes on an IMDSv2-only launch template with encrypted disks.
 // moto has no EKS access entries or add-ons: those are plan-only.
 func TestMotoEKS(t *testing.T) {
+	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spin-eks-", 5)
 	const admin = "arn:aws:iam::" + testenv.MotoAccountID + ":role/platform-admin"

@@ -66,6 +66,7 @@ func strs(v any) []string {
 // zone's namespace through the cluster's OIDC provider, Front50's policy
 // scoped to its bucket, an additional role's managed policy attached.
 func TestMotoIAM(t *testing.T) {
+	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	prefix := testenv.UniqueName("spin", 6)
 	const oidc = "oidc.eks." + testenv.MotoRegion + ".amazonaws.com/id/5C0FFEE5C0FFEE"
@@ -166,6 +167,7 @@ func TestMotoIAM(t *testing.T) {
 // Spinnaker assumes in a target account, with the trust and inline policy
 // it was given and the session length asked for.
 func TestMotoManagedRole(t *testing.T) {
+	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spinnakerManaged", 6)
 	source := "arn:aws:iam::" + testenv.MotoAccountID + ":role/spinnaker-source"
@@ -215,6 +217,7 @@ const perfInsightsGap = "moto 5.2.1 does not model Performance Insights (nothing
 // IAM auth on, the password kept by RDS (never in state), the cluster
 // parameter group setting what Spinnaker and point-in-time recovery need.
 func TestMotoMySQL(t *testing.T) {
+	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spin-sql-", 6)
 	azs := []string{testenv.MotoRegion + "a", testenv.MotoRegion + "b", testenv.MotoRegion + "c"}

@@ -20,6 +20,7 @@ import (
 // open exactly on Deck's and Gate's ports to the given CIDRs, the database
 // group reachable only from the internal group, a NAT gateway per AZ.
 func TestMotoNetwork(t *testing.T) {
+	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	azs := []string{testenv.MotoRegion + "a", testenv.MotoRegion + "b", testenv.MotoRegion + "c"}
 	// moto 5.2 returns a same-account group reference as
@@ -148,6 +149,7 @@ func TestMotoNetwork(t *testing.T) {
 // encrypted by default, public access blocked (its noncurrent-version
 // lifecycle is plan-only under moto: see motoGaps).
 func TestMotoBucket(t *testing.T) {
+	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spinops-front50-", 8)
 	a := applyTolerating(t, moto, "aws/bucket", `
