@@ -19,8 +19,9 @@
 #   go         (foreground)  go test of every package with TF_ACC=1, except
 #              bridge and agent, which run only under -race (one build of each
 #              package, not two) in a lane beside it (go-test-race), and
-#              internal/provider, whose acceptance tests run in three
-#              processes beside it (go-test-provider-N), with the OpenTofu
+#              internal/provider, whose acceptance tests run in their own
+#              lane beside it (go-test-provider-N; SPINOPS_PROVIDER_SHARDS
+#              processes, default 1), with the OpenTofu
 #              acceptance run (tofu-tests: waits for tofu, then go-test-tofu)
 #              in another;
 #   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
@@ -205,12 +206,16 @@ go_test_tofu() {
 bg tofu-tests 0 go_test_tofu
 
 # internal/provider's acceptance tests are the longest package, and they
-# wait on API servers and terraform: they run in $shards processes at once
-# (each test binary starts its own shared services, so the shards share no
-# cluster, database or moto), dealt round-robin from the sorted test names so
-# the slow families (TestAccAgentAccount_*, ...) spread over the shards.
+# wait on API servers and terraform: they run in their own lane beside go
+# test, in $shards processes at once (each test binary starts its own shared
+# services, so the shards share no cluster, database or moto), dealt
+# round-robin from the sorted test names so the slow families
+# (TestAccAgentAccount_*, ...) spread over the shards. Default 1: with 3, in
+# a cold run at load 22, TestAccZone_promotionDemandsSandboxHealth failed
+# (its monitor had not measured the sandbox after the upgrade); the tests'
+# waits must be made load-proof before more shards are the default.
 provider_pkg=$mod/internal/provider
-shards=${SPINOPS_PROVIDER_SHARDS:-3}
+shards=${SPINOPS_PROVIDER_SHARDS:-1}
 mapfile -t provider_tests < <(sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' internal/provider/*_test.go | sort)
 mapfile -t plain_pkgs < <(printf '%s\n' "${plain_pkgs[@]}" | grep -vx "$provider_pkg")
 go_test_provider() {
