@@ -267,14 +267,9 @@ func trimGoogle(out string, keep map[string]bool) error {
 	if services == 0 {
 		return fmt.Errorf("%s imports no service packages: the provider's layout changed, update tools/providertrim", path)
 	}
-	for svc := range keep {
-		if !importsPath(f, googleServicePkgPrefix+svc) {
-			return fmt.Errorf("%s does not import the service package %s", path, svc)
-		}
+	if err := dropUnkeptServices(f, path, googleServicePkgPrefix, keep); err != nil {
+		return err
 	}
-	removeImports(f, func(p string) bool {
-		return strings.HasPrefix(p, googleServicePkgPrefix) && !keep[strings.TrimPrefix(p, googleServicePkgPrefix)]
-	})
 	f.Comments = headerComments(f)
 	return writeFile(fset, f, path)
 }
@@ -287,7 +282,6 @@ func trimServicePackages(path string, keep map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("parsing %s: %w", path, err)
 	}
-	var dropped []string
 	var entries int
 	ast.Inspect(f, func(n ast.Node) bool {
 		lit, ok := n.(*ast.CompositeLit)
@@ -316,8 +310,6 @@ func trimServicePackages(path string, keep map[string]bool) error {
 			entries++
 			if keep[id.Name] {
 				elts = append(elts, e)
-			} else {
-				dropped = append(dropped, id.Name)
 			}
 		}
 		lit.Elts = elts
@@ -326,14 +318,9 @@ func trimServicePackages(path string, keep map[string]bool) error {
 	if entries == 0 {
 		return fmt.Errorf("%s lists no X.ServicePackage(ctx) entries: the provider's layout changed, update tools/providertrim", path)
 	}
-	for svc := range keep {
-		if !importsPath(f, awsServicePkgPrefix+svc) {
-			return fmt.Errorf("%s does not import the service package %s", path, svc)
-		}
+	if err := dropUnkeptServices(f, path, awsServicePkgPrefix, keep); err != nil {
+		return err
 	}
-	removeImports(f, func(p string) bool {
-		return strings.HasPrefix(p, awsServicePkgPrefix) && !keep[strings.TrimPrefix(p, awsServicePkgPrefix)]
-	})
 	return writeFile(fset, f, path)
 }
 
@@ -431,6 +418,20 @@ func headerComments(f *ast.File) []*ast.CommentGroup {
 		}
 	}
 	return header
+}
+
+// dropUnkeptServices checks that f imports every kept service package under
+// prefix and removes the imports of the others.
+func dropUnkeptServices(f *ast.File, path, prefix string, keep map[string]bool) error {
+	for svc := range keep {
+		if !importsPath(f, prefix+svc) {
+			return fmt.Errorf("%s does not import the service package %s", path, svc)
+		}
+	}
+	removeImports(f, func(p string) bool {
+		return strings.HasPrefix(p, prefix) && !keep[strings.TrimPrefix(p, prefix)]
+	})
+	return nil
 }
 
 func importsPath(f *ast.File, p string) bool {

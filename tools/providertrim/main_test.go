@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"go/parser"
 	"go/token"
 	"os"
@@ -39,7 +40,11 @@ func providerSource(t *testing.T, name string) string {
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	out, err := cmd.Output()
 	if err != nil {
-		t.Skipf("cannot download %s from the module proxy (%v): the provider build would fail the same way", target, err)
+		msg := fmt.Sprintf("cannot download %s from the Go module proxy (%v): scripts/providers.sh needs it too", target, err)
+		if os.Getenv("SPINOPS_TESTENV") == "required" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + " (set SPINOPS_TESTENV=required to fail instead)")
 	}
 	var mod struct{ Dir string }
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
@@ -71,6 +76,17 @@ func importPaths(t *testing.T, path string) map[string]bool {
 	return got
 }
 
+// servicesIn lists the service packages under prefix among imports.
+func servicesIn(imports map[string]bool, prefix string) []string {
+	var kept []string
+	for p := range imports {
+		if strings.HasPrefix(p, prefix) {
+			kept = append(kept, strings.TrimPrefix(p, prefix))
+		}
+	}
+	return kept
+}
+
 // The services kept are exactly those registering a type the HCL names,
 // found wherever the name appears (blocks, mock and override targets).
 func TestKeepsTheServicesTheHCLNames(t *testing.T) {
@@ -97,12 +113,7 @@ variable "aws_not_a_type" {}
 		t.Fatal(err)
 	}
 	imps := importPaths(t, filepath.Join(out, awsServicesFile))
-	var kept []string
-	for p := range imps {
-		if strings.HasPrefix(p, awsServicePkgPrefix) {
-			kept = append(kept, strings.TrimPrefix(p, awsServicePkgPrefix))
-		}
-	}
+	kept := servicesIn(imps, awsServicePkgPrefix)
 	if len(kept) != 3 || !imps[awsServicePkgPrefix+"sqs"] || !imps[awsServicePkgPrefix+"sts"] || !imps[awsServicePkgPrefix+"route53"] {
 		t.Errorf("kept service packages %v, want exactly route53, sqs, sts", kept)
 	}
@@ -158,12 +169,7 @@ resource "google_project_iam_member" "m" {}
 		t.Fatal(err)
 	}
 	imps := importPaths(t, filepath.Join(out, googleServicesFile))
-	var kept []string
-	for p := range imps {
-		if strings.HasPrefix(p, googleServicePkgPrefix) {
-			kept = append(kept, strings.TrimPrefix(p, googleServicePkgPrefix))
-		}
-	}
+	kept := servicesIn(imps, googleServicePkgPrefix)
 	if len(kept) != 2 || !imps[googleServicePkgPrefix+"sql"] || !imps[googleServicePkgPrefix+"resourcemanager"] {
 		t.Errorf("kept service packages %v, want exactly resourcemanager and sql", kept)
 	}
