@@ -26,7 +26,7 @@ start_cluster() {
 		return
 	fi
 	rm -rf "$dir" && mkdir -p "$dir"
-	log "starting kube-apiserver + etcd + kube-controller-manager (v1.33.13)"
+	log "starting kube-apiserver + etcd + kube-controller-manager ($("$BIN_DIR/k8s-testenv" version))"
 	# Started directly (not through a subshell) so the recorded PID is the server's.
 	nohup "$BIN_DIR/k8s-testenv" cluster --dir "$dir" --controller-manager >"$DEMO/cluster.log" 2>&1 &
 	echo $! >"$DEMO/cluster.pid"

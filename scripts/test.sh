@@ -4,18 +4,20 @@
 # (also when something fails) so the next regression is visible.
 #
 # Lanes (see README "How long make test takes"):
-#   providers  (background, nice 10, from t=0)  hashicorp/aws + google built
+#   providers  (background, from t=0)  hashicorp/aws + google built
 #              from the module proxy with only the services our HCL names
 #              (tools/providertrim), then tflint and our provider into the
 #              mirror;
-#   services   (foreground)  scripts/testenv.sh: kube-apiserver, kubectl,
-#              fake-gcs-server, MariaDB;
-#   go-build   (background, from t=0)  every test binary compiled once, so
-#              the Go lanes below, which share packages, do not compile them
-#              each at the same time; they start when it and services are
-#              done;
-#   tofu       (background, nice 10, from t=0)  OpenTofu built from the module
-#              proxy, for go-test-tofu (the basic acceptance tests under tofu);
+#   services   (foreground, after go-build)  scripts/testenv.sh:
+#              kube-apiserver, kubectl, fake-gcs-server, MariaDB; their Go
+#              modules share dependency versions with ours
+#              (scripts/toolmods.sh), so they reuse what go-build compiled;
+#   go-build   (foreground, first)  every test binary but bridge's and
+#              agent's compiled once, so the Go lanes below, which share
+#              packages, do not compile them each at the same time;
+#   tofu       (background, from t=0)  OpenTofu built from the module
+#              proxy, for the module tests and go-test-tofu (the basic
+#              acceptance tests under tofu);
 #   go         (foreground)  go test of every package with TF_ACC=1, except
 #              bridge and agent, which run only under -race (one build of each
 #              package, not two) in a lane beside it (go-test-race), and
@@ -28,9 +30,11 @@
 #   modules    (background, from the end of the providers lane)
 #              scripts/test-modules.sh, beside the go tests.
 #
-# The acceptance tests wait on API servers and terraform much of the time;
-# the niced provider builds and then the module tests take the cores they
-# leave idle. Each phase's CPU seconds are in the summary: on 2 cores a cold
+# The providers and OpenTofu are built at full priority from t=0: the module
+# tests (about 20 minutes even when warm) wait for them, so they are the
+# longest chain of a cold run. The acceptance tests wait on API servers and
+# terraform much of the time; the module tests take the cores they leave
+# idle. Each phase's CPU seconds are in the summary: on 2 cores a cold
 # run cannot be shorter than their sum (less the nested lanes) over 2. Nothing is
 # skipped on a cold machine: the cache only makes a warm run shorter.
 #
@@ -48,6 +52,15 @@ phases=${SPINOPS_TEST_PHASES:-$repo/.testenv/test-phases.tsv}
 mkdir -p "$logs" "$(dirname "$phases")"
 : >"$phases"
 t0=$(date +%s)
+
+# One build configuration for everything make test compiles: -trimpath and
+# CGO_ENABLED=0 are how release binaries are built (internal/image's tests
+# compile cmd/spinops that way for linux/amd64 and arm64), so with the test
+# builds, the tool modules (scripts/testenv.sh, scripts/toolmods.sh) and the
+# providers using the same, the Go build cache compiles a shared package
+# once instead of once per configuration. Only the race lane differs (-race
+# needs cgo).
+export GOFLAGS="-trimpath${GOFLAGS:+ $GOFLAGS}" CGO_ENABLED=0
 
 log() { printf 'test: %s\n' "$*"; }
 
@@ -133,25 +146,27 @@ providers() {
 	echo "$rc" >"$logs/providers.rc"
 	return "$rc"
 }
-bg providers 10 providers
-# OpenTofu (≈4 min cold) beside it; only go-test-tofu, near the end, needs it.
-bg tofu 10 "$repo/scripts/testenv.sh" --only tofu
+bg providers 0 providers
+# OpenTofu beside it: the module tests run every directory under OpenTofu
+# too, so it is on the same path as the providers.
+bg tofu 0 "$repo/scripts/testenv.sh" --only tofu
 
 # Our packages and their tests, compiled once before the lanes that share
 # them start: go test, the provider shards, go-test-tofu, go vet and the
 # module lane's provider build would otherwise each compile the same
 # packages at the same time on a cold cache (concurrent go commands do not
 # wait for each other's work). -run '^$' compiles and links every test
-# binary and runs none. Beside the services build: another module graph
-# (k8s.io/kubernetes), so nothing is compiled twice.
+# binary and runs none. Then, not beside it, the services: the tool modules
+# build with the same versions of client-go, grpc, the Google API client...
+# (scripts/toolmods.sh), so what this build compiled they reuse instead of
+# compiling it again at the same time. bridge and agent run only under
+# -race, in their own lane, which compiles them there.
 mod=$($GO list -m)
 race_pkgs=("$mod/internal/bridge/..." "$mod/internal/agent/...")
 mapfile -t plain_pkgs < <($GO list ./... | grep -v -e "^$mod/internal/bridge\(/\|$\)" -e "^$mod/internal/agent\(/\|$\)")
-go_build() {
-	$GO test -count=1 -run '^$' "${plain_pkgs[@]}" >/dev/null &&
-		$GO test -race -count=1 -run '^$' "${race_pkgs[@]}" >/dev/null
-}
-bg go-build 0 go_build
+go_build() { $GO test -count=1 -run '^$' "${plain_pkgs[@]}" >/dev/null; }
+failed=()
+phase go-build go_build || failed+=(go-build)
 
 # --- services ------------------------------------------------------------
 phase services env SPINOPS_TESTENV_SKIP_TOFU=1 "$repo/scripts/testenv.sh"
@@ -160,12 +175,9 @@ export TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE:-$repo/.testenv/terraformrc}
 [[ -e $TF_CLI_CONFIG_FILE ]] || : >"$TF_CLI_CONFIG_FILE"
 export PATH=$PATH:$repo/.testenv/bin
 
-failed=()
-wait_bg go-build || failed+=(go-build)
-
 # --- static checks, beside the tests --------------------------------------
 static() {
-	make -s --no-print-directory check-fmt vet golangci check-generate
+	make -s --no-print-directory check-fmt check-toolmods vet golangci check-generate
 }
 bg static 5 static
 
@@ -190,7 +202,7 @@ bg module-tests 0 modules
 # the race run (bridge and agent only: one build of each package, not two)
 # and the OpenTofu run go beside the main run instead of after it.
 # shellcheck disable=SC2086
-bg go-test-race 0 $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
+bg go-test-race 0 env CGO_ENABLED=1 $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
 
 # The basic acceptance test of every resource, data source and ephemeral
 # resource again under OpenTofu (its default registry host is

@@ -5,7 +5,8 @@
 #   k8s-testenv      built from tools/k8s-testenv (etcd + kube-apiserver +
 #                    kube-controller-manager), cached by a hash of its sources
 #                    and the Go version
-#   fake-gcs-server  go install'ed at a pinned version, cached the same way
+#   fake-gcs-server  built from tools/fake-gcs-server (a module that pins it as
+#                    a tool), cached the same way
 #   tofu             OpenTofu built from the module proxy (go mod download +
 #                    go build ./cmd/tofu: `go install` refuses its replace
 #                    line), cached by its version and the Go version
@@ -26,8 +27,7 @@
 # SPINOPS_TESTENV_SKIP_TOFU=1 leaves OpenTofu out (make test builds it apart).
 set -euo pipefail
 
-FAKE_GCS_VERSION=v1.56.1
-K8S_VERSION=v1.33.13
+K8S_VERSION=v1.37.2
 TOFU_VERSION=v1.12.6
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -134,9 +134,18 @@ if command -v flock >/dev/null; then
 fi
 
 # --- k8s-testenv -------------------------------------------------------------
+# Built like make test builds everything (-trimpath, CGO_ENABLED=0; see
+# scripts/test.sh), and so are kubectl and fake-gcs-server: the build cache
+# shares a compiled package only between builds with the same flags. The
+# tool modules require the spinops module's versions of what they share with
+# it (scripts/toolmods.sh), so client-go, apimachinery, grpc and the rest
+# are compiled once on a cold machine, whichever build comes first.
+k8s_minor=${K8S_VERSION#v1.}
+k8s_minor=${k8s_minor%%.*}
+k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor"
 step k8s-testenv
 tool=$repo/tools/k8s-testenv
-key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; } | hash16)
+key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; echo "$k8s_ldflags -trimpath CGO_ENABLED=0"; } | hash16)
 k8s_bin=$cache/k8s-testenv/$key/k8s-testenv
 if [[ -x $k8s_bin ]]; then
 	step_done "cached $k8s_bin"
@@ -147,9 +156,7 @@ else
 	tmp_paths+=("$out")
 	(
 		cd "$tool"
-		GOWORK=off go build -trimpath \
-			-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33" \
-			-o "$out" .
+		GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "$k8s_ldflags" -o "$out" .
 	)
 	mv -f "$out" "$k8s_bin"
 	step_done "built $k8s_bin"
@@ -161,7 +168,7 @@ link k8s-testenv "$k8s_bin"
 # module so it never invalidates the k8s-testenv build.
 step kubectl
 tool=$repo/tools/k8s-testenv/kubectl
-key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; } | hash16)
+key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; echo "$k8s_ldflags -trimpath CGO_ENABLED=0"; } | hash16)
 kubectl_bin=$cache/kubectl/$key/kubectl
 if [[ -x $kubectl_bin ]]; then
 	step_done "cached $kubectl_bin"
@@ -172,9 +179,7 @@ else
 	tmp_paths+=("$out")
 	(
 		cd "$tool"
-		GOWORK=off go build -trimpath \
-			-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33" \
-			-o "$out" .
+		GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "$k8s_ldflags" -o "$out" .
 	)
 	mv -f "$out" "$kubectl_bin"
 	step_done "built $kubectl_bin"
@@ -183,19 +188,20 @@ link kubectl "$kubectl_bin"
 
 # --- fake-gcs-server ---------------------------------------------------------
 step fake-gcs-server
-key=$(printf '%s\n%s\n' "$FAKE_GCS_VERSION" "$go_version" | hash16)
+tool=$repo/tools/fake-gcs-server
+fake_gcs_version=$(awk '$1 == "github.com/fsouza/fake-gcs-server" {print $2}' "$tool/go.mod")
+key=$({ cat "$tool/go.mod" "$tool/go.sum"; echo "$go_version -trimpath CGO_ENABLED=0"; } | hash16)
 gcs_bin=$cache/fake-gcs-server/$key/fake-gcs-server
 if [[ -x $gcs_bin ]]; then
 	step_done "cached $gcs_bin"
 else
-	log "installing fake-gcs-server $FAKE_GCS_VERSION (≈3 min cold) ..."
+	log "building fake-gcs-server $fake_gcs_version ..."
 	mkdir -p "$(dirname "$gcs_bin")"
-	gobin=$(mktemp -d "$(dirname "$gcs_bin")/gobin.XXXXXX")
-	tmp_paths+=("$gobin")
-	(cd "$gobin" && GOWORK=off GOBIN=$gobin go install -trimpath -ldflags "-s -w" \
-		"github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION")
-	mv -f "$gobin/fake-gcs-server" "$gcs_bin"
-	step_done "installed $gcs_bin"
+	out=$gcs_bin.tmp.$$
+	tmp_paths+=("$out")
+	(cd "$tool" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out" github.com/fsouza/fake-gcs-server)
+	mv -f "$out" "$gcs_bin"
+	step_done "built $gcs_bin"
 fi
 link fake-gcs-server "$gcs_bin"
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -179,7 +180,12 @@ func (s *Server) serveFromCache(w http.ResponseWriter, r *http.Request, k *cache
 	}
 	switch {
 	case req.watch:
-		s.serveWatch(w, r, k, f, q.Get("resourceVersion"), q.Get("timeoutSeconds"))
+		opts, err := watchOptionsOf(q)
+		if err != nil {
+			writeStatus(w, http.StatusUnprocessableEntity, "Invalid", err.Error(), map[string]any{"group": "meta.k8s.io", "kind": "ListOptions"})
+			return true
+		}
+		s.serveWatch(w, r, k, f, opts)
 	case req.name != "":
 		o := k.Get(req.namespace, req.name)
 		if o == nil {
@@ -228,9 +234,71 @@ func writeList(w http.ResponseWriter, k *cache.Kind, items []*cache.Object, rv s
 	_, _ = w.Write(buf.Bytes())
 }
 
+// watchOptions are the query parameters of a watch the cache answers.
+type watchOptions struct {
+	rv, timeout string
+	// sendInitialEvents: nil when absent; then the watch is the classic
+	// one (rv "" or "0": the current objects first, as ADDED).
+	sendInitialEvents *bool
+	bookmarks         bool
+}
+
+// watchOptionsOf reads and validates a watch's options as the API server
+// does (k8s.io/apimachinery v0.37.2,
+// pkg/apis/meta/internalversion/validation/validation.go
+// validateWatchOptions, with the WatchList feature on, its default since
+// v1.32): sendInitialEvents needs resourceVersionMatch=NotOlderThan, and
+// resourceVersionMatch on a watch needs sendInitialEvents. The messages are
+// the API server's, so a client reads the same error from both.
+func watchOptionsOf(q url.Values) (watchOptions, error) {
+	o := watchOptions{rv: q.Get("resourceVersion"), timeout: q.Get("timeoutSeconds")}
+	o.bookmarks, _ = strconv.ParseBool(q.Get("allowWatchBookmarks"))
+	match := q.Get("resourceVersionMatch")
+	if v := q.Get("sendInitialEvents"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, fmt.Errorf("ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Invalid value: %q: not a boolean", v)
+		}
+		o.sendInitialEvents = &b
+		if match != "NotOlderThan" {
+			return o, errors.New(`ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan`)
+		}
+	} else if match != "" {
+		return o, errors.New(`ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided`)
+	}
+	return o, nil
+}
+
 // serveWatch streams the kind's changes as the API server's watch does.
-func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kind, f cache.Filter, rv, timeout string) {
-	watcher, ok := k.Watch(f, rv)
+//
+// With sendInitialEvents=true (a watch-list: client-go's reflector and
+// kubectl from v1.34 on ask for it instead of a list), the stream starts with
+// every current object as ADDED, then, when bookmarks are allowed, a
+// BOOKMARK whose object carries the resourceVersion of that state and the
+// annotation k8s.io/initial-events-end: "true" (k8s.io/apimachinery
+// v0.37.2 pkg/apis/meta/v1/types.go, ListOptions.SendInitialEvents); the
+// changes after it follow. A client that gets no such bookmark waits for it
+// and gives up. sendInitialEvents=false starts at resourceVersion, or now
+// when it is "" or "0", with no initial events.
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kind, f cache.Filter, o watchOptions) {
+	var (
+		watcher *cache.Watcher
+		ok      = true
+		initial = -1 // initial events still to send before the bookmark; -1: none
+		snapRV  string
+	)
+	switch {
+	case o.sendInitialEvents != nil && *o.sendInitialEvents:
+		watcher, initial, snapRV = k.WatchList(f)
+		if !o.bookmarks {
+			initial = -1
+		}
+	case o.sendInitialEvents != nil && (o.rv == "" || o.rv == "0"):
+		watcher, ok = k.Watch(f, k.ResourceVersion())
+	default:
+		watcher, ok = k.Watch(f, o.rv)
+	}
+	rv, timeout := o.rv, o.timeout
 	if !ok {
 		// As the API server's watch cache answers (k8s.io/apiserver v0.33.13,
 		// pkg/storage/cacher/cacher.go Watch → newErrWatcher): the watch
@@ -257,6 +325,19 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 		fl.Flush()
 	}
 	var line bytes.Buffer
+	bookmark := func() bool {
+		line.Reset()
+		fmt.Fprintf(&line, `{"type":"BOOKMARK","object":{"kind":%q,"apiVersion":%q,"metadata":{"resourceVersion":%q,"annotations":{%q:"true"}}}}`+"\n",
+			k.Info.Kind, apiVersionOf(k.Info.GVR), snapRV, metav1.InitialEventsAnnotationKey)
+		_, err := w.Write(line.Bytes())
+		if fl != nil {
+			fl.Flush()
+		}
+		return err == nil
+	}
+	if initial == 0 && !bookmark() {
+		return
+	}
 	for {
 		select {
 		case ev, open := <-watcher.Events():
@@ -269,6 +350,11 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 			line.WriteString("}\n")
 			if _, err := w.Write(line.Bytes()); err != nil {
 				return
+			}
+			if initial > 0 {
+				if initial--; initial == 0 && !bookmark() {
+					return
+				}
 			}
 			if fl != nil && len(watcher.Events()) == 0 {
 				fl.Flush()

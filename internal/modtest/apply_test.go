@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -29,11 +28,16 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-// repo is the repository root (this file is internal/modtest/apply_test.go).
+// repo is the repository root: go test runs a package's tests in its
+// directory, internal/modtest. (Not runtime.Caller: make test builds with
+// -trimpath, where it gives a module path, not a file.)
 func repo(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	dir, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // motoProvider is a provider block for the real hashicorp/aws provider

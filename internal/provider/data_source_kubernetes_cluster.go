@@ -57,7 +57,7 @@ func (d *kubernetesClusterDataSource) Schema(_ context.Context, _ datasource.Sch
 			},
 			"id":             schema.StringAttribute{Computed: true, MarkdownDescription: "The API server URL."},
 			"host":           schema.StringAttribute{Computed: true, MarkdownDescription: "The API server URL the connection resolved to."},
-			"server_version": schema.StringAttribute{Computed: true, MarkdownDescription: "The API server's version, e.g. `v1.33.13`."},
+			"server_version": schema.StringAttribute{Computed: true, MarkdownDescription: "The API server's version, e.g. `v1.37.2`."},
 			"platform":       schema.StringAttribute{Computed: true, MarkdownDescription: "The API server's platform, e.g. `linux/amd64`."},
 			"ca_fingerprint_sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "Lowercase hex SHA-256 of the cluster CA certificate (DER), " +
 				"as `openssl x509 -in ca.crt -outform DER | sha256sum` prints it. Without a configured CA, the top-most certificate the server presents."},

@@ -19,7 +19,7 @@ import (
 
 // KubernetesVersion is the version of the API server tools/k8s-testenv
 // builds.
-const KubernetesVersion = "v1.33.13"
+const KubernetesVersion = "v1.37.2"
 
 const (
 	clusterStartTimeout = 3 * time.Minute

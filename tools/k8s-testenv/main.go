@@ -81,7 +81,7 @@ func main() {
 	}
 }
 
-const kubeVersion = "v1.33.13"
+const kubeVersion = "v1.37.2"
 
 func runCluster(args []string) error {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
@@ -162,11 +162,14 @@ func runCluster(args []string) error {
 	var cm *exec.Cmd
 	if *withCM {
 		self, _ := os.Executable()
+		// No node controllers: the test cluster has no nodes. (The cloud
+		// controllers left kube-controller-manager in v1.37 and naming
+		// them is an error there.)
 		cm = exec.Command(self, "controller-manager",
 			"--kubeconfig="+kubeconfig,
 			"--leader-elect=false",
 			"--secure-port=0",
-			"--controllers=*,-node-ipam-controller,-node-lifecycle-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller,-persistentvolume-attach-detach-controller",
+			"--controllers=*,-node-ipam-controller,-node-lifecycle-controller,-persistentvolume-attach-detach-controller",
 			"--service-account-private-key-file="+p.saKey,
 			"--root-ca-file="+p.caFile,
 			"--service-cluster-ip-range=10.0.0.0/24",

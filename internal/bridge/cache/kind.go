@@ -365,6 +365,28 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 	return w, true
 }
 
+// WatchList starts a watch whose first events are every current object as
+// ADDED, as Watch from "" does, and also returns how many there are and the
+// resourceVersion they reflect, so that the caller can mark the end of the
+// initial events (the API server's watch-list, sendInitialEvents=true).
+func (k *Kind) WatchList(f Filter) (w *Watcher, initial int, rv string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	w = &Watcher{kind: k, filter: f, ch: make(chan Event, watchBuffer+len(k.objects))}
+	if k.closed {
+		w.closeCh()
+		return w, 0, k.rv
+	}
+	for _, o := range k.objects {
+		if f.matches(o) {
+			w.ch <- Event{Type: Added, Object: o}
+			initial++
+		}
+	}
+	k.watchers[w] = struct{}{}
+	return w, initial, k.rv
+}
+
 // since returns the history after rv; k.mu is held. It follows the API
 // server's watch cache (k8s.io/apiserver v0.33.13,
 // pkg/storage/cacher/watch_cache.go getAllEventsSinceLocked): a
