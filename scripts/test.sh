@@ -73,7 +73,9 @@ phase() {
 	start=$(date +%s)
 	log "$name: started (+$((start - t0))s)"
 	tf=$(mktemp)
-	{ time "$@" 2>&4; } 4>&2 2>"$tf" || rc=$?
+	# time in a subshell: in this shell it would also count the background
+	# lanes this shell reaps meanwhile (their CPU is its children's too).
+	(time "$@" 2>&4) 4>&2 2>"$tf" || rc=$?
 	cpu=$(awk 'END {printf "%d", $1 + $2}' "$tf")
 	rm -f "$tf"
 	printf '%s\t%d\t%d\t%s\t%s\n' "$name" $((start - t0)) $(($(date +%s) - start)) \

@@ -7,9 +7,11 @@
 #                    and the Go version
 #   fake-gcs-server  built from tools/fake-gcs-server (a module that pins it as
 #                    a tool), cached the same way
-#   tofu             OpenTofu built from the module proxy (go mod download +
-#                    go build ./cmd/tofu: `go install` refuses its replace
-#                    line), cached by its version and the Go version
+#   tofu             OpenTofu built from the module proxy (go mod download,
+#                    a copy without the remote-state backends and key
+#                    providers our HCL does not name, go build ./cmd/tofu:
+#                    `go install` refuses its replace line), cached by its
+#                    version, the Go version and what it keeps
 #   moto_server      must already be on PATH (ships with the machine image)
 #   MariaDB          from apt when mariadbd is missing; the system service is
 #                    never started (tests run their own mariadbd)
@@ -87,31 +89,40 @@ link() {
 # --- OpenTofu ----------------------------------------------------------------
 # `go install github.com/opentofu/opentofu/cmd/tofu@…` is refused (the module
 # has a replace line), so: download the module, build in a writable copy.
+# The copy is made by tools/providertrim -tofu, which drops the remote-state
+# backends and state-encryption key providers no HCL here names (the tests
+# use local state; a `backend "s3"` in modules/ would keep s3): a third of
+# OpenTofu's dependency packages, the Azure, Tencent, Alibaba, Kubernetes,
+# Consul and KMS SDKs. What it keeps is part of the cache key.
 # -X version.dev=no makes `tofu version` say 1.12.6, not 1.12.6-dev.
-# Cold: ≈4 min on 2 idle cores. Own lock, so it can run beside the rest.
+# Own lock, so it can run beside the rest.
 tofu_step() {
 	step tofu
 	local ldflags="-s -w -X github.com/opentofu/opentofu/version.dev=no"
-	local key tofu_bin src mod
-	key=$(printf '%s\n%s\n%s\n' "$TOFU_VERSION" "$go_version" "$ldflags" | hash16)
-	tofu_bin=$cache/tofu/$key/tofu
-	mkdir -p "$(dirname "$tofu_bin")"
+	local key tofu_bin src mod trim kept scan=$repo/modules,$repo/examples,$repo/internal/modtest
+	mkdir -p "$cache/tofu"
 	if command -v flock >/dev/null; then
 		exec 8>"$cache/tofu/.lock"
 		flock 8
 	fi
+	mod=$(cd "$cache/tofu" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "github.com/opentofu/opentofu@$TOFU_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[[ -d $mod ]] || die "go mod download github.com/opentofu/opentofu@$TOFU_VERSION gave no module directory"
+	trim=$cache/tofu/.providertrim.$$
+	tmp_paths+=("$trim")
+	(cd "$repo" && GOWORK=off GOFLAGS= go build -o "$trim" ./tools/providertrim)
+	kept=$("$trim" -tofu -src "$mod" -scan "$scan" -list)
+	key=$(printf '%s\n%s\n%s\n%s\n%s\n' "$TOFU_VERSION" "$go_version" "$ldflags" "$kept" "$(sha256sum "$repo"/tools/providertrim/*.go)" | hash16)
+	tofu_bin=$cache/tofu/$key/tofu
+	mkdir -p "$(dirname "$tofu_bin")"
 	if [[ -x $tofu_bin ]]; then
 		step_done "cached $tofu_bin"
 	else
-		log "building OpenTofu $TOFU_VERSION from the Go module proxy (≈4 min cold) ..."
-		mod=$(cd "$(dirname "$tofu_bin")" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "github.com/opentofu/opentofu@$TOFU_VERSION" |
-			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-		[[ -d $mod ]] || die "go mod download github.com/opentofu/opentofu@$TOFU_VERSION gave no module directory"
+		log "building OpenTofu $TOFU_VERSION from the Go module proxy ($(echo "$kept" | paste -sd';')) ..."
 		src=$(mktemp -d "$(dirname "$tofu_bin")/src.XXXXXX")
 		tmp_paths+=("$src")
-		cp -R "$mod/." "$src/"
-		chmod -R u+w "$src"
-		(cd "$src" && GOWORK=off GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$tofu_bin.tmp.$$" ./cmd/tofu)
+		"$trim" -tofu -src "$mod" -scan "$scan" -out "$src/tofu" >/dev/null
+		(cd "$src/tofu" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tofu_bin.tmp.$$" ./cmd/tofu)
 		mv -f "$tofu_bin.tmp.$$" "$tofu_bin"
 		rm -rf "$src"
 		step_done "built $tofu_bin"

@@ -24,6 +24,10 @@
 // Usage:
 //
 //	providertrim -provider aws|google -src MODDIR -out DIR -scan DIR[,DIR...]
+//	providertrim -tofu -src MODDIR -out DIR -scan DIR[,DIR...]
+//
+// -tofu trims OpenTofu's remote-state backends and state-encryption key
+// providers the same way (see tofu.go).
 //
 // It copies MODDIR (the module cache's read-only copy) to DIR, rewrites the
 // files, and prints the kept service packages, one per line, so the caller
@@ -87,7 +91,19 @@ func main() {
 	out := flag.String("out", "", "directory to write the trimmed tree to (must not exist)")
 	scan := flag.String("scan", "", "comma-separated directories whose .tf/.hcl files name the aws_* types to keep")
 	listOnly := flag.Bool("list", false, "only print the service packages the scanned HCL needs")
+	tofu := flag.Bool("tofu", false, "trim an OpenTofu module tree instead: drop the remote-state backends and key providers the scanned HCL does not name")
 	flag.Parse()
+	if *tofu {
+		if *src == "" || *scan == "" || (*out == "" && !*listOnly) {
+			fmt.Fprintln(os.Stderr, "usage: providertrim -tofu -src MODDIR -out DIR -scan DIR[,DIR...] [-list]")
+			os.Exit(2)
+		}
+		if err := runTofu(*src, *out, strings.Split(*scan, ","), *listOnly); err != nil {
+			fmt.Fprintln(os.Stderr, "providertrim:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	fl, ok := flavours[*provider]
 	if !ok || *src == "" || *scan == "" || (*out == "" && !*listOnly) {
 		fmt.Fprintln(os.Stderr, "usage: providertrim -provider aws|google -src MODDIR -out DIR -scan DIR[,DIR...] [-list]")
@@ -174,39 +190,14 @@ func typeRegistry(fl flavour, src string) (map[string]string, error) {
 func hclTypeNames(prefix string, dirs []string) ([]string, error) {
 	hclTypeRE := regexp.MustCompile(`\b` + prefix + `[a-z0-9_]+\b`)
 	seen := map[string]bool{}
-	for _, dir := range dirs {
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if n := d.Name(); n == ".terraform" || (strings.HasPrefix(n, ".") && path != dir) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !strings.HasSuffix(path, ".tf") && !strings.HasSuffix(path, ".hcl") {
-				return nil
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			for _, m := range hclTypeRE.FindAll(b, -1) {
-				seen[string(m)] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("scanning %s for %s* types: %w", dir, prefix, err)
+	if err := scanHCL(dirs, func(b []byte) {
+		for _, m := range hclTypeRE.FindAll(b, -1) {
+			seen[string(m)] = true
 		}
+	}); err != nil {
+		return nil, fmt.Errorf("looking for %s* types: %w", prefix, err)
 	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names, nil
+	return sortedKeys(seen), nil
 }
 
 // copyTree copies the non-test Go sources and everything else the build

@@ -19,28 +19,54 @@ import (
 // module scripts/providers.sh builds, at the same version.
 func providerSource(t *testing.T, name string) string {
 	t.Helper()
-	f, err := os.Open("../../scripts/providers.sh")
+	var target string
+	scriptLines(t, "../../scripts/providers.sh", func(line string) {
+		if strings.HasPrefix(line, `"`+name+`|`) {
+			target = strings.Split(strings.Trim(line, `"`), "|")[1]
+		}
+	})
+	if target == "" {
+		t.Fatalf("scripts/providers.sh has no %s line", name)
+	}
+	return moduleSource(t, target, "scripts/providers.sh")
+}
+
+// tofuSource is the OpenTofu module scripts/testenv.sh builds.
+func tofuSource(t *testing.T) string {
+	t.Helper()
+	var version string
+	scriptLines(t, "../../scripts/testenv.sh", func(line string) {
+		if v, ok := strings.CutPrefix(line, "TOFU_VERSION="); ok {
+			version = v
+		}
+	})
+	if version == "" {
+		t.Fatal("scripts/testenv.sh sets no TOFU_VERSION")
+	}
+	return moduleSource(t, "github.com/opentofu/opentofu@"+version, "scripts/testenv.sh")
+}
+
+func scriptLines(t *testing.T, path string, fn func(string)) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var target string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, `"`+name+`|`) {
-			target = strings.Split(strings.Trim(line, `"`), "|")[1]
-		}
+		fn(strings.TrimSpace(sc.Text()))
 	}
-	if target == "" {
-		t.Fatalf("scripts/providers.sh has no %s line", name)
-	}
+}
+
+func moduleSource(t *testing.T, target, neededBy string) string {
+	t.Helper()
 	cmd := exec.Command("go", "mod", "download", "-json", target)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	out, err := cmd.Output()
 	if err != nil {
-		msg := fmt.Sprintf("cannot download %s from the Go module proxy (%v): scripts/providers.sh needs it too", target, err)
+		msg := fmt.Sprintf("cannot download %s from the Go module proxy (%v): %s needs it too", target, err, neededBy)
 		if os.Getenv("SPINOPS_TESTENV") == "required" {
 			t.Fatal(msg)
 		}
