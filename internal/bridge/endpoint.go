@@ -298,14 +298,13 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 	default:
 		watcher, ok = k.Watch(f, o.rv)
 	}
-	rv, timeout := o.rv, o.timeout
 	if !ok {
 		// As the API server's watch cache answers (k8s.io/apiserver v0.33.13,
 		// pkg/storage/cacher/cacher.go Watch → newErrWatcher): the watch
 		// starts (200) and its one event is an ERROR carrying the 410
 		// Expired Status; clients list again.
 		st, _ := json.Marshal(map[string]any{"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{}, "status": "Failure",
-			"message": fmt.Sprintf("too old resource version: %s (%s)", rv, k.ResourceVersion()), "reason": "Expired", "code": http.StatusGone})
+			"message": fmt.Sprintf("too old resource version: %s (%s)", o.rv, k.ResourceVersion()), "reason": "Expired", "code": http.StatusGone})
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		_, _ = fmt.Fprintf(w, "{\"type\":\"ERROR\",\"object\":%s}\n", st)
@@ -313,7 +312,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 	}
 	defer watcher.Stop()
 	ctx := r.Context()
-	if secs, err := strconv.Atoi(timeout); err == nil && secs > 0 {
+	if secs, err := strconv.Atoi(o.timeout); err == nil && secs > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
 		defer cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -27,7 +28,9 @@ type watchLine struct {
 		Code     int    `json:"code"`
 		Reason   string `json:"reason"`
 		Metadata struct {
-			ResourceVersion string `json:"resourceVersion"`
+			Name            string            `json:"name"`
+			ResourceVersion string            `json:"resourceVersion"`
+			Annotations     map[string]string `json:"annotations"`
 		} `json:"metadata"`
 	} `json:"object"`
 }
@@ -36,9 +39,17 @@ type watchLine struct {
 // returns the HTTP status and every event line it got.
 func watchFrom(t *testing.T, hc *http.Client, url, token, rv string) (int, []watchLine) {
 	t.Helper()
+	code, _, lines := watchQuery(t, hc, url, token, "watch=1&timeoutSeconds=2&resourceVersion="+rv)
+	return code, lines
+}
+
+// watchQuery runs GET url?query for a few seconds and returns the status,
+// the body when it is not a stream, and the event lines.
+func watchQuery(t *testing.T, hc *http.Client, url, token, query string) (int, string, []watchLine) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"?watch=1&timeoutSeconds=2&resourceVersion="+rv, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"?"+query, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -47,6 +58,10 @@ func watchFrom(t *testing.T, hc *http.Client, url, token, rv string) (int, []wat
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
 	var out []watchLine
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
@@ -57,7 +72,7 @@ func watchFrom(t *testing.T, hc *http.Client, url, token, rv string) (int, []wat
 		}
 		out = append(out, l)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, "", out
 }
 
 func paddedConfigMapEvent(name string, rv, size int) *bridgev1.WatchEvent {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -20,56 +19,8 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-// watchListEvent is one line of a watch stream, with what a watch-list's
-// end-of-initial-events bookmark carries.
-type watchListEvent struct {
-	Type   string `json:"type"`
-	Object struct {
-		Kind     string `json:"kind"`
-		Code     int    `json:"code"`
-		Reason   string `json:"reason"`
-		Metadata struct {
-			Name            string            `json:"name"`
-			ResourceVersion string            `json:"resourceVersion"`
-			Annotations     map[string]string `json:"annotations"`
-		} `json:"metadata"`
-	} `json:"object"`
-}
-
-// watchQuery runs GET url?query for a few seconds and returns the status,
-// the raw body when it is not a stream, and the events.
-func watchQuery(t *testing.T, hc *http.Client, url, token, query string) (int, string, []watchListEvent) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"?"+query, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), nil
-	}
-	var out []watchListEvent
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e watchListEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("a watch line is not JSON: %v: %.200s", err, sc.Text())
-		}
-		out = append(out, e)
-	}
-	return resp.StatusCode, "", out
-}
-
 // shape is the event types in order, with the initial-events-end mark.
-func shape(evs []watchListEvent) string {
+func shape(evs []watchLine) string {
 	var s []string
 	for _, e := range evs {
 		x := e.Type
@@ -158,9 +109,9 @@ func TestWatchList(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
-	var seen []watchListEvent
+	var seen []watchLine
 	for len(seen) < 3 && sc.Scan() {
-		var e watchListEvent
+		var e watchLine
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +127,7 @@ func TestWatchList(t *testing.T) {
 	if !sc.Scan() {
 		t.Fatalf("the watch-list ended without the change after its bookmark: %v", sc.Err())
 	}
-	var next watchListEvent
+	var next watchLine
 	if err := json.Unmarshal(sc.Bytes(), &next); err != nil {
 		t.Fatal(err)
 	}

@@ -78,91 +78,88 @@ func runTofu(src, out string, scanDirs []string, listOnly bool) error {
 // kept and whose constructor comes from a remote-state package, then those
 // packages' imports.
 func trimTofuBackends(path string, keep map[string]bool) error {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
-	if err != nil {
-		return fmt.Errorf("parsing %s: %w", path, err)
-	}
-	remote := importNamesUnder(f, tofuRemoteState)
-	found := map[string]bool{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		cl, ok := n.(*ast.CompositeLit)
-		if !ok {
-			return true
-		}
-		var elts []ast.Expr
-		for _, e := range cl.Elts {
-			kv, ok := e.(*ast.KeyValueExpr)
-			if !ok {
-				elts = append(elts, e)
-				continue
-			}
-			lit, ok := kv.Key.(*ast.BasicLit)
-			name, _ := strconv.Unquote(valueOr(lit))
-			if !ok || lit.Kind != token.STRING || len(referencedIn(kv.Value, remote)) == 0 {
-				elts = append(elts, e)
-				continue
-			}
-			found[name] = true
-			if keep[name] {
-				elts = append(elts, e)
-			}
-		}
-		cl.Elts = elts
-		return true
-	})
-	if len(found) == 0 {
-		return fmt.Errorf("%s registers no remote-state backend: OpenTofu's layout changed, update tools/providertrim/tofu.go", path)
-	}
-	for name := range keep {
-		if !tofuAlwaysBackends[name] && !found[name] {
-			return fmt.Errorf("the HCL names the backend %q, which %s does not register", name, path)
-		}
-	}
-	return dropUnreferencedImports(fset, f, path, tofuRemoteState)
+	return trimRegistry(path, tofuRemoteState, "remote-state backend", keep, tofuAlwaysBackends,
+		func(f *ast.File, remote map[string]string, found map[string]bool) {
+			ast.Inspect(f, func(n ast.Node) bool {
+				cl, ok := n.(*ast.CompositeLit)
+				if !ok {
+					return true
+				}
+				var elts []ast.Expr
+				for _, e := range cl.Elts {
+					kv, _ := e.(*ast.KeyValueExpr)
+					var lit *ast.BasicLit
+					if kv != nil {
+						lit, _ = kv.Key.(*ast.BasicLit)
+					}
+					if lit == nil || lit.Kind != token.STRING || len(referencedIn(kv.Value, remote)) == 0 {
+						elts = append(elts, e)
+						continue
+					}
+					name, _ := strconv.Unquote(lit.Value)
+					found[name] = true
+					if keep[name] {
+						elts = append(elts, e)
+					}
+				}
+				cl.Elts = elts
+				return true
+			})
+		})
 }
 
 // trimTofuKeyProviders drops the RegisterKeyProvider statements of key
 // providers not kept (named by their package, e.g. aws_kms), then their
 // imports.
 func trimTofuKeyProviders(path string, keep map[string]bool) error {
+	return trimRegistry(path, tofuKeyProviders, "key provider", keep, tofuAlwaysKeyProviders,
+		func(f *ast.File, providers map[string]string, found map[string]bool) {
+			ast.Inspect(f, func(n ast.Node) bool {
+				b, ok := n.(*ast.BlockStmt)
+				if !ok {
+					return true
+				}
+				var list []ast.Stmt
+				for _, s := range b.List {
+					refs := referencedIn(s, providers)
+					if len(refs) != 1 {
+						list = append(list, s)
+						continue
+					}
+					pkg := providers[refs[0]]
+					found[pkg] = true
+					if keep[pkg] {
+						list = append(list, s)
+					}
+				}
+				b.List = list
+				return true
+			})
+		})
+}
+
+// trimRegistry parses the Go file at path, lets drop remove the
+// registrations that are not kept (recording in found every one it saw;
+// names maps each import under prefix to its package), checks that the
+// file registered such things at all and everything kept that is not
+// always there, then removes the imports under prefix no longer used.
+func trimRegistry(path, prefix, what string, keep, always map[string]bool, drop func(f *ast.File, names map[string]string, found map[string]bool)) error {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
 	if err != nil {
 		return fmt.Errorf("parsing %s: %w", path, err)
 	}
-	providers := importNamesUnder(f, tofuKeyProviders) // import name -> package (aws_kms)
 	found := map[string]bool{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		b, ok := n.(*ast.BlockStmt)
-		if !ok {
-			return true
-		}
-		var list []ast.Stmt
-		for _, s := range b.List {
-			refs := referencedIn(s, providers)
-			if len(refs) != 1 {
-				list = append(list, s)
-				continue
-			}
-			pkg := providers[refs[0]]
-			found[pkg] = true
-			if keep[pkg] {
-				list = append(list, s)
-			}
-		}
-		b.List = list
-		return true
-	})
+	drop(f, importNamesUnder(f, prefix), found)
 	if len(found) == 0 {
-		return fmt.Errorf("%s registers no key provider: OpenTofu's layout changed, update tools/providertrim/tofu.go", path)
+		return fmt.Errorf("%s registers no %s: OpenTofu's layout changed, update tools/providertrim/tofu.go", path, what)
 	}
 	for name := range keep {
-		if !found[name] {
-			return fmt.Errorf("the HCL names the key provider %q, which %s does not register", name, path)
+		if !always[name] && !found[name] {
+			return fmt.Errorf("the HCL names the %s %q, which %s does not register", what, name, path)
 		}
 	}
-	return dropUnreferencedImports(fset, f, path, tofuKeyProviders)
+	return dropUnreferencedImports(fset, f, path, prefix)
 }
 
 // importNamesUnder maps the name each import under prefix is used by to the
@@ -241,13 +238,6 @@ func scanHCL(dirs []string, fn func([]byte)) error {
 		}
 	}
 	return nil
-}
-
-func valueOr(lit *ast.BasicLit) string {
-	if lit == nil {
-		return ""
-	}
-	return lit.Value
 }
 
 func copyOf(m map[string]bool) map[string]bool {

@@ -338,6 +338,10 @@ func (w *Watcher) Stop() {
 // object is sent as ADDED first. ok is false when fromRV is too old (the
 // caller answers 410 Gone, as the API server does).
 func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
+	if fromRV == "" || fromRV == "0" {
+		w, _, _ = k.WatchList(f)
+		return w, true
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	w = &Watcher{kind: k, filter: f, ch: make(chan Event, watchBuffer+len(k.objects))}
@@ -345,30 +349,21 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 		w.closeCh()
 		return w, true
 	}
-	switch fromRV {
-	case "", "0":
-		for _, o := range k.objects {
-			if f.matches(o) {
-				w.ch <- Event{Type: Added, Object: o}
-			}
-		}
-	default:
-		replay, found := k.since(fromRV)
-		if !found {
-			return nil, false
-		}
-		for _, ev := range replay {
-			w.offer(ev)
-		}
+	replay, found := k.since(fromRV)
+	if !found {
+		return nil, false
+	}
+	for _, ev := range replay {
+		w.offer(ev)
 	}
 	k.watchers[w] = struct{}{}
 	return w, true
 }
 
 // WatchList starts a watch whose first events are every current object as
-// ADDED, as Watch from "" does, and also returns how many there are and the
-// resourceVersion they reflect, so that the caller can mark the end of the
-// initial events (the API server's watch-list, sendInitialEvents=true).
+// ADDED, and also returns how many there are and the resourceVersion they
+// reflect, so that the caller can mark the end of the initial events (the
+// API server's watch-list, sendInitialEvents=true).
 func (k *Kind) WatchList(f Filter) (w *Watcher, initial int, rv string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
