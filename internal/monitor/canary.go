@@ -20,29 +20,74 @@ import (
 //     answers 202 with Orca's answer; an unknown pipeline is a 404.
 //   - Orca OperationsController.groovy (orchestratePipeline) answers
 //     {"ref": "/pipelines/<execution id>"}.
+//   - Gate PUT /pipelines/{id}/cancel?reason=… (cancelPipeline; reason
+//     optional, force defaults to false; a void handler, so 200 with no
+//     body) cancels an execution: the check cancels the one it gave up
+//     on, so a stuck canary never piles up running executions.
 //   - Gate GET /pipelines/{id} returns the execution; its "status" is an
 //     Orca ExecutionStatus (orca-api ExecutionStatus.java): NOT_STARTED,
 //     RUNNING, PAUSED, SUSPENDED, BUFFERED and REDIRECT are not complete;
 //     SUCCEEDED is the one good end; TERMINAL, CANCELED, STOPPED,
 //     FAILED_CONTINUE and SKIPPED are complete but not a success.
 //
+// With create, a pipeline Gate does not know (the trigger's 404) is
+// created first, and its application too when Gate does not know that
+// either:
+//   - Gate ApplicationController.groovy: GET /applications/{application}
+//     answers 404 ("Application not found") for an unknown application.
+//   - Gate TaskController: POST /tasks with an Orca operation
+//     {"application", "description", "job": [{"type": "createApplication",
+//     "application": {"name", ...}, "user"}]} answers Orca's
+//     {"ref": "/tasks/<id>"}; GET /tasks/{id} returns the task with its
+//     ExecutionStatus (as above).
+//   - Gate PipelineController.groovy: POST /pipelines with the pipeline
+//     definition saves it through an Orca savePipeline task and waits for
+//     it (createAndWaitForCompletion): 200 once saved, 400 with the reason
+//     otherwise.
+//
+// The pipeline created is one Wait stage of one second
+// (canaryPipelineDefinition): Orca ends a pipeline without stages TERMINAL,
+// not SUCCEEDED.
+//
 // The check passes when the execution SUCCEEDED within timeout (0: the
 // monitor's check timeout); it polls every pollEvery (0: 500 ms).
-func CanaryCheck(application, pipeline string, timeout, pollEvery time.Duration) Check {
+func CanaryCheck(application, pipeline string, create bool, timeout, pollEvery time.Duration) Check {
 	if pollEvery <= 0 {
 		pollEvery = 500 * time.Millisecond
 	}
 	return Check{Name: "canary-pipeline", Service: "gate", Auth: true, Timeout: timeout,
 		Custom: func(ctx context.Context, client *http.Client, e *Endpoints) (int, string) {
-			return runCanary(ctx, client, e, application, pipeline, pollEvery)
+			return runCanary(ctx, client, e, application, pipeline, create, pollEvery)
 		}}
 }
 
+// canaryUser is who the monitor's executions and tasks are started as.
+const canaryUser = "spinops-monitor"
+
+// canaryPipelineDefinition is the canary pipeline the monitor creates.
+func canaryPipelineDefinition(application, pipeline string) map[string]any {
+	return map[string]any{
+		"application":          application,
+		"name":                 pipeline,
+		"description":          "Started by spinops monitor as its deepest synthetic check (Gate, Front50, Orca and its queue). Created by spinops; it does nothing.",
+		"keepWaitingPipelines": false,
+		"limitConcurrent":      false,
+		"triggers":             []any{},
+		"parameterConfig":      []any{},
+		"stages": []any{map[string]any{
+			"refId": "1", "requisiteStageRefIds": []any{}, "type": "wait", "name": "Wait", "waitTime": 1,
+		}},
+	}
+}
+
+// canaryCancelTimeout bounds the cancel of an execution the check gave up on.
+const canaryCancelTimeout = 10 * time.Second
+
 var canaryRunning = map[string]bool{"NOT_STARTED": true, "RUNNING": true, "PAUSED": true, "SUSPENDED": true, "BUFFERED": true, "REDIRECT": true}
 
-func runCanary(ctx context.Context, client *http.Client, e *Endpoints, application, pipeline string, pollEvery time.Duration) (int, string) {
+func runCanary(ctx context.Context, client *http.Client, e *Endpoints, application, pipeline string, create bool, pollEvery time.Duration) (int, string) {
 	base := strings.TrimSuffix(e.GateURL, "/")
-	do := func(method, path string, body []byte) (int, []byte, error) {
+	doCtx := func(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
 		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
 		if err != nil {
 			return 0, nil, scrubURLError(err)
@@ -58,7 +103,17 @@ func runCanary(ctx context.Context, client *http.Client, e *Endpoints, applicati
 		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		return resp.StatusCode, b, scrubURLError(err)
 	}
-	code, body, err := do(http.MethodPost, "/pipelines/"+url.PathEscape(application)+"/"+url.PathEscape(pipeline), []byte(`{"type":"manual","user":"spinops-monitor"}`))
+	do := func(method, path string, body []byte) (int, []byte, error) { return doCtx(ctx, method, path, body) }
+	trigger := func() (int, []byte, error) {
+		return do(http.MethodPost, "/pipelines/"+url.PathEscape(application)+"/"+url.PathEscape(pipeline), []byte(`{"type":"manual","user":"`+canaryUser+`"}`))
+	}
+	code, body, err := trigger()
+	if err == nil && code == http.StatusNotFound && create {
+		if msg := createCanary(ctx, do, application, pipeline, pollEvery); msg != "" {
+			return code, msg
+		}
+		code, body, err = trigger()
+	}
 	switch {
 	case err != nil:
 		return code, "starting the canary pipeline: " + err.Error()
@@ -97,8 +152,105 @@ func runCanary(ctx context.Context, client *http.Client, e *Endpoints, applicati
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return code, fmt.Sprintf("canary pipeline execution %s still %s when the check timed out", id, status)
+			// Given up: cancel it, on a context of its own (the check's
+			// is over), so executions of a stuck canary do not pile up.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), canaryCancelTimeout)
+			defer cancel()
+			reason := fmt.Sprintf("canary pipeline execution %s still %s when the check timed out", id, status)
+			ccode, _, cerr := doCtx(cctx, http.MethodPut, "/pipelines/"+url.PathEscape(id)+"/cancel?reason="+url.QueryEscape("spinops monitor: the canary check timed out"), nil)
+			switch {
+			case cerr != nil:
+				reason += "; canceling it failed: " + cerr.Error()
+			case ccode < 200 || ccode > 299:
+				reason += fmt.Sprintf("; canceling it failed: HTTP %d", ccode)
+			default:
+				reason += "; canceled it"
+			}
+			return code, reason
 		case <-t.C:
 		}
 	}
+}
+
+// createCanary creates the canary pipeline, and its application when Gate
+// does not know it; it returns what went wrong, or "".
+func createCanary(ctx context.Context, do func(method, path string, body []byte) (int, []byte, error), application, pipeline string, pollEvery time.Duration) string {
+	code, _, err := do(http.MethodGet, "/applications/"+url.PathEscape(application)+"?expand=false", nil)
+	switch {
+	case err != nil:
+		return "looking up the canary application: " + err.Error()
+	case code == http.StatusNotFound:
+		op, _ := json.Marshal(map[string]any{
+			"application": application,
+			"description": "Create Application: " + application,
+			"job": []any{map[string]any{
+				"type": "createApplication",
+				"application": map[string]any{
+					"name":        application,
+					"description": "The spinops monitor's canary pipeline lives here. Created by spinops.",
+				},
+				"user": canaryUser,
+			}},
+		})
+		code, body, err := do(http.MethodPost, "/tasks", op)
+		if err != nil || code < 200 || code > 299 {
+			return fmt.Sprintf("creating the canary application %q: %s", application, httpFailure(code, err))
+		}
+		var started struct {
+			Ref string `json:"ref"`
+		}
+		if err := json.Unmarshal(body, &started); err != nil || !strings.HasPrefix(started.Ref, "/tasks/") {
+			return fmt.Sprintf("creating the canary application %q: the answer has no /tasks/<id> ref", application)
+		}
+		id := strings.TrimPrefix(started.Ref, "/tasks/")
+	poll:
+		for {
+			code, body, err := do(http.MethodGet, "/tasks/"+url.PathEscape(id), nil)
+			if err == nil && code == http.StatusOK {
+				var task struct {
+					Status string `json:"status"`
+				}
+				if json.Unmarshal(body, &task) == nil && task.Status != "" {
+					if task.Status == "SUCCEEDED" {
+						break poll
+					}
+					if !canaryRunning[task.Status] {
+						return fmt.Sprintf("creating the canary application %q: task %s ended %s", application, id, task.Status)
+					}
+				}
+			}
+			t := time.NewTimer(pollEvery)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Sprintf("creating the canary application %q: task %s not done when the check timed out", application, id)
+			case <-t.C:
+			}
+		}
+	case code != http.StatusOK:
+		return fmt.Sprintf("looking up the canary application %q: %s", application, httpFailure(code, nil))
+	}
+	def, _ := json.Marshal(canaryPipelineDefinition(application, pipeline))
+	code, body, err := do(http.MethodPost, "/pipelines", def)
+	if err != nil || code < 200 || code > 299 {
+		msg := httpFailure(code, err)
+		var refusal struct {
+			Message string `json:"message"`
+		}
+		if err == nil && json.Unmarshal(body, &refusal) == nil && refusal.Message != "" {
+			msg += ": " + refusal.Message
+		}
+		return fmt.Sprintf("creating the canary pipeline %q in application %q: %s", pipeline, application, msg)
+	}
+	return ""
+}
+
+func httpFailure(code int, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	if code >= 300 && code < 400 || code == http.StatusUnauthorized || code == http.StatusForbidden {
+		return fmt.Sprintf("HTTP %d: Gate refused the monitor's credentials", code)
+	}
+	return fmt.Sprintf("HTTP %d", code)
 }

@@ -13,10 +13,12 @@ import (
 type ChangePhase string
 
 // Phases of an upgrade the zone resource announces: before the new version
-// is applied, and after (verified, rolled back, or failed).
+// is applied, when it is ready and post-upgrade verification runs, and
+// after (verified, rolled back, or failed).
 const (
-	ChangeStarted  ChangePhase = "started"
-	ChangeFinished ChangePhase = "finished"
+	ChangeStarted   ChangePhase = "started"
+	ChangeVerifying ChangePhase = "verifying"
+	ChangeFinished  ChangePhase = "finished"
 )
 
 // Change is an upgrade of a zone, announced to the same endpoints as the
@@ -38,8 +40,11 @@ type Change struct {
 
 // Summary is one line for people.
 func (c Change) Summary() string {
-	if c.Phase == ChangeStarted {
+	switch c.Phase {
+	case ChangeStarted:
 		return fmt.Sprintf("UPGRADE STARTED: zone %s (%s) of %s, Spinnaker %s → %s", c.Zone, c.Tier, c.Installation, c.From, c.To)
+	case ChangeVerifying:
+		return fmt.Sprintf("UPGRADE VERIFYING: zone %s (%s) of %s, Spinnaker %s → %s: the new version is ready, post-upgrade verification is running", c.Zone, c.Tier, c.Installation, c.From, c.To)
 	}
 	s := fmt.Sprintf("UPGRADE %s: zone %s (%s) of %s, Spinnaker %s → %s", strings.ToUpper(c.Result), c.Zone, c.Tier, c.Installation, c.From, c.To)
 	if c.Detail != "" {

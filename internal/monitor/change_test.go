@@ -57,6 +57,12 @@ func TestChangeAnnouncements(t *testing.T) {
 	if txt := slack.body[0]["text"].(string); !strings.Contains(txt, "UPGRADE STARTED: zone red (sandbox)") {
 		t.Errorf("slack text: %q", txt)
 	}
+	if err := (&Slack{URL: slack.server(t, 200).URL}).Announce(ctx, Change{Zone: "red", Tier: TierSandbox, Phase: ChangeVerifying, From: "1", To: "2", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	if txt := slack.body[1]["text"].(string); !strings.Contains(txt, "UPGRADE VERIFYING: zone red (sandbox)") || !strings.Contains(txt, "1 → 2: the new version is ready, post-upgrade verification is running") {
+		t.Errorf("slack text while verifying: %q", txt)
+	}
 	srv := pd.server(t, http.StatusAccepted)
 	if err := (&PagerDuty{URL: srv.URL + "/v2/enqueue", RoutingKey: "ROUTINGKEY0123456789abcdef012345"}).Announce(ctx, done); err != nil {
 		t.Fatal(err)

@@ -48,6 +48,9 @@ type CanaryConfig struct {
 	Application string   `json:"application"`
 	Pipeline    string   `json:"pipeline"`
 	Timeout     Duration `json:"timeout,omitempty"`
+	// Create: create the pipeline (and its application) through Gate when
+	// Gate does not know it.
+	Create bool `json:"create,omitempty"`
 }
 
 // ZoneConfig is one zone: its exposed URLs, or the API server's service
@@ -195,7 +198,7 @@ func (c *Config) Options(kube *rest.Config, getenv Env) (Options, error) {
 		if cp.Application == "" || cp.Pipeline == "" {
 			errs = append(errs, errors.New("canary_pipeline needs an application and a pipeline (name or id)"))
 		} else {
-			o.Checks = append(DefaultChecks(), CanaryCheck(cp.Application, cp.Pipeline, time.Duration(cp.Timeout), 0))
+			o.Checks = append(DefaultChecks(), CanaryCheck(cp.Application, cp.Pipeline, cp.Create, time.Duration(cp.Timeout), 0))
 		}
 	}
 	var proxyClient *http.Client

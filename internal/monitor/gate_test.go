@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,6 +37,28 @@ type gateStandIn struct {
 	pipelines  map[string][]string
 	mu         sync.Mutex
 	executions map[string][]string
+	// canceled are the executions canceled, id → reason.
+	canceled map[string]string
+	// apps are the applications Front50 knows besides those of pipelines;
+	// tasks the Orca operations posted to /tasks; saved the pipeline
+	// definitions posted to /pipelines; refuseSave, when set, is the
+	// message a save is refused with (400).
+	apps       map[string]bool
+	tasks      []map[string]any
+	saved      []map[string]any
+	refuseSave string
+}
+
+func (g *gateStandIn) knowsApp(name string) bool {
+	if g.apps[name] {
+		return true
+	}
+	for k := range g.pipelines {
+		if app, _, _ := strings.Cut(k, "/"); app == name {
+			return true
+		}
+	}
+	return false
 }
 
 func newGateStandIn(t *testing.T) *gateStandIn {
@@ -80,6 +103,11 @@ func (g *gateStandIn) serveGate(w http.ResponseWriter, r *http.Request) {
 		g.servePipelines(w, r)
 		return
 	}
+	if r.URL.Path == "/tasks" || strings.HasPrefix(r.URL.Path, "/tasks/") || r.URL.Path == "/pipelines" ||
+		strings.HasPrefix(r.URL.Path, "/applications/") {
+		g.serveCreation(w, r)
+		return
+	}
 	switch r.URL.Path {
 	case "/applications":
 		_, _ = w.Write([]byte(`[{"name":"demo","email":"ops@example.com","accounts":"green"}]`))
@@ -93,7 +121,11 @@ func (g *gateStandIn) serveGate(w http.ResponseWriter, r *http.Request) {
 // servePipelines is Gate's PipelineController: POST
 // /pipelines/{application}/{pipelineNameOrId} answers 202 with Orca's
 // {"ref": "/pipelines/<id>"} (404 for an unknown pipeline); GET
-// /pipelines/{id} the execution with its ExecutionStatus.
+// /pipelines/{id} the execution with its ExecutionStatus; PUT
+// /pipelines/{id}/cancel (cancelPipeline: optional reason parameter, a
+// void handler so 200 and no body; an unknown execution is Orca's 404)
+// cancels it: Orca records canceled, canceledBy and cancellationReason
+// and the execution ends CANCELED.
 func (g *gateStandIn) servePipelines(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -124,6 +156,85 @@ func (g *gateStandIn) servePipelines(w http.ResponseWriter, r *http.Request) {
 			g.executions[rest] = script[1:]
 		}
 		_, _ = fmt.Fprintf(w, `{"id":%q,"status":%q,"application":"canary"}`, rest, status)
+	case http.MethodPut:
+		id, ok := strings.CutSuffix(rest, "/cancel")
+		if _, known := g.executions[id]; !ok || !known {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		if g.canceled == nil {
+			g.canceled = map[string]string{}
+		}
+		g.canceled[id] = r.URL.Query().Get("reason")
+		g.executions[id] = []string{"CANCELED"}
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
+// serveCreation is what creating an application and a pipeline goes
+// through:
+//   - ApplicationController.groovy GET /applications/{application}: the
+//     application, or 404 {"message": "Application not found (id: …)"}.
+//   - TaskController POST /tasks: Orca's {"ref": "/tasks/<id>"} for the
+//     operation posted; a createApplication job registers the application
+//     in Front50 and the task SUCCEEDs, any other job type ends TERMINAL
+//     here. GET /tasks/{id}: the task with its status.
+//   - PipelineController.groovy POST /pipelines: saves the definition
+//     (Gate waits for Orca's savePipeline task): 200 and no body, or 400
+//     with Gate's PipelineException message.
+func (g *gateStandIn) serveCreation(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var body map[string]any
+	if r.Method == http.MethodPost {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+	}
+	switch {
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/applications/"):
+		name := strings.TrimPrefix(r.URL.Path, "/applications/")
+		if !g.knowsApp(name) {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = fmt.Fprintf(w, `{"error":"Not Found","message":"Application not found (id: %s)"}`, name)
+			return
+		}
+		_, _ = fmt.Fprintf(w, `{"name":%q,"attributes":{"name":%q}}`, name, name)
+	case r.Method == http.MethodPost && r.URL.Path == "/tasks":
+		g.tasks = append(g.tasks, body)
+		_, _ = fmt.Fprintf(w, `{"ref":"/tasks/01TASK%04d"}`, len(g.tasks)-1)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/tasks/"):
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(r.URL.Path, "/tasks/"), "01TASK%04d", &n); err != nil || n >= len(g.tasks) {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		status := "TERMINAL"
+		jobs, _ := g.tasks[n]["job"].([]any)
+		if len(jobs) == 1 {
+			job, _ := jobs[0].(map[string]any)
+			app, _ := job["application"].(map[string]any)
+			if name, _ := app["name"].(string); job["type"] == "createApplication" && name != "" {
+				if g.apps == nil {
+					g.apps = map[string]bool{}
+				}
+				g.apps[name] = true
+				status = "SUCCEEDED"
+			}
+		}
+		_, _ = fmt.Fprintf(w, `{"id":"01TASK%04d","status":%q}`, n, status)
+	case r.Method == http.MethodPost && r.URL.Path == "/pipelines":
+		app, _ := body["application"].(string)
+		name, _ := body["name"].(string)
+		if g.refuseSave != "" || app == "" || name == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = fmt.Fprintf(w, `{"error":"Bad Request","message":%q}`, g.refuseSave)
+			return
+		}
+		g.saved = append(g.saved, body)
+		g.pipelines[app+"/"+name] = []string{"RUNNING", "SUCCEEDED"}
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
@@ -181,6 +292,49 @@ func TestGateStandInBehavesAsGate(t *testing.T) {
 	}
 	if r := get("/pipelines/01EXEC0000", true); r.StatusCode != 200 {
 		t.Errorf("execution: %d", r.StatusCode)
+	}
+	put := func(path string) int {
+		req, _ := http.NewRequest(http.MethodPut, g.gate.URL+path, nil)
+		req.SetBasicAuth(g.user, g.password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if len(b) != 0 {
+			t.Errorf("PUT %s answered a body %q; cancelPipeline is void", path, b)
+		}
+		return resp.StatusCode
+	}
+	if code := put("/pipelines/01EXEC0000/cancel?reason=why"); code != 200 || g.canceled["01EXEC0000"] != "why" {
+		t.Errorf("cancel: %d, recorded %v", code, g.canceled)
+	}
+	if code := put("/pipelines/01EXEC9999/cancel"); code != 404 {
+		t.Errorf("cancel of an unknown execution: %d, want 404", code)
+	}
+	// Creating: an unknown application is a 404; a createApplication task
+	// registers it; a saved pipeline can be triggered.
+	if r := get("/applications/fresh", true); r.StatusCode != 404 {
+		t.Errorf("unknown application: %d, want 404", r.StatusCode)
+	}
+	if r, body := post("/tasks"); r.StatusCode != 200 || body != `{"ref":"/tasks/01TASK0000"}` {
+		t.Errorf("task: %d %s", r.StatusCode, body)
+	}
+	g.tasks[0] = map[string]any{"job": []any{map[string]any{"type": "createApplication", "application": map[string]any{"name": "fresh"}}}}
+	if r := get("/tasks/01TASK0000", true); r.StatusCode != 200 {
+		t.Errorf("task status: %d", r.StatusCode)
+	}
+	if r := get("/applications/fresh", true); r.StatusCode != 200 {
+		t.Errorf("created application: %d", r.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodPost, g.gate.URL+"/pipelines", strings.NewReader(`{"application":"fresh","name":"p"}`))
+	req.SetBasicAuth(g.user, g.password)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("save: %v %v", resp, err)
+	}
+	if r, _ := post("/pipelines/fresh/p"); r.StatusCode != 202 {
+		t.Errorf("trigger of the saved pipeline: %d", r.StatusCode)
 	}
 	g.down.Store(true)
 	if r := get("/health", false); r.StatusCode != 503 {

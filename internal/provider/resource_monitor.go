@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -319,6 +320,19 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	if len(d.Spec.Template.Spec.Containers) == 1 {
 		state.Image = types.StringValue(d.Spec.Template.Spec.Containers[0].Image)
+	}
+	if state.PrometheusRuleInstalled.ValueBool() {
+		// Deleted outside Terraform, or prometheus-operator's CRD removed
+		// with it: recorded as not installed, so the next plan installs it
+		// again when the cluster serves the kind (ModifyPlan).
+		_, err := c.Get(ctx, prometheusRuleGVK, state.Namespace.ValueString(), state.Name.ValueString())
+		switch {
+		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+			state.PrometheusRuleInstalled = types.BoolValue(false)
+		case err != nil:
+			resp.Diagnostics.AddError("Reading the monitor's PrometheusRule failed", err.Error())
+			return
+		}
 	}
 	state.ID = types.StringValue(state.Namespace.ValueString() + "/" + state.Name.ValueString())
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)

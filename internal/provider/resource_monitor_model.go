@@ -68,6 +68,7 @@ type monitorCanary struct {
 	Application types.String `tfsdk:"application"`
 	Pipeline    types.String `tfsdk:"pipeline"`
 	Timeout     types.String `tfsdk:"timeout"`
+	Create      types.Bool   `tfsdk:"create"`
 }
 
 // Keys of the monitor's Secret.
@@ -153,7 +154,9 @@ func (m *monitorModel) spec(ctx context.Context, config *monitorModel, diags *di
 		}
 	}
 	if c := m.CanaryPipeline; c != nil {
-		cc := &monitor.CanaryConfig{Application: c.Application.ValueString(), Pipeline: c.Pipeline.ValueString()}
+		// create defaults to true: a missing canary is created.
+		cc := &monitor.CanaryConfig{Application: c.Application.ValueString(), Pipeline: c.Pipeline.ValueString(),
+			Create: c.Create.IsNull() || c.Create.IsUnknown() || c.Create.ValueBool()}
 		if d, err := time.ParseDuration(c.Timeout.ValueString()); err == nil {
 			cc.Timeout = monitor.Duration(d)
 		}

@@ -131,6 +131,9 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"application": schema.StringAttribute{Optional: true, MarkdownDescription: "The application (required in this block)."},
 					"pipeline":    schema.StringAttribute{Optional: true, MarkdownDescription: "The pipeline's name (required in this block)."},
 					"timeout":     schema.StringAttribute{Optional: true, MarkdownDescription: "How long it may run (default 20s).", Validators: []validator.String{validators.Duration()}},
+					"create": schema.BoolAttribute{Optional: true, MarkdownDescription: "Create the pipeline (one one-second Wait stage), and its application when Gate does not know it either, " +
+						"when Gate answers that it does not exist (default `true`; the monitor's Gate user needs the right to create applications and pipelines). " +
+						"With `false`, a missing pipeline fails the check."},
 				},
 			},
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),

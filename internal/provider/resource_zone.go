@@ -358,6 +358,7 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 		state.SpinnakerVersion.ValueString() != plan.SpinnakerVersion.ValueString() {
 		announce = r.upgradeAnnouncer(ctx, clients.control, n.MonitorID.ValueString(), plan.ManagedSpinnakerID.ValueString(), zone, state.SpinnakerVersion.ValueString(), diags)
 		announce(monitor.ChangeStarted, "", "")
+		opts.OnVerifying = func() { announce(monitor.ChangeVerifying, "", "") }
 		if n.CountAsMaintenance.ValueBool() {
 			endMaintenance := r.upgradeMaintenance(ctx, clients.target, zone, state.SpinnakerVersion.ValueString(), timeout, diags)
 			defer endMaintenance()

@@ -1,10 +1,13 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -13,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
@@ -69,12 +74,30 @@ func TestAccZone_verifiedThroughExposedURLs(t *testing.T) {
 	operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: "tf-acc-exposed-op", Host: backends.Host})
 	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
 	healthy, broken := startEdge(t, http.StatusOK), startEdge(t, http.StatusServiceUnavailable)
+	// The upgrade is announced through a monitor's webhook: started,
+	// verifying (once the new version is ready), finished.
+	// The monitor's Role goes into the zone's namespace, and the zone
+	// refers to the monitor: the namespace exists first.
+	monNS := c.Namespace(t)
+	if _, err := c.Clientset().CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tf-acc-exposed-red"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var phases []string
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		mu.Lock()
+		phases = append(phases, fmt.Sprintf("%v %v→%v %v", m["phase"], m["from_version"], m["to_version"], m["result"]))
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
 
 	config := func(version, gateHost string) string {
 		return fmt.Sprintf(`
 provider "spinops" {
   kubernetes {
-    config_path = %q
+    config_path = %[1]q
   }
 }
 
@@ -85,16 +108,34 @@ resource "spinops_managed_spinnaker" "this" {
   }
 }
 
+resource "spinops_monitor" "this" {
+  namespace          = %[5]q
+  installation       = "tf-acc-exposed"
+  wait               = false
+  secrets_wo_version = 1
+  zone {
+    name      = "red"
+    namespace = "tf-acc-exposed-red"
+    tier      = "sandbox"
+  }
+  notify {
+    webhook_url_wo = %[6]q
+  }
+}
+
 resource "spinops_zone" "red" {
   managed_spinnaker_id = spinops_managed_spinnaker.this.id
   name                 = "red"
   tier                 = "sandbox"
   namespace            = "tf-acc-exposed-red"
-  spinnaker_version    = %q
+  spinnaker_version    = %[2]q
+  upgrade_notifications {
+    monitor_id = spinops_monitor.this.id
+  }
   expose {
     type      = "service"
-    deck_host = %q
-    gate_host = %q
+    deck_host = %[3]q
+    gate_host = %[4]q
   }
   verification {
     via      = "exposed"
@@ -106,7 +147,7 @@ resource "spinops_zone" "red" {
     update = "3m"
   }
 }
-`, c.Kubeconfig, version, healthy.IP, gateHost)
+`, c.Kubeconfig, version, healthy.IP, gateHost, monNS, hook.URL+"/hook")
 	}
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -135,5 +176,11 @@ resource "spinops_zone" "red" {
 	})
 	if broken.requests.Load() == 0 {
 		t.Fatal("the failing Gate was never asked")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"started 1.35.3→1.36.0 <nil>", "verifying 1.35.3→1.36.0 <nil>", "finished 1.35.3→1.36.0 failed"}
+	if strings.Join(phases, "; ") != strings.Join(want, "; ") {
+		t.Errorf("the upgrade was announced as %q, want %q", phases, want)
 	}
 }

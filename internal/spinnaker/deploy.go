@@ -72,6 +72,10 @@ type DeployOptions struct {
 	Timeout time.Duration
 	// Verify: run post-upgrade verification after readiness.
 	Verify bool
+	// OnVerifying, when set, is called once the new version is ready,
+	// just before post-upgrade verification starts (the zone resource
+	// announces it).
+	OnVerifying func()
 	// VerifyVia is "proxy" (the API server's service proxy) or "exposed"
 	// (DeckURL / GateURL).
 	VerifyVia       string
@@ -179,6 +183,9 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	} else {
 		res.Object = obj
 		if opts.Verify {
+			if opts.OnVerifying != nil {
+				opts.OnVerifying()
+			}
 			v, err := d.verify(ctx, z, r, opts)
 			if err != nil {
 				return res, err

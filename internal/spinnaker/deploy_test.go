@@ -52,6 +52,10 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 		Log: func(msg string, f map[string]any) { t.Logf("%s %v", msg, f) }, Operator: &spinnaker.OperatorRecord{Install: true, ClusterWide: true, Version: "1.3.1"}}
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: 2 * time.Minute, Verify: true, RollbackOnError: true,
 		VerifyOptions: spinnaker.VerifyOptions{Attempts: 3, Interval: 300 * time.Millisecond}}
+	// OnVerifying (the zone's "verification running" announcement) comes
+	// once per deploy, after readiness and before the first check.
+	var verifying []int64
+	opts.OnVerifying = func() { verifying = append(verifying, backends.HealthyRequests.Load()) }
 
 	red := &spinnaker.Zone{Name: "red", Namespace: "spin-red", Tier: spinnaker.TierSandbox, HA: &spinnaker.HA{Enabled: true, ClouddriverSplit: true, Replicas: 2}}
 	res, err := d.Deploy(ctx, inst, red, opts)
@@ -65,6 +69,9 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	if backends.HealthyRequests.Load() < 12 {
 		t.Errorf("backends saw %d requests; verification did not go through the service proxy", backends.HealthyRequests.Load())
 	}
+	if len(verifying) != 1 || verifying[0] != 0 {
+		t.Errorf("OnVerifying called %d times, the backends having seen %v requests; want once, before any check", len(verifying), verifying)
+	}
 
 	broken := *red
 	broken.Version = "1.36.0-broken"
@@ -73,6 +80,9 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	var de *spinnaker.DeployError
 	if !errors.As(err, &de) || !de.RolledBack || len(de.Failures) != 12 {
 		t.Fatalf("broken deploy: err = %v", err)
+	}
+	if len(verifying) != 2 {
+		t.Errorf("OnVerifying called %d times over two deploys", len(verifying))
 	}
 	if !strings.Contains(err.Error(), "gate /health: HTTP 503") || !strings.Contains(err.Error(), "Rolled back to 1.35.3") {
 		t.Errorf("error message:\n%s", err)

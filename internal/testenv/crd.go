@@ -1,0 +1,142 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+)
+
+// The upstream projects whose published CustomResourceDefinitions tests
+// install, read at test time from the Go module proxy (never copied into
+// this repository): the file as the project's release ships it.
+const (
+	// PrometheusOperatorModule is prometheus-operator's main module; its
+	// example/prometheus-operator-crd/ holds the CRDs its releases install.
+	PrometheusOperatorModule = "github.com/prometheus-operator/prometheus-operator"
+	// PrometheusOperatorVersion is the release read (the newest the module
+	// proxy here serves; v0.95 is refused).
+	PrometheusOperatorVersion = "v0.94.0"
+	// PrometheusRuleCRDPath is the PrometheusRule CRD in that module.
+	PrometheusRuleCRDPath = "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
+)
+
+// ModuleFile returns the path of file inside module@version, downloaded
+// through the go command (the module proxy, checked against the checksum
+// database) into the module cache. It skips t, or fails it when Required,
+// when the module cannot be downloaded.
+func ModuleFile(t testing.TB, module, version, file string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
+	// Outside this module, so its go.mod and flags play no part.
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
+		err = fmt.Errorf("%s", info.Error)
+	}
+	if err != nil || info.Dir == "" {
+		unavailable(t, fmt.Errorf("downloading %s@%s (for %s): %v %s", module, version, file, err, bytes.TrimSpace(stderr.Bytes())))
+	}
+	p := filepath.Join(info.Dir, filepath.FromSlash(file))
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s@%s has no %s: %v", module, version, file, err)
+	}
+	return p
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// InstallCRD creates the CustomResourceDefinition in the YAML file at path
+// and waits until the API server reports it Established and serves it. It
+// returns the CRD as created.
+func (c *Cluster) InstallCRD(t testing.TB, path string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := yaml.Unmarshal(b, &obj); err != nil {
+		t.Fatalf("parsing %s: %v", path, err)
+	}
+	crd := &unstructured.Unstructured{Object: obj}
+	if crd.GetKind() != "CustomResourceDefinition" {
+		t.Fatalf("%s holds a %s, not a CustomResourceDefinition", path, crd.GetKind())
+	}
+	dc, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	crds := dc.Resource(crdGVR)
+	created, err := crds.Create(ctx, crd, metav1.CreateOptions{FieldValidation: "Strict"})
+	if err != nil {
+		t.Fatalf("creating CustomResourceDefinition %s: %v", crd.GetName(), err)
+	}
+	group, _, _ := unstructured.NestedString(obj, "spec", "group")
+	plural, _, _ := unstructured.NestedString(obj, "spec", "names", "plural")
+	versions, _, _ := unstructured.NestedSlice(obj, "spec", "versions")
+	var version string
+	if len(versions) > 0 {
+		v, _ := versions[0].(map[string]any)
+		version, _ = v["name"].(string)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		cur, err := crds.Get(ctx, crd.GetName(), metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("reading CustomResourceDefinition %s: %v", crd.GetName(), err)
+		}
+		if established(cur) {
+			// Discovery lags the condition a little: wait until the
+			// group's version lists the resource.
+			if served(c, group+"/"+version, plural) {
+				return created
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CustomResourceDefinition %s not Established and served after 1m: %v", crd.GetName(), cur.Object["status"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func established(crd *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, cond := range conds {
+		if m, _ := cond.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+func served(c *Cluster, groupVersion, plural string) bool {
+	l, err := c.Clientset().Discovery().ServerResourcesForGroupVersion(groupVersion)
+	if err != nil {
+		return false
+	}
+	for _, r := range l.APIResources {
+		if r.Name == plural {
+			return true
+		}
+	}
+	return false
+}
