@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
-	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcp"
+	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcs"
 )
 
 // EnvMySQLPassword is the environment variable the MySQL password is read
@@ -136,7 +136,7 @@ type Clients struct {
 	// AWSConfig returns the AWS SDK configuration; nil loads the default chain.
 	AWSConfig    func(context.Context) (aws.Config, error)
 	AWSEndpoints awscloud.Endpoints
-	GCS          gcp.StorageSettings
+	GCS          gcs.StorageSettings
 }
 
 // Open returns the Store a StoreConfig names.
@@ -165,7 +165,7 @@ func (c Clients) Open(ctx context.Context, sc StoreConfig) (Store, error) {
 		if sc.Endpoint != "" {
 			gs.Endpoint = sc.Endpoint
 		}
-		client, err := gcp.NewStorageClient(ctx, gs)
+		client, err := gcs.NewStorageClient(ctx, gs)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", sc.URL, err)
 		}

@@ -7,17 +7,17 @@ import (
 	"time"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
-	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcp"
+	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcs"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // A Front50 bucket on GCS backed up to GCS and restored to another prefix,
 // byte for byte; generations drive the incremental copy.
 func TestBucketOnGCS(t *testing.T) {
-	gcs := testenv.SharedFakeGCS(t)
+	fake := testenv.SharedFakeGCS(t)
 	ctx := ctxTimeout(t, time.Minute)
-	clients := backup.Clients{GCS: gcp.StorageSettings{Endpoint: gcs.Endpoint}}
-	bucket := gcs.Bucket(t)
+	clients := backup.Clients{GCS: gcs.StorageSettings{Endpoint: fake.Endpoint}}
+	bucket := fake.Bucket(t)
 	src, err := clients.Open(ctx, backup.StoreConfig{URL: "gs://" + bucket + "/front50"})
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +25,7 @@ func TestBucketOnGCS(t *testing.T) {
 	big := bytes.Repeat([]byte{0, 1, 2, 3, 255}, 5<<20/5) // 5 MiB
 	_ = src.Put(ctx, "pipelines/p.json", bytes.NewReader(big))
 	_ = src.Put(ctx, "applications/a.json", strings.NewReader(`{"a":1}`))
-	dest, err := clients.Open(ctx, backup.StoreConfig{URL: "gs://" + gcs.Bucket(t) + "/backups"})
+	dest, err := clients.Open(ctx, backup.StoreConfig{URL: "gs://" + fake.Bucket(t) + "/backups"})
 	if err != nil {
 		t.Fatal(err)
 	}

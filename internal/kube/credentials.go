@@ -13,7 +13,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/transport"
 
-	spinaws "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+	"github.com/spinops/terraform-provider-spinops/internal/cloud/eks"
 	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcp"
 )
 
@@ -130,7 +130,7 @@ func (e *EKSConfig) tokenSource(ctx context.Context) (oauth2.TokenSource, error)
 }
 
 // eksToken makes one EKS token; a variable so tests can count the calls.
-var eksToken = spinaws.EKSToken
+var eksToken = eks.Token
 
 // eksTokenSource makes a new EKS token on every call; tokenSourceTransport
 // caches them.

@@ -12,7 +12,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
-	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcp"
+	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcs"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
@@ -81,7 +81,7 @@ func listBackups(ctx context.Context, data *providerData, sc backup.StoreConfig)
 	clients := backup.Clients{
 		AWSConfig:    data.awsConfig,
 		AWSEndpoints: data.aws.Endpoints,
-		GCS:          gcp.StorageSettings{Endpoint: data.gcp.StorageEndpoint, Credentials: data.gcp.Credentials, AccessToken: data.gcp.AccessToken},
+		GCS:          gcs.StorageSettings{Endpoint: data.gcp.StorageEndpoint, Credentials: data.gcp.Credentials, AccessToken: data.gcp.AccessToken},
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

@@ -50,10 +50,13 @@ resource "spinops_monitor" "this" {
   }
   secrets_wo_version = 1
 
-  # The deepest check: a no-op pipeline started and awaited.
+  # The deepest check: a no-op pipeline started and awaited (created
+  # through Gate, with its application, when missing; create = false
+  # leaves that to you).
   canary_pipeline {
     application = "spinops-canary"
     pipeline    = "noop"
+    create      = true
   }
 
   prometheus_rule_labels = { release = "kube-prometheus-stack" }

@@ -1,4 +1,4 @@
-package aws
+package eks
 
 import (
 	"context"
@@ -14,26 +14,26 @@ import (
 )
 
 const (
-	// EKSTokenPrefix starts every token aws-iam-authenticator (and EKS)
+	// TokenPrefix starts every token aws-iam-authenticator (and EKS)
 	// accepts; the rest is the base64url-encoded presigned URL.
-	EKSTokenPrefix = "k8s-aws-v1."
+	TokenPrefix = "k8s-aws-v1."
 
-	// EKSTokenLifetime is how long EKS accepts a token after it was signed,
+	// TokenLifetime is how long EKS accepts a token after it was signed,
 	// whatever X-Amz-Expires says.
-	EKSTokenLifetime = 15 * time.Minute
+	TokenLifetime = 15 * time.Minute
 
 	// eksClusterIDHeader binds the token to one cluster; it is signed, so a
 	// token for one cluster is refused by every other.
 	eksClusterIDHeader = "x-k8s-aws-id"
 
 	// eksPresignExpires is the X-Amz-Expires value aws-iam-authenticator
-	// writes (seconds). EKS ignores it in favour of EKSTokenLifetime.
+	// writes (seconds). EKS ignores it in favour of TokenLifetime.
 	eksPresignExpires = "60"
 
 	eksRoleSessionName = "spinops-eks-token"
 )
 
-// EKSToken returns a bearer token for the EKS cluster clusterName in the
+// Token returns a bearer token for the EKS cluster clusterName in the
 // format of aws-iam-authenticator (what `aws eks get-token` prints): a
 // presigned sts:GetCallerIdentity URL, signed with the caller's credentials
 // and bound to the cluster by the signed x-k8s-aws-id header, encoded as
@@ -44,11 +44,11 @@ const (
 // role is assumed first and the token identifies the assumed role.
 //
 // expires is when EKS stops accepting the token (signing time plus
-// EKSTokenLifetime); refresh a little before it.
+// TokenLifetime); refresh a little before it.
 //
 // No request is made unless roleARN is set (sts:AssumeRole) or the
 // credentials provider itself needs the network.
-func EKSToken(ctx context.Context, cfg awssdk.Config, clusterName, roleARN string) (token string, expires time.Time, err error) {
+func Token(ctx context.Context, cfg awssdk.Config, clusterName, roleARN string) (token string, expires time.Time, err error) {
 	if clusterName == "" {
 		return "", time.Time{}, errors.New("generating EKS token: cluster name is empty")
 	}
@@ -82,5 +82,5 @@ func EKSToken(ctx context.Context, cfg awssdk.Config, clusterName, roleARN strin
 		return "", time.Time{}, fmt.Errorf("generating EKS token for cluster %q: %w", clusterName, err)
 	}
 
-	return EKSTokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(req.URL)), signedAt.Add(EKSTokenLifetime), nil
+	return TokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(req.URL)), signedAt.Add(TokenLifetime), nil
 }

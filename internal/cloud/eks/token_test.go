@@ -1,4 +1,4 @@
-package aws
+package eks
 
 import (
 	"context"
@@ -24,10 +24,10 @@ func staticConfig(region string) awssdk.Config {
 
 func decodeEKSToken(t *testing.T, token string) *url.URL {
 	t.Helper()
-	if !strings.HasPrefix(token, EKSTokenPrefix) {
-		t.Fatalf("token %q does not start with %q", token, EKSTokenPrefix)
+	if !strings.HasPrefix(token, TokenPrefix) {
+		t.Fatalf("token %q does not start with %q", token, TokenPrefix)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(token, EKSTokenPrefix))
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(token, TokenPrefix))
 	if err != nil {
 		t.Fatalf("token is not base64url without padding: %v", err)
 	}
@@ -40,9 +40,9 @@ func decodeEKSToken(t *testing.T, token string) *url.URL {
 
 func TestEKSToken_presignedGetCallerIdentity(t *testing.T) {
 	before := time.Now()
-	token, expires, err := EKSToken(context.Background(), staticConfig("us-west-2"), "prod-a", "")
+	token, expires, err := Token(context.Background(), staticConfig("us-west-2"), "prod-a", "")
 	if err != nil {
-		t.Fatalf("EKSToken: %v", err)
+		t.Fatalf("Token: %v", err)
 	}
 
 	u := decodeEKSToken(t, token)
@@ -70,17 +70,17 @@ func TestEKSToken_presignedGetCallerIdentity(t *testing.T) {
 		t.Error("URL is not signed (no X-Amz-Signature)")
 	}
 
-	if lo, hi := before.Add(EKSTokenLifetime), time.Now().Add(EKSTokenLifetime); expires.Before(lo) || expires.After(hi) {
-		t.Errorf("expires = %v, want signing time + %v", expires, EKSTokenLifetime)
+	if lo, hi := before.Add(TokenLifetime), time.Now().Add(TokenLifetime); expires.Before(lo) || expires.After(hi) {
+		t.Errorf("expires = %v, want signing time + %v", expires, TokenLifetime)
 	}
 }
 
 func TestEKSToken_boundToCluster(t *testing.T) {
-	a, _, err := EKSToken(context.Background(), staticConfig("eu-central-1"), "a", "")
+	a, _, err := Token(context.Background(), staticConfig("eu-central-1"), "a", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := EKSToken(context.Background(), staticConfig("eu-central-1"), "b", "")
+	b, _, err := Token(context.Background(), staticConfig("eu-central-1"), "b", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,14 +90,14 @@ func TestEKSToken_boundToCluster(t *testing.T) {
 }
 
 func TestEKSToken_requiresRegion(t *testing.T) {
-	_, _, err := EKSToken(context.Background(), staticConfig(""), "prod-a", "")
+	_, _, err := Token(context.Background(), staticConfig(""), "prod-a", "")
 	if err == nil || !strings.Contains(err.Error(), "region") || !strings.Contains(err.Error(), "prod-a") {
 		t.Fatalf("err = %v, want an error naming the cluster and the missing region", err)
 	}
 }
 
 func TestEKSToken_requiresClusterName(t *testing.T) {
-	if _, _, err := EKSToken(context.Background(), staticConfig("us-west-2"), "", ""); err == nil {
+	if _, _, err := Token(context.Background(), staticConfig("us-west-2"), "", ""); err == nil {
 		t.Fatal("want an error for an empty cluster name")
 	}
 }
@@ -133,9 +133,9 @@ func TestEKSToken_assumesRole(t *testing.T) {
 
 	cfg := staticConfig("us-west-2")
 	cfg.BaseEndpoint = awssdk.String(sts.URL)
-	token, _, err := EKSToken(context.Background(), cfg, "prod-a", roleARN)
+	token, _, err := Token(context.Background(), cfg, "prod-a", roleARN)
 	if err != nil {
-		t.Fatalf("EKSToken: %v", err)
+		t.Fatalf("Token: %v", err)
 	}
 
 	if gotForm.Get("Action") != "AssumeRole" || gotForm.Get("RoleArn") != roleARN {
