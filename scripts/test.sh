@@ -108,15 +108,15 @@ wait_bg() {
 	return $rc
 }
 
-# total_cpu: CPU seconds of this script and everything it ran (the phases
-# nest: the providers lane contains provider-aws, so the column does not add
-# up).
+# total_cpu FILE: CPU seconds of this script and everything it ran (the
+# phases nest: the providers lane contains provider-aws, so the column does
+# not add up), from `times` written to FILE by this shell: in a pipe or a
+# $(...) it would run in a subshell and count that subshell's children (0).
 total_cpu() {
-	local TIMEFORMAT
-	times | awk 'NR == 2 {
+	awk 'NR == 2 {
 		split($1, u, "m"); split($2, s, "m")
 		printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2]
-	}'
+	}' "$1"
 }
 
 summary() {
@@ -128,7 +128,11 @@ summary() {
 	sort -t$'\t' -k2,2n "$phases" | while IFS=$'\t' read -r n s d r c; do
 		printf '  %-28s %7ss %7ss %7ss  %s\n' "$n" "+$s" "$d" "$c" "$r"
 	done
-	printf '  %-28s %8s %7ss %7ss  %s\n' total "" $(($(date +%s) - t0)) "$(total_cpu)" "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
+	local tf
+	tf=$(mktemp)
+	times >"$tf"
+	printf '  %-28s %8s %7ss %7ss  %s\n' total "" $(($(date +%s) - t0)) "$(total_cpu "$tf")" "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
+	rm -f "$tf"
 }
 trap summary EXIT
 

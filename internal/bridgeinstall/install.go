@@ -113,6 +113,10 @@ type Install struct {
 	// there. Empty: no withdrawal and no Role.
 	SpinnakerNamespace string
 	GracePeriod        time.Duration
+	// Refresh bounds the on-demand re-cache requests the bridge sends to
+	// Clouddriver (its --refresh-* flags); zero fields keep the bridge's
+	// defaults.
+	Refresh RefreshBounds
 
 	// GRPCAllowedCIDRs may reach the gRPC port (agents and the provider's
 	// admin calls); empty: from anywhere (every call is authenticated).
@@ -271,6 +275,15 @@ func (in *Install) EndpointURL() string {
 	return fmt.Sprintf("https://%s.%s.svc:%d", in.EndpointService(), in.Namespace, EndpointPort)
 }
 
+// RefreshBounds are the bridge's push rate bounds: per account and
+// overall, each a token bucket of Rate requests/s and Burst.
+type RefreshBounds struct {
+	AccountRate  float64
+	AccountBurst int64
+	GlobalRate   float64
+	GlobalBurst  int64
+}
+
 // Args are the bridge's command line in its pod.
 func (in *Install) Args() []string {
 	args := []string{"bridge",
@@ -291,6 +304,22 @@ func (in *Install) Args() []string {
 	}
 	if in.SpinnakerNamespace != "" {
 		args = append(args, "--spinnaker-namespace", in.SpinnakerNamespace)
+	}
+	for _, f := range []struct {
+		flag string
+		rate float64
+	}{{"--refresh-account-rate", in.Refresh.AccountRate}, {"--refresh-global-rate", in.Refresh.GlobalRate}} {
+		if f.rate > 0 {
+			args = append(args, f.flag, strconv.FormatFloat(f.rate, 'g', -1, 64))
+		}
+	}
+	for _, f := range []struct {
+		flag  string
+		burst int64
+	}{{"--refresh-account-burst", in.Refresh.AccountBurst}, {"--refresh-global-burst", in.Refresh.GlobalBurst}} {
+		if f.burst > 0 {
+			args = append(args, f.flag, strconv.FormatInt(f.burst, 10))
+		}
 	}
 	if in.MySQL != nil {
 		// $(VAR) is expanded by the kubelet from the container's env.

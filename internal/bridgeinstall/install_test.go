@@ -217,3 +217,19 @@ func TestRenderedObjectsPassTheAPIServer(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestArgsRefreshBounds: the push bounds reach the bridge's command line
+// only when set (the bridge's own defaults otherwise).
+func TestArgsRefreshBounds(t *testing.T) {
+	in := &Install{Name: "b", Namespace: "n"}
+	if args := strings.Join(in.Args(), " "); strings.Contains(args, "--refresh-") {
+		t.Errorf("unset bounds on the command line: %s", args)
+	}
+	in.Refresh = RefreshBounds{AccountRate: 200, AccountBurst: 400, GlobalRate: 12.5, GlobalBurst: 1000}
+	args := strings.Join(in.Args(), " ")
+	for _, want := range []string{"--refresh-account-rate 200", "--refresh-account-burst 400", "--refresh-global-rate 12.5", "--refresh-global-burst 1000"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -351,6 +352,24 @@ func readBridgeArgs(m *bridgeResourceModel, args []string) {
 	} else {
 		m.SpinnakerNamespace = types.StringNull()
 	}
+	rate := func(name string) types.Float64 {
+		if v, ok := flag(name); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return types.Float64Value(f)
+			}
+		}
+		return types.Float64Null()
+	}
+	burst := func(name string) types.Int64 {
+		if v, ok := flag(name); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return types.Int64Value(n)
+			}
+		}
+		return types.Int64Null()
+	}
+	m.RefreshAccountRate, m.RefreshGlobalRate = rate("--refresh-account-rate"), rate("--refresh-global-rate")
+	m.RefreshAccountBurst, m.RefreshGlobalBurst = burst("--refresh-account-burst"), burst("--refresh-global-burst")
 	if v, ok := flag("--grace-period"); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			if old, err := time.ParseDuration(m.GracePeriod.ValueString()); err != nil || old != d {

@@ -27,6 +27,10 @@ type bridgeResourceModel struct {
 	DNSNames            types.List       `tfsdk:"dns_names"`
 	SpinnakerNamespace  types.String     `tfsdk:"spinnaker_namespace"`
 	GracePeriod         types.String     `tfsdk:"grace_period"`
+	RefreshAccountRate  types.Float64    `tfsdk:"refresh_account_rate"`
+	RefreshAccountBurst types.Int64      `tfsdk:"refresh_account_burst"`
+	RefreshGlobalRate   types.Float64    `tfsdk:"refresh_global_rate"`
+	RefreshGlobalBurst  types.Int64      `tfsdk:"refresh_global_burst"`
 	GRPCAllowedCIDRs    types.List       `tfsdk:"grpc_allowed_cidrs"`
 	MetricsNamespaces   types.List       `tfsdk:"metrics_namespaces"`
 	HealthCheckCIDRs    types.List       `tfsdk:"health_check_cidrs"`
@@ -88,6 +92,8 @@ func (m *bridgeResourceModel) install(ctx context.Context, diags *diag.Diagnosti
 	if d, err := time.ParseDuration(m.GracePeriod.ValueString()); err == nil {
 		in.GracePeriod = d
 	}
+	in.Refresh = bridgeinstall.RefreshBounds{AccountRate: m.RefreshAccountRate.ValueFloat64(), AccountBurst: m.RefreshAccountBurst.ValueInt64(),
+		GlobalRate: m.RefreshGlobalRate.ValueFloat64(), GlobalBurst: m.RefreshGlobalBurst.ValueInt64()}
 	diags.Append(m.DNSNames.ElementsAs(ctx, &in.DNSNames, true)...)
 	diags.Append(m.GRPCAllowedCIDRs.ElementsAs(ctx, &in.GRPCAllowedCIDRs, true)...)
 	diags.Append(m.MetricsNamespaces.ElementsAs(ctx, &in.MetricsNamespaces, true)...)
@@ -133,7 +139,7 @@ func (m *bridgeResourceModel) install(ctx context.Context, diags *diag.Diagnosti
 // check runs only then).
 func (m *bridgeResourceModel) known() bool {
 	for _, v := range []interface{ IsUnknown() bool }{m.Name, m.Namespace, m.Image, m.Replicas, m.ExternalAddress, m.DNSNames,
-		m.SpinnakerNamespace, m.GracePeriod, m.GRPCAllowedCIDRs, m.MetricsNamespaces, m.HealthCheckCIDRs, m.AWSTargetGroupARN, m.Requests, m.Limits} {
+		m.SpinnakerNamespace, m.GracePeriod, m.RefreshAccountRate, m.RefreshAccountBurst, m.RefreshGlobalRate, m.RefreshGlobalBurst, m.GRPCAllowedCIDRs, m.MetricsNamespaces, m.HealthCheckCIDRs, m.AWSTargetGroupARN, m.Requests, m.Limits} {
 		if v.IsUnknown() {
 			return false
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -74,6 +75,20 @@ func (r *bridgeResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"grace_period": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("5m"),
 				MarkdownDescription: "Default time a disconnected account stays known before it is withdrawn (an account's own `grace_period` wins).",
 				Validators:          []validator.String{validators.Duration()}},
+			"refresh_account_rate": schema.Float64Attribute{Optional: true,
+				MarkdownDescription: "On-demand re-cache requests per second the bridge may send to one account's Clouddriver (`--refresh-account-rate`; default 50). " +
+					"With N objects changing at once each is re-read about every N ÷ rate seconds: 100 hot objects need about 200 for a p99 under a second " +
+					"(bench/RESULTS.md). A real Clouddriver starts a `kubectl` process per request: raise it only for a Clouddriver sized for it.",
+				Validators: []validator.Float64{float64validator.Between(0.001, 10000)}},
+			"refresh_account_burst": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "Burst of `refresh_account_rate` (`--refresh-account-burst`; default 100).",
+				Validators:          []validator.Int64{int64validator.Between(1, 100000)}},
+			"refresh_global_rate": schema.Float64Attribute{Optional: true,
+				MarkdownDescription: "Re-cache requests per second over all accounts (`--refresh-global-rate`; default 200).",
+				Validators:          []validator.Float64{float64validator.Between(0.001, 10000)}},
+			"refresh_global_burst": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "Burst of `refresh_global_rate` (`--refresh-global-burst`; default 400).",
+				Validators:          []validator.Int64{int64validator.Between(1, 100000)}},
 			"grpc_allowed_cidrs": strList("CIDR blocks that may reach the gRPC port (agents, the provider) through the NetworkPolicy. Default: anywhere "+
 				"(every call is authenticated by TLS and a credential); narrow it to the edge's and your CI's ranges.", validators.CIDR()),
 			"health_check_cidrs": strList("CIDR blocks that may reach the ops port (`/readyz`), for a load balancer's health checks: the subnets of modules/aws/edge's bridge NLB (its VPC CIDR).", validators.CIDR()),

@@ -142,7 +142,7 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 		}
 		args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")
 		for _, want := range []string{"--spinnaker-namespace " + spinNS, "--grace-period 30s", "--key-file /var/run/spinops/keys/bridge.keys",
-			"--sqlite /var/lib/spinops/bridge.db", "--tls-ca /var/run/spinops/tls/ca.crt"} {
+			"--sqlite /var/lib/spinops/bridge.db", "--tls-ca /var/run/spinops/tls/ca.crt", "--refresh-account-rate 200", "--refresh-account-burst 400"} {
 			if !strings.Contains(args, want) {
 				return fmt.Errorf("the bridge's args %q lack %q", args, want)
 			}
@@ -213,7 +213,10 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 		return nil
 	}
 
-	base := bridgeResourceConfig(spin, ns, spinNS, addr, bridgeTokenV1, 1, "")
+	// The push bounds for 100 hot objects (bench/RESULTS.md): the real
+	// `spinops bridge` the pod stand-in runs must take the flags.
+	base := bridgeResourceConfig(spin, ns, spinNS, addr, bridgeTokenV1, 1, `refresh_account_rate  = 200
+  refresh_account_burst = 400`)
 	// The second apply: the provider's bridge block reads the resource's
 	// outputs (known from the first apply), and a cluster is attached.
 	attached := base + fleetConfig(spin, account, spinNS)
@@ -420,6 +423,8 @@ func TestAccBridge_refusals(t *testing.T) {
     generate    = true
   }`), PlanOnly: true, ExpectError: regexp.MustCompile(`set exactly one of tls.secret_name`)},
 			{Config: cfg(`grpc_allowed_cidrs = ["10.1.2.3/8"]`), PlanOnly: true, ExpectError: regexp.MustCompile(`the block it means is 10.0.0.0/8`)},
+			{Config: cfg(`refresh_account_rate = 0`), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)refresh_account_rate.*must be between 0.001000 and\s+10000`)},
+			{Config: cfg(`refresh_global_burst = 0`), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)refresh_global_burst.*must be between 1 and\s+100000`)},
 			{Config: cfg(`storage {
     size = "lots"
   }`), PlanOnly: true, ExpectError: regexp.MustCompile(`is not a Kubernetes quantity`)},
