@@ -305,20 +305,19 @@ func (in *Install) Args() []string {
 	if in.SpinnakerNamespace != "" {
 		args = append(args, "--spinnaker-namespace", in.SpinnakerNamespace)
 	}
-	for _, f := range []struct {
-		flag string
-		rate float64
-	}{{"--refresh-account-rate", in.Refresh.AccountRate}, {"--refresh-global-rate", in.Refresh.GlobalRate}} {
-		if f.rate > 0 {
-			args = append(args, f.flag, strconv.FormatFloat(f.rate, 'g', -1, 64))
-		}
-	}
+	r := in.Refresh
 	for _, f := range []struct {
 		flag  string
-		burst int64
-	}{{"--refresh-account-burst", in.Refresh.AccountBurst}, {"--refresh-global-burst", in.Refresh.GlobalBurst}} {
-		if f.burst > 0 {
-			args = append(args, f.flag, strconv.FormatInt(f.burst, 10))
+		set   bool
+		value string
+	}{
+		{"--refresh-account-rate", r.AccountRate > 0, strconv.FormatFloat(r.AccountRate, 'g', -1, 64)},
+		{"--refresh-account-burst", r.AccountBurst > 0, strconv.FormatInt(r.AccountBurst, 10)},
+		{"--refresh-global-rate", r.GlobalRate > 0, strconv.FormatFloat(r.GlobalRate, 'g', -1, 64)},
+		{"--refresh-global-burst", r.GlobalBurst > 0, strconv.FormatInt(r.GlobalBurst, 10)},
+	} {
+		if f.set {
+			args = append(args, f.flag, f.value)
 		}
 	}
 	if in.MySQL != nil {

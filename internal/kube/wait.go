@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
@@ -161,4 +162,16 @@ func (c *Client) WaitForDeleted(ctx context.Context, gvk schema.GroupVersionKind
 		return fmt.Errorf("waiting for %s to be deleted: %w", Describe(ref), err)
 	}
 	return nil
+}
+
+// CRDEstablished reports whether a CustomResourceDefinition's status has
+// the condition Established=True (the API server serves its kind).
+func CRDEstablished(crd *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, cond := range conds {
+		if m, _ := cond.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }

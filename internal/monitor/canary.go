@@ -131,42 +131,58 @@ func runCanary(ctx context.Context, client *http.Client, e *Endpoints, applicati
 		return code, "starting the canary pipeline: the answer has no /pipelines/<id> ref"
 	}
 	id := strings.TrimPrefix(started.Ref, "/pipelines/")
-	status := "NOT_STARTED"
+	status, code, done := awaitStatus(ctx, do, "/pipelines/"+url.PathEscape(id), pollEvery)
+	switch {
+	case status == "SUCCEEDED":
+		return code, ""
+	case done:
+		return code, fmt.Sprintf("canary pipeline execution %s ended %s", id, status)
+	}
+	// Given up: cancel it, on a context of its own (the check's is over),
+	// so executions of a stuck canary do not pile up.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), canaryCancelTimeout)
+	defer cancel()
+	reason := fmt.Sprintf("canary pipeline execution %s still %s when the check timed out", id, status)
+	ccode, _, cerr := doCtx(cctx, http.MethodPut, "/pipelines/"+url.PathEscape(id)+"/cancel?reason="+url.QueryEscape("spinops monitor: the canary check timed out"), nil)
+	switch {
+	case cerr != nil:
+		reason += "; canceling it failed: " + cerr.Error()
+	case ccode < 200 || ccode > 299:
+		reason += fmt.Sprintf("; canceling it failed: HTTP %d", ccode)
+	default:
+		reason += "; canceled it"
+	}
+	return code, reason
+}
+
+// gateDo is one request to Gate: its status code and body.
+type gateDo func(method, path string, body []byte) (int, []byte, error)
+
+// awaitStatus polls GET path (an Orca execution or task through Gate)
+// every pollEvery until its ExecutionStatus is no longer a running one
+// (done) or ctx ends (not done). It returns the last status seen
+// (NOT_STARTED before any) and the last HTTP code.
+func awaitStatus(ctx context.Context, do gateDo, path string, pollEvery time.Duration) (status string, code int, done bool) {
+	status = "NOT_STARTED"
 	for {
-		code, body, err = do(http.MethodGet, "/pipelines/"+url.PathEscape(id), nil)
-		if err == nil && code == http.StatusOK {
-			var ex struct {
+		c, body, err := do(http.MethodGet, path, nil)
+		code = c
+		if err == nil && c == http.StatusOK {
+			var st struct {
 				Status string `json:"status"`
 			}
-			if json.Unmarshal(body, &ex) == nil && ex.Status != "" {
-				status = ex.Status
-			}
-			if status == "SUCCEEDED" {
-				return code, ""
+			if json.Unmarshal(body, &st) == nil && st.Status != "" {
+				status = st.Status
 			}
 			if !canaryRunning[status] {
-				return code, fmt.Sprintf("canary pipeline execution %s ended %s", id, status)
+				return status, code, true
 			}
 		}
 		t := time.NewTimer(pollEvery)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			// Given up: cancel it, on a context of its own (the check's
-			// is over), so executions of a stuck canary do not pile up.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), canaryCancelTimeout)
-			defer cancel()
-			reason := fmt.Sprintf("canary pipeline execution %s still %s when the check timed out", id, status)
-			ccode, _, cerr := doCtx(cctx, http.MethodPut, "/pipelines/"+url.PathEscape(id)+"/cancel?reason="+url.QueryEscape("spinops monitor: the canary check timed out"), nil)
-			switch {
-			case cerr != nil:
-				reason += "; canceling it failed: " + cerr.Error()
-			case ccode < 200 || ccode > 299:
-				reason += fmt.Sprintf("; canceling it failed: HTTP %d", ccode)
-			default:
-				reason += "; canceled it"
-			}
-			return code, reason
+			return status, code, false
 		case <-t.C:
 		}
 	}
@@ -174,7 +190,7 @@ func runCanary(ctx context.Context, client *http.Client, e *Endpoints, applicati
 
 // createCanary creates the canary pipeline, and its application when Gate
 // does not know it; it returns what went wrong, or "".
-func createCanary(ctx context.Context, do func(method, path string, body []byte) (int, []byte, error), application, pipeline string, pollEvery time.Duration) string {
+func createCanary(ctx context.Context, do gateDo, application, pipeline string, pollEvery time.Duration) string {
 	code, _, err := do(http.MethodGet, "/applications/"+url.PathEscape(application)+"?expand=false", nil)
 	switch {
 	case err != nil:
@@ -203,29 +219,11 @@ func createCanary(ctx context.Context, do func(method, path string, body []byte)
 			return fmt.Sprintf("creating the canary application %q: the answer has no /tasks/<id> ref", application)
 		}
 		id := strings.TrimPrefix(started.Ref, "/tasks/")
-	poll:
-		for {
-			code, body, err := do(http.MethodGet, "/tasks/"+url.PathEscape(id), nil)
-			if err == nil && code == http.StatusOK {
-				var task struct {
-					Status string `json:"status"`
-				}
-				if json.Unmarshal(body, &task) == nil && task.Status != "" {
-					if task.Status == "SUCCEEDED" {
-						break poll
-					}
-					if !canaryRunning[task.Status] {
-						return fmt.Sprintf("creating the canary application %q: task %s ended %s", application, id, task.Status)
-					}
-				}
-			}
-			t := time.NewTimer(pollEvery)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Sprintf("creating the canary application %q: task %s not done when the check timed out", application, id)
-			case <-t.C:
-			}
+		switch status, _, done := awaitStatus(ctx, do, "/tasks/"+url.PathEscape(id), pollEvery); {
+		case !done:
+			return fmt.Sprintf("creating the canary application %q: task %s not done when the check timed out", application, id)
+		case status != "SUCCEEDED":
+			return fmt.Sprintf("creating the canary application %q: task %s ended %s", application, id, status)
 		}
 	case code != http.StatusOK:
 		return fmt.Sprintf("looking up the canary application %q: %s", application, httpFailure(code, nil))

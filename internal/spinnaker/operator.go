@@ -63,12 +63,8 @@ func InstallCRDs(ctx context.Context, c *kube.Client, timeout time.Duration) err
 			if err != nil {
 				return false, "", err
 			}
-			conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-			for _, cond := range conds {
-				m, _ := cond.(map[string]any)
-				if m["type"] == "Established" && m["status"] == "True" {
-					return true, "", nil
-				}
+			if kube.CRDEstablished(obj) {
+				return true, "", nil
 			}
 			return false, "not yet Established", nil
 		})

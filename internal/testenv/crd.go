@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
 // The upstream projects whose published CustomResourceDefinitions tests
@@ -104,7 +106,7 @@ func (c *Cluster) InstallCRD(t testing.TB, path string) *unstructured.Unstructur
 		if err != nil {
 			t.Fatalf("reading CustomResourceDefinition %s: %v", crd.GetName(), err)
 		}
-		if established(cur) {
+		if kube.CRDEstablished(cur) {
 			// Discovery lags the condition a little: wait until the
 			// group's version lists the resource.
 			if served(c, group+"/"+version, plural) {
@@ -116,16 +118,6 @@ func (c *Cluster) InstallCRD(t testing.TB, path string) *unstructured.Unstructur
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func established(crd *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, cond := range conds {
-		if m, _ := cond.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
 }
 
 func served(c *Cluster, groupVersion, plural string) bool {
