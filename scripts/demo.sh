@@ -78,10 +78,10 @@ start_mariadb() {
 	rm -rf "$dir" && mkdir -p "$dir"
 	port=$(free_port)
 	log "starting MariaDB (binlog ROW) on 127.0.0.1:$port"
-	mariadb-install-db --no-defaults "${user[@]}" --datadir="$dir/data" --auth-root-authentication-method=normal \
+	mariadb-install-db --no-defaults "${user[@]}" --datadir="$dir/data" --tmpdir="$dir" --auth-root-authentication-method=normal \
 		--skip-test-db >"$DEMO/mariadb-install.log" 2>&1 || { tail -20 "$DEMO/mariadb-install.log"; exit 1; }
 	nohup "$(command -v mariadbd || echo /usr/sbin/mariadbd)" --no-defaults "${user[@]}" --datadir="$dir/data" \
-		--socket="$dir/mysqld.sock" --pid-file="$dir/mariadbd.pid" --port="$port" --bind-address=127.0.0.1 \
+		--socket="$dir/mysqld.sock" --pid-file="$dir/mariadbd.pid" --tmpdir="$dir" --port="$port" --bind-address=127.0.0.1 \
 		--skip-name-resolve --log-bin=mysql-bin --binlog-format=ROW --server-id=1 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci >"$DEMO/mariadb.log" 2>&1 &
 	echo $! >"$DEMO/mariadb.pid"

@@ -193,6 +193,12 @@ func (m *MariaDB) installDB(ctx context.Context, installDB string, userFlag []st
 	args := append([]string{"--no-defaults"}, userFlag...)
 	args = append(args,
 		"--datadir="+m.DataDir,
+		// Every mariadbd, the install's bootstrap server too, deletes all
+		// "#sql*" files in its tmpdir when it starts (mysql_rm_tmp_tables).
+		// With the default /tmp, one install starting removes the temporary
+		// tables of another mid-bootstrap, which aborts with "Unknown table
+		// 'mysql.tmp_user_sys'". Each install uses its own state directory.
+		"--tmpdir="+m.Dir,
 		"--auth-root-authentication-method=normal",
 		"--skip-test-db",
 	)
