@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -153,6 +154,9 @@ func restoreBucket(ctx context.Context, src Store, backupID string, bp *BucketPa
 		for _, o := range existing {
 			j.Before = append(j.Before, o.Key)
 		}
+		for _, o := range bp.Objects {
+			j.written = append(j.written, o.Key)
+		}
 		// Roll back even when ctx was cancelled (that may be the failure).
 		if rerr := rollbackBucket(context.WithoutCancel(ctx), t.Store, j, log); rerr != nil {
 			return fmt.Errorf("%w; rolling the bucket back also failed: %v: its previous contents are saved under %s%s; run `spinops backup rollback-bucket --bucket-target %s` to put them back",
@@ -176,12 +180,27 @@ func restoreBucket(ctx context.Context, src Store, backupID string, bp *BucketPa
 	return nil
 }
 
+// writeRestoredObjects writes the backup's objects into the target. After a
+// failed write it starts no other, but lets those already in flight finish
+// on their own instead of cancelling them: a write whose client gives up
+// can still land on the server afterwards (the request was sent), after
+// the rollback listed the target, and so survive it. When Wait returns,
+// no write is in flight unless ctx itself was cancelled (rollbackBucket
+// also deletes every key the restore may have written, for that case).
 func writeRestoredObjects(ctx context.Context, src Store, bp *BucketPart, t BucketTarget, existing []ObjectInfo) error {
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.SetLimit(bucketParallel)
+	var failed atomic.Bool
 	for _, e := range bp.Objects {
+		if failed.Load() {
+			break
+		}
 		g.Go(func() error {
-			if err := restoreObject(gctx, src, e, t.Store); err != nil {
+			if failed.Load() {
+				return nil
+			}
+			if err := restoreObject(ctx, src, e, t.Store); err != nil {
+				failed.Store(true)
 				return fmt.Errorf("restoring object %s: %w", e.Key, err)
 			}
 			return nil

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +40,10 @@ type bucketJournal struct {
 	Started  time.Time `json:"started"`
 	Before   []string  `json:"before"`
 	Complete bool      `json:"complete,omitempty"`
+	// written are the keys the restore may have written (in memory only:
+	// the failed restore's own rollback deletes them whether or not the
+	// listing shows them yet).
+	written []string
 }
 
 func isUndoKey(k string) bool { return strings.HasPrefix(k, undoPrefix) }
@@ -113,12 +119,19 @@ func rollbackBucket(ctx context.Context, st Store, j *bucketJournal, log *slog.L
 	if err != nil {
 		return fmt.Errorf("listing %s to roll it back: %w", st, err)
 	}
+	added := map[string]bool{}
 	for _, o := range now {
-		if isUndoKey(o.Key) || before[o.Key] {
+		added[o.Key] = true
+	}
+	for _, k := range j.written {
+		added[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(added)) {
+		if isUndoKey(k) || before[k] {
 			continue
 		}
-		if err := st.Delete(ctx, o.Key); err != nil {
-			return fmt.Errorf("rolling back %s: removing %s, which the interrupted restore added: %w", st, o.Key, err)
+		if err := st.Delete(ctx, k); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("rolling back %s: removing %s, which the interrupted restore added: %w", st, k, err)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)

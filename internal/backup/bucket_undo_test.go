@@ -1,6 +1,7 @@
 package backup_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"maps"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,4 +177,86 @@ func keysOf(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// lateStore models a write whose client gives up while the server goes on:
+// the Put of failKey fails once the Put of lateKey has sent its data; that
+// one waits for the failure, then lands 300 ms later whether or not its
+// caller still waits (a request already sent completes on the server after
+// the client cancels it).
+type lateStore struct {
+	backup.Store
+	failKey, lateKey string
+	sent, failed     chan struct{}
+	once             sync.Once
+	landed           sync.WaitGroup
+}
+
+func (s *lateStore) Put(ctx context.Context, key string, r io.Reader) error {
+	switch key {
+	case s.failKey:
+		_, _ = io.Copy(io.Discard, r)
+		select {
+		case <-s.sent:
+		case <-ctx.Done():
+		}
+		s.once.Do(func() { close(s.failed) })
+		return errGone
+	case s.lateKey:
+		data, err := io.ReadAll(r)
+		close(s.sent)
+		if err != nil {
+			return err
+		}
+		<-s.failed
+		done := make(chan error, 1)
+		s.landed.Add(1)
+		go func() {
+			defer s.landed.Done()
+			time.Sleep(300 * time.Millisecond)
+			done <- s.Store.Put(context.WithoutCancel(ctx), key, bytes.NewReader(data))
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("uploading %s: %w", key, ctx.Err())
+		}
+	}
+	return s.Store.Put(ctx, key, r)
+}
+
+// TestBucketRestoreRollbackOutlivesALateWrite: when one write of a bucket
+// restore fails, a write still in flight must not land after the rollback
+// has looked at the target. It did when the restore cancelled the writes in
+// flight on the first failure: their requests completed on the server after
+// the rollback's listing, and the target kept an object the backup added
+// (seen in CI as TestBucketRestoreNeverLeavesAMix failing).
+func TestBucketRestoreRollbackOutlivesALateWrite(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxTimeout(t, 2*time.Minute)
+	src := e.store(e.bucket(), "front50/")
+	putAll(t, src, map[string]string{
+		"applications/a/specification.json":   `{"name":"a"}`,
+		"pipelines/p2/pipeline-metadata.json": `{"name":"p2"}`,
+		"projects/x/project.json":             `{"name":"x"}`,
+	})
+	eng := &backup.Engine{Dest: e.store(e.bucket(), "spinops/"), Log: testLogger(t), ToolVersion: "test", Keys: testKeys()}
+	m, err := eng.Run(ctx, backup.RunOptions{Bucket: src})
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	target := e.store(e.bucket(), "front50/")
+	before := map[string]string{"applications/a/specification.json": `{"name":"a","edited":true}`}
+	putAll(t, target, before)
+	late := &lateStore{Store: target, failKey: "projects/x/project.json", lateKey: "pipelines/p2/pipeline-metadata.json",
+		sent: make(chan struct{}), failed: make(chan struct{})}
+	_, err = eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, Bucket: &backup.BucketTarget{Store: late, Overwrite: true}})
+	if err == nil || !strings.Contains(err.Error(), "rolled back to its contents before the restore") {
+		t.Fatalf("restore with a failing write: %v, want an error saying the bucket was rolled back", err)
+	}
+	late.landed.Wait()
+	if got := bucketContents(t, target); !maps.Equal(got, before) {
+		t.Fatalf("after the failed restore (and the late write landing) the target holds\n%v\nwant it byte-identical to before\n%v", keysOf(got), keysOf(before))
+	}
 }
