@@ -1,0 +1,2 @@
+window.spinnakerSettings.feature.kustomizeEnabled = true;
+window.spinnakerSettings.feature.artifactsRewrite = true;
