@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/migrate"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -106,8 +108,55 @@ func newMigrateCommand() *cobra.Command {
 	plan.Flags().StringVar(&armory, "armory-agent", "", "an Armory Agent for Kubernetes config file (kubesvc.yaml)")
 	plan.Flags().StringVar(&out, "out", "-", "file to write the Terraform to (- for stdout)")
 	plan.Flags().StringVar(&spinnakerNS, "spinnaker-namespace", "", "with --armory-agent: namespace (or a reference such as spinops_zone.green.namespace) of the zone the accounts go to; default: a variable")
-	root.AddCommand(plan)
+	root.AddCommand(plan, newMigrateDataCommand())
 	return root
+}
+
+func newMigrateDataCommand() *cobra.Command {
+	var from, to backup.StoreConfig
+	cmd := &cobra.Command{
+		Use:   "data --from-bucket URL --to-bucket URL",
+		Short: "Copy Front50's bucket from the old installation into the new one, verified and incremental",
+		Long: "Copies every object of --from-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir) into --to-bucket and reads each " +
+			"back to compare its SHA-256. Run it again before the cutover: objects unchanged since the last run (same version and size at the " +
+			"source, still at the destination) are not copied again, objects the last run copied that are gone from the source are deleted, " +
+			"and objects the new installation wrote itself are left alone. What was copied is recorded in the destination under " +
+			".spinops-migrate/, so an interrupted run is finished by running it again. Credentials come from the environment (the AWS SDK's " +
+			"and Google's default chains).\n\nThe SQL databases move with the backup engine: `spinops backup run` against the old server, " +
+			"`spinops backup restore --target-host` into the new one.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from.URL == "" || to.URL == "" {
+				return errors.New("give both --from-bucket and --to-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir)")
+			}
+			ctx := cmd.Context()
+			src, err := (backup.Clients{}).Open(ctx, from)
+			if err != nil {
+				return fmt.Errorf("--from-bucket: %w", err)
+			}
+			dst, err := (backup.Clients{}).Open(ctx, to)
+			if err != nil {
+				return fmt.Errorf("--to-bucket: %w", err)
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			res, err := migrate.SyncBucket(ctx, src, dst, log)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %s\n", src, dst, res)
+			return err
+		},
+	}
+	for _, f := range []struct {
+		name string
+		sc   *backup.StoreConfig
+	}{{"from", &from}, {"to", &to}} {
+		cmd.Flags().StringVar(&f.sc.URL, f.name+"-bucket", "", "the "+f.name+" bucket: s3://bucket/prefix, gs://bucket/prefix or file:///dir")
+		cmd.Flags().StringVar(&f.sc.Endpoint, f.name+"-endpoint", "", "an S3-compatible or GCS endpoint for the "+f.name+" bucket (MinIO, an emulator)")
+		cmd.Flags().StringVar(&f.sc.Region, f.name+"-region", "", "the "+f.name+" bucket's region (S3)")
+		cmd.Flags().BoolVar(&f.sc.PathStyle, f.name+"-path-style", false, "path-style addressing for the "+f.name+" bucket (MinIO)")
+	}
+	return cmd
 }
 
 // readSpinnakerService reads NS/NAME's SpinnakerService through kubeconfig.

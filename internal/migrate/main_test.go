@@ -1,0 +1,9 @@
+package migrate
+
+import (
+	"testing"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
