@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/migrate"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/version"
 )
 
 func newMigrateCommand() *cobra.Command {
@@ -112,38 +116,106 @@ func newMigrateCommand() *cobra.Command {
 	return root
 }
 
+// The passwords of the two MySQL servers of `migrate data`.
+const (
+	envMigrateFromPassword = "SPINOPS_MIGRATE_FROM_MYSQL_PASSWORD"
+	envMigrateToPassword   = "SPINOPS_MIGRATE_TO_MYSQL_PASSWORD"
+)
+
 func newMigrateDataCommand() *cobra.Command {
 	var from, to backup.StoreConfig
+	var fromDB, toDB backup.MySQLServer
+	var fromAddr, toAddr, staging string
+	var databases, dbMap []string
+	var overwrite bool
 	cmd := &cobra.Command{
-		Use:   "data --from-bucket URL --to-bucket URL",
-		Short: "Copy Front50's bucket from the old installation into the new one, verified and incremental",
-		Long: "Copies every object of --from-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir) into --to-bucket and reads each " +
-			"back to compare its SHA-256. Run it again before the cutover: objects unchanged since the last run (same version and size at the " +
-			"source, still at the destination) are not copied again, objects the last run copied that are gone from the source are deleted, " +
+		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST)",
+		Short: "Copy Front50's bucket and Spinnaker's databases from the old installation into the new one, verified",
+		Long: "The bucket: every object of --from-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir) is copied into --to-bucket and " +
+			"read back to compare its SHA-256. Run it again before the cutover: objects unchanged since the last run (same version and size at " +
+			"the source, still at the destination) are not copied again, objects the last run copied that are gone from the source are deleted, " +
 			"and objects the new installation wrote itself are left alone. What was copied is recorded in the destination under " +
 			".spinops-migrate/, so an interrupted run is finished by running it again. Credentials come from the environment (the AWS SDK's " +
-			"and Google's default chains).\n\nThe SQL databases move with the backup engine: `spinops backup run` against the old server, " +
-			"`spinops backup restore --target-host` into the new one.",
+			"and Google's default chains).\n\n" +
+			"The databases (--databases clouddriver,orca,front50): a consistent snapshot of --from-mysql (no FLUSH TABLES WITH READ LOCK: " +
+			"RDS, Aurora and Cloud SQL work) through the backup engine into --staging (default a temporary directory), then restored into " +
+			"--to-mysql: every table is loaded beside the target, its row count and checksum compared with the snapshot, and swapped in only " +
+			"when all match, so a failed copy leaves the new server as it was. Databases that already have tables there need --overwrite. " +
+			"Each run copies the databases whole. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if from.URL == "" || to.URL == "" {
+			bucket, sqlCopy := from.URL != "" || to.URL != "", fromAddr != "" || toAddr != "" || len(databases) > 0
+			switch {
+			case !bucket && !sqlCopy:
+				return errors.New("nothing to copy: give --from-bucket and --to-bucket, or --from-mysql, --to-mysql and --databases, or both")
+			case bucket && (from.URL == "" || to.URL == ""):
 				return errors.New("give both --from-bucket and --to-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir)")
+			case sqlCopy && (fromAddr == "" || toAddr == "" || len(databases) == 0):
+				return errors.New("give --from-mysql HOST:PORT, --to-mysql HOST:PORT and --databases (e.g. clouddriver,orca,front50)")
 			}
 			ctx := cmd.Context()
-			src, err := (backup.Clients{}).Open(ctx, from)
-			if err != nil {
-				return fmt.Errorf("--from-bucket: %w", err)
-			}
-			dst, err := (backup.Clients{}).Open(ctx, to)
-			if err != nil {
-				return fmt.Errorf("--to-bucket: %w", err)
-			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			res, err := migrate.SyncBucket(ctx, src, dst, log)
+			if bucket {
+				src, err := (backup.Clients{}).Open(ctx, from)
+				if err != nil {
+					return fmt.Errorf("--from-bucket: %w", err)
+				}
+				dst, err := (backup.Clients{}).Open(ctx, to)
+				if err != nil {
+					return fmt.Errorf("--to-bucket: %w", err)
+				}
+				res, err := migrate.SyncBucket(ctx, src, dst, log)
+				if err != nil {
+					return err
+				}
+				if _, err := fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %s\n", src, dst, res); err != nil {
+					return err
+				}
+			}
+			if !sqlCopy {
+				return nil
+			}
+			c := migrate.DatabaseCopy{From: fromDB, To: toDB, Databases: databases, Overwrite: overwrite, ToolVersion: version.Version,
+				DatabaseMap: map[string]string{}}
+			for _, pair := range []struct {
+				addr, env string
+				s         *backup.MySQLServer
+			}{{fromAddr, envMigrateFromPassword, &c.From}, {toAddr, envMigrateToPassword, &c.To}} {
+				host, port, err := net.SplitHostPort(pair.addr)
+				if err != nil {
+					return fmt.Errorf("%q: give the server as HOST:PORT: %w", pair.addr, err)
+				}
+				if pair.s.Port, err = strconv.Atoi(port); err != nil {
+					return fmt.Errorf("%q: the port is not a number", pair.addr)
+				}
+				pair.s.Host, pair.s.Password = host, os.Getenv(pair.env)
+			}
+			for _, kv := range dbMap {
+				a, b, ok := strings.Cut(kv, "=")
+				if !ok || a == "" || b == "" {
+					return fmt.Errorf("--database-map %q: use old=new", kv)
+				}
+				c.DatabaseMap[a] = b
+			}
+			if staging == "" {
+				dir, err := os.MkdirTemp("", "spinops-migrate-")
+				if err != nil {
+					return fmt.Errorf("making the staging directory: %w", err)
+				}
+				defer os.RemoveAll(dir)
+				staging = "file://" + dir
+			}
+			st, err := (backup.Clients{}).Open(ctx, backup.StoreConfig{URL: staging})
+			if err != nil {
+				return fmt.Errorf("--staging: %w", err)
+			}
+			c.Staging = st
+			m, err := migrate.CopyDatabases(ctx, c, log)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %s\n", src, dst, res)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: databases %s copied and verified (snapshot %s)\n",
+				fromAddr, toAddr, strings.Join(databases, ", "), m.SnapshotAt.UTC().Format(time.RFC3339))
 			return err
 		},
 	}
@@ -156,6 +228,20 @@ func newMigrateDataCommand() *cobra.Command {
 		cmd.Flags().StringVar(&f.sc.Region, f.name+"-region", "", "the "+f.name+" bucket's region (S3)")
 		cmd.Flags().BoolVar(&f.sc.PathStyle, f.name+"-path-style", false, "path-style addressing for the "+f.name+" bucket (MinIO)")
 	}
+	for _, f := range []struct {
+		name, env string
+		addr      *string
+		s         *backup.MySQLServer
+	}{{"from", envMigrateFromPassword, &fromAddr, &fromDB}, {"to", envMigrateToPassword, &toAddr, &toDB}} {
+		cmd.Flags().StringVar(f.addr, f.name+"-mysql", "", "the "+f.name+" MySQL-compatible server, HOST:PORT (password: "+f.env+")")
+		cmd.Flags().StringVar(&f.s.User, f.name+"-mysql-user", "spinnaker", "the user on the "+f.name+" server")
+		cmd.Flags().StringVar(&f.s.TLS, f.name+"-mysql-tls", "", "TLS to the "+f.name+" server: required, verify_ca or verify_full (default none)")
+		cmd.Flags().StringVar(&f.s.CAFile, f.name+"-mysql-ca", "", "a PEM CA bundle for verify_ca/verify_full on the "+f.name+" server")
+	}
+	cmd.Flags().StringSliceVar(&databases, "databases", nil, "the databases to copy, e.g. clouddriver,orca,front50")
+	cmd.Flags().StringSliceVar(&dbMap, "database-map", nil, "rename databases on the way: old=new (repeatable)")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace databases that already have tables on the new server (after the copy was verified)")
+	cmd.Flags().StringVar(&staging, "staging", "", "where the snapshot goes on its way (a store URL; default a temporary directory, removed afterwards)")
 	return cmd
 }
 

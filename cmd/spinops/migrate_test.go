@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,5 +201,66 @@ func TestMigrateData(t *testing.T) {
 	root.SetArgs([]string{"migrate", "data", "--from-bucket", "s3://x/y"})
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "give both --from-bucket and --to-bucket") {
 		t.Errorf("without --to-bucket: %v", err)
+	}
+}
+
+// TestMigrateDataDatabases copies a database between two real MariaDB
+// servers with the command; the passwords come from the environment only.
+func TestMigrateDataDatabases(t *testing.T) {
+	oldSrv, newSrv := testenv.StartMariaDB(t), testenv.StartMariaDB(t)
+	name := oldSrv.Database(t)
+	d, err := sql.Open("mysql", oldSrv.DSN(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, q := range []string{"CREATE TABLE pipelines (id INT PRIMARY KEY, body TEXT)", "INSERT INTO pipelines VALUES (1, 'one'), (2, 'two'), (3, NULL)"} {
+		if _, err := d.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv(envMigrateFromPassword, oldSrv.RootPassword)
+	t.Setenv(envMigrateToPassword, newSrv.RootPassword)
+	var out, stderr bytes.Buffer
+	root := newRootCommand()
+	root.SetOut(&out)
+	root.SetErr(&stderr)
+	root.SetArgs([]string{"migrate", "data", "--from-mysql", oldSrv.Addr(), "--from-mysql-user", oldSrv.RootUser,
+		"--to-mysql", newSrv.Addr(), "--to-mysql-user", newSrv.RootUser, "--databases", name, "--database-map", name + "=clouddriver"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(out.String(), "copied and verified") {
+		t.Errorf("output: %q", out.String())
+	}
+	nd, err := sql.Open("mysql", newSrv.DSN("clouddriver"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nd.Close()
+	var n int
+	if err := nd.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pipelines").Scan(&n); err != nil || n != 3 {
+		t.Errorf("the new server's clouddriver.pipelines: %d rows, %v; want 3", n, err)
+	}
+	if strings.Contains(out.String()+stderr.String(), oldSrv.RootPassword) {
+		t.Error("a password was printed")
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "nothing to copy"},
+		{[]string{"--from-mysql", oldSrv.Addr(), "--databases", name}, "give --from-mysql HOST:PORT, --to-mysql HOST:PORT and --databases"},
+		{[]string{"--from-mysql", "nohostport", "--to-mysql", newSrv.Addr(), "--databases", name}, "give the server as HOST:PORT"},
+		{[]string{"--from-mysql", oldSrv.Addr(), "--to-mysql", newSrv.Addr(), "--databases", name, "--database-map", "x"}, "use old=new"},
+	} {
+		root := newRootCommand()
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(append([]string{"migrate", "data"}, tc.args...))
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }

@@ -57,10 +57,13 @@ type MySQLManifest struct {
 	ServerVersion string `json:"server_version"`
 	// ServerID, ServerUUID (MySQL) and GTIDDomain (MariaDB) identify the
 	// server; ArchiveServer is the folder of its binlog archive.
-	ServerID       uint32         `json:"server_id,omitempty"`
-	ServerUUID     string         `json:"server_uuid,omitempty"`
-	GTIDDomain     uint32         `json:"gtid_domain,omitempty"`
-	ArchiveServer  string         `json:"archive_server,omitempty"`
+	ServerID      uint32 `json:"server_id,omitempty"`
+	ServerUUID    string `json:"server_uuid,omitempty"`
+	GTIDDomain    uint32 `json:"gtid_domain,omitempty"`
+	ArchiveServer string `json:"archive_server,omitempty"`
+	// Instance is the server's @@hostname:@@port:@@datadir (see
+	// serverInfo.Instance); empty in manifests written before it existed.
+	Instance       string         `json:"instance,omitempty"`
 	BinlogFile     string         `json:"binlog_file,omitempty"`
 	BinlogPosition uint64         `json:"binlog_position,omitempty"`
 	GTID           string         `json:"gtid,omitempty"`

@@ -92,6 +92,12 @@ type serverInfo struct {
 	ServerID   uint32
 	ServerUUID string
 	GTIDDomain uint32
+	// Instance is @@hostname:@@port:@@datadir. MariaDB's identity
+	// (server_id, GTID domain) is unique only among servers that replicate
+	// from each other: two unrelated servers are often both server_id 1.
+	// The instance tells them apart, and is the same whatever address or
+	// proxy the server is reached through.
+	Instance string
 }
 
 // Key is the server's identity as a folder name of the binlog archive:
@@ -126,6 +132,12 @@ func readServerInfo(ctx context.Context, q interface {
 	if err != nil {
 		return si, fmt.Errorf("reading the server's identity (server_id): %w", err)
 	}
+	var host, datadir string
+	var port int
+	if err := q.QueryRowContext(ctx, "SELECT @@hostname, @@port, @@datadir").Scan(&host, &port, &datadir); err != nil {
+		return si, fmt.Errorf("reading the server's instance (hostname, port, datadir): %w", err)
+	}
+	si.Instance = fmt.Sprintf("%s:%d:%s", host, port, datadir)
 	return si, nil
 }
 

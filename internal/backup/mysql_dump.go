@@ -52,7 +52,7 @@ func dumpMySQL(ctx context.Context, s MySQLServer, dbs []string, dest Store, dir
 		return nil, time.Time{}, err
 	}
 	mm := &MySQLManifest{Server: s.addr(), ServerVersion: si.Version, BinlogFormat: si.BinlogFormat,
-		ServerID: si.ServerID, ServerUUID: si.ServerUUID, GTIDDomain: si.GTIDDomain, ArchiveServer: si.Key()}
+		ServerID: si.ServerID, ServerUUID: si.ServerUUID, GTIDDomain: si.GTIDDomain, ArchiveServer: si.Key(), Instance: si.Instance}
 	snapAt, err := startSnapshot(ctx, conn, si, mm)
 	if err != nil {
 		return nil, time.Time{}, err

@@ -55,15 +55,16 @@ func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest
 	if err := pool.PingContext(ctx); err != nil {
 		return connectError(t.Server, err)
 	}
+	// The address can differ for the same server (an alias, a proxy), and
+	// be the same for another one: compare identities. server_id (and the
+	// GTID domain) is not unique across unrelated MariaDB servers, so the
+	// instance decides where both sides know it.
 	sameServer := t.Server.addr() == mm.Server
-	if sameServer {
-		// The address can differ for the same server (an alias, a proxy):
-		// compare identities too.
-		if si, err := readServerInfo(ctx, pool); err == nil && mm.ArchiveServer != "" && si.Key() != mm.ArchiveServer {
-			sameServer = false
+	if si, err := readServerInfo(ctx, pool); err == nil && mm.ArchiveServer != "" {
+		sameServer = si.Key() == mm.ArchiveServer
+		if sameServer && mm.Instance != "" && si.Instance != "" {
+			sameServer = si.Instance == mm.Instance
 		}
-	} else if si, err := readServerInfo(ctx, pool); err == nil && mm.ArchiveServer != "" && si.Key() == mm.ArchiveServer {
-		sameServer = true
 	}
 	for _, d := range mm.Databases {
 		name := t.target(d.Name)
