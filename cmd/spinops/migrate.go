@@ -11,9 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/migrate"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -112,7 +115,7 @@ func newMigrateCommand() *cobra.Command {
 	plan.Flags().StringVar(&armory, "armory-agent", "", "an Armory Agent for Kubernetes config file (kubesvc.yaml)")
 	plan.Flags().StringVar(&out, "out", "-", "file to write the Terraform to (- for stdout)")
 	plan.Flags().StringVar(&spinnakerNS, "spinnaker-namespace", "", "with --armory-agent: namespace (or a reference such as spinops_zone.green.namespace) of the zone the accounts go to; default: a variable")
-	root.AddCommand(plan, newMigrateDataCommand())
+	root.AddCommand(plan, newMigrateDataCommand(), newMigrateCutoverCommand())
 	return root
 }
 
@@ -279,4 +282,79 @@ func splitLines(s string) []string {
 		out = append(out, s[start:])
 	}
 	return out
+}
+
+func newMigrateCutoverCommand() *cobra.Command {
+	var zoneID, target, deckURL, gateURL, kubeconfig, ledgerNS string
+	var names []string
+	var weight, attempts int
+	var rollback bool
+	cmd := &cobra.Command{
+		Use:   "cutover --route53-zone-id ID --name NAME... --target LB --verify-gate URL [--verify-deck URL] [--weight N] | --rollback",
+		Short: "Point the user-facing DNS names at the new installation once it passes verification, at once or weighted; or roll back",
+		Long: "Verifies the new installation through its own URLs (Gate /health, Deck /, as an upgrade is verified), and only when every check " +
+			"passes points each --name (a CNAME in the Route 53 zone) at --target: completely with --weight 100 (the default), or that share " +
+			"of the traffic as weighted records beside the old target (run again with a higher weight to go on). The records found before the " +
+			"first switch, and every phase with its time, are recorded in the new installation's promotion ledger (ConfigMap " +
+			spinnaker.LedgerName + ", key migration, in --ledger-namespace, its operator namespace); --rollback puts those records back. " +
+			"AWS credentials come from the SDK's usual chain. Freezing the old installation before the final data copy is not done by this " +
+			"command yet: scale its Orca and Gate down, run `spinops migrate data` a last time, then cut over.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if zoneID == "" || ledgerNS == "" {
+				return errors.New("give --route53-zone-id (the hosted zone of the names) and --ledger-namespace (the new installation's operator namespace)")
+			}
+			if !rollback && (len(names) == 0 || target == "" || (deckURL == "" && gateURL == "")) {
+				return errors.New("give --name (repeatable), --target (the new installation's load balancer) and --verify-gate and/or --verify-deck (its URLs): " +
+					"nothing is switched without a verification")
+			}
+			ctx := cmd.Context()
+			cfg, err := kube.Connection{ConfigPath: kubeconfig}.RESTConfig(ctx)
+			if err != nil {
+				return fmt.Errorf("--kubeconfig: %w", err)
+			}
+			cs, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return fmt.Errorf("connecting to the new installation's cluster: %w", err)
+			}
+			awsCfg, err := awscloud.LoadConfig(ctx, awscloud.Settings{})
+			if err != nil {
+				return fmt.Errorf("loading the AWS configuration: %w", err)
+			}
+			o := migrate.CutoverOptions{DNS: &migrate.Route53{Client: route53.NewFromConfig(awsCfg), ZoneID: zoneID}, Names: names, Target: target,
+				Weight: weight, Checks: spinnaker.ExposedChecks(deckURL, gateURL),
+				VerifyOpts: spinnaker.VerifyOptions{Attempts: attempts, Interval: 5 * time.Second, RequestTimeout: 10 * time.Second},
+				Ledger:     cs, LedgerNamespace: ledgerNS}
+			var rec *migrate.MigrationRecord
+			if rollback {
+				rec, err = migrate.Rollback(ctx, o)
+			} else {
+				rec, err = migrate.Cutover(ctx, o)
+			}
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, p := range rec.Phases {
+				if _, err := fmt.Fprintf(out, "%s  %-14s %s\n", p.At.Format(time.RFC3339), p.Phase, p.Detail); err != nil {
+					return err
+				}
+			}
+			if n := len(rec.Phases); n > 1 {
+				_, err = fmt.Fprintf(out, "from the first phase to the last: %s\n", rec.Phases[n-1].At.Sub(rec.Phases[0].At).Round(time.Second))
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&zoneID, "route53-zone-id", "", "the Route 53 hosted zone holding the names")
+	cmd.Flags().StringSliceVar(&names, "name", nil, "a user-facing name to move, e.g. spinnaker.acme.example (repeatable)")
+	cmd.Flags().StringVar(&target, "target", "", "the new installation's load balancer host name")
+	cmd.Flags().IntVar(&weight, "weight", 100, "the share of traffic (1-100) the new installation gets; 100 switches completely")
+	cmd.Flags().StringVar(&gateURL, "verify-gate", "", "the new installation's Gate URL (checked at /health before anything is switched)")
+	cmd.Flags().StringVar(&deckURL, "verify-deck", "", "the new installation's Deck URL (checked at / before anything is switched)")
+	cmd.Flags().IntVar(&attempts, "verify-attempts", 5, "attempts per check, 5 s apart")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "the new installation's cluster (holds the ledger); default the usual kubeconfig")
+	cmd.Flags().StringVar(&ledgerNS, "ledger-namespace", "", "the new installation's operator namespace (holds the promotion ledger)")
+	cmd.Flags().BoolVar(&rollback, "rollback", false, "point the names back at what the first switch found")
+	return cmd
 }

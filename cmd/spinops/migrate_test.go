@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -18,6 +21,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/migrate"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
@@ -262,5 +266,64 @@ func TestMigrateDataDatabases(t *testing.T) {
 		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestMigrateCutover runs the command against a moto Route 53 zone and a
+// real API server: a switch after verification, then a rollback.
+func TestMigrateCutover(t *testing.T) {
+	m := testenv.StartMoto(t)
+	m.SetEnv(t)
+	c := testenv.StartCluster(t)
+	ledgerNS := c.Namespace(t)
+	gate := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer gate.Close()
+	awsCfg, err := awscloud.LoadConfig(t.Context(), awscloud.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r53 := &migrate.Route53{Client: route53.NewFromConfig(awsCfg)}
+	hz, err := r53.Client.CreateHostedZone(t.Context(), &route53.CreateHostedZoneInput{Name: aws.String("acme.example"), CallerReference: aws.String("cutover-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r53.ZoneID = strings.TrimPrefix(aws.ToString(hz.HostedZone.Id), "/hostedzone/")
+	if err := r53.Replace(t.Context(), nil, []migrate.DNSRecord{{Name: "spinnaker.acme.example", Target: "old-lb.example", TTL: 60}}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		var out, stderr bytes.Buffer
+		root := newRootCommand()
+		root.SetOut(&out)
+		root.SetErr(&stderr)
+		root.SetArgs(append([]string{"migrate", "cutover", "--route53-zone-id", r53.ZoneID, "--kubeconfig", c.Kubeconfig, "--ledger-namespace", ledgerNS}, args...))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+		}
+		return out.String()
+	}
+	target := func() string {
+		recs, err := r53.Records(t.Context(), "spinnaker.acme.example")
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("records: %v, %v", recs, err)
+		}
+		return recs[0].Target
+	}
+	out := run("--name", "spinnaker.acme.example", "--target", "new-lb.example", "--verify-gate", gate.URL, "--verify-attempts", "1")
+	if !strings.Contains(out, "done") || target() != "new-lb.example" {
+		t.Errorf("after the cutover: %s -> %s\n%s", "spinnaker.acme.example", target(), out)
+	}
+	out = run("--rollback")
+	if !strings.Contains(out, "rollback") || target() != "old-lb.example" {
+		t.Errorf("after the rollback: %s\n%s", target(), out)
+	}
+
+	root := newRootCommand()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"migrate", "cutover", "--route53-zone-id", r53.ZoneID, "--ledger-namespace", ledgerNS, "--name", "x", "--target", "y"})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "nothing is switched without a verification") {
+		t.Errorf("without a verification URL: %v", err)
 	}
 }

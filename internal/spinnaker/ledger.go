@@ -103,8 +103,26 @@ func parseLedger(cm *corev1.ConfigMap) (*Ledger, error) {
 // UpdateZoneRecord changes one zone's record (creating the ledger and the
 // record as needed), retrying on conflicting writes by other zones.
 func UpdateZoneRecord(ctx context.Context, cs kubernetes.Interface, namespace, zone string, change func(*ZoneRecord)) error {
-	key := ledgerKeyPrefix + zone
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	r := &ZoneRecord{}
+	err := UpdateLedgerKey(ctx, cs, namespace, ledgerKeyPrefix+zone, r, func() {
+		r.Zone = zone
+		change(r)
+	})
+	if err != nil {
+		return fmt.Errorf("recording zone %s in the promotion ledger (ConfigMap %s/%s): %w", zone, namespace, LedgerName, err)
+	}
+	return nil
+}
+
+// UpdateLedgerKey reads one key of the ledger (JSON) into v, which is left
+// as it is when the key is absent, calls change, and writes v back,
+// creating the ledger as needed and retrying on conflicting writes (each
+// retry reads the key again into a zeroed v). Zones keep their records under
+// zone.<name>; a migration under migration.
+func UpdateLedgerKey[T any](ctx context.Context, cs kubernetes.Interface, namespace, key string, v *T, change func()) error {
+	initial := *v
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		*v = initial
 		cms := cs.CoreV1().ConfigMaps(namespace)
 		cm, err := cms.Get(ctx, LedgerName, metav1.GetOptions{})
 		create := apierrors.IsNotFound(err)
@@ -116,14 +134,13 @@ func UpdateZoneRecord(ctx context.Context, cs kubernetes.Interface, namespace, z
 		} else if err != nil {
 			return err
 		}
-		r := &ZoneRecord{Zone: zone}
 		if raw, ok := cm.Data[key]; ok {
-			if err := json.Unmarshal([]byte(raw), r); err != nil {
+			if err := json.Unmarshal([]byte(raw), v); err != nil {
 				return fmt.Errorf("key %s: %w", key, err)
 			}
 		}
-		change(r)
-		b, err := json.Marshal(r)
+		change()
+		b, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
@@ -141,10 +158,6 @@ func UpdateZoneRecord(ctx context.Context, cs kubernetes.Interface, namespace, z
 		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "spinops"})
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("recording zone %s in the promotion ledger (ConfigMap %s/%s): %w", zone, namespace, LedgerName, err)
-	}
-	return nil
 }
 
 // RecordApplied notes that version was applied at t.

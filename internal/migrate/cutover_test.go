@@ -1,0 +1,165 @@
+package migrate
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// route53Zone is a hosted zone in moto with deck and gate CNAMEs pointing
+// at the old installation's load balancer.
+func route53Zone(t *testing.T) *Route53 {
+	t.Helper()
+	m := testenv.SharedMoto(t)
+	cfg := aws.Config{Region: testenv.MotoRegion, Credentials: credentials.NewStaticCredentialsProvider(testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, "")}
+	c := route53.NewFromConfig(cfg, func(o *route53.Options) { o.BaseEndpoint = aws.String(m.Endpoint) })
+	zone := testenv.UniqueName("tf-acc-test-", 8) + ".example.com"
+	out, err := c.CreateHostedZone(t.Context(), &route53.CreateHostedZoneInput{Name: aws.String(zone), CallerReference: aws.String(zone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Route53{Client: c, ZoneID: strings.TrimPrefix(aws.ToString(out.HostedZone.Id), "/hostedzone/")}
+	var recs []DNSRecord
+	for _, n := range []string{"spinnaker." + zone, "gate." + zone} {
+		recs = append(recs, DNSRecord{Name: n, Target: "old-lb.elb.example.com", TTL: 60})
+	}
+	if err := r.Replace(t.Context(), nil, recs); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func names(r *Route53, t *testing.T) []string {
+	t.Helper()
+	out, err := r.Client.GetHostedZone(t.Context(), &route53.GetHostedZoneInput{Id: aws.String(r.ZoneID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := strings.TrimSuffix(aws.ToString(out.HostedZone.Name), ".")
+	return []string{"spinnaker." + zone, "gate." + zone}
+}
+
+// targets is name → "target" or "target@weight,..." as Route 53 holds them.
+func targets(t *testing.T, r *Route53, ns []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, n := range ns {
+		recs, err := r.Records(t.Context(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, rec := range recs {
+			p := rec.Target
+			if rec.Weight != nil {
+				p += "@" + strconv.FormatInt(*rec.Weight, 10)
+			}
+			parts = append(parts, p)
+		}
+		out[n] = strings.Join(parts, ",")
+	}
+	return out
+}
+
+// TestCutover moves the names to the new installation in steps on a real
+// (moto) Route 53 zone: nothing changes while the new installation fails
+// verification; 10 % as weighted records; 100 % as one CNAME; a rollback
+// puts back exactly what the first switch found; each phase is in the
+// ledger on a real API server, timestamped.
+func TestCutover(t *testing.T) {
+	dns := route53Zone(t)
+	ns := names(dns, t)
+	cluster := testenv.SharedCluster(t)
+	ledgerNS := cluster.Namespace(t)
+	var healthy atomic.Bool
+	newGate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			http.Error(w, "clouddriver not ready", http.StatusServiceUnavailable)
+		}
+	}))
+	defer newGate.Close()
+	clock := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	o := CutoverOptions{DNS: dns, Names: ns, Target: "new-lb.elb.example.com", Weight: 10,
+		Checks: spinnaker.ExposedChecks(newGate.URL, newGate.URL), VerifyOpts: spinnaker.VerifyOptions{Attempts: 2, Interval: 10 * time.Millisecond},
+		Ledger: cluster.Clientset(), LedgerNamespace: ledgerNS, Now: func() time.Time { clock = clock.Add(time.Second); return clock }}
+	old := targets(t, dns, ns)
+
+	if _, err := Cutover(t.Context(), o); err == nil || !strings.Contains(err.Error(), "DNS is unchanged") || !strings.Contains(err.Error(), "HTTP 503") {
+		t.Fatalf("cutover to an unhealthy installation: %v", err)
+	}
+	if got := targets(t, dns, ns); !maps.Equal(got, old) {
+		t.Fatalf("DNS changed although verification failed: %v", got)
+	}
+
+	healthy.Store(true)
+	if _, err := Cutover(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if got := targets(t, dns, ns)[n]; got != "old-lb.elb.example.com@90,new-lb.elb.example.com@10" {
+			t.Errorf("%s after 10%%: %s", n, got)
+		}
+	}
+	o.Weight = 100
+	rec, err := Cutover(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if got := targets(t, dns, ns)[n]; got != "new-lb.elb.example.com" {
+			t.Errorf("%s after 100%%: %s", n, got)
+		}
+	}
+	var phases []string
+	for _, p := range rec.Phases {
+		phases = append(phases, p.Phase)
+	}
+	if got := strings.Join(phases, " "); got != "verify verify-failed verify verified switch verify verified switch done" {
+		t.Errorf("ledger phases: %s", got)
+	}
+	for i := 1; i < len(rec.Phases); i++ {
+		if !rec.Phases[i].At.After(rec.Phases[i-1].At) {
+			t.Errorf("phase %d is not after phase %d", i, i-1)
+		}
+	}
+
+	if _, err := Rollback(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	if got := targets(t, dns, ns); !maps.Equal(got, old) {
+		t.Fatalf("after the rollback: %v, want %v", got, old)
+	}
+	if _, err := Rollback(t.Context(), o); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
+		t.Errorf("a second rollback: %v", err)
+	}
+	var stored MigrationRecord
+	if err := spinnaker.UpdateLedgerKey(context.Background(), cluster.Clientset(), ledgerNS, ledgerKeyMigration, &stored, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(stored.Phases); n == 0 || stored.Phases[n-1].Phase != "rollback" {
+		t.Errorf("the ledger does not end with the rollback: %+v", stored.Phases)
+	}
+
+	// A name that is already weighted by someone else is refused.
+	w := int64(50)
+	if err := dns.Replace(t.Context(), []DNSRecord{{Name: ns[0], Target: "old-lb.elb.example.com", TTL: 60}}, []DNSRecord{
+		{Name: ns[0], Target: "a.example.com", TTL: 60, SetIdentifier: "a", Weight: &w}, {Name: ns[0], Target: "b.example.com", TTL: 60, SetIdentifier: "b", Weight: &w}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Cutover(t.Context(), o); err == nil || !strings.Contains(err.Error(), "plain CNAME") {
+		t.Errorf("a name weighted by someone else: %v", err)
+	}
+}
