@@ -30,6 +30,7 @@ func newMigrateCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	var armory, out, spinnakerNS, halconfig, deployment, fromCluster, service, zoneName, zoneNS, tier string
+	var agentAccounts bool
 	plan := &cobra.Command{
 		Use:   "plan",
 		Short: "Write Terraform for what an existing installation runs: a Halyard config, a live SpinnakerService or an Armory Agent config",
@@ -84,7 +85,7 @@ func newMigrateCommand() *cobra.Command {
 						return err
 					}
 				}
-				if hcl, rep, err = migrate.HalyardToHCL(h, migrate.HalyardOptions{ZoneName: zoneName, Namespace: zoneNS, Tier: tier}); err != nil {
+				if hcl, rep, err = migrate.HalyardToHCL(h, migrate.HalyardOptions{ZoneName: zoneName, Namespace: zoneNS, Tier: tier, AgentAccounts: agentAccounts}); err != nil {
 					return fmt.Errorf("%s: %w", h.Source, err)
 				}
 			}
@@ -111,6 +112,7 @@ func newMigrateCommand() *cobra.Command {
 	plan.Flags().StringVar(&service, "spinnaker-service", "", "the SpinnakerService to read, as NAMESPACE/NAME (with --from-cluster)")
 	plan.Flags().StringVar(&zoneName, "zone-name", "", "the zone's name (default: the SpinnakerService's name, or green)")
 	plan.Flags().StringVar(&zoneNS, "namespace", "", "the zone's namespace (default: the SpinnakerService's, or Halyard's deploymentEnvironment.location); another one runs the new zone beside the old installation")
+	plan.Flags().BoolVar(&agentAccounts, "agent-accounts", false, "serve each Kubernetes account through spinops' bridge (a spinops_agent_account each) instead of keeping it as a Clouddriver account")
 	plan.Flags().StringVar(&tier, "tier", "production", "the zone's tier: production or sandbox")
 	plan.Flags().StringVar(&armory, "armory-agent", "", "an Armory Agent for Kubernetes config file (kubesvc.yaml)")
 	plan.Flags().StringVar(&out, "out", "-", "file to write the Terraform to (- for stdout)")

@@ -139,63 +139,91 @@ func ArmoryAgentToHCL(raw []byte, o ArmoryOptions) ([]byte, Report, error) {
 				"pipelines and applications that name the account must use the new name", a.Name, name))
 			a.Name = name
 		}
-		r := body.AppendNewBlock("resource", []string{"spinops_agent_account", label}).Body()
-		r.SetAttributeValue("name", cty.StringVal(a.Name))
-		mode := "agent"
 		kubeconfig := a.KubeconfigFile
 		if kubeconfig == "" {
 			kubeconfig = a.KubeConfigFileArmory
 		}
-		if !a.ServiceAccount {
-			mode = "infrastructure"
-		}
-		r.SetAttributeValue("mode", cty.StringVal(mode))
-		setList(r, "kinds", a.Kinds)
-		setList(r, "omit_kinds", a.OmitKinds)
-		setList(r, "namespaces", a.Namespaces)
-		setList(r, "omit_namespaces", a.OmitNamespaces)
-		if a.OnlyNamespacedResources {
-			r.SetAttributeValue("only_namespaced_resources", cty.True)
-		}
-		if len(a.Permissions.Read)+len(a.Permissions.Write) > 0 {
-			r.AppendNewline()
-			p := r.AppendNewBlock("permissions", nil).Body()
-			setList(p, "read", a.Permissions.Read)
-			setList(p, "write", a.Permissions.Write)
-		}
-		r.AppendNewline()
-		switch mode {
-		case "agent":
-			// The Armory agent ran inside this cluster: the resource
-			// installs spinops' agent there.
-			i := r.AppendNewBlock("install_agent", nil).Body()
-			i.SetAttributeValue("namespace", cty.StringVal("spinops-agent"))
-			rep.Notes = append(rep.Notes, fmt.Sprintf("account %s: the Armory agent ran in its cluster with a service account; "+
-				"install_agent installs spinops' agent there through the provider's kubernetes connection (add a kubernetes block to install_agent "+
-				"if that cluster is not the provider's), then remove the Armory agent's Deployment", a.Name))
-		default:
-			c := r.AppendNewBlock("credential_secret", nil).Body()
-			c.SetAttributeValue("namespace", cty.StringVal("spinops-agent"))
-			where := "its kubeconfig"
-			if kubeconfig != "" {
-				where = kubeconfig
-			}
-			if a.Context != "" {
-				where += " (context " + a.Context + ")"
-			}
-			rep.Notes = append(rep.Notes, fmt.Sprintf("account %s: the Armory agent reached it with %s; run spinops' agent in infrastructure mode with "+
-				"the same kubeconfig and the credential the resource writes to Secret spinops-agent/spinops-agent-%s (see spinops_agent_account, mode infrastructure)",
-				a.Name, where, a.Name))
-		}
-		r.AppendNewline()
-		s := r.AppendNewBlock("spinnaker", nil).Body()
-		nsExpr(s)
+		appendAgentAccount(body, label, agentAccountSpec{
+			Name: a.Name, Kinds: a.Kinds, OmitKinds: a.OmitKinds, Namespaces: a.Namespaces, OmitNamespaces: a.OmitNamespaces,
+			OnlyNamespaced: a.OnlyNamespacedResources, Read: a.Permissions.Read, Write: a.Permissions.Write,
+			InCluster: a.ServiceAccount, Kubeconfig: kubeconfig, Context: a.Context,
+			inClusterNote: "the Armory agent ran in its cluster with a service account", remove: "the Armory agent's Deployment",
+			reachedBy: "the Armory agent reached it with",
+		}, nsExpr, &rep)
 		if a.Credential != "" || a.CredentialFile != "" {
 			rep.Unmapped = append(rep.Unmapped, fmt.Sprintf("kubernetes.accounts[%s].credential: not written; the bridge derives a new credential for every registered account", a.Name))
 		}
-		body.AppendNewline()
 	}
 	return f.Bytes(), rep, nil
+}
+
+// agentAccountSpec is one account to serve through spinops' bridge.
+type agentAccountSpec struct {
+	Name                                         string
+	Kinds, OmitKinds, Namespaces, OmitNamespaces []string
+	OnlyNamespaced                               bool
+	Read, Write                                  []string
+	// InCluster: the account was read through a service account in its own
+	// cluster; else through Kubeconfig (and Context).
+	InCluster           bool
+	Kubeconfig, Context string
+	// Report wording: what ran in the cluster, what to remove, and how the
+	// old setup reached a kubeconfig account.
+	inClusterNote, remove, reachedBy string
+}
+
+// appendAgentAccount writes one spinops_agent_account: in agent mode with
+// install_agent for an in-cluster account, in infrastructure mode with
+// credential_secret for a kubeconfig account, with the report's notes.
+func appendAgentAccount(body *hclwrite.Body, label string, a agentAccountSpec, nsExpr func(*hclwrite.Body), rep *Report) {
+	r := body.AppendNewBlock("resource", []string{"spinops_agent_account", label}).Body()
+	r.SetAttributeValue("name", cty.StringVal(a.Name))
+	mode := "agent"
+	if !a.InCluster {
+		mode = "infrastructure"
+	}
+	r.SetAttributeValue("mode", cty.StringVal(mode))
+	setList(r, "kinds", a.Kinds)
+	setList(r, "omit_kinds", a.OmitKinds)
+	setList(r, "namespaces", a.Namespaces)
+	setList(r, "omit_namespaces", a.OmitNamespaces)
+	if a.OnlyNamespaced {
+		r.SetAttributeValue("only_namespaced_resources", cty.True)
+	}
+	if len(a.Read)+len(a.Write) > 0 {
+		r.AppendNewline()
+		p := r.AppendNewBlock("permissions", nil).Body()
+		setList(p, "read", a.Read)
+		setList(p, "write", a.Write)
+	}
+	r.AppendNewline()
+	switch mode {
+	case "agent":
+		// The old agent ran inside this cluster: the resource installs
+		// spinops' agent there.
+		i := r.AppendNewBlock("install_agent", nil).Body()
+		i.SetAttributeValue("namespace", cty.StringVal("spinops-agent"))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("account %s: %s; "+
+			"install_agent installs spinops' agent there through the provider's kubernetes connection (add a kubernetes block to install_agent "+
+			"if that cluster is not the provider's), then remove %s", a.Name, a.inClusterNote, a.remove))
+	default:
+		c := r.AppendNewBlock("credential_secret", nil).Body()
+		c.SetAttributeValue("namespace", cty.StringVal("spinops-agent"))
+		where := "its kubeconfig"
+		if a.Kubeconfig != "" {
+			where = a.Kubeconfig
+		}
+		if a.Context != "" {
+			where += " (context " + a.Context + ")"
+		}
+		rep.Notes = append(rep.Notes, fmt.Sprintf("account %s: %s %s; run spinops' agent in infrastructure mode with "+
+			"the same kubeconfig and the credential the resource writes to Secret spinops-agent/spinops-agent-%s (see spinops_agent_account, mode infrastructure)",
+			a.Name, a.reachedBy, where, a.Name))
+	}
+	r.AppendNewline()
+	s := r.AppendNewBlock("spinnaker", nil).Body()
+	nsExpr(s)
+	body.AppendNewline()
 }
 
 // traversal is a reference such as var.x or spinops_zone.green.namespace.

@@ -208,6 +208,10 @@ type HalyardOptions struct {
 	Namespace string
 	// Tier of the zone; default production.
 	Tier string
+	// AgentAccounts turns each Kubernetes account into a
+	// spinops_agent_account served through the bridge, instead of keeping
+	// it as a Clouddriver account in config_overrides.
+	AgentAccounts bool
 	// SecretName is the Secret, in each zone's namespace, that holds the
 	// secrets and files moved out of the configuration; default
 	// spinops-migrated-secrets.
@@ -518,10 +522,16 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	for _, name := range sortedKeys(h.Files) {
 		rep.Unmapped = append(rep.Unmapped, fmt.Sprintf("spinnakerConfig.files %s: supporting files are not carried over; put it in Secret %s and reference it as encryptedFile:k8s!n:%s!k:<key>", name, o.SecretName, o.SecretName))
 	}
+	var agentAccounts []agentAccountSpec
 	if kube := mapOf(mapOf(cfg["providers"])["kubernetes"]); kube != nil {
 		if accts, _ := kube["accounts"].([]any); len(accts) > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("providers.kubernetes: %d account(s) kept as they are in config_overrides (their kubeconfig files moved to Secret %s); "+
-				"to serve them through spinops' bridge instead, replace each with a spinops_agent_account", len(accts), o.SecretName))
+			if o.AgentAccounts {
+				agentAccounts = halAgentAccounts(accts, &rep)
+				delete(kube, "accounts")
+			} else {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("providers.kubernetes: %d account(s) kept as they are in config_overrides (their kubeconfig files moved to Secret %s); "+
+					"to serve them through spinops' bridge instead, run again with --agent-accounts", len(accts), o.SecretName))
+			}
 		}
 	}
 	overrides := pruneDisabled(prune(keeper.scrub(cfg, "", true))).(map[string]any)
@@ -579,6 +589,19 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	if e := h.Expose; len(e) > 0 {
 		exposeBlock(z, e, sec, &rep)
 	}
+	zoneLabel := resourceLabel(zoneName)
+	seen := map[string]bool{}
+	for _, a := range agentAccounts {
+		label := resourceLabel(a.Name)
+		for seen[label] {
+			label += "_"
+		}
+		seen[label] = true
+		res.AppendNewline()
+		appendAgentAccount(res, label, a, func(b *hclwrite.Body) {
+			b.SetAttributeTraversal("namespace", traversal("spinops_zone."+zoneLabel+".namespace"))
+		}, &rep)
+	}
 	if h.Name != "" {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("SpinnakerService %s/%s: run the new zone beside it (--namespace, --zone-name) and move over; "+
 			"adopting it in place (importing the zone) is not supported yet", h.Namespace, h.Name))
@@ -596,6 +619,56 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 		rep.Notes = append(rep.Notes, b.String())
 	}
 	return hclwrite.Format(append(varsFile.Bytes(), resFile.Bytes()...)), rep, nil
+}
+
+// halAgentAccounts reads Halyard's providers.kubernetes.accounts (the
+// KubernetesAccount fields of halyard-config) as agent accounts: an account
+// read through its service account in the cluster Spinnaker runs in
+// (serviceAccount: true) gets spinops' agent installed, a kubeconfig
+// account an infrastructure-mode agent. Settings Clouddriver alone reads
+// are reported.
+func halAgentAccounts(accts []any, rep *Report) []agentAccountSpec {
+	mapped := setOf("name", "namespaces", "omitNamespaces", "kinds", "omitKinds", "permissions", "serviceAccount", "kubeconfigFile", "context",
+		"onlyNamespacedResources")
+	var out []agentAccountSpec
+	for _, raw := range accts {
+		m := mapOf(raw)
+		name, _ := m["name"].(string)
+		if name == "" {
+			rep.Unmapped = append(rep.Unmapped, "providers.kubernetes.accounts[]: an account without a name")
+			continue
+		}
+		a := agentAccountSpec{Name: accountName(name), Kinds: strs(m["kinds"]), OmitKinds: strs(m["omitKinds"]), Namespaces: strs(m["namespaces"]),
+			OmitNamespaces: strs(m["omitNamespaces"]), Read: strs(mapOf(m["permissions"])["READ"]), Write: strs(mapOf(m["permissions"])["WRITE"]),
+			inClusterNote: "Clouddriver read it with its own service account", remove: "the account from the old installation",
+			reachedBy: "the old Clouddriver reached it with"}
+		a.OnlyNamespaced, _ = m["onlyNamespacedResources"].(bool)
+		a.InCluster, _ = m["serviceAccount"].(bool)
+		a.Kubeconfig, _ = m["kubeconfigFile"].(string)
+		a.Context, _ = m["context"].(string)
+		if a.Name != name {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("account %s is %s here: spinops account names are DNS-1123 labels (lowercase letters, digits, '-'); "+
+				"pipelines and applications that name the account must use the new name", name, a.Name))
+		}
+		for _, k := range sortedKeys(m) {
+			if !mapped[strings.ToLower(k)] && !isDefault(m[k]) {
+				rep.Unmapped = append(rep.Unmapped, fmt.Sprintf("providers.kubernetes.accounts[%s].%s: a Clouddriver account setting spinops_agent_account has no equivalent for", name, k))
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func strs(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, e := range l {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // halFeatures are the keys spinops' features accepts (ValidateFeatures;

@@ -259,3 +259,38 @@ func TestHalyardValuesSurviveHCL(t *testing.T) {
 		}
 	}
 }
+
+// TestHalyardAgentAccounts: with AgentAccounts, each Kubernetes account
+// becomes a spinops_agent_account in the zone's namespace and leaves
+// config_overrides; Clouddriver-only settings are reported.
+func TestHalyardAgentAccounts(t *testing.T) {
+	h, err := ReadHalconfig(filepath.Join("testdata", "hal"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, rep, err := HalyardToHCL(h, HalyardOptions{AgentAccounts: true, ZoneName: "blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcl, report := string(out), rep.String()
+	for _, want := range []string{
+		`resource "spinops_agent_account" "prod_eu"`, `resource "spinops_agent_account" "staging"`,
+		`mode            = "infrastructure"`, `omit_namespaces = ["kube-system"]`, "namespace = spinops_zone.blue.namespace",
+	} {
+		if !strings.Contains(hcl, want) {
+			t.Errorf("the Terraform lacks %q:\n%s", want, hcl)
+		}
+	}
+	if strings.Contains(hcl, "kubeconfigFile") || strings.Contains(hcl, "prod-eu.config") {
+		t.Errorf("the accounts are still in config_overrides:\n%s", hcl)
+	}
+	for _, want := range []string{"providers.kubernetes.accounts[prod-eu].cacheThreads", "providers.kubernetes.accounts[prod-eu].dockerRegistries",
+		"account prod-eu: the old Clouddriver reached it with /home/spinnaker/.kube/prod-eu.config (context prod-eu)"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report lacks %q:\n%s", want, report)
+		}
+	}
+	if m := neverRE.FindAllString(hcl+report, -1); len(m) > 0 {
+		t.Errorf("secrets written out: %v", m)
+	}
+}

@@ -21,8 +21,8 @@ import (
 // real schema and plans with the real terraform binary against a real API
 // server: the variables are ephemeral, the write-only arguments take them,
 // the provider's plan-time checks and the zone's rendering accept the
-// mapping, and a Spring placeholder in a profile reaches the state
-// unchanged.
+// mapping (with the Kubernetes accounts as spinops_agent_accounts too), and
+// a Spring placeholder in a profile reaches the state unchanged.
 func TestAccMigrateHalyardPlans(t *testing.T) {
 	spin, ns := spinnakerCluster(t)
 	h, err := migrate.ReadHalconfig(filepath.Join("..", "migrate", "testdata", "hal"), "")
@@ -33,13 +33,12 @@ func TestAccMigrateHalyardPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	providerBlock := `
-provider "spinops" {
-  kubernetes {
-    config_path = "` + spin.Kubeconfig + `"
-  }
-}
-`
+	// A bridge in the provider block, for the agent accounts.
+	providerBlock := startTestBridge(t).providerBlock(spin)
+	withAccounts, _, err := migrate.HalyardToHCL(h, migrate.HalyardOptions{Namespace: ns, AgentAccounts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	vars := config.Variables{
 		"oauth2_client_secret": config.StringVariable("tf-acc-oauth2-secret"),
 		"s3_secret_access_key": config.StringVariable("tf-acc-s3-secret"),
@@ -55,6 +54,12 @@ provider "spinops" {
     install   = false
   }`, 1)
 	installation, _, _ := strings.Cut(full, `resource "spinops_zone"`)
+	fullWithAccounts := strings.Replace(string(withAccounts), `resource "spinops_managed_spinnaker" "this" {`,
+		`resource "spinops_managed_spinnaker" "this" {
+  operator {
+    namespace = "`+opNS+`"
+    install   = false
+  }`, 1)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []tfresource.TestStep{{
@@ -71,6 +76,13 @@ provider "spinops" {
 			},
 		}, {
 			Config:             providerBlock + full,
+			ConfigVariables:    vars,
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+		}, {
+			// With --agent-accounts: the zone and one spinops_agent_account
+			// per Kubernetes account.
+			Config:             providerBlock + fullWithAccounts,
 			ConfigVariables:    vars,
 			PlanOnly:           true,
 			ExpectNonEmptyPlan: true,
