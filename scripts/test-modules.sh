@@ -262,15 +262,16 @@ fi
 # 5. Applied for real: the AWS modules against moto_server with the real
 # hashicorp/aws provider from the mirror, checked with aws-sdk-go-v2
 # (internal/modtest, build tag `modules`). Only on a full run. The tests are
-# t.Parallel (one moto, terraform init serialised), but run one at a time
-# until a parallel run has been seen green: SPINOPS_MODTEST_PARALLEL=8 runs
-# them together (each apply is mostly the provider's waiters: one after
-# another 1,645 s on a 2-CPU machine at load 4-5, 2026-12-02).
+# t.Parallel (one moto, terraform init serialised) and run together (each
+# apply is mostly the provider's waiters): the seven took 794 s one at a
+# time in the warm CI run of 00c6dbb, 297 s wall (456 CPU-s) all at once,
+# green, on the same 2-CPU machine (2026-12-02). SPINOPS_MODTEST_PARALLEL=1
+# runs them one at a time again.
 if [[ $all_dirs == 1 ]]; then
 	t0=$(date +%s)
 	out=$scratch/modtest.log
 	if TERRAFORM=$terraform SPINOPS_PROVIDER_MIRROR=$mirror TF_CLI_CONFIG_FILE= \
-		go test -tags modules -count=1 -timeout 60m -parallel "${SPINOPS_MODTEST_PARALLEL:-1}" -v ./internal/modtest/ >"$out" 2>&1; then
+		go test -tags modules -count=1 -timeout 60m -parallel "${SPINOPS_MODTEST_PARALLEL:-8}" -v ./internal/modtest/ >"$out" 2>&1; then
 		passed=$((passed + 1))
 		log "ok   internal/modtest: modules applied against moto ($(($(date +%s) - t0))s, $(grep -c '^--- PASS' "$out") tests)"
 	else
