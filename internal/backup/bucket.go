@@ -79,7 +79,7 @@ func copyObject(ctx context.Context, src, dest Store, dir string, o ObjectInfo) 
 	if e.Version == "" {
 		e.Version = o.Version
 	}
-	raw := newHashReader(rc)
+	raw := NewHashReader(rc)
 	e.Stored.Path = dir + "bucket/" + o.Key + ".zst"
 	err = streamPart(ctx, dest, &e.Stored, func(w *bufio.Writer) error {
 		_, err := io.Copy(w, raw)
@@ -88,7 +88,7 @@ func copyObject(ctx context.Context, src, dest Store, dir string, o ObjectInfo) 
 	if err != nil {
 		return e, err
 	}
-	e.Size, e.SHA256 = raw.n, raw.sum()
+	e.Size, e.SHA256 = raw.n, raw.Sum()
 	return e, nil
 }
 
@@ -229,21 +229,21 @@ func restoreObject(ctx context.Context, src Store, e BucketEntry, dest Store) er
 		return err
 	}
 	defer rc.Close()
-	stored := newHashReader(rc)
+	stored := NewHashReader(rc)
 	zr, err := zstd.NewReader(stored, zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return err
 	}
 	defer zr.Close()
-	raw := newHashReader(zr)
+	raw := NewHashReader(zr)
 	if err := dest.Put(ctx, e.Key, raw); err != nil {
 		return err
 	}
-	if got := stored.sum(); got != e.Stored.SHA256 {
+	if got := stored.Sum(); got != e.Stored.SHA256 {
 		_ = dest.Delete(ctx, e.Key)
 		return fmt.Errorf("checksum mismatch for %s: stored part has SHA-256 %s, the manifest says %s (the backup is damaged)", e.Stored.Path, got, e.Stored.SHA256)
 	}
-	if got := raw.sum(); got != e.SHA256 || raw.n != e.Size {
+	if got := raw.Sum(); got != e.SHA256 || raw.n != e.Size {
 		_ = dest.Delete(ctx, e.Key)
 		return fmt.Errorf("restored object %s does not match the backup: %d bytes with SHA-256 %s, expected %d bytes with %s", e.Key, raw.n, got, e.Size, e.SHA256)
 	}

@@ -457,13 +457,13 @@ func (e *Engine) checkPart(ctx context.Context, p Part, wantRows int64) error {
 		return err
 	}
 	defer rc.Close()
-	hr := newHashReader(rc)
+	hr := NewHashReader(rc)
 	rows, raw, err := countRows(hr)
 	if err != nil {
 		return fmt.Errorf("decompressing %s: %w", p.Path, err)
 	}
-	if hr.sum() != p.SHA256 || hr.n != p.Size {
-		return fmt.Errorf("%s: %d bytes with SHA-256 %s, the manifest says %d bytes with %s", p.Path, hr.n, hr.sum(), p.Size, p.SHA256)
+	if hr.Sum() != p.SHA256 || hr.n != p.Size {
+		return fmt.Errorf("%s: %d bytes with SHA-256 %s, the manifest says %d bytes with %s", p.Path, hr.n, hr.Sum(), p.Size, p.SHA256)
 	}
 	if raw != p.RawSize {
 		return fmt.Errorf("%s: %d bytes uncompressed, the manifest says %d", p.Path, raw, p.RawSize)

@@ -706,20 +706,25 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// hashReader hashes and counts what is read through it.
-type hashReader struct {
+// HashReader hashes (SHA-256) and counts what is read through it.
+type HashReader struct {
 	r io.Reader
 	h hash.Hash
 	n int64
 }
 
-func newHashReader(r io.Reader) *hashReader { return &hashReader{r: r, h: sha256.New()} }
+// NewHashReader reads r, hashing and counting.
+func NewHashReader(r io.Reader) *HashReader { return &HashReader{r: r, h: sha256.New()} }
 
-func (h *hashReader) Read(p []byte) (int, error) {
+func (h *HashReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.h.Write(p[:n])
 	h.n += int64(n)
 	return n, err
 }
 
-func (h *hashReader) sum() string { return hexSum(h.h) }
+// Sum is the hex SHA-256 of what was read so far.
+func (h *HashReader) Sum() string { return hexSum(h.h) }
+
+// Size is how many bytes were read so far.
+func (h *HashReader) Size() int64 { return h.n }

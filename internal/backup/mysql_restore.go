@@ -275,7 +275,7 @@ func loadPart(ctx context.Context, pool *sql.DB, src Store, td TableDump, p Tabl
 		return err
 	}
 	defer rc.Close()
-	stored := newHashReader(rc)
+	stored := NewHashReader(rc)
 	zr, err := zstd.NewReader(stored, zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return err
@@ -305,9 +305,9 @@ func loadPart(ctx context.Context, pool *sql.DB, src Store, td TableDump, p Tabl
 	case werr != nil:
 		rollback()
 		return fmt.Errorf("reading the warnings of LOAD DATA: %w", werr)
-	case stored.sum() != p.SHA256:
+	case stored.Sum() != p.SHA256:
 		rollback()
-		return fmt.Errorf("checksum mismatch for %s: stored part has SHA-256 %s, the manifest says %s (the backup is damaged)", p.Path, stored.sum(), p.SHA256)
+		return fmt.Errorf("checksum mismatch for %s: stored part has SHA-256 %s, the manifest says %s (the backup is damaged)", p.Path, stored.Sum(), p.SHA256)
 	case len(warnings) > 0:
 		rollback()
 		return fmt.Errorf("LOAD DATA of %s reported %d warning(s), so rows would not be restored as backed up: %s", p.Path, len(warnings), strings.Join(warnings, "; "))

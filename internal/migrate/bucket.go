@@ -7,8 +7,6 @@ package migrate
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,37 +161,24 @@ func copyVerified(ctx context.Context, src, dst backup.Store, key string) (syncO
 		return syncObject{}, fmt.Errorf("reading %s from %s: %w", key, src, err)
 	}
 	defer rc.Close()
-	h := sha256.New()
-	n := &countingReader{r: io.TeeReader(rc, h)}
-	if err := dst.Put(ctx, key, n); err != nil {
+	sent := backup.NewHashReader(rc)
+	if err := dst.Put(ctx, key, sent); err != nil {
 		return syncObject{}, fmt.Errorf("writing %s into %s: %w", key, dst, err)
 	}
-	want := hex.EncodeToString(h.Sum(nil))
 	back, _, err := dst.Get(ctx, key)
 	if err != nil {
 		return syncObject{}, fmt.Errorf("reading %s back from %s: %w", key, dst, err)
 	}
 	defer back.Close()
-	h2 := sha256.New()
-	m, err := io.Copy(h2, back)
-	if err != nil {
+	got := backup.NewHashReader(back)
+	if _, err := io.Copy(io.Discard, got); err != nil {
 		return syncObject{}, fmt.Errorf("reading %s back from %s: %w", key, dst, err)
 	}
-	if got := hex.EncodeToString(h2.Sum(nil)); got != want || m != n.n {
-		return syncObject{}, fmt.Errorf("%s in %s does not match the source: %d bytes with SHA-256 %s, the source's %d bytes have %s", key, dst, m, got, n.n, want)
+	if got.Sum() != sent.Sum() || got.Size() != sent.Size() {
+		return syncObject{}, fmt.Errorf("%s in %s does not match the source: %d bytes with SHA-256 %s, the source's %d bytes have %s",
+			key, dst, got.Size(), got.Sum(), sent.Size(), sent.Sum())
 	}
-	return syncObject{Version: info.Version, Size: n.n, SHA256: want}, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return syncObject{Version: info.Version, Size: sent.Size(), SHA256: sent.Sum()}, nil
 }
 
 func readSyncState(ctx context.Context, dst backup.Store) (*syncState, error) {

@@ -179,6 +179,15 @@ func (o *CutoverOptions) record(ctx context.Context, change func(*MigrationRecor
 	return nil
 }
 
+// read returns the migration's record as the ledger holds it.
+func (o *CutoverOptions) read(ctx context.Context) (*MigrationRecord, error) {
+	r := &MigrationRecord{}
+	if err := spinnaker.ReadLedgerKey(ctx, o.Ledger, o.LedgerNamespace, ledgerKeyMigration, r); err != nil {
+		return nil, fmt.Errorf("reading the cutover from the ledger (ConfigMap %s/%s): %w", o.LedgerNamespace, spinnaker.LedgerName, err)
+	}
+	return r, nil
+}
+
 func (o *CutoverOptions) phase(ctx context.Context, phase, detail string) error {
 	at := o.now()
 	return o.record(ctx, func(r *MigrationRecord) {
@@ -214,8 +223,7 @@ func Cutover(ctx context.Context, o CutoverOptions) (*MigrationRecord, error) {
 	if err := o.phase(ctx, "verified", ""); err != nil {
 		return nil, err
 	}
-	var rec *MigrationRecord
-	err := o.record(ctx, func(r *MigrationRecord) { rec = r })
+	rec, err := o.read(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +298,8 @@ func switched(orig DNSRecord, target string, weight int) []DNSRecord {
 // Rollback points every name the cutover moved back at what it found
 // before the first switch, and records it.
 func Rollback(ctx context.Context, o CutoverOptions) (*MigrationRecord, error) {
-	var rec *MigrationRecord
-	if err := o.record(ctx, func(r *MigrationRecord) { rec = r }); err != nil {
+	rec, err := o.read(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if len(rec.Before) == 0 {

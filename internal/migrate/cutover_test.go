@@ -146,7 +146,7 @@ func TestCutover(t *testing.T) {
 		t.Errorf("a second rollback: %v", err)
 	}
 	var stored MigrationRecord
-	if err := spinnaker.UpdateLedgerKey(context.Background(), cluster.Clientset(), ledgerNS, ledgerKeyMigration, &stored, func() {}); err != nil {
+	if err := spinnaker.ReadLedgerKey(context.Background(), cluster.Clientset(), ledgerNS, ledgerKeyMigration, &stored); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(stored.Phases); n == 0 || stored.Phases[n-1].Phase != "rollback" {

@@ -534,7 +534,7 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 			}
 		}
 	}
-	overrides := pruneDisabled(prune(keeper.scrub(cfg, "", true))).(map[string]any)
+	overrides := pruneDisabled(keeper.scrub(cfg, "", true)).(map[string]any)
 
 	setYAMLMap(inst, "profiles", profiles)
 	setYAMLMap(inst, "service_settings", settings)
@@ -754,43 +754,29 @@ func isDefault(v any) bool {
 
 // prune drops nulls and empty maps (Halyard writes a node for every
 // setting), keeping false, 0 and "" where they were set.
-func prune(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, c := range t {
-			c = prune(c)
-			if c == nil {
-				continue
-			}
-			if m, ok := c.(map[string]any); ok && len(m) == 0 {
-				continue
-			}
-			out[k] = c
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, c := range t {
-			out[i] = prune(c)
-		}
-		return out
-	}
-	return v
+func prune(v any) any { return pruneWhere(v, func(any) bool { return false }) }
+
+// pruneDisabled is prune that also drops the nodes Halyard writes for what
+// is turned off: a map whose enabled is false and whose other settings are
+// all empty.
+func pruneDisabled(v any) any {
+	return pruneWhere(v, func(c any) bool {
+		m, ok := c.(map[string]any)
+		e, has := m["enabled"].(bool)
+		return ok && has && !e && isDefault(m)
+	})
 }
 
-// pruneDisabled drops the nodes Halyard writes for what is turned off: a
-// map whose enabled is false and whose other settings are all empty.
-func pruneDisabled(v any) any {
+// pruneWhere prunes v's children first, then drops from each map the
+// children that are null, empty maps, or what drop says.
+func pruneWhere(v any, drop func(any) bool) any {
 	switch t := v.(type) {
 	case map[string]any:
 		out := map[string]any{}
 		for k, c := range t {
-			c = pruneDisabled(c)
-			if m, ok := c.(map[string]any); ok {
-				if e, has := m["enabled"].(bool); (has && !e && isDefault(m)) || len(m) == 0 {
-					continue
-				}
+			c = pruneWhere(c, drop)
+			if m, ok := c.(map[string]any); c == nil || (ok && len(m) == 0) || drop(c) {
+				continue
 			}
 			out[k] = c
 		}
@@ -798,7 +784,7 @@ func pruneDisabled(v any) any {
 	case []any:
 		out := make([]any, len(t))
 		for i, c := range t {
-			out[i] = pruneDisabled(c)
+			out[i] = pruneWhere(c, drop)
 		}
 		return out
 	}
@@ -825,20 +811,20 @@ func deepCopy(v any) any {
 
 // setYAMLMap writes service → yamlencode({...}) for each non-empty entry.
 func setYAMLMap(b *hclwrite.Body, attr string, m map[string]any) {
-	var keys []string
-	for _, k := range sortedKeys(m) {
-		if mm, ok := prune(m[k]).(map[string]any); ok && len(mm) > 0 {
-			keys = append(keys, k)
+	pruned := map[string]map[string]any{}
+	for k, v := range m {
+		if mm, ok := prune(v).(map[string]any); ok && len(mm) > 0 {
+			pruned[k] = mm
 		}
 	}
-	if len(keys) == 0 {
+	if len(pruned) == 0 {
 		return
 	}
 	toks := hclwrite.Tokens{{Type: hclsyntax.TokenOBrace, Bytes: []byte("{")}, {Type: hclsyntax.TokenNewline, Bytes: []byte("\n")}}
-	for _, k := range keys {
+	for _, k := range sortedKeys(pruned) {
 		toks = append(toks, hclwrite.TokensForValue(cty.StringVal(k))...)
 		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenEqual, Bytes: []byte("=")})
-		toks = append(toks, hclwrite.TokensForFunctionCall("yamlencode", hclwrite.TokensForValue(toCty(prune(m[k]))))...)
+		toks = append(toks, hclwrite.TokensForFunctionCall("yamlencode", hclwrite.TokensForValue(toCty(pruned[k])))...)
 		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenNewline, Bytes: []byte("\n")})
 	}
 	toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenCBrace, Bytes: []byte("}")})

@@ -114,6 +114,24 @@ func UpdateZoneRecord(ctx context.Context, cs kubernetes.Interface, namespace, z
 	return nil
 }
 
+// ReadLedgerKey reads one key of the ledger (JSON) into v, which is left as
+// it is when the ledger or the key does not exist.
+func ReadLedgerKey(ctx context.Context, cs kubernetes.Interface, namespace, key string, v any) error {
+	cm, err := cs.CoreV1().ConfigMaps(namespace).Get(ctx, LedgerName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if raw, ok := cm.Data[key]; ok {
+		if err := json.Unmarshal([]byte(raw), v); err != nil {
+			return fmt.Errorf("key %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
 // UpdateLedgerKey reads one key of the ledger (JSON) into v, which is left
 // as it is when the key is absent, calls change, and writes v back,
 // creating the ledger as needed and retrying on conflicting writes (each

@@ -10,9 +10,6 @@ import (
 // install must succeed. It fails when the installs share a tmpdir: each
 // bootstrap server deletes the others' temporary tables when it starts.
 func TestMariaDBParallelStarts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts six servers")
-	}
 	bins := requireBinaries(t, binMariaDB, binMariaInstall)
 	const n = 6
 	errs := make([]error, n)
