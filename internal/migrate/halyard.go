@@ -359,6 +359,33 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 		}
 	}
 
+	// SQL: the services' connection settings, when they fit the sql block.
+	profilesIn := deepCopy(h.Profiles).(map[string]any)
+	if s := sqlFromProfiles(profilesIn, &rep); s != nil {
+		inst.AppendNewline()
+		b := inst.AppendNewBlock("sql", nil).Body()
+		b.SetAttributeValue("endpoint", cty.StringVal(s.endpoint))
+		if s.reader != "" {
+			b.SetAttributeValue("reader_endpoint", cty.StringVal(s.reader))
+		}
+		if s.port != 3306 {
+			b.SetAttributeValue("port", cty.NumberIntVal(s.port))
+		}
+		dbs := map[string]cty.Value{}
+		for svc, db := range s.databases {
+			dbs[svc] = cty.StringVal(db)
+		}
+		b.SetAttributeValue("databases", cty.ObjectVal(dbs))
+		b.SetAttributeValue("user", cty.StringVal(s.user))
+		if s.secretName != "" {
+			ps := b.AppendNewBlock("password_secret", nil).Body()
+			ps.SetAttributeValue("name", cty.StringVal(s.secretName))
+			ps.SetAttributeValue("key", cty.StringVal(s.secretKey))
+		} else {
+			vars = append(vars, wovar{"sql_password", "the SQL password (profiles' sql.connectionPools.default.password)", b, "password_wo"})
+		}
+	}
+
 	// Authentication.
 	sec := mapOf(cfg["security"])
 	if authn := mapOf(sec["authn"]); authn != nil {
@@ -485,8 +512,8 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 
 	// Everything else: as it is, without secrets.
 	profiles := map[string]any{}
-	for _, svc := range sortedKeys(h.Profiles) {
-		p := h.Profiles[svc]
+	for _, svc := range sortedKeys(profilesIn) {
+		p := profilesIn[svc]
 		if deck, ok := p.(map[string]any); ok && svc == "deck" {
 			if js, ok := deck["settings-local.js"].(string); ok && jsSecretRE.MatchString(js) {
 				delete(deck, "settings-local.js")
