@@ -226,3 +226,40 @@ func pruneInto(profiles map[string]any, svc string) {
 	}
 	profiles[svc] = p
 }
+
+// orcaRedisToSQL is Orca's own, documented move of executions from Redis to
+// SQL (DualExecutionRepository plus its migration agents).
+const orcaRedisToSQL = "https://spinnaker.io/docs/guides/operator/orca-redis-to-sql/"
+
+// orcaExecutions says what happens to the old Orca's pipeline executions.
+// Orca keeps them in Redis unless executionRepository.sql.enabled (Redis is
+// its default, per the Orca SQL setup guide); `spinops migrate data` copies
+// SQL databases and Front50's bucket, not Redis. newSQL says whether the
+// new Orca keeps executions in SQL (the sql block names an orca database).
+func orcaExecutions(orcaProfile map[string]any, newSQL bool, rep *Report) {
+	repo := mapOf(orcaProfile["executionRepository"])
+	switch {
+	case enabled(mapOf(repo["dual"])):
+		rep.Unmapped = append(rep.Unmapped, "orca executionRepository.dual: the old Orca is half-way through its Redis-to-SQL migration; "+
+			"finish it ("+orcaRedisToSQL+") before moving, or the executions still in Redis are left behind")
+	case enabled(mapOf(repo["sql"])):
+		// In the orca database: `spinops migrate data` copies them.
+	case newSQL:
+		rep.Unmapped = append(rep.Unmapped, "orca executions: the old Orca keeps pipeline executions in Redis (its default) and the new one in SQL; "+
+			"`spinops migrate data` does not copy Redis, so the new installation starts without execution history "+
+			"(applications and pipeline definitions are in Front50 and are copied; running executions are drained by the freeze). "+
+			"To keep the history, move the old Orca to SQL first with Orca's own migration ("+orcaRedisToSQL+"), then copy the orca database")
+	default:
+		rep.Notes = append(rep.Notes, "orca executions: both Orcas keep pipeline executions in Redis; with the old installation's Redis (the redis block) "+
+			"they share executions and Orca's work queue, so never run both at once; with a new Redis the history stays behind "+
+			"(`spinops migrate data` does not copy Redis)")
+	}
+}
+
+func (s *sqlSpec) orcaDatabase() (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	db, ok := s.databases["orca"]
+	return db, ok
+}

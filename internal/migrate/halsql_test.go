@@ -264,3 +264,48 @@ func TestHalyardSQLBlockRefused(t *testing.T) {
 func pool(p map[string]any, svc string) map[string]any {
 	return mapOf(mapOf(mapOf(mapOf(p[svc])["sql"])["connectionPools"])["default"])
 }
+
+// TestHalyardOrcaExecutions: what becomes of the old Orca's executions is
+// stated: dropped (with Orca's own way to keep them) when they are in Redis
+// and the new Orca uses SQL, carried by the database copy when already in
+// SQL, shared when both stay on Redis.
+func TestHalyardOrcaExecutions(t *testing.T) {
+	onSQL := map[string]any{"executionRepository": map[string]any{"sql": map[string]any{"enabled": true}, "redis": map[string]any{"enabled": false}}}
+	cases := []struct {
+		name    string
+		profile map[string]any
+		newSQL  bool
+		want    string // in Unmapped ("" = nothing there)
+		note    string // in Notes
+	}{
+		{"redis to sql", nil, true, "starts without execution history", ""},
+		{"redis to sql, explicit", map[string]any{"executionRepository": map[string]any{"redis": map[string]any{"enabled": true}}}, true, orcaRedisToSQL, ""},
+		{"sql to sql", onSQL, true, "", ""},
+		{"half-way", map[string]any{"executionRepository": map[string]any{"dual": map[string]any{"enabled": true}}}, true, "half-way", ""},
+		{"redis to redis", nil, false, "", "never run both at once"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var rep Report
+			orcaExecutions(c.profile, c.newSQL, &rep)
+			un, notes := strings.Join(rep.Unmapped, "\n"), strings.Join(rep.Notes, "\n")
+			if (c.want == "") != (un == "") || !strings.Contains(un, c.want) {
+				t.Errorf("unmapped = %q, want %q", un, c.want)
+			}
+			if !strings.Contains(notes, c.note) {
+				t.Errorf("notes = %q, want %q", notes, c.note)
+			}
+		})
+	}
+	// Through HalyardToHCL: Orca on Redis with SQL connections that become
+	// the sql block is reported as dropping its executions.
+	p := sqlProfiles("NEVER-pw")
+	h := &Halyard{Source: "test", Config: map[string]any{"version": "1.35.3"}, Profiles: p}
+	_, rep, err := HalyardToHCL(h, HalyardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(rep.Unmapped, "\n"), "starts without execution history") {
+		t.Errorf("the report does not say the executions stay behind:\n%s", rep)
+	}
+}

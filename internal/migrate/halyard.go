@@ -361,7 +361,10 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 
 	// SQL: the services' connection settings, when they fit the sql block.
 	profilesIn := deepCopy(h.Profiles).(map[string]any)
-	if s := sqlFromProfiles(profilesIn, &rep); s != nil {
+	s := sqlFromProfiles(profilesIn, &rep)
+	_, orcaSQL := s.orcaDatabase()
+	orcaExecutions(mapOf(h.Profiles["orca"]), orcaSQL, &rep)
+	if s != nil {
 		inst.AppendNewline()
 		b := inst.AppendNewBlock("sql", nil).Body()
 		b.SetAttributeValue("endpoint", cty.StringVal(s.endpoint))
