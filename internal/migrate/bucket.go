@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -94,6 +95,13 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 	}
 	inSrc := map[string]bool{}
 	var mu sync.Mutex
+	pending := 0
+	stop := logBucketProgress(ctx, log, func() []any {
+		mu.Lock()
+		defer mu.Unlock()
+		return []any{"copied", res.Copied, "to_copy", pending, "bytes", res.Bytes}
+	})
+	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(syncParallel)
 	for _, o := range srcObjs {
@@ -107,6 +115,9 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 			res.Unchanged++
 			continue
 		}
+		mu.Lock()
+		pending++
+		mu.Unlock()
 		g.Go(func() error {
 			obj, err := copyVerified(gctx, src, dst, o.Key)
 			if err != nil {
@@ -151,6 +162,30 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 	log.Info("bucket migrated", "source", src.String(), "destination", dst.String(), "objects", res.Objects,
 		"copied", res.Copied, "unchanged", res.Unchanged, "deleted", res.Deleted, "bytes", res.Bytes)
 	return res, nil
+}
+
+// bucketProgressEvery is how often a bucket copy logs how far it is.
+var bucketProgressEvery = 10 * time.Second
+
+// logBucketProgress logs what state returns every bucketProgressEvery
+// until the returned stop is called.
+func logBucketProgress(ctx context.Context, log *slog.Logger, state func() []any) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(bucketProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				log.Info("copying the bucket", state()...)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // copyVerified copies one object and reads it back: the destination must

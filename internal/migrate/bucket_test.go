@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -216,3 +219,44 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// slowStore delays every write, so that a copy takes long enough to report
+// its progress.
+type slowStore struct {
+	backup.Store
+	delay time.Duration
+}
+
+func (s slowStore) Put(ctx context.Context, key string, r io.Reader) error {
+	time.Sleep(s.delay)
+	return s.Store.Put(ctx, key, r)
+}
+
+// TestSyncBucketReportsProgress: a long copy logs how far it is while it
+// runs, not only at the end.
+func TestSyncBucketReportsProgress(t *testing.T) {
+	old, fresh := s3Stores(t)
+	objs := map[string]string{}
+	for i := range 12 {
+		objs[fmt.Sprintf("pipelines/p%02d/pipeline-metadata.json", i)] = strings.Repeat("x", i+1)
+	}
+	put(t, old, objs)
+	defer func(d time.Duration) { bucketProgressEvery = d }(bucketProgressEvery)
+	bucketProgressEvery = 20 * time.Millisecond
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	h := slog.NewTextHandler(writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logged.Write(p) }), nil)
+	if _, err := SyncBucket(t.Context(), old, slowStore{fresh, 50 * time.Millisecond}, slog.New(h)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	lines := strings.Count(logged.String(), `msg="copying the bucket"`)
+	if lines == 0 || !strings.Contains(logged.String(), "to_copy=") {
+		t.Fatalf("no progress while copying:\n%s", logged.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
