@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
@@ -132,9 +134,9 @@ func newMigrateDataCommand() *cobra.Command {
 	var fromDB, toDB backup.MySQLServer
 	var fromAddr, toAddr, staging string
 	var databases, dbMap []string
-	var overwrite bool
+	var overwrite, full bool
 	cmd := &cobra.Command{
-		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST)",
+		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST [--full])",
 		Short: "Copy Front50's bucket and Spinnaker's databases from the old installation into the new one, verified",
 		Long: "The bucket: every object of --from-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir) is copied into --to-bucket and " +
 			"read back to compare its SHA-256. Run it again before the cutover: objects unchanged since the last run (same version and size at " +
@@ -146,7 +148,12 @@ func newMigrateDataCommand() *cobra.Command {
 			"RDS, Aurora and Cloud SQL work) through the backup engine into --staging (default a temporary directory), then restored into " +
 			"--to-mysql: every table is loaded beside the target, its row count and checksum compared with the snapshot, and swapped in only " +
 			"when all match, so a failed copy leaves the new server as it was. Databases that already have tables there need --overwrite. " +
-			"Each run copies the databases whole. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".",
+			"The copy's binary log position is recorded on the new server (spinops_migrate.copy_position), and the next run is incremental: " +
+			"it reads the old server's binary log from there (mariadb-binlog --read-from-remote-server; a MariaDB old server with binlog_format=ROW, " +
+			"the user needs REPLICATION SLAVE and BINLOG MONITOR) and applies each copied database's changes, recording the position with every " +
+			"transaction, so the last copy before the cutover is short and an interrupted one is resumed. A position that no longer matches " +
+			"(another old server, purged binary logs, a non-ROW format, the new tables changed or the record altered) is refused: run with " +
+			"--full (and --overwrite) to copy whole again. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bucket, sqlCopy := from.URL != "" || to.URL != "", fromAddr != "" || toAddr != "" || len(databases) > 0
@@ -180,7 +187,7 @@ func newMigrateDataCommand() *cobra.Command {
 			if !sqlCopy {
 				return nil
 			}
-			c := migrate.DatabaseCopy{From: fromDB, To: toDB, Databases: databases, Overwrite: overwrite, ToolVersion: version.Version,
+			c := migrate.DatabaseCopy{From: fromDB, To: toDB, Databases: databases, Overwrite: overwrite, Full: full, ToolVersion: version.Version,
 				DatabaseMap: map[string]string{}}
 			for _, pair := range []struct {
 				addr, env string
@@ -215,12 +222,23 @@ func newMigrateDataCommand() *cobra.Command {
 				return fmt.Errorf("--staging: %w", err)
 			}
 			c.Staging = st
-			m, err := migrate.CopyDatabases(ctx, c, log)
+			res, err := migrate.CopyDatabases(ctx, c, log)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: databases %s copied and verified (snapshot %s)\n",
-				fromAddr, toAddr, strings.Join(databases, ", "), m.SnapshotAt.UTC().Format(time.RFC3339))
+			out, dbs := cmd.OutOrStdout(), strings.Join(databases, ", ")
+			if res.Incremental {
+				_, err = fmt.Fprintf(out, "%s -> %s: databases %s copied incrementally from %s to %s: %d transactions and %d statements applied "+
+					"(%d row events; %d bytes of binary log read, %d bytes of SQL applied) in %s\n",
+					fromAddr, toAddr, dbs, res.From, res.To, res.Transactions, res.Statements, res.RowEvents, res.Bytes, res.SQLBytes, res.Duration.Round(time.Millisecond))
+				return err
+			}
+			at := "no binary log position: the next copy is whole again"
+			if res.To.File != "" {
+				at = "position " + res.To.String() + " recorded; the next copy is incremental"
+			}
+			_, err = fmt.Fprintf(out, "%s -> %s: databases %s copied whole and verified (snapshot %s, %d bytes) in %s; %s\n",
+				fromAddr, toAddr, dbs, res.Manifest.SnapshotAt.UTC().Format(time.RFC3339), res.Bytes, res.Duration.Round(time.Millisecond), at)
 			return err
 		},
 	}
@@ -246,6 +264,7 @@ func newMigrateDataCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&databases, "databases", nil, "the databases to copy, e.g. clouddriver,orca,front50")
 	cmd.Flags().StringSliceVar(&dbMap, "database-map", nil, "rename databases on the way: old=new (repeatable)")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace databases that already have tables on the new server (after the copy was verified)")
+	cmd.Flags().BoolVar(&full, "full", false, "copy the databases whole even when the new server records a position to go on from (with --overwrite to replace them)")
 	cmd.Flags().StringVar(&staging, "staging", "", "where the snapshot goes on its way (a store URL; default a temporary directory, removed afterwards)")
 	return cmd
 }
@@ -286,25 +305,50 @@ func splitLines(s string) []string {
 	return out
 }
 
+// cutoverDNS is the zone holding the names: a Route 53 hosted zone or a
+// Cloud DNS managed zone.
+func cutoverDNS(ctx context.Context, route53Zone, project, zone, endpoint string) (migrate.DNS, error) {
+	if route53Zone == "" {
+		return migrate.NewCloudDNS(ctx, project, zone, endpoint)
+	}
+	awsCfg, err := awscloud.LoadConfig(ctx, awscloud.Settings{})
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	return &migrate.Route53{Client: route53.NewFromConfig(awsCfg), ZoneID: route53Zone}, nil
+}
+
 func newMigrateCutoverCommand() *cobra.Command {
 	var zoneID, target, deckURL, gateURL, kubeconfig, ledgerNS string
 	var names []string
+	var cloudDNSProject, cloudDNSZone, cloudDNSEndpoint string
 	var weight, attempts int
 	var rollback bool
+	var fz cutoverFreezeFlags
 	cmd := &cobra.Command{
-		Use:   "cutover --route53-zone-id ID --name NAME... --target LB --verify-gate URL [--verify-deck URL] [--weight N] | --rollback",
+		Use:   "cutover (--route53-zone-id ID | --cloud-dns-project P --cloud-dns-zone Z) --name NAME... --target LB --verify-gate URL [--verify-deck URL] [--weight N | --freeze --old-namespace NS] | --rollback",
 		Short: "Point the user-facing DNS names at the new installation once it passes verification, at once or weighted; or roll back",
 		Long: "Verifies the new installation through its own URLs (Gate /health, Deck /, as an upgrade is verified), and only when every check " +
-			"passes points each --name (a CNAME in the Route 53 zone) at --target: completely with --weight 100 (the default), or that share " +
+			"passes points each --name (a CNAME in the Route 53 hosted zone, or in the Cloud DNS managed zone) at --target: completely with --weight 100 (the default), or that share " +
 			"of the traffic as weighted records beside the old target (run again with a higher weight to go on). The records found before the " +
 			"first switch, and every phase with its time, are recorded in the new installation's promotion ledger (ConfigMap " +
 			spinnaker.LedgerName + ", key migration, in --ledger-namespace, its operator namespace); --rollback puts those records back. " +
-			"AWS credentials come from the SDK's usual chain. Freezing the old installation before the final data copy is not done by this " +
-			"command yet: scale its Orca and Gate down, run `spinops migrate data` a last time, then cut over.",
+			"On Cloud DNS a weighted name is one record set with a weighted round robin routing policy, and every step is one atomic change " +
+			"that Cloud DNS refuses whole if someone else changed the name since it was read. Credentials: AWS from the SDK's usual chain, " +
+			"Google Cloud from Application Default Credentials (roles/dns.admin on the zone, or the permissions docs/migration.md lists). " + cutoverFreezeHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if zoneID == "" || ledgerNS == "" {
-				return errors.New("give --route53-zone-id (the hosted zone of the names) and --ledger-namespace (the new installation's operator namespace)")
+			cloudDNS := cloudDNSProject != "" || cloudDNSZone != ""
+			switch {
+			case zoneID != "" && cloudDNS:
+				return errors.New("give either --route53-zone-id (Route 53) or --cloud-dns-project with --cloud-dns-zone (Cloud DNS), not both")
+			case cloudDNS && (cloudDNSProject == "" || cloudDNSZone == ""):
+				return errors.New("give both --cloud-dns-project (the Google Cloud project) and --cloud-dns-zone (the managed zone's name)")
+			case (zoneID == "" && !cloudDNS) || ledgerNS == "":
+				return errors.New("give the zone of the names, --route53-zone-id ID (Route 53) or --cloud-dns-project P --cloud-dns-zone Z (Cloud DNS), " +
+					"and --ledger-namespace (the new installation's operator namespace)")
+			case cloudDNSEndpoint != "" && !cloudDNS:
+				return errors.New("--cloud-dns-endpoint goes with --cloud-dns-project and --cloud-dns-zone")
 			}
 			if !rollback && (len(names) == 0 || target == "" || (deckURL == "" && gateURL == "")) {
 				return errors.New("give --name (repeatable), --target (the new installation's load balancer) and --verify-gate and/or --verify-deck (its URLs): " +
@@ -319,14 +363,17 @@ func newMigrateCutoverCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("connecting to the new installation's cluster: %w", err)
 			}
-			awsCfg, err := awscloud.LoadConfig(ctx, awscloud.Settings{})
+			zone, err := cutoverDNS(ctx, zoneID, cloudDNSProject, cloudDNSZone, cloudDNSEndpoint)
 			if err != nil {
-				return fmt.Errorf("loading the AWS configuration: %w", err)
+				return err
 			}
-			o := migrate.CutoverOptions{DNS: &migrate.Route53{Client: route53.NewFromConfig(awsCfg), ZoneID: zoneID}, Names: names, Target: target,
+			o := migrate.CutoverOptions{DNS: zone, Names: names, Target: target,
 				Weight: weight, Checks: spinnaker.ExposedChecks(deckURL, gateURL),
 				VerifyOpts: spinnaker.VerifyOptions{Attempts: attempts, Interval: 5 * time.Second, RequestTimeout: 10 * time.Second},
 				Ledger:     cs, LedgerNamespace: ledgerNS}
+			if o.Freeze, err = fz.options(ctx, cmd, cfg, rollback); err != nil {
+				return err
+			}
 			var rec *migrate.MigrationRecord
 			if rollback {
 				rec, err = migrate.Rollback(ctx, o)
@@ -334,7 +381,7 @@ func newMigrateCutoverCommand() *cobra.Command {
 				rec, err = migrate.Cutover(ctx, o)
 			}
 			if err != nil {
-				return err
+				return fz.explain(err, rollback)
 			}
 			out := cmd.OutOrStdout()
 			for _, p := range rec.Phases {
@@ -345,10 +392,17 @@ func newMigrateCutoverCommand() *cobra.Command {
 			if n := len(rec.Phases); n > 1 {
 				_, err = fmt.Fprintf(out, "from the first phase to the last: %s\n", rec.Phases[n-1].At.Sub(rec.Phases[0].At).Round(time.Second))
 			}
+			if err == nil {
+				err = printFrozenWindow(out, rec)
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&zoneID, "route53-zone-id", "", "the Route 53 hosted zone holding the names")
+	cmd.Flags().StringVar(&cloudDNSProject, "cloud-dns-project", "", "the Google Cloud project of the Cloud DNS managed zone holding the names (with --cloud-dns-zone)")
+	cmd.Flags().StringVar(&cloudDNSZone, "cloud-dns-zone", "", "the Cloud DNS managed zone's name (with --cloud-dns-project)")
+	cmd.Flags().StringVar(&cloudDNSEndpoint, "cloud-dns-endpoint", "", "another Cloud DNS API endpoint: https://... (a private endpoint, called with the same credentials) "+
+		"or http://... (a local stand-in for tests, called without credentials)")
 	cmd.Flags().StringSliceVar(&names, "name", nil, "a user-facing name to move, e.g. spinnaker.acme.example (repeatable)")
 	cmd.Flags().StringVar(&target, "target", "", "the new installation's load balancer host name")
 	cmd.Flags().IntVar(&weight, "weight", 100, "the share of traffic (1-100) the new installation gets; 100 switches completely")
@@ -357,6 +411,94 @@ func newMigrateCutoverCommand() *cobra.Command {
 	cmd.Flags().IntVar(&attempts, "verify-attempts", 5, "attempts per check, 5 s apart")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "the new installation's cluster (holds the ledger); default the usual kubeconfig")
 	cmd.Flags().StringVar(&ledgerNS, "ledger-namespace", "", "the new installation's operator namespace (holds the promotion ledger)")
-	cmd.Flags().BoolVar(&rollback, "rollback", false, "point the names back at what the first switch found")
+	cmd.Flags().BoolVar(&rollback, "rollback", false, "point the names back at what the first switch found, and unfreeze the old installation if it is frozen")
+	fz.register(cmd)
 	return cmd
+}
+
+const cutoverFreezeHelp = "\n\nA scheduled migration (--freeze, with --old-namespace and, when the old installation runs on another cluster, " +
+	"--old-kubeconfig): the first run freezes the old installation and stops. It scales the old Gate's Deployment to 0 replicas (Gate has " +
+	"no read-only mode: reads stop too), waits up to --drain-timeout for the executions the old Orca runs (listed per application through " +
+	"Front50 and Orca), then takes every Orca pod out of service (POST /admin/instance/enabled {\"enabled\": false}: Orca stops taking work " +
+	"from its queue). Executions still running after --drain-timeout fail the freeze, named, and the freeze is undone; with --force they " +
+	"stall where they are. Then copy the data a last time (`spinops migrate data`) and run the same cutover again: it checks the freeze, " +
+	"verifies the new installation, switches (--weight 100) and prints the frozen window, measured from the freeze to done. What was " +
+	"changed is recorded in the ledger first, so --rollback (from any process) puts the names back and unfreezes the old installation exactly. " +
+	"See docs/migration.md for what is not frozen (Echo's triggers reach Orca directly: they are queued, not run)."
+
+// cutoverFreezeFlags are the flags of a scheduled migration's freeze.
+type cutoverFreezeFlags struct {
+	freeze, force        bool
+	kubeconfig, ns, user string
+	drainTimeout         time.Duration
+}
+
+func (f *cutoverFreezeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.freeze, "freeze", false, "scheduled migration: freeze the old installation first (first run), then verify and switch (next run)")
+	cmd.Flags().StringVar(&f.ns, "old-namespace", "", "the old installation's namespace (with --freeze)")
+	cmd.Flags().StringVar(&f.kubeconfig, "old-kubeconfig", "", "the old installation's cluster (with --freeze or --rollback); default the same as --kubeconfig")
+	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Minute, "how long the freeze waits for the old installation's running executions")
+	cmd.Flags().BoolVar(&f.force, "force", false, "freeze although executions still run after --drain-timeout (they stall until a rollback)")
+	cmd.Flags().StringVar(&f.user, "spinnaker-user", "", "sent as X-SPINNAKER-USER to the old Orca and Front50 (with Fiat: an administrator who can read every application)")
+}
+
+// options are the freeze's options: with --freeze for a cutover, always
+// for a rollback (the ledger says whether the old installation is frozen).
+func (f *cutoverFreezeFlags) options(ctx context.Context, cmd *cobra.Command, newCluster *rest.Config, rollback bool) (*migrate.FreezeOptions, error) {
+	if !rollback && !f.freeze {
+		if f.ns != "" || f.force || cmd.Flags().Changed("drain-timeout") {
+			return nil, errors.New("--old-namespace, --drain-timeout and --force go with --freeze")
+		}
+		return nil, nil
+	}
+	if f.freeze && !rollback && f.ns == "" {
+		return nil, errors.New("--freeze needs --old-namespace, the old installation's namespace (where spin-gate and spin-orca run)")
+	}
+	if f.drainTimeout <= 0 {
+		return nil, fmt.Errorf("--drain-timeout %s: give a positive duration, e.g. 10m", f.drainTimeout)
+	}
+	cfg := newCluster
+	if f.kubeconfig != "" {
+		var err error
+		if cfg, err = (kube.Connection{ConfigPath: f.kubeconfig}).RESTConfig(ctx); err != nil {
+			return nil, fmt.Errorf("--old-kubeconfig: %w", err)
+		}
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the old installation's cluster: %w", err)
+	}
+	errOut := cmd.ErrOrStderr()
+	return &migrate.FreezeOptions{Kube: cs, Namespace: f.ns, User: f.user, DrainTimeout: f.drainTimeout, Force: f.force,
+		Progress: func(s string) { _, _ = fmt.Fprintln(errOut, s) }}, nil
+}
+
+// explain adds what to do next to a scheduled migration's failure.
+func (f *cutoverFreezeFlags) explain(err error, rollback bool) error {
+	if f.freeze && !rollback && strings.Contains(err.Error(), "did not pass verification") {
+		return fmt.Errorf("%w; the old installation stays frozen: run again once the new installation passes, or --rollback to unfreeze it", err)
+	}
+	return err
+}
+
+// printFrozenWindow prints the measured downtime of a scheduled migration
+// (from the ledger's freeze phase to done or unfreeze), or what to do next
+// after the freezing run.
+func printFrozenWindow(out io.Writer, rec *migrate.MigrationRecord) error {
+	start, end, closed, ok := migrate.FrozenWindow(rec.Phases)
+	if !ok {
+		return nil
+	}
+	var err error
+	switch last := rec.Phases[len(rec.Phases)-1].Phase; {
+	case closed:
+		_, err = fmt.Fprintf(out, "frozen window: %s (from the freeze at %s to %s)\n", end.Sub(start).Round(time.Second),
+			start.Format(time.RFC3339), end.Format(time.RFC3339))
+	case last == "frozen":
+		_, err = fmt.Fprintf(out, "the old installation is frozen since %s: copy the data a last time (spinops migrate data ...), then run this "+
+			"command again to verify and switch; --rollback unfreezes it\n", start.Format(time.RFC3339))
+	default:
+		_, err = fmt.Fprintf(out, "the old installation is frozen since %s\n", start.Format(time.RFC3339))
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
@@ -24,6 +29,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/migrate"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv/clouddnstest"
 )
 
 func TestMigratePlanArmoryAgent(t *testing.T) {
@@ -226,16 +232,22 @@ func TestMigrateDataDatabases(t *testing.T) {
 	t.Setenv(envMigrateFromPassword, oldSrv.RootPassword)
 	t.Setenv(envMigrateToPassword, newSrv.RootPassword)
 	var out, stderr bytes.Buffer
-	root := newRootCommand()
-	root.SetOut(&out)
-	root.SetErr(&stderr)
-	root.SetArgs([]string{"migrate", "data", "--from-mysql", oldSrv.Addr(), "--from-mysql-user", oldSrv.RootUser,
-		"--to-mysql", newSrv.Addr(), "--to-mysql-user", newSrv.RootUser, "--databases", name, "--database-map", name + "=clouddriver"})
-	if err := root.Execute(); err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
+	copyArgs := []string{"migrate", "data", "--from-mysql", oldSrv.Addr(), "--from-mysql-user", oldSrv.RootUser,
+		"--to-mysql", newSrv.Addr(), "--to-mysql-user", newSrv.RootUser, "--databases", name, "--database-map", name + "=clouddriver"}
+	copyData := func(extra ...string) string {
+		t.Helper()
+		out.Reset()
+		root := newRootCommand()
+		root.SetOut(&out)
+		root.SetErr(&stderr)
+		root.SetArgs(append(copyArgs, extra...))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
+		}
+		return out.String()
 	}
-	if !strings.Contains(out.String(), "copied and verified") {
-		t.Errorf("output: %q", out.String())
+	if got := copyData(); !strings.Contains(got, "copied whole and verified") || !strings.Contains(got, "the next copy is incremental") {
+		t.Errorf("the first copy's output: %q", got)
 	}
 	nd, err := sql.Open("mysql", newSrv.DSN("clouddriver"))
 	if err != nil {
@@ -245,6 +257,19 @@ func TestMigrateDataDatabases(t *testing.T) {
 	var n int
 	if err := nd.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pipelines").Scan(&n); err != nil || n != 3 {
 		t.Errorf("the new server's clouddriver.pipelines: %d rows, %v; want 3", n, err)
+	}
+	// The second copy applies what changed since, and says so.
+	if _, err := d.ExecContext(t.Context(), "INSERT INTO pipelines VALUES (4, 'four')"); err != nil {
+		t.Fatal(err)
+	}
+	if got := copyData(); !strings.Contains(got, "copied incrementally from mysql-bin.") || !strings.Contains(got, "1 transactions and 0 statements applied") {
+		t.Errorf("the second copy's output: %q", got)
+	}
+	if err := nd.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pipelines").Scan(&n); err != nil || n != 4 {
+		t.Errorf("after the incremental copy, clouddriver.pipelines: %d rows, %v; want 4", n, err)
+	}
+	if got := copyData("--full", "--overwrite"); !strings.Contains(got, "copied whole and verified") {
+		t.Errorf("--full: %q", got)
 	}
 	if strings.Contains(out.String()+stderr.String(), oldSrv.RootPassword) {
 		t.Error("a password was printed")
@@ -325,5 +350,202 @@ func TestMigrateCutover(t *testing.T) {
 	root.SetArgs([]string{"migrate", "cutover", "--route53-zone-id", r53.ZoneID, "--ledger-namespace", ledgerNS, "--name", "x", "--target", "y"})
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "nothing is switched without a verification") {
 		t.Errorf("without a verification URL: %v", err)
+	}
+}
+
+// TestMigrateCutoverFreeze runs a scheduled migration's commands on a real
+// API server: a freeze that cannot list the old installation's executions
+// fails, is undone (Gate back to its replicas) and changes no DNS; a
+// rollback from a new process with only the ledger unfreezes a frozen old
+// installation and prints the frozen window; the freeze flags' errors.
+func TestMigrateCutoverFreeze(t *testing.T) {
+	m := testenv.StartMoto(t)
+	m.SetEnv(t)
+	c := testenv.StartCluster(t)
+	ledgerNS, oldNS := c.Namespace(t), c.Namespace(t)
+	gate := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer gate.Close()
+	awsCfg, err := awscloud.LoadConfig(t.Context(), awscloud.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r53 := &migrate.Route53{Client: route53.NewFromConfig(awsCfg)}
+	hz, err := r53.Client.CreateHostedZone(t.Context(), &route53.CreateHostedZoneInput{Name: aws.String("acme.example"), CallerReference: aws.String("freeze-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r53.ZoneID = strings.TrimPrefix(aws.ToString(hz.HostedZone.Id), "/hostedzone/")
+	if err := r53.Replace(t.Context(), nil, []migrate.DNSRecord{{Name: "spinnaker.acme.example", Target: "old-lb.example", TTL: 60}}); err != nil {
+		t.Fatal(err)
+	}
+	deps := c.Clientset().AppsV1().Deployments(oldNS)
+	for _, name := range []string{"spin-gate", "spin-orca"} {
+		labels := map[string]string{"app": "spin", "cluster": name}
+		if _, err := deps.Create(t.Context(), &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(3)), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: name}}}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gateReplicas := func() int32 {
+		s, err := deps.GetScale(t.Context(), "spin-gate", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Spec.Replicas
+	}
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		var out, stderr bytes.Buffer
+		root := newRootCommand()
+		root.SetOut(&out)
+		root.SetErr(&stderr)
+		root.SetArgs(append([]string{"migrate", "cutover", "--route53-zone-id", r53.ZoneID, "--kubeconfig", c.Kubeconfig, "--ledger-namespace", ledgerNS}, args...))
+		err := root.Execute()
+		return out.String(), err
+	}
+	target := func() string {
+		recs, err := r53.Records(t.Context(), "spinnaker.acme.example")
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("records: %v, %v", recs, err)
+		}
+		return recs[0].Target
+	}
+	cutover := []string{"--name", "spinnaker.acme.example", "--target", "new-lb.example", "--verify-gate", gate.URL, "--verify-attempts", "1"}
+
+	// No Front50 answers in the old namespace: the executions cannot be
+	// listed, so nothing is frozen.
+	_, err = run(append(cutover, "--freeze", "--old-namespace", oldNS, "--old-kubeconfig", c.Kubeconfig)...)
+	if err == nil || !strings.Contains(err.Error(), "listing the old installation's applications") || !strings.Contains(err.Error(), "the freeze was undone") {
+		t.Errorf("a freeze without Front50: %v", err)
+	}
+	if n := gateReplicas(); n != 3 || target() != "old-lb.example" {
+		t.Errorf("after the failed freeze: Gate %d, DNS %s", n, target())
+	}
+
+	// A freeze in the ledger (Gate at 0 since 22:00), as a crashed run left it.
+	rec := &migrate.MigrationRecord{}
+	since := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	if err := spinnaker.UpdateLedgerKey(t.Context(), c.Clientset(), ledgerNS, "migration", rec, func() {
+		rec.Phases = append(rec.Phases, migrate.MigrationPhase{Phase: "freeze", At: since})
+		rec.Freeze = &migrate.FreezeRecord{Namespace: oldNS, GateDeployment: "spin-gate", GateReplicas: 3, OrcaDeployment: "spin-orca", OrcaPort: 8083, Since: since}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := deps.GetScale(t.Context(), "spin-gate", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Spec.Replicas = 0
+	if _, err := deps.UpdateScale(t.Context(), "spin-gate", s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("--rollback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := gateReplicas(); n != 3 || !strings.Contains(out, "unfreeze") || !strings.Contains(out, "frozen window: 1h0") {
+		t.Errorf("after the rollback: Gate %d\n%s", n, out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--freeze"}, "--freeze needs --old-namespace"},
+		{[]string{"--force"}, "go with --freeze"},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--weight", "10"}, "--weight 100"},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--drain-timeout", "0s"}, "positive duration"},
+	} {
+		if _, err := run(append(cutover, tc.args...)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if n := gateReplicas(); n != 3 {
+		t.Errorf("refused commands changed Gate: %d", n)
+	}
+}
+
+// TestMigrateCutoverCloudDNS runs the command against the Cloud DNS
+// stand-in (served over HTTP to the real client library through
+// --cloud-dns-endpoint) and a real API server: 10 % weighted, 100 %, a
+// rollback; and the zone flags' errors.
+func TestMigrateCutoverCloudDNS(t *testing.T) {
+	s := clouddnstest.Start(t, "acme-prod")
+	s.AddZone("acme-example", "acme.example.")
+	c := testenv.StartCluster(t)
+	ledgerNS := c.Namespace(t)
+	gate := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer gate.Close()
+	zone, err := migrate.NewCloudDNS(t.Context(), "acme-prod", "acme-example", s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := zone.Replace(t.Context(), nil, []migrate.DNSRecord{{Name: "spinnaker.acme.example", Target: "old-lb.example", TTL: 60}}); err != nil {
+		t.Fatal(err)
+	}
+	zoneFlags := []string{"--cloud-dns-project", "acme-prod", "--cloud-dns-zone", "acme-example", "--cloud-dns-endpoint", s.URL}
+	run := func(args ...string) string {
+		t.Helper()
+		var out, stderr bytes.Buffer
+		root := newRootCommand()
+		root.SetOut(&out)
+		root.SetErr(&stderr)
+		root.SetArgs(append(append([]string{"migrate", "cutover", "--kubeconfig", c.Kubeconfig, "--ledger-namespace", ledgerNS}, zoneFlags...), args...))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+		}
+		return out.String()
+	}
+	targets := func() string {
+		recs, err := zone.Records(t.Context(), "spinnaker.acme.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, r := range recs {
+			p := r.Target
+			if r.Weight != nil {
+				p += "@" + strconv.FormatInt(*r.Weight, 10)
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, ",")
+	}
+	step := []string{"--name", "spinnaker.acme.example", "--target", "new-lb.example", "--verify-gate", gate.URL, "--verify-attempts", "1"}
+	if out := run(append(step, "--weight", "10")...); !strings.Contains(out, "switch") || targets() != "old-lb.example@90,new-lb.example@10" {
+		t.Errorf("after 10%%: %s\n%s", targets(), out)
+	}
+	if out := run(step...); !strings.Contains(out, "done") || targets() != "new-lb.example" {
+		t.Errorf("after 100%%: %s\n%s", targets(), out)
+	}
+	if out := run("--rollback"); !strings.Contains(out, "rollback") || targets() != "old-lb.example" {
+		t.Errorf("after the rollback: %s\n%s", targets(), out)
+	}
+	if rs := s.RRSets("acme-example"); rs[len(rs)-1].Rrdatas[0] != "old-lb.example." || rs[len(rs)-1].Ttl != 60 || rs[len(rs)-1].RoutingPolicy != nil {
+		t.Errorf("the record set after the rollback: %+v", rs[len(rs)-1])
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--route53-zone-id", "Z1", "--cloud-dns-project", "p", "--cloud-dns-zone", "z"}, "not both"},
+		{[]string{"--cloud-dns-project", "p"}, "give both --cloud-dns-project"},
+		{[]string{"--cloud-dns-zone", "z"}, "give both --cloud-dns-project"},
+		{nil, "give the zone of the names"},
+		{[]string{"--route53-zone-id", "Z1", "--cloud-dns-endpoint", s.URL}, "--cloud-dns-endpoint goes with"},
+		{append([]string{"--cloud-dns-project", "p", "--cloud-dns-zone", "z", "--cloud-dns-endpoint", "dns.internal:443", "--kubeconfig", c.Kubeconfig}, step...), "is not a URL"},
+		{append([]string{"--cloud-dns-project", "acme-prod", "--cloud-dns-zone", "nope", "--cloud-dns-endpoint", s.URL, "--kubeconfig", c.Kubeconfig}, step...),
+			"'parameters.managedZone' resource named 'nope'"},
+	} {
+		root := newRootCommand()
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(append([]string{"migrate", "cutover", "--ledger-namespace", ledgerNS}, tc.args...))
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error with %q", tc.args, err, tc.want)
+		}
 	}
 }

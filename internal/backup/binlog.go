@@ -383,7 +383,7 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at t
 			args = append(args, "--rewrite-db="+d.Name+"->"+target)
 		}
 		args = append(args, paths...)
-		if err := r.pipe(ctx, tool, args, client, s); err != nil {
+		if err := r.pipe(ctx, tool, args, nil, client, s, nil); err != nil {
 			return fmt.Errorf("database %s: %w", d.Name, err)
 		}
 		r.log.Info("binlog replayed", "database", d.Name, "files", len(paths), "until", stop)
@@ -391,9 +391,14 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at t
 	return nil
 }
 
-func (r replay) pipe(ctx context.Context, tool string, args []string, client string, s MySQLServer) error {
+// pipe runs `tool args | client` into s (toolEnv is added to the tool's
+// environment); with filter, the tool's output
+// goes through it on its way to the client. When the filter fails, the
+// client's input is closed where the filter stopped (the server rolls back
+// a transaction left open) and the tool is stopped.
+func (r replay) pipe(ctx context.Context, tool string, args, toolEnv []string, client string, s MySQLServer, filter func(io.Reader, io.Writer) error) error {
 	dump := exec.CommandContext(ctx, tool, args...)
-	dump.Env = append(os.Environ(), "TZ=UTC")
+	dump.Env = append(append(os.Environ(), "TZ=UTC"), toolEnv...)
 	apply := exec.CommandContext(ctx, client, append(s.cliArgs(), "--binary-mode")...)
 	apply.Env = append(os.Environ(), "MYSQL_PWD="+s.Password, "TZ=UTC")
 	var dumpErr, applyErr bytes.Buffer
@@ -402,7 +407,12 @@ func (r replay) pipe(ctx context.Context, tool string, args []string, client str
 	if err != nil {
 		return err
 	}
-	apply.Stdin = out
+	var in io.WriteCloser
+	if filter == nil {
+		apply.Stdin = out
+	} else if in, err = apply.StdinPipe(); err != nil {
+		return err
+	}
 	if err := dump.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", tool, err)
 	}
@@ -411,15 +421,38 @@ func (r replay) pipe(ctx context.Context, tool string, args []string, client str
 		_ = dump.Wait()
 		return fmt.Errorf("starting %s: %w", client, err)
 	}
+	var ferr error
+	if filter != nil {
+		ferr = filter(out, in)
+		in.Close()
+		if ferr != nil {
+			_ = dump.Process.Kill()
+		}
+	}
 	aerr := apply.Wait()
 	derr := dump.Wait()
-	if derr != nil {
-		return fmt.Errorf("%s: %v: %s", tool, derr, strings.TrimSpace(dumpErr.String()))
-	}
-	if aerr != nil {
-		return fmt.Errorf("%s: %v: %s", client, aerr, strings.TrimSpace(applyErr.String()))
+	switch {
+	case ferr != nil && aerr != nil: // the client failing closes the filter's output
+		return fmt.Errorf("%s: %v: %s", client, aerr, lastLines(applyErr.String()))
+	case ferr != nil: // the tool was stopped: its exit says nothing
+		return ferr
+	case derr != nil:
+		return fmt.Errorf("%s: %v: %s", tool, derr, lastLines(dumpErr.String()))
+	case aerr != nil:
+		return fmt.Errorf("%s: %v: %s", client, aerr, lastLines(applyErr.String()))
 	}
 	return nil
+}
+
+// lastLines is the end of a tool's error output: the client prints the
+// whole failing statement (a BINLOG statement can be megabytes of base64)
+// before the error itself.
+func lastLines(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= 2000 {
+		return s
+	}
+	return "..." + s[len(s)-2000:]
 }
 
 // fetchChain downloads the archive of m's server from m's binlog file into

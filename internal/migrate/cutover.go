@@ -133,6 +133,9 @@ type MigrationRecord struct {
 	Target string                 `json:"target,omitempty"`
 	Weight int                    `json:"weight,omitempty"`
 	Phases []MigrationPhase       `json:"phases"`
+	// Freeze is what the freeze changed on the old installation while it
+	// is frozen (freeze.go); Rollback undoes it.
+	Freeze *FreezeRecord `json:"freeze,omitempty"`
 }
 
 // MigrationPhase is one step, timestamped.
@@ -162,6 +165,10 @@ type CutoverOptions struct {
 	Ledger          kubernetes.Interface
 	LedgerNamespace string
 	Now             func() time.Time
+	// Freeze, when set, makes this a scheduled migration: the old
+	// installation is frozen first (freeze.go); Rollback needs it to
+	// unfreeze.
+	Freeze *FreezeOptions
 }
 
 func (o *CutoverOptions) now() time.Time {
@@ -207,6 +214,11 @@ func Cutover(ctx context.Context, o CutoverOptions) (*MigrationRecord, error) {
 	}
 	if o.Weight < 1 || o.Weight > 100 {
 		return nil, fmt.Errorf("cutover: weight %d is not 1-100", o.Weight)
+	}
+	if o.Freeze != nil {
+		if rec, stop, err := freezeForCutover(ctx, o); err != nil || stop {
+			return rec, err
+		}
 	}
 	if err := o.phase(ctx, "verify", strings.Join(checkNames(o.Checks), ", ")); err != nil {
 		return nil, err
@@ -274,7 +286,8 @@ func Cutover(ctx context.Context, o CutoverOptions) (*MigrationRecord, error) {
 		r.Target, r.Weight = o.Target, o.Weight
 		r.Phases = append(r.Phases, MigrationPhase{Phase: "switch", At: o.now(), Detail: detail})
 		if o.Weight == 100 {
-			r.Phases = append(r.Phases, MigrationPhase{Phase: "done", At: o.now()})
+			at := o.now()
+			r.Phases = append(r.Phases, MigrationPhase{Phase: "done", At: at, Detail: frozenFor(r, at)})
 		}
 		rec = r
 	}); err != nil {
@@ -302,8 +315,8 @@ func Rollback(ctx context.Context, o CutoverOptions) (*MigrationRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(rec.Before) == 0 {
-		return nil, errors.New("rollback: the ledger holds no switched names: nothing to roll back")
+	if len(rec.Before) == 0 && rec.Freeze == nil {
+		return nil, errors.New("rollback: the ledger holds no switched names and no freeze: nothing to roll back")
 	}
 	for _, name := range sortedKeys(rec.Before) {
 		cur, err := o.DNS.Records(ctx, name)
@@ -313,6 +326,12 @@ func Rollback(ctx context.Context, o CutoverOptions) (*MigrationRecord, error) {
 		if err := o.DNS.Replace(ctx, cur, rec.Before[name]); err != nil {
 			_ = o.phase(context.WithoutCancel(ctx), "rollback-failed", err.Error())
 			return nil, fmt.Errorf("rolling %s back: %w (run the rollback again)", name, err)
+		}
+	}
+	if rec.Freeze != nil { // DNS first: users return to the old installation as it thaws
+		if _, err := Unfreeze(ctx, o); err != nil {
+			_ = o.phase(context.WithoutCancel(ctx), "rollback-failed", err.Error())
+			return nil, err
 		}
 	}
 	if err := o.record(ctx, func(r *MigrationRecord) {

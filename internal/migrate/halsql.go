@@ -38,7 +38,7 @@ type sqlConn struct {
 	port           int64
 	user, password string
 	secret         [2]string // Secret name and key of an encrypted:k8s password
-	extraKeys, why string
+	why            string
 }
 
 // parseSQLConn reads a connection map ({jdbcUrl, user, password, default})

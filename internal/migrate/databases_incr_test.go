@@ -1,0 +1,330 @@
+package migrate
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// tableSums are CHECKSUM TABLE and COUNT(*) of every table of db.
+func tableSums(t *testing.T, m *testenv.MariaDB, db string) map[string]string {
+	t.Helper()
+	d := openDB(t, m, db)
+	rows, err := d.QueryContext(t.Context(), "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	out := map[string]string{}
+	for _, tbl := range names {
+		var name string
+		var sum sql.NullInt64
+		if err := d.QueryRowContext(t.Context(), "CHECKSUM TABLE `"+tbl+"`").Scan(&name, &sum); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := d.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM `"+tbl+"`").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[tbl] = fmt.Sprintf("checksum %v, %d rows", sum.Int64, n)
+	}
+	return out
+}
+
+func mustExec(t *testing.T, d *sql.DB, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := d.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// spinnakerLike makes an orca-shaped and a front50-shaped database on m
+// with rows executions.
+func spinnakerLike(t *testing.T, m *testenv.MariaDB, rows int) (orca, front50 string) {
+	t.Helper()
+	orca, front50 = m.Database(t), m.Database(t)
+	mustExec(t, openDB(t, m, orca),
+		"CREATE TABLE pipelines (id VARCHAR(64) PRIMARY KEY, application VARCHAR(255), body LONGTEXT, updated_at BIGINT)",
+		"CREATE TABLE executions (id BIGINT AUTO_INCREMENT PRIMARY KEY, pipeline_id VARCHAR(64), status VARCHAR(32), body MEDIUMBLOB, KEY (pipeline_id))",
+		// No primary key: a change applied twice would duplicate rows silently.
+		"CREATE TABLE notifications (pipeline_id VARCHAR(64), message TEXT)",
+		"INSERT INTO pipelines VALUES ('p1','checkout','{\"stages\":[{\"name\":\"naïve ☃\"}]}',1), ('p2','search',NULL,2)",
+		"INSERT INTO notifications VALUES ('p1', 'started')",
+		fmt.Sprintf("INSERT INTO executions (pipeline_id, status, body) SELECT CONCAT('p', seq %% 2 + 1), 'SUCCEEDED', CONCAT(RANDOM_BYTES(1000), RANDOM_BYTES(1000)) FROM seq_1_to_%d", rows))
+	mustExec(t, openDB(t, m, front50),
+		"CREATE TABLE applications (id VARCHAR(255) PRIMARY KEY, body TEXT)",
+		"INSERT INTO applications VALUES ('checkout', '{}'), ('search', '{\"email\":\"a@b\"}')")
+	return orca, front50
+}
+
+// TestCopyDatabasesIncremental: after a full copy of N rows, writes on the
+// old server (inserts, updates, deletes, a table without a primary key, a
+// new table, a database renamed on the way), a second copy applies only
+// the binary log since the first one's position, and the new databases
+// then equal the old ones table by table (CHECKSUM TABLE); it moves far
+// fewer bytes in far less time. A database not copied stays away.
+func TestCopyDatabasesIncremental(t *testing.T) {
+	oldSrv, newSrv := testenv.StartMariaDB(t), testenv.StartMariaDB(t)
+	const n = 20000
+	orca, front50 := spinnakerLike(t, oldSrv, n)
+	other := oldSrv.Database(t)
+	c := DatabaseCopy{From: server(oldSrv), To: server(newSrv), Databases: []string{orca, front50},
+		DatabaseMap: map[string]string{front50: front50 + "_v2"}, Staging: backup.NewFileStore(t.TempDir()), ToolVersion: "test"}
+
+	var progress bytes.Buffer
+	c.ProgressEvery = 20 * time.Millisecond
+	first, err := CopyDatabases(t.Context(), c, slog.New(slog.NewTextHandler(&progress, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "copy progress") {
+		t.Errorf("a full copy of %s logged no progress line every %s:\n%s", first.Duration, c.ProgressEvery, progress.String())
+	}
+	if first.Incremental || first.To.File == "" {
+		t.Fatalf("the first copy: incremental %v, position %v; want a full copy with its snapshot's position", first.Incremental, first.To)
+	}
+	t.Logf("full copy: %d rows, %d bytes dumped, %s", n, first.Bytes, first.Duration.Round(time.Millisecond))
+
+	o, f := openDB(t, oldSrv, orca), openDB(t, oldSrv, front50)
+	mustExec(t, o,
+		"INSERT INTO pipelines VALUES ('p3','web','tab\there\nnewline \\\\ backslash',3)",
+		"UPDATE pipelines SET body = '{\"stages\":[]}', updated_at = 4 WHERE id = 'p2'",
+		"UPDATE executions SET status = 'TERMINAL' WHERE id % 97 = 0",
+		"DELETE FROM executions WHERE id % 89 = 0",
+		"INSERT INTO executions (pipeline_id, status, body) VALUES ('p3', 'RUNNING', UNHEX('00FF10'))",
+		"INSERT INTO notifications VALUES ('p1', 'finished'), ('p3', 'started')",
+		"CREATE TABLE execution_tags (execution_id BIGINT, tag VARCHAR(64), PRIMARY KEY (execution_id, tag))",
+		"INSERT INTO execution_tags VALUES (1, 'prod'), (2, 'canary')")
+	mustExec(t, f, "START TRANSACTION", "DELETE FROM applications WHERE id = 'search'", "INSERT INTO applications VALUES ('web', NULL)", "COMMIT")
+	mustExec(t, openDB(t, oldSrv, other), "CREATE TABLE secrets (v TEXT)", "INSERT INTO secrets VALUES ('not copied')")
+
+	progress.Reset()
+	c.ProgressEvery = time.Nanosecond
+	second, err := CopyDatabases(t.Context(), c, slog.New(slog.NewTextHandler(&progress, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "copy progress") || !strings.Contains(progress.String(), "transactions=") {
+		t.Errorf("the incremental copy logged no progress line:\n%s", progress.String())
+	}
+	c.ProgressEvery = 0
+	if !second.Incremental || second.From != first.To || second.To.File == "" {
+		t.Fatalf("the second copy: incremental %v from %v to %v; want incremental from %v", second.Incremental, second.From, second.To, first.To)
+	}
+	t.Logf("incremental copy: %d transactions, %d statements, %d row events; %d binlog bytes read, %d SQL bytes applied, %s",
+		second.Transactions, second.Statements, second.RowEvents, second.Bytes, second.SQLBytes, second.Duration.Round(time.Millisecond))
+	for src, dst := range map[string]string{orca: orca, front50: front50 + "_v2"} {
+		if got, want := tableSums(t, newSrv, dst), tableSums(t, oldSrv, src); !maps.Equal(got, want) {
+			t.Errorf("after the incremental copy, %s on the new server: %v, want %v", dst, got, want)
+		}
+	}
+	if second.Bytes*10 > first.Bytes || second.Bytes == 0 {
+		t.Errorf("the incremental copy read %d bytes, the full one %d: want far fewer", second.Bytes, first.Bytes)
+	}
+	if second.Duration*2 > first.Duration {
+		t.Errorf("the incremental copy took %s, the full one %s: want far less", second.Duration, first.Duration)
+	}
+	var leaked int
+	if err := openDB(t, newSrv, "").QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", other).Scan(&leaked); err != nil || leaked != 0 {
+		t.Errorf("database %s, not copied, is on the new server: %d, %v", other, leaked, err)
+	}
+
+	// Nothing changed since: nothing applied, the position stays.
+	third, err := CopyDatabases(t.Context(), c, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !third.Incremental || third.Transactions != 0 || third.From != second.To {
+		t.Errorf("a copy with nothing new: %+v", third)
+	}
+}
+
+// TestCopyDatabasesIncrementalResumesAfterCrash stops the stream of an
+// incremental copy inside a transaction, after two were committed: the
+// next copy goes on from the last committed one, applying nothing twice
+// (a table without a primary key would show it). A stop between a DDL
+// statement and its recorded end makes the next copy refuse; --full
+// recovers.
+func TestCopyDatabasesIncrementalResumesAfterCrash(t *testing.T) {
+	oldSrv, newSrv := testenv.StartMariaDB(t), testenv.StartMariaDB(t)
+	orca, _ := spinnakerLike(t, oldSrv, 200)
+	c := DatabaseCopy{From: server(oldSrv), To: server(newSrv), Databases: []string{orca}, Staging: backup.NewFileStore(t.TempDir()), ToolVersion: "test"}
+	if _, err := CopyDatabases(t.Context(), c, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	o := openDB(t, oldSrv, orca)
+	for i := range 6 {
+		mustExec(t, o, fmt.Sprintf("INSERT INTO notifications VALUES ('p1', 'event %d')", i),
+			fmt.Sprintf("UPDATE executions SET status = 'RUNNING%d' WHERE id <= 50", i))
+	}
+	crash := c
+	crash.crashAfterCommits = 2
+	if _, err := CopyDatabases(t.Context(), crash, quiet()); err == nil || !strings.Contains(err.Error(), "simulated crash") {
+		t.Fatalf("the crashed copy: %v", err)
+	}
+	var got int
+	if err := openDB(t, newSrv, orca).QueryRowContext(t.Context(), "SELECT COUNT(*) FROM notifications").Scan(&got); err != nil || got != 1+1 {
+		t.Fatalf("after the crash the new server has %d notifications (%v); want the first row and the one of the 2 committed transactions (an INSERT, then an UPDATE)", got, err)
+	}
+	res, err := CopyDatabases(t.Context(), c, quiet())
+	if err != nil {
+		t.Fatalf("the copy after the crash: %v", err)
+	}
+	if got, want := tableSums(t, newSrv, orca), tableSums(t, oldSrv, orca); !maps.Equal(got, want) {
+		t.Fatalf("after resuming: %v, want %v", got, want)
+	}
+	if res.Transactions != 12-2 {
+		t.Errorf("the resumed copy applied %d transactions, want the 10 not committed before", res.Transactions)
+	}
+
+	// A DDL statement applied, its end not recorded.
+	mustExec(t, o, "CREATE TABLE stage_outputs (id INT PRIMARY KEY)", "INSERT INTO stage_outputs VALUES (1)")
+	crash.crashAfterCommits, crash.crashInStatement = 0, true
+	if _, err := CopyDatabases(t.Context(), crash, quiet()); err == nil {
+		t.Fatal("the crashed copy succeeded")
+	}
+	if _, err := CopyDatabases(t.Context(), c, quiet()); err == nil || !strings.Contains(err.Error(), "statement outside a transaction") || !strings.Contains(err.Error(), "--full") {
+		t.Fatalf("a copy after a stop inside a DDL statement: %v", err)
+	}
+	full := c
+	full.Full, full.Overwrite = true, true
+	if res, err := CopyDatabases(t.Context(), full, quiet()); err != nil || res.Incremental {
+		t.Fatalf("--full: %+v, %v", res, err)
+	}
+	if got, want := tableSums(t, newSrv, orca), tableSums(t, oldSrv, orca); !maps.Equal(got, want) {
+		t.Fatalf("after --full: %v, want %v", got, want)
+	}
+
+	// A full copy stopped after its swap, before recording its position:
+	// the old record must not survive it (the next copy would apply the
+	// old server's changes since the earlier copy a second time).
+	mustExec(t, o, "INSERT INTO notifications VALUES ('p1', 'before the second full copy')")
+	swapped := full
+	swapped.crashAfterSwap = true
+	if _, err := CopyDatabases(t.Context(), swapped, quiet()); err == nil {
+		t.Fatal("the crashed full copy succeeded")
+	}
+	if res, err := CopyDatabases(t.Context(), c, quiet()); err == nil || res != nil && res.Incremental {
+		t.Fatalf("a copy after a full copy stopped before recording its position: %+v, %v; want a full copy, refused without --overwrite", res, err)
+	}
+	if got, want := tableSums(t, newSrv, orca), tableSums(t, oldSrv, orca); !maps.Equal(got, want) {
+		t.Fatalf("after the stopped full copy: %v, want %v", got, want)
+	}
+}
+
+// TestCopyDatabasesIncrementalRefusals: a recorded position that no longer
+// describes both servers is refused with an error that says to run with
+// --full, and nothing is applied.
+func TestCopyDatabasesIncrementalRefusals(t *testing.T) {
+	oldSrv, newSrv := testenv.StartMariaDB(t), testenv.StartMariaDB(t)
+	orca, front50 := spinnakerLike(t, oldSrv, 100)
+	c := DatabaseCopy{From: server(oldSrv), To: server(newSrv), Databases: []string{orca, front50}, Staging: backup.NewFileStore(t.TempDir()), ToolVersion: "test"}
+	if _, err := CopyDatabases(t.Context(), c, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	o, admin, target := openDB(t, oldSrv, orca), openDB(t, oldSrv, ""), openDB(t, newSrv, "")
+	mustExec(t, o, "INSERT INTO notifications VALUES ('p2', 'after the first copy')")
+	before := tableSums(t, newSrv, orca)
+	refused := func(name string, c DatabaseCopy, want string) {
+		t.Helper()
+		_, err := CopyDatabases(t.Context(), c, quiet())
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--full") {
+			t.Errorf("%s: %v; want an error with %q telling to run with --full", name, err, want)
+		}
+		if got := tableSums(t, newSrv, orca); !maps.Equal(got, before) {
+			t.Errorf("%s: the new server changed: %v, want %v", name, got, before)
+		}
+	}
+	var rec struct {
+		pos          uint64
+		seal, tables string
+	}
+	if err := target.QueryRowContext(t.Context(), "SELECT binlog_position, seal, tables_digest FROM "+positionTable+" WHERE target_db = ?", orca).Scan(&rec.pos, &rec.seal, &rec.tables); err != nil {
+		t.Fatal(err)
+	}
+
+	// The record altered by hand, or missing for one database.
+	mustExec(t, target, fmt.Sprintf("UPDATE %s SET binlog_position = %d WHERE target_db = '%s'", positionTable, rec.pos-10, orca))
+	refused("an altered position", c, "was altered")
+	mustExec(t, target, fmt.Sprintf("UPDATE %s SET binlog_position = %d WHERE target_db = '%s'", positionTable, rec.pos, orca))
+	mustExec(t, target, "CREATE TABLE spinops_migrate.saved AS SELECT * FROM "+positionTable, "DELETE FROM "+positionTable+" WHERE target_db = '"+front50+"'")
+	refused("a missing row", c, "is missing")
+	mustExec(t, target, "REPLACE INTO "+positionTable+" SELECT * FROM spinops_migrate.saved")
+
+	// Another database set.
+	fewer := c
+	fewer.Databases = []string{orca}
+	refused("another database set", fewer, "this run copies")
+
+	// The new server's tables changed behind the copy's back.
+	mustExec(t, openDB(t, newSrv, orca), "ALTER TABLE notifications ADD COLUMN seen BOOL")
+	before = tableSums(t, newSrv, orca)
+	refused("a table altered on the new server", c, "changed since the last copy")
+	mustExec(t, openDB(t, newSrv, orca), "ALTER TABLE notifications DROP COLUMN seen")
+	before = tableSums(t, newSrv, orca)
+
+	// Another old server (here: the new one, another instance).
+	other := c
+	other.From = server(newSrv)
+	refused("another source instance", other, "another server")
+
+	// A statement-based binary log, then a statement-based event in the
+	// range while the format is back to ROW.
+	mustExec(t, admin, "SET GLOBAL binlog_format = 'STATEMENT'")
+	refused("binlog_format=STATEMENT", c, "binlog_format=STATEMENT")
+	conn, err := o.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, admin, "SET GLOBAL binlog_format = 'ROW'")
+	for _, q := range []string{"SET SESSION binlog_format = 'STATEMENT'", "START TRANSACTION", "INSERT INTO notifications VALUES ('p2', 'a statement')", "COMMIT"} {
+		if _, err := conn.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close()
+	refused("a statement-based event", c, "statement-based change")
+
+	// The binary log purged past the recorded position.
+	// (MariaDB keeps a file until InnoDB's checkpoint passes it: purge
+	// until the first file is gone.)
+	for i := 0; ; i++ {
+		mustExec(t, admin, "FLUSH BINARY LOGS")
+		logs, err := backup.BinaryLogs(t.Context(), server(oldSrv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if logs[0].Name != "mysql-bin.000001" {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("the first binary log was not purged: %v", logs)
+		}
+		mustExec(t, admin, "PURGE BINARY LOGS TO '"+logs[len(logs)-1].Name+"'")
+		time.Sleep(100 * time.Millisecond)
+	}
+	refused("purged binary logs", c, "was purged")
+
+	// The binary log reset (same file names, other contents).
+	mustExec(t, admin, "RESET MASTER")
+	mustExec(t, o, "INSERT INTO notifications VALUES ('p2', 'after the reset')")
+	refused("a reset binary log", c, "reset or the record altered")
+}
