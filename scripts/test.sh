@@ -183,7 +183,7 @@ export PATH=$PATH:$repo/.testenv/bin
 
 # --- static checks, beside the tests --------------------------------------
 static() {
-	make -s --no-print-directory check-fmt check-toolmods vet golangci check-generate
+	make -s --no-print-directory check-fmt check-toolmods vet golangci check-generate check-docs-modules
 }
 bg static 5 static
 

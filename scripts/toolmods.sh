@@ -28,6 +28,7 @@ tools=(
 	"tools/k8s-testenv|."
 	"tools/k8s-testenv/kubectl|."
 	"tools/fake-gcs-server|github.com/fsouza/fake-gcs-server"
+	"tools/terraform-docs|github.com/terraform-docs/terraform-docs"
 )
 
 # mods DIR PKG...: "module version" of every package DIR's build of PKG uses
