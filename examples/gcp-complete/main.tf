@@ -145,7 +145,10 @@ locals {
 }
 
 # One installation on the cluster: Front50 in its bucket, Clouddriver, Orca
-# and Front50 on Cloud SQL (the read-only Clouddrivers on a replica). The
+# and Front50 on Cloud SQL. The read-only Clouddrivers read from the primary:
+# Cloud SQL's read replicas are asynchronous, and Clouddriver's read path must
+# see what was just written (the regional HA standby is the synchronous
+# copy); the replicas serve the backups. The
 # password goes to Cloud SQL and to Spinnaker as write-only arguments only.
 resource "spinops_managed_spinnaker" "this" {
   spinnaker_version = var.spinnaker_version
@@ -160,7 +163,6 @@ resource "spinops_managed_spinnaker" "this" {
 
   sql {
     endpoint            = module.mysql.private_ip_address
-    reader_endpoint     = module.mysql.replica_private_ip_addresses[0]
     port                = module.mysql.port
     databases           = { clouddriver = "clouddriver", orca = "orca", front50 = "front50" }
     user                = module.mysql.admin_user

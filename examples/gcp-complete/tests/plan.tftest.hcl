@@ -51,6 +51,11 @@ run "the_stack_plans_with_the_modules_wired_together" {
   }
 
   assert {
+    condition     = spinops_managed_spinnaker.this.sql.reader_endpoint == null
+    error_message = "The read-only Clouddrivers read from the primary: Cloud SQL's read replicas are asynchronous."
+  }
+
+  assert {
     condition     = module.network.internal_tag == "spinnaker-internal"
     error_message = "The network's internal tag is what the nodes carry."
   }

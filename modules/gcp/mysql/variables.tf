@@ -97,13 +97,13 @@ variable "allocated_ip_range" {
 }
 
 variable "read_replica_count" {
-  description = "Number of read replicas (Clouddriver's read-only and Front50/Orca read traffic). At least 1."
+  description = "Number of read replicas. Cloud SQL read replicas are asynchronous (binary log replication, behind the primary by replica_lag), so they are for reads that tolerate lag (reports, exports, backups); Clouddriver's read-only pools read from the primary, whose regional HA standby is the synchronous copy. 0 to 10; default 0."
   type        = number
-  default     = 1
+  default     = 0
 
   validation {
-    condition     = var.read_replica_count >= 1 && var.read_replica_count <= 10 && floor(var.read_replica_count) == var.read_replica_count
-    error_message = "read_replica_count must be a whole number between 1 and 10: a production Spinnaker needs at least one read replica."
+    condition     = var.read_replica_count >= 0 && var.read_replica_count <= 10 && floor(var.read_replica_count) == var.read_replica_count
+    error_message = "read_replica_count must be a whole number between 0 and 10."
   }
 }
 

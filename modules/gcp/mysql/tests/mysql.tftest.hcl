@@ -48,6 +48,10 @@ run "regional_ha_primary_with_binary_logs" {
 run "flags_are_utf8mb4_and_read_committed" {
   command = plan
 
+  variables {
+    read_replica_count = 1
+  }
+
   assert {
     condition     = { for f in google_sql_database_instance.this.settings[0].database_flags : f.name => f.value }["character_set_server"] == "utf8mb4"
     error_message = "character_set_server must be utf8mb4."
@@ -71,6 +75,10 @@ run "flags_are_utf8mb4_and_read_committed" {
 
 run "one_read_replica_of_the_primary" {
   command = plan
+
+  variables {
+    read_replica_count = 1
+  }
 
   assert {
     condition     = length(google_sql_database_instance.replica) == 1
@@ -144,11 +152,20 @@ run "write_only_admin_password_and_iam_users" {
   }
 }
 
-run "no_replica_is_refused" {
+run "no_replica_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(google_sql_database_instance.replica) == 0
+    error_message = "No read replica unless asked for: Cloud SQL replicas are asynchronous, Clouddriver reads from the primary."
+  }
+}
+
+run "too_many_replicas_are_refused" {
   command = plan
 
   variables {
-    read_replica_count = 0
+    read_replica_count = 11
   }
 
   expect_failures = [var.read_replica_count]
