@@ -92,10 +92,17 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/spinops-modules.XXXXXX")
 mirror_key=$(find "$mirror/registry.terraform.io" -type f -printf '%P %s %T@\n' 2>/dev/null | sort | sha256sum | cut -c1-16)
 tf_plugins=$cache/terraform-plugins/$mirror_key
 tofu_plugins=$cache/tofu-plugins/$mirror_key
+# Plugin caches of other mirrors are pruned only when no run used them for a
+# day: another run on this machine (a second checkout, CI beside a developer)
+# may be using one right now, and deleting it under that run's tofu or
+# terraform makes its providers vanish mid-test ("could not read package
+# directory"). Each run marks its own as used.
+mkdir -p "$tf_plugins" "$tofu_plugins"
+touch "$tf_plugins" "$tofu_plugins"
 for d in "$cache"/terraform-plugins/* "$cache"/tofu-plugins/*; do
-	[[ -d $d && $d != "$tf_plugins" && $d != "$tofu_plugins" ]] && rm -rf "$d"
+	[[ -d $d && $d != "$tf_plugins" && $d != "$tofu_plugins" ]] || continue
+	[[ -n $(find "$d" -maxdepth 0 -mmin +1440) ]] && rm -rf "$d"
 done
-mkdir -p "$tf_plugins"
 export TF_CLI_CONFIG_FILE=$scratch/terraformrc
 cat >"$TF_CLI_CONFIG_FILE" <<EOF
 plugin_cache_dir = "$tf_plugins"
