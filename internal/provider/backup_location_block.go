@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 // The s3 and gcs blocks of spinops_backup_policy (destination, sources.bucket)
@@ -119,7 +121,10 @@ func validateLocation(p path.Path, l *backupLocationModel, required bool, need f
 		}
 		return
 	}
-	if l.S3 != nil && l.GCS != nil {
+	// A dynamic block whose for_each is not known yet arrives as a block of
+	// unknowns: whether it will exist is not known, so the conflict waits.
+	if l.S3 != nil && l.GCS != nil && !validators.PlaceholderValues(l.S3.Bucket, l.S3.Prefix, l.S3.Region, l.S3.Endpoint, l.S3.PathStyle, l.S3.ForcePathStyle) &&
+		!validators.PlaceholderValues(l.GCS.Bucket, l.GCS.Prefix, l.GCS.Endpoint) {
 		diags.AddAttributeError(p, "Conflicting buckets", p.String()+" takes an s3 or a gcs block, not both.")
 	}
 	if l.S3 != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -155,7 +154,7 @@ func kubeSourceValidators(self string) []validator.Object {
 			ps = append(ps, path.MatchRelative().AtParent().AtName(o))
 		}
 	}
-	return []validator.Object{objectvalidator.ConflictsWith(ps...)}
+	return []validator.Object{validators.ConflictsWithBlock(ps...)}
 }
 
 // blockKit builds one schema package's attributes and blocks; renderKube

@@ -154,7 +154,7 @@ func (r *backupPolicyResource) ValidateConfig(ctx context.Context, req resource.
 		need(sp.AtName("host"), s.Host)
 		need(sp.AtName("user"), s.User)
 		need(sp.AtName("databases"), s.Databases)
-		if s.PasswordSecret != nil && !s.PasswordWO.IsNull() {
+		if s.PasswordSecret.set() && !s.PasswordWO.IsNull() && !s.PasswordWO.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(sp.AtName("password_wo"), "Conflicting MySQL password", "Set password_wo or password_secret, not both.")
 		}
 		if s.PasswordSecret == nil && s.PasswordWO.IsNull() && !s.PasswordWO.IsUnknown() {

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+
+	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
 // defaultHalyardImage is the Halyard sidecar of the default operator
@@ -94,6 +96,12 @@ type sqlModel struct {
 type secretRefModel struct {
 	Name types.String `tfsdk:"name"`
 	Key  types.String `tfsdk:"key"`
+}
+
+// set says whether the block is given: present and not a placeholder of a
+// dynamic block whose for_each is not known yet (validators.Placeholder).
+func (s *secretRefModel) set() bool {
+	return s != nil && !validators.PlaceholderValues(s.Name, s.Key)
 }
 
 type redisModel struct {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -99,7 +98,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 				MarkdownDescription: "Front50's bucket: set `s3` (AWS S3, or MinIO through `endpoint`) or `gcs`.",
 				Blocks: map[string]schema.Block{
 					"s3": schema.SingleNestedBlock{
-						Validators: []validator.Object{objectvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("gcs"))},
+						Validators: []validator.Object{validators.ConflictsWithBlock(path.MatchRelative().AtParent().AtName("gcs"))},
 						Attributes: map[string]schema.Attribute{
 							"bucket":                       optStr("The bucket name (required in this block)."),
 							"region":                       optStr("The bucket's region."),
@@ -243,7 +242,7 @@ func (r *managedSpinnakerResource) ValidateConfig(ctx context.Context, req resou
 		sp := path.Root("sql")
 		need(sp.AtName("endpoint"), s.Endpoint, "endpoint")
 		need(sp.AtName("user"), s.User, "user")
-		if s.PasswordSecret != nil && !s.PasswordWO.IsNull() {
+		if s.PasswordSecret.set() && !s.PasswordWO.IsNull() && !s.PasswordWO.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(sp.AtName("password_wo"), "Conflicting SQL password", "Set password_wo or password_secret, not both.")
 		}
 		if s.PasswordSecret == nil && s.PasswordWO.IsNull() && !s.PasswordWO.IsUnknown() {
