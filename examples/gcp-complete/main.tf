@@ -22,7 +22,7 @@ provider "spinops" {
 }
 
 # The same cluster connection plus the bridge this stack deploys
-# (spinops_bridge.this below): every spinops_agent_account uses this
+# (module.platform's spinops_bridge): every spinops_agent_account uses this
 # provider. On the first plan the bridge's CA is still unknown; Terraform
 # configures this provider again during the apply, once spinops_bridge has
 # rolled out, so one apply makes the bridge and attaches the clusters.
@@ -40,11 +40,11 @@ provider "spinops" {
   }
 
   bridge {
-    address = spinops_bridge.this.address
+    address = module.platform.bridge.address
     token   = var.bridge_admin_token
 
     tls {
-      ca_certificate = spinops_bridge.this.ca_certificate
+      ca_certificate = module.platform.bridge.ca_certificate
     }
   }
 }
@@ -79,7 +79,7 @@ module "gke" {
 
   master_authorized_networks = [for r in var.admin_ranges : { cidr_block = r, display_name = "admin" }]
 
-  # One namespace per zone (spinops_zone.red / .green below).
+  # One namespace per zone (module.platform's red and green).
   workload_identity_service_accounts = {
     front50     = { service_account = "front50", namespaces = local.zone_namespaces }
     clouddriver = { service_account = "clouddriver", namespaces = local.zone_namespaces }
@@ -132,79 +132,134 @@ module "backup_bucket" {
 # Spinnaker
 ################################################################################
 
-# Preflight: the cluster answers and the provider's credentials may install
-# Spinnaker. Read once the cluster exists.
-data "spinops_kubernetes_cluster" "control" {
-  namespace = "spinnaker"
-
-  depends_on = [module.gke]
-}
-
 locals {
   zone_namespaces = ["spinnaker-red", "spinnaker-green"]
 }
 
-# One installation on the cluster: Front50 in its bucket, Clouddriver, Orca
-# and Front50 on Cloud SQL. The read-only Clouddrivers read from the primary:
-# Cloud SQL's read replicas are asynchronous, and Clouddriver's read path must
-# see what was just written (the regional HA standby is the synchronous
-# copy); the replicas serve the backups. The
-# password goes to Cloud SQL and to Spinnaker as write-only arguments only.
-resource "spinops_managed_spinnaker" "this" {
+# The bridge's edge on Google Cloud: a reserved regional address for a
+# passthrough network load balancer (the bridge's gRPC Service of type
+# LoadBalancer). TLS passes through to the bridge; GKE turns the Service's
+# source ranges into the firewall rule, so only agents and admins reach it.
+resource "google_compute_address" "bridge" {
+  project      = var.project_id
+  name         = "${var.name}-bridge"
+  region       = var.region
+  address_type = "EXTERNAL"
+  network_tier = "PREMIUM"
+  labels       = var.labels
+}
+
+# The spinops layer, the same as on AWS (modules/spinops/platform): the
+# preflight, one installation with a red and a green zone, the bridge and
+# the clusters attached through it, backups with point-in-time recovery.
+# What is Google Cloud's comes in as data:
+#
+# * Front50 in its GCS bucket; Clouddriver, Orca and Front50 on Cloud SQL.
+#   The read-only Clouddrivers read from the primary (no reader_endpoint):
+#   Cloud SQL's read replicas are asynchronous, and Clouddriver's read path
+#   must see what was just written (the regional HA standby is the
+#   synchronous copy); the replicas serve the backups. The password goes to
+#   Cloud SQL, to Spinnaker and to the backup job as write-only arguments
+#   only (sql_password is an ephemeral input of the module).
+# * Green, open to users on Deck 80/443 and Gate 8084/443 only.
+# * The bridge behind a passthrough network load balancer (its gRPC Service
+#   of type LoadBalancer on the reserved address above, port 443). TLS
+#   passes through to the bridge; GKE turns the Service's source ranges
+#   into the firewall rule, so only agents and admins reach it. The control
+#   cluster's agent dials the bridge's Service on 443.
+# * Backups into the backup bucket as the Workload Identity account of
+#   "spinops-backup"; Front50's bucket copied incrementally by generation.
+module "platform" {
+  source = "../../modules/spinops/platform"
+
+  providers = {
+    spinops       = spinops
+    spinops.fleet = spinops.fleet
+  }
+
   spinnaker_version = var.spinnaker_version
 
-  persistence {
-    gcs {
+  persistence = {
+    gcs = {
       bucket      = module.front50_bucket.name
       project     = var.project_id
       root_folder = "front50"
     }
   }
 
-  sql {
-    endpoint            = module.mysql.private_ip_address
-    port                = module.mysql.port
-    databases           = { clouddriver = "clouddriver", orca = "orca", front50 = "front50" }
-    user                = module.mysql.admin_user
-    password_wo         = var.db_password
-    password_wo_version = var.db_password_version
+  sql = {
+    endpoint        = module.mysql.private_ip_address
+    reader_endpoint = null
+    port            = module.mysql.port
+    databases       = { clouddriver = "clouddriver", orca = "orca", front50 = "front50" }
+    user            = module.mysql.admin_user
+  }
+  sql_password         = var.db_password
+  sql_password_version = var.db_password_version
+
+  promotion = { soak = "24h" }
+
+  zones = {
+    red = { namespace = local.zone_namespaces[0] }
+    green = {
+      namespace = local.zone_namespaces[1]
+      ha        = { replicas = 3 }
+      expose = {
+        type          = "service"
+        deck_host     = var.domain
+        gate_host     = "api.${var.domain}"
+        source_ranges = var.user_source_ranges
+      }
+    }
   }
 
-  promotion {
-    soak = "24h"
+  bridge = {
+    name             = "spinops-bridge"
+    namespace        = "spinops"
+    external_address = "${google_compute_address.bridge.address}:443"
+    grpc_service = {
+      type             = "LoadBalancer"
+      port             = 443
+      load_balancer_ip = google_compute_address.bridge.address
+      source_ranges    = distinct(concat(var.admin_ranges, var.agent_source_ranges))
+    }
+    mysql_dsn_secret    = var.bridge_mysql_dsn_secret
+    cert_manager_issuer = var.bridge_cert_manager_issuer
+    admin_token_version = var.bridge_admin_token_version
+  }
+  bridge_admin_token = var.bridge_admin_token
+
+  control_cluster_account = var.control_cluster_account
+  target_clusters = {
+    for name, c in var.target_clusters : name => {
+      config_path            = c.config_path
+      config_context         = c.config_context
+      host                   = try(c.gke.host, null)
+      cluster_ca_certificate = try(c.gke.cluster_ca_certificate, null)
+      gke                    = c.gke == null ? null : {}
+      namespaces             = c.namespaces
+      kinds                  = c.kinds
+      permissions            = c.permissions
+      bridge_address         = c.bridge_address
+    }
   }
 
-  depends_on = [data.spinops_kubernetes_cluster.control]
-}
-
-# Red proves every upgrade and configuration change first ...
-resource "spinops_zone" "red" {
-  managed_spinnaker_id = spinops_managed_spinnaker.this.id
-  config_revision      = spinops_managed_spinnaker.this.config_revision # shared-config changes reach this zone in the same apply
-  name                 = "red"
-  tier                 = "sandbox"
-  namespace            = local.zone_namespaces[0]
-}
-
-# ... green, open to users on Deck 80/443 and Gate 8084/443 only, takes a
-# version only after red verified it at least promotion.soak ago.
-resource "spinops_zone" "green" {
-  managed_spinnaker_id = spinops_managed_spinnaker.this.id
-  config_revision      = spinops_managed_spinnaker.this.config_revision # shared-config changes reach this zone in the same apply
-  name                 = "green"
-  tier                 = "production"
-  namespace            = local.zone_namespaces[1]
-
-  ha {
-    replicas = 3
+  backup = {
+    name                 = "spinnaker"
+    schedule             = "0 */6 * * *"
+    time_zone            = "Etc/UTC"
+    image                = "ghcr.io/spinops/spinops:0.1.0"
+    service_account_name = "spinops-backup"
+    retention            = { count = 14, days = 30 }
+    destination = {
+      gcs = { bucket = module.backup_bucket.name, prefix = "spinnaker" }
+    }
+    point_in_time = true
   }
 
-  expose {
-    type          = "service"
-    deck_host     = var.domain
-    gate_host     = "api.${var.domain}"
-    source_ranges = var.user_source_ranges
-  }
+  # The preflight is read, and the installation made, once the cluster
+  # exists.
+  depends_on = [module.gke]
 }
 
 # Everything the installation takes from the foundation, in one place
@@ -236,206 +291,5 @@ locals {
         backup      = "spinops-backup"
       } : sa => { "iam.gke.io/gcp-service-account" = module.gke.workload_identity_service_accounts[k] }
     }
-  }
-}
-
-################################################################################
-# The bridge, and the clusters attached through it
-################################################################################
-
-# The bridge's edge on Google Cloud: a reserved regional address for a
-# passthrough network load balancer (the bridge's gRPC Service of type
-# LoadBalancer). TLS passes through to the bridge; GKE turns the Service's
-# source ranges into the firewall rule, so only agents and admins reach it.
-resource "google_compute_address" "bridge" {
-  project      = var.project_id
-  name         = "${var.name}-bridge"
-  region       = var.region
-  address_type = "EXTERNAL"
-  network_tier = "PREMIUM"
-  labels       = var.labels
-}
-
-# The spinops bridge next to Spinnaker: one replica on SQLite (give
-# bridge_mysql_dsn_secret for two on Cloud SQL), a CA and serving
-# certificate generated into a Secret (or cert-manager's), and get/patch on
-# green's SpinnakerAccounts to withdraw those of agents gone past their
-# grace period. The key ring and admin token never enter state.
-resource "spinops_bridge" "this" {
-  name                = "spinops-bridge"
-  namespace           = "spinops"
-  replicas            = var.bridge_mysql_dsn_secret == null ? 1 : 2
-  external_address    = "${google_compute_address.bridge.address}:443"
-  spinnaker_namespace = spinops_zone.green.namespace
-
-  grpc_service {
-    type             = "LoadBalancer"
-    port             = 443
-    load_balancer_ip = google_compute_address.bridge.address
-    source_ranges    = distinct(concat(var.admin_ranges, var.agent_source_ranges))
-  }
-
-  dynamic "mysql" {
-    for_each = var.bridge_mysql_dsn_secret == null ? [] : [var.bridge_mysql_dsn_secret]
-
-    content {
-      dsn_secret_name = mysql.value
-    }
-  }
-
-  dynamic "tls" {
-    for_each = var.bridge_cert_manager_issuer == null ? [] : [var.bridge_cert_manager_issuer]
-
-    content {
-      cert_manager_issuer      = tls.value.name
-      cert_manager_issuer_kind = tls.value.kind
-    }
-  }
-
-  admin_token_wo         = var.bridge_admin_token
-  admin_token_wo_version = var.bridge_admin_token_version
-
-  requests = { cpu = "200m", memory = "256Mi" }
-  limits   = { memory = "1Gi" }
-}
-
-locals {
-  # With no namespaces given, the control cluster's account leaves out the
-  # cluster's own machinery and Spinnaker's namespaces. This only narrows
-  # what is watched and shown: the agent's RBAC stays cluster-wide.
-  control_omit_namespaces = concat(["kube-system", "kube-public", "kube-node-lease", "spinops-agent", spinops_managed_spinnaker.this.id], local.zone_namespaces)
-
-  agent_requests = { cpu = "100m", memory = "128Mi" }
-  agent_limits   = { memory = "512Mi" }
-}
-
-# The control cluster itself, as a Spinnaker account of the green zone: the
-# provider registers it at the bridge, installs the agent through its own
-# connection, creates the SpinnakerAccount in green's namespace and waits for
-# the agent's first full sync. The agent's credential goes from the bridge
-# into the cluster's Secret and never into state.
-resource "spinops_agent_account" "control" {
-  count    = var.control_cluster_account == null ? 0 : 1
-  provider = spinops.fleet
-
-  name            = var.control_cluster_account.name
-  kinds           = var.control_cluster_account.kinds
-  namespaces      = var.control_cluster_account.namespaces
-  omit_namespaces = var.control_cluster_account.namespaces == null ? local.control_omit_namespaces : null
-
-  permissions {
-    read  = var.control_cluster_account.permissions.read
-    write = var.control_cluster_account.permissions.write
-  }
-
-  # The control cluster's agent stays inside: it dials the bridge's
-  # Service, whose name the bridge's certificate holds.
-  install_agent {
-    bridge_address = coalesce(var.control_cluster_account.bridge_address, "${spinops_bridge.this.name}.${spinops_bridge.this.namespace}.svc:443")
-    requests       = local.agent_requests
-    limits         = local.agent_limits
-  }
-
-  spinnaker {
-    namespace = spinops_zone.green.namespace
-  }
-
-  # SpinnakerAccounts are the operator's objects: green must be up first.
-  depends_on = [spinops_zone.green]
-}
-
-# Further clusters (other GKE clusters, or anything a kubeconfig reaches):
-# the agent is installed through each cluster's own connection and dials
-# out to the bridge, so the clusters' API servers never have to be
-# reachable from Spinnaker.
-resource "spinops_agent_account" "target" {
-  for_each = var.target_clusters
-  provider = spinops.fleet
-
-  name       = each.key
-  kinds      = each.value.kinds
-  namespaces = each.value.namespaces
-
-  permissions {
-    read  = each.value.permissions.read
-    write = each.value.permissions.write
-  }
-
-  install_agent {
-    kubernetes {
-      config_path            = each.value.config_path
-      config_context         = each.value.config_context
-      host                   = try(each.value.gke.host, null)
-      cluster_ca_certificate = try(each.value.gke.cluster_ca_certificate, null)
-
-      # A Google access token from the provider's gcp credentials (or
-      # Application Default Credentials): no gcloud plugin, no kubeconfig.
-      dynamic "gke" {
-        for_each = each.value.gke == null ? [] : [each.value.gke]
-
-        content {}
-      }
-    }
-
-    bridge_address = each.value.bridge_address
-    requests       = local.agent_requests
-    limits         = local.agent_limits
-  }
-
-  spinnaker {
-    namespace = spinops_zone.green.namespace
-  }
-
-  depends_on = [spinops_zone.green]
-}
-
-################################################################################
-# Backups with point-in-time recovery
-################################################################################
-
-# Clouddriver, Orca and Front50 every 6 hours into the backup bucket, the
-# Front50 bucket copied incrementally by generation, and the binary log
-# archived continuously. The password reaches the job's Secret as a
-# write-only argument only.
-resource "spinops_backup_policy" "this" {
-  name                 = "spinnaker"
-  namespace            = spinops_zone.green.namespace
-  schedule             = "0 */6 * * *"
-  time_zone            = "Etc/UTC"
-  image                = "ghcr.io/spinops/spinops:0.1.0"
-  service_account_name = "spinops-backup"
-
-  retention {
-    count = 14
-    days  = 30
-  }
-
-  sources {
-    mysql {
-      host                = module.mysql.private_ip_address
-      port                = module.mysql.port
-      user                = module.mysql.admin_user
-      password_wo         = var.db_password
-      password_wo_version = var.db_password_version
-      databases           = ["clouddriver", "orca", "front50"]
-    }
-
-    bucket {
-      gcs {
-        bucket = module.front50_bucket.name
-        prefix = "front50"
-      }
-    }
-  }
-
-  destination {
-    gcs {
-      bucket = module.backup_bucket.name
-      prefix = "spinnaker"
-    }
-  }
-
-  point_in_time {
-    enabled = true
   }
 }

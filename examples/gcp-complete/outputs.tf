@@ -10,7 +10,7 @@ output "nat_ip_addresses" {
 
 output "ready_for_install" {
   description = "Whether the provider's credentials may install Spinnaker on the cluster."
-  value       = data.spinops_kubernetes_cluster.control.ready_for_install
+  value       = module.platform.ready_for_install
 }
 
 output "spinnaker" {
@@ -21,7 +21,7 @@ output "spinnaker" {
 output "zones" {
   description = "The zones' status and Deck/Gate URLs as the operator reports them."
   value = {
-    for z in [spinops_zone.red, spinops_zone.green] : z.name => {
+    for z in values(module.platform.zones) : z.name => {
       status           = z.status
       deployed_version = z.deployed_version
       verified_version = z.verified_version
@@ -33,21 +33,14 @@ output "zones" {
 
 output "agent_accounts" {
   description = "The clusters attached through the bridge, by account name: status (connected, syncing, never_connected, unavailable or withdrawn), Kubernetes version, objects cached by kind, and the endpoint Clouddriver reads them from."
-  value = {
-    for a in concat(spinops_agent_account.control, values(spinops_agent_account.target)) : a.name => {
-      status             = a.status
-      kubernetes_version = a.kubernetes_version
-      objects            = a.objects
-      endpoint           = a.endpoint
-    }
-  }
+  value       = module.platform.agent_accounts
 }
 
 output "bridge" {
   description = "The spinops bridge: the address agents and the provider dial (the load balancer), the endpoint Clouddriver reads clusters from, and the CA its certificate chains to (the provider's bridge.tls.ca_certificate)."
   value = {
-    address        = spinops_bridge.this.address
-    endpoint_url   = spinops_bridge.this.endpoint_url
-    ca_certificate = spinops_bridge.this.ca_certificate
+    address        = module.platform.bridge.address
+    endpoint_url   = module.platform.bridge.endpoint_url
+    ca_certificate = module.platform.bridge.ca_certificate
   }
 }

@@ -63,17 +63,17 @@ run "backups_cover_the_three_databases_with_point_in_time" {
   command = plan
 
   assert {
-    condition     = spinops_zone.green.backup_before_upgrade.policy_id == "${spinops_backup_policy.this.namespace}/${spinops_backup_policy.this.name}"
+    condition     = module.platform.zones.green.backup_before_upgrade.policy_id == "${module.platform.backup_policy.namespace}/${module.platform.backup_policy.name}"
     error_message = "Green's upgrades are preceded by a run of the stack's backup policy."
   }
 
   assert {
-    condition     = toset(spinops_backup_policy.this.sources.mysql.databases) == toset(["clouddriver", "orca", "front50"])
+    condition     = toset(module.platform.backup_policy.sources.mysql.databases) == toset(["clouddriver", "orca", "front50"])
     error_message = "Clouddriver, Orca and Front50 are backed up."
   }
 
   assert {
-    condition     = spinops_backup_policy.this.point_in_time.enabled
+    condition     = module.platform.backup_policy.point_in_time.enabled
     error_message = "Point-in-time recovery is on."
   }
 }
@@ -82,17 +82,17 @@ run "the_bridge_runs_next_to_spinnaker_behind_the_edge" {
   command = plan
 
   assert {
-    condition     = spinops_bridge.this.external_address == "bridge.spinnaker.example.com:443" && spinops_bridge.this.namespace == "spinops"
+    condition     = module.platform.bridge.external_address == "bridge.spinnaker.example.com:443" && module.platform.bridge.namespace == "spinops"
     error_message = "Agents and Terraform dial the bridge at bridge.DOMAIN:443, the edge's NLB."
   }
 
   assert {
-    condition     = spinops_bridge.this.spinnaker_namespace == "spinnaker-green"
+    condition     = module.platform.bridge.spinnaker_namespace == "spinnaker-green"
     error_message = "The bridge withdraws the SpinnakerAccounts of green, where the accounts are."
   }
 
   assert {
-    condition     = spinops_bridge.this.replicas == 1 && spinops_bridge.this.mysql == null
+    condition     = module.platform.bridge.replicas == 1 && module.platform.bridge.mysql == null
     error_message = "Without a MySQL DSN Secret, one replica on SQLite."
   }
 
@@ -111,12 +111,12 @@ run "two_bridge_replicas_on_aurora_with_a_dsn_secret" {
   }
 
   assert {
-    condition     = spinops_bridge.this.replicas == 2 && spinops_bridge.this.mysql.dsn_secret_name == "spinops-bridge-db"
+    condition     = module.platform.bridge.replicas == 2 && module.platform.bridge.mysql.dsn_secret_name == "spinops-bridge-db"
     error_message = "With a DSN Secret, two replicas share Aurora."
   }
 
   assert {
-    condition     = spinops_bridge.this.tls.cert_manager_issuer == "internal-ca" && spinops_bridge.this.tls.cert_manager_issuer_kind == "ClusterIssuer"
+    condition     = module.platform.bridge.tls.cert_manager_issuer == "internal-ca" && module.platform.bridge.tls.cert_manager_issuer_kind == "ClusterIssuer"
     error_message = "The certificate comes from the given cert-manager issuer."
   }
 }
@@ -125,39 +125,39 @@ run "the_control_cluster_is_attached_to_green_through_the_bridge" {
   command = plan
 
   assert {
-    condition     = length(spinops_agent_account.control) == 1 && spinops_agent_account.control[0].name == "control"
+    condition     = length(module.platform.control_agent_account) == 1 && module.platform.control_agent_account[0].name == "control"
     error_message = "The control cluster is attached as account \"control\" by default."
   }
 
   assert {
-    condition     = spinops_agent_account.control[0].spinnaker.namespace == "spinnaker-green"
+    condition     = module.platform.control_agent_account[0].spinnaker.namespace == "spinnaker-green"
     error_message = "The control cluster's SpinnakerAccount goes to the green zone's namespace."
   }
 
   assert {
-    condition     = spinops_agent_account.control[0].install_agent.kubernetes == null
+    condition     = module.platform.control_agent_account[0].install_agent.kubernetes == null
     error_message = "The control cluster's agent is installed through the provider's own connection."
   }
 
   assert {
-    condition     = endswith(spinops_agent_account.control[0].install_agent.bridge_address, ".spinops.svc:9091")
+    condition     = endswith(module.platform.control_agent_account[0].install_agent.bridge_address, ".spinops.svc:9091")
     error_message = "The control cluster's agent dials the bridge's in-cluster Service."
   }
 
   assert {
-    condition = spinops_agent_account.control[0].namespaces == null && alltrue([
-      for ns in ["kube-system", "spinops-agent", "spinnaker-red", "spinnaker-green"] : contains(spinops_agent_account.control[0].omit_namespaces, ns)
+    condition = module.platform.control_agent_account[0].namespaces == null && alltrue([
+      for ns in ["kube-system", "spinops-agent", "spinnaker-red", "spinnaker-green"] : contains(module.platform.control_agent_account[0].omit_namespaces, ns)
     ])
     error_message = "Without namespaces, the control cluster's account leaves out the cluster's machinery and Spinnaker's zones."
   }
 
   assert {
-    condition     = length(spinops_agent_account.control[0].permissions.write) == 0
+    condition     = length(module.platform.control_agent_account[0].permissions.write) == 0
     error_message = "Without write roles the control cluster's account is read-only."
   }
 
   assert {
-    condition     = length(spinops_agent_account.target) == 0 && keys(output.agent_accounts) == ["control"]
+    condition     = length(module.platform.target_agent_accounts) == 0 && keys(output.agent_accounts) == ["control"]
     error_message = "No further clusters by default."
   }
 }
@@ -187,41 +187,41 @@ run "target_clusters_are_attached_with_their_own_connections" {
   }
 
   assert {
-    condition     = length(spinops_agent_account.control) == 0
+    condition     = length(module.platform.control_agent_account) == 0
     error_message = "control_cluster_account = null attaches no control cluster."
   }
 
   assert {
-    condition     = toset(keys(spinops_agent_account.target)) == toset(["edge", "staging"]) && toset(keys(output.agent_accounts)) == toset(["edge", "staging"])
+    condition     = toset(keys(module.platform.target_agent_accounts)) == toset(["edge", "staging"]) && toset(keys(output.agent_accounts)) == toset(["edge", "staging"])
     error_message = "One account per target cluster, named by its key."
   }
 
   assert {
     condition = alltrue([
-      spinops_agent_account.target["staging"].install_agent.kubernetes.eks.cluster_name == "staging",
-      spinops_agent_account.target["staging"].install_agent.kubernetes.eks.role_arn == "arn:aws:iam::222222222222:role/spinops-agent-installer",
-      spinops_agent_account.target["staging"].install_agent.kubernetes.host == "https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com",
-      spinops_agent_account.target["staging"].install_agent.kubernetes.config_path == null,
+      module.platform.target_agent_accounts["staging"].install_agent.kubernetes.eks.cluster_name == "staging",
+      module.platform.target_agent_accounts["staging"].install_agent.kubernetes.eks.role_arn == "arn:aws:iam::222222222222:role/spinops-agent-installer",
+      module.platform.target_agent_accounts["staging"].install_agent.kubernetes.host == "https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com",
+      module.platform.target_agent_accounts["staging"].install_agent.kubernetes.config_path == null,
     ])
     error_message = "An EKS target's agent is installed with an EKS token for that cluster."
   }
 
   assert {
     condition = alltrue([
-      spinops_agent_account.target["edge"].install_agent.kubernetes.config_path == "~/.kube/edge",
-      spinops_agent_account.target["edge"].install_agent.kubernetes.config_context == "edge-fra",
-      spinops_agent_account.target["edge"].install_agent.kubernetes.eks == null,
+      module.platform.target_agent_accounts["edge"].install_agent.kubernetes.config_path == "~/.kube/edge",
+      module.platform.target_agent_accounts["edge"].install_agent.kubernetes.config_context == "edge-fra",
+      module.platform.target_agent_accounts["edge"].install_agent.kubernetes.eks == null,
     ])
     error_message = "A kubeconfig target's agent is installed through its kubeconfig."
   }
 
   assert {
-    condition     = spinops_agent_account.target["staging"].namespaces == tolist(["shop", "payments"]) && spinops_agent_account.target["staging"].permissions.write == tolist(["deployers"])
+    condition     = module.platform.target_agent_accounts["staging"].namespaces == tolist(["shop", "payments"]) && module.platform.target_agent_accounts["staging"].permissions.write == tolist(["deployers"])
     error_message = "Namespaces and write roles are passed on."
   }
 
   assert {
-    condition     = alltrue([for a in values(spinops_agent_account.target) : a.spinnaker.namespace == "spinnaker-green"])
+    condition     = alltrue([for a in values(module.platform.target_agent_accounts) : a.spinnaker.namespace == "spinnaker-green"])
     error_message = "Every target cluster becomes an account of the green zone."
   }
 }

@@ -22,22 +22,22 @@ run "the_bridge_runs_next_to_spinnaker_behind_a_passthrough_load_balancer" {
   }
 
   assert {
-    condition     = spinops_bridge.this.grpc_service.type == "LoadBalancer" && spinops_bridge.this.grpc_service.port == 443
+    condition     = module.platform.bridge.grpc_service.type == "LoadBalancer" && module.platform.bridge.grpc_service.port == 443
     error_message = "Agents reach the bridge through a passthrough load balancer on 443."
   }
 
   assert {
-    condition     = toset(spinops_bridge.this.grpc_service.source_ranges) == toset(["198.51.100.0/24", "192.0.2.0/24"])
+    condition     = toset(module.platform.bridge.grpc_service.source_ranges) == toset(["198.51.100.0/24", "192.0.2.0/24"])
     error_message = "Only admins (Terraform) and the agents' egress ranges reach it."
   }
 
   assert {
-    condition     = spinops_bridge.this.spinnaker_namespace == "spinnaker-green" && spinops_bridge.this.replicas == 1
+    condition     = module.platform.bridge.spinnaker_namespace == "spinnaker-green" && module.platform.bridge.replicas == 1
     error_message = "One replica on SQLite, withdrawing green's SpinnakerAccounts."
   }
 
   assert {
-    condition     = endswith(spinops_agent_account.control[0].install_agent.bridge_address, ".spinops.svc:443")
+    condition     = endswith(module.platform.control_agent_account[0].install_agent.bridge_address, ".spinops.svc:443")
     error_message = "The control cluster's agent dials the bridge's in-cluster Service."
   }
 }
@@ -51,7 +51,7 @@ run "the_stack_plans_with_the_modules_wired_together" {
   }
 
   assert {
-    condition     = spinops_managed_spinnaker.this.sql.reader_endpoint == null
+    condition     = module.platform.managed_spinnaker.sql.reader_endpoint == null
     error_message = "The read-only Clouddrivers read from the primary: Cloud SQL's read replicas are asynchronous."
   }
 
@@ -71,12 +71,12 @@ run "the_stack_plans_with_the_modules_wired_together" {
   }
 
   assert {
-    condition     = spinops_zone.red.tier == "sandbox" && spinops_zone.green.tier == "production"
+    condition     = module.platform.zones.red.tier == "sandbox" && module.platform.zones.green.tier == "production"
     error_message = "A red (sandbox) and a green (production) zone."
   }
 
   assert {
-    condition     = spinops_zone.green.expose.source_ranges == tolist(["203.0.113.0/24"])
+    condition     = module.platform.zones.green.expose.source_ranges == tolist(["203.0.113.0/24"])
     error_message = "Green is open to the user ranges only."
   }
 }
@@ -85,34 +85,34 @@ run "the_control_cluster_is_attached_to_green_through_the_bridge" {
   command = plan
 
   assert {
-    condition     = length(spinops_agent_account.control) == 1 && spinops_agent_account.control[0].name == "control"
+    condition     = length(module.platform.control_agent_account) == 1 && module.platform.control_agent_account[0].name == "control"
     error_message = "The control cluster is attached as account \"control\" by default."
   }
 
   assert {
-    condition     = spinops_agent_account.control[0].spinnaker.namespace == "spinnaker-green"
+    condition     = module.platform.control_agent_account[0].spinnaker.namespace == "spinnaker-green"
     error_message = "The control cluster's SpinnakerAccount goes to the green zone's namespace."
   }
 
   assert {
-    condition     = spinops_agent_account.control[0].install_agent.kubernetes == null
+    condition     = module.platform.control_agent_account[0].install_agent.kubernetes == null
     error_message = "The control cluster's agent is installed through the provider's own connection."
   }
 
   assert {
-    condition = spinops_agent_account.control[0].namespaces == null && alltrue([
-      for ns in ["kube-system", "spinops-agent", "spinnaker-red", "spinnaker-green"] : contains(spinops_agent_account.control[0].omit_namespaces, ns)
+    condition = module.platform.control_agent_account[0].namespaces == null && alltrue([
+      for ns in ["kube-system", "spinops-agent", "spinnaker-red", "spinnaker-green"] : contains(module.platform.control_agent_account[0].omit_namespaces, ns)
     ])
     error_message = "Without namespaces, the control cluster's account leaves out the cluster's machinery and Spinnaker's zones."
   }
 
   assert {
-    condition     = length(spinops_agent_account.control[0].permissions.write) == 0
+    condition     = length(module.platform.control_agent_account[0].permissions.write) == 0
     error_message = "Without write roles the control cluster's account is read-only."
   }
 
   assert {
-    condition     = length(spinops_agent_account.target) == 0 && keys(output.agent_accounts) == ["control"]
+    condition     = length(module.platform.target_agent_accounts) == 0 && keys(output.agent_accounts) == ["control"]
     error_message = "No further clusters by default."
   }
 }
@@ -144,7 +144,7 @@ run "target_clusters_are_attached_with_their_own_connections" {
   }
 
   assert {
-    condition     = spinops_agent_account.control[0].namespaces == tolist(["platform-tools"]) && spinops_agent_account.control[0].omit_namespaces == null
+    condition     = module.platform.control_agent_account[0].namespaces == tolist(["platform-tools"]) && module.platform.control_agent_account[0].omit_namespaces == null
     error_message = "With namespaces, the control cluster's account watches those only."
   }
 
@@ -155,29 +155,29 @@ run "target_clusters_are_attached_with_their_own_connections" {
 
   assert {
     condition = alltrue([
-      spinops_agent_account.target["staging"].install_agent.kubernetes.gke != null,
-      spinops_agent_account.target["staging"].install_agent.kubernetes.host == "https://34.1.2.3",
-      spinops_agent_account.target["staging"].install_agent.kubernetes.config_path == null,
+      module.platform.target_agent_accounts["staging"].install_agent.kubernetes.gke != null,
+      module.platform.target_agent_accounts["staging"].install_agent.kubernetes.host == "https://34.1.2.3",
+      module.platform.target_agent_accounts["staging"].install_agent.kubernetes.config_path == null,
     ])
     error_message = "A GKE target's agent is installed with a Google access token for that cluster."
   }
 
   assert {
     condition = alltrue([
-      spinops_agent_account.target["edge"].install_agent.kubernetes.config_path == "~/.kube/edge",
-      spinops_agent_account.target["edge"].install_agent.kubernetes.config_context == "edge-fra",
-      spinops_agent_account.target["edge"].install_agent.kubernetes.gke == null,
+      module.platform.target_agent_accounts["edge"].install_agent.kubernetes.config_path == "~/.kube/edge",
+      module.platform.target_agent_accounts["edge"].install_agent.kubernetes.config_context == "edge-fra",
+      module.platform.target_agent_accounts["edge"].install_agent.kubernetes.gke == null,
     ])
     error_message = "A kubeconfig target's agent is installed through its kubeconfig."
   }
 
   assert {
-    condition     = spinops_agent_account.target["staging"].namespaces == tolist(["shop", "payments"]) && spinops_agent_account.target["staging"].permissions.write == tolist(["deployers"])
+    condition     = module.platform.target_agent_accounts["staging"].namespaces == tolist(["shop", "payments"]) && module.platform.target_agent_accounts["staging"].permissions.write == tolist(["deployers"])
     error_message = "Namespaces and write roles are passed on."
   }
 
   assert {
-    condition     = alltrue([for a in values(spinops_agent_account.target) : a.spinnaker.namespace == "spinnaker-green"])
+    condition     = alltrue([for a in values(module.platform.target_agent_accounts) : a.spinnaker.namespace == "spinnaker-green"])
     error_message = "Every target cluster becomes an account of the green zone."
   }
 }
