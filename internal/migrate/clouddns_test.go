@@ -154,18 +154,7 @@ func TestCutoverCloudDNS(t *testing.T) {
 			t.Errorf("%s after 100%%: %s", n, got)
 		}
 	}
-	var phases []string
-	for _, p := range rec.Phases {
-		phases = append(phases, p.Phase)
-	}
-	if got := strings.Join(phases, " "); got != "verify verify-failed verify verified switch verify verified switch done" {
-		t.Errorf("ledger phases: %s", got)
-	}
-	for i := 1; i < len(rec.Phases); i++ {
-		if !rec.Phases[i].At.After(rec.Phases[i-1].At) {
-			t.Errorf("phase %d is not after phase %d", i, i-1)
-		}
-	}
+	checkPhases(t, rec, "verify verify-failed verify verified switch verify verified switch done")
 
 	if _, err := Rollback(t.Context(), o); err != nil {
 		t.Fatal(err)

@@ -123,18 +123,7 @@ func TestCutover(t *testing.T) {
 			t.Errorf("%s after 100%%: %s", n, got)
 		}
 	}
-	var phases []string
-	for _, p := range rec.Phases {
-		phases = append(phases, p.Phase)
-	}
-	if got := strings.Join(phases, " "); got != "verify verify-failed verify verified switch verify verified switch done" {
-		t.Errorf("ledger phases: %s", got)
-	}
-	for i := 1; i < len(rec.Phases); i++ {
-		if !rec.Phases[i].At.After(rec.Phases[i-1].At) {
-			t.Errorf("phase %d is not after phase %d", i, i-1)
-		}
-	}
+	checkPhases(t, rec, "verify verify-failed verify verified switch verify verified switch done")
 
 	if _, err := Rollback(t.Context(), o); err != nil {
 		t.Fatal(err)
@@ -161,5 +150,23 @@ func TestCutover(t *testing.T) {
 	}
 	if _, err := Cutover(t.Context(), o); err == nil || !strings.Contains(err.Error(), "plain CNAME") {
 		t.Errorf("a name weighted by someone else: %v", err)
+	}
+}
+
+// checkPhases: the ledger holds exactly these phases, each after the one
+// before.
+func checkPhases(t *testing.T, rec *MigrationRecord, want string) {
+	t.Helper()
+	var phases []string
+	for _, p := range rec.Phases {
+		phases = append(phases, p.Phase)
+	}
+	if got := strings.Join(phases, " "); got != want {
+		t.Errorf("ledger phases: %s, want %s", got, want)
+	}
+	for i := 1; i < len(rec.Phases); i++ {
+		if !rec.Phases[i].At.After(rec.Phases[i-1].At) {
+			t.Errorf("phase %d is not after phase %d", i, i-1)
+		}
 	}
 }
