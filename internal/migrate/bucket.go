@@ -96,7 +96,7 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 	inSrc := map[string]bool{}
 	var mu sync.Mutex
 	pending := 0
-	stop := logBucketProgress(ctx, log, func() []any {
+	stop := logProgress(log, bucketProgressEvery, "copying the bucket", func() []any {
 		mu.Lock()
 		defer mu.Unlock()
 		return []any{"copied", res.Copied, "to_copy", pending, "bytes", res.Bytes}
@@ -167,25 +167,24 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 // bucketProgressEvery is how often a bucket copy logs how far it is.
 var bucketProgressEvery = 10 * time.Second
 
-// logBucketProgress logs what state returns every bucketProgressEvery
-// until the returned stop is called.
-func logBucketProgress(ctx context.Context, log *slog.Logger, state func() []any) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+// logProgress logs msg with what state returns every interval until the
+// returned stop is called: the progress lines of long copies.
+func logProgress(log *slog.Logger, every time.Duration, msg string, state func() []any) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(done)
-		t := time.NewTicker(bucketProgressEvery)
+		defer close(stopped)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-done:
 				return
 			case <-t.C:
-				log.Info("copying the bucket", state()...)
+				log.Info(msg, state()...)
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() { close(done); <-stopped }
 }
 
 // copyVerified copies one object and reads it back: the destination must

@@ -172,7 +172,9 @@ func copyFull(ctx context.Context, c DatabaseCopy, target *sql.DB, targets []str
 		return nil, fmt.Errorf("making the copy's signing key: %w", err)
 	}
 	staging := &progressStore{Store: c.Staging}
-	stop := staging.report(log, c.progressEvery())
+	stop := logProgress(log, c.progressEvery(), "copy progress", func() []any {
+		return []any{"snapshot_bytes_staged", staging.put.Load(), "bytes_loaded_into_new_server", staging.got.Load()}
+	})
 	defer stop()
 	eng := &backup.Engine{Dest: staging, Log: log, ToolVersion: c.ToolVersion, Keys: &backup.Keys{HMAC: key}}
 	from := c.From
@@ -251,27 +253,6 @@ func (p *progressStore) Get(ctx context.Context, key string) (io.ReadCloser, bac
 		return rc, info, err
 	}
 	return &countReadCloser{countReader: countReader{r: rc, n: &p.got}, c: rc}, info, nil
-}
-
-// report logs a progress line every interval until the returned function
-// is called.
-func (p *progressStore) report(log *slog.Logger, every time.Duration) func() {
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				log.Info("copy progress", "snapshot_bytes_staged", p.put.Load(), "bytes_loaded_into_new_server", p.got.Load())
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 type countReader struct {
