@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,29 +48,6 @@ func cloudDNSZone(t *testing.T) (*CloudDNS, *clouddnstest.Server, []string) {
 	return c, s, ns
 }
 
-// cloudTargets is name → "target" or "target@weight,..." as Cloud DNS
-// holds them, read through CloudDNS.Records.
-func cloudTargets(t *testing.T, c *CloudDNS, ns []string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, n := range ns {
-		recs, err := c.Records(t.Context(), n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, rec := range recs {
-			p := rec.Target
-			if rec.Weight != nil {
-				p += "@" + strconv.FormatInt(*rec.Weight, 10)
-			}
-			parts = append(parts, p)
-		}
-		out[n] = strings.Join(parts, ",")
-	}
-	return out
-}
-
 // rawZone is every record set of the zone as the stand-in holds it, in a
 // form that compares everything Cloud DNS compares a deletion on.
 func rawZone(s *clouddnstest.Server, zone string) []string {
@@ -103,7 +79,7 @@ func TestCutoverCloudDNS(t *testing.T) {
 	o := CutoverOptions{DNS: dnsz, Names: ns, Target: "new-lb.elb.example.com", Weight: 10,
 		Checks: spinnaker.ExposedChecks(newGate.URL, newGate.URL), VerifyOpts: spinnaker.VerifyOptions{Attempts: 2, Interval: 10 * time.Millisecond},
 		Ledger: cluster.Clientset(), LedgerNamespace: ledgerNS, Now: func() time.Time { clock = clock.Add(time.Second); return clock }}
-	old, oldRaw := cloudTargets(t, dnsz, ns), rawZone(s, dnsz.Zone)
+	old, oldRaw := targets(t, dnsz, ns), rawZone(s, dnsz.Zone)
 	changes := len(s.Changes(dnsz.Zone))
 
 	if _, err := Cutover(t.Context(), o); err == nil || !strings.Contains(err.Error(), "DNS is unchanged") || !strings.Contains(err.Error(), "HTTP 503") {
@@ -118,7 +94,7 @@ func TestCutoverCloudDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range ns {
-		if got := cloudTargets(t, dnsz, ns)[n]; got != "old-lb.elb.example.com@90,new-lb.elb.example.com@10" {
+		if got := targets(t, dnsz, ns)[n]; got != "old-lb.elb.example.com@90,new-lb.elb.example.com@10" {
 			t.Errorf("%s after 10%%: %s", n, got)
 		}
 	}
@@ -150,7 +126,7 @@ func TestCutoverCloudDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range ns {
-		if got := cloudTargets(t, dnsz, ns)[n]; got != "new-lb.elb.example.com" {
+		if got := targets(t, dnsz, ns)[n]; got != "new-lb.elb.example.com" {
 			t.Errorf("%s after 100%%: %s", n, got)
 		}
 	}
@@ -159,7 +135,7 @@ func TestCutoverCloudDNS(t *testing.T) {
 	if _, err := Rollback(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}
-	if got := cloudTargets(t, dnsz, ns); !maps.Equal(got, old) {
+	if got := targets(t, dnsz, ns); !maps.Equal(got, old) {
 		t.Fatalf("after the rollback: %v, want %v", got, old)
 	}
 	if got := rawZone(s, dnsz.Zone); !slices.Equal(got, oldRaw) {
@@ -274,7 +250,7 @@ func TestCloudDNSReplaceIsOneChange(t *testing.T) {
 	if claimed != 0 {
 		t.Fatal("the name was free for another writer during Replace")
 	}
-	if got := cloudTargets(t, dnsz, ns[:1])[ns[0]]; got != "old-lb.elb.example.com@90,new-lb.elb.example.com@10" {
+	if got := targets(t, dnsz, ns[:1])[ns[0]]; got != "old-lb.elb.example.com@90,new-lb.elb.example.com@10" {
 		t.Errorf("after Replace: %s", got)
 	}
 	if n := len(s.Changes(dnsz.Zone)) - before; n != 1 {

@@ -52,8 +52,9 @@ func names(r *Route53, t *testing.T) []string {
 	return []string{"spinnaker." + zone, "gate." + zone}
 }
 
-// targets is name → "target" or "target@weight,..." as Route 53 holds them.
-func targets(t *testing.T, r *Route53, ns []string) map[string]string {
+// targets is name → "target" or "target@weight,..." as the zone (Route 53
+// or Cloud DNS) holds them, read through its Records.
+func targets(t *testing.T, r DNS, ns []string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, n := range ns {

@@ -504,7 +504,7 @@ func TestFreezeCrashThenRollback(t *testing.T) {
 // TestFreezeCrashChild is the process TestFreezeCrashThenRollback kills.
 func TestFreezeCrashChild(t *testing.T) {
 	if os.Getenv("SPINOPS_TEST_FREEZE_CHILD") == "" {
-		t.Skip("run by TestFreezeCrashThenRollback")
+		t.Skip("not a test of its own: the child process TestFreezeCrashThenRollback starts (with SPINOPS_TEST_FREEZE_CHILD set) and kills mid-freeze")
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("SPINOPS_TEST_FREEZE_KUBECONFIG"))
 	if err != nil {

@@ -102,9 +102,6 @@ func TestAccMigrateHalyardPlans(t *testing.T) {
 // the migration put in place of secrets resolve from the Secret its report
 // tells the user to create.
 func TestAccMigrateHalyardApplies(t *testing.T) {
-	if testing.Short() {
-		t.Skip("acceptance test")
-	}
 	zc := startZoneAccCluster(t, accOpNamespace)
 	h, err := migrate.ReadHalconfig(filepath.Join("..", "migrate", "testdata", "hal"), "")
 	if err != nil {
