@@ -3,6 +3,7 @@
 package modtest
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
@@ -20,7 +22,9 @@ import (
 // three names validated through Route 53, the ALB answering HTTP with a
 // redirect and HTTPS with host rules to Deck's and Gate's target groups
 // (anything else 404), the NLB passing TLS through to Gate's x509 port,
-// and an alias record for each name pointing at its load balancer.
+// an alias record for each name pointing at its load balancer, and the
+// WAF web ACL on the ALB (managed rule groups, rate rule, logs without
+// credentials).
 func TestMotoEdge(t *testing.T) {
 	t.Parallel()
 	moto := testenv.SharedMoto(t)
@@ -37,6 +41,7 @@ func TestMotoEdge(t *testing.T) {
   gate_domain         = "`+gate+`"
   gate_x509_domain    = "`+x509+`"
   deletion_protection = false
+  waf                 = { logging = { destination_arn = aws_cloudwatch_log_group.waf.arn } }
 `, motoGaps{Reads: map[string]string{"load balancer Scheme": schemeGap}, Root: `
 resource "aws_vpc" "edge" {
   cidr_block = "10.50.0.0/16"
@@ -54,6 +59,9 @@ resource "aws_security_group" "users" {
 resource "aws_route53_zone" "this" {
   name          = "` + zone + `"
   force_destroy = true
+}
+resource "aws_cloudwatch_log_group" "waf" {
+  name = "aws-waf-logs-` + name + `"
 }
 `})
 	ctx := t.Context()
@@ -177,6 +185,62 @@ resource "aws_route53_zone" "this" {
 		if want := map[string]int32{tgs["deck"]: 9000, tgs["gate"]: 8084, tgs["gate_x509"]: 8085}[aws.ToString(g.TargetGroupArn)]; aws.ToInt32(g.Port) != want {
 			t.Errorf("target group %s port %d, want %d", aws.ToString(g.TargetGroupName), aws.ToInt32(g.Port), want)
 		}
+	}
+
+	// WAF: the web ACL the ALB is associated with, as AWS reports it.
+	waf := wafv2.NewFromConfig(cfg, func(o *wafv2.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
+	var aclARN string
+	a.output(t, "web_acl_arn", &aclARN)
+	acl, err := waf.GetWebACLForResource(ctx, &wafv2.GetWebACLForResourceInput{ResourceArn: aws.String(albARN)})
+	if err != nil {
+		t.Fatalf("GetWebACLForResource(ALB): %v", err)
+	}
+	if acl.WebACL == nil || aws.ToString(acl.WebACL.ARN) != aclARN {
+		t.Fatalf("the ALB's web ACL is %+v, want %s", acl.WebACL, aclARN)
+	}
+	if acl.WebACL.DefaultAction == nil || acl.WebACL.DefaultAction.Allow == nil {
+		t.Errorf("default action %+v, want allow", acl.WebACL.DefaultAction)
+	}
+	got := map[int32]string{}
+	for _, r := range acl.WebACL.Rules {
+		got[r.Priority] = aws.ToString(r.Name)
+		switch st := r.Statement; {
+		case st.RateBasedStatement != nil:
+			if aws.ToInt64(st.RateBasedStatement.Limit) != 2000 || st.RateBasedStatement.AggregateKeyType != "IP" || r.Action == nil || r.Action.Block == nil {
+				t.Errorf("rate rule %+v (action %+v), want block over 2000 per IP", st.RateBasedStatement, r.Action)
+			}
+		case st.ManagedRuleGroupStatement != nil:
+			var counted []string
+			for _, o := range st.ManagedRuleGroupStatement.RuleActionOverrides {
+				if o.ActionToUse != nil && o.ActionToUse.Count != nil {
+					counted = append(counted, aws.ToString(o.Name))
+				}
+			}
+			want := map[string][]string{"AWSManagedRulesCommonRuleSet": {"SizeRestrictions_BODY"}}[aws.ToString(r.Name)]
+			if aws.ToString(st.ManagedRuleGroupStatement.VendorName) != "AWS" || !slices.Equal(counted, want) {
+				t.Errorf("rule group %s: vendor %s, counted %v, want AWS counting %v", aws.ToString(r.Name), aws.ToString(st.ManagedRuleGroupStatement.VendorName), counted, want)
+			}
+		default:
+			t.Errorf("unexpected rule %s", aws.ToString(r.Name))
+		}
+	}
+	if want := map[int32]string{1: "rate-limit-per-ip", 10: "AWSManagedRulesCommonRuleSet", 11: "AWSManagedRulesKnownBadInputsRuleSet", 12: "AWSManagedRulesAmazonIpReputationList"}; !maps.Equal(got, want) {
+		t.Errorf("web ACL rules by priority %v, want %v", got, want)
+	}
+	logCfg, err := waf.GetLoggingConfiguration(ctx, &wafv2.GetLoggingConfigurationInput{ResourceArn: aws.String(aclARN)})
+	if err != nil {
+		t.Fatalf("GetLoggingConfiguration: %v", err)
+	}
+	var redacted []string
+	for _, f := range logCfg.LoggingConfiguration.RedactedFields {
+		if f.SingleHeader != nil {
+			redacted = append(redacted, strings.ToLower(aws.ToString(f.SingleHeader.Name)))
+		}
+	}
+	sort.Strings(redacted)
+	if !slices.Equal(redacted, []string{"authorization", "cookie"}) || len(logCfg.LoggingConfiguration.LogDestinationConfigs) != 1 ||
+		!strings.Contains(logCfg.LoggingConfiguration.LogDestinationConfigs[0], ":log-group:aws-waf-logs-"+name) {
+		t.Errorf("WAF logging %v redacting %v, want the aws-waf-logs-%s group redacting authorization and cookie", logCfg.LoggingConfiguration.LogDestinationConfigs, redacted, name)
 	}
 
 	// DNS: each name an alias of its load balancer.

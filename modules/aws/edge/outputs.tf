@@ -76,3 +76,18 @@ output "bridge_security_group_id" {
   description = "Security group of the bridge's NLB, admitting bridge.allowed_cidrs (null unless bridge.enabled)."
   value       = try(aws_security_group.bridge["this"].id, null)
 }
+
+output "web_acl_arn" {
+  description = "The web ACL on the ALB (created here or given as waf.web_acl_arn); null when waf.enabled is false."
+  value       = local.web_acl_arn
+}
+
+output "target_group_bindings" {
+  description = "The TargetGroupBinding objects (elbv2.k8s.aws/v1beta1) for Deck, Gate and Gate's x509 port, for kubernetes_manifest; the AWS Load Balancer Controller must run in the cluster to act on them."
+  value       = local.target_group_bindings
+}
+
+output "target_group_bindings_yaml" {
+  description = "The same TargetGroupBindings as one multi-document YAML, for kubectl apply -f or a GitOps repository."
+  value       = join("---\n", [for b in local.target_group_bindings : yamlencode(b)])
+}

@@ -205,3 +205,90 @@ variable "bridge" {
     error_message = "bridge.idle_timeout_seconds must be 60-6000 (the range AWS allows for an NLB TCP listener)."
   }
 }
+
+variable "waf" {
+  description = <<-EOT
+    An AWS WAF web ACL on the ALB (Deck and Gate), on by default as the managed service offered. AWS WAF attaches to
+    Application Load Balancers only: the x509 and bridge NLBs pass TLS through and are guarded by their security groups
+    and the client certificates Gate and the bridge check.
+
+    * `enabled`: attach a web ACL to the ALB.
+    * `web_acl_arn`: attach this existing (REGIONAL) web ACL instead of creating one, e.g. the organisation's own from
+      Firewall Manager.
+    * `managed_rule_groups`: AWS managed rule groups, evaluated in this order (default: the core rule set, known bad
+      inputs, and Amazon's IP reputation list).
+    * `count_rules`: per rule group, rules that only count instead of block. The default (null) counts
+      `SizeRestrictions_BODY` of the core rule set: it blocks every request body over 8 KB, and saving a pipeline
+      (Deck's `POST /pipelines` to Gate) or a Spinnaker application's configuration routinely sends more; an ALB
+      passes only the first 8 KB of a body to WAF, so the other body rules still see that part. Pipelines whose
+      webhook stages call services by IP address trip `GenericRFI_BODY` (a URL with an IPv4 address in the body):
+      add it here when yours do.
+    * `rate_limit`: requests per client IP in 5 minutes before the WAF blocks that IP (0: no rate rule). Deck polls
+      Gate every few seconds per open tab; the default 2,000 leaves about 6 requests a second to each address.
+    * `logging = { destination_arn }`: a CloudWatch log group (its name must start with `aws-waf-logs-`), S3 bucket or
+      Firehose stream for the WAF's logs, with the `authorization` and `cookie` headers redacted; null logs nothing.
+  EOT
+  type = object({
+    enabled             = optional(bool, true)
+    web_acl_arn         = optional(string)
+    managed_rule_groups = optional(list(string), ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"])
+    count_rules         = optional(map(list(string)))
+    rate_limit          = optional(number, 2000)
+    logging             = optional(object({ destination_arn = string }))
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.waf.web_acl_arn == null || can(regex("^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/", coalesce(var.waf.web_acl_arn, "-")))
+    error_message = "waf.web_acl_arn must be the ARN of a REGIONAL web ACL (arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID): a CLOUDFRONT-scoped one cannot protect an ALB."
+  }
+
+  validation {
+    condition     = length(var.waf.managed_rule_groups) == length(distinct(var.waf.managed_rule_groups)) && alltrue([for g in var.waf.managed_rule_groups : can(regex("^AWSManagedRules[A-Za-z0-9]+$", g))])
+    error_message = "waf.managed_rule_groups must name AWS managed rule groups (AWSManagedRules...), each once."
+  }
+
+  validation {
+    condition     = alltrue([for g in keys(coalesce(var.waf.count_rules, {})) : contains(var.waf.managed_rule_groups, g)])
+    error_message = "waf.count_rules names a rule group that is not in waf.managed_rule_groups: its rules would never be evaluated."
+  }
+
+  validation {
+    condition     = var.waf.rate_limit == 0 || (var.waf.rate_limit >= 10 && var.waf.rate_limit <= 2000000000 && floor(var.waf.rate_limit) == var.waf.rate_limit)
+    error_message = "waf.rate_limit must be a whole number of requests per 5 minutes from 10 to 2,000,000,000 (AWS WAF's range), or 0 for no rate rule."
+  }
+
+  validation {
+    condition     = try(var.waf.logging.destination_arn, null) == null || !can(regex(":logs:", var.waf.logging.destination_arn)) || can(regex(":log-group:aws-waf-logs-", var.waf.logging.destination_arn))
+    error_message = "waf.logging.destination_arn: a CloudWatch log group for WAF logs must be named aws-waf-logs-... (an AWS WAF rule)."
+  }
+}
+
+variable "target_group_bindings" {
+  description = <<-EOT
+    The Services the AWS Load Balancer Controller binds to the target groups (outputs `target_group_bindings` and
+    `target_group_bindings_yaml`, one TargetGroupBinding each for Deck, Gate and Gate's x509 port): the zone's namespace
+    and, per target group, the Service name and the Service port (not the container port: the controller registers the
+    pods behind that port's targetPort). The defaults are the Services Halyard makes for a zone without `expose`.
+  EOT
+  type = object({
+    namespace = optional(string, "spinnaker")
+    deck      = optional(object({ service = string, port = number }), { service = "spin-deck", port = 9000 })
+    gate      = optional(object({ service = string, port = number }), { service = "spin-gate", port = 8084 })
+    gate_x509 = optional(object({ service = string, port = number }), { service = "spin-gate", port = 8085 })
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.target_group_bindings.namespace))
+    error_message = "target_group_bindings.namespace must be a Kubernetes namespace name (the zone's namespace)."
+  }
+
+  validation {
+    condition = alltrue([for s in [var.target_group_bindings.deck, var.target_group_bindings.gate, var.target_group_bindings.gate_x509] :
+    can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", s.service)) && s.port >= 1 && s.port <= 65535 && floor(s.port) == s.port])
+    error_message = "target_group_bindings: each binding needs a Service name (a DNS label such as spin-gate) and a Service port (1-65535)."
+  }
+}

@@ -1,4 +1,16 @@
-mock_provider "aws" {}
+mock_provider "aws" {
+  # Runs that apply need ARNs the provider's own validation accepts.
+  mock_resource "aws_wafv2_web_acl" {
+    defaults = {
+      arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/spin-spinnaker/1a2b3c"
+    }
+  }
+  mock_resource "aws_lb" {
+    defaults = {
+      arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/spin-alb/1a2b3c"
+    }
+  }
+}
 
 variables {
   name               = "spin"
@@ -424,4 +436,188 @@ run "bridge_name_of_another_service_is_refused" {
   }
 
   expect_failures = [var.bridge]
+}
+
+run "waf_guards_the_alb_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 1 && aws_wafv2_web_acl.this["this"].scope == "REGIONAL" && one(aws_wafv2_web_acl.this["this"].default_action).allow != null
+    error_message = "A REGIONAL web ACL (the scope an ALB takes) that allows what no rule blocks."
+  }
+
+  assert {
+    condition = [for r in sort([for r in aws_wafv2_web_acl.this["this"].rule : format("%03d %s", r.priority, r.name)]) : r] == [
+      "001 rate-limit-per-ip",
+      "010 AWSManagedRulesCommonRuleSet",
+      "011 AWSManagedRulesKnownBadInputsRuleSet",
+      "012 AWSManagedRulesAmazonIpReputationList",
+    ]
+    error_message = "The rate rule first, then the core rule set, known bad inputs and IP reputation, in that order."
+  }
+
+  assert {
+    condition = alltrue([for r in aws_wafv2_web_acl.this["this"].rule : (
+      r.name == "rate-limit-per-ip" ?
+      one(one(r.statement).rate_based_statement).limit == 2000 && one(one(r.statement).rate_based_statement).aggregate_key_type == "IP" && one(r.action).block != null :
+      one(one(r.statement).managed_rule_group_statement).vendor_name == "AWS" && one(r.override_action).none != null
+    )])
+    error_message = "The rate rule blocks an IP over 2,000 requests in 5 minutes; the managed groups keep their own actions (override none)."
+  }
+
+  assert {
+    condition = [for r in aws_wafv2_web_acl.this["this"].rule : [for o in one(one(r.statement).managed_rule_group_statement).rule_action_override : o.name] if r.name == "AWSManagedRulesCommonRuleSet"] == [["SizeRestrictions_BODY"]] && alltrue([
+      for r in aws_wafv2_web_acl.this["this"].rule : alltrue([for o in one(one(r.statement).managed_rule_group_statement).rule_action_override : one(o.action_to_use).count != null]) if r.name == "AWSManagedRulesCommonRuleSet"
+    ])
+    error_message = "The core rule set counts SizeRestrictions_BODY (a pipeline save is over 8 KB) instead of blocking it; nothing else is overridden."
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl_association.this) == 1 && length(aws_wafv2_web_acl_logging_configuration.this) == 0
+    error_message = "The ACL is associated with the ALB; no logging unless a destination is given."
+  }
+}
+
+run "waf_existing_web_acl" {
+  command = plan
+
+  variables {
+    waf = { web_acl_arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/org-baseline/0f3c" }
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 0 && aws_wafv2_web_acl_association.this["this"].web_acl_arn == "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/org-baseline/0f3c"
+    error_message = "A given web ACL is associated with the ALB and none is created."
+  }
+
+  assert {
+    condition     = output.web_acl_arn == "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/org-baseline/0f3c"
+    error_message = "web_acl_arn reports the ACL in use."
+  }
+}
+
+run "waf_off" {
+  command = plan
+
+  variables {
+    waf = { enabled = false }
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 0 && length(aws_wafv2_web_acl_association.this) == 0 && output.web_acl_arn == null
+    error_message = "waf.enabled = false attaches nothing."
+  }
+}
+
+run "waf_logs_redact_credentials" {
+  command = plan
+
+  variables {
+    waf = { logging = { destination_arn = "arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-spin" }, rate_limit = 0 }
+  }
+
+  assert {
+    condition     = aws_wafv2_web_acl_logging_configuration.this["this"].log_destination_configs == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-spin"])
+    error_message = "The WAF logs to the given destination."
+  }
+
+  assert {
+    condition     = sort([for f in aws_wafv2_web_acl_logging_configuration.this["this"].redacted_fields : one(f.single_header).name]) == tolist(["authorization", "cookie"])
+    error_message = "The Authorization header and the session cookie are redacted from the logs."
+  }
+
+  assert {
+    condition     = length([for r in aws_wafv2_web_acl.this["this"].rule : r if r.name == "rate-limit-per-ip"]) == 0
+    error_message = "rate_limit = 0 leaves the rate rule out."
+  }
+}
+
+run "waf_cloudfront_acl_is_refused" {
+  command = plan
+
+  variables {
+    waf = { web_acl_arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/cdn/0f3c" }
+  }
+
+  expect_failures = [var.waf]
+}
+
+run "waf_count_rules_of_an_unused_group_is_refused" {
+  command = plan
+
+  variables {
+    waf = { managed_rule_groups = ["AWSManagedRulesKnownBadInputsRuleSet"], count_rules = { AWSManagedRulesCommonRuleSet = ["SizeRestrictions_BODY"] } }
+  }
+
+  expect_failures = [var.waf]
+}
+
+run "waf_other_groups_without_the_core_rule_set" {
+  command = plan
+
+  variables {
+    waf = { managed_rule_groups = ["AWSManagedRulesKnownBadInputsRuleSet"] }
+  }
+
+  assert {
+    condition     = [for r in aws_wafv2_web_acl.this["this"].rule : r.name] == ["rate-limit-per-ip", "AWSManagedRulesKnownBadInputsRuleSet"] || [for r in aws_wafv2_web_acl.this["this"].rule : r.name] == ["AWSManagedRulesKnownBadInputsRuleSet", "rate-limit-per-ip"]
+    error_message = "Another choice of groups works with the default count_rules (which applies only to the core rule set)."
+  }
+}
+
+run "waf_log_group_without_the_waf_prefix_is_refused" {
+  command = plan
+
+  variables {
+    waf = { logging = { destination_arn = "arn:aws:logs:eu-west-1:123456789012:log-group:spinnaker" } }
+  }
+
+  expect_failures = [var.waf]
+}
+
+run "waf_rate_limit_out_of_range_is_refused" {
+  command = plan
+
+  variables {
+    waf = { rate_limit = 5 }
+  }
+
+  expect_failures = [var.waf]
+}
+
+run "target_group_bindings_name_the_zone_services" {
+  command = apply
+
+  variables {
+    target_group_bindings = { namespace = "spinnaker-green" }
+  }
+
+  assert {
+    condition = [for b in output.target_group_bindings : [b.kind, b.metadata.namespace, b.spec.serviceRef.name, tostring(b.spec.serviceRef.port), b.spec.targetType]] == [
+      ["TargetGroupBinding", "spinnaker-green", "spin-deck", "9000", "ip"],
+      ["TargetGroupBinding", "spinnaker-green", "spin-gate", "8084", "ip"],
+      ["TargetGroupBinding", "spinnaker-green", "spin-gate", "8085", "ip"],
+    ]
+    error_message = "One binding per target group, on the zone's Deck and Gate Services (IP targets)."
+  }
+
+  assert {
+    condition     = [for b in output.target_group_bindings : b.spec.targetGroupARN] == [aws_lb_target_group.deck.arn, aws_lb_target_group.gate.arn, aws_lb_target_group.gate_x509.arn]
+    error_message = "Each binding names its own target group."
+  }
+
+  assert {
+    condition     = length(split("---\n", output.target_group_bindings_yaml)) == 3 && length(regexall("elbv2.k8s.aws/v1beta1", output.target_group_bindings_yaml)) == 3
+    error_message = "The YAML output holds the three bindings."
+  }
+}
+
+run "target_group_bindings_bad_service_is_refused" {
+  command = plan
+
+  variables {
+    target_group_bindings = { gate = { service = "Spin_Gate", port = 8084 } }
+  }
+
+  expect_failures = [var.target_group_bindings]
 }
