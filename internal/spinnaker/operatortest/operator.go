@@ -23,7 +23,10 @@
 //     1.3.1.
 //   - Each SpinnakerService becomes one Deployment and Service per Spinnaker
 //     service, named spin-<service>, with spec.expose's port rewrite of
-//     spin-deck and spin-gate.
+//     spin-deck and spin-gate, then spec.kustomize's patches applied as the
+//     operator's patch transformer does (ApplyKustomize, kustomize_test.go);
+//     spec.kustomize is hashed with spinnakerConfig, so a change to it
+//     redeploys.
 //   - Status: status.version (and lastDeployed) is written right after the
 //     Deployments are applied, before their pods roll out, keeping the
 //     previous status; later passes compute status.status from the pods
