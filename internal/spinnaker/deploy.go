@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
@@ -269,9 +270,26 @@ func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructur
 	}
 	if SpecHash(SpecOf(obj)) != r.SpecHash {
 		d.log("replacing the SpinnakerService spec edited out of band", map[string]any{"zone": z.Name})
-		obj.Object["spec"] = r.Service.Object["spec"]
 		ri := d.Target.Dynamic.Resource(SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).Namespace(z.Namespace)
-		if obj, err = ri.Update(ctx, obj, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil {
+		// The operator writes the status at any time (and with it the
+		// resourceVersion): on a conflict, read the object again and retry.
+		cur := obj
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if cur == nil {
+				if cur, err = ri.Get(ctx, z.Name, metav1.GetOptions{}); err != nil {
+					return err
+				}
+			}
+			cur.Object["spec"] = r.Service.Object["spec"]
+			updated, err := ri.Update(ctx, cur, metav1.UpdateOptions{FieldManager: kube.FieldManager})
+			if err != nil {
+				cur = nil
+				return err
+			}
+			obj = updated
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("replacing the spec of SpinnakerService %s/%s: %w", z.Namespace, z.Name, err)
 		}
 	}
