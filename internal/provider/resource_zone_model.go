@@ -60,9 +60,10 @@ type zoneModel struct {
 }
 
 type zoneHAModel struct {
-	Enabled          types.Bool  `tfsdk:"enabled"`
-	ClouddriverSplit types.Bool  `tfsdk:"clouddriver_split"`
-	Replicas         types.Int64 `tfsdk:"replicas"`
+	Enabled          types.Bool   `tfsdk:"enabled"`
+	ClouddriverSplit types.Bool   `tfsdk:"clouddriver_split"`
+	Replicas         types.Int64  `tfsdk:"replicas"`
+	ZoneSpread       types.String `tfsdk:"zone_spread"`
 }
 
 type zoneExposeModel struct {
@@ -97,7 +98,8 @@ func expandZone(ctx context.Context, m *zoneModel) (*spinnaker.Zone, diag.Diagno
 		Version: m.SpinnakerVersion.ValueString(), ConfigOverrides: m.ConfigOverrides.ValueString(),
 	}
 	if h := m.HA; h != nil {
-		z.HA = &spinnaker.HA{Enabled: h.Enabled.ValueBool(), ClouddriverSplit: h.ClouddriverSplit.ValueBool(), Replicas: h.Replicas.ValueInt64()}
+		z.HA = &spinnaker.HA{Enabled: h.Enabled.ValueBool(), ClouddriverSplit: h.ClouddriverSplit.ValueBool(), Replicas: h.Replicas.ValueInt64(),
+			ZoneSpread: h.ZoneSpread.ValueString()}
 	}
 	if e := m.Expose; e != nil {
 		z.Expose = &spinnaker.Expose{Type: e.Type.ValueString(), DeckHost: e.DeckHost.ValueString(), GateHost: e.GateHost.ValueString(), TLSSecret: e.TLSSecret.ValueString()}
@@ -184,7 +186,8 @@ func importedZone(ctx context.Context, m *zoneModel, obj *unstructured.Unstructu
 	m.RollbackOnFailure = types.BoolValue(p.RollbackOnFailure)
 	m.DeletionProtection = types.BoolValue(p.DeletionProtection)
 	if z.HA != nil {
-		m.HA = &zoneHAModel{Enabled: types.BoolValue(z.HA.Enabled), ClouddriverSplit: types.BoolValue(z.HA.ClouddriverSplit), Replicas: types.Int64Value(z.HA.Replicas)}
+		m.HA = &zoneHAModel{Enabled: types.BoolValue(z.HA.Enabled), ClouddriverSplit: types.BoolValue(z.HA.ClouddriverSplit), Replicas: types.Int64Value(z.HA.Replicas),
+			ZoneSpread: types.StringValue(z.HA.EffectiveZoneSpread())}
 	}
 	if e := z.Expose; e != nil {
 		m.Expose = &zoneExposeModel{Type: types.StringValue(e.Type), DeckHost: optionalString(e.DeckHost), GateHost: optionalString(e.GateHost), TLSSecret: optionalString(e.TLSSecret),

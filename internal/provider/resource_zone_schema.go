@@ -103,7 +103,14 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"enabled":           schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Turn HA on. Defaults to `true` when the block is present."},
 					"clouddriver_split": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Split Clouddriver. Defaults to `true`."},
 					"replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(2), Validators: []validator.Int64{int64validator.Between(1, 50)},
-						MarkdownDescription: "Replicas of each scalable service. Defaults to 2."},
+						MarkdownDescription: "Replicas of each scalable service. Defaults to 2. With 2 or more, each of those services is spread over the availability " +
+							"zones (see `zone_spread`) and gets a PodDisruptionBudget (`maxUnavailable: 1`) so that a node drain takes one replica at a time; with 1 neither."},
+					"zone_spread": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(spinnaker.ZoneSpreadRequired),
+						Validators: []validator.String{stringvalidator.OneOf(spinnaker.ZoneSpreads...)},
+						MarkdownDescription: "How each service with 2 or more replicas is spread over the availability zones (`" + spinnaker.TopologyZone + "`, maxSkew 1): " +
+							"`required` (default; a replica is only scheduled where the service stays spread, so no zone holds all of them — nodes must carry the zone label) or " +
+							"`preferred` (spread when possible, e.g. on a cluster whose nodes have no zone label). Either way the replicas are also spread over nodes when possible. " +
+							"Rendered as the operator's `spec.kustomize` patches of each service's Deployment."},
 				},
 			},
 			"expose": schema.SingleNestedBlock{
@@ -188,6 +195,11 @@ func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.Validate
 	if b := m.BackupBeforeUpgrade; b != nil && b.PolicyID.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("backup_before_upgrade").AtName("policy_id"), "Missing backup policy",
 			"backup_before_upgrade needs policy_id: the id of the spinops_backup_policy to run before an upgrade (spinops_backup_policy.<name>.id).")
+	}
+	if h := m.HA; h != nil && (h.Enabled.IsNull() || h.Enabled.ValueBool()) && !h.Replicas.IsUnknown() && !h.Replicas.IsNull() && h.Replicas.ValueInt64() < 2 {
+		resp.Diagnostics.AddAttributeWarning(path.Root("ha").AtName("replicas"), "HA with one replica",
+			"With ha.replicas = 1 every service runs a single replica: nothing is spread over the availability zones and no PodDisruptionBudget is made "+
+				"(one on a single replica would block every node drain). Set replicas to 2 or more for high availability.")
 	}
 	if e := m.Expose; e != nil {
 		if e.DeckHost.IsNull() && e.GateHost.IsNull() && e.Type.ValueString() == spinnaker.ExposeIngress {

@@ -189,6 +189,14 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: factories,
+		// Destroying a zone removes its disruption budgets.
+		CheckDestroy: func(*terraform.State) error {
+			l, err := c.PolicyV1().PodDisruptionBudgets(accRedNS).List(t.Context(), metav1.ListOptions{})
+			if err == nil && len(l.Items) > 0 {
+				err = fmt.Errorf("%d PodDisruptionBudgets left in %s after destroy", len(l.Items), accRedNS)
+			}
+			return err
+		},
 		Steps: []tfresource.TestStep{
 			{
 				// Install, and a red zone created and verified.
@@ -203,10 +211,12 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("clouddriver-ro").AtMapKey("ready_replicas"), knownvalue.Int64Exact(2)),
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("echo-scheduler").AtMapKey("replicas"), knownvalue.Int64Exact(1)),
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("igor").AtMapKey("replicas"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("ha").AtMapKey("zone_spread"), knownvalue.StringExact(spinnaker.ZoneSpreadRequired)),
 				},
 				Check: tfresource.ComposeTestCheckFunc(
 					checkNoSecretInState(accSQLPassword, accS3Secret),
 					checkSecretsInCluster(t, c),
+					checkDisruptionBudgets(t, c, "spinops_zone.red", accRedNS),
 				),
 			},
 			{
@@ -233,6 +243,8 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("rollback_on_failure"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("ui_url"), knownvalue.StringExact("http://spinnaker.example.com")),
 				},
+				// Green has no ha block: one replica each, no budget.
+				Check: checkDisruptionBudgets(t, c, "spinops_zone.green", accGreenNS),
 			},
 			{
 				// Red upgraded to a broken version: verification fails and,
@@ -286,6 +298,43 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 			},
 		},
 	})
+}
+
+// checkDisruptionBudgets checks, from the zone's services attribute (what
+// the operator reports), that every service with two or more replicas has a
+// PodDisruptionBudget spin-<service> with maxUnavailable 1 selecting its
+// pods, and that no other budget is in the zone's namespace.
+func checkDisruptionBudgets(t *testing.T, c kubernetes.Interface, addr, namespace string) tfresource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs, ok := s.RootModule().Resources[addr]
+		if !ok {
+			return fmt.Errorf("%s not in the state", addr)
+		}
+		want := map[string]bool{}
+		for k, v := range rs.Primary.Attributes {
+			name, ok := strings.CutSuffix(strings.TrimPrefix(k, "services."), ".replicas")
+			if ok && strings.HasPrefix(k, "services.") && v != "0" && v != "1" {
+				want["spin-"+name] = true
+			}
+		}
+		list, err := c.PolicyV1().PodDisruptionBudgets(namespace).List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, p := range list.Items {
+			if !want[p.Name] {
+				return fmt.Errorf("PodDisruptionBudget %s/%s for a service without two replicas (want %v)", namespace, p.Name, want)
+			}
+			delete(want, p.Name)
+			if p.Spec.MaxUnavailable == nil || p.Spec.MaxUnavailable.IntValue() != 1 || p.Spec.Selector == nil || p.Spec.Selector.MatchLabels["cluster"] != p.Name {
+				return fmt.Errorf("PodDisruptionBudget %s/%s: maxUnavailable %v selector %v", namespace, p.Name, p.Spec.MaxUnavailable, p.Spec.Selector)
+			}
+		}
+		if len(want) > 0 {
+			return fmt.Errorf("no PodDisruptionBudget in %s for %v", namespace, want)
+		}
+		return nil
+	}
 }
 
 // checkNoSecretInState fails when any attribute of any resource in the

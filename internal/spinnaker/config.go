@@ -260,6 +260,10 @@ type HA struct {
 	ClouddriverSplit bool `json:"clouddriverSplit"`
 	// Replicas of every horizontally scalable service.
 	Replicas int64 `json:"replicas"`
+	// ZoneSpread is how every service with at least two replicas is spread
+	// over the availability zones: ZoneSpreadRequired (also when empty) or
+	// ZoneSpreadPreferred (see SpreadConstraints).
+	ZoneSpread string `json:"zoneSpread,omitempty"`
 }
 
 // Expose makes Deck and Gate (and nothing else) reachable by users.
@@ -284,6 +288,10 @@ func (z *Zone) Validate() error {
 	}
 	if z.Tier != TierSandbox && z.Tier != TierProduction {
 		return fmt.Errorf("tier %q must be %q or %q", z.Tier, TierSandbox, TierProduction)
+	}
+	if z.HA != nil && z.HA.ZoneSpread != "" && !slices.Contains(ZoneSpreads, z.HA.ZoneSpread) {
+		return fmt.Errorf("ha.zone_spread %q must be %q (replicas only where they stay spread over the availability zones) or %q (spread when possible)",
+			z.HA.ZoneSpread, ZoneSpreadRequired, ZoneSpreadPreferred)
 	}
 	if z.Expose != nil && z.Expose.Type != ExposeService && z.Expose.Type != ExposeIngress {
 		return fmt.Errorf("expose.type %q must be %q or %q", z.Expose.Type, ExposeService, ExposeIngress)

@@ -183,6 +183,9 @@ func TestRendered_validAgainstTheRealCRDs(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no golden files")
 	}
+	// The HA zones' spec.kustomize (zone spread patches) must be among
+	// what is checked, or a renderer change could drop it from this test.
+	withKustomize := 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -195,8 +198,14 @@ func TestRendered_validAgainstTheRealCRDs(t *testing.T) {
 			}
 			if obj["kind"] == "SpinnakerService" {
 				check(f, &unstructured.Unstructured{Object: obj})
+				if _, ok, _ := unstructured.NestedMap(obj, "spec", "kustomize"); ok {
+					withKustomize++
+				}
 			}
 		}
+	}
+	if withKustomize == 0 {
+		t.Error("no golden SpinnakerService has spec.kustomize (the HA zone spread patches)")
 	}
 	acc := &attach.SpinnakerAccount{Account: "prod-eu", Namespace: "spinnaker-red",
 		Filter: attach.AccountFilter{Kinds: []string{"Deployment"}, Namespaces: []string{"apps"}, Write: []string{"ops"}}, CacheIntervalSeconds: 10}

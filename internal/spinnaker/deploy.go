@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
@@ -244,7 +245,8 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	return res, errors.Join(failure, lerr)
 }
 
-// apply writes the zone's namespace, Secret, SpinnakerService and Ingress.
+// apply writes the zone's namespace, Secret, SpinnakerService, Ingress and
+// PodDisruptionBudgets.
 // When the stored spec still differs from the rendered one after
 // server-side apply (fields another manager added out of band), the spec
 // is replaced as a whole.
@@ -268,9 +270,26 @@ func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructur
 	}
 	if SpecHash(SpecOf(obj)) != r.SpecHash {
 		d.log("replacing the SpinnakerService spec edited out of band", map[string]any{"zone": z.Name})
-		obj.Object["spec"] = r.Service.Object["spec"]
 		ri := d.Target.Dynamic.Resource(SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).Namespace(z.Namespace)
-		if obj, err = ri.Update(ctx, obj, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil {
+		// The operator writes the status at any time (and with it the
+		// resourceVersion): on a conflict, read the object again and retry.
+		cur := obj
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if cur == nil {
+				if cur, err = ri.Get(ctx, z.Name, metav1.GetOptions{}); err != nil {
+					return err
+				}
+			}
+			cur.Object["spec"] = r.Service.Object["spec"]
+			updated, err := ri.Update(ctx, cur, metav1.UpdateOptions{FieldManager: kube.FieldManager})
+			if err != nil {
+				cur = nil
+				return err
+			}
+			obj = updated
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("replacing the spec of SpinnakerService %s/%s: %w", z.Namespace, z.Name, err)
 		}
 	}
@@ -281,7 +300,47 @@ func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructur
 	} else if err := d.Target.Delete(ctx, ingressRefObject(z)); err != nil {
 		return nil, err
 	}
+	if err := d.applyPDBs(ctx, z, r.PDBs, obj); err != nil {
+		return nil, err
+	}
 	return obj, nil
+}
+
+// applyPDBs server-side applies the zone's PodDisruptionBudgets, owned by
+// its SpinnakerService (so that they go with it), and deletes the zone's
+// budgets it no longer renders (HA turned off, replicas down to 1, a
+// service no longer split).
+func (d *Deployer) applyPDBs(ctx context.Context, z *Zone, pdbs []*unstructured.Unstructured, owner *unstructured.Unstructured) error {
+	want := map[string]bool{}
+	for _, p := range pdbs {
+		p = p.DeepCopy()
+		p.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: owner.GetAPIVersion(), Kind: owner.GetKind(), Name: owner.GetName(), UID: owner.GetUID()}})
+		if _, err := d.Target.Apply(ctx, p); err != nil {
+			return err
+		}
+		want[p.GetName()] = true
+	}
+	return d.deletePDBs(ctx, z, want)
+}
+
+// deletePDBs deletes the zone's PodDisruptionBudgets (those spinops
+// labelled with the zone) except keep.
+func (d *Deployer) deletePDBs(ctx context.Context, z *Zone, keep map[string]bool) error {
+	c := d.Target.Clientset.PolicyV1().PodDisruptionBudgets(z.Namespace)
+	list, err := c.List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + managedBy + "," + LabelZone + "=" + z.Name})
+	if err != nil {
+		return fmt.Errorf("listing the PodDisruptionBudgets of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
+	}
+	for _, p := range list.Items {
+		if keep[p.Name] {
+			continue
+		}
+		d.log("deleting PodDisruptionBudget", map[string]any{"zone": z.Name, "name": p.Name})
+		if err := c.Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting PodDisruptionBudget %s/%s: %w", z.Namespace, p.Name, err)
+		}
+	}
+	return nil
 }
 
 // ensureAccountTokens creates the (empty) Secret the zone's Clouddrivers
@@ -449,7 +508,7 @@ func (d *Deployer) verify(ctx context.Context, z *Zone, r *Rendered, opts Deploy
 }
 
 // Destroy deletes a zone's SpinnakerService (waiting until it is gone),
-// Secret and Ingress, and marks the zone deleted in the ledger; its
+// Secret, Ingress and PodDisruptionBudgets, and marks the zone deleted in the ledger; its
 // verification history stays.
 func (d *Deployer) Destroy(ctx context.Context, inst *Installation, z *Zone, timeout time.Duration) error {
 	ref := &unstructured.Unstructured{}
@@ -466,6 +525,9 @@ func (d *Deployer) Destroy(ctx context.Context, inst *Installation, z *Zone, tim
 		if err := d.Target.Delete(ctx, o); err != nil {
 			return err
 		}
+	}
+	if err := d.deletePDBs(ctx, z, nil); err != nil {
+		return err
 	}
 	if inst == nil {
 		return nil

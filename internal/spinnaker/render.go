@@ -54,6 +54,9 @@ type Rendered struct {
 	Ingress *unstructured.Unstructured
 	// Services are the services the zone runs.
 	Services []Service
+	// PDBs are the PodDisruptionBudgets of the zone's HA services (none
+	// without HA or with one replica).
+	PDBs []*unstructured.Unstructured
 	// SpecHash identifies the SpinnakerService's spec (see SpecHash).
 	SpecHash string
 }
@@ -236,7 +239,18 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	if z.Expose != nil && z.Expose.Type == ExposeService {
 		spec["expose"] = renderServiceExpose(z.Expose)
 	}
-	spec, err := normalize(spec)
+	kustomize, err := renderKustomize(z, services)
+	if err != nil {
+		return nil, err
+	}
+	if len(kustomize) > 0 {
+		spec["kustomize"] = kustomize
+	}
+	pdbs, err := renderPDBs(inst, z, services)
+	if err != nil {
+		return nil, err
+	}
+	spec, err = normalize(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +266,7 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	svc.SetLabels(zoneLabels(inst, z))
 	svc.SetAnnotations(map[string]string{AnnotationZone: string(settingsJSON)})
 
-	r := &Rendered{Service: svc, Services: services, SpecHash: SpecHash(spec)}
+	r := &Rendered{Service: svc, Services: services, PDBs: pdbs, SpecHash: SpecHash(spec)}
 	if len(credentials) > 0 {
 		r.Secret = renderSecret(inst, z, secretName, credentials)
 	}

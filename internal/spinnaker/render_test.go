@@ -65,7 +65,7 @@ func TestRender_golden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			for _, o := range []*unstructured.Unstructured{r.Service, r.Secret, r.Ingress} {
+			for _, o := range append([]*unstructured.Unstructured{r.Service, r.Secret, r.Ingress}, r.PDBs...) {
 				if o == nil {
 					continue
 				}

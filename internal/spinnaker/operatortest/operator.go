@@ -23,7 +23,10 @@
 //     1.3.1.
 //   - Each SpinnakerService becomes one Deployment and Service per Spinnaker
 //     service, named spin-<service>, with spec.expose's port rewrite of
-//     spin-deck and spin-gate.
+//     spin-deck and spin-gate, then spec.kustomize's patches applied as the
+//     operator's patch transformer does (ApplyKustomize, kustomize_test.go);
+//     spec.kustomize is hashed with spinnakerConfig, so a change to it
+//     redeploys.
 //   - Status: status.version (and lastDeployed) is written right after the
 //     Deployments are applied, before their pods roll out, keeping the
 //     previous status; later passes compute status.status from the pods
@@ -467,7 +470,9 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels(s.name), OwnerReferences: []metav1.OwnerReference{owner}},
 			Spec: appsv1.DeploymentSpec{
 				Replicas: ptr.To(s.replicas),
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"cluster": objName}},
+				// Halyard's selector (halyard-deploy/src/main/resources/
+				// kubernetes/manifests/deployment.yml).
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "spin", "cluster": objName}},
 				Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: labels(s.name)},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{
@@ -478,28 +483,18 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			},
 		}
 		withConfigMount(dep, s.name, accountsOn)
+		// The patch transformer runs after the others (spindeploy.go's
+		// transformer list), on the expose-rewritten Service too.
+		svc := o.service(ns, spec, config, exposeType, s, objName, target, labels(s.name), owner)
+		if err := ApplyKustomize(spec, s.name, dep, svc); err != nil {
+			return err
+		}
+		setSpecHash(dep)
 		if err := o.upsertConfigSecret(ctx, ns, s.name, owner, accountsOn, accounts); err != nil {
 			return err
 		}
 		if err := o.upsertDeployment(ctx, dep); err != nil {
 			return err
-		}
-		port := int32(s.port)
-		svcType := corev1.ServiceTypeClusterIP
-		if strings.EqualFold(exposeType, "service") && (s.name == "deck" || s.name == "gate") {
-			port = exposePort(spec, config, s.name)
-			t, _, _ := unstructured.NestedString(spec, "expose", "service", "type")
-			if t != "" {
-				svcType = corev1.ServiceType(t)
-			}
-		}
-		svc := &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels(s.name), OwnerReferences: []metav1.OwnerReference{owner}},
-			Spec: corev1.ServiceSpec{
-				Type:     svcType,
-				Selector: map[string]string{"cluster": objName},
-				Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(int32(target))}},
-			},
 		}
 		if err := o.upsertService(ctx, svc); err != nil {
 			return err
@@ -521,6 +516,42 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 	return nil
 }
 
+// service is the Service Halyard generates for s, with spec.expose's port
+// rewrite of spin-deck and spin-gate.
+func (o *Operator) service(ns string, spec, config map[string]any, exposeType string, s service, objName string, target int, labels map[string]string, owner metav1.OwnerReference) *corev1.Service {
+	port := int32(s.port)
+	svcType := corev1.ServiceTypeClusterIP
+	if strings.EqualFold(exposeType, "service") && (s.name == "deck" || s.name == "gate") {
+		port = exposePort(spec, config, s.name)
+		t, _, _ := unstructured.NestedString(spec, "expose", "service", "type")
+		if t != "" {
+			svcType = corev1.ServiceType(t)
+		}
+	}
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, OwnerReferences: []metav1.OwnerReference{owner}},
+		Spec: corev1.ServiceSpec{
+			Type:     svcType,
+			Selector: map[string]string{"cluster": objName},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(int32(target))}},
+		},
+	}
+}
+
+// specHashAnnotation holds a hash of the Deployment spec the stand-in
+// generated, so that it updates the Deployment when anything in it
+// changed (a kustomize patch included) and leaves it alone otherwise.
+const specHashAnnotation = "spinnaker-operator-standin/spec-hash"
+
+func setSpecHash(d *appsv1.Deployment) {
+	b, _ := json.Marshal(d.Spec)
+	sum := sha256.Sum256(b)
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[specHashAnnotation] = hex.EncodeToString(sum[:])
+}
+
 func (o *Operator) upsertDeployment(ctx context.Context, d *appsv1.Deployment) error {
 	c := o.cs.AppsV1().Deployments(d.Namespace)
 	cur, err := c.Get(ctx, d.Name, metav1.GetOptions{})
@@ -531,7 +562,8 @@ func (o *Operator) upsertDeployment(ctx context.Context, d *appsv1.Deployment) e
 	if err != nil {
 		return err
 	}
-	if *cur.Spec.Replicas == *d.Spec.Replicas && cur.Spec.Template.Spec.Containers[0].Image == d.Spec.Template.Spec.Containers[0].Image &&
+	if cur.Annotations[specHashAnnotation] == d.Annotations[specHashAnnotation] &&
+		*cur.Spec.Replicas == *d.Spec.Replicas && cur.Spec.Template.Spec.Containers[0].Image == d.Spec.Template.Spec.Containers[0].Image &&
 		cur.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort == d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort &&
 		equality.Semantic.DeepEqual(cur.Spec.Template.Spec.Containers[0].Env, d.Spec.Template.Spec.Containers[0].Env) &&
 		len(cur.Spec.Template.Spec.Volumes) == len(d.Spec.Template.Spec.Volumes) {
@@ -539,6 +571,10 @@ func (o *Operator) upsertDeployment(ctx context.Context, d *appsv1.Deployment) e
 	}
 	cur.Spec.Replicas = d.Spec.Replicas
 	cur.Spec.Template = d.Spec.Template
+	if cur.Annotations == nil {
+		cur.Annotations = map[string]string{}
+	}
+	cur.Annotations[specHashAnnotation] = d.Annotations[specHashAnnotation]
 	_, err = c.Update(ctx, cur, metav1.UpdateOptions{FieldManager: standInManager})
 	return err
 }
