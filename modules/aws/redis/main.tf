@@ -57,11 +57,12 @@ resource "aws_elasticache_parameter_group" "this" {
 }
 
 ################################################################################
-# Network access: 6379 from the given groups only, no egress.
+# Network access: 6379 from the given groups only. No egress rule: the
+# provider removes the allow-all rule AWS adds to a new group.
 ################################################################################
 
 resource "aws_security_group" "this" {
-  name        = "${var.name}-redis"
+  name_prefix = "${var.name}-redis-"
   description = "Spinnaker's Redis ${var.name}: 6379 from the EKS nodes only"
   vpc_id      = var.vpc_id
 
@@ -119,7 +120,7 @@ resource "aws_elasticache_replication_group" "this" {
   at_rest_encryption_enabled = true
   kms_key_id                 = var.kms_key_id
   transit_encryption_enabled = true
-  transit_encryption_mode    = "required"
+  transit_encryption_mode    = "required" # what AWS sets on create with TLS; explicit, so a drift to "preferred" shows
 
   snapshot_retention_limit   = var.snapshot_retention_limit
   snapshot_window            = var.snapshot_window

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Replication group ID; also the name of its subnet group, the prefix of its parameter group and the security group's name."
+  description = "Replication group ID; also the name of its subnet group and the prefix of its parameter group's and security group's names."
   type        = string
 
   validation {
