@@ -265,12 +265,11 @@ run "with_ha_spinnaker_uses_elasticache_over_tls" {
     override_during = plan
     values = {
       primary_endpoint_address = "master.spinnaker.abc123.euw1.cache.amazonaws.com"
-      port                     = 6379
     }
   }
 
   assert {
-    condition     = module.redis[0].node_availability_zones == ["eu-west-1a", "eu-west-1b"] && module.redis[0].subnet_group_name == "spinnaker"
+    condition     = module.redis[0].node_availability_zones == tolist(["eu-west-1a", "eu-west-1b"]) && module.redis[0].subnet_group_name == "spinnaker"
     error_message = "A primary and a replica in two AZs, in the database subnets."
   }
 

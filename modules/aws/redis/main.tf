@@ -73,15 +73,17 @@ resource "aws_security_group" "this" {
   }
 }
 
+# count, not for_each: the groups' IDs are often unknown until the network
+# is applied, their number is not.
 resource "aws_vpc_security_group_ingress_rule" "redis" {
-  for_each = toset(var.source_security_group_ids)
+  count = length(var.source_security_group_ids)
 
   security_group_id            = aws_security_group.this.id
-  description                  = "Redis from ${each.key}"
+  description                  = "Redis from the Spinnaker nodes"
   ip_protocol                  = "tcp"
   from_port                    = 6379
   to_port                      = 6379
-  referenced_security_group_id = each.key
+  referenced_security_group_id = var.source_security_group_ids[count.index]
 
   tags = var.tags
 }
