@@ -205,6 +205,18 @@ run "ha_in_one_az_is_refused" {
   expect_failures = [var.availability_zones]
 }
 
+run "an_az_given_twice_is_refused" {
+  command = plan
+
+  # Two AZs, but three subnets: the third node would share the first's AZ.
+  variables {
+    availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1a"]
+    replica_count      = 2
+  }
+
+  expect_failures = [var.availability_zones]
+}
+
 run "more_nodes_than_azs_is_refused" {
   command = plan
 
