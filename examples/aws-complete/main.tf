@@ -92,6 +92,20 @@ module "mysql" {
   reader_count       = 2
 }
 
+# Spinnaker's Redis (Gate's sessions, Fiat, Orca's queue, Igor, Echo),
+# with ha: in the database subnets, reached on 6379 only from the internal
+# group (the EKS nodes), over TLS. Its url (rediss://) goes to the platform.
+module "redis" {
+  source = "../../modules/aws/redis"
+  count  = var.ha ? 1 : 0
+
+  name                      = var.name
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.database_subnet_ids
+  availability_zones        = module.network.azs
+  source_security_group_ids = [module.network.internal_security_group_id]
+}
+
 module "front50_bucket" {
   source = "../../modules/aws/bucket"
 
@@ -219,6 +233,10 @@ module "platform" {
     password_secret = { name = "spinnaker-mysql", key = "password" }
   }
 
+  # With ha, ElastiCache (TLS: the rediss:// url); without, the operator's
+  # in-cluster Redis.
+  redis_endpoint = var.ha ? module.redis[0].url : null
+
   promotion = { soak = "24h" }
 
   zones = {
@@ -296,6 +314,12 @@ locals {
       master_username        = module.mysql.master_username
       master_user_secret_arn = module.mysql.master_user_secret_arn
     }
+    redis = var.ha ? {
+      endpoint             = module.redis[0].endpoint
+      url                  = module.redis[0].url
+      replication_group_id = module.redis[0].replication_group_id
+      security_group_id    = module.redis[0].security_group_id
+    } : null
     front50 = {
       bucket = module.front50_bucket.bucket_id
       region = module.front50_bucket.bucket_region

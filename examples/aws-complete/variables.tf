@@ -22,6 +22,13 @@ variable "azs" {
   default     = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 }
 
+variable "ha" {
+  description = "Spinnaker without a single point of failure. Here: Spinnaker's Redis on ElastiCache (module.redis: a primary and a replica in different AZs, Multi-AZ with automatic failover, TLS) instead of the one Redis pod the operator runs in the cluster. false: the in-cluster Redis."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "cidr" {
   description = "The VPC's range; every subnet is computed from it."
   type        = string

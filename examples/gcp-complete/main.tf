@@ -105,6 +105,27 @@ module "mysql" {
   }
 }
 
+# Spinnaker's Redis (Gate's sessions, Fiat, Orca's queue, Igor, Echo),
+# with ha: Memorystore through private services access, reached only from
+# the GKE nodes (the internal tag). Without TLS: Memorystore's server CA is
+# the instance's own, which Spinnaker's JVMs do not trust (see the module's
+# transit_encryption).
+module "redis" {
+  source = "../../modules/gcp/redis"
+  count  = var.ha ? 1 : 0
+
+  project_id         = var.project_id
+  name               = "${var.name}-redis"
+  region             = var.region
+  authorized_network = module.network.private_network_id
+  labels             = var.labels
+
+  firewall = {
+    network     = module.network.network_id
+    source_tags = [module.network.internal_tag]
+  }
+}
+
 module "front50_bucket" {
   source = "../../modules/gcp/bucket"
 
@@ -197,6 +218,9 @@ module "platform" {
   sql_password         = var.db_password
   sql_password_version = var.db_password_version
 
+  # With ha, Memorystore; without, the operator's in-cluster Redis.
+  redis_endpoint = var.ha ? module.redis[0].url : null
+
   promotion = { soak = "24h" }
 
   zones = {
@@ -278,6 +302,11 @@ locals {
       iam_users                = module.mysql.iam_user_names
       replica_connection_names = module.mysql.replica_connection_names
     }
+    redis = var.ha ? {
+      endpoint = module.redis[0].endpoint
+      url      = module.redis[0].url
+      id       = module.redis[0].id
+    } : null
     front50 = {
       bucket = module.front50_bucket.name
     }

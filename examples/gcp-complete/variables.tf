@@ -41,6 +41,13 @@ variable "name" {
   default     = "spinnaker"
 }
 
+variable "ha" {
+  description = "Spinnaker without a single point of failure. Here: Spinnaker's Redis on Memorystore (module.redis: tier STANDARD_HA, a replica in another zone with automatic failover, reached only from the GKE nodes) instead of the one Redis pod the operator runs in the cluster. false: the in-cluster Redis."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "cidr" {
   description = "The one range nodes, pods, Services and private services access are computed from."
   type        = string

@@ -256,3 +256,48 @@ run "account_names_are_unique_at_the_bridge" {
 
   expect_failures = [var.target_clusters]
 }
+
+run "with_ha_spinnaker_uses_elasticache_over_tls" {
+  command = plan
+
+  override_resource {
+    target          = module.redis[0].aws_elasticache_replication_group.this
+    override_during = plan
+    values = {
+      primary_endpoint_address = "master.spinnaker.abc123.euw1.cache.amazonaws.com"
+    }
+  }
+
+  assert {
+    condition     = module.redis[0].node_availability_zones == tolist(["eu-west-1a", "eu-west-1b"]) && module.redis[0].subnet_group_name == "spinnaker"
+    error_message = "A primary and a replica in two AZs, in the database subnets."
+  }
+
+  assert {
+    condition     = module.platform.managed_spinnaker.redis_endpoint == "rediss://master.spinnaker.abc123.euw1.cache.amazonaws.com:6379"
+    error_message = "The installation's Redis is ElastiCache's primary endpoint over TLS, got ${coalesce(module.platform.managed_spinnaker.redis_endpoint, "null")}."
+  }
+
+  assert {
+    condition     = yamldecode(module.platform.managed_spinnaker.profiles["gate"]).redis.configuration.secure == true
+    error_message = "Gate must not run CONFIG against ElastiCache."
+  }
+
+  assert {
+    condition     = output.spinnaker.redis.endpoint == "master.spinnaker.abc123.euw1.cache.amazonaws.com:6379"
+    error_message = "The stack's spinnaker output gives the Redis endpoint as host:port."
+  }
+}
+
+run "without_ha_the_operator_runs_redis" {
+  command = plan
+
+  variables {
+    ha = false
+  }
+
+  assert {
+    condition     = length(module.redis) == 0 && module.platform.managed_spinnaker.redis_endpoint == null
+    error_message = "Without ha there is no ElastiCache and the installation keeps the in-cluster Redis."
+  }
+}

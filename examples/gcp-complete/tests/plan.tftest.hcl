@@ -205,3 +205,46 @@ run "account_names_are_unique_at_the_bridge" {
 
   expect_failures = [var.target_clusters]
 }
+
+run "with_ha_spinnaker_uses_memorystore_standard_ha" {
+  command = plan
+
+  override_resource {
+    target          = module.redis[0].google_redis_instance.this
+    override_during = plan
+    values          = { host = "10.60.200.4", port = 6379 }
+  }
+
+  assert {
+    condition     = module.redis[0].tier == "STANDARD_HA"
+    error_message = "With ha, Memorystore's STANDARD_HA tier (a replica in another zone)."
+  }
+
+  assert {
+    condition     = module.platform.managed_spinnaker.redis_endpoint == "redis://10.60.200.4:6379"
+    error_message = "The installation's Redis is Memorystore's address, got ${coalesce(module.platform.managed_spinnaker.redis_endpoint, "null")}."
+  }
+
+  assert {
+    condition     = yamldecode(module.platform.managed_spinnaker.profiles["gate"]).redis.configuration.secure == true
+    error_message = "Gate must not run CONFIG against Memorystore."
+  }
+
+  assert {
+    condition     = length(module.redis[0].firewall_rule_names) == 2
+    error_message = "Redis is reached only from the GKE nodes (an allow and a deny rule)."
+  }
+}
+
+run "without_ha_the_operator_runs_redis" {
+  command = plan
+
+  variables {
+    ha = false
+  }
+
+  assert {
+    condition     = length(module.redis) == 0 && module.platform.managed_spinnaker.redis_endpoint == null
+    error_message = "Without ha there is no Memorystore and the installation keeps the in-cluster Redis."
+  }
+}

@@ -69,6 +69,23 @@ resource "spinops_managed_spinnaker" "this" {
     password_wo_version = var.sql.password_secret == null ? var.sql_password_version : null
   }
 
+  # An external Redis (null: the operator's in-cluster one). Managed Redis
+  # (ElastiCache, Memorystore) refuses CONFIG: Gate must not try to set
+  # notify-keyspace-events itself (spinnaker/gate RedisActionConfig,
+  # redis.configuration.secure); the Redis modules set it in their
+  # parameters.
+  dynamic "redis" {
+    for_each = var.redis_endpoint == null ? [] : [var.redis_endpoint]
+
+    content {
+      endpoint = redis.value
+    }
+  }
+
+  profiles = var.redis_endpoint == null ? null : {
+    gate = yamlencode({ redis = { configuration = { secure = true } } })
+  }
+
   promotion {
     soak                     = var.promotion.soak
     require_verification     = var.promotion.require_verification

@@ -56,7 +56,7 @@ output "ready_for_install" {
 }
 
 output "managed_spinnaker" {
-  description = "The installation: id (the operator namespace), spinnaker_version, config_revision, verified_versions, persistence (s3 or gcs), sql (endpoint, reader_endpoint, port, databases, user, password_secret), promotion. No passwords."
+  description = "The installation: id (the operator namespace), spinnaker_version, config_revision, verified_versions, persistence (s3 or gcs), sql (endpoint, reader_endpoint, port, databases, user, password_secret), redis_endpoint (null: the operator's in-cluster Redis), profiles, promotion. No passwords."
   value = {
     id                = spinops_managed_spinnaker.this.id
     spinnaker_version = spinops_managed_spinnaker.this.spinnaker_version
@@ -82,7 +82,9 @@ output "managed_spinnaker" {
       user            = spinops_managed_spinnaker.this.sql.user
       password_secret = spinops_managed_spinnaker.this.sql.password_secret
     }
-    promotion = spinops_managed_spinnaker.this.promotion
+    redis_endpoint = try(spinops_managed_spinnaker.this.redis.endpoint, null)
+    profiles       = spinops_managed_spinnaker.this.profiles
+    promotion      = spinops_managed_spinnaker.this.promotion
   }
 }
 

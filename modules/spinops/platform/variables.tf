@@ -93,6 +93,22 @@ variable "sql_password" {
   }
 }
 
+variable "redis_endpoint" {
+  description = <<-EOT
+    An external Redis for every Spinnaker service: modules/aws/redis's or modules/gcp/redis's url (rediss://host:port with TLS,
+    redis://host:port without), or host:port (read as redis://). null keeps the Redis the operator runs in the cluster (one pod:
+    a single point of failure). Managed Redis refuses CONFIG, so with an endpoint Gate is told not to set keyspace notifications
+    itself (profile gate: redis.configuration.secure); the Redis must already have notify-keyspace-events gxE, as both modules set.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_endpoint == null || can(regex("^(rediss?://)?[A-Za-z0-9.-]+:[0-9]{1,5}(/[0-9]{1,2})?$", coalesce(var.redis_endpoint, "-")))
+    error_message = "redis_endpoint must be host:port, redis://host:port or rediss://host:port (optionally /DB), without a user or password: a password in the URL would be kept in state."
+  }
+}
+
 variable "sql_password_version" {
   description = "Raise to write a new sql_password (Terraform cannot see a write-only value change)."
   type        = number

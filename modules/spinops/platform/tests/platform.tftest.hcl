@@ -424,3 +424,45 @@ run "refuses_no_backup_bucket" {
 
   expect_failures = [var.backup]
 }
+
+run "without_redis_endpoint_the_operator_runs_redis" {
+  command = plan
+
+  assert {
+    condition     = spinops_managed_spinnaker.this.redis == null && spinops_managed_spinnaker.this.profiles == null
+    error_message = "Without redis_endpoint there is no redis block and no Gate profile: the operator's in-cluster Redis is used."
+  }
+}
+
+run "redis_endpoint_flows_into_the_installation" {
+  command = plan
+
+  variables {
+    redis_endpoint = "rediss://master.spin.abc123.euw1.cache.amazonaws.com:6379"
+  }
+
+  assert {
+    condition     = spinops_managed_spinnaker.this.redis.endpoint == "rediss://master.spin.abc123.euw1.cache.amazonaws.com:6379"
+    error_message = "redis_endpoint becomes spinops_managed_spinnaker's redis.endpoint."
+  }
+
+  assert {
+    condition     = yamldecode(spinops_managed_spinnaker.this.profiles["gate"]).redis.configuration.secure == true
+    error_message = "With an external Redis, Gate must not run CONFIG (redis.configuration.secure: managed Redis refuses it)."
+  }
+
+  assert {
+    condition     = output.managed_spinnaker.redis_endpoint == "rediss://master.spin.abc123.euw1.cache.amazonaws.com:6379"
+    error_message = "The installation output shows the Redis endpoint."
+  }
+}
+
+run "refuses_a_password_in_the_redis_url" {
+  command = plan
+
+  variables {
+    redis_endpoint = "rediss://default:hunter2hunter2@redis.example.internal:6379"
+  }
+
+  expect_failures = [var.redis_endpoint]
+}
