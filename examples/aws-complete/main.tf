@@ -150,6 +150,11 @@ module "edge" {
     security_group_ids = [module.network.internal_security_group_id]
     domain             = "bridge.${var.domain}"
   }
+
+  # Deck's and Gate's target groups take the green (production) zone's pods
+  # (output spinnaker.target_group_bindings_yaml, applied once the AWS Load
+  # Balancer Controller runs in the cluster).
+  target_group_bindings = { namespace = local.zone_namespaces[1] }
 }
 
 ################################################################################
@@ -303,7 +308,8 @@ module "platform" {
 # Everything the installation takes from the foundation, in one place
 # (output "spinnaker"), for what this stack does not set up itself: syncing
 # the RDS master secret into the "spinnaker-mysql" Secret (e.g. External
-# Secrets) and binding the green zone's Services to the target groups.
+# Secrets) and applying the TargetGroupBindings (target_group_bindings_yaml)
+# once the AWS Load Balancer Controller runs in the cluster.
 locals {
   spinnaker = {
     namespace = "spinnaker"
@@ -336,6 +342,7 @@ locals {
       gate      = module.edge.gate_url
       gate_x509 = module.edge.gate_x509_url
     }
-    target_group_arns = module.edge.target_group_arns
+    target_group_arns          = module.edge.target_group_arns
+    target_group_bindings_yaml = module.edge.target_group_bindings_yaml
   }
 }
