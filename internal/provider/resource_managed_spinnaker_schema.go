@@ -146,7 +146,11 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 			},
 			"redis": schema.SingleNestedBlock{
 				MarkdownDescription: "An external Redis instead of the one the operator would run.",
-				Attributes:          map[string]schema.Attribute{"endpoint": optStr("`host:port` or a `redis://` URL.")},
+				Attributes: map[string]schema.Attribute{"endpoint": schema.StringAttribute{Optional: true,
+					MarkdownDescription: "`host:port`, a `redis://` URL, or a `rediss://` URL for a Redis that requires TLS (ElastiCache with " +
+						"transit encryption). No user or password: they would be stored in state and in the SpinnakerService; " +
+						"restrict access by network instead (`modules/aws/redis`, `modules/gcp/redis`).",
+					Validators: []validator.String{validators.RedisEndpoint()}}},
 			},
 			"auth": schema.SingleNestedBlock{
 				MarkdownDescription: "Gate's authentication (any turns Fiat on).",

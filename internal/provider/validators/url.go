@@ -32,3 +32,16 @@ var baseURLRegexp = regexp.MustCompile(`^https?://[^\s/@?#]+(/[^\s?#]*)?$`)
 func BaseURL() validator.String {
 	return stringvalidator.RegexMatches(baseURLRegexp, "must be a base URL (https://HOST[:PORT][/PATH]) without credentials, query or fragment")
 }
+
+// redisEndpointRegexp is host:port, or a redis:// or rediss:// URL of a
+// host with an optional port and database path: no userinfo (a password
+// there would be stored in state and in the SpinnakerService's spec), query
+// or fragment.
+var redisEndpointRegexp = regexp.MustCompile(`^((redis|rediss)://[^\s/@?#:]+(:[0-9]{1,5})?(/[0-9]{1,2})?|[^\s/@?#:]+:[0-9]{1,5})$`)
+
+// RedisEndpoint checks an external Redis endpoint for Spinnaker.
+func RedisEndpoint() validator.String {
+	return stringvalidator.RegexMatches(redisEndpointRegexp,
+		"must be HOST:PORT, redis://HOST[:PORT] or rediss://HOST[:PORT] (TLS), without a user or password: "+
+			"give the Redis access by network (security group, authorized network) instead, as credentials here would be stored in Terraform state and in the SpinnakerService")
+}

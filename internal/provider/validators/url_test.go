@@ -44,3 +44,21 @@ func TestBaseURL(t *testing.T) {
 		"empty":    {val: types.StringValue(""), wantError: "must be a base URL"},
 	})
 }
+
+func TestRedisEndpoint(t *testing.T) {
+	t.Parallel()
+	const want = "must be HOST:PORT, redis://HOST[:PORT] or rediss://HOST[:PORT]"
+	testString(t, validators.RedisEndpoint(), map[string]stringCase{
+		"host port":     {val: types.StringValue("spinnaker.abc.cache.amazonaws.com:6379")},
+		"redis url":     {val: types.StringValue("redis://10.0.0.5:6379")},
+		"tls url":       {val: types.StringValue("rediss://master.spin.abc.euw1.cache.amazonaws.com:6379")},
+		"database":      {val: types.StringValue("redis://redis:6379/2")},
+		"no port":       {val: types.StringValue("redis://redis")},
+		"password":      {val: types.StringValue("redis://:s3cret@redis:6379"), wantError: want},
+		"user password": {val: types.StringValue("rediss://default:s3cret@redis:6379"), wantError: want},
+		"bare host":     {val: types.StringValue("redis"), wantError: want},
+		"other scheme":  {val: types.StringValue("http://redis:6379"), wantError: want},
+		"query":         {val: types.StringValue("redis://redis:6379?password=x"), wantError: want},
+		"space":         {val: types.StringValue("redis://red is:6379"), wantError: want},
+	})
+}
