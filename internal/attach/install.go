@@ -335,23 +335,7 @@ func (in *AgentInstall) Objects(rules Rules, credential string) ([]*unstructured
 				},
 			},
 		})
-	return toUnstructured(objs)
-}
-
-func toUnstructured(objs []runtime.Object) ([]*unstructured.Unstructured, error) {
-	out := make([]*unstructured.Unstructured, 0, len(objs))
-	for _, o := range objs {
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			return nil, fmt.Errorf("converting %T: %w", o, err)
-		}
-		u := &unstructured.Unstructured{Object: m}
-		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		unstructured.RemoveNestedField(u.Object, "status")
-		unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
-		out = append(out, u)
-	}
-	return out, nil
+	return kube.ToUnstructured(objs...)
 }
 
 // Refs are every object an install may have made, for deletion and for

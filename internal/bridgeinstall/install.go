@@ -393,7 +393,7 @@ func (in *Install) Objects(checksum string) ([]*unstructured.Unstructured, error
 		objs = append(objs, in.targetGroupBinding())
 	}
 	objs = append(objs, in.networkPolicy())
-	return toUnstructured(objs)
+	return kube.ToUnstructured(objs...)
 }
 
 func appProtocol(portName string) *string {
@@ -592,27 +592,6 @@ func Checksum(adminTokenVersion int64, tls TLSSource) string {
 	return hex.EncodeToString(h[:])[:16]
 }
 
-func toUnstructured(objs []runtime.Object) ([]*unstructured.Unstructured, error) {
-	out := make([]*unstructured.Unstructured, 0, len(objs))
-	for _, o := range objs {
-		var m map[string]any
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			m = u.Object
-		} else {
-			var err error
-			if m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(o); err != nil {
-				return nil, fmt.Errorf("converting %T: %w", o, err)
-			}
-		}
-		u := &unstructured.Unstructured{Object: m}
-		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		unstructured.RemoveNestedField(u.Object, "status")
-		unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
-		out = append(out, u)
-	}
-	return out, nil
-}
-
 func ref(apiVersion, kind, namespace, name string) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetAPIVersion(apiVersion)
@@ -706,7 +685,7 @@ func (in *Install) Apply(ctx context.Context, c *kube.Client, adminToken string,
 		}
 	}
 	if adminToken != "" {
-		u, err := toUnstructured([]runtime.Object{in.secret(in.AdminSecret(), map[string]string{AdminTokenKey: adminToken})})
+		u, err := kube.ToUnstructured(in.secret(in.AdminSecret(), map[string]string{AdminTokenKey: adminToken}))
 		if err != nil {
 			return err
 		}

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
@@ -178,16 +177,12 @@ func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, wr
 	}
 	checksum := monitorChecksum(spec, m.SecretsWOVersion.ValueInt64())
 	tflog.Info(ctx, "deploying the spinops monitor", map[string]any{"namespace": spec.Namespace, "name": spec.Name, "zones": len(spec.Config.Zones)})
-	for _, o := range objs {
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			diags.AddError("Rendering the monitor failed", err.Error())
-			return
-		}
-		u := &unstructured.Unstructured{Object: m}
-		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		unstructured.RemoveNestedField(u.Object, "status")
-		unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	us, err := kube.ToUnstructured(objs...)
+	if err != nil {
+		diags.AddError("Rendering the monitor failed", err.Error())
+		return
+	}
+	for _, u := range us {
 		switch u.GetKind() {
 		case "Secret":
 			if !writeSecrets {

@@ -8,10 +8,11 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
 // Zone spread of an HA zone's services (ha.zone_spread).
@@ -143,14 +144,11 @@ func renderPDBs(inst *Installation, z *Zone, services []Service) ([]*unstructure
 				UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
 			},
 		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pdb)
+		u, err := kube.ToUnstructured(pdb)
 		if err != nil {
 			return nil, fmt.Errorf("rendering the PodDisruptionBudget of %s: %w", s.Name, err)
 		}
-		u := &unstructured.Unstructured{Object: m}
-		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		delete(u.Object, "status")
-		out = append(out, u)
+		out = append(out, u...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out, nil
