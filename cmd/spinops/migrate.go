@@ -32,7 +32,7 @@ func newMigrateCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	var armory, out, spinnakerNS, halconfig, deployment, fromCluster, service, zoneName, zoneNS, tier string
-	var agentAccounts bool
+	var agentAccounts, adopt bool
 	plan := &cobra.Command{
 		Use:   "plan",
 		Short: "Write Terraform for what an existing installation runs: a Halyard config, a live SpinnakerService or an Armory Agent config",
@@ -42,6 +42,9 @@ func newMigrateCommand() *cobra.Command {
 			"profiles and service settings as they are, every other Halyard setting in config_overrides. Secrets are never written: the ones spinops " +
 			"has write-only arguments for become ephemeral variables, the others (and every local file a setting names) references to a Kubernetes " +
 			"Secret whose keys the report lists.\n\n" +
+			"--adopt (with --from-cluster) adopts the SpinnakerService in place instead of running a new zone beside it: the zone keeps its name and " +
+			"namespace and is imported (an import block), the installation uses the operator that runs it (install = false, left as it runs); the first " +
+			"apply changes nothing of the running Spinnaker and the plan after it is empty.\n\n" +
 			"--armory-agent reads an Armory Agent for Kubernetes config (kubesvc.yaml, as the Armory agent's reference documents it) and writes one " +
 			"spinops_agent_account per account: name, kinds, namespaces and permissions carried over; in-cluster accounts become mode agent with " +
 			"install_agent, kubeconfig accounts mode infrastructure with credential_secret. Credentials and tokens are never written (the bridge " +
@@ -53,6 +56,9 @@ func newMigrateCommand() *cobra.Command {
 				if s != "" {
 					sources++
 				}
+			}
+			if adopt && fromCluster == "" {
+				return errors.New("--adopt adopts a live SpinnakerService in place: give it with --from-cluster KUBECONFIG --spinnaker-service NS/NAME")
 			}
 			if sources != 1 {
 				return errors.New("give exactly one of --halconfig PATH (a Halyard config), --from-cluster KUBECONFIG with --spinnaker-service NS/NAME " +
@@ -75,7 +81,10 @@ func newMigrateCommand() *cobra.Command {
 					return fmt.Errorf("%s: %w", armory, err)
 				}
 			default:
-				var h *migrate.Halyard
+				var (
+					h        *migrate.Halyard
+					adoption *migrate.Adoption
+				)
 				if halconfig != "" {
 					command = "--halconfig " + halconfig
 					if h, err = migrate.ReadHalconfig(halconfig, deployment); err != nil {
@@ -83,11 +92,18 @@ func newMigrateCommand() *cobra.Command {
 					}
 				} else {
 					command = "--from-cluster " + fromCluster + " --spinnaker-service " + service
-					if h, err = readSpinnakerService(cmd.Context(), fromCluster, service); err != nil {
+					if adopt {
+						command += " --adopt"
+					}
+					if h, adoption, err = readSpinnakerService(cmd.Context(), fromCluster, service, adopt); err != nil {
 						return err
 					}
 				}
-				if hcl, rep, err = migrate.HalyardToHCL(h, migrate.HalyardOptions{ZoneName: zoneName, Namespace: zoneNS, Tier: tier, AgentAccounts: agentAccounts}); err != nil {
+				if adopt && !cmd.Flags().Changed("tier") {
+					tier = ""
+				}
+				if hcl, rep, err = migrate.HalyardToHCL(h, migrate.HalyardOptions{ZoneName: zoneName, Namespace: zoneNS, Tier: tier, AgentAccounts: agentAccounts,
+					Adopt: adoption}); err != nil {
 					return fmt.Errorf("%s: %w", h.Source, err)
 				}
 			}
@@ -116,6 +132,7 @@ func newMigrateCommand() *cobra.Command {
 	plan.Flags().StringVar(&zoneNS, "namespace", "", "the zone's namespace (default: the SpinnakerService's, or Halyard's deploymentEnvironment.location); another one runs the new zone beside the old installation")
 	plan.Flags().BoolVar(&agentAccounts, "agent-accounts", false, "serve each Kubernetes account through spinops' bridge (a spinops_agent_account each) instead of keeping it as a Clouddriver account")
 	plan.Flags().StringVar(&tier, "tier", "production", "the zone's tier: production or sandbox")
+	plan.Flags().BoolVar(&adopt, "adopt", false, "with --from-cluster: adopt the SpinnakerService in place (import it as the zone, keep its operator) instead of running a new zone beside it")
 	plan.Flags().StringVar(&armory, "armory-agent", "", "an Armory Agent for Kubernetes config file (kubesvc.yaml)")
 	plan.Flags().StringVar(&out, "out", "-", "file to write the Terraform to (- for stdout)")
 	plan.Flags().StringVar(&spinnakerNS, "spinnaker-namespace", "", "with --armory-agent: namespace (or a reference such as spinops_zone.green.namespace) of the zone the accounts go to; default: a variable")
@@ -269,25 +286,37 @@ func newMigrateDataCommand() *cobra.Command {
 	return cmd
 }
 
-// readSpinnakerService reads NS/NAME's SpinnakerService through kubeconfig.
-func readSpinnakerService(ctx context.Context, kubeconfig, ref string) (*migrate.Halyard, error) {
+// readSpinnakerService reads NS/NAME's SpinnakerService through kubeconfig
+// and, to adopt it, the operator that runs it.
+func readSpinnakerService(ctx context.Context, kubeconfig, ref string, adopt bool) (*migrate.Halyard, *migrate.Adoption, error) {
 	ns, name, ok := strings.Cut(ref, "/")
 	if !ok || ns == "" || name == "" {
-		return nil, fmt.Errorf("--spinnaker-service %q: give it as NAMESPACE/NAME, e.g. spinnaker/spinnaker", ref)
+		return nil, nil, fmt.Errorf("--spinnaker-service %q: give it as NAMESPACE/NAME, e.g. spinnaker/spinnaker", ref)
 	}
 	cfg, err := kube.Connection{ConfigPath: kubeconfig}.RESTConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading --from-cluster %s: %w", kubeconfig, err)
+		return nil, nil, fmt.Errorf("reading --from-cluster %s: %w", kubeconfig, err)
 	}
 	c, err := kube.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the cluster of %s: %w", kubeconfig, err)
+		return nil, nil, fmt.Errorf("connecting to the cluster of %s: %w", kubeconfig, err)
 	}
 	obj, err := c.Get(ctx, spinnaker.SpinnakerServiceGVK, ns, name)
 	if err != nil {
-		return nil, fmt.Errorf("reading SpinnakerService %s: %w", ref, err)
+		return nil, nil, fmt.Errorf("reading SpinnakerService %s: %w", ref, err)
 	}
-	return migrate.FromSpinnakerService(obj.Object)
+	h, err := migrate.FromSpinnakerService(obj.Object)
+	if err != nil || !adopt {
+		return h, nil, err
+	}
+	if _, err := spinnaker.AdoptedZone(obj); err != nil {
+		return nil, nil, fmt.Errorf("--adopt: %w", err)
+	}
+	op, err := spinnaker.OperatorOf(ctx, c, ns)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--adopt: finding the operator that runs SpinnakerService %s: %w", ref, err)
+	}
+	return h, migrate.AdoptionOf(op), nil
 }
 
 func splitLines(s string) []string {

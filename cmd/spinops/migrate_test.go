@@ -157,6 +157,59 @@ func TestMigratePlanFromCluster(t *testing.T) {
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "reading SpinnakerService "+ns+"/missing") {
 		t.Errorf("a missing SpinnakerService: %v", err)
 	}
+
+	// --adopt: refused while no operator reconciles the namespace, then,
+	// with one installed by hand in basic mode (watching its own namespace
+	// only), adopted: an import block with the operator's namespace, the
+	// operator left as it is.
+	adopt := func(extra ...string) (string, error) {
+		var stdout bytes.Buffer
+		root := newRootCommand()
+		root.SetOut(&stdout)
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(append([]string{"migrate", "plan", "--from-cluster", c.Kubeconfig, "--spinnaker-service", ns + "/spinnaker", "--adopt"}, extra...))
+		err := root.Execute()
+		return stdout.String(), err
+	}
+	if _, err := adopt(); err == nil || !strings.Contains(err.Error(), "no Spinnaker Operator reconciles the namespace") {
+		t.Errorf("--adopt without an operator: %v", err)
+	}
+	one := int32(1)
+	sel := map[string]string{"name": "spinnaker-operator"}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "spinnaker-operator", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "spinnaker-operator", Image: "registry.example/armory/spinnaker-operator:v1.3.1",
+				Env: []corev1.EnvVar{{Name: "WATCH_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
+			}}}}}}
+	if _, err := c.Clientset().AppsV1().Deployments(ns).Create(t.Context(), dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = adopt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"import {", `id = "` + ns + "/" + ns + `/spinnaker"`, "install      = false", "cluster_wide = false", `version      = "1.3.1"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--adopt: the output lacks %q:\n%s", want, out)
+		}
+	}
+	var code []string // the Terraform, without the report's comment lines
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "#") {
+			code = append(code, l)
+		}
+	}
+	for _, never := range []string{"config_revision", "promotion_override"} {
+		if strings.Contains(strings.Join(code, "\n"), never) {
+			t.Errorf("--adopt: the output has %s, which would plan a change on import:\n%s", never, out)
+		}
+	}
+	for _, bad := range [][]string{{"--namespace", "elsewhere"}, {"--zone-name", "green"}, {"--tier", "sandbox"}} {
+		if _, err := adopt(bad...); err == nil || !strings.Contains(err.Error(), "adopt") {
+			t.Errorf("--adopt %v: %v", bad, err)
+		}
+	}
 }
 
 // TestMigrateData copies a bucket in moto into a local directory and back

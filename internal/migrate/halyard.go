@@ -7,9 +7,9 @@ package migrate
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -17,6 +17,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"sigs.k8s.io/yaml"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
 // Halyard is one deployment of an existing installation: its deployment
@@ -216,6 +218,42 @@ type HalyardOptions struct {
 	// secrets and files moved out of the configuration; default
 	// spinops-migrated-secrets.
 	SecretName string
+	// Adopt, for a SpinnakerService read from a cluster, writes the zone as
+	// that SpinnakerService adopted in place (an import block, its own name
+	// and namespace, production) and the installation with the operator that
+	// already runs it, left as it is.
+	Adopt *Adoption
+}
+
+// Adoption is the operator that reconciles an adopted SpinnakerService
+// (spinnaker.OperatorOf).
+type Adoption struct {
+	// OperatorNamespace is its Deployment's namespace: the installation's id.
+	OperatorNamespace string
+	// ClusterWide: it watches every namespace.
+	ClusterWide bool
+	// OperatorVersion is its image's tag, when it has one.
+	OperatorVersion string
+}
+
+// checkAdoption refuses options an in-place adoption cannot honour.
+func checkAdoption(h *Halyard, o HalyardOptions) error {
+	if o.Adopt == nil {
+		return nil
+	}
+	switch {
+	case h.Name == "" || h.Namespace == "":
+		return errors.New("adopting in place needs a live SpinnakerService (--from-cluster with --spinnaker-service); a Halyard config has none")
+	case o.ZoneName != "" && o.ZoneName != h.Name:
+		return fmt.Errorf("adopting in place keeps the SpinnakerService's name %q (it cannot change): leave out --zone-name, or drop --adopt to run a new zone beside it", h.Name)
+	case o.Namespace != "" && o.Namespace != h.Namespace:
+		return fmt.Errorf("adopting in place keeps the SpinnakerService's namespace %q: leave out --namespace, or drop --adopt to run a new zone in %q beside it", h.Namespace, o.Namespace)
+	case o.Tier != "" && o.Tier != "production":
+		return errors.New("an adopted SpinnakerService is the installation's production zone (the one users reach): leave out --tier, and add a sandbox zone beside it afterwards")
+	case o.Adopt.OperatorNamespace == "":
+		return errors.New("adopting in place needs the namespace of the Spinnaker Operator that runs the SpinnakerService")
+	}
+	return nil
 }
 
 // Keys of the deployment configuration spinops sets itself, each with why
@@ -244,6 +282,9 @@ var halDropped = map[string]string{
 func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	var rep Report
 	rep.Unmapped = append(rep.Unmapped, h.unmapped...)
+	if err := checkAdoption(h, o); err != nil {
+		return nil, rep, err
+	}
 	if o.SecretName == "" {
 		o.SecretName = "spinops-migrated-secrets"
 	}
@@ -306,6 +347,19 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	res := resFile.Body()
 	inst := res.AppendNewBlock("resource", []string{"spinops_managed_spinnaker", "this"}).Body()
 	inst.SetAttributeValue("spinnaker_version", cty.StringVal(version))
+	if a := o.Adopt; a != nil {
+		// The operator that runs the SpinnakerService stays as it is
+		// (its Deployment, selector and CRDs untouched): the installation
+		// only keeps spinops' records in its namespace.
+		inst.AppendNewline()
+		op := inst.AppendNewBlock("operator", nil).Body()
+		op.SetAttributeValue("namespace", cty.StringVal(a.OperatorNamespace))
+		op.SetAttributeValue("install", cty.False)
+		op.SetAttributeValue("cluster_wide", cty.BoolVal(a.ClusterWide))
+		if a.OperatorVersion != "" {
+			op.SetAttributeValue("version", cty.StringVal(a.OperatorVersion))
+		}
+	}
 
 	// Front50's bucket.
 	if ps := mapOf(cfg["persistentStorage"]); ps != nil {
@@ -590,11 +644,16 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	res.AppendNewline()
 	z := res.AppendNewBlock("resource", []string{"spinops_zone", resourceLabel(zoneName)}).Body()
 	z.SetAttributeTraversal("managed_spinnaker_id", traversal("spinops_managed_spinnaker.this.id"))
-	z.SetAttributeTraversal("config_revision", traversal("spinops_managed_spinnaker.this.config_revision"))
+	if o.Adopt == nil {
+		// Adopted, the zone has no config_revision at first: the
+		// installation is made in the same apply, so its revision would be
+		// unknown and the import would plan a change.
+		z.SetAttributeTraversal("config_revision", traversal("spinops_managed_spinnaker.this.config_revision"))
+	}
 	z.SetAttributeValue("name", cty.StringVal(zoneName))
 	z.SetAttributeValue("namespace", cty.StringVal(namespace))
 	z.SetAttributeValue("tier", cty.StringVal(o.Tier))
-	if o.Tier == "production" {
+	if o.Tier == "production" && o.Adopt == nil {
 		// The promotion gate lets a production zone take only a version a
 		// sandbox zone verified; the version this installation already runs
 		// in production is the exception, recorded in the ledger.
@@ -604,11 +663,12 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("zone %s: promotion_override lets it take %s, which no sandbox zone has verified yet "+
 			"(the version the old installation runs); remove it after the first apply, so that later versions go through a sandbox zone", zoneName, version))
 	}
-	if cd, echo := mapOf(ha["clouddriver"]), mapOf(ha["echo"]); enabled(cd) || enabled(echo) {
+	if hz := spinnaker.HAFromConfig(h.Config); hz != nil {
+		cd, echo := mapOf(ha["clouddriver"]), mapOf(ha["echo"])
 		z.AppendNewline()
 		b := z.AppendNewBlock("ha", nil).Body()
 		b.SetAttributeValue("enabled", cty.True)
-		b.SetAttributeValue("clouddriver_split", cty.BoolVal(enabled(cd)))
+		b.SetAttributeValue("clouddriver_split", cty.BoolVal(hz.ClouddriverSplit))
 		if !enabled(echo) || !enabled(cd) {
 			rep.Notes = append(rep.Notes, "deploymentEnvironment.haServices: only one of clouddriver and echo ran split; spinops' ha splits Echo whenever it is on (clouddriver_split is set as it was)")
 		}
@@ -617,7 +677,7 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 		}
 	}
 	if e := h.Expose; len(e) > 0 {
-		exposeBlock(z, e, sec, &rep)
+		exposeBlock(z, e, h.Config, &rep)
 	}
 	zoneLabel := resourceLabel(zoneName)
 	seen := map[string]bool{}
@@ -632,9 +692,20 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 			b.SetAttributeTraversal("namespace", traversal("spinops_zone."+zoneLabel+".namespace"))
 		}, &rep)
 	}
-	if h.Name != "" {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("SpinnakerService %s/%s: run the new zone beside it (--namespace, --zone-name) and move over; "+
-			"adopting it in place (importing the zone) is not supported yet", h.Namespace, h.Name))
+	switch {
+	case o.Adopt != nil:
+		res.AppendNewline()
+		imp := res.AppendNewBlock("import", nil).Body()
+		imp.SetAttributeTraversal("to", traversal("spinops_zone."+zoneLabel))
+		imp.SetAttributeValue("id", cty.StringVal(o.Adopt.OperatorNamespace+"/"+h.Namespace+"/"+h.Name))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("SpinnakerService %s/%s is adopted in place: the first apply imports it as zone %s and makes the installation's records "+
+			"in namespace %s (its operator, %s, is left as it runs); the running Spinnaker is not changed, and the plan after it is empty", h.Namespace, h.Name, zoneName,
+			o.Adopt.OperatorNamespace, "install = false"))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("zone %s: its first change after the adoption (an argument of the zone, or config_revision = spinops_managed_spinnaker.this.config_revision "+
+			"added to roll the installation's changes out to it) re-renders the whole SpinnakerService from these arguments, the spinops way; review this file against the report first", zoneName))
+	case h.Name != "":
+		rep.Notes = append(rep.Notes, fmt.Sprintf("SpinnakerService %s/%s: run the new zone beside it (--namespace, --zone-name) and move over, "+
+			"or adopt it in place with --adopt", h.Namespace, h.Name))
 	}
 	if !keeper.empty() {
 		var b strings.Builder
@@ -713,28 +784,28 @@ type wovar struct {
 	attr       string
 }
 
-// exposeBlock turns the SpinnakerService's spec.expose into the zone's.
-func exposeBlock(z *hclwrite.Body, e, sec map[string]any, rep *Report) {
-	typ, _ := e["type"].(string)
-	if typ != "service" {
-		rep.Unmapped = append(rep.Unmapped, fmt.Sprintf("spec.expose.type %q: spinops exposes with type service or ingress", typ))
+// exposeBlock turns the SpinnakerService's spec.expose into the zone's,
+// as spinnaker.ExposeFromSpec reads it (the mapping an adopted zone's
+// import reads too).
+func exposeBlock(z *hclwrite.Body, e, config map[string]any, rep *Report) {
+	ex, why := spinnaker.ExposeFromSpec(e, config)
+	if ex == nil {
+		rep.Unmapped = append(rep.Unmapped, why)
 		return
 	}
 	z.AppendNewline()
 	b := z.AppendNewBlock("expose", nil).Body()
-	b.SetAttributeValue("type", cty.StringVal("service"))
-	for _, kv := range [][2]string{{"uiSecurity", "deck_host"}, {"apiSecurity", "gate_host"}} {
-		if s, _ := mapOf(sec[kv[0]])["overrideBaseUrl"].(string); s != "" {
-			if u, err := url.Parse(s); err == nil && u.Hostname() != "" {
-				b.SetAttributeValue(kv[1], cty.StringVal(u.Hostname()))
-			}
-		}
+	b.SetAttributeValue("type", cty.StringVal(ex.Type))
+	if ex.DeckHost != "" {
+		b.SetAttributeValue("deck_host", cty.StringVal(ex.DeckHost))
 	}
-	svc := mapOf(e["service"])
-	if ann := mapOf(svc["annotations"]); len(ann) > 0 {
+	if ex.GateHost != "" {
+		b.SetAttributeValue("gate_host", cty.StringVal(ex.GateHost))
+	}
+	if len(ex.Annotations) > 0 {
 		vals := map[string]cty.Value{}
-		for k, v := range ann {
-			vals[k] = cty.StringVal(fmt.Sprint(v))
+		for k, v := range ex.Annotations {
+			vals[k] = cty.StringVal(v)
 		}
 		b.SetAttributeValue("annotations", cty.ObjectVal(vals))
 	}
@@ -899,3 +970,19 @@ func toCty(v any) cty.Value {
 	}
 	return cty.StringVal(fmt.Sprint(v))
 }
+
+// AdoptionOf is the Adoption of the operator that runs a SpinnakerService:
+// its namespace, whether it watches every namespace, and its image's tag as
+// the operator version (none for a digest or a tag that is no version).
+func AdoptionOf(op spinnaker.OperatorInstance) *Adoption {
+	a := &Adoption{OperatorNamespace: op.Namespace, ClusterWide: op.WatchNamespace == ""}
+	image, _, _ := strings.Cut(op.Image, "@")
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		if tag := strings.TrimPrefix(image[i+1:], "v"); operatorTagRE.MatchString(tag) {
+			a.OperatorVersion = tag
+		}
+	}
+	return a
+}
+
+var operatorTagRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)

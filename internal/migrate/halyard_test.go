@@ -11,7 +11,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
 // neverRE matches the secret values planted in testdata/hal: none may be
@@ -292,5 +295,106 @@ func TestHalyardAgentAccounts(t *testing.T) {
 	}
 	if m := neverRE.FindAllString(hcl+report, -1); len(m) > 0 {
 		t.Errorf("secrets written out: %v", m)
+	}
+}
+
+// TestHalyardAdoptInPlace: adopting a SpinnakerService in place writes the
+// zone under its own name and namespace with an import block naming the
+// operator's namespace, the installation with that operator left alone, and
+// nothing that would plan a change on import (config_revision of an
+// installation made in the same apply, promotion_override); the zone's
+// expose and ha are the ones the import reads (spinnaker.AdoptedZone).
+func TestHalyardAdoptInPlace(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "spinnakerservice.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := yaml.Unmarshal(raw, &obj); err != nil {
+		t.Fatal(err)
+	}
+	h, err := FromSpinnakerService(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Adoption{OperatorNamespace: "spinnaker-operator", ClusterWide: true, OperatorVersion: "1.3.1"}
+	hcl, rep, err := HalyardToHCL(h, HalyardOptions{Adopt: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(hcl)
+	for _, want := range []string{
+		"operator {", `namespace    = "spinnaker-operator"`, "install      = false", "cluster_wide = true", `version      = "1.3.1"`,
+		`resource "spinops_zone" "spinnaker"`, `name                 = "spinnaker"`, `namespace            = "spinnaker-prod"`, `tier                 = "production"`,
+		"import {", "to = spinops_zone.spinnaker", `id = "spinnaker-operator/spinnaker-prod/spinnaker"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the Terraform lacks %q:\n%s", want, out)
+		}
+	}
+	for _, never := range []string{"config_revision", "promotion_override"} {
+		if strings.Contains(out, never) {
+			t.Errorf("the adopted zone has %s, which plans a change on import:\n%s", never, out)
+		}
+	}
+	if !strings.Contains(rep.String(), "adopted in place") || strings.Contains(rep.String(), "run the new zone beside it") {
+		t.Errorf("the report does not say the SpinnakerService is adopted:\n%s", rep.String())
+	}
+	// The zone block carries what the import reads from the object.
+	u := &unstructured.Unstructured{Object: obj}
+	z, err := spinnaker.AdoptedZone(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.Expose == nil || !strings.Contains(out, `deck_host = "`+z.Expose.DeckHost+`"`) || !strings.Contains(out, `gate_host = "`+z.Expose.GateHost+`"`) {
+		t.Errorf("expose differs from what the import reads (%+v):\n%s", z.Expose, out)
+	}
+	for k, v := range z.Expose.Annotations {
+		if !strings.Contains(out, fmt.Sprintf("%q = %q", k, v)) {
+			t.Errorf("annotation %s=%s the import reads is not written:\n%s", k, v, out)
+		}
+	}
+
+	for _, c := range []struct {
+		o    HalyardOptions
+		want string
+	}{
+		{HalyardOptions{Adopt: a, Namespace: "elsewhere"}, `keeps the SpinnakerService's namespace "spinnaker-prod"`},
+		{HalyardOptions{Adopt: a, ZoneName: "green"}, `keeps the SpinnakerService's name "spinnaker"`},
+		{HalyardOptions{Adopt: a, Tier: "sandbox"}, "production zone"},
+		{HalyardOptions{Adopt: &Adoption{}}, "namespace of the Spinnaker Operator"},
+	} {
+		if _, _, err := HalyardToHCL(h, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want an error with %q", c.o, err, c.want)
+		}
+	}
+	hal, err := ReadHalconfig(filepath.Join("testdata", "hal"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := HalyardToHCL(hal, HalyardOptions{Adopt: a}); err == nil || !strings.Contains(err.Error(), "needs a live SpinnakerService") {
+		t.Errorf("adopting a Halyard config: %v", err)
+	}
+}
+
+// TestAdoptionOf: the operator's version is its image's tag, when the tag
+// is a version.
+func TestAdoptionOf(t *testing.T) {
+	for image, want := range map[string]string{
+		"armory/spinnaker-operator:1.3.1":                         "1.3.1",
+		"registry.example:5000/armory/spinnaker-operator:v1.4.0":  "1.4.0",
+		"registry.example:5000/armory/spinnaker-operator":         "",
+		"armory/spinnaker-operator:latest":                        "",
+		"armory/spinnaker-operator@sha256:0123456789abcdef":       "",
+		"armory/spinnaker-operator:1.3.1@sha256:0123456789abcdef": "1.3.1",
+		"armory/spinnaker-operator:1.3.1-rc.1":                    "",
+	} {
+		a := AdoptionOf(spinnaker.OperatorInstance{Namespace: "op", Image: image})
+		if a.OperatorVersion != want || a.OperatorNamespace != "op" || !a.ClusterWide {
+			t.Errorf("%s: %+v, want version %q", image, a, want)
+		}
+	}
+	if a := AdoptionOf(spinnaker.OperatorInstance{Namespace: "op", WatchNamespace: "op"}); a.ClusterWide {
+		t.Errorf("an operator watching one namespace is not cluster-wide: %+v", a)
 	}
 }

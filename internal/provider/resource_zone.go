@@ -142,7 +142,30 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			return
 		}
 	}
-	if inst != nil && r.allKnown(&plan) {
+	adoption, d := adoptionOf(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	if state == nil {
+		adoption = nil
+	}
+	switch {
+	case adoption != nil && !changed && state.SpecSHA256.ValueString() == adoption.SpecSHA256:
+		// Adopted and left alone since: the SpinnakerService runs as it
+		// did, and nothing asks to change it.
+	case adoption != nil && !changed:
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Zone %s changed since it was adopted", plan.Name.ValueString()),
+			"The SpinnakerService's spec was edited since the import adopted it, so this apply re-renders it from the zone's and the installation's arguments, "+
+				"which replaces whatever else the spec now holds.")
+		fallthrough
+	case adoption != nil && changed:
+		if adoption.SpecSHA256 == state.SpecSHA256.ValueString() {
+			resp.Diagnostics.AddWarning(fmt.Sprintf("Zone %s was adopted: this change re-renders its SpinnakerService", plan.Name.ValueString()),
+				"The zone was imported from a SpinnakerService spinops did not make, and has run as it was since. Its first change re-renders the whole spec "+
+					"from the zone's and the installation's arguments (what `spinops migrate plan --adopt` wrote, with its report of what it could not map); "+
+					"what the old spec held beyond them is replaced. From then on spinops manages the zone like any other.")
+		}
+		changed = true
+	}
+	if inst != nil && r.allKnown(&plan) && (adoption == nil || changed) {
 		zone, d := expandZone(ctx, &plan)
 		resp.Diagnostics.Append(d...)
 		if rd, err := spinnaker.Render(inst, zone, nil); err == nil {
@@ -260,6 +283,10 @@ func (r *zoneResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r.deploy(ctx, "updating", &plan, &state, timeout, &resp.State, &resp.Diagnostics)
+	if !resp.Diagnostics.HasError() {
+		// An adopted zone is spinops' own once a change was rendered.
+		resp.Diagnostics.Append(clearAdoption(ctx, resp.Private)...)
+	}
 }
 
 // stateSetter is what Create and Update responses share.
@@ -537,12 +564,20 @@ func (r *zoneResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		resp.Diagnostics.AddError(fmt.Sprintf("reading zone (%s)", name), err.Error())
 		return
 	}
-	if state.ManagedSpinnakerID.IsNull() {
-		// Imported: everything comes from the object.
-		resp.Diagnostics.Append(importedZone(ctx, &state, obj)...)
+	if state.Tier.IsNull() {
+		// Imported (tier is required, so only an import leaves it null):
+		// everything comes from the object.
+		adopted, d := importedZone(ctx, &state, obj)
+		resp.Diagnostics.Append(d...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
+		if adopted {
+			resp.Diagnostics.Append(setAdoption(ctx, resp.Private, obj)...)
+		}
+	} else if obj.GetAnnotations()[spinnaker.AnnotationZone] != "" {
+		// Re-rendered by spinops since an adoption: no longer adopted.
+		resp.Diagnostics.Append(clearAdoption(ctx, resp.Private)...)
 	}
 	r.flatten(ctx, &state, obj, clients, state.ManagedSpinnakerID.ValueString(), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
@@ -580,15 +615,35 @@ func (r *zoneResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	}
 }
 
+// ImportState takes <namespace>/<name> for a zone spinops made (its
+// settings are read back from its annotation), or
+// <managed_spinnaker_id>/<namespace>/<name> to adopt a SpinnakerService
+// spinops did not make (docs/migration.md, "Adopting an operator install in
+// place"). Read does the rest.
 func (r *zoneResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	ns, name, ok := strings.Cut(req.ID, "/")
-	if !ok || ns == "" || name == "" {
-		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: import a zone by <namespace>/<name>, e.g. spinnaker-green/green.", req.ID))
+	parts := strings.Split(req.ID, "/")
+	for _, p := range parts {
+		if p == "" {
+			parts = nil
+		}
+	}
+	var installation, ns, name string
+	switch len(parts) {
+	case 2:
+		ns, name = parts[0], parts[1]
+	case 3:
+		installation, ns, name = parts[0], parts[1], parts[2]
+	default:
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: import a zone spinops made by <namespace>/<name> (e.g. spinnaker-green/green), "+
+			"or adopt a SpinnakerService it did not make by <managed_spinnaker_id>/<namespace>/<name> (e.g. spinnaker-operator/spinnaker/spinnaker).", req.ID))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), ns+"/"+name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	if installation != "" {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("managed_spinnaker_id"), installation)...)
+	}
 }
 
 func deletionProtectedDetail(m *zoneModel) string {

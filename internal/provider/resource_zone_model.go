@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -163,15 +165,34 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 }
 
 // importedZone fills the arguments of an imported zone from the settings
-// spinops stored on its SpinnakerService.
-func importedZone(ctx context.Context, m *zoneModel, obj *unstructured.Unstructured) diag.Diagnostics {
-	var diags diag.Diagnostics
-	z, err := spinnaker.ZoneOf(obj)
+// spinops stored on its SpinnakerService, or, for one spinops did not make
+// and that is imported with its installation's id, from the object itself
+// (spinnaker.AdoptedZone); adopted says which.
+func importedZone(ctx context.Context, m *zoneModel, obj *unstructured.Unstructured) (adopted bool, diags diag.Diagnostics) {
+	ref := obj.GetNamespace() + "/" + obj.GetName()
+	var z *spinnaker.Zone
+	var err error
+	switch label := obj.GetLabels()[spinnaker.LabelInstallation]; {
+	case obj.GetAnnotations()[spinnaker.AnnotationZone] != "":
+		if !m.ManagedSpinnakerID.IsNull() && m.ManagedSpinnakerID.ValueString() != label {
+			diags.AddError("importing zone", fmt.Sprintf("SpinnakerService %s is zone of installation %q, not %q: import it by %s", ref, label, m.ManagedSpinnakerID.ValueString(), ref))
+			return false, diags
+		}
+		z, err = spinnaker.ZoneOf(obj)
+		m.ManagedSpinnakerID = types.StringValue(label)
+	case m.ManagedSpinnakerID.IsNull():
+		diags.AddError("importing zone", fmt.Sprintf("SpinnakerService %s was not made by spinops (it has no %s annotation). To adopt it in place, import it "+
+			"with the id of the spinops_managed_spinnaker that takes it over: <managed_spinnaker_id>/%s; `spinops migrate plan --from-cluster KUBECONFIG "+
+			"--spinnaker-service %s --adopt` writes that import block and the matching arguments.", ref, spinnaker.AnnotationZone, ref, ref))
+		return false, diags
+	default:
+		z, err = spinnaker.AdoptedZone(obj)
+		adopted = true
+	}
 	if err != nil {
 		diags.AddError("importing zone", err.Error())
-		return diags
+		return false, diags
 	}
-	m.ManagedSpinnakerID = types.StringValue(obj.GetLabels()[spinnaker.LabelInstallation])
 	m.Name = types.StringValue(z.Name)
 	m.Namespace = types.StringValue(z.Namespace)
 	m.Tier = types.StringValue(z.Tier)
@@ -212,7 +233,54 @@ func importedZone(ctx context.Context, m *zoneModel, obj *unstructured.Unstructu
 		m.ServiceSettings, d = types.MapValueFrom(ctx, types.StringType, z.ServiceSettings)
 		diags.Append(d...)
 	}
-	return diags
+	return adopted, diags
+}
+
+// privateKeyAdopted is the zone's private state key that marks it adopted:
+// the SHA-256 of the SpinnakerService's spec when it was imported. While the
+// spec is that and the zone's arguments are unchanged, the plan leaves the
+// SpinnakerService as it runs.
+const privateKeyAdopted = "adopted"
+
+type zoneAdoption struct {
+	SpecSHA256 string `json:"spec_sha256"`
+}
+
+// privateState is what ReadResponse.Private and the others are.
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func setAdoption(ctx context.Context, p privateState, obj *unstructured.Unstructured) diag.Diagnostics {
+	b, err := json.Marshal(zoneAdoption{SpecSHA256: spinnaker.SpecHash(spinnaker.SpecOf(obj))})
+	if err != nil {
+		var d diag.Diagnostics
+		d.AddError("recording the adoption", err.Error())
+		return d
+	}
+	return p.SetKey(ctx, privateKeyAdopted, b)
+}
+
+// clearAdoption removes the mark (the zone is spinops' own now).
+func clearAdoption(ctx context.Context, p privateState) diag.Diagnostics {
+	if b, d := p.GetKey(ctx, privateKeyAdopted); d.HasError() || len(b) == 0 {
+		return d
+	}
+	return p.SetKey(ctx, privateKeyAdopted, nil)
+}
+
+// adoptionOf reads the adoption mark; nil when the zone is not adopted.
+func adoptionOf(ctx context.Context, p privateState) (*zoneAdoption, diag.Diagnostics) {
+	b, d := p.GetKey(ctx, privateKeyAdopted)
+	if d.HasError() || len(b) == 0 {
+		return nil, d
+	}
+	var a zoneAdoption
+	if err := json.Unmarshal(b, &a); err != nil || a.SpecSHA256 == "" {
+		return nil, d
+	}
+	return &a, d
 }
 
 func optionalString(s string) types.String {

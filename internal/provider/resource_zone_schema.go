@@ -38,9 +38,12 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"**Promotion gate:** a production zone's plan is refused when it asks for a version that no sandbox zone of the installation verified " +
 			"at least the installation's `promotion.soak` ago; the diagnostic names what each sandbox verified and when, and how long remains. " +
 			"`promotion_override` lets an emergency through and is recorded in the ledger.\n\n" +
-			"Out-of-band edits of the SpinnakerService show up as a planned change of `spec_sha256` (and of `spinnaker_version` when the version was edited).",
+			"Out-of-band edits of the SpinnakerService show up as a planned change of `spec_sha256` (and of `spinnaker_version` when the version was edited).\n\n" +
+			"**Import:** a zone spinops made by `<namespace>/<name>`. A SpinnakerService spinops did not make is adopted in place by " +
+			"`<managed_spinnaker_id>/<namespace>/<name>` (`spinops migrate plan --adopt` writes the import block and the matching arguments): it runs " +
+			"as it is, with an empty plan, until the zone's first change re-renders it.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; also the import id.",
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"managed_spinnaker_id": schema.StringAttribute{Required: true, PlanModifiers: replace,
 				MarkdownDescription: "The `id` of the `spinops_managed_spinnaker` this zone belongs to."},

@@ -286,6 +286,8 @@ type OperatorInstance struct {
 	Namespace, Name string
 	// WatchNamespace is "" for an operator that reconciles every namespace.
 	WatchNamespace string
+	// Image is the spinnaker-operator container's image.
+	Image string
 }
 
 func (o OperatorInstance) String() string {
@@ -315,7 +317,7 @@ func FindOperators(ctx context.Context, c *kube.Client) ([]OperatorInstance, err
 			if ctr.Name != "spinnaker-operator" && !strings.HasSuffix(image, "/spinnaker-operator") {
 				continue
 			}
-			inst := OperatorInstance{Namespace: d.Namespace, Name: d.Name}
+			inst := OperatorInstance{Namespace: d.Namespace, Name: d.Name, Image: ctr.Image}
 			for _, e := range ctr.Env {
 				if e.Name != "WATCH_NAMESPACE" {
 					continue
