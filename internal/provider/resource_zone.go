@@ -173,12 +173,21 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				changed = true
 			}
 			plan.SpecSHA256 = types.StringValue(rd.SpecHash)
+			budgets := make([]string, len(rd.PDBs))
+			for i, p := range rd.PDBs {
+				budgets[i] = p.GetName()
+			}
+			plan.DisruptionBudgets = stringList(budgets)
+			if state == nil || !state.DisruptionBudgets.Equal(plan.DisruptionBudgets) {
+				changed = true
+			}
 		} else {
 			resp.Diagnostics.AddError(fmt.Sprintf("planning zone (%s)", plan.Name.ValueString()), err.Error())
 			return
 		}
 	} else if changed {
 		plan.SpecSHA256 = types.StringUnknown()
+		plan.DisruptionBudgets = types.ListUnknown(types.StringType)
 	}
 	if changed {
 		for _, v := range []*types.String{&plan.Status, &plan.DeployedVersion, &plan.VerifiedVersion, &plan.VerifiedAt, &plan.UIURL, &plan.APIURL} {

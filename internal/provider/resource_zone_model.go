@@ -51,14 +51,15 @@ type zoneModel struct {
 	UpgradeNotifications *upgradeNotificationsModel `tfsdk:"upgrade_notifications"`
 	Timeouts             timeouts.Value             `tfsdk:"timeouts"`
 
-	Status          types.String `tfsdk:"status"`
-	Services        types.Map    `tfsdk:"services"`
-	DeployedVersion types.String `tfsdk:"deployed_version"`
-	VerifiedVersion types.String `tfsdk:"verified_version"`
-	VerifiedAt      types.String `tfsdk:"verified_at"`
-	UIURL           types.String `tfsdk:"ui_url"`
-	APIURL          types.String `tfsdk:"api_url"`
-	SpecSHA256      types.String `tfsdk:"spec_sha256"`
+	Status            types.String `tfsdk:"status"`
+	Services          types.Map    `tfsdk:"services"`
+	DeployedVersion   types.String `tfsdk:"deployed_version"`
+	VerifiedVersion   types.String `tfsdk:"verified_version"`
+	VerifiedAt        types.String `tfsdk:"verified_at"`
+	UIURL             types.String `tfsdk:"ui_url"`
+	APIURL            types.String `tfsdk:"api_url"`
+	SpecSHA256        types.String `tfsdk:"spec_sha256"`
+	DisruptionBudgets types.List   `tfsdk:"disruption_budgets"`
 }
 
 type zoneHAModel struct {
@@ -148,6 +149,13 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 	sv, d := types.MapValue(zoneServiceType, services)
 	diags.Append(d...)
 	m.Services = sv
+
+	m.DisruptionBudgets = types.ListNull(types.StringType)
+	if names, err := spinnaker.ZonePDBNames(ctx, c.target, obj.GetNamespace(), obj.GetName()); err != nil {
+		diags.AddWarning("Cannot read the zone's PodDisruptionBudgets", err.Error())
+	} else {
+		m.DisruptionBudgets = stringList(names)
+	}
 
 	m.VerifiedVersion = types.StringValue("")
 	m.VerifiedAt = types.StringValue("")

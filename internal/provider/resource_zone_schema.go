@@ -84,6 +84,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"ui_url":           computed("Deck's URL as the operator reports it."),
 			"api_url":          computed("Gate's URL as the operator reports it."),
 			"spec_sha256":      computed("SHA-256 of the SpinnakerService's spec in the cluster; a planned change means the rendering changed or the object was edited out of band."),
+			"disruption_budgets": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The PodDisruptionBudgets spinops keeps for the zone (one per service with 2 or more replicas under `ha`), as found in the cluster. " +
+					"A planned change means one was deleted out of band (or the rendering changed), and the apply restores them."},
 		},
 		Blocks: map[string]schema.Block{
 			"kubernetes": func() schema.SingleNestedBlock {

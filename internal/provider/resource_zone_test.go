@@ -285,6 +285,30 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 				Check: checkOutOfBandEditReverted(t, c),
 			},
 			{
+				// A disruption budget deleted out of band is a planned
+				// change, and the apply puts it back.
+				Config: cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3"}),
+				PreConfig: func() {
+					l, err := c.PolicyV1().PodDisruptionBudgets(accRedNS).List(t.Context(), metav1.ListOptions{})
+					if err != nil || len(l.Items) == 0 {
+						t.Fatalf("no disruption budget to delete in %s: %v", accRedNS, err)
+					}
+					if err := c.PolicyV1().PodDisruptionBudgets(accRedNS).Delete(t.Context(), l.Items[0].Name, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("spinops_zone.green", plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("disruption_budgets"),
+						knownvalue.ListPartial(map[int]knownvalue.Check{0: knownvalue.StringRegexp(regexp.MustCompile(`^spin-`))})),
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("disruption_budgets"), knownvalue.ListSizeExact(0)),
+				},
+				Check: checkDisruptionBudgets(t, c, "spinops_zone.red", accRedNS),
+			},
+			{
 				// Destroying green is refused by deletion protection ...
 				Config:      cfg(zoneAccConfig{redVersion: "1.35.3"}),
 				ExpectError: regexp.MustCompile(`(?s)Zone green is deletion-protected.*deletion_protection = false`),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -323,11 +324,34 @@ func (d *Deployer) applyPDBs(ctx context.Context, z *Zone, pdbs []*unstructured.
 	return d.deletePDBs(ctx, z, want)
 }
 
+// zonePDBSelector selects the PodDisruptionBudgets spinops made for a zone.
+func zonePDBSelector(zone string) string {
+	return LabelManagedBy + "=" + managedBy + "," + LabelZone + "=" + zone
+}
+
+// ZonePDBNames lists the names of the PodDisruptionBudgets spinops keeps for
+// zone in namespace (sorted): what the zone's Read compares with what it
+// renders, so that a budget deleted out of band is a planned change.
+func ZonePDBNames(ctx context.Context, c *kube.Client, namespace, zone string) ([]string, error) {
+	list, err := c.Clientset.PolicyV1().PodDisruptionBudgets(namespace).List(ctx, metav1.ListOptions{LabelSelector: zonePDBSelector(zone)})
+	if err != nil {
+		return nil, fmt.Errorf("listing the PodDisruptionBudgets of zone %s in namespace %s: %w", zone, namespace, err)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			names = append(names, p.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 // deletePDBs deletes the zone's PodDisruptionBudgets (those spinops
 // labelled with the zone) except keep.
 func (d *Deployer) deletePDBs(ctx context.Context, z *Zone, keep map[string]bool) error {
 	c := d.Target.Clientset.PolicyV1().PodDisruptionBudgets(z.Namespace)
-	list, err := c.List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + managedBy + "," + LabelZone + "=" + z.Name})
+	list, err := c.List(ctx, metav1.ListOptions{LabelSelector: zonePDBSelector(z.Name)})
 	if err != nil {
 		return fmt.Errorf("listing the PodDisruptionBudgets of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
 	}
