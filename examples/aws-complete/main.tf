@@ -82,6 +82,23 @@ module "eks" {
   }
 }
 
+# Nodes that scale: Karpenter's controller role (IRSA), the node role and its
+# EKS access entry, the interruption queue with its EventBridge rules, and a
+# NodePool sized for Spinnaker in the cluster's private subnets and AZs. The
+# eks module's managed node group keeps running the system pods and
+# Karpenter itself; install the chart from output karpenter (helm_chart,
+# helm_values_yaml), then apply its node_pool_yaml and node_class_yaml.
+module "karpenter" {
+  source = "../../modules/aws/karpenter"
+  count  = var.karpenter ? 1 : 0
+
+  cluster_name       = module.eks.cluster_name
+  oidc_provider_arn  = module.eks.oidc_provider_arn
+  availability_zones = module.network.azs
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_ids = [module.eks.cluster_security_group_id, module.network.internal_security_group_id]
+}
+
 module "mysql" {
   source = "../../modules/aws/mysql"
 

@@ -59,3 +59,13 @@ output "bridge" {
     ca_certificate = module.platform.bridge.ca_certificate
   }
 }
+
+output "karpenter" {
+  description = "With karpenter: the chart to install (helm_chart: OCI repository, name, version, namespace), its values (helm_values_yaml: the cluster, the controller's role, the interruption queue), and the NodePool and EC2NodeClass to apply once it runs (node_pool_yaml, node_class_yaml). null without."
+  value = var.karpenter ? {
+    helm_chart       = module.karpenter[0].helm_chart
+    helm_values_yaml = module.karpenter[0].helm_values_yaml
+    node_pool_yaml   = module.karpenter[0].node_pool_yaml
+    node_class_yaml  = module.karpenter[0].node_class_yaml
+  } : null
+}

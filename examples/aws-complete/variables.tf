@@ -29,6 +29,13 @@ variable "ha" {
   nullable    = false
 }
 
+variable "karpenter" {
+  description = "Scale the cluster's nodes with Karpenter (module.karpenter: its IAM, interruption queue and a NodePool for Spinnaker; output karpenter says how to install the chart). false: only the eks module's managed node group, at its fixed size."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "cidr" {
   description = "The VPC's range; every subnet is computed from it."
   type        = string

@@ -301,3 +301,36 @@ run "without_ha_the_operator_runs_redis" {
     error_message = "Without ha there is no ElastiCache and the installation keeps the in-cluster Redis."
   }
 }
+
+run "nodes_scale_with_karpenter_in_the_clusters_azs" {
+  command = plan
+
+  assert {
+    condition     = one([for r in module.karpenter[0].node_pool.spec.template.spec.requirements : r.values if r.key == "topology.kubernetes.io/zone"]) == module.network.azs
+    error_message = "Karpenter's NodePool launches nodes in every AZ of the cluster, and only there."
+  }
+
+  assert {
+    condition     = module.karpenter[0].helm_chart.namespace == "kube-system" && output.karpenter.helm_chart.version == module.karpenter[0].helm_chart.version
+    error_message = "The chart to install is an output of the stack."
+  }
+
+  assert {
+    # The EC2NodeClass names the node role, known only once it exists.
+    condition     = strcontains(output.karpenter.node_pool_yaml, "nodeClassRef") && contains(keys(output.karpenter), "node_class_yaml")
+    error_message = "The NodePool and EC2NodeClass are outputs of the stack, to apply once the chart runs."
+  }
+}
+
+run "without_karpenter_the_node_group_alone" {
+  command = plan
+
+  variables {
+    karpenter = false
+  }
+
+  assert {
+    condition     = length(module.karpenter) == 0 && output.karpenter == null
+    error_message = "karpenter = false makes nothing of Karpenter."
+  }
+}
