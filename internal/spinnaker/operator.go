@@ -341,7 +341,9 @@ func FindOperators(ctx context.Context, c *kube.Client) ([]OperatorInstance, err
 // its SpinnakerServices, and every cluster-mode operator writes the one
 // ValidatingWebhookConfiguration spinnakervalidatingwebhook
 // (OPERATOR-CONTRACT.md, "Namespaces watched"). The operator of s's own
-// namespace (the one being updated) is not a conflict.
+// namespace (the Deployment spinnaker-operator, which InstallOperator
+// updates or adopts) is not a conflict; another operator Deployment in that
+// namespace is, since both would watch it.
 func CheckOperatorConflicts(ctx context.Context, c *kube.Client, s OperatorSettings) error {
 	found, err := FindOperators(ctx, c)
 	if err != nil {
@@ -350,6 +352,9 @@ func CheckOperatorConflicts(ctx context.Context, c *kube.Client, s OperatorSetti
 	var clash []string
 	for _, o := range found {
 		if o.Namespace == s.Namespace {
+			if o.Name != "spinnaker-operator" {
+				clash = append(clash, o.String())
+			}
 			continue
 		}
 		// Ours watches every namespace (cluster_wide), or theirs does, or

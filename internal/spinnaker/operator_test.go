@@ -11,6 +11,8 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
@@ -184,6 +186,29 @@ func TestCheckOperatorConflicts(t *testing.T) {
 	// But a cluster-wide one next to them would reconcile their namespaces.
 	if err := spinnaker.EnsureOperator(ctx, client, testOperator("third", true), false, time.Minute); !errors.As(err, &conflict) {
 		t.Errorf("cluster-wide operator next to basic ones: err = %v, want a conflict", err)
+	}
+	// An operator installed by hand under another Deployment name in the
+	// very namespace spinops would install into (an adopted installation
+	// turned to install = true, say) is a conflict too: spinops adopts only
+	// a Deployment named spinnaker-operator, so it would run a second
+	// operator beside that one.
+	sel := map[string]string{"name": "spinnaker-operator"}
+	legacy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "legacy-operator", Namespace: "fourth"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: sel}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "spinnaker-operator", Image: "armory/spinnaker-operator:1.3.1",
+				Env: []corev1.EnvVar{{Name: "WATCH_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}}}}}}}}
+	if _, err := client.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fourth"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Clientset.AppsV1().Deployments("fourth").Create(ctx, legacy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = spinnaker.EnsureOperator(ctx, client, testOperator("fourth", false), false, time.Minute)
+	if !errors.As(err, &conflict) || !strings.Contains(err.Error(), "Deployment fourth/legacy-operator") {
+		t.Errorf("an operator beside a hand-installed one in the same namespace: err = %v, want a conflict naming it", err)
+	}
+	if _, err := client.Clientset.AppsV1().Deployments("fourth").Get(ctx, "spinnaker-operator", metav1.GetOptions{}); err == nil {
+		t.Error("the refused operator was installed anyway beside the hand-installed one")
 	}
 }
 
