@@ -7,7 +7,9 @@
 #   <repo>/.testenv/mirror/registry.terraform.io/hashicorp/<name>/<version>/<os_arch>/terraform-provider-<name>_v<version>
 #
 # aws and google are built from a trimmed copy of their module source that
-# registers only the services our HCL names (tools/providertrim: the
+# registers only the services our HCL names (aws: and within them only the
+# types it names, since every provider start builds the schema of every
+# registered type and terraform decodes it) (tools/providertrim: the
 # resources we use are the provider's own code, unmodified; the full aws
 # build was half of a cold `make test`). Everything is cached by module
 # version, Go version, flags and the kept services, and reused.
@@ -91,7 +93,13 @@ for name in "${want[@]}"; do
 		# a module that starts using another service rebuilds the provider).
 		src=$(module_dir "$target")
 		services=$(trimmer -provider "$trim" -src "$src" -scan "$scan" -list | paste -sd, -)
-		services="$services $(sha256sum <"$repo/tools/providertrim/main.go" | cut -c1-16)"
+		# The trimmer's own source, and for aws the types it keeps (it
+		# registers only those: a module naming another type of a service
+		# already kept must rebuild it too).
+		tool=$(cat $(ls "$repo"/tools/providertrim/*.go | grep -v '_test\.go$') | sha256sum | cut -c1-16)
+		types=
+		[[ $trim == aws ]] && types=$(trimmer -provider aws -src "$src" -scan "$scan" -list-types | sha256sum | cut -c1-16)
+		services="$services $tool$types"
 	fi
 	key=$(printf '%s\n%s\n%s\n%s\n' "$target" "$go_version" "$gcflags" "$services" | sha256sum | cut -c1-16)
 	bin=$cache/providers/$name/$key/terraform-provider-$name

@@ -13,7 +13,9 @@
 //   - aws: internal/provider/sdkv2/service_packages_gen.go lists only the
 //     service packages that register a type named in the scanned HCL, and
 //     internal/conns/awsclient_gen.go keeps only the SDK client accessors the
-//     kept packages call, so the other SDK clients are not compiled;
+//     kept packages call, so the other SDK clients are not compiled; each
+//     kept package's service_package_gen.go registers only the named types
+//     (types.go);
 //   - google: google/provider/provider_register_services.go imports (and so
 //     registers, from each package's init) only the services that register a
 //     type named in the scanned HCL.
@@ -91,6 +93,7 @@ func main() {
 	out := flag.String("out", "", "directory to write the trimmed tree to (must not exist)")
 	scan := flag.String("scan", "", "comma-separated directories whose .tf/.hcl files name the aws_* types to keep")
 	listOnly := flag.Bool("list", false, "only print the service packages the scanned HCL needs")
+	listTypes := flag.Bool("list-types", false, "aws: only print the types the trimmed provider registers (every registered type the scanned files name)")
 	tofu := flag.Bool("tofu", false, "trim an OpenTofu module tree instead: drop the remote-state backends and key providers the scanned HCL does not name")
 	flag.Parse()
 	if *tofu {
@@ -105,9 +108,16 @@ func main() {
 		return
 	}
 	fl, ok := flavours[*provider]
-	if !ok || *src == "" || *scan == "" || (*out == "" && !*listOnly) {
+	if !ok || *src == "" || *scan == "" || (*out == "" && !*listOnly && !*listTypes) {
 		fmt.Fprintln(os.Stderr, "usage: providertrim -provider aws|google -src MODDIR -out DIR -scan DIR[,DIR...] [-list]")
 		os.Exit(2)
+	}
+	if *listTypes {
+		if err := printTypes(fl, *src, strings.Split(*scan, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "providertrim:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(fl, *src, *out, strings.Split(*scan, ","), *listOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "providertrim:", err)
@@ -152,7 +162,30 @@ func run(fl flavour, src, out string, scanDirs []string, listOnly bool) error {
 	if err := fl.trim(out, keep); err != nil {
 		return err
 	}
+	if fl.typePrefix == "aws_" {
+		types := map[string]bool{}
+		for _, t := range keptTypes(registry, names) {
+			types[t] = true
+		}
+		if _, err := trimAWSTypes(out, keep, types); err != nil {
+			return err
+		}
+	}
 	fmt.Println(strings.Join(kept, "\n"))
+	return nil
+}
+
+// printTypes prints the types a trimmed provider registers, one per line.
+func printTypes(fl flavour, src string, scanDirs []string) error {
+	registry, err := typeRegistry(fl, src)
+	if err != nil {
+		return err
+	}
+	names, err := hclTypeNames(fl.typePrefix, scanDirs)
+	if err != nil {
+		return err
+	}
+	fmt.Println(strings.Join(keptTypes(registry, names), "\n"))
 	return nil
 }
 
@@ -184,13 +217,14 @@ func typeRegistry(fl flavour, src string) (map[string]string, error) {
 }
 
 // hclTypeNames returns every prefix* word in the .tf, .tftest.hcl and .hcl files
-// under dirs: resource and data blocks, mock and override targets, and
-// references. Words that are not type names (a variable called aws_region)
-// only keep a service more, never one less.
+// under dirs (and in the .go files, whose tests write Terraform of their
+// own, e.g. internal/modtest's root modules): resource and data blocks,
+// mock and override targets, and references. Words that are not type names
+// (a variable called aws_region) only keep a service more, never one less.
 func hclTypeNames(prefix string, dirs []string) ([]string, error) {
 	hclTypeRE := regexp.MustCompile(`\b` + prefix + `[a-z0-9_]+\b`)
 	seen := map[string]bool{}
-	if err := scanHCL(dirs, func(b []byte) {
+	if err := scanFiles(dirs, []string{".tf", ".hcl", ".go"}, func(b []byte) {
 		for _, m := range hclTypeRE.FindAll(b, -1) {
 			seen[string(m)] = true
 		}

@@ -211,3 +211,107 @@ func TestRefusesAnEmptyProvider(t *testing.T) {
 		t.Fatalf("err = %v, want a refusal", err)
 	}
 }
+
+// Within a kept service, only the types the scanned files name are
+// registered: the sqs package keeps aws_sqs_queue (resource and data
+// source) and the type a Go test's Terraform names, and drops its other
+// types; imports left unused become blank; a type named nowhere is not
+// registered even though its service is kept.
+func TestRegistersOnlyTheNamedTypes(t *testing.T) {
+	src := providerSource(t, "aws")
+	dir := hclDir(t, `resource "aws_sqs_queue" "q" {}`)
+	if err := os.WriteFile(filepath.Join(dir, "apply_test.go"), []byte("package x\n\nconst root = `resource \"aws_sqs_queue_policy\" \"p\" {}`\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "tree")
+	if err := run(flavours["aws"], src, out, []string{dir}, false); err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join(out, "internal", "service", "sqs", "service_package_gen.go")
+	b, err := os.ReadFile(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, m := range regexp.MustCompile(`TypeName:\s*"(aws_[a-z0-9_]+)"`).FindAllSubmatch(b, -1) {
+		got[string(m[1])] = true
+	}
+	if len(got) != 2 || !got["aws_sqs_queue"] || !got["aws_sqs_queue_policy"] {
+		t.Errorf("sqs registers %v, want only aws_sqs_queue and aws_sqs_queue_policy (as resource, data source or list resource)", got)
+	}
+	orig, err := os.ReadFile(filepath.Join(src, "internal", "service", "sqs", "service_package_gen.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(orig), `"aws_sqs_queue_redrive_policy"`) {
+		t.Fatal("the provider's sqs package no longer registers aws_sqs_queue_redrive_policy: pick another type the test drops")
+	}
+	if _, err := parser.ParseFile(token.NewFileSet(), gen, nil, parser.AllErrors); err != nil {
+		t.Fatalf("the trimmed registration does not parse: %v", err)
+	}
+	// It still compiles as part of its package: every import it keeps
+	// named is used (the compiler refuses unused ones).
+	f, _ := parser.ParseFile(token.NewFileSet(), gen, nil, 0)
+	for _, imp := range f.Imports {
+		if imp.Name != nil && imp.Name.Name == "_" {
+			continue
+		}
+		p, _ := strconv.Unquote(imp.Path.Value)
+		name := filepath.Base(p)
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		if !strings.Contains(string(b), name+".") {
+			t.Errorf("import %s is kept by name but no longer used", p)
+		}
+	}
+	// The list for the build cache's key is the same set.
+	reg, err := typeRegistry(flavours["aws"], src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := hclTypeNames("aws_", []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := keptTypes(reg, names); strings.Join(k, " ") != "aws_sqs_queue aws_sqs_queue_policy" {
+		t.Errorf("keptTypes = %v", k)
+	}
+}
+
+// blankUnusedImports keeps what is used and blanks the rest, also for a
+// path whose last element is a major version.
+func TestBlankUnusedImports(t *testing.T) {
+	src := `package p
+
+import (
+	"context"
+	"unique"
+
+	"github.com/example/mod/v2"
+	inttypes "github.com/example/types"
+	"github.com/example/names"
+)
+
+var _ = context.Background
+var _ = mod.X
+var _ = inttypes.Y
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blankUnusedImports(f)
+	blank := map[string]bool{}
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		blank[p] = imp.Name != nil && imp.Name.Name == "_"
+	}
+	want := map[string]bool{"context": false, "unique": true, "github.com/example/mod/v2": false, "github.com/example/types": false, "github.com/example/names": true}
+	for p, w := range want {
+		if blank[p] != w {
+			t.Errorf("%s blank = %v, want %v", p, blank[p], w)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -212,6 +213,12 @@ func dropUnreferencedImports(fset *token.FileSet, f *ast.File, path, prefix stri
 
 // scanHCL calls fn with every .tf and .hcl file under dirs.
 func scanHCL(dirs []string, fn func([]byte)) error {
+	return scanFiles(dirs, []string{".tf", ".hcl"}, fn)
+}
+
+// scanFiles calls fn with every file under dirs whose name ends in one of
+// suffixes.
+func scanFiles(dirs, suffixes []string, fn func([]byte)) error {
 	for _, dir := range dirs {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -223,7 +230,7 @@ func scanHCL(dirs []string, fn func([]byte)) error {
 				}
 				return nil
 			}
-			if !strings.HasSuffix(path, ".tf") && !strings.HasSuffix(path, ".hcl") {
+			if !slices.ContainsFunc(suffixes, func(s string) bool { return strings.HasSuffix(path, s) }) {
 				return nil
 			}
 			b, err := os.ReadFile(path)
