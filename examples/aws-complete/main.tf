@@ -99,6 +99,21 @@ module "karpenter" {
   security_group_ids = [module.eks.cluster_security_group_id, module.network.internal_security_group_id]
 }
 
+# The AWS Load Balancer Controller's AWS side: its IRSA role (trusting
+# kube-system:aws-load-balancer-controller) and policies scoped to this
+# cluster's tag and VPC. It fills the edge module's target groups from the
+# TargetGroupBindings (Deck, Gate, the bridge). Install the chart from output
+# lb_controller (helm_chart, helm_values_yaml) before the bridge, which
+# checks that the controller runs.
+module "lb_controller" {
+  source = "../../modules/aws/lb-controller"
+  count  = var.lb_controller ? 1 : 0
+
+  cluster_name      = module.eks.cluster_name
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  vpc_id            = module.network.vpc_id
+}
+
 module "mysql" {
   source = "../../modules/aws/mysql"
 
@@ -170,7 +185,7 @@ module "edge" {
 
   # Deck's and Gate's target groups take the green (production) zone's pods
   # (output spinnaker.target_group_bindings_yaml, applied once the AWS Load
-  # Balancer Controller runs in the cluster).
+  # Balancer Controller runs in the cluster: module.lb_controller).
   target_group_bindings = { namespace = local.zone_namespaces[1] }
 }
 

@@ -69,3 +69,12 @@ output "karpenter" {
     node_class_yaml  = module.karpenter[0].node_class_yaml
   } : null
 }
+
+output "lb_controller" {
+  description = "With lb_controller: the AWS Load Balancer Controller's chart to install (helm_chart: repository, name, version, namespace), its values (helm_values_yaml: the cluster, region, VPC, the service account and its role) and the role's ARN (role_arn). null without."
+  value = var.lb_controller ? {
+    helm_chart       = module.lb_controller[0].helm_chart
+    helm_values_yaml = module.lb_controller[0].helm_values_yaml
+    role_arn         = module.lb_controller[0].role_arn
+  } : null
+}

@@ -36,6 +36,13 @@ variable "karpenter" {
   nullable    = false
 }
 
+variable "lb_controller" {
+  description = "Make the AWS Load Balancer Controller's IRSA role and policies (module.lb_controller; output lb_controller names the chart and its values to install). The controller fills the edge's target groups from the TargetGroupBindings. false: nothing of it is made here; install the controller with its IAM some other way, or the target groups stay empty (the ALB answers 503) and the bridge is refused."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "cidr" {
   description = "The VPC's range; every subnet is computed from it."
   type        = string

@@ -13,6 +13,15 @@ mock_provider "aws" {
       region = "eu-west-1"
     }
   }
+
+  # Any valid document: aws_iam_policy validates the JSON it is given, and a
+  # mocked json would be a random string (the module's own tests and its
+  # moto test check the statements).
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
 }
 
 mock_provider "spinops" {}
@@ -332,5 +341,42 @@ run "without_karpenter_the_node_group_alone" {
   assert {
     condition     = length(module.karpenter) == 0 && output.karpenter == null
     error_message = "karpenter = false makes nothing of Karpenter."
+  }
+}
+
+run "the_load_balancer_controller_gets_its_role_and_chart" {
+  command = plan
+
+  assert {
+    condition     = module.lb_controller[0].service_account.namespace == "kube-system" && module.lb_controller[0].service_account.name == "aws-load-balancer-controller" && module.lb_controller[0].helm_values.serviceAccount.name == "aws-load-balancer-controller"
+    error_message = "The controller's role trusts kube-system:aws-load-balancer-controller, the service account the chart creates."
+  }
+
+  assert {
+    condition     = module.lb_controller[0].helm_values.clusterName == module.eks.cluster_name && module.lb_controller[0].role_name == "${module.eks.cluster_name}-lb-controller"
+    error_message = "The controller runs for this stack's cluster (the tag its policies require)."
+  }
+
+  assert {
+    condition = output.lb_controller.helm_chart == {
+      repository = "https://aws.github.io/eks-charts"
+      chart      = "aws-load-balancer-controller"
+      version    = "3.5.0"
+      namespace  = "kube-system"
+    } && contains(keys(output.lb_controller), "helm_values_yaml") && contains(keys(output.lb_controller), "role_arn")
+    error_message = "The chart to install, its values and the role are outputs of the stack."
+  }
+}
+
+run "without_lb_controller_nothing_of_it" {
+  command = plan
+
+  variables {
+    lb_controller = false
+  }
+
+  assert {
+    condition     = length(module.lb_controller) == 0 && output.lb_controller == null
+    error_message = "lb_controller = false makes nothing of the controller."
   }
 }

@@ -83,7 +83,7 @@ output "web_acl_arn" {
 }
 
 output "target_group_bindings" {
-  description = "The TargetGroupBinding objects (elbv2.k8s.aws/v1beta1) for Deck, Gate and Gate's x509 port, for kubernetes_manifest; the AWS Load Balancer Controller must run in the cluster to act on them."
+  description = "The TargetGroupBinding objects (elbv2.k8s.aws/v1beta1) for Deck, Gate and Gate's x509 port, for kubernetes_manifest; the AWS Load Balancer Controller must run in the cluster to act on them (modules/aws/lb-controller makes its IAM and names its chart)."
   value       = local.target_group_bindings
 }
 
