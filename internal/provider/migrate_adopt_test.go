@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -139,33 +143,26 @@ func startLegacyInstallation(t *testing.T, z *zoneAccCluster, kc *kube.Client) *
 	return live
 }
 
-// TestAccMigrateAdoptInPlace: a SpinnakerService and operator spinops did
-// not make are adopted in place. `migrate plan --adopt`'s Terraform,
-// applied, imports the zone and makes only the installation's records: the
-// SpinnakerService's spec and generation and the operator's Deployment are
-// untouched, and the plan after it is empty. An out-of-band edit after the
-// adoption is still drift (the adoption hides nothing), and the zone's
-// first change re-renders it the spinops way, after which it is an ordinary
-// zone. Importing it by <namespace>/<name> alone is refused with the way to
-// adopt it.
-func TestAccMigrateAdoptInPlace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("acceptance test")
-	}
-	if realOperator() {
-		t.Skipf("%s is set: this test installs its own legacy operator (the stand-in plays it); it runs only locally", envRealOperator)
-	}
+// legacyAdoption is a legacy installation running, and what
+// `spinops migrate plan --from-cluster ... --adopt` writes for it.
+type legacyAdoption struct {
+	z             *zoneAccCluster
+	kc            *kube.Client
+	live          *unstructured.Unstructured
+	opBefore      *appsv1.Deployment
+	generated     string
+	providerBlock string
+}
+
+func adoptLegacy(t *testing.T) *legacyAdoption {
+	t.Helper()
 	z := startZoneAccCluster(t, legacyOpNS)
 	kc := kubeClientFor(t, z.kubeconfig)
 	live := startLegacyInstallation(t, z, kc)
-	specBefore := spinnaker.SpecHash(spinnaker.SpecOf(live))
-	genBefore := live.GetGeneration()
 	opBefore, err := z.cs.AppsV1().Deployments(legacyOpNS).Get(t.Context(), "spinnaker-operator", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	// What `spinops migrate plan --from-cluster ... --adopt` writes.
 	h, err := migrate.FromSpinnakerService(live.Object)
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +183,30 @@ func TestAccMigrateAdoptInPlace(t *testing.T) {
 			t.Fatalf("the generated Terraform lacks %s", want)
 		}
 	}
-	providerBlock := fmt.Sprintf("provider \"spinops\" {\n  kubernetes {\n    config_path = %q\n  }\n}\n", z.kubeconfig)
+	return &legacyAdoption{z: z, kc: kc, live: live, opBefore: opBefore, generated: generated,
+		providerBlock: fmt.Sprintf("provider \"spinops\" {\n  kubernetes {\n    config_path = %q\n  }\n}\n", z.kubeconfig)}
+}
+
+// TestAccMigrateAdoptInPlace: a SpinnakerService and operator spinops did
+// not make are adopted in place. `migrate plan --adopt`'s Terraform,
+// applied, imports the zone and makes only the installation's records: the
+// SpinnakerService's spec and generation and the operator's Deployment are
+// untouched, and the plan after it is empty. An out-of-band edit after the
+// adoption is still drift (the adoption hides nothing), and the zone's
+// first change re-renders it the spinops way, after which it is an ordinary
+// zone. Importing it by <namespace>/<name> alone is refused with the way to
+// adopt it.
+func TestAccMigrateAdoptInPlace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	if realOperator() {
+		t.Skipf("%s is set: this test installs its own legacy operator (the stand-in plays it); it runs only locally", envRealOperator)
+	}
+	a := adoptLegacy(t)
+	z, kc, generated, providerBlock, opBefore := a.z, a.kc, a.generated, a.providerBlock, a.opBefore
+	specBefore := spinnaker.SpecHash(spinnaker.SpecOf(a.live))
+	genBefore := a.live.GetGeneration()
 	twoPart := strings.Replace(generated, `id = "`+legacyOpNS+"/", `id = "`, 1)
 	// The zone's first change: the production zone's deletion protection
 	// off (which also lets the test destroy it).
@@ -306,4 +326,110 @@ func kubeClientFor(t *testing.T, kubeconfig string) *kube.Client {
 		t.Fatal(err)
 	}
 	return kc
+}
+
+// TestAccMigrateAdoptFollowsInstallationVersion: an adopted zone whose
+// spinnaker_version is left to follow the installation (what the generated
+// file writes) is upgraded when the installation's version is: the plan
+// after the bump re-renders the SpinnakerService at the new version, once a
+// sandbox zone verified it and the soak passed, and the apply's result is
+// what was planned. Without the adoption rule's version check, the plan
+// kept the adopted spec's hash while the apply re-rendered, and Terraform
+// failed the apply with "Provider produced inconsistent result".
+func TestAccMigrateAdoptFollowsInstallationVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	if realOperator() {
+		t.Skipf("%s is set: this test installs its own legacy operator (the stand-in plays it); it runs only locally", envRealOperator)
+	}
+	a := adoptLegacy(t)
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	factories := map[string]func() (tfprotov6.ProviderServer, error){
+		"spinops": providerserver.NewProtocol6WithError(newWithClock("test", now)()),
+	}
+	const newVersion = "1.36.0"
+	// A sandbox zone of the installation that verifies the new version.
+	red := fmt.Sprintf(`
+resource "spinops_zone" "red" {
+  managed_spinnaker_id = spinops_managed_spinnaker.this.id
+  name                 = "red"
+  tier                 = "sandbox"
+  namespace            = "tf-acc-legacy-red"
+  spinnaker_version    = %q
+  verification {
+    attempts = 3
+    interval = "300ms"
+  }
+  timeouts {
+    create = %q
+    update = %q
+  }
+}
+`, newVersion, accZoneTimeout(), accZoneTimeout())
+	installationVersion := regexp.MustCompile(`(?m)^(\s*spinnaker_version\s*=\s*)"1\.35\.3"$`)
+	if len(installationVersion.FindAllString(a.generated, -1)) != 1 {
+		t.Fatalf("the generated Terraform should name the version once, in the installation:\n%s", a.generated)
+	}
+	bumped := installationVersion.ReplaceAllString(a.generated, `${1}"`+newVersion+`"`)
+	// The last step turns the production zone's deletion protection off so
+	// that the test can destroy it.
+	unprotected := regexp.MustCompile(`(?m)^(\s*tier\s*=\s*"production")$`).ReplaceAllString(bumped, "$1\n  deletion_protection = false")
+
+	rendered := func(version string) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			o, err := a.kc.Get(t.Context(), spinnaker.SpinnakerServiceGVK, legacyNS, legacyName)
+			if err != nil {
+				return err
+			}
+			if v, _, _ := unstructured.NestedString(o.Object, "spec", "spinnakerConfig", "config", "version"); v != version {
+				return fmt.Errorf("the adopted SpinnakerService runs %q, want %q", v, version)
+			}
+			if st := spinnaker.ParseStatus(o); st.Status != "OK" {
+				return fmt.Errorf("the adopted SpinnakerService is %s", st.Status)
+			}
+			return operatorUntouched(t, a.z, a.opBefore)
+		}
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: factories,
+		Steps: []tfresource.TestStep{
+			{
+				// The adoption, with a sandbox zone verifying the new version.
+				Config: a.providerBlock + a.generated + red,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_zone."+legacyName, plancheck.ResourceActionNoop),
+				}},
+				Check: rendered("1.35.3"),
+			},
+			{
+				// The installation's version bumped, a day later: the zone
+				// reads the installation at plan time, so it follows on the
+				// next plan.
+				PreConfig: func() { clock.Add(int64(25 * time.Hour)) },
+				Config:    a.providerBlock + bumped + red,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_managed_spinnaker.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("spinops_zone."+legacyName, plancheck.ResourceActionNoop),
+				}},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// The adopted zone follows: re-rendered at the new version,
+				// and the apply's result is the plan's (the testing framework
+				// fails an inconsistent result and a non-empty plan after it).
+				Config: a.providerBlock + bumped + red,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_zone."+legacyName, plancheck.ResourceActionUpdate),
+				}},
+				Check: rendered(newVersion),
+			},
+			{
+				Config: a.providerBlock + unprotected + red,
+				Check:  rendered(newVersion),
+			},
+		},
+	})
 }

@@ -147,6 +147,11 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if state == nil {
 		adoption = nil
 	}
+	if adoption != nil && !plan.SpinnakerVersion.Equal(state.SpinnakerVersion) {
+		// The version follows the installation's, which changed: that
+		// re-renders the SpinnakerService like any other change.
+		changed = true
+	}
 	switch {
 	case adoption != nil && !changed && state.SpecSHA256.ValueString() == adoption.SpecSHA256:
 		// Adopted and left alone since: the SpinnakerService runs as it
