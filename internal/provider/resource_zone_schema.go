@@ -62,7 +62,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service profile YAML merged over the installation's."},
 			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
-				MarkdownDescription: "Per-service service-settings YAML merged over the installation's."},
+				MarkdownDescription: "Per-service service-settings YAML merged over the installation's. `kubernetes.serviceAnnotations` annotates the service's " +
+					"Kubernetes Service (e.g. GKE's `cloud.google.com/neg`); for `deck` and `gate` only without `expose { type = \"service\" }`, where the " +
+					"operator replaces those Services' annotations with `expose.annotations` (refused at plan time)."},
 			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.YAMLMapping()},
 				MarkdownDescription: "Halyard configuration YAML merged last, after the installation's `config_overrides`."},
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),

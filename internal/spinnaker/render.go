@@ -237,6 +237,18 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	// spinnakeraccount, pkg/deploy/spindeploy/transformer/accounts.go).
 	spec := map[string]any{"spinnakerConfig": spinnakerConfig, "accounts": map[string]any{"enabled": true, "dynamic": true}}
 	if z.Expose != nil && z.Expose.Type == ExposeService {
+		// The operator replaces spin-deck's and spin-gate's annotations
+		// with expose's (armory/spinnaker-operator pkg/deploy/spindeploy/
+		// expose_service/transform.go, ApplyExposeServiceConfig): Halyard's
+		// kubernetes.serviceAnnotations for them would be dropped silently.
+		for _, svc := range []string{"deck", "gate"} {
+			if _, found, _ := unstructured.NestedFieldNoCopy(settings, svc, "kubernetes", "serviceAnnotations"); found {
+				return nil, fmt.Errorf("service_settings for %s set kubernetes.serviceAnnotations, but with expose type %q the Spinnaker Operator replaces "+
+					"spin-deck's and spin-gate's annotations with expose's, so they would never reach the Service: put them in expose.annotations "+
+					"(both Services get them), or leave Deck and Gate unexposed (no expose block: ClusterIP Services, as modules/gcp/edge's NEGs and "+
+					"modules/aws/edge's TargetGroupBindings use) and keep them in service_settings", svc, ExposeService)
+			}
+		}
 		spec["expose"] = renderServiceExpose(z.Expose)
 	}
 	kustomize, err := renderKustomize(z, services)

@@ -163,6 +163,43 @@ func TestRender_overridesMayNotSetVersion(t *testing.T) {
 	}
 }
 
+// Halyard's kubernetes.serviceAnnotations reach the SpinnakerService for an
+// unexposed zone (the way modules/gcp/edge's NEG annotations get onto
+// spin-deck and spin-gate), and are refused for Deck and Gate with expose
+// type service, where the operator replaces those Services' annotations
+// with expose's; other services keep them.
+func TestRender_serviceAnnotationsAndExpose(t *testing.T) {
+	neg := "kubernetes:\n  serviceAnnotations:\n    cloud.google.com/neg: '{\"exposed_ports\":{\"9000\":{\"name\":\"spinnaker-deck\"}}}'\n"
+	z := &Zone{Name: "green", Namespace: "ns", Tier: TierProduction, ServiceSettings: map[string]string{"deck": neg}}
+	r, err := Render(testInstallation(), z, testCredentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := unstructured.NestedString(r.Service.Object, "spec", "spinnakerConfig", "service-settings", "deck", "kubernetes", "serviceAnnotations", "cloud.google.com/neg")
+	if got != `{"exposed_ports":{"9000":{"name":"spinnaker-deck"}}}` {
+		t.Errorf("deck's serviceAnnotations rendered as %q", got)
+	}
+	for _, svc := range []string{"deck", "gate"} {
+		z := &Zone{Name: "green", Namespace: "ns", Tier: TierProduction, Expose: &Expose{Type: ExposeService},
+			ServiceSettings: map[string]string{svc: neg}}
+		_, err := Render(testInstallation(), z, testCredentials)
+		if err == nil || !strings.Contains(err.Error(), "service_settings for "+svc) || !strings.Contains(err.Error(), "expose.annotations") {
+			t.Errorf("%s with expose type service: err = %v, want a refusal naming the service and expose.annotations", svc, err)
+		}
+		// From the installation's service_settings too.
+		inst := testInstallation()
+		inst.ServiceSettings = map[string]string{svc: neg}
+		z.ServiceSettings = nil
+		if _, err := Render(inst, z, testCredentials); err == nil || !strings.Contains(err.Error(), "service_settings for "+svc) {
+			t.Errorf("%s from the installation with expose type service: err = %v", svc, err)
+		}
+	}
+	z = &Zone{Name: "green", Namespace: "ns", Tier: TierProduction, Expose: &Expose{Type: ExposeService}, ServiceSettings: map[string]string{"orca": neg}}
+	if _, err := Render(testInstallation(), z, testCredentials); err != nil {
+		t.Errorf("orca's serviceAnnotations with expose type service: %v", err)
+	}
+}
+
 func TestRender_invalidProfileNamesTheKey(t *testing.T) {
 	z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox, Profiles: map[string]string{"orca": "- a list"}}
 	_, err := Render(testInstallation(), z, testCredentials)

@@ -27,6 +27,12 @@
 //     operator's patch transformer does (ApplyKustomize, kustomize_test.go);
 //     spec.kustomize is hashed with spinnakerConfig, so a change to it
 //     redeploys.
+//   - Services carry Halyard's service-settings kubernetes.serviceAnnotations,
+//     except spin-deck's and spin-gate's with expose.type service, which
+//     carry spec.expose.service.annotations under the service's overrides
+//     instead; each deploy removes annotations the generated Service lacks
+//     (another controller's included), and nothing is touched between
+//     deploys.
 //   - Status: status.version (and lastDeployed) is written right after the
 //     Deployments are applied, before their pods roll out, keeping the
 //     previous status; later passes compute status.status from the pods
@@ -45,6 +51,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sort"
@@ -528,14 +535,50 @@ func (o *Operator) service(ns string, spec, config map[string]any, exposeType st
 			svcType = corev1.ServiceType(t)
 		}
 	}
+	// Halyard renders service-settings' kubernetes.serviceAnnotations on
+	// the Service (halyard-deploy KubernetesV2Service.java line 149,
+	// resources/kubernetes/manifests/service.yml line 13); with
+	// expose.type service, the operator then replaces spin-deck's and
+	// spin-gate's annotations with spec.expose.service.annotations under
+	// overrides.<service>.annotations (pkg/deploy/spindeploy/expose_service/
+	// transform.go ApplyExposeServiceConfig, pkg/apis/spinnaker/interfaces/
+	// interfaces.go GetAggregatedAnnotations): Halyard's are dropped there.
+	annotations := stringMap(spec, "spinnakerConfig", "service-settings", s.name, "kubernetes", "serviceAnnotations")
+	if strings.EqualFold(exposeType, "service") && (s.name == "deck" || s.name == "gate") {
+		annotations = stringMap(spec, "expose", "service", "annotations")
+		for k, v := range stringMap(spec, "expose", "service", "overrides", s.name, "annotations") {
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			annotations[k] = v
+		}
+	}
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, OwnerReferences: []metav1.OwnerReference{owner}},
+		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, Annotations: annotations, OwnerReferences: []metav1.OwnerReference{owner}},
 		Spec: corev1.ServiceSpec{
 			Type:     svcType,
 			Selector: map[string]string{"cluster": objName},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(int32(target))}},
 		},
 	}
+}
+
+// stringMap reads a map of strings at path in obj; values that are not
+// strings are formatted (Halyard reads them into a Map<String, String>).
+func stringMap(obj map[string]any, path ...string) map[string]string {
+	m, ok, _ := unstructured.NestedMap(obj, path...)
+	if !ok || len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if str, ok := v.(string); ok {
+			out[k] = str
+		} else {
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
 }
 
 // specHashAnnotation holds a hash of the Deployment spec the stand-in
@@ -589,11 +632,19 @@ func (o *Operator) upsertService(ctx context.Context, s *corev1.Service) error {
 	if err != nil {
 		return err
 	}
-	if cur.Spec.Ports[0].TargetPort == s.Spec.Ports[0].TargetPort && cur.Spec.Ports[0].Port == s.Spec.Ports[0].Port && cur.Spec.Type == s.Spec.Type {
+	if cur.Spec.Ports[0].TargetPort == s.Spec.Ports[0].TargetPort && cur.Spec.Ports[0].Port == s.Spec.Ports[0].Port && cur.Spec.Type == s.Spec.Type &&
+		maps.Equal(cur.Annotations, s.Annotations) {
 		return nil
 	}
 	cur.Spec.Ports = s.Spec.Ports
 	cur.Spec.Type = s.Spec.Type
+	// The operator saves each generated object with a three-way JSON merge
+	// patch whose "original" is the live object itself (pkg/deploy/
+	// spindeploy/save.go, patch and createDeleteJson): on every deploy,
+	// annotations the generated Service lacks are removed, whoever wrote
+	// them (GKE's NEG controller's cloud.google.com/neg-status included),
+	// and between deploys nothing is touched.
+	cur.Annotations = s.Annotations
 	if s.Spec.Type != corev1.ServiceTypeLoadBalancer && s.Spec.Type != corev1.ServiceTypeNodePort {
 		cur.Spec.Ports[0].NodePort = 0
 	}

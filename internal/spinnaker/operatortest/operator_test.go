@@ -2,6 +2,8 @@ package operatortest_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -268,6 +271,85 @@ func TestStandIn_clusterMode(t *testing.T) {
 				}
 				return s.Spec.Ports[0].Port == 443 && s.Spec.Type == corev1.ServiceTypeLoadBalancer, string(s.Spec.Type) + " " + itoa(int(s.Spec.Ports[0].Port))
 			})
+		}
+	})
+
+	t.Run("Service annotations: Halyard's, expose's, and another controller's dropped on redeploy", func(t *testing.T) {
+		const neg = "cloud.google.com/neg"
+		deckNEG := `{"exposed_ports":{"9000":{"name":"spinnaker-deck"}}}`
+		svcSettings := map[string]any{
+			"deck": map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{neg: deckNEG}}},
+			"orca": map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{"team": "pipelines", "weight": int64(3)}}},
+		}
+		withSettings := func(version string, extra map[string]any) *unstructured.Unstructured {
+			o := spinsvc("zone", "spinnaker", version, nil, extra)
+			if err := unstructured.SetNestedMap(o.Object, svcSettings, "spec", "spinnakerConfig", "service-settings"); err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		annotationsOf := func(name string) map[string]string {
+			s, err := e.client.Clientset.CoreV1().Services("zone").Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return map[string]string{"error": err.Error()}
+			}
+			return s.Annotations
+		}
+		show := func(m map[string]string) string { return fmt.Sprint(m) }
+
+		// No expose: Halyard's serviceAnnotations on each Service, values
+		// as strings.
+		if _, err := e.client.Apply(e.ctx, withSettings("1.35.5", map[string]any{"accounts": map[string]any{"enabled": true}})); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("spin-deck with Halyard's annotation", func() (bool, string) {
+			a := annotationsOf("spin-deck")
+			return maps.Equal(a, map[string]string{neg: deckNEG}), show(a)
+		})
+		if a := annotationsOf("spin-orca"); !maps.Equal(a, map[string]string{"team": "pipelines", "weight": "3"}) {
+			t.Errorf("spin-orca's annotations: %v", a)
+		}
+		if a := annotationsOf("spin-gate"); len(a) != 0 {
+			t.Errorf("spin-gate has annotations nobody asked for: %v", a)
+		}
+
+		// Another controller annotates the Service (GKE's NEG controller
+		// writes its status): kept while nothing is deployed ...
+		patch := []byte(`{"metadata":{"annotations":{"cloud.google.com/neg-status":"{\"zones\":[\"europe-west1-b\"]}"}}}`)
+		if _, err := e.client.Clientset.CoreV1().Services("zone").Patch(e.ctx, "spin-deck", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // ten reconcile intervals
+		if a := annotationsOf("spin-deck"); a["cloud.google.com/neg-status"] == "" {
+			t.Errorf("the stand-in removed another controller's annotation without a deploy: %v", a)
+		}
+		// ... and removed by the next deploy, which keeps its own.
+		if _, err := e.client.Apply(e.ctx, withSettings("1.35.6", map[string]any{"accounts": map[string]any{"enabled": true}})); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("spin-deck redeployed without the foreign annotation", func() (bool, string) {
+			a := annotationsOf("spin-deck")
+			return maps.Equal(a, map[string]string{neg: deckNEG}), show(a)
+		})
+
+		// expose.type service: spin-deck's and spin-gate's annotations are
+		// expose's, overrides on top; Halyard's are dropped there, kept on
+		// the other Services.
+		expose := map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer",
+			"annotations": map[string]any{"shared": "yes", "scheme": "internal"},
+			"overrides":   map[string]any{"deck": map[string]any{"annotations": map[string]any{"scheme": "internet-facing"}}}}}
+		if _, err := e.client.Apply(e.ctx, withSettings("1.35.6", map[string]any{"expose": expose, "accounts": map[string]any{"enabled": true}})); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("spin-deck with expose's annotations", func() (bool, string) {
+			a := annotationsOf("spin-deck")
+			return maps.Equal(a, map[string]string{"shared": "yes", "scheme": "internet-facing"}), show(a)
+		})
+		if a := annotationsOf("spin-gate"); !maps.Equal(a, map[string]string{"shared": "yes", "scheme": "internal"}) {
+			t.Errorf("spin-gate's annotations under expose: %v", a)
+		}
+		if a := annotationsOf("spin-orca"); !maps.Equal(a, map[string]string{"team": "pipelines", "weight": "3"}) {
+			t.Errorf("spin-orca's annotations under expose: %v", a)
 		}
 	})
 }
