@@ -56,12 +56,12 @@ provider "spinops" {
 module "network" {
   source = "../../modules/gcp/network"
 
-  project_id         = var.project_id
-  name               = var.name
-  region             = var.region
-  cidr               = var.cidr
-  deck_source_ranges = var.user_source_ranges
-  gate_source_ranges = var.user_source_ranges
+  project_id = var.project_id
+  name       = var.name
+  region     = var.region
+  cidr       = var.cidr
+  # No deck_source_ranges / gate_source_ranges: users reach Deck and Gate
+  # through module.edge's load balancer, never the nodes.
 }
 
 module "gke" {
@@ -157,6 +157,30 @@ locals {
   zone_namespaces = ["spinnaker-red", "spinnaker-green"]
 }
 
+# How users reach Spinnaker (modules/gcp/edge): a global external
+# Application Load Balancer on one address, a Google-managed certificate for
+# DOMAIN and api.DOMAIN, Cloud Armor (the preconfigured WAF rules, then
+# user_source_ranges only), Cloud DNS records in dns_managed_zone, and
+# HTTP redirected to HTTPS. Its backends are the NEGs GKE's NEG controller
+# makes from green's spin-deck and spin-gate Services: the first apply runs
+# with neg_zones = [] (the load balancer without backends, the Services
+# annotated); once the Services' cloud.google.com/neg-status annotation lists
+# the zones, set neg_zones to them and apply again (README).
+module "edge" {
+  source = "../../modules/gcp/edge"
+
+  project_id         = var.project_id
+  name               = var.name
+  network            = module.network.network_id
+  target_tags        = [module.network.internal_tag]
+  deck_domain        = var.domain
+  gate_domain        = "api.${var.domain}"
+  user_source_ranges = var.user_source_ranges
+  dns_managed_zone   = var.dns_managed_zone
+  neg_zones          = var.neg_zones
+  labels             = var.labels
+}
+
 # The bridge's edge on Google Cloud: a reserved regional address for a
 # passthrough network load balancer (the bridge's gRPC Service of type
 # LoadBalancer). TLS passes through to the bridge; GKE turns the Service's
@@ -182,7 +206,7 @@ resource "google_compute_address" "bridge" {
 #   synchronous copy); the replicas serve the backups. The password goes to
 #   Cloud SQL, to Spinnaker and to the backup job as write-only arguments
 #   only (sql_password is an ephemeral input of the module).
-# * Green, open to users on Deck 80/443 and Gate 8084/443 only.
+# * Green, reached by users through module.edge only (HTTPS on 443).
 # * The bridge behind a passthrough network load balancer (its gRPC Service
 #   of type LoadBalancer on the reserved address above, port 443). TLS
 #   passes through to the bridge; GKE turns the Service's source ranges
@@ -228,12 +252,17 @@ module "platform" {
     green = {
       namespace = local.zone_namespaces[1]
       ha        = { replicas = 3 }
-      expose = {
-        type          = "service"
-        deck_host     = var.domain
-        gate_host     = "api.${var.domain}"
-        source_ranges = var.user_source_ranges
-      }
+      # No expose: spin-deck and spin-gate stay ClusterIP Services, reached
+      # only through module.edge's load balancer. Their cloud.google.com/neg
+      # annotations make GKE's NEG controller create the NEGs the load
+      # balancer's backend services take; the base URLs are the edge's.
+      service_annotations = module.edge.service_annotations
+      config_overrides = yamlencode({
+        security = {
+          uiSecurity  = { overrideBaseUrl = module.edge.deck_url }
+          apiSecurity = { overrideBaseUrl = module.edge.gate_url }
+        }
+      })
     }
   }
 

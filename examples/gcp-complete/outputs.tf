@@ -44,3 +44,13 @@ output "bridge" {
     ca_certificate = module.platform.bridge.ca_certificate
   }
 }
+
+output "edge" {
+  description = "How users reach Spinnaker: the load balancer's address (DOMAIN and api.DOMAIN must resolve to it), Deck's and Gate's URLs, and the NEG names by service."
+  value = {
+    ip_address = module.edge.ip_address
+    deck_url   = module.edge.deck_url
+    gate_url   = module.edge.gate_url
+    neg_names  = module.edge.neg_names
+  }
+}

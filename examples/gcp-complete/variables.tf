@@ -55,9 +55,21 @@ variable "cidr" {
 }
 
 variable "user_source_ranges" {
-  description = "Where users and API clients connect from (Deck 80/443, Gate 8084/443)."
+  description = "Where users and API clients connect from: the edge's Cloud Armor policy lets only these reach Deck and Gate."
   type        = list(string)
   default     = ["203.0.113.0/24"]
+}
+
+variable "dns_managed_zone" {
+  description = "Cloud DNS managed zone (its name) to hold the A records of DOMAIN and api.DOMAIN; null makes none (point the names at the edge's address yourself: the managed certificate is issued only once both resolve to it)."
+  type        = string
+  default     = null
+}
+
+variable "neg_zones" {
+  description = "Zones of the NEGs GKE made for green's spin-deck and spin-gate: [] on the first apply, then the zones their cloud.google.com/neg-status annotation lists (the cluster's node zones)."
+  type        = list(string)
+  default     = []
 }
 
 variable "admin_ranges" {

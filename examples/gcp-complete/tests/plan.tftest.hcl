@@ -74,10 +74,40 @@ run "the_stack_plans_with_the_modules_wired_together" {
     condition     = module.platform.zones.red.tier == "sandbox" && module.platform.zones.green.tier == "production"
     error_message = "A red (sandbox) and a green (production) zone."
   }
+}
+
+run "users_reach_green_through_the_edge_load_balancer" {
+  command = plan
 
   assert {
-    condition     = module.platform.zones.green.expose.source_ranges == tolist(["203.0.113.0/24"])
-    error_message = "Green is open to the user ranges only."
+    condition     = module.platform.zones.green.expose == null && module.platform.zones.red.expose == null
+    error_message = "No zone exposes Deck or Gate itself: green's Services stay ClusterIP behind the edge."
+  }
+
+  assert {
+    condition = (
+      yamldecode(module.platform.zones.green.service_settings["deck"]).kubernetes.serviceAnnotations["cloud.google.com/neg"] == jsonencode({ exposed_ports = { "9000" = { name = "spinnaker-deck" } } }) &&
+      yamldecode(module.platform.zones.green.service_settings["gate"]).kubernetes.serviceAnnotations["cloud.google.com/neg"] == jsonencode({ exposed_ports = { "8084" = { name = "spinnaker-gate" } } })
+    )
+    error_message = "Green's spin-deck and spin-gate carry the NEG annotations naming the edge's NEGs, each on its own Service port."
+  }
+
+  assert {
+    condition     = module.platform.zones.red.service_settings == null
+    error_message = "Red (the sandbox) has no NEGs: users never reach it."
+  }
+
+  assert {
+    condition = (
+      yamldecode(module.platform.zones.green.config_overrides).security.uiSecurity.overrideBaseUrl == "https://spinnaker.example.com" &&
+      yamldecode(module.platform.zones.green.config_overrides).security.apiSecurity.overrideBaseUrl == "https://api.spinnaker.example.com"
+    )
+    error_message = "Deck and Gate know the edge's HTTPS URLs as their base URLs."
+  }
+
+  assert {
+    condition     = module.edge.neg_names == { deck = "spinnaker-deck", gate = "spinnaker-gate" }
+    error_message = "The edge's NEG names are the ones the annotations give."
   }
 }
 

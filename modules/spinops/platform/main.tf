@@ -105,6 +105,9 @@ resource "spinops_zone" "red" {
   spinnaker_version    = var.zones.red.spinnaker_version
   deletion_protection  = var.zones.red.deletion_protection
   config_overrides     = var.zones.red.config_overrides
+  service_settings = var.zones.red.service_annotations == null ? null : {
+    for svc, annotations in var.zones.red.service_annotations : svc => yamlencode({ kubernetes = { serviceAnnotations = annotations } })
+  }
 
   dynamic "ha" {
     for_each = var.zones.red.ha == null ? [] : [var.zones.red.ha]
@@ -141,6 +144,9 @@ resource "spinops_zone" "green" {
   spinnaker_version    = var.zones.green.spinnaker_version
   deletion_protection  = var.zones.green.deletion_protection
   config_overrides     = var.zones.green.config_overrides
+  service_settings = var.zones.green.service_annotations == null ? null : {
+    for svc, annotations in var.zones.green.service_annotations : svc => yamlencode({ kubernetes = { serviceAnnotations = annotations } })
+  }
 
   dynamic "ha" {
     for_each = var.zones.green.ha == null ? [] : [var.zones.green.ha]

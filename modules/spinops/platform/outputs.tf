@@ -89,7 +89,7 @@ output "managed_spinnaker" {
 }
 
 output "zones" {
-  description = "The zones by name (red, green): id, managed_spinnaker_id, name, tier, namespace, spinnaker_version, deletion_protection, config_revision, status, deployed_version, verified_version, verified_at, ui_url, api_url, ha, expose, backup_before_upgrade."
+  description = "The zones by name (red, green): id, managed_spinnaker_id, name, tier, namespace, spinnaker_version, deletion_protection, config_revision, status, deployed_version, verified_version, verified_at, ui_url, api_url, ha, expose, service_settings, config_overrides, backup_before_upgrade."
   value = {
     for z in [spinops_zone.red, spinops_zone.green] : z.name => {
       id                    = z.id
@@ -108,6 +108,8 @@ output "zones" {
       api_url               = z.api_url
       ha                    = z.ha
       expose                = z.expose
+      service_settings      = z.service_settings
+      config_overrides      = z.config_overrides
       backup_before_upgrade = z.backup_before_upgrade
     }
   }

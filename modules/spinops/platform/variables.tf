@@ -140,7 +140,9 @@ variable "zones" {
     The two zones. red is the sandbox (proves every change first), green production (gated by promotion, deletion-protected).
     namespace: where the zone runs. spinnaker_version: overrides the installation's. ha: { replicas, clouddriver_split } (green
     defaults to 3 replicas, red runs without HA). expose: Deck and Gate for users ({ type = "service" or "ingress", deck_host,
-    gate_host, source_ranges, annotations, tls_secret }). config_overrides: Halyard YAML merged last.
+    gate_host, source_ranges, annotations, tls_secret }). service_annotations: annotations of a service's Kubernetes Service, by
+    Spinnaker service (Halyard's kubernetes.serviceAnnotations; for Deck and Gate only without expose, e.g. modules/gcp/edge's NEG
+    annotations). config_overrides: Halyard YAML merged last.
     green.backup_before_upgrade: every upgrade first runs the module's backup policy and is refused when it fails.
   EOT
   type = object({
@@ -159,6 +161,7 @@ variable "zones" {
         annotations   = optional(map(string))
         tls_secret    = optional(string)
       }))
+      service_annotations = optional(map(map(string)))
       config_overrides    = optional(string)
       deletion_protection = optional(bool, false)
     }), {})
@@ -177,6 +180,7 @@ variable "zones" {
         annotations   = optional(map(string))
         tls_secret    = optional(string)
       }))
+      service_annotations   = optional(map(map(string)))
       config_overrides      = optional(string)
       backup_before_upgrade = optional(bool, false)
       deletion_protection   = optional(bool, true)

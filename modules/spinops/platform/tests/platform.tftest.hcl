@@ -115,6 +115,34 @@ run "green_is_production_red_the_sandbox" {
   }
 }
 
+run "service_annotations_become_halyard_service_settings" {
+  command = plan
+
+  variables {
+    zones = {
+      green = {
+        service_annotations = {
+          deck = { "cloud.google.com/neg" = "{\"exposed_ports\":{\"9000\":{\"name\":\"spinnaker-deck\"}}}" }
+          gate = { "cloud.google.com/neg" = "{\"exposed_ports\":{\"8084\":{\"name\":\"spinnaker-gate\"}}}" }
+        }
+      }
+    }
+  }
+
+  assert {
+    condition = (
+      yamldecode(spinops_zone.green.service_settings["deck"]) == { kubernetes = { serviceAnnotations = { "cloud.google.com/neg" = "{\"exposed_ports\":{\"9000\":{\"name\":\"spinnaker-deck\"}}}" } } } &&
+      yamldecode(spinops_zone.green.service_settings["gate"]) == { kubernetes = { serviceAnnotations = { "cloud.google.com/neg" = "{\"exposed_ports\":{\"8084\":{\"name\":\"spinnaker-gate\"}}}" } } }
+    )
+    error_message = "Each service's annotations are Halyard's kubernetes.serviceAnnotations in that service's service settings."
+  }
+
+  assert {
+    condition     = spinops_zone.red.service_settings == null && length(spinops_zone.green.service_settings) == 2
+    error_message = "Only the services given get settings; red none."
+  }
+}
+
 run "bridge_and_accounts_follow_green" {
   command = apply
 
