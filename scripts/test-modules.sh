@@ -186,31 +186,6 @@ record() {
 	fi
 }
 
-# 5. Applied for real: the AWS modules against moto_server with the real
-# hashicorp/aws provider from the mirror, checked with aws-sdk-go-v2
-# (internal/modtest, build tag `modules`). Only on a full run. The tests are
-# t.Parallel (one moto, terraform init serialised) and run together (each
-# apply is mostly the provider's waiters): the seven took 794 s one at a
-# time in the warm CI run of 00c6dbb, 297 s wall (456 CPU-s) all at once,
-# green, on the same 2-CPU machine (2026-12-02). SPINOPS_MODTEST_PARALLEL=1
-# runs them one at a time again. They start here, in the background, beside
-# the checks of steps 2-4 (which keep the cores busy while the applies wait
-# on the provider's waiters), and are waited for at the end: they share
-# only the read-only mirror with those checks (their own terraform config,
-# data directories and moto).
-modtest_pid=
-if [[ $all_dirs == 1 ]]; then
-	modtest_t0=$(date +%s)
-	modtest_out=$scratch/modtest.log
-	# Its own process group (setsid), so that a run stopped early takes
-	# the test binary, terraform and moto down with it.
-	TERRAFORM=$terraform SPINOPS_PROVIDER_MIRROR=$mirror TF_CLI_CONFIG_FILE= \
-		setsid -w go test -tags modules -count=1 -timeout 60m -parallel "${SPINOPS_MODTEST_PARALLEL:-8}" -v ./internal/modtest/ >"$modtest_out" 2>&1 &
-	modtest_pid=$!
-	trap '[[ -z $modtest_pid ]] || kill -- "-$modtest_pid" 2>/dev/null; [[ ${KEEP_SCRATCH:-} == 1 ]] || rm -rf "$scratch"' EXIT
-	log "internal/modtest: the AWS modules applied against moto, in the background"
-fi
-
 passed=0 failed=0 tests_passed=0 tests_failed=0
 failures=()
 start=$(date +%s)
@@ -315,19 +290,26 @@ EOF
 	done
 fi
 
-# 5 (continued). The applies against moto, started before step 2.
-if [[ -n $modtest_pid ]]; then
-	modtest_rc=0
-	wait "$modtest_pid" || modtest_rc=$?
-	modtest_pid=
-	if [[ $modtest_rc == 0 ]]; then
+# 5. Applied for real: the AWS modules against moto_server with the real
+# hashicorp/aws provider from the mirror, checked with aws-sdk-go-v2
+# (internal/modtest, build tag `modules`). Only on a full run. The tests are
+# t.Parallel (one moto, terraform init serialised) and run together (each
+# apply is mostly the provider's waiters): the seven took 794 s one at a
+# time in the warm CI run of 00c6dbb, 297 s wall (456 CPU-s) all at once,
+# green, on the same 2-CPU machine (2026-12-02). SPINOPS_MODTEST_PARALLEL=1
+# runs them one at a time again.
+if [[ $all_dirs == 1 ]]; then
+	t0=$(date +%s)
+	out=$scratch/modtest.log
+	if TERRAFORM=$terraform SPINOPS_PROVIDER_MIRROR=$mirror TF_CLI_CONFIG_FILE= \
+		go test -tags modules -count=1 -timeout 60m -parallel "${SPINOPS_MODTEST_PARALLEL:-8}" -v ./internal/modtest/ >"$out" 2>&1; then
 		passed=$((passed + 1))
-		log "ok   internal/modtest: modules applied against moto ($(($(date +%s) - modtest_t0))s beside the checks, $(grep -c '^--- PASS' "$modtest_out") tests)"
+		log "ok   internal/modtest: modules applied against moto ($(($(date +%s) - t0))s, $(grep -c '^--- PASS' "$out") tests)"
 	else
 		failed=$((failed + 1))
 		failures+=("internal/modtest (applied against moto)")
-		log "FAIL internal/modtest: modules applied against moto ($(($(date +%s) - modtest_t0))s)"
-		sed 's/^/    /' "$modtest_out" >&2
+		log "FAIL internal/modtest: modules applied against moto ($(($(date +%s) - t0))s)"
+		sed 's/^/    /' "$out" >&2
 	fi
 fi
 

@@ -302,16 +302,21 @@ func TestStandIn_clusterMode(t *testing.T) {
 		if _, err := e.client.Apply(e.ctx, withSettings("1.35.5", map[string]any{"accounts": map[string]any{"enabled": true}})); err != nil {
 			t.Fatal(err)
 		}
-		e.waitFor("spin-deck with Halyard's annotation", func() (bool, string) {
-			a := annotationsOf("spin-deck")
-			return maps.Equal(a, map[string]string{neg: deckNEG}), show(a)
-		})
-		if a := annotationsOf("spin-orca"); !maps.Equal(a, map[string]string{"team": "pipelines", "weight": "3"}) {
-			t.Errorf("spin-orca's annotations: %v", a)
+		// One deploy saves the Services one after another: wait for all.
+		want := func(what string, services map[string]map[string]string) {
+			t.Helper()
+			e.waitFor(what, func() (bool, string) {
+				for name, w := range services {
+					if a := annotationsOf(name); !maps.Equal(a, w) {
+						return false, name + ": " + show(a)
+					}
+				}
+				return true, ""
+			})
 		}
-		if a := annotationsOf("spin-gate"); len(a) != 0 {
-			t.Errorf("spin-gate has annotations nobody asked for: %v", a)
-		}
+		orca := map[string]string{"team": "pipelines", "weight": "3"}
+		want("Halyard's annotations on each Service", map[string]map[string]string{
+			"spin-deck": {neg: deckNEG}, "spin-orca": orca, "spin-gate": nil})
 
 		// Another controller annotates the Service (GKE's NEG controller
 		// writes its status): kept while nothing is deployed ...
@@ -341,16 +346,10 @@ func TestStandIn_clusterMode(t *testing.T) {
 		if _, err := e.client.Apply(e.ctx, withSettings("1.35.6", map[string]any{"expose": expose, "accounts": map[string]any{"enabled": true}})); err != nil {
 			t.Fatal(err)
 		}
-		e.waitFor("spin-deck with expose's annotations", func() (bool, string) {
-			a := annotationsOf("spin-deck")
-			return maps.Equal(a, map[string]string{"shared": "yes", "scheme": "internet-facing"}), show(a)
-		})
-		if a := annotationsOf("spin-gate"); !maps.Equal(a, map[string]string{"shared": "yes", "scheme": "internal"}) {
-			t.Errorf("spin-gate's annotations under expose: %v", a)
-		}
-		if a := annotationsOf("spin-orca"); !maps.Equal(a, map[string]string{"team": "pipelines", "weight": "3"}) {
-			t.Errorf("spin-orca's annotations under expose: %v", a)
-		}
+		want("expose's annotations on Deck and Gate, Halyard's elsewhere", map[string]map[string]string{
+			"spin-deck": {"shared": "yes", "scheme": "internet-facing"},
+			"spin-gate": {"shared": "yes", "scheme": "internal"},
+			"spin-orca": orca})
 	})
 }
 
