@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -154,8 +150,17 @@ type legacyAdoption struct {
 	providerBlock string
 }
 
+// adoptLegacy skips under -short (an acceptance test) and with a real
+// operator (the test installs its own legacy operator, which the stand-in
+// plays).
 func adoptLegacy(t *testing.T) *legacyAdoption {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	if realOperator() {
+		t.Skipf("%s is set: this test installs its own legacy operator (the stand-in plays it); it runs only locally", envRealOperator)
+	}
 	z := startZoneAccCluster(t, legacyOpNS)
 	kc := kubeClientFor(t, z.kubeconfig)
 	live := startLegacyInstallation(t, z, kc)
@@ -197,12 +202,6 @@ func adoptLegacy(t *testing.T) *legacyAdoption {
 // zone. Importing it by <namespace>/<name> alone is refused with the way to
 // adopt it.
 func TestAccMigrateAdoptInPlace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("acceptance test")
-	}
-	if realOperator() {
-		t.Skipf("%s is set: this test installs its own legacy operator (the stand-in plays it); it runs only locally", envRealOperator)
-	}
 	a := adoptLegacy(t)
 	z, kc, generated, providerBlock, opBefore := a.z, a.kc, a.generated, a.providerBlock, a.opBefore
 	specBefore := spinnaker.SpecHash(spinnaker.SpecOf(a.live))
@@ -337,19 +336,8 @@ func kubeClientFor(t *testing.T, kubeconfig string) *kube.Client {
 // kept the adopted spec's hash while the apply re-rendered, and Terraform
 // failed the apply with "Provider produced inconsistent result".
 func TestAccMigrateAdoptFollowsInstallationVersion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("acceptance test")
-	}
-	if realOperator() {
-		t.Skipf("%s is set: this test installs its own legacy operator (the stand-in plays it); it runs only locally", envRealOperator)
-	}
 	a := adoptLegacy(t)
-	var clock atomic.Int64
-	clock.Store(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano())
-	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
-	factories := map[string]func() (tfprotov6.ProviderServer, error){
-		"spinops": providerserver.NewProtocol6WithError(newWithClock("test", now)()),
-	}
+	factories, advance := clockedFactories()
 	const newVersion = "1.36.0"
 	// A sandbox zone of the installation that verifies the new version.
 	red := fmt.Sprintf(`
@@ -408,7 +396,7 @@ resource "spinops_zone" "red" {
 				// The installation's version bumped, a day later: the zone
 				// reads the installation at plan time, so it follows on the
 				// next plan.
-				PreConfig: func() { clock.Add(int64(25 * time.Hour)) },
+				PreConfig: func() { advance(25 * time.Hour) },
 				Config:    a.providerBlock + bumped + red,
 				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("spinops_managed_spinnaker.this", plancheck.ResourceActionUpdate),

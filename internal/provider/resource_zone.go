@@ -129,6 +129,12 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	}
 	if inst != nil && config.SpinnakerVersion.IsNull() {
 		plan.SpinnakerVersion = types.StringValue(inst.SpinnakerVersion)
+		// A version that follows the installation's is a change once that
+		// moved, though the zone's own arguments did not (an adopted zone
+		// would otherwise keep its adopted spec while the apply re-renders).
+		if state != nil && !plan.SpinnakerVersion.Equal(state.SpinnakerVersion) {
+			changed = true
+		}
 	}
 	if inst != nil && op != nil && !plan.Namespace.IsUnknown() {
 		if err := spinnaker.CheckZoneWatched(op, inst.Namespace, plan.Namespace.ValueString()); err != nil {
@@ -146,11 +152,6 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	resp.Diagnostics.Append(d...)
 	if state == nil {
 		adoption = nil
-	}
-	if adoption != nil && !plan.SpinnakerVersion.Equal(state.SpinnakerVersion) {
-		// The version follows the installation's, which changed: that
-		// re-renders the SpinnakerService like any other change.
-		changed = true
 	}
 	switch {
 	case adoption != nil && !changed && state.SpecSHA256.ValueString() == adoption.SpecSHA256:

@@ -46,6 +46,17 @@ func newWithClock(version string, now func() time.Time) func() provider.Provider
 	return func() provider.Provider { return &clockProvider{Provider: New(version)(), now: now} }
 }
 
+// clockedFactories are provider factories whose clock starts at
+// 2026-03-01 09:00 UTC and moves only by advance.
+func clockedFactories() (factories map[string]func() (tfprotov6.ProviderServer, error), advance func(time.Duration)) {
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"spinops": providerserver.NewProtocol6WithError(newWithClock("test", now)()),
+	}, func(d time.Duration) { clock.Add(int64(d)) }
+}
+
 func TestZoneAndManagedSpinnakerSchemasAreValid(t *testing.T) {
 	ctx := context.Background()
 	for _, r := range []resource.Resource{newManagedSpinnakerResource(), newZoneResource()} {
@@ -178,12 +189,7 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 	zc := startZoneAccCluster(t, accOpNamespace)
 	c := zc.cs
 
-	var clock atomic.Int64
-	clock.Store(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano())
-	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
-	factories := map[string]func() (tfprotov6.ProviderServer, error){
-		"spinops": providerserver.NewProtocol6WithError(newWithClock("test", now)()),
-	}
+	factories, advance := clockedFactories()
 	cfg := func(c2 zoneAccConfig) string { return c2.render(zc.kubeconfig) }
 	off := false
 
@@ -229,13 +235,13 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 				// Green asks for what red verified, but before the soak is over.
 				Config:      cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3"}),
 				PlanOnly:    true,
-				PreConfig:   func() { clock.Add(int64(20 * time.Hour)) },
+				PreConfig:   func() { advance(20 * time.Hour) },
 				ExpectError: regexp.MustCompile(`(?s)has not soaked yet: 4h0m0s\s+remaining \(eligible at 2026-03-02T09:00:00Z\)`),
 			},
 			{
 				// After the soak, green is accepted.
 				Config:    cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3"}),
-				PreConfig: func() { clock.Add(int64(5 * time.Hour)) },
+				PreConfig: func() { advance(5 * time.Hour) },
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("status"), knownvalue.StringExact("OK")),
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("verified_version"), knownvalue.StringExact("1.35.3")),
@@ -250,7 +256,7 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 				// Red upgraded to a broken version: verification fails and,
 				// with rollback_on_failure, red goes back to 1.35.3.
 				Config:      cfg(zoneAccConfig{redVersion: "1.36.0-broken", green: true, greenVersion: "1.35.3"}),
-				PreConfig:   func() { clock.Add(int64(time.Hour)) },
+				PreConfig:   func() { advance(time.Hour) },
 				SkipFunc:    zc.skipWithRealOperator(t, "a broken version is the stand-in's test server answering 503"),
 				ExpectError: regexp.MustCompile(`(?s)updating zone \(red\).*Spinnaker 1\.36\.0-broken failed post-upgrade.*gate /health: HTTP 503.*Rolled back to 1\.35\.3`),
 			},

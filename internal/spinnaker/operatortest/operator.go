@@ -546,11 +546,11 @@ func (o *Operator) service(ns string, spec, config map[string]any, exposeType st
 	annotations := stringMap(spec, "spinnakerConfig", "service-settings", s.name, "kubernetes", "serviceAnnotations")
 	if strings.EqualFold(exposeType, "service") && (s.name == "deck" || s.name == "gate") {
 		annotations = stringMap(spec, "expose", "service", "annotations")
-		for k, v := range stringMap(spec, "expose", "service", "overrides", s.name, "annotations") {
+		if o := stringMap(spec, "expose", "service", "overrides", s.name, "annotations"); o != nil {
 			if annotations == nil {
 				annotations = map[string]string{}
 			}
-			annotations[k] = v
+			maps.Copy(annotations, o)
 		}
 	}
 	return &corev1.Service{

@@ -8,6 +8,14 @@
 locals {
   # The services that may use SQL, in the order the backups list them.
   sql_services = ["clouddriver", "orca", "front50"]
+
+  # Each zone's service_annotations as Halyard service settings
+  # (kubernetes.serviceAnnotations), by service; null without any.
+  service_settings = {
+    for name, z in var.zones : name => z.service_annotations == null ? null : {
+      for svc, annotations in z.service_annotations : svc => yamlencode({ kubernetes = { serviceAnnotations = annotations } })
+    }
+  }
 }
 
 # Preflight: the cluster answers and the provider's credentials may install
@@ -105,9 +113,7 @@ resource "spinops_zone" "red" {
   spinnaker_version    = var.zones.red.spinnaker_version
   deletion_protection  = var.zones.red.deletion_protection
   config_overrides     = var.zones.red.config_overrides
-  service_settings = var.zones.red.service_annotations == null ? null : {
-    for svc, annotations in var.zones.red.service_annotations : svc => yamlencode({ kubernetes = { serviceAnnotations = annotations } })
-  }
+  service_settings     = local.service_settings.red
 
   dynamic "ha" {
     for_each = var.zones.red.ha == null ? [] : [var.zones.red.ha]
@@ -144,9 +150,7 @@ resource "spinops_zone" "green" {
   spinnaker_version    = var.zones.green.spinnaker_version
   deletion_protection  = var.zones.green.deletion_protection
   config_overrides     = var.zones.green.config_overrides
-  service_settings = var.zones.green.service_annotations == null ? null : {
-    for svc, annotations in var.zones.green.service_annotations : svc => yamlencode({ kubernetes = { serviceAnnotations = annotations } })
-  }
+  service_settings     = local.service_settings.green
 
   dynamic "ha" {
     for_each = var.zones.green.ha == null ? [] : [var.zones.green.ha]
