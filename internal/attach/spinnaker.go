@@ -42,10 +42,11 @@ type SpinnakerAccount struct {
 	Filter    AccountFilter
 	// CacheIntervalSeconds is Clouddriver's per-account caching cycle
 	// (its KubernetesAccountProperties.ManagedAccount cacheIntervalSeconds);
-	// 0 leaves Clouddriver's default (the scheduler's 30 s). Current
-	// Clouddriver (1.23+) re-caches nothing on demand for Kubernetes, so
-	// this cycle is how soon Spinnaker sees a change; the bridge answers its
-	// lists from its cache.
+	// 0 leaves Clouddriver's default (the scheduler's 30 s).
+	// spinops_agent_account sets DefaultCacheIntervalSeconds unless told
+	// otherwise. Current Clouddriver (1.23+) re-caches nothing on demand for
+	// Kubernetes, so this cycle is how soon Spinnaker sees a change; the
+	// bridge answers its lists from its cache.
 	CacheIntervalSeconds int64
 	// RegistrationID is the id of the bridge registration the account is
 	// attached for, written as spinnaker.AccountRegistrationAnnotation: the
@@ -53,6 +54,14 @@ type SpinnakerAccount struct {
 	// the id of one of its registrations.
 	RegistrationID string
 }
+
+// DefaultCacheIntervalSeconds is the caching cycle spinops_agent_account
+// gives a bridge-served account: a third of Clouddriver's 30 s default.
+// Clouddriver 1.23 and later has no on-demand caching for Kubernetes, so
+// the cycle is the only way its cache follows the cluster sooner; the
+// bridge serves the cycle's lists from its cache (docs/architecture.md,
+// "The caching interval").
+const DefaultCacheIntervalSeconds = 10
 
 // AccountTokensSecret and AccountTokensDir: see SpinnakerAccount.
 const (
@@ -193,8 +202,36 @@ func (s *SpinnakerAccount) Apply(ctx context.Context, c *kube.Client, kubeconfig
 	if err := s.setToken(ctx, c, &ep.token); err != nil {
 		return err
 	}
-	if _, err := c.Apply(ctx, objs[1]); err != nil {
+	out, err := c.Apply(ctx, objs[1])
+	if err != nil {
 		return fmt.Errorf("%w (is the Spinnaker Operator installed in that cluster? spinops_managed_spinnaker installs its CRDs)", err)
+	}
+	return s.replaceEdited(ctx, c, objs[1], out)
+}
+
+// replaceEdited sets the spec fields Missing compares to exactly what was
+// rendered where the applied object still differs. Server-side apply merges
+// a schemaless map such as spec.settings key by key, so a key added by
+// someone else (kubectl edit) would survive it and the account would show
+// as changed on every plan.
+func (s *SpinnakerAccount) replaceEdited(ctx context.Context, c *kube.Client, want, got *unstructured.Unstructured) error {
+	var ops []map[string]any
+	for _, f := range accountSpecFields {
+		w := want.Object["spec"].(map[string]any)[f]
+		if !sameJSON(w, nestedOrNil(got.Object, "spec", f)) {
+			ops = append(ops, map[string]any{"op": "add", "path": "/spec/" + f, "value": w})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	patch, err := json.Marshal(ops)
+	if err != nil {
+		return err
+	}
+	gvr := SpinnakerAccountGVK.GroupVersion().WithResource("spinnakeraccounts")
+	if _, err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).Patch(ctx, s.Account, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil {
+		return fmt.Errorf("setting the spec of SpinnakerAccount %s/%s as rendered (it was changed out of band): %w", s.Namespace, s.Account, err)
 	}
 	return nil
 }
@@ -263,6 +300,15 @@ func (s *SpinnakerAccount) Missing(ctx context.Context, c *kube.Client) ([]strin
 			// Written before the annotation existed, or for another
 			// registration: the bridge would not switch it.
 			missing = append(missing, fmt.Sprintf("annotation %s=%s of %s", spinnaker.AccountRegistrationAnnotation, s.RegistrationID, kube.Describe(o)))
+		case o.GetKind() == SpinnakerAccountGVK.Kind:
+			for _, f := range accountSpecFields {
+				if !sameJSON(o.Object["spec"].(map[string]any)[f], nestedOrNil(cur.Object, "spec", f)) {
+					// Edited out of band: Clouddriver would use other
+					// settings (caching cycle, kinds, namespaces) or
+					// permissions than the plan's.
+					missing = append(missing, fmt.Sprintf("spec.%s of %s as rendered (changed out of band)", f, kube.Describe(o)))
+				}
+			}
 		}
 	}
 	sec, err := c.Clientset.CoreV1().Secrets(s.Namespace).Get(ctx, AccountTokensSecret, metav1.GetOptions{})
@@ -273,6 +319,43 @@ func (s *SpinnakerAccount) Missing(ctx context.Context, c *kube.Client) ([]strin
 		return nil, err
 	}
 	return missing, nil
+}
+
+// accountSpecFields are the parts of a SpinnakerAccount's spec that
+// Missing compares with the rendering. Not spec.enabled: the bridge owns it
+// (keptEnabled). Not spec.kubernetes: the endpoint's address and CA are
+// known only when applying.
+var accountSpecFields = []string{"type", "permissions", "settings"}
+
+func nestedOrNil(obj map[string]any, fields ...string) any {
+	v, found, err := unstructured.NestedFieldNoCopy(obj, fields...)
+	if !found || err != nil {
+		return nil
+	}
+	return v
+}
+
+// sameJSON compares two values as JSON, an empty object or list being the
+// same as none.
+func sameJSON(a, b any) bool {
+	norm := func(v any) string {
+		switch x := v.(type) {
+		case map[string]any:
+			if len(x) == 0 {
+				return "null"
+			}
+		case []any:
+			if len(x) == 0 {
+				return "null"
+			}
+		}
+		out, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprintf("%#v", v)
+		}
+		return string(out)
+	}
+	return norm(a) == norm(b)
 }
 
 // Remove deletes the SpinnakerAccount, its token and its kubeconfig

@@ -601,6 +601,23 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 				}
 			}
 		}
+		if m, ok := s.(map[string]any); ok && (svc == "deck" || svc == "gate") && exposedAsService(h.Expose) {
+			if k := mapOf(m["kubernetes"]); k != nil && k["serviceAnnotations"] != nil {
+				// The operator replaces spin-deck's and spin-gate's
+				// annotations with expose's (armory/spinnaker-operator
+				// expose_service/transform.go, ApplyExposeServiceConfig):
+				// these never reached the Service, and spinops refuses them
+				// beside an expose of type service (spinnaker.Render).
+				rep.Unmapped = append(rep.Unmapped, fmt.Sprintf("service-settings.%s.kubernetes.serviceAnnotations (%s): with spec.expose type service the "+
+					"Spinnaker Operator replaces spin-%s's annotations with expose's, so these never reached the Service; not written (put what the "+
+					"Service needs in the zone's expose.annotations)", svc, strings.Join(sortedKeys(mapOf(k["serviceAnnotations"])), ", "), svc))
+				delete(k, "serviceAnnotations")
+				keepRest(m, "kubernetes", k)
+				if len(m) == 0 {
+					continue
+				}
+			}
+		}
 		settings[svc] = keeper.scrub(s, "service-settings."+svc, true)
 	}
 	for _, name := range sortedKeys(h.Files) {
@@ -810,6 +827,13 @@ func exposeBlock(z *hclwrite.Body, e, config map[string]any, rep *Report) {
 		b.SetAttributeValue("annotations", cty.ObjectVal(vals))
 	}
 	rep.Notes = append(rep.Notes, "spec.expose: with TLS, set expose.tls_secret (the ports become 443); the overrideBaseUrls stay in config_overrides until then")
+}
+
+// exposedAsService: spec.expose has the operator expose Deck and Gate
+// with Services of its own (type service).
+func exposedAsService(expose map[string]any) bool {
+	t, _ := expose["type"].(string)
+	return t == spinnaker.ExposeService
 }
 
 // keepRest puts m back under parent[key], or removes the key when nothing

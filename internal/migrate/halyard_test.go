@@ -90,9 +90,24 @@ func TestHalyardFromSpinnakerService(t *testing.T) {
 			t.Errorf("the Terraform lacks %q:\n%s", want, out)
 		}
 	}
-	for _, want := range []string{"spinnakerConfig.files profiles__rosco__packer__aws-custom.json", "SpinnakerService spinnaker-prod/spinnaker"} {
+	for _, want := range []string{"spinnakerConfig.files profiles__rosco__packer__aws-custom.json", "SpinnakerService spinnaker-prod/spinnaker",
+		// Deck's and Gate's Service annotations did nothing beside an
+		// expose of type service (the operator replaces them): reported,
+		// not written, so the zone renders (spinnaker.Render refuses them).
+		"service-settings.deck.kubernetes.serviceAnnotations (acme.example/ignored-by-the-operator)",
+		"service-settings.gate.kubernetes.serviceAnnotations (acme.example/also-ignored)"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report lacks %q:\n%s", want, report)
+		}
+	}
+	for _, gone := range []string{"ignored-by-the-operator", "also-ignored"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("the Terraform keeps %s, which the operator never applied and spinops refuses beside expose:\n%s", gone, out)
+		}
+	}
+	for _, kept := range []string{`"prometheus.io/scrape" = "true"`, `API_HOST = "http://gate.acme.example:8084"`} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("the Terraform lacks %s (a service setting the operator applies):\n%s", kept, out)
 		}
 	}
 	if m := neverRE.FindAllString(out+report, -1); len(m) > 0 {

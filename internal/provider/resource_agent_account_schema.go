@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/spinops/terraform-provider-spinops/internal/attach"
 	"github.com/spinops/terraform-provider-spinops/internal/version"
 
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
@@ -185,11 +186,14 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 						"Clouddriver 1.23 and later re-caches nothing on demand for Kubernetes: the bridge then pauses its pushes and Spinnaker " +
 						"sees changes on its caching cycle (see the bridge's architecture notes).",
 						Validators: []validator.String{validators.ClouddriverURL()}},
-					"cache_interval_seconds": schema.Int64Attribute{Optional: true, MarkdownDescription: "Clouddriver's caching cycle for this account " +
-						"(the account setting `cacheIntervalSeconds`), in seconds; unset keeps Clouddriver's default (30 s). Current Clouddriver re-caches " +
-						"nothing on demand for Kubernetes, so this cycle is how soon Spinnaker sees a change. The bridge answers each cycle's lists from " +
-						"its cache (one LIST per kind, or per kind and namespace, per caching agent); the cost is on Clouddriver's side, which rewrites " +
-						"the account's cache entries every cycle: 5-10 s suits accounts of a few thousand objects.",
+					"cache_interval_seconds": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(attach.DefaultCacheIntervalSeconds),
+						MarkdownDescription: fmt.Sprintf("Clouddriver's caching cycle for this account (the account setting `cacheIntervalSeconds`), in seconds. "+
+							"Default: %d (Clouddriver's own default is 30). Clouddriver 1.23 and later re-caches nothing on demand for Kubernetes, so this "+
+							"cycle is how soon Spinnaker's cache (Deck's clusters view, cache-backed lookups) sees a change. The bridge answers each cycle's lists "+
+							"from its cache (a LIST of 10,000 Deployments takes it about 24 ms); the cost is on Clouddriver's side: each cycle runs one `kubectl get` of "+
+							"all the account's kinds per namespace (per caching thread) and rebuilds the cache entries of all its objects, so for an account with many "+
+							"namespaces or tens of thousands of objects set a longer cycle (or narrow `namespaces`). Set 30 for Clouddriver's default.",
+							attach.DefaultCacheIntervalSeconds),
 						Validators: []validator.Int64{int64validator.Between(1, 3600)}},
 				},
 				Blocks: map[string]schema.Block{"kubernetes": connBlock("The Spinnaker cluster.")},

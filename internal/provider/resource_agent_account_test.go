@@ -23,6 +23,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ktypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -127,8 +128,7 @@ resource "spinops_agent_account" "this" {
   }
 
   spinnaker {
-    namespace              = %q
-    cache_interval_seconds = 10
+    namespace = %q
   }
 
   timeouts {
@@ -211,7 +211,7 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 			return fmt.Errorf("SpinnakerAccount permissions.WRITE = %v", perms)
 		}
 		if v, _, _ := unstructured.NestedInt64(u.Object, "spec", "settings", "cacheIntervalSeconds"); v != 10 {
-			return fmt.Errorf("SpinnakerAccount settings.cacheIntervalSeconds = %d, want 10 (cache_interval_seconds)", v)
+			return fmt.Errorf("SpinnakerAccount settings.cacheIntervalSeconds = %d, want 10 (cache_interval_seconds's default)", v)
 		}
 		return nil
 	}
@@ -355,6 +355,37 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 				Config:             agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
+			},
+			{
+				// The SpinnakerAccount's caching cycle slowed by hand and a
+				// setting added (kubectl edit): refresh shows it, the plan
+				// writes it back, and the apply leaves exactly the rendered
+				// settings (endpointReads: the cycle is 10 again).
+				PreConfig: func() {
+					patch := `{"spec":{"settings":{"cacheIntervalSeconds":300,"cacheThreads":4}}}`
+					gvr := attach.SpinnakerAccountGVK.GroupVersion().WithResource("spinnakeraccounts")
+					if _, err := mustKube(t, spin).Dynamic.Resource(gvr).Namespace(spinNS).Patch(t.Context(), name, ktypes.MergePatchType, []byte(patch),
+						metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("spinnaker_account_installed"), knownvalue.Bool(true)),
+				},
+				Check: tfresource.ComposeTestCheckFunc(endpointReads, func(*terraform.State) error {
+					u, err := mustKube(t, spin).Get(t.Context(), attach.SpinnakerAccountGVK, spinNS, name)
+					if err != nil {
+						return err
+					}
+					if _, found, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "settings", "cacheThreads"); found {
+						return fmt.Errorf("the hand-added settings.cacheThreads survived the apply")
+					}
+					return nil
+				}),
 			},
 			{
 				// Rotation: a new credential and endpoint token; the agent

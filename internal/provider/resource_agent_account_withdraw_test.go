@@ -41,7 +41,7 @@ func TestAccAgentAccount_withdrawnFromSpinnaker(t *testing.T) {
 	pod := startAgentPod(t, target, "agent-"+name, name)
 	config := strings.Replace(agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap"]`), `grace_period = "30s"`, `grace_period = "2s"`, 1)
 	noWait := strings.Replace(strings.Replace(agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap"]`, "wait_for_sync = false"),
-		`grace_period = "30s"`, `grace_period = "2s"`, 1), "cache_interval_seconds = 10", "cache_interval_seconds = 20", 1)
+		`grace_period = "30s"`, `grace_period = "2s"`, 1), "spinnaker {\n", "spinnaker {\n    cache_interval_seconds = 20\n", 1)
 
 	enabled := func() (bool, error) {
 		u, err := spinKube.Get(context.Background(), attach.SpinnakerAccountGVK, spinNS, name)
