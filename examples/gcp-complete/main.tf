@@ -179,19 +179,18 @@ module "edge" {
   dns_managed_zone   = var.dns_managed_zone
   neg_zones          = var.neg_zones
   labels             = var.labels
-}
 
-# The bridge's edge on Google Cloud: a reserved regional address for a
-# passthrough network load balancer (the bridge's gRPC Service of type
-# LoadBalancer). TLS passes through to the bridge; GKE turns the Service's
-# source ranges into the firewall rule, so only agents and admins reach it.
-resource "google_compute_address" "bridge" {
-  project      = var.project_id
-  name         = "${var.name}-bridge"
-  region       = var.region
-  address_type = "EXTERNAL"
-  network_tier = "PREMIUM"
-  labels       = var.labels
+  # The bridge's edge: a reserved regional address for a passthrough network
+  # load balancer (the bridge's gRPC Service of type LoadBalancer, built by
+  # GKE), with firewall rules of the module's own in front of GKE's: only
+  # admins (Terraform) and the agents' egress ranges reach the port, whatever
+  # the Service says. TLS passes through to the bridge. (An address this
+  # stack reserved itself before moves in: moved.tf.)
+  bridge = {
+    enabled       = true
+    region        = var.region
+    allowed_cidrs = distinct(concat(var.admin_ranges, var.agent_source_ranges))
+  }
 }
 
 # The spinops layer, the same as on AWS (modules/spinops/platform): the
@@ -208,10 +207,10 @@ resource "google_compute_address" "bridge" {
 #   only (sql_password is an ephemeral input of the module).
 # * Green, reached by users through module.edge only (HTTPS on 443).
 # * The bridge behind a passthrough network load balancer (its gRPC Service
-#   of type LoadBalancer on the reserved address above, port 443). TLS
-#   passes through to the bridge; GKE turns the Service's source ranges
-#   into the firewall rule, so only agents and admins reach it. The control
-#   cluster's agent dials the bridge's Service on 443.
+#   of type LoadBalancer on module.edge's reserved address, port 443). TLS
+#   passes through to the bridge; module.edge's firewall rules (and GKE's,
+#   from the Service's source ranges) let only agents and admins reach it.
+#   The control cluster's agent dials the bridge's Service on 443.
 # * Backups into the backup bucket as the Workload Identity account of
 #   "spinops-backup"; Front50's bucket copied incrementally by generation.
 module "platform" {
@@ -267,15 +266,10 @@ module "platform" {
   }
 
   bridge = {
-    name             = "spinops-bridge"
-    namespace        = "spinops"
-    external_address = "${google_compute_address.bridge.address}:443"
-    grpc_service = {
-      type             = "LoadBalancer"
-      port             = 443
-      load_balancer_ip = google_compute_address.bridge.address
-      source_ranges    = distinct(concat(var.admin_ranges, var.agent_source_ranges))
-    }
+    name                = "spinops-bridge"
+    namespace           = "spinops"
+    external_address    = module.edge.bridge_address
+    grpc_service        = module.edge.bridge_service
     mysql_dsn_secret    = var.bridge_mysql_dsn_secret
     cert_manager_issuer = var.bridge_cert_manager_issuer
     admin_token_version = var.bridge_admin_token_version

@@ -36,3 +36,12 @@ moved {
   from = spinops_backup_policy.this
   to   = module.platform.spinops_backup_policy.this
 }
+
+# The bridge's address, reserved by this stack before modules/gcp/edge took
+# over the bridge's edge: the same address (the module ignores the
+# description it would give a new one, which Google Cloud cannot change in
+# place), now with the module's firewall rules.
+moved {
+  from = google_compute_address.bridge
+  to   = module.edge.google_compute_address.bridge["this"]
+}

@@ -32,6 +32,16 @@ run "the_bridge_runs_next_to_spinnaker_behind_a_passthrough_load_balancer" {
   }
 
   assert {
+    condition     = module.edge.bridge_firewall_rule_names == ["spinnaker-bridge-allow", "spinnaker-bridge-deny"]
+    error_message = "The edge module's firewall rules guard the bridge's address ahead of GKE's (allow the ranges above, deny everyone else)."
+  }
+
+  assert {
+    condition     = module.platform.bridge.grpc_service.annotations["cloud.google.com/l4-rbs"] == "enabled"
+    error_message = "The bridge's Service asks GKE for a backend service-based passthrough load balancer (module.edge.bridge_service)."
+  }
+
+  assert {
     condition     = module.platform.bridge.spinnaker_namespace == "spinnaker-green" && module.platform.bridge.replicas == 1
     error_message = "One replica on SQLite, withdrawing green's SpinnakerAccounts."
   }

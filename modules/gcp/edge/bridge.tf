@@ -29,6 +29,14 @@ resource "google_compute_address" "bridge" {
   address_type = "EXTERNAL"
   network_tier = "PREMIUM"
   labels       = var.labels
+
+  lifecycle {
+    # Compute Engine cannot change an address's description in place: an
+    # address moved in from a configuration that reserved it with another
+    # (examples/gcp-complete's moved.tf) keeps it rather than being
+    # replaced, which would give the bridge a new IP.
+    ignore_changes = [description]
+  }
 }
 
 # A passthrough load balancer delivers packets with the load balancer's
