@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,12 +78,16 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// spinops backup run (file:// destination, zstd) versus mariadb-dump --single-transaction to a file.
+		// CPU seconds of the server and of the client for each, so the run
+		// shows where a backup's time goes (two cores here).
+		srv0, self0 := cpuOf(b, srv.PID()), selfCPU()
 		t0 := time.Now()
 		m, err := eng.Run(ctx, backup.RunOptions{MySQL: server, Databases: []string{src}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		spinBackup := time.Since(t0)
+		spinServerCPU, spinClientCPU := cpuOf(b, srv.PID())-srv0, selfCPU()-self0
 
 		dumpFile := filepath.Join(dir, "dump.sql")
 		t0 = time.Now()
@@ -90,6 +95,7 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		srv0 = cpuOf(b, srv.PID())
 		cmd := exec.Command("mariadb-dump", append(conn, "--single-transaction", "--master-data=2", "--databases", src)...)
 		var stderr strings.Builder
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, out, &stderr
@@ -98,13 +104,16 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 		}
 		out.Close()
 		dump := time.Since(t0)
+		dumpServerCPU, dumpClientCPU := cpuOf(b, srv.PID())-srv0, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 		st, _ := os.Stat(dumpFile)
 
+		srv0, self0 = cpuOf(b, srv.PID()), selfCPU()
 		t0 = time.Now()
 		if _, err := eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, MySQL: &backup.MySQLTarget{Server: *server, DatabaseMap: map[string]string{src: "bench_spinops"}}}); err != nil {
 			b.Fatal(err)
 		}
 		spinRestore := time.Since(t0)
+		restoreServerCPU, restoreClientCPU := cpuOf(b, srv.PID())-srv0, selfCPU()-self0
 
 		rewritten := filepath.Join(dir, "dump-renamed.sql")
 		sed := exec.Command("sh", "-c", fmt.Sprintf("sed -e 's/`%s`/`bench_plain`/g' %s > %s", src, dumpFile, rewritten))
@@ -112,6 +121,7 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 			b.Fatalf("sed: %v: %s", err, o)
 		}
 		in, _ := os.Open(rewritten)
+		srv0 = cpuOf(b, srv.PID())
 		t0 = time.Now()
 		imp := exec.Command("mariadb", conn...)
 		imp.Env, imp.Stdin = env, in
@@ -119,6 +129,7 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 			b.Fatalf("mariadb import: %v: %s", err, o)
 		}
 		plainImport := time.Since(t0)
+		importServerCPU, importClientCPU := cpuOf(b, srv.PID())-srv0, (imp.ProcessState.UserTime() + imp.ProcessState.SystemTime()).Seconds()
 		in.Close()
 
 		// mydumper / myloader, the tool a DBA would pick, when installed:
@@ -149,10 +160,14 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 			b.Fatalf("row counts after restore: spinops %d, plain %d, want %d", c1, c2, rows)
 		}
 		load, _ := os.ReadFile("/proc/loadavg")
-		fmt.Printf("RESULT row_data_mib=%.0f rows=%d spinops_backup=%s mariadb_dump=%s backup_speedup=%.2f spinops_stored_mib=%.0f dump_file_mib=%.0f spinops_restore=%s plain_import=%s restore_speedup=%.2f mydumper=%s myloader=%s loadavg=%q\n",
+		fmt.Printf("RESULT row_data_mib=%.0f rows=%d spinops_backup=%s mariadb_dump=%s backup_speedup=%.2f "+
+			"backup_cpu_s(server+client): spinops=%.1f+%.1f mariadb_dump=%.1f+%.1f spinops_stored_mib=%.0f dump_file_mib=%.0f spinops_restore=%s plain_import=%s restore_speedup=%.2f "+
+			"restore_cpu_s(server+client): spinops=%.1f+%.1f plain=%.1f+%.1f mydumper=%s myloader=%s loadavg=%q\n",
 			dataMB, rows, spinBackup.Round(time.Millisecond), dump.Round(time.Millisecond), dump.Seconds()/spinBackup.Seconds(),
+			spinServerCPU, spinClientCPU, dumpServerCPU, dumpClientCPU,
 			float64(m.StoredBytes)/1048576, float64(st.Size())/1048576,
 			spinRestore.Round(time.Millisecond), plainImport.Round(time.Millisecond), plainImport.Seconds()/spinRestore.Seconds(),
+			restoreServerCPU, restoreClientCPU, importServerCPU, importClientCPU,
 			myDump.Round(time.Millisecond), myLoad.Round(time.Millisecond), strings.TrimSpace(string(load)))
 		b.ReportMetric(dump.Seconds()/spinBackup.Seconds(), "backup_speedup")
 		b.ReportMetric(plainImport.Seconds()/spinRestore.Seconds(), "restore_speedup")
@@ -160,6 +175,29 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 		mustExec(b, root, "DROP DATABASE bench_plain")
 		mustExec(b, root, "DROP DATABASE IF EXISTS bench_myloader")
 	}
+}
+
+// cpuOf is a process's user + system CPU time in seconds
+// (/proc/PID/stat, fields 14 and 15, in clock ticks of 1/100 s).
+func cpuOf(b *testing.B, pid int) float64 {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
+}
+
+// selfCPU is this process's user + system CPU time in seconds (the engine
+// runs in it).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func mustExec(b *testing.B, d *sql.DB, q string) {

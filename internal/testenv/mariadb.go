@@ -252,6 +252,9 @@ func (m *MariaDB) bootstrap(ctx context.Context) error {
 // Addr returns "127.0.0.1:<Port>".
 func (m *MariaDB) Addr() string { return net.JoinHostPort(m.Host, strconv.Itoa(m.Port)) }
 
+// PID is the server process's id (for benchmarks that read its CPU time).
+func (m *MariaDB) PID() int { return m.proc.pid() }
+
 // DSN returns a go-sql-driver/mysql data source name for root over TCP,
 // "root:<password>@tcp(127.0.0.1:<port>)/<db>"; db may be empty. Append
 // "?param=value" for driver options.
