@@ -62,6 +62,28 @@ provider "aws" {
 `, testenv.MotoRegion, testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, eps.String())
 }
 
+// terraformAndMirror finds the terraform binary (TERRAFORM, else PATH) and
+// the provider mirror (SPINOPS_PROVIDER_MIRROR, else the repository's),
+// which must hold hashicorp/<provider>.
+func terraformAndMirror(t *testing.T, provider string) (terraform, mirror string) {
+	t.Helper()
+	terraform = os.Getenv("TERRAFORM")
+	if terraform == "" {
+		var err error
+		if terraform, err = exec.LookPath("terraform"); err != nil {
+			t.Fatal("terraform is not on PATH (set TERRAFORM)")
+		}
+	}
+	mirror = os.Getenv("SPINOPS_PROVIDER_MIRROR")
+	if mirror == "" {
+		mirror = filepath.Join(repo(t), ".testenv", "mirror")
+	}
+	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", provider)); err != nil {
+		t.Fatalf("no hashicorp/%s in the provider mirror %s: run scripts/providers.sh %s (make test does): %v", provider, mirror, provider, err)
+	}
+	return terraform, mirror
+}
+
 // applied is a module applied in a scratch root module.
 type applied struct {
 	dir     string
@@ -133,20 +155,7 @@ var initMu sync.Mutex
 // test).
 func applyTolerating(t *testing.T, moto *testenv.Moto, module, args string, gaps motoGaps) *applied {
 	t.Helper()
-	terraform := os.Getenv("TERRAFORM")
-	if terraform == "" {
-		var err error
-		if terraform, err = exec.LookPath("terraform"); err != nil {
-			t.Fatal("terraform is not on PATH (set TERRAFORM)")
-		}
-	}
-	mirror := os.Getenv("SPINOPS_PROVIDER_MIRROR")
-	if mirror == "" {
-		mirror = filepath.Join(repo(t), ".testenv", "mirror")
-	}
-	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil {
-		t.Fatalf("no hashicorp/aws in the provider mirror %s: run scripts/providers.sh aws (make test does): %v", mirror, err)
-	}
+	terraform, mirror := terraformAndMirror(t, "aws")
 	dir := t.TempDir()
 	rc := filepath.Join(dir, "terraformrc")
 	cache := pluginCache(t, mirror)

@@ -28,20 +28,7 @@ import (
 // be moved, and at most updated in place.
 func TestGCPEdgeTakesOverTheBridgeAddress(t *testing.T) {
 	t.Parallel()
-	terraform := os.Getenv("TERRAFORM")
-	if terraform == "" {
-		var err error
-		if terraform, err = exec.LookPath("terraform"); err != nil {
-			t.Fatal("terraform is not on PATH (set TERRAFORM)")
-		}
-	}
-	mirror := os.Getenv("SPINOPS_PROVIDER_MIRROR")
-	if mirror == "" {
-		mirror = filepath.Join(repo(t), ".testenv", "mirror")
-	}
-	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "google")); err != nil {
-		t.Fatalf("no hashicorp/google in the provider mirror %s: run scripts/providers.sh google (make test does): %v", mirror, err)
-	}
+	terraform, mirror := terraformAndMirror(t, "google")
 	moved, err := os.ReadFile(filepath.Join(repo(t), "examples", "gcp-complete", "moved.tf"))
 	if err != nil {
 		t.Fatal(err)
