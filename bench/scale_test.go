@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/procfs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -203,14 +204,15 @@ func rssBytes(b *testing.B, pid int) int64 {
 	return 0
 }
 
-// cpuSeconds is utime+stime of pid (clock ticks of 1/100 s on Linux).
+// cpuSeconds is the user + system CPU time of pid, in seconds.
 func cpuSeconds(b *testing.B, pid int) float64 {
-	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := strings.Fields(string(s[strings.LastIndexByte(string(s), ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
+	st, err := p.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st.CPUTime()
 }

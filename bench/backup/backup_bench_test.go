@@ -16,11 +16,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+	"github.com/prometheus/procfs"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
@@ -80,14 +80,14 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 		// spinops backup run (file:// destination, zstd) versus mariadb-dump --single-transaction to a file.
 		// CPU seconds of the server and of the client for each, so the run
 		// shows where a backup's time goes (two cores here).
-		srv0, self0 := cpuOf(b, srv.PID()), selfCPU()
+		srv0, self0 := cpuOf(b, srv.PID()), selfCPU(b)
 		t0 := time.Now()
 		m, err := eng.Run(ctx, backup.RunOptions{MySQL: server, Databases: []string{src}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		spinBackup := time.Since(t0)
-		spinServerCPU, spinClientCPU := cpuOf(b, srv.PID())-srv0, selfCPU()-self0
+		spinServerCPU, spinClientCPU := cpuOf(b, srv.PID())-srv0, selfCPU(b)-self0
 
 		dumpFile := filepath.Join(dir, "dump.sql")
 		t0 = time.Now()
@@ -107,13 +107,13 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 		dumpServerCPU, dumpClientCPU := cpuOf(b, srv.PID())-srv0, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 		st, _ := os.Stat(dumpFile)
 
-		srv0, self0 = cpuOf(b, srv.PID()), selfCPU()
+		srv0, self0 = cpuOf(b, srv.PID()), selfCPU(b)
 		t0 = time.Now()
 		if _, err := eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, MySQL: &backup.MySQLTarget{Server: *server, DatabaseMap: map[string]string{src: "bench_spinops"}}}); err != nil {
 			b.Fatal(err)
 		}
 		spinRestore := time.Since(t0)
-		restoreServerCPU, restoreClientCPU := cpuOf(b, srv.PID())-srv0, selfCPU()-self0
+		restoreServerCPU, restoreClientCPU := cpuOf(b, srv.PID())-srv0, selfCPU(b)-self0
 
 		rewritten := filepath.Join(dir, "dump-renamed.sql")
 		sed := exec.Command("sh", "-c", fmt.Sprintf("sed -e 's/`%s`/`bench_plain`/g' %s > %s", src, dumpFile, rewritten))
@@ -177,28 +177,22 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 	}
 }
 
-// cpuOf is a process's user + system CPU time in seconds
-// (/proc/PID/stat, fields 14 and 15, in clock ticks of 1/100 s).
+// cpuOf is a process's user + system CPU time in seconds.
 func cpuOf(b *testing.B, pid int) float64 {
 	b.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The command name (field 2) may hold spaces: count from its ')'.
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100
+	st, err := p.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st.CPUTime()
 }
 
-// selfCPU is this process's user + system CPU time in seconds (the engine
-// runs in it).
-func selfCPU() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
+// selfCPU is this process's CPU time in seconds (the engine runs in it).
+func selfCPU(b *testing.B) float64 { return cpuOf(b, os.Getpid()) }
 
 func mustExec(b *testing.B, d *sql.DB, q string) {
 	b.Helper()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -601,13 +602,12 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 				}
 			}
 		}
-		if m, ok := s.(map[string]any); ok && (svc == "deck" || svc == "gate") && exposedAsService(h.Expose) {
+		if m, ok := s.(map[string]any); ok && slices.Contains(spinnaker.ExposedServices, svc) && exposedAsService(h.Expose) {
 			if k := mapOf(m["kubernetes"]); k != nil && k["serviceAnnotations"] != nil {
-				// The operator replaces spin-deck's and spin-gate's
-				// annotations with expose's (armory/spinnaker-operator
-				// expose_service/transform.go, ApplyExposeServiceConfig):
-				// these never reached the Service, and spinops refuses them
-				// beside an expose of type service (spinnaker.Render).
+				// The operator replaces these Services' annotations with
+				// expose's: they never reached the Service, and spinops
+				// refuses them beside an expose of type service
+				// (spinnaker.Render).
 				rep.Unmapped = append(rep.Unmapped, fmt.Sprintf("service-settings.%s.kubernetes.serviceAnnotations (%s): with spec.expose type service the "+
 					"Spinnaker Operator replaces spin-%s's annotations with expose's, so these never reached the Service; not written (put what the "+
 					"Service needs in the zone's expose.annotations)", svc, strings.Join(sortedKeys(mapOf(k["serviceAnnotations"])), ", "), svc))

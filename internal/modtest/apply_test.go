@@ -84,6 +84,48 @@ func terraformAndMirror(t *testing.T, provider string) (terraform, mirror string
 	return terraform, mirror
 }
 
+// terraformEnv writes dir/terraformrc, which installs the hashicorp
+// providers from mirror through the plugin cache, and returns the
+// environment terraform runs with in dir.
+func terraformEnv(t *testing.T, dir, mirror string) []string {
+	t.Helper()
+	rc := filepath.Join(dir, "terraformrc")
+	writeFile(t, rc, fmt.Sprintf(`plugin_cache_dir = %q
+plugin_cache_may_break_dependency_lock_file = true
+provider_installation {
+  filesystem_mirror {
+    path    = %q
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+`, pluginCache(t, mirror), mirror))
+	return append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
+}
+
+// terraformIn runs terraform in dir with env and returns its output; a
+// failure fails the test, naming what (the run's subject). A plan's exit
+// code 2 (-detailed-exitcode: changes) is not a failure: it returns nil
+// and the caller looks at the changes.
+func terraformIn(t *testing.T, terraform, dir string, env []string, what string) func(args ...string) []byte {
+	return func(args ...string) []byte {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, terraform, args...)
+		cmd.Dir, cmd.Env = dir, env
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			var ee *exec.ExitError
+			if args[0] == "plan" && errors.As(err, &ee) && ee.ExitCode() == 2 {
+				return nil
+			}
+			t.Fatalf("terraform %s in %s (%s): %v\n%s\n%s", strings.Join(args, " "), dir, what, err, tail(out.String(), 4000), errb.String())
+		}
+		return out.Bytes()
+	}
+}
+
 // applied is a module applied in a scratch root module.
 type applied struct {
 	dir     string
@@ -157,17 +199,7 @@ func applyTolerating(t *testing.T, moto *testenv.Moto, module, args string, gaps
 	t.Helper()
 	terraform, mirror := terraformAndMirror(t, "aws")
 	dir := t.TempDir()
-	rc := filepath.Join(dir, "terraformrc")
-	cache := pluginCache(t, mirror)
-	writeFile(t, rc, fmt.Sprintf(`plugin_cache_dir = %q
-plugin_cache_may_break_dependency_lock_file = true
-provider_installation {
-  filesystem_mirror {
-    path    = %q
-    include = ["registry.terraform.io/hashicorp/*"]
-  }
-}
-`, cache, mirror))
+	env := terraformEnv(t, dir, mirror)
 	src := copyModule(t, filepath.Join(repo(t), "modules", module), filepath.Join(dir, "module"), gaps.Ignore)
 	for what, why := range gaps.Reads {
 		t.Logf("moto gap, checked another way: %s: %s", what, why)
@@ -182,24 +214,8 @@ output "m" {
   value = module.m
 }
 `, src, args))
-	a := &applied{dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")}
-	tf := func(args ...string) []byte {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, terraform, args...)
-		cmd.Dir, cmd.Env = dir, a.env
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			var ee *exec.ExitError
-			if args[0] == "plan" && errors.As(err, &ee) && ee.ExitCode() == 2 {
-				return nil // -detailed-exitcode: changes; the caller looks at them
-			}
-			t.Fatalf("terraform %s in %s (modules/%s against moto): %v\n%s\n%s", strings.Join(args, " "), dir, module, err, tail(out.String(), 4000), errb.String())
-		}
-		return out.Bytes()
-	}
+	a := &applied{dir: dir, env: env}
+	tf := terraformIn(t, terraform, dir, env, "modules/"+module+" against moto")
 	// The tests run in parallel against one moto; terraform's plugin cache
 	// is not safe for concurrent installs, so one init at a time.
 	initMu.Lock()

@@ -3,17 +3,12 @@
 package modtest
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 )
 
 // TestGCPEdgeTakesOverTheBridgeAddress: examples/gcp-complete reserved the
@@ -39,16 +34,7 @@ func TestGCPEdgeTakesOverTheBridgeAddress(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	rc := filepath.Join(dir, "terraformrc")
-	writeFile(t, rc, `plugin_cache_dir = "`+pluginCache(t, mirror)+`"
-plugin_cache_may_break_dependency_lock_file = true
-provider_installation {
-  filesystem_mirror {
-    path    = "`+mirror+`"
-    include = ["registry.terraform.io/hashicorp/*"]
-  }
-}
-`)
+	env := terraformEnv(t, dir, mirror)
 	src := copyModule(t, filepath.Join(repo(t), "modules", "gcp", "edge"), filepath.Join(dir, "edge"), nil)
 	writeFile(t, filepath.Join(dir, "main.tf"), `
 provider "google" {
@@ -96,20 +82,7 @@ module "edge" {
 	raw, _ := json.Marshal(state)
 	writeFile(t, filepath.Join(dir, "terraform.tfstate"), string(raw))
 
-	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
-	tf := func(args ...string) []byte {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, terraform, args...)
-		cmd.Dir, cmd.Env = dir, env
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("terraform %s in %s: %v\n%s\n%s", strings.Join(args, " "), dir, err, tail(out.String(), 4000), errb.String())
-		}
-		return out.Bytes()
-	}
+	tf := terraformIn(t, terraform, dir, env, "examples/gcp-complete's move of the bridge address")
 	initMu.Lock()
 	tf("init", "-no-color", "-input=false")
 	initMu.Unlock()

@@ -325,8 +325,7 @@ func (r *agentAccountResource) Read(ctx context.Context, req resource.ReadReques
 	if state.Spinnaker != nil {
 		// What the last apply wrote: Missing also reports a settings or
 		// permissions change made out of band, so the plan writes them back.
-		sa := &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: state.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec),
-			CacheIntervalSeconds: state.Spinnaker.CacheIntervalSeconds.ValueInt64(), RegistrationID: state.ID.ValueString()}
+		sa := spinnakerAccountOf(&state, spec)
 		if c := kubeClientAt(ctx, r.data, state.Spinnaker.Kubernetes, path.Root("spinnaker").AtName("kubernetes"), &resp.Diagnostics); c != nil {
 			state.SpinnakerAccountInstalled = r.present(ctx, "SpinnakerAccount", func() ([]string, error) { return sa.Missing(ctx, c) }, state.SpinnakerAccountInstalled, &resp.Diagnostics)
 		}

@@ -266,14 +266,21 @@ func (r *agentAccountResource) attachment(ctx context.Context, m *agentAccountMo
 		}
 	}
 	if m.Spinnaker != nil {
-		a.Spinnaker = &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: m.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec),
-			CacheIntervalSeconds: m.Spinnaker.CacheIntervalSeconds.ValueInt64()}
+		a.Spinnaker = spinnakerAccountOf(m, spec)
 		a.SpinnakerCluster = kubeClientAt(ctx, r.data, m.Spinnaker.Kubernetes, attachmentPaths[attach.PartSpinnaker], diags)
 		if a.SpinnakerCluster == nil {
 			a.Spinnaker = nil
 		}
 	}
 	return a
+}
+
+// spinnakerAccountOf is the SpinnakerAccount m asks for (m.Spinnaker
+// set). RegistrationID is m's id: empty before the first apply, which sets
+// it from the registration.
+func spinnakerAccountOf(m *agentAccountModel, spec *bridgev1.AccountSpec) *attach.SpinnakerAccount {
+	return &attach.SpinnakerAccount{Account: spec.GetName(), Namespace: m.Spinnaker.Namespace.ValueString(), Filter: attach.FilterOf(spec),
+		CacheIntervalSeconds: m.Spinnaker.CacheIntervalSeconds.ValueInt64(), RegistrationID: m.ID.ValueString()}
 }
 
 func (r *agentAccountResource) installed(ctx context.Context, m *agentAccountModel, spec *bridgev1.AccountSpec, diags *diag.Diagnostics) *attach.Attachment {

@@ -23,6 +23,12 @@ const (
 	ExposeIngress = "ingress"
 )
 
+// ExposedServices are the services whose Services the Spinnaker Operator
+// builds from spec.expose with type service, replacing their annotations
+// with expose's (armory/spinnaker-operator pkg/deploy/spindeploy/
+// expose_service/transform.go, ApplyExposeServiceConfig).
+var ExposedServices = []string{"deck", "gate"}
+
 // Installation is the shared configuration of one Spinnaker installation,
 // inherited by every zone. It holds no secret values: those live in the
 // installation's credentials Secret (see Credentials).

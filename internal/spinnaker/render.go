@@ -241,7 +241,7 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 		// with expose's (armory/spinnaker-operator pkg/deploy/spindeploy/
 		// expose_service/transform.go, ApplyExposeServiceConfig): Halyard's
 		// kubernetes.serviceAnnotations for them would be dropped silently.
-		for _, svc := range []string{"deck", "gate"} {
+		for _, svc := range ExposedServices {
 			if _, found, _ := unstructured.NestedFieldNoCopy(settings, svc, "kubernetes", "serviceAnnotations"); found {
 				return nil, fmt.Errorf("service_settings for %s set kubernetes.serviceAnnotations, but with expose type %q the Spinnaker Operator replaces "+
 					"spin-deck's and spin-gate's annotations with expose's, so they would never reach the Service: put them in expose.annotations "+
