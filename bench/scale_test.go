@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/procfs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/agent"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // syntheticSource is a cluster of fixed objects fed to the real protocol
@@ -206,13 +206,10 @@ func rssBytes(b *testing.B, pid int) int64 {
 
 // cpuSeconds is the user + system CPU time of pid, in seconds.
 func cpuSeconds(b *testing.B, pid int) float64 {
-	p, err := procfs.NewProc(pid)
+	b.Helper()
+	s, err := testenv.CPUSeconds(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := p.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return st.CPUTime()
+	return s
 }

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
-	"github.com/prometheus/procfs"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
@@ -180,15 +179,11 @@ func BenchmarkBackupVersusDump(b *testing.B) {
 // cpuOf is a process's user + system CPU time in seconds.
 func cpuOf(b *testing.B, pid int) float64 {
 	b.Helper()
-	p, err := procfs.NewProc(pid)
+	s, err := testenv.CPUSeconds(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := p.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return st.CPUTime()
+	return s
 }
 
 // selfCPU is this process's CPU time in seconds (the engine runs in it).

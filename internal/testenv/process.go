@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // process is one service process started directly (no shell), so that the
@@ -138,4 +140,18 @@ func retryPortInUse[T any](start func() (T, error)) (T, error) {
 		}
 	}
 	return v, err
+}
+
+// CPUSeconds is a process's user + system CPU time in seconds (for
+// benchmarks that report where the CPU went).
+func CPUSeconds(pid int) (float64, error) {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return 0, fmt.Errorf("reading process %d: %w", pid, err)
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
+	}
+	return st.CPUTime(), nil
 }
