@@ -19,6 +19,8 @@
 #   5. on a full run, the AWS modules applied for real against moto_server
 #      with the mirror's hashicorp/aws (go test -tags modules ./internal/modtest).
 #
+# Steps 2-3, 4 and 5 run at once, as three lanes (see "The three lanes").
+#
 # Usage: scripts/test-modules.sh [DIR...]     (default: every module and example)
 #        scripts/test-modules.sh --prepare   only build what the checks need (the
 #                                            providers, tflint), as make test does
@@ -85,7 +87,18 @@ fi
 # Terraform must not read a CLI config the machine may have; providers only
 # from the mirror, linked from one plugin cache instead of copied per dir.
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/spinops-modules.XXXXXX")
-[[ ${KEEP_SCRATCH:-} == 1 ]] || trap 'rm -rf "$scratch"' EXIT
+# On the way out, the lanes still running (an interrupted run) are stopped
+# before their scratch tree goes.
+lane_pids=()
+cleanup() {
+	local p
+	for p in "${lane_pids[@]}"; do
+		pkill -P "$p" 2>/dev/null || true
+		kill "$p" 2>/dev/null || true
+	done
+	[[ ${KEEP_SCRATCH:-} == 1 ]] || rm -rf "$scratch"
+}
+trap cleanup EXIT
 # The plugin caches are keyed by the mirror's contents: with no lock file,
 # terraform would otherwise keep using a cached build of the same version
 # after the mirror's binary changed (other build flags, a new provider).
@@ -186,44 +199,8 @@ record() {
 	fi
 }
 
-passed=0 failed=0 tests_passed=0 tests_failed=0
-failures=()
-start=$(date +%s)
-for d in "${dirs[@]}"; do
-	[[ -d $d ]] || die "$d: no such directory"
-	t0=$(date +%s)
-	out=$scratch/$(echo "$d" | tr / _).log
-	ok=1
-	{
-		echo "== $d: fmt"
-		"$terraform" fmt -check -recursive -diff "$d" || ok=0
-		echo "== $d: init"
-		(cd "$scratch/$d" && "$terraform" init -backend=false -input=false -no-color) || ok=0
-		if [[ $ok == 1 ]]; then
-			echo "== $d: validate"
-			alias_stand_ins "$scratch/$d" "$terraform" || ok=0
-		fi
-		if [[ $ok == 1 && -n $tflint ]]; then
-			echo "== $d: tflint"
-			(cd "$scratch/$d" && "$tflint" --no-color) || ok=0
-		fi
-		if [[ $ok == 1 && -d $scratch/$d/tests ]]; then
-			echo "== $d: test"
-			(cd "$scratch/$d" && "$terraform" test -no-color) || ok=0
-		fi
-	} >"$out" 2>&1 || ok=0
-	record "$d" "" "$out" "$ok" "$t0"
-done
-
-# 4. OpenTofu: the same checks (fmt and tflint are binary-independent and
-# ran above) against registry.opentofu.org copies of the same providers.
-tofu=${TOFU:-$(command -v tofu || echo "$repo/.testenv/bin/tofu")}
-if [[ $tofu == 0 ]]; then
-	log "OpenTofu: skipped (TOFU=0)"
-elif [[ ! -x $tofu ]]; then
-	[[ ${SPINOPS_TESTENV:-} == required ]] && die "OpenTofu not found (run scripts/testenv.sh or set TOFU) (SPINOPS_TESTENV=required)"
-	log "OpenTofu not found (run scripts/testenv.sh): module checks under tofu skipped"
-else
+# tofu_checks: the OpenTofu lane's checks (see below).
+tofu_checks() {
 	log "OpenTofu: $("$tofu" version | head -1)"
 	# Same files under tofu's registry host: hard links where possible
 	# (same bytes, no extra GBs for aws), else copies; never symlinks.
@@ -288,30 +265,125 @@ EOF
 		} >"$out" 2>&1 || ok=0
 		record "$d" " under tofu" "$out" "$ok" "$t0"
 	done
-fi
+}
+
+for d in "${dirs[@]}"; do
+	[[ -d $d ]] || die "$d: no such directory"
+done
+passed=0 failed=0 tests_passed=0 tests_failed=0
+failures=()
+start=$(date +%s)
+
+# The three lanes (terraform, OpenTofu, the moto applies) run at once: the
+# applies wait on the provider's waiters most of their time and each lane
+# runs one command at a time, so together they fill cores that one after
+# the other left idle. The terraform lane prints as it goes; the other two
+# write to $scratch/LANE.out, shown when they end. save_counts LANE writes a
+# lane's counts and failures for the final summary (a lane runs in a
+# subshell, so it cannot add to this shell's counters).
+save_counts() {
+	printf '%s %s %s %s\n' "$passed" "$failed" "$tests_passed" "$tests_failed" >"$scratch/$1.counts"
+	printf '%s\n' "${failures[@]}" >"$scratch/$1.failures"
+}
+# add_counts LANE: add a finished lane's counts to this shell's.
+add_counts() {
+	local p f tp tf line
+	if ! read -r p f tp tf <"$scratch/$1.counts"; then
+		failed=$((failed + 1))
+		failures+=("$1 (ended without its counts)")
+		return
+	fi
+	passed=$((passed + p)) failed=$((failed + f))
+	tests_passed=$((tests_passed + tp)) tests_failed=$((tests_failed + tf))
+	while IFS= read -r line; do [[ -z $line ]] || failures+=("$line"); done <"$scratch/$1.failures"
+}
 
 # 5. Applied for real: the AWS modules against moto_server with the real
 # hashicorp/aws provider from the mirror, checked with aws-sdk-go-v2
 # (internal/modtest, build tag `modules`). Only on a full run. The tests are
 # t.Parallel (one moto, terraform init serialised) and run together (each
-# apply is mostly the provider's waiters): the seven took 794 s one at a
-# time in the warm CI run of 00c6dbb, 297 s wall (456 CPU-s) all at once,
-# green, on the same 2-CPU machine (2026-12-02). SPINOPS_MODTEST_PARALLEL=1
-# runs them one at a time again.
-if [[ $all_dirs == 1 ]]; then
+# apply is mostly the provider's waiters). In the warm CI run of 85a182d
+# they took 322 s; alone on the same 2-CPU machine 379 s and 410 CPU-s, most
+# of it the aws provider validating the `endpoints` block, and with
+# AWS_ENDPOINT_URL instead (internal/modtest, motoProvider) 231 s and 117
+# CPU-s (2026-12-03). SPINOPS_MODTEST_PARALLEL=1 runs them one at a time.
+moto_applies() {
+	local t0 out ok=1
+	passed=0 failed=0 tests_passed=0 tests_failed=0 failures=()
 	t0=$(date +%s)
 	out=$scratch/modtest.log
-	if TERRAFORM=$terraform SPINOPS_PROVIDER_MIRROR=$mirror TF_CLI_CONFIG_FILE= \
-		go test -tags modules -count=1 -timeout 60m -parallel "${SPINOPS_MODTEST_PARALLEL:-8}" -v ./internal/modtest/ >"$out" 2>&1; then
-		passed=$((passed + 1))
+	TERRAFORM=$terraform SPINOPS_PROVIDER_MIRROR=$mirror TF_CLI_CONFIG_FILE= \
+		go test -tags modules -count=1 -timeout 60m -parallel "${SPINOPS_MODTEST_PARALLEL:-8}" -v ./internal/modtest/ >"$out" 2>&1 || ok=0
+	if [[ $ok == 1 ]]; then
+		passed=1
 		log "ok   internal/modtest: modules applied against moto ($(($(date +%s) - t0))s, $(grep -c '^--- PASS' "$out") tests)"
 	else
-		failed=$((failed + 1))
+		failed=1
 		failures+=("internal/modtest (applied against moto)")
 		log "FAIL internal/modtest: modules applied against moto ($(($(date +%s) - t0))s)"
 		sed 's/^/    /' "$out" >&2
 	fi
+	save_counts modtest
+}
+if [[ $all_dirs == 1 ]]; then
+	moto_applies >"$scratch/modtest.out" 2>&1 &
+	lane_pids[0]=$!
 fi
+
+# 4. OpenTofu: the same checks (fmt and tflint are binary-independent and
+# run in the terraform lane) against registry.opentofu.org copies of the
+# same providers, in a scratch tree and plugin cache of its own.
+tofu=${TOFU:-$(command -v tofu || echo "$repo/.testenv/bin/tofu")}
+if [[ $tofu == 0 ]]; then
+	log "OpenTofu: skipped (TOFU=0)"
+elif [[ ! -x $tofu ]]; then
+	[[ ${SPINOPS_TESTENV:-} == required ]] && die "OpenTofu not found (run scripts/testenv.sh or set TOFU) (SPINOPS_TESTENV=required)"
+	log "OpenTofu not found (run scripts/testenv.sh): module checks under tofu skipped"
+else
+	(
+		passed=0 failed=0 tests_passed=0 tests_failed=0 failures=()
+		tofu_checks
+		save_counts tofu
+	) >"$scratch/tofu.out" 2>&1 &
+	lane_pids[1]=$!
+fi
+
+# 2-3. Terraform, in this shell: fmt, init, validate, tflint and terraform
+# test per directory.
+for d in "${dirs[@]}"; do
+	t0=$(date +%s)
+	out=$scratch/$(echo "$d" | tr / _).log
+	ok=1
+	{
+		echo "== $d: fmt"
+		"$terraform" fmt -check -recursive -diff "$d" || ok=0
+		echo "== $d: init"
+		(cd "$scratch/$d" && "$terraform" init -backend=false -input=false -no-color) || ok=0
+		if [[ $ok == 1 ]]; then
+			echo "== $d: validate"
+			alias_stand_ins "$scratch/$d" "$terraform" || ok=0
+		fi
+		if [[ $ok == 1 && -n $tflint ]]; then
+			echo "== $d: tflint"
+			(cd "$scratch/$d" && "$tflint" --no-color) || ok=0
+		fi
+		if [[ $ok == 1 && -d $scratch/$d/tests ]]; then
+			echo "== $d: test"
+			(cd "$scratch/$d" && "$terraform" test -no-color) || ok=0
+		fi
+	} >"$out" 2>&1 || ok=0
+	record "$d" "" "$out" "$ok" "$t0"
+done
+
+# The other lanes, in a fixed order.
+for i in 1 0; do
+	[[ -n ${lane_pids[i]:-} ]] || continue
+	lane=$([[ $i == 1 ]] && echo tofu || echo modtest)
+	wait "${lane_pids[i]}" || true
+	unset 'lane_pids[i]'
+	cat "$scratch/$lane.out"
+	add_counts "$lane"
+done
 
 log "modules: $passed passed, $failed failed; tests: $tests_passed passed, $tests_failed failed ($(($(date +%s) - start))s)"
 if [[ $failed -gt 0 ]]; then
