@@ -28,10 +28,11 @@
 #              in another;
 #   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
 #   modules    (background, from the end of the providers lane)
-#              scripts/test-modules.sh, beside the go tests.
+#              scripts/test-modules.sh (its terraform, OpenTofu and
+#              moto lanes at once), beside the go tests.
 #
 # The providers and OpenTofu are built at full priority from t=0: the module
-# tests (about 20 minutes even when warm) wait for them, so they are the
+# tests wait for them, so they are the
 # longest chain of a cold run. The acceptance tests wait on API servers and
 # terraform much of the time; the module tests take the cores they leave
 # idle. Each phase's CPU seconds are in the summary: on 2 cores a cold
