@@ -240,3 +240,13 @@ run "early_transition_is_refused" {
 
   expect_failures = [var.noncurrent_version_transition_days]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

@@ -644,3 +644,13 @@ run "target_group_bindings_bad_service_is_refused" {
 
   expect_failures = [var.target_group_bindings]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

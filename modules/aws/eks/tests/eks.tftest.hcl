@@ -219,3 +219,13 @@ run "unknown_log_type_is_refused" {
 
   expect_failures = [var.enabled_log_types]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

@@ -173,3 +173,13 @@ run "no_namespace_is_refused" {
 
   expect_failures = [var.namespaces]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

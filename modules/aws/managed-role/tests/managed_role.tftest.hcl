@@ -34,3 +34,13 @@ run "not_json_is_refused" {
 
   expect_failures = [var.trust_policy_json]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

@@ -280,3 +280,13 @@ run "subnet_count_must_match_azs" {
 
   expect_failures = [var.public_subnets]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

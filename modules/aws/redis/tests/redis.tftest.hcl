@@ -267,3 +267,13 @@ run "redis_8_is_refused" {
 
   expect_failures = [var.engine_version]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

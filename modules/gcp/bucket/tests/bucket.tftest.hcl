@@ -122,3 +122,13 @@ run "short_soft_delete_is_refused" {
 
   expect_failures = [var.soft_delete_retention_days]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

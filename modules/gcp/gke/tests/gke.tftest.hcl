@@ -169,3 +169,13 @@ run "too_long_service_account_id_is_refused" {
 
   expect_failures = [var.workload_identity_service_accounts]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

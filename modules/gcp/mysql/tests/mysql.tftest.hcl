@@ -191,3 +191,13 @@ run "mysql_5_7_is_refused" {
 
   expect_failures = [var.database_version]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

@@ -220,3 +220,13 @@ run "ipv6_source_ranges_are_refused" {
 
   expect_failures = [var.gate_source_ranges]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}

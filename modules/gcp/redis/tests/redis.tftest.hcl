@@ -183,3 +183,13 @@ run "firewall_without_tags_is_refused" {
 
   expect_failures = [var.firewall]
 }
+
+# examples/basic, the module's usage example, plans with this file's mock
+# providers: an example that no longer fits the module fails here.
+run "example_basic" {
+  command = plan
+
+  module {
+    source = "./examples/basic"
+  }
+}
