@@ -15,7 +15,8 @@
 //     internal/conns/awsclient_gen.go keeps only the SDK client accessors the
 //     kept packages call, so the other SDK clients are not compiled; each
 //     kept package's service_package_gen.go registers only the named types
-//     (types.go);
+//     (types.go), and names/data/names_data.hcl, the service table every
+//     start of the provider parses, keeps only the kept services (names.go);
 //   - google: google/provider/provider_register_services.go imports (and so
 //     registers, from each package's init) only the services that register a
 //     type named in the scanned HCL.
@@ -272,7 +273,11 @@ func trimAWS(out string, keep map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	return trimClients(filepath.Join(out, awsClientFile), used)
+	if err := trimClients(filepath.Join(out, awsClientFile), used); err != nil {
+		return err
+	}
+	_, err = trimAWSNames(out, keep)
+	return err
 }
 
 // trimGoogle drops the blank imports that register the services not in keep.

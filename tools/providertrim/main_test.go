@@ -10,9 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // providerSource downloads (or finds in the module cache) the provider
@@ -182,6 +186,20 @@ variable "aws_not_a_type" {}
 	if !strings.HasPrefix(string(gen), "// Copyright") {
 		t.Errorf("the trimmed awsclient_gen.go lost its licence header")
 	}
+
+	// The service table the provider parses at start-up lists the same.
+	table, err := os.ReadFile(filepath.Join(out, awsNamesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := regexp.MustCompile(`(?m)^service "([a-z0-9]+)"`).FindAllStringSubmatch(string(table), -1)
+	var listed []string
+	for _, l := range labels {
+		listed = append(listed, l[1])
+	}
+	if strings.Join(listed, ",") != "route53,sqs,sts" {
+		t.Errorf("the trimmed service table lists %v, want route53, sqs, sts", listed)
+	}
 }
 
 func TestGoogleKeepsTheRegisteringServices(t *testing.T) {
@@ -313,5 +331,76 @@ var _ = inttypes.Y
 		if blank[p] != w {
 			t.Errorf("%s blank = %v, want %v", p, blank[p], w)
 		}
+	}
+}
+
+// The service table keeps exactly the kept services' blocks (and STS's),
+// each byte for byte, and still parses as the provider's reader expects:
+// top-level `service "NAME"` blocks.
+func TestAWSServiceTableKeepsTheKeptServices(t *testing.T) {
+	src := providerSource(t, "aws")
+	orig, err := os.ReadFile(filepath.Join(src, awsNamesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	path := filepath.Join(out, awsNamesFile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// logs is the table's label for CloudWatch Logs; ec2 and s3 plain.
+	n, err := trimAWSNames(out, map[string]bool{"ec2": true, "s3": true, "logs": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := func(b []byte) map[string]string {
+		f, diags := hclsyntax.ParseConfig(b, path, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("the table does not parse: %s", diags.Error())
+		}
+		m := map[string]string{}
+		for _, blk := range f.Body.(*hclsyntax.Body).Blocks {
+			if blk.Type != "service" || len(blk.Labels) != 1 {
+				t.Fatalf("unexpected block %s %v", blk.Type, blk.Labels)
+			}
+			m[blk.Labels[0]] = string(blk.Range().SliceBytes(b))
+		}
+		return m
+	}
+	before, after := blocks(orig), blocks(got)
+	if len(before) < 300 {
+		t.Fatalf("the provider's table has %d services: not the table this test knows", len(before))
+	}
+	want := []string{"ec2", "logs", "s3", "sts"}
+	var keys []string
+	for k := range after {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, ",") != strings.Join(want, ",") || n != len(want) {
+		t.Fatalf("kept %v (%d), want %v", keys, n, want)
+	}
+	for _, k := range want {
+		if after[k] != before[k] {
+			t.Errorf("service %q changed in the trimmed table:\n%s\nwant\n%s", k, after[k], before[k])
+		}
+	}
+	if len(got) > len(orig)/10 {
+		t.Errorf("the trimmed table is %d of %d bytes", len(got), len(orig))
+	}
+
+	// A table of another shape is refused, not half-trimmed.
+	if err := os.WriteFile(path, []byte("service \"ec2\" {}\nversion = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trimAWSNames(out, map[string]bool{"ec2": true}); err == nil || !strings.Contains(err.Error(), "layout changed") {
+		t.Errorf("a table with a top-level attribute: %v, want a layout error", err)
 	}
 }
