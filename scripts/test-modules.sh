@@ -89,10 +89,10 @@ fi
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/spinops-modules.XXXXXX")
 # On the way out, the lanes still running (an interrupted run) are stopped
 # before their scratch tree goes.
-lane_pids=()
+declare -A lane_pid=()
 cleanup() {
 	local p
-	for p in "${lane_pids[@]}"; do
+	for p in "${lane_pid[@]}"; do
 		pkill -P "$p" 2>/dev/null || true
 		kill "$p" 2>/dev/null || true
 	done
@@ -327,7 +327,7 @@ moto_applies() {
 }
 if [[ $all_dirs == 1 ]]; then
 	moto_applies >"$scratch/modtest.out" 2>&1 &
-	lane_pids[0]=$!
+	lane_pid[modtest]=$!
 fi
 
 # 4. OpenTofu: the same checks (fmt and tflint are binary-independent and
@@ -345,7 +345,7 @@ else
 		tofu_checks
 		save_counts tofu
 	) >"$scratch/tofu.out" 2>&1 &
-	lane_pids[1]=$!
+	lane_pid[tofu]=$!
 fi
 
 # 2-3. Terraform, in this shell: fmt, init, validate, tflint and terraform
@@ -376,11 +376,10 @@ for d in "${dirs[@]}"; do
 done
 
 # The other lanes, in a fixed order.
-for i in 1 0; do
-	[[ -n ${lane_pids[i]:-} ]] || continue
-	lane=$([[ $i == 1 ]] && echo tofu || echo modtest)
-	wait "${lane_pids[i]}" || true
-	unset 'lane_pids[i]'
+for lane in tofu modtest; do
+	[[ -n ${lane_pid[$lane]:-} ]] || continue
+	wait "${lane_pid[$lane]}" || true
+	unset "lane_pid[$lane]"
 	cat "$scratch/$lane.out"
 	add_counts "$lane"
 done

@@ -63,10 +63,14 @@ provider "aws" {
 }
 
 // motoEnv is what terraform needs in its environment for motoProvider:
-// every AWS endpoint at moto, and no shared configuration or profile of the
-// machine's that could name another.
-func motoEnv(env []string, endpoint string) []string {
-	return append(env, "AWS_ENDPOINT_URL="+endpoint, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PROFILE=")
+// moto's own (testenv.Moto.Env: AWS_ENDPOINT_URL, credentials, region), and
+// no shared configuration or profile of the machine's that could name
+// another endpoint.
+func motoEnv(env []string, moto *testenv.Moto) []string {
+	for k, v := range moto.Env() {
+		env = append(env, k+"="+v)
+	}
+	return append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PROFILE=")
 }
 
 // terraformAndMirror finds the terraform binary (TERRAFORM, else PATH) and
@@ -206,7 +210,7 @@ func applyTolerating(t *testing.T, moto *testenv.Moto, module, args string, gaps
 	t.Helper()
 	terraform, mirror := terraformAndMirror(t, "aws")
 	dir := t.TempDir()
-	env := motoEnv(terraformEnv(t, dir, mirror), moto.Endpoint)
+	env := motoEnv(terraformEnv(t, dir, mirror), moto)
 	src := copyModule(t, filepath.Join(repo(t), "modules", module), filepath.Join(dir, "module"), gaps.Ignore)
 	for what, why := range gaps.Reads {
 		t.Logf("moto gap, checked another way: %s: %s", what, why)
