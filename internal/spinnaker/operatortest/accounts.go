@@ -68,7 +68,7 @@ func isServiceLike(svc1, svc2 string) bool {
 
 // validAccounts is AllValidCRDAccounts followed by ToSpinnakerSettings.
 func (o *Operator) validAccounts(ctx context.Context, ns string) ([]map[string]any, error) {
-	list, err := o.dyn.Resource(spinaccResource).Namespace(ns).List(ctx, metav1.ListOptions{})
+	list, err := o.accountList(ctx, ns)
 	if apierrors.IsNotFound(err) {
 		return nil, nil // the CRD is not installed: NoKindMatch, skipped
 	}
@@ -179,7 +179,7 @@ func (o *Operator) writeAccountsFile(ctx context.Context, dep *appsv1.Deployment
 // of the first SpinnakerService: the stand-in polls where the real one is
 // triggered by SpinnakerAccount events, with the same outcome.
 func (o *Operator) reconcileAccounts(ctx context.Context, ns string) error {
-	accs, err := o.dyn.Resource(spinaccResource).Namespace(ns).List(ctx, metav1.ListOptions{Limit: 1})
+	accs, err := o.accountList(ctx, ns)
 	if err != nil || len(accs.Items) == 0 {
 		return nil // no SpinnakerAccount event to react to
 	}

@@ -116,6 +116,28 @@ type Operator struct {
 	accountError error
 	mode         *Mode
 	webhook      *webhookServer
+
+	// passAccounts holds each namespace's SpinnakerAccounts, listed once
+	// per reconciliation pass (reset by reconcileAll; only its goroutine
+	// reads it).
+	passAccounts map[string]accountsListed
+}
+
+type accountsListed struct {
+	list *unstructured.UnstructuredList
+	err  error
+}
+
+// accountList lists the namespace's SpinnakerAccounts, once per pass: the
+// SpinnakerService reconcile, the account controller and the status check
+// each read them, as the real controllers do from one informer cache.
+func (o *Operator) accountList(ctx context.Context, ns string) (*unstructured.UnstructuredList, error) {
+	if r, ok := o.passAccounts[ns]; ok {
+		return r.list, r.err
+	}
+	list, err := o.dyn.Resource(spinaccResource).Namespace(ns).List(ctx, metav1.ListOptions{})
+	o.passAccounts[ns] = accountsListed{list, err}
+	return list, err
 }
 
 // Mode is how the operator's Deployment runs it.
@@ -228,6 +250,7 @@ func (o *Operator) readMode(ctx context.Context) (*Mode, error) {
 }
 
 func (o *Operator) reconcileAll(ctx context.Context) error {
+	o.passAccounts = map[string]accountsListed{}
 	mode, err := o.readMode(ctx)
 	if err != nil {
 		o.setErr(err)
@@ -413,7 +436,7 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 		// Observed with 1.3.1: a SpinnakerAccount with kubeconfigSecret
 		// fails the account controller with "secret context not
 		// initialized", and with it the whole SpinnakerService reconcile.
-		accs, err := o.dyn.Resource(spinaccResource).Namespace(ns).List(ctx, metav1.ListOptions{})
+		accs, err := o.accountList(ctx, ns)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
@@ -657,13 +680,35 @@ func (o *Operator) upsertService(ctx context.Context, s *corev1.Service) error {
 // Deployments, named after them; the overall status from the pods.
 func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructured, config map[string]any, services []service, accountsOn bool) error {
 	ns := ss.GetNamespace()
+	// One list of the namespace's Deployments and one of its pods per pass,
+	// read per service below in the services' order (the pods of each in
+	// the API server's name order, as a list by label gives them): the real
+	// operator reads through its informer cache and costs the API server
+	// nothing per pass, while a Get and a List per service, five times a
+	// second, made the stand-in most of the test cluster's load.
+	depList, err := o.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	deps := make(map[string]*appsv1.Deployment, len(depList.Items))
+	for i := range depList.Items {
+		deps[depList.Items[i].Name] = &depList.Items[i]
+	}
+	podList, err := o.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "cluster"})
+	if err != nil {
+		return err
+	}
+	podsOf := map[string][]corev1.Pod{}
+	for _, p := range podList.Items {
+		podsOf[p.Labels["cluster"]] = append(podsOf[p.Labels["cluster"]], p)
+	}
 	var items []any
 	allReady := true
 	var pods []corev1.Pod
 	for _, s := range services {
-		d, err := o.cs.AppsV1().Deployments(ns).Get(ctx, "spin-"+s.name, metav1.GetOptions{})
-		if err != nil {
-			return err
+		d, ok := deps["spin-"+s.name]
+		if !ok {
+			return apierrors.NewNotFound(appsv1.Resource("deployments"), "spin-"+s.name)
 		}
 		items = append(items, map[string]any{
 			"name":          d.Name,
@@ -672,11 +717,7 @@ func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructure
 			"readyReplicas": int64(d.Status.ReadyReplicas),
 		})
 		allReady = allReady && d.Status.Replicas == d.Status.ReadyReplicas
-		pl, err := o.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "cluster=spin-" + s.name})
-		if err != nil {
-			return err
-		}
-		pods = append(pods, pl.Items...)
+		pods = append(pods, podsOf["spin-"+s.name]...)
 	}
 	prevCount, _, _ := unstructured.NestedInt64(ss.Object, "status", "serviceCount")
 	overall := podsStatus(pods, prevCount)
@@ -693,7 +734,7 @@ func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructure
 	}
 	accounts := int64(0)
 	if accountsOn {
-		list, err := o.dyn.Resource(spinaccResource).Namespace(ns).List(ctx, metav1.ListOptions{})
+		list, err := o.accountList(ctx, ns)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
