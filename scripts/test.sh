@@ -13,12 +13,14 @@
 #              modules share dependency versions with ours
 #              (scripts/toolmods.sh), so they reuse what go-build compiled;
 #   go-build   (foreground, first)  every test binary but bridge's and
-#              agent's compiled once, so the Go lanes below, which share
-#              packages, do not compile them each at the same time;
+#              agent's built once (go test -c, into .testenv/testbin), so
+#              the Go lanes below, which share packages, do not compile them
+#              each at the same time, and run them without linking them
+#              again;
 #   tofu       (background, from t=0)  OpenTofu built from the module
 #              proxy, for the module tests and go-test-tofu (the basic
 #              acceptance tests under tofu);
-#   go         (foreground)  go test of every package with TF_ACC=1, except
+#   go         (foreground)  the tests of every package with TF_ACC=1, except
 #              bridge and agent, which run only under -race (one build of each
 #              package, not two) in a lane beside it (go-test-race), and
 #              internal/provider, whose acceptance tests run in their own
@@ -40,7 +42,9 @@
 # skipped on a cold machine: the cache only makes a warm run shorter.
 #
 # Environment: GO (go), TERRAFORM, TEST_TIMEOUT (60m), SPINOPS_CACHE_DIR,
-# GOTESTFLAGS (extra go test flags), SPINOPS_TEST_PHASES (file for the summary).
+# GOTESTFLAGS (extra flags for the test binaries, e.g. -test.v or -test.run=X;
+# the race lane gives them to go test, which takes them too),
+# SPINOPS_TEST_PHASES (file for the summary).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -129,6 +133,7 @@ summary() {
 	sort -t$'\t' -k2,2n "$phases" | while IFS=$'\t' read -r n s d r c; do
 		printf '  %-28s %7ss %7ss %7ss  %s\n' "$n" "+$s" "$d" "$c" "$r"
 	done
+	[[ -z ${testbin:-} ]] || rm -rf "$testbin"
 	local tf
 	tf=$(mktemp)
 	times >"$tf"
@@ -158,20 +163,97 @@ bg providers 0 providers
 # too, so it is on the same path as the providers.
 bg tofu 0 "$repo/scripts/testenv.sh" --only tofu
 
-# Our packages and their tests, compiled once before the lanes that share
-# them start: go test, the provider shards, go-test-tofu, go vet and the
-# module lane's provider build would otherwise each compile the same
+# Our packages' test binaries, built once (`go test -c`) before the lanes
+# that run them start: the go lane, the provider shards, go-test-tofu, go vet
+# and the module lane's provider build would otherwise each compile the same
 # packages at the same time on a cold cache (concurrent go commands do not
-# wait for each other's work). -run '^$' compiles and links every test
-# binary and runs none. Then, not beside it, the services: the tool modules
-# build with the same versions of client-go, grpc, the Google API client...
+# wait for each other's work), and `go test` links a package's test binary
+# again on every run (about 1 CPU-second per package, 5 for
+# internal/provider's), where these lanes run the binaries built here (see
+# test_pkg). Then, not beside it, the services: the tool modules build with
+# the same versions of client-go, grpc, the Google API client...
 # (scripts/toolmods.sh), so what this build compiled they reuse instead of
 # compiling it again at the same time. bridge and agent run only under
 # -race, in their own lane, which compiles them there.
 mod=$($GO list -m)
 race_pkgs=("$mod/internal/bridge/..." "$mod/internal/agent/...")
 mapfile -t plain_pkgs < <($GO list ./... | grep -v -e "^$mod/internal/bridge\(/\|$\)" -e "^$mod/internal/agent\(/\|$\)")
-go_build() { $GO test -count=1 -run '^$' "${plain_pkgs[@]}" >/dev/null; }
+# `go test -c -o DIR/` names a binary after the last element of its import
+# path (bench/backup and internal/backup would both be backup.test), so the
+# packages are built in rounds, the k-th package of each name into
+# $testbin/k/. Packages without test files have no binary (go test's "?").
+testbin=$repo/.testenv/testbin
+rm -rf "$testbin"
+declare -A pkg_dir=() pkg_bin=() name_count=()
+build_rounds=()
+while read -r ip dir tests; do
+	[[ $tests == 00 ]] && continue
+	base=${ip##*/}
+	k=${name_count[$base]:-0}
+	name_count[$base]=$((k + 1))
+	pkg_dir[$ip]=$dir
+	pkg_bin[$ip]=$testbin/$k/$base.test
+	build_rounds[k]+="$ip "
+done < <($GO list -f '{{.ImportPath}} {{.Dir}} {{len .TestGoFiles}}{{len .XTestGoFiles}}' "${plain_pkgs[@]}")
+go_build() {
+	local k ip
+	for k in "${!build_rounds[@]}"; do
+		mkdir -p "$testbin/$k"
+		# -s -w as go test links the binaries it runs (a third of the size).
+		# shellcheck disable=SC2086
+		$GO test -c -ldflags='-s -w' -o "$testbin/$k/" ${build_rounds[k]} >/dev/null || return
+	done
+	for ip in "${!pkg_bin[@]}"; do
+		[[ -x ${pkg_bin[$ip]} ]] || { log "go test -c wrote no ${pkg_bin[$ip]#"$repo"/} for $ip"; return 1; }
+	done
+}
+# test_pkg [-stream] PKG [ARGS...]: run PKG's test binary as go test would:
+# in the package's directory, with -test.paniconexit0, the timeout and
+# -test.count=1, then go test's summary line ("ok  PKG 12.345s" or "FAIL
+# PKG ..."). Its output is shown when it fails (or with -test.v in
+# GOTESTFLAGS), once it ended; with -stream, as it is written.
+test_pkg() {
+	local stream=false pkg out rc=0 t
+	[[ $1 == -stream ]] && { stream=true; shift; }
+	pkg=$1
+	shift
+	out=$(mktemp)
+	t=$(date +%s%N)
+	if $stream; then
+		# shellcheck disable=SC2086
+		(cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-}) || rc=$?
+	else
+		# shellcheck disable=SC2086
+		(cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-}) >"$out" 2>&1 || rc=$?
+	fi
+	t=$((($(date +%s%N) - t) / 1000000))
+	{
+		flock 9
+		if [[ $rc != 0 || ${GOTESTFLAGS:-} == *-test.v* ]]; then cat "$out"; fi
+		printf '%s\t%s\t%d.%03ds\n' "$([[ $rc == 0 ]] && echo 'ok  ' || echo FAIL)" "$pkg" $((t / 1000)) $((t % 1000))
+	} 9>>"$logs/.output.lock"
+	rm -f "$out"
+	return $rc
+}
+# test_pkgs PKG...: test_pkg of each package, two at a time (go test's -p
+# on 2 cores), in the order given.
+test_pkgs() {
+	local pkg running=0 rc=0
+	for pkg in "$@"; do
+		[[ -n ${pkg_bin[$pkg]:-} ]] || { printf '?   \t%s\t[no test files]\n' "$pkg"; continue; }
+		if ((running == 2)); then
+			wait -n || rc=1
+			running=$((running - 1))
+		fi
+		test_pkg "$pkg" &
+		running=$((running + 1))
+	done
+	while ((running > 0)); do
+		wait -n || rc=1
+		running=$((running - 1))
+	done
+	return $rc
+}
 failed=()
 phase go-build go_build || failed+=(go-build)
 
@@ -229,8 +311,8 @@ tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromo
 go_test_tofu() {
 	nice -n 10 "$repo/scripts/testenv.sh" --only tofu >/dev/null || return
 	# shellcheck disable=SC2086
-	phase go-test-tofu env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
-		$GO test -count=1 -timeout "$TEST_TIMEOUT" -run "$tofu_tests" ${GOTESTFLAGS:-} "$mod/internal/provider"
+	TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
+		phase go-test-tofu test_pkg -stream "$mod/internal/provider" -test.run="$tofu_tests"
 }
 bg tofu-tests 0 go_test_tofu
 
@@ -250,17 +332,14 @@ mapfile -t plain_pkgs < <(printf '%s\n' "${plain_pkgs[@]}" | grep -vx "$provider
 go_test_provider() {
 	local i=$1 names=() j
 	for ((j = i; j < ${#provider_tests[@]}; j += shards)); do names+=("${provider_tests[j]}"); done
-	# shellcheck disable=SC2086
-	env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
-		$GO test -count=1 -timeout "$TEST_TIMEOUT" -run "^($(IFS='|'; echo "${names[*]}"))\$" ${GOTESTFLAGS:-} "$provider_pkg"
+	TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
+		test_pkg -stream "$provider_pkg" -test.run="^($(IFS='|'; echo "${names[*]}"))\$"
 }
 for ((i = 0; i < shards; i++)); do
 	bg "go-test-provider-$((i + 1))" 0 go_test_provider "$i"
 done
 
-# shellcheck disable=SC2086
-phase go-test env TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" \
-	$GO test -count=1 -timeout "$TEST_TIMEOUT" ${GOTESTFLAGS:-} "${plain_pkgs[@]}" || failed+=(go-test)
+TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" phase go-test test_pkgs "${plain_pkgs[@]}" || failed+=(go-test)
 
 # Every lane is waited for and reported, so one run shows every failure.
 for lane in go-test-race tofu tofu-tests static providers module-tests; do
