@@ -404,3 +404,55 @@ func TestAWSServiceTableKeepsTheKeptServices(t *testing.T) {
 		t.Errorf("a table with a top-level attribute: %v, want a layout error", err)
 	}
 }
+
+// copyTree hard-links the provider's files, which live in the read-only
+// module cache: the trim's rewrites must replace the copy, never write
+// into it (a write through the link would change the module cache for
+// every later build).
+func TestRewritesNeverReachTheSourceTree(t *testing.T) {
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "internal", "provider"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	orig := "package provider\n\nfunc kept() {}\n"
+	for _, f := range []string{"internal/provider/services.go", "internal/provider/other.go"} {
+		if err := os.WriteFile(filepath.Join(src, f), []byte(orig), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "tree")
+	if err := copyTree(src, out); err != nil {
+		t.Fatal(err)
+	}
+	// The untouched file is the source's own (a link where the file
+	// system allows it, else an equal copy).
+	a, _ := os.Stat(filepath.Join(src, "internal/provider/other.go"))
+	b, _ := os.Stat(filepath.Join(out, "internal/provider/other.go"))
+	if !os.SameFile(a, b) {
+		t.Logf("not hard-linked (another file system?): copied")
+	}
+	if err := replaceFile(filepath.Join(out, "internal/provider/services.go"), []byte("package provider\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(out, "internal/provider/services.go"))
+	if string(got) != "package provider\n" {
+		t.Errorf("the rewrite did not reach the copy: %q", got)
+	}
+	for _, f := range []string{"internal/provider/services.go", "internal/provider/other.go"} {
+		if b, _ := os.ReadFile(filepath.Join(src, f)); string(b) != orig {
+			t.Errorf("the source's %s changed: %q", f, b)
+		}
+	}
+	// And the AST writer the trims use goes through replaceFile too.
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", "package provider\n\nfunc other() {}\n", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(fset, f, filepath.Join(out, "internal/provider/other.go")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(src, "internal/provider/other.go")); string(b) != orig {
+		t.Errorf("writeFile changed the source's other.go: %q", b)
+	}
+}

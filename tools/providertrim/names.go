@@ -74,7 +74,7 @@ func trimAWSNames(out string, keep map[string]bool) (int, error) {
 	if kept == 0 {
 		return 0, fmt.Errorf("%s: none of the kept services has a block: the provider's layout changed, update tools/providertrim", path)
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := replaceFile(path, b.Bytes()); err != nil {
 		return 0, fmt.Errorf("writing the trimmed aws service table: %w", err)
 	}
 	return kept, nil

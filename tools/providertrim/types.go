@@ -7,7 +7,6 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -98,7 +97,7 @@ func trimRegistrations(file string, keep map[string]bool) (int, error) {
 	if err := format.Node(&buf, fset, f); err != nil {
 		return 0, fmt.Errorf("formatting %s: %w", file, err)
 	}
-	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+	if err := replaceFile(file, buf.Bytes()); err != nil {
 		return 0, fmt.Errorf("writing %s: %w", file, err)
 	}
 	return dropped, nil
