@@ -314,7 +314,6 @@ bg go-test-race 0 env CGO_ENABLED=1 $GO test -race -count=1 -timeout 20m ${GOTES
 tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccBridge_deployedBridgeServesAgents|TestAccMonitor_deployedMonitorMeasuresAZone|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
 go_test_tofu() {
 	nice -n 10 "$repo/scripts/testenv.sh" --only tofu >/dev/null || return
-	# shellcheck disable=SC2086
 	TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
 		phase go-test-tofu test_pkg -stream "$mod/internal/provider" -test.run="$tofu_tests"
 }
@@ -344,8 +343,8 @@ for ((i = 0; i < shards; i++)); do
 done
 
 # The packages whose tests take longest start first, so that the lane does
-# not end with one of them running alone (a name missing here is only
-# started in its alphabetical place).
+# not end with one of them running alone; the others follow in go list's
+# order (a package not named here just starts later, nothing is skipped).
 slow_first=(internal/spinnaker cmd/spinops internal/backup internal/migrate internal/image internal/spinnaker/operatortest tools/providertrim internal/testenv)
 mapfile -t go_pkgs < <(
 	for p in "${slow_first[@]}"; do printf '%s\n' "${plain_pkgs[@]}" | grep -x "$mod/$p" || true; done
