@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,28 +123,45 @@ func (tb *testBridge) start(t *testing.T, opts ...bridgeOption) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	// The endpoint URL must be known before New: bind first.
-	if cfg.EndpointURL == "" {
-		if strings.HasSuffix(tb.epAddr, ":0") {
-			l, err := net.Listen("tcp", tb.epAddr)
-			if err != nil {
-				t.Fatal(err)
+	// The endpoint URL must be known before New: a free port is picked
+	// first (bound and closed). Another process on a busy machine may take
+	// it before the bridge binds it again ("address already in use", seen
+	// in the race lane): then the start is tried again on another port.
+	peerIsEndpoint := cfg.PeerURL == peerURLIsEndpoint
+	wantURL := cfg.EndpointURL == ""
+	origAddr := tb.epAddr
+	var s *bridge.Server
+	for attempt := 1; ; attempt++ {
+		picked := false
+		if wantURL {
+			if strings.HasSuffix(tb.epAddr, ":0") {
+				l, err := net.Listen("tcp", tb.epAddr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tb.epAddr = l.Addr().String()
+				l.Close()
+				cfg.EndpointAddr = tb.epAddr
+				picked = true
 			}
-			tb.epAddr = l.Addr().String()
-			l.Close()
-			cfg.EndpointAddr = tb.epAddr
+			cfg.EndpointURL = "https://" + tb.epAddr
 		}
-		cfg.EndpointURL = "https://" + tb.epAddr
-	}
-	if cfg.PeerURL == peerURLIsEndpoint {
-		cfg.PeerURL = cfg.EndpointURL
-	}
-	s, err := bridge.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
+		if peerIsEndpoint {
+			cfg.PeerURL = cfg.EndpointURL
+		}
+		var err error
+		if s, err = bridge.New(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		err = s.Start()
+		if err == nil {
+			break
+		}
+		if !picked || !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			t.Fatal(err)
+		}
+		t.Logf("the picked endpoint port was taken before the bridge bound it (%v): another port", err)
+		tb.epAddr = origAddr
 	}
 	tb.Server = s
 	tb.grpcAddr = s.GRPCAddr()
