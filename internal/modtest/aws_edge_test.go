@@ -42,7 +42,7 @@ func TestMotoEdge(t *testing.T) {
   gate_x509_domain    = "`+x509+`"
   deletion_protection = false
   waf                 = { logging = { destination_arn = aws_cloudwatch_log_group.waf.arn } }
-`, motoGaps{Reads: map[string]string{"load balancer Scheme": schemeGap}, Root: `
+`, withRoot(edgeGaps(), `
 resource "aws_vpc" "edge" {
   cidr_block = "10.50.0.0/16"
 }
@@ -50,20 +50,20 @@ resource "aws_subnet" "edge" {
   count             = 2
   vpc_id            = aws_vpc.edge.id
   cidr_block        = cidrsubnet(aws_vpc.edge.cidr_block, 8, count.index)
-  availability_zone = "` + testenv.MotoRegion + `${["a", "b"][count.index]}"
+  availability_zone = "`+testenv.MotoRegion+`${["a", "b"][count.index]}"
 }
 resource "aws_security_group" "users" {
   name   = "users"
   vpc_id = aws_vpc.edge.id
 }
 resource "aws_route53_zone" "this" {
-  name          = "` + zone + `"
+  name          = "`+zone+`"
   force_destroy = true
 }
 resource "aws_cloudwatch_log_group" "waf" {
-  name = "aws-waf-logs-` + name + `"
+  name = "aws-waf-logs-`+name+`"
 }
-`})
+`))
 	ctx := t.Context()
 	cfg := awsConfig()
 	lb := elb.NewFromConfig(cfg, func(o *elb.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
@@ -264,14 +264,6 @@ resource "aws_cloudwatch_log_group" "waf" {
 		}
 	}
 }
-
-// schemeGap: why an internet-facing load balancer reads back with an
-// empty Scheme from moto.
-const schemeGap = "the aws provider sends CreateLoadBalancer a Scheme only for internal = true " +
-	"(internal/service/elbv2/load_balancer.go, resourceLoadBalancerCreate), and AWS defaults a missing Scheme to internet-facing " +
-	"(ELBv2 API reference, CreateLoadBalancer Scheme, as in aws-sdk-go-v2 CreateLoadBalancerInput.Scheme: \"The default is an Internet-facing load balancer.\"); moto 5.2.1 passes the missing " +
-	"parameter on as None (moto/elbv2/responses.py:48,57), overriding the model's internet-facing default (moto/elbv2/models.py:599), " +
-	"so DescribeLoadBalancers returns an empty Scheme: the test takes internet-facing or empty, never internal, and internal = false from the state"
 
 func sortCopy(s []string) []string {
 	c := append([]string(nil), s...)

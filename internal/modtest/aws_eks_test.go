@@ -24,7 +24,6 @@ func TestMotoEKS(t *testing.T) {
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spin-eks-", 5)
 	const admin = "arn:aws:iam::" + testenv.MotoAccountID + ":role/platform-admin"
-	noAPI := "moto 5.2.1 implements no EKS access entries, access policies or add-ons (moto/eks/responses.py handles clusters, node groups and Fargate profiles only)"
 	a := applyTolerating(t, moto, "aws/eks", `
   name       = "`+name+`"
   subnet_ids = aws_subnet.eks[*].id
@@ -35,25 +34,7 @@ func TestMotoEKS(t *testing.T) {
   node_groups = {
     default = { instance_types = ["m5.xlarge"], min_size = 2, desired_size = 2, max_size = 5, labels = { role = "spinnaker" } }
   }
-`, motoGaps{
-		Ignore: map[string]map[string]string{
-			"aws_eks_cluster.this": {
-				"access_config": "moto 5.2.1 drops the cluster's accessConfig (moto/eks/responses.py create_cluster reads no accessConfig, lines 19-44; moto/eks/models.py class Cluster keeps none), so the provider reads it back empty and would replace the cluster (bootstrap_cluster_creator_admin_permissions forces a new one)",
-			},
-			"aws_launch_template.node": {
-				"vpc_security_group_ids": "moto 5.2.1 creates no cluster security group: it keeps resourcesVpcConfig as sent (moto/eks/models.py:142) with no clusterSecurityGroupId, which EKS always returns, so the module's launch template gets [\"\"] for it, EC2 drops the empty ID and the provider would update the template",
-			},
-			"aws_eks_node_group.this": {
-				"remote_access": "moto 5.2.1 gives every node group without remoteAccess a made-up one, {ec2SshKey: eksKeypair} (moto/eks/models.py:58 DEFAULT_REMOTE_ACCESS, used at :247), where EKS returns none (and refuses remote access beside a launch template); the provider would replace the node group",
-				"update_config": "moto 5.2.1 drops updateConfig on create (moto/eks/responses.py create_nodegroup reads no updateConfig, lines 67-105), so the provider reads it back empty and would update it",
-			},
-		},
-		PlanOnly: map[string]string{
-			`module.m.aws_eks_access_entry.this["admin"]`:              noAPI,
-			`module.m.aws_eks_access_policy_association.this["admin"]`: noAPI,
-			`module.m.aws_eks_addon.this["coredns"]`:                   noAPI,
-		},
-		Root: `
+`, withRoot(eksGaps([]string{"admin"}, []string{"coredns"}), `
 resource "aws_vpc" "eks" {
   cidr_block = "10.60.0.0/16"
 }
@@ -61,9 +42,9 @@ resource "aws_subnet" "eks" {
   count             = 3
   vpc_id            = aws_vpc.eks.id
   cidr_block        = cidrsubnet(aws_vpc.eks.cidr_block, 8, count.index)
-  availability_zone = "` + testenv.MotoRegion + `${["a", "b", "c"][count.index]}"
+  availability_zone = "`+testenv.MotoRegion+`${["a", "b", "c"][count.index]}"
 }
-`})
+`))
 	ctx := t.Context()
 	cfg := awsConfig()
 	ec := eks.NewFromConfig(cfg, func(o *eks.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })

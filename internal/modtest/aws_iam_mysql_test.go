@@ -207,11 +207,6 @@ func TestMotoManagedRole(t *testing.T) {
 	}
 }
 
-// perfInsightsGap: why the instances' Performance Insights are not
-// compared after the apply.
-const perfInsightsGap = "moto 5.2.1 does not model Performance Insights (nothing in moto/rds/models.py keeps PerformanceInsightsEnabled), " +
-	"so every instance reads back with it off and the provider would turn it on again: not checked against moto"
-
 // TestMotoMySQL: modules/aws/mysql applied for real: an Aurora MySQL 3
 // cluster with its writer and two readers each in another AZ, encrypted,
 // IAM auth on, the password kept by RDS (never in state), the cluster
@@ -230,22 +225,7 @@ func TestMotoMySQL(t *testing.T) {
   database_name       = "spinnaker"
   skip_final_snapshot = true
   deletion_protection = false
-`, motoGaps{
-		Ignore: map[string]map[string]string{
-			"aws_db_parameter_group.this": {
-				"parameter": "moto 5.2.1 keeps the parameters ModifyDBParameterGroup sent as they came, without the Source \"user\" that RDS gives a modified parameter (moto/rds/models.py:4451-4454, returned as stored by moto/rds/responses.py:354-363), and the provider keeps no parameter without a Source (internal/service/rds/parameter_group.go, resourceParameterGroupRead), so it reads none back; the test reads them with DescribeDBParameters instead",
-			},
-			"aws_rds_cluster.this": {
-				"scaling_configuration": "moto 5.2.1 returns a ScalingConfigurationInfo of nulls for every cluster (moto/rds/models.py:849-858), where RDS returns one only for Aurora Serverless v1 (engine_mode serverless); the module's cluster is provisioned",
-			},
-			"aws_rds_cluster_instance.writer": {
-				"performance_insights_enabled": perfInsightsGap,
-			},
-			"aws_rds_cluster_instance.reader": {
-				"performance_insights_enabled": perfInsightsGap,
-			},
-		},
-		Root: `
+`, withRoot(mysqlGaps(), `
 resource "aws_vpc" "db" {
   cidr_block = "10.40.0.0/16"
 }
@@ -253,13 +233,13 @@ resource "aws_subnet" "db" {
   count             = 3
   vpc_id            = aws_vpc.db.id
   cidr_block        = cidrsubnet(aws_vpc.db.cidr_block, 8, count.index)
-  availability_zone = "` + testenv.MotoRegion + `${["a", "b", "c"][count.index]}"
+  availability_zone = "`+testenv.MotoRegion+`${["a", "b", "c"][count.index]}"
 }
 resource "aws_security_group" "db" {
   name   = "db"
   vpc_id = aws_vpc.db.id
 }
-`})
+`))
 	ctx := t.Context()
 	rc := rds.NewFromConfig(awsConfig(), func(o *rds.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
 	cl, err := rc.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(name)})

@@ -39,12 +39,7 @@ func TestMotoKarpenter(t *testing.T) {
   cluster_name       = "`+cluster+`"
   oidc_provider_arn  = "`+oidcARN+`"
   availability_zones = ["`+testenv.MotoRegion+`a", "`+testenv.MotoRegion+`b"]
-`, motoGaps{
-		PlanOnly: map[string]string{
-			"module.m.aws_eks_access_entry.node[0]": "moto 5.2.1 implements no EKS access entries (moto/eks/responses.py handles clusters, node groups and Fargate profiles only)",
-		},
-		Reads: map[string]string{"queue SqsManagedSseEnabled": sseGap},
-	})
+`, karpenterGaps())
 	ctx := t.Context()
 	cfg := awsConfig()
 	ic := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
@@ -243,11 +238,6 @@ func TestMotoKarpenter(t *testing.T) {
 		}
 	}
 }
-
-// sseGap: why the queue's encryption is also read from the state.
-const sseGap = "moto 5.2.1 gives every queue SqsManagedSseEnabled = true unless told otherwise (moto/sqs/models.py:278, " +
-	"the queue's default attributes), so SQS answering true cannot tell the module's setting: the test also takes " +
-	"sqs_managed_sse_enabled = true from the state"
 
 // policyStatement is a statement of a policy whose principal may be "*".
 type policyStatement struct {

@@ -23,20 +23,13 @@ func TestMotoNetwork(t *testing.T) {
 	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	azs := []string{testenv.MotoRegion + "a", testenv.MotoRegion + "b", testenv.MotoRegion + "c"}
-	// moto 5.2 returns a same-account group reference as
-	// "<account>/<sg-id>" and drops the description of rules that reference
-	// a group; real AWS returns the bare id and the description.
-	const sgRef = "moto reads a group-referencing rule back as <account>/<sg-id> without its description (real EC2 does not)"
 	a := applyTolerating(t, moto, "aws/network", `
   name                     = "spin"
   cidr                     = "10.20.0.0/16"
   azs                      = ["`+azs[0]+`", "`+azs[1]+`", "`+azs[2]+`"]
   deck_ingress_cidr_blocks = ["203.0.113.0/24"]
   gate_ingress_cidr_blocks = ["198.51.100.0/24"]
-`, motoGaps{Drift: map[string]string{
-		"module.m.aws_vpc_security_group_ingress_rule.database_mysql": sgRef,
-		"module.m.aws_vpc_security_group_ingress_rule.internal_self":  sgRef,
-	}})
+`, networkGaps())
 	ctx := t.Context()
 	cfg := awsConfig()
 	ec := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
@@ -155,10 +148,7 @@ func TestMotoBucket(t *testing.T) {
 	a := applyTolerating(t, moto, "aws/bucket", `
   bucket        = "`+name+`"
   force_destroy = true
-`, motoGaps{PlanOnly: map[string]string{
-		"module.m.aws_s3_bucket_lifecycle_configuration.this": "moto 5.2 reads the lifecycle rules back differently from what was put, " +
-			"and the aws provider waits 3 minutes for them to match, then fails",
-	}})
+`, bucketGaps())
 	if id := a.attr(t, "module.m.aws_s3_bucket.this", "id"); id != name {
 		t.Fatalf("bucket id %v, want %q", id, name)
 	}
