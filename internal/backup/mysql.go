@@ -240,3 +240,6 @@ func (si serverInfo) checkPointInTime(addr string) error {
 }
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// QuoteIdent quotes a MySQL identifier with backticks (a backtick in it doubled).
+func QuoteIdent(s string) string { return quoteIdent(s) }

@@ -47,6 +47,9 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 		if digest != r.Tables {
 			return nil, fmt.Errorf("the tables of %s on the new server changed since the last copy (a table was created, dropped or altered there): something other than the copy writes to it, so the old server's changes cannot be applied on top; %s", t, fullHint)
 		}
+		if err := checkNoWritesSince(ctx, target, t, r, log); err != nil {
+			return nil, err
+		}
 	}
 
 	// The old server: the same instance, a ROW binary log read by
@@ -166,6 +169,33 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 	log.Info("databases migrated incrementally", "from", res.From.String(), "to", res.To.String(), "transactions", res.Transactions,
 		"statements", res.Statements, "binlog_bytes", res.Bytes)
 	return res, nil
+}
+
+// checkNoWritesSince compares the new database's rows with the checksums
+// recorded when the last copy ended: rows written there since by anything
+// else (the new installation's Clouddriver, Orca or Front50 started
+// early, a hand-made fix) would be overwritten, duplicated or contradicted
+// by the old server's changes, and the new database would match neither
+// server without an error.
+func checkNoWritesSince(ctx context.Context, target *sql.DB, db string, r copyRecord, log *slog.Logger) error {
+	if r.Rows == "" {
+		log.Warn("the last copy into this database stopped before it ended (or was made by a spinops that did not record its tables' checksums): rows written there since by anything else cannot be detected in this copy; the copy records them again when it ends",
+			"database", db)
+		return nil
+	}
+	now, err := tableChecksums(ctx, target, db)
+	if err != nil {
+		return err
+	}
+	changed, err := changedTables(r.Rows, now)
+	if err != nil {
+		return fmt.Errorf("the recorded copy of %s on the new server: %w; %s", db, err, fullHint)
+	}
+	if len(changed) > 0 {
+		return fmt.Errorf("rows of %s on the new server changed since the last copy ended (tables %s): something other than the copy writes to it (the new installation's services started against it, or a change by hand), and the old server's changes applied on top would leave it matching neither server; stop what writes there (nothing may write to the copied databases until the cutover), then %s",
+			db, strings.Join(changed, ", "), fullHint)
+	}
+	return nil
 }
 
 // gtidAt is the old server's GTID position at file:pos (MariaDB's

@@ -155,6 +155,36 @@ func TestCopyDatabasesIncremental(t *testing.T) {
 	if !third.Incremental || third.Transactions != 0 || third.From != second.To {
 		t.Errorf("a copy with nothing new: %+v", third)
 	}
+
+	// A record written by a spinops without the tables' checksums (no
+	// rows_checksums column, a seal without it): the copy goes on, says
+	// it could not check for writes on the new server, and records the
+	// checksums, so the copy after it does check.
+	target := openDB(t, newSrv, "")
+	recs, err := readRecords(t.Context(), target, []string{orca, front50 + "_v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		r.Rows = ""
+		mustExec(t, target, fmt.Sprintf("UPDATE %s SET seal = '%s' WHERE target_db = '%s'", positionTable, r.seal(), r.TargetDB))
+	}
+	mustExec(t, target, "ALTER TABLE "+positionTable+" DROP COLUMN rows_checksums")
+	mustExec(t, o, "INSERT INTO notifications VALUES ('p2', 'after the upgrade')")
+	progress.Reset()
+	if res, err := CopyDatabases(t.Context(), c, slog.New(slog.NewTextHandler(&progress, nil))); err != nil || !res.Incremental || res.Transactions == 0 {
+		t.Fatalf("an incremental copy from a record without checksums: %+v, %v", res, err)
+	}
+	if got, want := tableSums(t, newSrv, orca), tableSums(t, oldSrv, orca); !maps.Equal(got, want) {
+		t.Errorf("after the copy from a record without checksums, %s on the new server: %v, want %v", orca, got, want)
+	}
+	if !strings.Contains(progress.String(), "cannot be detected in this copy") {
+		t.Errorf("the copy from a record without checksums did not say it could not check for writes on the new server:\n%s", progress.String())
+	}
+	mustExec(t, openDB(t, newSrv, front50+"_v2"), "UPDATE applications SET body = '{\"owner\":\"new Front50\"}' WHERE id = 'checkout'")
+	if _, err := CopyDatabases(t.Context(), c, quiet()); err == nil || !strings.Contains(err.Error(), "rows of "+front50+"_v2 on the new server changed since the last copy ended (tables applications)") {
+		t.Errorf("a write on the new server after an upgraded copy: %v", err)
+	}
 }
 
 // TestCopyDatabasesIncrementalResumesAfterCrash stops the stream of an
@@ -184,9 +214,13 @@ func TestCopyDatabasesIncrementalResumesAfterCrash(t *testing.T) {
 	if err := openDB(t, newSrv, orca).QueryRowContext(t.Context(), "SELECT COUNT(*) FROM notifications").Scan(&got); err != nil || got != 1+1 {
 		t.Fatalf("after the crash the new server has %d notifications (%v); want the first row and the one of the 2 committed transactions (an INSERT, then an UPDATE)", got, err)
 	}
-	res, err := CopyDatabases(t.Context(), c, quiet())
+	var resumed bytes.Buffer
+	res, err := CopyDatabases(t.Context(), c, slog.New(slog.NewTextHandler(&resumed, nil)))
 	if err != nil {
 		t.Fatalf("the copy after the crash: %v", err)
+	}
+	if !strings.Contains(resumed.String(), "stopped before it ended") {
+		t.Errorf("the copy after the crash did not say that writes on the new server since the crash cannot be detected:\n%s", resumed.String())
 	}
 	if got, want := tableSums(t, newSrv, orca), tableSums(t, oldSrv, orca); !maps.Equal(got, want) {
 		t.Fatalf("after resuming: %v, want %v", got, want)
@@ -279,6 +313,41 @@ func TestCopyDatabasesIncrementalRefusals(t *testing.T) {
 	before = tableSums(t, newSrv, orca)
 	refused("a table altered on the new server", c, "changed since the last copy")
 	mustExec(t, openDB(t, newSrv, orca), "ALTER TABLE notifications DROP COLUMN seen")
+	before = tableSums(t, newSrv, orca)
+
+	// Rows written on the new server since the copy ended, the tables'
+	// definitions left alone: an update, an insert into a table without
+	// a primary key, a delete, an update back and forth that ends where
+	// it began (no change: not refused). Each is named; undone, the copy
+	// may go on.
+	n := openDB(t, newSrv, orca)
+	for _, w := range []struct{ name, do, undo, table string }{
+		{"an update", "UPDATE pipelines SET body = 'edited on the new server' WHERE id = 'p1'",
+			"UPDATE pipelines SET body = '{\"stages\":[{\"name\":\"naïve ☃\"}]}' WHERE id = 'p1'", "pipelines"},
+		{"an insert", "INSERT INTO notifications VALUES ('p9', 'written by the new Orca')", "DELETE FROM notifications WHERE pipeline_id = 'p9'", "notifications"},
+		{"a delete", "DELETE FROM executions WHERE id = 7", "", "executions"},
+	} {
+		mustExec(t, n, w.do)
+		before = tableSums(t, newSrv, orca)
+		refused(w.name+" on the new server", c, "changed since the last copy ended (tables "+w.table+")")
+		if w.undo == "" {
+			continue
+		}
+		mustExec(t, n, w.undo)
+		before = tableSums(t, newSrv, orca)
+	}
+	// The deleted row cannot be put back as it was (its body is random):
+	// take it back from the old server, where nothing changed it.
+	var pipeline, status string
+	var body []byte
+	if err := o.QueryRowContext(t.Context(), "SELECT pipeline_id, status, body FROM executions WHERE id = 7").Scan(&pipeline, &status, &body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ExecContext(t.Context(), "INSERT INTO executions (id, pipeline_id, status, body) VALUES (7, ?, ?, ?)", pipeline, status, body); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, openDB(t, newSrv, ""), "CREATE DATABASE unrelated_on_the_new_server", "CREATE TABLE unrelated_on_the_new_server.t (v INT)",
+		"INSERT INTO unrelated_on_the_new_server.t VALUES (1)")
 	before = tableSums(t, newSrv, orca)
 
 	// Another old server (here: the new one, another instance).
