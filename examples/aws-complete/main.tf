@@ -183,10 +183,10 @@ module "edge" {
     domain             = "bridge.${var.domain}"
   }
 
-  # Deck's and Gate's target groups take the green (production) zone's pods
-  # (output spinnaker.target_group_bindings_yaml, applied once the AWS Load
-  # Balancer Controller runs in the cluster: module.lb_controller).
-  target_group_bindings = { namespace = local.zone_namespaces[1] }
+  # Deck's and Gate's target groups take the green (production) zone's
+  # pods: the zone keeps their TargetGroupBindings (module.platform, expose
+  # type aws-target-groups), which the AWS Load Balancer Controller
+  # (module.lb_controller) serves.
 }
 
 ################################################################################
@@ -282,12 +282,20 @@ module "platform" {
       namespace             = local.zone_namespaces[1]
       ha                    = { replicas = 3 }
       backup_before_upgrade = true
-      config_overrides = yamlencode({
-        security = {
-          uiSecurity  = { overrideBaseUrl = module.edge.deck_url }
-          apiSecurity = { overrideBaseUrl = module.edge.gate_url }
+      # Deck's and Gate's pods registered in the edge's target groups (the
+      # zone's TargetGroupBindings), their base URLs https://DOMAIN and
+      # https://api.DOMAIN. Gate's x509 port joins with
+      # target_groups.gate_x509 once Gate's profile sets default.apiPort
+      # and its x509 settings (the zone refuses it before).
+      expose = {
+        type      = "aws-target-groups"
+        deck_host = var.domain
+        gate_host = "api.${var.domain}"
+        target_groups = {
+          deck = module.edge.target_group_arns.deck
+          gate = module.edge.target_group_arns.gate
         }
-      })
+      }
     }
   }
 
@@ -340,8 +348,7 @@ module "platform" {
 # Everything the installation takes from the foundation, in one place
 # (output "spinnaker"), for what this stack does not set up itself: syncing
 # the RDS master secret into the "spinnaker-mysql" Secret (e.g. External
-# Secrets) and applying the TargetGroupBindings (target_group_bindings_yaml)
-# once the AWS Load Balancer Controller runs in the cluster.
+# Secrets).
 locals {
   spinnaker = {
     namespace = "spinnaker"
@@ -374,7 +381,6 @@ locals {
       gate      = module.edge.gate_url
       gate_x509 = module.edge.gate_x509_url
     }
-    target_group_arns          = module.edge.target_group_arns
-    target_group_bindings_yaml = module.edge.target_group_bindings_yaml
+    target_group_arns = module.edge.target_group_arns
   }
 }

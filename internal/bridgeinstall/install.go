@@ -439,11 +439,8 @@ func (in *Install) withMeta(u *unstructured.Unstructured) *unstructured.Unstruct
 var DeploymentGVK = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 
 // TargetGroupBindingGVK is the AWS Load Balancer Controller's
-// TargetGroupBinding (elbv2.k8s.aws/v1beta1; spec.serviceRef{name, port},
-// spec.targetGroupARN, spec.targetType: the controller's published API
-// reference, kubernetes-sigs.github.io/aws-load-balancer-controller,
-// guide/targetgroupbinding/spec).
-var TargetGroupBindingGVK = schema.GroupVersionKind{Group: "elbv2.k8s.aws", Version: "v1beta1", Kind: "TargetGroupBinding"}
+// TargetGroupBinding (kube.TargetGroupBindingGVK).
+var TargetGroupBindingGVK = kube.TargetGroupBindingGVK
 
 // targetGroupBinding registers the bridge pods' IPs (the gRPC Service's
 // endpoints) in the NLB's IP target group.

@@ -59,6 +59,14 @@ func NewClient(cfg *rest.Config) (*Client, error) {
 	}, nil
 }
 
+// TargetGroupBindingGVK is the AWS Load Balancer Controller's
+// TargetGroupBinding (elbv2.k8s.aws/v1beta1; spec.serviceRef{name, port},
+// spec.targetGroupARN, spec.targetType: the controller's published API
+// reference, kubernetes-sigs.github.io/aws-load-balancer-controller,
+// guide/targetgroupbinding/spec): the bridge's and a zone's load balancer
+// targets.
+var TargetGroupBindingGVK = schema.GroupVersionKind{Group: "elbv2.k8s.aws", Version: "v1beta1", Kind: "TargetGroupBinding"}
+
 // Apply creates or updates obj by server-side apply as FieldManager, taking
 // over fields other managers own (Force), and returns the object as stored.
 // obj must carry apiVersion, kind, name and, for namespaced kinds, namespace.

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -187,6 +188,16 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			if state == nil || !state.DisruptionBudgets.Equal(plan.DisruptionBudgets) {
 				changed = true
 			}
+			bindings := map[string]string{}
+			for _, b := range rd.TargetGroupBindings {
+				bindings[b.GetName()], _, _ = unstructured.NestedString(b.Object, "spec", "targetGroupARN")
+			}
+			plan.TargetGroupBindings = stringMap(bindings)
+			// (A state from before the attribute holds null; every refresh
+			// reads the bindings, so only a plan without one sees it.)
+			if state == nil || !state.TargetGroupBindings.Equal(plan.TargetGroupBindings) {
+				changed = true
+			}
 		} else {
 			resp.Diagnostics.AddError(fmt.Sprintf("planning zone (%s)", plan.Name.ValueString()), err.Error())
 			return
@@ -194,6 +205,7 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	} else if changed {
 		plan.SpecSHA256 = types.StringUnknown()
 		plan.DisruptionBudgets = types.ListUnknown(types.StringType)
+		plan.TargetGroupBindings = types.MapUnknown(types.StringType)
 	}
 	if changed {
 		for _, v := range []*types.String{&plan.Status, &plan.DeployedVersion, &plan.VerifiedVersion, &plan.VerifiedAt, &plan.UIURL, &plan.APIURL} {
@@ -264,9 +276,16 @@ func (r *zoneResource) allKnown(m *zoneModel) bool {
 		return false
 	}
 	if e := m.Expose; e != nil {
-		for _, v := range []attr.Value{e.Type, e.DeckHost, e.GateHost, e.TLSSecret, e.Annotations, e.SourceRanges} {
+		for _, v := range []attr.Value{e.Type, e.DeckHost, e.GateHost, e.TLSSecret, e.Annotations, e.SourceRanges, e.TargetGroups} {
 			if v.IsUnknown() {
 				return false
+			}
+		}
+		if !e.TargetGroups.IsNull() {
+			for _, v := range e.TargetGroups.Attributes() {
+				if v.IsUnknown() {
+					return false
+				}
 			}
 		}
 	}
@@ -352,7 +371,7 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 	}
 	if e := zone.Expose; e != nil {
 		scheme := "http://"
-		if e.TLSSecret != "" {
+		if e.TLSSecret != "" || e.Type == spinnaker.ExposeAWSTargetGroups {
 			scheme = "https://"
 		}
 		if e.DeckHost != "" {

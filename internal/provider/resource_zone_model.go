@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -51,15 +52,16 @@ type zoneModel struct {
 	UpgradeNotifications *upgradeNotificationsModel `tfsdk:"upgrade_notifications"`
 	Timeouts             timeouts.Value             `tfsdk:"timeouts"`
 
-	Status            types.String `tfsdk:"status"`
-	Services          types.Map    `tfsdk:"services"`
-	DeployedVersion   types.String `tfsdk:"deployed_version"`
-	VerifiedVersion   types.String `tfsdk:"verified_version"`
-	VerifiedAt        types.String `tfsdk:"verified_at"`
-	UIURL             types.String `tfsdk:"ui_url"`
-	APIURL            types.String `tfsdk:"api_url"`
-	SpecSHA256        types.String `tfsdk:"spec_sha256"`
-	DisruptionBudgets types.List   `tfsdk:"disruption_budgets"`
+	Status              types.String `tfsdk:"status"`
+	Services            types.Map    `tfsdk:"services"`
+	DeployedVersion     types.String `tfsdk:"deployed_version"`
+	VerifiedVersion     types.String `tfsdk:"verified_version"`
+	VerifiedAt          types.String `tfsdk:"verified_at"`
+	UIURL               types.String `tfsdk:"ui_url"`
+	APIURL              types.String `tfsdk:"api_url"`
+	SpecSHA256          types.String `tfsdk:"spec_sha256"`
+	DisruptionBudgets   types.List   `tfsdk:"disruption_budgets"`
+	TargetGroupBindings types.Map    `tfsdk:"target_group_bindings"`
 }
 
 type zoneHAModel struct {
@@ -76,6 +78,19 @@ type zoneExposeModel struct {
 	TLSSecret    types.String `tfsdk:"tls_secret"`
 	Annotations  types.Map    `tfsdk:"annotations"`
 	SourceRanges types.List   `tfsdk:"source_ranges"`
+	TargetGroups types.Object `tfsdk:"target_groups"`
+}
+
+// zoneTargetGroupsType is expose.target_groups (an object, so that a
+// module output unknown at plan time is taken as it is).
+var zoneTargetGroupsType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"deck": types.StringType, "gate": types.StringType, "gate_x509": types.StringType,
+}}
+
+type zoneTargetGroupsModel struct {
+	Deck     types.String `tfsdk:"deck"`
+	Gate     types.String `tfsdk:"gate"`
+	GateX509 types.String `tfsdk:"gate_x509"`
 }
 
 type zoneVerificationModel struct {
@@ -114,6 +129,11 @@ func expandZone(ctx context.Context, m *zoneModel) (*spinnaker.Zone, diag.Diagno
 		}
 		if !e.SourceRanges.IsNull() && !e.SourceRanges.IsUnknown() {
 			diags.Append(e.SourceRanges.ElementsAs(ctx, &z.Expose.SourceRanges, false)...)
+		}
+		if !e.TargetGroups.IsNull() && !e.TargetGroups.IsUnknown() {
+			var tg zoneTargetGroupsModel
+			diags.Append(e.TargetGroups.As(ctx, &tg, basetypes.ObjectAsOptions{})...)
+			z.Expose.TargetGroups = &spinnaker.TargetGroups{Deck: tg.Deck.ValueString(), Gate: tg.Gate.ValueString(), GateX509: tg.GateX509.ValueString()}
 		}
 	}
 	if !m.Profiles.IsNull() && !m.Profiles.IsUnknown() {
@@ -155,6 +175,12 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 		diags.AddWarning("Cannot read the zone's PodDisruptionBudgets", err.Error())
 	} else {
 		m.DisruptionBudgets = stringList(names)
+	}
+	m.TargetGroupBindings = types.MapNull(types.StringType)
+	if bindings, err := spinnaker.ZoneTargetGroupBindings(ctx, c.target, obj.GetNamespace(), obj.GetName()); err != nil {
+		diags.AddWarning("Cannot read the zone's TargetGroupBindings", err.Error())
+	} else {
+		m.TargetGroupBindings = stringMap(bindings)
 	}
 
 	m.VerifiedVersion = types.StringValue("")
@@ -220,7 +246,11 @@ func importedZone(ctx context.Context, m *zoneModel, obj *unstructured.Unstructu
 	}
 	if e := z.Expose; e != nil {
 		m.Expose = &zoneExposeModel{Type: types.StringValue(e.Type), DeckHost: optionalString(e.DeckHost), GateHost: optionalString(e.GateHost), TLSSecret: optionalString(e.TLSSecret),
-			Annotations: types.MapNull(types.StringType), SourceRanges: types.ListNull(types.StringType)}
+			Annotations: types.MapNull(types.StringType), SourceRanges: types.ListNull(types.StringType), TargetGroups: types.ObjectNull(zoneTargetGroupsType.AttrTypes)}
+		if tg := e.TargetGroups; tg != nil {
+			m.Expose.TargetGroups = types.ObjectValueMust(zoneTargetGroupsType.AttrTypes, map[string]attr.Value{
+				"deck": optionalString(tg.Deck), "gate": optionalString(tg.Gate), "gate_x509": optionalString(tg.GateX509)})
+		}
 		if len(e.Annotations) > 0 {
 			m.Expose.Annotations, diags = types.MapValueFrom(ctx, types.StringType, e.Annotations)
 		}
@@ -296,4 +326,13 @@ func optionalString(s string) types.String {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
+}
+
+// stringMap is m as a Terraform map (empty, not null, when m is).
+func stringMap(m map[string]string) types.Map {
+	vals := make(map[string]attr.Value, len(m))
+	for k, v := range m {
+		vals[k] = types.StringValue(v)
+	}
+	return types.MapValueMust(types.StringType, vals)
 }

@@ -86,6 +86,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"ui_url":           computed("Deck's URL as the operator reports it."),
 			"api_url":          computed("Gate's URL as the operator reports it."),
 			"spec_sha256":      computed("SHA-256 of the SpinnakerService's spec in the cluster; a planned change means the rendering changed or the object was edited out of band."),
+			"target_group_bindings": schema.MapAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The TargetGroupBindings spinops keeps for the zone (`expose { type = \"aws-target-groups\" }`), name → target group ARN, as found " +
+					"in the cluster. A planned change means one was deleted or repointed out of band (or the rendering changed), and the apply restores them."},
 			"disruption_budgets": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The PodDisruptionBudgets spinops keeps for the zone (one per service with 2 or more replicas under `ha`), as found in the cluster. " +
 					"A planned change means one was deleted out of band (or the rendering changed), and the apply restores them."},
@@ -125,8 +128,20 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "Make Deck (80/443) and Gate (8084/443), and nothing else, reachable by users.",
 				Attributes: map[string]schema.Attribute{
 					"type": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(spinnaker.ExposeService),
-						Validators:          []validator.String{stringvalidator.OneOf(spinnaker.ExposeService, spinnaker.ExposeIngress)},
-						MarkdownDescription: "`service` (LoadBalancer Services through the operator) or `ingress` (one Ingress for both hosts)."},
+						Validators: []validator.String{stringvalidator.OneOf(spinnaker.ExposeService, spinnaker.ExposeIngress, spinnaker.ExposeAWSTargetGroups)},
+						MarkdownDescription: "`service` (LoadBalancer Services through the operator), `ingress` (one Ingress for both hosts) or `aws-target-groups` " +
+							"(Deck's and Gate's pods registered in the IP target groups of load balancers made outside the cluster, modules/aws/edge's, by the " +
+							"AWS Load Balancer Controller's TargetGroupBindings, which the zone keeps; the URLs are https, the load balancers terminating TLS)."},
+					"target_groups": schema.SingleNestedAttribute{Optional: true,
+						MarkdownDescription: "With `type = \"aws-target-groups\"`: the ARNs of the IP target groups (modules/aws/edge's `target_group_arns`). `deck` binds " +
+							"the Service spin-deck (port 9000), `gate` spin-gate (8084), `gate_x509` Gate's x509 API port (the gate profile's `default.apiPort`, " +
+							"required for it) through a Service the zone makes, `<zone>-gate-x509`. The cluster must serve TargetGroupBinding (the AWS Load " +
+							"Balancer Controller, modules/aws/lb-controller): checked before anything is applied.",
+						Attributes: map[string]schema.Attribute{
+							"deck":      schema.StringAttribute{Optional: true, Validators: []validator.String{targetGroupARNValidator}, MarkdownDescription: "Deck's target group."},
+							"gate":      schema.StringAttribute{Optional: true, Validators: []validator.String{targetGroupARNValidator}, MarkdownDescription: "Gate's target group."},
+							"gate_x509": schema.StringAttribute{Optional: true, Validators: []validator.String{targetGroupARNValidator}, MarkdownDescription: "The target group of Gate's x509 API port."},
+						}},
 					"deck_host":   schema.StringAttribute{Optional: true, MarkdownDescription: "Deck's host name; sets Deck's base URL."},
 					"gate_host":   schema.StringAttribute{Optional: true, MarkdownDescription: "Gate's host name; sets Gate's base URL."},
 					"tls_secret":  schema.StringAttribute{Optional: true, MarkdownDescription: "A TLS Secret in the zone's namespace; with it the URLs are https and the ports 443."},
@@ -213,8 +228,29 @@ func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.Validate
 		if e.DeckHost.IsNull() && e.GateHost.IsNull() && e.Type.ValueString() == spinnaker.ExposeIngress {
 			resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("deck_host"), "Missing host", "An ingress needs deck_host and/or gate_host.")
 		}
+		if !e.Type.IsUnknown() {
+			aws := e.Type.ValueString() == spinnaker.ExposeAWSTargetGroups
+			switch {
+			case aws && e.TargetGroups.IsNull():
+				resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("target_groups"), "Missing target groups",
+					"expose type \"aws-target-groups\" needs target_groups: the ARNs of the IP target groups to register Deck's and Gate's pods in "+
+						"(modules/aws/edge's output target_group_arns: deck, gate, gate_x509).")
+			case !aws && !e.TargetGroups.IsNull():
+				resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("target_groups"), "Target groups without their type",
+					"target_groups is for expose type \"aws-target-groups\" (load balancers made outside the cluster); with type \""+e.Type.ValueString()+
+						"\" the load balancer is made in the cluster. Set type = \"aws-target-groups\" or remove target_groups.")
+			case aws && (!e.TLSSecret.IsNull() || !e.Annotations.IsNull() || !e.SourceRanges.IsNull()):
+				resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("type"), "Settings of another exposure",
+					"With expose type \"aws-target-groups\" the load balancers are made outside the cluster (modules/aws/edge): TLS is their certificate and who may "+
+						"connect their security groups, and no Service or Ingress is made to annotate. Remove tls_secret, annotations and source_ranges.")
+			}
+		}
 	}
 	if v := m.Verification; v != nil && v.Via.ValueString() == "exposed" && (m.Expose == nil || (m.Expose.DeckHost.IsNull() && m.Expose.GateHost.IsNull())) {
 		resp.Diagnostics.AddAttributeError(path.Root("verification").AtName("via"), "Nothing exposed", "verification.via = \"exposed\" needs expose { deck_host / gate_host }.")
 	}
 }
+
+// targetGroupARNValidator checks an Elastic Load Balancing target group ARN.
+var targetGroupARNValidator = stringvalidator.RegexMatches(spinnaker.TargetGroupARN,
+	"must be a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID), e.g. modules/aws/edge's target_group_arns.deck")

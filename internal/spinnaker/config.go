@@ -21,6 +21,11 @@ const (
 const (
 	ExposeService = "service"
 	ExposeIngress = "ingress"
+	// ExposeAWSTargetGroups registers Deck's and Gate's pods in the target
+	// groups of load balancers made outside the cluster (modules/aws/edge)
+	// with the AWS Load Balancer Controller's TargetGroupBindings; the
+	// operator makes no load balancer of its own (no spec.expose).
+	ExposeAWSTargetGroups = "aws-target-groups"
 )
 
 // ExposedServices are the services whose Services the Spinnaker Operator
@@ -280,6 +285,50 @@ type Expose struct {
 	TLSSecret    string            `json:"tlsSecret,omitempty"`
 	Annotations  map[string]string `json:"annotations,omitempty"`
 	SourceRanges []string          `json:"sourceRanges,omitempty"`
+	// TargetGroups are the IP target groups of type aws-target-groups.
+	TargetGroups *TargetGroups `json:"targetGroups,omitempty"`
+}
+
+// TargetGroups are the ARNs of IP target groups (modules/aws/edge's
+// target_group_arns) the zone's pods are registered in; empty: none.
+type TargetGroups struct {
+	Deck string `json:"deck,omitempty"`
+	Gate string `json:"gate,omitempty"`
+	// GateX509 takes Gate's x509 API port (the gate profile's
+	// default.apiPort), through a Service the zone makes for it.
+	GateX509 string `json:"gateX509,omitempty"`
+}
+
+// TargetGroupARN is an Elastic Load Balancing target group's ARN (any
+// partition).
+var TargetGroupARN = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$`)
+
+func (e *Expose) validate() error {
+	switch e.Type {
+	case ExposeService, ExposeIngress:
+		if e.TargetGroups != nil {
+			return fmt.Errorf("expose.target_groups is for expose type %q (target groups of load balancers made outside the cluster); with type %q the %s makes the load balancer: remove target_groups",
+				ExposeAWSTargetGroups, e.Type, map[string]string{ExposeService: "Spinnaker Operator", ExposeIngress: "ingress controller"}[e.Type])
+		}
+	case ExposeAWSTargetGroups:
+		tg := e.TargetGroups
+		if tg == nil || tg.Deck == "" && tg.Gate == "" && tg.GateX509 == "" {
+			return fmt.Errorf("expose type %q needs target_groups: the ARNs of the IP target groups to register Deck's and Gate's pods in (modules/aws/edge's output target_group_arns: deck, gate, gate_x509)",
+				ExposeAWSTargetGroups)
+		}
+		for _, f := range []struct{ name, arn string }{{"deck", tg.Deck}, {"gate", tg.Gate}, {"gate_x509", tg.GateX509}} {
+			if f.arn != "" && !TargetGroupARN.MatchString(f.arn) {
+				return fmt.Errorf("expose.target_groups.%s %q is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)", f.name, f.arn)
+			}
+		}
+		if e.TLSSecret != "" || len(e.Annotations) > 0 || len(e.SourceRanges) > 0 {
+			return fmt.Errorf("with expose type %q the load balancers are made outside the cluster (modules/aws/edge): TLS is their certificate and who may connect their security groups, "+
+				"and no Service or Ingress is made to annotate; remove tls_secret, annotations and source_ranges", ExposeAWSTargetGroups)
+		}
+	default:
+		return fmt.Errorf("expose.type %q must be %q, %q or %q", e.Type, ExposeService, ExposeIngress, ExposeAWSTargetGroups)
+	}
+	return nil
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -299,8 +348,8 @@ func (z *Zone) Validate() error {
 		return fmt.Errorf("ha.zone_spread %q must be %q (replicas only where they stay spread over the availability zones) or %q (spread when possible)",
 			z.HA.ZoneSpread, ZoneSpreadRequired, ZoneSpreadPreferred)
 	}
-	if z.Expose != nil && z.Expose.Type != ExposeService && z.Expose.Type != ExposeIngress {
-		return fmt.Errorf("expose.type %q must be %q or %q", z.Expose.Type, ExposeService, ExposeIngress)
+	if z.Expose != nil {
+		return z.Expose.validate()
 	}
 	return nil
 }

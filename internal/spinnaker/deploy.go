@@ -252,6 +252,14 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 // server-side apply (fields another manager added out of band), the spec
 // is replaced as a whole.
 func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructured.Unstructured, error) {
+	if len(r.TargetGroupBindings) > 0 {
+		// Before anything is written: without the controller's kind,
+		// nothing would register the pods in the target groups.
+		if err := d.Target.Serves(ctx, kube.TargetGroupBindingGVK); err != nil {
+			return nil, fmt.Errorf("expose type %s: the cluster does not serve TargetGroupBinding (elbv2.k8s.aws/v1beta1), which registers Deck's and Gate's pods "+
+				"in the target groups: install the AWS Load Balancer Controller (modules/aws/lb-controller) first: %w", ExposeAWSTargetGroups, err)
+		}
+	}
 	if err := EnsureNamespace(ctx, d.Target, z.Namespace); err != nil {
 		return nil, err
 	}
@@ -304,7 +312,101 @@ func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructur
 	if err := d.applyPDBs(ctx, z, r.PDBs, obj); err != nil {
 		return nil, err
 	}
+	if err := d.applyTargetGroupBindings(ctx, z, r, obj); err != nil {
+		return nil, err
+	}
 	return obj, nil
+}
+
+// applyTargetGroupBindings server-side applies the zone's
+// TargetGroupBindings and its x509 Service, owned by its SpinnakerService,
+// and deletes those it no longer renders (expose changed, a target group
+// left out).
+func (d *Deployer) applyTargetGroupBindings(ctx context.Context, z *Zone, r *Rendered, owner *unstructured.Unstructured) error {
+	want := map[string]bool{}
+	objs := r.TargetGroupBindings
+	if r.X509Service != nil {
+		objs = append([]*unstructured.Unstructured{r.X509Service}, objs...)
+	}
+	for _, o := range objs {
+		o = o.DeepCopy()
+		o.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: owner.GetAPIVersion(), Kind: owner.GetKind(), Name: owner.GetName(), UID: owner.GetUID()}})
+		if _, err := d.Target.Apply(ctx, o); err != nil {
+			return err
+		}
+		want[o.GetKind()+"/"+o.GetName()] = true
+	}
+	return d.deleteTargetGroupBindings(ctx, z, want)
+}
+
+// zoneTGBResource is the TargetGroupBindings' resource.
+var zoneTGBResource = kube.TargetGroupBindingGVK.GroupVersion().WithResource("targetgroupbindings")
+
+// ZoneTargetGroupBindings lists the TargetGroupBindings spinops keeps for
+// zone in namespace, by name, with the target group each binds: what the
+// zone's Read compares with what it renders, so that a binding deleted or
+// repointed out of band is a planned change. A cluster without the kind
+// has none.
+func ZoneTargetGroupBindings(ctx context.Context, c *kube.Client, namespace, zone string) (map[string]string, error) {
+	out := map[string]string{}
+	if err := c.Serves(ctx, kube.TargetGroupBindingGVK); err != nil {
+		if meta.IsNoMatchError(err) {
+			return out, nil
+		}
+		return nil, err
+	}
+	list, err := c.Dynamic.Resource(zoneTGBResource).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: zonePDBSelector(zone)})
+	if err != nil {
+		return nil, fmt.Errorf("listing the TargetGroupBindings of zone %s in namespace %s: %w", zone, namespace, err)
+	}
+	for _, b := range list.Items {
+		if b.GetDeletionTimestamp() == nil {
+			arn, _, _ := unstructured.NestedString(b.Object, "spec", "targetGroupARN")
+			out[b.GetName()] = arn
+		}
+	}
+	return out, nil
+}
+
+// deleteTargetGroupBindings deletes the zone's TargetGroupBindings and
+// x509 Services (those spinops labelled with the zone) except keep
+// ("Kind/name").
+func (d *Deployer) deleteTargetGroupBindings(ctx context.Context, z *Zone, keep map[string]bool) error {
+	sel := metav1.ListOptions{LabelSelector: zonePDBSelector(z.Name)}
+	var stale []*unstructured.Unstructured
+	if err := d.Target.Serves(ctx, kube.TargetGroupBindingGVK); err == nil {
+		list, err := d.Target.Dynamic.Resource(zoneTGBResource).Namespace(z.Namespace).List(ctx, sel)
+		if err != nil {
+			return fmt.Errorf("listing the TargetGroupBindings of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
+		}
+		for i := range list.Items {
+			stale = append(stale, &list.Items[i])
+		}
+	} else if !meta.IsNoMatchError(err) {
+		return err
+	}
+	svcs, err := d.Target.Clientset.CoreV1().Services(z.Namespace).List(ctx, sel)
+	if err != nil {
+		return fmt.Errorf("listing the Services of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
+	}
+	for _, sv := range svcs.Items {
+		ref := &unstructured.Unstructured{}
+		ref.SetAPIVersion("v1")
+		ref.SetKind("Service")
+		ref.SetNamespace(sv.Namespace)
+		ref.SetName(sv.Name)
+		stale = append(stale, ref)
+	}
+	for _, o := range stale {
+		if keep[o.GetKind()+"/"+o.GetName()] {
+			continue
+		}
+		d.log("deleting "+o.GetKind(), map[string]any{"zone": z.Name, "name": o.GetName()})
+		if err := d.Target.Delete(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyPDBs server-side applies the zone's PodDisruptionBudgets, owned by
@@ -551,6 +653,9 @@ func (d *Deployer) Destroy(ctx context.Context, inst *Installation, z *Zone, tim
 		}
 	}
 	if err := d.deletePDBs(ctx, z, nil); err != nil {
+		return err
+	}
+	if err := d.deleteTargetGroupBindings(ctx, z, nil); err != nil {
 		return err
 	}
 	if inst == nil {

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
 // GVKs of the operator's kinds.
@@ -57,6 +59,11 @@ type Rendered struct {
 	// PDBs are the PodDisruptionBudgets of the zone's HA services (none
 	// without HA or with one replica).
 	PDBs []*unstructured.Unstructured
+	// TargetGroupBindings register Deck's and Gate's pods in the target
+	// groups of expose type aws-target-groups; X509Service is the Service
+	// the x509 one binds to (Gate's API port), nil without it.
+	TargetGroupBindings []*unstructured.Unstructured
+	X509Service         *unstructured.Unstructured
 	// SpecHash identifies the SpinnakerService's spec (see SpecHash).
 	SpecHash string
 }
@@ -143,7 +150,9 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	}
 	if e := z.Expose; e != nil {
 		scheme := "http"
-		if e.TLSSecret != "" {
+		if e.TLSSecret != "" || e.Type == ExposeAWSTargetGroups {
+			// aws-target-groups: the load balancers outside the cluster
+			// terminate TLS (modules/aws/edge's certificate).
 			scheme = "https"
 		}
 		if e.DeckHost != "" {
@@ -284,6 +293,11 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	}
 	if z.Expose != nil && z.Expose.Type == ExposeIngress {
 		r.Ingress = renderIngress(inst, z)
+	}
+	if z.Expose != nil && z.Expose.Type == ExposeAWSTargetGroups {
+		if r.TargetGroupBindings, r.X509Service, err = renderTargetGroupBindings(inst, z, profiles); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -649,4 +663,105 @@ func normalize(m map[string]any) (map[string]any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// halyardSelector is the selector of the Services Halyard makes for a
+// service (app: spin, cluster: spin-<service>; armory/spinnaker-operator
+// pkg/deploy/spindeploy/expose_service/testdata/service.yml, Halyard's
+// output for spin-gate). The operator's own x509 Service is a copy of
+// spin-gate's (pkg/deploy/spindeploy/x509/transform.go, createX509Service).
+func halyardSelector(service string) map[string]any {
+	return map[string]any{"app": "spin", "cluster": "spin-" + service}
+}
+
+// GateX509Port is the port of the x509 Service a zone of expose type
+// aws-target-groups makes for Gate's x509 API (the gate profile's
+// default.apiPort); the operator names its own x509 port the same
+// (armory/spinnaker-operator pkg/util/constants.go, GateX509PortName).
+const GateX509Port = "gate-x509"
+
+// gateAPIPort reads default.apiPort from the merged gate profile (nested
+// or as one dotted key), 0 when unset.
+func gateAPIPort(profiles map[string]any) (int64, error) {
+	gate, _ := profiles["gate"].(map[string]any)
+	v, ok := gate["default.apiPort"]
+	if !ok {
+		d, _ := gate["default"].(map[string]any)
+		v, ok = d["apiPort"]
+	}
+	if !ok {
+		return 0, nil
+	}
+	var port int64
+	switch n := v.(type) {
+	case int:
+		port = int64(n)
+	case int64:
+		port = n
+	case float64:
+		port = int64(n)
+		if float64(port) != n {
+			port = 0
+		}
+	case string:
+		port, _ = strconv.ParseInt(n, 10, 32)
+	}
+	if port < 1 || port > 65535 {
+		return 0, fmt.Errorf("the gate profile's default.apiPort %v is not a port", v)
+	}
+	return port, nil
+}
+
+// renderTargetGroupBindings renders one TargetGroupBinding per target
+// group of expose type aws-target-groups: Deck's Service port 9000, Gate's
+// 8084 (Halyard's ClusterIP Services: the operator makes no load balancer
+// without spec.expose), and Gate's x509 API through a Service of the
+// zone's own, since Halyard's spin-gate has one port and the operator makes
+// its spin-gate-x509 only with spec.expose (pkg/deploy/spindeploy/x509/
+// transform.go: TransformManifests returns when expose.type is empty).
+func renderTargetGroupBindings(inst *Installation, z *Zone, profiles map[string]any) ([]*unstructured.Unstructured, *unstructured.Unstructured, error) {
+	tg := z.Expose.TargetGroups
+	var out []*unstructured.Unstructured
+	bind := func(key, arn, service string, port int64) {
+		b := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+			"targetGroupARN": arn,
+			"targetType":     "ip",
+			"serviceRef":     map[string]any{"name": service, "port": port},
+		}}}
+		b.SetGroupVersionKind(kube.TargetGroupBindingGVK)
+		b.SetName(z.Name + "-" + key)
+		b.SetNamespace(z.Namespace)
+		b.SetLabels(zoneLabels(inst, z))
+		out = append(out, b)
+	}
+	if tg.Deck != "" {
+		bind("deck", tg.Deck, "spin-deck", int64(PortOf("deck")))
+	}
+	if tg.Gate != "" {
+		bind("gate", tg.Gate, "spin-gate", int64(PortOf("gate")))
+	}
+	var x509 *unstructured.Unstructured
+	if tg.GateX509 != "" {
+		port, err := gateAPIPort(profiles)
+		if err != nil {
+			return nil, nil, err
+		}
+		if port == 0 {
+			return nil, nil, fmt.Errorf("expose.target_groups.gate_x509 needs Gate listening for x509 clients on a port of its own: set default.apiPort in the gate profile " +
+				"(with its server.ssl and x509 settings, Spinnaker's x509 authentication guide), or leave gate_x509 out")
+		}
+		name := z.Name + "-" + GateX509Port
+		x509 = &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+			"type":     "ClusterIP",
+			"selector": halyardSelector("gate"),
+			"ports":    []any{map[string]any{"name": GateX509Port, "protocol": "TCP", "port": port, "targetPort": port}},
+		}}}
+		x509.SetAPIVersion("v1")
+		x509.SetKind("Service")
+		x509.SetName(name)
+		x509.SetNamespace(z.Namespace)
+		x509.SetLabels(zoneLabels(inst, z))
+		bind(GateX509Port, tg.GateX509, name, port)
+	}
+	return out, x509, nil
 }

@@ -132,3 +132,89 @@ func served(c *Cluster, groupVersion, plural string) bool {
 	}
 	return false
 }
+
+// targetGroupBindingCRD is the AWS Load Balancer Controller's
+// TargetGroupBinding CRD, version v1beta1 only (the storage version; the
+// controller also serves v1alpha1), written for the tests from the
+// controller's API types (kubernetes-sigs/aws-load-balancer-controller at
+// 225f44568, apis/elbv2/v1beta1/targetgroupbinding_types.go, and the CRD
+// its releases generate from them, config/crd/bases/
+// elbv2.k8s.aws_targetgroupbindings.yaml): the fields spinops writes are
+// typed and validated as there (serviceRef required, with name and port;
+// targetType instance or ip; port an int or a string); the others are kept
+// as they come. The module proxy serves no release of the controller that
+// has the CRD (only v1.1.9, the ALB ingress controller), so it cannot be
+// read at test time like the Prometheus Operator's.
+const targetGroupBindingCRD = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: targetgroupbindings.elbv2.k8s.aws
+spec:
+  group: elbv2.k8s.aws
+  names:
+    kind: TargetGroupBinding
+    listKind: TargetGroupBindingList
+    plural: targetgroupbindings
+    singular: targetgroupbinding
+  scope: Namespaced
+  versions:
+  - name: v1beta1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          apiVersion: {type: string}
+          kind: {type: string}
+          metadata: {type: object}
+          spec:
+            type: object
+            required: [serviceRef]
+            properties:
+              targetGroupARN: {type: string}
+              targetGroupName: {type: string}
+              multiClusterTargetGroup: {type: boolean}
+              targetType:
+                type: string
+                enum: [instance, ip]
+              targetGroupProtocol: {type: string}
+              serviceRef:
+                type: object
+                required: [name, port]
+                properties:
+                  name: {type: string}
+                  port:
+                    anyOf: [{type: integer}, {type: string}]
+                    x-kubernetes-int-or-string: true
+              networking:
+                type: object
+                x-kubernetes-preserve-unknown-fields: true
+              nodeSelector:
+                type: object
+                x-kubernetes-preserve-unknown-fields: true
+              ipAddressType:
+                type: string
+                enum: [ipv4, ipv6]
+              vpcID: {type: string}
+              iamRoleArnToAssume: {type: string}
+              assumeRoleExternalId: {type: string}
+          status:
+            type: object
+            x-kubernetes-preserve-unknown-fields: true
+`
+
+// InstallTargetGroupBindingCRD installs the AWS Load Balancer Controller's
+// TargetGroupBinding CRD (see targetGroupBindingCRD) and waits until it is
+// served.
+func (c *Cluster) InstallTargetGroupBindingCRD(t testing.TB) *unstructured.Unstructured {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "targetgroupbindings.yaml")
+	if err := os.WriteFile(p, []byte(targetGroupBindingCRD), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c.InstallCRD(t, p)
+}

@@ -29,6 +29,14 @@ resource "spinops_zone" "green" {
     gate_host  = "api.spinnaker.example.com"
     tls_secret = "spinnaker-tls"
   }
+  # On AWS behind modules/aws/edge's ALB instead: the zone keeps the AWS Load
+  # Balancer Controller's TargetGroupBindings for Deck and Gate.
+  # expose {
+  #   type          = "aws-target-groups"
+  #   deck_host     = "spinnaker.example.com"
+  #   gate_host     = "api.spinnaker.example.com"
+  #   target_groups = { deck = module.edge.target_group_arns.deck, gate = module.edge.target_group_arns.gate }
+  # }
 
   profiles = {
     gate = yamlencode({ server = { tomcat = { protocolHeader = "X-Forwarded-Proto" } } })

@@ -579,8 +579,10 @@ func (o *Operator) service(ns string, spec, config map[string]any, exposeType st
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, Annotations: annotations, OwnerReferences: []metav1.OwnerReference{owner}},
 		Spec: corev1.ServiceSpec{
-			Type:     svcType,
-			Selector: map[string]string{"cluster": objName},
+			Type: svcType,
+			// Halyard's selector (the operator's testdata service.yml,
+			// Halyard's spin-gate: app spin, cluster spin-gate).
+			Selector: map[string]string{"app": "spin", "cluster": objName},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(int32(target))}},
 		},
 	}

@@ -257,6 +257,21 @@ func TestStandIn_clusterMode(t *testing.T) {
 		})
 	})
 
+	t.Run("Services select Halyard's labels", func(t *testing.T) {
+		// armory/spinnaker-operator pkg/deploy/spindeploy/expose_service/
+		// testdata/service.yml: Halyard's spin-gate selects app spin,
+		// cluster spin-gate (what a zone's own x509 Service copies).
+		for _, name := range []string{"spin-deck", "spin-gate", "spin-orca"} {
+			s, err := e.client.Clientset.CoreV1().Services("zone").Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]string{"app": "spin", "cluster": name}; !maps.Equal(s.Spec.Selector, want) {
+				t.Errorf("%s selects %v, want %v", name, s.Spec.Selector, want)
+			}
+		}
+	})
+
 	t.Run("expose rewrites spin-deck and spin-gate", func(t *testing.T) {
 		expose := map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer", "publicPort": int64(443),
 			"overrides": map[string]any{"gate": map[string]any{"publicPort": int64(443)}}}}

@@ -10,6 +10,10 @@
 ################################################################################
 
 locals {
+  # Gate's x509 port only when its Service is named: Halyard's spin-gate
+  # Service has the one port 8084, and the controller refuses a binding to a
+  # port the Service lacks (LookupServicePort in aws-load-balancer-
+  # controller's pkg/k8s/service_utils.go: "unable to find port").
   target_group_bindings = [for k, s in {
     deck      = { tg = aws_lb_target_group.deck.arn, svc = var.target_group_bindings.deck }
     gate      = { tg = aws_lb_target_group.gate.arn, svc = var.target_group_bindings.gate }
@@ -27,5 +31,5 @@ locals {
       targetType     = "ip"
       serviceRef     = { name = s.svc.service, port = s.svc.port }
     }
-  }]
+  } if s.svc != null]
 }

@@ -268,15 +268,18 @@ variable "waf" {
 variable "target_group_bindings" {
   description = <<-EOT
     The Services the AWS Load Balancer Controller binds to the target groups (outputs `target_group_bindings` and
-    `target_group_bindings_yaml`, one TargetGroupBinding each for Deck, Gate and Gate's x509 port): the zone's namespace
-    and, per target group, the Service name and the Service port (not the container port: the controller registers the
-    pods behind that port's targetPort). The defaults are the Services Halyard makes for a zone without `expose`.
+    `target_group_bindings_yaml`, one TargetGroupBinding each for Deck, Gate and, when given, Gate's x509 port), for
+    zones not exposed with spinops_zone's `expose { type = "aws-target-groups" }` (which keeps the bindings itself): the
+    zone's namespace and, per target group, the Service name and the Service port (not the container port: the controller
+    registers the pods behind that port's targetPort). Deck's and Gate's defaults are the Services Halyard makes for a zone
+    without `expose`; gate_x509 has none, because Halyard's spin-gate has only port 8084: name a Service for Gate's
+    default.apiPort.
   EOT
   type = object({
     namespace = optional(string, "spinnaker")
     deck      = optional(object({ service = string, port = number }), { service = "spin-deck", port = 9000 })
     gate      = optional(object({ service = string, port = number }), { service = "spin-gate", port = 8084 })
-    gate_x509 = optional(object({ service = string, port = number }), { service = "spin-gate", port = 8085 })
+    gate_x509 = optional(object({ service = string, port = number }))
   })
   default  = {}
   nullable = false
@@ -287,7 +290,7 @@ variable "target_group_bindings" {
   }
 
   validation {
-    condition = alltrue([for s in [var.target_group_bindings.deck, var.target_group_bindings.gate, var.target_group_bindings.gate_x509] :
+    condition = alltrue([for s in [var.target_group_bindings.deck, var.target_group_bindings.gate, var.target_group_bindings.gate_x509] : s == null ? true :
     can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", s.service)) && s.port >= 1 && s.port <= 65535 && floor(s.port) == s.port])
     error_message = "target_group_bindings: each binding needs a Service name (a DNS label such as spin-gate) and a Service port (1-65535)."
   }

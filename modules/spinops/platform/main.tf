@@ -134,6 +134,7 @@ resource "spinops_zone" "red" {
       source_ranges = expose.value.source_ranges
       annotations   = expose.value.annotations
       tls_secret    = expose.value.tls_secret
+      target_groups = expose.value.target_groups
     }
   }
 
@@ -171,6 +172,7 @@ resource "spinops_zone" "green" {
       source_ranges = expose.value.source_ranges
       annotations   = expose.value.annotations
       tls_secret    = expose.value.tls_secret
+      target_groups = expose.value.target_groups
     }
   }
 

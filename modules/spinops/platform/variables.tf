@@ -139,8 +139,10 @@ variable "zones" {
   description = <<-EOT
     The two zones. red is the sandbox (proves every change first), green production (gated by promotion, deletion-protected).
     namespace: where the zone runs. spinnaker_version: overrides the installation's. ha: { replicas, clouddriver_split } (green
-    defaults to 3 replicas, red runs without HA). expose: Deck and Gate for users ({ type = "service" or "ingress", deck_host,
-    gate_host, source_ranges, annotations, tls_secret }). service_annotations: annotations of a service's Kubernetes Service, by
+    defaults to 3 replicas, red runs without HA). expose: Deck and Gate for users ({ type = "service", "ingress" or
+    "aws-target-groups", deck_host, gate_host, source_ranges, annotations, tls_secret, target_groups }; aws-target-groups: the
+    pods registered in modules/aws/edge's target groups, target_groups = its target_group_arns, by TargetGroupBindings the zone
+    keeps). service_annotations: annotations of a service's Kubernetes Service, by
     Spinnaker service (Halyard's kubernetes.serviceAnnotations; for Deck and Gate only without expose, e.g. modules/gcp/edge's NEG
     annotations). config_overrides: Halyard YAML merged last.
     green.backup_before_upgrade: every upgrade first runs the module's backup policy and is refused when it fails.
@@ -160,6 +162,7 @@ variable "zones" {
         source_ranges = optional(list(string))
         annotations   = optional(map(string))
         tls_secret    = optional(string)
+        target_groups = optional(object({ deck = optional(string), gate = optional(string), gate_x509 = optional(string) }))
       }))
       service_annotations = optional(map(map(string)))
       config_overrides    = optional(string)
@@ -179,6 +182,7 @@ variable "zones" {
         source_ranges = optional(list(string))
         annotations   = optional(map(string))
         tls_secret    = optional(string)
+        target_groups = optional(object({ deck = optional(string), gate = optional(string), gate_x509 = optional(string) }))
       }))
       service_annotations   = optional(map(map(string)))
       config_overrides      = optional(string)
@@ -200,8 +204,8 @@ variable "zones" {
   }
 
   validation {
-    condition     = alltrue([for z in [var.zones.red, var.zones.green] : z.expose == null ? true : contains(["service", "ingress"], z.expose.type)])
-    error_message = "A zone's expose.type must be \"service\" (LoadBalancer Services) or \"ingress\" (one Ingress for both hosts)."
+    condition     = alltrue([for z in [var.zones.red, var.zones.green] : z.expose == null ? true : contains(["service", "ingress", "aws-target-groups"], z.expose.type)])
+    error_message = "A zone's expose.type must be \"service\" (LoadBalancer Services), \"ingress\" (one Ingress for both hosts) or \"aws-target-groups\" (the pods registered in modules/aws/edge's target groups)."
   }
 
   validation {

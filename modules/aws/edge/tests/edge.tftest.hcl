@@ -619,19 +619,31 @@ run "target_group_bindings_name_the_zone_services" {
     condition = [for b in output.target_group_bindings : [b.kind, b.metadata.namespace, b.spec.serviceRef.name, tostring(b.spec.serviceRef.port), b.spec.targetType]] == [
       ["TargetGroupBinding", "spinnaker-green", "spin-deck", "9000", "ip"],
       ["TargetGroupBinding", "spinnaker-green", "spin-gate", "8084", "ip"],
-      ["TargetGroupBinding", "spinnaker-green", "spin-gate", "8085", "ip"],
     ]
-    error_message = "One binding per target group, on the zone's Deck and Gate Services (IP targets)."
+    error_message = "One binding each for Deck and Gate, on Halyard's Deck and Gate Services (IP targets); none for the x509 port, which Halyard's spin-gate lacks."
   }
 
   assert {
-    condition     = [for b in output.target_group_bindings : b.spec.targetGroupARN] == [aws_lb_target_group.deck.arn, aws_lb_target_group.gate.arn, aws_lb_target_group.gate_x509.arn]
+    condition     = [for b in output.target_group_bindings : b.spec.targetGroupARN] == [aws_lb_target_group.deck.arn, aws_lb_target_group.gate.arn]
     error_message = "Each binding names its own target group."
   }
 
   assert {
-    condition     = length(split("---\n", output.target_group_bindings_yaml)) == 3 && length(regexall("elbv2.k8s.aws/v1beta1", output.target_group_bindings_yaml)) == 3
-    error_message = "The YAML output holds the three bindings."
+    condition     = length(split("---\n", output.target_group_bindings_yaml)) == 2 && length(regexall("elbv2.k8s.aws/v1beta1", output.target_group_bindings_yaml)) == 2
+    error_message = "The YAML output holds the two bindings."
+  }
+}
+
+run "target_group_bindings_x509_when_its_service_is_named" {
+  command = apply
+
+  variables {
+    target_group_bindings = { namespace = "spinnaker-green", gate_x509 = { service = "green-gate-x509", port = 8085 } }
+  }
+
+  assert {
+    condition     = [for b in output.target_group_bindings : "${b.metadata.name} ${b.spec.serviceRef.name}:${b.spec.serviceRef.port} ${b.spec.targetGroupARN == aws_lb_target_group.gate_x509.arn}"][2] == "${var.name}-gate-x509 green-gate-x509:8085 true"
+    error_message = "Gate's x509 target group is bound to the Service named for it."
   }
 }
 

@@ -378,6 +378,41 @@ run "refuses_one_namespace_for_both_zones" {
   expect_failures = [var.zones]
 }
 
+run "aws_target_groups_reach_the_zone" {
+  command = plan
+
+  variables {
+    zones = {
+      green = {
+        expose = {
+          type      = "aws-target-groups"
+          deck_host = "spinnaker.example.com"
+          gate_host = "api.spinnaker.example.com"
+          target_groups = {
+            deck = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-deck/0123456789abcdef"
+            gate = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate/1123456789abcdef"
+          }
+        }
+      }
+    }
+  }
+
+  assert {
+    condition = (
+      spinops_zone.green.expose.type == "aws-target-groups" &&
+      spinops_zone.green.expose.target_groups.deck == "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-deck/0123456789abcdef" &&
+      spinops_zone.green.expose.target_groups.gate == "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate/1123456789abcdef" &&
+      spinops_zone.green.expose.target_groups.gate_x509 == null
+    )
+    error_message = "The green zone's expose keeps the target groups it is given (the zone binds its pods to them)."
+  }
+
+  assert {
+    condition     = spinops_zone.red.expose == null
+    error_message = "Red is not exposed unless asked."
+  }
+}
+
 run "refuses_a_bad_expose_type" {
   command = plan
 
