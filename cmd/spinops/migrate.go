@@ -151,6 +151,7 @@ func newMigrateDataCommand() *cobra.Command {
 	var fromDB, toDB backup.MySQLServer
 	var fromAddr, toAddr, staging string
 	var databases, dbMap []string
+	var progressMode string
 	var overwrite, full bool
 	cmd := &cobra.Command{
 		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST [--full])",
@@ -184,6 +185,10 @@ func newMigrateDataCommand() *cobra.Command {
 			}
 			ctx := cmd.Context()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			bars, err := progressFor(progressMode, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			if bucket {
 				src, err := (backup.Clients{}).Open(ctx, from)
 				if err != nil {
@@ -193,7 +198,7 @@ func newMigrateDataCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("--to-bucket: %w", err)
 				}
-				res, err := migrate.SyncBucket(ctx, src, dst, log)
+				res, err := migrate.SyncBucketWithProgress(ctx, src, dst, log, bars)
 				if err != nil {
 					return err
 				}
@@ -205,7 +210,7 @@ func newMigrateDataCommand() *cobra.Command {
 				return nil
 			}
 			c := migrate.DatabaseCopy{From: fromDB, To: toDB, Databases: databases, Overwrite: overwrite, Full: full, ToolVersion: version.Version,
-				DatabaseMap: map[string]string{}}
+				DatabaseMap: map[string]string{}, Progress: bars}
 			for _, pair := range []struct {
 				addr, env string
 				s         *backup.MySQLServer
@@ -281,6 +286,7 @@ func newMigrateDataCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&databases, "databases", nil, "the databases to copy, e.g. clouddriver,orca,front50")
 	cmd.Flags().StringSliceVar(&dbMap, "database-map", nil, "rename databases on the way: old=new (repeatable)")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace databases that already have tables on the new server (after the copy was verified)")
+	cmd.Flags().StringVar(&progressMode, "progress", progressAuto, "how long copies show their progress: auto (bars when stderr is a terminal, else a log line every 10s), bar or log")
 	cmd.Flags().BoolVar(&full, "full", false, "copy the databases whole even when the new server records a position to go on from (with --overwrite to replace them)")
 	cmd.Flags().StringVar(&staging, "staging", "", "where the snapshot goes on its way (a store URL; default a temporary directory, removed afterwards)")
 	return cmd

@@ -265,6 +265,27 @@ func TestMigrateData(t *testing.T) {
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "give both --from-bucket and --to-bucket") {
 		t.Errorf("without --to-bucket: %v", err)
 	}
+
+	// --progress bar: a bar per step on stderr (as on a terminal), here
+	// the bucket copied into a new directory: 2 objects, 100 %.
+	var stderr bytes.Buffer
+	root = newRootCommand()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&stderr)
+	root.SetArgs(append([]string{"migrate", "data", "--progress", "bar"}, append(args[:len(args)-1:len(args)-1], "file://"+t.TempDir())...))
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if out := stderr.String(); !strings.Contains(out, "copying 2 objects of s3://"+bucket) || !strings.Contains(out, "100%") {
+		t.Errorf("--progress bar printed no finished bar:\n%s", out)
+	}
+	root = newRootCommand()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs(append([]string{"migrate", "data", "--progress", "dots"}, args...))
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "use auto") {
+		t.Errorf("--progress dots: %v", err)
+	}
 }
 
 // TestMigrateDataDatabases copies a database between two real MariaDB

@@ -64,6 +64,13 @@ func (r SyncResult) String() string {
 // deleted. The record of what was copied is written after the objects, so
 // a run that fails or is killed half-way is finished by running it again.
 func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (SyncResult, error) {
+	return SyncBucketWithProgress(ctx, src, dst, log, nil)
+}
+
+// SyncBucketWithProgress is SyncBucket reporting the bytes copied to p
+// (one step, its total the sizes of the objects to copy) instead of
+// logging progress lines; nil p logs them.
+func SyncBucketWithProgress(ctx context.Context, src, dst backup.Store, log *slog.Logger, p Progress) (SyncResult, error) {
 	var res SyncResult
 	if src.String() == dst.String() {
 		return res, fmt.Errorf("the source and the destination are both %s", src)
@@ -94,16 +101,8 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 		copiedBefore[k] = v
 	}
 	inSrc := map[string]bool{}
-	var mu sync.Mutex
-	pending := 0
-	stop := logProgress(log, bucketProgressEvery, "copying the bucket", func() []any {
-		mu.Lock()
-		defer mu.Unlock()
-		return []any{"copied", res.Copied, "to_copy", pending, "bytes", res.Bytes}
-	})
-	defer stop()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(syncParallel)
+	var todo []backup.ObjectInfo
+	var total int64
 	for _, o := range srcObjs {
 		if strings.HasPrefix(o.Key, syncPrefix) || strings.HasPrefix(o.Key, ".spinops-restore-undo/") {
 			continue
@@ -115,9 +114,28 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 			res.Unchanged++
 			continue
 		}
+		todo = append(todo, o)
+		total += o.Size
+	}
+	var mu sync.Mutex
+	copied := func() int64 {
 		mu.Lock()
-		pending++
-		mu.Unlock()
+		defer mu.Unlock()
+		return res.Bytes
+	}
+	if p == nil {
+		stop := logProgress(log, bucketProgressEvery, "copying the bucket", func() []any {
+			mu.Lock()
+			defer mu.Unlock()
+			return []any{"copied", res.Copied, "to_copy", len(todo), "bytes", res.Bytes}
+		})
+		defer stop()
+	}
+	stopBar := trackStep(p, fmt.Sprintf("copying %d objects of %s", len(todo), src), total, copied)
+	defer stopBar()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(syncParallel)
+	for _, o := range todo {
 		g.Go(func() error {
 			obj, err := copyVerified(gctx, src, dst, o.Key)
 			if err != nil {
@@ -132,6 +150,7 @@ func SyncBucket(ctx context.Context, src, dst backup.Store, log *slog.Logger) (S
 		})
 	}
 	werr := g.Wait()
+	stopBar()
 	if werr == nil {
 		for _, k := range sortedKeys(st.Objects) {
 			if inSrc[k] {

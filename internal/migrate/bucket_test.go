@@ -91,12 +91,20 @@ func TestSyncBucketIncremental(t *testing.T) {
 		"pipelines/p3/pipeline-metadata.json":  `{"name":"p3"}`,
 	}
 	put(t, src, want)
-	res, err := SyncBucket(ctx, src, dst, quiet())
+	var bars recordedProgress
+	res, err := SyncBucketWithProgress(ctx, src, dst, quiet(), &bars)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Copied != 4 || res.Unchanged != 0 || !maps.Equal(contents(t, dst), want) {
 		t.Fatalf("first run: %s; destination %v", res, contents(t, dst))
+	}
+	var size int64
+	for _, v := range want {
+		size += int64(len(v))
+	}
+	if steps := bars.check(t, "copying 4 objects"); steps[0].total != size {
+		t.Errorf("the bucket copy's step counts %d bytes, want the %d of the four objects", steps[0].total, size)
 	}
 
 	// Between the runs: p2 edited with the same size, p3 deleted, p4 added
@@ -106,9 +114,13 @@ func TestSyncBucketIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, dst, map[string]string{"applications/new-only/specification.json": `{"name":"new-only"}`})
-	res, err = SyncBucket(ctx, src, dst, quiet())
+	bars = recordedProgress{}
+	res, err = SyncBucketWithProgress(ctx, src, dst, quiet(), &bars)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if steps := bars.check(t, "copying 2 objects"); steps[0].total != int64(len(`{"name":"P2"}`)+len(`{"name":"p4"}`)) {
+		t.Errorf("the second run's step counts %d bytes, want those of p2 and p4 only", steps[0].total)
 	}
 	if res.Copied != 2 || res.Unchanged != 2 || res.Deleted != 1 || res.Foreign != 1 {
 		t.Errorf("second run: %s; want 2 copied (p2 edited, p4 new), 2 unchanged, 1 deleted (p3), 1 left alone", res)

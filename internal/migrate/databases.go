@@ -41,6 +41,10 @@ type DatabaseCopy struct {
 	// ProgressEvery is how often a long copy logs its progress (default
 	// 10 seconds).
 	ProgressEvery time.Duration
+	// Progress, when set, is shown each long step instead (the snapshot
+	// staged, its load into the new server, each database's binary log
+	// applied) and the progress lines are not logged.
+	Progress Progress
 
 	// Tests only: stop an incremental copy's stream as a crash would
 	// (see positionFilter).
@@ -172,13 +176,17 @@ func copyFull(ctx context.Context, c DatabaseCopy, target *sql.DB, targets []str
 		return nil, fmt.Errorf("making the copy's signing key: %w", err)
 	}
 	staging := &progressStore{Store: c.Staging}
-	stop := logProgress(log, c.progressEvery(), "copy progress", func() []any {
-		return []any{"snapshot_bytes_staged", staging.put.Load(), "bytes_loaded_into_new_server", staging.got.Load()}
-	})
-	defer stop()
+	if c.Progress == nil {
+		stop := logProgress(log, c.progressEvery(), "copy progress", func() []any {
+			return []any{"snapshot_bytes_staged", staging.put.Load(), "bytes_loaded_into_new_server", staging.got.Load()}
+		})
+		defer stop()
+	}
 	eng := &backup.Engine{Dest: staging, Log: log, ToolVersion: c.ToolVersion, Keys: &backup.Keys{HMAC: key}}
 	from := c.From
+	stopRead := trackStep(c.Progress, "reading "+strings.Join(c.Databases, ", ")+" from the old server", 0, staging.put.Load)
 	m, err := eng.Run(ctx, backup.RunOptions{MySQL: &from, Databases: c.Databases})
+	stopRead()
 	if err != nil {
 		return nil, fmt.Errorf("reading the old databases: %w", err)
 	}
@@ -204,8 +212,22 @@ func copyFull(ctx context.Context, c DatabaseCopy, target *sql.DB, targets []str
 			return nil, err
 		}
 	}
-	if _, err := eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID,
-		MySQL: &backup.MySQLTarget{Server: c.To, DatabaseMap: c.DatabaseMap, Overwrite: c.Overwrite}}); err != nil {
+	// The load's progress: the bytes of the table parts read back.
+	var stored int64
+	staging.parts = map[string]bool{}
+	for _, d := range m.MySQL.Databases {
+		for _, t := range d.Tables {
+			for _, p := range t.Parts {
+				stored += p.Size
+				staging.parts[p.Path] = true
+			}
+		}
+	}
+	stopLoad := trackStep(c.Progress, "loading them into the new server", stored, func() int64 { return min(staging.gotParts.Load(), stored) })
+	_, err = eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID,
+		MySQL: &backup.MySQLTarget{Server: c.To, DatabaseMap: c.DatabaseMap, Overwrite: c.Overwrite}})
+	stopLoad()
+	if err != nil {
 		return nil, fmt.Errorf("writing the new databases (the old ones were read into %s, backup %s): %w", c.Staging, m.ID, err)
 	}
 	if c.crashAfterSwap {
@@ -241,6 +263,10 @@ func copyFull(ctx context.Context, c DatabaseCopy, target *sql.DB, targets []str
 type progressStore struct {
 	backup.Store
 	put, got atomic.Int64
+	// parts are the paths whose reads count in gotParts (set before
+	// the restore starts).
+	parts    map[string]bool
+	gotParts atomic.Int64
 }
 
 func (p *progressStore) Put(ctx context.Context, key string, r io.Reader) error {
@@ -252,17 +278,25 @@ func (p *progressStore) Get(ctx context.Context, key string) (io.ReadCloser, bac
 	if err != nil {
 		return rc, info, err
 	}
+	if p.parts[key] {
+		return &countReadCloser{countReader: countReader{r: rc, n: &p.got, also: &p.gotParts}, c: rc}, info, nil
+	}
 	return &countReadCloser{countReader: countReader{r: rc, n: &p.got}, c: rc}, info, nil
 }
 
 type countReader struct {
 	r io.Reader
 	n *atomic.Int64
+	// also counts the same bytes, when set.
+	also *atomic.Int64
 }
 
 func (c *countReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n.Add(int64(n))
+	if c.also != nil {
+		c.also.Add(int64(n))
+	}
 	return n, err
 }
 

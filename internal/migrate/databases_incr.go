@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 )
@@ -96,6 +97,9 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 		return nil, fmt.Errorf("the old server's binary log ends in %s, which SHOW BINARY LOGS does not list", endFile)
 	}
 	res := &CopyResult{Incremental: true, To: Position{File: endFile, Position: endPos, GTID: endGTID}}
+	// Where each file of the binary log starts, counted from the first
+	// byte each database's pass reads: its progress.
+	rangeBytes := map[string]int64{}
 	for i, d := range c.Databases {
 		r := recs[c.target(d)]
 		idx := index(r.File)
@@ -130,6 +134,7 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 				size -= min(size, r.Position.Position)
 			}
 			res.Bytes += int64(size)
+			rangeBytes[d] += int64(size)
 		}
 	}
 
@@ -148,9 +153,28 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 		f.every = func(st applyStats, at Position) {
 			log.Info("copy progress", "database", d, "at", at.String(), "until", res.To.String(), "transactions", st.Transactions, "row_events", st.RowEvents)
 		}
+		var applied atomic.Int64
+		if c.Progress != nil {
+			// The bytes of the range up to the last committed event.
+			start := map[string]int64{}
+			var off int64
+			for j := index(r.File); j <= endIdx; j++ {
+				start[logs[j].Name] = off
+				off += int64(logs[j].Size)
+			}
+			f.progressEvery = progressTick
+			f.every = func(_ applyStats, at Position) {
+				applied.Store(min(rangeBytes[d], max(0, start[at.File]+int64(at.Position)-int64(r.Position.Position))))
+			}
+		}
 		log.Info("applying the old server's binary log", "database", d, "into", c.target(d), "from", r.String(), "to", res.To.String())
+		stopBar := trackStep(c.Progress, "applying the binary log to "+c.target(d), rangeBytes[d], applied.Load)
 		err := backup.RemoteBinlogApply{Source: c.From, Target: c.To, Files: files, StartPosition: r.Position.Position, StopPosition: endPos,
 			Database: d, Into: c.target(d), Tool: c.BinlogTool, Client: c.ClientTool, Filter: f.run}.Run(ctx)
+		if err == nil {
+			applied.Store(rangeBytes[d])
+		}
+		stopBar()
 		res.Transactions += f.stats.Transactions
 		res.Statements += f.stats.Statements
 		res.RowEvents += f.stats.RowEvents

@@ -172,8 +172,21 @@ func TestCopyDatabasesIncremental(t *testing.T) {
 	mustExec(t, target, "ALTER TABLE "+positionTable+" DROP COLUMN rows_checksums")
 	mustExec(t, o, "INSERT INTO notifications VALUES ('p2', 'after the upgrade')")
 	progress.Reset()
-	if res, err := CopyDatabases(t.Context(), c, slog.New(slog.NewTextHandler(&progress, nil))); err != nil || !res.Incremental || res.Transactions == 0 {
+	var bars recordedProgress
+	withBars := c
+	withBars.Progress = &bars
+	res, err := CopyDatabases(t.Context(), withBars, slog.New(slog.NewTextHandler(&progress, nil)))
+	if err != nil || !res.Incremental || res.Transactions == 0 {
 		t.Fatalf("an incremental copy from a record without checksums: %+v, %v", res, err)
+	}
+	// One step per database, each the bytes of its binary log range; the
+	// steps replace the progress lines.
+	steps := bars.check(t, "applying the binary log to "+orca, "applying the binary log to "+front50+"_v2")
+	if steps[0].total+steps[1].total != res.Bytes {
+		t.Errorf("the steps count %d + %d bytes, the copy read %d", steps[0].total, steps[1].total, res.Bytes)
+	}
+	if strings.Contains(progress.String(), "copy progress") {
+		t.Errorf("progress lines logged beside the steps:\n%s", progress.String())
 	}
 	if got, want := tableSums(t, newSrv, orca), tableSums(t, oldSrv, orca); !maps.Equal(got, want) {
 		t.Errorf("after the copy from a record without checksums, %s on the new server: %v, want %v", orca, got, want)
@@ -240,9 +253,15 @@ func TestCopyDatabasesIncrementalResumesAfterCrash(t *testing.T) {
 	}
 	full := c
 	full.Full, full.Overwrite = true, true
+	var bars recordedProgress
+	full.Progress = &bars
 	if res, err := CopyDatabases(t.Context(), full, quiet()); err != nil || res.Incremental {
 		t.Fatalf("--full: %+v, %v", res, err)
 	}
+	// A full copy's steps: the snapshot staged (no total known), then
+	// loaded (its stored bytes).
+	bars.check(t, "reading "+orca+" from the old server", "loading them into the new server")
+	full.Progress = nil
 	if got, want := tableSums(t, newSrv, orca), tableSums(t, oldSrv, orca); !maps.Equal(got, want) {
 		t.Fatalf("after --full: %v, want %v", got, want)
 	}
