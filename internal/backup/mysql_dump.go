@@ -521,7 +521,7 @@ func newPartWriter(ctx context.Context, dest Store, path string) *partWriter {
 		w.putErr <- err
 	}()
 	w.stored = &countWriter{w: io.MultiWriter(pw, w.h)}
-	w.zw, w.initErr = zstd.NewWriter(w.stored, partEncoding...)
+	w.zw, w.initErr = getEncoder(w.stored)
 	w.raw = &countWriter{w: w.zw}
 	w.bw = bufio.NewWriterSize(w.raw, 256<<10)
 	return w
@@ -551,7 +551,9 @@ func (w *partWriter) close() (Part, error) {
 		err = w.bw.Flush()
 	}
 	if err == nil {
-		err = w.zw.Close()
+		if err = w.zw.Close(); err == nil {
+			putEncoder(w.zw)
+		}
 	}
 	if err != nil {
 		w.pw.CloseWithError(err)
@@ -664,7 +666,7 @@ func streamPart(ctx context.Context, dest Store, p *Part, produce func(*bufio.Wr
 	}()
 	h := sha256.New()
 	stored := &countWriter{w: io.MultiWriter(pw, h)}
-	zw, err := zstd.NewWriter(stored, partEncoding...)
+	zw, err := getEncoder(stored)
 	if err != nil {
 		pw.CloseWithError(err)
 		return err
@@ -676,7 +678,9 @@ func streamPart(ctx context.Context, dest Store, p *Part, produce func(*bufio.Wr
 		err = bw.Flush()
 	}
 	if err == nil {
-		err = zw.Close()
+		if err = zw.Close(); err == nil {
+			putEncoder(zw)
+		}
 	} else {
 		_ = zw.Close() // the first error is the one reported
 	}
@@ -736,3 +740,21 @@ func (h *HashReader) Size() int64 { return h.n }
 // time (backups made with it still restore: the decoder checks it when
 // present).
 var partEncoding = []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false)}
+
+// encoders keeps part encoders for the next part: a new encoder allocates
+// and zeroes its history window, which was a seventh of a backup's client
+// CPU (bench/RESULTS.md). Only an encoder closed without error comes back.
+var encoders sync.Pool
+
+func getEncoder(w io.Writer) (*zstd.Encoder, error) {
+	if e, ok := encoders.Get().(*zstd.Encoder); ok {
+		e.Reset(w)
+		return e, nil
+	}
+	return zstd.NewWriter(w, partEncoding...)
+}
+
+func putEncoder(e *zstd.Encoder) {
+	e.Reset(io.Discard) // let go of the part's writer
+	encoders.Put(e)
+}
