@@ -176,11 +176,18 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 	} else {
 		m.DisruptionBudgets = stringList(names)
 	}
-	m.TargetGroupBindings = types.MapNull(types.StringType)
-	if bindings, err := spinnaker.ZoneTargetGroupBindings(ctx, c.target, obj.GetNamespace(), obj.GetName()); err != nil {
-		diags.AddWarning("Cannot read the zone's TargetGroupBindings", err.Error())
-	} else {
-		m.TargetGroupBindings = stringMap(bindings)
+	// Listed when the zone has (or had) bindings: for the others, looking
+	// for the kind would rediscover the API on every refresh of a cluster
+	// without the controller.
+	had := !m.TargetGroupBindings.IsNull() && !m.TargetGroupBindings.IsUnknown() && len(m.TargetGroupBindings.Elements()) > 0
+	m.TargetGroupBindings = stringMap(nil)
+	if had || m.Expose != nil && m.Expose.Type.ValueString() == spinnaker.ExposeAWSTargetGroups {
+		if bindings, err := spinnaker.ZoneTargetGroupBindings(ctx, c.target, obj.GetNamespace(), obj.GetName()); err != nil {
+			m.TargetGroupBindings = types.MapNull(types.StringType)
+			diags.AddWarning("Cannot read the zone's TargetGroupBindings", err.Error())
+		} else {
+			m.TargetGroupBindings = stringMap(bindings)
+		}
 	}
 
 	m.VerifiedVersion = types.StringValue("")

@@ -229,7 +229,11 @@ func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.Validate
 			resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("deck_host"), "Missing host", "An ingress needs deck_host and/or gate_host.")
 		}
 		if !e.Type.IsUnknown() {
-			aws := e.Type.ValueString() == spinnaker.ExposeAWSTargetGroups
+			typ := e.Type.ValueString()
+			if typ == "" {
+				typ = spinnaker.ExposeService // the default
+			}
+			aws := typ == spinnaker.ExposeAWSTargetGroups
 			switch {
 			case aws && e.TargetGroups.IsNull():
 				resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("target_groups"), "Missing target groups",
@@ -237,7 +241,7 @@ func (r *zoneResource) ValidateConfig(ctx context.Context, req resource.Validate
 						"(modules/aws/edge's output target_group_arns: deck, gate, gate_x509).")
 			case !aws && !e.TargetGroups.IsNull():
 				resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("target_groups"), "Target groups without their type",
-					"target_groups is for expose type \"aws-target-groups\" (load balancers made outside the cluster); with type \""+e.Type.ValueString()+
+					"target_groups is for expose type \"aws-target-groups\" (load balancers made outside the cluster); with type \""+typ+
 						"\" the load balancer is made in the cluster. Set type = \"aws-target-groups\" or remove target_groups.")
 			case aws && (!e.TLSSecret.IsNull() || !e.Annotations.IsNull() || !e.SourceRanges.IsNull()):
 				resp.Diagnostics.AddAttributeError(path.Root("expose").AtName("type"), "Settings of another exposure",

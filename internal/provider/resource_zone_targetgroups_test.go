@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -227,12 +228,25 @@ resource "spinops_zone" "green" {
 				ImportStateVerifyIgnore: []string{"timeouts"},
 			},
 			// x509 left out: its binding and Service go; the gate repointed.
+			// Another Service carrying the zone's labels is not the zone's
+			// to delete.
 			{
+				PreConfig: func() {
+					other := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "green-other", Namespace: ns,
+						Labels: map[string]string{spinnaker.LabelManagedBy: "spinops", spinnaker.LabelZone: "green"}},
+						Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
+					if _, err := c.Clientset().CoreV1().Services(ns).Create(t.Context(), other, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
 				Config: config(expose(fmt.Sprintf("deck = %q, gate = %q", accDeckTG, accGateTG2))),
-				Check: expectBindings(map[string]string{
+				Check: tfresource.ComposeTestCheckFunc(expectBindings(map[string]string{
 					"green-deck": accDeckTG + " spin-deck:9000",
 					"green-gate": accGateTG2 + " spin-gate:8084",
-				}, false),
+				}, false), func(*terraform.State) error {
+					_, err := c.Clientset().CoreV1().Services(ns).Get(t.Context(), "green-other", metav1.GetOptions{})
+					return err
+				}),
 			},
 			// No expose: no bindings.
 			{

@@ -390,6 +390,9 @@ func (d *Deployer) deleteTargetGroupBindings(ctx context.Context, z *Zone, keep 
 		return fmt.Errorf("listing the Services of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
 	}
 	for _, sv := range svcs.Items {
+		if sv.Name != z.Name+"-"+GateX509Port {
+			continue // only the x509 Service is the zone's own
+		}
 		ref := &unstructured.Unstructured{}
 		ref.SetAPIVersion("v1")
 		ref.SetKind("Service")
