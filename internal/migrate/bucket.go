@@ -101,7 +101,7 @@ func SyncBucketWithProgress(ctx context.Context, src, dst backup.Store, log *slo
 		copiedBefore[k] = v
 	}
 	inSrc := map[string]bool{}
-	var todo []backup.ObjectInfo
+	var toCopy []backup.ObjectInfo
 	var total int64
 	for _, o := range srcObjs {
 		if strings.HasPrefix(o.Key, syncPrefix) || strings.HasPrefix(o.Key, ".spinops-restore-undo/") {
@@ -114,7 +114,7 @@ func SyncBucketWithProgress(ctx context.Context, src, dst backup.Store, log *slo
 			res.Unchanged++
 			continue
 		}
-		todo = append(todo, o)
+		toCopy = append(toCopy, o)
 		total += o.Size
 	}
 	var mu sync.Mutex
@@ -127,15 +127,15 @@ func SyncBucketWithProgress(ctx context.Context, src, dst backup.Store, log *slo
 		stop := logProgress(log, bucketProgressEvery, "copying the bucket", func() []any {
 			mu.Lock()
 			defer mu.Unlock()
-			return []any{"copied", res.Copied, "to_copy", len(todo), "bytes", res.Bytes}
+			return []any{"copied", res.Copied, "to_copy", len(toCopy), "bytes", res.Bytes}
 		})
 		defer stop()
 	}
-	stopBar := trackStep(p, fmt.Sprintf("copying %d objects of %s", len(todo), src), total, copied)
+	stopBar := trackStep(p, fmt.Sprintf("copying %d objects of %s", len(toCopy), src), total, copied)
 	defer stopBar()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(syncParallel)
-	for _, o := range todo {
+	for _, o := range toCopy {
 		g.Go(func() error {
 			obj, err := copyVerified(gctx, src, dst, o.Key)
 			if err != nil {
@@ -189,6 +189,12 @@ var bucketProgressEvery = 10 * time.Second
 // logProgress logs msg with what state returns every interval until the
 // returned stop is called: the progress lines of long copies.
 func logProgress(log *slog.Logger, every time.Duration, msg string, state func() []any) (stop func()) {
+	return tick(every, func() { log.Info(msg, state()...) })
+}
+
+// tick calls f every interval until the returned stop, which returns once
+// f is no longer running.
+func tick(every time.Duration, f func()) (stop func()) {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -199,7 +205,7 @@ func logProgress(log *slog.Logger, every time.Duration, msg string, state func()
 			case <-done:
 				return
 			case <-t.C:
-				log.Info(msg, state()...)
+				f()
 			}
 		}
 	}()

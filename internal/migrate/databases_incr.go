@@ -97,8 +97,8 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 		return nil, fmt.Errorf("the old server's binary log ends in %s, which SHOW BINARY LOGS does not list", endFile)
 	}
 	res := &CopyResult{Incremental: true, To: Position{File: endFile, Position: endPos, GTID: endGTID}}
-	// Where each file of the binary log starts, counted from the first
-	// byte each database's pass reads: its progress.
+	// The bytes of the binary log each database's pass reads: its
+	// progress step's total.
 	rangeBytes := map[string]int64{}
 	for i, d := range c.Databases {
 		r := recs[c.target(d)]

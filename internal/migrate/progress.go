@@ -35,25 +35,11 @@ func trackStep(p Progress, description string, total int64, done func() int64) (
 		return func() {}
 	}
 	bar := p.Step(description, total)
-	quit, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(progressTick)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				bar.Set(done())
-			}
-		}
-	}()
+	stopTick := tick(progressTick, func() { bar.Set(done()) })
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(quit)
-			<-stopped
+			stopTick()
 			bar.Set(done())
 			bar.Done()
 		})

@@ -192,7 +192,9 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			for _, b := range rd.TargetGroupBindings {
 				bindings[b.GetName()], _, _ = unstructured.NestedString(b.Object, "spec", "targetGroupARN")
 			}
-			plan.TargetGroupBindings = stringMap(bindings)
+			var d diag.Diagnostics
+			plan.TargetGroupBindings, d = types.MapValueFrom(ctx, types.StringType, bindings)
+			resp.Diagnostics.Append(d...)
 			// (A state from before the attribute holds null; every refresh
 			// reads the bindings, so only a plan without one sees it.)
 			if state == nil || !state.TargetGroupBindings.Equal(plan.TargetGroupBindings) {
@@ -370,19 +372,7 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 		opts.VerifyOptions.Interval, _ = time.ParseDuration(v.Interval.ValueString())
 	}
 	if e := zone.Expose; e != nil {
-		scheme := "http://"
-		if e.TLSSecret != "" || e.Type == spinnaker.ExposeAWSTargetGroups {
-			scheme = "https://"
-		}
-		if e.DeckHost != "" {
-			opts.DeckURL = scheme + e.DeckHost
-		}
-		if e.GateHost != "" {
-			opts.GateURL = scheme + e.GateHost
-			if e.TLSSecret == "" && e.Type == spinnaker.ExposeService {
-				opts.GateURL += ":8084"
-			}
-		}
+		opts.DeckURL, opts.GateURL = e.URLs()
 	}
 	// The gate again at apply time: the plan may not have known the
 	// installation, and the ledger may have changed since.

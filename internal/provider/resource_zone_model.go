@@ -180,14 +180,18 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 	// for the kind would rediscover the API on every refresh of a cluster
 	// without the controller.
 	had := !m.TargetGroupBindings.IsNull() && !m.TargetGroupBindings.IsUnknown() && len(m.TargetGroupBindings.Elements()) > 0
-	m.TargetGroupBindings = stringMap(nil)
+	bindings := map[string]string{}
 	if had || m.Expose != nil && m.Expose.Type.ValueString() == spinnaker.ExposeAWSTargetGroups {
-		if bindings, err := spinnaker.ZoneTargetGroupBindings(ctx, c.target, obj.GetNamespace(), obj.GetName()); err != nil {
-			m.TargetGroupBindings = types.MapNull(types.StringType)
+		var err error
+		if bindings, err = spinnaker.ZoneTargetGroupBindings(ctx, c.target, obj.GetNamespace(), obj.GetName()); err != nil {
 			diags.AddWarning("Cannot read the zone's TargetGroupBindings", err.Error())
-		} else {
-			m.TargetGroupBindings = stringMap(bindings)
 		}
+	}
+	m.TargetGroupBindings = types.MapNull(types.StringType)
+	if bindings != nil {
+		var d diag.Diagnostics
+		m.TargetGroupBindings, d = types.MapValueFrom(ctx, types.StringType, bindings)
+		diags.Append(d...)
 	}
 
 	m.VerifiedVersion = types.StringValue("")
@@ -333,13 +337,4 @@ func optionalString(s string) types.String {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
-}
-
-// stringMap is m as a Terraform map (empty, not null, when m is).
-func stringMap(m map[string]string) types.Map {
-	vals := make(map[string]attr.Value, len(m))
-	for k, v := range m {
-		vals[k] = types.StringValue(v)
-	}
-	return types.MapValueMust(types.StringType, vals)
 }

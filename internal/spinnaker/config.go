@@ -303,6 +303,28 @@ type TargetGroups struct {
 // partition).
 var TargetGroupARN = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$`)
 
+// URLs are Deck's and Gate's URLs as users reach them ("" for a host not
+// given): https with a TLS Secret, or behind the load balancers of type
+// aws-target-groups (modules/aws/edge's certificate); Gate on 8084 behind
+// the operator's plain-HTTP load balancer. They are the services' base URLs
+// and what verification through the exposed URLs calls.
+func (e *Expose) URLs() (deck, gate string) {
+	scheme := "http://"
+	if e.TLSSecret != "" || e.Type == ExposeAWSTargetGroups {
+		scheme = "https://"
+	}
+	if e.DeckHost != "" {
+		deck = scheme + e.DeckHost
+	}
+	if e.GateHost != "" {
+		gate = scheme + e.GateHost
+		if e.Type == ExposeService && e.TLSSecret == "" {
+			gate += ":8084"
+		}
+	}
+	return deck, gate
+}
+
 func (e *Expose) validate() error {
 	switch e.Type {
 	case ExposeService, ExposeIngress:

@@ -348,56 +348,60 @@ var zoneTGBResource = kube.TargetGroupBindingGVK.GroupVersion().WithResource("ta
 // repointed out of band is a planned change. A cluster without the kind
 // has none.
 func ZoneTargetGroupBindings(ctx context.Context, c *kube.Client, namespace, zone string) (map[string]string, error) {
-	out := map[string]string{}
-	if err := c.Serves(ctx, kube.TargetGroupBindingGVK); err != nil {
-		if meta.IsNoMatchError(err) {
-			return out, nil
-		}
+	list, err := zoneTargetGroupBindings(ctx, c, namespace, zone)
+	if err != nil {
 		return nil, err
 	}
-	list, err := c.Dynamic.Resource(zoneTGBResource).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: zonePDBSelector(zone)})
-	if err != nil {
-		return nil, fmt.Errorf("listing the TargetGroupBindings of zone %s in namespace %s: %w", zone, namespace, err)
-	}
-	for _, b := range list.Items {
+	out := map[string]string{}
+	for _, b := range list {
 		if b.GetDeletionTimestamp() == nil {
-			arn, _, _ := unstructured.NestedString(b.Object, "spec", "targetGroupARN")
-			out[b.GetName()] = arn
+			out[b.GetName()], _, _ = unstructured.NestedString(b.Object, "spec", "targetGroupARN")
 		}
 	}
 	return out, nil
 }
 
-// deleteTargetGroupBindings deletes the zone's TargetGroupBindings and
-// x509 Services (those spinops labelled with the zone) except keep
-// ("Kind/name").
+// zoneTargetGroupBindings lists the zone's TargetGroupBindings; none when
+// the cluster does not serve the kind.
+func zoneTargetGroupBindings(ctx context.Context, c *kube.Client, namespace, zone string) ([]unstructured.Unstructured, error) {
+	if err := c.Serves(ctx, kube.TargetGroupBindingGVK); err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	list, err := c.Dynamic.Resource(zoneTGBResource).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: zoneSelector(zone)})
+	if err != nil {
+		return nil, fmt.Errorf("listing the TargetGroupBindings of zone %s in namespace %s: %w", zone, namespace, err)
+	}
+	return list.Items, nil
+}
+
+// deleteTargetGroupBindings deletes the zone's TargetGroupBindings and its
+// x509 Service except keep ("Kind/name").
 func (d *Deployer) deleteTargetGroupBindings(ctx context.Context, z *Zone, keep map[string]bool) error {
-	sel := metav1.ListOptions{LabelSelector: zonePDBSelector(z.Name)}
-	var stale []*unstructured.Unstructured
-	if err := d.Target.Serves(ctx, kube.TargetGroupBindingGVK); err == nil {
-		list, err := d.Target.Dynamic.Resource(zoneTGBResource).Namespace(z.Namespace).List(ctx, sel)
-		if err != nil {
-			return fmt.Errorf("listing the TargetGroupBindings of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
-		}
-		for i := range list.Items {
-			stale = append(stale, &list.Items[i])
-		}
-	} else if !meta.IsNoMatchError(err) {
+	list, err := zoneTargetGroupBindings(ctx, d.Target, z.Namespace, z.Name)
+	if err != nil {
 		return err
 	}
-	svcs, err := d.Target.Clientset.CoreV1().Services(z.Namespace).List(ctx, sel)
-	if err != nil {
-		return fmt.Errorf("listing the Services of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
+	stale := make([]*unstructured.Unstructured, 0, len(list)+1)
+	for i := range list {
+		stale = append(stale, &list[i])
 	}
-	for _, sv := range svcs.Items {
-		if sv.Name != z.Name+"-"+GateX509Port {
-			continue // only the x509 Service is the zone's own
-		}
+	// The x509 Service, when it is the zone's (its labels; a Service of
+	// that name someone else made is left alone).
+	name := z.Name + "-" + GateX509Port
+	svc, err := d.Target.Clientset.CoreV1().Services(z.Namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("reading Service %s/%s: %w", z.Namespace, name, err)
+	case svc.Labels[LabelManagedBy] == managedBy && svc.Labels[LabelZone] == z.Name:
 		ref := &unstructured.Unstructured{}
 		ref.SetAPIVersion("v1")
 		ref.SetKind("Service")
-		ref.SetNamespace(sv.Namespace)
-		ref.SetName(sv.Name)
+		ref.SetNamespace(z.Namespace)
+		ref.SetName(name)
 		stale = append(stale, ref)
 	}
 	for _, o := range stale {
@@ -429,8 +433,9 @@ func (d *Deployer) applyPDBs(ctx context.Context, z *Zone, pdbs []*unstructured.
 	return d.deletePDBs(ctx, z, want)
 }
 
-// zonePDBSelector selects the PodDisruptionBudgets spinops made for a zone.
-func zonePDBSelector(zone string) string {
+// zoneSelector selects the objects spinops made for a zone beside its
+// SpinnakerService (PodDisruptionBudgets, TargetGroupBindings).
+func zoneSelector(zone string) string {
 	return LabelManagedBy + "=" + managedBy + "," + LabelZone + "=" + zone
 }
 
@@ -438,7 +443,7 @@ func zonePDBSelector(zone string) string {
 // zone in namespace (sorted): what the zone's Read compares with what it
 // renders, so that a budget deleted out of band is a planned change.
 func ZonePDBNames(ctx context.Context, c *kube.Client, namespace, zone string) ([]string, error) {
-	list, err := c.Clientset.PolicyV1().PodDisruptionBudgets(namespace).List(ctx, metav1.ListOptions{LabelSelector: zonePDBSelector(zone)})
+	list, err := c.Clientset.PolicyV1().PodDisruptionBudgets(namespace).List(ctx, metav1.ListOptions{LabelSelector: zoneSelector(zone)})
 	if err != nil {
 		return nil, fmt.Errorf("listing the PodDisruptionBudgets of zone %s in namespace %s: %w", zone, namespace, err)
 	}
@@ -456,7 +461,7 @@ func ZonePDBNames(ctx context.Context, c *kube.Client, namespace, zone string) (
 // labelled with the zone) except keep.
 func (d *Deployer) deletePDBs(ctx context.Context, z *Zone, keep map[string]bool) error {
 	c := d.Target.Clientset.PolicyV1().PodDisruptionBudgets(z.Namespace)
-	list, err := c.List(ctx, metav1.ListOptions{LabelSelector: zonePDBSelector(z.Name)})
+	list, err := c.List(ctx, metav1.ListOptions{LabelSelector: zoneSelector(z.Name)})
 	if err != nil {
 		return fmt.Errorf("listing the PodDisruptionBudgets of zone %s in namespace %s: %w", z.Name, z.Namespace, err)
 	}

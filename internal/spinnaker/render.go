@@ -149,21 +149,12 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 		security["authz"] = map[string]any{"enabled": true}
 	}
 	if e := z.Expose; e != nil {
-		scheme := "http"
-		if e.TLSSecret != "" || e.Type == ExposeAWSTargetGroups {
-			// aws-target-groups: the load balancers outside the cluster
-			// terminate TLS (modules/aws/edge's certificate).
-			scheme = "https"
+		deck, gate := e.URLs()
+		if deck != "" {
+			security["uiSecurity"] = map[string]any{"overrideBaseUrl": deck}
 		}
-		if e.DeckHost != "" {
-			security["uiSecurity"] = map[string]any{"overrideBaseUrl": scheme + "://" + e.DeckHost}
-		}
-		if e.GateHost != "" {
-			url := scheme + "://" + e.GateHost
-			if e.Type == ExposeService && e.TLSSecret == "" {
-				url += ":8084"
-			}
-			security["apiSecurity"] = map[string]any{"overrideBaseUrl": url}
+		if gate != "" {
+			security["apiSecurity"] = map[string]any{"overrideBaseUrl": gate}
 		}
 	}
 	if len(security) > 0 {
