@@ -139,6 +139,17 @@ summary() {
 	times >"$tf"
 	printf '  %-28s %8s %7ss %7ss  %s\n' total "" $(($(date +%s) - t0)) "$(total_cpu "$tf")" "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
 	rm -f "$tf"
+	[[ $rc != 0 ]] || return 0
+	# What failed, last: a CI log cut to its end still shows it (the
+	# module lane's whole moto log once pushed the failing test out of it).
+	local n r logsf=()
+	while IFS=$'\t' read -r n _ _ r _; do
+		[[ $r == ok || ! -f $logs/$n.log ]] || logsf+=("$logs/$n.log")
+	done <"$phases"
+	[[ ${#logsf[@]} -gt 0 ]] || return 0
+	echo
+	echo "test: what failed (the last lines each failed test printed; the whole output is above and in ${logs#"$repo"/})"
+	awk -v max=20 -f "$repo/scripts/failures.awk" "${logsf[@]}"
 }
 trap summary EXIT
 
@@ -350,7 +361,8 @@ mapfile -t go_pkgs < <(
 	for p in "${slow_first[@]}"; do printf '%s\n' "${plain_pkgs[@]}" | grep -x "$mod/$p" || true; done
 	printf '%s\n' "${plain_pkgs[@]}" | grep -vxF -f <(printf "$mod/%s\n" "${slow_first[@]}")
 )
-TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" phase go-test test_pkgs "${go_pkgs[@]}" || failed+=(go-test)
+# Its output is also kept in $logs/go-test.log for the summary's excerpt.
+TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" phase go-test test_pkgs "${go_pkgs[@]}" 2>&1 | tee "$logs/go-test.log" || failed+=(go-test)
 
 # Every lane is waited for and reported, so one run shows every failure.
 for lane in go-test-race tofu tofu-tests static providers module-tests; do
