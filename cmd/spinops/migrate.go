@@ -152,7 +152,7 @@ func newMigrateDataCommand() *cobra.Command {
 	var fromAddr, toAddr, staging string
 	var databases, dbMap []string
 	var progressMode string
-	var overwrite, full bool
+	var overwrite, full, verify bool
 	cmd := &cobra.Command{
 		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST [--full])",
 		Short: "Copy Front50's bucket and Spinnaker's databases from the old installation into the new one, verified",
@@ -171,7 +171,10 @@ func newMigrateDataCommand() *cobra.Command {
 			"the user needs REPLICATION SLAVE and BINLOG MONITOR) and applies each copied database's changes, recording the position with every " +
 			"transaction, so the last copy before the cutover is short and an interrupted one is resumed. A position that no longer matches " +
 			"(another old server, purged binary logs, a non-ROW format, the new tables changed or the record altered) is refused: run with " +
-			"--full (and --overwrite) to copy whole again. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".",
+			"--full (and --overwrite) to copy whole again. With --verify (meant for the last copy before the cutover, with the old installation frozen) an " +
+			"incremental copy stops at the position of a consistent snapshot of the old server and then compares every copied table on the new " +
+			"server with it (row count and a digest of every row): rows written on the new server by anything else, before the copy or while it " +
+			"ran, are refused, now and by every later incremental copy, until --full. It reads every copied table on both servers. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bucket, sqlCopy := from.URL != "" || to.URL != "", fromAddr != "" || toAddr != "" || len(databases) > 0
@@ -210,7 +213,7 @@ func newMigrateDataCommand() *cobra.Command {
 				return nil
 			}
 			c := migrate.DatabaseCopy{From: fromDB, To: toDB, Databases: databases, Overwrite: overwrite, Full: full, ToolVersion: version.Version,
-				DatabaseMap: map[string]string{}, Progress: bars}
+				DatabaseMap: map[string]string{}, Progress: bars, Verify: verify}
 			for _, pair := range []struct {
 				addr, env string
 				s         *backup.MySQLServer
@@ -250,9 +253,13 @@ func newMigrateDataCommand() *cobra.Command {
 			}
 			out, dbs := cmd.OutOrStdout(), strings.Join(databases, ", ")
 			if res.Incremental {
+				verified := ""
+				if res.Verified {
+					verified = "; every copied table matches the old server there"
+				}
 				_, err = fmt.Fprintf(out, "%s -> %s: databases %s copied incrementally from %s to %s: %d transactions and %d statements applied "+
-					"(%d row events; %d bytes of binary log read, %d bytes of SQL applied) in %s\n",
-					fromAddr, toAddr, dbs, res.From, res.To, res.Transactions, res.Statements, res.RowEvents, res.Bytes, res.SQLBytes, res.Duration.Round(time.Millisecond))
+					"(%d row events; %d bytes of binary log read, %d bytes of SQL applied) in %s%s\n",
+					fromAddr, toAddr, dbs, res.From, res.To, res.Transactions, res.Statements, res.RowEvents, res.Bytes, res.SQLBytes, res.Duration.Round(time.Millisecond), verified)
 				return err
 			}
 			at := "no binary log position: the next copy is whole again"
@@ -288,6 +295,7 @@ func newMigrateDataCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace databases that already have tables on the new server (after the copy was verified)")
 	cmd.Flags().StringVar(&progressMode, "progress", progressAuto, "how long copies show their progress: auto (bars when stderr is a terminal, else a log line every 10s), bar or log")
 	cmd.Flags().BoolVar(&full, "full", false, "copy the databases whole even when the new server records a position to go on from (with --overwrite to replace them)")
+	cmd.Flags().BoolVar(&verify, "verify", false, "compare an incremental copy with a consistent snapshot of the old server at the position it stops at, table by table (for the last copy before the cutover)")
 	cmd.Flags().StringVar(&staging, "staging", "", "where the snapshot goes on its way (a store URL; default a temporary directory, removed afterwards)")
 	return cmd
 }

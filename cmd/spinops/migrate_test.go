@@ -342,6 +342,13 @@ func TestMigrateDataDatabases(t *testing.T) {
 	if err := nd.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pipelines").Scan(&n); err != nil || n != 4 {
 		t.Errorf("after the incremental copy, clouddriver.pipelines: %d rows, %v; want 4", n, err)
 	}
+	// --verify: the incremental copy compared with the old server.
+	if _, err := d.ExecContext(t.Context(), "INSERT INTO pipelines VALUES (5, 'five')"); err != nil {
+		t.Fatal(err)
+	}
+	if got := copyData("--verify"); !strings.Contains(got, "1 transactions and 0 statements applied") || !strings.Contains(got, "every copied table matches the old server there") {
+		t.Errorf("the copy with --verify: %q", got)
+	}
 	if got := copyData("--full", "--overwrite"); !strings.Contains(got, "copied whole and verified") {
 		t.Errorf("--full: %q", got)
 	}

@@ -46,6 +46,20 @@ type DatabaseCopy struct {
 	// applied) and the progress lines are not logged.
 	Progress Progress
 
+	// Verify compares an incremental copy with the old server: the copy
+	// stops at the position of a consistent snapshot of the old server,
+	// and every copied table on the new server must then hold the
+	// snapshot's rows (count and digest); a database that differs is
+	// refused now and by every later incremental copy, until a full copy.
+	// Costs a read of every copied table on both servers: meant for the
+	// final copy of a cutover. A full copy is verified against its
+	// snapshot's manifest anyway.
+	Verify bool
+
+	// Tests only: run after an incremental copy with Verify opened its
+	// snapshot of the old server, and after it applied the binary log,
+	// before it reads the new tables' checksums.
+	afterSnapshot, afterApply func()
 	// Tests only: stop an incremental copy's stream as a crash would
 	// (see positionFilter).
 	crashAfterCommits int
@@ -74,6 +88,9 @@ type CopyResult struct {
 	// Incremental is true when the copy applied the old server's binary
 	// log from the recorded position (From) instead of copying whole.
 	Incremental bool
+	// Verified is true when an incremental copy was compared with the old
+	// server at To (DatabaseCopy.Verify) and matched.
+	Verified bool
 	// From is where an incremental copy started (the earliest recorded
 	// position of its databases); To is the position now recorded (for a
 	// full copy: its snapshot's; empty when the old server has no binary

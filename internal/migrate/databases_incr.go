@@ -72,6 +72,24 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 		return nil, fmt.Errorf("the old server %s has binlog_format=%s: only ROW events can be applied safely to a filtered or renamed database (statements would run against whatever database is current); set binlog_format=ROW, then %s",
 			c.From.Addr(), src.BinlogFormat, fullHint)
 	}
+	srcDB, err := c.From.Open("")
+	if err != nil {
+		return nil, err
+	}
+	defer srcDB.Close()
+	// With Verify, the copy ends where a consistent snapshot of the old
+	// server stands, and the new databases are compared with it at the
+	// end (databases_verify.go).
+	var snap *oldSnapshot
+	if c.Verify {
+		if snap, err = openOldSnapshot(ctx, srcDB); err != nil {
+			return nil, err
+		}
+		defer snap.close()
+		if c.afterSnapshot != nil {
+			c.afterSnapshot()
+		}
+	}
 	logs, err := backup.BinaryLogs(ctx, c.From)
 	if err != nil {
 		return nil, err
@@ -80,11 +98,9 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 	if err != nil {
 		return nil, err
 	}
-	srcDB, err := c.From.Open("")
-	if err != nil {
-		return nil, err
+	if snap != nil {
+		endFile, endPos = snap.at.File, snap.at.Position
 	}
-	defer srcDB.Close()
 	endGTID, err := gtidAt(ctx, srcDB, endFile, endPos)
 	if err != nil {
 		return nil, err
@@ -183,13 +199,28 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 			return nil, fmt.Errorf("applying the old server's binary log to %s (what was applied is recorded; run again to go on): %w", c.target(d), err)
 		}
 	}
+	if c.afterApply != nil {
+		c.afterApply()
+	}
+	// The tables' checksums are recorded first and compared with the old
+	// server after: a write on the new server before the checksums are
+	// read is in the comparison, one after it in the next copy's check.
 	recsEnd, err := recordsFor(ctx, c, target, first.CopyID, src, res.To)
+	var verr error
+	if err == nil && snap != nil {
+		// Marks a database that differs, so the next copy refuses it.
+		verr = verifyIncremental(ctx, snap, target, recsEnd)
+	}
 	if err == nil {
 		err = writeRecords(ctx, target, recsEnd)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the changes were applied, but recording the end position failed (the next copy goes on from the last applied transaction): %w", err)
 	}
+	if verr != nil {
+		return nil, verr
+	}
+	res.Verified = snap != nil
 	log.Info("databases migrated incrementally", "from", res.From.String(), "to", res.To.String(), "transactions", res.Transactions,
 		"statements", res.Statements, "binlog_bytes", res.Bytes)
 	return res, nil
@@ -202,6 +233,10 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 // by the old server's changes, and the new database would match neither
 // server without an error.
 func checkNoWritesSince(ctx context.Context, target *sql.DB, db string, r copyRecord, log *slog.Logger) error {
+	if diff, ok := strings.CutPrefix(r.Rows, divergedPrefix); ok {
+		return fmt.Errorf("the last copy into %s found it differing from the old server at the copied position (tables %s): something other than the copy wrote to it, and an incremental copy cannot repair that; stop what writes there, then %s",
+			db, diff, fullHint)
+	}
 	if r.Rows == "" {
 		log.Warn("the last copy into this database stopped before it ended (or was made by a spinops that did not record its tables' checksums): rows written there since by anything else cannot be detected in this copy; the copy records them again when it ends",
 			"database", db)
