@@ -345,21 +345,30 @@ func changedTables(recorded string, now map[string]*int64) ([]string, error) {
 	if err := json.Unmarshal([]byte(recorded), &was); err != nil {
 		return nil, fmt.Errorf("the recorded checksums are not readable: %w", err)
 	}
+	return tableChanges(was, now, " (new)", " (gone)", func(w, s *int64) (string, bool) {
+		return "", (w == nil) != (s == nil) || w != nil && *w != *s
+	}), nil
+}
+
+// tableChanges compares two readings of a database's tables (table →
+// value): the tables now whose value differs (changed says so, and what to
+// add to the name), and those added or gone (named with the suffix),
+// sorted.
+func tableChanges[V any](was, now map[string]V, added, gone string, changed func(was, now V) (string, bool)) []string {
 	var out []string
-	for t, s := range now {
+	for t, n := range now {
 		w, ok := was[t]
-		switch {
-		case !ok:
-			out = append(out, t+" (new)")
-		case (w == nil) != (s == nil) || w != nil && *w != *s:
-			out = append(out, t)
+		if !ok {
+			out = append(out, t+added)
+		} else if how, ok := changed(w, n); ok {
+			out = append(out, t+how)
 		}
 	}
 	for t := range was {
 		if _, ok := now[t]; !ok {
-			out = append(out, t+" (gone)")
+			out = append(out, t+gone)
 		}
 	}
 	slices.Sort(out)
-	return out, nil
+	return out
 }

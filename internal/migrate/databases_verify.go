@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 )
 
@@ -147,35 +149,23 @@ func rowDigests(ctx context.Context, q queryer, schema, which string) (map[strin
 // with the new one's: the tables that differ, are only on one side, or
 // have other columns.
 func differingTables(ctx context.Context, snap *oldSnapshot, target *sql.DB, oldDB, newDB string) ([]string, error) {
-	was, err := rowDigests(ctx, snap.conn, oldDB, "old")
-	if err != nil {
+	// The two servers read at once: each is a scan of every table.
+	var was, now map[string]rowDigest
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { was, err = rowDigests(gctx, snap.conn, oldDB, "old"); return err })
+	g.Go(func() (err error) { now, err = rowDigests(gctx, target, newDB, "new"); return err })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	now, err := rowDigests(ctx, target, newDB, "new")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for t, n := range now {
-		o, ok := was[t]
+	return tableChanges(was, now, " (only on the new server)", " (missing)", func(o, n rowDigest) (string, bool) {
 		switch {
-		case !ok:
-			out = append(out, t+" (only on the new server)")
 		case o.Columns != n.Columns:
-			out = append(out, t+" (other columns)")
+			return " (other columns)", true
 		case o.Rows != n.Rows:
-			out = append(out, fmt.Sprintf("%s (%d rows, the old server %d)", t, n.Rows, o.Rows))
-		case o != n:
-			out = append(out, t)
+			return fmt.Sprintf(" (%d rows, the old server %d)", n.Rows, o.Rows), true
 		}
-	}
-	for t := range was {
-		if _, ok := now[t]; !ok {
-			out = append(out, t+" (missing)")
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+		return "", o != n
+	}), nil
 }
 
 // verifyIncremental compares every copied database with the snapshot.
