@@ -155,6 +155,16 @@ func TestCopyDatabasesIncremental(t *testing.T) {
 	if !third.Incremental || third.Transactions != 0 || third.From != second.To {
 		t.Errorf("a copy with nothing new: %+v", third)
 	}
+	// The same with Verify: what the comparison with the old server costs
+	// (every copied table read on both servers), logged for docs/migration.md.
+	verified := c
+	verified.Verify = true
+	fourth, err := CopyDatabases(t.Context(), verified, quiet())
+	if err != nil || !fourth.Verified || fourth.Transactions != 0 {
+		t.Fatalf("a verified copy with nothing new: %+v, %v", fourth, err)
+	}
+	t.Logf("a copy with nothing new: %s; with Verify (%d rows, %d bytes dumped by the full copy): %s",
+		third.Duration.Round(time.Millisecond), n, first.Bytes, fourth.Duration.Round(time.Millisecond))
 
 	// A record written by a spinops without the tables' checksums (no
 	// rows_checksums column, a seal without it): the copy goes on, says
