@@ -464,7 +464,7 @@ const cutoverFreezeHelp = "\n\nA scheduled migration (--freeze, with --old-names
 	"no read-only mode: reads stop too), waits up to --drain-timeout for the executions the old Orca runs (listed per application through " +
 	"Front50 and Orca), then takes every Orca pod out of service (POST /admin/instance/enabled {\"enabled\": false}: Orca stops taking work " +
 	"from its queue). Executions still running after --drain-timeout fail the freeze, named, and the freeze is undone; with --force they " +
-	"stall where they are. Then copy the data a last time (`spinops migrate data`) and run the same cutover again: it checks the freeze, " +
+	"stall where they are. Then copy the data a last time (`spinops migrate data ... --verify`, which compares the databases with the old server) and run the same cutover again: it checks the freeze, " +
 	"verifies the new installation, switches (--weight 100) and prints the frozen window, measured from the freeze to done. What was " +
 	"changed is recorded in the ledger first, so --rollback (from any process) puts the names back and unfreezes the old installation exactly. " +
 	"See docs/migration.md for what is not frozen (Echo's triggers reach Orca directly: they are queued, not run)."
@@ -538,7 +538,7 @@ func printFrozenWindow(out io.Writer, rec *migrate.MigrationRecord) error {
 		_, err = fmt.Fprintf(out, "frozen window: %s (from the freeze at %s to %s)\n", end.Sub(start).Round(time.Second),
 			start.Format(time.RFC3339), end.Format(time.RFC3339))
 	case last == "frozen":
-		_, err = fmt.Fprintf(out, "the old installation is frozen since %s: copy the data a last time (spinops migrate data ...), then run this "+
+		_, err = fmt.Fprintf(out, "the old installation is frozen since %s: copy the data a last time (spinops migrate data ... --verify), then run this "+
 			"command again to verify and switch; --rollback unfreezes it\n", start.Format(time.RFC3339))
 	default:
 		_, err = fmt.Fprintf(out, "the old installation is frozen since %s\n", start.Format(time.RFC3339))
