@@ -131,7 +131,7 @@ func joinSnapshot(ctx context.Context, pool *sql.DB, n int, mm *MySQLManifest, l
 			if _, err := c.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
 				break
 			}
-			st, err := statusVars(ctx, c, "binlog_snapshot_%")
+			st, err := StatusVars(ctx, c, "binlog_snapshot_%")
 			if err != nil {
 				break
 			}
@@ -170,7 +170,7 @@ func startSnapshot(ctx context.Context, conn *sql.Conn, si serverInfo, mm *MySQL
 			// MariaDB: the snapshot's own binlog position (what
 			// mariadb-dump --single-transaction --master-data uses without
 			// FLUSH TABLES WITH READ LOCK).
-			st, err := statusVars(ctx, conn, "binlog_snapshot_%")
+			st, err := StatusVars(ctx, conn, "binlog_snapshot_%")
 			if err != nil {
 				return snapAt, err
 			}
@@ -221,12 +221,14 @@ func startSnapshot(ctx context.Context, conn *sql.Conn, si serverInfo, mm *MySQL
 	return time.Parse(time.RFC3339Nano, ts)
 }
 
-type queryer interface {
+// Queryer is what reads from a server: a *sql.DB, *sql.Conn or *sql.Tx.
+type Queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func statusVars(ctx context.Context, conn queryer, like string) (map[string]string, error) {
+// StatusVars reads SHOW STATUS LIKE like (names lower-cased).
+func StatusVars(ctx context.Context, conn Queryer, like string) (map[string]string, error) {
 	rows, err := conn.QueryContext(ctx, "SHOW STATUS LIKE '"+like+"'")
 	if err != nil {
 		return nil, fmt.Errorf("reading status %s: %w", like, err)
@@ -635,7 +637,7 @@ func showCreate(ctx context.Context, conn *sql.Conn, q string) (map[string]strin
 	return out, nil
 }
 
-func queryStrings(ctx context.Context, conn queryer, q string, args ...any) ([]string, error) {
+func queryStrings(ctx context.Context, conn Queryer, q string, args ...any) ([]string, error) {
 	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -83,7 +83,7 @@ func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest
 	return nil
 }
 
-func countObjects(ctx context.Context, q queryer, db string) (int, error) {
+func countObjects(ctx context.Context, q Queryer, db string) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?)
 		+ (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?)

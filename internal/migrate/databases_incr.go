@@ -94,12 +94,13 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 	if err != nil {
 		return nil, err
 	}
-	endFile, endPos, err := backup.BinaryLogEnd(ctx, c.From)
-	if err != nil {
-		return nil, err
-	}
+	// The end: the snapshot's position, or the binary log's end now.
+	var endFile string
+	var endPos uint64
 	if snap != nil {
 		endFile, endPos = snap.at.File, snap.at.Position
+	} else if endFile, endPos, err = backup.BinaryLogEnd(ctx, c.From); err != nil {
+		return nil, err
 	}
 	endGTID, err := gtidAt(ctx, srcDB, endFile, endPos)
 	if err != nil {

@@ -53,28 +53,13 @@ func openOldSnapshot(ctx context.Context, src *sql.DB) (*oldSnapshot, error) {
 			return nil, fmt.Errorf("opening a consistent snapshot of the old server (%s): %w", q, err)
 		}
 	}
-	var file string
-	var pos uint64
-	rows, err := conn.QueryContext(ctx, "SHOW STATUS LIKE 'binlog_snapshot_%'")
+	st, err := backup.StatusVars(ctx, conn, "binlog_snapshot_%")
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("reading the old server's snapshot position: %w", err)
 	}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
-			s.close()
-			return nil, fmt.Errorf("reading the old server's snapshot position: %w", err)
-		}
-		switch strings.ToLower(k) {
-		case "binlog_snapshot_file":
-			file = v
-		case "binlog_snapshot_position":
-			pos, _ = strconv.ParseUint(v, 10, 64)
-		}
-	}
-	rows.Close()
+	file := st["binlog_snapshot_file"]
+	pos, _ := strconv.ParseUint(st["binlog_snapshot_position"], 10, 64)
 	if file == "" || pos == 0 {
 		s.close()
 		return nil, errors.New("the old server reports no binlog_snapshot_file/position for a consistent snapshot (MariaDB reports them; without them the copy cannot be verified at one position): run without --verify")
@@ -98,13 +83,8 @@ type rowDigest struct {
 	A, B    string
 }
 
-type queryer interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}
-
 // rowDigests reads the rowDigest of every base table of schema.
-func rowDigests(ctx context.Context, q queryer, schema, which string) (map[string]rowDigest, error) {
+func rowDigests(ctx context.Context, q backup.Queryer, schema, which string) (map[string]rowDigest, error) {
 	rows, err := q.QueryContext(ctx, `SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c
 		JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
 		WHERE c.TABLE_SCHEMA = ? AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`, schema)
