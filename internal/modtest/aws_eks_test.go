@@ -18,12 +18,25 @@ import (
 // given subnets with a private endpoint only, its IRSA OIDC provider, a
 // managed node group spread over every subnet with the asked-for scaling
 // bounds, nodes on an IMDSv2-only launch template with encrypted disks.
-// moto has no EKS access entries or add-ons: those are plan-only.
+// moto has no EKS access entries or add-ons: those are plan-only. Applied
+// in eksRegion, apart from TestMotoAWSComplete's cluster (eksIssuerGap).
 func TestMotoEKS(t *testing.T) {
 	t.Parallel()
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spin-eks-", 5)
 	const admin = "arn:aws:iam::" + testenv.MotoAccountID + ":role/platform-admin"
+	gaps := withRoot(eksGaps([]string{"admin"}, []string{"coredns"}), `
+resource "aws_vpc" "eks" {
+  cidr_block = "10.60.0.0/16"
+}
+resource "aws_subnet" "eks" {
+  count             = 3
+  vpc_id            = aws_vpc.eks.id
+  cidr_block        = cidrsubnet(aws_vpc.eks.cidr_block, 8, count.index)
+  availability_zone = "`+eksRegion+`${["a", "b", "c"][count.index]}"
+}
+`)
+	gaps.Region, gaps.RegionWhy = eksRegion, eksIssuerGap
 	a := applyTolerating(t, moto, "aws/eks", `
   name       = "`+name+`"
   subnet_ids = aws_subnet.eks[*].id
@@ -34,19 +47,10 @@ func TestMotoEKS(t *testing.T) {
   node_groups = {
     default = { instance_types = ["m5.xlarge"], min_size = 2, desired_size = 2, max_size = 5, labels = { role = "spinnaker" } }
   }
-`, withRoot(eksGaps([]string{"admin"}, []string{"coredns"}), `
-resource "aws_vpc" "eks" {
-  cidr_block = "10.60.0.0/16"
-}
-resource "aws_subnet" "eks" {
-  count             = 3
-  vpc_id            = aws_vpc.eks.id
-  cidr_block        = cidrsubnet(aws_vpc.eks.cidr_block, 8, count.index)
-  availability_zone = "`+testenv.MotoRegion+`${["a", "b", "c"][count.index]}"
-}
-`))
+`, gaps)
 	ctx := t.Context()
 	cfg := awsConfig()
+	cfg.Region = eksRegion
 	ec := eks.NewFromConfig(cfg, func(o *eks.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
 	ic := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
 

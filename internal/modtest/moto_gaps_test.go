@@ -37,6 +37,17 @@ func bucketGaps() motoGaps {
 // eksNoAPI: why the EKS module's access entries and add-ons are plan-only.
 const eksNoAPI = "moto 5.2.1 implements no EKS access entries, access policies or add-ons (moto/eks/responses.py handles clusters, node groups and Fargate profiles only)"
 
+// eksRegion is where TestMotoEKS applies modules/aws/eks, every other test
+// in testenv.MotoRegion: see eksIssuerGap.
+const eksRegion = "us-west-2"
+
+// eksIssuerGap: why modules/aws/eks's own test applies in another region
+// than examples/aws-complete's, which runs at the same time.
+const eksIssuerGap = "moto 5.2.1 gives every EKS cluster of a region the same OIDC issuer (moto/eks/models.py:20-22, ISSUER_TEMPLATE, " +
+	"its ID drawn once per moto process; set at :128), where EKS gives each cluster its own, and IAM keeps one OIDC provider per issuer URL " +
+	"in an account: two EKS clusters applied at once in one region, each with its IRSA provider, collide (CreateOpenIDConnectProvider: " +
+	"409 EntityAlreadyExists, as TestMotoAWSComplete failed on 2026-12-04)"
+
 // eksGaps are the EKS module's gaps with the given access entries and
 // add-ons (their keys).
 func eksGaps(accessEntries, addons []string) motoGaps {
