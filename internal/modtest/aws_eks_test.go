@@ -3,12 +3,14 @@
 package modtest
 
 import (
+	"context"
 	"slices"
 	"sort"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
@@ -116,5 +118,47 @@ resource "aws_subnet" "eks" {
 	md, _ := lt["metadata_options"].([]any)
 	if len(md) != 1 || md[0].(map[string]any)["http_tokens"] != "required" || md[0].(map[string]any)["http_put_response_hop_limit"] != float64(1) {
 		t.Errorf("launch template metadata options %v, want IMDSv2 only with one hop", md)
+	}
+}
+
+// TestMotoEKSIssuerPerRegion pins the moto gap TestMotoEKS works around
+// (eksIssuerGap): two clusters in one region get the same OIDC issuer, so
+// two EKS applies at once there would ask IAM for the same OIDC provider;
+// a cluster in eksRegion gets another. When moto gives each cluster its own
+// issuer, this fails, and TestMotoEKS can go back to testenv.MotoRegion.
+func TestMotoEKSIssuerPerRegion(t *testing.T) {
+	t.Parallel()
+	moto := testenv.SharedMoto(t)
+	ctx := t.Context()
+	issuer := func(region string) string {
+		t.Helper()
+		cfg := awsConfig()
+		cfg.Region = region
+		ec := eks.NewFromConfig(cfg, func(o *eks.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
+		name := testenv.UniqueName("spin-issuer-", 5)
+		out, err := ec.CreateCluster(ctx, &eks.CreateClusterInput{
+			Name:               aws.String(name),
+			RoleArn:            aws.String("arn:aws:iam::" + testenv.MotoAccountID + ":role/eks-issuer-probe"),
+			ResourcesVpcConfig: &ekstypes.VpcConfigRequest{},
+		})
+		if err != nil {
+			t.Fatalf("creating an EKS cluster in %s: %v", region, err)
+		}
+		t.Cleanup(func() {
+			if _, err := ec.DeleteCluster(context.WithoutCancel(ctx), &eks.DeleteClusterInput{Name: aws.String(name)}); err != nil {
+				t.Errorf("deleting EKS cluster %s: %v", name, err)
+			}
+		})
+		if out.Cluster == nil || out.Cluster.Identity == nil || out.Cluster.Identity.Oidc == nil {
+			t.Fatalf("EKS cluster %s in %s has no OIDC issuer", name, region)
+		}
+		return aws.ToString(out.Cluster.Identity.Oidc.Issuer)
+	}
+	a, b := issuer(testenv.MotoRegion), issuer(testenv.MotoRegion)
+	if a != b {
+		t.Errorf("two EKS clusters in %s have the issuers %s and %s: moto now gives each cluster its own, so TestMotoEKS can apply in %s again (drop eksRegion and eksIssuerGap)", testenv.MotoRegion, a, b, testenv.MotoRegion)
+	}
+	if c := issuer(eksRegion); c == a {
+		t.Errorf("the EKS clusters in %s and %s share the issuer %s: TestMotoEKS and TestMotoAWSComplete would collide on the IAM OIDC provider", eksRegion, testenv.MotoRegion, c)
 	}
 }
