@@ -166,7 +166,7 @@ func verifyIncremental(ctx context.Context, snap *oldSnapshot, target *sql.DB, r
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("the new server's databases differ from the old server at the copied position %s: %s. Something other than the copy wrote to them (before this copy or while it ran: the new installation's services started against them, a change by hand); they match neither server, and an incremental copy cannot repair them. Stop what writes there, then %s",
-			snap.at.File+":"+strconv.FormatUint(snap.at.Position, 10), strings.Join(bad, "; "), fullHint)
+			snap.at, strings.Join(bad, "; "), fullHint)
 	}
 	return nil
 }

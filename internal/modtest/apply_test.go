@@ -218,6 +218,27 @@ type planJSON struct {
 	} `json:"resource_changes"`
 }
 
+// vpcHCL is HCL for a VPC named name (CIDR cidr) and, in it, a subnet
+// named name in each of the first n availability zones of region (a, b,
+// c, ...): the network a module under test takes as input.
+func vpcHCL(name, cidr, region string, n int) string {
+	azs := make([]string, n)
+	for i := range azs {
+		azs[i] = fmt.Sprintf("%q", string(rune('a'+i)))
+	}
+	return fmt.Sprintf(`
+resource "aws_vpc" %[1]q {
+  cidr_block = %[2]q
+}
+resource "aws_subnet" %[1]q {
+  count             = %[3]d
+  vpc_id            = aws_vpc.%[1]s.id
+  cidr_block        = cidrsubnet(aws_vpc.%[1]s.cidr_block, 8, count.index)
+  availability_zone = "%[4]s${[%[5]s][count.index]}"
+}
+`, name, cidr, n, region, strings.Join(azs, ", "))
+}
+
 // initMu serialises terraform init (see applyTolerating).
 var initMu sync.Mutex
 

@@ -42,16 +42,7 @@ func TestMotoEdge(t *testing.T) {
   gate_x509_domain    = "`+x509+`"
   deletion_protection = false
   waf                 = { logging = { destination_arn = aws_cloudwatch_log_group.waf.arn } }
-`, withRoot(edgeGaps(), `
-resource "aws_vpc" "edge" {
-  cidr_block = "10.50.0.0/16"
-}
-resource "aws_subnet" "edge" {
-  count             = 2
-  vpc_id            = aws_vpc.edge.id
-  cidr_block        = cidrsubnet(aws_vpc.edge.cidr_block, 8, count.index)
-  availability_zone = "`+testenv.MotoRegion+`${["a", "b"][count.index]}"
-}
+`, withRoot(edgeGaps(), vpcHCL("edge", "10.50.0.0/16", testenv.MotoRegion, 2)+`
 resource "aws_security_group" "users" {
   name   = "users"
   vpc_id = aws_vpc.edge.id

@@ -27,17 +27,7 @@ func TestMotoEKS(t *testing.T) {
 	moto := testenv.SharedMoto(t)
 	name := testenv.UniqueName("spin-eks-", 5)
 	const admin = "arn:aws:iam::" + testenv.MotoAccountID + ":role/platform-admin"
-	gaps := withRoot(eksGaps([]string{"admin"}, []string{"coredns"}), `
-resource "aws_vpc" "eks" {
-  cidr_block = "10.60.0.0/16"
-}
-resource "aws_subnet" "eks" {
-  count             = 3
-  vpc_id            = aws_vpc.eks.id
-  cidr_block        = cidrsubnet(aws_vpc.eks.cidr_block, 8, count.index)
-  availability_zone = "`+eksRegion+`${["a", "b", "c"][count.index]}"
-}
-`)
+	gaps := withRoot(eksGaps([]string{"admin"}, []string{"coredns"}), vpcHCL("eks", "10.60.0.0/16", eksRegion, 3))
 	gaps.Region, gaps.RegionWhy = eksRegion, eksIssuerGap
 	a := applyTolerating(t, moto, "aws/eks", `
   name       = "`+name+`"

@@ -225,16 +225,7 @@ func TestMotoMySQL(t *testing.T) {
   database_name       = "spinnaker"
   skip_final_snapshot = true
   deletion_protection = false
-`, withRoot(mysqlGaps(), `
-resource "aws_vpc" "db" {
-  cidr_block = "10.40.0.0/16"
-}
-resource "aws_subnet" "db" {
-  count             = 3
-  vpc_id            = aws_vpc.db.id
-  cidr_block        = cidrsubnet(aws_vpc.db.cidr_block, 8, count.index)
-  availability_zone = "`+testenv.MotoRegion+`${["a", "b", "c"][count.index]}"
-}
+`, withRoot(mysqlGaps(), vpcHCL("db", "10.40.0.0/16", testenv.MotoRegion, 3)+`
 resource "aws_security_group" "db" {
   name   = "db"
   vpc_id = aws_vpc.db.id
