@@ -282,6 +282,9 @@ module "platform" {
       namespace             = local.zone_namespaces[1]
       ha                    = { replicas = 3 }
       backup_before_upgrade = true
+      # Only for the first apply (README.md, "The first apply").
+      promotion_override  = var.green_promotion_override
+      deletion_protection = var.green_deletion_protection
       # Deck's and Gate's pods registered in the edge's target groups (the
       # zone's TargetGroupBindings), their base URLs https://DOMAIN and
       # https://api.DOMAIN. Gate's x509 port joins with

@@ -251,6 +251,9 @@ module "platform" {
     green = {
       namespace = local.zone_namespaces[1]
       ha        = { replicas = 3 }
+      # Only for the first apply (README.md, "The first apply").
+      promotion_override  = var.green_promotion_override
+      deletion_protection = var.green_deletion_protection
       # No expose: spin-deck and spin-gate stay ClusterIP Services, reached
       # only through module.edge's load balancer. Their cloud.google.com/neg
       # annotations make GKE's NEG controller create the NEGs the load

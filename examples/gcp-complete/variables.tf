@@ -212,3 +212,20 @@ variable "target_clusters" {
     error_message = "A target cluster may not take the control cluster's account name: account names are unique at the bridge."
   }
 }
+
+variable "green_promotion_override" {
+  description = <<-EOT
+    A reason, recorded in the promotion ledger, to let green take a version red has not verified soak ago. The first apply of a
+    new installation needs it: red and green are made in the same apply, so red cannot have verified the version a day before.
+    Set it for that apply (e.g. -var 'green_promotion_override=first install of this installation') and not after: while it is
+    set, no upgrade of green is gated by red.
+  EOT
+  type        = string
+  default     = null
+}
+
+variable "green_deletion_protection" {
+  description = "Green refuses to be destroyed while this is true. To tear the stack down, apply with false first, then destroy."
+  type        = bool
+  default     = true
+}

@@ -10,14 +10,15 @@ import (
 	"strings"
 	"sync"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -68,10 +69,12 @@ type clusterAccount struct {
 }
 
 // InformerFactory makes the informers of one cluster: one per kind and
-// namespace ("" = all), listing with tweak applied. Informers of
-// metadataOnly kinds (Secrets) must hold object metadata only, never data.
+// namespace ("" = all), holding only the objects whose namespace keep
+// accepts (nil keeps every object; a cluster-scoped object's namespace is
+// ""). Informers of metadataOnly kinds (Secrets) must hold object metadata
+// only, never data.
 type InformerFactory interface {
-	Informer(gvr schema.GroupVersionResource, namespace string, metadataOnly bool, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer
+	Informer(gvr schema.GroupVersionResource, namespace string, metadataOnly bool, keep func(namespace string) bool) cache.SharedIndexInformer
 }
 
 // NewInformerFactory is the agent's informer factory: dynamic informers,
@@ -93,11 +96,68 @@ type clientInformers struct {
 	meta metadata.Interface
 }
 
-func (f *clientInformers) Informer(gvr schema.GroupVersionResource, ns string, metadataOnly bool, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+// Informer lists and watches through the dynamic (or metadata) client and
+// drops what keep refuses from every list and watch before it reaches the
+// informer's store. The filter is the agent's own, not a
+// metadata.namespace field selector: API servers refuse that selector for
+// some namespaced kinds too ("field label not supported: metadata.namespace"
+// for certificates.k8s.io PodCertificateRequests on Kubernetes 1.35), and
+// an informer whose list is refused never syncs.
+func (f *clientInformers) Informer(gvr schema.GroupVersionResource, ns string, metadataOnly bool, keep func(string) bool) cache.SharedIndexInformer {
+	var (
+		list    func(context.Context, metav1.ListOptions) (runtime.Object, error)
+		watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)
+		example runtime.Object
+		client  any
+	)
 	if metadataOnly {
-		return metadatainformer.NewFilteredMetadataInformer(f.meta, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+		c := f.meta.Resource(gvr).Namespace(ns)
+		list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) }
+		watchFn, example, client = c.Watch, &metav1.PartialObjectMetadata{}, f.meta
+	} else {
+		c := f.dyn.Resource(gvr).Namespace(ns)
+		list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) }
+		watchFn, example, client = c.Watch, &unstructured.Unstructured{}, f.dyn
 	}
-	return dynamicinformer.NewFilteredDynamicInformer(f.dyn, gvr, ns, 0, cache.Indexers{}, tweak).Informer()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			obj, err := list(ctx, o)
+			if err != nil || keep == nil {
+				return obj, err
+			}
+			return obj, keepItems(obj, keep)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			w, err := watchFn(ctx, o)
+			if err != nil || keep == nil {
+				return w, err
+			}
+			return watch.Filter(w, func(ev watch.Event) (watch.Event, bool) {
+				m, err := apimeta.Accessor(ev.Object)
+				return ev, err != nil || keep(m.GetNamespace()) // bookmarks and errors pass
+			}), nil
+		},
+	}
+	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), example,
+		cache.SharedIndexInformerOptions{ObjectDescription: gvr.String()})
+}
+
+// keepItems drops the items of list whose namespace keep refuses.
+func keepItems(list runtime.Object, keep func(string) bool) error {
+	items, err := apimeta.ExtractList(list)
+	if err != nil {
+		return fmt.Errorf("reading the items of a list: %w", err)
+	}
+	kept := items[:0]
+	for _, it := range items {
+		if m, err := apimeta.Accessor(it); err != nil || keep(m.GetNamespace()) {
+			kept = append(kept, it)
+		}
+	}
+	if err := apimeta.SetList(list, kept); err != nil {
+		return fmt.Errorf("filtering the items of a list: %w", err)
+	}
+	return nil
 }
 
 // startAccount connects to the cluster, discovers the kinds to watch and
@@ -153,14 +213,15 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 	if len(a.cfg.Namespaces) > 0 {
 		namespaces = a.cfg.Namespaces
 	}
-	tweak := func(o *metav1.ListOptions) {}
+	// omitNamespaces leaves the omitted namespaces' objects out of every
+	// kind (a cluster-scoped object, in no namespace, is always kept).
+	var keep func(string) bool
 	if len(a.cfg.OmitNamespaces) > 0 {
-		var sel []string
+		omitted := map[string]bool{}
 		for _, ns := range a.cfg.OmitNamespaces {
-			sel = append(sel, "metadata.namespace!="+ns)
+			omitted[ns] = true
 		}
-		fs := strings.Join(sel, ",")
-		tweak = func(o *metav1.ListOptions) { o.FieldSelector = fs }
+		keep = func(ns string) bool { return !omitted[ns] }
 	}
 	for i, k := range kinds {
 		wk := &watchedKind{kind: k, informers: map[string]cache.SharedIndexInformer{}}
@@ -172,7 +233,7 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 		for _, ns := range kindNamespaces {
 			// Secrets are metadata only, so their data never reaches this
 			// process.
-			inf := a.informers.Informer(gvr, ns, k.MetadataOnly, tweak)
+			inf := a.informers.Informer(gvr, ns, k.MetadataOnly, keep)
 			if err := inf.SetTransform(stripManagedFields); err != nil {
 				return fmt.Errorf("account %s: %w", a.name, err)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,7 +31,7 @@ type preloaded struct {
 	asked []string
 }
 
-func (p *preloaded) Informer(gvr schema.GroupVersionResource, ns string, metadataOnly bool, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+func (p *preloaded) Informer(gvr schema.GroupVersionResource, ns string, metadataOnly bool, _ func(string) bool) cache.SharedIndexInformer {
 	p.mu.Lock()
 	p.asked = append(p.asked, gvr.Resource+"/"+ns)
 	p.mu.Unlock()
@@ -124,5 +125,108 @@ func TestAccountUsesTheCallersInformersAndClock(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no key queued for a preloaded object")
 		}
+	}
+}
+
+// An account with omitNamespaces watching every sort of kind (what
+// modules/spinops/platform's control account does: every kind, Spinnaker's
+// and the cluster's own namespaces omitted) syncs them all, on a real API
+// server: the omitted namespaces' objects are left out of the namespaced
+// kinds, in the list and on the watch, and a cluster-scoped kind is listed
+// whole. The API server refuses a metadata.namespace field selector for
+// cluster-scoped kinds and for some namespaced ones (PodCertificateRequest),
+// and an informer whose list is refused never syncs: examples/aws-complete
+// applied for real (TestMotoAWSComplete) waited on its control account
+// until the timeout.
+func TestOmitNamespacesOnEveryKind(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	omitted, kept := c.Namespace(t), c.Namespace(t)
+	for _, ns := range []string{omitted, kept} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm-in-" + ns, Namespace: ns}}
+		if _, err := c.Clientset().CoreV1().ConfigMaps(ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inf, err := NewInformerFactory(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PodCertificateRequest is namespaced, and its API server refuses a
+	// metadata.namespace field selector all the same.
+	cfg := AccountConfig{Name: "omit", Kinds: []string{"ConfigMap", "Namespace", "PodCertificateRequest"}, OmitNamespaces: []string{omitted}}
+	acct, err := startAccount(t.Context(), cfg, "spa_test", c.RESTConfig(), inf, clocktesting.NewFakeClock(time.Now()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acct.stop()
+	names := map[string][]string{} // resource → namespace/name
+	for i, k := range acct.kinds {
+		deadline := time.Now().Add(20 * time.Second)
+		for !acct.Synced(i) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the %s informer never synced (omitNamespaces %v)", k.kind.GetResource(), cfg.OmitNamespaces)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		events, _, err := acct.Snapshot(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range events {
+			names[k.kind.GetResource()] = append(names[k.kind.GetResource()], ev.GetNamespace()+"/"+ev.GetName())
+		}
+	}
+	has := func(resource, id string) bool {
+		for _, n := range names[resource] {
+			if n == id {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("configmaps", kept+"/cm-in-"+kept) || has("configmaps", omitted+"/cm-in-"+omitted) {
+		t.Errorf("ConfigMaps %v: want %s's and not the omitted %s's", names["configmaps"], kept, omitted)
+	}
+	if !has("namespaces", "/"+omitted) || !has("namespaces", "/"+kept) {
+		t.Errorf("Namespaces %v: want both %s and %s (cluster-scoped kinds are not filtered by namespace)", names["namespaces"], omitted, kept)
+	}
+	if _, ok := names["podcertificaterequests"]; len(acct.kinds) != 3 || ok {
+		t.Errorf("kinds %v, PodCertificateRequests %v: want three kinds, no PodCertificateRequest", acct.hello.GetKinds(), names["podcertificaterequests"])
+	}
+
+	// And on the watch: a ConfigMap made in the omitted namespace after
+	// the sync never reaches the cache, one in the kept namespace does.
+	for _, ns := range []string{omitted, kept} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "later-in-" + ns, Namespace: ns}}
+		if _, err := c.Clientset().CoreV1().ConfigMaps(ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmKind := -1
+	for i, k := range acct.kinds {
+		if k.kind.GetResource() == "configmaps" {
+			cmKind = i
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		events, _, err := acct.Snapshot(cmKind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, ev := range events {
+			got[ev.GetNamespace()+"/"+ev.GetName()] = true
+		}
+		if got[omitted+"/later-in-"+omitted] {
+			t.Fatalf("a ConfigMap of the omitted namespace %s reached the cache through the watch", omitted)
+		}
+		if got[kept+"/later-in-"+kept] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ConfigMap made in %s after the sync never reached the cache", kept)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -21,17 +21,88 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/spinops/terraform-provider-spinops/internal/attach"
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv/podstandin"
 )
 
-// platformGap: why module.platform (the spinops layer) is planned but not
-// applied in TestMotoAWSComplete.
-const platformGap = "the spinops layer installs Spinnaker into the EKS cluster and waits for it to run (the operator's and Spinnaker's pods, " +
-	"the bridge's pods registered in the NLB's target group by the AWS Load Balancer Controller, the control cluster's agent): " +
-	"moto's EKS has no API server, and the local one this test points the spinops provider at runs no pods; " +
-	"the layer is planned against that local cluster (its preflight data source is read from it), its resources are applied on a real " +
-	"API server by the provider's acceptance tests (with the operator and kubelet stand-ins) and by make demo, and the module itself " +
-	"is tested at plan level (modules/spinops/platform/tests)"
+// What a cluster runs for module.platform, stood in (the local API server
+// runs no pods): the Spinnaker Operator (operatortest's stand-in, which
+// follows the real operator's documented and coded behaviour:
+// docs/operator.md), a kubelet that marks pods Ready (the bridge's only
+// once the bridge it runs answers its readiness probe), the bridge's and
+// the control cluster's agent's pods (the real spinops binary, run from
+// what the resources installed: podstandin), and the cluster's DNS for the
+// bridge's in-cluster Service. What the AWS side does for the bridge — the
+// edge NLB forwarding bridge.DOMAIN:443 to the pods registered by the AWS
+// Load Balancer Controller from the TargetGroupBinding — is stood in by the
+// fleet provider dialling the bridge pod's loopback port and verifying the
+// certificate for bridge.DOMAIN (awsCompleteOverride): moto's NLB carries
+// no traffic.
+const (
+	platformBridgeNamespace = "spinops"        // module.platform's bridge.namespace default
+	platformBridgeName      = "spinops-bridge" // and its bridge.name
+	platformAgentNamespace  = "spinops-agent"  // spinops_agent_account's install_agent namespace default
+	platformControlAccount  = "control"        // the example's control_cluster_account.name default
+	platformAdminToken      = "moto-test-admin-token-0123456789"
+	platformSQLPassword     = "moto-test-sql-password-9876543210"
+)
+
+// startPlatformStandIns runs those stand-ins against c; it returns the
+// loopback address the bridge's pod serves gRPC on.
+func startPlatformStandIns(t *testing.T, c *testenv.Cluster) string {
+	t.Helper()
+	c.InstallTargetGroupBindingCRD(t) // the AWS Load Balancer Controller's CRD: the bridge and green's expose need it served
+	backends := operatortest.StartBackends(t)
+	op := operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Host: backends.Host})
+	t.Cleanup(func() {
+		if err := op.LastError(); err != nil {
+			t.Logf("operator stand-in, last error: %v", err)
+		}
+	})
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	bridge := podstandin.StartBridgePod(t, c, platformBridgeNamespace, platformBridgeName, port)
+	operatortest.StartKubeletWith(t, c.RESTConfig(), operatortest.KubeletOptions{PodIP: backends.IP, Hold: func(p *corev1.Pod) bool {
+		return p.Namespace == platformBridgeNamespace && p.Labels["app.kubernetes.io/name"] == platformBridgeName && !bridge.Serving()
+	}})
+	// The database password, which the example's users sync from the RDS
+	// master secret (External Secrets) into the installation's namespace.
+	cs := c.Clientset()
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatortest.DefaultNamespace}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the installation's namespace: %v", err)
+	}
+	if _, err := cs.CoreV1().Secrets(operatortest.DefaultNamespace).Create(t.Context(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "spinnaker-mysql"}, StringData: map[string]string{"password": platformSQLPassword},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the database password's Secret: %v", err)
+	}
+	// The ServiceAccount the backups run as (the example's README: made
+	// before the first apply, with the IRSA annotation; IRSA itself is
+	// not exercised here).
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "spinnaker-green"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating green's namespace: %v", err)
+	}
+	if _, err := cs.CoreV1().ServiceAccounts("spinnaker-green").Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "spinops-backup"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the backups' ServiceAccount: %v", err)
+	}
+	// The control cluster's agent dials the bridge's Service (the
+	// module's default bridge_address): the cluster's DNS, stood in.
+	podstandin.StartAgentPodWith(t, c, platformAgentNamespace, platformControlAccount, podstandin.AgentOptions{
+		Services: map[string]string{fmt.Sprintf("%s.%s.svc:9091", platformBridgeName, platformBridgeNamespace): addr},
+	})
+	return addr
+}
 
 // bucketTagsGap: why the buckets' tags are updated by a second plan.
 const bucketTagsGap = "the aws provider tags a bucket when it creates it, in CreateBucket's CreateBucketConfiguration.Tags " +
@@ -43,7 +114,9 @@ const bucketTagsGap = "the aws provider tags a bucket when it creates it, in Cre
 // configuration: https://developer.hashicorp.com/terraform/language/files/override):
 // the aws provider reaches moto (AWS_ENDPOINT_URL, test credentials), the
 // spinops provider the local API server instead of the EKS endpoint moto
-// makes up, and what a test's destroy needs (no deletion protection, no
+// makes up and the bridge's pod instead of the edge NLB (the
+// platform stand-ins above), the operator's Redis instead of ElastiCache
+// (plan-only), and what a test's destroy needs (no deletion protection, no
 // final snapshot, buckets emptied), and one moto gap (the cluster security
 // group moto does not make). Nothing else of the example changes.
 const awsCompleteOverride = `# Applied against moto by internal/modtest (TestMotoAWSComplete).
@@ -62,11 +135,24 @@ provider "spinops" {
   }
 }
 
+# The bridge as the edge NLB would reach it: bridge.DOMAIN:443 forwards to
+# the bridge's pod, here its stand-in's loopback port; the certificate is
+# still verified for bridge.DOMAIN.
 provider "spinops" {
   alias = "fleet"
 
   kubernetes {
     config_path = %[3]q
+  }
+
+  bridge {
+    address = %[4]q
+    token   = var.bridge_admin_token
+
+    tls {
+      ca_certificate = module.platform.bridge.ca_certificate
+      server_name    = split(":", module.platform.bridge.address)[0]
+    }
   }
 }
 
@@ -81,6 +167,22 @@ module "edge" {
 
 module "front50_bucket" {
   force_destroy = true
+}
+
+# moto 5.2.1 implements no EKS access entries, access policies or add-ons
+# (eksNoAPI), and module.platform depends on all of module.eks (depends_on:
+# the preflight needs Terraform's access entry on EKS), so a targeted apply
+# of the platform would create them too: they are left out of this stack.
+# TestMotoEKS plans them.
+module "eks" {
+  access_entries = {}
+  addons         = {}
+}
+
+# ElastiCache is plan-only here (redisGap): the platform takes the
+# operator's in-cluster Redis, as it does without ha.
+module "platform" {
+  redis_endpoint = null
 }
 
 module "backup_bucket" {
@@ -100,20 +202,24 @@ module "karpenter" {
 // TestMotoAWSComplete: examples/aws-complete applied as one stack against
 // moto with the real hashicorp/aws provider and the spinops provider built
 // by make test: every AWS module wired as the example wires them, and
-// spinops_iam_source_role made in moto's IAM. The spinops layer
-// (module.platform) is planned against a real local API server, not
-// applied (platformGap), and ElastiCache is plan-only (redisGap). Checked
-// with aws-sdk-go-v2: what only the composition decides — the cluster in
-// the network's private subnets, Aurora in its database subnets behind the
+// spinops_iam_source_role made in moto's IAM; the spinops layer
+// (module.platform) applied on a local API server with the platform
+// stand-ins, the way the example's README says a first apply goes (the
+// Secret and ServiceAccount made beforehand, green_promotion_override
+// set). ElastiCache is plan-only (redisGap). Checked with aws-sdk-go-v2
+// and client-go: what only the composition decides — the cluster in the
+// network's private subnets, Aurora in its database subnets behind the
 // database group, the load balancers in the public subnets, every IRSA
 // role trusting this cluster's OIDC provider, the managing role trusting
 // Clouddriver and Rosco in both zones and allowed to assume exactly the
-// managed roles, the DNS names pointing at the load balancers. A second
-// plan changes nothing but the known moto gaps, and destroy removes it all.
+// managed roles, the DNS names pointing at the load balancers, and
+// checkPlatform's. A second plan changes nothing but the known moto gaps,
+// and destroy removes it all.
 func TestMotoAWSComplete(t *testing.T) {
 	t.Parallel()
 	moto := testenv.SharedMoto(t)
-	cluster := testenv.StartCluster(t)
+	cluster := testenv.StartCluster(t, testenv.WithControllerManager())
+	bridgeAddr := startPlatformStandIns(t, cluster)
 	terraform, mirror := terraformAndMirror(t, "aws")
 	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "spinops", "spinops")); err != nil {
 		t.Fatalf("no spinops provider in the mirror %s (scripts/test-modules.sh builds it): %v", mirror, err)
@@ -147,7 +253,6 @@ func TestMotoAWSComplete(t *testing.T) {
 	// module sources (../../modules/...) resolve to the copies; each
 	// module is copied with its own moto gaps (copyModule).
 	dir := t.TempDir()
-	eksAddons := []string{"coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"}
 	// With the example's default_tags the launch template carries tags
 	// of its own, which moto 5.2.1 also copies into the template's data
 	// (moto/ec2/responses/launch_templates.py, create_launch_template,
@@ -173,7 +278,7 @@ func TestMotoAWSComplete(t *testing.T) {
 		copyModule(t, m, filepath.Join(dir, "modules", rel), ignore[filepath.ToSlash(rel)].Ignore)
 	}
 	root := copyModule(t, filepath.Join(repo(t), "examples", "aws-complete"), filepath.Join(dir, "examples", "aws-complete"), nil)
-	writeFile(t, filepath.Join(root, "moto_override.tf"), fmt.Sprintf(awsCompleteOverride, testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, cluster.Kubeconfig))
+	writeFile(t, filepath.Join(root, "moto_override.tf"), fmt.Sprintf(awsCompleteOverride, testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, cluster.Kubeconfig, bridgeAddr))
 	writeFile(t, filepath.Join(root, "moto.auto.tfvars"), fmt.Sprintf(`region              = %q
 azs                 = [%q, %q, %q]
 name                = %q
@@ -183,18 +288,21 @@ front50_bucket      = %q
 backup_bucket       = %q
 admin_principal_arn = "arn:aws:iam::%s:role/spinops-terraform"
 managed_role_arns   = [%q, %q]
-bridge_admin_token  = "moto-test-admin-token-0123456789"
-`, testenv.MotoRegion, azs[0], azs[1], azs[2], name, zoneID, domain, name+"-front50", name+"-backups", testenv.MotoAccountID, managed[0], managed[1]))
+bridge_admin_token  = %q
+# The first apply of a new installation (examples/aws-complete/README.md).
+green_promotion_override  = "first install of this installation (TestMotoAWSComplete)"
+green_deletion_protection = false # so that the test can destroy it
+`, testenv.MotoRegion, azs[0], azs[1], azs[2], name, zoneID, domain, name+"-front50", name+"-backups", testenv.MotoAccountID, managed[0], managed[1], platformAdminToken))
 
 	gaps := mergeGaps(
 		networkGaps().under("module.network"),
 		bucketGaps().under("module.front50_bucket"),
 		bucketGaps().under("module.backup_bucket"),
-		eksGaps([]string{"terraform"}, eksAddons).under("module.eks"),
+		eksGaps(nil, nil).under("module.eks"),
 		karpenterGaps().under("module.karpenter[0]"),
 		edgeGaps().under("module.edge"),
 		motoGaps{
-			PlanOnlyUnder: map[string]string{"module.redis[0]": redisGap, "module.platform": platformGap},
+			PlanOnlyUnder: map[string]string{"module.redis[0]": redisGap},
 			Drift: map[string]string{
 				"module.front50_bucket.aws_s3_bucket.this": bucketTagsGap,
 				"module.backup_bucket.aws_s3_bucket.this":  bucketTagsGap,
@@ -403,5 +511,97 @@ bridge_admin_token  = "moto-test-admin-token-0123456789"
 	}
 	if !found {
 		t.Errorf("no policy of the Load Balancer Controller names the network's VPC %s", vpcARN)
+	}
+
+	checkPlatform(t, cluster, lc, root, str, str("module.network.aws_vpc.this", "id"))
+}
+
+// checkPlatform checks what only the composition decides of the applied
+// spinops layer: every TargetGroupBinding (green's Deck and Gate, the
+// bridge's) names one of the edge's target groups, with that group's
+// target type, in the network's VPC, and a port of a Service that exists
+// beside it; the control cluster is attached through the bridge; and
+// neither the bridge's admin token nor the agent's credential is in the
+// state.
+func checkPlatform(t *testing.T, cluster *testenv.Cluster, lc *elb.Client, root string, str func(address, attr string) string, vpcID string) {
+	t.Helper()
+	ctx := t.Context()
+	edge := map[string]string{ // target group ARN → what it is
+		str("module.edge.aws_lb_target_group.deck", "arn"):           "deck",
+		str("module.edge.aws_lb_target_group.gate", "arn"):           "gate",
+		str(`module.edge.aws_lb_target_group.bridge["this"]`, "arn"): "bridge",
+	}
+	dyn := dynamic.NewForConfigOrDie(cluster.RESTConfig())
+	tgbs, err := dyn.Resource(kube.TargetGroupBindingGVK.GroupVersion().WithResource("targetgroupbindings")).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("listing the TargetGroupBindings: %v", err)
+	}
+	bound := map[string]string{} // what → namespace
+	for _, b := range tgbs.Items {
+		arn, _, _ := unstructured.NestedString(b.Object, "spec", "targetGroupARN")
+		targetType, _, _ := unstructured.NestedString(b.Object, "spec", "targetType")
+		svcName, _, _ := unstructured.NestedString(b.Object, "spec", "serviceRef", "name")
+		port, _, _ := unstructured.NestedFieldNoCopy(b.Object, "spec", "serviceRef", "port")
+		id := b.GetNamespace() + "/" + b.GetName()
+		what, ok := edge[arn]
+		if !ok {
+			t.Errorf("TargetGroupBinding %s names target group %s, which is none of the edge's %v", id, arn, edge)
+			continue
+		}
+		bound[what] = b.GetNamespace()
+		out, err := lc.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}})
+		if err != nil || len(out.TargetGroups) != 1 {
+			t.Fatalf("the %s target group %s: %+v, %v", what, arn, out, err)
+		}
+		// The controller refuses a binding whose targetType differs from
+		// the group's, and a group outside its cluster's VPC.
+		if tg := out.TargetGroups[0]; string(tg.TargetType) != targetType || aws.ToString(tg.VpcId) != vpcID {
+			t.Errorf("TargetGroupBinding %s: targetType %q for a %q target group in VPC %s; want the same type, in the network's VPC %s",
+				id, targetType, tg.TargetType, aws.ToString(tg.VpcId), vpcID)
+		}
+		svc, err := cluster.Clientset().CoreV1().Services(b.GetNamespace()).Get(ctx, svcName, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("TargetGroupBinding %s: its Service %s: %v", id, svcName, err)
+			continue
+		}
+		found := false
+		for _, p := range svc.Spec.Ports {
+			found = found || fmt.Sprint(p.Port) == fmt.Sprint(port)
+		}
+		if !found {
+			t.Errorf("TargetGroupBinding %s names port %v of Service %s, which has %+v", id, port, svcName, svc.Spec.Ports)
+		}
+	}
+	for what, ns := range map[string]string{"deck": "spinnaker-green", "gate": "spinnaker-green", "bridge": platformBridgeNamespace} {
+		if bound[what] != ns {
+			t.Errorf("the edge's %s target group is bound in namespace %q, want %s (bindings: %v)", what, bound[what], ns, bound)
+		}
+	}
+
+	// The control cluster, attached through the bridge: its agent (the
+	// real binary, run from what the resource installed) connected.
+	control := "module.platform.spinops_agent_account.control[0]"
+	if got := str(control, "status"); got != "connected" {
+		t.Errorf("%s status %q, want connected", control, got)
+	}
+
+	// No secret in the state: the bridge's admin token (a write-only
+	// argument) and the agent's credential (kept in the cluster's Secret).
+	state, err := os.ReadFile(filepath.Join(root, "terraform.tfstate"))
+	if err != nil {
+		t.Fatalf("reading the state: %v", err)
+	}
+	sec, err := cluster.Clientset().CoreV1().Secrets(platformAgentNamespace).Get(ctx, "spinops-agent-"+platformControlAccount, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the control agent's Secret: %v", err)
+	}
+	cred := string(sec.Data[attach.SecretCredentialKey])
+	if len(cred) < 16 {
+		t.Fatalf("the control agent's Secret holds a credential of %d bytes", len(cred))
+	}
+	for what, secret := range map[string]string{"the bridge's admin token": platformAdminToken, "the control agent's credential": cred, "the database password": platformSQLPassword} {
+		if strings.Contains(string(state), secret) {
+			t.Errorf("%s is in the state", what)
+		}
 	}
 }

@@ -7,19 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/metadata"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
@@ -28,6 +22,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/bridge"
 	"github.com/spinops/terraform-provider-spinops/internal/bridge/bridgetest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv/podstandin"
 )
 
 // testBridge is a real bridge (TLS, SQLite) run by the test in this
@@ -77,254 +72,6 @@ provider "spinops" {
 `, kubeconfig, address, token, caPEM)
 }
 
-var (
-	spinopsBinOnce sync.Once
-	spinopsBin     string
-	spinopsBinErr  error
-)
-
-// spinopsBinary builds cmd/spinops once per test binary: the stand-in runs
-// the real agent process.
-func spinopsBinary(t *testing.T) string {
-	t.Helper()
-	spinopsBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spinops-bin-")
-		if err != nil {
-			spinopsBinErr = err
-			return
-		}
-		spinopsBin = filepath.Join(dir, "spinops")
-		out, err := exec.Command("go", "build", "-o", spinopsBin, "github.com/spinops/terraform-provider-spinops/cmd/spinops").CombinedOutput()
-		if err != nil {
-			spinopsBinErr = fmt.Errorf("building cmd/spinops: %v\n%s", err, out)
-		}
-	})
-	if spinopsBinErr != nil {
-		t.Fatal(spinopsBinErr)
-	}
-	return spinopsBin
-}
-
-// writeTokenKubeconfig writes a kubeconfig for c that authenticates with
-// token.
-func writeTokenKubeconfig(t *testing.T, c *testenv.Cluster, token string) string {
-	t.Helper()
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["c"] = &clientcmdapi.Cluster{Server: c.Host, CertificateAuthorityData: []byte(c.CAPEM)}
-	cfg.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
-	cfg.CurrentContext = "c"
-	p := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// agentPod stands in for the agent pod of an install_agent Deployment.
-//
-// TEST DOUBLE, named as such: no kubelet runs here, so the Deployment that
-// spinops_agent_account installs cannot start a pod. This does what the
-// kubelet would: it waits for the Deployment, "mounts" its ConfigMap and
-// Secret (files in a temp dir), sets SPINOPS_BRIDGE_ADDRESS from the Secret,
-// gives the process a token of the installed ServiceAccount (TokenRequest, so
-// the agent runs with exactly the RBAC the resource installed), and runs the
-// real `spinops agent` binary. Like a rollout, it restarts the process when
-// the credential changes; like a projected ConfigMap, it rewrites the config
-// file when the ConfigMap changes; it stops the process when the Deployment
-// is deleted.
-type agentPod struct {
-	t        *testing.T
-	cluster  *testenv.Cluster
-	ns, name string
-	dir      string
-	podProcess
-	cred   string
-	config string
-	starts int
-	// healthPort is this stand-in's agent health port (server.port).
-	healthPort int
-	// paused stops the process and keeps it stopped (the pod gone, its
-	// objects left in place), until cleared.
-	paused atomic.Bool
-}
-
-func startAgentPod(t *testing.T, c *testenv.Cluster, ns, account string) *agentPod {
-	p := &agentPod{t: t, cluster: c, ns: ns, name: "spinops-agent-" + account, dir: t.TempDir()}
-	bin := spinopsBinary(t)
-	runStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("agent stand-in %s/%s (%d starts) log:\n%s", ns, p.name, p.starts, p.tail())
-		}
-	})
-	return p
-}
-
-// runStandIn runs a pod stand-in's step every 300 ms, as a kubelet's sync
-// loop would, until the test ends; then stop runs (it kills the process).
-func runStandIn(t *testing.T, step func(ctx context.Context), stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			step(ctx)
-			select {
-			case <-ctx.Done():
-			case <-time.After(300 * time.Millisecond):
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		stop()
-	})
-}
-
-// podProcess is the process a pod stand-in runs, and its log.
-type podProcess struct {
-	logMu sync.Mutex
-	log   bytes.Buffer
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-}
-
-func (p *podProcess) Write(b []byte) (int, error) {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	return p.log.Write(b)
-}
-
-// tail is the end of the process's log.
-func (p *podProcess) tail() string {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	s := p.log.String()
-	if len(s) > 6000 {
-		s = s[len(s)-6000:]
-	}
-	return s
-}
-
-// kill stops the process, as a pod's deletion does.
-func (p *podProcess) kill() {
-	p.mu.Lock()
-	cmd := p.cmd
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd != nil && cmd.Process != nil {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}
-}
-
-func (p *agentPod) step(ctx context.Context, bin string) {
-	if p.paused.Load() {
-		p.kill()
-		p.cred, p.config = "", ""
-		return
-	}
-	cs := p.cluster.Clientset()
-	if _, err := cs.AppsV1().Deployments(p.ns).Get(ctx, p.name, metav1.GetOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			p.kill() // the Deployment is gone: so is its pod
-		}
-		return
-	}
-	sec, err := cs.CoreV1().Secrets(p.ns).Get(ctx, p.name, metav1.GetOptions{})
-	if err != nil {
-		return
-	}
-	cm, err := cs.CoreV1().ConfigMaps(p.ns).Get(ctx, p.name, metav1.GetOptions{})
-	if err != nil {
-		return
-	}
-	// "Mount" the volumes at the stand-in's paths.
-	config := cm.Data[attach.ConfigKey]
-	config = strings.ReplaceAll(config, attach.SecretMountPath+"/", p.dir+"/secret/")
-	cred := string(sec.Data[attach.SecretCredentialKey])
-	p.mu.Lock()
-	running := p.cmd != nil
-	p.mu.Unlock()
-	if cred == p.cred && config == p.config && running {
-		return
-	}
-	_ = os.MkdirAll(filepath.Join(p.dir, "secret"), 0o700)
-	for k, v := range sec.Data {
-		if err := os.WriteFile(filepath.Join(p.dir, "secret", k), v, 0o600); err != nil {
-			p.t.Errorf("stand-in: %v", err)
-			return
-		}
-	}
-	// In-cluster service account → a kubeconfig with a token of the
-	// installed ServiceAccount.
-	tr, err := cs.CoreV1().ServiceAccounts(p.ns).CreateToken(ctx, p.name,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(3600)}}, metav1.CreateOptions{})
-	if err != nil {
-		return
-	}
-	kc := writeTokenKubeconfig(p.t, p.cluster, tr.Status.Token)
-	var parsed map[string]any
-	if err := yaml.Unmarshal([]byte(config), &parsed); err != nil {
-		p.t.Errorf("stand-in: the installed agent config is not YAML: %v", err)
-		return
-	}
-	for _, a := range parsed["kubernetes"].(map[string]any)["accounts"].([]any) {
-		acct := a.(map[string]any)
-		if acct["serviceAccount"] == true {
-			delete(acct, "serviceAccount")
-			acct["kubeconfigFile"] = kc
-		}
-	}
-	// A pod has its own network namespace, so its health port (8082)
-	// never collides with another pod's; here every agent shares the
-	// host's, so each stand-in gets a port of its own.
-	if p.healthPort == 0 {
-		if p.healthPort, err = testenv.FreePort(); err != nil {
-			p.t.Errorf("stand-in: %v", err)
-			return
-		}
-	}
-	server, _ := parsed["server"].(map[string]any)
-	if server == nil {
-		server = map[string]any{}
-	}
-	server["port"] = p.healthPort
-	parsed["server"] = server
-	out, _ := yaml.Marshal(parsed)
-	cfgPath := filepath.Join(p.dir, "agent.yaml")
-	if err := os.WriteFile(cfgPath+".tmp", out, 0o600); err != nil {
-		p.t.Errorf("stand-in: %v", err)
-		return
-	}
-	if err := os.Rename(cfgPath+".tmp", cfgPath); err != nil {
-		p.t.Errorf("stand-in: %v", err)
-		return
-	}
-	restart := cred != p.cred
-	p.cred, p.config = cred, config
-	if !restart && running {
-		return // the agent reloads its config file itself
-	}
-	p.kill()
-	cmd := exec.Command(bin, "agent", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "SPINOPS_BRIDGE_ADDRESS="+string(sec.Data[attach.SecretAddressKey]))
-	cmd.Stdout, cmd.Stderr = &p.podProcess, &p.podProcess
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := testenv.StartCommand(cmd); err != nil {
-		p.t.Errorf("stand-in: starting the agent: %v", err)
-		return
-	}
-	p.mu.Lock()
-	p.cmd = cmd
-	p.starts++
-	p.mu.Unlock()
-}
-
-func ptrInt64(v int64) *int64 { return &v }
-
 // infraAgent stands in for an agent in infrastructure mode, deployed by the
 // platform team on its own (not by the resource): one `spinops agent`
 // process serving several clusters from kubeconfigs, each account's
@@ -344,7 +91,7 @@ type infraAccount struct {
 
 func startInfraAgent(t *testing.T, secrets *testenv.Cluster, ns string, tb *testBridge, accounts ...infraAccount) *infraAgent {
 	a := &infraAgent{t: t}
-	bin := spinopsBinary(t)
+	bin := podstandin.SpinopsBinary(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -108,8 +108,9 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 // spinnaker namespace asks for (spinnaker.ClouddriverURL), read at plan
 // time so a zone switched to or from HA mode is a planned update. When it
 // cannot be read yet (the cluster is known only at apply, or not reachable
-// from where the plan runs) it is the prior value, or unknown for a new
-// account: apply reads it then (resolveClouddriverURL).
+// from where the plan runs, or the namespace has no SpinnakerService yet:
+// the zone is made in the same apply) it is the prior value, or unknown for
+// a new account: apply reads it then (resolveClouddriverURL).
 func (r *agentAccountResource) planClouddriverURL(ctx context.Context, m *agentSpinnakerModel, prior types.String) types.String {
 	if r.data == nil || m.Namespace.IsUnknown() || m.Namespace.IsNull() {
 		return types.StringUnknown()
@@ -119,9 +120,15 @@ func (r *agentAccountResource) planClouddriverURL(ctx context.Context, m *agentS
 	if c == nil || quiet.HasError() {
 		return prior
 	}
-	url, _, err := spinnaker.ClouddriverURL(ctx, c, m.Namespace.ValueString())
+	url, deployed, err := spinnaker.ClouddriverURLOfDeployed(ctx, c, m.Namespace.ValueString())
 	if err != nil {
 		tflog.Warn(ctx, "could not read the SpinnakerService at plan time; apply reads it", map[string]any{"err": err.Error()})
+		return prior
+	}
+	if !deployed {
+		// No SpinnakerService yet: a zone made in the same apply decides
+		// (with HA, spin-clouddriver-caching). A known guess now would
+		// differ from what apply finds.
 		return prior
 	}
 	return types.StringValue(url)

@@ -35,6 +35,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv/podstandin"
 )
 
 // spinnakerCluster is the shared cluster with the Spinnaker Operator's
@@ -157,7 +158,7 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 	const name = "target-one"
 	const addr = "spinops_agent_account.this"
 	agentNS := "agent-" + name
-	startAgentPod(t, target, agentNS, name)
+	podstandin.StartAgentPod(t, target, agentNS, name)
 	tcs := target.Clientset()
 	var rotated []string
 
@@ -546,7 +547,7 @@ func TestAccAgentAccount_errors(t *testing.T) {
 	if _, err := tb.admin.RegisterAccount(tb.ctx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: "taken"}}); err != nil {
 		t.Fatal(err)
 	}
-	nobody := writeTokenKubeconfig(t, spin, spin.NobodyToken)
+	nobody := podstandin.WriteTokenKubeconfig(t, spin, spin.NobodyToken)
 	withBridge := func(address, token, body string) string {
 		return bridgeProviderBlock(spin.Kubeconfig, address, token, tb.CAPEM) + body
 	}
@@ -824,6 +825,7 @@ func TestAccAgentAccount_clouddriverURLFollowsHA(t *testing.T) {
 	}
 	setHA(plainNS, false)
 	setHA(haNS, true)
+	laterNS := spin.Namespace(t) // its zone comes later (as one made in the same apply)
 	acct := func(res, ns, extra string) string {
 		return fmt.Sprintf(`
 resource "spinops_agent_account" %q {
@@ -836,7 +838,7 @@ resource "spinops_agent_account" %q {
 `, res, res, ns, extra)
 	}
 	config := tb.providerBlock(spin) + acct("cd-plain", plainNS, "") + acct("cd-ha", haNS, "") +
-		acct("cd-set", haNS, `clouddriver_url = "http://clouddriver.example:7002"`)
+		acct("cd-set", haNS, `clouddriver_url = "http://clouddriver.example:7002"`) + acct("cd-later", laterNS, "")
 	registered := func(want map[string]string) tfresource.TestCheckFunc {
 		return func(*terraform.State) error {
 			for name, url := range want {
@@ -860,12 +862,18 @@ resource "spinops_agent_account" %q {
 			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("spinops_agent_account.cd-plain", tfjsonpath.New("spinnaker").AtMapKey("clouddriver_url"), knownvalue.StringExact(plain)),
 				plancheck.ExpectKnownValue("spinops_agent_account.cd-ha", tfjsonpath.New("spinnaker").AtMapKey("clouddriver_url"), knownvalue.StringExact(caching)),
+				// No SpinnakerService yet: unknown, not a guess. A zone made
+				// in the same apply (modules/spinops/platform: green with HA)
+				// decides it, and a known spin-clouddriver here made
+				// Terraform's final plan inconsistent.
+				plancheck.ExpectUnknownValue("spinops_agent_account.cd-later", tfjsonpath.New("spinnaker").AtMapKey("clouddriver_url")),
 			}},
-			Check: registered(map[string]string{"cd-plain": plain, "cd-ha": caching, "cd-set": "http://clouddriver.example:7002"}),
+			Check: registered(map[string]string{"cd-plain": plain, "cd-ha": caching, "cd-set": "http://clouddriver.example:7002",
+				"cd-later": "http://spin-clouddriver." + laterNS + ":7002"}),
 		}, {
 			// The plain zone is switched to HA: the next plan updates that
 			// account only, and the bridge then pushes to the caching service.
-			PreConfig: func() { setHA(plainNS, true) },
+			PreConfig: func() { setHA(plainNS, true); setHA(laterNS, true) },
 			Config:    config,
 			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction("spinops_agent_account.cd-plain", plancheck.ResourceActionUpdate),
@@ -873,8 +881,12 @@ resource "spinops_agent_account" %q {
 					knownvalue.StringExact("http://spin-clouddriver-caching."+plainNS+":7002")),
 				plancheck.ExpectResourceAction("spinops_agent_account.cd-ha", plancheck.ResourceActionNoop),
 				plancheck.ExpectResourceAction("spinops_agent_account.cd-set", plancheck.ResourceActionNoop),
+				// Its zone has come, with HA.
+				plancheck.ExpectKnownValue("spinops_agent_account.cd-later", tfjsonpath.New("spinnaker").AtMapKey("clouddriver_url"),
+					knownvalue.StringExact("http://spin-clouddriver-caching."+laterNS+":7002")),
 			}},
-			Check: registered(map[string]string{"cd-plain": "http://spin-clouddriver-caching." + plainNS + ":7002", "cd-ha": caching}),
+			Check: registered(map[string]string{"cd-plain": "http://spin-clouddriver-caching." + plainNS + ":7002", "cd-ha": caching,
+				"cd-later": "http://spin-clouddriver-caching." + laterNS + ":7002"}),
 		}, {
 			// And back.
 			PreConfig: func() { setHA(plainNS, false) },

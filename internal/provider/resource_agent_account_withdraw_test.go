@@ -19,6 +19,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/bridge"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv/podstandin"
 )
 
 // TestAccAgentAccount_withdrawnFromSpinnaker: the agent goes away for
@@ -38,7 +39,7 @@ func TestAccAgentAccount_withdrawnFromSpinnaker(t *testing.T) {
 	})
 	const name = "tf-acc-withdrawn"
 	const addr = "spinops_agent_account.this"
-	pod := startAgentPod(t, target, "agent-"+name, name)
+	pod := podstandin.StartAgentPod(t, target, "agent-"+name, name)
 	config := strings.Replace(agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap"]`), `grace_period = "30s"`, `grace_period = "2s"`, 1)
 	noWait := strings.Replace(strings.Replace(agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap"]`, "wait_for_sync = false"),
 		`grace_period = "30s"`, `grace_period = "2s"`, 1), "spinnaker {\n", "spinnaker {\n    cache_interval_seconds = 20\n", 1)
@@ -81,7 +82,7 @@ func TestAccAgentAccount_withdrawnFromSpinnaker(t *testing.T) {
 				// "withdrawn", and the plan is empty.
 				PreConfig: func() {
 					waitEnabled(true)
-					pod.paused.Store(true)
+					pod.Paused.Store(true)
 					waitEnabled(false)
 				},
 				Config:            config,
@@ -111,7 +112,7 @@ func TestAccAgentAccount_withdrawnFromSpinnaker(t *testing.T) {
 			{
 				// The agent is back: the bridge enables the account again.
 				PreConfig: func() {
-					pod.paused.Store(false)
+					pod.Paused.Store(false)
 					waitEnabled(true)
 				},
 				Config:            noWait,

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/robfig/cron/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -91,6 +92,22 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	if err != nil {
 		diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
 		return
+	}
+	// Kubernetes makes no pod for a missing ServiceAccount: the archiver's
+	// Deployment and every backup Job would stay without pods, with nothing
+	// in Terraform to say so.
+	if sa := plan.ServiceAccountName.ValueString(); sa != "" {
+		if _, err := client.Clientset.CoreV1().ServiceAccounts(plan.Namespace.ValueString()).Get(ctx, sa, metav1.GetOptions{}); err != nil {
+			msg := fmt.Sprintf("reading ServiceAccount %s/%s, which the backup pods run as: %v", plan.Namespace.ValueString(), sa, err)
+			if apierrors.IsNotFound(err) {
+				msg = fmt.Sprintf("ServiceAccount %q does not exist in namespace %s. The backup CronJob's pods and the binary-log archiver run as it "+
+					"(service_account_name), and Kubernetes creates no pod without it, so no backup would run. Create it first, with the "+
+					"annotation that lets it reach the buckets (on EKS eks.amazonaws.com/role-arn: the backup role, modules/aws/iam's "+
+					"service_account_annotations; on GKE iam.gke.io/gcp-service-account), then apply again.", sa, plan.Namespace.ValueString())
+			}
+			diags.AddAttributeError(path.Root("service_account_name"), fmt.Sprintf("%s backup policy (%s)", verb, id), msg)
+			return
+		}
 	}
 	if m := config.Sources.MySQL; m != nil && !m.PasswordWO.IsNull() {
 		pol.Password = m.PasswordWO.ValueString()

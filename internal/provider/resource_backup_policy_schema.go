@@ -55,7 +55,7 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSpinopsImage()),
 				MarkdownDescription: "The spinops container image (runs `spinops backup`). Defaults to the release's own image, `ghcr.io/spinops/spinops:<provider version>` (pinned by digest in a release build).",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
-			"service_account_name":    schema.StringAttribute{Optional: true, MarkdownDescription: "ServiceAccount of the pods (for IRSA / Workload Identity access to the buckets)."},
+			"service_account_name":    schema.StringAttribute{Optional: true, MarkdownDescription: "ServiceAccount of the pods (for IRSA / Workload Identity access to the buckets). It must exist in `namespace` (create it with its IRSA or Workload Identity annotation): the apply is refused while it is missing, since Kubernetes would create no backup or archiver pod."},
 			"credentials_secret_name": schema.StringAttribute{Optional: true, MarkdownDescription: "An existing Secret whose keys become the pods' environment variables (e.g. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)."},
 			"last_successful_backup":  schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup at the destination, or null."},
 			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
@@ -98,24 +101,88 @@ data "spinops_backups" "all" {
 `, kubeconfig, ns, endpoint, bucket, dbHost, dbPort, db, schedule, pitr, countKeep, accBackupPassword, accBackupSigningKey)
 }
 
-func TestAccBackupPolicy_basic(t *testing.T) {
-	if testing.Short() {
-		t.Skip("acceptance test")
-	}
+// backupPolicyEnv is what a backup policy test runs against: the shared
+// cluster, MariaDB and moto (its endpoint and credentials in the
+// environment, as the provider reads them), a namespace and a database.
+func backupPolicyEnv(t *testing.T) (*testenv.Cluster, *testenv.MariaDB, *testenv.Moto, string, string) {
+	t.Helper()
 	c := testenv.SharedCluster(t)
 	mdb := testenv.SharedMariaDB(t)
 	moto := testenv.SharedMoto(t)
 	moto.SetEnv(t)
-	ns := c.Namespace(t)
-	db := mdb.Database(t)
+	return c, mdb, moto, c.Namespace(t), mdb.Database(t)
+}
 
-	// A backup made by the engine, as the CronJob would make it.
+// backupBucket makes a bucket in moto for the backups.
+func backupBucket(t *testing.T, moto *testenv.Moto) (*s3.Client, string) {
+	t.Helper()
 	cfg := aws.Config{Region: testenv.MotoRegion, Credentials: credentials.NewStaticCredentialsProvider(testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, "")}
 	s3c := awscloud.NewS3Client(cfg, awscloud.Endpoints{}, awscloud.S3Options{Endpoint: moto.Endpoint, PathStyle: true})
 	bucket := testenv.UniqueName("tf-acc-test-", 8)
 	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
+	return s3c, bucket
+}
+
+// TestAccBackupPolicy_serviceAccountMustExist: with service_account_name,
+// the policy is refused while that ServiceAccount is missing (Kubernetes
+// would create no backup pod and no archiver pod, and nothing in Terraform
+// would say so; examples/aws-complete's first apply found it), with a
+// message that says what to create; once it exists the policy applies and
+// its pods run as it.
+func TestAccBackupPolicy_serviceAccountMustExist(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	c, mdb, moto, ns, db := backupPolicyEnv(t)
+	_, bucket := backupBucket(t, moto)
+	conf := strings.Replace(backupPolicyConfig(c.Kubeconfig, ns, moto.Endpoint, bucket, mdb.Host, mdb.Port, db, "0 */6 * * *", true, 7),
+		`name      = "spinnaker"`, `name      = "spinnaker"
+  service_account_name = "spinops-backup"`, 1)
+	name := backup.ObjectName("spinnaker")
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config:      conf,
+				ExpectError: regexp.MustCompile(`(?s)ServiceAccount "spinops-backup" does not exist in namespace\s+` + ns + `.*no backup would\s+run.*Create it first`),
+			},
+			{
+				PreConfig: func() {
+					// Refused before anything was applied.
+					if _, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+						t.Fatalf("the CronJob was made for a missing ServiceAccount: %v", err)
+					}
+					sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "spinops-backup", Namespace: ns}}
+					if _, err := c.Clientset().CoreV1().ServiceAccounts(ns).Create(t.Context(), sa, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: conf,
+				Check: func(*terraform.State) error {
+					cj, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if got := cj.Spec.JobTemplate.Spec.Template.Spec.ServiceAccountName; got != "spinops-backup" {
+						return fmt.Errorf("the backup pods run as %q, want spinops-backup", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func TestAccBackupPolicy_basic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test")
+	}
+	c, mdb, moto, ns, db := backupPolicyEnv(t)
+
+	// A backup made by the engine, as the CronJob would make it.
+	s3c, bucket := backupBucket(t, moto)
 	eng := &backup.Engine{Dest: backup.NewS3Store(s3c, backup.Location{Scheme: "s3", Bucket: bucket, Prefix: "spinnaker/"})}
 	m, err := eng.Run(t.Context(), backup.RunOptions{
 		MySQL:     &backup.MySQLServer{Host: mdb.Host, Port: mdb.Port, User: mdb.RootUser, Password: mdb.RootPassword},

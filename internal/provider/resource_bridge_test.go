@@ -26,6 +26,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv/podstandin"
 )
 
 const (
@@ -117,10 +118,10 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	pod := startBridgePod(t, spin, ns, "spinops-bridge", port)
+	pod := podstandin.StartBridgePod(t, spin, ns, "spinops-bridge", port)
 	cs := spin.Clientset()
 	const account = "through-deployed-bridge"
-	startAgentPod(t, spin, "agent-"+account, account)
+	podstandin.StartAgentPod(t, spin, "agent-"+account, account)
 
 	bridgeSecrets := func() []string {
 		out := []string{bridgeTokenV1}
@@ -246,7 +247,7 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 				Check: tfresource.ComposeTestCheckFunc(deployed, caMatchesServer, stateHoldsNo(bridgeSecrets)),
 			},
 			{
-				PreConfig: func() { pod.ready(t) },
+				PreConfig: func() { pod.Ready(t) },
 				Config:    attached,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("spinops_agent_account.this", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
@@ -286,12 +287,12 @@ func TestAccBridge_oneApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod := startBridgePod(t, c, ns, "spinops-bridge", port)
+	pod := podstandin.StartBridgePod(t, c, ns, "spinops-bridge", port)
 	operatortest.StartKubeletWith(t, c.RESTConfig(), operatortest.KubeletOptions{PodIP: "10.0.0.10", Hold: func(p *corev1.Pod) bool {
-		return p.Namespace == ns && p.Labels["app.kubernetes.io/name"] == "spinops-bridge" && !pod.serving()
+		return p.Namespace == ns && p.Labels["app.kubernetes.io/name"] == "spinops-bridge" && !pod.Serving()
 	}})
 	const account = "one-apply"
-	startAgentPod(t, c, "agent-"+account, account)
+	podstandin.StartAgentPod(t, c, "agent-"+account, account)
 	cfg := strings.Replace(bridgeResourceConfig(c, ns, spinNS, fmt.Sprintf("127.0.0.1:%d", port), bridgeTokenV1, 1, ""), "wait                   = false", "wait                   = true", 1) +
 		fleetConfig(c, account, spinNS)
 	tfresource.Test(t, tfresource.TestCase{

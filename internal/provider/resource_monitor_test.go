@@ -21,6 +21,7 @@ import (
 
 	"github.com/spinops/terraform-provider-spinops/internal/monitor"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv/podstandin"
 )
 
 // TestAccMonitor_deployedMonitorMeasuresAZone deploys the monitor with
@@ -62,7 +63,7 @@ func TestAccMonitor_deployedMonitorMeasuresAZone(t *testing.T) {
 		_, _ = hooks.Write(append(b, '\n'))
 	}))
 	t.Cleanup(hook.Close)
-	startDeploymentPod(t, c, monNS, "spinops-monitor", map[string]int{"--metrics-addr": freePort(t)}, "--kubeconfig", "")
+	podstandin.StartDeploymentPod(t, c, monNS, "spinops-monitor", map[string]int{"--metrics-addr": freePort(t)}, "--kubeconfig", "")
 
 	base := fmt.Sprintf(`
 provider "spinops" {

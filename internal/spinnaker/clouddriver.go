@@ -35,20 +35,34 @@ const clouddriverPort = 7002
 // without the Operator), the result is spin-clouddriver. An error (no
 // permission to list SpinnakerServices) comes with that same default.
 func ClouddriverURL(ctx context.Context, c *kube.Client, ns string) (url string, ha bool, err error) {
+	url, ha, _, err = clouddriverURL(ctx, c, ns)
+	return url, ha, err
+}
+
+// ClouddriverURLOfDeployed is ClouddriverURL where a SpinnakerService
+// already decides it: deployed is false when namespace ns has none yet (or
+// the cluster does not serve the kind), as before a zone made in the same
+// apply, whose HA setting is not known until then.
+func ClouddriverURLOfDeployed(ctx context.Context, c *kube.Client, ns string) (url string, deployed bool, err error) {
+	url, _, deployed, err = clouddriverURL(ctx, c, ns)
+	return url, deployed, err
+}
+
+func clouddriverURL(ctx context.Context, c *kube.Client, ns string) (url string, ha, deployed bool, err error) {
 	def := fmt.Sprintf("http://spin-clouddriver.%s:%d", ns, clouddriverPort)
 	list, err := c.Dynamic.Resource(SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-			return def, false, nil
+			return def, false, false, nil
 		}
-		return def, false, fmt.Errorf("listing the SpinnakerServices in %s to tell whether Clouddriver runs in HA mode: %w", ns, err)
+		return def, false, false, fmt.Errorf("listing the SpinnakerServices in %s to tell whether Clouddriver runs in HA mode: %w", ns, err)
 	}
 	for i := range list.Items {
 		if ClouddriverHA(&list.Items[i]) {
-			return fmt.Sprintf("http://spin-clouddriver-caching.%s:%d", ns, clouddriverPort), true, nil
+			return fmt.Sprintf("http://spin-clouddriver-caching.%s:%d", ns, clouddriverPort), true, true, nil
 		}
 	}
-	return def, false, nil
+	return def, false, len(list.Items) > 0, nil
 }
 
 // ClouddriverHA reports whether a SpinnakerService splits Clouddriver

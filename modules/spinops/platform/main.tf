@@ -188,4 +188,19 @@ resource "spinops_zone" "green" {
       policy_id = backup_before_upgrade.value
     }
   }
+
+  # The first apply creates red and green together: red cannot have
+  # verified the version soak ago, so green needs this once (recorded in
+  # the promotion ledger).
+  dynamic "promotion_override" {
+    for_each = var.zones.green.promotion_override == null ? [] : [var.zones.green.promotion_override]
+
+    content {
+      reason = promotion_override.value
+    }
+  }
+
+  # Red proves every change first: within one apply red's upgrade, and its
+  # verification, come before green's.
+  depends_on = [spinops_zone.red]
 }

@@ -146,6 +146,9 @@ variable "zones" {
     Spinnaker service (Halyard's kubernetes.serviceAnnotations; for Deck and Gate only without expose, e.g. modules/gcp/edge's NEG
     annotations). config_overrides: Halyard YAML merged last.
     green.backup_before_upgrade: every upgrade first runs the module's backup policy and is refused when it fails.
+    green.promotion_override: a reason (recorded in the promotion ledger) to let green take a version the promotion gate refuses:
+    the first apply of a new installation, which creates red and green together (red cannot have verified a version soak ago),
+    or an emergency. Remove it afterwards: while it is set, no upgrade of green is gated.
   EOT
   type = object({
     red = optional(object({
@@ -188,10 +191,16 @@ variable "zones" {
       config_overrides      = optional(string)
       backup_before_upgrade = optional(bool, false)
       deletion_protection   = optional(bool, true)
+      promotion_override    = optional(string)
     }), {})
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = var.zones.green.promotion_override == null ? true : length(trimspace(var.zones.green.promotion_override)) >= 10
+    error_message = "zones.green.promotion_override is a reason recorded in the promotion ledger: at least 10 characters (e.g. \"first install of the installation\"), or null."
+  }
 
   validation {
     condition     = alltrue([for z in [var.zones.red, var.zones.green] : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", z.namespace))])

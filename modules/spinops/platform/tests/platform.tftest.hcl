@@ -110,6 +110,11 @@ run "green_is_production_red_the_sandbox" {
   }
 
   assert {
+    condition     = spinops_zone.green.promotion_override == null
+    error_message = "Green is gated by promotion unless an override is given."
+  }
+
+  assert {
     condition     = spinops_managed_spinnaker.this.sql.reader_endpoint == "reader.example.internal" && spinops_managed_spinnaker.this.sql.password_secret == null && spinops_managed_spinnaker.this.sql.password_wo_version == 1
     error_message = "The installation reads from the given reader endpoint, with the write-only password (version 1)."
   }
@@ -418,6 +423,29 @@ run "refuses_a_bad_expose_type" {
 
   variables {
     zones = { green = { expose = { type = "nodeport" } } }
+  }
+
+  expect_failures = [var.zones]
+}
+
+run "first_install_overrides_the_gate_for_green" {
+  command = plan
+
+  variables {
+    zones = { green = { promotion_override = "first install of this installation" } }
+  }
+
+  assert {
+    condition     = spinops_zone.green.promotion_override.reason == "first install of this installation"
+    error_message = "zones.green.promotion_override becomes green's promotion_override reason."
+  }
+}
+
+run "refuses_a_short_promotion_override" {
+  command = plan
+
+  variables {
+    zones = { green = { promotion_override = "first" } }
   }
 
   expect_failures = [var.zones]
