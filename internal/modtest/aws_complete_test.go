@@ -55,7 +55,9 @@ const (
 	platformSQLPassword     = "moto-test-sql-password-9876543210"
 )
 
-// startPlatformStandIns runs those stand-ins against c; it returns the
+// startPlatformStandIns runs those stand-ins against c, and makes what the
+// example's README has its user make before the first apply (the
+// database password's Secret, the backups' ServiceAccount); it returns the
 // loopback address the bridge's pod serves gRPC on.
 func startPlatformStandIns(t *testing.T, c *testenv.Cluster) string {
 	t.Helper()
