@@ -218,9 +218,12 @@ module "karpenter" {
 // checkPlatform's. A second plan changes nothing but the known moto gaps,
 // and destroy removes it all.
 func TestMotoAWSComplete(t *testing.T) {
+	// The cluster starts before the package's tests go parallel, so that
+	// its start does not compete with their terraform runs (on a loaded
+	// 2-core CI machine kube-apiserver once missed k8s-testenv's 90 s).
+	cluster := testenv.StartCluster(t, testenv.WithControllerManager())
 	t.Parallel()
 	moto := testenv.SharedMoto(t)
-	cluster := testenv.StartCluster(t, testenv.WithControllerManager())
 	bridgeAddr := startPlatformStandIns(t, cluster)
 	terraform, mirror := terraformAndMirror(t, "aws")
 	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "spinops", "spinops")); err != nil {

@@ -22,7 +22,7 @@ import (
 const KubernetesVersion = "v1.37.2"
 
 const (
-	clusterStartTimeout = 3 * time.Minute
+	clusterStartTimeout = 5 * time.Minute // two tries of k8s-testenv (etcd 30 s, kube-apiserver 90 s each) on a loaded machine
 	clusterStopGrace    = 15 * time.Second
 )
 
