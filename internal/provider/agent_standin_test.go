@@ -93,64 +93,55 @@ func startInfraAgent(t *testing.T, secrets *testenv.Cluster, ns string, tb *test
 	a := &infraAgent{t: t}
 	bin := podstandin.SpinopsBinary(t)
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		written := map[string]string{}
-		for ctx.Err() == nil {
-			changed := false
-			var list []any
-			for _, acct := range accounts {
-				sec, err := secrets.Clientset().CoreV1().Secrets(ns).Get(ctx, "spinops-agent-"+acct.name, metav1.GetOptions{})
-				if err != nil {
-					continue
-				}
-				cred := string(sec.Data[attach.SecretCredentialKey])
-				f := filepath.Join(dir, acct.name+".credential")
-				if written[acct.name] != cred {
-					_ = os.WriteFile(f, []byte(cred), 0o600)
-					written[acct.name] = cred
-					changed = true
-				}
-				list = append(list, map[string]any{"name": acct.name, "kubeconfigFile": acct.kubeconfig, "credentialFile": f})
+	written := map[string]string{}
+	step := func(ctx context.Context) {
+		changed := false
+		var list []any
+		for _, acct := range accounts {
+			sec, err := secrets.Clientset().CoreV1().Secrets(ns).Get(ctx, "spinops-agent-"+acct.name, metav1.GetOptions{})
+			if err != nil {
+				continue
 			}
-			if changed && len(list) > 0 {
-				cfg := map[string]any{"mode": "infrastructure", "agentId": "infra-standin",
-					"bridge":     map[string]any{"grpc": tb.Addr, "tls": map[string]any{"caCertFile": tb.caPath}},
-					"kubernetes": map[string]any{"accounts": list},
-					// No health listener: it would share the host's 8082
-					// with every other stand-in (a pod has its own).
-					"server": map[string]any{"port": -1}}
-				out, _ := yaml.Marshal(cfg)
-				p := filepath.Join(dir, "agent.yaml")
-				_ = os.WriteFile(p+".tmp", out, 0o600)
-				_ = os.Rename(p+".tmp", p)
-				a.mu.Lock()
-				if a.cmd != nil {
-					// A credential changed: restart, as a rollout would.
-					_ = a.cmd.Process.Signal(syscall.SIGTERM)
-					_ = a.cmd.Wait()
-				}
-				cmd := exec.Command(bin, "agent", "--config", p)
-				cmd.Stdout, cmd.Stderr = &infraWriter{a}, &infraWriter{a}
-				cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-				if err := testenv.StartCommand(cmd); err != nil {
-					t.Errorf("infra stand-in: %v", err)
-				}
-				a.cmd = cmd
-				a.mu.Unlock()
+			cred := string(sec.Data[attach.SecretCredentialKey])
+			f := filepath.Join(dir, acct.name+".credential")
+			if written[acct.name] != cred {
+				_ = os.WriteFile(f, []byte(cred), 0o600)
+				written[acct.name] = cred
+				changed = true
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(300 * time.Millisecond):
-			}
+			list = append(list, map[string]any{"name": acct.name, "kubeconfigFile": acct.kubeconfig, "credentialFile": f})
 		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
+		if !changed || len(list) == 0 {
+			return
+		}
+		cfg := map[string]any{"mode": "infrastructure", "agentId": "infra-standin",
+			"bridge":     map[string]any{"grpc": tb.Addr, "tls": map[string]any{"caCertFile": tb.caPath}},
+			"kubernetes": map[string]any{"accounts": list},
+			// No health listener: it would share the host's 8082
+			// with every other stand-in (a pod has its own).
+			"server": map[string]any{"port": -1}}
+		out, _ := yaml.Marshal(cfg)
+		p := filepath.Join(dir, "agent.yaml")
+		_ = os.WriteFile(p+".tmp", out, 0o600)
+		_ = os.Rename(p+".tmp", p)
 		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.cmd != nil {
+			// A credential changed: restart, as a rollout would.
+			_ = a.cmd.Process.Signal(syscall.SIGTERM)
+			_ = a.cmd.Wait()
+		}
+		cmd := exec.Command(bin, "agent", "--config", p)
+		cmd.Stdout, cmd.Stderr = &infraWriter{a}, &infraWriter{a}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := testenv.StartCommand(cmd); err != nil {
+			t.Errorf("infra stand-in: %v", err)
+		}
+		a.cmd = cmd
+	}
+	podstandin.RunStandIn(t, step, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
 		if a.cmd != nil {
 			_ = a.cmd.Process.Signal(syscall.SIGTERM)
 			_ = a.cmd.Wait()
@@ -160,7 +151,6 @@ func startInfraAgent(t *testing.T, secrets *testenv.Cluster, ns string, tb *test
 			t.Logf("infrastructure agent stand-in log:\n%s", a.log.String())
 			a.logMu.Unlock()
 		}
-		a.mu.Unlock()
 	})
 	return a
 }

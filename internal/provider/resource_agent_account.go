@@ -120,7 +120,7 @@ func (r *agentAccountResource) planClouddriverURL(ctx context.Context, m *agentS
 	if c == nil || quiet.HasError() {
 		return prior
 	}
-	url, deployed, err := spinnaker.ClouddriverURLOfDeployed(ctx, c, m.Namespace.ValueString())
+	url, _, deployed, err := spinnaker.ClouddriverURL(ctx, c, m.Namespace.ValueString())
 	if err != nil {
 		tflog.Warn(ctx, "could not read the SpinnakerService at plan time; apply reads it", map[string]any{"err": err.Error()})
 		return prior
@@ -145,7 +145,7 @@ func (r *agentAccountResource) resolveClouddriverURL(ctx context.Context, m *age
 	if c == nil {
 		return
 	}
-	url, _, err := spinnaker.ClouddriverURL(ctx, c, m.Spinnaker.Namespace.ValueString())
+	url, _, _, err := spinnaker.ClouddriverURL(ctx, c, m.Spinnaker.Namespace.ValueString())
 	if err != nil {
 		diags.AddAttributeWarning(path.Root("spinnaker").AtName("clouddriver_url"), "Could not tell whether Clouddriver runs in HA mode",
 			err.Error()+"\n\nThe bridge pushes re-cache requests to "+url+"; with Clouddriver in HA mode they belong to spin-clouddriver-caching. "+

@@ -30,25 +30,13 @@ const clouddriverPort = 7002
 // re-cache request needs.
 //
 // ha reports whether any SpinnakerService in ns turns Clouddriver HA on
-// (there is one per namespace: two would create the same Services). With
-// no SpinnakerService, or no SpinnakerService CRD (Spinnaker installed
-// without the Operator), the result is spin-clouddriver. An error (no
-// permission to list SpinnakerServices) comes with that same default.
-func ClouddriverURL(ctx context.Context, c *kube.Client, ns string) (url string, ha bool, err error) {
-	url, ha, _, err = clouddriverURL(ctx, c, ns)
-	return url, ha, err
-}
-
-// ClouddriverURLOfDeployed is ClouddriverURL where a SpinnakerService
-// already decides it: deployed is false when namespace ns has none yet (or
-// the cluster does not serve the kind), as before a zone made in the same
-// apply, whose HA setting is not known until then.
-func ClouddriverURLOfDeployed(ctx context.Context, c *kube.Client, ns string) (url string, deployed bool, err error) {
-	url, _, deployed, err = clouddriverURL(ctx, c, ns)
-	return url, deployed, err
-}
-
-func clouddriverURL(ctx context.Context, c *kube.Client, ns string) (url string, ha, deployed bool, err error) {
+// (there is one per namespace: two would create the same Services), and
+// deployed whether ns has a SpinnakerService at all: without one (a zone
+// made later in the same apply) the URL is not decided yet. With no
+// SpinnakerService, or no SpinnakerService CRD (Spinnaker installed without
+// the Operator), the result is spin-clouddriver. An error (no permission to
+// list SpinnakerServices) comes with that same default.
+func ClouddriverURL(ctx context.Context, c *kube.Client, ns string) (url string, ha, deployed bool, err error) {
 	def := fmt.Sprintf("http://spin-clouddriver.%s:%d", ns, clouddriverPort)
 	list, err := c.Dynamic.Resource(SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {

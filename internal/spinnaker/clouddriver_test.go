@@ -23,7 +23,7 @@ func TestClouddriverURLWithoutOperatorOrPermission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url, ha, err := ClouddriverURL(t.Context(), kc, ns)
+	url, ha, _, err := ClouddriverURL(t.Context(), kc, ns)
 	if err != nil || ha || url != "http://spin-clouddriver."+ns+":7002" {
 		t.Fatalf("without the CRD: %q, %v, %v", url, ha, err)
 	}
@@ -34,7 +34,7 @@ func TestClouddriverURLWithoutOperatorOrPermission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url, ha, err = ClouddriverURL(t.Context(), nobody, ns)
+	url, ha, _, err = ClouddriverURL(t.Context(), nobody, ns)
 	if err == nil || !strings.Contains(err.Error(), "listing the SpinnakerServices in "+ns) || !strings.Contains(err.Error(), "forbidden") {
 		t.Fatalf("without list permission: want an error naming what was not read, got %v", err)
 	}

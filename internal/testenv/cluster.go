@@ -115,7 +115,7 @@ type clusterInfo struct {
 }
 
 func startCluster(ctx context.Context, bin string, cfg clusterConfig) (*Cluster, error) {
-	return retryPortInUse(func() (*Cluster, error) {
+	return retryStart(func() (*Cluster, error) {
 		dir, err := newStateDir("k8s")
 		if err != nil {
 			return nil, err

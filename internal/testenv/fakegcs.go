@@ -62,7 +62,7 @@ func SharedFakeGCS(t testing.TB) *FakeGCS {
 }
 
 func startFakeGCS(ctx context.Context, bin string) (*FakeGCS, error) {
-	return retryPortInUse(func() (*FakeGCS, error) {
+	return retryStart(func() (*FakeGCS, error) {
 		dir, err := newStateDir("gcs")
 		if err != nil {
 			return nil, err

@@ -91,7 +91,7 @@ var mariaDBFastFlags = []string{
 }
 
 func startMariaDB(ctx context.Context, mariadbd, installDB string, extra ...string) (*MariaDB, error) {
-	return retryPortInUse(func() (*MariaDB, error) {
+	return retryStart(func() (*MariaDB, error) {
 		dir, err := newStateDir("mariadb")
 		if err != nil {
 			return nil, err

@@ -63,7 +63,7 @@ func SharedMoto(t testing.TB) *Moto {
 }
 
 func startMoto(ctx context.Context, bin string) (*Moto, error) {
-	return retryPortInUse(func() (*Moto, error) {
+	return retryStart(func() (*Moto, error) {
 		dir, err := newStateDir("moto")
 		if err != nil {
 			return nil, err

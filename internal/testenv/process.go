@@ -135,9 +135,9 @@ func (p *process) waitReady(ctx context.Context, interval time.Duration, check f
 	}
 }
 
-// retryPortInUse runs start up to three times while it fails with
+// retryStart runs start up to three times while it fails with
 // errPortInUse, and once more after errSlowStart.
-func retryPortInUse[T any](start func() (T, error)) (T, error) {
+func retryStart[T any](start func() (T, error)) (T, error) {
 	var (
 		v    T
 		err  error

@@ -9,7 +9,7 @@ import (
 // A start is retried while the port was taken (up to three tries), once
 // after the service gave up waiting for itself (errSlowStart: a loaded
 // machine), and never after anything else.
-func TestRetryPortInUse(t *testing.T) {
+func TestRetryStart(t *testing.T) {
 	other := errors.New("bad flag")
 	for _, tc := range []struct {
 		name  string
@@ -27,7 +27,7 @@ func TestRetryPortInUse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tries := 0
-			_, err := retryPortInUse(func() (int, error) {
+			_, err := retryStart(func() (int, error) {
 				e := tc.errs[tries]
 				tries++
 				if e != nil {

@@ -101,7 +101,7 @@ func StartDeploymentPod(t testing.TB, c *testenv.Cluster, ns, name string, liste
 	t.Helper()
 	p := &DeploymentPod{t: t, cluster: c, ns: ns, name: name, dir: t.TempDir(), listen: listen, identityFlag: identityFlag, identityWhen: identityWhen}
 	bin := SpinopsBinary(t)
-	runStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
+	RunStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
 		p.kill()
 		if t.Failed() {
 			t.Logf("pod stand-in of Deployment %s/%s (%d starts) log:\n%s", ns, name, p.starts, p.tail())
@@ -380,7 +380,7 @@ func StartAgentPod(t testing.TB, c *testenv.Cluster, ns, account string) *AgentP
 func StartAgentPodWith(t testing.TB, c *testenv.Cluster, ns, account string, opts AgentOptions) *AgentPod {
 	p := &AgentPod{t: t, cluster: c, ns: ns, name: "spinops-agent-" + account, dir: t.TempDir(), opts: opts}
 	bin := SpinopsBinary(t)
-	runStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
+	RunStandIn(t, func(ctx context.Context) { p.step(ctx, bin) }, func() {
 		p.kill()
 		if t.Failed() {
 			t.Logf("agent stand-in %s/%s (%d starts) log:\n%s", ns, p.name, p.starts, p.tail())
@@ -389,9 +389,9 @@ func StartAgentPodWith(t testing.TB, c *testenv.Cluster, ns, account string, opt
 	return p
 }
 
-// runStandIn runs a pod stand-in's step every 300 ms, as a kubelet's sync
+// RunStandIn runs a pod stand-in's step every 300 ms, as a kubelet's sync
 // loop would, until the test ends; then stop runs (it kills the process).
-func runStandIn(t testing.TB, step func(ctx context.Context), stop func()) {
+func RunStandIn(t testing.TB, step func(ctx context.Context), stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
