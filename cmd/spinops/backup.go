@@ -46,7 +46,7 @@ func newBackupCommand() *cobra.Command {
 		dest, err := backup.Clients{}.Open(context.Background(), cfg.Destination)
 		return cfg, dest, err
 	}
-	cmd.AddCommand(newBackupRunCommand(load), newBackupArchiveCommand(load), newBackupListCommand(load),
+	cmd.AddCommand(newBackupRunCommand(load), newBackupArchiveCommand(load), newBackupMetricsCommand(load), newBackupListCommand(load),
 		newBackupRestoreCommand(load), newBackupRollbackBucketCommand(load), newBackupVerifyCommand(load))
 	return cmd
 }
@@ -150,7 +150,7 @@ func newBackupArchiveCommand(load loadFunc) *cobra.Command {
 			}
 			a := &backup.Archiver{Server: *mysqlServer(cfg.MySQL), Dest: dest, WorkDir: workDir, FlushInterval: interval, Log: backupLogger()}
 			if metricsAddr != "" {
-				stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, a)
+				stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, a, 30*time.Second)
 				if err != nil {
 					return err
 				}
@@ -165,6 +165,37 @@ func newBackupArchiveCommand(load loadFunc) *cobra.Command {
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (e.g. :9464): backup, restore-window, drill and archiver figures")
 	cmd.Flags().StringVar(&workDir, "work-dir", filepath.Join(os.TempDir(), "spinops-binlogs"), "local directory for the binlog being streamed")
 	cmd.Flags().DurationVar(&interval, "flush-interval", 10*time.Second, "how often the binlog being written is uploaded (the recovery point objective)")
+	return cmd
+}
+
+func newBackupMetricsCommand(load loadFunc) *cobra.Command {
+	var metricsAddr string
+	var every time.Duration
+	cmd := &cobra.Command{
+		Use:   "metrics",
+		Short: "Serve the backups' figures (last backup, restore window, drills) read from the destination as Prometheus /metrics (runs until stopped; archive-binlogs serves them too)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			_, dest, err := load()
+			if err != nil {
+				return err
+			}
+			if every <= 0 {
+				return fmt.Errorf("--interval must be a positive duration, got %s", every)
+			}
+			stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, nil, every)
+			if err != nil {
+				return err
+			}
+			defer stopMetrics()
+			<-ctx.Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", fmt.Sprintf(":%d", backup.MetricsPort), "serve Prometheus /metrics on this address")
+	cmd.Flags().DurationVar(&every, "interval", 30*time.Second, "how often the destination is read")
 	return cmd
 }
 
@@ -405,10 +436,12 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 
 // serveBackupMetrics serves /metrics on addr: the archiver's own figures
 // and, refreshed every 30 seconds, those read from the destination.
-func serveBackupMetrics(ctx context.Context, addr string, dest backup.Store, a *backup.Archiver) (func(), error) {
+func serveBackupMetrics(ctx context.Context, addr string, dest backup.Store, a *backup.Archiver, every time.Duration) (func(), error) {
 	reg := prometheus.NewRegistry()
 	m := backup.NewMetrics(reg)
-	a.Metrics = m
+	if a != nil {
+		a.Metrics = m
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr: %w", err)
@@ -419,11 +452,13 @@ func serveBackupMetrics(ctx context.Context, addr string, dest backup.Store, a *
 	go func() { _ = srv.Serve(ln) }()
 	rctx, cancel := context.WithCancel(ctx)
 	go func() {
-		t := time.NewTicker(30 * time.Second)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			if l, err := backup.List(rctx, dest); err == nil {
 				m.ObserveListing(l)
+			} else if rctx.Err() == nil {
+				backupLogger().Warn("reading the destination for the metrics failed; will retry", "error", err)
 			}
 			select {
 			case <-rctx.Done():

@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -141,6 +146,34 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	if out, _ := runCLI(t, "backup", "list", "--config", cfg); !strings.Contains(out, "last drill:") || !strings.Contains(out, "passed") {
 		t.Errorf("list does not show the drill:\n%s", out)
 	}
+	// What Prometheus scrapes: `backup metrics` (the Deployment of a policy
+	// without point in time) and `archive-binlogs --metrics-addr` (the
+	// archiver's), both from this destination.
+	now := float64(time.Now().Unix())
+	for _, args := range [][]string{
+		{"backup", "metrics", "--config", cfg, "--interval", "200ms"},
+		{"backup", "archive-binlogs", "--config", cfg, "--flush-interval", "300ms", "--work-dir", t.TempDir()},
+	} {
+		got := scrapeCommand(t, args, "spinops_backup_drill_ok")
+		for name, ok := range map[string]func(float64) bool{
+			"spinops_backup_last_success_timestamp":       func(v float64) bool { return v > now-600 && v <= now+60 },
+			"spinops_backup_drill_ok":                     func(v float64) bool { return v == 1 },
+			"spinops_backup_drill_recovery_seconds":       func(v float64) bool { return v > 0 },
+			"spinops_backup_drill_last_success_timestamp": func(v float64) bool { return v > now-600 },
+			"spinops_backup_restore_window_seconds":       func(v float64) bool { return v >= 0 },
+		} {
+			if v, found := got[name]; !found || !ok(v) {
+				t.Errorf("%s: %s = %v (found %t)", args[1], name, v, found)
+			}
+		}
+		if args[1] == "archive-binlogs" {
+			if v := got["spinops_backup_binlog_heartbeat_timestamp"]; v < now-60 {
+				t.Errorf("archive-binlogs: spinops_backup_binlog_heartbeat_timestamp = %v", v)
+			}
+		} else if _, found := got["spinops_backup_binlog_heartbeat_timestamp"]; !found {
+			t.Errorf("backup metrics does not serve the archiver's gauges (at 0): %v", got)
+		}
+	}
 	if _, err := db.ExecContext(ctx, "DELETE FROM spinops_demo.applications"); err != nil {
 		t.Fatal(err)
 	}
@@ -163,4 +196,58 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM spinops_demo.applications").Scan(&n); err != nil || n != 2 {
 		t.Errorf("after restore: %d rows, %v", n, err)
 	}
+}
+
+// scrapeCommand runs a long-running command with --metrics-addr on a free
+// port, reads /metrics until ready is non-zero (the archiver also waits
+// for its first flush), stops the command and returns the samples without
+// labels.
+func scrapeCommand(t *testing.T, args []string, ready string) map[string]float64 {
+	t.Helper()
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out bytes.Buffer
+	root := newRootCommand()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append(args, "--metrics-addr", addr))
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	got := map[string]float64{}
+	deadline := time.Now().Add(30 * time.Second)
+	for got[ready] == 0 || got["spinops_backup_last_success_timestamp"] == 0 || (args[1] == "archive-binlogs" && got["spinops_backup_binlog_heartbeat_timestamp"] == 0) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v: /metrics never showed %s: %v\n%s", args, ready, got, out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		for _, line := range strings.Split(string(body), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 2 && !strings.HasPrefix(line, "#") && !strings.Contains(f[0], "{") {
+				if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+					got[f[0]] = v
+				}
+			}
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%v stopped with %v\n%s", args, err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v did not stop", args)
+	}
+	return got
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,10 +34,17 @@ type Archiver struct {
 	// Metrics, when set, is updated on every flush.
 	Metrics *Metrics
 
-	server string                 // the server key, set by Preflight
-	scans  map[string]*binlogScan // local files scanned so far
-	status ArchiveStatus
+	mu       sync.Mutex             // guards server, which a failover changes
+	server   string                 // the server key: Preflight's, then followServer's
+	serverID uint32                 // its server_id
+	dir      string                 // the server's work directory under WorkDir
+	scans    map[string]*binlogScan // local files scanned so far
+	status   ArchiveStatus
 }
+
+// errOtherServer: another server answers at the address than the one
+// being archived (a failover behind the same name).
+var errOtherServer = errors.New("another server answers at the address")
 
 // Preflight refuses a server without a ROW binary log, wrong credentials
 // and an unwritable destination, and learns the server's identity.
@@ -55,15 +64,85 @@ func (a *Archiver) Preflight(ctx context.Context) error {
 	if err := si.checkPointInTime(a.Server.addr()); err != nil {
 		return err
 	}
-	a.server = si.Key()
+	a.setServer(si)
 	if _, err := exec.LookPath(a.tool()); err != nil {
 		return fmt.Errorf("archiving binlogs needs %s (Debian: apt-get install mariadb-client): %w", a.tool(), err)
 	}
 	return CheckWritable(ctx, a.Dest)
 }
 
-// ServerKey is the archive folder of the server, known after Preflight.
-func (a *Archiver) ServerKey() string { return a.server }
+// ServerKey is the archive folder of the server archived now (known after
+// Preflight; a failover behind the address changes it).
+func (a *Archiver) ServerKey() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.server
+}
+
+func (a *Archiver) setServer(si serverInfo) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.server, a.serverID = si.Key(), si.ServerID
+	a.dir = filepath.Join(a.WorkDir, a.server)
+}
+
+// identify reads who answers at the address now.
+func (a *Archiver) identify(ctx context.Context) (serverInfo, error) {
+	pool, err := a.Server.open("")
+	if err != nil {
+		return serverInfo{}, err
+	}
+	defer pool.Close()
+	if err := pool.PingContext(ctx); err != nil {
+		return serverInfo{}, connectError(a.Server, err)
+	}
+	return readServerInfo(ctx, pool)
+}
+
+// followServer runs before every stream: a failover behind the same
+// address (an RDS or Cloud SQL endpoint, a DNS name, a VIP) puts another
+// server there, whose files are numbered from 1 again, so archiving it
+// under the old server's folder would write over the old server's files
+// and extend the old server's window with the new one's writes. What was
+// received from the old server is flushed to its own folder (files whose
+// events came from another server are dropped: the new server still has
+// them), and archiving goes on under the new server's folder. The old
+// server's archive is left as it is.
+func (a *Archiver) followServer(ctx context.Context, uploaded map[string]int64) error {
+	si, err := a.identify(ctx)
+	if err != nil {
+		return err
+	}
+	if si.Key() == a.server {
+		return nil
+	}
+	if err := si.checkPointInTime(a.Server.addr()); err != nil {
+		return err
+	}
+	old := a.server
+	if err := a.flush(ctx, uploaded, true); err != nil && !errors.Is(err, errOtherServer) {
+		return fmt.Errorf("archiving what was received from %s before another server answered at %s: %w", old, a.Server.addr(), err)
+	}
+	if err := os.RemoveAll(a.dir); err != nil {
+		return fmt.Errorf("removing the work directory of %s: %w", old, err)
+	}
+	a.Log.Warn("another server answers at the address (a failover or a replaced server): its binlogs are archived under its own folder, and the old server's archive is kept as it is",
+		"address", a.Server.addr(), "was", old, "now", si.Key())
+	a.setServer(si)
+	a.startServer(ctx)
+	clear(uploaded)
+	return nil
+}
+
+// startServer begins archiving a.server: its status as last written, no
+// local file scanned.
+func (a *Archiver) startServer(ctx context.Context) {
+	a.scans = map[string]*binlogScan{}
+	a.status = ArchiveStatus{Server: a.server}
+	if st, err := readStatus(ctx, a.Dest, serverBinlogDir(a.server)+statusObject); err == nil && st.Server == a.server {
+		a.status = *st
+	}
+}
 
 func (a *Archiver) tool() string {
 	if a.Tool != "" {
@@ -84,20 +163,34 @@ func (a *Archiver) Run(ctx context.Context) error {
 	if a.Log == nil {
 		a.Log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(a.WorkDir, 0o750); err != nil {
-		return fmt.Errorf("creating the work directory: %w", err)
-	}
-	a.scans = map[string]*binlogScan{}
-	a.status = ArchiveStatus{Server: a.server}
-	if st, err := readStatus(ctx, a.Dest, serverBinlogDir(a.server)+statusObject); err == nil && st.Server == a.server {
-		a.status = *st
-	}
+	a.startServer(ctx)
 	uploaded := map[string]int64{}
 	for {
+		if err := a.followServer(ctx, uploaded); err != nil {
+			if ctx.Err() != nil {
+				return a.flush(context.WithoutCancel(ctx), uploaded, true)
+			}
+			// The server is away (a failover in progress, a restart):
+			// try again, as after a stream that ended.
+			a.Log.Warn("finding the server at the address failed; retrying", "address", a.Server.addr(), "error", err)
+			select {
+			case <-ctx.Done():
+				return a.flush(context.WithoutCancel(ctx), uploaded, true)
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		if err := os.MkdirAll(a.dir, 0o750); err != nil {
+			return fmt.Errorf("creating the work directory: %w", err)
+		}
 		start, err := a.startFile(ctx)
 		if err != nil {
 			return err
 		}
+		// The stream fetches start again from its beginning: what was
+		// scanned of the local copy says nothing about what comes now.
+		delete(a.scans, start)
+		delete(uploaded, start)
 		a.Log.Info("archiving binlogs", "server", a.Server.addr(), "archive", a.server, "from", start, "destination", a.Dest.String())
 		runErr := a.stream(ctx, start, uploaded)
 		if ctx.Err() != nil {
@@ -176,7 +269,7 @@ func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string
 	args := append([]string{"--read-from-remote-server", "--raw", "--stop-never"}, a.Server.cliArgs()...)
 	args = append(args,
 		"--stop-never-slave-server-id="+strconv.Itoa(4000000000+int(time.Now().UnixNano()%100000000)),
-		"--result-file="+a.WorkDir+string(filepath.Separator), start)
+		"--result-file="+a.dir+string(filepath.Separator), start)
 	cmd := exec.CommandContext(sctx, a.tool(), args...)
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+a.Server.Password)
 	var stderr bytes.Buffer
@@ -195,7 +288,13 @@ func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string
 			_ = a.flush(context.WithoutCancel(ctx), uploaded, false)
 			return fmt.Errorf("%s exited: %v: %s", a.tool(), err, strings.TrimSpace(stderr.String()))
 		case <-tick.C:
-			if err := a.flush(ctx, uploaded, false); err != nil {
+			err := a.flush(ctx, uploaded, false)
+			if errors.Is(err, errOtherServer) {
+				cancel() // Run finds who answers now
+				<-done   //nolint:errcheck // killed by the cancel: its exit status says nothing
+				return err
+			}
+			if err != nil {
 				a.Log.Warn("uploading binlogs failed; will retry", "error", err)
 			}
 		case <-ctx.Done():
@@ -213,6 +312,8 @@ type serverPosition struct {
 	At       time.Time
 	File     string
 	Position uint64
+	// Server is the key of the server that answered.
+	Server string
 }
 
 func readServerPosition(ctx context.Context, s MySQLServer) (serverPosition, error) {
@@ -227,6 +328,11 @@ func readServerPosition(ctx context.Context, s MySQLServer) (serverPosition, err
 		return p, connectError(s, err)
 	}
 	defer conn.Close()
+	si, err := readServerInfo(ctx, conn)
+	if err != nil {
+		return p, err
+	}
+	p.Server = si.Key()
 	var ts string
 	if err := conn.QueryRowContext(ctx, "SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ')").Scan(&ts); err != nil {
 		return p, fmt.Errorf("reading the server's clock: %w", err)
@@ -242,9 +348,23 @@ func readServerPosition(ctx context.Context, s MySQLServer) (serverPosition, err
 // finished files once archived, and rewrites the archive status. The
 // status says the archive is caught up only when the server's position,
 // read before the upload, is inside what was archived.
+//
+// Only a.server's own files are uploaded under its folder: when another
+// server answers at the address, a file whose first event (the format
+// description the server wrote) carries another server_id is not
+// uploaded, the status keeps its last position, and flush returns
+// errOtherServer once every file of the archived server is up. (A file
+// whose first event carries a server_id the server had before a runtime
+// change, while the server answers with the same key (MySQL keys by
+// server_uuid), is its own; on MariaDB the key holds the server_id, so a
+// runtime change starts a new folder, as a new server would.)
 func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final bool) error {
 	pos, posErr := readServerPosition(ctx, a.Server)
-	entries, err := os.ReadDir(a.WorkDir)
+	other := posErr == nil && pos.Server != a.server
+	entries, err := os.ReadDir(a.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		entries, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -256,11 +376,18 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	}
 	sort.Slice(names, func(i, j int) bool { return binlogBefore(names[i], names[j]) })
 	var flushErr error
+	foreign := false
 	for i, n := range names {
-		p := filepath.Join(a.WorkDir, n)
+		p := filepath.Join(a.dir, n)
 		sc, err := a.scanLocal(n, p)
 		if err != nil {
 			return err
+		}
+		if sc.ServerID != 0 && sc.ServerID != a.serverID && (other || posErr != nil) {
+			a.Log.Warn("not archived: the binlog's events come from another server than the one archived",
+				"file", n, "server_id", sc.ServerID, "archive", a.server)
+			foreign = true
+			continue // the archived server's other files still go up
 		}
 		current := i == len(names)-1
 		if uploaded[n] != sc.Size {
@@ -277,9 +404,13 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	}
 	now := time.Now().UTC()
 	a.status.HeartbeatAt = now
-	if posErr != nil {
+	switch {
+	case posErr != nil:
 		a.Log.Warn("reading the server's binlog position failed", "error", posErr)
-	} else {
+	case other:
+		// Its position says nothing about this server's archive.
+		foreign = true
+	default:
 		a.status.ServerFile, a.status.ServerPosition = pos.File, pos.Position
 		a.status.BehindBytes = int64(pos.Position)
 		if sc, ok := a.scans[pos.File]; ok && uploaded[pos.File] == sc.Size {
@@ -293,7 +424,10 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 		a.Metrics.archiverFlushed(a.status, a.lastEventAt())
 	}
 	if flushErr != nil {
-		return flushErr
+		return flushErr // an upload failed: retried before anything moves on
+	}
+	if foreign {
+		return errOtherServer
 	}
 	if len(names) == 0 {
 		return nil

@@ -149,7 +149,7 @@ func (e *Engine) drillRestore(ctx context.Context, o DrillOptions, m *Manifest, 
 				return err
 			}
 		}
-		if err := createObjects(ctx, o.Server, st.stage, st.dump); err != nil {
+		if err := createObjects(ctx, o.Server, st.stage, st.dump, nil); err != nil {
 			return err
 		}
 	}

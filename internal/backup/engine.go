@@ -15,6 +15,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -121,11 +124,11 @@ func (e *Engine) Run(ctx context.Context, o RunOptions) (*Manifest, error) {
 	started := e.now().UTC()
 	m := &Manifest{Format: ManifestFormat, ID: newBackupID(started), ToolVersion: e.ToolVersion, StartedAt: started, SnapshotAt: started}
 	dir := backupDir(m.ID)
-	stopLease, err := e.holdLease(ctx, m.ID)
+	lease, err := e.holdLease(ctx, m.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer stopLease()
+	defer lease.stop()
 	e.log().Info("backup started", "backup", m.ID, "destination", e.Dest.String())
 	if o.MySQL != nil {
 		mm, snapAt, err := dumpMySQL(ctx, *o.MySQL, o.Databases, e.Dest, dir, e.Dump, e.log())
@@ -149,7 +152,24 @@ func (e *Engine) Run(ctx context.Context, o RunOptions) (*Manifest, error) {
 		}
 		for i := len(l.Complete) - 1; i >= 0 && prev == nil; i-- {
 			if b := l.Complete[i].Bucket; b != nil && b.Source == o.Bucket.String() {
-				prev = b
+				// Its unchanged objects' parts become this backup's: the
+				// lease says so first, and retention keeps it meanwhile;
+				// then its manifest must still be there (else a retention
+				// that read the leases before took it: copy everything).
+				id := l.Complete[i].ID
+				if err := lease.reuse(ctx, id); err != nil {
+					return nil, fmt.Errorf("backup %s: %w", m.ID, err)
+				}
+				objs, err := e.Dest.List(ctx, manifestKey(id))
+				if err != nil {
+					return nil, fmt.Errorf("backup %s: checking backup %s is still there to build on: %w", m.ID, id, err)
+				}
+				if slices.ContainsFunc(objs, func(o ObjectInfo) bool { return o.Key == manifestKey(id) }) {
+					prev = b
+				} else {
+					e.log().Info("the previous backup went while this one started: every object is copied", "backup", m.ID, "previous", id)
+					break
+				}
 			}
 		}
 		bp, n, err := copyBucket(ctx, o.Bucket, e.Dest, dir, prev, e.log())
@@ -165,7 +185,7 @@ func (e *Engine) Run(ctx context.Context, o RunOptions) (*Manifest, error) {
 	if err := writeManifest(ctx, e.Dest, m, e.Keys); err != nil {
 		return nil, err
 	}
-	stopLease()
+	lease.stop()
 	e.log().Info("backup complete", "backup", m.ID, "stored_bytes", m.StoredBytes, "seconds", m.CompletedAt.Sub(started).Seconds(), "signed", e.Keys.canSign())
 	if _, err := e.ApplyRetention(ctx, o.Retention); err != nil {
 		return m, fmt.Errorf("backup %s is complete, but retention failed: %w", m.ID, err)
@@ -173,15 +193,62 @@ func (e *Engine) Run(ctx context.Context, o RunOptions) (*Manifest, error) {
 	return m, nil
 }
 
-// holdLease writes backups/<id>/lease.json and rewrites it every
-// LeaseInterval until the returned function is called (which removes it).
-func (e *Engine) holdLease(ctx context.Context, id string) (func(), error) {
-	key := backupDir(id) + leaseName
-	put := func(ctx context.Context) error {
-		b, _ := json.Marshal(map[string]any{"backup": id, "renewed_at": time.Now().UTC(), "host": hostname()})
-		return e.Dest.Put(ctx, key, bytes.NewReader(b))
+// leaseRecord is backups/<id>/lease.json: a running backup, renewed
+// every LeaseInterval, and the complete backups whose parts it reuses.
+type leaseRecord struct {
+	Backup    string    `json:"backup"`
+	RenewedAt time.Time `json:"renewed_at"`
+	Host      string    `json:"host"`
+	Reuses    []string  `json:"reuses,omitempty"`
+}
+
+// lease is a running backup's hold on its folder.
+type lease struct {
+	e      *Engine
+	key    string
+	mu     sync.Mutex
+	rec    leaseRecord
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// put writes the lease; the lock is held through the write, so a renewal
+// never lands after (and undoes) a reuse recorded since.
+func (l *lease) put(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rec.RenewedAt = time.Now().UTC()
+	b, _ := json.Marshal(l.rec)
+	return l.e.Dest.Put(ctx, l.key, bytes.NewReader(b))
+}
+
+// reuse records that the backup names parts of backup id (written at
+// once, before any of them is named).
+func (l *lease) reuse(ctx context.Context, id string) error {
+	l.mu.Lock()
+	l.rec.Reuses = append(l.rec.Reuses, id)
+	l.mu.Unlock() // put takes it again for the write
+	if err := l.put(ctx); err != nil {
+		return fmt.Errorf("recording in its lease that it reuses backup %s's parts: %w", id, err)
 	}
-	if err := put(ctx); err != nil {
+	return nil
+}
+
+// stop ends the renewals and removes the lease.
+func (l *lease) stop() {
+	l.once.Do(func() {
+		l.cancel()
+		<-l.done
+		_ = l.e.Dest.Delete(context.WithoutCancel(context.Background()), l.key)
+	})
+}
+
+// holdLease writes backups/<id>/lease.json and rewrites it every
+// LeaseInterval until stop is called (which removes it).
+func (e *Engine) holdLease(ctx context.Context, id string) (*lease, error) {
+	l := &lease{e: e, key: backupDir(id) + leaseName, rec: leaseRecord{Backup: id, Host: hostname()}, done: make(chan struct{})}
+	if err := l.put(ctx); err != nil {
 		return nil, fmt.Errorf("backup %s: writing its lease: %w", id, err)
 	}
 	every := e.LeaseInterval
@@ -189,9 +256,9 @@ func (e *Engine) holdLease(ctx context.Context, id string) (func(), error) {
 		every = time.Minute
 	}
 	lctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+	l.cancel = cancel
 	go func() {
-		defer close(done)
+		defer close(l.done)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -199,22 +266,13 @@ func (e *Engine) holdLease(ctx context.Context, id string) (func(), error) {
 			case <-lctx.Done():
 				return
 			case <-t.C:
-				if err := put(lctx); err != nil && lctx.Err() == nil {
+				if err := l.put(lctx); err != nil && lctx.Err() == nil {
 					e.log().Warn("renewing the backup's lease failed", "backup", id, "error", err)
 				}
 			}
 		}
 	}()
-	stopped := false
-	return func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		<-done
-		_ = e.Dest.Delete(context.WithoutCancel(ctx), key)
-	}, nil
+	return l, nil
 }
 
 func hostname() string {
@@ -222,19 +280,28 @@ func hostname() string {
 	return h
 }
 
-// checkPartsPresent lists the backup's folder and checks every part it
-// wrote is there with its size, so no manifest is ever written for parts
-// something else removed.
+// checkPartsPresent lists the folders of the backup's parts (its own and
+// those of the older backups it reuses parts of) and checks every part is
+// there with its size, so no manifest is ever written for parts something
+// else removed.
 func (e *Engine) checkPartsPresent(ctx context.Context, m *Manifest) error {
-	objs, err := e.Dest.List(ctx, backupDir(m.ID))
-	if err != nil {
-		return fmt.Errorf("listing its parts: %w", err)
-	}
 	have := map[string]int64{}
-	for _, o := range objs {
-		have[o.Key] = o.Size
+	listed := map[string]bool{}
+	for _, p := range m.allParts() {
+		dir := partFolder(p.Path)
+		if listed[dir] {
+			continue
+		}
+		listed[dir] = true
+		objs, err := e.Dest.List(ctx, dir)
+		if err != nil {
+			return fmt.Errorf("listing its parts: %w", err)
+		}
+		for _, o := range objs {
+			have[o.Key] = o.Size
+		}
 	}
-	for _, p := range m.ownParts() {
+	for _, p := range m.allParts() {
 		if size, ok := have[p.Path]; !ok || size != p.Size {
 			return fmt.Errorf("part %s disappeared or changed while the backup ran (%d bytes, want %d): no manifest written", p.Path, size, p.Size)
 		}
@@ -242,16 +309,13 @@ func (e *Engine) checkPartsPresent(ctx context.Context, m *Manifest) error {
 	return nil
 }
 
-// ownParts are the parts stored in m's own folder.
-func (m *Manifest) ownParts() []Part {
-	var out []Part
-	dir := backupDir(m.ID)
-	for _, p := range m.allParts() {
-		if len(p.Path) > len(dir) && p.Path[:len(dir)] == dir {
-			out = append(out, p)
-		}
+// partFolder is the backup folder a part is stored in.
+func partFolder(path string) string {
+	rest := strings.TrimPrefix(path, backupsDir)
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return backupsDir + rest[:i+1]
 	}
-	return out
+	return path
 }
 
 func (m *Manifest) allParts() []Part {
@@ -351,6 +415,7 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 	}
 	e.log().Info("restore started", "backup", m.ID, "snapshot_at", m.SnapshotAt)
 	var stages []staged
+	var sw *swapped
 	if o.MySQL != nil {
 		if stages, err = stageMySQL(ctx, e.Dest, m.MySQL, *o.MySQL, e.log()); err != nil {
 			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
@@ -366,17 +431,27 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 				return m, fmt.Errorf("replaying the binlog of backup %s up to %s (nothing in the targets was changed): %w", m.ID, o.At.UTC().Format(time.RFC3339), err)
 			}
 		}
-		if err := swapIn(ctx, *o.MySQL, stages, e.log()); err != nil {
+		if sw, err = swapIn(ctx, *o.MySQL, stages, e.log()); err != nil {
+			e.dropStages(context.WithoutCancel(ctx), *o.MySQL, stages)
 			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}
 	}
 	if o.Bucket != nil {
 		if err := restoreBucket(ctx, e.Dest, m.ID, m.Bucket, *o.Bucket, existing, e.log()); err != nil {
-			if o.MySQL != nil {
-				return m, fmt.Errorf("restoring backup %s: the databases were restored, the bucket was not: %w", m.ID, err)
+			if sw != nil {
+				// The databases go back too: a backup is restored whole
+				// or not at all.
+				if rbErr := sw.rollBack(ctx); rbErr != nil {
+					return m, fmt.Errorf("restoring backup %s: the bucket was not restored: %w; putting the databases back failed too (they hold the backup's data): %v", m.ID, err, rbErr)
+				}
+				e.dropStages(context.WithoutCancel(ctx), *o.MySQL, stages)
+				return m, fmt.Errorf("restoring backup %s: the bucket was not restored, and the databases were put back as they were: %w", m.ID, err)
 			}
 			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}
+	}
+	if sw != nil {
+		sw.commit(ctx)
 	}
 	e.log().Info("restore complete", "backup", m.ID)
 	return m, nil
@@ -393,6 +468,12 @@ func (e *Engine) dropStages(ctx context.Context, t MySQLTarget, stages []staged)
 
 // binlogsUntil downloads and proves the archive from m's position to at.
 func (e *Engine) binlogsUntil(ctx context.Context, m *Manifest, at time.Time, dir string) ([]string, error) {
+	if !at.After(m.SnapshotAt) {
+		// The snapshot is that moment: nothing to replay (binlog events
+		// carry whole seconds, so the archive may prove only the second
+		// before it).
+		return nil, nil
+	}
 	c, paths, err := fetchChain(ctx, e.Dest, m, dir)
 	if err != nil {
 		return nil, fmt.Errorf("restore --at %s: %w", at.UTC().Format(time.RFC3339), err)

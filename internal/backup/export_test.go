@@ -17,3 +17,11 @@ var CheckCreate = checkCreate
 
 // SQLOpen opens a pool to the server as the engine would (TLS included).
 func SQLOpen(s MySQLServer) (*sql.DB, error) { return s.open("") }
+
+// SetSwapFault makes the swap of a restore fail at step ("drop",
+// "rename" or "objects") of database db, as a lost connection or a
+// refused statement would, until the test ends.
+func SetSwapFault(t interface{ Cleanup(func()) }, f func(step, db string) error) {
+	swapFault = f
+	t.Cleanup(func() { swapFault = nil })
+}

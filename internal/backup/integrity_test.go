@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -387,4 +389,226 @@ func TestRetentionKeepsTheNewestVerifiedBackup(t *testing.T) {
 		t.Errorf("the kept backup does not verify: %v", err)
 	}
 	_ = slog.Default
+}
+
+// blockingGetStore holds the first Get of a key containing match until
+// released: a source bucket read slowly.
+type blockingGetStore struct {
+	backup.Store
+	match   string
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingGetStore) Get(ctx context.Context, key string) (io.ReadCloser, backup.ObjectInfo, error) {
+	if strings.Contains(key, b.match) {
+		b.once.Do(func() { close(b.reached) })
+		<-b.release
+	}
+	return b.Store.Get(ctx, key)
+}
+
+// A running backup builds on an older one: the bucket objects that did
+// not change are the older backup's parts, named in its manifest. A quick
+// backup's retention meanwhile (of the databases only, count 1) would drop
+// that older backup with its parts; while the running backup holds its
+// lease the older one is kept, so the running one completes with every
+// part it names present, and verifies.
+func TestRetentionKeepsWhatARunningBackupReuses(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxTimeout(t, 2*time.Minute)
+	src := e.store(e.bucket(), "front50/")
+	putAll(t, src, map[string]string{
+		"applications/app1/specification.json": `{"name":"app1"}`,
+		"pipelines/p1/pipeline-metadata.json":  `{"name":"p1"}`,
+	})
+	dest := e.store(e.bucket(), "spinops/")
+	eng := e.engine(dest)
+	first, err := eng.Run(ctx, backup.RunOptions{Bucket: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putAll(t, src, map[string]string{"pipelines/p2/pipeline-metadata.json": `{"name":"p2"}`})
+	time.Sleep(1100 * time.Millisecond) // the slow backup's id is a later second
+	slowSrc := &blockingGetStore{Store: src, match: "pipelines/p2/", reached: make(chan struct{}), release: make(chan struct{})}
+	var slowM *backup.Manifest
+	var slowErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		slowM, slowErr = eng.Run(ctx, backup.RunOptions{Bucket: slowSrc})
+	}()
+	<-slowSrc.reached
+	time.Sleep(1100 * time.Millisecond) // the quick backup's id is a later second
+	db := e.db.Database(t)
+	exec(t, e.sql(db), "CREATE TABLE notes (id INT PRIMARY KEY)")
+	res, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, Retention: backup.Retention{Count: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(slowSrc.release)
+	<-done
+	if slowErr != nil {
+		t.Fatalf("the slow backup: %v", slowErr)
+	}
+	reused := 0
+	for _, o := range slowM.Bucket.Objects {
+		if strings.HasPrefix(o.Stored.Path, "backups/"+first.ID+"/") {
+			reused++
+		}
+	}
+	if reused != 2 {
+		t.Fatalf("the slow backup reuses %d of the first backup's parts, want 2 (the test needs them)", reused)
+	}
+	if _, err := eng.Verify(ctx, slowM.ID); err != nil {
+		t.Errorf("the slow backup names parts the quick backup's (%s) retention deleted: %v", res.ID, err)
+	}
+	// Once it is complete, its own manifest keeps those parts: the next
+	// retention drops the first backup and the slow one still verifies.
+	if _, err := eng.ApplyRetention(ctx, backup.Retention{Count: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Verify(ctx, slowM.ID); err != nil {
+		t.Errorf("after the next retention: %v", err)
+	}
+
+	// A reused part removed by something else (no retention: a person, a
+	// lifecycle rule) while a backup runs: no manifest names it.
+	putAll(t, src, map[string]string{"pipelines/p3/pipeline-metadata.json": `{"name":"p3"}`})
+	time.Sleep(1100 * time.Millisecond)
+	slowSrc = &blockingGetStore{Store: src, match: "pipelines/p3/", reached: make(chan struct{}), release: make(chan struct{})}
+	earlier := slowM
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		slowM, slowErr = eng.Run(ctx, backup.RunOptions{Bucket: slowSrc})
+	}()
+	<-slowSrc.reached
+	var gone string
+	for _, o := range earlier.Bucket.Objects {
+		if o.Key == "applications/app1/specification.json" {
+			gone = o.Stored.Path
+		}
+	}
+	if err := dest.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	close(slowSrc.release)
+	<-done
+	if slowErr == nil || !strings.Contains(slowErr.Error(), "disappeared or changed while the backup ran") {
+		t.Errorf("a backup reusing a part deleted while it ran: %v", slowErr)
+	}
+}
+
+// hookStore runs before on every Put or Delete whose key matches, then
+// does it: another process acting at that very moment.
+type hookStore struct {
+	backup.Store
+	match  func(op, key string, body []byte) bool
+	before func()
+	once   sync.Once
+}
+
+func (h *hookStore) Put(ctx context.Context, key string, r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if h.match("put", key, b) {
+		h.once.Do(h.before)
+	}
+	return h.Store.Put(ctx, key, bytes.NewReader(b))
+}
+
+func (h *hookStore) Delete(ctx context.Context, key string) error {
+	if h.match("delete", key, nil) {
+		h.once.Do(h.before)
+	}
+	return h.Store.Delete(ctx, key)
+}
+
+// The two sides of one race. Retention reads the leases, then deletes an
+// old backup's manifest; a backup starting meanwhile picked that backup
+// to build on and records so in its lease just before the manifest goes.
+// Retention reads the leases again after deleting a manifest, so the
+// parts stay. And a backup whose chosen base loses its manifest right
+// after the lease records it copies every object itself.
+func TestRetentionAndARunningBackupRace(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxTimeout(t, 2*time.Minute)
+	src := e.store(e.bucket(), "front50/")
+	putAll(t, src, map[string]string{"applications/app1/specification.json": `{"name":"app1"}`, "pipelines/p1/pipeline-metadata.json": `{"name":"p1"}`})
+	dest := e.store(e.bucket(), "spinops/")
+	eng := e.engine(dest)
+	base, err := eng.Run(ctx, backup.RunOptions{Bucket: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	// A newer backup of something else: the base's parts are named by no
+	// backup that stays.
+	other := e.store(e.bucket(), "other/")
+	putAll(t, other, map[string]string{"x.json": `{}`})
+	if _, err := eng.Run(ctx, backup.RunOptions{Bucket: other}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("retention keeps the parts a backup started meanwhile reuses", func(t *testing.T) {
+		running := "backups/29991231T000000Z-race/lease.json"
+		hooked := &hookStore{Store: dest,
+			match: func(op, key string, _ []byte) bool {
+				return op == "delete" && key == "backups/"+base.ID+"/manifest.json"
+			},
+			before: func() {
+				lease := fmt.Sprintf(`{"backup":"29991231T000000Z-race","renewed_at":%q,"reuses":[%q]}`, time.Now().UTC().Format(time.RFC3339Nano), base.ID)
+				if err := dest.Put(ctx, running, strings.NewReader(lease)); err != nil {
+					t.Error(err)
+				}
+			}}
+		res, err := (&backup.Engine{Dest: hooked, Keys: testKeys()}).ApplyRetention(ctx, backup.Retention{Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(res.Deleted, base.ID) {
+			t.Fatalf("retention did not take the base backup: %+v", res)
+		}
+		for _, o := range base.Bucket.Objects {
+			if _, _, err := dest.Get(ctx, o.Stored.Path); err != nil {
+				t.Errorf("part %s of the base went, though a running backup reuses it: %v", o.Stored.Path, err)
+			}
+		}
+		_ = dest.Delete(ctx, running)
+	})
+
+	t.Run("a backup whose base goes copies everything", func(t *testing.T) {
+		time.Sleep(1100 * time.Millisecond)
+		again, err := eng.Run(ctx, backup.RunOptions{Bucket: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		baseID := again.ID
+		time.Sleep(1100 * time.Millisecond)
+		hooked := &hookStore{Store: dest,
+			match: func(op, key string, body []byte) bool {
+				return op == "put" && strings.HasSuffix(key, "/lease.json") && strings.Contains(string(body), `"reuses"`)
+			},
+			before: func() {
+				if err := dest.Delete(ctx, "backups/"+baseID+"/manifest.json"); err != nil {
+					t.Error(err)
+				}
+			}}
+		m, err := (&backup.Engine{Dest: hooked, Keys: testKeys()}).Run(ctx, backup.RunOptions{Bucket: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range m.Bucket.Objects {
+			if !strings.HasPrefix(o.Stored.Path, "backups/"+m.ID+"/") {
+				t.Errorf("%s is stored at %s, in a backup whose manifest went", o.Key, o.Stored.Path)
+			}
+		}
+		if _, err := eng.Verify(ctx, m.ID); err != nil {
+			t.Error(err)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package backup
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -63,6 +64,10 @@ type Policy struct {
 
 // DrillObjectName is the name of the drill CronJob of policy name.
 func DrillObjectName(name string) string { return ObjectName(name) + "-drill" }
+
+// MetricsObjectName names the Deployment that serves the metrics of a
+// policy without point-in-time recovery (with it, the archiver does).
+func MetricsObjectName(name string) string { return ObjectName(name) + "-metrics" }
 
 // ObjectName is the name of every object of policy name.
 func ObjectName(name string) string { return "spinops-backup-" + name }
@@ -180,6 +185,25 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 				Spec: pod("archive-binlogs", "--work-dir", "/var/lib/spinops/binlogs", fmt.Sprintf("--metrics-addr=:%d", MetricsPort))},
 		}}
 		d.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "metrics", ContainerPort: MetricsPort}}
+		objs = append(objs, d)
+	} else {
+		// Without the archiver, a small Deployment serves the same figures
+		// read from the destination (last backup, window, drills).
+		metricsLabels := map[string]string{"app.kubernetes.io/name": "spinops-backup-metrics", "app.kubernetes.io/instance": p.Name}
+		mm := meta()
+		mm.Name = MetricsObjectName(p.Name)
+		d := &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: mm, Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: metricsLabels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: metricsLabels, Annotations: map[string]string{
+				"prometheus.io/scrape": "true", "prometheus.io/port": fmt.Sprint(MetricsPort)}},
+				Spec: pod("metrics", fmt.Sprintf("--metrics-addr=:%d", MetricsPort))},
+		}}
+		c := &d.Spec.Template.Spec.Containers[0]
+		c.Ports = []corev1.ContainerPort{{Name: "metrics", ContainerPort: MetricsPort}}
+		// It only lists the destination: no database password, and no
+		// signing key (which could forge manifests).
+		c.Env = slices.DeleteFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == EnvMySQLPassword || e.Name == EnvSigningKey })
 		objs = append(objs, d)
 	}
 	return kube.ToUnstructured(objs...)

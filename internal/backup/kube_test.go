@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -25,11 +26,26 @@ func TestPolicyObjects(t *testing.T) {
 	if got := strings.Join(kinds, ","); got != "Secret,ConfigMap,CronJob,Deployment" {
 		t.Errorf("objects %s", got)
 	}
-	// With a Secret reference there is no Secret of ours, and without point in time no archiver.
+	// With a Secret reference there is no Secret of ours, and without
+	// point in time no archiver: a metrics Deployment instead, which reads
+	// only the destination (no database password).
 	p.Password, p.PasswordSecretName, p.PasswordSecretKey, p.Config.PointInTime = "", "db", "password", false
 	objs, _ = p.Objects()
-	if len(objs) != 2 || objs[0].GetKind() != "ConfigMap" {
-		t.Errorf("with password_secret and no point in time: %d objects", len(objs))
+	if len(objs) != 3 || objs[0].GetKind() != "ConfigMap" || objs[2].GetKind() != "Deployment" || objs[2].GetName() != "spinops-backup-spin-metrics" {
+		t.Fatalf("with password_secret and no point in time: %d objects", len(objs))
+	}
+	c := objs[2].Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	if args := c["args"].([]any); args[0] != "backup" || args[1] != "metrics" {
+		t.Errorf("metrics Deployment args %v", args)
+	}
+	if env, _ := c["env"].([]any); strings.Contains(strings.ToLower(strings.Join(func() []string {
+		var out []string
+		for _, e := range env {
+			out = append(out, e.(map[string]any)["name"].(string))
+		}
+		return out
+	}(), ",")), "mysql") || strings.Contains(fmt.Sprint(env), EnvSigningKey) {
+		t.Errorf("the metrics Deployment gets the database password or the signing key: %v", env)
 	}
 }
 

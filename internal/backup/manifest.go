@@ -359,7 +359,28 @@ func (l *Listing) RestoreWindow() (Window, bool) {
 			w.Latest = l.Chain.Until
 		}
 	}
+	// The archive lacks the very file the newest backup starts in: no
+	// point in time past its snapshot, and the gap says why.
+	var g *GapError
+	if l.Chain == nil && errors.As(l.ChainErr, &g) {
+		w.Gap = g
+	}
 	return w, true
+}
+
+// ArchiverStatus is the newest status an archiver wrote (by heartbeat,
+// over every server's archive: after a failover the archiver writes under
+// the new server's key), nil when there is none. Its heartbeat stops when
+// the archiver is gone, and BehindBytes grows when its stream stalls
+// while the server writes.
+func (l *Listing) ArchiverStatus() *ArchiveStatus {
+	var newest *ArchiveStatus
+	for _, a := range l.Archives {
+		if a.Status != nil && (newest == nil || a.Status.HeartbeatAt.After(newest.HeartbeatAt)) {
+			newest = a.Status
+		}
+	}
+	return newest
 }
 
 // Find returns the complete backup with id, or an error listing what exists.

@@ -48,6 +48,21 @@ func (s MySQLServer) addr() string {
 
 func (s MySQLServer) String() string { return s.User + "@" + s.addr() }
 
+// conn opens one connection to database db ("" for none); release
+// releases it and its pool.
+func (s MySQLServer) conn(ctx context.Context, db string) (conn *sql.Conn, release func(), err error) {
+	pool, err := s.open(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		_ = pool.Close()
+		return nil, nil, connectError(s, err)
+	}
+	return c, func() { _ = c.Close(); _ = pool.Close() }, nil
+}
+
 // open returns a connection pool to database db ("" for none).
 func (s MySQLServer) open(db string) (*sql.DB, error) {
 	cfg := mysql.NewConfig()

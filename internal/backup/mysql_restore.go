@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -375,114 +376,348 @@ func loadDataSQL(td TableDump, handler string) string {
 	return q
 }
 
-// swapIn makes each staged database the final one: the final database's
-// views, triggers, routines and events are dropped, its tables moved to a
-// trash database and the staged tables moved in, in one atomic RENAME
-// TABLE; then the backup's views, triggers, routines and events are
-// created and the trash and staging databases dropped. It runs only after
-// every part was loaded and verified.
-func swapIn(ctx context.Context, t MySQLTarget, stages []staged, log *slog.Logger) error {
-	admin, err := t.Server.open("")
+// swapIn makes each staged database the final one, all of them or none.
+// It runs only after every part was loaded and verified.
+//
+// First the backup's views, triggers and routines are created beside the
+// staged tables and dropped again: a definition the target server refuses
+// (a privilege the restore lacks, a syntax of another version, a missing
+// table) fails here, before any target is touched; and every target's own
+// objects are read (and logged), to be put back. Then, for each database:
+// its objects dropped, its tables moved to a trash database and the staged
+// tables moved in, in one atomic RENAME TABLE, and the backup's objects
+// created. If any step of any database fails, every database
+// swapped so far is put back as it was (its tables renamed back, its
+// objects re-created from their definitions) before the error is
+// returned. The replaced tables stay in the trash databases until the
+// caller commits (or rolls every database back, when what is restored
+// with them, the bucket, fails).
+func swapIn(ctx context.Context, t MySQLTarget, stages []staged, log *slog.Logger) (*swapped, error) {
+	for _, st := range stages {
+		if err := rehearseObjects(ctx, t.Server, st); err != nil {
+			return nil, fmt.Errorf("%w (nothing in the targets was changed)", err)
+		}
+	}
+	// Before anything changes: every target's own objects, read to be put
+	// back if the restore fails (a privilege that hides one fails here).
+	sw := &swapped{server: t.Server, log: log}
+	for _, st := range stages {
+		u := &swapUndo{staged: st}
+		if err := u.readTarget(ctx, t.Server, log); err != nil {
+			return nil, fmt.Errorf("%w (nothing in the targets was changed)", err)
+		}
+		sw.undos = append(sw.undos, u)
+	}
+	for i, u := range sw.undos {
+		if err := u.swap(ctx, t.Server, log); err != nil {
+			if rbErr := rollBack(context.WithoutCancel(ctx), t.Server, sw.undos[:i+1]); rbErr != nil {
+				return nil, fmt.Errorf("%w; putting the targets back failed too: %v", err, rbErr)
+			}
+			return nil, fmt.Errorf("%w (every target was put back as it was)", err)
+		}
+	}
+	return sw, nil
+}
+
+// swapped is a swap of every database done, not yet committed.
+type swapped struct {
+	server MySQLServer
+	undos  []*swapUndo
+	log    *slog.Logger
+}
+
+// rollBack puts every database back as it was before its swap.
+func (sw *swapped) rollBack(ctx context.Context) error {
+	return rollBack(context.WithoutCancel(ctx), sw.server, sw.undos)
+}
+
+// commit drops the replaced tables and the staging databases (whatever
+// happens to ctx now: the restore is complete).
+func (sw *swapped) commit(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	log := sw.log
+	admin, err := sw.server.open("")
 	if err != nil {
-		return err
+		log.Warn("dropping the replaced tables failed; drop the spinops_old_* and spinops_stage_* databases yourself", "error", err)
+		return
 	}
 	defer admin.Close()
-	conn, err := admin.Conn(ctx)
-	if err != nil {
-		return err
+	for _, u := range sw.undos {
+		if u.trash != "" {
+			if _, err := admin.ExecContext(ctx, "DROP DATABASE "+quoteIdent(u.trash)); err != nil {
+				log.Warn("dropping the replaced tables failed; drop the database yourself", "database", u.trash, "error", err)
+			}
+		}
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+quoteIdent(u.stage)); err != nil {
+			log.Warn("dropping the staging database failed; drop it yourself", "database", u.stage, "error", err)
+		}
+		log.Info("database restored", "database", u.final, "tables", len(u.dump.Tables), "objects", len(u.dump.Objects))
 	}
-	defer conn.Close()
-	for _, st := range stages {
-		create := "CREATE DATABASE IF NOT EXISTS " + quoteIdent(st.final)
-		if cs := charsetClause(st.dump.CreateSQL); cs != "" {
-			create += " " + cs
-		}
-		if _, err := conn.ExecContext(ctx, create); err != nil {
-			return fmt.Errorf("creating database %s: %w", st.final, err)
-		}
-		if err := dropObjects(ctx, conn, st.final); err != nil {
-			return err
-		}
-		old, err := queryStrings(ctx, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", st.final)
-		if err != nil {
-			return err
-		}
-		trash := "spinops_old_" + randHex(6)
-		var renames []string
-		if len(old) > 0 {
-			if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(trash)); err != nil {
-				return fmt.Errorf("creating %s for the replaced tables: %w", trash, err)
-			}
-			for _, tb := range old {
-				renames = append(renames, quoteIdent(st.final)+"."+quoteIdent(tb)+" TO "+quoteIdent(trash)+"."+quoteIdent(tb))
-			}
-		}
-		for _, td := range st.dump.Tables {
-			renames = append(renames, quoteIdent(st.stage)+"."+quoteIdent(td.Name)+" TO "+quoteIdent(st.final)+"."+quoteIdent(td.Name))
-		}
-		if len(renames) > 0 {
-			if _, err := conn.ExecContext(ctx, "RENAME TABLE "+strings.Join(renames, ", ")); err != nil {
-				return fmt.Errorf("swapping the restored tables into %s: %w", st.final, err)
-			}
-		}
-		if err := createObjects(ctx, t.Server, st.final, st.dump); err != nil {
-			return err
-		}
-		if len(old) > 0 {
-			if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quoteIdent(trash)); err != nil {
-				log.Warn("dropping the replaced tables failed; drop the database yourself", "database", trash, "error", err)
-			}
-		}
-		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quoteIdent(st.stage)); err != nil {
-			log.Warn("dropping the staging database failed; drop it yourself", "database", st.stage, "error", err)
-		}
-		log.Info("database restored", "database", st.final, "tables", len(st.dump.Tables), "objects", len(st.dump.Objects))
+}
+
+// swapFault, set by tests, fails a step of the swap as a lost connection
+// or a refused statement would.
+var swapFault func(step, db string) error
+
+// swapUndo is one database's swap and what undoes it.
+type swapUndo struct {
+	staged
+	exists  bool            // the final database existed before the restore
+	created bool            // the restore created it
+	objects []SchemaObject  // the final database's own objects, without DEFINER
+	dropped map[string]bool // those dropped so far (objectKey)
+	made    []SchemaObject  // the backup's objects created so far
+	trash   string          // where its tables went
+	old     []string        // its tables
+	swapped bool            // the RENAME TABLE ran
+}
+
+func (u *swapUndo) fault(step string) error {
+	if swapFault != nil {
+		return swapFault(step, u.final)
 	}
 	return nil
 }
 
+// readTarget reads whether the final database exists and its own views,
+// triggers, routines and events, as statements without their DEFINER (a
+// restore user on a managed server cannot name another definer; the
+// restoring user becomes it, as for the backup's own objects), and logs
+// each, so that they are not lost with the process if it is killed.
+func (u *swapUndo) readTarget(ctx context.Context, s MySQLServer, log *slog.Logger) error {
+	conn, closeConn, err := s.conn(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	exists, err := queryStrings(ctx, conn, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", u.final)
+	if err != nil {
+		return fmt.Errorf("looking for database %s: %w", u.final, err)
+	}
+	if u.exists = len(exists) > 0; !u.exists {
+		return nil
+	}
+	views, err := queryStrings(ctx, conn, "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", u.final)
+	if err != nil {
+		return fmt.Errorf("listing the views of %s: %w", u.final, err)
+	}
+	objs, err := dumpObjects(ctx, conn, u.final, views)
+	if err != nil {
+		return fmt.Errorf("reading the objects of %s, to put back if the restore fails: %w", u.final, err)
+	}
+	for _, o := range objs {
+		stmt, err := checkCreate(o.Kind, o.Name, o.CreateSQL, u.final)
+		if err != nil {
+			return fmt.Errorf("the %s %s.%s of the target cannot be saved to put back if the restore fails: %w", strings.ToLower(o.Kind), u.final, o.Name, err)
+		}
+		o.CreateSQL = stmt
+		u.objects = append(u.objects, o)
+		log.Info("saved to put back if the restore fails", "database", u.final, "kind", strings.ToLower(o.Kind), "name", o.Name, "definition", stmt)
+	}
+	return nil
+}
+
+func (u *swapUndo) swap(ctx context.Context, s MySQLServer, log *slog.Logger) error {
+	if err := u.swapSteps(ctx, s, log); err != nil {
+		return fmt.Errorf("swapping the restored tables into %s: %w", u.final, err)
+	}
+	return nil
+}
+
+func (u *swapUndo) swapSteps(ctx context.Context, s MySQLServer, log *slog.Logger) error {
+	conn, closeConn, err := s.conn(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	if !u.exists {
+		create := "CREATE DATABASE " + quoteIdent(u.final)
+		if cs := charsetClause(u.dump.CreateSQL); cs != "" {
+			create += " " + cs
+		}
+		if _, err := conn.ExecContext(ctx, create); err != nil {
+			return fmt.Errorf("creating database %s: %w", u.final, err)
+		}
+		u.created = true
+	}
+	if err := u.fault("drop"); err != nil {
+		return err
+	}
+	u.dropped = map[string]bool{}
+	if err := dropObjects(ctx, conn, u.final, func(kind, name string) { u.dropped[objectKey(kind, name)] = true }); err != nil {
+		return err
+	}
+	if u.old, err = queryStrings(ctx, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", u.final); err != nil {
+		return err
+	}
+	var renames []string
+	if len(u.old) > 0 {
+		trash := "spinops_old_" + randHex(6)
+		if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(trash)); err != nil {
+			return fmt.Errorf("creating %s for the replaced tables: %w", trash, err)
+		}
+		u.trash = trash
+		log.Info("the replaced tables go to a database of their own until the restore is complete", "database", u.final, "trash", trash)
+		for _, tb := range u.old {
+			renames = append(renames, quoteIdent(u.final)+"."+quoteIdent(tb)+" TO "+quoteIdent(trash)+"."+quoteIdent(tb))
+		}
+	}
+	for _, td := range u.dump.Tables {
+		renames = append(renames, quoteIdent(u.stage)+"."+quoteIdent(td.Name)+" TO "+quoteIdent(u.final)+"."+quoteIdent(td.Name))
+	}
+	if err := u.fault("rename"); err != nil {
+		return err
+	}
+	if len(renames) > 0 {
+		if _, err := conn.ExecContext(ctx, "RENAME TABLE "+strings.Join(renames, ", ")); err != nil {
+			return fmt.Errorf("RENAME TABLE: %w", err)
+		}
+	}
+	u.swapped = true
+	if err := u.fault("objects"); err != nil {
+		return err
+	}
+	if err := createObjects(ctx, s, u.final, u.dump, func(o SchemaObject) { u.made = append(u.made, o) }); err != nil {
+		return err
+	}
+	return u.fault("created")
+}
+
+// rollBack puts every database of undos back as it was before its swap,
+// newest first, on connections of its own (the swap's may be gone).
+func rollBack(ctx context.Context, s MySQLServer, undos []*swapUndo) error {
+	conn, closeConn, err := s.conn(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	var errs []error
+	for i := len(undos) - 1; i >= 0; i-- {
+		if err := undos[i].undo(ctx, s, conn); err != nil {
+			where := ""
+			if undos[i].trash != "" {
+				where = " (its own tables are in " + undos[i].trash + ")"
+			}
+			errs = append(errs, fmt.Errorf("%s%s: %w", undos[i].final, where, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// undo takes back exactly what the swap did, in reverse: the backup's
+// objects it created are dropped, the tables renamed back, the target's
+// own objects it dropped re-created (from the definitions read before
+// anything changed), a database it created dropped.
+func (u *swapUndo) undo(ctx context.Context, s MySQLServer, conn *sql.Conn) error {
+	for i := len(u.made) - 1; i >= 0; i-- {
+		if err := dropObject(ctx, conn, u.final, u.made[i].Kind, u.made[i].Name); err != nil {
+			return fmt.Errorf("removing what the restore created: %w", err)
+		}
+	}
+	u.made = nil
+	if u.swapped {
+		var renames []string
+		for _, td := range u.dump.Tables {
+			renames = append(renames, quoteIdent(u.final)+"."+quoteIdent(td.Name)+" TO "+quoteIdent(u.stage)+"."+quoteIdent(td.Name))
+		}
+		for _, tb := range u.old {
+			renames = append(renames, quoteIdent(u.trash)+"."+quoteIdent(tb)+" TO "+quoteIdent(u.final)+"."+quoteIdent(tb))
+		}
+		if len(renames) > 0 {
+			if _, err := conn.ExecContext(ctx, "RENAME TABLE "+strings.Join(renames, ", ")); err != nil {
+				return fmt.Errorf("moving the replaced tables back: %w", err)
+			}
+		}
+	}
+	if u.trash != "" {
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quoteIdent(u.trash)); err != nil {
+			return fmt.Errorf("dropping %s, now empty: %w", u.trash, err)
+		}
+		u.trash = ""
+	}
+	var back []SchemaObject
+	for _, o := range u.objects {
+		if u.dropped[objectKey(o.Kind, o.Name)] {
+			back = append(back, o)
+		}
+	}
+	if err := createSchemaObjects(ctx, s, u.final, back, func(o SchemaObject) { delete(u.dropped, objectKey(o.Kind, o.Name)) }); err != nil {
+		return fmt.Errorf("re-creating the objects it had: %w", err)
+	}
+	if u.created {
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quoteIdent(u.final)); err != nil {
+			return fmt.Errorf("dropping %s, which the restore created: %w", u.final, err)
+		}
+	}
+	return nil
+}
+
+// rehearseObjects creates the backup's objects beside the staged tables
+// and drops them again (a trigger cannot move to another database with
+// its table, so they are created for real only after the swap).
+//
+// Events are left out: the event scheduler would run one scheduled AT
+// CURRENT_TIMESTAMP at once, against the staged tables.
+func rehearseObjects(ctx context.Context, s MySQLServer, st staged) error {
+	d := st.dump
+	d.Objects = slices.DeleteFunc(slices.Clone(d.Objects), func(o SchemaObject) bool { return o.Kind == ObjectEvent })
+	if len(d.Objects) == 0 {
+		return nil
+	}
+	if err := createObjects(ctx, s, st.stage, d, nil); err != nil {
+		return fmt.Errorf("the target server refuses an object of database %s: %w", st.dump.Name, err)
+	}
+	conn, closeConn, err := s.conn(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	return dropObjects(ctx, conn, st.stage, nil)
+}
+
 // dropObjects drops the views, triggers, routines and events of db (the
 // backup's own are created after the swap).
-func dropObjects(ctx context.Context, conn *sql.Conn, db string) error {
-	for _, q := range []struct{ list, drop string }{
-		{"SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", "DROP TRIGGER IF EXISTS "},
-		{"SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", "DROP VIEW IF EXISTS "},
-		{"SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'PROCEDURE'", "DROP PROCEDURE IF EXISTS "},
-		{"SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'FUNCTION'", "DROP FUNCTION IF EXISTS "},
-		{"SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?", "DROP EVENT IF EXISTS "},
+func dropObjects(ctx context.Context, conn *sql.Conn, db string, dropped func(kind, name string)) error {
+	for _, q := range []struct{ kind, list string }{
+		{ObjectTrigger, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?"},
+		{ObjectView, "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?"},
+		{ObjectProcedure, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'PROCEDURE'"},
+		{ObjectFunction, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'FUNCTION'"},
+		{ObjectEvent, "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?"},
 	} {
 		names, err := queryStrings(ctx, conn, q.list, db)
 		if err != nil {
 			return fmt.Errorf("listing the objects of %s: %w", db, err)
 		}
 		for _, n := range names {
-			if _, err := conn.ExecContext(ctx, q.drop+quoteIdent(db)+"."+quoteIdent(n)); err != nil {
-				return fmt.Errorf("replacing %s: %s%s: %w", db, q.drop, n, err)
+			if err := dropObject(ctx, conn, db, q.kind, n); err != nil {
+				return fmt.Errorf("replacing %s: %w", db, err)
+			}
+			if dropped != nil {
+				dropped(q.kind, n)
 			}
 		}
 	}
 	return nil
 }
 
+// dropObject drops one view, trigger, routine or event of db.
+func dropObject(ctx context.Context, conn *sql.Conn, db, kind, name string) error {
+	stmt := "DROP " + kind + " IF EXISTS " + quoteIdent(db) + "." + quoteIdent(name)
+	if _, err := conn.ExecContext(ctx, stmt); err != nil {
+		return fmt.Errorf("%s: %w", stmt, err)
+	}
+	return nil
+}
+
+func objectKey(kind, name string) string { return kind + " " + name }
+
 // createObjects creates the backup's views (in dependency order: a view
 // that needs another is retried after it), triggers, routines and events
 // in db, each statement checked against what the manifest names. A view's
 // references to its own source database are pointed at db.
-func createObjects(ctx context.Context, s MySQLServer, db string, d DatabaseDump) error {
-	if len(d.Objects) == 0 {
-		return nil
-	}
-	pool, err := s.open(db)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	var pending []SchemaObject
+func createObjects(ctx context.Context, s MySQLServer, db string, d DatabaseDump, created func(SchemaObject)) error {
+	var objs []SchemaObject
 	for _, o := range d.Objects {
 		stmt, err := checkCreate(o.Kind, o.Name, o.CreateSQL, d.Name)
 		if err != nil {
@@ -492,8 +727,24 @@ func createObjects(ctx context.Context, s MySQLServer, db string, d DatabaseDump
 			stmt = strings.ReplaceAll(stmt, quoteIdent(d.Name)+".", quoteIdent(db)+".")
 		}
 		o.CreateSQL = stmt
-		pending = append(pending, o)
+		objs = append(objs, o)
 	}
+	return createSchemaObjects(ctx, s, db, objs, created)
+}
+
+// createSchemaObjects runs objs' CREATE statements in db, each with its
+// sql_mode, views in dependency order (a view that needs another is
+// retried after it).
+func createSchemaObjects(ctx context.Context, s MySQLServer, db string, objs []SchemaObject, created func(SchemaObject)) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	conn, closeConn, err := s.conn(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	pending := objs
 	for len(pending) > 0 {
 		var retry []SchemaObject
 		var lastErr error
@@ -511,6 +762,9 @@ func createObjects(ctx context.Context, s MySQLServer, db string, d DatabaseDump
 					continue
 				}
 				return fmt.Errorf("creating %s %s.%s: %w", strings.ToLower(o.Kind), db, o.Name, err)
+			}
+			if created != nil {
+				created(o)
 			}
 		}
 		if len(retry) == len(pending) {

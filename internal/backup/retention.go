@@ -2,7 +2,9 @@ package backup
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -66,6 +68,7 @@ func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionRes
 	if err != nil {
 		return nil, fmt.Errorf("applying retention: %w", err)
 	}
+	reused := e.leasedReuses(ctx, objs, now)
 	keepIDs := map[string]bool{}
 	var keep, drop []*Manifest
 	if len(l.Complete) > 0 {
@@ -74,6 +77,11 @@ func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionRes
 			if r.keeps(len(l.Complete)-1-i, m, now) {
 				keepIDs[m.ID] = true
 			}
+		}
+		// A running backup reuses parts of older ones: they stay while it
+		// holds its lease (its manifest keeps those parts afterwards).
+		for id := range reused {
+			keepIDs[id] = true
 		}
 		if len(keepIDs) < len(l.Complete) {
 			// Something would be deleted: make sure a usable backup stays.
@@ -118,16 +126,25 @@ func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionRes
 		if err := e.Dest.Delete(ctx, manifestKey(m.ID)); err != nil {
 			return res, fmt.Errorf("applying retention to backup %s: %w", m.ID, err)
 		}
+		// A backup that started since the leases were read may have
+		// chosen this one to build on before its manifest went: it says
+		// so in its lease before it checks the manifest is still there.
+		listed, err := e.Dest.List(ctx, backupsDir)
+		if err != nil {
+			return res, fmt.Errorf("applying retention to backup %s: %w", m.ID, err)
+		}
+		if e.leasedReuses(ctx, listed, now)[m.ID] {
+			e.log().Info("retention deleted backup's manifest; its parts stay while a running backup reuses them", "backup", m.ID)
+			res.Deleted = append(res.Deleted, m.ID)
+			continue
+		}
 		if err := removeFolder(m.ID); err != nil {
 			return res, err
 		}
 		e.log().Info("retention deleted backup", "backup", m.ID, "snapshot_at", m.SnapshotAt)
 		res.Deleted = append(res.Deleted, m.ID)
 	}
-	ttl := e.LeaseTTL
-	if ttl <= 0 {
-		ttl = 15 * time.Minute
-	}
+	ttl := e.leaseTTL()
 	for _, id := range l.Incomplete {
 		// A folder is abandoned only when nothing in it (its lease
 		// included) was written for ttl: a running backup renews its lease.
@@ -137,7 +154,7 @@ func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionRes
 				newest = o.Updated
 			}
 		}
-		if now.Sub(newest) < ttl {
+		if now.Sub(newest) < ttl || reused[id] {
 			continue
 		}
 		if err := removeFolder(id); err != nil {
@@ -200,4 +217,43 @@ func binlogBefore(a, b string) bool {
 		return len(a) < len(b)
 	}
 	return a < b
+}
+
+// leasedReuses is the set of backups whose parts running backups (a
+// lease in objs, the listing of backups/, written within the lease TTL)
+// reuse. A lease that cannot be read keeps nothing: its backup fails its
+// final check of the parts rather than write a manifest naming deleted
+// ones.
+func (e *Engine) leasedReuses(ctx context.Context, objs []ObjectInfo, now time.Time) map[string]bool {
+	ttl := e.leaseTTL()
+	out := map[string]bool{}
+	for _, o := range objs {
+		if !strings.HasSuffix(o.Key, "/"+leaseName) || now.Sub(o.Updated) >= ttl {
+			continue
+		}
+		rc, _, err := e.Dest.Get(ctx, o.Key)
+		if err != nil {
+			continue // finished meanwhile
+		}
+		var rec leaseRecord
+		err = json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&rec)
+		_ = rc.Close()
+		if err != nil {
+			e.log().Warn("retention: a running backup's lease cannot be read", "lease", o.Key, "error", err)
+			continue
+		}
+		for _, id := range rec.Reuses {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// leaseTTL is how long a lease keeps its backup's folder: LeaseTTL, or 15
+// minutes.
+func (e *Engine) leaseTTL() time.Duration {
+	if e.LeaseTTL > 0 {
+		return e.LeaseTTL
+	}
+	return 15 * time.Minute
 }

@@ -111,6 +111,8 @@ func TestMySQLTLS(t *testing.T) {
 		t.Fatalf("backup over verify_full TLS: %v", err)
 	}
 	exec(t, root, "INSERT INTO tls_src.notes VALUES (2, 'archived over TLS')")
+	time.Sleep(1100 * time.Millisecond)
+	exec(t, root, "INSERT INTO tls_src.notes VALUES (3, 'a second later')")
 	time.Sleep(1500 * time.Millisecond)
 	stop()
 	l, err := backup.List(ctx, dest)
@@ -126,5 +128,14 @@ func TestMySQLTLS(t *testing.T) {
 	var body string
 	if err := root.QueryRow("SELECT body FROM tls_restored.notes WHERE id = 1").Scan(&body); err != nil || body != "over TLS" {
 		t.Errorf("restored %q, %v", body, err)
+	}
+	// A point in time: the archived binlog replayed by mariadb-binlog and
+	// the mariadb client, both as the user that must use TLS.
+	w, _ := l.RestoreWindow()
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: w.Latest, MySQL: &backup.MySQLTarget{Server: srv, DatabaseMap: map[string]string{"tls_src": "tls_at"}}}); err != nil {
+		t.Fatalf("restore --at over TLS: %v", err)
+	}
+	if err := root.QueryRow("SELECT body FROM tls_at.notes WHERE id = 2").Scan(&body); err != nil || body != "archived over TLS" {
+		t.Errorf("restore --at %s over TLS: row 2 %q, %v", w.Latest, body, err)
 	}
 }

@@ -132,6 +132,10 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 			diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), "removing the binlog archiver: "+err.Error())
 			return
 		}
+	} else if err := deleteIfExists(ctx, client.Delete, deploymentGVK, plan.Namespace.ValueString(), backup.MetricsObjectName(plan.Name.ValueString())); err != nil {
+		// The archiver serves the metrics now.
+		diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), "removing the metrics Deployment: "+err.Error())
+		return
 	}
 	if pol.DrillSchedule == "" {
 		if err := deleteIfExists(ctx, client.Delete, cronJobGVK, plan.Namespace.ValueString(), backup.DrillObjectName(plan.Name.ValueString())); err != nil {
@@ -233,6 +237,10 @@ func (r *backupPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 		resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), fmt.Sprintf("deleting the drill CronJob: %v", err))
 		return
 	}
+	if err := deleteIfExists(ctx, client.Delete, deploymentGVK, ns, backup.MetricsObjectName(state.Name.ValueString())); err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), fmt.Sprintf("deleting the metrics Deployment: %v", err))
+		return
+	}
 	for _, gvk := range []k8sschema.GroupVersionKind{cronJobGVK, deploymentGVK, configMapGVK, secretGVK} {
 		if err := deleteIfExists(ctx, client.Delete, gvk, ns, name); err != nil {
 			resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), fmt.Sprintf("deleting %s %s: %v", gvk.Kind, name, err))
@@ -277,6 +285,7 @@ func (r *backupPolicyResource) fillComputed(ctx context.Context, m *backupPolicy
 	m.LastSuccessfulBackup = types.StringNull()
 	m.RestoreWindow = types.ObjectNull(restoreWindowAttrTypes)
 	m.LastDrill = types.ObjectNull(drillAttrTypes)
+	m.ArchiverHeartbeat, m.ArchiverBehindBytes = types.StringNull(), types.Int64Null()
 	cfg, err := backupConfigOf(m)
 	if err != nil {
 		return
@@ -289,5 +298,9 @@ func (r *backupPolicyResource) fillComputed(ctx context.Context, m *backupPolicy
 	setListingComputed(l, &m.LastSuccessfulBackup, &m.RestoreWindow)
 	if d := l.LastDrill(); d != nil {
 		m.LastDrill = drillObject(*d)
+	}
+	if st := l.ArchiverStatus(); st != nil && !st.HeartbeatAt.IsZero() {
+		m.ArchiverHeartbeat = types.StringValue(st.HeartbeatAt.UTC().Format(time.RFC3339))
+		m.ArchiverBehindBytes = types.Int64Value(st.BehindBytes)
 	}
 }

@@ -36,6 +36,8 @@ type backupPolicyModel struct {
 	LastSuccessfulBackup  types.String          `tfsdk:"last_successful_backup"`
 	RestoreWindow         types.Object          `tfsdk:"restore_window"`
 	LastDrill             types.Object          `tfsdk:"last_drill"`
+	ArchiverHeartbeat     types.String          `tfsdk:"archiver_heartbeat"`
+	ArchiverBehindBytes   types.Int64           `tfsdk:"archiver_behind_bytes"`
 	NextRun               types.String          `tfsdk:"next_run"`
 	Timeouts              timeouts.Value        `tfsdk:"timeouts"`
 }

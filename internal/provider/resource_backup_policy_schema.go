@@ -33,7 +33,9 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		MarkdownDescription: "Regular backups of Spinnaker's key data — the MySQL databases of Clouddriver, Orca and Front50 and the " +
 			"Front50 bucket — with point-in-time recovery. Creates, in `namespace`, a Secret (the MySQL password when given as " +
 			"`password_wo`), a ConfigMap (the backup configuration), a CronJob running `spinops backup run` on `schedule`, and " +
-			"with `point_in_time { enabled = true }` a Deployment running `spinops backup archive-binlogs`.\n\n" +
+			"with `point_in_time { enabled = true }` a Deployment running `spinops backup archive-binlogs`, or without it a Deployment " +
+			"`spinops-backup-<name>-metrics` running `spinops backup metrics`; either serves Prometheus metrics on port 9464 " +
+			"(`spinops_backup_last_success_timestamp`, `spinops_backup_restore_window_seconds`, `spinops_backup_drill_recovery_seconds`, …).\n\n" +
 			"Each run takes one consistent snapshot of the listed databases (with its binlog position), copies changed bucket " +
 			"objects, and writes a manifest (sizes, SHA-256, row counts) last; then retention is applied. Restore with " +
 			"`spinops backup restore --backup ID` or `--at TIME`.\n\n" +
@@ -60,6 +62,10 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"last_successful_backup":  schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup at the destination, or null."},
 			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes,
 				MarkdownDescription: restoreWindowDesc},
+			"archiver_heartbeat": schema.StringAttribute{Computed: true, MarkdownDescription: "When the binlog archiver last flushed (RFC 3339), from its status file at the destination, or null without one. " +
+				"It stops advancing when the archiver is gone (so does `restore_window.archived_until`)."},
+			"archiver_behind_bytes": schema.Int64Attribute{Computed: true, MarkdownDescription: "Bytes of the server's binary log the archive lacked at the archiver's last flush, or null. " +
+				"Above 0 for long, the archiver runs but its stream is stalled, and `restore_window.archived_until` stops advancing."},
 			"next_run":   schema.StringAttribute{Computed: true, MarkdownDescription: "Next scheduled run (RFC 3339), computed from `schedule` and `time_zone`."},
 			"last_drill": schema.ObjectAttribute{Computed: true, AttributeTypes: drillAttrTypes, MarkdownDescription: "The newest restore drill recorded at the destination, or null: " + drillDesc},
 			"signing_key_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true, Validators: []validator.String{stringvalidator.LengthAtLeast(32)},
@@ -83,7 +89,7 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 						Attributes: map[string]schema.Attribute{
 							"host": schema.StringAttribute{Optional: true, MarkdownDescription: "Host name. Required in this block."},
 							"port": schema.Int64Attribute{Optional: true, MarkdownDescription: "Port (default 3306).", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-							"user": schema.StringAttribute{Optional: true, MarkdownDescription: "User with SELECT, SHOW VIEW, RELOAD (MySQL), REPLICATION CLIENT/SLAVE or BINLOG MONITOR (point in time). Required in this block."},
+							"user": schema.StringAttribute{Optional: true, MarkdownDescription: "User with SELECT, SHOW VIEW, TRIGGER, EVENT and SHOW CREATE ROUTINE (before MariaDB 11.3: SELECT on mysql.proc); for point in time also REPLICATION SLAVE and BINLOG MONITOR (MariaDB) or REPLICATION CLIENT (MySQL). No RELOAD, SUPER or global lock is needed (the snapshot takes none), so the master user of RDS, Aurora or Cloud SQL qualifies. Required in this block."},
 							"password_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true,
 								MarkdownDescription: "The password, written to the policy's Secret. Write-only: never stored in state or plan; change `password_wo_version` to write a new value."},
 							"password_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `password_wo`."},
@@ -113,7 +119,7 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			},
 			"destination": backupLocationBlockResource("Where backups go: one folder per backup under the prefix, the binlog archive (one folder per server) and the drill results"),
 			"drill": schema.SingleNestedBlock{
-				MarkdownDescription: "Restore drills: a CronJob running `spinops backup verify --drill`, which restores the newest backup and the newest provable point in time into scratch databases (`spinops_stage_*`, dropped afterwards) on the MySQL source, verifies row counts and row digests against the manifest, and records the recovery time. Results: `last_drill`, `data.spinops_backups.drills`, and the archiver's metrics. The MySQL user needs CREATE/DROP on `spinops\\_%`.",
+				MarkdownDescription: "Restore drills: a CronJob running `spinops backup verify --drill`, which restores the newest backup and the newest provable point in time into scratch databases (`spinops_stage_*`, dropped afterwards) on the MySQL source, verifies row counts and row digests against the manifest, and records the recovery time. Results: `last_drill`, `data.spinops_backups.drills`, and the policy's metrics. The MySQL user needs CREATE/DROP on `spinops\\_%`.",
 				Attributes: map[string]schema.Attribute{"schedule": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.CronSchedule()},
 					MarkdownDescription: "Cron schedule of the drills (same syntax and `time_zone` as `schedule`). Required in this block."}},
 			},
@@ -126,7 +132,7 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			},
 			"point_in_time": schema.SingleNestedBlock{
 				MarkdownDescription: "Point-in-time recovery: archive the binary log continuously (the server must run with `binlog_format=ROW`).",
-				Attributes:          map[string]schema.Attribute{"enabled": schema.BoolAttribute{Optional: true, MarkdownDescription: "Run the binlog archiver Deployment."}},
+				Attributes:          map[string]schema.Attribute{"enabled": schema.BoolAttribute{Optional: true, MarkdownDescription: "Run the binlog archiver Deployment (which then also serves the metrics, in place of the metrics Deployment)."}},
 			},
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},

@@ -299,13 +299,38 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 					if _, err := c.Clientset().AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{}); err == nil {
 						return fmt.Errorf("the archiver Deployment is still there")
 					}
+					// Its metrics are served by a Deployment of their own.
+					d, err := c.Clientset().AppsV1().Deployments(ns).Get(t.Context(), backup.MetricsObjectName("spinnaker"), metav1.GetOptions{})
+					if err != nil {
+						return fmt.Errorf("the metrics Deployment: %w", err)
+					}
+					if a := d.Spec.Template.Spec.Containers[0].Args; a[1] != "metrics" {
+						return fmt.Errorf("the metrics Deployment runs %v", a)
+					}
 					return nil
 				},
+			},
+			{
+				// Point in time on again: the archiver serves the metrics.
+				Config: conf("0 */6 * * *", true),
+				Check: func(*terraform.State) error {
+					if _, err := c.Clientset().AppsV1().Deployments(ns).Get(t.Context(), backup.MetricsObjectName("spinnaker"), metav1.GetOptions{}); err == nil {
+						return fmt.Errorf("the metrics Deployment is still there beside the archiver")
+					}
+					return nil
+				},
+			},
+			{
+				// Off again, so destroy has a metrics Deployment to remove.
+				Config: conf("0 */6 * * *", false),
 			},
 		},
 		CheckDestroy: func(*terraform.State) error {
 			if _, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{}); err == nil {
 				return fmt.Errorf("the CronJob survived destroy")
+			}
+			if _, err := c.Clientset().AppsV1().Deployments(ns).Get(t.Context(), backup.MetricsObjectName("spinnaker"), metav1.GetOptions{}); err == nil {
+				return fmt.Errorf("the metrics Deployment survived destroy")
 			}
 			l, err := backup.List(t.Context(), eng.Dest)
 			if err != nil || len(l.Complete) != 1 {
