@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -153,8 +154,9 @@ func newMigrateDataCommand() *cobra.Command {
 	var databases, dbMap []string
 	var progressMode string
 	var overwrite, full, verify bool
+	var ledgerNS, kubeconfig string
 	cmd := &cobra.Command{
-		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST [--full])",
+		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST [--full]) [--ledger-namespace NS]",
 		Short: "Copy Front50's bucket and Spinnaker's databases from the old installation into the new one, verified",
 		Long: "The bucket: every object of --from-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir) is copied into --to-bucket and " +
 			"read back to compare its SHA-256. Run it again before the cutover: objects unchanged since the last run (same version and size at " +
@@ -176,7 +178,7 @@ func newMigrateDataCommand() *cobra.Command {
 			"server with it (row count and a digest of every row): rows written on the new server by anything else, before the copy or while it " +
 			"ran, are refused, now and by every later incremental copy, until --full. It reads every copied table on both servers. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (runErr error) {
 			bucket, sqlCopy := from.URL != "" || to.URL != "", fromAddr != "" || toAddr != "" || len(databases) > 0
 			switch {
 			case !bucket && !sqlCopy:
@@ -192,6 +194,39 @@ func newMigrateDataCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// What is printed is also the ledger's record of the copy.
+			var summary strings.Builder
+			stdout := io.MultiWriter(cmd.OutOrStdout(), &summary)
+			if ledgerNS != "" {
+				cfg, err := kube.Connection{ConfigPath: kubeconfig}.RESTConfig(ctx)
+				if err != nil {
+					return fmt.Errorf("--kubeconfig: %w", err)
+				}
+				cs, err := kubernetes.NewForConfig(cfg)
+				if err != nil {
+					return fmt.Errorf("connecting to the new installation's cluster: %w", err)
+				}
+				sl := migrate.SyncLedger{Ledger: cs, Namespace: ledgerNS}
+				var what []string
+				if bucket {
+					what = append(what, from.URL+" -> "+to.URL)
+				}
+				if sqlCopy {
+					what = append(what, "databases "+strings.Join(databases, ", ")+" "+fromAddr+" -> "+toAddr)
+				}
+				final, err := sl.Start(ctx, strings.Join(what, "; "))
+				if err != nil {
+					return err
+				}
+				if final {
+					log.Info("the old installation is frozen: this copy is recorded as the final sync")
+				}
+				defer func() {
+					if ferr := sl.Finish(ctx, runErr, strings.TrimSpace(summary.String())); ferr != nil && runErr == nil {
+						runErr = ferr
+					}
+				}()
+			}
 			if bucket {
 				src, err := (backup.Clients{}).Open(ctx, from)
 				if err != nil {
@@ -205,7 +240,7 @@ func newMigrateDataCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %s\n", src, dst, res); err != nil {
+				if _, err := fmt.Fprintf(stdout, "%s -> %s: %s\n", src, dst, res); err != nil {
 					return err
 				}
 			}
@@ -251,7 +286,7 @@ func newMigrateDataCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, dbs := cmd.OutOrStdout(), strings.Join(databases, ", ")
+			out, dbs := stdout, strings.Join(databases, ", ")
 			if res.Incremental {
 				verified := ""
 				if res.Verified {
@@ -297,6 +332,9 @@ func newMigrateDataCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&full, "full", false, "copy the databases whole even when the new server records a position to go on from (with --overwrite to replace them)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "compare an incremental copy with a consistent snapshot of the old server at the position it stops at, table by table (for the last copy before the cutover)")
 	cmd.Flags().StringVar(&staging, "staging", "", "where the snapshot goes on its way (a store URL; default a temporary directory, removed afterwards)")
+	cmd.Flags().StringVar(&ledgerNS, "ledger-namespace", "", "record the copy in the migration's phases (sync, or final-sync while the old installation is frozen; then synced or sync-failed): "+
+		"the new installation's operator namespace, as for cutover")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "the new installation's cluster (holds the ledger), with --ledger-namespace; default the usual kubeconfig")
 	return cmd
 }
 
@@ -362,16 +400,17 @@ func cutoverDNS(ctx context.Context, route53Zone, project, zone, endpoint string
 }
 
 func newMigrateCutoverCommand() *cobra.Command {
-	var zoneID, target, deckURL, gateURL, kubeconfig, ledgerNS string
+	var zoneID, target, deckURL, gateURL, kubeconfig, ledgerNS, verifyZone, zoneKubeconfig string
 	var names []string
 	var cloudDNSProject, cloudDNSZone, cloudDNSEndpoint string
 	var weight, attempts int
 	var rollback bool
 	var fz cutoverFreezeFlags
 	cmd := &cobra.Command{
-		Use:   "cutover (--route53-zone-id ID | --cloud-dns-project P --cloud-dns-zone Z) --name NAME... --target LB --verify-gate URL [--verify-deck URL] [--weight N | --freeze --old-namespace NS] | --rollback",
+		Use:   "cutover (--route53-zone-id ID | --cloud-dns-project P --cloud-dns-zone Z) --name NAME... --target LB (--verify-zone NS/NAME | --verify-gate URL [--verify-deck URL]) [--weight N | --freeze --old-namespace NS] | --rollback",
 		Short: "Point the user-facing DNS names at the new installation once it passes verification, at once or weighted; or roll back",
-		Long: "Verifies the new installation through its own URLs (Gate /health, Deck /, as an upgrade is verified), and only when every check " +
+		Long: "Verifies the new installation as an upgrade is verified — its zone (--verify-zone: the SpinnakerService OK with every service ready, each service's health " +
+			"through the API server's proxy) and/or its own URLs (Gate /health, Deck /) — and only when every check " +
 			"passes points each --name (a CNAME in the Route 53 hosted zone, or in the Cloud DNS managed zone) at --target: completely with --weight 100 (the default), or that share " +
 			"of the traffic as weighted records beside the old target (run again with a higher weight to go on). The records found before the " +
 			"first switch, and every phase with its time, are recorded in the new installation's promotion ledger (ConfigMap " +
@@ -393,9 +432,16 @@ func newMigrateCutoverCommand() *cobra.Command {
 			case cloudDNSEndpoint != "" && !cloudDNS:
 				return errors.New("--cloud-dns-endpoint goes with --cloud-dns-project and --cloud-dns-zone")
 			}
-			if !rollback && (len(names) == 0 || target == "" || (deckURL == "" && gateURL == "")) {
-				return errors.New("give --name (repeatable), --target (the new installation's load balancer) and --verify-gate and/or --verify-deck (its URLs): " +
-					"nothing is switched without a verification")
+			if !rollback && (len(names) == 0 || target == "" || (deckURL == "" && gateURL == "" && verifyZone == "")) {
+				return errors.New("give --name (repeatable), --target (the new installation's load balancer) and --verify-zone (its zone, NAMESPACE/NAME) " +
+					"and/or --verify-gate and --verify-deck (its URLs): nothing is switched without a verification")
+			}
+			var zoneNS, zoneName string
+			if verifyZone != "" {
+				var ok bool
+				if zoneNS, zoneName, ok = strings.Cut(verifyZone, "/"); !ok || zoneNS == "" || zoneName == "" {
+					return fmt.Errorf("--verify-zone %q: give the new zone's SpinnakerService as NAMESPACE/NAME", verifyZone)
+				}
 			}
 			ctx := cmd.Context()
 			cfg, err := kube.Connection{ConfigPath: kubeconfig}.RESTConfig(ctx)
@@ -414,6 +460,17 @@ func newMigrateCutoverCommand() *cobra.Command {
 				Weight: weight, Checks: spinnaker.ExposedChecks(deckURL, gateURL),
 				VerifyOpts: spinnaker.VerifyOptions{Attempts: attempts, Interval: 5 * time.Second, RequestTimeout: 10 * time.Second},
 				Ledger:     cs, LedgerNamespace: ledgerNS}
+			if verifyZone != "" {
+				zcfg := cfg
+				if zoneKubeconfig != "" {
+					if zcfg, err = (kube.Connection{ConfigPath: zoneKubeconfig}).RESTConfig(ctx); err != nil {
+						return fmt.Errorf("--zone-kubeconfig: %w", err)
+					}
+				}
+				o.Zone = func(ctx context.Context) ([]spinnaker.Check, *http.Client, error) {
+					return spinnaker.DeployedChecks(ctx, zcfg, zoneNS, zoneName)
+				}
+			}
 			if o.Freeze, err = fz.options(ctx, cmd, cfg, rollback); err != nil {
 				return err
 			}
@@ -449,6 +506,9 @@ func newMigrateCutoverCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&names, "name", nil, "a user-facing name to move, e.g. spinnaker.acme.example (repeatable)")
 	cmd.Flags().StringVar(&target, "target", "", "the new installation's load balancer host name")
 	cmd.Flags().IntVar(&weight, "weight", 100, "the share of traffic (1-100) the new installation gets; 100 switches completely")
+	cmd.Flags().StringVar(&verifyZone, "verify-zone", "", "the new zone's SpinnakerService, NAMESPACE/NAME: verified as an upgrade verifies it (status OK, every service ready, "+
+		"each service's health through the API server's proxy) before anything is switched")
+	cmd.Flags().StringVar(&zoneKubeconfig, "zone-kubeconfig", "", "the new zone's cluster, when it is not --kubeconfig's")
 	cmd.Flags().StringVar(&gateURL, "verify-gate", "", "the new installation's Gate URL (checked at /health before anything is switched)")
 	cmd.Flags().StringVar(&deckURL, "verify-deck", "", "the new installation's Deck URL (checked at / before anything is switched)")
 	cmd.Flags().IntVar(&attempts, "verify-attempts", 5, "attempts per check, 5 s apart")

@@ -432,6 +432,25 @@ func TestMigrateCutover(t *testing.T) {
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "nothing is switched without a verification") {
 		t.Errorf("without a verification URL: %v", err)
 	}
+
+	// --verify-zone: the new zone verified as an upgrade is; a zone that
+	// is not there fails the cutover and DNS stays.
+	for _, tc := range []struct{ zone, want string }{
+		{"green", "give the new zone's SpinnakerService as NAMESPACE/NAME"},
+		{ledgerNS + "/green", "reading SpinnakerService " + ledgerNS + "/green"},
+	} {
+		root = newRootCommand()
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs([]string{"migrate", "cutover", "--route53-zone-id", r53.ZoneID, "--kubeconfig", c.Kubeconfig, "--ledger-namespace", ledgerNS,
+			"--name", "spinnaker.acme.example", "--target", "new-lb.example", "--verify-zone", tc.zone, "--verify-attempts", "1"})
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--verify-zone %s: %v, want %q", tc.zone, err, tc.want)
+		}
+		if got := target(); got != "old-lb.example" {
+			t.Errorf("--verify-zone %s changed DNS: %s", tc.zone, got)
+		}
+	}
 }
 
 // TestMigrateCutoverFreeze runs a scheduled migration's commands on a real
@@ -514,6 +533,40 @@ func TestMigrateCutoverFreeze(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// `migrate data --ledger-namespace` while frozen: the final sync, in
+	// the same timeline; a copy that fails is recorded as such.
+	srcDir, dstDir := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(srcDir, "applications", "app1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(srcDir, "applications", "app1", "specification.json"), []byte(`{"name":"app1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataRun := func(args ...string) error {
+		root := newRootCommand()
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(append([]string{"migrate", "data", "--kubeconfig", c.Kubeconfig, "--ledger-namespace", ledgerNS}, args...))
+		return root.Execute()
+	}
+	if err := dataRun("--from-bucket", "file://"+srcDir, "--to-bucket", "file://"+dstDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := dataRun("--from-mysql", "127.0.0.1:1", "--to-mysql", "127.0.0.1:1", "--databases", "orca"); err == nil {
+		t.Fatal("a copy from a closed port succeeded")
+	}
+	got := &migrate.MigrationRecord{}
+	if err := spinnaker.ReadLedgerKey(t.Context(), c.Clientset(), ledgerNS, "migration", got); err != nil {
+		t.Fatal(err)
+	}
+	var tail []string
+	for _, p := range got.Phases[len(got.Phases)-4:] {
+		tail = append(tail, p.Phase)
+	}
+	if strings.Join(tail, " ") != "final-sync synced final-sync sync-failed" || !strings.Contains(got.Phases[len(got.Phases)-3].Detail, "1 objects: 1 copied") {
+		t.Errorf("the ledger after two copies while frozen: %+v", got.Phases)
+	}
+
 	s, err := deps.GetScale(t.Context(), "spin-gate", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

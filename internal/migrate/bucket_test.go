@@ -20,6 +20,7 @@ import (
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
+	"github.com/spinops/terraform-provider-spinops/internal/cloud/gcs"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
@@ -272,3 +273,59 @@ func TestSyncBucketReportsProgress(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Front50's bucket moved between clouds, incrementally both ways: S3
+// (moto) to GCS (fake-gcs-server, the real client library), where an
+// object's version is its generation, and back from GCS to S3, where it is
+// the ETag. A same-size edit, a deletion and an addition at the source are
+// each found by the second run.
+func TestSyncBucketBetweenS3AndGCS(t *testing.T) {
+	fake := testenv.SharedFakeGCS(t)
+	ctx := t.Context()
+	s3Src, s3Dst := s3Stores(t)
+	clients := backup.Clients{GCS: gcs.StorageSettings{Endpoint: fake.Endpoint}}
+	gcsStore := func() backup.Store {
+		t.Helper()
+		s, err := clients.Open(ctx, backup.StoreConfig{URL: "gs://" + fake.Bucket(t) + "/front50"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name     string
+		src, dst backup.Store
+	}{{"s3 to gcs", s3Src, gcsStore()}, {"gcs to s3", gcsStore(), s3Dst}} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := map[string]string{
+				"applications/app1/specification.json": `{"name":"app1"}`,
+				"pipelines/p1/pipeline-metadata.json":  `{"name":"p1"}`,
+				"pipelines/p2/pipeline-metadata.json":  `{"name":"p2"}`,
+			}
+			put(t, tc.src, want)
+			res, err := SyncBucket(ctx, tc.src, tc.dst, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Copied != 3 || !maps.Equal(contents(t, tc.dst), want) {
+				t.Fatalf("first run: %s; destination %v", res, contents(t, tc.dst))
+			}
+			put(t, tc.src, map[string]string{"pipelines/p1/pipeline-metadata.json": `{"name":"P1"}`, "pipelines/p3/pipeline-metadata.json": `{"name":"p3"}`})
+			if err := tc.src.Delete(ctx, "pipelines/p2/pipeline-metadata.json"); err != nil {
+				t.Fatal(err)
+			}
+			res, err = SyncBucket(ctx, tc.src, tc.dst, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = map[string]string{
+				"applications/app1/specification.json": `{"name":"app1"}`,
+				"pipelines/p1/pipeline-metadata.json":  `{"name":"P1"}`,
+				"pipelines/p3/pipeline-metadata.json":  `{"name":"p3"}`,
+			}
+			if res.Copied != 2 || res.Unchanged != 1 || res.Deleted != 1 || !maps.Equal(contents(t, tc.dst), want) {
+				t.Errorf("second run: %s; destination %v", res, contents(t, tc.dst))
+			}
+		})
+	}
+}

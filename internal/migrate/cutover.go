@@ -157,10 +157,16 @@ type CutoverOptions struct {
 	// Weight is the share of traffic (1-100) the new installation gets;
 	// 100 switches the names over completely.
 	Weight int
-	// Checks verify the new installation before any change.
+	// Checks verify the new installation before any change (through its
+	// own URLs, with HTTP).
 	Checks     []spinnaker.Check
 	VerifyOpts spinnaker.VerifyOptions
 	HTTP       *http.Client
+	// Zone, when set, verifies the new zone as an upgrade does, at verify
+	// time: spinnaker.DeployedChecks (its SpinnakerService OK and ready,
+	// every service through the API server's proxy, with the client it
+	// returns).
+	Zone func(ctx context.Context) ([]spinnaker.Check, *http.Client, error)
 	// Ledger is where the phases are recorded.
 	Ledger          kubernetes.Interface
 	LedgerNamespace string
@@ -220,15 +226,28 @@ func Cutover(ctx context.Context, o CutoverOptions) (*MigrationRecord, error) {
 			return rec, err
 		}
 	}
-	if err := o.phase(ctx, "verify", strings.Join(checkNames(o.Checks), ", ")); err != nil {
+	var zoneChecks []spinnaker.Check
+	var zoneClient *http.Client
+	var zoneErr error
+	if o.Zone != nil {
+		zoneChecks, zoneClient, zoneErr = o.Zone(ctx)
+	}
+	if err := o.phase(ctx, "verify", strings.Join(append(checkNames(zoneChecks), checkNames(o.Checks)...), ", ")); err != nil {
 		return nil, err
 	}
 	client := o.HTTP
 	if client == nil {
 		client = http.DefaultClient
 	}
-	if v := spinnaker.Verify(ctx, client, o.Checks, o.VerifyOpts); !v.Passed() {
-		msg := strings.Join(v.Failures(), "; ")
+	var failures []string
+	if zoneErr != nil {
+		failures = append(failures, zoneErr.Error())
+	} else if len(zoneChecks) > 0 {
+		failures = append(failures, spinnaker.Verify(ctx, zoneClient, zoneChecks, o.VerifyOpts).Failures()...)
+	}
+	failures = append(failures, spinnaker.Verify(ctx, client, o.Checks, o.VerifyOpts).Failures()...)
+	if len(failures) > 0 {
+		msg := strings.Join(failures, "; ")
 		_ = o.phase(context.WithoutCancel(ctx), "verify-failed", msg)
 		return nil, fmt.Errorf("the new installation did not pass verification, DNS is unchanged: %s", msg)
 	}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -170,4 +171,77 @@ func checkPhases(t *testing.T, rec *MigrationRecord, want string) {
 			t.Errorf("phase %d is not after phase %d", i, i-1)
 		}
 	}
+}
+
+// TestCutoverVerifiesTheZone: with Zone (the CLI's --verify-zone) the new
+// zone is verified as an upgrade is, at verify time: a zone that is not
+// ready fails the cutover and leaves DNS as it was; its checks go with
+// the zone's own client (the cluster's credentials), and only its checks
+// do: the exposed URLs never see those credentials.
+func TestCutoverVerifiesTheZone(t *testing.T) {
+	dns := route53Zone(t)
+	ns := names(dns, t)
+	cluster := testenv.SharedCluster(t)
+	var exposedAuth, proxiedAuth atomic.Value
+	exposedAuth.Store("")
+	proxiedAuth.Store("")
+	exposed := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			exposedAuth.Store(a)
+		}
+	}))
+	defer exposed.Close()
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxiedAuth.Store(r.Header.Get("Authorization"))
+		if r.Header.Get("Authorization") != "Bearer cluster-token" {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		}
+	}))
+	defer proxy.Close()
+	zoneClient := &http.Client{Transport: bearer{"cluster-token", http.DefaultTransport}}
+	var zoneErr error
+	o := CutoverOptions{DNS: dns, Names: ns, Target: "new-lb.elb.example.com", Weight: 100,
+		Checks: spinnaker.ExposedChecks(exposed.URL, exposed.URL), VerifyOpts: spinnaker.VerifyOptions{Attempts: 1},
+		Zone: func(context.Context) ([]spinnaker.Check, *http.Client, error) {
+			if zoneErr != nil {
+				return nil, nil, zoneErr
+			}
+			return []spinnaker.Check{{Name: "clouddriver /health", URL: proxy.URL + "/api/v1/namespaces/spin/services/spin-clouddriver:7002/proxy/health"}}, zoneClient, nil
+		},
+		Ledger: cluster.Clientset(), LedgerNamespace: cluster.Namespace(t)}
+	old := targets(t, dns, ns)
+
+	zoneErr = errors.New("SpinnakerService spin/green: not every service is ready: spin-orca (0/2 ready)")
+	if _, err := Cutover(t.Context(), o); err == nil || !strings.Contains(err.Error(), "spin-orca (0/2 ready)") || !strings.Contains(err.Error(), "DNS is unchanged") {
+		t.Fatalf("cutover to a zone that is not ready: %v", err)
+	}
+	if got := targets(t, dns, ns); !maps.Equal(got, old) {
+		t.Fatalf("DNS changed although the zone was not ready: %v", got)
+	}
+
+	zoneErr = nil
+	rec, err := Cutover(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if proxiedAuth.Load() != "Bearer cluster-token" {
+		t.Errorf("the zone's check went without the zone's client: %q", proxiedAuth.Load())
+	}
+	if a := exposedAuth.Load(); a != "" {
+		t.Errorf("the cluster's credentials reached the exposed URL: %q", a)
+	}
+	if !strings.Contains(rec.Phases[len(rec.Phases)-4].Detail, "clouddriver /health") {
+		t.Errorf("the verify phase does not name the zone's checks: %+v", rec.Phases)
+	}
+}
+
+type bearer struct {
+	token string
+	rt    http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.rt.RoundTrip(r)
 }

@@ -13,15 +13,13 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 
+	"github.com/spinops/terraform-provider-spinops/internal/migrate/migratetest"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
@@ -33,135 +31,16 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	return s.URL
 }
 
-// oldInstallation is an old Spinnaker on a real API server: Deployments
-// spin-gate (2 replicas) and spin-orca, two running Orca pods whose IPs are
-// two test hosts serving the Orca stand-in's instances on 8083, and the
-// Services spin-orca and spin-front50 with their Endpoints.
-type oldInstallation struct {
-	cluster *testenv.Cluster
-	ns      string
-	q       *orcaQueue
-}
-
-func startOldInstallation(t *testing.T) *oldInstallation {
-	t.Helper()
-	c := testenv.SharedCluster(t)
-	cs := c.Clientset()
-	old := &oldInstallation{cluster: c, ns: c.Namespace(t), q: newOrcaQueue(t, 2)}
-	ctx := t.Context()
-	serve := func(h *testenv.TestHost, port int, handler http.Handler) {
-		l, err := h.Listen(port)
-		if err != nil {
-			t.Fatalf("listening on %s:%d: %v", h.IP, port, err)
-		}
-		s := &http.Server{Handler: handler}
-		go func() { _ = s.Serve(l) }()
-		t.Cleanup(func() { _ = s.Close() })
-	}
-	var ips []string
-	for i, inst := range old.q.instances {
-		h := testenv.StartTestHost(t)
-		serve(h, 8083, inst)
-		if i == 0 {
-			serve(h, 8080, old.q.front50())
-		}
-		ips = append(ips, h.IP)
-	}
-	deployment := func(name string, replicas int32) {
-		labels := map[string]string{"app": "spin", "cluster": name}
-		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas), Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: strings.TrimPrefix(name, "spin-"), Image: "us-docker.pkg.dev/spinnaker-community/docker/" + strings.TrimPrefix(name, "spin-")}}}}}}
-		if _, err := cs.AppsV1().Deployments(old.ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deployment("spin-gate", 2)
-	deployment("spin-orca", 2)
-	// No controller-manager makes the namespace's default ServiceAccount,
-	// which the API server's admission wants for a pod.
-	if _, err := cs.CoreV1().ServiceAccounts(old.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var orcas []string
-	for i, ip := range ips {
-		name := fmt.Sprintf("spin-orca-5d8f-%d", i)
-		old.pod(t, name, "spin-orca", ip)
-		orcas = append(orcas, name)
-	}
-	old.pod(t, "spin-front50-7c9b-0", "spin-front50", ips[0])
-	// The API server's service proxy picks an EndpointSlice endpoint whose
-	// target pod has its address (pkg/registry/core/service/storage
-	// ResourceLocation); the controller that would write them is not
-	// running.
-	service := func(name string, port int32, pods ...string) {
-		if _, err := cs.CoreV1().Services(old.ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: port}}}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: name + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-			AddressType: discoveryv1.AddressTypeIPv4, Ports: []discoveryv1.EndpointPort{{Name: ptr.To(""), Port: ptr.To(port)}}}
-		for _, p := range pods {
-			pod, err := cs.CoreV1().Pods(old.ns).Get(ctx, p, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{pod.Status.PodIP},
-				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: old.ns, Name: p, UID: pod.UID}})
-		}
-		if _, err := cs.DiscoveryV1().EndpointSlices(old.ns).Create(ctx, es, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	service("spin-orca", 8083, orcas...)
-	service("spin-front50", 8080, "spin-front50-7c9b-0")
-	return old
-}
-
-// pod creates a running pod of a Deployment with ip, as a kubelet would
-// report it.
-func (o *oldInstallation) pod(t *testing.T, name, deployment, ip string) {
-	t.Helper()
-	pods := o.cluster.Clientset().CoreV1().Pods(o.ns)
-	p, err := pods.Create(t.Context(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "spin", "cluster": deployment}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "orca", Image: "orca"}}}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Status.Phase, p.Status.PodIP, p.Status.PodIPs = corev1.PodRunning, ip, []corev1.PodIP{{IP: ip}}
-	if _, err := pods.UpdateStatus(t.Context(), p, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (o *oldInstallation) gateReplicas(t *testing.T) int32 {
-	t.Helper()
-	s, err := o.cluster.Clientset().AppsV1().Deployments(o.ns).GetScale(t.Context(), "spin-gate", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Spec.Replicas
-}
-
-func (o *oldInstallation) inService() []bool {
-	var out []bool
-	for _, i := range o.q.instances {
-		out = append(out, i.enabled.Load())
-	}
-	return out
-}
-
 // options are a cutover's options with a fresh client of each cluster, as
 // a new process would make them from the kubeconfig.
-func (o *oldInstallation) options(t *testing.T, ledgerNS string) CutoverOptions {
+func options(t *testing.T, o *migratetest.OldInstallation, ledgerNS string) CutoverOptions {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(o.cluster.RESTConfig())
+	cs, err := kubernetes.NewForConfig(o.Cluster.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return CutoverOptions{Ledger: cs, LedgerNamespace: ledgerNS,
-		Freeze: &FreezeOptions{Kube: cs, Namespace: o.ns, User: "migration-admin", PollInterval: 20 * time.Millisecond, DrainTimeout: 10 * time.Second}}
+		Freeze: &FreezeOptions{Kube: cs, Namespace: o.Namespace, User: "migration-admin", PollInterval: 20 * time.Millisecond, DrainTimeout: 10 * time.Second}}
 }
 
 func ids(es []Execution) []string {
@@ -179,13 +58,13 @@ func ids(es []Execution) []string {
 // changes nothing it should keep; Unfreeze restores exactly what was
 // changed, and the queued execution then starts.
 func TestFreeze(t *testing.T) {
-	old := startOldInstallation(t)
-	old.q.addApplication("shop", "deploy-cfg")
-	pipeline := old.q.launch("PIPELINE", "shop", "Deploy to prod", "deploy-cfg")
-	task := old.q.launch("ORCHESTRATION", "shop", "Resize server group", "")
-	eventually(t, "both running", func() bool { return old.q.status(pipeline) == "RUNNING" && old.q.status(task) == "RUNNING" })
+	old := migratetest.StartOldInstallation(t, testenv.SharedCluster(t))
+	old.Queue.AddApplication("shop", "deploy-cfg")
+	pipeline := old.Queue.Launch("PIPELINE", "shop", "Deploy to prod", "deploy-cfg")
+	task := old.Queue.Launch("ORCHESTRATION", "shop", "Resize server group", "")
+	migratetest.Eventually(t, "both running", func() bool { return old.Queue.Status(pipeline) == "RUNNING" && old.Queue.Status(task) == "RUNNING" })
 
-	o := old.options(t, old.cluster.Namespace(t))
+	o := options(t, old, old.Cluster.Namespace(t))
 	progress := make(chan string, 100)
 	o.Freeze.Progress = func(s string) { progress <- s }
 	type result struct {
@@ -203,14 +82,14 @@ func TestFreeze(t *testing.T) {
 	case r := <-done:
 		t.Fatalf("the freeze did not wait for the running executions: %+v %v", r.r, r.err)
 	}
-	if n := old.gateReplicas(t); n != 0 {
+	if n := old.GateReplicas(t); n != 0 {
 		t.Errorf("Gate has %d replicas while the freeze drains", n)
 	}
-	if got := old.inService(); !slices.Equal(got, []bool{true, true}) {
+	if got := old.InService(); !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("Orca out of service before its executions finished (they would stall): %v", got)
 	}
-	old.q.finish(pipeline)
-	old.q.finish(task)
+	old.Queue.Finish(pipeline)
+	old.Queue.Finish(task)
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -218,10 +97,10 @@ func TestFreeze(t *testing.T) {
 	if got := ids(r.r.Drained); !slices.Equal(got, []string{pipeline, task}) || len(r.r.Left) != 0 {
 		t.Errorf("drained %v, left %v", got, r.r.Left)
 	}
-	if got := old.inService(); !slices.Equal(got, []bool{false, false}) {
+	if got := old.InService(); !slices.Equal(got, []bool{false, false}) {
 		t.Errorf("Orca instances in service after the freeze: %v", got)
 	}
-	if got := <-old.q.instances[0].users; got != "migration-admin" {
+	if got := <-old.Queue.Instances[0].Users; got != "migration-admin" {
 		t.Errorf("X-SPINNAKER-USER reaching Orca: %q", got)
 	}
 	if r.r.Record.GateReplicas != 2 || !slices.Equal(r.r.Record.OrcaDisabled, []string{"spin-orca-5d8f-0", "spin-orca-5d8f-1"}) {
@@ -230,8 +109,8 @@ func TestFreeze(t *testing.T) {
 
 	// Frozen: a new execution (an Echo trigger reaches Orca directly) is
 	// accepted but does not start.
-	late := old.q.launch("PIPELINE", "shop", "Deploy to prod", "deploy-cfg")
-	stays(t, "a new execution does not start", func() bool { return old.q.status(late) == "NOT_STARTED" })
+	late := old.Queue.Launch("PIPELINE", "shop", "Deploy to prod", "deploy-cfg")
+	migratetest.Stays(t, "a new execution does not start", func() bool { return old.Queue.Status(late) == "NOT_STARTED" })
 
 	// Again: idempotent, the first replica count kept, the stalled
 	// execution reported.
@@ -246,13 +125,13 @@ func TestFreeze(t *testing.T) {
 	if _, err := Unfreeze(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}
-	if n := old.gateReplicas(t); n != 2 {
+	if n := old.GateReplicas(t); n != 2 {
 		t.Errorf("Gate back to %d replicas, want 2", n)
 	}
-	if got := old.inService(); !slices.Equal(got, []bool{true, true}) {
+	if got := old.InService(); !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("Orca after the unfreeze: %v", got)
 	}
-	eventually(t, "the queued execution starts after the unfreeze", func() bool { return old.q.status(late) == "RUNNING" })
+	migratetest.Eventually(t, "the queued execution starts after the unfreeze", func() bool { return old.Queue.Status(late) == "RUNNING" })
 	rec, err := o.read(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -269,16 +148,16 @@ func TestFreeze(t *testing.T) {
 // the freeze, naming it; what the freeze changed is undone and DNS is not
 // touched. With Force the freeze goes on and lists it as stalled.
 func TestFreezeDrainTimeout(t *testing.T) {
-	old := startOldInstallation(t)
-	old.q.addApplication("shop", "judgement-cfg")
-	stuck := old.q.launch("PIPELINE", "shop", "Waits for manual judgement", "judgement-cfg")
-	eventually(t, "running", func() bool { return old.q.status(stuck) == "RUNNING" })
+	old := migratetest.StartOldInstallation(t, testenv.SharedCluster(t))
+	old.Queue.AddApplication("shop", "judgement-cfg")
+	stuck := old.Queue.Launch("PIPELINE", "shop", "Waits for manual judgement", "judgement-cfg")
+	migratetest.Eventually(t, "running", func() bool { return old.Queue.Status(stuck) == "RUNNING" })
 
 	dns := route53Zone(t)
 	ns := names(dns, t)
 	before := targets(t, dns, ns)
 	gate := httptestServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	o := old.options(t, old.cluster.Namespace(t))
+	o := options(t, old, old.Cluster.Namespace(t))
 	o.Freeze.DrainTimeout = 300 * time.Millisecond
 	o.DNS, o.Names, o.Target, o.Weight = dns, ns, "new-lb.elb.example.com", 100
 	o.Checks, o.VerifyOpts = spinnaker.ExposedChecks(gate, gate), spinnaker.VerifyOptions{Attempts: 1}
@@ -291,10 +170,10 @@ func TestFreezeDrainTimeout(t *testing.T) {
 	if got := targets(t, dns, ns); !maps.Equal(got, before) {
 		t.Errorf("DNS changed although the freeze failed: %v", got)
 	}
-	if n := old.gateReplicas(t); n != 2 {
+	if n := old.GateReplicas(t); n != 2 {
 		t.Errorf("Gate left at %d replicas after the failed freeze", n)
 	}
-	if got := old.inService(); !slices.Equal(got, []bool{true, true}) {
+	if got := old.InService(); !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("Orca after the failed freeze: %v", got)
 	}
 	rec, err := o.read(t.Context())
@@ -313,43 +192,43 @@ func TestFreezeDrainTimeout(t *testing.T) {
 	if !slices.Equal(ids(r.Left), []string{stuck}) {
 		t.Errorf("forced freeze left %v", r.Left)
 	}
-	old.q.finish(stuck)
-	stays(t, "the stalled execution does not finish while frozen", func() bool { return old.q.status(stuck) == "RUNNING" })
+	old.Queue.Finish(stuck)
+	migratetest.Stays(t, "the stalled execution does not finish while frozen", func() bool { return old.Queue.Status(stuck) == "RUNNING" })
 	if _, err := Unfreeze(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "it finishes after the unfreeze", func() bool { return old.q.status(stuck) == "SUCCEEDED" })
+	migratetest.Eventually(t, "it finishes after the unfreeze", func() bool { return old.Queue.Status(stuck) == "SUCCEEDED" })
 }
 
 // TestFreezeRefusals: an HPA on Gate, a pending Orca pod and an Orca whose
 // status Eureka manages each stop the freeze with what to do; none leaves
 // anything changed.
 func TestFreezeRefusals(t *testing.T) {
-	old := startOldInstallation(t)
-	o := old.options(t, old.cluster.Namespace(t))
-	cs := old.cluster.Clientset()
+	old := migratetest.StartOldInstallation(t, testenv.SharedCluster(t))
+	o := options(t, old, old.Cluster.Namespace(t))
+	cs := old.Cluster.Clientset()
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "gate"}, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "spin-gate", APIVersion: "apps/v1"}, MaxReplicas: 4}}
-	if _, err := cs.AutoscalingV2().HorizontalPodAutoscalers(old.ns).Create(t.Context(), hpa, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.AutoscalingV2().HorizontalPodAutoscalers(old.Namespace).Create(t.Context(), hpa, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Freeze(t.Context(), o); err == nil || !strings.Contains(err.Error(), "HorizontalPodAutoscaler") {
 		t.Errorf("with an HPA on Gate: %v", err)
 	}
-	if err := cs.AutoscalingV2().HorizontalPodAutoscalers(old.ns).Delete(t.Context(), "gate", metav1.DeleteOptions{}); err != nil {
+	if err := cs.AutoscalingV2().HorizontalPodAutoscalers(old.Namespace).Delete(t.Context(), "gate", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
-	old.q.instances[1].eureka = true
+	old.Queue.Instances[1].Eureka = true
 	if _, err := Freeze(t.Context(), o); err == nil || !strings.Contains(err.Error(), "cannot be overwritten") || !strings.Contains(err.Error(), "spin-orca-5d8f-1") {
 		t.Errorf("under Eureka: %v", err)
 	}
-	if n, got := old.gateReplicas(t), old.inService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
+	if n, got := old.GateReplicas(t), old.InService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("after the refused freeze: Gate %d, Orca %v", n, got)
 	}
-	old.q.instances[1].eureka = false
+	old.Queue.Instances[1].Eureka = false
 
-	if _, err := cs.CoreV1().Pods(old.ns).Create(t.Context(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "spin-orca-5d8f-new",
+	if _, err := cs.CoreV1().Pods(old.Namespace).Create(t.Context(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "spin-orca-5d8f-new",
 		Labels: map[string]string{"app": "spin", "cluster": "spin-orca"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "orca", Image: "orca"}}}},
 		metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -357,7 +236,7 @@ func TestFreezeRefusals(t *testing.T) {
 	if _, err := Freeze(t.Context(), o); err == nil || !strings.Contains(err.Error(), "spin-orca-5d8f-new") || !strings.Contains(err.Error(), "rollout") {
 		t.Errorf("with a pending Orca pod: %v", err)
 	}
-	if n, got := old.gateReplicas(t), old.inService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
+	if n, got := old.GateReplicas(t), old.InService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("after the refused freeze: Gate %d, Orca %v", n, got)
 	}
 }
@@ -376,16 +255,16 @@ func phaseNames(r *MigrationRecord) string {
 // freeze to done; a rollback (another new process) puts the names back and
 // unfreezes exactly.
 func TestCutoverScheduledMigration(t *testing.T) {
-	old := startOldInstallation(t)
-	old.q.addApplication("shop", "deploy-cfg")
+	old := migratetest.StartOldInstallation(t, testenv.SharedCluster(t))
+	old.Queue.AddApplication("shop", "deploy-cfg")
 	dns := route53Zone(t)
 	ns := names(dns, t)
 	before := targets(t, dns, ns)
 	gate := httptestServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	ledgerNS := old.cluster.Namespace(t)
+	ledgerNS := old.Cluster.Namespace(t)
 	clock := time.Date(2026, 12, 2, 22, 0, 0, 0, time.UTC)
 	run := func(step time.Duration) CutoverOptions {
-		o := old.options(t, ledgerNS)
+		o := options(t, old, ledgerNS)
 		o.DNS, o.Names, o.Target, o.Weight = dns, ns, "new-lb.elb.example.com", 100
 		o.Checks, o.VerifyOpts = spinnaker.ExposedChecks(gate, gate), spinnaker.VerifyOptions{Attempts: 1}
 		o.Now = func() time.Time { clock = clock.Add(step); return clock }
@@ -397,7 +276,7 @@ func TestCutoverScheduledMigration(t *testing.T) {
 	if _, err := Cutover(t.Context(), o); err == nil || !strings.Contains(err.Error(), "--weight 100") {
 		t.Errorf("a weighted scheduled migration: %v", err)
 	}
-	if n := old.gateReplicas(t); n != 2 {
+	if n := old.GateReplicas(t); n != 2 {
 		t.Fatalf("the refused weighted cutover changed Gate: %d", n)
 	}
 
@@ -411,7 +290,7 @@ func TestCutoverScheduledMigration(t *testing.T) {
 	if got := targets(t, dns, ns); !maps.Equal(got, before) {
 		t.Errorf("the freezing run changed DNS: %v", got)
 	}
-	if n, got := old.gateReplicas(t), old.inService(); n != 0 || !slices.Equal(got, []bool{false, false}) {
+	if n, got := old.GateReplicas(t), old.InService(); n != 0 || !slices.Equal(got, []bool{false, false}) {
 		t.Errorf("after the first run: Gate %d, Orca %v", n, got)
 	}
 
@@ -438,7 +317,7 @@ func TestCutoverScheduledMigration(t *testing.T) {
 	if !strings.Contains(last.Detail, "frozen window "+window.String()) {
 		t.Errorf("done's detail: %q", last.Detail)
 	}
-	if n := old.gateReplicas(t); n != 0 {
+	if n := old.GateReplicas(t); n != 0 {
 		t.Errorf("the old installation does not stay frozen after done: Gate %d", n)
 	}
 
@@ -449,7 +328,7 @@ func TestCutoverScheduledMigration(t *testing.T) {
 	if got := targets(t, dns, ns); !maps.Equal(got, before) {
 		t.Errorf("after the rollback: %v", got)
 	}
-	if n, got := old.gateReplicas(t), old.inService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
+	if n, got := old.GateReplicas(t), old.InService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("after the rollback: Gate %d, Orca %v", n, got)
 	}
 	if got := phaseNames(rec); !strings.HasSuffix(got, "done unfreeze rollback") || rec.Freeze != nil {
@@ -464,36 +343,36 @@ func TestFreezeCrashThenRollback(t *testing.T) {
 	if os.Getenv("SPINOPS_TEST_FREEZE_CHILD") != "" {
 		return // the child's work is in TestFreezeCrashChild
 	}
-	old := startOldInstallation(t)
-	old.q.addApplication("shop", "deploy-cfg")
-	running := old.q.launch("PIPELINE", "shop", "Deploy", "deploy-cfg")
-	eventually(t, "running", func() bool { return old.q.status(running) == "RUNNING" })
-	ledgerNS := old.cluster.Namespace(t)
+	old := migratetest.StartOldInstallation(t, testenv.SharedCluster(t))
+	old.Queue.AddApplication("shop", "deploy-cfg")
+	running := old.Queue.Launch("PIPELINE", "shop", "Deploy", "deploy-cfg")
+	migratetest.Eventually(t, "running", func() bool { return old.Queue.Status(running) == "RUNNING" })
+	ledgerNS := old.Cluster.Namespace(t)
 
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestFreezeCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "SPINOPS_TEST_FREEZE_CHILD=1", "SPINOPS_TEST_FREEZE_KUBECONFIG="+old.cluster.Kubeconfig,
-		"SPINOPS_TEST_FREEZE_NS="+old.ns, "SPINOPS_TEST_FREEZE_LEDGER_NS="+ledgerNS)
+	cmd.Env = append(os.Environ(), "SPINOPS_TEST_FREEZE_CHILD=1", "SPINOPS_TEST_FREEZE_KUBECONFIG="+old.Cluster.Kubeconfig,
+		"SPINOPS_TEST_FREEZE_NS="+old.Namespace, "SPINOPS_TEST_FREEZE_LEDGER_NS="+ledgerNS)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the child scaled Gate to zero", func() bool { return old.gateReplicas(t) == 0 })
+	migratetest.Eventually(t, "the child scaled Gate to zero", func() bool { return old.GateReplicas(t) == 0 })
 	time.Sleep(100 * time.Millisecond) // it is waiting for the execution now
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	if strings.Contains(out.String(), "child: freeze returned") {
 		t.Fatalf("the child finished before it was killed:\n%s", out.String())
 	}
-	if n := old.gateReplicas(t); n != 0 {
+	if n := old.GateReplicas(t); n != 0 {
 		t.Fatalf("Gate %d after the crash", n)
 	}
 
-	rec, err := Rollback(t.Context(), old.options(t, ledgerNS))
+	rec, err := Rollback(t.Context(), options(t, old, ledgerNS))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, got := old.gateReplicas(t), old.inService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
+	if n, got := old.GateReplicas(t), old.InService(); n != 2 || !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("after the rollback: Gate %d, Orca %v", n, got)
 	}
 	if got := phaseNames(rec); got != "freeze unfreeze rollback" {

@@ -127,26 +127,7 @@ func TestAccMigrateHalyardApplies(t *testing.T) {
 	if _, err := zc.cs.CoreV1().Secrets(accGreenNS).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "spinops-migrated-secrets"}, Data: keys}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf(`
-provider "spinops" {
-  kubernetes {
-    config_path = %q
-  }
-}
-`, zc.kubeconfig) + strings.NewReplacer(
-		`resource "spinops_managed_spinnaker" "this" {`, `resource "spinops_managed_spinnaker" "this" {
-  operator {
-    namespace = "`+accOpNamespace+`"
-  }`,
-		`resource "spinops_zone" "green" {`, `resource "spinops_zone" "green" {
-  verification {
-    attempts = 3
-    interval = "300ms"
-  }
-  timeouts {
-    create = "`+accZoneTimeout()+`"
-    update = "`+accZoneTimeout()+`"
-  }`).Replace(string(out))
+	cfg := migratedConfig(zc, out)
 	vars := config.Variables{
 		"oauth2_client_secret": config.StringVariable("tf-acc-oauth2-secret"),
 		"s3_secret_access_key": config.StringVariable("tf-acc-s3-secret"),
@@ -176,4 +157,31 @@ provider "spinops" {
 			ConfigVariables: vars,
 		}},
 	})
+}
+
+// migratedConfig is what `spinops migrate plan` wrote, run on zc: the
+// provider pointed at its cluster, the installation's operator in
+// accOpNamespace and green's verification and timeouts sized for the
+// stand-ins.
+func migratedConfig(zc *zoneAccCluster, gen []byte) string {
+	return fmt.Sprintf(`
+provider "spinops" {
+  kubernetes {
+    config_path = %q
+  }
+}
+`, zc.kubeconfig) + strings.NewReplacer(
+		`resource "spinops_managed_spinnaker" "this" {`, `resource "spinops_managed_spinnaker" "this" {
+  operator {
+    namespace = "`+accOpNamespace+`"
+  }`,
+		`resource "spinops_zone" "green" {`, `resource "spinops_zone" "green" {
+  verification {
+    attempts = 3
+    interval = "300ms"
+  }
+  timeouts {
+    create = "`+accZoneTimeout()+`"
+    update = "`+accZoneTimeout()+`"
+  }`).Replace(string(gen))
 }

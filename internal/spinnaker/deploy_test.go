@@ -3,6 +3,7 @@ package spinnaker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -72,6 +73,31 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	if len(verifying) != 1 || verifying[0] != 0 {
 		t.Errorf("OnVerifying called %d times, the backends having seen %v requests; want once, before any check", len(verifying), verifying)
 	}
+	// The same verification from the cluster alone (a migration's
+	// cutover has no Terraform configuration of the zone): the same
+	// checks, and they pass.
+	checks, hc, err := spinnaker.DeployedChecks(ctx, c.RESTConfig(), "spin-red", "red")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []string
+	for _, r := range res.Verification.Results {
+		want = append(want, r.Name+" "+r.URL)
+	}
+	for _, ch := range checks {
+		got = append(got, ch.Name+" "+ch.URL)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("DeployedChecks:\n%v\nthe deploy verified:\n%v", got, want)
+	}
+	if v := spinnaker.Verify(ctx, hc, checks, spinnaker.VerifyOptions{Attempts: 1}); !v.Passed() {
+		t.Errorf("DeployedChecks of the verified zone fail: %v", v.Failures())
+	}
+	if _, _, err := spinnaker.DeployedChecks(ctx, c.RESTConfig(), "spin-red", "no-such-zone"); err == nil || !strings.Contains(err.Error(), "no-such-zone") {
+		t.Errorf("DeployedChecks of a missing zone: %v", err)
+	}
 
 	broken := *red
 	broken.Version = "1.36.0-broken"
@@ -104,6 +130,20 @@ func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
 	}
 	if _, ok := rec.Verified["1.36.0-broken"]; ok {
 		t.Error("the broken version is recorded as verified")
+	}
+
+	// Left broken (no rollback): from the cluster alone, the same checks
+	// fail as the upgrade's did.
+	opts.RollbackOnError = false
+	if _, err := d.Deploy(ctx, inst, &broken, opts); err == nil {
+		t.Fatal("the broken version deployed without an error")
+	}
+	checks, hc, err = spinnaker.DeployedChecks(ctx, c.RESTConfig(), "spin-red", "red")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := spinnaker.Verify(ctx, hc, checks, spinnaker.VerifyOptions{Attempts: 1}); v.Passed() || !strings.Contains(strings.Join(v.Failures(), "; "), "gate /health: HTTP 503") {
+		t.Errorf("DeployedChecks of the broken zone: %v", v.Failures())
 	}
 
 	if err := d.Destroy(ctx, inst, red, time.Minute); err != nil {

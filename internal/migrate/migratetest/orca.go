@@ -1,6 +1,4 @@
-package migrate
-
-// Stand-ins for the old installation's Orca (its instances and their shared
+// Package migratetest holds stand-ins for the old installation's Orca (its instances and their shared
 // queue) and Front50, which cannot run here. Each copies what the real
 // service does, read at these commits (paths in those repositories):
 //
@@ -30,6 +28,7 @@ package migrate
 //     v2/ApplicationsController.java + Application.getName: GET
 //     /v2/applications lists every application sorted by name, names upper
 //     case.
+package migratetest
 
 import (
 	"encoding/json"
@@ -45,7 +44,7 @@ import (
 	"time"
 )
 
-type standInExecution struct {
+type Execution struct {
 	ID               string `json:"id"`
 	Type             string `json:"type"`
 	Application      string `json:"application"`
@@ -57,14 +56,14 @@ type standInExecution struct {
 	EndTime          *int64 `json:"endTime"`
 }
 
-// orcaQueue is Orca's execution repository and queue, shared by all of its
+// OrcaQueue is Orca's execution repository and queue, shared by all of its
 // instances (SQL or Redis), and Front50's applications and pipeline configs.
-type orcaQueue struct {
+type OrcaQueue struct {
 	mu         sync.Mutex
-	executions map[string]*standInExecution
+	executions map[string]*Execution
 	order      []string
 	messages   []orcaMessage
-	instances  []*orcaInstance
+	Instances  []*OrcaInstance
 	// apps: application (as created) → pipeline config ids in Front50.
 	apps   map[string][]string
 	nextID int
@@ -72,21 +71,23 @@ type orcaQueue struct {
 
 type orcaMessage struct{ kind, id string } // kind: start or complete
 
-// orcaInstance is one Orca pod.
-type orcaInstance struct {
-	q       *orcaQueue
-	enabled atomic.Bool
+// OrcaInstance is one Orca pod.
+type OrcaInstance struct {
+	q       *OrcaQueue
+	Enabled atomic.Bool
 	// eureka: the status is managed by Eureka, not NoDiscoveryStatusPublisher.
-	eureka bool
-	users  chan string // X-SPINNAKER-USER of each request
+	Eureka bool
+	Users  chan string // X-SPINNAKER-USER of each request
 }
 
-func newOrcaQueue(t *testing.T, instances int) *orcaQueue {
-	q := &orcaQueue{executions: map[string]*standInExecution{}, apps: map[string][]string{}}
+// NewOrcaQueue starts the queue of an Orca with instances instances, all
+// in service, polled every 5 ms until the test ends.
+func NewOrcaQueue(t testing.TB, instances int) *OrcaQueue {
+	q := &OrcaQueue{executions: map[string]*Execution{}, apps: map[string][]string{}}
 	for range instances {
-		i := &orcaInstance{q: q, users: make(chan string, 1024)}
-		i.enabled.Store(true) // NoDiscoveryStatusPublisher: UP at start
-		q.instances = append(q.instances, i)
+		i := &OrcaInstance{q: q, Users: make(chan string, 1024)}
+		i.Enabled.Store(true) // NoDiscoveryStatusPublisher: UP at start
+		q.Instances = append(q.Instances, i)
 	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -107,10 +108,10 @@ func newOrcaQueue(t *testing.T, instances int) *orcaQueue {
 
 // poll is QueueProcessor.poll of every instance: an instance out of service
 // takes nothing.
-func (q *orcaQueue) poll() {
+func (q *OrcaQueue) poll() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !slices.ContainsFunc(q.instances, func(i *orcaInstance) bool { return i.enabled.Load() }) {
+	if !slices.ContainsFunc(q.Instances, func(i *OrcaInstance) bool { return i.Enabled.Load() }) {
 		return
 	}
 	now := time.Now().UnixMilli()
@@ -126,34 +127,36 @@ func (q *orcaQueue) poll() {
 	q.messages = nil
 }
 
-// finish pushes the messages that complete a running execution (its
+// Finish pushes the messages that complete a running execution (its
 // stages' tasks succeed): they are handled only by an instance in service.
-func (q *orcaQueue) finish(id string) {
+func (q *OrcaQueue) Finish(id string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.messages = append(q.messages, orcaMessage{"complete", id})
 }
 
-func (q *orcaQueue) status(id string) string {
+// Status is an execution's status.
+func (q *OrcaQueue) Status(id string) string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.executions[id].Status
 }
 
-func (q *orcaQueue) addApplication(name string, pipelineConfigIDs ...string) {
+// AddApplication adds an application to Front50, with its pipeline configs.
+func (q *OrcaQueue) AddApplication(name string, pipelineConfigIDs ...string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.apps[name] = append(q.apps[name], pipelineConfigIDs...)
 }
 
-// launch is ExecutionLauncher.start: stored NOT_STARTED, StartExecution
+// Launch is ExecutionLauncher.start: stored NOT_STARTED, StartExecution
 // queued.
-func (q *orcaQueue) launch(typ, app, name, configID string) string {
+func (q *OrcaQueue) Launch(typ, app, name, configID string) string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.nextID++
 	id := fmt.Sprintf("01STANDIN%04d", q.nextID)
-	q.executions[id] = &standInExecution{ID: id, Type: typ, Application: app, Name: name, Status: "NOT_STARTED",
+	q.executions[id] = &Execution{ID: id, Type: typ, Application: app, Name: name, Status: "NOT_STARTED",
 		PipelineConfigID: configID, BuildTime: time.Now().UnixMilli()}
 	q.order = append(q.order, id)
 	q.messages = append(q.messages, orcaMessage{"start", id})
@@ -187,9 +190,9 @@ func intParam(r *http.Request, name string, def int) int {
 }
 
 // ServeHTTP is one Orca instance's web API.
-func (i *orcaInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (i *OrcaInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	select {
-	case i.users <- r.Header.Get("X-SPINNAKER-USER"):
+	case i.Users <- r.Header.Get("X-SPINNAKER-USER"):
 	default:
 	}
 	q := i.q
@@ -201,7 +204,7 @@ func (i *orcaInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			springError(w, http.StatusBadRequest, "JSON parse error")
 			return
 		}
-		if i.eureka {
+		if i.Eureka {
 			springError(w, http.StatusBadRequest, "Discovery status cannot be overwritten")
 			return
 		}
@@ -209,15 +212,15 @@ func (i *orcaInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			springError(w, http.StatusBadRequest, `The field "enabled" must be set`)
 			return
 		}
-		i.enabled.Store(*body["enabled"])
+		i.Enabled.Store(*body["enabled"])
 	case r.Method == http.MethodPost && r.URL.Path == "/orchestrate":
 		var p struct{ Application, Name, ID string }
 		_ = json.NewDecoder(r.Body).Decode(&p)
-		writeJSON(w, http.StatusOK, map[string]string{"ref": "/pipelines/" + q.launch("PIPELINE", p.Application, p.Name, p.ID)})
+		writeJSON(w, http.StatusOK, map[string]string{"ref": "/pipelines/" + q.Launch("PIPELINE", p.Application, p.Name, p.ID)})
 	case r.Method == http.MethodPost && r.URL.Path == "/ops":
 		var p struct{ Application, Description string }
 		_ = json.NewDecoder(r.Body).Decode(&p)
-		writeJSON(w, http.StatusOK, map[string]string{"ref": "/tasks/" + q.launch("ORCHESTRATION", p.Application, p.Description, "")})
+		writeJSON(w, http.StatusOK, map[string]string{"ref": "/tasks/" + q.Launch("ORCHESTRATION", p.Application, p.Description, "")})
 	case r.Method == http.MethodGet && r.URL.Path == "/pipelines/running":
 		writeJSON(w, http.StatusGone, []string{})
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "applications" && parts[2] == "pipelines":
@@ -230,7 +233,7 @@ func (i *orcaInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		perConfig := map[string]int{}
-		out := []standInExecution{}
+		out := []Execution{}
 		for _, id := range slices.Backward(q.order) { // newest first per config
 			e := q.executions[id]
 			if e.Type != "PIPELINE" || !slices.Contains(configs, e.PipelineConfigID) || !keep(e.Status) || perConfig[e.PipelineConfigID] >= limit {
@@ -260,8 +263,8 @@ func (i *orcaInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// front50 is Front50's application listing over the same applications.
-func (q *orcaQueue) front50() http.Handler {
+// Front50 is Front50's application listing over the same applications.
+func (q *OrcaQueue) Front50() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || r.URL.Path != "/v2/applications" {
 			springError(w, http.StatusNotFound, "No handler for "+r.Method+" "+r.URL.Path)
@@ -276,141 +279,4 @@ func (q *orcaQueue) front50() http.Handler {
 		sort.Slice(out, func(i, j int) bool { return out[i]["name"].(string) < out[j]["name"].(string) })
 		writeJSON(w, http.StatusOK, out)
 	})
-}
-
-// Each copied behaviour of the stand-ins, on its own.
-
-func standInCall(t *testing.T, method, url, body string, v any) int {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if v != nil {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			t.Fatalf("%s %s: %v", method, url, err)
-		}
-	}
-	return resp.StatusCode
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-	}
-}
-
-func stays(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if !cond() {
-			t.Fatalf("did not stay so: %s", what)
-		}
-	}
-}
-
-// An instance out of service takes nothing from the shared queue: a new
-// execution is still accepted (NOT_STARTED) but starts only once an
-// instance is in service again, and a running one does not complete. One
-// instance in service is enough for the queue to move.
-func TestOrcaStandInOutOfServiceStopsTheQueue(t *testing.T) {
-	q := newOrcaQueue(t, 2)
-	q.addApplication("shop", "deploy-cfg")
-	a, b := httptestServer(t, q.instances[0]), httptestServer(t, q.instances[1])
-	start := func() string {
-		var ref map[string]string
-		if code := standInCall(t, "POST", a+"/orchestrate", `{"application":"shop","name":"deploy","id":"deploy-cfg"}`, &ref); code != 200 {
-			t.Fatalf("POST /orchestrate: %d", code)
-		}
-		return strings.TrimPrefix(ref["ref"], "/pipelines/")
-	}
-	disable := func(url string, enabled bool) {
-		if code := standInCall(t, "POST", url+"/admin/instance/enabled", fmt.Sprintf(`{"enabled":%t}`, enabled), nil); code != 200 {
-			t.Fatalf("POST /admin/instance/enabled: %d", code)
-		}
-	}
-	first := start()
-	eventually(t, "first RUNNING", func() bool { return q.status(first) == "RUNNING" })
-	disable(a, false)
-	disable(a, false) // idempotent
-	second := start()
-	eventually(t, "second RUNNING through the other instance", func() bool { return q.status(second) == "RUNNING" })
-	disable(b, false)
-	third := start()
-	q.finish(first)
-	stays(t, "third NOT_STARTED, first RUNNING while every instance is out of service", func() bool {
-		return q.status(third) == "NOT_STARTED" && q.status(first) == "RUNNING"
-	})
-	disable(b, true)
-	eventually(t, "queue moves again", func() bool { return q.status(third) == "RUNNING" && q.status(first) == "SUCCEEDED" })
-}
-
-// POST /admin/instance/enabled refuses a body without "enabled", and an
-// instance whose status Eureka manages.
-func TestOrcaStandInEnabledRefusals(t *testing.T) {
-	q := newOrcaQueue(t, 2)
-	q.instances[1].eureka = true
-	var e map[string]any
-	if code := standInCall(t, "POST", httptestServer(t, q.instances[0])+"/admin/instance/enabled", `{}`, &e); code != 400 || !q.instances[0].enabled.Load() {
-		t.Errorf("without enabled: %d %v", code, e)
-	}
-	if code := standInCall(t, "POST", httptestServer(t, q.instances[1])+"/admin/instance/enabled", `{"enabled":false}`, &e); code != 400 ||
-		!strings.Contains(fmt.Sprint(e["message"]), "cannot be overwritten") || !q.instances[1].enabled.Load() {
-		t.Errorf("under Eureka: %d %v", code, e)
-	}
-}
-
-// The listings: statuses filter, limit per pipeline config, only configs
-// Front50 knows, tasks as OrchestrationViewModel, /pipelines/running gone,
-// Front50's names upper case and sorted.
-func TestOrcaStandInListings(t *testing.T) {
-	q := newOrcaQueue(t, 1)
-	q.addApplication("shop", "cfg-a", "cfg-b")
-	q.addApplication("billing")
-	orca := httptestServer(t, q.instances[0])
-	for range 3 {
-		q.launch("PIPELINE", "shop", "a", "cfg-a")
-	}
-	q.launch("PIPELINE", "shop", "b", "cfg-b")
-	q.launch("PIPELINE", "shop", "gone", "cfg-deleted")
-	task := q.launch("ORCHESTRATION", "shop", "Resize", "")
-	eventually(t, "all RUNNING", func() bool { return q.status(task) == "RUNNING" })
-	q.finish(task)
-	eventually(t, "task done", func() bool { return q.status(task) == "SUCCEEDED" })
-
-	var ps []standInExecution
-	standInCall(t, "GET", orca+"/applications/shop/pipelines?statuses=RUNNING&limit=2", "", &ps)
-	if len(ps) != 3 { // 2 of cfg-a, 1 of cfg-b; cfg-deleted is not in Front50
-		t.Errorf("pipelines: %+v", ps)
-	}
-	standInCall(t, "GET", orca+"/applications/shop/pipelines?statuses=NOT_STARTED", "", &ps)
-	if len(ps) != 0 {
-		t.Errorf("NOT_STARTED pipelines: %+v", ps)
-	}
-	var ts []map[string]any
-	standInCall(t, "GET", orca+"/applications/shop/tasks?statuses=RUNNING", "", &ts)
-	if len(ts) != 0 {
-		t.Errorf("running tasks: %v", ts)
-	}
-	standInCall(t, "GET", orca+"/applications/shop/tasks", "", &ts)
-	if len(ts) != 1 || ts[0]["status"] != "SUCCEEDED" || ts[0]["execution"] == nil {
-		t.Errorf("tasks: %v", ts)
-	}
-	if code := standInCall(t, "GET", orca+"/pipelines/running", "", nil); code != http.StatusGone {
-		t.Errorf("/pipelines/running: %d", code)
-	}
-	var apps []map[string]any
-	standInCall(t, "GET", httptestServer(t, q.front50())+"/v2/applications", "", &apps)
-	if len(apps) != 2 || apps[0]["name"] != "BILLING" || apps[1]["name"] != "SHOP" {
-		t.Errorf("Front50 applications: %v", apps)
-	}
 }
