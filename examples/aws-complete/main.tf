@@ -242,7 +242,7 @@ resource "spinops_iam_source_role" "this" {
 #   bridge.allowed_cidrs). Agents and Terraform dial bridge.DOMAIN:443; the
 #   control cluster's agent dials the bridge's Service on 9091.
 # * Backups into the backup bucket as the IRSA role module.iam made for
-#   "spinops-backup".
+#   "spinops-backup" (the ServiceAccount, which the backup policy makes).
 module "platform" {
   source = "../../modules/spinops/platform"
 
@@ -336,7 +336,9 @@ module "platform" {
     time_zone            = "Etc/UTC"
     image                = "ghcr.io/spinops/spinops:0.1.0"
     service_account_name = "spinops-backup"
-    retention            = { count = 14, days = 30 }
+    # The policy makes the ServiceAccount, with the backup role.
+    service_account_annotations = module.iam.service_account_annotations["spinops-backup"]
+    retention                   = { count = 14, days = 30 }
     destination = {
       s3 = { bucket = module.backup_bucket.bucket_id, prefix = "spinnaker", region = var.region }
     }

@@ -212,7 +212,7 @@ module "edge" {
 #   from the Service's source ranges) let only agents and admins reach it.
 #   The control cluster's agent dials the bridge's Service on 443.
 # * Backups into the backup bucket as the Workload Identity account of
-#   "spinops-backup"; Front50's bucket copied incrementally by generation.
+#   "spinops-backup" (the ServiceAccount, which the backup policy makes); Front50's bucket copied incrementally by generation.
 module "platform" {
   source = "../../modules/spinops/platform"
 
@@ -300,7 +300,9 @@ module "platform" {
     time_zone            = "Etc/UTC"
     image                = "ghcr.io/spinops/spinops:0.1.0"
     service_account_name = "spinops-backup"
-    retention            = { count = 14, days = 30 }
+    # The policy makes the ServiceAccount, as the backup Google service account.
+    service_account_annotations = { "iam.gke.io/gcp-service-account" = module.gke.workload_identity_service_accounts["backup"] }
+    retention                   = { count = 14, days = 30 }
     destination = {
       gcs = { bucket = module.backup_bucket.name, prefix = "spinnaker" }
     }

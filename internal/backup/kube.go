@@ -48,6 +48,11 @@ type Policy struct {
 	// variables (AWS_ACCESS_KEY_ID, ...), optional.
 	CredentialsSecret  string
 	ServiceAccountName string
+	// MakeServiceAccount: the policy makes and owns ServiceAccountName,
+	// with ServiceAccountAnnotations (IRSA's role, Workload Identity's
+	// Google service account).
+	MakeServiceAccount        bool
+	ServiceAccountAnnotations map[string]string
 	// Annotation is stored on the ConfigMap for the provider to read back.
 	Annotation string
 	// SigningKey, when set, is written to the policy's Secret; or
@@ -72,13 +77,53 @@ func MetricsObjectName(name string) string { return ObjectName(name) + "-metrics
 // ObjectName is the name of every object of policy name.
 func ObjectName(name string) string { return "spinops-backup-" + name }
 
+// policyLabels are the labels of every object of policy name; a
+// ServiceAccount the policy made carries them too, which is how the
+// provider tells it from one someone else made (OwnsServiceAccount).
+func policyLabels(name string) map[string]string {
+	return map[string]string{"app.kubernetes.io/name": "spinops-backup", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "spinops"}
+}
+
+// OwnsServiceAccount reports whether the ServiceAccount with these labels
+// was made by policy name (MakeServiceAccount).
+func OwnsServiceAccount(labels map[string]string, name string) bool {
+	for k, v := range policyLabels(name) {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ServiceAccountReleasePatch is a JSON merge patch that takes the policy's
+// labels off a ServiceAccount it made, leaving the account (and its
+// annotations) to whoever runs it now.
+func ServiceAccountReleasePatch() []byte {
+	patch := map[string]any{"metadata": map[string]any{"labels": map[string]any{}}}
+	for k := range policyLabels("") {
+		patch["metadata"].(map[string]any)["labels"].(map[string]any)[k] = nil
+	}
+	b, _ := json.Marshal(patch)
+	return b
+}
+
 // Objects renders the policy's objects for server-side apply. The Secret is
 // included only when Password is set.
 func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 	name := ObjectName(p.Name)
-	labels := map[string]string{"app.kubernetes.io/name": "spinops-backup", "app.kubernetes.io/instance": p.Name, "app.kubernetes.io/managed-by": "spinops"}
+	labels := policyLabels(p.Name)
 	meta := func() metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: p.Namespace, Labels: labels}
+	}
+	var objs []runtime.Object
+	if p.MakeServiceAccount {
+		if p.ServiceAccountName == "" {
+			return nil, fmt.Errorf("the policy makes its ServiceAccount, but its name is empty")
+		}
+		// First, so the pods' account exists before the pods.
+		sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta()}
+		sa.Name, sa.Annotations = p.ServiceAccountName, p.ServiceAccountAnnotations
+		objs = append(objs, sa)
 	}
 	cfg, err := json.MarshalIndent(p.Config, "", "  ")
 	if err != nil {
@@ -86,7 +131,6 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 	}
 	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(), Data: map[string]string{ConfigKey: string(cfg)}}
 	cm.Annotations = map[string]string{PolicyAnnotation: p.Annotation}
-	var objs []runtime.Object
 	pwRef := &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: secretPasswordKey}
 	ownSecret := map[string][]byte{}
 	if p.Password != "" {

@@ -61,3 +61,50 @@ func unstructuredString(obj map[string]any, fields ...string) (string, bool, err
 	s, ok := cur.(string)
 	return s, ok, nil
 }
+
+// TestPolicyMakesItsServiceAccount: the ServiceAccount comes first (the
+// pods' account exists before them) with the policy's labels, by which
+// OwnsServiceAccount tells it from one another policy or a person made.
+func TestPolicyMakesItsServiceAccount(t *testing.T) {
+	p := Policy{Name: "spin", Namespace: "ns", Schedule: "@daily", Image: "img", ServiceAccountName: "spinops-backup",
+		MakeServiceAccount: true, ServiceAccountAnnotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/b"},
+		Config: Config{Destination: StoreConfig{URL: "s3://b/p"}}}
+	objs, err := p.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := objs[0]
+	if sa.GetKind() != "ServiceAccount" || sa.GetName() != "spinops-backup" || sa.GetNamespace() != "ns" {
+		t.Fatalf("first object %s %s/%s, want the ServiceAccount ns/spinops-backup", sa.GetKind(), sa.GetNamespace(), sa.GetName())
+	}
+	if got := sa.GetAnnotations()["eks.amazonaws.com/role-arn"]; got != "arn:aws:iam::123456789012:role/b" {
+		t.Errorf("role annotation %q", got)
+	}
+	if !OwnsServiceAccount(sa.GetLabels(), "spin") {
+		t.Errorf("the policy does not own the ServiceAccount it made: labels %v", sa.GetLabels())
+	}
+	for name, labels := range map[string]map[string]string{
+		"none":           nil,
+		"another policy": policyLabels("other"),
+		"another tool":   {"app.kubernetes.io/name": "spinops-backup", "app.kubernetes.io/instance": "spin", "app.kubernetes.io/managed-by": "helm"},
+	} {
+		if OwnsServiceAccount(labels, "spin") {
+			t.Errorf("%s: a ServiceAccount labelled %v counts as the policy's", name, labels)
+		}
+	}
+	if got := string(ServiceAccountReleasePatch()); !strings.Contains(got, `"app.kubernetes.io/managed-by":null`) || !strings.Contains(got, `"app.kubernetes.io/instance":null`) {
+		t.Errorf("release patch %s", got)
+	}
+	// Without MakeServiceAccount: none.
+	p.MakeServiceAccount = false
+	objs, _ = p.Objects()
+	for _, o := range objs {
+		if o.GetKind() == "ServiceAccount" {
+			t.Error("a ServiceAccount made without MakeServiceAccount")
+		}
+	}
+	p.MakeServiceAccount, p.ServiceAccountName = true, ""
+	if _, err := p.Objects(); err == nil {
+		t.Error("a ServiceAccount without a name was rendered")
+	}
+}

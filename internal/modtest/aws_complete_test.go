@@ -57,7 +57,7 @@ const (
 
 // startPlatformStandIns runs those stand-ins against c, and makes what the
 // example's README has its user make before the first apply (the
-// database password's Secret, the backups' ServiceAccount); it returns the
+// database password's Secret); it returns the
 // loopback address the bridge's pod serves gRPC on.
 func startPlatformStandIns(t *testing.T, c *testenv.Cluster) string {
 	t.Helper()
@@ -88,15 +88,6 @@ func startPlatformStandIns(t *testing.T, c *testenv.Cluster) string {
 		ObjectMeta: metav1.ObjectMeta{Name: "spinnaker-mysql"}, StringData: map[string]string{"password": platformSQLPassword},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating the database password's Secret: %v", err)
-	}
-	// The ServiceAccount the backups run as (the example's README: made
-	// before the first apply, with the IRSA annotation; IRSA itself is
-	// not exercised here).
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "spinnaker-green"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating green's namespace: %v", err)
-	}
-	if _, err := cs.CoreV1().ServiceAccounts("spinnaker-green").Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "spinops-backup"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating the backups' ServiceAccount: %v", err)
 	}
 	// The control cluster's agent dials the bridge's Service (the
 	// module's default bridge_address): the cluster's DNS, stood in.
@@ -207,12 +198,13 @@ module "karpenter" {
 // spinops_iam_source_role made in moto's IAM; the spinops layer
 // (module.platform) applied on a local API server with the platform
 // stand-ins, the way the example's README says a first apply goes (the
-// Secret and ServiceAccount made beforehand, green_promotion_override
+// Secret made beforehand, green_promotion_override
 // set). ElastiCache is plan-only (redisGap). Checked with aws-sdk-go-v2
 // and client-go: what only the composition decides — the cluster in the
 // network's private subnets, Aurora in its database subnets behind the
 // database group, the load balancers in the public subnets, every IRSA
-// role trusting this cluster's OIDC provider, the managing role trusting
+// role trusting this cluster's OIDC provider, the backups' ServiceAccount
+// made by the backup policy with module.iam's backup role, the managing role trusting
 // Clouddriver and Rosco in both zones and allowed to assume exactly the
 // managed roles, the DNS names pointing at the load balancers, and
 // checkPlatform's. A second plan changes nothing but the known moto gaps,
@@ -452,6 +444,16 @@ green_deletion_protection = false # so that the test can destroy it
 	// Balancer Controller.
 	if irsa < 4 {
 		t.Errorf("%d IRSA roles in the state, want at least 4 (front50, backup, karpenter, lb-controller)", irsa)
+	}
+
+	// The backups' ServiceAccount: made by the backup policy (nothing
+	// made by hand before the first apply) with the backup role module.iam
+	// made, as the pods' IRSA identity (IRSA itself is not exercised here).
+	backupRole, _ := a.attr(t, `module.iam.aws_iam_role.this["backup"]`, "arn").(string)
+	if sa, err := cluster.Clientset().CoreV1().ServiceAccounts("spinnaker-green").Get(ctx, "spinops-backup", metav1.GetOptions{}); err != nil {
+		t.Errorf("the backups' ServiceAccount spinnaker-green/spinops-backup: %v", err)
+	} else if got := sa.Annotations["eks.amazonaws.com/role-arn"]; backupRole == "" || got != backupRole {
+		t.Errorf("the backups' ServiceAccount runs as role %q, want module.iam's backup role %q", got, backupRole)
 	}
 
 	// The managing role (spinops_iam_source_role, made by the spinops

@@ -16,8 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	k8stypes "k8s.io/apimachinery/pkg/types"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
 var (
@@ -95,15 +97,28 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	}
 	// Kubernetes makes no pod for a missing ServiceAccount: the archiver's
 	// Deployment and every backup Job would stay without pods, with nothing
-	// in Terraform to say so.
+	// in Terraform to say so. One the policy is to make must not be someone
+	// else's: taking it over would change what their pods may reach.
 	if sa := plan.ServiceAccountName.ValueString(); sa != "" {
-		if _, err := client.Clientset.CoreV1().ServiceAccounts(plan.Namespace.ValueString()).Get(ctx, sa, metav1.GetOptions{}); err != nil {
+		cur, err := client.Clientset.CoreV1().ServiceAccounts(plan.Namespace.ValueString()).Get(ctx, sa, metav1.GetOptions{})
+		switch {
+		case pol.MakeServiceAccount && err == nil && !backup.OwnsServiceAccount(cur.Labels, plan.Name.ValueString()):
+			diags.AddAttributeError(path.Root("service_account_annotations"), fmt.Sprintf("%s backup policy (%s)", verb, id),
+				fmt.Sprintf("ServiceAccount %q already exists in namespace %s and this policy did not make it (it lacks the policy's labels). "+
+					"With service_account_annotations the policy makes its own ServiceAccount, and it does not take over one that others may run as "+
+					"or manage. Either leave out service_account_annotations to run as that account as it is, delete it, or name another service_account_name.",
+					sa, plan.Namespace.ValueString()))
+			return
+		case pol.MakeServiceAccount && apierrors.IsNotFound(err):
+			// made below, before the pods that run as it
+		case err != nil:
 			msg := fmt.Sprintf("reading ServiceAccount %s/%s, which the backup pods run as: %v", plan.Namespace.ValueString(), sa, err)
 			if apierrors.IsNotFound(err) {
 				msg = fmt.Sprintf("ServiceAccount %q does not exist in namespace %s. The backup CronJob's pods and the binary-log archiver run as it "+
 					"(service_account_name), and Kubernetes creates no pod without it, so no backup would run. Create it first, with the "+
 					"annotation that lets it reach the buckets (on EKS eks.amazonaws.com/role-arn: the backup role, modules/aws/iam's "+
-					"service_account_annotations; on GKE iam.gke.io/gcp-service-account), then apply again.", sa, plan.Namespace.ValueString())
+					"service_account_annotations; on GKE iam.gke.io/gcp-service-account), then apply again — or set service_account_annotations "+
+					"and the policy makes it.", sa, plan.Namespace.ValueString())
 			}
 			diags.AddAttributeError(path.Root("service_account_name"), fmt.Sprintf("%s backup policy (%s)", verb, id), msg)
 			return
@@ -143,6 +158,18 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 			return
 		}
 	}
+	// The ServiceAccount the policy made before: deleted when the pods run
+	// as another one now, left in place (no longer the policy's) when they
+	// still run as it.
+	if prior != nil && !prior.ServiceAccountAnnotations.IsNull() {
+		old := prior.ServiceAccountName.ValueString()
+		if old != "" && (old != plan.ServiceAccountName.ValueString() || !pol.MakeServiceAccount) {
+			if err := letGoServiceAccount(ctx, client, plan.Namespace.ValueString(), old, plan.Name.ValueString(), old != plan.ServiceAccountName.ValueString()); err != nil {
+				diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
+				return
+			}
+		}
+	}
 	plan.ID = types.StringValue(id)
 	r.fillComputed(ctx, plan, diags)
 }
@@ -153,6 +180,68 @@ var (
 	cronJobGVK    = k8sschema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}
 	deploymentGVK = k8sschema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 )
+
+// letGoServiceAccount deletes (remove) or releases a ServiceAccount policy
+// made; one it did not make (any more) is left alone.
+func letGoServiceAccount(ctx context.Context, client *kube.Client, ns, name, policy string, remove bool) error {
+	sas := client.Clientset.CoreV1().ServiceAccounts(ns)
+	cur, err := sas.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading ServiceAccount %s/%s, which the policy made: %w", ns, name, err)
+	}
+	if !backup.OwnsServiceAccount(cur.Labels, policy) {
+		return nil
+	}
+	if remove {
+		err = sas.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting ServiceAccount %s/%s, which the policy made: %w", ns, name, err)
+		}
+		return nil
+	}
+	if _, err := sas.Patch(ctx, name, k8stypes.MergePatchType, backup.ServiceAccountReleasePatch(), metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil {
+		return fmt.Errorf("releasing ServiceAccount %s/%s (taking the policy's labels off it): %w", ns, name, err)
+	}
+	return nil
+}
+
+// readServiceAccountAnnotations is service_account_annotations as the
+// cluster has them: of the annotations the policy set, those the account
+// still carries; null when the account is gone or is no longer the
+// policy's, so the next plan makes it again (or says why not).
+func readServiceAccountAnnotations(ctx context.Context, client *kube.Client, m *backupPolicyModel) error {
+	if m.ServiceAccountAnnotations.IsNull() || m.ServiceAccountName.ValueString() == "" {
+		return nil
+	}
+	ns, name := m.Namespace.ValueString(), m.ServiceAccountName.ValueString()
+	cur, err := client.Clientset.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		m.ServiceAccountAnnotations = types.MapNull(types.StringType)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading ServiceAccount %s/%s, which the policy made: %w", ns, name, err)
+	}
+	if !backup.OwnsServiceAccount(cur.Labels, m.Name.ValueString()) {
+		m.ServiceAccountAnnotations = types.MapNull(types.StringType)
+		return nil
+	}
+	got := map[string]string{}
+	for k := range m.ServiceAccountAnnotations.Elements() {
+		if v, ok := cur.Annotations[k]; ok {
+			got[k] = v
+		}
+	}
+	var d diag.Diagnostics
+	m.ServiceAccountAnnotations, d = types.MapValueFrom(ctx, types.StringType, got)
+	if d.HasError() {
+		return fmt.Errorf("reading ServiceAccount %s/%s's annotations: %v", ns, name, d)
+	}
+	return nil
+}
 
 func deleteIfExists(ctx context.Context, del func(context.Context, *unstructured.Unstructured) error, gvk k8sschema.GroupVersionKind, ns, name string) error {
 	u := &unstructured.Unstructured{}
@@ -213,6 +302,10 @@ func (r *backupPolicyResource) Read(ctx context.Context, req resource.ReadReques
 		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
 		return
 	}
+	if err := readServiceAccountAnnotations(ctx, client, &state); err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
+		return
+	}
 	r.fillComputed(ctx, &state, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
@@ -244,6 +337,12 @@ func (r *backupPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 	for _, gvk := range []k8sschema.GroupVersionKind{cronJobGVK, deploymentGVK, configMapGVK, secretGVK} {
 		if err := deleteIfExists(ctx, client.Delete, gvk, ns, name); err != nil {
 			resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), fmt.Sprintf("deleting %s %s: %v", gvk.Kind, name, err))
+			return
+		}
+	}
+	if !state.ServiceAccountAnnotations.IsNull() && state.ServiceAccountName.ValueString() != "" {
+		if err := letGoServiceAccount(ctx, client, ns, state.ServiceAccountName.ValueString(), state.Name.ValueString(), true); err != nil {
+			resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), err.Error())
 			return
 		}
 	}

@@ -16,30 +16,33 @@ import (
 )
 
 type backupPolicyModel struct {
-	ID                    types.String          `tfsdk:"id"`
-	Name                  types.String          `tfsdk:"name"`
-	Namespace             types.String          `tfsdk:"namespace"`
-	Kubernetes            *kubernetesModel      `tfsdk:"kubernetes"`
-	Schedule              types.String          `tfsdk:"schedule"`
-	TimeZone              types.String          `tfsdk:"time_zone"`
-	Image                 types.String          `tfsdk:"image"`
-	ServiceAccountName    types.String          `tfsdk:"service_account_name"`
-	CredentialsSecretName types.String          `tfsdk:"credentials_secret_name"`
-	Retention             *backupRetentionModel `tfsdk:"retention"`
-	Sources               *backupSourcesModel   `tfsdk:"sources"`
-	Destination           *backupLocationModel  `tfsdk:"destination"`
-	PointInTime           *backupPITRModel      `tfsdk:"point_in_time"`
-	Drill                 *backupDrillModel     `tfsdk:"drill"`
-	SigningKeyWO          types.String          `tfsdk:"signing_key_wo"`
-	SigningKeyWOVersion   types.Int64           `tfsdk:"signing_key_wo_version"`
-	SigningKeySecret      *secretRefModel       `tfsdk:"signing_key_secret"`
-	LastSuccessfulBackup  types.String          `tfsdk:"last_successful_backup"`
-	RestoreWindow         types.Object          `tfsdk:"restore_window"`
-	LastDrill             types.Object          `tfsdk:"last_drill"`
-	ArchiverHeartbeat     types.String          `tfsdk:"archiver_heartbeat"`
-	ArchiverBehindBytes   types.Int64           `tfsdk:"archiver_behind_bytes"`
-	NextRun               types.String          `tfsdk:"next_run"`
-	Timeouts              timeouts.Value        `tfsdk:"timeouts"`
+	ID                 types.String     `tfsdk:"id"`
+	Name               types.String     `tfsdk:"name"`
+	Namespace          types.String     `tfsdk:"namespace"`
+	Kubernetes         *kubernetesModel `tfsdk:"kubernetes"`
+	Schedule           types.String     `tfsdk:"schedule"`
+	TimeZone           types.String     `tfsdk:"time_zone"`
+	Image              types.String     `tfsdk:"image"`
+	ServiceAccountName types.String     `tfsdk:"service_account_name"`
+	// ServiceAccountAnnotations, when not null, has the policy make the
+	// ServiceAccount with them.
+	ServiceAccountAnnotations types.Map             `tfsdk:"service_account_annotations"`
+	CredentialsSecretName     types.String          `tfsdk:"credentials_secret_name"`
+	Retention                 *backupRetentionModel `tfsdk:"retention"`
+	Sources                   *backupSourcesModel   `tfsdk:"sources"`
+	Destination               *backupLocationModel  `tfsdk:"destination"`
+	PointInTime               *backupPITRModel      `tfsdk:"point_in_time"`
+	Drill                     *backupDrillModel     `tfsdk:"drill"`
+	SigningKeyWO              types.String          `tfsdk:"signing_key_wo"`
+	SigningKeyWOVersion       types.Int64           `tfsdk:"signing_key_wo_version"`
+	SigningKeySecret          *secretRefModel       `tfsdk:"signing_key_secret"`
+	LastSuccessfulBackup      types.String          `tfsdk:"last_successful_backup"`
+	RestoreWindow             types.Object          `tfsdk:"restore_window"`
+	LastDrill                 types.Object          `tfsdk:"last_drill"`
+	ArchiverHeartbeat         types.String          `tfsdk:"archiver_heartbeat"`
+	ArchiverBehindBytes       types.Int64           `tfsdk:"archiver_behind_bytes"`
+	NextRun                   types.String          `tfsdk:"next_run"`
+	Timeouts                  timeouts.Value        `tfsdk:"timeouts"`
 }
 
 type backupRetentionModel struct {
@@ -121,17 +124,20 @@ var errNoPolicyAnnotation = errors.New("the ConfigMap has no " + backup.PolicyAn
 // annotation on its ConfigMap so Read and import can rebuild the arguments
 // exactly (null stays null).
 type policyRecord struct {
-	ServiceAccountName    *string       `json:"service_account_name,omitempty"`
-	CredentialsSecretName *string       `json:"credentials_secret_name,omitempty"`
-	Retention             *retentionRec `json:"retention,omitempty"`
-	MySQL                 *mysqlRec     `json:"mysql,omitempty"`
-	Bucket                *locationRec  `json:"bucket,omitempty"`
-	Destination           *locationRec  `json:"destination,omitempty"`
-	PointInTime           *bool         `json:"point_in_time,omitempty"`
-	HasPointInTimeBlock   bool          `json:"has_point_in_time_block,omitempty"`
-	HasSourcesBlock       bool          `json:"has_sources_block,omitempty"`
-	SigningKeySecret      *[2]string    `json:"signing_key_secret,omitempty"`
-	SigningKeyWOVersion   *int64        `json:"signing_key_wo_version,omitempty"`
+	ServiceAccountName *string `json:"service_account_name,omitempty"`
+	// ServiceAccountAnnotations is set (possibly empty) when the policy
+	// makes its ServiceAccount.
+	ServiceAccountAnnotations *map[string]string `json:"service_account_annotations,omitempty"`
+	CredentialsSecretName     *string            `json:"credentials_secret_name,omitempty"`
+	Retention                 *retentionRec      `json:"retention,omitempty"`
+	MySQL                     *mysqlRec          `json:"mysql,omitempty"`
+	Bucket                    *locationRec       `json:"bucket,omitempty"`
+	Destination               *locationRec       `json:"destination,omitempty"`
+	PointInTime               *bool              `json:"point_in_time,omitempty"`
+	HasPointInTimeBlock       bool               `json:"has_point_in_time_block,omitempty"`
+	HasSourcesBlock           bool               `json:"has_sources_block,omitempty"`
+	SigningKeySecret          *[2]string         `json:"signing_key_secret,omitempty"`
+	SigningKeyWOVersion       *int64             `json:"signing_key_wo_version,omitempty"`
 }
 
 type retentionRec struct {
@@ -280,6 +286,14 @@ func expandBackupPolicy(m *backupPolicyModel) (backup.Policy, error) {
 	if m.Drill != nil {
 		p.DrillSchedule = m.Drill.Schedule.ValueString()
 	}
+	if !m.ServiceAccountAnnotations.IsNull() {
+		ann := map[string]string{}
+		if d := m.ServiceAccountAnnotations.ElementsAs(context.Background(), &ann, false); d.HasError() {
+			return p, fmt.Errorf("reading service_account_annotations: %v", d)
+		}
+		p.MakeServiceAccount, p.ServiceAccountAnnotations = true, ann
+		rec.ServiceAccountAnnotations = &ann
+	}
 	if ref := m.SigningKeySecret; ref != nil {
 		rec.SigningKeySecret = &[2]string{ref.Name.ValueString(), ref.Key.ValueString()}
 		p.SigningKeySecretName, p.SigningKeySecretKey = ref.Name.ValueString(), ref.Key.ValueString()
@@ -323,6 +337,10 @@ func flattenBackupPolicy(m *backupPolicyModel, cm, cj, drill *unstructured.Unstr
 	}
 	m.ID = types.StringValue(m.Namespace.ValueString() + "/" + m.Name.ValueString())
 	m.ServiceAccountName = types.StringPointerValue(rec.ServiceAccountName)
+	m.ServiceAccountAnnotations = types.MapNull(types.StringType)
+	if a := rec.ServiceAccountAnnotations; a != nil {
+		m.ServiceAccountAnnotations, _ = types.MapValueFrom(context.Background(), types.StringType, *a)
+	}
 	m.CredentialsSecretName = types.StringPointerValue(rec.CredentialsSecretName)
 	m.Destination = locationModel(rec.Destination)
 	m.Retention = nil

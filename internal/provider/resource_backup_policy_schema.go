@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -57,7 +58,16 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"image": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultSpinopsImage()),
 				MarkdownDescription: "The spinops container image (runs `spinops backup`). Defaults to the release's own image, `ghcr.io/spinops/spinops:<provider version>` (pinned by digest in a release build).",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
-			"service_account_name":    schema.StringAttribute{Optional: true, MarkdownDescription: "ServiceAccount of the pods (for IRSA / Workload Identity access to the buckets). It must exist in `namespace` (create it with its IRSA or Workload Identity annotation): the apply is refused while it is missing, since Kubernetes would create no backup or archiver pod."},
+			"service_account_name": schema.StringAttribute{Optional: true, MarkdownDescription: "ServiceAccount of the pods (for IRSA / Workload Identity access to the buckets). " +
+				"With `service_account_annotations` the policy makes it; without, it must exist in `namespace` (create it with its IRSA or Workload Identity annotation): " +
+				"the apply is refused while it is missing, since Kubernetes would create no backup or archiver pod.",
+				Validators: []validator.String{validators.DNSSubdomain()}},
+			"service_account_annotations": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "When set, the policy makes the ServiceAccount `service_account_name` itself, with these annotations — on EKS `eks.amazonaws.com/role-arn` " +
+					"(the backup role: `modules/aws/iam`'s `service_account_annotations[\"spinops-backup\"]`), on GKE `iam.gke.io/gcp-service-account` — keeps them as configured " +
+					"(a changed or removed one shows as drift, annotations others add are left alone) and deletes the account with the policy. " +
+					"A ServiceAccount of that name that the policy did not make is refused, never taken over. Removing the argument leaves the account in place, no longer the policy's.",
+				Validators: []validator.Map{validators.ServiceAccountAnnotations(), mapvalidator.AlsoRequires(path.MatchRoot("service_account_name"))}},
 			"credentials_secret_name": schema.StringAttribute{Optional: true, MarkdownDescription: "An existing Secret whose keys become the pods' environment variables (e.g. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)."},
 			"last_successful_backup":  schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the newest complete backup at the destination, or null."},
 			"restore_window": schema.ObjectAttribute{Computed: true, AttributeTypes: restoreWindowAttrTypes,

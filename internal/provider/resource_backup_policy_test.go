@@ -160,19 +160,22 @@ func TestAccBackupPolicy_serviceAccountMustExist(t *testing.T) {
 					}
 				},
 				Config: conf,
-				Check: func(*terraform.State) error {
-					cj, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{})
-					if err != nil {
-						return err
-					}
-					if got := cj.Spec.JobTemplate.Spec.Template.Spec.ServiceAccountName; got != "spinops-backup" {
-						return fmt.Errorf("the backup pods run as %q, want spinops-backup", got)
-					}
-					return nil
-				},
+				Check:  func(*terraform.State) error { return backupPodsRunAs(t, c, ns, "spinops-backup") },
 			},
 		},
 	})
+}
+
+// backupPodsRunAs checks the ServiceAccount of the backup CronJob's pods.
+func backupPodsRunAs(t *testing.T, c *testenv.Cluster, ns, sa string) error {
+	cj, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), backup.ObjectName("spinnaker"), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if got := cj.Spec.JobTemplate.Spec.Template.Spec.ServiceAccountName; got != sa {
+		return fmt.Errorf("the backup pods run as %q, want %s", got, sa)
+	}
+	return nil
 }
 
 func TestAccBackupPolicy_basic(t *testing.T) {

@@ -85,6 +85,11 @@ run "backups_cover_the_three_databases_with_point_in_time" {
     condition     = module.platform.backup_policy.point_in_time.enabled
     error_message = "Point-in-time recovery is on."
   }
+
+  assert {
+    condition     = module.platform.backup_policy.service_account_name == "spinops-backup" && keys(module.platform.backup_policy.service_account_annotations) == tolist(["eks.amazonaws.com/role-arn"])
+    error_message = "The backup policy makes its ServiceAccount, annotated with module.iam's backup role."
+  }
 }
 
 run "the_bridge_runs_next_to_spinnaker_behind_the_edge" {

@@ -81,6 +81,11 @@ run "the_stack_plans_with_the_modules_wired_together" {
   }
 
   assert {
+    condition     = keys(module.platform.backup_policy.service_account_annotations) == tolist(["iam.gke.io/gcp-service-account"])
+    error_message = "The backup policy makes its ServiceAccount as the backup job's Workload Identity account."
+  }
+
+  assert {
     condition     = module.platform.zones.red.tier == "sandbox" && module.platform.zones.green.tier == "production"
     error_message = "A red (sandbox) and a green (production) zone."
   }

@@ -9,8 +9,12 @@ resource "spinops_backup_policy" "spinnaker" {
   schedule  = "0 */6 * * *"
   time_zone = "Etc/UTC"
 
-  # IRSA role with s3:GetObject/PutObject/ListBucket/DeleteObject on both buckets.
+  # The pods' ServiceAccount, made by the policy with the IRSA role that has
+  # s3:GetObject/PutObject/ListBucket/DeleteObject on both buckets.
   service_account_name = "spinops-backup"
+  service_account_annotations = {
+    "eks.amazonaws.com/role-arn" = "arn:aws:iam::123456789012:role/spinops-backup"
+  }
 
   retention {
     count = 14

@@ -1,7 +1,8 @@
 # Clouddriver, Orca and Front50 on a schedule into the backup bucket, the
 # Front50 bucket copied incrementally (by ETag or generation), and the
 # binary log archived continuously. The job runs as service_account_name
-# (IRSA or Workload Identity); the database password is the installation's:
+# (IRSA or Workload Identity), which the policy makes when given
+# service_account_annotations; the database password is the installation's:
 # the same Secret (sql.password_secret) or the same write-only value.
 
 locals {
@@ -17,6 +18,8 @@ resource "spinops_backup_policy" "this" {
   time_zone            = var.backup.time_zone
   image                = var.backup.image
   service_account_name = var.backup.service_account_name
+
+  service_account_annotations = var.backup.service_account_annotations
 
   dynamic "retention" {
     for_each = var.backup.retention == null ? [] : [var.backup.retention]

@@ -162,19 +162,21 @@ output "agent_accounts" {
 }
 
 output "backup_policy" {
-  description = "The backup policy: id (green's backup_before_upgrade policy), name, namespace, schedule, time_zone, service_account_name, retention, sources (mysql: host, port, user, databases, password_secret; bucket), destination, point_in_time, restore_window, last_successful_backup, next_run. No passwords."
+  description = "The backup policy: id (green's backup_before_upgrade policy), name, namespace, schedule, time_zone, service_account_name, service_account_annotations, retention, sources (mysql: host, port, user, databases, password_secret; bucket), destination, point_in_time, restore_window, last_successful_backup, next_run. No passwords."
   value = {
-    id                     = spinops_backup_policy.this.id
-    name                   = spinops_backup_policy.this.name
-    namespace              = spinops_backup_policy.this.namespace
-    schedule               = spinops_backup_policy.this.schedule
-    time_zone              = spinops_backup_policy.this.time_zone
-    image                  = spinops_backup_policy.this.image
-    service_account_name   = spinops_backup_policy.this.service_account_name
-    retention              = spinops_backup_policy.this.retention
-    restore_window         = spinops_backup_policy.this.restore_window
-    last_successful_backup = spinops_backup_policy.this.last_successful_backup
-    next_run               = spinops_backup_policy.this.next_run
+    id                   = spinops_backup_policy.this.id
+    name                 = spinops_backup_policy.this.name
+    namespace            = spinops_backup_policy.this.namespace
+    schedule             = spinops_backup_policy.this.schedule
+    time_zone            = spinops_backup_policy.this.time_zone
+    image                = spinops_backup_policy.this.image
+    service_account_name = spinops_backup_policy.this.service_account_name
+    # Annotations of the ServiceAccount the policy makes (null: it makes none).
+    service_account_annotations = spinops_backup_policy.this.service_account_annotations
+    retention                   = spinops_backup_policy.this.retention
+    restore_window              = spinops_backup_policy.this.restore_window
+    last_successful_backup      = spinops_backup_policy.this.last_successful_backup
+    next_run                    = spinops_backup_policy.this.next_run
     sources = {
       mysql = {
         host            = spinops_backup_policy.this.sources.mysql.host

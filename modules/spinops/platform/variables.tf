@@ -407,7 +407,9 @@ variable "backup" {
     databases (databases; default: those of sql.databases) from mysql_host (default: sql.endpoint, the primary), Front50's
     bucket, into destination: exactly one of s3 (bucket, prefix, region; endpoint and path_style for S3-compatible servers) or gcs
     (bucket, prefix). schedule (cron) in time_zone, retention { count, days }, point_in_time (archive the binary log
-    continuously), service_account_name (IRSA or Workload Identity for the buckets), image. signing_key_secret: an existing Secret in
+    continuously), service_account_name (IRSA or Workload Identity for the buckets), image. With service_account_annotations
+    (e.g. { "eks.amazonaws.com/role-arn" = the backup role }) the policy makes that ServiceAccount itself; without, it must exist
+    beforehand. signing_key_secret: an existing Secret in
     green's namespace ({ name, key }) holding the key (at least 32 characters) the backup manifests are signed with, kept out
     of the bucket; without it the manifests are unsigned and restore refuses them unless given --allow-unsigned.
   EOT
@@ -417,6 +419,8 @@ variable "backup" {
     time_zone            = optional(string, "Etc/UTC")
     image                = optional(string, "ghcr.io/spinops/spinops:0.1.0")
     service_account_name = optional(string, "spinops-backup")
+    # Set (even {}), the policy makes the ServiceAccount with these annotations.
+    service_account_annotations = optional(map(string))
     retention = optional(object({
       count = optional(number)
       days  = optional(number)

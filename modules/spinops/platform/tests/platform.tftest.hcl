@@ -280,6 +280,11 @@ run "backup_policy_points_at_the_given_bucket" {
   }
 
   assert {
+    condition     = spinops_backup_policy.this.service_account_name == "spinops-backup" && spinops_backup_policy.this.service_account_annotations == null
+    error_message = "The pods run as spinops-backup, which the policy does not make unless given its annotations."
+  }
+
+  assert {
     condition     = output.backup_policy.destination.s3.bucket == "backups"
     error_message = "The output shows the destination."
   }
@@ -298,8 +303,9 @@ run "google_cloud_buckets_and_write_only_password" {
     sql_password         = "a-database-password"
     sql_password_version = 4
     backup = {
-      destination        = { gcs = { bucket = "backups-gcs" } }
-      signing_key_secret = { name = "spinops-backup-signing" }
+      destination                 = { gcs = { bucket = "backups-gcs" } }
+      signing_key_secret          = { name = "spinops-backup-signing" }
+      service_account_annotations = { "iam.gke.io/gcp-service-account" = "spinops-backup@my-project.iam.gserviceaccount.com" }
     }
     bridge = {
       grpc_service = { type = "LoadBalancer", port = 443 }
@@ -329,6 +335,11 @@ run "google_cloud_buckets_and_write_only_password" {
   assert {
     condition     = spinops_backup_policy.this.signing_key_secret.name == "spinops-backup-signing" && spinops_backup_policy.this.signing_key_secret.key == "signing-key"
     error_message = "The manifests are signed with the key in the given Secret."
+  }
+
+  assert {
+    condition     = spinops_backup_policy.this.service_account_annotations["iam.gke.io/gcp-service-account"] == "spinops-backup@my-project.iam.gserviceaccount.com" && output.backup_policy.service_account_annotations != null
+    error_message = "The policy makes its ServiceAccount with the given Workload Identity annotation."
   }
 
   assert {
