@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -33,7 +31,7 @@ resource "spinops_managed_spinnaker" "this" {
 `
 	}
 	step := func(body, want string) tfresource.TestStep {
-		return tfresource.TestStep{Config: cfg(body), PlanOnly: true, ExpectError: wrapped(want)}
+		return tfresource.TestStep{Config: cfg(body), PlanOnly: true, ExpectError: wrappedRe(want)}
 	}
 	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: factories,
@@ -70,12 +68,6 @@ provider "spinops" {
 resource "spinops_managed_spinnaker" "this" {
   spinnaker_version = "1.16.0"
 }
-`, PlanOnly: true, ExpectError: wrapped(`(?s)spinnaker_version 1\.16\.0 is older than what the Spinnaker Operator 1\.3\.1`)}},
+`, PlanOnly: true, ExpectError: wrappedRe(`(?s)spinnaker_version 1\.16\.0 is older than what the Spinnaker Operator 1\.3\.1`)}},
 	})
-}
-
-// wrapped matches want in Terraform's output, where a space may have
-// become a line break.
-func wrapped(want string) *regexp.Regexp {
-	return regexp.MustCompile(strings.ReplaceAll(want, " ", `\s+`))
 }

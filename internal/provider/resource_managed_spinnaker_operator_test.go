@@ -124,7 +124,7 @@ resource "spinops_managed_spinnaker" "this" {
 			Config:      config,
 			Destroy:     true,
 			PreConfig:   func() { fail.Store(int32(code)) },
-			ExpectError: wrapped(`(?s)cannot tell whether the installation still has zones:.*listing SpinnakerServices.*Nothing was deleted\.`),
+			ExpectError: wrappedRe(`(?s)cannot tell whether the installation still has zones:.*listing SpinnakerServices.*Nothing was deleted\.`),
 		}
 	}
 	// Nothing planned after a refused destroy: the installation is intact.
@@ -151,7 +151,7 @@ resource "spinops_managed_spinnaker" "this" {
 				Config:      config,
 				Destroy:     true,
 				PreConfig:   func() { fail.Store(0) },
-				ExpectError: wrapped(`the installation still has zones: spinnaker \(namespace tf-acc-destroy-zone\)`),
+				ExpectError: wrappedRe(`the installation still has zones: spinnaker \(namespace tf-acc-destroy-zone\)`),
 			},
 			{
 				// Without the zone, the final destroy goes through.
@@ -208,7 +208,7 @@ resource "spinops_managed_spinnaker" "this" {
 }
 `, c.Kubeconfig, operator)
 	}
-	refused := wrapped(`(?s)Another Spinnaker Operator on the cluster.*Deployment their-operator/spinnaker-operator \(watches all namespaces\).*operator\.install = false`)
+	refused := wrappedRe(`(?s)Another Spinnaker Operator on the cluster.*Deployment their-operator/spinnaker-operator \(watches all namespaces\).*operator\.install = false`)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []tfresource.TestStep{

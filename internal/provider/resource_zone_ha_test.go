@@ -33,6 +33,6 @@ resource "spinops_zone" "green" {
     zone_spread = "everywhere"
   }
 }
-`, PlanOnly: true, ExpectError: wrapped(`(?s)ha\.zone_spread.*must be one of.*"required".*"preferred".*got: "everywhere"`)}},
+`, PlanOnly: true, ExpectError: wrappedRe(`(?s)ha\.zone_spread.*must be one of.*"required".*"preferred".*got: "everywhere"`)}},
 	})
 }
