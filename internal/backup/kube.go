@@ -84,15 +84,25 @@ func policyLabels(name string) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "spinops-backup", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "spinops"}
 }
 
+// ServiceAccountLabels are the labels of a ServiceAccount policy name
+// made (its objects' labels).
+func ServiceAccountLabels(name string) map[string]string { return policyLabels(name) }
+
 // OwnsServiceAccount reports whether the ServiceAccount with these labels
 // was made by policy name (MakeServiceAccount).
 func OwnsServiceAccount(labels map[string]string, name string) bool {
-	for k, v := range policyLabels(name) {
-		if labels[k] != v {
-			return false
+	return name != "" && ServiceAccountPolicy(labels) == name
+}
+
+// ServiceAccountPolicy is the name of the policy that made the
+// ServiceAccount with these labels, or "".
+func ServiceAccountPolicy(labels map[string]string) string {
+	for k, v := range policyLabels("") {
+		if k != "app.kubernetes.io/instance" && labels[k] != v {
+			return ""
 		}
 	}
-	return true
+	return labels["app.kubernetes.io/instance"]
 }
 
 // ServiceAccountReleasePatch is a JSON merge patch that takes the policy's

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/robfig/cron/v3"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -98,19 +101,26 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	// Kubernetes makes no pod for a missing ServiceAccount: the archiver's
 	// Deployment and every backup Job would stay without pods, with nothing
 	// in Terraform to say so. One the policy is to make must not be someone
-	// else's: taking it over would change what their pods may reach.
+	// else's: taking it over would change what their pods may reach. Nor
+	// may the pods run as one another policy made, which goes with it.
+	var saVersion string // the policy's own account, as read: the precondition of its apply
 	if sa := plan.ServiceAccountName.ValueString(); sa != "" {
 		cur, err := client.Clientset.CoreV1().ServiceAccounts(plan.Namespace.ValueString()).Get(ctx, sa, metav1.GetOptions{})
 		switch {
 		case pol.MakeServiceAccount && err == nil && !backup.OwnsServiceAccount(cur.Labels, plan.Name.ValueString()):
 			diags.AddAttributeError(path.Root("service_account_annotations"), fmt.Sprintf("%s backup policy (%s)", verb, id),
-				fmt.Sprintf("ServiceAccount %q already exists in namespace %s and this policy did not make it (it lacks the policy's labels). "+
-					"With service_account_annotations the policy makes its own ServiceAccount, and it does not take over one that others may run as "+
-					"or manage. Either leave out service_account_annotations to run as that account as it is, delete it, or name another service_account_name.",
-					sa, plan.Namespace.ValueString()))
+				notTheirsMessage(plan.Namespace.ValueString(), sa, plan.Name.ValueString(), "already exists"))
 			return
+		case pol.MakeServiceAccount && err == nil:
+			saVersion = cur.ResourceVersion
 		case pol.MakeServiceAccount && apierrors.IsNotFound(err):
 			// made below, before the pods that run as it
+		case err == nil && backup.ServiceAccountPolicy(cur.Labels) != "" && backup.ServiceAccountPolicy(cur.Labels) != plan.Name.ValueString():
+			diags.AddAttributeError(path.Root("service_account_name"), fmt.Sprintf("%s backup policy (%s)", verb, id),
+				fmt.Sprintf("ServiceAccount %q in namespace %s was made by the backup policy %q and goes when that policy is destroyed or names "+
+					"another account; this policy's pods would then stop running. Give this policy an account of its own (service_account_annotations "+
+					"makes one) or run the backups from the policy that owns it.", sa, plan.Namespace.ValueString(), backup.ServiceAccountPolicy(cur.Labels)))
+			return
 		case err != nil:
 			msg := fmt.Sprintf("reading ServiceAccount %s/%s, which the backup pods run as: %v", plan.Namespace.ValueString(), sa, err)
 			if apierrors.IsNotFound(err) {
@@ -137,6 +147,13 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	}
 	for _, o := range objs {
 		tflog.Debug(ctx, "applying", map[string]any{"object": o.GetKind() + "/" + o.GetName()})
+		if o.GetKind() == "ServiceAccount" {
+			if err := applyServiceAccount(ctx, client, o, saVersion, plan.Name.ValueString()); err != nil {
+				diags.AddAttributeError(path.Root("service_account_annotations"), fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
+				return
+			}
+			continue
+		}
 		if _, err := client.Apply(ctx, o); err != nil {
 			diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), fmt.Sprintf("applying %s %s: %v", o.GetKind(), o.GetName(), err))
 			return
@@ -180,6 +197,52 @@ var (
 	cronJobGVK    = k8sschema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}
 	deploymentGVK = k8sschema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 )
+
+// notTheirsMessage says why a ServiceAccount the policy did not make is
+// refused, and how its owner can hand it over on purpose.
+func notTheirsMessage(ns, sa, policy, what string) string {
+	var labels []string
+	for k, v := range backup.ServiceAccountLabels(policy) {
+		labels = append(labels, k+"="+v)
+	}
+	slices.Sort(labels)
+	return fmt.Sprintf("ServiceAccount %q %s in namespace %s and this policy did not make it (it lacks the policy's labels). "+
+		"With service_account_annotations the policy makes its own ServiceAccount, and it does not take over one that others may run as "+
+		"or manage. Either leave out service_account_annotations to run as that account as it is, delete it, name another "+
+		"service_account_name, or hand it to the policy on purpose: kubectl -n %s label serviceaccount %s %s",
+		sa, what, ns, ns, sa, strings.Join(labels, " "))
+}
+
+// applyServiceAccount makes or updates the policy's own ServiceAccount.
+// A new one is created, never applied: an account someone made after the
+// check (another policy or tool in the same apply) is then refused
+// instead of taken over by a forced apply. The annotations go on by
+// server-side apply, so a key dropped from the configuration leaves the
+// account, with the version read (or created) as the precondition: an
+// account swapped in between is a conflict, not overwritten.
+func applyServiceAccount(ctx context.Context, client *kube.Client, obj *unstructured.Unstructured, version, policy string) error {
+	sas := client.Clientset.CoreV1().ServiceAccounts(obj.GetNamespace())
+	if version == "" {
+		bare := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: obj.GetName(), Namespace: obj.GetNamespace(), Labels: obj.GetLabels()}}
+		made, err := sas.Create(ctx, bare, metav1.CreateOptions{FieldManager: kube.FieldManager + "-create"})
+		if apierrors.IsAlreadyExists(err) {
+			return errors.New(notTheirsMessage(obj.GetNamespace(), obj.GetName(), policy, "was made by someone else while this apply ran"))
+		}
+		if err != nil {
+			return fmt.Errorf("making ServiceAccount %s/%s, which the backup pods run as: %w", obj.GetNamespace(), obj.GetName(), err)
+		}
+		version = made.ResourceVersion
+	}
+	o := obj.DeepCopy()
+	o.SetResourceVersion(version)
+	if _, err := client.Apply(ctx, o); err != nil {
+		if apierrors.IsConflict(err) {
+			return fmt.Errorf("ServiceAccount %s/%s changed while this apply ran; apply again (it is checked anew): %w", obj.GetNamespace(), obj.GetName(), err)
+		}
+		return fmt.Errorf("applying ServiceAccount %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
 
 // letGoServiceAccount deletes (remove) or releases a ServiceAccount policy
 // made; one it did not make (any more) is left alone.

@@ -54,6 +54,11 @@ func TestAccBackupPolicy_makesItsServiceAccount(t *testing.T) {
 	if _, err := sas.Create(t.Context(), foreign, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Another backup policy's account, which goes with that policy.
+	others := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "other-policys", Namespace: ns, Labels: backup.ServiceAccountLabels("other")}}
+	if _, err := sas.Create(t.Context(), others, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	wantSA := func(name string, annotations map[string]string, owned bool) error {
 		sa, err := getSA(name)
 		if err != nil {
@@ -105,9 +110,15 @@ func TestAccBackupPolicy_makesItsServiceAccount(t *testing.T) {
 				ExpectError: wrappedRe(`service_account_name.*must be specified`),
 			},
 			{
-				// Someone else's account is refused, and left as it was.
+				// Someone else's account is refused, and left as it was;
+				// the message says how to hand it over on purpose.
 				Config:      conf("someone-elses", irsa),
-				ExpectError: wrappedRe(`ServiceAccount "someone-elses" already exists in namespace.*this policy did not make it.*does not take over`),
+				ExpectError: wrappedRe(`ServiceAccount "someone-elses" already exists in namespace.*this policy did not make it.*does not take over.*kubectl -n ` + ns + ` label serviceaccount someone-elses app.kubernetes.io/instance=spinnaker`),
+			},
+			{
+				// Nor may the pods run as another policy's account.
+				Config:      conf("other-policys", ""),
+				ExpectError: wrappedRe(`ServiceAccount "other-policys" in namespace ` + ns + ` was made by the backup policy "other" and goes when that policy is destroyed`),
 			},
 			{
 				PreConfig: func() {

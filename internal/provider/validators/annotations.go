@@ -12,8 +12,10 @@ import (
 )
 
 // gcpServiceAccountRegexp is a Google service account's e-mail address, as
-// GKE's Workload Identity annotation takes it.
-var gcpServiceAccountRegexp = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z][-a-z0-9.:]{4,61}\.iam\.gserviceaccount\.com$`)
+// GKE's Workload Identity annotation takes it: one a project made
+// (NAME@PROJECT.iam.gserviceaccount.com), or a default one
+// (NUMBER-compute@developer…, PROJECT@appspot…).
+var gcpServiceAccountRegexp = regexp.MustCompile(`^[a-z0-9][-a-z0-9]{4,62}@([a-z][-a-z0-9.:]{4,61}\.iam|developer|appspot)\.gserviceaccount\.com$`)
 
 // Annotation keys whose values a cloud reads: a typo there gives a pod no
 // cloud identity at all, which shows only as access denied at run time.
@@ -41,8 +43,11 @@ func (serviceAccountAnnotations) ValidateMap(_ context.Context, req validator.Ma
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	known := map[string]string{}
+	// Keys are checked whatever their values: a value known only at apply
+	// (another resource's output) must not hide a key Kubernetes refuses.
+	known, keys := map[string]string{}, map[string]string{}
 	for k, v := range req.ConfigValue.Elements() {
+		keys[k] = ""
 		s, ok := v.(types.String)
 		if !ok || s.IsUnknown() {
 			continue
@@ -51,9 +56,9 @@ func (serviceAccountAnnotations) ValidateMap(_ context.Context, req validator.Ma
 			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Null annotation", fmt.Sprintf("The annotation %q has no value: give it one or leave the key out.", k))
 			continue
 		}
-		known[k] = s.ValueString()
+		known[k], keys[k] = s.ValueString(), s.ValueString()
 	}
-	for _, e := range apivalidation.ValidateAnnotations(known, field.NewPath("metadata", "annotations")) {
+	for _, e := range apivalidation.ValidateAnnotations(keys, field.NewPath("metadata", "annotations")) {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid annotation", fmt.Sprintf("Kubernetes would refuse these annotations: %s", e.ErrorBody()))
 	}
 	if arn, ok := known[IRSARoleAnnotation]; ok && !roleARNRegexp.MatchString(arn) {
