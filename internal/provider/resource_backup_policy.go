@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -58,10 +59,11 @@ func (r *backupPolicyResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, "creating", &plan, &config, nil, &resp.Diagnostics)
+	made := r.apply(ctx, "creating", &plan, &config, nil, "", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(setMadeServiceAccount(ctx, resp.Private, made)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -77,16 +79,21 @@ func (r *backupPolicyResource) Update(ctx context.Context, req resource.UpdateRe
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, "updating", &plan, &config, &state, &resp.Diagnostics)
+	prior, d := madeServiceAccountUID(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	made := r.apply(ctx, "updating", &plan, &config, &state, prior, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(setMadeServiceAccount(ctx, resp.Private, made)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
 // apply renders and server-side applies the objects, removes the archiver
 // when point-in-time recovery was turned off, then fills the computed values.
-func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, config, prior *backupPolicyModel, diags *diag.Diagnostics) {
+// It returns the UID of the ServiceAccount the policy made (or ""), which
+// priorUID is from the apply before.
+func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, config, prior *backupPolicyModel, priorUID string, diags *diag.Diagnostics) (madeUID string) {
 	id := plan.Namespace.ValueString() + "/" + plan.Name.ValueString()
 	client, d := kubeClient(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"))
 	diags.Append(d...)
@@ -148,10 +155,12 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	for _, o := range objs {
 		tflog.Debug(ctx, "applying", map[string]any{"object": o.GetKind() + "/" + o.GetName()})
 		if o.GetKind() == "ServiceAccount" {
-			if err := applyServiceAccount(ctx, client, o, saVersion, plan.Name.ValueString()); err != nil {
+			uid, err := applyServiceAccount(ctx, client, o, saVersion, plan.Name.ValueString())
+			if err != nil {
 				diags.AddAttributeError(path.Root("service_account_annotations"), fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
-				return
+				return ""
 			}
+			madeUID = uid
 			continue
 		}
 		if _, err := client.Apply(ctx, o); err != nil {
@@ -181,7 +190,7 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	if prior != nil && !prior.ServiceAccountAnnotations.IsNull() {
 		old := prior.ServiceAccountName.ValueString()
 		if old != "" && (old != plan.ServiceAccountName.ValueString() || !pol.MakeServiceAccount) {
-			if err := letGoServiceAccount(ctx, client, plan.Namespace.ValueString(), old, plan.Name.ValueString(), old != plan.ServiceAccountName.ValueString()); err != nil {
+			if err := letGoServiceAccount(ctx, client, plan.Namespace.ValueString(), old, plan.Name.ValueString(), priorUID, old != plan.ServiceAccountName.ValueString()); err != nil {
 				diags.AddError(fmt.Sprintf("%s backup policy (%s)", verb, id), err.Error())
 				return
 			}
@@ -189,6 +198,7 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	}
 	plan.ID = types.StringValue(id)
 	r.fillComputed(ctx, plan, diags)
+	return madeUID
 }
 
 var (
@@ -220,33 +230,66 @@ func notTheirsMessage(ns, sa, policy, what string) string {
 // server-side apply, so a key dropped from the configuration leaves the
 // account, with the version read (or created) as the precondition: an
 // account swapped in between is a conflict, not overwritten.
-func applyServiceAccount(ctx context.Context, client *kube.Client, obj *unstructured.Unstructured, version, policy string) error {
+func applyServiceAccount(ctx context.Context, client *kube.Client, obj *unstructured.Unstructured, version, policy string) (uid string, err error) {
 	sas := client.Clientset.CoreV1().ServiceAccounts(obj.GetNamespace())
 	if version == "" {
 		bare := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: obj.GetName(), Namespace: obj.GetNamespace(), Labels: obj.GetLabels()}}
 		made, err := sas.Create(ctx, bare, metav1.CreateOptions{FieldManager: kube.FieldManager + "-create"})
 		if apierrors.IsAlreadyExists(err) {
-			return errors.New(notTheirsMessage(obj.GetNamespace(), obj.GetName(), policy, "was made by someone else while this apply ran"))
+			return "", errors.New(notTheirsMessage(obj.GetNamespace(), obj.GetName(), policy, "was made by someone else while this apply ran"))
 		}
 		if err != nil {
-			return fmt.Errorf("making ServiceAccount %s/%s, which the backup pods run as: %w", obj.GetNamespace(), obj.GetName(), err)
+			return "", fmt.Errorf("making ServiceAccount %s/%s, which the backup pods run as: %w", obj.GetNamespace(), obj.GetName(), err)
 		}
 		version = made.ResourceVersion
 	}
 	o := obj.DeepCopy()
 	o.SetResourceVersion(version)
-	if _, err := client.Apply(ctx, o); err != nil {
+	out, err := client.Apply(ctx, o)
+	if err != nil {
 		if apierrors.IsConflict(err) {
-			return fmt.Errorf("ServiceAccount %s/%s changed while this apply ran; apply again (it is checked anew): %w", obj.GetNamespace(), obj.GetName(), err)
+			return "", fmt.Errorf("ServiceAccount %s/%s changed while this apply ran; apply again (it is checked anew): %w", obj.GetNamespace(), obj.GetName(), err)
 		}
-		return fmt.Errorf("applying ServiceAccount %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+		return "", fmt.Errorf("applying ServiceAccount %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
-	return nil
+	return string(out.GetUID()), nil
+}
+
+// privateKeyServiceAccount keeps, in the resource's private state, the UID
+// of the ServiceAccount the policy made: a rename or destroy deletes that
+// account only, whatever the labels and the ConfigMap's record (which
+// anyone who may edit the namespace's objects can change) say.
+const privateKeyServiceAccount = "service_account"
+
+type madeServiceAccountRecord struct {
+	UID string `json:"uid"`
+}
+
+func setMadeServiceAccount(ctx context.Context, p privateState, uid string) diag.Diagnostics {
+	if uid == "" {
+		return p.SetKey(ctx, privateKeyServiceAccount, nil)
+	}
+	b, _ := json.Marshal(madeServiceAccountRecord{UID: uid})
+	return p.SetKey(ctx, privateKeyServiceAccount, b)
+}
+
+// madeServiceAccountUID is the UID setMadeServiceAccount kept, or "" (an
+// imported policy, or a state from before it was kept: the labels decide).
+func madeServiceAccountUID(ctx context.Context, p privateState) (string, diag.Diagnostics) {
+	b, d := p.GetKey(ctx, privateKeyServiceAccount)
+	if d.HasError() || len(b) == 0 {
+		return "", d
+	}
+	var rec madeServiceAccountRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return "", d
+	}
+	return rec.UID, d
 }
 
 // letGoServiceAccount deletes (remove) or releases a ServiceAccount policy
 // made; one it did not make (any more) is left alone.
-func letGoServiceAccount(ctx context.Context, client *kube.Client, ns, name, policy string, remove bool) error {
+func letGoServiceAccount(ctx context.Context, client *kube.Client, ns, name, policy, uid string, remove bool) error {
 	sas := client.Clientset.CoreV1().ServiceAccounts(ns)
 	cur, err := sas.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -255,7 +298,7 @@ func letGoServiceAccount(ctx context.Context, client *kube.Client, ns, name, pol
 	if err != nil {
 		return fmt.Errorf("reading ServiceAccount %s/%s, which the policy made: %w", ns, name, err)
 	}
-	if !backup.OwnsServiceAccount(cur.Labels, policy) {
+	if !backup.OwnsServiceAccount(cur.Labels, policy) || (uid != "" && string(cur.UID) != uid) {
 		return nil
 	}
 	if remove {
@@ -404,7 +447,9 @@ func (r *backupPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 		}
 	}
 	if !state.ServiceAccountAnnotations.IsNull() && state.ServiceAccountName.ValueString() != "" {
-		if err := letGoServiceAccount(ctx, client, ns, state.ServiceAccountName.ValueString(), state.Name.ValueString(), true); err != nil {
+		uid, d := madeServiceAccountUID(ctx, req.Private)
+		resp.Diagnostics.Append(d...)
+		if err := letGoServiceAccount(ctx, client, ns, state.ServiceAccountName.ValueString(), state.Name.ValueString(), uid, true); err != nil {
 			resp.Diagnostics.AddError(fmt.Sprintf("deleting backup policy (%s)", state.ID.ValueString()), err.Error())
 			return
 		}

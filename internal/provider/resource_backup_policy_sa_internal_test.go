@@ -46,7 +46,7 @@ func TestApplyServiceAccountNeverTakesOneOverInTheRace(t *testing.T) {
 	if _, err := sas.Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "raced", Annotations: theirs}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = applyServiceAccount(t.Context(), client, render("raced", ours), "", "spinnaker")
+	_, err = applyServiceAccount(t.Context(), client, render("raced", ours), "", "spinnaker")
 	if err == nil || !strings.Contains(err.Error(), "was made by someone else while this apply ran") {
 		t.Errorf("an account made after the check: %v, want it refused", err)
 	}
@@ -55,19 +55,20 @@ func TestApplyServiceAccountNeverTakesOneOverInTheRace(t *testing.T) {
 	}
 
 	// The policy's own account, made; then changed after it was read.
-	if err := applyServiceAccount(t.Context(), client, render("own", ours), "", "spinnaker"); err != nil {
+	uid, err := applyServiceAccount(t.Context(), client, render("own", ours), "", "spinnaker")
+	if err != nil {
 		t.Fatalf("making the policy's account: %v", err)
 	}
 	read, err := sas.Get(t.Context(), "own", metav1.GetOptions{})
-	if err != nil || read.Annotations["example.com/team"] != "platform" || !backup.OwnsServiceAccount(read.Labels, "spinnaker") {
-		t.Fatalf("the policy's account: %v %v %v", read.Annotations, read.Labels, err)
+	if err != nil || read.Annotations["example.com/team"] != "platform" || !backup.OwnsServiceAccount(read.Labels, "spinnaker") || string(read.UID) != uid {
+		t.Fatalf("the policy's account: %v %v %v (UID %s, returned %s)", read.Annotations, read.Labels, err, read.UID, uid)
 	}
 	swapped := read.DeepCopy()
 	swapped.Annotations["eks.amazonaws.com/role-arn"] = accBackupOtherRole
 	if _, err := sas.Update(t.Context(), swapped, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = applyServiceAccount(t.Context(), client, render("own", ours), read.ResourceVersion, "spinnaker")
+	_, err = applyServiceAccount(t.Context(), client, render("own", ours), read.ResourceVersion, "spinnaker")
 	if err == nil || !strings.Contains(err.Error(), "changed while this apply ran") {
 		t.Errorf("an account changed after it was read: %v, want a conflict", err)
 	}
@@ -78,7 +79,7 @@ func TestApplyServiceAccountNeverTakesOneOverInTheRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := applyServiceAccount(t.Context(), client, render("own", map[string]string{"eks.amazonaws.com/role-arn": accBackupRole}), cur.ResourceVersion, "spinnaker"); err != nil {
+	if _, err := applyServiceAccount(t.Context(), client, render("own", map[string]string{"eks.amazonaws.com/role-arn": accBackupRole}), cur.ResourceVersion, "spinnaker"); err != nil {
 		t.Fatal(err)
 	}
 	if sa, err := sas.Get(t.Context(), "own", metav1.GetOptions{}); err != nil || sa.Annotations["eks.amazonaws.com/role-arn"] != accBackupRole {

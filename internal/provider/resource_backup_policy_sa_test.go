@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -86,7 +87,10 @@ func TestAccBackupPolicy_makesItsServiceAccount(t *testing.T) {
 		CheckDestroy: func(*terraform.State) error {
 			// What it made goes; what it let go of, and what was never
 			// its, stay.
-			if err := gone("spinops-backup-3"); err != nil {
+			if err := gone("spinops-backup-4"); err != nil {
+				return err
+			}
+			if err := wantSA("victim", map[string]string{"eks.amazonaws.com/role-arn": accBackupOtherRole}, true); err != nil {
 				return err
 			}
 			if err := wantSA("spinops-backup", map[string]string{"eks.amazonaws.com/role-arn": accBackupRole}, false); err != nil {
@@ -214,6 +218,41 @@ func TestAccBackupPolicy_makesItsServiceAccount(t *testing.T) {
 						return err
 					}
 					return wantSA("spinops-backup-3", map[string]string{"eks.amazonaws.com/role-arn": accBackupRole}, true)
+				},
+			},
+			{
+				// Someone who may edit the namespace's objects labels an
+				// account as the policy's and points the policy's record at
+				// it: the rename deletes only the account the policy made
+				// (its UID kept in private state), not that one.
+				PreConfig: func() {
+					victim := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "victim", Namespace: ns,
+						Labels: backup.ServiceAccountLabels("spinnaker"), Annotations: map[string]string{"eks.amazonaws.com/role-arn": accBackupOtherRole}}}
+					if _, err := sas.Create(t.Context(), victim, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					cms := c.Clientset().CoreV1().ConfigMaps(ns)
+					cm, err := cms.Get(t.Context(), name, metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var rec map[string]any
+					if err := json.Unmarshal([]byte(cm.Annotations[backup.PolicyAnnotation]), &rec); err != nil {
+						t.Fatal(err)
+					}
+					rec["service_account_name"] = "victim"
+					b, _ := json.Marshal(rec)
+					cm.Annotations[backup.PolicyAnnotation] = string(b)
+					if _, err := cms.Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: conf("spinops-backup-4", irsa),
+				Check: func(*terraform.State) error {
+					if err := wantSA("victim", map[string]string{"eks.amazonaws.com/role-arn": accBackupOtherRole}, true); err != nil {
+						return fmt.Errorf("the account the record was pointed at: %w", err)
+					}
+					return wantSA("spinops-backup-4", map[string]string{"eks.amazonaws.com/role-arn": accBackupRole}, true)
 				},
 			},
 		},
