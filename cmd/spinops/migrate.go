@@ -198,13 +198,9 @@ func newMigrateDataCommand() *cobra.Command {
 			var summary strings.Builder
 			stdout := io.MultiWriter(cmd.OutOrStdout(), &summary)
 			if ledgerNS != "" {
-				cfg, err := kube.Connection{ConfigPath: kubeconfig}.RESTConfig(ctx)
+				_, cs, err := newInstallationCluster(ctx, kubeconfig)
 				if err != nil {
-					return fmt.Errorf("--kubeconfig: %w", err)
-				}
-				cs, err := kubernetes.NewForConfig(cfg)
-				if err != nil {
-					return fmt.Errorf("connecting to the new installation's cluster: %w", err)
+					return err
 				}
 				sl := migrate.SyncLedger{Ledger: cs, Namespace: ledgerNS}
 				var what []string
@@ -338,6 +334,20 @@ func newMigrateDataCommand() *cobra.Command {
 	return cmd
 }
 
+// newInstallationCluster connects to the new installation's cluster, which
+// holds the migration's ledger (--kubeconfig).
+func newInstallationCluster(ctx context.Context, kubeconfig string) (*rest.Config, kubernetes.Interface, error) {
+	cfg, err := kube.Connection{ConfigPath: kubeconfig}.RESTConfig(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--kubeconfig: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the new installation's cluster: %w", err)
+	}
+	return cfg, cs, nil
+}
+
 // readSpinnakerService reads NS/NAME's SpinnakerService through kubeconfig
 // and, to adopt it, the operator that runs it.
 func readSpinnakerService(ctx context.Context, kubeconfig, ref string, adopt bool) (*migrate.Halyard, *migrate.Adoption, error) {
@@ -444,13 +454,9 @@ func newMigrateCutoverCommand() *cobra.Command {
 				}
 			}
 			ctx := cmd.Context()
-			cfg, err := kube.Connection{ConfigPath: kubeconfig}.RESTConfig(ctx)
+			cfg, cs, err := newInstallationCluster(ctx, kubeconfig)
 			if err != nil {
-				return fmt.Errorf("--kubeconfig: %w", err)
-			}
-			cs, err := kubernetes.NewForConfig(cfg)
-			if err != nil {
-				return fmt.Errorf("connecting to the new installation's cluster: %w", err)
+				return err
 			}
 			zone, err := cutoverDNS(ctx, zoneID, cloudDNSProject, cloudDNSZone, cloudDNSEndpoint)
 			if err != nil {

@@ -37,7 +37,6 @@ type Archiver struct {
 	mu       sync.Mutex             // guards server, which a failover changes
 	server   string                 // the server key: Preflight's, then followServer's
 	serverID uint32                 // its server_id
-	dir      string                 // the server's work directory under WorkDir
 	scans    map[string]*binlogScan // local files scanned so far
 	status   ArchiveStatus
 }
@@ -49,15 +48,7 @@ var errOtherServer = errors.New("another server answers at the address")
 // Preflight refuses a server without a ROW binary log, wrong credentials
 // and an unwritable destination, and learns the server's identity.
 func (a *Archiver) Preflight(ctx context.Context) error {
-	pool, err := a.Server.open("")
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := pool.PingContext(ctx); err != nil {
-		return connectError(a.Server, err)
-	}
-	si, err := readServerInfo(ctx, pool)
+	si, err := a.identify(ctx)
 	if err != nil {
 		return err
 	}
@@ -83,8 +74,10 @@ func (a *Archiver) setServer(si serverInfo) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.server, a.serverID = si.Key(), si.ServerID
-	a.dir = filepath.Join(a.WorkDir, a.server)
 }
+
+// workDir is the work directory of the server archived now, under WorkDir.
+func (a *Archiver) workDir() string { return filepath.Join(a.WorkDir, a.ServerKey()) }
 
 // identify reads who answers at the address now.
 func (a *Archiver) identify(ctx context.Context) (serverInfo, error) {
@@ -123,7 +116,7 @@ func (a *Archiver) followServer(ctx context.Context, uploaded map[string]int64) 
 	if err := a.flush(ctx, uploaded, true); err != nil && !errors.Is(err, errOtherServer) {
 		return fmt.Errorf("archiving what was received from %s before another server answered at %s: %w", old, a.Server.addr(), err)
 	}
-	if err := os.RemoveAll(a.dir); err != nil {
+	if err := os.RemoveAll(a.workDir()); err != nil {
 		return fmt.Errorf("removing the work directory of %s: %w", old, err)
 	}
 	a.Log.Warn("another server answers at the address (a failover or a replaced server): its binlogs are archived under its own folder, and the old server's archive is kept as it is",
@@ -180,7 +173,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := os.MkdirAll(a.dir, 0o750); err != nil {
+		if err := os.MkdirAll(a.workDir(), 0o750); err != nil {
 			return fmt.Errorf("creating the work directory: %w", err)
 		}
 		start, err := a.startFile(ctx)
@@ -269,7 +262,7 @@ func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string
 	args := append([]string{"--read-from-remote-server", "--raw", "--stop-never"}, a.Server.cliArgs()...)
 	args = append(args,
 		"--stop-never-slave-server-id="+strconv.Itoa(4000000000+int(time.Now().UnixNano()%100000000)),
-		"--result-file="+a.dir+string(filepath.Separator), start)
+		"--result-file="+a.workDir()+string(filepath.Separator), start)
 	cmd := exec.CommandContext(sctx, a.tool(), args...)
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+a.Server.Password)
 	var stderr bytes.Buffer
@@ -361,7 +354,7 @@ func readServerPosition(ctx context.Context, s MySQLServer) (serverPosition, err
 func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final bool) error {
 	pos, posErr := readServerPosition(ctx, a.Server)
 	other := posErr == nil && pos.Server != a.server
-	entries, err := os.ReadDir(a.dir)
+	entries, err := os.ReadDir(a.workDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		entries, err = nil, nil
 	}
@@ -378,7 +371,7 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	var flushErr error
 	foreign := false
 	for i, n := range names {
-		p := filepath.Join(a.dir, n)
+		p := filepath.Join(a.workDir(), n)
 		sc, err := a.scanLocal(n, p)
 		if err != nil {
 			return err

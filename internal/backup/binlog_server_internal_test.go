@@ -28,10 +28,10 @@ func TestFlushKeepsAnotherServersFileOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.MkdirAll(a.dir, 0o750); err != nil {
+		if err := os.MkdirAll(a.workDir(), 0o750); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(a.dir, "mysql-bin.000001"), b, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(a.workDir(), "mysql-bin.000001"), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,11 +93,11 @@ func TestFlushUploadsTheServersFilesPastAForeignOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(a.dir, 0o750); err != nil {
+	if err := os.MkdirAll(a.workDir(), 0o750); err != nil {
 		t.Fatal(err)
 	}
 	for name, body := range map[string][]byte{"mysql-bin.000001": b, "mysql-bin.000002": withServerID(t, b, 9)} {
-		if err := os.WriteFile(filepath.Join(a.dir, name), body, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(a.workDir(), name), body, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

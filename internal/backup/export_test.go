@@ -25,3 +25,7 @@ func SetSwapFault(t interface{ Cleanup(func()) }, f func(step, db string) error)
 	swapFault = f
 	t.Cleanup(func() { swapFault = nil })
 }
+
+// ServerBinlogs lists the server's binary log files, oldest first, as the
+// archiver does.
+var ServerBinlogs = serverBinlogs

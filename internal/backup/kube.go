@@ -77,16 +77,12 @@ func MetricsObjectName(name string) string { return ObjectName(name) + "-metrics
 // ObjectName is the name of every object of policy name.
 func ObjectName(name string) string { return "spinops-backup-" + name }
 
-// policyLabels are the labels of every object of policy name; a
+// PolicyLabels are the labels of every object of policy name; a
 // ServiceAccount the policy made carries them too, which is how the
 // provider tells it from one someone else made (OwnsServiceAccount).
-func policyLabels(name string) map[string]string {
+func PolicyLabels(name string) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "spinops-backup", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "spinops"}
 }
-
-// ServiceAccountLabels are the labels of a ServiceAccount policy name
-// made (its objects' labels).
-func ServiceAccountLabels(name string) map[string]string { return policyLabels(name) }
 
 // OwnsServiceAccount reports whether the ServiceAccount with these labels
 // was made by policy name (MakeServiceAccount).
@@ -97,7 +93,7 @@ func OwnsServiceAccount(labels map[string]string, name string) bool {
 // ServiceAccountPolicy is the name of the policy that made the
 // ServiceAccount with these labels, or "".
 func ServiceAccountPolicy(labels map[string]string) string {
-	for k, v := range policyLabels("") {
+	for k, v := range PolicyLabels("") {
 		if k != "app.kubernetes.io/instance" && labels[k] != v {
 			return ""
 		}
@@ -110,7 +106,7 @@ func ServiceAccountPolicy(labels map[string]string) string {
 // annotations) to whoever runs it now.
 func ServiceAccountReleasePatch() []byte {
 	patch := map[string]any{"metadata": map[string]any{"labels": map[string]any{}}}
-	for k := range policyLabels("") {
+	for k := range PolicyLabels("") {
 		patch["metadata"].(map[string]any)["labels"].(map[string]any)[k] = nil
 	}
 	b, _ := json.Marshal(patch)
@@ -121,7 +117,7 @@ func ServiceAccountReleasePatch() []byte {
 // included only when Password is set.
 func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 	name := ObjectName(p.Name)
-	labels := policyLabels(p.Name)
+	labels := PolicyLabels(p.Name)
 	meta := func() metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: p.Namespace, Labels: labels}
 	}

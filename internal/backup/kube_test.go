@@ -85,7 +85,7 @@ func TestPolicyMakesItsServiceAccount(t *testing.T) {
 	}
 	for name, labels := range map[string]map[string]string{
 		"none":           nil,
-		"another policy": policyLabels("other"),
+		"another policy": PolicyLabels("other"),
 		"another tool":   {"app.kubernetes.io/name": "spinops-backup", "app.kubernetes.io/instance": "spin", "app.kubernetes.io/managed-by": "helm"},
 	} {
 		if OwnsServiceAccount(labels, "spin") {

@@ -410,6 +410,7 @@ func swapIn(ctx context.Context, t MySQLTarget, stages []staged, log *slog.Logge
 	}
 	for i, u := range sw.undos {
 		if err := u.swap(ctx, t.Server, log); err != nil {
+			err = fmt.Errorf("swapping the restored tables into %s: %w", u.final, err)
 			if rbErr := rollBack(context.WithoutCancel(ctx), t.Server, sw.undos[:i+1]); rbErr != nil {
 				return nil, fmt.Errorf("%w; putting the targets back failed too: %v", err, rbErr)
 			}
@@ -517,14 +518,25 @@ func (u *swapUndo) readTarget(ctx context.Context, s MySQLServer, log *slog.Logg
 	return nil
 }
 
-func (u *swapUndo) swap(ctx context.Context, s MySQLServer, log *slog.Logger) error {
-	if err := u.swapSteps(ctx, s, log); err != nil {
-		return fmt.Errorf("swapping the restored tables into %s: %w", u.final, err)
+// tableRenames adds to renames the RENAME TABLE clauses that move tables
+// from database from to database to.
+func tableRenames(renames []string, from, to string, tables []string) []string {
+	for _, tb := range tables {
+		renames = append(renames, quoteIdent(from)+"."+quoteIdent(tb)+" TO "+quoteIdent(to)+"."+quoteIdent(tb))
 	}
-	return nil
+	return renames
 }
 
-func (u *swapUndo) swapSteps(ctx context.Context, s MySQLServer, log *slog.Logger) error {
+// dumpTables names the backup's tables of this database.
+func (u *swapUndo) dumpTables() []string {
+	names := make([]string, 0, len(u.dump.Tables))
+	for _, td := range u.dump.Tables {
+		names = append(names, td.Name)
+	}
+	return names
+}
+
+func (u *swapUndo) swap(ctx context.Context, s MySQLServer, log *slog.Logger) error {
 	conn, closeConn, err := s.conn(ctx, "")
 	if err != nil {
 		return err
@@ -558,13 +570,9 @@ func (u *swapUndo) swapSteps(ctx context.Context, s MySQLServer, log *slog.Logge
 		}
 		u.trash = trash
 		log.Info("the replaced tables go to a database of their own until the restore is complete", "database", u.final, "trash", trash)
-		for _, tb := range u.old {
-			renames = append(renames, quoteIdent(u.final)+"."+quoteIdent(tb)+" TO "+quoteIdent(trash)+"."+quoteIdent(tb))
-		}
+		renames = tableRenames(renames, u.final, trash, u.old)
 	}
-	for _, td := range u.dump.Tables {
-		renames = append(renames, quoteIdent(u.stage)+"."+quoteIdent(td.Name)+" TO "+quoteIdent(u.final)+"."+quoteIdent(td.Name))
-	}
+	renames = tableRenames(renames, u.stage, u.final, u.dumpTables())
 	if err := u.fault("rename"); err != nil {
 		return err
 	}
@@ -616,13 +624,8 @@ func (u *swapUndo) undo(ctx context.Context, s MySQLServer, conn *sql.Conn) erro
 	}
 	u.made = nil
 	if u.swapped {
-		var renames []string
-		for _, td := range u.dump.Tables {
-			renames = append(renames, quoteIdent(u.final)+"."+quoteIdent(td.Name)+" TO "+quoteIdent(u.stage)+"."+quoteIdent(td.Name))
-		}
-		for _, tb := range u.old {
-			renames = append(renames, quoteIdent(u.trash)+"."+quoteIdent(tb)+" TO "+quoteIdent(u.final)+"."+quoteIdent(tb))
-		}
+		renames := tableRenames(nil, u.final, u.stage, u.dumpTables())
+		renames = tableRenames(renames, u.trash, u.final, u.old)
 		if len(renames) > 0 {
 			if _, err := conn.ExecContext(ctx, "RENAME TABLE "+strings.Join(renames, ", ")); err != nil {
 				return fmt.Errorf("moving the replaced tables back: %w", err)

@@ -110,25 +110,11 @@ func binlogAfter(a, b string) bool { return a > b }
 // firstBinlog is the oldest binary log file the server has.
 func firstBinlog(t *testing.T, e *env) string {
 	t.Helper()
-	rows, err := e.sql("").QueryContext(t.Context(), "SHOW BINARY LOGS")
-	if err != nil {
-		t.Fatal(err)
+	names, err := backup.ServerBinlogs(t.Context(), e.sql(""))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("the server's binary logs: %v %v", names, err)
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	if !rows.Next() {
-		t.Fatal("the server has no binary logs")
-	}
-	vals := make([]any, len(cols))
-	var name string
-	vals[0] = &name
-	for i := 1; i < len(vals); i++ {
-		vals[i] = new(any)
-	}
-	if err := rows.Scan(vals...); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return names[0]
 }
 
 // restore --at a backup's own snapshot time is that snapshot: it needs no

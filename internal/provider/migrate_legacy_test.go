@@ -53,11 +53,11 @@ func TestAccMigrateLegacyInstallation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("acceptance test")
 	}
+	if realOperator() {
+		t.Skip("the legacy installation's stand-ins need the local API server, not " + envRealKubeconfig + "'s cluster")
+	}
 	bin := podstandin.SpinopsBinary(t)
 	zc := startZoneAccCluster(t, accOpNamespace)
-	if zc.real {
-		t.Skip("the legacy installation's stand-ins need the local API server")
-	}
 	oldCluster := testenv.SharedCluster(t)
 	old := migratetest.StartOldInstallation(t, oldCluster)
 	old.Queue.AddApplication("shop", "deploy-cfg")

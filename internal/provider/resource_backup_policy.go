@@ -113,8 +113,12 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 	var saVersion string // the policy's own account, as read: the precondition of its apply
 	if sa := plan.ServiceAccountName.ValueString(); sa != "" {
 		cur, err := client.Clientset.CoreV1().ServiceAccounts(plan.Namespace.ValueString()).Get(ctx, sa, metav1.GetOptions{})
+		owner := "" // the backup policy that made it
+		if err == nil {
+			owner = backup.ServiceAccountPolicy(cur.Labels)
+		}
 		switch {
-		case pol.MakeServiceAccount && err == nil && !backup.OwnsServiceAccount(cur.Labels, plan.Name.ValueString()):
+		case pol.MakeServiceAccount && err == nil && owner != plan.Name.ValueString():
 			diags.AddAttributeError(path.Root("service_account_annotations"), fmt.Sprintf("%s backup policy (%s)", verb, id),
 				notTheirsMessage(plan.Namespace.ValueString(), sa, plan.Name.ValueString(), "already exists"))
 			return
@@ -122,11 +126,11 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 			saVersion = cur.ResourceVersion
 		case pol.MakeServiceAccount && apierrors.IsNotFound(err):
 			// made below, before the pods that run as it
-		case err == nil && backup.ServiceAccountPolicy(cur.Labels) != "" && backup.ServiceAccountPolicy(cur.Labels) != plan.Name.ValueString():
+		case err == nil && owner != "" && owner != plan.Name.ValueString():
 			diags.AddAttributeError(path.Root("service_account_name"), fmt.Sprintf("%s backup policy (%s)", verb, id),
 				fmt.Sprintf("ServiceAccount %q in namespace %s was made by the backup policy %q and goes when that policy is destroyed or names "+
 					"another account; this policy's pods would then stop running. Give this policy an account of its own (service_account_annotations "+
-					"makes one) or run the backups from the policy that owns it.", sa, plan.Namespace.ValueString(), backup.ServiceAccountPolicy(cur.Labels)))
+					"makes one) or run the backups from the policy that owns it.", sa, plan.Namespace.ValueString(), owner))
 			return
 		case err != nil:
 			msg := fmt.Sprintf("reading ServiceAccount %s/%s, which the backup pods run as: %v", plan.Namespace.ValueString(), sa, err)
@@ -212,7 +216,7 @@ var (
 // refused, and how its owner can hand it over on purpose.
 func notTheirsMessage(ns, sa, policy, what string) string {
 	var labels []string
-	for k, v := range backup.ServiceAccountLabels(policy) {
+	for k, v := range backup.PolicyLabels(policy) {
 		labels = append(labels, k+"="+v)
 	}
 	slices.Sort(labels)

@@ -56,7 +56,7 @@ func TestAccBackupPolicy_makesItsServiceAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another backup policy's account, which goes with that policy.
-	others := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "other-policys", Namespace: ns, Labels: backup.ServiceAccountLabels("other")}}
+	others := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "other-policys", Namespace: ns, Labels: backup.PolicyLabels("other")}}
 	if _, err := sas.Create(t.Context(), others, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestAccBackupPolicy_makesItsServiceAccount(t *testing.T) {
 				// (its UID kept in private state), not that one.
 				PreConfig: func() {
 					victim := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "victim", Namespace: ns,
-						Labels: backup.ServiceAccountLabels("spinnaker"), Annotations: map[string]string{"eks.amazonaws.com/role-arn": accBackupOtherRole}}}
+						Labels: backup.PolicyLabels("spinnaker"), Annotations: map[string]string{"eks.amazonaws.com/role-arn": accBackupOtherRole}}}
 					if _, err := sas.Create(t.Context(), victim, metav1.CreateOptions{}); err != nil {
 						t.Fatal(err)
 					}

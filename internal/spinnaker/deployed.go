@@ -50,11 +50,7 @@ func DeployedChecks(ctx context.Context, cfg *rest.Config, namespace, name strin
 		if len(svc.Spec.Ports) == 0 {
 			return nil, nil, fmt.Errorf("Service %s/%s has no port", namespace, s.Name)
 		}
-		health := "/health"
-		if s.Service == "deck" {
-			health = "/"
-		}
-		services = append(services, Service{Name: s.Service, Port: int(svc.Spec.Ports[0].Port), HealthPath: health})
+		services = append(services, Service{Name: s.Service, Port: int(svc.Spec.Ports[0].Port), HealthPath: HealthPathOf(s.Service)})
 	}
 	if len(notReady) > 0 {
 		return nil, nil, fmt.Errorf("SpinnakerService %s/%s: not every service is ready: %s", namespace, name, strings.Join(notReady, ", "))

@@ -71,14 +71,20 @@ func Services(inst *Installation, z *Zone) []Service {
 
 	out := make([]Service, 0, len(names))
 	for _, n := range names {
-		s := Service{Name: n, Port: PortOf(n), Replicas: 1, HealthPath: "/health"}
-		if n == "deck" {
-			s.HealthPath = "/"
-		}
+		s := Service{Name: n, Port: PortOf(n), Replicas: 1, HealthPath: HealthPathOf(n)}
 		if ha && !IsSingleton(n) && z.HA.Replicas > 0 {
 			s.Replicas = z.HA.Replicas
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// HealthPathOf is what verification requests of service name: Deck (a
+// static site) serves "/", every other service Spring's "/health".
+func HealthPathOf(name string) string {
+	if name == "deck" {
+		return "/"
+	}
+	return "/health"
 }
