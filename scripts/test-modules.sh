@@ -73,8 +73,9 @@ mirror=$("$repo/scripts/providers.sh" --print-mirror)
 log "providers: ${need[*]} (scripts/providers.sh; aws ≈8 min and google ≈5 min on a cold cache)"
 "$repo/scripts/providers.sh" "${need[@]}"
 
+plat="$(go env GOOS)_$(go env GOARCH)"
 if ! $prepare && grep -rqs 'source[[:space:]]*=[[:space:]]*"spinops/spinops"' "${dirs[@]}" --include='*.tf'; then
-	plat="$(go env GOOS)_$(go env GOARCH)"
+	need+=(spinops)
 	dst=$mirror/registry.terraform.io/spinops/spinops/$spinops_version/$plat
 	mkdir -p "$dst"
 	log "building terraform-provider-spinops $spinops_version into the mirror"
@@ -90,11 +91,16 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/spinops-modules.XXXXXX")
 # On the way out, the lanes still running (an interrupted run) are stopped
 # before their scratch tree goes.
 declare -A lane_pid=()
+provider_pids=()
 cleanup() {
 	local p
 	for p in "${lane_pid[@]}"; do
 		pkill -P "$p" 2>/dev/null || true
 		kill "$p" 2>/dev/null || true
+	done
+	# Waited for, so that their CPU is counted with this script's.
+	for p in "${provider_pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
 	done
 	[[ ${KEEP_SCRATCH:-} == 1 ]] || rm -rf "$scratch"
 }
@@ -155,6 +161,59 @@ fi
 # 48 at 400, peak memory 200 → 430 MB), the builds above with the default.
 # A GOGC already set is kept.
 export GOGC=${GOGC:-400}
+
+# The providers of the checks, started once (TF_REATTACH_PROVIDERS). Every
+# terraform or tofu command starts each provider its configuration needs as a
+# process of its own and ends it: `terraform test` of modules/aws/edge
+# started the aws provider 65 times, and on this project's machines (a
+# virtual machine where each page-table change is paid for) the starts were
+# a third of the checks' CPU. Started once in the provider's own debug mode
+# (`-debug`: the same binary from the mirror, the same gRPC protocol) and
+# reattached to, edge's tests took 20.2 CPU-s (terraform 18.2, the provider
+# 2.0) instead of 30.9, and 31 s instead of 58 s (2026-12-05, side by side).
+# Safe to share because every check is offline: validate and the tests'
+# mock_provider never configure the provider (terraform's and tofu's mocks
+# skip ConfigureProvider and answer plan, apply and read themselves); only
+# the schema and validation calls reach it, and those are stateless. The
+# moto applies configure the aws provider for real and start their own
+# (moto_applies unsets the variable). `terraform init` installs nothing for
+# a reattached provider, so the mirror's layout is checked by the moto
+# applies' init. SPINOPS_MODULES_REATTACH=0 starts them per command again.
+# start_providers: sets reattach_tf and reattach_tofu, the variable's value
+# for terraform (registry.terraform.io/...) and for tofu (registry.opentofu.org/...).
+reattach_tf= reattach_tofu=
+start_providers() {
+	local p ns bin log json value i tf=() tofu=()
+	for p in "${need[@]}"; do
+		ns=hashicorp
+		[[ $p == spinops ]] && ns=spinops
+		bin=$(find "$mirror/registry.terraform.io/$ns/$p" -path "*/$plat/terraform-provider-${p}_*" -type f | sort -V | tail -1)
+		[[ -n $bin ]] || die "no $ns/$p provider for $plat in $mirror"
+		log=$scratch/provider-$p.log
+		"$bin" -debug >"$log" 2>&1 &
+		provider_pids+=($!)
+		json=
+		for ((i = 0; i < 600; i++)); do
+			json=$(sed -n "s/.*TF_REATTACH_PROVIDERS='\(.*\)'.*/\1/p" "$log")
+			[[ -n $json ]] && break
+			kill -0 "${provider_pids[-1]}" 2>/dev/null || break
+			sleep 0.1
+		done
+		[[ -n $json ]] || die "$ns/$p did not start in debug mode (-debug); its output:
+$(tail -20 "$log")"
+		# {"ADDRESS":VALUE} (aws, google, spinops give the full address,
+		# kubernetes its short name): keep VALUE, name the address ourselves.
+		value=$(sed -E 's/^\{"[^"]*":(.*)\}$/\1/' <<<"$json")
+		tf+=("\"registry.terraform.io/$ns/$p\":$value")
+		tofu+=("\"registry.opentofu.org/$ns/$p\":$value")
+	done
+	reattach_tf="{$(IFS=,; echo "${tf[*]}")}"
+	reattach_tofu="{$(IFS=,; echo "${tofu[*]}")}"
+	log "providers started once for the checks: ${need[*]} (TF_REATTACH_PROVIDERS)"
+}
+if [[ ${SPINOPS_MODULES_REATTACH:-1} != 0 ]]; then
+	start_providers
+fi
 
 # alias_stand_ins DIR BINARY [ARGS...]: run `BINARY validate ARGS` in DIR (a
 # scratch copy). A module whose required_providers declare
@@ -315,6 +374,7 @@ add_counts() {
 # CPU-s (2026-12-03). SPINOPS_MODTEST_PARALLEL=1 runs them one at a time.
 moto_applies() {
 	local t0 out ok=1
+	unset TF_REATTACH_PROVIDERS
 	passed=0 failed=0 tests_passed=0 tests_failed=0 failures=()
 	t0=$(date +%s)
 	out=$scratch/modtest.log
@@ -348,6 +408,7 @@ elif [[ ! -x $tofu ]]; then
 else
 	(
 		passed=0 failed=0 tests_passed=0 tests_failed=0 failures=()
+		[[ -z $reattach_tofu ]] || export TF_REATTACH_PROVIDERS=$reattach_tofu
 		tofu_checks
 		save_counts tofu
 	) >"$scratch/tofu.out" 2>&1 &
@@ -356,6 +417,7 @@ fi
 
 # 2-3. Terraform, in this shell: fmt, init, validate, tflint and terraform
 # test per directory.
+[[ -z $reattach_tf ]] || export TF_REATTACH_PROVIDERS=$reattach_tf
 for d in "${dirs[@]}"; do
 	t0=$(date +%s)
 	out=$scratch/$(echo "$d" | tr / _).log
