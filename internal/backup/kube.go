@@ -105,11 +105,11 @@ func ServiceAccountPolicy(labels map[string]string) string {
 // labels off a ServiceAccount it made, leaving the account (and its
 // annotations) to whoever runs it now.
 func ServiceAccountReleasePatch() []byte {
-	patch := map[string]any{"metadata": map[string]any{"labels": map[string]any{}}}
+	labels := map[string]any{}
 	for k := range PolicyLabels("") {
-		patch["metadata"].(map[string]any)["labels"].(map[string]any)[k] = nil
+		labels[k] = nil
 	}
-	b, _ := json.Marshal(patch)
+	b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
 	return b
 }
 
