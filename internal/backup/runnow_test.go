@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
@@ -81,12 +82,17 @@ func TestRunPolicyNow(t *testing.T) {
 	}
 
 	// A failing backup (no retries, to keep the test short) refuses.
-	cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, backup.ObjectName("spinnaker"), metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cj.Spec.JobTemplate.Spec.BackoffLimit = ptr.To[int32](0)
-	if _, err := cs.BatchV1().CronJobs(ns).Update(ctx, cj, metav1.UpdateOptions{}); err != nil {
+	// The CronJob controller writes the CronJob's status as it sees the
+	// Job above: read and write again when that comes in between.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, backup.ObjectName("spinnaker"), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cj.Spec.JobTemplate.Spec.BackoffLimit = ptr.To[int32](0)
+		_, err = cs.BatchV1().CronJobs(ns).Update(ctx, cj, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	kctx, stopKubelet = context.WithCancel(ctx)
