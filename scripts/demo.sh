@@ -124,10 +124,15 @@ backup_round_trip() {
 	echo "rows after restore:  $(mysql_demo -N -e 'SELECT COUNT(*) FROM spinops_demo.applications')"
 }
 
-# The spinops runtime binary: bridge, agent and backup engine.
+# The spinops runtime binary: bridge, agent and backup engine. Both of the
+# demo's builds use the release configuration (-trimpath, CGO_ENABLED=0:
+# the image's, and make test's): the packages they share with k8s-testenv
+# and kubectl (client-go, apimachinery, grpc, ...; built the same way just
+# before) then come from the build cache instead of being compiled again
+# for cgo (this machine has gcc, so Go's default is CGO_ENABLED=1).
 build_spinops() {
 	log "building the spinops binary (bridge, agent, backup)"
-	(cd "$ROOT" && go build -trimpath -o "$DEMO/spinops" ./cmd/spinops)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$DEMO/spinops" ./cmd/spinops)
 }
 
 # A pod's in-cluster identity, for a process the demo runs in its place: a
@@ -309,7 +314,7 @@ build_provider() {
 	dst="$DEMO/mirror/registry.terraform.io/spinops/spinops/$VERSION/$plat"
 	log "building terraform-provider-spinops $VERSION into the local mirror"
 	mkdir -p "$dst"
-	(cd "$ROOT" && go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$dst/terraform-provider-spinops_v$VERSION" .)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$dst/terraform-provider-spinops_v$VERSION" .)
 	cat >"$DEMO/terraformrc" <<EOF
 provider_installation {
   filesystem_mirror {

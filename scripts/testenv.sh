@@ -26,7 +26,9 @@
 #                 run in the foreground)
 # Environment: SPINOPS_TESTENV=required makes a missing moto/MariaDB an error
 # (otherwise a warning: the tests that need it are skipped);
-# SPINOPS_TESTENV_SKIP_TOFU=1 leaves OpenTofu out (make test builds it apart).
+# SPINOPS_TESTENV_SKIP_TOFU=1 leaves OpenTofu out (make test builds it apart);
+# SPINOPS_TESTENV_SKIP_GCS=1 leaves fake-gcs-server out (`make demo` does not
+# use it: 59 s of a cold demo on the 2-core machine; make test builds it).
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
@@ -198,23 +200,25 @@ fi
 link kubectl "$kubectl_bin"
 
 # --- fake-gcs-server ---------------------------------------------------------
-step fake-gcs-server
-tool=$repo/tools/fake-gcs-server
-fake_gcs_version=$(awk '$1 == "github.com/fsouza/fake-gcs-server" {print $2}' "$tool/go.mod")
-key=$({ cat "$tool/go.mod" "$tool/go.sum"; echo "$go_version -trimpath CGO_ENABLED=0"; } | hash16)
-gcs_bin=$cache/fake-gcs-server/$key/fake-gcs-server
-if [[ -x $gcs_bin ]]; then
-	step_done "cached $gcs_bin"
-else
-	log "building fake-gcs-server $fake_gcs_version ..."
-	mkdir -p "$(dirname "$gcs_bin")"
-	out=$gcs_bin.tmp.$$
-	tmp_paths+=("$out")
-	(cd "$tool" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out" github.com/fsouza/fake-gcs-server)
-	mv -f "$out" "$gcs_bin"
-	step_done "built $gcs_bin"
+if [[ ${SPINOPS_TESTENV_SKIP_GCS:-} != 1 ]]; then
+	step fake-gcs-server
+	tool=$repo/tools/fake-gcs-server
+	fake_gcs_version=$(awk '$1 == "github.com/fsouza/fake-gcs-server" {print $2}' "$tool/go.mod")
+	key=$({ cat "$tool/go.mod" "$tool/go.sum"; echo "$go_version -trimpath CGO_ENABLED=0"; } | hash16)
+	gcs_bin=$cache/fake-gcs-server/$key/fake-gcs-server
+	if [[ -x $gcs_bin ]]; then
+		step_done "cached $gcs_bin"
+	else
+		log "building fake-gcs-server $fake_gcs_version ..."
+		mkdir -p "$(dirname "$gcs_bin")"
+		out=$gcs_bin.tmp.$$
+		tmp_paths+=("$out")
+		(cd "$tool" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out" github.com/fsouza/fake-gcs-server)
+		mv -f "$out" "$gcs_bin"
+		step_done "built $gcs_bin"
+	fi
+	link fake-gcs-server "$gcs_bin"
 fi
-link fake-gcs-server "$gcs_bin"
 
 # --- terraform ---------------------------------------------------------------
 # The machine image ships terraform 1.11.4 in /usr/local/bin; build the same
