@@ -146,6 +146,55 @@ if command -v flock >/dev/null; then
 	fi
 fi
 
+# --- MariaDB: found, or its install started now -------------------------------
+# Installing MariaDB from Debian (apt-get update + install: 59 s on a fresh
+# machine) waits mostly on the network and the disk, so when it is needed it
+# runs in the background beside the builds below; the MariaDB step at the end
+# waits for it. A failed build does not stop it: a half-done dpkg would be
+# worse than a finished install nobody used.
+find_mariadbd() {
+	command -v mariadbd 2>/dev/null && return
+	[[ -x /usr/sbin/mariadbd ]] && echo /usr/sbin/mariadbd
+}
+mariadb_sudo=()
+mariadb_refusal=
+if ! find_mariadbd >/dev/null; then
+	if [[ $(id -u) != 0 ]]; then
+		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+			mariadb_sudo=(sudo -n)
+		else
+			mariadb_refusal="mariadbd is missing and installing it needs root: run 'apt-get install -y mariadb-server mariadb-client' as root"
+		fi
+	fi
+	if [[ -z $mariadb_refusal ]] && ! command -v apt-get >/dev/null; then
+		mariadb_refusal="mariadbd is missing and apt-get is not available: install MariaDB (mariadbd, mariadb-install-db, mariadb client) yourself"
+	fi
+fi
+# install_mariadb: apt-get update + install, the system service not started.
+install_mariadb() {
+	local rc=0 policy=/usr/sbin/policy-rc.d own_policy=false
+	# policy-rc.d answering 101 stops the package scripts from starting the
+	# service; only add one when the machine has none.
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' | "${mariadb_sudo[@]}" tee "$policy" >/dev/null
+		"${mariadb_sudo[@]}" chmod 755 "$policy"
+		own_policy=true
+	fi
+	{
+		"${mariadb_sudo[@]}" apt-get update -q &&
+			"${mariadb_sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client
+	} || rc=$?
+	if $own_policy; then "${mariadb_sudo[@]}" rm -f "$policy"; fi
+	return "$rc"
+}
+mariadb_pid=
+if ! find_mariadbd >/dev/null && [[ -z $mariadb_refusal ]]; then
+	mariadb_log=$cache/mariadb-install.log
+	log "installing MariaDB from apt in the background, beside the builds (the system service is not started; log: $mariadb_log) ..."
+	install_mariadb >"$mariadb_log" 2>&1 &
+	mariadb_pid=$!
+fi
+
 # --- k8s-testenv -------------------------------------------------------------
 # Built like make test builds everything (-trimpath, CGO_ENABLED=0; see
 # scripts/test.sh), and so are kubectl and fake-gcs-server: the build cache
@@ -270,48 +319,19 @@ fi
 
 # --- MariaDB -----------------------------------------------------------------
 step MariaDB
-find_mariadbd() {
-	command -v mariadbd 2>/dev/null && return
-	[[ -x /usr/sbin/mariadbd ]] && echo /usr/sbin/mariadbd
-}
-if mariadbd=$(find_mariadbd); then
+if [[ -n $mariadb_pid ]]; then
+	rc=0
+	wait "$mariadb_pid" || rc=$?
+	if [[ $rc != 0 ]] || ! mariadbd=$(find_mariadbd); then
+		sed 's/^/    /' "$mariadb_log" >&2
+		missing "installing MariaDB with apt-get failed (exit $rc; its output above and in $mariadb_log)"
+	else
+		step_done "installed $mariadbd (waited this long for the install started at the beginning)"
+	fi
+elif mariadbd=$(find_mariadbd); then
 	step_done "found $mariadbd"
 else
-	sudo=()
-	if [[ $(id -u) != 0 ]]; then
-		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-			sudo=(sudo -n)
-		else
-			sudo=(false)
-		fi
-	fi
-	if [[ ${sudo[*]-} == false ]]; then
-		missing "mariadbd is missing and installing it needs root: run 'apt-get install -y mariadb-server mariadb-client' as root"
-	elif ! command -v apt-get >/dev/null; then
-		missing "mariadbd is missing and apt-get is not available: install MariaDB (mariadbd, mariadb-install-db, mariadb client) yourself"
-	else
-		log "installing MariaDB from apt (the system service is not started) ..."
-		# policy-rc.d answering 101 stops the package scripts from starting
-		# the service; only add one when the machine has none.
-		policy=/usr/sbin/policy-rc.d
-		own_policy=false
-		if [[ ! -e $policy ]]; then
-			printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-			"${sudo[@]}" chmod 755 "$policy"
-			own_policy=true
-		fi
-		rc=0
-		{
-			"${sudo[@]}" apt-get update -q &&
-				"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client
-		} || rc=$?
-		if $own_policy; then "${sudo[@]}" rm -f "$policy"; fi
-		if [[ $rc != 0 ]] || ! mariadbd=$(find_mariadbd); then
-			missing "installing MariaDB with apt-get failed (exit $rc)"
-		else
-			step_done "installed $mariadbd"
-		fi
-	fi
+	missing "$mariadb_refusal"
 fi
 
 log "binaries are in $bin_dir (internal/testenv looks there; override with SPINOPS_TESTENV_BIN)"
