@@ -326,7 +326,7 @@ if [[ -n $mariadb_pid ]]; then
 		sed 's/^/    /' "$mariadb_log" >&2
 		missing "installing MariaDB with apt-get failed (exit $rc; its output above and in $mariadb_log)"
 	else
-		step_done "installed $mariadbd (waited this long for the install started at the beginning)"
+		step_done "installed $mariadbd in the background, beside the builds; waited for it"
 	fi
 elif mariadbd=$(find_mariadbd); then
 	step_done "found $mariadbd"
