@@ -156,20 +156,6 @@ find_mariadbd() {
 	command -v mariadbd 2>/dev/null && return
 	[[ -x /usr/sbin/mariadbd ]] && echo /usr/sbin/mariadbd
 }
-mariadb_sudo=()
-mariadb_refusal=
-if ! find_mariadbd >/dev/null; then
-	if [[ $(id -u) != 0 ]]; then
-		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-			mariadb_sudo=(sudo -n)
-		else
-			mariadb_refusal="mariadbd is missing and installing it needs root: run 'apt-get install -y mariadb-server mariadb-client' as root"
-		fi
-	fi
-	if [[ -z $mariadb_refusal ]] && ! command -v apt-get >/dev/null; then
-		mariadb_refusal="mariadbd is missing and apt-get is not available: install MariaDB (mariadbd, mariadb-install-db, mariadb client) yourself"
-	fi
-fi
 # install_mariadb: apt-get update + install, the system service not started.
 install_mariadb() {
 	local rc=0 policy=/usr/sbin/policy-rc.d own_policy=false
@@ -187,12 +173,26 @@ install_mariadb() {
 	if $own_policy; then "${mariadb_sudo[@]}" rm -f "$policy"; fi
 	return "$rc"
 }
+mariadb_sudo=()
+mariadb_refusal=
 mariadb_pid=
-if ! find_mariadbd >/dev/null && [[ -z $mariadb_refusal ]]; then
-	mariadb_log=$cache/mariadb-install.log
-	log "installing MariaDB from apt in the background, beside the builds (the system service is not started; log: $mariadb_log) ..."
-	install_mariadb >"$mariadb_log" 2>&1 &
-	mariadb_pid=$!
+if ! find_mariadbd >/dev/null; then
+	if [[ $(id -u) != 0 ]]; then
+		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+			mariadb_sudo=(sudo -n)
+		else
+			mariadb_refusal="mariadbd is missing and installing it needs root: run 'apt-get install -y mariadb-server mariadb-client' as root"
+		fi
+	fi
+	if [[ -z $mariadb_refusal ]] && ! command -v apt-get >/dev/null; then
+		mariadb_refusal="mariadbd is missing and apt-get is not available: install MariaDB (mariadbd, mariadb-install-db, mariadb client) yourself"
+	fi
+	if [[ -z $mariadb_refusal ]]; then
+		mariadb_log=$cache/mariadb-install.log
+		log "installing MariaDB from apt in the background, beside the builds (the system service is not started; log: $mariadb_log) ..."
+		install_mariadb >"$mariadb_log" 2>&1 &
+		mariadb_pid=$!
+	fi
 fi
 
 # --- k8s-testenv -------------------------------------------------------------
@@ -202,71 +202,47 @@ fi
 # tool modules require the spinops module's versions of what they share with
 # it (scripts/toolmods.sh), so client-go, apimachinery, grpc and the rest
 # are compiled once on a cold machine, whichever build comes first.
+#
+# build_tool NAME KEY DIR PKG LDFLAGS WHAT: NAME from $cache/NAME/KEY/NAME,
+# built there first when missing (WHAT says what, in the log) from package
+# PKG of the module in DIR; then linked into $bin_dir.
+build_tool() {
+	local name=$1 key=$2 dir=$3 pkg=$4 ldflags=$5 what=$6 bin out
+	step "$name"
+	bin=$cache/$name/$key/$name
+	if [[ -x $bin ]]; then
+		step_done "cached $bin"
+	else
+		log "building $what ..."
+		mkdir -p "$(dirname "$bin")"
+		out=$bin.tmp.$$
+		tmp_paths+=("$out")
+		(cd "$dir" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out" "$pkg")
+		mv -f "$out" "$bin"
+		step_done "built $bin"
+	fi
+	link "$name" "$bin"
+}
 k8s_minor=${K8S_VERSION#v1.}
 k8s_minor=${k8s_minor%%.*}
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor"
-step k8s-testenv
 tool=$repo/tools/k8s-testenv
 key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; echo "$k8s_ldflags -trimpath CGO_ENABLED=0"; } | hash16)
-k8s_bin=$cache/k8s-testenv/$key/k8s-testenv
-if [[ -x $k8s_bin ]]; then
-	step_done "cached $k8s_bin"
-else
-	log "building k8s-testenv ($K8S_VERSION; ≈8 min on 2 cores when the Go build cache is cold) ..."
-	mkdir -p "$(dirname "$k8s_bin")"
-	out=$k8s_bin.tmp.$$
-	tmp_paths+=("$out")
-	(
-		cd "$tool"
-		GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "$k8s_ldflags" -o "$out" .
-	)
-	mv -f "$out" "$k8s_bin"
-	step_done "built $k8s_bin"
-fi
-link k8s-testenv "$k8s_bin"
+build_tool k8s-testenv "$key" "$tool" . "$k8s_ldflags" "k8s-testenv ($K8S_VERSION; ≈8 min on 2 cores when the Go build cache is cold)"
 
 # --- kubectl -----------------------------------------------------------------
 # A real kubectl for the bridge's per-account endpoint tests; its own nested
 # module so it never invalidates the k8s-testenv build.
-step kubectl
 tool=$repo/tools/k8s-testenv/kubectl
 key=$({ cat "$tool/go.mod" "$tool/go.sum" "$tool/main.go"; echo "$go_version"; echo "$k8s_ldflags -trimpath CGO_ENABLED=0"; } | hash16)
-kubectl_bin=$cache/kubectl/$key/kubectl
-if [[ -x $kubectl_bin ]]; then
-	step_done "cached $kubectl_bin"
-else
-	log "building kubectl ($K8S_VERSION) ..."
-	mkdir -p "$(dirname "$kubectl_bin")"
-	out=$kubectl_bin.tmp.$$
-	tmp_paths+=("$out")
-	(
-		cd "$tool"
-		GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "$k8s_ldflags" -o "$out" .
-	)
-	mv -f "$out" "$kubectl_bin"
-	step_done "built $kubectl_bin"
-fi
-link kubectl "$kubectl_bin"
+build_tool kubectl "$key" "$tool" . "$k8s_ldflags" "kubectl ($K8S_VERSION)"
 
 # --- fake-gcs-server ---------------------------------------------------------
 if [[ ${SPINOPS_TESTENV_SKIP_GCS:-} != 1 ]]; then
-	step fake-gcs-server
 	tool=$repo/tools/fake-gcs-server
 	fake_gcs_version=$(awk '$1 == "github.com/fsouza/fake-gcs-server" {print $2}' "$tool/go.mod")
 	key=$({ cat "$tool/go.mod" "$tool/go.sum"; echo "$go_version -trimpath CGO_ENABLED=0"; } | hash16)
-	gcs_bin=$cache/fake-gcs-server/$key/fake-gcs-server
-	if [[ -x $gcs_bin ]]; then
-		step_done "cached $gcs_bin"
-	else
-		log "building fake-gcs-server $fake_gcs_version ..."
-		mkdir -p "$(dirname "$gcs_bin")"
-		out=$gcs_bin.tmp.$$
-		tmp_paths+=("$out")
-		(cd "$tool" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out" github.com/fsouza/fake-gcs-server)
-		mv -f "$out" "$gcs_bin"
-		step_done "built $gcs_bin"
-	fi
-	link fake-gcs-server "$gcs_bin"
+	build_tool fake-gcs-server "$key" "$tool" github.com/fsouza/fake-gcs-server "-s -w" "fake-gcs-server $fake_gcs_version"
 fi
 
 # --- terraform ---------------------------------------------------------------
