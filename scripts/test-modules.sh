@@ -190,6 +190,11 @@ start_providers() {
 		bin=$(find "$mirror/registry.terraform.io/$ns/$p" -path "*/$plat/terraform-provider-${p}_*" -type f | sort -V | tail -1)
 		[[ -n $bin ]] || die "no $ns/$p provider for $plat in $mirror"
 		log=$scratch/provider-$p.log
+		# Made here, not only by the redirection below: that one is done by
+		# the forked child, which may not have run yet when the loop's first
+		# sed reads the file (a fresh-clone run of e3dca76 stopped on "sed:
+		# can't read .../provider-spinops.log", exit 2, under set -e).
+		: >"$log"
 		"$bin" -debug >"$log" 2>&1 &
 		provider_pids+=($!)
 		json=
