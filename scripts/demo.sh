@@ -130,9 +130,10 @@ backup_round_trip() {
 # and kubectl (client-go, apimachinery, grpc, ...; built the same way just
 # before) then come from the build cache instead of being compiled again
 # for cgo (this machine has gcc, so Go's default is CGO_ENABLED=1).
+release_build() { (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath "$@"); }
 build_spinops() {
 	log "building the spinops binary (bridge, agent, backup)"
-	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$DEMO/spinops" ./cmd/spinops)
+	release_build -o "$DEMO/spinops" ./cmd/spinops
 }
 
 # A pod's in-cluster identity, for a process the demo runs in its place: a
@@ -314,7 +315,7 @@ build_provider() {
 	dst="$DEMO/mirror/registry.terraform.io/spinops/spinops/$VERSION/$plat"
 	log "building terraform-provider-spinops $VERSION into the local mirror"
 	mkdir -p "$dst"
-	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$dst/terraform-provider-spinops_v$VERSION" .)
+	release_build -ldflags "-s -w -X main.version=$VERSION" -o "$dst/terraform-provider-spinops_v$VERSION" .
 	cat >"$DEMO/terraformrc" <<EOF
 provider_installation {
   filesystem_mirror {

@@ -79,8 +79,9 @@ if ! $prepare && grep -rqs 'source[[:space:]]*=[[:space:]]*"spinops/spinops"' "$
 	dst=$mirror/registry.terraform.io/spinops/spinops/$spinops_version/$plat
 	mkdir -p "$dst"
 	log "building terraform-provider-spinops $spinops_version into the mirror"
-	# No -trimpath: the same build flags as go test, so the packages the tests
-	# compiled are reused from the build cache.
+	# No flags of its own: it builds with make test's (GOFLAGS=-trimpath and
+	# CGO_ENABLED=0, exported by the GNUmakefile), like the tests, so the
+	# packages they compiled are reused from the build cache.
 	go build -o "$dst/terraform-provider-spinops_v$spinops_version" . ||
 		die "building the spinops provider failed"
 fi
