@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,7 +138,7 @@ func newMigrateCommand() *cobra.Command {
 	plan.Flags().StringVar(&armory, "armory-agent", "", "an Armory Agent for Kubernetes config file (kubesvc.yaml)")
 	plan.Flags().StringVar(&out, "out", "-", "file to write the Terraform to (- for stdout)")
 	plan.Flags().StringVar(&spinnakerNS, "spinnaker-namespace", "", "with --armory-agent: namespace (or a reference such as spinops_zone.green.namespace) of the zone the accounts go to; default: a variable")
-	root.AddCommand(plan, newMigrateDataCommand(), newMigrateCutoverCommand())
+	root.AddCommand(plan, newMigrateDataCommand(), newMigrateCutoverCommand(), newMigrateGateProxyCommand())
 	return root
 }
 
@@ -527,7 +528,8 @@ func newMigrateCutoverCommand() *cobra.Command {
 
 const cutoverFreezeHelp = "\n\nA scheduled migration (--freeze, with --old-namespace and, when the old installation runs on another cluster, " +
 	"--old-kubeconfig): the first run freezes the old installation and stops. It scales the old Gate's Deployment to 0 replicas (Gate has " +
-	"no read-only mode: reads stop too), waits up to --drain-timeout for the executions the old Orca runs (listed per application through " +
+	"no read-only mode: reads stop too) or, with --old-gate read-only, points Gate's Service at spinops' read-only proxy (--gate-proxy-image, " +
+	"run beside Gate and waited for: reads and logins pass, changes are refused), waits up to --drain-timeout for the executions the old Orca runs (listed per application through " +
 	"Front50 and Orca), then takes every Orca pod out of service (POST /admin/instance/enabled {\"enabled\": false}: Orca stops taking work " +
 	"from its queue). Executions still running after --drain-timeout fail the freeze, named, and the freeze is undone; with --force they " +
 	"stall where they are. Then copy the data a last time (`spinops migrate data ... --verify`, which compares the databases with the old server) and run the same cutover again: it checks the freeze, " +
@@ -537,9 +539,10 @@ const cutoverFreezeHelp = "\n\nA scheduled migration (--freeze, with --old-names
 
 // cutoverFreezeFlags are the flags of a scheduled migration's freeze.
 type cutoverFreezeFlags struct {
-	freeze, force        bool
-	kubeconfig, ns, user string
-	drainTimeout         time.Duration
+	freeze, force                              bool
+	kubeconfig, ns, user, gateMode, proxyImage string
+	drainTimeout, proxyTimeout                 time.Duration
+	allowPost                                  []string
 }
 
 func (f *cutoverFreezeFlags) register(cmd *cobra.Command) {
@@ -549,16 +552,42 @@ func (f *cutoverFreezeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Minute, "how long the freeze waits for the old installation's running executions")
 	cmd.Flags().BoolVar(&f.force, "force", false, "freeze although executions still run after --drain-timeout (they stall until a rollback)")
 	cmd.Flags().StringVar(&f.user, "spinnaker-user", "", "sent as X-SPINNAKER-USER to the old Orca and Front50 (with Fiat: an administrator who can read every application)")
+	cmd.Flags().StringVar(&f.gateMode, "old-gate", migrate.GateStop, "what the freeze does with the old Gate: stop (scaled to 0; reads stop too) or "+
+		"read-only (spinops' read-only proxy takes its Service over: reads and logins pass, changes are refused)")
+	cmd.Flags().StringVar(&f.proxyImage, "gate-proxy-image", version.Image(), "the spinops image the read-only Gate runs (--old-gate read-only); the old cluster must be able to pull it")
+	cmd.Flags().DurationVar(&f.proxyTimeout, "gate-proxy-timeout", 5*time.Minute, "how long the freeze waits for the read-only Gate to be ready (--old-gate read-only)")
+	cmd.Flags().StringArrayVar(&f.allowPost, "gate-allow-post", nil, "a further path the read-only Gate lets POSTs through to, compared exactly: a login "+
+		"processing URL changed in Gate's configuration (--old-gate read-only; repeatable)")
 }
 
 // options are the freeze's options: with --freeze for a cutover, always
 // for a rollback (the ledger says whether the old installation is frozen).
 func (f *cutoverFreezeFlags) options(ctx context.Context, cmd *cobra.Command, newCluster *rest.Config, rollback bool) (*migrate.FreezeOptions, error) {
 	if !rollback && !f.freeze {
-		if f.ns != "" || f.force || cmd.Flags().Changed("drain-timeout") {
-			return nil, errors.New("--old-namespace, --drain-timeout and --force go with --freeze")
+		for _, name := range []string{"old-namespace", "drain-timeout", "force", "old-gate", "gate-proxy-image", "gate-proxy-timeout", "gate-allow-post"} {
+			if cmd.Flags().Changed(name) {
+				return nil, fmt.Errorf("--%s goes with --freeze", name)
+			}
 		}
 		return nil, nil
+	}
+	if f.gateMode != migrate.GateStop && f.gateMode != migrate.GateReadOnly {
+		return nil, fmt.Errorf("--old-gate %q: give %s (the old Gate scaled to 0) or %s (spinops' read-only proxy in front of it)", f.gateMode, migrate.GateStop, migrate.GateReadOnly)
+	}
+	if f.gateMode != migrate.GateReadOnly {
+		for _, name := range []string{"gate-proxy-image", "gate-proxy-timeout", "gate-allow-post"} {
+			if cmd.Flags().Changed(name) {
+				return nil, fmt.Errorf("--%s goes with --old-gate %s", name, migrate.GateReadOnly)
+			}
+		}
+	}
+	if f.proxyTimeout <= 0 {
+		return nil, fmt.Errorf("--gate-proxy-timeout %s: give a positive duration, e.g. 5m", f.proxyTimeout)
+	}
+	for _, p := range f.allowPost {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#;% ") || strings.Contains(p, "//") || slices.Contains(strings.Split(p, "/"), "..") || slices.Contains(strings.Split(p, "/"), ".") {
+			return nil, fmt.Errorf("--gate-allow-post %q: give a plain absolute path, as Gate's login processing URL is configured (e.g. /saml/okta), without query, dot segments or encoding", p)
+		}
 	}
 	if f.freeze && !rollback && f.ns == "" {
 		return nil, errors.New("--freeze needs --old-namespace, the old installation's namespace (where spin-gate and spin-orca run)")
@@ -579,6 +608,7 @@ func (f *cutoverFreezeFlags) options(ctx context.Context, cmd *cobra.Command, ne
 	}
 	errOut := cmd.ErrOrStderr()
 	return &migrate.FreezeOptions{Kube: cs, Namespace: f.ns, User: f.user, DrainTimeout: f.drainTimeout, Force: f.force,
+		GateMode: f.gateMode, ProxyImage: f.proxyImage, ProxyTimeout: f.proxyTimeout, AllowPost: f.allowPost,
 		Progress: func(s string) { _, _ = fmt.Fprintln(errOut, s) }}, nil
 }
 

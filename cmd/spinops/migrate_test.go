@@ -588,9 +588,16 @@ func TestMigrateCutoverFreeze(t *testing.T) {
 		want string
 	}{
 		{[]string{"--freeze"}, "--freeze needs --old-namespace"},
-		{[]string{"--force"}, "go with --freeze"},
+		{[]string{"--force"}, "--force goes with --freeze"},
 		{[]string{"--freeze", "--old-namespace", oldNS, "--weight", "10"}, "--weight 100"},
 		{[]string{"--freeze", "--old-namespace", oldNS, "--drain-timeout", "0s"}, "positive duration"},
+		{[]string{"--old-gate", "read-only"}, "--old-gate goes with --freeze"},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--old-gate", "readonly"}, `--old-gate "readonly": give stop`},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--gate-proxy-image", "x:1"}, "--gate-proxy-image goes with --old-gate read-only"},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--old-gate", "read-only", "--gate-proxy-timeout", "0s"}, "--gate-proxy-timeout 0s"},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--old-gate", "read-only", "--gate-allow-post", "/saml/../pipelines"}, "without query, dot segments"},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--old-gate", "read-only", "--gate-allow-post", "login"}, "plain absolute path"},
+		{[]string{"--freeze", "--old-namespace", oldNS, "--old-gate", "read-only", "--gate-allow-post", "/sso%2Fx"}, "plain absolute path"},
 	} {
 		if _, err := run(append(cutover, tc.args...)...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)

@@ -69,11 +69,22 @@ import (
 	"strings"
 	"time"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/spinops/terraform-provider-spinops/internal/version"
 )
+
+// gateModeOf says what a recorded freeze did with Gate.
+func gateModeOf(fr *FreezeRecord) string {
+	if fr.GateMode == GateReadOnly {
+		return GateReadOnly
+	}
+	return "stopped"
+}
 
 // FreezeOptions say where the old installation runs and how long to wait
 // for its executions.
@@ -97,6 +108,15 @@ type FreezeOptions struct {
 	Force bool
 	// Progress, when set, is told what the freeze is waiting for.
 	Progress func(string)
+	// GateMode is what becomes of Gate: GateStop (the default: scaled to
+	// zero) or GateReadOnly (spinops' read-only proxy in front of it, made
+	// from ProxyImage, waited for up to ProxyTimeout, default 5m; see
+	// freeze_readonly.go). GateService is Gate's Service (default
+	// spin-gate); AllowPost are further login paths the proxy lets POSTs
+	// through to.
+	GateMode, GateService, ProxyImage string
+	ProxyTimeout                      time.Duration
+	AllowPost                         []string
 }
 
 func (f *FreezeOptions) setDefaults() {
@@ -109,6 +129,12 @@ func (f *FreezeOptions) setDefaults() {
 	def(&f.OrcaDeployment, "spin-orca")
 	def(&f.OrcaService, "spin-orca")
 	def(&f.Front50Service, "spin-front50")
+	def(&f.GateMode, GateStop)
+	def(&f.GateService, "spin-gate")
+	def(&f.ProxyImage, version.Image())
+	if f.ProxyTimeout == 0 {
+		f.ProxyTimeout = 5 * time.Minute
+	}
 	if f.OrcaPort == 0 {
 		f.OrcaPort = 8083
 	}
@@ -129,9 +155,15 @@ type FreezeRecord struct {
 	Namespace      string `json:"namespace"`
 	GateDeployment string `json:"gate_deployment"`
 	// GateReplicas is Gate's replica count before the freeze.
-	GateReplicas   int32  `json:"gate_replicas"`
-	OrcaDeployment string `json:"orca_deployment"`
-	OrcaPort       int    `json:"orca_port"`
+	GateReplicas int32 `json:"gate_replicas"`
+	// GateMode is GateReadOnly when the read-only proxy took Gate's
+	// Service over (empty: Gate scaled to zero); GateService and
+	// GateSelector are that Service and its selector before the freeze.
+	GateMode       string            `json:"gate_mode,omitempty"`
+	GateService    string            `json:"gate_service,omitempty"`
+	GateSelector   map[string]string `json:"gate_selector,omitempty"`
+	OrcaDeployment string            `json:"orca_deployment"`
+	OrcaPort       int               `json:"orca_port"`
 	// OrcaDisabled lists the Orca pods told to go out of service.
 	OrcaDisabled []string  `json:"orca_disabled,omitempty"`
 	Since        time.Time `json:"since"`
@@ -201,12 +233,24 @@ func Freeze(ctx context.Context, o CutoverOptions) (*FreezeResult, error) {
 	if rec.Freeze != nil && rec.Freeze.Namespace != f.Namespace {
 		return nil, fmt.Errorf("freeze: the ledger records a freeze of namespace %s, not %s: roll it back first", rec.Freeze.Namespace, f.Namespace)
 	}
+	readOnly := f.GateMode == GateReadOnly
+	switch {
+	case f.GateMode != GateStop && !readOnly:
+		return nil, fmt.Errorf("freeze: old Gate mode %q: give %s or %s", f.GateMode, GateStop, GateReadOnly)
+	case rec.Freeze != nil && (rec.Freeze.GateMode == GateReadOnly) != readOnly:
+		return nil, fmt.Errorf("freeze: the ledger records a freeze with the old Gate %s, not %s: roll it back first", gateModeOf(rec.Freeze), f.GateMode)
+	}
 	deps := f.Kube.AppsV1().Deployments(f.Namespace)
 	scale, err := deps.GetScale(ctx, f.GateDeployment, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("freeze: reading Gate's Deployment %s/%s: %w", f.Namespace, f.GateDeployment, err)
 	}
-	if err := refuseAutoscaler(ctx, f); err != nil {
+	var gateSvc *corev1.Service
+	if readOnly {
+		if gateSvc, err = readGateService(ctx, f, rec.Freeze); err != nil {
+			return nil, err
+		}
+	} else if err := refuseAutoscaler(ctx, f); err != nil {
 		return nil, err
 	}
 	// Record first, change second: a crash in between leaves a record
@@ -217,15 +261,24 @@ func Freeze(ctx context.Context, o CutoverOptions) (*FreezeResult, error) {
 		if r.Freeze == nil {
 			r.Freeze = &FreezeRecord{Namespace: f.Namespace, GateDeployment: f.GateDeployment, GateReplicas: scale.Spec.Replicas,
 				OrcaDeployment: f.OrcaDeployment, OrcaPort: f.OrcaPort, Since: at}
-			r.Phases = append(r.Phases, MigrationPhase{Phase: "freeze", At: at, Detail: fmt.Sprintf("namespace %s: Gate %s from %d replicas to 0, "+
-				"Orca %s's executions waited for (up to %s), then its pods out of service", f.Namespace, f.GateDeployment, scale.Spec.Replicas,
+			gate := fmt.Sprintf("Gate %s from %d replicas to 0", f.GateDeployment, scale.Spec.Replicas)
+			if readOnly {
+				r.Freeze.GateMode, r.Freeze.GateService, r.Freeze.GateSelector = GateReadOnly, gateSvc.Name, gateSvc.Spec.Selector
+				gate = fmt.Sprintf("Gate read-only (Service %s to the proxy %s, from %s)", gateSvc.Name, ReadOnlyGateName, f.ProxyImage)
+			}
+			r.Phases = append(r.Phases, MigrationPhase{Phase: "freeze", At: at, Detail: fmt.Sprintf("namespace %s: %s, "+
+				"Orca %s's executions waited for (up to %s), then its pods out of service", f.Namespace, gate,
 				f.OrcaDeployment, f.DrainTimeout)})
 		}
 		fr = r.Freeze
 	}); err != nil {
 		return nil, err
 	}
-	if scale.Spec.Replicas != 0 {
+	if readOnly {
+		if err := startReadOnlyGate(ctx, f, fr); err != nil {
+			return nil, fail(err)
+		}
+	} else if scale.Spec.Replicas != 0 {
 		scale.Spec.Replicas = 0
 		if _, err := deps.UpdateScale(ctx, f.GateDeployment, scale, metav1.UpdateOptions{FieldManager: "spinops"}); err != nil {
 			return nil, fail(fmt.Errorf("scaling Gate's Deployment %s/%s to 0: %w", f.Namespace, f.GateDeployment, err))
@@ -360,8 +413,16 @@ func Unfreeze(ctx context.Context, o CutoverOptions) (*FreezeRecord, error) {
 	}
 	deps := f.Kube.AppsV1().Deployments(fr.Namespace)
 	gate := ""
-	scale, err := deps.GetScale(ctx, fr.GateDeployment, metav1.GetOptions{})
+	var scale *autoscalingv1.Scale
+	if fr.GateMode == GateReadOnly {
+		if gate, err = stopReadOnlyGate(ctx, f, fr); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		scale, err = deps.GetScale(ctx, fr.GateDeployment, metav1.GetOptions{})
+	}
 	switch {
+	case fr.GateMode == GateReadOnly:
 	case err != nil:
 		errs = append(errs, fmt.Errorf("reading Gate's Deployment %s/%s: %w", fr.Namespace, fr.GateDeployment, err))
 	case scale.Spec.Replicas != 0:
@@ -608,8 +669,12 @@ func freezeForCutover(ctx context.Context, o CutoverOptions) (*MigrationRecord, 
 	if err != nil {
 		return nil, false, err
 	}
-	detail := fmt.Sprintf("Gate %s at 0 replicas (was %d); Orca pods out of service: %s", res.Record.GateDeployment, res.Record.GateReplicas,
-		strings.Join(res.Pods, ", "))
+	gate := fmt.Sprintf("Gate %s at 0 replicas (was %d)", res.Record.GateDeployment, res.Record.GateReplicas)
+	if res.Record.GateMode == GateReadOnly {
+		gate = fmt.Sprintf("Gate read-only (Service %s selects the proxy %s; Gate %s at %d replicas)", res.Record.GateService, ReadOnlyGateName,
+			res.Record.GateDeployment, res.Record.GateReplicas)
+	}
+	detail := fmt.Sprintf("%s; Orca pods out of service: %s", gate, strings.Join(res.Pods, ", "))
 	if len(res.NewPods) > 0 && res.Checked {
 		detail += fmt.Sprintf("; started since the freeze and in service until now: %s", strings.Join(res.NewPods, ", "))
 	}

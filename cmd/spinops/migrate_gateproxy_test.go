@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// TestMigrateGateProxy runs `spinops migrate gate-proxy` as the read-only
+// Gate's pod does: a read reaches Gate, a change is refused with the
+// freeze's time, and the command ends cleanly when its context does (the
+// pod's SIGTERM).
+func TestMigrateGateProxy(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "gate")
+	}))
+	defer gate.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := newRootCommand()
+	stderr := &testenv.SyncBuffer{}
+	root.SetErr(stderr)
+	root.SetArgs([]string{"migrate", "gate-proxy", "--listen", "0=" + gate.URL, "--since", "2026-12-05T09:30:00Z"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	addr := ""
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := regexp.MustCompile(`read-only on \[::\]:(\d+)`).FindStringSubmatch(stderr.String()); m != nil {
+			addr = "http://127.0.0.1:" + m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("gate-proxy did not say where it listens: %s", stderr)
+	}
+	resp, err := http.Get(addr + "/applications")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "gate" || resp.Header.Get("X-Spinops-Frozen-Since") != "2026-12-05T09:30:00Z" {
+		t.Errorf("read: %d %s %v", resp.StatusCode, b, resp.Header)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, addr+"/pipelines/shop/deploy", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "frozen for its migration since 2026-12-05T09:30:00Z") {
+		t.Errorf("change: %d %s", resp.StatusCode, b)
+	}
+	mu.Lock()
+	if strings.Join(seen, ",") != "GET /applications" {
+		t.Errorf("Gate saw %q", seen)
+	}
+	mu.Unlock()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("gate-proxy after its context ended: %v", err)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("gate-proxy did not stop")
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--since", "2026-12-05T09:30:00Z"}, "at least one --listen"},
+		{[]string{"--listen", "0=" + gate.URL}, `--since ""`},
+		{[]string{"--listen", "0=" + gate.URL, "--since", "yesterday"}, "RFC 3339"},
+		{[]string{"--listen", "8084", "--since", "2026-12-05T09:30:00Z"}, "give PORT=URL"},
+	} {
+		root := newRootCommand()
+		root.SetErr(io.Discard)
+		root.SetArgs(append([]string{"migrate", "gate-proxy"}, tc.args...))
+		if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
