@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spinops/terraform-provider-spinops/internal/migrate"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-// TestMigrateGateProxy runs `spinops migrate gate-proxy` as the read-only
-// Gate's pod does: a read reaches Gate, a change is refused with the
+// TestMigrateGateProxy runs `spinops migrate gate-proxy` with the arguments
+// the freeze writes into the read-only Gate's pod: a read reaches Gate, a change is refused with the
 // freeze's time, and the command ends cleanly when its context does (the
 // pod's SIGTERM).
 func TestMigrateGateProxy(t *testing.T) {
@@ -33,7 +34,9 @@ func TestMigrateGateProxy(t *testing.T) {
 	root := newRootCommand()
 	stderr := &testenv.SyncBuffer{}
 	root.SetErr(stderr)
-	root.SetArgs([]string{"migrate", "gate-proxy", "--listen", "0=" + gate.URL, "--since", "2026-12-05T09:30:00Z"})
+	// The arguments the freeze gives the proxy's pod (port 0: any free one).
+	since := time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC)
+	root.SetArgs(migrate.ReadOnlyGateArgs(map[int32]string{0: gate.URL}, since, []string{"/sso/callback"}))
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	addr := ""
@@ -64,8 +67,16 @@ func TestMigrateGateProxy(t *testing.T) {
 	if resp.StatusCode != 503 || !strings.Contains(string(b), "frozen for its migration since 2026-12-05T09:30:00Z") {
 		t.Errorf("change: %d %s", resp.StatusCode, b)
 	}
+	resp, err = http.Post(addr+"/sso/callback", "application/x-www-form-urlencoded", strings.NewReader("SAMLResponse=x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("the --allow-post path: %d", resp.StatusCode)
+	}
 	mu.Lock()
-	if strings.Join(seen, ",") != "GET /applications" {
+	if strings.Join(seen, ",") != "GET /applications,POST /sso/callback" {
 		t.Errorf("Gate saw %q", seen)
 	}
 	mu.Unlock()

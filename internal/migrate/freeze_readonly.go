@@ -144,7 +144,7 @@ func startReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord) e
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &nonRoot, RunAsUser: &uid, RunAsGroup: &uid,
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{
-				Name: "gate-proxy", Image: f.ProxyImage, Args: readOnlyGateArgs(routes, fr.Since, f.AllowPost), Ports: ports,
+				Name: "gate-proxy", Image: f.ProxyImage, Args: ReadOnlyGateArgs(routes, fr.Since, f.AllowPost), Ports: ports,
 				// Ready when a Gate answers /health through it (Gate's own
 				// readiness check, as the operator and Halyard probe it).
 				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{

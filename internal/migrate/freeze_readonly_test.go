@@ -199,7 +199,9 @@ func (g *gateCluster) serveProxy(c corev1.Container) string {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- ServeReadOnlyGate(ctx, l, ReadOnlyGate{Upstream: &resolved, Since: since, AllowPost: allow}) }()
+		go func() {
+			done <- ServeReadOnlyGate(ctx, l, ReadOnlyGate{Upstream: &resolved, Since: since, AllowPost: allow})
+		}()
 		t.Cleanup(func() {
 			cancel()
 			if err := <-done; err != nil {
@@ -341,8 +343,14 @@ func TestFreezeReadOnlyGate(t *testing.T) {
 		t.Errorf("after the unfreeze spin-gate selects %v", svc.Spec.Selector)
 	}
 	for _, err := range []error{
-		func() error { _, err := cs.AppsV1().Deployments(old.Namespace).Get(t.Context(), ReadOnlyGateName, metav1.GetOptions{}); return err }(),
-		func() error { _, err := cs.CoreV1().Services(old.Namespace).Get(t.Context(), GateUpstreamName, metav1.GetOptions{}); return err }(),
+		func() error {
+			_, err := cs.AppsV1().Deployments(old.Namespace).Get(t.Context(), ReadOnlyGateName, metav1.GetOptions{})
+			return err
+		}(),
+		func() error {
+			_, err := cs.CoreV1().Services(old.Namespace).Get(t.Context(), GateUpstreamName, metav1.GetOptions{})
+			return err
+		}(),
 	} {
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("left after the unfreeze: %v", err)

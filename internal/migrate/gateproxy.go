@@ -189,9 +189,9 @@ func ServeReadOnlyGate(ctx context.Context, l net.Listener, g ReadOnlyGate) erro
 	return nil
 }
 
-// readOnlyGateArgs are the arguments of `spinops migrate gate-proxy` in the
+// ReadOnlyGateArgs are the arguments of `spinops migrate gate-proxy` in the
 // proxy's pod: one --listen PORT=UPSTREAM per port of Gate's Service.
-func readOnlyGateArgs(routes map[int32]string, since time.Time, allowPost []string) []string {
+func ReadOnlyGateArgs(routes map[int32]string, since time.Time, allowPost []string) []string {
 	args := []string{"migrate", "gate-proxy", "--since", since.UTC().Format(time.RFC3339)}
 	ports := make([]int32, 0, len(routes))
 	for p := range routes {
