@@ -196,7 +196,46 @@ func startReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord) e
 	if err != nil {
 		return fmt.Errorf("pointing Gate's Service %s/%s at the read-only Gate: %w", f.Namespace, fr.GateService, err)
 	}
-	return nil
+	return checkReadOnlyGate(ctx, f, fr, gate.Spec.Ports)
+}
+
+// checkReadOnlyGate waits, up to ProxyTimeout, until a request to Gate's
+// Service (through the API server's service proxy, as the freeze reaches
+// Orca and Front50) is answered by the read-only Gate of this freeze:
+// its endpoints follow the new selector only once the cluster's endpoint
+// controller has caught up, and a NetworkPolicy may keep the proxy from
+// being reached at all.
+func checkReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord, ports []corev1.ServicePort) error {
+	port := 0
+	for _, p := range ports {
+		if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {
+			port = int(p.Port)
+			break
+		}
+	}
+	want := fr.Since.UTC().Format(time.RFC3339)
+	deadline := time.Now().Add(f.ProxyTimeout)
+	for {
+		var got struct {
+			FrozenSince string `json:"frozen_since"`
+		}
+		err := proxyGet(ctx, f, fr.GateService, port, strings.TrimPrefix(ReadOnlyGateStatusPath, "/"), nil, &got)
+		if err == nil && got.FrozenSince == want {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("answered by a read-only Gate frozen since %q, not this freeze's %s", got.FrozenSince, want)
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("Gate's Service %s/%s selects the read-only Gate, but requests to it do not reach it after %s (last: %v): "+
+				"check its endpoints and NetworkPolicies, or use --old-gate stop", f.Namespace, fr.GateService, f.ProxyTimeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("checking the read-only Gate through Gate's Service: %w", ctx.Err())
+		case <-time.After(min(f.PollInterval, time.Second, time.Until(deadline)+time.Millisecond)):
+		}
+	}
 }
 
 // applyUpstream creates (or brings back to what it should be) the Service
@@ -246,7 +285,7 @@ func waitReadOnlyGate(ctx context.Context, f FreezeOptions, generation int64, re
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for the read-only Gate: %w", ctx.Err())
-		case <-time.After(min(f.PollInterval, time.Until(deadline)+time.Millisecond)):
+		case <-time.After(min(f.PollInterval, time.Second, time.Until(deadline)+time.Millisecond)):
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ type gateCluster struct {
 	old       *migratetest.OldInstallation
 	gate      *gateRecorder
 	pullError string
+	// staleGate keeps spin-gate's endpoints at Gate's pods whatever its
+	// selector says (an endpoint controller that does not catch up).
+	staleGate atomic.Bool
 
 	mu      sync.Mutex
 	started map[string]bool // proxy pods made
@@ -87,6 +91,9 @@ func (g *gateCluster) reconcile(ctx context.Context) {
 		g.runProxy(ctx, d)
 	}
 	for _, name := range []string{"spin-gate", GateUpstreamName} {
+		if name == "spin-gate" && g.staleGate.Load() {
+			continue
+		}
 		svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			continue
@@ -316,7 +323,10 @@ func TestFreezeReadOnlyGate(t *testing.T) {
 	if code, _, _ := viaGateService(t, old, http.MethodPost, "sso/callback"); code != 200 {
 		t.Errorf("the login POST given in AllowPost: %d", code)
 	}
-	if got := g.gate.requests(); !slices.Equal(got, []string{"GET /applications", "POST /sso/callback"}) {
+	// (The freeze's checks of spin-gate reach Gate itself until the
+	// endpoints follow the new selector: a GET of a path Gate does not have.)
+	got := slices.DeleteFunc(g.gate.requests(), func(r string) bool { return r == "GET "+ReadOnlyGateStatusPath })
+	if !slices.Equal(got, []string{"GET /applications", "POST /sso/callback"}) {
 		t.Errorf("Gate saw %q", got)
 	}
 
@@ -429,6 +439,25 @@ func TestFreezeReadOnlyGateNotReady(t *testing.T) {
 	}
 	if _, err := cs.AppsV1().Deployments(old.Namespace).Get(t.Context(), ReadOnlyGateName, metav1.GetOptions{}); err != nil {
 		t.Errorf("the undo deleted someone else's Deployment: %v", err)
+	}
+
+	// Ready, but what reaches spin-gate does not reach it: the freeze
+	// fails after switching, and the undo points spin-gate back.
+	g2 := startGateCluster(t, migratetest.StartOldInstallation(t, old.Cluster), "")
+	g2.staleGate.Store(true)
+	o2 := readOnlyOptions(t, g2.old)
+	o2.Freeze.ProxyTimeout = 15 * time.Second
+	if _, err := Freeze(t.Context(), o2); err == nil || !strings.Contains(err.Error(), "do not reach it") || !strings.Contains(err.Error(), "the freeze was undone") {
+		t.Errorf("with spin-gate's endpoints not following its selector: %v", err)
+	}
+	if svc, _ := cs.CoreV1().Services(g2.old.Namespace).Get(t.Context(), "spin-gate", metav1.GetOptions{}); !maps.Equal(svc.Spec.Selector, gateLabels) {
+		t.Errorf("spin-gate selects %v after the undo", svc.Spec.Selector)
+	}
+	if got := g2.old.InService(); !slices.Equal(got, []bool{true, true}) {
+		t.Errorf("Orca after the failed freeze: %v", got)
+	}
+	if _, err := cs.AppsV1().Deployments(g2.old.Namespace).Get(t.Context(), ReadOnlyGateName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the proxy was left: %v", err)
 	}
 
 	// A Gate Service without a selector.

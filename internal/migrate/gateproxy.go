@@ -57,6 +57,12 @@ import (
 // on or refused): the time the freeze began.
 const ReadOnlyGateHeader = "X-Spinops-Frozen-Since"
 
+// ReadOnlyGateStatusPath is answered by the proxy itself, not passed to
+// Gate (which has no such path): {"frozen_since": TIME}. The freeze reads
+// it through Gate's Service to prove that what reaches the Service reaches
+// the proxy.
+const ReadOnlyGateStatusPath = "/.spinops/frozen"
+
 // methodOverrides are the headers with which some frameworks let a request
 // stand for another method.
 var methodOverrides = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
@@ -104,6 +110,13 @@ func (g ReadOnlyGate) Handler() http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == ReadOnlyGateStatusPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			w.Header().Set(ReadOnlyGateHeader, g.Since.UTC().Format(time.RFC3339))
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			_ = json.NewEncoder(w).Encode(map[string]string{"frozen_since": g.Since.UTC().Format(time.RFC3339)})
+			return
+		}
 		if why := g.refused(r); why != "" {
 			g.refuse(w, r, http.StatusServiceUnavailable, why)
 			return

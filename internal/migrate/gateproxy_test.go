@@ -149,6 +149,7 @@ func TestReadOnlyGateRefusesChanges(t *testing.T) {
 		"POST /sso/callback/../../pipelines HTTP/1.1\r\nHost: gate\r\nContent-Length: 0\r\n\r\n",
 		"POST http://gate/pipelines/shop/deploy HTTP/1.1\r\nHost: gate\r\nContent-Length: 0\r\n\r\n",
 		"POST /webhooks/git/github HTTP/1.1\r\nHost: gate\r\nContent-Length: 2\r\n\r\n{}",
+		"POST /.spinops/frozen HTTP/1.1\r\nHost: gate\r\nContent-Length: 0\r\n\r\n",
 		"POST /login HTTP/1.1\r\nHost: gate\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 0\r\n\r\n",
 	}
 	for _, req := range refusals {
@@ -193,6 +194,10 @@ func TestReadOnlyGateRefusesChanges(t *testing.T) {
 		t.Errorf("cross-origin refusal without CORS headers: %v", h)
 	}
 
+	// The proxy's own status, which the freeze reads through Gate's Service.
+	if code, _, body := rawRequest(t, addr, "GET /.spinops/frozen HTTP/1.1\r\nHost: gate\r\n\r\n"); code != 200 || !strings.Contains(body, `"frozen_since":"2026-12-05T09:30:00Z"`) {
+		t.Errorf("GET %s: %d %s", ReadOnlyGateStatusPath, code, body)
+	}
 	passes := []string{
 		"GET /applications/shop/pipelines?statuses=RUNNING HTTP/1.1\r\nHost: gate.acme.example\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Host: gate.acme.example\r\n\r\n",
 		"HEAD /health HTTP/1.1\r\nHost: gate\r\n\r\n",
