@@ -227,7 +227,7 @@ func checkReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord, p
 			err = fmt.Errorf("answered by a read-only Gate frozen since %q, not this freeze's %s", got.FrozenSince, want)
 		}
 		if !time.Now().Before(deadline) {
-			return fmt.Errorf("Gate's Service %s/%s selects the read-only Gate, but requests to it do not reach it after %s (last: %v): "+
+			return fmt.Errorf("the read-only Gate is selected by Gate's Service %s/%s, but requests to it do not reach it after %s (last: %v): "+
 				"check its endpoints and NetworkPolicies, or use --old-gate stop", f.Namespace, fr.GateService, f.ProxyTimeout, err)
 		}
 		select {
