@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -50,7 +51,8 @@ func newMigrateGateProxyCommand() *cobra.Command {
 				}
 				defer ln.Close()
 				ls = append(ls, ln)
-				gates = append(gates, migrate.ReadOnlyGate{Upstream: up, Since: at, Message: message, AllowPost: allowPost})
+				gates = append(gates, migrate.ReadOnlyGate{Upstream: up, Since: at, Message: message, AllowPost: allowPost,
+					Log: slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil)).With("listen", ln.Addr().String())})
 				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "gate-proxy: serving %s read-only on %s\n", up, ln.Addr())
 			}
 			errs := make(chan error, len(ls))

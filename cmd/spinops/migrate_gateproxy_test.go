@@ -57,7 +57,7 @@ func TestMigrateGateProxy(t *testing.T) {
 	if resp.StatusCode != 200 || string(b) != "gate" || resp.Header.Get("X-Spinops-Frozen-Since") != "2026-12-05T09:30:00Z" {
 		t.Errorf("read: %d %s %v", resp.StatusCode, b, resp.Header)
 	}
-	req, _ := http.NewRequest(http.MethodDelete, addr+"/pipelines/shop/deploy", nil)
+	req, _ := http.NewRequest(http.MethodDelete, addr+"/pipelines/shop/deploy?token=s3cr3t-webhook-token", nil)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +74,10 @@ func TestMigrateGateProxy(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("the --allow-post path: %d", resp.StatusCode)
+	}
+	// The refusal is logged, without the query (a webhook's token).
+	if log := stderr.String(); !strings.Contains(log, `"msg":"refused"`) || !strings.Contains(log, `"method":"DELETE","path":"/pipelines/shop/deploy"`) || strings.Contains(log, "s3cr3t") {
+		t.Errorf("the refusal's log line:\n%s", log)
 	}
 	mu.Lock()
 	if strings.Join(seen, ",") != "GET /applications,POST /sso/callback" {

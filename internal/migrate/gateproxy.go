@@ -43,6 +43,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -82,6 +83,10 @@ type ReadOnlyGate struct {
 	AllowPost []string
 	// Transport reaches Gate (default http.DefaultTransport).
 	Transport http.RoundTripper
+	// Log, when set, gets one line per refused request: method, path (not
+	// the query, which may carry a webhook's token), why, and the client as
+	// the load balancer reported it.
+	Log *slog.Logger
 }
 
 // Handler returns the proxy's handler.
@@ -164,6 +169,10 @@ func (g ReadOnlyGate) message() string {
 // headers, so the request's Origin is echoed: the body says nothing but
 // the message.
 func (g ReadOnlyGate) refuse(w http.ResponseWriter, r *http.Request, status int, message string) {
+	if g.Log != nil {
+		g.Log.Info("refused", "method", r.Method, "path", r.URL.EscapedPath(), "status", status, "reason", message,
+			"client", r.RemoteAddr, "forwarded_for", r.Header.Get("X-Forwarded-For"))
+	}
 	h := w.Header()
 	h.Set(ReadOnlyGateHeader, g.Since.UTC().Format(time.RFC3339))
 	h.Set("Content-Type", "application/json")
