@@ -111,7 +111,12 @@ func (g ReadOnlyGate) Handler() http.Handler {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			g.refuse(w, r, http.StatusBadGateway, "the old Gate did not answer the read-only proxy: "+err.Error())
+			// The cause names Gate's address inside the cluster: logged,
+			// not told to the client.
+			if g.Log != nil {
+				g.Log.Warn("the old Gate did not answer", "method", r.Method, "path", r.URL.EscapedPath(), "error", err)
+			}
+			g.refuse(w, r, http.StatusBadGateway, "the old Gate did not answer the read-only proxy")
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

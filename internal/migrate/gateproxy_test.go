@@ -228,7 +228,8 @@ func TestReadOnlyGateRefusesChanges(t *testing.T) {
 }
 
 // TestReadOnlyGateUpstreamDown: when Gate does not answer, the proxy says
-// so (502, Spring's body) instead of a bare connection reset.
+// so (502, Spring's body) instead of a bare connection reset, without
+// naming Gate's address inside the cluster.
 func TestReadOnlyGateUpstreamDown(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -241,6 +242,10 @@ func TestReadOnlyGateUpstreamDown(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/applications", nil))
 	if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), "the old Gate did not answer") {
 		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	// Gate's address inside the cluster is not told to the client.
+	if strings.Contains(w.Body.String(), dead) || strings.Contains(w.Body.String(), "127.0.0.1") {
+		t.Errorf("the answer names Gate's address: %s", w.Body)
 	}
 }
 
