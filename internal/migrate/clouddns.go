@@ -185,17 +185,25 @@ func (c *CloudDNS) waitDone(ctx context.Context, name string, ch *dns.Change) er
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	status := ch.Status
+	// The wait ended (deadline or cancel), between reads or during one:
+	// the same answer either way.
+	ended := func() error {
+		return fmt.Errorf("waiting for change %s of %s in %s to be done (it is %s; Cloud DNS accepted it and holds the new records, "+
+			"run the command again to go on from them): %w", ch.Id, name, c, status, ctx.Err())
+	}
 	for status != "done" {
 		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("waiting for change %s of %s in %s to be done (it is %s; Cloud DNS accepted it and holds the new records, "+
-				"run the command again to go on from them): %w", ch.Id, name, c, status, ctx.Err())
+			return ended()
 		case <-t.C:
 		}
 		got, err := c.Service.Changes.Get(c.Project, c.Zone, ch.Id).Context(ctx).Do()
 		if err != nil {
+			if ctx.Err() != nil {
+				return ended()
+			}
 			return fmt.Errorf("reading change %s of %s in %s (Cloud DNS accepted it): %w", ch.Id, name, c, err)
 		}
 		status = got.Status

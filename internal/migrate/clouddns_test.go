@@ -280,6 +280,27 @@ func TestCloudDNSReplaceWaitsUntilDone(t *testing.T) {
 	}
 }
 
+// TestCloudDNSReplaceDeadlineDuringARead: the wait's deadline passing while
+// a read of the change is in flight (a slow answer, or a loaded machine)
+// says the same as between reads — the change was accepted, run again —
+// not a bare "reading change: context deadline exceeded" (a CI run of
+// eebe495 failed TestCloudDNSReplaceWaitsUntilDone that way under load).
+func TestCloudDNSReplaceDeadlineDuringARead(t *testing.T) {
+	dnsz, s, ns := cloudDNSZone(t)
+	s.SetPendingGets(1 << 30)
+	s.SetGetDelay(2 * time.Second)
+	dnsz.WaitTimeout, dnsz.PollInterval = 300*time.Millisecond, 10*time.Millisecond
+	cur, err := dnsz.Records(t.Context(), ns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = dnsz.Replace(t.Context(), cur, []DNSRecord{{Name: ns[0], Target: "new-lb.elb.example.com", TTL: 60}})
+	if err == nil || !strings.Contains(err.Error(), "to be done (it is pending") || !strings.Contains(err.Error(), "run the command again") ||
+		!strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("the deadline during a read: %v", err)
+	}
+}
+
 // TestCloudDNSRecordsRefusesWhatItCannotMove: record sets the cutover did
 // not write and cannot represent are refused by name, not misread.
 func TestCloudDNSRecordsRefusesWhatItCannotMove(t *testing.T) {

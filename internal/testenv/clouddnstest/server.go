@@ -93,6 +93,8 @@ type Server struct {
 	// pendingGets is how many changes.get calls of a change answer
 	// "pending" before it is "done".
 	pendingGets int
+	// getDelay holds every changes.get answer back (a slow answer).
+	getDelay    time.Duration
 	afterChange func(zone string)
 	srv         *httptest.Server
 }
@@ -139,6 +141,15 @@ func (s *Server) SetPendingGets(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pendingGets = n
+}
+
+// SetGetDelay holds every changes.get answer back by d (a slow network
+// or API; not a behaviour of Cloud DNS's own): a caller's deadline can then
+// pass while its read is in flight.
+func (s *Server) SetGetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.getDelay = d
 }
 
 // AfterChange sets f to run after every change applied through the API,
@@ -286,6 +297,16 @@ func (s *Server) createChange(w http.ResponseWriter, r *http.Request) {
 // getChange is changes.get (S1): the Change with its status, "pending"
 // until the authoritative servers were sent the update, then "done".
 func (s *Server) getChange(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	delay := s.getDelay
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	z, err := s.zone(r)
