@@ -585,7 +585,8 @@ func (f *cutoverFreezeFlags) options(ctx context.Context, cmd *cobra.Command, ne
 		return nil, fmt.Errorf("--gate-proxy-timeout %s: give a positive duration, e.g. 5m", f.proxyTimeout)
 	}
 	for _, p := range f.allowPost {
-		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#;% ") || strings.Contains(p, "//") || slices.Contains(strings.Split(p, "/"), "..") || slices.Contains(strings.Split(p, "/"), ".") {
+		segs := strings.Split(p, "/")
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#;% ") || strings.Contains(p, "//") || slices.Contains(segs, "..") || slices.Contains(segs, ".") {
 			return nil, fmt.Errorf("--gate-allow-post %q: give a plain absolute path, as Gate's login processing URL is configured (e.g. /saml/okta), without query, dot segments or encoding", p)
 		}
 	}

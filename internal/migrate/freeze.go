@@ -69,7 +69,6 @@ import (
 	"strings"
 	"time"
 
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -275,7 +274,7 @@ func Freeze(ctx context.Context, o CutoverOptions) (*FreezeResult, error) {
 		return nil, err
 	}
 	if readOnly {
-		if err := startReadOnlyGate(ctx, f, fr); err != nil {
+		if err := startReadOnlyGate(ctx, f, fr, gateSvc); err != nil {
 			return nil, fail(err)
 		}
 	} else if scale.Spec.Replicas != 0 {
@@ -411,28 +410,13 @@ func Unfreeze(ctx context.Context, o CutoverOptions) (*FreezeRecord, error) {
 		}
 		back = append(back, name)
 	}
-	deps := f.Kube.AppsV1().Deployments(fr.Namespace)
-	gate := ""
-	var scale *autoscalingv1.Scale
+	restore := scaleGateBack
 	if fr.GateMode == GateReadOnly {
-		if gate, err = stopReadOnlyGate(ctx, f, fr); err != nil {
-			errs = append(errs, err)
-		}
-	} else {
-		scale, err = deps.GetScale(ctx, fr.GateDeployment, metav1.GetOptions{})
+		restore = stopReadOnlyGate
 	}
-	switch {
-	case fr.GateMode == GateReadOnly:
-	case err != nil:
-		errs = append(errs, fmt.Errorf("reading Gate's Deployment %s/%s: %w", fr.Namespace, fr.GateDeployment, err))
-	case scale.Spec.Replicas != 0:
-		gate = fmt.Sprintf("Gate %s left at %d replicas (changed during the freeze)", fr.GateDeployment, scale.Spec.Replicas)
-	default:
-		scale.Spec.Replicas = fr.GateReplicas
-		if _, err := deps.UpdateScale(ctx, fr.GateDeployment, scale, metav1.UpdateOptions{FieldManager: "spinops"}); err != nil {
-			errs = append(errs, fmt.Errorf("scaling Gate's Deployment %s/%s back to %d: %w", fr.Namespace, fr.GateDeployment, fr.GateReplicas, err))
-		}
-		gate = fmt.Sprintf("Gate %s back to %d replicas", fr.GateDeployment, fr.GateReplicas)
+	gate, err := restore(ctx, f, fr)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("unfreezing the old installation: %w (run the rollback again)", errors.Join(errs...))
@@ -449,6 +433,24 @@ func Unfreeze(ctx context.Context, o CutoverOptions) (*FreezeRecord, error) {
 		return nil, err
 	}
 	return fr, nil
+}
+
+// scaleGateBack puts a stopped Gate back to its recorded replica count,
+// only if it is still at the freeze's zero, and says what it did.
+func scaleGateBack(ctx context.Context, f FreezeOptions, fr *FreezeRecord) (string, error) {
+	deps := f.Kube.AppsV1().Deployments(fr.Namespace)
+	scale, err := deps.GetScale(ctx, fr.GateDeployment, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("reading Gate's Deployment %s/%s: %w", fr.Namespace, fr.GateDeployment, err)
+	}
+	if scale.Spec.Replicas != 0 {
+		return fmt.Sprintf("Gate %s left at %d replicas (changed during the freeze)", fr.GateDeployment, scale.Spec.Replicas), nil
+	}
+	scale.Spec.Replicas = fr.GateReplicas
+	if _, err := deps.UpdateScale(ctx, fr.GateDeployment, scale, metav1.UpdateOptions{FieldManager: "spinops"}); err != nil {
+		return "", fmt.Errorf("scaling Gate's Deployment %s/%s back to %d: %w", fr.Namespace, fr.GateDeployment, fr.GateReplicas, err)
+	}
+	return fmt.Sprintf("Gate %s back to %d replicas", fr.GateDeployment, fr.GateReplicas), nil
 }
 
 // refuseAutoscaler fails when a HorizontalPodAutoscaler targets Gate: it

@@ -83,26 +83,28 @@ func readGateService(ctx context.Context, f FreezeOptions, rec *FreezeRecord) (*
 		return nil, fmt.Errorf("freeze: Gate's Service %s/%s already selects spinops' read-only proxy, but the ledger records no freeze: "+
 			"set its selector back to Gate's pods first", f.Namespace, f.GateService)
 	}
-	var tcp int
-	for _, p := range svc.Spec.Ports {
-		if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {
-			tcp++
-		}
-	}
-	if tcp == 0 {
+	if len(tcpPorts(svc)) == 0 {
 		return nil, fmt.Errorf("freeze: Gate's Service %s/%s has no TCP port", f.Namespace, f.GateService)
 	}
 	return svc, nil
 }
 
-// startReadOnlyGate makes the upstream Service and the proxy, waits until
-// the proxy is ready and points Gate's Service at it. It is idempotent.
-func startReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord) error {
-	svcs := f.Kube.CoreV1().Services(f.Namespace)
-	gate, err := svcs.Get(ctx, fr.GateService, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading Gate's Service %s/%s: %w", f.Namespace, fr.GateService, err)
+// tcpPorts are the TCP ports of a Service, the ones the proxy serves.
+func tcpPorts(svc *corev1.Service) []corev1.ServicePort {
+	var out []corev1.ServicePort
+	for _, p := range svc.Spec.Ports {
+		if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {
+			out = append(out, p)
+		}
 	}
+	return out
+}
+
+// startReadOnlyGate makes the upstream Service and the proxy, waits until
+// the proxy is ready and points Gate's Service (gate, as readGateService
+// read it) at it. It is idempotent.
+func startReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord, gate *corev1.Service) error {
+	svcs := f.Kube.CoreV1().Services(f.Namespace)
 	meta := func(name string) metav1.ObjectMeta {
 		l := maps.Clone(readOnlyGateLabels)
 		l["app.kubernetes.io/part-of"] = "spinops-migration"
@@ -112,10 +114,7 @@ func startReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord) e
 	upstream := &corev1.Service{ObjectMeta: meta(GateUpstreamName), Spec: corev1.ServiceSpec{Selector: fr.GateSelector}}
 	routes := map[int32]string{}
 	var ports []corev1.ContainerPort
-	for i, p := range gate.Spec.Ports {
-		if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP {
-			continue
-		}
+	for i, p := range tcpPorts(gate) {
 		upstream.Spec.Ports = append(upstream.Spec.Ports, corev1.ServicePort{Name: p.Name, Port: p.Port, TargetPort: p.TargetPort, Protocol: corev1.ProtocolTCP})
 		// The proxy's pods answer where Gate's did: on the target port's
 		// number, or on a container port of the same name.
@@ -196,7 +195,7 @@ func startReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord) e
 	if err != nil {
 		return fmt.Errorf("pointing Gate's Service %s/%s at the read-only Gate: %w", f.Namespace, fr.GateService, err)
 	}
-	return checkReadOnlyGate(ctx, f, fr, gate.Spec.Ports)
+	return checkReadOnlyGate(ctx, f, fr, tcpPorts(gate)[0].Port)
 }
 
 // checkReadOnlyGate waits, up to ProxyTimeout, until a request to Gate's
@@ -205,21 +204,14 @@ func startReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord) e
 // its endpoints follow the new selector only once the cluster's endpoint
 // controller has caught up, and a NetworkPolicy may keep the proxy from
 // being reached at all.
-func checkReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord, ports []corev1.ServicePort) error {
-	port := 0
-	for _, p := range ports {
-		if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {
-			port = int(p.Port)
-			break
-		}
-	}
+func checkReadOnlyGate(ctx context.Context, f FreezeOptions, fr *FreezeRecord, port int32) error {
 	want := fr.Since.UTC().Format(time.RFC3339)
 	deadline := time.Now().Add(f.ProxyTimeout)
 	for {
 		var got struct {
 			FrozenSince string `json:"frozen_since"`
 		}
-		err := proxyGet(ctx, f, fr.GateService, port, strings.TrimPrefix(ReadOnlyGateStatusPath, "/"), nil, &got)
+		err := proxyGet(ctx, f, fr.GateService, int(port), strings.TrimPrefix(ReadOnlyGateStatusPath, "/"), nil, &got)
 		if err == nil && got.FrozenSince == want {
 			return nil
 		}

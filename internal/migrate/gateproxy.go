@@ -107,7 +107,7 @@ func (g ReadOnlyGate) Handler() http.Handler {
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set(ReadOnlyGateHeader, g.Since.UTC().Format(time.RFC3339))
+			resp.Header.Set(ReadOnlyGateHeader, g.since())
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -121,10 +121,7 @@ func (g ReadOnlyGate) Handler() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == ReadOnlyGateStatusPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			w.Header().Set(ReadOnlyGateHeader, g.Since.UTC().Format(time.RFC3339))
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Cache-Control", "no-store")
-			_ = json.NewEncoder(w).Encode(map[string]string{"frozen_since": g.Since.UTC().Format(time.RFC3339)})
+			g.answer(w, http.StatusOK, map[string]string{"frozen_since": g.since()})
 			return
 		}
 		if why := g.refused(r); why != "" {
@@ -166,7 +163,20 @@ func (g ReadOnlyGate) message() string {
 	if g.Message != "" {
 		return g.Message
 	}
-	return fmt.Sprintf("This Spinnaker is frozen for its migration since %s: it can be read, not changed.", g.Since.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("This Spinnaker is frozen for its migration since %s: it can be read, not changed.", g.since())
+}
+
+// since is when the freeze began, as every answer says it.
+func (g ReadOnlyGate) since() string { return g.Since.UTC().Format(time.RFC3339) }
+
+// answer writes the proxy's own JSON answer (a refusal, or its status).
+func (g ReadOnlyGate) answer(w http.ResponseWriter, status int, body any) {
+	h := w.Header()
+	h.Set(ReadOnlyGateHeader, g.since())
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // refuse answers as Spring Boot's error controller does, so that Deck shows
@@ -178,17 +188,13 @@ func (g ReadOnlyGate) refuse(w http.ResponseWriter, r *http.Request, status int,
 		g.Log.Info("refused", "method", r.Method, "path", r.URL.EscapedPath(), "status", status, "reason", message,
 			"client", r.RemoteAddr, "forwarded_for", r.Header.Get("X-Forwarded-For"))
 	}
-	h := w.Header()
-	h.Set(ReadOnlyGateHeader, g.Since.UTC().Format(time.RFC3339))
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
 	if o := r.Header.Get("Origin"); o != "" {
+		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Credentials", "true")
 		h.Add("Vary", "Origin")
 	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	g.answer(w, status, map[string]any{
 		"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000+00:00"),
 		"status":    status, "error": http.StatusText(status), "message": message, "path": r.URL.EscapedPath(),
 	})
