@@ -13,8 +13,9 @@
 #                    `go install` refuses its replace line), cached by its
 #                    version, the Go version and what it keeps
 #   moto_server      must already be on PATH (ships with the machine image)
-#   MariaDB          from apt when mariadbd is missing; the system service is
-#                    never started (tests run their own mariadbd)
+#   MariaDB, Redis   from apt when mariadbd or redis-server is missing (one
+#                    apt-get run for both); the system services are never
+#                    started (tests run their own mariadbd and redis-server)
 #
 # Built binaries live in ${SPINOPS_CACHE_DIR:-$HOME/.cache/spinops} and are
 # linked into <repo>/.testenv/bin, where internal/testenv finds them.
@@ -24,7 +25,7 @@
 #   --only tofu   build/link only OpenTofu (its own lock, so `make test` can
 #                 build it in the background while this script's other steps
 #                 run in the foreground)
-# Environment: SPINOPS_TESTENV=required makes a missing moto/MariaDB an error
+# Environment: SPINOPS_TESTENV=required makes a missing moto/MariaDB/Redis an error
 # (otherwise a warning: the tests that need it are skipped);
 # SPINOPS_TESTENV_SKIP_TOFU=1 leaves OpenTofu out (make test builds it apart);
 # SPINOPS_TESTENV_SKIP_GCS=1 leaves fake-gcs-server out (`make demo` does not
@@ -146,52 +147,61 @@ if command -v flock >/dev/null; then
 	fi
 fi
 
-# --- MariaDB: found, or its install started now -------------------------------
-# Installing MariaDB from Debian (apt-get update + install: 59 s on a fresh
-# machine) waits mostly on the network and the disk, so when it is needed it
-# runs in the background beside the builds below; the MariaDB step at the end
-# waits for it. A failed build does not stop it: a half-done dpkg would be
-# worse than a finished install nobody used.
+# --- MariaDB and Redis: found, or their install started now -----------------
+# Installing them from Debian (apt-get update + install: 59 s on a fresh
+# machine for MariaDB; Redis adds a few seconds to the same run) waits mostly
+# on the network and the disk, so when it is needed it runs in the background
+# beside the builds below; the steps at the end wait for it. A failed build
+# does not stop it: a half-done dpkg would be worse than a finished install
+# nobody used.
 find_mariadbd() {
 	command -v mariadbd 2>/dev/null && return
 	[[ -x /usr/sbin/mariadbd ]] && echo /usr/sbin/mariadbd
 }
-# install_mariadb: apt-get update + install, the system service not started.
-install_mariadb() {
+find_redis() {
+	command -v redis-server 2>/dev/null && return
+	[[ -x /usr/bin/redis-server ]] && echo /usr/bin/redis-server
+}
+# install_packages PKG...: apt-get update + install, the system services not
+# started.
+install_packages() {
 	local rc=0 policy=/usr/sbin/policy-rc.d own_policy=false
 	# policy-rc.d answering 101 stops the package scripts from starting the
-	# service; only add one when the machine has none.
+	# services; only add one when the machine has none.
 	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' | "${mariadb_sudo[@]}" tee "$policy" >/dev/null
-		"${mariadb_sudo[@]}" chmod 755 "$policy"
+		printf '#!/bin/sh\nexit 101\n' | "${apt_sudo[@]}" tee "$policy" >/dev/null
+		"${apt_sudo[@]}" chmod 755 "$policy"
 		own_policy=true
 	fi
 	{
-		"${mariadb_sudo[@]}" apt-get update -q &&
-			"${mariadb_sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client
+		"${apt_sudo[@]}" apt-get update -q &&
+			"${apt_sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 	} || rc=$?
-	if $own_policy; then "${mariadb_sudo[@]}" rm -f "$policy"; fi
+	if $own_policy; then "${apt_sudo[@]}" rm -f "$policy"; fi
 	return "$rc"
 }
-mariadb_sudo=()
-mariadb_refusal=
-mariadb_pid=
-if ! find_mariadbd >/dev/null; then
+apt_sudo=()
+apt_packages=()
+apt_refusal=
+apt_pid=
+find_mariadbd >/dev/null || apt_packages+=(mariadb-server mariadb-client)
+find_redis >/dev/null || apt_packages+=(redis-server)
+if ((${#apt_packages[@]})); then
 	if [[ $(id -u) != 0 ]]; then
 		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-			mariadb_sudo=(sudo -n)
+			apt_sudo=(sudo -n)
 		else
-			mariadb_refusal="mariadbd is missing and installing it needs root: run 'apt-get install -y mariadb-server mariadb-client' as root"
+			apt_refusal="installing ${apt_packages[*]} needs root: run 'apt-get install -y ${apt_packages[*]}' as root"
 		fi
 	fi
-	if [[ -z $mariadb_refusal ]] && ! command -v apt-get >/dev/null; then
-		mariadb_refusal="mariadbd is missing and apt-get is not available: install MariaDB (mariadbd, mariadb-install-db, mariadb client) yourself"
+	if [[ -z $apt_refusal ]] && ! command -v apt-get >/dev/null; then
+		apt_refusal="apt-get is not available: install ${apt_packages[*]} yourself (mariadbd, mariadb-install-db, the mariadb client; redis-server)"
 	fi
-	if [[ -z $mariadb_refusal ]]; then
-		mariadb_log=$cache/mariadb-install.log
-		log "installing MariaDB from apt in the background, beside the builds (the system service is not started; log: $mariadb_log) ..."
-		install_mariadb >"$mariadb_log" 2>&1 &
-		mariadb_pid=$!
+	if [[ -z $apt_refusal ]]; then
+		apt_log=$cache/apt-install.log
+		log "installing ${apt_packages[*]} from apt in the background, beside the builds (the system services are not started; log: $apt_log) ..."
+		install_packages "${apt_packages[@]}" >"$apt_log" 2>&1 &
+		apt_pid=$!
 	fi
 fi
 
@@ -293,21 +303,31 @@ else
 	missing "iproute2's ip command is missing: run 'apt-get install -y iproute2' as root"
 fi
 
-# --- MariaDB -----------------------------------------------------------------
-step MariaDB
-if [[ -n $mariadb_pid ]]; then
-	rc=0
-	wait "$mariadb_pid" || rc=$?
-	if [[ $rc != 0 ]] || ! mariadbd=$(find_mariadbd); then
-		sed 's/^/    /' "$mariadb_log" >&2
-		missing "installing MariaDB with apt-get failed (exit $rc; its output above and in $mariadb_log)"
-	else
-		step_done "installed $mariadbd in the background, beside the builds; waited for it"
+# --- MariaDB and Redis -------------------------------------------------------
+apt_rc=0
+if [[ -n $apt_pid ]]; then
+	wait "$apt_pid" || apt_rc=$?
+	if [[ $apt_rc != 0 ]]; then
+		sed 's/^/    /' "$apt_log" >&2
 	fi
-elif mariadbd=$(find_mariadbd); then
-	step_done "found $mariadbd"
-else
-	missing "$mariadb_refusal"
 fi
+# server_step NAME FIND PACKAGE: the step of one server from apt.
+server_step() {
+	local name=$1 find=$2 pkg=$3 path
+	step "$name"
+	if path=$($find); then
+		if [[ -n $apt_pid && " ${apt_packages[*]} " == *" $pkg "* ]]; then
+			step_done "$path (apt-get ran in the background, beside the builds; waited for it)"
+		else
+			step_done "found $path"
+		fi
+	elif [[ -n $apt_pid ]]; then
+		missing "installing ${apt_packages[*]} with apt-get failed (exit $apt_rc; its output above and in $apt_log)"
+	else
+		missing "$apt_refusal"
+	fi
+}
+server_step MariaDB find_mariadbd mariadb-server
+server_step Redis find_redis redis-server
 
 log "binaries are in $bin_dir (internal/testenv looks there; override with SPINOPS_TESTENV_BIN)"

@@ -146,6 +146,9 @@ func newMigrateCommand() *cobra.Command {
 const (
 	envMigrateFromPassword = "SPINOPS_MIGRATE_FROM_MYSQL_PASSWORD"
 	envMigrateToPassword   = "SPINOPS_MIGRATE_TO_MYSQL_PASSWORD"
+	// The passwords of the two Redis servers (Orca's executions).
+	envMigrateFromRedisPassword = "SPINOPS_MIGRATE_FROM_REDIS_PASSWORD"
+	envMigrateToRedisPassword   = "SPINOPS_MIGRATE_TO_REDIS_PASSWORD"
 )
 
 func newMigrateDataCommand() *cobra.Command {
@@ -156,9 +159,11 @@ func newMigrateDataCommand() *cobra.Command {
 	var progressMode string
 	var overwrite, full, verify bool
 	var ledgerNS, kubeconfig string
+	var fromRedis, toRedis, queueName string
 	cmd := &cobra.Command{
-		Use:   "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST [--full]) [--ledger-namespace NS]",
-		Short: "Copy Front50's bucket and Spinnaker's databases from the old installation into the new one, verified",
+		Use: "data (--from-bucket URL --to-bucket URL) (--from-mysql HOST:PORT --to-mysql HOST:PORT --databases LIST [--full]) " +
+			"(--from-redis URL --to-redis URL) [--verify] [--ledger-namespace NS]",
+		Short: "Copy Front50's bucket, Spinnaker's databases and Orca's Redis executions from the old installation into the new one, verified",
 		Long: "The bucket: every object of --from-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir) is copied into --to-bucket and " +
 			"read back to compare its SHA-256. Run it again before the cutover: objects unchanged since the last run (same version and size at " +
 			"the source, still at the destination) are not copied again, objects the last run copied that are gone from the source are deleted, " +
@@ -177,13 +182,26 @@ func newMigrateDataCommand() *cobra.Command {
 			"--full (and --overwrite) to copy whole again. With --verify (meant for the last copy before the cutover, with the old installation frozen) an " +
 			"incremental copy stops at the position of a consistent snapshot of the old server and then compares every copied table on the new " +
 			"server with it (row count and a digest of every row): rows written on the new server by anything else, before the copy or while it " +
-			"ran, are refused, now and by every later incremental copy, until --full. It reads every copied table on both servers. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".",
+			"ran, are refused, now and by every later incremental copy, until --full. It reads every copied table on both servers. Passwords: " + envMigrateFromPassword + " and " + envMigrateToPassword + ".\n\n" +
+			"Orca's executions, when both Orcas keep them in Redis (--from-redis and --to-redis: redis://HOST:PORT/DB, rediss:// for TLS, " +
+			"unix:///PATH?db=N; passwords in " + envMigrateFromRedisPassword + " and " + envMigrateToRedisPassword + ", never in the URL): " +
+			"every pipeline and orchestration with its stages, its entries in Orca's index sets and its correlation id, each in one " +
+			"transaction with the record of the copy (kept in the new Redis under spinops:migrate:orca:), read back and compared. The next " +
+			"run copies only executions that changed, deletes those the old Orca deleted, and never touches executions the new Orca wrote " +
+			"or changed (they are reported). Orca's work queue and pending starts are not copied (counted in the summary). With --verify " +
+			"every execution is read again in both and compared.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (runErr error) {
 			bucket, sqlCopy := from.URL != "" || to.URL != "", fromAddr != "" || toAddr != "" || len(databases) > 0
+			redisCopy := fromRedis != "" || toRedis != ""
 			switch {
-			case !bucket && !sqlCopy:
-				return errors.New("nothing to copy: give --from-bucket and --to-bucket, or --from-mysql, --to-mysql and --databases, or both")
+			case !bucket && !sqlCopy && !redisCopy:
+				return errors.New("nothing to copy: give --from-bucket and --to-bucket, --from-mysql, --to-mysql and --databases, " +
+					"or --from-redis and --to-redis (any of them together)")
+			case redisCopy && (fromRedis == "" || toRedis == ""):
+				return errors.New("give both --from-redis and --to-redis (redis://HOST:PORT/DB): the old and the new Orca's Redis")
+			case !redisCopy && cmd.Flags().Changed("orca-queue-name"):
+				return errors.New("--orca-queue-name goes with --from-redis and --to-redis")
 			case bucket && (from.URL == "" || to.URL == ""):
 				return errors.New("give both --from-bucket and --to-bucket (s3://bucket/prefix, gs://bucket/prefix or file:///dir)")
 			case sqlCopy && (fromAddr == "" || toAddr == "" || len(databases) == 0):
@@ -194,6 +212,14 @@ func newMigrateDataCommand() *cobra.Command {
 			bars, err := progressFor(progressMode, cmd.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			var orca migrate.OrcaRedisCopy
+			if redisCopy {
+				var closeRedis func()
+				if orca, closeRedis, err = openOrcaRedis(fromRedis, toRedis, queueName, verify, bars); err != nil {
+					return err
+				}
+				defer closeRedis()
 			}
 			// What is printed is also the ledger's record of the copy.
 			var summary strings.Builder
@@ -210,6 +236,9 @@ func newMigrateDataCommand() *cobra.Command {
 				}
 				if sqlCopy {
 					what = append(what, "databases "+strings.Join(databases, ", ")+" "+fromAddr+" -> "+toAddr)
+				}
+				if redisCopy {
+					what = append(what, "Orca's executions "+orca.FromName+" -> "+orca.ToName)
 				}
 				final, err := sl.Start(ctx, strings.Join(what, "; "))
 				if err != nil {
@@ -238,6 +267,15 @@ func newMigrateDataCommand() *cobra.Command {
 					return err
 				}
 				if _, err := fmt.Fprintf(stdout, "%s -> %s: %s\n", src, dst, res); err != nil {
+					return err
+				}
+			}
+			if redisCopy {
+				res, err := migrate.CopyOrcaExecutions(ctx, orca, log)
+				if err != nil {
+					return err
+				}
+				if _, err := fmt.Fprintf(stdout, "%s -> %s: Orca's executions: %s\n", orca.FromName, orca.ToName, res); err != nil {
 					return err
 				}
 			}
@@ -327,12 +365,33 @@ func newMigrateDataCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace databases that already have tables on the new server (after the copy was verified)")
 	cmd.Flags().StringVar(&progressMode, "progress", progressAuto, "how long copies show their progress: auto (bars when stderr is a terminal, else a log line every 10s), bar or log")
 	cmd.Flags().BoolVar(&full, "full", false, "copy the databases whole even when the new server records a position to go on from (with --overwrite to replace them)")
-	cmd.Flags().BoolVar(&verify, "verify", false, "compare an incremental copy with a consistent snapshot of the old server at the position it stops at, table by table (for the last copy before the cutover)")
+	cmd.Flags().BoolVar(&verify, "verify", false, "compare an incremental copy with a consistent snapshot of the old server at the position it stops at, table by table, "+
+		"and every Orca execution in both Redis servers (for the last copy before the cutover)")
+	cmd.Flags().StringVar(&fromRedis, "from-redis", "", "the old Orca's Redis: redis://HOST:PORT/DB, rediss://... (TLS) or unix:///PATH?db=N (password: "+envMigrateFromRedisPassword+")")
+	cmd.Flags().StringVar(&toRedis, "to-redis", "", "the new Orca's Redis, as --from-redis (password: "+envMigrateToRedisPassword+")")
+	cmd.Flags().StringVar(&queueName, "orca-queue-name", migrate.OrcaQueueName, "the old Orca's keiko.queue.redis.queueName, which names its set of BUFFERED executions (Orca's orca.yml sets "+
+		migrate.OrcaQueueName+"; give \"\" when it is empty)")
 	cmd.Flags().StringVar(&staging, "staging", "", "where the snapshot goes on its way (a store URL; default a temporary directory, removed afterwards)")
 	cmd.Flags().StringVar(&ledgerNS, "ledger-namespace", "", "record the copy in the migration's phases (sync, or final-sync while the old installation is frozen; then synced or sync-failed): "+
 		"the new installation's operator namespace, as for cutover")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "the new installation's cluster (holds the ledger), with --ledger-namespace; default the usual kubeconfig")
 	return cmd
+}
+
+// openOrcaRedis connects to the two Redis servers of a copy of Orca's
+// executions (before anything is recorded: a URL with a password in it is
+// refused, never written to the ledger).
+func openOrcaRedis(fromURL, toURL, queueName string, verify bool, bars migrate.Progress) (migrate.OrcaRedisCopy, func(), error) {
+	c := migrate.OrcaRedisCopy{QueueName: queueName, Verify: verify, Progress: bars}
+	var err error
+	if c.From, c.FromName, err = migrate.OpenRedis(fromURL, os.Getenv(envMigrateFromRedisPassword), envMigrateFromRedisPassword); err != nil {
+		return c, nil, fmt.Errorf("--from-redis: %w", err)
+	}
+	if c.To, c.ToName, err = migrate.OpenRedis(toURL, os.Getenv(envMigrateToRedisPassword), envMigrateToRedisPassword); err != nil {
+		_ = c.From.Close()
+		return c, nil, fmt.Errorf("--to-redis: %w", err)
+	}
+	return c, func() { _ = c.From.Close(); _ = c.To.Close() }, nil
 }
 
 // newInstallationCluster connects to the new installation's cluster, which

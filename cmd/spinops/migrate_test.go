@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +29,7 @@ import (
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/migrate"
+	"github.com/spinops/terraform-provider-spinops/internal/migrate/migratetest"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv/clouddnstest"
@@ -687,6 +690,86 @@ func TestMigrateCutoverCloudDNS(t *testing.T) {
 		root.SetArgs(append([]string{"migrate", "cutover", "--ledger-namespace", ledgerNS}, tc.args...))
 		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want an error with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestMigrateDataOrcaRedis copies Orca's executions between two real Redis
+// servers with the command; the passwords come from the environment only
+// and are never printed, and a URL carrying one is refused before anything
+// is recorded.
+func TestMigrateDataOrcaRedis(t *testing.T) {
+	oldSrv, newSrv := testenv.StartRedis(t), testenv.StartRedis(t)
+	oldC := oldSrv.Client(t, 0)
+	ctx := t.Context()
+	for i := range 5 {
+		e := migratetest.RedisExecution{Type: "pipeline", ID: fmt.Sprintf("01HP%04d", i), Application: "shop", Name: "deploy", PipelineConfigID: "cfg", Status: "SUCCEEDED",
+			BuildTime: int64(1_700_000_000_000 + i), Stages: []migratetest.RedisStage{{ID: "s1", RefID: "1", Type: "wait", Name: "Wait", Status: "SUCCEEDED"}}}
+		if err := migratetest.StoreRedisExecution(ctx, oldC, migrate.OrcaQueueName, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const secret = "s3cr3t-redis-Pässword"
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		root := newRootCommand()
+		root.SetOut(&out)
+		root.SetErr(&errOut)
+		root.SetArgs(append([]string{"migrate", "data"}, args...))
+		err := root.Execute()
+		all := out.String() + errOut.String()
+		if err != nil {
+			all += err.Error()
+		}
+		for _, pw := range []string{testenv.RedisPassword, secret} {
+			if strings.Contains(all, pw) {
+				t.Errorf("a password was printed: %s", all)
+			}
+		}
+		return out.String(), err
+	}
+	args := []string{"--from-redis", oldSrv.URL(0), "--to-redis", newSrv.URL(0)}
+
+	// Without the passwords: Redis refuses, and the error says so.
+	t.Setenv(envMigrateFromRedisPassword, "")
+	if _, err := run(args...); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Errorf("without a password: %v", err)
+	}
+	t.Setenv(envMigrateFromRedisPassword, secret)
+	if _, err := run(args...); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Errorf("a wrong password: %v", err)
+	}
+	t.Setenv(envMigrateFromRedisPassword, testenv.RedisPassword)
+	t.Setenv(envMigrateToRedisPassword, testenv.RedisPassword)
+	out, err := run(args...)
+	if err != nil || !strings.Contains(out, oldSrv.URL(0)+" -> "+newSrv.URL(0)+": Orca's executions: 5 executions: 5 copied") {
+		t.Fatalf("first run: %q, %v", out, err)
+	}
+	if out, err := run(append(args, "--verify")...); err != nil || !strings.Contains(out, "0 copied (0 bytes), 5 unchanged") ||
+		!strings.Contains(out, "every execution matches the old Redis") {
+		t.Errorf("second run: %q, %v", out, err)
+	}
+
+	// A password in the URL: refused without echoing it, before the ledger
+	// (a kubeconfig that does not exist would fail first otherwise).
+	withPW := strings.Replace(oldSrv.URL(0), "redis://", "redis://:"+url.QueryEscape(secret)+"@", 1)
+	_, err = run("--from-redis", withPW, "--to-redis", newSrv.URL(0), "--ledger-namespace", "spinops", "--kubeconfig", filepath.Join(t.TempDir(), "none"))
+	if err == nil || !strings.Contains(err.Error(), "--from-redis: the URL carries a password: leave it out and give it in "+envMigrateFromRedisPassword) {
+		t.Errorf("a password in the URL: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from-redis", oldSrv.URL(0)}, "give both --from-redis and --to-redis"},
+		{[]string{"--from-bucket", "file:///a", "--to-bucket", "file:///b", "--orca-queue-name", "q"}, "--orca-queue-name goes with --from-redis and --to-redis"},
+		{[]string{"--from-redis", "127.0.0.1:6379", "--to-redis", newSrv.URL(0)}, "--from-redis: not a URL"},
+		{[]string{"--from-redis", "http://127.0.0.1:6379", "--to-redis", newSrv.URL(0)}, "--from-redis: \"http://127.0.0.1:6379\": redis: invalid URL scheme"},
+		{[]string{"--from-redis", oldSrv.URL(0), "--to-redis", oldSrv.URL(0)}, "are the same Redis database"},
+	} {
+		if _, err := run(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
 		}
 	}
 }

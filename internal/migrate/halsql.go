@@ -234,8 +234,9 @@ const orcaRedisToSQL = "https://spinnaker.io/docs/guides/operator/orca-redis-to-
 // orcaExecutions says what happens to the old Orca's pipeline executions.
 // Orca keeps them in Redis unless executionRepository.sql.enabled (Redis is
 // its default, per the Orca SQL setup guide); `spinops migrate data` copies
-// SQL databases and Front50's bucket, not Redis. newSQL says whether the
-// new Orca keeps executions in SQL (the sql block names an orca database).
+// SQL databases, Front50's bucket and executions from Redis to Redis, not
+// from Redis to SQL. newSQL says whether the new Orca keeps executions in
+// SQL (the sql block names an orca database).
 func orcaExecutions(orcaProfile map[string]any, newSQL bool, rep *Report) {
 	repo := mapOf(orcaProfile["executionRepository"])
 	switch {
@@ -246,13 +247,14 @@ func orcaExecutions(orcaProfile map[string]any, newSQL bool, rep *Report) {
 		// In the orca database: `spinops migrate data` copies them.
 	case newSQL:
 		rep.Unmapped = append(rep.Unmapped, "orca executions: the old Orca keeps pipeline executions in Redis (its default) and the new one in SQL; "+
-			"`spinops migrate data` does not copy Redis, so the new installation starts without execution history "+
+			"`spinops migrate data` copies executions from Redis to Redis only, so the new installation starts without execution history "+
 			"(applications and pipeline definitions are in Front50 and are copied; running executions are drained by the freeze). "+
 			"To keep the history, move the old Orca to SQL first with Orca's own migration ("+orcaRedisToSQL+"), then copy the orca database")
 	default:
 		rep.Notes = append(rep.Notes, "orca executions: both Orcas keep pipeline executions in Redis; with the old installation's Redis (the redis block) "+
-			"they share executions and Orca's work queue, so never run both at once; with a new Redis the history stays behind "+
-			"(`spinops migrate data` does not copy Redis)")
+			"they share executions and Orca's work queue, so never run both at once; with a new Redis, copy the history with "+
+			"`spinops migrate data --from-redis redis://OLD:6379/0 --to-redis redis://NEW:6379/0` (again before the cutover: only what changed; "+
+			"the old Orca's work queue stays behind)")
 	}
 }
 

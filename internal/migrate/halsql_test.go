@@ -268,7 +268,8 @@ func pool(p map[string]any, svc string) map[string]any {
 // TestHalyardOrcaExecutions: what becomes of the old Orca's executions is
 // stated: dropped (with Orca's own way to keep them) when they are in Redis
 // and the new Orca uses SQL, carried by the database copy when already in
-// SQL, shared when both stay on Redis.
+// SQL, shared or copied with --from-redis/--to-redis when both stay on
+// Redis.
 func TestHalyardOrcaExecutions(t *testing.T) {
 	onSQL := map[string]any{"executionRepository": map[string]any{"sql": map[string]any{"enabled": true}, "redis": map[string]any{"enabled": false}}}
 	cases := []struct {
@@ -283,6 +284,7 @@ func TestHalyardOrcaExecutions(t *testing.T) {
 		{"sql to sql", onSQL, true, "", ""},
 		{"half-way", map[string]any{"executionRepository": map[string]any{"dual": map[string]any{"enabled": true}}}, true, "half-way", ""},
 		{"redis to redis", nil, false, "", "never run both at once"},
+		{"redis to a new redis", nil, false, "", "copy the history with `spinops migrate data --from-redis"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ const (
 	binMoto         = "moto_server"
 	binMariaDB      = "mariadbd"
 	binMariaInstall = "mariadb-install-db"
+	binRedis        = "redis-server"
 )
 
 // Required reports whether SPINOPS_TESTENV=required: tests must fail, not
@@ -50,6 +51,9 @@ func installHint(name string) string {
 	case binMariaDB, binMariaInstall:
 		return "install MariaDB with `make testenv` (scripts/testenv.sh runs " +
 			"`apt-get install -y mariadb-server mariadb-client`)"
+	case binRedis:
+		return "install Redis with `make testenv` (scripts/testenv.sh runs " +
+			"`apt-get install -y redis-server`)"
 	default:
 		return "build it with `make testenv` (or scripts/testenv.sh), which caches it in " +
 			"$HOME/.cache/spinops and links it into <repo>/.testenv/bin"
@@ -90,7 +94,7 @@ func findBinary(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return filepath.Abs(p)
 	}
-	if name == binMariaDB || name == binMariaInstall {
+	if name == binMariaDB || name == binMariaInstall || name == binRedis {
 		for _, d := range []string{"/usr/sbin", "/usr/bin"} {
 			looked = append(looked, d)
 			if p := filepath.Join(d, name); isExecutable(p) {
