@@ -555,6 +555,17 @@ func TestMigrateCutoverFreeze(t *testing.T) {
 	if err := dataRun("--from-bucket", "file://"+srcDir, "--to-bucket", "file://"+dstDir); err != nil {
 		t.Fatal(err)
 	}
+	// Orca's executions in Redis, in the same final sync.
+	oldRedis, newRedis := testenv.StartRedis(t), testenv.StartRedis(t)
+	if err := migratetest.StoreRedisExecution(t.Context(), oldRedis.Client(t, 0), migrate.OrcaQueueName, migratetest.RedisExecution{Type: "orchestration", ID: "01HO0001",
+		Application: "app1", Name: "Resize", Status: "SUCCEEDED"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envMigrateFromRedisPassword, testenv.RedisPassword)
+	t.Setenv(envMigrateToRedisPassword, testenv.RedisPassword)
+	if err := dataRun("--from-redis", oldRedis.URL(0), "--to-redis", newRedis.URL(0)); err != nil {
+		t.Fatal(err)
+	}
 	if err := dataRun("--from-mysql", "127.0.0.1:1", "--to-mysql", "127.0.0.1:1", "--databases", "orca"); err == nil {
 		t.Fatal("a copy from a closed port succeeded")
 	}
@@ -563,11 +574,14 @@ func TestMigrateCutoverFreeze(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tail []string
-	for _, p := range got.Phases[len(got.Phases)-4:] {
+	for _, p := range got.Phases[len(got.Phases)-6:] {
 		tail = append(tail, p.Phase)
 	}
-	if strings.Join(tail, " ") != "final-sync synced final-sync sync-failed" || !strings.Contains(got.Phases[len(got.Phases)-3].Detail, "1 objects: 1 copied") {
-		t.Errorf("the ledger after two copies while frozen: %+v", got.Phases)
+	n := len(got.Phases)
+	if strings.Join(tail, " ") != "final-sync synced final-sync synced final-sync sync-failed" || !strings.Contains(got.Phases[n-5].Detail, "1 objects: 1 copied") ||
+		!strings.Contains(got.Phases[n-4].Detail, "Orca's executions "+oldRedis.URL(0)+" -> "+newRedis.URL(0)) ||
+		!strings.Contains(got.Phases[n-3].Detail, "Orca's executions: 1 executions: 1 copied") {
+		t.Errorf("the ledger after three copies while frozen: %+v", got.Phases)
 	}
 
 	s, err := deps.GetScale(t.Context(), "spin-gate", metav1.GetOptions{})
