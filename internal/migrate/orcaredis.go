@@ -194,6 +194,9 @@ func (c OrcaRedisCopy) bufferedKey(typ string) string {
 // rc, each batch in one transaction so that no execution is read half
 // written. An execution that is not there is nil.
 func (c OrcaRedisCopy) readExecutions(ctx context.Context, rc *redis.Client, keys []string) ([]*orcaExecution, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
 	type reads struct {
 		fields   *redis.MapStringStringCmd
 		stages   *redis.StringSliceCmd
