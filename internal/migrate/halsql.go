@@ -231,13 +231,35 @@ func pruneInto(profiles map[string]any, svc string) {
 // SQL (DualExecutionRepository plus its migration agents).
 const orcaRedisToSQL = "https://spinnaker.io/docs/guides/operator/orca-redis-to-sql/"
 
+// oldRedis is the old installation's Redis as the new zone will see it.
+type oldRedis struct {
+	// URL is where it is (without a password), for `migrate data`.
+	URL string
+	// Shared: the plan points the new zone at it (the redis block).
+	Shared bool
+}
+
+// oldOrcaRedis is the old installation's Redis: service-settings
+// redis.overrideBaseUrl (written as the zone's redis block, so shared,
+// unless it carries a password), else the Redis Halyard and the operator
+// deploy beside Spinnaker, Service spin-redis on port 6379 of its namespace.
+func oldOrcaRedis(h *Halyard, namespace string) oldRedis {
+	if u, _ := mapOf(h.ServiceSettings["redis"])["overrideBaseUrl"].(string); u != "" {
+		if looksSecret(u) {
+			return oldRedis{URL: "the URL of service-settings redis.overrideBaseUrl without its password"}
+		}
+		return oldRedis{URL: u, Shared: true}
+	}
+	return oldRedis{URL: "redis://spin-redis." + namespace + ":6379/0"}
+}
+
 // orcaExecutions says what happens to the old Orca's pipeline executions.
 // Orca keeps them in Redis unless executionRepository.sql.enabled (Redis is
 // its default, per the Orca SQL setup guide); `spinops migrate data` copies
 // SQL databases, Front50's bucket and executions from Redis to Redis, not
 // from Redis to SQL. newSQL says whether the new Orca keeps executions in
 // SQL (the sql block names an orca database).
-func orcaExecutions(orcaProfile map[string]any, newSQL bool, rep *Report) {
+func orcaExecutions(orcaProfile map[string]any, newSQL bool, old oldRedis, rep *Report) {
 	repo := mapOf(orcaProfile["executionRepository"])
 	switch {
 	case enabled(mapOf(repo["dual"])):
@@ -250,11 +272,13 @@ func orcaExecutions(orcaProfile map[string]any, newSQL bool, rep *Report) {
 			"`spinops migrate data` copies executions from Redis to Redis only, so the new installation starts without execution history "+
 			"(applications and pipeline definitions are in Front50 and are copied; running executions are drained by the freeze). "+
 			"To keep the history, move the old Orca to SQL first with Orca's own migration ("+orcaRedisToSQL+"), then copy the orca database")
+	case old.Shared:
+		rep.Notes = append(rep.Notes, "orca executions: both Orcas keep pipeline executions in Redis, and the new zone uses the old installation's Redis "+
+			"(the redis block, "+old.URL+"): they share executions and Orca's work queue, so never run both at once")
 	default:
-		rep.Notes = append(rep.Notes, "orca executions: both Orcas keep pipeline executions in Redis; with the old installation's Redis (the redis block) "+
-			"they share executions and Orca's work queue, so never run both at once; with a new Redis, copy the history with "+
-			"`spinops migrate data --from-redis redis://OLD:6379/0 --to-redis redis://NEW:6379/0` (again before the cutover: only what changed; "+
-			"the old Orca's work queue stays behind)")
+		rep.Notes = append(rep.Notes, "orca executions: both Orcas keep pipeline executions in Redis and the new zone gets a Redis of its own: "+
+			"copy the history with `spinops migrate data --from-redis "+old.URL+" --to-redis redis://NEW:6379/0` from where both are reachable "+
+			"(e.g. through kubectl port-forward), and again before the cutover (only what changed); the old Orca's work queue stays behind")
 	}
 }
 

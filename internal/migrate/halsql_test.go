@@ -283,13 +283,17 @@ func TestHalyardOrcaExecutions(t *testing.T) {
 		{"redis to sql, explicit", map[string]any{"executionRepository": map[string]any{"redis": map[string]any{"enabled": true}}}, true, orcaRedisToSQL, ""},
 		{"sql to sql", onSQL, true, "", ""},
 		{"half-way", map[string]any{"executionRepository": map[string]any{"dual": map[string]any{"enabled": true}}}, true, "half-way", ""},
-		{"redis to redis", nil, false, "", "never run both at once"},
-		{"redis to a new redis", nil, false, "", "copy the history with `spinops migrate data --from-redis"},
+		{"redis to redis, shared", nil, false, "", "the new zone uses the old installation's Redis (the redis block, redis://old:6379): they share executions"},
+		{"redis to a new redis", nil, false, "", "copy the history with `spinops migrate data --from-redis redis://spin-redis.spinnaker:6379/0 --to-redis"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var rep Report
-			orcaExecutions(c.profile, c.newSQL, &rep)
+			old := oldRedis{URL: "redis://spin-redis.spinnaker:6379/0"}
+			if strings.Contains(c.name, "shared") {
+				old = oldRedis{URL: "redis://old:6379", Shared: true}
+			}
+			orcaExecutions(c.profile, c.newSQL, old, &rep)
 			un, notes := strings.Join(rep.Unmapped, "\n"), strings.Join(rep.Notes, "\n")
 			if (c.want == "") != (un == "") || !strings.Contains(un, c.want) {
 				t.Errorf("unmapped = %q, want %q", un, c.want)
@@ -309,5 +313,25 @@ func TestHalyardOrcaExecutions(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(rep.Unmapped, "\n"), "starts without execution history") {
 		t.Errorf("the report does not say the executions stay behind:\n%s", rep)
+	}
+	// Both on Redis, the old one Halyard's own (Service spin-redis in
+	// deploymentEnvironment.location): the copy, from there, whatever
+	// namespace the new zone gets.
+	h = &Halyard{Source: "test", Config: map[string]any{"version": "1.35.3", "deploymentEnvironment": map[string]any{"location": "legacy"}}}
+	_, rep, err = HalyardToHCL(h, HalyardOptions{Namespace: "spinnaker-new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(rep.Notes, "\n"); !strings.Contains(notes, "--from-redis redis://spin-redis.legacy:6379/0 --to-redis") {
+		t.Errorf("the report does not name the copy from Halyard's Redis:\n%s", notes)
+	}
+	// An override URL with a password: not written, not echoed.
+	h.ServiceSettings = map[string]any{"redis": map[string]any{"overrideBaseUrl": "redis://:NEVER-pw@cache.internal:6379"}}
+	_, rep, err = HalyardToHCL(h, HalyardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := rep.String(); strings.Contains(all, "NEVER-pw") || !strings.Contains(all, "--from-redis the URL of service-settings redis.overrideBaseUrl without its password") {
+		t.Errorf("the report with a password in the Redis URL:\n%s", all)
 	}
 }

@@ -309,6 +309,13 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 		return nil, rep, fmt.Errorf("version %q is a development build: spinops runs releases (e.g. 1.35.3); choose the release to move to", version)
 	}
 	env := mapOf(cfg["deploymentEnvironment"])
+	oldNS := h.Namespace
+	if oldNS == "" {
+		oldNS, _ = env["location"].(string)
+	}
+	if oldNS == "" {
+		oldNS = "spinnaker"
+	}
 	namespace := o.Namespace
 	if namespace == "" {
 		namespace = h.Namespace
@@ -418,7 +425,9 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	profilesIn := deepCopy(h.Profiles).(map[string]any)
 	s := sqlFromProfiles(profilesIn, &rep)
 	_, orcaSQL := s.orcaDatabase()
-	orcaExecutions(mapOf(h.Profiles["orca"]), orcaSQL, &rep)
+	if o.Adopt == nil { // adopted in place, the same Orca and Redis go on
+		orcaExecutions(mapOf(h.Profiles["orca"]), orcaSQL, oldOrcaRedis(h, oldNS), &rep)
+	}
 	if s != nil {
 		inst.AppendNewline()
 		b := inst.AppendNewBlock("sql", nil).Body()

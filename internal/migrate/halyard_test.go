@@ -355,6 +355,11 @@ func TestHalyardAdoptInPlace(t *testing.T) {
 	if !strings.Contains(rep.String(), "adopted in place") || strings.Contains(rep.String(), "run the new zone beside it") {
 		t.Errorf("the report does not say the SpinnakerService is adopted:\n%s", rep.String())
 	}
+	// Adopted in place, the same Orca and Redis go on: no word about
+	// moving executions.
+	if strings.Contains(rep.String(), "orca executions") {
+		t.Errorf("the report of an adoption speaks of moving Orca's executions:\n%s", rep.String())
+	}
 	// The zone block carries what the import reads from the object.
 	u := &unstructured.Unstructured{Object: obj}
 	z, err := spinnaker.AdoptedZone(u)
