@@ -357,16 +357,18 @@ func CopyOrcaExecutions(ctx context.Context, c OrcaRedisCopy, log *slog.Logger) 
 		return res, fmt.Errorf("%s and %s are the same Redis database: both Orcas already share its executions (and Orca's work queue: never run both at once); "+
 			"give the new installation's Redis as --to-redis", c.FromName, c.ToName)
 	}
-	source, err := c.To.Get(ctx, orcaRecordSource).Result()
-	switch {
-	case errors.Is(err, redis.Nil):
-	case err != nil:
+	// The old Redis as the last copy saw it: its address or its run_id
+	// must match (a port-forward's address changes between runs, a
+	// restarted server's run_id does too; both at once is another server).
+	source, err := c.To.HGetAll(ctx, orcaRecordSource).Result()
+	if err != nil {
 		return res, fmt.Errorf("reading the record of the last copy in %s: %w", c.ToName, err)
-	case source != c.FromName:
-		return res, fmt.Errorf("%s was filled from %s, not %s: copy into a Redis no other old installation was copied into (or delete its keys %s and %s to start over)",
-			c.ToName, source, c.FromName, orcaRecordSource, orcaRecordExecutions)
 	}
-	if err := c.To.Set(ctx, orcaRecordSource, c.FromName, 0).Err(); err != nil {
+	if len(source) > 0 && source["url"] != c.FromName && source["run_id"] != fromID {
+		return res, fmt.Errorf("%s was filled from %s (run_id %s), not %s (run_id %s): copy into a Redis no other old installation was copied into "+
+			"(or delete its keys %s and %s to start over)", c.ToName, source["url"], source["run_id"], c.FromName, fromID, orcaRecordSource, orcaRecordExecutions)
+	}
+	if err := c.To.HSet(ctx, orcaRecordSource, "url", c.FromName, "run_id", fromID).Err(); err != nil {
 		return res, fmt.Errorf("recording the copy in %s: %w", c.ToName, err)
 	}
 	recorded, err := c.To.HGetAll(ctx, orcaRecordExecutions).Result()

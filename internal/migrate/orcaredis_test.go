@@ -247,11 +247,23 @@ func TestCopyOrcaExecutionsRefusals(t *testing.T) {
 		c := q.copier()
 		c.From, c.FromName = p.old, p.oldURL
 		_, err := CopyOrcaExecutions(ctx, c, quiet())
-		if err == nil || !strings.Contains(err.Error(), "was filled from "+q.oldURL+", not "+p.oldURL) {
+		if err == nil || !strings.Contains(err.Error(), "was filled from "+q.oldURL+" (run_id ") || !strings.Contains(err.Error(), "not "+p.oldURL+" (run_id ") {
 			t.Fatalf("err %v", err)
 		}
 		if after := dumpRedis(t, q.new, nil); !maps.Equal(before, after) {
 			t.Error("the refused copy wrote into the new Redis")
+		}
+		// The same old server under another address (a port-forward's
+		// port changes between runs): the same source.
+		c = q.copier()
+		c.FromName = "redis://localhost:16379/0"
+		if res, err := CopyOrcaExecutions(ctx, c, quiet()); err != nil || res.Unchanged != 1 {
+			t.Errorf("the same server under another address: %+v, %v", res, err)
+		}
+		// The same address after the old server restarted (a new run_id).
+		q.new.HSet(ctx, orcaRecordSource, "run_id", "before-the-restart")
+		if res, err := CopyOrcaExecutions(ctx, c, quiet()); err != nil || res.Unchanged != 1 {
+			t.Errorf("the same address, another run_id: %+v, %v", res, err)
 		}
 	})
 
