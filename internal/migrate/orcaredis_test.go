@@ -130,10 +130,14 @@ func TestCopyOrcaExecutions(t *testing.T) {
 	storeAll(t, p.new, mine)
 	p.new.Set(ctx, "correlation:corr-new", mine.ID, 0)
 	newBefore := dumpRedis(t, p.new, nil)
+	oldBefore := dumpRedis(t, p.old, nil)
 
 	res, err := CopyOrcaExecutions(ctx, p.copier(), quiet())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !maps.Equal(oldBefore, dumpRedis(t, p.old, nil)) {
+		t.Error("the copy wrote into the old Redis")
 	}
 	if res.Executions != 6 || res.Copied != 6 || res.Unchanged != 0 || res.Deleted != 0 || res.Pending != 2 || res.Correlations != 2 {
 		t.Fatalf("first copy: %+v", res)
