@@ -526,7 +526,7 @@ func CopyOrcaExecutions(ctx context.Context, c OrcaRedisCopy, log *slog.Logger) 
 	}
 	res.Duration = time.Since(start)
 	if len(problems) > 0 {
-		return res, fmt.Errorf("%d executions were not copied: %s", len(problems), strings.Join(firstN(problems, 5), "; "))
+		return res, fmt.Errorf("%d executions were left as they are in the new Redis (everything else was copied): %s", len(problems), strings.Join(firstN(problems, 5), "; "))
 	}
 	log.Info("Orca's executions copied", "from", c.FromName, "to", c.ToName, "executions", res.Executions, "copied", res.Copied,
 		"unchanged", res.Unchanged, "deleted", res.Deleted, "bytes", res.Bytes, "unfinished", len(res.Unfinished), "pending_not_copied", res.Pending)
