@@ -51,8 +51,8 @@ func BenchmarkOrcaRedisCopy(b *testing.B) {
 		}
 		execs[i] = e
 	}
-	mem, _ := old.Info(ctx, "memory").Result()
-	b.Logf("%d executions written in %s; old Redis: %s", n, time.Since(start).Round(time.Millisecond), infoField(mem, "used_memory_human"))
+	b.Logf("%d executions written in %s; old Redis: used_memory_human=%s", n, time.Since(start).Round(time.Millisecond),
+		old.InfoMap(ctx, "memory").Item("Memory", "used_memory_human"))
 
 	// Redis's MIGRATE ... COPY REPLACE of every key, 100 keys a call.
 	migrateAll := func() time.Duration {
@@ -114,13 +114,4 @@ func BenchmarkOrcaRedisCopy(b *testing.B) {
 			n, tMigrate.Round(time.Millisecond), tFirst.Round(time.Millisecond), tFirst.Seconds()/tMigrate.Seconds(), tSame.Round(time.Millisecond),
 			tChanged.Round(time.Millisecond), tChanged.Seconds()/tMigrate2.Seconds(), tVerify.Round(time.Millisecond), tMigrate2.Round(time.Millisecond), strings.TrimSpace(string(load)))
 	}
-}
-
-func infoField(info, name string) string {
-	for _, l := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), name+":"); ok {
-			return name + "=" + v
-		}
-	}
-	return ""
 }

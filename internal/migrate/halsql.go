@@ -241,7 +241,8 @@ type oldRedis struct {
 
 // oldOrcaRedis is the old installation's Redis: service-settings
 // redis.overrideBaseUrl (written as the zone's redis block, so shared,
-// unless it carries a password), else the Redis Halyard and the operator
+// unless it carries a password: HalyardToHCL writes the block from this
+// answer), else the Redis Halyard and the operator
 // deploy beside Spinnaker, Service spin-redis on port 6379 of its namespace.
 func oldOrcaRedis(h *Halyard, namespace string) oldRedis {
 	if u, _ := mapOf(h.ServiceSettings["redis"])["overrideBaseUrl"].(string); u != "" {

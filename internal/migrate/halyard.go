@@ -425,8 +425,9 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	profilesIn := deepCopy(h.Profiles).(map[string]any)
 	s := sqlFromProfiles(profilesIn, &rep)
 	_, orcaSQL := s.orcaDatabase()
+	oldRedis := oldOrcaRedis(h, oldNS)
 	if o.Adopt == nil { // adopted in place, the same Orca and Redis go on
-		orcaExecutions(mapOf(h.Profiles["orca"]), orcaSQL, oldOrcaRedis(h, oldNS), &rep)
+		orcaExecutions(mapOf(h.Profiles["orca"]), orcaSQL, oldRedis, &rep)
 	}
 	if s != nil {
 		inst.AppendNewline()
@@ -596,12 +597,12 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 		if svc == "redis" {
 			if m, ok := s.(map[string]any); ok {
 				if u, _ := m["overrideBaseUrl"].(string); u != "" {
-					if looksSecret(u) {
+					if oldRedis.Shared { // the URL carries no password
+						inst.AppendNewline()
+						inst.AppendNewBlock("redis", nil).Body().SetAttributeValue("endpoint", cty.StringVal(oldRedis.URL))
+					} else {
 						rep.Unmapped = append(rep.Unmapped, "service-settings redis.overrideBaseUrl: the URL carries a password, which would land in Terraform state as redis.endpoint; "+
 							"set redis.endpoint by hand and the password through a Redis profile with an encrypted:k8s reference")
-					} else {
-						inst.AppendNewline()
-						inst.AppendNewBlock("redis", nil).Body().SetAttributeValue("endpoint", cty.StringVal(u))
 					}
 					delete(m, "overrideBaseUrl")
 					delete(m, "skipLifeCycleManagement")

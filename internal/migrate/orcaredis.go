@@ -267,17 +267,9 @@ func (c OrcaRedisCopy) write(ctx context.Context, e *orcaExecution, digest strin
 	k := e.key()
 	_, err := c.To.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, k, k+":stageIndex")
-		args := make([]any, 0, 2*len(e.fields))
-		for f, v := range e.fields {
-			args = append(args, f, v)
-		}
-		p.HSet(ctx, k, args...)
+		p.HSet(ctx, k, e.fields) // go-redis spreads a map into field-value pairs
 		if len(e.stages) > 0 {
-			ids := make([]any, len(e.stages))
-			for i, s := range e.stages {
-				ids[i] = s
-			}
-			p.RPush(ctx, k+":stageIndex", ids...)
+			p.RPush(ctx, k+":stageIndex", e.stages) // and a slice into values
 		}
 		p.SAdd(ctx, "allJobs:"+e.typ, e.id)
 		p.SAdd(ctx, e.typ+":app:"+e.fields["application"], e.id)
@@ -322,14 +314,12 @@ func (c OrcaRedisCopy) remove(ctx context.Context, e *orcaExecution) error {
 // runID is the server's run_id (INFO server): two clients with the same
 // one talk to the same server.
 func runID(ctx context.Context, rc *redis.Client) (string, error) {
-	info, err := rc.Info(ctx, "server").Result()
-	if err != nil {
+	info := rc.InfoMap(ctx, "server")
+	if err := info.Err(); err != nil {
 		return "", err
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
-			return v, nil
-		}
+	if id := info.Item("Server", "run_id"); id != "" {
+		return id, nil
 	}
 	return "", errors.New("INFO server has no run_id")
 }

@@ -150,19 +150,14 @@ func StoreRedisExecution(ctx context.Context, c *redis.Client, queueName string,
 	}
 	if _, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HDel(ctx, k, "config")
-		fields := e.Fields()
-		args := make([]any, 0, 2*len(fields))
-		for f, v := range fields {
-			args = append(args, f, v)
-		}
-		p.HSet(ctx, k, args...)
+		p.HSet(ctx, k, e.Fields())
 		if len(e.Stages) > 0 {
 			p.Del(ctx, k+":stageIndex")
-			ids := make([]any, len(e.Stages))
+			ids := make([]string, len(e.Stages))
 			for i, s := range e.Stages {
 				ids[i] = s.ID
 			}
-			p.RPush(ctx, k+":stageIndex", ids...)
+			p.RPush(ctx, k+":stageIndex", ids)
 		}
 		return nil
 	}); err != nil {
@@ -184,12 +179,7 @@ func StoreRedisExecution(ctx context.Context, c *redis.Client, queueName string,
 func AddRedisStage(ctx context.Context, c *redis.Client, e RedisExecution, s RedisStage) error {
 	k := e.key()
 	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		fields := s.fields()
-		args := make([]any, 0, 2*len(fields))
-		for f, v := range fields {
-			args = append(args, f, v)
-		}
-		p.HSet(ctx, k, args...)
+		p.HSet(ctx, k, s.fields())
 		p.LInsertAfter(ctx, k+":stageIndex", e.Stages[len(e.Stages)-1].ID, s.ID)
 		return nil
 	})
