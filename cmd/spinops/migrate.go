@@ -138,7 +138,7 @@ func newMigrateCommand() *cobra.Command {
 	plan.Flags().StringVar(&armory, "armory-agent", "", "an Armory Agent for Kubernetes config file (kubesvc.yaml)")
 	plan.Flags().StringVar(&out, "out", "-", "file to write the Terraform to (- for stdout)")
 	plan.Flags().StringVar(&spinnakerNS, "spinnaker-namespace", "", "with --armory-agent: namespace (or a reference such as spinops_zone.green.namespace) of the zone the accounts go to; default: a variable")
-	root.AddCommand(plan, newMigrateDataCommand(), newMigrateCutoverCommand(), newMigrateGateProxyCommand())
+	root.AddCommand(plan, newMigrateDataCommand(), newMigrateOrcaStatusCommand(), newMigrateCutoverCommand(), newMigrateGateProxyCommand())
 	return root
 }
 

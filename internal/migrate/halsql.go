@@ -254,13 +254,14 @@ func oldOrcaRedis(h *Halyard, namespace string) oldRedis {
 	return oldRedis{URL: "redis://spin-redis." + namespace + ":6379/0"}
 }
 
-// orcaExecutions says what happens to the old Orca's pipeline executions.
-// Orca keeps them in Redis unless executionRepository.sql.enabled (Redis is
-// its default, per the Orca SQL setup guide); `spinops migrate data` copies
-// SQL databases, Front50's bucket and executions from Redis to Redis, not
-// from Redis to SQL. newSQL says whether the new Orca keeps executions in
-// SQL (the sql block names an orca database).
-func orcaExecutions(orcaProfile map[string]any, newSQL bool, old oldRedis, rep *Report) {
+// orcaExecutions says what happens to the old Orca's pipeline executions,
+// and whether the new zone's Orca is to move them from Redis to SQL itself
+// (the sql block's orca_executions_from_redis). Orca keeps them in Redis
+// unless executionRepository.sql.enabled (Redis is its default, per the
+// Orca SQL setup guide). newSQL says whether the new Orca keeps executions
+// in SQL (the sql block names an orca database); newNS is the new zone's
+// namespace (its Redis, the operator's spin-redis, is there).
+func orcaExecutions(orcaProfile map[string]any, newSQL bool, old oldRedis, newNS string, rep *Report) (fromRedis bool) {
 	repo := mapOf(orcaProfile["executionRepository"])
 	switch {
 	case enabled(mapOf(repo["dual"])):
@@ -268,11 +269,17 @@ func orcaExecutions(orcaProfile map[string]any, newSQL bool, old oldRedis, rep *
 			"finish it ("+orcaRedisToSQL+") before moving, or the executions still in Redis are left behind")
 	case enabled(mapOf(repo["sql"])):
 		// In the orca database: `spinops migrate data` copies them.
+	case newSQL && old.Shared:
+		rep.Unmapped = append(rep.Unmapped, "orca executions: the old Orca keeps pipeline executions in Redis and the new one in SQL, and the new zone "+
+			"uses the old installation's Redis (the redis block, "+old.URL+"): its Orca would share the old one's work queue, so it is not set to "+
+			"move them (orca_executions_from_redis). Give the new zone a Redis of its own, then follow docs/migration.md, \"From Redis to SQL\"")
 	case newSQL:
-		rep.Unmapped = append(rep.Unmapped, "orca executions: the old Orca keeps pipeline executions in Redis (its default) and the new one in SQL; "+
-			"`spinops migrate data` copies executions from Redis to Redis only, so the new installation starts without execution history "+
-			"(applications and pipeline definitions are in Front50 and are copied; running executions are drained by the freeze). "+
-			"To keep the history, move the old Orca to SQL first with Orca's own migration ("+orcaRedisToSQL+"), then copy the orca database")
+		rep.Notes = append(rep.Notes, "orca executions: the old Orca keeps pipeline executions in Redis and the new one in SQL; the new zone's Orca "+
+			"moves the finished ones into SQL itself (sql.orca_executions_from_redis: Orca's DualExecutionRepository and migration agents, "+
+			orcaRedisToSQL+"). Copy them into the new zone's Redis first: `spinops migrate data --from-redis "+old.URL+
+			" --to-redis redis://spin-redis."+newNS+":6379/0` (again before the cutover), then watch `spinops migrate orca-status`; "+
+			"remove orca_executions_from_redis once it says nothing Orca will move is left")
+		return true
 	case old.Shared:
 		rep.Notes = append(rep.Notes, "orca executions: both Orcas keep pipeline executions in Redis, and the new zone uses the old installation's Redis "+
 			"(the redis block, "+old.URL+"): they share executions and Orca's work queue, so never run both at once")
@@ -281,6 +288,7 @@ func orcaExecutions(orcaProfile map[string]any, newSQL bool, old oldRedis, rep *
 			"copy the history with `spinops migrate data --from-redis "+old.URL+" --to-redis redis://NEW:6379/0` from where both are reachable "+
 			"(e.g. through kubectl port-forward), and again before the cutover (only what changed); the old Orca's work queue stays behind")
 	}
+	return false
 }
 
 func (s *sqlSpec) orcaDatabase() (string, bool) {

@@ -3,6 +3,7 @@ package migrate
 import (
 	"encoding/base64"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -266,10 +267,11 @@ func pool(p map[string]any, svc string) map[string]any {
 }
 
 // TestHalyardOrcaExecutions: what becomes of the old Orca's executions is
-// stated: dropped (with Orca's own way to keep them) when they are in Redis
-// and the new Orca uses SQL, carried by the database copy when already in
-// SQL, shared or copied with --from-redis/--to-redis when both stay on
-// Redis.
+// stated: moved into SQL by the new Orca itself (orca_executions_from_redis,
+// after a copy into the new zone's Redis) when they are in Redis and the new
+// Orca uses SQL, unless the new zone would share the old Redis; carried by
+// the database copy when already in SQL; shared or copied with
+// --from-redis/--to-redis when both stay on Redis.
 func TestHalyardOrcaExecutions(t *testing.T) {
 	onSQL := map[string]any{"executionRepository": map[string]any{"sql": map[string]any{"enabled": true}, "redis": map[string]any{"enabled": false}}}
 	cases := []struct {
@@ -278,13 +280,15 @@ func TestHalyardOrcaExecutions(t *testing.T) {
 		newSQL  bool
 		want    string // in Unmapped ("" = nothing there)
 		note    string // in Notes
+		move    bool   // orca_executions_from_redis
 	}{
-		{"redis to sql", nil, true, "starts without execution history", ""},
-		{"redis to sql, explicit", map[string]any{"executionRepository": map[string]any{"redis": map[string]any{"enabled": true}}}, true, orcaRedisToSQL, ""},
-		{"sql to sql", onSQL, true, "", ""},
-		{"half-way", map[string]any{"executionRepository": map[string]any{"dual": map[string]any{"enabled": true}}}, true, "half-way", ""},
-		{"redis to redis, shared", nil, false, "", "the new zone uses the old installation's Redis (the redis block, redis://old:6379): they share executions"},
-		{"redis to a new redis", nil, false, "", "copy the history with `spinops migrate data --from-redis redis://spin-redis.spinnaker:6379/0 --to-redis"},
+		{"redis to sql", nil, true, "", "`spinops migrate data --from-redis redis://spin-redis.spinnaker:6379/0 --to-redis redis://spin-redis.spinnaker-new:6379/0`", true},
+		{"redis to sql, explicit", map[string]any{"executionRepository": map[string]any{"redis": map[string]any{"enabled": true}}}, true, "", orcaRedisToSQL, true},
+		{"redis to sql, shared", nil, true, "its Orca would share the old one's work queue, so it is not set to move them", "", false},
+		{"sql to sql", onSQL, true, "", "", false},
+		{"half-way", map[string]any{"executionRepository": map[string]any{"dual": map[string]any{"enabled": true}}}, true, "half-way", "", false},
+		{"redis to redis, shared", nil, false, "", "the new zone uses the old installation's Redis (the redis block, redis://old:6379): they share executions", false},
+		{"redis to a new redis", nil, false, "", "copy the history with `spinops migrate data --from-redis redis://spin-redis.spinnaker:6379/0 --to-redis", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -293,8 +297,11 @@ func TestHalyardOrcaExecutions(t *testing.T) {
 			if strings.Contains(c.name, "shared") {
 				old = oldRedis{URL: "redis://old:6379", Shared: true}
 			}
-			orcaExecutions(c.profile, c.newSQL, old, &rep)
+			move := orcaExecutions(c.profile, c.newSQL, old, "spinnaker-new", &rep)
 			un, notes := strings.Join(rep.Unmapped, "\n"), strings.Join(rep.Notes, "\n")
+			if move != c.move {
+				t.Errorf("orca_executions_from_redis = %v, want %v", move, c.move)
+			}
 			if (c.want == "") != (un == "") || !strings.Contains(un, c.want) {
 				t.Errorf("unmapped = %q, want %q", un, c.want)
 			}
@@ -304,15 +311,28 @@ func TestHalyardOrcaExecutions(t *testing.T) {
 		})
 	}
 	// Through HalyardToHCL: Orca on Redis with SQL connections that become
-	// the sql block is reported as dropping its executions.
+	// the sql block gets orca_executions_from_redis, and the report says
+	// how the executions get there.
 	p := sqlProfiles("NEVER-pw")
 	h := &Halyard{Source: "test", Config: map[string]any{"version": "1.35.3"}, Profiles: p}
-	_, rep, err := HalyardToHCL(h, HalyardOptions{})
+	out, rep, err := HalyardToHCL(h, HalyardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(rep.Unmapped, "\n"), "starts without execution history") {
-		t.Errorf("the report does not say the executions stay behind:\n%s", rep)
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "moves the finished ones into SQL itself") {
+		t.Errorf("the report does not say how the executions move:\n%s", rep)
+	}
+	if !regexp.MustCompile(`(?m)^\s+orca_executions_from_redis\s+= true$`).Match(out) {
+		t.Errorf("the sql block does not turn on Orca's move:\n%s", out)
+	}
+	// Shared with the old Redis: not turned on.
+	h.ServiceSettings = map[string]any{"redis": map[string]any{"overrideBaseUrl": "redis://old-cache:6379"}}
+	out, _, err = HalyardToHCL(h, HalyardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "orca_executions_from_redis") {
+		t.Errorf("orca_executions_from_redis beside the old installation's Redis:\n%s", out)
 	}
 	// Both on Redis, the old one Halyard's own (Service spin-redis in
 	// deploymentEnvironment.location): the copy, from there, whatever

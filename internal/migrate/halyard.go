@@ -426,8 +426,9 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 	s := sqlFromProfiles(profilesIn, &rep)
 	_, orcaSQL := s.orcaDatabase()
 	oldRedis := oldOrcaRedis(h, oldNS)
+	orcaFromRedis := false
 	if o.Adopt == nil { // adopted in place, the same Orca and Redis go on
-		orcaExecutions(mapOf(h.Profiles["orca"]), orcaSQL, oldRedis, &rep)
+		orcaFromRedis = orcaExecutions(mapOf(h.Profiles["orca"]), orcaSQL, oldRedis, namespace, &rep)
 	}
 	if s != nil {
 		inst.AppendNewline()
@@ -451,6 +452,9 @@ func HalyardToHCL(h *Halyard, o HalyardOptions) ([]byte, Report, error) {
 			ps.SetAttributeValue("key", cty.StringVal(s.secretKey))
 		} else {
 			vars = append(vars, wovar{"sql_password", "the SQL password (profiles' sql.connectionPools.default.password)", b, "password_wo"})
+		}
+		if orcaFromRedis {
+			b.SetAttributeValue("orca_executions_from_redis", cty.True)
 		}
 	}
 

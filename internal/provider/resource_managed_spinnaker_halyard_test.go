@@ -52,6 +52,17 @@ resource "spinops_managed_spinnaker" "this" {
 			step(`operator {
   version = "9.9.9"
 }`, `(?s)Unknown operator version.*halyard_image`),
+			// Orca's Redis-to-SQL move needs Orca's database.
+			step(`sql {
+  endpoint                   = "db"
+  user                       = "spinnaker"
+  password_secret {
+    name = "spinnaker-mysql"
+    key  = "password"
+  }
+  databases                  = { clouddriver = "clouddriver" }
+  orca_executions_from_redis = true
+}`, `(?s)No orca database.*add orca = "<schema>" to databases`),
 		},
 	})
 	tfresource.UnitTest(t, tfresource.TestCase{

@@ -91,6 +91,8 @@ type sqlModel struct {
 	PasswordWO        types.String    `tfsdk:"password_wo"`
 	PasswordWOVersion types.Int64     `tfsdk:"password_wo_version"`
 	PasswordSecret    *secretRefModel `tfsdk:"password_secret"`
+	// OrcaExecutionsFromRedis: Orca's own Redis-to-SQL move.
+	OrcaExecutionsFromRedis types.Bool `tfsdk:"orca_executions_from_redis"`
 }
 
 type secretRefModel struct {
@@ -215,7 +217,8 @@ func expandInstallation(ctx context.Context, plan, config *managedSpinnakerModel
 	}
 	if s := plan.SQL; s != nil {
 		inst.SQL = &spinnaker.SQL{Endpoint: s.Endpoint.ValueString(), ReaderEndpoint: s.ReaderEndpoint.ValueString(),
-			Port: s.Port.ValueInt64(), User: s.User.ValueString(), Databases: map[string]string{}}
+			Port: s.Port.ValueInt64(), User: s.User.ValueString(), Databases: map[string]string{},
+			OrcaExecutionsFromRedis: s.OrcaExecutionsFromRedis.ValueBool()}
 		if !s.Databases.IsNull() {
 			diags.Append(s.Databases.ElementsAs(ctx, &inst.SQL.Databases, false)...)
 		}
@@ -411,13 +414,14 @@ func flattenSQL(s *spinnaker.SQL, prior *sqlModel) (*sqlModel, diag.Diagnostics)
 	}
 	databases, diags := flattenStringMap(prior.Databases, s.Databases, func(a, b string) bool { return a == b })
 	m := &sqlModel{
-		Endpoint:          flattenString(prior.Endpoint, s.Endpoint),
-		ReaderEndpoint:    flattenString(prior.ReaderEndpoint, s.ReaderEndpoint),
-		Port:              types.Int64Value(s.Port),
-		Databases:         databases,
-		User:              flattenString(prior.User, s.User),
-		PasswordWO:        types.StringNull(),
-		PasswordWOVersion: prior.PasswordWOVersion,
+		Endpoint:                flattenString(prior.Endpoint, s.Endpoint),
+		ReaderEndpoint:          flattenString(prior.ReaderEndpoint, s.ReaderEndpoint),
+		Port:                    types.Int64Value(s.Port),
+		Databases:               databases,
+		User:                    flattenString(prior.User, s.User),
+		PasswordWO:              types.StringNull(),
+		PasswordWOVersion:       prior.PasswordWOVersion,
+		OrcaExecutionsFromRedis: flattenBool(prior.OrcaExecutionsFromRedis, s.OrcaExecutionsFromRedis),
 	}
 	if ref := s.PasswordSecret; ref != nil {
 		pr := prior.PasswordSecret

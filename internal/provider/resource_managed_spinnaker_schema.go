@@ -133,6 +133,12 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 					"user":                optStr("The database user."),
 					"password_wo":         writeOnly("The database password."),
 					"password_wo_version": woVersion("password_wo"),
+					"orca_executions_from_redis": schema.BoolAttribute{Optional: true, MarkdownDescription: "For a move from an Orca that kept " +
+						"its executions in Redis: the zones' Orca reads every execution it does not find in SQL from its Redis and moves the finished " +
+						"ones into the `orca` database itself (Orca's DualExecutionRepository and its pipeline and orchestration migration agents, " +
+						"hourly, as Orca's Redis-to-SQL guide configures them). Needs `databases.orca`. Copy the old executions into the zones' " +
+						"Redis first (`spinops migrate data --from-redis ... --to-redis ...`); remove this once `spinops migrate orca-status` " +
+						"says nothing Orca will move is left. See docs/migration.md."},
 				},
 				Blocks: map[string]schema.Block{
 					"password_secret": schema.SingleNestedBlock{
@@ -261,6 +267,13 @@ func (r *managedSpinnakerResource) ValidateConfig(ctx context.Context, req resou
 				if k != "clouddriver" && k != "orca" && k != "front50" {
 					resp.Diagnostics.AddAttributeError(sp.AtName("databases"), "Unknown service", fmt.Sprintf("databases key %q: must be clouddriver, orca or front50.", k))
 				}
+			}
+		}
+		if s.OrcaExecutionsFromRedis.ValueBool() && !s.Databases.IsUnknown() {
+			if _, ok := s.Databases.Elements()["orca"]; !ok {
+				resp.Diagnostics.AddAttributeError(sp.AtName("orca_executions_from_redis"), "No orca database",
+					"orca_executions_from_redis makes Orca move its executions from Redis into its SQL database, but sql.databases names none for orca: "+
+						"add orca = \"<schema>\" to databases, or leave orca_executions_from_redis out.")
 			}
 		}
 	}

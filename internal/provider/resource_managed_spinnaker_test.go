@@ -62,7 +62,8 @@ resource "spinops_managed_spinnaker" "this" {
       clouddriver = "clouddriver"
       orca        = "orca"
     }
-    user = "spinnaker"
+    user                       = "spinnaker"
+    orca_executions_from_redis = true
     password_secret {
       name = "spinnaker-db"
       key  = "password"

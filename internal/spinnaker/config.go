@@ -105,6 +105,9 @@ type SQL struct {
 	// namespace that holds the password; otherwise the credentials Secret
 	// holds it under KeySQLPassword.
 	PasswordSecret *SecretRef `json:"passwordSecret,omitempty"`
+	// OrcaExecutionsFromRedis turns on Orca's own move of executions from
+	// Redis to SQL (OrcaRedisToSQL) beside Databases["orca"].
+	OrcaExecutionsFromRedis bool `json:"orcaExecutionsFromRedis,omitempty"`
 }
 
 // SecretRef names a key of a Secret.

@@ -99,6 +99,10 @@ func ValidateInstallation(inst *Installation) error {
 		return fmt.Errorf("persistence.s3.assume_role_arn: the Spinnaker Operator's Halyard has no persistentStorage.s3.assumeRole key and refuses the configuration; " +
 			"give Front50's service account an IAM role instead (IRSA), or set the role in profiles.front50")
 	}
+	if s := inst.SQL; s != nil && s.OrcaExecutionsFromRedis && s.Databases["orca"] == "" {
+		return fmt.Errorf("sql.orca_executions_from_redis: Orca moves executions from Redis into its SQL database, but sql.databases names none for orca; " +
+			"add orca = \"<schema>\" to sql.databases, or leave orca_executions_from_redis out")
+	}
 	if a := inst.Auth; a != nil && a.SAML != nil {
 		if err := a.SAML.Validate(); err != nil {
 			return err
@@ -369,6 +373,43 @@ func renderPersistence(config map[string]any, p *Persistence, secretName string)
 	return nil
 }
 
+// OrcaRedisToSQL is the part of Orca's profile that makes it move its
+// executions from Redis to SQL itself, as Orca's own guide does it
+// (spinnaker.io docs/guides/operator/orca-redis-to-sql; spinnaker/orca
+// 2fdb327a9):
+//
+//   - executionRepository.dual (DualExecutionRepository.kt): reads and
+//     updates go to the repository that has the execution, SQL first, new
+//     executions to SQL. The repositories are named by bean, not class:
+//     both beans are InstrumentedProxy proxies (SqlConfiguration.kt
+//     sqlExecutionRepository, RedisConfiguration.java
+//     redisExecutionRepository), which a primaryClass/previousClass lookup
+//     (Class.isInstance) does not find.
+//   - executionRepository.redis.enabled: the Redis repository exists only
+//     then (matchIfMissing, but the sql block turns it off).
+//   - pollers.pipelineMigrator and pollers.orchestrationMigrator
+//     (orca-migration MigrationConfiguration.kt): the agents that store
+//     finished executions from the previous repository into the primary,
+//     every intervalMs (Orca's default, one hour). They run in the zone's
+//     Orca itself (the guide's separate migration cluster is optional).
+func OrcaRedisToSQL() map[string]any {
+	return map[string]any{
+		"executionRepository": map[string]any{
+			"sql":   map[string]any{"enabled": true},
+			"redis": map[string]any{"enabled": true},
+			"dual": map[string]any{
+				"enabled":      true,
+				"primaryName":  "sqlExecutionRepository",
+				"previousName": "redisExecutionRepository",
+			},
+		},
+		"pollers": map[string]any{
+			"pipelineMigrator":      map[string]any{"enabled": true},
+			"orchestrationMigrator": map[string]any{"enabled": true},
+		},
+	}
+}
+
 // sqlServices are the services that keep their state in SQL.
 var sqlServices = []string{"clouddriver", "front50", "orca"}
 
@@ -400,6 +441,11 @@ func renderSQL(profiles map[string]any, sql *SQL, z *Zone, secretName string) {
 		case "orca":
 			p["executionRepository"] = map[string]any{"sql": map[string]any{"enabled": true}, "redis": map[string]any{"enabled": false}}
 			p["monitor"] = map[string]any{"activeExecutions": map[string]any{"redis": false}}
+			if sql.OrcaExecutionsFromRedis {
+				for k, v := range OrcaRedisToSQL() {
+					p[k] = v
+				}
+			}
 		case "front50":
 			p["spinnaker"] = map[string]any{"s3": map[string]any{"enabled": false}, "gcs": map[string]any{"enabled": false}}
 		case "clouddriver":

@@ -248,3 +248,63 @@ func TestOperatorObjects(t *testing.T) {
 		t.Fatalf("CRDs: %d, %v", len(crds), err)
 	}
 }
+
+// Orca's own move of executions from Redis to SQL: the profile Orca's guide
+// gives (DualExecutionRepository by bean name, both repositories on, the
+// two migration agents), on top of the sql block's Orca settings, and a
+// user's profile still merged over it (an interval of its own).
+func TestRender_orcaExecutionsFromRedis(t *testing.T) {
+	orcaProfile := func(inst *Installation, z *Zone) map[string]any {
+		t.Helper()
+		r, err := Render(inst, z, testCredentials)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := r.Service.Object["spec"].(map[string]any)["spinnakerConfig"].(map[string]any)
+		return spec["profiles"].(map[string]any)["orca"].(map[string]any)
+	}
+	z := &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction}
+
+	off := orcaProfile(testInstallation(), z)
+	if _, ok := off["pollers"]; ok {
+		t.Errorf("without orca_executions_from_redis the migration agents are on: %v", off["pollers"])
+	}
+	if got := off["executionRepository"]; !equalYAML(t, got, "sql: {enabled: true}\nredis: {enabled: false}\n") {
+		t.Errorf("executionRepository = %v, want SQL only", got)
+	}
+
+	inst := testInstallation()
+	inst.SQL.OrcaExecutionsFromRedis = true
+	z.Profiles = map[string]string{"orca": "pollers:\n  pipelineMigrator:\n    intervalMs: 600000\n"}
+	on := orcaProfile(inst, z)
+	want := map[string]string{
+		"executionRepository": "sql: {enabled: true}\nredis: {enabled: true}\n" +
+			"dual: {enabled: true, primaryName: sqlExecutionRepository, previousName: redisExecutionRepository}\n",
+		"pollers": "pipelineMigrator: {enabled: true, intervalMs: 600000}\norchestrationMigrator: {enabled: true}\n",
+		"monitor": "activeExecutions: {redis: false}\n",
+	}
+	for k, w := range want {
+		if !equalYAML(t, on[k], w) {
+			t.Errorf("profiles.orca.%s = %v, want %s", k, on[k], w)
+		}
+	}
+	if _, ok := on["sql"].(map[string]any)["connectionPools"]; !ok {
+		t.Errorf("the sql block's connection pools are gone: %v", on["sql"])
+	}
+
+	inst.SQL.Databases = map[string]string{"clouddriver": "clouddriver"}
+	if _, err := Render(inst, z, testCredentials); err == nil || !strings.Contains(err.Error(), "sql.databases names none for orca") {
+		t.Errorf("orca_executions_from_redis without an orca database: %v", err)
+	}
+}
+
+func equalYAML(t *testing.T, got any, want string) bool {
+	t.Helper()
+	var w any
+	if err := yaml.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := yaml.Marshal(got)
+	b, _ := yaml.Marshal(w)
+	return bytes.Equal(a, b)
+}

@@ -1,0 +1,199 @@
+package migrate
+
+import (
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spinops/terraform-provider-spinops/internal/migrate/migratetest"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// orcaSQLEnv is a new zone's Redis holding the old executions and its
+// Orca's SQL database.
+type orcaSQLEnv struct {
+	status OrcaSQLStatus
+	db     *sql.DB
+}
+
+func startOrcaSQLEnv(t *testing.T) orcaSQLEnv {
+	t.Helper()
+	r := testenv.StartRedis(t)
+	srv := testenv.SharedMariaDB(t)
+	name := srv.Database(t)
+	db, err := sql.Open("mysql", srv.DSN(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := migratetest.OrcaSQLTables(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	return orcaSQLEnv{status: OrcaSQLStatus{Redis: r.Client(t, 0), RedisName: r.URL(0), DB: db, DBName: name}, db: db}
+}
+
+func (e orcaSQLEnv) redisStore(t *testing.T, x migratetest.RedisExecution) {
+	t.Helper()
+	if err := migratetest.StoreRedisExecution(t.Context(), e.status.Redis, OrcaQueueName, x); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e orcaSQLEnv) sqlStore(t *testing.T, x migratetest.RedisExecution) {
+	t.Helper()
+	if _, err := migratetest.StoreSQLExecution(t.Context(), e.db, x); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOrcaSQLStatus sorts the executions in Redis the way Orca's migration
+// agents will treat them: moved (also under a legacy id), unfinished,
+// waiting, and never reached (a pipeline not among the 50 newest finished
+// of its config or without one; an application whose name is not lower
+// case), and is done only when nothing the agents will move is left.
+func TestOrcaSQLStatus(t *testing.T) {
+	env := startOrcaSQLEnv(t)
+	ctx := t.Context()
+	ulid := func(n int) string { return fmt.Sprintf("01J%023d", n) }
+
+	var cfgA []migratetest.RedisExecution
+	for i := 1; i <= 53; i++ {
+		x := migratetest.RedisExecution{Type: "pipeline", ID: ulid(i), Application: "app", Name: "deploy", PipelineConfigID: "cfg-a", Status: "SUCCEEDED", BuildTime: int64(1000 + i)}
+		if i%7 == 0 {
+			x.Status = "TERMINAL"
+		}
+		cfgA = append(cfgA, x)
+		env.redisStore(t, x)
+	}
+	running := migratetest.RedisExecution{Type: "pipeline", ID: ulid(60), Application: "app", Name: "deploy", PipelineConfigID: "cfg-a", Status: "RUNNING", BuildTime: 1060}
+	noConfig := migratetest.RedisExecution{Type: "pipeline", ID: ulid(61), Application: "app", Name: "adhoc", Status: "SUCCEEDED", BuildTime: 1061}
+	legacy := migratetest.RedisExecution{Type: "pipeline", ID: "2f1c7a0e-1d7b-4b3e-9c52-6d6f0f8e7a11", Application: "app", Name: "old", PipelineConfigID: "cfg-b", Status: "CANCELED", BuildTime: 900}
+	for _, x := range []migratetest.RedisExecution{running, noConfig, legacy} {
+		env.redisStore(t, x)
+	}
+	orch := []migratetest.RedisExecution{
+		{Type: "orchestration", ID: ulid(100), Application: "app", Name: "Resize", Status: "SUCCEEDED", BuildTime: 1},
+		{Type: "orchestration", ID: ulid(101), Application: "app", Name: "Resize", Status: "FAILED_CONTINUE", BuildTime: 2},
+		{Type: "orchestration", ID: ulid(102), Application: "app", Name: "Resize", Status: "STOPPED", BuildTime: 3},
+		{Type: "orchestration", ID: ulid(103), Application: "app", Name: "Resize", Status: "PAUSED", BuildTime: 4},
+		{Type: "orchestration", ID: ulid(104), Application: "MixedCase", Name: "Resize", Status: "SUCCEEDED", BuildTime: 5},
+	}
+	for _, x := range orch {
+		env.redisStore(t, x)
+	}
+	// An index entry whose execution is gone: Orca's reads skip it.
+	env.status.Redis.SAdd(ctx, "allJobs:pipeline", "gone")
+
+	// What the agents have moved so far: the 14 newest of cfg-a, the legacy
+	// one (under a new ULID), one orchestration.
+	for _, x := range cfgA[39:] {
+		env.sqlStore(t, x)
+	}
+	env.sqlStore(t, legacy)
+	env.sqlStore(t, orch[0])
+
+	res, err := env.status.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(xs []migratetest.RedisExecution) []string {
+		var out []string
+		for _, x := range xs {
+			out = append(out, x.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	p := res.Pipelines
+	if p.InRedis != 56 || p.Moved != 15 {
+		t.Errorf("pipelines: %d in Redis, %d moved; want 56, 15", p.InRedis, p.Moved)
+	}
+	if !slices.Equal(p.Unfinished, []string{running.ID}) {
+		t.Errorf("unfinished pipelines %v", p.Unfinished)
+	}
+	if want := ids(cfgA[3:39]); !slices.Equal(p.Waiting, want) {
+		t.Errorf("waiting pipelines %v\nwant %v", p.Waiting, want)
+	}
+	if want := ids(append(slices.Clone(cfgA[:3]), noConfig)); !slices.Equal(p.OutOfReach, want) {
+		t.Errorf("pipelines out of reach %v\nwant %v", p.OutOfReach, want)
+	}
+	if p.Reasons["not among the 50 newest finished of their pipeline config"] != 3 || p.Reasons["without a pipeline config id"] != 1 {
+		t.Errorf("reasons %v", p.Reasons)
+	}
+	o := res.Orchestrations
+	if o.InRedis != 5 || o.Moved != 1 || !slices.Equal(o.Unfinished, []string{orch[3].ID}) ||
+		!slices.Equal(o.Waiting, ids(orch[1:3])) || !slices.Equal(o.OutOfReach, []string{orch[4].ID}) {
+		t.Errorf("orchestrations %+v", o)
+	}
+	if res.Done() {
+		t.Fatalf("done with executions waiting:\n%s", res)
+	}
+	for _, want := range []string{"pipelines: 56 in Redis, 15 moved to SQL, 36 finished and waiting for Orca's agent, 1 unfinished", "4 out of its reach (3 not among the 50 newest"} {
+		if !strings.Contains(res.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, res)
+		}
+	}
+
+	// The running ones finish (in Redis: DualExecutionRepository updates
+	// them where they are), and the agents take everything in reach.
+	running.Status, orch[3].Status = "SUCCEEDED", "CANCELED"
+	env.redisStore(t, running)
+	env.redisStore(t, orch[3])
+	for _, x := range append(slices.Clone(cfgA[3:39]), running, orch[1], orch[2], orch[3]) {
+		env.sqlStore(t, x)
+	}
+	res, err = env.status.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Done() || res.Pipelines.Moved != 52 || len(res.Pipelines.OutOfReach) != 4 || res.Orchestrations.Moved != 4 || len(res.Orchestrations.OutOfReach) != 1 {
+		t.Fatalf("after the agents' last tick:\n%s", res)
+	}
+	// The running pipeline finished as the newest of cfg-a: it pushed one
+	// more of the old ones out of the agent's page... which it had moved
+	// already, so nothing changes; and a pipeline moved before it fell out
+	// of reach stays moved.
+}
+
+// An application with more than 3,500 finished orchestrations: the agent
+// takes the first 3,500 of its set in the order Redis answers; the rest
+// stay in Redis.
+func TestOrcaSQLStatusOrchestrationPage(t *testing.T) {
+	env := startOrcaSQLEnv(t)
+	ctx := t.Context()
+	for i := 0; i < orcaOrchestrationMigratorPage+2; i++ {
+		x := migratetest.RedisExecution{Type: "orchestration", ID: fmt.Sprintf("01K%023d", i), Application: "big", Name: "Resize", Status: "SUCCEEDED", BuildTime: int64(i)}
+		env.status.Redis.SAdd(ctx, "allJobs:orchestration", x.ID)
+		env.status.Redis.SAdd(ctx, "orchestration:app:big", x.ID)
+		env.status.Redis.HSet(ctx, "orchestration:"+x.ID, x.Fields())
+	}
+	res, err := env.status.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Orchestrations
+	if len(o.Waiting) != orcaOrchestrationMigratorPage || len(o.OutOfReach) != 2 ||
+		o.Reasons["beyond the 3500 finished orchestrations of their application the agent reads"] != 2 {
+		t.Fatalf("%d waiting, %d out of reach (%v)", len(o.Waiting), len(o.OutOfReach), o.Reasons)
+	}
+	// They are the last two SMEMBERS answers among the finished.
+	members := env.status.Redis.SMembers(ctx, "orchestration:app:big").Val()
+	tail := slices.Sorted(slices.Values(members[orcaOrchestrationMigratorPage:]))
+	if !slices.Equal(o.OutOfReach, tail) {
+		t.Errorf("out of reach %v, want the set's last %v", o.OutOfReach, tail)
+	}
+}
+
+// A database that is not Orca's: the error says what was read and where.
+func TestOrcaSQLStatusNotOrcasDatabase(t *testing.T) {
+	env := startOrcaSQLEnv(t)
+	if _, err := env.db.ExecContext(t.Context(), "DROP TABLE pipelines"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.status.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "reading Orca's pipelines table in "+env.status.DBName+" (is it the orca database") {
+		t.Fatalf("err = %v", err)
+	}
+}
