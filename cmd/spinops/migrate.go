@@ -288,14 +288,9 @@ func newMigrateDataCommand() *cobra.Command {
 				addr, env string
 				s         *backup.MySQLServer
 			}{{fromAddr, envMigrateFromPassword, &c.From}, {toAddr, envMigrateToPassword, &c.To}} {
-				host, port, err := net.SplitHostPort(pair.addr)
-				if err != nil {
-					return fmt.Errorf("%q: give the server as HOST:PORT: %w", pair.addr, err)
+				if err := mysqlAt(pair.s, pair.addr, pair.env); err != nil {
+					return err
 				}
-				if pair.s.Port, err = strconv.Atoi(port); err != nil {
-					return fmt.Errorf("%q: the port is not a number", pair.addr)
-				}
-				pair.s.Host, pair.s.Password = host, os.Getenv(pair.env)
 			}
 			for _, kv := range dbMap {
 				a, b, ok := strings.Cut(kv, "=")
@@ -376,6 +371,20 @@ func newMigrateDataCommand() *cobra.Command {
 		"the new installation's operator namespace, as for cutover")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "the new installation's cluster (holds the ledger), with --ledger-namespace; default the usual kubeconfig")
 	return cmd
+}
+
+// mysqlAt sets s's host and port from addr (HOST:PORT) and its password
+// from the environment variable passwordEnv.
+func mysqlAt(s *backup.MySQLServer, addr, passwordEnv string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: give the server as HOST:PORT: %w", addr, err)
+	}
+	if s.Port, err = strconv.Atoi(port); err != nil {
+		return fmt.Errorf("%q: the port is not a number", addr)
+	}
+	s.Host, s.Password = host, os.Getenv(passwordEnv)
+	return nil
 }
 
 // openOrcaRedis connects to the two Redis servers of a copy of Orca's

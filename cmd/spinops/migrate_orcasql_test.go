@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"database/sql"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -49,22 +49,7 @@ func TestMigrateOrcaStatus(t *testing.T) {
 	const secret = "s3cr3t-Pässword-of-mysql"
 	run := func(args ...string) (string, error) {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		root := newRootCommand()
-		root.SetOut(&out)
-		root.SetErr(&errOut)
-		root.SetArgs(append([]string{"migrate", "orca-status"}, args...))
-		err := root.Execute()
-		all := out.String() + errOut.String()
-		if err != nil {
-			all += err.Error()
-		}
-		for _, pw := range []string{testenv.RedisPassword, testenv.MariaDBRootPassword, secret} {
-			if strings.Contains(all, pw) {
-				t.Errorf("a password was printed: %s", all)
-			}
-		}
-		return out.String(), err
+		return runSpinops(t, []string{testenv.RedisPassword, testenv.MariaDBRootPassword, secret}, append([]string{"migrate", "orca-status"}, args...)...)
 	}
 	args := []string{"--redis", r.URL(0), "--mysql", srv.Addr(), "--mysql-user", srv.RootUser, "--database", dbName}
 
@@ -79,16 +64,30 @@ func TestMigrateOrcaStatus(t *testing.T) {
 		!strings.Contains(out, "not done:") {
 		t.Fatalf("first look: %q, %v", out, err)
 	}
-	if _, err := run(append(args, "--require-done")...); err == nil || !strings.Contains(err.Error(), "not done: 1 executions are still to be moved") {
+	if _, err := run(append(args, "--require-done")...); err == nil || !strings.Contains(err.Error(), "not done: 1 finished executions are still to be moved") {
 		t.Errorf("--require-done while one waits: %v", err)
 	}
 	if _, err := migratetest.StoreSQLExecution(ctx, db, execs[1]); err != nil {
 		t.Fatal(err)
 	}
 	out, err = run(append(args, "--require-done")...)
-	if err != nil || !strings.Contains(out, "done: Orca's agents have moved all they will; 1 executions out of their reach stay in Redis only") ||
+	if err != nil || !strings.Contains(out, "done: Orca's agents have moved all they will; 1 executions (unfinished, or out of their reach) stay in Redis only") ||
 		!strings.Contains(out, "1 out of its reach (1 without a pipeline config id)") {
 		t.Fatalf("after the agent's tick: %q, %v", out, err)
+	}
+	// With the new Front50, whose pipeline "cfg" is gone: the waiting one
+	// is out of the agents' reach, so done even before their tick.
+	f50 := migratetest.NewFront50()
+	f50.AddApplication("shop")
+	fs := httptest.NewServer(f50)
+	defer fs.Close()
+	if _, err := db.ExecContext(ctx, "DELETE FROM pipelines WHERE id = ?", execs[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(append(args, "--front50", fs.URL, "--spinnaker-user", "admin", "--require-done")...)
+	if err != nil || !strings.Contains(out, "2 out of its reach (1 of a pipeline config Front50 no longer has; 1 without a pipeline config id)") ||
+		strings.Contains(out, "Front50 was not read") {
+		t.Fatalf("with Front50: %q, %v", out, err)
 	}
 	if _, err := run("--redis", strings.Replace(r.URL(0), "redis://", "redis://:"+url.QueryEscape(secret)+"@", 1), "--mysql", srv.Addr()); err == nil ||
 		!strings.Contains(err.Error(), "--redis: the URL carries a password: leave it out and give it in "+envMigrateToRedisPassword) {

@@ -708,6 +708,29 @@ func TestMigrateCutoverCloudDNS(t *testing.T) {
 	}
 }
 
+// runSpinops runs the spinops command with args and answers what it
+// printed to standard output, and its error; none of secrets may appear in
+// anything it printed or in its error.
+func runSpinops(t *testing.T, secrets []string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRootCommand()
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	all := out.String() + errOut.String()
+	if err != nil {
+		all += err.Error()
+	}
+	for _, pw := range secrets {
+		if strings.Contains(all, pw) {
+			t.Errorf("a password was printed: %s", all)
+		}
+	}
+	return out.String(), err
+}
+
 // TestMigrateDataOrcaRedis copies Orca's executions between two real Redis
 // servers with the command; the passwords come from the environment only
 // and are never printed, and a URL carrying one is refused before anything
@@ -726,22 +749,7 @@ func TestMigrateDataOrcaRedis(t *testing.T) {
 	const secret = "s3cr3t-redis-Pässword"
 	run := func(args ...string) (string, error) {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		root := newRootCommand()
-		root.SetOut(&out)
-		root.SetErr(&errOut)
-		root.SetArgs(append([]string{"migrate", "data"}, args...))
-		err := root.Execute()
-		all := out.String() + errOut.String()
-		if err != nil {
-			all += err.Error()
-		}
-		for _, pw := range []string{testenv.RedisPassword, secret} {
-			if strings.Contains(all, pw) {
-				t.Errorf("a password was printed: %s", all)
-			}
-		}
-		return out.String(), err
+		return runSpinops(t, []string{testenv.RedisPassword, secret}, append([]string{"migrate", "data"}, args...)...)
 	}
 	args := []string{"--from-redis", oldSrv.URL(0), "--to-redis", newSrv.URL(0)}
 

@@ -30,17 +30,23 @@ package migrate
 //     (orca-sql db/changelog 20180424-initial-schema.yml,
 //     20180510-add-legacy-id-fields.yml).
 //
-// Front50's lists are not read here: an execution of a pipeline config or
-// application Front50 no longer has is counted as waiting although Orca's
-// agent will not reach it (the report says so).
+// With Front50 (the new zone's), its listings are read as the agents read
+// them (GET /pipelines?restricted=false and /strategies for the config ids,
+// GET /v2/applications for the applications, lower cased): an execution of
+// a pipeline config or application Front50 no longer has is out of reach.
+// Without it, such an execution is counted as waiting (the report says so).
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -61,6 +67,81 @@ type OrcaSQLStatus struct {
 	RedisName string
 	DB        *sql.DB // the orca database
 	DBName    string
+	// Front50 is the new zone's Front50 (http://HOST:PORT), or "" not to
+	// read it; User is sent as X-SPINNAKER-USER (with Fiat: one who may
+	// read every application); HTTP defaults to a client with a 30 s
+	// timeout.
+	Front50 string
+	User    string
+	HTTP    *http.Client
+}
+
+// front50Lists is what the agents read of Front50: pipeline and strategy
+// config ids, and application names lower cased.
+type front50Lists struct {
+	configs, apps map[string]bool
+}
+
+// front50 reads the listings the agents read (nil without Front50).
+func (s OrcaSQLStatus) front50(ctx context.Context) (*front50Lists, error) {
+	if s.Front50 == "" {
+		return nil, nil
+	}
+	hc := s.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	get := func(path string) ([]map[string]any, error) {
+		u := strings.TrimSuffix(s.Front50, "/") + path
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reading Front50's %s: %w", path, err)
+		}
+		req.Header.Set("Accept", "application/json")
+		if s.User != "" {
+			req.Header.Set("X-SPINNAKER-USER", s.User)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("reading Front50's %s: %w", path, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			hint := ""
+			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+				hint = " (with Fiat, send a user who may read every application)"
+			}
+			return nil, fmt.Errorf("reading Front50's %s: %s%s: %s", path, resp.Status, hint, strings.TrimSpace(string(b)))
+		}
+		var out []map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return nil, fmt.Errorf("reading Front50's %s: %w", path, err)
+		}
+		return out, nil
+	}
+	l := &front50Lists{configs: map[string]bool{}, apps: map[string]bool{}}
+	for _, path := range []string{"/pipelines?restricted=false", "/strategies"} {
+		items, err := get(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range items {
+			if id, ok := p["id"].(string); ok {
+				l.configs[id] = true
+			}
+		}
+	}
+	apps, err := get("/v2/applications")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range apps {
+		if name, ok := a["name"].(string); ok {
+			l.apps[strings.ToLower(name)] = true
+		}
+	}
+	return l, nil
 }
 
 // OrcaTypeStatus is one execution type's side of an OrcaSQLStatusResult;
@@ -69,8 +150,9 @@ type OrcaTypeStatus struct {
 	InRedis int
 	// Moved: in the SQL database (by id or legacy_id).
 	Moved int
-	// Unfinished: not finished, not in SQL; the agents take them once they
-	// finish.
+	// Unfinished: not finished, not in SQL. The agents take them only once
+	// they finish, which the copy's never do after the final `migrate data`
+	// (their work is in the old Orca's queue): they stay in Redis.
 	Unfinished []string
 	// Waiting: finished, within the agents' reach, not in SQL yet.
 	Waiting []string
@@ -83,11 +165,23 @@ type OrcaTypeStatus struct {
 // OrcaSQLStatusResult is what OrcaSQLStatus.Run found.
 type OrcaSQLStatusResult struct {
 	Pipelines, Orchestrations OrcaTypeStatus
+	// Front50: its listings were read (else executions of deleted pipeline
+	// configs and applications are counted as waiting).
+	Front50 bool
+}
+
+// Waiting is how many finished executions the agents will still move.
+func (r OrcaSQLStatusResult) Waiting() int {
+	return len(r.Pipelines.Waiting) + len(r.Orchestrations.Waiting)
 }
 
 // Done: nothing is left that the agents will still move.
-func (r OrcaSQLStatusResult) Done() bool {
-	return len(r.Pipelines.Waiting)+len(r.Pipelines.Unfinished)+len(r.Orchestrations.Waiting)+len(r.Orchestrations.Unfinished) == 0
+func (r OrcaSQLStatusResult) Done() bool { return r.Waiting() == 0 }
+
+// Staying is how many executions stay in Redis only: unfinished, or out of
+// the agents' reach.
+func (r OrcaSQLStatusResult) Staying() int {
+	return len(r.Pipelines.Unfinished) + len(r.Pipelines.OutOfReach) + len(r.Orchestrations.Unfinished) + len(r.Orchestrations.OutOfReach)
 }
 
 func (r OrcaSQLStatusResult) String() string {
@@ -96,7 +190,7 @@ func (r OrcaSQLStatusResult) String() string {
 		name string
 		s    OrcaTypeStatus
 	}{{"pipelines", r.Pipelines}, {"orchestrations", r.Orchestrations}} {
-		fmt.Fprintf(&b, "%s: %d in Redis, %d moved to SQL, %d finished and waiting for Orca's agent, %d unfinished (moved once they finish), %d out of its reach",
+		fmt.Fprintf(&b, "%s: %d in Redis, %d moved to SQL, %d finished and waiting for Orca's agent, %d unfinished (not moved unless a later copy brings them finished), %d out of its reach",
 			t.name, t.s.InRedis, t.s.Moved, len(t.s.Waiting), len(t.s.Unfinished), len(t.s.OutOfReach))
 		if len(t.s.Reasons) > 0 {
 			var rs []string
@@ -116,6 +210,10 @@ func (r OrcaSQLStatusResult) String() string {
 			fmt.Fprintf(&b, "  out of reach: %s\n", strings.Join(firstN(t.s.OutOfReach, 10), ", "))
 		}
 	}
+	if !r.Front50 {
+		b.WriteString("Front50 was not read (--front50): executions of pipeline configs or applications deleted since are counted as waiting, " +
+			"although Orca's agents never reach them\n")
+	}
 	return b.String()
 }
 
@@ -129,6 +227,11 @@ type orcaExecHead struct {
 // execution into moved, unfinished, waiting or out of reach.
 func (s OrcaSQLStatus) Run(ctx context.Context) (OrcaSQLStatusResult, error) {
 	var res OrcaSQLStatusResult
+	f50, err := s.front50(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Front50 = f50 != nil
 	for _, typ := range []string{"pipeline", "orchestration"} {
 		inSQL, err := s.sqlIDs(ctx, typ)
 		if err != nil {
@@ -138,7 +241,7 @@ func (s OrcaSQLStatus) Run(ctx context.Context) (OrcaSQLStatusResult, error) {
 		if err != nil {
 			return res, err
 		}
-		reach, reasons, err := s.reach(ctx, typ, heads)
+		reach, reasons, err := s.reach(ctx, typ, heads, f50)
 		if err != nil {
 			return res, err
 		}
@@ -242,7 +345,7 @@ func (s OrcaSQLStatus) heads(ctx context.Context, typ string) ([]orcaExecHead, e
 
 // reach says which finished executions the agents take, as they choose
 // them (see the top of the file), and why the others are not.
-func (s OrcaSQLStatus) reach(ctx context.Context, typ string, heads []orcaExecHead) (map[string]bool, map[string]string, error) {
+func (s OrcaSQLStatus) reach(ctx context.Context, typ string, heads []orcaExecHead, f50 *front50Lists) (map[string]bool, map[string]string, error) {
 	reach, why := map[string]bool{}, map[string]string{}
 	status := map[string]string{}
 	groups := map[string]bool{}
@@ -253,12 +356,20 @@ func (s OrcaSQLStatus) reach(ctx context.Context, typ string, heads []orcaExecHe
 				why[h.id] = "without a pipeline config id"
 				continue
 			}
+			if f50 != nil && !f50.configs[h.configID] {
+				why[h.id] = "of a pipeline config Front50 no longer has"
+				continue
+			}
 			groups[h.configID] = true
 			why[h.id] = fmt.Sprintf("not among the %d newest finished of their pipeline config", orcaPipelineMigratorPage)
 			continue
 		}
 		if h.application != strings.ToLower(h.application) {
 			why[h.id] = "of an application whose name is not lower case (the agent looks it up lower cased)"
+			continue
+		}
+		if f50 != nil && !f50.apps[h.application] {
+			why[h.id] = "of an application Front50 no longer has"
 			continue
 		}
 		groups[h.application] = true

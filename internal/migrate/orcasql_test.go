@@ -3,6 +3,8 @@ package migrate
 import (
 	"database/sql"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -52,7 +54,8 @@ func (e orcaSQLEnv) sqlStore(t *testing.T, x migratetest.RedisExecution) {
 // agents will treat them: moved (also under a legacy id), unfinished,
 // waiting, and never reached (a pipeline not among the 50 newest finished
 // of its config or without one; an application whose name is not lower
-// case), and is done only when nothing the agents will move is left.
+// case), and is done only when no finished execution the agents will move
+// is left.
 func TestOrcaSQLStatus(t *testing.T) {
 	env := startOrcaSQLEnv(t)
 	ctx := t.Context()
@@ -148,13 +151,19 @@ func TestOrcaSQLStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Done() || res.Pipelines.Moved != 52 || len(res.Pipelines.OutOfReach) != 4 || res.Orchestrations.Moved != 4 || len(res.Orchestrations.OutOfReach) != 1 {
+	if !res.Done() || res.Pipelines.Moved != 52 || len(res.Pipelines.OutOfReach) != 4 || res.Orchestrations.Moved != 4 ||
+		len(res.Orchestrations.OutOfReach) != 1 || res.Staying() != 5 {
 		t.Fatalf("after the agents' last tick:\n%s", res)
 	}
-	// The running pipeline finished as the newest of cfg-a: it pushed one
-	// more of the old ones out of the agent's page... which it had moved
-	// already, so nothing changes; and a pipeline moved before it fell out
-	// of reach stays moved.
+
+	// An execution the final copy brought unfinished never finishes in the
+	// new installation (its work is in the old queue): it stays in Redis
+	// and does not hold "done" back.
+	stuck := migratetest.RedisExecution{Type: "pipeline", ID: ulid(70), Application: "app", Name: "deploy", PipelineConfigID: "cfg-a", Status: "RUNNING", BuildTime: 1070}
+	env.redisStore(t, stuck)
+	if res, err = env.status.Run(ctx); err != nil || !res.Done() || res.Staying() != 6 || !slices.Equal(res.Pipelines.Unfinished, []string{stuck.ID}) {
+		t.Fatalf("with an unfinished execution left (%v):\n%s", err, res)
+	}
 }
 
 // An application with more than 3,500 finished orchestrations: the agent
@@ -195,5 +204,58 @@ func TestOrcaSQLStatusNotOrcasDatabase(t *testing.T) {
 	_, err := env.status.Run(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "reading Orca's pipelines table in "+env.status.DBName+" (is it the orca database") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// With the new Front50 read as the agents read it: executions of a
+// pipeline config or an application it no longer has are out of reach
+// (the agents iterate Front50's lists), a strategy's are in reach, and the
+// report no longer warns that Front50 was not read. A Front50 that refuses
+// fails the run, naming the listing.
+func TestOrcaSQLStatusFront50(t *testing.T) {
+	env := startOrcaSQLEnv(t)
+	ctx := t.Context()
+	f := migratetest.NewFront50()
+	f.AddApplication("shop")
+	f.AddPipeline("shop", "cfg-live", "deploy", false)
+	f.AddPipeline("shop", "strat-1", "highlander", true)
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	execs := []migratetest.RedisExecution{
+		{Type: "pipeline", ID: "01L00000000000000000000001", Application: "shop", PipelineConfigID: "cfg-live", Status: "SUCCEEDED", BuildTime: 1},
+		{Type: "pipeline", ID: "01L00000000000000000000002", Application: "shop", PipelineConfigID: "strat-1", Status: "SUCCEEDED", BuildTime: 2},
+		{Type: "pipeline", ID: "01L00000000000000000000003", Application: "shop", PipelineConfigID: "cfg-deleted", Status: "SUCCEEDED", BuildTime: 3},
+		{Type: "orchestration", ID: "01L00000000000000000000004", Application: "shop", Status: "SUCCEEDED", BuildTime: 4},
+		{Type: "orchestration", ID: "01L00000000000000000000005", Application: "gone", Status: "SUCCEEDED", BuildTime: 5},
+	}
+	for _, x := range execs {
+		env.redisStore(t, x)
+	}
+	without, err := env.status.Run(ctx)
+	if err != nil || without.Waiting() != 5 || !strings.Contains(without.String(), "Front50 was not read") {
+		t.Fatalf("without Front50 (%v):\n%s", err, without)
+	}
+	st := env.status
+	st.Front50 = srv.URL
+	res, err := st.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Pipelines.Waiting, []string{execs[0].ID, execs[1].ID}) || !slices.Equal(res.Pipelines.OutOfReach, []string{execs[2].ID}) ||
+		res.Pipelines.Reasons["of a pipeline config Front50 no longer has"] != 1 {
+		t.Errorf("pipelines %+v", res.Pipelines)
+	}
+	if !slices.Equal(res.Orchestrations.Waiting, []string{execs[3].ID}) || !slices.Equal(res.Orchestrations.OutOfReach, []string{execs[4].ID}) ||
+		res.Orchestrations.Reasons["of an application Front50 no longer has"] != 1 || strings.Contains(res.String(), "Front50 was not read") {
+		t.Errorf("orchestrations %+v\n%s", res.Orchestrations, res)
+	}
+
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"Forbidden","message":"Access denied"}`, http.StatusForbidden)
+	}))
+	defer refusing.Close()
+	st.Front50 = refusing.URL
+	if _, err := st.Run(ctx); err == nil || !strings.Contains(err.Error(), "reading Front50's /pipelines?restricted=false: 403 Forbidden (with Fiat, send a user who may read every application)") {
+		t.Errorf("a refusing Front50: %v", err)
 	}
 }

@@ -35,7 +35,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,12 +270,11 @@ func (q *OrcaQueue) Front50() http.Handler {
 			return
 		}
 		q.mu.Lock()
-		var out []map[string]any
+		apps := map[string]bool{}
 		for app := range q.apps {
-			out = append(out, map[string]any{"name": strings.ToUpper(strings.TrimSpace(app)), "email": "team@example.com"})
+			apps[app] = true
 		}
 		q.mu.Unlock()
-		sort.Slice(out, func(i, j int) bool { return out[i]["name"].(string) < out[j]["name"].(string) })
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, applicationsV2(apps))
 	})
 }

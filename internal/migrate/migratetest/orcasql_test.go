@@ -51,3 +51,33 @@ func TestSQLExecutionLegacyIDs(t *testing.T) {
 		t.Fatalf("pipeline's legacy_id %v %v", pl, err)
 	}
 }
+
+// The stand-in's Front50 listings: applications sorted, upper case;
+// every pipeline config and every strategy; anything else 404.
+func TestFront50Listings(t *testing.T) {
+	f := NewFront50()
+	f.AddApplication("shop")
+	f.AddApplication("Billing")
+	f.AddPipeline("shop", "cfg-1", "deploy", false)
+	f.AddPipeline("billing", "cfg-2", "release", false)
+	f.AddPipeline("shop", "strat-1", "highlander", true)
+	url := httptestServer(t, f)
+	var apps, pipelines, strategies []map[string]any
+	for _, c := range []struct {
+		path string
+		v    *[]map[string]any
+	}{{"/v2/applications", &apps}, {"/pipelines?restricted=false", &pipelines}, {"/strategies", &strategies}} {
+		if code := standInCall(t, "GET", url+c.path, "", c.v); code != 200 {
+			t.Fatalf("%s: %d", c.path, code)
+		}
+	}
+	if len(apps) != 2 || apps[0]["name"] != "BILLING" || apps[1]["name"] != "SHOP" {
+		t.Errorf("applications %v", apps)
+	}
+	if len(pipelines) != 2 || pipelines[0]["id"] != "cfg-1" || pipelines[1]["id"] != "cfg-2" || len(strategies) != 1 || strategies[0]["id"] != "strat-1" {
+		t.Errorf("pipelines %v, strategies %v", pipelines, strategies)
+	}
+	if code := standInCall(t, "GET", url+"/pipelines/cfg-1/history", "", nil); code != 404 {
+		t.Errorf("another path: %d", code)
+	}
+}
