@@ -20,7 +20,11 @@ package migrate
 //     and pageSize 3500: SMEMBERS orchestration:app:<application> in the
 //     order Redis answers, only COMPLETED ones, the first 3500; then the
 //     not yet moved ones oldest first, 1000 per tick. An application with
-//     more than 3500 finished orchestrations keeps the rest in Redis.
+//     more than 3500 finished orchestrations keeps the rest in Redis. How
+//     many is exact; which ones follows the order Jedis hands Orca the
+//     members in, taken here as Redis's own (Jedis's smembers keeps it in
+//     the 2.x/3.x line, SetFromList; the Jedis version Orca runs with
+//     comes from kork and was not checked).
 //   - COMPLETED is CANCELED, SUCCEEDED, STOPPED, SKIPPED, TERMINAL,
 //     FAILED_CONTINUE (orca-api ExecutionStatus.java): running, paused or
 //     buffered executions are moved once they finish.
