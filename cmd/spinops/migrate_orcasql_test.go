@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
@@ -20,16 +19,8 @@ import (
 func TestMigrateOrcaStatus(t *testing.T) {
 	r := testenv.StartRedis(t)
 	srv := testenv.StartMariaDB(t)
-	dbName := srv.Database(t)
-	db, err := sql.Open("mysql", srv.DSN(dbName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, dbName := migratetest.OrcaSQLDatabase(t, srv)
 	ctx := t.Context()
-	if err := migratetest.OrcaSQLTables(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	rc := r.Client(t, 0)
 	var execs []migratetest.RedisExecution
 	for i := range 3 {

@@ -236,7 +236,7 @@ func (s OrcaSQLStatus) Run(ctx context.Context) (OrcaSQLStatusResult, error) {
 		return res, err
 	}
 	res.Front50 = f50 != nil
-	for _, typ := range []string{"pipeline", "orchestration"} {
+	for _, typ := range orcaExecutionTypes {
 		inSQL, err := s.sqlIDs(ctx, typ)
 		if err != nil {
 			return res, err

@@ -23,16 +23,7 @@ type orcaSQLEnv struct {
 func startOrcaSQLEnv(t *testing.T) orcaSQLEnv {
 	t.Helper()
 	r := testenv.StartRedis(t)
-	srv := testenv.SharedMariaDB(t)
-	name := srv.Database(t)
-	db, err := sql.Open("mysql", srv.DSN(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := migratetest.OrcaSQLTables(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
+	db, name := migratetest.OrcaSQLDatabase(t, testenv.SharedMariaDB(t))
 	return orcaSQLEnv{status: OrcaSQLStatus{Redis: r.Client(t, 0), RedisName: r.URL(0), DB: db, DBName: name}, db: db}
 }
 

@@ -106,7 +106,7 @@ type SQL struct {
 	// holds it under KeySQLPassword.
 	PasswordSecret *SecretRef `json:"passwordSecret,omitempty"`
 	// OrcaExecutionsFromRedis turns on Orca's own move of executions from
-	// Redis to SQL (OrcaRedisToSQL) beside Databases["orca"].
+	// Redis to SQL (orcaFromRedisProfile) beside Databases["orca"].
 	OrcaExecutionsFromRedis bool `json:"orcaExecutionsFromRedis,omitempty"`
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -373,7 +374,7 @@ func renderPersistence(config map[string]any, p *Persistence, secretName string)
 	return nil
 }
 
-// OrcaRedisToSQL is the part of Orca's profile that makes it move its
+// orcaFromRedisProfile is the part of Orca's profile that makes it move its
 // executions from Redis to SQL itself, as Orca's own guide does it
 // (spinnaker.io docs/guides/operator/orca-redis-to-sql; spinnaker/orca
 // 2fdb327a9):
@@ -392,7 +393,7 @@ func renderPersistence(config map[string]any, p *Persistence, secretName string)
 //     finished executions from the previous repository into the primary,
 //     every intervalMs (Orca's default, one hour). They run in the zone's
 //     Orca itself (the guide's separate migration cluster is optional).
-func OrcaRedisToSQL() map[string]any {
+func orcaFromRedisProfile() map[string]any {
 	return map[string]any{
 		"executionRepository": map[string]any{
 			"sql":   map[string]any{"enabled": true},
@@ -439,12 +440,11 @@ func renderSQL(profiles map[string]any, sql *SQL, z *Zone, secretName string) {
 		p := map[string]any{"sql": pool(sql.Endpoint, db)}
 		switch s {
 		case "orca":
-			p["executionRepository"] = map[string]any{"sql": map[string]any{"enabled": true}, "redis": map[string]any{"enabled": false}}
 			p["monitor"] = map[string]any{"activeExecutions": map[string]any{"redis": false}}
 			if sql.OrcaExecutionsFromRedis {
-				for k, v := range OrcaRedisToSQL() {
-					p[k] = v
-				}
+				maps.Copy(p, orcaFromRedisProfile())
+			} else {
+				p["executionRepository"] = map[string]any{"sql": map[string]any{"enabled": true}, "redis": map[string]any{"enabled": false}}
 			}
 		case "front50":
 			p["spinnaker"] = map[string]any{"s3": map[string]any{"enabled": false}, "gcs": map[string]any{"enabled": false}}

@@ -23,8 +23,29 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"testing"
 	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
+
+// OrcaSQLDatabase is a new database on srv with Orca's execution tables,
+// open, and its name; closed and dropped when t ends.
+func OrcaSQLDatabase(t testing.TB, srv *testenv.MariaDB) (*sql.DB, string) {
+	t.Helper()
+	name := srv.Database(t)
+	db, err := sql.Open("mysql", srv.DSN(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := OrcaSQLTables(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	return db, name
+}
 
 // OrcaSQLTables creates Orca's execution tables in db.
 func OrcaSQLTables(ctx context.Context, db *sql.DB) error {

@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"testing"
 
-	_ "github.com/go-sql-driver/mysql"
-
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
@@ -13,16 +11,8 @@ import (
 // NULL; another id gets a ULID and is kept in legacy_id, and storing it
 // again finds the same row (mapLegacyId) instead of adding one.
 func TestSQLExecutionLegacyIDs(t *testing.T) {
-	srv := testenv.SharedMariaDB(t)
-	db, err := sql.Open("mysql", srv.DSN(srv.Database(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ := OrcaSQLDatabase(t, testenv.SharedMariaDB(t))
 	ctx := t.Context()
-	if err := OrcaSQLTables(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	ulid := NewULID(1_700_000_000_000)
 	if !IsULID(ulid) || IsULID("2f1c7a0e-1d7b-4b3e-9c52-6d6f0f8e7a11") || IsULID("8ZZZZZZZZZZZZZZZZZZZZZZZZZ") || IsULID("01ARZ3NDEKTSV4RRFFQ69G5FAU") {
 		t.Fatalf("IsULID: %s", ulid)
