@@ -122,6 +122,19 @@ func (r *Ring) Sum(now time.Time, w time.Duration) Counts {
 	return out
 }
 
+// Since is the total of the buckets from the one holding since up to and
+// including now's. Unlike Sum, whose window is counted back from now in
+// whole buckets, it keeps the bucket in which since falls, however little
+// of it lies after since: a check recorded a moment after since counts
+// even when now is already in the next bucket. (The price is that checks
+// made earlier in since's bucket count too: the ring knows no finer time.)
+func (r *Ring) Since(since, now time.Time) Counts {
+	if now.Before(since) {
+		return Counts{}
+	}
+	return r.Sum(now, time.Duration(r.index(now)-r.index(since)+1)*r.width)
+}
+
 const ringVersion = "spinops.monitor.ring/v1"
 
 // MarshalText encodes the ring compactly: a header, then the buckets from

@@ -43,6 +43,30 @@ func TestRingSumsExactWindows(t *testing.T) {
 	}
 }
 
+// TestRingSinceKeepsTheFirstBucket: what was measured since a moment
+// includes the bucket that moment falls in, even when now is already in the
+// next bucket and less than a bucket's width has passed (a window counted
+// back from now would hold only now's bucket and miss the check).
+func TestRingSinceKeepsTheFirstBucket(t *testing.T) {
+	r := NewRing(time.Minute, 60)
+	since := t0.Add(56 * time.Second)
+	r.Add(since.Add(2*time.Second), Counts{Bad: 1}) // 00:58, the bucket of since
+	r.Add(t0.Add(-time.Second), Counts{Good: 7})    // 23:59:59, the bucket before
+	now := t0.Add(61 * time.Second)                 // 5 s after since, next bucket
+	if got, want := r.Since(since, now), (Counts{Bad: 1}); got != want {
+		t.Fatalf("Since(%s, %s) = %+v, want %+v", since, now, got, want)
+	}
+	if got, want := r.Since(since, since), (Counts{Bad: 1}); got != want {
+		t.Fatalf("Since(since, since) = %+v, want %+v", got, want)
+	}
+	if got := r.Since(now, since); got != (Counts{}) {
+		t.Fatalf("Since with now before since = %+v, want nothing", got)
+	}
+	if got, want := r.Since(t0.Add(-time.Hour), now), (Counts{Good: 7, Bad: 1}); got != want {
+		t.Fatalf("Since an hour ago = %+v, want %+v", got, want)
+	}
+}
+
 func TestRingForgetsWhatFallsOut(t *testing.T) {
 	r := NewRing(time.Second, 10)
 	for i := range 10 {

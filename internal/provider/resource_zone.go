@@ -541,7 +541,7 @@ func monitoredAvailability(c *kube.Client) spinnaker.AvailabilityReader {
 		if err != nil || st == nil || st.Ring == nil {
 			return spinnaker.Measured{}, false, err
 		}
-		cnt := st.Ring.Sum(now, now.Sub(since))
+		cnt := st.Ring.Since(since, now)
 		return spinnaker.Measured{Good: cnt.Good, Bad: cnt.Bad}, true, nil
 	}
 }
