@@ -153,15 +153,41 @@ func (c *Client) WaitForDeleted(ctx context.Context, gvk schema.GroupVersionKind
 		if obj.GetDeletionTimestamp() == nil {
 			return false, "the object still exists and is not being deleted", nil
 		}
+		progress := "the object is being deleted"
 		if f := obj.GetFinalizers(); len(f) > 0 {
-			return false, fmt.Sprintf("the object is being deleted; finalizers left: %s", strings.Join(f, ", ")), nil
+			progress += "; finalizers left: " + strings.Join(f, ", ")
 		}
-		return false, "the object is being deleted", nil
+		return false, progress + terminatingCondition(obj), nil
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for %s to be deleted: %w", Describe(ref), err)
 	}
 	return nil
+}
+
+// terminatingCondition is what an object being deleted says of its own
+// deletion, when it says anything: kube-apiserver's CRD finalizer sets the
+// condition Terminating on a CustomResourceDefinition while it deletes the
+// custom resources (InstanceDeletionInProgress, or InstanceDeletionCheck /
+// InstanceDeletionFailed with the reason it is stuck, such as a resource
+// that keeps its own finalizer).
+func terminatingCondition(obj *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, cond := range conds {
+		m, _ := cond.(map[string]any)
+		if m["type"] != "Terminating" || m["status"] != "True" {
+			continue
+		}
+		out := "; Terminating"
+		if r, _ := m["reason"].(string); r != "" {
+			out += " (" + r + ")"
+		}
+		if msg, _ := m["message"].(string); msg != "" {
+			out += ": " + msg
+		}
+		return out
+	}
+	return ""
 }
 
 // CRDEstablished reports whether a CustomResourceDefinition's status has

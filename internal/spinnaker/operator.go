@@ -49,7 +49,10 @@ func InstallCRDs(ctx context.Context, c *kube.Client, timeout time.Duration) err
 		cur, err := c.Get(ctx, crdGVK, "", crd.GetName())
 		if err == nil && cur.GetDeletionTimestamp() != nil {
 			if err := c.WaitForDeleted(ctx, crdGVK, "", crd.GetName(), timeout); err != nil {
-				return fmt.Errorf("waiting for the CustomResourceDefinition %s being deleted to go before installing it again: %w", crd.GetName(), err)
+				return fmt.Errorf("waiting for the CustomResourceDefinition %s being deleted to go before installing it again: %w. "+
+					"kube-apiserver deletes every custom resource of the kind first: one that keeps a finalizer no controller removes holds it "+
+					"(kubectl get %s -A -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,FINALIZERS:.metadata.finalizers); retry once it is gone",
+					crd.GetName(), err, crd.GetName())
 			}
 		}
 		if _, err := c.Apply(ctx, crd); err != nil {

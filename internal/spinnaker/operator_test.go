@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
@@ -55,7 +56,7 @@ func itoa(n int) string {
 // exists) fails the destroy.
 func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 	c := testenv.StartCluster(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	client, err := kube.NewClient(c.RESTConfig())
 	if err != nil {
@@ -142,6 +143,37 @@ func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 	if removed, err := spinnaker.RemoveOperator(ctx, client, settings); err != nil || !removed {
 		t.Fatalf("with no SpinnakerService left: RemoveOperator = %v, %v; want the CRDs removed", removed, err)
 	}
+
+	// Installing the CRDs while the old ones are still being deleted waits
+	// for them to go; when a SpinnakerService's own finalizer holds that
+	// deletion, the error says so with kube-apiserver's Terminating
+	// condition, not only that time ran out.
+	if err := spinnaker.InstallCRDs(ctx, client, time.Minute); err != nil {
+		t.Fatalf("installing the CRDs again after they were removed: %v", err)
+	}
+	held := theirs.DeepCopy()
+	held.SetFinalizers([]string{"test.spinops.io/hold"})
+	if _, err := client.Apply(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	if err := spinnaker.UninstallOperator(ctx, client, settings, true); err != nil {
+		t.Fatal(err)
+	}
+	err = spinnaker.InstallCRDs(ctx, client, 15*time.Second)
+	for _, want := range []string{"CustomResourceDefinition spinnakerservices.spinnaker.io being deleted", "customresourcecleanup.apiextensions.k8s.io", "Terminating (InstanceDeletion"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("installing the CRDs while a SpinnakerService's finalizer holds the old one: err = %v, want it to say %q", err, want)
+		}
+	}
+	release := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"finalizers": nil}}}
+	patch, _ := release.MarshalJSON()
+	if _, err := client.Dynamic.Resource(spinnaker.SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).Namespace("theirs").
+		Patch(ctx, "spinnaker", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("removing the finalizer: %v", err)
+	}
+	if err := spinnaker.InstallCRDs(ctx, client, 2*time.Minute); err != nil {
+		t.Fatalf("installing the CRDs once the finalizer was removed: %v", err)
+	}
 }
 
 // TestCheckOperatorConflicts is issue 12 point 10: a second operator that
@@ -150,7 +182,7 @@ func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 // configuration), whoever installed the first.
 func TestCheckOperatorConflicts(t *testing.T) {
 	c := testenv.StartCluster(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 7*time.Minute)
 	defer cancel()
 	client, err := kube.NewClient(c.RESTConfig())
 	if err != nil {
@@ -176,6 +208,19 @@ func TestCheckOperatorConflicts(t *testing.T) {
 	// Two basic-mode operators, each in its own namespace, do not meet.
 	if _, err := spinnaker.RemoveOperator(ctx, client, testOperator("first", true)); err != nil {
 		t.Fatal(err)
+	}
+	// What follows is about conflicts, not about how fast kube-apiserver
+	// deletes a CRD: under a loaded CI run its CRD finalizer, which backs
+	// off exponentially after errors, once took over two minutes (past the
+	// 2 minutes InstallCRDs waits). Let the old CRDs go first.
+	crds, err := spinnaker.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, crd := range crds {
+		if err := client.WaitForDeleted(ctx, crd.GroupVersionKind(), "", crd.GetName(), 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := spinnaker.EnsureOperator(ctx, client, testOperator("first", false), false, time.Minute); err != nil {
 		t.Fatal(err)
