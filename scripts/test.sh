@@ -335,10 +335,14 @@ bg tofu-tests 0 go_test_tofu
 # test, in $shards processes at once (each test binary starts its own shared
 # services, so the shards share no cluster, database or moto), dealt
 # round-robin from the sorted test names so the slow families
-# (TestAccAgentAccount_*, ...) spread over the shards. Default 1: with 3, in
-# a cold run at load 22, TestAccZone_promotionDemandsSandboxHealth failed
-# (its monitor had not measured the sandbox after the upgrade); the tests'
-# waits must be made load-proof before more shards are the default.
+# (TestAccAgentAccount_*, ...) spread over the shards. Default 1. (With 3,
+# a cold run once failed TestAccZone_promotionDemandsSandboxHealth; the
+# cause was the promotion gate's reading of the monitor's ring across a
+# minute boundary, fixed in session 31, not the load.) More shards do not
+# pay on 2 cores, where the run is CPU-bound: the same commit warm took
+# 1,670 s / 2,986 CPU-s with 1 shard and 1,629 s / 3,011 CPU-s with 2 (the
+# two shards 996 CPU-s against one's 787; the module tests became the last
+# lane instead).
 provider_pkg=$mod/internal/provider
 shards=${SPINOPS_PROVIDER_SHARDS:-1}
 mapfile -t provider_tests < <(sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' internal/provider/*_test.go | sort)
