@@ -172,32 +172,34 @@ func (c *Client) WaitForDeleted(ctx context.Context, gvk schema.GroupVersionKind
 // InstanceDeletionFailed with the reason it is stuck, such as a resource
 // that keeps its own finalizer).
 func terminatingCondition(obj *unstructured.Unstructured) string {
+	m := trueCondition(obj, "Terminating")
+	if m == nil {
+		return ""
+	}
+	out := "; Terminating"
+	if r, _ := m["reason"].(string); r != "" {
+		out += " (" + r + ")"
+	}
+	if msg, _ := m["message"].(string); msg != "" {
+		out += ": " + msg
+	}
+	return out
+}
+
+// trueCondition is the status condition of type typ with status True, or
+// nil.
+func trueCondition(obj *unstructured.Unstructured, typ string) map[string]any {
 	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 	for _, cond := range conds {
-		m, _ := cond.(map[string]any)
-		if m["type"] != "Terminating" || m["status"] != "True" {
-			continue
+		if m, _ := cond.(map[string]any); m["type"] == typ && m["status"] == "True" {
+			return m
 		}
-		out := "; Terminating"
-		if r, _ := m["reason"].(string); r != "" {
-			out += " (" + r + ")"
-		}
-		if msg, _ := m["message"].(string); msg != "" {
-			out += ": " + msg
-		}
-		return out
 	}
-	return ""
+	return nil
 }
 
 // CRDEstablished reports whether a CustomResourceDefinition's status has
 // the condition Established=True (the API server serves its kind).
 func CRDEstablished(crd *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, cond := range conds {
-		if m, _ := cond.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
+	return trueCondition(crd, "Established") != nil
 }
