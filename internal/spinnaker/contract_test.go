@@ -24,6 +24,25 @@ func TestOperatorObjects_podsCarryTheWebhookSelectorLabel(t *testing.T) {
 		if labels["name"] != "spinnaker-operator" {
 			t.Errorf("cluster_wide=%v: pod labels %v lack name: spinnaker-operator, so the webhook Service has no endpoints", wide, labels)
 		}
+		// Port names are unique in the pod (kube-apiserver warns of a
+		// duplicate on every apply), and the webhook's port is where the
+		// operator's webhook Service sends it (9876, by number).
+		containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+		seen := map[string]string{}
+		for _, c := range containers {
+			c := c.(map[string]any)
+			ports, _, _ := unstructured.NestedSlice(c, "ports")
+			for _, p := range ports {
+				name, _ := p.(map[string]any)["name"].(string)
+				if other, dup := seen[name]; dup {
+					t.Errorf("cluster_wide=%v: port name %q in containers %s and %s", wide, name, other, c["name"])
+				}
+				seen[name] = c["name"].(string)
+			}
+		}
+		if _, ok := seen["halyard"]; !ok || (wide && seen["http"] != "spinnaker-operator") {
+			t.Errorf("cluster_wide=%v: ports by name %v, want halyard's, and the webhook's http on spinnaker-operator when cluster-wide", wide, seen)
+		}
 		sel, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "selector", "matchLabels")
 		for k, v := range sel {
 			if labels[k] != v {
