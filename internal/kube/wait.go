@@ -172,7 +172,7 @@ func (c *Client) WaitForDeleted(ctx context.Context, gvk schema.GroupVersionKind
 // InstanceDeletionFailed with the reason it is stuck, such as a resource
 // that keeps its own finalizer).
 func terminatingCondition(obj *unstructured.Unstructured) string {
-	m := trueCondition(obj, "Terminating")
+	m := TrueCondition(obj, "Terminating")
 	if m == nil {
 		return ""
 	}
@@ -186,9 +186,9 @@ func terminatingCondition(obj *unstructured.Unstructured) string {
 	return out
 }
 
-// trueCondition is the status condition of type typ with status True, or
+// TrueCondition is the status condition of type typ with status True, or
 // nil.
-func trueCondition(obj *unstructured.Unstructured, typ string) map[string]any {
+func TrueCondition(obj *unstructured.Unstructured, typ string) map[string]any {
 	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 	for _, cond := range conds {
 		if m, _ := cond.(map[string]any); m["type"] == typ && m["status"] == "True" {
@@ -201,5 +201,5 @@ func trueCondition(obj *unstructured.Unstructured, typ string) map[string]any {
 // CRDEstablished reports whether a CustomResourceDefinition's status has
 // the condition Established=True (the API server serves its kind).
 func CRDEstablished(crd *unstructured.Unstructured) bool {
-	return trueCondition(crd, "Established") != nil
+	return TrueCondition(crd, "Established") != nil
 }

@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -165,19 +164,16 @@ func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 	}
 	// Once the finalizer has started on it (the condition is set), a wait
 	// that runs out must report it.
-	crdGVK := schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+	crds, err := spinnaker.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := kube.WaitFor(ctx, 200*time.Millisecond, 3*time.Minute, func(ctx context.Context) (bool, string, error) {
-		crd, err := client.Get(ctx, crdGVK, "", "spinnakerservices.spinnaker.io")
-		if err != nil {
-			return false, "", err
+		crd, err := client.Get(ctx, crds[0].GroupVersionKind(), "", "spinnakerservices.spinnaker.io")
+		if err != nil || kube.TrueCondition(crd, "Terminating") == nil {
+			return false, "no Terminating condition yet", err
 		}
-		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-		for _, c := range conds {
-			if m, _ := c.(map[string]any); m["type"] == "Terminating" && m["status"] == "True" {
-				return true, "", nil
-			}
-		}
-		return false, "no Terminating condition yet", nil
+		return true, "", nil
 	}); err != nil {
 		t.Fatalf("kube-apiserver's CRD finalizer did not start on the deleted CRD: %v", err)
 	}
