@@ -407,10 +407,24 @@ func (m stateModule) collect(out map[string]map[string]any) {
 // rebuilt provider of the same version is not taken from the cache (there
 // is no lock file to notice), and so scripts/test-modules.sh, which keeps
 // only its own key's directory under ~/.cache/spinops/terraform-plugins,
-// cannot remove it while a test runs. Other keys' directories (stale
-// builds) are removed.
+// cannot remove it while a test runs.
+//
+// The key is read once per test process: the tests run in parallel, and a
+// provider rebuilt into the same mirror meanwhile (scripts/test-modules.sh
+// of one directory, run beside the suite, builds spinops's into it) would
+// otherwise give the tests that start later another key than the earlier
+// ones. Other keys' directories are removed only when no run has used them
+// for a day (each run marks its own), as scripts/test-modules.sh does: a
+// test that removed every other key's directory once deleted the providers
+// under the other tests of its own run ("could not read package
+// directory", 2026-12-05).
 func pluginCache(t *testing.T, mirror string) string {
 	t.Helper()
+	pluginCaches.Lock()
+	defer pluginCaches.Unlock()
+	if dir, ok := pluginCaches.dirs[mirror]; ok {
+		return dir
+	}
 	var files []string
 	root := filepath.Join(mirror, "registry.terraform.io")
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
@@ -432,20 +446,40 @@ func pluginCache(t *testing.T, mirror string) string {
 	sum := sha256.Sum256([]byte(strings.Join(files, "\n")))
 	base := filepath.Join(repo(t), ".testenv", "terraform-plugins")
 	dir := filepath.Join(base, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("making the plugin cache %s: %v", dir, err)
+	}
+	now := time.Now()
+	if err := os.Chtimes(dir, now, now); err != nil {
+		t.Fatalf("marking the plugin cache %s as used: %v", dir, err)
+	}
 	if old, err := os.ReadDir(base); err == nil {
 		for _, e := range old {
-			if p := filepath.Join(base, e.Name()); p != dir {
-				if err := os.RemoveAll(p); err != nil {
-					t.Logf("removing the stale plugin cache %s: %v", p, err)
-				}
+			p := filepath.Join(base, e.Name())
+			info, err := e.Info()
+			if p == dir || err != nil || now.Sub(info.ModTime()) < staleAfter {
+				continue
+			}
+			if err := os.RemoveAll(p); err != nil {
+				t.Logf("removing the stale plugin cache %s: %v", p, err)
 			}
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if pluginCaches.dirs == nil {
+		pluginCaches.dirs = map[string]string{}
 	}
+	pluginCaches.dirs[mirror] = dir
 	return dir
 }
+
+// pluginCaches holds each mirror's plugin cache for this test process.
+var pluginCaches struct {
+	sync.Mutex
+	dirs map[string]string
+}
+
+// staleAfter: a plugin cache no run has used for this long is removed.
+const staleAfter = 24 * time.Hour
 
 // copyModule copies the module's files from src to dst and, for each
 // resource in ignore, writes moto_override.tf adding the named attributes
