@@ -1,9 +1,43 @@
 # The whole stack plans as one: every module's inputs come from another
 # module's outputs, and nothing is created (mock providers).
 
-mock_provider "google" {}
+mock_provider "google" {
+  # Values the modules' and the provider's validations accept, for the run
+  # that applies and for plans under OpenTofu, whose mocks give computed
+  # attributes made-up values already at plan (Terraform leaves them unknown
+  # there and uses these defaults only at apply).
+  mock_resource "google_compute_network" {
+    defaults = {
+      id = "projects/example-spinnaker/global/networks/spinnaker"
+    }
+  }
 
-mock_provider "spinops" {}
+  # Memorystore's address, which the stack's Redis endpoint is built from
+  # (run "with_ha_spinnaker_uses_memorystore_standard_ha").
+  mock_resource "google_redis_instance" {
+    defaults = {
+      host = "10.60.200.4"
+      port = 6379
+    }
+  }
+
+  mock_resource "google_service_account" {
+    defaults = {
+      name  = "projects/example-spinnaker/serviceAccounts/spinnaker-mock@example-spinnaker.iam.gserviceaccount.com"
+      email = "spinnaker-mock@example-spinnaker.iam.gserviceaccount.com"
+    }
+  }
+}
+
+mock_provider "spinops" {
+  # The installation's id is a namespace: the control cluster's agent
+  # account leaves it out by name, and the provider validates the names.
+  mock_resource "spinops_managed_spinnaker" {
+    defaults = {
+      id = "spinops-system"
+    }
+  }
+}
 
 mock_provider "spinops" {
   alias = "fleet"
@@ -251,14 +285,29 @@ run "account_names_are_unique_at_the_bridge" {
   expect_failures = [var.target_clusters]
 }
 
-run "with_ha_spinnaker_uses_memorystore_standard_ha" {
+run "without_ha_the_operator_runs_redis" {
   command = plan
 
-  override_resource {
-    target          = module.redis[0].google_redis_instance.this
-    override_during = plan
-    values          = { host = "10.60.200.4", port = 6379 }
+  variables {
+    ha = false
   }
+
+  assert {
+    condition     = length(module.redis) == 0 && module.platform.managed_spinnaker.redis_endpoint == null
+    error_message = "Without ha there is no Memorystore and the installation keeps the in-cluster Redis."
+  }
+}
+
+# An apply (with mock providers it creates nothing): Memorystore's address
+# is computed. This run was a plan with an override_resource of
+# module.redis[0].google_redis_instance.this and override_during = plan,
+# both of which tofu refuses (override_during is Terraform-only, and a
+# target may not name a module instance), while terraform does not match
+# the instance without its key: the address now comes from the
+# google_redis_instance defaults above, which both use at apply. Last, so
+# that the plans above start from an empty state, as before.
+run "with_ha_spinnaker_uses_memorystore_standard_ha" {
+  command = apply
 
   assert {
     condition     = module.redis[0].tier == "STANDARD_HA"
@@ -278,18 +327,5 @@ run "with_ha_spinnaker_uses_memorystore_standard_ha" {
   assert {
     condition     = length(module.redis[0].firewall_rule_names) == 2
     error_message = "Redis is reached only from the GKE nodes (an allow and a deny rule)."
-  }
-}
-
-run "without_ha_the_operator_runs_redis" {
-  command = plan
-
-  variables {
-    ha = false
-  }
-
-  assert {
-    condition     = length(module.redis) == 0 && module.platform.managed_spinnaker.redis_endpoint == null
-    error_message = "Without ha there is no Memorystore and the installation keeps the in-cluster Redis."
   }
 }

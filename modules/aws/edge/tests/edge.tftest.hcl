@@ -1,5 +1,35 @@
 mock_provider "aws" {
-  # Runs that apply need ARNs the provider's own validation accepts.
+  # Runs that apply need ARNs the provider's own validation accepts, and so
+  # do plans under OpenTofu, whose mocks give computed attributes values
+  # already at plan (Terraform leaves them unknown there and uses these
+  # defaults only at apply): the listeners and rules validate the target
+  # group, listener and certificate ARNs they are given.
+  #
+  # One certificate whose validation options cover the three names, so
+  # that each validation record finds its name, type and value (tofu's
+  # made-up default is an empty set).
+  mock_resource "aws_acm_certificate" {
+    defaults = {
+      arn = "arn:aws:acm:eu-west-1:123456789012:certificate/mock"
+      domain_validation_options = [
+        { domain_name = "spinnaker.example.com", resource_record_name = "_a.spinnaker.example.com.", resource_record_type = "CNAME", resource_record_value = "_a.acm-validations.aws." },
+        { domain_name = "api.spinnaker.example.com", resource_record_name = "_b.api.spinnaker.example.com.", resource_record_type = "CNAME", resource_record_value = "_b.acm-validations.aws." },
+        { domain_name = "x509.spinnaker.example.com", resource_record_name = "_c.x509.spinnaker.example.com.", resource_record_type = "CNAME", resource_record_value = "_c.acm-validations.aws." },
+      ]
+    }
+  }
+  # Every target group gets this ARN: the runs that check which target
+  # group something names override each one with an ARN of its own.
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-tg/1a2b3c"
+    }
+  }
+  mock_resource "aws_lb_listener" {
+    defaults = {
+      arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/spin-alb/1a2b3c/4d5e6f"
+    }
+  }
   mock_resource "aws_wafv2_web_acl" {
     defaults = {
       arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/spin-spinnaker/1a2b3c"
@@ -171,12 +201,9 @@ run "records_point_at_the_right_load_balancer" {
     values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate-x509/5" }
   }
 
-  override_resource {
-    target = aws_acm_certificate_validation.this
-    values = {
-      certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"
-    }
-  }
+  # aws_acm_certificate_validation is not overridden: its certificate_arn
+  # is configured (the certificate's, above), and tofu refuses an override
+  # of a configured value.
 
   assert {
     condition     = aws_route53_record.this["deck"].alias[0].name == aws_lb.this.dns_name && aws_route53_record.this["gate"].alias[0].name == aws_lb.this.dns_name
@@ -615,6 +642,23 @@ run "target_group_bindings_name_the_zone_services" {
     target_group_bindings = { namespace = "spinnaker-green" }
   }
 
+  # ARNs of their own (the mock gives every target group the same one), so
+  # that each binding can only match by naming its own target group.
+  override_resource {
+    target = aws_lb_target_group.deck
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-deck/3" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.gate
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate/4" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.gate_x509
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate-x509/5" }
+  }
+
   assert {
     condition = [for b in output.target_group_bindings : [b.kind, b.metadata.namespace, b.spec.serviceRef.name, tostring(b.spec.serviceRef.port), b.spec.targetType]] == [
       ["TargetGroupBinding", "spinnaker-green", "spin-deck", "9000", "ip"],
@@ -639,6 +683,23 @@ run "target_group_bindings_x509_when_its_service_is_named" {
 
   variables {
     target_group_bindings = { namespace = "spinnaker-green", gate_x509 = { service = "green-gate-x509", port = 8085 } }
+  }
+
+  # ARNs of their own (the mock gives every target group the same one), so
+  # that each binding can only match by naming its own target group.
+  override_resource {
+    target = aws_lb_target_group.deck
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-deck/3" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.gate
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate/4" }
+  }
+
+  override_resource {
+    target = aws_lb_target_group.gate_x509
+    values = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/spin-gate-x509/5" }
   }
 
   assert {

@@ -6,6 +6,15 @@ mock_provider "aws" {
     }
   }
 
+  # The OIDC provider takes the cluster's issuer: OpenTofu's mock makes
+  # identity an empty list already at plan (Terraform leaves it unknown
+  # until apply), which the provider's url cannot index.
+  mock_resource "aws_eks_cluster" {
+    defaults = {
+      identity = [{ oidc = [{ issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/MOCK" }] }]
+    }
+  }
+
   mock_resource "aws_launch_template" {
     defaults = {
       id = "lt-0123456789abcdef0"

@@ -110,48 +110,6 @@ run "readers_spread_over_the_azs" {
   }
 }
 
-run "endpoints_are_outputs" {
-  command = plan
-
-  override_resource {
-    target          = aws_rds_cluster_parameter_group.this
-    override_during = plan
-    values          = { name = "spin-20260101000000000000000001" }
-  }
-
-  override_resource {
-    target          = aws_db_parameter_group.this
-    override_during = plan
-    values          = { name = "spin-20260101000000000000000002" }
-  }
-
-  override_resource {
-    target          = aws_rds_cluster.this
-    override_during = plan
-    values = {
-      endpoint           = "spin.cluster-abc.eu-west-1.rds.amazonaws.com"
-      reader_endpoint    = "spin.cluster-ro-abc.eu-west-1.rds.amazonaws.com"
-      port               = 3306
-      master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc", kms_key_id = "", secret_status = "active" }]
-    }
-  }
-
-  assert {
-    condition     = aws_rds_cluster.this.db_cluster_parameter_group_name == aws_rds_cluster_parameter_group.this.name && aws_rds_cluster_instance.writer.db_parameter_group_name == aws_db_parameter_group.this.name
-    error_message = "The cluster and its instances must use the module's parameter groups."
-  }
-
-  assert {
-    condition     = output.endpoint == "spin.cluster-abc.eu-west-1.rds.amazonaws.com" && output.reader_endpoint == "spin.cluster-ro-abc.eu-west-1.rds.amazonaws.com"
-    error_message = "Writer and reader endpoints should be outputs."
-  }
-
-  assert {
-    condition     = output.master_user_secret_arn == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc"
-    error_message = "The Secrets Manager secret of the master password should be an output."
-  }
-}
-
 run "write_only_master_password" {
   command = plan
 
@@ -220,6 +178,59 @@ run "mysql_5_7_is_refused" {
   }
 
   expect_failures = [var.engine_version]
+}
+
+# An apply (with mock_provider it creates nothing): the endpoints, the
+# secret and the parameter group names are computed, and both terraform and
+# tofu use override values at apply (override_during = plan, which made a
+# plan enough, is Terraform-only). Last of the module's runs, so that the
+# plans above start from an empty state, as before.
+run "endpoints_are_outputs" {
+  command = apply
+
+  # Not used (manage_master_user_password is on, so main.tf passes null):
+  # set only because terraform test's apply refuses an unset ephemeral
+  # variable that defaults to null ("was not set during the plan phase, and
+  # so must remain unset", hashicorp/terraform#38974, fixed in 1.17).
+  variables {
+    master_password_wo = "unused"
+  }
+
+  override_resource {
+    target = aws_rds_cluster_parameter_group.this
+    values = { name = "spin-20260101000000000000000001" }
+  }
+
+  override_resource {
+    target = aws_db_parameter_group.this
+    values = { name = "spin-20260101000000000000000002" }
+  }
+
+  # No port: main.tf sets it, and tofu refuses an override of a configured
+  # value.
+  override_resource {
+    target = aws_rds_cluster.this
+    values = {
+      endpoint           = "spin.cluster-abc.eu-west-1.rds.amazonaws.com"
+      reader_endpoint    = "spin.cluster-ro-abc.eu-west-1.rds.amazonaws.com"
+      master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc", kms_key_id = "", secret_status = "active" }]
+    }
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.db_cluster_parameter_group_name == aws_rds_cluster_parameter_group.this.name && aws_rds_cluster_instance.writer.db_parameter_group_name == aws_db_parameter_group.this.name
+    error_message = "The cluster and its instances must use the module's parameter groups."
+  }
+
+  assert {
+    condition     = output.endpoint == "spin.cluster-abc.eu-west-1.rds.amazonaws.com" && output.reader_endpoint == "spin.cluster-ro-abc.eu-west-1.rds.amazonaws.com"
+    error_message = "Writer and reader endpoints should be outputs."
+  }
+
+  assert {
+    condition     = output.master_user_secret_arn == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc"
+    error_message = "The Secrets Manager secret of the master password should be an output."
+  }
 }
 
 # examples/basic, the module's usage example, plans with this file's mock

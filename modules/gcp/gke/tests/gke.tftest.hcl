@@ -1,4 +1,14 @@
-mock_provider "google" {}
+mock_provider "google" {
+  # The Workload Identity bindings name their service account by its
+  # resource name, which the provider validates: OpenTofu's mock makes up a
+  # random string already at plan (Terraform leaves it unknown there).
+  mock_resource "google_service_account" {
+    defaults = {
+      name  = "projects/spinops-test/serviceAccounts/spin-mock@spinops-test.iam.gserviceaccount.com"
+      email = "spin-mock@spinops-test.iam.gserviceaccount.com"
+    }
+  }
+}
 
 variables {
   project_id          = "spinops-test"
