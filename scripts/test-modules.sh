@@ -297,20 +297,18 @@ provider_installation {
 EOF
 	tar -C "$repo" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' \
 		-cf - modules examples | tar -C "$scratch/tofu" -xf -
-	# `tofu test` differs from `terraform test` where these directories'
-	# tests rely on it: OpenTofu's mock providers give computed attributes
-	# made-up values already at plan (random strings, empty lists) where
-	# Terraform leaves them unknown, and `override_during` is Terraform-only.
-	# They get init + validate under tofu; their tests need rewriting with
-	# override_resource values that hold under both (listed in the README).
+	# `tofu test` differs from `terraform test` where tests rely on it:
+	# OpenTofu's mock providers give computed attributes made-up values
+	# already at plan (random strings, empty lists) where Terraform leaves
+	# them unknown, and `override_during` is Terraform-only. The tests give
+	# such attributes mock defaults or overrides that hold under both. Where
+	# that cannot work, the directory gets init + validate under tofu only
+	# (listed in modules/README.md): OpenTofu seeds its made-up values by
+	# resource type, so every instance of one type gets the same ones, and
+	# its override targets cannot name one instance (aws_subnet.private[0]).
 	declare -A tofu_no_test=(
-		[modules/aws/edge]="mocked acm domain_validation_options is an empty set at plan under tofu (unknown under terraform)"
-		[modules/aws/eks]="mocked eks identity is an empty list at plan under tofu"
-		[modules/aws/mysql]="its tests use override_during = plan (Terraform only)"
-		[modules/gcp/gke]="mocked service account names are random strings at plan under tofu, which the provider's validation refuses"
-		[examples/aws-complete]="includes modules/aws/edge and eks (above)"
-		[examples/gcp-complete]="includes modules/gcp/gke (above)"
-		[examples/landing-zone]="mocked subnet AZs and bucket ARNs are random strings at plan under tofu, which the modules' validations refuse"
+		[examples/aws-complete]="every mocked subnet has the same ID under tofu (one made-up value per resource type, no override of one instance), which eks, mysql, redis and edge refuse: they need distinct subnets"
+		[examples/landing-zone]="every mocked subnet has the same ID under tofu (one made-up value per resource type, no override of one instance), which modules/aws/eks refuses: it needs two distinct subnets"
 	)
 	for d in "${dirs[@]}"; do
 		t0=$(date +%s)
