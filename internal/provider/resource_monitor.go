@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -34,9 +36,10 @@ var (
 	_ resource.ResourceWithModifyPlan     = &monitorResource{}
 )
 
-// ModifyPlan plans an update when the PrometheusRule is wanted, was not
-// installed, and the cluster serves the kind now (prometheus-operator
-// installed after the monitor), or when the rule is no longer wanted.
+// ModifyPlan plans an update when Read found objects drifted, when the
+// PrometheusRule is wanted, was not installed, and the cluster serves the
+// kind now (prometheus-operator installed after the monitor), or when the
+// rule is no longer wanted.
 func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
@@ -44,7 +47,16 @@ func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	var plan, state monitorModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || plan.PrometheusRule.IsUnknown() {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Objects changed or deleted outside Terraform (found by Read): the
+	// plan shows them going away, and the apply puts them back.
+	if len(state.DriftedObjects.Elements()) > 0 {
+		plan.DriftedObjects = types.ListValueMust(types.StringType, nil)
+	}
+	if plan.PrometheusRule.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
 	want, have := plan.PrometheusRule.ValueBool(), state.PrometheusRuleInstalled.ValueBool()
@@ -175,7 +187,11 @@ func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, wr
 		diags.AddError("Rendering the monitor failed", err.Error())
 		return
 	}
-	checksum := monitorChecksum(spec, m.SecretsWOVersion.ValueInt64())
+	checksum, err := monitorChecksum(spec, m.SecretsWOVersion.ValueInt64())
+	if err != nil {
+		diags.AddError("Rendering the monitor failed", err.Error())
+		return
+	}
 	tflog.Info(ctx, "deploying the spinops monitor", map[string]any{"namespace": spec.Namespace, "name": spec.Name, "zones": len(spec.Config.Zones)})
 	us, err := kube.ToUnstructured(objs...)
 	if err != nil {
@@ -203,12 +219,11 @@ func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, wr
 		}
 	}
 	m.ID = types.StringValue(spec.Namespace + "/" + spec.Name)
+	m.DriftedObjects = types.ListValueMust(types.StringType, nil)
 	m.PrometheusRuleInstalled = types.BoolValue(false)
 	if m.PrometheusRule.ValueBool() {
 		if err := c.Serves(ctx, prometheusRuleGVK); err == nil {
-			labels := map[string]string{}
-			diags.Append(m.PrometheusRuleLabels.ElementsAs(ctx, &labels, true)...)
-			rule, err := monitor.RenderPrometheusRule(monitor.PrometheusRuleOptions{Name: spec.Name, Namespace: spec.Namespace, Labels: labels, SLO: spec.Config.SLO})
+			rule, err := monitorPrometheusRule(ctx, m, spec, diags)
 			if err != nil {
 				diags.AddError("Rendering the PrometheusRule failed", err.Error())
 				return
@@ -330,7 +345,94 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 		}
 	}
 	state.ID = types.StringValue(state.Namespace.ValueString() + "/" + state.Name.ValueString())
+	drifted, err := monitorDrift(ctx, c, &state)
+	if err != nil {
+		resp.Diagnostics.AddError("Checking the monitor for drift failed", err.Error())
+		return
+	}
+	state.DriftedObjects = drifted
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// monitorDrift renders the monitor's objects from state (the write-only
+// values' presence from the Secret's keys) and asks the API server which
+// differ from what an apply would make them (kube.Client.Drift). A state
+// just imported (no zones yet: the configuration comes with the next
+// apply) is not checked.
+func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel) (types.List, error) {
+	none := types.ListValueMust(types.StringType, nil)
+	if len(state.Zones) == 0 {
+		return none, nil
+	}
+	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	var drifted []string
+	keys := map[string]bool{}
+	secret, err := c.Clientset.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		drifted = append(drifted, fmt.Sprintf("Secret %s/%s: deleted", ns, name))
+	case err != nil:
+		return none, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+	default:
+		for k := range secret.Data {
+			keys[k] = true
+		}
+	}
+	var diags diag.Diagnostics
+	spec := state.spec(ctx, state.secretKeysConfig(keys), &diags)
+	if diags.HasError() {
+		return none, fmt.Errorf("rendering the monitor from state: %v", diags)
+	}
+	objs, err := monitor.InstallObjects(spec)
+	if err != nil {
+		return none, fmt.Errorf("rendering the monitor from state: %w", err)
+	}
+	us, err := kube.ToUnstructured(objs...)
+	if err != nil {
+		return none, fmt.Errorf("rendering the monitor from state: %w", err)
+	}
+	checksum, err := monitorChecksum(spec, state.SecretsWOVersion.ValueInt64())
+	if err != nil {
+		return none, err
+	}
+	if state.PrometheusRuleInstalled.ValueBool() {
+		rule, err := monitorPrometheusRule(ctx, state, spec, &diags)
+		if err != nil {
+			return none, fmt.Errorf("rendering the PrometheusRule from state: %w", err)
+		}
+		us = append(us, rule)
+	}
+	for _, u := range us {
+		switch u.GetKind() {
+		case "Secret":
+			continue // checked above; its values are write-only
+		case "Deployment":
+			_ = unstructured.SetNestedField(u.Object, checksum, "spec", "template", "metadata", "annotations", "spinops.io/monitor-checksum")
+		}
+		d, err := c.Drift(ctx, u)
+		if err != nil {
+			return none, err
+		}
+		if d != "" {
+			drifted = append(drifted, fmt.Sprintf("%s %s/%s: %s", u.GetKind(), u.GetNamespace(), u.GetName(), d))
+		}
+	}
+	slices.Sort(drifted)
+	values := make([]attr.Value, len(drifted))
+	for i, d := range drifted {
+		values[i] = types.StringValue(d)
+	}
+	if len(drifted) > 0 {
+		tflog.Warn(ctx, "the monitor's objects differ from what Terraform applied; the next apply puts them back", map[string]any{"drifted": strings.Join(drifted, "; ")})
+	}
+	return types.ListValueMust(types.StringType, values), nil
+}
+
+// monitorPrometheusRule renders the monitor's PrometheusRule.
+func monitorPrometheusRule(ctx context.Context, m *monitorModel, spec monitor.InstallSpec, diags *diag.Diagnostics) (*unstructured.Unstructured, error) {
+	labels := map[string]string{}
+	diags.Append(m.PrometheusRuleLabels.ElementsAs(ctx, &labels, true)...)
+	return monitor.RenderPrometheusRule(monitor.PrometheusRuleOptions{Name: spec.Name, Namespace: spec.Namespace, Labels: labels, SLO: spec.Config.SLO})
 }
 
 func (r *monitorResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,6 +27,7 @@ type monitorModel struct {
 	PrometheusRule          types.Bool           `tfsdk:"prometheus_rule"`
 	PrometheusRuleLabels    types.Map            `tfsdk:"prometheus_rule_labels"`
 	PrometheusRuleInstalled types.Bool           `tfsdk:"prometheus_rule_installed"`
+	DriftedObjects          types.List           `tfsdk:"drifted_objects"`
 	SecretsWOVersion        types.Int64          `tfsdk:"secrets_wo_version"`
 	Wait                    types.Bool           `tfsdk:"wait"`
 	Kubernetes              *kubernetesModel     `tfsdk:"kubernetes"`
@@ -167,8 +169,44 @@ func (m *monitorModel) spec(ctx context.Context, config *monitorModel, diags *di
 
 // monitorChecksum rolls the monitor's pod when its configuration or its
 // secrets' version changes (the monitor reads both at start).
-func monitorChecksum(spec monitor.InstallSpec, secretsVersion int64) string {
+// It hashes the configuration's JSON (what the monitor reads): %+v, used
+// before, printed the addresses of the nested pointers (a zone's
+// gate_auth, canary_pipeline), so the same configuration had another
+// checksum in every apply and rolled the pod for nothing.
+func monitorChecksum(spec monitor.InstallSpec, secretsVersion int64) (string, error) {
+	b, err := json.Marshal(spec.Config)
+	if err != nil {
+		return "", fmt.Errorf("encoding the monitor configuration: %w", err)
+	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%+v\x00%d", spec.Config, secretsVersion)
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	fmt.Fprintf(h, "%s\x00%d", b, secretsVersion)
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// secretKeysConfig stands in for the configuration where Read has none:
+// the write-only values' presence is read from the monitor's Secret's keys
+// (the values themselves never leave the cluster: a present key is given
+// a placeholder), so spec renders the ConfigMap the last apply rendered.
+func (m *monitorModel) secretKeysConfig(keys map[string]bool) *monitorModel {
+	placeholder := func(key string) types.String {
+		if keys[key] {
+			return types.StringValue("present")
+		}
+		return types.StringNull()
+	}
+	auth := func(prefix string, g *monitorGateAuth) *monitorGateAuth {
+		if g == nil {
+			return nil
+		}
+		return &monitorGateAuth{Username: g.Username, PasswordWO: placeholder(prefix + monitorKeyGatePassword), TokenWO: placeholder(prefix + monitorKeyGateToken)}
+	}
+	c := *m
+	c.GateAuth = auth("", m.GateAuth)
+	c.Zones = make([]monitorZoneModel, len(m.Zones))
+	for i, z := range m.Zones {
+		c.Zones[i] = z
+		c.Zones[i].GateAuth = auth("zone-"+z.Name.ValueString()+"-", z.GateAuth)
+	}
+	c.Notify = &monitorNotify{WebhookURLWO: placeholder(monitorKeyWebhook), SlackURLWO: placeholder(monitorKeySlack), PagerDutyRoutingKeyWO: placeholder(monitorKeyPagerDuty)}
+	return &c
 }

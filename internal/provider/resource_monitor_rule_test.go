@@ -1,9 +1,12 @@
 package provider
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -15,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
@@ -27,8 +31,9 @@ import (
 // test time). Without the CRD nothing is installed; once the CRD is there
 // the next plan shows an update that installs the rules (accepted by the
 // CRD's schema, as rendered); a rule deleted outside Terraform is seen on
-// refresh and installed again; prometheus_rule = false removes it, and so
-// does destroy. A private cluster: the kind being served changes what
+// refresh and installed again; the rules, the configuration edited and a
+// Role deleted outside Terraform are found on refresh (drifted_objects) and
+// put back; prometheus_rule = false removes it, and so does destroy. A private cluster: the kind being served changes what
 // spinops_monitor does in every other test.
 func TestAccMonitor_prometheusRule(t *testing.T) {
 	c := testenv.StartCluster(t)
@@ -47,14 +52,32 @@ provider "spinops" {
   }
 }
 resource "spinops_monitor" "this" {
-  namespace    = %q
-  installation = "x"
-  wait         = false
-  slo          = 0.995
+  namespace          = %q
+  installation       = "x"
+  wait               = false
+  slo                = 0.995
+  secrets_wo_version = 1
   zone {
     name      = "green"
     namespace = %q
     tier      = "production"
+    # Write-only values and nested blocks (a zone's gate_auth, the canary):
+    # the drift check renders the configuration from state and the
+    # Secret's keys, and must find nothing after an apply.
+    gate_auth {
+      username    = "monitor"
+      password_wo = "not-in-state"
+    }
+  }
+  gate_auth {
+    token_wo = "not-in-state-either"
+  }
+  notify {
+    webhook_url_wo = "https://hooks.example.com/not-in-state"
+  }
+  canary_pipeline {
+    application = "spinops-canary"
+    pipeline    = "noop"
   }
   %s
 }
@@ -127,10 +150,106 @@ resource "spinops_monitor" "this" {
 				ConfigStateChecks: installed(true),
 				Check:             ruleAsRendered,
 			},
+			// Edited and deleted outside Terraform: the rules (kubectl
+			// edit), the configuration, a Role. Refresh finds each (the
+			// plan's prior state lists them), the plan shows the list
+			// going to [], and the apply puts them back.
+			{
+				PreConfig: func() {
+					ctx := t.Context()
+					rule, err := rules.Get(ctx, "spinops-monitor", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					// A rule of spinops's own group silenced by hand.
+					groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+					if len(groups) == 0 {
+						t.Fatalf("the PrometheusRule has no groups: %v", rule.Object)
+					}
+					first := groups[0].(map[string]any)
+					rs := first["rules"].([]any)
+					rs[0].(map[string]any)["expr"] = "vector(0)"
+					if err := unstructured.SetNestedSlice(rule.Object, groups, "spec", "groups"); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := rules.Update(ctx, rule, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatalf("editing the PrometheusRule outside Terraform: %v", err)
+					}
+					cm, err := c.Clientset().CoreV1().ConfigMaps(ns).Get(ctx, "spinops-monitor", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var cfg map[string]any
+					if err := json.Unmarshal([]byte(cm.Data["config.json"]), &cfg); err != nil || cfg["slo"] != 0.995 {
+						t.Fatalf("the monitor's configuration (%v) has no slo 0.995 to edit: %s", err, cm.Data["config.json"])
+					}
+					cfg["slo"] = 0.9
+					b, err := json.Marshal(cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					cm.Data["config.json"] = string(b)
+					if _, err := c.Clientset().CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+					if err := c.Clientset().RbacV1().Roles(ns).Delete(ctx, "spinops-monitor", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: withLabels,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_monitor.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("spinops_monitor.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+					driftBeforePlan{want: []string{
+						"ConfigMap " + ns + "/spinops-monitor: changed: data",
+						"PrometheusRule " + ns + "/spinops-monitor: changed: spec.groups",
+						"Role " + ns + "/spinops-monitor: deleted",
+					}},
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_monitor.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+				},
+				Check: tfresource.ComposeTestCheckFunc(ruleAsRendered, func(*terraform.State) error {
+					cm, err := c.Clientset().CoreV1().ConfigMaps(ns).Get(t.Context(), "spinops-monitor", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					var cfg map[string]any
+					if err := json.Unmarshal([]byte(cm.Data["config.json"]), &cfg); err != nil || cfg["slo"] != 0.995 {
+						return fmt.Errorf("the configuration was not put back (%v): %s", err, cm.Data["config.json"])
+					}
+					_, err = c.Clientset().RbacV1().Roles(ns).Get(t.Context(), "spinops-monitor", metav1.GetOptions{})
+					return err
+				}),
+			},
 			// Not wanted any more: removed.
 			{Config: cfg(`prometheus_rule = false`), ConfigStateChecks: installed(false), Check: ruleGone},
 			// Wanted again, then destroyed (CheckDestroy: removed).
 			{Config: withLabels, ConfigStateChecks: installed(true), Check: ruleAsRendered},
 		},
 	})
+}
+
+// driftBeforePlan checks the drifted_objects that refresh found: the plan's
+// prior state (before), which the plan then takes to [].
+type driftBeforePlan struct{ want []string }
+
+func (d driftBeforePlan) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Address != "spinops_monitor.this" {
+			continue
+		}
+		before, _ := rc.Change.Before.(map[string]any)
+		var got []string
+		if l, ok := before["drifted_objects"].([]any); ok {
+			for _, v := range l {
+				got = append(got, fmt.Sprint(v))
+			}
+		}
+		if !slices.Equal(got, d.want) {
+			resp.Error = fmt.Errorf("drifted_objects after refresh = %q, want %q", got, d.want)
+		}
+		return
+	}
+	resp.Error = errors.New("spinops_monitor.this is not in the plan")
 }

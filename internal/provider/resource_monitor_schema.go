@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/float64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -44,7 +45,8 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"burn-rate alerts to a webhook, Slack or PagerDuty (production pages, sandbox tickets). It installs a ServiceAccount with the least " +
 			"RBAC the monitor needs, the configuration (a ConfigMap, no secret), a Secret with the Gate credentials and notification endpoints " +
 			"(write-only), a one-replica Deployment, and, when the cluster serves `monitoring.coreos.com/v1` PrometheusRule, the same " +
-			"burn-rate rules for Alertmanager. See docs/monitoring.md.",
+			"burn-rate rules for Alertmanager. Every refresh checks those objects for edits and deletions made outside Terraform " +
+			"(`drifted_objects`); the next apply puts them back. See docs/monitoring.md.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; also the import id.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -70,6 +72,13 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Labels of the PrometheusRule (a Prometheus's `ruleSelector` usually selects on one, e.g. `release = \"kube-prometheus-stack\"`)."},
 			"prometheus_rule_installed": schema.BoolAttribute{Computed: true, PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "Whether the PrometheusRule was installed (false when the cluster does not serve the kind)."},
+			"drifted_objects": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "The monitor's objects that differ in the cluster from what Terraform applied, as `Kind namespace/name: deleted` " +
+					"or `Kind namespace/name: changed: <fields>` (an edit with `kubectl edit` or `kubectl apply` of a field the provider sets, " +
+					"or a deletion); found on refresh by a server-side dry-run apply of each object, so what the API server defaults and fields " +
+					"other managers own are not drift. The plan then shows this list going to `[]`, and the apply puts the objects back. " +
+					"The Secret is only checked to exist (its values are write-only)."},
 			"secrets_wo_version": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: "Change this number to write the write-only values (`gate_auth`, `notify`) again."},
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
