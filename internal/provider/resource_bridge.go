@@ -91,7 +91,8 @@ func (r *bridgeResource) ValidateConfig(ctx context.Context, req resource.Valida
 	}
 }
 
-// ModifyPlan keeps the CA known across updates that do not touch TLS.
+// ModifyPlan keeps the CA known across updates that do not touch TLS, and
+// plans drifted objects (found by Read) back.
 func (r *bridgeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -106,6 +107,11 @@ func (r *bridgeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		if resp.Diagnostics.HasError() {
 			return
+		}
+		// Objects changed or deleted outside Terraform (found by Read): the
+		// plan shows them going away, and the apply puts them back.
+		if len(state.DriftedObjects.Elements()) > 0 {
+			plan.DriftedObjects = noDrift()
 		}
 		if reflect.DeepEqual(plan.TLS, state.TLS) && plan.ExternalAddress.Equal(state.ExternalAddress) && plan.DNSNames.Equal(state.DNSNames) {
 			plan.CACertificate = state.CACertificate
@@ -203,6 +209,7 @@ func (r *bridgeResource) apply(ctx context.Context, m *bridgeResourceModel, admi
 		}
 	}
 	m.setComputed(in)
+	m.DriftedObjects = noDrift()
 	ca, err := in.CA(ctx, c)
 	if err != nil {
 		diags.AddError("Reading the bridge's CA failed", err.Error())
@@ -304,6 +311,21 @@ func (r *bridgeResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	state.CACertificate = types.StringValue(ca)
 	state.setComputed(in)
+	// Edits outside Terraform. An imported bridge (no
+	// admin_token_wo_version, which the configuration requires) is not
+	// checked: its pods' checksum depends on the version the first apply
+	// brings.
+	if !state.AdminTokenWOVersion.IsNull() {
+		objs, err := in.Objects(bridgeinstall.Checksum(state.AdminTokenWOVersion.ValueInt64(), in.TLS))
+		if err != nil {
+			resp.Diagnostics.AddError("Checking the bridge for drift failed", fmt.Sprintf("rendering the bridge from state: %v", err))
+			return
+		}
+		if state.DriftedObjects, err = driftedObjects(ctx, c, "the bridge", objs); err != nil {
+			resp.Diagnostics.AddError("Checking the bridge for drift failed", err.Error())
+			return
+		}
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 

@@ -41,6 +41,7 @@ type bridgeResourceModel struct {
 	Address             types.String     `tfsdk:"address"`
 	EndpointURL         types.String     `tfsdk:"endpoint_url"`
 	CACertificate       types.String     `tfsdk:"ca_certificate"`
+	DriftedObjects      types.List       `tfsdk:"drifted_objects"`
 	TLSSecret           types.String     `tfsdk:"tls_secret"`
 	KeysSecret          types.String     `tfsdk:"keys_secret"`
 	Kubernetes          *kubernetesModel `tfsdk:"kubernetes"`

@@ -105,6 +105,9 @@ func (r *bridgeResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 
 			"address":      computed("What agents and the provider's `bridge.address` dial: `external_address`, or `<name>.<namespace>.svc:9091`."),
 			"endpoint_url": computed("The per-account Kubernetes endpoint Clouddriver reaches (written into the kubeconfigs the bridge hands out)."),
+			"drifted_objects": driftedObjectsAttribute("bridge's objects (Deployment, Services, NetworkPolicy, PodDisruptionBudget, RBAC, volume claim, Certificate, TargetGroupBinding)",
+				"The Secrets it generates are only checked to exist (a missing one makes the next apply install the bridge again, keeping a key ring that survived). "+
+					"Not checked right after an import: the first apply brings the configuration the objects are compared with."),
 			"ca_certificate": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "PEM CA of the serving certificate (`ca.crt` of the TLS Secret): the provider's `bridge.tls.ca_certificate`. Empty for a Secret without `ca.crt` (a public CA)."},
 			"tls_secret":  computed("The Secret holding the serving certificate."),

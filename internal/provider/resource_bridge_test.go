@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -255,11 +256,13 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 				Check: stateHoldsNo(bridgeSecrets),
 			},
 			{
-				ResourceName:            "spinops_bridge.this",
-				ImportState:             true,
-				ImportStateId:           ns + "/spinops-bridge",
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"admin_token_wo_version", "timeouts", "wait", "kubernetes", "%", "kubernetes.%"},
+				ResourceName:      "spinops_bridge.this",
+				ImportState:       true,
+				ImportStateId:     ns + "/spinops-bridge",
+				ImportStateVerify: true,
+				// drifted_objects: not checked right after an import (no
+				// admin_token_wo_version yet, which the pods' checksum needs).
+				ImportStateVerifyIgnore: []string{"admin_token_wo_version", "drifted_objects", "timeouts", "wait", "kubernetes", "%", "kubernetes.%"},
 				Config:                  attached,
 			},
 		},
@@ -316,6 +319,7 @@ func TestAccBridge_tokenRotationAndDrift(t *testing.T) {
 	ns, spinNS := c.Namespace(t), c.Namespace(t)
 	cs := c.Clientset()
 	var keyRing, checksum string
+	var ingressRules int
 	readKeys := func() string {
 		s, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "spinops-bridge-keys", metav1.GetOptions{})
 		if err != nil {
@@ -374,6 +378,47 @@ func TestAccBridge_tokenRotationAndDrift(t *testing.T) {
 					}
 					return nil
 				}),
+			},
+			{
+				// Loosened and removed outside Terraform: an ingress rule
+				// that admits anyone added to the bridge's NetworkPolicy
+				// (as kubectl edit does: an update by another manager),
+				// the withdrawal Role deleted. Refresh lists both, the plan
+				// shows the list going to [], the apply puts them back.
+				PreConfig: func() {
+					np, err := cs.NetworkingV1().NetworkPolicies(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					ingressRules = len(np.Spec.Ingress)
+					np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{})
+					if _, err := cs.NetworkingV1().NetworkPolicies(ns).Update(t.Context(), np, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+					if err := cs.RbacV1().Roles(spinNS).Delete(t.Context(), "spinops-bridge", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV2, 2, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_bridge.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("spinops_bridge.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+					driftBeforePlan{address: "spinops_bridge.this", want: []string{
+						"NetworkPolicy " + ns + "/spinops-bridge: changed: spec.ingress",
+						"Role " + spinNS + "/spinops-bridge: deleted",
+					}},
+				}},
+				Check: func(*terraform.State) error {
+					np, err := cs.NetworkingV1().NetworkPolicies(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if len(np.Spec.Ingress) != ingressRules {
+						return fmt.Errorf("the NetworkPolicy has %d ingress rules after the apply, want the %d it had: the rule added by hand is still there", len(np.Spec.Ingress), ingressRules)
+					}
+					_, err = cs.RbacV1().Roles(spinNS).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
+					return err
+				},
 			},
 			{
 				PreConfig: func() {

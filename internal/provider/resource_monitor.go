@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -53,7 +51,7 @@ func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	// Objects changed or deleted outside Terraform (found by Read): the
 	// plan shows them going away, and the apply puts them back.
 	if len(state.DriftedObjects.Elements()) > 0 {
-		plan.DriftedObjects = types.ListValueMust(types.StringType, nil)
+		plan.DriftedObjects = noDrift()
 	}
 	if plan.PrometheusRule.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -219,7 +217,7 @@ func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, wr
 		}
 	}
 	m.ID = types.StringValue(spec.Namespace + "/" + spec.Name)
-	m.DriftedObjects = types.ListValueMust(types.StringType, nil)
+	m.DriftedObjects = noDrift()
 	m.PrometheusRuleInstalled = types.BoolValue(false)
 	if m.PrometheusRule.ValueBool() {
 		if err := c.Serves(ctx, prometheusRuleGVK); err == nil {
@@ -360,7 +358,7 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 // just imported (no zones yet: the configuration comes with the next
 // apply) is not checked.
 func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel) (types.List, error) {
-	none := types.ListValueMust(types.StringType, nil)
+	none := noDrift()
 	if len(state.Zones) == 0 {
 		return none, nil
 	}
@@ -402,6 +400,7 @@ func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel) (typ
 		}
 		us = append(us, rule)
 	}
+	check := us[:0:0]
 	for _, u := range us {
 		switch u.GetKind() {
 		case "Secret":
@@ -409,23 +408,9 @@ func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel) (typ
 		case "Deployment":
 			_ = unstructured.SetNestedField(u.Object, checksum, "spec", "template", "metadata", "annotations", "spinops.io/monitor-checksum")
 		}
-		d, err := c.Drift(ctx, u)
-		if err != nil {
-			return none, err
-		}
-		if d != "" {
-			drifted = append(drifted, fmt.Sprintf("%s %s/%s: %s", u.GetKind(), u.GetNamespace(), u.GetName(), d))
-		}
+		check = append(check, u)
 	}
-	slices.Sort(drifted)
-	values := make([]attr.Value, len(drifted))
-	for i, d := range drifted {
-		values[i] = types.StringValue(d)
-	}
-	if len(drifted) > 0 {
-		tflog.Warn(ctx, "the monitor's objects differ from what Terraform applied; the next apply puts them back", map[string]any{"drifted": strings.Join(drifted, "; ")})
-	}
-	return types.ListValueMust(types.StringType, values), nil
+	return driftedObjects(ctx, c, "the monitor", check, drifted...)
 }
 
 // monitorPrometheusRule renders the monitor's PrometheusRule.

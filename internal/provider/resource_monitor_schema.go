@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/float64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -72,13 +71,7 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Labels of the PrometheusRule (a Prometheus's `ruleSelector` usually selects on one, e.g. `release = \"kube-prometheus-stack\"`)."},
 			"prometheus_rule_installed": schema.BoolAttribute{Computed: true, PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "Whether the PrometheusRule was installed (false when the cluster does not serve the kind)."},
-			"drifted_objects": schema.ListAttribute{Computed: true, ElementType: types.StringType,
-				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
-				MarkdownDescription: "The monitor's objects that differ in the cluster from what Terraform applied, as `Kind namespace/name: deleted` " +
-					"or `Kind namespace/name: changed: <fields>` (an edit with `kubectl edit` or `kubectl apply` of a field the provider sets, " +
-					"or a deletion); found on refresh by a server-side dry-run apply of each object, so what the API server defaults and fields " +
-					"other managers own are not drift. The plan then shows this list going to `[]`, and the apply puts the objects back. " +
-					"The Secret is only checked to exist (its values are write-only)."},
+			"drifted_objects": driftedObjectsAttribute("monitor's objects", "The Secret is only checked to exist (its values are write-only)."),
 			"secrets_wo_version": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: "Change this number to write the write-only values (`gate_auth`, `notify`) again."},
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
