@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -28,7 +30,9 @@ func driftedObjectsAttribute(objects, secrets string) schema.ListAttribute {
 		MarkdownDescription: "The " + objects + " that differ in the cluster from what Terraform applied, as `Kind namespace/name: deleted` " +
 			"or `Kind namespace/name: changed: <fields>` (an edit with `kubectl edit`, `kubectl apply` or `kubectl scale` of a field the provider sets, " +
 			"or a deletion); found on refresh by a server-side dry-run apply of each object, so what the API server defaults and fields " +
-			"other managers own are not drift. The plan then shows this list going to `[]`, and the apply puts the objects back. " + secrets}
+			"other managers own are not drift. The plan then shows this list going to `[]`, and the apply puts the objects back. " +
+			"With credentials that may read but not patch (a plan-only pipeline: the dry run is authorized as a real apply), the check is skipped " +
+			"with a warning and the list keeps its last value. " + secrets}
 }
 
 // noDrift is drifted_objects after an apply.
@@ -37,13 +41,26 @@ func noDrift() types.List { return types.ListValueMust(types.StringType, nil) }
 // driftedObjects asks the API server which of objs differ from what an
 // apply of them would make (kube.Client.Drift), and returns them with
 // found (drift found otherwise, e.g. a deleted Secret), sorted, as
-// drifted_objects. what names the resource in the log.
-func driftedObjects(ctx context.Context, c *kube.Client, what string, objs []*unstructured.Unstructured, found ...string) (types.List, error) {
+// drifted_objects. what names the resource in messages.
+//
+// Credentials that may read but not patch (a plan-only pipeline, a
+// speculative plan in Terraform Cloud) cannot run the dry-run apply, which
+// is authorized as a real one: the check is then skipped with a warning
+// and prior kept, so such a plan still works. Any other failure is an
+// error.
+func driftedObjects(ctx context.Context, c *kube.Client, what string, prior types.List, diags *diag.Diagnostics, objs []*unstructured.Unstructured, found ...string) types.List {
 	drifted := slices.Clone(found)
 	for _, u := range objs {
 		d, err := c.Drift(ctx, u)
+		if apierrors.IsForbidden(err) {
+			diags.AddWarning("Drift not checked", fmt.Sprintf("Checking %s for changes made outside Terraform needs the permission to patch its objects "+
+				"(a server-side apply in dry-run mode, authorized as a real one), and these credentials lack it: %v. "+
+				"drifted_objects keeps its last value; a plan with credentials that may apply checks it.", what, err))
+			return prior
+		}
 		if err != nil {
-			return noDrift(), err
+			diags.AddError("Checking "+what+" for drift failed", err.Error())
+			return prior
 		}
 		if d != "" {
 			drifted = append(drifted, fmt.Sprintf("%s %s/%s: %s", u.GetKind(), u.GetNamespace(), u.GetName(), d))
@@ -57,5 +74,5 @@ func driftedObjects(ctx context.Context, c *kube.Client, what string, objs []*un
 	if len(drifted) > 0 {
 		tflog.Warn(ctx, what+": objects differ from what Terraform applied; the next apply puts them back", map[string]any{"drifted": strings.Join(drifted, "; ")})
 	}
-	return types.ListValueMust(types.StringType, values), nil
+	return types.ListValueMust(types.StringType, values)
 }

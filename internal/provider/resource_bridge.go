@@ -321,8 +321,7 @@ func (r *bridgeResource) Read(ctx context.Context, req resource.ReadRequest, res
 			resp.Diagnostics.AddError("Checking the bridge for drift failed", fmt.Sprintf("rendering the bridge from state: %v", err))
 			return
 		}
-		if state.DriftedObjects, err = driftedObjects(ctx, c, "the bridge", objs); err != nil {
-			resp.Diagnostics.AddError("Checking the bridge for drift failed", err.Error())
+		if state.DriftedObjects = driftedObjects(ctx, c, "the bridge", state.DriftedObjects, &resp.Diagnostics, objs); resp.Diagnostics.HasError() {
 			return
 		}
 	}

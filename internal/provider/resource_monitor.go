@@ -343,12 +343,9 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 		}
 	}
 	state.ID = types.StringValue(state.Namespace.ValueString() + "/" + state.Name.ValueString())
-	drifted, err := monitorDrift(ctx, c, &state)
-	if err != nil {
-		resp.Diagnostics.AddError("Checking the monitor for drift failed", err.Error())
+	if state.DriftedObjects = monitorDrift(ctx, c, &state, &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
-	state.DriftedObjects = drifted
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -357,10 +354,14 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 // differ from what an apply would make them (kube.Client.Drift). A state
 // just imported (no zones yet: the configuration comes with the next
 // apply) is not checked.
-func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel) (types.List, error) {
-	none := noDrift()
+func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel, diags *diag.Diagnostics) types.List {
+	prior := state.DriftedObjects
 	if len(state.Zones) == 0 {
-		return none, nil
+		return prior
+	}
+	fail := func(err error) types.List {
+		diags.AddError("Checking the monitor for drift failed", err.Error())
+		return prior
 	}
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
 	var drifted []string
@@ -369,34 +370,40 @@ func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel) (typ
 	switch {
 	case apierrors.IsNotFound(err):
 		drifted = append(drifted, fmt.Sprintf("Secret %s/%s: deleted", ns, name))
+	case apierrors.IsForbidden(err):
+		// Read-only credentials without Secrets (Kubernetes' own "view"
+		// role has none): the rendering needs the Secret's keys.
+		diags.AddWarning("Drift not checked", fmt.Sprintf("Checking the monitor for changes made outside Terraform reads its Secret's keys (never its values), "+
+			"and these credentials may not: %v. drifted_objects keeps its last value.", err))
+		return prior
 	case err != nil:
-		return none, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+		return fail(fmt.Errorf("reading Secret %s/%s: %w", ns, name, err))
 	default:
 		for k := range secret.Data {
 			keys[k] = true
 		}
 	}
-	var diags diag.Diagnostics
-	spec := state.spec(ctx, state.secretKeysConfig(keys), &diags)
-	if diags.HasError() {
-		return none, fmt.Errorf("rendering the monitor from state: %v", diags)
+	var rd diag.Diagnostics
+	spec := state.spec(ctx, state.secretKeysConfig(keys), &rd)
+	if rd.HasError() {
+		return fail(fmt.Errorf("rendering the monitor from state: %v", rd))
 	}
 	objs, err := monitor.InstallObjects(spec)
 	if err != nil {
-		return none, fmt.Errorf("rendering the monitor from state: %w", err)
+		return fail(fmt.Errorf("rendering the monitor from state: %w", err))
 	}
 	us, err := kube.ToUnstructured(objs...)
 	if err != nil {
-		return none, fmt.Errorf("rendering the monitor from state: %w", err)
+		return fail(fmt.Errorf("rendering the monitor from state: %w", err))
 	}
 	checksum, err := monitorChecksum(spec, state.SecretsWOVersion.ValueInt64())
 	if err != nil {
-		return none, err
+		return fail(err)
 	}
 	if state.PrometheusRuleInstalled.ValueBool() {
-		rule, err := monitorPrometheusRule(ctx, state, spec, &diags)
+		rule, err := monitorPrometheusRule(ctx, state, spec, &rd)
 		if err != nil {
-			return none, fmt.Errorf("rendering the PrometheusRule from state: %w", err)
+			return fail(fmt.Errorf("rendering the PrometheusRule from state: %w", err))
 		}
 		us = append(us, rule)
 	}
@@ -410,7 +417,7 @@ func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel) (typ
 		}
 		check = append(check, u)
 	}
-	return driftedObjects(ctx, c, "the monitor", check, drifted...)
+	return driftedObjects(ctx, c, "the monitor", prior, diags, check, drifted...)
 }
 
 // monitorPrometheusRule renders the monitor's PrometheusRule.

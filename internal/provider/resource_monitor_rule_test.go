@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -82,6 +84,12 @@ resource "spinops_monitor" "this" {
 `, c.Kubeconfig, ns, ns, extra)
 	}
 	withLabels := cfg(`prometheus_rule_labels = { release = "kube-prometheus-stack" }`)
+	// readOnly: the same configuration with the provider connecting as
+	// user "nobody" (grantNobodyReads gives it its reads).
+	readOnly := func(config string) string {
+		return strings.Replace(config, fmt.Sprintf("config_path = %q", c.Kubeconfig),
+			fmt.Sprintf("host = %q\n    cluster_ca_certificate = file(%q)\n    token = %q", c.Host, c.CAFile, c.NobodyToken), 1)
+	}
 	installed := func(b bool) []statecheck.StateCheck {
 		return []statecheck.StateCheck{statecheck.ExpectKnownValue("spinops_monitor.this", tfjsonpath.New("prometheus_rule_installed"), knownvalue.Bool(b))}
 	}
@@ -220,10 +228,53 @@ resource "spinops_monitor" "this" {
 					return err
 				}),
 			},
+			// A plan with read-only credentials (a plan-only pipeline): no
+			// Secrets first, as Kubernetes' "view" role, then with them
+			// but still without the right to patch, which the dry run
+			// needs. Both plans work (the check is skipped with a
+			// warning) and are empty: drifted_objects keeps its value.
+			{
+				PreConfig: func() { grantNobodyReads(t, c, ns, false) },
+				Config:    readOnly(withLabels),
+				PlanOnly:  true,
+			},
+			{
+				PreConfig: func() { grantNobodyReads(t, c, ns, true) },
+				Config:    readOnly(withLabels),
+				PlanOnly:  true,
+			},
 			// Not wanted any more: removed.
 			{Config: cfg(`prometheus_rule = false`), ConfigStateChecks: installed(false), Check: ruleGone},
 			// Wanted again, then destroyed (CheckDestroy: removed).
 			{Config: withLabels, ConfigStateChecks: installed(true), Check: ruleAsRendered},
 		},
 	})
+}
+
+// grantNobodyReads lets user "nobody" read what spinops_monitor reads in
+// ns, Secrets only with secrets: get, list and watch, never a write.
+func grantNobodyReads(t *testing.T, c *testenv.Cluster, ns string, secrets bool) {
+	t.Helper()
+	resources := []string{"deployments", "configmaps", "serviceaccounts", "roles", "rolebindings", "prometheusrules"}
+	if secrets {
+		resources = append(resources, "secrets")
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"", "apps", "rbac.authorization.k8s.io", "monitoring.coreos.com"}, Resources: resources, Verbs: []string{"get", "list", "watch"}}}}
+	roles := c.Clientset().RbacV1().Roles(ns)
+	if _, err := roles.Get(t.Context(), "reader", metav1.GetOptions{}); err == nil {
+		if _, err := roles.Update(t.Context(), role, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("updating Role reader: %v", err)
+		}
+		return
+	}
+	if _, err := roles.Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Role reader: %v", err)
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "nobody"}}}
+	if _, err := c.Clientset().RbacV1().RoleBindings(ns).Create(t.Context(), rb, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating RoleBinding reader: %v", err)
+	}
 }
