@@ -45,13 +45,29 @@ func (c *Client) Drift(ctx context.Context, obj *unstructured.Unstructured) (str
 	}
 	want, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
 	if err != nil {
-		return "", fmt.Errorf("checking %s for drift (server-side apply, dry run): %w", Describe(obj), err)
+		return "", &DryRunError{Object: Describe(obj), Err: err}
 	}
 	if fields := differingFields(live.Object, want.Object); len(fields) > 0 {
 		return "changed: " + strings.Join(fields, ", "), nil
 	}
 	return "", nil
 }
+
+// DryRunError is a dry-run apply the API server refused: the credentials
+// may read but not patch (apierrors.IsForbidden of it is true), or an
+// admission webhook called for it failed or denied it (a dry run runs
+// admission as a real request does). What the object holds could then not
+// be compared; that it exists was.
+type DryRunError struct {
+	Object string
+	Err    error
+}
+
+func (e *DryRunError) Error() string {
+	return fmt.Sprintf("checking %s for drift (server-side apply, dry run): %v", e.Object, e.Err)
+}
+
+func (e *DryRunError) Unwrap() error { return e.Err }
 
 // volatile are the metadata fields that differ between an object and a
 // dry-run apply of the same content: who applied when, and the versions

@@ -2,10 +2,13 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -141,6 +144,34 @@ func TestDrift_againstARealAPIServer(t *testing.T) {
 	}
 	expect("a key of another manager", cm, "")
 
+	// An admission webhook that fails the dry run (it runs admission as a
+	// real request does; here a webhook nobody serves, failurePolicy
+	// Fail): a DryRunError, not a verdict, and not a Forbidden.
+	fail, none := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone
+	unserved := "https://127.0.0.1:1/validate"
+	hook := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "drift-test-" + ns},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name: "unserved.spinops.test", ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &unserved},
+			Rules: []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}},
+			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}},
+			FailurePolicy:           &fail,
+			SideEffects:             &none,
+			AdmissionReviewVersions: []string{"v1"},
+		}}}
+	hooks := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	if _, err := hooks.Create(ctx, hook, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hooks.Delete(context.Background(), hook.Name, metav1.DeleteOptions{}) })
+	var dryRun *kube.DryRunError
+	if err := waitForDryRunRefused(ctx, c, cm); !errors.As(err, &dryRun) || apierrors.IsForbidden(err) {
+		t.Errorf("behind a failing admission webhook: Drift error %v (%T), want a *kube.DryRunError that is not a Forbidden", err, err)
+	}
+	if err := hooks.Delete(ctx, hook.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, "cfg", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -153,4 +184,18 @@ func TestDrift_againstARealAPIServer(t *testing.T) {
 	gone.SetName("rules")
 	expect("kind not served", gone, "deleted")
 
+}
+
+// waitForDryRunRefused calls Drift until it fails (the API server's
+// webhook configuration is read from its informer, a moment after the
+// create) or 30 s have passed, and returns the last error.
+func waitForDryRunRefused(ctx context.Context, c *kube.Client, obj *unstructured.Unstructured) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := c.Drift(ctx, obj)
+		if err != nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,10 +53,18 @@ func driftedObjects(ctx context.Context, c *kube.Client, what string, prior type
 	drifted := slices.Clone(found)
 	for _, u := range objs {
 		d, err := c.Drift(ctx, u)
-		if apierrors.IsForbidden(err) {
+		var dryRun *kube.DryRunError
+		switch {
+		case apierrors.IsForbidden(err):
 			diags.AddWarning("Drift not checked", fmt.Sprintf("Checking %s for changes made outside Terraform needs the permission to patch its objects "+
 				"(a server-side apply in dry-run mode, authorized as a real one), and these credentials lack it: %v. "+
 				"drifted_objects keeps its last value; a plan with credentials that may apply checks it.", what, err))
+			return prior
+		case errors.As(err, &dryRun):
+			// E.g. an admission webhook that failed or denied the dry run:
+			// the plan goes on, the apply runs admission again for real.
+			diags.AddWarning("Drift not checked", fmt.Sprintf("The API server refused the dry run that checks %s for changes made outside Terraform: %v. "+
+				"drifted_objects keeps its last value.", what, err))
 			return prior
 		}
 		if err != nil {
