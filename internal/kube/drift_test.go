@@ -165,7 +165,13 @@ func TestDrift_againstARealAPIServer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = hooks.Delete(context.Background(), hook.Name, metav1.DeleteOptions{}) })
 	var dryRun *kube.DryRunError
-	if err := waitForDryRunRefused(ctx, c, cm); !errors.As(err, &dryRun) || apierrors.IsForbidden(err) {
+	// (The API server takes up a new webhook configuration a moment
+	// after its create.)
+	err = kube.WaitFor(ctx, 100*time.Millisecond, 30*time.Second, func(ctx context.Context) (bool, string, error) {
+		_, err := c.Drift(ctx, cm)
+		return false, "the webhook is not in force yet", err
+	})
+	if !errors.As(err, &dryRun) || apierrors.IsForbidden(err) {
 		t.Errorf("behind a failing admission webhook: Drift error %v (%T), want a *kube.DryRunError that is not a Forbidden", err, err)
 	}
 	if err := hooks.Delete(ctx, hook.Name, metav1.DeleteOptions{}); err != nil {
@@ -184,18 +190,4 @@ func TestDrift_againstARealAPIServer(t *testing.T) {
 	gone.SetName("rules")
 	expect("kind not served", gone, "deleted")
 
-}
-
-// waitForDryRunRefused calls Drift until it fails (the API server's
-// webhook configuration is read from its informer, a moment after the
-// create) or 30 s have passed, and returns the last error.
-func waitForDryRunRefused(ctx context.Context, c *kube.Client, obj *unstructured.Unstructured) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := c.Drift(ctx, obj)
-		if err != nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

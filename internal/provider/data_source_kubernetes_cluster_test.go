@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
@@ -220,25 +219,33 @@ data "spinops_kubernetes_cluster" "namespaced" {
 
 func grantNobodyNamespacedWrites(t *testing.T, c *testenv.Cluster, ns string) {
 	t.Helper()
-	ctx := context.Background()
-	cs := c.Clientset()
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "installer", Namespace: ns},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"create"}},
-			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
-		},
+	bindNobody(t, c, ns, "installer", []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"create"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+	})
+}
+
+// bindNobody gives user "nobody" the rules of Role name in ns: the Role is
+// created or replaced, its RoleBinding created once.
+func bindNobody(t *testing.T, c *testenv.Cluster, ns, name string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	ctx := t.Context()
+	roles := c.Clientset().RbacV1().Roles(ns)
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Rules: rules}
+	if _, err := roles.Get(ctx, name, metav1.GetOptions{}); err == nil {
+		if _, err := roles.Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("updating Role %s: %v", name, err)
+		}
+		return
 	}
-	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating Role: %v", err)
+	if _, err := roles.Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Role %s: %v", name, err)
 	}
-	rb := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "installer", Namespace: ns},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "installer"},
-		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "nobody"}},
-	}
-	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating RoleBinding: %v", err)
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "nobody"}}}
+	if _, err := c.Clientset().RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating RoleBinding %s: %v", name, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,36 +181,21 @@ func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, wr
 		diags.AddAttributeError(path.Root("namespace"), "No namespace for the monitor", fmt.Sprintf("namespace %s: %v (create it first, or use the operator's)", spec.Namespace, err))
 		return
 	}
-	objs, err := monitor.InstallObjects(spec)
-	if err != nil {
-		diags.AddError("Rendering the monitor failed", err.Error())
-		return
-	}
-	checksum, err := monitorChecksum(spec, m.SecretsWOVersion.ValueInt64())
+	us, err := monitorObjects(spec, m.SecretsWOVersion.ValueInt64())
 	if err != nil {
 		diags.AddError("Rendering the monitor failed", err.Error())
 		return
 	}
 	tflog.Info(ctx, "deploying the spinops monitor", map[string]any{"namespace": spec.Namespace, "name": spec.Name, "zones": len(spec.Config.Zones)})
-	us, err := kube.ToUnstructured(objs...)
-	if err != nil {
-		diags.AddError("Rendering the monitor failed", err.Error())
-		return
-	}
 	for _, u := range us {
-		switch u.GetKind() {
-		case "Secret":
-			if !writeSecrets {
-				if _, err := c.Get(ctx, u.GroupVersionKind(), u.GetNamespace(), u.GetName()); err == nil {
-					continue
-				}
-				// Gone: without its values a new Secret would be empty.
-				diags.AddError("The monitor's Secret is missing",
-					fmt.Sprintf("Secret %s/%s was deleted outside Terraform; raise secrets_wo_version so the write-only values are written again", u.GetNamespace(), u.GetName()))
-				return
+		if u.GetKind() == "Secret" && !writeSecrets {
+			if _, err := c.Get(ctx, u.GroupVersionKind(), u.GetNamespace(), u.GetName()); err == nil {
+				continue
 			}
-		case "Deployment":
-			_ = unstructured.SetNestedField(u.Object, checksum, "spec", "template", "metadata", "annotations", "spinops.io/monitor-checksum")
+			// Gone: without its values a new Secret would be empty.
+			diags.AddError("The monitor's Secret is missing",
+				fmt.Sprintf("Secret %s/%s was deleted outside Terraform; raise secrets_wo_version so the write-only values are written again", u.GetNamespace(), u.GetName()))
+			return
 		}
 		if _, err := c.Apply(ctx, u); err != nil {
 			diags.AddError("Deploying the monitor failed", fmt.Sprintf("applying %s: %v", kube.Describe(u), err))
@@ -388,36 +374,46 @@ func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel, diag
 	if rd.HasError() {
 		return fail(fmt.Errorf("rendering the monitor from state: %v", rd))
 	}
-	objs, err := monitor.InstallObjects(spec)
+	us, err := monitorObjects(spec, state.SecretsWOVersion.ValueInt64())
 	if err != nil {
 		return fail(fmt.Errorf("rendering the monitor from state: %w", err))
 	}
-	us, err := kube.ToUnstructured(objs...)
-	if err != nil {
-		return fail(fmt.Errorf("rendering the monitor from state: %w", err))
-	}
-	checksum, err := monitorChecksum(spec, state.SecretsWOVersion.ValueInt64())
-	if err != nil {
-		return fail(err)
-	}
+	// The Secret was checked above: its values are write-only.
+	check := slices.DeleteFunc(us, func(u *unstructured.Unstructured) bool { return u.GetKind() == "Secret" })
 	if state.PrometheusRuleInstalled.ValueBool() {
 		rule, err := monitorPrometheusRule(ctx, state, spec, &rd)
 		if err != nil {
 			return fail(fmt.Errorf("rendering the PrometheusRule from state: %w", err))
 		}
-		us = append(us, rule)
-	}
-	check := us[:0:0]
-	for _, u := range us {
-		switch u.GetKind() {
-		case "Secret":
-			continue // checked above; its values are write-only
-		case "Deployment":
-			_ = unstructured.SetNestedField(u.Object, checksum, "spec", "template", "metadata", "annotations", "spinops.io/monitor-checksum")
-		}
-		check = append(check, u)
+		check = append(check, rule)
 	}
 	return driftedObjects(ctx, c, "the monitor", prior, diags, check, drifted...)
+}
+
+// monitorObjects renders what apply applies (monitor.InstallObjects), the
+// Deployment's pod template carrying the checksum that rolls it when the
+// configuration or the secrets' version changes.
+func monitorObjects(spec monitor.InstallSpec, secretsVersion int64) ([]*unstructured.Unstructured, error) {
+	objs, err := monitor.InstallObjects(spec)
+	if err != nil {
+		return nil, err
+	}
+	checksum, err := monitorChecksum(spec, secretsVersion)
+	if err != nil {
+		return nil, err
+	}
+	us, err := kube.ToUnstructured(objs...)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range us {
+		if u.GetKind() == "Deployment" {
+			if err := unstructured.SetNestedField(u.Object, checksum, "spec", "template", "metadata", "annotations", "spinops.io/monitor-checksum"); err != nil {
+				return nil, fmt.Errorf("setting the monitor's checksum: %w", err)
+			}
+		}
+	}
+	return us, nil
 }
 
 // monitorPrometheusRule renders the monitor's PrometheusRule.

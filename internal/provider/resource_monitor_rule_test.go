@@ -259,22 +259,6 @@ func grantNobodyReads(t *testing.T, c *testenv.Cluster, ns string, secrets bool)
 	if secrets {
 		resources = append(resources, "secrets")
 	}
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"", "apps", "rbac.authorization.k8s.io", "monitoring.coreos.com"}, Resources: resources, Verbs: []string{"get", "list", "watch"}}}}
-	roles := c.Clientset().RbacV1().Roles(ns)
-	if _, err := roles.Get(t.Context(), "reader", metav1.GetOptions{}); err == nil {
-		if _, err := roles.Update(t.Context(), role, metav1.UpdateOptions{}); err != nil {
-			t.Fatalf("updating Role reader: %v", err)
-		}
-		return
-	}
-	if _, err := roles.Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating Role reader: %v", err)
-	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
-		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "nobody"}}}
-	if _, err := c.Clientset().RbacV1().RoleBindings(ns).Create(t.Context(), rb, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating RoleBinding reader: %v", err)
-	}
+	bindNobody(t, c, ns, "reader", []rbacv1.PolicyRule{{APIGroups: []string{"", "apps", "rbac.authorization.k8s.io", "monitoring.coreos.com"},
+		Resources: resources, Verbs: []string{"get", "list", "watch"}}})
 }
