@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,16 +46,7 @@ func TestPrometheusRule_realCRD(t *testing.T) {
 
 func testRealCRDAccepts(t *testing.T, rules dynamic.NamespaceableResourceInterface, ns string) {
 	ctx := t.Context()
-	cases := []PrometheusRuleOptions{
-		{Name: "workbook", Labels: map[string]string{"release": "kube-prometheus-stack"}},
-		{Name: "slo-99-5", SLO: 0.995},
-		{Name: "slo-99-99", SLO: 0.9999},
-		{Name: "odd-windows", SLO: 0.999, Rules: []Rule{
-			{Name: "fast", Severity: SeverityPage, BurnRate: 36, Long: 90 * time.Minute, Short: 1500 * time.Millisecond},
-			{Name: "slow burn, 2 weeks", Severity: SeverityTicket, BurnRate: 0.5, Long: 14 * 24 * time.Hour, Short: 90 * time.Second},
-		}},
-	}
-	for _, o := range cases {
+	for _, o := range ruleOptionCases() {
 		t.Run(o.Name, func(t *testing.T) {
 			o.Namespace = ns
 			u, err := RenderPrometheusRule(o)

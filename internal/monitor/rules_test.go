@@ -37,6 +37,11 @@ type scenario struct {
 	// and no round runs during down (a monitor that was dead).
 	restartAt, down time.Duration
 	until           time.Duration
+	// onRound, when set, sees every round recorded and its counts;
+	// onRestart the restart (TestPrometheusRule_engine exports the rounds
+	// as the monitor process does).
+	onRound   func(now time.Time, c Counts)
+	onRestart func()
 }
 
 func (s scenario) run(t *testing.T) ([]transition, *ZoneState) {
@@ -58,6 +63,9 @@ func (s scenario) run(t *testing.T) ([]transition, *ZoneState) {
 		}
 		if s.restartAt != 0 && rel >= s.restartAt && !restarted {
 			restarted = true
+			if s.onRestart != nil {
+				s.onRestart()
+			}
 			cm := &corev1.ConfigMap{}
 			if err := encodeState(st, cm); err != nil {
 				t.Fatal(err)
@@ -79,6 +87,9 @@ func (s scenario) run(t *testing.T) ([]transition, *ZoneState) {
 			before[name] = a.Firing
 		}
 		st.Record(now, c, nil, o.Rules, o.SLO, s.tier)
+		if s.onRound != nil {
+			s.onRound(now, c)
+		}
 		for _, r := range o.Rules {
 			a := st.Alerts[r.Name]
 			if a.Firing != before[r.Name] {
@@ -87,6 +98,13 @@ func (s scenario) run(t *testing.T) ([]transition, *ZoneState) {
 		}
 	}
 	return got, st
+}
+
+// scriptedOutage is a scenario and the alerts the monitor raises for it.
+type scriptedOutage struct {
+	name string
+	s    scenario
+	want []transition
 }
 
 const (
@@ -107,7 +125,7 @@ const (
 //     30-minute window: W+39m.
 //   - 3d/6h ×1: 2880 good rounds then 1/2881, 2/2882, 3/2883 = 0.104% at
 //     W+1m: fires. Resolves when bucket 9 leaves the 6 h window: W+6h09m.
-func TestBurnRateRulesScriptedOutages(t *testing.T) {
+func scriptedOutages() []scriptedOutage {
 	m := time.Minute
 	tenMinutes := [2]time.Duration{0, 10 * m}
 	workbook := []transition{
@@ -118,11 +136,7 @@ func TestBurnRateRulesScriptedOutages(t *testing.T) {
 		{slow, false, 39 * m, SeverityPage},
 		{ticket, false, 6*time.Hour + 9*m, SeverityTicket},
 	}
-	for _, tc := range []struct {
-		name string
-		s    scenario
-		want []transition
-	}{
+	return []scriptedOutage{
 		{"ten-minute outage of the production zone", scenario{tier: TierProduction, outage: tenMinutes, until: 7 * time.Hour}, workbook},
 		{"the same outage in a sandbox zone only opens tickets", scenario{tier: TierSandbox, outage: tenMinutes, until: 7 * time.Hour}, []transition{
 			{fast, true, 30 * time.Second, SeverityTicket},
@@ -163,7 +177,13 @@ func TestBurnRateRulesScriptedOutages(t *testing.T) {
 			{fast, true, 30 * time.Second, SeverityPage},
 			{fast, false, 5 * m, SeverityPage},
 		}},
-	} {
+	}
+}
+
+// TestBurnRateRulesScriptedOutages runs the scripted outages through the
+// monitor's own rule evaluation (ZoneState.Record).
+func TestBurnRateRulesScriptedOutages(t *testing.T) {
+	for _, tc := range scriptedOutages() {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _ := tc.s.run(t)
 			if !slices.Equal(got, tc.want) {
