@@ -18,10 +18,13 @@ import (
 
 // Keys and paths the policy's objects share.
 const (
-	ConfigKey         = "config.json"
-	PolicyAnnotation  = "spinops.io/backup-policy"
-	secretPasswordKey = "mysql-password"
-	secretSigningKey  = "signing-key"
+	ConfigKey        = "config.json"
+	PolicyAnnotation = "spinops.io/backup-policy"
+	// SecretPasswordKey and SecretSigningKey are the keys of the policy's
+	// own Secret (ObjectName), present when the password or the signing key
+	// was given as a write-only value.
+	SecretPasswordKey = "mysql-password"
+	SecretSigningKey  = "signing-key"
 	configMountPath   = "/etc/spinops/backup"
 	// CAMountPath is where the MySQL CA Secret is mounted; the
 	// configuration's mysql.ca_file points into it.
@@ -137,16 +140,16 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 	}
 	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(), Data: map[string]string{ConfigKey: string(cfg)}}
 	cm.Annotations = map[string]string{PolicyAnnotation: p.Annotation}
-	pwRef := &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: secretPasswordKey}
+	pwRef := &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: SecretPasswordKey}
 	ownSecret := map[string][]byte{}
 	if p.Password != "" {
-		ownSecret[secretPasswordKey] = []byte(p.Password)
+		ownSecret[SecretPasswordKey] = []byte(p.Password)
 	}
 	var sigRef *corev1.SecretKeySelector
 	switch {
 	case p.SigningKey != "":
-		ownSecret[secretSigningKey] = []byte(p.SigningKey)
-		sigRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: secretSigningKey}
+		ownSecret[SecretSigningKey] = []byte(p.SigningKey)
+		sigRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: SecretSigningKey}
 	case p.SigningKeySecretName != "":
 		sigRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: p.SigningKeySecretName}, Key: p.SigningKeySecretKey}
 	}
@@ -191,7 +194,11 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 	jobPod := pod("run")
 	jobPod.RestartPolicy = corev1.RestartPolicyNever
 	cj := &batchv1.CronJob{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"}, ObjectMeta: meta(), Spec: batchv1.CronJobSpec{
-		Schedule:                   p.Schedule,
+		Schedule: p.Schedule,
+		// Set, not left to the API server's default, so that a CronJob
+		// suspended by hand (kubectl patch, kubectl edit) is an edit of a
+		// field spinops owns: drift, put back by the next apply.
+		Suspend:                    ptr.To(false),
 		ConcurrencyPolicy:          batchv1.ForbidConcurrent,
 		SuccessfulJobsHistoryLimit: ptr.To[int32](3),
 		FailedJobsHistoryLimit:     ptr.To[int32](3),
@@ -211,6 +218,7 @@ func (p Policy) Objects() ([]*unstructured.Unstructured, error) {
 		dm.Name = DrillObjectName(p.Name)
 		drill := &batchv1.CronJob{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"}, ObjectMeta: dm, Spec: batchv1.CronJobSpec{
 			Schedule:                   p.DrillSchedule,
+			Suspend:                    ptr.To(false),
 			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
 			SuccessfulJobsHistoryLimit: ptr.To[int32](3),
 			FailedJobsHistoryLimit:     ptr.To[int32](3),

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -84,4 +85,30 @@ func driftedObjects(ctx context.Context, c *kube.Client, what string, prior type
 		tflog.Warn(ctx, what+": objects differ from what Terraform applied; the next apply puts them back", map[string]any{"drifted": strings.Join(drifted, "; ")})
 	}
 	return types.ListValueMust(types.StringType, values)
+}
+
+// secretKeysForDrift reads the keys (never the values) of Secret ns/name,
+// which a drift check needs to render the objects as the apply made them
+// when the Secret holds write-only values. exists is false when the Secret
+// is gone. ok is false when the check cannot go on: credentials that may
+// not read Secrets (Kubernetes' own "view" role has none; a warning in
+// diags, the check skipped) or another failure (an error in diags).
+func secretKeysForDrift(ctx context.Context, c *kube.Client, what, ns, name string, diags *diag.Diagnostics) (keys map[string]bool, exists, ok bool) {
+	secret, err := c.Clientset.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return map[string]bool{}, false, true
+	case apierrors.IsForbidden(err):
+		diags.AddWarning("Drift not checked", fmt.Sprintf("Checking %s for changes made outside Terraform reads its Secret's keys (never its values), "+
+			"and these credentials may not: %v. drifted_objects keeps its last value.", what, err))
+		return nil, false, false
+	case err != nil:
+		diags.AddError("Checking "+what+" for drift failed", fmt.Sprintf("reading Secret %s/%s: %v", ns, name, err))
+		return nil, false, false
+	}
+	keys = map[string]bool{}
+	for k := range secret.Data {
+		keys[k] = true
+	}
+	return keys, true, true
 }

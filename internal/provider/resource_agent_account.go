@@ -295,12 +295,9 @@ func (r *agentAccountResource) prepare(ctx context.Context, m *agentAccountModel
 	return a
 }
 
-// installed translates what state says was installed, for removal: a part
-// whose cluster cannot be reached is left out, with a diagnostic in diags.
-// refresh copies the bridge's view of the account into m: the
-// registration (drift) and the status.
-// keepNullList returns the bridge's list, or null when the bridge has none
-// and the configuration had none (so unset stays unset).
+// Read refreshes the account from the bridge (its registration and
+// status) and checks that what it installed in the target cluster and in
+// Spinnaker's namespace is still there.
 func (r *agentAccountResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state agentAccountModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)

@@ -283,6 +283,8 @@ func spinnakerAccountOf(m *agentAccountModel, spec *bridgev1.AccountSpec) *attac
 		CacheIntervalSeconds: m.Spinnaker.CacheIntervalSeconds.ValueInt64(), RegistrationID: m.ID.ValueString()}
 }
 
+// installed translates what state says was installed, for removal: a part
+// whose cluster cannot be reached is left out, with a diagnostic in diags.
 func (r *agentAccountResource) installed(ctx context.Context, m *agentAccountModel, spec *bridgev1.AccountSpec, diags *diag.Diagnostics) *attach.Attachment {
 	var sub diag.Diagnostics
 	a := r.attachment(ctx, m, spec, &sub)
@@ -292,6 +294,8 @@ func (r *agentAccountResource) installed(ctx context.Context, m *agentAccountMod
 	return a
 }
 
+// refresh copies the bridge's view of the account into m: the
+// registration (drift) and the status.
 func (r *agentAccountResource) refresh(ctx context.Context, admin *attach.Admin, m *agentAccountModel, diags *diag.Diagnostics) bool {
 	acct, err := admin.Get(ctx, m.Name.ValueString())
 	if err != nil {
@@ -354,6 +358,8 @@ func (r *agentAccountResource) refresh(ctx context.Context, admin *attach.Admin,
 	return true
 }
 
+// keepNullList returns the bridge's list, or null when the bridge has none
+// and the configuration had none (so unset stays unset).
 func keepNullList(cur types.List, v []string) types.List {
 	if len(v) == 0 && (cur.IsNull() || cur.IsUnknown()) {
 		return types.ListNull(types.StringType)

@@ -30,6 +30,7 @@ var (
 	_ resource.ResourceWithConfigure      = &backupPolicyResource{}
 	_ resource.ResourceWithValidateConfig = &backupPolicyResource{}
 	_ resource.ResourceWithImportState    = &backupPolicyResource{}
+	_ resource.ResourceWithModifyPlan     = &backupPolicyResource{}
 )
 
 func newBackupPolicyResource() resource.Resource { return &backupPolicyResource{} }
@@ -201,8 +202,22 @@ func (r *backupPolicyResource) apply(ctx context.Context, verb string, plan, con
 		}
 	}
 	plan.ID = types.StringValue(id)
+	plan.DriftedObjects = noDrift()
 	r.fillComputed(ctx, plan, diags)
 	return madeUID
+}
+
+// ModifyPlan plans objects that drifted (found by Read) back: the plan
+// shows drifted_objects going to [], and the apply puts them back.
+func (r *backupPolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	var drifted types.List
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("drifted_objects"), &drifted)...)
+	if !resp.Diagnostics.HasError() && len(drifted.Elements()) > 0 {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), noDrift())...)
+	}
 }
 
 var (
@@ -408,12 +423,21 @@ func (r *backupPolicyResource) Read(ctx context.Context, req resource.ReadReques
 		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
 		return
 	}
+	// What the last apply made, to check the objects against; flatten
+	// replaces the nested blocks rather than editing them.
+	applied := state
 	if err := flattenBackupPolicy(&state, cm, cj, drill, depErr == nil); err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
 		return
 	}
 	if err := readServiceAccountAnnotations(ctx, client, &state); err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("reading backup policy (%s)", state.ID.ValueString()), err.Error())
+		return
+	}
+	if applied.Destination == nil {
+		applied = state // just imported: the objects are what there is to go by
+	}
+	if state.DriftedObjects = backupPolicyDrift(ctx, client, &applied, state.DriftedObjects, &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
 	r.fillComputed(ctx, &state, &resp.Diagnostics)

@@ -42,6 +42,7 @@ type backupPolicyModel struct {
 	ArchiverHeartbeat         types.String          `tfsdk:"archiver_heartbeat"`
 	ArchiverBehindBytes       types.Int64           `tfsdk:"archiver_behind_bytes"`
 	NextRun                   types.String          `tfsdk:"next_run"`
+	DriftedObjects            types.List            `tfsdk:"drifted_objects"`
 	Timeouts                  timeouts.Value        `tfsdk:"timeouts"`
 }
 

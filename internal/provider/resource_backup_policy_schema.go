@@ -41,7 +41,9 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"objects, and writes a manifest (sizes, SHA-256, row counts) last; then retention is applied. Restore with " +
 			"`spinops backup restore --backup ID` or `--at TIME`.\n\n" +
 			"`last_successful_backup` and `restore_window` are read from the destination's manifests with the provider's `aws` / " +
-			"`gcp` credentials. Destroying the policy removes the Kubernetes objects and **leaves the backups in place**.",
+			"`gcp` credentials. Every refresh checks the policy's objects for edits and deletions made outside Terraform — a CronJob suspended " +
+			"or rescheduled with `kubectl`, the configuration in the ConfigMap pointed elsewhere, the archiver scaled to 0 — and lists them in " +
+			"`drifted_objects`; the next apply puts them back. Destroying the policy removes the Kubernetes objects and **leaves the backups in place**.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<namespace>/<name>`; the import id.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -76,6 +78,9 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				"It stops advancing when the archiver is gone (so does `restore_window.archived_until`)."},
 			"archiver_behind_bytes": schema.Int64Attribute{Computed: true, MarkdownDescription: "Bytes of the server's binary log the archive lacked at the archiver's last flush, or null. " +
 				"Above 0 for long, the archiver runs but its stream is stalled, and `restore_window.archived_until` stops advancing."},
+			"drifted_objects": driftedObjectsAttribute("policy's objects (ConfigMap, backup and drill CronJobs, archiver or metrics Deployment, the ServiceAccount it makes)",
+				"A CronJob suspended by hand is drift too: the policy sets `suspend = false`. Its Secret (the write-only password and signing key) is checked "+
+					"for existence and for its keys, never for its values."),
 			"next_run":   schema.StringAttribute{Computed: true, MarkdownDescription: "Next scheduled run (RFC 3339), computed from `schedule` and `time_zone`."},
 			"last_drill": schema.ObjectAttribute{Computed: true, AttributeTypes: drillAttrTypes, MarkdownDescription: "The newest restore drill recorded at the destination, or null: " + drillDesc},
 			"signing_key_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true, Validators: []validator.String{stringvalidator.LengthAtLeast(32)},

@@ -13,12 +13,15 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8stypes "k8s.io/apimachinery/pkg/types"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	awscloud "github.com/spinops/terraform-provider-spinops/internal/cloud/aws"
@@ -198,6 +201,10 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 		return backupPolicyConfig(c.Kubeconfig, ns, moto.Endpoint, bucket, mdb.Host, mdb.Port, db, schedule, pitr, 7)
 	}
 	name := backup.ObjectName("spinnaker")
+	readOnly := func(config string) string {
+		return strings.ReplaceAll(config, fmt.Sprintf("config_path = %q", c.Kubeconfig),
+			fmt.Sprintf("host = %q\n    cluster_ca_certificate = file(%q)\n    token = %q", c.Host, c.CAFile, c.NobodyToken))
+	}
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []tfresource.TestStep{
@@ -273,20 +280,111 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				ImportStateVerifyIgnore: []string{"sources.mysql.password_wo_version", "kubernetes", "timeouts", "last_drill"},
 			},
 			{
-				// Drift: the CronJob edited behind Terraform's back is put back.
+				// Drift: edits made behind Terraform's back, each as kubectl
+				// makes it (its own field manager), are listed on refresh
+				// and put back by the apply: the schedule changed and the
+				// CronJob suspended, the configuration in the ConfigMap
+				// pointed at another bucket, the archiver scaled to 0, the
+				// drill CronJob deleted, the signing key taken out of the
+				// Secret.
 				PreConfig: func() {
-					cj, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{})
-					if err != nil {
-						t.Fatal(err)
+					ctx, cs := t.Context(), c.Clientset()
+					patch := func(what string, err error) {
+						if err != nil {
+							t.Fatalf("%s outside Terraform: %v", what, err)
+						}
 					}
-					cj.Spec.Schedule = "@yearly"
-					if _, err := c.Clientset().BatchV1().CronJobs(ns).Update(t.Context(), cj, metav1.UpdateOptions{}); err != nil {
-						t.Fatal(err)
+					_, err := cs.BatchV1().CronJobs(ns).Patch(ctx, name, k8stypes.MergePatchType,
+						[]byte(`{"spec":{"schedule":"@yearly","suspend":true}}`), metav1.PatchOptions{FieldManager: "kubectl-patch"})
+					patch("suspending the CronJob", err)
+					cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+					patch("reading the ConfigMap", err)
+					if !strings.Contains(cm.Data[backup.ConfigKey], bucket) {
+						t.Fatalf("the configuration names no bucket %s: %s", bucket, cm.Data[backup.ConfigKey])
 					}
+					cm.Data[backup.ConfigKey] = strings.ReplaceAll(cm.Data[backup.ConfigKey], bucket, "someone-elses-bucket")
+					_, err = cs.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+					patch("editing the ConfigMap", err)
+					scale, err := cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+					patch("reading the archiver's scale", err)
+					scale.Spec.Replicas = 0
+					_, err = cs.AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
+					patch("scaling the archiver to 0", err)
+					patch("deleting the drill CronJob", cs.BatchV1().CronJobs(ns).Delete(ctx, backup.DrillObjectName("spinnaker"), metav1.DeleteOptions{}))
+					_, err = cs.CoreV1().Secrets(ns).Patch(ctx, name, k8stypes.JSONPatchType,
+						[]byte(`[{"op":"remove","path":"/data/signing-key"}]`), metav1.PatchOptions{FieldManager: "kubectl-patch"})
+					patch("removing the signing key", err)
 				},
-				Config:             conf("0 */6 * * *", true),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
+				Config: conf("0 */6 * * *", true),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_backup_policy.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+					driftBeforePlan{address: "spinops_backup_policy.this", want: []string{
+						"ConfigMap " + ns + "/" + name + ": changed: data",
+						"CronJob " + ns + "/" + name + "-drill: deleted",
+						"CronJob " + ns + "/" + name + ": changed: spec.schedule, spec.suspend",
+						"Deployment " + ns + "/" + name + ": changed: spec.replicas",
+						"Secret " + ns + "/" + name + ": changed: data",
+					}},
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+				},
+				Check: func(*terraform.State) error {
+					ctx, cs := t.Context(), c.Clientset()
+					cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if cj.Spec.Schedule != "0 */6 * * *" || cj.Spec.Suspend == nil || *cj.Spec.Suspend {
+						return fmt.Errorf("the CronJob was not put back: schedule %q, suspend %v", cj.Spec.Schedule, cj.Spec.Suspend)
+					}
+					cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if strings.Contains(cm.Data[backup.ConfigKey], "someone-elses-bucket") {
+						return fmt.Errorf("the configuration was not put back: %s", cm.Data[backup.ConfigKey])
+					}
+					d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+						return fmt.Errorf("the archiver was not scaled back: %v", d.Spec.Replicas)
+					}
+					if _, err := cs.BatchV1().CronJobs(ns).Get(ctx, backup.DrillObjectName("spinnaker"), metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("the drill CronJob was not made again: %w", err)
+					}
+					sec, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if string(sec.Data["signing-key"]) != accBackupSigningKey {
+						return fmt.Errorf("the signing key was not written back")
+					}
+					return nil
+				},
+			},
+			{
+				// Nothing left to put back: an empty plan.
+				Config:   conf("0 */6 * * *", true),
+				PlanOnly: true,
+			},
+			// A plan with read-only credentials (a plan-only pipeline):
+			// without Secrets first, as Kubernetes' "view" role, then with
+			// them but still without the right to patch, which the dry run
+			// needs. Both plans work, the check skipped with a warning, and
+			// are empty: drifted_objects keeps its value.
+			{
+				PreConfig: func() { grantNobodyBackupReads(t, c, ns, false) },
+				Config:    readOnly(conf("0 */6 * * *", true)),
+				PlanOnly:  true,
+			},
+			{
+				PreConfig: func() { grantNobodyBackupReads(t, c, ns, true) },
+				Config:    readOnly(conf("0 */6 * * *", true)),
+				PlanOnly:  true,
 			},
 			{
 				// Point in time off: the archiver goes away.
@@ -342,4 +440,16 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// grantNobodyBackupReads lets user "nobody" read what spinops_backup_policy
+// reads in ns, Secrets only with secrets: get, list and watch, never a write.
+func grantNobodyBackupReads(t *testing.T, c *testenv.Cluster, ns string, secrets bool) {
+	t.Helper()
+	resources := []string{"configmaps", "cronjobs", "deployments", "serviceaccounts"}
+	if secrets {
+		resources = append(resources, "secrets")
+	}
+	bindNobody(t, c, ns, "backup-reader", []rbacv1.PolicyRule{{APIGroups: []string{"", "apps", "batch"},
+		Resources: resources, Verbs: []string{"get", "list", "watch"}}})
 }

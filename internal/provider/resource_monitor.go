@@ -351,23 +351,12 @@ func monitorDrift(ctx context.Context, c *kube.Client, state *monitorModel, diag
 	}
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
 	var drifted []string
-	keys := map[string]bool{}
-	secret, err := c.Clientset.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		drifted = append(drifted, fmt.Sprintf("Secret %s/%s: deleted", ns, name))
-	case apierrors.IsForbidden(err):
-		// Read-only credentials without Secrets (Kubernetes' own "view"
-		// role has none): the rendering needs the Secret's keys.
-		diags.AddWarning("Drift not checked", fmt.Sprintf("Checking the monitor for changes made outside Terraform reads its Secret's keys (never its values), "+
-			"and these credentials may not: %v. drifted_objects keeps its last value.", err))
+	keys, exists, ok := secretKeysForDrift(ctx, c, "the monitor", ns, name, diags)
+	if !ok {
 		return prior
-	case err != nil:
-		return fail(fmt.Errorf("reading Secret %s/%s: %w", ns, name, err))
-	default:
-		for k := range secret.Data {
-			keys[k] = true
-		}
+	}
+	if !exists {
+		drifted = append(drifted, fmt.Sprintf("Secret %s/%s: deleted", ns, name))
 	}
 	var rd diag.Diagnostics
 	spec := state.spec(ctx, state.secretKeysConfig(keys), &rd)
