@@ -5,8 +5,22 @@ import (
 	"fmt"
 	"slices"
 
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
+
+// driftPlanChecks are the checks of a plan after edits made outside
+// Terraform: refresh found exactly want in drifted_objects, and the plan is
+// an update that takes the list to [] (the apply puts the objects back).
+func driftPlanChecks(address string, want ...string) tfresource.ConfigPlanChecks {
+	return tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+		plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate),
+		plancheck.ExpectKnownValue(address, tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+		driftBeforePlan{address: address, want: want},
+	}}
+}
 
 // driftBeforePlan checks the drifted_objects that refresh found for the
 // resource at address: the plan's prior state (before), which the plan then

@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -316,17 +315,13 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 					patch("removing the signing key", err)
 				},
 				Config: conf("0 */6 * * *", true),
-				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("spinops_backup_policy.this", plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
-					driftBeforePlan{address: "spinops_backup_policy.this", want: []string{
-						"ConfigMap " + ns + "/" + name + ": changed: data",
-						"CronJob " + ns + "/" + name + "-drill: deleted",
-						"CronJob " + ns + "/" + name + ": changed: spec.schedule, spec.suspend",
-						"Deployment " + ns + "/" + name + ": changed: spec.replicas",
-						"Secret " + ns + "/" + name + ": changed: data",
-					}},
-				}},
+				ConfigPlanChecks: driftPlanChecks("spinops_backup_policy.this",
+					"ConfigMap "+ns+"/"+name+": changed: data",
+					"CronJob "+ns+"/"+name+"-drill: deleted",
+					"CronJob "+ns+"/"+name+": changed: spec.schedule, spec.suspend",
+					"Deployment "+ns+"/"+name+": changed: spec.replicas",
+					"Secret "+ns+"/"+name+": changed: data",
+				),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
 				},

@@ -400,14 +400,10 @@ func TestAccBridge_tokenRotationAndDrift(t *testing.T) {
 					}
 				},
 				Config: bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV2, 2, ""),
-				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("spinops_bridge.this", plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue("spinops_bridge.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
-					driftBeforePlan{address: "spinops_bridge.this", want: []string{
-						"NetworkPolicy " + ns + "/spinops-bridge: changed: spec.ingress",
-						"Role " + spinNS + "/spinops-bridge: deleted",
-					}},
-				}},
+				ConfigPlanChecks: driftPlanChecks("spinops_bridge.this",
+					"NetworkPolicy "+ns+"/spinops-bridge: changed: spec.ingress",
+					"Role "+spinNS+"/spinops-bridge: deleted",
+				),
 				Check: func(*terraform.State) error {
 					np, err := cs.NetworkingV1().NetworkPolicies(ns).Get(t.Context(), "spinops-bridge", metav1.GetOptions{})
 					if err != nil {

@@ -203,15 +203,11 @@ resource "spinops_monitor" "this" {
 					}
 				},
 				Config: withLabels,
-				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("spinops_monitor.this", plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue("spinops_monitor.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
-					driftBeforePlan{address: "spinops_monitor.this", want: []string{
-						"ConfigMap " + ns + "/spinops-monitor: changed: data",
-						"PrometheusRule " + ns + "/spinops-monitor: changed: spec.groups",
-						"Role " + ns + "/spinops-monitor: deleted",
-					}},
-				}},
+				ConfigPlanChecks: driftPlanChecks("spinops_monitor.this",
+					"ConfigMap "+ns+"/spinops-monitor: changed: data",
+					"PrometheusRule "+ns+"/spinops-monitor: changed: spec.groups",
+					"Role "+ns+"/spinops-monitor: deleted",
+				),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("spinops_monitor.this", tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
 				},
