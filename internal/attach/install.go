@@ -128,6 +128,10 @@ type Rules struct {
 	Cluster    []rbacv1.PolicyRule
 	// Kinds counts the kinds granted.
 	Kinds int
+	// Incomplete is set when some API groups of the target cluster did not
+	// answer discovery (an aggregated API whose server is down): their
+	// kinds are missing from the rules.
+	Incomplete error
 }
 
 var (
@@ -145,6 +149,10 @@ func ResolveRules(ctx context.Context, c *kube.Client, f AccountFilter) (Rules, 
 	lists, err := disc.ServerPreferredResources()
 	if err != nil && len(lists) == 0 {
 		return Rules{}, fmt.Errorf("discovering the resources of %s: %w", c.Config.Host, err)
+	}
+	var incomplete error
+	if err != nil {
+		incomplete = fmt.Errorf("discovering the resources of %s: %w", c.Config.Host, err)
 	}
 	kinds := agent.SelectKinds(lists, f.accountConfig("x"))
 	if len(kinds) == 0 {
@@ -172,8 +180,7 @@ func ResolveRules(ctx context.Context, c *kube.Client, f AccountFilter) (Rules, 
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].group < keys[j].group })
-	var r Rules
-	r.Kinds = len(kinds)
+	r := Rules{Kinds: len(kinds), Incomplete: incomplete}
 	for _, k := range keys {
 		res := byGroup[k]
 		sort.Strings(res)

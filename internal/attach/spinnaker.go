@@ -381,7 +381,8 @@ type CredentialSecret struct {
 	Bridge    BridgeEndpoint
 }
 
-func (s *CredentialSecret) object(credential string) *unstructured.Unstructured {
+// Object is the Secret as Apply writes it with credential.
+func (s *CredentialSecret) Object(credential string) *unstructured.Unstructured {
 	data := map[string]any{SecretCredentialKey: credential, SecretAddressKey: s.Bridge.Address}
 	if s.Bridge.CAPEM != "" {
 		data[SecretCAKey] = s.Bridge.CAPEM
@@ -398,11 +399,11 @@ func (s *CredentialSecret) object(credential string) *unstructured.Unstructured 
 
 // Apply writes the Secret (the namespace must exist).
 func (s *CredentialSecret) Apply(ctx context.Context, c *kube.Client, credential string) error {
-	_, err := c.Apply(ctx, s.object(credential))
+	_, err := c.Apply(ctx, s.Object(credential))
 	return err
 }
 
 // Remove deletes the Secret, tolerating that it is gone.
 func (s *CredentialSecret) Remove(ctx context.Context, c *kube.Client) error {
-	return c.Delete(ctx, s.object(""))
+	return c.Delete(ctx, s.Object(""))
 }

@@ -30,7 +30,7 @@ func driftedObjectsAttribute(objects, secrets string) schema.ListAttribute {
 	return schema.ListAttribute{Computed: true, ElementType: types.StringType,
 		PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
 		MarkdownDescription: "The " + objects + " that differ in the cluster from what Terraform applied, as `Kind namespace/name: deleted` " +
-			"or `Kind namespace/name: changed: <fields>` (an edit with `kubectl edit`, `kubectl apply` or `kubectl scale` of a field the provider sets, " +
+			"or `Kind namespace/name: changed: <fields>` (`Kind name: …` for a cluster-scoped one; an edit with `kubectl edit`, `kubectl apply` or `kubectl scale` of a field the provider sets, " +
 			"or a deletion); found on refresh by a server-side dry-run apply of each object, so what the API server defaults and fields " +
 			"other managers own are not drift. The plan then shows this list going to `[]`, and the apply puts the objects back. " +
 			"With credentials that may read but not patch (a plan-only pipeline: the dry run is authorized as a real apply), the check is skipped " +
@@ -51,7 +51,18 @@ func noDrift() types.List { return types.ListValueMust(types.StringType, nil) }
 // and prior kept, so such a plan still works. Any other failure is an
 // error.
 func driftedObjects(ctx context.Context, c *kube.Client, what string, prior types.List, diags *diag.Diagnostics, objs []*unstructured.Unstructured, found ...string) types.List {
-	drifted := slices.Clone(found)
+	drifted, ok := driftOf(ctx, c, what, diags, objs)
+	if !ok {
+		return prior
+	}
+	return driftList(ctx, what, append(drifted, found...))
+}
+
+// driftOf is the drift of objs in c as drifted_objects lists it
+// ("Kind namespace/name: deleted", "Kind name: changed: rules" for a
+// cluster-scoped one); ok is false when the check could not run (a warning
+// or an error in diags, as driftedObjects explains).
+func driftOf(ctx context.Context, c *kube.Client, what string, diags *diag.Diagnostics, objs []*unstructured.Unstructured) (drifted []string, ok bool) {
 	for _, u := range objs {
 		d, err := c.Drift(ctx, u)
 		var dryRun *kube.DryRunError
@@ -60,22 +71,29 @@ func driftedObjects(ctx context.Context, c *kube.Client, what string, prior type
 			diags.AddWarning("Drift not checked", fmt.Sprintf("Checking %s for changes made outside Terraform needs the permission to patch its objects "+
 				"(a server-side apply in dry-run mode, authorized as a real one), and these credentials lack it: %v. "+
 				"drifted_objects keeps its last value; a plan with credentials that may apply checks it.", what, err))
-			return prior
+			return nil, false
 		case errors.As(err, &dryRun):
 			// E.g. an admission webhook that failed or denied the dry run:
 			// the plan goes on, the apply runs admission again for real.
 			diags.AddWarning("Drift not checked", fmt.Sprintf("The API server refused the dry run that checks %s for changes made outside Terraform: %v. "+
 				"drifted_objects keeps its last value.", what, err))
-			return prior
+			return nil, false
 		}
 		if err != nil {
 			diags.AddError("Checking "+what+" for drift failed", err.Error())
-			return prior
+			return nil, false
 		}
 		if d != "" {
-			drifted = append(drifted, fmt.Sprintf("%s %s/%s: %s", u.GetKind(), u.GetNamespace(), u.GetName(), d))
+			drifted = append(drifted, kube.Describe(u)+": "+d)
 		}
 	}
+	return drifted, true
+}
+
+// driftList is drifted_objects holding drifted, sorted; a non-empty one is
+// logged as a warning.
+func driftList(ctx context.Context, what string, drifted []string) types.List {
+	drifted = slices.Clone(drifted)
 	slices.Sort(drifted)
 	values := make([]attr.Value, len(drifted))
 	for i, d := range drifted {

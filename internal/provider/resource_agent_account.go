@@ -17,6 +17,7 @@ import (
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
@@ -70,6 +71,11 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 		if resp.Diagnostics.HasError() {
 			return
+		}
+		// Objects changed or deleted outside Terraform (found by Read): the
+		// plan shows them going away, and the apply puts them back.
+		if len(state.DriftedObjects.Elements()) > 0 {
+			plan.DriftedObjects = noDrift()
 		}
 	}
 	if plan.Spinnaker != nil {
@@ -234,6 +240,7 @@ func (r *agentAccountResource) Create(ctx context.Context, req resource.CreateRe
 	}
 	plan.AgentInstalled = types.BoolValue(plan.InstallAgent != nil)
 	plan.SpinnakerAccountInstalled = types.BoolValue(plan.Spinnaker != nil)
+	plan.DriftedObjects = noDrift()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -320,11 +327,17 @@ func (r *agentAccountResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	spec := state.spec(ctx, &resp.Diagnostics)
+	var in *attach.AgentInstall
+	var target *kube.Client
 	if state.InstallAgent != nil {
-		in := r.install(ctx, &state, spec, &resp.Diagnostics)
-		if c := kubeClientAt(ctx, r.data, state.InstallAgent.Kubernetes, path.Root("install_agent").AtName("kubernetes"), &resp.Diagnostics); c != nil && in != nil {
-			state.AgentInstalled = r.present(ctx, "agent", func() ([]string, error) { return in.Missing(ctx, c) }, state.AgentInstalled, &resp.Diagnostics)
+		in = r.install(ctx, &state, spec, &resp.Diagnostics)
+		if target = kubeClientAt(ctx, r.data, state.InstallAgent.Kubernetes, path.Root("install_agent").AtName("kubernetes"), &resp.Diagnostics); target != nil && in != nil {
+			state.AgentInstalled = r.present(ctx, "agent", func() ([]string, error) { return in.Missing(ctx, target) }, state.AgentInstalled, &resp.Diagnostics)
 		}
+	}
+	// Edits outside Terraform of what the apply made for the agent.
+	if state.DriftedObjects = r.agentDrift(ctx, admin, &state, in, target, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
 	}
 	if state.Spinnaker != nil {
 		// What the last apply wrote: Missing also reports a settings or
@@ -404,6 +417,7 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	r.refresh(ctx, admin, &plan, &resp.Diagnostics)
 	plan.AgentInstalled = types.BoolValue(plan.InstallAgent != nil)
 	plan.SpinnakerAccountInstalled = types.BoolValue(plan.Spinnaker != nil)
+	plan.DriftedObjects = noDrift()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 

@@ -46,6 +46,7 @@ type agentAccountModel struct {
 	Endpoint                  types.String `tfsdk:"endpoint"`
 	AgentInstalled            types.Bool   `tfsdk:"agent_installed"`
 	SpinnakerAccountInstalled types.Bool   `tfsdk:"spinnaker_account_installed"`
+	DriftedObjects            types.List   `tfsdk:"drifted_objects"`
 }
 
 type agentPermissionsModel struct {

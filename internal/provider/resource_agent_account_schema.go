@@ -113,6 +113,12 @@ func (r *agentAccountResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				MarkdownDescription: "Whether the agent's Deployment, ConfigMap and Secret are in the target cluster; `false` in state (deleted out of band) plans an update that reinstalls them."},
 			"spinnaker_account_installed": schema.BoolAttribute{Computed: true,
 				MarkdownDescription: "Whether the SpinnakerAccount and its kubeconfig Secret exist; `false` plans an update that recreates them."},
+			"drifted_objects": driftedObjectsAttribute("objects this resource made for the agent (with `install_agent`: its ServiceAccount, ClusterRole, "+
+				"ClusterRoleBinding or RoleBindings, Secret, ConfigMap and Deployment in the target cluster; with `credential_secret`: that Secret)",
+				"A ClusterRole given more rules by hand is drift, and so is a ClusterRole that no longer matches what the watched kinds resolve to in the "+
+					"target cluster now (a CRD installed or removed there): the apply grants exactly those. The Secrets are rendered with the agent "+
+					"credential the bridge holds (read for the check, never stored), so a credential, bridge address or CA changed in them is drift; "+
+					"the SpinnakerAccount is checked by `spinnaker_account_installed`."),
 		},
 		Blocks: map[string]schema.Block{
 			"permissions": schema.SingleNestedBlock{

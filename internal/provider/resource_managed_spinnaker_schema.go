@@ -43,7 +43,9 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 			"referenced from the SpinnakerService as `encrypted:k8s!n:<secret>!k:<key>`; they never reach Terraform state or the custom resource.\n\n" +
 			"Changes to the shared configuration reach the zones on their next plan (each zone compares the SpinnakerService it would render with the one in the cluster). " +
 			"The configuration is stored as JSON in the ConfigMap `" + spinnaker.InstallationConfigMap + "` in the operator namespace; " +
-			"Terraform reads it back on every refresh, so an edit made there shows as a change in the next plan and applying puts it back.\n\n" +
+			"Terraform reads it back on every refresh, so an edit made there shows as a change in the next plan and applying puts it back. " +
+			"The operator's own objects (with `operator.install`) are compared on every refresh too: one scaled to 0, deleted, given another image or " +
+			"more permissions by hand is listed in `drifted_objects` and put back by the next apply.\n\n" +
 			"**Import** by the operator namespace (the resource's `id`), through the provider's own `kubernetes` connection. " +
 			"Everything is read back from the stored installation except what it never stores: the write-only secrets (`*_wo`) and their " +
 			"`*_wo_version` numbers stay null, and so do a `kubernetes` override block and `timeouts`. The secrets stay in the cluster; " +
@@ -67,6 +69,10 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 					"the zones in the same apply."},
 			"verified_versions": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "From the promotion ledger: each version a sandbox zone verified → the earliest verification time (RFC 3339)."},
+			"drifted_objects": driftedObjectsAttribute("Spinnaker Operator's objects this resource installs (with `operator.install`: its ServiceAccount, "+
+				"ClusterRole and ClusterRoleBinding — Role and RoleBinding without `cluster_wide` — and Deployment)",
+				"An operator scaled to 0 or deleted (zones then never reconcile), given another image, or granted more by hand is drift. The CRDs "+
+					"are not compared: every installation on a cluster shares them. Without `operator.install` the list stays empty."),
 		},
 		Blocks: map[string]schema.Block{
 			"kubernetes": resourceKubernetesBlock(),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -207,6 +209,68 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 					}
 					if op == nil || op.HalyardImage != "armory/halyard:operator-0.4.2" {
 						return fmt.Errorf("operator record after apply: %+v", op)
+					}
+					return nil
+				},
+			},
+			{
+				// The operator's objects edited with kubectl, each by its
+				// own field manager: its Deployment scaled to 0 (no zone
+				// would be reconciled) and its Halyard given another image,
+				// its ClusterRole granted the nodes' proxy, its
+				// ServiceAccount deleted. Refresh lists exactly those; the
+				// apply puts them back.
+				PreConfig: func() {
+					ctx, cs := t.Context(), c.Clientset()
+					edit := func(what string, err error) {
+						if err != nil {
+							t.Fatalf("%s outside Terraform: %v", what, err)
+						}
+					}
+					scale, err := cs.AppsV1().Deployments(opNS).GetScale(ctx, "spinnaker-operator", metav1.GetOptions{})
+					edit("reading the operator's scale", err)
+					scale.Spec.Replicas = 0
+					_, err = cs.AppsV1().Deployments(opNS).UpdateScale(ctx, "spinnaker-operator", scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
+					edit("scaling the operator to 0", err)
+					_, err = cs.AppsV1().Deployments(opNS).Patch(ctx, "spinnaker-operator", k8stypes.StrategicMergePatchType,
+						[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"halyard","image":"registry.attacker.example/halyard:1"}]}}}}`),
+						metav1.PatchOptions{FieldManager: "kubectl-set"})
+					edit("changing Halyard's image", err)
+					_, err = cs.RbacV1().ClusterRoles().Patch(ctx, "spinnaker-operator-"+opNS, k8stypes.JSONPatchType,
+						[]byte(`[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["nodes/proxy"],"verbs":["get"]}}]`),
+						metav1.PatchOptions{FieldManager: "kubectl-edit"})
+					edit("widening the operator's ClusterRole", err)
+					edit("deleting the operator's ServiceAccount", cs.CoreV1().ServiceAccounts(opNS).Delete(ctx, "spinnaker-operator", metav1.DeleteOptions{}))
+				},
+				Config: config,
+				ConfigPlanChecks: driftPlanChecks(addr,
+					"ClusterRole spinnaker-operator-"+opNS+": changed: rules",
+					"Deployment "+opNS+"/spinnaker-operator: changed: spec.replicas, spec.template",
+					"ServiceAccount "+opNS+"/spinnaker-operator: deleted",
+				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_objects"), knownvalue.ListExact(nil)),
+				},
+				Check: func(*terraform.State) error {
+					ctx, cs := t.Context(), c.Clientset()
+					d, err := cs.AppsV1().Deployments(opNS).Get(ctx, "spinnaker-operator", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Template.Spec.Containers[1].Image != "armory/halyard:operator-0.4.2" {
+						return fmt.Errorf("the operator's Deployment was not put back: replicas %v, Halyard image %s", d.Spec.Replicas, d.Spec.Template.Spec.Containers[1].Image)
+					}
+					cr, err := cs.RbacV1().ClusterRoles().Get(ctx, "spinnaker-operator-"+opNS, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					for _, r := range cr.Rules {
+						if slices.Contains(r.Resources, "nodes/proxy") {
+							return fmt.Errorf("the hand-added rule survived the apply: %v", cr.Rules)
+						}
+					}
+					if _, err := cs.CoreV1().ServiceAccounts(opNS).Get(ctx, "spinnaker-operator", metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("the operator's ServiceAccount was not made again: %w", err)
 					}
 					return nil
 				},

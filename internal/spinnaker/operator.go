@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -78,23 +79,46 @@ func InstallCRDs(ctx context.Context, c *kube.Client, timeout time.Duration) err
 	return nil
 }
 
+// keepSelector sets s.Selector to the selector of the operator Deployment
+// already in s.Namespace: a Deployment's selector is immutable, so an
+// apply keeps the one there (an earlier spinops release, or an operator
+// installed by hand that spinops adopts; the pod template carries both
+// label sets). cur is that Deployment, nil when there is none.
+func keepSelector(ctx context.Context, c *kube.Client, s *OperatorSettings) (cur *appsv1.Deployment, err error) {
+	cur, err = c.Clientset.AppsV1().Deployments(s.Namespace).Get(ctx, "spinnaker-operator", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading Deployment %s/spinnaker-operator: %w", s.Namespace, err)
+	}
+	if cur.Spec.Selector != nil && len(cur.Spec.Selector.MatchLabels) > 0 {
+		s.Selector = cur.Spec.Selector.MatchLabels
+	}
+	return cur, nil
+}
+
+// OperatorObjectsOn is OperatorObjects as InstallOperator applies them on
+// c: with the selector of the Deployment already there. Drift checks
+// compare these.
+func OperatorObjectsOn(ctx context.Context, c *kube.Client, s OperatorSettings) ([]*unstructured.Unstructured, error) {
+	if _, err := keepSelector(ctx, c, &s); err != nil {
+		return nil, err
+	}
+	return OperatorObjects(s)
+}
+
 // InstallOperator applies the operator's ServiceAccount, RBAC and Deployment.
 func InstallOperator(ctx context.Context, c *kube.Client, s OperatorSettings) error {
-	// A Deployment's selector is immutable: keep the one already there
-	// (an earlier spinops release, or an operator installed by hand that
-	// spinops adopts). The pod template carries both label sets.
-	cur, err := c.Clientset.AppsV1().Deployments(s.Namespace).Get(ctx, "spinnaker-operator", metav1.GetOptions{})
-	switch {
-	case err == nil && cur.Spec.Selector != nil && len(cur.Spec.Selector.MatchLabels) > 0:
-		s.Selector = cur.Spec.Selector.MatchLabels
-	case err != nil && !apierrors.IsNotFound(err):
-		return fmt.Errorf("reading Deployment %s/spinnaker-operator: %w", s.Namespace, err)
+	cur, err := keepSelector(ctx, c, &s)
+	if err != nil {
+		return err
 	}
 	// The operator's own manifests (deploy/operator/*/deployment.yaml) leave
 	// the default RollingUpdate strategy, whose rollingUpdate settings the
 	// API server refuses next to our type Recreate, and which server-side
 	// apply would not remove (another manager owns them): switch it first.
-	if err == nil && cur.Spec.Strategy.RollingUpdate != nil {
+	if cur != nil && cur.Spec.Strategy.RollingUpdate != nil {
 		patch := []byte(`{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}`)
 		if _, err := c.Clientset.AppsV1().Deployments(s.Namespace).Patch(ctx, "spinnaker-operator", types.MergePatchType, patch,
 			metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil {
