@@ -90,10 +90,9 @@ func driftOf(ctx context.Context, c *kube.Client, what string, diags *diag.Diagn
 	return drifted, true
 }
 
-// driftList is drifted_objects holding drifted, sorted; a non-empty one is
-// logged as a warning.
+// driftList is drifted_objects holding drifted (sorted in place); a
+// non-empty one is logged as a warning.
 func driftList(ctx context.Context, what string, drifted []string) types.List {
-	drifted = slices.Clone(drifted)
 	slices.Sort(drifted)
 	values := make([]attr.Value, len(drifted))
 	for i, d := range drifted {

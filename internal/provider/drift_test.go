@@ -9,7 +9,21 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
+
+// scaleToZeroByHand scales Deployment ns/name to 0 through its scale
+// subresource, as `kubectl scale` does (its own field manager).
+func scaleToZeroByHand(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	scale, err := cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading the scale of Deployment %s/%s: %w", ns, name, err)
+	}
+	scale.Spec.Replicas = 0
+	_, err = cs.AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
+	return err
+}
 
 // driftPlanChecks are the checks of a plan after edits made outside
 // Terraform: refresh found exactly want in drifted_objects, and the plan is

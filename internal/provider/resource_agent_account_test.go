@@ -388,11 +388,7 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 					_, err = tcs.CoreV1().Secrets(agentNS).Patch(ctx, agentName, ktypes.MergePatchType,
 						[]byte(`{"stringData":{"`+attach.SecretAddressKey+`":"bridge.attacker.example:443"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"})
 					edit("pointing the agent's Secret at another bridge", err)
-					scale, err := tcs.AppsV1().Deployments(agentNS).GetScale(ctx, agentName, metav1.GetOptions{})
-					edit("reading the agent's scale", err)
-					scale.Spec.Replicas = 0
-					_, err = tcs.AppsV1().Deployments(agentNS).UpdateScale(ctx, agentName, scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
-					edit("scaling the agent to 0", err)
+					edit("scaling the agent to 0", scaleToZeroByHand(ctx, tcs, agentNS, agentName))
 					_, err = tcs.AppsV1().Deployments(agentNS).Patch(ctx, agentName, ktypes.StrategicMergePatchType,
 						[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"agent","image":"registry.attacker.example/agent:1"}]}}}}`),
 						metav1.PatchOptions{FieldManager: "kubectl-set"})

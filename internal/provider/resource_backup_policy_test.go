@@ -304,11 +304,7 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 					cm.Data[backup.ConfigKey] = strings.ReplaceAll(cm.Data[backup.ConfigKey], bucket, "someone-elses-bucket")
 					_, err = cs.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
 					patch("editing the ConfigMap", err)
-					scale, err := cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
-					patch("reading the archiver's scale", err)
-					scale.Spec.Replicas = 0
-					_, err = cs.AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
-					patch("scaling the archiver to 0", err)
+					patch("scaling the archiver to 0", scaleToZeroByHand(ctx, cs, ns, name))
 					patch("deleting the drill CronJob", cs.BatchV1().CronJobs(ns).Delete(ctx, backup.DrillObjectName("spinnaker"), metav1.DeleteOptions{}))
 					_, err = cs.CoreV1().Secrets(ns).Patch(ctx, name, k8stypes.JSONPatchType,
 						[]byte(`[{"op":"remove","path":"/data/signing-key"}]`), metav1.PatchOptions{FieldManager: "kubectl-patch"})

@@ -227,12 +227,8 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 							t.Fatalf("%s outside Terraform: %v", what, err)
 						}
 					}
-					scale, err := cs.AppsV1().Deployments(opNS).GetScale(ctx, "spinnaker-operator", metav1.GetOptions{})
-					edit("reading the operator's scale", err)
-					scale.Spec.Replicas = 0
-					_, err = cs.AppsV1().Deployments(opNS).UpdateScale(ctx, "spinnaker-operator", scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
-					edit("scaling the operator to 0", err)
-					_, err = cs.AppsV1().Deployments(opNS).Patch(ctx, "spinnaker-operator", k8stypes.StrategicMergePatchType,
+					edit("scaling the operator to 0", scaleToZeroByHand(ctx, cs, opNS, "spinnaker-operator"))
+					_, err := cs.AppsV1().Deployments(opNS).Patch(ctx, "spinnaker-operator", k8stypes.StrategicMergePatchType,
 						[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"halyard","image":"registry.attacker.example/halyard:1"}]}}}}`),
 						metav1.PatchOptions{FieldManager: "kubectl-set"})
 					edit("changing Halyard's image", err)
