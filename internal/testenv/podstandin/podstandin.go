@@ -151,10 +151,8 @@ func (p *DeploymentPod) step(ctx context.Context, bin string) {
 		return
 	}
 	tmpl := d.Spec.Template.String()
-	p.mu.Lock()
-	running := p.cmd != nil
-	p.mu.Unlock()
-	if tmpl == p.template && running {
+	running := p.running()
+	if tmpl == p.template && (running || p.waitingToRestart()) {
 		return
 	}
 	spec := d.Spec.Template.Spec
@@ -275,12 +273,12 @@ func (p *DeploymentPod) step(ctx context.Context, bin string) {
 	cmd.Env = os.Environ()
 	cmd.Stdout, cmd.Stderr = p, p
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := testenv.StartCommand(cmd); err != nil {
-		p.t.Errorf("bridge stand-in: starting the bridge: %v", err)
+	if err := p.start(cmd); err != nil {
+		p.t.Errorf("pod stand-in: starting the process: %v", err)
 		return
 	}
 	p.mu.Lock()
-	p.cmd, p.template = cmd, tmpl
+	p.template = tmpl
 	p.starts++
 	p.mu.Unlock()
 }
@@ -412,11 +410,88 @@ func RunStandIn(t testing.TB, step func(ctx context.Context), stop func()) {
 }
 
 // podProcess is the process a pod stand-in runs, and its log.
+//
+// Like a kubelet with the restartPolicy Always that a Deployment's pods
+// have, it starts the process again when it exits on its own, after the
+// kubelet's crash-loop back-off: 10 s, doubled after every exit up to five
+// minutes, and back to 10 s once the process has run for ten minutes
+// (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy;
+// kubelet's backOffPeriod and MaxContainerBackOff). Before, a process that
+// exited stayed "running" for the stand-in and was never started again.
 type podProcess struct {
 	logMu sync.Mutex
 	log   bytes.Buffer
 	mu    sync.Mutex
 	cmd   *exec.Cmd
+	// exited is closed when cmd has exited (its Wait returned).
+	exited chan struct{}
+	// startedAt is when cmd started; backoff is the wait before the next
+	// start after an exit of its own, and restartAt when that ends.
+	startedAt time.Time
+	backoff   time.Duration
+	restartAt time.Time
+}
+
+const (
+	crashBackOffInitial = 10 * time.Second
+	crashBackOffMax     = 5 * time.Minute
+	crashBackOffReset   = 10 * time.Minute
+)
+
+// start starts cmd (from the spawner thread) as the pod's process.
+func (p *podProcess) start(cmd *exec.Cmd) error {
+	if err := testenv.StartCommand(cmd); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.exited, p.startedAt = cmd, exited, time.Now()
+	p.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		if p.cmd == cmd { // exited on its own, not killed
+			_, _ = fmt.Fprintf(p, "[pod stand-in] the process exited (%v); restarting it in %s, as the kubelet would\n", err, p.nextBackoff())
+		}
+		p.mu.Unlock()
+		close(exited)
+	}()
+	return nil
+}
+
+// nextBackoff sets when an exited process may start again; p.mu is held.
+func (p *podProcess) nextBackoff() time.Duration {
+	switch {
+	case p.backoff == 0 || time.Since(p.startedAt) >= crashBackOffReset:
+		p.backoff = crashBackOffInitial
+	default:
+		p.backoff = min(2*p.backoff, crashBackOffMax)
+	}
+	p.restartAt = time.Now().Add(p.backoff)
+	return p.backoff
+}
+
+// running reports whether the process is up; false once it has exited.
+func (p *podProcess) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// waitingToRestart reports whether the process exited on its own and its
+// back-off has not ended yet: the stand-in then leaves it down.
+func (p *podProcess) waitingToRestart() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil && time.Now().Before(p.restartAt)
 }
 
 func (p *podProcess) Write(b []byte) (int, error) {
@@ -439,12 +514,12 @@ func (p *podProcess) tail() string {
 // kill stops the process, as a pod's deletion does.
 func (p *podProcess) kill() {
 	p.mu.Lock()
-	cmd := p.cmd
+	cmd, exited := p.cmd, p.exited
 	p.cmd = nil
 	p.mu.Unlock()
 	if cmd != nil && cmd.Process != nil {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		<-exited
 	}
 }
 
@@ -473,10 +548,8 @@ func (p *AgentPod) step(ctx context.Context, bin string) {
 	config := cm.Data[attach.ConfigKey]
 	config = strings.ReplaceAll(config, attach.SecretMountPath+"/", p.dir+"/secret/")
 	cred := string(sec.Data[attach.SecretCredentialKey])
-	p.mu.Lock()
-	running := p.cmd != nil
-	p.mu.Unlock()
-	if cred == p.cred && config == p.config && running {
+	running := p.running()
+	if cred == p.cred && config == p.config && (running || p.waitingToRestart()) {
 		return
 	}
 	_ = os.MkdirAll(filepath.Join(p.dir, "secret"), 0o700)
@@ -562,12 +635,11 @@ func (p *AgentPod) step(ctx context.Context, bin string) {
 	cmd.Env = append(os.Environ(), "SPINOPS_BRIDGE_ADDRESS="+addr)
 	cmd.Stdout, cmd.Stderr = &p.podProcess, &p.podProcess
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := testenv.StartCommand(cmd); err != nil {
+	if err := p.start(cmd); err != nil {
 		p.t.Errorf("stand-in: starting the agent: %v", err)
 		return
 	}
 	p.mu.Lock()
-	p.cmd = cmd
 	p.starts++
 	p.mu.Unlock()
 }

@@ -2,7 +2,9 @@ package podstandin
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,6 +171,81 @@ func agentDialling(t *testing.T, c *testenv.Cluster, ca *bridge.CA, account, ent
 	installAgent(t, c, ns, ca, account)
 	StartAgentPodWith(t, c, ns, account, AgentOptions{Services: map[string]string{entry: h.ln.Addr().String()}})
 	return h
+}
+
+// TestPodProcessRestartsAfterCrashBackOff: a pod's process that exits on
+// its own (here killed as a crash would) is started again, as the kubelet
+// does for a Deployment's pod (restartPolicy Always) — not at once, but
+// after the crash-loop back-off's first 10 s. Before, the stand-in took the
+// dead process for a running one and never started it again (a bridge
+// whose port was taken stayed down for the rest of the test).
+func TestPodProcessRestartsAfterCrashBackOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an API server and the spinops binary")
+	}
+	c := testenv.SharedCluster(t)
+	ca, err := bridge.NewCA("podstandin-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := c.Namespace(t)
+	installAgent(t, c, ns, ca, "crashes")
+	p := StartAgentPod(t, c, ns, "crashes")
+	waitFor := func(what string, d time.Duration, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within %s; log:\n%s", what, d, p.tail())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	starts := func() int { p.mu.Lock(); defer p.mu.Unlock(); return p.starts }
+	waitFor("the agent started", time.Minute, p.running)
+	p.mu.Lock()
+	proc := p.cmd.Process
+	p.mu.Unlock()
+	crashed := time.Now()
+	if err := proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the crash seen", 10*time.Second, func() bool { return !p.running() })
+	time.Sleep(crashBackOffInitial - 2*time.Second - time.Since(crashed))
+	if n := starts(); n != 1 || p.running() {
+		t.Fatalf("started again before the back-off ended: %d starts, running %v", n, p.running())
+	}
+	waitFor("started again after the back-off", 30*time.Second, func() bool { return starts() == 2 && p.running() })
+	if since := time.Since(crashed); since < crashBackOffInitial {
+		t.Errorf("started again %s after the crash, want at least %s", since, crashBackOffInitial)
+	}
+	if !strings.Contains(p.tail(), "restarting it in 10s") {
+		t.Errorf("the log does not say the process exited and when it restarts:\n%s", p.tail())
+	}
+}
+
+// TestCrashBackOffSequence: the waits between restarts are the kubelet's —
+// 10 s, doubled after each exit up to five minutes, and 10 s again after
+// an exit of a process that ran ten minutes.
+func TestCrashBackOffSequence(t *testing.T) {
+	var p podProcess
+	var got []time.Duration
+	for range 8 {
+		p.startedAt = time.Now()
+		got = append(got, p.nextBackoff())
+	}
+	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
+		160 * time.Second, 300 * time.Second, 300 * time.Second, 300 * time.Second}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("back-offs %v, want %v", got, want)
+	}
+	p.startedAt = time.Now().Add(-crashBackOffReset)
+	if b := p.nextBackoff(); b != crashBackOffInitial {
+		t.Errorf("after ten minutes running: back-off %s, want %s", b, crashBackOffInitial)
+	}
+	if until := time.Until(p.restartAt); until <= 9*time.Second || until > crashBackOffInitial {
+		t.Errorf("restart at %s from now, want %s", until, crashBackOffInitial)
+	}
 }
 
 func TestMain(m *testing.M) { testenv.Main(m) }
