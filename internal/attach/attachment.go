@@ -115,6 +115,13 @@ func (a *Attachment) Prepare(ctx context.Context) error {
 	return nil
 }
 
+// Incomplete is what Prepare could not discover in the target cluster (an
+// API group whose aggregated server did not answer), nil when discovery was
+// complete: the agent's ClusterRole then grants only the kinds that were
+// discovered, and the next refresh after the group answers lists the
+// ClusterRole as drifted.
+func (a *Attachment) Incomplete() error { return a.rules.Incomplete }
+
 // Step names a step of Apply or Remove.
 type Step string
 

@@ -12,6 +12,8 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/attach"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+
+	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 )
 
 // TestResolveRulesReportsIncompleteDiscovery: an aggregated API whose
@@ -64,5 +66,40 @@ func TestResolveRulesReportsIncompleteDiscovery(t *testing.T) {
 	}
 	if r.Kinds != 1 || len(r.Namespaced) != 1 || strings.Join(r.Namespaced[0].Resources, ",") != "configmaps" {
 		t.Errorf("the kinds that were discovered are no longer granted: %+v", r)
+	}
+
+	// The apply's check says so too (spinops_agent_account warns with it):
+	// every kind (kinds unset) is what an agent watches by default, and the
+	// unavailable group's are the ones it cannot grant.
+	a := &attach.Attachment{
+		Spec:    &bridgev1.AccountSpec{Name: "incomplete"},
+		Install: &attach.AgentInstall{Account: "incomplete", Namespace: "spinops-agent", Image: "spinops:test", Replicas: 1},
+		Target:  kc,
+	}
+	if err := a.Prepare(ctx); err != nil {
+		t.Fatalf("Prepare with one group failing: %v", err)
+	}
+	if err := a.Incomplete(); err == nil || !strings.Contains(err.Error(), "metrics.example.com") {
+		t.Errorf("Prepare's Incomplete = %v, want it to name metrics.example.com", err)
+	}
+}
+
+// TestPrepareCompleteDiscovery: with every group answering, Prepare reports
+// nothing incomplete (the apply's warning is not given for nothing).
+func TestPrepareCompleteDiscovery(t *testing.T) {
+	kc, err := kube.NewClient(testenv.SharedCluster(t).RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &attach.Attachment{
+		Spec:    &bridgev1.AccountSpec{Name: "complete"},
+		Install: &attach.AgentInstall{Account: "complete", Namespace: "spinops-agent", Image: "spinops:test", Replicas: 1},
+		Target:  kc,
+	}
+	if err := a.Prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Incomplete(); err != nil {
+		t.Errorf("Incomplete = %v with every group answering", err)
 	}
 }

@@ -298,6 +298,13 @@ func (r *agentAccountResource) prepare(ctx context.Context, m *agentAccountModel
 		} else {
 			diags.AddError("Checking the attachment failed", err.Error())
 		}
+		return a
+	}
+	if err := a.Incomplete(); err != nil {
+		diags.AddAttributeWarning(attachmentPaths[attach.PartKinds], "Not every API group of the target cluster could be discovered",
+			fmt.Sprintf("%v. The agent's ClusterRole grants only the kinds that were discovered: those of the groups that did not answer are not "+
+				"watched until an apply grants them. Once the group answers again, the next plan lists the ClusterRole under drifted_objects "+
+				"and an apply grants the rest (kubectl get apiservices shows which aggregated API is unavailable).", err))
 	}
 	return a
 }
