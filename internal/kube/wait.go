@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -55,13 +56,22 @@ func (e *WaitError) Unwrap() error { return e.Err }
 
 // WaitFor calls cond at once and then every interval until it is done,
 // returns an error, timeout passes or ctx ends. Running out of time gives a
-// *WaitError carrying cond's last progress.
+// *WaitError carrying cond's last progress — also when time runs out during
+// a look (its request failing only because the deadline came: client-go's
+// rate limiter refuses a request that would end past it, with an error
+// that does not wrap context.DeadlineExceeded), so the error says what was
+// still missing, not that a read failed.
 func WaitFor(ctx context.Context, interval, timeout time.Duration, cond ConditionFunc) error {
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, interval, timeout, true, func(ctx context.Context) (bool, error) {
 		done, progress, err := cond(ctx)
 		if progress != "" {
 			last = progress
+		}
+		if err != nil {
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < interval {
+				return false, nil // no look would follow: out of time
+			}
 		}
 		return done, err
 	})
@@ -138,10 +148,49 @@ func availableMessage(d *appsv1.Deployment) string {
 	return ""
 }
 
+// crdFinalizerNudge is the annotation WaitForDeleted sets on a
+// CustomResourceDefinition whose deletion kube-apiserver's CRD finalizer
+// failed, and crdNudgeEvery how often at most.
+const (
+	crdFinalizerNudge = "spinops.io/retry-deletion"
+	crdNudgeEvery     = 5 * time.Second
+)
+
+var apiextensionsGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// crdFinalizerFailed reports whether a CustomResourceDefinition's deletion
+// is waiting for kube-apiserver's CRD finalizer to try again after a
+// failure: its Terminating condition says the custom resources could not
+// be listed or deleted (InstanceDeletionFailed) or not confirmed gone
+// (InstanceDeletionCheck).
+func crdFinalizerFailed(obj *unstructured.Unstructured) bool {
+	if obj.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+		return false
+	}
+	m := TrueCondition(obj, "Terminating")
+	r, _ := m["reason"].(string)
+	return r == "InstanceDeletionFailed" || r == "InstanceDeletionCheck"
+}
+
 // WaitForDeleted waits until the object is gone, or its kind is no longer
 // served. While it lingers the progress names its finalizers.
+//
+// A CustomResourceDefinition whose deletion kube-apiserver's CRD finalizer
+// failed (it lists and deletes every custom resource of the kind first; a
+// list fails while the kind's storage is (re)initializing, or when a stored
+// object cannot be converted) is retried by that controller only after an
+// exponential back-off per CRD — 5 ms doubled after every failure, up to
+// 1,000 s (client-go's DefaultTypedControllerRateLimiter, which the
+// finalizer's queue uses; AddRateLimited after a failed sync) — so a cause
+// that lasted a minute can keep the CRD Terminating for another. Any change
+// to the CRD other than that condition makes the finalizer try again at
+// once (its update handler calls Add; apiextensions-apiserver
+// pkg/controller/finalizer/crd_finalizer.go), so while the condition says
+// the last try failed, the wait sets the annotation spinops.io/retry-deletion
+// at most every 5 s.
 func (c *Client) WaitForDeleted(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, timeout time.Duration) error {
 	ref := objectRef(gvk, namespace, name)
+	var nudged time.Time
 	err := WaitFor(ctx, pollInterval, timeout, func(ctx context.Context) (bool, string, error) {
 		obj, err := c.Get(ctx, gvk, namespace, name)
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
@@ -154,6 +203,13 @@ func (c *Client) WaitForDeleted(ctx context.Context, gvk schema.GroupVersionKind
 			return false, "the object still exists and is not being deleted", nil
 		}
 		progress := "the object is being deleted"
+		if crdFinalizerFailed(obj) && time.Since(nudged) >= crdNudgeEvery {
+			nudged = time.Now()
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, crdFinalizerNudge, nudged.UTC().Format(time.RFC3339Nano))
+			if _, err := c.Dynamic.Resource(apiextensionsGVR).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+				progress += fmt.Sprintf(" (asking kube-apiserver's CRD finalizer to try again failed: %v)", err)
+			}
+		}
 		if f := obj.GetFinalizers(); len(f) > 0 {
 			progress += "; finalizers left: " + strings.Join(f, ", ")
 		}

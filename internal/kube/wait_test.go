@@ -132,3 +132,28 @@ func TestWaitForDeploymentAvailable(t *testing.T) {
 		t.Fatalf("err = %v, want the timeout to say the Deployment never appeared", err)
 	}
 }
+
+// TestWaitFor_outOfTimeDuringALook: a look that fails only because the
+// deadline came (client-go's rate limiter refuses a request that would end
+// past it) gives the timeout with the last progress, not the read's error;
+// a look that fails with time left still ends the wait with its error.
+func TestWaitFor_outOfTimeDuringALook(t *testing.T) {
+	calls := 0
+	err := WaitFor(context.Background(), 20*time.Millisecond, 100*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		calls++
+		if dl, _ := ctx.Deadline(); time.Until(dl) < 20*time.Millisecond {
+			return false, "", errors.New("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline")
+		}
+		return false, "the object is being deleted", nil
+	})
+	var we *WaitError
+	if !errors.As(err, &we) || we.Progress != "the object is being deleted" {
+		t.Fatalf("err = %v (after %d looks), want a *WaitError with the last progress", err, calls)
+	}
+	err = WaitFor(context.Background(), 20*time.Millisecond, time.Minute, func(ctx context.Context) (bool, string, error) {
+		return false, "", errors.New("forbidden")
+	})
+	if err == nil || err.Error() != "forbidden" {
+		t.Fatalf("err = %v, want the look's own error", err)
+	}
+}

@@ -1,0 +1,230 @@
+package kube_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+var (
+	crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+)
+
+// selfSignedFor127 is a serving certificate for 127.0.0.1 and its PEM (the
+// CA bundle that trusts it).
+func selfSignedFor127(t *testing.T) (tls.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "conversion-webhook"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// convert answers a ConversionReview (apiextensions.k8s.io/v1) by
+// relabelling each object with the desired apiVersion (the two versions of
+// the test's kind have one schema).
+func convert(w http.ResponseWriter, r *http.Request) {
+	var review struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Request    *struct {
+			UID               string           `json:"uid"`
+			DesiredAPIVersion string           `json:"desiredAPIVersion"`
+			Objects           []map[string]any `json:"objects"`
+		} `json:"request"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+		http.Error(w, "not a ConversionReview", http.StatusBadRequest)
+		return
+	}
+	converted := []map[string]any{}
+	for _, obj := range review.Request.Objects {
+		obj["apiVersion"] = review.Request.DesiredAPIVersion
+		converted = append(converted, obj)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"apiVersion": review.APIVersion, "kind": review.Kind,
+		"response": map[string]any{"uid": review.Request.UID, "result": map[string]any{"status": "Success"}, "convertedObjects": converted},
+	})
+}
+
+// TestWaitForDeletedRetriesTheCRDFinalizer: a CRD whose deletion
+// kube-apiserver's CRD finalizer failed is retried by that controller only
+// after its exponential back-off; once the cause is gone, WaitForDeleted
+// makes it try again at once instead of waiting out the back-off.
+//
+// The failure is a real one: a custom resource stored at v1, then the
+// storage version moved to v2 with a conversion webhook whose server is
+// down, so the finalizer cannot list the resources it must delete. The test
+// watches the finalizer's tries (each writes the CRD's Terminating
+// condition) until one comes 16 s or more after the one before — the next
+// is then about twice as far — starts the webhook's server right after a
+// try, and gives WaitForDeleted less time than the back-off has left.
+// Without the nudge the CRD is still there when that time runs out.
+func TestWaitForDeletedRetriesTheCRDFinalizer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an API server")
+	}
+	cl := testenv.SharedCluster(t)
+	c, err := kube.NewClient(cl.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	group := strings.ToLower(testenv.UniqueName("n", 8)) + ".nudge.example.com"
+	name := "widgets." + group
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, caPEM := selfSignedFor127(t)
+	schemaOf := map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": name},
+		"spec": map[string]any{
+			"group": group, "scope": "Namespaced",
+			"names": map[string]any{"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+			"versions": []any{
+				map[string]any{"name": "v1", "served": true, "storage": true, "schema": schemaOf},
+				map[string]any{"name": "v2", "served": true, "storage": false, "schema": schemaOf},
+			},
+		},
+	}}
+	crds := c.Dynamic.Resource(crdGVR)
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the CRD: %v", err)
+	}
+	t.Cleanup(func() { _ = crds.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	if err := kube.WaitFor(ctx, 200*time.Millisecond, time.Minute, func(ctx context.Context) (bool, string, error) {
+		got, err := c.Get(ctx, crdGVK, "", name)
+		return err == nil && kube.CRDEstablished(got), "not Established", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ns := cl.Namespace(t)
+	widgets := c.Dynamic.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}).Namespace(ns)
+	w := &unstructured.Unstructured{Object: map[string]any{"apiVersion": group + "/v1", "kind": "Widget", "metadata": map[string]any{"name": "stored-at-v1"}}}
+	if err := kube.WaitFor(ctx, 200*time.Millisecond, time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := widgets.Create(ctx, w, metav1.CreateOptions{})
+		return err == nil, fmt.Sprint(err), nil
+	}); err != nil {
+		t.Fatalf("creating a Widget: %v", err)
+	}
+	// Storage moves to v2, converted by a webhook that is down.
+	cur, err := crds.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions, _, _ := unstructured.NestedSlice(cur.Object, "spec", "versions")
+	for _, v := range versions {
+		m := v.(map[string]any)
+		m["storage"] = m["name"] == "v2"
+	}
+	_ = unstructured.SetNestedSlice(cur.Object, versions, "spec", "versions")
+	_ = unstructured.SetNestedMap(cur.Object, map[string]any{
+		"strategy": "Webhook",
+		"webhook": map[string]any{
+			"conversionReviewVersions": []any{"v1"},
+			"clientConfig": map[string]any{
+				"url":      "https://127.0.0.1:" + strconv.Itoa(port) + "/convert",
+				"caBundle": base64.StdEncoding.EncodeToString(caPEM),
+			},
+		},
+	}, "spec", "conversion")
+	if _, err := crds.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("moving the storage version: %v", err)
+	}
+
+	// Every try of the finalizer writes the Terminating condition.
+	watcher, err := crds.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Stop()
+	if err := crds.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var tries []time.Time
+	var lastMessage string
+	for {
+		var ev watch.Event
+		select {
+		case ev = <-watcher.ResultChan():
+		case <-ctx.Done():
+			t.Fatalf("the finalizer's tries: %v; last message %q", tries, lastMessage)
+		}
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok {
+			t.Fatalf("watch event %v: %v", ev.Type, ev.Object)
+		}
+		if ev.Type == watch.Deleted {
+			t.Fatal("the CRD went: the finalizer never failed, and the test proves nothing")
+		}
+		cond := kube.TrueCondition(u, "Terminating")
+		if cond == nil || cond["reason"] != "InstanceDeletionFailed" {
+			continue
+		}
+		lastMessage, _ = cond["message"].(string)
+		if n := len(tries); n > 0 && time.Since(tries[n-1]) < 50*time.Millisecond {
+			continue // one try's writes
+		}
+		tries = append(tries, time.Now())
+		if n := len(tries); n >= 2 && tries[n-1].Sub(tries[n-2]) >= 16*time.Second {
+			break
+		}
+	}
+	t.Logf("the finalizer failed %d times (%q); last gap %s", len(tries), lastMessage, tries[len(tries)-1].Sub(tries[len(tries)-2]))
+
+	// The cause goes away: the webhook's server starts.
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(convert), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	defer func() { _ = srv.Close() }()
+	start := time.Now()
+	// The finalizer's own next try is about 32 s away.
+	if err := c.WaitForDeleted(ctx, crdGVK, "", name, 20*time.Second); err != nil {
+		t.Fatalf("the CRD was not deleted within 20 s of the cause going away (its finalizer's own next try was about %s away): %v",
+			2*tries[len(tries)-1].Sub(tries[len(tries)-2]), err)
+	}
+	t.Logf("deleted %s after the webhook came up", time.Since(start).Round(100*time.Millisecond))
+}
