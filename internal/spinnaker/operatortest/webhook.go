@@ -2,18 +2,10 @@ package operatortest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -29,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // WebhookConfigurationName is the one cluster-scoped
@@ -126,26 +120,15 @@ func (o *Operator) ensureWebhook(ctx context.Context, mode *Mode) error {
 }
 
 func startWebhook(o *Operator) (*webhookServer, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, caPEM, err := testenv.SelfSignedServing("spinnaker-operator-standin", o.opts.Host.IP)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "spinnaker-operator-standin"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP(o.opts.Host.IP)}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 	l, err := o.opts.Host.Listen(0)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: listening in test host: %w", err)
 	}
-	ws := &webhookServer{op: o, caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+	ws := &webhookServer{op: o, caPEM: caPEM,
 		url: "https://" + l.Addr().String()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/validate-spinnaker-io-v1alpha2-spinnakerservice", ws.handle(validateService))
