@@ -217,7 +217,13 @@ go_build() {
 	for ip in "${!pkg_bin[@]}"; do
 		[[ -x ${pkg_bin[$ip]} ]] || { log "go test -c wrote no ${pkg_bin[$ip]#"$repo"/} for $ip"; return 1; }
 	done
+	# The spinops binary the pod stand-ins run (podstandin.SpinopsBinary),
+	# linked once here instead of once in each of the four test processes
+	# that run one (the provider's tests under Terraform and OpenTofu,
+	# internal/modtest, podstandin's own).
+	$GO build -o "$testbin/spinops.partial" ./cmd/spinops && mv "$testbin/spinops.partial" "$testbin/spinops"
 }
+export SPINOPS_TEST_SPINOPS_BINARY=$testbin/spinops
 # test_pkg [-stream] PKG [ARGS...]: run PKG's test binary as go test would:
 # in the package's directory, with -test.paniconexit0, the timeout and
 # -test.count=1, then go test's summary line ("ok  PKG 12.345s" or "FAIL

@@ -50,6 +50,16 @@ var (
 	live       = map[stopper]struct{}{}
 )
 
+// exitHook is a function AtExit runs when the test binary ends.
+type exitHook struct{ f func() }
+
+func (h *exitHook) Stop() { h.f() }
+
+// AtExit runs f when Main ends the test binary (or a signal stops it), with
+// the services: for what lives as long as the binary, such as a binary a
+// package builds once into a temporary directory.
+func AtExit(f func()) { track(&exitHook{f: f}) }
+
 func track(s stopper) {
 	liveMu.Lock()
 	defer liveMu.Unlock()

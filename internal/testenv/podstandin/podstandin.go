@@ -289,16 +289,26 @@ var (
 	spinopsBinErr  error
 )
 
-// SpinopsBinary builds cmd/spinops once per test binary: the stand-in runs
-// the real agent process.
+// EnvSpinopsBinary names a cmd/spinops binary built from this tree for
+// SpinopsBinary to use instead of building its own (make test links it once
+// for every test process that runs one; a path that does not exist is
+// ignored).
+const EnvSpinopsBinary = "SPINOPS_TEST_SPINOPS_BINARY"
+
+// SpinopsBinary builds cmd/spinops once per test binary (or takes the one
+// EnvSpinopsBinary names): the stand-in runs the real agent process.
 func SpinopsBinary(t testing.TB) string {
 	t.Helper()
 	spinopsBinOnce.Do(func() {
+		if spinopsBin = prebuiltSpinops(); spinopsBin != "" {
+			return
+		}
 		dir, err := os.MkdirTemp("", "spinops-bin-")
 		if err != nil {
 			spinopsBinErr = err
 			return
 		}
+		testenv.AtExit(func() { _ = os.RemoveAll(dir) }) // about 130 MB a test binary
 		spinopsBin = filepath.Join(dir, "spinops")
 		out, err := exec.Command("go", "build", "-o", spinopsBin, "github.com/spinops/terraform-provider-spinops/cmd/spinops").CombinedOutput()
 		if err != nil {
@@ -309,6 +319,19 @@ func SpinopsBinary(t testing.TB) string {
 		t.Fatal(spinopsBinErr)
 	}
 	return spinopsBin
+}
+
+// prebuiltSpinops is the binary EnvSpinopsBinary names when it is a
+// regular file, else "".
+func prebuiltSpinops() string {
+	p := os.Getenv(EnvSpinopsBinary)
+	if p == "" {
+		return ""
+	}
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	return p
 }
 
 // WriteTokenKubeconfig writes a kubeconfig for c that authenticates with

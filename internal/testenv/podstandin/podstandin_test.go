@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -245,6 +247,23 @@ func TestCrashBackOffSequence(t *testing.T) {
 	}
 	if until := time.Until(p.restartAt); until <= 9*time.Second || until > crashBackOffInitial {
 		t.Errorf("restart at %s from now, want %s", until, crashBackOffInitial)
+	}
+}
+
+// TestPrebuiltSpinops: the binary make test links once is taken when it is
+// there, and a name that is not a file is ignored (the stand-in then
+// builds its own).
+func TestPrebuiltSpinops(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "spinops")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ env, want string }{{"", ""}, {filepath.Join(dir, "missing"), ""}, {dir, ""}, {bin, bin}} {
+		t.Setenv(EnvSpinopsBinary, c.env)
+		if got := prebuiltSpinops(); got != c.want {
+			t.Errorf("%s=%q: %q, want %q", EnvSpinopsBinary, c.env, got, c.want)
+		}
 	}
 }
 
