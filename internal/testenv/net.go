@@ -41,27 +41,21 @@ var (
 	// open, and so locked, until the process exits; the kernel releases
 	// them however it exits).
 	portsHeld = map[int]*os.File{}
-	// ephemeralLow caches the low end of the kernel's ephemeral range.
-	ephemeralLow int
 )
 
-// ephemeralRangeLow reads the low end of the kernel's ephemeral port range
+// ephemeralRangeLow is the low end of the kernel's ephemeral port range
 // (net.ipv4.ip_local_port_range), 32768 (Linux's default) when unreadable.
-func ephemeralRangeLow() int {
-	if ephemeralLow != 0 {
-		return ephemeralLow
-	}
-	ephemeralLow = 32768
+var ephemeralRangeLow = sync.OnceValue(func() int {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err == nil {
 		if f := strings.Fields(string(b)); len(f) == 2 {
 			if lo, err := strconv.Atoi(f[0]); err == nil && lo > portFloor+100 {
-				ephemeralLow = lo
+				return lo
 			}
 		}
 	}
-	return ephemeralLow
-}
+	return 32768
+})
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listens on now,
 // reserved for this test binary.

@@ -268,6 +268,9 @@ func (p *DeploymentPod) step(ctx context.Context, bin string) {
 	if needIdentity && p.identityFlag != "" {
 		args = append(args, p.identityFlag, WriteTokenKubeconfig(p.t, p.cluster, tr.Status.Token))
 	}
+	if tmpl != p.template {
+		p.newPod() // a rollout
+	}
 	p.kill()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = os.Environ()
@@ -482,6 +485,14 @@ func (p *podProcess) start(cmd *exec.Cmd) error {
 	return nil
 }
 
+// newPod forgets the back-off: the next process is a new pod's (a rollout),
+// whose restarts the kubelet counts from the start.
+func (p *podProcess) newPod() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.backoff, p.restartAt = 0, time.Time{}
+}
+
 // nextBackoff sets when an exited process may start again; p.mu is held.
 func (p *podProcess) nextBackoff() time.Duration {
 	switch {
@@ -652,6 +663,9 @@ func (p *AgentPod) step(ctx context.Context, bin string) {
 	p.cred, p.config = cred, config
 	if !restart && running {
 		return // the agent reloads its config file itself
+	}
+	if restart {
+		p.newPod() // the credential's checksum rolls the Deployment
 	}
 	p.kill()
 	cmd := exec.Command(bin, "agent", "--config", cfgPath)

@@ -228,7 +228,7 @@ func TestPodProcessRestartsAfterCrashBackOff(t *testing.T) {
 
 // TestCrashBackOffSequence: the waits between restarts are the kubelet's —
 // 10 s, doubled after each exit up to five minutes, and 10 s again after
-// an exit of a process that ran ten minutes.
+// an exit of a process that ran ten minutes or of a new pod's.
 func TestCrashBackOffSequence(t *testing.T) {
 	var p podProcess
 	var got []time.Duration
@@ -247,6 +247,16 @@ func TestCrashBackOffSequence(t *testing.T) {
 	}
 	if until := time.Until(p.restartAt); until <= 9*time.Second || until > crashBackOffInitial {
 		t.Errorf("restart at %s from now, want %s", until, crashBackOffInitial)
+	}
+	// A rollout's new pod counts its restarts from the start.
+	p.startedAt = time.Now()
+	p.nextBackoff()
+	p.newPod()
+	if !p.restartAt.IsZero() {
+		t.Error("a new pod waits for the old pod's back-off")
+	}
+	if b := p.nextBackoff(); b != crashBackOffInitial {
+		t.Errorf("a new pod's first back-off: %s, want %s", b, crashBackOffInitial)
 	}
 }
 
