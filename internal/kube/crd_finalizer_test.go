@@ -22,11 +22,6 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-var (
-	crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
-)
-
 // convert answers a ConversionReview (apiextensions.k8s.io/v1) by
 // relabelling each object with the desired apiVersion (the two versions of
 // the test's kind have one schema).
@@ -102,13 +97,13 @@ func TestWaitForDeletedRetriesTheCRDFinalizer(t *testing.T) {
 			},
 		},
 	}}
-	crds := c.Dynamic.Resource(crdGVR)
+	crds := c.Dynamic.Resource(kube.CRDGVR)
 	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating the CRD: %v", err)
 	}
 	t.Cleanup(func() { _ = crds.Delete(context.Background(), name, metav1.DeleteOptions{}) })
 	if err := kube.WaitFor(ctx, 200*time.Millisecond, time.Minute, func(ctx context.Context) (bool, string, error) {
-		got, err := c.Get(ctx, crdGVK, "", name)
+		got, err := c.Get(ctx, kube.CRDGVK, "", name)
 		return err == nil && kube.CRDEstablished(got), "not Established", nil
 	}); err != nil {
 		t.Fatal(err)
@@ -197,7 +192,7 @@ func TestWaitForDeletedRetriesTheCRDFinalizer(t *testing.T) {
 	defer func() { _ = srv.Close() }()
 	start := time.Now()
 	// The finalizer's own next try is about 32 s away.
-	if err := c.WaitForDeleted(ctx, crdGVK, "", name, 20*time.Second); err != nil {
+	if err := c.WaitForDeleted(ctx, kube.CRDGVK, "", name, 20*time.Second); err != nil {
 		t.Fatalf("the CRD was not deleted within 20 s of the cause going away (its finalizer's own next try was about %s away): %v",
 			2*tries[len(tries)-1].Sub(tries[len(tries)-2]), err)
 	}

@@ -156,7 +156,11 @@ const (
 	crdNudgeEvery     = 5 * time.Second
 )
 
-var apiextensionsGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+// CRDGVK and CRDGVR name apiextensions.k8s.io/v1 CustomResourceDefinitions.
+var (
+	CRDGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+	CRDGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+)
 
 // crdFinalizerFailed reports whether a CustomResourceDefinition's deletion
 // is waiting for kube-apiserver's CRD finalizer to try again after a
@@ -164,7 +168,7 @@ var apiextensionsGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io"
 // be listed or deleted (InstanceDeletionFailed) or not confirmed gone
 // (InstanceDeletionCheck).
 func crdFinalizerFailed(obj *unstructured.Unstructured) bool {
-	if obj.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+	if obj.GroupVersionKind().GroupKind() != CRDGVK.GroupKind() {
 		return false
 	}
 	m := TrueCondition(obj, "Terminating")
@@ -206,7 +210,7 @@ func (c *Client) WaitForDeleted(ctx context.Context, gvk schema.GroupVersionKind
 		if crdFinalizerFailed(obj) && time.Since(nudged) >= crdNudgeEvery {
 			nudged = time.Now()
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, crdFinalizerNudge, nudged.UTC().Format(time.RFC3339Nano))
-			if _, err := c.Dynamic.Resource(apiextensionsGVR).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+			if _, err := c.Dynamic.Resource(CRDGVR).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
 				progress += fmt.Sprintf(" (asking kube-apiserver's CRD finalizer to try again failed: %v)", err)
 			}
 		}

@@ -40,6 +40,15 @@ func driftedObjectsAttribute(objects, secrets string) schema.ListAttribute {
 // noDrift is drifted_objects after an apply.
 func noDrift() types.List { return types.ListValueMust(types.StringType, nil) }
 
+// priorDrift is drifted_objects as state holds it, an empty list for state
+// written before the attribute existed.
+func priorDrift(l types.List) types.List {
+	if l.IsNull() || l.IsUnknown() {
+		return noDrift()
+	}
+	return l
+}
+
 // driftedObjects asks the API server which of objs differ from what an
 // apply of them would make (kube.Client.Drift), and returns them with
 // found (drift found otherwise, e.g. a deleted Secret), sorted, as

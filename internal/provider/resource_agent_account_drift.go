@@ -32,10 +32,7 @@ func (r *agentAccountResource) agentDrift(ctx context.Context, admin *attach.Adm
 	if m.InstallAgent == nil && m.CredentialSecret == nil {
 		return noDrift()
 	}
-	prior := m.DriftedObjects
-	if prior.IsNull() || prior.IsUnknown() {
-		prior = noDrift() // state written before the attribute existed
-	}
+	prior := priorDrift(m.DriftedObjects)
 	skip := func(reason string, err error) types.List {
 		diags.AddWarning("Drift not checked", fmt.Sprintf("Checking %s for changes made outside Terraform %s, which failed: %v. drifted_objects keeps its last value.", what, reason, err))
 		return prior

@@ -243,10 +243,7 @@ func operatorDrift(ctx context.Context, c *kube.Client, state, refreshed *manage
 	if !op.install {
 		return noDrift()
 	}
-	prior := state.DriftedObjects
-	if prior.IsNull() || prior.IsUnknown() {
-		prior = noDrift() // state written before the attribute existed
-	}
+	prior := priorDrift(state.DriftedObjects)
 	objs, err := spinnaker.OperatorObjectsOn(ctx, c, op.OperatorSettings)
 	if apierrors.IsForbidden(err) {
 		diags.AddWarning("Drift not checked", fmt.Sprintf("Checking the Spinnaker Operator for changes made outside Terraform reads its Deployment, "+

@@ -11,13 +11,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
-
-var crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
 
 // EnsureNamespace creates namespace when missing (a namespace that exists is
 // left as it is).
@@ -47,9 +44,9 @@ func InstallCRDs(ctx context.Context, c *kube.Client, timeout time.Duration) err
 	for _, crd := range crds {
 		// A CRD still being deleted (an installation destroyed a moment
 		// ago) would take the applied copy with it: let it go first.
-		cur, err := c.Get(ctx, crdGVK, "", crd.GetName())
+		cur, err := c.Get(ctx, kube.CRDGVK, "", crd.GetName())
 		if err == nil && cur.GetDeletionTimestamp() != nil {
-			if err := c.WaitForDeleted(ctx, crdGVK, "", crd.GetName(), timeout); err != nil {
+			if err := c.WaitForDeleted(ctx, kube.CRDGVK, "", crd.GetName(), timeout); err != nil {
 				return fmt.Errorf("waiting for the CustomResourceDefinition %s being deleted to go before installing it again: %w. "+
 					"kube-apiserver deletes every custom resource of the kind first: one that keeps a finalizer no controller removes holds it "+
 					"(kubectl get %s -A -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,FINALIZERS:.metadata.finalizers); retry once it is gone",
@@ -63,7 +60,7 @@ func InstallCRDs(ctx context.Context, c *kube.Client, timeout time.Duration) err
 	for _, crd := range crds {
 		name := crd.GetName()
 		err := kube.WaitFor(ctx, 200*time.Millisecond, timeout, func(ctx context.Context) (bool, string, error) {
-			obj, err := c.Get(ctx, crdGVK, "", name)
+			obj, err := c.Get(ctx, kube.CRDGVK, "", name)
 			if err != nil {
 				return false, "", err
 			}
@@ -190,8 +187,7 @@ func CountSpinnakerServices(ctx context.Context, c *kube.Client) (int, error) {
 		// "Not served" is "none" only when the CRD itself is absent: a CRD
 		// that exists but does not serve v1alpha2 (another operator
 		// release, a CRD not yet established) still holds SpinnakerServices.
-		crd := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-		_, gerr := c.Dynamic.Resource(crd).Get(ctx, "spinnakerservices.spinnaker.io", metav1.GetOptions{})
+		_, gerr := c.Dynamic.Resource(kube.CRDGVR).Get(ctx, "spinnakerservices.spinnaker.io", metav1.GetOptions{})
 		if apierrors.IsNotFound(gerr) {
 			return 0, nil
 		}

@@ -13,7 +13,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
@@ -63,8 +62,6 @@ func ModuleFile(t testing.TB, module, version, file string) string {
 	return p
 }
 
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
 // InstallCRD creates the CustomResourceDefinition in the YAML file at path
 // and waits until the API server reports it Established and serves it. It
 // returns the CRD as created.
@@ -87,7 +84,7 @@ func (c *Cluster) InstallCRD(t testing.TB, path string) *unstructured.Unstructur
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	crds := dc.Resource(crdGVR)
+	crds := dc.Resource(kube.CRDGVR)
 	created, err := crds.Create(ctx, crd, metav1.CreateOptions{FieldValidation: "Strict"})
 	if err != nil {
 		t.Fatalf("creating CustomResourceDefinition %s: %v", crd.GetName(), err)

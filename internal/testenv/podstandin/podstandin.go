@@ -151,8 +151,7 @@ func (p *DeploymentPod) step(ctx context.Context, bin string) {
 		return
 	}
 	tmpl := d.Spec.Template.String()
-	running := p.running()
-	if tmpl == p.template && (running || p.waitingToRestart()) {
+	if running, backingOff := p.state(); tmpl == p.template && (running || backingOff) {
 		return
 	}
 	spec := d.Spec.Template.Spec
@@ -505,27 +504,20 @@ func (p *podProcess) nextBackoff() time.Duration {
 	return p.backoff
 }
 
-// running reports whether the process is up; false once it has exited.
-func (p *podProcess) running() bool {
+// state reports whether the process is up, and whether it exited on its
+// own and its back-off has not ended yet (the stand-in then leaves it down).
+func (p *podProcess) state() (running, backingOff bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd == nil {
-		return false
+		return false, false
 	}
 	select {
 	case <-p.exited:
-		return false
+		return false, time.Now().Before(p.restartAt)
 	default:
-		return true
+		return true, false
 	}
-}
-
-// waitingToRestart reports whether the process exited on its own and its
-// back-off has not ended yet: the stand-in then leaves it down.
-func (p *podProcess) waitingToRestart() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cmd != nil && time.Now().Before(p.restartAt)
 }
 
 func (p *podProcess) Write(b []byte) (int, error) {
@@ -582,8 +574,8 @@ func (p *AgentPod) step(ctx context.Context, bin string) {
 	config := cm.Data[attach.ConfigKey]
 	config = strings.ReplaceAll(config, attach.SecretMountPath+"/", p.dir+"/secret/")
 	cred := string(sec.Data[attach.SecretCredentialKey])
-	running := p.running()
-	if cred == p.cred && config == p.config && (running || p.waitingToRestart()) {
+	running, backingOff := p.state()
+	if cred == p.cred && config == p.config && (running || backingOff) {
 		return
 	}
 	_ = os.MkdirAll(filepath.Join(p.dir, "secret"), 0o700)

@@ -103,6 +103,20 @@ func installAgent(t *testing.T, c *testenv.Cluster, ns string, ca *bridge.CA, ac
 	}
 }
 
+// clusterAndCA is the shared API server and a bridge CA for a test that
+// runs the spinops binary (skipped under -short).
+func clusterAndCA(t *testing.T) (*testenv.Cluster, *bridge.CA) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs an API server and the spinops binary")
+	}
+	ca, err := bridge.NewCA("podstandin-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testenv.SharedCluster(t), ca
+}
+
 // TestAgentOptionsServices: AgentOptions.Services copies what the cluster's
 // DNS and a ClusterIP Service do for an agent installed to dial the
 // bridge's Service name — the connection reaches the pod serving it, and
@@ -110,14 +124,7 @@ func installAgent(t *testing.T, c *testenv.Cluster, ns string, ca *bridge.CA, ac
 // sends that name, and refuses a certificate for another). Without an
 // entry the name resolves nowhere, as outside a cluster.
 func TestAgentOptionsServices(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs an API server and the spinops binary")
-	}
-	c := testenv.SharedCluster(t)
-	ca, err := bridge.NewCA("podstandin-test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ca := clusterAndCA(t)
 	host, _, _ := net.SplitHostPort(serviceAddr)
 
 	t.Run("the Service's name reaches its pod, verified for that name", func(t *testing.T) {
@@ -182,14 +189,7 @@ func agentDialling(t *testing.T, c *testenv.Cluster, ca *bridge.CA, account, ent
 // dead process for a running one and never started it again (a bridge
 // whose port was taken stayed down for the rest of the test).
 func TestPodProcessRestartsAfterCrashBackOff(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs an API server and the spinops binary")
-	}
-	c := testenv.SharedCluster(t)
-	ca, err := bridge.NewCA("podstandin-test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ca := clusterAndCA(t)
 	ns := c.Namespace(t)
 	installAgent(t, c, ns, ca, "crashes")
 	p := StartAgentPod(t, c, ns, "crashes")
@@ -204,7 +204,8 @@ func TestPodProcessRestartsAfterCrashBackOff(t *testing.T) {
 		}
 	}
 	starts := func() int { p.mu.Lock(); defer p.mu.Unlock(); return p.starts }
-	waitFor("the agent started", time.Minute, p.running)
+	running := func() bool { r, _ := p.state(); return r }
+	waitFor("the agent started", time.Minute, running)
 	p.mu.Lock()
 	proc := p.cmd.Process
 	p.mu.Unlock()
@@ -212,12 +213,12 @@ func TestPodProcessRestartsAfterCrashBackOff(t *testing.T) {
 	if err := proc.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("the crash seen", 10*time.Second, func() bool { return !p.running() })
+	waitFor("the crash seen", 10*time.Second, func() bool { return !running() })
 	time.Sleep(crashBackOffInitial - 2*time.Second - time.Since(crashed))
-	if n := starts(); n != 1 || p.running() {
-		t.Fatalf("started again before the back-off ended: %d starts, running %v", n, p.running())
+	if n := starts(); n != 1 || running() {
+		t.Fatalf("started again before the back-off ended: %d starts, running %v", n, running())
 	}
-	waitFor("started again after the back-off", 30*time.Second, func() bool { return starts() == 2 && p.running() })
+	waitFor("started again after the back-off", 30*time.Second, func() bool { return starts() == 2 && running() })
 	if since := time.Since(crashed); since < crashBackOffInitial {
 		t.Errorf("started again %s after the crash, want at least %s", since, crashBackOffInitial)
 	}
