@@ -44,16 +44,35 @@ func adminCtx() context.Context { return bridgetest.AdminCtx() }
 // attach registers an account for the cluster and runs an agent for it.
 func (ib *inProcBridge) attach(b *testing.B, name string, c *testenv.Cluster, kinds []string) {
 	b.Helper()
-	resp, err := ib.Admin.RegisterAccount(adminCtx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: name}})
-	if err != nil {
-		b.Fatal(err)
+	ib.attachShared(b, "bench-"+name, c, benchAccount{Name: name, Kinds: kinds})
+}
+
+// benchAccount is one account of an agent: its registration at the bridge
+// and its entry in the agent's configuration (nil kinds: every kind).
+type benchAccount struct {
+	Name       string
+	Kinds      []string
+	Namespaces []string
+}
+
+// attachShared registers the accounts and runs one agent serving them all
+// (one gRPC stream, one receive loop), then waits until each is synced.
+func (ib *inProcBridge) attachShared(b *testing.B, agentID string, c *testenv.Cluster, accounts ...benchAccount) {
+	b.Helper()
+	var entries []any
+	for _, a := range accounts {
+		resp, err := ib.Admin.RegisterAccount(adminCtx(), &bridgev1.RegisterAccountRequest{Spec: &bridgev1.AccountSpec{Name: a.Name, Kinds: a.Kinds, Namespaces: a.Namespaces}})
+		if err != nil {
+			b.Fatalf("registering account %s: %v", a.Name, err)
+		}
+		entries = append(entries, map[string]any{
+			"name": a.Name, "kubeconfigFile": c.Kubeconfig, "credential": resp.GetCredential(), "kinds": a.Kinds, "namespaces": a.Namespaces,
+		})
 	}
 	cfg := map[string]any{
-		"agentId": "bench-" + name,
-		"bridge":  map[string]any{"grpc": ib.GRPCAddr(), "tls": map[string]any{"caCertFile": ib.CAFile}},
-		"kubernetes": map[string]any{"accounts": []any{map[string]any{
-			"name": name, "kubeconfigFile": c.Kubeconfig, "credential": resp.GetCredential(), "kinds": kinds,
-		}}},
+		"agentId":    agentID,
+		"bridge":     map[string]any{"grpc": ib.GRPCAddr(), "tls": map[string]any{"caCertFile": ib.CAFile}},
+		"kubernetes": map[string]any{"accounts": entries},
 	}
 	y, _ := yaml.Marshal(cfg)
 	path := filepath.Join(b.TempDir(), "agent.yaml")
@@ -69,15 +88,17 @@ func (ib *inProcBridge) attach(b *testing.B, name string, c *testenv.Cluster, ki
 	go func() { defer close(done); _ = a.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		acct, err := ib.Admin.GetAccount(adminCtx(), &bridgev1.GetAccountRequest{Name: name})
-		if err == nil && acct.GetStatus().GetSyncState() == bridgev1.SyncState_SYNC_STATE_SYNCED {
-			return
+	for _, acct := range accounts {
+		for {
+			got, err := ib.Admin.GetAccount(adminCtx(), &bridgev1.GetAccountRequest{Name: acct.Name})
+			if err == nil && got.GetStatus().GetSyncState() == bridgev1.SyncState_SYNC_STATE_SYNCED {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s never synced", acct.Name)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%s never synced", name)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
