@@ -178,6 +178,9 @@ func (s *Server) serveFromCache(w http.ResponseWriter, r *http.Request, k *cache
 	if q.Get("continue") != "" {
 		return false
 	}
+	if !req.watch && !cacheIsFreshEnough(k, q, req.name == "") {
+		return false
+	}
 	switch {
 	case req.watch:
 		opts, err := watchOptionsOf(q)
@@ -208,6 +211,44 @@ func (s *Server) serveFromCache(w http.ResponseWriter, r *http.Request, k *cache
 		writeList(w, k, items, rv)
 	}
 	return true
+}
+
+// cacheIsFreshEnough reports whether the cache's state may answer a get or
+// list with the request's resourceVersion, by the API's semantics for get
+// and list (kubernetes.io, "API concepts", "Semantics for get and list";
+// k8s.io/apiserver v0.37.2 pkg/storage/cacher/delegator ShouldDelegateList):
+// resourceVersion "" (most recent) and "0" (any) are answered from the
+// cache; a number N means "not older than N", which the cache meets only
+// once it reflects N; resourceVersionMatch=Exact, a limit with a
+// resourceVersion (the legacy exact match), a resourceVersion that is not a
+// number and any other resourceVersionMatch are the API server's to answer
+// (the request is forwarded), so the caller never gets older data than it
+// asked for, and gets the API server's own error for what is invalid.
+func cacheIsFreshEnough(k *cache.Kind, q url.Values, list bool) bool {
+	rv := q.Get("resourceVersion")
+	if list {
+		switch q.Get("resourceVersionMatch") {
+		case "":
+			if rv != "" && rv != "0" && q.Get("limit") != "" {
+				return false // legacy exact match
+			}
+		case "NotOlderThan":
+			if rv == "" {
+				return false // invalid: the API server says so
+			}
+		default:
+			return false
+		}
+	}
+	if rv == "" || rv == "0" {
+		return true
+	}
+	want, err := strconv.ParseUint(rv, 10, 64)
+	if err != nil {
+		return false
+	}
+	have, err := strconv.ParseUint(k.ResourceVersion(), 10, 64)
+	return err == nil && have >= want
 }
 
 func apiVersionOf(gvr schema.GroupVersionResource) string {

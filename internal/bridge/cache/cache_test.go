@@ -132,6 +132,51 @@ func TestWatchFromListSeesDeletionWithoutResourceVersion(t *testing.T) {
 	}
 }
 
+// TestWatchFromANewerResourceVersionSkipsOlderChanges: a watch from a
+// resourceVersion the cache has not reached yet (the caller read it from a
+// write the API server answered) is sent only the changes after it, as the
+// API server's watch cache sends them (k8s.io/apiserver v0.37.2,
+// pkg/storage/cacher/cache_watcher.go process: an event is sent only when
+// its resourceVersion is greater than the watch's). Changes up to it that
+// reach the cache afterwards would take the caller back in time. A watch
+// from the kind's own resourceVersion still sees a deletion whose
+// resourceVersion is unknown.
+func TestWatchFromANewerResourceVersionSkipsOlderChanges(t *testing.T) {
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "a", "10", "x"))
+	k.EndSync("10")
+	ahead, ok := k.Watch(Filter{}, "15")
+	if !ok {
+		t.Fatal("a watch from a newer resourceVersion was refused")
+	}
+	defer ahead.Stop()
+	current, ok := k.Watch(Filter{}, "10")
+	if !ok {
+		t.Fatal("a watch from the current resourceVersion was refused")
+	}
+	defer current.Stop()
+	k.Upsert(obj(t, "n", "a", "12", "x")) // a change before 15, arriving now
+	k.Upsert(obj(t, "n", "b", "15", "x")) // the caller's own write, at 15
+	k.Upsert(obj(t, "n", "c", "16", "x"))
+	k.Delete("n", "a", "17")
+	k.Delete("n", "c", "") // resourceVersion unknown: recorded at the kind's (17)
+	drain := func(w *Watcher) string {
+		var got []string
+		for len(w.Events()) > 0 {
+			ev := <-w.Events()
+			got = append(got, string(ev.Type)+" "+ev.Object.Name+"@"+ev.Object.ResourceVersion)
+		}
+		return fmt.Sprint(got)
+	}
+	if got, want := drain(ahead), "[ADDED c@16 DELETED a@12 DELETED c@16]"; got != want {
+		t.Errorf("the watch from 15 saw %s, want %s", got, want)
+	}
+	if got, want := drain(current), "[MODIFIED a@12 ADDED b@15 ADDED c@16 DELETED a@12 DELETED c@16]"; got != want {
+		t.Errorf("the watch from 10 saw %s, want %s", got, want)
+	}
+}
+
 // A relist re-sending an older, unchanged object must not move the kind's
 // resourceVersion backwards.
 func TestRelistDoesNotMoveResourceVersionBack(t *testing.T) {

@@ -203,9 +203,19 @@ func (k *Kind) record(rv string, ev Event) {
 	if len(k.history) > historySize {
 		k.forgetOldestLocked()
 	}
+	v, numeric := parseRV(rv)
 	for w := range k.watchers {
+		if w.after > 0 && numeric && v <= w.after {
+			continue // the watch asked for changes after w.after only
+		}
 		w.offer(ev)
 	}
+}
+
+// parseRV reads a resourceVersion as the etcd revision it is.
+func parseRV(rv string) (uint64, bool) {
+	v, err := strconv.ParseUint(rv, 10, 64)
+	return v, err == nil
 }
 
 // forgetOldestLocked drops the oldest event of the history; k.mu is held.
@@ -304,6 +314,9 @@ type Watcher struct {
 	once   sync.Once
 	// overflowed is set when the watcher fell too far behind and was ended.
 	overflowed bool
+	// after: a watch from a resourceVersion newer than the kind's when it
+	// started delivers only changes recorded after it (0: no such bound).
+	after uint64
 }
 
 // Events delivers events; it is closed when the watch ends.
@@ -352,6 +365,19 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 	replay, found := k.since(fromRV)
 	if !found {
 		return nil, false
+	}
+	if want, ok := parseRV(fromRV); ok {
+		if cur, ok := parseRV(k.rv); ok && want > cur {
+			// The caller has seen fromRV (from a write answered by the API
+			// server, say) and the cache has not caught up with it: the
+			// changes up to fromRV that arrive now are not sent, as the API
+			// server's watch cache skips events not newer than the watch's
+			// resourceVersion (k8s.io/apiserver v0.37.2,
+			// pkg/storage/cacher/cache_watcher.go, processInterval and
+			// process). A deletion whose resourceVersion is unknown is
+			// recorded at the kind's and counts as before fromRV then.
+			w.after = want
+		}
 	}
 	for _, ev := range replay {
 		w.offer(ev)

@@ -1,0 +1,192 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// TestCachedReadsKeepResourceVersionSemantics: the cache answers a get,
+// list or watch only as the API server would (kubernetes.io, "API
+// concepts", "Semantics for get and list" and "Semantics for watch";
+// k8s.io/apiserver v0.37.2 pkg/storage/cacher). A caller that holds a
+// resourceVersion newer than the cache (from a write the API server
+// answered through the bridge) must never be given older data:
+//
+//   - get or list with resourceVersion N ("not older than N"), N beyond the
+//     cache: forwarded, so the API server answers; so is
+//     resourceVersionMatch=Exact, a limit with a resourceVersion (the legacy
+//     exact match), and what the API server refuses (resourceVersionMatch
+//     without resourceVersion, a resourceVersion that is not a number);
+//     resourceVersion "", "0" or one the cache has reached: the cache;
+//   - a watch from N beyond the cache is sent only the changes after N (the
+//     API server's cacheWatcher skips events not newer than the watch's
+//     resourceVersion); changes up to N that reach the cache later would
+//     take the caller back in time.
+//
+// The cache's state is set by a raw agent (two configmaps, the kind at
+// resourceVersion 2); the reference behaviours are first checked against
+// the real kube-apiserver.
+func TestCachedReadsKeepResourceVersionSemantics(t *testing.T) {
+	// The reference: an exact list at an older resourceVersion leaves out
+	// what was created after it, which a cache holding only the current
+	// state cannot do.
+	c := testenv.SharedCluster(t)
+	cs, ns := c.Clientset(), c.Namespace(t)
+	first, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "first"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "second"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	exact, err := cs.CoreV1().ConfigMaps(ns).List(t.Context(), metav1.ListOptions{ResourceVersion: first.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+	if err != nil {
+		t.Fatalf("the real API server refused an exact list: %v", err)
+	}
+	for _, cm := range exact.Items {
+		if cm.Name == "second" {
+			t.Fatalf("the real API server's exact list at %s holds a configmap created after it; this test's reference is wrong", first.ResourceVersion)
+		}
+	}
+
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east"})
+	ra := syncedRawAgent(t, tb, "east-agent", "east", cred, 2) // cm-0 at 1, cm-1 at 2
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	base := kc.GetServer() + "/api/v1/namespaces/default/configmaps"
+
+	// read sends a get or list and reports whether it was forwarded (the
+	// operation reached the agent, which answers 201 {} as the API server)
+	// or answered by the cache (200), and what came back.
+	read := func(path string) (forwarded bool, code int, body string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		type answer struct {
+			code int
+			body string
+			err  error
+		}
+		answers := make(chan answer, 1)
+		go func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+			req.Header.Set("Authorization", "Bearer "+kc.GetToken())
+			resp, err := ep.Do(req)
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			answers <- answer{resp.StatusCode, string(b), err}
+		}()
+		for {
+			select {
+			case <-ra.ops: // the raw agent answers it (201 {})
+				forwarded = true
+			case a := <-answers:
+				if a.err != nil {
+					t.Fatalf("GET %s: %v", path, a.err)
+				}
+				return forwarded, a.code, a.body
+			}
+		}
+	}
+	for _, tc := range []struct {
+		query   string
+		forward bool
+	}{
+		{"", false},
+		{"?resourceVersion=0", false},
+		{"?resourceVersion=1", false},
+		{"?resourceVersion=2", false},
+		{"?resourceVersion=2&resourceVersionMatch=NotOlderThan", false},
+		{"?resourceVersion=0&limit=1", false},
+		{"?resourceVersion=5", true},
+		{"?resourceVersion=5&resourceVersionMatch=NotOlderThan", true},
+		{"?resourceVersion=10", true}, // "10" is newer than "2", which a string comparison gets wrong
+		{"?resourceVersion=2&resourceVersionMatch=Exact", true},
+		{"?resourceVersion=1&limit=1", true},
+		{"?resourceVersionMatch=NotOlderThan", true},
+		{"?resourceVersion=abc", true},
+		{"/cm-0", false},
+		{"/cm-0?resourceVersion=2", false},
+		{"/cm-0?resourceVersion=5", true},
+	} {
+		forwarded, code, body := read(base + tc.query)
+		want := http.StatusOK
+		if tc.forward {
+			want = http.StatusCreated
+		}
+		if forwarded != tc.forward || code != want {
+			t.Errorf("GET configmaps%s: forwarded=%v, HTTP %d %.200s; want forwarded=%v", tc.query, forwarded, code, body, tc.forward)
+			continue
+		}
+		if !forwarded && tc.query != "" && tc.query[0] == '?' {
+			var l struct {
+				Metadata struct{ ResourceVersion string } `json:"metadata"`
+			}
+			if err := json.Unmarshal([]byte(body), &l); err != nil || l.Metadata.ResourceVersion != "2" {
+				t.Errorf("GET configmaps%s from the cache: %.200s, want the list at resourceVersion 2", tc.query, body)
+			}
+		}
+	}
+
+	// A watch from 5, beyond the cache (at 2). Its answer starts once the
+	// watcher is registered; then changes at 3, 5 and 6 reach the cache.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"?watch=1&resourceVersion=5&timeoutSeconds=3", nil)
+	req.Header.Set("Authorization", "Bearer "+kc.GetToken())
+	resp, err := ep.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("watch from 5: HTTP %d", resp.StatusCode)
+	}
+	modified := func(name string, rv int) *bridgev1.WatchEvent {
+		ev := configMapEvent(name, rv)
+		ev.Type = bridgev1.EventType_EVENT_TYPE_MODIFIED
+		return ev
+	}
+	evs := []*bridgev1.WatchEvent{modified("cm-0", 3), configMapEvent("mine", 5), modified("cm-1", 6)}
+	if err := ra.send(&bridgev1.AgentMessage{Msg: &bridgev1.AgentMessage_Events{Events: &bridgev1.EventBatch{Account: "east", Seq: 2, Events: evs}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	var got []string
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var l watchLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatalf("a watch line is not JSON: %v: %.200s", err, line)
+		}
+		got = append(got, l.Type+" "+l.Object.Metadata.Name+"@"+l.Object.Metadata.ResourceVersion)
+	}
+	if fmt.Sprint(got) != "[MODIFIED cm-1@6]" {
+		t.Fatalf("the watch from resourceVersion 5 was sent %v, want only the change after 5: [MODIFIED cm-1@6]", got)
+	}
+}
