@@ -58,6 +58,12 @@ type clusterAccount struct {
 
 	seenMu sync.Mutex
 	seen   map[Key]int64 // when a queued key's change was first observed
+	// deletedAt is the resourceVersion of a queued key's deletion, as its
+	// watch event carried it: the API server sends a DELETED object at the
+	// deletion's resourceVersion (k8s.io/apiserver v0.37.2,
+	// pkg/storage/etcd3/watcher.go prepareObjs), which the store no longer
+	// has once the event is built from it.
+	deletedAt map[Key]string
 
 	http httpClient
 	// maxResponse is Options.MaxResponseBytes (0: the default).
@@ -175,11 +181,12 @@ func startAccount(parent context.Context, cfg AccountConfig, credential string, 
 		log:        log.With("account", cfg.Name),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[Key](),
 			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "spinops-agent-" + cfg.Name}),
-		keys:   make(chan Key),
-		seen:   map[Key]int64{},
-		ctx:    ctx,
-		cancel: cancel,
-		done:   make(chan struct{}),
+		keys:      make(chan Key),
+		seen:      map[Key]int64{},
+		deletedAt: map[Key]string{},
+		ctx:       ctx,
+		cancel:    cancel,
+		done:      make(chan struct{}),
 	}
 	if err := a.discover(ctx); err != nil {
 		cancel()
@@ -241,7 +248,7 @@ func (a *clusterAccount) discover(ctx context.Context) error {
 			if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 				AddFunc:    func(obj any) { a.enqueue(idx, obj) },
 				UpdateFunc: func(_, obj any) { a.enqueue(idx, obj) },
-				DeleteFunc: func(obj any) { a.enqueue(idx, obj) },
+				DeleteFunc: func(obj any) { a.enqueueDeleted(idx, obj) },
 			}); err != nil {
 				return fmt.Errorf("account %s: %w", a.name, err)
 			}
@@ -357,9 +364,17 @@ func stripManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
-func (a *clusterAccount) enqueue(kind int, obj any) {
+func (a *clusterAccount) enqueue(kind int, obj any) { a.enqueueChange(kind, obj, false) }
+
+// enqueueDeleted queues a deleted object's key with the deletion's
+// resourceVersion (unknown for a deletion a relist found:
+// DeletedFinalStateUnknown carries the last state seen).
+func (a *clusterAccount) enqueueDeleted(kind int, obj any) { a.enqueueChange(kind, obj, true) }
+
+func (a *clusterAccount) enqueueChange(kind int, obj any, deleted bool) {
+	rvKnown := deleted
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
+		obj, rvKnown = d.Obj, false
 	}
 	m, ok := obj.(metav1.Object)
 	if !ok {
@@ -370,6 +385,11 @@ func (a *clusterAccount) enqueue(kind int, obj any) {
 	a.seenMu.Lock()
 	if _, ok := a.seen[k]; !ok {
 		a.seen[k] = now
+	}
+	if rvKnown {
+		a.deletedAt[k] = m.GetResourceVersion()
+	} else {
+		delete(a.deletedAt, k)
 	}
 	a.seenMu.Unlock()
 	a.queue.Add(k)
@@ -438,9 +458,11 @@ func (a *clusterAccount) Event(k Key) (*bridgev1.WatchEvent, error) {
 	a.seenMu.Lock()
 	ev.ObservedUnixNano = a.seen[k]
 	delete(a.seen, k)
+	deletedAt := a.deletedAt[k]
+	delete(a.deletedAt, k)
 	a.seenMu.Unlock()
 	if inf == nil {
-		ev.Type = bridgev1.EventType_EVENT_TYPE_DELETED
+		ev.Type, ev.ResourceVersion = bridgev1.EventType_EVENT_TYPE_DELETED, deletedAt
 		return ev, nil
 	}
 	storeKey := k.Name
@@ -452,7 +474,7 @@ func (a *clusterAccount) Event(k Key) (*bridgev1.WatchEvent, error) {
 		return nil, fmt.Errorf("reading %s from the informer: %w", storeKey, err)
 	}
 	if !exists {
-		ev.Type = bridgev1.EventType_EVENT_TYPE_DELETED
+		ev.Type, ev.ResourceVersion = bridgev1.EventType_EVENT_TYPE_DELETED, deletedAt
 		return ev, nil
 	}
 	ev.Type = bridgev1.EventType_EVENT_TYPE_MODIFIED

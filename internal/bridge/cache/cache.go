@@ -50,6 +50,10 @@ func (o *Object) Labels() labels.Labels { return o.labels }
 type Event struct {
 	Type   EventType
 	Object *Object
+	// Prev is the object's state before a MODIFIED change of its labels
+	// (nil otherwise): a watch with a label selector sees the object come
+	// (ADDED) or go (DELETED) by it.
+	Prev *Object
 }
 
 // Options shape a cache.
@@ -291,6 +295,41 @@ type objectMeta struct {
 		ResourceVersion string            `json:"resourceVersion"`
 		Labels          map[string]string `json:"labels"`
 	} `json:"metadata"`
+}
+
+// atResourceVersion is the object as a watch's DELETED event carries it:
+// its last state with metadata.resourceVersion set to the deletion's, as
+// the API server sends it (k8s.io/apiserver v0.37.2,
+// pkg/storage/etcd3/watcher.go prepareObjs: "the *old* object with the etcd
+// revision for the time at which it gets deleted"). A client records that
+// resourceVersion and watches on from it. o is unchanged; when rv is
+// empty or the JSON cannot be rewritten, o itself is returned.
+func (o *Object) atResourceVersion(rv string) *Object {
+	if rv == "" || rv == o.ResourceVersion {
+		return o
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(o.Raw, &top); err != nil {
+		return o
+	}
+	var meta map[string]json.RawMessage
+	if err := json.Unmarshal(top["metadata"], &meta); err != nil || meta == nil {
+		return o
+	}
+	v, _ := json.Marshal(rv)
+	meta["resourceVersion"] = v
+	m, err := json.Marshal(meta)
+	if err != nil {
+		return o
+	}
+	top["metadata"] = m
+	raw, err := json.Marshal(top)
+	if err != nil {
+		return o
+	}
+	c := *o
+	c.Raw, c.ResourceVersion = raw, rv
+	return &c
 }
 
 // NewObject parses the metadata the cache needs out of raw.

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -169,11 +170,130 @@ func TestWatchFromANewerResourceVersionSkipsOlderChanges(t *testing.T) {
 		}
 		return fmt.Sprint(got)
 	}
-	if got, want := drain(ahead), "[ADDED c@16 DELETED a@12 DELETED c@16]"; got != want {
+	if got, want := drain(ahead), "[ADDED c@16 DELETED a@17 DELETED c@17]"; got != want {
 		t.Errorf("the watch from 15 saw %s, want %s", got, want)
 	}
-	if got, want := drain(current), "[MODIFIED a@12 ADDED b@15 ADDED c@16 DELETED a@12 DELETED c@16]"; got != want {
+	if got, want := drain(current), "[MODIFIED a@12 ADDED b@15 ADDED c@16 DELETED a@17 DELETED c@17]"; got != want {
 		t.Errorf("the watch from 10 saw %s, want %s", got, want)
+	}
+}
+
+// TestDeletedEventCarriesTheDeletionResourceVersion: a DELETED event
+// carries the object's last state at the deletion's resourceVersion, as
+// the API server sends it (k8s.io/apiserver v0.37.2
+// pkg/storage/etcd3/watcher.go prepareObjs), in its JSON and its fields:
+// a client that records the event's resourceVersion and watches on from it
+// must not be sent again what it saw before the deletion. A deletion found
+// by a relist carries the listing's resourceVersion. The object's other
+// fields are kept.
+func TestDeletedEventCarriesTheDeletionResourceVersion(t *testing.T) {
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "a", "3", "web"))
+	k.Upsert(obj(t, "n", "b", "4", "db"))
+	k.EndSync("4")
+	k.Upsert(obj(t, "n", "c", "5", "db"))
+	w, ok := k.Watch(Filter{}, "5")
+	if !ok {
+		t.Fatal("watch refused")
+	}
+	defer w.Stop()
+	k.Delete("n", "a", "9")
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "c", "5", "db"))
+	k.EndSync("12") // b is gone
+	var got []string
+	for len(w.Events()) > 0 {
+		ev := <-w.Events()
+		var m struct {
+			Metadata struct {
+				Name            string            `json:"name"`
+				ResourceVersion string            `json:"resourceVersion"`
+				Labels          map[string]string `json:"labels"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(ev.Object.Raw, &m); err != nil {
+			t.Fatalf("the %s event's object is not JSON: %v", ev.Type, err)
+		}
+		if m.Metadata.ResourceVersion != ev.Object.ResourceVersion {
+			t.Errorf("%s %s: JSON at %s, field at %s", ev.Type, m.Metadata.Name, m.Metadata.ResourceVersion, ev.Object.ResourceVersion)
+		}
+		got = append(got, fmt.Sprintf("%s %s@%s app=%s", ev.Type, m.Metadata.Name, m.Metadata.ResourceVersion, m.Metadata.Labels["app"]))
+	}
+	if want := "[DELETED a@9 app=web DELETED b@12 app=db]"; fmt.Sprint(got) != want {
+		t.Fatalf("watch saw %v, want %s", got, want)
+	}
+	// A watch from the deletion's resourceVersion is sent what followed it only.
+	w2, ok := k.Watch(Filter{}, "9")
+	if !ok {
+		t.Fatal("a watch from the deletion's resourceVersion was refused")
+	}
+	defer w2.Stop()
+	if n := len(w2.Events()); n != 1 {
+		t.Fatalf("a watch from the deletion's resourceVersion replayed %d events, want 1 (b's deletion)", n)
+	}
+}
+
+// TestLabelSelectorWatchSeesObjectsComeAndGo: a watch with a label
+// selector is sent a change of an object's labels as the API server's
+// cacheWatcher sends it (k8s.io/apiserver v0.37.2
+// pkg/storage/cacher/cache_watcher.go convertToWatchEvent): ADDED when the
+// object comes to match, DELETED (its previous state at the change's
+// resourceVersion) when it stops matching, MODIFIED while it matches,
+// nothing while it does not. Sent only what it matches now, an informer
+// with a selector would keep an object that left it for ever.
+func TestLabelSelectorWatchSeesObjectsComeAndGo(t *testing.T) {
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.BeginSync()
+	k.Upsert(obj(t, "n", "x", "1", "web"))
+	k.EndSync("1")
+	web, err := labels.Parse("app=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := k.Watch(Filter{Labels: web}, "1")
+	if !ok {
+		t.Fatal("watch refused")
+	}
+	defer w.Stop()
+	all, _ := k.Watch(Filter{}, "1")
+	defer all.Stop()
+	k.Upsert(obj(t, "n", "x", "2", "web")) // still web
+	k.Upsert(obj(t, "n", "x", "3", "db"))  // leaves
+	k.Upsert(obj(t, "n", "x", "4", "db"))  // elsewhere
+	k.Upsert(obj(t, "n", "x", "5", "web")) // comes back
+	k.Delete("n", "x", "6")
+	seen := func(w *Watcher) string {
+		var got []string
+		for len(w.Events()) > 0 {
+			ev := <-w.Events()
+			var m struct {
+				Metadata struct {
+					ResourceVersion string            `json:"resourceVersion"`
+					Labels          map[string]string `json:"labels"`
+				} `json:"metadata"`
+			}
+			if err := json.Unmarshal(ev.Object.Raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s@%s(%s)", ev.Type, m.Metadata.ResourceVersion, m.Metadata.Labels["app"]))
+		}
+		return fmt.Sprint(got)
+	}
+	if got, want := seen(w), "[MODIFIED@2(web) DELETED@3(web) ADDED@5(web) DELETED@6(web)]"; got != want {
+		t.Errorf("the app=web watch saw %s, want %s", got, want)
+	}
+	if got, want := seen(all), "[MODIFIED@2(web) MODIFIED@3(db) MODIFIED@4(db) MODIFIED@5(web) DELETED@6(web)]"; got != want {
+		t.Errorf("the watch without a selector saw %s, want %s", got, want)
+	}
+	// A watch started later replays the same from the history.
+	late, ok := k.Watch(Filter{Labels: web}, "1")
+	if !ok {
+		t.Fatal("replay refused")
+	}
+	defer late.Stop()
+	if got, want := seen(late), "[MODIFIED@2(web) DELETED@3(web) ADDED@5(web) DELETED@6(web)]"; got != want {
+		t.Errorf("the app=web watch replayed %s, want %s", got, want)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -99,7 +100,8 @@ func (k *Kind) endSync(rv string) {
 	for key, o := range k.objects {
 		if o.gen != k.syncGen {
 			delete(k.objects, key)
-			k.record(rvOr(rv, k.rv), Event{Type: Deleted, Object: o})
+			at := rvOr(rv, k.rv)
+			k.record(at, Event{Type: Deleted, Object: o.atResourceVersion(at)})
 		}
 	}
 	k.syncGen = 0
@@ -164,7 +166,11 @@ func (k *Kind) upsert(o *Object) EventType {
 		}
 	}
 	k.advance(o.ResourceVersion)
-	k.record(k.rv, Event{Type: t, Object: o})
+	ev := Event{Type: t, Object: o}
+	if old != nil && !slices.Equal(old.labels, o.labels) {
+		ev.Prev = old // a watch with a label selector may see it come or go
+	}
+	k.record(k.rv, ev)
 	return t
 }
 
@@ -185,7 +191,7 @@ func (k *Kind) delete(namespace, name, rv string) bool {
 	}
 	delete(k.objects, kk)
 	k.advance(rv)
-	k.record(k.rv, Event{Type: Deleted, Object: old})
+	k.record(k.rv, Event{Type: Deleted, Object: old.atResourceVersion(rvOr(rv, k.rv))})
 	return true
 }
 
@@ -197,6 +203,9 @@ func (k *Kind) record(rv string, ev Event) {
 		return // dropped (Retain): its history no longer counts
 	}
 	e := historyEntry{rv: rv, seq: k.acct.histSeq.Add(1), size: int64(len(ev.Object.Raw)), ev: ev}
+	if ev.Prev != nil {
+		e.size += int64(len(ev.Prev.Raw))
+	}
 	k.history = append(k.history, e)
 	k.histBytes += e.size
 	k.acct.histBytes.Add(e.size)
@@ -285,6 +294,35 @@ func (f *Filter) matches(o *Object) bool {
 	return true
 }
 
+// view is the event as a watch with this filter is sent it, as the API
+// server's cacheWatcher converts it (k8s.io/apiserver v0.37.2,
+// pkg/storage/cacher/cache_watcher.go convertToWatchEvent): a change that
+// makes an object match is ADDED, one that makes it stop matching is
+// DELETED (its previous state at the change's resourceVersion), one that
+// keeps it matching is MODIFIED; false when the watch is not sent it.
+func (f *Filter) view(ev Event) (Event, bool) {
+	cur := ev.Type != Deleted && f.matches(ev.Object)
+	switch ev.Type {
+	case Deleted:
+		return ev, f.matches(ev.Object)
+	case Modified:
+		if ev.Prev == nil { // the labels did not change: neither did the match
+			return ev, cur
+		}
+		switch old := f.matches(ev.Prev); {
+		case cur && old:
+			return Event{Type: Modified, Object: ev.Object}, true
+		case cur:
+			return Event{Type: Added, Object: ev.Object}, true
+		case old:
+			return Event{Type: Deleted, Object: ev.Prev.atResourceVersion(ev.Object.ResourceVersion)}, true
+		}
+		return ev, false
+	default:
+		return ev, cur
+	}
+}
+
 // List returns the matching objects sorted by namespace and name, and the
 // kind's resourceVersion.
 func (k *Kind) List(f Filter) ([]*Object, string) {
@@ -324,7 +362,8 @@ func (w *Watcher) Events() <-chan Event { return w.ch }
 
 // offer queues an event without blocking; k.mu is held.
 func (w *Watcher) offer(ev Event) {
-	if !w.filter.matches(ev.Object) {
+	ev, ok := w.filter.view(ev)
+	if !ok {
 		return
 	}
 	select {

@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
@@ -107,6 +109,11 @@ func TestCachedReadsKeepResourceVersionSemantics(t *testing.T) {
 				if a.err != nil {
 					t.Fatalf("GET %s: %v", path, a.err)
 				}
+				select {
+				case <-ra.ops: // queued before the raw agent answered it
+					forwarded = true
+				default:
+				}
 				return forwarded, a.code, a.body
 			}
 		}
@@ -189,4 +196,132 @@ func TestCachedReadsKeepResourceVersionSemantics(t *testing.T) {
 	if fmt.Sprint(got) != "[MODIFIED cm-1@6]" {
 		t.Fatalf("the watch from resourceVersion 5 was sent %v, want only the change after 5: [MODIFIED cm-1@6]", got)
 	}
+}
+
+// TestDeletedEventMatchesTheAPIServer: through the real agent, a watch of
+// the bridge sends a deletion exactly as the real kube-apiserver's watch
+// does: DELETED with the object's last state at the deletion's
+// resourceVersion (not the object's last one, from which a client that
+// watches on would be sent again what it had seen).
+func TestDeletedEventMatchesTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs, ns := c.Clientset(), c.Namespace(t)
+	gone, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "gone"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
+	startAgent(t, cfgPath)
+	tb.waitSynced(t, "east")
+	if err := cs.CoreV1().ConfigMaps(ns).Delete(t.Context(), "gone", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the deletion to reach the cache", func() bool {
+		return tb.cached("east", configMaps, ns, "gone") == nil
+	})
+
+	deletions := func(lines []watchLine) []string {
+		var out []string
+		for _, l := range lines {
+			if l.Object.Metadata.Name == "gone" {
+				out = append(out, l.Type+" gone@"+l.Object.Metadata.ResourceVersion)
+			}
+		}
+		return out
+	}
+	hc, err := rest.HTTPClientFor(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, real := watchFrom(t, hc, c.Host+"/api/v1/namespaces/"+ns+"/configmaps", "", gone.ResourceVersion)
+	want := deletions(real)
+	if code != http.StatusOK || len(want) != 1 || want[0] == "DELETED gone@"+gone.ResourceVersion {
+		t.Fatalf("the real API server's watch from %s: HTTP %d %v; this test's reference is wrong", gone.ResourceVersion, code, want)
+	}
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	code, got := watchFrom(t, ep, kc.GetServer()+"/api/v1/namespaces/"+ns+"/configmaps", kc.GetToken(), gone.ResourceVersion)
+	if code != http.StatusOK || fmt.Sprint(deletions(got)) != fmt.Sprint(want) {
+		t.Fatalf("the bridge's watch from %s: HTTP %d %v, want what the API server sends: %v", gone.ResourceVersion, code, deletions(got), want)
+	}
+}
+
+// TestLabelSelectorWatchMatchesTheAPIServer: through the real agent, a
+// watch of the bridge with a label selector is sent an object's label
+// changes exactly as the real kube-apiserver's watch sends them: ADDED when
+// it comes to match, DELETED when it leaves, MODIFIED while it matches
+// (an informer with a selector that was sent only what matches now would
+// keep an object that left it).
+func TestLabelSelectorWatchMatchesTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs, ns := c.Clientset(), c.Namespace(t)
+	x, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{"app": "web"}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := x.ResourceVersion
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
+	startAgent(t, cfgPath)
+	tb.waitSynced(t, "east")
+	var last string
+	for i, app := range []string{"web", "db", "db", "web"} {
+		x.Labels = map[string]string{"app": app}
+		x.Data = map[string]string{"step": fmt.Sprint(i)}
+		if x, err = cs.CoreV1().ConfigMaps(ns).Update(t.Context(), x, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		last = x.ResourceVersion
+		// One change at a time: the agent sends a key's latest state, so
+		// changes in quick succession may reach the cache as one.
+		waitFor(t, 30*time.Second, "change "+last+" to reach the cache", func() bool {
+			return strings.Contains(string(tb.cached("east", configMaps, ns, "x")), `"resourceVersion":"`+last+`"`)
+		})
+	}
+	if err := cs.CoreV1().ConfigMaps(ns).Delete(t.Context(), "x", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the changes to reach the cache", func() bool {
+		return tb.cached("east", configMaps, ns, "x") == nil
+	})
+
+	events := func(lines []watchLine) string {
+		var out []string
+		for _, l := range lines {
+			if l.Object.Metadata.Name == "x" {
+				out = append(out, l.Type+"@"+l.Object.Metadata.ResourceVersion)
+			}
+		}
+		return fmt.Sprint(out)
+	}
+	const query = "watch=1&timeoutSeconds=2&labelSelector=app%3Dweb&resourceVersion="
+	hc, err := rest.HTTPClientFor(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, real := watchQuery(t, hc, c.Host+"/api/v1/namespaces/"+ns+"/configmaps", "", query+from)
+	want := events(real)
+	if code != http.StatusOK || !strings.Contains(want, "DELETED") || !strings.Contains(want, "ADDED@"+last) {
+		t.Fatalf("the real API server's app=web watch from %s: HTTP %d %s; this test's reference is wrong", from, code, want)
+	}
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	code, _, got := watchQuery(t, ep, kc.GetServer()+"/api/v1/namespaces/"+ns+"/configmaps", kc.GetToken(), query+from)
+	if code != http.StatusOK || events(got) != want {
+		t.Fatalf("the bridge's app=web watch from %s: HTTP %d %s, want what the API server sends: %s", from, code, events(got), want)
+	}
+	t.Logf("both sent %s", want)
 }
