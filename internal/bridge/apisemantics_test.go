@@ -325,3 +325,120 @@ func TestLabelSelectorWatchMatchesTheAPIServer(t *testing.T) {
 	}
 	t.Logf("both sent %s", want)
 }
+
+// TestAlternateRepresentationsMatchTheAPIServer: what kubectl get
+// (as=Table) and client-go's metadata client and metadata informers
+// (as=PartialObjectMetadata, as=PartialObjectMetadataList) ask for, the
+// bridge answers in the form the real kube-apiserver answers it: the same
+// kind, and for a Table the same columns.
+func TestAlternateRepresentationsMatchTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs, ns := c.Clientset(), c.Namespace(t)
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{"app": "web"}}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
+	ag := startAgent(t, cfgPath)
+	tb.waitSynced(t, "east")
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := rest.HTTPClientFor(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	// form reads an answer's kind, its columns (a Table) and its items' or
+	// rows' kinds.
+	form := func(hc *http.Client, url, token, accept string) string {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		req.Header.Set("Accept", accept)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var v struct {
+			Kind       string `json:"kind"`
+			APIVersion string `json:"apiVersion"`
+			Columns    []struct {
+				Name string `json:"name"`
+			} `json:"columnDefinitions"`
+			Items []struct {
+				Kind string `json:"kind"`
+			} `json:"items"`
+			Rows []struct {
+				Cells  []any `json:"cells"`
+				Object struct {
+					Kind string `json:"kind"`
+				} `json:"object"`
+			} `json:"rows"`
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Sprintf("HTTP %d, not JSON: %.100s", resp.StatusCode, b)
+		}
+		out := fmt.Sprintf("HTTP %d %s/%s name=%q", resp.StatusCode, v.APIVersion, v.Kind, v.Metadata.Name)
+		for _, c := range v.Columns {
+			out += " column:" + c.Name
+		}
+		for _, i := range v.Items {
+			out += " item:" + i.Kind
+		}
+		for _, r := range v.Rows {
+			out += fmt.Sprintf(" row:%d cells, %s", len(r.Cells), r.Object.Kind)
+		}
+		return out
+	}
+	for _, accept := range []string{
+		"application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json", // kubectl get
+		"application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",                               // client-go metadata client (list)
+		"application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",                                   // (get)
+	} {
+		for _, path := range []string{"/api/v1/namespaces/" + ns + "/configmaps", "/api/v1/namespaces/" + ns + "/configmaps/x"} {
+			want := form(hc, c.Host+path, "", accept)
+			if got := form(ep, kc.GetServer()+path, kc.GetToken(), accept); got != want {
+				t.Errorf("GET %s, Accept %s:\n the bridge:     %s\n the API server: %s", path, accept, got, want)
+			}
+		}
+	}
+
+	// With the agent away, the cache still answers a Table (the columns
+	// every kind has, and a warning that it may be stale); a metadata
+	// form it does not render is refused, never answered with the objects.
+	ag.cancel()
+	<-ag.done
+	waitFor(t, 30*time.Second, "the account to lose its agent", func() bool {
+		return tb.syncState(t, "east") != bridgev1.SyncState_SYNC_STATE_SYNCED
+	})
+	list := kc.GetServer() + "/api/v1/namespaces/" + ns + "/configmaps"
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, list, nil)
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	req.Header.Set("Authorization", "Bearer "+kc.GetToken())
+	resp, err := ep.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Warning"), "disconnected") {
+		t.Errorf("a Table with the agent away: HTTP %d, Warning %q; want 200 from the cache with a warning", resp.StatusCode, resp.Header.Get("Warning"))
+	}
+	if got := form(ep, list, kc.GetToken(), "application/json;as=Table;v=v1;g=meta.k8s.io"); got != "HTTP 200 meta.k8s.io/v1/Table name=\"\" column:Name column:Age row:2 cells, PartialObjectMetadata" {
+		t.Errorf("a Table with the agent away: %s", got)
+	}
+	if got := form(ep, list, kc.GetToken(), "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"); !strings.HasPrefix(got, "HTTP 503 v1/Status") {
+		t.Errorf("metadata with the agent away: %s, want 503 (the agent is not connected)", got)
+	}
+}

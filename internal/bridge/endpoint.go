@@ -97,7 +97,13 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	verb := methodLabel(r.Method)
-	if cr, ok := cacheable(req); ok {
+	// Another representation than the objects (kubectl get's Table, the
+	// metadata client's PartialObjectMetadata) is the API server's to
+	// render: a Table's columns are its printers' (a ConfigMap's Data, a
+	// Deployment's Ready and Up-to-date). While the agent is away, the
+	// cache still answers a Table, with the columns every kind has.
+	as := alternateRepresentation(r)
+	if cr, ok := cacheable(req); ok && (as == "" || as == "Table" && !connected) {
 		if k := s.cachedKind(name, cr); k != nil {
 			if !connected {
 				w.Header().Add("Warning", fmt.Sprintf(`299 - "account %s: its agent is disconnected; this answer may be stale"`, name))

@@ -15,6 +15,23 @@ import (
 
 // wantsTable reports whether the caller (kubectl get) asked for the
 // server-side printing format.
+// alternateRepresentation is the representation the Accept header asks
+// for instead of the objects themselves ("Table", "PartialObjectMetadata",
+// "PartialObjectMetadataList"), or "" (k8s.io/apiserver v0.37.2,
+// pkg/endpoints/handlers/negotiation: the "as" media type parameter).
+func alternateRepresentation(r *http.Request) string {
+	for _, a := range r.Header.Values("Accept") {
+		for _, mt := range strings.Split(a, ",") {
+			for _, p := range strings.Split(mt, ";") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(p), "as="); ok {
+					return v
+				}
+			}
+		}
+	}
+	return ""
+}
+
 func wantsTable(r *http.Request) bool {
 	for _, a := range r.Header.Values("Accept") {
 		if strings.Contains(a, "as=Table") {
