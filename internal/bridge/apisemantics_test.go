@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -440,5 +442,212 @@ func TestAlternateRepresentationsMatchTheAPIServer(t *testing.T) {
 	}
 	if got := form(ep, list, kc.GetToken(), "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"); !strings.HasPrefix(got, "HTTP 503 v1/Status") {
 		t.Errorf("metadata with the agent away: %s, want 503 (the agent is not connected)", got)
+	}
+}
+
+// TestCachedQueriesMatchTheAPIServer: gets, lists and watches of a cached
+// kind, with the query parameters clients send — selectors, limits,
+// timeouts, resourceVersions, watch-lists, bookmarks, booleans written every
+// way — and with what is malformed, answered by the bridge as the real
+// kube-apiserver answers them: the same status, kind, objects, event types
+// and error message. What the cache cannot answer exactly (a selector or a
+// number that does not parse, a resourceVersion that is not a number) is
+// forwarded, so the API server refuses it in its own words; a watch "from
+// now" is a watch-list, as the API server defaults it (its bookmarks end the
+// initial events); booleans read as the API server reads them ("abc" is
+// true). Not compared: limit=1 (the cache answers every item and no
+// continue token, which the API allows: "servers may choose not to support
+// the limit argument").
+func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs, ns := c.Clientset(), c.Namespace(t)
+	for _, n := range []string{"x", "y"} {
+		if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{"app": "web" + n}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only x and y, whatever else the namespace gets meanwhile.
+	const only = "labelSelector=app+in+(webx,weby)"
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
+	startAgent(t, cfgPath)
+	tb.waitSynced(t, "east")
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := rest.HTTPClientFor(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	// answer reads a reply as the status and, per JSON document (one, or
+	// one per watch event), its kind or event type, the names it holds, a
+	// bookmark's initial-events-end mark and a Status's reason and message.
+	answer := func(hc *http.Client, url, token string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		type meta struct {
+			Name        string            `json:"name"`
+			Annotations map[string]string `json:"annotations"`
+		}
+		type doc struct {
+			Kind     string `json:"kind"`
+			Reason   string `json:"reason"`
+			Message  string `json:"message"`
+			Metadata meta   `json:"metadata"`
+			Items    []struct {
+				Metadata meta `json:"metadata"`
+			} `json:"items"`
+		}
+		var parts []string
+		dec := json.NewDecoder(bytes.NewReader(b))
+		for dec.More() {
+			var v struct {
+				doc
+				Type   string `json:"type"`
+				Object doc    `json:"object"`
+			}
+			if err := dec.Decode(&v); err != nil {
+				return fmt.Sprintf("HTTP %d, not JSON: %.200s", resp.StatusCode, b)
+			}
+			d, what := v.doc, v.Kind
+			if v.Type != "" {
+				d, what = v.Object, v.Type
+			}
+			var names []string
+			for _, i := range d.Items {
+				names = append(names, i.Metadata.Name)
+			}
+			slices.Sort(names)
+			part := fmt.Sprintf("%s %s%v", what, d.Metadata.Name, names)
+			if d.Metadata.Annotations[metav1.InitialEventsAnnotationKey] == "true" {
+				part += " (initial-events-end)"
+			}
+			if d.Kind == "Status" {
+				part += fmt.Sprintf(" %s %q", d.Reason, d.Message)
+			}
+			parts = append(parts, part)
+		}
+		return fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.Join(parts, "; "))
+	}
+	base := "/api/v1/namespaces/" + ns + "/configmaps"
+	const w = "watch=1&timeoutSeconds=1&"
+	for _, q := range []string{
+		"?" + only, "/x", "/missing", "/x?resourceVersion=0", "/missing?resourceVersion=0", "/x?watch=1&timeoutSeconds=1",
+		"?labelSelector=app%3Dwebx", "?labelSelector=app", "?labelSelector=!!bad", "?labelSelector=app+in+(webx",
+		"?fieldSelector=metadata.name%3Dx", "?fieldSelector=metadata.name%21%3Dx&" + only, "?fieldSelector=bad",
+		"?fieldSelector=metadata.name%3Dx,metadata.name%3Dy",
+		"?resourceVersion=0&limit=1&" + only, "?limit=0&" + only, "?limit=abc", "?limit=1.5", "?pretty=true&" + only, "?resourceVersion=abc",
+		"?" + w + only, "?" + w + "fieldSelector=metadata.name%3Dx", "?watch=true&timeoutSeconds=1&labelSelector=app%3Dwebx",
+		"?watch=0&" + only, "?watch=false&" + only, "?watch=abc&timeoutSeconds=1&" + only, "?watch=&timeoutSeconds=1&" + only,
+		"?watch=1&timeoutSeconds=abc", "?" + w + "resourceVersion=abc", "?" + w + "resourceVersion=-1",
+		"?" + w + "allowWatchBookmarks=true&" + only, "?" + w + "allowWatchBookmarks=abc&" + only, "?" + w + "allowWatchBookmarks=0&" + only,
+		"?" + w + "allowWatchBookmarks=true&resourceVersion=0&" + only,
+		"?" + w + "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&" + only,
+		"?" + w + "sendInitialEvents=abc&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&" + only,
+		"?" + w + "sendInitialEvents=false&resourceVersionMatch=NotOlderThan&" + only,
+		"?" + w + "sendInitialEvents=false&resourceVersionMatch=NotOlderThan&resourceVersion=0&" + only,
+		"?" + w + "sendInitialEvents=true&allowWatchBookmarks=true",
+		"?" + w + "resourceVersionMatch=NotOlderThan",
+	} {
+		want := answer(hc, c.Host+base+q, "")
+		if got := answer(ep, kc.GetServer()+base+q, kc.GetToken()); got != want {
+			t.Errorf("GET configmaps%s\n the bridge:     %s\n the API server: %s", q, got, want)
+		}
+	}
+}
+
+// TestProgressBookmarksMatchTheAPIServer: a watch that allows bookmarks and
+// sees no change of its own (its namespace is quiet while another one
+// changes) is sent a BOOKMARK before its deadline at a resourceVersion
+// past that change, by the bridge as by the real kube-apiserver (its
+// cacheWatcher sends one about every minute and 2 s before the deadline):
+// a client resumes from there, not from a resourceVersion the history may
+// have forgotten by then (a 410 and a full relist). Without bookmarks
+// allowed, none is sent.
+func TestProgressBookmarksMatchTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs := c.Clientset()
+	quiet, busy := c.Namespace(t), c.Namespace(t)
+	cm, err := cs.CoreV1().ConfigMaps(quiet).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "still"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{quiet, busy}, Kinds: []string{"ConfigMap"}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{quiet, busy}}).write(t, cfgPath)
+	startAgent(t, cfgPath)
+	tb.waitSynced(t, "east")
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := rest.HTTPClientFor(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	from := cm.ResourceVersion
+	// watch follows the quiet namespace for 4 s while, after half a second,
+	// the busy one changes; it returns the events and the change's
+	// resourceVersion.
+	watch := func(hc *http.Client, url, token, query string) ([]watchLine, uint64) {
+		t.Helper()
+		changed := make(chan uint64, 1)
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			o, err := cs.CoreV1().ConfigMaps(busy).Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: "change-"}}, metav1.CreateOptions{})
+			if err != nil {
+				t.Error(err)
+				changed <- 0
+				return
+			}
+			v, _ := strconv.ParseUint(o.ResourceVersion, 10, 64)
+			changed <- v
+		}()
+		code, body, lines := watchQuery(t, hc, url, token, query)
+		if code != http.StatusOK {
+			t.Fatalf("watch %s: HTTP %d %s", query, code, body)
+		}
+		return lines, <-changed
+	}
+	check := func(who string, lines []watchLine, change uint64, bookmarks bool) {
+		t.Helper()
+		var got []string
+		for _, l := range lines {
+			rv, _ := strconv.ParseUint(l.Object.Metadata.ResourceVersion, 10, 64)
+			got = append(got, fmt.Sprintf("%s past the change=%v annotated=%v", l.Type, rv >= change, len(l.Object.Metadata.Annotations) > 0))
+		}
+		want := "[]"
+		if bookmarks {
+			want = "[BOOKMARK past the change=true annotated=false]"
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("%s sent %v to a quiet watch (bookmarks allowed: %v), want %s", who, got, bookmarks, want)
+		}
+	}
+	for _, bookmarks := range []bool{true, false} {
+		query := fmt.Sprintf("watch=1&timeoutSeconds=4&allowWatchBookmarks=%v&resourceVersion=%s", bookmarks, from)
+		lines, change := watch(hc, c.Host+"/api/v1/namespaces/"+quiet+"/configmaps", "", query)
+		check("the real API server", lines, change, bookmarks)
+		lines, change = watch(ep, kc.GetServer()+"/api/v1/namespaces/"+quiet+"/configmaps", kc.GetToken(), query)
+		check("the bridge", lines, change, bookmarks)
 	}
 }

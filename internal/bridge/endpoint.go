@@ -160,19 +160,25 @@ func (s *Server) cachedKind(account string, req apiRequest) *cache.Kind {
 func (s *Server) serveFromCache(w http.ResponseWriter, r *http.Request, k *cache.Kind, req apiRequest) bool {
 	q := r.URL.Query()
 	f := cache.Filter{Namespace: req.namespace}
+	// What does not parse is the API server's to refuse, in its words.
 	if ls := q.Get("labelSelector"); ls != "" {
 		sel, err := labels.Parse(ls)
 		if err != nil {
-			writeStatus(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("unable to parse labelSelector: %v", err), nil)
-			return true
+			return false
 		}
 		f.Labels = sel
+	}
+	for _, p := range []string{"limit", "timeoutSeconds"} {
+		if v := q.Get(p); v != "" {
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return false
+			}
+		}
 	}
 	if fs := q.Get("fieldSelector"); fs != "" {
 		sel, err := fields.ParseSelector(fs)
 		if err != nil {
-			writeStatus(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("unable to parse fieldSelector: %v", err), nil)
-			return true
+			return false
 		}
 		for _, rq := range sel.Requirements() {
 			if rq.Field != "metadata.name" && rq.Field != "metadata.namespace" {
@@ -189,6 +195,11 @@ func (s *Server) serveFromCache(w http.ResponseWriter, r *http.Request, k *cache
 	}
 	switch {
 	case req.watch:
+		if rv := q.Get("resourceVersion"); rv != "" {
+			if _, err := strconv.ParseUint(rv, 10, 64); err != nil {
+				return false
+			}
+		}
 		opts, err := watchOptionsOf(q)
 		if err != nil {
 			writeStatus(w, http.StatusUnprocessableEntity, "Invalid", err.Error(), map[string]any{"group": "meta.k8s.io", "kind": "ListOptions"})
@@ -299,19 +310,25 @@ type watchOptions struct {
 // the API server's, so a client reads the same error from both.
 func watchOptionsOf(q url.Values) (watchOptions, error) {
 	o := watchOptions{rv: q.Get("resourceVersion"), timeout: q.Get("timeoutSeconds")}
-	o.bookmarks, _ = strconv.ParseBool(q.Get("allowWatchBookmarks"))
+	o.bookmarks = scope.QueryBool(q["allowWatchBookmarks"])
 	match := q.Get("resourceVersionMatch")
-	if v := q.Get("sendInitialEvents"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return o, fmt.Errorf("ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Invalid value: %q: not a boolean", v)
-		}
+	if v, set := q["sendInitialEvents"]; set {
+		b := scope.QueryBool(v)
 		o.sendInitialEvents = &b
 		if match != "NotOlderThan" {
 			return o, errors.New(`ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan`)
 		}
 	} else if match != "" {
 		return o, errors.New(`ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided`)
+	}
+	if o.sendInitialEvents == nil && (o.rv == "" || o.rv == "0") {
+		// A watch "from now with the current state" is a watch-list, as the
+		// API server defaults it with the WatchList feature on (k8s.io/apimachinery
+		// v0.37.2 pkg/apis/meta/internalversion/defaults.go
+		// SetListOptionsDefaults): with bookmarks allowed, the initial
+		// events end with the k8s.io/initial-events-end bookmark.
+		on := true
+		o.sendInitialEvents = &on
 	}
 	return o, nil
 }
@@ -359,9 +376,14 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 	}
 	defer watcher.Stop()
 	ctx := r.Context()
-	if secs, err := strconv.Atoi(o.timeout); err == nil && secs > 0 {
+	var deadline time.Time
+	if secs, err := strconv.Atoi(o.timeout); err == nil && secs != 0 {
+		// A negative timeout ends the watch at once, as the API server's
+		// (k8s.io/apiserver v0.37.2 pkg/endpoints/handlers/get.go: the
+		// timeout is the value given; only 0 is defaulted).
+		deadline = time.Now().Add(time.Duration(secs) * time.Second)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
+		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -370,20 +392,53 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 	if fl != nil {
 		fl.Flush()
 	}
+	if !deadline.IsZero() && !deadline.After(time.Now()) {
+		return
+	}
 	var line bytes.Buffer
-	bookmark := func() bool {
+	// sentRV is the newest resourceVersion this watch has told of: a
+	// bookmark is sent only past it (the API server's cacheWatcher sends
+	// nothing not newer than the watch's resourceVersion).
+	sentRV := max(rvNumber(o.rv), rvNumber(snapRV))
+	writeBookmark := func(rv, annotations string) bool {
 		line.Reset()
-		fmt.Fprintf(&line, `{"type":"BOOKMARK","object":{"kind":%q,"apiVersion":%q,"metadata":{"resourceVersion":%q,"annotations":{%q:"true"}}}}`+"\n",
-			k.Info.Kind, apiVersionOf(k.Info.GVR), snapRV, metav1.InitialEventsAnnotationKey)
+		fmt.Fprintf(&line, `{"type":"BOOKMARK","object":{"kind":%q,"apiVersion":%q,"metadata":{"resourceVersion":%q%s}}}`+"\n",
+			k.Info.Kind, apiVersionOf(k.Info.GVR), rv, annotations)
 		_, err := w.Write(line.Bytes())
 		if fl != nil {
 			fl.Flush()
 		}
 		return err == nil
 	}
+	bookmark := func() bool {
+		return writeBookmark(snapRV, fmt.Sprintf(`,"annotations":{%q:"true"}`, metav1.InitialEventsAnnotationKey))
+	}
 	if initial == 0 && !bookmark() {
 		return
 	}
+	// Progress bookmarks, when allowed, as the API server's cacheWatcher
+	// schedules them (pkg/storage/cacher/cache_watcher.go nextBookmarkTime):
+	// about every minute, and 2 s before the watch's deadline, so that a
+	// client whose watch saw nothing (its selector matched no change) still
+	// resumes from a recent resourceVersion instead of one the history may
+	// have forgotten.
+	var progress <-chan time.Time
+	schedule := func() {
+		progress = nil
+		if !o.bookmarks {
+			return
+		}
+		next := time.Now().Add(bookmarkFrequency)
+		if !deadline.IsZero() {
+			if pre := deadline.Add(-2 * time.Second); pre.Before(next) {
+				next = pre
+			}
+		}
+		if d := time.Until(next); d > 0 {
+			progress = time.After(d)
+		}
+	}
+	schedule()
 	for {
 		select {
 		case ev, open := <-watcher.Events():
@@ -397,6 +452,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 			if _, err := w.Write(line.Bytes()); err != nil {
 				return
 			}
+			sentRV = max(sentRV, rvNumber(ev.Object.ResourceVersion))
 			if initial > 0 {
 				if initial--; initial == 0 && !bookmark() {
 					return
@@ -405,10 +461,30 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 			if fl != nil && len(watcher.Events()) == 0 {
 				fl.Flush()
 			}
+		case <-progress:
+			if rv, ok := watcher.Progress(); ok && initial <= 0 && rvNumber(rv) > sentRV {
+				if !writeBookmark(rv, "") {
+					return
+				}
+				sentRV = rvNumber(rv)
+			}
+			schedule()
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// bookmarkFrequency is how often a watch that allows bookmarks is sent one
+// (k8s.io/apiserver v0.37.2 pkg/storage/cacher/cacher.go
+// defaultBookmarkFrequency).
+const bookmarkFrequency = time.Minute
+
+// rvNumber is a resourceVersion as the etcd revision it is; 0 when it is
+// not a number.
+func rvNumber(rv string) uint64 {
+	v, _ := strconv.ParseUint(rv, 10, 64)
+	return v
 }
 
 // maxSecretAnswer bounds a Secret answer (not a stream) the bridge holds to

@@ -60,6 +60,12 @@ func (r Request) Writes() bool {
 // (k8s.io/apimachinery pkg/runtime/conversion.go,
 // Convert_Slice_string_To_bool): absent is false, "0" and "false"
 // (any case) are false, anything else — "", "yes", "no" — is true.
+// QueryBool reads a boolean query parameter as the API server does
+// (k8s.io/apimachinery v0.37.2 pkg/runtime/conversion.go
+// Convert_Slice_string_To_bool): absent, "0" and "false" (any case) are
+// false, anything else, "" included, is true.
+func QueryBool(vals []string) bool { return queryBool(vals) }
+
 func queryBool(vals []string) bool {
 	if len(vals) == 0 {
 		return false

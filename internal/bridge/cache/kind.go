@@ -335,13 +335,19 @@ func (k *Kind) List(f Filter) ([]*Object, string) {
 	}
 	rv := k.rv
 	k.mu.RUnlock()
+	sortObjects(out)
+	return out, rv
+}
+
+// sortObjects orders objects by namespace and name (the API server's key
+// order).
+func sortObjects(out []*Object) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
 			return out[i].Namespace < out[j].Namespace
 		}
 		return out[i].Name < out[j].Name
 	})
-	return out, rv
 }
 
 // Watcher receives a kind's events.
@@ -376,6 +382,19 @@ func (w *Watcher) offer(ev Event) {
 }
 
 func (w *Watcher) closeCh() { w.once.Do(func() { close(w.ch) }) }
+
+// Progress returns the kind's resourceVersion when every change recorded
+// up to it has been taken from this watch's events; ok is false while
+// some wait (or once the watch ended). A BOOKMARK at that resourceVersion
+// then promises the watcher nothing it has not been sent.
+func (w *Watcher) Progress() (rv string, ok bool) {
+	w.kind.mu.RLock()
+	defer w.kind.mu.RUnlock()
+	if _, live := w.kind.watchers[w]; !live || len(w.ch) > 0 {
+		return "", false
+	}
+	return w.kind.rv, true
+}
 
 // Stop ends the watch.
 func (w *Watcher) Stop() {
@@ -437,14 +456,18 @@ func (k *Kind) WatchList(f Filter) (w *Watcher, initial int, rv string) {
 		w.closeCh()
 		return w, 0, k.rv
 	}
+	matching := make([]*Object, 0, len(k.objects))
 	for _, o := range k.objects {
 		if f.matches(o) {
-			w.ch <- Event{Type: Added, Object: o}
-			initial++
+			matching = append(matching, o)
 		}
 	}
+	sortObjects(matching) // in key order, as the API server's watch cache sends them
+	for _, o := range matching {
+		w.ch <- Event{Type: Added, Object: o}
+	}
 	k.watchers[w] = struct{}{}
-	return w, initial, k.rv
+	return w, len(matching), k.rv
 }
 
 // since returns the history after rv; k.mu is held. It follows the API
