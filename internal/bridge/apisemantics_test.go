@@ -212,13 +212,7 @@ func TestDeletedEventMatchesTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPKI(t)
-	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
-	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
-	startAgent(t, cfgPath)
-	tb.waitSynced(t, "east")
+	tb, _, kc, hc, ep := cachedConfigMaps(t, c, ns)
 	if err := cs.CoreV1().ConfigMaps(ns).Delete(t.Context(), "gone", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -235,20 +229,11 @@ func TestDeletedEventMatchesTheAPIServer(t *testing.T) {
 		}
 		return out
 	}
-	hc, err := rest.HTTPClientFor(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	code, real := watchFrom(t, hc, c.Host+"/api/v1/namespaces/"+ns+"/configmaps", "", gone.ResourceVersion)
 	want := deletions(real)
 	if code != http.StatusOK || len(want) != 1 || want[0] == "DELETED gone@"+gone.ResourceVersion {
 		t.Fatalf("the real API server's watch from %s: HTTP %d %v; this test's reference is wrong", gone.ResourceVersion, code, want)
 	}
-	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
 	code, got := watchFrom(t, ep, kc.GetServer()+"/api/v1/namespaces/"+ns+"/configmaps", kc.GetToken(), gone.ResourceVersion)
 	if code != http.StatusOK || fmt.Sprint(deletions(got)) != fmt.Sprint(want) {
 		t.Fatalf("the bridge's watch from %s: HTTP %d %v, want what the API server sends: %v", gone.ResourceVersion, code, deletions(got), want)
@@ -269,13 +254,7 @@ func TestLabelSelectorWatchMatchesTheAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := x.ResourceVersion
-	p := newPKI(t)
-	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
-	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
-	startAgent(t, cfgPath)
-	tb.waitSynced(t, "east")
+	tb, _, kc, hc, ep := cachedConfigMaps(t, c, ns)
 	var last string
 	for i, app := range []string{"web", "db", "db", "web"} {
 		x.Labels = map[string]string{"app": app}
@@ -307,20 +286,11 @@ func TestLabelSelectorWatchMatchesTheAPIServer(t *testing.T) {
 		return fmt.Sprint(out)
 	}
 	const query = "watch=1&timeoutSeconds=2&labelSelector=app%3Dweb&resourceVersion="
-	hc, err := rest.HTTPClientFor(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	code, _, real := watchQuery(t, hc, c.Host+"/api/v1/namespaces/"+ns+"/configmaps", "", query+from)
 	want := events(real)
 	if code != http.StatusOK || !strings.Contains(want, "DELETED") || !strings.Contains(want, "ADDED@"+last) {
 		t.Fatalf("the real API server's app=web watch from %s: HTTP %d %s; this test's reference is wrong", from, code, want)
 	}
-	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
 	code, _, got := watchQuery(t, ep, kc.GetServer()+"/api/v1/namespaces/"+ns+"/configmaps", kc.GetToken(), query+from)
 	if code != http.StatusOK || events(got) != want {
 		t.Fatalf("the bridge's app=web watch from %s: HTTP %d %s, want what the API server sends: %s", from, code, events(got), want)
@@ -339,22 +309,7 @@ func TestAlternateRepresentationsMatchTheAPIServer(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{"app": "web"}}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	p := newPKI(t)
-	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
-	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
-	ag := startAgent(t, cfgPath)
-	tb.waitSynced(t, "east")
-	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := rest.HTTPClientFor(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	tb, ag, kc, hc, ep := cachedConfigMaps(t, c, ns)
 	// form reads an answer's kind, its columns (a Table) and its items' or
 	// rows' kinds.
 	form := func(hc *http.Client, url, token, accept string) string {
@@ -468,22 +423,7 @@ func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
 	}
 	// Only x and y, whatever else the namespace gets meanwhile.
 	const only = "labelSelector=app+in+(webx,weby)"
-	p := newPKI(t)
-	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{ns}, Kinds: []string{"ConfigMap"}})
-	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{ns}}).write(t, cfgPath)
-	startAgent(t, cfgPath)
-	tb.waitSynced(t, "east")
-	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := rest.HTTPClientFor(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	_, _, kc, hc, ep := cachedConfigMaps(t, c, ns)
 	// answer reads a reply as the status and, per JSON document (one, or
 	// one per watch event), its kind or event type, the names it holds, a
 	// bookmark's initial-events-end mark and a Status's reason and message.
@@ -588,22 +528,7 @@ func TestProgressBookmarksMatchTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPKI(t)
-	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: []string{quiet, busy}, Kinds: []string{"ConfigMap"}})
-	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: []string{quiet, busy}}).write(t, cfgPath)
-	startAgent(t, cfgPath)
-	tb.waitSynced(t, "east")
-	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := rest.HTTPClientFor(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	_, _, kc, hc, ep := cachedConfigMaps(t, c, quiet, busy)
 	from := cm.ResourceVersion
 	// watch follows the quiet namespace for 4 s while, after half a second,
 	// the busy one changes; it returns the events and the change's
@@ -633,7 +558,10 @@ func TestProgressBookmarksMatchTheAPIServer(t *testing.T) {
 		var got []string
 		for _, l := range lines {
 			rv, _ := strconv.ParseUint(l.Object.Metadata.ResourceVersion, 10, 64)
-			got = append(got, fmt.Sprintf("%s past the change=%v annotated=%v", l.Type, rv >= change, len(l.Object.Metadata.Annotations) > 0))
+			e := fmt.Sprintf("%s past the change=%v annotated=%v", l.Type, rv >= change, len(l.Object.Metadata.Annotations) > 0)
+			if len(got) == 0 || got[len(got)-1] != e {
+				got = append(got, e) // the API server sometimes sends two
+			}
 		}
 		want := "[]"
 		if bookmarks {
@@ -650,4 +578,27 @@ func TestProgressBookmarksMatchTheAPIServer(t *testing.T) {
 		lines, change = watch(ep, kc.GetServer()+"/api/v1/namespaces/"+quiet+"/configmaps", kc.GetToken(), query)
 		check("the bridge", lines, change, bookmarks)
 	}
+}
+
+// cachedConfigMaps starts a bridge with one account, "east", caching the
+// ConfigMaps of the namespaces, served by the real agent from c; it
+// returns the bridge, the agent, the account's kubeconfig, a client of the
+// API server itself and one of the bridge's endpoint.
+func cachedConfigMaps(t *testing.T, c *testenv.Cluster, namespaces ...string) (*testBridge, *runningAgent, *bridgev1.GetKubeconfigResponse, *http.Client, *http.Client) {
+	t.Helper()
+	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: namespaces, Kinds: []string{"ConfigMap"}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: namespaces}).write(t, cfgPath)
+	ag := startAgent(t, cfgPath)
+	tb.waitSynced(t, "east")
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := rest.HTTPClientFor(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb, ag, kc, hc, &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
 }

@@ -358,7 +358,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 			initial = -1
 		}
 	case o.sendInitialEvents != nil && (o.rv == "" || o.rv == "0"):
-		watcher, ok = k.Watch(f, k.ResourceVersion())
+		watcher = k.WatchNow(f)
 	default:
 		watcher, ok = k.Watch(f, o.rv)
 	}

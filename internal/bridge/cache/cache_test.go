@@ -297,6 +297,30 @@ func TestLabelSelectorWatchSeesObjectsComeAndGo(t *testing.T) {
 	}
 }
 
+// TestWatchNowReplaysNothing: a watch of the changes after the current
+// state (sendInitialEvents=false from "" or "0") is sent none of what the
+// state already holds, also when a change arrived out of order and was
+// recorded at the kind's resourceVersion (as a watch from that
+// resourceVersion would replay it); then the next change.
+func TestWatchNowReplaysNothing(t *testing.T) {
+	k := New(Options{}).Account("a", true).Kind(cms, &KindInfo{GVR: cms, Kind: "ConfigMap", Namespaced: true})
+	k.BeginSync()
+	k.EndSync("1")
+	k.Upsert(obj(t, "n", "y", "101", "x"))
+	k.Upsert(obj(t, "n", "x", "100", "x")) // out of order: recorded at 101
+	w := k.WatchNow(Filter{})
+	defer w.Stop()
+	k.Upsert(obj(t, "n", "z", "102", "x"))
+	var got []string
+	for len(w.Events()) > 0 {
+		ev := <-w.Events()
+		got = append(got, string(ev.Type)+" "+ev.Object.Name)
+	}
+	if fmt.Sprint(got) != "[ADDED z]" {
+		t.Fatalf("a watch from now saw %v, want only the change after it: [ADDED z]", got)
+	}
+}
+
 // A relist re-sending an older, unchanged object must not move the kind's
 // resourceVersion backwards.
 func TestRelistDoesNotMoveResourceVersionBack(t *testing.T) {

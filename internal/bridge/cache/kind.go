@@ -444,6 +444,24 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 	return w, true
 }
 
+// WatchNow starts a watch of the changes after the current state, with no
+// initial events and nothing replayed (sendInitialEvents=false from
+// resourceVersion "" or "0"). A watch from the kind's resourceVersion
+// would replay the history entries recorded after the first at that
+// resourceVersion (a change that arrived out of order is recorded at the
+// kind's), which the current state already holds.
+func (k *Kind) WatchNow(f Filter) *Watcher {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	w := &Watcher{kind: k, filter: f, ch: make(chan Event, watchBuffer)}
+	if k.closed {
+		w.closeCh()
+		return w
+	}
+	k.watchers[w] = struct{}{}
+	return w
+}
+
 // WatchList starts a watch whose first events are every current object as
 // ADDED, and also returns how many there are and the resourceVersion they
 // reflect, so that the caller can mark the end of the initial events (the
