@@ -424,67 +424,6 @@ func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
 	// Only x and y, whatever else the namespace gets meanwhile.
 	const only = "labelSelector=app+in+(webx,weby)"
 	_, _, kc, hc, ep := cachedConfigMaps(t, c, ns)
-	// answer reads a reply as the status and, per JSON document (one, or
-	// one per watch event), its kind or event type, the names it holds, a
-	// bookmark's initial-events-end mark and a Status's reason and message.
-	answer := func(hc *http.Client, url, token string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		type meta struct {
-			Name        string            `json:"name"`
-			Annotations map[string]string `json:"annotations"`
-		}
-		type doc struct {
-			Kind     string `json:"kind"`
-			Reason   string `json:"reason"`
-			Message  string `json:"message"`
-			Metadata meta   `json:"metadata"`
-			Items    []struct {
-				Metadata meta `json:"metadata"`
-			} `json:"items"`
-		}
-		var parts []string
-		dec := json.NewDecoder(bytes.NewReader(b))
-		for dec.More() {
-			var v struct {
-				doc
-				Type   string `json:"type"`
-				Object doc    `json:"object"`
-			}
-			if err := dec.Decode(&v); err != nil {
-				return fmt.Sprintf("HTTP %d, not JSON: %.200s", resp.StatusCode, b)
-			}
-			d, what := v.doc, v.Kind
-			if v.Type != "" {
-				d, what = v.Object, v.Type
-			}
-			var names []string
-			for _, i := range d.Items {
-				names = append(names, i.Metadata.Name)
-			}
-			slices.Sort(names)
-			part := fmt.Sprintf("%s %s%v", what, d.Metadata.Name, names)
-			if d.Metadata.Annotations[metav1.InitialEventsAnnotationKey] == "true" {
-				part += " (initial-events-end)"
-			}
-			if d.Kind == "Status" {
-				part += fmt.Sprintf(" %s %q", d.Reason, d.Message)
-			}
-			parts = append(parts, part)
-		}
-		return fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.Join(parts, "; "))
-	}
 	base := "/api/v1/namespaces/" + ns + "/configmaps"
 	const w = "watch=1&timeoutSeconds=1&"
 	for _, q := range []string{
@@ -505,8 +444,8 @@ func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
 		"?" + w + "sendInitialEvents=true&allowWatchBookmarks=true",
 		"?" + w + "resourceVersionMatch=NotOlderThan",
 	} {
-		want := answer(hc, c.Host+base+q, "")
-		if got := answer(ep, kc.GetServer()+base+q, kc.GetToken()); got != want {
+		want := apiAnswer(t, hc, c.Host+base+q, "")
+		if got := apiAnswer(t, ep, kc.GetServer()+base+q, kc.GetToken()); got != want {
 			t.Errorf("GET configmaps%s\n the bridge:     %s\n the API server: %s", q, got, want)
 		}
 	}
@@ -601,4 +540,116 @@ func cachedConfigMaps(t *testing.T, c *testenv.Cluster, namespaces ...string) (*
 		t.Fatal(err)
 	}
 	return tb, ag, kc, hc, &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+}
+
+// apiAnswer reads a reply as the status and, per JSON document (one, or
+// one per watch event), its kind or event type, the names it holds, a
+// bookmark's initial-events-end mark and a Status's reason and message.
+func apiAnswer(t *testing.T, hc *http.Client, url, token string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	type meta struct {
+		Name        string            `json:"name"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	type doc struct {
+		Kind     string `json:"kind"`
+		Reason   string `json:"reason"`
+		Message  string `json:"message"`
+		Metadata meta   `json:"metadata"`
+		Items    []struct {
+			Metadata meta `json:"metadata"`
+		} `json:"items"`
+	}
+	var parts []string
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for dec.More() {
+		var v struct {
+			doc
+			Type   string `json:"type"`
+			Object doc    `json:"object"`
+		}
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Sprintf("HTTP %d, not JSON: %.200s", resp.StatusCode, b)
+		}
+		d, what := v.doc, v.Kind
+		if v.Type != "" {
+			d, what = v.Object, v.Type
+		}
+		var names []string
+		for _, i := range d.Items {
+			names = append(names, i.Metadata.Name)
+		}
+		slices.Sort(names)
+		part := fmt.Sprintf("%s %s%v", what, d.Metadata.Name, names)
+		if d.Metadata.Annotations[metav1.InitialEventsAnnotationKey] == "true" {
+			part += " (initial-events-end)"
+		}
+		if d.Kind == "Status" {
+			part += fmt.Sprintf(" %s %q", d.Reason, d.Message)
+		}
+		parts = append(parts, part)
+	}
+	return fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.Join(parts, "; "))
+}
+
+// TestCachedClusterScopedKindMatchesTheAPIServer: the same comparison for
+// a cluster-scoped kind, Namespaces (the API server reads
+// /api/v1/namespaces/x as the namespace x itself): lists and watches by
+// label and by name, a get, a missing one, and a field the cache does not
+// index (forwarded).
+func TestCachedClusterScopedKindMatchesTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs := c.Clientset()
+	label := testenv.UniqueName("ns", 6)
+	var names []string
+	for range 2 {
+		ns, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "spinops-cluster-scoped-", Labels: map[string]string{"spinops-test": label}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, ns.Name)
+		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	}
+	slices.Sort(names)
+	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"))
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Kinds: []string{"Namespace"}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"Namespace"}}).write(t, cfgPath)
+	startAgent(t, cfgPath)
+	tb.waitSynced(t, "east")
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := rest.HTTPClientFor(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	sel := "labelSelector=spinops-test%3D" + label
+	for _, q := range []string{
+		"?" + sel, "/" + names[0], "/" + names[1] + "?resourceVersion=0", "/spinops-no-such-namespace",
+		"?fieldSelector=metadata.name%3D" + names[1], "?fieldSelector=metadata.name%3D" + names[1] + "&" + sel,
+		"?fieldSelector=status.phase%3DActive&" + sel,
+		"?watch=1&timeoutSeconds=1&allowWatchBookmarks=true&" + sel,
+		"?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3D" + names[0],
+		"/" + names[0] + "?watch=1&timeoutSeconds=1",
+	} {
+		want := apiAnswer(t, hc, c.Host+"/api/v1/namespaces"+q, "")
+		if got := apiAnswer(t, ep, kc.GetServer()+"/api/v1/namespaces"+q, kc.GetToken()); got != want {
+			t.Errorf("GET namespaces%s\n the bridge:     %s\n the API server: %s", q, got, want)
+		}
+	}
 }
