@@ -212,7 +212,7 @@ func TestDeletedEventMatchesTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, _, kc, hc, ep := cachedConfigMaps(t, c, ns)
+	tb, _, kc, hc, ep := cachedAccount(t, c, "ConfigMap", ns)
 	if err := cs.CoreV1().ConfigMaps(ns).Delete(t.Context(), "gone", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestLabelSelectorWatchMatchesTheAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := x.ResourceVersion
-	tb, _, kc, hc, ep := cachedConfigMaps(t, c, ns)
+	tb, _, kc, hc, ep := cachedAccount(t, c, "ConfigMap", ns)
 	var last string
 	for i, app := range []string{"web", "db", "db", "web"} {
 		x.Labels = map[string]string{"app": app}
@@ -309,7 +309,7 @@ func TestAlternateRepresentationsMatchTheAPIServer(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{"app": "web"}}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	tb, ag, kc, hc, ep := cachedConfigMaps(t, c, ns)
+	tb, ag, kc, hc, ep := cachedAccount(t, c, "ConfigMap", ns)
 	// form reads an answer's kind, its columns (a Table) and its items' or
 	// rows' kinds.
 	form := func(hc *http.Client, url, token, accept string) string {
@@ -423,7 +423,7 @@ func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
 	}
 	// Only x and y, whatever else the namespace gets meanwhile.
 	const only = "labelSelector=app+in+(webx,weby)"
-	_, _, kc, hc, ep := cachedConfigMaps(t, c, ns)
+	_, _, kc, hc, ep := cachedAccount(t, c, "ConfigMap", ns)
 	base := "/api/v1/namespaces/" + ns + "/configmaps"
 	const w = "watch=1&timeoutSeconds=1&"
 	for _, q := range []string{
@@ -467,7 +467,7 @@ func TestProgressBookmarksMatchTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, kc, hc, ep := cachedConfigMaps(t, c, quiet, busy)
+	_, _, kc, hc, ep := cachedAccount(t, c, "ConfigMap", quiet, busy)
 	from := cm.ResourceVersion
 	// watch follows the quiet namespace for 4 s while, after half a second,
 	// the busy one changes; it returns the events and the change's
@@ -519,16 +519,16 @@ func TestProgressBookmarksMatchTheAPIServer(t *testing.T) {
 	}
 }
 
-// cachedConfigMaps starts a bridge with one account, "east", caching the
-// ConfigMaps of the namespaces, served by the real agent from c; it
-// returns the bridge, the agent, the account's kubeconfig, a client of the
-// API server itself and one of the bridge's endpoint.
-func cachedConfigMaps(t *testing.T, c *testenv.Cluster, namespaces ...string) (*testBridge, *runningAgent, *bridgev1.GetKubeconfigResponse, *http.Client, *http.Client) {
+// cachedAccount starts a bridge with one account, "east", caching one
+// kind (in the namespaces, when any are named), served by the real agent
+// from c; it returns the bridge, the agent, the account's kubeconfig, a
+// client of the API server itself and one of the bridge's endpoint.
+func cachedAccount(t *testing.T, c *testenv.Cluster, kind string, namespaces ...string) (*testBridge, *runningAgent, *bridgev1.GetKubeconfigResponse, *http.Client, *http.Client) {
 	t.Helper()
 	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: namespaces, Kinds: []string{"ConfigMap"}})
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Namespaces: namespaces, Kinds: []string{kind}})
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"ConfigMap"}, Namespaces: namespaces}).write(t, cfgPath)
+	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{kind}, Namespaces: namespaces}).write(t, cfgPath)
 	ag := startAgent(t, cfgPath)
 	tb.waitSynced(t, "east")
 	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
@@ -623,21 +623,7 @@ func TestCachedClusterScopedKindMatchesTheAPIServer(t *testing.T) {
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
 	}
 	slices.Sort(names)
-	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"))
-	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east", Kinds: []string{"Namespace"}})
-	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	tb.agentConfig("east-agent", agentAccount{Name: "east", KubeconfigFile: c.Kubeconfig, Credential: cred, Kinds: []string{"Namespace"}}).write(t, cfgPath)
-	startAgent(t, cfgPath)
-	tb.waitSynced(t, "east")
-	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := rest.HTTPClientFor(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	_, _, kc, hc, ep := cachedAccount(t, c, "Namespace")
 	sel := "labelSelector=spinops-test%3D" + label
 	for _, q := range []string{
 		"?" + sel, "/" + names[0], "/" + names[1] + "?resourceVersion=0", "/spinops-no-such-namespace",

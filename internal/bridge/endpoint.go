@@ -196,7 +196,7 @@ func (s *Server) serveFromCache(w http.ResponseWriter, r *http.Request, k *cache
 	switch {
 	case req.watch:
 		if rv := q.Get("resourceVersion"); rv != "" {
-			if _, err := strconv.ParseUint(rv, 10, 64); err != nil {
+			if _, ok := cache.ParseResourceVersion(rv); !ok {
 				return false
 			}
 		}
@@ -260,12 +260,12 @@ func cacheIsFreshEnough(k *cache.Kind, q url.Values, list bool) bool {
 	if rv == "" || rv == "0" {
 		return true
 	}
-	want, err := strconv.ParseUint(rv, 10, 64)
-	if err != nil {
+	want, ok := cache.ParseResourceVersion(rv)
+	if !ok {
 		return false
 	}
-	have, err := strconv.ParseUint(k.ResourceVersion(), 10, 64)
-	return err == nil && have >= want
+	have, ok := cache.ParseResourceVersion(k.ResourceVersion())
+	return ok && have >= want
 }
 
 func apiVersionOf(gvr schema.GroupVersionResource) string {
@@ -483,7 +483,7 @@ const bookmarkFrequency = time.Minute
 // rvNumber is a resourceVersion as the etcd revision it is; 0 when it is
 // not a number.
 func rvNumber(rv string) uint64 {
-	v, _ := strconv.ParseUint(rv, 10, 64)
+	v, _ := cache.ParseResourceVersion(rv)
 	return v
 }
 

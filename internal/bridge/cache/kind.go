@@ -127,9 +127,9 @@ func rvBefore(a, b string) bool {
 	if a == "" || b == "" {
 		return false
 	}
-	x, errA := strconv.ParseUint(a, 10, 64)
-	y, errB := strconv.ParseUint(b, 10, 64)
-	if errA != nil || errB != nil {
+	x, okA := ParseResourceVersion(a)
+	y, okB := ParseResourceVersion(b)
+	if !okA || !okB {
 		return false
 	}
 	return x < y
@@ -212,7 +212,7 @@ func (k *Kind) record(rv string, ev Event) {
 	if len(k.history) > historySize {
 		k.forgetOldestLocked()
 	}
-	v, numeric := parseRV(rv)
+	v, numeric := ParseResourceVersion(rv)
 	for w := range k.watchers {
 		if w.after > 0 && numeric && v <= w.after {
 			continue // the watch asked for changes after w.after only
@@ -221,8 +221,9 @@ func (k *Kind) record(rv string, ev Event) {
 	}
 }
 
-// parseRV reads a resourceVersion as the etcd revision it is.
-func parseRV(rv string) (uint64, bool) {
+// ParseResourceVersion reads a resourceVersion as the etcd revision it is;
+// false when it is not a number (Kubernetes calls them opaque).
+func ParseResourceVersion(rv string) (uint64, bool) {
 	v, err := strconv.ParseUint(rv, 10, 64)
 	return v, err == nil
 }
@@ -424,8 +425,8 @@ func (k *Kind) Watch(f Filter, fromRV string) (w *Watcher, ok bool) {
 	if !found {
 		return nil, false
 	}
-	if want, ok := parseRV(fromRV); ok {
-		if cur, ok := parseRV(k.rv); ok && want > cur {
+	if want, ok := ParseResourceVersion(fromRV); ok {
+		if cur, ok := ParseResourceVersion(k.rv); ok && want > cur {
 			// The caller has seen fromRV (from a write answered by the API
 			// server, say) and the cache has not caught up with it: the
 			// changes up to fromRV that arrive now are not sent, as the API
