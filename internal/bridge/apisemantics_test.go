@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
@@ -443,10 +445,147 @@ func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
 		"?" + w + "sendInitialEvents=false&resourceVersionMatch=NotOlderThan&resourceVersion=0&" + only,
 		"?" + w + "sendInitialEvents=true&allowWatchBookmarks=true",
 		"?" + w + "resourceVersionMatch=NotOlderThan",
+		"/x?fieldSelector=metadata.name%3Dy", "/x?labelSelector=app%3Dnope",
+		"?fieldSelector=metadata.namespace%3Dkube-system", "?fieldSelector=metadata.namespace%3D" + ns + "&" + only,
 	} {
 		want := apiAnswer(t, hc, c.Host+base+q, "")
 		if got := apiAnswer(t, ep, kc.GetServer()+base+q, kc.GetToken()); got != want {
 			t.Errorf("GET configmaps%s\n the bridge:     %s\n the API server: %s", q, got, want)
+		}
+	}
+	// Deliberately not as the API server: a path it reads another way than
+	// it is written (a trailing slash as the list, %78 as x, "." and ".."
+	// segments) is refused, so the account's rules and the API server never
+	// read one request two ways; "//" too, which the API server answers
+	// 404 and an http.ServeMux used to redirect to the object.
+	for _, q := range []string{"/", "/x/", "/%78", "//x", "/./x", "/y/../x"} {
+		if got := apiAnswer(t, ep, kc.GetServer()+base+q, kc.GetToken()); !strings.HasPrefix(got, "HTTP 400 Status [] BadRequest") {
+			t.Errorf("GET configmaps%s: the bridge answered %s, want 400 BadRequest (a path that is not canonical)", q, got)
+		}
+	}
+}
+
+// TestCachedNamespacedKindAcrossNamespacesMatchesTheAPIServer: an account
+// without namespace limits reads a namespaced kind across namespaces —
+// lists and watches by label, by name and by namespace, answered by the
+// cache as the real kube-apiserver answers them — and a get by name
+// without a namespace, which is no path of the API (its 404).
+func TestCachedNamespacedKindAcrossNamespacesMatchesTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs := c.Clientset()
+	label := testenv.UniqueName("cm", 6)
+	var namespaces []string
+	for range 2 {
+		ns := c.Namespace(t)
+		namespaces = append(namespaces, ns)
+		if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: label, Labels: map[string]string{"spinops-test": label}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, kc, hc, ep := cachedAccount(t, c, "ConfigMap")
+	sel := "labelSelector=spinops-test%3D" + label
+	for _, q := range []string{
+		"/api/v1/configmaps?" + sel,
+		"/api/v1/configmaps?fieldSelector=metadata.name%3D" + label,
+		"/api/v1/configmaps?fieldSelector=metadata.namespace%3D" + namespaces[1] + "&" + sel,
+		"/api/v1/configmaps?fieldSelector=metadata.namespace%3D" + namespaces[0] + ",metadata.name%3D" + label,
+		"/api/v1/configmaps?watch=1&timeoutSeconds=1&" + sel,
+		"/api/v1/configmaps?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3D" + label,
+		"/api/v1/configmaps/" + label,
+		"/api/v1/configmaps/" + label + "?resourceVersion=0",
+		"/api/v1/namespaces/" + namespaces[0] + "/configmaps/" + label,
+	} {
+		want := apiAnswer(t, hc, c.Host+q, "")
+		if got := apiAnswer(t, ep, kc.GetServer()+q, kc.GetToken()); got != want {
+			t.Errorf("GET %s\n the bridge:     %s\n the API server: %s", q, got, want)
+		}
+	}
+}
+
+// TestCachedMediaTypesMatchTheAPIServer: a get, list and watch of a cached
+// kind asking for each encoding, answered by the bridge in the encoding the
+// real kube-apiserver answers in (the same status and Content-Type, and
+// the same objects): the cache, which writes JSON, answers only what the
+// API server would answer in JSON (no Accept, */*, JSON preferred by order
+// or q), and forwards what it would answer in YAML or protobuf, or refuse
+// with 406 (an encoding it does not serve, "application/*", a conversion
+// it does not know, YAML for a watch). Those the cache should answer are
+// counted: it did. A HEAD is the API server's to refuse.
+func TestCachedMediaTypesMatchTheAPIServer(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs, ns := c.Clientset(), c.Namespace(t)
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tb, _, kc, hc, ep := cachedAccount(t, c, "ConfigMap", ns)
+	base := "/api/v1/namespaces/" + ns + "/configmaps"
+	// answer reads what came back as its status, media type and objects,
+	// whatever the encoding.
+	answer := func(code int, ctype string, b []byte) string {
+		mt, _, _ := mime.ParseMediaType(ctype)
+		switch mt {
+		case "application/yaml":
+			j, err := yaml.YAMLToJSON(b)
+			if err != nil {
+				return fmt.Sprintf("HTTP %d %s, not YAML: %.200s", code, ctype, b)
+			}
+			b = j
+		case "application/vnd.kubernetes.protobuf":
+			return fmt.Sprintf("HTTP %d %s, kubernetes protobuf envelope: %v", code, ctype, bytes.HasPrefix(b, []byte("k8s\x00")))
+		}
+		return ctype + " " + jsonAnswer(code, b)
+	}
+	cached := func() float64 {
+		return tb.metric(t, `spinops_bridge_operation_latency_seconds_count{source="cache",verb="get"}`)
+	}
+	for _, tc := range []struct {
+		accept string
+		cache  bool // the cache should answer (the API server answers JSON)
+	}{
+		{"", true},
+		{"application/json", true},
+		{"*/*", true},
+		{"application/*", false},
+		{"application/*, application/json", true},
+		{"application/yaml, application/*", false},
+		{"*/*;q=0.1, application/yaml", false},
+		{"APPLICATION/JSON", false},
+		{"application/json ; charset=utf-8", true},
+		{"application/json, application/yaml", true},
+		{"application/yaml;q=0.5, application/json", true},
+		{"text/html, application/json;q=0.1", true},
+		{"application/json;stream=watch", true},
+		{"application/yaml", false},
+		{"application/yaml, application/json", false},
+		{"application/vnd.kubernetes.protobuf", false},
+		{"application/vnd.kubernetes.protobuf, application/json", false},
+		{"application/vnd.kubernetes.protobuf;q=0.5, application/json", true},
+		{"text/html", false},
+		{"application/json;as=Bogus", false},
+	} {
+		for _, q := range []string{"/x", "?fieldSelector=metadata.name%3Dx", "?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Dx"} {
+			want := answer(apiDo(t, hc, http.MethodGet, c.Host+base+q, "", tc.accept))
+			before := cached()
+			got := answer(apiDo(t, ep, http.MethodGet, kc.GetServer()+base+q, kc.GetToken(), tc.accept))
+			if got != want {
+				t.Errorf("GET configmaps%s, Accept %q\n the bridge:     %s\n the API server: %s", q, tc.accept, got, want)
+			}
+			answered := cached() > before
+			for i := 0; tc.cache && !answered && i < 20; i++ {
+				time.Sleep(100 * time.Millisecond) // observed as the handler returns
+				answered = cached() > before
+			}
+			if answered != tc.cache {
+				t.Errorf("GET configmaps%s, Accept %q: answered by the cache: %v, want %v", q, tc.accept, answered, tc.cache)
+			}
+		}
+	}
+	// The API server serves no HEAD of a resource (405), though it
+	// authorizes one as a get.
+	for _, q := range []string{"/x", "", "?watch=1&timeoutSeconds=1"} {
+		wantCode, _, _ := apiDo(t, hc, http.MethodHead, c.Host+base+q, "", "")
+		if code, _, _ := apiDo(t, ep, http.MethodHead, kc.GetServer()+base+q, kc.GetToken(), ""); code != wantCode {
+			t.Errorf("HEAD configmaps%s: the bridge answered %d, the API server %d", q, code, wantCode)
 		}
 	}
 }
@@ -547,18 +686,33 @@ func cachedAccount(t *testing.T, c *testenv.Cluster, kind string, namespaces ...
 // bookmark's initial-events-end mark and a Status's reason and message.
 func apiAnswer(t *testing.T, hc *http.Client, url, token string) string {
 	t.Helper()
+	code, _, b := apiDo(t, hc, http.MethodGet, url, token, "")
+	return jsonAnswer(code, b)
+}
+
+// apiDo sends a request without a body, with the Accept header (none when
+// ""), and returns the status, the Content-Type and the body.
+func apiDo(t *testing.T, hc *http.Client, method, url, token, accept string) (int, string, []byte) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, _ := http.NewRequestWithContext(ctx, method, url, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+}
+
+func jsonAnswer(code int, b []byte) string {
 	type meta struct {
 		Name        string            `json:"name"`
 		Annotations map[string]string `json:"annotations"`
@@ -581,7 +735,7 @@ func apiAnswer(t *testing.T, hc *http.Client, url, token string) string {
 			Object doc    `json:"object"`
 		}
 		if err := dec.Decode(&v); err != nil {
-			return fmt.Sprintf("HTTP %d, not JSON: %.200s", resp.StatusCode, b)
+			return fmt.Sprintf("HTTP %d, not JSON: %.200s", code, b)
 		}
 		d, what := v.doc, v.Kind
 		if v.Type != "" {
@@ -601,7 +755,7 @@ func apiAnswer(t *testing.T, hc *http.Client, url, token string) string {
 		}
 		parts = append(parts, part)
 	}
-	return fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.Join(parts, "; "))
+	return fmt.Sprintf("HTTP %d %s", code, strings.Join(parts, "; "))
 }
 
 // TestCachedClusterScopedKindMatchesTheAPIServer: the same comparison for

@@ -35,10 +35,19 @@ const (
 // The per-account Kubernetes endpoint: https://<bridge>/accounts/<name>/...
 // answers list, get and watch of cached kinds from the cache and forwards
 // everything else to the account's agent.
+// endpointHandler serves /accounts/<name>/... as it comes: an
+// http.ServeMux would answer a path with "//", "." or ".." with a redirect
+// to its cleaned form, which a client follows to an object the API server
+// would not have given it (it answers such a path 404); scope refuses such
+// paths (400) instead.
 func (s *Server) endpointHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/accounts/", s.serveAccount)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/accounts/") {
+			writeStatus(w, http.StatusNotFound, "NotFound", "the bridge serves accounts' Kubernetes APIs under /accounts/<name>/", nil)
+			return
+		}
+		s.serveAccount(w, r)
+	})
 }
 
 // apiRequest is a request the cache may answer.
@@ -102,9 +111,17 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 	// render: a Table's columns are its printers' (a ConfigMap's Data, a
 	// Deployment's Ready and Up-to-date). While the agent is away, the
 	// cache still answers a Table, with the columns every kind has.
+	//
+	// The cache writes JSON: while the agent is connected, a caller the API
+	// server would answer in another encoding (YAML, protobuf) or refuse
+	// (406) is forwarded, except for Secrets, whose every answer is JSON
+	// (the agent asks for it, to scrub it). While the agent is away, the
+	// cache's JSON is better than no answer (RFC 9110 lets a server answer
+	// other than the preference rather than 406).
+	// A HEAD, which the API server authorizes as a get, it answers 405.
 	as := alternateRepresentation(r)
-	if cr, ok := cacheable(req); ok && (as == "" || as == "Table" && !connected) {
-		if k := s.cachedKind(name, cr); k != nil {
+	if cr, ok := cacheable(req); ok && r.Method == http.MethodGet && (as == "" || as == "Table" && !connected) {
+		if k := s.cachedKind(name, cr); k != nil && (!connected || k.Info.MetadataOnly || negotiatesJSON(r)) {
 			if !connected {
 				w.Header().Add("Warning", fmt.Sprintf(`299 - "account %s: its agent is disconnected; this answer may be stale"`, name))
 			}
@@ -151,6 +168,9 @@ func (s *Server) cachedKind(account string, req apiRequest) *cache.Kind {
 	}
 	if !k.Info.Namespaced && req.namespace != "" {
 		return nil
+	}
+	if k.Info.Namespaced && req.namespace == "" && req.name != "" {
+		return nil // no such path: the API server's 404 says so
 	}
 	return k
 }

@@ -8,13 +8,62 @@ import (
 	"strings"
 	"time"
 
+	"github.com/munnerz/goautoneg"
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/spinops/terraform-provider-spinops/internal/bridge/cache"
 )
 
-// wantsTable reports whether the caller (kubectl get) asked for the
-// server-side printing format.
+// servedMediaTypes are the encodings the API server offers for a resource,
+// in its order (k8s.io/apimachinery v0.37.2 pkg/runtime/serializer
+// codec_factory.go newSerializersForScheme; CBOR is alpha and off by
+// default, but a client asking for it is not given JSON by the cache).
+// YAML has no stream serializer, so no watch.
+var servedMediaTypes = []struct {
+	typ, sub string
+	stream   bool
+}{{"application", "json", true}, {"application", "yaml", false}, {"application", "vnd.kubernetes.protobuf", true}, {"application", "cbor", true}}
+
+// negotiatesJSON reports whether the API server would answer the request
+// in plain JSON, the one encoding the cache writes: it negotiates as
+// k8s.io/apiserver v0.37.2 pkg/endpoints/handlers/negotiation
+// NegotiateMediaTypeOptions does (the first Accept header, its clauses
+// ordered by goautoneg; the first clause and served type that match and
+// whose parameters the endpoint allows wins; no Accept is JSON), with one
+// difference the real kube-apiserver v1.37.2 shows: a clause with a
+// wildcard subtype ("application/*") matches nothing there — 406 when it is
+// the only one, the next clause otherwise — though the published function
+// would match it to JSON; the bridge goes by the server
+// (TestCachedMediaTypesMatchTheAPIServer checks each case against it).
+// False when another encoding wins (YAML, protobuf), when none does (the
+// API server's 406) and when the winning clause asks for a conversion
+// ("as", "g", "v", "sv", "export"): the API server renders those, so the
+// request is forwarded.
+func negotiatesJSON(r *http.Request) bool {
+	header := r.Header.Get("Accept")
+	if header == "" {
+		return true
+	}
+	for _, clause := range goautoneg.ParseAccept(header) {
+		for _, t := range servedMediaTypes {
+			exact := clause.Type == t.typ && clause.SubType == t.sub
+			if !exact && (clause.Type != "*" || clause.SubType != "*") {
+				continue
+			}
+			if s := clause.Params["stream"]; s != "" && (!t.stream || s != "watch") {
+				continue // this type cannot stream so; the API server tries the next
+			}
+			for _, p := range []string{"as", "g", "v", "sv", "export"} {
+				if _, ok := clause.Params[p]; ok {
+					return false
+				}
+			}
+			return t.sub == "json"
+		}
+	}
+	return false
+}
+
 // alternateRepresentation is the representation the Accept header asks
 // for instead of the objects themselves ("Table", "PartialObjectMetadata",
 // "PartialObjectMetadataList"), or "" (k8s.io/apiserver v0.37.2,
@@ -32,6 +81,8 @@ func alternateRepresentation(r *http.Request) string {
 	return ""
 }
 
+// wantsTable reports whether the caller (kubectl get) asked for the
+// server-side printing format.
 func wantsTable(r *http.Request) bool {
 	for _, a := range r.Header.Values("Accept") {
 		if strings.Contains(a, "as=Table") {
