@@ -32,7 +32,7 @@ type bridgeFlags struct {
 	insecure, insecureRemote                     bool
 	adminTokenFile                               string
 	adminIdentities                              []string
-	grace, heartbeat                             time.Duration
+	grace, heartbeat, minRequestTimeout          time.Duration
 	maxMessageBytes                              int
 	replicaID, peerURL                           string
 	limits                                       bridge.Limits
@@ -72,6 +72,8 @@ func newBridgeCommand() *cobra.Command {
 	fl.StringSliceVar(&f.adminIdentities, "admin-identity", nil, "client certificate identity (CN or SAN) allowed to call the admin service")
 	fl.DurationVar(&f.grace, "grace-period", 5*time.Minute, "default time a disconnected account stays known before it is withdrawn")
 	fl.DurationVar(&f.heartbeat, "heartbeat-interval", 10*time.Second, "how often agents must send a heartbeat")
+	fl.DurationVar(&f.minRequestTimeout, "min-request-timeout", 30*time.Minute,
+		"a watch the cache answers without timeoutSeconds ends after between this and twice this, at random (as kube-apiserver's flag of the name)")
 	fl.IntVar(&f.maxMessageBytes, "max-message-bytes", 16<<20, "largest message accepted from an agent")
 	fl.StringVar(&f.replicaID, "replica-id", "", "this replica's id, stable and unique (the pod name); default: a random id")
 	fl.StringVar(&f.peerURL, "peer-url", "", "run as one of several replicas sharing the MySQL store: this replica's endpoint as the other replicas reach it "+
@@ -130,6 +132,7 @@ func runBridge(cmd *cobra.Command, f bridgeFlags) error {
 		OpsAddr:           f.opsAddr,
 		AdminIdentities:   f.adminIdentities,
 		GracePeriod:       f.grace,
+		MinRequestTimeout: f.minRequestTimeout,
 		HeartbeatInterval: f.heartbeat,
 		Logger:            log,
 	}

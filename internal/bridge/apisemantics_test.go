@@ -458,9 +458,15 @@ func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
 	// segments) is refused, so the account's rules and the API server never
 	// read one request two ways; "//" too, which the API server answers
 	// 404 and an http.ServeMux used to redirect to the object.
+	// Its errors are marked as the API server marks its own (nosniff, not
+	// to be cached).
 	for _, q := range []string{"/", "/x/", "/%78", "//x", "/./x", "/y/../x"} {
-		if got := apiAnswer(t, ep, kc.GetServer()+base+q, kc.GetToken()); !strings.HasPrefix(got, "HTTP 400 Status [] BadRequest") {
+		code, h, b := apiDo(t, ep, http.MethodGet, kc.GetServer()+base+q, kc.GetToken(), "")
+		if got := jsonAnswer(code, b); !strings.HasPrefix(got, "HTTP 400 Status [] BadRequest") {
 			t.Errorf("GET configmaps%s: the bridge answered %s, want 400 BadRequest (a path that is not canonical)", q, got)
+		}
+		if got := fmt.Sprint(h.Values("X-Content-Type-Options"), h.Values("Cache-Control")); got != "[nosniff] [no-cache, private]" {
+			t.Errorf("GET configmaps%s: the bridge's error says X-Content-Type-Options and Cache-Control %s, want [nosniff] [no-cache, private]", q, got)
 		}
 	}
 }
@@ -505,7 +511,8 @@ func TestCachedNamespacedKindAcrossNamespacesMatchesTheAPIServer(t *testing.T) {
 // TestCachedMediaTypesMatchTheAPIServer: a get, list and watch of a cached
 // kind asking for each encoding, answered by the bridge in the encoding the
 // real kube-apiserver answers in (the same status and Content-Type, and
-// the same objects): the cache, which writes JSON, answers only what the
+// the same objects, and "Cache-Control: no-cache, private" once): the
+// cache, which writes JSON, answers only what the
 // API server would answer in JSON (no Accept, */*, JSON preferred by order
 // or q), and forwards what it would answer in YAML or protobuf, or refuse
 // with 406 (an encoding it does not serve, "application/*", a conversion
@@ -521,19 +528,21 @@ func TestCachedMediaTypesMatchTheAPIServer(t *testing.T) {
 	base := "/api/v1/namespaces/" + ns + "/configmaps"
 	// answer reads what came back as its status, media type and objects,
 	// whatever the encoding.
-	answer := func(code int, ctype string, b []byte) string {
+	answer := func(code int, h http.Header, b []byte) string {
+		ctype := h.Get("Content-Type")
+		caching := fmt.Sprintf(" (Cache-Control %q)", h.Values("Cache-Control"))
 		mt, _, _ := mime.ParseMediaType(ctype)
 		switch mt {
 		case "application/yaml":
 			j, err := yaml.YAMLToJSON(b)
 			if err != nil {
-				return fmt.Sprintf("HTTP %d %s, not YAML: %.200s", code, ctype, b)
+				return fmt.Sprintf("HTTP %d %s, not YAML: %.200s", code, ctype+caching, b)
 			}
 			b = j
 		case "application/vnd.kubernetes.protobuf":
-			return fmt.Sprintf("HTTP %d %s, kubernetes protobuf envelope: %v", code, ctype, bytes.HasPrefix(b, []byte("k8s\x00")))
+			return fmt.Sprintf("HTTP %d %s, kubernetes protobuf envelope: %v", code, ctype+caching, bytes.HasPrefix(b, []byte("k8s\x00")))
 		}
-		return ctype + " " + jsonAnswer(code, b)
+		return ctype + caching + " " + jsonAnswer(code, b)
 	}
 	cached := func() float64 {
 		return tb.metric(t, `spinops_bridge_operation_latency_seconds_count{source="cache",verb="get"}`)
@@ -564,10 +573,11 @@ func TestCachedMediaTypesMatchTheAPIServer(t *testing.T) {
 		{"application/json;as=Bogus", false},
 	} {
 		for _, q := range []string{"/x", "?fieldSelector=metadata.name%3Dx", "?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Dx"} {
-			want := answer(apiDo(t, hc, http.MethodGet, c.Host+base+q, "", tc.accept))
+			code, h, b := apiDo(t, hc, http.MethodGet, c.Host+base+q, "", tc.accept)
+			want := answer(code, h, b)
 			before := cached()
-			got := answer(apiDo(t, ep, http.MethodGet, kc.GetServer()+base+q, kc.GetToken(), tc.accept))
-			if got != want {
+			code, h, b = apiDo(t, ep, http.MethodGet, kc.GetServer()+base+q, kc.GetToken(), tc.accept)
+			if got := answer(code, h, b); got != want {
 				t.Errorf("GET configmaps%s, Accept %q\n the bridge:     %s\n the API server: %s", q, tc.accept, got, want)
 			}
 			answered := cached() > before
@@ -691,8 +701,8 @@ func apiAnswer(t *testing.T, hc *http.Client, url, token string) string {
 }
 
 // apiDo sends a request without a body, with the Accept header (none when
-// ""), and returns the status, the Content-Type and the body.
-func apiDo(t *testing.T, hc *http.Client, method, url, token, accept string) (int, string, []byte) {
+// ""), and returns the status, the header and the body.
+func apiDo(t *testing.T, hc *http.Client, method, url, token, accept string) (int, http.Header, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -709,7 +719,7 @@ func apiDo(t *testing.T, hc *http.Client, method, url, token, accept string) (in
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	return resp.StatusCode, resp.Header, b
 }
 
 func jsonAnswer(code int, b []byte) string {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,9 +40,13 @@ const (
 // http.ServeMux would answer a path with "//", "." or ".." with a redirect
 // to its cleaned form, which a client follows to an object the API server
 // would not have given it (it answers such a path 404); scope refuses such
-// paths (400) instead.
+// paths (400) instead. Every answer says "Cache-Control: no-cache,
+// private" unless the API server's says otherwise, as the API server's own
+// filter does (k8s.io/apiserver v0.37.2 pkg/endpoints/filters
+// cachecontrol.go): objects are not for shared caches.
 func (s *Server) endpointHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache, private")
 		if !strings.HasPrefix(r.URL.Path, "/accounts/") {
 			writeStatus(w, http.StatusNotFound, "NotFound", "the bridge serves accounts' Kubernetes APIs under /accounts/<name>/", nil)
 			return
@@ -396,23 +401,24 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 	}
 	defer watcher.Stop()
 	ctx := r.Context()
-	var deadline time.Time
+	// A negative timeout ends the watch at once, as the API server's
+	// (k8s.io/apiserver v0.37.2 pkg/endpoints/handlers/get.go handleWatch:
+	// the timeout is the value given; none or 0 is between the minimum
+	// request timeout and twice it, at random).
+	timeout := s.cfg.MinRequestTimeout + rand.N(s.cfg.MinRequestTimeout+1)
 	if secs, err := strconv.Atoi(o.timeout); err == nil && secs != 0 {
-		// A negative timeout ends the watch at once, as the API server's
-		// (k8s.io/apiserver v0.37.2 pkg/endpoints/handlers/get.go: the
-		// timeout is the value given; only 0 is defaulted).
-		deadline = time.Now().Add(time.Duration(secs) * time.Second)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
+		timeout = time.Duration(secs) * time.Second
 	}
+	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
 	if fl != nil {
 		fl.Flush()
 	}
-	if !deadline.IsZero() && !deadline.After(time.Now()) {
+	if !deadline.After(time.Now()) {
 		return
 	}
 	var line bytes.Buffer
@@ -449,10 +455,8 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, k *cache.Kin
 			return
 		}
 		next := time.Now().Add(bookmarkFrequency)
-		if !deadline.IsZero() {
-			if pre := deadline.Add(-2 * time.Second); pre.Before(next) {
-				next = pre
-			}
+		if pre := deadline.Add(-2 * time.Second); pre.Before(next) {
+			next = pre
 		}
 		if d := time.Until(next); d > 0 {
 			progress = time.After(d)
@@ -576,13 +580,19 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 	wroteHeader := false
 	writeHeader := func() {
 		wroteHeader = true
+		replaced := map[string]bool{}
 		for _, h := range first.GetHeaders() {
-			switch http.CanonicalHeaderKey(h.GetName()) {
+			name := http.CanonicalHeaderKey(h.GetName())
+			switch name {
 			case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection":
 				continue
 			}
+			if !replaced[name] {
+				w.Header().Del(name) // the API server's header, not the bridge's default
+				replaced[name] = true
+			}
 			for _, v := range h.GetValues() {
-				w.Header().Add(h.GetName(), v)
+				w.Header().Add(name, v)
 			}
 		}
 		w.WriteHeader(int(first.GetStatusCode()))
@@ -719,6 +729,7 @@ func writeStatus(w http.ResponseWriter, code int, reason, msg string, details ma
 	}
 	b, _ := json.Marshal(st)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // as the API server's errors (responsewriters.RespondWithError)
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }

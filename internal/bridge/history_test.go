@@ -187,3 +187,37 @@ func TestWatchHistoryBytesPerAccount(t *testing.T) {
 		t.Fatalf("the calm account's watch from its list: HTTP %d, events %v: its history was forgotten by another account's churn", code, rvs)
 	}
 }
+
+// TestCachedWatchWithoutTimeoutEnds: a watch the cache answers without
+// timeoutSeconds, or with 0, ends after between the minimum request
+// timeout and twice it, as kube-apiserver's does (k8s.io/apiserver v0.37.2
+// pkg/endpoints/handlers/get.go handleWatch: minRequestTimeout ×
+// (1 + rand)); it used to last for ever, holding its replica and its
+// history position. The minimum is 3 s here (30 minutes by default, as the
+// API server's).
+func TestCachedWatchWithoutTimeoutEnds(t *testing.T) {
+	const minimum = 3 * time.Second
+	tb := startBridge(t, newPKI(t), filepath.Join(t.TempDir(), "bridge.db"), func(c *bridge.Config) { c.MinRequestTimeout = minimum })
+	cred := tb.register(t, &bridgev1.AccountSpec{Name: "east"})
+	syncedRawAgent(t, tb, "east-agent", "east", cred, 1)
+	kc, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+	url := kc.GetServer() + "/api/v1/namespaces/default/configmaps"
+	for _, query := range []string{"watch=1&resourceVersion=1", "watch=1&timeoutSeconds=0&resourceVersion=1"} {
+		start := time.Now()
+		code, body, lines := watchQuery(t, ep, url, kc.GetToken(), query)
+		took := time.Since(start)
+		if code != http.StatusOK {
+			t.Fatalf("watch %s: HTTP %d %s", query, code, body)
+		}
+		if took < minimum || took > 2*minimum+time.Second {
+			t.Errorf("watch %s ended after %v, want between %v and %v", query, took.Round(10*time.Millisecond), minimum, 2*minimum)
+		}
+		if len(lines) != 0 {
+			t.Errorf("watch %s of a quiet kind sent %+v, want nothing", query, lines)
+		}
+	}
+}

@@ -79,6 +79,12 @@ type Config struct {
 	GracePeriod time.Duration
 	// HeartbeatInterval is how often agents must send something (default 10s).
 	HeartbeatInterval time.Duration
+	// MinRequestTimeout: a watch the cache answers without a timeoutSeconds
+	// (or with 0) ends after between this and twice this, at random, as
+	// kube-apiserver's --min-request-timeout (default 30m; k8s.io/apiserver
+	// v0.37.2 pkg/endpoints/handlers/get.go handleWatch); the client then
+	// watches again, so long watches spread over replicas and restarts.
+	MinRequestTimeout time.Duration
 
 	// PeerURL turns on replication with other replicas that share Store
 	// (MySQL): this replica's Kubernetes endpoint as the other replicas
@@ -188,8 +194,11 @@ func (cfg *Config) CheckAndSetDefaults() error {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = time.Second
 	}
+	if cfg.MinRequestTimeout == 0 {
+		cfg.MinRequestTimeout = 30 * time.Minute
+	}
 	for what, d := range map[string]time.Duration{"GracePeriod": cfg.GracePeriod, "HeartbeatInterval": cfg.HeartbeatInterval,
-		"HoldTTL": cfg.HoldTTL, "SyncInterval": cfg.SyncInterval} {
+		"HoldTTL": cfg.HoldTTL, "SyncInterval": cfg.SyncInterval, "MinRequestTimeout": cfg.MinRequestTimeout} {
 		if d < 0 {
 			return fmt.Errorf("bridge: %s must not be negative (got %s)", what, d)
 		}
