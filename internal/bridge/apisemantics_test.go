@@ -12,12 +12,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
@@ -448,10 +453,7 @@ func TestCachedQueriesMatchTheAPIServer(t *testing.T) {
 		"/x?fieldSelector=metadata.name%3Dy", "/x?labelSelector=app%3Dnope",
 		"?fieldSelector=metadata.namespace%3Dkube-system", "?fieldSelector=metadata.namespace%3D" + ns + "&" + only,
 	} {
-		want := apiAnswer(t, hc, c.Host+base+q, "")
-		if got := apiAnswer(t, ep, kc.GetServer()+base+q, kc.GetToken()); got != want {
-			t.Errorf("GET configmaps%s\n the bridge:     %s\n the API server: %s", q, got, want)
-		}
+		sameAnswer(t, c, hc, ep, kc, base+q)
 	}
 	// Deliberately not as the API server: a path it reads another way than
 	// it is written (a trailing slash as the list, %78 as x, "." and ".."
@@ -501,10 +503,7 @@ func TestCachedNamespacedKindAcrossNamespacesMatchesTheAPIServer(t *testing.T) {
 		"/api/v1/configmaps/" + label + "?resourceVersion=0",
 		"/api/v1/namespaces/" + namespaces[0] + "/configmaps/" + label,
 	} {
-		want := apiAnswer(t, hc, c.Host+q, "")
-		if got := apiAnswer(t, ep, kc.GetServer()+q, kc.GetToken()); got != want {
-			t.Errorf("GET %s\n the bridge:     %s\n the API server: %s", q, got, want)
-		}
+		sameAnswer(t, c, hc, ep, kc, q)
 	}
 }
 
@@ -600,6 +599,89 @@ func TestCachedMediaTypesMatchTheAPIServer(t *testing.T) {
 	}
 }
 
+// TestProtobufClientThroughTheBridge: a client-go clientset that speaks
+// only protobuf (as kube components and many controllers are configured:
+// ContentType and Accept application/vnd.kubernetes.protobuf) lists, gets
+// and watches a cached kind through the bridge and sees a change made
+// meanwhile — the bridge forwards what the cache cannot encode, streams
+// included — and every answer it gets is protobuf. It used to be given the
+// cache's JSON (which client-go decodes too, by the answer's Content-Type;
+// a stricter client does not).
+func TestProtobufClientThroughTheBridge(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	cs, ns := c.Clientset(), c.Namespace(t)
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, kc, _, _ := cachedAccount(t, c, "ConfigMap", ns)
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kc.GetKubeconfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContentType, cfg.AcceptContentTypes = runtime.ContentTypeProtobuf, runtime.ContentTypeProtobuf
+	var mu sync.Mutex
+	var answered []string // each answer's Content-Type
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			if err == nil {
+				mu.Lock()
+				answered = append(answered, resp.Header.Get("Content-Type"))
+				mu.Unlock()
+			}
+			return resp, err
+		})
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ct := range answered {
+			if !strings.HasPrefix(ct, runtime.ContentTypeProtobuf) {
+				t.Errorf("the bridge answered a protobuf-only client in %s (all: %q)", ct, answered)
+			}
+		}
+	}()
+	pb, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	list, err := pb.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(list.Items) != 1 || list.Items[0].Name != "x" {
+		t.Fatalf("a protobuf list through the bridge: %v, %+v", err, list)
+	}
+	if got, err := pb.CoreV1().ConfigMaps(ns).Get(ctx, "x", metav1.GetOptions{}); err != nil || got.Name != "x" {
+		t.Fatalf("a protobuf get through the bridge: %v", err)
+	}
+	w, err := pb.CoreV1().ConfigMaps(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		t.Fatalf("a protobuf watch through the bridge: %v", err)
+	}
+	defer w.Stop()
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "y"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case ev, open := <-w.ResultChan():
+			if !open {
+				t.Fatal("the protobuf watch ended before it told of y")
+			}
+			if cm, ok := ev.Object.(*corev1.ConfigMap); ok && ev.Type == watch.Added && cm.Name == "y" {
+				return
+			}
+			t.Logf("event %s %T", ev.Type, ev.Object)
+		case <-ctx.Done():
+			t.Fatal("the protobuf watch through the bridge never told of y")
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // TestProgressBookmarksMatchTheAPIServer: a watch that allows bookmarks and
 // sees no change of its own (its namespace is quiet while another one
 // changes) is sent a BOOKMARK before its deadline at a resourceVersion
@@ -689,6 +771,16 @@ func cachedAccount(t *testing.T, c *testenv.Cluster, kind string, namespaces ...
 		t.Fatal(err)
 	}
 	return tb, ag, kc, hc, &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+}
+
+// sameAnswer GETs the API path (and query) from the API server and through
+// the bridge's endpoint and reports when the answers differ (apiAnswer).
+func sameAnswer(t *testing.T, c *testenv.Cluster, hc, ep *http.Client, kc *bridgev1.GetKubeconfigResponse, path string) {
+	t.Helper()
+	want := apiAnswer(t, hc, c.Host+path, "")
+	if got := apiAnswer(t, ep, kc.GetServer()+path, kc.GetToken()); got != want {
+		t.Errorf("GET %s\n the bridge:     %s\n the API server: %s", path, got, want)
+	}
 }
 
 // apiAnswer reads a reply as the status and, per JSON document (one, or
@@ -797,9 +889,6 @@ func TestCachedClusterScopedKindMatchesTheAPIServer(t *testing.T) {
 		"?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3D" + names[0],
 		"/" + names[0] + "?watch=1&timeoutSeconds=1",
 	} {
-		want := apiAnswer(t, hc, c.Host+"/api/v1/namespaces"+q, "")
-		if got := apiAnswer(t, ep, kc.GetServer()+"/api/v1/namespaces"+q, kc.GetToken()); got != want {
-			t.Errorf("GET namespaces%s\n the bridge:     %s\n the API server: %s", q, got, want)
-		}
+		sameAnswer(t, c, hc, ep, kc, "/api/v1/namespaces"+q)
 	}
 }

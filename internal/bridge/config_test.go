@@ -45,7 +45,8 @@ func TestConfigCheckAndSetDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.MaxMessageBytes != 16<<20 || cfg.GracePeriod != 5*time.Minute || cfg.HeartbeatInterval != 10*time.Second ||
-		cfg.HoldTTL != 30*time.Second || cfg.SyncInterval != time.Second || cfg.Logger == nil || !strings.HasPrefix(cfg.BridgeID, "bridge-") {
+		cfg.HoldTTL != 30*time.Second || cfg.SyncInterval != time.Second || cfg.MinRequestTimeout != 30*time.Minute || cfg.Logger == nil ||
+		!strings.HasPrefix(cfg.BridgeID, "bridge-") {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	if cfg.Limits != (Limits{MaxObjects: 100000, MaxKinds: 256, MaxWatches: 128, MaxHistoryBytes: 32 << 20}) {
@@ -78,6 +79,7 @@ func TestConfigCheckAndSetDefaults(t *testing.T) {
 		{"plaintext on a host address", Config{Store: st, Keys: ring, GRPCAddr: "10.0.0.5:9091"}, "--insecure-grpc-allow-remote"},
 		{"replication without an id", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", PeerURL: "https://a:8443"}, "stable, unique BridgeID"},
 		{"negative duration", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", GracePeriod: -time.Second}, "GracePeriod must not be negative"},
+		{"negative watch timeout", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", MinRequestTimeout: -time.Minute}, "MinRequestTimeout must not be negative"},
 		{"negative limit", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Limits: Limits{MaxObjects: -1}}, "Limits.MaxObjects must not be negative"},
 		{"negative refresh timeout", Config{Store: st, Keys: ring, GRPCAddr: "127.0.0.1:0", Refresh: RefreshConfig{Timeout: -time.Second}},
 			"Refresh.Timeout (--refresh-timeout) must be between 100ms and 5m0s (got -1s)"},

@@ -730,6 +730,7 @@ func writeStatus(w http.ResponseWriter, code int, reason, msg string, details ma
 	b, _ := json.Marshal(st)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff") // as the API server's errors (responsewriters.RespondWithError)
+	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }

@@ -145,10 +145,10 @@ func TestWatchHistoryBytesPerAccount(t *testing.T) {
 		return strings.Contains(string(tb.cached("calm", configMaps, "default", "cm-1")), `"resourceVersion":"4"`)
 	})
 
-	if got := metric(t, tb, "spinops_bridge_watch_history_bytes"); got > limit+4<<10 || got < 2000 {
+	if got := tb.metric(t, "spinops_bridge_watch_history_bytes"); got > limit+4<<10 || got < 2000 {
 		t.Fatalf("spinops_bridge_watch_history_bytes = %v: want the noisy account within %d bytes plus the calm account's 2 KiB", got, limit)
 	}
-	if got := metric(t, tb, "spinops_bridge_watch_history_evicted_events_total"); got < 150 {
+	if got := tb.metric(t, "spinops_bridge_watch_history_evicted_events_total"); got < 150 {
 		t.Fatalf("spinops_bridge_watch_history_evicted_events_total = %v, want the noisy account's forgotten events", got)
 	}
 

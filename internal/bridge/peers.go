@@ -347,6 +347,7 @@ func (s *Server) forwardToHolder(w http.ResponseWriter, r *http.Request, name st
 		return true
 	}
 	s.metrics.forwarded.Inc()
+	w.Header().Del("Cache-Control") // the holder's answer says it (writeStatus on a failure)
 	p.ServeHTTP(w, r)
 	return true
 }

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,29 +154,6 @@ func (f *refreshFixture) scale(t *testing.T, name string, n int32) {
 	}
 }
 
-// metric reads a sample from the bridge's /metrics ("name" or
-// `name{label="v"}`); 0 when absent.
-func metric(t *testing.T, tb *testBridge, sample string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + tb.OpsAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
-			v, err := strconv.ParseFloat(rest, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
-	}
-	return 0
-}
-
 // A Deployment created the way Spinnaker creates it (its annotations) and
 // scaled: Clouddriver has re-cached the new state within a second, without
 // a caching cycle; its deletion is re-cached (evicted) as well.
@@ -214,10 +190,10 @@ func TestRefreshPushesManagedChangeWithinASecond(t *testing.T) {
 	if f.cd.Cached("spin", clouddrivertest.InfrastructureKey("deployment", "spin", f.ns, "web")) != nil {
 		t.Fatal("the deleted deployment is still in Clouddriver's cache")
 	}
-	if v := metric(t, f.tb, `spinops_bridge_clouddriver_refresh_requests_total{result="accepted"}`); v < 3 {
+	if v := f.tb.metric(t, `spinops_bridge_clouddriver_refresh_requests_total{result="accepted"}`); v < 3 {
 		t.Fatalf("accepted requests metric %v, want >= 3", v)
 	}
-	if v := metric(t, f.tb, "spinops_bridge_clouddriver_refresh_lag_seconds_count"); v < 3 {
+	if v := f.tb.metric(t, "spinops_bridge_clouddriver_refresh_lag_seconds_count"); v < 3 {
 		t.Fatalf("lag observations %v, want >= 3", v)
 	}
 }
@@ -322,10 +298,10 @@ func TestRefreshBurstCoalescedAndRateBound(t *testing.T) {
 	if len(reqs) >= changes {
 		t.Fatalf("%d requests for %d changes: not coalesced", len(reqs), changes)
 	}
-	if v := metric(t, f.tb, "spinops_bridge_clouddriver_refresh_coalesced_total"); v == 0 {
+	if v := f.tb.metric(t, "spinops_bridge_clouddriver_refresh_coalesced_total"); v == 0 {
 		t.Fatal("no change was counted as coalesced")
 	}
-	t.Logf("%d changes → %d requests, coalesced %v", changes, len(reqs), metric(t, f.tb, "spinops_bridge_clouddriver_refresh_coalesced_total"))
+	t.Logf("%d changes → %d requests, coalesced %v", changes, len(reqs), f.tb.metric(t, "spinops_bridge_clouddriver_refresh_coalesced_total"))
 }
 
 // A Clouddriver that answers errors is retried with backoff until it
@@ -356,7 +332,7 @@ func TestRefreshRetriesUntilClouddriverAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the change re-cached after retries", func() bool { return f.onDemandReplicas("web") == 2 })
-	if v := metric(t, f.tb, `spinops_bridge_clouddriver_refresh_requests_total{result="error"}`); v != 3 {
+	if v := f.tb.metric(t, `spinops_bridge_clouddriver_refresh_requests_total{result="error"}`); v != 3 {
 		t.Fatalf("error answers counted %v, want 3", v)
 	}
 }
@@ -407,7 +383,7 @@ func TestRefreshHungClouddriverDoesNotBlockWatchPath(t *testing.T) {
 		t.Logf("round %d in the bridge cache after %s", round, time.Since(start))
 	}
 	waitFor(t, 10*time.Second, "requests given up after their retries", func() bool {
-		return metric(t, f.tb, "spinops_bridge_clouddriver_refresh_failures_total") > 0
+		return f.tb.metric(t, "spinops_bridge_clouddriver_refresh_failures_total") > 0
 	})
 	// Each of the 2 workers holds a request for its whole 300ms timeout,
 	// so over a span of arrivals at most 2 × (span/300ms + 1) requests
@@ -423,10 +399,10 @@ func TestRefreshHungClouddriverDoesNotBlockWatchPath(t *testing.T) {
 		t.Fatalf("%d requests arrived within %s, want at most %d (2 workers, each request hanging until its 300ms timeout)", len(arrivals), span, bound)
 	}
 	t.Logf("%d requests within %s", len(arrivals), span)
-	if v := metric(t, f.tb, `spinops_bridge_clouddriver_refresh_dropped_total{reason="queue_full"}`); v == 0 {
+	if v := f.tb.metric(t, `spinops_bridge_clouddriver_refresh_dropped_total{reason="queue_full"}`); v == 0 {
 		t.Fatal("with 40 objects and room for 20, no change was counted as dropped")
 	}
-	if v := metric(t, f.tb, "spinops_bridge_clouddriver_refresh_pending"); v > 20 {
+	if v := f.tb.metric(t, "spinops_bridge_clouddriver_refresh_pending"); v > 20 {
 		t.Fatalf("%v objects pending, over MaxPending 20", v)
 	}
 }
@@ -444,12 +420,12 @@ func TestRefreshPausesWhenClouddriverCachesNothing(t *testing.T) {
 		if i < 3 {
 			waitFor(t, 5*time.Second, "the request", func() bool { return len(f.cd.Requests()) == i+1 })
 			waitFor(t, 5*time.Second, "its answer counted", func() bool {
-				return metric(t, f.tb, "spinops_bridge_clouddriver_refresh_unhandled_total") == float64(i+1)
+				return f.tb.metric(t, "spinops_bridge_clouddriver_refresh_unhandled_total") == float64(i+1)
 			})
 		}
 	}
 	waitFor(t, 5*time.Second, "changes counted as not pushed", func() bool {
-		return metric(t, f.tb, `spinops_bridge_clouddriver_refresh_dropped_total{reason="paused"}`) == 3
+		return f.tb.metric(t, `spinops_bridge_clouddriver_refresh_dropped_total{reason="paused"}`) == 3
 	})
 	if n := len(f.cd.Requests()); n != 3 {
 		t.Fatalf("%d requests to a Clouddriver that caches nothing, want 3 then a pause", n)

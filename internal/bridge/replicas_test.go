@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,11 @@ func TestReplicasShareAccounts(t *testing.T) {
 	var list struct{ Items []json.RawMessage }
 	if err := json.Unmarshal(endpointGet(t, a, kc, "/api/v1/namespaces/"+ns+"/configmaps"), &list); err != nil || len(list.Items) != 3 {
 		t.Fatalf("listing through replica A: %v, %d items", err, len(list.Items))
+	}
+	// The holder's answer, passed on by A, says Cache-Control once.
+	ep := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(a)}}
+	if _, h, _ := apiDo(t, ep, http.MethodGet, kc.GetServer()+"/api/v1/namespaces/"+ns+"/configmaps", kc.GetToken(), ""); fmt.Sprint(h.Values("Cache-Control")) != "[no-cache, private]" {
+		t.Errorf("an answer through replica A says Cache-Control %q, want it once", h.Values("Cache-Control"))
 	}
 	body := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"via-a","namespace":"` + ns + `"},"data":{"k":"v"}}`
 	if code := endpointDo(t, a, kc, http.MethodPost, "/api/v1/namespaces/"+ns+"/configmaps", body); code != http.StatusCreated {

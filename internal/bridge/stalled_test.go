@@ -8,9 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +102,7 @@ func TestStalledReaderKeepsOtherAccountsFlowing(t *testing.T) {
 	for range 3 {
 		stalled = append(stalled, get(kcLogs, "/apis/coordination.k8s.io/v1/namespaces/"+nsLogs+"/leases?watch=1&resourceVersion="+flood.ResourceVersion))
 	}
-	slowBefore := slowReaderOps(t, tb)
+	slowBefore := int(tb.metric(t, "spinops_bridge_slow_reader_operations_total"))
 
 	// The other account's watcher records when each change arrives.
 	watch := get(kcOther, "/api/v1/namespaces/"+nsOther+"/configmaps?watch=1")
@@ -160,7 +158,7 @@ func TestStalledReaderKeepsOtherAccountsFlowing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "every stalled caller's operation to be ended as a slow reader", func() bool {
-		return slowReaderOps(t, tb)-slowBefore >= len(stalled)
+		return int(tb.metric(t, "spinops_bridge_slow_reader_operations_total"))-slowBefore >= len(stalled)
 	})
 	// The receive loop still carries the other account after the stalled
 	// operations were ended.
@@ -206,27 +204,4 @@ func TestStalledReaderKeepsOtherAccountsFlowing(t *testing.T) {
 			t.Fatalf("the answer of stalled caller %d did not end", i)
 		}
 	}
-}
-
-var slowReaderMetric = regexp.MustCompile(`(?m)^spinops_bridge_slow_reader_operations_total (\S+)$`)
-
-// slowReaderOps reads spinops_bridge_slow_reader_operations_total from the
-// bridge's /metrics.
-func slowReaderOps(t *testing.T, tb *testBridge) int {
-	t.Helper()
-	resp, err := http.Get("http://" + tb.OpsAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := slowReaderMetric.FindSubmatch(b)
-	if m == nil {
-		return 0
-	}
-	f, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(f)
 }

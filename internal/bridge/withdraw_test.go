@@ -1,12 +1,9 @@
 package bridge_test
 
 import (
-	"bufio"
 	"context"
-	"net/http"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,27 +64,6 @@ func spinAccountEnabled(t *testing.T, kc *kube.Client, ns, name string) bool {
 		t.Fatalf("SpinnakerAccount %s/%s has no spec.enabled", ns, name)
 	}
 	return on
-}
-
-// metric reads one sample of the bridge's /metrics (0 when absent).
-func (tb *testBridge) metric(t *testing.T, sample string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + tb.OpsAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	return 0
 }
 
 // TestWithdrawal_endToEnd: an account whose agent has been gone longer
