@@ -36,6 +36,7 @@ const (
 // The per-account Kubernetes endpoint: https://<bridge>/accounts/<name>/...
 // answers list, get and watch of cached kinds from the cache and forwards
 // everything else to the account's agent.
+//
 // endpointHandler serves /accounts/<name>/... as it comes: an
 // http.ServeMux would answer a path with "//", "." or ".." with a redirect
 // to its cleaned form, which a client follows to an object the API server
@@ -122,8 +123,8 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 	// (406) is forwarded, except for Secrets, whose every answer is JSON
 	// (the agent asks for it, to scrub it). While the agent is away, the
 	// cache's JSON is better than no answer (RFC 9110 lets a server answer
-	// other than the preference rather than 406).
-	// A HEAD, which the API server authorizes as a get, it answers 405.
+	// other than the preference rather than 406). A HEAD is forwarded: the
+	// API server authorizes it as a get and answers it 405.
 	as := alternateRepresentation(r)
 	if cr, ok := cacheable(req); ok && r.Method == http.MethodGet && (as == "" || as == "Table" && !connected) {
 		if k := s.cachedKind(name, cr); k != nil && (!connected || k.Info.MetadataOnly || negotiatesJSON(r)) {
