@@ -29,16 +29,19 @@ var servedMediaTypes = []struct {
 // k8s.io/apiserver v0.37.2 pkg/endpoints/handlers/negotiation
 // NegotiateMediaTypeOptions does (the first Accept header, its clauses
 // ordered by goautoneg; the first clause and served type that match and
-// whose parameters the endpoint allows wins; no Accept is JSON), with one
-// difference the real kube-apiserver v1.37.2 shows: a clause with a
-// wildcard subtype ("application/*") matches nothing there — 406 when it is
-// the only one, the next clause otherwise — though the published function
-// would match it to JSON; the bridge goes by the server
-// (TestCachedMediaTypesMatchTheAPIServer checks each case against it).
-// False when another encoding wins (YAML, protobuf), when none does (the
-// API server's 406) and when the winning clause asks for a conversion
-// ("as", "g", "v", "sv", "export"): the API server renders those, so the
-// request is forwarded.
+// whose parameters the endpoint allows wins; no Accept is JSON). Before
+// it, kube-apiserver's resource routes are go-restful's, whose route
+// filter answers 406 unless some clause, its parameters cut off, is
+// exactly "*/*" or a served type (github.com/emicklei/go-restful/v3
+// v3.13.0 route.go matchesAccept, jsr311.go): "application/*" alone is
+// refused there, though the negotiation would take it as JSON. A
+// wildcard-subtype clause is therefore never taken as JSON here (where the
+// API server would answer JSON for it, the forwarded request gets that).
+// TestCachedMediaTypesMatchTheAPIServer checks each case against the real
+// kube-apiserver. False when another encoding wins (YAML, protobuf), when
+// none does (the API server's 406) and when the winning clause asks for a
+// conversion ("as", "g", "v", "sv", "export"): the API server renders
+// those, so the request is forwarded.
 func negotiatesJSON(r *http.Request) bool {
 	header := r.Header.Get("Accept")
 	if header == "" {
