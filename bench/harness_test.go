@@ -122,3 +122,13 @@ func logf(b *testing.B, format string, args ...any) {
 }
 
 func restHTTPClientFor(cfg *rest.Config) (*http.Client, error) { return rest.HTTPClientFor(cfg) }
+
+// metric reads one sample of the /metrics at addr (0 when absent).
+func metric(b *testing.B, addr, sample string) float64 {
+	b.Helper()
+	v, err := testenv.MetricSample(addr, sample)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v
+}

@@ -1,14 +1,11 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,8 +163,8 @@ func BenchmarkRecache(b *testing.B) {
 			}
 			mu.Unlock()
 			reqsBefore := len(pushCD.Requests())
-			coalescedBefore := scrape(b, ib.OpsAddr(), "spinops_bridge_clouddriver_refresh_coalesced_total")
-			droppedBefore := scrape(b, ib.OpsAddr(), `spinops_bridge_clouddriver_refresh_dropped_total{reason="queue_full"}`)
+			coalescedBefore := metric(b, ib.OpsAddr(), "spinops_bridge_clouddriver_refresh_coalesced_total")
+			droppedBefore := metric(b, ib.OpsAddr(), `spinops_bridge_clouddriver_refresh_dropped_total{reason="queue_full"}`)
 			lim := rate.NewLimiter(rate.Limit(perSecond), 1)
 			runCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
@@ -269,28 +266,10 @@ func BenchmarkRecache(b *testing.B) {
 				p(0, 0.50), pushP99, p(0, 1), unseen[0], cycleP50, p(1, 0.99), unseen[1], cycleP50/max(pushP99, 1),
 				attach.DefaultCacheIntervalSeconds, p(2, 0.50), p(2, 0.99), unseen[2],
 				ms(percentile(fromAck[0], 0.99)), ms(percentile(fromAck[1], 0.99)),
-				len(reqs), maxPerSec, scrape(b, ib.OpsAddr(), "spinops_bridge_clouddriver_refresh_coalesced_total")-coalescedBefore,
-				scrape(b, ib.OpsAddr(), `spinops_bridge_clouddriver_refresh_dropped_total{reason="queue_full"}`)-droppedBefore)
+				len(reqs), maxPerSec, metric(b, ib.OpsAddr(), "spinops_bridge_clouddriver_refresh_coalesced_total")-coalescedBefore,
+				metric(b, ib.OpsAddr(), `spinops_bridge_clouddriver_refresh_dropped_total{reason="queue_full"}`)-droppedBefore)
 		})
 	}
-}
-
-// scrape reads one sample from a /metrics endpoint (0 when absent).
-func scrape(b *testing.B, addr, sample string) float64 {
-	b.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
-			v, _ := strconv.ParseFloat(rest, 64)
-			return v
-		}
-	}
-	return 0
 }
 
 // envInt reads a positive integer setting of a benchmark (def when unset).

@@ -1,7 +1,6 @@
 package bridge_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -9,11 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -440,20 +437,9 @@ func isExec(p string) bool {
 // `name{label="v"}`; 0 when absent).
 func (tb *testBridge) metric(t *testing.T, sample string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + tb.OpsAddr() + "/metrics")
+	v, err := testenv.MetricSample(tb.OpsAddr(), sample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	return 0
+	return v
 }

@@ -86,14 +86,7 @@ func alternateRepresentation(r *http.Request) string {
 
 // wantsTable reports whether the caller (kubectl get) asked for the
 // server-side printing format.
-func wantsTable(r *http.Request) bool {
-	for _, a := range r.Header.Values("Accept") {
-		if strings.Contains(a, "as=Table") {
-			return true
-		}
-	}
-	return false
-}
+func wantsTable(r *http.Request) bool { return alternateRepresentation(r) == "Table" }
 
 // writeTable writes a meta.k8s.io/v1 Table with the columns every kind has
 // (Name, Age), as the API server does for kinds without printer columns.

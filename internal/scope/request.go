@@ -44,7 +44,7 @@ func (r Request) IsSecret() bool {
 
 // Streams reports whether the answer is a stream (a watch, a followed log).
 func (r Request) Streams(q url.Values) bool {
-	return r.Verb == "watch" || r.Subresource == "log" && queryBool(q["follow"])
+	return r.Verb == "watch" || r.Subresource == "log" && QueryBool(q["follow"])
 }
 
 // Writes reports whether the request changes the cluster.
@@ -56,17 +56,11 @@ func (r Request) Writes() bool {
 	return true
 }
 
-// queryBool reads a boolean parameter as the API server does
-// (k8s.io/apimachinery pkg/runtime/conversion.go,
-// Convert_Slice_string_To_bool): absent is false, "0" and "false"
-// (any case) are false, anything else — "", "yes", "no" — is true.
 // QueryBool reads a boolean query parameter as the API server does
 // (k8s.io/apimachinery v0.37.2 pkg/runtime/conversion.go
 // Convert_Slice_string_To_bool): absent, "0" and "false" (any case) are
-// false, anything else, "" included, is true.
-func QueryBool(vals []string) bool { return queryBool(vals) }
-
-func queryBool(vals []string) bool {
+// false, anything else — "", "yes", "no" — is true.
+func QueryBool(vals []string) bool {
 	if len(vals) == 0 {
 		return false
 	}
@@ -146,7 +140,7 @@ func ParseRequest(method, p, rawQuery string) (Request, url.Values, error) {
 	}
 	if r.Name == "" && r.Verb == "get" {
 		r.Verb = "list"
-		if queryBool(q["watch"]) {
+		if QueryBool(q["watch"]) {
 			r.Verb = "watch"
 		}
 		if fs := q["fieldSelector"]; len(fs) > 0 {

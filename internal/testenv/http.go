@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,4 +34,24 @@ func httpDo(ctx context.Context, method, url, contentType string, body io.Reader
 		return b, fmt.Errorf("%s %s: %s: %.300s", method, url, resp.Status, b)
 	}
 	return b, nil
+}
+
+// MetricSample reads one sample from the Prometheus /metrics of the server
+// at addr (host:port): "name" or `name{label="v"}` exactly as exposed; 0
+// when it is not there.
+func MetricSample(addr, sample string) (float64, error) {
+	b, err := httpDo(context.Background(), http.MethodGet, "http://"+addr+"/metrics", "", nil)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("the sample %s of %s/metrics: %w", sample, addr, err)
+			}
+			return f, nil
+		}
+	}
+	return 0, nil
 }
