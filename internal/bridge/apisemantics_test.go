@@ -520,9 +520,7 @@ func TestCachedNamespacedKindAcrossNamespacesMatchesTheAPIServer(t *testing.T) {
 func TestCachedMediaTypesMatchTheAPIServer(t *testing.T) {
 	c := testenv.SharedCluster(t)
 	cs, ns := c.Clientset(), c.Namespace(t)
-	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createConfigMap(t, cs, ns, "x")
 	tb, _, kc, hc, ep := cachedAccount(t, c, "ConfigMap", ns)
 	base := "/api/v1/namespaces/" + ns + "/configmaps"
 	// answer reads what came back as its status, media type and objects,
@@ -610,9 +608,7 @@ func TestCachedMediaTypesMatchTheAPIServer(t *testing.T) {
 func TestProtobufClientThroughTheBridge(t *testing.T) {
 	c := testenv.SharedCluster(t)
 	cs, ns := c.Clientset(), c.Namespace(t)
-	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createConfigMap(t, cs, ns, "x")
 	_, _, kc, _, _ := cachedAccount(t, c, "ConfigMap", ns)
 	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kc.GetKubeconfig()))
 	if err != nil {
@@ -771,6 +767,14 @@ func cachedAccount(t *testing.T, c *testenv.Cluster, kind string, namespaces ...
 		t.Fatal(err)
 	}
 	return tb, ag, kc, hc, &http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}
+}
+
+// createConfigMap creates an empty ConfigMap.
+func createConfigMap(t *testing.T, cs kubernetes.Interface, ns, name string) {
+	t.Helper()
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // sameAnswer GETs the API path (and query) from the API server and through
