@@ -61,6 +61,10 @@ const (
 	// AnnotationExternalAddress on the Deployment records external_address
 	// (nothing in the cluster says it otherwise), for import.
 	AnnotationExternalAddress = "spinops.io/bridge-external-address"
+	// AnnotationAdminTokenVersion on the admin token Secret records the
+	// admin_token_wo_version it was written with (the token itself is
+	// write-only), so an import knows which version the cluster holds.
+	AnnotationAdminTokenVersion = "spinops.io/admin-token-version"
 	// annotationChecksum on the pod template rolls the bridge when its
 	// admin token or TLS source changes.
 	annotationChecksum = "spinops.io/bridge-checksum"
@@ -682,7 +686,9 @@ func (in *Install) Apply(ctx context.Context, c *kube.Client, adminToken string,
 		}
 	}
 	if adminToken != "" {
-		u, err := kube.ToUnstructured(in.secret(in.AdminSecret(), map[string]string{AdminTokenKey: adminToken}))
+		s := in.secret(in.AdminSecret(), map[string]string{AdminTokenKey: adminToken})
+		s.Annotations[AnnotationAdminTokenVersion] = strconv.FormatInt(adminTokenVersion, 10)
+		u, err := kube.ToUnstructured(s)
 		if err != nil {
 			return err
 		}
@@ -817,6 +823,21 @@ func (in *Install) ensureGeneratedTLS(ctx context.Context, c *kube.Client) error
 	s := in.secret(in.TLSSecret(), map[string]string{TLSCertKey: string(certPEM), TLSKeyKey: string(keyPEM), TLSCAKey: string(ca.CertPEM)})
 	s.Type = corev1.SecretTypeTLS
 	return in.createIfMissing(ctx, c, s, "the generated TLS Secret")
+}
+
+// AdminTokenVersion reads the admin_token_wo_version the admin token Secret
+// was last written with; ok is false when the Secret or its annotation is
+// missing (written before the annotation, or by hand).
+func (in *Install) AdminTokenVersion(ctx context.Context, c *kube.Client) (version int64, ok bool, err error) {
+	s, err := c.Clientset.CoreV1().Secrets(in.Namespace).Get(ctx, in.AdminSecret(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("reading the admin token Secret %s/%s: %w", in.Namespace, in.AdminSecret(), err)
+	}
+	v, err := strconv.ParseInt(s.Annotations[AnnotationAdminTokenVersion], 10, 64)
+	return v, err == nil, nil
 }
 
 // CA reads the CA agents verify the bridge with: ca.crt of the TLS Secret

@@ -154,6 +154,9 @@ type mysqlRec struct {
 	PasswordSecret *[2]string `json:"password_secret,omitempty"`
 	TLS            *string    `json:"tls,omitempty"`
 	CASecret       *[2]string `json:"ca_secret,omitempty"`
+	// PasswordWOVersion is the password_wo_version the policy's Secret was
+	// written with (the password itself is write-only), for import.
+	PasswordWOVersion *int64 `json:"password_wo_version,omitempty"`
 }
 
 type locationRec struct {
@@ -301,7 +304,8 @@ func expandBackupPolicy(m *backupPolicyModel) (backup.Policy, error) {
 	}
 	if m.Sources != nil {
 		if s := m.Sources.MySQL; s != nil {
-			mr := &mysqlRec{Host: strPtr(s.Host), Port: int64Ptr(s.Port), User: strPtr(s.User), Databases: cfg.MySQL.Databases, TLS: strPtr(s.TLS)}
+			mr := &mysqlRec{Host: strPtr(s.Host), Port: int64Ptr(s.Port), User: strPtr(s.User), Databases: cfg.MySQL.Databases, TLS: strPtr(s.TLS),
+				PasswordWOVersion: int64Ptr(s.PasswordWOVersion)}
 			if ref := s.CASecret; ref != nil {
 				mr.CASecret = &[2]string{ref.Name.ValueString(), ref.Key.ValueString()}
 				p.CASecretName, p.CASecretKey = ref.Name.ValueString(), ref.Key.ValueString()
@@ -365,8 +369,9 @@ func flattenBackupPolicy(m *backupPolicyModel, cm, cj, drill *unstructured.Unstr
 			if cs := r.CASecret; cs != nil {
 				s.CASecret = &secretRefModel{Name: types.StringValue(cs[0]), Key: types.StringValue(cs[1])}
 			}
-			if prior != nil {
-				s.PasswordWOVersion = prior.PasswordWOVersion
+			s.PasswordWOVersion = types.Int64PointerValue(r.PasswordWOVersion)
+			if prior != nil && !prior.PasswordWOVersion.IsNull() {
+				s.PasswordWOVersion = prior.PasswordWOVersion // recorded before the record held it
 			}
 			if ps := r.PasswordSecret; ps != nil {
 				s.PasswordSecret = &secretRefModel{Name: types.StringValue(ps[0]), Key: types.StringValue(ps[1])}

@@ -179,7 +179,7 @@ func TestAccBackupPolicy_makesItsServiceAccount(t *testing.T) {
 				ImportState:             true,
 				ImportStateId:           ns + "/spinnaker",
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"sources.mysql.password_wo_version", "kubernetes", "timeouts", "last_drill"},
+				ImportStateVerifyIgnore: []string{"kubernetes", "timeouts", "last_drill"},
 			},
 			{
 				// A key dropped from the configuration goes from the account.

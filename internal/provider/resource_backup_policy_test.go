@@ -206,7 +206,7 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 	}
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []tfresource.TestStep{
+		Steps: append([]tfresource.TestStep{
 			{
 				Config:      conf("every hour", true),
 				PlanOnly:    true,
@@ -276,7 +276,7 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				ImportState:             true,
 				ImportStateId:           ns + "/spinnaker",
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"sources.mysql.password_wo_version", "kubernetes", "timeouts", "last_drill"},
+				ImportStateVerifyIgnore: []string{"kubernetes", "timeouts", "last_drill"},
 			},
 			{
 				// Drift: edits made behind Terraform's back, each as kubectl
@@ -416,7 +416,7 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				// Off again, so destroy has a metrics Deployment to remove.
 				Config: conf("0 */6 * * *", false),
 			},
-		},
+		}, importSteps("spinops_backup_policy.this", ns+"/spinnaker", nil, regexp.MustCompile(`(?s)Error: Missing MySQL password.*Set password_wo \(write-only\) or password_secret`))...),
 		CheckDestroy: func(*terraform.State) error {
 			if _, err := c.Clientset().BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{}); err == nil {
 				return fmt.Errorf("the CronJob survived destroy")

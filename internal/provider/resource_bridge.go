@@ -99,15 +99,21 @@ func (r *bridgeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	}
 	var plan bridgeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	var token types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("admin_token_wo"), &token)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	var state bridgeResourceModel
 	if !req.State.Raw.IsNull() {
-		var state bridgeResourceModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
+	}
+	resp.Diagnostics.Append(needWriteOnly(token, plan.AdminTokenWOVersion, state.AdminTokenWOVersion, !req.State.Raw.IsNull(),
+		path.Root("admin_token_wo"), "admin_token_wo", "admin_token_wo_version", "the bridge's admin token Secret")...)
+	if !req.State.Raw.IsNull() {
 		// Objects changed or deleted outside Terraform (found by Read): the
 		// plan shows them going away, and the apply puts them back.
 		if len(state.DriftedObjects.Elements()) > 0 {
@@ -311,8 +317,19 @@ func (r *bridgeResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	state.CACertificate = types.StringValue(ca)
 	state.setComputed(in)
-	// Edits outside Terraform. An imported bridge (no
-	// admin_token_wo_version, which the configuration requires) is not
+	if state.AdminTokenWOVersion.IsNull() {
+		// An import: the admin token Secret records the version it holds.
+		v, ok, err := in.AdminTokenVersion(ctx, c)
+		if err != nil {
+			resp.Diagnostics.AddError("Reading the bridge failed", err.Error())
+			return
+		}
+		if ok {
+			state.AdminTokenWOVersion = types.Int64Value(v)
+		}
+	}
+	// Edits outside Terraform. A bridge whose token version is unknown
+	// (imported from a Secret written without the annotation) is not
 	// checked: its pods' checksum depends on the version the first apply
 	// brings.
 	if !state.AdminTokenWOVersion.IsNull() {
@@ -425,9 +442,10 @@ func (r *bridgeResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	}
 }
 
-// ImportState takes `<namespace>/<name>`. admin_token_wo_version is not
-// known to the cluster: the first apply after an import writes the token
-// again (set the same token to keep it).
+// ImportState takes `<namespace>/<name>`. Read takes admin_token_wo_version
+// from the admin token Secret's annotation; without it (a Secret written by
+// hand or by an older spinops), the first apply after an import writes the
+// token again (set the same token to keep it).
 func (r *bridgeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	ns, name, ok := strings.Cut(req.ID, "/")
 	if !ok || !validators.IsDNSLabel(ns) || !validators.IsDNSLabel(name) {

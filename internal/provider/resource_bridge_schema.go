@@ -56,12 +56,13 @@ func (r *bridgeResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
 				MarkdownDescription: "Replicas. More than one needs `mysql`: replicas share the registry and fence each account's lease in it.",
 				Validators:          []validator.Int64{int64validator.Between(1, 20)}},
-			"admin_token_wo": schema.StringAttribute{Required: true, WriteOnly: true, Sensitive: true,
+			"admin_token_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true,
 				MarkdownDescription: "The admin token the provider authenticates with (the provider's `bridge.token`). Write-only: written to the `<name>-admin` Secret, " +
-					"never stored in state or plan. Change `admin_token_wo_version` to write a new one.",
+					"never stored in state or plan. Change `admin_token_wo_version` to write a new one. Needed when the bridge is created and whenever " +
+					"`admin_token_wo_version` changes (the plan says so); an imported bridge whose Secret records the configured version keeps its token without it.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(24)}},
 			"admin_token_wo_version": schema.Int64Attribute{Required: true,
-				MarkdownDescription: "Change this number to write `admin_token_wo` again (and roll the bridge so it reads it)."},
+				MarkdownDescription: "Change this number to write `admin_token_wo` again (and roll the bridge so it reads it). Recorded on the admin token Secret, so an import reads it back."},
 			"external_address": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "`host:port` agents outside the cluster and the provider dial: the edge's load balancer (for example `modules/aws/edge`'s `bridge_address`). " +
 					"Its host is added to the serving certificate. Default: the gRPC Service's cluster name.",

@@ -38,9 +38,12 @@ const (
 // bridgeResourceConfig is a provider block for cluster c and a
 // spinops_bridge in ns.
 func bridgeResourceConfig(c *testenv.Cluster, ns, spinNS, externalAddr, token string, version int, extra string) string {
-	ext := "null"
+	ext, tok := "null", "null"
 	if externalAddr != "" {
 		ext = fmt.Sprintf("%q", externalAddr)
+	}
+	if token != "" {
+		tok = fmt.Sprintf("%q", token)
 	}
 	return fmt.Sprintf(`
 provider "spinops" {
@@ -55,12 +58,12 @@ resource "spinops_bridge" "this" {
   external_address       = %s
   spinnaker_namespace    = %q
   grace_period           = "30s"
-  admin_token_wo         = %q
+  admin_token_wo         = %s
   admin_token_wo_version = %d
   wait                   = false
   %s
 }
-`, c.Kubeconfig, ns, ext, spinNS, token, version, extra)
+`, c.Kubeconfig, ns, ext, spinNS, tok, version, extra)
 }
 
 // fleetConfig is an aliased provider whose bridge block reads
@@ -237,7 +240,7 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 			}
 			return nil
 		},
-		Steps: []tfresource.TestStep{
+		Steps: append([]tfresource.TestStep{
 			{
 				Config: base,
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -260,12 +263,12 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 				ImportState:       true,
 				ImportStateId:     ns + "/spinops-bridge",
 				ImportStateVerify: true,
-				// drifted_objects: not checked right after an import (no
-				// admin_token_wo_version yet, which the pods' checksum needs).
-				ImportStateVerifyIgnore: []string{"admin_token_wo_version", "drifted_objects", "timeouts", "wait", "kubernetes", "%", "kubernetes.%"},
+				// admin_token_wo_version is read back from the admin token
+				// Secret's annotation; wait and timeouts are in no cluster.
+				ImportStateVerifyIgnore: []string{"timeouts", "wait", "kubernetes", "%", "kubernetes.%"},
 				Config:                  attached,
 			},
-		},
+		}, importSteps("spinops_bridge.this", ns+"/spinops-bridge", []string{"wait"}, nil)...),
 	})
 }
 
@@ -368,6 +371,19 @@ func TestAccBridge_tokenRotationAndDrift(t *testing.T) {
 				Check:            tokenIs(bridgeTokenV1),
 			},
 			{
+				// Without the token the version alone cannot write one:
+				// refused at plan time. The same version without it is
+				// nothing to write, and plans nothing.
+				Config:      bridgeResourceConfig(c, ns, spinNS, "", "", 2, ""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing admin_token_wo.*admin_token_wo_version changes from 1 to 2.*admin_token_wo is not set`),
+			},
+			{
+				Config:           bridgeResourceConfig(c, ns, spinNS, "", "", 1, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:            tokenIs(bridgeTokenV1),
+			},
+			{
 				Config: bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV2, 2, ""),
 				Check: tfresource.ComposeTestCheckFunc(tokenIs(bridgeTokenV2), func(*terraform.State) error {
 					if readChecksum() == checksum {
@@ -460,6 +476,8 @@ func TestAccBridge_refusals(t *testing.T) {
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		Steps: []tfresource.TestStep{
 			{Config: cfg(`replicas = 2`), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)replicas = 2: replicas share the registry.*mysql`)},
+			{Config: bridgeResourceConfig(c, ns, ns, "", "", 1, ""), PlanOnly: true,
+				ExpectError: regexp.MustCompile(`(?s)Missing admin_token_wo.*Creating this resource writes.*only from admin_token_wo \(write-only\): set it`)},
 			{Config: cfg(`tls {
     secret_name = "mine"
     generate    = true

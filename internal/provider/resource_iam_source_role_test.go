@@ -290,7 +290,7 @@ resource "spinops_iam_source_role" "test" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		CheckDestroy:             a.checkDestroyed(&name),
-		Steps: []resource.TestStep{
+		Steps: append([]resource.TestStep{
 			{
 				Config: config("", fmt.Sprintf("%q", trusting)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -383,7 +383,7 @@ resource "spinops_iam_source_role" "test" {
 				},
 				Check: a.checkRoleGrants(name, trusting, notTrusting, elsewhere),
 			},
-		},
+		}, importSteps(iamSourceRoleAddr, name, nil, nil)...),
 	})
 }
 

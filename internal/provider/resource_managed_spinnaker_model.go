@@ -272,7 +272,37 @@ func expandInstallation(ctx context.Context, plan, config *managedSpinnakerModel
 		}
 		inst.Promotion.MinSandboxAvailability = p.MinSandboxAvailability.ValueFloat64()
 	}
+	inst.SecretVersions = map[string]int64{}
+	for k, v := range secretVersions(plan) {
+		if !v.IsNull() && !v.IsUnknown() {
+			inst.SecretVersions[k] = v.ValueInt64()
+		}
+	}
 	return inst, diags
+}
+
+// secretVersions are the model's *_wo_version arguments by path, each a
+// pointer into m (nil blocks are left out).
+func secretVersions(m *managedSpinnakerModel) map[string]*types.Int64 {
+	out := map[string]*types.Int64{}
+	if m.Persistence != nil && m.Persistence.S3 != nil {
+		out["persistence.s3.secret_access_key_wo_version"] = &m.Persistence.S3.SecretAccessKeyWOVersion
+	}
+	if m.SQL != nil {
+		out["sql.password_wo_version"] = &m.SQL.PasswordWOVersion
+	}
+	if a := m.Auth; a != nil {
+		if a.OAuth2 != nil {
+			out["auth.oauth2.client_secret_wo_version"] = &a.OAuth2.ClientSecretWOVersion
+		}
+		if a.SAML != nil {
+			out["auth.saml.keystore_password_wo_version"] = &a.SAML.KeyStorePasswordWOVersion
+		}
+		if a.LDAP != nil {
+			out["auth.ldap.manager_password_wo_version"] = &a.LDAP.ManagerPasswordWOVersion
+		}
+	}
+	return out
 }
 
 // credentialsFromConfig collects the write-only secrets set in config.
@@ -340,6 +370,16 @@ func flattenInstallation(inst *spinnaker.Installation, op *spinnaker.OperatorRec
 	diags.Append(d...)
 	m.ServiceSettings, d = flattenStringMap(prior.ServiceSettings, inst.ServiceSettings, sameYAML)
 	diags.Append(d...)
+	// After an import prior holds none of these: the stored installation
+	// says which revision and secret versions the cluster holds.
+	if m.ConfigRevision.IsNull() && inst.Revision != "" {
+		m.ConfigRevision = types.StringValue(inst.Revision)
+	}
+	for k, v := range secretVersions(m) {
+		if n, ok := inst.SecretVersions[k]; ok && v.IsNull() {
+			*v = types.Int64Value(n)
+		}
+	}
 	return m, diags
 }
 

@@ -47,9 +47,10 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 			"The operator's own objects (with `operator.install`) are compared on every refresh too: one scaled to 0, deleted, given another image or " +
 			"more permissions by hand is listed in `drifted_objects` and put back by the next apply.\n\n" +
 			"**Import** by the operator namespace (the resource's `id`), through the provider's own `kubernetes` connection. " +
-			"Everything is read back from the stored installation except what it never stores: the write-only secrets (`*_wo`) and their " +
-			"`*_wo_version` numbers stay null, and so do a `kubernetes` override block and `timeouts`. The secrets stay in the cluster; " +
-			"the first apply after an import sets the `*_wo_version` numbers from the configuration and writes its secrets again.",
+			"Everything is read back from the stored installation, `config_revision` and the `*_wo_version` numbers the secrets were last written " +
+			"with included, except what it never stores: the write-only secrets (`*_wo`) stay in the cluster and null in state, and so do a " +
+			"`kubernetes` override block and `timeouts`. An installation stored before the versions were recorded leaves them null: the first " +
+			"apply after its import sets them from the configuration and writes its secrets again.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The installation's id: its operator namespace. Zones refer to it as `managed_spinnaker_id`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 	const addr = "spinops_managed_spinnaker.this"
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []tfresource.TestStep{
+		Steps: append([]tfresource.TestStep{
 			{
 				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -156,14 +157,10 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 				ImportState:       true,
 				ImportStateId:     opNS,
 				ImportStateVerify: true,
-				// Write-only values are never stored, so neither are their versions.
-				ImportStateVerifyIgnore: []string{"config_revision",
-					"persistence.s3.secret_access_key_wo_version",
-					"auth.oauth2.client_secret_wo_version",
-					"auth.ldap.manager_password_wo_version",
-					"auth.saml.keystore_password_wo_version",
-					"timeouts",
-				},
+				// The write-only values' versions and config_revision are
+				// read back from the stored installation; timeouts are in
+				// no cluster.
+				ImportStateVerifyIgnore: []string{"timeouts"},
 			},
 			{
 				// Equivalent values written differently are not drift.
@@ -271,7 +268,7 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 					return nil
 				},
 			},
-		},
+		}, importSteps(addr, opNS, []string{"timeouts"}, regexp.MustCompile(`Missing SAML keystore password`))...),
 	})
 }
 
@@ -378,6 +375,7 @@ func TestManagedSpinnakerFlatten_roundTrip(t *testing.T) {
 		t.Errorf("refresh changed the model:\n got %+v\nwant %+v", got, plan)
 	}
 
+	inst.Revision = "4448ef083d13cd7e" // as Create stores it
 	imported, diags := flattenInstallation(inst, &rec, &managedSpinnakerModel{ID: types.StringValue("spin"),
 		Features: types.MapNull(types.BoolType), Profiles: types.MapNull(types.StringType), ServiceSettings: types.MapNull(types.StringType)})
 	if diags.HasError() {
@@ -389,8 +387,23 @@ func TestManagedSpinnakerFlatten_roundTrip(t *testing.T) {
 	if s := imported.Promotion; s == nil || s.Soak.ValueString() != "1h30m" {
 		t.Errorf("imported promotion: %+v", s)
 	}
-	if !imported.ServiceSettings.IsNull() || !imported.SQL.Databases.IsNull() || !imported.SQL.ReaderEndpoint.IsNull() || !imported.SQL.PasswordWOVersion.IsNull() {
+	if !imported.ServiceSettings.IsNull() || !imported.SQL.Databases.IsNull() || !imported.SQL.ReaderEndpoint.IsNull() {
 		t.Errorf("imported empty values should be null: %+v %+v", imported.ServiceSettings, imported.SQL)
+	}
+	// The secrets' versions and the revision are stored: an import reads
+	// them back. An installation stored before they were leaves them null.
+	if imported.SQL.PasswordWOVersion.ValueInt64() != 2 || imported.ConfigRevision.ValueString() != inst.Revision {
+		t.Errorf("imported password_wo_version %v, config_revision %v; want 2 and %q", imported.SQL.PasswordWOVersion, imported.ConfigRevision, inst.Revision)
+	}
+	old := *inst
+	old.SecretVersions, old.Revision = nil, ""
+	imported, diags = flattenInstallation(&old, &rec, &managedSpinnakerModel{ID: types.StringValue("spin"),
+		Features: types.MapNull(types.BoolType), Profiles: types.MapNull(types.StringType), ServiceSettings: types.MapNull(types.StringType)})
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	if !imported.SQL.PasswordWOVersion.IsNull() || !imported.ConfigRevision.IsNull() {
+		t.Errorf("an installation stored without versions imported password_wo_version %v, config_revision %v; want null", imported.SQL.PasswordWOVersion, imported.ConfigRevision)
 	}
 
 	def := operatorRecord(nil)

@@ -203,7 +203,7 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 			}
 			return err
 		},
-		Steps: []tfresource.TestStep{
+		Steps: append([]tfresource.TestStep{
 			{
 				// Install, and a red zone created and verified.
 				Config: cfg(zoneAccConfig{redVersion: "1.35.3"}),
@@ -326,7 +326,7 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 			{
 				Config: cfg(zoneAccConfig{redVersion: "1.35.3"}),
 			},
-		},
+		}, importSteps("spinops_zone.red", accRedNS+"/red", []string{"timeouts", "verification"}, nil)...),
 	})
 }
 

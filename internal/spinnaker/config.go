@@ -61,6 +61,10 @@ type Installation struct {
 	// configuration: a zone planned against a newer revision knows the
 	// stored configuration is about to change.
 	Revision string `json:"revision,omitempty"`
+	// SecretVersions are the *_wo_version numbers the write-only secrets
+	// were last written with (argument path → version; the secrets
+	// themselves are never stored here), so an import reads them back.
+	SecretVersions map[string]int64 `json:"secretVersions,omitempty"`
 }
 
 // Persistence is Front50's bucket: exactly one of S3 and GCS.
