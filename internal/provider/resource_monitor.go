@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,9 @@ func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !req.Plan.Raw.Equal(req.State.Raw) {
+		r.planKeepsSecret(ctx, req, &plan, &state, resp)
+	}
 	// Objects changed or deleted outside Terraform (found by Read): the
 	// plan shows them going away, and the apply puts them back.
 	if len(state.DriftedObjects.Elements()) > 0 {
@@ -69,6 +73,92 @@ func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// planKeepsSecret refuses an update that would leave the monitor's Secret as
+// it is (secrets_wo_version and the Gate usernames unchanged) while the
+// configuration gives other write-only values than the Secret holds. The
+// monitor's configuration names the files of the values the configuration
+// gives: one the Secret lacks stops the monitor at start, and one the
+// configuration no longer gives (a configuration written by terraform plan
+// -generate-config-out, or a value removed without a new version) would
+// silently stop a notifier or a zone's authenticated checks.
+func (r *monitorResource) planKeepsSecret(ctx context.Context, req resource.ModifyPlanRequest, plan, state *monitorModel, resp *resource.ModifyPlanResponse) {
+	if plan.SecretsWOVersion.IsUnknown() || !plan.SecretsWOVersion.Equal(state.SecretsWOVersion) || gateUser(plan) != gateUser(state) || !req.Config.Raw.IsFullyKnown() {
+		return
+	}
+	var config monitorModel
+	var quiet diag.Diagnostics
+	quiet.Append(req.Config.Get(ctx, &config)...)
+	c := kubeClientAt(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"), &quiet)
+	if quiet.HasError() || c == nil {
+		return // no cluster at plan time: nothing to compare with
+	}
+	held, exists, ok := secretKeysForDrift(ctx, c, "the monitor", plan.Namespace.ValueString(), plan.Name.ValueString(), &quiet)
+	if !ok || !exists {
+		return // a missing Secret is the apply's error, with its remedy
+	}
+	given := plan.spec(ctx, &config, &quiet).Secrets
+	var dropped, added []string
+	for k := range held {
+		if _, ok := given[k]; !ok {
+			dropped = append(dropped, monitorSecretArgument(k))
+		}
+	}
+	for k := range given {
+		if !held[k] {
+			added = append(added, monitorSecretArgument(k))
+		}
+	}
+	if len(dropped)+len(added) == 0 {
+		return
+	}
+	slices.Sort(dropped)
+	slices.Sort(added)
+	var what []string
+	if len(dropped) > 0 {
+		what = append(what, "The monitor's Secret holds "+strings.Join(dropped, ", ")+", which the configuration does not set")
+	}
+	if len(added) > 0 {
+		what = append(what, "The configuration sets "+strings.Join(added, ", ")+", which the Secret does not hold")
+	}
+	version := "null"
+	if !state.SecretsWOVersion.IsNull() {
+		version = strconv.FormatInt(state.SecretsWOVersion.ValueInt64(), 10)
+	}
+	resp.Diagnostics.AddAttributeError(path.Root("secrets_wo_version"), "Write-only values differ from the monitor's Secret",
+		fmt.Sprintf("%s. Write-only values are written only when secrets_wo_version changes (it stays %s), so this apply would leave the Secret "+
+			"as it is while the monitor is told to read what the configuration sets. Raise secrets_wo_version to write the Secret as the "+
+			"configuration says, or set the values the Secret holds.", strings.Join(what, ". "), version))
+}
+
+// monitorSecretArgument names the argument a key of the monitor's Secret
+// comes from.
+func monitorSecretArgument(key string) string {
+	at := ""
+	if rest, ok := strings.CutPrefix(key, "zone-"); ok {
+		for _, k := range []string{monitorKeyGateUsername, monitorKeyGatePassword, monitorKeyGateToken} {
+			if zone, ok := strings.CutSuffix(rest, "-"+k); ok {
+				at, key = "zone "+zone+" ", k
+				break
+			}
+		}
+	}
+	switch key {
+	case monitorKeyGateUsername:
+		return at + "gate_auth.username"
+	case monitorKeyGatePassword:
+		return at + "gate_auth.password_wo"
+	case monitorKeyGateToken:
+		return at + "gate_auth.token_wo"
+	case monitorKeyWebhook:
+		return "notify.webhook_url_wo"
+	case monitorKeySlack:
+		return "notify.slack_url_wo"
+	case monitorKeyPagerDuty:
+		return "notify.pagerduty_routing_key_wo"
+	}
+	return "key " + key
 }
 
 func newMonitorResource() resource.Resource { return &monitorResource{} }
@@ -188,6 +278,11 @@ func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, wr
 	}
 	tflog.Info(ctx, "deploying the spinops monitor", map[string]any{"namespace": spec.Namespace, "name": spec.Name, "zones": len(spec.Config.Zones)})
 	for _, u := range us {
+		if u.GetKind() == "Secret" && !m.SecretsWOVersion.IsNull() {
+			// The version the write-only values are written with (they
+			// are never read back), so an import knows it.
+			u.SetAnnotations(map[string]string{monitorAnnotationSecretsVersion: strconv.FormatInt(m.SecretsWOVersion.ValueInt64(), 10)})
+		}
 		if u.GetKind() == "Secret" && !writeSecrets {
 			if _, err := c.Get(ctx, u.GroupVersionKind(), u.GetNamespace(), u.GetName()); err == nil {
 				continue
@@ -315,20 +410,30 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if len(d.Spec.Template.Spec.Containers) == 1 {
 		state.Image = types.StringValue(d.Spec.Template.Spec.Containers[0].Image)
 	}
-	if state.PrometheusRuleInstalled.ValueBool() {
+	if state.PrometheusRuleInstalled.ValueBool() || state.PrometheusRuleInstalled.IsNull() {
 		// Deleted outside Terraform, or prometheus-operator's CRD removed
 		// with it: recorded as not installed, so the next plan installs it
-		// again when the cluster serves the kind (ModifyPlan).
+		// again when the cluster serves the kind (ModifyPlan). Imported
+		// (null): installed when it is there.
 		_, err := c.Get(ctx, prometheusRuleGVK, state.Namespace.ValueString(), state.Name.ValueString())
 		switch {
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			state.PrometheusRuleInstalled = types.BoolValue(false)
-		case err != nil:
+		case err == nil:
+			state.PrometheusRuleInstalled = types.BoolValue(true)
+		default:
 			resp.Diagnostics.AddError("Reading the monitor's PrometheusRule failed", err.Error())
 			return
 		}
 	}
 	state.ID = types.StringValue(state.Namespace.ValueString() + "/" + state.Name.ValueString())
+	if len(state.Zones) == 0 {
+		// An import: the settings come from the monitor's ConfigMap and
+		// Secret (keys, usernames and the version; never a write-only value).
+		if !readMonitorSettings(ctx, c, &state, &resp.Diagnostics) {
+			return
+		}
+	}
 	if state.DriftedObjects = monitorDrift(ctx, c, &state, &resp.Diagnostics); resp.Diagnostics.HasError() {
 		return
 	}
@@ -443,9 +548,9 @@ func (r *monitorResource) Delete(ctx context.Context, req resource.DeleteRequest
 	// the record of the promise, and a new monitor continues them.
 }
 
-// ImportState takes `<namespace>/<name>`; zones and notification settings
-// come from the configuration (the first apply after an import writes the
-// write-only values again when secrets_wo_version is set).
+// ImportState takes `<namespace>/<name>`; Read fills the settings from the
+// monitor's ConfigMap and Secret (readMonitorSettings). What no cluster
+// holds takes its default: wait.
 func (r *monitorResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	ns, name, ok := strings.Cut(req.ID, "/")
 	if !ok || !validators.IsDNSLabel(ns) || !validators.IsDNSLabel(name) {
@@ -454,4 +559,5 @@ func (r *monitorResource) ImportState(ctx context.Context, req resource.ImportSt
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("wait"), true)...)
 }

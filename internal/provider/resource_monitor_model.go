@@ -6,12 +6,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/monitor"
 )
 
@@ -209,4 +213,103 @@ func (m *monitorModel) secretKeysConfig(keys map[string]bool) *monitorModel {
 	}
 	c.Notify = &monitorNotify{WebhookURLWO: placeholder(monitorKeyWebhook), SlackURLWO: placeholder(monitorKeySlack), PagerDutyRoutingKeyWO: placeholder(monitorKeyPagerDuty)}
 	return &c
+}
+
+// monitorAnnotationSecretsVersion on the monitor's Secret records the
+// secrets_wo_version its write-only values were written with.
+const monitorAnnotationSecretsVersion = "spinops.io/secrets-version"
+
+// readMonitorSettings fills an imported monitor's state from its ConfigMap
+// (the configuration the monitor runs) and its Secret: which write-only
+// values it holds (their blocks, every value null), the Gate usernames (not
+// secret) and secrets_wo_version. False after an error.
+func readMonitorSettings(ctx context.Context, c *kube.Client, m *monitorModel, diags *diag.Diagnostics) bool {
+	ns, name := m.Namespace.ValueString(), m.Name.ValueString()
+	cm, err := c.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		diags.AddError("Reading the monitor failed", fmt.Sprintf("reading its configuration (ConfigMap %s/%s): %v", ns, name, err))
+		return false
+	}
+	var cfg monitor.Config
+	if err := json.Unmarshal([]byte(cm.Data["config.json"]), &cfg); err != nil {
+		diags.AddError("Reading the monitor failed", fmt.Sprintf("ConfigMap %s/%s: config.json: %v", ns, name, err))
+		return false
+	}
+	var data map[string][]byte
+	switch s, err := c.Clientset.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		diags.AddError("Reading the monitor failed", fmt.Sprintf("reading Secret %s/%s (its keys, usernames and version): %v", ns, name, err))
+		return false
+	default:
+		data = s.Data
+		if v, err := strconv.ParseInt(s.Annotations[monitorAnnotationSecretsVersion], 10, 64); err == nil {
+			m.SecretsWOVersion = types.Int64Value(v)
+		}
+	}
+	optional := func(s string) types.String {
+		if s == "" {
+			return types.StringNull()
+		}
+		return types.StringValue(s)
+	}
+	duration := func(d monitor.Duration) types.String {
+		if d == 0 {
+			return types.StringNull()
+		}
+		return types.StringValue(shortDuration(time.Duration(d)))
+	}
+	auth := func(prefix string, a monitor.GateAuthConfig) *monitorGateAuth {
+		if a == (monitor.GateAuthConfig{}) {
+			return nil
+		}
+		g := &monitorGateAuth{Username: types.StringNull(), PasswordWO: types.StringNull(), TokenWO: types.StringNull()}
+		if u, ok := data[prefix+monitorKeyGateUsername]; ok && a.UsernameFile != "" {
+			g.Username = types.StringValue(string(u))
+		}
+		return g
+	}
+	m.Installation = types.StringValue(cfg.Installation)
+	if cfg.SLO != 0 {
+		m.SLO = types.Float64Value(cfg.SLO)
+	}
+	if d := duration(cfg.Interval); !d.IsNull() {
+		m.Interval = d
+	}
+	if d := duration(cfg.CheckTimeout); !d.IsNull() {
+		m.CheckTimeout = d
+	}
+	m.Zones = nil
+	for _, z := range cfg.Zones {
+		zm := monitorZoneModel{Name: types.StringValue(z.Name), Namespace: types.StringValue(z.Namespace), Tier: types.StringValue(string(z.Tier)),
+			GateURL: optional(z.GateURL), DeckURL: optional(z.DeckURL)}
+		if z.GateAuth != nil {
+			zm.GateAuth = auth("zone-"+z.Name+"-", *z.GateAuth)
+		}
+		m.Zones = append(m.Zones, zm)
+	}
+	m.Maintenance = nil
+	for _, w := range cfg.Maintenance {
+		m.Maintenance = append(m.Maintenance, monitorMaintenance{Zone: optional(w.Zone),
+			Start: types.StringValue(w.Start.UTC().Format(time.RFC3339)), End: types.StringValue(w.End.UTC().Format(time.RFC3339))})
+	}
+	m.GateAuth = auth("", cfg.GateAuth)
+	m.Notify = nil
+	if len(cfg.Notify) > 0 {
+		m.Notify = &monitorNotify{WebhookURLWO: types.StringNull(), SlackURLWO: types.StringNull(), PagerDutyRoutingKeyWO: types.StringNull()}
+	}
+	m.CanaryPipeline = nil
+	if cc := cfg.CanaryPipeline; cc != nil {
+		// create: null is true.
+		create := types.BoolNull()
+		if !cc.Create {
+			create = types.BoolValue(false)
+		}
+		m.CanaryPipeline = &monitorCanary{Application: types.StringValue(cc.Application), Pipeline: types.StringValue(cc.Pipeline),
+			Timeout: duration(cc.Timeout), Create: create}
+	}
+	if m.PrometheusRule.IsNull() {
+		m.PrometheusRule = types.BoolValue(true) // the default; not installed where the cluster does not serve the kind
+	}
+	return true
 }

@@ -73,7 +73,10 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Whether the PrometheusRule was installed (false when the cluster does not serve the kind)."},
 			"drifted_objects": driftedObjectsAttribute("monitor's objects", "The Secret is only checked to exist (its values are write-only)."),
 			"secrets_wo_version": schema.Int64Attribute{Optional: true,
-				MarkdownDescription: "Change this number to write the write-only values (`gate_auth`, `notify`) again."},
+				MarkdownDescription: "Change this number to write the write-only values (`gate_auth`, `notify`) again. They are written only then (and when a Gate " +
+					"username changes): an update that keeps the number while the configuration gives other write-only values than the monitor's Secret " +
+					"holds (one removed, one added) is refused at plan time, since the monitor would be told to read what the Secret does not hold. " +
+					"Recorded on the Secret, so an import reads it back."},
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Wait for the Deployment to roll out (when the cluster has nodes at all; a cluster without any gets a warning instead)."},
 		},

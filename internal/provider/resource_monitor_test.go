@@ -109,6 +109,13 @@ resource "spinops_monitor" "this" {
   }
 }
 `, c.Kubeconfig, monNS, zoneNS, gate.URL, deck.URL, password, hook.URL, hookToken)
+	notify := fmt.Sprintf("  notify {\n    webhook_url_wo = \"%s/%s\"\n  }\n", hook.URL, hookToken)
+	if !strings.Contains(base, notify) {
+		t.Fatal("the test's notify block is not where the steps edit it")
+	}
+	withoutNotify := strings.Replace(base, notify, "", 1)
+	withSlack := strings.Replace(strings.Replace(base, notify, strings.Replace(notify, "  }\n", "    slack_url_wo = \"https://hooks.slack.com/services/T0/B0/x\"\n  }\n", 1), 1),
+		`interval           = "1s"`, `interval           = "2s"`, 1)
 	withSLO := base + fmt.Sprintf(`
 data "spinops_zone_slo" "green" {
   zone_id = "%s/green"
@@ -129,7 +136,7 @@ data "spinops_zone_slo" "green" {
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
-		Steps: []tfresource.TestStep{
+		Steps: append([]tfresource.TestStep{
 			{
 				Config: base,
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -193,7 +200,42 @@ data "spinops_zone_slo" "green" {
 					return nil
 				}),
 			},
-		},
+			{
+				// Every setting is read back from the monitor's ConfigMap
+				// and Secret (the write-only values' presence, the Gate
+				// usernames and secrets_wo_version); wait is in no cluster.
+				ResourceName:            "spinops_monitor.this",
+				ImportState:             true,
+				ImportStateId:           monNS + "/spinops-monitor",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "wait"},
+			},
+			{
+				// A write-only value dropped, or one added, without a new
+				// secrets_wo_version: the apply would keep the Secret as
+				// it is while the monitor's configuration names what the
+				// configuration sets (a notifier silently gone; a file the
+				// monitor cannot read at start). Refused at plan time.
+				Config:      withoutNotify,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Write-only values differ from the monitor's Secret.*The monitor's Secret holds\s+notify.webhook_url_wo,\s+which\s+the\s+configuration\s+does\s+not\s+set.*stays\s+1`),
+			},
+			{
+				Config:      withSlack,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Write-only values differ from the monitor's Secret.*The\s+configuration\s+sets\s+notify.slack_url_wo,\s+which\s+the\s+Secret\s+does\s+not\s+hold`),
+			},
+			{
+				// With a new version the Secret is written as the
+				// configuration says.
+				Config:             strings.Replace(withSlack, "secrets_wo_version = 1", "secrets_wo_version = 2", 1),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			// The applied configuration again, which the import steps use.
+			{Config: withSLO, PlanOnly: true},
+		}, importSteps("spinops_monitor.this", monNS+"/spinops-monitor", []string{"wait"},
+			regexp.MustCompile(`(?s)Incomplete Gate credentials.*a username needs password_wo`))...),
 	})
 }
 
