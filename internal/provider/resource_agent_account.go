@@ -77,6 +77,11 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 		if len(state.DriftedObjects.Elements()) > 0 {
 			plan.DriftedObjects = noDrift()
 		}
+		if adoptsRotation(ctx, req.Private, state, &plan) {
+			resp.Diagnostics.AddAttributeWarning(path.Root("credential_rotation"), "credential_rotation adopted, not rotated",
+				fmt.Sprintf("Account %q was imported, and no bridge records credential_rotation: the apply records %q in state and keeps the "+
+					"credential the agent runs with. Change credential_rotation afterwards to rotate it.", plan.Name.ValueString(), plan.CredentialRotation.ValueString()))
+		}
 	}
 	if plan.Spinnaker != nil {
 		var configured types.String
@@ -241,6 +246,7 @@ func (r *agentAccountResource) Create(ctx context.Context, req resource.CreateRe
 	plan.AgentInstalled = types.BoolValue(plan.InstallAgent != nil)
 	plan.SpinnakerAccountInstalled = types.BoolValue(plan.Spinnaker != nil)
 	plan.DriftedObjects = noDrift()
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...) // updated once: no longer just imported
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -402,7 +408,8 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	// What moved away (another cluster or namespace) or was dropped from the
 	// configuration is removed from where it was.
 	previous := r.installed(ctx, &state, oldSpec, &resp.Diagnostics)
-	applied, err := a.Apply(ctx, admin, attach.ApplyOptions{Previous: previous, Rotate: !plan.CredentialRotation.Equal(state.CredentialRotation)})
+	rotate := !plan.CredentialRotation.Equal(state.CredentialRotation) && !adoptsRotation(ctx, req.Private, &state, &plan)
+	applied, err := a.Apply(ctx, admin, attach.ApplyOptions{Previous: previous, Rotate: rotate})
 	if applied != nil {
 		for _, w := range applied.Warnings {
 			resp.Diagnostics.AddWarning("Removing a previous part of the attachment failed", w.Error())
@@ -479,4 +486,20 @@ func (r *agentAccountResource) ImportState(ctx context.Context, req resource.Imp
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("only_namespaced_resources"), false)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("agent_installed"), false)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("spinnaker_account_installed"), false)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, []byte("true"))...)
+}
+
+// privateImported marks, in private state, an account imported and not yet
+// updated: its credential_rotation (no bridge stores it) is null in state,
+// and the configuration's value is adopted by the first apply, not taken as
+// a rotation, which would revoke the credential the agent runs with.
+const privateImported = "imported"
+
+// adoptsRotation reports whether a plan adopts the configuration's
+// credential_rotation of an imported account rather than rotating.
+func adoptsRotation(ctx context.Context, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}, state, plan *agentAccountModel) bool {
+	v, _ := private.GetKey(ctx, privateImported)
+	return string(v) == "true" && state.CredentialRotation.IsNull() && !plan.CredentialRotation.IsNull()
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,7 +283,7 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 			}
 			return nil
 		},
-		Steps: []tfresource.TestStep{
+		Steps: append([]tfresource.TestStep{
 			{
 				Config: agentAccountConfig(tb, spin, spinNS, target, name, `["ConfigMap"]`),
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -577,6 +578,66 @@ func TestAccAgentAccount_agentMode(t *testing.T) {
 				Check: grants("configmaps", true, "widgets", true),
 			},
 		},
+			// The agent's install and the SpinnakerAccount are in clusters
+			// only their kubernetes blocks reach, which no import id
+			// names: after an import block the first apply applies them
+			// again (a server-side apply of what is there changes nothing).
+			// No bridge records credential_rotation: it is adopted.
+			append(importSteps(addr, name, []string{"install_agent", "spinnaker", "timeouts", "agent_installed", "spinnaker_account_installed", "credential_rotation"}, nil),
+				// The account moved to another state as users do it: a
+				// removed block forgets it (the account stays registered,
+				// its agent connected), an import block beside the same
+				// configuration takes it back. The apply adopts
+				// credential_rotation: the agent's credential and the
+				// endpoint token are kept, not revoked by a rotation.
+				tfresource.TestStep{
+					Config: tb.providerBlock(spin) + `
+removed {
+  from = spinops_agent_account.this
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+					Check: func(*terraform.State) error {
+						if rotated = credential(); len(rotated) < 2 {
+							return fmt.Errorf("forgetting the account deregistered it")
+						}
+						return nil
+					},
+				},
+				tfresource.TestStep{
+					Config: agentAccountConfig(tb, spin, spinNS, target, name, `null`, `credential_rotation = "2026-11"`) + fmt.Sprintf(`
+import {
+  to = spinops_agent_account.this
+  id = %q
+}
+`, name),
+					ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					}},
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+						statecheck.ExpectKnownValue(addr, tfjsonpath.New("credential_rotation"), knownvalue.StringExact("2026-11")),
+					},
+					Check: tfresource.ComposeTestCheckFunc(func(*terraform.State) error {
+						if now := credential(); !slices.Equal(now, rotated) {
+							return fmt.Errorf("the apply after the import rotated the account's credential: the agent's stops working")
+						}
+						return nil
+					}, endpointReads),
+				},
+				tfresource.TestStep{
+					// Rotation after the import works as before.
+					Config: agentAccountConfig(tb, spin, spinNS, target, name, `null`, `credential_rotation = "2026-12"`),
+					Check: func(*terraform.State) error {
+						if now := credential(); len(now) < 2 || now[0] == rotated[0] || now[1] == rotated[1] {
+							return fmt.Errorf("changing credential_rotation after the import did not rotate the credential and the endpoint token")
+						}
+						return nil
+					},
+				},
+			)...),
 	})
 }
 
