@@ -247,6 +247,14 @@ func readMonitorSettings(ctx context.Context, c *kube.Client, m *monitorModel, d
 			m.SecretsWOVersion = types.Int64Value(v)
 		}
 	}
+	m.settingsFrom(cfg, data)
+	return true
+}
+
+// settingsFrom sets the arguments the monitor's configuration cfg and its
+// Secret's data hold (every write-only value null; a block whose values
+// are all write-only is there when the configuration uses it).
+func (m *monitorModel) settingsFrom(cfg monitor.Config, data map[string][]byte) {
 	optional := func(s string) types.String {
 		if s == "" {
 			return types.StringNull()
@@ -311,5 +319,4 @@ func readMonitorSettings(ctx context.Context, c *kube.Client, m *monitorModel, d
 	if m.PrometheusRule.IsNull() {
 		m.PrometheusRule = types.BoolValue(true) // the default; not installed where the cluster does not serve the kind
 	}
-	return true
 }
