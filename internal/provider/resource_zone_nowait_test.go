@@ -58,7 +58,7 @@ resource "spinops_zone" "green" {
 `, c.Kubeconfig, opNS, redNS, greenNS)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []tfresource.TestStep{{
+		Steps: append([]tfresource.TestStep{{
 			Config: config,
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("spinnaker_version"), knownvalue.StringExact("1.35.3")),
@@ -77,5 +77,9 @@ resource "spinops_zone" "green" {
 				return nil
 			},
 		}},
+			// A production zone let in by an override (also under
+			// OpenTofu: this test is in its lane): the override is the
+			// ledger's record of one apply, in no zone's object.
+			importSteps("spinops_zone.green", greenNS+"/green", []string{"promotion_override"}, nil)...),
 	})
 }
