@@ -111,6 +111,8 @@ func (r *bridgeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 			return
 		}
 	}
+	// A replacement (a new name or namespace) is planned again as a create
+	// (Terraform plans it with no prior state), which writes the token.
 	resp.Diagnostics.Append(needWriteOnly(token, plan.AdminTokenWOVersion, state.AdminTokenWOVersion, !req.State.Raw.IsNull(),
 		path.Root("admin_token_wo"), "admin_token_wo", "admin_token_wo_version", "the bridge's admin token Secret")...)
 	if !req.State.Raw.IsNull() {

@@ -384,6 +384,15 @@ func TestAccBridge_tokenRotationAndDrift(t *testing.T) {
 				Check:            tokenIs(bridgeTokenV1),
 			},
 			{
+				// Another namespace replaces the bridge: a create, which
+				// needs the token (refused at plan time, before anything
+				// is destroyed: Terraform plans the replacement again with
+				// no prior state).
+				Config:      bridgeResourceConfig(c, c.Namespace(t), spinNS, "", "", 1, ""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing admin_token_wo.*Creating this resource writes`),
+			},
+			{
 				Config: bridgeResourceConfig(c, ns, spinNS, "", bridgeTokenV2, 2, ""),
 				Check: tfresource.ComposeTestCheckFunc(tokenIs(bridgeTokenV2), func(*terraform.State) error {
 					if readChecksum() == checksum {
