@@ -75,12 +75,79 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 		if len(state.DriftedObjects.Elements()) > 0 {
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), noDrift())...)
 		}
+		if !req.Plan.Raw.Equal(req.State.Raw) && state.ID.ValueString() == ns {
+			r.planKeepsSecrets(ctx, req, &plan, resp)
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), ns)...)
 	if rev, ok := configRevision(req.Plan.Raw); ok {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("config_revision"), rev)...)
 	}
 	r.planOperatorConflicts(ctx, &plan, resp)
+}
+
+// planKeepsSecrets refuses an update that would stop using a write-only
+// secret the installation uses without a new *_wo_version (one the
+// configuration adds is written and used: nothing is lost). The
+// installation renders a secret's reference
+// when the configuration gives the secret: an update whose configuration
+// lacks one (a value removed, or a configuration written by terraform plan
+// -generate-config-out with only the required secrets added) would
+// silently drop Front50's bucket key or Gate's OAuth2 client secret or LDAP
+// manager password from every zone's next rendering.
+func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req resource.ModifyPlanRequest, plan *managedSpinnakerModel, resp *resource.ModifyPlanResponse) {
+	if r.data == nil || !req.Config.Raw.IsFullyKnown() {
+		return
+	}
+	var config, state managedSpinnakerModel
+	var quiet diag.Diagnostics
+	quiet.Append(req.Config.Get(ctx, &config)...)
+	quiet.Append(req.State.Get(ctx, &state)...)
+	client, d := r.client(ctx, plan.Kubernetes)
+	quiet.Append(d...)
+	if quiet.HasError() {
+		return // no cluster at plan time: nothing to compare with
+	}
+	stored, err := spinnaker.LoadInstallation(ctx, client.Clientset, state.ID.ValueString())
+	if err != nil {
+		return // Read reports a missing installation
+	}
+	given, _ := expandInstallation(ctx, plan, &config)
+	planned, before := secretVersions(plan), secretVersions(&state)
+	for _, s := range usedSecrets(stored, given) {
+		if !s.held || s.given || planned[s.version] == nil || before[s.version] == nil || !planned[s.version].Equal(*before[s.version]) {
+			continue
+		}
+		at := path.Empty()
+		for _, n := range strings.Split(s.attr, ".") {
+			at = at.AtName(n)
+		}
+		resp.Diagnostics.AddAttributeError(at, "Write-only value missing",
+			fmt.Sprintf("The installation uses the %s its credentials Secret holds, and the configuration does not set %s: this apply would "+
+				"stop using it, and each zone's next rendering would leave it out. Write-only values count only when their version changes "+
+				"(%s stays %d): set %s, or change %s to stop using it.", s.what, s.attr, s.version, planned[s.version].ValueInt64(), s.attr, s.version))
+	}
+}
+
+// usedSecret is one optional write-only secret (the SQL password and the
+// SAML keystore password are required, at plan time): whether the stored
+// installation uses it and whether the configuration gives it.
+type usedSecret struct {
+	what, attr, version string
+	held, given         bool
+}
+
+func usedSecrets(stored, given *spinnaker.Installation) []usedSecret {
+	s3 := func(i *spinnaker.Installation) bool {
+		return i.Persistence != nil && i.Persistence.S3 != nil && i.Persistence.S3.HasSecretAccessKey
+	}
+	oauth2 := func(i *spinnaker.Installation) bool { return i.Auth != nil && i.Auth.OAuth2 != nil && i.Auth.OAuth2.HasClientSecret }
+	ldap := func(i *spinnaker.Installation) bool { return i.Auth != nil && i.Auth.LDAP != nil && i.Auth.LDAP.HasManagerPassword }
+	return []usedSecret{
+		{"bucket's secret access key", "persistence.s3.secret_access_key_wo", "persistence.s3.secret_access_key_wo_version", s3(stored), s3(given)},
+		{"OAuth2 client secret", "auth.oauth2.client_secret_wo", "auth.oauth2.client_secret_wo_version", oauth2(stored), oauth2(given)},
+		{"LDAP manager password", "auth.ldap.manager_password_wo", "auth.ldap.manager_password_wo_version", ldap(stored), ldap(given)},
+	}
 }
 
 // planOperatorConflicts refuses, at plan time when the cluster can be

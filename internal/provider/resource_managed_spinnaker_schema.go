@@ -30,8 +30,15 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 		return schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true, MarkdownDescription: desc +
 			" Write-only: never stored in state or plan; change the matching `_version` to write a new value."}
 	}
-	woVersion := func(of string) schema.Int64Attribute {
-		return schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `" + of + "` (Terraform cannot see write-only values change)."}
+	// optional: a secret the installation may go without (planKeepsSecrets).
+	woVersion := func(of string, optional bool) schema.Int64Attribute {
+		desc := "Change this number to write a new `" + of + "` (Terraform cannot see write-only values change). " +
+			"Recorded in the stored installation, so an import reads it back."
+		if optional {
+			desc += " An update whose configuration drops the `" + of + "` the installation uses, with this number unchanged, is refused at " +
+				"plan time (the zones would silently stop using it); change the number to drop it."
+		}
+		return schema.Int64Attribute{Optional: true, MarkdownDescription: desc}
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One Spinnaker installation on a control cluster: the Spinnaker Operator (its CRDs " +
@@ -115,7 +122,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 							"assume_role_arn":              optStr("Not supported: the Spinnaker Operator's Halyard has no `persistentStorage.s3.assumeRole` key, so setting it is refused at plan time. Give Front50's service account an IAM role (IRSA) instead."),
 							"access_key_id":                optStr("A static access key id (MinIO); prefer IRSA / `assume_role_arn` on AWS."),
 							"secret_access_key_wo":         writeOnly("The secret key of `access_key_id`."),
-							"secret_access_key_wo_version": woVersion("secret_access_key_wo"),
+							"secret_access_key_wo_version": woVersion("secret_access_key_wo", true),
 						},
 						MarkdownDescription: "An S3 or S3-compatible bucket.",
 					},
@@ -139,7 +146,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 						MarkdownDescription: "Service (`clouddriver`, `orca`, `front50`) → schema name. Services left out do not use SQL."},
 					"user":                optStr("The database user."),
 					"password_wo":         writeOnly("The database password."),
-					"password_wo_version": woVersion("password_wo"),
+					"password_wo_version": woVersion("password_wo", false),
 					"orca_executions_from_redis": schema.BoolAttribute{Optional: true, MarkdownDescription: "For a move from an Orca that kept " +
 						"its executions in Redis: the zones' Orca reads every execution it does not find in SQL from its Redis and moves the finished " +
 						"ones into the `orca` database itself (Orca's DualExecutionRepository and its pipeline and orchestration migration agents, " +
@@ -175,7 +182,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 							"client_id":                optStr("The OAuth2 client id."),
 							"scopes":                   schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Scopes to request."},
 							"client_secret_wo":         writeOnly("The OAuth2 client secret."),
-							"client_secret_wo_version": woVersion("client_secret_wo"),
+							"client_secret_wo_version": woVersion("client_secret_wo", true),
 						},
 					},
 					"saml": schema.SingleNestedBlock{
@@ -187,7 +194,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 							"service_address":              optStr("Gate's externally reachable URL."),
 							"keystore_alias_name":          optStr("The alias of Gate's signing key in the keystore (Halyard `keyStoreAliasName`)."),
 							"keystore_password_wo":         writeOnly("The keystore's password (Halyard `keyStorePassword`)."),
-							"keystore_password_wo_version": woVersion("keystore_password_wo"),
+							"keystore_password_wo_version": woVersion("keystore_password_wo", false),
 						},
 						Blocks: map[string]schema.Block{
 							"keystore_secret": schema.SingleNestedBlock{
@@ -209,7 +216,7 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 							"user_search_filter":          optStr("e.g. `(uid={0})`."),
 							"manager_dn":                  optStr("The bind DN for searches."),
 							"manager_password_wo":         writeOnly("The bind DN's password."),
-							"manager_password_wo_version": woVersion("manager_password_wo"),
+							"manager_password_wo_version": woVersion("manager_password_wo", true),
 						},
 					},
 				},

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,22 @@ resource "spinops_managed_spinnaker" "this" {
 `, kubeconfig, namespace)
 }
 
+// withoutOAuth2Secret is config without auth.oauth2.client_secret_wo, its
+// version set to version and the soak changed (an update).
+func withoutOAuth2Secret(config string, version int) string {
+	for old, repl := range map[string]string{
+		`      client_secret_wo         = "oauth2-secret"` + "\n": "",
+		`client_secret_wo_version = 1`:                            fmt.Sprintf("client_secret_wo_version = %d", version),
+		`soak = "1h"`:                                             `soak = "2h"`,
+	} {
+		if !strings.Contains(config, old) {
+			panic("withoutOAuth2Secret: the configuration has no " + old)
+		}
+		config = strings.Replace(config, old, repl, 1)
+	}
+	return config
+}
+
 // TestAccManagedSpinnaker_importAndDrift creates an installation, imports
 // it, and shows that an edit of its ConfigMap is planned away, while an edit
 // that changes nothing (YAML spelled differently, "1h" as "1h0m0s") is not.
@@ -152,6 +169,21 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 					return nil
 				},
 			},
+			{
+				// A secret the installation uses, dropped from the
+				// configuration without a new version, in an update (the
+				// soak changed): refused, not silently left out of every
+				// zone. With a new version it is a change, and planned.
+				Config:      withoutOAuth2Secret(config, 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Write-only value missing.*OAuth2 client secret.*auth.oauth2.client_secret_wo_version stays 1`),
+			},
+			{
+				Config:             withoutOAuth2Secret(config, 2),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{Config: config, PlanOnly: true}, // the applied configuration again, for the import steps
 			{
 				ResourceName:      addr,
 				ImportState:       true,
