@@ -141,8 +141,12 @@ func usedSecrets(stored, given *spinnaker.Installation) []usedSecret {
 	s3 := func(i *spinnaker.Installation) bool {
 		return i.Persistence != nil && i.Persistence.S3 != nil && i.Persistence.S3.HasSecretAccessKey
 	}
-	oauth2 := func(i *spinnaker.Installation) bool { return i.Auth != nil && i.Auth.OAuth2 != nil && i.Auth.OAuth2.HasClientSecret }
-	ldap := func(i *spinnaker.Installation) bool { return i.Auth != nil && i.Auth.LDAP != nil && i.Auth.LDAP.HasManagerPassword }
+	oauth2 := func(i *spinnaker.Installation) bool {
+		return i.Auth != nil && i.Auth.OAuth2 != nil && i.Auth.OAuth2.HasClientSecret
+	}
+	ldap := func(i *spinnaker.Installation) bool {
+		return i.Auth != nil && i.Auth.LDAP != nil && i.Auth.LDAP.HasManagerPassword
+	}
 	return []usedSecret{
 		{"bucket's secret access key", "persistence.s3.secret_access_key_wo", "persistence.s3.secret_access_key_wo_version", s3(stored), s3(given)},
 		{"OAuth2 client secret", "auth.oauth2.client_secret_wo", "auth.oauth2.client_secret_wo_version", oauth2(stored), oauth2(given)},
