@@ -85,7 +85,9 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"last_drill": schema.ObjectAttribute{Computed: true, AttributeTypes: drillAttrTypes, MarkdownDescription: "The newest restore drill recorded at the destination, or null: " + drillDesc},
 			"signing_key_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true, Validators: []validator.String{stringvalidator.LengthAtLeast(32)},
 				MarkdownDescription: "Key that signs every manifest (HMAC-SHA256, at least 32 characters), written to the policy's Secret. Write-only: never in state or plan; change `signing_key_wo_version` to write a new value. Keep a copy outside the bucket: `spinops backup restore` needs it (`SPINOPS_BACKUP_SIGNING_KEY`)."},
-			"signing_key_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `signing_key_wo`."},
+			"signing_key_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `signing_key_wo`. " +
+				"An update whose configuration leaves out the signing key the policy's Secret holds, with this number unchanged, is refused at plan " +
+				"time (the backups would silently stop being signed); change the number to stop signing."},
 		},
 		Blocks: map[string]schema.Block{
 			"kubernetes": resourceKubernetesBlock(),

@@ -44,6 +44,17 @@ func TestBackupPolicySchemaIsValid(t *testing.T) {
 	}
 }
 
+// withoutSigningKey is config without signing_key_wo, its version set to
+// version.
+func withoutSigningKey(config string, version int) string {
+	out := regexp.MustCompile(`(?m)^  signing_key_wo         = ".*"\n`).ReplaceAllString(config, "")
+	out = strings.Replace(out, "signing_key_wo_version = 1", fmt.Sprintf("signing_key_wo_version = %d", version), 1)
+	if out == config || !strings.Contains(out, fmt.Sprintf("signing_key_wo_version = %d", version)) {
+		panic("withoutSigningKey: the configuration's signing key is not where it is expected")
+	}
+	return out
+}
+
 func backupPolicyConfig(kubeconfig, ns, endpoint, bucket, dbHost string, dbPort int, db, schedule string, pitr bool, countKeep int) string {
 	return fmt.Sprintf(`
 provider "spinops" {
@@ -271,6 +282,21 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 					},
 				),
 			},
+			{
+				// The signing key left out of an update (the schedule
+				// changed) with its version unchanged: the apply would
+				// write the Secret without it and backups would go
+				// unsigned. Refused; with a new version it is planned.
+				Config:      withoutSigningKey(conf("0 */4 * * *", true), 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing signing_key_wo.*signing_key_wo_version = 1`),
+			},
+			{
+				Config:             withoutSigningKey(conf("0 */4 * * *", true), 2),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{Config: conf("0 */6 * * *", true), PlanOnly: true}, // the applied configuration again
 			{
 				ResourceName:            "spinops_backup_policy.this",
 				ImportState:             true,
