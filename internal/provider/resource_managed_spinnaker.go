@@ -89,12 +89,12 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 // planKeepsSecrets refuses an update that would stop using a write-only
 // secret the installation uses without a new *_wo_version (one the
 // configuration adds is written and used: nothing is lost). The
-// installation renders a secret's reference
-// when the configuration gives the secret: an update whose configuration
-// lacks one (a value removed, or a configuration written by terraform plan
-// -generate-config-out with only the required secrets added) would
-// silently drop Front50's bucket key or Gate's OAuth2 client secret or LDAP
-// manager password from every zone's next rendering.
+// installation renders a secret's reference when the configuration gives
+// the secret: an update whose configuration lacks one (a value removed, or
+// a configuration written by terraform plan -generate-config-out with only
+// the required secrets added) would silently drop Front50's bucket key,
+// Gate's OAuth2 client secret or the LDAP manager password from every
+// zone's next rendering.
 func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req resource.ModifyPlanRequest, plan *managedSpinnakerModel, resp *resource.ModifyPlanResponse) {
 	if r.data == nil || !req.Config.Raw.IsFullyKnown() {
 		return
