@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -67,7 +68,7 @@ func (c importChangesOnly) CheckPlan(_ context.Context, req plancheck.CheckPlanR
 		var changed []string
 		for _, p := range changedPaths("", rc.Change.Before, rc.Change.After, rc.Change.AfterUnknown) {
 			top, _, _ := strings.Cut(p, ".")
-			if !containsString(c.allowed, top) {
+			if !slices.Contains(c.allowed, top) {
 				changed = append(changed, p)
 			}
 		}
@@ -77,15 +78,6 @@ func (c importChangesOnly) CheckPlan(_ context.Context, req plancheck.CheckPlanR
 		return
 	}
 	resp.Error = fmt.Errorf("%s is not in the plan", c.addr)
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // changedPaths lists the paths (a.b.0.c) whose planned value is known and

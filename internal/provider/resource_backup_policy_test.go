@@ -46,11 +46,12 @@ func TestBackupPolicySchemaIsValid(t *testing.T) {
 
 // withoutSigningKey is config without signing_key_wo, its version set to
 // version.
-func withoutSigningKey(config string, version int) string {
+func withoutSigningKey(t *testing.T, config string, version int) string {
+	t.Helper()
 	out := regexp.MustCompile(`(?m)^  signing_key_wo         = ".*"\n`).ReplaceAllString(config, "")
 	out = strings.Replace(out, "signing_key_wo_version = 1", fmt.Sprintf("signing_key_wo_version = %d", version), 1)
 	if out == config || !strings.Contains(out, fmt.Sprintf("signing_key_wo_version = %d", version)) {
-		panic("withoutSigningKey: the configuration's signing key is not where it is expected")
+		t.Fatal("withoutSigningKey: the configuration's signing key is not where it is expected")
 	}
 	return out
 }
@@ -287,12 +288,12 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				// changed) with its version unchanged: the apply would
 				// write the Secret without it and backups would go
 				// unsigned. Refused; with a new version it is planned.
-				Config:      withoutSigningKey(conf("0 */4 * * *", true), 1),
+				Config:      withoutSigningKey(t, conf("0 */4 * * *", true), 1),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Missing signing_key_wo.*signing_key_wo_version = 1`),
 			},
 			{
-				Config:             withoutSigningKey(conf("0 */4 * * *", true), 2),
+				Config:             withoutSigningKey(t, conf("0 */4 * * *", true), 2),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},

@@ -76,7 +76,7 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), noDrift())...)
 		}
 		if !req.Plan.Raw.Equal(req.State.Raw) && state.ID.ValueString() == ns {
-			r.planKeepsSecrets(ctx, req, &plan, resp)
+			r.planKeepsSecrets(ctx, req, &plan, &state, resp)
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), ns)...)
@@ -95,14 +95,13 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 // the required secrets added) would silently drop Front50's bucket key,
 // Gate's OAuth2 client secret or the LDAP manager password from every
 // zone's next rendering.
-func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req resource.ModifyPlanRequest, plan *managedSpinnakerModel, resp *resource.ModifyPlanResponse) {
+func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req resource.ModifyPlanRequest, plan, state *managedSpinnakerModel, resp *resource.ModifyPlanResponse) {
 	if r.data == nil || !req.Config.Raw.IsFullyKnown() {
 		return
 	}
-	var config, state managedSpinnakerModel
+	var config managedSpinnakerModel
 	var quiet diag.Diagnostics
 	quiet.Append(req.Config.Get(ctx, &config)...)
-	quiet.Append(req.State.Get(ctx, &state)...)
 	client, d := r.client(ctx, plan.Kubernetes)
 	quiet.Append(d...)
 	if quiet.HasError() {
@@ -113,7 +112,7 @@ func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req res
 		return // Read reports a missing installation
 	}
 	given, _ := expandInstallation(ctx, plan, &config)
-	planned, before := secretVersions(plan), secretVersions(&state)
+	planned, before := secretVersions(plan), secretVersions(state)
 	for _, s := range usedSecrets(stored, given) {
 		if !s.held || s.given || planned[s.version] == nil || before[s.version] == nil || !planned[s.version].Equal(*before[s.version]) {
 			continue

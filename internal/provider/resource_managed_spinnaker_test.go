@@ -127,14 +127,15 @@ resource "spinops_managed_spinnaker" "this" {
 
 // withoutOAuth2Secret is config without auth.oauth2.client_secret_wo, its
 // version set to version and the soak changed (an update).
-func withoutOAuth2Secret(config string, version int) string {
+func withoutOAuth2Secret(t *testing.T, config string, version int) string {
+	t.Helper()
 	for old, repl := range map[string]string{
 		`      client_secret_wo         = "oauth2-secret"` + "\n": "",
 		`client_secret_wo_version = 1`:                            fmt.Sprintf("client_secret_wo_version = %d", version),
 		`soak = "1h"`:                                             `soak = "2h"`,
 	} {
 		if !strings.Contains(config, old) {
-			panic("withoutOAuth2Secret: the configuration has no " + old)
+			t.Fatal("withoutOAuth2Secret: the configuration has no " + old)
 		}
 		config = strings.Replace(config, old, repl, 1)
 	}
@@ -174,12 +175,12 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 				// configuration without a new version, in an update (the
 				// soak changed): refused, not silently left out of every
 				// zone. With a new version it is a change, and planned.
-				Config:      withoutOAuth2Secret(config, 1),
+				Config:      withoutOAuth2Secret(t, config, 1),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Write-only value missing.*OAuth2 client secret.*auth.oauth2.client_secret_wo_version stays 1`),
 			},
 			{
-				Config:             withoutOAuth2Secret(config, 2),
+				Config:             withoutOAuth2Secret(t, config, 2),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},
