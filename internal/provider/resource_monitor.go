@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -415,11 +416,15 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 		// with it: recorded as not installed, so the next plan installs it
 		// again when the cluster serves the kind (ModifyPlan). Imported
 		// (null): installed when it is there.
-		_, err := c.Get(ctx, prometheusRuleGVK, state.Namespace.ValueString(), state.Name.ValueString())
+		rule, err := c.Get(ctx, prometheusRuleGVK, state.Namespace.ValueString(), state.Name.ValueString())
 		switch {
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			state.PrometheusRuleInstalled = types.BoolValue(false)
 		case err == nil:
+			if state.PrometheusRuleInstalled.IsNull() {
+				// An import: the labels are the configuration's.
+				state.PrometheusRuleLabels = prometheusRuleLabels(rule)
+			}
 			state.PrometheusRuleInstalled = types.BoolValue(true)
 		default:
 			resp.Diagnostics.AddError("Reading the monitor's PrometheusRule failed", err.Error())
@@ -508,6 +513,22 @@ func monitorObjects(spec monitor.InstallSpec, secretsVersion int64) ([]*unstruct
 		}
 	}
 	return us, nil
+}
+
+// prometheusRuleLabels are the labels of the monitor's PrometheusRule
+// the configuration gave (prometheus_rule_labels): all but the one the
+// rendering adds; null when there are none.
+func prometheusRuleLabels(rule *unstructured.Unstructured) types.Map {
+	labels := map[string]attr.Value{}
+	for k, v := range rule.GetLabels() {
+		if k != monitor.LabelManagedBy {
+			labels[k] = types.StringValue(v)
+		}
+	}
+	if len(labels) == 0 {
+		return types.MapNull(types.StringType)
+	}
+	return types.MapValueMust(types.StringType, labels)
 }
 
 // monitorPrometheusRule renders the monitor's PrometheusRule.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -127,7 +128,7 @@ resource "spinops_monitor" "this" {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		CheckDestroy:             ruleGone,
-		Steps: []tfresource.TestStep{
+		Steps: append([]tfresource.TestStep{
 			// No CRD: the rules run in the monitor only.
 			{Config: withLabels, ConfigStateChecks: installed(false)},
 			// prometheus-operator installed afterwards: the next plan
@@ -241,9 +242,12 @@ resource "spinops_monitor" "this" {
 			},
 			// Not wanted any more: removed.
 			{Config: cfg(`prometheus_rule = false`), ConfigStateChecks: installed(false), Check: ruleGone},
-			// Wanted again, then destroyed (CheckDestroy: removed).
+			// Wanted again, then imported (the labels read back: the
+			// plan changes only wait), then destroyed (CheckDestroy:
+			// removed).
 			{Config: withLabels, ConfigStateChecks: installed(true), Check: ruleAsRendered},
-		},
+		}, importSteps("spinops_monitor.this", ns+"/spinops-monitor", []string{"wait"},
+			regexp.MustCompile(`(?s)Incomplete Gate credentials.*a username needs password_wo`))...),
 	})
 }
 
