@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,7 +105,26 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		state = &zoneModel{}
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
-	changed := state == nil || !req.Plan.Raw.Equal(req.State.Raw)
+	changed := state == nil
+	if state != nil {
+		kept, err := zoneKeepsCluster(req.Plan.Raw, req.Config.Raw, req.State.Raw)
+		switch {
+		case err != nil:
+			resp.Diagnostics.AddError(fmt.Sprintf("planning zone (%s)", plan.Name.ValueString()), err.Error())
+			return
+		case kept.IsNull():
+			changed = true
+		default:
+			// Only what no cluster holds changes (timeouts, wait, ...):
+			// the zone keeps what it reads back, and the apply records the
+			// new values without deploying or verifying again.
+			resp.Plan.Raw = kept
+			resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+			if resp.Diagnostics.HasError() {
+				return
+			}
+		}
+	}
 
 	if !plan.Tier.IsUnknown() {
 		production := plan.Tier.ValueString() == spinnaker.TierProduction
@@ -247,6 +268,65 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
+// zoneStateOnly are the zone's arguments no cluster holds: they say how
+// the provider deploys (its timeouts, whether it waits and verifies, what
+// it does on failure, the promotion override, what happens around an
+// upgrade) and whether Terraform may destroy the zone. A change of them
+// alone is recorded in state; they take effect at the zone's next deploy.
+var zoneStateOnly = []string{"timeouts", "wait", "verification", "rollback_on_failure", "deletion_protection",
+	"promotion_override", "upgrade_notifications", "backup_before_upgrade"}
+
+// zoneKeepsCluster decides whether a planned update of a zone changes
+// nothing a cluster holds. If so it returns the plan with every value the
+// framework marked unknown only because the resource changes (a computed
+// value the configuration leaves out) set back to the state's; otherwise,
+// a null value. An unknown the configuration itself holds (a value from
+// another resource) is a change: what it will be is not known.
+func zoneKeepsCluster(plan, config, state tftypes.Value) (tftypes.Value, error) {
+	none := tftypes.NewValue(plan.Type(), nil)
+	kept, err := tftypes.Transform(plan, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+		if v.IsKnown() {
+			return v, nil
+		}
+		if c, _, err := tftypes.WalkAttributePath(config, p); err == nil {
+			if cv, ok := c.(tftypes.Value); ok && !cv.IsNull() {
+				return v, nil // the configuration's own unknown
+			}
+		}
+		if s, _, err := tftypes.WalkAttributePath(state, p); err == nil {
+			if sv, ok := s.(tftypes.Value); ok {
+				return sv, nil
+			}
+		}
+		return v, nil
+	})
+	if err != nil {
+		return none, fmt.Errorf("comparing the plan with the state: %w", err)
+	}
+	withoutStateOnly := func(v tftypes.Value) (tftypes.Value, error) {
+		return tftypes.Transform(v, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+			if steps := p.Steps(); len(steps) == 1 {
+				if name, ok := steps[0].(tftypes.AttributeName); ok && slices.Contains(zoneStateOnly, string(name)) {
+					return tftypes.NewValue(v.Type(), nil), nil
+				}
+			}
+			return v, nil
+		})
+	}
+	a, err := withoutStateOnly(kept)
+	if err != nil {
+		return none, fmt.Errorf("comparing the plan with the state: %w", err)
+	}
+	b, err := withoutStateOnly(state)
+	if err != nil {
+		return none, fmt.Errorf("comparing the plan with the state: %w", err)
+	}
+	if !a.Equal(b) {
+		return none, nil
+	}
+	return kept, nil
+}
+
 // planInstallation reads the installation and its operator record at plan
 // time. nil means the plan cannot know it yet (connection unknown,
 // installation created in the same apply); apply checks again.
@@ -318,6 +398,13 @@ func (r *zoneResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if !plan.Status.IsUnknown() {
+		// ModifyPlan kept what the zone reads back: only what no cluster
+		// holds changed (zoneStateOnly), so there is nothing to deploy.
+		tflog.Info(ctx, "zone unchanged in the cluster: state updated only", map[string]any{"zone": plan.Name.ValueString()})
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		return
+	}
 	r.deploy(ctx, "updating", &plan, &state, timeout, &resp.State, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		// An adopted zone is spinops' own once a change was rendered.

@@ -34,7 +34,10 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"never into the custom resource), wait for the operator to report `OK` with every service ready, then verify: Gate `/health`, " +
 			"Deck `/` and every other service's `/health`, through the API server's service proxy (or the exposed URLs), with retries. " +
 			"The result goes to the installation's promotion ledger. A failed verification is an error listing each failing check; with " +
-			"`rollback_on_failure` the previous version and configuration are re-applied and waited for.\n\n" +
+			"`rollback_on_failure` the previous version and configuration are re-applied and waited for. An update that changes only " +
+			"what no cluster holds (`timeouts`, `wait`, `verification`, `rollback_on_failure`, `deletion_protection`, `promotion_override`, " +
+			"`upgrade_notifications`, `backup_before_upgrade`) is recorded in state: the zone is neither applied nor verified again, its " +
+			"read-back values stay known in the plan, and the new values take effect at its next deploy.\n\n" +
 			"**Promotion gate:** a production zone's plan is refused when it asks for a version that no sandbox zone of the installation verified " +
 			"at least the installation's `promotion.soak` ago; the diagnostic names what each sandbox verified and when, and how long remains. " +
 			"`promotion_override` lets an emergency through and is recorded in the ledger.\n\n" +

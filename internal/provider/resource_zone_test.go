@@ -192,6 +192,7 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 	factories, advance := clockedFactories()
 	cfg := func(c2 zoneAccConfig) string { return c2.render(zc.kubeconfig) }
 	off := false
+	var greenRecord string
 
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: factories,
@@ -320,8 +321,25 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 				ExpectError: regexp.MustCompile(`(?s)Zone green is deletion-protected.*deletion_protection = false`),
 			},
 			{
-				// ... until it is turned off.
-				Config: cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3", greenDeletionProtection: &off}),
+				// ... until it is turned off: a change no cluster holds,
+				// recorded in state without deploying green again (its
+				// ledger record, verification included, stays as it was).
+				Config:    cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.35.3", greenDeletionProtection: &off}),
+				PreConfig: func() { greenRecord = ledgerRecord(t, c, "green") },
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_zone.green", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("status"), knownvalue.StringExact("OK")),
+					plancheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("verified_at"), knownvalue.NotNull()),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("deletion_protection"), knownvalue.Bool(false)),
+				},
+				Check: func(*terraform.State) error {
+					if got := ledgerRecord(t, c, "green"); got != greenRecord {
+						return fmt.Errorf("green was deployed again for a change no cluster holds: its ledger record went from\n%s\nto\n%s", greenRecord, got)
+					}
+					return nil
+				},
 			},
 			{
 				Config: cfg(zoneAccConfig{redVersion: "1.35.3"}),
@@ -424,6 +442,20 @@ func keys(m map[string][]byte) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// ledgerRecord is zone's record in the installation's ledger, as JSON.
+func ledgerRecord(t *testing.T, c kubernetes.Interface, zone string) string {
+	t.Helper()
+	l, err := spinnaker.LoadLedger(t.Context(), c, accOpNamespace)
+	if err != nil {
+		t.Fatalf("reading the ledger: %v", err)
+	}
+	b, err := json.Marshal(l.Zones[zone])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func checkLedgerRollback(t *testing.T, c kubernetes.Interface, real bool) tfresource.TestCheckFunc {
