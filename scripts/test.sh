@@ -326,9 +326,12 @@ bg go-test-race 0 env CGO_ENABLED=1 $GO test -race -count=1 -timeout 20m ${GOTES
 
 # The basic acceptance test of every resource, data source and ephemeral
 # resource again under OpenTofu (its default registry host is
-# registry.opentofu.org, so the reattached provider is announced there).
+# registry.opentofu.org, so the reattached provider is announced there),
+# with the red/green promotion scenario and the monitor's PrometheusRule
+# (import of its labels) beside them: about 80 s more in a lane that ends
+# long before the acceptance lane.
 # testenv.sh --only tofu waits on the t=0 build's lock, then links the binary.
-tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccBridge_deployedBridgeServesAgents|TestAccMonitor_deployedMonitorMeasuresAZone|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
+tofu_tests='^(TestAccManagedSpinnaker_importAndDrift|TestAccZone_noWaitWithPromotionOverride|TestAccZone_redGreenPromotion|TestAccMonitor_prometheusRule|TestAccAgentAccount_agentMode|TestAccAgentAccount_infrastructureMode|TestAccBridge_deployedBridgeServesAgents|TestAccMonitor_deployedMonitorMeasuresAZone|TestAccIAMSourceRole_basic|TestAccIAMManagedRolePolicyDataSource_ec2Deploy|TestAccBackupPolicy_basic|TestAccKubernetesClusterDataSource_kubeconfig)$'
 go_test_tofu() {
 	nice -n 10 "$repo/scripts/testenv.sh" --only tofu >/dev/null || return
 	TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -34,14 +35,9 @@ func TestZoneKeepsCluster(t *testing.T) {
 		}
 		return tftypes.NewValue(typ, vals)
 	}
-	with := func(base map[string]tftypes.Value, more map[string]tftypes.Value) map[string]tftypes.Value {
-		out := map[string]tftypes.Value{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for k, v := range more {
-			out[k] = v
-		}
+	with := func(base, more map[string]tftypes.Value) map[string]tftypes.Value {
+		out := maps.Clone(base)
+		maps.Copy(out, more)
 		return out
 	}
 	args := map[string]tftypes.Value{"name": str("red"), "namespace": str("spin-red"), "tier": str("sandbox"),
@@ -82,15 +78,14 @@ func TestZoneKeepsCluster(t *testing.T) {
 				return
 			}
 			// What the zone reads back is the state's, not unknown.
-			var got map[string]tftypes.Value
+			var got, want map[string]tftypes.Value
 			if err := kept.As(&got); err != nil {
 				t.Fatal(err)
 			}
+			if err := state.As(&want); err != nil {
+				t.Fatal(err)
+			}
 			for _, name := range []string{"status", "verified_at", "spinnaker_version", "spec_sha256"} {
-				var want map[string]tftypes.Value
-				if err := state.As(&want); err != nil {
-					t.Fatal(err)
-				}
 				if !got[name].Equal(want[name]) {
 					t.Errorf("%s = %v, want the state's %v", name, got[name], want[name])
 				}
