@@ -213,9 +213,12 @@ func (r *backupPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
 	}
-	var drifted types.List
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("drifted_objects"), &drifted)...)
-	if !resp.Diagnostics.HasError() && len(drifted.Elements()) > 0 {
+	var state backupPolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if len(state.DriftedObjects.Elements()) > 0 {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), noDrift())...)
 	}
 	// Every apply writes the policy's Secret from the configuration's
@@ -223,15 +226,15 @@ func (r *backupPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	// holds, its version unchanged, would quietly stop signing. Refused;
 	// the version says.
 	var key, secret types.String
-	var planVersion, stateVersion types.Int64
+	var planVersion types.Int64
+	stateVersion := state.SigningKeyWOVersion
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("signing_key_wo"), &key)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("signing_key_secret").AtName("name"), &secret)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("signing_key_wo_version"), &planVersion)...)
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("signing_key_wo_version"), &stateVersion)...)
 	if resp.Diagnostics.HasError() || req.Plan.Raw.Equal(req.State.Raw) {
 		return
 	}
-	if key.IsNull() && secret.IsNull() && !stateVersion.IsNull() && planVersion.Equal(stateVersion) && r.holdsSigningKey(ctx, req) {
+	if key.IsNull() && secret.IsNull() && !stateVersion.IsNull() && planVersion.Equal(stateVersion) && r.holdsSigningKey(ctx, &state) {
 		resp.Diagnostics.AddAttributeError(path.Root("signing_key_wo"), "Missing signing_key_wo",
 			fmt.Sprintf("The policy's Secret holds the manifest signing key written with signing_key_wo_version = %d, and the configuration "+
 				"does not set signing_key_wo: this apply would write the Secret without it, and the backups would no longer be signed. "+
@@ -242,10 +245,8 @@ func (r *backupPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 
 // holdsSigningKey reports whether the policy's Secret holds a signing key
 // (false when the cluster cannot be asked at plan time).
-func (r *backupPolicyResource) holdsSigningKey(ctx context.Context, req resource.ModifyPlanRequest) bool {
-	var state backupPolicyModel
+func (r *backupPolicyResource) holdsSigningKey(ctx context.Context, state *backupPolicyModel) bool {
 	var quiet diag.Diagnostics
-	quiet.Append(req.State.Get(ctx, &state)...)
 	client, d := kubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
 	quiet.Append(d...)
 	if quiet.HasError() {

@@ -114,17 +114,14 @@ func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req res
 	given, _ := expandInstallation(ctx, plan, &config)
 	planned, before := secretVersions(plan), secretVersions(state)
 	for _, s := range usedSecrets(stored, given) {
-		if !s.held || s.given || planned[s.version] == nil || before[s.version] == nil || !planned[s.version].Equal(*before[s.version]) {
+		version := s.version.String()
+		if !s.held || s.given || planned[version] == nil || before[version] == nil || !planned[version].Equal(*before[version]) {
 			continue
 		}
-		at := path.Empty()
-		for _, n := range strings.Split(s.attr, ".") {
-			at = at.AtName(n)
-		}
-		resp.Diagnostics.AddAttributeError(at, "Write-only value missing",
+		resp.Diagnostics.AddAttributeError(s.attr, "Write-only value missing",
 			fmt.Sprintf("The installation uses the %s its credentials Secret holds, and the configuration does not set %s: this apply would "+
 				"stop using it, and each zone's next rendering would leave it out. Write-only values count only when their version changes "+
-				"(%s stays %d): set %s, or change %s to stop using it.", s.what, s.attr, s.version, planned[s.version].ValueInt64(), s.attr, s.version))
+				"(%s stays %d): set %s, or change %s to stop using it.", s.what, s.attr, s.version, planned[version].ValueInt64(), s.attr, s.version))
 	}
 }
 
@@ -132,8 +129,9 @@ func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req res
 // SAML keystore password are required, at plan time): whether the stored
 // installation uses it and whether the configuration gives it.
 type usedSecret struct {
-	what, attr, version string
-	held, given         bool
+	what          string
+	attr, version path.Path
+	held, given   bool
 }
 
 func usedSecrets(stored, given *spinnaker.Installation) []usedSecret {
@@ -146,10 +144,11 @@ func usedSecrets(stored, given *spinnaker.Installation) []usedSecret {
 	ldap := func(i *spinnaker.Installation) bool {
 		return i.Auth != nil && i.Auth.LDAP != nil && i.Auth.LDAP.HasManagerPassword
 	}
+	s3Key, oauth2Secret, ldapPassword := path.Root("persistence").AtName("s3"), path.Root("auth").AtName("oauth2"), path.Root("auth").AtName("ldap")
 	return []usedSecret{
-		{"bucket's secret access key", "persistence.s3.secret_access_key_wo", "persistence.s3.secret_access_key_wo_version", s3(stored), s3(given)},
-		{"OAuth2 client secret", "auth.oauth2.client_secret_wo", "auth.oauth2.client_secret_wo_version", oauth2(stored), oauth2(given)},
-		{"LDAP manager password", "auth.ldap.manager_password_wo", "auth.ldap.manager_password_wo_version", ldap(stored), ldap(given)},
+		{"bucket's secret access key", s3Key.AtName("secret_access_key_wo"), s3Key.AtName("secret_access_key_wo_version"), s3(stored), s3(given)},
+		{"OAuth2 client secret", oauth2Secret.AtName("client_secret_wo"), oauth2Secret.AtName("client_secret_wo_version"), oauth2(stored), oauth2(given)},
+		{"LDAP manager password", ldapPassword.AtName("manager_password_wo"), ldapPassword.AtName("manager_password_wo_version"), ldap(stored), ldap(given)},
 	}
 }
 
