@@ -50,7 +50,11 @@ func kubeClientAt(ctx context.Context, data *providerData, override *kubernetesM
 func bridgeAdmin(data *providerData, diags *diag.Diagnostics) *attach.Admin {
 	s, err := data.bridgeSettings()
 	if err != nil {
-		diags.AddError("No bridge configured", err.Error())
+		summary := "No bridge configured"
+		if len(data.bridgePending) > 0 {
+			summary = "Bridge not known yet"
+		}
+		diags.AddError(summary, err.Error())
 		return nil
 	}
 	a, err := attach.Dial(s)

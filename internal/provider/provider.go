@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/provider/validators"
 )
 
@@ -176,15 +178,26 @@ func (p *spinopsProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	// Unknown values (e.g. a cluster endpoint another resource creates in the
-	// same apply) are read as empty here; Terraform calls Configure again
-	// with known values before apply.
-	conn, diags := providerConnection(ctx, m.Kubernetes, p.getenv)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
+	// Values not known yet (a cluster endpoint another resource creates or
+	// replaces in this apply) leave the block pending for this plan
+	// (pending.go); Terraform configures the provider again, with them
+	// known, for the apply.
+	kubePending, bridgePending := unknownPaths(req.Config.Raw, "kubernetes"), unknownPaths(req.Config.Raw, "bridge")
+	var conn kube.Connection
+	if len(kubePending) == 0 {
+		var diags diag.Diagnostics
+		conn, diags = providerConnection(ctx, m.Kubernetes, p.getenv)
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
-	data := newProviderData(p.version, conn, bridgeSettingsFrom(m.Bridge, p.getenv), awsSettingsFrom(m.AWS, p.getenv), gcpSettingsFrom(m.GCP, p.getenv))
+	bridge := BridgeSettings{}
+	if len(bridgePending) == 0 {
+		bridge = bridgeSettingsFrom(m.Bridge, p.getenv)
+	}
+	data := newProviderData(p.version, conn, bridge, awsSettingsFrom(m.AWS, p.getenv), gcpSettingsFrom(m.GCP, p.getenv))
+	data.kubePending, data.bridgePending = kubePending, bridgePending
 	tflog.Debug(ctx, "configured spinops provider", map[string]any{
 		"kubernetes_host": conn.Host, "kubernetes_config_path": conn.ConfigPath, "bridge_address": data.bridge.Address,
 	})

@@ -65,6 +65,10 @@ type providerData struct {
 	gcp     GCPSettings
 	now     func() time.Time
 
+	// kubePending and bridgePending are the attributes of the provider's
+	// kubernetes and bridge blocks not known yet in this plan (pending.go).
+	kubePending, bridgePending []string
+
 	awsOnce sync.Once
 	awsCfg  aws.Config
 	awsErr  error
@@ -103,6 +107,10 @@ func (d *providerData) userAgent() string { return "terraform-provider-spinops/"
 func (d *providerData) restConfig(ctx context.Context, override *kubernetesModel, overridePath path.Path) (*rest.Config, diag.Diagnostics) {
 	conn, base := d.kube, (*path.Path)(nil)
 	var diags diag.Diagnostics
+	if !override.isSet() && len(d.kubePending) > 0 {
+		pendingError(&diags, "Kubernetes connection not known yet", d.kubePending)
+		return nil, diags
+	}
 	if override.isSet() {
 		conn, diags = override.connection(ctx)
 		if diags.HasError() {
@@ -127,6 +135,10 @@ func (d *providerData) restConfig(ctx context.Context, override *kubernetesModel
 // bridgeSettings returns the bridge settings, or an error naming the
 // attribute and environment variable that would supply the address.
 func (d *providerData) bridgeSettings() (BridgeSettings, error) {
+	if len(d.bridgePending) > 0 {
+		return d.bridge, fmt.Errorf("%s: this has to reach the bridge during the plan. Apply what the bridge block depends on first "+
+			"(terraform apply -target=<that resource>), then plan again", pendingText(d.bridgePending))
+	}
 	if d.bridge.Address == "" {
 		return d.bridge, fmt.Errorf("the provider's bridge.address is not set: set it in the provider block or with the environment variable %s", envBridgeAddress)
 	}

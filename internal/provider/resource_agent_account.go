@@ -321,7 +321,7 @@ func (r *agentAccountResource) prepare(ctx context.Context, m *agentAccountModel
 func (r *agentAccountResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state agentAccountModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if resp.Diagnostics.HasError() || keepUnread(ctx, req, resp, "agent account "+state.Name.ValueString(), r.data.pendingFor(true, state.clusters()...)) {
 		return
 	}
 	admin := bridgeAdmin(r.data, &resp.Diagnostics)
@@ -487,6 +487,7 @@ func (r *agentAccountResource) ImportState(ctx context.Context, req resource.Imp
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("agent_installed"), false)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("spinnaker_account_installed"), false)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, []byte("true"))...)
+	markImported(ctx, resp)
 }
 
 // privateImported marks, in private state, an account imported and not yet

@@ -153,6 +153,22 @@ func (m *agentAccountModel) spec(ctx context.Context, diags *diag.Diagnostics) *
 	return s
 }
 
+// clusters are the connections of the clusters the account's parts live
+// in (each part's own kubernetes block, or nil: the provider's).
+func (m *agentAccountModel) clusters() []*kubernetesModel {
+	var out []*kubernetesModel
+	if m.InstallAgent != nil {
+		out = append(out, m.InstallAgent.Kubernetes)
+	}
+	if m.CredentialSecret != nil {
+		out = append(out, m.CredentialSecret.Kubernetes)
+	}
+	if m.Spinnaker != nil {
+		out = append(out, m.Spinnaker.Kubernetes)
+	}
+	return out
+}
+
 func (m *agentAccountModel) waits() bool {
 	if !m.WaitForSync.IsNull() && !m.WaitForSync.IsUnknown() {
 		return m.WaitForSync.ValueBool()

@@ -243,9 +243,14 @@ func (r *backupPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	}
 }
 
-// holdsSigningKey reports whether the policy's Secret holds a signing key
-// (false when the cluster cannot be asked at plan time).
+// holdsSigningKey reports whether the policy's Secret holds a signing key:
+// false when the cluster cannot be asked at plan time, true when the
+// provider's connection to it is known only after apply (the state's
+// signing_key_wo_version says the last apply wrote one; pending.go).
 func (r *backupPolicyResource) holdsSigningKey(ctx context.Context, state *backupPolicyModel) bool {
+	if len(r.data.pendingFor(false, state.Kubernetes)) > 0 {
+		return true
+	}
 	var quiet diag.Diagnostics
 	client, d := kubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
 	quiet.Append(d...)
@@ -418,7 +423,7 @@ func deleteIfExists(ctx context.Context, del func(context.Context, *unstructured
 func (r *backupPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state backupPolicyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if resp.Diagnostics.HasError() || keepUnread(ctx, req, resp, "backup policy "+state.ID.ValueString(), r.data.pendingFor(false, state.Kubernetes)) {
 		return
 	}
 	client, d := kubeClient(ctx, r.data, state.Kubernetes, path.Root("kubernetes"))
@@ -535,6 +540,7 @@ func (r *backupPolicyResource) ImportState(ctx context.Context, req resource.Imp
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	markImported(ctx, resp)
 }
 
 // fillComputed sets next_run from the schedule and reads the destination's

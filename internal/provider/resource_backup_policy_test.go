@@ -293,6 +293,20 @@ func TestAccBackupPolicy_basic(t *testing.T) {
 				ExpectError: regexp.MustCompile(`(?s)Missing signing_key_wo.*signing_key_wo_version = 1`),
 			},
 			{
+				// The same while the provider's connection is known only
+				// after apply: the Secret cannot be read during the plan,
+				// and what the last apply wrote (signing_key_wo_version)
+				// says it holds the key. Refused all the same.
+				Config: strings.Replace(withoutSigningKey(t, conf("0 */4 * * *", true), 1), fmt.Sprintf("config_path = %q", c.Kubeconfig),
+					"config_path = terraform_data.cluster.output", 1) + fmt.Sprintf(`
+resource "terraform_data" "cluster" {
+  input = %q
+}
+`, c.Kubeconfig),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing signing_key_wo.*signing_key_wo_version = 1`),
+			},
+			{
 				Config:             withoutSigningKey(t, conf("0 */4 * * *", true), 2),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,

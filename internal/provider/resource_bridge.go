@@ -250,7 +250,7 @@ func (r *bridgeResource) apply(ctx context.Context, m *bridgeResourceModel, admi
 func (r *bridgeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state bridgeResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if resp.Diagnostics.HasError() || keepUnread(ctx, req, resp, "the bridge "+state.ID.ValueString(), r.data.pendingFor(false, state.Kubernetes)) {
 		return
 	}
 	in := state.install(ctx, &resp.Diagnostics)
@@ -457,4 +457,5 @@ func (r *bridgeResource) ImportState(ctx context.Context, req resource.ImportSta
 	for attr, v := range map[string]any{"namespace": ns, "name": name, "grace_period": "5m", "wait": true} {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
 	}
+	markImported(ctx, resp)
 }

@@ -278,7 +278,9 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 // configures the provider again for the apply, after spinops_bridge, which
 // waits (wait = true) until the Deployment is rolled out: the kubelet
 // stand-in marks the bridge's pod Ready only once the bridge it runs
-// answers its readiness probe, as a kubelet would.
+// answers its readiness probe, as a kubelet would. A later plan whose
+// bridge block is not known (its token's resource replaced) keeps the
+// account as it was.
 func TestAccBridge_oneApply(t *testing.T) {
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	kc, err := kube.NewClient(c.RESTConfig())
@@ -299,16 +301,49 @@ func TestAccBridge_oneApply(t *testing.T) {
 	}})
 	const account = "one-apply"
 	podstandin.StartAgentPod(t, c, "agent-"+account, account)
-	cfg := strings.Replace(bridgeResourceConfig(c, ns, spinNS, fmt.Sprintf("127.0.0.1:%d", port), bridgeTokenV1, 1, ""), "wait                   = false", "wait                   = true", 1) +
-		fleetConfig(c, account, spinNS)
+	// The fleet's token too comes from a resource, replaced in the second
+	// step: the fleet's bridge block is then not known at plan time.
+	cfg := func(token string) string {
+		return strings.Replace(bridgeResourceConfig(c, ns, spinNS, fmt.Sprintf("127.0.0.1:%d", port), bridgeTokenV1, 1, ""), "wait                   = false", "wait                   = true", 1) +
+			strings.Replace(fleetConfig(c, account, spinNS), fmt.Sprintf("token   = %q", bridgeTokenV1), "token   = terraform_data.fleet_token.output", 1) + fmt.Sprintf(`
+resource "terraform_data" "fleet_token" {
+  input            = %q
+  triggers_replace = %q
+}
+`, bridgeTokenV1, token)
+	}
+	// Opened during the plan: Terraform would take unknown values from it
+	// while the bridge is not known, OpenTofu 1.12 refuses them ("not
+	// wholly known"), so on both the plan fails and says why.
+	const credential = `
+ephemeral "spinops_agent_credential" "this" {
+  provider        = spinops.fleet
+  name            = spinops_agent_account.this.name
+  registration_id = spinops_agent_account.this.id
+}
+`
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		Steps: []tfresource.TestStep{{
-			Config: cfg,
+			Config: cfg("first"),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("spinops_agent_account.this", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
 			},
+		}, {
+			// The account is kept as the last apply left it, not read
+			// from a bridge the plan cannot name.
+			Config: cfg("second"),
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("terraform_data.fleet_token", plancheck.ResourceActionReplace),
+				plancheck.ExpectResourceAction("spinops_agent_account.this", plancheck.ResourceActionNoop),
+			}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("spinops_agent_account.this", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+			},
+		}, {
+			Config:      cfg("third") + credential,
+			ExpectError: regexp.MustCompile(`(?s)Bridge not known yet.*bridge\.token\s+depends\s+on\s+values\s+known\s+only\s+after\s+apply`),
 		}},
 	})
 }

@@ -102,20 +102,30 @@ func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req res
 	var config managedSpinnakerModel
 	var quiet diag.Diagnostics
 	quiet.Append(req.Config.Get(ctx, &config)...)
-	client, d := r.client(ctx, plan.Kubernetes)
-	quiet.Append(d...)
-	if quiet.HasError() {
-		return // no cluster at plan time: nothing to compare with
+	// With the provider's connection known only after apply (pending.go),
+	// what the last apply wrote (a *_wo_version in state) stands for what
+	// the installation uses.
+	pending := len(r.data.pendingFor(false, plan.Kubernetes)) > 0
+	var stored *spinnaker.Installation
+	if !pending {
+		client, d := r.client(ctx, plan.Kubernetes)
+		quiet.Append(d...)
+		if quiet.HasError() {
+			return // no cluster at plan time: nothing to compare with
+		}
+		var err error
+		if stored, err = spinnaker.LoadInstallation(ctx, client.Clientset, state.ID.ValueString()); err != nil {
+			return // Read reports a missing installation
+		}
 	}
-	stored, err := spinnaker.LoadInstallation(ctx, client.Clientset, state.ID.ValueString())
-	if err != nil {
-		return // Read reports a missing installation
+	if quiet.HasError() {
+		return
 	}
 	given, _ := expandInstallation(ctx, plan, &config)
 	planned, before := secretVersions(plan), secretVersions(state)
 	for _, s := range usedSecrets(stored, given) {
 		version := s.version.String()
-		if !s.held || s.given || planned[version] == nil || before[version] == nil || !planned[version].Equal(*before[version]) {
+		if (!s.held && !pending) || s.given || planned[version] == nil || before[version] == nil || !planned[version].Equal(*before[version]) {
 			continue
 		}
 		resp.Diagnostics.AddAttributeError(s.attr, "Write-only value missing",
@@ -136,13 +146,13 @@ type usedSecret struct {
 
 func usedSecrets(stored, given *spinnaker.Installation) []usedSecret {
 	s3 := func(i *spinnaker.Installation) bool {
-		return i.Persistence != nil && i.Persistence.S3 != nil && i.Persistence.S3.HasSecretAccessKey
+		return i != nil && i.Persistence != nil && i.Persistence.S3 != nil && i.Persistence.S3.HasSecretAccessKey
 	}
 	oauth2 := func(i *spinnaker.Installation) bool {
-		return i.Auth != nil && i.Auth.OAuth2 != nil && i.Auth.OAuth2.HasClientSecret
+		return i != nil && i.Auth != nil && i.Auth.OAuth2 != nil && i.Auth.OAuth2.HasClientSecret
 	}
 	ldap := func(i *spinnaker.Installation) bool {
-		return i.Auth != nil && i.Auth.LDAP != nil && i.Auth.LDAP.HasManagerPassword
+		return i != nil && i.Auth != nil && i.Auth.LDAP != nil && i.Auth.LDAP.HasManagerPassword
 	}
 	s3Key, oauth2Secret, ldapPassword := path.Root("persistence").AtName("s3"), path.Root("auth").AtName("oauth2"), path.Root("auth").AtName("ldap")
 	return []usedSecret{
@@ -266,7 +276,7 @@ func (r *managedSpinnakerResource) apply(ctx context.Context, verb string, plan,
 func (r *managedSpinnakerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state managedSpinnakerModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if resp.Diagnostics.HasError() || keepUnread(ctx, req, resp, "the managed Spinnaker "+state.ID.ValueString(), r.data.pendingFor(false, state.Kubernetes)) {
 		return
 	}
 	client, diags := r.client(ctx, state.Kubernetes)
@@ -398,6 +408,7 @@ func (r *managedSpinnakerResource) ImportState(ctx context.Context, req resource
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	markImported(ctx, resp)
 }
 
 func (r *managedSpinnakerResource) client(ctx context.Context, override *kubernetesModel) (*kube.Client, diag.Diagnostics) {

@@ -180,6 +180,20 @@ func TestAccManagedSpinnaker_importAndDrift(t *testing.T) {
 				ExpectError: regexp.MustCompile(`(?s)Write-only value missing.*OAuth2 client secret.*auth.oauth2.client_secret_wo_version stays 1`),
 			},
 			{
+				// The same while the provider's connection is known only
+				// after apply: the installation cannot be read during the
+				// plan, and what the last apply wrote (the version in
+				// state) says it uses the secret. Refused all the same.
+				Config: strings.Replace(withoutOAuth2Secret(t, config, 1), fmt.Sprintf("config_path = %q", c.Kubeconfig),
+					"config_path = terraform_data.cluster.output", 1) + fmt.Sprintf(`
+resource "terraform_data" "cluster" {
+  input = %q
+}
+`, c.Kubeconfig),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Write-only value missing.*OAuth2 client secret.*auth.oauth2.client_secret_wo_version stays 1`),
+			},
+			{
 				Config:             withoutOAuth2Secret(t, config, 2),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,

@@ -395,6 +395,9 @@ func monitorRef(gvk k8sschema.GroupVersionKind, ns, name string) *unstructured.U
 func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state monitorModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || keepUnread(ctx, req, resp, "the monitor "+state.ID.ValueString(), r.data.pendingFor(false, state.Kubernetes)) {
+		return
+	}
 	c := kubeClientAt(ctx, r.data, state.Kubernetes, path.Root("kubernetes"), &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || c == nil {
 		return
@@ -581,4 +584,5 @@ func (r *monitorResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("wait"), true)...)
+	markImported(ctx, resp)
 }

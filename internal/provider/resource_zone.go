@@ -656,7 +656,7 @@ func (r *zoneResource) backupBeforeUpgrade(ctx context.Context, c *kube.Client, 
 func (r *zoneResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state zoneModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if resp.Diagnostics.HasError() || keepUnread(ctx, req, resp, "zone "+state.Name.ValueString(), r.data.pendingFor(false, state.ControlKubernetes)) {
 		return
 	}
 	clients, diags := r.clients(ctx, &state)
@@ -755,6 +755,7 @@ func (r *zoneResource) ImportState(ctx context.Context, req resource.ImportState
 	if installation != "" {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("managed_spinnaker_id"), installation)...)
 	}
+	markImported(ctx, resp)
 }
 
 func deletionProtectedDetail(m *zoneModel) string {
