@@ -154,7 +154,7 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 		return nil, err
 	}
 	version := z.EffectiveVersion(inst)
-	obj, err := d.apply(ctx, z, r)
+	obj, awaited, err := d.apply(ctx, z, r)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	}
 
 	failure := &DeployError{Version: version}
-	obj, err = d.WaitReady(ctx, z.Namespace, z.Name, version, r.Services, opts.Timeout)
+	obj, err = d.waitReady(ctx, z.Namespace, z.Name, version, r.Services, awaited, opts.Timeout)
 	if err != nil {
 		failure.Reason = "did not become ready"
 		failure.Failures = []string{err.Error()}
@@ -223,11 +223,13 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	d.log("rolling back", map[string]any{"zone": z.Name, "from": version, "to": prevVersion})
 	rb := Rollback{From: version, To: prevVersion, At: d.Now(), Reason: failure.Reason}
 	pr, err := Render(inst, prev, creds)
+	var prevAwaited awaitedDeploy
 	if err == nil {
-		_, err = d.apply(ctx, prev, pr)
+		_, prevAwaited, err = d.apply(ctx, prev, pr)
+		prevAwaited = prevAwaited.unlessNeverRecorded(awaited)
 	}
 	if err == nil && opts.Wait {
-		res.Object, err = d.WaitReady(ctx, prev.Namespace, prev.Name, prevVersion, pr.Services, opts.Timeout)
+		res.Object, err = d.waitReady(ctx, prev.Namespace, prev.Name, prevVersion, pr.Services, prevAwaited, opts.Timeout)
 	}
 	rb.Complete = err == nil
 	failure.RollbackErr = err
@@ -250,8 +252,24 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 // PodDisruptionBudgets.
 // When the stored spec still differs from the rendered one after
 // server-side apply (fields another manager added out of band), the spec
-// is replaced as a whole.
-func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructured.Unstructured, error) {
+// is replaced as a whole. What it returns besides the SpinnakerService is
+// what the operator has to record before the change counts as deployed.
+func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructured.Unstructured, awaitedDeploy, error) {
+	before, err := d.Target.Get(ctx, SpinnakerServiceGVK, z.Namespace, z.Name)
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		before, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading SpinnakerService %s/%s before applying it: %w", z.Namespace, z.Name, err)
+	}
+	obj, err := d.applyObjects(ctx, z, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj, awaitDeploy(before, obj), nil
+}
+
+func (d *Deployer) applyObjects(ctx context.Context, z *Zone, r *Rendered) (*unstructured.Unstructured, error) {
 	if len(r.TargetGroupBindings) > 0 {
 		// Before anything is written: without the controller's kind,
 		// nothing would register the pods in the target groups.
@@ -524,6 +542,12 @@ func ingressRefObject(z *Zone) *unstructured.Unstructured {
 // Pending); when the wait times out, the error names the pods that are not
 // running and why (e.g. ImagePullBackOff).
 func (d *Deployer) WaitReady(ctx context.Context, namespace, name, version string, services []Service, timeout time.Duration) (*unstructured.Unstructured, error) {
+	return d.waitReady(ctx, namespace, name, version, services, nil, timeout)
+}
+
+// waitReady is WaitReady after an apply: first until the operator has
+// recorded the deployment of every hashed part the apply changed (awaited).
+func (d *Deployer) waitReady(ctx context.Context, namespace, name, version string, services []Service, awaited awaitedDeploy, timeout time.Duration) (*unstructured.Unstructured, error) {
 	interval := d.PollInterval
 	if interval == 0 {
 		interval = 2 * time.Second
@@ -535,6 +559,9 @@ func (d *Deployer) WaitReady(ctx context.Context, namespace, name, version strin
 			return false, "", err
 		}
 		last = obj
+		if progress := awaited.pending(obj); progress != "" {
+			return false, progress, nil
+		}
 		if done, progress := Ready(ParseStatus(obj), version, services); !done {
 			return false, progress, nil
 		}

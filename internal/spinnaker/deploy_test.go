@@ -160,6 +160,41 @@ func testOperator(namespace string, clusterWide bool) spinnaker.OperatorSettings
 	return spinnaker.OperatorSettings{Namespace: namespace, Image: "armory/spinnaker-operator:" + spinnaker.DefaultOperatorVersion, HalyardImage: img, ClusterWide: clusterWide}
 }
 
+// operatorEnv is a cluster with the operator stand-in running as the
+// operator spinops installs (cluster mode, in spinops-op) and an
+// installation of Spinnaker 1.35.3 saved there.
+type operatorEnv struct {
+	ctx    context.Context
+	client *kube.Client
+	op     *operatortest.Operator
+	inst   *spinnaker.Installation
+}
+
+func startOperatorEnv(t *testing.T, c *testenv.Cluster, backends *operatortest.Backends, interval time.Duration, inst *spinnaker.Installation) *operatorEnv {
+	t.Helper()
+	const opNS = "spinops-op"
+	e := &operatorEnv{op: operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host, Interval: interval})}
+	var cancel context.CancelFunc
+	e.ctx, cancel = context.WithTimeout(t.Context(), 5*time.Minute)
+	t.Cleanup(cancel)
+	var err error
+	if e.client, err = kube.NewClient(c.RESTConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := spinnaker.EnsureOperator(e.ctx, e.client, testOperator(opNS, true), true, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	e.inst = &spinnaker.Installation{ID: opNS, Namespace: opNS, SpinnakerVersion: "1.35.3", Promotion: spinnaker.Promotion{Soak: spinnaker.Duration(time.Hour)}}
+	if inst != nil {
+		e.inst = inst
+		e.inst.ID, e.inst.Namespace = opNS, opNS
+	}
+	if err := spinnaker.SaveInstallation(e.ctx, e.client, e.inst); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestWaitReady_rolloutAndTransientFailure is issue 12 point 8: the real
 // operator writes status.version before the pods roll out (and status may
 // still say OK), so readiness must look at the Deployments; a transient
@@ -176,21 +211,8 @@ func TestWaitReady_rolloutAndTransientFailure(t *testing.T) {
 		Hold: func(p *corev1.Pod) bool {
 			return strings.HasSuffix(p.Spec.Containers[0].Image, ":"+hold.Load().(string))
 		}})
-	opNS := "spinops-op"
-	op := operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host})
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
-	client, err := kube.NewClient(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := spinnaker.EnsureOperator(ctx, client, testOperator(opNS, true), true, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	inst := &spinnaker.Installation{ID: opNS, Namespace: opNS, SpinnakerVersion: "1.35.3", Promotion: spinnaker.Promotion{Soak: spinnaker.Duration(time.Hour)}}
-	if err := spinnaker.SaveInstallation(ctx, client, inst); err != nil {
-		t.Fatal(err)
-	}
+	e := startOperatorEnv(t, c, backends, 0, nil)
+	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
 	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 200 * time.Millisecond}
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}
 	red := &spinnaker.Zone{Name: "red", Namespace: "spin-red", Tier: spinnaker.TierSandbox}
@@ -231,8 +253,65 @@ func TestWaitReady_rolloutAndTransientFailure(t *testing.T) {
 	// A pull that keeps failing: the error names the pod and its reason.
 	fail.Store("1.35.6")
 	up.Version = "1.35.6"
-	_, err = d.Deploy(ctx, inst, &up, spinnaker.DeployOptions{Wait: true, Timeout: 15 * time.Second})
+	_, err := d.Deploy(ctx, inst, &up, spinnaker.DeployOptions{Wait: true, Timeout: 15 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "ImagePullBackOff") || !strings.Contains(err.Error(), "spin-") {
 		t.Fatalf("persistent image pull failure: err = %v, want the pod and ImagePullBackOff", err)
+	}
+}
+
+// TestDeploy_waitsForTheOperatorToDeployTheChange: a change of the zone's
+// profiles alone keeps the version and the replicas, and the operator's
+// status keeps saying OK for the pods it ran before until its next pass
+// deploys the change (a slow operator here: one pass every 2 s). The deploy
+// is ready only once the operator has recorded the changed
+// spinnakerConfig's hash in status.lastDeployed (the real operator's
+// change detector); a change it records no hash for (spec.expose's
+// annotations) is not waited for.
+func TestDeploy_waitsForTheOperatorToDeployTheChange(t *testing.T) {
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	backends := operatortest.StartBackends(t)
+	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
+	e := startOperatorEnv(t, c, backends, 2*time.Second, nil)
+	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
+	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 100 * time.Millisecond}
+	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}
+	red := &spinnaker.Zone{Name: "red", Namespace: "spin-red", Tier: spinnaker.TierSandbox,
+		Expose: &spinnaker.Expose{Type: "service", DeckHost: "deck.example", GateHost: "gate.example"}}
+	if _, err := d.Deploy(ctx, inst, red, opts); err != nil {
+		t.Fatalf("first deploy: %v (stand-in: %v)", err, op.LastError())
+	}
+	read := func() string {
+		obj, err := client.Get(ctx, spinnaker.SpinnakerServiceGVK, "spin-red", "red")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spinnaker.LastDeployedHash(obj, spinnaker.LastDeployedConfig)
+	}
+	before := read()
+
+	changed := *red
+	changed.Profiles = map[string]string{"gate": "server:\n  tomcat:\n    protocolHeader: X-Forwarded-Proto\n"}
+	res, err := d.Deploy(ctx, inst, &changed, opts)
+	if err != nil {
+		t.Fatalf("profile change: %v", err)
+	}
+	profiled := read()
+	if profiled == before {
+		t.Errorf("the deploy was ready before the operator deployed the changed profiles (status.lastDeployed.config.hash still %s)", before)
+	}
+	if st := spinnaker.ParseStatus(res.Object); st.Status != spinnaker.StatusOK {
+		t.Errorf("status after the deploy: %s", st.Status)
+	}
+
+	// Only spec.expose changes: no hash to wait for, and the deploy does
+	// not wait for one (it would time out).
+	annotated := changed
+	annotated.Expose = &spinnaker.Expose{Type: "service", DeckHost: "deck.example", GateHost: "gate.example",
+		Annotations: map[string]string{"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}}
+	if _, err := d.Deploy(ctx, inst, &annotated, spinnaker.DeployOptions{Wait: true, Timeout: 20 * time.Second}); err != nil {
+		t.Fatalf("an expose-only change: %v", err)
+	}
+	if after := read(); after != profiled {
+		t.Errorf("an expose-only change changed the config hash: %s -> %s", profiled, after)
 	}
 }

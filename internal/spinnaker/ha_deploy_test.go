@@ -37,22 +37,9 @@ func TestDeploy_haSpreadAndDisruptionBudgets(t *testing.T) {
 	var holdNew atomic.Pointer[map[types.UID]bool]
 	operatortest.StartKubeletWith(t, c.RESTConfig(), operatortest.KubeletOptions{PodIP: backends.IP,
 		Hold: func(p *corev1.Pod) bool { h := holdNew.Load(); return h != nil && !(*h)[p.UID] }})
-	opNS := "spinops-op"
-	op := operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host})
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	client, err := kube.NewClient(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := spinnaker.EnsureOperator(ctx, client, testOperator(opNS, true), true, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	inst := &spinnaker.Installation{ID: opNS, Namespace: opNS, SpinnakerVersion: "1.35.3", Promotion: spinnaker.Promotion{Soak: spinnaker.Duration(time.Hour)},
-		Auth: &spinnaker.Auth{OAuth2: &spinnaker.OAuth2{Provider: "github", ClientID: "id"}}}
-	if err := spinnaker.SaveInstallation(ctx, client, inst); err != nil {
-		t.Fatal(err)
-	}
+	e := startOperatorEnv(t, c, backends, 0, &spinnaker.Installation{SpinnakerVersion: "1.35.3", Promotion: spinnaker.Promotion{Soak: spinnaker.Duration(time.Hour)},
+		Auth: &spinnaker.Auth{OAuth2: &spinnaker.OAuth2{Provider: "github", ClientID: "id"}}})
+	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
 	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 200 * time.Millisecond,
 		Log: func(msg string, f map[string]any) { t.Logf("%s %v", msg, f) }}
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: 2 * time.Minute}

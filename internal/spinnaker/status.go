@@ -2,6 +2,7 @@ package spinnaker
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -124,4 +125,148 @@ func Ready(st Status, version string, want []Service) (done bool, progress strin
 		return false, fmt.Sprintf("status %s", st.Status)
 	}
 	return true, ""
+}
+
+// The real operator deploys when the hash of spec.spinnakerConfig or of
+// spec.kustomize differs from the one status.lastDeployed.<key>.hash holds,
+// and records the new hash there once it has deployed
+// (pkg/deploy/spindeploy/config/detector.go: keys "config" and
+// "kustomize", an md5 of the typed field's JSON). Other spec changes
+// (expose, accounts) are detected otherwise and leave the hashes alone.
+const (
+	LastDeployedConfig    = "config"
+	LastDeployedKustomize = "kustomize"
+)
+
+// LastDeployedHash is status.lastDeployed.<key>.hash of obj ("" when there
+// is none).
+func LastDeployedHash(obj *unstructured.Unstructured, key string) string {
+	if obj == nil {
+		return ""
+	}
+	h, _, _ := unstructured.NestedString(obj.Object, "status", "lastDeployed", key, "hash")
+	return h
+}
+
+// awaitedDeploy is what a wait after an apply must see the operator record
+// before it counts the apply as deployed: for each hashed part the apply
+// changed, the hash status.lastDeployed held for it before. Until the
+// operator records another, status.status may still say OK, at the same
+// version, for the pods of the spec before: a change of profiles or
+// settings alone would otherwise read as ready (and be verified) before the
+// operator has even seen it.
+type awaitedDeploy map[string]string
+
+// awaitDeploy compares a SpinnakerService before and after an apply (nil
+// before: created, which status.version already tells).
+func awaitDeploy(before, after *unstructured.Unstructured) awaitedDeploy {
+	if before == nil || after == nil {
+		return nil
+	}
+	out := awaitedDeploy{}
+	for _, key := range []string{LastDeployedConfig, LastDeployedKustomize} {
+		if !reflect.DeepEqual(typedPart(before, key), typedPart(after, key)) {
+			out[key] = LastDeployedHash(before, key)
+		}
+	}
+	return out
+}
+
+// pending says which changed part the operator has not deployed yet ("" when
+// none is left).
+func (a awaitedDeploy) pending(obj *unstructured.Unstructured) string {
+	for _, key := range []string{LastDeployedConfig, LastDeployedKustomize} {
+		if before, ok := a[key]; ok {
+			if h := LastDeployedHash(obj, key); h == "" || h == before {
+				return fmt.Sprintf("the operator has not deployed the changed spec.%s yet (status.lastDeployed.%s.hash unchanged)", hashedField[key], key)
+			}
+		}
+	}
+	return ""
+}
+
+// unlessNeverRecorded is what a rollback waits for (a, from its own apply)
+// given what the failed apply waited for (failed): a part whose hash the
+// operator never changed since the failed apply was made still holds the
+// hash of the spec before it, which is the one the rollback puts back, so
+// the operator, finding its hash up to date, records no new one; waiting
+// for one would never end.
+func (a awaitedDeploy) unlessNeverRecorded(failed awaitedDeploy) awaitedDeploy {
+	out := awaitedDeploy{}
+	for key, h := range a {
+		if before, ok := failed[key]; !ok || before != h {
+			out[key] = h
+		}
+	}
+	return out
+}
+
+var hashedField = map[string]string{LastDeployedConfig: "spinnakerConfig", LastDeployedKustomize: "kustomize"}
+
+// typedPart is what of the hashed part the operator's typed field holds:
+// spinnakerConfig's files, service-settings, profiles and config, each
+// service's kustomize service and deployment patches, with empty values
+// left out. Two specs whose typed parts are equal hash alike; a difference
+// here is one the operator's hash sees too (the converse need not hold: a
+// wait is only ever awaited for a change the operator will record).
+func typedPart(obj *unstructured.Unstructured, key string) any {
+	switch key {
+	case LastDeployedConfig:
+		sc, _, _ := unstructured.NestedMap(obj.Object, "spec", "spinnakerConfig")
+		return pruneEmpty(pick(sc, "files", "service-settings", "profiles", "config"))
+	default:
+		k, _, _ := unstructured.NestedMap(obj.Object, "spec", "kustomize")
+		out := map[string]any{}
+		for svc, v := range k {
+			m, _ := v.(map[string]any)
+			sk := map[string]any{}
+			for _, part := range []string{"service", "deployment"} {
+				if p, ok := m[part].(map[string]any); ok {
+					sk[part] = pick(p, "patchesStrategicMerge", "patchesJson6902", "patches")
+				}
+			}
+			out[svc] = sk
+		}
+		return pruneEmpty(out)
+	}
+}
+
+func pick(m map[string]any, keys ...string) map[string]any {
+	out := map[string]any{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// pruneEmpty drops nulls and empty maps and lists at every depth; nil when
+// nothing is left.
+func pruneEmpty(v any) any {
+	switch t := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range t {
+			if p := pruneEmpty(e); p != nil {
+				out[k] = p
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(t))
+		for _, e := range t {
+			out = append(out, pruneEmpty(e))
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	return v
 }

@@ -67,6 +67,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ktypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -116,6 +117,9 @@ type Operator struct {
 	accountError error
 	mode         *Mode
 	webhook      *webhookServer
+	// exposed is the spec.expose each SpinnakerService (by UID) was last
+	// deployed with.
+	exposed map[ktypes.UID]string
 
 	// passAccounts holds each namespace's SpinnakerAccounts, listed once
 	// per reconciliation pass (reset by reconcileAll; only its goroutine
@@ -414,13 +418,43 @@ func toInt32(v any) int32 {
 	return 0
 }
 
-func specHash(ss *unstructured.Unstructured) string {
-	// The real operator hashes spinnakerConfig and kustomize only
-	// (pkg/deploy/spindeploy/changedetector): switching spec.accounts does
-	// not redeploy.
-	b, _ := json.Marshal([]any{nested(ss.Object, "spec", "spinnakerConfig"), nested(ss.Object, "spec", "kustomize"), nested(ss.Object, "spec", "expose")})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+// The real operator's change detection (pkg/deploy/spindeploy/config/
+// detector.go): it hashes spec.spinnakerConfig and spec.kustomize, each as
+// the JSON of its typed field (SpinnakerConfig keeps files,
+// service-settings, profiles and config, each left out when empty; the
+// kustomize map is marshalled as it is, null when absent), deploys when
+// either hash differs from status.lastDeployed.<key>.hash, and records both
+// there once it has deployed. A change of spec.expose is found by another
+// detector (expose_service/detector.go), which compares the Services and
+// records no hash; spec.accounts is hashed by neither, so switching it
+// does not redeploy.
+const (
+	hashConfig    = "config"
+	hashKustomize = "kustomize"
+)
+
+func specHashes(ss *unstructured.Unstructured) map[string]string {
+	sc, _, _ := unstructured.NestedMap(ss.Object, "spec", "spinnakerConfig")
+	typed := map[string]any{}
+	for _, k := range []string{"files", "service-settings", "profiles", "config"} {
+		if m, ok := sc[k].(map[string]any); ok && len(m) > 0 {
+			typed[k] = m
+		}
+	}
+	return map[string]string{hashConfig: jsonHash(typed), hashKustomize: jsonHash(nested(ss.Object, "spec", "kustomize"))}
+}
+
+// exposeHash is what the stand-in's expose detector compares: the
+// spec.expose it last deployed (the real one compares the Services with
+// it).
+func exposeHash(ss *unstructured.Unstructured) string {
+	return jsonHash(nested(ss.Object, "spec", "expose"))
+}
+
+func jsonHash(v any) string {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured) error {
@@ -448,10 +482,21 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 			}
 		}
 	}
-	hash := specHash(ss)
-	deployedHash, _, _ := unstructured.NestedString(ss.Object, "status", "lastDeployed", "config", "hash")
+	hashes, expose := specHashes(ss), exposeHash(ss)
+	changed := false
+	for key, h := range hashes {
+		if deployed, _, _ := unstructured.NestedString(ss.Object, "status", "lastDeployed", key, "hash"); deployed != h {
+			changed = true
+		}
+	}
+	o.mu.Lock()
+	if o.exposed == nil {
+		o.exposed = map[ktypes.UID]string{}
+	}
+	exposeChanged := o.exposed[ss.GetUID()] != expose
+	o.mu.Unlock()
 	services := servicesOf(config)
-	if hash != deployedHash {
+	if changed || exposeChanged {
 		if err := o.deploy(ctx, ss, spec, config, version, services, accountsOn); err != nil {
 			return err
 		}
@@ -463,8 +508,18 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 			status = map[string]any{}
 		}
 		status["version"] = version
-		status["lastDeployed"] = map[string]any{"config": map[string]any{"hash": hash, "lastUpdatedAt": time.Now().UTC().Format(time.RFC3339)}}
-		return o.writeStatus(ctx, ss, status)
+		at := time.Now().UTC().Format(time.RFC3339)
+		status["lastDeployed"] = map[string]any{
+			hashConfig:    map[string]any{"hash": hashes[hashConfig], "lastUpdatedAt": at},
+			hashKustomize: map[string]any{"hash": hashes[hashKustomize], "lastUpdatedAt": at},
+		}
+		if err := o.writeStatus(ctx, ss, status); err != nil {
+			return err
+		}
+		o.mu.Lock()
+		o.exposed[ss.GetUID()] = expose
+		o.mu.Unlock()
+		return nil
 	}
 	return o.checkStatus(ctx, ss, config, services, accountsOn)
 }

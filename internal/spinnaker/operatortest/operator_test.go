@@ -398,6 +398,75 @@ func TestStandIn_basicModeWatchesItsNamespace(t *testing.T) {
 	if st := e.status("elsewhere", "spinnaker"); st.Version != "" {
 		t.Errorf("basic mode reported status %+v outside its namespace", st)
 	}
+
+	t.Run("change detection: lastDeployed hashes", func(t *testing.T) {
+		// pkg/deploy/spindeploy/config/detector.go: status.lastDeployed
+		// holds a hash of spec.spinnakerConfig ("config") and of
+		// spec.kustomize ("kustomize"); a change of either is deployed and
+		// its hash recorded, the other's kept; spec.expose is found by the
+		// expose detector and changes neither hash.
+		hashes := func() (string, string) {
+			obj, err := e.client.Get(e.ctx, spinnaker.SpinnakerServiceGVK, opNS, "spinnaker")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return spinnaker.LastDeployedHash(obj, spinnaker.LastDeployedConfig), spinnaker.LastDeployedHash(obj, spinnaker.LastDeployedKustomize)
+		}
+		config0, kustomize0 := hashes()
+		if config0 == "" || kustomize0 == "" {
+			t.Fatalf("lastDeployed after the first deploy: config %q, kustomize %q", config0, kustomize0)
+		}
+		apply := func(o *unstructured.Unstructured) {
+			t.Helper()
+			if _, err := e.client.Apply(e.ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		withProfile := spinsvc(opNS, "spinnaker", "1.35.3", nil, nil)
+		if err := unstructured.SetNestedField(withProfile.Object, map[string]any{"gate": map[string]any{"server": map[string]any{"port": int64(8084)}}}, "spec", "spinnakerConfig", "profiles"); err != nil {
+			t.Fatal(err)
+		}
+		apply(withProfile)
+		e.waitFor("the profile deployed", func() (bool, string) {
+			c, _ := hashes()
+			return c != config0, c
+		})
+		config1, kustomize1 := hashes()
+		if kustomize1 != kustomize0 {
+			t.Errorf("a profile change changed the kustomize hash: %s -> %s", kustomize0, kustomize1)
+		}
+
+		withKustomize := withProfile.DeepCopy()
+		if err := unstructured.SetNestedField(withKustomize.Object, map[string]any{"gate": map[string]any{"deployment": map[string]any{
+			"patchesStrategicMerge": []any{"spec:\n  template:\n    metadata:\n      labels:\n        patched: \"yes\"\n"}}}}, "spec", "kustomize"); err != nil {
+			t.Fatal(err)
+		}
+		apply(withKustomize)
+		e.waitFor("the kustomize patch deployed", func() (bool, string) {
+			_, k := hashes()
+			return k != kustomize1, k
+		})
+		if c, _ := hashes(); c != config1 {
+			t.Errorf("a kustomize change changed the config hash: %s -> %s", config1, c)
+		}
+		config2, kustomize2 := hashes()
+
+		exposed := withKustomize.DeepCopy()
+		if err := unstructured.SetNestedField(exposed.Object, map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer"}}, "spec", "expose"); err != nil {
+			t.Fatal(err)
+		}
+		apply(exposed)
+		e.waitFor("spin-deck rewritten to the public port", func() (bool, string) {
+			svc, err := e.client.Clientset.CoreV1().Services(opNS).Get(e.ctx, "spin-deck", metav1.GetOptions{})
+			if err != nil || len(svc.Spec.Ports) == 0 {
+				return false, errString(err)
+			}
+			return svc.Spec.Ports[0].Port == 80, itoa(int(svc.Spec.Ports[0].Port))
+		})
+		if c, k := hashes(); c != config2 || k != kustomize2 {
+			t.Errorf("an expose change changed the hashes: config %s -> %s, kustomize %s -> %s", config2, c, kustomize2, k)
+		}
+	})
 }
 
 func errString(err error) string {
