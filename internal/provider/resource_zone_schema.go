@@ -71,7 +71,8 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.YAMLMapping()},
 				MarkdownDescription: "Halyard configuration YAML merged last, after the installation's `config_overrides`."},
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-				MarkdownDescription: "Wait for readiness and verify after every change. `false` applies and returns (the ledger records verification as skipped): " +
+				MarkdownDescription: "Wait for readiness and verify after every change. Ready means the operator has deployed the change (a new `status.lastDeployed` hash for a changed `spinnakerConfig` or `kustomize`), reports `OK` at the version with every service's replicas ready, and every `spin-<service>` Deployment has rolled out. " +
+					"`false` applies and returns (the ledger records verification as skipped): " +
 					"for slow clusters, and for clusters where Spinnaker's pods cannot run. A zone applied without waiting proves nothing to the promotion gate."},
 			"rollback_on_failure": schema.BoolAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "When readiness or verification fails on update, re-apply the previous version and configuration and wait for it. Defaults to `true` for production, `false` for sandbox."},
