@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -42,7 +41,7 @@ func PromDuration(d time.Duration) string {
 
 // budgetRatio is 1-slo without float noise (0.001, not 0.0010000000000000009).
 func budgetRatio(slo float64) string {
-	return strconv.FormatFloat(math.Round((1-slo)*1e9)/1e9, 'g', -1, 64)
+	return strconv.FormatFloat(errorBudget(slo), 'g', -1, 64)
 }
 
 // RenderPrometheusRule renders the same burn-rate rules for teams that alert

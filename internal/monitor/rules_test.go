@@ -269,3 +269,17 @@ func TestOptionsSayWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorBudgetIsExact: the budget is 1-slo as written, not the float64
+// subtraction's 0.0010000000000000009: a wholly failed window spends it
+// exactly 1000 times over.
+func TestErrorBudgetIsExact(t *testing.T) {
+	for slo, want := range map[float64]float64{0.999: -999, 0.99: -99, 0.9995: -1999, 0.9: -9} {
+		if got := ErrorBudgetRemaining(Counts{Bad: 1}, slo); got != want {
+			t.Errorf("SLO %v, every round failed: budget remaining %v, want %v", slo, got, want)
+		}
+	}
+	if got := BurnRate(Counts{Good: 999, Bad: 1}, 0.999); got != 1 {
+		t.Errorf("one failure in 1000 at 99.9%%: burn rate %v, want 1", got)
+	}
+}

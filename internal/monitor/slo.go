@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -38,7 +39,16 @@ func BurnRate(c Counts, slo float64) float64 {
 	if c.Total() == 0 {
 		return 0
 	}
-	return (float64(c.Bad) / float64(c.Total())) / (1 - slo)
+	return (float64(c.Bad) / float64(c.Total())) / errorBudget(slo)
+}
+
+// errorBudget is 1-slo without the float64 subtraction's residue
+// (1-0.999 is 0.0010000000000000009, which made a wholly failed window's
+// budget -998.9999999999991 instead of -999 in zone_slo and /metrics; the
+// PrometheusRule's expressions use it too): rounded to 12 decimals, beyond
+// any SLO anyone writes.
+func errorBudget(slo float64) float64 {
+	return math.Round((1-slo)*1e12) / 1e12
 }
 
 // ErrorBudgetRemaining is the fraction of the SLO window's error budget not
