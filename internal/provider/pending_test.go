@@ -105,7 +105,7 @@ func TestConfigureKeepsUnknownConnectionsPending(t *testing.T) {
 // connection known by then.
 func TestAccProvider_connectionKnownOnlyAfterApply(t *testing.T) {
 	if testing.Short() {
-		t.Skip("acceptance test")
+		t.Skip("acceptance test: -short leaves out what starts an API server, the operator stand-in and terraform")
 	}
 	zc := startZoneAccCluster(t, accOpNamespace)
 	factories, _ := clockedFactories()

@@ -100,8 +100,9 @@ func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req res
 		return
 	}
 	var config managedSpinnakerModel
-	var quiet diag.Diagnostics
-	quiet.Append(req.Config.Get(ctx, &config)...)
+	if req.Config.Get(ctx, &config).HasError() {
+		return
+	}
 	// With the provider's connection known only after apply (pending.go),
 	// what the last apply wrote (a *_wo_version in state) stands for what
 	// the installation uses.
@@ -109,17 +110,13 @@ func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req res
 	var stored *spinnaker.Installation
 	if !pending {
 		client, d := r.client(ctx, plan.Kubernetes)
-		quiet.Append(d...)
-		if quiet.HasError() {
+		if d.HasError() {
 			return // no cluster at plan time: nothing to compare with
 		}
 		var err error
 		if stored, err = spinnaker.LoadInstallation(ctx, client.Clientset, state.ID.ValueString()); err != nil {
 			return // Read reports a missing installation
 		}
-	}
-	if quiet.HasError() {
-		return
 	}
 	given, _ := expandInstallation(ctx, plan, &config)
 	planned, before := secretVersions(plan), secretVersions(state)

@@ -532,21 +532,17 @@ func ingressRefObject(z *Zone) *unstructured.Unstructured {
 	return o
 }
 
-// WaitReady waits until the operator reports the SpinnakerService OK at
-// version with every service ready, and the services' Deployments have
-// rolled out. The real operator writes status.version right after it
-// applied the new Deployments and before their pods roll out, while
-// status.status may still say OK with the old pods
-// (pkg/deploy/spindeploy/spindeploy.go, Deploy), so the version alone is no
-// proof. A Failure status is waited through (it is transient while a pod is
-// Pending); when the wait times out, the error names the pods that are not
-// running and why (e.g. ImagePullBackOff).
-func (d *Deployer) WaitReady(ctx context.Context, namespace, name, version string, services []Service, timeout time.Duration) (*unstructured.Unstructured, error) {
-	return d.waitReady(ctx, namespace, name, version, services, nil, timeout)
-}
-
-// waitReady is WaitReady after an apply: first until the operator has
-// recorded the deployment of every hashed part the apply changed (awaited).
+// waitReady waits, after an apply, until the operator has recorded the
+// deployment of every hashed part the apply changed (awaited: until then
+// its status still says what it said for the pods of the spec before),
+// reports the SpinnakerService OK at version with every service ready, and
+// the services' Deployments have rolled out. The real operator writes
+// status.version right after it applied the new Deployments and before
+// their pods roll out, while status.status may still say OK with the old
+// pods (pkg/deploy/spindeploy/spindeploy.go, Deploy), so the version alone
+// is no proof. A Failure status is waited through (it is transient while a
+// pod is Pending); when the wait times out, the error names the pods that
+// are not running and why (e.g. ImagePullBackOff).
 func (d *Deployer) waitReady(ctx context.Context, namespace, name, version string, services []Service, awaited awaitedDeploy, timeout time.Duration) (*unstructured.Unstructured, error) {
 	interval := d.PollInterval
 	if interval == 0 {

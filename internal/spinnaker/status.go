@@ -164,9 +164,9 @@ func awaitDeploy(before, after *unstructured.Unstructured) awaitedDeploy {
 		return nil
 	}
 	out := awaitedDeploy{}
-	for _, key := range []string{LastDeployedConfig, LastDeployedKustomize} {
-		if !reflect.DeepEqual(typedPart(before, key), typedPart(after, key)) {
-			out[key] = LastDeployedHash(before, key)
+	for _, p := range hashedParts {
+		if !reflect.DeepEqual(typedPart(before, p.key), typedPart(after, p.key)) {
+			out[p.key] = LastDeployedHash(before, p.key)
 		}
 	}
 	return out
@@ -175,10 +175,10 @@ func awaitDeploy(before, after *unstructured.Unstructured) awaitedDeploy {
 // pending says which changed part the operator has not deployed yet ("" when
 // none is left).
 func (a awaitedDeploy) pending(obj *unstructured.Unstructured) string {
-	for _, key := range []string{LastDeployedConfig, LastDeployedKustomize} {
-		if before, ok := a[key]; ok {
-			if h := LastDeployedHash(obj, key); h == "" || h == before {
-				return fmt.Sprintf("the operator has not deployed the changed spec.%s yet (status.lastDeployed.%s.hash unchanged)", hashedField[key], key)
+	for _, p := range hashedParts {
+		if before, ok := a[p.key]; ok {
+			if h := LastDeployedHash(obj, p.key); h == "" || h == before {
+				return fmt.Sprintf("the operator has not deployed the changed spec.%s yet (status.lastDeployed.%s.hash unchanged)", p.field, p.key)
 			}
 		}
 	}
@@ -201,7 +201,9 @@ func (a awaitedDeploy) unlessNeverRecorded(failed awaitedDeploy) awaitedDeploy {
 	return out
 }
 
-var hashedField = map[string]string{LastDeployedConfig: "spinnakerConfig", LastDeployedKustomize: "kustomize"}
+// hashedParts are the spec's hashed fields and the keys their hashes are
+// recorded under, in the order a wait reports them.
+var hashedParts = []struct{ key, field string }{{LastDeployedConfig, "spinnakerConfig"}, {LastDeployedKustomize, "kustomize"}}
 
 // typedPart is what of the hashed part the operator's typed field holds:
 // spinnakerConfig's files, service-settings, profiles and config, each

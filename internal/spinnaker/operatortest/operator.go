@@ -445,8 +445,9 @@ func specHashes(ss *unstructured.Unstructured) map[string]string {
 }
 
 // exposeHash is what the stand-in's expose detector compares: the
-// spec.expose it last deployed (the real one compares the Services with
-// it).
+// spec.expose it last deployed. The real one compares the live spin-deck
+// and spin-gate Services with spec.expose, and only for expose type
+// service (docs/operator.md, "What the stand-in cannot prove").
 func exposeHash(ss *unstructured.Unstructured) string {
 	return jsonHash(nested(ss.Object, "spec", "expose"))
 }
