@@ -129,7 +129,11 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				},
 			},
 			"expose": schema.SingleNestedBlock{
-				MarkdownDescription: "Make Deck (80/443) and Gate (8084/443), and nothing else, reachable by users.",
+				MarkdownDescription: "Make Deck (80/443) and Gate (8084/443), and nothing else, reachable by users. With `type = \"service\"` an apply " +
+					"that changes the block is ready once `spin-deck`'s and `spin-gate`'s Services show the change (type, port, annotations such as the " +
+					"source ranges); removing the block or leaving type `service` has the operator deploy again, so they go back to ClusterIP Services " +
+					"(the operator would not notice that on its own: spinops clears the SpinnakerService's `status.lastDeployed.config`, which needs `update` " +
+					"on `spinnakerservices/status`).",
 				Attributes: map[string]schema.Attribute{
 					"type": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(spinnaker.ExposeService),
 						Validators: []validator.String{stringvalidator.OneOf(spinnaker.ExposeService, spinnaker.ExposeIngress, spinnaker.ExposeAWSTargetGroups)},

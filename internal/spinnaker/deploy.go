@@ -260,13 +260,21 @@ func (d *Deployer) apply(ctx context.Context, z *Zone, r *Rendered) (*unstructur
 		before, err = nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading SpinnakerService %s/%s before applying it: %w", z.Namespace, z.Name, err)
+		return nil, awaitedDeploy{}, fmt.Errorf("reading SpinnakerService %s/%s before applying it: %w", z.Namespace, z.Name, err)
 	}
 	obj, err := d.applyObjects(ctx, z, r)
 	if err != nil {
-		return nil, nil, err
+		return nil, awaitedDeploy{}, err
 	}
-	return obj, awaitDeploy(before, obj), nil
+	awaited := awaitDeploy(before, obj)
+	if awaited.expose && !exposesService(obj) && len(awaited.hashes) == 0 {
+		// No detector of the operator sees this change (expose_wait.go).
+		if err := d.forceRedeploy(ctx, z.Namespace, z.Name); err != nil {
+			return nil, awaitedDeploy{}, err
+		}
+		awaited.hashes[LastDeployedConfig] = ""
+	}
+	return obj, awaited, nil
 }
 
 func (d *Deployer) applyObjects(ctx context.Context, z *Zone, r *Rendered) (*unstructured.Unstructured, error) {
@@ -560,6 +568,11 @@ func (d *Deployer) waitReady(ctx context.Context, namespace, name, version strin
 		}
 		if done, progress := Ready(ParseStatus(obj), version, services); !done {
 			return false, progress, nil
+		}
+		if awaited.expose {
+			if progress, err := d.exposePending(ctx, obj); err != nil || progress != "" {
+				return false, progress, err
+			}
 		}
 		return d.rolledOut(ctx, namespace, services)
 	})

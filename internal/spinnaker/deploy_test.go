@@ -3,6 +3,7 @@ package spinnaker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -313,5 +314,71 @@ func TestDeploy_waitsForTheOperatorToDeployTheChange(t *testing.T) {
 	}
 	if after := read(); after != profiled {
 		t.Errorf("an expose-only change changed the config hash: %s -> %s", profiled, after)
+	}
+	for _, name := range []string{"spin-deck", "spin-gate"} {
+		svc, err := client.Clientset.CoreV1().Services("spin-red").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc.Annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] != "internal" {
+			t.Errorf("the expose-only change was ready before the operator put its annotation on %s: %v", name, svc.Annotations)
+		}
+	}
+}
+
+// TestDeploy_exposeReachesTheServices: a change of spec.expose alone
+// changes no hash; the operator's expose detector finds it by comparing the
+// live Services (expose_service/detector.go), and only while
+// spec.expose.type is "service". So a deploy is ready once spin-deck and
+// spin-gate show it, and removing expose, which no detector sees, makes
+// the operator deploy again (status.lastDeployed.config removed), or Deck
+// and Gate would stay on their load balancers.
+func TestDeploy_exposeReachesTheServices(t *testing.T) {
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	backends := operatortest.StartBackends(t)
+	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
+	e := startOperatorEnv(t, c, backends, 2*time.Second, nil)
+	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
+	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 100 * time.Millisecond}
+	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}
+	const ranges = "service.beta.kubernetes.io/load-balancer-source-ranges"
+	shapes := func() string {
+		var out []string
+		for _, name := range []string{"spin-deck", "spin-gate"} {
+			svc, err := client.Clientset.CoreV1().Services("spin-red").Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s %s %s:%d ranges=%s", name, svc.Spec.Type, svc.Spec.Ports[0].Name, svc.Spec.Ports[0].Port, svc.Annotations[ranges]))
+		}
+		return strings.Join(out, ", ")
+	}
+	hash := func() string {
+		obj, err := client.Get(ctx, spinnaker.SpinnakerServiceGVK, "spin-red", "red")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spinnaker.LastDeployedHash(obj, spinnaker.LastDeployedConfig)
+	}
+	deploy := func(what string, e *spinnaker.Expose, want string) {
+		t.Helper()
+		z := &spinnaker.Zone{Name: "red", Namespace: "spin-red", Tier: spinnaker.TierSandbox, Expose: e}
+		if _, err := d.Deploy(ctx, inst, z, opts); err != nil {
+			t.Fatalf("%s: %v (stand-in: %v)", what, err, op.LastError())
+		}
+		if got := shapes(); got != want {
+			t.Errorf("%s: ready with %s, want %s", what, got, want)
+		}
+	}
+	deploy("unexposed", nil, "spin-deck ClusterIP http:9000 ranges=, spin-gate ClusterIP http:8084 ranges=")
+	h0 := hash()
+	// No hosts: nothing of spinnakerConfig changes with expose.
+	deploy("exposed", &spinnaker.Expose{Type: "service", SourceRanges: []string{"10.0.0.0/8"}},
+		"spin-deck LoadBalancer deck-tcp:80 ranges=10.0.0.0/8, spin-gate LoadBalancer gate-tcp:8084 ranges=10.0.0.0/8")
+	deploy("the source ranges narrowed", &spinnaker.Expose{Type: "service", SourceRanges: []string{"10.1.0.0/16"}},
+		"spin-deck LoadBalancer deck-tcp:80 ranges=10.1.0.0/16, spin-gate LoadBalancer gate-tcp:8084 ranges=10.1.0.0/16")
+	deploy("expose removed", nil, "spin-deck ClusterIP http:9000 ranges=, spin-gate ClusterIP http:8084 ranges=")
+	if h := hash(); h != h0 {
+		t.Errorf("config hash %s after the deploys, want the unchanged spec's %s", h, h0)
 	}
 }

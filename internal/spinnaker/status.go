@@ -148,35 +148,40 @@ func LastDeployedHash(obj *unstructured.Unstructured, key string) string {
 	return h
 }
 
-// awaitedDeploy is what a wait after an apply must see the operator record
-// before it counts the apply as deployed: for each hashed part the apply
-// changed, the hash status.lastDeployed held for it before. Until the
+// awaitedDeploy is what a wait after an apply must see the operator do
+// before it counts the apply as deployed. hashes: for each hashed part the
+// apply changed, the hash status.lastDeployed held for it before; until the
 // operator records another, status.status may still say OK, at the same
 // version, for the pods of the spec before: a change of profiles or
 // settings alone would otherwise read as ready (and be verified) before the
-// operator has even seen it.
-type awaitedDeploy map[string]string
+// operator has even seen it. expose: spec.expose changed, which changes no
+// hash, so the wait looks at spin-deck's and spin-gate's Services
+// (expose_wait.go).
+type awaitedDeploy struct {
+	hashes map[string]string
+	expose bool
+}
 
 // awaitDeploy compares a SpinnakerService before and after an apply (nil
 // before: created, which status.version already tells).
 func awaitDeploy(before, after *unstructured.Unstructured) awaitedDeploy {
 	if before == nil || after == nil {
-		return nil
+		return awaitedDeploy{}
 	}
-	out := awaitedDeploy{}
+	out := awaitedDeploy{hashes: map[string]string{}, expose: exposeChanged(before, after)}
 	for _, p := range hashedParts {
 		if !reflect.DeepEqual(typedPart(before, p.key), typedPart(after, p.key)) {
-			out[p.key] = LastDeployedHash(before, p.key)
+			out.hashes[p.key] = LastDeployedHash(before, p.key)
 		}
 	}
 	return out
 }
 
-// pending says which changed part the operator has not deployed yet ("" when
-// none is left).
+// pending says which changed hashed part the operator has not deployed yet
+// ("" when none is left).
 func (a awaitedDeploy) pending(obj *unstructured.Unstructured) string {
 	for _, p := range hashedParts {
-		if before, ok := a[p.key]; ok {
+		if before, ok := a.hashes[p.key]; ok {
 			if h := LastDeployedHash(obj, p.key); h == "" || h == before {
 				return fmt.Sprintf("the operator has not deployed the changed spec.%s yet (status.lastDeployed.%s.hash unchanged)", p.field, p.key)
 			}
@@ -190,12 +195,13 @@ func (a awaitedDeploy) pending(obj *unstructured.Unstructured) string {
 // operator never changed since the failed apply was made still holds the
 // hash of the spec before it, which is the one the rollback puts back, so
 // the operator, finding its hash up to date, records no new one; waiting
-// for one would never end.
+// for one would never end. The Services are waited for either way: the
+// operator compares them with the spec whatever it deployed last.
 func (a awaitedDeploy) unlessNeverRecorded(failed awaitedDeploy) awaitedDeploy {
-	out := awaitedDeploy{}
-	for key, h := range a {
-		if before, ok := failed[key]; !ok || before != h {
-			out[key] = h
+	out := awaitedDeploy{hashes: map[string]string{}, expose: a.expose}
+	for key, h := range a.hashes {
+		if before, ok := failed.hashes[key]; !ok || before != h {
+			out.hashes[key] = h
 		}
 	}
 	return out

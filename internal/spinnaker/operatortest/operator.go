@@ -22,11 +22,14 @@
 //     without its keystore) and the SpinnakerAccount shapes that fail in
 //     1.3.1.
 //   - Each SpinnakerService becomes one Deployment and Service per Spinnaker
-//     service, named spin-<service>, with spec.expose's port rewrite of
-//     spin-deck and spin-gate, then spec.kustomize's patches applied as the
-//     operator's patch transformer does (ApplyKustomize, kustomize_test.go);
-//     spec.kustomize is hashed with spinnakerConfig, so a change to it
-//     redeploys.
+//     service, named spin-<service>, with spec.kustomize's patches applied
+//     as the operator's patch transformer does (ApplyKustomize,
+//     kustomize_test.go), then, with spec.expose.type "service", spin-deck's
+//     and spin-gate's type, public port (named <service>-tcp) and
+//     annotations rewritten over them (transformService); a change of
+//     spec.spinnakerConfig or spec.kustomize (their hashes) redeploys, and
+//     so does an exposed Service that differs from spec.expose (the expose
+//     detector, exposeUpToDate), but not the removal of spec.expose.
 //   - Services carry Halyard's service-settings kubernetes.serviceAnnotations,
 //     except spin-deck's and spin-gate's with expose.type service, which
 //     carry spec.expose.service.annotations under the service's overrides
@@ -67,7 +70,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	ktypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -117,10 +119,6 @@ type Operator struct {
 	accountError error
 	mode         *Mode
 	webhook      *webhookServer
-	// exposed is the spec.expose each SpinnakerService (by UID) was last
-	// deployed with.
-	exposed map[ktypes.UID]string
-
 	// passAccounts holds each namespace's SpinnakerAccounts, listed once
 	// per reconciliation pass (reset by reconcileAll; only its goroutine
 	// reads it).
@@ -444,12 +442,69 @@ func specHashes(ss *unstructured.Unstructured) map[string]string {
 	return map[string]string{hashConfig: jsonHash(typed), hashKustomize: jsonHash(nested(ss.Object, "spec", "kustomize"))}
 }
 
-// exposeHash is what the stand-in's expose detector compares: the
-// spec.expose it last deployed. The real one compares the live spin-deck
-// and spin-gate Services with spec.expose, and only for expose type
-// service (docs/operator.md, "What the stand-in cannot prove").
-func exposeHash(ss *unstructured.Unstructured) string {
-	return jsonHash(nested(ss.Object, "spec", "expose"))
+// exposeUpToDate is the expose detector (pkg/deploy/spindeploy/
+// expose_service/detector.go, IsSpinnakerUpToDate): it applies only when
+// spec.expose.type is exactly "service", and then finds spin-deck and
+// spin-gate up to date when the live Service exists, has the type
+// expose asks (the service's override, else expose.service.type), the
+// port named <service>-tcp on the desired public port (exposePort), and
+// exactly the aggregated expose annotations. It compares the live
+// Services, not the spec last deployed: removing spec.expose alone
+// redeploys nothing (the Services stay as they are until a hashed part
+// changes), and an out-of-band edit of an exposed Service is redeployed
+// over. Its last rule (status.uiUrl/apiUrl empty while the Service's load
+// balancer has an address) never fires here: no load balancer gets one.
+func (o *Operator) exposeUpToDate(ctx context.Context, ns string, spec, config map[string]any) (bool, error) {
+	if t, _, _ := unstructured.NestedString(spec, "expose", "type"); t != "service" {
+		return true, nil
+	}
+	for _, name := range []string{"deck", "gate"} {
+		live, err := o.cs.CoreV1().Services(ns).Get(ctx, "spin-"+name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if string(live.Spec.Type) != exposeType(spec, name) {
+			return false, nil
+		}
+		var port int32
+		for _, p := range live.Spec.Ports {
+			if p.Name == name+"-tcp" {
+				port = p.Port
+			}
+		}
+		if port != exposePort(spec, config, name) {
+			return false, nil
+		}
+		want := exposeAnnotations(spec, name)
+		if len(live.Annotations) != len(want) || len(want) > 0 && !maps.Equal(live.Annotations, want) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// exposeType is the type the expose transformer gives spin-<svc>
+// (ApplyExposeServiceConfig): the override's type when it has one, else
+// spec.expose.service.type, even when that is empty.
+func exposeType(spec map[string]any, svc string) string {
+	if t, _, _ := unstructured.NestedString(spec, "expose", "service", "overrides", svc, "type"); t != "" {
+		return t
+	}
+	t, _, _ := unstructured.NestedString(spec, "expose", "service", "type")
+	return t
+}
+
+// exposeAnnotations is GetAggregatedAnnotations (pkg/apis/spinnaker/
+// interfaces/interfaces.go): spec.expose.service.annotations with the
+// service's override's on top; never nil.
+func exposeAnnotations(spec map[string]any, svc string) map[string]string {
+	out := map[string]string{}
+	maps.Copy(out, stringMap(spec, "expose", "service", "annotations"))
+	maps.Copy(out, stringMap(spec, "expose", "service", "overrides", svc, "annotations"))
+	return out
 }
 
 func jsonHash(v any) string {
@@ -483,21 +538,24 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 			}
 		}
 	}
-	hashes, expose := specHashes(ss), exposeHash(ss)
+	hashes := specHashes(ss)
 	changed := false
 	for key, h := range hashes {
 		if deployed, _, _ := unstructured.NestedString(ss.Object, "status", "lastDeployed", key, "hash"); deployed != h {
 			changed = true
 		}
 	}
-	o.mu.Lock()
-	if o.exposed == nil {
-		o.exposed = map[ktypes.UID]string{}
+	// The composite detector (changedetector.go) runs the expose detector
+	// only while the config detector found nothing.
+	if !changed {
+		upToDate, err := o.exposeUpToDate(ctx, ns, spec, config)
+		if err != nil {
+			return err
+		}
+		changed = !upToDate
 	}
-	exposeChanged := o.exposed[ss.GetUID()] != expose
-	o.mu.Unlock()
 	services := servicesOf(config)
-	if changed || exposeChanged {
+	if changed {
 		if err := o.deploy(ctx, ss, spec, config, version, services, accountsOn); err != nil {
 			return err
 		}
@@ -514,13 +572,7 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 			hashConfig:    map[string]any{"hash": hashes[hashConfig], "lastUpdatedAt": at},
 			hashKustomize: map[string]any{"hash": hashes[hashKustomize], "lastUpdatedAt": at},
 		}
-		if err := o.writeStatus(ctx, ss, status); err != nil {
-			return err
-		}
-		o.mu.Lock()
-		o.exposed[ss.GetUID()] = expose
-		o.mu.Unlock()
-		return nil
+		return o.writeStatus(ctx, ss, status)
 	}
 	return o.checkStatus(ctx, ss, config, services, accountsOn)
 }
@@ -532,7 +584,6 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 	labels := func(svc string) map[string]string {
 		return map[string]string{"app": "spin", "cluster": "spin-" + svc, "app.kubernetes.io/managed-by": standInManager, "spinnaker.io/service": name}
 	}
-	exposeType, _, _ := unstructured.NestedString(spec, "expose", "type")
 	var accounts []map[string]any
 	if accountsOn {
 		// The accounts transformer (pkg/deploy/spindeploy/transformer/
@@ -569,12 +620,11 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			},
 		}
 		withConfigMount(dep, s.name, accountsOn)
-		// The patch transformer runs after the others (spindeploy.go's
-		// transformer list), on the expose-rewritten Service too.
-		svc := o.service(ns, spec, config, exposeType, s, objName, target, labels(s.name), owner)
+		svc := o.service(ns, spec, s, objName, target, labels(s.name), owner)
 		if err := ApplyKustomize(spec, s.name, dep, svc); err != nil {
 			return err
 		}
+		transformService(spec, config, s.name, svc)
 		setSpecHash(dep)
 		if err := o.upsertConfigSecret(ctx, ns, s.name, owner, accountsOn, accounts); err != nil {
 			return err
@@ -602,45 +652,52 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 	return nil
 }
 
-// service is the Service Halyard generates for s, with spec.expose's port
-// rewrite of spin-deck and spin-gate.
-func (o *Operator) service(ns string, spec, config map[string]any, exposeType string, s service, objName string, target int, labels map[string]string, owner metav1.OwnerReference) *corev1.Service {
-	port := int32(s.port)
-	svcType := corev1.ServiceTypeClusterIP
-	if strings.EqualFold(exposeType, "service") && (s.name == "deck" || s.name == "gate") {
-		port = exposePort(spec, config, s.name)
-		t, _, _ := unstructured.NestedString(spec, "expose", "service", "type")
-		if t != "" {
-			svcType = corev1.ServiceType(t)
-		}
-	}
-	// Halyard renders service-settings' kubernetes.serviceAnnotations on
-	// the Service (halyard-deploy KubernetesV2Service.java line 149,
-	// resources/kubernetes/manifests/service.yml line 13); with
-	// expose.type service, the operator then replaces spin-deck's and
-	// spin-gate's annotations with spec.expose.service.annotations under
-	// overrides.<service>.annotations (pkg/deploy/spindeploy/expose_service/
-	// transform.go ApplyExposeServiceConfig, pkg/apis/spinnaker/interfaces/
-	// interfaces.go GetAggregatedAnnotations): Halyard's are dropped there.
-	annotations := stringMap(spec, "spinnakerConfig", "service-settings", s.name, "kubernetes", "serviceAnnotations")
-	if strings.EqualFold(exposeType, "service") && (s.name == "deck" || s.name == "gate") {
-		annotations = stringMap(spec, "expose", "service", "annotations")
-		if o := stringMap(spec, "expose", "service", "overrides", s.name, "annotations"); o != nil {
-			if annotations == nil {
-				annotations = map[string]string{}
-			}
-			maps.Copy(annotations, o)
-		}
+// service is the Service Halyard generates for s (halyard-deploy
+// resources/kubernetes/manifests/service.yml: Halyard's selector, the
+// type of service-settings' kubernetes.serviceType, whose default is
+// ClusterIP (KubernetesSettings.java line 37, bound in
+// KubernetesV2Service.java line 146), one unnamed TCP port, and
+// kubernetes.serviceAnnotations, line 149), the stand-in's backend as its
+// target port.
+func (o *Operator) service(ns string, spec map[string]any, s service, objName string, target int, labels map[string]string, owner metav1.OwnerReference) *corev1.Service {
+	svcType, _, _ := unstructured.NestedString(spec, "spinnakerConfig", "service-settings", s.name, "kubernetes", "serviceType")
+	if svcType == "" {
+		svcType = string(corev1.ServiceTypeClusterIP)
 	}
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, Annotations: annotations, OwnerReferences: []metav1.OwnerReference{owner}},
+		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, OwnerReferences: []metav1.OwnerReference{owner},
+			Annotations: stringMap(spec, "spinnakerConfig", "service-settings", s.name, "kubernetes", "serviceAnnotations")},
 		Spec: corev1.ServiceSpec{
-			Type: svcType,
+			Type: corev1.ServiceType(svcType),
 			// Halyard's selector (the operator's testdata service.yml,
 			// Halyard's spin-gate: app spin, cluster spin-gate).
 			Selector: map[string]string{"app": "spin", "cluster": objName},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(int32(target))}},
+			Ports:    []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: int32(s.port), TargetPort: intstr.FromInt32(int32(target))}},
 		},
+	}
+}
+
+// transformService is what the operator's manifest transformers do to a
+// generated Service after the patch transformer (spindeploy.go runs
+// TransformerGenerators' TransformManifests in reverse order: Patches, then
+// ExposeAsService, then NamedPorts). With spec.expose.type exactly
+// "service", spin-deck's and spin-gate's first port becomes
+// <service>-tcp on the public port (exposePort), and the Service takes
+// expose's type and aggregated annotations, Halyard's and any patch's
+// replaced (expose_service/transform.go, transformServiceManifest and
+// ApplyExposeServiceConfig); then a single unnamed port is named "http"
+// (transformer/name_ports.go).
+func transformService(spec, config map[string]any, name string, svc *corev1.Service) {
+	if t, _, _ := unstructured.NestedString(spec, "expose", "type"); t == "service" && (name == "deck" || name == "gate") {
+		if len(svc.Spec.Ports) > 0 {
+			svc.Spec.Ports[0].Port = exposePort(spec, config, name)
+			svc.Spec.Ports[0].Name = name + "-tcp"
+		}
+		svc.Spec.Type = corev1.ServiceType(exposeType(spec, name))
+		svc.Annotations = exposeAnnotations(spec, name)
+	}
+	if len(svc.Spec.Ports) == 1 && svc.Spec.Ports[0].Name == "" {
+		svc.Spec.Ports[0].Name = "http"
 	}
 }
 
@@ -713,22 +770,21 @@ func (o *Operator) upsertService(ctx context.Context, s *corev1.Service) error {
 	if err != nil {
 		return err
 	}
-	if cur.Spec.Ports[0].TargetPort == s.Spec.Ports[0].TargetPort && cur.Spec.Ports[0].Port == s.Spec.Ports[0].Port && cur.Spec.Type == s.Spec.Type &&
-		maps.Equal(cur.Annotations, s.Annotations) {
-		return nil
-	}
-	cur.Spec.Ports = s.Spec.Ports
-	cur.Spec.Type = s.Spec.Type
 	// The operator saves each generated object with a three-way JSON merge
 	// patch whose "original" is the live object itself (pkg/deploy/
-	// spindeploy/save.go, patch and createDeleteJson): on every deploy,
-	// annotations the generated Service lacks are removed, whoever wrote
-	// them (GKE's NEG controller's cloud.google.com/neg-status included),
-	// and between deploys nothing is touched.
+	// spindeploy/save.go, patch and createDeleteJson): every field the
+	// generated Service has is written (type, ports, a kustomize patch's
+	// sessionAffinity), and on every deploy annotations the generated
+	// Service lacks are removed, whoever wrote them (GKE's NEG
+	// controller's cloud.google.com/neg-status included); between deploys
+	// nothing is touched. What the API server allocated (cluster IPs, IP
+	// families, node ports of a port kept) it keeps on an update that
+	// leaves them out.
+	spec := *s.Spec.DeepCopy()
+	spec.ClusterIP, spec.ClusterIPs = cur.Spec.ClusterIP, cur.Spec.ClusterIPs
+	spec.IPFamilies, spec.IPFamilyPolicy = cur.Spec.IPFamilies, cur.Spec.IPFamilyPolicy
+	cur.Spec = spec
 	cur.Annotations = s.Annotations
-	if s.Spec.Type != corev1.ServiceTypeLoadBalancer && s.Spec.Type != corev1.ServiceTypeNodePort {
-		cur.Spec.Ports[0].NodePort = 0
-	}
 	_, err = c.Update(ctx, cur, metav1.UpdateOptions{FieldManager: standInManager})
 	return err
 }

@@ -294,7 +294,9 @@ func TestStandIn_clusterMode(t *testing.T) {
 		deckNEG := `{"exposed_ports":{"9000":{"name":"spinnaker-deck"}}}`
 		svcSettings := map[string]any{
 			"deck": map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{neg: deckNEG}}},
-			"orca": map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{"team": "pipelines", "weight": int64(3)}}},
+			"orca": map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{"team": "pipelines", "weight": int64(3)},
+				// Halyard's KubernetesSettings.serviceType (ClusterIP when unset).
+				"serviceType": "NodePort"}},
 		}
 		withSettings := func(version string, extra map[string]any) *unstructured.Unstructured {
 			o := spinsvc("zone", "spinnaker", version, nil, extra)
@@ -332,6 +334,15 @@ func TestStandIn_clusterMode(t *testing.T) {
 		orca := map[string]string{"team": "pipelines", "weight": "3"}
 		want("Halyard's annotations on each Service", map[string]map[string]string{
 			"spin-deck": {neg: deckNEG}, "spin-orca": orca, "spin-gate": nil})
+		for name, typ := range map[string]corev1.ServiceType{"spin-orca": corev1.ServiceTypeNodePort, "spin-deck": corev1.ServiceTypeClusterIP} {
+			s, err := e.client.Clientset.CoreV1().Services("zone").Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Spec.Type != typ {
+				t.Errorf("%s: type %s, want service-settings' kubernetes.serviceType or ClusterIP: %s", name, s.Spec.Type, typ)
+			}
+		}
 
 		// Another controller annotates the Service (GKE's NEG controller
 		// writes its status): kept while nothing is deployed ...
@@ -465,6 +476,120 @@ func TestStandIn_basicModeWatchesItsNamespace(t *testing.T) {
 		})
 		if c, k := hashes(); c != config2 || k != kustomize2 {
 			t.Errorf("an expose change changed the hashes: config %s -> %s, kustomize %s -> %s", config2, c, kustomize2, k)
+		}
+	})
+
+	t.Run("expose detector: the live Services, not the spec", func(t *testing.T) {
+		// expose_service/detector.go: with spec.expose.type "service" the
+		// operator redeploys when spin-deck's or spin-gate's live Service
+		// differs from what expose asks (type, the <service>-tcp port,
+		// annotations); without it, nothing about the Services is checked.
+		svcs := e.client.Clientset.CoreV1().Services(opNS)
+		get := func(name string) *corev1.Service {
+			t.Helper()
+			s, err := svcs.Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		shape := func(s *corev1.Service) string {
+			return fmt.Sprintf("%s %s:%d %v", s.Spec.Type, s.Spec.Ports[0].Name, s.Spec.Ports[0].Port, s.Annotations)
+		}
+		lastDeployed := func() (hash, at string) {
+			obj, err := e.client.Get(e.ctx, spinnaker.SpinnakerServiceGVK, opNS, "spinnaker")
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, _, _ = unstructured.NestedString(obj.Object, "status", "lastDeployed", "config", "lastUpdatedAt")
+			return spinnaker.LastDeployedHash(obj, spinnaker.LastDeployedConfig), at
+		}
+		exposed := spinsvc(opNS, "spinnaker", "1.35.3", nil, map[string]any{
+			"expose": map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer",
+				"annotations": map[string]any{"scheme": "internal"},
+				"overrides":   map[string]any{"gate": map[string]any{"publicPort": int64(8084)}}}},
+			// The patch transformer runs before the expose transformer
+			// (TransformManifests in reverse list order): a Service patch's
+			// type and annotations are replaced, its other fields kept.
+			"kustomize": map[string]any{"gate": map[string]any{"service": map[string]any{"patchesStrategicMerge": []any{
+				"metadata:\n  annotations:\n    patched: \"yes\"\nspec:\n  type: NodePort\n  sessionAffinity: ClientIP\n"}}}},
+		})
+		if _, err := e.client.Apply(e.ctx, exposed); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"spin-deck": "LoadBalancer deck-tcp:80 map[scheme:internal]",
+			"spin-gate": "LoadBalancer gate-tcp:8084 map[scheme:internal]",
+			"spin-orca": "ClusterIP http:8083 map[]",
+		}
+		settled := func(what string) {
+			t.Helper()
+			e.waitFor(what, func() (bool, string) {
+				for name, w := range want {
+					if got := shape(get(name)); got != w {
+						return false, name + ": " + got
+					}
+				}
+				return true, ""
+			})
+		}
+		settled("exposed Deck and Gate on their <service>-tcp ports")
+		if a := get("spin-gate").Spec.SessionAffinity; a != corev1.ServiceAffinityClientIP {
+			t.Errorf("spin-gate's sessionAffinity %q: the kustomize patch's field was lost", a)
+		}
+
+		// Another client edits an exposed Service: the detector sees it
+		// and the operator deploys over it, with no hash changed.
+		time.Sleep(1100 * time.Millisecond) // lastUpdatedAt is in whole seconds
+		config0, at0 := lastDeployed()
+		patch := []byte(`{"metadata":{"annotations":{"edited":"by hand"}},"spec":{"type":"NodePort"}}`)
+		if _, err := svcs.Patch(e.ctx, "spin-gate", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		settled("spin-gate's out-of-band edit deployed over")
+		e.waitFor("the redeploy recorded", func() (bool, string) {
+			_, at := lastDeployed()
+			return at != at0, at
+		})
+		if c, _ := lastDeployed(); c != config0 {
+			t.Errorf("the redeploy changed the config hash: %s -> %s", config0, c)
+		}
+
+		// spec.expose removed alone: the expose detector no longer
+		// applies and no hash changed, so nothing is deployed and the
+		// load balancers stay.
+		unexposed := exposed.DeepCopy()
+		unstructured.RemoveNestedField(unexposed.Object, "spec", "expose")
+		if _, err := e.client.Apply(e.ctx, unexposed); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // ten reconcile intervals
+		for name, w := range want {
+			if got := shape(get(name)); got != w {
+				t.Errorf("%s changed without a deploy after spec.expose was removed: %s, was %s", name, got, w)
+			}
+		}
+
+		// With status.lastDeployed.config gone the config detector finds
+		// no prior hash (UpdateHashIfNotExist) and the operator deploys:
+		// Halyard's Services again (the patch's NodePort type on Gate).
+		obj, err := e.client.Get(e.ctx, spinnaker.SpinnakerServiceGVK, opNS, "spinnaker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		unstructured.RemoveNestedField(obj.Object, "status", "lastDeployed", "config")
+		if _, err := e.client.Dynamic.Resource(spinnaker.SpinnakerServiceGVK.GroupVersion().WithResource("spinnakerservices")).Namespace(opNS).
+			UpdateStatus(e.ctx, obj, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want = map[string]string{
+			"spin-deck": "ClusterIP http:9000 map[]",
+			"spin-gate": "NodePort http:8084 map[patched:yes]",
+			"spin-orca": "ClusterIP http:8083 map[]",
+		}
+		settled("Halyard's Services after the forced deploy")
+		if c, _ := lastDeployed(); c != config0 {
+			t.Errorf("the forced deploy recorded config hash %s, want the spec's %s", c, config0)
 		}
 	})
 }
