@@ -153,8 +153,9 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 	m.ID = types.StringValue(obj.GetNamespace() + "/" + obj.GetName())
 	m.Status = types.StringValue(st.Status)
 	m.DeployedVersion = types.StringValue(st.Version)
-	m.UIURL = types.StringValue(st.UIURL)
-	m.APIURL = types.StringValue(st.APIURL)
+	deckURL, gateURL := spinnaker.URLsOf(obj)
+	m.UIURL = types.StringValue(deckURL)
+	m.APIURL = types.StringValue(gateURL)
 	m.SpecSHA256 = types.StringValue(spinnaker.SpecHash(spinnaker.SpecOf(obj)))
 	if v := spinnaker.VersionOf(obj); v != "" {
 		m.SpinnakerVersion = types.StringValue(v)

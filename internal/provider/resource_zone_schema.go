@@ -87,9 +87,11 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"deployed_version": computed("The version the operator reports deployed."),
 			"verified_version": computed("The version the zone runs, when it passed verification here (empty otherwise)."),
 			"verified_at":      computed("When `verified_version` first passed verification here (RFC 3339)."),
-			"ui_url":           computed("Deck's URL as the operator reports it."),
-			"api_url":          computed("Gate's URL as the operator reports it."),
-			"spec_sha256":      computed("SHA-256 of the SpinnakerService's spec in the cluster; a planned change means the rendering changed or the object was edited out of band."),
+			"ui_url": computed("Deck's URL: the base URL rendered from `expose.deck_host` (any expose type), else, with `expose { type = \"service\" }`, " +
+				"the URL of Deck's load balancer as the operator reports it once the load balancer has an address (empty before); empty without `expose`."),
+			"api_url": computed("Gate's URL: the base URL rendered from `expose.gate_host` (any expose type), else, with `expose { type = \"service\" }`, " +
+				"the URL of Gate's load balancer as the operator reports it once the load balancer has an address (empty before); empty without `expose`."),
+			"spec_sha256": computed("SHA-256 of the SpinnakerService's spec in the cluster; a planned change means the rendering changed or the object was edited out of band."),
 			"target_group_bindings": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The TargetGroupBindings spinops keeps for the zone (`expose { type = \"aws-target-groups\" }`), name → target group ARN, as found " +
 					"in the cluster. A planned change means one was deleted or repointed out of band (or the rendering changed), and the apply restores them."},

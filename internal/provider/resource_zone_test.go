@@ -249,6 +249,11 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("deletion_protection"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("rollback_on_failure"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("ui_url"), knownvalue.StringExact("http://spinnaker.example.com")),
+					// The operator reports no URL without spec.expose (only its
+					// type-service transformer writes status.uiUrl); red has no
+					// expose block, green's ingress hosts are rendered.
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("ui_url"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("api_url"), knownvalue.StringExact("http://api.spinnaker.example.com")),
 				},
 				// Green has no ha block: one replica each, no budget.
 				Check: checkDisruptionBudgets(t, c, "spinops_zone.green", accGreenNS),

@@ -162,3 +162,25 @@ func (d *Deployer) forceRedeploy(ctx context.Context, namespace, name string) er
 	}
 	return nil
 }
+
+// URLsOf are Deck's and Gate's URLs as the SpinnakerService tells them: the
+// base URLs spinops renders from the expose hosts
+// (security.uiSecurity / apiSecurity overrideBaseUrl, for every expose
+// type), else, with spec.expose.type "service", what the operator reports
+// in status.uiUrl / status.apiUrl (its load balancer's address once it has
+// one); "" otherwise. Only the operator's expose transformer writes those
+// status fields, and only for type service; it leaves them as they were
+// when expose goes or is of another type, so they are not read then.
+func URLsOf(obj *unstructured.Unstructured) (deck, gate string) {
+	st := ParseStatus(obj)
+	pick := func(prop, reported string) string {
+		if u, _, _ := unstructured.NestedString(obj.Object, "spec", "spinnakerConfig", "config", "security", prop, "overrideBaseUrl"); u != "" {
+			return u
+		}
+		if exposesService(obj) {
+			return reported
+		}
+		return ""
+	}
+	return pick("uiSecurity", st.UIURL), pick("apiSecurity", st.APIURL)
+}

@@ -41,8 +41,10 @@
 //     previous status; later passes compute status.status from the pods
 //     (Failure while a pod is Pending for a reason other than
 //     ContainerCreating), status.services[].name is the Deployment's name,
-//     and status.accountCount counts SpinnakerAccounts only with
-//     spec.accounts.enabled.
+//     status.accountCount counts SpinnakerAccounts only with
+//     spec.accounts.enabled, and status.uiUrl / apiUrl are written only on
+//     a deploy with spec.expose.type "service" (overrideBaseUrl, else the
+//     load balancer's URL, else "").
 //
 // What it cannot prove: Halyard's validation of every other key, the
 // manifests Halyard really generates, real pods. See docs/operator.md.
@@ -55,6 +57,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"slices"
 	"sort"
@@ -452,9 +455,10 @@ func specHashes(ss *unstructured.Unstructured) map[string]string {
 // Services, not the spec last deployed: removing spec.expose alone
 // redeploys nothing (the Services stay as they are until a hashed part
 // changes), and an out-of-band edit of an exposed Service is redeployed
-// over. Its last rule (status.uiUrl/apiUrl empty while the Service's load
-// balancer has an address) never fires here: no load balancer gets one.
-func (o *Operator) exposeUpToDate(ctx context.Context, ns string, spec, config map[string]any) (bool, error) {
+// over. Its last rule redeploys while status.uiUrl / apiUrl is empty and
+// the Service's load balancer has an address (which a test gives it: no
+// load balancer controller runs here).
+func (o *Operator) exposeUpToDate(ctx context.Context, ns string, spec, config, status map[string]any) (bool, error) {
 	if t, _, _ := unstructured.NestedString(spec, "expose", "type"); t != "service" {
 		return true, nil
 	}
@@ -482,8 +486,96 @@ func (o *Operator) exposeUpToDate(ctx context.Context, ns string, spec, config m
 		if len(live.Annotations) != len(want) || len(want) > 0 && !maps.Equal(live.Annotations, want) {
 			return false, nil
 		}
+		// The status URL is not set yet but the load balancer has an
+		// address: redeploy, so the transformer writes it.
+		if reported, _, _ := unstructured.NestedString(status, statusURLField[name]); reported == "" && loadBalancerURL(live, sslEnabled(config, name)) != "" {
+			return false, nil
+		}
 	}
 	return true, nil
+}
+
+// statusURLField is where the expose transformer reports each service's
+// URL (status.uiUrl for Deck, status.apiUrl for Gate).
+var statusURLField = map[string]string{"deck": "uiUrl", "gate": "apiUrl"}
+
+// baseURLProp is the halconfig property of each service's overrideBaseUrl
+// (pkg/util/constants.go).
+var baseURLProp = map[string][]string{"deck": {"security", "uiSecurity", "overrideBaseUrl"}, "gate": {"security", "apiSecurity", "overrideBaseUrl"}}
+
+// sslEnabled is security.uiSecurity.ssl.enabled (Deck) or
+// security.apiSecurity.ssl.enabled (Gate).
+func sslEnabled(config map[string]any, name string) bool {
+	on, _, _ := unstructured.NestedBool(config, baseURLProp[name][0], baseURLProp[name][1], "ssl", "enabled")
+	return on
+}
+
+// loadBalancerURL is FindLoadBalancerUrl (pkg/util/runtime.go): for a
+// Service of type LoadBalancer whose load balancer has an address, its
+// hostname (else IP) with the first port whose name contains "tcp", https
+// when SSL is on in the halconfig or that port is 443; "" otherwise.
+func loadBalancerURL(svc *corev1.Service, ssl bool) string {
+	if svc == nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) == 0 {
+		return ""
+	}
+	host := svc.Status.LoadBalancer.Ingress[0].Hostname
+	if host == "" {
+		host = svc.Status.LoadBalancer.Ingress[0].IP
+	}
+	if host == "" {
+		return ""
+	}
+	var port int32
+	for _, p := range svc.Spec.Ports {
+		if strings.Contains(p.Name, "tcp") {
+			port = p.Port
+			break
+		}
+	}
+	scheme := "http"
+	if ssl || strings.EqualFold(string(svc.Spec.Ports[0].Protocol), "https") || port == 443 {
+		scheme = "https"
+	}
+	return buildURL(scheme, host, port)
+}
+
+// buildURL is BuildUrl (pkg/util/runtime.go): the port only when the
+// scheme does not imply it.
+func buildURL(scheme, host string, port int32) string {
+	if port > 0 && (scheme == "https" && port != 443 || scheme == "http" && port != 80) {
+		host = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	}
+	return (&url.URL{Scheme: scheme, Host: host}).String()
+}
+
+// statusURLs are what the expose transformer's TransformConfig writes to
+// status.uiUrl and status.apiUrl on a deploy with spec.expose.type
+// "service" (expose_service/transform.go, setStatusAndOverrideBaseUrl,
+// findStatusUrl, generateOverrideUrl): the service's overrideBaseUrl when
+// set, else the URL of its live Service's load balancer with the public
+// port, else "". Without that expose the transformer does not run and the
+// status keeps the URLs it had; nothing else writes them.
+func (o *Operator) statusURLs(ctx context.Context, ns string, spec, config map[string]any) (map[string]string, error) {
+	out := map[string]string{}
+	for name, field := range statusURLField {
+		if u, _, _ := unstructured.NestedString(config, baseURLProp[name]...); u != "" {
+			out[field] = u
+			continue
+		}
+		live, err := o.cs.CoreV1().Services(ns).Get(ctx, "spin-"+name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			live, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		lb := loadBalancerURL(live, sslEnabled(config, name))
+		if parsed, err := url.Parse(lb); err == nil && lb != "" {
+			lb = buildURL(parsed.Scheme, parsed.Hostname(), exposePort(spec, config, name))
+		}
+		out[field] = lb
+	}
+	return out, nil
 }
 
 // exposeType is the type the expose transformer gives spin-<svc>
@@ -547,8 +639,12 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 	}
 	// The composite detector (changedetector.go) runs the expose detector
 	// only while the config detector found nothing.
+	status, _, _ := unstructured.NestedMap(ss.Object, "status")
+	if status == nil {
+		status = map[string]any{}
+	}
 	if !changed {
-		upToDate, err := o.exposeUpToDate(ctx, ns, spec, config)
+		upToDate, err := o.exposeUpToDate(ctx, ns, spec, config, status)
 		if err != nil {
 			return err
 		}
@@ -556,15 +652,23 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 	}
 	services := servicesOf(config)
 	if changed {
+		// TransformConfig runs before the manifests are generated and
+		// saved: the load balancer it reads is the one before this deploy.
+		var urls map[string]string
+		if t, _, _ := unstructured.NestedString(spec, "expose", "type"); t == "service" {
+			var err error
+			if urls, err = o.statusURLs(ctx, ns, spec, config); err != nil {
+				return err
+			}
+		}
 		if err := o.deploy(ctx, ss, spec, config, version, services, accountsOn); err != nil {
 			return err
 		}
 		// spindeploy.go Deploy: after applying the manifests the operator
 		// writes status.version (and the hashes) at once, keeping the rest
 		// of the status as it was: the pods have not rolled out yet.
-		status, _, _ := unstructured.NestedMap(ss.Object, "status")
-		if status == nil {
-			status = map[string]any{}
+		for field, u := range urls {
+			status[field] = u
 		}
 		status["version"] = version
 		at := time.Now().UTC().Format(time.RFC3339)
@@ -838,14 +942,6 @@ func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructure
 	if overall == spinnaker.StatusUpdating && allReady {
 		overall = spinnaker.StatusOK
 	}
-	uiURL := fmt.Sprintf("http://spin-deck.%s:9000", ns)
-	apiURL := fmt.Sprintf("http://spin-gate.%s:8084", ns)
-	if u, ok, _ := unstructured.NestedString(config, "security", "uiSecurity", "overrideBaseUrl"); ok {
-		uiURL = u
-	}
-	if u, ok, _ := unstructured.NestedString(config, "security", "apiSecurity", "overrideBaseUrl"); ok {
-		apiURL = u
-	}
 	accounts := int64(0)
 	if accountsOn {
 		list, err := o.accountList(ctx, ns)
@@ -867,8 +963,6 @@ func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructure
 	status["status"] = overall
 	status["serviceCount"] = int64(len(items))
 	status["services"] = items
-	status["uiUrl"] = uiURL
-	status["apiUrl"] = apiURL
 	status["accountCount"] = accounts
 	return o.writeStatus(ctx, ss, status)
 }

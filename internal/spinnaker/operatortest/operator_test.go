@@ -538,6 +538,27 @@ func TestStandIn_basicModeWatchesItsNamespace(t *testing.T) {
 			t.Errorf("spin-gate's sessionAffinity %q: the kustomize patch's field was lost", a)
 		}
 
+		// status.uiUrl / apiUrl: written only by the expose transformer,
+		// from overrideBaseUrl (none here) or the load balancer's address
+		// (none yet). Once Gate's has one, the detector's last rule
+		// redeploys and the transformer reports it on the public port.
+		urls := func() string {
+			st := e.status(opNS, "spinnaker")
+			return "ui=" + st.UIURL + " api=" + st.APIURL
+		}
+		if got := urls(); got != "ui= api=" {
+			t.Errorf("status URLs %q with no overrideBaseUrl and no load balancer address, want none", got)
+		}
+		gate := get("spin-gate")
+		gate.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: "gate-lb.example"}}
+		if _, err := svcs.UpdateStatus(e.ctx, gate, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("Gate's load balancer URL reported", func() (bool, string) {
+			got := urls()
+			return got == "ui= api=http://gate-lb.example:8084", got
+		})
+
 		// Another client edits an exposed Service: the detector sees it
 		// and the operator deploys over it, with no hash changed.
 		time.Sleep(1100 * time.Millisecond) // lastUpdatedAt is in whole seconds
