@@ -40,7 +40,9 @@
 //     Deployments are applied, before their pods roll out, keeping the
 //     previous status; later passes compute status.status from the pods
 //     (Failure while a pod is Pending for a reason other than
-//     ContainerCreating), status.services[].name is the Deployment's name,
+//     ContainerCreating, or while a pod's ReplicaSet has waited longer than
+//     MaxWaiting for its replicas), status.services[].name is the
+//     Deployment's name,
 //     status.accountCount counts SpinnakerAccounts only with
 //     spec.accounts.enabled, and status.uiUrl / apiUrl are written only on
 //     a deploy with spec.expose.type "service" (overrideBaseUrl, else the
@@ -99,6 +101,11 @@ type OperatorOptions struct {
 	Backend func(service, version string) int
 	// Interval between reconciliations; 0 means 200ms.
 	Interval time.Duration
+	// MaxWaiting is how long a ReplicaSet may have pods not ready and
+	// available before the status says Failure; 0 means the real
+	// operator's 2 minutes (pkg/util/k8s_lookup.go,
+	// MaxChecksWaitingForSpinnakerStability, HasExceededMaxWaitingTime).
+	MaxWaiting time.Duration
 	// Namespace of the operator's Deployment (spinnaker-operator), which
 	// the stand-in "runs as"; empty means DefaultNamespace.
 	Namespace string
@@ -174,6 +181,9 @@ func StartOperator(t testing.TB, cfg *rest.Config, opts OperatorOptions) *Operat
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
+	}
+	if opts.MaxWaiting == 0 {
+		opts.MaxWaiting = 2 * time.Minute
 	}
 	o := &Operator{t: t, cs: kubernetes.NewForConfigOrDie(cfg), dyn: dynamic.NewForConfigOrDie(cfg), opts: opts}
 	run(t, opts.Interval, o.reconcileAll)
@@ -938,7 +948,11 @@ func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructure
 		pods = append(pods, podsOf["spin-"+s.name]...)
 	}
 	prevCount, _, _ := unstructured.NestedInt64(ss.Object, "status", "serviceCount")
-	overall := podsStatus(pods, prevCount)
+	exceeded, err := o.exceededMaxWaiting(ctx, ns, pods)
+	if err != nil {
+		return err
+	}
+	overall := podsStatus(pods, prevCount, exceeded)
 	if overall == spinnaker.StatusUpdating && allReady {
 		overall = spinnaker.StatusOK
 	}
@@ -967,16 +981,55 @@ func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructure
 	return o.writeStatus(ctx, ss, status)
 }
 
-// podsStatus is getStatus of the real status checker: N/A without pods;
-// Failure for a pod Failed/Unknown or Pending for any reason but
-// ContainerCreating; Updating while fewer pods run than services were
-// counted; OK otherwise.
-func podsStatus(pods []corev1.Pod, serviceCount int64) string {
+// exceededMaxWaiting is the status checker's HasExceededMaxWaitingTime
+// (pkg/util/k8s_lookup.go) for each ReplicaSet by name: it has fewer
+// available or ready replicas than replicas and was created more than
+// MaxWaiting ago. A scale-up of an old ReplicaSet therefore reads Failure
+// at once until its new pods are ready. The ReplicaSets are listed only
+// when some pod is not ready (the stand-in's list per pass is what the
+// real operator reads from its cache); with every pod ready none is found
+// waiting, where the real one could still see a ReplicaSet whose status
+// lags its pods for a moment.
+func (o *Operator) exceededMaxWaiting(ctx context.Context, ns string, pods []corev1.Pod) (map[string]bool, error) {
+	notReady := false
+	for _, p := range pods {
+		ready := false
+		for _, c := range p.Status.Conditions {
+			ready = ready || c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+		}
+		notReady = notReady || !ready
+	}
+	out := map[string]bool{}
+	if !notReady {
+		return out, nil
+	}
+	list, err := o.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, rs := range list.Items {
+		out[rs.Name] = (rs.Status.AvailableReplicas != rs.Status.Replicas || rs.Status.ReadyReplicas != rs.Status.Replicas) &&
+			time.Since(rs.CreationTimestamp.Time) > o.opts.MaxWaiting
+	}
+	return out, nil
+}
+
+// podsStatus is getStatus of the real status checker, pod by pod in
+// order: N/A without pods; Failure for a Running or Pending pod whose
+// ReplicaSet has waited too long (exceeded), for a pod Failed/Unknown, or
+// Pending for any reason but ContainerCreating (Updating then); Updating
+// while fewer pods run than services were counted; OK otherwise.
+func podsStatus(pods []corev1.Pod, serviceCount int64, exceeded map[string]bool) string {
 	if len(pods) == 0 {
 		return spinnaker.StatusNA
 	}
 	running := 0
 	for _, p := range pods {
+		if p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending {
+			if ref := metav1.GetControllerOf(&p); ref != nil && exceeded[ref.Name] {
+				return spinnaker.StatusFailure
+			}
+		}
 		switch p.Status.Phase {
 		case corev1.PodRunning:
 			for _, cs := range p.Status.ContainerStatuses {

@@ -35,7 +35,7 @@ type env struct {
 	fail   atomic.Value // string: image tag whose pull fails
 }
 
-func startEnv(t *testing.T, opNS string) *env {
+func startEnv(t *testing.T, opNS string, opts ...func(*operatortest.OperatorOptions)) *env {
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
 	e := &env{t: t}
@@ -46,7 +46,11 @@ func startEnv(t *testing.T, opNS string) *env {
 		Hold: func(p *corev1.Pod) bool {
 			return len(p.Spec.Containers) > 0 && strings.HasSuffix(p.Spec.Containers[0].Image, ":"+e.hold.Load().(string))
 		}})
-	e.op = operatortest.StartOperator(t, c.RESTConfig(), operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host, Interval: 100 * time.Millisecond})
+	o := operatortest.OperatorOptions{Backend: backends.Backend, Namespace: opNS, Host: backends.Host, Interval: 100 * time.Millisecond}
+	for _, f := range opts {
+		f(&o)
+	}
+	e.op = operatortest.StartOperator(t, c.RESTConfig(), o)
 	var cancel context.CancelFunc
 	e.ctx, cancel = context.WithTimeout(t.Context(), 4*time.Minute)
 	t.Cleanup(cancel)
@@ -613,6 +617,61 @@ func TestStandIn_basicModeWatchesItsNamespace(t *testing.T) {
 			t.Errorf("the forced deploy recorded config hash %s, want the spec's %s", c, config0)
 		}
 	})
+}
+
+// TestStandIn_failureAfterMaxWaiting copies the status checker's
+// HasExceededMaxWaitingTime (pkg/util/k8s_lookup.go): a Running or Pending
+// pod whose ReplicaSet has not had every replica ready and available for
+// longer than the limit (2 minutes in the real operator; 3 s here) makes
+// the status Failure, a held new ReplicaSet once it is older than that and
+// a scale-up of an old one at once, until the pods are ready.
+func TestStandIn_failureAfterMaxWaiting(t *testing.T) {
+	const opNS = "spin-waiting"
+	e := startEnv(t, opNS, func(o *operatortest.OperatorOptions) { o.MaxWaiting = 3 * time.Second })
+	if err := spinnaker.EnsureOperator(e.ctx, e.client, settings(opNS, false), true, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(version string, config map[string]any) {
+		t.Helper()
+		if _, err := e.client.Apply(e.ctx, spinsvc(opNS, "spinnaker", version, config, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statusIs := func(what, want string) {
+		t.Helper()
+		e.waitFor(what, func() (bool, string) {
+			st := e.status(opNS, "spinnaker")
+			return st.Status == want, st.Version + " " + st.Status
+		})
+	}
+	apply("1.35.3", nil)
+	statusIs("OK at 1.35.3", spinnaker.StatusOK)
+
+	// An upgrade whose new pods stay in ContainerCreating: Updating (or
+	// OK from the old pods) at first, Failure once the new ReplicaSets are
+	// older than the limit, OK when the pods run.
+	e.hold.Store("1.35.4")
+	apply("1.35.4", nil)
+	e.waitFor("version 1.35.4 reported", func() (bool, string) {
+		st := e.status(opNS, "spinnaker")
+		return st.Version == "1.35.4", st.Version
+	})
+	if st := e.status(opNS, "spinnaker"); st.Status == spinnaker.StatusFailure {
+		t.Errorf("Failure right after the upgrade, before the limit")
+	}
+	statusIs("Failure once the held ReplicaSets waited too long", spinnaker.StatusFailure)
+	e.hold.Store("\x00")
+	statusIs("OK at 1.35.4 once the pods run", spinnaker.StatusOK)
+
+	// A scale-up keeps Gate's ReplicaSet, created long ago: its new,
+	// held pod makes the status Failure without waiting for the limit.
+	time.Sleep(3 * time.Second)
+	e.hold.Store("1.35.4")
+	scaled := map[string]any{"deploymentEnvironment": map[string]any{"customSizing": map[string]any{"spin-gate": map[string]any{"replicas": int64(2)}}}}
+	apply("1.35.4", scaled)
+	statusIs("Failure as soon as the old ReplicaSet has a pod that is not ready", spinnaker.StatusFailure)
+	e.hold.Store("\x00")
+	statusIs("OK with both of Gate's pods running", spinnaker.StatusOK)
 }
 
 func errString(err error) string {
