@@ -260,6 +260,19 @@ func TestWaitReady_rolloutAndTransientFailure(t *testing.T) {
 	}
 }
 
+// startSlowOperator starts a cluster with the operator stand-in
+// reconciling every 2 s, so that a deploy that does not wait for the
+// operator returns before it has acted, and a deployer polling 10 times a
+// second.
+func startSlowOperator(t *testing.T) (*operatorEnv, *spinnaker.Deployer) {
+	t.Helper()
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	backends := operatortest.StartBackends(t)
+	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
+	e := startOperatorEnv(t, c, backends, 2*time.Second, nil)
+	return e, &spinnaker.Deployer{Control: e.client, Target: e.client, Now: time.Now, PollInterval: 100 * time.Millisecond}
+}
+
 // TestDeploy_waitsForTheOperatorToDeployTheChange: a change of the zone's
 // profiles alone keeps the version and the replicas, and the operator's
 // status keeps saying OK for the pods it ran before until its next pass
@@ -267,14 +280,10 @@ func TestWaitReady_rolloutAndTransientFailure(t *testing.T) {
 // is ready only once the operator has recorded the changed
 // spinnakerConfig's hash in status.lastDeployed (the real operator's
 // change detector); a change it records no hash for (spec.expose's
-// annotations) is not waited for.
+// annotations) is waited for on the Services instead.
 func TestDeploy_waitsForTheOperatorToDeployTheChange(t *testing.T) {
-	c := testenv.StartCluster(t, testenv.WithControllerManager())
-	backends := operatortest.StartBackends(t)
-	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
-	e := startOperatorEnv(t, c, backends, 2*time.Second, nil)
+	e, d := startSlowOperator(t)
 	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
-	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 100 * time.Millisecond}
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}
 	red := &spinnaker.Zone{Name: "red", Namespace: "spin-red", Tier: spinnaker.TierSandbox,
 		Expose: &spinnaker.Expose{Type: "service", DeckHost: "deck.example", GateHost: "gate.example"}}
@@ -334,12 +343,8 @@ func TestDeploy_waitsForTheOperatorToDeployTheChange(t *testing.T) {
 // the operator deploy again (status.lastDeployed.config removed), or Deck
 // and Gate would stay on their load balancers.
 func TestDeploy_exposeReachesTheServices(t *testing.T) {
-	c := testenv.StartCluster(t, testenv.WithControllerManager())
-	backends := operatortest.StartBackends(t)
-	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
-	e := startOperatorEnv(t, c, backends, 2*time.Second, nil)
+	e, d := startSlowOperator(t)
 	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
-	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 100 * time.Millisecond}
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}
 	const ranges = "service.beta.kubernetes.io/load-balancer-source-ranges"
 	shapes := func() string {
