@@ -58,8 +58,7 @@ func exposesService(obj *unstructured.Unstructured) bool {
 // expose.service.type), public port (the override's publicPort, else
 // expose.service.publicPort; 0 when the spec gives none, which is then not
 // checked) on the port named <name>-tcp, and expose's annotations (the
-// override's on top); without one Halyard's type (service-settings'
-// kubernetes.serviceType, else ClusterIP).
+// override's on top); without one Halyard's type (halyardServiceType).
 type exposedServiceShape struct {
 	typ         string
 	port        int64
@@ -68,11 +67,7 @@ type exposedServiceShape struct {
 
 func wantedShape(obj *unstructured.Unstructured, name string) exposedServiceShape {
 	if !exposesService(obj) {
-		t, _, _ := unstructured.NestedString(obj.Object, "spec", "spinnakerConfig", "service-settings", name, "kubernetes", "serviceType")
-		if t == "" {
-			t = "ClusterIP"
-		}
-		return exposedServiceShape{typ: t}
+		return exposedServiceShape{typ: halyardServiceType(obj, name)}
 	}
 	w := exposedServiceShape{annotations: map[string]string{}}
 	w.typ, _, _ = unstructured.NestedString(obj.Object, "spec", "expose", "service", "type")
@@ -92,6 +87,25 @@ func wantedShape(obj *unstructured.Unstructured, name string) exposedServiceShap
 		}
 	}
 	return w
+}
+
+// halyardServiceType is the type Halyard gives spin-<name>'s Service:
+// service-settings' <name>.kubernetes.serviceType, else (for every service
+// but Deck) the global "spinnaker" service-settings', which the operator
+// merges under each service's before Halyard runs (pkg/deploy/spindeploy/
+// transformer/spinsvcsettings.go), else ClusterIP (Halyard's
+// KubernetesSettings default).
+func halyardServiceType(obj *unstructured.Unstructured, name string) string {
+	keys := []string{name}
+	if name != "deck" {
+		keys = append(keys, "spinnaker")
+	}
+	for _, k := range keys {
+		if t, _, _ := unstructured.NestedString(obj.Object, "spec", "spinnakerConfig", "service-settings", k, "kubernetes", "serviceType"); t != "" {
+			return t
+		}
+	}
+	return "ClusterIP"
 }
 
 // exposePending says what of obj's spec.expose spin-deck's and spin-gate's

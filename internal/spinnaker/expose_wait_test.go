@@ -41,3 +41,26 @@ func TestURLsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestHalyardServiceType: without expose a Service's type is the
+// service's own service-settings kubernetes.serviceType, else the global
+// "spinnaker" settings' for every service but Deck (the operator merges
+// those under the others), else ClusterIP.
+func TestHalyardServiceType(t *testing.T) {
+	obj := func(settings map[string]any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"spinnakerConfig": map[string]any{"service-settings": settings}}}}
+	}
+	typ := func(v string) map[string]any { return map[string]any{"kubernetes": map[string]any{"serviceType": v}} }
+	for name, tc := range map[string]struct {
+		settings   map[string]any
+		deck, gate string
+	}{
+		"none":            {nil, "ClusterIP", "ClusterIP"},
+		"global":          {map[string]any{"spinnaker": typ("NodePort")}, "ClusterIP", "NodePort"},
+		"own over global": {map[string]any{"spinnaker": typ("NodePort"), "gate": typ("LoadBalancer"), "deck": typ("NodePort")}, "NodePort", "LoadBalancer"},
+	} {
+		if deck, gate := halyardServiceType(obj(tc.settings), "deck"), halyardServiceType(obj(tc.settings), "gate"); deck != tc.deck || gate != tc.gate {
+			t.Errorf("%s: deck %s, gate %s; want %s, %s", name, deck, gate, tc.deck, tc.gate)
+		}
+	}
+}

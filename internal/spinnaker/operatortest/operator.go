@@ -774,13 +774,14 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 // kubernetes.serviceAnnotations, line 149), the stand-in's backend as its
 // target port.
 func (o *Operator) service(ns string, spec map[string]any, s service, objName string, target int, labels map[string]string, owner metav1.OwnerReference) *corev1.Service {
-	svcType, _, _ := unstructured.NestedString(spec, "spinnakerConfig", "service-settings", s.name, "kubernetes", "serviceType")
+	k8s := serviceKubernetesSettings(spec, s.name)
+	svcType, _ := k8s["serviceType"].(string)
 	if svcType == "" {
 		svcType = string(corev1.ServiceTypeClusterIP)
 	}
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, OwnerReferences: []metav1.OwnerReference{owner},
-			Annotations: stringMap(spec, "spinnakerConfig", "service-settings", s.name, "kubernetes", "serviceAnnotations")},
+			Annotations: stringMap(k8s, "serviceAnnotations")},
 		Spec: corev1.ServiceSpec{
 			Type: corev1.ServiceType(svcType),
 			// Halyard's selector (the operator's testdata service.yml,
@@ -789,6 +790,39 @@ func (o *Operator) service(ns string, spec map[string]any, s service, objName st
 			Ports:    []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: int32(s.port), TargetPort: intstr.FromInt32(int32(target))}},
 		},
 	}
+}
+
+// bomServices are the services the operator knows (pkg/bom/services.go).
+var bomServices = []string{"deck", "gate", "orca", "clouddriver", "front50", "rosco", "igor", "echo", "fiat", "kayenta"}
+
+// serviceKubernetesSettings is service-settings' <svc>.kubernetes as
+// Halyard receives it: for every service of the operator's BOM but Deck,
+// the global "spinnaker" service-settings deep-merged under the service's
+// own (pkg/deploy/spindeploy/transformer/spinsvcsettings.go, inspect.Merge:
+// the service's values win, maps merge).
+func serviceKubernetesSettings(spec map[string]any, svc string) map[string]any {
+	own, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings", svc, "kubernetes")
+	global, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings", "spinnaker", "kubernetes")
+	if svc == "deck" || global == nil || !slices.Contains(bomServices, svc) {
+		return own
+	}
+	return mergeMaps(global, own)
+}
+
+// mergeMaps merges b over a, maps deeply (lists are not merged here: the
+// stand-in reads only scalars and string maps from the result).
+func mergeMaps(a, b map[string]any) map[string]any {
+	out := maps.Clone(a)
+	for k, bv := range b {
+		am, aok := out[k].(map[string]any)
+		bm, bok := bv.(map[string]any)
+		if aok && bok {
+			out[k] = mergeMaps(am, bm)
+		} else {
+			out[k] = bv
+		}
+	}
+	return out
 }
 
 // transformService is what the operator's manifest transformers do to a

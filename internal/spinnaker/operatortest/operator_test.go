@@ -301,6 +301,9 @@ func TestStandIn_clusterMode(t *testing.T) {
 			"orca": map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{"team": "pipelines", "weight": int64(3)},
 				// Halyard's KubernetesSettings.serviceType (ClusterIP when unset).
 				"serviceType": "NodePort"}},
+			// The global settings, which the operator merges under every
+			// service's but Deck's (transformer/spinsvcsettings.go).
+			"spinnaker": map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{"global": "yes", "team": "everyone"}}},
 		}
 		withSettings := func(version string, extra map[string]any) *unstructured.Unstructured {
 			o := spinsvc("zone", "spinnaker", version, nil, extra)
@@ -335,9 +338,9 @@ func TestStandIn_clusterMode(t *testing.T) {
 				return true, ""
 			})
 		}
-		orca := map[string]string{"team": "pipelines", "weight": "3"}
-		want("Halyard's annotations on each Service", map[string]map[string]string{
-			"spin-deck": {neg: deckNEG}, "spin-orca": orca, "spin-gate": nil})
+		orca := map[string]string{"team": "pipelines", "weight": "3", "global": "yes"}
+		want("Halyard's annotations on each Service, the global ones on all but Deck's", map[string]map[string]string{
+			"spin-deck": {neg: deckNEG}, "spin-orca": orca, "spin-gate": {"global": "yes", "team": "everyone"}})
 		for name, typ := range map[string]corev1.ServiceType{"spin-orca": corev1.ServiceTypeNodePort, "spin-deck": corev1.ServiceTypeClusterIP} {
 			s, err := e.client.Clientset.CoreV1().Services("zone").Get(e.ctx, name, metav1.GetOptions{})
 			if err != nil {
