@@ -543,7 +543,7 @@ func loadBalancerURL(svc *corev1.Service, ssl bool) string {
 		}
 	}
 	scheme := "http"
-	if ssl || strings.EqualFold(string(svc.Spec.Ports[0].Protocol), "https") || port == 443 {
+	if ssl || len(svc.Spec.Ports) > 0 && strings.EqualFold(string(svc.Spec.Ports[0].Protocol), "https") || port == 443 {
 		scheme = "https"
 	}
 	return buildURL(scheme, host, port)
