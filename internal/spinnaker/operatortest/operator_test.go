@@ -616,9 +616,11 @@ func TestStandIn_basicModeWatchesItsNamespace(t *testing.T) {
 			"spin-orca": "ClusterIP http:8083 map[]",
 		}
 		settled("Halyard's Services after the forced deploy")
-		if c, _ := lastDeployed(); c != config0 {
-			t.Errorf("the forced deploy recorded config hash %s, want the spec's %s", c, config0)
-		}
+		// The Services are saved before the status is written.
+		e.waitFor("the forced deploy's config hash recorded", func() (bool, string) {
+			c, _ := lastDeployed()
+			return c == config0, c
+		})
 	})
 }
 
