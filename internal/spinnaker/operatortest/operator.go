@@ -392,8 +392,7 @@ func baseName(svc string) string {
 // publicPort override, or spec.expose.service.publicPort.
 func exposePort(spec, config map[string]any, svc string) int32 {
 	port := int32(80)
-	prop := map[string][]string{"deck": {"security", "uiSecurity", "overrideBaseUrl"}, "gate": {"security", "apiSecurity", "overrideBaseUrl"}}[svc]
-	if u, ok, _ := unstructured.NestedString(config, prop...); ok && u != "" {
+	if u, ok, _ := unstructured.NestedString(config, baseURLProp[svc]...); ok && u != "" {
 		if parsed, err := url.Parse(u); err == nil {
 			if p, err := strconv.Atoi(parsed.Port()); err == nil {
 				port = int32(p)
