@@ -565,7 +565,7 @@ func newMigrateCutoverCommand() *cobra.Command {
 				}
 			}
 			if n := len(rec.Phases); n > 1 {
-				_, err = fmt.Fprintf(out, "from the first phase to the last: %s\n", rec.Phases[n-1].At.Sub(rec.Phases[0].At).Round(time.Second))
+				_, err = fmt.Fprintf(out, "from the first phase to the last: %s\n", rec.Phases[n-1].At.Sub(rec.Phases[0].At).Round(time.Millisecond))
 			}
 			if err == nil {
 				err = printFrozenWindow(out, rec)
@@ -700,7 +700,7 @@ func printFrozenWindow(out io.Writer, rec *migrate.MigrationRecord) error {
 	var err error
 	switch last := rec.Phases[len(rec.Phases)-1].Phase; {
 	case closed:
-		_, err = fmt.Fprintf(out, "frozen window: %s (from the freeze at %s to %s)\n", end.Sub(start).Round(time.Second),
+		_, err = fmt.Fprintf(out, "frozen window: %s (from the freeze at %s to %s)\n", end.Sub(start).Round(time.Millisecond),
 			start.Format(time.RFC3339), end.Format(time.RFC3339))
 	case last == "frozen":
 		_, err = fmt.Fprintf(out, "the old installation is frozen since %s: copy the data a last time (spinops migrate data ... --verify), then run this "+

@@ -425,7 +425,7 @@ func Unfreeze(ctx context.Context, o CutoverOptions) (*FreezeRecord, error) {
 	detail := fmt.Sprintf("%s: %s, Orca pods %s in service", fr.Namespace, gate, strings.Join(back, ", "))
 	if err := o.record(ctx, func(r *MigrationRecord) {
 		if w, ok := frozenWindow(r.Phases, at); ok && r.Freeze != nil {
-			detail += fmt.Sprintf("; frozen for %s", w.Round(time.Second))
+			detail += fmt.Sprintf("; frozen for %s", w.Round(time.Millisecond))
 		}
 		r.Freeze = nil
 		r.Phases = append(r.Phases, MigrationPhase{Phase: "unfreeze", At: at, Detail: detail})
@@ -708,5 +708,5 @@ func frozenFor(r *MigrationRecord, at time.Time) string {
 		return ""
 	}
 	return fmt.Sprintf("frozen window %s (writes refused since %s); the old installation stays frozen (--rollback unfreezes it)",
-		w.Round(time.Second), r.Freeze.Since.Format(time.RFC3339))
+		w.Round(time.Millisecond), r.Freeze.Since.Format(time.RFC3339))
 }
