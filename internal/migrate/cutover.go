@@ -164,8 +164,8 @@ type CutoverOptions struct {
 	HTTP       *http.Client
 	// Zone, when set, verifies the new zone as an upgrade does, at verify
 	// time: spinnaker.DeployedChecks (its SpinnakerService OK and ready,
-	// every service through the API server's proxy, with the client it
-	// returns).
+	// every service Halyard deploys for its spec through the API server's
+	// proxy, with the client it returns).
 	Zone func(ctx context.Context) ([]spinnaker.Check, *http.Client, error)
 	// Ledger is where the phases are recorded.
 	Ledger          kubernetes.Interface

@@ -115,7 +115,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			}(),
 			"ha": schema.SingleNestedBlock{
 				MarkdownDescription: "High availability: every scalable service runs `replicas` replicas, Clouddriver runs split (caching / rw / ro / ro-deck, " +
-					"the read-only ones on the SQL read replica), Echo runs as scheduler + worker, and the polling services (echo-scheduler, igor) run exactly one replica.",
+					"the read-only ones on the SQL read replica), Echo runs as scheduler + worker, and the polling services (echo-scheduler, igor) run exactly one replica. " +
+					"Turning HA on or off leaves the operator's Deployments of the services no longer run (the Spinnaker Operator never removes them); once the zone is " +
+					"ready, spinops deletes them and their Services, which needs `delete` on `deployments` and `services` in the zone's namespace.",
 				Attributes: map[string]schema.Attribute{
 					"enabled":           schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Turn HA on. Defaults to `true` when the block is present."},
 					"clouddriver_split": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Split Clouddriver. Defaults to `true`."},

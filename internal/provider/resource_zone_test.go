@@ -136,6 +136,11 @@ resource "spinops_zone" "red" {
   ha {
     replicas = 2
   }
+  # Halyard deploys Igor only with a CI system or a Docker registry, or
+  # when its service settings turn it on.
+  service_settings = {
+    igor = "enabled: true"
+  }
   verification {
     attempts = 3
     interval = "300ms"
@@ -255,8 +260,11 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("ui_url"), knownvalue.StringExact("")),
 					statecheck.ExpectKnownValue("spinops_zone.green", tfjsonpath.New("api_url"), knownvalue.StringExact("http://api.spinnaker.example.com")),
 				},
-				// Green has no ha block: one replica each, no budget.
-				Check: checkDisruptionBudgets(t, c, "spinops_zone.green", accGreenNS),
+				// Green has no ha block: one replica each, no budget. Nor a
+				// CI system: Halyard deploys no Igor, and green is ready
+				// without one.
+				Check: tfresource.ComposeTestCheckFunc(checkDisruptionBudgets(t, c, "spinops_zone.green", accGreenNS),
+					tfresource.TestCheckNoResourceAttr("spinops_zone.green", "services.igor.replicas")),
 			},
 			{
 				// Red upgraded to a broken version: verification fails and,

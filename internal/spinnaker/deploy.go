@@ -211,7 +211,12 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 		return res, err
 	}
 	if failure.Reason == "" {
-		return res, nil
+		// Ready (and verified when asked): what the zone no longer runs goes.
+		removed, err := d.removeOrphans(ctx, res.Object, r.Services)
+		if err == nil {
+			res.Object = d.withoutRemoved(ctx, res.Object, removed)
+		}
+		return res, err
 	}
 	if !opts.RollbackOnError || opts.Previous == nil {
 		return res, failure
@@ -231,6 +236,14 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	if err == nil && opts.Wait {
 		res.Object, err = d.waitReady(ctx, prev.Namespace, prev.Name, prevVersion, pr.Services, prevAwaited, opts.Timeout)
 	}
+	var orphanErr error
+	if err == nil && opts.Wait {
+		// Back on the previous services: what the failed change started goes.
+		var removed []string
+		if removed, orphanErr = d.removeOrphans(ctx, res.Object, pr.Services); orphanErr == nil {
+			res.Object = d.withoutRemoved(ctx, res.Object, removed)
+		}
+	}
 	rb.Complete = err == nil
 	failure.RollbackErr = err
 	failure.RolledBack = err == nil
@@ -245,7 +258,7 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 			rec.AppliedAt = rb.At
 		}
 	})
-	return res, errors.Join(failure, lerr)
+	return res, errors.Join(failure, lerr, orphanErr)
 }
 
 // apply writes the zone's namespace, Secret, SpinnakerService, Ingress and

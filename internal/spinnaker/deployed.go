@@ -7,19 +7,26 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 )
 
 // DeployedChecks verifies a deployed zone the way an upgrade is verified,
-// from the cluster alone (no Terraform configuration): its
-// SpinnakerService must report OK with every service it reports at its
-// wanted replicas, all ready (else an error naming what is not), and
-// then each of those services gets the upgrade's check through the API
-// server's service proxy (Gate /health, Deck /, every other /health) on
-// the port of its Service. client is the HTTP client for those checks
-// (it carries the cluster's credentials: never use it for other URLs).
+// from the cluster alone (no Terraform configuration): the services are
+// those Halyard deploys for the SpinnakerService's spec (halyardServices,
+// the set a deploy of that spec waits for and verifies); the
+// SpinnakerService must report OK with each of them reported, ready (else
+// an error naming what is not), and then each gets the upgrade's check
+// through the API server's service proxy (Gate /health, Deck /, every
+// other /health) on the port of its Service. What else the operator
+// reports is not checked: its status lists every Deployment of the
+// namespace with its managed-by label (armory/spinnaker-operator
+// pkg/util/k8s_lookup.go), Halyard's spin-redis (no HTTP) and services
+// the config no longer runs included. client is the HTTP client for those
+// checks (it carries the cluster's credentials: never use it for other
+// URLs).
 func DeployedChecks(ctx context.Context, cfg *rest.Config, namespace, name string) ([]Check, *http.Client, error) {
 	c, err := kube.NewClient(cfg)
 	if err != nil {
@@ -36,9 +43,20 @@ func DeployedChecks(ctx context.Context, cfg *rest.Config, namespace, name strin
 	if len(st.Services) == 0 {
 		return nil, nil, fmt.Errorf("SpinnakerService %s/%s reports no services", namespace, name)
 	}
+	reported := map[string]ServiceStatus{}
+	for _, s := range st.Services {
+		reported[s.Name] = s
+	}
+	config, _, _ := unstructured.NestedMap(obj.Object, "spec", "spinnakerConfig", "config")
+	settings, _, _ := unstructured.NestedMap(obj.Object, "spec", "spinnakerConfig", "service-settings")
 	var services []Service
 	var notReady []string
-	for _, s := range st.Services {
+	for _, w := range halyardServices(config, settings) {
+		s, ok := reported[w.ObjectName()]
+		if !ok {
+			notReady = append(notReady, w.ObjectName()+" (not reported)")
+			continue
+		}
 		if s.Replicas < 1 || s.ReadyReplicas < s.Replicas {
 			notReady = append(notReady, fmt.Sprintf("%s (%d/%d ready)", s.Name, s.ReadyReplicas, s.Replicas))
 			continue

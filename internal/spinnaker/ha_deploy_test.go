@@ -3,16 +3,19 @@ package spinnaker_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -28,7 +31,9 @@ import (
 // the disruption controller counts against exactly the Deployment's pods
 // lets one of them go at a time (a second eviction is refused, an unready
 // pod may still be evicted). The budgets go when HA is turned off, are not
-// made for one replica, and go with the zone.
+// made for one replica, and go with the zone. The services HA splits go
+// when it is turned off, and the unsplit ones when it is turned on again:
+// the operator stand-in, like the real operator, leaves them.
 func TestDeploy_haSpreadAndDisruptionBudgets(t *testing.T) {
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
@@ -45,9 +50,10 @@ func TestDeploy_haSpreadAndDisruptionBudgets(t *testing.T) {
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: 2 * time.Minute}
 	const ns = "spin-ha"
 	pdbs := client.Clientset.PolicyV1().PodDisruptionBudgets(ns)
+	var serviceSettings map[string]string
 	deploy := func(ha *spinnaker.HA) *spinnaker.DeployResult {
 		t.Helper()
-		z := &spinnaker.Zone{Name: "ha", Namespace: ns, Tier: spinnaker.TierProduction, HA: ha}
+		z := &spinnaker.Zone{Name: "ha", Namespace: ns, Tier: spinnaker.TierProduction, HA: ha, ServiceSettings: serviceSettings}
 		res, err := d.Deploy(ctx, inst, z, opts)
 		if err != nil {
 			t.Fatalf("deploy with %+v: %v (stand-in: %v)", ha, err, op.LastError())
@@ -186,12 +192,90 @@ func TestDeploy_haSpreadAndDisruptionBudgets(t *testing.T) {
 	}
 	holdNew.Store(nil)
 
-	// HA off: no budget left; HA with one replica: none made.
-	deploy(&spinnaker.HA{Enabled: false, ClouddriverSplit: true, Replicas: 2})
+	// HA off: no budget left, and the split services gone (the real
+	// operator leaves them running: spin-echo-scheduler beside the new
+	// spin-echo would fire every cron trigger twice). What spinops does not
+	// deploy stays: a spin-redis the operator made (Halyard deploys Redis
+	// when no endpoint is given) and a spin-kayenta it does not control.
+	ssObj, err := client.Get(ctx, spinnaker.SpinnakerServiceGVK, ns, "ha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoy := func(name string, owned bool) {
+		t.Helper()
+		l := map[string]string{"app": "spin", "cluster": name, "app.kubernetes.io/managed-by": "spinnaker-operator"}
+		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: l},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(0)), Selector: &metav1.LabelSelector{MatchLabels: l},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: l},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "redis"}}}}}}
+		if owned {
+			dep.OwnerReferences = []metav1.OwnerReference{{APIVersion: ssObj.GetAPIVersion(), Kind: ssObj.GetKind(), Name: ssObj.GetName(), UID: ssObj.GetUID(), Controller: ptr.To(true)}}
+		}
+		if _, err := client.Clientset.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decoy("spin-redis", true)
+	decoy("spin-kayenta", false)
+	deployments := func() map[string]bool {
+		t.Helper()
+		l, err := client.Clientset.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, d := range l.Items {
+			if d.DeletionTimestamp == nil {
+				out[d.Name] = true
+			}
+		}
+		return out
+	}
+	checkServices := func(when string, res *spinnaker.DeployResult, gone ...string) {
+		t.Helper()
+		have := deployments()
+		for _, s := range spinnaker.ParseStatus(res.Object).Services {
+			if slices.Contains(gone, s.Name) {
+				t.Errorf("%s: the zone's status, as the deploy returns it, still lists %s", when, s.Name)
+			}
+		}
+		for _, s := range res.Rendered.Services {
+			if !have[s.ObjectName()] {
+				t.Errorf("%s: no Deployment %s", when, s.ObjectName())
+			}
+		}
+		for _, name := range gone {
+			if have[name] {
+				t.Errorf("%s: Deployment %s, a service the zone no longer runs, is still there", when, name)
+			}
+			if _, err := client.Clientset.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("%s: Service %s, a service the zone no longer runs, is still there (get: %v)", when, name, err)
+			}
+		}
+		for _, name := range []string{"spin-redis", "spin-kayenta"} {
+			if !have[name] {
+				t.Errorf("%s: Deployment %s, which spinops does not deploy, was removed", when, name)
+			}
+		}
+	}
+	split := []string{"spin-clouddriver-caching", "spin-clouddriver-rw", "spin-clouddriver-ro", "spin-clouddriver-ro-deck", "spin-echo-scheduler", "spin-echo-worker"}
+	res = deploy(&spinnaker.HA{Enabled: false, ClouddriverSplit: true, Replicas: 2})
+	checkServices("after HA was turned off", res, split...)
 	if n := zonePDBs(); len(n) != 0 {
 		t.Errorf("after HA was turned off: %v", n)
 	}
+	// Rosco's life cycle left to the user (skipLifeCycleManagement):
+	// Halyard neither deploys nor deletes it, so neither waits nor removes.
+	serviceSettings = map[string]string{"rosco": "skipLifeCycleManagement: true"}
 	res = deploy(&spinnaker.HA{Enabled: true, ClouddriverSplit: true, Replicas: 1})
+	checkServices("after HA was turned on", res, "spin-clouddriver", "spin-echo")
+	if slices.ContainsFunc(res.Rendered.Services, func(s spinnaker.Service) bool { return s.Name == "rosco" }) {
+		t.Error("with skipLifeCycleManagement the deploy waited for rosco")
+	}
+	if !deployments()["spin-rosco"] {
+		t.Error("spin-rosco, whose life cycle service_settings leave to the user, was removed")
+	}
+	serviceSettings = nil
 	if n := zonePDBs(); len(n) != 0 {
 		t.Errorf("with one replica: %v", n)
 	}

@@ -55,7 +55,8 @@ type Rendered struct {
 	Secret *unstructured.Unstructured
 	// Ingress exposes Deck and Gate when expose.type is ingress.
 	Ingress *unstructured.Unstructured
-	// Services are the services the zone runs.
+	// Services are the services Halyard deploys for Service's config
+	// (halyardServices): what readiness waits for and verification checks.
 	Services []Service
 	// PDBs are the PodDisruptionBudgets of the zone's HA services (none
 	// without HA or with one replica).
@@ -214,6 +215,9 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 		return nil, fmt.Errorf("config_overrides may not set version (%v): set spinnaker_version instead, so that promotion can gate it", config["version"])
 	}
 
+	// What Halyard will deploy, once config_overrides and service_settings
+	// had their say (Igor only with a CI system or a Docker registry).
+	services = halyardServices(config, settings)
 	// Every Clouddriver mounts the account tokens (Halyard service
 	// settings kubernetes.volumes, type secret).
 	for _, svc := range services {

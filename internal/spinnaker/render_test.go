@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,7 +123,9 @@ func TestRender_secretsStayOutOfTheSpinnakerService(t *testing.T) {
 }
 
 func TestRender_haSplitAndSingletons(t *testing.T) {
-	z := &Zone{Name: "green", Namespace: "ns", Tier: TierProduction, HA: &HA{Enabled: true, ClouddriverSplit: true, Replicas: 3}}
+	// Igor runs only with a CI system (halyardEnabled): one is turned on.
+	z := &Zone{Name: "green", Namespace: "ns", Tier: TierProduction, HA: &HA{Enabled: true, ClouddriverSplit: true, Replicas: 3},
+		ConfigOverrides: "ci:\n  jenkins:\n    enabled: true\n"}
 	r, err := Render(testInstallation(), z, testCredentials)
 	if err != nil {
 		t.Fatal(err)
@@ -307,4 +310,78 @@ func equalYAML(t *testing.T, got any, want string) bool {
 	a, _ := yaml.Marshal(got)
 	b, _ := yaml.Marshal(w)
 	return bytes.Equal(a, b)
+}
+
+// TestRender_servicesHalyardDeploys: the services a deploy waits for and
+// verifies are those Halyard deploys for the rendered config
+// (halyardEnabled, from spinnaker/halyard's KubernetesV2*Service.isEnabled),
+// not those spinops meant to run: a zone without a CI system or a Docker
+// registry has no Igor (waiting for spin-igor would never end), and what
+// config_overrides or service_settings turn on or off counts.
+func TestRender_servicesHalyardDeploys(t *testing.T) {
+	names := func(z *Zone, inst *Installation) []string {
+		t.Helper()
+		r, err := Render(inst, z, testCredentials)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range r.Services {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	base := []string{"clouddriver", "deck", "echo", "fiat", "front50", "gate", "orca", "rosco"}
+	with := func(extra ...string) []string {
+		out := append(append([]string{}, base...), extra...)
+		slices.Sort(out)
+		return out
+	}
+	canary := testInstallation()
+	canary.Features = map[string]bool{FeatureCanary: true}
+	for name, c := range map[string]struct {
+		z    *Zone
+		inst *Installation
+		want []string
+	}{
+		"no CI, no Docker registry: no Igor": {&Zone{}, testInstallation(), base},
+		"Jenkins enabled":                    {&Zone{ConfigOverrides: "ci:\n  jenkins:\n    enabled: true\n"}, testInstallation(), with("igor")},
+		"a CI system present but disabled":   {&Zone{ConfigOverrides: "ci:\n  travis:\n    enabled: false\n"}, testInstallation(), base},
+		"GitHub Actions enabled":             {&Zone{ConfigOverrides: "ci:\n  gha:\n    enabled: true\n"}, testInstallation(), with("igor")},
+		"Docker registry provider enabled":   {&Zone{ConfigOverrides: "providers:\n  dockerRegistry:\n    enabled: true\n"}, testInstallation(), with("igor")},
+		"service_settings enable Igor":       {&Zone{ServiceSettings: map[string]string{"igor": "enabled: true"}}, testInstallation(), with("igor")},
+		"canary feature":                     {&Zone{}, canary, with("kayenta")},
+		"rosco's life cycle left to the user": {&Zone{ServiceSettings: map[string]string{"rosco": "skipLifeCycleManagement: true"}}, testInstallation(),
+			[]string{"clouddriver", "deck", "echo", "fiat", "front50", "gate", "orca"}},
+		"canary turned off by service_settings": {&Zone{ServiceSettings: map[string]string{"kayenta": "enabled: false"}}, canary, base},
+		"authz turned off by config_overrides": {&Zone{ConfigOverrides: "security:\n  authz:\n    enabled: false\n"}, testInstallation(),
+			[]string{"clouddriver", "deck", "echo", "front50", "gate", "orca", "rosco"}},
+		"HA turned on by config_overrides": {&Zone{ConfigOverrides: "deploymentEnvironment:\n  haServices:\n    echo:\n      enabled: true\n"}, testInstallation(),
+			[]string{"clouddriver", "deck", "echo-scheduler", "echo-worker", "fiat", "front50", "gate", "orca", "rosco"}},
+	} {
+		c.z.Name, c.z.Namespace, c.z.Tier = "red", "ns", TierSandbox
+		if got := names(c.z, c.inst); !slices.Equal(got, c.want) {
+			t.Errorf("%s: services %v, want %v", name, got, c.want)
+		}
+	}
+
+	// Replicas as Halyard sizes them: customSizing under spin-<name> (which
+	// spinops renders for what it sizes, and config_overrides may change),
+	// else the service-settings' targetSize (Kayenta, turned on by
+	// config_overrides, is not sized by spinops), else 1.
+	z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox,
+		ConfigOverrides: "ci:\n  jenkins:\n    enabled: true\ncanary:\n  enabled: true\ndeploymentEnvironment:\n  customSizing:\n    spin-gate:\n      replicas: 4\n",
+		ServiceSettings: map[string]string{"igor": "targetSize: 3", "orca": "targetSize: 5", "kayenta": "targetSize: 2"}}
+	r, err := Render(testInstallation(), z, testCredentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := map[string]int64{}
+	for _, s := range r.Services {
+		replicas[s.Name] = s.Replicas
+	}
+	if want := map[string]int64{"gate": 4, "orca": 1, "igor": 1, "deck": 1, "kayenta": 2}; replicas["gate"] != want["gate"] || replicas["orca"] != want["orca"] ||
+		replicas["igor"] != want["igor"] || replicas["deck"] != want["deck"] || replicas["kayenta"] != want["kayenta"] {
+		t.Errorf("replicas %v, want %v (customSizing wins over targetSize, and spinops sizes every service it chose)", replicas, want)
+	}
 }

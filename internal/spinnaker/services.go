@@ -44,10 +44,12 @@ var singletons = map[string]bool{"echo-scheduler": true, "igor": true}
 // IsSingleton reports whether a service must run exactly one replica.
 func IsSingleton(name string) bool { return singletons[name] }
 
-// Services lists the services a zone runs, sorted by name: Clouddriver split
-// into caching / rw / ro / ro-deck and Echo into scheduler / worker under HA,
-// Fiat when authentication is configured, Kayenta when the canary feature is
-// on.
+// Services lists the services spinops sizes for a zone, sorted by name:
+// Clouddriver split into caching / rw / ro / ro-deck and Echo into
+// scheduler / worker under HA, Fiat when authentication is configured,
+// Kayenta when the canary feature is on, and Igor. Render narrows them to
+// what Halyard deploys for the rendered config (halyardServices): Igor,
+// for one, only with a CI system or a Docker registry.
 func Services(inst *Installation, z *Zone) []Service {
 	names := []string{"deck", "gate", "orca", "front50", "rosco", "igor"}
 	ha := z.HA != nil && z.HA.Enabled
@@ -87,4 +89,115 @@ func HealthPathOf(name string) string {
 		return "/"
 	}
 	return "/health"
+}
+
+// halyardEnabled reports whether Halyard deploys service name for a
+// rendered spinnakerConfig (config and service-settings), as the Spinnaker
+// Operator's Halyard decides it (spinnaker/halyard 23e66d69,
+// halyard-deploy/.../kubernetes/v2/KubernetesV2*Service.java isEnabled;
+// KubernetesV2Service.buildServiceSettings sets a service's `enabled` from
+// it, and the service's own service-settings `enabled` overrides it, as
+// Halyard's Jenkins guide has a user enable Igor in
+// service-settings/igor.yml):
+//
+//   - clouddriver and echo run unless their haServices node is enabled;
+//     clouddriver-caching/-rw/-ro and echo-scheduler/-worker only when it
+//     is, clouddriver-ro-deck unless disableClouddriverRoDeck;
+//   - fiat with security.authz.enabled, kayenta with canary.enabled;
+//   - igor only with providers.dockerRegistry.enabled or a CI system
+//     enabled (Cis.ciEnabled: any child of ci with enabled: true) —
+//     without one Halyard deploys no Igor, and a wait for spin-igor would
+//     never end;
+//   - every other service always;
+//
+// and none whose service-settings set skipLifeCycleManagement, which
+// Halyard leaves to the user (KubectlDeployer.deploy skips it; spinops
+// relies on that to keep Halyard's Redis out when an endpoint is given).
+func halyardEnabled(name string, config, settings map[string]any) bool {
+	if skipLifeCycle(settings, name) {
+		return false
+	}
+	if on, ok := nestedValue(settings, name, "enabled").(bool); ok {
+		return on
+	}
+	on := func(path ...string) bool { b, _ := nestedValue(config, path...).(bool); return b }
+	cdHA := on("deploymentEnvironment", "haServices", "clouddriver", "enabled")
+	echoHA := on("deploymentEnvironment", "haServices", "echo", "enabled")
+	switch name {
+	case "clouddriver":
+		return !cdHA
+	case "clouddriver-caching", "clouddriver-rw", "clouddriver-ro":
+		return cdHA
+	case "clouddriver-ro-deck":
+		return cdHA && !on("deploymentEnvironment", "haServices", "clouddriver", "disableClouddriverRoDeck")
+	case "echo":
+		return !echoHA
+	case "echo-scheduler", "echo-worker":
+		return echoHA
+	case "fiat":
+		return on("security", "authz", "enabled")
+	case "kayenta":
+		return on("canary", "enabled")
+	case "igor":
+		if on("providers", "dockerRegistry", "enabled") {
+			return true
+		}
+		ci, _ := config["ci"].(map[string]any)
+		for _, c := range ci {
+			if m, ok := c.(map[string]any); ok && m["enabled"] == true {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func nestedValue(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
+}
+
+// zoneServiceNames are the services a zone can run, in Services' order of
+// choice; halyardServices keeps those Halyard deploys.
+var zoneServiceNames = []string{"clouddriver", "clouddriver-caching", "clouddriver-ro", "clouddriver-ro-deck", "clouddriver-rw",
+	"deck", "echo", "echo-scheduler", "echo-worker", "fiat", "front50", "gate", "igor", "kayenta", "orca", "rosco"}
+
+// halyardServices are the services Halyard deploys for the rendered config
+// and service-settings (halyardEnabled), sorted by name, each at the
+// replicas Halyard gives it (KubernetesV2Service.getResourceYaml):
+// deploymentEnvironment.customSizing["spin-<name>"].replicas, else the
+// service-settings' targetSize, else 1. Readiness and verification wait
+// for these, not for what spinops meant to run: config_overrides and
+// service_settings have their say.
+func halyardServices(config, settings map[string]any) []Service {
+	var out []Service
+	for _, n := range zoneServiceNames {
+		if !halyardEnabled(n, config, settings) {
+			continue
+		}
+		s := Service{Name: n, Port: PortOf(n), Replicas: 1, HealthPath: HealthPathOf(n)}
+		if r := nestedValue(config, "deploymentEnvironment", "customSizing", s.ObjectName(), "replicas"); r != nil {
+			s.Replicas = toInt(r)
+		} else if r := nestedValue(settings, n, "targetSize"); r != nil {
+			s.Replicas = toInt(r)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// skipLifeCycle reports whether service-settings leave name's life cycle
+// to the user (skipLifeCycleManagement): Halyard neither deploys nor
+// deletes it.
+func skipLifeCycle(settings map[string]any, name string) bool {
+	b, _ := nestedValue(settings, name, "skipLifeCycleManagement").(bool)
+	return b
 }

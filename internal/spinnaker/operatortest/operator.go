@@ -85,9 +85,16 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-// standInManager is the field manager and managed-by label of what the
-// stand-in creates.
+// standInManager is the field manager of what the stand-in writes, and the
+// managed-by label of the accounts Secret it makes.
 const standInManager = "spinnaker-operator-standin"
+
+// operatorManagedBy is the managed-by label the real operator's owner
+// transformer puts on each Deployment and its pod template
+// (pkg/deploy/spindeploy/transformer/owner.go), and the one its status
+// checker lists Deployments by (pkg/util/k8s_lookup.go,
+// GetSpinnakerDeployments).
+const operatorManagedBy = "spinnaker-operator"
 
 // DefaultNamespace is the operator namespace when OperatorOptions leaves it
 // empty.
@@ -337,41 +344,55 @@ type service struct {
 }
 
 // servicesOf reads the Halyard configuration as the operator does.
-func servicesOf(config map[string]any) []service {
-	names := []string{"deck", "gate", "orca", "front50", "rosco", "igor"}
-	if b, _, _ := unstructured.NestedBool(config, "deploymentEnvironment", "haServices", "clouddriver", "enabled"); b {
-		names = append(names, "clouddriver-caching", "clouddriver-rw", "clouddriver-ro")
-		if off, _, _ := unstructured.NestedBool(config, "deploymentEnvironment", "haServices", "clouddriver", "disableClouddriverRoDeck"); !off {
-			names = append(names, "clouddriver-ro-deck")
+func servicesOf(config, settings map[string]any) []service {
+	// The services Halyard deploys (spinnaker/halyard 23e66d69,
+	// halyard-deploy/.../kubernetes/v2/KubernetesV2*Service.java, each
+	// isEnabled, which buildServiceSettings makes the service's `enabled`;
+	// a service-settings `enabled` of the service's own overrides it).
+	flag := func(path ...string) bool { b, _, _ := unstructured.NestedBool(config, path...); return b }
+	cdHA := flag("deploymentEnvironment", "haServices", "clouddriver", "enabled")
+	echoHA := flag("deploymentEnvironment", "haServices", "echo", "enabled")
+	// KubernetesV2IgorService: docker registry provider or Cis.ciEnabled,
+	// any child of ci enabled.
+	igor := flag("providers", "dockerRegistry", "enabled")
+	ci, _, _ := unstructured.NestedMap(config, "ci")
+	for k := range ci {
+		igor = igor || flag("ci", k, "enabled")
+	}
+	enabled := map[string]bool{
+		"deck": true, "gate": true, "orca": true, "front50": true, "rosco": true,
+		"clouddriver": !cdHA, "clouddriver-caching": cdHA, "clouddriver-rw": cdHA, "clouddriver-ro": cdHA,
+		"clouddriver-ro-deck": cdHA && !flag("deploymentEnvironment", "haServices", "clouddriver", "disableClouddriverRoDeck"),
+		"echo":                !echoHA, "echo-scheduler": echoHA, "echo-worker": echoHA,
+		"fiat":    flag("security", "authz", "enabled"),
+		"kayenta": flag("canary", "enabled"),
+		"igor":    igor,
+	}
+	var names []string
+	for n, on := range enabled {
+		if own, found, _ := unstructured.NestedBool(settings, n, "enabled"); found {
+			on = own
 		}
-	} else {
-		names = append(names, "clouddriver")
-	}
-	if b, _, _ := unstructured.NestedBool(config, "deploymentEnvironment", "haServices", "echo", "enabled"); b {
-		names = append(names, "echo-scheduler", "echo-worker")
-	} else {
-		names = append(names, "echo")
-	}
-	if b, _, _ := unstructured.NestedBool(config, "security", "authz", "enabled"); b {
-		names = append(names, "fiat")
-	}
-	if b, _, _ := unstructured.NestedBool(config, "canary", "enabled"); b {
-		names = append(names, "kayenta")
+		// KubectlDeployer.deploy: a service whose service-settings set
+		// skipLifeCycleManagement is not deployed.
+		if skip, _, _ := unstructured.NestedBool(settings, n, "skipLifeCycleManagement"); skip {
+			on = false
+		}
+		if on {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	out := make([]service, 0, len(names))
 	for _, n := range names {
+		// KubernetesV2Service.getResourceYaml: customSizing under the
+		// service name (spin-<canonical name>), else the service-settings'
+		// targetSize, else 1.
 		s := service{name: n, port: spinnaker.PortOf(n), replicas: 1}
-		for _, key := range []string{"spin-" + n, n} {
-			if r, ok, _ := unstructured.NestedFieldNoCopy(config, "deploymentEnvironment", "customSizing", key, "replicas"); ok {
-				switch v := r.(type) {
-				case int64:
-					s.replicas = int32(v)
-				case float64:
-					s.replicas = int32(v)
-				}
-				break
-			}
+		if r, ok, _ := unstructured.NestedFieldNoCopy(config, "deploymentEnvironment", "customSizing", "spin-"+n, "replicas"); ok {
+			s.replicas = toInt32(r)
+		} else if r, ok, _ := unstructured.NestedFieldNoCopy(settings, n, "targetSize"); ok {
+			s.replicas = toInt32(r)
 		}
 		out = append(out, s)
 	}
@@ -659,7 +680,8 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 		}
 		changed = !upToDate
 	}
-	services := servicesOf(config)
+	settings, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings")
+	services := servicesOf(config, settings)
 	if changed {
 		// TransformConfig runs before the manifests are generated and
 		// saved: the load balancer it reads is the one before this deploy.
@@ -687,15 +709,21 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 		}
 		return o.writeStatus(ctx, ss, status)
 	}
-	return o.checkStatus(ctx, ss, config, services, accountsOn)
+	return o.checkStatus(ctx, ss, accountsOn)
 }
 
 // deploy applies the Deployments and Services Halyard would generate.
 func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, spec, config map[string]any, version string, services []service, accountsOn bool) error {
 	ns, name := ss.GetNamespace(), ss.GetName()
 	owner := metav1.OwnerReference{APIVersion: ss.GetAPIVersion(), Kind: ss.GetKind(), Name: name, UID: ss.GetUID(), Controller: ptr.To(true)}
+	// Halyard's labels (halyard-deploy resources/kubernetes/manifests/
+	// deployment.yml) on the Deployment and its pod template, managed-by
+	// rewritten by the operator's owner transformer (pkg/deploy/spindeploy/
+	// transformer/owner.go); the Service has only app and cluster
+	// (service.yml), which the owner transformer leaves alone.
 	labels := func(svc string) map[string]string {
-		return map[string]string{"app": "spin", "cluster": "spin-" + svc, "app.kubernetes.io/managed-by": standInManager, "spinnaker.io/service": name}
+		return map[string]string{"app": "spin", "cluster": "spin-" + svc, "app.kubernetes.io/name": svc,
+			"app.kubernetes.io/managed-by": operatorManagedBy, "app.kubernetes.io/part-of": "spinnaker", "app.kubernetes.io/version": version}
 	}
 	var accounts []map[string]any
 	if accountsOn {
@@ -707,10 +735,8 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			return err
 		}
 	}
-	want := map[string]bool{}
 	for _, s := range services {
 		objName := "spin-" + s.name
-		want[objName] = true
 		target := s.port
 		if o.opts.Backend != nil {
 			target = o.opts.Backend(s.name, version)
@@ -733,7 +759,7 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			},
 		}
 		withConfigMount(dep, s.name, accountsOn)
-		svc := o.service(ns, spec, s, objName, target, labels(s.name), owner)
+		svc := o.service(ns, spec, s, objName, target, owner)
 		if err := ApplyKustomize(spec, s.name, dep, svc); err != nil {
 			return err
 		}
@@ -749,19 +775,12 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			return err
 		}
 	}
-	// Remove what the configuration no longer asks for (e.g. the
-	// unsplit Clouddriver after HA was turned on).
-	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=" + standInManager + ",spinnaker.io/service=" + name}
-	deps, err := o.cs.AppsV1().Deployments(ns).List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for _, d := range deps.Items {
-		if !want[d.Name] {
-			_ = o.cs.AppsV1().Deployments(ns).Delete(ctx, d.Name, metav1.DeleteOptions{})
-			_ = o.cs.CoreV1().Services(ns).Delete(ctx, d.Name, metav1.DeleteOptions{})
-		}
-	}
+	// Nothing the configuration no longer asks for is removed (the
+	// unsplit Clouddriver after HA was turned on, spin-kayenta after canary
+	// was turned off): the real operator saves what Halyard generates and
+	// deletes only a transformer's ToDelete, which only the x509
+	// transformer fills (pkg/deploy/spindeploy/save.go, deployConfig;
+	// armory/spinnaker-operator issue #218).
 	return nil
 }
 
@@ -772,14 +791,14 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 // KubernetesV2Service.java line 146), one unnamed TCP port, and
 // kubernetes.serviceAnnotations, line 149), the stand-in's backend as its
 // target port.
-func (o *Operator) service(ns string, spec map[string]any, s service, objName string, target int, labels map[string]string, owner metav1.OwnerReference) *corev1.Service {
+func (o *Operator) service(ns string, spec map[string]any, s service, objName string, target int, owner metav1.OwnerReference) *corev1.Service {
 	k8s := serviceKubernetesSettings(spec, s.name)
 	svcType, _ := k8s["serviceType"].(string)
 	if svcType == "" {
 		svcType = string(corev1.ServiceTypeClusterIP)
 	}
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: labels, OwnerReferences: []metav1.OwnerReference{owner},
+		ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns, Labels: map[string]string{"app": "spin", "cluster": objName}, OwnerReferences: []metav1.OwnerReference{owner},
 			Annotations: stringMap(k8s, "serviceAnnotations")},
 		Spec: corev1.ServiceSpec{
 			Type: corev1.ServiceType(svcType),
@@ -939,46 +958,43 @@ func (o *Operator) upsertService(ctx context.Context, s *corev1.Service) error {
 // checkStatus is the operator's status check (pkg/controller/
 // spinnakerservice/status.go, checks and getStatus): services[] from the
 // Deployments, named after them; the overall status from the pods.
-func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructured, config map[string]any, services []service, accountsOn bool) error {
+func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructured, accountsOn bool) error {
 	ns := ss.GetNamespace()
-	// One list of the namespace's Deployments and one of its pods per pass,
-	// read per service below in the services' order (the pods of each in
-	// the API server's name order, as a list by label gives them): the real
-	// operator reads through its informer cache and costs the API server
-	// nothing per pass, while a Get and a List per service, five times a
-	// second, made the stand-in most of the test cluster's load.
-	depList, err := o.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	// The status checker (pkg/controller/spinnakerservice/status.go,
+	// checks) reads every Deployment of the namespace with the operator's
+	// managed-by label (pkg/util/k8s_lookup.go, GetSpinnakerDeployments),
+	// whether or not the configuration still asks for its service, and the
+	// pods of each by its app.kubernetes.io/name label
+	// (GetPodsByDeployment). One list of each per pass, read per Deployment
+	// below in the API server's name order: the real operator reads through
+	// its informer cache and costs the API server nothing per pass, while a
+	// Get and a List per service, five times a second, made the stand-in
+	// most of the test cluster's load.
+	depList, err := o.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=" + operatorManagedBy})
 	if err != nil {
 		return err
 	}
-	deps := make(map[string]*appsv1.Deployment, len(depList.Items))
-	for i := range depList.Items {
-		deps[depList.Items[i].Name] = &depList.Items[i]
-	}
-	podList, err := o.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "cluster"})
+	podList, err := o.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name"})
 	if err != nil {
 		return err
 	}
 	podsOf := map[string][]corev1.Pod{}
 	for _, p := range podList.Items {
-		podsOf[p.Labels["cluster"]] = append(podsOf[p.Labels["cluster"]], p)
+		podsOf[p.Labels["app.kubernetes.io/name"]] = append(podsOf[p.Labels["app.kubernetes.io/name"]], p)
 	}
 	var items []any
 	allReady := true
 	var pods []corev1.Pod
-	for _, s := range services {
-		d, ok := deps["spin-"+s.name]
-		if !ok {
-			return apierrors.NewNotFound(appsv1.Resource("deployments"), "spin-"+s.name)
-		}
+	for i := range depList.Items {
+		d := &depList.Items[i]
 		items = append(items, map[string]any{
 			"name":          d.Name,
-			"image":         d.Spec.Template.Spec.Containers[0].Image,
+			"image":         deploymentImage(d.Spec.Template.Spec),
 			"replicas":      int64(d.Status.Replicas),
 			"readyReplicas": int64(d.Status.ReadyReplicas),
 		})
 		allReady = allReady && d.Status.Replicas == d.Status.ReadyReplicas
-		pods = append(pods, podsOf["spin-"+s.name]...)
+		pods = append(pods, podsOf[d.Labels["app.kubernetes.io/name"]]...)
 	}
 	prevCount, _, _ := unstructured.NestedInt64(ss.Object, "status", "serviceCount")
 	exceeded, err := o.exceededMaxWaiting(ctx, ns, pods)
@@ -1012,6 +1028,22 @@ func (o *Operator) checkStatus(ctx context.Context, ss *unstructured.Unstructure
 	status["services"] = items
 	status["accountCount"] = accounts
 	return o.writeStatus(ctx, ss, status)
+}
+
+// deploymentImage is the image the status checker reports for a
+// Deployment (pkg/util/k8s_lookup.go,
+// GetSpinnakerServiceImageFromDeployment): the first container whose name
+// starts with "spin-", else the first container's.
+func deploymentImage(p corev1.PodSpec) string {
+	for _, c := range p.Containers {
+		if strings.HasPrefix(c.Name, "spin-") {
+			return c.Image
+		}
+	}
+	if len(p.Containers) > 0 {
+		return p.Containers[0].Image
+	}
+	return ""
 }
 
 // exceededMaxWaiting is the status checker's HasExceededMaxWaitingTime

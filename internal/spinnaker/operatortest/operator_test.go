@@ -276,6 +276,78 @@ func TestStandIn_clusterMode(t *testing.T) {
 		}
 	})
 
+	t.Run("Igor only with CI; a service the config drops is left running and still counted", func(t *testing.T) {
+		// pkg/deploy/spindeploy/save.go deletes only a transformer's
+		// ToDelete (only x509's fills it; armory/spinnaker-operator issue
+		// #218), and the status checker lists every Deployment of the
+		// namespace with managed-by spinnaker-operator, pods by
+		// app.kubernetes.io/name (pkg/util/k8s_lookup.go).
+		accounts := map[string]any{"accounts": map[string]any{"enabled": true, "dynamic": true}}
+		hash := func() string {
+			obj, err := e.client.Get(e.ctx, spinnaker.SpinnakerServiceGVK, "zone", "spinnaker")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return spinnaker.LastDeployedHash(obj, spinnaker.LastDeployedConfig)
+		}
+		reported := func(name string) bool {
+			for _, s := range e.status("zone", "spinnaker").Services {
+				if s.Name == name {
+					return true
+				}
+			}
+			return false
+		}
+		// Halyard deploys Igor only with a CI system or a Docker registry
+		// (KubernetesV2IgorService.isEnabled): none so far.
+		if reported("spin-igor") {
+			t.Error("spin-igor deployed without a CI system or a Docker registry")
+		}
+		withCanaryAndCI := map[string]any{"canary": map[string]any{"enabled": true}, "ci": map[string]any{"jenkins": map[string]any{"enabled": true}}}
+		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.5", withCanaryAndCI, accounts)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("spin-kayenta and spin-igor reported OK", func() (bool, string) {
+			st := e.status("zone", "spinnaker")
+			return reported("spin-kayenta") && reported("spin-igor") && st.Status == spinnaker.StatusOK, st.Status
+		})
+		before := hash()
+		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.5", nil, accounts)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the config without canary and CI deployed", func() (bool, string) {
+			h := hash()
+			return h != before, "config hash " + h
+		})
+		// A Deployment of the namespace the operator did not make, with its
+		// label, is counted too; one without the label is not.
+		for name, managedBy := range map[string]string{"spin-legacy": "spinnaker-operator", "other": "someone-else"} {
+			l := map[string]string{"app": name, "app.kubernetes.io/managed-by": managedBy}
+			dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}, Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To(int32(0)), Selector: &metav1.LabelSelector{MatchLabels: l},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: l}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}}}
+			if _, err := e.client.Clientset.AppsV1().Deployments("zone").Create(e.ctx, dep, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.waitFor("spin-legacy reported", func() (bool, string) { return reported("spin-legacy"), "" })
+		for _, name := range []string{"spin-kayenta", "spin-igor"} {
+			if _, err := e.client.Clientset.AppsV1().Deployments("zone").Get(e.ctx, name, metav1.GetOptions{}); err != nil {
+				t.Errorf("the operator removed %s after the config stopped asking for it: %v", name, err)
+			}
+		}
+		if _, err := e.client.Clientset.CoreV1().Services("zone").Get(e.ctx, "spin-kayenta", metav1.GetOptions{}); err != nil {
+			t.Errorf("the operator removed the spin-kayenta Service after canary was turned off: %v", err)
+		}
+		st := e.status("zone", "spinnaker")
+		if !reported("spin-kayenta") || !reported("spin-igor") || reported("other") || st.Status != spinnaker.StatusOK {
+			t.Errorf("status %s, services %v: want OK with spin-kayenta, spin-igor and spin-legacy, without other", st.Status, st.Services)
+		}
+		if err := e.client.Clientset.AppsV1().Deployments("zone").Delete(e.ctx, "spin-legacy", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("expose rewrites spin-deck and spin-gate", func(t *testing.T) {
 		expose := map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer", "publicPort": int64(443),
 			"overrides": map[string]any{"gate": map[string]any{"publicPort": int64(443)}}}}
