@@ -165,8 +165,9 @@ func nestedValue(m map[string]any, path ...string) any {
 	return v
 }
 
-// zoneServiceNames are the services a zone can run, in Services' order of
-// choice; halyardServices keeps those Halyard deploys.
+// zoneServiceNames are the services a zone can run (what Services chooses
+// under any settings, TestOrphanCandidates_everyServiceAZoneCanRun), sorted
+// by name; halyardServices keeps those Halyard deploys.
 var zoneServiceNames = []string{"clouddriver", "clouddriver-caching", "clouddriver-ro", "clouddriver-ro-deck", "clouddriver-rw",
 	"deck", "echo", "echo-scheduler", "echo-worker", "fiat", "front50", "gate", "igor", "kayenta", "orca", "rosco"}
 

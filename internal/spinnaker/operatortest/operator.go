@@ -360,13 +360,22 @@ func servicesOf(config, settings map[string]any) []service {
 		igor = igor || flag("ci", k, "enabled")
 	}
 	enabled := map[string]bool{
-		"deck": true, "gate": true, "orca": true, "front50": true, "rosco": true,
-		"clouddriver": !cdHA, "clouddriver-caching": cdHA, "clouddriver-rw": cdHA, "clouddriver-ro": cdHA,
+		"deck":                true,
+		"gate":                true,
+		"orca":                true,
+		"front50":             true,
+		"rosco":               true,
+		"clouddriver":         !cdHA,
+		"clouddriver-caching": cdHA,
+		"clouddriver-rw":      cdHA,
+		"clouddriver-ro":      cdHA,
 		"clouddriver-ro-deck": cdHA && !flag("deploymentEnvironment", "haServices", "clouddriver", "disableClouddriverRoDeck"),
-		"echo":                !echoHA, "echo-scheduler": echoHA, "echo-worker": echoHA,
-		"fiat":    flag("security", "authz", "enabled"),
-		"kayenta": flag("canary", "enabled"),
-		"igor":    igor,
+		"echo":                !echoHA,
+		"echo-scheduler":      echoHA,
+		"echo-worker":         echoHA,
+		"fiat":                flag("security", "authz", "enabled"),
+		"kayenta":             flag("canary", "enabled"),
+		"igor":                igor,
 	}
 	var names []string
 	for n, on := range enabled {

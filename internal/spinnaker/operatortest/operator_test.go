@@ -303,14 +303,34 @@ func TestStandIn_clusterMode(t *testing.T) {
 		if reported("spin-igor") {
 			t.Error("spin-igor deployed without a CI system or a Docker registry")
 		}
-		withCanaryAndCI := map[string]any{"canary": map[string]any{"enabled": true}, "ci": map[string]any{"jenkins": map[string]any{"enabled": true}}}
-		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.5", withCanaryAndCI, accounts)); err != nil {
+		// Authz on, but Fiat's life cycle left to the user
+		// (skipLifeCycleManagement: KubectlDeployer.deploy skips it); Igor
+		// sized by its service-settings' targetSize, Halyard's size without
+		// a customSizing entry (KubernetesV2Service.getResourceYaml).
+		withCanaryAndCI := map[string]any{"canary": map[string]any{"enabled": true}, "ci": map[string]any{"jenkins": map[string]any{"enabled": true}},
+			"security": map[string]any{"authz": map[string]any{"enabled": true}}}
+		obj := spinsvc("zone", "spinnaker", "1.35.5", withCanaryAndCI, accounts)
+		if err := unstructured.SetNestedMap(obj.Object, map[string]any{"fiat": map[string]any{"skipLifeCycleManagement": true}, "igor": map[string]any{"targetSize": int64(2)}},
+			"spec", "spinnakerConfig", "service-settings"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.Apply(e.ctx, obj); err != nil {
 			t.Fatal(err)
 		}
 		e.waitFor("spin-kayenta and spin-igor reported OK", func() (bool, string) {
 			st := e.status("zone", "spinnaker")
 			return reported("spin-kayenta") && reported("spin-igor") && st.Status == spinnaker.StatusOK, st.Status
 		})
+		if reported("spin-fiat") {
+			t.Error("spin-fiat deployed although its service-settings set skipLifeCycleManagement")
+		}
+		igorDep, err := e.client.Clientset.AppsV1().Deployments("zone").Get(e.ctx, "spin-igor", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := *igorDep.Spec.Replicas; n != 2 {
+			t.Errorf("spin-igor asks for %d replicas, want its targetSize 2", n)
+		}
 		before := hash()
 		if _, err := e.client.Apply(e.ctx, spinsvc("zone", "spinnaker", "1.35.5", nil, accounts)); err != nil {
 			t.Fatal(err)
