@@ -565,10 +565,7 @@ func ingressRefObject(z *Zone) *unstructured.Unstructured {
 // pod is Pending); when the wait times out, the error names the pods that
 // are not running and why (e.g. ImagePullBackOff).
 func (d *Deployer) waitReady(ctx context.Context, namespace, name, version string, services []Service, awaited awaitedDeploy, timeout time.Duration) (*unstructured.Unstructured, error) {
-	interval := d.PollInterval
-	if interval == 0 {
-		interval = 2 * time.Second
-	}
+	interval := d.pollInterval()
 	var last *unstructured.Unstructured
 	err := kube.WaitFor(ctx, interval, timeout, func(ctx context.Context) (bool, string, error) {
 		obj, err := d.Target.Get(ctx, SpinnakerServiceGVK, namespace, name)
@@ -600,6 +597,15 @@ func (d *Deployer) waitReady(ctx context.Context, namespace, name, version strin
 		return last, errors.New(msg)
 	}
 	return last, nil
+}
+
+// pollInterval is how often the deployer reads what it waits for:
+// PollInterval, 2 s when unset.
+func (d *Deployer) pollInterval() time.Duration {
+	if d.PollInterval == 0 {
+		return 2 * time.Second
+	}
+	return d.PollInterval
 }
 
 // rolledOut reports whether every service's Deployment (spin-<service>)

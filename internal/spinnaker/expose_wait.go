@@ -41,8 +41,7 @@ func exposeChanged(before, after *unstructured.Unstructured) bool {
 }
 
 func nested(obj *unstructured.Unstructured, path ...string) any {
-	v, _, _ := unstructured.NestedFieldNoCopy(obj.Object, path...)
-	return v
+	return nestedValue(obj.Object, path...)
 }
 
 // exposesService says whether the operator's expose transformer and

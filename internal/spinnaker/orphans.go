@@ -116,16 +116,12 @@ func (d *Deployer) withoutRemoved(ctx context.Context, owner *unstructured.Unstr
 	if len(removed) == 0 {
 		return owner
 	}
-	interval := d.PollInterval
-	if interval == 0 {
-		interval = 2 * time.Second
-	}
 	gone := map[string]bool{}
 	for _, n := range removed {
 		gone[n] = true
 	}
 	last := owner
-	_ = kube.WaitFor(ctx, interval, 30*time.Second, func(ctx context.Context) (bool, string, error) {
+	_ = kube.WaitFor(ctx, d.pollInterval(), 30*time.Second, func(ctx context.Context) (bool, string, error) {
 		obj, err := d.Target.Get(ctx, SpinnakerServiceGVK, owner.GetNamespace(), owner.GetName())
 		if err != nil {
 			return false, "", nil

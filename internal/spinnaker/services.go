@@ -1,6 +1,10 @@
 package spinnaker
 
-import "sort"
+import (
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
 
 // Service is one Spinnaker microservice as the operator deploys it: a
 // Deployment and a Service named spin-<Name>.
@@ -153,15 +157,9 @@ func halyardEnabled(name string, config, settings map[string]any) bool {
 	return true
 }
 
+// nestedValue is the value at path in m (nil when there is none).
 func nestedValue(m map[string]any, path ...string) any {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[p]
-	}
+	v, _, _ := unstructured.NestedFieldNoCopy(m, path...)
 	return v
 }
 
