@@ -26,6 +26,8 @@
 #                                            providers, tflint), as make test does
 #                                            in the background from its start
 # Environment: TERRAFORM (default: terraform on PATH), SPINOPS_CACHE_DIR,
+#              SPINOPS_MODULES_CHECKS_NICE (niceness of the terraform and
+#              OpenTofu checks; the moto applies keep the caller's),
 #              TOFU (default: tofu on PATH or in .testenv/bin; TOFU=0 skips it;
 #              a missing tofu is an error under SPINOPS_TESTENV=required),
 #              TFLINT=0 to skip tflint, KEEP_SCRATCH=1 to keep the scratch tree.
@@ -398,6 +400,12 @@ moto_applies() {
 if [[ $all_dirs == 1 ]]; then
 	moto_applies >"$scratch/modtest.out" 2>&1 &
 	lane_pid[modtest]=$!
+fi
+# SPINOPS_MODULES_CHECKS_NICE=N (make test gives 5): the terraform and
+# OpenTofu checks, and the providers they reattach to, run at niceness N, the
+# moto applies at the caller's (scripts/test.sh says why).
+if [[ ${SPINOPS_MODULES_CHECKS_NICE:-0} != 0 ]]; then
+	renice -n "$SPINOPS_MODULES_CHECKS_NICE" -p "$$" "${provider_pids[@]}" >/dev/null || true
 fi
 
 # 4. OpenTofu: the same checks (fmt and tflint are binary-independent and

@@ -299,11 +299,16 @@ bg static 5 static
 
 # --- modules: as soon as the providers are built, beside the go tests -----
 # (terraform test and the moto applies are CPU work; the acceptance tests
-# mostly wait on API servers and terraform, so the two overlap well.) At
-# nice 5: the acceptance tests are a chain of short terraform commands, the
-# longest lane of a warm run (about 330 s alone, 690 beside the module
-# lane at the same priority), while the module lane is throughput, three
-# lanes of its own that fill whatever the others leave.
+# mostly wait on API servers and terraform, so the two overlap well.) The
+# terraform and OpenTofu checks at nice 5 (SPINOPS_MODULES_CHECKS_NICE): the
+# acceptance tests are a chain of short terraform commands (about 330 s
+# alone, 690 beside the whole module lane at the same priority), while the
+# checks are throughput that fills whatever the others leave. The moto
+# applies at nice 0: they are the longest chain of a warm run (339 s and
+# 174 CPU-s alone, most of it the aws provider's waiters: Aurora's 30 s
+# delays, an SQS queue's 15 checks that it is gone), and at nice 5 their
+# CPU-bound steps waited behind everything else, 575 s in all (fresh-clone
+# run of 3d26b9b, 2026-12-07).
 modules() {
 	local rc
 	until [[ -s $logs/providers.rc ]]; do sleep 5; done
@@ -313,9 +318,9 @@ modules() {
 		return 1
 	fi
 	"$repo/scripts/testenv.sh" --only tofu >/dev/null || return
-	phase modules "$repo/scripts/test-modules.sh"
+	SPINOPS_MODULES_CHECKS_NICE=5 phase modules "$repo/scripts/test-modules.sh"
 }
-bg module-tests 5 modules
+bg module-tests 0 modules
 
 # --- go tests: three lanes at once -----------------------------------------
 # The acceptance tests wait on API servers and terraform most of the time, so
