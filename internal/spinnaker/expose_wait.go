@@ -89,20 +89,13 @@ func wantedShape(obj *unstructured.Unstructured, name string) exposedServiceShap
 }
 
 // halyardServiceType is the type Halyard gives spin-<name>'s Service:
-// service-settings' <name>.kubernetes.serviceType, else (for every service
-// but Deck) the global "spinnaker" service-settings', which the operator
-// merges under each service's before Halyard runs (pkg/deploy/spindeploy/
-// transformer/spinsvcsettings.go), else ClusterIP (Halyard's
+// service-settings' <name>.kubernetes.serviceType, the global "spinnaker"
+// service-settings' included (settingValue), else ClusterIP (Halyard's
 // KubernetesSettings default).
 func halyardServiceType(obj *unstructured.Unstructured, name string) string {
-	keys := []string{name}
-	if name != "deck" {
-		keys = append(keys, "spinnaker")
-	}
-	for _, k := range keys {
-		if t, _, _ := unstructured.NestedString(obj.Object, "spec", "spinnakerConfig", "service-settings", k, "kubernetes", "serviceType"); t != "" {
-			return t
-		}
+	settings, _ := nestedValue(obj.Object, "spec", "spinnakerConfig", "service-settings").(map[string]any)
+	if t, _ := settingValue(settings, name, "kubernetes", "serviceType").(string); t != "" {
+		return t
 	}
 	return "ClusterIP"
 }

@@ -266,7 +266,14 @@ func TestDeploy_haSpreadAndDisruptionBudgets(t *testing.T) {
 	}
 	// Rosco's life cycle left to the user (skipLifeCycleManagement):
 	// Halyard neither deploys nor deletes it, so neither waits nor removes.
-	serviceSettings = map[string]string{"rosco": "skipLifeCycleManagement: true"}
+	// Said through the global "spinnaker" service-settings, which the
+	// operator merges under every service of its BOM but Deck, the
+	// service's own setting winning: so Clouddriver and Echo, which HA
+	// replaces, are removed only because their own settings say false.
+	serviceSettings = map[string]string{"spinnaker": "skipLifeCycleManagement: true"}
+	for _, n := range []string{"clouddriver", "echo", "fiat", "front50", "gate", "orca"} {
+		serviceSettings[n] = "skipLifeCycleManagement: false"
+	}
 	res = deploy(&spinnaker.HA{Enabled: true, ClouddriverSplit: true, Replicas: 1})
 	checkServices("after HA was turned on", res, "spin-clouddriver", "spin-echo")
 	if slices.ContainsFunc(res.Rendered.Services, func(s spinnaker.Service) bool { return s.Name == "rosco" }) {

@@ -358,6 +358,16 @@ func TestRender_servicesHalyardDeploys(t *testing.T) {
 			[]string{"clouddriver", "deck", "echo", "front50", "gate", "orca", "rosco"}},
 		"HA turned on by config_overrides": {&Zone{ConfigOverrides: "deploymentEnvironment:\n  haServices:\n    echo:\n      enabled: true\n"}, testInstallation(),
 			[]string{"clouddriver", "deck", "echo-scheduler", "echo-worker", "fiat", "front50", "gate", "orca", "rosco"}},
+		// The operator merges the global "spinnaker" service-settings under
+		// every service of its BOM but Deck; the HA services are not in it.
+		"global service-settings enable every service": {&Zone{ServiceSettings: map[string]string{"spinnaker": "enabled: true"}}, testInstallation(),
+			with("igor", "kayenta")},
+		"a service's own enabled wins over the global": {&Zone{ServiceSettings: map[string]string{"spinnaker": "enabled: true", "igor": "enabled: false"}}, testInstallation(),
+			with("kayenta")},
+		"global skipLifeCycleManagement spares Deck and the HA services": {&Zone{
+			ConfigOverrides: "deploymentEnvironment:\n  haServices:\n    echo:\n      enabled: true\n",
+			ServiceSettings: map[string]string{"spinnaker": "skipLifeCycleManagement: true", "orca": "skipLifeCycleManagement: false"}}, testInstallation(),
+			[]string{"deck", "echo-scheduler", "echo-worker", "orca"}},
 	} {
 		c.z.Name, c.z.Namespace, c.z.Tier = "red", "ns", TierSandbox
 		if got := names(c.z, c.inst); !slices.Equal(got, c.want) {
@@ -383,5 +393,27 @@ func TestRender_servicesHalyardDeploys(t *testing.T) {
 	if want := map[string]int64{"gate": 4, "orca": 1, "igor": 1, "deck": 1, "kayenta": 2}; replicas["gate"] != want["gate"] || replicas["orca"] != want["orca"] ||
 		replicas["igor"] != want["igor"] || replicas["deck"] != want["deck"] || replicas["kayenta"] != want["kayenta"] {
 		t.Errorf("replicas %v, want %v (customSizing wins over targetSize, and spinops sizes every service it chose)", replicas, want)
+	}
+
+	// The global targetSize sizes what spinops does not (Kayenta turned on
+	// by config_overrides), the service's own winning; Igor and Gate keep
+	// spinops' customSizing.
+	for _, c := range []struct {
+		settings map[string]string
+		want     int64
+	}{
+		{map[string]string{"spinnaker": "targetSize: 3"}, 3},
+		{map[string]string{"spinnaker": "targetSize: 3", "kayenta": "targetSize: 2"}, 2},
+	} {
+		z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox, ConfigOverrides: "canary:\n  enabled: true\n", ServiceSettings: c.settings}
+		r, err := Render(testInstallation(), z, testCredentials)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range r.Services {
+			if want := map[string]int64{"kayenta": c.want}[s.Name]; want == 0 && s.Replicas != 1 || want != 0 && s.Replicas != want {
+				t.Errorf("%v: %s at %d replicas, want %d (1 for what spinops sizes)", c.settings, s.Name, s.Replicas, max(want, 1))
+			}
+		}
 	}
 }

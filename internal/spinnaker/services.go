@@ -1,6 +1,7 @@
 package spinnaker
 
 import (
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -102,7 +103,8 @@ func HealthPathOf(name string) string {
 // KubernetesV2Service.buildServiceSettings sets a service's `enabled` from
 // it, and the service's own service-settings `enabled` overrides it, as
 // Halyard's Jenkins guide has a user enable Igor in
-// service-settings/igor.yml):
+// service-settings/igor.yml; settings are read as Halyard receives them,
+// settingValue):
 //
 //   - clouddriver and echo run unless their haServices node is enabled;
 //     clouddriver-caching/-rw/-ro and echo-scheduler/-worker only when it
@@ -121,7 +123,7 @@ func halyardEnabled(name string, config, settings map[string]any) bool {
 	if skipLifeCycle(settings, name) {
 		return false
 	}
-	if on, ok := nestedValue(settings, name, "enabled").(bool); ok {
+	if on, ok := settingValue(settings, name, "enabled").(bool); ok {
 		return on
 	}
 	on := func(path ...string) bool { b, _ := nestedValue(config, path...).(bool); return b }
@@ -185,7 +187,7 @@ func halyardServices(config, settings map[string]any) []Service {
 		s := Service{Name: n, Port: PortOf(n), Replicas: 1, HealthPath: HealthPathOf(n)}
 		if r := nestedValue(config, "deploymentEnvironment", "customSizing", s.ObjectName(), "replicas"); r != nil {
 			s.Replicas = toInt(r)
-		} else if r := nestedValue(settings, n, "targetSize"); r != nil {
+		} else if r := settingValue(settings, n, "targetSize"); r != nil {
 			s.Replicas = toInt(r)
 		}
 		out = append(out, s)
@@ -197,6 +199,33 @@ func halyardServices(config, settings map[string]any) []Service {
 // to the user (skipLifeCycleManagement): Halyard neither deploys nor
 // deletes it.
 func skipLifeCycle(settings map[string]any, name string) bool {
-	b, _ := nestedValue(settings, name, "skipLifeCycleManagement").(bool)
+	b, _ := settingValue(settings, name, "skipLifeCycleManagement").(bool)
 	return b
+}
+
+// globalSettingsServices are the services the operator gives the global
+// "spinnaker" service-settings: its BOM's (armory/spinnaker-operator
+// d92e6804, pkg/bom/services.go) but Deck, which
+// pkg/deploy/spindeploy/transformer/spinsvcsettings.go skips. The HA
+// services (clouddriver-caching, echo-worker, ...) are not in the BOM, and
+// Halyard reads their settings from their own file only
+// (SpinnakerService.getDefaultServiceSettings: <canonical name>.yml).
+var globalSettingsServices = []string{"clouddriver", "echo", "fiat", "front50", "gate", "igor", "kayenta", "orca", "rosco"}
+
+// settingValue is the value at path in service name's service-settings as
+// Halyard receives them (nil when there is none): the service's own, else
+// for globalSettingsServices the global "spinnaker" service-settings',
+// which the operator's last config transformer merges under each of them
+// before Halyard runs (inspect.Merge: the service's own values win, maps
+// merge). So `spinnaker: {targetSize: 2}` sizes Gate but not Deck, and
+// `spinnaker: {skipLifeCycleManagement: true}` leaves every service of the
+// list to the user.
+func settingValue(settings map[string]any, name string, path ...string) any {
+	if v := nestedValue(settings, append([]string{name}, path...)...); v != nil {
+		return v
+	}
+	if !slices.Contains(globalSettingsServices, name) {
+		return nil
+	}
+	return nestedValue(settings, append([]string{"spinnaker"}, path...)...)
 }

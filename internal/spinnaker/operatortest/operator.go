@@ -343,7 +343,8 @@ type service struct {
 	replicas int32
 }
 
-// servicesOf reads the Halyard configuration as the operator does.
+// servicesOf reads the Halyard configuration as the operator does, with the
+// service-settings Halyard receives (transformedSettings).
 func servicesOf(config, settings map[string]any) []service {
 	// The services Halyard deploys (spinnaker/halyard 23e66d69,
 	// halyard-deploy/.../kubernetes/v2/KubernetesV2*Service.java, each
@@ -689,8 +690,7 @@ func (o *Operator) reconcile(ctx context.Context, ss *unstructured.Unstructured)
 		}
 		changed = !upToDate
 	}
-	settings, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings")
-	services := servicesOf(config, settings)
+	services := servicesOf(config, transformedSettings(spec))
 	if changed {
 		// TransformConfig runs before the manifests are generated and
 		// saved: the load balancer it reads is the one before this deploy.
@@ -822,18 +822,33 @@ func (o *Operator) service(ns string, spec map[string]any, s service, objName st
 // bomServices are the services the operator knows (pkg/bom/services.go).
 var bomServices = []string{"deck", "gate", "orca", "clouddriver", "front50", "rosco", "igor", "echo", "fiat", "kayenta"}
 
-// serviceKubernetesSettings is service-settings' <svc>.kubernetes as
-// Halyard receives it: for every service of the operator's BOM but Deck,
-// the global "spinnaker" service-settings deep-merged under the service's
-// own (pkg/deploy/spindeploy/transformer/spinsvcsettings.go, inspect.Merge:
-// the service's values win, maps merge).
-func serviceKubernetesSettings(spec map[string]any, svc string) map[string]any {
-	own, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings", svc, "kubernetes")
-	global, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings", "spinnaker", "kubernetes")
-	if svc == "deck" || global == nil || !slices.Contains(bomServices, svc) {
-		return own
+// transformedSettings are the service-settings Halyard receives: for every
+// service of the operator's BOM but Deck, the global "spinnaker"
+// service-settings deep-merged under the service's own by the operator's
+// last config transformer (pkg/deploy/spindeploy/transformer/
+// spinsvcsettings.go, inspect.Merge: the service's values win, maps
+// merge). The HA services (clouddriver-caching, ...) are not in the BOM.
+func transformedSettings(spec map[string]any) map[string]any {
+	settings, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings")
+	global, _ := settings["spinnaker"].(map[string]any)
+	if global == nil {
+		return settings
 	}
-	return mergeMaps(global, own)
+	for _, svc := range bomServices {
+		if svc == "deck" {
+			continue
+		}
+		own, _ := settings[svc].(map[string]any)
+		settings[svc] = mergeMaps(global, own)
+	}
+	return settings
+}
+
+// serviceKubernetesSettings is service-settings' <svc>.kubernetes as
+// Halyard receives it (transformedSettings).
+func serviceKubernetesSettings(spec map[string]any, svc string) map[string]any {
+	k8s, _, _ := unstructured.NestedMap(transformedSettings(spec), svc, "kubernetes")
+	return k8s
 }
 
 // mergeMaps merges b over a, maps deeply (lists are not merged here: the

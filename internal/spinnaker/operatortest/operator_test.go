@@ -368,6 +368,46 @@ func TestStandIn_clusterMode(t *testing.T) {
 		}
 	})
 
+	t.Run("the global service-settings decide for every service of the operator's BOM but Deck", func(t *testing.T) {
+		// pkg/deploy/spindeploy/transformer/spinsvcsettings.go merges
+		// service-settings.spinnaker under gate, orca, clouddriver, front50,
+		// rosco, igor, echo, fiat and kayenta (pkg/bom/services.go, Deck
+		// skipped), the service's own values winning (inspect.Merge); the
+		// HA services are not in the BOM. Halyard then reads `enabled` and
+		// `targetSize` from the merged settings.
+		if err := spinnaker.EnsureNamespace(e.ctx, e.client, "global"); err != nil {
+			t.Fatal(err)
+		}
+		obj := spinsvc("global", "spinnaker", "1.35.5", nil, nil)
+		if err := unstructured.SetNestedMap(obj.Object, map[string]any{
+			"spinnaker": map[string]any{"enabled": true, "targetSize": int64(2)},
+			"kayenta":   map[string]any{"targetSize": int64(1)},
+			"fiat":      map[string]any{"enabled": false},
+		}, "spec", "spinnakerConfig", "service-settings"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.Apply(e.ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the zone reported OK", func() (bool, string) {
+			st := e.status("global", "spinnaker")
+			return st.Status == spinnaker.StatusOK, st.Status
+		})
+		replicas := map[string]int32{}
+		deps, err := e.client.Clientset.AppsV1().Deployments("global").List(e.ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range deps.Items {
+			replicas[d.Name] = *d.Spec.Replicas
+		}
+		want := map[string]int32{"spin-clouddriver": 2, "spin-deck": 1, "spin-echo": 2, "spin-front50": 2, "spin-gate": 2,
+			"spin-igor": 2, "spin-kayenta": 1, "spin-orca": 2, "spin-rosco": 2}
+		if !maps.Equal(replicas, want) {
+			t.Errorf("Deployments and replicas %v, want %v (no Fiat, no HA service, Deck at Halyard's 1)", replicas, want)
+		}
+	})
+
 	t.Run("expose rewrites spin-deck and spin-gate", func(t *testing.T) {
 		expose := map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer", "publicPort": int64(443),
 			"overrides": map[string]any{"gate": map[string]any{"publicPort": int64(443)}}}}
