@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -317,9 +318,14 @@ func TestStandIn_clusterMode(t *testing.T) {
 		if _, err := e.client.Apply(e.ctx, obj); err != nil {
 			t.Fatal(err)
 		}
-		e.waitFor("spin-kayenta and spin-igor reported OK", func() (bool, string) {
+		// Both of Igor's pods ready: the ReplicaSet controller creates pods
+		// in slow-start batches (one, then the rest), so the operator's
+		// status can read OK while spin-igor has only its first pod, and
+		// Updating again when the second comes (a loaded run of 59868e6).
+		e.waitFor("spin-kayenta and spin-igor reported OK, both of Igor's pods ready", func() (bool, string) {
 			st := e.status("zone", "spinnaker")
-			return reported("spin-kayenta") && reported("spin-igor") && st.Status == spinnaker.StatusOK, st.Status
+			igorReady := slices.ContainsFunc(st.Services, func(s spinnaker.ServiceStatus) bool { return s.Name == "spin-igor" && s.ReadyReplicas == 2 })
+			return reported("spin-kayenta") && igorReady && st.Status == spinnaker.StatusOK, fmt.Sprint(st.Status, st.Services)
 		})
 		if reported("spin-fiat") {
 			t.Error("spin-fiat deployed although its service-settings set skipLifeCycleManagement")
