@@ -271,13 +271,6 @@ test_pkgs() {
 	done
 	return $rc
 }
-# niced N CMD...: CMD (a function too) at niceness N, in the subshell phase
-# runs it in.
-niced() {
-	renice -n "$1" -p "$BASHPID" >/dev/null || true
-	shift
-	"$@"
-}
 failed=()
 phase go-build go_build || failed+=(go-build)
 
@@ -327,14 +320,14 @@ modules() {
 	"$repo/scripts/testenv.sh" --only tofu >/dev/null || return
 	SPINOPS_MODULES_CHECKS_NICE=5 phase modules "$repo/scripts/test-modules.sh"
 }
-bg module-tests 3 modules
+bg module-tests 0 modules
 
 # --- go tests: three lanes at once -----------------------------------------
 # The acceptance tests wait on API servers and terraform most of the time, so
 # the race run (bridge and agent only: one build of each package, not two)
 # and the OpenTofu run go beside the main run instead of after it.
 # shellcheck disable=SC2086
-bg go-test-race 3 env CGO_ENABLED=1 $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
+bg go-test-race 0 env CGO_ENABLED=1 $GO test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} "${race_pkgs[@]}"
 
 # The basic acceptance test of every resource, data source and ephemeral
 # resource again under OpenTofu (its default registry host is
@@ -352,7 +345,7 @@ go_test_tofu() {
 	TF_ACC=1 TF_ACC_TERRAFORM_PATH="$repo/.testenv/bin/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
 		phase go-test-tofu test_pkg -stream "$mod/internal/provider" -test.run="$tofu_tests"
 }
-bg tofu-tests 3 go_test_tofu
+bg tofu-tests 0 go_test_tofu
 
 # internal/provider's acceptance tests are the longest package, and they
 # wait on API servers and terraform: they run in their own lane beside go
@@ -390,7 +383,7 @@ mapfile -t go_pkgs < <(
 	printf '%s\n' "${plain_pkgs[@]}" | grep -vxF -f <(printf "$mod/%s\n" "${slow_first[@]}")
 )
 # Its output is also kept in $logs/go-test.log for the summary's excerpt.
-TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" phase go-test niced 3 test_pkgs "${go_pkgs[@]}" 2>&1 | tee "$logs/go-test.log" || failed+=(go-test)
+TF_ACC=1 TF_ACC_TERRAFORM_PATH="$TERRAFORM" phase go-test test_pkgs "${go_pkgs[@]}" 2>&1 | tee "$logs/go-test.log" || failed+=(go-test)
 
 # Every lane is waited for and reported, so one run shows every failure.
 for lane in go-test-race tofu tofu-tests static providers module-tests; do
