@@ -25,7 +25,7 @@
 #              package, not two) in a lane beside it (go-test-race), and
 #              internal/provider, whose acceptance tests run in their own
 #              lane beside it (go-test-provider-N; SPINOPS_PROVIDER_SHARDS
-#              processes, default 1), with the OpenTofu
+#              processes, default 2), with the OpenTofu
 #              acceptance run (tofu-tests: waits for tofu, then go-test-tofu)
 #              in another;
 #   static     (background, nice 5)  gofmt, go vet, golangci-lint, docs check;
@@ -304,11 +304,11 @@ bg static 5 static
 # acceptance tests are a chain of short terraform commands (about 330 s
 # alone, 690 beside the whole module lane at the same priority), while the
 # checks are throughput that fills whatever the others leave. The moto
-# applies at nice 0: they are the longest chain of a warm run (339 s and
+# applies at nice 0: they were the longest chain of a warm run (339 s and
 # 174 CPU-s alone, most of it the aws provider's waiters: Aurora's 30 s
 # delays, an SQS queue's 15 checks that it is gone), and at nice 5 their
-# CPU-bound steps waited behind everything else, 575 s in all (fresh-clone
-# run of 3d26b9b, 2026-12-07).
+# CPU-bound steps waited behind everything else: 575 s in the fresh-clone
+# run of 3d26b9b, 475 s at nice 0 in that of e2ecd32 (2026-12-07).
 modules() {
 	local rc
 	until [[ -s $logs/providers.rc ]]; do sleep 5; done
@@ -352,16 +352,21 @@ bg tofu-tests 0 go_test_tofu
 # test, in $shards processes at once (each test binary starts its own shared
 # services, so the shards share no cluster, database or moto), dealt
 # round-robin from the sorted test names so the slow families
-# (TestAccAgentAccount_*, ...) spread over the shards. Default 1. (With 3,
-# a cold run once failed TestAccZone_promotionDemandsSandboxHealth; the
-# cause was the promotion gate's reading of the monitor's ring across a
-# minute boundary, fixed in session 31, not the load.) More shards do not
-# pay on 2 cores, where the run is CPU-bound: the same commit warm took
-# 1,670 s / 2,986 CPU-s with 1 shard and 1,629 s / 3,011 CPU-s with 2 (the
-# two shards 996 CPU-s against one's 787; the module tests became the last
-# lane instead).
+# (TestAccAgentAccount_*, ...) spread over the shards. Default 2. Whether a
+# second process pays depends on whether the cores are the bottleneck: on
+# session 42's machine (a warm run 1,000 CPU-s, the cores about 80 % busy)
+# the acceptance tests are a wait-bound chain of terraform commands and 2
+# shards made the warm run 564 s against 634-640 with 1 (the lane 457 s
+# against 598-607, no more CPU: 229 CPU-s against 221-240; 2026-12-07);
+# on slower machines of the kind, where a warm run kept both cores busy
+# from end to end (2,400-3,000 CPU-s), 2 shards were 8 % slower once and
+# 2.5 % faster once, each shard's own API server, MariaDB and moto adding
+# 20-27 % to the lane's CPU (README, 2026-12-05). (With 3, a cold run once
+# failed TestAccZone_promotionDemandsSandboxHealth; the cause was the
+# promotion gate's reading of the monitor's ring across a minute boundary,
+# fixed in session 31, not the load.)
 provider_pkg=$mod/internal/provider
-shards=${SPINOPS_PROVIDER_SHARDS:-1}
+shards=${SPINOPS_PROVIDER_SHARDS:-2}
 mapfile -t provider_tests < <(sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' internal/provider/*_test.go | sort)
 mapfile -t plain_pkgs < <(printf '%s\n' "${plain_pkgs[@]}" | grep -vx "$provider_pkg")
 go_test_provider() {
