@@ -201,6 +201,9 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				changed = true
 			}
 			plan.SpecSHA256 = types.StringValue(rd.SpecHash)
+			if len(rd.TurnedOff) > 0 {
+				resp.Diagnostics.AddWarning(turnedOffWarning(plan.Name.ValueString(), rd.TurnedOff))
+			}
 			budgets := make([]string, len(rd.PDBs))
 			for i, p := range rd.PDBs {
 				budgets[i] = p.GetName()
@@ -275,6 +278,19 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 // alone is recorded in state; they take effect at the zone's next deploy.
 var zoneStateOnly = []string{"timeouts", "wait", "verification", "rollback_on_failure", "deletion_protection",
 	"promotion_override", "upgrade_notifications", "backup_before_upgrade"}
+
+// turnedOffWarning is the plan's warning about a zone whose service-settings
+// turn off services Spinnaker needs (spinnaker.Rendered.TurnedOff).
+func turnedOffWarning(zone string, services []string) (summary, detail string) {
+	objects := make([]string, len(services))
+	for i, n := range services {
+		objects[i] = "spin-" + n
+	}
+	return fmt.Sprintf("Zone %s runs without %s", zone, strings.Join(objects, ", ")),
+		fmt.Sprintf("service_settings (the zone's or the installation's, or their global `spinnaker` key, which the Spinnaker Operator merges under every service but Deck) "+
+			"set `enabled: false` for %s, so Halyard will not deploy them. The zone still becomes ready and passes verification, which follow what Halyard deploys, "+
+			"but Spinnaker does not work without them. Remove the setting, or set `skipLifeCycleManagement: true` for a service you run yourself.", strings.Join(services, ", "))
+}
 
 // zoneKeepsCluster decides whether a planned update of a zone changes
 // nothing a cluster holds. If so it returns the plan with every value the

@@ -58,6 +58,11 @@ type Rendered struct {
 	// Services are the services Halyard deploys for Service's config
 	// (halyardServices): what readiness waits for and verification checks.
 	Services []Service
+	// TurnedOff are the services Spinnaker needs that service-settings
+	// turn off (`enabled: false`) though Halyard would deploy them
+	// (turnedOff): the zone would be ready and verified without them, and
+	// not work. A plan warns about them.
+	TurnedOff []string
 	// PDBs are the PodDisruptionBudgets of the zone's HA services (none
 	// without HA or with one replica).
 	PDBs []*unstructured.Unstructured
@@ -287,7 +292,7 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	svc.SetLabels(zoneLabels(inst, z))
 	svc.SetAnnotations(map[string]string{AnnotationZone: string(settingsJSON)})
 
-	r := &Rendered{Service: svc, Services: services, PDBs: pdbs, SpecHash: SpecHash(spec)}
+	r := &Rendered{Service: svc, Services: services, TurnedOff: turnedOff(config, settings), PDBs: pdbs, SpecHash: SpecHash(spec)}
 	if len(credentials) > 0 {
 		r.Secret = renderSecret(inst, z, secretName, credentials)
 	}

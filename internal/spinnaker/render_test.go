@@ -395,6 +395,32 @@ func TestRender_servicesHalyardDeploys(t *testing.T) {
 		t.Errorf("replicas %v, want %v (customSizing wins over targetSize, and spinops sizes every service it chose)", replicas, want)
 	}
 
+	// What Spinnaker needs and service-settings turn off (the plan warns):
+	// not what the config alone leaves out, not an optional service, not
+	// one left to the user.
+	haCD := "deploymentEnvironment:\n  haServices:\n    clouddriver:\n      enabled: true\n"
+	for name, c := range map[string]struct {
+		overrides string
+		settings  map[string]string
+		want      []string
+	}{
+		"nothing turned off":         {"", nil, nil},
+		"Gate turned off":            {"", map[string]string{"gate": "enabled: false"}, []string{"gate"}},
+		"optional services only":     {"", map[string]string{"rosco": "enabled: false", "fiat": "enabled: false", "igor": "enabled: false"}, nil},
+		"the global settings":        {"", map[string]string{"spinnaker": "enabled: false"}, []string{"clouddriver", "echo", "front50", "gate", "orca"}},
+		"one left to the user":       {"", map[string]string{"spinnaker": "enabled: false", "orca": "skipLifeCycleManagement: true"}, []string{"clouddriver", "echo", "front50", "gate"}},
+		"a split Clouddriver's part": {haCD, map[string]string{"clouddriver-caching": "enabled: false", "clouddriver": "enabled: false"}, []string{"clouddriver-caching"}},
+	} {
+		z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox, ConfigOverrides: c.overrides, ServiceSettings: c.settings}
+		r, err := Render(testInstallation(), z, testCredentials)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(r.TurnedOff, c.want) {
+			t.Errorf("%s: turned off %v, want %v", name, r.TurnedOff, c.want)
+		}
+	}
+
 	// The global targetSize sizes what spinops does not (Kayenta turned on
 	// by config_overrides), the service's own winning; Igor and Gate keep
 	// spinops' customSizing.

@@ -126,6 +126,12 @@ func halyardEnabled(name string, config, settings map[string]any) bool {
 	if on, ok := settingValue(settings, name, "enabled").(bool); ok {
 		return on
 	}
+	return halyardEnabledByConfig(name, config)
+}
+
+// halyardEnabledByConfig is a service's isEnabled: what Halyard decides
+// from the config alone, before service-settings have their say.
+func halyardEnabledByConfig(name string, config map[string]any) bool {
 	on := func(path ...string) bool { b, _ := nestedValue(config, path...).(bool); return b }
 	cdHA := on("deploymentEnvironment", "haServices", "clouddriver", "enabled")
 	echoHA := on("deploymentEnvironment", "haServices", "echo", "enabled")
@@ -191,6 +197,28 @@ func halyardServices(config, settings map[string]any) []Service {
 			s.Replicas = toInt(r)
 		}
 		out = append(out, s)
+	}
+	return out
+}
+
+// optionalServices are the services Spinnaker works without (no
+// authorization, canary analysis, CI triggers or baking); every other
+// service a zone can run is needed for it to work at all.
+var optionalServices = []string{"fiat", "igor", "kayenta", "rosco"}
+
+// turnedOff are the services Spinnaker needs that Halyard would deploy for
+// config but service-settings turn off (`enabled: false`, the service's own
+// or the global one) without leaving them to the user
+// (skipLifeCycleManagement), sorted by name: with them the zone becomes
+// ready and passes verification, since both follow what Halyard deploys,
+// but Spinnaker does not work.
+func turnedOff(config, settings map[string]any) []string {
+	var out []string
+	for _, n := range zoneServiceNames {
+		if slices.Contains(optionalServices, n) || !halyardEnabledByConfig(n, config) || halyardEnabled(n, config, settings) || skipLifeCycle(settings, n) {
+			continue
+		}
+		out = append(out, n)
 	}
 	return out
 }

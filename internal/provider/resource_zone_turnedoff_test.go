@@ -1,0 +1,20 @@
+package provider
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTurnedOffWarning: the plan's warning names the Deployments missing,
+// the settings that turn them off, and both ways out.
+func TestTurnedOffWarning(t *testing.T) {
+	summary, detail := turnedOffWarning("green", []string{"gate", "orca"})
+	if summary != "Zone green runs without spin-gate, spin-orca" {
+		t.Errorf("summary %q", summary)
+	}
+	for _, want := range []string{"`enabled: false` for gate, orca", "global `spinnaker` key", "passes verification", "Remove the setting", "`skipLifeCycleManagement: true`"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail %q lacks %q", detail, want)
+		}
+	}
+}
