@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
@@ -47,11 +46,9 @@ func DeployedChecks(ctx context.Context, cfg *rest.Config, namespace, name strin
 	for _, s := range st.Services {
 		reported[s.Name] = s
 	}
-	config, _, _ := unstructured.NestedMap(obj.Object, "spec", "spinnakerConfig", "config")
-	settings, _, _ := unstructured.NestedMap(obj.Object, "spec", "spinnakerConfig", "service-settings")
 	var services []Service
 	var notReady []string
-	for _, w := range halyardServices(config, settings) {
+	for _, w := range halyardServices(specPart(obj, "config"), specPart(obj, "service-settings")) {
 		s, ok := reported[w.ObjectName()]
 		if !ok {
 			notReady = append(notReady, w.ObjectName()+" (not reported)")

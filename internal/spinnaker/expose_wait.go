@@ -93,8 +93,7 @@ func wantedShape(obj *unstructured.Unstructured, name string) exposedServiceShap
 // service-settings' included (settingValue), else ClusterIP (Halyard's
 // KubernetesSettings default).
 func halyardServiceType(obj *unstructured.Unstructured, name string) string {
-	settings, _ := nestedValue(obj.Object, "spec", "spinnakerConfig", "service-settings").(map[string]any)
-	if t, _ := settingValue(settings, name, "kubernetes", "serviceType").(string); t != "" {
+	if t, _ := settingValue(specPart(obj, "service-settings"), name, "kubernetes", "serviceType").(string); t != "" {
 		return t
 	}
 	return "ClusterIP"

@@ -73,7 +73,7 @@ func (d *Deployer) removeOrphans(ctx context.Context, owner *unstructured.Unstru
 	}
 	// Like Halyard's deleteDisabledServices, a service whose life cycle
 	// service-settings leave to the user (skipLifeCycleManagement) stays.
-	settings, _, _ := unstructured.NestedMap(owner.Object, "spec", "spinnakerConfig", "service-settings")
+	settings := specPart(owner, "service-settings")
 	var removed []string
 	for i := range deps.Items {
 		dep := &deps.Items[i]

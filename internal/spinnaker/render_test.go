@@ -126,14 +126,8 @@ func TestRender_haSplitAndSingletons(t *testing.T) {
 	// Igor runs only with a CI system (halyardEnabled): one is turned on.
 	z := &Zone{Name: "green", Namespace: "ns", Tier: TierProduction, HA: &HA{Enabled: true, ClouddriverSplit: true, Replicas: 3},
 		ConfigOverrides: "ci:\n  jenkins:\n    enabled: true\n"}
-	r, err := Render(testInstallation(), z, testCredentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, s := range r.Services {
-		got[s.Name] = s.Replicas
-	}
+	r := mustRender(t, testInstallation(), z)
+	got := replicasOf(r)
 	for _, name := range []string{"clouddriver-caching", "clouddriver-rw", "clouddriver-ro", "clouddriver-ro-deck", "echo-worker", "gate", "deck", "fiat"} {
 		if got[name] != 3 {
 			t.Errorf("%s: %d replicas, want 3", name, got[name])
@@ -321,12 +315,8 @@ func equalYAML(t *testing.T, got any, want string) bool {
 func TestRender_servicesHalyardDeploys(t *testing.T) {
 	names := func(z *Zone, inst *Installation) []string {
 		t.Helper()
-		r, err := Render(inst, z, testCredentials)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for _, s := range r.Services {
+		for _, s := range mustRender(t, inst, z).Services {
 			out = append(out, s.Name)
 		}
 		return out
@@ -382,14 +372,7 @@ func TestRender_servicesHalyardDeploys(t *testing.T) {
 	z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox,
 		ConfigOverrides: "ci:\n  jenkins:\n    enabled: true\ncanary:\n  enabled: true\ndeploymentEnvironment:\n  customSizing:\n    spin-gate:\n      replicas: 4\n",
 		ServiceSettings: map[string]string{"igor": "targetSize: 3", "orca": "targetSize: 5", "kayenta": "targetSize: 2"}}
-	r, err := Render(testInstallation(), z, testCredentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	replicas := map[string]int64{}
-	for _, s := range r.Services {
-		replicas[s.Name] = s.Replicas
-	}
+	replicas := replicasOf(mustRender(t, testInstallation(), z))
 	if want := map[string]int64{"gate": 4, "orca": 1, "igor": 1, "deck": 1, "kayenta": 2}; replicas["gate"] != want["gate"] || replicas["orca"] != want["orca"] ||
 		replicas["igor"] != want["igor"] || replicas["deck"] != want["deck"] || replicas["kayenta"] != want["kayenta"] {
 		t.Errorf("replicas %v, want %v (customSizing wins over targetSize, and spinops sizes every service it chose)", replicas, want)
@@ -412,11 +395,7 @@ func TestRender_servicesHalyardDeploys(t *testing.T) {
 		"a split Clouddriver's part": {haCD, map[string]string{"clouddriver-caching": "enabled: false", "clouddriver": "enabled: false"}, []string{"clouddriver-caching"}},
 	} {
 		z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox, ConfigOverrides: c.overrides, ServiceSettings: c.settings}
-		r, err := Render(testInstallation(), z, testCredentials)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(r.TurnedOff, c.want) {
+		if r := mustRender(t, testInstallation(), z); !slices.Equal(r.TurnedOff, c.want) {
 			t.Errorf("%s: turned off %v, want %v", name, r.TurnedOff, c.want)
 		}
 	}
@@ -432,14 +411,30 @@ func TestRender_servicesHalyardDeploys(t *testing.T) {
 		{map[string]string{"spinnaker": "targetSize: 3", "kayenta": "targetSize: 2"}, 2},
 	} {
 		z := &Zone{Name: "red", Namespace: "ns", Tier: TierSandbox, ConfigOverrides: "canary:\n  enabled: true\n", ServiceSettings: c.settings}
-		r, err := Render(testInstallation(), z, testCredentials)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range r.Services {
+		for _, s := range mustRender(t, testInstallation(), z).Services {
 			if want := map[string]int64{"kayenta": c.want}[s.Name]; want == 0 && s.Replicas != 1 || want != 0 && s.Replicas != want {
 				t.Errorf("%v: %s at %d replicas, want %d (1 for what spinops sizes)", c.settings, s.Name, s.Replicas, max(want, 1))
 			}
 		}
 	}
+}
+
+// mustRender renders z of inst with the test credentials, failing the test
+// on an error.
+func mustRender(t *testing.T, inst *Installation, z *Zone) *Rendered {
+	t.Helper()
+	r, err := Render(inst, z, testCredentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// replicasOf maps each service r waits for to its replicas.
+func replicasOf(r *Rendered) map[string]int64 {
+	out := map[string]int64{}
+	for _, s := range r.Services {
+		out[s.Name] = s.Replicas
+	}
+	return out
 }

@@ -165,6 +165,13 @@ func halyardEnabledByConfig(name string, config map[string]any) bool {
 	return true
 }
 
+// specPart is part ("config", "service-settings", ...) of obj's
+// spec.spinnakerConfig, not copied: callers only read it.
+func specPart(obj *unstructured.Unstructured, part string) map[string]any {
+	m, _ := nestedValue(obj.Object, "spec", "spinnakerConfig", part).(map[string]any)
+	return m
+}
+
 // nestedValue is the value at path in m (nil when there is none).
 func nestedValue(m map[string]any, path ...string) any {
 	v, _, _ := unstructured.NestedFieldNoCopy(m, path...)
@@ -215,10 +222,10 @@ var optionalServices = []string{"fiat", "igor", "kayenta", "rosco"}
 func turnedOff(config, settings map[string]any) []string {
 	var out []string
 	for _, n := range zoneServiceNames {
-		if slices.Contains(optionalServices, n) || !halyardEnabledByConfig(n, config) || halyardEnabled(n, config, settings) || skipLifeCycle(settings, n) {
-			continue
+		on, set := settingValue(settings, n, "enabled").(bool)
+		if set && !on && halyardEnabledByConfig(n, config) && !skipLifeCycle(settings, n) && !slices.Contains(optionalServices, n) {
+			out = append(out, n)
 		}
-		out = append(out, n)
 	}
 	return out
 }

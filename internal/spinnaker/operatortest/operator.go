@@ -341,6 +341,9 @@ type service struct {
 	name     string
 	port     int
 	replicas int32
+	// kubernetes is service-settings' <name>.kubernetes as Halyard
+	// receives it (transformedSettings).
+	kubernetes map[string]any
 }
 
 // servicesOf reads the Halyard configuration as the operator does, with the
@@ -398,7 +401,8 @@ func servicesOf(config, settings map[string]any) []service {
 		// KubernetesV2Service.getResourceYaml: customSizing under the
 		// service name (spin-<canonical name>), else the service-settings'
 		// targetSize, else 1.
-		s := service{name: n, port: spinnaker.PortOf(n), replicas: 1}
+		k8s, _, _ := unstructured.NestedMap(settings, n, "kubernetes")
+		s := service{name: n, port: spinnaker.PortOf(n), replicas: 1, kubernetes: k8s}
 		if r, ok, _ := unstructured.NestedFieldNoCopy(config, "deploymentEnvironment", "customSizing", "spin-"+n, "replicas"); ok {
 			s.replicas = toInt32(r)
 		} else if r, ok, _ := unstructured.NestedFieldNoCopy(settings, n, "targetSize"); ok {
@@ -768,7 +772,7 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			},
 		}
 		withConfigMount(dep, s.name, accountsOn)
-		svc := o.service(ns, spec, s, objName, target, owner)
+		svc := o.service(ns, s, objName, target, owner)
 		if err := ApplyKustomize(spec, s.name, dep, svc); err != nil {
 			return err
 		}
@@ -800,8 +804,8 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 // KubernetesV2Service.java line 146), one unnamed TCP port, and
 // kubernetes.serviceAnnotations, line 149), the stand-in's backend as its
 // target port.
-func (o *Operator) service(ns string, spec map[string]any, s service, objName string, target int, owner metav1.OwnerReference) *corev1.Service {
-	k8s := serviceKubernetesSettings(spec, s.name)
+func (o *Operator) service(ns string, s service, objName string, target int, owner metav1.OwnerReference) *corev1.Service {
+	k8s := s.kubernetes
 	svcType, _ := k8s["serviceType"].(string)
 	if svcType == "" {
 		svcType = string(corev1.ServiceTypeClusterIP)
@@ -842,13 +846,6 @@ func transformedSettings(spec map[string]any) map[string]any {
 		settings[svc] = mergeMaps(global, own)
 	}
 	return settings
-}
-
-// serviceKubernetesSettings is service-settings' <svc>.kubernetes as
-// Halyard receives it (transformedSettings).
-func serviceKubernetesSettings(spec map[string]any, svc string) map[string]any {
-	k8s, _, _ := unstructured.NestedMap(transformedSettings(spec), svc, "kubernetes")
-	return k8s
 }
 
 // mergeMaps merges b over a, maps deeply (lists are not merged here: the
