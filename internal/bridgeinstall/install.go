@@ -696,7 +696,7 @@ func (in *Install) Apply(ctx context.Context, c *kube.Client, adminToken string,
 			return fmt.Errorf("writing the admin token Secret %s/%s: %w", in.Namespace, in.AdminSecret(), err)
 		}
 	} else if _, err := c.Get(ctx, secretGVK, in.Namespace, in.AdminSecret()); apierrors.IsNotFound(err) {
-		return fmt.Errorf("the admin token Secret %s/%s is missing: set admin_token_wo and raise admin_token_wo_version so it is written again", in.Namespace, in.AdminSecret())
+		return fmt.Errorf("the admin token Secret %s/%s is missing: set admin_token_wo, and an apply writes it again", in.Namespace, in.AdminSecret())
 	} else if err != nil {
 		return fmt.Errorf("reading the admin token Secret %s/%s: %w", in.Namespace, in.AdminSecret(), err)
 	}

@@ -34,7 +34,8 @@ func driftedObjectsAttribute(objects, secrets string) schema.ListAttribute {
 			"or a deletion); found on refresh by a server-side dry-run apply of each object, so what the API server defaults and fields " +
 			"other managers own are not drift. The plan then shows this list going to `[]`, and the apply puts the objects back. " +
 			"With credentials that may read but not patch (a plan-only pipeline: the dry run is authorized as a real apply), the check is skipped " +
-			"with a warning and the list keeps its last value. " + secrets}
+			"with a warning and the list keeps its last value. Unknown in a plan whose provider connection is known only after apply (the cluster " +
+			"made or replaced in the same apply): the objects were not read, and the apply applies them all again. " + secrets}
 }
 
 // noDrift is drifted_objects after an apply.

@@ -26,6 +26,16 @@ import (
 // instead, and what must read during the plan (a data source) fails with
 // the attribute that is not known yet. An unknown value is never filled
 // from an environment variable: that would be another cluster.
+//
+// Such a value usually changes because the cluster (or the bridge) is new:
+// what the last apply made is not there. A resource left unread is
+// therefore planned as an update (recheckUnread): its ModifyPlan leaves
+// what the apply reads back unknown, and its Update applies everything
+// again once the connection is known, which makes anew what a new cluster
+// lacks and changes nothing on the same one. Without it the plan was a
+// no-op, the apply never reached the object, and a cluster replaced in one
+// apply was left without the installation, its zones or its policies
+// while the state said they were there, until a second apply.
 
 // unknownPaths lists, as written in configuration, the attributes under
 // block of the provider's configuration whose values are not known yet.
@@ -110,12 +120,39 @@ func markImported(ctx context.Context, resp *resource.ImportStateResponse) {
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, unreadKey, []byte("true"))...)
 }
 
+// notReadKey marks, in private state, an object whose last refresh could
+// not reach it (keepUnread). Terraform and OpenTofu plan again during the
+// apply from the state that refresh left, so the mark is what both plans
+// see: the one shown to the user, with the connection unknown, and the
+// final one, with it known, which must plan the same update (an update
+// whose unknown values all turn out as they were is applied as no change).
+// The next Read that reaches the object, or the update, clears it.
+const notReadKey = "not_read"
+
+// recheckUnread reports whether the object's last refresh left it unread
+// (keepUnread): its ModifyPlan then plans an update whose apply makes
+// everything again (see the top of this file).
+func recheckUnread(ctx context.Context, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}, diags *diag.Diagnostics) bool {
+	v, d := private.GetKey(ctx, notReadKey)
+	diags.Append(d...)
+	return len(v) > 0
+}
+
+// clearUnread is what an update that applied everything does to the mark.
+func clearUnread(ctx context.Context, private interface {
+	SetKey(context.Context, string, []byte) diag.Diagnostics
+}, diags *diag.Diagnostics) {
+	diags.Append(private.SetKey(ctx, notReadKey, nil)...)
+}
+
 // keepUnread ends a Read that cannot reach what the object lives in because
 // the provider's configuration of it is not known yet (pendingFor): the
-// state stays as the last apply left it, with a warning saying so. An
-// object being imported has no such state (a plan from its import id alone
-// would replace it), so its import fails, saying why. It reports whether
-// the Read is over.
+// state stays as the last apply left it, marked (notReadKey) so the plan
+// applies it again, with a warning saying so. An object being imported has
+// no such state (a plan from its import id alone would replace it), so its
+// import fails, saying why. It reports whether the Read is over.
 func keepUnread(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse, what string, pending []string) bool {
 	imported, d := req.Private.GetKey(ctx, unreadKey)
 	resp.Diagnostics.Append(d...)
@@ -126,14 +163,19 @@ func keepUnread(ctx context.Context, req resource.ReadRequest, resp *resource.Re
 		if imported != nil {
 			resp.Diagnostics.Append(resp.Private.SetKey(ctx, unreadKey, nil)...)
 		}
+		if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
+			clearUnread(ctx, resp.Private, &resp.Diagnostics)
+		}
 		return false
 	case imported != nil:
 		pendingError(&resp.Diagnostics, "Cannot import "+what+" yet", pending)
 		return true
 	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, notReadKey, []byte("true"))...)
 	resp.Diagnostics.AddWarning("Not refreshed: the provider's connection is known only after apply",
-		fmt.Sprintf("%s, so %s was not read during this plan: the plan uses what the last apply recorded. The apply reaches it with the connection "+
-			"as it is then, and the first plan after that reads it again and shows anything changed outside Terraform.", pendingText(pending), what))
+		fmt.Sprintf("%s, so %s was not read during this plan: the plan uses what the last apply recorded, and plans an update that applies it "+
+			"again once the connection is known. On a new cluster that makes it anew; on the same one it changes nothing. The first plan after "+
+			"that reads it again and shows anything changed outside Terraform.", pendingText(pending), what))
 	return true
 }
 

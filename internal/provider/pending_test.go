@@ -17,7 +17,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
 // configureWith runs the provider's Configure on a configuration whose
@@ -101,25 +106,79 @@ func TestConfigureKeepsUnknownConnectionsPending(t *testing.T) {
 // module.eks's endpoint). Its first apply makes everything; a later plan
 // in which that resource is replaced has the connection unknown: the zone
 // and the installation keep what the last apply recorded instead of
-// failing the plan, a change of theirs is planned and applied with the
-// connection known by then.
+// failing the plan, and are planned as updates that apply them again with
+// the connection known by then, which changes nothing on the same cluster
+// and, when the connection now names a new cluster, makes them there in
+// that one apply (before, the plan was a no-op: the new cluster stayed
+// empty while the state said the zone ran, until a second apply).
+// The write-only values of the bridge and the monitor in
+// TestAccProvider_connectionKnownOnlyAfterApply.
+const (
+	pendingBridgeToken     = "pending-bridge-admin-token-0123456789abcdef"
+	pendingMonitorPassword = "pending-monitor-gate-password"
+)
+
 func TestAccProvider_connectionKnownOnlyAfterApply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("acceptance test: -short leaves out what starts an API server, the operator stand-in and terraform")
 	}
 	zc := startZoneAccCluster(t, accOpNamespace)
 	factories, _ := clockedFactories()
-	cfg := func(cluster string, replicas int) string {
-		c := zoneAccConfig{redVersion: "1.35.3"}.render(zc.kubeconfig)
-		c = strings.Replace(c, fmt.Sprintf("config_path = %q", zc.kubeconfig), "config_path = terraform_data.cluster.output", 1)
+	cfgOn := func(kubeconfig, cluster string, replicas int) string {
+		c := zoneAccConfig{redVersion: "1.35.3"}.render(kubeconfig)
+		c = strings.Replace(c, fmt.Sprintf("config_path = %q", kubeconfig), "config_path = terraform_data.cluster.output", 1)
 		c = strings.Replace(c, "replicas = 2", fmt.Sprintf("replicas = %d", replicas), 1)
 		return fmt.Sprintf(`
 # The cluster: known only once it is made (again).
 resource "terraform_data" "cluster" {
-  input            = %q
-  triggers_replace = %q
+  input            = %[1]q
+  triggers_replace = %[2]q
 }
-`, zc.kubeconfig, cluster) + c
+
+# On the same connection, with write-only values whose Secrets a new
+# cluster lacks.
+resource "spinops_bridge" "this" {
+  namespace              = "tf-acc-test-bridge"
+  image                  = "ghcr.io/spinops/spinops:test"
+  spinnaker_namespace    = spinops_managed_spinnaker.this.id
+  admin_token_wo         = %[3]q
+  admin_token_wo_version = 1
+  wait                   = false
+}
+
+resource "spinops_monitor" "this" {
+  namespace          = spinops_managed_spinnaker.this.id
+  installation       = "tf-acc-test"
+  image              = "ghcr.io/spinops/spinops:test"
+  wait               = false
+  secrets_wo_version = 1
+  gate_auth {
+    username    = "monitor"
+    password_wo = %[4]q
+  }
+  # (In the operator's namespace: the zone's may not exist yet, and the
+  # steps that take the zone out of the configuration keep the monitor.)
+  zone {
+    name      = "red"
+    namespace = spinops_managed_spinnaker.this.id
+    tier      = "sandbox"
+  }
+}
+`, kubeconfig, cluster, pendingBridgeToken, pendingMonitorPassword) + c
+	}
+	cfg := func(cluster string, replicas int) string { return cfgOn(zc.kubeconfig, cluster, replicas) }
+	// The cluster that replaces the first in the last steps: its own API
+	// server, operator stand-in and kubelet, nothing of spinops on it.
+	newCluster := startZoneAccCluster(t, accOpNamespace)
+	secretHolds := func(cs kubernetes.Interface, ns, name, key, want string) error {
+		sec, err := cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := string(sec.Data[key]); got != want {
+			return fmt.Errorf("Secret %s/%s: %s holds %d bytes, not the configuration's write-only value", ns, name, key, len(got))
+		}
+		return nil
 	}
 	const importZone = `
 import {
@@ -140,21 +199,25 @@ import {
 			},
 			{
 				// The cluster's resource replaced, nothing of Spinnaker's
-				// changed: nothing to do for either, and the plan says so.
+				// changed: both are applied again once the connection is
+				// known (it may be another cluster), and the plan says so;
+				// on the same cluster that changes nothing.
 				Config: cfg("second", 2),
 				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("terraform_data.cluster", plancheck.ResourceActionReplace),
-					plancheck.ExpectResourceAction("spinops_managed_spinnaker.this", plancheck.ResourceActionNoop),
-					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionNoop),
+					plancheck.ExpectResourceAction("spinops_managed_spinnaker.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue("spinops_managed_spinnaker.this", tfjsonpath.New("drifted_objects")),
+					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue("spinops_zone.red", tfjsonpath.New("status")),
 				}},
-				ConfigStateChecks: []statecheck.StateCheck{replicas(2)},
+				ConfigStateChecks: []statecheck.StateCheck{replicas(2), statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("status"), knownvalue.StringExact("OK"))},
 			},
 			{
 				// Replaced again, and the zone changed: planned without the
 				// cluster, applied with it.
 				Config: cfg("third", 3),
 				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("spinops_managed_spinnaker.this", plancheck.ResourceActionNoop),
+					plancheck.ExpectResourceAction("spinops_managed_spinnaker.this", plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionUpdate),
 					plancheck.ExpectUnknownValue("spinops_zone.red", tfjsonpath.New("services")),
 				}},
@@ -186,8 +249,42 @@ removed {
 			{
 				Config: cfg("fifth", 3) + importZone,
 				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionNoop),
+					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionUpdate),
 				}},
+			},
+			{
+				// The cluster replaced by a new, empty one: one apply makes
+				// the installation and the zone there (the empty plan after
+				// it, which the test framework requires, shows the refresh
+				// found both).
+				Config: cfgOn(newCluster.kubeconfig, "sixth", 3),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_managed_spinnaker.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("spinops_zone.red", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("spinops_bridge.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue("spinops_bridge.this", tfjsonpath.New("ca_certificate")),
+					plancheck.ExpectResourceAction("spinops_monitor.this", plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{replicas(3), statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("status"), knownvalue.StringExact("OK"))},
+				Check: func(*terraform.State) error {
+					ctx := context.Background()
+					if _, err := spinnaker.LoadInstallation(ctx, newCluster.cs, accOpNamespace); err != nil {
+						return fmt.Errorf("the installation on the new cluster: %w", err)
+					}
+					if _, err := newCluster.cs.CoreV1().Services(accRedNS).Get(ctx, "spin-gate", metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("zone red on the new cluster (its Gate Service, made by the operator from the SpinnakerService): %w", err)
+					}
+					// The write-only values' versions did not change: their
+					// Secrets, missing there, are written from this apply's
+					// configuration all the same.
+					if err := secretHolds(newCluster.cs, "tf-acc-test-bridge", "spinops-bridge-admin", "admin-token", pendingBridgeToken); err != nil {
+						return fmt.Errorf("the bridge on the new cluster: %w", err)
+					}
+					if err := secretHolds(newCluster.cs, accOpNamespace, "spinops-monitor", "gate-password", pendingMonitorPassword); err != nil {
+						return fmt.Errorf("the monitor on the new cluster: %w", err)
+					}
+					return nil
+				},
 			},
 		},
 	})

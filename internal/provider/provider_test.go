@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -16,6 +17,13 @@ import (
 // protocol.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
 	"spinops": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// testingOpenTofu reports whether the acceptance tests run OpenTofu (as the
+// make test lane go-test-tofu does: its provider host is OpenTofu's
+// registry), for the few steps where the two differ by design.
+func testingOpenTofu() bool {
+	return os.Getenv("TF_ACC_PROVIDER_HOST") == "registry.opentofu.org"
 }
 
 // TestMain stops the shared local services (kube-apiserver, ...) after the

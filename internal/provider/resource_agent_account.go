@@ -77,6 +77,10 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 		if len(state.DriftedObjects.Elements()) > 0 {
 			plan.DriftedObjects = noDrift()
 		}
+		// Not read by the last refresh (pending.go): applied again.
+		if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
+			plan.DriftedObjects = types.ListUnknown(types.StringType)
+		}
 		if adoptsRotation(ctx, req.Private, state, &plan) {
 			resp.Diagnostics.AddAttributeWarning(path.Root("credential_rotation"), "credential_rotation adopted, not rotated",
 				fmt.Sprintf("Account %q was imported, and no bridge records credential_rotation: the apply records %q in state and keeps the "+
@@ -267,6 +271,11 @@ func applyFailed(err error, name string, diags *diag.Diagnostics) {
 		}
 		diags.AddError("Registering the account failed", msg)
 	case attach.StepUpdate:
+		if attach.IsNotFound(se.Err) {
+			msg += fmt.Sprintf(". The bridge has no registration of account %q: a new bridge (one whose connection was known only after apply, "+
+				"or whose store was replaced) knows none of the accounts of the old one. Register it again with terraform apply -replace=<address>; "+
+				"its agent then gets a new credential.", name)
+		}
 		diags.AddError("Updating the registration failed", msg)
 	case attach.StepRotate:
 		diags.AddError("Rotating the agent credential failed", msg)
@@ -432,6 +441,7 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 	plan.AgentInstalled = types.BoolValue(plan.InstallAgent != nil)
 	plan.SpinnakerAccountInstalled = types.BoolValue(plan.Spinnaker != nil)
 	plan.DriftedObjects = noDrift()
+	clearUnread(ctx, resp.Private, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -86,6 +87,7 @@ func (r *backupPolicyResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	clearUnread(ctx, resp.Private, &resp.Diagnostics)
 	resp.Diagnostics.Append(setMadeServiceAccount(ctx, resp.Private, made)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -221,6 +223,18 @@ func (r *backupPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if len(state.DriftedObjects.Elements()) > 0 {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), noDrift())...)
 	}
+	// Not read by the last refresh (pending.go): applied again, and what
+	// the apply reads back (fillComputed) is not known before.
+	if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
+		for at, v := range map[string]attr.Value{
+			"drifted_objects": types.ListUnknown(types.StringType), "next_run": types.StringUnknown(),
+			"last_successful_backup": types.StringUnknown(), "restore_window": types.ObjectUnknown(restoreWindowAttrTypes),
+			"last_drill": types.ObjectUnknown(drillAttrTypes), "archiver_heartbeat": types.StringUnknown(),
+			"archiver_behind_bytes": types.Int64Unknown(),
+		} {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(at), v)...)
+		}
+	}
 	// Every apply writes the policy's Secret from the configuration's
 	// write-only values: an update without the signing key the Secret
 	// holds, its version unchanged, would quietly stop signing. Refused;
@@ -231,8 +245,8 @@ func (r *backupPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("signing_key_wo"), &key)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("signing_key_secret").AtName("name"), &secret)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("signing_key_wo_version"), &planVersion)...)
-	if resp.Diagnostics.HasError() || req.Plan.Raw.Equal(req.State.Raw) {
-		return
+	if resp.Diagnostics.HasError() || resp.Plan.Raw.Equal(req.State.Raw) {
+		return // (an update that only puts drifted objects back writes the Secret too)
 	}
 	if key.IsNull() && secret.IsNull() && !stateVersion.IsNull() && planVersion.Equal(stateVersion) && r.holdsSigningKey(ctx, &state) {
 		resp.Diagnostics.AddAttributeError(path.Root("signing_key_wo"), "Missing signing_key_wo",

@@ -121,9 +121,14 @@ func (r *bridgeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		if len(state.DriftedObjects.Elements()) > 0 {
 			plan.DriftedObjects = noDrift()
 		}
-		if reflect.DeepEqual(plan.TLS, state.TLS) && plan.ExternalAddress.Equal(state.ExternalAddress) && plan.DNSNames.Equal(state.DNSNames) {
+		switch {
+		case recheckUnread(ctx, req.Private, &resp.Diagnostics):
+			// Not read by the last refresh (pending.go): applied again,
+			// and on a new cluster with a new CA.
+			plan.DriftedObjects, plan.CACertificate = types.ListUnknown(types.StringType), types.StringUnknown()
+		case reflect.DeepEqual(plan.TLS, state.TLS) && plan.ExternalAddress.Equal(state.ExternalAddress) && plan.DNSNames.Equal(state.DNSNames):
 			plan.CACertificate = state.CACertificate
-		} else {
+		default:
 			plan.CACertificate = types.StringUnknown()
 		}
 	}
@@ -168,7 +173,7 @@ func (r *bridgeResource) Update(ctx context.Context, req resource.UpdateRequest,
 	timeout, d := plan.Timeouts.Update(ctx, 10*time.Minute)
 	resp.Diagnostics.Append(d...)
 	token := ""
-	if !plan.AdminTokenWOVersion.Equal(state.AdminTokenWOVersion) {
+	if !plan.AdminTokenWOVersion.Equal(state.AdminTokenWOVersion) || r.adminSecretMissing(ctx, &plan, &resp.Diagnostics) {
 		token = config.AdminTokenWO.ValueString()
 	}
 	r.apply(ctx, &plan, token, timeout, &resp.Diagnostics)
@@ -189,7 +194,27 @@ func (r *bridgeResource) Update(ctx context.Context, req resource.UpdateRequest,
 			}
 		}
 	}
+	clearUnread(ctx, resp.Private, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// adminSecretMissing reports whether the admin token Secret is gone from the
+// cluster (a new one behind a connection known only after apply:
+// pending.go): an update then writes it from this apply's admin_token_wo
+// though its version did not change, since there is nothing to overwrite.
+// Without admin_token_wo in the configuration the apply fails, saying so.
+func (r *bridgeResource) adminSecretMissing(ctx context.Context, m *bridgeResourceModel, diags *diag.Diagnostics) bool {
+	var quiet diag.Diagnostics
+	in := m.install(ctx, &quiet)
+	c := r.client(ctx, m, &quiet)
+	if quiet.HasError() || c == nil {
+		return false // the apply reports it
+	}
+	_, err := c.Get(ctx, secretGVK, in.Namespace, in.AdminSecret())
+	if err != nil && !apierrors.IsNotFound(err) {
+		diags.AddError("Reading the bridge's admin token Secret failed", err.Error())
+	}
+	return apierrors.IsNotFound(err)
 }
 
 // apply installs the bridge, waits for it and fills the computed values.

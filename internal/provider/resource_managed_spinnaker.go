@@ -75,7 +75,15 @@ func (r *managedSpinnakerResource) ModifyPlan(ctx context.Context, req resource.
 		if len(state.DriftedObjects.Elements()) > 0 {
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), noDrift())...)
 		}
-		if !req.Plan.Raw.Equal(req.State.Raw) && state.ID.ValueString() == ns {
+		// Not read by the last refresh (pending.go): applied again, and
+		// what the apply reads back is not known before.
+		if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drifted_objects"), types.ListUnknown(types.StringType))...)
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("verified_versions"), types.MapUnknown(types.StringType))...)
+		}
+		// Every update writes the credentials and the configuration again,
+		// also one that only puts drifted objects back.
+		if !resp.Plan.Raw.Equal(req.State.Raw) && state.ID.ValueString() == ns {
 			r.planKeepsSecrets(ctx, req, &plan, &state, resp)
 		}
 	}
@@ -219,6 +227,7 @@ func (r *managedSpinnakerResource) Update(ctx context.Context, req resource.Upda
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	clearUnread(ctx, resp.Private, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 

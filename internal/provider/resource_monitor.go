@@ -59,6 +59,18 @@ func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if len(state.DriftedObjects.Elements()) > 0 {
 		plan.DriftedObjects = noDrift()
 	}
+	// Not read by the last refresh (pending.go): applied again, on a
+	// cluster that may or may not serve PrometheusRule.
+	if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
+		plan.DriftedObjects = types.ListUnknown(types.StringType)
+		if plan.PrometheusRule.IsUnknown() || plan.PrometheusRule.ValueBool() {
+			plan.PrometheusRuleInstalled = types.BoolUnknown()
+		} else {
+			plan.PrometheusRuleInstalled = types.BoolValue(false)
+		}
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
+	}
 	if plan.PrometheusRule.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
@@ -214,6 +226,7 @@ func (r *monitorResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	clearUnread(ctx, resp.Private, &resp.Diagnostics)
 	// Roles of zone namespaces no longer checked.
 	if c := kubeClientAt(ctx, r.data, plan.Kubernetes, path.Root("kubernetes"), &resp.Diagnostics); c != nil {
 		keep := map[string]bool{}
@@ -254,8 +267,9 @@ func gateUser(m *monitorModel) string {
 }
 
 // apply renders and applies the monitor. The Secret is applied only with
-// writeSecrets (a create, or a new secrets_wo_version): the write-only
-// values exist only in this apply's configuration.
+// writeSecrets (a create, or a new secrets_wo_version), or when it is
+// missing: the write-only values exist only in this apply's configuration,
+// and are compared with nothing.
 func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, writeSecrets bool, timeout time.Duration, diags *diag.Diagnostics) {
 	spec := m.spec(ctx, config, diags)
 	c := kubeClientAt(ctx, r.data, m.Kubernetes, path.Root("kubernetes"), diags)
@@ -285,13 +299,19 @@ func (r *monitorResource) apply(ctx context.Context, m, config *monitorModel, wr
 			u.SetAnnotations(map[string]string{monitorAnnotationSecretsVersion: strconv.FormatInt(m.SecretsWOVersion.ValueInt64(), 10)})
 		}
 		if u.GetKind() == "Secret" && !writeSecrets {
-			if _, err := c.Get(ctx, u.GroupVersionKind(), u.GetNamespace(), u.GetName()); err == nil {
+			_, err := c.Get(ctx, u.GroupVersionKind(), u.GetNamespace(), u.GetName())
+			if err == nil {
 				continue
 			}
-			// Gone: without its values a new Secret would be empty.
-			diags.AddError("The monitor's Secret is missing",
-				fmt.Sprintf("Secret %s/%s was deleted outside Terraform; raise secrets_wo_version so the write-only values are written again", u.GetNamespace(), u.GetName()))
-			return
+			if !apierrors.IsNotFound(err) {
+				diags.AddError("Deploying the monitor failed", fmt.Sprintf("reading %s: %v", kube.Describe(u), err))
+				return
+			}
+			// Gone (deleted outside Terraform, or a new cluster behind a
+			// connection known only after apply: pending.go): nothing to
+			// overwrite, so it is written from this apply's write-only
+			// values, which the monitor's configuration was rendered from.
+			tflog.Info(ctx, "the monitor's Secret is missing: written from this apply's write-only values", map[string]any{"secret": kube.Describe(u)})
 		}
 		if _, err := c.Apply(ctx, u); err != nil {
 			diags.AddError("Deploying the monitor failed", fmt.Sprintf("applying %s: %v", kube.Describe(u), err))

@@ -76,7 +76,8 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Change this number to write the write-only values (`gate_auth`, `notify`) again. They are written only then (and when a Gate " +
 					"username changes): an update that keeps the number while the configuration gives other write-only values than the monitor's Secret " +
 					"holds (one removed, one added) is refused at plan time, since the monitor would be told to read what the Secret does not hold. " +
-					"Recorded on the Secret, so an import reads it back."},
+					"A Secret that is missing (deleted, or a new cluster behind a connection known only after apply) is written from the apply's values " +
+					"whatever the number. Recorded on the Secret, so an import reads it back."},
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Wait for the Deployment to roll out (when the cluster has nodes at all; a cluster without any gets a warning instead)."},
 		},

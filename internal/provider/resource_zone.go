@@ -124,6 +124,10 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				return
 			}
 		}
+		// Not read by the last refresh (pending.go): deployed again.
+		if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
+			changed = true
+		}
 	}
 
 	if !plan.Tier.IsUnknown() {
@@ -425,6 +429,7 @@ func (r *zoneResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if !resp.Diagnostics.HasError() {
 		// An adopted zone is spinops' own once a change was rendered.
 		resp.Diagnostics.Append(clearAdoption(ctx, resp.Private)...)
+		clearUnread(ctx, resp.Private, &resp.Diagnostics)
 	}
 }
 
