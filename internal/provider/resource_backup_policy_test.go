@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -306,6 +307,38 @@ resource "terraform_data" "cluster" {
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Missing signing_key_wo.*signing_key_wo_version = 1`),
 			},
+			{
+				// The applied configuration while the connection is known
+				// only after apply: planned as an update that applies the
+				// policy again (pending.go), what the apply reads back
+				// unknown; applied on the same cluster, it changes nothing
+				// and the Secret still holds the key.
+				Config: strings.Replace(conf("0 */6 * * *", true), fmt.Sprintf("config_path = %q", c.Kubeconfig),
+					"config_path = terraform_data.cluster.output", 1) + fmt.Sprintf(`
+resource "terraform_data" "cluster" {
+  input = %q
+}
+`, c.Kubeconfig),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_backup_policy.this", plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue("spinops_backup_policy.this", tfjsonpath.New("drifted_objects")),
+					plancheck.ExpectUnknownValue("spinops_backup_policy.this", tfjsonpath.New("last_successful_backup")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("spinops_backup_policy.this", tfjsonpath.New("last_successful_backup"), knownvalue.StringExact(m.ID)),
+				},
+				Check: func(*terraform.State) error {
+					sec, err := c.Clientset().CoreV1().Secrets(ns).Get(t.Context(), name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if string(sec.Data["signing-key"]) != accBackupSigningKey || string(sec.Data["mysql-password"]) != accBackupPassword {
+						return fmt.Errorf("the Secret lost the signing key or the password")
+					}
+					return nil
+				},
+			},
+			{Config: conf("0 */6 * * *", true)}, // terraform_data gone again: nothing else changes
 			{
 				Config:             withoutSigningKey(t, conf("0 */4 * * *", true), 2),
 				PlanOnly:           true,
