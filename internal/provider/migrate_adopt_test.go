@@ -196,7 +196,8 @@ func adoptLegacy(t *testing.T) *legacyAdoption {
 // not make are adopted in place. `migrate plan --adopt`'s Terraform,
 // applied, imports the zone and makes only the installation's records: the
 // SpinnakerService's spec and generation and the operator's Deployment are
-// untouched, and the plan after it is empty. An out-of-band edit after the
+// untouched, and the plan after it is empty, also after a plan whose
+// connection was known only after apply. An out-of-band edit after the
 // adoption is still drift (the adoption hides nothing), and the zone's
 // first change re-renders it the spinops way, after which it is an ordinary
 // zone. Importing it by <namespace>/<name> alone is refused with the way to
@@ -252,6 +253,20 @@ func TestAccMigrateAdoptInPlace(t *testing.T) {
 				// Still nothing to do on a later plan, from the adopted state.
 				Config:   providerBlock + generated,
 				PlanOnly: true,
+			},
+			{
+				// The provider's connection known only after apply
+				// (pending.go): the plan cannot tell whether the cluster
+				// will be another one, so the zone is planned as an update;
+				// the apply's final plan, with the connection known, finds
+				// the adopted SpinnakerService there and plans no change,
+				// so its spec is not re-rendered.
+				Config: strings.Replace(providerBlock, fmt.Sprintf("config_path = %q", z.kubeconfig), "config_path = terraform_data.cluster.output", 1) +
+					fmt.Sprintf("resource \"terraform_data\" \"cluster\" {\n  input = %q\n}\n", z.kubeconfig) + generated,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("spinops_zone."+legacyName, plancheck.ResourceActionUpdate),
+				}},
+				Check: untouched,
 			},
 			{
 				// Edited out of band after the adoption: drift, as for any

@@ -132,18 +132,14 @@ const notReadKey = "not_read"
 // recheckUnread reports whether the object's last refresh left it unread
 // (keepUnread): its ModifyPlan then plans an update whose apply makes
 // everything again (see the top of this file).
-func recheckUnread(ctx context.Context, private interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}, diags *diag.Diagnostics) bool {
+func recheckUnread(ctx context.Context, private privateState, diags *diag.Diagnostics) bool {
 	v, d := private.GetKey(ctx, notReadKey)
 	diags.Append(d...)
 	return len(v) > 0
 }
 
 // clearUnread is what an update that applied everything does to the mark.
-func clearUnread(ctx context.Context, private interface {
-	SetKey(context.Context, string, []byte) diag.Diagnostics
-}, diags *diag.Diagnostics) {
+func clearUnread(ctx context.Context, private privateState, diags *diag.Diagnostics) {
 	diags.Append(private.SetKey(ctx, notReadKey, nil)...)
 }
 

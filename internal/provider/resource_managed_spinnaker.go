@@ -130,7 +130,16 @@ func (r *managedSpinnakerResource) planKeepsSecrets(ctx context.Context, req res
 	planned, before := secretVersions(plan), secretVersions(state)
 	for _, s := range usedSecrets(stored, given) {
 		version := s.version.String()
-		if (!s.held && !pending) || s.given || planned[version] == nil || before[version] == nil || !planned[version].Equal(*before[version]) {
+		if s.given || planned[version] == nil || before[version] == nil || !planned[version].Equal(*before[version]) {
+			continue
+		}
+		held := s.held
+		if pending {
+			// A version in state: the last apply wrote the value. None:
+			// it never did, so the installation holds nothing to drop.
+			held = !before[version].IsNull()
+		}
+		if !held {
 			continue
 		}
 		resp.Diagnostics.AddAttributeError(s.attr, "Write-only value missing",

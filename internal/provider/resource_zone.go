@@ -106,6 +106,7 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
 	changed := state == nil
+	rechecked := false // changed only to deploy what the last refresh could not read
 	if state != nil {
 		kept, err := zoneKeepsCluster(req.Plan.Raw, req.Config.Raw, req.State.Raw)
 		switch {
@@ -124,8 +125,10 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				return
 			}
 		}
-		// Not read by the last refresh (pending.go): deployed again.
-		if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
+		// Not read by the last refresh (pending.go): deployed again,
+		// unless it is an adopted zone left alone that is still there.
+		if recheckUnread(ctx, req.Private, &resp.Diagnostics) && !r.adoptedZoneStillThere(ctx, req.Private, &plan, state, &resp.Diagnostics) {
+			rechecked = !changed
 			changed = true
 		}
 	}
@@ -189,7 +192,7 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				"which replaces whatever else the spec now holds.")
 		fallthrough
 	case adoption != nil && changed:
-		if adoption.SpecSHA256 == state.SpecSHA256.ValueString() {
+		if adoption.SpecSHA256 == state.SpecSHA256.ValueString() && !rechecked {
 			resp.Diagnostics.AddWarning(fmt.Sprintf("Zone %s was adopted: this change re-renders its SpinnakerService", plan.Name.ValueString()),
 				"The zone was imported from a SpinnakerService spinops did not make, and has run as it was since. Its first change re-renders the whole spec "+
 					"from the zone's and the installation's arguments (what `spinops migrate plan --adopt` wrote, with its report of what it could not map); "+
@@ -392,6 +395,33 @@ func (r *zoneResource) allKnown(m *zoneModel) bool {
 		}
 	}
 	return true
+}
+
+// adoptedZoneStillThere is, for a zone its last refresh could not read
+// (pending.go), whether it is adopted, left alone since, and its
+// SpinnakerService is still there: it is then not deployed again, since
+// re-rendering an adopted zone's spec is a change only a change of its
+// arguments may make. While the connection is still unknown (the plan the
+// user sees) that cannot be told, so the zone is planned as an update; the
+// apply's final plan, with the connection known, finds it there and plans
+// no change, which Terraform and OpenTofu then apply as none. On a new
+// cluster it is missing and is rendered there.
+func (r *zoneResource) adoptedZoneStillThere(ctx context.Context, private privateState, plan, state *zoneModel, diags *diag.Diagnostics) bool {
+	adoption, d := adoptionOf(ctx, private)
+	diags.Append(d...)
+	if adoption == nil || state.SpecSHA256.ValueString() != adoption.SpecSHA256 || len(r.data.pendingFor(false, plan.ControlKubernetes)) > 0 {
+		return false
+	}
+	clients, d := r.clients(ctx, plan)
+	if d.HasError() {
+		return false // the apply reports it
+	}
+	_, err := clients.target.Get(ctx, spinnaker.SpinnakerServiceGVK, state.Namespace.ValueString(), state.Name.ValueString())
+	if err != nil && !apierrors.IsNotFound(err) {
+		diags.AddError(fmt.Sprintf("planning zone (%s)", plan.Name.ValueString()), fmt.Sprintf("reading the adopted SpinnakerService %s/%s: %v",
+			state.Namespace.ValueString(), state.Name.ValueString(), err))
+	}
+	return err == nil
 }
 
 func (r *zoneResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
