@@ -164,13 +164,19 @@ type Applied struct {
 	Account *bridgev1.Account
 	// Rotated is set when the credential was rotated.
 	Rotated bool
+	// Reregistered is set when an update found no registration on the
+	// bridge (a new bridge, or one whose store was replaced) and registered
+	// the account again: a new id and a new credential, delivered to the
+	// agent like a rotated one.
+	Reregistered bool
 	// Warnings are parts of the previous attachment that could not be
 	// removed; the new attachment is in place.
 	Warnings []error
 }
 
-// Apply registers the account (or updates its registration), rotates the
-// credential when asked, removes what moved away, and installs the parts:
+// Apply registers the account (or updates its registration, registering it
+// again when the bridge has none), rotates the credential when asked,
+// removes what moved away, and installs the parts:
 // the agent, the credential Secret, then the SpinnakerAccount, so
 // Spinnaker sees the account only once an agent can serve it. When a new
 // account's parts fail to install, the registration and whatever was
@@ -188,11 +194,21 @@ func (a *Attachment) Apply(ctx context.Context, admin *Admin, opts ApplyOptions)
 		out.Account, credential = acct, c
 	} else {
 		acct, err := admin.Update(ctx, a.Spec)
-		if err != nil {
+		switch {
+		case IsNotFound(err):
+			// The bridge knows no such account: registered again, so the
+			// attachment ends as the configuration says in this apply.
+			acct, c, rerr := admin.Register(ctx, a.Spec)
+			if rerr != nil {
+				return nil, &StepError{Step: StepRegister, Err: fmt.Errorf("the bridge has no registration of the account (%v), and registering it again failed: %w", err, rerr)}
+			}
+			out.Account, credential, out.Reregistered = acct, c, true
+		case err != nil:
 			return nil, &StepError{Step: StepUpdate, Err: err}
+		default:
+			out.Account = acct
 		}
-		out.Account = acct
-		if opts.Rotate {
+		if opts.Rotate && !out.Reregistered {
 			c, err := admin.Rotate(ctx, a.Name())
 			if err != nil {
 				return nil, &StepError{Step: StepRotate, Err: err}

@@ -267,6 +267,51 @@ func TestAttachmentApplyMovesAndRotates(t *testing.T) {
 	}
 }
 
+// An update on a bridge that has no registration of the account (a new
+// bridge, or one whose store was replaced: the provider then re-applies
+// every account, pending.go) registers it again and delivers the new
+// credential to the agent's Secret, instead of failing on the update.
+func TestAttachmentApplyRegistersAgainOnABridgeWithout(t *testing.T) {
+	f := setup(t)
+	name := testenv.UniqueName("att-", 6)
+	prev := f.attachment(t, name)
+	if err := prev.Prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	first, err := prev.Apply(t.Context(), f.admin, attach.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.admin.Deregister(t.Context(), name); err != nil {
+		t.Fatal(err)
+	}
+	next := f.attachment(t, name)
+	if err := next.Prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := next.Apply(t.Context(), f.admin, attach.ApplyOptions{Previous: prev, Rotate: true})
+	if err != nil || !applied.Reregistered || applied.Rotated || len(applied.Warnings) > 0 {
+		t.Fatalf("apply: %v %+v", err, applied)
+	}
+	if applied.Account.GetId() == "" || applied.Account.GetId() == first.Account.GetId() {
+		t.Fatalf("registration id %q after %q: not a new registration", applied.Account.GetId(), first.Account.GetId())
+	}
+	credential, err := f.admin.Credential(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.cluster.Clientset().CoreV1().Secrets(next.Install.Namespace).Get(t.Context(), next.Install.Name(), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Data[attach.SecretCredentialKey]) != credential {
+		t.Fatal("the new registration's credential was not delivered to the agent's Secret")
+	}
+	if !f.exists(t, "SpinnakerAccount", f.spinNS, name) {
+		t.Fatal("the SpinnakerAccount is gone")
+	}
+}
+
 // Prepare checks before anything is registered and names the part that
 // fails, so the caller can point at its configuration.
 func TestAttachmentPrepareNamesThePart(t *testing.T) {

@@ -77,9 +77,10 @@ func (r *agentAccountResource) ModifyPlan(ctx context.Context, req resource.Modi
 		if len(state.DriftedObjects.Elements()) > 0 {
 			plan.DriftedObjects = noDrift()
 		}
-		// Not read by the last refresh (pending.go): applied again.
+		// Not read by the last refresh (pending.go): applied again, and
+		// registered again (a new id) if the bridge is a new one.
 		if recheckUnread(ctx, req.Private, &resp.Diagnostics) {
-			plan.DriftedObjects = types.ListUnknown(types.StringType)
+			plan.DriftedObjects, plan.ID = types.ListUnknown(types.StringType), types.StringUnknown()
 		}
 		if adoptsRotation(ctx, req.Private, state, &plan) {
 			resp.Diagnostics.AddAttributeWarning(path.Root("credential_rotation"), "credential_rotation adopted, not rotated",
@@ -271,11 +272,6 @@ func applyFailed(err error, name string, diags *diag.Diagnostics) {
 		}
 		diags.AddError("Registering the account failed", msg)
 	case attach.StepUpdate:
-		if attach.IsNotFound(se.Err) {
-			msg += fmt.Sprintf(". The bridge has no registration of account %q: a new bridge (one whose connection was known only after apply, "+
-				"or whose store was replaced) knows none of the accounts of the old one. Register it again with terraform apply -replace=<address>; "+
-				"its agent then gets a new credential.", name)
-		}
 		diags.AddError("Updating the registration failed", msg)
 	case attach.StepRotate:
 		diags.AddError("Rotating the agent credential failed", msg)
@@ -431,7 +427,20 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 		applyFailed(err, spec.GetName(), &resp.Diagnostics)
 		return
 	}
-	plan.ID = state.ID
+	switch {
+	case applied.Reregistered && plan.ID.IsUnknown():
+		tflog.Warn(ctx, "the bridge had no registration of the account: registered again, with a new credential", map[string]any{"account": spec.GetName()})
+		plan.ID = types.StringValue(applied.Account.GetId())
+	case applied.Reregistered:
+		// Gone from the bridge between the plan and the apply: the plan
+		// promised the old id, the next refresh reads the new one.
+		resp.Diagnostics.AddWarning("Account registered again",
+			fmt.Sprintf("The bridge had no registration of account %q when it was updated, so it was registered again with a new credential, "+
+				"delivered to its agent. Its new registration id is recorded by the next refresh.", spec.GetName()))
+		plan.ID = state.ID
+	default:
+		plan.ID = state.ID
+	}
 	if plan.waits() {
 		if err := a.Wait(ctx, admin, r.waitInterval); err != nil {
 			resp.Diagnostics.AddError("The account did not become ready", err.Error())

@@ -22,6 +22,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/spinops/terraform-provider-spinops/internal/attach"
 	"github.com/spinops/terraform-provider-spinops/internal/bridgeinstall"
 	"github.com/spinops/terraform-provider-spinops/internal/kube"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
@@ -280,7 +281,8 @@ func TestAccBridge_deployedBridgeServesAgents(t *testing.T) {
 // stand-in marks the bridge's pod Ready only once the bridge it runs
 // answers its readiness probe, as a kubelet would. A later plan whose
 // bridge block is not known (its token's resource replaced) keeps the
-// account as it was.
+// account as it was and applies it again, which registers it again when
+// the bridge has lost it.
 func TestAccBridge_oneApply(t *testing.T) {
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	kc, err := kube.NewClient(c.RESTConfig())
@@ -320,13 +322,16 @@ resource "terraform_data" "fleet_token" {
 	// changes pending"), and the account is planned as an update while its
 	// bridge is not known (pending.go): it opens it during the apply, with
 	// the bridge known, and the step is applied.
+	// (Without registration_id: the account's id is not known in such a
+	// plan, since a new bridge registers it again, and Terraform opens an
+	// ephemeral resource whose configuration is not known during the apply.)
 	const credential = `
 ephemeral "spinops_agent_credential" "this" {
-  provider        = spinops.fleet
-  name            = spinops_agent_account.this.name
-  registration_id = spinops_agent_account.this.id
+  provider = spinops.fleet
+  name     = spinops_agent_account.this.name
 }
 `
+	var firstID string // the account's registration id before the bridge loses it
 	credentialError := regexp.MustCompile(`(?s)Bridge not known yet.*bridge\.token\s+depends\s+on\s+values\s+known\s+only\s+after\s+apply`)
 	if testingOpenTofu() {
 		credentialError = nil
@@ -349,9 +354,49 @@ ephemeral "spinops_agent_credential" "this" {
 				plancheck.ExpectResourceAction("terraform_data.fleet_token", plancheck.ResourceActionReplace),
 				plancheck.ExpectResourceAction("spinops_agent_account.this", plancheck.ResourceActionUpdate),
 				plancheck.ExpectUnknownValue("spinops_agent_account.this", tfjsonpath.New("drifted_objects")),
+				plancheck.ExpectUnknownValue("spinops_agent_account.this", tfjsonpath.New("id")),
 			}},
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("spinops_agent_account.this", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+			},
+			Check: func(s *terraform.State) error {
+				firstID = s.RootModule().Resources["spinops_agent_account.this"].Primary.ID
+				return nil
+			},
+		}, {
+			// The bridge loses the registration (as a new bridge, or one
+			// whose store was replaced, has none), and the next plan
+			// cannot read the account: its apply registers it again, with
+			// a new id and credential that reach the agent, which
+			// connects with it, in that one apply.
+			PreConfig: func() {
+				in := bridgeinstall.Install{Namespace: ns, Name: "spinops-bridge"}
+				ca, err := in.CA(t.Context(), kc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				admin, err := attach.Dial(attach.Settings{Address: fmt.Sprintf("127.0.0.1:%d", port), Token: bridgeTokenV1, CACertificate: ca})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() { _ = admin.Close() }()
+				if err := admin.Deregister(t.Context(), account); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: cfg("fourth"),
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("spinops_agent_account.this", plancheck.ResourceActionUpdate),
+				plancheck.ExpectUnknownValue("spinops_agent_account.this", tfjsonpath.New("id")),
+			}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("spinops_agent_account.this", tfjsonpath.New("status"), knownvalue.StringExact("connected")),
+			},
+			Check: func(s *terraform.State) error {
+				if id := s.RootModule().Resources["spinops_agent_account.this"].Primary.ID; id == "" || id == firstID {
+					return fmt.Errorf("registration id %q after %q: not registered again", id, firstID)
+				}
+				return nil
 			},
 		}, {
 			Config:      cfg("third") + credential,
