@@ -585,7 +585,21 @@ func (r *zoneResource) deploy(ctx context.Context, verb string, plan, state *zon
 	if res != nil && res.Object != nil {
 		r.flatten(ctx, result, res.Object, clients, inst.Namespace, diags)
 	}
+	if res != nil && len(res.LeftRunning) > 0 {
+		diags.AddWarning(leftRunningWarning(plan.Name.ValueString(), res.LeftRunning))
+	}
 	diags.Append(out.Set(ctx, result)...)
+}
+
+// leftRunningWarning says which services the zone no longer runs still run
+// after an apply that does not wait: the operator never removes one, and
+// spinops removes them only once the zone is ready.
+func leftRunningWarning(zone string, names []string) (string, string) {
+	return fmt.Sprintf("Zone %s still runs %s", zone, strings.Join(names, ", ")),
+		fmt.Sprintf("The zone no longer runs %s, and the Spinnaker Operator never removes a service its configuration stops asking for. spinops "+
+			"removes them once the zone is ready, and this apply did not wait (wait = false); until an apply with wait = true, they keep running "+
+			"beside the services that replace them (two Echo schedulers fire each cron trigger twice). Apply with wait = true, or delete their "+
+			"Deployments and Services once the zone is ready.", strings.Join(names, ", "))
 }
 
 func errString(err error) string {

@@ -76,7 +76,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Wait for readiness and verify after every change. Ready means the operator has deployed the change (a new `status.lastDeployed` hash for a changed `spinnakerConfig` or `kustomize`), reports `OK` at the version with every service's replicas ready, and every `spin-<service>` Deployment has rolled out. " +
 					"`false` applies and returns (the ledger records verification as skipped): " +
-					"for slow clusters, and for clusters where Spinnaker's pods cannot run. A zone applied without waiting proves nothing to the promotion gate."},
+					"for slow clusters, and for clusters where Spinnaker's pods cannot run. A zone applied without waiting proves nothing to the promotion gate, " +
+					"and the services a change stops running (the unsplit Clouddriver and Echo after HA is turned on, the split ones after it is turned off) are " +
+					"removed only by an apply that waits: until then the apply warns, naming them."},
 			"rollback_on_failure": schema.BoolAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "When readiness or verification fails on update, re-apply the previous version and configuration and wait for it. Defaults to `true` for production, `false` for sandbox."},
 			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true,

@@ -18,3 +18,17 @@ func TestTurnedOffWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestLeftRunningWarning: an apply without waiting names the services the
+// zone no longer runs that still run, why, and both ways out.
+func TestLeftRunningWarning(t *testing.T) {
+	summary, detail := leftRunningWarning("red", []string{"spin-echo-scheduler", "spin-echo-worker"})
+	if summary != "Zone red still runs spin-echo-scheduler, spin-echo-worker" {
+		t.Errorf("summary %q", summary)
+	}
+	for _, want := range []string{"never removes a service", "did not wait (wait = false)", "Apply with wait = true", "delete their Deployments"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail %q lacks %q", detail, want)
+		}
+	}
+}

@@ -98,6 +98,10 @@ type DeployResult struct {
 	Object       *unstructured.Unstructured
 	Verification *Verification
 	RolledBack   bool
+	// LeftRunning, after a deploy that does not wait, names the services
+	// the zone no longer runs that still run: they are removed once the
+	// zone is ready, by a deploy that waits.
+	LeftRunning []string
 }
 
 // DeployError is a change that failed readiness or verification. Its message
@@ -172,6 +176,12 @@ func (d *Deployer) Deploy(ctx context.Context, inst *Installation, z *Zone, opts
 	res := &DeployResult{Rendered: r, Object: obj}
 	if !opts.Wait {
 		d.log("not waiting for readiness (wait = false)", map[string]any{"zone": z.Name})
+		// Said, not failed on: this apply removes nothing either way.
+		if left, err := d.leftRunning(ctx, obj, r.Services); err != nil {
+			d.log("cannot tell which services the zone no longer runs", map[string]any{"zone": z.Name, "error": err.Error()})
+		} else {
+			res.LeftRunning = left
+		}
 		return res, UpdateZoneRecord(ctx, d.Control.Clientset, inst.Namespace, z.Name, func(rec *ZoneRecord) {
 			rec.RecordVerification(ResultSkipped, nil, d.Now())
 		})

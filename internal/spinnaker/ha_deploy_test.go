@@ -259,6 +259,19 @@ func TestDeploy_haSpreadAndDisruptionBudgets(t *testing.T) {
 		}
 	}
 	split := []string{"spin-clouddriver-caching", "spin-clouddriver-rw", "spin-clouddriver-ro", "spin-clouddriver-ro-deck", "spin-echo-scheduler", "spin-echo-worker"}
+	// Without waiting, nothing is removed (the zone is not known to be
+	// ready), and the deploy says what keeps running.
+	opts.Wait = false
+	res = deploy(&spinnaker.HA{Enabled: false, ClouddriverSplit: true, Replicas: 2})
+	opts.Wait = true
+	if want := slices.Sorted(slices.Values(split)); !slices.Equal(res.LeftRunning, want) {
+		t.Errorf("a deploy without waiting after HA was turned off: left running %v, want %v", res.LeftRunning, want)
+	}
+	for _, name := range res.LeftRunning {
+		if !deployments()[name] {
+			t.Errorf("a deploy without waiting removed %s", name)
+		}
+	}
 	res = deploy(&spinnaker.HA{Enabled: false, ClouddriverSplit: true, Replicas: 2})
 	checkServices("after HA was turned off", res, split...)
 	if n := zonePDBs(); len(n) != 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -53,33 +54,63 @@ var orphanCandidates = func() map[string]bool {
 // checker lists Deployments by (pkg/util/k8s_lookup.go).
 const operatorManagedBy = "spinnaker-operator"
 
+// controlledBy reports whether owner (by UID) is m's controller.
+func controlledBy(owner *unstructured.Unstructured, m metav1.Object) bool {
+	ref := metav1.GetControllerOf(m)
+	return ref != nil && ref.Kind == SpinnakerServiceGVK.Kind && ref.UID == owner.GetUID()
+}
+
+// orphans lists, in the zone's namespace, the Deployments of the Spinnaker
+// services that the SpinnakerService owner controls but the zone no longer
+// runs (services).
+func (d *Deployer) orphans(ctx context.Context, owner *unstructured.Unstructured, services []Service) ([]appsv1.Deployment, error) {
+	ns := owner.GetNamespace()
+	want := map[string]bool{}
+	for _, s := range services {
+		want[s.ObjectName()] = true
+	}
+	deps, err := d.Target.Clientset.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + operatorManagedBy})
+	if err != nil {
+		return nil, fmt.Errorf("listing the operator's Deployments in %s to find the services the zone no longer runs: %w", ns, err)
+	}
+	// Like Halyard's deleteDisabledServices, a service whose life cycle
+	// service-settings leave to the user (skipLifeCycleManagement) stays.
+	settings := specPart(owner, "service-settings")
+	var out []appsv1.Deployment
+	for _, dep := range deps.Items {
+		if !want[dep.Name] && orphanCandidates[dep.Name] && controlledBy(owner, &dep) && !skipLifeCycle(settings, strings.TrimPrefix(dep.Name, "spin-")) {
+			out = append(out, dep)
+		}
+	}
+	return out, nil
+}
+
+// leftRunning names the services the zone no longer runs that an apply
+// without waiting leaves (orphans): they are removed only once the zone is
+// ready, which such an apply does not wait for.
+func (d *Deployer) leftRunning(ctx context.Context, owner *unstructured.Unstructured, services []Service) ([]string, error) {
+	deps, err := d.orphans(ctx, owner, services)
+	var names []string
+	for _, dep := range deps {
+		names = append(names, dep.Name)
+	}
+	sort.Strings(names)
+	return names, err
+}
+
 // removeOrphans deletes, in the zone's namespace, the Deployment and the
 // Service of each Spinnaker service that the SpinnakerService owner
 // controls but the zone no longer runs (services), and returns their
 // names. Only objects whose controller is owner (by UID) are removed.
 func (d *Deployer) removeOrphans(ctx context.Context, owner *unstructured.Unstructured, services []Service) ([]string, error) {
 	ns := owner.GetNamespace()
-	want := map[string]bool{}
-	for _, s := range services {
-		want[s.ObjectName()] = true
-	}
-	controlled := func(m metav1.Object) bool {
-		ref := metav1.GetControllerOf(m)
-		return ref != nil && ref.Kind == SpinnakerServiceGVK.Kind && ref.UID == owner.GetUID()
-	}
-	deps, err := d.Target.Clientset.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + operatorManagedBy})
+	deps, err := d.orphans(ctx, owner, services)
 	if err != nil {
-		return nil, fmt.Errorf("listing the operator's Deployments in %s to remove the services the zone no longer runs: %w", ns, err)
+		return nil, err
 	}
-	// Like Halyard's deleteDisabledServices, a service whose life cycle
-	// service-settings leave to the user (skipLifeCycleManagement) stays.
-	settings := specPart(owner, "service-settings")
 	var removed []string
-	for i := range deps.Items {
-		dep := &deps.Items[i]
-		if want[dep.Name] || !orphanCandidates[dep.Name] || !controlled(dep) || skipLifeCycle(settings, strings.TrimPrefix(dep.Name, "spin-")) {
-			continue
-		}
+	for i := range deps {
+		dep := &deps[i]
 		d.log("removing a Spinnaker service the zone no longer runs (the operator leaves it)", map[string]any{"namespace": ns, "deployment": dep.Name})
 		// The config Secrets the operator made the Deployment own go with it.
 		bg := metav1.DeletePropagationBackground
@@ -93,7 +124,7 @@ func (d *Deployer) removeOrphans(ctx context.Context, owner *unstructured.Unstru
 		case apierrors.IsNotFound(err):
 		case err != nil:
 			return removed, orphanError(ns, "Service", dep.Name, err)
-		case controlled(svc):
+		case controlledBy(owner, svc):
 			err = d.Target.Clientset.CoreV1().Services(ns).Delete(ctx, dep.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &svc.UID}})
 			if err != nil && !apierrors.IsNotFound(err) {
 				return removed, orphanError(ns, "Service", dep.Name, err)
