@@ -191,6 +191,13 @@ func TestAttachmentApplyInstallsEveryPart(t *testing.T) {
 			t.Errorf("%s %s/%s was not installed", o[0], o[1], o[2])
 		}
 	}
+	f.agentHoldsCurrentCredential(t, a)
+}
+
+// agentHoldsCurrentCredential fails t unless the agent's Secret of a holds
+// the credential the bridge has for the account now.
+func (f *fixture) agentHoldsCurrentCredential(t *testing.T, a *attach.Attachment) {
+	t.Helper()
 	cred, err := f.admin.Credential(t.Context(), a.Name())
 	if err != nil {
 		t.Fatal(err)
@@ -273,12 +280,9 @@ func TestAttachmentApplyMovesAndRotates(t *testing.T) {
 // credential to the agent's Secret, instead of failing on the update.
 func TestAttachmentApplyRegistersAgainOnABridgeWithout(t *testing.T) {
 	f := setup(t)
-	name := testenv.UniqueName("att-", 6)
-	prev := f.attachment(t, name)
-	if err := prev.Prepare(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	first, err := prev.Apply(t.Context(), f.admin, attach.ApplyOptions{})
+	prev := f.applied(t)
+	name := prev.Name()
+	first, err := f.admin.Get(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,20 +297,10 @@ func TestAttachmentApplyRegistersAgainOnABridgeWithout(t *testing.T) {
 	if err != nil || !applied.Reregistered || applied.Rotated || len(applied.Warnings) > 0 {
 		t.Fatalf("apply: %v %+v", err, applied)
 	}
-	if applied.Account.GetId() == "" || applied.Account.GetId() == first.Account.GetId() {
-		t.Fatalf("registration id %q after %q: not a new registration", applied.Account.GetId(), first.Account.GetId())
+	if applied.Account.GetId() == "" || applied.Account.GetId() == first.GetId() {
+		t.Fatalf("registration id %q after %q: not a new registration", applied.Account.GetId(), first.GetId())
 	}
-	credential, err := f.admin.Credential(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := f.cluster.Clientset().CoreV1().Secrets(next.Install.Namespace).Get(t.Context(), next.Install.Name(), metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(s.Data[attach.SecretCredentialKey]) != credential {
-		t.Fatal("the new registration's credential was not delivered to the agent's Secret")
-	}
+	f.agentHoldsCurrentCredential(t, next) // the new registration's credential, delivered
 	if !f.exists(t, "SpinnakerAccount", f.spinNS, name) {
 		t.Fatal("the SpinnakerAccount is gone")
 	}

@@ -662,12 +662,22 @@ var (
 	secretGVK    = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
 )
 
-// Apply installs or updates the bridge. adminToken is applied only when
-// non-empty (a write-only value Terraform passes when its version changes);
-// the key ring and a generated certificate are made once, when missing,
-// and never overwritten.
-func (in *Install) Apply(ctx context.Context, c *kube.Client, adminToken string, adminTokenVersion int64) error {
-	objs, err := in.Objects(Checksum(adminTokenVersion, in.TLS))
+// AdminToken is the admin token an Apply is given: the configuration's
+// write-only value (empty when the configuration leaves it out), its
+// version, and whether it is new (a create, or a new version), which writes
+// it over the Secret. A Secret that is missing (deleted, or a new cluster)
+// is written from Value whatever New says: there is nothing to overwrite.
+type AdminToken struct {
+	Value   string
+	Version int64
+	New     bool
+}
+
+// Apply installs or updates the bridge, writing the admin token Secret as
+// AdminToken says; the key ring and a generated certificate are made once,
+// when missing, and never overwritten.
+func (in *Install) Apply(ctx context.Context, c *kube.Client, token AdminToken) error {
+	objs, err := in.Objects(Checksum(token.Version, in.TLS))
 	if err != nil {
 		return err
 	}
@@ -685,9 +695,21 @@ func (in *Install) Apply(ctx context.Context, c *kube.Client, adminToken string,
 			return err
 		}
 	}
-	if adminToken != "" {
-		s := in.secret(in.AdminSecret(), map[string]string{AdminTokenKey: adminToken})
-		s.Annotations[AnnotationAdminTokenVersion] = strconv.FormatInt(adminTokenVersion, 10)
+	write := token.New && token.Value != ""
+	if !write {
+		_, err := c.Get(ctx, secretGVK, in.Namespace, in.AdminSecret())
+		switch {
+		case apierrors.IsNotFound(err) && token.Value != "":
+			write = true
+		case apierrors.IsNotFound(err):
+			return fmt.Errorf("the admin token Secret %s/%s is missing: set admin_token_wo, and an apply writes it again", in.Namespace, in.AdminSecret())
+		case err != nil:
+			return fmt.Errorf("reading the admin token Secret %s/%s: %w", in.Namespace, in.AdminSecret(), err)
+		}
+	}
+	if write {
+		s := in.secret(in.AdminSecret(), map[string]string{AdminTokenKey: token.Value})
+		s.Annotations[AnnotationAdminTokenVersion] = strconv.FormatInt(token.Version, 10)
 		u, err := kube.ToUnstructured(s)
 		if err != nil {
 			return err
@@ -695,10 +717,6 @@ func (in *Install) Apply(ctx context.Context, c *kube.Client, adminToken string,
 		if _, err := c.Apply(ctx, u[0]); err != nil {
 			return fmt.Errorf("writing the admin token Secret %s/%s: %w", in.Namespace, in.AdminSecret(), err)
 		}
-	} else if _, err := c.Get(ctx, secretGVK, in.Namespace, in.AdminSecret()); apierrors.IsNotFound(err) {
-		return fmt.Errorf("the admin token Secret %s/%s is missing: set admin_token_wo, and an apply writes it again", in.Namespace, in.AdminSecret())
-	} else if err != nil {
-		return fmt.Errorf("reading the admin token Secret %s/%s: %w", in.Namespace, in.AdminSecret(), err)
 	}
 	// Objects of an earlier shape (no more PDB, no more PVC, another
 	// Spinnaker namespace's Role is the caller's to remove) go first.

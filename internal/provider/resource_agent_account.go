@@ -427,8 +427,10 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 		applyFailed(err, spec.GetName(), &resp.Diagnostics)
 		return
 	}
+	idPlannedUnknown := plan.ID.IsUnknown() // so planned for an unread refresh (pending.go)
+	plan.ID = state.ID
 	switch {
-	case applied.Reregistered && plan.ID.IsUnknown():
+	case applied.Reregistered && idPlannedUnknown:
 		tflog.Warn(ctx, "the bridge had no registration of the account: registered again, with a new credential", map[string]any{"account": spec.GetName()})
 		plan.ID = types.StringValue(applied.Account.GetId())
 	case applied.Reregistered:
@@ -437,9 +439,6 @@ func (r *agentAccountResource) Update(ctx context.Context, req resource.UpdateRe
 		resp.Diagnostics.AddWarning("Account registered again",
 			fmt.Sprintf("The bridge had no registration of account %q when it was updated, so it was registered again with a new credential, "+
 				"delivered to its agent. Its new registration id is recorded by the next refresh.", spec.GetName()))
-		plan.ID = state.ID
-	default:
-		plan.ID = state.ID
 	}
 	if plan.waits() {
 		if err := a.Wait(ctx, admin, r.waitInterval); err != nil {

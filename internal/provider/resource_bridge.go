@@ -155,7 +155,7 @@ func (r *bridgeResource) Create(ctx context.Context, req resource.CreateRequest,
 	}
 	timeout, d := plan.Timeouts.Create(ctx, 10*time.Minute)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &plan, config.AdminTokenWO.ValueString(), timeout, &resp.Diagnostics)
+	r.apply(ctx, &plan, config.AdminTokenWO.ValueString(), true, timeout, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -172,11 +172,10 @@ func (r *bridgeResource) Update(ctx context.Context, req resource.UpdateRequest,
 	}
 	timeout, d := plan.Timeouts.Update(ctx, 10*time.Minute)
 	resp.Diagnostics.Append(d...)
-	token := ""
-	if !plan.AdminTokenWOVersion.Equal(state.AdminTokenWOVersion) || r.adminSecretMissing(ctx, &plan, &resp.Diagnostics) {
-		token = config.AdminTokenWO.ValueString()
-	}
-	r.apply(ctx, &plan, token, timeout, &resp.Diagnostics)
+	// The token is written when its version changed, or when its Secret is
+	// missing (a new cluster behind a connection known only after apply:
+	// pending.go), from this apply's admin_token_wo.
+	r.apply(ctx, &plan, config.AdminTokenWO.ValueString(), !plan.AdminTokenWOVersion.Equal(state.AdminTokenWOVersion), timeout, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -198,27 +197,10 @@ func (r *bridgeResource) Update(ctx context.Context, req resource.UpdateRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-// adminSecretMissing reports whether the admin token Secret is gone from the
-// cluster (a new one behind a connection known only after apply:
-// pending.go): an update then writes it from this apply's admin_token_wo
-// though its version did not change, since there is nothing to overwrite.
-// Without admin_token_wo in the configuration the apply fails, saying so.
-func (r *bridgeResource) adminSecretMissing(ctx context.Context, m *bridgeResourceModel, diags *diag.Diagnostics) bool {
-	var quiet diag.Diagnostics
-	in := m.install(ctx, &quiet)
-	c := r.client(ctx, m, &quiet)
-	if quiet.HasError() || c == nil {
-		return false // the apply reports it
-	}
-	_, err := c.Get(ctx, secretGVK, in.Namespace, in.AdminSecret())
-	if err != nil && !apierrors.IsNotFound(err) {
-		diags.AddError("Reading the bridge's admin token Secret failed", err.Error())
-	}
-	return apierrors.IsNotFound(err)
-}
-
 // apply installs the bridge, waits for it and fills the computed values.
-func (r *bridgeResource) apply(ctx context.Context, m *bridgeResourceModel, adminToken string, timeout time.Duration, diags *diag.Diagnostics) {
+// adminToken is the configuration's admin_token_wo, written over its Secret
+// when newToken (bridgeinstall.AdminToken).
+func (r *bridgeResource) apply(ctx context.Context, m *bridgeResourceModel, adminToken string, newToken bool, timeout time.Duration, diags *diag.Diagnostics) {
 	in := m.install(ctx, diags)
 	c := r.client(ctx, m, diags)
 	if diags.HasError() || c == nil {
@@ -231,7 +213,7 @@ func (r *bridgeResource) apply(ctx context.Context, m *bridgeResourceModel, admi
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tflog.Info(ctx, "deploying the spinops bridge", map[string]any{"namespace": in.Namespace, "name": in.Name, "image": in.Image, "replicas": in.Replicas})
-	if err := in.Apply(ctx, c, adminToken, m.AdminTokenWOVersion.ValueInt64()); err != nil {
+	if err := in.Apply(ctx, c, bridgeinstall.AdminToken{Value: adminToken, Version: m.AdminTokenWOVersion.ValueInt64(), New: newToken}); err != nil {
 		diags.AddError("Deploying the bridge failed", err.Error())
 		return
 	}
