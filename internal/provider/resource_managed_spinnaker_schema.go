@@ -68,7 +68,8 @@ func (r *managedSpinnakerResource) Schema(ctx context.Context, _ resource.Schema
 			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service profile YAML (service name → YAML mapping), e.g. `{ gate = yamlencode({...}) }`. Zones merge their own over these."},
 			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
-				MarkdownDescription: "Per-service service-settings YAML (service name → YAML mapping)."},
+				MarkdownDescription: "Per-service service-settings YAML (service name → YAML mapping), for every zone; a zone's " +
+					"`service_settings` are merged over them (see `spinops_zone`, also for the global key `spinnaker`)."},
 			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.YAMLMapping()},
 				MarkdownDescription: "Halyard configuration YAML merged last, over everything spinops renders (it may not set `version`)."},
 			"config_revision": schema.StringAttribute{Computed: true,

@@ -211,6 +211,9 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			if len(rd.TurnedOff) > 0 {
 				resp.Diagnostics.AddWarning(turnedOffWarning(plan.Name.ValueString(), rd.TurnedOff))
 			}
+			if len(rd.GlobalSettingsMissed) > 0 {
+				resp.Diagnostics.AddWarning(globalSettingsMissedWarning(plan.Name.ValueString(), rd.GlobalSettingsMissed, rd.GlobalSettings))
+			}
 			budgets := make([]string, len(rd.PDBs))
 			for i, p := range rd.PDBs {
 				budgets[i] = p.GetName()
@@ -297,6 +300,16 @@ func turnedOffWarning(zone string, services []string) (summary, detail string) {
 		fmt.Sprintf("service_settings (the zone's or the installation's, or their global `spinnaker` key, which the Spinnaker Operator merges under every service but Deck) "+
 			"set `enabled: false` for %s, so Halyard will not deploy them. The zone still becomes ready and passes verification, which follow what Halyard deploys, "+
 			"but Spinnaker does not work without them. Remove the setting, or set `skipLifeCycleManagement: true` for a service you run yourself.", strings.Join(services, ", "))
+}
+
+// globalSettingsMissedWarning says which services the global
+// service-settings do not reach (spinnaker.Rendered.GlobalSettingsMissed).
+func globalSettingsMissedWarning(zone string, services, keys []string) (summary, detail string) {
+	return fmt.Sprintf("Zone %s: the global service-settings do not reach %s", zone, strings.Join(services, ", ")),
+		fmt.Sprintf("The `spinnaker` key of service_settings (%s) reaches the services the Spinnaker Operator knows (its BOM: gate, orca, clouddriver, "+
+			"front50, rosco, igor, echo, fiat, kayenta), not the HA services %s, whose settings Halyard reads under their own names only. If they need "+
+			"the same (a pull secret, a CA volume, a node selector), repeat those settings under each of their names in service_settings.",
+			strings.Join(keys, ", "), strings.Join(services, ", "))
 }
 
 // zoneKeepsCluster decides whether a planned update of a zone changes

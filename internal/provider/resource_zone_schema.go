@@ -68,9 +68,14 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "Per-service service-settings YAML merged over the installation's. `kubernetes.serviceAnnotations` annotates the service's " +
 					"Kubernetes Service (e.g. GKE's `cloud.google.com/neg`); for `deck` and `gate` only without `expose { type = \"service\" }`, where the " +
 					"operator replaces those Services' annotations with `expose.annotations` (refused at plan time). The key `spinnaker` is global: the " +
-					"operator merges it under every service but Deck (a service's own values win), so its `enabled`, `targetSize` and " +
-					"`skipLifeCycleManagement` decide for them too. A plan warns when `enabled: false` turns off a service Spinnaker needs " +
-					"(any but fiat, igor, kayenta and rosco): the zone would be ready and verified without it."},
+					"operator merges it under every service of its BOM but Deck (a service's own values win), so its `enabled`, `targetSize` and " +
+					"`skipLifeCycleManagement` decide for them too; not under the HA services (`clouddriver-rw`, `echo-worker`, ...), which a plan " +
+					"names. Its lists (`kubernetes.imagePullSecrets`, `kubernetes.volumes`) are put before each of those services' own, as the " +
+					"operator means to but does not do where a service's own `kubernetes` holds other keys. Lists of the zone's replace the " +
+					"installation's. Every Clouddriver mounts the agent accounts' tokens after its own `kubernetes.volumes`; a volume needs an `id`, a " +
+					"`mountPath` and a `type` Halyard knows, and an id given twice to one service is refused at plan time. A plan warns when " +
+					"`enabled: false` turns off a service Spinnaker needs (any but fiat, igor, kayenta and rosco): the zone would be ready and " +
+					"verified without it."},
 			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.YAMLMapping()},
 				MarkdownDescription: "Halyard configuration YAML merged last, after the installation's `config_overrides`."},
 			"wait": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),

@@ -84,6 +84,8 @@ type zoneAccConfig struct {
 	green                   bool
 	greenVersion            string
 	greenDeletionProtection *bool
+	// redSettings are more service_settings entries of red's.
+	redSettings string
 }
 
 func (c zoneAccConfig) render(kubeconfig string) string {
@@ -140,6 +142,7 @@ resource "spinops_zone" "red" {
   # when its service settings turn it on.
   service_settings = {
     igor = "enabled: true"
+    %s
   }
   verification {
     attempts = 3
@@ -150,7 +153,7 @@ resource "spinops_zone" "red" {
     update = "`+accZoneTimeout()+`"
   }
 }
-`, kubeconfig, accOpNamespace, accS3Secret, accSQLPassword, accRedNS, c.redVersion)
+`, kubeconfig, accOpNamespace, accS3Secret, accSQLPassword, accRedNS, c.redVersion, c.redSettings)
 	if c.green {
 		dp := ""
 		if c.greenDeletionProtection != nil {
@@ -230,6 +233,16 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 					checkSecretsInCluster(t, c),
 					checkDisruptionBudgets(t, c, "spinops_zone.red", accRedNS),
 				),
+			},
+			{
+				// A volume id the global service-settings and Clouddriver's
+				// both give: Halyard would mount it twice. Refused at plan
+				// time, naming the service and the id.
+				Config: cfg(zoneAccConfig{redVersion: "1.35.3", redSettings: `
+    spinnaker   = yamlencode({ kubernetes = { volumes = [{ id = "corp-ca", type = "configMap", mountPath = "/etc/corp-ca" }] } })
+    clouddriver = yamlencode({ kubernetes = { volumes = [{ id = "corp-ca", type = "configMap", mountPath = "/etc/corp-ca" }] } })`}),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)service_settings\s+for\s+clouddriver:\s+two\s+kubernetes\.volumes\s+have\s+the\s+id\s+"corp-ca"`),
 			},
 			{
 				// Green asks for a version red never verified: refused at plan time.

@@ -32,3 +32,17 @@ func TestLeftRunningWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestGlobalSettingsMissedWarning: a plan names the HA services the global
+// service-settings do not reach, with the settings, and what to do.
+func TestGlobalSettingsMissedWarning(t *testing.T) {
+	summary, detail := globalSettingsMissedWarning("green", []string{"clouddriver-rw", "echo-worker"}, []string{"kubernetes.imagePullSecrets", "targetSize"})
+	if summary != "Zone green: the global service-settings do not reach clouddriver-rw, echo-worker" {
+		t.Errorf("summary %q", summary)
+	}
+	for _, want := range []string{"(kubernetes.imagePullSecrets, targetSize)", "not the HA services clouddriver-rw, echo-worker", "under each of their names"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail %q lacks %q", detail, want)
+		}
+	}
+}

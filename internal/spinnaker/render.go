@@ -63,6 +63,14 @@ type Rendered struct {
 	// (turnedOff): the zone would be ready and verified without them, and
 	// not work. A plan warns about them.
 	TurnedOff []string
+	// GlobalSettingsMissed are the services Halyard deploys that the
+	// global "spinnaker" service-settings do not reach (the HA services:
+	// not in the operator's BOM, and Halyard reads their settings from
+	// their own file only), when there are global settings;
+	// GlobalSettings are those settings' keys (kubernetes' one level
+	// down). A plan warns about them.
+	GlobalSettingsMissed []string
+	GlobalSettings       []string
 	// PDBs are the PodDisruptionBudgets of the zone's HA services (none
 	// without HA or with one replica).
 	PDBs []*unstructured.Unstructured
@@ -224,19 +232,21 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	// had their say (Igor only with a CI system or a Docker registry).
 	services = halyardServices(config, settings)
 	// Every Clouddriver mounts the account tokens (Halyard service
-	// settings kubernetes.volumes, type secret).
+	// settings kubernetes.volumes, type secret), beside the user's volumes.
 	for _, svc := range services {
 		if baseService(svc.Name) != "clouddriver" {
 			continue
 		}
-		cur, _ := settings[svc.Name].(map[string]any)
-		if cur == nil {
-			cur = map[string]any{}
+		if err := addAccountTokensVolume(settings, svc.Name); err != nil {
+			return nil, err
 		}
-		deepMerge(cur, map[string]any{"kubernetes": map[string]any{"volumes": []any{
-			map[string]any{"id": AccountTokensSecret, "type": "secret", "mountPath": AccountTokensDir},
-		}}})
-		settings[svc.Name] = cur
+	}
+	missed, globalKeys := globalSettingsMissed(settings, services)
+	// The global service-settings' lists merged here, where the operator
+	// would drop them (settings_lists.go).
+	hoistGlobalLists(settings)
+	if err := checkVolumes(settings); err != nil {
+		return nil, err
 	}
 	spinnakerConfig := map[string]any{"config": config}
 	if len(profiles) > 0 {
@@ -292,7 +302,8 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	svc.SetLabels(zoneLabels(inst, z))
 	svc.SetAnnotations(map[string]string{AnnotationZone: string(settingsJSON)})
 
-	r := &Rendered{Service: svc, Services: services, TurnedOff: turnedOff(config, settings), PDBs: pdbs, SpecHash: SpecHash(spec)}
+	r := &Rendered{Service: svc, Services: services, TurnedOff: turnedOff(config, settings), PDBs: pdbs,
+		GlobalSettingsMissed: missed, GlobalSettings: globalKeys, SpecHash: SpecHash(spec)}
 	if len(credentials) > 0 {
 		r.Secret = renderSecret(inst, z, secretName, credentials)
 	}

@@ -30,6 +30,12 @@
 //     spec.spinnakerConfig or spec.kustomize (their hashes) redeploys, and
 //     so does an exposed Service that differs from spec.expose (the expose
 //     detector, exposeUpToDate), but not the removal of spec.expose.
+//   - The global "spinnaker" service-settings are merged under those of
+//     every service of the operator's BOM but Deck as inspect.Merge does
+//     (inspectMerge: lists concatenated, a global list dropped under a
+//     service's own map without it), and the pods carry the merged
+//     kubernetes.imagePullSecrets and kubernetes.volumes as Halyard's pod
+//     spec does (withPodSettings).
 //   - Services carry Halyard's service-settings kubernetes.serviceAnnotations,
 //     except spin-deck's and spin-gate's with expose.type service, which
 //     carry spec.expose.service.annotations under the service's overrides
@@ -772,6 +778,9 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 			},
 		}
 		withConfigMount(dep, s.name, accountsOn)
+		if err := withPodSettings(dep, s.kubernetes); err != nil {
+			return err
+		}
 		svc := o.service(ns, s, objName, target, owner)
 		if err := ApplyKustomize(spec, s.name, dep, svc); err != nil {
 			return err
@@ -830,8 +839,10 @@ var bomServices = []string{"deck", "gate", "orca", "clouddriver", "front50", "ro
 // service of the operator's BOM but Deck, the global "spinnaker"
 // service-settings deep-merged under the service's own by the operator's
 // last config transformer (pkg/deploy/spindeploy/transformer/
-// spinsvcsettings.go, inspect.Merge: the service's values win, maps
-// merge). The HA services (clouddriver-caching, ...) are not in the BOM.
+// spinsvcsettings.go, inspect.Merge, copied by inspectMerge: the service's
+// values win, maps merge, lists both have are concatenated and a global
+// list under a map the service has without it is dropped). The HA
+// services (clouddriver-caching, ...) are not in the BOM.
 func transformedSettings(spec map[string]any) map[string]any {
 	settings, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "service-settings")
 	global, _ := settings["spinnaker"].(map[string]any)
@@ -843,25 +854,9 @@ func transformedSettings(spec map[string]any) map[string]any {
 			continue
 		}
 		own, _ := settings[svc].(map[string]any)
-		settings[svc] = mergeMaps(global, own)
+		settings[svc] = inspectMerge(global, own)
 	}
 	return settings
-}
-
-// mergeMaps merges b over a, maps deeply (lists are not merged here: the
-// stand-in reads only scalars and string maps from the result).
-func mergeMaps(a, b map[string]any) map[string]any {
-	out := maps.Clone(a)
-	for k, bv := range b {
-		am, aok := out[k].(map[string]any)
-		bm, bok := bv.(map[string]any)
-		if aok && bok {
-			out[k] = mergeMaps(am, bm)
-		} else {
-			out[k] = bv
-		}
-	}
-	return out
 }
 
 // transformService is what the operator's manifest transformers do to a

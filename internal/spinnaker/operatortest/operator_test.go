@@ -414,6 +414,117 @@ func TestStandIn_clusterMode(t *testing.T) {
 		}
 	})
 
+	t.Run("the global service-settings' lists: concatenated, or dropped under a service's own map", func(t *testing.T) {
+		// inspect.Merge (pkg/inspect/parse.go) puts a list both sides have
+		// as the global items then the service's, and drops a global list
+		// where the service's own settings hold the map above it without
+		// it. Halyard's pod spec takes kubernetes.imagePullSecrets and
+		// kubernetes.volumes from the merged settings (one volume per id,
+		// a mount per entry: KubernetesV2Service.combineVolumes,
+		// buildContainer).
+		if err := spinnaker.EnsureNamespace(e.ctx, e.client, "lists"); err != nil {
+			t.Fatal(err)
+		}
+		vol := func(id, typ, path string) map[string]any {
+			v := map[string]any{"id": id, "mountPath": path}
+			if typ != "" {
+				v["type"] = typ
+			}
+			return v
+		}
+		obj := spinsvc("lists", "spinnaker", "1.35.5", nil, nil)
+		if err := unstructured.SetNestedMap(obj.Object, map[string]any{
+			"spinnaker": map[string]any{"kubernetes": map[string]any{"imagePullSecrets": []any{"global-pull"},
+				"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
+			"orca":        map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{"team": "pipelines"}}},
+			"clouddriver": map[string]any{"kubernetes": map[string]any{"imagePullSecrets": []any{"cd-pull"}, "volumes": []any{vol("cd-extra", "", "/opt/extra")}}},
+			"rosco": map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("scratch", "emptyDir", "/tmp/scratch"),
+				vol("bakery-cache", "persistentVolumeClaim", "/cache")}}},
+		}, "spec", "spinnakerConfig", "service-settings"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.Apply(e.ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the zone reported OK", func() (bool, string) {
+			st := e.status("lists", "spinnaker")
+			return st.Status == spinnaker.StatusOK, st.Status
+		})
+		pod := func(name string) string {
+			d, err := e.client.Clientset.AppsV1().Deployments("lists").Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := d.Spec.Template.Spec
+			var pulls, vols, mounts []string
+			for _, s := range spec.ImagePullSecrets {
+				pulls = append(pulls, s.Name)
+			}
+			for _, v := range spec.Volumes {
+				switch {
+				case v.Secret != nil && !strings.HasSuffix(v.Name, "-files"):
+					vols = append(vols, v.Name+"=secret:"+v.Secret.SecretName)
+				case v.ConfigMap != nil:
+					vols = append(vols, v.Name+"=configMap:"+v.ConfigMap.Name)
+				case v.EmptyDir != nil:
+					vols = append(vols, v.Name+"=emptyDir")
+				case v.PersistentVolumeClaim != nil:
+					vols = append(vols, v.Name+"=claim:"+v.PersistentVolumeClaim.ClaimName)
+				}
+			}
+			for _, m := range spec.Containers[0].VolumeMounts {
+				if !strings.HasSuffix(m.Name, "-files") {
+					mounts = append(mounts, m.Name+"@"+m.MountPath)
+				}
+			}
+			return fmt.Sprintf("pull %v volumes %v mounts %v", pulls, vols, mounts)
+		}
+		for name, want := range map[string]string{
+			// Both lists of both sides, the global items first.
+			"spin-clouddriver": "pull [global-pull cd-pull] volumes [corp-ca=configMap:corp-ca cd-extra=secret:cd-extra] mounts [corp-ca@/etc/corp-ca cd-extra@/opt/extra]",
+			// Its own kubernetes map has neither list: both dropped.
+			"spin-orca": "pull [] volumes [] mounts []",
+			// volumes concatenated, imagePullSecrets dropped.
+			"spin-rosco": "pull [] volumes [corp-ca=configMap:corp-ca scratch=emptyDir bakery-cache=claim:bakery-cache] mounts [corp-ca@/etc/corp-ca scratch@/tmp/scratch bakery-cache@/cache]",
+			// No settings of its own: the global ones as they are.
+			"spin-front50": "pull [global-pull] volumes [corp-ca=configMap:corp-ca] mounts [corp-ca@/etc/corp-ca]",
+			// Not given the global settings at all.
+			"spin-deck": "pull [] volumes [] mounts []",
+		} {
+			if got := pod(name); got != want {
+				t.Errorf("%s: %s, want %s", name, got, want)
+			}
+		}
+
+		// A volume id given by both sides is one volume mounted twice at
+		// its path: the API server refuses the Deployment, so the deploy
+		// fails.
+		if err := spinnaker.EnsureNamespace(e.ctx, e.client, "lists-twice"); err != nil {
+			t.Fatal(err)
+		}
+		twice := spinsvc("lists-twice", "spinnaker", "1.35.5", nil, nil)
+		if err := unstructured.SetNestedMap(twice.Object, map[string]any{
+			"spinnaker": map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
+			"gate":      map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
+		}, "spec", "spinnakerConfig", "service-settings"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.Apply(e.ctx, twice); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the deploy refused", func() (bool, string) {
+			err := e.op.LastError()
+			return err != nil && strings.Contains(err.Error(), `"spin-gate" is invalid`) && strings.Contains(err.Error(), "must be unique"), errString(err)
+		})
+		if err := e.client.Delete(e.ctx, twice); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the refused deploy gone", func() (bool, string) {
+			err := e.op.LastError()
+			return err == nil || !strings.Contains(err.Error(), "must be unique"), errString(err)
+		})
+	})
+
 	t.Run("expose rewrites spin-deck and spin-gate", func(t *testing.T) {
 		expose := map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer", "publicPort": int64(443),
 			"overrides": map[string]any{"gate": map[string]any{"publicPort": int64(443)}}}}

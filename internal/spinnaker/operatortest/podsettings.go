@@ -1,0 +1,134 @@
+package operatortest
+
+import (
+	"fmt"
+	"reflect"
+
+	appsv1 "k8s.io/api/apps/v1"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// inspectMerge is the operator's inspect.Merge (armory/spinnaker-operator
+// d92e6804, pkg/inspect/parse.go), with which its last config transformer
+// merges the global "spinnaker" service-settings (a) under a service's own
+// (b), behaviour by behaviour:
+//   - a key only one side has is kept;
+//   - a map both have is merged the same way;
+//   - a list both have becomes a's items followed by b's (its comment:
+//     "Arrays are merged");
+//   - a list only a has is dropped when b has the map holding it: the
+//     function walks a's keys, and for a list it writes a result only when
+//     b has the key too (there is no branch for a list b lacks), so a
+//     global kubernetes.imagePullSecrets does not reach a service whose own
+//     settings have any other kubernetes key;
+//   - anything else b has wins (b's scalar over a's map or list, b's null
+//     included).
+func inspectMerge(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, av := range a {
+		bv, inB := b[k]
+		switch avt := av.(type) {
+		case map[string]any:
+			if bm, ok := bv.(map[string]any); ok && inB {
+				out[k] = inspectMerge(avt, bm)
+			} else if inB {
+				out[k] = bv
+			} else {
+				out[k] = av
+			}
+		default:
+			if av != nil && reflect.ValueOf(av).Kind() == reflect.Slice {
+				if !inB {
+					continue // dropped
+				}
+				if bv != nil && reflect.ValueOf(bv).Kind() == reflect.Slice {
+					out[k] = append(items(av), items(bv)...)
+				} else {
+					out[k] = bv
+				}
+			} else if inB {
+				out[k] = bv
+			} else {
+				out[k] = av
+			}
+		}
+	}
+	for k, bv := range b {
+		if _, inA := a[k]; !inA {
+			out[k] = bv
+		}
+	}
+	return out
+}
+
+// items are the elements of list (a slice of any type).
+func items(list any) []any {
+	v := reflect.ValueOf(list)
+	out := make([]any, v.Len())
+	for i := range out {
+		out[i] = v.Index(i).Interface()
+	}
+	return out
+}
+
+// withPodSettings puts what Halyard's pod spec takes from a service's
+// kubernetes service-settings (spinnaker/halyard 23e66d69,
+// KubernetesV2Service.java getPodSpecYaml, combineVolumes, getVolumeYaml
+// and buildContainer; resources/kubernetes/manifests/podSpec.yml and the
+// *Volume.yml templates) on a Deployment the stand-in renders:
+//   - imagePullSecrets: each name as a pod image pull secret;
+//   - volumes ({id, type, mountPath}, type secret when none is given): one
+//     pod volume per id, the first entry of an id kept (combineVolumes
+//     collects them by id), named by the id and sourcing the Secret,
+//     ConfigMap or claim of that name (emptyDir: none), after the volumes of
+//     Halyard's own config; and a mount on the service's container for
+//     every entry, an id given twice mounted twice (buildContainer does
+//     not collect them), which the API server refuses when the mount paths
+//     repeat.
+//
+// A volume type Halyard does not know fails the deploy, as it fails
+// Halyard (ConfigSource.Type is an enum: emptyDir, configMap, secret,
+// persistentVolumeClaim).
+func withPodSettings(dep *appsv1.Deployment, k8s map[string]any) error {
+	spec := &dep.Spec.Template.Spec
+	if secrets, ok := k8s["imagePullSecrets"].([]any); ok {
+		for _, s := range secrets {
+			if name, ok := s.(string); ok {
+				spec.ImagePullSecrets = append(spec.ImagePullSecrets, corev1.LocalObjectReference{Name: name})
+			}
+		}
+	}
+	volumes, _ := k8s["volumes"].([]any)
+	seen := map[string]bool{}
+	c := &spec.Containers[0]
+	for _, e := range volumes {
+		v, _ := e.(map[string]any)
+		id, _ := v["id"].(string)
+		mountPath, _ := v["mountPath"].(string)
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: id, MountPath: mountPath})
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		vol := corev1.Volume{Name: id}
+		t := "secret"
+		if tv, given := v["type"]; given {
+			t, _ = tv.(string)
+		}
+		switch t {
+		case "configMap":
+			vol.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: id}}
+		case "emptyDir":
+			vol.EmptyDir = &corev1.EmptyDirVolumeSource{}
+		case "persistentVolumeClaim":
+			vol.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: id}
+		case "secret":
+			vol.Secret = &corev1.SecretVolumeSource{SecretName: id}
+		default:
+			return fmt.Errorf("halyard: volume %s of %s has type %v, not one of emptyDir, configMap, secret, persistentVolumeClaim", id, dep.Name, v["type"])
+		}
+		spec.Volumes = append(spec.Volumes, vol)
+	}
+	return nil
+}

@@ -1,0 +1,38 @@
+package operatortest
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestInspectMerge copies inspect.Merge (armory/spinnaker-operator
+// d92e6804, pkg/inspect/parse.go) case by case: each row is one branch of
+// its code.
+func TestInspectMerge(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		a, b    map[string]any
+		want    map[string]any
+		because string
+	}{
+		{"keys of one side kept", map[string]any{"x": 1.0}, map[string]any{"y": 2.0}, map[string]any{"x": 1.0, "y": 2.0}, "the last loop adds b's keys a lacks"},
+		{"b's scalar wins", map[string]any{"x": 1.0}, map[string]any{"x": 2.0}, map[string]any{"x": 2.0}, "the scalar branch takes bv"},
+		{"maps merged", map[string]any{"k": map[string]any{"a": 1.0, "s": 1.0}}, map[string]any{"k": map[string]any{"b": 2.0, "s": 2.0}},
+			map[string]any{"k": map[string]any{"a": 1.0, "b": 2.0, "s": 2.0}}, "Merge(avm, bvm)"},
+		{"b's scalar over a's map", map[string]any{"k": map[string]any{"a": 1.0}}, map[string]any{"k": "flat"}, map[string]any{"k": "flat"}, "result[k] = bv"},
+		{"lists concatenated, a's first", map[string]any{"l": []any{"g1", "g2"}}, map[string]any{"l": []any{"own"}}, map[string]any{"l": []any{"g1", "g2", "own"}}, "combined: a's items, then b's"},
+		{"a's list dropped when b lacks it", map[string]any{"l": []any{"g"}, "x": 1.0}, map[string]any{"y": 2.0}, map[string]any{"x": 1.0, "y": 2.0}, "no branch writes a list b lacks"},
+		{"a's list dropped under b's map", map[string]any{"kubernetes": map[string]any{"imagePullSecrets": []any{"g"}, "nodeSelector": map[string]any{"pool": "spin"}}},
+			map[string]any{"kubernetes": map[string]any{"serviceType": "LoadBalancer"}},
+			map[string]any{"kubernetes": map[string]any{"nodeSelector": map[string]any{"pool": "spin"}, "serviceType": "LoadBalancer"}}, "the map above the list is merged, the list dropped"},
+		{"a's list kept when b has no map above it", map[string]any{"kubernetes": map[string]any{"imagePullSecrets": []any{"g"}}}, map[string]any{},
+			map[string]any{"kubernetes": map[string]any{"imagePullSecrets": []any{"g"}}}, "a's whole map when b lacks its key"},
+		{"b's scalar over a's list", map[string]any{"l": []any{"g"}}, map[string]any{"l": "x"}, map[string]any{"l": "x"}, "result[k] = bv"},
+		{"b's null over a's list", map[string]any{"l": []any{"g"}}, map[string]any{"l": nil}, map[string]any{"l": nil}, "bv is no slice: result[k] = bv"},
+		{"b's null over a's map", map[string]any{"k": map[string]any{"a": 1.0}}, map[string]any{"k": nil}, map[string]any{"k": nil}, "bv is no map: result[k] = bv"},
+	} {
+		if got := inspectMerge(c.a, c.b); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %v, want %v (%s)", c.name, got, c.want, c.because)
+		}
+	}
+}

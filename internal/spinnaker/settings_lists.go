@@ -1,0 +1,251 @@
+package spinnaker
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// The lists of Halyard's service-settings (KubernetesSettings.java:
+// kubernetes.imagePullSecrets, kubernetes.volumes,
+// kubernetes.customHealthCheckExecCommands) meet two merges on their way to
+// a pod, and both lose them silently unless the rendering takes care:
+//
+//   - spinops' own: every Clouddriver mounts the agent accounts' tokens, a
+//     volume added to the service's kubernetes.volumes; set over the list
+//     it would replace the volumes the user gave Clouddriver
+//     (addAccountTokensVolume appends it).
+//   - the operator's: its last config transformer merges the global
+//     "spinnaker" service-settings under the service-settings of every
+//     service of its BOM but Deck (armory/spinnaker-operator d92e6804,
+//     pkg/deploy/spindeploy/transformer/spinsvcsettings.go) with
+//     inspect.Merge (pkg/inspect/parse.go), which concatenates a list both
+//     sides have (the global one first) but drops a global list outright
+//     where the service's own settings hold the map above it without the
+//     list: global kubernetes.imagePullSecrets never reach a service whose
+//     own settings have any kubernetes key, and Clouddriver always has one
+//     (the tokens volume). hoistGlobalLists therefore does that merge of
+//     the lists itself, as inspect.Merge means it ("Arrays are merged"), and
+//     leaves the operator no global list to lose.
+
+// globalSettingsKey is the service-settings key the operator merges under
+// the services of globalSettingsServices.
+const globalSettingsKey = "spinnaker"
+
+// volumeTypes are the types a kubernetes.volumes entry may have (Halyard's
+// ConfigSource.Type; secret when none is given).
+var volumeTypes = []string{"configMap", "emptyDir", "persistentVolumeClaim", "secret"}
+
+// addAccountTokensVolume appends the agent accounts' tokens volume to the
+// kubernetes.volumes of Clouddriver service name, after the user's own,
+// unless they hold it already.
+func addAccountTokensVolume(settings map[string]any, name string) error {
+	own, _ := settings[name].(map[string]any)
+	if own == nil {
+		own = map[string]any{}
+		settings[name] = own
+	}
+	k8s, found := own["kubernetes"]
+	if !found || k8s == nil {
+		k8s = map[string]any{}
+		own["kubernetes"] = k8s
+	}
+	km, ok := k8s.(map[string]any)
+	if !ok {
+		return fmt.Errorf("service_settings for %s: kubernetes must be a mapping (Halyard's KubernetesSettings), not %T", name, k8s)
+	}
+	var volumes []any
+	if v, found := km["volumes"]; found && v != nil {
+		if volumes, ok = v.([]any); !ok {
+			return fmt.Errorf("service_settings for %s: kubernetes.volumes must be a list of volumes ({id, type, mountPath}), not %T", name, v)
+		}
+	}
+	for _, e := range volumes {
+		// Already there, as spinops renders it (a spec adopted from
+		// another spinops installation, or carried over by
+		// `migrate plan --from-cluster`).
+		if v, _ := e.(map[string]any); v["id"] == AccountTokensSecret && v["mountPath"] == AccountTokensDir && (v["type"] == nil || v["type"] == "secret") {
+			return nil
+		}
+	}
+	tokens := map[string]any{"id": AccountTokensSecret, "type": "secret", "mountPath": AccountTokensDir}
+	km["volumes"] = append(slices.Clone(volumes), tokens)
+	return nil
+}
+
+// hoistGlobalLists merges every list of the global service-settings into
+// the own settings of each service the operator gives them
+// (globalSettingsServices) as inspect.Merge means to: appended after the
+// global list's items when the service has a list there, the global list
+// when it has nothing there, nothing when its own value there (or above
+// it) is not a list (the service's own value wins, as in inspect.Merge).
+// The lists are then removed from the global settings, with the maps that
+// held nothing else, and the global key when nothing is left in it.
+func hoistGlobalLists(settings map[string]any) {
+	global, _ := settings[globalSettingsKey].(map[string]any)
+	if global == nil {
+		return
+	}
+	for _, path := range listPaths(global, nil) {
+		list, _ := nestedValue(global, path...).([]any)
+		for _, svc := range globalSettingsServices {
+			own, _ := settings[svc].(map[string]any)
+			if own == nil {
+				own = map[string]any{}
+				settings[svc] = own
+			}
+			mergeListInto(own, path, list)
+		}
+		removeAt(global, path)
+	}
+	if len(global) == 0 {
+		delete(settings, globalSettingsKey)
+	}
+}
+
+// listPaths are the paths of the lists in m, sorted.
+func listPaths(m map[string]any, prefix []string) [][]string {
+	var out [][]string
+	for k, v := range m {
+		p := append(slices.Clone(prefix), k)
+		switch v := v.(type) {
+		case []any:
+			out = append(out, p)
+		case map[string]any:
+			out = append(out, listPaths(v, p)...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.Join(out[i], "\x00") < strings.Join(out[j], "\x00") })
+	return out
+}
+
+// mergeListInto merges the global list at path into own (hoistGlobalLists).
+func mergeListInto(own map[string]any, path []string, list []any) {
+	m := own
+	for _, k := range path[:len(path)-1] {
+		v, found := m[k]
+		if !found {
+			next := map[string]any{}
+			m[k] = next
+			m = next
+			continue
+		}
+		next, ok := v.(map[string]any)
+		if !ok {
+			return // the service's own value wins
+		}
+		m = next
+	}
+	last := path[len(path)-1]
+	v, found := m[last]
+	switch {
+	case !found:
+		m[last] = slices.Clone(list)
+	case v == nil:
+		// An explicit null of the service's own: inspect.Merge keeps it.
+	default:
+		if ownList, ok := v.([]any); ok {
+			m[last] = append(slices.Clone(list), ownList...)
+		}
+	}
+}
+
+// removeAt deletes the value at path from m, and each map on the way that
+// it leaves empty.
+func removeAt(m map[string]any, path []string) {
+	if len(path) == 1 {
+		delete(m, path[0])
+		return
+	}
+	next, ok := m[path[0]].(map[string]any)
+	if !ok {
+		return
+	}
+	removeAt(next, path[1:])
+	if len(next) == 0 {
+		delete(m, path[0])
+	}
+}
+
+// checkVolumes refuses, for every service of the rendered service-settings,
+// a kubernetes.volumes entry Halyard cannot turn into a volume (no id, no
+// mountPath, a type it does not know) and two entries of one id: Halyard
+// keeps one volume per id but mounts every entry
+// (KubernetesV2Service.combineVolumes, buildContainer), so Kubernetes would
+// refuse the Deployment (a mount path twice) or mount one at the other's
+// path.
+func checkVolumes(settings map[string]any) error {
+	names := make([]string, 0, len(settings))
+	for n := range settings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := nestedValue(settings, n, "kubernetes", "volumes")
+		if v == nil {
+			continue
+		}
+		volumes, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("service_settings for %s: kubernetes.volumes must be a list of volumes ({id, type, mountPath}), not %T", n, v)
+		}
+		seen := map[string]bool{}
+		for i, e := range volumes {
+			vol, ok := e.(map[string]any)
+			if !ok {
+				return fmt.Errorf("service_settings for %s: kubernetes.volumes[%d] must be a mapping with id, type and mountPath", n, i)
+			}
+			id, _ := vol["id"].(string)
+			mount, _ := vol["mountPath"].(string)
+			if id == "" || mount == "" {
+				return fmt.Errorf("service_settings for %s: kubernetes.volumes[%d] needs an id (the Secret, ConfigMap or claim it mounts) and a mountPath", n, i)
+			}
+			if t, found := vol["type"]; found {
+				if s, _ := t.(string); !slices.Contains(volumeTypes, s) {
+					return fmt.Errorf("service_settings for %s: kubernetes.volumes[%d] (%s) has type %v; Halyard knows %s", n, i, id, t, strings.Join(volumeTypes, ", "))
+				}
+			}
+			if id == AccountTokensSecret && mount != AccountTokensDir {
+				return fmt.Errorf("service_settings for %s: volume id %q is spinops' own (the agent accounts' tokens, mounted into every Clouddriver): give your volume another id", n, id)
+			}
+			if seen[id] {
+				return fmt.Errorf("service_settings for %s: two kubernetes.volumes have the id %q (a list in the global %q settings is added to each service's own, "+
+					"and spinops adds %q to every Clouddriver's): Halyard makes one volume of them but mounts each, so Kubernetes would refuse the "+
+					"Deployment or mount one volume at the other's path; keep one of them", n, id, globalSettingsKey, AccountTokensSecret)
+			}
+			seen[id] = true
+		}
+	}
+	return nil
+}
+
+// globalSettingsMissed returns the services of services (what Halyard
+// deploys) that the global service-settings do not reach although they
+// are not Deck (the HA services), and the global settings' keys, when
+// there are global settings.
+func globalSettingsMissed(settings map[string]any, services []Service) (missed, keys []string) {
+	global, _ := settings[globalSettingsKey].(map[string]any)
+	if len(global) == 0 {
+		return nil, nil
+	}
+	for _, s := range services {
+		if s.Name != "deck" && !slices.Contains(globalSettingsServices, s.Name) {
+			missed = append(missed, s.Name)
+		}
+	}
+	if len(missed) == 0 {
+		return nil, nil
+	}
+	for k, v := range global {
+		if sub, ok := v.(map[string]any); ok && k == "kubernetes" && len(sub) > 0 {
+			for kk := range sub {
+				keys = append(keys, k+"."+kk)
+			}
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return missed, keys
+}

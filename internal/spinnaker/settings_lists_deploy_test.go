@@ -1,0 +1,72 @@
+package spinnaker_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// TestDeploy_serviceSettingsListsReachThePods: a pull secret and a CA
+// volume the installation gives every service through the global
+// service-settings, and a volume of the zone's for Clouddriver, reach the
+// pods the operator stand-in deploys, which copies inspect.Merge
+// (dropping a global list under a service's own map) and Halyard's pod spec.
+// Before, the real operator would have dropped the global lists for
+// Clouddriver (spinops' tokens volume gives it a kubernetes map) and for
+// Orca (its own serviceAnnotations), and the tokens volume replaced
+// Clouddriver's own volume, while the zone reported ready.
+func TestDeploy_serviceSettingsListsReachThePods(t *testing.T) {
+	c := testenv.StartCluster(t, testenv.WithControllerManager())
+	backends := operatortest.StartBackends(t)
+	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
+	e := startOperatorEnv(t, c, backends, 0, &spinnaker.Installation{SpinnakerVersion: "1.35.3", Promotion: spinnaker.Promotion{Soak: spinnaker.Duration(time.Hour)},
+		ServiceSettings: map[string]string{
+			"spinnaker": "kubernetes:\n  imagePullSecrets: [mirror-pull]\n  volumes:\n  - {id: corp-ca, type: configMap, mountPath: /etc/corp-ca}\n",
+			"orca":      "kubernetes:\n  serviceAnnotations: {team: pipelines}\n",
+		}})
+	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
+	d := &spinnaker.Deployer{Control: client, Target: client, Now: time.Now, PollInterval: 200 * time.Millisecond}
+	const ns = "spin-lists"
+	z := &spinnaker.Zone{Name: "lists", Namespace: ns, Tier: spinnaker.TierSandbox, ServiceSettings: map[string]string{
+		"clouddriver": "kubernetes:\n  volumes:\n  - {id: clouddriver-extra, mountPath: /opt/clouddriver/extra}\n",
+	}}
+	if _, err := d.Deploy(ctx, inst, z, spinnaker.DeployOptions{Wait: true, Timeout: 2 * time.Minute}); err != nil {
+		t.Fatalf("deploy: %v (stand-in: %v)", err, op.LastError())
+	}
+	pod := func(name string) string {
+		dep, err := client.Clientset.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := dep.Spec.Template.Spec
+		var pulls, mounts []string
+		for _, s := range spec.ImagePullSecrets {
+			pulls = append(pulls, s.Name)
+		}
+		for _, m := range spec.Containers[0].VolumeMounts {
+			if !strings.HasSuffix(m.Name, "-files") {
+				mounts = append(mounts, m.Name+"@"+m.MountPath)
+			}
+		}
+		return fmt.Sprintf("pull %v mounts %v", pulls, mounts)
+	}
+	for name, want := range map[string]string{
+		"spin-clouddriver": "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca clouddriver-extra@/opt/clouddriver/extra " +
+			spinnaker.AccountTokensSecret + "@" + spinnaker.AccountTokensDir + "]",
+		"spin-orca":  "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca]",
+		"spin-gate":  "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca]",
+		"spin-deck":  "pull [] mounts []",
+		"spin-rosco": "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca]",
+	} {
+		if got := pod(name); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+}

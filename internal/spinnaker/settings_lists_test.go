@@ -1,0 +1,158 @@
+package spinnaker
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// renderedSettings renders z of the test installation and returns its
+// service-settings as JSON per service.
+func renderedSettings(t *testing.T, z *Zone) map[string]string {
+	t.Helper()
+	r := mustRender(t, testInstallation(), z)
+	settings, _ := nestedValue(r.Service.Object, "spec", "spinnakerConfig", "service-settings").(map[string]any)
+	out := map[string]string{}
+	for k, v := range settings {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = string(b)
+	}
+	return out
+}
+
+const tokensVolume = `{"id":"spinops-account-tokens","mountPath":"/var/run/spinops/account-tokens","type":"secret"}`
+
+// TestRender_clouddriverKeepsItsOwnVolumes: the agent accounts' tokens
+// volume is added after the volumes the user gave Clouddriver (the
+// installation's or the zone's), in the unsplit Clouddriver and in each of
+// the HA split's; before, it replaced them.
+func TestRender_clouddriverKeepsItsOwnVolumes(t *testing.T) {
+	own := "kubernetes:\n  volumes:\n  - id: corp-ca\n    type: configMap\n    mountPath: /etc/corp-ca\n"
+	got := renderedSettings(t, &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: map[string]string{"clouddriver": own}})
+	want := `{"kubernetes":{"volumes":[{"id":"corp-ca","mountPath":"/etc/corp-ca","type":"configMap"},` + tokensVolume + `]}}`
+	if got["clouddriver"] != want {
+		t.Errorf("clouddriver settings %s, want %s", got["clouddriver"], want)
+	}
+	// The tokens volume given as spinops renders it (a spec carried over
+	// from another installation) is not added twice.
+	got = renderedSettings(t, &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: map[string]string{
+		"clouddriver": own + "  - {id: spinops-account-tokens, mountPath: /var/run/spinops/account-tokens}\n"}})
+	if w := `{"kubernetes":{"volumes":[{"id":"corp-ca","mountPath":"/etc/corp-ca","type":"configMap"},{"id":"spinops-account-tokens","mountPath":"/var/run/spinops/account-tokens"}]}}`; got["clouddriver"] != w {
+		t.Errorf("clouddriver settings with the tokens volume given: %s, want %s", got["clouddriver"], w)
+	}
+	split := &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: &HA{Enabled: true, ClouddriverSplit: true, Replicas: 2},
+		ServiceSettings: map[string]string{"clouddriver-rw": own, "clouddriver-caching": "kubernetes:\n  serviceType: ClusterIP\n"}}
+	got = renderedSettings(t, split)
+	if got["clouddriver-rw"] != want {
+		t.Errorf("clouddriver-rw settings %s, want %s", got["clouddriver-rw"], want)
+	}
+	if w := `{"kubernetes":{"serviceType":"ClusterIP","volumes":[` + tokensVolume + `]}}`; got["clouddriver-caching"] != w {
+		t.Errorf("clouddriver-caching settings %s, want %s", got["clouddriver-caching"], w)
+	}
+}
+
+// TestRender_globalListsMergedForTheOperator: the lists of the global
+// "spinnaker" service-settings are merged into each service the operator
+// gives them, as inspect.Merge means to (the global items first), and left
+// out of the global settings, where inspect.Merge would drop them for
+// every service whose own settings hold the map above them (Clouddriver
+// always does: the tokens volume). Deck and the HA services are not given
+// them (the operator gives them no global settings); a service's own
+// non-list value (or null) there wins; the global scalars and maps stay
+// global.
+func TestRender_globalListsMergedForTheOperator(t *testing.T) {
+	z := &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: map[string]string{
+		"spinnaker": "targetSize: 2\nkubernetes:\n  imagePullSecrets: [regcred]\n  nodeSelector: {pool: spinnaker}\n" +
+			"  volumes:\n  - {id: corp-ca, type: configMap, mountPath: /etc/corp-ca}\n",
+		"orca":    "kubernetes:\n  serviceAnnotations: {team: pipelines}\n",
+		"rosco":   "kubernetes:\n  imagePullSecrets: [rosco-pull]\n",
+		"echo":    "kubernetes:\n  imagePullSecrets: null\n",
+		"kayenta": "kubernetes: none\n",
+		"deck":    "kubernetes:\n  serviceType: ClusterIP\n",
+	}}
+	got := renderedSettings(t, z)
+	corpCA := `{"id":"corp-ca","mountPath":"/etc/corp-ca","type":"configMap"}`
+	for svc, want := range map[string]string{
+		"spinnaker":   `{"kubernetes":{"nodeSelector":{"pool":"spinnaker"}},"targetSize":2}`,
+		"clouddriver": `{"kubernetes":{"imagePullSecrets":["regcred"],"volumes":[` + corpCA + `,` + tokensVolume + `]}}`,
+		"orca":        `{"kubernetes":{"imagePullSecrets":["regcred"],"serviceAnnotations":{"team":"pipelines"},"volumes":[` + corpCA + `]}}`,
+		"rosco":       `{"kubernetes":{"imagePullSecrets":["regcred","rosco-pull"],"volumes":[` + corpCA + `]}}`,
+		"echo":        `{"kubernetes":{"imagePullSecrets":null,"volumes":[` + corpCA + `]}}`,
+		"kayenta":     `{"kubernetes":"none"}`,
+		"front50":     `{"kubernetes":{"imagePullSecrets":["regcred"],"volumes":[` + corpCA + `]}}`,
+		"deck":        `{"kubernetes":{"serviceType":"ClusterIP"}}`,
+	} {
+		if got[svc] != want {
+			t.Errorf("%s settings %s, want %s", svc, got[svc], want)
+		}
+	}
+	// Nothing left in the global settings: the key goes.
+	got = renderedSettings(t, &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: map[string]string{
+		"spinnaker": "kubernetes:\n  imagePullSecrets: [regcred]\n"}})
+	if g, found := got["spinnaker"]; found {
+		t.Errorf("global settings %s left with nothing but its list, want the key removed", g)
+	}
+	if got["gate"] != `{"kubernetes":{"imagePullSecrets":["regcred"]}}` {
+		t.Errorf("gate settings %s", got["gate"])
+	}
+}
+
+// TestRender_volumesRefusedAtPlanTime: what Halyard could not make a volume
+// of, or would mount twice, is refused with the service and the entry.
+func TestRender_volumesRefusedAtPlanTime(t *testing.T) {
+	for name, c := range map[string]struct {
+		settings map[string]string
+		want     string
+	}{
+		"an id global and own": {map[string]string{
+			"spinnaker": "kubernetes:\n  volumes:\n  - {id: corp-ca, type: configMap, mountPath: /etc/corp-ca}\n",
+			"gate":      "kubernetes:\n  volumes:\n  - {id: corp-ca, type: configMap, mountPath: /etc/corp-ca}\n"},
+			`service_settings for gate: two kubernetes.volumes have the id "corp-ca"`},
+		"spinops' id": {map[string]string{"clouddriver": "kubernetes:\n  volumes:\n  - {id: spinops-account-tokens, mountPath: /etc/x}\n"},
+			`volume id "spinops-account-tokens" is spinops' own`},
+		"no mountPath":       {map[string]string{"orca": "kubernetes:\n  volumes:\n  - {id: x}\n"}, "kubernetes.volumes[0] needs an id"},
+		"no id":              {map[string]string{"orca": "kubernetes:\n  volumes:\n  - {mountPath: /x}\n"}, "kubernetes.volumes[0] needs an id"},
+		"an unknown type":    {map[string]string{"orca": "kubernetes:\n  volumes:\n  - {id: x, type: hostPath, mountPath: /x}\n"}, "(x) has type hostPath; Halyard knows configMap, emptyDir"},
+		"not a list":         {map[string]string{"orca": "kubernetes:\n  volumes: {id: x}\n"}, "service_settings for orca: kubernetes.volumes must be a list"},
+		"clouddriver's flat": {map[string]string{"clouddriver": "kubernetes: flat\n"}, "service_settings for clouddriver: kubernetes must be a mapping"},
+	} {
+		_, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: c.settings}, testCredentials)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one containing %q", name, err, c.want)
+		}
+	}
+}
+
+// TestRender_globalSettingsMissed: with global service-settings, the HA
+// services Halyard deploys are named (the global settings do not reach
+// them), with the settings' keys; nothing without HA or without global
+// settings.
+func TestRender_globalSettingsMissed(t *testing.T) {
+	global := map[string]string{"spinnaker": "targetSize: 2\nkubernetes:\n  imagePullSecrets: [regcred]\n  nodeSelector: {pool: spinnaker}\n"}
+	ha := &HA{Enabled: true, ClouddriverSplit: true, Replicas: 2}
+	r := mustRender(t, testInstallation(), &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha, ServiceSettings: global})
+	var names []string
+	for _, s := range r.Services {
+		if s.Name != "deck" && !slices.Contains(globalSettingsServices, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	if len(names) == 0 || !slices.Equal(r.GlobalSettingsMissed, names) {
+		t.Errorf("GlobalSettingsMissed %v, want the HA services deployed %v", r.GlobalSettingsMissed, names)
+	}
+	if want := []string{"kubernetes.imagePullSecrets", "kubernetes.nodeSelector", "targetSize"}; !slices.Equal(r.GlobalSettings, want) {
+		t.Errorf("GlobalSettings %v, want %v", r.GlobalSettings, want)
+	}
+	for what, z := range map[string]*Zone{
+		"no HA":              {Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: global},
+		"no global settings": {Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha},
+	} {
+		if r := mustRender(t, testInstallation(), z); r.GlobalSettingsMissed != nil || r.GlobalSettings != nil {
+			t.Errorf("%s: GlobalSettingsMissed %v, GlobalSettings %v, want none", what, r.GlobalSettingsMissed, r.GlobalSettings)
+		}
+	}
+}
