@@ -211,8 +211,8 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			if len(rd.TurnedOff) > 0 {
 				resp.Diagnostics.AddWarning(turnedOffWarning(plan.Name.ValueString(), rd.TurnedOff))
 			}
-			if len(rd.GlobalSettingsMissed) > 0 {
-				resp.Diagnostics.AddWarning(globalSettingsMissedWarning(plan.Name.ValueString(), rd.GlobalSettingsMissed, rd.GlobalSettings))
+			for _, m := range rd.SettingsMissed {
+				resp.Diagnostics.AddWarning(settingsMissedWarning(plan.Name.ValueString(), m))
 			}
 			budgets := make([]string, len(rd.PDBs))
 			for i, p := range rd.PDBs {
@@ -302,14 +302,18 @@ func turnedOffWarning(zone string, services []string) (summary, detail string) {
 			"but Spinnaker does not work without them. Remove the setting, or set `skipLifeCycleManagement: true` for a service you run yourself.", strings.Join(services, ", "))
 }
 
-// globalSettingsMissedWarning says which services the global
-// service-settings do not reach (spinnaker.Rendered.GlobalSettingsMissed).
-func globalSettingsMissedWarning(zone string, services, keys []string) (summary, detail string) {
-	return fmt.Sprintf("Zone %s: the global service-settings do not reach %s", zone, strings.Join(services, ", ")),
-		fmt.Sprintf("The `spinnaker` key of service_settings (%s) reaches the services the Spinnaker Operator knows (its BOM: gate, orca, clouddriver, "+
-			"front50, rosco, igor, echo, fiat, kayenta), not the HA services %s, whose settings Halyard reads under their own names only. If they need "+
-			"the same (a pull secret, a CA volume, a node selector), repeat those settings under each of their names in service_settings.",
-			strings.Join(keys, ", "), strings.Join(services, ", "))
+// settingsMissedWarning says which HA services service-settings do not
+// reach (spinnaker.Rendered.SettingsMissed).
+func settingsMissedWarning(zone string, m spinnaker.MissedSettings) (summary, detail string) {
+	services := strings.Join(m.Services, ", ")
+	summary = fmt.Sprintf("Zone %s: service_settings %q do not reach %s", zone, m.Key, services)
+	why := fmt.Sprintf("Halyard reads the settings of the HA services %s under their own names only, not under %q", services, m.Key)
+	if m.Key == "spinnaker" {
+		why = fmt.Sprintf("The global key reaches the services the Spinnaker Operator knows (its BOM: gate, orca, clouddriver, front50, rosco, igor, "+
+			"echo, fiat, kayenta), not the HA services %s, whose settings Halyard reads under their own names only", services)
+	}
+	return summary, fmt.Sprintf("%s (%s). If they need the same (a pull secret, a CA volume, a node selector), repeat those settings under each of "+
+		"their names in service_settings.", why, strings.Join(m.Settings, ", "))
 }
 
 // zoneKeepsCluster decides whether a planned update of a zone changes

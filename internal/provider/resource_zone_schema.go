@@ -69,8 +69,8 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"Kubernetes Service (e.g. GKE's `cloud.google.com/neg`); for `deck` and `gate` only without `expose { type = \"service\" }`, where the " +
 					"operator replaces those Services' annotations with `expose.annotations` (refused at plan time). The key `spinnaker` is global: the " +
 					"operator merges it under every service of its BOM but Deck (a service's own values win), so its `enabled`, `targetSize` and " +
-					"`skipLifeCycleManagement` decide for them too; not under the HA services (`clouddriver-rw`, `echo-worker`, ...), which a plan " +
-					"names. Its lists (`kubernetes.imagePullSecrets`, `kubernetes.volumes`) are put before each of those services' own, as the " +
+					"`skipLifeCycleManagement` decide for them too; not under the HA services (`clouddriver-rw`, `echo-worker`, ...), whose settings " +
+					"Halyard reads under their own names only (neither the global ones nor `clouddriver`'s or `echo`'s reach them: a plan names what misses them). Its lists (`kubernetes.imagePullSecrets`, `kubernetes.volumes`) are put before each of those services' own, as the " +
 					"operator means to but does not do where a service's own `kubernetes` holds other keys. Lists of the zone's replace the " +
 					"installation's. Every Clouddriver mounts the agent accounts' tokens after its own `kubernetes.volumes`; a volume needs an `id`, a " +
 					"`mountPath` and a `type` Halyard knows, and an id given twice to one service is refused at plan time. A plan warns when " +

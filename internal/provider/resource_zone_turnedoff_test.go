@@ -3,6 +3,8 @@ package provider
 import (
 	"strings"
 	"testing"
+
+	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 )
 
 // TestTurnedOffWarning: the plan's warning names the Deployments missing,
@@ -33,14 +35,26 @@ func TestLeftRunningWarning(t *testing.T) {
 	}
 }
 
-// TestGlobalSettingsMissedWarning: a plan names the HA services the global
-// service-settings do not reach, with the settings, and what to do.
-func TestGlobalSettingsMissedWarning(t *testing.T) {
-	summary, detail := globalSettingsMissedWarning("green", []string{"clouddriver-rw", "echo-worker"}, []string{"kubernetes.imagePullSecrets", "targetSize"})
-	if summary != "Zone green: the global service-settings do not reach clouddriver-rw, echo-worker" {
+// TestSettingsMissedWarning: a plan names the HA services the global
+// service-settings, or their base service's, do not reach, with the
+// settings, and what to do.
+func TestSettingsMissedWarning(t *testing.T) {
+	summary, detail := settingsMissedWarning("green", spinnaker.MissedSettings{Key: "spinnaker",
+		Services: []string{"clouddriver-rw", "echo-worker"}, Settings: []string{"kubernetes.imagePullSecrets", "targetSize"}})
+	if summary != `Zone green: service_settings "spinnaker" do not reach clouddriver-rw, echo-worker` {
 		t.Errorf("summary %q", summary)
 	}
-	for _, want := range []string{"(kubernetes.imagePullSecrets, targetSize)", "not the HA services clouddriver-rw, echo-worker", "under each of their names"} {
+	for _, want := range []string{"its BOM", "not the HA services clouddriver-rw, echo-worker", "(kubernetes.imagePullSecrets, targetSize)", "under each of their names"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail %q lacks %q", detail, want)
+		}
+	}
+	summary, detail = settingsMissedWarning("green", spinnaker.MissedSettings{Key: "clouddriver",
+		Services: []string{"clouddriver-caching", "clouddriver-rw"}, Settings: []string{"kubernetes.volumes"}})
+	if summary != `Zone green: service_settings "clouddriver" do not reach clouddriver-caching, clouddriver-rw` {
+		t.Errorf("summary %q", summary)
+	}
+	for _, want := range []string{`under their own names only, not under "clouddriver" (kubernetes.volumes)`, "under each of their names"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("detail %q lacks %q", detail, want)
 		}

@@ -63,14 +63,9 @@ type Rendered struct {
 	// (turnedOff): the zone would be ready and verified without them, and
 	// not work. A plan warns about them.
 	TurnedOff []string
-	// GlobalSettingsMissed are the services Halyard deploys that the
-	// global "spinnaker" service-settings do not reach (the HA services:
-	// not in the operator's BOM, and Halyard reads their settings from
-	// their own file only), when there are global settings;
-	// GlobalSettings are those settings' keys (kubernetes' one level
-	// down). A plan warns about them.
-	GlobalSettingsMissed []string
-	GlobalSettings       []string
+	// SettingsMissed are the service-settings that do not reach HA
+	// services Halyard deploys (settingsMissed). A plan warns about them.
+	SettingsMissed []MissedSettings
 	// PDBs are the PodDisruptionBudgets of the zone's HA services (none
 	// without HA or with one replica).
 	PDBs []*unstructured.Unstructured
@@ -231,6 +226,7 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	// What Halyard will deploy, once config_overrides and service_settings
 	// had their say (Igor only with a CI system or a Docker registry).
 	services = halyardServices(config, settings)
+	missed := settingsMissed(settings, services)
 	// Every Clouddriver mounts the account tokens (Halyard service
 	// settings kubernetes.volumes, type secret), beside the user's volumes.
 	for _, svc := range services {
@@ -241,7 +237,6 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 			return nil, err
 		}
 	}
-	missed, globalKeys := globalSettingsMissed(settings, services)
 	// The global service-settings' lists merged here, where the operator
 	// would drop them (settings_lists.go).
 	hoistGlobalLists(settings)
@@ -303,7 +298,7 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	svc.SetAnnotations(map[string]string{AnnotationZone: string(settingsJSON)})
 
 	r := &Rendered{Service: svc, Services: services, TurnedOff: turnedOff(config, settings), PDBs: pdbs,
-		GlobalSettingsMissed: missed, GlobalSettings: globalKeys, SpecHash: SpecHash(spec)}
+		SettingsMissed: missed, SpecHash: SpecHash(spec)}
 	if len(credentials) > 0 {
 		r.Secret = renderSecret(inst, z, secretName, credentials)
 	}

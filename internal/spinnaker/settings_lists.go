@@ -220,32 +220,53 @@ func checkVolumes(settings map[string]any) error {
 	return nil
 }
 
-// globalSettingsMissed returns the services of services (what Halyard
-// deploys) that the global service-settings do not reach although they
-// are not Deck (the HA services), and the global settings' keys, when
-// there are global settings.
-func globalSettingsMissed(settings map[string]any, services []Service) (missed, keys []string) {
-	global, _ := settings[globalSettingsKey].(map[string]any)
-	if len(global) == 0 {
-		return nil, nil
-	}
-	for _, s := range services {
-		if s.Name != "deck" && !slices.Contains(globalSettingsServices, s.Name) {
-			missed = append(missed, s.Name)
-		}
-	}
-	if len(missed) == 0 {
-		return nil, nil
-	}
-	for k, v := range global {
-		if sub, ok := v.(map[string]any); ok && k == "kubernetes" && len(sub) > 0 {
-			for kk := range sub {
-				keys = append(keys, k+"."+kk)
-			}
+// MissedSettings are the service-settings under Key (the global
+// "spinnaker" key, or a service's name) that do not reach the HA services
+// Services although they are meant for them: the operator merges the
+// global settings under the services of its BOM only, and Halyard reads an
+// HA service's settings (clouddriver-rw, echo-worker, ...) from the file
+// of its own name only (spinnaker/halyard 23e66d69,
+// SpinnakerService.getDefaultServiceSettings: <canonical name>.yml), not
+// from its base service's. Settings are the keys set (kubernetes' one
+// level down).
+type MissedSettings struct {
+	Key      string
+	Settings []string
+	Services []string
+}
+
+// settingsMissed returns, for the global service-settings and for the
+// settings of clouddriver and echo, the HA services of services (what
+// Halyard deploys) they do not reach, when there are such settings and
+// such services.
+func settingsMissed(settings map[string]any, services []Service) []MissedSettings {
+	var out []MissedSettings
+	for _, key := range []string{globalSettingsKey, "clouddriver", "echo"} {
+		own, _ := settings[key].(map[string]any)
+		if len(own) == 0 {
 			continue
 		}
-		keys = append(keys, k)
+		m := MissedSettings{Key: key}
+		for _, s := range services {
+			ha := !slices.Contains(globalSettingsServices, s.Name) && s.Name != "deck"
+			if ha && (key == globalSettingsKey || baseService(s.Name) == key) {
+				m.Services = append(m.Services, s.Name)
+			}
+		}
+		if len(m.Services) == 0 {
+			continue
+		}
+		for k, v := range own {
+			if sub, ok := v.(map[string]any); ok && k == "kubernetes" && len(sub) > 0 {
+				for kk := range sub {
+					m.Settings = append(m.Settings, k+"."+kk)
+				}
+				continue
+			}
+			m.Settings = append(m.Settings, k)
+		}
+		sort.Strings(m.Settings)
+		out = append(out, m)
 	}
-	sort.Strings(keys)
-	return missed, keys
+	return out
 }

@@ -2,6 +2,7 @@ package spinnaker
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -127,32 +128,40 @@ func TestRender_volumesRefusedAtPlanTime(t *testing.T) {
 	}
 }
 
-// TestRender_globalSettingsMissed: with global service-settings, the HA
-// services Halyard deploys are named (the global settings do not reach
-// them), with the settings' keys; nothing without HA or without global
-// settings.
-func TestRender_globalSettingsMissed(t *testing.T) {
-	global := map[string]string{"spinnaker": "targetSize: 2\nkubernetes:\n  imagePullSecrets: [regcred]\n  nodeSelector: {pool: spinnaker}\n"}
+// TestRender_settingsMissed: with HA, the global service-settings and
+// Clouddriver's and Echo's name the HA services Halyard deploys that they
+// do not reach, with the settings' keys; nothing without HA, nothing for a
+// key without settings (spinops' own tokens volume does not count).
+func TestRender_settingsMissed(t *testing.T) {
+	settings := map[string]string{
+		"spinnaker":   "targetSize: 2\nkubernetes:\n  imagePullSecrets: [regcred]\n  nodeSelector: {pool: spinnaker}\n",
+		"clouddriver": "kubernetes:\n  volumes:\n  - {id: corp-ca, type: configMap, mountPath: /etc/corp-ca}\n",
+		"orca":        "kubernetes:\n  serviceType: ClusterIP\n",
+	}
 	ha := &HA{Enabled: true, ClouddriverSplit: true, Replicas: 2}
-	r := mustRender(t, testInstallation(), &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha, ServiceSettings: global})
-	var names []string
+	r := mustRender(t, testInstallation(), &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha, ServiceSettings: settings})
+	var haServices, clouddrivers []string
 	for _, s := range r.Services {
 		if s.Name != "deck" && !slices.Contains(globalSettingsServices, s.Name) {
-			names = append(names, s.Name)
+			haServices = append(haServices, s.Name)
+			if baseService(s.Name) == "clouddriver" {
+				clouddrivers = append(clouddrivers, s.Name)
+			}
 		}
 	}
-	if len(names) == 0 || !slices.Equal(r.GlobalSettingsMissed, names) {
-		t.Errorf("GlobalSettingsMissed %v, want the HA services deployed %v", r.GlobalSettingsMissed, names)
+	want := []MissedSettings{
+		{Key: "spinnaker", Settings: []string{"kubernetes.imagePullSecrets", "kubernetes.nodeSelector", "targetSize"}, Services: haServices},
+		{Key: "clouddriver", Settings: []string{"kubernetes.volumes"}, Services: clouddrivers},
 	}
-	if want := []string{"kubernetes.imagePullSecrets", "kubernetes.nodeSelector", "targetSize"}; !slices.Equal(r.GlobalSettings, want) {
-		t.Errorf("GlobalSettings %v, want %v", r.GlobalSettings, want)
+	if len(clouddrivers) == 0 || len(haServices) == len(clouddrivers) || !reflect.DeepEqual(r.SettingsMissed, want) {
+		t.Errorf("SettingsMissed %+v, want %+v", r.SettingsMissed, want)
 	}
 	for what, z := range map[string]*Zone{
-		"no HA":              {Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: global},
-		"no global settings": {Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha},
+		"no HA":       {Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: settings},
+		"no settings": {Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha},
 	} {
-		if r := mustRender(t, testInstallation(), z); r.GlobalSettingsMissed != nil || r.GlobalSettings != nil {
-			t.Errorf("%s: GlobalSettingsMissed %v, GlobalSettings %v, want none", what, r.GlobalSettingsMissed, r.GlobalSettings)
+		if r := mustRender(t, testInstallation(), z); r.SettingsMissed != nil {
+			t.Errorf("%s: SettingsMissed %+v, want none", what, r.SettingsMissed)
 		}
 	}
 }
