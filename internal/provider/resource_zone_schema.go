@@ -65,7 +65,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service profile YAML merged over the installation's."},
 			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
-				MarkdownDescription: "Per-service service-settings YAML merged over the installation's. `kubernetes.serviceAnnotations` annotates the service's " +
+				MarkdownDescription: "Per-service service-settings YAML merged over the installation's. `port` is the port of the service's Kubernetes Service " +
+					"and container (Halyard's), which readiness, verification and the zone's Ingress and TargetGroupBindings follow (a whole " +
+					"number from 1 to 65535). `kubernetes.serviceAnnotations` annotates the service's " +
 					"Kubernetes Service (e.g. GKE's `cloud.google.com/neg`); for `deck` and `gate` only without `expose { type = \"service\" }`, where the " +
 					"operator replaces those Services' annotations with `expose.annotations` (refused at plan time). The key `spinnaker` is global: the " +
 					"operator merges it under every service of its BOM but Deck (a service's own values win), so its `enabled`, `targetSize` and " +

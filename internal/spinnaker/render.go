@@ -225,6 +225,9 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 
 	// What Halyard will deploy, once config_overrides and service_settings
 	// had their say (Igor only with a CI system or a Docker registry).
+	if err := checkPorts(settings); err != nil {
+		return nil, err
+	}
 	services = halyardServices(config, settings)
 	missed := settingsMissed(settings, services)
 	// Every Clouddriver mounts the account tokens (Halyard service
@@ -303,10 +306,10 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 		r.Secret = renderSecret(inst, z, secretName, credentials)
 	}
 	if z.Expose != nil && z.Expose.Type == ExposeIngress {
-		r.Ingress = renderIngress(inst, z)
+		r.Ingress = renderIngress(inst, z, settings)
 	}
 	if z.Expose != nil && z.Expose.Type == ExposeAWSTargetGroups {
-		if r.TargetGroupBindings, r.X509Service, err = renderTargetGroupBindings(inst, z, profiles); err != nil {
+		if r.TargetGroupBindings, r.X509Service, err = renderTargetGroupBindings(inst, z, profiles, settings); err != nil {
 			return nil, err
 		}
 	}
@@ -566,7 +569,7 @@ func renderServiceExpose(e *Expose) map[string]any {
 // ingressSourceRangesAnnotation restricts ingress-nginx to CIDRs.
 const ingressSourceRangesAnnotation = "nginx.ingress.kubernetes.io/whitelist-source-range"
 
-func renderIngress(inst *Installation, z *Zone) *unstructured.Unstructured {
+func renderIngress(inst *Installation, z *Zone, settings map[string]any) *unstructured.Unstructured {
 	e := z.Expose
 	rule := func(host, svc string, port int) any {
 		return map[string]any{"host": host, "http": map[string]any{"paths": []any{map[string]any{
@@ -576,11 +579,11 @@ func renderIngress(inst *Installation, z *Zone) *unstructured.Unstructured {
 	}
 	var rules, hosts []any
 	if e.DeckHost != "" {
-		rules = append(rules, rule(e.DeckHost, "spin-deck", PortOf("deck")))
+		rules = append(rules, rule(e.DeckHost, "spin-deck", settingsPort(settings, "deck")))
 		hosts = append(hosts, e.DeckHost)
 	}
 	if e.GateHost != "" {
-		rules = append(rules, rule(e.GateHost, "spin-gate", PortOf("gate")))
+		rules = append(rules, rule(e.GateHost, "spin-gate", settingsPort(settings, "gate")))
 		hosts = append(hosts, e.GateHost)
 	}
 	spec := map[string]any{"rules": rules}
@@ -771,7 +774,7 @@ func gateAPIPort(profiles map[string]any) (int64, error) {
 // zone's own, since Halyard's spin-gate has one port and the operator makes
 // its spin-gate-x509 only with spec.expose (pkg/deploy/spindeploy/x509/
 // transform.go: TransformManifests returns when expose.type is empty).
-func renderTargetGroupBindings(inst *Installation, z *Zone, profiles map[string]any) ([]*unstructured.Unstructured, *unstructured.Unstructured, error) {
+func renderTargetGroupBindings(inst *Installation, z *Zone, profiles, settings map[string]any) ([]*unstructured.Unstructured, *unstructured.Unstructured, error) {
 	tg := z.Expose.TargetGroups
 	var out []*unstructured.Unstructured
 	bind := func(key, arn, service string, port int64) {
@@ -787,10 +790,10 @@ func renderTargetGroupBindings(inst *Installation, z *Zone, profiles map[string]
 		out = append(out, b)
 	}
 	if tg.Deck != "" {
-		bind("deck", tg.Deck, "spin-deck", int64(PortOf("deck")))
+		bind("deck", tg.Deck, "spin-deck", int64(settingsPort(settings, "deck")))
 	}
 	if tg.Gate != "" {
-		bind("gate", tg.Gate, "spin-gate", int64(PortOf("gate")))
+		bind("gate", tg.Gate, "spin-gate", int64(settingsPort(settings, "gate")))
 	}
 	var x509 *unstructured.Unstructured
 	if tg.GateX509 != "" {

@@ -197,7 +197,7 @@ func halyardServices(config, settings map[string]any) []Service {
 		if !halyardEnabled(n, config, settings) {
 			continue
 		}
-		s := Service{Name: n, Port: PortOf(n), Replicas: 1, HealthPath: HealthPathOf(n)}
+		s := Service{Name: n, Port: settingsPort(settings, n), Replicas: 1, HealthPath: HealthPathOf(n)}
 		if r := nestedValue(config, "deploymentEnvironment", "customSizing", s.ObjectName(), "replicas"); r != nil {
 			s.Replicas = toInt(r)
 		} else if r := settingValue(settings, n, "targetSize"); r != nil {
@@ -206,6 +206,19 @@ func halyardServices(config, settings map[string]any) []Service {
 		out = append(out, s)
 	}
 	return out
+}
+
+// settingsPort is the port of service name's Kubernetes Service and
+// container: its service-settings' port as Halyard receives them
+// (settingValue; ServiceSettings.port, bound to the Service's port and
+// targetPort in KubernetesV2Service.getServiceYaml, resources/kubernetes/
+// manifests/service.yml), else Spinnaker's default (PortOf). checkPorts
+// refuses a port that is not a whole number in 1-65535.
+func settingsPort(settings map[string]any, name string) int {
+	if p := toInt(settingValue(settings, name, "port")); p > 0 {
+		return int(p)
+	}
+	return PortOf(name)
 }
 
 // optionalServices are the services Spinnaker works without (no

@@ -270,3 +270,26 @@ func settingsMissed(settings map[string]any, services []Service) []MissedSetting
 	}
 	return out
 }
+
+// checkPorts refuses a service-settings port (a service's own or the
+// global one) that is not a whole number in 1-65535: Halyard binds it to
+// the service's Kubernetes Service and container (settingsPort).
+func checkPorts(settings map[string]any) error {
+	names := make([]string, 0, len(settings))
+	for n := range settings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		own, _ := settings[n].(map[string]any)
+		v, found := own["port"]
+		if !found || v == nil {
+			continue // Halyard's default (a null Integer is not set)
+		}
+		f, ok := v.(float64)
+		if !ok || f != float64(int64(f)) || f < 1 || f > 65535 {
+			return fmt.Errorf("service_settings for %s: port must be a whole number from 1 to 65535 (the port of the service's Kubernetes Service and container), not %v", n, v)
+		}
+	}
+	return nil
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
-// TestDeploy_serviceSettingsListsReachThePods: a pull secret and a CA
+// TestDeploy_serviceSettingsReachThePods: a pull secret and a CA
 // volume the installation gives every service through the global
 // service-settings, and a volume of the zone's for Clouddriver, reach the
 // pods the operator stand-in deploys, which copies inspect.Merge
@@ -21,8 +21,10 @@ import (
 // Before, the real operator would have dropped the global lists for
 // Clouddriver (spinops' tokens volume gives it a kubernetes map) and for
 // Orca (its own serviceAnnotations), and the tokens volume replaced
-// Clouddriver's own volume, while the zone reported ready.
-func TestDeploy_serviceSettingsListsReachThePods(t *testing.T) {
+// Clouddriver's own volume, while the zone reported ready. Gate's and
+// Deck's own ports are where their Services listen and where verification
+// asks.
+func TestDeploy_serviceSettingsReachThePods(t *testing.T) {
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
 	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
@@ -36,9 +38,28 @@ func TestDeploy_serviceSettingsListsReachThePods(t *testing.T) {
 	const ns = "spin-lists"
 	z := &spinnaker.Zone{Name: "lists", Namespace: ns, Tier: spinnaker.TierSandbox, ServiceSettings: map[string]string{
 		"clouddriver": "kubernetes:\n  volumes:\n  - {id: clouddriver-extra, mountPath: /opt/clouddriver/extra}\n",
+		// Ports of their own: Halyard's Services listen there, and
+		// verification (through the API server's service proxy) must ask
+		// there; before, it asked 8084 and 9000 and failed.
+		"gate": "port: 8085\n",
+		"deck": "port: 9001\n",
 	}}
-	if _, err := d.Deploy(ctx, inst, z, spinnaker.DeployOptions{Wait: true, Timeout: 2 * time.Minute}); err != nil {
+	res, err := d.Deploy(ctx, inst, z, spinnaker.DeployOptions{Wait: true, Timeout: 2 * time.Minute, Verify: true,
+		VerifyOptions: spinnaker.VerifyOptions{Attempts: 3, Interval: 300 * time.Millisecond}})
+	if err != nil {
 		t.Fatalf("deploy: %v (stand-in: %v)", err, op.LastError())
+	}
+	if !res.Verification.Passed() {
+		t.Errorf("verification: %+v", res.Verification.Results)
+	}
+	for name, want := range map[string]int32{"spin-gate": 8085, "spin-deck": 9001, "spin-orca": 8083} {
+		svc, err := client.Clientset.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc.Spec.Ports[0].Port != want {
+			t.Errorf("%s listens on %d, want %d", name, svc.Spec.Ports[0].Port, want)
+		}
 	}
 	pod := func(name string) string {
 		dep, err := client.Clientset.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})

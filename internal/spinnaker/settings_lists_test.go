@@ -2,6 +2,7 @@ package spinnaker
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -162,6 +163,58 @@ func TestRender_settingsMissed(t *testing.T) {
 	} {
 		if r := mustRender(t, testInstallation(), z); r.SettingsMissed != nil {
 			t.Errorf("%s: SettingsMissed %+v, want none", what, r.SettingsMissed)
+		}
+	}
+}
+
+// TestRender_servicePorts: a service's own port in service-settings (or the
+// global one, for the operator's BOM services) is the port of its Service:
+// what readiness and verification use, and where the zone's Ingress and
+// TargetGroupBindings send Deck's and Gate's traffic. A port that is not
+// a whole number in 1-65535 is refused.
+func TestRender_servicePorts(t *testing.T) {
+	settings := map[string]string{"gate": "port: 8085\n", "deck": "port: 9001\n"}
+	ingress := mustRender(t, testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: settings,
+		Expose: &Expose{Type: ExposeIngress, DeckHost: "deck.example", GateHost: "gate.example"}})
+	ports := map[string]int{}
+	for _, s := range ingress.Services {
+		ports[s.Name] = s.Port
+	}
+	if ports["gate"] != 8085 || ports["deck"] != 9001 || ports["orca"] != 8083 {
+		t.Errorf("service ports %v", ports)
+	}
+	rules, _ := nestedValue(ingress.Ingress.Object, "spec", "rules").([]any)
+	var backends []string
+	for _, r := range rules {
+		paths, _ := nestedValue(r.(map[string]any), "http", "paths").([]any)
+		svc, _ := nestedValue(paths[0].(map[string]any), "backend", "service").(map[string]any)
+		backends = append(backends, fmt.Sprintf("%v:%v", svc["name"], nestedValue(svc, "port", "number")))
+	}
+	if want := []string{"spin-deck:9001", "spin-gate:8085"}; !slices.Equal(backends, want) {
+		t.Errorf("Ingress backends %v, want %v", backends, want)
+	}
+	tgs := mustRender(t, testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: settings,
+		Expose: &Expose{Type: ExposeAWSTargetGroups, TargetGroups: &TargetGroups{
+			Deck: deckTG, Gate: gateTG}}})
+	var refs []string
+	for _, b := range tgs.TargetGroupBindings {
+		ref, _ := nestedValue(b.Object, "spec", "serviceRef").(map[string]any)
+		refs = append(refs, fmt.Sprintf("%v:%v", ref["name"], ref["port"]))
+	}
+	if want := []string{"spin-deck:9001", "spin-gate:8085"}; !slices.Equal(refs, want) {
+		t.Errorf("TargetGroupBindings %v, want %v", refs, want)
+	}
+	// The global port reaches the BOM's services, not Deck.
+	global := mustRender(t, testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: map[string]string{"spinnaker": "port: 7000\n"}})
+	for _, s := range global.Services {
+		if want := map[bool]int{true: PortOf("deck"), false: 7000}[s.Name == "deck"]; s.Port != want {
+			t.Errorf("%s on %d with a global port 7000, want %d", s.Name, s.Port, want)
+		}
+	}
+	for _, bad := range []string{"port: 0", "port: 70000", "port: eighty", "port: 80.5"} {
+		_, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: map[string]string{"gate": bad}}, testCredentials)
+		if err == nil || !strings.Contains(err.Error(), "service_settings for gate: port must be a whole number from 1 to 65535") {
+			t.Errorf("%s: err = %v", bad, err)
 		}
 	}
 }

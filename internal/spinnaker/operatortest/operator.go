@@ -408,7 +408,14 @@ func servicesOf(config, settings map[string]any) []service {
 		// service name (spin-<canonical name>), else the service-settings'
 		// targetSize, else 1.
 		k8s, _, _ := unstructured.NestedMap(settings, n, "kubernetes")
-		s := service{name: n, port: spinnaker.PortOf(n), replicas: 1, kubernetes: k8s}
+		// The service-settings' port, else the service's default
+		// (ServiceSettings.port; KubernetesV2Service.getServiceYaml binds
+		// it to the Service's port and targetPort).
+		port := spinnaker.PortOf(n)
+		if p := toInt32(nested(settings, n, "port")); p > 0 {
+			port = int(p)
+		}
+		s := service{name: n, port: port, replicas: 1, kubernetes: k8s}
 		if r, ok, _ := unstructured.NestedFieldNoCopy(config, "deploymentEnvironment", "customSizing", "spin-"+n, "replicas"); ok {
 			s.replicas = toInt32(r)
 		} else if r, ok, _ := unstructured.NestedFieldNoCopy(settings, n, "targetSize"); ok {

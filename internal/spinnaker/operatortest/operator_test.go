@@ -414,7 +414,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 		}
 	})
 
-	t.Run("the global service-settings' lists: concatenated, or dropped under a service's own map", func(t *testing.T) {
+	t.Run("the global service-settings' lists: concatenated, or dropped under a service's own map; a service's own port", func(t *testing.T) {
 		// inspect.Merge (pkg/inspect/parse.go) puts a list both sides have
 		// as the global items then the service's, and drops a global list
 		// where the service's own settings hold the map above it without
@@ -440,6 +440,8 @@ func TestStandIn_clusterMode(t *testing.T) {
 			"clouddriver": map[string]any{"kubernetes": map[string]any{"imagePullSecrets": []any{"cd-pull"}, "volumes": []any{vol("cd-extra", "", "/opt/extra")}}},
 			"rosco": map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("scratch", "emptyDir", "/tmp/scratch"),
 				vol("bakery-cache", "persistentVolumeClaim", "/cache")}}},
+			// A port of its own: its Service's (getServiceYaml).
+			"echo": map[string]any{"port": int64(8099)},
 		}, "spec", "spinnakerConfig", "service-settings"); err != nil {
 			t.Fatal(err)
 		}
@@ -493,6 +495,15 @@ func TestStandIn_clusterMode(t *testing.T) {
 		} {
 			if got := pod(name); got != want {
 				t.Errorf("%s: %s, want %s", name, got, want)
+			}
+		}
+		for name, want := range map[string]int32{"spin-echo": 8099, "spin-gate": 8084} {
+			svc, err := e.client.Clientset.CoreV1().Services("lists").Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if svc.Spec.Ports[0].Port != want {
+				t.Errorf("%s on port %d, want %d", name, svc.Spec.Ports[0].Port, want)
 			}
 		}
 
