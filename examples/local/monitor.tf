@@ -19,12 +19,20 @@ resource "spinops_monitor" "local" {
     name      = spinops_zone.green.name
     namespace = spinops_zone.green.namespace
     tier      = spinops_zone.green.tier
+    # Where the service proxy reaches Gate and Deck (a zone exposed as a
+    # Service, or with its own ports in service_settings, moves them).
+    gate_port = spinops_zone.green.service_ports["gate"]
+    deck_port = spinops_zone.green.service_ports["deck"]
   }
 
   zone {
     name      = spinops_zone.red.name
     namespace = spinops_zone.red.namespace
     tier      = spinops_zone.red.tier
+    # Where the service proxy reaches Gate and Deck (a zone exposed as a
+    # Service, or with its own ports in service_settings, moves them).
+    gate_port = spinops_zone.red.service_ports["gate"]
+    deck_port = spinops_zone.red.service_ports["deck"]
   }
 }
 

@@ -66,7 +66,7 @@ func TestMonitorSettingsRoundTrip(t *testing.T) {
 			Zones: []monitorZoneModel{
 				{Name: s("green"), Namespace: s("spin-green"), Tier: s("production"), GateURL: s("https://api.example.com"), DeckURL: s("https://spinnaker.example.com"),
 					GateAuth: &monitorGateAuth{Username: null, PasswordWO: null, TokenWO: wo("green-token")}},
-				{Name: s("red"), Namespace: s("spin-red"), Tier: s("sandbox"), GateURL: null, DeckURL: null},
+				{Name: s("red"), Namespace: s("spin-red"), Tier: s("sandbox"), GateURL: null, DeckURL: null, GatePort: types.Int64Value(8085), DeckPort: types.Int64Value(80)},
 			},
 			Maintenance:    []monitorMaintenance{{Zone: s("green"), Start: s("2026-12-24T20:00:00Z"), End: s("2026-12-24T22:00:00Z")}, {Zone: null, Start: s("2027-01-01T00:00:00Z"), End: s("2027-01-01T01:00:00Z")}},
 			GateAuth:       &monitorGateAuth{Username: s("monitor"), PasswordWO: wo("pw"), TokenWO: null},

@@ -49,6 +49,8 @@ type monitorZoneModel struct {
 	Tier      types.String     `tfsdk:"tier"`
 	GateURL   types.String     `tfsdk:"gate_url"`
 	DeckURL   types.String     `tfsdk:"deck_url"`
+	GatePort  types.Int64      `tfsdk:"gate_port"`
+	DeckPort  types.Int64      `tfsdk:"deck_port"`
 	GateAuth  *monitorGateAuth `tfsdk:"gate_auth"`
 }
 
@@ -130,6 +132,7 @@ func (m *monitorModel) spec(ctx context.Context, config *monitorModel, diags *di
 		zc := monitor.ZoneConfig{Name: z.Name.ValueString(), Namespace: z.Namespace.ValueString(), Tier: monitor.Tier(z.Tier.ValueString()),
 			GateURL: z.GateURL.ValueString(), DeckURL: z.DeckURL.ValueString()}
 		zc.ServiceProxy = zc.GateURL == "" && zc.DeckURL == ""
+		zc.GatePort, zc.DeckPort = int(z.GatePort.ValueInt64()), int(z.DeckPort.ValueInt64())
 		if i < len(config.Zones) && config.Zones[i].GateAuth != nil {
 			a := gateAuth("zone-"+zc.Name+"-", config.Zones[i].GateAuth)
 			zc.GateAuth = &a
@@ -290,7 +293,7 @@ func (m *monitorModel) settingsFrom(cfg monitor.Config, data map[string][]byte) 
 	m.Zones = nil
 	for _, z := range cfg.Zones {
 		zm := monitorZoneModel{Name: types.StringValue(z.Name), Namespace: types.StringValue(z.Namespace), Tier: types.StringValue(string(z.Tier)),
-			GateURL: optional(z.GateURL), DeckURL: optional(z.DeckURL)}
+			GateURL: optional(z.GateURL), DeckURL: optional(z.DeckURL), GatePort: optionalPort(z.GatePort), DeckPort: optionalPort(z.DeckPort)}
 		if z.GateAuth != nil {
 			zm.GateAuth = auth("zone-"+z.Name+"-", *z.GateAuth)
 		}
@@ -319,4 +322,13 @@ func (m *monitorModel) settingsFrom(cfg monitor.Config, data map[string][]byte) 
 	if m.PrometheusRule.IsNull() {
 		m.PrometheusRule = types.BoolValue(true) // the default; not installed where the cluster does not serve the kind
 	}
+}
+
+// optionalPort is a port of the monitor's configuration as an attribute:
+// null when not given (0).
+func optionalPort(p int) types.Int64 {
+	if p == 0 {
+		return types.Int64Null()
+	}
+	return types.Int64Value(int64(p))
 }

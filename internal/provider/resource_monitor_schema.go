@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -94,6 +95,12 @@ func (r *monitorResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						Validators: []validator.String{stringvalidator.OneOf(spinnaker.TierSandbox, spinnaker.TierProduction)}},
 					"gate_url": url("Gate's URL as users reach it (e.g. `https://api.spinnaker.example.com`). Without `gate_url` and `deck_url` the zone is checked through the API server's service proxy."),
 					"deck_url": url("Deck's URL as users reach it."),
+					"gate_port": schema.Int64Attribute{Optional: true, Validators: []validator.Int64{int64validator.Between(1, 65535)},
+						MarkdownDescription: "The port of `spin-gate`'s Service, for the service proxy (without `gate_url` and `deck_url`): " +
+							"`spinops_zone.<z>.service_ports[\"gate\"]`. Default 8084, Spinnaker's; a zone exposed as a Service, or with a `port` " +
+							"in Gate's service settings, listens elsewhere, and the checks of a wrong port all fail."},
+					"deck_port": schema.Int64Attribute{Optional: true, Validators: []validator.Int64{int64validator.Between(1, 65535)},
+						MarkdownDescription: "The port of `spin-deck`'s Service, for the service proxy: `spinops_zone.<z>.service_ports[\"deck\"]`. Default 9000."},
 				},
 					Blocks: map[string]schema.Block{
 						"gate_auth": schema.SingleNestedBlock{
@@ -191,6 +198,11 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 			if !g.Username.IsUnknown() && !g.PasswordWO.IsUnknown() && g.Username.IsNull() != g.PasswordWO.IsNull() {
 				resp.Diagnostics.AddAttributeError(path.Root("zone").AtListIndex(i).AtName("gate_auth"), "Incomplete Gate credentials", "zone gate_auth: a username needs password_wo, and password_wo a username.")
 			}
+		}
+		if (!z.GatePort.IsNull() || !z.DeckPort.IsNull()) && (!z.GateURL.IsNull() || !z.DeckURL.IsNull()) {
+			resp.Diagnostics.AddAttributeError(path.Root("zone").AtListIndex(i).AtName("gate_port"), "Service ports beside URLs",
+				"zone gate_port and deck_port are the Services' ports for checks through the API server's service proxy, which a zone with gate_url or "+
+					"deck_url does not use: remove them, or the URLs.")
 		}
 		if z.Name.IsUnknown() {
 			continue

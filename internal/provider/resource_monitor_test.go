@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -102,6 +103,10 @@ resource "spinops_monitor" "this" {
     name      = "red"
     namespace = %[3]q
     tier      = "sandbox"
+    # Its Services' ports (spinops_zone.red.service_ports): exposed as a
+    # Service, Deck listens on 80.
+    gate_port = 8084
+    deck_port = 80
   }
 
   notify {
@@ -157,6 +162,21 @@ data "spinops_zone_slo" "green" {
 					}
 					if strings.Contains(cm.Data["config.json"], password) || strings.Contains(cm.Data["config.json"], hookToken) {
 						return fmt.Errorf("a secret is in the monitor's ConfigMap")
+					}
+					// red's checks go through the service proxy, to the
+					// ports given, and the Role allows those alone.
+					role, err := c.Clientset().RbacV1().Roles(zoneNS).Get(t.Context(), "spinops-monitor", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					var proxied []string
+					for _, r := range role.Rules {
+						if slices.Contains(r.Resources, "services/proxy") {
+							proxied = append(proxied, r.ResourceNames...)
+						}
+					}
+					if want := []string{"spin-gate:8084", "spin-deck:80"}; !slices.Equal(proxied, want) {
+						return fmt.Errorf("the monitor may proxy to %v in the zone's namespace, want %v", proxied, want)
 					}
 					// The deployed monitor checks the zone, then Gate goes down.
 					if err := waitFor("recorded rounds", func() bool {
@@ -290,6 +310,12 @@ resource "spinops_monitor" "this" {
 			{Config: cfg(`interval = "5s"`), PlanOnly: true, ExpectError: regexp.MustCompile(`check timeout \(10s\) must be shorter than the interval \(5s\)`)},
 			{Config: strings.Replace(cfg(""), `tier      = "production"`, `tier      = "production"
     gate_url  = "https://user:pw@gate.example.com"`, 1), PlanOnly: true, ExpectError: regexp.MustCompile(`without credentials, query or fragment`)},
+			{Config: strings.Replace(cfg(""), `tier      = "production"`, `tier      = "production"
+    gate_url  = "https://gate.example.com"
+    deck_url  = "https://deck.example.com"
+    gate_port = 8085`, 1), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Service ports beside URLs.*service\s+proxy`)},
+			{Config: strings.Replace(cfg(""), `tier      = "production"`, `tier      = "production"
+    deck_port = 0`, 1), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)deck_port.*between 1 and 65535`)},
 		},
 	})
 }

@@ -218,6 +218,7 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			for i, p := range rd.PDBs {
 				budgets[i] = p.GetName()
 			}
+			plan.ServicePorts = servicePorts(ctx, rd.Service, &resp.Diagnostics)
 			plan.DisruptionBudgets = stringList(budgets)
 			if state == nil || !state.DisruptionBudgets.Equal(plan.DisruptionBudgets) {
 				changed = true
@@ -240,6 +241,7 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		}
 	} else if changed {
 		plan.SpecSHA256 = types.StringUnknown()
+		plan.ServicePorts = types.MapUnknown(types.Int64Type)
 		plan.DisruptionBudgets = types.ListUnknown(types.StringType)
 		plan.TargetGroupBindings = types.MapUnknown(types.StringType)
 	}

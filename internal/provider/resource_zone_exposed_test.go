@@ -156,6 +156,10 @@ resource "spinops_zone" "red" {
 				Config: config("1.35.3", healthy.IP),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("verified_version"), knownvalue.StringExact("1.35.3")),
+					// The exposed Services' public ports (what a monitor's
+					// service proxy must ask).
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("service_ports"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"deck": knownvalue.Int64Exact(80), "gate": knownvalue.Int64Exact(8084)})),
 				},
 				Check: func(*terraform.State) error {
 					seen := map[string]bool{}

@@ -62,6 +62,7 @@ type zoneModel struct {
 	SpecSHA256          types.String `tfsdk:"spec_sha256"`
 	DisruptionBudgets   types.List   `tfsdk:"disruption_budgets"`
 	TargetGroupBindings types.Map    `tfsdk:"target_group_bindings"`
+	ServicePorts        types.Map    `tfsdk:"service_ports"`
 }
 
 type zoneHAModel struct {
@@ -170,6 +171,8 @@ func (r *zoneResource) flatten(ctx context.Context, m *zoneModel, obj *unstructu
 	sv, d := types.MapValue(zoneServiceType, services)
 	diags.Append(d...)
 	m.Services = sv
+
+	m.ServicePorts = servicePorts(ctx, obj, diags)
 
 	m.DisruptionBudgets = types.ListNull(types.StringType)
 	if names, err := spinnaker.ZonePDBNames(ctx, c.target, obj.GetNamespace(), obj.GetName()); err != nil {
@@ -338,4 +341,12 @@ func optionalString(s string) types.String {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
+}
+
+// servicePorts is the zone's service_ports for a SpinnakerService's spec
+// (spinnaker.ServicePortsOf).
+func servicePorts(ctx context.Context, obj *unstructured.Unstructured, diags *diag.Diagnostics) types.Map {
+	v, d := types.MapValueFrom(ctx, types.Int64Type, spinnaker.ServicePortsOf(obj))
+	diags.Append(d...)
+	return v
 }

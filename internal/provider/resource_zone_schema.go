@@ -107,6 +107,10 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"target_group_bindings": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The TargetGroupBindings spinops keeps for the zone (`expose { type = \"aws-target-groups\" }`), name → target group ARN, as found " +
 					"in the cluster. A planned change means one was deleted or repointed out of band (or the rendering changed), and the apply restores them."},
+			"service_ports": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
+				MarkdownDescription: "The ports of `spin-deck`'s and `spin-gate`'s Services (keys `deck` and `gate`): the public ports with " +
+					"`expose { type = \"service\" }`, otherwise the `port` of their service settings or Spinnaker's defaults (9000 and 8084). " +
+					"Give them to `spinops_monitor`'s `zone` (`deck_port`, `gate_port`) when it checks the zone through the service proxy."},
 			"disruption_budgets": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The PodDisruptionBudgets spinops keeps for the zone (one per service with 2 or more replicas under `ha`), as found in the cluster. " +
 					"A planned change means one was deleted out of band (or the rendering changed), and the apply restores them."},

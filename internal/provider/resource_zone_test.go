@@ -227,6 +227,8 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("echo-scheduler").AtMapKey("replicas"), knownvalue.Int64Exact(1)),
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("services").AtMapKey("igor").AtMapKey("replicas"), knownvalue.Int64Exact(1)),
 					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("ha").AtMapKey("zone_spread"), knownvalue.StringExact(spinnaker.ZoneSpreadRequired)),
+					statecheck.ExpectKnownValue("spinops_zone.red", tfjsonpath.New("service_ports"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"deck": knownvalue.Int64Exact(9000), "gate": knownvalue.Int64Exact(8084)})),
 				},
 				Check: tfresource.ComposeTestCheckFunc(
 					checkNoSecretInState(accSQLPassword, accS3Secret),

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // renderedSettings renders z of the test installation and returns its
@@ -215,6 +217,42 @@ func TestRender_servicePorts(t *testing.T) {
 		_, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: map[string]string{"gate": bad}}, testCredentials)
 		if err == nil || !strings.Contains(err.Error(), "service_settings for gate: port must be a whole number from 1 to 65535") {
 			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}
+
+// TestServicePortsOf: the ports of spin-deck's and spin-gate's Services for
+// a SpinnakerService's spec: Halyard's (the settings' port, else the
+// default) without expose of type service; with it, the operator's
+// GetDesiredExposePort: the overrideBaseUrl's port (80 for http, 443 for
+// https, else 80), then the service's override's publicPort when it has an
+// override, else expose's publicPort.
+func TestServicePortsOf(t *testing.T) {
+	obj := func(spec string) *unstructured.Unstructured {
+		m, err := parseYAMLObject(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &unstructured.Unstructured{Object: map[string]any{"spec": m}}
+	}
+	for what, c := range map[string]struct {
+		spec       string
+		deck, gate int64
+	}{
+		"defaults":        {"spinnakerConfig: {config: {}}", 9000, 8084},
+		"settings' ports": {"spinnakerConfig: {service-settings: {gate: {port: 8085}, deck: {port: 9001}}}", 9001, 8085},
+		"the global port": {"spinnakerConfig: {service-settings: {spinnaker: {port: 7000}}}", 9000, 7000},
+		"spinops' expose": {"expose: {type: service, service: {publicPort: 80, overrides: {gate: {publicPort: 8084}}}}", 80, 8084},
+		"expose with TLS": {"expose: {type: service, service: {publicPort: 443, overrides: {gate: {publicPort: 443}}}}", 443, 443},
+		"an ingress":      {"expose: {type: ingress}\nspinnakerConfig: {service-settings: {gate: {port: 8085}}}", 9000, 8085},
+		"no public ports": {"expose: {type: service, service: {}}", 80, 80},
+		"base URLs": {"expose: {type: service, service: {}}\nspinnakerConfig: {config: {security: {uiSecurity: {overrideBaseUrl: 'https://deck.example'}, " +
+			"apiSecurity: {overrideBaseUrl: 'http://gate.example:8090'}}}}", 443, 8090},
+		"an override without a port": {"expose: {type: service, service: {publicPort: 8443, overrides: {gate: {type: LoadBalancer}}}}", 8443, 80},
+	} {
+		got := ServicePortsOf(obj(c.spec))
+		if got["deck"] != c.deck || got["gate"] != c.gate || len(got) != 2 {
+			t.Errorf("%s: %v, want deck %d, gate %d", what, got, c.deck, c.gate)
 		}
 	}
 }

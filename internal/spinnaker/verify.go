@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 )
 
@@ -189,4 +191,59 @@ func get(ctx context.Context, client *http.Client, u string, timeout time.Durati
 		body = body[:200] + "..."
 	}
 	return resp.StatusCode, body, ""
+}
+
+// ServicePortsOf are the ports of spin-deck's and spin-gate's Services for
+// a SpinnakerService's spec (keys "deck" and "gate"): with spec.expose type
+// service, the public ports the operator rewrites them to (the service's
+// overrides.<name>.publicPort, else service.publicPort); otherwise the
+// port Halyard gives them (the service-settings' port, else Spinnaker's
+// default: settingsPort). What the service proxy and the monitor's Role
+// name as spin-<service>:<port>.
+func ServicePortsOf(obj *unstructured.Unstructured) map[string]int64 {
+	settings := specPart(obj, "service-settings")
+	exposed := nestedValue(obj.Object, "spec", "expose", "type") == ExposeService
+	out := map[string]int64{}
+	for _, name := range ExposedServices {
+		port := int64(settingsPort(settings, name))
+		if exposed {
+			// GetDesiredExposePort (pkg/util/runtime.go): the
+			// overrideBaseUrl's port, then the service's override's
+			// publicPort when it has an override, else expose's.
+			port = defaultPublicPort(specPart(obj, "config"), name)
+			if ov, isMap := nestedValue(obj.Object, "spec", "expose", "service", "overrides", name).(map[string]any); isMap {
+				if p := toInt(ov["publicPort"]); p != 0 {
+					port = p
+				}
+			} else if p := toInt(nestedValue(obj.Object, "spec", "expose", "service", "publicPort")); p != 0 {
+				port = p
+			}
+		}
+		out[name] = port
+	}
+	return out
+}
+
+// defaultPublicPort is the operator's public port of an exposed service
+// before spec.expose's (armory/spinnaker-operator d92e6804,
+// pkg/util/runtime.go GetPort): the port of the service's overrideBaseUrl
+// (security.uiSecurity for Deck, security.apiSecurity for Gate), else 80
+// for http and 443 for https, else 80.
+func defaultPublicPort(config map[string]any, name string) int64 {
+	sec := map[string]string{"deck": "uiSecurity", "gate": "apiSecurity"}[name]
+	raw, _ := nestedValue(config, "security", sec, "overrideBaseUrl").(string)
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil {
+		return 80
+	}
+	if s := u.Port(); s != "" {
+		if p, err := strconv.ParseInt(s, 10, 32); err == nil {
+			return p
+		}
+		return 80
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
 }
