@@ -63,7 +63,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Validators:          []validator.String{validators.SpinnakerVersion()},
 				MarkdownDescription: "The Spinnaker version; defaults to the installation's `spinnaker_version`."},
 			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
-				MarkdownDescription: "Per-service profile YAML merged over the installation's."},
+				MarkdownDescription: "Per-service profile YAML merged over the installation's. A `server.port` other than the service's port " +
+					"(its service settings' `port`, from which Halyard writes `server.port` itself) is refused at plan time: the service would listen " +
+					"where its Service sends no traffic (Gate exposed as a Service excepted, whose target port the operator moves)."},
 			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service service-settings YAML merged over the installation's. `port` is the port of the service's Kubernetes Service " +
 					"and container (Halyard's), which readiness, verification and the zone's Ingress and TargetGroupBindings follow (a whole " +

@@ -228,6 +228,9 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	if err := checkPorts(settings); err != nil {
 		return nil, err
 	}
+	if err := checkServerPorts(profiles, settings, z.Expose); err != nil {
+		return nil, err
+	}
 	services = halyardServices(config, settings)
 	missed := settingsMissed(settings, services)
 	// Every Clouddriver mounts the account tokens (Halyard service

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -289,6 +290,38 @@ func checkPorts(settings map[string]any) error {
 		f, ok := v.(float64)
 		if !ok || f != float64(int64(f)) || f < 1 || f > 65535 {
 			return fmt.Errorf("service_settings for %s: port must be a whole number from 1 to 65535 (the port of the service's Kubernetes Service and container), not %v", n, v)
+		}
+	}
+	return nil
+}
+
+// checkServerPorts refuses a profile's server.port that differs from the
+// service's port: Halyard writes server.port from the service-settings'
+// port into the profile it generates (spinnaker/halyard 23e66d69,
+// SpringProfileFactory, ServerConfig) and binds the Service's port and
+// targetPort to that port, so a server.port of the user's profile (read
+// after Halyard's) makes the service listen where its Service does not send
+// traffic. The operator's server-port transformer moves only the
+// container's declared port and probe (armory/spinnaker-operator d92e6804,
+// pkg/deploy/spindeploy/transformer/serverport.go), and Gate's exposed
+// Service's targetPort (expose_service/transform.go, applyPortChanges):
+// that case alone is let through.
+func checkServerPorts(profiles, settings map[string]any, e *Expose) error {
+	names := make([]string, 0, len(profiles))
+	for n := range profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := nestedValue(profiles, n, "server", "port")
+		if v == nil || n == "gate" && e != nil && e.Type == ExposeService {
+			continue
+		}
+		p, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v)))
+		if want := settingsPort(settings, n); err != nil || p != want {
+			return fmt.Errorf("profiles for %s set server.port %v, but Halyard's spin-%s Service sends traffic to port %d (the service settings' port, "+
+				"from which Halyard writes server.port itself): nothing would answer there. Set the port in service_settings instead "+
+				"(%s = \"port: %v\") and remove server.port from the profile", n, v, n, want, n, v)
 		}
 	}
 	return nil

@@ -256,3 +256,32 @@ func TestServicePortsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestRender_serverPortRefused: a profile's server.port that is not the
+// service's port is refused (the Service would send traffic where nothing
+// listens), naming the service-settings port to set instead; the same port,
+// and Gate exposed as a Service (whose targetPort the operator moves), pass.
+func TestRender_serverPortRefused(t *testing.T) {
+	render := func(profiles, settings map[string]string, e *Expose) error {
+		_, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, Profiles: profiles, ServiceSettings: settings, Expose: e}, testCredentials)
+		return err
+	}
+	gate := map[string]string{"gate": "server:\n  port: 8085\n"}
+	if err := render(gate, nil, nil); err == nil || !strings.Contains(err.Error(), `profiles for gate set server.port 8085, but Halyard's spin-gate Service sends traffic to port 8084`) ||
+		!strings.Contains(err.Error(), `(gate = "port: 8085")`) {
+		t.Errorf("server.port alone: err = %v", err)
+	}
+	if err := render(map[string]string{"orca": "server:\n  port: '9999'\n"}, nil, nil); err == nil || !strings.Contains(err.Error(), "profiles for orca set server.port 9999") {
+		t.Errorf("a string server.port: err = %v", err)
+	}
+	for what, err := range map[string]error{
+		"with the settings' port":     render(gate, map[string]string{"gate": "port: 8085"}, nil),
+		"the default port":            render(map[string]string{"orca": "server:\n  port: 8083\n"}, nil, nil),
+		"Gate exposed as a Service":   render(gate, nil, &Expose{Type: ExposeService}),
+		"another server setting only": render(map[string]string{"gate": "server:\n  tomcat:\n    protocolHeader: X-Forwarded-Proto\n"}, nil, nil),
+	} {
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+}
