@@ -2,6 +2,7 @@ package spinnaker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -177,12 +178,7 @@ func removeAt(m map[string]any, path []string) {
 // refuse the Deployment (a mount path twice) or mount one at the other's
 // path.
 func checkVolumes(settings map[string]any) error {
-	names := make([]string, 0, len(settings))
-	for n := range settings {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(settings)) {
 		v := nestedValue(settings, n, "kubernetes", "volumes")
 		if v == nil {
 			continue
@@ -276,12 +272,7 @@ func settingsMissed(settings map[string]any, services []Service) []MissedSetting
 // global one) that is not a whole number in 1-65535: Halyard binds it to
 // the service's Kubernetes Service and container (settingsPort).
 func checkPorts(settings map[string]any) error {
-	names := make([]string, 0, len(settings))
-	for n := range settings {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(settings)) {
 		own, _ := settings[n].(map[string]any)
 		v, found := own["port"]
 		if !found || v == nil {
@@ -307,12 +298,7 @@ func checkPorts(settings map[string]any) error {
 // Service's targetPort (expose_service/transform.go, applyPortChanges):
 // that case alone is let through.
 func checkServerPorts(profiles, settings map[string]any, e *Expose) error {
-	names := make([]string, 0, len(profiles))
-	for n := range profiles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(profiles)) {
 		v := nestedValue(profiles, n, "server", "port")
 		if v == nil || n == "gate" && e != nil && e.Type == ExposeService {
 			continue

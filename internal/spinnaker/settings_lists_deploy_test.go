@@ -1,8 +1,6 @@
 package spinnaker_test
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,25 +64,16 @@ func TestDeploy_serviceSettingsReachThePods(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		spec := dep.Spec.Template.Spec
-		var pulls, mounts []string
-		for _, s := range spec.ImagePullSecrets {
-			pulls = append(pulls, s.Name)
-		}
-		for _, m := range spec.Containers[0].VolumeMounts {
-			if !strings.HasSuffix(m.Name, "-files") {
-				mounts = append(mounts, m.Name+"@"+m.MountPath)
-			}
-		}
-		return fmt.Sprintf("pull %v mounts %v", pulls, mounts)
+		return operatortest.PodSettings(dep)
 	}
 	for name, want := range map[string]string{
-		"spin-clouddriver": "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca clouddriver-extra@/opt/clouddriver/extra " +
-			spinnaker.AccountTokensSecret + "@" + spinnaker.AccountTokensDir + "]",
-		"spin-orca":  "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca]",
-		"spin-gate":  "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca]",
-		"spin-deck":  "pull [] mounts []",
-		"spin-rosco": "pull [mirror-pull] mounts [corp-ca@/etc/corp-ca]",
+		"spin-clouddriver": "pull [mirror-pull] volumes [corp-ca=configMap:corp-ca clouddriver-extra=secret:clouddriver-extra " +
+			spinnaker.AccountTokensSecret + "=secret:" + spinnaker.AccountTokensSecret + "] mounts [corp-ca@/etc/corp-ca " +
+			"clouddriver-extra@/opt/clouddriver/extra " + spinnaker.AccountTokensSecret + "@" + spinnaker.AccountTokensDir + "]",
+		"spin-orca":  "pull [mirror-pull] volumes [corp-ca=configMap:corp-ca] mounts [corp-ca@/etc/corp-ca]",
+		"spin-gate":  "pull [mirror-pull] volumes [corp-ca=configMap:corp-ca] mounts [corp-ca@/etc/corp-ca]",
+		"spin-deck":  "pull [] volumes [] mounts []",
+		"spin-rosco": "pull [mirror-pull] volumes [corp-ca=configMap:corp-ca] mounts [corp-ca@/etc/corp-ca]",
 	} {
 		if got := pod(name); got != want {
 			t.Errorf("%s: %s, want %s", name, got, want)

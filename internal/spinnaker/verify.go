@@ -195,11 +195,12 @@ func get(ctx context.Context, client *http.Client, u string, timeout time.Durati
 
 // ServicePortsOf are the ports of spin-deck's and spin-gate's Services for
 // a SpinnakerService's spec (keys "deck" and "gate"): with spec.expose type
-// service, the public ports the operator rewrites them to (the service's
-// overrides.<name>.publicPort, else service.publicPort); otherwise the
-// port Halyard gives them (the service-settings' port, else Spinnaker's
-// default: settingsPort). What the service proxy and the monitor's Role
-// name as spin-<service>:<port>.
+// service, the public ports the operator rewrites them to (its
+// GetDesiredExposePort: the publicPort of the service's override when it
+// has an override, else expose's publicPort, else the port of its
+// overrideBaseUrl); otherwise the port Halyard gives them (the
+// service-settings' port, else Spinnaker's default: settingsPort). What
+// the service proxy and the monitor's Role name as spin-<service>:<port>.
 func ServicePortsOf(obj *unstructured.Unstructured) map[string]int64 {
 	settings := specPart(obj, "service-settings")
 	exposed := nestedValue(obj.Object, "spec", "expose", "type") == ExposeService

@@ -457,29 +457,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			spec := d.Spec.Template.Spec
-			var pulls, vols, mounts []string
-			for _, s := range spec.ImagePullSecrets {
-				pulls = append(pulls, s.Name)
-			}
-			for _, v := range spec.Volumes {
-				switch {
-				case v.Secret != nil && !strings.HasSuffix(v.Name, "-files"):
-					vols = append(vols, v.Name+"=secret:"+v.Secret.SecretName)
-				case v.ConfigMap != nil:
-					vols = append(vols, v.Name+"=configMap:"+v.ConfigMap.Name)
-				case v.EmptyDir != nil:
-					vols = append(vols, v.Name+"=emptyDir")
-				case v.PersistentVolumeClaim != nil:
-					vols = append(vols, v.Name+"=claim:"+v.PersistentVolumeClaim.ClaimName)
-				}
-			}
-			for _, m := range spec.Containers[0].VolumeMounts {
-				if !strings.HasSuffix(m.Name, "-files") {
-					mounts = append(mounts, m.Name+"@"+m.MountPath)
-				}
-			}
-			return fmt.Sprintf("pull %v volumes %v mounts %v", pulls, vols, mounts)
+			return operatortest.PodSettings(d)
 		}
 		for name, want := range map[string]string{
 			// Both lists of both sides, the global items first.

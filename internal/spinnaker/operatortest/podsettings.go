@@ -132,3 +132,34 @@ func withPodSettings(dep *appsv1.Deployment, k8s map[string]any) error {
 	}
 	return nil
 }
+
+// PodSettings says, for a test, what of the service-settings a stand-in
+// Deployment's pods carry (withPodSettings): "pull [<secret> ...] volumes
+// [<id>=<secret|configMap|claim>:<name>|emptyDir ...] mounts
+// [<id>@<path> ...]", the stand-in's own config volume left out.
+func PodSettings(d *appsv1.Deployment) string {
+	spec := d.Spec.Template.Spec
+	pulls, vols, mounts := []string{}, []string{}, []string{}
+	for _, s := range spec.ImagePullSecrets {
+		pulls = append(pulls, s.Name)
+	}
+	for _, v := range spec.Volumes {
+		switch {
+		case v.Name == configSecretName(d.Labels["app.kubernetes.io/name"]):
+		case v.Secret != nil:
+			vols = append(vols, v.Name+"=secret:"+v.Secret.SecretName)
+		case v.ConfigMap != nil:
+			vols = append(vols, v.Name+"=configMap:"+v.ConfigMap.Name)
+		case v.EmptyDir != nil:
+			vols = append(vols, v.Name+"=emptyDir")
+		case v.PersistentVolumeClaim != nil:
+			vols = append(vols, v.Name+"=claim:"+v.PersistentVolumeClaim.ClaimName)
+		}
+	}
+	for _, m := range spec.Containers[0].VolumeMounts {
+		if m.MountPath != configMountPath {
+			mounts = append(mounts, m.Name+"@"+m.MountPath)
+		}
+	}
+	return fmt.Sprintf("pull %v volumes %v mounts %v", pulls, vols, mounts)
+}
