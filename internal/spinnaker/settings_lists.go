@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // The lists of Halyard's service-settings (KubernetesSettings.java:
@@ -235,7 +237,8 @@ type MissedSettings struct {
 // settingsMissed returns, for the global service-settings and for the
 // settings of clouddriver and echo, the HA services of services (what
 // Halyard deploys) they do not reach, when there are such settings and
-// such services.
+// such services: those whose own settings do not set every key of them
+// already.
 func settingsMissed(settings map[string]any, services []Service) []MissedSettings {
 	var out []MissedSettings
 	for _, key := range []string{globalSettingsKey, "clouddriver", "echo"} {
@@ -244,23 +247,36 @@ func settingsMissed(settings map[string]any, services []Service) []MissedSetting
 			continue
 		}
 		m := MissedSettings{Key: key}
+		var paths [][]string
+		for k, v := range own {
+			if sub, ok := v.(map[string]any); ok && k == "kubernetes" && len(sub) > 0 {
+				for kk := range sub {
+					paths = append(paths, []string{k, kk})
+				}
+				continue
+			}
+			paths = append(paths, []string{k})
+		}
 		for _, s := range services {
 			ha := !slices.Contains(globalSettingsServices, s.Name) && s.Name != "deck"
-			if ha && (key == globalSettingsKey || baseService(s.Name) == key) {
-				m.Services = append(m.Services, s.Name)
+			if !ha || key != globalSettingsKey && baseService(s.Name) != key {
+				continue
 			}
+			// An HA service whose own settings set every one of them
+			// already is not missing anything.
+			if !slices.ContainsFunc(paths, func(p []string) bool {
+				_, found, _ := unstructured.NestedFieldNoCopy(settings, append([]string{s.Name}, p...)...)
+				return !found
+			}) {
+				continue
+			}
+			m.Services = append(m.Services, s.Name)
 		}
 		if len(m.Services) == 0 {
 			continue
 		}
-		for k, v := range own {
-			if sub, ok := v.(map[string]any); ok && k == "kubernetes" && len(sub) > 0 {
-				for kk := range sub {
-					m.Settings = append(m.Settings, k+"."+kk)
-				}
-				continue
-			}
-			m.Settings = append(m.Settings, k)
+		for _, p := range paths {
+			m.Settings = append(m.Settings, strings.Join(p, "."))
 		}
 		sort.Strings(m.Settings)
 		out = append(out, m)

@@ -159,6 +159,22 @@ func TestRender_settingsMissed(t *testing.T) {
 	if len(clouddrivers) == 0 || len(haServices) == len(clouddrivers) || !reflect.DeepEqual(r.SettingsMissed, want) {
 		t.Errorf("SettingsMissed %+v, want %+v", r.SettingsMissed, want)
 	}
+	// HA services that set every key themselves are not named.
+	pull := "kubernetes:\n  imagePullSecrets: [regcred]\n"
+	given := map[string]string{"spinnaker": pull, "clouddriver": pull}
+	for _, s := range haServices {
+		given[s] = pull
+	}
+	given[haServices[0]] = "targetSize: 1\n"
+	r = mustRender(t, testInstallation(), &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha, ServiceSettings: given})
+	missed := []string{haServices[0]}
+	want = []MissedSettings{{Key: "spinnaker", Settings: []string{"kubernetes.imagePullSecrets"}, Services: missed}}
+	if baseService(haServices[0]) == "clouddriver" {
+		want = append(want, MissedSettings{Key: "clouddriver", Settings: []string{"kubernetes.imagePullSecrets"}, Services: missed})
+	}
+	if !reflect.DeepEqual(r.SettingsMissed, want) {
+		t.Errorf("with the HA services' own pull secret (but %s's): SettingsMissed %+v, want %+v", haServices[0], r.SettingsMissed, want)
+	}
 	for what, z := range map[string]*Zone{
 		"no HA":       {Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: settings},
 		"no settings": {Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha},

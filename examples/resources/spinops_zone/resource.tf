@@ -42,6 +42,15 @@ resource "spinops_zone" "green" {
     gate = yamlencode({ server = { tomcat = { protocolHeader = "X-Forwarded-Proto" } } })
   }
 
+  # Images from a private registry mirror. The global key `spinnaker` reaches
+  # every service the Spinnaker Operator knows but Deck; Deck and the HA
+  # services (which Halyard reads under their own names only; a plan names
+  # what the global settings miss) get the pull secret under their names.
+  service_settings = merge(
+    { spinnaker = local.pull_from_mirror },
+    { for s in local.not_global : s => local.pull_from_mirror },
+  )
+
   # Every upgrade first runs one backup of the policy and is refused when it
   # fails (the zone is left as it was).
   backup_before_upgrade {
@@ -58,4 +67,9 @@ resource "spinops_zone" "green" {
     create = "45m"
     update = "45m"
   }
+}
+
+locals {
+  pull_from_mirror = yamlencode({ kubernetes = { imagePullSecrets = ["registry-mirror"] } })
+  not_global       = ["deck", "clouddriver-caching", "clouddriver-ro", "clouddriver-ro-deck", "clouddriver-rw", "echo-scheduler", "echo-worker"]
 }
