@@ -120,7 +120,7 @@ func listPaths(m map[string]any, prefix []string) [][]string {
 			out = append(out, listPaths(v, p)...)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return strings.Join(out[i], "\x00") < strings.Join(out[j], "\x00") })
+	slices.SortFunc(out, slices.Compare)
 	return out
 }
 

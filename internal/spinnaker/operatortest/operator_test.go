@@ -83,6 +83,23 @@ func spinsvc(ns, name, version string, config map[string]any, extra map[string]a
 	return o
 }
 
+// applyWithSettings applies, in namespace ns (made when missing), the
+// SpinnakerService "spinnaker" at 1.35.5 with these service-settings.
+func (e *env) applyWithSettings(ns string, settings map[string]any) *unstructured.Unstructured {
+	e.t.Helper()
+	if err := spinnaker.EnsureNamespace(e.ctx, e.client, ns); err != nil {
+		e.t.Fatal(err)
+	}
+	obj := spinsvc(ns, "spinnaker", "1.35.5", nil, nil)
+	if err := unstructured.SetNestedMap(obj.Object, settings, "spec", "spinnakerConfig", "service-settings"); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.client.Apply(e.ctx, obj); err != nil {
+		e.t.Fatal(err)
+	}
+	return obj
+}
+
 func (e *env) waitFor(what string, cond func() (bool, string)) {
 	e.t.Helper()
 	var last string
@@ -381,20 +398,11 @@ func TestStandIn_clusterMode(t *testing.T) {
 		// skipped), the service's own values winning (inspect.Merge); the
 		// HA services are not in the BOM. Halyard then reads `enabled` and
 		// `targetSize` from the merged settings.
-		if err := spinnaker.EnsureNamespace(e.ctx, e.client, "global"); err != nil {
-			t.Fatal(err)
-		}
-		obj := spinsvc("global", "spinnaker", "1.35.5", nil, nil)
-		if err := unstructured.SetNestedMap(obj.Object, map[string]any{
+		e.applyWithSettings("global", map[string]any{
 			"spinnaker": map[string]any{"enabled": true, "targetSize": int64(2)},
 			"kayenta":   map[string]any{"targetSize": int64(1)},
 			"fiat":      map[string]any{"enabled": false},
-		}, "spec", "spinnakerConfig", "service-settings"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.client.Apply(e.ctx, obj); err != nil {
-			t.Fatal(err)
-		}
+		})
 		e.waitFor("the zone reported OK", func() (bool, string) {
 			st := e.status("global", "spinnaker")
 			return st.Status == spinnaker.StatusOK, st.Status
@@ -422,9 +430,6 @@ func TestStandIn_clusterMode(t *testing.T) {
 		// kubernetes.volumes from the merged settings (one volume per id,
 		// a mount per entry: KubernetesV2Service.combineVolumes,
 		// buildContainer).
-		if err := spinnaker.EnsureNamespace(e.ctx, e.client, "lists"); err != nil {
-			t.Fatal(err)
-		}
 		vol := func(id, typ, path string) map[string]any {
 			v := map[string]any{"id": id, "mountPath": path}
 			if typ != "" {
@@ -432,8 +437,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 			}
 			return v
 		}
-		obj := spinsvc("lists", "spinnaker", "1.35.5", nil, nil)
-		if err := unstructured.SetNestedMap(obj.Object, map[string]any{
+		e.applyWithSettings("lists", map[string]any{
 			"spinnaker": map[string]any{"kubernetes": map[string]any{"imagePullSecrets": []any{"global-pull"},
 				"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
 			"orca":        map[string]any{"kubernetes": map[string]any{"serviceAnnotations": map[string]any{"team": "pipelines"}}},
@@ -442,12 +446,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 				vol("bakery-cache", "persistentVolumeClaim", "/cache")}}},
 			// A port of its own: its Service's (getServiceYaml).
 			"echo": map[string]any{"port": int64(8099)},
-		}, "spec", "spinnakerConfig", "service-settings"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.client.Apply(e.ctx, obj); err != nil {
-			t.Fatal(err)
-		}
+		})
 		e.waitFor("the zone reported OK", func() (bool, string) {
 			st := e.status("lists", "spinnaker")
 			return st.Status == spinnaker.StatusOK, st.Status
@@ -488,19 +487,10 @@ func TestStandIn_clusterMode(t *testing.T) {
 		// A volume id given by both sides is one volume mounted twice at
 		// its path: the API server refuses the Deployment, so the deploy
 		// fails.
-		if err := spinnaker.EnsureNamespace(e.ctx, e.client, "lists-twice"); err != nil {
-			t.Fatal(err)
-		}
-		twice := spinsvc("lists-twice", "spinnaker", "1.35.5", nil, nil)
-		if err := unstructured.SetNestedMap(twice.Object, map[string]any{
+		twice := e.applyWithSettings("lists-twice", map[string]any{
 			"spinnaker": map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
 			"gate":      map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
-		}, "spec", "spinnakerConfig", "service-settings"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.client.Apply(e.ctx, twice); err != nil {
-			t.Fatal(err)
-		}
+		})
 		e.waitFor("the deploy refused", func() (bool, string) {
 			err := e.op.LastError()
 			return err != nil && strings.Contains(err.Error(), `"spin-gate" is invalid`) && strings.Contains(err.Error(), "must be unique"), errString(err)

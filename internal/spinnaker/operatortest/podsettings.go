@@ -106,11 +106,8 @@ func withPodSettings(dep *appsv1.Deployment, k8s map[string]any) error {
 		v, _ := e.(map[string]any)
 		id, _ := v["id"].(string)
 		mountPath, _ := v["mountPath"].(string)
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: id, MountPath: mountPath})
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
+		// Every entry is read as a ConfigSource (its type an enum), the
+		// ones combineVolumes then drops included.
 		vol := corev1.Volume{Name: id}
 		t := "secret"
 		if tv, given := v["type"]; given {
@@ -128,7 +125,11 @@ func withPodSettings(dep *appsv1.Deployment, k8s map[string]any) error {
 		default:
 			return fmt.Errorf("halyard: volume %s of %s has type %v, not one of emptyDir, configMap, secret, persistentVolumeClaim", id, dep.Name, v["type"])
 		}
-		spec.Volumes = append(spec.Volumes, vol)
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: id, MountPath: mountPath})
+		if !seen[id] {
+			seen[id] = true
+			spec.Volumes = append(spec.Volumes, vol)
+		}
 	}
 	return nil
 }

@@ -2,7 +2,12 @@ package operatortest
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestInspectMerge copies inspect.Merge (armory/spinnaker-operator
@@ -34,5 +39,29 @@ func TestInspectMerge(t *testing.T) {
 		if got := inspectMerge(c.a, c.b); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: %v, want %v (%s)", c.name, got, c.want, c.because)
 		}
+	}
+}
+
+// TestWithPodSettings copies Halyard's pod spec for the settings: an id
+// given twice is one volume, its first entry's (combineVolumes keeps the
+// first of a key), mounted for each entry (buildContainer), and a type
+// Halyard's ConfigSource.Type enum does not have fails, on any entry.
+func TestWithPodSettings(t *testing.T) {
+	dep := func() *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "spin-gate", Labels: map[string]string{"app.kubernetes.io/name": "gate"}},
+			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "gate"}}}}}}
+	}
+	vol := func(id, typ, path string) any { return map[string]any{"id": id, "type": typ, "mountPath": path} }
+	d := dep()
+	if err := withPodSettings(d, map[string]any{"imagePullSecrets": []any{"mirror"},
+		"volumes": []any{vol("ca", "configMap", "/etc/ca"), vol("ca", "secret", "/etc/ca-again")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := PodSettings(d), "pull [mirror] volumes [ca=configMap:ca] mounts [ca@/etc/ca ca@/etc/ca-again]"; got != want {
+		t.Errorf("%s, want %s", got, want)
+	}
+	err := withPodSettings(dep(), map[string]any{"volumes": []any{vol("ca", "configMap", "/etc/ca"), vol("ca", "hostPath", "/etc/ca")}})
+	if err == nil || !strings.Contains(err.Error(), "has type hostPath") {
+		t.Errorf("an unknown type on a second entry of an id: err = %v", err)
 	}
 }
