@@ -77,7 +77,10 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"Halyard reads under their own names only (neither the global ones nor `clouddriver`'s or `echo`'s reach them: a plan names what misses them). Its lists (`kubernetes.imagePullSecrets`, `kubernetes.volumes`) are put before each of those services' own, as the " +
 					"operator means to but does not do where a service's own `kubernetes` holds other keys. Lists of the zone's replace the " +
 					"installation's. Every Clouddriver mounts the agent accounts' tokens after its own `kubernetes.volumes`; a volume needs an `id`, a " +
-					"`mountPath` and a `type` Halyard knows, and an id given twice to one service is refused at plan time. A plan warns when " +
+					"`mountPath` and a `type` Halyard knows, and an id given twice to one service is refused at plan time. `kubernetes.podLabels` " +
+					"may not set `app`, `cluster` or `app.kubernetes.io/name` to anything but Halyard's own (`spin`, `spin-<service>`, `<service>`): " +
+					"Halyard writes them after its own labels, and the pods would not match their Deployment's selector or be seen by the " +
+					"operator's status. A plan warns when " +
 					"`enabled: false` turns off a service Spinnaker needs (any but fiat, igor, kayenta and rosco): the zone would be ready and " +
 					"verified without it."},
 			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.YAMLMapping()},

@@ -247,6 +247,15 @@ func TestAccZone_redGreenPromotion(t *testing.T) {
 				ExpectError: regexp.MustCompile(`(?s)service_settings\s+for\s+clouddriver:\s+two\s+kubernetes\.volumes\s+have\s+the\s+id\s+"corp-ca"`),
 			},
 			{
+				// A global podLabel app.kubernetes.io/name: Halyard would
+				// write it over its own on every pod, and the operator
+				// would find none of them. Refused at plan time.
+				Config: cfg(zoneAccConfig{redVersion: "1.35.3", redSettings: `
+    spinnaker = yamlencode({ kubernetes = { podLabels = { "app.kubernetes.io/name" = "spinnaker" } } })`}),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)kubernetes\.podLabels\s+sets\s+app\.kubernetes\.io/name:\s+spinnaker,\s+but\s+Halyard\s+labels\s+spin-[a-z0-9-]+'s\s+pods\s+app\.kubernetes\.io/name`),
+			},
+			{
 				// Green asks for a version red never verified: refused at plan time.
 				Config:      cfg(zoneAccConfig{redVersion: "1.35.3", green: true, greenVersion: "1.36.0"}),
 				PlanOnly:    true,

@@ -232,6 +232,9 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 		return nil, err
 	}
 	services = halyardServices(config, settings)
+	if err := checkPodLabels(settings, services); err != nil {
+		return nil, err
+	}
 	missed := settingsMissed(settings, services)
 	// Every Clouddriver mounts the account tokens (Halyard service
 	// settings kubernetes.volumes, type secret), beside the user's volumes.

@@ -328,3 +328,56 @@ func checkServerPorts(profiles, settings map[string]any, e *Expose) error {
 	}
 	return nil
 }
+
+// checkPodLabels refuses a kubernetes.podLabels app, cluster or
+// app.kubernetes.io/name, for a service Halyard deploys, other than the
+// label Halyard gives its pods itself (app: spin, cluster:
+// spin-<service>, app.kubernetes.io/name: <service>). Halyard's Deployment
+// template writes the service-settings' podLabels after its own labels
+// (spinnaker/halyard 23e66d69, resources/kubernetes/manifests/
+// deployment.yml) and reads the result with SnakeYAML, which keeps the
+// later value of a key given twice (KubernetesV2Utils.prettify and
+// parseManifest load with the defaults, duplicate keys allowed), so the
+// user's label replaces Halyard's on the pods (not on the Deployment):
+//   - app and cluster are the Deployment's selector (and the Service's,
+//     the zone's spread constraints' and disruption budgets'): the API
+//     server refuses a Deployment whose pods do not match it;
+//   - app.kubernetes.io/name is how the operator's status check finds a
+//     Deployment's pods (armory/spinnaker-operator d92e6804,
+//     pkg/util/k8s_lookup.go GetPodsByDeployment, by the Deployment's own
+//     label): it would not see that service's pods fail, and with no pod
+//     found at all (a global label) it reports NA for ever.
+//
+// The global "spinnaker" podLabels count for the services the operator
+// merges them under (a service's own key wins, as in inspect.Merge).
+func checkPodLabels(settings map[string]any, services []Service) error {
+	for _, n := range slices.Sorted(maps.Keys(settings)) {
+		if v := nestedValue(settings, n, "kubernetes", "podLabels"); v != nil {
+			if _, ok := v.(map[string]any); !ok {
+				return fmt.Errorf("service_settings for %s: kubernetes.podLabels must be a mapping of label names to values, not %T", n, v)
+			}
+		}
+	}
+	global, _ := nestedValue(settings, globalSettingsKey, "kubernetes", "podLabels").(map[string]any)
+	for _, s := range services {
+		own, _ := nestedValue(settings, s.Name, "kubernetes", "podLabels").(map[string]any)
+		for _, l := range []struct{ key, want, why string }{
+			{"app", "spin", "selects them by it (its Deployment's selector and Service; the zone's spread constraints and disruption budgets too)"},
+			{"cluster", s.ObjectName(), "selects them by it (its Deployment's selector and Service; the zone's spread constraints and disruption budgets too)"},
+			{"app.kubernetes.io/name", s.Name, "the operator finds a service's pods by it to report the zone's status (a zone whose pods it cannot " +
+				"find is never ready, and one whose pods fail unseen waits out its timeout)"},
+		} {
+			where, v, found := s.Name, own[l.key], false
+			if _, found = own[l.key]; !found && slices.Contains(globalSettingsServices, s.Name) {
+				where = fmt.Sprintf("%s (the global settings, merged under %s's)", globalSettingsKey, s.Name)
+				v, found = global[l.key]
+			}
+			if !found || fmt.Sprint(v) == l.want {
+				continue
+			}
+			return fmt.Errorf("service_settings for %s: kubernetes.podLabels sets %s: %v, but Halyard labels %s's pods %s: %s itself and %s; "+
+				"it writes podLabels after its own labels and keeps the later one. Give the label another key", where, l.key, v, s.ObjectName(), l.key, l.want, l.why)
+		}
+	}
+	return nil
+}

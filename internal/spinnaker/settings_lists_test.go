@@ -301,3 +301,52 @@ func TestRender_serverPortRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRender_podLabelsRefusedAtPlanTime: a podLabel app, cluster or
+// app.kubernetes.io/name other than Halyard's own for a service it deploys is refused, the service's own
+// or the global settings' (for the services the operator merges them
+// under); Halyard's own values, other keys, and the global labels under a
+// service that sets the key itself pass.
+func TestRender_podLabelsRefusedAtPlanTime(t *testing.T) {
+	ha := &HA{Enabled: true, ClouddriverSplit: true, Replicas: 2}
+	for name, c := range map[string]struct {
+		settings map[string]string
+		ha       *HA
+		want     string
+	}{
+		"a service's own app": {map[string]string{"gate": "kubernetes:\n  podLabels: {app: web, team: edge}\n"}, nil,
+			"service_settings for gate: kubernetes.podLabels sets app: web, but Halyard labels spin-gate's pods app: spin itself"},
+		"a global cluster": {map[string]string{"spinnaker": "kubernetes:\n  podLabels: {cluster: spinnaker}\n"}, nil,
+			"service_settings for spinnaker (the global settings, merged under clouddriver's): kubernetes.podLabels sets cluster: spinnaker, " +
+				"but Halyard labels spin-clouddriver's pods cluster: spin-clouddriver itself"},
+		"an HA service given its base service's cluster": {map[string]string{"clouddriver-rw": "kubernetes:\n  podLabels: {cluster: spin-clouddriver}\n"}, ha,
+			"service_settings for clouddriver-rw: kubernetes.podLabels sets cluster: spin-clouddriver, but Halyard labels spin-clouddriver-rw's pods cluster: spin-clouddriver-rw"},
+		"a global app.kubernetes.io/name": {map[string]string{"spinnaker": "kubernetes:\n  podLabels: {app.kubernetes.io/name: spinnaker}\n"}, nil,
+			"kubernetes.podLabels sets app.kubernetes.io/name: spinnaker, but Halyard labels spin-clouddriver's pods app.kubernetes.io/name: clouddriver itself " +
+				"and the operator finds a service's pods by it"},
+		"a number": {map[string]string{"deck": "kubernetes:\n  podLabels: {app: 7}\n"}, nil, "sets app: 7"},
+		"not a mapping": {map[string]string{"orca": "kubernetes:\n  podLabels: [app]\n"}, nil,
+			"service_settings for orca: kubernetes.podLabels must be a mapping of label names to values, not []interface {}"},
+	} {
+		_, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, HA: c.ha, ServiceSettings: c.settings}, testCredentials)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one containing %q", name, err, c.want)
+		}
+	}
+	for name, settings := range map[string]map[string]string{
+		"Halyard's own values": {"orca": "kubernetes:\n  podLabels: {app: spin, cluster: spin-orca, app.kubernetes.io/name: orca, team: pipelines}\n"},
+		"other keys":           {"spinnaker": "kubernetes:\n  podLabels: {team: spinnaker, app.kubernetes.io/instance: green}\n"},
+		// Deck is not given the global settings, and every other service
+		// sets cluster itself (inspect.Merge: its own key wins).
+		"global labels each service overrides": {
+			"spinnaker": "kubernetes:\n  podLabels: {cluster: shared}\n", "deck": "kubernetes:\n  podLabels: {team: ui}\n",
+			"clouddriver": "kubernetes:\n  podLabels: {cluster: spin-clouddriver}\n", "echo": "kubernetes:\n  podLabels: {cluster: spin-echo}\n",
+			"fiat": "enabled: false\n", "front50": "kubernetes:\n  podLabels: {cluster: spin-front50}\n", "gate": "kubernetes:\n  podLabels: {cluster: spin-gate}\n",
+			"igor": "enabled: false\n", "kayenta": "enabled: false\n", "orca": "kubernetes:\n  podLabels: {cluster: spin-orca}\n",
+			"rosco": "kubernetes:\n  podLabels: {cluster: spin-rosco}\n"},
+	} {
+		if _, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: settings}, testCredentials); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

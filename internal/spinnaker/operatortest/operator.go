@@ -34,8 +34,9 @@
 //     every service of the operator's BOM but Deck as inspect.Merge does
 //     (inspectMerge: lists concatenated, a global list dropped under a
 //     service's own map without it), and the pods carry the merged
-//     kubernetes.imagePullSecrets and kubernetes.volumes as Halyard's pod
-//     spec does (withPodSettings).
+//     kubernetes.imagePullSecrets, volumes, podLabels (after Halyard's
+//     own, the later value of a key winning), podAnnotations and
+//     nodeSelector as Halyard's Deployment does (withPodSettings).
 //   - Services carry Halyard's service-settings kubernetes.serviceAnnotations,
 //     except spin-deck's and spin-gate's with expose.type service, which
 //     carry spec.expose.service.annotations under the service's overrides
@@ -788,6 +789,9 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 		if err := withPodSettings(dep, s.kubernetes); err != nil {
 			return err
 		}
+		// The owner transformer runs on Halyard's output: its managed-by
+		// replaces a podLabel of that key too.
+		dep.Spec.Template.Labels["app.kubernetes.io/managed-by"] = operatorManagedBy
 		svc := o.service(ns, s, objName, target, owner)
 		if err := ApplyKustomize(spec, s.name, dep, svc); err != nil {
 			return err

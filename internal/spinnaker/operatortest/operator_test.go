@@ -504,6 +504,80 @@ func TestStandIn_clusterMode(t *testing.T) {
 		})
 	})
 
+	t.Run("podLabels after Halyard's labels: a replaced app refused by the API server, a replaced name unseen by the status check", func(t *testing.T) {
+		// Halyard's deployment.yml writes podLabels after app and cluster,
+		// SnakeYAML keeps the later value, the owner transformer then sets
+		// managed-by; the global labels reach the services of the BOM but
+		// Deck (inspect.Merge: a service's own key wins).
+		e.applyWithSettings("labels", map[string]any{
+			"spinnaker": map[string]any{"kubernetes": map[string]any{"podLabels": map[string]any{"team": "spinnaker", "cost-center": "platform"}}},
+			"orca": map[string]any{"kubernetes": map[string]any{"podLabels": map[string]any{"team": "pipelines", "app.kubernetes.io/managed-by": "me"},
+				"podAnnotations": map[string]any{"example.com/owner": "pipelines"}}},
+		})
+		e.waitFor("the zone reported OK", func() (bool, string) {
+			st := e.status("labels", "spinnaker")
+			return st.Status == spinnaker.StatusOK, st.Status
+		})
+		for name, want := range map[string]map[string]string{
+			"spin-orca":    {"team": "pipelines", "cost-center": "platform", "app.kubernetes.io/managed-by": "spinnaker-operator", "cluster": "spin-orca"},
+			"spin-front50": {"team": "spinnaker", "cost-center": "platform", "cluster": "spin-front50"},
+			"spin-deck":    {"team": "", "cost-center": "", "cluster": "spin-deck"},
+		} {
+			d, err := e.client.Clientset.AppsV1().Deployments("labels").Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range want {
+				if got := d.Spec.Template.Labels[k]; got != v {
+					t.Errorf("%s: pod label %s = %q, want %q", name, k, got, v)
+				}
+			}
+			if name == "spin-orca" && d.Spec.Template.Annotations["example.com/owner"] != "pipelines" {
+				t.Errorf("spin-orca: pod annotations %v, want example.com/owner: pipelines", d.Spec.Template.Annotations)
+			}
+		}
+
+		// A podLabel app replaces Halyard's: the pods no longer match the
+		// Deployment's selector, and the API server refuses it.
+		replaced := e.applyWithSettings("labels-app", map[string]any{
+			"gate": map[string]any{"kubernetes": map[string]any{"podLabels": map[string]any{"app": "web"}}},
+		})
+		e.waitFor("the deploy refused", func() (bool, string) {
+			err := e.op.LastError()
+			return err != nil && strings.Contains(err.Error(), `"spin-gate" is invalid`) && strings.Contains(err.Error(), "`selector` does not match template `labels`"), errString(err)
+		})
+		if err := e.client.Delete(e.ctx, replaced); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the refused deploy gone", func() (bool, string) {
+			err := e.op.LastError()
+			return err == nil || !strings.Contains(err.Error(), "does not match template"), errString(err)
+		})
+
+		// A podLabel app.kubernetes.io/name (the global one, and Deck's,
+		// which the global settings do not reach): the status check looks
+		// for each Deployment's pods by the Deployment's own name label
+		// (GetPodsByDeployment) and finds none, so it reports N/A with
+		// every Deployment ready.
+		e.applyWithSettings("labels-name", map[string]any{
+			"spinnaker": map[string]any{"kubernetes": map[string]any{"podLabels": map[string]any{"app.kubernetes.io/name": "spinnaker"}}},
+			"deck":      map[string]any{"kubernetes": map[string]any{"podLabels": map[string]any{"app.kubernetes.io/name": "spinnaker"}}},
+		})
+		var st spinnaker.Status
+		e.waitFor("the status listing every Deployment ready", func() (bool, string) {
+			st = e.status("labels-name", "spinnaker")
+			for _, svc := range st.Services {
+				if svc.Replicas == 0 || svc.ReadyReplicas != svc.Replicas {
+					return false, svc.Name + " not ready"
+				}
+			}
+			return len(st.Services) > 0, st.Status
+		})
+		if st.Status != spinnaker.StatusNA {
+			t.Errorf("status %s with every pod relabelled, want %s (no pod found by any Deployment's name label)", st.Status, spinnaker.StatusNA)
+		}
+	})
+
 	t.Run("expose rewrites spin-deck and spin-gate", func(t *testing.T) {
 		expose := map[string]any{"type": "service", "service": map[string]any{"type": "LoadBalancer", "publicPort": int64(443),
 			"overrides": map[string]any{"gate": map[string]any{"publicPort": int64(443)}}}}

@@ -72,10 +72,11 @@ func items(list any) []any {
 	return out
 }
 
-// withPodSettings puts what Halyard's pod spec takes from a service's
+// withPodSettings puts what Halyard's Deployment takes from a service's
 // kubernetes service-settings (spinnaker/halyard 23e66d69,
-// KubernetesV2Service.java getPodSpecYaml, combineVolumes, getVolumeYaml
-// and buildContainer; resources/kubernetes/manifests/podSpec.yml and the
+// KubernetesV2Service.java getResourceYaml, getPodSpecYaml,
+// combineVolumes, getVolumeYaml and buildContainer;
+// resources/kubernetes/manifests/deployment.yml, podSpec.yml and the
 // *Volume.yml templates) on a Deployment the stand-in renders:
 //   - imagePullSecrets: each name as a pod image pull secret;
 //   - volumes ({id, type, mountPath}, type secret when none is given): one
@@ -85,13 +86,40 @@ func items(list any) []any {
 //     Halyard's own config; and a mount on the service's container for
 //     every entry, an id given twice mounted twice (buildContainer does
 //     not collect them), which the API server refuses when the mount paths
-//     repeat.
+//     repeat;
+//   - podLabels: on the pod template, written after Halyard's own labels
+//     (deployment.yml), and Halyard reads its manifests with SnakeYAML's
+//     defaults, under which the later value of a key given twice wins
+//     (KubernetesV2Utils.prettify, parseManifest): a podLabel app or
+//     cluster replaces the label the Deployment's selector matches, which
+//     the API server refuses;
+//   - podAnnotations: the pod template's annotations (deployment.yml);
+//   - nodeSelector: the pod's (podSpec.yml);
+//   - label, annotation and node selector values written as strings
+//     ("{{ value }}").
 //
 // A volume type Halyard does not know fails the deploy, as it fails
 // Halyard (ConfigSource.Type is an enum: emptyDir, configMap, secret,
 // persistentVolumeClaim).
 func withPodSettings(dep *appsv1.Deployment, k8s map[string]any) error {
-	spec := &dep.Spec.Template.Spec
+	tmpl := &dep.Spec.Template
+	for _, f := range []struct {
+		key string
+		to  *map[string]string
+	}{
+		{"podLabels", &tmpl.Labels},
+		{"podAnnotations", &tmpl.Annotations},
+		{"nodeSelector", &tmpl.Spec.NodeSelector},
+	} {
+		m, _ := k8s[f.key].(map[string]any)
+		for k, v := range m {
+			if *f.to == nil {
+				*f.to = map[string]string{}
+			}
+			(*f.to)[k] = fmt.Sprint(v)
+		}
+	}
+	spec := &tmpl.Spec
 	if secrets, ok := k8s["imagePullSecrets"].([]any); ok {
 		for _, s := range secrets {
 			if name, ok := s.(string); ok {

@@ -65,3 +65,27 @@ func TestWithPodSettings(t *testing.T) {
 		t.Errorf("an unknown type on a second entry of an id: err = %v", err)
 	}
 }
+
+// TestWithPodSettings_labels copies Halyard's pod template for podLabels,
+// podAnnotations and nodeSelector: the labels after Halyard's own, the
+// later value of a key winning as under SnakeYAML's defaults, every value
+// written as a string.
+func TestWithPodSettings_labels(t *testing.T) {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "spin-orca"}, Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "spin", "cluster": "spin-orca"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "orca"}}}}}}
+	if err := withPodSettings(d, map[string]any{"podLabels": map[string]any{"team": "pipelines", "app": "web", "tier": 2.0},
+		"podAnnotations": map[string]any{"prometheus.io/scrape": true}, "nodeSelector": map[string]any{"pool": "spinnaker"}}); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := d.Spec.Template
+	if want := map[string]string{"app": "web", "cluster": "spin-orca", "team": "pipelines", "tier": "2"}; !reflect.DeepEqual(tmpl.Labels, want) {
+		t.Errorf("labels %v, want %v (podLabels written after Halyard's, the later value winning)", tmpl.Labels, want)
+	}
+	if want := map[string]string{"prometheus.io/scrape": "true"}; !reflect.DeepEqual(tmpl.Annotations, want) {
+		t.Errorf("annotations %v, want %v", tmpl.Annotations, want)
+	}
+	if want := map[string]string{"pool": "spinnaker"}; !reflect.DeepEqual(tmpl.Spec.NodeSelector, want) {
+		t.Errorf("nodeSelector %v, want %v", tmpl.Spec.NodeSelector, want)
+	}
+}
