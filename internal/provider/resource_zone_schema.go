@@ -65,7 +65,10 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"profiles": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service profile YAML merged over the installation's. A `server.port` other than the service's port " +
 					"(its service settings' `port`, from which Halyard writes `server.port` itself) is refused at plan time: the service would listen " +
-					"where its Service sends no traffic (Gate exposed as a Service excepted, whose target port the operator moves)."},
+					"where its Service sends no traffic (Gate exposed as a Service excepted, whose target port the operator moves). So is any " +
+					"`server.port` (nested or spelled `server.port`) of a service whose service settings turn Halyard's exec readiness probe into a TCP " +
+					"or HTTP one (`kubernetes.useTcpProbe: true`, `kubernetes.useExecHealthCheck: false`, an empty `healthEndpoint`, Deck's without one): the Spinnaker " +
+					"Operator's server-port transformer would crash on it, stopping the operator for every zone it serves."},
 			"service_settings": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{validators.YAMLMappings()},
 				MarkdownDescription: "Per-service service-settings YAML merged over the installation's. `port` is the port of the service's Kubernetes Service " +
 					"and container (Halyard's), which readiness, verification and the zone's Ingress and TargetGroupBindings follow (a whole " +

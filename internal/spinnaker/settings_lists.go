@@ -302,6 +302,19 @@ func checkPorts(settings map[string]any) error {
 	return nil
 }
 
+// profileServerPort is server.port of service n's profile as the
+// operator reads it (armory/spinnaker-operator d92e6804,
+// pkg/inspect/getter.go GetObjectProp: the nested server: {port: ...},
+// else a key spelled "server.port", which Spring reads as the same
+// property).
+func profileServerPort(profiles map[string]any, n string) any {
+	if v := nestedValue(profiles, n, "server", "port"); v != nil {
+		return v
+	}
+	own, _ := profiles[n].(map[string]any)
+	return own["server.port"]
+}
+
 // checkServerPorts refuses a profile's server.port that differs from the
 // service's port: Halyard writes server.port from the service-settings'
 // port into the profile it generates (spinnaker/halyard 23e66d69,
@@ -313,10 +326,29 @@ func checkPorts(settings map[string]any) error {
 // pkg/deploy/spindeploy/transformer/serverport.go), and Gate's exposed
 // Service's targetPort (expose_service/transform.go, applyPortChanges):
 // that case alone is let through.
+//
+// It also refuses any server.port in the profile of a service whose
+// readiness probe Halyard does not make an exec probe: the transformer,
+// run for every service whose profile has server.port, rewrites
+// ReadinessProbe.Exec.Command without checking that there is one, so with
+// Halyard's TCP probe (kubernetes.useTcpProbe) or HTTP probe
+// (kubernetes.useExecHealthCheck: false; KubernetesV2Service.getProbe) it
+// dereferences nil and panics. The operator (controller-runtime v0.11.2,
+// no RecoverPanic) then exits, and again at each restart's reconcile:
+// every zone it serves is left unreconciled.
 func checkServerPorts(profiles, settings map[string]any, e *Expose) error {
 	for _, n := range slices.Sorted(maps.Keys(profiles)) {
-		v := nestedValue(profiles, n, "server", "port")
-		if v == nil || n == "gate" && e != nil && e.Type == ExposeService {
+		v := profileServerPort(profiles, n)
+		if v == nil {
+			continue
+		}
+		if probe := halyardProbe(settings, n); probe != "exec" {
+			return fmt.Errorf("profiles for %s set server.port %v, and service_settings give spin-%s Halyard's %s: the Spinnaker Operator's server-port "+
+				"transformer, which runs for every profile with server.port, rewrites the command of an exec readiness probe without checking that there "+
+				"is one, so it would crash (a nil pointer) at every reconcile, leaving every zone it serves unreconciled. Set the port in service_settings "+
+				"instead (%s = \"port: %v\") and remove server.port from the profile, or keep Halyard's exec health check", n, v, n, probe, n, v)
+		}
+		if n == "gate" && e != nil && e.Type == ExposeService {
 			continue
 		}
 		p, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v)))
@@ -327,6 +359,30 @@ func checkServerPorts(profiles, settings map[string]any, e *Expose) error {
 		}
 	}
 	return nil
+}
+
+// halyardProbe names the readiness probe Halyard gives service n's
+// container under the rendered service-settings (KubernetesV2Service.getProbe:
+// a TCP probe with kubernetes.useTcpProbe or an empty healthEndpoint, which
+// is Deck's default (DeckService: healthEndpoint = null; every other
+// service's is /health), else
+// an exec probe unless kubernetes.useExecHealthCheck is false, else an
+// HTTP one): "exec", or what it is and which setting made it.
+func halyardProbe(settings map[string]any, n string) string {
+	switch v, ok := settingValue(settings, n, "healthEndpoint").(string); {
+	case ok && v == "":
+		return "TCP readiness probe (healthEndpoint is empty)"
+	case !ok && n == "deck":
+		// DeckService's default settings have no healthEndpoint.
+		return "TCP readiness probe (Deck has no healthEndpoint unless its service settings give one)"
+	}
+	if v, _ := settingValue(settings, n, "kubernetes", "useTcpProbe").(bool); v {
+		return "TCP readiness probe (kubernetes.useTcpProbe: true)"
+	}
+	if v, ok := settingValue(settings, n, "kubernetes", "useExecHealthCheck").(bool); ok && !v {
+		return "HTTP readiness probe (kubernetes.useExecHealthCheck: false)"
+	}
+	return "exec"
 }
 
 // checkPodLabels refuses a kubernetes.podLabels app, cluster or

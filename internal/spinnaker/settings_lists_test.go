@@ -290,11 +290,44 @@ func TestRender_serverPortRefused(t *testing.T) {
 	if err := render(map[string]string{"orca": "server:\n  port: '9999'\n"}, nil, nil); err == nil || !strings.Contains(err.Error(), "profiles for orca set server.port 9999") {
 		t.Errorf("a string server.port: err = %v", err)
 	}
+	// The key spelled "server.port", which Spring and the operator
+	// (inspect.GetObjectProp) read as the same property.
+	if err := render(map[string]string{"gate": "server.port: 8085\n"}, nil, nil); err == nil ||
+		!strings.Contains(err.Error(), `profiles for gate set server.port 8085, but Halyard's spin-gate Service sends traffic to port 8084`) {
+		t.Errorf("a flat server.port: err = %v", err)
+	}
+	// Any server.port, even one let through above, where Halyard's
+	// readiness probe is not an exec probe: the operator's server-port
+	// transformer would dereference nil.
+	for what, c := range map[string]struct {
+		profiles, settings map[string]string
+		e                  *Expose
+		want               string
+	}{
+		"Gate exposed, a TCP probe": {gate, map[string]string{"gate": "kubernetes:\n  useTcpProbe: true\n"}, &Expose{Type: ExposeService},
+			"profiles for gate set server.port 8085, and service_settings give spin-gate Halyard's TCP readiness probe (kubernetes.useTcpProbe: true)"},
+		"the default port, a global HTTP probe": {map[string]string{"orca": "server.port: 8083\n"}, map[string]string{"spinnaker": "kubernetes:\n  useExecHealthCheck: false\n"}, nil,
+			"profiles for orca set server.port 8083, and service_settings give spin-orca Halyard's HTTP readiness probe (kubernetes.useExecHealthCheck: false)"},
+		"Deck's default TCP probe": {map[string]string{"deck": "server:\n  port: 9000\n"}, nil, nil,
+			"give spin-deck Halyard's TCP readiness probe (Deck has no healthEndpoint unless its service settings give one)"},
+		"no health endpoint": {map[string]string{"front50": "server:\n  port: 8080\n"}, map[string]string{"front50": "healthEndpoint: ''\n"}, nil,
+			"give spin-front50 Halyard's TCP readiness probe (healthEndpoint is empty): the Spinnaker Operator's server-port transformer"},
+	} {
+		if err := render(c.profiles, c.settings, c.e); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "would crash") {
+			t.Errorf("%s: err = %v, want one containing %q", what, err, c.want)
+		}
+	}
 	for what, err := range map[string]error{
 		"with the settings' port":     render(gate, map[string]string{"gate": "port: 8085"}, nil),
 		"the default port":            render(map[string]string{"orca": "server:\n  port: 8083\n"}, nil, nil),
 		"Gate exposed as a Service":   render(gate, nil, &Expose{Type: ExposeService}),
 		"another server setting only": render(map[string]string{"gate": "server:\n  tomcat:\n    protocolHeader: X-Forwarded-Proto\n"}, nil, nil),
+		"a TCP probe without server.port": render(map[string]string{"gate": "server:\n  tomcat:\n    protocolHeader: X-Forwarded-Proto\n"},
+			map[string]string{"spinnaker": "kubernetes:\n  useTcpProbe: true\n"}, nil),
+		"Deck given a health endpoint": render(map[string]string{"deck": "server:\n  port: 9000\n"}, map[string]string{"deck": "healthEndpoint: /\n"}, nil),
+		"the exec probe asked for":     render(map[string]string{"orca": "server.port: 8083\n"}, map[string]string{"orca": "kubernetes:\n  useExecHealthCheck: true\n"}, nil),
+		"a global TCP probe the service overrides": render(map[string]string{"orca": "server.port: 8083\n"},
+			map[string]string{"spinnaker": "kubernetes:\n  useTcpProbe: true\n", "orca": "kubernetes:\n  useTcpProbe: false\n"}, nil),
 	} {
 		if err != nil {
 			t.Errorf("%s: %v", what, err)
@@ -303,10 +336,10 @@ func TestRender_serverPortRefused(t *testing.T) {
 }
 
 // TestRender_podLabelsRefusedAtPlanTime: a podLabel app, cluster or
-// app.kubernetes.io/name other than Halyard's own for a service it deploys is refused, the service's own
-// or the global settings' (for the services the operator merges them
-// under); Halyard's own values, other keys, and the global labels under a
-// service that sets the key itself pass.
+// app.kubernetes.io/name other than Halyard's own for a service it deploys
+// is refused, the service's own or the global settings' (for the services
+// the operator merges them under); Halyard's own values, other keys, and
+// the global labels under a service that sets the key itself pass.
 func TestRender_podLabelsRefusedAtPlanTime(t *testing.T) {
 	ha := &HA{Enabled: true, ClouddriverSplit: true, Replicas: 2}
 	for name, c := range map[string]struct {

@@ -37,6 +37,9 @@
 //     kubernetes.imagePullSecrets, volumes, podLabels (after Halyard's
 //     own, the later value of a key winning), podAnnotations and
 //     nodeSelector as Halyard's Deployment does (withPodSettings).
+//   - A profile's server.port is the container's port and an exposed
+//     Gate's target port, and crashes the operator where Halyard's
+//     readiness probe is not an exec probe (transformServerPort).
 //   - Services carry Halyard's service-settings kubernetes.serviceAnnotations,
 //     except spin-deck's and spin-gate's with expose.type service, which
 //     carry spec.expose.service.annotations under the service's overrides
@@ -351,6 +354,9 @@ type service struct {
 	// kubernetes is service-settings' <name>.kubernetes as Halyard
 	// receives it (transformedSettings).
 	kubernetes map[string]any
+	// execProbe says whether Halyard gives the container an exec
+	// readiness probe (halyardExecProbe).
+	execProbe bool
 }
 
 // servicesOf reads the Halyard configuration as the operator does, with the
@@ -416,7 +422,7 @@ func servicesOf(config, settings map[string]any) []service {
 		if p := toInt32(nested(settings, n, "port")); p > 0 {
 			port = int(p)
 		}
-		s := service{name: n, port: port, replicas: 1, kubernetes: k8s}
+		s := service{name: n, port: port, replicas: 1, kubernetes: k8s, execProbe: halyardExecProbe(settings, n)}
 		if r, ok, _ := unstructured.NestedFieldNoCopy(config, "deploymentEnvironment", "customSizing", "spin-"+n, "replicas"); ok {
 			s.replicas = toInt32(r)
 		} else if r, ok, _ := unstructured.NestedFieldNoCopy(settings, n, "targetSize"); ok {
@@ -792,6 +798,9 @@ func (o *Operator) deploy(ctx context.Context, ss *unstructured.Unstructured, sp
 		// The owner transformer runs on Halyard's output: its managed-by
 		// replaces a podLabel of that key too.
 		dep.Spec.Template.Labels["app.kubernetes.io/managed-by"] = operatorManagedBy
+		if err := transformServerPort(spec, s, dep); err != nil {
+			return err
+		}
 		svc := o.service(ns, s, objName, target, owner)
 		if err := ApplyKustomize(spec, s.name, dep, svc); err != nil {
 			return err
@@ -885,6 +894,12 @@ func transformService(spec, config map[string]any, name string, svc *corev1.Serv
 		if len(svc.Spec.Ports) > 0 {
 			svc.Spec.Ports[0].Port = exposePort(spec, config, name)
 			svc.Spec.Ports[0].Name = name + "-tcp"
+			// applyPortChanges: an exposed Gate's target port is its
+			// profile's server.port (one that is not a number failed
+			// the deploy before, in transformServerPort).
+			if p, err := strconv.ParseInt(profileServerPort(spec, name), 10, 32); err == nil && name == "gate" {
+				svc.Spec.Ports[0].TargetPort = intstr.FromInt32(int32(p))
+			}
 		}
 		svc.Spec.Type = corev1.ServiceType(exposeType(spec, name))
 		svc.Annotations = exposeAnnotations(spec, name)

@@ -382,9 +382,14 @@ func TestStandIn_clusterMode(t *testing.T) {
 		if _, err := e.client.Clientset.CoreV1().Services("zone").Get(e.ctx, "spin-kayenta", metav1.GetOptions{}); err != nil {
 			t.Errorf("the operator removed the spin-kayenta Service after canary was turned off: %v", err)
 		}
-		st := e.status("zone", "spinnaker")
-		if !reported("spin-kayenta") || !reported("spin-igor") || reported("other") || st.Status != spinnaker.StatusOK {
-			t.Errorf("status %s, services %v: want OK with spin-kayenta, spin-igor and spin-legacy, without other", st.Status, st.Services)
+		// The config without canary and CI rolls out (Clouddriver's
+		// config changed): OK once its new pod is ready.
+		e.waitFor("OK with spin-kayenta, spin-igor and spin-legacy", func() (bool, string) {
+			st := e.status("zone", "spinnaker")
+			return reported("spin-kayenta") && reported("spin-igor") && st.Status == spinnaker.StatusOK, fmt.Sprint(st.Status, st.Services)
+		})
+		if reported("other") {
+			t.Errorf("services %v: a Deployment without the operator's managed-by label reported", e.status("zone", "spinnaker").Services)
 		}
 		if err := e.client.Clientset.AppsV1().Deployments("zone").Delete(e.ctx, "spin-legacy", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
@@ -593,6 +598,61 @@ func TestStandIn_clusterMode(t *testing.T) {
 				return s.Spec.Ports[0].Port == 443 && s.Spec.Type == corev1.ServiceTypeLoadBalancer, string(s.Spec.Type) + " " + itoa(int(s.Spec.Ports[0].Port))
 			})
 		}
+	})
+
+	t.Run("server.port: the container's port and an exposed Gate's target port; under a TCP probe the operator exits", func(t *testing.T) {
+		// The server-port transformer (transformer/serverport.go) and the
+		// expose transformer's applyPortChanges (expose_service/transform.go).
+		apply := func(ns string, profiles, settings map[string]any) *unstructured.Unstructured {
+			if err := spinnaker.EnsureNamespace(e.ctx, e.client, ns); err != nil {
+				t.Fatal(err)
+			}
+			expose := map[string]any{"type": "service", "service": map[string]any{"type": "ClusterIP", "publicPort": int64(443)}}
+			obj := spinsvc(ns, "spinnaker", "1.35.5", nil, map[string]any{"expose": expose})
+			for k, v := range map[string]map[string]any{"profiles": profiles, "service-settings": settings} {
+				if v != nil {
+					if err := unstructured.SetNestedMap(obj.Object, v, "spec", "spinnakerConfig", k); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, err := e.client.Apply(e.ctx, obj); err != nil {
+				t.Fatal(err)
+			}
+			return obj
+		}
+		apply("serverport", map[string]any{"gate": map[string]any{"server": map[string]any{"port": int64(8085)}}, "orca": map[string]any{"server.port": int64(8083)}}, nil)
+		e.waitFor("spin-gate's target port 8085", func() (bool, string) {
+			s, err := e.client.Clientset.CoreV1().Services("serverport").Get(e.ctx, "spin-gate", metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return s.Spec.Ports[0].Port == 443 && s.Spec.Ports[0].TargetPort.IntValue() == 8085, s.Spec.Ports[0].TargetPort.String()
+		})
+		for name, want := range map[string]int32{"spin-gate": 8085, "spin-orca": 8083} {
+			d, err := e.client.Clientset.AppsV1().Deployments("serverport").Get(e.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort; got != want {
+				t.Errorf("%s: container port %d, want %d (its profile's server.port)", name, got, want)
+			}
+		}
+
+		// A server.port where Halyard makes a TCP readiness probe.
+		crash := apply("serverport-tcp", map[string]any{"orca": map[string]any{"server": map[string]any{"port": int64(8083)}}},
+			map[string]any{"orca": map[string]any{"kubernetes": map[string]any{"useTcpProbe": true}}})
+		e.waitFor("the operator's crash", func() (bool, string) {
+			err := e.op.LastError()
+			return err != nil && strings.Contains(err.Error(), "nil pointer dereference") && strings.Contains(err.Error(), "spin-orca"), errString(err)
+		})
+		if err := e.client.Delete(e.ctx, crash); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the crashing spec gone", func() (bool, string) {
+			err := e.op.LastError()
+			return err == nil || !strings.Contains(err.Error(), "nil pointer"), errString(err)
+		})
 	})
 
 	t.Run("Service annotations: Halyard's, expose's, and another controller's dropped on redeploy", func(t *testing.T) {

@@ -3,10 +3,12 @@ package operatortest
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // inspectMerge is the operator's inspect.Merge (armory/spinnaker-operator
@@ -191,4 +193,75 @@ func PodSettings(d *appsv1.Deployment) string {
 		}
 	}
 	return fmt.Sprintf("pull %v volumes %v mounts %v", pulls, vols, mounts)
+}
+
+// profileServerPort is server.port of service name's profile in spec, as
+// the operator reads it (armory/spinnaker-operator d92e6804,
+// pkg/apis/spinnaker/interfaces/config.go GetServiceConfigPropString and
+// pkg/inspect/getter.go GetObjectProp: the nested server: {port: ...},
+// else a key spelled "server.port"), formatted as a string; "" without
+// one.
+func profileServerPort(spec map[string]any, name string) string {
+	profile, _, _ := unstructured.NestedMap(spec, "spinnakerConfig", "profiles", name)
+	v, found, _ := unstructured.NestedFieldNoCopy(profile, "server", "port")
+	if !found {
+		v, found = profile["server.port"]
+	}
+	if !found || v == nil {
+		return ""
+	}
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// halyardExecProbe is whether Halyard gives service n's container an exec
+// readiness probe under the service-settings it receives (spinnaker/halyard
+// 23e66d69, KubernetesV2Service.getProbe): a TCP probe when the
+// healthEndpoint is empty (Deck's default: DeckService has none) or
+// kubernetes.useTcpProbe is true, else an exec
+// probe unless kubernetes.useExecHealthCheck is false (its default is
+// true), else an HTTP one.
+func halyardExecProbe(settings map[string]any, n string) bool {
+	v, found, _ := unstructured.NestedFieldNoCopy(settings, n, "healthEndpoint")
+	if v == "" || !found && n == "deck" {
+		return false // DeckService's default settings have no healthEndpoint
+	}
+	if v, _, _ := unstructured.NestedFieldNoCopy(settings, n, "kubernetes", "useTcpProbe"); v == true {
+		return false
+	}
+	v, _, _ = unstructured.NestedFieldNoCopy(settings, n, "kubernetes", "useExecHealthCheck")
+	return v != false
+}
+
+// transformServerPort is the operator's server-port transformer
+// (pkg/deploy/spindeploy/transformer/serverport.go) on the Deployment of
+// service s: for a service whose profile has server.port, a value that is
+// not a whole number fails the deploy (strconv.ParseInt's error), and the
+// container's first port becomes it. It then rewrites the command of the
+// container's exec readiness probe without checking that there is one
+// (ReadinessProbe.Exec.Command): with Halyard's TCP or HTTP probe that is a
+// nil pointer dereference, and the operator, whose controllers do not
+// recover panics (controller-runtime v0.11.2, RecoverPanic unset), exits at
+// every reconcile of that SpinnakerService. The stand-in has no probes: it
+// fails the deploy saying so.
+func transformServerPort(spec map[string]any, s service, dep *appsv1.Deployment) error {
+	v := profileServerPort(spec, s.name)
+	if v == "" {
+		return nil
+	}
+	p, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
+		return fmt.Errorf("server-port transformer: %w", err)
+	}
+	c := &dep.Spec.Template.Spec.Containers[0]
+	if len(c.Ports) > 0 {
+		c.Ports[0].ContainerPort = int32(p)
+	}
+	if !s.execProbe {
+		return fmt.Errorf("panic: runtime error: invalid memory address or nil pointer dereference (the server-port transformer on %s, "+
+			"whose readiness probe Halyard does not make an exec probe): the operator exits", dep.Name)
+	}
+	return nil
 }

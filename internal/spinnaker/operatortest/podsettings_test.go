@@ -89,3 +89,57 @@ func TestWithPodSettings_labels(t *testing.T) {
 		t.Errorf("nodeSelector %v, want %v", tmpl.Spec.NodeSelector, want)
 	}
 }
+
+// TestTransformServerPort copies the operator's server-port transformer
+// (transformer/serverport.go) and Halyard's choice of readiness probe
+// (KubernetesV2Service.getProbe) it depends on.
+func TestTransformServerPort(t *testing.T) {
+	for name, c := range map[string]struct {
+		profile  map[string]any
+		settings map[string]any
+		port     int32
+		err      string
+	}{
+		"none":                 {map[string]any{"logging": map[string]any{"level": "INFO"}}, nil, 8084, ""},
+		"nested":               {map[string]any{"server": map[string]any{"port": 8085.0}}, nil, 8085, ""},
+		"spelled server.port":  {map[string]any{"server.port": "8086"}, nil, 8086, ""},
+		"not a number":         {map[string]any{"server": map[string]any{"port": "http"}}, nil, 8084, `server-port transformer: strconv.ParseInt: parsing "http"`},
+		"a TCP probe":          {map[string]any{"server": map[string]any{"port": 8084.0}}, map[string]any{"kubernetes": map[string]any{"useTcpProbe": true}}, 8084, "nil pointer dereference"},
+		"an HTTP probe":        {map[string]any{"server": map[string]any{"port": 8084.0}}, map[string]any{"kubernetes": map[string]any{"useExecHealthCheck": false}}, 8084, "nil pointer dereference"},
+		"no health endpoint":   {map[string]any{"server": map[string]any{"port": 8084.0}}, map[string]any{"healthEndpoint": ""}, 8084, "nil pointer dereference"},
+		"exec asked for":       {map[string]any{"server": map[string]any{"port": 8087.0}}, map[string]any{"kubernetes": map[string]any{"useExecHealthCheck": true, "useTcpProbe": false}}, 8087, ""},
+		"a TCP probe, no port": {nil, map[string]any{"kubernetes": map[string]any{"useTcpProbe": true}}, 8084, ""},
+	} {
+		spec := map[string]any{"spinnakerConfig": map[string]any{"profiles": map[string]any{"gate": c.profile}}}
+		s := service{name: "gate", execProbe: halyardExecProbe(map[string]any{"gate": c.settings}, "gate")}
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "spin-gate"}, Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "gate", Ports: []corev1.ContainerPort{{ContainerPort: 8084}}}}}}}}
+		err := transformServerPort(spec, s, d)
+		if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.err)
+		}
+		if got := d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort; got != c.port {
+			t.Errorf("%s: container port %d, want %d", name, got, c.port)
+		}
+	}
+}
+
+// TestHalyardExecProbe: Deck, whose default settings have no
+// healthEndpoint, gets a TCP probe unless its settings give one; every
+// other service an exec probe by default.
+func TestHalyardExecProbe(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		settings map[string]any
+		want     bool
+	}{
+		{"deck", nil, false},
+		{"deck", map[string]any{"deck": map[string]any{"healthEndpoint": "/"}}, true},
+		{"gate", nil, true},
+		{"gate", map[string]any{"gate": map[string]any{"healthEndpoint": ""}}, false},
+	} {
+		if got := halyardExecProbe(c.settings, c.name); got != c.want {
+			t.Errorf("%s with %v: exec probe %v, want %v", c.name, c.settings, got, c.want)
+		}
+	}
+}
