@@ -214,6 +214,9 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			for _, m := range rd.SettingsMissed {
 				resp.Diagnostics.AddWarning(settingsMissedWarning(plan.Name.ValueString(), m))
 			}
+			if len(rd.Recreated) > 0 {
+				resp.Diagnostics.AddWarning(recreatedWarning(plan.Name.ValueString(), rd.Recreated))
+			}
 			budgets := make([]string, len(rd.PDBs))
 			for i, p := range rd.PDBs {
 				budgets[i] = p.GetName()
@@ -302,6 +305,20 @@ func turnedOffWarning(zone string, services []string) (summary, detail string) {
 		fmt.Sprintf("service_settings (the zone's or the installation's, or their global `spinnaker` key, which the Spinnaker Operator merges under every service but Deck) "+
 			"set `enabled: false` for %s, so Halyard will not deploy them. The zone still becomes ready and passes verification, which follow what Halyard deploys, "+
 			"but Spinnaker does not work without them. Remove the setting, or set `skipLifeCycleManagement: true` for a service you run yourself.", strings.Join(services, ", "))
+}
+
+// recreatedWarning is the plan's warning about a zone's HA services under
+// Halyard's recreate deployment strategy (spinnaker.Rendered.Recreated).
+func recreatedWarning(zone string, services []string) (summary, detail string) {
+	objects := make([]string, len(services))
+	for i, n := range services {
+		objects[i] = "spin-" + n
+	}
+	return fmt.Sprintf("Zone %s stops %s entirely at every rollout", zone, strings.Join(objects, ", ")),
+		fmt.Sprintf("service_settings give %s kubernetes.deploymentStrategy type recreate (Kubernetes' Recreate: every old pod is stopped before "+
+			"a new one starts), so each upgrade or configuration change takes them down however many replicas HA gives them; their disruption "+
+			"budgets guard node drains, not a Deployment's own rollout. Use rollingUpdate, Halyard's default, for services that must stay up.",
+			strings.Join(services, ", "))
 }
 
 // settingsMissedWarning says which HA services service-settings do not

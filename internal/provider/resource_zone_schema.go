@@ -83,7 +83,9 @@ func (r *zoneResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"`mountPath` and a `type` Halyard knows, and an id given twice to one service is refused at plan time. `kubernetes.podLabels` " +
 					"may not set `app`, `cluster` or `app.kubernetes.io/name` to anything but Halyard's own (`spin`, `spin-<service>`, `<service>`): " +
 					"Halyard writes them after its own labels, and the pods would not match their Deployment's selector or be seen by the " +
-					"operator's status. A plan warns when " +
+					"operator's status. `kubernetes.deploymentStrategy` takes Halyard's spelling (`type` `rollingUpdate` or `recreate`; `strategySettings` " +
+					"`maxSurge`, `maxUnavailable`, with `rollingUpdate` only), and a plan warns when it stops an HA zone's services at every rollout " +
+					"(`recreate`). A plan warns when " +
 					"`enabled: false` turns off a service Spinnaker needs (any but fiat, igor, kayenta and rosco): the zone would be ready and " +
 					"verified without it."},
 			"config_overrides": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.YAMLMapping()},

@@ -60,3 +60,17 @@ func TestSettingsMissedWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestRecreatedWarning names the HA services a recreate strategy takes
+// down at each rollout, and why their disruption budgets do not help.
+func TestRecreatedWarning(t *testing.T) {
+	summary, detail := recreatedWarning("green", []string{"front50", "gate"})
+	if summary != "Zone green stops spin-front50, spin-gate entirely at every rollout" {
+		t.Errorf("summary %q", summary)
+	}
+	for _, want := range []string{"give front50, gate kubernetes.deploymentStrategy type recreate", "not a Deployment's own rollout", "Use rollingUpdate"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail %q lacks %q", detail, want)
+		}
+	}
+}

@@ -66,6 +66,11 @@ type Rendered struct {
 	// SettingsMissed are the service-settings that do not reach HA
 	// services Halyard deploys (settingsMissed). A plan warns about them.
 	SettingsMissed []MissedSettings
+	// Recreated are the zone's HA services (HAServices) whose
+	// service-settings give them Halyard's recreate deployment strategy:
+	// every rollout stops all their pods before it starts new ones, which
+	// no disruption budget holds back. A plan warns about them.
+	Recreated []string
 	// PDBs are the PodDisruptionBudgets of the zone's HA services (none
 	// without HA or with one replica).
 	PDBs []*unstructured.Unstructured
@@ -252,6 +257,15 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	if err := checkVolumes(settings); err != nil {
 		return nil, err
 	}
+	if err := checkDeploymentStrategy(settings); err != nil {
+		return nil, err
+	}
+	var recreated []string
+	for _, s := range HAServices(z, services) {
+		if t, _ := settingValue(settings, s.Name, "kubernetes", "deploymentStrategy", "type").(string); t == "recreate" {
+			recreated = append(recreated, s.Name)
+		}
+	}
 	spinnakerConfig := map[string]any{"config": config}
 	if len(profiles) > 0 {
 		spinnakerConfig["profiles"] = profiles
@@ -307,7 +321,7 @@ func Render(inst *Installation, z *Zone, credentials map[string][]byte) (*Render
 	svc.SetAnnotations(map[string]string{AnnotationZone: string(settingsJSON)})
 
 	r := &Rendered{Service: svc, Services: services, TurnedOff: turnedOff(config, settings), PDBs: pdbs,
-		SettingsMissed: missed, SpecHash: SpecHash(spec)}
+		SettingsMissed: missed, Recreated: recreated, SpecHash: SpecHash(spec)}
 	if len(credentials) > 0 {
 		r.Secret = renderSecret(inst, z, secretName, credentials)
 	}

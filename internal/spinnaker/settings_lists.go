@@ -343,7 +343,7 @@ func checkServerPorts(profiles, settings map[string]any, e *Expose) error {
 			continue
 		}
 		if probe := halyardProbe(settings, n); probe != "exec" {
-			return fmt.Errorf("profiles for %s set server.port %v, and service_settings give spin-%s Halyard's %s: the Spinnaker Operator's server-port "+
+			return fmt.Errorf("profiles for %s set server.port %v, and Halyard gives spin-%s %s: the Spinnaker Operator's server-port "+
 				"transformer, which runs for every profile with server.port, rewrites the command of an exec readiness probe without checking that there "+
 				"is one, so it would crash (a nil pointer) at every reconcile, leaving every zone it serves unreconciled. Set the port in service_settings "+
 				"instead (%s = \"port: %v\") and remove server.port from the profile, or keep Halyard's exec health check", n, v, n, probe, n, v)
@@ -362,25 +362,25 @@ func checkServerPorts(profiles, settings map[string]any, e *Expose) error {
 }
 
 // halyardProbe names the readiness probe Halyard gives service n's
-// container under the rendered service-settings (KubernetesV2Service.getProbe:
-// a TCP probe with kubernetes.useTcpProbe or an empty healthEndpoint, which
-// is Deck's default (DeckService: healthEndpoint = null; every other
-// service's is /health), else
-// an exec probe unless kubernetes.useExecHealthCheck is false, else an
-// HTTP one): "exec", or what it is and which setting made it.
+// container under the rendered service-settings
+// (KubernetesV2Service.getProbe): a TCP probe with kubernetes.useTcpProbe
+// or an empty healthEndpoint, which is Deck's default (DeckService:
+// healthEndpoint = null; every other service's is /health), else an exec
+// probe unless kubernetes.useExecHealthCheck is false, else an HTTP one.
+// It returns "exec", or what the probe is and which setting made it.
 func halyardProbe(settings map[string]any, n string) string {
 	switch v, ok := settingValue(settings, n, "healthEndpoint").(string); {
 	case ok && v == "":
-		return "TCP readiness probe (healthEndpoint is empty)"
+		return "a TCP readiness probe (healthEndpoint is empty)"
 	case !ok && n == "deck":
 		// DeckService's default settings have no healthEndpoint.
-		return "TCP readiness probe (Deck has no healthEndpoint unless its service settings give one)"
+		return "a TCP readiness probe (Deck has no healthEndpoint unless its service settings give one)"
 	}
 	if v, _ := settingValue(settings, n, "kubernetes", "useTcpProbe").(bool); v {
-		return "TCP readiness probe (kubernetes.useTcpProbe: true)"
+		return "a TCP readiness probe (kubernetes.useTcpProbe: true)"
 	}
 	if v, ok := settingValue(settings, n, "kubernetes", "useExecHealthCheck").(bool); ok && !v {
-		return "HTTP readiness probe (kubernetes.useExecHealthCheck: false)"
+		return "an HTTP readiness probe (kubernetes.useExecHealthCheck: false)"
 	}
 	return "exec"
 }
@@ -402,7 +402,7 @@ func halyardProbe(settings map[string]any, n string) string {
 //     Deployment's pods (armory/spinnaker-operator d92e6804,
 //     pkg/util/k8s_lookup.go GetPodsByDeployment, by the Deployment's own
 //     label): it would not see that service's pods fail, and with no pod
-//     found at all (a global label) it reports NA for ever.
+//     found at all (a global label) it reports N/A for ever.
 //
 // The global "spinnaker" podLabels count for the services the operator
 // merges them under (a service's own key wins, as in inspect.Merge).
@@ -433,6 +433,76 @@ func checkPodLabels(settings map[string]any, services []Service) error {
 			}
 			return fmt.Errorf("service_settings for %s: kubernetes.podLabels sets %s: %v, but Halyard labels %s's pods %s: %s itself and %s; "+
 				"it writes podLabels after its own labels and keeps the later one. Give the label another key", where, l.key, v, s.ObjectName(), l.key, l.want, l.why)
+		}
+	}
+	return nil
+}
+
+// strategySettingKeys are what Kubernetes' rollingUpdate strategy has,
+// under which Halyard writes kubernetes.deploymentStrategy.strategySettings.
+var strategySettingKeys = []string{"maxSurge", "maxUnavailable"}
+
+// checkDeploymentStrategy refuses a kubernetes.deploymentStrategy Halyard
+// would fail on or silently not apply (spinnaker/halyard 23e66d69,
+// DeploymentStrategy.java and resources/kubernetes/manifests/
+// deployment.yml): its type is an enum spelled rollingUpdate or recreate
+// (Kubernetes' RollingUpdate and Recreate fail the deploy), and its
+// strategySettings are written as the Deployment's rollingUpdate fields
+// only when the type is rollingUpdate (with recreate they are ignored),
+// where Kubernetes knows maxSurge and maxUnavailable alone (another key is
+// dropped when the operator decodes the Deployment).
+func checkDeploymentStrategy(settings map[string]any) error {
+	for _, n := range slices.Sorted(maps.Keys(settings)) {
+		v := nestedValue(settings, n, "kubernetes", "deploymentStrategy")
+		if v == nil {
+			continue
+		}
+		ds, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("service_settings for %s: kubernetes.deploymentStrategy must be a mapping with type and strategySettings, not %T", n, v)
+		}
+		typ := "rollingUpdate"
+		if t, given := ds["type"]; given && t != nil {
+			s, _ := t.(string)
+			if s != "rollingUpdate" && s != "recreate" {
+				return fmt.Errorf("service_settings for %s: kubernetes.deploymentStrategy.type is %v, which Halyard does not know: it spells the "+
+					"strategies rollingUpdate and recreate (not Kubernetes' RollingUpdate and Recreate) and fails the deploy on anything else", n, t)
+			}
+			typ = s
+		}
+		ss, given := ds["strategySettings"]
+		if !given || ss == nil {
+			continue
+		}
+		m, ok := ss.(map[string]any)
+		if !ok {
+			return fmt.Errorf("service_settings for %s: kubernetes.deploymentStrategy.strategySettings must be a mapping (maxSurge, maxUnavailable), not %T", n, ss)
+		}
+		if len(m) > 0 && typ == "recreate" {
+			return fmt.Errorf("service_settings for %s: kubernetes.deploymentStrategy has strategySettings with type recreate: Halyard writes them "+
+				"only for rollingUpdate, so they would be ignored. Remove them, or use type rollingUpdate", n)
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !slices.Contains(strategySettingKeys, k) {
+				return fmt.Errorf("service_settings for %s: kubernetes.deploymentStrategy.strategySettings has %q: Halyard writes them as the "+
+					"Deployment's rollingUpdate, which has only %s, so it would be dropped", n, k, strings.Join(strategySettingKeys, " and "))
+			}
+		}
+	}
+	// The global settings merged under the BOM's services (a service's
+	// own keys winning): a global recreate with a service's own
+	// strategySettings, or the other way round.
+	if nestedValue(settings, globalSettingsKey, "kubernetes", "deploymentStrategy") == nil {
+		return nil
+	}
+	for _, n := range globalSettingsServices {
+		typ, _ := settingValue(settings, n, "kubernetes", "deploymentStrategy", "type").(string)
+		own, _ := nestedValue(settings, n, "kubernetes", "deploymentStrategy", "strategySettings").(map[string]any)
+		global, _ := nestedValue(settings, globalSettingsKey, "kubernetes", "deploymentStrategy", "strategySettings").(map[string]any)
+		if typ == "recreate" && len(own)+len(global) > 0 {
+			return fmt.Errorf("service_settings for %s and the global %q settings, merged under its own: kubernetes.deploymentStrategy has "+
+				"strategySettings with type recreate: Halyard writes them only for rollingUpdate, so they would be ignored. Remove them, or use "+
+				"type rollingUpdate", n, globalSettingsKey)
 		}
 	}
 	return nil

@@ -305,13 +305,13 @@ func TestRender_serverPortRefused(t *testing.T) {
 		want               string
 	}{
 		"Gate exposed, a TCP probe": {gate, map[string]string{"gate": "kubernetes:\n  useTcpProbe: true\n"}, &Expose{Type: ExposeService},
-			"profiles for gate set server.port 8085, and service_settings give spin-gate Halyard's TCP readiness probe (kubernetes.useTcpProbe: true)"},
+			"profiles for gate set server.port 8085, and Halyard gives spin-gate a TCP readiness probe (kubernetes.useTcpProbe: true)"},
 		"the default port, a global HTTP probe": {map[string]string{"orca": "server.port: 8083\n"}, map[string]string{"spinnaker": "kubernetes:\n  useExecHealthCheck: false\n"}, nil,
-			"profiles for orca set server.port 8083, and service_settings give spin-orca Halyard's HTTP readiness probe (kubernetes.useExecHealthCheck: false)"},
+			"profiles for orca set server.port 8083, and Halyard gives spin-orca an HTTP readiness probe (kubernetes.useExecHealthCheck: false)"},
 		"Deck's default TCP probe": {map[string]string{"deck": "server:\n  port: 9000\n"}, nil, nil,
-			"give spin-deck Halyard's TCP readiness probe (Deck has no healthEndpoint unless its service settings give one)"},
+			"Halyard gives spin-deck a TCP readiness probe (Deck has no healthEndpoint unless its service settings give one)"},
 		"no health endpoint": {map[string]string{"front50": "server:\n  port: 8080\n"}, map[string]string{"front50": "healthEndpoint: ''\n"}, nil,
-			"give spin-front50 Halyard's TCP readiness probe (healthEndpoint is empty): the Spinnaker Operator's server-port transformer"},
+			"Halyard gives spin-front50 a TCP readiness probe (healthEndpoint is empty): the Spinnaker Operator's server-port transformer"},
 	} {
 		if err := render(c.profiles, c.settings, c.e); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "would crash") {
 			t.Errorf("%s: err = %v, want one containing %q", what, err, c.want)
@@ -381,5 +381,56 @@ func TestRender_podLabelsRefusedAtPlanTime(t *testing.T) {
 		if _, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: settings}, testCredentials); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestRender_deploymentStrategy: Halyard's own spelling of the strategy,
+// strategySettings only with rollingUpdate and only the fields Kubernetes'
+// rollingUpdate has, a global recreate merged with a service's own
+// settings; and the HA services a recreate leaves without a pod at each
+// rollout named for the plan's warning.
+func TestRender_deploymentStrategy(t *testing.T) {
+	ds := func(s string) string { return "kubernetes:\n  deploymentStrategy: " + s + "\n" }
+	for name, c := range map[string]struct {
+		settings map[string]string
+		want     string
+	}{
+		"Kubernetes' spelling": {map[string]string{"orca": ds("{type: Recreate}")},
+			"service_settings for orca: kubernetes.deploymentStrategy.type is Recreate, which Halyard does not know: it spells the strategies rollingUpdate and recreate"},
+		"settings with recreate": {map[string]string{"gate": ds("{type: recreate, strategySettings: {maxSurge: 1}}")},
+			"service_settings for gate: kubernetes.deploymentStrategy has strategySettings with type recreate"},
+		"a field rollingUpdate lacks": {map[string]string{"spinnaker": ds("{strategySettings: {maxSurge: 1, minReadySeconds: 10}}")},
+			`service_settings for spinnaker: kubernetes.deploymentStrategy.strategySettings has "minReadySeconds"`},
+		"a global recreate, a service's settings": {map[string]string{"spinnaker": ds("{type: recreate}"), "front50": ds("{strategySettings: {maxUnavailable: 0}}")},
+			`service_settings for front50 and the global "spinnaker" settings, merged under its own: kubernetes.deploymentStrategy has strategySettings with type recreate`},
+		"not a mapping": {map[string]string{"echo": ds("recreate")}, "service_settings for echo: kubernetes.deploymentStrategy must be a mapping"},
+	} {
+		_, err := Render(testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: c.settings}, testCredentials)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one containing %q", name, err, c.want)
+		}
+	}
+
+	settings := map[string]string{
+		"spinnaker":      ds("{type: recreate}"),
+		"orca":           ds("{type: rollingUpdate, strategySettings: {maxSurge: '50%', maxUnavailable: 0}}"),
+		"clouddriver-rw": ds("{type: recreate}"),
+	}
+	ha := &HA{Enabled: true, ClouddriverSplit: true, Replicas: 2}
+	r := mustRender(t, testInstallation(), &Zone{Name: "green", Namespace: "spinnaker-green", Tier: TierProduction, HA: ha, ServiceSettings: settings})
+	// The global recreate reaches the BOM's services with two replicas
+	// (not Orca, which sets its own; not the HA split services, which
+	// read their own settings only, of which clouddriver-rw sets it).
+	var want []string
+	for _, s := range HAServices(&Zone{HA: ha}, r.Services) {
+		if slices.Contains(globalSettingsServices, s.Name) && s.Name != "orca" || s.Name == "clouddriver-rw" {
+			want = append(want, s.Name)
+		}
+	}
+	if !slices.Contains(want, "clouddriver-rw") || slices.Contains(want, "orca") || len(want) < 3 || !slices.Equal(r.Recreated, want) {
+		t.Errorf("Recreated %v, want %v", r.Recreated, want)
+	}
+	if r := mustRender(t, testInstallation(), &Zone{Name: "red", Namespace: "spinnaker-red", Tier: TierSandbox, ServiceSettings: settings}); len(r.Recreated) > 0 {
+		t.Errorf("without HA: Recreated %v, want none", r.Recreated)
 	}
 }

@@ -629,15 +629,18 @@ func TestStandIn_clusterMode(t *testing.T) {
 			}
 			return s.Spec.Ports[0].Port == 443 && s.Spec.Ports[0].TargetPort.IntValue() == 8085, s.Spec.Ports[0].TargetPort.String()
 		})
-		for name, want := range map[string]int32{"spin-gate": 8085, "spin-orca": 8083} {
-			d, err := e.client.Clientset.AppsV1().Deployments("serverport").Get(e.ctx, name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
+		// The container ports: each profile's server.port.
+		e.waitFor("spin-gate's and spin-orca's containers on 8085 and 8083", func() (bool, string) {
+			var got []string
+			for _, name := range []string{"spin-gate", "spin-orca"} {
+				d, err := e.client.Clientset.AppsV1().Deployments("serverport").Get(e.ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return false, err.Error()
+				}
+				got = append(got, itoa(int(d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort)))
 			}
-			if got := d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort; got != want {
-				t.Errorf("%s: container port %d, want %d (its profile's server.port)", name, got, want)
-			}
-		}
+			return slices.Equal(got, []string{"8085", "8083"}), strings.Join(got, " ")
+		})
 
 		// A server.port where Halyard makes a TCP readiness probe.
 		crash := apply("serverport-tcp", map[string]any{"orca": map[string]any{"server": map[string]any{"port": int64(8083)}}},
