@@ -294,14 +294,20 @@ func (r *zoneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 var zoneStateOnly = []string{"timeouts", "wait", "verification", "rollback_on_failure", "deletion_protection",
 	"promotion_override", "upgrade_notifications", "backup_before_upgrade"}
 
-// turnedOffWarning is the plan's warning about a zone whose service-settings
-// turn off services Spinnaker needs (spinnaker.Rendered.TurnedOff).
-func turnedOffWarning(zone string, services []string) (summary, detail string) {
+// objectNames lists services by their Kubernetes objects' names
+// (spin-<service>), comma-separated.
+func objectNames(services []string) string {
 	objects := make([]string, len(services))
 	for i, n := range services {
 		objects[i] = "spin-" + n
 	}
-	return fmt.Sprintf("Zone %s runs without %s", zone, strings.Join(objects, ", ")),
+	return strings.Join(objects, ", ")
+}
+
+// turnedOffWarning is the plan's warning about a zone whose service-settings
+// turn off services Spinnaker needs (spinnaker.Rendered.TurnedOff).
+func turnedOffWarning(zone string, services []string) (summary, detail string) {
+	return fmt.Sprintf("Zone %s runs without %s", zone, objectNames(services)),
 		fmt.Sprintf("service_settings (the zone's or the installation's, or their global `spinnaker` key, which the Spinnaker Operator merges under every service but Deck) "+
 			"set `enabled: false` for %s, so Halyard will not deploy them. The zone still becomes ready and passes verification, which follow what Halyard deploys, "+
 			"but Spinnaker does not work without them. Remove the setting, or set `skipLifeCycleManagement: true` for a service you run yourself.", strings.Join(services, ", "))
@@ -310,11 +316,7 @@ func turnedOffWarning(zone string, services []string) (summary, detail string) {
 // recreatedWarning is the plan's warning about a zone's HA services under
 // Halyard's recreate deployment strategy (spinnaker.Rendered.Recreated).
 func recreatedWarning(zone string, services []string) (summary, detail string) {
-	objects := make([]string, len(services))
-	for i, n := range services {
-		objects[i] = "spin-" + n
-	}
-	return fmt.Sprintf("Zone %s stops %s entirely at every rollout", zone, strings.Join(objects, ", ")),
+	return fmt.Sprintf("Zone %s stops %s entirely at every rollout", zone, objectNames(services)),
 		fmt.Sprintf("service_settings give %s kubernetes.deploymentStrategy type recreate (Kubernetes' Recreate: every old pod is stopped before "+
 			"a new one starts), so each upgrade or configuration change takes them down however many replicas HA gives them; their disruption "+
 			"budgets guard node drains, not a Deployment's own rollout. Use rollingUpdate, Halyard's default, for services that must stay up.",

@@ -113,6 +113,32 @@ func (e *env) waitFor(what string, cond func() (bool, string)) {
 	}
 }
 
+// failsThenDeleted waits until the stand-in's last deploy failed with an
+// error containing every one of want (what), then deletes obj, the
+// SpinnakerService that failed, and waits until that error is gone.
+func (e *env) failsThenDeleted(obj *unstructured.Unstructured, what string, want ...string) {
+	e.t.Helper()
+	has := func(err error) bool {
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				return false
+			}
+		}
+		return true
+	}
+	e.waitFor(what, func() (bool, string) {
+		err := e.op.LastError()
+		return has(err), errString(err)
+	})
+	if err := e.client.Delete(e.ctx, obj); err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitFor(what+": gone once the SpinnakerService is deleted", func() (bool, string) {
+		err := e.op.LastError()
+		return !has(err), errString(err)
+	})
+}
+
 func (e *env) status(ns, name string) spinnaker.Status {
 	obj, err := e.client.Get(e.ctx, spinnaker.SpinnakerServiceGVK, ns, name)
 	if err != nil {
@@ -496,17 +522,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 			"spinnaker": map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
 			"gate":      map[string]any{"kubernetes": map[string]any{"volumes": []any{vol("corp-ca", "configMap", "/etc/corp-ca")}}},
 		})
-		e.waitFor("the deploy refused", func() (bool, string) {
-			err := e.op.LastError()
-			return err != nil && strings.Contains(err.Error(), `"spin-gate" is invalid`) && strings.Contains(err.Error(), "must be unique"), errString(err)
-		})
-		if err := e.client.Delete(e.ctx, twice); err != nil {
-			t.Fatal(err)
-		}
-		e.waitFor("the refused deploy gone", func() (bool, string) {
-			err := e.op.LastError()
-			return err == nil || !strings.Contains(err.Error(), "must be unique"), errString(err)
-		})
+		e.failsThenDeleted(twice, "the deploy refused", `"spin-gate" is invalid`, "must be unique")
 	})
 
 	t.Run("podLabels after Halyard's labels: a replaced app refused by the API server, a replaced name unseen by the status check", func(t *testing.T) {
@@ -547,17 +563,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 		replaced := e.applyWithSettings("labels-app", map[string]any{
 			"gate": map[string]any{"kubernetes": map[string]any{"podLabels": map[string]any{"app": "web"}}},
 		})
-		e.waitFor("the deploy refused", func() (bool, string) {
-			err := e.op.LastError()
-			return err != nil && strings.Contains(err.Error(), `"spin-gate" is invalid`) && strings.Contains(err.Error(), "`selector` does not match template `labels`"), errString(err)
-		})
-		if err := e.client.Delete(e.ctx, replaced); err != nil {
-			t.Fatal(err)
-		}
-		e.waitFor("the refused deploy gone", func() (bool, string) {
-			err := e.op.LastError()
-			return err == nil || !strings.Contains(err.Error(), "does not match template"), errString(err)
-		})
+		e.failsThenDeleted(replaced, "the deploy refused", `"spin-gate" is invalid`, "`selector` does not match template `labels`")
 
 		// A podLabel app.kubernetes.io/name (the global one, and Deck's,
 		// which the global settings do not reach): the status check looks
@@ -645,17 +651,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 		// A server.port where Halyard makes a TCP readiness probe.
 		crash := apply("serverport-tcp", map[string]any{"orca": map[string]any{"server": map[string]any{"port": int64(8083)}}},
 			map[string]any{"orca": map[string]any{"kubernetes": map[string]any{"useTcpProbe": true}}})
-		e.waitFor("the operator's crash", func() (bool, string) {
-			err := e.op.LastError()
-			return err != nil && strings.Contains(err.Error(), "nil pointer dereference") && strings.Contains(err.Error(), "spin-orca"), errString(err)
-		})
-		if err := e.client.Delete(e.ctx, crash); err != nil {
-			t.Fatal(err)
-		}
-		e.waitFor("the crashing spec gone", func() (bool, string) {
-			err := e.op.LastError()
-			return err == nil || !strings.Contains(err.Error(), "nil pointer"), errString(err)
-		})
+		e.failsThenDeleted(crash, "the operator's crash", "nil pointer dereference", "spin-orca")
 	})
 
 	t.Run("Service annotations: Halyard's, expose's, and another controller's dropped on redeploy", func(t *testing.T) {
