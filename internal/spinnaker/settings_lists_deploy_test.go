@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker/operatortest"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
@@ -50,23 +48,8 @@ func TestDeploy_serviceSettingsReachThePods(t *testing.T) {
 	if !res.Verification.Passed() {
 		t.Errorf("verification: %+v", res.Verification.Results)
 	}
-	for name, want := range map[string]int32{"spin-gate": 8085, "spin-deck": 9001, "spin-orca": 8083} {
-		svc, err := client.Clientset.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if svc.Spec.Ports[0].Port != want {
-			t.Errorf("%s listens on %d, want %d", name, svc.Spec.Ports[0].Port, want)
-		}
-	}
-	pod := func(name string) string {
-		dep, err := client.Clientset.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return operatortest.PodSettings(dep)
-	}
-	for name, want := range map[string]string{
+	operatortest.CheckServicePorts(ctx, t, client.Clientset, ns, map[string]int32{"spin-gate": 8085, "spin-deck": 9001, "spin-orca": 8083})
+	operatortest.CheckPodSettings(ctx, t, client.Clientset, ns, map[string]string{
 		"spin-clouddriver": "pull [mirror-pull] volumes [corp-ca=configMap:corp-ca clouddriver-extra=secret:clouddriver-extra " +
 			spinnaker.AccountTokensSecret + "=secret:" + spinnaker.AccountTokensSecret + "] mounts [corp-ca@/etc/corp-ca " +
 			"clouddriver-extra@/opt/clouddriver/extra " + spinnaker.AccountTokensSecret + "@" + spinnaker.AccountTokensDir + "]",
@@ -74,9 +57,5 @@ func TestDeploy_serviceSettingsReachThePods(t *testing.T) {
 		"spin-gate":  "pull [mirror-pull] volumes [corp-ca=configMap:corp-ca] mounts [corp-ca@/etc/corp-ca]",
 		"spin-deck":  "pull [] volumes [] mounts []",
 		"spin-rosco": "pull [mirror-pull] volumes [corp-ca=configMap:corp-ca] mounts [corp-ca@/etc/corp-ca]",
-	} {
-		if got := pod(name); got != want {
-			t.Errorf("%s: %s, want %s", name, got, want)
-		}
-	}
+	})
 }

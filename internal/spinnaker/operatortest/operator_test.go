@@ -482,14 +482,7 @@ func TestStandIn_clusterMode(t *testing.T) {
 			st := e.status("lists", "spinnaker")
 			return st.Status == spinnaker.StatusOK, st.Status
 		})
-		pod := func(name string) string {
-			d, err := e.client.Clientset.AppsV1().Deployments("lists").Get(e.ctx, name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return operatortest.PodSettings(d)
-		}
-		for name, want := range map[string]string{
+		operatortest.CheckPodSettings(e.ctx, t, e.client.Clientset, "lists", map[string]string{
 			// Both lists of both sides, the global items first.
 			"spin-clouddriver": "pull [global-pull cd-pull] volumes [corp-ca=configMap:corp-ca cd-extra=secret:cd-extra] mounts [corp-ca@/etc/corp-ca cd-extra@/opt/extra]",
 			// Its own kubernetes map has neither list: both dropped.
@@ -500,20 +493,8 @@ func TestStandIn_clusterMode(t *testing.T) {
 			"spin-front50": "pull [global-pull] volumes [corp-ca=configMap:corp-ca] mounts [corp-ca@/etc/corp-ca]",
 			// Not given the global settings at all.
 			"spin-deck": "pull [] volumes [] mounts []",
-		} {
-			if got := pod(name); got != want {
-				t.Errorf("%s: %s, want %s", name, got, want)
-			}
-		}
-		for name, want := range map[string]int32{"spin-echo": 8099, "spin-gate": 8084} {
-			svc, err := e.client.Clientset.CoreV1().Services("lists").Get(e.ctx, name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if svc.Spec.Ports[0].Port != want {
-				t.Errorf("%s on port %d, want %d", name, svc.Spec.Ports[0].Port, want)
-			}
-		}
+		})
+		operatortest.CheckServicePorts(e.ctx, t, e.client.Clientset, "lists", map[string]int32{"spin-echo": 8099, "spin-gate": 8084})
 
 		// A volume id given by both sides is one volume mounted twice at
 		// its path: the API server refuses the Deployment, so the deploy

@@ -1,14 +1,18 @@
 package operatortest
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strconv"
+	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 )
 
 // inspectMerge is the operator's inspect.Merge (armory/spinnaker-operator
@@ -193,6 +197,37 @@ func PodSettings(d *appsv1.Deployment) string {
 		}
 	}
 	return fmt.Sprintf("pull %v volumes %v mounts %v", pulls, vols, mounts)
+}
+
+// CheckPodSettings fails t for each Deployment of namespace ns named in
+// want whose pods do not carry the service-settings want says
+// (PodSettings).
+func CheckPodSettings(ctx context.Context, t testing.TB, cs kubernetes.Interface, ns string, want map[string]string) {
+	t.Helper()
+	for name, w := range want {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := PodSettings(d); got != w {
+			t.Errorf("%s: %s, want %s", name, got, w)
+		}
+	}
+}
+
+// CheckServicePorts fails t for each Service of namespace ns named in
+// want whose (first) port is not the one want gives.
+func CheckServicePorts(ctx context.Context, t testing.TB, cs kubernetes.Interface, ns string, want map[string]int32) {
+	t.Helper()
+	for name, w := range want {
+		svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := svc.Spec.Ports[0].Port; got != w {
+			t.Errorf("%s on port %d, want %d", name, got, w)
+		}
+	}
 }
 
 // profileServerPort is server.port of service name's profile in spec, as
