@@ -494,7 +494,9 @@ type replay struct {
 }
 
 // run replays the chain's local copies (paths) into the target databases
-// (source name → database the rows go to).
+// (source name → database the rows go to), after checkReplay read every
+// statement it would apply and found none that reaches past its database
+// (binlog_statements.go): nothing runs when one does.
 func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at time.Time, into map[string]string, s MySQLServer) error {
 	tool, client := r.tool, r.client
 	if tool == "" {
@@ -504,6 +506,17 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at t
 		client = "mariadb"
 	}
 	stop := at.UTC().Format("2006-01-02 15:04:05")
+	sources := map[string]string{}
+	for _, d := range mm.Databases {
+		sources[d.Name] = into[d.Name]
+	}
+	dbs, err := serverDatabases(ctx, s)
+	if err != nil {
+		return err
+	}
+	if err := checkReplay(ctx, paths, mm.BinlogPosition, at, sources, dbs); err != nil {
+		return err
+	}
 	for _, d := range mm.Databases {
 		args := []string{"--start-position=" + strconv.FormatUint(mm.BinlogPosition, 10), "--stop-datetime=" + stop, "--database=" + d.Name}
 		if target := into[d.Name]; target != d.Name {
@@ -516,6 +529,29 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at t
 		r.log.Info("binlog replayed", "database", d.Name, "files", len(paths), "until", stop)
 	}
 	return nil
+}
+
+// serverDatabases lists the databases of s the user can see, lower case.
+func serverDatabases(ctx context.Context, s MySQLServer) (map[string]bool, error) {
+	pool, err := s.open("")
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	rows, err := pool.QueryContext(ctx, "SHOW DATABASES")
+	if err != nil {
+		return nil, fmt.Errorf("listing the databases of %s before the binlog replay: %w", s.addr(), connectError(s, err))
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(n)] = true
+	}
+	return out, rows.Err()
 }
 
 // pipe runs `tool args | client` into s (toolEnv is added to the tool's
@@ -601,6 +637,9 @@ func fetchChain(ctx context.Context, dest Store, m *Manifest, dir string) (*Chai
 	sc := &scanner{dest: &downloadingStore{Store: dest, dir: dir}, cache: map[string]*BinlogFile{}}
 	c, err := ar.chainFrom(ctx, sc, all, mm.BinlogFile)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.startsBackup(m); err != nil {
 		return nil, nil, err
 	}
 	paths := make([]string, len(c.Files))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,8 +62,10 @@ type ServerArchive struct {
 type GapError struct {
 	Server string
 	// After is the last file of the continuous run; Missing what should
-	// follow it ("" when After itself is truncated or unfinished and
-	// newer files exist).
+	// follow it: the file its ROTATE names or, when it ends with a STOP,
+	// its successor ("" when After itself is truncated or unfinished, or
+	// stopped under a name without a sequence number, and newer files
+	// exist).
 	After, Missing string
 	// Until is the time of the last event before the gap.
 	Until time.Time
@@ -84,6 +87,35 @@ type Chain struct {
 	Until time.Time
 	// Gap, when set, is why the run ends before the newest archived file.
 	Gap *GapError
+}
+
+// startsBackup checks that the chain's first file is the one m's binlog
+// position lies in: opened no later than the snapshot, by m's server, and
+// reaching the position. The archive is keyed by the server's identity
+// (GTID domain and server_id on MariaDB, server_uuid on MySQL), which
+// RESET MASTER and a server rebuilt with the same settings keep: their new
+// file of the same name replaces the archived one, and a replay from m's
+// position would apply another history's events. When it is not, the
+// backup cannot be rolled forward: a *GapError at its start.
+func (c *Chain) startsBackup(m *Manifest) error {
+	if len(c.Files) == 0 || m.MySQL == nil {
+		return nil
+	}
+	f, mm := c.Files[0], m.MySQL
+	var reason string
+	switch {
+	case !f.CreatedAt.IsZero() && f.CreatedAt.After(m.SnapshotAt.UTC()):
+		reason = fmt.Sprintf("the archived %s was opened at %s, after backup %s's snapshot at %s: the server's binary log was reset "+
+			"(RESET MASTER) or the server rebuilt with the same identity, and its new %s replaced the one the backup starts in",
+			f.Name, f.CreatedAt.Format(time.RFC3339), m.ID, m.SnapshotAt.UTC().Format(time.RFC3339), f.Name)
+	case mm.ServerID != 0 && f.ServerID != 0 && f.ServerID != mm.ServerID:
+		reason = fmt.Sprintf("the archived %s was written by server_id %d, not by backup %s's server (server_id %d)", f.Name, f.ServerID, m.ID, mm.ServerID)
+	case f.Complete && uint64(f.ValidSize) < mm.BinlogPosition:
+		reason = fmt.Sprintf("the archived %s ends at %d, before backup %s's position %d", f.Name, f.ValidSize, m.ID, mm.BinlogPosition)
+	default:
+		return nil
+	}
+	return &GapError{Server: c.Server, After: "(nothing)", Missing: f.Name, Until: m.SnapshotAt, Reason: reason}
 }
 
 // scanner reads what an archived file holds: the cached scan when its size
@@ -186,8 +218,10 @@ func readStatus(ctx context.Context, dest Store, key string) (*ArchiveStatus, er
 }
 
 // chainFrom follows the archive of a from file start: every file but the
-// last must be complete and rotate into the next archived file. It returns
-// the run and, when the archive goes on past a break, the gap.
+// last must be complete and followed by the file the server wrote next:
+// the one its ROTATE event names or, after a STOP event (the server shut
+// down cleanly), binlogSuccessor's name, the one a restarted server opens.
+// It returns the run and, when the archive goes on past a break, the gap.
 func (a *ServerArchive) chainFrom(ctx context.Context, sc *scanner, all map[string]ObjectInfo, start string) (*Chain, error) {
 	c := &Chain{Server: a.Server}
 	i := -1
@@ -213,12 +247,29 @@ func (a *ServerArchive) chainFrom(ctx context.Context, sc *scanner, all map[stri
 		last := i == len(a.Files)-1
 		switch {
 		case bf.Complete && last:
-			// The server rotated and the archive has not received the next file yet.
-		case bf.Complete:
+			// The server rotated or stopped and the archive has not received
+			// the next file yet.
+		case bf.Complete && bf.Next != "":
 			next := strings.TrimPrefix(a.Files[i+1].Key, serverBinlogDir(a.Server))
-			if bf.Next != "" && next != bf.Next {
+			if next != bf.Next {
 				c.Gap = &GapError{Server: a.Server, After: bf.Name, Missing: bf.Next, Until: c.Until,
 					Reason: fmt.Sprintf("%s rotates into %s, which the archive does not have (next archived: %s)", bf.Name, bf.Next, next)}
+				return c, nil
+			}
+		case bf.Complete:
+			// A STOP event: no file is named, but a restarted server opens
+			// the successor; any other next file (one purged while the
+			// archiver was away) is a gap.
+			next := strings.TrimPrefix(a.Files[i+1].Key, serverBinlogDir(a.Server))
+			succ, ok := binlogSuccessor(bf.Name)
+			if !ok {
+				c.Gap = &GapError{Server: a.Server, After: bf.Name, Until: c.Until,
+					Reason: fmt.Sprintf("the server stopped after %s, whose name has no sequence number, so the archive's next file %s cannot be shown to follow it", bf.Name, next)}
+				return c, nil
+			}
+			if next != succ {
+				c.Gap = &GapError{Server: a.Server, After: bf.Name, Missing: succ, Until: c.Until,
+					Reason: fmt.Sprintf("the server stopped after %s and the archive's next file is %s, not its successor %s", bf.Name, next, succ)}
 				return c, nil
 			}
 		case !last:
@@ -234,6 +285,29 @@ func (a *ServerArchive) chainFrom(ctx context.Context, sc *scanner, all map[stri
 		}
 	}
 	return c, nil
+}
+
+// binlogSuccessor is the name of the file a server opens after name, as
+// on a restart: the same basename with the next sequence number,
+// zero-padded to six digits (MySQL's and MariaDB's find_uniq_filename
+// print "%06lu"), so mysql-bin.999999 is followed by mysql-bin.1000000.
+// ok is false when name has no numeric extension.
+func binlogSuccessor(name string) (succ string, ok bool) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot < 0 || dot == len(name)-1 {
+		return "", false
+	}
+	ext := name[dot+1:]
+	for _, r := range ext {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	n, err := strconv.ParseUint(ext, 10, 63)
+	if err != nil {
+		return "", false
+	}
+	return fmt.Sprintf("%s.%06d", name[:dot], n+1), true
 }
 
 // writeStatus replaces the archive status of a server.

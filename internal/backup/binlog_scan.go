@@ -17,8 +17,9 @@ import (
 // length (uint32, header included), position of the next event (uint32) and
 // flags (uint16), all little-endian. With binlog_checksum=CRC32 the last 4
 // bytes of an event are the CRC-32 of the rest of it. A file that was
-// finished ends with a ROTATE event naming the next file (or a STOP event
-// when the server shut down). Sources: MySQL's
+// finished ends with a ROTATE event naming the next file, or a STOP event
+// when the server shut down (a restarted server opens the next file of the
+// same basename: binlogSuccessor). Sources: MySQL's
 // libbinlogevents/include/binlog_event.h (LOG_EVENT_HEADER_LEN, Log_event_type)
 // and MariaDB's sql/log_event.h (ROTATE_EVENT = 4, STOP_EVENT = 3,
 // FORMAT_DESCRIPTION_EVENT = 15).
@@ -29,6 +30,8 @@ const (
 	binlogEventFormat    = 15
 	binlogEventHeartbeat = 27
 	binlogRotatePostLen  = 8
+	binlogFlagsOffset    = 17
+	binlogFlagInUse      = 0x1
 )
 
 var binlogMagic = []byte{0xfe, 'b', 'i', 'n'}
@@ -46,10 +49,15 @@ type BinlogFile struct {
 	FirstEventAt time.Time `json:"first_event_at,omitzero"`
 	LastEventAt  time.Time `json:"last_event_at,omitzero"`
 	// Complete: the file ends with a ROTATE (Next names the following
-	// file) or a STOP event; nothing more will ever be written to it.
+	// file) or a STOP event (Next is empty: the following file is
+	// binlogSuccessor's); nothing more will ever be written to it.
 	Complete bool   `json:"complete"`
 	Next     string `json:"next,omitempty"`
 	ServerID uint32 `json:"server_id,omitempty"`
+	// CreatedAt is the time of the file's format description event, which
+	// the server writes when it opens the file (zero when it carries
+	// none, and in scans cached before it was recorded).
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 // ErrCorruptBinlog is returned (wrapped) for a file that is not a binary
@@ -58,7 +66,9 @@ var ErrCorruptBinlog = errors.New("corrupt binary log")
 
 // scanBinlog reads a binlog file to the end and checks every event: the
 // magic number, event lengths, and CRC-32 checksums when the format
-// description event says they are on.
+// description event says they are on (its own included: a format
+// description declaring CRC32 whose checksum fails is corrupt, not a
+// file without checksums).
 func scanBinlog(name string, r io.Reader) (*BinlogFile, error) {
 	s := &binlogScan{BinlogFile: BinlogFile{Name: name}}
 	if err := s.feed(r); err != nil {
@@ -128,9 +138,27 @@ func (s *binlogScan) feed(r io.Reader) error {
 		}
 		if typ == binlogEventFormat {
 			// The checksum algorithm is the byte before the FDE's own checksum
-			// (1 = CRC32).
-			if len(body) >= 5 && body[len(body)-5] == 1 && crcOK(hdr, body) {
+			// (1 = CRC32): a checksum-aware server's FDE always carries both,
+			// and with CRC32 the checksum is the event's own (MySQL's and
+			// MariaDB's Format_description_log_event::write). One declaring
+			// CRC32 that does not match is damaged: taking it for a file
+			// without checksums would let every later event through unchecked.
+			// The server computes it without the in-use flag
+			// (LOG_EVENT_BINLOG_IN_USE_F, set in the file being written and
+			// cleared in place on close) and checks it so
+			// (Log_event::event_checksum_test); one computed over the flag
+			// as written (a tool that rewrote the event) passes too: that
+			// bit is all the two differ in.
+			if len(body) >= 5 && body[len(body)-5] == 1 {
+				h := [binlogHeaderLen]byte(hdr)
+				h[binlogFlagsOffset] &^= binlogFlagInUse
+				if !crcOK(h[:], body) && !crcOK(hdr, body) {
+					return fmt.Errorf("%w: %s: the format description event at offset %d declares CRC32 checksums and its own checksum does not match", ErrCorruptBinlog, name, s.ValidSize)
+				}
 				s.checksum = true
+			}
+			if ts != 0 && s.CreatedAt.IsZero() {
+				s.CreatedAt = time.Unix(int64(ts), 0).UTC()
 			}
 		} else if s.checksum && !crcOK(hdr, body) {
 			return fmt.Errorf("%w: %s: the checksum of the event at offset %d does not match", ErrCorruptBinlog, name, s.ValidSize)

@@ -319,6 +319,11 @@ func List(ctx context.Context, dest Store) (*Listing, error) {
 		sc := &scanner{dest: dest, cache: map[string]*BinlogFile{}, trustCache: true}
 		l.Chain, l.ChainErr = ar.chainFrom(ctx, sc, all, mm.BinlogFile)
 		if l.Chain != nil {
+			if err := l.Chain.startsBackup(l.Complete[i]); err != nil {
+				l.Chain, l.ChainErr = nil, err
+			}
+		}
+		if l.Chain != nil {
 			l.ArchivedUntil = l.Chain.Until
 		}
 		break

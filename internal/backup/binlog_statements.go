@@ -1,0 +1,573 @@
+package backup
+
+// This file: the statements a point-in-time restore would replay, read from
+// the archived binary logs and checked before `mariadb-binlog | mariadb`
+// runs.
+//
+// The replay restores into a staging database beside the source (restore
+// beside it, --overwrite before the swap, every drill), renamed with
+// mariadb-binlog's --rewrite-db. That option changes only the default
+// database of a statement event: "There is no statement analysis or rewrite
+// of any kind, that is, if one specifies db1.tbl in the statement
+// explicitly, that occurrence won't be changed to db2.tbl" (MariaDB's
+// mariadb-binlog documentation, --rewrite-db; row events are rewritten).
+// With binlog_format=ROW, DDL is still logged as statements, so a
+// `TRUNCATE app.sessions` or `DROP TABLE app.report` issued by the
+// application would run again against the live `app` database (and one
+// naming another database against that one), while the restore still
+// reports that it changed nothing. And --database keeps every statement
+// whose default database is the one restored, whatever it does: `DROP
+// DATABASE other`, `GRANT`, `CREATE EVENT` (which would then run in the
+// restored database on its own schedule).
+//
+// So every statement event the replay would apply is read first, the way
+// mariadb-binlog selects them (--database keeps an event whose default
+// database equals the name, byte for byte; --start-position applies to the
+// first file; --stop-datetime ends at the first event at or after it), and
+// the restore is refused, before anything runs, when one of them
+//   - names a database other than its own (a qualified name `db.tbl`
+//     whose qualifier is a database of the server, or the source database
+//     when the rows go elsewhere), or
+//   - is not a statement of a database's own data and schema: transaction
+//     control, INSERT/REPLACE/UPDATE/DELETE, TRUNCATE, RENAME TABLE,
+//     ANALYZE/OPTIMIZE/REPAIR, and CREATE/ALTER/DROP of tables, indexes,
+//     views, triggers, procedures, functions (not a SONAME library) and
+//     sequences are; anything else (databases, users, grants, events,
+//     plugins, server settings) is not.
+// The refusal names the file, offset and time of the event and never the
+// statement's text (it may hold data); restoring to a time before it still
+// works.
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Binary log event types that carry a statement (MariaDB sql/log_event.h,
+// MySQL libbinlogevents binlog_event.h): QUERY_EVENT = 2,
+// EXECUTE_LOAD_QUERY_EVENT = 18 (LOAD DATA logged as a statement), MariaDB's
+// QUERY_COMPRESSED_EVENT = 165 (log_bin_compress), and MySQL 8's
+// TRANSACTION_PAYLOAD_EVENT = 40 (binlog_transaction_compression), whose
+// events are zstd-compressed inside it.
+const (
+	binlogEventQuery              = 2
+	binlogEventExecuteLoadQuery   = 18
+	binlogEventQueryCompressed    = 165
+	binlogEventTransactionPayload = 40
+	// The post-header of a query event: thread id (4), execution time (4),
+	// database name length (1), error code (2), status variables length
+	// (2); EXECUTE_LOAD_QUERY adds file id (4), start and end position of
+	// the file name (4 + 4) and duplicate handling (1).
+	queryPostHeaderLen            = 13
+	executeLoadQueryPostHeaderLen = 26
+)
+
+// ReplayRefusedError is returned when the archived binary log holds, inside
+// the range a point-in-time restore would replay, a statement the replay
+// must not run.
+type ReplayRefusedError struct {
+	File   string
+	Offset int64
+	// At is the event's time (zero when the event carries none).
+	At time.Time
+	// Database is the source database the statement was logged for.
+	Database string
+	Reason   string
+}
+
+func (e *ReplayRefusedError) Error() string {
+	at, before := "", "the time of that event"
+	if !e.At.IsZero() {
+		at = " (" + e.At.UTC().Format(time.RFC3339) + ")"
+		before = e.At.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("the binary log holds a statement a restore must not replay: %s at offset %d%s, logged for database %s, %s; "+
+		"nothing was run: restore to a time before %s, or from a backup taken after it",
+		e.File, e.Offset, at, e.Database, e.Reason, before)
+}
+
+// replayedStatement is one statement event inside the replayed range.
+type replayedStatement struct {
+	file   string
+	offset int64
+	at     time.Time
+	typ    byte
+	db     string
+	query  string
+	// refuse, when set, refuses the event whatever its statement.
+	refuse string
+}
+
+// checkReplay reads the local copies of the archived files the replay will
+// read (paths, in order) from startPos in the first up to stop, and checks
+// each statement event logged for one of the source databases of into
+// (source → database the rows go to); serverDBs are the databases of the
+// server the replay writes to (lower case).
+func checkReplay(ctx context.Context, paths []string, startPos uint64, stop time.Time, into map[string]string, serverDBs map[string]bool) error {
+	stopAt := stop.UTC().Truncate(time.Second).Unix()
+	for i, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		from := int64(0)
+		if i == 0 {
+			from = int64(startPos)
+		}
+		done, err := readStatements(p, from, stopAt, func(st replayedStatement) error {
+			target, restored := into[st.db]
+			if !restored && st.typ != binlogEventTransactionPayload {
+				return nil // mariadb-binlog --database leaves it out
+			}
+			if st.typ == binlogEventTransactionPayload {
+				return &ReplayRefusedError{File: st.file, Offset: st.offset, At: st.at, Database: "(compressed)",
+					Reason: "a compressed transaction (MySQL's binlog_transaction_compression), whose statements cannot be checked"}
+			}
+			reason := st.refuse
+			if reason == "" {
+				reason = replayRefusal(st.query, st.db, target, serverDBs)
+			}
+			if reason != "" {
+				return &ReplayRefusedError{File: st.file, Offset: st.offset, At: st.at, Database: st.db, Reason: reason}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+	return nil
+}
+
+// readStatements calls fn for every statement event of the binlog file at
+// path from offset from (the format description event before it is still
+// read, for the checksum setting), until the first event at or after
+// stopAt (Unix seconds), as mariadb-binlog's --stop-datetime; done reports
+// that the stop was reached.
+func readStatements(path string, from, stopAt int64, fn func(replayedStatement) error) (done bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	name := filepath.Base(path)
+	br := bufio.NewReaderSize(f, 1<<20)
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(br, magic); err != nil || !bytes.Equal(magic, binlogMagic) {
+		return false, fmt.Errorf("%w: %s does not start with the binlog magic number", ErrCorruptBinlog, name)
+	}
+	off := int64(4)
+	checksum := false
+	hdr := make([]byte, binlogHeaderLen)
+	var body []byte
+	for {
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return false, nil // the end, or a partial last event mariadb-binlog does not apply either
+			}
+			return false, err
+		}
+		ts := binary.LittleEndian.Uint32(hdr[0:4])
+		typ := hdr[4]
+		length := binary.LittleEndian.Uint32(hdr[9:13])
+		if length < binlogHeaderLen || length > 1<<30 {
+			return false, fmt.Errorf("%w: %s: event at offset %d has length %d", ErrCorruptBinlog, name, off, length)
+		}
+		n := int(length) - binlogHeaderLen
+		if cap(body) < n {
+			body = make([]byte, n)
+		}
+		body = body[:n]
+		if _, err := io.ReadFull(br, body); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return false, nil
+			}
+			return false, err
+		}
+		at := off
+		off += int64(length)
+		if typ == binlogEventFormat {
+			checksum = len(body) >= 5 && body[len(body)-5] == 1
+			continue
+		}
+		if at < from {
+			continue
+		}
+		if ts != 0 && int64(ts) >= stopAt {
+			return true, nil
+		}
+		b := body
+		if checksum && len(b) >= 4 {
+			b = b[:len(b)-4]
+		}
+		var evAt time.Time
+		if ts != 0 {
+			evAt = time.Unix(int64(ts), 0).UTC()
+		}
+		st := replayedStatement{file: name, offset: at, at: evAt, typ: typ}
+		switch typ {
+		case binlogEventQuery, binlogEventExecuteLoadQuery, binlogEventQueryCompressed:
+			db, q, perr := parseQueryEvent(typ, b)
+			switch {
+			case perr != nil && db == "":
+				return false, fmt.Errorf("%w: %s: the statement event at offset %d: %v", ErrCorruptBinlog, name, at, perr)
+			case perr != nil:
+				// Only the statement could not be read: refused for its
+				// database.
+				st.refuse = "a statement that could not be read (" + perr.Error() + ")"
+			case typ == binlogEventExecuteLoadQuery:
+				st.refuse = "a LOAD DATA statement (its rows come from a file the log carries beside it, which is not checked)"
+			}
+			st.db, st.query = db, q
+		case binlogEventTransactionPayload:
+		default:
+			continue
+		}
+		if err := fn(st); err != nil {
+			return false, err
+		}
+	}
+}
+
+// parseQueryEvent returns the default database and the statement of a
+// query event's body (without its checksum).
+func parseQueryEvent(typ byte, b []byte) (db, query string, err error) {
+	post := queryPostHeaderLen
+	if typ == binlogEventExecuteLoadQuery {
+		post = executeLoadQueryPostHeaderLen
+	}
+	if len(b) < post {
+		return "", "", fmt.Errorf("a statement event of %d bytes, shorter than its header", len(b))
+	}
+	dbLen := int(b[8])
+	varsLen := int(binary.LittleEndian.Uint16(b[11:13]))
+	p := post + varsLen
+	if len(b) < p+dbLen+1 {
+		return "", "", fmt.Errorf("a statement event whose database name lies past its end")
+	}
+	db = string(b[p : p+dbLen])
+	q := b[p+dbLen+1:]
+	if typ == binlogEventQueryCompressed {
+		if q, err = uncompressQuery(q); err != nil {
+			return db, "", err
+		}
+	}
+	return db, string(q), nil
+}
+
+// uncompressQuery undoes MariaDB's binlog_buf_compress (log_bin_compress):
+// one byte 0x80 | n, n bytes of the uncompressed length, then a zlib
+// stream.
+func uncompressQuery(b []byte) ([]byte, error) {
+	if len(b) < 2 || b[0]&0x80 == 0 {
+		return nil, errors.New("a compressed statement without its header")
+	}
+	n := int(b[0] & 0x07)
+	if n < 1 || n > 4 || len(b) < 1+n {
+		return nil, errors.New("a compressed statement with a bad length header")
+	}
+	r, err := zlib.NewReader(bytes.NewReader(b[1+n:]))
+	if err != nil {
+		return nil, fmt.Errorf("a compressed statement: %w", err)
+	}
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return nil, fmt.Errorf("a compressed statement: %w", err)
+	}
+	return out, nil
+}
+
+// replayRefusal says why the statement q, logged with default database
+// source, must not be replayed into target on a server whose databases are
+// serverDBs (lower case); "" when it may.
+func replayRefusal(q, source, target string, serverDBs map[string]bool) string {
+	toks, err := sqlTokens(q)
+	if err != nil {
+		return "a statement that could not be read (" + err.Error() + ")"
+	}
+	if len(toks) == 0 {
+		return ""
+	}
+	if why := statementKindRefusal(toks); why != "" {
+		return why
+	}
+	for i := 0; i+2 < len(toks); i++ {
+		if !toks[i].ident() || toks[i+1].text != "." || toks[i+1].kind != tokPunct {
+			continue
+		}
+		if i > 0 && toks[i-1].kind == tokPunct && toks[i-1].text == "." {
+			continue // the table of db.tbl.col
+		}
+		if !toks[i+2].ident() && toks[i+2].text != "*" {
+			continue
+		}
+		qual := toks[i].name()
+		lq := strings.ToLower(qual)
+		switch {
+		case strings.EqualFold(qual, source) && source == target:
+			// Restoring under the same name: the qualifier is the target.
+		case strings.EqualFold(qual, source):
+			return fmt.Sprintf("a %s statement naming database %s explicitly, which the replay into %s would change instead (mariadb-binlog --rewrite-db does not rewrite qualified names)",
+				toks[0].upper(), qual, target)
+		case serverDBs[lq]:
+			return fmt.Sprintf("a %s statement naming database %s, which this restore does not restore", toks[0].upper(), qual)
+		}
+	}
+	return ""
+}
+
+// statementKindRefusal refuses statements that are not about a database's
+// own data and schema.
+func statementKindRefusal(toks []sqlToken) string {
+	first := toks[0]
+	if first.kind != tokWord {
+		return "a statement that does not start with a keyword"
+	}
+	kw := first.upper()
+	switch kw {
+	case "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "XA",
+		"INSERT", "REPLACE", "UPDATE", "DELETE", "TRUNCATE",
+		"ANALYZE", "OPTIMIZE", "REPAIR":
+		return ""
+	case "START":
+		if len(toks) > 1 && toks[1].upper() == "TRANSACTION" {
+			return ""
+		}
+	case "RENAME":
+		if len(toks) > 1 && (toks[1].upper() == "TABLE" || toks[1].upper() == "TABLES") {
+			return ""
+		}
+	case "CREATE", "ALTER", "DROP":
+		kind := objectKind(toks[1:])
+		switch kind {
+		case "TABLE", "INDEX", "VIEW", "TRIGGER", "PROCEDURE", "SEQUENCE":
+			return ""
+		case "FUNCTION":
+			for _, t := range toks {
+				if t.kind == tokWord && t.upper() == "SONAME" {
+					return "a " + kw + " FUNCTION ... SONAME statement (a server library, not the database's own)"
+				}
+			}
+			return ""
+		case "":
+			return "a " + kw + " statement of an object kind a database restore does not replay"
+		default:
+			return "a " + kw + " " + kind + " statement, which a database restore does not replay"
+		}
+	}
+	return "a " + kw + " statement, which a database restore does not replay"
+}
+
+// objectKind finds the kind of object a CREATE, ALTER or DROP acts on,
+// past its modifiers (OR REPLACE, DEFINER = ..., ALGORITHM = ..., SQL
+// SECURITY ..., TEMPORARY, UNIQUE, ONLINE, IGNORE, AGGREGATE, ...).
+func objectKind(toks []sqlToken) string {
+	kinds := map[string]bool{
+		"TABLE": true, "INDEX": true, "VIEW": true, "TRIGGER": true, "PROCEDURE": true, "FUNCTION": true,
+		"SEQUENCE": true, "EVENT": true, "DATABASE": true, "SCHEMA": true, "USER": true, "ROLE": true,
+		"SERVER": true, "TABLESPACE": true, "LOGFILE": true, "PACKAGE": true, "INSTANCE": true,
+	}
+	for i, t := range toks {
+		if i > 16 {
+			break
+		}
+		if t.kind == tokWord && kinds[t.upper()] {
+			return t.upper()
+		}
+	}
+	return ""
+}
+
+type tokKind int
+
+const (
+	tokWord   tokKind = iota // an unquoted word: keyword or identifier
+	tokQuoted                // `identifier`
+	tokDQuote                // "..." (an identifier under ANSI_QUOTES)
+	tokString                // '...'
+	tokNumber
+	tokVar // @x, @@global.x
+	tokPunct
+)
+
+type sqlToken struct {
+	kind tokKind
+	text string
+}
+
+func (t sqlToken) ident() bool {
+	return t.kind == tokWord || t.kind == tokQuoted || t.kind == tokDQuote
+}
+
+func (t sqlToken) upper() string { return strings.ToUpper(t.text) }
+
+// name is the identifier a token spells.
+func (t sqlToken) name() string {
+	switch t.kind {
+	case tokQuoted:
+		return strings.ReplaceAll(t.text[1:len(t.text)-1], "``", "`")
+	case tokDQuote:
+		return strings.ReplaceAll(t.text[1:len(t.text)-1], `""`, `"`)
+	}
+	return t.text
+}
+
+func wordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func digit(c byte) bool { return c >= '0' && c <= '9' }
+
+// sqlTokens splits a MariaDB/MySQL statement into tokens, skipping
+// comments but reading the text of executable comments (/*! ... */,
+// /*M! ... */, which the server runs) as statement text.
+func sqlTokens(q string) ([]sqlToken, error) {
+	var out []sqlToken
+	inExec := false
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case c == '#' || c == '-' && strings.HasPrefix(q[i:], "--") && (i+2 == len(q) || q[i+2] <= ' '):
+			if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(q)
+			}
+		case strings.HasPrefix(q[i:], "/*!") || strings.HasPrefix(q[i:], "/*M!"):
+			if inExec {
+				return nil, errors.New("an executable comment inside another")
+			}
+			i += 3
+			if q[i-1] == 'M' {
+				i++
+			}
+			for i < len(q) && digit(q[i]) {
+				i++
+			}
+			inExec = true
+		case strings.HasPrefix(q[i:], "/*"):
+			j := strings.Index(q[i+2:], "*/")
+			if j < 0 {
+				return nil, errors.New("an unterminated comment")
+			}
+			i += 2 + j + 2
+		case inExec && strings.HasPrefix(q[i:], "*/"):
+			inExec = false
+			i += 2
+		case c == '\'' || c == '"' || c == '`':
+			j, err := quotedEnd(q, i)
+			if err != nil {
+				return nil, err
+			}
+			kind := map[byte]tokKind{'\'': tokString, '"': tokDQuote, '`': tokQuoted}[c]
+			out = append(out, sqlToken{kind, q[i:j]})
+			i = j
+		case c == '@':
+			j := i
+			for j < len(q) && q[j] == '@' {
+				j++
+			}
+			for j < len(q) && (wordByte(q[j]) || q[j] == '.') {
+				j++
+			}
+			if j < len(q) && (q[j] == '\'' || q[j] == '"' || q[j] == '`') {
+				k, err := quotedEnd(q, j)
+				if err != nil {
+					return nil, err
+				}
+				j = k
+			}
+			out = append(out, sqlToken{tokVar, q[i:j]})
+			i = j
+		case digit(c) || c == '.' && i+1 < len(q) && digit(q[i+1]) && !afterIdent(out):
+			j := i
+			for j < len(q) && wordByte(q[j]) {
+				j++
+			}
+			word := q[i:j]
+			if isNumber(word) || c == '.' {
+				// 1.5, 1.5e3, .5: the fraction and exponent belong to it.
+				for j < len(q) && (digit(q[j]) || q[j] == '.' || q[j] == 'e' || q[j] == 'E' ||
+					(q[j] == '+' || q[j] == '-') && (q[j-1] == 'e' || q[j-1] == 'E')) {
+					j++
+				}
+				out = append(out, sqlToken{tokNumber, q[i:j]})
+			} else {
+				out = append(out, sqlToken{tokWord, word}) // an identifier may start with digits
+			}
+			i = j
+		case wordByte(c):
+			j := i
+			for j < len(q) && wordByte(q[j]) {
+				j++
+			}
+			out = append(out, sqlToken{tokWord, q[i:j]})
+			i = j
+		default:
+			out = append(out, sqlToken{tokPunct, q[i : i+1]})
+			i++
+		}
+	}
+	return out, nil
+}
+
+func afterIdent(toks []sqlToken) bool {
+	return len(toks) > 0 && toks[len(toks)-1].ident()
+}
+
+// isNumber: digits only, or digits with an exponent (1e5).
+func isNumber(w string) bool {
+	if w == "" || !digit(w[0]) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if !digit(w[i]) {
+			if (w[i] == 'e' || w[i] == 'E') && i > 0 {
+				for _, c := range []byte(w[i+1:]) {
+					if !digit(c) {
+						return false
+					}
+				}
+				return true
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// quotedEnd returns the end of the quoted token starting at q[i]: the
+// quote doubled or (in strings) a backslash escapes.
+func quotedEnd(q string, i int) (int, error) {
+	quote := q[i]
+	for j := i + 1; j < len(q); j++ {
+		switch q[j] {
+		case '\\':
+			if quote != '`' {
+				j++
+			}
+		case quote:
+			if j+1 < len(q) && q[j+1] == quote {
+				j++
+				continue
+			}
+			return j + 1, nil
+		}
+	}
+	return 0, errors.New("an unterminated quoted string or name")
+}
