@@ -137,3 +137,51 @@ func TestManagedServerWithoutReloadOrSuper(t *testing.T) {
 		t.Errorf("restored %q", got)
 	}
 }
+
+// A drill runs on the source server and leaves the backup's events out
+// (checked, not created): created in its scratch database they would run
+// there under the event scheduler, as the restoring user, and through a
+// qualified name against the live database. The server's binary log,
+// which records every CREATE EVENT, shows whether the drill made one.
+func TestDrillLeavesEventsOut(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxTimeout(t, 2*time.Minute)
+	db := e.db.Database(t)
+	d := e.sql(db)
+	exec(t, d, "CREATE TABLE sessions (id INT PRIMARY KEY)")
+	event := "purge_" + strings.ReplaceAll(db, "tf_acc_test_", "")
+	exec(t, d, "CREATE EVENT "+event+" ON SCHEDULE EVERY 1 DAY DO DELETE FROM `"+db+"`.sessions")
+	dest := e.store(e.bucket(), "drill-events/")
+	eng := e.engine(dest)
+	if _, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}}); err != nil {
+		t.Fatal(err)
+	}
+	file := currentBinlog(t, e)
+	res, err := eng.Drill(ctx, backup.DrillOptions{Server: *e.server(), NoRecord: true})
+	if err != nil || res.EventsLeftOut != 1 {
+		t.Fatalf("drill: %v (%+v), want OK with one event left out", err, res)
+	}
+	rows, err := e.sql("").QueryContext(ctx, "SHOW BINLOG EVENTS IN '"+file+"'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		var info string
+		for i := range vals {
+			vals[i] = new(any)
+		}
+		vals[len(cols)-1] = &info
+		if err := rows.Scan(vals...); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(info, event) && !strings.HasPrefix(info, "use `"+db+"`;") {
+			t.Errorf("the drill created the backup's event in its scratch database: %s", info)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
