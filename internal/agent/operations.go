@@ -82,7 +82,8 @@ func statusResult(id string, code int, reason, msg string) *bridgev1.OperationRe
 // the account's own credentials, and the answer goes back in chunks. The
 // account's rules are checked again here (the bridge checked them first);
 // Secrets are asked for as JSON and come back without their data, whatever
-// the verb, or not at all.
+// the verb, or not at all; a JSON Patch that would read a Secret's hidden
+// values is refused here too (scope.CheckSecretRequest).
 func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, send func(*bridgev1.OperationResult) error) {
 	fail := func(err error) {
 		_ = send(&bridgev1.OperationResult{Id: op.GetId(), StatusCode: http.StatusBadGateway, Done: true, Error: err.Error()})
@@ -94,6 +95,17 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 	}
 	if err := a.cfg.Rules().Check(req, a.catalog()); err != nil {
 		a.log.Warn("operation outside the account's rules refused", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath(), "reason", err)
+		_ = send(statusResult(op.GetId(), http.StatusForbidden, "Forbidden", fmt.Sprintf("account %s: %v", a.name, err)))
+		return
+	}
+	var contentTypes []string
+	for _, h := range op.GetHeaders() {
+		if http.CanonicalHeaderKey(h.GetName()) == "Content-Type" {
+			contentTypes = append(contentTypes, h.GetValues()...)
+		}
+	}
+	if err := scope.CheckSecretRequest(req, contentTypes, op.GetBody()); err != nil {
+		a.log.Warn("a Secret patch that reads hidden values refused", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath(), "reason", err)
 		_ = send(statusResult(op.GetId(), http.StatusForbidden, "Forbidden", fmt.Sprintf("account %s: %v", a.name, err)))
 		return
 	}

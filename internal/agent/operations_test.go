@@ -108,3 +108,74 @@ func TestExecuteChecksTheRulesAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestExecuteRefusesSecretPatchReads: the agent refuses on its own (as a
+// bridge that did not check would send them) JSON Patches that read a
+// Secret's data — copy, move and test, with escapes — with 403 and without
+// a request to the API server; a JSON Patch on the Secret's labels runs.
+func TestExecuteRefusesSecretPatchReads(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns := c.Namespace(t)
+	ctx := context.Background()
+	const value = "agent-side-patch-secret-value"
+	b64 := base64.StdEncoding.EncodeToString([]byte(value))
+	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	inf, err := NewInformerFactory(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	cfg := c.RESTConfig()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt: rt, n: &calls} }
+	acct, err := startAccount(ctx, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}},
+		"cred", cfg, inf, clock.RealClock{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acct.stop()
+	path := "/api/v1/namespaces/" + ns + "/secrets/db"
+	run := func(query, contentType, patch string) (int, string) {
+		op := &bridgev1.Operation{Id: "op", Account: "a", Method: http.MethodPatch, Path: path, Query: query, Body: []byte(patch),
+			Headers: []*bridgev1.Header{{Name: "content-type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
+		var code int32
+		var body strings.Builder
+		acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
+			if r.GetStatusCode() != 0 {
+				code = r.GetStatusCode()
+			}
+			body.Write(r.GetBody())
+			body.WriteString(r.GetError())
+			return nil
+		})
+		return int(code), body.String()
+	}
+	before := calls.Load()
+	for _, p := range []struct{ query, body string }{
+		{"dryRun=All", `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`},
+		{"dryRun=All", `[{"op":"copy","from":"/data/password","path":"/metadata/generateName"}]`},
+		{"", `[{"op":"add","path":"/metadata/annotations","value":{}},{"op":"copy","from":"/data/password","path":"/metadata/annotations/x"}]`},
+		{"", `[{"op":"move","from":"/data/password","path":"/metadata/annotations/x"}]`},
+		{"dryRun=All", `[{"op":"test","path":"/data/password","value":"` + b64 + `"}]`},
+		{"dryRun=All", `[{"op":"copy","from":"","path":"/metadata/generateName"}]`},
+		{"dryRun=All", `[{"op":"copy","from":"/\u0064ata","path":"/metadata/annotations"}]`},
+		{"dryRun=All", `{"op":"copy","from":"/data","path":"/metadata/annotations"}`},
+	} {
+		code, body := run(p.query, "application/json-patch+json", p.body)
+		if code != http.StatusForbidden || !strings.Contains(body, "JSON Patch on a Secret") || strings.Contains(body, value) || strings.Contains(body, b64) {
+			t.Errorf("PATCH ?%s %s -> %d, want 403 naming the rule: %.400s", p.query, p.body, code, body)
+		}
+	}
+	if n := calls.Load() - before; n != 0 {
+		t.Errorf("refused patches made %d requests to the API server", n)
+	}
+	s, err := c.Clientset().CoreV1().Secrets(ns).Get(ctx, "db", metav1.GetOptions{})
+	if err != nil || len(s.Annotations) != 0 || string(s.Data["password"]) != value {
+		t.Errorf("the Secret changed: %v %v", s.Annotations, err)
+	}
+	code, body := run("", "application/json-patch+json", `[{"op":"add","path":"/metadata/labels","value":{"app":"web"}}]`)
+	if code != http.StatusOK || strings.Contains(body, value) || strings.Contains(body, b64) || !strings.Contains(body, `"app":"web"`) {
+		t.Errorf("a JSON Patch of the Secret's labels -> %d: %.400s", code, body)
+	}
+}

@@ -27,8 +27,10 @@ func nonResourceRead(p string) bool {
 }
 
 // refusedSubresources reach past the API server into the cluster (a shell,
-// a port, any HTTP service, a minted token): Spinnaker uses none of them.
-var refusedSubresources = map[string]bool{"exec": true, "attach": true, "portforward": true, "proxy": true}
+// a port, any HTTP service, a minted token; an ephemeral container, which
+// runs in a pod and reads its Secret volumes as exec would): Spinnaker uses
+// none of them.
+var refusedSubresources = map[string]bool{"exec": true, "attach": true, "portforward": true, "proxy": true, "ephemeralcontainers": true}
 
 // Check decides whether an account may run a request: every forwarded
 // request passes it at the bridge and again at the agent. kinds are the

@@ -1,0 +1,165 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
+
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// TestAdversarialSecretJSONPatchReads: a writable account whose kinds
+// include Secret sends JSON Patches that read the Secret they change —
+// copy or move its data into annotations, labels or generateName (the
+// answer, a 422 message, or an annotation every later reader is served),
+// test a guess against it, copy the whole document, with JSON and JSON
+// Pointer escapes, malformed bodies — through the real bridge, agent and
+// kube-apiserver. Each is refused with 403 by the bridge before it reaches
+// the agent; the Secret is unchanged and neither account (the writer nor a
+// read-only one, cache or watch) is ever served its value. A JSON Patch on
+// its labels and a merge patch still work.
+func TestAdversarialSecretJSONPatchReads(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns := c.Namespace(t)
+	ctx := context.Background()
+	p := newPKI(t)
+	tb := startBridge(t, p, filepath.Join(t.TempDir(), "bridge.db"))
+	credRW := tb.register(t, &bridgev1.AccountSpec{Name: "jp-rw", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: &bridgev1.Permissions{Write: []string{"ops"}}})
+	credRO := tb.register(t, &bridgev1.AccountSpec{Name: "jp-ro", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: &bridgev1.Permissions{Read: []string{"dev"}}})
+	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
+	tb.agentConfig("jp-agent",
+		agentAccount{Name: "jp-rw", KubeconfigFile: c.Kubeconfig, Credential: credRW, Kinds: []string{"Secret"}, Namespaces: []string{ns}, Permissions: &agentPermissions{Write: []string{"ops"}}},
+		agentAccount{Name: "jp-ro", KubeconfigFile: c.Kubeconfig, Credential: credRO, Kinds: []string{"Secret"}, Namespaces: []string{ns}, Permissions: &agentPermissions{Read: []string{"dev"}}},
+	).write(t, cfgPath)
+	w := &wire{}
+	startAgent(t, cfgPath, w.interceptor())
+	tb.waitSynced(t, "jp-rw")
+	tb.waitSynced(t, "jp-ro")
+
+	const value = "hunter2-json-patch-secret-value"
+	b64 := base64.StdEncoding.EncodeToString([]byte(value))
+	leaked := func(b []byte) bool { return bytes.Contains(b, []byte(value)) || bytes.Contains(b, []byte(b64)) }
+	lastApplied := `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"stringData":{"password":"` + value + `"}}`
+	annotations := map[string]string{"kubectl.kubernetes.io/last-applied-configuration": lastApplied, "team": "payments"}
+	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: ns, Annotations: annotations},
+		Type:       corev1.SecretTypeOpaque, Data: map[string][]byte{"password": []byte(value)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kcRW, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "jp-rw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcRO, err := tb.admin.GetKubeconfig(adminCtx(), &bridgev1.GetKubeconfigRequest{Name: "jp-ro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/namespaces/" + ns + "/secrets/db"
+	patch := func(query, contentType, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPatch, kcRW.GetServer()+path+query, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+kcRW.GetToken())
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Accept", "application/json")
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+
+	const jp = "application/json-patch+json"
+	opsBefore := len(w.operations())
+	for _, pc := range []struct{ what, query, contentType, body string }{
+		{"dryRun copy of the data into annotations", "?dryRun=All", jp, `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`},
+		{"dryRun copy of the data into labels (a 422)", "?dryRun=All", jp, `[{"op":"copy","from":"/data","path":"/metadata/labels"}]`},
+		{"dryRun copy of a value into generateName (a 422)", "?dryRun=All", jp, `[{"op":"copy","from":"/data/password","path":"/metadata/generateName"}]`},
+		{"stored copy of a value into an annotation", "", jp, `[{"op":"add","path":"/metadata/annotations/x","value":""},{"op":"copy","from":"/data/password","path":"/metadata/annotations/x"}]`},
+		{"stored move of a value into an annotation", "", jp, `[{"op":"move","from":"/data/password","path":"/metadata/annotations/x"}]`},
+		{"test oracle, right guess", "?dryRun=All", jp, `[{"op":"test","path":"/data/password","value":"` + b64 + `"}]`},
+		{"test oracle, wrong guess", "?dryRun=All", jp, `[{"op":"test","path":"/data/password","value":"d3Jvbmc="}]`},
+		{"copy of the whole document", "?dryRun=All", jp, `[{"op":"copy","from":"","path":"/metadata/generateName"}]`},
+		{"encoded pointer", "?dryRun=All", jp, `[{"op":"copy","from":"/\u0064ata","path":"/metadata/annotations"}]`},
+		{"encoded op and keys", "?dryRun=All", jp, `[{"\u006fp":"\u0063opy","\u0066rom":"\/data\/password","path":"/metadata/generateName"}]`},
+		{"copy of the last-applied annotation", "", jp, `[{"op":"copy","from":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration","path":"/metadata/annotations/x"}]`},
+		{"media type parameters and case", "?dryRun=All", "Application/JSON-Patch+JSON; charset=utf-8", `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`},
+		{"a body that is not an array", "?dryRun=All", jp, `{"op":"copy","from":"/data","path":"/metadata/annotations"}`},
+		{"a body that does not parse", "?dryRun=All", jp, `[{"op":"copy","from":"/data","path":"/metadata/annotations"}`},
+	} {
+		code, body := patch(pc.query, pc.contentType, pc.body)
+		if leaked(body) {
+			t.Errorf("%s: PATCH %s -> %d leaks the Secret:\n%.600s", pc.what, pc.body, code, body)
+		}
+		if code != http.StatusForbidden {
+			t.Errorf("%s: PATCH %s -> %d, want 403: %.400s", pc.what, pc.body, code, body)
+			continue
+		}
+		var st struct{ Kind, Reason, Message string }
+		if err := json.Unmarshal(body, &st); err != nil || st.Kind != "Status" || st.Reason != "Forbidden" || !strings.Contains(st.Message, `account "jp-rw"`) || !strings.Contains(st.Message, "JSON Patch on a Secret") {
+			t.Errorf("%s: the refusal is not a Status saying why: %s", pc.what, body)
+		}
+	}
+	if ops := w.operations()[opsBefore:]; len(ops) > 0 {
+		t.Errorf("refused JSON Patches reached the agent: %v", ops)
+	}
+	// Nothing was stored: the annotations are the ones the Secret was
+	// created with.
+	s, err := c.Clientset().CoreV1().Secrets(ns).Get(ctx, "db", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(s.Annotations, annotations) || len(s.Labels) != 0 || string(s.Data["password"]) != value {
+		t.Errorf("a refused patch changed the Secret: annotations %v, labels %v", s.Annotations, s.Labels)
+	}
+
+	// What only sets values still works: a JSON Patch of the labels (the
+	// Patch (Manifest) stage's json strategy), a merge patch.
+	code, body := patch("", jp, `[{"op":"add","path":"/metadata/labels","value":{"app":"web"}},{"op":"test","path":"/metadata/labels/app","value":"web"}]`)
+	if code != http.StatusOK || leaked(body) || !strings.Contains(string(body), `"app":"web"`) {
+		t.Errorf("a JSON Patch of the Secret's labels -> %d:\n%.600s", code, body)
+	}
+	code, body = patch("", "application/merge-patch+json", `{"metadata":{"annotations":{"owner":"ops"}}}`)
+	if code != http.StatusOK || leaked(body) || !strings.Contains(string(body), `"owner":"ops"`) {
+		t.Errorf("a merge patch of the Secret's annotations -> %d:\n%.600s", code, body)
+	}
+
+	// Every reader — the writer and a read-only account, from the cache,
+	// forwarded, watching — sees the label and never the value.
+	waitFor(t, 30*time.Second, "the cache to see the label", func() bool {
+		_, b := call(t, tb, kcRO, http.MethodGet, path, "application/json", "")
+		return bytes.Contains(b, []byte(`"owner":"ops"`))
+	})
+	for _, kc := range []*bridgev1.GetKubeconfigResponse{kcRW, kcRO} {
+		for _, q := range []struct{ path, accept string }{
+			{path, "application/json"},
+			{path, "application/vnd.kubernetes.protobuf"},
+			{"/api/v1/namespaces/" + ns + "/secrets", "application/json"},
+			{"/api/v1/namespaces/" + ns + "/secrets", "application/json;as=Table;v=v1;g=meta.k8s.io"},
+			{"/api/v1/namespaces/" + ns + "/secrets?watch=1&resourceVersion=0&timeoutSeconds=1", "application/json"},
+		} {
+			code, body := call(t, tb, kc, http.MethodGet, q.path, q.accept, "")
+			if code != http.StatusOK || leaked(body) {
+				t.Errorf("GET %s (Accept %q) -> %d:\n%.600s", q.path, q.accept, code, body)
+			}
+		}
+	}
+	if w.contains([]byte(value)) || w.contains([]byte(b64)) {
+		t.Error("the agent sent the Secret's value to the bridge")
+	}
+}

@@ -1,0 +1,215 @@
+package scope
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// JSONPatchType is the media type of a JSON Patch (RFC 6902).
+const JSONPatchType = "application/json-patch+json"
+
+// secretHidden are the parts of a Secret the scrubber removes from every
+// answer, as JSON Pointer tokens: the data, what names its keys
+// (managedFields) and what repeats it (the last-applied annotation).
+var secretHidden = [][]string{
+	{"data"},
+	{"stringData"},
+	{"metadata", "managedFields"},
+	{"metadata", "annotations", LastApplied},
+}
+
+// jsonPatchOps are the operations of RFC 6902, spelled as the API server's
+// JSON Patch (gopkg.in/evanphx/json-patch.v4) matches them: exactly.
+var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true, "move": true, "copy": true, "test": true}
+
+// pointerDecoder undoes RFC 6901's escapes in one pass, as the API
+// server's JSON Patch does.
+var pointerDecoder = strings.NewReplacer("~1", "/", "~0", "~")
+
+// CheckSecretRequest refuses a PATCH of a Secret whose body is a JSON Patch
+// that reads a value the scrubber hides (CheckSecretPatch). Every
+// Content-Type value is judged: the API server reads the first, a proxy
+// may reorder them.
+func CheckSecretRequest(req Request, contentTypes []string, body []byte) error {
+	if !req.IsSecret() || req.Verb != "patch" {
+		return nil
+	}
+	for _, ct := range contentTypes {
+		if err := CheckSecretPatch(ct, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckSecretPatch decides a PATCH body sent for a Secret. A JSON Patch
+// can read the object it changes: copy and move take a value from one
+// place (from) and put it where the answer, an error message or another
+// field (an annotation every reader is served) shows it, and test answers
+// whether a value equals a guess. So a JSON Patch on a Secret may not copy
+// or move from, nor test, the whole document, the data, stringData,
+// metadata.managedFields or the last-applied annotation, nor anything that
+// holds or lies under them. A body that is not a JSON array of operations
+// as RFC 6902 writes them (a string op, string from and path pointers) is
+// refused too: what is not parsed here is not sent on. Other patch types
+// (merge, strategic merge, apply) only set values, and pass. The error
+// names the operation and pointer, never a value.
+func CheckSecretPatch(contentType string, body []byte) error {
+	if !isJSONPatch(contentType) {
+		return nil
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return denied("a JSON Patch on a Secret must be a JSON array of operations: the body is not a JSON array, so it is not sent on")
+	}
+	var ops []json.RawMessage
+	if err := json.Unmarshal(body, &ops); err != nil {
+		return denied("a JSON Patch on a Secret must be a JSON array of operations: the body does not parse (%s), so it is not sent on", jsonErrorKind(err))
+	}
+	for i, raw := range ops {
+		op, err := decodePatchOp(raw)
+		if err != nil {
+			return denied("a JSON Patch on a Secret: operation %d %v, so the patch is not sent on", i, err)
+		}
+		switch op.kind {
+		case "copy", "move":
+			if hidesUnder(op.from) {
+				return denied("a JSON Patch on a Secret may not %s from %q: operation %d would read a value the bridge never serves (the document, data, stringData, managedFields or the last-applied annotation)", op.kind, op.from, i)
+			}
+		case "test":
+			if hidesUnder(op.path) {
+				return denied("a JSON Patch on a Secret may not test %q: operation %d would compare a value the bridge never serves (the document, data, stringData, managedFields or the last-applied annotation) with a guess", op.path, i)
+			}
+		}
+	}
+	return nil
+}
+
+// isJSONPatch reports whether a Content-Type may be read as a JSON Patch.
+// The API server matches the part before ';' exactly; any media type that
+// names json-patch, in any letter case or spacing, is judged here.
+func isJSONPatch(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.Contains(strings.ToLower(mt), "json-patch")
+}
+
+type patchOp struct{ kind, from, path string }
+
+// decodePatchOp reads one operation as the API server does (a JSON object
+// read into a map: keys matched exactly, the values JSON strings) and
+// refuses what it could read otherwise: a key repeated, or spelled in
+// another letter case than RFC 6902's.
+func decodePatchOp(raw json.RawMessage) (patchOp, error) {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return patchOp{}, fmt.Errorf("is not a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
+		return patchOp{}, fmt.Errorf("does not parse")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return patchOp{}, fmt.Errorf("does not parse")
+		}
+		key, _ := t.(string)
+		lower := strings.ToLower(key)
+		switch lower {
+		case "op", "from", "path", "value":
+			if key != lower {
+				return patchOp{}, fmt.Errorf("spells %q in another letter case than RFC 6902", lower)
+			}
+		}
+		if seen[lower] {
+			return patchOp{}, fmt.Errorf("repeats the key %q", key)
+		}
+		seen[lower] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return patchOp{}, fmt.Errorf("does not parse")
+		}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return patchOp{}, fmt.Errorf("does not parse")
+	}
+	var op patchOp
+	str := func(key string, dst *string) error {
+		v, ok := m[key]
+		if !ok {
+			return fmt.Errorf("has no %q", key)
+		}
+		if err := json.Unmarshal(v, dst); err != nil || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			return fmt.Errorf("has a %q that is not a string", key)
+		}
+		return nil
+	}
+	if err := str("op", &op.kind); err != nil {
+		return op, err
+	}
+	if !jsonPatchOps[op.kind] {
+		return op, fmt.Errorf("has an op that is not one of add, remove, replace, move, copy, test")
+	}
+	if err := str("path", &op.path); err != nil {
+		return op, err
+	}
+	if !isPointer(op.path) {
+		return op, fmt.Errorf("has a path that is not a JSON Pointer (empty, or beginning with /)")
+	}
+	if op.kind == "copy" || op.kind == "move" {
+		if err := str("from", &op.from); err != nil {
+			return op, err
+		}
+		if !isPointer(op.from) {
+			return op, fmt.Errorf("has a from that is not a JSON Pointer (empty, or beginning with /)")
+		}
+	}
+	return op, nil
+}
+
+// isPointer: an RFC 6901 pointer is empty (the document) or begins with /.
+func isPointer(p string) bool { return p == "" || strings.HasPrefix(p, "/") }
+
+// hidesUnder reports whether a pointer reaches what the scrubber hides:
+// the whole document, a hidden part, something inside one or something
+// holding one. Tokens are unescaped (~1, ~0), compared in any letter case
+// (as the scrubber does) and empty ones skipped, so "/" and "//data" are
+// read as the document and /data whatever a JSON Patch implementation
+// makes of them.
+func hidesUnder(ptr string) bool {
+	var tokens []string
+	for _, t := range strings.Split(ptr, "/")[1:] {
+		if t = pointerDecoder.Replace(t); t != "" {
+			tokens = append(tokens, t)
+		}
+	}
+	for _, h := range secretHidden {
+		n := min(len(tokens), len(h))
+		match := true
+		for i := 0; i < n; i++ {
+			if !strings.EqualFold(tokens[i], h[i]) {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonErrorKind describes a JSON error without the input it quotes.
+func jsonErrorKind(err error) string {
+	switch err.(type) {
+	case *json.SyntaxError:
+		return "a syntax error"
+	case *json.UnmarshalTypeError:
+		return "not an array"
+	}
+	return "invalid JSON"
+}

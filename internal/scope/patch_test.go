@@ -1,0 +1,185 @@
+package scope
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+)
+
+// TestCheckSecretPatch: a JSON Patch on a Secret that reads a hidden value
+// (copy or move from it, test it), in any spelling JSON and JSON Pointer
+// allow, or that is not a JSON array of operations, is refused with a
+// Denied that names no value; patches that only set values pass.
+func TestCheckSecretPatch(t *testing.T) {
+	const secretGuess = "hunter2-guess"
+	for _, c := range []struct {
+		name, contentType, body string
+		deny                    string // "" = allowed
+	}{
+		// What Spinnaker and kubectl send.
+		{"label add", JSONPatchType, `[{"op":"add","path":"/metadata/labels/app","value":"web"}]`, ""},
+		{"label replace and remove", JSONPatchType, `[{"op":"replace","path":"/metadata/labels/app","value":"x"},{"op":"remove","path":"/metadata/labels/old"}]`, ""},
+		{"data replace (writes, reads nothing)", JSONPatchType, `[{"op":"replace","path":"/data/password","value":"bmV3"}]`, ""},
+		{"copy between labels", JSONPatchType, `[{"op":"copy","from":"/metadata/labels/a","path":"/metadata/labels/b"}]`, ""},
+		{"move an annotation", JSONPatchType, `[{"op":"move","from":"/metadata/annotations/a","path":"/metadata/annotations/b"}]`, ""},
+		{"test a label", JSONPatchType, `[{"op":"test","path":"/metadata/labels/app","value":"web"}]`, ""},
+		{"copy into data", JSONPatchType, `[{"op":"copy","from":"/metadata/name","path":"/data/name"}]`, ""},
+		{"empty patch", JSONPatchType, `[]`, ""},
+		{"charset parameter", JSONPatchType + "; charset=utf-8", `[{"op":"add","path":"/metadata/labels/a","value":"b"}]`, ""},
+		{"merge patch is not read as JSON Patch", "application/merge-patch+json", `{"data":{"a":"Yg=="}}`, ""},
+		{"merge patch body that looks like JSON Patch", "application/merge-patch+json", `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`, ""},
+		{"strategic merge patch", "application/strategic-merge-patch+json", `{"metadata":{"labels":{"a":"b"}}}`, ""},
+		{"apply patch", "application/apply-patch+yaml", "metadata:\n  labels:\n    a: b\n", ""},
+
+		// The reviewer's reads.
+		{"copy data to annotations", JSONPatchType, `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`, `may not copy from "/data"`},
+		{"copy data to labels", JSONPatchType, `[{"op":"copy","from":"/data","path":"/metadata/labels"}]`, `may not copy from "/data"`},
+		{"copy a value to generateName", JSONPatchType, `[{"op":"copy","from":"/data/password","path":"/metadata/generateName"}]`, `may not copy from "/data/password"`},
+		{"copy a value to an annotation", JSONPatchType, `[{"op":"add","path":"/metadata/annotations","value":{}},{"op":"copy","from":"/data/password","path":"/metadata/annotations/x"}]`, "operation 1"},
+		{"move is a copy", JSONPatchType, `[{"op":"move","from":"/data/password","path":"/metadata/annotations/x"}]`, `may not move from "/data/password"`},
+		{"test oracle", JSONPatchType, `[{"op":"test","path":"/data/password","value":"` + secretGuess + `"}]`, `may not test "/data/password"`},
+		{"test the data", JSONPatchType, `[{"op":"test","path":"/data","value":{"password":"` + secretGuess + `"}}]`, "may not test"},
+		{"copy the whole document", JSONPatchType, `[{"op":"copy","from":"","path":"/metadata/generateName"}]`, `may not copy from ""`},
+		{"copy the root slash", JSONPatchType, `[{"op":"copy","from":"/","path":"/metadata/generateName"}]`, `may not copy from "/"`},
+		{"test the whole document", JSONPatchType, `[{"op":"test","path":"","value":{}}]`, "may not test"},
+		{"test the root slash", JSONPatchType, `[{"op":"test","path":"/","value":{}}]`, "may not test"},
+		{"stringData", JSONPatchType, `[{"op":"copy","from":"/stringData/p","path":"/metadata/labels/x"}]`, "may not copy"},
+		{"managedFields", JSONPatchType, `[{"op":"copy","from":"/metadata/managedFields/0/fieldsV1","path":"/metadata/annotations/x"}]`, "may not copy"},
+		{"last-applied", JSONPatchType, `[{"op":"copy","from":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration","path":"/metadata/annotations/x"}]`, "may not copy"},
+		{"test last-applied", JSONPatchType, `[{"op":"test","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration","value":"x"}]`, "may not test"},
+		{"every annotation holds last-applied", JSONPatchType, `[{"op":"copy","from":"/metadata/annotations","path":"/metadata/labels"}]`, "may not copy"},
+		{"metadata holds managedFields", JSONPatchType, `[{"op":"move","from":"/metadata","path":"/spec"}]`, "may not move"},
+
+		// Hostile encodings of the same reads.
+		{"escaped op and pointer", JSONPatchType, `[{"op":"\u0063opy","from":"/\u0064ata","path":"/metadata/annotations"}]`, `may not copy from "/data"`},
+		{"escaped keys", JSONPatchType, `[{"\u006fp":"copy","\u0066rom":"/data","path":"/metadata/annotations"}]`, "may not copy"},
+		{"escaped slash", JSONPatchType, `[{"op":"copy","from":"\/data\/password","path":"/metadata/generateName"}]`, "may not copy"},
+		{"pointer escapes", JSONPatchType, `[{"op":"copy","from":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration","path":"/metadata/labels/x"}]`, "may not copy"},
+		{"letter case", JSONPatchType, `[{"op":"copy","from":"/DATA","path":"/metadata/annotations"}]`, "may not copy"},
+		{"letter case stringdata", JSONPatchType, `[{"op":"test","path":"/stringdata/p","value":"x"}]`, "may not test"},
+		{"empty tokens", JSONPatchType, `[{"op":"copy","from":"//data","path":"/metadata/annotations"}]`, "may not copy"},
+		{"trailing slash", JSONPatchType, `[{"op":"test","path":"/data/","value":"x"}]`, "may not test"},
+		{"whitespace and newlines", JSONPatchType, " \n[ {\n\"op\" : \"copy\" ,\"from\":\"/data\",\"path\":\"/metadata/annotations\"} ]\n", "may not copy"},
+		{"media type letter case", "Application/JSON-Patch+JSON", `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`, "may not copy"},
+		{"media type spacing", " application/json-patch+json ;charset=utf-8", `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`, "may not copy"},
+		{"later operation", JSONPatchType, `[{"op":"add","path":"/metadata/labels/a","value":"b"},{"op":"test","path":"/data/password","value":"x"}]`, "operation 1"},
+		{"duplicate op (last wins at the API server)", JSONPatchType, `[{"op":"add","op":"copy","from":"/data","path":"/metadata/annotations"}]`, `repeats the key "op"`},
+		{"duplicate from", JSONPatchType, `[{"op":"copy","from":"/metadata/name","from":"/data","path":"/metadata/annotations"}]`, `repeats the key "from"`},
+		{"escaped duplicate", JSONPatchType, `[{"op":"copy","from":"/metadata/name","\u0066rom":"/data","path":"/x"}]`, "repeats the key"},
+		{"key in another case", JSONPatchType, `[{"op":"copy","From":"/data","from":"/metadata/name","path":"/x"}]`, "letter case"},
+
+		// Malformed bodies are not sent on.
+		{"not JSON", JSONPatchType, `[{"op":"copy",`, "does not parse"},
+		{"trailing data", JSONPatchType, `[] [{"op":"copy","from":"/data","path":"/x"}]`, "does not parse"},
+		{"an object", JSONPatchType, `{"op":"copy","from":"/data","path":"/x"}`, "not a JSON array"},
+		{"null", JSONPatchType, `null`, "not a JSON array"},
+		{"empty body", JSONPatchType, ``, "not a JSON array"},
+		{"byte order mark", JSONPatchType, "\xef\xbb\xbf[]", "not a JSON array"},
+		{"an element that is not an object", JSONPatchType, `["copy"]`, "operation 0 is not a JSON object"},
+		{"a null element", JSONPatchType, `[null]`, "is not a JSON object"},
+		{"nested arrays", JSONPatchType, `[[{"op":"copy","from":"/data","path":"/x"}]]`, "is not a JSON object"},
+		{"no op", JSONPatchType, `[{"from":"/data","path":"/x"}]`, `has no "op"`},
+		{"op not a string", JSONPatchType, `[{"op":["copy"],"from":"/data","path":"/x"}]`, "not a string"},
+		{"op null", JSONPatchType, `[{"op":null,"path":"/x"}]`, "not a string"},
+		{"unknown op", JSONPatchType, `[{"op":"COPY","from":"/data","path":"/x"}]`, "not one of"},
+		{"from not a string", JSONPatchType, `[{"op":"copy","from":{"a":1},"path":"/x"}]`, "not a string"},
+		{"copy without from", JSONPatchType, `[{"op":"copy","path":"/x"}]`, `has no "from"`},
+		{"no path", JSONPatchType, `[{"op":"test","value":"x"}]`, `has no "path"`},
+		{"from not a pointer (the first token is skipped by the API server)", JSONPatchType, `[{"op":"copy","from":"x/data","path":"/x"}]`, "not a JSON Pointer"},
+		{"path not a pointer", JSONPatchType, `[{"op":"test","path":"x/data/password","value":"x"}]`, "not a JSON Pointer"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckSecretPatch(c.contentType, []byte(c.body))
+			var d *Denied
+			switch {
+			case c.deny == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.deny != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), c.deny)):
+				t.Errorf("got %v, want a refusal containing %q", err, c.deny)
+			}
+			if err != nil && strings.Contains(err.Error(), secretGuess) {
+				t.Errorf("the refusal echoes a value: %v", err)
+			}
+		})
+	}
+}
+
+// TestCheckSecretRequest: only a PATCH of a Secret is judged, under every
+// Content-Type it carries.
+func TestCheckSecretRequest(t *testing.T) {
+	read := []byte(`[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`)
+	for _, c := range []struct {
+		method, path string
+		types        []string
+		deny         bool
+	}{
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{JSONPatchType}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{"application/merge-patch+json", JSONPatchType}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{"application/merge-patch+json"}, false},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", nil, false},
+		{http.MethodPatch, "/api/v1/namespaces/n/configmaps/db", []string{JSONPatchType}, false},
+		{http.MethodPatch, "/apis/example.com/v1/namespaces/n/secrets/db", []string{JSONPatchType}, false},
+		{http.MethodPut, "/api/v1/namespaces/n/secrets/db", []string{JSONPatchType}, false},
+	} {
+		req, _, err := ParseRequest(c.method, c.path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckSecretRequest(req, c.types, read)
+		if (err != nil) != c.deny {
+			t.Errorf("%s %s %v: got %v, want refused=%v", c.method, c.path, c.types, err, c.deny)
+		}
+	}
+}
+
+// FuzzCheckSecretPatch: a patch the check passes cannot tell two Secrets
+// apart that differ only in what the scrubber hides. It is applied as the
+// API server applies it (gopkg.in/evanphx/json-patch.v4) to both: the
+// outcome, the error and the scrubbed result are the same.
+func FuzzCheckSecretPatch(f *testing.F) {
+	for _, s := range []string{
+		`[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`,
+		`[{"op":"copy","from":"/data/password","path":"/metadata/generateName"}]`,
+		`[{"op":"test","path":"/data/password","value":"QUFBQQ=="}]`,
+		`[{"op":"add","path":"/metadata/labels/a","value":"b"}]`,
+		`[{"op":"move","from":"/metadata/labels/a","path":"/metadata/labels/b"}]`,
+		`[{"op":"\u0063opy","from":"/\u0064ata","path":"/x"}]`,
+		`[{"op":"copy","from":"x/data","path":"/metadata/labels"}]`,
+		`[{"op":"copy","from":"/metadata/annotations","path":"/metadata/labels"}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	secret := func(v string) []byte {
+		return []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","labels":{"a":"b"},` +
+			`"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"` + v + `","note":"n"},` +
+			`"managedFields":[{"manager":"` + v + `"}]},"data":{"password":"` + v + `"},"stringData":{"p":"` + v + `"},"type":"Opaque"}`)
+	}
+	apply := func(p jsonpatch.Patch, doc []byte) (string, string) {
+		out, err := p.Apply(doc)
+		if err != nil {
+			return "", err.Error()
+		}
+		scrubbed, err := ScrubSecrets(out)
+		if err != nil {
+			return "", "scrub: " + err.Error()
+		}
+		return string(scrubbed), ""
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if CheckSecretPatch(JSONPatchType, body) != nil {
+			return
+		}
+		p, err := jsonpatch.DecodePatch(body)
+		if err != nil {
+			t.Fatalf("passed a body the API server does not decode: %q: %v", body, err)
+		}
+		outA, errA := apply(p, secret("QUFBQQ=="))
+		outB, errB := apply(p, secret("QkJCQg=="))
+		if outA != outB || errA != errB {
+			t.Fatalf("passed a patch that reads a hidden value: %q\n%s %s\n%s %s", body, outA, errA, outB, errB)
+		}
+	})
+}
