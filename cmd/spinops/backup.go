@@ -148,7 +148,13 @@ func newBackupArchiveCommand(load loadFunc) *cobra.Command {
 			if cfg.MySQL == nil {
 				return errors.New("archive-binlogs needs a mysql source in the configuration")
 			}
-			a := &backup.Archiver{Server: *mysqlServer(cfg.MySQL), Dest: dest, WorkDir: workDir, FlushInterval: interval, Log: backupLogger()}
+			// The manifests' keys sign every archived binlog: a restore
+			// that verifies refuses binlogs without a valid signature.
+			keys, err := backup.KeysFromEnv()
+			if err != nil {
+				return err
+			}
+			a := &backup.Archiver{Server: *mysqlServer(cfg.MySQL), Dest: dest, WorkDir: workDir, FlushInterval: interval, Log: backupLogger(), Keys: keys}
 			if metricsAddr != "" {
 				stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, a, 30*time.Second)
 				if err != nil {

@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -33,12 +34,17 @@ type Archiver struct {
 	Log           *slog.Logger
 	// Metrics, when set, is updated on every flush.
 	Metrics *Metrics
+	// Keys, when they can sign, sign every uploaded binlog object
+	// (binlog_sign.go): a restore that verifies refuses unsigned ones.
+	Keys *Keys
 
 	mu       sync.Mutex             // guards server, which a failover changes
 	server   string                 // the server key: Preflight's, then followServer's
 	serverID uint32                 // its server_id
 	scans    map[string]*binlogScan // local files scanned so far
 	status   ArchiveStatus
+
+	unsignedOnce sync.Once // the warning that binlogs go up unsigned
 }
 
 // errOtherServer: another server answers at the address than the one
@@ -459,8 +465,10 @@ func (a *Archiver) scanLocal(name, path string) (*binlogScan, error) {
 	return sc, nil
 }
 
-// upload archives a file: the data first, then its scan (the scan is a
-// cache keyed by size; a reader rescans a file whose size differs).
+// upload archives a file: the data first, then its signature (when the
+// archiver has a key: the size and SHA-256 of the bytes uploaded), then
+// its scan (the scan is a cache keyed by size; a reader rescans a file
+// whose size differs).
 func (a *Archiver) upload(ctx context.Context, name, path string, sc *binlogScan) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -468,8 +476,21 @@ func (a *Archiver) upload(ctx context.Context, name, path string, sc *binlogScan
 	}
 	defer f.Close()
 	key := serverBinlogDir(a.server) + name
-	if err := a.Dest.Put(ctx, key, io.LimitReader(f, sc.Size)); err != nil {
+	body := &countingHash{r: io.LimitReader(f, sc.Size), h: sha256.New()}
+	if err := a.Dest.Put(ctx, key, body); err != nil {
 		return fmt.Errorf("archiving binlog %s: %w", name, err)
+	}
+	if a.Keys.canSign() {
+		if err := a.writeBinlogSig(ctx, key, name, body.n, body.h.Sum(nil)); err != nil {
+			return err
+		}
+	} else {
+		a.unsignedOnce.Do(func() {
+			if a.Log == nil {
+				return
+			}
+			a.Log.Warn("no signing key (" + EnvSigningKey + " or " + EnvEd25519PrivateKey + "): archived binlogs are not signed, and a restore that verifies signatures refuses them without --allow-unsigned")
+		})
 	}
 	b, _ := json.Marshal(sc.BinlogFile)
 	if err := a.Dest.Put(ctx, key+scanSuffix, bytes.NewReader(b)); err != nil {
@@ -496,7 +517,8 @@ type replay struct {
 // run replays the chain's local copies (paths) into the target databases
 // (source name → database the rows go to), after checkReplay read every
 // statement it would apply and found none that reaches past its database
-// (binlog_statements.go): nothing runs when one does.
+// (binlog_statements.go): nothing runs when one does, and a statement that
+// names its own database by name runs rewritten to name the target.
 func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at time.Time, into map[string]string, s MySQLServer) error {
 	tool, client := r.tool, r.client
 	if tool == "" {
@@ -514,7 +536,8 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at t
 	if err != nil {
 		return err
 	}
-	if err := checkReplay(ctx, paths, mm.BinlogPosition, at, sources, dbs); err != nil {
+	rewrites, err := checkReplay(ctx, paths, mm.BinlogPosition, at, sources, dbs)
+	if err != nil {
 		return err
 	}
 	for _, d := range mm.Databases {
@@ -523,7 +546,12 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at t
 			args = append(args, "--rewrite-db="+d.Name+"->"+target)
 		}
 		args = append(args, paths...)
-		if err := r.pipe(ctx, tool, args, nil, client, s, nil); err != nil {
+		var filter func(io.Reader, io.Writer) error
+		if plan := rewrites[d.Name]; len(plan) > 0 {
+			filter = rewriteFilter(plan)
+			r.log.Info("binlog statements naming the database rewritten to name the restored copy", "database", d.Name, "target", into[d.Name], "statements", len(plan))
+		}
+		if err := r.pipe(ctx, tool, args, nil, client, s, filter); err != nil {
 			return fmt.Errorf("database %s: %w", d.Name, err)
 		}
 		r.log.Info("binlog replayed", "database", d.Name, "files", len(paths), "until", stop)
@@ -621,7 +649,10 @@ func lastLines(s string) string {
 // fetchChain downloads the archive of m's server from m's binlog file into
 // dir, scanning every file as it arrives (the bucket's cached scans are not
 // trusted here), and returns the continuous chain and the local paths.
-func fetchChain(ctx context.Context, dest Store, m *Manifest, dir string) (*Chain, []string, error) {
+// When keys can verify (and AllowUnsigned is not set), every file must
+// carry a valid signature (binlog_sign.go), and only its signed prefix is
+// kept and scanned: the chain (its files' ends, Until) is what was signed.
+func fetchChain(ctx context.Context, dest Store, keys *Keys, m *Manifest, dir string) (*Chain, []string, error) {
 	mm := m.MySQL
 	if mm.BinlogFile == "" {
 		return nil, nil, fmt.Errorf("backup %s has no binlog position (the server ran without --log-bin): it cannot be rolled forward", m.ID)
@@ -634,7 +665,11 @@ func fetchChain(ctx context.Context, dest Store, m *Manifest, dir string) (*Chai
 	if mm.ArchiveServer == "" || ar == nil {
 		return nil, nil, fmt.Errorf("%w for server %q of backup %s: is `spinops backup archive-binlogs` running?", errNoArchive, mm.ArchiveServer, m.ID)
 	}
-	sc := &scanner{dest: &downloadingStore{Store: dest, dir: dir}, cache: map[string]*BinlogFile{}}
+	var local Store = &downloadingStore{Store: dest, dir: dir}
+	if keys.CanVerify() && !keys.AllowUnsigned {
+		local = &verifyingStore{Store: dest, dir: dir, keys: keys, server: ar.Server}
+	}
+	sc := &scanner{dest: local, cache: map[string]*BinlogFile{}}
 	c, err := ar.chainFrom(ctx, sc, all, mm.BinlogFile)
 	if err != nil {
 		return nil, nil, err

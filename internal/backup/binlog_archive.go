@@ -17,6 +17,7 @@ import (
 //
 //	binlogs/<server key>/<binlog file>             the file as the server wrote it
 //	binlogs/<server key>/<binlog file>.scan.json   what scanning it proved (a cache, keyed by size)
+//	binlogs/<server key>/<binlog file>.sig         its signature: size and SHA-256 of what was uploaded (binlog_sign.go)
 //	binlogs/<server key>/status.json               the archiver's heartbeat and caught-up check
 //
 // The server key is the server's identity (ServerKey), so a failover to a
@@ -191,7 +192,7 @@ func listArchives(ctx context.Context, dest Store) (map[string]*ServerArchive, m
 			if st, err := readStatus(ctx, dest, o.Key); err == nil {
 				a.Status = st
 			}
-		case strings.HasSuffix(file, scanSuffix), strings.HasPrefix(file, "."):
+		case strings.HasSuffix(file, scanSuffix), strings.HasSuffix(file, sigSuffix), strings.HasPrefix(file, "."):
 		default:
 			a.Files = append(a.Files, o)
 		}

@@ -23,11 +23,11 @@ package backup
 // So every statement event the replay would apply is read first, the way
 // mariadb-binlog selects them (--database keeps an event whose default
 // database equals the name, byte for byte; --start-position applies to the
-// first file; --stop-datetime ends at the first event at or after it), and
-// the restore is refused, before anything runs, when one of them
-//   - names a database other than its own (a qualified name `db.tbl`
-//     whose qualifier is a database of the server, or the source database
-//     when the rows go elsewhere), or
+// first file; --stop-datetime ends at the first event at or after it). A
+// qualified name of the restored database itself is rewritten to name the
+// target (rewriteFilter puts the statement in place in mariadb-binlog's
+// output). The restore is refused, before anything runs, when one of them
+//   - names another database of the server (a qualified name `db.tbl`), or
 //   - is not a statement of a database's own data and schema: transaction
 //     control, INSERT/REPLACE/UPDATE/DELETE, TRUNCATE, RENAME TABLE,
 //     ANALYZE/OPTIMIZE/REPAIR, and CREATE/ALTER/DROP of tables, indexes,
@@ -49,6 +49,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -108,16 +110,27 @@ type replayedStatement struct {
 	refuse string
 }
 
+// stmtRewrite is a statement of the replay that runs rewritten: where it
+// is (the index of its file among the replayed ones, its offset) and its
+// text before and after.
+type stmtRewrite struct {
+	file      int
+	offset    int64
+	orig, new string
+}
+
 // checkReplay reads the local copies of the archived files the replay will
 // read (paths, in order) from startPos in the first up to stop, and checks
 // each statement event logged for one of the source databases of into
 // (source → database the rows go to); serverDBs are the databases of the
-// server the replay writes to (lower case).
-func checkReplay(ctx context.Context, paths []string, startPos uint64, stop time.Time, into map[string]string, serverDBs map[string]bool) error {
+// server the replay writes to (lower case). It returns, per source
+// database, the statements that must run rewritten (in order).
+func checkReplay(ctx context.Context, paths []string, startPos uint64, stop time.Time, into map[string]string, serverDBs map[string]bool) (map[string][]stmtRewrite, error) {
 	stopAt := stop.UTC().Truncate(time.Second).Unix()
+	rewrites := map[string][]stmtRewrite{}
 	for i, p := range paths {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		from := int64(0)
 		if i == 0 {
@@ -132,23 +145,140 @@ func checkReplay(ctx context.Context, paths []string, startPos uint64, stop time
 				return &ReplayRefusedError{File: st.file, Offset: st.offset, At: st.at, Database: "(compressed)",
 					Reason: "a compressed transaction (MySQL's binlog_transaction_compression), whose statements cannot be checked"}
 			}
-			reason := st.refuse
+			reason, rewritten := st.refuse, ""
 			if reason == "" {
-				reason = replayRefusal(st.query, st.db, target, serverDBs)
+				reason, rewritten = replayPlan(st.query, st.db, target, serverDBs)
 			}
 			if reason != "" {
 				return &ReplayRefusedError{File: st.file, Offset: st.offset, At: st.at, Database: st.db, Reason: reason}
 			}
+			if rewritten != "" {
+				rewrites[st.db] = append(rewrites[st.db], stmtRewrite{file: i, offset: st.offset, orig: st.query, new: rewritten})
+			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if done {
-			return nil
+			break
 		}
 	}
-	return nil
+	return rewrites, nil
+}
+
+// rewriteFilter sits between mariadb-binlog and the client of one
+// database's replay and puts the rewritten statements in place of the
+// originals. mariadb-binlog prints each event as a group that starts with
+// "# at <offset>" (the offset restarting at 4, the format description, in
+// every file) and prints a statement's text as the log holds it. A
+// statement group is held until it is whole; one at a planned place must
+// hold the original text at the start of a line, and it is replaced
+// there; an original met anywhere else, or a planned one never met, fails
+// the replay before that group reaches the client.
+func rewriteFilter(plan []stmtRewrite) func(io.Reader, io.Writer) error {
+	return func(in io.Reader, out io.Writer) error {
+		r := bufio.NewReaderSize(in, 1<<20)
+		w := bufio.NewWriterSize(out, 1<<20)
+		file, next := -1, 0
+		var group bytes.Buffer
+		var at int64 = -1
+		// holding: the group is kept until its event header says what it
+		// is (lines such as `use ...` may come before it); a statement's
+		// group is then kept whole, any other streamed on.
+		holding, header := false, false
+		flush := func() error {
+			if !holding {
+				return nil
+			}
+			holding = false
+			text := group.String()
+			group.Reset()
+			if next < len(plan) && plan[next].file == file && plan[next].offset == at {
+				if i := lineStartIndex(text, plan[next].orig); i >= 0 {
+					text = text[:i] + plan[next].new + text[i+len(plan[next].orig):]
+					next++
+					_, err := w.WriteString(text)
+					return err
+				}
+				return fmt.Errorf("the statement at offset %d of the replay's file %d is not in mariadb-binlog's output as the log holds it: not replayed unrewritten", at, file+1)
+			}
+			for _, p := range plan[next:] {
+				if lineStartIndex(text, p.orig) >= 0 {
+					return fmt.Errorf("a statement that must be rewritten (offset %d of the replay's file %d) appeared in mariadb-binlog's output at offset %d of file %d: not replayed unrewritten", p.offset, p.file+1, at, file+1)
+				}
+			}
+			_, err := w.WriteString(text)
+			return err
+		}
+		for {
+			line, rerr := r.ReadString('\n')
+			if strings.HasPrefix(line, "# at ") {
+				if err := flush(); err != nil {
+					return err
+				}
+				n, perr := strconv.ParseInt(strings.TrimSpace(line[len("# at "):]), 10, 64)
+				if perr != nil {
+					return fmt.Errorf("reading mariadb-binlog's output: %q", strings.TrimSpace(line))
+				}
+				if n == 4 {
+					file++
+				}
+				at, holding, header = n, true, false
+			}
+			switch {
+			case !holding:
+				if _, err := w.WriteString(line); err != nil {
+					return err
+				}
+			case !header && eventHeaderRE.MatchString(line):
+				header = true
+				group.WriteString(line)
+				// (MariaDB prints a compressed statement as Query_compressed.)
+				if !strings.Contains(line, "\tQuery") {
+					holding = false
+					if _, err := w.WriteString(group.String()); err != nil {
+						return err
+					}
+					group.Reset()
+				}
+			default:
+				group.WriteString(line)
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				return rerr
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if next < len(plan) {
+			return fmt.Errorf("the statement at offset %d of the replay's file %d was not in mariadb-binlog's output: the replay's selection differs from the check's", plan[next].offset, plan[next].file+1)
+		}
+		return w.Flush()
+	}
+}
+
+// eventHeaderRE is mariadb-binlog's event header line: "#YYMMDD HH:MM:SS
+// server id N  end_log_pos ...".
+var eventHeaderRE = regexp.MustCompile(`^#\d{6} +\d{1,2}:\d{2}:\d{2} server id `)
+
+// lineStartIndex is the index of s in text where it starts a line, or -1.
+func lineStartIndex(text, s string) int {
+	for i := 0; i <= len(text)-len(s); {
+		j := strings.Index(text[i:], s)
+		if j < 0 {
+			return -1
+		}
+		if k := i + j; k == 0 || text[k-1] == '\n' {
+			return k
+		}
+		i += j + 1
+	}
+	return -1
 }
 
 // readStatements calls fn for every statement event of the binlog file at
@@ -294,16 +424,30 @@ func uncompressQuery(b []byte) ([]byte, error) {
 // source, must not be replayed into target on a server whose databases are
 // serverDBs (lower case); "" when it may.
 func replayRefusal(q, source, target string, serverDBs map[string]bool) string {
+	why, _ := replayPlan(q, source, target, serverDBs)
+	return why
+}
+
+// replayPlan decides the statement q, logged with default database source,
+// for a replay into target: why it must not run (refuse), or the statement
+// to run instead (rewritten, "" when q runs as it is). A qualified name of
+// the source database is rewritten to name the target, as --rewrite-db
+// does for the default database: schema migration tools qualify their DDL
+// (Liquibase, which Spinnaker's SQL services run at start, generates SQL
+// naming the default catalog, on MySQL the database), and restoring across
+// an upgrade must apply it to the restored copy, not to the live database.
+func replayPlan(q, source, target string, serverDBs map[string]bool) (refuse, rewritten string) {
 	toks, err := sqlTokens(q)
 	if err != nil {
-		return "a statement that could not be read (" + err.Error() + ")"
+		return "a statement that could not be read (" + err.Error() + ")", ""
 	}
 	if len(toks) == 0 {
-		return ""
+		return "", ""
 	}
 	if why := statementKindRefusal(toks); why != "" {
-		return why
+		return why, ""
 	}
+	var swap []sqlToken // qualifiers naming the source, to name the target
 	for i := 0; i+2 < len(toks); i++ {
 		if !toks[i].ident() || toks[i+1].text != "." || toks[i+1].kind != tokPunct {
 			continue
@@ -315,18 +459,27 @@ func replayRefusal(q, source, target string, serverDBs map[string]bool) string {
 			continue
 		}
 		qual := toks[i].name()
-		lq := strings.ToLower(qual)
 		switch {
 		case strings.EqualFold(qual, source) && source == target:
 			// Restoring under the same name: the qualifier is the target.
 		case strings.EqualFold(qual, source):
-			return fmt.Sprintf("a %s statement naming database %s explicitly, which the replay into %s would change instead (mariadb-binlog --rewrite-db does not rewrite qualified names)",
-				toks[0].upper(), qual, target)
-		case serverDBs[lq]:
-			return fmt.Sprintf("a %s statement naming database %s, which this restore does not restore", toks[0].upper(), qual)
+			swap = append(swap, toks[i])
+		case serverDBs[strings.ToLower(qual)]:
+			return fmt.Sprintf("a %s statement naming database %s, which this restore does not restore", toks[0].upper(), qual), ""
 		}
 	}
-	return ""
+	if len(swap) == 0 {
+		return "", ""
+	}
+	var b strings.Builder
+	last := 0
+	for _, t := range swap {
+		b.WriteString(q[last:t.pos])
+		b.WriteString(quoteIdent(target))
+		last = t.pos + len(t.text)
+	}
+	b.WriteString(q[last:])
+	return "", b.String()
 }
 
 // statementKindRefusal refuses statements that are not about a database's
@@ -406,6 +559,7 @@ const (
 type sqlToken struct {
 	kind tokKind
 	text string
+	pos  int // offset of text in the statement
 }
 
 func (t sqlToken) ident() bool {
@@ -475,7 +629,7 @@ func sqlTokens(q string) ([]sqlToken, error) {
 				return nil, err
 			}
 			kind := map[byte]tokKind{'\'': tokString, '"': tokDQuote, '`': tokQuoted}[c]
-			out = append(out, sqlToken{kind, q[i:j]})
+			out = append(out, sqlToken{kind, q[i:j], i})
 			i = j
 		case c == '@':
 			j := i
@@ -492,7 +646,7 @@ func sqlTokens(q string) ([]sqlToken, error) {
 				}
 				j = k
 			}
-			out = append(out, sqlToken{tokVar, q[i:j]})
+			out = append(out, sqlToken{tokVar, q[i:j], i})
 			i = j
 		case digit(c) || c == '.' && i+1 < len(q) && digit(q[i+1]) && !afterIdent(out):
 			j := i
@@ -506,9 +660,9 @@ func sqlTokens(q string) ([]sqlToken, error) {
 					(q[j] == '+' || q[j] == '-') && (q[j-1] == 'e' || q[j-1] == 'E')) {
 					j++
 				}
-				out = append(out, sqlToken{tokNumber, q[i:j]})
+				out = append(out, sqlToken{tokNumber, q[i:j], i})
 			} else {
-				out = append(out, sqlToken{tokWord, word}) // an identifier may start with digits
+				out = append(out, sqlToken{tokWord, word, i}) // an identifier may start with digits
 			}
 			i = j
 		case wordByte(c):
@@ -516,10 +670,10 @@ func sqlTokens(q string) ([]sqlToken, error) {
 			for j < len(q) && wordByte(q[j]) {
 				j++
 			}
-			out = append(out, sqlToken{tokWord, q[i:j]})
+			out = append(out, sqlToken{tokWord, q[i:j], i})
 			i = j
 		default:
-			out = append(out, sqlToken{tokPunct, q[i : i+1]})
+			out = append(out, sqlToken{tokPunct, q[i : i+1], i})
 			i++
 		}
 	}

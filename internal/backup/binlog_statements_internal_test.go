@@ -52,14 +52,6 @@ func TestReplayRefusal(t *testing.T) {
 		}
 	}
 	refused := map[string]string{
-		"TRUNCATE app.sessions":               "naming database app",
-		"TRUNCATE `app`.sessions":             "naming database app",
-		"TRUNCATE `app` . `sessions`":         "naming database app",
-		"TRUNCATE app/* c */./* c */sessions": "naming database app",
-		"TRUNCATE APP.sessions":               "naming database APP",
-		"DROP TABLE x, app.report":            "naming database app",
-		"/*!40000 TRUNCATE app.sessions */":   "naming database app",
-		"/*M!100100 DROP TABLE app.t */":      "naming database app",
 		"INSERT INTO t SELECT * FROM other.t": "naming database other",
 		"RENAME TABLE t TO other.t":           "naming database other",
 		"ALTER TABLE t RENAME other.t":        "naming database other",
@@ -95,6 +87,35 @@ func TestReplayRefusal(t *testing.T) {
 		if strings.Contains(why, "secret") || strings.Contains(why, "udf.so") {
 			t.Errorf("%q: the reason quotes the statement: %s", q, why)
 		}
+	}
+	// A qualified name of the source database is rewritten to name the
+	// target (as --rewrite-db does for the default database): schema
+	// migrations (Liquibase) name the database of what they create.
+	rewrites := map[string]string{
+		"TRUNCATE app.sessions":                                       "TRUNCATE `stage`.sessions",
+		"TRUNCATE `app` . `sessions`":                                 "TRUNCATE `stage` . `sessions`",
+		"TRUNCATE app/* c */./* c */sessions":                         "TRUNCATE `stage`/* c */./* c */sessions",
+		"TRUNCATE APP.sessions":                                       "TRUNCATE `stage`.sessions",
+		"DROP TABLE x, app.report":                                    "DROP TABLE x, `stage`.report",
+		"/*!40000 TRUNCATE app.sessions */":                           "/*!40000 TRUNCATE `stage`.sessions */",
+		"/*M!100100 DROP TABLE app.t */":                              "/*M!100100 DROP TABLE `stage`.t */",
+		"CREATE TABLE app.DATABASECHANGELOG (ID INT)":                 "CREATE TABLE `stage`.DATABASECHANGELOG (ID INT)",
+		"ALTER TABLE app.pipelines ADD COLUMN x INT, ADD INDEX i (x)": "ALTER TABLE `stage`.pipelines ADD COLUMN x INT, ADD INDEX i (x)",
+		"INSERT INTO app.t SELECT * FROM app.u WHERE c = 'app.t'":     "INSERT INTO `stage`.t SELECT * FROM `stage`.u WHERE c = 'app.t'",
+		"UPDATE app.t.c SET a = 1":                                    "UPDATE `stage`.t.c SET a = 1",
+	}
+	for q, want := range rewrites {
+		why, got := replayPlan(q, "app", "stage", dbs)
+		if why != "" || got != want {
+			t.Errorf("%q: refused %q, rewritten %q; want %q", q, why, got, want)
+		}
+	}
+	if why, got := replayPlan("TRUNCATE app.t", "app", "app", dbs); why != "" || got != "" {
+		t.Errorf("restoring under the same name: %q %q, want it run as it is", why, got)
+	}
+	// Rewritten or not, another database is still refused.
+	if why, _ := replayPlan("INSERT INTO app.t SELECT * FROM other.t", "app", "stage", dbs); !strings.Contains(why, "naming database other") {
+		t.Errorf("app and other: %q, want other refused", why)
 	}
 	// A table alias that is no database of the server is not a database.
 	if why := replayRefusal("UPDATE t AS x SET x.a = 1", "app", "stage", dbs); why != "" {
@@ -144,7 +165,7 @@ func TestCheckReplayReadsWhatMariadbBinlogApplies(t *testing.T) {
 		}
 		return p
 	}
-	bad := queryEvent("app", []byte("TRUNCATE app.sessions"))
+	bad := queryEvent("app", []byte("TRUNCATE other.sessions"))
 	fde := formatDescription(ts, 1)
 	early := binlogEvent(ts+1, binlogEventQuery, 1, bad, true)
 	// file 1: the bad statement before the backup's position, then a good one.
@@ -159,48 +180,100 @@ func TestCheckReplayReadsWhatMariadbBinlogApplies(t *testing.T) {
 	ctx := context.Background()
 	at := func(sec int) time.Time { return time.Unix(ts+int64(sec), 0).Add(500 * time.Millisecond) }
 
-	if err := checkReplay(ctx, []string{f1, f2}, start, at(19), into, dbs); err != nil {
+	if err := checkReplayErr(ctx, []string{f1, f2}, start, at(19), into, dbs); err != nil {
 		t.Errorf("up to just before the bad statement (before the position in file 1, another database's in file 2): %v", err)
 	}
 	// --stop-datetime is whole seconds: at ts+20.5 the event at ts+20 is
 	// not applied, at ts+21 it is.
-	if err := checkReplay(ctx, []string{f1, f2}, start, at(20), into, dbs); err != nil {
+	if err := checkReplayErr(ctx, []string{f1, f2}, start, at(20), into, dbs); err != nil {
 		t.Errorf("stop at ts+20 (the event at ts+20 is not applied): %v", err)
 	}
-	err := checkReplay(ctx, []string{f1, f2}, start, at(21), into, dbs)
+	err := checkReplayErr(ctx, []string{f1, f2}, start, at(21), into, dbs)
 	var refused *ReplayRefusedError
 	if !errors.As(err, &refused) || refused.File != "bin.000002" || refused.Offset != int64(4+len(fde)+len(binlogEvent(ts+10, binlogEventQuery, 1, queryEvent("other", []byte("DROP DATABASE app")), true))) || refused.Database != "app" {
 		t.Fatalf("past the bad statement: %v (%+v), want it refused at its offset in bin.000002", err, refused)
 	}
-	if err := checkReplay(ctx, []string{f1, f2}, 4, at(19), into, dbs); !errors.As(err, &refused) || refused.File != "bin.000001" {
+	if err := checkReplayErr(ctx, []string{f1, f2}, 4, at(19), into, dbs); !errors.As(err, &refused) || refused.File != "bin.000001" {
 		t.Errorf("from the start of file 1: %v, want the early statement refused", err)
 	}
 
 	// Compressed (log_bin_compress) and without checksums.
 	f3 := write("bin.000003", formatDescription(ts, 0),
 		binlogEvent(ts+1, binlogEventQueryCompressed, 1, queryEvent("app", compressedQuery(t, "INSERT INTO t VALUES ('"+strings.Repeat("x", 300)+"')")), false),
-		binlogEvent(ts+2, binlogEventQueryCompressed, 1, queryEvent("app", compressedQuery(t, "DROP TABLE app.t")), false))
-	if err := checkReplay(ctx, []string{f3}, 4, at(1), into, dbs); err != nil {
+		binlogEvent(ts+2, binlogEventQueryCompressed, 1, queryEvent("app", compressedQuery(t, "DROP TABLE other.t")), false))
+	if err := checkReplayErr(ctx, []string{f3}, 4, at(1), into, dbs); err != nil {
 		t.Errorf("a compressed INSERT: %v", err)
 	}
-	if err := checkReplay(ctx, []string{f3}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "naming database app") {
-		t.Errorf("a compressed DROP TABLE app.t: %v, want it refused", err)
+	if err := checkReplayErr(ctx, []string{f3}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "naming database other") {
+		t.Errorf("a compressed DROP TABLE other.t: %v, want it refused", err)
 	}
 	// A compressed statement that does not decompress, a LOAD DATA, and a
 	// MySQL compressed transaction: refused.
 	f4 := write("bin.000004", fde, binlogEvent(ts+1, binlogEventQueryCompressed, 1, queryEvent("app", []byte{0x81, 9, 'n', 'o', 't', 'z'}), true))
-	if err := checkReplay(ctx, []string{f4}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "could not be read") {
+	if err := checkReplayErr(ctx, []string{f4}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "could not be read") {
 		t.Errorf("an unreadable compressed statement: %v, want it refused", err)
 	}
 	load := make([]byte, executeLoadQueryPostHeaderLen-queryPostHeaderLen)
 	lq := queryEvent("app", []byte("LOAD DATA INFILE 'x' INTO TABLE t"))
 	lq = append(append(append([]byte{}, lq[:queryPostHeaderLen]...), load...), lq[queryPostHeaderLen:]...)
 	f5 := write("bin.000005", fde, binlogEvent(ts+1, binlogEventExecuteLoadQuery, 1, lq, true))
-	if err := checkReplay(ctx, []string{f5}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "LOAD DATA") {
+	if err := checkReplayErr(ctx, []string{f5}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "LOAD DATA") {
 		t.Errorf("an EXECUTE_LOAD_QUERY event: %v, want it refused", err)
 	}
 	f6 := write("bin.000006", fde, binlogEvent(ts+1, binlogEventTransactionPayload, 1, []byte{1, 2, 3}, true))
-	if err := checkReplay(ctx, []string{f6}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "compressed transaction") {
+	if err := checkReplayErr(ctx, []string{f6}, 4, at(5), into, dbs); !errors.As(err, &refused) || !strings.Contains(err.Error(), "compressed transaction") {
 		t.Errorf("a MySQL transaction payload: %v, want it refused", err)
+	}
+}
+
+func checkReplayErr(ctx context.Context, paths []string, startPos uint64, stop time.Time, into map[string]string, dbs map[string]bool) error {
+	_, err := checkReplay(ctx, paths, startPos, stop, into, dbs)
+	return err
+}
+
+// The filter puts the rewritten statements in place in mariadb-binlog's
+// output, as that output is laid out (a `use` line before the event
+// header, several "# at" lines before one header, the offsets restarting
+// at 4 in each file), and never lets a statement that must be rewritten
+// through as it was.
+func TestRewriteFilter(t *testing.T) {
+	out := func(file2Offset string) string {
+		return "/*!40019 SET @@session.max_delayed_threads=0*/;\nDELIMITER /*!*/;\n" +
+			"# at 4\n#261207 15:18:47 server id 1  end_log_pos 256 CRC32 0x485101da \tStart: binlog v 4\n" +
+			"# at 1464\n# at 1518\n#261207 15:18:50 server id 1  end_log_pos 1585 CRC32 0x1 \tTable_map: `stage`.`t` mapped to number 20\n" +
+			"#261207 15:18:50 server id 1  end_log_pos 1585 CRC32 0x1 \tWrite_rows: table id 20 flags: STMT_END_F\nBINLOG '\nAAAA\n'/*!*/;\n" +
+			"# at 1696\nuse `stage`/*!*/;\n#261207 15:18:50 server id 1  end_log_pos 1859 CRC32 0x8 \tQuery\tthread_id=6\texec_time=0\terror_code=0\txid=0\n" +
+			"SET TIMESTAMP=1796656730/*!*/;\nALTER TABLE app.t ADD COLUMN c INT\n/*!*/;\n" +
+			"# at 4\n#261207  9:18:47 server id 1  end_log_pos 256 CRC32 0x4 \tStart: binlog v 4\n" +
+			"# at " + file2Offset + "\n#261207  9:18:50 server id 1  end_log_pos 2044 CRC32 0x6 \tQuery_compressed\tthread_id=6\texec_time=0\terror_code=0\txid=0\n" +
+			"SET TIMESTAMP=1796656730/*!*/;\nTRUNCATE app.t\n/*!*/;\nDELIMITER ;\n# End of log file\n"
+	}
+	plan := []stmtRewrite{
+		{file: 0, offset: 1696, orig: "ALTER TABLE app.t ADD COLUMN c INT", new: "ALTER TABLE `stage`.t ADD COLUMN c INT"},
+		{file: 1, offset: 1901, orig: "TRUNCATE app.t", new: "TRUNCATE `stage`.t"},
+	}
+	run := func(in string, plan []stmtRewrite) (string, error) {
+		var b bytes.Buffer
+		err := rewriteFilter(plan)(strings.NewReader(in), &b)
+		return b.String(), err
+	}
+	got, err := run(out("1901"), plan)
+	want := strings.NewReplacer("ALTER TABLE app.t", "ALTER TABLE `stage`.t", "TRUNCATE app.t", "TRUNCATE `stage`.t").Replace(out("1901"))
+	if err != nil || got != want {
+		t.Fatalf("rewritten output: %v\n%s\nwant\n%s", err, got, want)
+	}
+	// The second statement at another offset than checked: refused before
+	// it is written.
+	got, err = run(out("2000"), plan)
+	if err == nil || strings.Contains(got, "TRUNCATE") {
+		t.Errorf("a planned statement met elsewhere: %v\n%s", err, got)
+	}
+	// A planned statement never met (the output's selection differs).
+	if _, err := run(strings.Replace(out("1901"), "TRUNCATE app.t\n", "DELETE FROM t\n", 1), plan); err == nil {
+		t.Error("a planned statement never met: no error")
+	}
+	// Without a plan, the output passes as it is.
+	if got, err := run(out("1901"), nil); err != nil || got != out("1901") {
+		t.Errorf("no plan: %v", err)
 	}
 }

@@ -42,7 +42,7 @@ func archiving(t *testing.T, a *backup.Archiver) (stop func()) {
 }
 
 func (e *env) archiver(dest backup.Store) *backup.Archiver {
-	return &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(e.t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(e.t)}
+	return &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(e.t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(e.t), Keys: testKeys()}
 }
 
 func serverTime(t *testing.T, e *env) time.Time {

@@ -474,7 +474,7 @@ func (e *Engine) binlogsUntil(ctx context.Context, m *Manifest, at time.Time, di
 		// before it).
 		return nil, nil
 	}
-	c, paths, err := fetchChain(ctx, e.Dest, m, dir)
+	c, paths, err := fetchChain(ctx, e.Dest, e.Keys, m, dir)
 	if err != nil {
 		return nil, fmt.Errorf("restore --at %s: %w", at.UTC().Format(time.RFC3339), err)
 	}

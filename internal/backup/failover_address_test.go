@@ -98,7 +98,7 @@ func TestFailoverBehindTheSameAddress(t *testing.T) {
 	srv := backup.MySQLServer{Host: "127.0.0.1", Port: px.port, User: "failover_archiver", Password: "same-on-both"}
 	dest := e.store(e.bucket(), "same-address/")
 	ctx := ctxTimeout(t, 3*time.Minute)
-	a := &backup.Archiver{Server: srv, Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(t)}
+	a := &backup.Archiver{Server: srv, Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(t), Keys: testKeys()}
 	stop := archiving(t, a)
 
 	db := e.db.Database(t)

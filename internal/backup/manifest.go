@@ -260,14 +260,17 @@ type Listing struct {
 	ChainErr error
 	// ArchivedUntil is the time the archive provably reaches from the
 	// newest backup: its last archived event, or a later caught-up check
-	// matching the files (zero: no archive).
+	// matching the files (zero: no archive). It is what the bucket
+	// claims: List reads no signatures (it needs no key); a restore
+	// verifies each file's signature and reaches only what was signed.
 	ArchivedUntil time.Time
 	// Drills are the recorded restore drills, oldest first.
 	Drills []DrillResult
 }
 
 // List reads every complete backup's manifest, the binlog archives (the
-// continuity from the newest backup) and the drill results.
+// continuity from the newest backup, from the cached scans; signatures are
+// not checked here, see binlog_sign.go) and the drill results.
 func List(ctx context.Context, dest Store) (*Listing, error) {
 	objs, err := dest.List(ctx, backupsDir)
 	if err != nil {

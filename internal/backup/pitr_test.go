@@ -40,7 +40,7 @@ func TestPointInTimeRestore(t *testing.T) {
 	eng := e.engine(dest)
 
 	// The archiver runs the whole time, as the Deployment does.
-	arch := &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(t)}
+	arch := &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(t), Keys: testKeys()}
 	actx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var archErr error
@@ -189,7 +189,7 @@ func TestArchiverFlushesAtShutdown(t *testing.T) {
 	dest := e.store(e.bucket(), "shutdown/")
 	eng := e.engine(dest)
 	// No periodic flush within the test: only the one at shutdown.
-	arch := &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: time.Hour, Log: testLogger(t)}
+	arch := &backup.Archiver{Server: *e.server(), Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: time.Hour, Log: testLogger(t), Keys: testKeys()}
 	actx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- arch.Run(actx) }()

@@ -180,7 +180,7 @@ func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionRes
 		for _, b := range ar.Files {
 			name := strings.TrimPrefix(b.Key, serverBinlogDir(server))
 			if binlogBefore(name, first) {
-				for _, k := range []string{b.Key, b.Key + scanSuffix} {
+				for _, k := range []string{b.Key, b.Key + scanSuffix, b.Key + sigSuffix} {
 					if err := e.Dest.Delete(ctx, k); err != nil {
 						return res, fmt.Errorf("applying retention to binlog %s of server %s: %w", name, server, err)
 					}

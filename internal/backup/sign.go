@@ -27,14 +27,16 @@ const (
 	EnvEd25519PublicKey = "SPINOPS_BACKUP_ED25519_PUBLIC_KEY"
 )
 
-// Keys sign manifests when a backup is written and verify them before a
-// restore trusts one. A nil *Keys can neither sign nor verify.
+// Keys sign manifests when a backup is written, and archived binlog files
+// when the archiver uploads them (binlog_sign.go), and verify both before a
+// restore trusts them. A nil *Keys can neither sign nor verify.
 type Keys struct {
 	HMAC       []byte
 	Ed25519    ed25519.PrivateKey
 	Ed25519Pub ed25519.PublicKey
 	// AllowUnsigned lets restore use manifests no key verifies (backups
-	// made before signing existed). It is never the default.
+	// made before signing existed), and archived binlogs unchecked (their
+	// .sig is not read). It is never the default.
 	AllowUnsigned bool
 }
 
@@ -125,17 +127,23 @@ func keyID(b []byte) string {
 }
 
 func (k *Keys) sign(manifest []byte) ([]byte, error) {
-	var f signatureFile
+	return json.Marshal(signatureFile{Signatures: k.signatures(manifest)})
+}
+
+// signatures signs payload with every key k can sign with: the manifest's
+// signatures, and an archived binlog's (binlog_sign.go).
+func (k *Keys) signatures(payload []byte) []signature {
+	var out []signature
 	if len(k.HMAC) > 0 {
 		mac := hmac.New(sha256.New, k.HMAC)
-		mac.Write(manifest)
-		f.Signatures = append(f.Signatures, signature{Alg: "hmac-sha256", KeyID: keyID(k.HMAC), Value: base64.StdEncoding.EncodeToString(mac.Sum(nil))})
+		mac.Write(payload)
+		out = append(out, signature{Alg: "hmac-sha256", KeyID: keyID(k.HMAC), Value: base64.StdEncoding.EncodeToString(mac.Sum(nil))})
 	}
 	if k.Ed25519 != nil {
 		pub := k.Ed25519.Public().(ed25519.PublicKey)
-		f.Signatures = append(f.Signatures, signature{Alg: "ed25519", KeyID: keyID(pub), Value: base64.StdEncoding.EncodeToString(ed25519.Sign(k.Ed25519, manifest))})
+		out = append(out, signature{Alg: "ed25519", KeyID: keyID(pub), Value: base64.StdEncoding.EncodeToString(ed25519.Sign(k.Ed25519, payload))})
 	}
-	return json.Marshal(f)
+	return out
 }
 
 // verify checks the manifest's bytes against sigFile (nil: no signature
@@ -157,8 +165,14 @@ func (k *Keys) verify(manifest, sigFile []byte) error {
 	if err := json.Unmarshal(sigFile, &f); err != nil {
 		return fmt.Errorf("%w: manifest.sig cannot be read: %v", ErrUnsigned, err)
 	}
+	return k.check(manifest, f.Signatures, "the manifest")
+}
+
+// check verifies payload against sigs (what names the signed thing in
+// errors): every key k verifies with must have a valid signature.
+func (k *Keys) check(payload []byte, sigs []signature, what string) error {
 	find := func(alg string) []byte {
-		for _, s := range f.Signatures {
+		for _, s := range sigs {
 			if s.Alg == alg {
 				if v, err := base64.StdEncoding.DecodeString(s.Value); err == nil {
 					return v
@@ -169,14 +183,14 @@ func (k *Keys) verify(manifest, sigFile []byte) error {
 	}
 	if len(k.HMAC) > 0 {
 		mac := hmac.New(sha256.New, k.HMAC)
-		mac.Write(manifest)
+		mac.Write(payload)
 		if got := find("hmac-sha256"); got == nil || !hmac.Equal(got, mac.Sum(nil)) {
-			return fmt.Errorf("%w: the HMAC-SHA256 signature does not match (key %s): the manifest was changed, or signed with another key", ErrUnsigned, keyID(k.HMAC))
+			return fmt.Errorf("%w: the HMAC-SHA256 signature does not match (key %s): %s was changed, or signed with another key", ErrUnsigned, keyID(k.HMAC), what)
 		}
 	}
 	if k.Ed25519Pub != nil {
-		if got := find("ed25519"); got == nil || !ed25519.Verify(k.Ed25519Pub, manifest, got) {
-			return fmt.Errorf("%w: the ed25519 signature does not match (key %s): the manifest was changed, or signed with another key", ErrUnsigned, keyID(k.Ed25519Pub))
+		if got := find("ed25519"); got == nil || !ed25519.Verify(k.Ed25519Pub, payload, got) {
+			return fmt.Errorf("%w: the ed25519 signature does not match (key %s): %s was changed, or signed with another key", ErrUnsigned, keyID(k.Ed25519Pub), what)
 		}
 	}
 	return nil

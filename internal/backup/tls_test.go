@@ -104,7 +104,7 @@ func TestMySQLTLS(t *testing.T) {
 		t.Error("verify_full accepted a certificate issued for another name")
 	}
 
-	a := &backup.Archiver{Server: srv, Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(t)}
+	a := &backup.Archiver{Server: srv, Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Log: testLogger(t), Keys: testKeys()}
 	stop := archiving(t, a)
 	mf, err := eng.Run(ctx, backup.RunOptions{MySQL: &srv, Databases: []string{"tls_src"}, PointInTime: true})
 	if err != nil {

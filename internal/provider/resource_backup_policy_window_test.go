@@ -52,7 +52,7 @@ func TestAccBackupPolicy_windowGapAndDrill(t *testing.T) {
 
 	actx, stopArchiver := context.WithCancel(ctx)
 	archived := make(chan error, 1)
-	arch := &backup.Archiver{Server: server, Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond}
+	arch := &backup.Archiver{Server: server, Dest: dest, WorkDir: filepath.Join(t.TempDir(), "binlogs"), FlushInterval: 300 * time.Millisecond, Keys: &backup.Keys{HMAC: []byte(accBackupSigningKey)}}
 	go func() { archived <- arch.Run(actx) }()
 	m, err := eng.Run(ctx, backup.RunOptions{MySQL: &server, Databases: []string{db}, PointInTime: true})
 	if err != nil {
