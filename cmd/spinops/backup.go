@@ -360,7 +360,7 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 	f.StringVar(&bucketTarget, "bucket-target", "", "s3://, gs:// or file:// location to restore the bucket objects into (default: the configured source)")
 	f.BoolVar(&overwrite, "overwrite", false, "allow restoring into non-empty databases and bucket prefixes, replacing their contents once the restore is verified")
 	f.BoolVar(&confirmSource, "confirm-overwrite-source", false, "with --overwrite: allow replacing the very databases / bucket the backup was taken from")
-	f.BoolVar(&allowUnsigned, "allow-unsigned", false, "trust a manifest no configured key verifies (backups made without a signing key)")
+	f.BoolVar(&allowUnsigned, "allow-unsigned", false, "trust a manifest, and archived binlogs, no configured key verifies (backups and binlogs made without a signing key)")
 	f.BoolVar(&noMySQL, "no-mysql", false, "do not restore the databases")
 	f.BoolVar(&noBucket, "no-bucket", false, "do not restore the bucket objects")
 	cmd.MarkFlagsMutuallyExclusive("backup", "at")
@@ -435,7 +435,7 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 	f.StringVar(&targetHost, "target-host", "", "with --drill: MySQL server to restore into (default: the configured source)")
 	f.IntVar(&targetPort, "target-port", 0, "port of --target-host")
 	f.StringVar(&targetUser, "target-user", "", "user on the target server (password: "+envRestorePassword+")")
-	f.BoolVar(&allowUnsigned, "allow-unsigned", false, "trust a manifest no configured key verifies")
+	f.BoolVar(&allowUnsigned, "allow-unsigned", false, "trust a manifest, and archived binlogs, no configured key verifies")
 	cmd.MarkFlagsMutuallyExclusive("backup", "drill")
 	return cmd
 }
