@@ -431,7 +431,7 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	if len(names) == 0 {
 		return nil
 	}
-	return writeStatus(ctx, a.Dest, a.status)
+	return writeStatus(ctx, a.Dest, a.status, a.Keys)
 }
 
 func (a *Archiver) lastEventAt() time.Time {
@@ -668,6 +668,9 @@ func fetchChain(ctx context.Context, dest Store, keys *Keys, m *Manifest, dir st
 	var local Store = &downloadingStore{Store: dest, dir: dir}
 	if keys.CanVerify() && !keys.AllowUnsigned {
 		local = &verifyingStore{Store: dest, dir: dir, keys: keys, server: ar.Server}
+		// The caught-up check extends the window past the last event:
+		// only a signed one.
+		ar.Status = verifiedStatus(ctx, dest, keys, ar.Server)
 	}
 	sc := &scanner{dest: local, cache: map[string]*BinlogFile{}}
 	c, err := ar.chainFrom(ctx, sc, all, mm.BinlogFile)

@@ -311,16 +311,58 @@ func binlogSuccessor(name string) (succ string, ok bool) {
 	return fmt.Sprintf("%s.%06d", name[:dot], n+1), true
 }
 
-// writeStatus replaces the archive status of a server.
-func writeStatus(ctx context.Context, dest Store, st ArchiveStatus) error {
+// writeStatus replaces the archive status of a server and, when keys can
+// sign, its signature (status.json.sig): the caught-up check extends the
+// window a restore accepts past the last archived event, so a restore
+// that verifies takes it only signed.
+func writeStatus(ctx context.Context, dest Store, st ArchiveStatus, keys *Keys) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	if err := dest.Put(ctx, serverBinlogDir(st.Server)+statusObject, bytes.NewReader(b)); err != nil {
+	key := serverBinlogDir(st.Server) + statusObject
+	if err := dest.Put(ctx, key, bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("writing the archive status: %w", err)
 	}
+	if keys.canSign() {
+		sig, err := json.Marshal(signatureFile{Signatures: keys.signatures(statusPayload(b))})
+		if err != nil {
+			return err
+		}
+		if err := dest.Put(ctx, key+sigSuffix, bytes.NewReader(sig)); err != nil {
+			return fmt.Errorf("writing the archive status's signature: %w", err)
+		}
+	}
 	return nil
+}
+
+// statusSigFormat tells the archive status's signed bytes from a
+// manifest's and a binlog's (all are signed with the same keys).
+const statusSigFormat = "spinops-binlog-status/1\n"
+
+func statusPayload(b []byte) []byte { return append([]byte(statusSigFormat), b...) }
+
+// verifiedStatus reads server's archive status and returns it when its
+// signature verifies with keys (and it is server's), else nil.
+func verifiedStatus(ctx context.Context, dest Store, keys *Keys, server string) *ArchiveStatus {
+	key := serverBinlogDir(server) + statusObject
+	b, err := readSmall(ctx, dest, key)
+	if err != nil {
+		return nil
+	}
+	sb, err := readSmall(ctx, dest, key+sigSuffix)
+	if err != nil {
+		return nil
+	}
+	var f signatureFile
+	if json.Unmarshal(sb, &f) != nil || keys.check(statusPayload(b), f.Signatures, "the archive status") != nil {
+		return nil
+	}
+	var st ArchiveStatus
+	if json.Unmarshal(b, &st) != nil || st.Server != server {
+		return nil
+	}
+	return &st
 }
 
 // errNoArchive is returned when a backup's server has no archive at all.
