@@ -84,7 +84,7 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"next_run":   schema.StringAttribute{Computed: true, MarkdownDescription: "Next scheduled run (RFC 3339), computed from `schedule` and `time_zone`."},
 			"last_drill": schema.ObjectAttribute{Computed: true, AttributeTypes: drillAttrTypes, MarkdownDescription: "The newest restore drill recorded at the destination, or null: " + drillDesc},
 			"signing_key_wo": schema.StringAttribute{Optional: true, WriteOnly: true, Sensitive: true, Validators: []validator.String{stringvalidator.LengthAtLeast(32)},
-				MarkdownDescription: "Key that signs every manifest (HMAC-SHA256, at least 32 characters), written to the policy's Secret. Write-only: never in state or plan; change `signing_key_wo_version` to write a new value. Keep a copy outside the bucket: `spinops backup restore` needs it (`SPINOPS_BACKUP_SIGNING_KEY`)."},
+				MarkdownDescription: "Key that signs every manifest and, with `point_in_time`, every archived binlog and the archiver's status (HMAC-SHA256, at least 32 characters), written to the policy's Secret. Write-only: never in state or plan; change `signing_key_wo_version` to write a new value. Keep a copy outside the bucket: `spinops backup restore` needs it (`SPINOPS_BACKUP_SIGNING_KEY`)."},
 			"signing_key_wo_version": schema.Int64Attribute{Optional: true, MarkdownDescription: "Change this number to write a new `signing_key_wo`. " +
 				"An update whose configuration leaves out the signing key the policy's Secret holds, with this number unchanged, is refused at plan " +
 				"time (the backups would silently stop being signed); change the number to stop signing."},
@@ -141,7 +141,7 @@ func (r *backupPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					MarkdownDescription: "Cron schedule of the drills (same syntax and `time_zone` as `schedule`). Required in this block."}},
 			},
 			"signing_key_secret": schema.SingleNestedBlock{
-				MarkdownDescription: "An existing Secret in `namespace` holding the manifest signing key (HMAC-SHA256, at least 32 characters), instead of `signing_key_wo`. The key stays out of the bucket: restore trusts only manifests it verifies.",
+				MarkdownDescription: "An existing Secret in `namespace` holding the signing key of manifests and archived binlogs (HMAC-SHA256, at least 32 characters), instead of `signing_key_wo`. The key stays out of the bucket: restore trusts only manifests it verifies, and replays only binlogs whose signed bytes it verifies.",
 				Attributes: map[string]schema.Attribute{
 					"name": schema.StringAttribute{Optional: true, MarkdownDescription: "The Secret's name."},
 					"key":  schema.StringAttribute{Optional: true, MarkdownDescription: "The key holding the signing key."},
