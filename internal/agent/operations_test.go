@@ -42,22 +42,7 @@ func TestExecuteChecksTheRulesAgain(t *testing.T) {
 	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"p": []byte(value)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// Only the account's own requests (discovery and operations) are
-	// counted: its informers list and watch on their own schedule, through
-	// a config without the counter.
-	inf, err := NewInformerFactory(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var calls atomic.Int64
-	cfg := c.RESTConfig()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt: rt, n: &calls} }
-	acct, err := startAccount(ctx, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret", "ConfigMap"}, Permissions: Permissions{Read: []string{"dev"}}},
-		"cred", cfg, inf, clock.RealClock{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acct.stop()
+	acct, calls := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret", "ConfigMap"}, Permissions: Permissions{Read: []string{"dev"}}})
 	run := func(method, path, query string, headers map[string]string) (int, string, string) {
 		op := &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: path, Query: query}
 		for k, v := range headers {
@@ -122,19 +107,7 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	inf, err := NewInformerFactory(c.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var calls atomic.Int64
-	cfg := c.RESTConfig()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt: rt, n: &calls} }
-	acct, err := startAccount(ctx, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}},
-		"cred", cfg, inf, clock.RealClock{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acct.stop()
+	acct, calls := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}})
 	path := "/api/v1/namespaces/" + ns + "/secrets/db"
 	run := func(query, contentType, patch string) (int, string) {
 		op := &bridgev1.Operation{Id: "op", Account: "a", Method: http.MethodPatch, Path: path, Query: query, Body: []byte(patch),
@@ -178,4 +151,25 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 	if code != http.StatusOK || strings.Contains(body, value) || strings.Contains(body, b64) || !strings.Contains(body, `"app":"web"`) {
 		t.Errorf("a JSON Patch of the Secret's labels -> %d: %.400s", code, body)
 	}
+}
+
+// countedAccount starts an account of cfg on the cluster whose own
+// requests (discovery and operations) are counted in calls: its informers
+// list and watch on their own schedule, through a config without the
+// counter. It stops with the test.
+func countedAccount(t *testing.T, c *testenv.Cluster, cfg AccountConfig) (acct *clusterAccount, calls *atomic.Int64) {
+	t.Helper()
+	inf, err := NewInformerFactory(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls = &atomic.Int64{}
+	rc := c.RESTConfig()
+	rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt: rt, n: calls} }
+	acct, err = startAccount(context.Background(), cfg, "cred", rc, inf, clock.RealClock{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(acct.stop)
+	return acct, calls
 }

@@ -524,20 +524,22 @@ func statementKindRefusal(toks []sqlToken) string {
 	return "a " + kw + " statement, which a database restore does not replay"
 }
 
+// objectKinds are the words that name what a CREATE, ALTER or DROP acts on.
+var objectKinds = map[string]bool{
+	"TABLE": true, "INDEX": true, "VIEW": true, "TRIGGER": true, "PROCEDURE": true, "FUNCTION": true,
+	"SEQUENCE": true, "EVENT": true, "DATABASE": true, "SCHEMA": true, "USER": true, "ROLE": true,
+	"SERVER": true, "TABLESPACE": true, "LOGFILE": true, "PACKAGE": true, "INSTANCE": true,
+}
+
 // objectKind finds the kind of object a CREATE, ALTER or DROP acts on,
 // past its modifiers (OR REPLACE, DEFINER = ..., ALGORITHM = ..., SQL
 // SECURITY ..., TEMPORARY, UNIQUE, ONLINE, IGNORE, AGGREGATE, ...).
 func objectKind(toks []sqlToken) string {
-	kinds := map[string]bool{
-		"TABLE": true, "INDEX": true, "VIEW": true, "TRIGGER": true, "PROCEDURE": true, "FUNCTION": true,
-		"SEQUENCE": true, "EVENT": true, "DATABASE": true, "SCHEMA": true, "USER": true, "ROLE": true,
-		"SERVER": true, "TABLESPACE": true, "LOGFILE": true, "PACKAGE": true, "INSTANCE": true,
-	}
 	for i, t := range toks {
 		if i > 16 {
 			break
 		}
-		if t.kind == tokWord && kinds[t.upper()] {
+		if t.kind == tokWord && objectKinds[t.upper()] {
 			return t.upper()
 		}
 	}
@@ -628,7 +630,13 @@ func sqlTokens(q string) ([]sqlToken, error) {
 			if err != nil {
 				return nil, err
 			}
-			kind := map[byte]tokKind{'\'': tokString, '"': tokDQuote, '`': tokQuoted}[c]
+			kind := tokQuoted
+			switch c {
+			case '\'':
+				kind = tokString
+			case '"':
+				kind = tokDQuote
+			}
 			out = append(out, sqlToken{kind, q[i:j], i})
 			i = j
 		case c == '@':
