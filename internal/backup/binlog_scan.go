@@ -87,83 +87,45 @@ type binlogScan struct {
 }
 
 func (s *binlogScan) feed(r io.Reader) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	name := s.Name
+	er := newBinlogEventReader(r, s.Name)
 	if !s.started {
-		magic := make([]byte, 4)
-		n, err := io.ReadFull(br, magic)
+		n, err := er.magic()
+		if errors.Is(err, ErrCorruptBinlog) {
+			return err
+		}
 		if err != nil {
-			s.Size = int64(n)
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			s.Size = n
+			if errors.Is(err, io.EOF) {
 				return nil // nothing received yet
 			}
 			return err
 		}
-		if !bytes.Equal(magic, binlogMagic) {
-			return fmt.Errorf("%w: %s does not start with the binlog magic number", ErrCorruptBinlog, name)
-		}
 		s.started, s.Size, s.ValidSize = true, 4, 4
 	}
 	s.Size = s.ValidSize
-	hdr := make([]byte, binlogHeaderLen)
-	var body []byte
 	for {
-		n, err := io.ReadFull(br, hdr)
+		n, err := er.next(s.ValidSize)
 		if err != nil {
-			s.Size += int64(n)
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil
+			s.Size += n
+			if errors.Is(err, io.EOF) {
+				return nil // the end, or a partial last event: not counted
 			}
 			return err
 		}
-		ts := binary.LittleEndian.Uint32(hdr[0:4])
-		typ := hdr[4]
-		length := binary.LittleEndian.Uint32(hdr[9:13])
-		if length < binlogHeaderLen || length > 1<<30 {
-			return fmt.Errorf("%w: %s: event at offset %d has length %d", ErrCorruptBinlog, name, s.ValidSize, length)
-		}
-		if cap(body) < int(length)-binlogHeaderLen {
-			body = make([]byte, int(length)-binlogHeaderLen)
-		}
-		body = body[:int(length)-binlogHeaderLen]
-		m, err := io.ReadFull(br, body)
-		if err != nil {
-			s.Size += int64(n + m)
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				rest, _ := io.Copy(io.Discard, br)
-				s.Size += rest
-				return nil // a partial last event: not counted
-			}
-			return err
-		}
+		hdr, body, ts, typ := er.hdr, er.body, er.ts(), er.typ()
 		if typ == binlogEventFormat {
-			// The checksum algorithm is the byte before the FDE's own checksum
-			// (1 = CRC32): a checksum-aware server's FDE always carries both,
-			// and with CRC32 the checksum is the event's own (MySQL's and
-			// MariaDB's Format_description_log_event::write). One declaring
-			// CRC32 that does not match is damaged: taking it for a file
-			// without checksums would let every later event through unchecked.
-			// The server computes it without the in-use flag
-			// (LOG_EVENT_BINLOG_IN_USE_F, set in the file being written and
-			// cleared in place on close) and checks it so
-			// (Log_event::event_checksum_test); one computed over the flag
-			// as written (a tool that rewrote the event) passes too: that
-			// bit is all the two differ in.
-			if len(body) >= 5 && body[len(body)-5] == 1 {
-				h := [binlogHeaderLen]byte(hdr)
-				h[binlogFlagsOffset] &^= binlogFlagInUse
-				if !crcOK(h[:], body) && !crcOK(hdr, body) {
-					return fmt.Errorf("%w: %s: the format description event at offset %d declares CRC32 checksums and its own checksum does not match", ErrCorruptBinlog, name, s.ValidSize)
-				}
-				s.checksum = true
+			on, err := formatChecksum(hdr, body, s.Name, s.ValidSize)
+			if err != nil {
+				return err
 			}
+			s.checksum = s.checksum || on
 			if ts != 0 && s.CreatedAt.IsZero() {
 				s.CreatedAt = time.Unix(int64(ts), 0).UTC()
 			}
 		} else if s.checksum && !crcOK(hdr, body) {
-			return fmt.Errorf("%w: %s: the checksum of the event at offset %d does not match", ErrCorruptBinlog, name, s.ValidSize)
+			return fmt.Errorf("%w: %s: the checksum of the event at offset %d does not match", ErrCorruptBinlog, s.Name, s.ValidSize)
 		}
-		s.ValidSize += int64(length)
+		s.ValidSize += n
 		s.Size = s.ValidSize
 		if typ == binlogEventHeartbeat {
 			continue
@@ -197,6 +159,94 @@ func (s *binlogScan) feed(r io.Reader) error {
 			s.Complete = true
 		}
 	}
+}
+
+// binlogEventReader reads a binlog file's events one at a time: the magic
+// number, then each event's 19-byte header (its length checked) and body.
+// The scan and the statement check (binlog_statements.go) both read files
+// through it.
+type binlogEventReader struct {
+	br        *bufio.Reader
+	name      string
+	hdr, body []byte // the last event read (body reused by the next)
+}
+
+func newBinlogEventReader(r io.Reader, name string) *binlogEventReader {
+	return &binlogEventReader{br: bufio.NewReaderSize(r, 1<<20), name: name, hdr: make([]byte, binlogHeaderLen)}
+}
+
+// magic reads and checks the magic number; n is what was read. A file
+// shorter than it returns io.EOF.
+func (r *binlogEventReader) magic() (int64, error) {
+	m := make([]byte, len(binlogMagic))
+	n, err := io.ReadFull(r.br, m)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
+		}
+		return int64(n), err
+	}
+	if !bytes.Equal(m, binlogMagic) {
+		return int64(n), fmt.Errorf("%w: %s does not start with the binlog magic number", ErrCorruptBinlog, r.name)
+	}
+	return int64(n), nil
+}
+
+// next reads the event at offset off (for errors) into hdr and body and
+// returns its length. At the end of the input, or inside a partial last
+// event, it returns io.EOF and the bytes it read.
+func (r *binlogEventReader) next(off int64) (int64, error) {
+	n, err := io.ReadFull(r.br, r.hdr)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
+		}
+		return int64(n), err
+	}
+	length := binary.LittleEndian.Uint32(r.hdr[9:13])
+	if length < binlogHeaderLen || length > 1<<30 {
+		return 0, fmt.Errorf("%w: %s: event at offset %d has length %d", ErrCorruptBinlog, r.name, off, length)
+	}
+	size := int(length) - binlogHeaderLen
+	if cap(r.body) < size {
+		r.body = make([]byte, size)
+	}
+	r.body = r.body[:size]
+	m, err := io.ReadFull(r.br, r.body)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
+		}
+		return int64(n + m), err
+	}
+	return int64(length), nil
+}
+
+func (r *binlogEventReader) ts() uint32 { return binary.LittleEndian.Uint32(r.hdr[0:4]) }
+func (r *binlogEventReader) typ() byte  { return r.hdr[4] }
+
+// formatChecksum reads a format description event (hdr, body): whether it
+// turns CRC32 checksums on. The checksum algorithm is the byte before the
+// FDE's own checksum (1 = CRC32): a checksum-aware server's FDE always
+// carries both, and with CRC32 the checksum is the event's own (MySQL's and
+// MariaDB's Format_description_log_event::write). One declaring CRC32 that
+// does not match is damaged: taking it for a file without checksums would
+// let every later event through unchecked. The server computes it without
+// the in-use flag (LOG_EVENT_BINLOG_IN_USE_F, set in the file being
+// written and cleared in place on close) and checks it so
+// (Log_event::event_checksum_test); one computed over the flag as written
+// (a tool that rewrote the event) passes too: that bit is all the two
+// differ in.
+func formatChecksum(hdr, body []byte, name string, off int64) (bool, error) {
+	if len(body) < 5 || body[len(body)-5] != 1 {
+		return false, nil
+	}
+	h := [binlogHeaderLen]byte(hdr)
+	h[binlogFlagsOffset] &^= binlogFlagInUse
+	if !crcOK(h[:], body) && !crcOK(hdr, body) {
+		return false, fmt.Errorf("%w: %s: the format description event at offset %d declares CRC32 checksums and its own checksum does not match", ErrCorruptBinlog, name, off)
+	}
+	return true, nil
 }
 
 func crcOK(hdr, body []byte) bool {

@@ -293,43 +293,29 @@ func readStatements(path string, from, stopAt int64, fn func(replayedStatement) 
 	}
 	defer f.Close()
 	name := filepath.Base(path)
-	br := bufio.NewReaderSize(f, 1<<20)
-	magic := make([]byte, 4)
-	if _, err := io.ReadFull(br, magic); err != nil || !bytes.Equal(magic, binlogMagic) {
+	er := newBinlogEventReader(f, name)
+	if _, err := er.magic(); err != nil {
 		return false, fmt.Errorf("%w: %s does not start with the binlog magic number", ErrCorruptBinlog, name)
 	}
 	off := int64(4)
 	checksum := false
-	hdr := make([]byte, binlogHeaderLen)
-	var body []byte
 	for {
-		if _, err := io.ReadFull(br, hdr); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return false, nil // the end, or a partial last event mariadb-binlog does not apply either
-			}
+		n, err := er.next(off)
+		if errors.Is(err, io.EOF) {
+			return false, nil // the end, or a partial last event mariadb-binlog does not apply either
+		}
+		if err != nil {
 			return false, err
 		}
-		ts := binary.LittleEndian.Uint32(hdr[0:4])
-		typ := hdr[4]
-		length := binary.LittleEndian.Uint32(hdr[9:13])
-		if length < binlogHeaderLen || length > 1<<30 {
-			return false, fmt.Errorf("%w: %s: event at offset %d has length %d", ErrCorruptBinlog, name, off, length)
-		}
-		n := int(length) - binlogHeaderLen
-		if cap(body) < n {
-			body = make([]byte, n)
-		}
-		body = body[:n]
-		if _, err := io.ReadFull(br, body); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return false, nil
-			}
-			return false, err
-		}
+		body, ts, typ := er.body, er.ts(), er.typ()
 		at := off
-		off += int64(length)
+		off += n
 		if typ == binlogEventFormat {
-			checksum = len(body) >= 5 && body[len(body)-5] == 1
+			on, err := formatChecksum(er.hdr, body, name, at)
+			if err != nil {
+				return false, err
+			}
+			checksum = checksum || on
 			continue
 		}
 		if at < from {
@@ -574,7 +560,7 @@ func (t sqlToken) upper() string { return strings.ToUpper(t.text) }
 func (t sqlToken) name() string {
 	switch t.kind {
 	case tokQuoted:
-		return strings.ReplaceAll(t.text[1:len(t.text)-1], "``", "`")
+		return unquoteIdent(t.text)
 	case tokDQuote:
 		return strings.ReplaceAll(t.text[1:len(t.text)-1], `""`, `"`)
 	}
