@@ -47,7 +47,7 @@ func newBackupCommand() *cobra.Command {
 		return cfg, dest, err
 	}
 	cmd.AddCommand(newBackupRunCommand(load), newBackupArchiveCommand(load), newBackupMetricsCommand(load), newBackupListCommand(load),
-		newBackupRestoreCommand(load), newBackupRollbackBucketCommand(load), newBackupVerifyCommand(load))
+		newBackupRestoreCommand(load), newBackupRollbackBucketCommand(load), newBackupRollbackSQLCommand(load), newBackupVerifyCommand(load))
 	return cmd
 }
 

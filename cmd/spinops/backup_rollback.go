@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -56,5 +57,71 @@ func newBackupRollbackBucketCommand(load loadFunc) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&bucketTarget, "bucket-target", "", "the interrupted restore's bucket target: s3://, gs:// or file:// (default: the configured bucket source)")
+	return cmd
+}
+
+// newBackupRollbackSQLCommand: `spinops backup rollback-sql` puts the
+// databases of a restore that was stopped mid-swap back as they were, from
+// the journal the restore keeps on the server (internal/backup/swap_journal.go).
+func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
+	var (
+		targetHost, targetUser string
+		targetPort             int
+	)
+	cmd := &cobra.Command{
+		Use:   "rollback-sql",
+		Short: "Put databases back as they were before a restore that was stopped mid-swap",
+		Long: "A restore with --overwrite swaps the restored tables in only after everything was loaded and verified, and keeps\n" +
+			"a journal of the swap on the target server (a spinops_swap_* database) until it completes. When the restore\n" +
+			"process was stopped mid-swap, the next restore into those databases is refused; this command puts every\n" +
+			"database the journal names back as it was before that restore (its tables, views, triggers, routines and\n" +
+			"events), drops the staging and trash databases and the journal. A restore that had completed and was stopped\n" +
+			"while dropping what it replaced is finished instead (the restored data stays). A journal whose restore is\n" +
+			"still running is left alone. Without journals it changes nothing.\n" +
+			"The server is the configured MySQL source, or --target-host; the password is " + envRestorePassword + " (default: " + backup.EnvMySQLPassword + ").",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			cfg, dest, err := load()
+			if err != nil {
+				return err
+			}
+			mc := cfg.MySQL
+			if mc == nil {
+				if targetHost == "" {
+					return fmt.Errorf("no MySQL server: give --target-host (the interrupted restore's target) or configure a mysql source")
+				}
+				mc = &backup.MySQLConfig{}
+			}
+			srv := targetServer(mc, targetHost, targetPort, targetUser)
+			if srv.User == "" {
+				return fmt.Errorf("no MySQL user: give --target-user (the user the restore ran as)")
+			}
+			eng := &backup.Engine{Dest: dest, Log: backupLogger()}
+			done, err := eng.RollbackSQL(ctx, srv)
+			out := cmd.OutOrStdout()
+			for _, r := range done {
+				what := "put back as they were before the interrupted restore"
+				if r.Completed {
+					what = "kept as restored; what the restore replaced was dropped (it had completed)"
+				}
+				if _, werr := fmt.Fprintf(out, "%s: restore of backup %s into %s: %s\n", srv.String(), r.Backup, strings.Join(r.Databases, ", "), what); werr != nil {
+					return werr
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("rolling back on %s: %w", srv.String(), err)
+			}
+			if len(done) == 0 {
+				_, err = fmt.Fprintf(out, "%s: no interrupted restore; nothing changed\n", srv.String())
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&targetHost, "target-host", "", "the interrupted restore's MySQL server (default: the configured source)")
+	f.IntVar(&targetPort, "target-port", 0, "port of --target-host")
+	f.StringVar(&targetUser, "target-user", "", "user on the target server")
 	return cmd
 }

@@ -196,6 +196,14 @@ func TestBackupCommandAgainstMariaDBAndMoto(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM spinops_demo.applications").Scan(&n); err != nil || n != 2 {
 		t.Errorf("after restore: %d rows, %v", n, err)
 	}
+	// The completed restore left no journal: rollback-sql has nothing to
+	// do (internal/backup's TestRestoreKilledMidSwap kills restores).
+	if out, err := runCLI(t, "backup", "rollback-sql", "--config", cfg); err != nil || !strings.Contains(out, "no interrupted restore; nothing changed") {
+		t.Fatalf("rollback-sql after a completed restore: %v\n%s", err, out)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM spinops_demo.applications").Scan(&n); err != nil || n != 2 {
+		t.Errorf("after rollback-sql with nothing to do: %d rows, %v", n, err)
+	}
 }
 
 // scrapeCommand runs a long-running command with --metrics-addr on a free

@@ -431,7 +431,7 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 				return m, fmt.Errorf("replaying the binlog of backup %s up to %s (nothing in the targets was changed): %w", m.ID, o.At.UTC().Format(time.RFC3339), err)
 			}
 		}
-		if sw, err = swapIn(ctx, *o.MySQL, stages, e.log()); err != nil {
+		if sw, err = swapIn(ctx, *o.MySQL, m.ID, stages, e.log()); err != nil {
 			e.dropStages(context.WithoutCancel(ctx), *o.MySQL, stages)
 			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}

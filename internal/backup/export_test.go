@@ -19,11 +19,19 @@ var CheckCreate = checkCreate
 func SQLOpen(s MySQLServer) (*sql.DB, error) { return s.open("") }
 
 // SetSwapFault makes the swap of a restore fail at step ("drop",
-// "rename" or "objects") of database db, as a lost connection or a
-// refused statement would, until the test ends.
+// "rename", "objects", "created" or, while it commits, "commit") of
+// database db, as a lost connection or a refused statement would, until
+// the test ends.
 func SetSwapFault(t interface{ Cleanup(func()) }, f func(step, db string) error) {
 	swapFault = f
 	t.Cleanup(func() { swapFault = nil })
+}
+
+// SetSwapFaultRecovery makes RollbackSQL stop with f's error after it has
+// put back a database, as a process killed there would.
+func SetSwapFaultRecovery(t interface{ Cleanup(func()) }, f func(db string) error) {
+	swapFaultRecovery = f
+	t.Cleanup(func() { swapFaultRecovery = nil })
 }
 
 // ServerBinlogs lists the server's binary log files, oldest first, as the

@@ -44,9 +44,11 @@ func (t MySQLTarget) target(db string) string {
 // databases the backup was taken from without both confirmations.
 var ErrLiveSource = errors.New("the restore target is the live source")
 
-// preflightMySQLRestore checks credentials, that every target database is
-// empty (or Overwrite is set), and that the live source is replaced only
-// with Overwrite and ConfirmSource, before anything is changed.
+// preflightMySQLRestore checks credentials, that no earlier restore into
+// a target stopped mid-swap (its journal is still on the server), that
+// every target database is empty (or Overwrite is set), and that the live
+// source is replaced only with Overwrite and ConfirmSource, before
+// anything is changed.
 func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest) error {
 	pool, err := t.Server.open("")
 	if err != nil {
@@ -66,6 +68,13 @@ func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest
 		if sameServer && mm.Instance != "" && si.Instance != "" {
 			sameServer = si.Instance == mm.Instance
 		}
+	}
+	var targets []string
+	for _, d := range mm.Databases {
+		targets = append(targets, t.target(d.Name))
+	}
+	if err := checkNoInterruptedSwap(ctx, pool, t.Server, targets); err != nil {
+		return err
 	}
 	for _, d := range mm.Databases {
 		name := t.target(d.Name)
@@ -392,7 +401,11 @@ func loadDataSQL(td TableDump, handler string) string {
 // returned. The replaced tables stay in the trash databases until the
 // caller commits (or rolls every database back, when what is restored
 // with them, the bucket, fails).
-func swapIn(ctx context.Context, t MySQLTarget, stages []staged, log *slog.Logger) (*swapped, error) {
+//
+// Before the first change, a journal of the whole swap is written on the
+// server (swap_journal.go): a process killed mid-swap leaves it, and
+// RollbackSQL puts the targets back from it.
+func swapIn(ctx context.Context, t MySQLTarget, backupID string, stages []staged, log *slog.Logger) (*swapped, error) {
 	for _, st := range stages {
 		if err := rehearseObjects(ctx, t.Server, st); err != nil {
 			return nil, fmt.Errorf("%w (nothing in the targets was changed)", err)
@@ -406,14 +419,29 @@ func swapIn(ctx context.Context, t MySQLTarget, stages []staged, log *slog.Logge
 		if err := u.readTarget(ctx, t.Server, log); err != nil {
 			return nil, fmt.Errorf("%w (nothing in the targets was changed)", err)
 		}
+		u.trashName = "spinops_old_" + randHex(6)
 		sw.undos = append(sw.undos, u)
 	}
+	j, err := writeSwapJournal(ctx, t.Server, backupID, sw.undos)
+	if err != nil {
+		return nil, err
+	}
+	sw.journal = j
 	for i, u := range sw.undos {
-		if err := u.swap(ctx, t.Server, log); err != nil {
+		err := j.mark(ctx, i, swapSwapping)
+		if err == nil {
+			err = u.swap(ctx, t.Server, log)
+		}
+		if err == nil {
+			err = j.mark(ctx, i, swapDone)
+		}
+		if err != nil {
 			err = fmt.Errorf("swapping the restored tables into %s: %w", u.final, err)
 			if rbErr := rollBack(context.WithoutCancel(ctx), t.Server, sw.undos[:i+1]); rbErr != nil {
-				return nil, fmt.Errorf("%w; putting the targets back failed too: %v", err, rbErr)
+				j.release()
+				return nil, fmt.Errorf("%w; putting the targets back failed too: %v; %s", err, rbErr, j.rollbackHint())
 			}
+			j.discard(ctx, log)
 			return nil, fmt.Errorf("%w (every target was put back as it was)", err)
 		}
 	}
@@ -422,24 +450,39 @@ func swapIn(ctx context.Context, t MySQLTarget, stages []staged, log *slog.Logge
 
 // swapped is a swap of every database done, not yet committed.
 type swapped struct {
-	server MySQLServer
-	undos  []*swapUndo
-	log    *slog.Logger
+	server  MySQLServer
+	undos   []*swapUndo
+	log     *slog.Logger
+	journal *swapJournal
 }
 
-// rollBack puts every database back as it was before its swap.
+// rollBack puts every database back as it was before its swap; the
+// journal stays when that fails (RollbackSQL finishes the job).
 func (sw *swapped) rollBack(ctx context.Context) error {
-	return rollBack(context.WithoutCancel(ctx), sw.server, sw.undos)
+	if err := rollBack(context.WithoutCancel(ctx), sw.server, sw.undos); err != nil {
+		sw.journal.release()
+		return fmt.Errorf("%w; %s", err, sw.journal.rollbackHint())
+	}
+	sw.journal.discard(ctx, sw.log)
+	return nil
 }
 
 // commit drops the replaced tables and the staging databases (whatever
-// happens to ctx now: the restore is complete).
+// happens to ctx now: the restore is complete). The journal says so
+// first, so that RollbackSQL finishes a commit stopped half-way instead of
+// undoing a restore that completed.
 func (sw *swapped) commit(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	log := sw.log
+	if err := sw.journal.mark(ctx, -1, swapCommitted); err != nil {
+		sw.journal.release()
+		log.Warn("the restore is complete, but recording it failed: run `spinops backup rollback-sql` to drop what it replaced (it keeps the restored data)", "error", err)
+		return
+	}
 	admin, err := sw.server.open("")
 	if err != nil {
-		log.Warn("dropping the replaced tables failed; drop the spinops_old_* and spinops_stage_* databases yourself", "error", err)
+		sw.journal.release()
+		log.Warn("dropping the replaced tables failed; run `spinops backup rollback-sql` to drop them (it keeps the restored data)", "error", err)
 		return
 	}
 	defer admin.Close()
@@ -449,11 +492,17 @@ func (sw *swapped) commit(ctx context.Context) {
 				log.Warn("dropping the replaced tables failed; drop the database yourself", "database", u.trash, "error", err)
 			}
 		}
+		if err := u.fault("commit"); err != nil {
+			sw.journal.release()
+			log.Warn("the restore is complete, but dropping what it replaced stopped: run `spinops backup rollback-sql` to finish (it keeps the restored data)", "error", err)
+			return
+		}
 		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+quoteIdent(u.stage)); err != nil {
 			log.Warn("dropping the staging database failed; drop it yourself", "database", u.stage, "error", err)
 		}
 		log.Info("database restored", "database", u.final, "tables", len(u.dump.Tables), "objects", len(u.dump.Objects))
 	}
+	sw.journal.discard(ctx, log)
 }
 
 // swapFault, set by tests, fails a step of the swap as a lost connection
@@ -463,14 +512,15 @@ var swapFault func(step, db string) error
 // swapUndo is one database's swap and what undoes it.
 type swapUndo struct {
 	staged
-	exists  bool            // the final database existed before the restore
-	created bool            // the restore created it
-	objects []SchemaObject  // the final database's own objects, without DEFINER
-	dropped map[string]bool // those dropped so far (objectKey)
-	made    []SchemaObject  // the backup's objects created so far
-	trash   string          // where its tables went
-	old     []string        // its tables
-	swapped bool            // the RENAME TABLE ran
+	exists    bool            // the final database existed before the restore
+	trashName string          // where its tables go (named before anything changes, for the journal)
+	created   bool            // the restore created it
+	objects   []SchemaObject  // the final database's own objects, without DEFINER
+	dropped   map[string]bool // those dropped so far (objectKey)
+	made      []SchemaObject  // the backup's objects created so far
+	trash     string          // where its tables went
+	old       []string        // its tables
+	swapped   bool            // the RENAME TABLE ran
 }
 
 func (u *swapUndo) fault(step string) error {
@@ -564,7 +614,7 @@ func (u *swapUndo) swap(ctx context.Context, s MySQLServer, log *slog.Logger) er
 	}
 	var renames []string
 	if len(u.old) > 0 {
-		trash := "spinops_old_" + randHex(6)
+		trash := u.trashName
 		if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(trash)); err != nil {
 			return fmt.Errorf("creating %s for the replaced tables: %w", trash, err)
 		}

@@ -16,6 +16,12 @@ import (
 // map and the targets.
 func twoDatabaseRestore(t *testing.T, e *env) (*backup.Manifest, *backup.Engine, map[string]string, []string) {
 	t.Helper()
+	return twoDatabaseRestoreTo(t, e, e.store(e.bucket(), ""))
+}
+
+// twoDatabaseRestoreTo is twoDatabaseRestore with the backup kept in dest.
+func twoDatabaseRestoreTo(t *testing.T, e *env, dest backup.Store) (*backup.Manifest, *backup.Engine, map[string]string, []string) {
+	t.Helper()
 	ctx := ctxTimeout(t, 2*time.Minute)
 	db1, db2 := e.db.Database(t), e.db.Database(t)
 	seed(t, e, db1)
@@ -25,7 +31,6 @@ func twoDatabaseRestore(t *testing.T, e *env) (*backup.Manifest, *backup.Engine,
 	exec(t, e.sql(db2), "CREATE VIEW running AS SELECT id FROM executions WHERE status = 'RUNNING'")
 	exec(t, e.sql(db2), "CREATE TRIGGER audit_ins BEFORE INSERT ON audit FOR EACH ROW SET NEW.id = NEW.id * 10")
 	exec(t, e.sql(db2), "CREATE PROCEDURE count_runs() SELECT COUNT(*) FROM executions")
-	dest := e.store(e.bucket(), "")
 	eng := e.engine(dest)
 	m, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db1, db2}})
 	if err != nil {
