@@ -451,7 +451,7 @@ func replayPlan(q, source, target string, serverDBs map[string]bool) (refuse, re
 		case strings.EqualFold(qual, source):
 			swap = append(swap, toks[i])
 		case serverDBs[strings.ToLower(qual)]:
-			return fmt.Sprintf("a %s statement naming database %s, which this restore does not restore", toks[0].upper(), qual), ""
+			return fmt.Sprintf("a %s statement naming database %s, not the database replayed", toks[0].upper(), qual), ""
 		}
 	}
 	if len(swap) == 0 {
@@ -502,12 +502,12 @@ func statementKindRefusal(toks []sqlToken) string {
 			}
 			return ""
 		case "":
-			return "a " + kw + " statement of an object kind a database restore does not replay"
+			return "a " + kw + " statement of an object kind that is not a database's own data or schema"
 		default:
-			return "a " + kw + " " + kind + " statement, which a database restore does not replay"
+			return "a " + kw + " " + kind + " statement, not about a database's own data or schema"
 		}
 	}
-	return "a " + kw + " statement, which a database restore does not replay"
+	return "a " + kw + " statement, not about a database's own data or schema"
 }
 
 // objectKinds are the words that name what a CREATE, ALTER or DROP acts on.

@@ -70,6 +70,12 @@ type positionFilter struct {
 	// position is recorded. Tests only.
 	crashAfterCommits int
 	crashInStatement  bool
+	// plan decides a statement outside a transaction (DDL) before it is
+	// applied: refused, or rewritten (backup.PlanStatement: a qualified
+	// name of the copied database names its new name; one of another
+	// database, or a statement that is not about the database's own data
+	// and schema, is refused).
+	plan func(q string) (refuse, rewritten string)
 
 	stats applyStats
 	out   *countWriter
@@ -245,6 +251,37 @@ func (ev *event) statement() string {
 	return strings.TrimSpace(strings.Join(out, "\n"))
 }
 
+// queryBounds finds the statement of a Query event in its printed text:
+// mariadb-binlog prints the session settings it changes, each ending with
+// the delimiter, then the statement as the log holds it (executable
+// comments included), a newline and the delimiter on a line of its own
+// (Query_log_event::print, sql/log_event_client.cc).
+func queryBounds(text string) (start, end int, ok bool) {
+	end = strings.LastIndex(text, "\n"+delimiter+"\n")
+	if end < 0 {
+		return 0, 0, false
+	}
+	p := strings.LastIndex(text[:end], delimiter+"\n")
+	if p < 0 {
+		return 0, 0, false
+	}
+	start = p + len(delimiter) + 1
+	if strings.TrimSpace(text[start:end]) == "" {
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
+// firstWord names a statement by its first word, for messages that must
+// not quote it.
+func firstWord(stmt string) string {
+	w, _, _ := strings.Cut(strings.TrimSpace(stmt), " ")
+	if len(w) > 24 {
+		w = w[:24]
+	}
+	return strings.ToUpper(w)
+}
+
 func (f *positionFilter) write(s string) error {
 	_, err := io.WriteString(f.out, s)
 	return err
@@ -301,11 +338,25 @@ func (f *positionFilter) finish(ev *event) error {
 		case f.inTrx && (strings.HasPrefix(upper, "SAVEPOINT") || strings.HasPrefix(upper, "ROLLBACK TO") || strings.HasPrefix(upper, "RELEASE SAVEPOINT")):
 			return f.write(text)
 		case f.inTrx:
-			return fmt.Errorf("the old server's binary log has a statement-based change at %s:%d (%.80q): only ROW events can be applied to a renamed or filtered database safely; set binlog_format=ROW on the old server and run with --full",
-				f.rec.File, ev.end, stmt)
+			return fmt.Errorf("the old server's binary log has a statement-based change at %s:%d (a %s statement): only ROW events can be applied to a renamed or filtered database safely; set binlog_format=ROW on the old server and run with --full",
+				f.rec.File, ev.end, firstWord(stmt))
 		case dbDDLRE.MatchString(stmt):
-			return fmt.Errorf("the old server's binary log creates, drops or alters a database at %s:%d (%.80q): an incremental copy cannot follow that; run with --full",
-				f.rec.File, ev.end, stmt)
+			return fmt.Errorf("the old server's binary log creates, drops or alters a database at %s:%d (a %s statement): an incremental copy cannot follow that; run with --full",
+				f.rec.File, ev.end, firstWord(stmt))
+		}
+		if f.plan != nil {
+			start, end, ok := queryBounds(text)
+			if !ok {
+				return fmt.Errorf("the statement at %s:%d is not where mariadb-binlog prints a statement: it cannot be checked, so it is not applied; %s", f.rec.File, ev.end, fullHint)
+			}
+			refuse, rewritten := f.plan(text[start:end])
+			if refuse != "" {
+				return fmt.Errorf("the old server's binary log has at %s:%d %s: an incremental copy applies only the copied databases' own data and schema (the statement is not shown: it may hold a password); %s",
+					f.rec.File, ev.end, refuse, fullHint)
+			}
+			if rewritten != "" {
+				text = text[:start] + rewritten + text[end:]
+			}
 		}
 		// A statement outside a transaction (DDL) commits by itself:
 		// record that it is under way, apply it, record its end. A

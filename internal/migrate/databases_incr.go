@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -155,6 +156,15 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 		}
 	}
 
+	// The databases a qualified name in a statement may name: the old
+	// server's and the new one's.
+	known, err := backup.ServerDatabases(ctx, c.To)
+	if err != nil {
+		return nil, fmt.Errorf("reading the new server's databases: %w", err)
+	}
+	if old, err := backup.ServerDatabases(ctx, c.From); err == nil {
+		maps.Copy(known, old)
+	}
 	for _, d := range c.Databases {
 		r := recs[c.target(d)]
 		if r.File == endFile && r.Position.Position == endPos {
@@ -165,6 +175,7 @@ func copyIncremental(ctx context.Context, c DatabaseCopy, target *sql.DB, recs m
 			files = append(files, logs[j].Name)
 		}
 		f := newPositionFilter(r)
+		f.plan = func(q string) (string, string) { return backup.PlanStatement(q, d, c.target(d), known) }
 		f.crashAfterCommits, f.crashInStatement = c.crashAfterCommits, c.crashInStatement
 		f.progressEvery = c.progressEvery()
 		f.every = func(st applyStats, at Position) {

@@ -426,3 +426,110 @@ func TestCopyDatabasesIncrementalRefusals(t *testing.T) {
 	mustExec(t, o, "INSERT INTO notifications VALUES ('p2', 'after the reset')")
 	refused("a reset binary log", c, "reset or the record altered")
 }
+
+// TestCopyDatabasesIncrementalStatements: DDL reaches an incremental copy
+// as statements, which mariadb-binlog's --rewrite-db does not rewrite
+// (only the default database) and --database does not judge (it keeps
+// every statement whose default database is the copied one). A qualified
+// name of the copied database is rewritten to its new name (Liquibase,
+// which Spinnaker's SQL services run, qualifies its DDL), also inside an
+// executable comment; a statement naming another database of either
+// server, or one that is not about the database's own data and schema
+// (CREATE USER ... IDENTIFIED BY, GRANT), is refused without its text,
+// and nothing of it reaches the new server.
+func TestCopyDatabasesIncrementalStatements(t *testing.T) {
+	oldSrv, newSrv := testenv.StartMariaDB(t), testenv.StartMariaDB(t)
+	orca, front50 := spinnakerLike(t, oldSrv, 100)
+	shared := "shared_" + strings.TrimPrefix(oldSrv.Database(t), "tf_acc_test_")
+	for _, m := range []*testenv.MariaDB{oldSrv, newSrv} {
+		mustExec(t, openDB(t, m, ""), "CREATE DATABASE "+shared, "CREATE TABLE "+shared+".sessions (id INT)", "INSERT INTO "+shared+".sessions VALUES (1), (2)")
+		t.Cleanup(func() { _, _ = openDB(t, m, "").Exec("DROP DATABASE IF EXISTS " + shared) })
+	}
+	c := DatabaseCopy{From: server(oldSrv), To: server(newSrv), Databases: []string{orca, front50},
+		DatabaseMap: map[string]string{front50: front50 + "_v2"}, Staging: backup.NewFileStore(t.TempDir()), ToolVersion: "test"}
+	if _, err := CopyDatabases(t.Context(), c, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	same := func() {
+		t.Helper()
+		for src, dst := range map[string]string{orca: orca, front50: front50 + "_v2"} {
+			if got, want := tableSums(t, newSrv, dst), tableSums(t, oldSrv, src); !maps.Equal(got, want) {
+				t.Errorf("%s on the new server: %v, want %v", dst, got, want)
+			}
+		}
+	}
+	o, f := openDB(t, oldSrv, orca), openDB(t, oldSrv, front50)
+	mustExec(t, f,
+		"ALTER TABLE `"+front50+"`.applications ADD COLUMN owner VARCHAR(64)",
+		"/*!40000 ALTER TABLE "+front50+".applications ADD COLUMN team VARCHAR(8) */",
+		"UPDATE applications SET owner = 'platform', team = 'p' WHERE id = 'checkout'")
+	mustExec(t, o, "ALTER TABLE "+orca+".pipelines ADD COLUMN tag VARCHAR(8)", "UPDATE pipelines SET tag = 'x'")
+	res, err := CopyDatabases(t.Context(), c, quiet())
+	if err != nil || res.Statements < 3 {
+		t.Fatalf("an incremental copy with qualified DDL: %+v, %v", res, err)
+	}
+	same()
+	var n int
+	if err := openDB(t, newSrv, "").QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", front50).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the copy made database %s on the new server (the old name of %s_v2): %d, %v", front50, front50, n, err)
+	}
+
+	for _, tc := range []struct {
+		name, stmt, want string
+	}{
+		{"another database", "TRUNCATE TABLE " + shared + ".sessions", "naming database " + shared},
+		{"another database in an executable comment", "/*!40000 DROP TABLE `" + shared + "`.sessions */", "naming database " + shared},
+		{"a user with a password", "CREATE USER 'copied_" + shared + "'@'%' IDENTIFIED BY 'hunter2-not-for-the-log'", "a CREATE USER statement"},
+		{"a grant", "GRANT SELECT ON " + orca + ".* TO 'copied_" + shared + "'@'%'", "a GRANT statement"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.HasPrefix(tc.stmt, "GRANT") {
+				// The grantee, made outside the binary log.
+				conn, err := openDB(t, oldSrv, "").Conn(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range []string{"SET SESSION sql_log_bin = 0", "CREATE USER IF NOT EXISTS 'copied_" + shared + "'@'%'", "SET SESSION sql_log_bin = 1"} {
+					if _, err := conn.ExecContext(t.Context(), q); err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
+				}
+				conn.Close()
+			}
+			before := tableSums(t, newSrv, orca)
+			sharedBefore := tableSums(t, newSrv, shared)
+			mustExec(t, o, tc.stmt)
+			_, err := CopyDatabases(t.Context(), c, quiet())
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--full") {
+				t.Fatalf("%s: %v; want a refusal with %q telling to run with --full", tc.stmt, err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "sessions") {
+				t.Errorf("the refusal quotes the statement: %v", err)
+			}
+			if got := tableSums(t, newSrv, shared); !maps.Equal(got, sharedBefore) {
+				t.Errorf("%s on the new server changed: %v, want %v", shared, got, sharedBefore)
+			}
+			if got := tableSums(t, newSrv, orca); !maps.Equal(got, before) {
+				t.Errorf("%s on the new server changed: %v, want %v", orca, got, before)
+			}
+			var users int
+			if err := openDB(t, newSrv, "").QueryRowContext(t.Context(), "SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'copied\\_%'").Scan(&users); err != nil || users != 0 {
+				t.Errorf("users made on the new server: %d, %v", users, err)
+			}
+			// Put back on the old server what the case changed, and
+			// start again from a full copy.
+			mustExec(t, openDB(t, oldSrv, ""), "DROP USER IF EXISTS 'copied_"+shared+"'@'%'",
+				"CREATE TABLE IF NOT EXISTS "+shared+".sessions (id INT)")
+			full := c
+			full.Full, full.Overwrite = true, true
+			if _, err := CopyDatabases(t.Context(), full, quiet()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	mustExec(t, o, "INSERT INTO notifications VALUES ('p1', 'after the refusals')")
+	if _, err := CopyDatabases(t.Context(), c, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	same()
+}
