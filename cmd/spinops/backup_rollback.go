@@ -67,6 +67,7 @@ func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 	var (
 		targetHost, targetUser string
 		targetPort             int
+		complete               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "rollback-sql",
@@ -77,7 +78,8 @@ func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 			"database the journal names back as it was before that restore (its tables, views, triggers, routines and\n" +
 			"events), drops the staging and trash databases and the journal. A restore that had completed and was stopped\n" +
 			"while dropping what it replaced is finished instead (the restored data stays). A journal whose restore is\n" +
-			"still running is left alone. Without journals it changes nothing.\n" +
+			"still running is left alone. Without journals it changes nothing. With --complete, a restore that swapped every\n" +
+			"database in but could not record its completion (its error says so) is kept instead of put back.\n" +
 			"The server is the configured MySQL source, or --target-host; the password is " + envRestorePassword + " (default: " + backup.EnvMySQLPassword + ").",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -99,7 +101,7 @@ func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 				return fmt.Errorf("no MySQL user: give --target-user (the user the restore ran as)")
 			}
 			eng := &backup.Engine{Dest: dest, Log: backupLogger()}
-			done, err := eng.RollbackSQL(ctx, srv)
+			done, err := eng.RollbackSQL(ctx, srv, complete)
 			out := cmd.OutOrStdout()
 			for _, r := range done {
 				what := "put back as they were before the interrupted restore"
@@ -108,6 +110,11 @@ func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 				}
 				if _, werr := fmt.Fprintf(out, "%s: restore of backup %s into %s: %s\n", srv.String(), r.Backup, strings.Join(r.Databases, ", "), what); werr != nil {
 					return werr
+				}
+				for _, k := range r.Kept {
+					if _, werr := fmt.Fprintf(out, "  kept %s: the tables the restore had swapped in, with what was written to them while they were in use; drop it when not needed\n", k); werr != nil {
+						return werr
+					}
 				}
 			}
 			if err != nil {
@@ -123,5 +130,6 @@ func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 	f.StringVar(&targetHost, "target-host", "", "the interrupted restore's MySQL server (default: the configured source)")
 	f.IntVar(&targetPort, "target-port", 0, "port of --target-host")
 	f.StringVar(&targetUser, "target-user", "", "user on the target server")
+	f.BoolVar(&complete, "complete", false, "keep a restore that swapped every database in but could not record its completion, dropping what it replaced")
 	return cmd
 }

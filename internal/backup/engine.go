@@ -432,7 +432,9 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 			}
 		}
 		if sw, err = swapIn(ctx, *o.MySQL, m.ID, stages, e.log()); err != nil {
-			e.dropStages(context.WithoutCancel(ctx), *o.MySQL, stages)
+			if !errors.Is(err, errJournalKept) {
+				e.dropStages(context.WithoutCancel(ctx), *o.MySQL, stages)
+			}
 			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}
 	}
@@ -451,7 +453,9 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*Manifest, erro
 		}
 	}
 	if sw != nil {
-		sw.commit(ctx)
+		if err := sw.commit(ctx); err != nil {
+			return m, fmt.Errorf("restoring backup %s: %w", m.ID, err)
+		}
 	}
 	e.log().Info("restore complete", "backup", m.ID)
 	return m, nil

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // WriteManifest rewrites (and re-signs with keys) a manifest: the tests
@@ -19,9 +20,10 @@ var CheckCreate = checkCreate
 func SQLOpen(s MySQLServer) (*sql.DB, error) { return s.open("") }
 
 // SetSwapFault makes the swap of a restore fail at step ("drop",
-// "rename", "objects", "created" or, while it commits, "commit") of
-// database db, as a lost connection or a refused statement would, until
-// the test ends.
+// "rename", "objects", "created"; while it commits, "record" (before the
+// journal records the restore complete; db "") or "commit") of database
+// db, as a lost connection or a refused statement would, until the test
+// ends.
 func SetSwapFault(t interface{ Cleanup(func()) }, f func(step, db string) error) {
 	swapFault = f
 	t.Cleanup(func() { swapFault = nil })
@@ -32,6 +34,14 @@ func SetSwapFault(t interface{ Cleanup(func()) }, f func(step, db string) error)
 func SetSwapFaultRecovery(t interface{ Cleanup(func()) }, f func(db string) error) {
 	swapFaultRecovery = f
 	t.Cleanup(func() { swapFaultRecovery = nil })
+}
+
+// SetSwapKeepalive sets how often a restore pings its journal's lock
+// connection, until the test ends.
+func SetSwapKeepalive(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := swapKeepalive
+	swapKeepalive = d
+	t.Cleanup(func() { swapKeepalive = old })
 }
 
 // ServerBinlogs lists the server's binary log files, oldest first, as the

@@ -71,7 +71,11 @@ func preflightMySQLRestore(ctx context.Context, t MySQLTarget, mm *MySQLManifest
 	}
 	var targets []string
 	for _, d := range mm.Databases {
-		targets = append(targets, t.target(d.Name))
+		name := t.target(d.Name)
+		if reservedDatabase(name) {
+			return fmt.Errorf("database %s cannot be a restore's target: spinops_stage_*, spinops_old_*, spinops_swap_* and spinops_migrate are spinops' own (staging, trash, journals, migration records), and the server's system databases are not restored into; choose another with --database-map %s=NAME", name, d.Name)
+		}
+		targets = append(targets, name)
 	}
 	if err := checkNoInterruptedSwap(ctx, pool, t.Server, targets); err != nil {
 		return err
@@ -437,9 +441,20 @@ func swapIn(ctx context.Context, t MySQLTarget, backupID string, stages []staged
 		}
 		if err != nil {
 			err = fmt.Errorf("swapping the restored tables into %s: %w", u.final, err)
+			if cerr := j.check(context.WithoutCancel(ctx)); cerr != nil {
+				// Another session (a rollback-sql) has the journal.
+				j.release()
+				return nil, fmt.Errorf("%w; the targets are not put back here: %v; %s%w", err, cerr, j.rollbackHint(), errJournalKept)
+			}
 			if rbErr := rollBack(context.WithoutCancel(ctx), t.Server, sw.undos[:i+1]); rbErr != nil {
 				j.release()
-				return nil, fmt.Errorf("%w; putting the targets back failed too: %v; %s", err, rbErr, j.rollbackHint())
+				return nil, fmt.Errorf("%w; putting the targets back failed too: %v; %s%w", err, rbErr, j.rollbackHint(), errJournalKept)
+			}
+			if merr := j.mark(context.WithoutCancel(ctx), -1, swapPending); merr != nil {
+				// Put back, but the journal still says otherwise: it
+				// stays, with the staging databases it names.
+				j.release()
+				return nil, fmt.Errorf("%w (every target was put back as it was, but the journal %s could not record it: %v; run `spinops backup rollback-sql`, which finds them back and removes the journal)%w", err, j.db, merr, errJournalKept)
 			}
 			j.discard(ctx, log)
 			return nil, fmt.Errorf("%w (every target was put back as it was)", err)
@@ -447,6 +462,12 @@ func swapIn(ctx context.Context, t MySQLTarget, backupID string, stages []staged
 	}
 	return sw, nil
 }
+
+// errJournalKept marks (with an empty message) an error after which the
+// swap's journal stays for RollbackSQL: the staging databases it names
+// must stay too (a swapped database's tables go back into its staging
+// database).
+var errJournalKept = errors.New("")
 
 // swapped is a swap of every database done, not yet committed.
 type swapped struct {
@@ -459,9 +480,17 @@ type swapped struct {
 // rollBack puts every database back as it was before its swap; the
 // journal stays when that fails (RollbackSQL finishes the job).
 func (sw *swapped) rollBack(ctx context.Context) error {
+	if err := sw.journal.check(context.WithoutCancel(ctx)); err != nil {
+		sw.journal.release()
+		return fmt.Errorf("the databases are not put back here: %w; %s", err, sw.journal.rollbackHint())
+	}
 	if err := rollBack(context.WithoutCancel(ctx), sw.server, sw.undos); err != nil {
 		sw.journal.release()
 		return fmt.Errorf("%w; %s", err, sw.journal.rollbackHint())
+	}
+	if err := sw.journal.mark(context.WithoutCancel(ctx), -1, swapPending); err != nil {
+		sw.journal.release()
+		return fmt.Errorf("the databases were put back, but the journal %s could not record it: %w; run `spinops backup rollback-sql`, which finds them back and removes the journal", sw.journal.db, err)
 	}
 	sw.journal.discard(ctx, sw.log)
 	return nil
@@ -470,20 +499,31 @@ func (sw *swapped) rollBack(ctx context.Context) error {
 // commit drops the replaced tables and the staging databases (whatever
 // happens to ctx now: the restore is complete). The journal says so
 // first, so that RollbackSQL finishes a commit stopped half-way instead of
-// undoing a restore that completed.
-func (sw *swapped) commit(ctx context.Context) {
+// undoing a restore that completed. Only recording that can fail it: the
+// journal then still says the restore is under way, and the error says
+// how to keep the restore (rollback-sql --complete) or undo it.
+func (sw *swapped) commit(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	log := sw.log
-	if err := sw.journal.mark(ctx, -1, swapCommitted); err != nil {
+	var err error
+	if swapFault != nil {
+		err = swapFault("record", "")
+	}
+	if err == nil {
+		err = sw.journal.mark(ctx, -1, swapCommitted)
+	}
+	if err != nil {
 		sw.journal.release()
-		log.Warn("the restore is complete, but recording it failed: run `spinops backup rollback-sql` to drop what it replaced (it keeps the restored data)", "error", err)
-		return
+		return fmt.Errorf("every database was restored and swapped in, but recording that in the journal %s failed: %w. "+
+			"Run `spinops backup rollback-sql --complete` (with --target-host %s --target-port %d) to keep the restore and drop what it replaced, "+
+			"or rollback-sql without --complete to put the databases back as they were before it",
+			sw.journal.db, err, sw.server.Host, portOr(sw.server.Port))
 	}
 	admin, err := sw.server.open("")
 	if err != nil {
 		sw.journal.release()
 		log.Warn("dropping the replaced tables failed; run `spinops backup rollback-sql` to drop them (it keeps the restored data)", "error", err)
-		return
+		return nil
 	}
 	defer admin.Close()
 	for _, u := range sw.undos {
@@ -495,7 +535,7 @@ func (sw *swapped) commit(ctx context.Context) {
 		if err := u.fault("commit"); err != nil {
 			sw.journal.release()
 			log.Warn("the restore is complete, but dropping what it replaced stopped: run `spinops backup rollback-sql` to finish (it keeps the restored data)", "error", err)
-			return
+			return nil
 		}
 		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+quoteIdent(u.stage)); err != nil {
 			log.Warn("dropping the staging database failed; drop it yourself", "database", u.stage, "error", err)
@@ -503,6 +543,7 @@ func (sw *swapped) commit(ctx context.Context) {
 		log.Info("database restored", "database", u.final, "tables", len(u.dump.Tables), "objects", len(u.dump.Objects))
 	}
 	sw.journal.discard(ctx, log)
+	return nil
 }
 
 // swapFault, set by tests, fails a step of the swap as a lost connection

@@ -107,9 +107,15 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 			if err := restore(); !errors.Is(err, backup.ErrInterruptedSwap) || !strings.Contains(err.Error(), "rollback-sql") {
 				t.Fatalf("a restore into a half-swapped target: %v; want it refused, naming rollback-sql", err)
 			}
-			rec, err := eng.RollbackSQL(ctx, *e.server())
-			if err != nil || len(rec) != 1 || rec[0].Completed || rec[0].Backup != m.ID {
-				t.Fatalf("RollbackSQL: %+v, %v; want one journal put back", rec, err)
+			// The first database's swap had completed when the second's
+			// was killed: its restored tables are kept, not dropped.
+			kept := 0
+			if tc.db == targets[1] {
+				kept = 1
+			}
+			rec := rollbackSQL(t, e, eng, false, kept)
+			if rec.Completed || rec.Backup != m.ID {
+				t.Fatalf("RollbackSQL: %+v; want one journal put back", rec)
 			}
 			for _, tg := range targets {
 				if after := schemaOf(t, e, tg); after != before[tg] {
@@ -117,7 +123,7 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 				}
 			}
 			noStagingLeft(t, e)
-			if rec, err := eng.RollbackSQL(ctx, *e.server()); err != nil || len(rec) != 0 {
+			if rec, err := eng.RollbackSQL(ctx, *e.server(), false); err != nil || len(rec) != 0 {
 				t.Errorf("a second RollbackSQL: %+v, %v; want nothing to do", rec, err)
 			}
 		})
@@ -134,16 +140,14 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 			}
 			return nil
 		})
-		if _, err := eng.RollbackSQL(ctx, *e.server()); !errors.Is(err, stop) {
+		if _, err := eng.RollbackSQL(ctx, *e.server(), false); !errors.Is(err, stop) {
 			t.Fatalf("RollbackSQL with a fault: %v", err)
 		}
 		backup.SetSwapFaultRecovery(t, nil)
 		if err := restore(); !errors.Is(err, backup.ErrInterruptedSwap) {
 			t.Fatalf("a restore after a rollback stopped half-way: %v; want it refused", err)
 		}
-		if rec, err := eng.RollbackSQL(ctx, *e.server()); err != nil || len(rec) != 1 {
-			t.Fatalf("RollbackSQL again: %+v, %v", rec, err)
-		}
+		rollbackSQL(t, e, eng, false, 1)
 		for _, tg := range targets {
 			if after := schemaOf(t, e, tg); after != before[tg] {
 				t.Errorf("%s after the second RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
@@ -168,7 +172,7 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 		if got := rowsOfConn(t, conn, "SELECT GET_LOCK('"+jdb+"', 0)"); got != "1" {
 			t.Fatalf("GET_LOCK: %s", got)
 		}
-		if _, err := eng.RollbackSQL(ctx, *e.server()); err == nil || !strings.Contains(err.Error(), "still running") {
+		if _, err := eng.RollbackSQL(ctx, *e.server(), false); err == nil || !strings.Contains(err.Error(), "still running") {
 			t.Errorf("RollbackSQL while the lock is held: %v; want it refused", err)
 		}
 		if err := restore(); !errors.Is(err, backup.ErrInterruptedSwap) || !strings.Contains(err.Error(), "running now") {
@@ -177,12 +181,36 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 		// The restore's connection goes (its process died): the lock with it.
 		conn.Close()
 		holder.Close()
-		if rec, err := eng.RollbackSQL(ctx, *e.server()); err != nil || len(rec) != 1 {
+		if rec, err := eng.RollbackSQL(ctx, *e.server(), false); err != nil || len(rec) != 1 {
 			t.Fatalf("RollbackSQL after the lock was freed: %+v, %v", rec, err)
 		}
 		if after := schemaOf(t, e, targets[0]); after != before[targets[0]] {
 			t.Errorf("%s after RollbackSQL:\n%s", targets[0], after)
 		}
+	})
+
+	// Killed after every database was swapped in, before the journal
+	// recorded the restore complete (a restore whose error says it could
+	// not record it): put back without --complete; --complete is refused
+	// for a swap that did not reach every database.
+	t.Run("killed before recording its completion", func(t *testing.T) {
+		kill(t, "created", targets[1])
+		if _, err := eng.RollbackSQL(ctx, *e.server(), true); err == nil || !strings.Contains(err.Error(), "did not swap every database") {
+			t.Fatalf("RollbackSQL --complete of a swap killed half-way: %v; want it refused", err)
+		}
+		if rec := rollbackSQL(t, e, eng, false, 1); rec.Completed {
+			t.Fatalf("RollbackSQL: %+v", rec)
+		}
+		kill(t, "record", "")
+		if rec := rollbackSQL(t, e, eng, false, 2); rec.Completed {
+			t.Fatalf("RollbackSQL: %+v; want it put back", rec)
+		}
+		for _, tg := range targets {
+			if after := schemaOf(t, e, tg); after != before[tg] {
+				t.Errorf("%s after RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
+			}
+		}
+		noStagingLeft(t, e)
 	})
 
 	// Killed while it commits: every database holds the backup already;
@@ -195,9 +223,8 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 			if err := restore(); !errors.Is(err, backup.ErrInterruptedSwap) {
 				t.Fatalf("a restore after one killed while committing: %v; want it refused", err)
 			}
-			rec, err := eng.RollbackSQL(ctx, *e.server())
-			if err != nil || len(rec) != 1 || !rec[0].Completed {
-				t.Fatalf("RollbackSQL: %+v, %v; want the completed restore finished", rec, err)
+			if rec := rollbackSQL(t, e, eng, false, 0); !rec.Completed {
+				t.Fatalf("RollbackSQL: %+v; want the completed restore finished", rec)
 			}
 			noStagingLeft(t, e)
 			var now []string
@@ -210,6 +237,18 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 			completed = now
 		})
 	}
+	t.Run("kept with --complete", func(t *testing.T) {
+		kill(t, "record", "")
+		if rec := rollbackSQL(t, e, eng, true, 0); !rec.Completed {
+			t.Fatalf("RollbackSQL --complete: %+v", rec)
+		}
+		noStagingLeft(t, e)
+		for i, tg := range targets {
+			if completed != nil && schemaOf(t, e, tg) != completed[i] {
+				t.Errorf("%s kept with --complete differs from a completed restore", tg)
+			}
+		}
+	})
 	if err := restore(); err != nil {
 		t.Fatal(err)
 	}
@@ -232,4 +271,192 @@ func rowsOfConn(t *testing.T, conn *sql.Conn, q string) string {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return s.String
+}
+
+// TestRestoreKeepsItsJournalLock: the lock that says a restore is alive
+// belongs to one connection. An idle connection is closed by the server
+// after wait_timeout (a bucket restore can take hours after the swap):
+// a keepalive keeps it. A lock connection lost anyway stops the restore
+// without touching the targets again, whether or not another session (a
+// rollback-sql) took the lock in between: from then on the journal is
+// RollbackSQL's. Lost just before the restore records its completion,
+// the restore fails saying so, and --complete keeps it.
+func TestRestoreKeepsItsJournalLock(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxTimeout(t, 3*time.Minute)
+	m, eng, dbMap, targets := twoDatabaseRestore(t, e)
+	before := map[string]string{}
+	for _, tg := range targets {
+		before[tg] = schemaOf(t, e, tg)
+	}
+	admin := e.sql("")
+	holder := func(t *testing.T) (journal, id string) {
+		t.Helper()
+		journal = rowsOf(t, admin, `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'spinops\_swap\_%'`)
+		if journal == "" {
+			t.Fatal("no journal during the swap")
+		}
+		return journal, rowsOf(t, admin, "SELECT COALESCE(IS_USED_LOCK('"+journal+"'), 'free')")
+	}
+	restore := func() error {
+		_, err := eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: dbMap, Overwrite: true}})
+		return err
+	}
+
+	t.Run("taken by another session", func(t *testing.T) {
+		other := e.sql("")
+		backup.SetSwapFault(t, func(step, db string) error {
+			if step == "created" && db == targets[0] {
+				journal, id := holder(t)
+				exec(t, admin, "KILL CONNECTION "+id)
+				conn, err := other.Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := rowsOfConn(t, conn, "SELECT GET_LOCK('"+journal+"', 5)"); got != "1" {
+					t.Fatalf("GET_LOCK after the restore's connection was killed: %s", got)
+				}
+				conn.Close() // back to the pool, the lock with the session
+			}
+			return nil
+		})
+		err := restore()
+		if err == nil || !strings.Contains(err.Error(), "not put back here") || !strings.Contains(err.Error(), "rollback-sql") {
+			t.Fatalf("a restore whose lock another session took: %v", err)
+		}
+		backup.SetSwapFault(t, nil)
+		other.Close() // the other session ends: its lock is free
+		rollbackSQL(t, e, eng, false, 0)
+		for _, tg := range targets {
+			if after := schemaOf(t, e, tg); after != before[tg] {
+				t.Errorf("%s after RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
+			}
+		}
+		noStagingLeft(t, e)
+	})
+
+	t.Run("lost", func(t *testing.T) {
+		backup.SetSwapFault(t, func(step, db string) error {
+			if step == "created" && db == targets[0] {
+				_, id := holder(t)
+				exec(t, admin, "KILL CONNECTION "+id)
+			}
+			return nil
+		})
+		err := restore()
+		if err == nil || !strings.Contains(err.Error(), "lost the lock") || !strings.Contains(err.Error(), "rollback-sql") {
+			t.Fatalf("a restore whose lock connection was killed: %v", err)
+		}
+		backup.SetSwapFault(t, nil)
+		rollbackSQL(t, e, eng, false, 0)
+		for _, tg := range targets {
+			if after := schemaOf(t, e, tg); after != before[tg] {
+				t.Errorf("%s after RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
+			}
+		}
+		noStagingLeft(t, e)
+	})
+
+	// Before, a commit that could not record the restore complete
+	// returned success, and the rollback-sql it advised then undid the
+	// restore, with what had been written since.
+	t.Run("lost before recording its completion", func(t *testing.T) {
+		backup.SetSwapFault(t, func(step, db string) error {
+			if step == "record" {
+				_, id := holder(t)
+				exec(t, admin, "KILL CONNECTION "+id)
+			}
+			return nil
+		})
+		err := restore()
+		if err == nil || !strings.Contains(err.Error(), "rollback-sql --complete") {
+			t.Fatalf("a restore that could not record its completion: %v; want an error naming rollback-sql --complete", err)
+		}
+		backup.SetSwapFault(t, nil)
+		exec(t, e.sql(targets[1]), "INSERT INTO executions VALUES (99, 'written after the restore')")
+		if rec := rollbackSQL(t, e, eng, true, 0); !rec.Completed {
+			t.Fatalf("RollbackSQL --complete: %+v", rec)
+		}
+		if got := rowsOf(t, e.sql(targets[1]), "SELECT status FROM executions WHERE id = 99"); got != "written after the restore" {
+			t.Errorf("the row written after the restore, after RollbackSQL --complete: %q", got)
+		}
+		noStagingLeft(t, e)
+	})
+
+	t.Run("kept alive past wait_timeout", func(t *testing.T) {
+		old := rowsOf(t, admin, "SELECT @@GLOBAL.wait_timeout")
+		exec(t, admin, "SET GLOBAL wait_timeout = 2")
+		t.Cleanup(func() { _, _ = admin.Exec("SET GLOBAL wait_timeout = " + old) })
+		backup.SetSwapKeepalive(t, 300*time.Millisecond)
+		backup.SetSwapFault(t, func(step, db string) error {
+			if step == "created" && db == targets[0] {
+				_, id := holder(t)
+				time.Sleep(4 * time.Second) // twice wait_timeout
+				if _, now := holder(t); now != id {
+					t.Errorf("the lock was held by %s, after twice wait_timeout by %s: the lock connection was closed", id, now)
+				}
+			}
+			return nil
+		})
+		if err := restore(); err != nil {
+			t.Fatal(err)
+		}
+		noStagingLeft(t, e)
+	})
+}
+
+// rollbackSQL runs RollbackSQL, which must recover one journal and keep
+// kept staging databases (each with the restored tables: they are then
+// dropped).
+func rollbackSQL(t *testing.T, e *env, eng *backup.Engine, complete bool, kept int) backup.SwapRecovery {
+	t.Helper()
+	rec, err := eng.RollbackSQL(t.Context(), *e.server(), complete)
+	if err != nil || len(rec) != 1 {
+		t.Fatalf("RollbackSQL: %+v, %v; want one journal recovered", rec, err)
+	}
+	if len(rec[0].Kept) != kept {
+		t.Errorf("RollbackSQL kept %v, want %d staging database(s)", rec[0].Kept, kept)
+	}
+	for _, db := range rec[0].Kept {
+		if n := rowsOf(t, e.sql(""), "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '"+db+"'"); n == "0" {
+			t.Errorf("kept %s has no tables", db)
+		}
+		exec(t, e.sql(""), "DROP DATABASE "+db)
+	}
+	return rec[0]
+}
+
+// TestRollbackSQLRefusesForeignJournal: RollbackSQL renames and drops the
+// databases a journal names. A journal planted by someone who can create
+// a spinops_swap_* database, naming another database as the trash (whose
+// tables would move into the "target", the database then dropped) or as
+// the staging database, is refused and nothing is touched.
+func TestRollbackSQLRefusesForeignJournal(t *testing.T) {
+	e := newEnv(t)
+	victim, loot := e.db.Database(t), e.db.Database(t)
+	exec(t, e.sql(victim), "CREATE TABLE secrets (id INT, v TEXT)")
+	exec(t, e.sql(victim), "INSERT INTO secrets VALUES (1, 'production data')")
+	admin := e.sql("")
+	for _, tc := range []struct{ name, state, final, stage, trash string }{
+		{"another database as the trash", "swapping", loot, "spinops_stage_0123456789ab", victim},
+		{"another database as the staging database", "committed", loot, victim, "spinops_old_0123456789ab"},
+		{"a system database as the target", "swapping", "mysql", "spinops_stage_0123456789ab", "spinops_old_0123456789ab"},
+		{"a state no restore writes", "gone", loot, "spinops_stage_0123456789ab", "spinops_old_0123456789ab"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			jdb := "spinops_swap_0123456789ab"
+			t.Cleanup(func() { _, _ = admin.Exec("DROP DATABASE IF EXISTS " + jdb) })
+			exec(t, admin, "CREATE DATABASE "+jdb)
+			exec(t, admin, "CREATE TABLE "+jdb+".journal (ord INT PRIMARY KEY, final VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, entry LONGTEXT NOT NULL)")
+			entry, _ := json.Marshal(map[string]any{"backup": "x", "final": tc.final, "stage": tc.stage, "trash": tc.trash, "existed": true, "tables": []string{"nope"}})
+			exec(t, admin, "INSERT INTO "+jdb+".journal VALUES (0, ?, ?, ?)", tc.final, tc.state, string(entry))
+			rec, err := (&backup.Engine{}).RollbackSQL(t.Context(), *e.server(), false)
+			if err == nil || !strings.Contains(err.Error(), "not one a restore writes") {
+				t.Errorf("RollbackSQL of a planted journal: %+v, %v; want it refused", rec, err)
+			}
+			if got := rowsOf(t, e.sql(victim), "SELECT v FROM secrets"); got != "production data" {
+				t.Errorf("%s after RollbackSQL of a planted journal: %q", victim, got)
+			}
+		})
+	}
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -62,31 +64,121 @@ const (
 	swapSwapping  = "swapping"
 	swapDone      = "done"
 	swapCommitted = "committed"
+	swapKept      = "kept" // put back by RollbackSQL; its staging database kept
 )
 
-// swapJournal is a restore's journal and the lock that says it is alive.
-type swapJournal struct {
-	server      MySQLServer
-	db          string
-	lock        *sql.Conn
-	releaseLock func()
+// Names a restore gives its staging and trash databases.
+var (
+	stageNameRE = regexp.MustCompile(`^spinops_stage_[0-9a-f]{12}$`)
+	trashNameRE = regexp.MustCompile(`^spinops_old_[0-9a-f]{12}$`)
+)
+
+// valid refuses an entry whose names a restore would not have written:
+// RollbackSQL renames and drops the databases a journal names, so a
+// journal planted by someone who can create a spinops_swap_* database
+// must not be able to name any other.
+func (e swapEntry) valid() error {
+	switch {
+	case !stageNameRE.MatchString(e.Stage):
+		return fmt.Errorf("staging database %q", e.Stage)
+	case !trashNameRE.MatchString(e.Trash):
+		return fmt.Errorf("trash database %q", e.Trash)
+	case e.Final == "" || len(e.Final) > 64 || reservedDatabase(e.Final):
+		return fmt.Errorf("target database %q", e.Final)
+	}
+	switch e.state {
+	case swapPending, swapSwapping, swapDone, swapCommitted, swapKept:
+		return nil
+	}
+	return fmt.Errorf("state %q", e.state)
 }
 
-// writeSwapJournal records every database's swap before anything changes,
-// in one transaction (a journal has all its rows or none), and takes the
-// journal's lock.
-func writeSwapJournal(ctx context.Context, s MySQLServer, backupID string, undos []*swapUndo) (*swapJournal, error) {
-	j := &swapJournal{server: s, db: swapJournalPrefix + randHex(6)}
+// reservedDatabase: never a restore's target, so never a journal's:
+// the server's system databases and spinops' own.
+func reservedDatabase(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "mysql", "information_schema", "performance_schema", "sys", "spinops_migrate":
+		return true
+	}
+	return strings.HasPrefix(n, "spinops_stage_") || strings.HasPrefix(n, "spinops_old_") || strings.HasPrefix(n, swapJournalPrefix)
+}
+
+// swapJournal is a restore's journal and the lock that says it is alive.
+// The lock belongs to one connection: a keepalive pings it (an idle
+// connection is closed by the server after wait_timeout, and the lock
+// with it, while a bucket restore may still take hours), and every step
+// first checks that the lock is still this restore's (held).
+type swapJournal struct {
+	server MySQLServer
+	db     string
+
+	mu          sync.Mutex // guards lock and releaseLock
+	lock        *sql.Conn
+	releaseLock func()
+	stopKeep    func()
+}
+
+// swapKeepalive is how often the journal's lock connection is pinged.
+var swapKeepalive = 30 * time.Second
+
+// errLockHeld: another session holds a journal's lock.
+var errLockHeld = errors.New("another session holds it")
+
+// lockWait is how long a lock held by a session that is going away is
+// waited for: a server notices a client killed with SIGKILL, and frees
+// its locks, only once it reads the closed socket.
+const lockWait = 5
+
+// takeLock opens a connection that holds the named lock, waiting up to
+// wait seconds for it.
+func takeLock(ctx context.Context, s MySQLServer, name string, wait int) (*sql.Conn, func(), error) {
 	conn, release, err := s.conn(ctx, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var got int
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", j.db).Scan(&got); err != nil || got != 1 {
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, wait).Scan(&got); err != nil {
 		release()
-		return nil, fmt.Errorf("taking the restore's lock %s: %v (got %d)", j.db, err, got)
+		return nil, nil, fmt.Errorf("taking the lock %s: %w", name, err)
+	}
+	if got.Int64 != 1 {
+		release()
+		return nil, nil, fmt.Errorf("taking the lock %s: %w", name, errLockHeld)
+	}
+	return conn, release, nil
+}
+
+// writeSwapJournal records every database's swap before anything
+// changes, in one transaction (a journal has all its rows or none), and
+// takes the journal's lock.
+func writeSwapJournal(ctx context.Context, s MySQLServer, backupID string, undos []*swapUndo) (*swapJournal, error) {
+	j := &swapJournal{server: s, db: swapJournalPrefix + randHex(6)}
+	conn, release, err := takeLock(ctx, s, j.db, 0)
+	if err != nil {
+		return nil, fmt.Errorf("writing the restore's journal (nothing in the targets was changed): %w", err)
 	}
 	j.lock, j.releaseLock = conn, release
+	kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(swapKeepalive)
+		defer t.Stop()
+		for {
+			select {
+			case <-kctx.Done():
+				return
+			case <-t.C:
+				j.mu.Lock()
+				if j.lock != nil {
+					_ = j.lock.PingContext(kctx)
+				}
+				j.mu.Unlock()
+			}
+		}
+	}()
+	j.stopKeep = func() { cancel(); <-done }
 	fail := func(err error) (*swapJournal, error) {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+quoteIdent(j.db))
 		j.release()
@@ -124,8 +216,41 @@ func writeSwapJournal(ctx context.Context, s MySQLServer, backupID string, undos
 	return j, nil
 }
 
+// held makes sure the journal's lock is still this restore's (j.mu
+// held), on the connection that took it. A lost connection loses the
+// lock with it, and the restore must not take it again: between the two,
+// another session (a rollback-sql) may have taken the journal over and
+// put the targets back; from then on only RollbackSQL touches them.
+func (j *swapJournal) held(ctx context.Context) error {
+	if j.lock != nil {
+		var mine sql.NullInt64
+		err := j.lock.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?) = CONNECTION_ID()", j.db).Scan(&mine)
+		if err == nil && mine.Int64 == 1 {
+			return nil
+		}
+		j.releaseLock()
+		j.lock, j.releaseLock = nil, nil
+		if err != nil {
+			return fmt.Errorf("the restore lost the lock of its journal %s (its connection failed: %w)", j.db, err)
+		}
+	}
+	return fmt.Errorf("the restore lost the lock of its journal %s (its connection was closed)", j.db)
+}
+
+// check makes sure the restore still holds its journal's lock.
+func (j *swapJournal) check(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.held(ctx)
+}
+
 // mark records the state of database ord (-1: every database).
 func (j *swapJournal) mark(ctx context.Context, ord int, state string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.held(ctx); err != nil {
+		return err
+	}
 	q, args := "UPDATE "+quoteIdent(j.db)+".journal SET state = ?", []any{state}
 	if ord >= 0 {
 		q, args = q+" WHERE ord = ?", append(args, ord)
@@ -137,20 +262,33 @@ func (j *swapJournal) mark(ctx context.Context, ord int, state string) error {
 }
 
 // discard drops the journal (the targets are as it says they will stay)
-// and releases its lock.
+// and releases its lock; not when another session holds the lock.
 func (j *swapJournal) discard(ctx context.Context, log *slog.Logger) {
-	if _, err := j.lock.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+quoteIdent(j.db)); err != nil {
-		log.Warn("dropping the restore's journal failed; drop the database yourself once no restore runs", "database", j.db, "error", err)
+	ctx = context.WithoutCancel(ctx)
+	j.mu.Lock()
+	err := j.held(ctx)
+	if err == nil {
+		_, err = j.lock.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(j.db))
+	}
+	j.mu.Unlock()
+	if err != nil {
+		log.Warn("dropping the restore's journal failed; run `spinops backup rollback-sql` once no restore runs (it finds nothing to put back and drops it)", "database", j.db, "error", err)
 	}
 	j.release()
 }
 
-// release lets the journal outlive the restore: the lock is freed so that
-// RollbackSQL can take the journal over.
+// release stops the keepalive and frees the lock: the journal, if it is
+// still there, can then be taken over by RollbackSQL.
 func (j *swapJournal) release() {
+	if j.stopKeep != nil {
+		j.stopKeep()
+		j.stopKeep = nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if j.releaseLock != nil {
 		j.releaseLock()
-		j.releaseLock = nil
+		j.lock, j.releaseLock = nil, nil
 	}
 }
 
@@ -215,7 +353,9 @@ func checkNoInterruptedSwap(ctx context.Context, q Queryer, s MySQLServer, targe
 			return err
 		}
 		for _, e := range entries {
-			if !slices.Contains(targets, e.Final) {
+			// (Compared without case: on a server with
+			// lower_case_table_names, Spin and spin are one database.)
+			if !slices.ContainsFunc(targets, func(t string) bool { return strings.EqualFold(t, e.Final) }) {
 				continue
 			}
 			var free int
@@ -223,8 +363,8 @@ func checkNoInterruptedSwap(ctx context.Context, q Queryer, s MySQLServer, targe
 				return fmt.Errorf("checking whether the restore of journal %s still runs: %w", jdb, err)
 			}
 			if free != 1 {
-				return fmt.Errorf("%w: a restore of backup %s into database %s on %s is running now (journal %s); wait for it",
-					ErrInterruptedSwap, e.Backup, e.Final, s.addr(), jdb)
+				return fmt.Errorf("%w: a restore of backup %s into database %s on %s is running now (journal %s; a session holds its lock); wait for it, or, if its process is gone, run `spinops backup rollback-sql --target-host %s --target-port %d` once the server has closed its session",
+					ErrInterruptedSwap, e.Backup, e.Final, s.addr(), jdb, s.Host, portOr(s.Port))
 			}
 			return fmt.Errorf("%w: the restore of backup %s into database %s on %s, started %s, stopped mid-swap (journal %s). "+
 				"Run `spinops backup rollback-sql --target-host %s --target-port %d` to put its databases back as they were (or finish it, if it had completed), then restore again",
@@ -243,6 +383,10 @@ type SwapRecovery struct {
 	// recovery only dropped what it replaced. Otherwise every database was
 	// put back as it was before the restore.
 	Completed bool
+	// Kept are staging databases kept after putting the databases back:
+	// they hold the tables the restore had swapped in, with what was
+	// written to them while they were in use.
+	Kept []string
 }
 
 // swapFaultRecovery, set by tests, stops RollbackSQL after it has put back
@@ -254,7 +398,12 @@ var swapFaultRecovery func(db string) error
 // before that restore (the restore had not completed) or drops what the
 // restore replaced (it had). A journal whose restore still runs is left
 // alone, with an error. Without journals it changes nothing.
-func (e *Engine) RollbackSQL(ctx context.Context, s MySQLServer) ([]SwapRecovery, error) {
+//
+// With complete, a journal whose every database was swapped in (a restore
+// that could not record its completion) is finished as a completed one:
+// the restore is kept and what it replaced dropped; a journal of a swap
+// that did not reach every database is refused.
+func (e *Engine) RollbackSQL(ctx context.Context, s MySQLServer, complete bool) ([]SwapRecovery, error) {
 	admin, err := s.open("")
 	if err != nil {
 		return nil, err
@@ -269,7 +418,7 @@ func (e *Engine) RollbackSQL(ctx context.Context, s MySQLServer) ([]SwapRecovery
 	}
 	var done []SwapRecovery
 	for _, jdb := range names {
-		r, err := recoverJournal(ctx, s, jdb, e.log())
+		r, err := recoverJournal(ctx, s, jdb, complete, e.log())
 		if err != nil {
 			return done, fmt.Errorf("recovering the restore of journal %s: %w", jdb, err)
 		}
@@ -280,28 +429,38 @@ func (e *Engine) RollbackSQL(ctx context.Context, s MySQLServer) ([]SwapRecovery
 
 // recoverJournal takes a journal's lock (refusing when its restore still
 // runs) and puts its databases back, or finishes its commit.
-func recoverJournal(ctx context.Context, s MySQLServer, jdb string, log *slog.Logger) (SwapRecovery, error) {
+func recoverJournal(ctx context.Context, s MySQLServer, jdb string, complete bool, log *slog.Logger) (SwapRecovery, error) {
 	r := SwapRecovery{Journal: jdb}
-	conn, release, err := s.conn(ctx, "")
+	conn, release, err := takeLock(ctx, s, jdb, lockWait)
+	if errors.Is(err, errLockHeld) {
+		return r, fmt.Errorf("the restore that wrote it is still running (it holds the lock %s); let it finish or stop it first", jdb)
+	}
 	if err != nil {
 		return r, err
 	}
 	defer release()
-	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", jdb).Scan(&got); err != nil {
-		return r, fmt.Errorf("taking the lock %s: %w", jdb, err)
-	}
-	if got.Int64 != 1 {
-		return r, fmt.Errorf("the restore that wrote it is still running (it holds the lock %s); let it finish or stop it first", jdb)
-	}
 	entries, err := readJournalEntries(ctx, conn, jdb)
 	if err != nil {
 		return r, err
+	}
+	allDone := len(entries) > 0
+	for _, e := range entries {
+		if err := e.valid(); err != nil {
+			return r, fmt.Errorf("the journal is not one a restore writes (%w): left alone; drop the database %s yourself if no restore of yours stopped", err, jdb)
+		}
 	}
 	for _, e := range entries {
 		r.Backup = e.Backup
 		r.Databases = append(r.Databases, e.Final)
 		r.Completed = r.Completed || e.state == swapCommitted
+		allDone = allDone && (e.state == swapDone || e.state == swapCommitted)
+	}
+	if complete && !r.Completed {
+		if !allDone {
+			return r, fmt.Errorf("--complete: the restore of backup %s did not swap every database in (%s), so it cannot be kept; run rollback-sql without --complete to put them back",
+				r.Backup, strings.Join(r.Databases, ", "))
+		}
+		r.Completed = true
 	}
 	if r.Completed {
 		// Every database holds the backup: what is left is what it replaced.
@@ -315,15 +474,24 @@ func recoverJournal(ctx context.Context, s MySQLServer, jdb string, log *slog.Lo
 	} else {
 		for i := len(entries) - 1; i >= 0; i-- {
 			e := entries[i]
-			if e.state == swapPending {
-				continue // the swap never reached it
+			if e.state == swapPending || e.state == swapKept {
+				continue // the swap never reached it, or it is back
 			}
 			if err := putBack(ctx, s, conn, e); err != nil {
 				return r, fmt.Errorf("putting %s back as it was before the restore of backup %s: %w", e.Final, e.Backup, err)
 			}
-			if _, err := conn.ExecContext(ctx, "UPDATE "+quoteIdent(jdb)+".journal SET state = ? WHERE final = ?", swapPending, e.Final); err != nil {
+			// A database whose swap had completed may have been in use
+			// with the backup's tables for long (during the bucket's
+			// restore, or after it): its staging database, which holds
+			// them again, is kept with what was written to them.
+			next := swapPending
+			if e.state == swapDone {
+				next = swapKept
+			}
+			if _, err := conn.ExecContext(ctx, "UPDATE "+quoteIdent(jdb)+".journal SET state = ? WHERE ord = ?", next, i); err != nil {
 				return r, fmt.Errorf("recording that %s was put back: %w", e.Final, err)
 			}
+			entries[i].state = next
 			log.Info("put back as it was before the interrupted restore", "database", e.Final, "backup", e.Backup, "journal", jdb)
 			if swapFaultRecovery != nil {
 				if err := swapFaultRecovery(e.Final); err != nil {
@@ -332,6 +500,11 @@ func recoverJournal(ctx context.Context, s MySQLServer, jdb string, log *slog.Lo
 			}
 		}
 		for _, e := range entries {
+			if e.state == swapKept {
+				r.Kept = append(r.Kept, e.Stage)
+				log.Warn("kept: the restored tables of the interrupted restore, with whatever was written to them while they were in use; drop the database when it is not needed", "database", e.Stage, "target", e.Final)
+				continue
+			}
 			if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(e.Stage)); err != nil {
 				return r, fmt.Errorf("dropping the staging database %s: %w", e.Stage, err)
 			}
@@ -382,38 +555,54 @@ func putBack(ctx context.Context, s MySQLServer, conn *sql.Conn, e swapEntry) er
 		if err != nil {
 			return err
 		}
-		inStage, err := tablesOf(e.Stage)
-		if err != nil {
-			return err
-		}
-		// The RENAME moved every backup table at once: when none is left
-		// in the staging database, they are in the target.
-		var back []string
-		moved := len(e.Tables) > 0
-		for _, tb := range e.Tables {
-			if slices.Contains(inStage, tb) {
-				moved = false
-			}
-			if slices.Contains(inFinal, tb) {
-				back = append(back, tb)
-			}
-		}
-		var renames []string
-		if moved {
-			renames = tableRenames(nil, e.Final, e.Stage, back)
-		}
 		trashExists, err := has(e.Trash)
 		if err != nil {
 			return err
 		}
+		var trashed []string
 		if trashExists {
-			trashed, err := tablesOf(e.Trash)
-			if err != nil {
+			if trashed, err = tablesOf(e.Trash); err != nil {
 				return err
 			}
-			if len(trashed) > 0 && !moved && len(e.Tables) > 0 {
-				return fmt.Errorf("the target's tables are in %s but the backup's are still in %s: not a state the restore leaves; move them back by hand", e.Trash, e.Stage)
+		}
+		stageExists, err := has(e.Stage)
+		if err != nil {
+			return err
+		}
+		var inStage []string
+		if stageExists {
+			if inStage, err = tablesOf(e.Stage); err != nil {
+				return err
 			}
+		}
+		// One RENAME TABLE moved the target's tables into the trash and
+		// the backup's out of the staging database at once: tables in
+		// the trash say it ran. A target without tables of its own has
+		// no trash; then it ran when the staging database is there with
+		// none of the backup's tables left, and the target has them all.
+		// (A staging database that is gone says nothing: the restore
+		// drops it only after putting the target back.)
+		moved := len(trashed) > 0
+		if !moved && stageExists && len(e.Tables) > 0 {
+			moved = true
+			for _, tb := range e.Tables {
+				if slices.Contains(inStage, tb) || !slices.Contains(inFinal, tb) {
+					moved = false
+				}
+			}
+		}
+		var renames []string
+		if moved {
+			var back []string
+			for _, tb := range e.Tables {
+				if slices.Contains(inFinal, tb) {
+					back = append(back, tb)
+				}
+			}
+			if _, err := conn.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(e.Stage)); err != nil {
+				return fmt.Errorf("creating %s again to move the backup's tables back into: %w", e.Stage, err)
+			}
+			renames = tableRenames(renames, e.Final, e.Stage, back)
 			renames = tableRenames(renames, e.Trash, e.Final, trashed)
 		}
 		if len(renames) > 0 {

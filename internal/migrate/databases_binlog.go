@@ -224,6 +224,10 @@ func (f *positionFilter) header(ev *event, end, typ string) {
 		}
 	case strings.HasPrefix(typ, "Table_map"), strings.HasPrefix(typ, "Annotate_rows"), strings.Contains(typ, "_rows"):
 		kind = "rows"
+	case strings.HasPrefix(typ, "Begin_load_query"), strings.HasPrefix(typ, "Execute_load_query"), strings.HasPrefix(typ, "Append_block"),
+		strings.HasPrefix(typ, "Delete_file"), strings.HasPrefix(typ, "Create_file"), strings.HasPrefix(typ, "Exec_load"), strings.HasPrefix(typ, "Load"):
+		// A statement-logged LOAD DATA: SQL the client would run.
+		kind = "load"
 	}
 	if ev.kind == "" || ev.kind == "other" {
 		ev.kind = kind
@@ -251,26 +255,44 @@ func (ev *event) statement() string {
 	return strings.TrimSpace(strings.Join(out, "\n"))
 }
 
-// queryBounds finds the statement of a Query event in its printed text:
-// mariadb-binlog prints the session settings it changes, each ending with
-// the delimiter, then the statement as the log holds it (executable
-// comments included), a newline and the delimiter on a line of its own
-// (Query_log_event::print, sql/log_event_client.cc).
+// queryBounds finds the statement of a Query event in its printed text.
+// mariadb-binlog prints the event's header comments, then the session
+// settings it changes, one per line, each ending with the delimiter (the
+// lines of settingLineRE), then the statement as the log holds it
+// (executable comments included), a newline and the delimiter on a line
+// of its own (Query_log_event::print_query_header and ::print,
+// sql/log_event_client.cc). The statement starts at the first other
+// line. One that holds the delimiter itself is refused (ok false): where
+// the client would split it, and which part a check would read, cannot be
+// told apart from the printed text.
 func queryBounds(text string) (start, end int, ok bool) {
 	end = strings.LastIndex(text, "\n"+delimiter+"\n")
 	if end < 0 {
 		return 0, 0, false
 	}
-	p := strings.LastIndex(text[:end], delimiter+"\n")
-	if p < 0 {
-		return 0, 0, false
+	start = -1
+	for off := 0; off < end; {
+		nl := strings.IndexByte(text[off:], '\n')
+		if nl < 0 {
+			break
+		}
+		line := text[off : off+nl]
+		if !strings.HasPrefix(line, "#") && !settingLineRE.MatchString(line) {
+			start = off
+			break
+		}
+		off += nl + 1
 	}
-	start = p + len(delimiter) + 1
-	if strings.TrimSpace(text[start:end]) == "" {
+	if start < 0 || strings.TrimSpace(text[start:end]) == "" || strings.Contains(text[start:end], delimiter) {
 		return 0, 0, false
 	}
 	return start, end, true
 }
+
+// settingLineRE is a session setting line mariadb-binlog prints before a
+// statement: SET TIMESTAMP, SET @@session.<name>=..., use `db`, the
+// client's charset command, and version-guarded SET @@session ones.
+var settingLineRE = regexp.MustCompile("^(SET TIMESTAMP=[0-9.]+|SET @@session\\.[a-z_]+=[^\\n]*|use `(?:[^`]|``)+`|/\\*!\\\\C [A-Za-z0-9_]+ \\*/|/\\*M?!\\d+ SET @@session\\.[a-z_]+=[^\\n]*\\*/)/\\*!\\*/;$")
 
 // firstWord names a statement by its first word, for messages that must
 // not quote it.
@@ -323,6 +345,9 @@ func (f *positionFilter) finish(ev *event) error {
 		return nil
 	case "Xid":
 		return f.commitWith(ev, text)
+	case "load":
+		return fmt.Errorf("the old server's binary log has a statement-based LOAD DATA at %s:%d: only ROW events can be applied to a renamed or filtered database safely; set binlog_format=ROW on the old server and run with --full",
+			f.rec.File, ev.end)
 	case "Query":
 		stmt := ev.statement()
 		upper := strings.ToUpper(stmt)
@@ -347,7 +372,7 @@ func (f *positionFilter) finish(ev *event) error {
 		if f.plan != nil {
 			start, end, ok := queryBounds(text)
 			if !ok {
-				return fmt.Errorf("the statement at %s:%d is not where mariadb-binlog prints a statement: it cannot be checked, so it is not applied; %s", f.rec.File, ev.end, fullHint)
+				return fmt.Errorf("the statement at %s:%d cannot be told apart from mariadb-binlog's own lines (it holds the delimiter %s, or is not where the tool prints a statement): it cannot be checked, so it is not applied; %s", f.rec.File, ev.end, delimiter, fullHint)
 			}
 			refuse, rewritten := f.plan(text[start:end])
 			if refuse != "" {

@@ -481,6 +481,10 @@ func TestCopyDatabasesIncrementalStatements(t *testing.T) {
 		{"another database in an executable comment", "/*!40000 DROP TABLE `" + shared + "`.sessions */", "naming database " + shared},
 		{"a user with a password", "CREATE USER 'copied_" + shared + "'@'%' IDENTIFIED BY 'hunter2-not-for-the-log'", "a CREATE USER statement"},
 		{"a grant", "GRANT SELECT ON " + orca + ".* TO 'copied_" + shared + "'@'%'", "a GRANT statement"},
+		// The delimiter mariadb-binlog ends its lines with, inside the
+		// statement (a comment here): a check reading only the text
+		// after it would pass "UPDATE CURRENT_TIMESTAMP, DROP COLUMN id".
+		{"the tool's delimiter inside the statement", "ALTER TABLE " + shared + ".sessions ADD COLUMN ts TIMESTAMP NULL ON # /*!*/;\nUPDATE CURRENT_TIMESTAMP, DROP COLUMN id", "holds the delimiter"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if strings.HasPrefix(tc.stmt, "GRANT") {
