@@ -195,6 +195,9 @@ func (a *Archiver) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return a.flush(context.WithoutCancel(ctx), uploaded, true)
 		}
+		if errors.Is(runErr, errBinlogReset) {
+			continue // the archive was preserved: start again from the server's oldest file
+		}
 		a.Log.Warn("binlog stream ended; restarting", "error", runErr)
 		select {
 		case <-ctx.Done():
@@ -288,7 +291,7 @@ func (a *Archiver) stream(ctx context.Context, start string, uploaded map[string
 			return fmt.Errorf("%s exited: %v: %s", a.tool(), err, strings.TrimSpace(stderr.String()))
 		case <-tick.C:
 			err := a.flush(ctx, uploaded, false)
-			if errors.Is(err, errOtherServer) {
+			if errors.Is(err, errOtherServer) || errors.Is(err, errBinlogReset) {
 				cancel() // Run finds who answers now
 				<-done   //nolint:errcheck // killed by the cancel: its exit status says nothing
 				return err
@@ -344,7 +347,11 @@ func readServerPosition(ctx context.Context, s MySQLServer) (serverPosition, err
 }
 
 // flush uploads every local file that grew (with its scan), removes
-// finished files once archived, and rewrites the archive status. The
+// finished files once archived, and rewrites the archive status. Before
+// it first uploads a file in this run, it checks that the file continues
+// the archive: a file of another history (the server's binary log was
+// reset) first moves the archived history to a folder of its own
+// (binlog_history.go), and flush returns errBinlogReset. The
 // status says the archive is caught up only when the server's position,
 // read before the upload, is inside what was archived.
 //
@@ -375,6 +382,7 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	}
 	sort.Slice(names, func(i, j int) bool { return binlogBefore(names[i], names[j]) })
 	var flushErr error
+	var archived []ObjectInfo // listed when a file is first seen
 	foreign := false
 	for i, n := range names {
 		p := filepath.Join(a.workDir(), n)
@@ -387,6 +395,27 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 				"file", n, "server_id", sc.ServerID, "archive", a.server)
 			foreign = true
 			continue // the archived server's other files still go up
+		}
+		if _, seen := uploaded[n]; !seen {
+			if sc.Events == 0 {
+				continue // nothing received yet to tell its history by
+			}
+			if archived == nil {
+				if archived, err = archivedFiles(ctx, a.Dest, a.server); err != nil {
+					flushErr = err
+					break
+				}
+			}
+			other, err := a.otherHistory(ctx, n, sc, archived)
+			if err == nil && other {
+				if err = a.historyReset(ctx, n, uploaded); err == nil {
+					err = errBinlogReset
+				}
+			}
+			if err != nil {
+				flushErr = err
+				break
+			}
 		}
 		current := i == len(names)-1
 		if uploaded[n] != sc.Size {
@@ -421,6 +450,9 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	}
 	if a.Metrics != nil {
 		a.Metrics.archiverFlushed(a.status, a.lastEventAt())
+	}
+	if errors.Is(flushErr, errBinlogReset) && final {
+		return nil // the stream is over: the next one starts from the server's oldest file
 	}
 	if flushErr != nil {
 		return flushErr // an upload failed: retried before anything moves on
@@ -661,23 +693,22 @@ func fetchChain(ctx context.Context, dest Store, keys *Keys, m *Manifest, dir st
 	if err != nil {
 		return nil, nil, err
 	}
-	ar := archives[mm.ArchiveServer]
-	if mm.ArchiveServer == "" || ar == nil {
-		return nil, nil, fmt.Errorf("%w for server %q of backup %s: is `spinops backup archive-binlogs` running?", errNoArchive, mm.ArchiveServer, m.ID)
-	}
 	var local Store = &downloadingStore{Store: dest, dir: dir}
 	if keys.CanVerify() && !keys.AllowUnsigned {
-		local = &verifyingStore{Store: dest, dir: dir, keys: keys, server: ar.Server}
+		// Every history of the server is signed with its key.
+		local = &verifyingStore{Store: dest, dir: dir, keys: keys, server: mm.ArchiveServer}
 		// The caught-up check extends the window past the last event:
 		// only a signed one.
-		ar.Status = verifiedStatus(ctx, dest, keys, ar.Server)
+		if ar := archives[mm.ArchiveServer]; ar != nil {
+			ar.Status = verifiedStatus(ctx, dest, keys, ar.Server)
+		}
 	}
 	sc := &scanner{dest: local, cache: map[string]*BinlogFile{}}
-	c, err := ar.chainFrom(ctx, sc, all, mm.BinlogFile)
-	if err != nil {
-		return nil, nil, err
+	c, err := backupChain(ctx, archives, all, sc, m)
+	if errors.Is(err, errNoArchive) || mm.ArchiveServer == "" {
+		return nil, nil, fmt.Errorf("%w for server %q of backup %s: is `spinops backup archive-binlogs` running?", errNoArchive, mm.ArchiveServer, m.ID)
 	}
-	if err := c.startsBackup(m); err != nil {
+	if err != nil {
 		return nil, nil, err
 	}
 	paths := make([]string, len(c.Files))

@@ -19,6 +19,7 @@ import (
 //	binlogs/<server key>/<binlog file>.scan.json   what scanning it proved (a cache, keyed by size)
 //	binlogs/<server key>/<binlog file>.sig         its signature: size and SHA-256 of what was uploaded (binlog_sign.go)
 //	binlogs/<server key>/status.json               the archiver's heartbeat and caught-up check
+//	binlogs/<server key>~<unix seconds>/...         a history preserved after a reset (binlog_history.go)
 //
 // The server key is the server's identity (ServerKey), so a failover to a
 // new primary, whose files are numbered from 1 again, never overwrites the
@@ -52,7 +53,14 @@ type ArchiveStatus struct {
 
 // ServerArchive is the archived binary log of one server.
 type ServerArchive struct {
+	// Server is the archive's folder under binlogs/: the server key or,
+	// for a history preserved after a reset, key~<unix seconds>.
 	Server string
+	// Key is the server key (Server without a history's suffix), and
+	// Opened, for a preserved history, when its oldest file was opened
+	// (zero for the server's current folder).
+	Key    string
+	Opened time.Time
 	// Files are the archived files, oldest first (data objects only).
 	Files []ObjectInfo
 	// Status is the archiver's status, nil when missing or unreadable.
@@ -94,10 +102,13 @@ type Chain struct {
 // position lies in: opened no later than the snapshot, by m's server, and
 // reaching the position. The archive is keyed by the server's identity
 // (GTID domain and server_id on MariaDB, server_uuid on MySQL), which
-// RESET MASTER and a server rebuilt with the same settings keep: their new
-// file of the same name replaces the archived one, and a replay from m's
-// position would apply another history's events. When it is not, the
-// backup cannot be rolled forward: a *GapError at its start.
+// RESET MASTER and a server rebuilt with the same settings keep: the
+// archiver moves the old history to a folder of its own before it
+// uploads the new one (binlog_history.go, where backupChain finds it),
+// but an archive written before it did, or by hand, may hold another
+// history's file of the same name, and a replay from m's position would
+// apply another history's events. When it is not, the backup cannot be
+// rolled forward: a *GapError at its start.
 func (c *Chain) startsBackup(m *Manifest) error {
 	if len(c.Files) == 0 || m.MySQL == nil {
 		return nil
@@ -167,7 +178,8 @@ func (s *scanner) readCache(ctx context.Context, key string) (*BinlogFile, error
 	return &bf, nil
 }
 
-// listArchives reads every server's archive at dest.
+// listArchives reads every archive at dest, by folder: each server's
+// current one and the histories preserved after a reset.
 func listArchives(ctx context.Context, dest Store) (map[string]*ServerArchive, map[string]ObjectInfo, error) {
 	objs, err := dest.List(ctx, binlogsDir)
 	if err != nil {
@@ -184,16 +196,16 @@ func listArchives(ctx context.Context, dest Store) (map[string]*ServerArchive, m
 		}
 		a := out[server]
 		if a == nil {
-			a = &ServerArchive{Server: server}
+			key, opened, _ := parseArchiveFolder(server)
+			a = &ServerArchive{Server: server, Key: key, Opened: opened}
 			out[server] = a
 		}
 		switch {
 		case file == statusObject:
-			if st, err := readStatus(ctx, dest, o.Key); err == nil {
-				a.Status = st
+			if st, err := readStatus(ctx, dest, o.Key); err == nil && a.Opened.IsZero() {
+				a.Status = st // a preserved history has none: its archiver went on
 			}
-		case strings.HasSuffix(file, scanSuffix), strings.HasSuffix(file, sigSuffix), strings.HasPrefix(file, "."):
-		default:
+		case isBinlogObject(file):
 			a.Files = append(a.Files, o)
 		}
 	}

@@ -123,8 +123,15 @@ func binlogUntrusted(server, file string, err error) error {
 // fetchVerified downloads key, the archived binlog file of server, into
 // the local copy path, keeping only its signed prefix, after checking its
 // signature and the prefix's SHA-256. It returns the signed size.
+//
+// The signature names the server key and the file's base name, so a file
+// of a history preserved after a reset (binlogs/<server>~<seconds>/,
+// binlog_history.go) verifies as it did before it was moved.
 func fetchVerified(ctx context.Context, dest Store, keys *Keys, server, key, path string) (ObjectInfo, error) {
-	file := strings.TrimPrefix(key, serverBinlogDir(server))
+	folder, file, _ := strings.Cut(strings.TrimPrefix(key, binlogsDir), "/")
+	if s, _, _ := parseArchiveFolder(folder); s != server || !strings.HasPrefix(key, binlogsDir) {
+		return ObjectInfo{}, binlogUntrusted(server, file, fmt.Errorf("%w: %s is not in an archive folder of server %s", ErrUnsigned, key, server))
+	}
 	sig, err := readSmall(ctx, dest, key+sigSuffix)
 	if errors.Is(err, ErrNotFound) {
 		return ObjectInfo{}, binlogUntrusted(server, file, fmt.Errorf("%w: %s%s is missing", ErrUnsigned, file, sigSuffix))

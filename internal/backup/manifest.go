@@ -251,7 +251,8 @@ type Listing struct {
 	Complete []*Manifest
 	// Incomplete backup ids (no manifest: interrupted or still running).
 	Incomplete []string
-	// Archives are the binlog archives, by server key.
+	// Archives are the binlog archives, by folder: a server's key, or
+	// key~<unix seconds> for a history preserved after a reset.
 	Archives map[string]*ServerArchive
 	// Chain is the continuous binlog run from the newest backup with a
 	// binlog position (nil: none, or its server has no archive).
@@ -315,16 +316,11 @@ func List(ctx context.Context, dest Store) (*Listing, error) {
 		if mm == nil || mm.BinlogFile == "" {
 			continue
 		}
-		ar := l.Archives[mm.ArchiveServer]
-		if ar == nil {
-			break
-		}
 		sc := &scanner{dest: dest, cache: map[string]*BinlogFile{}, trustCache: true}
-		l.Chain, l.ChainErr = ar.chainFrom(ctx, sc, all, mm.BinlogFile)
-		if l.Chain != nil {
-			if err := l.Chain.startsBackup(l.Complete[i]); err != nil {
-				l.Chain, l.ChainErr = nil, err
-			}
+		l.Chain, l.ChainErr = backupChain(ctx, l.Archives, all, sc, l.Complete[i])
+		if errors.Is(l.ChainErr, errNoArchive) {
+			l.ChainErr = nil
+			break
 		}
 		if l.Chain != nil {
 			l.ArchivedUntil = l.Chain.Until

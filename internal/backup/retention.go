@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 )
@@ -36,7 +37,7 @@ func (r Retention) keeps(i int, m *Manifest, now time.Time) bool {
 type RetentionResult struct {
 	Deleted           []string // complete backups removed
 	IncompleteRemoved []string // interrupted backups (no manifest, nothing written for LeaseTTL)
-	BinlogsRemoved    []string // archived binlogs older than every kept backup of their server
+	BinlogsRemoved    []string // archived binlogs (folder/file) no kept backup needs
 	// NewestVerified is the newest backup whose signature and parts
 	// verified; it is kept whatever the rules say.
 	NewestVerified string
@@ -163,33 +164,104 @@ func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionRes
 		e.log().Info("retention removed an interrupted backup", "backup", id, "last_write", newest)
 		res.IncompleteRemoved = append(res.IncompleteRemoved, id)
 	}
-	// Binlogs: per server, older than the oldest kept backup of that server.
-	oldest := map[string]string{}
+	if err := e.pruneBinlogs(ctx, keep, now, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// pruneBinlogs deletes the archived binlogs no kept backup needs. Each
+// kept backup's chain is in one archive folder (backupChain: its server's
+// current one, or the history preserved after a reset it was taken in);
+// in each folder the files before the oldest kept backup's file there go.
+// A preserved history no kept backup's chain is in goes whole, once
+// nothing was written in it for the lease TTL (an archiver may be moving
+// it there right now: its backups still find their files in the current
+// folder until the move is done). A backup whose chain cannot be told
+// keeps its file in every folder it may be in.
+func (e *Engine) pruneBinlogs(ctx context.Context, keep []*Manifest, now time.Time, res *RetentionResult) error {
+	if len(keep) == 0 {
+		return nil // nothing to tell what is needed by
+	}
+	archives, all, err := listArchives(ctx, e.Dest)
+	if err != nil {
+		return fmt.Errorf("applying retention to the binlog archive: %w", err)
+	}
+	oldest := map[string]string{} // folder → the oldest kept backup's file there
+	need := func(folder, file string) {
+		if cur, ok := oldest[folder]; !ok || binlogBefore(file, cur) {
+			oldest[folder] = file
+		}
+	}
+	sc := &scanner{dest: e.Dest, cache: map[string]*BinlogFile{}, trustCache: true}
 	for _, m := range keep {
-		if mm := m.MySQL; mm != nil && mm.BinlogFile != "" && mm.ArchiveServer != "" {
-			if cur, ok := oldest[mm.ArchiveServer]; !ok || binlogBefore(mm.BinlogFile, cur) {
-				oldest[mm.ArchiveServer] = mm.BinlogFile
+		mm := m.MySQL
+		if mm == nil || mm.BinlogFile == "" || mm.ArchiveServer == "" {
+			continue
+		}
+		if c, err := backupChain(ctx, archives, all, sc, m); err == nil {
+			need(c.Server, mm.BinlogFile)
+			continue
+		}
+		for folder, ar := range archives {
+			if ar.Key == mm.ArchiveServer && !ar.Opened.After(m.SnapshotAt) {
+				need(folder, mm.BinlogFile)
 			}
 		}
 	}
-	for server, first := range oldest {
-		ar := l.Archives[server]
-		if ar == nil {
+	for folder, ar := range archives {
+		first, used := oldest[folder]
+		if !used {
+			if !ar.Opened.IsZero() {
+				if err := e.dropHistory(ctx, ar, all, now, res); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		for _, b := range ar.Files {
-			name := strings.TrimPrefix(b.Key, serverBinlogDir(server))
+			name := strings.TrimPrefix(b.Key, serverBinlogDir(folder))
 			if binlogBefore(name, first) {
 				for _, k := range []string{b.Key, b.Key + scanSuffix, b.Key + sigSuffix} {
 					if err := e.Dest.Delete(ctx, k); err != nil {
-						return res, fmt.Errorf("applying retention to binlog %s of server %s: %w", name, server, err)
+						return fmt.Errorf("applying retention to binlog %s of %s: %w", name, folder, err)
 					}
 				}
-				res.BinlogsRemoved = append(res.BinlogsRemoved, server+"/"+name)
+				res.BinlogsRemoved = append(res.BinlogsRemoved, folder+"/"+name)
 			}
 		}
 	}
-	return res, nil
+	return nil
+}
+
+// dropHistory deletes a preserved history no kept backup needs, unless
+// something was written in it within the lease TTL.
+func (e *Engine) dropHistory(ctx context.Context, ar *ServerArchive, all map[string]ObjectInfo, now time.Time, res *RetentionResult) error {
+	dir := serverBinlogDir(ar.Server)
+	var keys []string
+	var newest time.Time
+	for k, o := range all {
+		if strings.HasPrefix(k, dir) {
+			keys = append(keys, k)
+			if o.Updated.After(newest) {
+				newest = o.Updated
+			}
+		}
+	}
+	if now.Sub(newest) < e.leaseTTL() {
+		return nil
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := e.Dest.Delete(ctx, k); err != nil {
+			return fmt.Errorf("applying retention to the preserved binlog history %s: %w", ar.Server, err)
+		}
+	}
+	for _, b := range ar.Files {
+		res.BinlogsRemoved = append(res.BinlogsRemoved, ar.Server+"/"+strings.TrimPrefix(b.Key, dir))
+	}
+	e.log().Info("retention deleted a binlog history preserved after a reset: no kept backup was taken in it", "history", binlogsDir+ar.Server+"/", "files", len(ar.Files))
+	return nil
 }
 
 func (e *Engine) verifyForRetention(ctx context.Context, m *Manifest) error {

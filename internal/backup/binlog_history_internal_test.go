@@ -1,0 +1,284 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseArchiveFolder(t *testing.T) {
+	for _, c := range []struct {
+		folder, server string
+		opened         int64
+		preserved      bool
+	}{
+		{"mariadb-0-1", "mariadb-0-1", 0, false},
+		{"mysql-3e11fa47-71ca-11e1-9e33-c80aa9429562", "mysql-3e11fa47-71ca-11e1-9e33-c80aa9429562", 0, false},
+		{"mariadb-0-1~1700000000", "mariadb-0-1", 1700000000, true},
+		{"mariadb-0-1~0", "mariadb-0-1", 0, true},
+		{"mariadb-0-1~", "mariadb-0-1~", 0, false},
+		{"mariadb-0-1~abc", "mariadb-0-1~abc", 0, false},
+		{"mariadb-0-1~-5", "mariadb-0-1~-5", 0, false},
+		{"mariadb-0-1~+5", "mariadb-0-1~+5", 0, false},
+		{"mariadb-0-1~0017", "mariadb-0-1~0017", 0, false}, // not historyFolder's spelling
+		{"mariadb-0-1~99999999999999999999", "mariadb-0-1~99999999999999999999", 0, false},
+		{"~1700000000", "~1700000000", 0, false},
+	} {
+		server, opened, preserved := parseArchiveFolder(c.folder)
+		if server != c.server || preserved != c.preserved || (preserved && opened.Unix() != c.opened) {
+			t.Errorf("parseArchiveFolder(%q) = %q, %v, %v; want %q, %d, %v", c.folder, server, opened.Unix(), preserved, c.server, c.opened, c.preserved)
+		}
+	}
+	at := time.Unix(1700000123, 999e6)
+	if server, opened, ok := parseArchiveFolder(historyFolder("mariadb-0-1", at)); !ok || server != "mariadb-0-1" || opened.Unix() != at.Unix() {
+		t.Errorf("historyFolder does not parse back: %q %v %v", server, opened, ok)
+	}
+}
+
+// historyFile is a binlog file opened at opened by serverID, one insert
+// later; rotate names the next file (a finished one) when set.
+func historyFile(opened, serverID uint32, rotate string) []byte {
+	fde := formatDescription(opened, 1)
+	fde = binlogEvent(opened, binlogEventFormat, serverID, fde[binlogHeaderLen:len(fde)-4], true)
+	evs := [][]byte{fde, binlogEvent(opened+1, 2, serverID, []byte("INSERT INTO t VALUES (1)"), true)}
+	if rotate != "" {
+		body := append(make([]byte, binlogRotatePostLen), rotate...)
+		evs = append(evs, binlogEvent(opened+2, binlogEventRotate, serverID, body, true))
+	}
+	return binlogFileOf(evs...)
+}
+
+// The archiver tells a file of another history by its format
+// description (when it was opened, by which server_id) or, for a name the
+// archive lacks, by a number below the archive's newest.
+func TestOtherHistory(t *testing.T) {
+	ctx := t.Context()
+	dest := NewFileStore(t.TempDir())
+	a := &Archiver{Dest: dest, server: "mariadb-0-1"}
+	if err := dest.Put(ctx, serverBinlogDir(a.server)+"mysql-bin.000003", bytes.NewReader(historyFile(1000, 1, ""))); err != nil {
+		t.Fatal(err)
+	}
+	archived, err := archivedFiles(ctx, dest, a.server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		local []byte
+		want  bool
+	}{
+		{"mysql-bin.000003", append(historyFile(1000, 1, ""), historyFile(1005, 1, "")[4:]...), false}, // grew
+		{"mysql-bin.000003", historyFile(2000, 1, ""), true},                                           // opened later: RESET MASTER
+		{"mysql-bin.000003", historyFile(1000, 7, ""), true},                                           // another server_id
+		{"mysql-bin.000001", historyFile(2000, 1, ""), true},                                           // numbered below the archive's newest
+		{"mysql-bin.000004", historyFile(1100, 1, ""), false},                                          // the next file
+		{"other-bin.000001", historyFile(2000, 1, ""), false},                                          // another basename
+	} {
+		sc, err := scanBinlog(c.name, bytes.NewReader(c.local))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.otherHistory(ctx, c.name, &binlogScan{BinlogFile: *sc}, archived)
+		if err != nil || got != c.want {
+			t.Errorf("otherHistory(%s opened %s by %d) = %v, %v; want %v", c.name, sc.CreatedAt, sc.ServerID, got, err, c.want)
+		}
+	}
+}
+
+// faultStore fails the failAt-th Put (after reading part of it) or
+// Delete, counting both, as a crash or a lost connection would.
+type faultStore struct {
+	Store
+	ops, failAt int
+}
+
+var errFault = errors.New("connection lost (simulated)")
+
+func (f *faultStore) fault() bool { f.ops++; return f.ops == f.failAt }
+
+func (f *faultStore) Put(ctx context.Context, key string, r io.Reader) error {
+	if f.fault() {
+		_, _ = io.CopyN(io.Discard, r, 10)
+		return errFault
+	}
+	return f.Store.Put(ctx, key, r)
+}
+
+func (f *faultStore) Delete(ctx context.Context, key string) error {
+	if f.fault() {
+		return errFault
+	}
+	return f.Store.Delete(ctx, key)
+}
+
+// contents is every object under prefix, key → SHA-256.
+func contents(t *testing.T, s Store, prefix string) map[string]string {
+	t.Helper()
+	objs, err := s.List(t.Context(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, o := range objs {
+		sum, _, err := hashObject(t.Context(), s, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimPrefix(o.Key, prefix)] = fmt.Sprintf("%x", sum)
+	}
+	return out
+}
+
+// Moving a history is copy, check, then delete: a failure at any write
+// or delete leaves every object in one folder or the other, identical,
+// and a rerun finishes the move to the same folder. The moved files'
+// signatures still verify.
+func TestPreserveHistoryCrashSafe(t *testing.T) {
+	const server = "mariadb-0-1"
+	keys := &Keys{HMAC: []byte("tf-acc-test-signing-key-0123456789abcdef")}
+	files := map[string][]byte{
+		"mysql-bin.000001": historyFile(1000, 1, "mysql-bin.000002"),
+		"mysql-bin.000002": historyFile(1100, 1, ""),
+	}
+	for ops := 1; ; ops++ {
+		ctx := t.Context()
+		dest := NewFileStore(t.TempDir())
+		for name, b := range files {
+			a := &Archiver{Dest: dest, Keys: keys, server: server, scans: map[string]*binlogScan{}}
+			p := filepath.Join(t.TempDir(), name)
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sc, err := a.scanLocal(name, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.upload(ctx, name, p, sc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := writeStatus(ctx, dest, ArchiveStatus{Server: server}, keys); err != nil {
+			t.Fatal(err)
+		}
+		orig := contents(t, dest, serverBinlogDir(server))
+		want := historyFolder(server, time.Unix(1000, 0))
+
+		_, _, err := preserveHistory(ctx, &faultStore{Store: dest, failAt: ops}, server)
+		if err == nil {
+			if moved := len(orig) - 2; ops <= 2*moved { // the status stays
+				t.Fatalf("the move succeeded with operation %d failing; want a write and a delete of each of its %d objects", ops, moved)
+			}
+			break // every write and delete was tried to fail
+		}
+		if !errors.Is(err, errFault) {
+			t.Fatalf("failing operation %d: %v", ops, err)
+		}
+		src, dst := contents(t, dest, serverBinlogDir(server)), contents(t, dest, serverBinlogDir(want))
+		for k, sum := range orig {
+			if src[k] != sum && dst[k] != sum {
+				t.Fatalf("failing operation %d lost %s: it is in neither folder", ops, k)
+			}
+		}
+		folder, _, err := preserveHistory(ctx, dest, server)
+		if err != nil || folder != want {
+			t.Fatalf("the rerun after failing operation %d: %q, %v; want the move to %s finished", ops, folder, err, want)
+		}
+		src, dst = contents(t, dest, serverBinlogDir(server)), contents(t, dest, serverBinlogDir(want))
+		for k, sum := range orig {
+			if k == statusObject || k == statusObject+sigSuffix {
+				if src[k] != sum || dst[k] != "" {
+					t.Errorf("after failing operation %d and a rerun: the status moved", ops)
+				}
+				continue
+			}
+			if dst[k] != sum || src[k] != "" {
+				t.Errorf("after failing operation %d and a rerun: %s is in %s: %v, still in %s: %v", ops, k, want, dst[k] == sum, server, src[k] != "")
+			}
+		}
+		for name := range files {
+			if _, err := fetchVerified(ctx, dest, keys, server, serverBinlogDir(want)+name, filepath.Join(t.TempDir(), name)); err != nil {
+				t.Errorf("the moved %s does not verify: %v", name, err)
+			}
+		}
+	}
+}
+
+// A copy already in the history's folder with other contents is never
+// overwritten: the move stops before deleting anything.
+func TestPreserveHistoryNeverOverwrites(t *testing.T) {
+	ctx := t.Context()
+	dest := NewFileStore(t.TempDir())
+	const server = "mariadb-0-1"
+	b := historyFile(1000, 1, "")
+	if err := dest.Put(ctx, serverBinlogDir(server)+"mysql-bin.000001", bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	other := serverBinlogDir(historyFolder(server, time.Unix(1000, 0))) + "mysql-bin.000001"
+	if err := dest.Put(ctx, other, strings.NewReader("something else")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := preserveHistory(ctx, dest, server); err == nil || !strings.Contains(err.Error(), "never overwritten") {
+		t.Errorf("moving onto a different copy: %v, want a refusal", err)
+	}
+	if sum, _, err := hashObject(ctx, dest, serverBinlogDir(server)+"mysql-bin.000001"); err != nil || !bytes.Equal(sum, sha(b)) {
+		t.Errorf("the original was touched: %v", err)
+	}
+	if got, _, _ := hashObject(ctx, dest, other); !bytes.Equal(got, sha([]byte("something else"))) {
+		t.Error("the existing copy was overwritten")
+	}
+}
+
+func sha(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// Backups find their chain in the history they were taken in: the
+// current folder when its file was opened before the snapshot, else the
+// newest preserved history opened before it.
+func TestBackupChainPicksTheHistory(t *testing.T) {
+	ctx := t.Context()
+	dest := NewFileStore(t.TempDir())
+	const server = "mariadb-0-1"
+	for folder, opened := range map[string]uint32{
+		historyFolder(server, time.Unix(1000, 0)): 1000,
+		historyFolder(server, time.Unix(2000, 0)): 2000,
+		server: 3000,
+	} {
+		if err := dest.Put(ctx, serverBinlogDir(folder)+"mysql-bin.000001", bytes.NewReader(historyFile(opened, 1, ""))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	archives, all, err := listArchives(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		snapshot int64
+		want     string
+	}{
+		{1500, server + "~1000"},
+		{2000, server + "~2000"},
+		{2999, server + "~2000"},
+		{3500, server},
+		{500, server}, // before every history: the current folder's refusal
+	} {
+		m := &Manifest{ID: "b", SnapshotAt: time.Unix(c.snapshot, 0), MySQL: &MySQLManifest{ServerID: 1, ArchiveServer: server, BinlogFile: "mysql-bin.000001", BinlogPosition: 4}}
+		sc := &scanner{dest: dest, cache: map[string]*BinlogFile{}}
+		ch, err := backupChain(ctx, archives, all, sc, m)
+		var g *GapError
+		switch {
+		case c.snapshot < 1000:
+			if !errors.As(err, &g) || !strings.Contains(g.Reason, "after backup") {
+				t.Errorf("snapshot at %d: %v, want the refusal of the file opened after it", c.snapshot, err)
+			}
+		case err != nil || ch.Server != c.want:
+			t.Errorf("snapshot at %d: chain in %v, %v; want %s", c.snapshot, ch, err, c.want)
+		}
+	}
+}
