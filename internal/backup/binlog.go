@@ -43,6 +43,8 @@ type Archiver struct {
 	serverID uint32                 // its server_id
 	scans    map[string]*binlogScan // local files scanned so far
 	status   ArchiveStatus
+	// streamStart is the file the current stream started from.
+	streamStart string
 
 	unsignedOnce sync.Once // the warning that binlogs go up unsigned
 }
@@ -186,6 +188,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		a.streamStart = start
 		// The stream fetches start again from its beginning: what was
 		// scanned of the local copy says nothing about what comes now.
 		delete(a.scans, start)
@@ -401,6 +404,17 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 				continue // nothing received yet to tell its history by
 			}
 			if archived == nil {
+				// A move of the archived history left unfinished (its
+				// marker) is finished before anything new is uploaded.
+				if folder, err := movingTo(ctx, a.Dest, a.server); err != nil || folder != "" {
+					if err == nil {
+						_, _, err = preserveHistory(ctx, a.Dest, a.server)
+					}
+					if err != nil {
+						flushErr = fmt.Errorf("finishing the move of the archived history after a reset: %w", err)
+						break
+					}
+				}
 				if archived, err = archivedFiles(ctx, a.Dest, a.server); err != nil {
 					flushErr = err
 					break
@@ -703,7 +717,7 @@ func fetchChain(ctx context.Context, dest Store, keys *Keys, m *Manifest, dir st
 			ar.Status = verifiedStatus(ctx, dest, keys, ar.Server)
 		}
 	}
-	sc := &scanner{dest: local, cache: map[string]*BinlogFile{}}
+	sc := &scanner{dest: local, raw: dest, cache: map[string]*BinlogFile{}}
 	c, err := backupChain(ctx, archives, all, sc, m)
 	if errors.Is(err, errNoArchive) || mm.ArchiveServer == "" {
 		return nil, nil, fmt.Errorf("%w for server %q of backup %s: is `spinops backup archive-binlogs` running?", errNoArchive, mm.ArchiveServer, m.ID)

@@ -133,8 +133,12 @@ func (c *Chain) startsBackup(m *Manifest) error {
 // scanner reads what an archived file holds: the cached scan when its size
 // matches the object, else the file itself.
 type scanner struct {
-	dest  Store
+	dest Store
+	// raw, when set, is dest without the verifying download: the reads
+	// of a file's first events (inHistory) go to it.
+	raw   Store
 	cache map[string]*BinlogFile
+	heads map[string]time.Time // when files were opened, read by inHistory
 	// trustCache false rescans every file (restore does).
 	trustCache bool
 }
@@ -252,6 +256,18 @@ func (a *ServerArchive) chainFrom(ctx context.Context, sc *scanner, all map[stri
 		bf, err := sc.scan(ctx, a.Server, a.Files[i], all)
 		if err != nil {
 			return nil, err
+		}
+		// A file the server wrote next was opened no earlier than the
+		// last event of the one before it (event times are when their
+		// statement began, before the rotation): one opened earlier is
+		// another history's file of that name, copied in (signatures
+		// name the server and the file, not the history).
+		if n := len(c.Files); n > 0 && !bf.CreatedAt.IsZero() && bf.CreatedAt.Before(c.Files[n-1].LastEventAt) {
+			prev := c.Files[n-1]
+			c.Gap = &GapError{Server: a.Server, After: prev.Name, Missing: bf.Name, Until: c.Until,
+				Reason: fmt.Sprintf("the archive's %s was opened at %s, before the last event of %s (%s): it is not the file the server wrote next (another history's file of that name?)",
+					bf.Name, bf.CreatedAt.UTC().Format(time.RFC3339), prev.Name, prev.LastEventAt.UTC().Format(time.RFC3339))}
+			return c, nil
 		}
 		c.Files = append(c.Files, *bf)
 		if bf.LastEventAt.After(c.Until) {

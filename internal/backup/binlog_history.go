@@ -100,9 +100,10 @@ var errBinlogReset = errors.New("the server's binary log was reset")
 // of a.server (archived: its binlog files, oldest first). The same
 // history means the archived object is a prefix of the local file: its
 // format description has the same time (the file was opened in the same
-// second) and server_id. A file the archive lacks is another history
-// when the archive holds a later file of the same basename: a history
-// never numbers a new file below one it has written.
+// second) and server_id. A file the archive lacks, received by the
+// current stream, is another history when the archive holds a later file
+// of the same basename: a history never numbers a new file below one it
+// has written.
 func (a *Archiver) otherHistory(ctx context.Context, name string, sc *binlogScan, archived []ObjectInfo) (bool, error) {
 	dir := serverBinlogDir(a.server)
 	var newest string
@@ -123,7 +124,11 @@ func (a *Archiver) otherHistory(ctx context.Context, name string, sc *binlogScan
 			newest = file
 		}
 	}
-	return newest != "" && binlogBefore(name, newest), nil
+	// (Only for a file this stream received: one numbered below where it
+	// started is a local copy left by an earlier run, whose archived
+	// copy retention may have pruned since.)
+	received := a.streamStart == "" || !binlogBefore(name, a.streamStart)
+	return received && newest != "" && binlogBefore(name, newest), nil
 }
 
 // binlogBase is a binlog file's name without its sequence number.
@@ -202,21 +207,38 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 			data = append(data, o)
 		}
 	}
+	// The destination is written down before anything is copied: a move
+	// interrupted after deleting the newest files (retention may prune
+	// the oldest before the rerun) is finished into the same folder, and
+	// retention leaves the server's archives alone while it is there.
+	folder, err := movingTo(ctx, dest, server)
+	if err != nil {
+		return "", 0, err
+	}
 	if len(data) == 0 {
-		return "", 0, nil
+		// (A marker left by a move that deleted every file: done.)
+		if err := dest.Delete(ctx, dir+movingMarker); err != nil {
+			return folder, 0, fmt.Errorf("removing the marker of a finished move: %w", err)
+		}
+		return folder, 0, nil
 	}
 	sort.Slice(data, func(i, j int) bool {
 		return binlogBefore(strings.TrimPrefix(data[i].Key, dir), strings.TrimPrefix(data[j].Key, dir))
 	})
-	head, err := archivedHead(ctx, dest, data[0].Key)
-	if err != nil {
-		return "", 0, err
+	if folder == "" {
+		head, err := archivedHead(ctx, dest, data[0].Key)
+		if err != nil {
+			return "", 0, err
+		}
+		opened := head.CreatedAt
+		if opened.IsZero() {
+			opened = data[0].Updated // no format description time: the object's own, as stable
+		}
+		folder = historyFolder(server, opened)
+		if err := dest.Put(ctx, dir+movingMarker, strings.NewReader(folder)); err != nil {
+			return "", 0, fmt.Errorf("writing the marker of the move of %s's archived history: %w", server, err)
+		}
 	}
-	opened := head.CreatedAt
-	if opened.IsZero() {
-		opened = data[0].Updated // no format description time: the object's own, as stable
-	}
-	folder := historyFolder(server, opened)
 	to := serverBinlogDir(folder)
 	for _, o := range move {
 		if err := copyChecked(ctx, dest, o.Key, to+strings.TrimPrefix(o.Key, dir)); err != nil {
@@ -240,12 +262,71 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 			}
 		}
 	}
+	listed := map[string]ObjectInfo{}
+	for _, o := range move {
+		listed[o.Key] = o
+	}
 	for _, key := range order {
+		// Another archiver (a pod that outlived its replacement) may
+		// have finished this move and uploaded the new history under
+		// the same names since the listing: only the object copied goes.
+		if same, err := unchanged(ctx, dest, listed[key]); err != nil || !same {
+			if err != nil {
+				return folder, 0, err
+			}
+			continue
+		}
 		if err := dest.Delete(ctx, key); err != nil {
 			return folder, 0, fmt.Errorf("removing %s after copying it to %s (both copies are kept until a rerun finishes the move): %w", key, to, err)
 		}
 	}
+	if err := dest.Delete(ctx, dir+movingMarker); err != nil {
+		return folder, 0, fmt.Errorf("removing the marker of the finished move to %s: %w", to, err)
+	}
 	return folder, len(move), nil
+}
+
+// movingMarker, in a server's archive folder, names the folder its
+// archived history is being moved to (preserveHistory).
+const movingMarker = ".moving"
+
+// movingTo reads the marker of a move of server's history under way: the
+// destination folder, or "" when there is none.
+func movingTo(ctx context.Context, dest Store, server string) (string, error) {
+	b, err := readSmall(ctx, dest, serverBinlogDir(server)+movingMarker)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the marker of a move of %s's archived history: %w", server, err)
+	}
+	folder := string(b)
+	if key, _, preserved := parseArchiveFolder(folder); !preserved || key != server {
+		return "", fmt.Errorf("the marker %s%s names %q, not a history folder of %s: remove it after checking no move is under way", serverBinlogDir(server), movingMarker, folder, server)
+	}
+	return folder, nil
+}
+
+// unchanged says whether the object listed as o is still the one there:
+// the same size and version (where both have one) or update time.
+func unchanged(ctx context.Context, dest Store, o ObjectInfo) (bool, error) {
+	rc, now, err := dest.Get(ctx, o.Key)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil // gone already: nothing to delete
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s before removing it: %w", o.Key, err)
+	}
+	rc.Close()
+	// (A listing and a read may not both give a version, and give the
+	// update time at different precisions: seconds are compared.)
+	switch {
+	case now.Size != o.Size:
+		return false, nil
+	case now.Version != "" && o.Version != "":
+		return now.Version == o.Version, nil
+	}
+	return now.Updated.Truncate(time.Second).Equal(o.Updated.Truncate(time.Second)), nil
 }
 
 // copyChecked copies object from to to and checks the copy's size and
@@ -318,7 +399,7 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 		if err := c.startsBackup(m); err != nil {
 			return nil, err
 		}
-		return c, nil
+		return c, inHistory(ctx, sc, archives, ar, c)
 	}
 	cur := archives[mm.ArchiveServer]
 	if cur != nil && len(cur.Files) > 0 {
@@ -350,4 +431,103 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 		return chain(cur) // says why the current folder does not start m
 	}
 	return nil, errNoArchive
+}
+
+// inHistory cuts chain c, found in archive folder ar, at its first file
+// opened outside ar's history: a preserved history (key~T) holds the files
+// opened from T until the next history began (the next preserved one's T,
+// or the current folder's oldest file's opening); the current folder
+// those opened after the newest preserved history's newest file. A file
+// outside was copied in from another history (its signature still
+// verifies: it names the server and the file, not the history), and
+// replaying it would apply another history's events. A chain whose first
+// file is outside is an error; otherwise the window ends before it.
+func inHistory(ctx context.Context, sc *scanner, archives map[string]*ServerArchive, ar *ServerArchive, c *Chain) error {
+	raw := sc.raw
+	if raw == nil {
+		raw = sc.dest
+	}
+	openedAt := func(h *ServerArchive, i int) (time.Time, error) {
+		key := h.Files[i].Key
+		if t, ok := sc.heads[key]; ok {
+			return t, nil
+		}
+		head, err := archivedHead(ctx, raw, key)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if sc.heads == nil {
+			sc.heads = map[string]time.Time{}
+		}
+		sc.heads[key] = head.CreatedAt
+		return head.CreatedAt, nil
+	}
+	var from, until time.Time // [from, until); from exclusive for the current folder
+	strict := false
+	var newest *ServerArchive // the newest preserved history, for the current folder
+	for _, h := range archives {
+		if h.Key != ar.Key || h == ar || len(h.Files) == 0 {
+			continue
+		}
+		switch {
+		case ar.Opened.IsZero():
+			if !h.Opened.IsZero() && (newest == nil || h.Opened.After(newest.Opened)) {
+				newest = h
+			}
+		case h.Opened.After(ar.Opened): // a later preserved history
+			if until.IsZero() || h.Opened.Before(until) {
+				until = h.Opened
+			}
+		case h.Opened.IsZero(): // the current folder, after every preserved history
+			t, err := openedAt(h, 0)
+			if err != nil {
+				return err
+			}
+			if !t.IsZero() && (until.IsZero() || t.Before(until)) {
+				until = t
+			}
+		}
+	}
+	if ar.Opened.IsZero() {
+		if newest != nil {
+			t, err := openedAt(newest, len(newest.Files)-1)
+			if err != nil {
+				return err
+			}
+			from, strict = t, true
+		}
+	} else {
+		from = ar.Opened
+	}
+	for i, f := range c.Files {
+		out := !f.CreatedAt.IsZero() && (f.CreatedAt.Before(from) || (strict && f.CreatedAt.Equal(from)) || (!until.IsZero() && !f.CreatedAt.Before(until)))
+		if !out {
+			continue
+		}
+		g := &GapError{Server: c.Server, After: "(nothing)", Missing: f.Name, Until: c.Until,
+			Reason: fmt.Sprintf("the archived %s in %s was opened at %s, outside that history (opened from %s%s): another history's file, copied in",
+				f.Name, binlogsDir+ar.Server+"/", f.CreatedAt.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339), untilText(until))}
+		if i == 0 {
+			return g
+		}
+		g.After = c.Files[i-1].Name
+		c.Files = c.Files[:i]
+		c.Until = time.Time{}
+		for _, kept := range c.Files {
+			if kept.LastEventAt.After(c.Until) {
+				c.Until = kept.LastEventAt
+			}
+		}
+		g.Until = c.Until
+		c.Gap = g
+		return nil
+	}
+	return nil
+}
+
+func untilText(until time.Time) string {
+	if until.IsZero() {
+		return ""
+	}
+	return " until " + until.UTC().Format(time.RFC3339)
 }

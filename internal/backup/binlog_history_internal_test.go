@@ -91,6 +91,17 @@ func TestOtherHistory(t *testing.T) {
 			t.Errorf("otherHistory(%s opened %s by %d) = %v, %v; want %v", c.name, sc.CreatedAt, sc.ServerID, got, err, c.want)
 		}
 	}
+	// A local copy an earlier run left behind, numbered below where this
+	// stream started, which retention pruned from the archive: not a
+	// reset (before, a restart after a prune moved the whole history).
+	a.streamStart = "mysql-bin.000003"
+	sc, err := scanBinlog("mysql-bin.000001", bytes.NewReader(historyFile(900, 1, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.otherHistory(ctx, "mysql-bin.000001", &binlogScan{BinlogFile: *sc}, archived); err != nil || got {
+		t.Errorf("otherHistory of a leftover below the stream's start = %v, %v; want false", got, err)
+	}
 }
 
 // faultStore fails the failAt-th Put (after reading part of it) or
@@ -280,5 +291,169 @@ func TestBackupChainPicksTheHistory(t *testing.T) {
 		case err != nil || ch.Server != c.want:
 			t.Errorf("snapshot at %d: chain in %v, %v; want %s", c.snapshot, ch, err, c.want)
 		}
+	}
+}
+
+// putFiles uploads name → contents under folder.
+func putFiles(t *testing.T, dest Store, folder string, files map[string][]byte) {
+	t.Helper()
+	for name, b := range files {
+		if err := dest.Put(t.Context(), serverBinlogDir(folder)+name, bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A move stopped after deleting the newest files, the oldest then pruned
+// (by hand here: retention leaves a moving server alone) is finished into
+// the folder it began, named in its marker; before, the rerun named a
+// folder after the oldest file left, splitting the history in two.
+// Retention touches none of the server's folders while the marker is
+// there.
+func TestPreserveHistoryMarker(t *testing.T) {
+	ctx := t.Context()
+	const server = "mariadb-0-1"
+	dest := NewFileStore(t.TempDir())
+	putFiles(t, dest, server, map[string][]byte{
+		"mysql-bin.000001": historyFile(1000, 1, "mysql-bin.000002"),
+		"mysql-bin.000002": historyFile(1100, 1, "mysql-bin.000003"),
+		"mysql-bin.000003": historyFile(1200, 1, ""),
+	})
+	want := historyFolder(server, time.Unix(1000, 0))
+	// marker put, three copies, then the deletes: 000003, 000002, 000001.
+	if _, _, err := preserveHistory(ctx, &faultStore{Store: dest, failAt: 1 + 3 + 2 + 1}, server); !errors.Is(err, errFault) {
+		t.Fatalf("the move with its third delete failing: %v", err)
+	}
+	if folder, err := movingTo(ctx, dest, server); err != nil || folder != want {
+		t.Fatalf("the marker after the stopped move: %q, %v; want %s", folder, err, want)
+	}
+	// Retention with a backup kept in the current folder's 000002 and a
+	// clock past every lease: nothing goes while the move is under way.
+	e := &Engine{Dest: dest}
+	m := &Manifest{ID: "b", SnapshotAt: time.Unix(1150, 0), MySQL: &MySQLManifest{ServerID: 1, ArchiveServer: server, BinlogFile: "mysql-bin.000002", BinlogPosition: 4}}
+	before := contents(t, dest, binlogsDir)
+	res := &RetentionResult{}
+	if err := e.pruneBinlogs(ctx, []*Manifest{m}, time.Now().Add(24*time.Hour), res); err != nil {
+		t.Fatal(err)
+	}
+	if after := contents(t, dest, binlogsDir); len(after) != len(before) || len(res.BinlogsRemoved) > 0 {
+		t.Errorf("retention during a move removed %v", res.BinlogsRemoved)
+	}
+	if err := dest.Delete(ctx, serverBinlogDir(server)+"mysql-bin.000001"); err != nil {
+		t.Fatal(err)
+	}
+	folder, _, err := preserveHistory(ctx, dest, server)
+	if err != nil || folder != want {
+		t.Fatalf("the rerun: %q, %v; want the move finished into %s", folder, err, want)
+	}
+	got := contents(t, dest, serverBinlogDir(want))
+	for _, name := range []string{"mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"} {
+		if got[name] == "" {
+			t.Errorf("%s is not in %s: %v", name, want, got)
+		}
+	}
+	if left := contents(t, dest, serverBinlogDir(server)); len(left) != 0 {
+		t.Errorf("left in the current folder: %v", left)
+	}
+}
+
+// replacingStore uploads new contents at key (another archiver, after a
+// reset, writing the new history) at the first Delete.
+type replacingStore struct {
+	Store
+	key  string
+	with []byte
+	done bool
+}
+
+func (r *replacingStore) Delete(ctx context.Context, key string) error {
+	if !r.done {
+		r.done = true
+		time.Sleep(1100 * time.Millisecond) // a later modification time, to the second
+		if err := r.Put(ctx, r.key, bytes.NewReader(r.with)); err != nil {
+			return err
+		}
+	}
+	return r.Store.Delete(ctx, key)
+}
+
+// Two archivers: one finished the move and uploaded the new history's
+// mysql-bin.000001 while the other was still moving; the other deletes
+// only the objects it copied, not the new file of the same name.
+func TestPreserveHistoryLeavesANewUpload(t *testing.T) {
+	ctx := t.Context()
+	const server = "mariadb-0-1"
+	dest := NewFileStore(t.TempDir())
+	putFiles(t, dest, server, map[string][]byte{
+		"mysql-bin.000001": historyFile(1000, 1, "mysql-bin.000002"),
+		"mysql-bin.000002": historyFile(1100, 1, ""),
+	})
+	fresh := historyFile(5000, 1, "")
+	key := serverBinlogDir(server) + "mysql-bin.000001"
+	if _, _, err := preserveHistory(ctx, &replacingStore{Store: dest, key: key, with: fresh}, server); err != nil {
+		t.Fatal(err)
+	}
+	if sum, _, err := hashObject(ctx, dest, key); err != nil || !bytes.Equal(sum, sha(fresh)) {
+		t.Errorf("the new history's mysql-bin.000001, uploaded during the move, was removed: %v", err)
+	}
+	if sum, _, err := hashObject(ctx, dest, serverBinlogDir(historyFolder(server, time.Unix(1000, 0)))+"mysql-bin.000001"); err != nil || !bytes.Equal(sum, sha(historyFile(1000, 1, "mysql-bin.000002"))) {
+		t.Errorf("the old history's mysql-bin.000001 is not in the preserved folder: %v", err)
+	}
+}
+
+// Signatures name the server and the file, not the history: a signed
+// file of another history copied into a chain is refused — one opened
+// before the last event of the file before it, one opened outside its
+// folder's history — and the window ends before it.
+func TestChainRefusesFilesOfAnotherHistory(t *testing.T) {
+	const server = "mariadb-0-1"
+	old := historyFolder(server, time.Unix(1000, 0))
+	for _, c := range []struct {
+		name     string
+		folders  map[string]map[string][]byte
+		file     string
+		snapshot int64
+		chainIn  string
+		gapAfter string // "" when the chain's first file is refused
+		want     string
+	}{
+		{"an older file after a newer one", map[string]map[string][]byte{
+			server: {"mysql-bin.000001": historyFile(3000, 1, "mysql-bin.000002"), "mysql-bin.000002": historyFile(1100, 1, "")},
+		}, "mysql-bin.000001", 3500, server, "mysql-bin.000001", "before the last event"},
+		{"a newer history's file in a preserved one", map[string]map[string][]byte{
+			old:    {"mysql-bin.000001": historyFile(1000, 1, "mysql-bin.000002"), "mysql-bin.000002": historyFile(2500, 1, "")},
+			server: {"mysql-bin.000001": historyFile(2000, 1, "")},
+		}, "mysql-bin.000001", 1500, old, "mysql-bin.000001", "outside that history"},
+		{"a preserved history's file starting the current chain", map[string]map[string][]byte{
+			old:    {"mysql-bin.000001": historyFile(1000, 1, "mysql-bin.000002"), "mysql-bin.000002": historyFile(1100, 1, "")},
+			server: {"mysql-bin.000001": historyFile(2000, 1, "mysql-bin.000002"), "mysql-bin.000002": historyFile(1100, 1, "")},
+		}, "mysql-bin.000002", 2500, server, "", "outside that history"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			dest := NewFileStore(t.TempDir())
+			for folder, files := range c.folders {
+				putFiles(t, dest, folder, files)
+			}
+			archives, all, err := listArchives(ctx, dest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &Manifest{ID: "b", SnapshotAt: time.Unix(c.snapshot, 0), MySQL: &MySQLManifest{ServerID: 1, ArchiveServer: server, BinlogFile: c.file, BinlogPosition: 4}}
+			ch, err := backupChain(ctx, archives, all, &scanner{dest: dest, cache: map[string]*BinlogFile{}}, m)
+			var g *GapError
+			if c.gapAfter == "" {
+				if !errors.As(err, &g) || !strings.Contains(g.Reason, c.want) {
+					t.Fatalf("backupChain: %v, %v; want its first file refused, saying %q", ch, err, c.want)
+				}
+				return
+			}
+			if err != nil || ch.Server != c.chainIn || ch.Gap == nil || ch.Gap.After != c.gapAfter || !strings.Contains(ch.Gap.Reason, c.want) {
+				t.Fatalf("backupChain: %+v, %v; want the chain in %s to end after %s, saying %q", ch, err, c.chainIn, c.gapAfter, c.want)
+			}
+			if len(ch.Files) != 1 {
+				t.Errorf("the chain holds %d files after the gap was found", len(ch.Files))
+			}
+		})
 	}
 }

@@ -175,10 +175,10 @@ func (e *Engine) ApplyRetention(ctx context.Context, r Retention) (*RetentionRes
 // current one, or the history preserved after a reset it was taken in);
 // in each folder the files before the oldest kept backup's file there go.
 // A preserved history no kept backup's chain is in goes whole, once
-// nothing was written in it for the lease TTL (an archiver may be moving
-// it there right now: its backups still find their files in the current
-// folder until the move is done). A backup whose chain cannot be told
-// keeps its file in every folder it may be in.
+// nothing was written in it for the lease TTL. While a server's history
+// is being moved (preserveHistory's marker), none of its folders is
+// touched. A backup whose chain cannot be told keeps its file in every
+// folder it may be in.
 func (e *Engine) pruneBinlogs(ctx context.Context, keep []*Manifest, now time.Time, res *RetentionResult) error {
 	if len(keep) == 0 {
 		return nil // nothing to tell what is needed by
@@ -209,7 +209,20 @@ func (e *Engine) pruneBinlogs(ctx context.Context, keep []*Manifest, now time.Ti
 			}
 		}
 	}
+	// A server whose history is being moved (a marker in its folder)
+	// keeps every file until the move is done: until then a backup's
+	// chain may be found in either folder, or be split between them.
+	moving := map[string]bool{}
+	for _, ar := range archives {
+		if _, ok := all[serverBinlogDir(ar.Server)+movingMarker]; ok {
+			moving[ar.Key] = true
+			e.log().Info("retention leaves a server's binlog archive alone while its history is moved after a reset", "archive", binlogsDir+ar.Server+"/")
+		}
+	}
 	for folder, ar := range archives {
+		if moving[ar.Key] {
+			continue
+		}
 		first, used := oldest[folder]
 		if !used {
 			if !ar.Opened.IsZero() {
