@@ -156,7 +156,7 @@ func newBackupArchiveCommand(load loadFunc) *cobra.Command {
 			}
 			a := &backup.Archiver{Server: *mysqlServer(cfg.MySQL), Dest: dest, WorkDir: workDir, FlushInterval: interval, Log: backupLogger(), Keys: keys}
 			if metricsAddr != "" {
-				stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, a, 30*time.Second)
+				stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, keys, a, 30*time.Second)
 				if err != nil {
 					return err
 				}
@@ -191,7 +191,11 @@ func newBackupMetricsCommand(load loadFunc) *cobra.Command {
 			if every <= 0 {
 				return fmt.Errorf("--interval must be a positive duration, got %s", every)
 			}
-			stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, nil, every)
+			keys, err := backup.KeysFromEnv()
+			if err != nil {
+				return err
+			}
+			stopMetrics, err := serveBackupMetrics(ctx, metricsAddr, dest, keys, nil, every)
 			if err != nil {
 				return err
 			}
@@ -206,7 +210,7 @@ func newBackupMetricsCommand(load loadFunc) *cobra.Command {
 }
 
 func newBackupListCommand(load loadFunc) *cobra.Command {
-	var asJSON bool
+	var asJSON, allowUnsigned bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List complete backups and the restore window",
@@ -216,7 +220,14 @@ func newBackupListCommand(load loadFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := backup.List(cmd.Context(), dest)
+			// With a key, what a restore would trust (manifests and binlogs
+			// signed); without one, what the bucket claims.
+			keys, err := backup.KeysFromEnv()
+			if err != nil {
+				return err
+			}
+			keys.AllowUnsigned = allowUnsigned
+			l, err := backup.ListVerified(cmd.Context(), dest, keys)
 			if err != nil {
 				return err
 			}
@@ -224,13 +235,14 @@ func newBackupListCommand(load loadFunc) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&allowUnsigned, "allow-unsigned", false, "list what the bucket claims, without checking signatures (the default when no key is configured)")
 	return cmd
 }
 
 func printListing(out io.Writer, l *backup.Listing, asJSON bool) error {
 	w, ok := l.RestoreWindow()
 	if asJSON {
-		v := map[string]any{"backups": l.Complete, "incomplete": l.Incomplete, "drills": l.Drills}
+		v := map[string]any{"backups": l.Complete, "incomplete": l.Incomplete, "unverified": l.Unverified, "drills": l.Drills}
 		if ok {
 			rw := map[string]any{"earliest": w.Earliest, "latest": w.Latest}
 			if w.Gap != nil {
@@ -272,6 +284,9 @@ func printListing(out io.Writer, l *backup.Listing, asJSON bool) error {
 	}
 	if len(l.Incomplete) > 0 {
 		fmt.Fprintf(out, "incomplete (not restorable): %s\n", strings.Join(l.Incomplete, ", "))
+	}
+	if len(l.Unverified) > 0 {
+		fmt.Fprintf(out, "not signed by a configured key (a restore refuses them without --allow-unsigned): %s\n", strings.Join(l.Unverified, ", "))
 	}
 	return nil
 }
@@ -441,8 +456,9 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 }
 
 // serveBackupMetrics serves /metrics on addr: the archiver's own figures
-// and, refreshed every 30 seconds, those read from the destination.
-func serveBackupMetrics(ctx context.Context, addr string, dest backup.Store, a *backup.Archiver, every time.Duration) (func(), error) {
+// and, refreshed every 30 seconds, those read from the destination (as a
+// restore that verifies with keys would trust them, when they can).
+func serveBackupMetrics(ctx context.Context, addr string, dest backup.Store, keys *backup.Keys, a *backup.Archiver, every time.Duration) (func(), error) {
 	reg := prometheus.NewRegistry()
 	m := backup.NewMetrics(reg)
 	if a != nil {
@@ -461,7 +477,7 @@ func serveBackupMetrics(ctx context.Context, addr string, dest backup.Store, a *
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			if l, err := backup.List(rctx, dest); err == nil {
+			if l, err := backup.ListVerified(rctx, dest, keys); err == nil {
 				m.ObserveListing(l)
 			} else if rctx.Err() == nil {
 				backupLogger().Warn("reading the destination for the metrics failed; will retry", "error", err)

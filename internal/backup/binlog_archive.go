@@ -130,6 +130,27 @@ func (c *Chain) startsBackup(m *Manifest) error {
 	return &GapError{Server: c.Server, After: "(nothing)", Missing: f.Name, Until: m.SnapshotAt, Reason: reason}
 }
 
+// cutAt ends the chain before its file i, for reason: the window ends
+// at the file before it (a gap), or, when i is its first file, the chain
+// cannot start (the error returned).
+func (c *Chain) cutAt(i int, reason string) error {
+	g := &GapError{Server: c.Server, After: "(nothing)", Missing: c.Files[i].Name, Until: c.Until, Reason: reason}
+	if i == 0 {
+		return g
+	}
+	g.After = c.Files[i-1].Name
+	c.Files = c.Files[:i]
+	c.Until = time.Time{}
+	for _, f := range c.Files {
+		if f.LastEventAt.After(c.Until) {
+			c.Until = f.LastEventAt
+		}
+	}
+	g.Until = c.Until
+	c.Gap = g
+	return nil
+}
+
 // scanner reads what an archived file holds: the cached scan when its size
 // matches the object, else the file itself.
 type scanner struct {

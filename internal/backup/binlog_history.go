@@ -504,23 +504,8 @@ func inHistory(ctx context.Context, sc *scanner, archives map[string]*ServerArch
 		if !out {
 			continue
 		}
-		g := &GapError{Server: c.Server, After: "(nothing)", Missing: f.Name, Until: c.Until,
-			Reason: fmt.Sprintf("the archived %s in %s was opened at %s, outside that history (opened from %s%s): another history's file, copied in",
-				f.Name, binlogsDir+ar.Server+"/", f.CreatedAt.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339), untilText(until))}
-		if i == 0 {
-			return g
-		}
-		g.After = c.Files[i-1].Name
-		c.Files = c.Files[:i]
-		c.Until = time.Time{}
-		for _, kept := range c.Files {
-			if kept.LastEventAt.After(c.Until) {
-				c.Until = kept.LastEventAt
-			}
-		}
-		g.Until = c.Until
-		c.Gap = g
-		return nil
+		return c.cutAt(i, fmt.Sprintf("the archived %s in %s was opened at %s, outside that history (opened from %s%s): another history's file, copied in",
+			f.Name, binlogsDir+ar.Server+"/", f.CreatedAt.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339), untilText(until)))
 	}
 	return nil
 }

@@ -204,3 +204,33 @@ func (v *verifyingStore) Get(ctx context.Context, key string) (io.ReadCloser, Ob
 	}
 	return f, info, nil
 }
+
+// signedChain ends chain c before its first file whose signature does not
+// verify or does not cover the whole object (the archiver was stopped
+// between uploading a file and its signature, or the file was changed):
+// what ListVerified reports, reading each file's .sig, not its bytes. A
+// chain whose first file is not signed is an error.
+func signedChain(ctx context.Context, dest Store, keys *Keys, c *Chain) error {
+	server, _, _ := parseArchiveFolder(c.Server)
+	for i, f := range c.Files {
+		key := serverBinlogDir(c.Server) + f.Name
+		sig, err := readSmall(ctx, dest, key+sigSuffix)
+		var signed *binlogSigned
+		switch {
+		case errors.Is(err, ErrNotFound):
+			err = fmt.Errorf("%w: %s%s is missing", ErrUnsigned, f.Name, sigSuffix)
+		case err != nil:
+			return fmt.Errorf("reading the signature of archived binlog %s: %w", key, err)
+		default:
+			signed, err = keys.verifyBinlogSig(server, f.Name, sig)
+		}
+		if err == nil && signed.Size < f.Size {
+			err = fmt.Errorf("%w: %s is %d bytes, its signature covers %d", ErrUnsigned, f.Name, f.Size, signed.Size)
+		}
+		if err == nil {
+			continue
+		}
+		return c.cutAt(i, fmt.Sprintf("the archived %s is not signed as a restore that verifies needs (%v)", f.Name, err))
+	}
+	return nil
+}

@@ -251,6 +251,11 @@ type Listing struct {
 	Complete []*Manifest
 	// Incomplete backup ids (no manifest: interrupted or still running).
 	Incomplete []string
+	// Unverified backup ids: complete, but their manifest's signature
+	// does not verify with the listing's keys (ListVerified only). A
+	// restore refuses them without --allow-unsigned; they are not in
+	// Complete, nor in the window.
+	Unverified []string
 	// Archives are the binlog archives, by folder: a server's key, or
 	// key~<unix seconds> for a history preserved after a reset.
 	Archives map[string]*ServerArchive
@@ -261,9 +266,9 @@ type Listing struct {
 	ChainErr error
 	// ArchivedUntil is the time the archive provably reaches from the
 	// newest backup: its last archived event, or a later caught-up check
-	// matching the files (zero: no archive). It is what the bucket
-	// claims: List reads no signatures (it needs no key); a restore
-	// verifies each file's signature and reaches only what was signed.
+	// matching the files (zero: no archive). From List it is what the
+	// bucket claims (List reads no signatures: it needs no key); from
+	// ListVerified, what signed files and a signed status reach.
 	ArchivedUntil time.Time
 	// Drills are the recorded restore drills, oldest first.
 	Drills []DrillResult
@@ -271,8 +276,25 @@ type Listing struct {
 
 // List reads every complete backup's manifest, the binlog archives (the
 // continuity from the newest backup, from the cached scans; signatures are
-// not checked here, see binlog_sign.go) and the drill results.
-func List(ctx context.Context, dest Store) (*Listing, error) {
+// not checked here, see ListVerified) and the drill results.
+func List(ctx context.Context, dest Store) (*Listing, error) { return list(ctx, dest, nil) }
+
+// ListVerified is List with what a restore that verifies would trust
+// (keys that can verify; with AllowUnsigned, or none, it is List): only
+// manifests whose signature verifies are complete backups (the others are
+// Unverified), the archiver's status extends the window only when signed,
+// and the chain ends before the first binlog file without a valid
+// signature covering the whole object (its .sig is read, not its bytes:
+// a file whose bytes do not hash to what is signed is still found only by
+// a restore or a drill).
+func ListVerified(ctx context.Context, dest Store, keys *Keys) (*Listing, error) {
+	if !keys.CanVerify() || keys.AllowUnsigned {
+		keys = nil
+	}
+	return list(ctx, dest, keys)
+}
+
+func list(ctx context.Context, dest Store, keys *Keys) (*Listing, error) {
 	objs, err := dest.List(ctx, backupsDir)
 	if err != nil {
 		return nil, err
@@ -301,6 +323,18 @@ func List(ctx context.Context, dest Store) (*Listing, error) {
 			l.Incomplete = append(l.Incomplete, id)
 			continue
 		}
+		if keys != nil {
+			m, err := VerifiedManifest(ctx, dest, id, keys)
+			if errors.Is(err, ErrUnsigned) {
+				l.Unverified = append(l.Unverified, id)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			l.Complete = append(l.Complete, m)
+			continue
+		}
 		m, err := ReadManifest(ctx, dest, id)
 		if err != nil {
 			return nil, err
@@ -310,6 +344,13 @@ func List(ctx context.Context, dest Store) (*Listing, error) {
 	var all map[string]ObjectInfo
 	if l.Archives, all, err = listArchives(ctx, dest); err != nil {
 		return nil, err
+	}
+	if keys != nil {
+		for _, ar := range l.Archives {
+			if ar.Status != nil {
+				ar.Status = verifiedStatus(ctx, dest, keys, ar.Server)
+			}
+		}
 	}
 	for i := len(l.Complete) - 1; i >= 0; i-- {
 		mm := l.Complete[i].MySQL
@@ -321,6 +362,11 @@ func List(ctx context.Context, dest Store) (*Listing, error) {
 		if errors.Is(l.ChainErr, errNoArchive) {
 			l.ChainErr = nil
 			break
+		}
+		if l.Chain != nil && keys != nil {
+			if err := signedChain(ctx, dest, keys, l.Chain); err != nil {
+				l.Chain, l.ChainErr = nil, err
+			}
 		}
 		if l.Chain != nil {
 			l.ArchivedUntil = l.Chain.Until

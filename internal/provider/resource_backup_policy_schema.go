@@ -24,7 +24,9 @@ import (
 const restoreWindowDesc = "`earliest` and `latest` (RFC 3339) times a restore can reach: the oldest snapshot to the newest snapshot or, " +
 	"with point-in-time recovery, to the newest time the binlog archive provably covers (its last archived event, or the archiver's last " +
 	"check that it had caught up with the server). `gap` (else null) says where the archive stops being continuous — the window ends " +
-	"there; `archived_until` is how far the archive reaches from the newest backup: when it stops advancing, the archiver is stalled."
+	"there; `archived_until` is how far the archive reaches from the newest backup: when it stops advancing, the archiver is stalled. " +
+	"Read without the signing key (write-only here), this is what the bucket claims; `spinops backup list` with the key, and the " +
+	"policy's metrics, report only what a restore that verifies signatures would reach."
 
 const drillDesc = "`started_at`, `backup_id`, `ok`, `error`, `recovery_seconds` (start to a verified restore), `data_loss_seconds` " +
 	"(how far behind the newest restorable time was at the end) and `point_in_time` (the time the drill also rolled forward to)."
