@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
 	"github.com/spinops/terraform-provider-spinops/internal/version"
@@ -63,19 +64,31 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 
 func mysqlServer(c *backup.MySQLConfig) *backup.MySQLServer { return c.Server() }
 
-// targetServer is the server a restore or drill writes into: the configured
-// source with the --target-host/--target-port/--target-user overrides and
-// the password from envRestorePassword, where given.
-func targetServer(c *backup.MySQLConfig, host string, port int, user string) backup.MySQLServer {
+// targetFlags are --target-host, --target-port and --target-user: the
+// server a restore, a drill or rollback-sql writes into.
+type targetFlags struct {
+	host, user string
+	port       int
+}
+
+func (t *targetFlags) add(f *pflag.FlagSet, hostHelp string) {
+	f.StringVar(&t.host, "target-host", "", hostHelp+" (default: the configured source)")
+	f.IntVar(&t.port, "target-port", 0, "port of --target-host")
+	f.StringVar(&t.user, "target-user", "", "user on the target server (password: "+envRestorePassword+", default "+backup.EnvMySQLPassword+")")
+}
+
+// server is the configured source c with the flags' overrides and the
+// password from envRestorePassword, where given.
+func (t *targetFlags) server(c *backup.MySQLConfig) backup.MySQLServer {
 	srv := *mysqlServer(c)
-	if host != "" {
-		srv.Host = host
+	if t.host != "" {
+		srv.Host = t.host
 	}
-	if port != 0 {
-		srv.Port = port
+	if t.port != 0 {
+		srv.Port = t.port
 	}
-	if user != "" {
-		srv.User = user
+	if t.user != "" {
+		srv.User = t.user
 	}
 	if p := os.Getenv(envRestorePassword); p != "" {
 		srv.Password = p
@@ -293,11 +306,11 @@ func printListing(out io.Writer, l *backup.Listing, asJSON bool) error {
 
 func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 	var (
-		id, at, bucketTarget, targetHost, targetUser string
-		targetPort                                   int
-		dbMap                                        []string
-		overwrite, confirmSource, allowUnsigned      bool
-		noMySQL, noBucket                            bool
+		id, at, bucketTarget                    string
+		target                                  targetFlags
+		dbMap                                   []string
+		overwrite, confirmSource, allowUnsigned bool
+		noMySQL, noBucket                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "restore (--backup ID | --at TIME)",
@@ -324,7 +337,7 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 				}
 			}
 			if cfg.MySQL != nil && !noMySQL {
-				srv := targetServer(cfg.MySQL, targetHost, targetPort, targetUser)
+				srv := target.server(cfg.MySQL)
 				t := &backup.MySQLTarget{Server: srv, Overwrite: overwrite, ConfirmSource: confirmSource, DatabaseMap: map[string]string{}}
 				for _, kv := range dbMap {
 					from, to, ok := strings.Cut(kv, "=")
@@ -368,9 +381,7 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&id, "backup", "", "backup id (see `spinops backup list`)")
 	f.StringVar(&at, "at", "", "point in time to restore to (RFC 3339)")
-	f.StringVar(&targetHost, "target-host", "", "MySQL server to restore into (default: the configured source)")
-	f.IntVar(&targetPort, "target-port", 0, "port of --target-host")
-	f.StringVar(&targetUser, "target-user", "", "user on the target server")
+	target.add(f, "MySQL server to restore into")
 	f.StringSliceVar(&dbMap, "database-map", nil, "restore database source=target (repeatable)")
 	f.StringVar(&bucketTarget, "bucket-target", "", "s3://, gs:// or file:// location to restore the bucket objects into (default: the configured source)")
 	f.BoolVar(&overwrite, "overwrite", false, "allow restoring into non-empty databases and bucket prefixes, replacing their contents once the restore is verified")
@@ -385,9 +396,9 @@ func newBackupRestoreCommand(load loadFunc) *cobra.Command {
 
 func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 	var (
-		id, targetHost, targetUser string
-		targetPort                 int
-		drill, allowUnsigned       bool
+		id                   string
+		target               targetFlags
+		drill, allowUnsigned bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -413,7 +424,7 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 				if cfg.MySQL == nil {
 					return errors.New("--drill needs a mysql source in the configuration (the server to restore into)")
 				}
-				srv := targetServer(cfg.MySQL, targetHost, targetPort, targetUser)
+				srv := target.server(cfg.MySQL)
 				res, err := eng.Drill(ctx, backup.DrillOptions{Server: srv})
 				if err != nil {
 					return fmt.Errorf("drill of backup %s failed after %.1fs: %w", res.BackupID, res.RecoverySeconds, err)
@@ -447,9 +458,7 @@ func newBackupVerifyCommand(load loadFunc) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&id, "backup", "", "backup id (default: the newest)")
 	f.BoolVar(&drill, "drill", false, "restore the newest backup and a point in time into scratch databases and verify them")
-	f.StringVar(&targetHost, "target-host", "", "with --drill: MySQL server to restore into (default: the configured source)")
-	f.IntVar(&targetPort, "target-port", 0, "port of --target-host")
-	f.StringVar(&targetUser, "target-user", "", "user on the target server (password: "+envRestorePassword+")")
+	target.add(f, "with --drill: MySQL server to restore into")
 	f.BoolVar(&allowUnsigned, "allow-unsigned", false, "trust a manifest, and archived binlogs, no configured key verifies")
 	cmd.MarkFlagsMutuallyExclusive("backup", "drill")
 	return cmd

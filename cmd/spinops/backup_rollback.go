@@ -65,9 +65,8 @@ func newBackupRollbackBucketCommand(load loadFunc) *cobra.Command {
 // the journal the restore keeps on the server (internal/backup/swap_journal.go).
 func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 	var (
-		targetHost, targetUser string
-		targetPort             int
-		complete               bool
+		target   targetFlags
+		complete bool
 	)
 	cmd := &cobra.Command{
 		Use:   "rollback-sql",
@@ -91,12 +90,12 @@ func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 			}
 			mc := cfg.MySQL
 			if mc == nil {
-				if targetHost == "" {
+				if target.host == "" {
 					return fmt.Errorf("no MySQL server: give --target-host (the interrupted restore's target) or configure a mysql source")
 				}
 				mc = &backup.MySQLConfig{}
 			}
-			srv := targetServer(mc, targetHost, targetPort, targetUser)
+			srv := target.server(mc)
 			if srv.User == "" {
 				return fmt.Errorf("no MySQL user: give --target-user (the user the restore ran as)")
 			}
@@ -127,9 +126,7 @@ func newBackupRollbackSQLCommand(load loadFunc) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&targetHost, "target-host", "", "the interrupted restore's MySQL server (default: the configured source)")
-	f.IntVar(&targetPort, "target-port", 0, "port of --target-host")
-	f.StringVar(&targetUser, "target-user", "", "user on the target server")
+	target.add(f, "the interrupted restore's MySQL server")
 	f.BoolVar(&complete, "complete", false, "keep a restore that swapped every database in but could not record its completion, dropping what it replaced")
 	return cmd
 }

@@ -117,11 +117,7 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 			if rec.Completed || rec.Backup != m.ID {
 				t.Fatalf("RollbackSQL: %+v; want one journal put back", rec)
 			}
-			for _, tg := range targets {
-				if after := schemaOf(t, e, tg); after != before[tg] {
-					t.Errorf("%s after RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
-				}
-			}
+			sameAs(t, e, before, "after RollbackSQL")
 			noStagingLeft(t, e)
 			if rec, err := eng.RollbackSQL(ctx, *e.server(), false); err != nil || len(rec) != 0 {
 				t.Errorf("a second RollbackSQL: %+v, %v; want nothing to do", rec, err)
@@ -148,11 +144,7 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 			t.Fatalf("a restore after a rollback stopped half-way: %v; want it refused", err)
 		}
 		rollbackSQL(t, e, eng, false, 1)
-		for _, tg := range targets {
-			if after := schemaOf(t, e, tg); after != before[tg] {
-				t.Errorf("%s after the second RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
-			}
-		}
+		sameAs(t, e, before, "after the second RollbackSQL")
 		noStagingLeft(t, e)
 	})
 
@@ -205,11 +197,7 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 		if rec := rollbackSQL(t, e, eng, false, 2); rec.Completed {
 			t.Fatalf("RollbackSQL: %+v; want it put back", rec)
 		}
-		for _, tg := range targets {
-			if after := schemaOf(t, e, tg); after != before[tg] {
-				t.Errorf("%s after RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
-			}
-		}
+		sameAs(t, e, before, "after RollbackSQL")
 		noStagingLeft(t, e)
 	})
 
@@ -327,11 +315,7 @@ func TestRestoreKeepsItsJournalLock(t *testing.T) {
 		backup.SetSwapFault(t, nil)
 		other.Close() // the other session ends: its lock is free
 		rollbackSQL(t, e, eng, false, 0)
-		for _, tg := range targets {
-			if after := schemaOf(t, e, tg); after != before[tg] {
-				t.Errorf("%s after RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
-			}
-		}
+		sameAs(t, e, before, "after RollbackSQL")
 		noStagingLeft(t, e)
 	})
 
@@ -349,11 +333,7 @@ func TestRestoreKeepsItsJournalLock(t *testing.T) {
 		}
 		backup.SetSwapFault(t, nil)
 		rollbackSQL(t, e, eng, false, 0)
-		for _, tg := range targets {
-			if after := schemaOf(t, e, tg); after != before[tg] {
-				t.Errorf("%s after RollbackSQL:\n--- before\n%s\n--- after\n%s", tg, before[tg], after)
-			}
-		}
+		sameAs(t, e, before, "after RollbackSQL")
 		noStagingLeft(t, e)
 	})
 
@@ -458,5 +438,16 @@ func TestRollbackSQLRefusesForeignJournal(t *testing.T) {
 				t.Errorf("%s after RollbackSQL of a planted journal: %q", victim, got)
 			}
 		})
+	}
+}
+
+// sameAs checks that every database of want still has the schema and
+// rows it had (what says when).
+func sameAs(t *testing.T, e *env, want map[string]string, what string) {
+	t.Helper()
+	for db, before := range want {
+		if after := schemaOf(t, e, db); after != before {
+			t.Errorf("%s %s:\n--- before\n%s\n--- after\n%s", db, what, before, after)
+		}
 	}
 }
