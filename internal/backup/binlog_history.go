@@ -410,11 +410,15 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 				break
 			}
 		}
-		bf, err := sc.scan(ctx, cur.Server, probe, all)
+		// (Its first events only: a restore of a backup of an older
+		// history must not download, nor depend on the signature of, a
+		// file of the current one. A wrong choice from a forged head ends
+		// in a refusal: the chain chosen is checked whole.)
+		opened, err := sc.opened(ctx, probe.Key)
 		if err != nil {
 			return nil, err
 		}
-		if bf.CreatedAt.IsZero() || !bf.CreatedAt.After(m.SnapshotAt.UTC()) {
+		if opened.IsZero() || !opened.After(m.SnapshotAt.UTC()) {
 			return chain(cur) // the history m was taken in
 		}
 	}
@@ -443,25 +447,7 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 // replaying it would apply another history's events. A chain whose first
 // file is outside is an error; otherwise the window ends before it.
 func inHistory(ctx context.Context, sc *scanner, archives map[string]*ServerArchive, ar *ServerArchive, c *Chain) error {
-	raw := sc.raw
-	if raw == nil {
-		raw = sc.dest
-	}
-	openedAt := func(h *ServerArchive, i int) (time.Time, error) {
-		key := h.Files[i].Key
-		if t, ok := sc.heads[key]; ok {
-			return t, nil
-		}
-		head, err := archivedHead(ctx, raw, key)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if sc.heads == nil {
-			sc.heads = map[string]time.Time{}
-		}
-		sc.heads[key] = head.CreatedAt
-		return head.CreatedAt, nil
-	}
+	openedAt := func(h *ServerArchive, i int) (time.Time, error) { return sc.opened(ctx, h.Files[i].Key) }
 	var from, until time.Time // [from, until); from exclusive for the current folder
 	strict := false
 	var newest *ServerArchive // the newest preserved history, for the current folder
@@ -515,4 +501,26 @@ func untilText(until time.Time) string {
 		return ""
 	}
 	return " until " + until.UTC().Format(time.RFC3339)
+}
+
+// opened is when the archived file key was opened (its format description
+// event), read from its first events only, without verifying them (the
+// chain that uses a file verifies it whole), once per scanner.
+func (s *scanner) opened(ctx context.Context, key string) (time.Time, error) {
+	if t, ok := s.heads[key]; ok {
+		return t, nil
+	}
+	raw := s.raw
+	if raw == nil {
+		raw = s.dest
+	}
+	head, err := archivedHead(ctx, raw, key)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if s.heads == nil {
+		s.heads = map[string]time.Time{}
+	}
+	s.heads[key] = head.CreatedAt
+	return head.CreatedAt, nil
 }

@@ -457,3 +457,40 @@ func TestChainRefusesFilesOfAnotherHistory(t *testing.T) {
 		})
 	}
 }
+
+// refusingStore refuses reads under prefix, as a verifying download of an
+// unsigned file does.
+type refusingStore struct {
+	Store
+	prefix string
+}
+
+func (r *refusingStore) Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+	if strings.HasPrefix(key, r.prefix) {
+		return nil, ObjectInfo{}, fmt.Errorf("%w: %s", ErrUnsigned, key)
+	}
+	return r.Store.Get(ctx, key)
+}
+
+// A backup of an older history is restored without downloading (or
+// verifying) the current history's file of the same name: choosing the
+// history reads only that file's first events. Before, a restore
+// downloaded and verified it, and its missing signature refused the
+// restore of another history's backup.
+func TestBackupChainChoosesWithoutTheCurrentFile(t *testing.T) {
+	ctx := t.Context()
+	const server = "mariadb-0-1"
+	dest := NewFileStore(t.TempDir())
+	old := historyFolder(server, time.Unix(1000, 0))
+	putFiles(t, dest, old, map[string][]byte{"mysql-bin.000001": historyFile(1000, 1, "")})
+	putFiles(t, dest, server, map[string][]byte{"mysql-bin.000001": historyFile(2000, 1, "")})
+	archives, all, err := listArchives(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Manifest{ID: "b", SnapshotAt: time.Unix(1500, 0), MySQL: &MySQLManifest{ServerID: 1, ArchiveServer: server, BinlogFile: "mysql-bin.000001", BinlogPosition: 4}}
+	sc := &scanner{dest: &refusingStore{Store: dest, prefix: serverBinlogDir(server)}, raw: dest, cache: map[string]*BinlogFile{}}
+	if ch, err := backupChain(ctx, archives, all, sc, m); err != nil || ch.Server != old {
+		t.Fatalf("backupChain of a backup in %s: %v, %v", old, ch, err)
+	}
+}
