@@ -3,7 +3,6 @@ package backup
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -386,6 +385,7 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	sort.Slice(names, func(i, j int) bool { return binlogBefore(names[i], names[j]) })
 	var flushErr error
 	var archived []ObjectInfo // listed when a file is first seen
+	listed := false
 	foreign := false
 	for i, n := range names {
 		p := filepath.Join(a.workDir(), n)
@@ -403,7 +403,7 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 			if sc.Events == 0 {
 				continue // nothing received yet to tell its history by
 			}
-			if archived == nil {
+			if !listed {
 				// A move of the archived history left unfinished (its
 				// marker) is finished before anything new is uploaded.
 				if folder, err := movingTo(ctx, a.Dest, a.server); err != nil || folder != "" {
@@ -419,9 +419,10 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 					flushErr = err
 					break
 				}
+				listed = true
 			}
-			other, err := a.otherHistory(ctx, n, sc, archived)
-			if err == nil && other {
+			reset, err := a.otherHistory(ctx, n, sc, archived)
+			if err == nil && reset {
 				if err = a.historyReset(ctx, n, uploaded); err == nil {
 					err = errBinlogReset
 				}
@@ -522,12 +523,12 @@ func (a *Archiver) upload(ctx context.Context, name, path string, sc *binlogScan
 	}
 	defer f.Close()
 	key := serverBinlogDir(a.server) + name
-	body := &countingHash{r: io.LimitReader(f, sc.Size), h: sha256.New()}
+	body := NewHashReader(io.LimitReader(f, sc.Size))
 	if err := a.Dest.Put(ctx, key, body); err != nil {
 		return fmt.Errorf("archiving binlog %s: %w", name, err)
 	}
 	if a.Keys.canSign() {
-		if err := a.writeBinlogSig(ctx, key, name, body.n, body.h.Sum(nil)); err != nil {
+		if err := a.writeBinlogSig(ctx, key, name, body.Size(), body.Sum()); err != nil {
 			return err
 		}
 	} else {
@@ -574,15 +575,11 @@ func (r replay) run(ctx context.Context, mm *MySQLManifest, paths []string, at t
 		client = "mariadb"
 	}
 	stop := at.UTC().Format("2006-01-02 15:04:05")
-	sources := map[string]string{}
-	for _, d := range mm.Databases {
-		sources[d.Name] = into[d.Name]
-	}
 	dbs, err := serverDatabases(ctx, s)
 	if err != nil {
 		return err
 	}
-	rewrites, err := checkReplay(ctx, paths, mm.BinlogPosition, at, sources, dbs)
+	rewrites, err := checkReplay(ctx, paths, mm.BinlogPosition, at, into, dbs)
 	if err != nil {
 		return err
 	}
@@ -612,20 +609,15 @@ func serverDatabases(ctx context.Context, s MySQLServer) (map[string]bool, error
 		return nil, err
 	}
 	defer pool.Close()
-	rows, err := pool.QueryContext(ctx, "SHOW DATABASES")
+	names, err := queryStrings(ctx, pool, "SHOW DATABASES")
 	if err != nil {
 		return nil, fmt.Errorf("listing the databases of %s before the binlog replay: %w", s.addr(), connectError(s, err))
 	}
-	defer rows.Close()
 	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
+	for _, n := range names {
 		out[strings.ToLower(n)] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // pipe runs `tool args | client` into s (toolEnv is added to the tool's

@@ -203,6 +203,14 @@ func (s *scanner) readCache(ctx context.Context, key string) (*BinlogFile, error
 	return &bf, nil
 }
 
+// sortBinlogs orders the binlog objects of the archive folder dir by
+// sequence number (binlogBefore).
+func sortBinlogs(objs []ObjectInfo, dir string) {
+	sort.Slice(objs, func(i, j int) bool {
+		return binlogBefore(strings.TrimPrefix(objs[i].Key, dir), strings.TrimPrefix(objs[j].Key, dir))
+	})
+}
+
 // listArchives reads every archive at dest, by folder: each server's
 // current one and the histories preserved after a reset.
 func listArchives(ctx context.Context, dest Store) (map[string]*ServerArchive, map[string]ObjectInfo, error) {
@@ -235,9 +243,7 @@ func listArchives(ctx context.Context, dest Store) (map[string]*ServerArchive, m
 		}
 	}
 	for _, a := range out {
-		sort.Slice(a.Files, func(i, j int) bool {
-			return binlogBefore(strings.TrimPrefix(a.Files[i].Key, binlogsDir+a.Server+"/"), strings.TrimPrefix(a.Files[j].Key, binlogsDir+a.Server+"/"))
-		})
+		sortBinlogs(a.Files, serverBinlogDir(a.Server))
 	}
 	return out, all, nil
 }
@@ -374,7 +380,7 @@ func writeStatus(ctx context.Context, dest Store, st ArchiveStatus, keys *Keys) 
 		return fmt.Errorf("writing the archive status: %w", err)
 	}
 	if keys.canSign() {
-		sig, err := json.Marshal(signatureFile{Signatures: keys.signatures(statusPayload(b))})
+		sig, err := keys.sign(statusPayload(b))
 		if err != nil {
 			return err
 		}
@@ -403,8 +409,7 @@ func verifiedStatus(ctx context.Context, dest Store, keys *Keys, server string) 
 	if err != nil {
 		return nil
 	}
-	var f signatureFile
-	if json.Unmarshal(sb, &f) != nil || keys.check(statusPayload(b), f.Signatures, "the archive status") != nil {
+	if keys.verify(statusPayload(b), sb) != nil {
 		return nil
 	}
 	var st ArchiveStatus

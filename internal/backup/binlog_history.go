@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -152,9 +152,7 @@ func archivedFiles(ctx context.Context, dest Store, folder string) ([]ObjectInfo
 			files = append(files, o)
 		}
 	}
-	sort.Slice(files, func(i, j int) bool {
-		return binlogBefore(strings.TrimPrefix(files[i].Key, dir), strings.TrimPrefix(files[j].Key, dir))
-	})
+	sortBinlogs(files, dir)
 	return files, nil
 }
 
@@ -195,14 +193,14 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 		return "", 0, fmt.Errorf("listing the binlog archive of %s: %w", server, err)
 	}
 	var move, data []ObjectInfo
-	present := map[string]bool{}
+	listed := map[string]ObjectInfo{}
 	for _, o := range objs {
 		file := strings.TrimPrefix(o.Key, dir)
 		if file == statusObject || file == statusObject+sigSuffix || strings.HasPrefix(file, ".") || strings.Contains(file, "/") {
 			continue
 		}
 		move = append(move, o)
-		present[o.Key] = true
+		listed[o.Key] = o
 		if isBinlogObject(file) {
 			data = append(data, o)
 		}
@@ -222,9 +220,7 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 		}
 		return folder, 0, nil
 	}
-	sort.Slice(data, func(i, j int) bool {
-		return binlogBefore(strings.TrimPrefix(data[i].Key, dir), strings.TrimPrefix(data[j].Key, dir))
-	})
+	sortBinlogs(data, dir)
 	if folder == "" {
 		head, err := archivedHead(ctx, dest, data[0].Key)
 		if err != nil {
@@ -250,21 +246,17 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 	// newest file first.
 	var order []string
 	for _, o := range move {
-		if file := strings.TrimPrefix(o.Key, dir); !isBinlogObject(file) && !present[strings.TrimSuffix(strings.TrimSuffix(o.Key, scanSuffix), sigSuffix)] {
+		if file := strings.TrimPrefix(o.Key, dir); !isBinlogObject(file) && !isListed(listed, strings.TrimSuffix(strings.TrimSuffix(o.Key, scanSuffix), sigSuffix)) {
 			order = append(order, o.Key)
 		}
 	}
 	for i := len(data) - 1; i >= 0; i-- {
 		k := data[i].Key
 		for _, key := range []string{k + sigSuffix, k + scanSuffix, k} {
-			if present[key] {
+			if isListed(listed, key) {
 				order = append(order, key)
 			}
 		}
-	}
-	listed := map[string]ObjectInfo{}
-	for _, o := range move {
-		listed[o.Key] = o
 	}
 	for _, key := range order {
 		// Another archiver (a pod that outlived its replacement) may
@@ -284,6 +276,12 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 		return folder, 0, fmt.Errorf("removing the marker of the finished move to %s: %w", to, err)
 	}
 	return folder, len(move), nil
+}
+
+// isListed says whether key is among the objects listed.
+func isListed(listed map[string]ObjectInfo, key string) bool {
+	_, ok := listed[key]
+	return ok
 }
 
 // movingMarker, in a server's archive folder, names the folder its
@@ -351,7 +349,7 @@ func copyChecked(ctx context.Context, dest Store, from, to string) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", from, err)
 	}
-	body := &countingHash{r: rc, h: sha256.New()}
+	body := NewHashReader(rc)
 	err = dest.Put(ctx, to, body)
 	rc.Close()
 	if err != nil {
@@ -360,8 +358,8 @@ func copyChecked(ctx context.Context, dest Store, from, to string) error {
 	if have, haveN, err = hashObject(ctx, dest, to); err != nil {
 		return err
 	}
-	if haveN != body.n || !bytes.Equal(have, body.h.Sum(nil)) {
-		return fmt.Errorf("the copy %s (%d bytes) differs from %s (%d bytes) after it was written", to, haveN, from, body.n)
+	if haveN != body.Size() || hex.EncodeToString(have) != body.Sum() {
+		return fmt.Errorf("the copy %s (%d bytes) differs from %s (%d bytes) after it was written", to, haveN, from, body.Size())
 	}
 	return nil
 }
@@ -404,11 +402,8 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 	cur := archives[mm.ArchiveServer]
 	if cur != nil && len(cur.Files) > 0 {
 		probe := cur.Files[0]
-		for _, o := range cur.Files {
-			if strings.TrimPrefix(o.Key, serverBinlogDir(cur.Server)) == mm.BinlogFile {
-				probe = o
-				break
-			}
+		if o, ok := all[serverBinlogDir(cur.Server)+mm.BinlogFile]; ok {
+			probe = o
 		}
 		// (Its first events only: a restore of a backup of an older
 		// history must not download, nor depend on the signature of, a

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -59,9 +57,9 @@ type binlogSigFile struct {
 }
 
 // signBinlog is the .sig of an uploaded object: server's file, size bytes
-// hashing to sum.
-func (k *Keys) signBinlog(server, file string, size int64, sum []byte) ([]byte, error) {
-	s := binlogSigned{Format: binlogSigFormat, Server: server, File: file, Size: size, SHA256: hex.EncodeToString(sum)}
+// hashing to sum (hex SHA-256).
+func (k *Keys) signBinlog(server, file string, size int64, sum string) ([]byte, error) {
+	s := binlogSigned{Format: binlogSigFormat, Server: server, File: file, Size: size, SHA256: sum}
 	return json.Marshal(binlogSigFile{binlogSigned: s, Signatures: k.signatures(s.payload())})
 }
 
@@ -87,7 +85,7 @@ func (k *Keys) verifyBinlogSig(server, file string, sigFile []byte) (*binlogSign
 }
 
 // writeBinlogSig uploads the .sig of the object key just uploaded.
-func (a *Archiver) writeBinlogSig(ctx context.Context, key, name string, size int64, sum []byte) error {
+func (a *Archiver) writeBinlogSig(ctx context.Context, key, name string, size int64, sum string) error {
 	sig, err := a.Keys.signBinlog(a.server, name, size, sum)
 	if err != nil {
 		return err
@@ -96,20 +94,6 @@ func (a *Archiver) writeBinlogSig(ctx context.Context, key, name string, size in
 		return fmt.Errorf("archiving binlog %s: writing its signature: %w", name, err)
 	}
 	return nil
-}
-
-// countingHash hashes what is read through it and counts it.
-type countingHash struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-}
-
-func (c *countingHash) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
 }
 
 // binlogUntrusted is the refusal of an archived binlog a restore cannot
@@ -152,7 +136,7 @@ func fetchVerified(ctx context.Context, dest Store, keys *Keys, server, key, pat
 	if err != nil {
 		return info, err
 	}
-	ch := &countingHash{r: io.LimitReader(rc, signed.Size), h: sha256.New()}
+	ch := NewHashReader(io.LimitReader(rc, signed.Size))
 	if _, err := io.Copy(f, ch); err != nil {
 		f.Close()
 		return info, fmt.Errorf("reading archived binlog %s: %w", key, err)
@@ -161,9 +145,9 @@ func fetchVerified(ctx context.Context, dest Store, keys *Keys, server, key, pat
 		return info, err
 	}
 	switch {
-	case ch.n < signed.Size:
-		return info, binlogUntrusted(server, file, fmt.Errorf("%w: the object holds %d bytes, fewer than the %d signed: it was replaced", ErrUnsigned, ch.n, signed.Size))
-	case hex.EncodeToString(ch.h.Sum(nil)) != signed.SHA256:
+	case ch.Size() < signed.Size:
+		return info, binlogUntrusted(server, file, fmt.Errorf("%w: the object holds %d bytes, fewer than the %d signed: it was replaced", ErrUnsigned, ch.Size(), signed.Size))
+	case ch.Sum() != signed.SHA256:
 		return info, binlogUntrusted(server, file, fmt.Errorf("%w: its first %d bytes are not the ones signed (SHA-256 differs): it was replaced or rewritten after it was signed", ErrUnsigned, signed.Size))
 	}
 	info.Size = signed.Size

@@ -137,13 +137,13 @@ func checkReplay(ctx context.Context, paths []string, startPos uint64, stop time
 			from = int64(startPos)
 		}
 		done, err := readStatements(p, from, stopAt, func(st replayedStatement) error {
-			target, restored := into[st.db]
-			if !restored && st.typ != binlogEventTransactionPayload {
-				return nil // mariadb-binlog --database leaves it out
-			}
 			if st.typ == binlogEventTransactionPayload {
 				return &ReplayRefusedError{File: st.file, Offset: st.offset, At: st.at, Database: "(compressed)",
 					Reason: "a compressed transaction (MySQL's binlog_transaction_compression), whose statements cannot be checked"}
+			}
+			target, restored := into[st.db]
+			if !restored {
+				return nil // mariadb-binlog --database leaves it out
 			}
 			reason, rewritten := st.refuse, ""
 			if reason == "" {
@@ -404,14 +404,6 @@ func uncompressQuery(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("a compressed statement: %w", err)
 	}
 	return out, nil
-}
-
-// replayRefusal says why the statement q, logged with default database
-// source, must not be replayed into target on a server whose databases are
-// serverDBs (lower case); "" when it may.
-func replayRefusal(q, source, target string, serverDBs map[string]bool) string {
-	why, _ := replayPlan(q, source, target, serverDBs)
-	return why
 }
 
 // replayPlan decides the statement q, logged with default database source,

@@ -277,3 +277,11 @@ func TestRewriteFilter(t *testing.T) {
 		t.Errorf("no plan: %v", err)
 	}
 }
+
+// replayRefusal says why the statement q, logged with default database
+// source, must not be replayed into target on a server whose databases are
+// serverDBs (lower case); "" when it may.
+func replayRefusal(q, source, target string, serverDBs map[string]bool) string {
+	why, _ := replayPlan(q, source, target, serverDBs)
+	return why
+}

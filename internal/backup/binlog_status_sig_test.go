@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestArchiveStatusIsTrustedOnlySigned(t *testing.T) {
 	setup := func(t *testing.T, statusKeys *Keys, caughtUp time.Time) (Store, *Manifest) {
 		dest, m := stopArchive(t, map[string][]byte{name: file}, name, time.Unix(100, 0))
 		sum := sha256.Sum256(file)
-		sig, err := keys.signBinlog(server, name, int64(len(file)), sum[:])
+		sig, err := keys.signBinlog(server, name, int64(len(file)), hex.EncodeToString(sum[:]))
 		if err != nil {
 			t.Fatal(err)
 		}

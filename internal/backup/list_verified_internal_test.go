@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestListVerifiedReportsWhatARestoreTrusts(t *testing.T) {
 		}
 		for name, b := range map[string][]byte{"mysql-bin.000001": first, "mysql-bin.000002": second} {
 			sum := sha256.Sum256(b)
-			sig, err := keys.signBinlog(server, name, int64(len(b)), sum[:])
+			sig, err := keys.signBinlog(server, name, int64(len(b)), hex.EncodeToString(sum[:]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +71,7 @@ func TestListVerifiedReportsWhatARestoreTrusts(t *testing.T) {
 		}, firstEnd, "is missing"},
 		{"a binlog longer than its signature covers", func(t *testing.T, dest Store) {
 			sum := sha256.Sum256(second[:100])
-			sig, _ := keys.signBinlog(server, "mysql-bin.000002", 100, sum[:])
+			sig, _ := keys.signBinlog(server, "mysql-bin.000002", 100, hex.EncodeToString(sum[:]))
 			put(t, dest, serverBinlogDir(server)+"mysql-bin.000002"+sigSuffix, sig)
 		}, firstEnd, "covers 100"},
 		{"another file's signature", func(t *testing.T, dest Store) {

@@ -441,22 +441,10 @@ func swapIn(ctx context.Context, t MySQLTarget, backupID string, stages []staged
 		}
 		if err != nil {
 			err = fmt.Errorf("swapping the restored tables into %s: %w", u.final, err)
-			if cerr := j.check(context.WithoutCancel(ctx)); cerr != nil {
-				// Another session (a rollback-sql) has the journal.
-				j.release()
-				return nil, fmt.Errorf("%w; the targets are not put back here: %v; %s%w", err, cerr, j.rollbackHint(), errJournalKept)
+			undo := &swapped{server: t.Server, undos: sw.undos[:i+1], log: log, journal: j}
+			if rerr := undo.rollBack(ctx); rerr != nil {
+				return nil, fmt.Errorf("%w; %w", err, rerr)
 			}
-			if rbErr := rollBack(context.WithoutCancel(ctx), t.Server, sw.undos[:i+1]); rbErr != nil {
-				j.release()
-				return nil, fmt.Errorf("%w; putting the targets back failed too: %v; %s%w", err, rbErr, j.rollbackHint(), errJournalKept)
-			}
-			if merr := j.mark(context.WithoutCancel(ctx), -1, swapPending); merr != nil {
-				// Put back, but the journal still says otherwise: it
-				// stays, with the staging databases it names.
-				j.release()
-				return nil, fmt.Errorf("%w (every target was put back as it was, but the journal %s could not record it: %v; run `spinops backup rollback-sql`, which finds them back and removes the journal)%w", err, j.db, merr, errJournalKept)
-			}
-			j.discard(ctx, log)
 			return nil, fmt.Errorf("%w (every target was put back as it was)", err)
 		}
 	}
@@ -477,20 +465,23 @@ type swapped struct {
 	journal *swapJournal
 }
 
-// rollBack puts every database back as it was before its swap; the
-// journal stays when that fails (RollbackSQL finishes the job).
+// rollBack puts every database back as it was before its swap (unless
+// the restore lost its journal's lock: another session may be putting
+// them back) and drops the journal. When any of it fails the journal
+// stays, with the staging databases it names (the error wraps
+// errJournalKept), for RollbackSQL to finish the job.
 func (sw *swapped) rollBack(ctx context.Context) error {
 	if err := sw.journal.check(context.WithoutCancel(ctx)); err != nil {
 		sw.journal.release()
-		return fmt.Errorf("the databases are not put back here: %w; %s", err, sw.journal.rollbackHint())
+		return fmt.Errorf("the databases are not put back here: %w; %s%w", err, sw.journal.rollbackHint(), errJournalKept)
 	}
 	if err := rollBack(context.WithoutCancel(ctx), sw.server, sw.undos); err != nil {
 		sw.journal.release()
-		return fmt.Errorf("%w; %s", err, sw.journal.rollbackHint())
+		return fmt.Errorf("putting the databases back failed: %w; %s%w", err, sw.journal.rollbackHint(), errJournalKept)
 	}
 	if err := sw.journal.mark(context.WithoutCancel(ctx), -1, swapPending); err != nil {
 		sw.journal.release()
-		return fmt.Errorf("the databases were put back, but the journal %s could not record it: %w; run `spinops backup rollback-sql`, which finds them back and removes the journal", sw.journal.db, err)
+		return fmt.Errorf("the databases were put back, but the journal %s could not record it: %w; %s, which finds them back and removes the journal%w", sw.journal.db, err, rollbackSQLCommand(sw.server, ""), errJournalKept)
 	}
 	sw.journal.discard(ctx, sw.log)
 	return nil
@@ -515,9 +506,8 @@ func (sw *swapped) commit(ctx context.Context) error {
 	if err != nil {
 		sw.journal.release()
 		return fmt.Errorf("every database was restored and swapped in, but recording that in the journal %s failed: %w. "+
-			"Run `spinops backup rollback-sql --complete` (with --target-host %s --target-port %d) to keep the restore and drop what it replaced, "+
-			"or rollback-sql without --complete to put the databases back as they were before it",
-			sw.journal.db, err, sw.server.Host, portOr(sw.server.Port))
+			"Run %s to keep the restore and drop what it replaced, or rollback-sql without --complete to put the databases back as they were before it",
+			sw.journal.db, err, rollbackSQLCommand(sw.server, "--complete"))
 	}
 	admin, err := sw.server.open("")
 	if err != nil {

@@ -35,7 +35,7 @@ type crashSpec struct {
 func TestSwapCrashChild(t *testing.T) {
 	raw := os.Getenv(crashEnv)
 	if raw == "" {
-		t.Skip("run by TestRestoreKilledMidSwap")
+		t.Skip("not a test of its own: TestRestoreKilledMidSwap runs it in a child process, with " + crashEnv + " set, to be killed mid-restore")
 	}
 	var c crashSpec
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {

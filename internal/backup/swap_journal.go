@@ -294,8 +294,16 @@ func (j *swapJournal) release() {
 
 // rollbackHint is what to tell the user when a journal stays.
 func (j *swapJournal) rollbackHint() string {
-	return fmt.Sprintf("the restore's journal %s on %s says what to put back: run `spinops backup rollback-sql --target-host %s --target-port %d`",
-		j.db, j.server.addr(), j.server.Host, portOr(j.server.Port))
+	return fmt.Sprintf("the restore's journal %s on %s says what to put back: run %s", j.db, j.server.addr(), rollbackSQLCommand(j.server, ""))
+}
+
+// rollbackSQLCommand is the rollback-sql command line for server s, with
+// flags ("" for none).
+func rollbackSQLCommand(s MySQLServer, flags string) string {
+	if flags != "" {
+		flags += " "
+	}
+	return fmt.Sprintf("`spinops backup rollback-sql %s--target-host %s --target-port %d`", flags, s.Host, portOr(s.Port))
 }
 
 // journals lists the swap journals on the server.
@@ -363,12 +371,12 @@ func checkNoInterruptedSwap(ctx context.Context, q Queryer, s MySQLServer, targe
 				return fmt.Errorf("checking whether the restore of journal %s still runs: %w", jdb, err)
 			}
 			if free != 1 {
-				return fmt.Errorf("%w: a restore of backup %s into database %s on %s is running now (journal %s; a session holds its lock); wait for it, or, if its process is gone, run `spinops backup rollback-sql --target-host %s --target-port %d` once the server has closed its session",
-					ErrInterruptedSwap, e.Backup, e.Final, s.addr(), jdb, s.Host, portOr(s.Port))
+				return fmt.Errorf("%w: a restore of backup %s into database %s on %s is running now (journal %s; a session holds its lock); wait for it, or, if its process is gone, run %s once the server has closed its session",
+					ErrInterruptedSwap, e.Backup, e.Final, s.addr(), jdb, rollbackSQLCommand(s, ""))
 			}
 			return fmt.Errorf("%w: the restore of backup %s into database %s on %s, started %s, stopped mid-swap (journal %s). "+
-				"Run `spinops backup rollback-sql --target-host %s --target-port %d` to put its databases back as they were (or finish it, if it had completed), then restore again",
-				ErrInterruptedSwap, e.Backup, e.Final, s.addr(), e.Started.Format(time.RFC3339), jdb, s.Host, portOr(s.Port))
+				"Run %s to put its databases back as they were (or finish it, if it had completed), then restore again",
+				ErrInterruptedSwap, e.Backup, e.Final, s.addr(), e.Started.Format(time.RFC3339), jdb, rollbackSQLCommand(s, ""))
 		}
 	}
 	return nil
