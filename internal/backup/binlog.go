@@ -42,8 +42,10 @@ type Archiver struct {
 	serverID uint32                 // its server_id
 	scans    map[string]*binlogScan // local files scanned so far
 	status   ArchiveStatus
-	// streamStart is the file the current stream started from.
+	// streamStart is the file the current stream started from, at
+	// streamBegan.
 	streamStart string
+	streamBegan time.Time
 
 	unsignedOnce sync.Once // the warning that binlogs go up unsigned
 }
@@ -187,7 +189,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		a.streamStart = start
+		a.streamStart, a.streamBegan = start, time.Now()
 		// The stream fetches start again from its beginning: what was
 		// scanned of the local copy says nothing about what comes now.
 		delete(a.scans, start)
@@ -421,15 +423,23 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 				}
 				listed = true
 			}
-			reset, err := a.otherHistory(ctx, n, sc, archived)
-			if err == nil && reset {
-				if err = a.historyReset(ctx, n, uploaded); err == nil {
+			verdict, why, err := a.otherHistory(ctx, n, p, sc, archived, a.finished(sc, names[i+1:]))
+			if err == nil && verdict == newHistory {
+				if err = a.historyReset(ctx, n, why, uploaded); err == nil {
 					err = errBinlogReset
 				}
 			}
 			if err != nil {
 				flushErr = err
 				break
+			}
+			if verdict == notYet {
+				break // (nor any later file: decided on the next flush)
+			}
+			if verdict == staleCopy {
+				a.Log.Warn("not archived: a local copy an earlier run left, of which the archive holds more or other bytes", "file", n, "archive", a.server)
+				uploaded[n] = sc.Size
+				continue
 			}
 		}
 		current := i == len(names)-1
@@ -479,6 +489,21 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 		return nil
 	}
 	return writeStatus(ctx, a.Dest, a.status, a.Keys)
+}
+
+// finished says whether the stream is done with the local file scanned
+// as sc: it ends with a rotate or stop event, or the stream has written
+// one of the later local files (later) since it started.
+func (a *Archiver) finished(sc *binlogScan, later []string) bool {
+	if sc.Complete {
+		return true
+	}
+	for _, n := range later {
+		if fi, err := os.Stat(filepath.Join(a.workDir(), n)); err == nil && !fi.ModTime().Before(a.streamBegan) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Archiver) lastEventAt() time.Time {

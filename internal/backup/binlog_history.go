@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -90,45 +91,148 @@ func archivedHead(ctx context.Context, dest Store, key string) (*BinlogFile, err
 	return bf, nil
 }
 
-// errBinlogReset: the server's binary log was reset; the archived history
-// was preserved and the local copies dropped, so the stream starts again
-// from the server's oldest file.
+// errBinlogReset: the server's binary log was reset (or rolled back);
+// the archived history was preserved and the local copies dropped, so
+// the stream starts again from the server's oldest file.
 var errBinlogReset = errors.New("the server's binary log was reset")
 
-// otherHistory says whether the local file name (scanned: sc), which this
-// run has not uploaded yet, belongs to another history than the archive
-// of a.server (archived: its binlog files, oldest first). The same
-// history means the archived object is a prefix of the local file: its
-// format description has the same time (the file was opened in the same
-// second) and server_id. A file the archive lacks, received by the
-// current stream, is another history when the archive holds a later file
-// of the same basename: a history never numbers a new file below one it
-// has written.
-func (a *Archiver) otherHistory(ctx context.Context, name string, sc *binlogScan, archived []ObjectInfo) (bool, error) {
+// historyVerdict is what otherHistory makes of a local file the run has
+// not uploaded yet.
+type historyVerdict int
+
+const (
+	// sameHistory: the file continues the archive (or the archive lacks
+	// it): upload it.
+	sameHistory historyVerdict = iota
+	// newHistory: the server's binary log took another course than the
+	// archived one: preserve the archive before uploading anything.
+	newHistory
+	// notYet: the stream has received less of the file than is archived
+	// and is still receiving it: decide when it has more.
+	notYet
+	// staleCopy: a local copy an earlier run left below where this stream
+	// started, of which the archive holds more or other bytes: never
+	// uploaded over the archived one, and no evidence of anything.
+	staleCopy
+)
+
+// otherHistory says whether the local file name (at path, scanned: sc),
+// which this run has not uploaded yet, belongs to another history than
+// the archive of a.server (archived: its binlog files, oldest first).
+// The same history means the archived object is a prefix of the server's
+// file, byte for byte (the in-use flag of its format description aside:
+// a server's dump thread clears it in what it sends, but a copy of a file
+// taken from the disk while the server wrote it carries it). So a file
+// opened at another time or by another server_id is another history
+// (RESET MASTER), and so is one opened at the same time whose bytes part
+// from the archived ones, or that ends before the archived one once the
+// stream has moved past it: a server restored from a disk snapshot or a
+// copy, which lost events the archive holds and writes others under the
+// same names. Uploading it would overwrite those events (before, only
+// the format description was compared). finished says the stream is done
+// with the file (it ends with a rotate or stop event, or the stream has
+// written a later file since it started). A file the archive lacks,
+// received by the current stream, is another history when the archive
+// holds a later file of the same basename: a history never numbers a new
+// file below one it has written. why says what told it.
+func (a *Archiver) otherHistory(ctx context.Context, name, path string, sc *binlogScan, archived []ObjectInfo, finished bool) (verdict historyVerdict, why string, err error) {
 	dir := serverBinlogDir(a.server)
 	var newest string
 	base := binlogBase(name)
+	// (A file numbered below where the stream started is a local copy
+	// left by an earlier run: it grows no more, and its archived copy
+	// may have been pruned, or written further by another archiver.)
+	received := a.streamStart == "" || !binlogBefore(name, a.streamStart)
 	for _, o := range archived {
 		file := strings.TrimPrefix(o.Key, dir)
-		if file == name {
-			head, err := archivedHead(ctx, a.Dest, o.Key)
-			if err != nil {
-				return false, fmt.Errorf("the server's %s cannot be compared with the archived one, so it is not uploaded over it (remove or move %s after checking it): %w", name, o.Key, err)
+		if file != name {
+			if binlogBase(file) == base {
+				newest = file
 			}
-			if head.Events == 0 {
-				return false, nil // it holds nothing to lose
-			}
-			return !head.CreatedAt.Equal(sc.CreatedAt) || head.ServerID != sc.ServerID, nil
+			continue
 		}
-		if binlogBase(file) == base {
-			newest = file
+		head, err := archivedHead(ctx, a.Dest, o.Key)
+		if err != nil {
+			return 0, "", fmt.Errorf("the server's %s cannot be compared with the archived one, so it is not uploaded over it (remove or move %s after checking it): %w", name, o.Key, err)
+		}
+		if head.Events == 0 {
+			return sameHistory, "", nil // it holds nothing to lose
+		}
+		if !head.CreatedAt.Equal(sc.CreatedAt) || head.ServerID != sc.ServerID {
+			return newHistory, fmt.Sprintf("its %s was opened at %s by server_id %d, the archived one at %s by server_id %d",
+				name, sc.CreatedAt.UTC().Format(time.RFC3339), sc.ServerID, head.CreatedAt.UTC().Format(time.RFC3339), head.ServerID), nil
+		}
+		if received && !finished && sc.Size < o.Size {
+			return notYet, "", nil // (compared once it has as much)
+		}
+		diff, archivedSize, err := comparePrefix(ctx, a.Dest, o.Key, path, sc.Size)
+		if err != nil {
+			return 0, "", fmt.Errorf("the server's %s cannot be compared with the archived one, so it is not uploaded over it: %w", name, err)
+		}
+		switch {
+		case !received && (diff >= 0 || sc.Size < archivedSize):
+			return staleCopy, "", nil
+		case diff >= 0:
+			return newHistory, fmt.Sprintf("its %s differs from the archived one from byte %d on (a server restored from a disk snapshot or a copy, whose binary log took another course under the same names)", name, diff), nil
+		case sc.Size >= archivedSize:
+			return sameHistory, "", nil
+		case finished:
+			return newHistory, fmt.Sprintf("its %s ends at byte %d and the archived one at byte %d (a server restored from a disk snapshot or a copy: it lost events the archive holds)", name, sc.Size, archivedSize), nil
+		}
+		return notYet, "", nil
+	}
+	if received && newest != "" && binlogBefore(name, newest) {
+		return newHistory, fmt.Sprintf("its %s is numbered below the archive's newest, %s", name, newest), nil
+	}
+	return sameHistory, "", nil
+}
+
+// comparePrefix compares the archived object key with the first size bytes
+// of the local file at path, ignoring the in-use flag of the format
+// description (the first event): the offset of the first byte in which
+// they differ (-1 when one is a prefix of the other) and the archived
+// object's size.
+func comparePrefix(ctx context.Context, dest Store, key, path string, size int64) (diff, archivedSize int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	rc, _, err := dest.Get(ctx, key)
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading %s: %w", key, err)
+	}
+	defer rc.Close()
+	flags := int64(len(binlogMagic) + binlogFlagsOffset)
+	local := bufio.NewReader(io.LimitReader(f, size))
+	remote := bufio.NewReader(rc)
+	diff = -1
+	localDone := false
+	for off := int64(0); ; off++ {
+		r, err := remote.ReadByte()
+		if err == io.EOF {
+			return diff, off, nil
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("reading %s: %w", key, err)
+		}
+		if diff >= 0 || localDone {
+			continue // (read on for its size)
+		}
+		l, err := local.ReadByte()
+		switch {
+		case err == io.EOF:
+			localDone = true
+		case err != nil:
+			return 0, 0, fmt.Errorf("reading %s: %w", path, err)
+		case off == flags:
+			if l&^binlogFlagInUse != r&^binlogFlagInUse {
+				diff = off
+			}
+		case l != r:
+			diff = off
 		}
 	}
-	// (Only for a file this stream received: one numbered below where it
-	// started is a local copy left by an earlier run, whose archived
-	// copy retention may have pruned since.)
-	received := a.streamStart == "" || !binlogBefore(name, a.streamStart)
-	return received && newest != "" && binlogBefore(name, newest), nil
 }
 
 // binlogBase is a binlog file's name without its sequence number.
@@ -157,17 +261,17 @@ func archivedFiles(ctx context.Context, dest Store, folder string) ([]ObjectInfo
 }
 
 // historyReset handles a local file of another history than the archive
-// (otherHistory): it preserves the archived history, drops the local
-// copies (files of the old history may still be there, and the stream's
-// files must be fetched again from the server's oldest one) and the
-// caught-up check, which was of the old history's files.
-func (a *Archiver) historyReset(ctx context.Context, name string, uploaded map[string]int64) error {
+// (otherHistory, which says why): it preserves the archived history,
+// drops the local copies (files of the old history may still be there,
+// and the stream's files must be fetched again from the server's oldest
+// one) and the caught-up check, which was of the old history's files.
+func (a *Archiver) historyReset(ctx context.Context, name, why string, uploaded map[string]int64) error {
 	folder, moved, err := preserveHistory(ctx, a.Dest, a.server)
 	if err != nil {
-		return fmt.Errorf("the server's binary log was reset (its %s is not the archived one), and preserving the archived history failed; nothing is uploaded until it succeeds: %w", name, err)
+		return fmt.Errorf("the server's binary log no longer continues the archive (%s), and preserving the archived history failed; nothing is uploaded until it succeeds: %w", why, err)
 	}
-	a.Log.Warn("the server's binary log was reset (RESET MASTER, or a server rebuilt with the same identity): the archived history was moved to a folder of its own, where backups taken in it still find it, and archiving starts again from the server's oldest binlog",
-		"archive", a.server, "file", name, "preserved_in", binlogsDir+folder+"/", "objects", moved)
+	a.Log.Warn("the server's binary log no longer continues the archive (RESET MASTER, a server rebuilt with the same identity, or one restored from a disk snapshot or a copy): the archived history was moved, whole, to a folder of its own, and archiving starts again from the server's oldest binlog",
+		"archive", a.server, "file", name, "why", why, "preserved_in", binlogsDir+folder+"/", "objects", moved)
 	if err := os.RemoveAll(a.workDir()); err != nil {
 		return fmt.Errorf("removing the local copies of the binlogs after a reset: %w", err)
 	}
@@ -230,7 +334,20 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 		if opened.IsZero() {
 			opened = data[0].Updated // no format description time: the object's own, as stable
 		}
-		folder = historyFolder(server, opened)
+		// A history preserved before may have the same oldest file (one
+		// that parted from it after a rollback, preserved in turn): the
+		// next free second, never a folder that holds anything.
+		for {
+			folder = historyFolder(server, opened)
+			taken, err := dest.List(ctx, serverBinlogDir(folder))
+			if err != nil {
+				return "", 0, fmt.Errorf("listing %s: %w", serverBinlogDir(folder), err)
+			}
+			if len(taken) == 0 {
+				break
+			}
+			opened = opened.Add(time.Second)
+		}
 		if err := dest.Put(ctx, dir+movingMarker, strings.NewReader(folder)); err != nil {
 			return "", 0, fmt.Errorf("writing the marker of the move of %s's archived history: %w", server, err)
 		}
@@ -485,10 +602,44 @@ func inHistory(ctx context.Context, sc *scanner, archives map[string]*ServerArch
 		if !out {
 			continue
 		}
-		return c.cutAt(i, fmt.Sprintf("the archived %s in %s was opened at %s, outside that history (opened from %s%s): another history's file, copied in",
-			f.Name, binlogsDir+ar.Server+"/", f.CreatedAt.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339), untilText(until)))
+		why := "another history's file, copied in"
+		shared, err := sharedFile(ctx, sc, archives, ar, f)
+		if err != nil {
+			return err
+		}
+		if shared != "" {
+			why = fmt.Sprintf("%s holds a file of that name opened at the same time: another history's file copied in, or a server rolled back (restored from a disk snapshot or a copy) whose binary log took another course from there on, and which course a time belongs to is not told apart; a backup taken before a rollback is not replayed from either course (the older one is kept, byte for byte, in %s: replay it by hand with mariadb-binlog, or restore the backup without --at)",
+				binlogsDir+shared+"/", binlogsDir+shared+"/")
+		}
+		return c.cutAt(i, fmt.Sprintf("the archived %s in %s was opened at %s, outside that history (opened from %s%s): %s",
+			f.Name, binlogsDir+ar.Server+"/", f.CreatedAt.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339), untilText(until), why))
 	}
 	return nil
+}
+
+// sharedFile is the other archive folder of ar's server that holds a
+// file of f's name opened at the same time (a history that parted from
+// ar's after a rollback: the two share their files up to where they
+// part), or "".
+func sharedFile(ctx context.Context, sc *scanner, archives map[string]*ServerArchive, ar *ServerArchive, f BinlogFile) (string, error) {
+	for _, h := range archives {
+		if h.Key != ar.Key || h == ar {
+			continue
+		}
+		for _, o := range h.Files {
+			if strings.TrimPrefix(o.Key, serverBinlogDir(h.Server)) != f.Name {
+				continue
+			}
+			opened, err := sc.opened(ctx, o.Key)
+			if err != nil {
+				return "", err
+			}
+			if opened.Equal(f.CreatedAt) {
+				return h.Server, nil
+			}
+		}
+	}
+	return "", nil
 }
 
 func untilText(until time.Time) string {

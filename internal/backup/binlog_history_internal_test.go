@@ -46,61 +46,90 @@ func TestParseArchiveFolder(t *testing.T) {
 // historyFile is a binlog file opened at opened by serverID, one insert
 // later; rotate names the next file (a finished one) when set.
 func historyFile(opened, serverID uint32, rotate string) []byte {
+	return historyFileOf(opened, serverID, rotate, "INSERT INTO t VALUES (1)")
+}
+
+// historyFileOf is a binlog file opened at opened by serverID with one
+// event a second for each statement; rotate as historyFile's.
+func historyFileOf(opened, serverID uint32, rotate string, stmts ...string) []byte {
 	fde := formatDescription(opened, 1)
 	fde = binlogEvent(opened, binlogEventFormat, serverID, fde[binlogHeaderLen:len(fde)-4], true)
-	evs := [][]byte{fde, binlogEvent(opened+1, 2, serverID, []byte("INSERT INTO t VALUES (1)"), true)}
+	evs := [][]byte{fde}
+	for i, s := range stmts {
+		evs = append(evs, binlogEvent(opened+1+uint32(i), 2, serverID, []byte(s), true))
+	}
 	if rotate != "" {
 		body := append(make([]byte, binlogRotatePostLen), rotate...)
-		evs = append(evs, binlogEvent(opened+2, binlogEventRotate, serverID, body, true))
+		evs = append(evs, binlogEvent(opened+1+uint32(len(stmts)), binlogEventRotate, serverID, body, true))
 	}
 	return binlogFileOf(evs...)
 }
 
 // The archiver tells a file of another history by its format
-// description (when it was opened, by which server_id) or, for a name the
-// archive lacks, by a number below the archive's newest.
+// description (when it was opened, by which server_id), by bytes that
+// part from the archived copy's or by ending before it once the stream
+// is done with it (a server restored from a disk snapshot), or, for a
+// name the archive lacks, by a number below the archive's newest. A local
+// copy an earlier run left is never uploaded over an archived copy
+// holding more or other bytes, and tells nothing.
 func TestOtherHistory(t *testing.T) {
 	ctx := t.Context()
 	dest := NewFileStore(t.TempDir())
 	a := &Archiver{Dest: dest, server: "mariadb-0-1"}
-	if err := dest.Put(ctx, serverBinlogDir(a.server)+"mysql-bin.000003", bytes.NewReader(historyFile(1000, 1, ""))); err != nil {
+	// The archived copy was taken from the disk while the server wrote
+	// it: its format description carries the in-use flag, which the
+	// server clears in place when it closes the file (and its dump
+	// thread in what it sends).
+	archivedCopy := historyFileOf(1000, 1, "", "INSERT 1", "INSERT 2")
+	archivedCopy[len(binlogMagic)+binlogFlagsOffset] |= binlogFlagInUse
+	if err := dest.Put(ctx, serverBinlogDir(a.server)+"mysql-bin.000003", bytes.NewReader(archivedCopy)); err != nil {
 		t.Fatal(err)
 	}
 	archived, err := archivedFiles(ctx, dest, a.server)
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
 	for _, c := range []struct {
-		name  string
-		local []byte
-		want  bool
+		what, name string
+		local      []byte
+		finished   bool
+		start      string
+		want       historyVerdict
 	}{
-		{"mysql-bin.000003", append(historyFile(1000, 1, ""), historyFile(1005, 1, "")[4:]...), false}, // grew
-		{"mysql-bin.000003", historyFile(2000, 1, ""), true},                                           // opened later: RESET MASTER
-		{"mysql-bin.000003", historyFile(1000, 7, ""), true},                                           // another server_id
-		{"mysql-bin.000001", historyFile(2000, 1, ""), true},                                           // numbered below the archive's newest
-		{"mysql-bin.000004", historyFile(1100, 1, ""), false},                                          // the next file
-		{"other-bin.000001", historyFile(2000, 1, ""), false},                                          // another basename
+		{"grew", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 2", "INSERT 3"), false, "", sameHistory},
+		{"closed since: only the in-use flag differs", "mysql-bin.000003", historyFileOf(1000, 1, "mysql-bin.000004", "INSERT 1", "INSERT 2"), true, "", sameHistory},
+		{"as long", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 2"), false, "", sameHistory},
+		{"opened later: RESET MASTER", "mysql-bin.000003", historyFile(2000, 1, ""), false, "", newHistory},
+		{"another server_id", "mysql-bin.000003", historyFile(1000, 7, ""), false, "", newHistory},
+		{"rolled back: other events under the same name", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 9", "INSERT 10"), false, "", newHistory},
+		{"rolled back: shorter, and the stream moved past it", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1"), true, "", newHistory},
+		{"shorter while still received", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1"), false, "", notYet},
+		{"a leftover shorter than the archived copy", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1"), false, "mysql-bin.000004", staleCopy},
+		{"a leftover with other bytes", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 9"), true, "mysql-bin.000004", staleCopy},
+		{"a leftover holding more", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 2", "INSERT 3"), false, "mysql-bin.000004", sameHistory},
+		{"numbered below the archive's newest", "mysql-bin.000001", historyFile(2000, 1, ""), false, "", newHistory},
+		{"the next file", "mysql-bin.000004", historyFile(1100, 1, ""), false, "", sameHistory},
+		{"another basename", "other-bin.000001", historyFile(2000, 1, ""), false, "", sameHistory},
+		// A local copy an earlier run left behind, numbered below where
+		// this stream started, which retention pruned from the archive:
+		// not a reset (before, a restart after a prune moved the whole
+		// history).
+		{"a pruned leftover", "mysql-bin.000001", historyFile(900, 1, ""), false, "mysql-bin.000003", sameHistory},
 	} {
+		path := filepath.Join(dir, c.name)
+		if err := os.WriteFile(path, c.local, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		sc, err := scanBinlog(c.name, bytes.NewReader(c.local))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := a.otherHistory(ctx, c.name, &binlogScan{BinlogFile: *sc}, archived)
-		if err != nil || got != c.want {
-			t.Errorf("otherHistory(%s opened %s by %d) = %v, %v; want %v", c.name, sc.CreatedAt, sc.ServerID, got, err, c.want)
+		a.streamStart = c.start
+		got, why, err := a.otherHistory(ctx, c.name, path, &binlogScan{BinlogFile: *sc}, archived, c.finished)
+		if err != nil || got != c.want || (got == newHistory) == (why == "") {
+			t.Errorf("%s: otherHistory = %v (%q), %v; want %v", c.what, got, why, err, c.want)
 		}
-	}
-	// A local copy an earlier run left behind, numbered below where this
-	// stream started, which retention pruned from the archive: not a
-	// reset (before, a restart after a prune moved the whole history).
-	a.streamStart = "mysql-bin.000003"
-	sc, err := scanBinlog("mysql-bin.000001", bytes.NewReader(historyFile(900, 1, "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := a.otherHistory(ctx, "mysql-bin.000001", &binlogScan{BinlogFile: *sc}, archived); err != nil || got {
-		t.Errorf("otherHistory of a leftover below the stream's start = %v, %v; want false", got, err)
 	}
 }
 
@@ -222,8 +251,11 @@ func TestPreserveHistoryCrashSafe(t *testing.T) {
 	}
 }
 
-// A copy already in the history's folder with other contents is never
-// overwritten: the move stops before deleting anything.
+// A preserved copy is never overwritten. A folder that holds anything
+// already (a history preserved before with the same oldest file: one
+// that parted from it after a rollback) is not chosen: the move goes to
+// the next free second. A move under way whose folder holds another copy
+// stops before deleting anything.
 func TestPreserveHistoryNeverOverwrites(t *testing.T) {
 	ctx := t.Context()
 	dest := NewFileStore(t.TempDir())
@@ -232,15 +264,29 @@ func TestPreserveHistoryNeverOverwrites(t *testing.T) {
 	if err := dest.Put(ctx, serverBinlogDir(server)+"mysql-bin.000001", bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
 	}
-	other := serverBinlogDir(historyFolder(server, time.Unix(1000, 0))) + "mysql-bin.000001"
+	taken := historyFolder(server, time.Unix(1000, 0))
+	other := serverBinlogDir(taken) + "mysql-bin.000001"
 	if err := dest.Put(ctx, other, strings.NewReader("something else")); err != nil {
 		t.Fatal(err)
 	}
+	if err := dest.Put(ctx, serverBinlogDir(server)+movingMarker, strings.NewReader(taken)); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := preserveHistory(ctx, dest, server); err == nil || !strings.Contains(err.Error(), "never overwritten") {
-		t.Errorf("moving onto a different copy: %v, want a refusal", err)
+		t.Errorf("finishing a move onto a different copy: %v, want a refusal", err)
 	}
 	if sum, _, err := hashObject(ctx, dest, serverBinlogDir(server)+"mysql-bin.000001"); err != nil || !bytes.Equal(sum, sha(b)) {
 		t.Errorf("the original was touched: %v", err)
+	}
+	if err := dest.Delete(ctx, serverBinlogDir(server)+movingMarker); err != nil {
+		t.Fatal(err)
+	}
+	folder, _, err := preserveHistory(ctx, dest, server)
+	if want := historyFolder(server, time.Unix(1001, 0)); err != nil || folder != want {
+		t.Errorf("a move beside a taken folder: %q, %v; want %q", folder, err, want)
+	}
+	if sum, _, err := hashObject(ctx, dest, serverBinlogDir(folder)+"mysql-bin.000001"); err != nil || !bytes.Equal(sum, sha(b)) {
+		t.Errorf("the moved copy: %v", err)
 	}
 	if got, _, _ := hashObject(ctx, dest, other); !bytes.Equal(got, sha([]byte("something else"))) {
 		t.Error("the existing copy was overwritten")

@@ -44,8 +44,11 @@ type MariaDB struct {
 	Dir     string
 
 	proc      *process
-	db        *sql.DB // root over TCP
-	socketDir string  // set when the socket lives outside Dir
+	mariadbd  string   // the binary and arguments it runs with,
+	args      []string // for CrashRestart
+	snapshots int      // Snapshot copies made
+	db        *sql.DB  // root over TCP
+	socketDir string   // set when the socket lives outside Dir
 	stopOnce  sync.Once
 }
 
@@ -147,6 +150,7 @@ func launchMariaDB(ctx context.Context, mariadbd, installDB, dir string, extra [
 	)
 	args = append(args, mariaDBFastFlags...)
 	args = append(args, extra...)
+	m.mariadbd, m.args = mariadbd, args
 	m.proc, err = startProcess(binMariaDB, filepath.Join(dir, "mariadbd.log"), nil, mariadbd, args...)
 	if err != nil {
 		m.removeSocketDir()
@@ -283,6 +287,56 @@ func (m *MariaDB) Database(t testing.TB) string {
 		}
 	})
 	return name
+}
+
+// Snapshot copies the data directory (databases and binary logs) as a
+// disk snapshot takes it: the server is frozen (SIGSTOP) while it is
+// copied and resumed after, so the copy is what a power cut at that
+// moment would leave. It returns the copy's directory, for CrashRestart.
+func (m *MariaDB) Snapshot(t testing.TB) string {
+	t.Helper()
+	m.snapshots++
+	to := filepath.Join(m.Dir, "snapshot-"+strconv.Itoa(m.snapshots))
+	pid := m.proc.pid()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("testenv: freezing MariaDB (pid %d) for a snapshot: %v", pid, err)
+	}
+	out, err := exec.CommandContext(t.Context(), "cp", "-a", m.DataDir, to).CombinedOutput()
+	if cerr := syscall.Kill(pid, syscall.SIGCONT); cerr != nil {
+		t.Fatalf("testenv: resuming MariaDB (pid %d) after a snapshot: %v", pid, cerr)
+	}
+	if err != nil {
+		t.Fatalf("testenv: copying %s for a snapshot: %v: %s", m.DataDir, err, out)
+	}
+	return to
+}
+
+// CrashRestart kills the server (SIGKILL: a crash), puts a copy of the
+// data directory from (a Snapshot) in place of its own when from is not
+// empty, and starts it again with the same options, port and socket: a
+// server restored from a disk snapshot, which recovers from the crash
+// and opens a new binary log.
+func (m *MariaDB) CrashRestart(t testing.TB, from string) {
+	t.Helper()
+	_ = m.proc.cmd.Process.Kill()
+	<-m.proc.done
+	if from != "" {
+		if err := os.RemoveAll(m.DataDir); err != nil {
+			t.Fatalf("testenv: removing the crashed server's data directory: %v", err)
+		}
+		if out, err := exec.CommandContext(t.Context(), "cp", "-a", from, m.DataDir).CombinedOutput(); err != nil {
+			t.Fatalf("testenv: restoring %s from %s: %v: %s", m.DataDir, from, err, out)
+		}
+	}
+	var err error
+	if m.proc, err = startProcess(binMariaDB, filepath.Join(m.Dir, "mariadbd.log"), nil, m.mariadbd, m.args...); err != nil {
+		t.Fatalf("testenv: starting MariaDB again: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), mariaDBStartTimeout)
+	defer cancel()
+	if err := m.proc.waitReady(ctx, 100*time.Millisecond, m.db.PingContext); err != nil {
+		t.Fatalf("testenv: MariaDB after a crash: %v", err)
+	}
 }
 
 // LogTail returns the last n lines of the server log.

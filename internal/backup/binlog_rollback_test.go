@@ -1,0 +1,223 @@
+package backup_test
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spinops/terraform-provider-spinops/internal/backup"
+	"github.com/spinops/terraform-provider-spinops/internal/testenv"
+)
+
+// A server restored from a disk snapshot (a volume snapshot, a copied
+// data directory) crash-recovers to what the snapshot held: its binary
+// log ends where the snapshot's did, inside a file the archive holds more
+// of, and the server writes its next transactions under names the
+// archive already has. The events the archive holds past the snapshot
+// are the only record left of what the server lost. Before, the
+// archiver compared only a file's format description (the same: the
+// file was opened at the same time by the same server) and uploaded the
+// server's shorter copy over the archived one, destroying them. Now it
+// compares the bytes: the archived history is preserved, whole and byte
+// for byte, a backup taken before the rollback is refused rather than
+// replayed past events that did not happen in the new course, a restart
+// of the archiver after the server closed a file is not taken for a
+// rollback, and a second rollback to the same snapshot preserves the
+// second course beside the first (both begin with the same file: before,
+// the second move found the first's folder and stopped the archiver for
+// good).
+func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
+	requireTool(t, "mariadb-binlog")
+	shared := newEnv(t)
+	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}
+	ctx := ctxTimeout(t, 4*time.Minute)
+	db := e.db.Database(t)
+	d := e.sql(db)
+	exec(t, d, "CREATE TABLE events (id INT PRIMARY KEY)")
+	exec(t, d, "INSERT INTO events VALUES (1)")
+	dest := e.store(e.bucket(), "rollback/")
+	eng := e.engine(dest)
+	arch := e.archiver(dest)
+	stop := archiving(t, arch)
+	old, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, PointInTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // (InnoDB writes its log every second)
+	snapshot := e.db.Snapshot(t)
+	time.Sleep(1100 * time.Millisecond)
+	exec(t, d, "INSERT INTO events VALUES (2)") // lost by the rollback: only the archive has it
+	time.Sleep(1100 * time.Millisecond)
+	lost := serverTime(t, e).Truncate(time.Second)
+	time.Sleep(1100 * time.Millisecond)
+	exec(t, d, "INSERT INTO events VALUES (3)")
+
+	server := arch.ServerKey()
+	dir := "binlogs/" + server + "/"
+	file, pos := serverPosition(t, e)
+	eventually(t, 30*time.Second, "the archiver has the server's "+file+" up to "+pos, func() bool {
+		objs, err := dest.List(ctx, dir+file)
+		return err == nil && len(objs) > 0 && objs[0].Key == dir+file && objs[0].Size >= atoi(t, pos)
+	})
+	stop()
+	before := map[string][]byte{}
+	objs, err := dest.List(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if name := strings.TrimPrefix(o.Key, dir); !strings.HasPrefix(name, "status.json") {
+			before[name] = readAll(t, dest, o.Key)
+		}
+	}
+
+	// The rollback, while no archiver runs (as after a node's loss): the
+	// archiver starts again from its newest file, mysql-bin.<file>,
+	// which the server now holds less of.
+	e.db.CrashRestart(t, snapshot)
+	d = e.sql(db)
+	exec(t, d, "INSERT INTO events VALUES (20)") // the new course
+	arch = e.archiver(dest)
+	stop = archiving(t, arch)
+	var preserved string
+	eventually(t, 60*time.Second, "the new course archived", func() bool {
+		l, err := backup.List(ctx, dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for folder := range l.Archives {
+			if strings.HasPrefix(folder, server+"~") {
+				preserved = folder
+			}
+		}
+		cur := l.Archives[server]
+		return cur != nil && len(cur.Files) > 0 && strings.TrimPrefix(cur.Files[len(cur.Files)-1].Key, dir) > file
+	})
+	if preserved == "" {
+		t.Fatalf("no history preserved after the rollback: the archived %s holds %d bytes, %d before (the events past the snapshot overwritten)", file, len(readAll(t, dest, dir+file)), len(before[file]))
+	}
+	pdir := "binlogs/" + preserved + "/"
+	for name, b := range before {
+		if got := readAll(t, dest, pdir+name); !bytes.Equal(got, b) {
+			t.Errorf("the preserved %s%s differs from the archived one before the rollback (%d bytes, was %d)", pdir, name, len(got), len(b))
+		}
+	}
+	if got := readAll(t, dest, dir+file); len(got) >= len(before[file]) {
+		t.Errorf("the current folder's %s holds %d bytes, the archive held %d before the rollback: want the server's shorter copy beside the preserved one", file, len(got), len(before[file]))
+	}
+
+	// A backup taken before the rollback is not replayed from the new
+	// course as if the lost events had never happened.
+	target := e.db.Database(t)
+	_, err = eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}})
+	if err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Errorf("restore --at %s of %s, taken before the rollback: %v; want a refusal saying the server was rolled back", lost, old.ID, err)
+	}
+
+	// The archiver restarted after the server closed the file it was
+	// writing: the same history, nothing moved again.
+	file, pos = serverPosition(t, e)
+	eventually(t, 30*time.Second, "the archiver has the new course's "+file, func() bool {
+		objs, err := dest.List(ctx, dir+file)
+		return err == nil && len(objs) > 0 && objs[0].Key == dir+file && objs[0].Size >= atoi(t, pos)
+	})
+	stop()
+	exec(t, d, "FLUSH BINARY LOGS")
+	exec(t, d, "INSERT INTO events VALUES (21)")
+	stop = archiving(t, e.archiver(dest))
+	next, pos := serverPosition(t, e)
+	eventually(t, 30*time.Second, "the archiver has "+next+" after a restart", func() bool {
+		objs, err := dest.List(ctx, dir+next)
+		return err == nil && len(objs) > 0 && objs[0].Key == dir+next && objs[0].Size >= atoi(t, pos)
+	})
+	stop()
+	l, err := backup.List(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var folders []string
+	for folder := range l.Archives {
+		folders = append(folders, folder)
+	}
+	if len(folders) != 2 {
+		t.Fatalf("archive folders after the archiver restarted past a closed file: %v; want %s and %s only", folders, server, preserved)
+	}
+
+	// Rolled back to the same snapshot again: the second course is
+	// preserved beside the first, and archiving goes on.
+	second := map[string][]byte{}
+	if objs, err = dest.List(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if name := strings.TrimPrefix(o.Key, dir); !strings.HasPrefix(name, "status.json") {
+			second[name] = readAll(t, dest, o.Key)
+		}
+	}
+	e.db.CrashRestart(t, snapshot)
+	d = e.sql(db)
+	exec(t, d, "INSERT INTO events VALUES (30)")
+	stop = archiving(t, e.archiver(dest))
+	next, pos = serverPosition(t, e)
+	var again string
+	eventually(t, 60*time.Second, "the third course archived", func() bool {
+		l, err := backup.List(ctx, dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for folder := range l.Archives {
+			if strings.HasPrefix(folder, server+"~") && folder != preserved {
+				again = folder
+			}
+		}
+		objs, err := dest.List(ctx, dir+next)
+		return again != "" && err == nil && len(objs) > 0 && objs[0].Key == dir+next && objs[0].Size >= atoi(t, pos) &&
+			!bytes.Equal(readAll(t, dest, dir+next), second[next])
+	})
+	stop()
+	for name, b := range before {
+		if got := readAll(t, dest, pdir+name); !bytes.Equal(got, b) {
+			t.Errorf("the first preserved %s%s changed after the second rollback", pdir, name)
+		}
+	}
+	for name, b := range second {
+		if got := readAll(t, dest, "binlogs/"+again+"/"+name); !bytes.Equal(got, b) {
+			t.Errorf("the second course's %s was not preserved in binlogs/%s/ byte for byte", name, again)
+		}
+	}
+}
+
+// serverPosition is the server's binlog file and position (SHOW MASTER
+// STATUS).
+func serverPosition(t *testing.T, e *env) (file, pos string) {
+	t.Helper()
+	rows, err := e.sql("").QueryContext(t.Context(), "SHOW MASTER STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	if !rows.Next() {
+		t.Fatal("SHOW MASTER STATUS: no row")
+	}
+	vals := make([]any, len(cols))
+	vals[0], vals[1] = &file, &pos
+	for i := 2; i < len(vals); i++ {
+		vals[i] = new(any)
+	}
+	if err := rows.Scan(vals...); err != nil {
+		t.Fatal(err)
+	}
+	return file, pos
+}
+
+func atoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
