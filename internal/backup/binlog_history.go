@@ -125,11 +125,12 @@ const (
 // taken from the disk while the server wrote it carries it). So a file
 // opened at another time or by another server_id is another history
 // (RESET MASTER), and so is one opened at the same time whose bytes part
-// from the archived ones, or that ends before the archived one once the
-// stream has moved past it: a server restored from a disk snapshot or a
-// copy, which lost events the archive holds and writes others under the
-// same names. Uploading it would overwrite those events (before, only
-// the format description was compared). finished says the stream is done
+// from the archived ones (a reset in the same second), or that ends
+// before the archived one once the stream has moved past it: a server
+// restored from a disk snapshot or a copy, which lost events the archive
+// holds and writes others under the same names. Uploading it would
+// overwrite those events (before, only the format description was
+// compared). finished says the stream is done
 // with the file (it ends with a rotate or stop event, or the stream has
 // written a later file since it started). A file the archive lacks,
 // received by the current stream, is another history when the archive
@@ -162,22 +163,23 @@ func (a *Archiver) otherHistory(ctx context.Context, name, path string, sc *binl
 			return newHistory, fmt.Sprintf("its %s was opened at %s by server_id %d, the archived one at %s by server_id %d",
 				name, sc.CreatedAt.UTC().Format(time.RFC3339), sc.ServerID, head.CreatedAt.UTC().Format(time.RFC3339), head.ServerID), nil
 		}
-		if received && !finished && sc.Size < o.Size {
-			return notYet, "", nil // (compared once it has as much)
-		}
-		diff, archivedSize, err := comparePrefix(ctx, a.Dest, o.Key, path, sc.Size)
+		// (Only what the stream has received is read: a file it is still
+		// receiving is compared again on the next flush, and one that
+		// parts early is told at once, a reset in the second its
+		// archived namesake was opened included.)
+		diff, longer, err := comparePrefix(ctx, a.Dest, o.Key, path, sc.Size)
 		if err != nil {
 			return 0, "", fmt.Errorf("the server's %s cannot be compared with the archived one, so it is not uploaded over it: %w", name, err)
 		}
 		switch {
-		case !received && (diff >= 0 || sc.Size < archivedSize):
+		case !received && (diff >= 0 || longer):
 			return staleCopy, "", nil
 		case diff >= 0:
-			return newHistory, fmt.Sprintf("its %s differs from the archived one from byte %d on (a server restored from a disk snapshot or a copy, whose binary log took another course under the same names)", name, diff), nil
-		case sc.Size >= archivedSize:
+			return newHistory, fmt.Sprintf("its %s differs from the archived one from byte %d on (RESET MASTER in the second the archived one was opened, or a server restored from a disk snapshot or a copy, whose binary log took another course under the same names)", name, diff), nil
+		case !longer:
 			return sameHistory, "", nil
 		case finished:
-			return newHistory, fmt.Sprintf("its %s ends at byte %d and the archived one at byte %d (a server restored from a disk snapshot or a copy: it lost events the archive holds)", name, sc.Size, archivedSize), nil
+			return newHistory, fmt.Sprintf("its %s ends at byte %d and the archived one at byte %d (a server restored from a disk snapshot or a copy: it lost events the archive holds)", name, sc.Size, o.Size), nil
 		}
 		return notYet, "", nil
 	}
@@ -189,48 +191,43 @@ func (a *Archiver) otherHistory(ctx context.Context, name, path string, sc *binl
 
 // comparePrefix compares the archived object key with the first size bytes
 // of the local file at path, ignoring the in-use flag of the format
-// description (the first event): the offset of the first byte in which
-// they differ (-1 when one is a prefix of the other) and the archived
-// object's size.
-func comparePrefix(ctx context.Context, dest Store, key, path string, size int64) (diff, archivedSize int64, err error) {
+// description (the first event), and reads no further than it must: the
+// offset of the first byte in which they differ (-1 when one is a prefix
+// of the other), and whether the archived object is the longer.
+func comparePrefix(ctx context.Context, dest Store, key, path string, size int64) (diff int64, longer bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, err
+		return 0, false, err
 	}
 	defer f.Close()
 	rc, _, err := dest.Get(ctx, key)
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading %s: %w", key, err)
+		return 0, false, fmt.Errorf("reading %s: %w", key, err)
 	}
 	defer rc.Close()
 	flags := int64(len(binlogMagic) + binlogFlagsOffset)
 	local := bufio.NewReader(io.LimitReader(f, size))
 	remote := bufio.NewReader(rc)
-	diff = -1
-	localDone := false
 	for off := int64(0); ; off++ {
 		r, err := remote.ReadByte()
 		if err == io.EOF {
-			return diff, off, nil
+			return -1, false, nil
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("reading %s: %w", key, err)
-		}
-		if diff >= 0 || localDone {
-			continue // (read on for its size)
+			return 0, false, fmt.Errorf("reading %s: %w", key, err)
 		}
 		l, err := local.ReadByte()
 		switch {
 		case err == io.EOF:
-			localDone = true
+			return -1, true, nil
 		case err != nil:
-			return 0, 0, fmt.Errorf("reading %s: %w", path, err)
+			return 0, false, fmt.Errorf("reading %s: %w", path, err)
 		case off == flags:
 			if l&^binlogFlagInUse != r&^binlogFlagInUse {
-				diff = off
+				return off, false, nil
 			}
 		case l != r:
-			diff = off
+			return off, false, nil
 		}
 	}
 }

@@ -105,6 +105,7 @@ func TestOtherHistory(t *testing.T) {
 		{"rolled back: other events under the same name", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 9", "INSERT 10"), false, "", newHistory},
 		{"rolled back: shorter, and the stream moved past it", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1"), true, "", newHistory},
 		{"shorter while still received", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1"), false, "", notYet},
+		{"shorter while still received, and already parting: RESET MASTER in the same second", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 9"), false, "", newHistory},
 		{"a leftover shorter than the archived copy", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1"), false, "mysql-bin.000004", staleCopy},
 		{"a leftover with other bytes", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 9"), true, "mysql-bin.000004", staleCopy},
 		{"a leftover holding more", "mysql-bin.000003", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 2", "INSERT 3"), false, "mysql-bin.000004", sameHistory},
