@@ -386,7 +386,8 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	}
 	sort.Slice(names, func(i, j int) bool { return binlogBefore(names[i], names[j]) })
 	var flushErr error
-	var archived []ObjectInfo // listed when a file is first seen
+	var archived []ObjectInfo  // listed when a file is first seen
+	var preserved []ObjectInfo // listed when the current folder is empty
 	listed := false
 	foreign := false
 	for i, n := range names {
@@ -423,7 +424,29 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 				}
 				listed = true
 			}
-			verdict, why, err := a.otherHistory(ctx, n, p, sc, archived, a.finished(sc, names[i+1:]))
+			finished := a.finished(sc, names[i+1:])
+			if len(archived) == 0 {
+				if preserved == nil {
+					if preserved, err = a.preservedFiles(ctx); err != nil {
+						flushErr = err
+						break
+					}
+				}
+				held, wait, err := a.heldInPreserved(ctx, n, p, sc, preserved, finished)
+				if err != nil {
+					flushErr = err
+					break
+				}
+				if wait {
+					break // (nor any later file: decided on the next flush)
+				}
+				if held {
+					a.Log.Info("not archived again: a preserved history holds this file (the server was rolled back to a snapshot that kept it)", "file", n, "archive", a.server)
+					uploaded[n] = sc.Size
+					continue
+				}
+			}
+			verdict, why, err := a.otherHistory(ctx, n, p, sc, archived, finished)
 			if err == nil && verdict == newHistory {
 				if err = a.historyReset(ctx, n, why, uploaded); err == nil {
 					err = errBinlogReset

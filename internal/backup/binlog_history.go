@@ -232,6 +232,63 @@ func comparePrefix(ctx context.Context, dest Store, key, path string, size int64
 	}
 }
 
+// preservedFiles lists the binlog files of every history of a.server
+// preserved after a reset or a rollback (never nil).
+func (a *Archiver) preservedFiles(ctx context.Context) ([]ObjectInfo, error) {
+	prefix := binlogsDir + a.server + historySep
+	objs, err := a.Dest.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("listing the preserved histories of %s: %w", a.server, err)
+	}
+	files := []ObjectInfo{}
+	for _, o := range objs {
+		folder, file, ok := strings.Cut(strings.TrimPrefix(o.Key, binlogsDir), "/")
+		if server, _, preserved := parseArchiveFolder(folder); ok && preserved && server == a.server && isBinlogObject(file) {
+			files = append(files, o)
+		}
+	}
+	return files, nil
+}
+
+// heldInPreserved says whether a preserved history (preserved: its files)
+// already holds the server's file name (at path, scanned: sc): one of the
+// same name, opened at the same time by the same server_id, of which the
+// server's is a prefix or the whole, once the stream is done with it
+// (finished); wait says the stream still receives a file that is a prefix
+// so far. It is asked while the current folder holds nothing: after a
+// rollback to a disk snapshot, the server's oldest files are the ones the
+// snapshot kept, which the preserved course holds (the one it was cut in
+// short, the events the server lost after it). Uploaded again, the two
+// courses would share files in two histories, and a backup taken before
+// the rollback could be replayed from neither (inHistory refuses a file
+// opened outside its folder's history); left to the preserved history,
+// that backup keeps its window there, the lost events included, and the
+// current folder starts with the first file the server opened after the
+// rollback.
+func (a *Archiver) heldInPreserved(ctx context.Context, name, path string, sc *binlogScan, preserved []ObjectInfo, finished bool) (held, wait bool, err error) {
+	for _, o := range preserved {
+		if o.Key[strings.LastIndexByte(o.Key, '/')+1:] != name {
+			continue
+		}
+		head, err := archivedHead(ctx, a.Dest, o.Key)
+		if err != nil {
+			return false, false, fmt.Errorf("comparing the server's %s with the preserved %s: %w", name, o.Key, err)
+		}
+		if head.Events == 0 || !head.CreatedAt.Equal(sc.CreatedAt) || head.ServerID != sc.ServerID {
+			continue
+		}
+		diff, longer, err := comparePrefix(ctx, a.Dest, o.Key, path, sc.Size)
+		if err != nil {
+			return false, false, fmt.Errorf("comparing the server's %s with the preserved %s: %w", name, o.Key, err)
+		}
+		if diff >= 0 || (!longer && sc.Size != o.Size) {
+			continue // (the server holds other or more bytes: its own)
+		}
+		return finished, !finished, nil
+	}
+	return false, false, nil
+}
+
 // binlogBase is a binlog file's name without its sequence number.
 func binlogBase(name string) string {
 	if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
@@ -267,7 +324,7 @@ func (a *Archiver) historyReset(ctx context.Context, name, why string, uploaded 
 	if err != nil {
 		return fmt.Errorf("the server's binary log no longer continues the archive (%s), and preserving the archived history failed; nothing is uploaded until it succeeds: %w", why, err)
 	}
-	a.Log.Warn("the server's binary log no longer continues the archive (RESET MASTER, a server rebuilt with the same identity, or one restored from a disk snapshot or a copy): the archived history was moved, whole, to a folder of its own, and archiving starts again from the server's oldest binlog",
+	a.Log.Warn("the server's binary log no longer continues the archive (RESET MASTER, a server rebuilt with the same identity, or one restored from a disk snapshot or a copy): the archived history was moved, whole, to a folder of its own, and archiving starts again from the server's oldest binlog that it does not hold",
 		"archive", a.server, "file", name, "why", why, "preserved_in", binlogsDir+folder+"/", "objects", moved)
 	if err := os.RemoveAll(a.workDir()); err != nil {
 		return fmt.Errorf("removing the local copies of the binlogs after a reset: %w", err)
@@ -605,8 +662,8 @@ func inHistory(ctx context.Context, sc *scanner, archives map[string]*ServerArch
 			return err
 		}
 		if shared != "" {
-			why = fmt.Sprintf("%s holds a file of that name opened at the same time: another history's file copied in, or a server rolled back (restored from a disk snapshot or a copy) whose binary log took another course from there on, and which course a time belongs to is not told apart; a backup taken before a rollback is not replayed from either course (the older one is kept, byte for byte, in %s: replay it by hand with mariadb-binlog, or restore the backup without --at)",
-				binlogsDir+shared+"/", binlogsDir+shared+"/")
+			why = fmt.Sprintf("%s holds a file of that name opened at the same time: another history's file copied in, or a file of a server rolled back to a disk snapshot, which an older archiver uploaded again after preserving the course the server lost (kept there: replay it by hand with mariadb-binlog, or restore the backup without --at)",
+				binlogsDir+shared+"/")
 		}
 		return c.cutAt(i, fmt.Sprintf("the archived %s in %s was opened at %s, outside that history (opened from %s%s): %s",
 			f.Name, binlogsDir+ar.Server+"/", f.CreatedAt.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339), untilText(until), why))

@@ -21,13 +21,14 @@ import (
 // file was opened at the same time by the same server) and uploaded the
 // server's shorter copy over the archived one, destroying them. Now it
 // compares the bytes: the archived history is preserved, whole and byte
-// for byte, a backup taken before the rollback is refused rather than
-// replayed past events that did not happen in the new course, a restart
-// of the archiver after the server closed a file is not taken for a
-// rollback, and a second rollback to the same snapshot preserves the
-// second course beside the first (both begin with the same file: before,
-// the second move found the first's folder and stopped the archiver for
-// good).
+// for byte, and the files the snapshot kept are left to it (the current
+// folder starts with the first file the server opened after the
+// rollback), so a backup taken before the rollback restores a point in
+// the lost course, events the server no longer has included, and one
+// taken after has its window in the new course. A restart of the
+// archiver after the server closed a file is not taken for a rollback,
+// and a second rollback to the same snapshot preserves the second course
+// beside the first.
 func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	requireTool(t, "mariadb-binlog")
 	shared := newEnv(t)
@@ -104,16 +105,24 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 			t.Errorf("the preserved %s%s differs from the archived one before the rollback (%d bytes, was %d)", pdir, name, len(got), len(b))
 		}
 	}
-	if got := readAll(t, dest, dir+file); len(got) >= len(before[file]) {
-		t.Errorf("the current folder's %s holds %d bytes, the archive held %d before the rollback: want the server's shorter copy beside the preserved one", file, len(got), len(before[file]))
+	if objs, err := dest.List(ctx, dir+file); err != nil || len(objs) != 0 {
+		t.Errorf("the current folder holds %v (%v): want the file the snapshot kept left to the preserved course, and the current folder starting after it", objs, err)
 	}
 
-	// A backup taken before the rollback is not replayed from the new
-	// course as if the lost events had never happened.
+	// A backup taken before the rollback keeps its window in the
+	// preserved course: a point in it restores the events the server
+	// lost; a point after the rollback is past its window.
 	target := e.db.Database(t)
-	_, err = eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}})
-	if err == nil || !strings.Contains(err.Error(), "rolled back") {
-		t.Errorf("restore --at %s of %s, taken before the rollback: %v; want a refusal saying the server was rolled back", lost, old.ID, err)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+		t.Fatalf("restore --at %s of %s, taken before the rollback: %v", lost, old.ID, err)
+	}
+	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
+		t.Errorf("restored %s at %s, in the course the server lost: %q, want 1,2", old.ID, lost, got)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	after := serverTime(t, e)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: after, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: e.db.Database(t)}}}); err == nil {
+		t.Errorf("restore --at %s (after the rollback) of %s, taken before it: no error; want its window to end in the preserved course", after, old.ID)
 	}
 
 	// The archiver restarted after the server closed the file it was
@@ -143,6 +152,31 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	}
 	if len(folders) != 2 {
 		t.Fatalf("archive folders after the archiver restarted past a closed file: %v; want %s and %s only", folders, server, preserved)
+	}
+	// A backup taken after the rollback has its window in the new course.
+	recent, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, PointInTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = archiving(t, e.archiver(dest))
+	time.Sleep(1100 * time.Millisecond)
+	exec(t, d, "INSERT INTO events VALUES (22)")
+	time.Sleep(1100 * time.Millisecond)
+	atNew := serverTime(t, e).Truncate(time.Second)
+	time.Sleep(1100 * time.Millisecond)
+	exec(t, d, "INSERT INTO events VALUES (23)")
+	next, pos = serverPosition(t, e)
+	eventually(t, 30*time.Second, "the archiver has "+next, func() bool {
+		objs, err := dest.List(ctx, dir+next)
+		return err == nil && len(objs) > 0 && objs[0].Key == dir+next && objs[0].Size >= atoi(t, pos)
+	})
+	stop()
+	target = e.db.Database(t)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: atNew, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+		t.Fatalf("restore --at %s of %s, taken after the rollback: %v", atNew, recent.ID, err)
+	}
+	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,20,21,22" {
+		t.Errorf("restored %s at %s, in the new course: %q, want 1,20,21,22", recent.ID, atNew, got)
 	}
 
 	// Rolled back to the same snapshot again: the second course is
