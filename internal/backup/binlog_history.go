@@ -388,9 +388,11 @@ func preserveHistory(ctx context.Context, dest Store, server string) (string, in
 		if opened.IsZero() {
 			opened = data[0].Updated // no format description time: the object's own, as stable
 		}
-		// A history preserved before may have the same oldest file (one
-		// that parted from it after a rollback, preserved in turn): the
-		// next free second, never a folder that holds anything.
+		// A history preserved before may have the same oldest file (a
+		// reset in the second that file was opened, or the shared files
+		// of a rollback's two courses archived twice by an older
+		// archiver): the next free second, never a folder that holds
+		// anything.
 		for {
 			folder = historyFolder(server, opened)
 			taken, err := dest.List(ctx, serverBinlogDir(folder))

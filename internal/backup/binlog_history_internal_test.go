@@ -134,6 +134,53 @@ func TestOtherHistory(t *testing.T) {
 	}
 }
 
+// While the current folder is empty, a server file that a preserved
+// history holds whole or cut short (a rollback's snapshot kept it) is
+// left to that history once the stream is done with it; one with other
+// or more bytes, or opened otherwise, is the server's own.
+func TestHeldInPreserved(t *testing.T) {
+	ctx := t.Context()
+	dest := NewFileStore(t.TempDir())
+	a := &Archiver{Dest: dest, server: "mariadb-0-1"}
+	kept := historyFileOf(1000, 1, "", "INSERT 1", "INSERT 2")
+	for folder, b := range map[string][]byte{historyFolder(a.server, time.Unix(1000, 0)): kept, "mariadb-0-2~1000": historyFileOf(1000, 2, "", "INSERT 1", "INSERT 2")} {
+		if err := dest.Put(ctx, serverBinlogDir(folder)+"mysql-bin.000003", bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	preserved, err := a.preservedFiles(ctx)
+	if err != nil || len(preserved) != 1 {
+		t.Fatalf("preservedFiles = %v, %v; want the one file of %s's preserved history", preserved, err, a.server)
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		what       string
+		local      []byte
+		finished   bool
+		held, wait bool
+	}{
+		{"cut short by the snapshot", historyFileOf(1000, 1, "", "INSERT 1"), true, true, false},
+		{"the whole of it", kept, true, true, false},
+		{"a prefix while still received", historyFileOf(1000, 1, "", "INSERT 1"), false, false, true},
+		{"other bytes", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 9"), true, false, false},
+		{"more bytes", historyFileOf(1000, 1, "", "INSERT 1", "INSERT 2", "INSERT 3"), true, false, false},
+		{"opened later", historyFileOf(1001, 1, "", "INSERT 1"), true, false, false},
+	} {
+		path := filepath.Join(dir, "mysql-bin.000003")
+		if err := os.WriteFile(path, c.local, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sc, err := scanBinlog("mysql-bin.000003", bytes.NewReader(c.local))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, wait, err := a.heldInPreserved(ctx, "mysql-bin.000003", path, &binlogScan{BinlogFile: *sc}, preserved, c.finished)
+		if err != nil || held != c.held || wait != c.wait {
+			t.Errorf("%s: heldInPreserved = %v, %v, %v; want %v, %v", c.what, held, wait, err, c.held, c.wait)
+		}
+	}
+}
+
 // faultStore fails the failAt-th Put (after reading part of it) or
 // Delete, counting both, as a crash or a lost connection would.
 type faultStore struct {
