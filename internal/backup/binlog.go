@@ -42,10 +42,12 @@ type Archiver struct {
 	serverID uint32                 // its server_id
 	scans    map[string]*binlogScan // local files scanned so far
 	status   ArchiveStatus
-	// streamStart is the file the current stream started from, at
-	// streamBegan.
+	// streamStart is the file the current stream started from.
 	streamStart string
-	streamBegan time.Time
+	// compared is, for a file the stream is still receiving, how much of
+	// it was found equal to its archived (or preserved) copy, which is
+	// longer: compared again once it has doubled (otherHistory).
+	compared map[string]int64
 
 	unsignedOnce sync.Once // the warning that binlogs go up unsigned
 }
@@ -189,11 +191,9 @@ func (a *Archiver) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		a.streamStart, a.streamBegan = start, time.Now()
-		// The stream fetches start again from its beginning: what was
-		// scanned of the local copy says nothing about what comes now.
-		delete(a.scans, start)
-		delete(uploaded, start)
+		if err := a.beginStream(start, uploaded); err != nil {
+			return err
+		}
 		a.Log.Info("archiving binlogs", "server", a.Server.addr(), "archive", a.server, "from", start, "destination", a.Dest.String())
 		runErr := a.stream(ctx, start, uploaded)
 		if ctx.Err() != nil {
@@ -424,7 +424,9 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 				}
 				listed = true
 			}
-			finished := a.finished(sc, names[i+1:])
+			// (The listing came before the scan: a later file listed was
+			// opened after this one was closed, so the scan has all of it.)
+			finished := sc.Complete || i < len(names)-1
 			if len(archived) == 0 {
 				if preserved == nil {
 					if preserved, err = a.preservedFiles(ctx); err != nil {
@@ -514,19 +516,50 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	return writeStatus(ctx, a.Dest, a.status, a.Keys)
 }
 
-// finished says whether the stream is done with the local file scanned
-// as sc: it ends with a rotate or stop event, or the stream has written
-// one of the later local files (later) since it started.
-func (a *Archiver) finished(sc *binlogScan, later []string) bool {
-	if sc.Complete {
-		return true
+// beginStream readies the work directory for a stream from start. Every
+// local file from start on is one the stream will write again, from its
+// beginning: what was scanned or uploaded of it says nothing about what
+// comes now (after a rollback, the server holds other files under those
+// names), so it is forgotten, and the copy itself moved to prev/ (kept
+// until the next stream). So every file from start on in the work
+// directory is the current stream's, and one followed by a later file is
+// finished: the stream closes a file before it opens the next.
+func (a *Archiver) beginStream(start string, uploaded map[string]int64) error {
+	a.streamStart = start
+	a.compared = map[string]int64{}
+	entries, err := os.ReadDir(a.workDir())
+	if err != nil {
+		return fmt.Errorf("reading the work directory: %w", err)
 	}
-	for _, n := range later {
-		if fi, err := os.Stat(filepath.Join(a.workDir(), n)); err == nil && !fi.ModTime().Before(a.streamBegan) {
-			return true
+	prev := filepath.Join(a.workDir(), "prev")
+	if err := os.RemoveAll(prev); err != nil {
+		return fmt.Errorf("removing the previous stream's files: %w", err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || binlogBefore(n, start) {
+			continue
+		}
+		if err := os.MkdirAll(prev, 0o750); err != nil {
+			return fmt.Errorf("creating %s: %w", prev, err)
+		}
+		if err := os.Rename(filepath.Join(a.workDir(), n), filepath.Join(prev, n)); err != nil {
+			return fmt.Errorf("setting the previous stream's %s aside: %w", n, err)
 		}
 	}
-	return false
+	// (Files uploaded whole were removed from the directory: forgotten
+	// by name.)
+	for n := range uploaded {
+		if !binlogBefore(n, start) {
+			delete(uploaded, n)
+		}
+	}
+	for n := range a.scans {
+		if !binlogBefore(n, start) {
+			delete(a.scans, n)
+		}
+	}
+	return nil
 }
 
 func (a *Archiver) lastEventAt() time.Time {

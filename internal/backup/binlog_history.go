@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -130,9 +129,9 @@ const (
 // restored from a disk snapshot or a copy, which lost events the archive
 // holds and writes others under the same names. Uploading it would
 // overwrite those events (before, only the format description was
-// compared). finished says the stream is done
-// with the file (it ends with a rotate or stop event, or the stream has
-// written a later file since it started). A file the archive lacks,
+// compared). finished says the stream is done with the file (it ends
+// with a rotate or stop event, or a later file was listed before it was
+// scanned: beginStream). A file the archive lacks,
 // received by the current stream, is another history when the archive
 // holds a later file of the same basename: a history never numbers a new
 // file below one it has written. why says what told it.
@@ -163,10 +162,15 @@ func (a *Archiver) otherHistory(ctx context.Context, name, path string, sc *binl
 			return newHistory, fmt.Sprintf("its %s was opened at %s by server_id %d, the archived one at %s by server_id %d",
 				name, sc.CreatedAt.UTC().Format(time.RFC3339), sc.ServerID, head.CreatedAt.UTC().Format(time.RFC3339), head.ServerID), nil
 		}
-		// (Only what the stream has received is read: a file it is still
-		// receiving is compared again on the next flush, and one that
+		// (Only what the stream has received is read, so a file that
 		// parts early is told at once, a reset in the second its
-		// archived namesake was opened included.)
+		// archived namesake was opened included; one still received and
+		// shorter than the archived copy is read again once it has
+		// doubled: the archived copy is read a few times over at most,
+		// not once per flush.)
+		if received && !finished && sc.Size < o.Size && sc.Size < 2*a.compared[name] {
+			return notYet, "", nil
+		}
 		diff, longer, err := comparePrefix(ctx, a.Dest, o.Key, path, sc.Size)
 		if err != nil {
 			return 0, "", fmt.Errorf("the server's %s cannot be compared with the archived one, so it is not uploaded over it: %w", name, err)
@@ -181,12 +185,37 @@ func (a *Archiver) otherHistory(ctx context.Context, name, path string, sc *binl
 		case finished:
 			return newHistory, fmt.Sprintf("its %s ends at byte %d and the archived one at byte %d (a server restored from a disk snapshot or a copy: it lost events the archive holds)", name, sc.Size, o.Size), nil
 		}
+		a.noteCompared(name, sc.Size)
 		return notYet, "", nil
 	}
 	if received && newest != "" && binlogBefore(name, newest) {
 		return newHistory, fmt.Sprintf("its %s is numbered below the archive's newest, %s", name, newest), nil
 	}
 	return sameHistory, "", nil
+}
+
+// noteCompared records that the first size bytes of the local file name
+// (or of the one compared with the preserved object name) were found
+// equal to the longer copy they were compared with.
+func (a *Archiver) noteCompared(name string, size int64) {
+	if a.compared == nil {
+		a.compared = map[string]int64{}
+	}
+	a.compared[name] = size
+}
+
+// mismatch is the index of the first byte in which a and b (as long)
+// differ, or -1.
+func mismatch(a, b []byte) int {
+	if bytes.Equal(a, b) {
+		return -1
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }
 
 // comparePrefix compares the archived object key with the first size bytes
@@ -205,30 +234,32 @@ func comparePrefix(ctx context.Context, dest Store, key, path string, size int64
 		return 0, false, fmt.Errorf("reading %s: %w", key, err)
 	}
 	defer rc.Close()
-	flags := int64(len(binlogMagic) + binlogFlagsOffset)
-	local := bufio.NewReader(io.LimitReader(f, size))
-	remote := bufio.NewReader(rc)
-	for off := int64(0); ; off++ {
-		r, err := remote.ReadByte()
-		if err == io.EOF {
-			return -1, false, nil
+	flags := len(binlogMagic) + binlogFlagsOffset
+	local := io.LimitReader(f, size)
+	lb, rb := make([]byte, 256<<10), make([]byte, 256<<10)
+	for off := int64(0); ; {
+		rn, rerr := io.ReadFull(rc, rb)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			return 0, false, fmt.Errorf("reading %s: %w", key, rerr)
 		}
-		if err != nil {
-			return 0, false, fmt.Errorf("reading %s: %w", key, err)
+		ln, lerr := io.ReadFull(local, lb[:rn])
+		if lerr != nil && lerr != io.EOF && lerr != io.ErrUnexpectedEOF {
+			return 0, false, fmt.Errorf("reading %s: %w", path, lerr)
 		}
-		l, err := local.ReadByte()
+		if off == 0 && ln > flags && rn > flags {
+			lb[flags] &^= binlogFlagInUse
+			rb[flags] &^= binlogFlagInUse
+		}
+		if i := mismatch(lb[:ln], rb[:ln]); i >= 0 {
+			return off + int64(i), false, nil
+		}
 		switch {
-		case err == io.EOF:
-			return -1, true, nil
-		case err != nil:
-			return 0, false, fmt.Errorf("reading %s: %w", path, err)
-		case off == flags:
-			if l&^binlogFlagInUse != r&^binlogFlagInUse {
-				return off, false, nil
-			}
-		case l != r:
-			return off, false, nil
+		case ln < rn:
+			return -1, true, nil // the local copy ended first
+		case rn < len(rb):
+			return -1, false, nil // the archived copy ended
 		}
+		off += int64(rn)
 	}
 }
 
@@ -277,12 +308,18 @@ func (a *Archiver) heldInPreserved(ctx context.Context, name, path string, sc *b
 		if head.Events == 0 || !head.CreatedAt.Equal(sc.CreatedAt) || head.ServerID != sc.ServerID {
 			continue
 		}
+		if !finished && sc.Size < 2*a.compared[o.Key] {
+			return false, true, nil // (read again once it has doubled)
+		}
 		diff, longer, err := comparePrefix(ctx, a.Dest, o.Key, path, sc.Size)
 		if err != nil {
 			return false, false, fmt.Errorf("comparing the server's %s with the preserved %s: %w", name, o.Key, err)
 		}
 		if diff >= 0 || (!longer && sc.Size != o.Size) {
 			continue // (the server holds other or more bytes: its own)
+		}
+		if !finished {
+			a.noteCompared(o.Key, sc.Size)
 		}
 		return finished, !finished, nil
 	}

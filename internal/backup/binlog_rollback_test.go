@@ -221,6 +221,14 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 			t.Errorf("the second course's %s was not preserved in binlogs/%s/ byte for byte", name, again)
 		}
 	}
+	// The backup taken in the second course keeps its window there.
+	target = e.db.Database(t)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: atNew, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+		t.Fatalf("restore --at %s of %s, taken in the second course, after the second rollback: %v", atNew, recent.ID, err)
+	}
+	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,20,21,22" {
+		t.Errorf("restored %s at %s after the second rollback: %q, want 1,20,21,22", recent.ID, atNew, got)
+	}
 }
 
 // serverPosition is the server's binlog file and position (SHOW MASTER
@@ -254,4 +262,92 @@ func atoi(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// The same rollback while the archiver runs on (it is another pod than
+// the server), the old course two files past the snapshot's: the
+// archive's newest file is not on the restored server, and the stream
+// starts again from the server's oldest. Found by a review: the run's
+// record of what it had uploaded still listed the snapshot's file, so
+// the server's shorter copy went up over the archived one unchecked and
+// nothing was preserved.
+func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
+	requireTool(t, "mariadb-binlog")
+	shared := newEnv(t)
+	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}
+	ctx := ctxTimeout(t, 3*time.Minute)
+	db := e.db.Database(t)
+	d := e.sql(db)
+	exec(t, d, "CREATE TABLE events (id INT PRIMARY KEY)")
+	exec(t, d, "INSERT INTO events VALUES (1)")
+	dest := e.store(e.bucket(), "rollback/")
+	eng := e.engine(dest)
+	arch := e.archiver(dest)
+	stop := archiving(t, arch)
+	exec(t, d, "FLUSH BINARY LOGS") // the snapshot's file is not the server's oldest
+	old, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, PointInTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	x, _ := serverPosition(t, e)
+	snapshot := e.db.Snapshot(t)
+	time.Sleep(1100 * time.Millisecond)
+	exec(t, d, "INSERT INTO events VALUES (2)") // in x, lost by the rollback
+	time.Sleep(1100 * time.Millisecond)
+	lost := serverTime(t, e).Truncate(time.Second)
+	time.Sleep(1100 * time.Millisecond)
+	exec(t, d, "FLUSH BINARY LOGS")
+	exec(t, d, "INSERT INTO events VALUES (3)")
+	exec(t, d, "FLUSH BINARY LOGS")
+	exec(t, d, "INSERT INTO events VALUES (4)")
+	server := arch.ServerKey()
+	dir := "binlogs/" + server + "/"
+	file, pos := serverPosition(t, e)
+	eventually(t, 30*time.Second, "archived "+file, func() bool {
+		objs, err := dest.List(ctx, dir+file)
+		return err == nil && len(objs) > 0 && objs[0].Key == dir+file && objs[0].Size >= atoi(t, pos)
+	})
+	lostCopy := readAll(t, dest, dir+x)
+	oldCourse := map[string][]byte{}
+	objs, err := dest.List(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		oldCourse[strings.TrimPrefix(o.Key, dir)] = readAll(t, dest, o.Key)
+	}
+
+	e.db.CrashRestart(t, snapshot) // the archiver runs on
+	d = e.sql(db)
+	exec(t, d, "INSERT INTO events VALUES (20)")
+	next, pos := serverPosition(t, e)
+	eventually(t, 60*time.Second, "the new course's "+next+" archived", func() bool {
+		objs, err := dest.List(ctx, dir+next)
+		return err == nil && len(objs) > 0 && objs[0].Key == dir+next && objs[0].Size >= atoi(t, pos) &&
+			!bytes.Equal(readAll(t, dest, dir+next), oldCourse[next])
+	})
+	stop()
+	l, err := backup.List(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := ""
+	for folder := range l.Archives {
+		if strings.HasPrefix(folder, server+"~") {
+			if objs, err := dest.List(ctx, "binlogs/"+folder+"/"+x); err == nil && len(objs) > 0 && bytes.Equal(readAll(t, dest, "binlogs/"+folder+"/"+x), lostCopy) {
+				found = folder
+			}
+		}
+	}
+	if found == "" {
+		t.Fatalf("the archived %s as it was before the rollback (%d bytes, holding a row the server lost) is nowhere in the archive any more", x, len(lostCopy))
+	}
+	target := e.db.Database(t)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+		t.Fatalf("restore --at %s of %s, taken before the rollback: %v", lost, old.ID, err)
+	}
+	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
+		t.Errorf("restored %s at %s, in the course the server lost: %q, want 1,2", old.ID, lost, got)
+	}
 }
