@@ -20,6 +20,7 @@ import (
 // history while a backup taken in it is kept. Its own server: RESET
 // MASTER would cut the shared one's binlogs under the other tests.
 func TestBinlogResetPreservesTheArchivedHistory(t *testing.T) {
+	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
 	shared := newEnv(t)
 	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}

@@ -30,6 +30,7 @@ import (
 // and a second rollback to the same snapshot preserves the second course
 // beside the first.
 func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
+	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
 	shared := newEnv(t)
 	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}
@@ -272,6 +273,7 @@ func atoi(t *testing.T, s string) int64 {
 // the server's shorter copy went up over the archived one unchecked and
 // nothing was preserved.
 func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
+	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
 	shared := newEnv(t)
 	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}

@@ -17,6 +17,7 @@ import (
 // at the window's end (the last event archived before it) works. Its own server: PURGE would cut the shared one's
 // binlogs under the other tests' archivers.
 func TestPurgeWhileTheArchiverIsStoppedEndsTheWindow(t *testing.T) {
+	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
 	shared := newEnv(t)
 	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}

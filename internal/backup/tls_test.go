@@ -53,6 +53,7 @@ func writeCA(t *testing.T, dir, name string, serverIP net.IP) (caFile, certFile,
 // CA, or with verify_full for a name the certificate does not carry, the
 // connection is refused; verify_ca checks the chain without the name.
 func TestMySQLTLS(t *testing.T) {
+	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
 	dir := t.TempDir()
 	caFile, certFile, keyFile := writeCA(t, dir, "right", net.ParseIP("127.0.0.1"))
