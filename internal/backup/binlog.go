@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -427,7 +428,12 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 			// (The listing came before the scan: a later file listed was
 			// opened after this one was closed, so the scan has all of it.)
 			finished := sc.Complete || i < len(names)-1
-			if len(archived) == 0 {
+			// A file the current folder lacks may be one a preserved
+			// history holds (the files a rollback's snapshot kept: left
+			// there, the current folder starts after them; and a second
+			// archiver of the server must not take them, missing below
+			// the new course's first file, for a reset).
+			if !slices.ContainsFunc(archived, func(o ObjectInfo) bool { return o.Key == serverBinlogDir(a.server)+n }) {
 				if preserved == nil {
 					if preserved, err = a.preservedFiles(ctx); err != nil {
 						flushErr = err
@@ -445,6 +451,10 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 				if held {
 					a.Log.Info("not archived again: a preserved history holds this file (the server was rolled back to a snapshot that kept it)", "file", n, "archive", a.server)
 					uploaded[n] = sc.Size
+					if !final {
+						_ = os.Remove(p) // (finished: nothing more comes)
+						delete(a.scans, n)
+					}
 					continue
 				}
 			}
@@ -475,8 +485,11 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 			}
 			uploaded[n] = sc.Size
 		}
-		if !current && !final && sc.Complete {
-			_ = os.Remove(p) // finished and archived
+		if !current && !final {
+			// Finished (a later file was listed: nothing more comes, a
+			// file a crash closed without a rotate event included) and
+			// archived.
+			_ = os.Remove(p)
 			delete(a.scans, n)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -326,6 +327,141 @@ func TestNotYetReadsTheArchiveAFewTimes(t *testing.T) {
 	}
 	if read := dest.read.Load(); read > 3*int64(len(full)) {
 		t.Errorf("read %d MiB back from the archive (%d reads) for a %d MiB file received again", read>>20, dest.gets.Load(), len(full)>>20)
+	}
+}
+
+// Two archivers of one server (a pod that outlived its replacement),
+// after a rollback was preserved: both stream from the server's oldest
+// file. The first leaves the files the snapshot kept to the preserved
+// course and uploads the new course's first file; the second must do the
+// same, not take the kept files, missing below the new course's first,
+// for a reset. Found by a review: it moved the new course away, again
+// on every flush, to ~<seconds> folders that cut the windows of backups
+// taken in it.
+func TestTwoArchiversAfterARollback(t *testing.T) {
+	ctx := t.Context()
+	x, dest := streamArchiver(t)
+	y := &Archiver{Server: x.Server, Dest: dest, WorkDir: t.TempDir(), Log: x.Log}
+	y.server, y.serverID = x.server, x.serverID
+	y.scans = map[string]*binlogScan{}
+	y.status = ArchiveStatus{Server: y.server}
+	if err := os.MkdirAll(y.workDir(), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	pre := serverBinlogDir(historyFolder(x.server, time.Unix(1000, 0)))
+	old := map[string][]byte{
+		"mysql-bin.000001": historyFileOf(1000, 1, "mysql-bin.000002", "INSERT 1"),
+		"mysql-bin.000002": historyFileOf(1100, 1, "", "INSERT 1", "INSERT 2"),
+		"mysql-bin.000003": historyFileOf(1200, 1, "", "INSERT 3"),
+	}
+	for n, b := range old {
+		if err := dest.Put(ctx, pre+n, bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The rolled-back server: .000001 whole, .000002 cut short, .000003 new.
+	server := map[string][]byte{
+		"mysql-bin.000001": old["mysql-bin.000001"],
+		"mysql-bin.000002": historyFileOf(1100, 1, "", "INSERT 1"),
+		"mysql-bin.000003": historyFileOf(1300, 1, "", "INSERT 20"),
+	}
+	received := func(a *Archiver, uploaded map[string]int64) {
+		t.Helper()
+		if err := os.MkdirAll(a.workDir(), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.beginStream("mysql-bin.000001", uploaded); err != nil {
+			t.Fatal(err)
+		}
+		for n, b := range server {
+			if err := os.WriteFile(filepath.Join(a.workDir(), n), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	upx, upy := map[string]int64{}, map[string]int64{}
+	received(x, upx)
+	received(y, upy)
+	for i, a := range []*Archiver{x, y, x, y} {
+		up := upx
+		if a == y {
+			up = upy
+		}
+		if i == 2 {
+			server["mysql-bin.000003"] = historyFileOf(1300, 1, "", "INSERT 20", "INSERT 21")
+			received(y, upy)
+			if err := os.WriteFile(filepath.Join(x.workDir(), "mysql-bin.000003"), server["mysql-bin.000003"], 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.flush(ctx, up, false); err != nil {
+			t.Fatalf("flush %d: %v", i, err)
+		}
+	}
+	objs, err := dest.List(ctx, binlogsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range objs {
+		if isBinlogObject(o.Key[strings.LastIndexByte(o.Key, '/')+1:]) {
+			keys = append(keys, o.Key)
+		}
+	}
+	want := []string{serverBinlogDir(x.server) + "mysql-bin.000003", pre + "mysql-bin.000001", pre + "mysql-bin.000002", pre + "mysql-bin.000003"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("the archive after two archivers flushed twice each: %v\nwant %v", keys, want)
+	}
+	if sum, n, err := hashObject(ctx, dest, serverBinlogDir(x.server)+"mysql-bin.000003"); err != nil || !bytes.Equal(sum, sha(server["mysql-bin.000003"])) {
+		t.Errorf("the new course's mysql-bin.000003 holds %d bytes (%v), want the server's %d", n, err, len(server["mysql-bin.000003"]))
+	}
+}
+
+// A file the server closed by crashing (no rotate event) is removed from
+// the work directory once archived, as a rotated one is: before, it was
+// kept, and every later run read its archived copy back whole (the byte
+// comparison) and uploaded it again, after retention too.
+func TestCrashClosedFileIsRemovedOnceArchived(t *testing.T) {
+	ctx := t.Context()
+	a, dest := streamArchiver(t)
+	x, x1, x2 := "mysql-bin.000003", "mysql-bin.000004", "mysql-bin.000005"
+	wd := a.workDir()
+	uploaded := map[string]int64{}
+	if err := a.beginStream(x, uploaded); err != nil {
+		t.Fatal(err)
+	}
+	for n, b := range map[string][]byte{
+		x:  historyFileOf(1000, 1, "", "INSERT 1"), // no rotate: the server crashed in it
+		x1: historyFileOf(1100, 1, x2, "INSERT 2"),
+		x2: historyFileOf(1200, 1, "", "INSERT 3"),
+	} {
+		if err := os.WriteFile(filepath.Join(wd, n), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.flush(ctx, uploaded, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(wd, x)); err == nil {
+		t.Errorf("%s (crash-closed, archived whole) is still in the work directory", x)
+	}
+	// The next run streams from the newest archived file.
+	uploaded = map[string]int64{}
+	if err := a.beginStream(x2, uploaded); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wd, x2), historyFileOf(1200, 1, "", "INSERT 3"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := dest.read.Load()
+	if err := a.flush(ctx, uploaded, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := uploaded[x]; ok {
+		t.Errorf("the next run uploaded %s again", x)
+	}
+	if read := dest.read.Load() - before; read > int64(len(historyFileOf(1200, 1, "", "INSERT 3")))+64<<10 {
+		t.Errorf("the next run read %d bytes back from the archive", read)
 	}
 }
 
