@@ -59,21 +59,9 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	server := arch.ServerKey()
 	dir := "binlogs/" + server + "/"
 	file, pos := serverPosition(t, e)
-	eventually(t, 30*time.Second, "the archiver has the server's "+file+" up to "+pos, func() bool {
-		objs, err := dest.List(ctx, dir+file)
-		return err == nil && len(objs) > 0 && objs[0].Key == dir+file && objs[0].Size >= atoi(t, pos)
-	})
+	waitArchived(t, dest, dir+file, pos)
 	stop()
-	before := map[string][]byte{}
-	objs, err := dest.List(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range objs {
-		if name := strings.TrimPrefix(o.Key, dir); !strings.HasPrefix(name, "status.json") {
-			before[name] = readAll(t, dest, o.Key)
-		}
-	}
+	before := archivedObjects(t, dest, dir)
 
 	// The rollback, while no archiver runs (as after a node's loss): the
 	// archiver starts again from its newest file, mysql-bin.<file>,
@@ -129,19 +117,13 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	// The archiver restarted after the server closed the file it was
 	// writing: the same history, nothing moved again.
 	file, pos = serverPosition(t, e)
-	eventually(t, 30*time.Second, "the archiver has the new course's "+file, func() bool {
-		objs, err := dest.List(ctx, dir+file)
-		return err == nil && len(objs) > 0 && objs[0].Key == dir+file && objs[0].Size >= atoi(t, pos)
-	})
+	waitArchived(t, dest, dir+file, pos)
 	stop()
 	exec(t, d, "FLUSH BINARY LOGS")
 	exec(t, d, "INSERT INTO events VALUES (21)")
 	stop = archiving(t, e.archiver(dest))
 	next, pos := serverPosition(t, e)
-	eventually(t, 30*time.Second, "the archiver has "+next+" after a restart", func() bool {
-		objs, err := dest.List(ctx, dir+next)
-		return err == nil && len(objs) > 0 && objs[0].Key == dir+next && objs[0].Size >= atoi(t, pos)
-	})
+	waitArchived(t, dest, dir+next, pos)
 	stop()
 	l, err := backup.List(ctx, dest)
 	if err != nil {
@@ -167,10 +149,7 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	exec(t, d, "INSERT INTO events VALUES (23)")
 	next, pos = serverPosition(t, e)
-	eventually(t, 30*time.Second, "the archiver has "+next, func() bool {
-		objs, err := dest.List(ctx, dir+next)
-		return err == nil && len(objs) > 0 && objs[0].Key == dir+next && objs[0].Size >= atoi(t, pos)
-	})
+	waitArchived(t, dest, dir+next, pos)
 	stop()
 	target = e.db.Database(t)
 	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: atNew, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
@@ -182,15 +161,7 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 
 	// Rolled back to the same snapshot again: the second course is
 	// preserved beside the first, and archiving goes on.
-	second := map[string][]byte{}
-	if objs, err = dest.List(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range objs {
-		if name := strings.TrimPrefix(o.Key, dir); !strings.HasPrefix(name, "status.json") {
-			second[name] = readAll(t, dest, o.Key)
-		}
-	}
+	second := archivedObjects(t, dest, dir)
 	e.db.CrashRestart(t, snapshot)
 	d = e.sql(db)
 	exec(t, d, "INSERT INTO events VALUES (30)")
@@ -306,19 +277,9 @@ func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	server := arch.ServerKey()
 	dir := "binlogs/" + server + "/"
 	file, pos := serverPosition(t, e)
-	eventually(t, 30*time.Second, "archived "+file, func() bool {
-		objs, err := dest.List(ctx, dir+file)
-		return err == nil && len(objs) > 0 && objs[0].Key == dir+file && objs[0].Size >= atoi(t, pos)
-	})
+	waitArchived(t, dest, dir+file, pos)
 	lostCopy := readAll(t, dest, dir+x)
-	oldCourse := map[string][]byte{}
-	objs, err := dest.List(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range objs {
-		oldCourse[strings.TrimPrefix(o.Key, dir)] = readAll(t, dest, o.Key)
-	}
+	oldCourse := archivedObjects(t, dest, dir)
 
 	e.db.CrashRestart(t, snapshot) // the archiver runs on
 	d = e.sql(db)
@@ -352,4 +313,31 @@ func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
 		t.Errorf("restored %s at %s, in the course the server lost: %q, want 1,2", old.ID, lost, got)
 	}
+}
+
+// waitArchived waits until key is archived up to pos, a position the
+// server gave (SHOW MASTER STATUS).
+func waitArchived(t *testing.T, dest backup.Store, key, pos string) {
+	t.Helper()
+	eventually(t, 30*time.Second, key+" archived up to "+pos, func() bool {
+		objs, err := dest.List(t.Context(), key)
+		return err == nil && len(objs) > 0 && objs[0].Key == key && objs[0].Size >= atoi(t, pos)
+	})
+}
+
+// archivedObjects reads every object of the archive folder dir but its
+// status.
+func archivedObjects(t *testing.T, dest backup.Store, dir string) map[string][]byte {
+	t.Helper()
+	objs, err := dest.List(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, o := range objs {
+		if name := strings.TrimPrefix(o.Key, dir); !strings.HasPrefix(name, "status.json") {
+			out[name] = readAll(t, dest, o.Key)
+		}
+	}
+	return out
 }

@@ -60,25 +60,8 @@ func serverTime(t *testing.T, e *env) time.Time {
 
 func currentBinlog(t *testing.T, e *env) string {
 	t.Helper()
-	rows, err := e.sql("").QueryContext(t.Context(), "SHOW MASTER STATUS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	vals := make([]any, len(cols))
-	var f string
-	vals[0] = &f
-	for i := 1; i < len(vals); i++ {
-		vals[i] = new(any)
-	}
-	if !rows.Next() {
-		t.Fatal("SHOW MASTER STATUS: no row")
-	}
-	if err := rows.Scan(vals...); err != nil {
-		t.Fatal(err)
-	}
-	return f
+	file, _ := serverPosition(t, e)
+	return file
 }
 
 // A file missing from the middle of the archive ends the restore window at
