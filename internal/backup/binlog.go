@@ -388,7 +388,7 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 	sort.Slice(names, func(i, j int) bool { return binlogBefore(names[i], names[j]) })
 	var flushErr error
 	var archived []ObjectInfo  // listed when a file is first seen
-	var preserved []ObjectInfo // listed when the current folder is empty
+	var preserved []ObjectInfo // listed for the first file the current folder lacks
 	listed := false
 	foreign := false
 	for i, n := range names {

@@ -286,7 +286,7 @@ func (a *Archiver) preservedFiles(ctx context.Context) ([]ObjectInfo, error) {
 // same name, opened at the same time by the same server_id, of which the
 // server's is a prefix or the whole, once the stream is done with it
 // (finished); wait says the stream still receives a file that is a prefix
-// so far. It is asked while the current folder holds nothing: after a
+// so far. It is asked for every file the current folder lacks: after a
 // rollback to a disk snapshot, the server's oldest files are the ones the
 // snapshot kept, which the preserved course holds (the one it was cut in
 // short, the events the server lost after it). Uploaded again, the two
