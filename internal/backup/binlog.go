@@ -622,7 +622,7 @@ func (a *Archiver) upload(ctx context.Context, name, path string, sc *binlogScan
 		return fmt.Errorf("archiving binlog %s: %w", name, err)
 	}
 	if a.Keys.canSign() {
-		if err := a.writeBinlogSig(ctx, key, name, body.Size(), body.Sum()); err != nil {
+		if err := writeBinlogSig(ctx, a.Dest, a.Keys, a.server, key, name, body.Size(), body.Sum()); err != nil {
 			return err
 		}
 	} else {

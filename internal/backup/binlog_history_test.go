@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
-	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // RESET MASTER, while the archiver runs, numbers the server's binlogs
@@ -22,8 +21,7 @@ import (
 func TestBinlogResetPreservesTheArchivedHistory(t *testing.T) {
 	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
-	shared := newEnv(t)
-	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}
+	e := newOwnServerEnv(t)
 	ctx := ctxTimeout(t, 4*time.Minute)
 	db := e.db.Database(t)
 	d := e.sql(db)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
-	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // A server restored from a disk snapshot (a volume snapshot, a copied
@@ -32,8 +31,7 @@ import (
 func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
-	shared := newEnv(t)
-	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}
+	e := newOwnServerEnv(t)
 	ctx := ctxTimeout(t, 4*time.Minute)
 	db := e.db.Database(t)
 	d := e.sql(db)
@@ -246,8 +244,7 @@ func atoi(t *testing.T, s string) int64 {
 func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
-	shared := newEnv(t)
-	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}
+	e := newOwnServerEnv(t)
 	ctx := ctxTimeout(t, 3*time.Minute)
 	db := e.db.Database(t)
 	d := e.sql(db)

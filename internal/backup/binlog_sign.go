@@ -84,13 +84,14 @@ func (k *Keys) verifyBinlogSig(server, file string, sigFile []byte) (*binlogSign
 	return &f.binlogSigned, nil
 }
 
-// writeBinlogSig uploads the .sig of the object key just uploaded.
-func (a *Archiver) writeBinlogSig(ctx context.Context, key, name string, size int64, sum string) error {
-	sig, err := a.Keys.signBinlog(a.server, name, size, sum)
+// writeBinlogSig uploads the .sig of the object key just uploaded: the
+// server's file name, size bytes hashing to sum (hex SHA-256).
+func writeBinlogSig(ctx context.Context, dest Store, keys *Keys, server, key, name string, size int64, sum string) error {
+	sig, err := keys.signBinlog(server, name, size, sum)
 	if err != nil {
 		return err
 	}
-	if err := a.Dest.Put(ctx, key+sigSuffix, bytes.NewReader(sig)); err != nil {
+	if err := dest.Put(ctx, key+sigSuffix, bytes.NewReader(sig)); err != nil {
 		return fmt.Errorf("archiving binlog %s: writing its signature: %w", name, err)
 	}
 	return nil

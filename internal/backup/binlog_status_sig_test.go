@@ -1,9 +1,6 @@
 package backup
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -23,14 +20,7 @@ func TestArchiveStatusIsTrustedOnlySigned(t *testing.T) {
 	keys := &Keys{HMAC: []byte("status-signing-key-0123456789abcdef")}
 	setup := func(t *testing.T, statusKeys *Keys, caughtUp time.Time) (Store, *Manifest) {
 		dest, m := stopArchive(t, map[string][]byte{name: file}, name, time.Unix(100, 0))
-		sum := sha256.Sum256(file)
-		sig, err := keys.signBinlog(server, name, int64(len(file)), hex.EncodeToString(sum[:]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := dest.Put(ctx, serverBinlogDir(server)+name+sigSuffix, bytes.NewReader(sig)); err != nil {
-			t.Fatal(err)
-		}
+		signArchived(t, dest, keys, server, name, file)
 		st := ArchiveStatus{Server: server, CaughtUpAt: caughtUp, CaughtUpFile: name, CaughtUpPosition: uint64(len(file))}
 		if err := writeStatus(ctx, dest, st, statusKeys); err != nil {
 			t.Fatal(err)

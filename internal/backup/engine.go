@@ -204,13 +204,12 @@ type leaseRecord struct {
 
 // lease is a running backup's hold on its folder.
 type lease struct {
-	e      *Engine
-	key    string
-	mu     sync.Mutex
-	rec    leaseRecord
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	e            *Engine
+	key          string
+	mu           sync.Mutex
+	rec          leaseRecord
+	stopRenewing func() // the renewals
+	once         sync.Once
 }
 
 // put writes the lease; the lock is held through the write, so a renewal
@@ -238,8 +237,7 @@ func (l *lease) reuse(ctx context.Context, id string) error {
 // stop ends the renewals and removes the lease.
 func (l *lease) stop() {
 	l.once.Do(func() {
-		l.cancel()
-		<-l.done
+		l.stopRenewing()
 		_ = l.e.Dest.Delete(context.WithoutCancel(context.Background()), l.key)
 	})
 }
@@ -247,7 +245,7 @@ func (l *lease) stop() {
 // holdLease writes backups/<id>/lease.json and rewrites it every
 // LeaseInterval until stop is called (which removes it).
 func (e *Engine) holdLease(ctx context.Context, id string) (*lease, error) {
-	l := &lease{e: e, key: backupDir(id) + leaseName, rec: leaseRecord{Backup: id, Host: hostname()}, done: make(chan struct{})}
+	l := &lease{e: e, key: backupDir(id) + leaseName, rec: leaseRecord{Backup: id, Host: hostname()}}
 	if err := l.put(ctx); err != nil {
 		return nil, fmt.Errorf("backup %s: writing its lease: %w", id, err)
 	}
@@ -255,24 +253,33 @@ func (e *Engine) holdLease(ctx context.Context, id string) (*lease, error) {
 	if every <= 0 {
 		every = time.Minute
 	}
-	lctx, cancel := context.WithCancel(ctx)
-	l.cancel = cancel
+	l.stopRenewing = repeat(ctx, every, func(ctx context.Context) {
+		if err := l.put(ctx); err != nil && ctx.Err() == nil {
+			e.log().Warn("renewing the backup's lease failed", "backup", id, "error", err)
+		}
+	})
+	return l, nil
+}
+
+// repeat runs fn every interval, from a goroutine, until the returned
+// stop is called (or ctx ends); stop waits for a run under way to return.
+func repeat(ctx context.Context, every time.Duration, fn func(context.Context)) (stop func()) {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
-		defer close(l.done)
+		defer close(done)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
-			case <-lctx.Done():
+			case <-rctx.Done():
 				return
 			case <-t.C:
-				if err := l.put(lctx); err != nil && lctx.Err() == nil {
-					e.log().Warn("renewing the backup's lease failed", "backup", id, "error", err)
-				}
+				fn(rctx)
 			}
 		}
 	}()
-	return l, nil
+	return func() { cancel(); <-done }
 }
 
 func hostname() string {

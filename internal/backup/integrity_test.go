@@ -18,6 +18,16 @@ import (
 
 // schemaOf renders every table's rows plus the definitions of every object
 // of db: "byte-identical" for the tests.
+// schemasOf is schemaOf of each database, by name.
+func schemasOf(t *testing.T, e *env, dbs []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, db := range dbs {
+		out[db] = schemaOf(t, e, db)
+	}
+	return out
+}
+
 func schemaOf(t *testing.T, e *env, db string) string {
 	t.Helper()
 	d := e.sql(db)

@@ -27,14 +27,7 @@ func TestListVerifiedReportsWhatARestoreTrusts(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, b := range map[string][]byte{"mysql-bin.000001": first, "mysql-bin.000002": second} {
-			sum := sha256.Sum256(b)
-			sig, err := keys.signBinlog(server, name, int64(len(b)), hex.EncodeToString(sum[:]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := dest.Put(ctx, serverBinlogDir(server)+name+sigSuffix, bytes.NewReader(sig)); err != nil {
-				t.Fatal(err)
-			}
+			signArchived(t, dest, keys, server, name, b)
 		}
 		st := ArchiveStatus{Server: server, CaughtUpAt: time.Unix(1500, 0).UTC(), CaughtUpFile: "mysql-bin.000002", CaughtUpPosition: uint64(len(second))}
 		if err := writeStatus(ctx, dest, st, keys); err != nil {
@@ -119,5 +112,15 @@ func TestListVerifiedReportsWhatARestoreTrusts(t *testing.T) {
 				t.Errorf("ListVerified with AllowUnsigned: %v, %v; want List's %v", window(t, l), err, window(t, claimed))
 			}
 		})
+	}
+}
+
+// signArchived writes the .sig the archiver writes for server's archived
+// file name holding b.
+func signArchived(t *testing.T, dest Store, keys *Keys, server, name string, b []byte) {
+	t.Helper()
+	sum := sha256.Sum256(b)
+	if err := writeBinlogSig(t.Context(), dest, keys, server, serverBinlogDir(server)+name, name, int64(len(b)), hex.EncodeToString(sum[:])); err != nil {
+		t.Fatal(err)
 	}
 }

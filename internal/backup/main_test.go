@@ -44,6 +44,15 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// newOwnServerEnv is newEnv with a MariaDB server of the test's own, for
+// tests that reset, purge, restart or roll back its binary log.
+func newOwnServerEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	e.db = testenv.StartMariaDB(t)
+	return e
+}
+
 func (e *env) bucket() string {
 	e.t.Helper()
 	name := testenv.UniqueName("tf-acc-test-", 8)

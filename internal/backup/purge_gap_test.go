@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spinops/terraform-provider-spinops/internal/backup"
-	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
 // The archiver is stopped (its pod evicted, a node drained) while the
@@ -19,8 +18,7 @@ import (
 func TestPurgeWhileTheArchiverIsStoppedEndsTheWindow(t *testing.T) {
 	t.Parallel() // (its own MariaDB server)
 	requireTool(t, "mariadb-binlog")
-	shared := newEnv(t)
-	e := &env{t: t, db: testenv.StartMariaDB(t), moto: shared.moto, s3: shared.s3}
+	e := newOwnServerEnv(t)
 	ctx := ctxTimeout(t, 3*time.Minute)
 	db := e.db.Database(t)
 	d := e.sql(db)

@@ -67,10 +67,7 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 	ctx := ctxTimeout(t, 5*time.Minute)
 	dir := t.TempDir()
 	m, eng, dbMap, targets := twoDatabaseRestoreTo(t, e, backup.NewFileStore(dir))
-	before := map[string]string{}
-	for _, tg := range targets {
-		before[tg] = schemaOf(t, e, tg)
-	}
+	before := schemasOf(t, e, targets)
 	kill := func(t *testing.T, step, db string) {
 		t.Helper()
 		spec, err := json.Marshal(crashSpec{Server: *e.server(), Store: dir, Backup: m.ID, DBMap: dbMap, Step: step, DB: db})
@@ -273,10 +270,7 @@ func TestRestoreKeepsItsJournalLock(t *testing.T) {
 	e := newEnv(t)
 	ctx := ctxTimeout(t, 3*time.Minute)
 	m, eng, dbMap, targets := twoDatabaseRestore(t, e)
-	before := map[string]string{}
-	for _, tg := range targets {
-		before[tg] = schemaOf(t, e, tg)
-	}
+	before := schemasOf(t, e, targets)
 	admin := e.sql("")
 	holder := func(t *testing.T) (journal, id string) {
 		t.Helper()

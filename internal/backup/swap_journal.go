@@ -159,26 +159,13 @@ func writeSwapJournal(ctx context.Context, s MySQLServer, backupID string, undos
 		return nil, fmt.Errorf("writing the restore's journal (nothing in the targets was changed): %w", err)
 	}
 	j.lock, j.releaseLock = conn, release
-	kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(swapKeepalive)
-		defer t.Stop()
-		for {
-			select {
-			case <-kctx.Done():
-				return
-			case <-t.C:
-				j.mu.Lock()
-				if j.lock != nil {
-					_ = j.lock.PingContext(kctx)
-				}
-				j.mu.Unlock()
-			}
+	j.stopKeep = repeat(context.WithoutCancel(ctx), swapKeepalive, func(ctx context.Context) {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		if j.lock != nil {
+			_ = j.lock.PingContext(ctx)
 		}
-	}()
-	j.stopKeep = func() { cancel(); <-done }
+	})
 	fail := func(err error) (*swapJournal, error) {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+quoteIdent(j.db))
 		j.release()

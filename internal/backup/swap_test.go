@@ -72,10 +72,7 @@ func TestRestoreRefusedObjectLeavesEveryTarget(t *testing.T) {
 	if err := backup.WriteManifest(ctx, eng.Dest, m, testKeys()); err != nil {
 		t.Fatal(err)
 	}
-	before := map[string]string{}
-	for _, tg := range targets {
-		before[tg] = schemaOf(t, e, tg)
-	}
+	before := schemasOf(t, e, targets)
 	_, err := eng.Restore(ctx, backup.RestoreOptions{BackupID: m.ID, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: dbMap, Overwrite: true}})
 	if err == nil {
 		t.Fatal("a restore with an object the server refuses succeeded")
@@ -101,10 +98,7 @@ func TestRestoreFailingMidSwapPutsEveryTargetBack(t *testing.T) {
 	e := newEnv(t)
 	ctx := ctxTimeout(t, 3*time.Minute)
 	m, eng, dbMap, targets := twoDatabaseRestore(t, e)
-	before := map[string]string{}
-	for _, tg := range targets {
-		before[tg] = schemaOf(t, e, tg)
-	}
+	before := schemasOf(t, e, targets)
 	for _, tc := range []struct{ step, db string }{
 		{"drop", targets[0]}, {"rename", targets[0]}, {"objects", targets[0]}, {"created", targets[0]},
 		{"drop", targets[1]}, {"rename", targets[1]}, {"objects", targets[1]}, {"created", targets[1]},
