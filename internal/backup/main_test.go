@@ -150,16 +150,26 @@ func dumpTables(t *testing.T, d *sql.DB, db string) string {
 
 func readAll(t *testing.T, s backup.Store, key string) []byte {
 	t.Helper()
-	rc, _, err := s.Get(t.Context(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
+	b, err := tryRead(t.Context(), s, key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// tryRead reads the object key, for a condition polled while the
+// archiver may move or replace it.
+func tryRead(ctx context.Context, s backup.Store, key string) ([]byte, error) {
+	rc, _, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	return b, nil
 }
 
 func ctxTimeout(t *testing.T, d time.Duration) context.Context {
