@@ -206,8 +206,37 @@ while read -r ip dir tests; do
 	pkg_bin[$ip]=$testbin/$k/$base.test
 	build_rounds[k]+="$ip "
 done < <($GO list -f '{{.ImportPath}} {{.Dir}} {{len .TestGoFiles}}{{len .XTestGoFiles}}' "${plain_pkgs[@]}")
+# The linked binaries are kept between runs in $linked, outside the clone:
+# `go test -c` and `go build` leave an output file alone when the build ID in
+# it is the one they would link now (same sources, dependencies, flags and
+# Go), so binaries copied from there are linked again only where something
+# changed. In a warm fresh-clone run that is most of go-build's 44 CPU-s and
+# 29 s, on the path of every lane but the t=0 builds (2026-12-07). Nothing
+# depends on it: a missing, stale or half-copied binary is linked again
+# (go compares the whole build ID, and a file that is no Go binary has none).
+# The copies back are hard links renamed into place, so a run copying from
+# $linked at the same time reads whole binaries, old or new.
+linked=${SPINOPS_CACHE_DIR:-$HOME/.cache/spinops}/testbin
+restore_linked() {
+	[[ -d $linked ]] || return 0
+	cp -a --reflink=auto "$linked/." "$testbin/" 2>/dev/null || true
+	# The stand-ins' binary is built as .partial and renamed (below).
+	[[ ! -f $testbin/spinops ]] || mv -f "$testbin/spinops" "$testbin/spinops.partial"
+}
+save_linked() {
+	local f rel
+	mkdir -p "$linked" || return 0
+	while IFS= read -r f; do
+		rel=${f#"$testbin"/}
+		[[ $f -ef $linked/$rel ]] && continue
+		mkdir -p "$(dirname "$linked/$rel")" &&
+			ln -f "$f" "$linked/$rel.$$" && mv -f "$linked/$rel.$$" "$linked/$rel" || true
+	done < <(find "$testbin" -type f \( -name '*.test' -o -name spinops \))
+}
 go_build() {
 	local k ip
+	mkdir -p "$testbin"
+	restore_linked
 	for k in "${!build_rounds[@]}"; do
 		mkdir -p "$testbin/$k"
 		# -s -w as go test links the binaries it runs (a third of the size).
@@ -221,7 +250,8 @@ go_build() {
 	# linked once here instead of once in each of the four test processes
 	# that run one (the provider's tests under Terraform and OpenTofu,
 	# internal/modtest, podstandin's own).
-	$GO build -o "$testbin/spinops.partial" ./cmd/spinops && mv "$testbin/spinops.partial" "$testbin/spinops"
+	$GO build -o "$testbin/spinops.partial" ./cmd/spinops && mv "$testbin/spinops.partial" "$testbin/spinops" || return
+	save_linked
 }
 export SPINOPS_TEST_SPINOPS_BINARY=$testbin/spinops
 # test_pkg [-stream] PKG [ARGS...]: run PKG's test binary as go test would:
