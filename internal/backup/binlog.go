@@ -49,6 +49,13 @@ type Archiver struct {
 	// it was found equal to its archived (or preserved) copy, which is
 	// longer: compared again once it has doubled (otherHistory).
 	compared map[string]int64
+	// newestPreserved is the last file of the newest preserved history
+	// and when it was opened, as olderThanPreserved last read it.
+	newestPreserved struct {
+		key    string
+		size   int64
+		opened time.Time
+	}
 
 	unsignedOnce sync.Once // the warning that binlogs go up unsigned
 }
@@ -448,8 +455,23 @@ func (a *Archiver) flush(ctx context.Context, uploaded map[string]int64, final b
 				if wait {
 					break // (nor any later file: decided on the next flush)
 				}
-				if held {
-					a.Log.Info("not archived again: a preserved history holds this file (the server was rolled back to a snapshot that kept it)", "file", n, "archive", a.server)
+				older := false
+				if !held {
+					if older, err = a.olderThanPreserved(ctx, sc, preserved); err != nil {
+						flushErr = err
+						break
+					}
+					if older && !finished {
+						continue // (never uploaded: told again, and let go, once it is finished)
+					}
+				}
+				if held || older {
+					if older {
+						a.Log.Warn("not archived: the file was opened before the last file of the newest preserved history, so it is of an earlier course than the one archived now (retention removed it from the archive, or it never was archived)",
+							"file", n, "archive", a.server)
+					} else {
+						a.Log.Info("not archived again: a preserved history holds this file (the server was rolled back to a snapshot that kept it)", "file", n, "archive", a.server)
+					}
 					uploaded[n] = sc.Size
 					if !final {
 						_ = os.Remove(p) // (finished: nothing more comes)

@@ -281,6 +281,43 @@ func (a *Archiver) preservedFiles(ctx context.Context) ([]ObjectInfo, error) {
 	return files, nil
 }
 
+// olderThanPreserved says whether the server's file (scanned: sc), which
+// the current folder lacks and no preserved history holds, was opened
+// before the last file of the newest preserved history of a.server
+// (preserved: their files). The current folder holds only files opened
+// after that one (inHistory), so such a file is of an earlier course: one
+// the server kept through a rollback to a disk snapshot but the archive no
+// longer has, because retention removed it as no kept backup needed it
+// (or it never was archived there). Uploaded, it would become the current
+// folder's oldest file, and a backup taken before the rollback, whose
+// file is in the preserved history, would be looked for in the current
+// folder (backupChain) and found missing. A file opened in the same second
+// is not older: it may be the first of the new course. The head read is
+// kept for the run (a.newestPreserved).
+func (a *Archiver) olderThanPreserved(ctx context.Context, sc *binlogScan, preserved []ObjectInfo) (bool, error) {
+	if sc.CreatedAt.IsZero() || len(preserved) == 0 {
+		return false, nil
+	}
+	var newest ObjectInfo
+	var newestOpened time.Time
+	var newestFile string
+	for _, o := range preserved {
+		folder, file, _ := strings.Cut(strings.TrimPrefix(o.Key, binlogsDir), "/")
+		_, opened, _ := parseArchiveFolder(folder)
+		if newest.Key == "" || opened.After(newestOpened) || (opened.Equal(newestOpened) && binlogBefore(newestFile, file)) {
+			newest, newestOpened, newestFile = o, opened, file
+		}
+	}
+	if a.newestPreserved.key != newest.Key || a.newestPreserved.size != newest.Size {
+		head, err := archivedHead(ctx, a.Dest, newest.Key)
+		if err != nil {
+			return false, fmt.Errorf("reading when the newest preserved history's last file was opened: %w", err)
+		}
+		a.newestPreserved.key, a.newestPreserved.size, a.newestPreserved.opened = newest.Key, newest.Size, head.CreatedAt
+	}
+	return sc.CreatedAt.Before(a.newestPreserved.opened), nil
+}
+
 // heldInPreserved says whether a preserved history (preserved: its files)
 // already holds the server's file name (at path, scanned: sc): one of the
 // same name, opened at the same time by the same server_id, of which the
@@ -592,7 +629,8 @@ func hashObject(ctx context.Context, dest Store, key string) ([]byte, int64, err
 // backupChain is the archived chain of backup m (of server S =
 // m.MySQL.ArchiveServer), from the history m was taken in: S's current
 // folder when its copy of m's first file was opened no later than m's
-// snapshot (or, lacking that file, when its oldest file was), else the
+// snapshot (or, lacking that file, when its oldest file was and no
+// history preserved before the snapshot holds m's file), else the
 // newest history of S preserved after a reset that was opened no later
 // than the snapshot. Histories follow each other in time, so that is the
 // one the server was writing at the snapshot. It returns errNoArchive
@@ -609,8 +647,23 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 		}
 		return c, inHistory(ctx, sc, archives, ar, c)
 	}
+	holds := func(ar *ServerArchive) bool {
+		_, ok := all[serverBinlogDir(ar.Server)+mm.BinlogFile]
+		return ok
+	}
+	// (A current folder that lacks m's file is not asked when a history
+	// preserved before the snapshot holds it: an archiver before
+	// olderThanPreserved uploaded, after a rollback, the server's files
+	// that retention had removed, and those made the current folder look
+	// older than the snapshot.)
+	preservedHolds := false
+	for _, ar := range archives {
+		if ar.Key == mm.ArchiveServer && !ar.Opened.IsZero() && !ar.Opened.After(m.SnapshotAt.UTC()) && holds(ar) {
+			preservedHolds = true
+		}
+	}
 	cur := archives[mm.ArchiveServer]
-	if cur != nil && len(cur.Files) > 0 {
+	if cur != nil && len(cur.Files) > 0 && (holds(cur) || !preservedHolds) {
 		probe := cur.Files[0]
 		if o, ok := all[serverBinlogDir(cur.Server)+mm.BinlogFile]; ok {
 			probe = o
@@ -670,12 +723,22 @@ func inHistory(ctx context.Context, sc *scanner, archives map[string]*ServerArch
 				until = h.Opened
 			}
 		case h.Opened.IsZero(): // the current folder, after every preserved history
-			t, err := openedAt(h, 0)
-			if err != nil {
-				return err
-			}
-			if !t.IsZero() && (until.IsZero() || t.Before(until)) {
-				until = t
+			// (Its first file opened after ar's oldest: one opened
+			// before is a stray, such as a file of ar's course that an
+			// archiver before olderThanPreserved uploaded there after a
+			// rollback, and would end ar's history before it began.)
+			for i := range h.Files {
+				t, err := openedAt(h, i)
+				if err != nil {
+					return err
+				}
+				if t.IsZero() || !t.After(ar.Opened) {
+					continue
+				}
+				if until.IsZero() || t.Before(until) {
+					until = t
+				}
+				break
 			}
 		}
 	}

@@ -185,6 +185,51 @@ func TestHeldInPreserved(t *testing.T) {
 	}
 }
 
+// A file the current folder lacks and no preserved history holds is of
+// an earlier course when it was opened before the last file of the
+// newest preserved history (retention removed it before a rollback);
+// one opened in that second or later may be the new course's first.
+func TestOlderThanPreserved(t *testing.T) {
+	ctx := t.Context()
+	dest := NewFileStore(t.TempDir())
+	a := &Archiver{Dest: dest, server: "mariadb-0-1"}
+	scanOf := func(opened uint32) *binlogScan {
+		sc, err := scanBinlog("mysql-bin.000001", bytes.NewReader(historyFileOf(opened, 1, "", "INSERT 1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &binlogScan{BinlogFile: *sc}
+	}
+	if older, err := a.olderThanPreserved(ctx, scanOf(900), []ObjectInfo{}); err != nil || older {
+		t.Errorf("without a preserved history: olderThanPreserved = %v, %v; want false", older, err)
+	}
+	// Two preserved courses: the older's last file opened at 1200, the
+	// newer's (oldest at 1300) at 1500; another server's at 2000.
+	for key, opened := range map[string]uint32{
+		serverBinlogDir(historyFolder(a.server, time.Unix(1000, 0))) + "mysql-bin.000004":      1200,
+		serverBinlogDir(historyFolder(a.server, time.Unix(1300, 0))) + "mysql-bin.000003":      1300,
+		serverBinlogDir(historyFolder(a.server, time.Unix(1300, 0))) + "mysql-bin.000005":      1500,
+		serverBinlogDir(historyFolder("mariadb-0-2", time.Unix(1900, 0))) + "mysql-bin.000009": 2000,
+	} {
+		if err := dest.Put(ctx, key, bytes.NewReader(historyFileOf(opened, 1, "", "INSERT 1"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	preserved, err := a.preservedFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opened uint32
+		older  bool
+	}{{900, true}, {1250, true}, {1499, true}, {1500, false}, {1501, false}, {1999, false}} {
+		older, err := a.olderThanPreserved(ctx, scanOf(c.opened), preserved)
+		if err != nil || older != c.older {
+			t.Errorf("a file opened at %d: olderThanPreserved = %v, %v; want %v (the newest preserved course's last file was opened at 1500)", c.opened, older, err, c.older)
+		}
+	}
+}
+
 // streamStore is a file store that runs onList once, on the first
 // listing of the binlog archive (what flush does after it listed the
 // work directory and scanned the first new file), and counts what is

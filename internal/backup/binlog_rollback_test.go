@@ -2,6 +2,8 @@ package backup_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -275,6 +277,17 @@ func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	dir := "binlogs/" + server + "/"
 	file, pos := serverPosition(t, e)
 	waitArchived(t, dest, dir+file, pos)
+	// Retention removes the server's oldest file: no kept backup needs
+	// it (the backup starts in the next). Found by a CI run, where the
+	// archiver happened to upload it before the backup's own retention
+	// pass: the server keeps that file through the rollback, and the
+	// archiver then took it for the new course's first file.
+	if _, err := eng.ApplyRetention(ctx, backup.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	if objs, err := dest.List(ctx, dir+"mysql-bin.000001"); err != nil || len(objs) > 0 {
+		t.Fatalf("retention left the archived mysql-bin.000001, which no backup needs (%v)", err)
+	}
 	lostCopy := readAll(t, dest, dir+x)
 	oldCourse := archivedObjects(t, dest, dir)
 
@@ -290,6 +303,11 @@ func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 		return err == nil && int64(len(b)) >= want && !bytes.Equal(b, oldCourse[next])
 	})
 	stop()
+	for _, name := range []string{"mysql-bin.000001", x} {
+		if objs, err := dest.List(ctx, dir+name); err != nil || (len(objs) > 0 && objs[0].Key == dir+name) {
+			t.Errorf("the current folder holds %s, a file of the course before the rollback (%v)", name, err)
+		}
+	}
 	l, err := backup.List(ctx, dest)
 	if err != nil {
 		t.Fatal(err)
@@ -311,6 +329,25 @@ func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	}
 	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
 		t.Errorf("restored %s at %s, in the course the server lost: %q, want 1,2", old.ID, lost, got)
+	}
+
+	// The archive as an archiver of an earlier version left it: the
+	// server's mysql-bin.000001, which retention had removed, uploaded
+	// into the current folder after the rollback. The backup is still
+	// found in the preserved history that holds its file.
+	b, err := os.ReadFile(filepath.Join(e.db.DataDir, "mysql-bin.000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := backup.UploadBinlog(ctx, dest, testKeys(), server, "mysql-bin.000001", b); err != nil {
+		t.Fatal(err)
+	}
+	target = e.db.Database(t)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+		t.Fatalf("restore --at %s of %s, with the old course's mysql-bin.000001 in the current folder: %v", lost, old.ID, err)
+	}
+	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
+		t.Errorf("restored %s at %s, with the old course's mysql-bin.000001 in the current folder: %q, want 1,2", old.ID, lost, got)
 	}
 }
 

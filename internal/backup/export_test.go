@@ -1,8 +1,11 @@
 package backup
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"time"
 )
 
@@ -47,3 +50,15 @@ func SetSwapKeepalive(t interface{ Cleanup(func()) }, d time.Duration) {
 // ServerBinlogs lists the server's binary log files, oldest first, as the
 // archiver does.
 var ServerBinlogs = serverBinlogs
+
+// UploadBinlog puts b as the server's archived binlog file name, signed
+// with keys, as an archiver would (the tests use it to play an archiver
+// of an earlier version).
+func UploadBinlog(ctx context.Context, dest Store, keys *Keys, server, name string, b []byte) error {
+	key := serverBinlogDir(server) + name
+	if err := dest.Put(ctx, key, bytes.NewReader(b)); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	return writeBinlogSig(ctx, dest, keys, server, key, name, int64(len(b)), hex.EncodeToString(sum[:]))
+}
