@@ -256,30 +256,35 @@ go_build() {
 export SPINOPS_TEST_SPINOPS_BINARY=$testbin/spinops
 # test_pkg [-stream] PKG [ARGS...]: run PKG's test binary as go test would:
 # in the package's directory, with -test.paniconexit0, the timeout and
-# -test.count=1, then go test's summary line ("ok  PKG 12.345s" or "FAIL
-# PKG ..."). Its output is shown when it fails (or with -test.v in
+# -test.count=1, then go test's summary line with the CPU seconds added
+# ("ok  PKG 12.345s 3.2 CPU-s" or "FAIL PKG ..."). Its output is shown when it fails (or with -test.v in
 # GOTESTFLAGS), once it ended; with -stream, as it is written.
 test_pkg() {
-	local stream=false pkg out rc=0 t
+	local stream=false pkg out rc=0 t tf cpu TIMEFORMAT='%U %S'
 	[[ $1 == -stream ]] && { stream=true; shift; }
 	pkg=$1
 	shift
 	out=$(mktemp)
+	tf=$(mktemp)
 	t=$(date +%s%N)
+	# time: the CPU seconds of the test binary and everything it started
+	# (API servers, terraform, MariaDB...), added to the summary line, so
+	# that the package which grew is visible in the next run's log.
 	if $stream; then
 		# shellcheck disable=SC2086
-		(cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-}) || rc=$?
+		{ time (cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-} 2>&4); } 4>&2 2>"$tf" || rc=$?
 	else
 		# shellcheck disable=SC2086
-		(cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-}) >"$out" 2>&1 || rc=$?
+		{ time (cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-}) >"$out" 2>&1; } 2>"$tf" || rc=$?
 	fi
 	t=$((($(date +%s%N) - t) / 1000000))
+	cpu=$(awk 'END {printf "%.1f", $1 + $2}' "$tf")
 	{
 		flock 9
 		if [[ $rc != 0 || ${GOTESTFLAGS:-} == *-test.v* ]]; then cat "$out"; fi
-		printf '%s\t%s\t%d.%03ds\n' "$([[ $rc == 0 ]] && echo 'ok  ' || echo FAIL)" "$pkg" $((t / 1000)) $((t % 1000))
+		printf '%s\t%s\t%d.%03ds\t%s CPU-s\n' "$([[ $rc == 0 ]] && echo 'ok  ' || echo FAIL)" "$pkg" $((t / 1000)) $((t % 1000)) "$cpu"
 	} 9>>"$logs/.output.lock"
-	rm -f "$out"
+	rm -f "$out" "$tf"
 	return $rc
 }
 # test_pkgs PKG...: test_pkg of each package, two at a time (go test's -p
