@@ -210,16 +210,23 @@ done < <($GO list -f '{{.ImportPath}} {{.Dir}} {{len .TestGoFiles}}{{len .XTestG
 # `go test -c` and `go build` leave an output file alone when the build ID in
 # it is the one they would link now (same sources, dependencies, flags and
 # Go), so binaries copied from there are linked again only where something
-# changed. In a warm fresh-clone run that is most of go-build's 44 CPU-s and
-# 29 s, on the path of every lane but the t=0 builds (2026-12-07). Nothing
-# depends on it: a missing, stale or half-copied binary is linked again
-# (go compares the whole build ID, and a file that is no Go binary has none).
-# The copies back are hard links renamed into place, so a run copying from
-# $linked at the same time reads whole binaries, old or new.
+# changed: go-build's 44 CPU-s and 29 s, on the path of every lane but the
+# t=0 builds, become about 9 s in a fresh clone of a commit whose Go code
+# the last run had built; a change to a package most tests import
+# (internal/backup, internal/provider) still links those again
+# (2026-12-07). Nothing depends on it: a missing or stale binary is linked
+# again (go compares the build ID it would write), and a copy that fails
+# (a full disk) leaves none, as go would take a truncated file whose build
+# ID survived for whole. The copies back are hard links to the binaries go
+# wrote whole, renamed into place, so a run copying from $linked at the
+# same time reads whole binaries, old or new.
 linked=${SPINOPS_CACHE_DIR:-$HOME/.cache/spinops}/testbin
 restore_linked() {
 	[[ -d $linked ]] || return 0
-	cp -a --reflink=auto "$linked/." "$testbin/" 2>/dev/null || true
+	if ! cp -a --reflink=auto "$linked/." "$testbin/" 2>/dev/null; then
+		rm -rf "$testbin" && mkdir -p "$testbin"
+		return 0
+	fi
 	# The stand-ins' binary is built as .partial and renamed (below).
 	[[ ! -f $testbin/spinops ]] || mv -f "$testbin/spinops" "$testbin/spinops.partial"
 }
@@ -250,7 +257,9 @@ go_build() {
 	# linked once here instead of once in each of the four test processes
 	# that run one (the provider's tests under Terraform and OpenTofu,
 	# internal/modtest, podstandin's own).
-	$GO build -o "$testbin/spinops.partial" ./cmd/spinops && mv "$testbin/spinops.partial" "$testbin/spinops" || return
+	# (-buildvcs=false: the stamp of the commit, and of a tree CI's log
+	# file makes "modified", would make every run link it again.)
+	$GO build -buildvcs=false -o "$testbin/spinops.partial" ./cmd/spinops && mv "$testbin/spinops.partial" "$testbin/spinops" || return
 	save_linked
 }
 export SPINOPS_TEST_SPINOPS_BINARY=$testbin/spinops
@@ -269,13 +278,16 @@ test_pkg() {
 	t=$(date +%s%N)
 	# time: the CPU seconds of the test binary and everything it started
 	# (API servers, terraform, MariaDB...), added to the summary line, so
-	# that the package which grew is visible in the next run's log.
+	# that the package which grew is visible in the next run's log. (No
+	# exec in the subshell, and the output redirected inside it: bash
+	# prints no time for a subshell that execs, and the time of a
+	# redirected command goes where the command's stderr does.)
 	if $stream; then
 		# shellcheck disable=SC2086
-		{ time (cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-} 2>&4); } 4>&2 2>"$tf" || rc=$?
+		{ time (cd "${pkg_dir[$pkg]}" && "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-} 2>&4); } 4>&2 2>"$tf" || rc=$?
 	else
 		# shellcheck disable=SC2086
-		{ time (cd "${pkg_dir[$pkg]}" && exec "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-}) >"$out" 2>&1; } 2>"$tf" || rc=$?
+		{ time (cd "${pkg_dir[$pkg]}" && "${pkg_bin[$pkg]}" -test.paniconexit0 -test.count=1 -test.timeout="$TEST_TIMEOUT" "$@" ${GOTESTFLAGS:-} >"$out" 2>&1); } 2>"$tf" || rc=$?
 	fi
 	t=$((($(date +%s%N) - t) / 1000000))
 	cpu=$(awk 'END {printf "%.1f", $1 + $2}' "$tf")
