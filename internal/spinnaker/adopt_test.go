@@ -89,6 +89,7 @@ spec: {spinnakerConfig: {config: {version: 1.35.0}}, expose: {type: ingress}}`)
 // Deployments of a real API server: none, a basic-mode one of another
 // namespace (not it), its own basic-mode one, and two (refused).
 func TestOperatorOf(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t)
 	kc, err := kube.NewClient(c.RESTConfig())
 	if err != nil {

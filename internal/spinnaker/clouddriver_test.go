@@ -17,7 +17,9 @@ import (
 // SpinnakerServices are covered by the provider's
 // TestAccAgentAccount_clouddriverURLFollowsHA.
 func TestClouddriverURLWithoutOperatorOrPermission(t *testing.T) {
-	c := testenv.StartCluster(t) // a fresh cluster: no Spinnaker CRDs
+	// (A cluster of its own, a fresh one: no Spinnaker CRDs.)
+	t.Parallel()
+	c := testenv.StartCluster(t)
 	ns := c.Namespace(t)
 	kc, err := kube.NewClient(c.RESTConfig())
 	if err != nil {

@@ -145,6 +145,7 @@ func writeEmbeddedCRDs(t *testing.T, refs map[string]*unstructured.Unstructured)
 // apply through the embedded CRDs, which TestCRDs_equivalentToTheRealOperator
 // keeps equivalent to these.
 func TestRendered_validAgainstTheRealCRDs(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	refs := []*unstructured.Unstructured{referenceCRD(t, "spinnaker.io_spinnakerservices.yaml"), referenceCRD(t, "spinnaker.io_spinnakeraccounts.yaml")}
 	c := testenv.StartCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)

@@ -18,6 +18,7 @@ import (
 // apply, or by hand during this one): the kind must still be found, and a
 // cluster that really lacks it must get the message saying what to do.
 func TestEnsureTargetOperator_findsCRDsInstalledAfterDiscovery(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

@@ -26,6 +26,7 @@ import (
 // with kube-controller-manager, the operator and kubelet stand-ins and
 // backends reached through the API server's service proxy.
 func TestDeploy_verifyRollbackAndLedger(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
 	opNS := "spinops-op"
@@ -233,6 +234,7 @@ func startOperatorEnv(t *testing.T, c *testenv.Cluster, backends *operatortest.B
 // Failure (a pod Pending on an image pull) is waited through, and a
 // persistent one is reported with the pod's reason.
 func TestWaitReady_rolloutAndTransientFailure(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
 	var hold, fail atomic.Value
@@ -314,6 +316,7 @@ func startSlowOperator(t *testing.T) (*operatorEnv, *spinnaker.Deployer) {
 // change detector); a change it records no hash for (spec.expose's
 // annotations) is waited for on the Services instead.
 func TestDeploy_waitsForTheOperatorToDeployTheChange(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	e, d := startSlowOperator(t)
 	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}
@@ -375,6 +378,7 @@ func TestDeploy_waitsForTheOperatorToDeployTheChange(t *testing.T) {
 // the operator deploy again (status.lastDeployed.config removed), or Deck
 // and Gate would stay on their load balancers.
 func TestDeploy_exposeReachesTheServices(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	e, d := startSlowOperator(t)
 	ctx, client, op, inst := e.ctx, e.client, e.op, e.inst
 	opts := spinnaker.DeployOptions{Wait: true, Timeout: time.Minute}

@@ -35,6 +35,7 @@ import (
 // when it is turned off, and the unsplit ones when it is turned on again:
 // the operator stand-in, like the real operator, leaves them.
 func TestDeploy_haSpreadAndDisruptionBudgets(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
 	// While holdNew is set, pods not in it stay in ContainerCreating (not

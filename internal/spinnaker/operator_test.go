@@ -55,6 +55,7 @@ func itoa(n int) string {
 // list shows none is left. A failed list (403, 500, or 404 while the CRD
 // exists) fails the destroy.
 func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
@@ -199,6 +200,7 @@ func TestRemoveOperator_neverTakesAnotherInstallation(t *testing.T) {
 // would reconcile each other's SpinnakerServices and share the one webhook
 // configuration), whoever installed the first.
 func TestCheckOperatorConflicts(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 7*time.Minute)
 	defer cancel()

@@ -21,6 +21,7 @@ import (
 // Deck's own ports are where their Services listen and where verification
 // asks.
 func TestDeploy_serviceSettingsReachThePods(t *testing.T) {
+	t.Parallel() // (a cluster of its own; the tests wait on it, so they run at once)
 	c := testenv.StartCluster(t, testenv.WithControllerManager())
 	backends := operatortest.StartBackends(t)
 	operatortest.StartKubelet(t, c.RESTConfig(), backends.IP)
