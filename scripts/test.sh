@@ -266,8 +266,9 @@ export SPINOPS_TEST_SPINOPS_BINARY=$testbin/spinops
 # test_pkg [-stream] PKG [ARGS...]: run PKG's test binary as go test would:
 # in the package's directory, with -test.paniconexit0, the timeout and
 # -test.count=1, then go test's summary line with the CPU seconds added
-# ("ok  PKG 12.345s 3.2 CPU-s" or "FAIL PKG ..."). Its output is shown when it fails (or with -test.v in
-# GOTESTFLAGS), once it ended; with -stream, as it is written.
+# ("ok  PKG 12.345s 3.2 CPU-s" or "FAIL PKG ..."). Its output is shown
+# when it fails (or with -test.v in GOTESTFLAGS), once it ended; with
+# -stream, as it is written.
 test_pkg() {
 	local stream=false pkg out rc=0 t tf cpu TIMEFORMAT='%U %S'
 	[[ $1 == -stream ]] && { stream=true; shift; }
@@ -304,7 +305,7 @@ test_pkg() {
 # internal/spinnaker's twelve took 188 s one at a time, 104 s two at a
 # time and 73 s four at a time on an idle machine, with the same 71-76
 # CPU-s (2026-12-07).
-declare -A pkg_args=([$($GO list -m)/internal/spinnaker]=-test.parallel=4)
+declare -A pkg_args=([$mod/internal/spinnaker]=-test.parallel=4)
 # test_pkgs PKG...: test_pkg of each package, two at a time (go test's -p
 # on 2 cores), in the order given.
 test_pkgs() {
@@ -436,7 +437,7 @@ done
 # The packages whose tests take longest start first, so that the lane does
 # not end with one of them running alone; the others follow in go list's
 # order (a package not named here just starts later, nothing is skipped).
-# (Longest in the fresh-clone run of 37551d2, each with the CPU-s it used:
+# (Longest in the fresh-clone run of 605c9c1, each with the CPU-s it used:
 # internal/backup 314 s / 53, internal/spinnaker 328 s / 70 before its
 # tests ran at once, cmd/spinops 132 s / 21, internal/migrate 129 s / 30.)
 slow_first=(internal/backup internal/spinnaker cmd/spinops internal/migrate internal/image internal/spinnaker/operatortest tools/providertrim internal/testenv)
