@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -298,22 +299,39 @@ func (a *Archiver) olderThanPreserved(ctx context.Context, sc *binlogScan, prese
 	if sc.CreatedAt.IsZero() || len(preserved) == 0 {
 		return false, nil
 	}
-	var newest ObjectInfo
 	var newestOpened time.Time
-	var newestFile string
+	var files []ObjectInfo // the newest preserved history's
 	for _, o := range preserved {
-		folder, file, _ := strings.Cut(strings.TrimPrefix(o.Key, binlogsDir), "/")
+		folder, _, _ := strings.Cut(strings.TrimPrefix(o.Key, binlogsDir), "/")
 		_, opened, _ := parseArchiveFolder(folder)
-		if newest.Key == "" || opened.After(newestOpened) || (opened.Equal(newestOpened) && binlogBefore(newestFile, file)) {
-			newest, newestOpened, newestFile = o, opened, file
+		switch {
+		case len(files) == 0 || opened.After(newestOpened):
+			newestOpened, files = opened, []ObjectInfo{o}
+		case opened.Equal(newestOpened):
+			files = append(files, o)
 		}
 	}
-	if a.newestPreserved.key != newest.Key || a.newestPreserved.size != newest.Size {
-		head, err := archivedHead(ctx, a.Dest, newest.Key)
-		if err != nil {
-			return false, fmt.Errorf("reading when the newest preserved history's last file was opened: %w", err)
+	sort.Slice(files, func(i, j int) bool { return binlogBefore(files[j].Key, files[i].Key) }) // last first
+	if a.newestPreserved.key != files[0].Key || a.newestPreserved.size != files[0].Size {
+		// (The last file that reads as a binlog: an object that does
+		// not, left in the folder by hand, must not stop archiving.)
+		var opened time.Time
+		var readErr error
+		for _, o := range files {
+			head, err := archivedHead(ctx, a.Dest, o.Key)
+			if err == nil {
+				opened = head.CreatedAt
+				break
+			}
+			if ctx.Err() != nil {
+				return false, err
+			}
+			readErr = err
 		}
-		a.newestPreserved.key, a.newestPreserved.size, a.newestPreserved.opened = newest.Key, newest.Size, head.CreatedAt
+		if opened.IsZero() && readErr != nil && a.Log != nil {
+			a.Log.Warn("no file of the newest preserved history could be read: a server file older than it is archived into the current folder", "archive", a.server, "error", readErr)
+		}
+		a.newestPreserved.key, a.newestPreserved.size, a.newestPreserved.opened = files[0].Key, files[0].Size, opened
 	}
 	return sc.CreatedAt.Before(a.newestPreserved.opened), nil
 }
@@ -629,8 +647,8 @@ func hashObject(ctx context.Context, dest Store, key string) ([]byte, int64, err
 // backupChain is the archived chain of backup m (of server S =
 // m.MySQL.ArchiveServer), from the history m was taken in: S's current
 // folder when its copy of m's first file was opened no later than m's
-// snapshot (or, lacking that file, when its oldest file was and no
-// history preserved before the snapshot holds m's file), else the
+// snapshot (or, lacking that file, when its start was: currentStart),
+// else the
 // newest history of S preserved after a reset that was opened no later
 // than the snapshot. Histories follow each other in time, so that is the
 // one the server was writing at the snapshot. It returns errNoArchive
@@ -647,37 +665,30 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 		}
 		return c, inHistory(ctx, sc, archives, ar, c)
 	}
-	holds := func(ar *ServerArchive) bool {
-		_, ok := all[serverBinlogDir(ar.Server)+mm.BinlogFile]
-		return ok
-	}
-	// (A current folder that lacks m's file is not asked when a history
-	// preserved before the snapshot holds it: an archiver before
-	// olderThanPreserved uploaded, after a rollback, the server's files
-	// that retention had removed, and those made the current folder look
-	// older than the snapshot.)
-	preservedHolds := false
-	for _, ar := range archives {
-		if ar.Key == mm.ArchiveServer && !ar.Opened.IsZero() && !ar.Opened.After(m.SnapshotAt.UTC()) && holds(ar) {
-			preservedHolds = true
-		}
-	}
 	cur := archives[mm.ArchiveServer]
-	if cur != nil && len(cur.Files) > 0 && (holds(cur) || !preservedHolds) {
-		probe := cur.Files[0]
-		if o, ok := all[serverBinlogDir(cur.Server)+mm.BinlogFile]; ok {
-			probe = o
+	if cur != nil && len(cur.Files) > 0 {
+		probe, ok := all[serverBinlogDir(cur.Server)+mm.BinlogFile]
+		if !ok {
+			// Lacking m's file, the folder's start tells: its first
+			// file opened after the newest preserved history began (one
+			// opened before is a stray: currentStart).
+			var err error
+			if probe, ok, err = currentStart(ctx, sc, archives, cur); err != nil {
+				return nil, err
+			}
 		}
 		// (Its first events only: a restore of a backup of an older
 		// history must not download, nor depend on the signature of, a
 		// file of the current one. A wrong choice from a forged head ends
 		// in a refusal: the chain chosen is checked whole.)
-		opened, err := sc.opened(ctx, probe.Key)
-		if err != nil {
-			return nil, err
-		}
-		if opened.IsZero() || !opened.After(m.SnapshotAt.UTC()) {
-			return chain(cur) // the history m was taken in
+		if ok {
+			opened, err := sc.opened(ctx, probe.Key)
+			if err != nil {
+				return nil, err
+			}
+			if opened.IsZero() || !opened.After(m.SnapshotAt.UTC()) {
+				return chain(cur) // the history m was taken in
+			}
 		}
 	}
 	var old *ServerArchive
@@ -693,6 +704,39 @@ func backupChain(ctx context.Context, archives map[string]*ServerArchive, all ma
 		return chain(cur) // says why the current folder does not start m
 	}
 	return nil, errNoArchive
+}
+
+// currentStart is where the current folder cur of a server began: its
+// first file opened after the newest preserved history of the server
+// began (its oldest file's opening, in its folder's name; every file, when
+// none was preserved). A file opened before, or in that second, is a
+// stray: a file of an earlier course, such as one the server kept through
+// a rollback after retention had removed it from the archive (rotated
+// often in the second the history's oldest file was opened), which an
+// archiver before olderThanPreserved uploaded there. Counted as the folder's start, it
+// made a backup taken before the rollback look taken in the current
+// course, and ended the preserved history before it began. (Not the
+// preserved history's last file: a file copied into it from a later
+// history would move that bound past the current folder's real start.)
+// ok is false when every file is a stray. A file whose opening is unknown
+// counts as the start.
+func currentStart(ctx context.Context, sc *scanner, archives map[string]*ServerArchive, cur *ServerArchive) (start ObjectInfo, ok bool, err error) {
+	var began time.Time
+	for _, h := range archives {
+		if h.Key == cur.Key && h.Opened.After(began) {
+			began = h.Opened
+		}
+	}
+	for _, f := range cur.Files {
+		t, err := sc.opened(ctx, f.Key)
+		if err != nil {
+			return ObjectInfo{}, false, err
+		}
+		if t.IsZero() || t.After(began) {
+			return f, true, nil
+		}
+	}
+	return ObjectInfo{}, false, nil
 }
 
 // inHistory cuts chain c, found in archive folder ar, at its first file
@@ -723,22 +767,19 @@ func inHistory(ctx context.Context, sc *scanner, archives map[string]*ServerArch
 				until = h.Opened
 			}
 		case h.Opened.IsZero(): // the current folder, after every preserved history
-			// (Its first file opened after ar's oldest: one opened
-			// before is a stray, such as a file of ar's course that an
-			// archiver before olderThanPreserved uploaded there after a
-			// rollback, and would end ar's history before it began.)
-			for i := range h.Files {
-				t, err := openedAt(h, i)
-				if err != nil {
-					return err
-				}
-				if t.IsZero() || !t.After(ar.Opened) {
-					continue
-				}
-				if until.IsZero() || t.Before(until) {
-					until = t
-				}
-				break
+			start, ok, err := currentStart(ctx, sc, archives, h)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			t, err := sc.opened(ctx, start.Key)
+			if err != nil {
+				return err
+			}
+			if !t.IsZero() && (until.IsZero() || t.Before(until)) {
+				until = t
 			}
 		}
 	}

@@ -230,6 +230,125 @@ func TestOlderThanPreserved(t *testing.T) {
 	}
 }
 
+// A backup whose file the current folder does not hold (yet: the
+// archiver lags, or a gap) is never given the chain of an earlier course
+// that holds a file of that name, when the current course began before the
+// backup's snapshot. Found by a review of the first version of the fix for
+// stray files in the current folder, which skipped the current folder
+// whenever a preserved history held the backup's file.
+func TestBackupChainNeverTakesAnEarlierCoursesNamesake(t *testing.T) {
+	ctx := t.Context()
+	const server = "mariadb-0-1"
+	for _, c := range []struct {
+		what      string
+		preserved map[string][]byte // in server~1000
+		current   map[string][]byte
+		file      string
+		snapshot  int64
+	}{
+		{"after RESET MASTER (course 2 began at 2000)", map[string][]byte{
+			"mysql-bin.000001": historyFile(1000, 1, "mysql-bin.000002"),
+			"mysql-bin.000002": historyFile(1100, 1, "mysql-bin.000003"),
+			"mysql-bin.000003": historyFile(1200, 1, ""),
+		}, map[string][]byte{
+			"mysql-bin.000001": historyFile(2000, 1, "mysql-bin.000002"),
+			"mysql-bin.000002": historyFile(2100, 1, "mysql-bin.000003"),
+		}, "mysql-bin.000003", 2250},
+		{"after a rollback (the new course's 000004 opened at 2000)", map[string][]byte{
+			"mysql-bin.000001": historyFile(1000, 1, "mysql-bin.000002"),
+			"mysql-bin.000002": historyFile(1100, 1, "mysql-bin.000003"),
+			"mysql-bin.000003": historyFile(1200, 1, "mysql-bin.000004"),
+			"mysql-bin.000004": historyFile(1300, 1, "mysql-bin.000005"),
+			"mysql-bin.000005": historyFile(1400, 1, ""),
+		}, map[string][]byte{
+			"mysql-bin.000004": historyFile(2000, 1, "mysql-bin.000005"),
+		}, "mysql-bin.000005", 2150},
+		{"after a rollback, with a stray of the old course (000001, opened 900) first in the current folder", map[string][]byte{
+			"mysql-bin.000002": historyFile(1000, 1, "mysql-bin.000003"),
+			"mysql-bin.000003": historyFile(1300, 1, "mysql-bin.000004"),
+			"mysql-bin.000004": historyFile(1400, 1, ""),
+		}, map[string][]byte{
+			"mysql-bin.000001": historyFile(900, 1, "mysql-bin.000002"),
+			"mysql-bin.000004": historyFile(2000, 1, "mysql-bin.000005"),
+		}, "mysql-bin.000005", 2150},
+	} {
+		dest := NewFileStore(t.TempDir())
+		putFiles(t, dest, historyFolder(server, time.Unix(1000, 0)), c.preserved)
+		putFiles(t, dest, server, c.current)
+		archives, all, err := listArchives(ctx, dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &Manifest{ID: "b", SnapshotAt: time.Unix(c.snapshot, 0), MySQL: &MySQLManifest{ServerID: 1, ArchiveServer: server, BinlogFile: c.file, BinlogPosition: 4}}
+		ch, err := backupChain(ctx, archives, all, &scanner{dest: dest, cache: map[string]*BinlogFile{}}, m)
+		var gap *GapError
+		switch {
+		case err == nil:
+			t.Errorf("%s: a backup taken at %d in the current course's %s got the chain in %s, from its %s opened at %d: another course's events", c.what, c.snapshot, c.file, ch.Server, ch.Files[0].Name, ch.Files[0].CreatedAt.Unix())
+		case !errors.As(err, &gap) || gap.Server != server:
+			t.Errorf("%s: backupChain = %v; want a gap in the current folder %s (it does not hold %s)", c.what, err, server, c.file)
+		}
+	}
+}
+
+// A file of an earlier course in the current folder (retention had
+// removed it from the archive before a rollback, and an archiver before
+// olderThanPreserved uploaded the server's copy), opened before the
+// preserved history began or in that second, neither makes a backup
+// taken before the rollback look taken in the current course, nor ends
+// the preserved history before it began.
+func TestBackupChainSkipsAStrayOfAnEarlierCourse(t *testing.T) {
+	ctx := t.Context()
+	const server = "mariadb-0-1"
+	for _, strayOpened := range []uint32{900, 1000} {
+		dest := NewFileStore(t.TempDir())
+		putFiles(t, dest, historyFolder(server, time.Unix(1000, 0)), map[string][]byte{
+			"mysql-bin.000002": historyFile(1000, 1, "mysql-bin.000003"),
+			"mysql-bin.000003": historyFile(1300, 1, ""),
+		})
+		putFiles(t, dest, server, map[string][]byte{
+			"mysql-bin.000001": historyFile(strayOpened, 1, "mysql-bin.000002"),
+			"mysql-bin.000003": historyFile(2000, 1, ""),
+		})
+		archives, all, err := listArchives(ctx, dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &Manifest{ID: "b", SnapshotAt: time.Unix(1100, 0), MySQL: &MySQLManifest{ServerID: 1, ArchiveServer: server, BinlogFile: "mysql-bin.000002", BinlogPosition: 4}}
+		ch, err := backupChain(ctx, archives, all, &scanner{dest: dest, cache: map[string]*BinlogFile{}}, m)
+		if err != nil || ch.Server != historyFolder(server, time.Unix(1000, 0)) || ch.Gap != nil || len(ch.Files) != 2 {
+			t.Errorf("a stray opened at %d: backupChain = %+v, %v; want the whole preserved course (000002, 000003)", strayOpened, ch, err)
+		}
+	}
+}
+
+// An object in the newest preserved history that does not read as a
+// binlog (left there by hand) does not stop archiving: the last file that
+// does is the one compared with.
+func TestOlderThanPreservedSkipsAnUnreadableObject(t *testing.T) {
+	ctx := t.Context()
+	dest := NewFileStore(t.TempDir())
+	a := &Archiver{Dest: dest, server: "mariadb-0-1"}
+	putFiles(t, dest, historyFolder(a.server, time.Unix(1000, 0)), map[string][]byte{
+		"mysql-bin.000001":     historyFile(1000, 1, "mysql-bin.000002"),
+		"mysql-bin.000002":     historyFile(1500, 1, ""),
+		"mysql-bin.000002.bak": []byte("an operator's copy"),
+	})
+	preserved, err := a.preservedFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for opened, want := range map[uint32]bool{5000: false, 1400: true} {
+		sc, err := scanBinlog("mysql-bin.000001", bytes.NewReader(historyFileOf(opened, 1, "", "INSERT 1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if older, err := a.olderThanPreserved(ctx, &binlogScan{BinlogFile: *sc}, preserved); err != nil || older != want {
+			t.Errorf("a file opened at %d: olderThanPreserved = %v, %v; want %v (the last readable file opened at 1500)", opened, older, err, want)
+		}
+	}
+}
+
 // streamStore is a file store that runs onList once, on the first
 // listing of the binlog archive (what flush does after it listed the
 // work directory and scanned the first new file), and counts what is
