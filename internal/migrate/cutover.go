@@ -112,9 +112,53 @@ func (r *Route53) Replace(ctx context.Context, old, new []DNSRecord) error {
 	_, err := r.Client.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(r.ZoneID),
 		ChangeBatch: &r53types.ChangeBatch{Comment: aws.String("spinops migrate cutover"), Changes: changes}})
 	if err != nil {
+		// The SDK sends a request again when its answer was lost (a
+		// connection reset); a batch the first attempt applied is then
+		// refused ("already exists", "not found"). Route 53 applies a
+		// batch whole or not at all, so when the names hold exactly new
+		// (and nothing of old is left) it was applied.
+		var invalid *r53types.InvalidChangeBatch
+		if errors.As(err, &invalid) {
+			if done, rerr := r.holds(ctx, old, new); rerr == nil && done {
+				return nil
+			}
+		}
 		return fmt.Errorf("changing records in %s: %w", r, err)
 	}
 	return nil
+}
+
+// holds says whether the names of old and new hold exactly the records of
+// new.
+func (r *Route53) holds(ctx context.Context, old, new []DNSRecord) (bool, error) {
+	key := func(rec DNSRecord) string {
+		w := int64(-1)
+		if rec.Weight != nil {
+			w = *rec.Weight
+		}
+		return fmt.Sprintf("%s|%s|%s|%d|%d", fqdn(rec.Name), rec.SetIdentifier, fqdn(rec.Target), rec.TTL, w)
+	}
+	var names, want, have []string
+	for _, rec := range slices.Concat(old, new) {
+		if n := fqdn(rec.Name); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, rec := range new {
+		want = append(want, key(rec))
+	}
+	for _, n := range names {
+		recs, err := r.Records(ctx, n)
+		if err != nil {
+			return false, err
+		}
+		for _, rec := range recs {
+			have = append(have, key(rec))
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(have)
+	return slices.Equal(want, have), nil
 }
 
 // Weighted records' set identifiers.

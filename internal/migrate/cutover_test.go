@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/spinops/terraform-provider-spinops/internal/spinnaker"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
@@ -41,6 +44,65 @@ func route53Zone(t *testing.T) *Route53 {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// A change whose answer was lost (the connection reset after Route 53
+// applied it): the SDK sends it again, and the second attempt of a batch
+// the first applied is refused ("already exists"). Replace reads the
+// names back and succeeds when they hold exactly what it asked for. Found
+// by a fresh-clone CI run under load, where moto's answer to the test's
+// own set-up was lost.
+func TestRoute53ReplaceWhoseAnswerWasLost(t *testing.T) {
+	m := testenv.SharedMoto(t)
+	upstream, err := url.Parse(m.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(upstream)
+	var drop, dropped atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost && strings.Contains(req.URL.Path, "/rrset") && drop.CompareAndSwap(true, false) {
+			rp.ServeHTTP(httptest.NewRecorder(), req) // applied by moto
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close() // and the answer lost
+			}
+			dropped.Store(true)
+			return
+		}
+		rp.ServeHTTP(w, req)
+	}))
+	defer proxy.Close()
+	cfg := aws.Config{Region: testenv.MotoRegion, Credentials: credentials.NewStaticCredentialsProvider(testenv.MotoAccessKeyID, testenv.MotoSecretAccessKey, "")}
+	c := route53.NewFromConfig(cfg, func(o *route53.Options) { o.BaseEndpoint = aws.String(proxy.URL) })
+	zone := testenv.UniqueName("tf-acc-test-", 8) + ".example.com"
+	out, err := c.CreateHostedZone(t.Context(), &route53.CreateHostedZoneInput{Name: aws.String(zone), CallerReference: aws.String(zone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Route53{Client: c, ZoneID: strings.TrimPrefix(aws.ToString(out.HostedZone.Id), "/hostedzone/")}
+	ns := []string{"spinnaker." + zone, "gate." + zone}
+	old := []DNSRecord{{Name: ns[0], Target: "old-lb.elb.example.com", TTL: 60}, {Name: ns[1], Target: "old-lb.elb.example.com", TTL: 60}}
+	drop.Store(true)
+	if err := r.Replace(t.Context(), nil, old); err != nil {
+		t.Fatalf("creating the records, the first answer lost: %v", err)
+	}
+	if !dropped.Load() {
+		t.Fatal("the proxy lost no answer")
+	}
+	// A change someone else's made meanwhile is still refused: the names
+	// do not hold what was asked for.
+	if _, err := c.ChangeResourceRecordSets(t.Context(), &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(r.ZoneID),
+		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+			Name: aws.String(ns[1]), Type: r53types.RRTypeCname, TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("theirs.example.com")}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Replace(t.Context(), nil, old); err == nil {
+		t.Error("creating records that exist with other targets succeeded")
+	}
+	if got := targets(t, r, ns); got[ns[0]] != "old-lb.elb.example.com" || got[ns[1]] != "theirs.example.com" {
+		t.Errorf("records: %v", got)
+	}
 }
 
 func names(r *Route53, t *testing.T) []string {
