@@ -2,6 +2,8 @@ package backup_test
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,17 +34,8 @@ import (
 // beside the first.
 func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	t.Parallel() // (its own MariaDB server)
-	requireTool(t, "mariadb-binlog")
-	e := newOwnServerEnv(t)
-	ctx := ctxTimeout(t, 4*time.Minute)
-	db := e.db.Database(t)
-	d := e.sql(db)
-	exec(t, d, "CREATE TABLE events (id INT PRIMARY KEY)")
-	exec(t, d, "INSERT INTO events VALUES (1)")
-	dest := e.store(e.bucket(), "rollback/")
-	eng := e.engine(dest)
-	arch := e.archiver(dest)
-	stop := archiving(t, arch)
+	r := startRollback(t, 4*time.Minute)
+	e, ctx, db, d, dest, eng, arch, stop := r.e, r.ctx, r.db, r.d, r.dest, r.eng, r.arch, r.stop
 	old, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, PointInTime: true})
 	if err != nil {
 		t.Fatal(err)
@@ -101,11 +94,11 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	// A backup taken before the rollback keeps its window in the
 	// preserved course: a point in it restores the events the server
 	// lost; a point after the rollback is past its window.
-	target := e.db.Database(t)
-	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+	got, err := restoreEvents(ctx, e, eng, db, lost)
+	if err != nil {
 		t.Fatalf("restore --at %s of %s, taken before the rollback: %v", lost, old.ID, err)
 	}
-	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
+	if got != "1,2" {
 		t.Errorf("restored %s at %s, in the course the server lost: %q, want 1,2", old.ID, lost, got)
 	}
 	time.Sleep(1100 * time.Millisecond)
@@ -151,11 +144,11 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 	next, pos = serverPosition(t, e)
 	waitArchived(t, dest, dir+next, pos)
 	stop()
-	target = e.db.Database(t)
-	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: atNew, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+	got, err = restoreEvents(ctx, e, eng, db, atNew)
+	if err != nil {
 		t.Fatalf("restore --at %s of %s, taken after the rollback: %v", atNew, recent.ID, err)
 	}
-	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,20,21,22" {
+	if got != "1,20,21,22" {
 		t.Errorf("restored %s at %s, in the new course: %q, want 1,20,21,22", recent.ID, atNew, got)
 	}
 
@@ -194,11 +187,11 @@ func TestBinlogRollbackPreservesTheArchivedEvents(t *testing.T) {
 		}
 	}
 	// The backup taken in the second course keeps its window there.
-	target = e.db.Database(t)
-	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: atNew, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+	got, err = restoreEvents(ctx, e, eng, db, atNew)
+	if err != nil {
 		t.Fatalf("restore --at %s of %s, taken in the second course, after the second rollback: %v", atNew, recent.ID, err)
 	}
-	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,20,21,22" {
+	if got != "1,20,21,22" {
 		t.Errorf("restored %s at %s after the second rollback: %q, want 1,20,21,22", recent.ID, atNew, got)
 	}
 }
@@ -245,17 +238,8 @@ func atoi(t *testing.T, s string) int64 {
 // nothing was preserved.
 func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	t.Parallel() // (its own MariaDB server)
-	requireTool(t, "mariadb-binlog")
-	e := newOwnServerEnv(t)
-	ctx := ctxTimeout(t, 3*time.Minute)
-	db := e.db.Database(t)
-	d := e.sql(db)
-	exec(t, d, "CREATE TABLE events (id INT PRIMARY KEY)")
-	exec(t, d, "INSERT INTO events VALUES (1)")
-	dest := e.store(e.bucket(), "rollback/")
-	eng := e.engine(dest)
-	arch := e.archiver(dest)
-	stop := archiving(t, arch)
+	r := startRollback(t, 3*time.Minute)
+	e, ctx, db, d, dest, eng, arch, stop := r.e, r.ctx, r.db, r.d, r.dest, r.eng, r.arch, r.stop
 	exec(t, d, "FLUSH BINARY LOGS") // the snapshot's file is not the server's oldest
 	old, err := eng.Run(ctx, backup.RunOptions{MySQL: e.server(), Databases: []string{db}, PointInTime: true})
 	if err != nil {
@@ -323,11 +307,11 @@ func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	if found == "" {
 		t.Fatalf("the archived %s as it was before the rollback (%d bytes, holding a row the server lost) is nowhere in the archive any more", x, len(lostCopy))
 	}
-	target := e.db.Database(t)
-	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+	got, err := restoreEvents(ctx, e, eng, db, lost)
+	if err != nil {
 		t.Fatalf("restore --at %s of %s, taken before the rollback: %v", lost, old.ID, err)
 	}
-	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
+	if got != "1,2" {
 		t.Errorf("restored %s at %s, in the course the server lost: %q, want 1,2", old.ID, lost, got)
 	}
 
@@ -342,11 +326,11 @@ func TestBinlogRollbackUnderARunningArchiver(t *testing.T) {
 	if err := backup.UploadBinlog(ctx, dest, testKeys(), server, "mysql-bin.000001", b); err != nil {
 		t.Fatal(err)
 	}
-	target = e.db.Database(t)
-	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: lost, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+	got, err = restoreEvents(ctx, e, eng, db, lost)
+	if err != nil {
 		t.Fatalf("restore --at %s of %s, with the old course's mysql-bin.000001 in the current folder: %v", lost, old.ID, err)
 	}
-	if got := rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"); got != "1,2" {
+	if got != "1,2" {
 		t.Errorf("restored %s at %s, with the old course's mysql-bin.000001 in the current folder: %q, want 1,2", old.ID, lost, got)
 	}
 }
@@ -376,4 +360,43 @@ func archivedObjects(t *testing.T, dest backup.Store, dir string) map[string][]b
 		}
 	}
 	return out
+}
+
+// rollback is a MariaDB server of a test's own with a table events
+// holding row 1, archived into a bucket of its own while the test runs.
+type rollback struct {
+	e    *env
+	ctx  context.Context
+	db   string
+	d    *sql.DB
+	dest backup.Store
+	eng  *backup.Engine
+	arch *backup.Archiver
+	stop func()
+}
+
+func startRollback(t *testing.T, timeout time.Duration) rollback {
+	t.Helper()
+	requireTool(t, "mariadb-binlog")
+	r := rollback{e: newOwnServerEnv(t), ctx: ctxTimeout(t, timeout)}
+	r.db = r.e.db.Database(t)
+	r.d = r.e.sql(r.db)
+	exec(t, r.d, "CREATE TABLE events (id INT PRIMARY KEY)")
+	exec(t, r.d, "INSERT INTO events VALUES (1)")
+	r.dest = r.e.store(r.e.bucket(), "rollback/")
+	r.eng = r.e.engine(r.dest)
+	r.arch = r.e.archiver(r.dest)
+	r.stop = archiving(t, r.arch)
+	return r
+}
+
+// restoreEvents restores database db at at into a new database of e's
+// server and returns the ids in its events table ("1,2").
+func restoreEvents(ctx context.Context, e *env, eng *backup.Engine, db string, at time.Time) (string, error) {
+	t := e.t
+	target := e.db.Database(t)
+	if _, err := eng.Restore(ctx, backup.RestoreOptions{At: at, MySQL: &backup.MySQLTarget{Server: *e.server(), DatabaseMap: map[string]string{db: target}}}); err != nil {
+		return "", err
+	}
+	return rowsOf(t, e.sql(target), "SELECT id FROM events ORDER BY id"), nil
 }
