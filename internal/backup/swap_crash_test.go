@@ -158,7 +158,10 @@ func TestRestoreKilledMidSwap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := rowsOfConn(t, conn, "SELECT GET_LOCK('"+jdb+"', 0)"); got != "1" {
+		// The killed restore's session holds the lock until the server
+		// reads its closed socket, which under load takes a moment: wait
+		// for it as RollbackSQL does (a timeout of 0 failed a CI run).
+		if got := rowsOfConn(t, conn, "SELECT GET_LOCK('"+jdb+"', 30)"); got != "1" {
 			t.Fatalf("GET_LOCK: %s", got)
 		}
 		if _, err := eng.RollbackSQL(ctx, *e.server(), false); err == nil || !strings.Contains(err.Error(), "still running") {
