@@ -97,7 +97,9 @@ func TestExecuteChecksTheRulesAgain(t *testing.T) {
 // TestExecuteRefusesSecretPatchReads: the agent refuses on its own (as a
 // bridge that did not check would send them) JSON Patches that read a
 // Secret's data — copy, move and test, with escapes — with 403 and without
-// a request to the API server; a JSON Patch on the Secret's labels runs.
+// a request to the API server, and writes whose success tells whether a
+// key exists (remove of a key, anything inside managedFields);
+// a JSON Patch on the Secret's labels runs.
 func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 	c := testenv.SharedCluster(t)
 	ns := c.Namespace(t)
@@ -134,6 +136,10 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 		{"dryRun=All", `[{"op":"copy","from":"","path":"/metadata/generateName"}]`},
 		{"dryRun=All", `[{"op":"copy","from":"/\u0064ata","path":"/metadata/annotations"}]`},
 		{"dryRun=All", `{"op":"copy","from":"/data","path":"/metadata/annotations"}`},
+		// Writes whose success tells whether a key exists.
+		{"dryRun=All", `[{"op":"remove","path":"/data/password"}]`},
+		{"dryRun=All", `[{"op":"remove","path":"/metadata/managedFields/0/fieldsV1/f:data/f:apikey"}]`},
+		{"dryRun=All", `[{"op":"add","path":"/metadata/managedFields/0/fieldsV1/f:data/f:password/x","value":{}}]`},
 	} {
 		code, body := run(p.query, "application/json-patch+json", p.body)
 		if code != http.StatusForbidden || !strings.Contains(body, "JSON Patch on a Secret") || strings.Contains(body, value) || strings.Contains(body, b64) {

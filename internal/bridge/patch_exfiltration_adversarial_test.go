@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
@@ -85,6 +86,28 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 	}
 
 	const jp = "application/json-patch+json"
+	// Writes whose success tells whether a key exists: the real API
+	// server applies them to a right guess of the Secret's key names and
+	// answers 422 to a wrong one, with ?dryRun=All at no cost. (The
+	// bridge never serves the key names: managedFields, which name them,
+	// are scrubbed.)
+	keyProbes := []struct{ what, right, wrong string }{
+		{"remove of a key", `[{"op":"remove","path":"/data/password"}]`, `[{"op":"remove","path":"/data/apikey"}]`},
+		{"add under managedFields", `[{"op":"add","path":"/metadata/managedFields/0/fieldsV1/f:data/f:password/x","value":{}}]`, `[{"op":"add","path":"/metadata/managedFields/0/fieldsV1/f:data/f:apikey/x","value":{}}]`},
+		{"remove from managedFields", `[{"op":"remove","path":"/metadata/managedFields/0/fieldsV1/f:data/f:password"}]`, `[{"op":"remove","path":"/metadata/managedFields/0/fieldsV1/f:data/f:apikey"}]`},
+	}
+	for _, kp := range keyProbes {
+		_, errRight := c.Clientset().CoreV1().Secrets(ns).Patch(ctx, "db", types.JSONPatchType, []byte(kp.right), metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		_, errWrong := c.Clientset().CoreV1().Secrets(ns).Patch(ctx, "db", types.JSONPatchType, []byte(kp.wrong), metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		if errRight != nil || errWrong == nil {
+			t.Fatalf("%s straight to the API server: right guess %v, wrong guess %v; want it to apply only to the right one (else this probe proves nothing)", kp.what, errRight, errWrong)
+		}
+	}
+	// What the check lets through because it is no probe: the API
+	// server's replace of a key the Secret lacks adds it.
+	if _, err := c.Clientset().CoreV1().Secrets(ns).Patch(ctx, "db", types.JSONPatchType, []byte(`[{"op":"replace","path":"/data/apikey","value":"eA=="}]`), metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("a replace of a key the Secret lacks, straight to the API server: %v; want it applied (the check passes it as a write that tells nothing)", err)
+	}
 	opsBefore := len(w.operations())
 	for _, pc := range []struct{ what, query, contentType, body string }{
 		{"dryRun copy of the data into annotations", "?dryRun=All", jp, `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`},
@@ -101,6 +124,14 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 		{"media type parameters and case", "?dryRun=All", "Application/JSON-Patch+JSON; charset=utf-8", `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`},
 		{"a body that is not an array", "?dryRun=All", jp, `{"op":"copy","from":"/data","path":"/metadata/annotations"}`},
 		{"a body that does not parse", "?dryRun=All", jp, `[{"op":"copy","from":"/data","path":"/metadata/annotations"}`},
+		{"key probe: " + keyProbes[0].what + ", right guess", "?dryRun=All", jp, keyProbes[0].right},
+		{"key probe: " + keyProbes[0].what + ", wrong guess", "?dryRun=All", jp, keyProbes[0].wrong},
+		{"key probe: " + keyProbes[1].what + ", right guess", "?dryRun=All", jp, keyProbes[1].right},
+		{"key probe: " + keyProbes[1].what + ", wrong guess", "?dryRun=All", jp, keyProbes[1].wrong},
+		{"key probe: " + keyProbes[2].what + ", right guess", "?dryRun=All", jp, keyProbes[2].right},
+		{"key probe: " + keyProbes[2].what + ", wrong guess", "?dryRun=All", jp, keyProbes[2].wrong},
+		{"key probe inside a value", "?dryRun=All", jp, `[{"op":"add","path":"/data/password/x","value":"x"}]`},
+		{"key probe, the guess encoded", "?dryRun=All", jp, `[{"op":"remove","path":"/\u0064ata/pass\u0077ord"}]`},
 	} {
 		code, body := patch(pc.query, pc.contentType, pc.body)
 		if leaked(body) {
@@ -124,7 +155,7 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(s.Annotations, annotations) || len(s.Labels) != 0 || string(s.Data["password"]) != value {
+	if !maps.Equal(s.Annotations, annotations) || len(s.Labels) != 0 || string(s.Data["password"]) != value || len(s.Data) != 1 {
 		t.Errorf("a refused patch changed the Secret: annotations %v, labels %v", s.Annotations, s.Labels)
 	}
 
@@ -137,6 +168,20 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 	code, body = patch("", "application/merge-patch+json", `{"metadata":{"annotations":{"owner":"ops"}}}`)
 	if code != http.StatusOK || leaked(body) || !strings.Contains(string(body), `"owner":"ops"`) {
 		t.Errorf("a merge patch of the Secret's annotations -> %d:\n%.600s", code, body)
+	}
+	// A key set with add or replace (whether or not it exists: the API
+	// server's replace of a key an object lacks adds it), and removed with
+	// a merge patch, as the refusal of remove says to.
+	code, body = patch("", jp, `[{"op":"replace","path":"/data/extra","value":"ZXh0cmE="}]`)
+	if code != http.StatusOK || leaked(body) {
+		t.Errorf("a JSON Patch adding a key -> %d:\n%.600s", code, body)
+	}
+	if s, err := c.Clientset().CoreV1().Secrets(ns).Get(ctx, "db", metav1.GetOptions{}); err != nil || string(s.Data["extra"]) != "extra" {
+		t.Errorf("the key added with a JSON Patch: %v, %v", s.Data, err)
+	}
+	code, body = patch("", "application/merge-patch+json", `{"data":{"extra":null}}`)
+	if code != http.StatusOK || leaked(body) {
+		t.Errorf("a merge patch removing a key -> %d:\n%.600s", code, body)
 	}
 
 	// Every reader — the writer and a read-only account, from the cache,

@@ -51,10 +51,14 @@ func CheckSecretRequest(req Request, contentTypes []string, body []byte) error {
 // whether a value equals a guess. So a JSON Patch on a Secret may not copy
 // or move from, nor test, the whole document, the data, stringData,
 // metadata.managedFields or the last-applied annotation, nor anything that
-// holds or lies under them. A body that is not a JSON array of operations
+// holds or lies under them; nor write (add, remove, replace, or copy and
+// move to) inside those parts, but for an add or replace of one key of
+// data or stringData, since whether such a write applies tells the key names
+// (checkHiddenWrite). A body that is not a JSON array of operations
 // as RFC 6902 writes them (a string op, string from and path pointers) is
 // refused too: what is not parsed here is not sent on. Other patch types
-// (merge, strategic merge, apply) only set values, and pass. The error
+// (merge, strategic merge, apply) set values whether or not a key exists,
+// and pass. The error
 // names the operation and pointer, never a value.
 func CheckSecretPatch(contentType string, body []byte) error {
 	if !isJSONPatch(contentType) {
@@ -78,11 +82,56 @@ func CheckSecretPatch(contentType string, body []byte) error {
 			if hidesUnder(op.from) {
 				return denied("a JSON Patch on a Secret may not %s from %q: operation %d would read a value the bridge never serves (the document, data, stringData, managedFields or the last-applied annotation)", op.kind, op.from, i)
 			}
+			// The value goes to path as an add does.
+			if err := checkHiddenWrite(op.kind, op.path, true, i); err != nil {
+				return err
+			}
+		case "add", "replace":
+			// The API server's replace of a key an object lacks adds it
+			// (json-patch.v4's partialDoc.get answers nil, no error).
+			if err := checkHiddenWrite(op.kind, op.path, true, i); err != nil {
+				return err
+			}
+		case "remove":
+			if err := checkHiddenWrite(op.kind, op.path, false, i); err != nil {
+				return err
+			}
 		case "test":
 			if hidesUnder(op.path) {
 				return denied("a JSON Patch on a Secret may not test %q: operation %d would compare a value the bridge never serves (the document, data, stringData, managedFields or the last-applied annotation) with a guess", op.path, i)
 			}
 		}
+	}
+	return nil
+}
+
+// checkHiddenWrite refuses a write whose outcome depends on what the
+// scrubber hides. The API server applies a JSON Patch only if its path
+// exists (remove; and every container on the way for each operation), so
+// success or its 422 — with ?dryRun=All, at no cost — tells whether a key
+// exists: remove /data/<guess>, or add under
+// /metadata/managedFields/0/fieldsV1/f:data/f:<guess>, names the Secret's
+// keys, which the bridge never serves (managedFields are scrubbed because
+// they name them). A write to a hidden part as a whole passes (it tells
+// only whether the part exists), and so does an add or replace of one key
+// straight under data or stringData (it sets the key whether or not it
+// exists). setsKey: the operation sets a key of an object whether or not
+// it is there (add, replace, and where copy and move put a value).
+func checkHiddenWrite(kind, ptr string, setsKey bool, i int) error {
+	tokens := pointerTokens(ptr)
+	for _, h := range secretHidden {
+		if len(tokens) <= len(h) || !prefixFold(tokens, h) {
+			continue
+		}
+		if len(tokens) == len(h)+1 && len(h) == 1 && strings.Count(ptr, "/") == 2 {
+			if setsKey {
+				return nil // add /data/<key>, /stringData/<key>
+			}
+			return denied("a JSON Patch on a Secret may not %s %q: operation %d succeeds or fails by whether a key the bridge never serves exists. "+
+				"Set a key with add or replace, remove one with a merge patch ({\"%s\":{\"<key>\":null}}), or write the whole of %s", kind, ptr, i, h[0], h[0])
+		}
+		return denied("a JSON Patch on a Secret may not %s %q: operation %d reaches inside a part the bridge never serves (data, stringData, managedFields or the last-applied annotation), "+
+			"and whether it applies tells what is there; write the whole part, or one key of data or stringData with add", kind, ptr, i)
 	}
 	return nil
 }
@@ -160,6 +209,11 @@ func decodePatchOp(raw json.RawMessage) (patchOp, error) {
 	if !isPointer(op.path) {
 		return op, fmt.Errorf("has a path that is not a JSON Pointer (empty, or beginning with /)")
 	}
+	// RFC 6902 requires a value of add, replace and test; the API server's
+	// JSON Patch panics on a replace of the document without one.
+	if _, ok := m["value"]; !ok && (op.kind == "add" || op.kind == "replace" || op.kind == "test") {
+		return op, fmt.Errorf("has no %q (RFC 6902 requires one for %s)", "value", op.kind)
+	}
 	if op.kind == "copy" || op.kind == "move" {
 		if err := str("from", &op.from); err != nil {
 			return op, err
@@ -181,26 +235,36 @@ func isPointer(p string) bool { return p == "" || strings.HasPrefix(p, "/") }
 // read as the document and /data whatever a JSON Patch implementation
 // makes of them.
 func hidesUnder(ptr string) bool {
+	tokens := pointerTokens(ptr)
+	for _, h := range secretHidden {
+		if prefixFold(tokens, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// pointerTokens splits a JSON Pointer into its unescaped tokens (~1, ~0),
+// skipping empty ones, as hidesUnder reads them.
+func pointerTokens(ptr string) []string {
 	var tokens []string
 	for _, t := range strings.Split(ptr, "/")[1:] {
 		if t = pointerDecoder.Replace(t); t != "" {
 			tokens = append(tokens, t)
 		}
 	}
-	for _, h := range secretHidden {
-		n := min(len(tokens), len(h))
-		match := true
-		for i := 0; i < n; i++ {
-			if !strings.EqualFold(tokens[i], h[i]) {
-				match = false
-				break
-			}
-		}
-		if match {
-			return true
+	return tokens
+}
+
+// prefixFold reports whether a and b agree, in any letter case, as far as
+// the shorter goes.
+func prefixFold(a, b []string) bool {
+	for i := range min(len(a), len(b)) {
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // jsonErrorKind describes a JSON error without the input it quotes.

@@ -22,7 +22,14 @@ func TestCheckSecretPatch(t *testing.T) {
 		// What Spinnaker and kubectl send.
 		{"label add", JSONPatchType, `[{"op":"add","path":"/metadata/labels/app","value":"web"}]`, ""},
 		{"label replace and remove", JSONPatchType, `[{"op":"replace","path":"/metadata/labels/app","value":"x"},{"op":"remove","path":"/metadata/labels/old"}]`, ""},
-		{"data replace (writes, reads nothing)", JSONPatchType, `[{"op":"replace","path":"/data/password","value":"bmV3"}]`, ""},
+		{"data add (sets a key whether or not it exists)", JSONPatchType, `[{"op":"add","path":"/data/password","value":"bmV3"}]`, ""},
+		{"data replace (at the API server, a replace of a key the object lacks adds it)", JSONPatchType, `[{"op":"replace","path":"/data/password","value":"bmV3"}]`, ""},
+		{"stringData add", JSONPatchType, `[{"op":"add","path":"/stringData/password","value":"new"}]`, ""},
+		{"the whole data", JSONPatchType, `[{"op":"replace","path":"/data","value":{"a":"Yg=="}},{"op":"remove","path":"/stringData"},{"op":"add","path":"/data","value":{}}]`, ""},
+		{"the whole managedFields", JSONPatchType, `[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]`, ""},
+		{"the last-applied annotation as a whole", JSONPatchType, `[{"op":"remove","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"}]`, ""},
+		{"what holds a hidden part", JSONPatchType, `[{"op":"remove","path":"/metadata/annotations"}]`, ""},
+		{"move into data", JSONPatchType, `[{"op":"move","from":"/metadata/labels/a","path":"/data/a"}]`, ""},
 		{"copy between labels", JSONPatchType, `[{"op":"copy","from":"/metadata/labels/a","path":"/metadata/labels/b"}]`, ""},
 		{"move an annotation", JSONPatchType, `[{"op":"move","from":"/metadata/annotations/a","path":"/metadata/annotations/b"}]`, ""},
 		{"test a label", JSONPatchType, `[{"op":"test","path":"/metadata/labels/app","value":"web"}]`, ""},
@@ -52,6 +59,24 @@ func TestCheckSecretPatch(t *testing.T) {
 		{"test last-applied", JSONPatchType, `[{"op":"test","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration","value":"x"}]`, "may not test"},
 		{"every annotation holds last-applied", JSONPatchType, `[{"op":"copy","from":"/metadata/annotations","path":"/metadata/labels"}]`, "may not copy"},
 		{"metadata holds managedFields", JSONPatchType, `[{"op":"move","from":"/metadata","path":"/spec"}]`, "may not move"},
+
+		// Writes whose success tells whether a key exists (with
+		// ?dryRun=All they cost nothing): the Secret's key names, which
+		// the bridge never serves.
+		{"remove a key", JSONPatchType, `[{"op":"remove","path":"/data/password"}]`, `may not remove "/data/password"`},
+		{"replace inside data", JSONPatchType, `[{"op":"replace","path":"/data/password/x","value":"bmV3"}]`, "may not replace"},
+		{"remove a stringData key", JSONPatchType, `[{"op":"remove","path":"/stringData/p"}]`, "may not remove"},
+		{"add under a key", JSONPatchType, `[{"op":"add","path":"/data/password/x","value":"x"}]`, "reaches inside"},
+		{"add under a managedFields entry", JSONPatchType, `[{"op":"add","path":"/metadata/managedFields/0/fieldsV1/f:data/f:password/x","value":{}}]`, "may not add"},
+		{"remove a managedFields key", JSONPatchType, `[{"op":"remove","path":"/metadata/managedFields/0/fieldsV1/f:data/f:password"}]`, "may not remove"},
+		{"add a managedFields entry (tells how many)", JSONPatchType, `[{"op":"add","path":"/metadata/managedFields/3","value":{}}]`, "may not add"},
+		{"inside the last-applied annotation", JSONPatchType, `[{"op":"remove","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration/x"}]`, "may not remove"},
+		{"copy under a key", JSONPatchType, `[{"op":"copy","from":"/metadata/name","path":"/data/password/x"}]`, "may not copy"},
+		{"move under managedFields", JSONPatchType, `[{"op":"move","from":"/metadata/labels/a","path":"/metadata/managedFields/0/manager"}]`, "may not move"},
+		{"escaped key path", JSONPatchType, `[{"op":"remove","path":"/\u0064ata/password"}]`, "may not remove"},
+		{"letter case key path", JSONPatchType, `[{"op":"remove","path":"/Data/password"}]`, "may not remove"},
+		{"empty token under data", JSONPatchType, `[{"op":"add","path":"/data//password","value":"x"}]`, "reaches inside"},
+		{"trailing slash under data", JSONPatchType, `[{"op":"add","path":"/data/password/","value":"x"}]`, "reaches inside"},
 
 		// Hostile encodings of the same reads.
 		{"escaped op and pointer", JSONPatchType, `[{"op":"\u0063opy","from":"/\u0064ata","path":"/metadata/annotations"}]`, `may not copy from "/data"`},
@@ -88,6 +113,9 @@ func TestCheckSecretPatch(t *testing.T) {
 		{"from not a string", JSONPatchType, `[{"op":"copy","from":{"a":1},"path":"/x"}]`, "not a string"},
 		{"copy without from", JSONPatchType, `[{"op":"copy","path":"/x"}]`, `has no "from"`},
 		{"no path", JSONPatchType, `[{"op":"test","value":"x"}]`, `has no "path"`},
+		{"no value (the API server's JSON Patch panics on this one)", JSONPatchType, `[{"op":"replace","path":""}]`, `has no "value"`},
+		{"add without a value", JSONPatchType, `[{"op":"add","path":"/metadata/labels/a"}]`, `has no "value"`},
+		{"a null value is a value", JSONPatchType, `[{"op":"add","path":"/metadata/labels/a","value":null}]`, ""},
 		{"from not a pointer (the first token is skipped by the API server)", JSONPatchType, `[{"op":"copy","from":"x/data","path":"/x"}]`, "not a JSON Pointer"},
 		{"path not a pointer", JSONPatchType, `[{"op":"test","path":"x/data/password","value":"x"}]`, "not a JSON Pointer"},
 	} {
@@ -136,9 +164,10 @@ func TestCheckSecretRequest(t *testing.T) {
 }
 
 // FuzzCheckSecretPatch: a patch the check passes cannot tell two Secrets
-// apart that differ only in what the scrubber hides. It is applied as the
-// API server applies it (gopkg.in/evanphx/json-patch.v4) to both: the
-// outcome, the error and the scrubbed result are the same.
+// apart that differ only in what the scrubber hides — the values, or the
+// names of the keys (in data, stringData and managedFields). It is applied
+// as the API server applies it (gopkg.in/evanphx/json-patch.v4) to each:
+// the outcome, the error and the scrubbed result are the same.
 func FuzzCheckSecretPatch(f *testing.F) {
 	for _, s := range []string{
 		`[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`,
@@ -149,13 +178,18 @@ func FuzzCheckSecretPatch(f *testing.F) {
 		`[{"op":"\u0063opy","from":"/\u0064ata","path":"/x"}]`,
 		`[{"op":"copy","from":"x/data","path":"/metadata/labels"}]`,
 		`[{"op":"copy","from":"/metadata/annotations","path":"/metadata/labels"}]`,
+		`[{"op":"remove","path":"/data/password"}]`,
+		`[{"op":"add","path":"/metadata/managedFields/0/fieldsV1/f:data/f:password/x","value":{}}]`,
+		`[{"op":"add","path":"/data/token","value":"eA=="}]`,
+		`[{"op":"replace","path":"/data/token","value":"eA=="}]`,
 	} {
 		f.Add([]byte(s))
 	}
-	secret := func(v string) []byte {
+	secret := func(v, key string) []byte {
 		return []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","labels":{"a":"b"},` +
 			`"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"` + v + `","note":"n"},` +
-			`"managedFields":[{"manager":"` + v + `"}]},"data":{"password":"` + v + `"},"stringData":{"p":"` + v + `"},"type":"Opaque"}`)
+			`"managedFields":[{"manager":"` + v + `","fieldsV1":{"f:data":{"f:` + key + `":{}}}}]},` +
+			`"data":{"` + key + `":"` + v + `"},"stringData":{"` + key + `":"` + v + `"},"type":"Opaque"}`)
 	}
 	apply := func(p jsonpatch.Patch, doc []byte) (string, string) {
 		out, err := p.Apply(doc)
@@ -176,10 +210,14 @@ func FuzzCheckSecretPatch(f *testing.F) {
 		if err != nil {
 			t.Fatalf("passed a body the API server does not decode: %q: %v", body, err)
 		}
-		outA, errA := apply(p, secret("QUFBQQ=="))
-		outB, errB := apply(p, secret("QkJCQg=="))
+		outA, errA := apply(p, secret("QUFBQQ==", "password"))
+		outB, errB := apply(p, secret("QkJCQg==", "password"))
 		if outA != outB || errA != errB {
 			t.Fatalf("passed a patch that reads a hidden value: %q\n%s %s\n%s %s", body, outA, errA, outB, errB)
+		}
+		outC, errC := apply(p, secret("QUFBQQ==", "token"))
+		if outA != outC || errA != errC {
+			t.Fatalf("passed a patch that tells a hidden key's name: %q\n%s %s\n%s %s", body, outA, errA, outC, errC)
 		}
 	})
 }
