@@ -104,7 +104,7 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 			contentTypes = append(contentTypes, h.GetValues()...)
 		}
 	}
-	if err := scope.CheckSecretRequest(req, contentTypes, op.GetBody()); err != nil {
+	if err := scope.CheckSecretRequest(req, q, contentTypes, op.GetBody()); err != nil {
 		a.log.Warn("a Secret patch that reads hidden values refused", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath(), "reason", err)
 		_ = send(statusResult(op.GetId(), http.StatusForbidden, "Forbidden", fmt.Sprintf("account %s: %v", a.name, err)))
 		return

@@ -127,6 +127,11 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 		return int(code), body.String()
 	}
 	before := calls.Load()
+	// A server-side apply without force compares the applied value with
+	// the stored one.
+	if code, body := run("dryRun=All&fieldManager=probe", "application/apply-patch+yaml", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"data":{"password":"`+b64+`"}}`); code != http.StatusForbidden || !strings.Contains(body, "must force conflicts") {
+		t.Errorf("a server-side apply without force -> %d, want 403 naming the rule: %.400s", code, body)
+	}
 	for _, p := range []struct{ query, body string }{
 		{"dryRun=All", `[{"op":"copy","from":"/data","path":"/metadata/annotations"}]`},
 		{"dryRun=All", `[{"op":"copy","from":"/data/password","path":"/metadata/generateName"}]`},

@@ -537,10 +537,10 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 		writeStatus(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("request bodies are limited to %d bytes", maxRequestBody), nil)
 		return
 	}
-	// A JSON Patch can read the Secret it changes (copy, move, test): one
-	// that reads what the scrubber hides is refused here, and again at the
-	// agent.
-	if err := scope.CheckSecretRequest(req, r.Header.Values("Content-Type"), body); err != nil {
+	// A JSON Patch can read the Secret it changes (copy, move, test), and
+	// a server-side apply without force compares values: one that reads
+	// what the scrubber hides is refused here, and again at the agent.
+	if err := scope.CheckSecretRequest(req, q, r.Header.Values("Content-Type"), body); err != nil {
 		s.log.Info("a Secret patch that reads hidden values refused", "account", name, "method", r.Method, "path", req.Path, "reason", err)
 		writeStatus(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("account %q: %v", name, err), nil)
 		return

@@ -31,7 +31,11 @@ import (
 // kube-apiserver. Each is refused with 403 by the bridge before it reaches
 // the agent; the Secret is unchanged and neither account (the writer nor a
 // read-only one, cache or watch) is ever served its value. A JSON Patch on
-// its labels and a merge patch still work.
+// its labels and a merge patch still work. Writes whose success tells a
+// key's name (remove /data/<guess>, anything inside managedFields), and a
+// server-side apply without force (a conflict exactly when a guess
+// differs), are refused too — each first shown to be a probe at the real
+// API server.
 func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 	c := testenv.SharedCluster(t)
 	ns := c.Namespace(t)
@@ -103,6 +107,18 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 			t.Fatalf("%s straight to the API server: right guess %v, wrong guess %v; want it to apply only to the right one (else this probe proves nothing)", kp.what, errRight, errWrong)
 		}
 	}
+	// A server-side apply without force is a test: the API server answers
+	// a conflict when the applied value differs from the stored one, and
+	// applies it when it is the same.
+	applyData := func(v string) []byte {
+		return []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"data":{"password":"` + v + `"}}`)
+	}
+	noForce := false
+	_, errRight := c.Clientset().CoreV1().Secrets(ns).Patch(ctx, "db", types.ApplyPatchType, applyData(b64), metav1.PatchOptions{FieldManager: "probe", Force: &noForce, DryRun: []string{metav1.DryRunAll}})
+	_, errWrong := c.Clientset().CoreV1().Secrets(ns).Patch(ctx, "db", types.ApplyPatchType, applyData("d3Jvbmc="), metav1.PatchOptions{FieldManager: "probe", Force: &noForce, DryRun: []string{metav1.DryRunAll}})
+	if errRight != nil || errWrong == nil || !strings.Contains(errWrong.Error(), ".data.password") {
+		t.Fatalf("a server-side apply without force straight to the API server: right guess %v, wrong guess %v; want a conflict naming .data.password only for the wrong one", errRight, errWrong)
+	}
 	// What the check lets through because it is no probe: the API
 	// server's replace of a key the Secret lacks adds it.
 	if _, err := c.Clientset().CoreV1().Secrets(ns).Patch(ctx, "db", types.JSONPatchType, []byte(`[{"op":"replace","path":"/data/apikey","value":"eA=="}]`), metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
@@ -132,6 +148,10 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 		{"key probe: " + keyProbes[2].what + ", wrong guess", "?dryRun=All", jp, keyProbes[2].wrong},
 		{"key probe inside a value", "?dryRun=All", jp, `[{"op":"add","path":"/data/password/x","value":"x"}]`},
 		{"key probe, the guess encoded", "?dryRun=All", jp, `[{"op":"remove","path":"/\u0064ata/pass\u0077ord"}]`},
+		{"server-side apply without force, right guess", "?dryRun=All&fieldManager=probe", "application/apply-patch+yaml", string(applyData(b64))},
+		{"server-side apply without force, wrong guess", "?dryRun=All&fieldManager=probe", "application/apply-patch+yaml", string(applyData("d3Jvbmc="))},
+		{"server-side apply with force=false", "?dryRun=All&fieldManager=probe&force=false", "application/apply-patch+yaml", string(applyData("d3Jvbmc="))},
+		{"server-side apply, force given twice", "?dryRun=All&fieldManager=probe&force=false&force=true", "application/apply-patch+yaml", string(applyData("d3Jvbmc="))},
 	} {
 		code, body := patch(pc.query, pc.contentType, pc.body)
 		if leaked(body) {
@@ -142,7 +162,8 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 			continue
 		}
 		var st struct{ Kind, Reason, Message string }
-		if err := json.Unmarshal(body, &st); err != nil || st.Kind != "Status" || st.Reason != "Forbidden" || !strings.Contains(st.Message, `account "jp-rw"`) || !strings.Contains(st.Message, "JSON Patch on a Secret") {
+		if err := json.Unmarshal(body, &st); err != nil || st.Kind != "Status" || st.Reason != "Forbidden" || !strings.Contains(st.Message, `account "jp-rw"`) ||
+			(!strings.Contains(st.Message, "JSON Patch on a Secret") && !strings.Contains(st.Message, "server-side apply of a Secret must force conflicts")) {
 			t.Errorf("%s: the refusal is not a Status saying why: %s", pc.what, body)
 		}
 	}
@@ -182,6 +203,12 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 	code, body = patch("", "application/merge-patch+json", `{"data":{"extra":null}}`)
 	if code != http.StatusOK || leaked(body) {
 		t.Errorf("a merge patch removing a key -> %d:\n%.600s", code, body)
+	}
+	// A server-side apply that forces conflicts applies whatever the
+	// stored value: it passes.
+	code, body = patch("?dryRun=All&fieldManager=probe&force=true", "application/apply-patch+yaml", string(applyData("d3Jvbmc=")))
+	if code != http.StatusOK || leaked(body) {
+		t.Errorf("a server-side apply with force=true -> %d:\n%.600s", code, body)
 	}
 
 	// Every reader — the writer and a read-only account, from the cache,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -29,10 +30,11 @@ var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true,
 var pointerDecoder = strings.NewReplacer("~1", "/", "~0", "~")
 
 // CheckSecretRequest refuses a PATCH of a Secret whose body is a JSON Patch
-// that reads a value the scrubber hides (CheckSecretPatch). Every
-// Content-Type value is judged: the API server reads the first, a proxy
-// may reorder them.
-func CheckSecretRequest(req Request, contentTypes []string, body []byte) error {
+// that reads a value the scrubber hides (CheckSecretPatch), and a
+// server-side apply of a Secret that does not force conflicts
+// (CheckSecretApply). Every Content-Type value is judged: the API server
+// reads the first, a proxy may reorder them.
+func CheckSecretRequest(req Request, q url.Values, contentTypes []string, body []byte) error {
 	if !req.IsSecret() || req.Verb != "patch" {
 		return nil
 	}
@@ -40,8 +42,41 @@ func CheckSecretRequest(req Request, contentTypes []string, body []byte) error {
 		if err := CheckSecretPatch(ct, body); err != nil {
 			return err
 		}
+		if err := CheckSecretApply(ct, q); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// CheckSecretApply refuses a server-side apply of a Secret that does not
+// force conflicts. Without force the API server refuses an apply whose
+// value for a field another manager owns differs from the stored one
+// ("conflict with "creator" using v1: .data.password") and applies it when
+// it is the same — with ?dryRun=All, at no cost — so it answers whether a
+// guess equals a value, as a JSON Patch test would, and names the keys.
+// With force=true it applies either way. force is read as the API server
+// reads it (k8s.io/apimachinery's Convert_Slice_string_To_Pointer_bool:
+// absent, "0" or "false" in any letter case is false, anything else true);
+// every value given must be true, since the API server reads only the
+// first.
+func CheckSecretApply(contentType string, q url.Values) error {
+	mt, _, _ := strings.Cut(contentType, ";")
+	if !strings.Contains(strings.ToLower(mt), "apply-patch") {
+		return nil
+	}
+	vals := q["force"]
+	forced := len(vals) > 0
+	for _, v := range vals {
+		if v == "0" || strings.EqualFold(v, "false") {
+			forced = false
+		}
+	}
+	if forced {
+		return nil
+	}
+	return denied("a server-side apply of a Secret must force conflicts (force=true: kubectl apply --server-side --force-conflicts; in Spinnaker, the annotation strategy.spinnaker.io/server-side-apply: force-conflicts). " +
+		"Without it the API server answers a conflict exactly when an applied value differs from the stored one, which tells values and key names the bridge never serves")
 }
 
 // CheckSecretPatch decides a PATCH body sent for a Secret. A JSON Patch

@@ -156,9 +156,47 @@ func TestCheckSecretRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = CheckSecretRequest(req, c.types, read)
+		err = CheckSecretRequest(req, nil, c.types, read)
 		if (err != nil) != c.deny {
 			t.Errorf("%s %s %v: got %v, want refused=%v", c.method, c.path, c.types, err, c.deny)
+		}
+	}
+}
+
+// TestCheckSecretApply: a server-side apply of a Secret passes only when
+// it forces conflicts, force read as the API server reads it, every value
+// given true; other patch types and other objects are not judged.
+func TestCheckSecretApply(t *testing.T) {
+	const apply = "application/apply-patch+yaml"
+	for _, c := range []struct {
+		method, path, query string
+		types               []string
+		deny                bool
+	}{
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "fieldManager=m&force=true", []string{apply}, false},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "fieldManager=m&force=1", []string{apply}, false},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "fieldManager=m&force=", []string{apply}, false}, // the API server reads "" as true
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "fieldManager=m", []string{apply}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "fieldManager=m&force=false", []string{apply}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "force=FALSE", []string{apply}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "force=0", []string{apply}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "force=true&force=false", []string{apply}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "force=false&force=true", []string{apply}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "dryRun=All", []string{"Application/Apply-Patch+YAML; charset=utf-8"}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "", []string{"application/apply-patch+cbor"}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "", []string{"application/merge-patch+json", apply}, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "", []string{"application/merge-patch+json"}, false},
+		{http.MethodPatch, "/api/v1/namespaces/n/configmaps/db", "fieldManager=m", []string{apply}, false},
+		{http.MethodPatch, "/apis/example.com/v1/namespaces/n/secrets/db", "fieldManager=m", []string{apply}, false},
+	} {
+		req, q, err := ParseRequest(c.method, c.path, c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckSecretRequest(req, q, c.types, []byte("apiVersion: v1\nkind: Secret\n"))
+		var d *Denied
+		if (err != nil) != c.deny || (err != nil && (!errors.As(err, &d) || !strings.Contains(err.Error(), "must force conflicts"))) {
+			t.Errorf("%s %s?%s %v: got %v, want refused=%v", c.method, c.path, c.query, c.types, err, c.deny)
 		}
 	}
 }
