@@ -78,6 +78,47 @@ func statusResult(id string, code int, reason, msg string) *bridgev1.OperationRe
 		Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}
 }
 
+// checkSecretMutable refuses a write of an immutable Secret: the API
+// server refuses one that changes its data (422, "field is immutable when
+// `immutable` is set") and applies one that leaves it equal, so whether a
+// write applies tells whether a guess equals the data, which the bridge
+// never serves. The Secret is read first with the account's credentials
+// (its data stays in the agent); one that does not exist yet passes (a
+// write creates it or is answered 404). The bridge and this agent refuse a
+// write that sets immutable (scope.CheckSecretSetsImmutable), so a caller
+// cannot make a Secret immutable between this read and its write.
+func (a *clusterAccount) checkSecretMutable(ctx context.Context, client *http.Client, req scope.Request) error {
+	u := strings.TrimRight(a.restCfg.Host, "/") + req.Path
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("checking whether Secret %s/%s is immutable: %w", req.Namespace, req.Name, err)
+	}
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := client.Do(hreq)
+	if err != nil {
+		return fmt.Errorf("checking whether Secret %s/%s is immutable: %w", req.Namespace, req.Name, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		return nil
+	case http.StatusOK:
+	default:
+		return fmt.Errorf("checking whether Secret %s/%s is immutable: the API server answered %d, so the write is not sent", req.Namespace, req.Name, resp.StatusCode)
+	}
+	var s struct {
+		Immutable *bool `json:"immutable"`
+	}
+	// The answer holds the data: only whether it parses is said.
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&s); err != nil {
+		return fmt.Errorf("checking whether Secret %s/%s is immutable: the answer does not parse as a Secret, so the write is not sent", req.Namespace, req.Name)
+	}
+	if s.Immutable != nil && *s.Immutable {
+		return &scope.Denied{Reason: fmt.Sprintf("Secret %s/%s is immutable: a write to it is refused, since the API server applies one that leaves its data equal and refuses one that changes it, which tells the data the bridge never serves; delete it and create it anew", req.Namespace, req.Name)}
+	}
+	return nil
+}
+
 // Execute implements Source: the request runs against the API server with
 // the account's own credentials, and the answer goes back in chunks. The
 // account's rules are checked again here (the bridge checked them first);
@@ -113,6 +154,18 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 	if err != nil {
 		fail(fmt.Errorf("creating a client for %s: %w", a.restCfg.Host, err))
 		return
+	}
+	if req.IsSecret() && (req.Verb == "patch" || req.Verb == "update") {
+		if err := a.checkSecretMutable(ctx, client, req); err != nil {
+			var d *scope.Denied
+			if errors.As(err, &d) {
+				a.log.Warn("a write of an immutable Secret refused", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath())
+				_ = send(statusResult(op.GetId(), http.StatusForbidden, "Forbidden", fmt.Sprintf("account %s: %v", a.name, err)))
+				return
+			}
+			fail(err)
+			return
+		}
 	}
 	u := strings.TrimRight(a.restCfg.Host, "/") + req.Path
 	if op.GetQuery() != "" {

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
@@ -161,6 +162,97 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 	code, body := run("", "application/json-patch+json", `[{"op":"add","path":"/metadata/labels","value":{"app":"web"}}]`)
 	if code != http.StatusOK || strings.Contains(body, value) || strings.Contains(body, b64) || !strings.Contains(body, `"app":"web"`) {
 		t.Errorf("a JSON Patch of the Secret's labels -> %d: %.400s", code, body)
+	}
+}
+
+// TestExecuteRefusesImmutableSecretWrites: the real API server applies a
+// write of an immutable Secret that leaves its data equal and refuses one
+// that changes it, so any write answers whether a guess equals the data.
+// The agent reads the Secret first and refuses every write of an immutable
+// one (only its read reaches the API server), and refuses a write that
+// would make a Secret immutable; a mutable Secret is written as before.
+func TestExecuteRefusesImmutableSecretWrites(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns := c.Namespace(t)
+	ctx := context.Background()
+	const value = "immutable-secret-value"
+	b64 := base64.StdEncoding.EncodeToString([]byte(value))
+	yes := true
+	for _, name := range []string{"frozen", "open"} {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"password": []byte(value)}}
+		if name == "frozen" {
+			s.Immutable = &yes
+		}
+		if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guess := func(v string) []byte { return []byte(`{"data":{"password":"` + v + `"}}`) }
+	secrets := c.Clientset().CoreV1().Secrets(ns)
+	dry := metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}
+	_, errRight := secrets.Patch(ctx, "frozen", types.MergePatchType, guess(b64), dry)
+	_, errWrong := secrets.Patch(ctx, "frozen", types.MergePatchType, guess("d3Jvbmc="), dry)
+	if errRight != nil || errWrong == nil || !strings.Contains(errWrong.Error(), "immutable") {
+		t.Fatalf("a merge patch of the immutable Secret straight to the API server: right guess %v, wrong guess %v; want only the wrong one refused as immutable (else this probe proves nothing)", errRight, errWrong)
+	}
+
+	acct, calls := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}})
+	run := func(method, name, query, contentType string, body []byte) (int, string) {
+		op := &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: "/api/v1/namespaces/" + ns + "/secrets/" + name, Query: query, Body: body,
+			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
+		var code int32
+		var out strings.Builder
+		acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
+			if r.GetStatusCode() != 0 {
+				code = r.GetStatusCode()
+			}
+			out.Write(r.GetBody())
+			out.WriteString(r.GetError())
+			return nil
+		})
+		return int(code), out.String()
+	}
+	before := calls.Load()
+	probes := []struct {
+		method, query, contentType string
+		body                       []byte
+	}{
+		{http.MethodPatch, "dryRun=All", "application/merge-patch+json", guess(b64)},
+		{http.MethodPatch, "dryRun=All", "application/merge-patch+json", guess("d3Jvbmc=")},
+		{http.MethodPatch, "dryRun=All", "application/strategic-merge-patch+json", guess(b64)},
+		{http.MethodPatch, "dryRun=All", "application/json-patch+json", []byte(`[{"op":"add","path":"/data/password","value":"` + b64 + `"}]`)},
+		{http.MethodPatch, "dryRun=All&fieldManager=p&force=true", "application/apply-patch+yaml", []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"frozen"},"data":{"password":"` + b64 + `"}}`)},
+		{http.MethodPut, "dryRun=All", "application/json", []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"frozen"},"immutable":true,"data":{"password":"` + b64 + `"}}`)},
+	}
+	for _, p := range probes {
+		code, body := run(p.method, "frozen", p.query, p.contentType, p.body)
+		want := "is immutable"
+		if p.method == http.MethodPut {
+			want = "may not set immutable" // its body sets it: refused before the read
+		}
+		if code != http.StatusForbidden || !strings.Contains(body, want) || strings.Contains(body, value) || strings.Contains(body, b64) {
+			t.Errorf("%s %s %s -> %d, want 403 (%s): %.400s", p.method, p.contentType, p.body, code, want, body)
+		}
+	}
+	// Only the reads reached the API server (one for each write judged
+	// there; the PUT was refused before).
+	if n := calls.Load() - before; n != int64(len(probes)-1) {
+		t.Errorf("the refused writes made %d requests to the API server, want %d (the reads)", n, len(probes)-1)
+	}
+	// The mutable Secret: written as before; made immutable, never.
+	if code, body := run(http.MethodPatch, "open", "", "application/merge-patch+json", []byte(`{"metadata":{"labels":{"app":"web"}}}`)); code != http.StatusOK || strings.Contains(body, b64) {
+		t.Errorf("a merge patch of a mutable Secret -> %d: %.400s", code, body)
+	}
+	if code, body := run(http.MethodPatch, "open", "", "application/merge-patch+json", []byte(`{"immutable":true}`)); code != http.StatusForbidden || !strings.Contains(body, "may not set immutable") {
+		t.Errorf("a merge patch making a Secret immutable -> %d: %.400s", code, body)
+	}
+	if s, err := secrets.Get(ctx, "open", metav1.GetOptions{}); err != nil || s.Immutable != nil || s.Labels["app"] != "web" {
+		t.Errorf("the mutable Secret after the writes: %v, %v", s, err)
+	}
+	// A Secret that does not exist yet: the write goes on (and is
+	// answered by the API server).
+	if code, _ := run(http.MethodPatch, "absent", "", "application/merge-patch+json", []byte(`{"metadata":{"labels":{"a":"b"}}}`)); code != http.StatusNotFound {
+		t.Errorf("a merge patch of an absent Secret -> %d, want the API server's 404", code)
 	}
 }
 

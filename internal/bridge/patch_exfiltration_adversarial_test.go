@@ -152,6 +152,8 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 		{"server-side apply without force, wrong guess", "?dryRun=All&fieldManager=probe", "application/apply-patch+yaml", string(applyData("d3Jvbmc="))},
 		{"server-side apply with force=false", "?dryRun=All&fieldManager=probe&force=false", "application/apply-patch+yaml", string(applyData("d3Jvbmc="))},
 		{"server-side apply, force given twice", "?dryRun=All&fieldManager=probe&force=false&force=true", "application/apply-patch+yaml", string(applyData("d3Jvbmc="))},
+		{"making the Secret immutable, to probe it next", "", "application/merge-patch+json", `{"immutable":true}`},
+		{"making it immutable with a JSON Patch", "", jp, `[{"op":"add","path":"/immutable","value":true}]`},
 	} {
 		code, body := patch(pc.query, pc.contentType, pc.body)
 		if leaked(body) {
@@ -163,7 +165,7 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 		}
 		var st struct{ Kind, Reason, Message string }
 		if err := json.Unmarshal(body, &st); err != nil || st.Kind != "Status" || st.Reason != "Forbidden" || !strings.Contains(st.Message, `account "jp-rw"`) ||
-			(!strings.Contains(st.Message, "JSON Patch on a Secret") && !strings.Contains(st.Message, "server-side apply of a Secret must force conflicts")) {
+			(!strings.Contains(st.Message, "JSON Patch on a Secret") && !strings.Contains(st.Message, "server-side apply of a Secret must force conflicts") && !strings.Contains(st.Message, "may not set immutable")) {
 			t.Errorf("%s: the refusal is not a Status saying why: %s", pc.what, body)
 		}
 	}
@@ -176,8 +178,31 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(s.Annotations, annotations) || len(s.Labels) != 0 || string(s.Data["password"]) != value || len(s.Data) != 1 {
+	if !maps.Equal(s.Annotations, annotations) || len(s.Labels) != 0 || string(s.Data["password"]) != value || len(s.Data) != 1 || s.Immutable != nil {
 		t.Errorf("a refused patch changed the Secret: annotations %v, labels %v", s.Annotations, s.Labels)
+	}
+
+	// An immutable Secret answers any write by whether it leaves the data
+	// equal: every write of one is refused (by the agent, which reads it
+	// first), the right guess as the wrong one.
+	yes := true
+	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "frozen", Namespace: ns},
+		Immutable: &yes, Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{b64, "d3Jvbmc="} {
+		req, _ := http.NewRequest(http.MethodPatch, kcRW.GetServer()+"/api/v1/namespaces/"+ns+"/secrets/frozen?dryRun=All", strings.NewReader(`{"data":{"password":"`+g+`"}}`))
+		req.Header.Set("Authorization", "Bearer "+kcRW.GetToken())
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsTo(tb)}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "is immutable") || leaked(b) {
+			t.Errorf("a merge patch of an immutable Secret through the bridge -> %d, want 403: %.400s", resp.StatusCode, b)
+		}
 	}
 
 	// What only sets values still works: a JSON Patch of the labels (the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // JSONPatchType is the media type of a JSON Patch (RFC 6902).
@@ -35,18 +37,111 @@ var pointerDecoder = strings.NewReplacer("~1", "/", "~0", "~")
 // (CheckSecretApply). Every Content-Type value is judged: the API server
 // reads the first, a proxy may reorder them.
 func CheckSecretRequest(req Request, q url.Values, contentTypes []string, body []byte) error {
-	if !req.IsSecret() || req.Verb != "patch" {
+	if !req.IsSecret() || (req.Verb != "patch" && req.Verb != "update") {
 		return nil
 	}
 	for _, ct := range contentTypes {
-		if err := CheckSecretPatch(ct, body); err != nil {
-			return err
+		if req.Verb == "patch" {
+			if err := CheckSecretPatch(ct, body); err != nil {
+				return err
+			}
+			if err := CheckSecretApply(ct, q); err != nil {
+				return err
+			}
 		}
-		if err := CheckSecretApply(ct, q); err != nil {
+		if err := CheckSecretSetsImmutable(ct, body); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// CheckSecretSetsImmutable refuses a write of an existing Secret (a PATCH
+// of any type, a PUT) that may set its immutable field. The API server
+// refuses a write that changes an immutable Secret's data (422, "field is
+// immutable when `immutable` is set") and applies one that leaves it
+// equal, so any write to an immutable Secret answers whether a guess
+// equals its data; the agent refuses writes to one
+// (agent: refuseImmutableSecretWrite), and this keeps a caller from making
+// a Secret immutable through the bridge first. The body is read as the
+// API server reads it (JSON; YAML through
+// k8s.io/apimachinery/pkg/util/yaml.ToJSON, which its apply and YAML
+// decoding use); one that is neither, or does not parse, is refused, as
+// the bridge cannot tell what it sets. Keys are compared in any letter
+// case.
+func CheckSecretSetsImmutable(contentType string, body []byte) error {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	refuse := func(how string) error {
+		return denied("a write of a Secret may not set immutable (%s): the API server answers a write to an immutable Secret by whether it changes the data, which tells the data the bridge never serves; create an immutable Secret whole instead", how)
+	}
+	if isJSONPatch(mt) {
+		var ops []map[string]json.RawMessage
+		if err := json.Unmarshal(body, &ops); err != nil {
+			return denied("a JSON Patch on a Secret must be a JSON array of operations: the body does not parse (%s), so it is not sent on", jsonErrorKind(err))
+		}
+		for i, op := range ops {
+			var kind, path string
+			_ = json.Unmarshal(op["op"], &kind)
+			_ = json.Unmarshal(op["path"], &path)
+			tokens := pointerTokens(path)
+			switch kind {
+			case "add", "replace", "copy", "move":
+			default:
+				continue
+			}
+			switch {
+			case len(tokens) > 0 && strings.EqualFold(tokens[0], "immutable"):
+				return refuse(fmt.Sprintf("operation %d writes %q", i, path))
+			case len(tokens) == 0 && (kind == "copy" || kind == "move"):
+				return refuse(fmt.Sprintf("operation %d puts a value in place of the whole Secret", i))
+			case len(tokens) == 0:
+				if setsImmutableKey(op["value"]) != "" {
+					return refuse(fmt.Sprintf("operation %d writes the whole Secret with an immutable field, or with a value that is not an object", i))
+				}
+			}
+		}
+		return nil
+	}
+	var doc []byte
+	switch {
+	case strings.Contains(mt, "json"):
+		doc = body
+	case strings.Contains(mt, "yaml"):
+		var err error
+		if doc, err = yaml.ToJSON(body); err != nil {
+			return denied("a write of a Secret whose YAML body does not parse is not sent on")
+		}
+	default:
+		return denied("a write of a Secret must have a JSON or YAML body (Content-Type %q), which the bridge reads to tell whether it sets immutable", contentType)
+	}
+	switch key := setsImmutableKey(doc); key {
+	case "":
+		return nil
+	case "\x00":
+		return denied("a write of a Secret must be a JSON or YAML object: the body does not parse as one, so it is not sent on")
+	default:
+		return refuse(fmt.Sprintf("the body sets %q", key))
+	}
+}
+
+// setsImmutableKey returns the key of a JSON object that names immutable
+// in any letter case, "" when there is none (or raw is JSON null, as an
+// absent JSON Patch value), and "\x00" when raw is not a JSON object.
+func setsImmutableKey(raw json.RawMessage) string {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return ""
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return "\x00"
+	}
+	for k := range obj {
+		if strings.EqualFold(k, "immutable") {
+			return k
+		}
+	}
+	return ""
 }
 
 // CheckSecretApply refuses a server-side apply of a Secret that does not

@@ -146,7 +146,9 @@ func TestCheckSecretRequest(t *testing.T) {
 	}{
 		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{JSONPatchType}, true},
 		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{"application/merge-patch+json", JSONPatchType}, true},
-		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{"application/merge-patch+json"}, false},
+		// An array is no merge patch of a Secret: it does not parse as an
+		// object (CheckSecretSetsImmutable).
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{"application/merge-patch+json"}, true},
 		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", nil, false},
 		{http.MethodPatch, "/api/v1/namespaces/n/configmaps/db", []string{JSONPatchType}, false},
 		{http.MethodPatch, "/apis/example.com/v1/namespaces/n/secrets/db", []string{JSONPatchType}, false},
@@ -193,10 +195,88 @@ func TestCheckSecretApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = CheckSecretRequest(req, q, c.types, []byte("apiVersion: v1\nkind: Secret\n"))
+		err = CheckSecretRequest(req, q, c.types, []byte(`{"apiVersion":"v1","kind":"Secret"}`))
 		var d *Denied
 		if (err != nil) != c.deny || (err != nil && (!errors.As(err, &d) || !strings.Contains(err.Error(), "must force conflicts"))) {
 			t.Errorf("%s %s?%s %v: got %v, want refused=%v", c.method, c.path, c.query, c.types, err, c.deny)
+		}
+	}
+}
+
+// TestCheckSecretSetsImmutable: a write of a Secret that may set its
+// immutable field, in any body format and spelling, is refused; so is a
+// body the bridge cannot read. Other writes pass.
+func TestCheckSecretSetsImmutable(t *testing.T) {
+	const (
+		merge = "application/merge-patch+json"
+		smp   = "application/strategic-merge-patch+json"
+		apply = "application/apply-patch+yaml"
+	)
+	for _, c := range []struct {
+		name, contentType, body string
+		deny                    string
+	}{
+		{"merge patch of labels", merge, `{"metadata":{"labels":{"a":"b"}}}`, ""},
+		{"merge patch of data", merge, `{"data":{"a":"Yg=="}}`, ""},
+		{"strategic merge patch", smp, `{"metadata":{"annotations":{"a":"b"}}}`, ""},
+		{"apply YAML", apply, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  a: Yg==\n", ""},
+		{"apply JSON as YAML", apply, `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"}}`, ""},
+		{"PUT JSON", "application/json", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"data":{}}`, ""},
+		{"PUT YAML", "application/yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n", ""},
+		{"JSON Patch of a label", JSONPatchType, `[{"op":"add","path":"/metadata/labels/a","value":"b"}]`, ""},
+		{"JSON Patch of the whole Secret", JSONPatchType, `[{"op":"replace","path":"","value":{"apiVersion":"v1","kind":"Secret"}}]`, ""},
+		{"JSON Patch removing immutable (a no-op or refused)", JSONPatchType, `[{"op":"remove","path":"/immutable"}]`, ""},
+
+		{"merge patch", merge, `{"immutable":true}`, `sets "immutable"`},
+		{"merge patch, false too", merge, `{"immutable":false}`, "may not set immutable"},
+		{"letter case", merge, `{"Immutable":true}`, `sets "Immutable"`},
+		{"escaped key", merge, `{"\u0069mmutable":true}`, "may not set immutable"},
+		{"repeated key", merge, `{"immutable":false,"immutable":true}`, "may not set immutable"},
+		{"strategic merge", smp, `{"immutable":true,"metadata":{"labels":{"a":"b"}}}`, "may not set immutable"},
+		{"apply YAML", apply, "apiVersion: v1\nkind: Secret\nimmutable: true\n", "may not set immutable"},
+		{"apply YAML, quoted key", apply, "apiVersion: v1\n\"immutable\": true\n", "may not set immutable"},
+		{"apply YAML, merge key", apply, "base: &b {immutable: true}\n<<: *b\n", "may not set immutable"},
+		{"PUT JSON", "application/json", `{"apiVersion":"v1","kind":"Secret","immutable":true}`, "may not set immutable"},
+		{"JSON Patch add", JSONPatchType, `[{"op":"add","path":"/immutable","value":true}]`, `writes "/immutable"`},
+		{"JSON Patch replace, letter case", JSONPatchType, `[{"op":"replace","path":"/Immutable","value":true}]`, "may not set immutable"},
+		{"JSON Patch copy", JSONPatchType, `[{"op":"copy","from":"/metadata/labels/t","path":"/immutable"}]`, "may not set immutable"},
+		{"JSON Patch move to the document", JSONPatchType, `[{"op":"move","from":"/metadata","path":""}]`, "in place of the whole Secret"},
+		{"JSON Patch whole Secret", JSONPatchType, `[{"op":"replace","path":"","value":{"kind":"Secret","immutable":true}}]`, "may not set immutable"},
+		{"JSON Patch escaped pointer", JSONPatchType, `[{"op":"add","path":"/\u0069mmutable","value":true}]`, "may not set immutable"},
+
+		{"protobuf", "application/vnd.kubernetes.protobuf", "k8s\x00", "JSON or YAML body"},
+		{"CBOR apply", "application/apply-patch+cbor", "\xa0", "JSON or YAML body"},
+		{"no Content-Type", "", "{}", "JSON or YAML body"},
+		{"YAML that does not parse", apply, "a: [\n", "does not parse"},
+		{"a JSON array", merge, `[{"immutable":true}]`, "does not parse as one"},
+		{"JSON that does not parse", merge, `{"immutable":`, "does not parse as one"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckSecretSetsImmutable(c.contentType, []byte(c.body))
+			var d *Denied
+			switch {
+			case c.deny == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.deny != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), c.deny)):
+				t.Errorf("got %v, want a refusal containing %q", err, c.deny)
+			}
+		})
+	}
+	// A PUT and every PATCH type are judged; a create is not.
+	for _, c := range []struct {
+		method string
+		deny   bool
+	}{{http.MethodPut, true}, {http.MethodPatch, true}, {http.MethodPost, false}} {
+		p := "/api/v1/namespaces/n/secrets/db"
+		if c.method == http.MethodPost {
+			p = "/api/v1/namespaces/n/secrets"
+		}
+		req, q, err := ParseRequest(c.method, p, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckSecretRequest(req, q, []string{merge}, []byte(`{"immutable":true}`)); (err != nil) != c.deny {
+			t.Errorf("%s of a Secret setting immutable: %v, want refused=%v", c.method, err, c.deny)
 		}
 	}
 }
