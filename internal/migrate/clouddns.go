@@ -121,6 +121,9 @@ func (c *CloudDNS) Records(ctx context.Context, name string) ([]DNSRecord, error
 // change atomically and refuses it whole when the deletion does not match
 // the zone (someone else changed the name since it was read), so a name
 // is never left half-switched. Replace then waits until the change is done.
+// When the answer to the change is lost, the name is read back: holding
+// new, the change was applied; holding old, it is sent once more; holding
+// anything else, it fails.
 func (c *CloudDNS) Replace(ctx context.Context, old, new []DNSRecord) error {
 	del, err := c.recordSet(old)
 	if err != nil {
@@ -147,6 +150,36 @@ func (c *CloudDNS) Replace(ctx context.Context, old, new []DNSRecord) error {
 		return nil
 	}
 	created, err := c.Service.Changes.Create(c.Project, c.Zone, change).Context(ctx).Do()
+	var apiErr *googleapi.Error
+	if err != nil && !errors.As(err, &apiErr) && ctx.Err() == nil {
+		// No answer came (a connection reset, EOF): the request may or
+		// may not have been applied. Cloud DNS applies a change whole, so
+		// what the name holds now tells which (the client library and
+		// net/http never send a POST again on their own).
+		now, rerr := c.Records(ctx, name)
+		if rerr != nil {
+			return fmt.Errorf("changing %s in %s: the answer was lost (%w), and reading the name back to see whether Cloud DNS applied the change failed too (%v): run the command again to read the records anew", name, c, err, rerr)
+		}
+		nowSet, rerr := c.recordSet(now)
+		if rerr != nil {
+			return fmt.Errorf("changing %s in %s: the answer was lost (%w), and the name now holds records the cutover cannot read back (%v)", name, c, err, rerr)
+		}
+		switch same := func(a, b *dns.ResourceRecordSet) bool {
+			return (a == nil && b == nil) || (a != nil && b != nil && canonicalRecordSet(a) == canonicalRecordSet(b))
+		}; {
+		case same(nowSet, add):
+			// Applied. Its id was in the lost answer, so its propagation
+			// to Cloud DNS's name servers (pending, then done) is not
+			// waited for.
+			return nil
+		case same(nowSet, del):
+			// Not applied: sent once more, its deletions still guarding
+			// it against a change made meanwhile.
+			created, err = c.Service.Changes.Create(c.Project, c.Zone, change).Context(ctx).Do()
+		default:
+			return fmt.Errorf("changing %s in %s: the answer was lost (%w), and the name now holds neither the records read nor the new ones: someone else changed it; run the command again to read them anew", name, c, err)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("changing %s in %s: %s%w", name, c, refusal(err), err)
 	}

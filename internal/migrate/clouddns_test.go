@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -322,5 +324,87 @@ func TestCloudDNSRecordsRefusesWhatItCannotMove(t *testing.T) {
 	}
 	if recs, err := dnsz.Records(t.Context(), "absent."+domain); err != nil || len(recs) != 0 {
 		t.Errorf("a name without records: %v, %v", recs, err)
+	}
+}
+
+// TestCloudDNSReplaceWhoseAnswerWasLost: the answer to a change is lost
+// (the connection closes with no answer; neither the client library nor
+// net/http sends a POST again). Applied by Cloud DNS, the name holds the
+// new records and Replace succeeds; lost before it arrived, the name holds
+// the old ones and the change is sent once more; either way exactly one
+// change is applied. Changed by someone else meanwhile, Replace fails and
+// their records stay.
+func TestCloudDNSReplaceWhoseAnswerWasLost(t *testing.T) {
+	s := clouddnstest.Start(t, cloudDNSProject)
+	domain := testenv.UniqueName("tf-acc-test-", 8) + ".example.com"
+	zone := strings.ReplaceAll(domain, ".", "-")
+	s.AddZone(zone, domain+".")
+	upstream, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(upstream)
+	var mode atomic.Value // "applied", "unsent", "theirs" or ""
+	mode.Store("")
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		m, _ := mode.Load().(string)
+		if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/changes") || m == "" || !mode.CompareAndSwap(m, "") {
+			rp.ServeHTTP(w, req)
+			return
+		}
+		switch m {
+		case "applied":
+			rp.ServeHTTP(httptest.NewRecorder(), req) // applied by Cloud DNS
+		case "theirs":
+			var cur []*dns.ResourceRecordSet
+			for _, rs := range s.RRSets(zone) {
+				if rs.Type == "CNAME" && rs.Name == "gate."+domain+"." {
+					cur = append(cur, rs)
+				}
+			}
+			if _, err := s.Apply(zone, &dns.Change{Deletions: cur, Additions: []*dns.ResourceRecordSet{
+				{Name: "gate." + domain + ".", Type: "CNAME", Ttl: 60, Rrdatas: []string{"theirs.example.com."}}}}); err != nil {
+				t.Error(err)
+			}
+		}
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close() // and the answer lost
+		}
+	}))
+	defer proxy.Close()
+	c, err := NewCloudDNS(t.Context(), cloudDNSProject, zone, proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PollInterval = 5 * time.Millisecond
+	gate := "gate." + domain
+	old := []DNSRecord{{Name: gate, Target: "old-lb.elb.example.com", TTL: 60}}
+	next := []DNSRecord{{Name: gate, Target: "new-lb.elb.example.com", TTL: 60}}
+
+	mode.Store("applied")
+	if err := c.Replace(t.Context(), nil, old); err != nil {
+		t.Fatalf("creating the record, applied and its answer lost: %v", err)
+	}
+	if got := targets(t, c, []string{gate})[gate]; got != "old-lb.elb.example.com" || len(s.Changes(zone)) != 1 {
+		t.Fatalf("after the lost answer: %s, %d changes; want the record, one change", got, len(s.Changes(zone)))
+	}
+
+	mode.Store("unsent")
+	if err := c.Replace(t.Context(), old, next); err != nil {
+		t.Fatalf("switching the record, the request lost: %v", err)
+	}
+	if got := targets(t, c, []string{gate})[gate]; got != "new-lb.elb.example.com" || len(s.Changes(zone)) != 2 {
+		t.Fatalf("after the lost request: %s, %d changes; want the new record, two changes", got, len(s.Changes(zone)))
+	}
+	if m, _ := mode.Load().(string); m != "" {
+		t.Fatal("the proxy lost nothing")
+	}
+
+	mode.Store("theirs")
+	if err := c.Replace(t.Context(), next, old); err == nil || !strings.Contains(err.Error(), "someone else changed it") {
+		t.Fatalf("switching back, someone else's change made meanwhile and the answer lost: %v; want it refused", err)
+	}
+	if got := targets(t, c, []string{gate})[gate]; got != "theirs.example.com" {
+		t.Errorf("their record: %s", got)
 	}
 }
