@@ -75,7 +75,7 @@ func statusResult(id string, code int, reason, msg string) *bridgev1.OperationRe
 		"status": "Failure", "message": msg, "reason": reason, "code": code,
 	})
 	return &bridgev1.OperationResult{Id: id, StatusCode: int32(code), Done: true, Body: b,
-		Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}
+		Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/json"}}, {Name: scope.AgentStatusHeader, Values: []string{"1"}}}}
 }
 
 // checkSecretMutable refuses a write of an immutable Secret: the API
@@ -198,6 +198,9 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 	defer resp.Body.Close()
 	first := &bridgev1.OperationResult{Id: op.GetId(), StatusCode: int32(resp.StatusCode)}
 	for name, vals := range resp.Header {
+		if secret && !scope.SecretAnswerHeader(name) {
+			continue
+		}
 		first.Headers = append(first.Headers, &bridgev1.Header{Name: name, Values: vals})
 	}
 	if op.GetStream() || req.Streams(q) {

@@ -16,6 +16,7 @@ import (
 
 	bridgev1 "github.com/spinops/terraform-provider-spinops/proto/spinops/bridge/v1"
 
+	"github.com/spinops/terraform-provider-spinops/internal/scope"
 	"github.com/spinops/terraform-provider-spinops/internal/testenv"
 )
 
@@ -253,6 +254,78 @@ func TestExecuteRefusesImmutableSecretWrites(t *testing.T) {
 	// answered by the API server).
 	if code, _ := run(http.MethodPatch, "absent", "", "application/merge-patch+json", []byte(`{"metadata":{"labels":{"a":"b"}}}`)); code != http.StatusNotFound {
 		t.Errorf("a merge patch of an absent Secret -> %d, want the API server's 404", code)
+	}
+}
+
+// TestExecuteWithholdsWhatSecretErrorsQuote: the real API server answers a
+// merge or JSON patch of a Secret that does not decode with a 422 quoting
+// the whole patched Secret, data included; a strategic merge patch's
+// $deleteFromPrimitiveList directive in data answers 422 for a key that
+// exists and 200 for one that does not; a write over MaxSecretWrite could
+// measure the data. Through the agent the 422 keeps its code and reason
+// and loses its words, the directive is refused, and so is the large
+// write.
+func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
+	c := testenv.SharedCluster(t)
+	ns := c.Namespace(t)
+	ctx := context.Background()
+	const value = "quoted-in-errors-secret-value"
+	b64 := base64.StdEncoding.EncodeToString([]byte(value))
+	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secrets := c.Clientset().CoreV1().Secrets(ns)
+	dry := metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}
+	undecodable := []struct {
+		pt   types.PatchType
+		body string
+	}{
+		{types.MergePatchType, `{"data":{"zz":"!"}}`},
+		{types.JSONPatchType, `[{"op":"add","path":"/data/zz","value":1}]`},
+	}
+	for _, u := range undecodable {
+		if _, err := secrets.Patch(ctx, "db", u.pt, []byte(u.body), dry); err == nil || !strings.Contains(err.Error(), b64) {
+			t.Fatalf("%s %s straight to the API server: %v; want a 422 quoting the Secret's data (else this test proves nothing)", u.pt, u.body, err)
+		}
+	}
+	directive := func(key string) []byte { return []byte(`{"data":{"$deleteFromPrimitiveList/` + key + `":"x"}}`) }
+	_, errRight := secrets.Patch(ctx, "db", types.StrategicMergePatchType, directive("password"), dry)
+	_, errWrong := secrets.Patch(ctx, "db", types.StrategicMergePatchType, directive("apikey"), dry)
+	if errRight == nil || errWrong != nil {
+		t.Fatalf("$deleteFromPrimitiveList straight to the API server: right guess %v, wrong guess %v; want only the right one refused (else this probe proves nothing)", errRight, errWrong)
+	}
+
+	acct, _ := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}})
+	run := func(contentType string, body []byte) (int, string) {
+		op := &bridgev1.Operation{Id: "op", Account: "a", Method: http.MethodPatch, Path: "/api/v1/namespaces/" + ns + "/secrets/db", Query: "dryRun=All", Body: body,
+			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
+		var code int32
+		var out strings.Builder
+		acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
+			if r.GetStatusCode() != 0 {
+				code = r.GetStatusCode()
+			}
+			out.Write(r.GetBody())
+			out.WriteString(r.GetError())
+			return nil
+		})
+		return int(code), out.String()
+	}
+	for _, u := range undecodable {
+		code, body := run(string(u.pt), []byte(u.body))
+		if code != http.StatusUnprocessableEntity || strings.Contains(body, b64) || strings.Contains(body, value) || strings.Contains(body, "password") ||
+			!strings.Contains(body, `"reason":"Invalid"`) || !strings.Contains(body, "withheld") {
+			t.Errorf("%s %s through the agent -> %d, want the 422 without its words: %.600s", u.pt, u.body, code, body)
+		}
+	}
+	for _, key := range []string{"password", "apikey"} {
+		if code, body := run(string(types.StrategicMergePatchType), directive(key)); code != http.StatusForbidden || !strings.Contains(body, "may not hold the directive") {
+			t.Errorf("$deleteFromPrimitiveList/%s through the agent -> %d, want 403: %.400s", key, code, body)
+		}
+	}
+	big := []byte(`{"data":{"pad":"` + strings.Repeat("QUFB", scope.MaxSecretWrite/4) + `"}}`)
+	if code, body := run(string(types.MergePatchType), big); code != http.StatusForbidden || !strings.Contains(body, "limited to") {
+		t.Errorf("a merge patch of %d bytes through the agent -> %d, want 403: %.400s", len(big), code, body)
 	}
 }
 

@@ -596,6 +596,9 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 			case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection":
 				continue
 			}
+			if secret && !scope.SecretAnswerHeader(name) {
+				continue
+			}
 			if !replaced[name] {
 				w.Header().Del(name) // the API server's header, not the bridge's default
 				replaced[name] = true
@@ -684,7 +687,15 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, name string, re
 					}
 					pw = nil
 				case secret:
-					out, err := scope.ScrubSecrets(held.Bytes())
+					// The agent's own refusal keeps its words; whatever
+					// the API server wrote loses them (scope.scrubStatus).
+					scrub := scope.ScrubSecrets
+					for _, h := range first.GetHeaders() {
+						if http.CanonicalHeaderKey(h.GetName()) == scope.AgentStatusHeader {
+							scrub = scope.ScrubAgentStatus
+						}
+					}
+					out, err := scrub(held.Bytes())
 					if err != nil {
 						s.log.Warn("a Secret answer was refused: it could not be scrubbed", "account", name, "path", req.Path, "err", err)
 						writeStatus(w, http.StatusBadGateway, "InternalError", fmt.Sprintf("account %q: the answer to %s could not be scrubbed of Secret data, so it is refused", name, req.Path), nil)

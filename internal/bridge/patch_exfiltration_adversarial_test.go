@@ -205,9 +205,16 @@ func TestAdversarialSecretJSONPatchReads(t *testing.T) {
 		}
 	}
 
+	// A patch that does not decode: the API server's 422 quotes the whole
+	// patched Secret; through the bridge it keeps its code and reason only.
+	code, body := patch("?dryRun=All", "application/merge-patch+json", `{"data":{"zz":"!"}}`)
+	if code != http.StatusUnprocessableEntity || leaked(body) || !strings.Contains(string(body), "withheld") {
+		t.Errorf("an undecodable merge patch -> %d, want a 422 without the Secret:\n%.600s", code, body)
+	}
+
 	// What only sets values still works: a JSON Patch of the labels (the
 	// Patch (Manifest) stage's json strategy), a merge patch.
-	code, body := patch("", jp, `[{"op":"add","path":"/metadata/labels","value":{"app":"web"}},{"op":"test","path":"/metadata/labels/app","value":"web"}]`)
+	code, body = patch("", jp, `[{"op":"add","path":"/metadata/labels","value":{"app":"web"}},{"op":"test","path":"/metadata/labels/app","value":"web"}]`)
 	if code != http.StatusOK || leaked(body) || !strings.Contains(string(body), `"app":"web"`) {
 		t.Errorf("a JSON Patch of the Secret's labels -> %d:\n%.600s", code, body)
 	}

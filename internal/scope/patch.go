@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/yaml"
@@ -40,6 +41,15 @@ func CheckSecretRequest(req Request, q url.Values, contentTypes []string, body [
 	if !req.IsSecret() || (req.Verb != "patch" && req.Verb != "update") {
 		return nil
 	}
+	if len(body) > MaxSecretWrite {
+		return denied("a PATCH or PUT of a Secret is limited to %d bytes (this one has %d): the API server refuses a Secret whose data exceed 1 MiB, so a larger write of an existing Secret tells the size of its data and whether a key exists. "+
+			"Create the Secret anew (a create is not limited), or write it from outside Spinnaker", MaxSecretWrite, len(body))
+	}
+	if len(contentTypes) == 0 {
+		// The API server reads a body without a Content-Type as JSON
+		// (a PUT) or refuses it (a PATCH): judged as having none.
+		contentTypes = []string{""}
+	}
 	for _, ct := range contentTypes {
 		if req.Verb == "patch" {
 			if err := CheckSecretPatch(ct, body); err != nil {
@@ -48,9 +58,91 @@ func CheckSecretRequest(req Request, q url.Values, contentTypes []string, body [
 			if err := CheckSecretApply(ct, q); err != nil {
 				return err
 			}
+			if err := CheckSecretMergeDirectives(ct, body); err != nil {
+				return err
+			}
 		}
 		if err := CheckSecretSetsImmutable(ct, body); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// MaxSecretWrite bounds the body of a PATCH or PUT of a Secret. The API
+// server refuses a Secret whose data exceed 1 MiB, so a write that adds V
+// bytes applies exactly when the data held are at most 1 MiB − V: a
+// binary search on V tells their size, and a key of that size tells
+// whether it exists. Bounded so, only a Secret with more than 1 MiB −
+// MaxSecretWrite of data can be measured.
+const MaxSecretWrite = 256 << 10
+
+// CheckSecretMergeDirectives refuses a strategic merge patch of a Secret
+// with a directive ($-prefixed key) inside data, stringData,
+// metadata.annotations or metadata.managedFields, or one that names one of
+// them ($setElementOrder/data, $deleteFromPrimitiveList/managedFields, …).
+// The API server applies such directives to what is there: with
+// {"data":{"$deleteFromPrimitiveList/<guess>":"x"}} it skips a key that is
+// missing (200) and writes "x", which is no base64, over one that exists
+// (422), so the answer tells the key names. kubectl's patches of a Secret
+// never hold them.
+func CheckSecretMergeDirectives(contentType string, body []byte) error {
+	mt, _, _ := strings.Cut(contentType, ";")
+	if !strings.Contains(strings.ToLower(mt), "strategic-merge-patch") {
+		return nil
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return denied("a strategic merge patch of a Secret must be a JSON object: the body does not parse as one, so it is not sent on")
+	}
+	refuse := func(key string) error {
+		return denied("a strategic merge patch of a Secret may not hold the directive %q: applied to data, stringData, the annotations or managedFields it answers by what is there, which tells key names the bridge never serves", key)
+	}
+	names := func(key string) bool {
+		_, field, ok := strings.Cut(key, "/")
+		return ok && slices.ContainsFunc([]string{"data", "stringData", "annotations", "managedFields"}, func(h string) bool { return strings.EqualFold(field, h) })
+	}
+	var anyDirective func(v any) string
+	anyDirective = func(v any) string {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, val := range t {
+				if strings.HasPrefix(k, "$") {
+					return k
+				}
+				if d := anyDirective(val); d != "" {
+					return d
+				}
+			}
+		case []any:
+			for _, e := range t {
+				if d := anyDirective(e); d != "" {
+					return d
+				}
+			}
+		}
+		return ""
+	}
+	for k, v := range doc {
+		switch {
+		case strings.HasPrefix(k, "$") && names(k):
+			return refuse(k)
+		case strings.EqualFold(k, "data"), strings.EqualFold(k, "stringData"):
+			if d := anyDirective(v); d != "" {
+				return refuse(d)
+			}
+		case strings.EqualFold(k, "metadata"):
+			md, _ := v.(map[string]any)
+			for mk, mv := range md {
+				switch {
+				case strings.HasPrefix(mk, "$") && names(mk):
+					return refuse(mk)
+				case strings.EqualFold(mk, "annotations"), strings.EqualFold(mk, "managedFields"):
+					if d := anyDirective(mv); d != "" {
+						return refuse(d)
+					}
+				}
+			}
 		}
 	}
 	return nil
@@ -91,7 +183,7 @@ func CheckSecretSetsImmutable(contentType string, body []byte) error {
 				continue
 			}
 			switch {
-			case len(tokens) > 0 && strings.EqualFold(tokens[0], "immutable"):
+			case len(tokens) > 0 && strings.EqualFold(tokens[0], "immutable") && (kind == "copy" || kind == "move" || len(tokens) > 1 || !falseOrNull(op["value"])):
 				return refuse(fmt.Sprintf("operation %d writes %q", i, path))
 			case len(tokens) == 0 && (kind == "copy" || kind == "move"):
 				return refuse(fmt.Sprintf("operation %d puts a value in place of the whole Secret", i))
@@ -126,8 +218,9 @@ func CheckSecretSetsImmutable(contentType string, body []byte) error {
 }
 
 // setsImmutableKey returns the key of a JSON object that names immutable
-// in any letter case, "" when there is none (or raw is JSON null, as an
-// absent JSON Patch value), and "\x00" when raw is not a JSON object.
+// in any letter case with a value other than false or null, "" when there
+// is none (or raw is JSON null, as an absent JSON Patch value), and "\x00"
+// when raw is not a JSON object.
 func setsImmutableKey(raw json.RawMessage) string {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return ""
@@ -136,12 +229,18 @@ func setsImmutableKey(raw json.RawMessage) string {
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return "\x00"
 	}
-	for k := range obj {
-		if strings.EqualFold(k, "immutable") {
+	for k, v := range obj {
+		if strings.EqualFold(k, "immutable") && !falseOrNull(v) {
 			return k
 		}
 	}
 	return ""
+}
+
+// falseOrNull: a JSON value that leaves a Secret mutable.
+func falseOrNull(v json.RawMessage) bool {
+	t := bytes.TrimSpace(v)
+	return bytes.Equal(t, []byte("false")) || bytes.Equal(t, []byte("null"))
 }
 
 // CheckSecretApply refuses a server-side apply of a Secret that does not

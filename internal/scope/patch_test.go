@@ -149,7 +149,7 @@ func TestCheckSecretRequest(t *testing.T) {
 		// An array is no merge patch of a Secret: it does not parse as an
 		// object (CheckSecretSetsImmutable).
 		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", []string{"application/merge-patch+json"}, true},
-		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", nil, false},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", nil, true}, // no Content-Type: nothing the bridge can read
 		{http.MethodPatch, "/api/v1/namespaces/n/configmaps/db", []string{JSONPatchType}, false},
 		{http.MethodPatch, "/apis/example.com/v1/namespaces/n/secrets/db", []string{JSONPatchType}, false},
 		{http.MethodPut, "/api/v1/namespaces/n/secrets/db", []string{JSONPatchType}, false},
@@ -228,7 +228,12 @@ func TestCheckSecretSetsImmutable(t *testing.T) {
 		{"JSON Patch removing immutable (a no-op or refused)", JSONPatchType, `[{"op":"remove","path":"/immutable"}]`, ""},
 
 		{"merge patch", merge, `{"immutable":true}`, `sets "immutable"`},
-		{"merge patch, false too", merge, `{"immutable":false}`, "may not set immutable"},
+		{"merge patch, false (stays mutable)", merge, `{"immutable":false}`, ""},
+		{"null", merge, `{"immutable":null,"metadata":{}}`, ""},
+		{"JSON Patch of false", JSONPatchType, `[{"op":"add","path":"/immutable","value":false}]`, ""},
+		{"false and true", merge, `{"Immutable":false,"immutable":true}`, `sets "immutable"`},
+		{"a string", merge, `{"immutable":"true"}`, "may not set immutable"},
+		{"JSON Patch under immutable", JSONPatchType, `[{"op":"add","path":"/immutable/x","value":false}]`, "may not set immutable"},
 		{"letter case", merge, `{"Immutable":true}`, `sets "Immutable"`},
 		{"escaped key", merge, `{"\u0069mmutable":true}`, "may not set immutable"},
 		{"repeated key", merge, `{"immutable":false,"immutable":true}`, "may not set immutable"},
@@ -277,6 +282,66 @@ func TestCheckSecretSetsImmutable(t *testing.T) {
 		}
 		if err := CheckSecretRequest(req, q, []string{merge}, []byte(`{"immutable":true}`)); (err != nil) != c.deny {
 			t.Errorf("%s of a Secret setting immutable: %v, want refused=%v", c.method, err, c.deny)
+		}
+	}
+}
+
+// TestCheckSecretMergeDirectives: a strategic merge patch of a Secret with
+// a directive inside, or naming, data, stringData, the annotations or
+// managedFields is refused; kubectl's patches pass.
+func TestCheckSecretMergeDirectives(t *testing.T) {
+	const smp = "application/strategic-merge-patch+json"
+	for _, c := range []struct {
+		name, contentType, body string
+		deny                    bool
+	}{
+		{"kubectl's 3-way patch", smp, `{"data":{"a":"Yg==","old":null},"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}"},"labels":{"x":null}}}`, false},
+		{"a top-level patch directive", smp, `{"$patch":"replace","kind":"Secret"}`, false},
+		{"a merge patch is not read so", "application/merge-patch+json", `{"data":{"$deleteFromPrimitiveList/password":"x"}}`, false},
+		{"delete from a primitive list in data", smp, `{"data":{"$deleteFromPrimitiveList/password":"x"}}`, true},
+		{"set element order in data", smp, `{"data":{"$setElementOrder/password":["a"]}}`, true},
+		{"a patch directive in data", smp, `{"data":{"$patch":"delete"}}`, true},
+		{"in stringData", smp, `{"stringData":{"$retainKeys":["a"]}}`, true},
+		{"naming data", smp, `{"$setElementOrder/data":["a"]}`, true},
+		{"naming data, letter case", smp, `{"$deleteFromPrimitiveList/Data":["a"]}`, true},
+		{"in the annotations", smp, `{"metadata":{"annotations":{"$deleteFromPrimitiveList/kubectl.kubernetes.io/last-applied-configuration":"x"}}}`, true},
+		{"naming managedFields", smp, `{"metadata":{"$setElementOrder/managedFields":[{"manager":"m"}]}}`, true},
+		{"inside managedFields", smp, `{"metadata":{"managedFields":[{"$patch":"delete"}]}}`, true},
+		{"letter case of data", smp, `{"DATA":{"$patch":"delete"}}`, true},
+		{"escaped", smp, `{"data":{"\u0024deleteFromPrimitiveList/password":"x"}}`, true},
+		{"not an object", smp, `[{"data":{}}]`, true},
+	} {
+		err := CheckSecretMergeDirectives(c.contentType, []byte(c.body))
+		var d *Denied
+		if (err != nil) != c.deny || (err != nil && !errors.As(err, &d)) {
+			t.Errorf("%s: %s: got %v, want refused=%v", c.name, c.body, err, c.deny)
+		}
+	}
+}
+
+// TestCheckSecretWriteSize: a PATCH or PUT of a Secret over MaxSecretWrite
+// is refused (it could tell the size of the data); a create is not.
+func TestCheckSecretWriteSize(t *testing.T) {
+	big := []byte(`{"data":{"x":"` + strings.Repeat("A", MaxSecretWrite) + `"}}`)
+	small := []byte(`{"data":{"x":"QQ=="}}`)
+	for _, c := range []struct {
+		method, path string
+		body         []byte
+		deny         bool
+	}{
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", big, true},
+		{http.MethodPut, "/api/v1/namespaces/n/secrets/db", big, true},
+		{http.MethodPatch, "/api/v1/namespaces/n/secrets/db", small, false},
+		{http.MethodPost, "/api/v1/namespaces/n/secrets", big, false},
+		{http.MethodPatch, "/api/v1/namespaces/n/configmaps/db", big, false},
+	} {
+		req, q, err := ParseRequest(c.method, c.path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckSecretRequest(req, q, []string{"application/merge-patch+json"}, c.body)
+		if (err != nil) != c.deny || (err != nil && !strings.Contains(err.Error(), "limited to")) {
+			t.Errorf("%s %s, %d bytes: got %v, want refused=%v", c.method, c.path, len(c.body), err, c.deny)
 		}
 	}
 }

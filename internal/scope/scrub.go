@@ -125,6 +125,10 @@ func scrubAny(v any) {
 			scrubAny(e)
 		}
 	case map[string]any:
+		if kind, _ := t["kind"].(string); strings.EqualFold(kind, "Status") {
+			scrubStatus(t)
+			return
+		}
 		for k, val := range t {
 			switch {
 			case strings.EqualFold(k, "data"), strings.EqualFold(k, "stringData"):
@@ -136,6 +140,109 @@ func scrubAny(v any) {
 			}
 		}
 	}
+}
+
+// scrubStatus withholds what a Status in a Secret answer says in words.
+// The API server quotes what it could not take: a JSON or merge patch of a
+// Secret that does not decode is answered 422 with the whole patched
+// Secret, data and all, in the message and in details.causes
+// (k8s.io/apiserver's patch handler: field.Invalid(field.NewPath("patch"),
+// string(patchedObjJS), ...)), and an admission webhook's denial may quote
+// the object too. So a Status keeps its apiVersion, kind, status, reason
+// and code, and of its details the name, group, kind, uid,
+// retryAfterSeconds and each cause's reason and field (what clients act
+// on: NotFound, AlreadyExists, Conflict, Expired, the causes' types); the
+// message becomes one that names the reason and code only.
+func scrubStatus(m map[string]any) {
+	reason, _ := m["reason"].(string)
+	code := m["code"]
+	var details map[string]any
+	if d, ok := m["details"].(map[string]any); ok {
+		details = map[string]any{}
+		for _, k := range []string{"name", "group", "kind", "uid", "retryAfterSeconds"} {
+			if v, ok := d[k]; ok {
+				details[k] = v
+			}
+		}
+		if causes, ok := d["causes"].([]any); ok {
+			var kept []any
+			for _, c := range causes {
+				if cm, ok := c.(map[string]any); ok {
+					kc := map[string]any{}
+					for _, k := range []string{"reason", "field"} {
+						if v, ok := cm[k]; ok {
+							kc[k] = v
+						}
+					}
+					kept = append(kept, kc)
+				}
+			}
+			details["causes"] = kept
+		}
+	}
+	for k := range m {
+		switch k {
+		case "apiVersion", "kind", "status", "reason", "code":
+		default:
+			delete(m, k)
+		}
+	}
+	m["metadata"] = map[string]any{}
+	if details != nil {
+		m["details"] = details
+	}
+	if reason == "" {
+		reason = "Failure"
+	}
+	m["message"] = fmt.Sprintf("%s (%v): the API server's message is withheld, as an answer about a Secret may quote its data", reason, code)
+}
+
+// SecretAnswerHeader reports whether a header of the API server's answer
+// to a Secret request is passed on: not Warning, whose text an admission
+// webhook writes and may quote the object with, and not one of spinops'
+// own (AgentStatusHeader), which only the agent sets.
+func SecretAnswerHeader(name string) bool {
+	return !strings.EqualFold(name, "Warning") && !strings.HasPrefix(strings.ToLower(name), "spinops-")
+}
+
+// AgentStatusHeader marks an answer the agent wrote itself (a refusal, in
+// words of its own): the bridge passes its Status message on. The agent
+// never passes the API server's headers of that name.
+const AgentStatusHeader = "Spinops-Agent-Status"
+
+// ScrubAgentStatus scrubs a Secret answer the agent wrote itself (marked
+// with AgentStatusHeader) as ScrubSecrets does, but keeps a Status's
+// message: it is the agent's, not the API server's.
+func ScrubAgentStatus(body []byte) ([]byte, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return ScrubSecrets(body)
+	}
+	m, ok := v.(map[string]any)
+	if kind, _ := m["kind"].(string); !ok || kind != "Status" {
+		return ScrubSecrets(body)
+	}
+	msg, _ := m["message"].(string)
+	out, err := ScrubSecrets(body)
+	if err != nil {
+		return nil, err
+	}
+	var st map[string]any
+	d := json.NewDecoder(bytes.NewReader(out))
+	d.UseNumber()
+	if err := d.Decode(&st); err != nil {
+		return nil, err
+	}
+	st["message"] = msg
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(st); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func scrubMetadata(v any) {

@@ -49,11 +49,62 @@ func TestScrubSecrets(t *testing.T) {
 	if err != nil || !bytes.Contains(out, []byte(`"keep":"me"`)) || !bytes.Contains(out, []byte(`"type":"Opaque"`)) {
 		t.Errorf("scrubbing removed more than the data: %s %v", out, err)
 	}
-	if out, err := ScrubSecrets([]byte(`{"kind":"Status","code":404,"big":12345678901234567890}`)); err != nil || !bytes.Contains(out, []byte("12345678901234567890")) {
+	if out, err := ScrubSecrets([]byte(`{"kind":"Secret","metadata":{"name":"s","resourceVersion":"1"},"big":12345678901234567890}`)); err != nil || !bytes.Contains(out, []byte("12345678901234567890")) {
 		t.Errorf("numbers changed: %s %v", out, err)
+	}
+	if out, err := ScrubSecrets([]byte(`{"kind":"Status","code":422,"retryAfter":1,"big":12345678901234567890}`)); err != nil || !bytes.Contains(out, []byte(`"code":422`)) {
+		t.Errorf("a Status's code changed: %s %v", out, err)
 	}
 	if out, err := ScrubSecrets(nil); err != nil || len(out) != 0 {
 		t.Errorf("an empty answer: %q %v", out, err)
+	}
+}
+
+// TestScrubSecretsWithholdsStatusMessages: the API server's 422 for a
+// patch of a Secret that does not decode quotes the whole patched Secret
+// in its message and causes (as kube-apiserver writes it); an admission
+// webhook's denial may too. A Status in a Secret answer, on its own or as
+// a watch event, keeps what clients act on and loses the words.
+func TestScrubSecretsWithholdsStatusMessages(t *testing.T) {
+	quoted := `{\"apiVersion\":\"v1\",\"data\":{\"password\":\"aHVudGVyMg==\"},\"kind\":\"Secret\"}`
+	status := `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+		`"message":"Secret \"db\" is invalid: patch: Invalid value: \"` + quoted + `\": illegal base64 data at input byte 0",` +
+		`"reason":"Invalid","details":{"name":"db","kind":"secrets","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: \"` + quoted + `\"","field":"patch"}]},"code":422}`
+	for name, body := range map[string]string{
+		"a Status":              status,
+		"a watch event":         `{"type":"ERROR","object":` + status + `}`,
+		"a Status in a list":    `{"kind":"List","items":[` + status + `]}`,
+		"the kind in lowercase": strings.Replace(status, `"kind":"Status"`, `"kind":"status"`, 1),
+	} {
+		out, err := ScrubSecrets([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if bytes.Contains(out, []byte("aHVudGVyMg")) || bytes.Contains(out, []byte("password")) || bytes.Contains(out, []byte("illegal base64")) {
+			t.Errorf("%s: the message is passed on: %s", name, out)
+		}
+		for _, keep := range []string{`"code":422`, `"reason":"Invalid"`, `"status":"Failure"`, `"name":"db"`, `"field":"patch"`, `"reason":"FieldValueInvalid"`, "withheld"} {
+			if !bytes.Contains(out, []byte(keep)) {
+				t.Errorf("%s: %s lost: %s", name, keep, out)
+			}
+		}
+	}
+	if !SecretAnswerHeader("Content-Type") || SecretAnswerHeader("Warning") || SecretAnswerHeader("warning") || SecretAnswerHeader("spinops-agent-status") {
+		t.Error("SecretAnswerHeader: Warning and spinops' own headers must be dropped, Content-Type kept")
+	}
+	// The agent's own refusal keeps its words; anything else it marks is
+	// scrubbed as usual.
+	out, err := ScrubAgentStatus([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"account a: Secret n/db is immutable","reason":"Forbidden","code":403}`))
+	if err != nil || !bytes.Contains(out, []byte("Secret n/db is immutable")) || !bytes.Contains(out, []byte(`"code":403`)) {
+		t.Errorf("ScrubAgentStatus of the agent's refusal: %s %v", out, err)
+	}
+	for _, body := range []string{
+		`{"kind":"Secret","metadata":{"name":"db"},"data":{"password":"aHVudGVyMg=="}}`,
+		`{"kind":"Status","message":"m","details":{"causes":[{"message":"aHVudGVyMg=="}]}} {"kind":"Secret","data":{"password":"aHVudGVyMg=="}}`,
+	} {
+		if out, err := ScrubAgentStatus([]byte(body)); err != nil || bytes.Contains(out, []byte("aHVudGVyMg")) {
+			t.Errorf("ScrubAgentStatus(%s) = %s, %v", body, out, err)
+		}
 	}
 }
 
