@@ -78,7 +78,8 @@ func statusResult(id string, code int, reason, msg string) *bridgev1.OperationRe
 		Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/json"}}, {Name: scope.AgentStatusHeader, Values: []string{"1"}}}}
 }
 
-// checkSecretMutable refuses a write of an immutable Secret: the API
+// checkSecretMutable refuses a write of an immutable Secret, but for one
+// of its metadata only (scope.MetadataOnlyWrite): the API
 // server refuses one that changes its data (422, "field is immutable when
 // `immutable` is set") and applies one that leaves it equal, so whether a
 // write applies tells whether a guess equals the data, which the bridge
@@ -87,7 +88,7 @@ func statusResult(id string, code int, reason, msg string) *bridgev1.OperationRe
 // write creates it or is answered 404). The bridge and this agent refuse a
 // write that sets immutable (scope.CheckSecretSetsImmutable), so a caller
 // cannot make a Secret immutable between this read and its write.
-func (a *clusterAccount) checkSecretMutable(ctx context.Context, client *http.Client, req scope.Request) error {
+func (a *clusterAccount) checkSecretMutable(ctx context.Context, client *http.Client, req scope.Request, contentTypes []string, body []byte) error {
 	u := strings.TrimRight(a.restCfg.Host, "/") + req.Path
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -113,8 +114,14 @@ func (a *clusterAccount) checkSecretMutable(ctx context.Context, client *http.Cl
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&s); err != nil {
 		return fmt.Errorf("checking whether Secret %s/%s is immutable: the answer does not parse as a Secret, so the write is not sent", req.Namespace, req.Name)
 	}
-	if s.Immutable != nil && *s.Immutable {
-		return &scope.Denied{Reason: fmt.Sprintf("Secret %s/%s is immutable: a write to it is refused, since the API server applies one that leaves its data equal and refuses one that changes it, which tells the data the bridge never serves; delete it and create it anew", req.Namespace, req.Name)}
+	// A write of its metadata only applies whatever the data: it passes
+	// (every Content-Type given must say so).
+	metadataOnly := len(contentTypes) > 0
+	for _, ct := range contentTypes {
+		metadataOnly = metadataOnly && scope.MetadataOnlyWrite(req.Verb, ct, body)
+	}
+	if s.Immutable != nil && *s.Immutable && !metadataOnly {
+		return &scope.Denied{Reason: fmt.Sprintf("Secret %s/%s is immutable: a write to it other than a merge, strategic merge or JSON patch of its metadata alone is refused, since the API server applies one that leaves its data equal and refuses one that changes it, which tells the data the bridge never serves; delete it and create it anew", req.Namespace, req.Name)}
 	}
 	return nil
 }
@@ -156,7 +163,7 @@ func (a *clusterAccount) Execute(ctx context.Context, op *bridgev1.Operation, se
 		return
 	}
 	if req.IsSecret() && (req.Verb == "patch" || req.Verb == "update") {
-		if err := a.checkSecretMutable(ctx, client, req); err != nil {
+		if err := a.checkSecretMutable(ctx, client, req, contentTypes, op.GetBody()); err != nil {
 			var d *scope.Denied
 			if errors.As(err, &d) {
 				a.log.Warn("a write of an immutable Secret refused", "op", op.GetId(), "method", op.GetMethod(), "path", op.GetPath())

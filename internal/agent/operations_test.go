@@ -170,8 +170,9 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 // write of an immutable Secret that leaves its data equal and refuses one
 // that changes it, so any write answers whether a guess equals the data.
 // The agent reads the Secret first and refuses every write of an immutable
-// one (only its read reaches the API server), and refuses a write that
-// would make a Secret immutable; a mutable Secret is written as before.
+// one (only its read reaches the API server) but a patch of its metadata
+// alone, and refuses a write that would make a Secret immutable; a mutable
+// Secret is written as before.
 func TestExecuteRefusesImmutableSecretWrites(t *testing.T) {
 	c := testenv.SharedCluster(t)
 	ns := c.Namespace(t)
@@ -239,6 +240,19 @@ func TestExecuteRefusesImmutableSecretWrites(t *testing.T) {
 	// there; the PUT was refused before).
 	if n := calls.Load() - before; n != int64(len(probes)-1) {
 		t.Errorf("the refused writes made %d requests to the API server, want %d (the reads)", n, len(probes)-1)
+	}
+	// A patch of the immutable Secret's metadata alone applies whatever
+	// the data: it passes.
+	for _, p := range []struct{ contentType, body string }{
+		{"application/merge-patch+json", `{"metadata":{"labels":{"app":"web"}}}`},
+		{"application/json-patch+json", `[{"op":"add","path":"/metadata/annotations","value":{"team":"ops"}}]`},
+	} {
+		if code, body := run(http.MethodPatch, "frozen", "", p.contentType, []byte(p.body)); code != http.StatusOK || strings.Contains(body, b64) {
+			t.Errorf("a patch of the immutable Secret's metadata (%s) -> %d: %.400s", p.body, code, body)
+		}
+	}
+	if s, err := secrets.Get(ctx, "frozen", metav1.GetOptions{}); err != nil || s.Labels["app"] != "web" || s.Annotations["team"] != "ops" {
+		t.Errorf("the immutable Secret's metadata after the patches: %v, %v", s, err)
 	}
 	// The mutable Secret: written as before; made immutable, never.
 	if code, body := run(http.MethodPatch, "open", "", "application/merge-patch+json", []byte(`{"metadata":{"labels":{"app":"web"}}}`)); code != http.StatusOK || strings.Contains(body, b64) {

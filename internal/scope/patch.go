@@ -69,6 +69,56 @@ func CheckSecretRequest(req Request, q url.Values, contentTypes []string, body [
 	return nil
 }
 
+// MetadataOnlyWrite reports whether a write provably changes nothing of a
+// Secret but its metadata: a merge or strategic merge patch whose only
+// top-level keys are metadata, apiVersion and kind (no directive), or a
+// JSON Patch each of whose operations reads and writes under /metadata.
+// Such a write applies to an immutable Secret whatever its data (the API
+// server's immutability check compares data, type and immutable only), so
+// it tells nothing of them. A PUT, a server-side apply (it may remove
+// fields the manager owned) and anything else are not.
+func MetadataOnlyWrite(verb, contentType string, body []byte) bool {
+	if verb != "patch" {
+		return false
+	}
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch mt {
+	case JSONPatchType:
+		var ops []map[string]json.RawMessage
+		if err := json.Unmarshal(body, &ops); err != nil {
+			return false
+		}
+		for _, op := range ops {
+			for _, k := range []string{"path", "from"} {
+				raw, ok := op[k]
+				if !ok {
+					continue
+				}
+				var ptr string
+				if json.Unmarshal(raw, &ptr) != nil || !strings.HasPrefix(ptr, "/metadata/") && ptr != "/metadata" {
+					return false
+				}
+			}
+		}
+		return true
+	case "application/merge-patch+json", "application/strategic-merge-patch+json":
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return false
+		}
+		for k := range doc {
+			switch k {
+			case "metadata", "apiVersion", "kind":
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // MaxSecretWrite bounds the body of a PATCH or PUT of a Secret. The API
 // server refuses a Secret whose data exceed 1 MiB, so a write that adds V
 // bytes applies exactly when the data held are at most 1 MiB − V: a

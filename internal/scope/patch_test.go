@@ -319,6 +319,35 @@ func TestCheckSecretMergeDirectives(t *testing.T) {
 	}
 }
 
+// TestMetadataOnlyWrite: only a patch that provably changes a Secret's
+// metadata alone is one.
+func TestMetadataOnlyWrite(t *testing.T) {
+	for _, c := range []struct {
+		verb, contentType, body string
+		want                    bool
+	}{
+		{"patch", "application/merge-patch+json", `{"metadata":{"labels":{"a":"b"}}}`, true},
+		{"patch", "application/strategic-merge-patch+json; charset=utf-8", `{"apiVersion":"v1","kind":"Secret","metadata":{"annotations":{"a":null}}}`, true},
+		{"patch", JSONPatchType, `[{"op":"add","path":"/metadata/labels/a","value":"b"},{"op":"move","from":"/metadata/labels/a","path":"/metadata/labels/b"}]`, true},
+		{"patch", JSONPatchType, `[]`, true},
+		{"patch", "application/merge-patch+json", `{"metadata":{},"data":{"a":"Yg=="}}`, false},
+		{"patch", "application/merge-patch+json", `{"immutable":true}`, false},
+		{"patch", "application/strategic-merge-patch+json", `{"$patch":"replace","metadata":{}}`, false},
+		{"patch", "application/merge-patch+json", `{"Metadata":{}}`, false},
+		{"patch", JSONPatchType, `[{"op":"add","path":"/data/a","value":"Yg=="}]`, false},
+		{"patch", JSONPatchType, `[{"op":"copy","from":"/data/a","path":"/metadata/labels/a"}]`, false},
+		{"patch", JSONPatchType, `[{"op":"add","path":"/metadataX","value":{}}]`, false},
+		{"patch", JSONPatchType, `[{"op":"replace","path":"","value":{}}]`, false},
+		{"patch", "application/apply-patch+yaml", `{"metadata":{}}`, false},
+		{"update", "application/json", `{"metadata":{}}`, false},
+		{"patch", "application/merge-patch+json", `[]`, false},
+	} {
+		if got := MetadataOnlyWrite(c.verb, c.contentType, []byte(c.body)); got != c.want {
+			t.Errorf("%s %s %s: %v, want %v", c.verb, c.contentType, c.body, got, c.want)
+		}
+	}
+}
+
 // TestCheckSecretWriteSize: a PATCH or PUT of a Secret over MaxSecretWrite
 // is refused (it could tell the size of the data); a create is not.
 func TestCheckSecretWriteSize(t *testing.T) {
