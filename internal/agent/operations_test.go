@@ -116,17 +116,7 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 	run := func(query, contentType, patch string) (int, string) {
 		op := &bridgev1.Operation{Id: "op", Account: "a", Method: http.MethodPatch, Path: path, Query: query, Body: []byte(patch),
 			Headers: []*bridgev1.Header{{Name: "content-type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
-		var code int32
-		var body strings.Builder
-		acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
-			if r.GetStatusCode() != 0 {
-				code = r.GetStatusCode()
-			}
-			body.Write(r.GetBody())
-			body.WriteString(r.GetError())
-			return nil
-		})
-		return int(code), body.String()
+		return execute(ctx, acct, op)
 	}
 	before := calls.Load()
 	// A server-side apply without force compares the applied value with
@@ -202,17 +192,7 @@ func TestExecuteRefusesImmutableSecretWrites(t *testing.T) {
 	run := func(method, name, query, contentType string, body []byte) (int, string) {
 		op := &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: "/api/v1/namespaces/" + ns + "/secrets/" + name, Query: query, Body: body,
 			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
-		var code int32
-		var out strings.Builder
-		acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
-			if r.GetStatusCode() != 0 {
-				code = r.GetStatusCode()
-			}
-			out.Write(r.GetBody())
-			out.WriteString(r.GetError())
-			return nil
-		})
-		return int(code), out.String()
+		return execute(ctx, acct, op)
 	}
 	before := calls.Load()
 	probes := []struct {
@@ -313,17 +293,7 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 	run := func(contentType string, body []byte) (int, string) {
 		op := &bridgev1.Operation{Id: "op", Account: "a", Method: http.MethodPatch, Path: "/api/v1/namespaces/" + ns + "/secrets/db", Query: "dryRun=All", Body: body,
 			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
-		var code int32
-		var out strings.Builder
-		acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
-			if r.GetStatusCode() != 0 {
-				code = r.GetStatusCode()
-			}
-			out.Write(r.GetBody())
-			out.WriteString(r.GetError())
-			return nil
-		})
-		return int(code), out.String()
+		return execute(ctx, acct, op)
 	}
 	for _, u := range undecodable {
 		code, body := run(string(u.pt), []byte(u.body))
@@ -341,6 +311,22 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 	if code, body := run(string(types.MergePatchType), big); code != http.StatusForbidden || !strings.Contains(body, "limited to") {
 		t.Errorf("a merge patch of %d bytes through the agent -> %d, want 403: %.400s", len(big), code, body)
 	}
+}
+
+// execute runs op on acct and returns the answer's status code and its
+// body followed by any error the agent reported.
+func execute(ctx context.Context, acct *clusterAccount, op *bridgev1.Operation) (int, string) {
+	var code int32
+	var out strings.Builder
+	acct.Execute(ctx, op, func(r *bridgev1.OperationResult) error {
+		if r.GetStatusCode() != 0 {
+			code = r.GetStatusCode()
+		}
+		out.Write(r.GetBody())
+		out.WriteString(r.GetError())
+		return nil
+	})
+	return int(code), out.String()
 }
 
 // countedAccount starts an account of cfg on the cluster whose own
