@@ -307,6 +307,18 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 			t.Errorf("$deleteFromPrimitiveList/%s through the agent -> %d, want 403: %.400s", key, code, body)
 		}
 	}
+	// A Table of Secrets: the API server's has a Data column counting the
+	// keys; the agent's has none.
+	tableAccept := "application/json;as=Table;v=v1;g=meta.k8s.io"
+	raw, err := c.Clientset().CoreV1().RESTClient().Get().Namespace(ns).Resource("secrets").SetHeader("Accept", tableAccept).DoRaw(ctx)
+	if err != nil || !strings.Contains(string(raw), `"name":"Data"`) {
+		t.Fatalf("a Table of Secrets straight from the API server: %v %.300s; want a Data column (else this check proves nothing)", err, raw)
+	}
+	code, body := execute(ctx, acct, &bridgev1.Operation{Id: "t", Account: "a", Method: http.MethodGet, Path: "/api/v1/namespaces/" + ns + "/secrets",
+		Headers: []*bridgev1.Header{{Name: "Accept", Values: []string{tableAccept}}}})
+	if code != http.StatusOK || strings.Contains(body, `"name":"Data"`) || !strings.Contains(body, `"name":"Type"`) {
+		t.Errorf("a Table of Secrets through the agent -> %d: %.600s", code, body)
+	}
 	big := []byte(`{"data":{"pad":"` + strings.Repeat("QUFB", scope.MaxSecretWrite/4) + `"}}`)
 	if code, body := run(string(types.MergePatchType), big); code != http.StatusForbidden || !strings.Contains(body, "limited to") {
 		t.Errorf("a merge patch of %d bytes through the agent -> %d, want 403: %.400s", len(big), code, body)

@@ -41,16 +41,15 @@ func CheckSecretRequest(req Request, q url.Values, contentTypes []string, body [
 	if !req.IsSecret() || (req.Verb != "patch" && req.Verb != "update") {
 		return nil
 	}
-	if len(body) > MaxSecretWrite {
-		return denied("a PATCH or PUT of a Secret is limited to %d bytes (this one has %d): the API server refuses a Secret whose data exceed 1 MiB, so a larger write of an existing Secret tells the size of its data and whether a key exists. "+
-			"Create the Secret anew (a create is not limited), or write it from outside Spinnaker", MaxSecretWrite, len(body))
-	}
 	if len(contentTypes) == 0 {
 		// The API server reads a body without a Content-Type as JSON
 		// (a PUT) or refuses it (a PATCH): judged as having none.
 		contentTypes = []string{""}
 	}
 	for _, ct := range contentTypes {
+		if err := checkSecretWriteSize(ct, body); err != nil {
+			return err
+		}
 		if req.Verb == "patch" {
 			if err := CheckSecretPatch(ct, body); err != nil {
 				return err
@@ -119,13 +118,32 @@ func MetadataOnlyWrite(verb, contentType string, body []byte) bool {
 	return false
 }
 
-// MaxSecretWrite bounds the body of a PATCH or PUT of a Secret. The API
+// MaxSecretWrite bounds the body of a PATCH or PUT of a Secret, YAML as
+// the API server expands it (anchors and aliases repeat bytes). The API
 // server refuses a Secret whose data exceed 1 MiB, so a write that adds V
 // bytes applies exactly when the data held are at most 1 MiB − V: a
-// binary search on V tells their size, and a key of that size tells
-// whether it exists. Bounded so, only a Secret with more than 1 MiB −
-// MaxSecretWrite of data can be measured.
-const MaxSecretWrite = 256 << 10
+// binary search on V with ?dryRun=All tells their size, and a key of that
+// size tells whether it exists. Bounded so (and with JSON Patch copies
+// refused), one request can measure only a Secret with more than 1 MiB −
+// MaxSecretWrite of data. Writes stored one after another can still fill
+// a Secret up to the limit and measure it: they change it meanwhile.
+const MaxSecretWrite = 512 << 10
+
+// checkSecretWriteSize refuses a PATCH or PUT of a Secret over
+// MaxSecretWrite, its YAML measured as the API server expands it.
+func checkSecretWriteSize(contentType string, body []byte) error {
+	n := len(body)
+	if mt, _, _ := strings.Cut(contentType, ";"); strings.Contains(strings.ToLower(mt), "yaml") && n <= MaxSecretWrite {
+		if doc, err := yaml.ToJSON(body); err == nil {
+			n = len(doc)
+		}
+	}
+	if n > MaxSecretWrite {
+		return denied("a PATCH or PUT of a Secret is limited to %d bytes (this one has %d, YAML measured as the API server expands it): the API server refuses a Secret whose data exceed 1 MiB, so a larger write of an existing Secret tells the size of its data and whether a key exists. "+
+			"Create the Secret anew (a create is not limited), or write it from outside Spinnaker", MaxSecretWrite, n)
+	}
+	return nil
+}
 
 // CheckSecretMergeDirectives refuses a strategic merge patch of a Secret
 // with a directive ($-prefixed key) inside data, stringData,
@@ -360,6 +378,13 @@ func CheckSecretPatch(contentType string, body []byte) error {
 		case "copy", "move":
 			if hidesUnder(op.from) {
 				return denied("a JSON Patch on a Secret may not %s from %q: operation %d would read a value the bridge never serves (the document, data, stringData, managedFields or the last-applied annotation)", op.kind, op.from, i)
+			}
+			if op.kind == "copy" {
+				// A copy repeats bytes the body does not carry (the API
+				// server allows 3 MiB of them): it could fill the data to
+				// the API server's 1 MiB limit from a body under
+				// MaxSecretWrite and measure what the Secret holds.
+				return denied("a JSON Patch on a Secret may not copy (operation %d): a copy repeats bytes the body does not carry, so it could fill the Secret's data up to the API server's limit and measure what it holds; write the value with add", i)
 			}
 			// The value goes to path as an add does.
 			if err := checkHiddenWrite(op.kind, op.path, true, i); err != nil {

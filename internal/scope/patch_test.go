@@ -2,6 +2,7 @@ package scope
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -30,10 +31,11 @@ func TestCheckSecretPatch(t *testing.T) {
 		{"the last-applied annotation as a whole", JSONPatchType, `[{"op":"remove","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"}]`, ""},
 		{"what holds a hidden part", JSONPatchType, `[{"op":"remove","path":"/metadata/annotations"}]`, ""},
 		{"move into data", JSONPatchType, `[{"op":"move","from":"/metadata/labels/a","path":"/data/a"}]`, ""},
-		{"copy between labels", JSONPatchType, `[{"op":"copy","from":"/metadata/labels/a","path":"/metadata/labels/b"}]`, ""},
+		{"copy between labels (a copy repeats bytes the body does not carry)", JSONPatchType, `[{"op":"copy","from":"/metadata/labels/a","path":"/metadata/labels/b"}]`, "may not copy (operation 0)"},
 		{"move an annotation", JSONPatchType, `[{"op":"move","from":"/metadata/annotations/a","path":"/metadata/annotations/b"}]`, ""},
 		{"test a label", JSONPatchType, `[{"op":"test","path":"/metadata/labels/app","value":"web"}]`, ""},
-		{"copy into data", JSONPatchType, `[{"op":"copy","from":"/metadata/name","path":"/data/name"}]`, ""},
+		{"copy into data", JSONPatchType, `[{"op":"copy","from":"/metadata/name","path":"/data/name"}]`, "may not copy (operation 0)"},
+		{"copies filling data from a small body", JSONPatchType, `[{"op":"add","path":"/pad","value":"QUFB"},{"op":"copy","from":"/pad","path":"/data/p1"},{"op":"copy","from":"/pad","path":"/data/p2"},{"op":"remove","path":"/pad"}]`, "may not copy (operation 1)"},
 		{"empty patch", JSONPatchType, `[]`, ""},
 		{"charset parameter", JSONPatchType + "; charset=utf-8", `[{"op":"add","path":"/metadata/labels/a","value":"b"}]`, ""},
 		{"merge patch is not read as JSON Patch", "application/merge-patch+json", `{"data":{"a":"Yg=="}}`, ""},
@@ -372,6 +374,25 @@ func TestCheckSecretWriteSize(t *testing.T) {
 		if (err != nil) != c.deny || (err != nil && !strings.Contains(err.Error(), "limited to")) {
 			t.Errorf("%s %s, %d bytes: got %v, want refused=%v", c.method, c.path, len(c.body), err, c.deny)
 		}
+	}
+	// YAML is measured as the API server expands it: aliases repeat an
+	// anchor's bytes.
+	pad := strings.Repeat("QUFB", MaxSecretWrite/16)
+	var aliases strings.Builder
+	aliases.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  p0: &p " + pad + "\n")
+	for i := 1; i < 8; i++ {
+		fmt.Fprintf(&aliases, "  p%d: *p\n", i)
+	}
+	req, q, err := ParseRequest(http.MethodPatch, "/api/v1/namespaces/n/secrets/db", "fieldManager=m&force=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(aliases.String())
+	if len(body) > MaxSecretWrite {
+		t.Fatalf("the YAML body is %d bytes itself", len(body))
+	}
+	if err := CheckSecretRequest(req, q, []string{"application/apply-patch+yaml"}, body); err == nil || !strings.Contains(err.Error(), "limited to") {
+		t.Errorf("a YAML body of %d bytes whose aliases expand past the limit: %v; want it refused", len(body), err)
 	}
 }
 

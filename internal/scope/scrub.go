@@ -129,6 +129,9 @@ func scrubAny(v any) {
 			scrubStatus(t)
 			return
 		}
+		if _, ok := t["columnDefinitions"]; ok {
+			scrubTable(t)
+		}
 		for k, val := range t {
 			switch {
 			case strings.EqualFold(k, "data"), strings.EqualFold(k, "stringData"):
@@ -191,10 +194,46 @@ func scrubStatus(m map[string]any) {
 	if details != nil {
 		m["details"] = details
 	}
+	if st, _ := m["status"].(string); st == "Success" {
+		return // a deleted Secret's answer: no message needed
+	}
 	if reason == "" {
 		reason = "Failure"
 	}
-	m["message"] = fmt.Sprintf("%s (%v): the API server's message is withheld, as an answer about a Secret may quote its data", reason, code)
+	if code != nil {
+		reason = fmt.Sprintf("%s (%v)", reason, code)
+	}
+	m["message"] = reason + ": the API server's message is withheld, as an answer about a Secret may quote its data"
+}
+
+// scrubTable removes the Data column of a Table of Secrets: the API
+// server's printer puts the number of keys there
+// (k8s.io/kubernetes/pkg/printers/internalversion: len(obj.Data)), and
+// the objects it comes with are served without their data.
+func scrubTable(t map[string]any) {
+	defs, _ := t["columnDefinitions"].([]any)
+	col := -1
+	for i, d := range defs {
+		if dm, ok := d.(map[string]any); ok {
+			if name, _ := dm["name"].(string); strings.EqualFold(name, "Data") {
+				col = i
+			}
+		}
+	}
+	if col < 0 {
+		return
+	}
+	t["columnDefinitions"] = append(defs[:col:col], defs[col+1:]...)
+	rows, _ := t["rows"].([]any)
+	for _, r := range rows {
+		rm, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		if cells, ok := rm["cells"].([]any); ok && col < len(cells) {
+			rm["cells"] = append(cells[:col:col], cells[col+1:]...)
+		}
+	}
 }
 
 // SecretAnswerHeader reports whether a header of the API server's answer

@@ -108,6 +108,25 @@ func TestScrubSecretsWithholdsStatusMessages(t *testing.T) {
 	}
 }
 
+// TestScrubSecretTables: a Table of Secrets loses its Data column, where
+// the API server's printer puts the number of keys; a deleted Secret's
+// Success Status keeps no message and says no failure.
+func TestScrubSecretTables(t *testing.T) {
+	table := `{"kind":"Table","apiVersion":"meta.k8s.io/v1","columnDefinitions":[{"name":"Name","type":"string"},{"name":"Type","type":"string"},{"name":"Data","type":"string"},{"name":"Age","type":"string"}],` +
+		`"rows":[{"cells":["db","Opaque",3,"5m"],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"db"}}}]}`
+	out, err := ScrubSecrets([]byte(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte(`"Data"`)) || bytes.Contains(out, []byte(`,3,`)) || !bytes.Contains(out, []byte(`["db","Opaque","5m"]`)) {
+		t.Errorf("the Table: %s", out)
+	}
+	out, err = ScrubSecrets([]byte(`{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":"db","kind":"secrets","uid":"u"}}`))
+	if err != nil || bytes.Contains(out, []byte("Failure")) || bytes.Contains(out, []byte("message")) || !bytes.Contains(out, []byte(`"uid":"u"`)) {
+		t.Errorf("a Success Status: %s %v", out, err)
+	}
+}
+
 // Anything that is not JSON is refused, never passed through.
 func TestScrubSecretsFailsClosed(t *testing.T) {
 	for name, in := range map[string]string{
