@@ -32,11 +32,14 @@ var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true,
 // server's JSON Patch does.
 var pointerDecoder = strings.NewReplacer("~1", "/", "~0", "~")
 
-// CheckSecretRequest refuses a PATCH of a Secret whose body is a JSON Patch
-// that reads a value the scrubber hides (CheckSecretPatch), and a
-// server-side apply of a Secret that does not force conflicts
-// (CheckSecretApply). Every Content-Type value is judged: the API server
-// reads the first, a proxy may reorder them.
+// CheckSecretRequest judges a PATCH or PUT of a Secret: the body's size
+// (checkSecretWriteSize), a JSON Patch that reads what the scrubber hides
+// or whose outcome tells key names (CheckSecretPatch), a server-side apply
+// that does not force conflicts (CheckSecretApply), strategic merge
+// directives in the hidden parts (CheckSecretMergeDirectives) and a write
+// that may set immutable (CheckSecretSetsImmutable). Every Content-Type
+// value is judged (none is judged as ""): the API server reads the first,
+// a proxy may reorder them.
 func CheckSecretRequest(req Request, q url.Values, contentTypes []string, body []byte) error {
 	if !req.IsSecret() || (req.Verb != "patch" && req.Verb != "update") {
 		return nil
