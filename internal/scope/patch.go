@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // JSONPatchType is the media type of a JSON Patch (RFC 6902).
@@ -121,6 +121,11 @@ func MetadataOnlyWrite(verb, contentType string, body []byte) bool {
 	return false
 }
 
+// underMetadata reports whether a JSON Pointer lies strictly inside the
+// metadata of the document, as the API server's JSON Patch splits it (on
+// every "/", no "." or ".." segments).
+func underMetadata(ptr string) bool { return strings.HasPrefix(ptr, "/metadata/") }
+
 // MaxSecretWrite bounds the body of a PATCH or PUT of a Secret, YAML as
 // the API server expands it (anchors and aliases repeat bytes). The API
 // server refuses a Secret whose data exceed 1 MiB, so a write that adds V
@@ -137,9 +142,14 @@ const MaxSecretWrite = 512 << 10
 func checkSecretWriteSize(contentType string, body []byte) error {
 	n := len(body)
 	if mt, _, _ := strings.Cut(contentType, ";"); strings.Contains(strings.ToLower(mt), "yaml") && n <= MaxSecretWrite {
-		if doc, err := yaml.ToJSON(body); err == nil {
-			n = len(doc)
+		// sigs.k8s.io/yaml, as the API server's YAML decoding reads it:
+		// a body that begins like JSON is YAML too (a flow mapping with
+		// anchors and aliases), which util/yaml.ToJSON would pass as is.
+		doc, err := sigsyaml.YAMLToJSON(body)
+		if err != nil {
+			return denied("a write of a Secret whose YAML body does not parse is not sent on")
 		}
+		n = len(doc)
 	}
 	if n > MaxSecretWrite {
 		return denied("a PATCH or PUT of a Secret is limited to %d bytes (this one has %d, YAML measured as the API server expands it): the API server refuses a Secret whose data exceed 1 MiB, so a larger write of an existing Secret tells the size of its data and whether a key exists. "+
@@ -228,8 +238,7 @@ func CheckSecretMergeDirectives(contentType string, body []byte) error {
 // (agent: refuseImmutableSecretWrite), and this keeps a caller from making
 // a Secret immutable through the bridge first. The body is read as the
 // API server reads it (JSON; YAML through
-// k8s.io/apimachinery/pkg/util/yaml.ToJSON, which its apply and YAML
-// decoding use); one that is neither, or does not parse, is refused, as
+// sigs.k8s.io/yaml.YAMLToJSON, which its apply and YAML decoding use); one that is neither, or does not parse, is refused, as
 // the bridge cannot tell what it sets. Keys are compared in any letter
 // case.
 func CheckSecretSetsImmutable(contentType string, body []byte) error {
@@ -272,7 +281,7 @@ func CheckSecretSetsImmutable(contentType string, body []byte) error {
 		doc = body
 	case strings.Contains(mt, "yaml"):
 		var err error
-		if doc, err = yaml.ToJSON(body); err != nil {
+		if doc, err = sigsyaml.YAMLToJSON(body); err != nil {
 			return denied("a write of a Secret whose YAML body does not parse is not sent on")
 		}
 	default:
@@ -388,6 +397,11 @@ func CheckSecretPatch(contentType string, body []byte) error {
 				// the API server's 1 MiB limit from a body under
 				// MaxSecretWrite and measure what the Secret holds.
 				return denied("a JSON Patch on a Secret may not copy (operation %d): a copy repeats bytes the body does not carry, so it could fill the Secret's data up to the API server's limit and measure what it holds; write the value with add", i)
+			}
+			// A move brings in bytes stored before (labels without number,
+			// written without touching the data): only within metadata.
+			if !underMetadata(op.from) || !underMetadata(op.path) {
+				return denied("a JSON Patch on a Secret may move only within metadata (operation %d moves %q to %q): a move brings in bytes the body does not carry, so it could fill the Secret's data up to the API server's limit and measure what it holds; write the value with add", i, op.from, op.path)
 			}
 			// The value goes to path as an add does.
 			if err := checkHiddenWrite(op.kind, op.path, true, i); err != nil {

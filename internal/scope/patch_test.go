@@ -30,7 +30,10 @@ func TestCheckSecretPatch(t *testing.T) {
 		{"the whole managedFields", JSONPatchType, `[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]`, ""},
 		{"the last-applied annotation as a whole", JSONPatchType, `[{"op":"remove","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"}]`, ""},
 		{"what holds a hidden part", JSONPatchType, `[{"op":"remove","path":"/metadata/annotations"}]`, ""},
-		{"move into data", JSONPatchType, `[{"op":"move","from":"/metadata/labels/a","path":"/data/a"}]`, ""},
+		{"move into data (brings in stored bytes)", JSONPatchType, `[{"op":"move","from":"/metadata/labels/a","path":"/data/a"}]`, "may move only within metadata"},
+		{"move stored labels into stringData (a review's size probe)", JSONPatchType, `[{"op":"add","path":"/metadata/labels/password","value":"x"},{"op":"move","from":"/metadata/labels","path":"/stringData"},{"op":"add","path":"/stringData/zzpad","value":"QUFB"}]`, "may move only within metadata (operation 1"},
+		{"move out of metadata", JSONPatchType, `[{"op":"move","from":"/metadata/labels/a","path":"/spec"}]`, "may move only within metadata"},
+		{"move the metadata", JSONPatchType, `[{"op":"move","from":"/metadata/x","path":"/metadata"}]`, "may move only within metadata"},
 		{"copy between labels (a copy repeats bytes the body does not carry)", JSONPatchType, `[{"op":"copy","from":"/metadata/labels/a","path":"/metadata/labels/b"}]`, "may not copy (operation 0)"},
 		{"move an annotation", JSONPatchType, `[{"op":"move","from":"/metadata/annotations/a","path":"/metadata/annotations/b"}]`, ""},
 		{"test a label", JSONPatchType, `[{"op":"test","path":"/metadata/labels/app","value":"web"}]`, ""},
@@ -387,12 +390,21 @@ func TestCheckSecretWriteSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := []byte(aliases.String())
-	if len(body) > MaxSecretWrite {
-		t.Fatalf("the YAML body is %d bytes itself", len(body))
+	// The same as a flow mapping, which begins like JSON: YAML all the same
+	// to the API server's decoding (a review found it measured raw).
+	var flow strings.Builder
+	flow.WriteString(`{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "data": {"p0": &p "` + pad + `"`)
+	for i := 1; i < 8; i++ {
+		fmt.Fprintf(&flow, `, "p%d": *p`, i)
 	}
-	if err := CheckSecretRequest(req, q, []string{"application/apply-patch+yaml"}, body); err == nil || !strings.Contains(err.Error(), "limited to") {
-		t.Errorf("a YAML body of %d bytes whose aliases expand past the limit: %v; want it refused", len(body), err)
+	flow.WriteString("}}")
+	for _, body := range [][]byte{[]byte(aliases.String()), []byte(flow.String())} {
+		if len(body) > MaxSecretWrite {
+			t.Fatalf("the YAML body is %d bytes itself", len(body))
+		}
+		if err := CheckSecretRequest(req, q, []string{"application/apply-patch+yaml"}, body); err == nil || !strings.Contains(err.Error(), "limited to") {
+			t.Errorf("a YAML body of %d bytes whose aliases expand past the limit (%.40s…): %v; want it refused", len(body), body, err)
+		}
 	}
 }
 
