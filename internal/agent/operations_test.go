@@ -6,6 +6,8 @@ import (
 	"k8s.io/utils/clock"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -306,6 +308,45 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 		if code, body := run(string(types.StrategicMergePatchType), directive(key)); code != http.StatusForbidden || !strings.Contains(body, "may not hold the directive") {
 			t.Errorf("$deleteFromPrimitiveList/%s through the agent -> %d, want 403: %.400s", key, code, body)
 		}
+	}
+	// The API server's Content-Length is the unscrubbed Secret's: a right
+	// and a wrong key (and an unchanged value) give different lengths.
+	// Through the agent no header tells them apart.
+	lengths := map[string]string{}
+	headersOf := map[string]string{}
+	for _, key := range []string{"password", "passwore"} {
+		body := []byte(`{"data":{"` + key + `":"QQ=="}}`)
+		res := c.Clientset().CoreV1().RESTClient().Patch(types.MergePatchType).Namespace(ns).Resource("secrets").Name("db").Param("dryRun", "All").Body(body).Do(ctx)
+		var raw []byte
+		raw, err := res.Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lengths[key] = strconv.Itoa(len(raw))
+		var names []string
+		acct.Execute(ctx, &bridgev1.Operation{Id: "h", Account: "a", Method: http.MethodPatch, Path: "/api/v1/namespaces/" + ns + "/secrets/db", Query: "dryRun=All", Body: body,
+			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/merge-patch+json"}}, {Name: "Accept", Values: []string{"application/json"}}}},
+			func(r *bridgev1.OperationResult) error {
+				for _, h := range r.GetHeaders() {
+					name := http.CanonicalHeaderKey(h.GetName())
+					switch name {
+					case "Date", "Audit-Id": // differ between any two answers
+						continue
+					case "Content-Length", "Etag", "Content-Md5", "Warning":
+						t.Errorf("a Secret answer through the agent carries %s: %v", name, h.GetValues())
+					}
+					names = append(names, name+"="+strings.Join(h.GetValues(), ","))
+				}
+				return nil
+			})
+		slices.Sort(names)
+		headersOf[key] = strings.Join(names, ",")
+	}
+	if lengths["password"] == lengths["passwore"] {
+		t.Fatalf("the API server's answers to a right and a wrong key have one length (%v): this check proves nothing", lengths)
+	}
+	if headersOf["password"] != headersOf["passwore"] {
+		t.Errorf("the agent's answers to a right and a wrong key carry other headers: %v", headersOf)
 	}
 	// A Table of Secrets: the API server's has a Data column counting the
 	// keys; the agent's has none.

@@ -236,12 +236,23 @@ func scrubTable(t map[string]any) {
 	}
 }
 
+// secretAnswerHeaders are the headers of the API server's answer to a
+// Secret request that are passed on: none that describes the body as the
+// API server wrote it (Content-Length was the length of the unscrubbed
+// Secret, which told a value's length, whether a key exists, and — an
+// unchanged write adds no managedFields entry — whether a guess was
+// right), no Warning (an admission webhook's text, which may quote the
+// object), and none of spinops' own (AgentStatusHeader: only the agent
+// sets it).
+var secretAnswerHeaders = map[string]bool{
+	"content-type": true, "date": true, "audit-id": true, "cache-control": true,
+	"x-kubernetes-pf-flowschema-uid": true, "x-kubernetes-pf-prioritylevel-uid": true,
+}
+
 // SecretAnswerHeader reports whether a header of the API server's answer
-// to a Secret request is passed on: not Warning, whose text an admission
-// webhook writes and may quote the object with, and not one of spinops'
-// own (AgentStatusHeader), which only the agent sets.
+// to a Secret request is passed on (secretAnswerHeaders).
 func SecretAnswerHeader(name string) bool {
-	return !strings.EqualFold(name, "Warning") && !strings.HasPrefix(strings.ToLower(name), "spinops-")
+	return secretAnswerHeaders[strings.ToLower(name)]
 }
 
 // AgentStatusHeader marks an answer the agent wrote itself (a refusal, in

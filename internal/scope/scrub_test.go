@@ -89,8 +89,15 @@ func TestScrubSecretsWithholdsStatusMessages(t *testing.T) {
 			}
 		}
 	}
-	if !SecretAnswerHeader("Content-Type") || SecretAnswerHeader("Warning") || SecretAnswerHeader("warning") || SecretAnswerHeader("spinops-agent-status") {
-		t.Error("SecretAnswerHeader: Warning and spinops' own headers must be dropped, Content-Type kept")
+	for _, h := range []string{"Content-Type", "Audit-Id", "Date", "X-Kubernetes-Pf-Flowschema-Uid"} {
+		if !SecretAnswerHeader(h) {
+			t.Errorf("SecretAnswerHeader(%q): dropped, want it kept", h)
+		}
+	}
+	for _, h := range []string{"Warning", "warning", "spinops-agent-status", "Content-Length", "content-length", "Etag", "Content-Encoding", "Transfer-Encoding", "X-Anything"} {
+		if SecretAnswerHeader(h) {
+			t.Errorf("SecretAnswerHeader(%q): kept, want it dropped", h)
+		}
 	}
 	// The agent's own refusal keeps its words; anything else it marks is
 	// scrubbed as usual.
