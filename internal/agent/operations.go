@@ -114,13 +114,16 @@ func (a *clusterAccount) checkSecretMutable(ctx context.Context, client *http.Cl
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&s); err != nil {
 		return fmt.Errorf("checking whether Secret %s/%s is immutable: the answer does not parse as a Secret, so the write is not sent", req.Namespace, req.Name)
 	}
+	if s.Immutable == nil || !*s.Immutable {
+		return nil
+	}
 	// A write of its metadata only applies whatever the data: it passes
 	// (every Content-Type given must say so).
 	metadataOnly := len(contentTypes) > 0
 	for _, ct := range contentTypes {
 		metadataOnly = metadataOnly && scope.MetadataOnlyWrite(req.Verb, ct, body)
 	}
-	if s.Immutable != nil && *s.Immutable && !metadataOnly {
+	if !metadataOnly {
 		return &scope.Denied{Reason: fmt.Sprintf("Secret %s/%s is immutable: a write to it other than a merge, strategic merge or JSON patch of its metadata alone is refused, since the API server applies one that leaves its data equal and refuses one that changes it, which tells the data the bridge never serves; delete it and create it anew", req.Namespace, req.Name)}
 	}
 	return nil

@@ -114,10 +114,9 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct, calls := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}})
-	path := "/api/v1/namespaces/" + ns + "/secrets/db"
 	run := func(query, contentType, patch string) (int, string) {
-		op := &bridgev1.Operation{Id: "op", Account: "a", Method: http.MethodPatch, Path: path, Query: query, Body: []byte(patch),
-			Headers: []*bridgev1.Header{{Name: "content-type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
+		op := secretWrite(http.MethodPatch, ns, "db", query, contentType, []byte(patch))
+		op.Headers[0].Name = "content-type" // as a caller may spell it
 		return execute(ctx, acct, op)
 	}
 	before := calls.Load()
@@ -192,9 +191,7 @@ func TestExecuteRefusesImmutableSecretWrites(t *testing.T) {
 
 	acct, calls := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}})
 	run := func(method, name, query, contentType string, body []byte) (int, string) {
-		op := &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: "/api/v1/namespaces/" + ns + "/secrets/" + name, Query: query, Body: body,
-			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
-		return execute(ctx, acct, op)
+		return execute(ctx, acct, secretWrite(method, ns, name, query, contentType, body))
 	}
 	before := calls.Load()
 	probes := []struct {
@@ -293,9 +290,7 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 
 	acct, _ := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}})
 	run := func(contentType string, body []byte) (int, string) {
-		op := &bridgev1.Operation{Id: "op", Account: "a", Method: http.MethodPatch, Path: "/api/v1/namespaces/" + ns + "/secrets/db", Query: "dryRun=All", Body: body,
-			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
-		return execute(ctx, acct, op)
+		return execute(ctx, acct, secretWrite(http.MethodPatch, ns, "db", "dryRun=All", contentType, body))
 	}
 	for _, u := range undecodable {
 		code, body := run(string(u.pt), []byte(u.body))
@@ -324,8 +319,7 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 		}
 		lengths[key] = strconv.Itoa(len(raw))
 		var names []string
-		acct.Execute(ctx, &bridgev1.Operation{Id: "h", Account: "a", Method: http.MethodPatch, Path: "/api/v1/namespaces/" + ns + "/secrets/db", Query: "dryRun=All", Body: body,
-			Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{"application/merge-patch+json"}}, {Name: "Accept", Values: []string{"application/json"}}}},
+		acct.Execute(ctx, secretWrite(http.MethodPatch, ns, "db", "dryRun=All", "application/merge-patch+json", body),
 			func(r *bridgev1.OperationResult) error {
 				for _, h := range r.GetHeaders() {
 					name := http.CanonicalHeaderKey(h.GetName())
@@ -364,6 +358,13 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 	if code, body := run(string(types.MergePatchType), big); code != http.StatusForbidden || !strings.Contains(body, "limited to") {
 		t.Errorf("a merge patch of %d bytes through the agent -> %d, want 403: %.400s", len(big), code, body)
 	}
+}
+
+// secretWrite is an operation of account "a" that writes Secret name of
+// namespace ns, asking for JSON.
+func secretWrite(method, ns, name, query, contentType string, body []byte) *bridgev1.Operation {
+	return &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: "/api/v1/namespaces/" + ns + "/secrets/" + name, Query: query, Body: body,
+		Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}
 }
 
 // execute runs op on acct and returns the answer's status code and its

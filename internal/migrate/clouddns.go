@@ -146,7 +146,7 @@ func (c *CloudDNS) Replace(ctx context.Context, old, new []DNSRecord) error {
 		return nil
 	case del != nil && add != nil && del.Name != add.Name:
 		return fmt.Errorf("replacing %s by %s in %s: one change replaces one name", del.Name, add.Name, c)
-	case del != nil && add != nil && canonicalRecordSet(del) == canonicalRecordSet(add):
+	case sameRecordSet(del, add):
 		return nil
 	}
 	created, err := c.Service.Changes.Create(c.Project, c.Zone, change).Context(ctx).Do()
@@ -164,15 +164,13 @@ func (c *CloudDNS) Replace(ctx context.Context, old, new []DNSRecord) error {
 		if rerr != nil {
 			return fmt.Errorf("changing %s in %s: the answer was lost (%w), and the name now holds records the cutover cannot read back (%v)", name, c, err, rerr)
 		}
-		switch same := func(a, b *dns.ResourceRecordSet) bool {
-			return (a == nil && b == nil) || (a != nil && b != nil && canonicalRecordSet(a) == canonicalRecordSet(b))
-		}; {
-		case same(nowSet, add):
+		switch {
+		case sameRecordSet(nowSet, add):
 			// Applied. Its id was in the lost answer, so its propagation
 			// to Cloud DNS's name servers (pending, then done) is not
 			// waited for.
 			return nil
-		case same(nowSet, del):
+		case sameRecordSet(nowSet, del):
 			// Not applied: sent once more, its deletions still guarding
 			// it against a change made meanwhile.
 			created, err = c.Service.Changes.Create(c.Project, c.Zone, change).Context(ctx).Do()
@@ -275,6 +273,12 @@ func (c *CloudDNS) recordSet(recs []DNSRecord) (*dns.ResourceRecordSet, error) {
 	}
 	rs.RoutingPolicy = &dns.RRSetRoutingPolicy{Wrr: wrr}
 	return rs, nil
+}
+
+// sameRecordSet reports whether two record sets (nil: none) are the same
+// for Cloud DNS.
+func sameRecordSet(a, b *dns.ResourceRecordSet) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && canonicalRecordSet(a) == canonicalRecordSet(b))
 }
 
 // canonicalRecordSet is what makes two record sets the same for Cloud DNS.

@@ -83,24 +83,15 @@ func MetadataOnlyWrite(verb, contentType string, body []byte) bool {
 	if verb != "patch" {
 		return false
 	}
-	mt, _, _ := strings.Cut(contentType, ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	switch mt {
+	switch mediaType(contentType) {
 	case JSONPatchType:
-		var ops []map[string]json.RawMessage
-		if err := json.Unmarshal(body, &ops); err != nil {
+		ops, err := decodeJSONPatch(body)
+		if err != nil {
 			return false
 		}
 		for _, op := range ops {
-			for _, k := range []string{"path", "from"} {
-				raw, ok := op[k]
-				if !ok {
-					continue
-				}
-				var ptr string
-				if json.Unmarshal(raw, &ptr) != nil || !strings.HasPrefix(ptr, "/metadata/") && ptr != "/metadata" {
-					return false
-				}
+			if !inMetadata(op.path) || (op.kind == "copy" || op.kind == "move") && !inMetadata(op.from) {
+				return false
 			}
 		}
 		return true
@@ -123,8 +114,10 @@ func MetadataOnlyWrite(verb, contentType string, body []byte) bool {
 
 // underMetadata reports whether a JSON Pointer lies strictly inside the
 // metadata of the document, as the API server's JSON Patch splits it (on
-// every "/", no "." or ".." segments).
+// every "/", no "." or ".." segments); inMetadata, or is the metadata.
 func underMetadata(ptr string) bool { return strings.HasPrefix(ptr, "/metadata/") }
+
+func inMetadata(ptr string) bool { return ptr == "/metadata" || underMetadata(ptr) }
 
 // MaxSecretWrite bounds the body of a PATCH or PUT of a Secret, YAML as
 // the API server expands it (anchors and aliases repeat bytes). The API
@@ -141,7 +134,7 @@ const MaxSecretWrite = 512 << 10
 // MaxSecretWrite, its YAML measured as the API server expands it.
 func checkSecretWriteSize(contentType string, body []byte) error {
 	n := len(body)
-	if mt, _, _ := strings.Cut(contentType, ";"); strings.Contains(strings.ToLower(mt), "yaml") && n <= MaxSecretWrite {
+	if strings.Contains(mediaType(contentType), "yaml") && n <= MaxSecretWrite {
 		// sigs.k8s.io/yaml, as the API server's YAML decoding reads it:
 		// a body that begins like JSON is YAML too (a flow mapping with
 		// anchors and aliases), which util/yaml.ToJSON would pass as is.
@@ -168,8 +161,7 @@ func checkSecretWriteSize(contentType string, body []byte) error {
 // (422), so the answer tells the key names. kubectl's patches of a Secret
 // never hold them.
 func CheckSecretMergeDirectives(contentType string, body []byte) error {
-	mt, _, _ := strings.Cut(contentType, ";")
-	if !strings.Contains(strings.ToLower(mt), "strategic-merge-patch") {
+	if !strings.Contains(mediaType(contentType), "strategic-merge-patch") {
 		return nil
 	}
 	var doc map[string]any
@@ -242,20 +234,17 @@ func CheckSecretMergeDirectives(contentType string, body []byte) error {
 // the bridge cannot tell what it sets. Keys are compared in any letter
 // case.
 func CheckSecretSetsImmutable(contentType string, body []byte) error {
-	mt, _, _ := strings.Cut(contentType, ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
+	mt := mediaType(contentType)
 	refuse := func(how string) error {
 		return denied("a write of a Secret may not set immutable (%s): the API server answers a write to an immutable Secret by whether it changes the data, which tells the data the bridge never serves; create an immutable Secret whole instead", how)
 	}
 	if isJSONPatch(mt) {
-		var ops []map[string]json.RawMessage
-		if err := json.Unmarshal(body, &ops); err != nil {
-			return denied("a JSON Patch on a Secret must be a JSON array of operations: the body does not parse (%s), so it is not sent on", jsonErrorKind(err))
+		ops, err := decodeJSONPatch(body)
+		if err != nil {
+			return err
 		}
 		for i, op := range ops {
-			var kind, path string
-			_ = json.Unmarshal(op["op"], &kind)
-			_ = json.Unmarshal(op["path"], &path)
+			kind, path := op.kind, op.path
 			tokens := pointerTokens(path)
 			switch kind {
 			case "add", "replace", "copy", "move":
@@ -263,12 +252,12 @@ func CheckSecretSetsImmutable(contentType string, body []byte) error {
 				continue
 			}
 			switch {
-			case len(tokens) > 0 && strings.EqualFold(tokens[0], "immutable") && (kind == "copy" || kind == "move" || len(tokens) > 1 || !falseOrNull(op["value"])):
+			case len(tokens) > 0 && strings.EqualFold(tokens[0], "immutable") && (kind == "copy" || kind == "move" || len(tokens) > 1 || !falseOrNull(op.value)):
 				return refuse(fmt.Sprintf("operation %d writes %q", i, path))
 			case len(tokens) == 0 && (kind == "copy" || kind == "move"):
 				return refuse(fmt.Sprintf("operation %d puts a value in place of the whole Secret", i))
 			case len(tokens) == 0:
-				if setsImmutableKey(op["value"]) != "" {
+				if setsImmutableKey(op.value) != "" {
 					return refuse(fmt.Sprintf("operation %d writes the whole Secret with an immutable field, or with a value that is not an object", i))
 				}
 			}
@@ -335,8 +324,7 @@ func falseOrNull(v json.RawMessage) bool {
 // every value given must be true, since the API server reads only the
 // first.
 func CheckSecretApply(contentType string, q url.Values) error {
-	mt, _, _ := strings.Cut(contentType, ";")
-	if !strings.Contains(strings.ToLower(mt), "apply-patch") {
+	if !strings.Contains(mediaType(contentType), "apply-patch") {
 		return nil
 	}
 	vals := q["force"]
@@ -373,19 +361,11 @@ func CheckSecretPatch(contentType string, body []byte) error {
 	if !isJSONPatch(contentType) {
 		return nil
 	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '[' {
-		return denied("a JSON Patch on a Secret must be a JSON array of operations: the body is not a JSON array, so it is not sent on")
+	ops, err := decodeJSONPatch(body)
+	if err != nil {
+		return err
 	}
-	var ops []json.RawMessage
-	if err := json.Unmarshal(body, &ops); err != nil {
-		return denied("a JSON Patch on a Secret must be a JSON array of operations: the body does not parse (%s), so it is not sent on", jsonErrorKind(err))
-	}
-	for i, raw := range ops {
-		op, err := decodePatchOp(raw)
-		if err != nil {
-			return denied("a JSON Patch on a Secret: operation %d %v, so the patch is not sent on", i, err)
-		}
+	for i, op := range ops {
 		switch op.kind {
 		case "copy", "move":
 			if hidesUnder(op.from) {
@@ -457,15 +437,49 @@ func checkHiddenWrite(kind, ptr string, setsKey bool, i int) error {
 	return nil
 }
 
-// isJSONPatch reports whether a Content-Type may be read as a JSON Patch.
-// The API server matches the part before ';' exactly; any media type that
-// names json-patch, in any letter case or spacing, is judged here.
-func isJSONPatch(contentType string) bool {
+// mediaType is a Content-Type's media type as the checks compare it: the
+// part before ';', trimmed and in lower case. The API server matches it
+// exactly; the checks judge any media type that names a patch type (or
+// json, yaml) in any letter case or spacing.
+func mediaType(contentType string) string {
 	mt, _, _ := strings.Cut(contentType, ";")
-	return strings.Contains(strings.ToLower(mt), "json-patch")
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
-type patchOp struct{ kind, from, path string }
+// isJSONPatch reports whether a Content-Type may be read as a JSON Patch.
+func isJSONPatch(contentType string) bool {
+	return strings.Contains(mediaType(contentType), "json-patch")
+}
+
+// patchOp is one JSON Patch operation; value is the raw "value" member
+// (nil when absent).
+type patchOp struct {
+	kind, from, path string
+	value            json.RawMessage
+}
+
+// decodeJSONPatch reads a JSON Patch body as the API server does: a JSON
+// array of operations, each read by decodePatchOp. Its errors are the
+// refusals CheckSecretPatch gives.
+func decodeJSONPatch(body []byte) ([]patchOp, error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return nil, denied("a JSON Patch on a Secret must be a JSON array of operations: the body is not a JSON array, so it is not sent on")
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, denied("a JSON Patch on a Secret must be a JSON array of operations: the body does not parse (%s), so it is not sent on", jsonErrorKind(err))
+	}
+	ops := make([]patchOp, len(raws))
+	for i, raw := range raws {
+		op, err := decodePatchOp(raw)
+		if err != nil {
+			return nil, denied("a JSON Patch on a Secret: operation %d %v, so the patch is not sent on", i, err)
+		}
+		ops[i] = op
+	}
+	return ops, nil
+}
 
 // decodePatchOp reads one operation as the API server does (a JSON object
 // read into a map: keys matched exactly, the values JSON strings) and
@@ -532,7 +546,8 @@ func decodePatchOp(raw json.RawMessage) (patchOp, error) {
 	}
 	// RFC 6902 requires a value of add, replace and test; the API server's
 	// JSON Patch panics on a replace of the document without one.
-	if _, ok := m["value"]; !ok && (op.kind == "add" || op.kind == "replace" || op.kind == "test") {
+	op.value = m["value"]
+	if op.value == nil && (op.kind == "add" || op.kind == "replace" || op.kind == "test") {
 		return op, fmt.Errorf("has no %q (RFC 6902 requires one for %s)", "value", op.kind)
 	}
 	if op.kind == "copy" || op.kind == "move" {

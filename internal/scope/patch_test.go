@@ -126,17 +126,24 @@ func TestCheckSecretPatch(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := CheckSecretPatch(c.contentType, []byte(c.body))
-			var d *Denied
-			switch {
-			case c.deny == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case c.deny != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), c.deny)):
-				t.Errorf("got %v, want a refusal containing %q", err, c.deny)
-			}
+			wantRefusal(t, err, c.deny)
 			if err != nil && strings.Contains(err.Error(), secretGuess) {
 				t.Errorf("the refusal echoes a value: %v", err)
 			}
 		})
+	}
+}
+
+// wantRefusal fails t unless err is a Denied containing deny, or nil when
+// deny is "".
+func wantRefusal(t *testing.T, err error, deny string) {
+	t.Helper()
+	var d *Denied
+	switch {
+	case deny == "" && err != nil:
+		t.Errorf("refused: %v", err)
+	case deny != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), deny)):
+		t.Errorf("got %v, want a refusal containing %q", err, deny)
 	}
 }
 
@@ -262,14 +269,7 @@ func TestCheckSecretSetsImmutable(t *testing.T) {
 		{"JSON that does not parse", merge, `{"immutable":`, "does not parse as one"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := CheckSecretSetsImmutable(c.contentType, []byte(c.body))
-			var d *Denied
-			switch {
-			case c.deny == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case c.deny != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), c.deny)):
-				t.Errorf("got %v, want a refusal containing %q", err, c.deny)
-			}
+			wantRefusal(t, CheckSecretSetsImmutable(c.contentType, []byte(c.body)), c.deny)
 		})
 	}
 	// A PUT and every PATCH type are judged; a create is not.

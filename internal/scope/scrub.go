@@ -82,16 +82,26 @@ func ScrubSecretStream(r io.Reader, write func([]byte) error) error {
 			return err
 		}
 		scrubAny(v)
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			return fmt.Errorf("encoding a scrubbed Secret: %w", err)
+		b, err := encodeLine(v)
+		if err != nil {
+			return err
 		}
-		if err := write(buf.Bytes()); err != nil {
+		if err := write(b); err != nil {
 			return err
 		}
 	}
+}
+
+// encodeLine writes a scrubbed value back: compact JSON, HTML characters
+// as they are, followed by a newline.
+func encodeLine(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding a scrubbed Secret: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // valueLimit fails a read that would make one JSON value larger than
@@ -264,35 +274,16 @@ const AgentStatusHeader = "Spinops-Agent-Status"
 // with AgentStatusHeader) as ScrubSecrets does, but keeps a Status's
 // message: it is the agent's, not the API server's.
 func ScrubAgentStatus(body []byte) ([]byte, error) {
-	var v any
+	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return ScrubSecrets(body)
-	}
-	m, ok := v.(map[string]any)
-	if kind, _ := m["kind"].(string); !ok || kind != "Status" {
+	if err := dec.Decode(&m); err != nil || dec.More() || m["kind"] != "Status" {
 		return ScrubSecrets(body)
 	}
 	msg, _ := m["message"].(string)
-	out, err := ScrubSecrets(body)
-	if err != nil {
-		return nil, err
-	}
-	var st map[string]any
-	d := json.NewDecoder(bytes.NewReader(out))
-	d.UseNumber()
-	if err := d.Decode(&st); err != nil {
-		return nil, err
-	}
-	st["message"] = msg
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(st); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	scrubStatus(m)
+	m["message"] = msg
+	return encodeLine(m)
 }
 
 func scrubMetadata(v any) {
