@@ -56,6 +56,11 @@ logs=$repo/.testenv/test-logs
 phases=${SPINOPS_TEST_PHASES:-$repo/.testenv/test-phases.tsv}
 mkdir -p "$logs" "$(dirname "$phases")"
 : >"$phases"
+# Every server a test starts through internal/testenv (kube-apiserver with
+# etcd, MariaDB, moto, fake-gcs-server, Redis) appends its CPU seconds here
+# when it ends (testenv.EnvCPULog); the summary sums them per server.
+export SPINOPS_TESTENV_CPU_LOG=$logs/servers-cpu.tsv
+: >"$SPINOPS_TESTENV_CPU_LOG"
 t0=$(date +%s)
 
 # One build configuration for everything make test compiles: -trimpath and
@@ -139,6 +144,13 @@ summary() {
 	times >"$tf"
 	printf '  %-28s %8s %7ss %7ss  %s\n' total "" $(($(date +%s) - t0)) "$(total_cpu "$tf")" "$([[ $rc == 0 ]] && echo ok || echo FAILED)"
 	rm -f "$tf"
+	# The servers the tests started, counted inside the phases above.
+	[[ ! -s $SPINOPS_TESTENV_CPU_LOG ]] || awk -F'\t' '
+		{ n[$1]++; cpu[$1] += $2; wall[$1] += $3; all += $2 }
+		END {
+			printf "  of which the servers the tests started (%d CPU-s):\n", all
+			for (s in n) printf "    %-26s %4d started %7ds running %7d CPU-s\n", s, n[s], wall[s], cpu[s]
+		}' "$SPINOPS_TESTENV_CPU_LOG"
 	[[ $rc != 0 ]] || return 0
 	# What failed, last: a CI log cut to its end still shows it (the
 	# module lane's whole moto log once pushed the failing test out of it).

@@ -24,6 +24,13 @@ const (
 	EnvBinDir = "SPINOPS_TESTENV_BIN"
 	// EnvKeep set to a non-empty value keeps state directories and logs.
 	EnvKeep = "SPINOPS_TESTENV_KEEP"
+	// EnvCPULog names a file to which every service process this package
+	// started (kube-apiserver with etcd, MariaDB, moto, fake-gcs-server,
+	// Redis) appends a line when it ends: its binary's name, the CPU
+	// seconds it and the processes it waited for used (user + system), and
+	// the seconds it ran, tab-separated. scripts/test.sh sums them in its
+	// summary: what the tests' servers cost, apart from the tests.
+	EnvCPULog = "SPINOPS_TESTENV_CPU_LOG"
 )
 
 // Binary names.

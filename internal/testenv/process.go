@@ -41,12 +41,33 @@ func startProcess(name, logPath string, env []string, path string, args ...strin
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	began := time.Now()
 	go func() {
 		p.waitErr = cmd.Wait()
 		logf.Close()
+		recordCPU(os.Getenv(EnvCPULog), name, cmd.ProcessState, time.Since(began))
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// recordCPU appends name's line to the EnvCPULog file at path (nothing
+// when path is empty): the CPU seconds wait(2) reported for the ended
+// process, which include those of the children it waited for (k8s-testenv's
+// kube-controller-manager), and its wall seconds. One write of a short line
+// to a file opened O_APPEND: the test binaries running at once append whole
+// lines. A failure to write is ignored: the figure is for the summary only.
+func recordCPU(path, name string, st *os.ProcessState, ran time.Duration) {
+	if path == "" || st == nil {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	cpu := st.UserTime() + st.SystemTime()
+	_, _ = fmt.Fprintf(f, "%s\t%.2f\t%.2f\n", name, cpu.Seconds(), ran.Seconds())
 }
 
 // pid returns the process id.
