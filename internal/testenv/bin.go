@@ -31,9 +31,6 @@ const (
 	// the seconds it ran, tab-separated. scripts/test.sh sums them in its
 	// summary: what the tests' servers cost, apart from the tests.
 	EnvCPULog = "SPINOPS_TESTENV_CPU_LOG"
-	// EnvClusterProcs sets GOMAXPROCS of the test clusters' processes
-	// (default 1; "default" leaves Go's own, the number of cores).
-	EnvClusterProcs = "SPINOPS_TESTENV_CLUSTER_PROCS"
 )
 
 // Binary names.

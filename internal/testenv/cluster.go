@@ -134,7 +134,7 @@ func launchCluster(ctx context.Context, bin, dir string, cfg clusterConfig) (*Cl
 	if cfg.controllerManager {
 		args = append(args, "--controller-manager")
 	}
-	proc, err := startProcess(binK8s, filepath.Join(dir, "k8s-testenv.log"), clusterEnv(), bin, args...)
+	proc, err := startProcess(binK8s, filepath.Join(dir, "k8s-testenv.log"), nil, bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -182,31 +182,6 @@ func launchCluster(ctx context.Context, bin, dir string, cfg clusterConfig) (*Cl
 	}
 	track(c)
 	return c, nil
-}
-
-// clusterEnv is what a test cluster's process gets on top of the test
-// binary's environment: GOMAXPROCS=1 (EnvClusterProcs overrides it).
-// A test cluster is mostly idle, and what costs it CPU then is the Go
-// scheduler of kube-apiserver, etcd and kube-controller-manager waking for
-// their many timers (every watch cache's bookmark timer, etcd's raft tick,
-// the controllers' resyncs): with two Ps, each wake-up also spins another
-// thread looking for work to steal. With one, a test cluster idled at a
-// quarter less CPU (1.2 CPU-s a minute against 1.5-1.7), and
-// internal/spinnaker's tests (twelve clusters, four at a time) took 68
-// CPU-s against 81, their clusters 61 against 73, in the same wall time
-// (means of four runs each, interleaved, on an idle 2-core machine,
-// 2026-12-08; single runs varied by a quarter). A test cluster needs no
-// more than a core: the machines have two, shared with the tests and the
-// other clusters.
-func clusterEnv() []string {
-	procs := os.Getenv(EnvClusterProcs)
-	if procs == "" {
-		procs = "1"
-	}
-	if procs == "default" {
-		return nil
-	}
-	return []string{"GOMAXPROCS=" + procs}
 }
 
 func (c *Cluster) loadPEMs() error {
@@ -276,10 +251,6 @@ func (c *Cluster) Namespace(t testing.TB) string {
 // LogTail returns the last n lines of the k8s-testenv log (API server and
 // etcd); kube-controller-manager logs to Dir/controller-manager.log.
 func (c *Cluster) LogTail(n int) string { return c.proc.tail(n) }
-
-// PID is the process id of the cluster's k8s-testenv process (etcd and
-// kube-apiserver; kube-controller-manager is its child).
-func (c *Cluster) PID() int { return c.proc.pid() }
 
 func (c *Cluster) stopped() bool { return c.proc.exited() }
 

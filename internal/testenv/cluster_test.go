@@ -2,12 +2,8 @@ package testenv_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -150,41 +146,6 @@ func TestClusterWithControllerManager(t *testing.T) {
 		return err == nil && len(pods.Items) > 0, err
 	})
 	t.Logf("ReplicaSet and Pod appeared after %s", time.Since(began).Round(10*time.Millisecond))
-
-	// Both processes run with one P (clusterEnv): kube-apiserver's and
-	// kube-controller-manager's environment says GOMAXPROCS=1 (unless
-	// testenv.EnvClusterProcs says otherwise).
-	want := "GOMAXPROCS=1"
-	if v := os.Getenv(testenv.EnvClusterProcs); v != "" {
-		want = "GOMAXPROCS=" + v
-	}
-	procs := []int{c.PID()}
-	// (A child is listed under the thread that started it.)
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", c.PID()))
-	if err != nil || len(tasks) == 0 {
-		t.Fatalf("listing the threads of k8s-testenv (pid %d): %v", c.PID(), err)
-	}
-	var kids []byte
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		kids = append(kids, b...)
-	}
-	for _, f := range strings.Fields(string(kids)) {
-		pid, _ := strconv.Atoi(f)
-		procs = append(procs, pid)
-	}
-	if len(procs) != 2 {
-		t.Errorf("k8s-testenv (pid %d) has children %q, want kube-controller-manager alone", c.PID(), kids)
-	}
-	for _, pid := range procs {
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Contains(strings.Split(string(env), "\x00"), want) && want != "GOMAXPROCS=default" {
-			t.Errorf("process %d of the cluster runs without %s", pid, want)
-		}
-	}
 
 	// With a controller-manager namespaces finish deleting.
 	other := c.Namespace(t)
