@@ -43,9 +43,7 @@ func TestExecuteChecksTheRulesAgain(t *testing.T) {
 	other := c.Namespace(t)
 	ctx := context.Background()
 	const value = "agent-side-secret-value"
-	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"p": []byte(value)}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createSecret(t, c, ns, "p", value)
 	acct, calls := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret", "ConfigMap"}, Permissions: Permissions{Read: []string{"dev"}}})
 	run := func(method, path, query string, headers map[string]string) (int, string, string) {
 		op := &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: path, Query: query}
@@ -110,9 +108,7 @@ func TestExecuteRefusesSecretPatchReads(t *testing.T) {
 	ctx := context.Background()
 	const value = "agent-side-patch-secret-value"
 	b64 := base64.StdEncoding.EncodeToString([]byte(value))
-	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createSecret(t, c, ns, "password", value)
 	acct, calls := countedAccount(t, c, AccountConfig{Name: "a", Namespaces: []string{ns}, Kinds: []string{"Secret"}, Permissions: Permissions{Write: []string{"ops"}}})
 	run := func(query, contentType, patch string) (int, string) {
 		op := secretWrite(http.MethodPatch, ns, "db", query, contentType, []byte(patch))
@@ -264,9 +260,7 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 	ctx := context.Background()
 	const value = "quoted-in-errors-secret-value"
 	b64 := base64.StdEncoding.EncodeToString([]byte(value))
-	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createSecret(t, c, ns, "password", value)
 	secrets := c.Clientset().CoreV1().Secrets(ns)
 	dry := metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}
 	undecodable := []struct {
@@ -362,6 +356,15 @@ func TestExecuteWithholdsWhatSecretErrorsQuote(t *testing.T) {
 
 // secretWrite is an operation of account "a" that writes Secret name of
 // namespace ns, asking for JSON.
+// createSecret makes the Secret "db" in ns, holding key = value.
+func createSecret(t *testing.T, c *testenv.Cluster, ns, key, value string) {
+	t.Helper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Data: map[string][]byte{key: []byte(value)}}
+	if _, err := c.Clientset().CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func secretWrite(method, ns, name, query, contentType string, body []byte) *bridgev1.Operation {
 	return &bridgev1.Operation{Id: "op", Account: "a", Method: method, Path: "/api/v1/namespaces/" + ns + "/secrets/" + name, Query: query, Body: body,
 		Headers: []*bridgev1.Header{{Name: "Content-Type", Values: []string{contentType}}, {Name: "Accept", Values: []string{"application/json"}}}}

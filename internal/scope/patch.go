@@ -196,25 +196,29 @@ func CheckSecretMergeDirectives(contentType string, body []byte) error {
 		}
 		return ""
 	}
-	for k, v := range doc {
-		switch {
-		case strings.HasPrefix(k, "$") && names(k):
-			return refuse(k)
-		case strings.EqualFold(k, "data"), strings.EqualFold(k, "stringData"):
-			if d := anyDirective(v); d != "" {
-				return refuse(d)
+	// directive returns the first directive of one level of the patch: a
+	// key naming a guarded field, or any directive inside one of the
+	// fields guarded at that level.
+	directive := func(m map[string]any, guarded ...string) string {
+		for k, v := range m {
+			if strings.HasPrefix(k, "$") && names(k) {
+				return k
 			}
-		case strings.EqualFold(k, "metadata"):
-			md, _ := v.(map[string]any)
-			for mk, mv := range md {
-				switch {
-				case strings.HasPrefix(mk, "$") && names(mk):
-					return refuse(mk)
-				case strings.EqualFold(mk, "annotations"), strings.EqualFold(mk, "managedFields"):
-					if d := anyDirective(mv); d != "" {
-						return refuse(d)
-					}
+			if slices.ContainsFunc(guarded, func(g string) bool { return strings.EqualFold(k, g) }) {
+				if d := anyDirective(v); d != "" {
+					return d
 				}
+			}
+		}
+		return ""
+	}
+	if d := directive(doc, "data", "stringData"); d != "" {
+		return refuse(d)
+	}
+	for k, v := range doc {
+		if md, ok := v.(map[string]any); ok && strings.EqualFold(k, "metadata") {
+			if d := directive(md, "annotations", "managedFields"); d != "" {
+				return refuse(d)
 			}
 		}
 	}
